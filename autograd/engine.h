@@ -1,0 +1,25 @@
+#pragma once
+// The backward engine: runs the tape's nodes reachable from the roots in
+// decreasing sequence number, with an explicit heap (no recursion).
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tg {
+
+struct GradOptions {
+  bool retain_graph = false;
+  bool create_graph = false;
+  bool allow_unused = false;
+};
+
+// Gradients of `outputs` with respect to `inputs`, without touching any
+// tensor's .grad(). grad_outputs may be empty for scalar outputs.
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs = {}, GradOptions options = {});
+
+// Accumulates into the leaves' .grad(), as Tensor::backward.
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
+              bool retain_graph = false, bool create_graph = false);
+
+}  // namespace tg

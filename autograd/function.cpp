@@ -1,0 +1,91 @@
+#include "autograd/function.h"
+
+#include <fmt/format.h>
+
+#include "autograd/ops.h"
+
+namespace tg::autograd {
+
+[[noreturn]] void throw_backward_twice(std::string_view op) {
+  throw AutogradError(fmt::format(
+      "{}: trying to backward through the graph a second time (or to use saved tensors after they were freed); "
+      "pass retain_graph=true to the first backward if you need to backward twice",
+      op));
+}
+
+Tensor sum_to_shape(const Tensor& g, const Dims& shape) {
+  if (g.shape() == shape) return g;
+  const int lead = g.dim() - shape.size();
+  Dims dims;
+  for (int i = 0; i < lead; ++i) dims.push_back(i);
+  for (int i = 0; i < shape.size(); ++i)
+    if (shape[i] == 1 && g.size(lead + i) != 1) dims.push_back(lead + i);
+  Tensor r = dims.empty() ? g : tg::sum(g, dims, /*keepdim=*/true);
+  return r.shape() == shape ? r : tg::reshape(r, shape);
+}
+
+void Backward::add(std::size_t i, Tensor g) {
+  if (!g.defined() || !node_.needs_input_grad(i)) return;
+  const Dims& shape = node_.input_shape(i);
+  if (g.shape() != shape) {
+    if (g.numel() != shape.product() || g.dim() > shape.size())
+      g = sum_to_shape(g, shape);
+    else
+      g = tg::reshape(g, shape);
+  }
+  if (g.dtype() != node_.input_dtype(i)) g = tg::to_dtype(g, node_.input_dtype(i));
+  auto& slot = grad_inputs_[i];
+  slot = slot.defined() ? tg::add(slot, g) : g;
+}
+
+namespace {
+
+void connect_inputs(Node& node, std::size_t n, auto&& input_at) {
+  auto& edges = node.next_edges();
+  auto& shapes = node.input_shapes();
+  auto& dtypes = node.input_dtypes();
+  edges.reserve(n);
+  shapes.reserve(n);
+  dtypes.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Tensor* t = input_at(i);
+    if (t && t->defined()) {
+      edges.push_back(gradient_edge(*t));
+      shapes.push_back(t->shape());
+      dtypes.push_back(t->dtype());
+    } else {
+      edges.push_back({});
+      shapes.emplace_back();
+      dtypes.push_back(kFloat32);
+    }
+  }
+}
+
+void connect_outputs(const std::shared_ptr<Node>& node, std::span<Tensor* const> outputs) {
+  node->set_sequence_nr(next_sequence_nr());
+  node->set_num_outputs(static_cast<std::uint32_t>(outputs.size()));
+  if (is_anomaly_enabled()) node->set_recorded_at(capture_recording_site());
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    Tensor* out = outputs[i];
+    if (!out || !out->defined()) continue;
+    auto& m = ensure_meta(*out);
+    m.grad_fn = node;
+    m.output_nr = static_cast<std::uint32_t>(i);
+    m.requires_grad = false;
+  }
+}
+
+}  // namespace
+
+void attach(const std::shared_ptr<Node>& node, std::span<const Tensor* const> inputs,
+            std::span<Tensor* const> outputs) {
+  connect_inputs(*node, inputs.size(), [&](std::size_t i) { return inputs[i]; });
+  connect_outputs(node, outputs);
+}
+
+void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<Tensor* const> outputs) {
+  connect_inputs(*node, inputs.size(), [&](std::size_t i) { return &inputs[i]; });
+  connect_outputs(node, outputs);
+}
+
+}  // namespace tg::autograd

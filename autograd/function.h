@@ -1,0 +1,126 @@
+#pragma once
+// How an op records itself. An op's file holds its forward (a core kernel
+// call), its shape rule (checked by that kernel), and its backward as a
+// lambda handed to record():
+//
+//   Tensor exp(const Tensor& x) {
+//     Tensor y = kernel::exp(x);
+//     if (autograd::needs_grad(x))
+//       autograd::record("exp", {&x}, {&y}, [saved = SavedTensor(y, true)](Backward& bw) {
+//         // y = exp(x);  dx = dy * y
+//         bw.add(0, bw.grad() * bw.unpack(saved));
+//       });
+//     return y;
+//   }
+//
+// Backward formulas use the differentiable ops themselves: with create_graph
+// off the engine runs them in no-grad mode (no recording, no cost); with it on
+// they are recorded, which gives higher-order gradients.
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+
+namespace tg::autograd {
+
+inline bool requires_grad_of(const Tensor& t) {
+  auto* m = t.defined() ? static_cast<const AutogradMeta*>(t.impl()->autograd.get()) : nullptr;
+  return m && (m->requires_grad || m->grad_fn);
+}
+
+// True when grad mode is on and any argument requires grad: only then is an
+// op recorded.
+template <class... Ts>
+bool needs_grad(const Ts&... ts) {
+  return is_grad_enabled() && (requires_grad_of(ts) || ...);
+}
+inline bool needs_grad_list(std::span<const Tensor> ts) {
+  if (!is_grad_enabled()) return false;
+  for (const auto& t : ts)
+    if (requires_grad_of(t)) return true;
+  return false;
+}
+
+// What a backward lambda sees.
+class Backward {
+ public:
+  Backward(Node& node, std::vector<Tensor>& grads, std::vector<Tensor>& grad_inputs, std::shared_ptr<Node> self)
+      : node_(node), grads_(grads), grad_inputs_(grad_inputs), self_(std::move(self)) {}
+
+  // Gradient of output `i` (single-output ops: always defined; multi-output
+  // ops: undefined where no gradient flowed).
+  const Tensor& grad(std::size_t i = 0) const { return grads_[i]; }
+  bool needs(std::size_t input) const { return node_.needs_input_grad(input); }
+  Tensor unpack(const SavedTensor& s) const { return s.unpack(self_); }
+  const Dims& input_shape(std::size_t i) const { return node_.input_shape(i); }
+  DType input_dtype(std::size_t i) const { return node_.input_dtype(i); }
+
+  // Adds `g` as the gradient of input `i`, first summing it back to the
+  // input's shape over broadcast dims and casting it to the input's dtype.
+  // This is the only place broadcast gradients are reduced.
+  void add(std::size_t i, Tensor g);
+
+ private:
+  Node& node_;
+  std::vector<Tensor>& grads_;
+  std::vector<Tensor>& grad_inputs_;
+  std::shared_ptr<Node> self_;
+};
+
+// Sums `g` over the dims that broadcasting added or expanded, giving `shape`.
+Tensor sum_to_shape(const Tensor& g, const Dims& shape);
+
+template <class F>
+class FunctionNode final : public Node {
+ public:
+  FunctionNode(const char* name, F&& fn) : name_(name), fn_(std::move(fn)) {}
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    if (!fn_) throw_released();
+    std::vector<Tensor> grad_inputs(next_edges().size());
+    Backward bw(*this, grads, grad_inputs, shared_from_this());
+    (*fn_)(bw);
+    return grad_inputs;
+  }
+  std::string_view name() const override { return name_; }
+  void release_saved() override { fn_.reset(); }
+
+ private:
+  [[noreturn]] void throw_released() const;
+  const char* name_;
+  std::optional<F> fn_;
+};
+
+[[noreturn]] void throw_backward_twice(std::string_view op);
+template <class F>
+void FunctionNode<F>::throw_released() const {
+  throw_backward_twice(name_);
+}
+
+// Where the current op is being recorded (a short stack trace), for anomaly mode.
+std::string capture_recording_site();
+
+// Connects `node` to its inputs and makes it the grad_fn of `outputs`
+// (output i gets output_nr i; a null pointer skips a non-differentiable slot).
+void attach(const std::shared_ptr<Node>& node, std::span<const Tensor* const> inputs,
+            std::span<Tensor* const> outputs);
+void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<Tensor* const> outputs);
+
+template <class F>
+void record(const char* name, std::initializer_list<const Tensor*> inputs, std::initializer_list<Tensor*> outputs,
+            F&& backward) {
+  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  attach(node, std::span<const Tensor* const>(inputs.begin(), inputs.size()),
+         std::span<Tensor* const>(outputs.begin(), outputs.size()));
+}
+
+template <class F>
+void record(const char* name, std::span<const Tensor> inputs, std::initializer_list<Tensor*> outputs, F&& backward) {
+  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  attach(node, inputs, std::span<Tensor* const>(outputs.begin(), outputs.size()));
+}
+
+}  // namespace tg::autograd

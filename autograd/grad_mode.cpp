@@ -1,0 +1,14 @@
+#include "autograd/grad_mode.h"
+
+namespace tg {
+namespace {
+thread_local bool tl_grad_enabled = true;
+thread_local bool tl_anomaly_enabled = false;
+}  // namespace
+
+bool is_grad_enabled() { return tl_grad_enabled; }
+void set_grad_enabled(bool enabled) { tl_grad_enabled = enabled; }
+bool is_anomaly_enabled() { return tl_anomaly_enabled; }
+void set_anomaly_enabled(bool enabled) { tl_anomaly_enabled = enabled; }
+
+}  // namespace tg

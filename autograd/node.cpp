@@ -1,0 +1,110 @@
+#include "autograd/node.h"
+
+#include <atomic>
+
+#include <fmt/format.h>
+
+#include "autograd/grad_mode.h"
+
+namespace tg::autograd {
+namespace {
+std::atomic<std::int64_t> g_live_nodes{0};
+thread_local std::uint64_t tl_next_sequence_nr = 1;
+}  // namespace
+
+std::uint64_t next_sequence_nr() { return tl_next_sequence_nr++; }
+std::int64_t live_node_count() { return g_live_nodes.load(std::memory_order_relaxed); }
+
+AutogradMeta* meta_of(const Tensor& t) {
+  return t.defined() ? static_cast<AutogradMeta*>(t.impl()->autograd.get()) : nullptr;
+}
+
+AutogradMeta& ensure_meta(const Tensor& t) {
+  auto& slot = t.impl()->autograd;
+  if (!slot) slot = std::make_unique<AutogradMeta>();
+  return static_cast<AutogradMeta&>(*slot);
+}
+
+Edge gradient_edge(const Tensor& t) {
+  AutogradMeta* m = meta_of(t);
+  if (!m) return {};
+  if (m->grad_fn) return {m->grad_fn, m->output_nr};
+  if (!m->requires_grad) return {};
+  // A leaf: share one AccumulateGrad node among all its uses while any is alive.
+  auto acc = m->grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t);
+    m->grad_accumulator = acc;
+  }
+  return {acc, 0};
+}
+
+Node::Node() { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
+
+// Freeing a long chain through shared_ptr destructors would recurse once per
+// node and overflow the stack. Instead, a node hands the edges it owns to a
+// thread-local list, and only the outermost destructor drains that list.
+Node::~Node() {
+  g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  thread_local bool draining = false;
+  for (auto& e : next_edges_)
+    if (e.fn && e.fn.use_count() == 1) pending.push_back(std::move(e.fn));
+  if (draining) return;
+  draining = true;
+  while (!pending.empty()) {
+    auto node = std::move(pending.back());
+    pending.pop_back();
+    node.reset();  // may push its own edges
+  }
+  draining = false;
+}
+
+SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
+  if (!t.defined()) return;
+  saved_ = true;
+  is_output_ = is_output;
+  version_ = t.version();
+  if (is_output) {
+    // Keep the data without the grad_fn: the node owning this saved tensor is
+    // that grad_fn, and holding it here would be a cycle.
+    data_ = make_view(t, t.shape(), Dims(t.strides()), t.storage_offset());
+    AutogradMeta* m = meta_of(t);
+    output_nr_ = m ? m->output_nr : 0;
+    output_requires_grad_ = true;
+  } else {
+    data_ = t;
+  }
+}
+
+Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
+  if (!saved_) return {};
+  if (released_)
+    throw AutogradError(fmt::format(
+        "{}: trying to backward through the graph a second time, but its saved tensors were already freed; "
+        "pass retain_graph=true to the first backward if you need to backward twice",
+        owner ? owner->name() : "backward"));
+  if (data_.version() != version_)
+    throw AutogradError(fmt::format(
+        "{}: a tensor saved for backward was modified by an in-place operation (version {} at save, {} now); "
+        "clone it before modifying it in place",
+        owner ? owner->name() : "backward", version_, data_.version()));
+  if (is_output_ && output_requires_grad_ && is_grad_enabled() && owner) {
+    // create_graph: the output gets its grad_fn back so the backward is recorded.
+    Tensor t = make_view(data_, data_.shape(), Dims(data_.strides()), data_.storage_offset());
+    auto& m = ensure_meta(t);
+    m.grad_fn = owner;
+    m.output_nr = output_nr_;
+    return t;
+  }
+  return data_;
+}
+
+AccumulateGrad::AccumulateGrad(const Tensor& leaf) : leaf_(leaf.impl_ptr()) {
+  // Leaves run after every op that uses them.
+  set_sequence_nr(0);
+}
+
+Tensor AccumulateGrad::variable() const { return Tensor(leaf_.lock()); }
+
+}  // namespace tg::autograd

@@ -1,0 +1,146 @@
+#pragma once
+// The tape. Every recorded op appends a Node: its backward function, what it
+// saved, and edges to the nodes of its inputs. Nodes carry a sequence number
+// from a thread-local counter; backward runs them in decreasing order, which
+// is a valid reverse topological order because an op is always recorded after
+// the ops that produced its inputs.
+//
+// Ownership: a tensor owns its grad_fn node, a node owns its edges (shared),
+// saved outputs are kept without their node (no cycles). Dropping the result
+// of a forward frees its part of the tape at once, and ~Node frees long chains
+// with a loop instead of recursion.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tg::autograd {
+
+class Node;
+
+struct Edge {
+  std::shared_ptr<Node> fn;  // null: this input needs no gradient
+  std::uint32_t input_nr = 0;  // which output of `fn` this input was
+};
+
+using TensorHook = std::function<Tensor(const Tensor&)>;
+
+// Per-tensor autograd state (the AutogradMetaBase of core/tensor.h).
+struct AutogradMeta final : AutogradMetaBase {
+  bool requires_grad = false;
+  bool retains_grad = false;
+  std::uint32_t output_nr = 0;
+  std::shared_ptr<Node> grad_fn;            // set for non-leaves
+  std::weak_ptr<Node> grad_accumulator;     // leaves: their AccumulateGrad node
+  Tensor grad;
+  std::vector<TensorHook> hooks;            // leaves: run before accumulation
+};
+
+// Returns the tensor's autograd state, or null if it has none.
+AutogradMeta* meta_of(const Tensor& t);
+AutogradMeta& ensure_meta(const Tensor& t);
+
+// Where a tensor's gradient goes: its grad_fn, or its leaf's AccumulateGrad.
+// An empty edge when the tensor does not require grad.
+Edge gradient_edge(const Tensor& t);
+
+// A tensor kept for backward. Inputs are kept as they are; outputs are kept
+// without their grad_fn (that would be a cycle) and get it back on unpack.
+// Unpack checks the storage's version counter, so an in-place change after
+// saving is an error instead of a wrong gradient.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  SavedTensor(const Tensor& t, bool is_output);
+  bool defined() const { return saved_; }
+  Tensor unpack(const std::shared_ptr<Node>& owner) const;
+  void release() { data_.reset(); released_ = true; }
+
+ private:
+  Tensor data_;
+  std::uint32_t version_ = 0;
+  std::uint32_t output_nr_ = 0;
+  bool saved_ = false;
+  bool is_output_ = false;
+  bool output_requires_grad_ = false;
+  bool released_ = false;
+};
+
+class Node : public std::enable_shared_from_this<Node> {
+ public:
+  Node();
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // grads holds one gradient per output (undefined where none flowed).
+  // Returns one gradient per input edge (undefined where none is needed).
+  // Gradients returned are *added* into what the input already received: two
+  // uses of one tensor must both count.
+  virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
+  virtual std::string_view name() const = 0;
+  // Frees saved tensors after a backward without retain_graph.
+  virtual void release_saved() {}
+
+  std::uint64_t sequence_nr() const { return sequence_nr_; }
+  void set_sequence_nr(std::uint64_t s) { sequence_nr_ = s; }
+  std::uint32_t num_outputs() const { return num_outputs_; }
+  void set_num_outputs(std::uint32_t n) { num_outputs_ = n; }
+
+  std::vector<Edge>& next_edges() { return next_edges_; }
+  const std::vector<Edge>& next_edges() const { return next_edges_; }
+  bool needs_input_grad(std::size_t i) const { return i < next_edges_.size() && next_edges_[i].fn != nullptr; }
+
+  // Input shapes and dtypes, so a gradient can be summed back over broadcast
+  // dims and cast back to its input's dtype in one place (see Backward).
+  std::vector<Dims>& input_shapes() { return input_shapes_; }
+  std::vector<DType>& input_dtypes() { return input_dtypes_; }
+  const Dims& input_shape(std::size_t i) const { return input_shapes_[i]; }
+  DType input_dtype(std::size_t i) const { return input_dtypes_[i]; }
+
+  // Hooks on non-leaf outputs: (output index, hook), run when that output's
+  // gradient is complete.
+  std::vector<std::pair<std::uint32_t, TensorHook>>& output_hooks() { return output_hooks_; }
+
+  bool released() const { return released_; }
+  void mark_released() { released_ = true; }
+
+  // Set when anomaly mode was on at recording time.
+  const std::string& recorded_at() const { return recorded_at_; }
+  void set_recorded_at(std::string where) { recorded_at_ = std::move(where); }
+
+ private:
+  std::uint64_t sequence_nr_ = 0;
+  std::uint32_t num_outputs_ = 1;
+  bool released_ = false;
+  std::vector<Edge> next_edges_;
+  std::vector<Dims> input_shapes_;
+  std::vector<DType> input_dtypes_;
+  std::vector<std::pair<std::uint32_t, TensorHook>> output_hooks_;
+  std::string recorded_at_;
+};
+
+// Next number of the calling thread's tape.
+std::uint64_t next_sequence_nr();
+
+// Live-node counter for tests of tape memory (counts every Node alive).
+std::int64_t live_node_count();
+
+// Leaves' sink: adds the incoming gradient into the leaf's .grad().
+class AccumulateGrad final : public Node {
+ public:
+  explicit AccumulateGrad(const Tensor& leaf);
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override;
+  std::string_view name() const override { return "AccumulateGrad"; }
+  // The leaf, if it is still alive.
+  Tensor variable() const;
+
+ private:
+  std::weak_ptr<TensorImpl> leaf_;
+};
+
+}  // namespace tg::autograd

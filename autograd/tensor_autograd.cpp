@@ -1,0 +1,98 @@
+// The autograd members of tg::Tensor.
+#include <fmt/format.h>
+
+#include "autograd/engine.h"
+#include "autograd/function.h"
+#include "autograd/ops.h"
+
+namespace tg {
+
+using autograd::ensure_meta;
+using autograd::meta_of;
+
+bool Tensor::requires_grad() const { return autograd::requires_grad_of(*this); }
+
+Tensor& Tensor::set_requires_grad(bool requires_grad) {
+  auto* m = meta_of(*this);
+  if (m && m->grad_fn) {
+    if (!requires_grad)
+      throw AutogradError(
+          "set_requires_grad: cannot turn off requires_grad on a non-leaf tensor; use detach() to get a tensor "
+          "without history");
+    return *this;
+  }
+  if (requires_grad && !is_floating_point())
+    throw DTypeError(fmt::format("set_requires_grad: only floating-point tensors can require gradients, got {}",
+                                 dtype_name(dtype())));
+  if (requires_grad || m) ensure_meta(*this).requires_grad = requires_grad;
+  return *this;
+}
+
+const Tensor& Tensor::grad() const {
+  static const Tensor undefined;
+  auto* m = meta_of(*this);
+  return m ? m->grad : undefined;
+}
+
+Tensor& Tensor::mutable_grad() const { return ensure_meta(*this).grad; }
+
+void Tensor::set_grad(const Tensor& grad) const {
+  if (grad.defined() && grad.shape() != shape())
+    throw ShapeError(fmt::format("set_grad: gradient of shape {} for a tensor of shape {}", shape_str(grad.sizes()),
+                                 shape_str(sizes())));
+  ensure_meta(*this).grad = grad;
+}
+
+bool Tensor::is_leaf() const {
+  auto* m = meta_of(*this);
+  return !m || !m->grad_fn;
+}
+
+std::shared_ptr<autograd::Node> Tensor::grad_fn() const {
+  auto* m = meta_of(*this);
+  return m ? m->grad_fn : nullptr;
+}
+
+std::uint32_t Tensor::output_nr() const {
+  auto* m = meta_of(*this);
+  return m ? m->output_nr : 0;
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+  tg::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{}, retain_graph,
+               create_graph);
+}
+
+void Tensor::retain_grad() const {
+  if (!requires_grad()) throw AutogradError("retain_grad: the tensor does not require grad");
+  if (is_leaf()) return;  // leaves keep their grad anyway
+  auto& m = ensure_meta(*this);
+  if (m.retains_grad) return;
+  m.retains_grad = true;
+  std::weak_ptr<TensorImpl> weak = impl_ptr();
+  m.grad_fn->output_hooks().emplace_back(m.output_nr, [weak](const Tensor& g) {
+    if (auto impl = weak.lock()) {
+      Tensor self(impl);
+      auto& meta = ensure_meta(self);
+      meta.grad = meta.grad.defined() ? tg::add(meta.grad, g) : g.detach().clone();
+    }
+    return Tensor();
+  });
+}
+
+bool Tensor::retains_grad() const {
+  auto* m = meta_of(*this);
+  return m && m->retains_grad;
+}
+
+void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
+  if (!requires_grad())
+    throw AutogradError("register_hook: cannot register a hook on a tensor that does not require grad");
+  auto& m = ensure_meta(*this);
+  if (m.grad_fn) m.grad_fn->output_hooks().emplace_back(m.output_nr, std::move(hook));
+  else m.hooks.push_back(std::move(hook));
+}
+
+Tensor Tensor::detach() const { return make_view(*this, shape(), Dims(strides()), storage_offset()); }
+
+}  // namespace tg

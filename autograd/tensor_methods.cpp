@@ -1,0 +1,101 @@
+// The PyTorch-style member functions of tg::Tensor, each forwarding to the
+// free function that implements the op (autograd/ops.h).
+#include "autograd/ops.h"
+
+namespace tg {
+
+Tensor Tensor::to(DType dtype) const { return to_dtype(*this, dtype); }
+Tensor Tensor::clone() const { return tg::clone(*this); }
+Tensor Tensor::contiguous() const { return tg::contiguous(*this); }
+
+Tensor Tensor::view(Dims shape) const { return tg::view(*this, shape); }
+Tensor Tensor::reshape(Dims shape) const { return tg::reshape(*this, shape); }
+Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const { return tg::transpose(*this, dim0, dim1); }
+Tensor Tensor::permute(Dims dims) const { return tg::permute(*this, dims); }
+Tensor Tensor::t() const {
+  if (dim() > 2) throw ShapeError("t: expects a tensor with at most 2 dimensions, got " + shape_str(sizes()));
+  return dim() < 2 ? *this : tg::transpose(*this, 0, 1);
+}
+Tensor Tensor::narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const {
+  return tg::narrow(*this, dim, start, length);
+}
+Tensor Tensor::slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) const {
+  return tg::slice(*this, dim, start, end, step);
+}
+Tensor Tensor::select(std::int64_t dim, std::int64_t index) const { return tg::select(*this, dim, index); }
+Tensor Tensor::expand(Dims sizes) const { return tg::expand(*this, sizes); }
+Tensor Tensor::squeeze() const { return tg::squeeze(*this); }
+Tensor Tensor::squeeze(std::int64_t dim) const { return tg::squeeze(*this, dim); }
+Tensor Tensor::unsqueeze(std::int64_t dim) const { return tg::unsqueeze(*this, dim); }
+Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
+  return tg::flatten(*this, start_dim, end_dim);
+}
+
+Tensor Tensor::neg() const { return tg::neg(*this); }
+Tensor Tensor::exp() const { return tg::exp(*this); }
+Tensor Tensor::log() const { return tg::log(*this); }
+Tensor Tensor::log1p() const { return tg::log1p(*this); }
+Tensor Tensor::sqrt() const { return tg::sqrt(*this); }
+Tensor Tensor::rsqrt() const { return tg::rsqrt(*this); }
+Tensor Tensor::pow(double exponent) const { return tg::pow(*this, exponent); }
+Tensor Tensor::pow(const Tensor& exponent) const { return tg::pow(*this, exponent); }
+Tensor Tensor::abs() const { return tg::abs(*this); }
+Tensor Tensor::sign() const { return tg::sign(*this); }
+Tensor Tensor::relu() const { return tg::relu(*this); }
+Tensor Tensor::sigmoid() const { return tg::sigmoid(*this); }
+Tensor Tensor::tanh() const { return tg::tanh(*this); }
+Tensor Tensor::gelu() const { return tg::gelu(*this); }
+Tensor Tensor::clamp(std::optional<double> min, std::optional<double> max) const { return tg::clamp(*this, min, max); }
+
+Tensor Tensor::sum() const { return tg::sum(*this); }
+Tensor Tensor::sum(Dims dims, bool keepdim) const { return tg::sum(*this, dims, keepdim); }
+Tensor Tensor::mean() const { return tg::mean(*this); }
+Tensor Tensor::mean(Dims dims, bool keepdim) const { return tg::mean(*this, dims, keepdim); }
+Tensor Tensor::var(double correction) const {
+  Dims all;
+  for (int d = 0; d < dim(); ++d) all.push_back(d);
+  return tg::var(*this, all, correction, false);
+}
+Tensor Tensor::var(Dims dims, double correction, bool keepdim) const { return tg::var(*this, dims, correction, keepdim); }
+Tensor Tensor::std(double correction) const {
+  Dims all;
+  for (int d = 0; d < dim(); ++d) all.push_back(d);
+  return tg::std(*this, all, correction, false);
+}
+Tensor Tensor::std(Dims dims, double correction, bool keepdim) const { return tg::std(*this, dims, correction, keepdim); }
+Tensor Tensor::max() const { return tg::max(*this); }
+std::tuple<Tensor, Tensor> Tensor::max(std::int64_t dim, bool keepdim) const { return tg::max(*this, dim, keepdim); }
+Tensor Tensor::min() const { return tg::min(*this); }
+std::tuple<Tensor, Tensor> Tensor::min(std::int64_t dim, bool keepdim) const { return tg::min(*this, dim, keepdim); }
+Tensor Tensor::argmax() const { return tg::argmax(*this); }
+Tensor Tensor::argmax(std::int64_t dim, bool keepdim) const { return tg::argmax(*this, dim, keepdim); }
+Tensor Tensor::argmin() const { return tg::argmin(*this); }
+Tensor Tensor::argmin(std::int64_t dim, bool keepdim) const { return tg::argmin(*this, dim, keepdim); }
+Tensor Tensor::logsumexp(Dims dims, bool keepdim) const { return tg::logsumexp(*this, dims, keepdim); }
+Tensor Tensor::prod() const { return tg::prod(*this); }
+Tensor Tensor::prod(std::int64_t dim, bool keepdim) const { return tg::prod(*this, dim, keepdim); }
+Tensor Tensor::norm(double p) const { return tg::norm(*this, p); }
+Tensor Tensor::norm(double p, Dims dims, bool keepdim) const { return tg::norm(*this, p, dims, keepdim); }
+
+Tensor Tensor::matmul(const Tensor& other) const { return tg::matmul(*this, other); }
+Tensor Tensor::index_select(std::int64_t dim, const Tensor& index) const { return tg::index_select(*this, dim, index); }
+Tensor Tensor::gather(std::int64_t dim, const Tensor& index) const { return tg::gather(*this, dim, index); }
+Tensor Tensor::scatter_add(std::int64_t dim, const Tensor& index, const Tensor& src) const {
+  return tg::scatter_add(*this, dim, index, src);
+}
+Tensor Tensor::masked_fill(const Tensor& mask, double value) const { return tg::masked_fill(*this, mask, value); }
+
+Tensor Tensor::eq(const Tensor& other) const { return tg::eq(*this, other); }
+Tensor Tensor::ne(const Tensor& other) const { return tg::ne(*this, other); }
+Tensor Tensor::lt(const Tensor& other) const { return tg::lt(*this, other); }
+Tensor Tensor::le(const Tensor& other) const { return tg::le(*this, other); }
+Tensor Tensor::gt(const Tensor& other) const { return tg::gt(*this, other); }
+Tensor Tensor::ge(const Tensor& other) const { return tg::ge(*this, other); }
+Tensor Tensor::eq(double other) const { return *this == other; }
+Tensor Tensor::ne(double other) const { return *this != other; }
+Tensor Tensor::lt(double other) const { return *this < other; }
+Tensor Tensor::le(double other) const { return *this <= other; }
+Tensor Tensor::gt(double other) const { return *this > other; }
+Tensor Tensor::ge(double other) const { return *this >= other; }
+
+}  // namespace tg

@@ -1,0 +1,108 @@
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/kernels/copy.h"
+#include "core/tensor.h"
+
+namespace tg {
+
+namespace {
+Tensor finish(Tensor t, const TensorOptions& options) {
+  if (options.requires_grad) t.set_requires_grad(true);
+  return t;
+}
+}  // namespace
+
+Tensor empty(Dims shape, TensorOptions options) { return finish(make_tensor(shape, options.dtype), options); }
+
+Tensor full(Dims shape, double value, TensorOptions options) {
+  Tensor t = make_tensor(shape, options.dtype);
+  kernel::fill_(t, value);
+  return finish(t, options);
+}
+Tensor zeros(Dims shape, TensorOptions options) { return full(shape, 0, options); }
+Tensor ones(Dims shape, TensorOptions options) { return full(shape, 1, options); }
+Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
+
+Tensor empty_like(const Tensor& t, std::optional<DType> dtype) { return make_tensor(t.shape(), dtype.value_or(t.dtype())); }
+Tensor zeros_like(const Tensor& t, std::optional<DType> dtype) { return full(t.shape(), 0, {dtype.value_or(t.dtype())}); }
+Tensor ones_like(const Tensor& t, std::optional<DType> dtype) { return full(t.shape(), 1, {dtype.value_or(t.dtype())}); }
+Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype) {
+  return full(t.shape(), value, {dtype.value_or(t.dtype())});
+}
+
+Tensor arange(double end, TensorOptions options) { return arange(0, end, 1, options); }
+
+Tensor arange(double start, double end, double step, TensorOptions options) {
+  if (step == 0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
+    throw ValueError(fmt::format("arange: invalid range start={} end={} step={}", start, end, step));
+  if ((end - start) / step < 0)
+    throw ValueError(fmt::format("arange: step {} does not lead from {} to {}", step, start, end));
+  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
+  Tensor t = make_tensor({n}, options.dtype);
+  dispatch(options.dtype, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  return finish(t, options);
+}
+
+Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options) {
+  if (steps < 0) throw ValueError(fmt::format("linspace: number of steps must be non-negative, got {}", steps));
+  Tensor t = make_tensor({steps}, options.dtype);
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0;
+  dispatch(options.dtype, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    // Fill from both ends, as PyTorch, so the last value is exactly `end`.
+    const std::int64_t half = steps / 2;
+    for (std::int64_t i = 0; i < steps; ++i)
+      p[i] = static_cast<T>(i < half ? start + step * static_cast<double>(i)
+                                     : end - step * static_cast<double>(steps - 1 - i));
+  });
+  return finish(t, options);
+}
+
+Tensor eye(std::int64_t n, std::optional<std::int64_t> m, TensorOptions options) {
+  const std::int64_t cols = m.value_or(n);
+  if (n < 0 || cols < 0) throw ValueError(fmt::format("eye: sizes must be non-negative, got {} x {}", n, cols));
+  Tensor t = zeros({n, cols}, {options.dtype});
+  dispatch(options.dtype, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    for (std::int64_t i = 0; i < std::min(n, cols); ++i) p[i * cols + i] = T(1);
+  });
+  return finish(t, options);
+}
+
+Tensor tensor(std::initializer_list<double> values, Dims shape, TensorOptions options) {
+  if (shape.empty() && values.size() != 1) shape = Dims{static_cast<std::int64_t>(values.size())};
+  if (shape.empty() && values.size() == 1) shape = Dims{1};
+  if (shape.product() != static_cast<std::int64_t>(values.size()))
+    throw ShapeError(fmt::format("tensor: {} values do not fill shape {}", values.size(), shape_str(shape)));
+  Tensor t = make_tensor(shape, options.dtype);
+  dispatch(options.dtype, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    std::int64_t i = 0;
+    for (double v : values) p[i++] = std::is_same_v<T, bool> ? v != 0 : static_cast<T>(v);
+  });
+  return finish(t, options);
+}
+
+template <class V>
+Tensor tensor(const std::vector<V>& values, Dims shape, std::optional<DType> dtype) {
+  if (shape.empty()) shape = Dims{static_cast<std::int64_t>(values.size())};
+  if (shape.product() != static_cast<std::int64_t>(values.size()))
+    throw ShapeError(fmt::format("tensor: {} values do not fill shape {}", values.size(), shape_str(shape)));
+  Tensor t = make_tensor(shape, dtype_of<V>());
+  V* p = t.data_ptr<V>();
+  for (std::size_t i = 0; i < values.size(); ++i) p[i] = values[i];
+  if (dtype && *dtype != t.dtype()) return kernel::to(t, *dtype);
+  return t;
+}
+
+template Tensor tensor<float>(const std::vector<float>&, Dims, std::optional<DType>);
+template Tensor tensor<double>(const std::vector<double>&, Dims, std::optional<DType>);
+template Tensor tensor<std::int64_t>(const std::vector<std::int64_t>&, Dims, std::optional<DType>);
+template Tensor tensor<bool>(const std::vector<bool>&, Dims, std::optional<DType>);
+
+}  // namespace tg

@@ -1,0 +1,106 @@
+#pragma once
+// Sizes and strides: a fixed-capacity inline array, so creating a tensor never
+// allocates for its shape. Eight dimensions cover every model we know of;
+// asking for more is a ShapeError rather than a silent heap fallback.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace tg {
+
+inline constexpr int kMaxDims = 8;
+
+class Dims {
+ public:
+  Dims() = default;
+  Dims(std::initializer_list<std::int64_t> values) { assign(values.begin(), values.end()); }
+  Dims(std::span<const std::int64_t> values) { assign(values.begin(), values.end()); }
+  Dims(const std::vector<std::int64_t>& values) { assign(values.begin(), values.end()); }
+  static Dims filled(int n, std::int64_t v) {
+    Dims d;
+    d.resize(n, v);
+    return d;
+  }
+
+  int size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  std::int64_t* data() { return v_.data(); }
+  const std::int64_t* data() const { return v_.data(); }
+  std::int64_t* begin() { return v_.data(); }
+  std::int64_t* end() { return v_.data() + n_; }
+  const std::int64_t* begin() const { return v_.data(); }
+  const std::int64_t* end() const { return v_.data() + n_; }
+  std::int64_t& operator[](int i) { return v_[static_cast<std::size_t>(i)]; }
+  std::int64_t operator[](int i) const { return v_[static_cast<std::size_t>(i)]; }
+  std::int64_t back() const { return v_[static_cast<std::size_t>(n_ - 1)]; }
+
+  void push_back(std::int64_t x) {
+    check_rank(n_ + 1);
+    v_[static_cast<std::size_t>(n_++)] = x;
+  }
+  void insert(int pos, std::int64_t x) {
+    check_rank(n_ + 1);
+    for (int i = n_; i > pos; --i) v_[static_cast<std::size_t>(i)] = v_[static_cast<std::size_t>(i - 1)];
+    v_[static_cast<std::size_t>(pos)] = x;
+    ++n_;
+  }
+  void erase(int pos) {
+    for (int i = pos; i + 1 < n_; ++i) v_[static_cast<std::size_t>(i)] = v_[static_cast<std::size_t>(i + 1)];
+    --n_;
+  }
+  void resize(int n, std::int64_t fill = 0) {
+    check_rank(n);
+    for (int i = n_; i < n; ++i) v_[static_cast<std::size_t>(i)] = fill;
+    n_ = n;
+  }
+
+  operator std::span<const std::int64_t>() const { return {v_.data(), static_cast<std::size_t>(n_)}; }
+  std::vector<std::int64_t> vec() const { return {begin(), end()}; }
+
+  friend bool operator==(const Dims& a, const Dims& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
+
+  std::int64_t product() const {
+    std::int64_t p = 1;
+    for (auto x : *this) p *= x;
+    return p;
+  }
+
+ private:
+  template <class It>
+  void assign(It first, It last) {
+    auto n = static_cast<int>(last - first);
+    check_rank(n);
+    std::copy(first, last, v_.begin());
+    n_ = n;
+  }
+  static void check_rank(int n) {
+    if (n > kMaxDims)
+      throw ShapeError("tensors have at most " + std::to_string(kMaxDims) + " dimensions, asked for " +
+                       std::to_string(n));
+  }
+
+  std::array<std::int64_t, kMaxDims> v_{};
+  int n_ = 0;
+};
+
+using IntArrayRef = std::span<const std::int64_t>;
+
+// "[32, 784]"
+std::string shape_str(IntArrayRef dims);
+
+// Contiguous (row-major) strides for `sizes`.
+Dims contiguous_strides(const Dims& sizes);
+
+// Wraps a possibly negative dim into [0, ndim); IndexError naming `op` otherwise.
+int wrap_dim(std::int64_t dim, int ndim, const char* op);
+
+// The NumPy broadcast of two shapes; ShapeError naming `op` and both shapes otherwise.
+Dims broadcast_shapes(const Dims& a, const Dims& b, const char* op);
+
+}  // namespace tg

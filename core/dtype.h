@@ -1,0 +1,103 @@
+#pragma once
+// Element types and the one helper that turns a runtime dtype into a
+// compile-time type: kernels are written once as templates and dispatched here.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "core/error.h"
+
+namespace tg {
+
+enum class DType : std::uint8_t { Float32, Float64, Int64, Bool };
+
+inline constexpr DType kFloat32 = DType::Float32;
+inline constexpr DType kFloat64 = DType::Float64;
+inline constexpr DType kInt64 = DType::Int64;
+inline constexpr DType kBool = DType::Bool;
+
+constexpr std::size_t itemsize(DType d) {
+  switch (d) {
+    case DType::Float32: return 4;
+    case DType::Float64: return 8;
+    case DType::Int64: return 8;
+    case DType::Bool: return 1;
+  }
+  return 0;
+}
+
+constexpr std::string_view dtype_name(DType d) {
+  switch (d) {
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+    case DType::Int64: return "int64";
+    case DType::Bool: return "bool";
+  }
+  return "?";
+}
+
+constexpr bool is_floating(DType d) { return d == DType::Float32 || d == DType::Float64; }
+
+template <class T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, float>) return DType::Float32;
+  else if constexpr (std::is_same_v<T, double>) return DType::Float64;
+  else if constexpr (std::is_same_v<T, std::int64_t>) return DType::Int64;
+  else if constexpr (std::is_same_v<T, bool>) return DType::Bool;
+  else static_assert(!sizeof(T), "tapegrad supports float, double, int64_t and bool");
+}
+
+// Calls fn.template operator()<T>() with the C++ type of `d`.
+// Usage: dispatch(d, [&]<class T>() { ... });
+template <class F>
+decltype(auto) dispatch(DType d, F&& fn) {
+  switch (d) {
+    case DType::Float32: return fn.template operator()<float>();
+    case DType::Float64: return fn.template operator()<double>();
+    case DType::Int64: return fn.template operator()<std::int64_t>();
+    case DType::Bool: return fn.template operator()<bool>();
+  }
+  throw DTypeError("dispatch: unknown dtype");
+}
+
+// Same, but only for floating types; any other dtype is a DTypeError naming `op`.
+template <class F>
+decltype(auto) dispatch_floating(DType d, std::string_view op, F&& fn) {
+  switch (d) {
+    case DType::Float32: return fn.template operator()<float>();
+    case DType::Float64: return fn.template operator()<double>();
+    default:
+      throw DTypeError(std::string(op) + ": expected a floating-point tensor (float32 or float64), got " +
+                       std::string(dtype_name(d)));
+  }
+}
+
+// Numeric types (everything but bool).
+template <class F>
+decltype(auto) dispatch_numeric(DType d, std::string_view op, F&& fn) {
+  switch (d) {
+    case DType::Float32: return fn.template operator()<float>();
+    case DType::Float64: return fn.template operator()<double>();
+    case DType::Int64: return fn.template operator()<std::int64_t>();
+    default:
+      throw DTypeError(std::string(op) + ": expected a numeric tensor, got " + std::string(dtype_name(d)));
+  }
+}
+
+// Type promotion for binary ops, as PyTorch's for our four dtypes:
+// bool < int64 < float32 < float64.
+constexpr DType promote_types(DType a, DType b) {
+  auto rank = [](DType d) {
+    switch (d) {
+      case DType::Bool: return 0;
+      case DType::Int64: return 1;
+      case DType::Float32: return 2;
+      case DType::Float64: return 3;
+    }
+    return 0;
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+}  // namespace tg

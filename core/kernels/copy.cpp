@@ -1,0 +1,64 @@
+#include "core/kernels/copy.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/kernels/loop.h"
+
+namespace tg::kernel {
+
+namespace {
+template <class To, class From>
+To convert(From v) {
+  if constexpr (std::is_same_v<To, bool>) return v != From(0);
+  else return static_cast<To>(v);
+}
+}  // namespace
+
+void copy_(const Tensor& dst, const Tensor& src) {
+  broadcast_shapes(dst.shape(), src.shape(), "copy_");  // throws on mismatch
+  if (broadcast_shapes(dst.shape(), src.shape(), "copy_") != dst.shape())
+    throw ShapeError(fmt::format("copy_: source of shape {} cannot be broadcast to destination shape {}",
+                                 shape_str(src.sizes()), shape_str(dst.sizes())));
+  if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() && dst.shape() == src.shape()) {
+    if (dst.raw_data() != src.raw_data())
+      std::memmove(dst.raw_data(), src.raw_data(), static_cast<std::size_t>(dst.numel()) * dst.element_size());
+    return;
+  }
+  dispatch(dst.dtype(), [&]<class D>() {
+    dispatch(src.dtype(), [&]<class S>() { map1<D, S>(dst, src, [](S v) { return convert<D>(v); }); });
+  });
+}
+
+void fill_(const Tensor& dst, double value) {
+  dispatch(dst.dtype(), [&]<class T>() {
+    const T v = convert<T>(value);
+    if (dst.is_contiguous()) {
+      T* p = dst.data_ptr<T>();
+      std::fill(p, p + dst.numel(), v);
+      return;
+    }
+    auto plan = make_plan<1>(dst.shape(), {&dst});
+    for_each_row(plan, [v](std::array<char*, 1> p, std::array<std::int64_t, 1> s, std::int64_t n) {
+      for (std::int64_t i = 0; i < n; ++i) *reinterpret_cast<T*>(p[0] + i * s[0]) = v;
+    });
+  });
+}
+
+Tensor clone(const Tensor& x) {
+  Tensor out = make_tensor(x.shape(), x.dtype());
+  copy_(out, x);
+  return out;
+}
+
+Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : clone(x); }
+
+Tensor to(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x;
+  Tensor out = make_tensor(x.shape(), dtype);
+  copy_(out, x);
+  return out;
+}
+
+}  // namespace tg::kernel

@@ -1,0 +1,15 @@
+#pragma once
+// Copies, fills and dtype conversions: the plain kernels under clone(),
+// contiguous(), to(), copy_() and fill_().
+#include "core/tensor.h"
+
+namespace tg::kernel {
+
+// dst[i] = src[i], converting dtype; src broadcasts to dst's shape.
+void copy_(const Tensor& dst, const Tensor& src);
+void fill_(const Tensor& dst, double value);
+Tensor contiguous(const Tensor& x);  // x itself when already contiguous
+Tensor clone(const Tensor& x);       // always a fresh contiguous copy
+Tensor to(const Tensor& x, DType dtype);  // x itself when the dtype matches
+
+}  // namespace tg::kernel

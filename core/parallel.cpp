@@ -1,0 +1,23 @@
+#include "core/parallel.h"
+
+#include <omp.h>
+
+#include "core/error.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace tg {
+
+void set_num_threads(int n) {
+  if (n < 1) throw ValueError("set_num_threads: need at least one thread, got " + std::to_string(n));
+  omp_set_num_threads(n);
+  // OpenBLAS's OpenMP build takes its team size from the same runtime, but
+  // keeps its own cap too.
+  openblas_set_num_threads(n);
+}
+
+int get_num_threads() { return omp_get_max_threads(); }
+
+bool in_parallel_region() { return omp_in_parallel() != 0; }
+
+}  // namespace tg

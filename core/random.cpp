@@ -1,0 +1,174 @@
+#include "core/random.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <numbers>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/tensor.h"
+
+namespace tg {
+
+void Generator::seed_with(std::uint64_t seed) {
+  std::uint64_t x = seed;
+  for (auto& word : s_) {
+    // splitmix64: spreads any seed, 0 included, over the whole state.
+    x += 0x9e3779b97f4a7c15ULL;
+    std::uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    word = z ^ (z >> 31);
+  }
+  has_cached_normal_ = false;
+}
+
+std::uint64_t Generator::next_u64() {
+  const std::uint64_t result = std::rotl(s_[0] + s_[3], 23) + s_[0];
+  const std::uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = std::rotl(s_[3], 45);
+  return result;
+}
+
+double Generator::normal() {
+  if (has_cached_normal_) {
+    has_cached_normal_ = false;
+    return cached_normal_;
+  }
+  const double u1 = 1.0 - uniform();  // (0, 1]: log stays finite
+  const double u2 = uniform();
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  cached_normal_ = r * std::sin(2 * std::numbers::pi * u2);
+  has_cached_normal_ = true;
+  return r * std::cos(2 * std::numbers::pi * u2);
+}
+
+std::uint64_t Generator::below(std::uint64_t n) {
+  // Lemire's multiply-shift with rejection.
+  unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * n;
+  auto low = static_cast<std::uint64_t>(m);
+  if (low < n) {
+    const std::uint64_t threshold = -n % n;
+    while (low < threshold) {
+      m = static_cast<unsigned __int128>(next_u64()) * n;
+      low = static_cast<std::uint64_t>(m);
+    }
+  }
+  return static_cast<std::uint64_t>(m >> 64);
+}
+
+std::vector<std::uint64_t> Generator::state() const {
+  std::uint64_t cached_bits;
+  std::memcpy(&cached_bits, &cached_normal_, sizeof cached_bits);
+  return {s_[0], s_[1], s_[2], s_[3], has_cached_normal_ ? 1u : 0u, cached_bits};
+}
+
+void Generator::set_state(const std::vector<std::uint64_t>& words) {
+  if (words.size() != 6) throw ValueError(fmt::format("Generator::set_state: expected 6 words, got {}", words.size()));
+  if ((words[0] | words[1] | words[2] | words[3]) == 0)
+    throw ValueError("Generator::set_state: an all-zero state is not a valid xoshiro256++ state");
+  for (int i = 0; i < 4; ++i) s_[static_cast<std::size_t>(i)] = words[static_cast<std::size_t>(i)];
+  has_cached_normal_ = words[4] != 0;
+  std::memcpy(&cached_normal_, &words[5], sizeof cached_normal_);
+}
+
+Generator& default_generator() {
+  static Generator gen;
+  return gen;
+}
+
+void manual_seed(std::uint64_t seed) {
+  auto& gen = default_generator();
+  std::lock_guard lock(gen.mutex());
+  gen.seed_with(seed);
+}
+
+namespace {
+
+Generator& pick(Generator* gen) { return gen ? *gen : default_generator(); }
+
+// Fills a fresh contiguous tensor element by element from `draw(gen)`.
+template <class Draw>
+Tensor fill_random(Dims shape, DType dtype, Generator* g, const char* op, Draw draw) {
+  Tensor t = make_tensor(shape, dtype);
+  auto& gen = pick(g);
+  std::lock_guard lock(gen.mutex());
+  dispatch(dtype, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(draw(gen));
+  });
+  (void)op;
+  return t;
+}
+
+void require_floating(DType d, const char* op) {
+  if (!is_floating(d))
+    throw DTypeError(fmt::format("{}: expected a floating dtype (float32 or float64), got {}", op, dtype_name(d)));
+}
+
+}  // namespace
+
+Tensor rand(Dims shape, TensorOptions options, Generator* gen) {
+  require_floating(options.dtype, "rand");
+  Tensor t = fill_random(shape, options.dtype, gen, "rand", [](Generator& g) { return g.uniform(); });
+  if (options.requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
+Tensor randn(Dims shape, TensorOptions options, Generator* gen) {
+  require_floating(options.dtype, "randn");
+  Tensor t = fill_random(shape, options.dtype, gen, "randn", [](Generator& g) { return g.normal(); });
+  if (options.requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
+Tensor randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options, Generator* gen) {
+  if (high <= low) throw ValueError(fmt::format("randint: empty range [{}, {})", low, high));
+  if (options.dtype == kBool) throw DTypeError("randint: bool is not an integer dtype");
+  const auto span = static_cast<std::uint64_t>(high - low);
+  return fill_random(shape, options.dtype, gen, "randint",
+                     [&](Generator& g) { return static_cast<double>(low + static_cast<std::int64_t>(g.below(span))); });
+}
+
+Tensor bernoulli(const Tensor& probabilities, Generator* gen) {
+  require_floating(probabilities.dtype(), "bernoulli");
+  Tensor p = probabilities.contiguous();
+  Tensor out = make_tensor(p.shape(), p.dtype());
+  auto& g = pick(gen);
+  std::lock_guard lock(g.mutex());
+  dispatch_floating(p.dtype(), "bernoulli", [&]<class T>() {
+    const T* src = p.data_ptr<T>();
+    T* dst = out.data_ptr<T>();
+    for (std::int64_t i = 0; i < p.numel(); ++i) {
+      if (!(src[i] >= 0 && src[i] <= 1))
+        throw ValueError(fmt::format("bernoulli: probability {} at index {} is outside [0, 1]", src[i], i));
+      dst[i] = g.uniform() < static_cast<double>(src[i]) ? T(1) : T(0);
+    }
+  });
+  return out;
+}
+
+Tensor bernoulli(Dims shape, double p, TensorOptions options, Generator* gen) {
+  if (!(p >= 0 && p <= 1)) throw ValueError(fmt::format("bernoulli: probability {} is outside [0, 1]", p));
+  return fill_random(shape, options.dtype, gen, "bernoulli", [p](Generator& g) { return g.uniform() < p ? 1.0 : 0.0; });
+}
+
+Tensor randperm(std::int64_t n, Generator* gen) {
+  if (n < 0) throw ValueError(fmt::format("randperm: n must be non-negative, got {}", n));
+  Tensor t = make_tensor({n}, kInt64);
+  auto* p = t.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < n; ++i) p[i] = i;
+  auto& g = pick(gen);
+  std::lock_guard lock(g.mutex());
+  for (std::int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[g.below(static_cast<std::uint64_t>(i + 1))]);
+  return t;
+}
+
+}  // namespace tg

@@ -1,0 +1,41 @@
+#pragma once
+// Random numbers: xoshiro256++ seeded through splitmix64. Fast, small state
+// (saved in checkpoints for exact resume), same stream on every platform.
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+namespace tg {
+
+class Generator {
+ public:
+  explicit Generator(std::uint64_t seed = 67280421310721ULL) { seed_with(seed); }
+  void seed_with(std::uint64_t seed);
+
+  std::uint64_t next_u64();
+  // Uniform in [0, 1) with 53 random bits.
+  double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+  // Standard normal (Box-Muller, the second value kept for the next call).
+  double normal();
+  // Uniform integer in [0, n) without modulo bias.
+  std::uint64_t below(std::uint64_t n);
+
+  // The whole state as words, for checkpoints.
+  std::vector<std::uint64_t> state() const;
+  void set_state(const std::vector<std::uint64_t>& words);
+
+  // The default generator is shared by all threads, as PyTorch's; lock it
+  // while drawing a batch of numbers.
+  std::mutex& mutex() { return mutex_; }
+
+ private:
+  std::array<std::uint64_t, 4> s_{};
+  double cached_normal_ = 0;
+  bool has_cached_normal_ = false;
+  std::mutex mutex_;
+};
+
+Generator& default_generator();
+
+}  // namespace tg

@@ -1,0 +1,60 @@
+#pragma once
+// Storage: one allocation of raw bytes, shared by every view on it, plus the
+// version counter that in-place ops bump so autograd can detect a saved tensor
+// that was modified after it was saved.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace tg {
+
+enum class DeviceType : std::uint8_t { CPU };
+
+struct Device {
+  DeviceType type = DeviceType::CPU;
+  friend bool operator==(Device, Device) = default;
+};
+
+// Per-device allocator. The CPU one keeps a per-thread cache of freed blocks in
+// power-of-two size classes, so a training loop that makes the same small
+// tensors every step stops calling malloc after the first step.
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(std::size_t nbytes) = 0;
+  virtual void deallocate(void* ptr, std::size_t nbytes) noexcept = 0;
+};
+Allocator& allocator_for(Device device);
+
+// Releases every cached block of the calling thread back to the system.
+void empty_cache();
+
+class Storage {
+ public:
+  Storage(std::size_t nbytes, Device device);
+  // Wraps memory owned elsewhere (no copy); `deleter`, if given, runs when the
+  // storage dies, otherwise the memory is left alone.
+  Storage(void* data, std::size_t nbytes, Device device, void (*deleter)(void*, void*), void* deleter_ctx);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  std::size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+
+  std::uint32_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t nbytes_ = 0;
+  Device device_{};
+  std::atomic<std::uint32_t> version_{0};
+  bool owns_data_ = true;
+  void (*deleter_)(void*, void*) = nullptr;
+  void* deleter_ctx_ = nullptr;
+};
+
+}  // namespace tg

@@ -1,0 +1,266 @@
+#pragma once
+// tg::Tensor: a cheap handle (shared ownership) over a TensorImpl, which is a
+// view — sizes, strides and an offset — on a shared Storage. Copying a handle
+// aliases; clone() copies data.
+//
+// This header only describes tensors. The member functions that compute
+// (views, arithmetic, reductions, autograd) are declared here for a
+// PyTorch-like surface and defined in autograd/, where each op records itself
+// on the tape. The plain kernels underneath live in core/kernels.h and can be
+// used without autograd.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/dims.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/storage.h"
+
+namespace tg {
+
+namespace autograd {
+class Node;
+}
+
+// autograd/ attaches its per-tensor state through this interface, so core
+// needs to know nothing about the tape.
+struct AutogradMetaBase {
+  virtual ~AutogradMetaBase() = default;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Dims sizes;
+  Dims strides;
+  std::int64_t offset = 0;  // in elements
+  std::int64_t numel = 0;
+  DType dtype = kFloat32;
+  std::unique_ptr<AutogradMetaBase> autograd;
+
+  bool is_contiguous() const;
+};
+
+struct TensorOptions {
+  DType dtype = kFloat32;
+  bool requires_grad = false;
+  Device device{};
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // ---- identity and metadata -------------------------------------------
+  bool defined() const { return impl_ != nullptr; }
+  void reset() { impl_.reset(); }
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+
+  DType dtype() const { return checked().dtype; }
+  Device device() const { return checked().storage->device(); }
+  int dim() const { return checked().sizes.size(); }
+  std::int64_t numel() const { return checked().numel; }
+  IntArrayRef sizes() const { return checked().sizes; }
+  IntArrayRef strides() const { return checked().strides; }
+  const Dims& shape() const { return checked().sizes; }
+  std::int64_t size(std::int64_t dim) const;
+  std::int64_t stride(std::int64_t dim) const;
+  std::int64_t storage_offset() const { return checked().offset; }
+  bool is_contiguous() const { return checked().is_contiguous(); }
+  bool is_floating_point() const { return is_floating(dtype()); }
+  std::size_t element_size() const { return itemsize(dtype()); }
+  const std::shared_ptr<Storage>& storage() const { return checked().storage; }
+
+  // Pointer to the first element (offset applied). T must match the dtype.
+  template <class T>
+  T* data_ptr() const {
+    const auto& i = checked();
+    if (dtype_of<T>() != i.dtype)
+      throw DTypeError("data_ptr: tensor is " + std::string(dtype_name(i.dtype)) + ", asked for " +
+                       std::string(dtype_name(dtype_of<T>())));
+    return static_cast<T*>(i.storage->data()) + i.offset;
+  }
+  void* raw_data() const {
+    const auto& i = checked();
+    return static_cast<char*>(i.storage->data()) + i.offset * static_cast<std::int64_t>(itemsize(i.dtype));
+  }
+
+  // The single value of a one-element tensor, converted to T.
+  template <class T>
+  T item() const;
+  // All elements in row-major order, converted to T.
+  template <class T>
+  std::vector<T> to_vector() const;
+
+  // ---- conversions ------------------------------------------------------
+  Tensor to(DType dtype) const;  // differentiable between floating types
+  Tensor clone() const;
+  Tensor contiguous() const;
+  Tensor detach() const;
+
+  // ---- autograd ---------------------------------------------------------
+  bool requires_grad() const;
+  Tensor& set_requires_grad(bool requires_grad = true);
+  Tensor& requires_grad_(bool requires_grad = true) { return set_requires_grad(requires_grad); }
+  const Tensor& grad() const;
+  Tensor& mutable_grad() const;
+  void set_grad(const Tensor& grad) const;
+  bool is_leaf() const;
+  std::shared_ptr<autograd::Node> grad_fn() const;
+  std::uint32_t output_nr() const;
+  void backward(const Tensor& gradient = {}, bool retain_graph = false, bool create_graph = false) const;
+  void retain_grad() const;
+  bool retains_grad() const;
+  // The hook sees the gradient flowing into this tensor; returning a defined
+  // tensor replaces it.
+  void register_hook(std::function<Tensor(const Tensor&)> hook) const;
+  std::uint32_t version() const { return storage()->version(); }
+
+  // ---- views (no copy) ---------------------------------------------------
+  Tensor view(Dims shape) const;
+  Tensor reshape(Dims shape) const;
+  Tensor view_as(const Tensor& other) const { return view(other.shape()); }
+  Tensor reshape_as(const Tensor& other) const { return reshape(other.shape()); }
+  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
+  Tensor permute(Dims dims) const;
+  Tensor t() const;
+  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  // Python's x[start:end:step] along `dim`; negative start/end count from the end.
+  Tensor slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const;
+  Tensor select(std::int64_t dim, std::int64_t index) const;
+  Tensor operator[](std::int64_t index) const { return select(0, index); }
+  Tensor expand(Dims sizes) const;
+  Tensor expand_as(const Tensor& other) const { return expand(other.shape()); }
+  Tensor squeeze() const;
+  Tensor squeeze(std::int64_t dim) const;
+  Tensor unsqueeze(std::int64_t dim) const;
+  Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+
+  // ---- elementwise --------------------------------------------------------
+  Tensor neg() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor log1p() const;
+  Tensor sqrt() const;
+  Tensor rsqrt() const;
+  Tensor pow(double exponent) const;
+  Tensor pow(const Tensor& exponent) const;
+  Tensor abs() const;
+  Tensor sign() const;
+  Tensor relu() const;
+  Tensor sigmoid() const;
+  Tensor tanh() const;
+  Tensor gelu() const;
+  Tensor clamp(std::optional<double> min, std::optional<double> max) const;
+
+  // ---- reductions ---------------------------------------------------------
+  Tensor sum() const;
+  Tensor sum(Dims dims, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(Dims dims, bool keepdim = false) const;
+  Tensor var(double correction = 1) const;
+  Tensor var(Dims dims, double correction = 1, bool keepdim = false) const;
+  Tensor std(double correction = 1) const;
+  Tensor std(Dims dims, double correction = 1, bool keepdim = false) const;
+  Tensor max() const;
+  std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
+  Tensor min() const;
+  std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
+  Tensor argmax() const;
+  Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor argmin() const;
+  Tensor argmin(std::int64_t dim, bool keepdim = false) const;
+  Tensor logsumexp(Dims dims, bool keepdim = false) const;
+  Tensor prod() const;
+  Tensor prod(std::int64_t dim, bool keepdim = false) const;
+  Tensor norm(double p = 2) const;
+  Tensor norm(double p, Dims dims, bool keepdim = false) const;
+
+  // ---- linear algebra and indexing ----------------------------------------
+  Tensor matmul(const Tensor& other) const;
+  Tensor index_select(std::int64_t dim, const Tensor& index) const;
+  Tensor gather(std::int64_t dim, const Tensor& index) const;
+  Tensor scatter_add(std::int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor masked_fill(const Tensor& mask, double value) const;
+
+  // ---- comparisons (bool results, no gradient) ----------------------------
+  Tensor eq(const Tensor& other) const;
+  Tensor ne(const Tensor& other) const;
+  Tensor lt(const Tensor& other) const;
+  Tensor le(const Tensor& other) const;
+  Tensor gt(const Tensor& other) const;
+  Tensor ge(const Tensor& other) const;
+  Tensor eq(double other) const;
+  Tensor ne(double other) const;
+  Tensor lt(double other) const;
+  Tensor le(double other) const;
+  Tensor gt(double other) const;
+  Tensor ge(double other) const;
+
+  // ---- in place (bump the version counter) --------------------------------
+  Tensor& add_(const Tensor& other, double alpha = 1);
+  Tensor& add_(double other);
+  Tensor& sub_(const Tensor& other, double alpha = 1);
+  Tensor& sub_(double other);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(double other);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(double other);
+  Tensor& zero_();
+  Tensor& fill_(double value);
+  Tensor& copy_(const Tensor& src);
+  Tensor& clamp_(std::optional<double> min, std::optional<double> max);
+  Tensor& relu_();
+  Tensor& masked_fill_(const Tensor& mask, double value);
+
+ private:
+  const TensorImpl& checked() const {
+    if (!impl_) throw Error("tensor is undefined (default-constructed or reset)");
+    return *impl_;
+  }
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// ---- creation (core/creation.cpp) ------------------------------------------
+Tensor empty(Dims shape, TensorOptions options = {});
+Tensor zeros(Dims shape, TensorOptions options = {});
+Tensor ones(Dims shape, TensorOptions options = {});
+Tensor full(Dims shape, double value, TensorOptions options = {});
+Tensor zeros_like(const Tensor& t, std::optional<DType> dtype = {});
+Tensor ones_like(const Tensor& t, std::optional<DType> dtype = {});
+Tensor empty_like(const Tensor& t, std::optional<DType> dtype = {});
+Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype = {});
+Tensor scalar_tensor(double value, TensorOptions options = {});
+Tensor arange(double end, TensorOptions options = {});
+Tensor arange(double start, double end, double step = 1, TensorOptions options = {});
+Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
+Tensor eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
+// From values in row-major order; the shape defaults to 1-D.
+Tensor tensor(std::initializer_list<double> values, Dims shape = {}, TensorOptions options = {});
+template <class T>
+Tensor tensor(const std::vector<T>& values, Dims shape = {}, std::optional<DType> dtype = {});
+
+// ---- random numbers (core/random.cpp) ----------------------------------------
+class Generator;
+void manual_seed(std::uint64_t seed);
+Tensor rand(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
+Tensor randn(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
+Tensor randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options = {.dtype = kInt64},
+               Generator* gen = nullptr);
+Tensor bernoulli(const Tensor& probabilities, Generator* gen = nullptr);
+Tensor bernoulli(Dims shape, double p, TensorOptions options = {}, Generator* gen = nullptr);
+Tensor randperm(std::int64_t n, Generator* gen = nullptr);
+
+// Makes a tensor with a fresh contiguous storage (core internals and kernels).
+Tensor make_tensor(Dims shape, DType dtype);
+// A new TensorImpl viewing `base`'s storage (no autograd state).
+Tensor make_view(const Tensor& base, Dims sizes, Dims strides, std::int64_t offset);
+
+}  // namespace tg

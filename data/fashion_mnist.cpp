@@ -1,0 +1,52 @@
+#include "data/fashion_mnist.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "data/idx.h"
+
+namespace tg::data {
+namespace {
+
+// The plain file if present, else the gzip one.
+std::string find_file(const std::string& dir, const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path plain = fs::path(dir) / name;
+  const fs::path gz = fs::path(dir) / (name + ".gz");
+  std::error_code ec;
+  if (fs::exists(plain, ec)) return plain.string();
+  if (fs::exists(gz, ec)) return gz.string();
+  throw FormatError(fmt::format(
+      "load_fashion_mnist: neither '{}' nor '{}' exists (install Debian's dataset-fashion-mnist or set "
+      "TAPEGRAD_FASHION_MNIST_DIR)",
+      plain.string(), gz.string()));
+}
+
+void load_split(const std::string& dir, const char* prefix, Tensor& images, Tensor& labels) {
+  const std::string images_path = find_file(dir, fmt::format("{}-images-idx3-ubyte", prefix));
+  const std::string labels_path = find_file(dir, fmt::format("{}-labels-idx1-ubyte", prefix));
+  images = load_mnist_images(images_path);
+  labels = load_mnist_labels(labels_path);
+  if (images.shape()[0] != labels.shape()[0])
+    throw FormatError(fmt::format("load_fashion_mnist: '{}' holds {} images but '{}' holds {} labels", images_path,
+                                  images.shape()[0], labels_path, labels.shape()[0]));
+}
+
+}  // namespace
+
+FashionMnist load_fashion_mnist(const std::string& dir) {
+  FashionMnist out;
+  load_split(dir, "train", out.train_images, out.train_labels);
+  load_split(dir, "t10k", out.test_images, out.test_labels);
+  return out;
+}
+
+std::string default_fashion_mnist_dir() {
+  const char* env = std::getenv("TAPEGRAD_FASHION_MNIST_DIR");
+  if (env && *env) return env;
+  return "/usr/share/datasets/fashion-mnist";
+}
+
+}  // namespace tg::data

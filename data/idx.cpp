@@ -1,0 +1,302 @@
+#include "data/idx.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace tg::data {
+namespace {
+
+// Deflate cannot expand data by more than about 1032:1 (a 258-byte match coded
+// in two bits), so a gzip file of n bytes cannot hold much more than 1032 n.
+// This only rejects absurd headers early; the real guard against garbage is
+// that gzip data is read in growing chunks and so never allocates far ahead of
+// what actually decompressed.
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
+constexpr std::size_t kReadChunk = std::size_t{1} << 20;
+
+struct IdxType {
+  std::uint8_t code;
+  const char* name;
+  std::size_t size;
+};
+
+constexpr std::array<IdxType, 6> kIdxTypes{{
+    {0x08, "unsigned byte", 1},
+    {0x09, "signed byte", 1},
+    {0x0B, "short", 2},
+    {0x0C, "int", 4},
+    {0x0D, "float", 4},
+    {0x0E, "double", 8},
+}};
+
+const IdxType* find_type(std::uint8_t code) {
+  for (const auto& t : kIdxTypes)
+    if (t.code == code) return &t;
+  return nullptr;
+}
+
+class Failure {
+ public:
+  Failure(const char* op, const std::string& path) : op_(op), path_(path) {}
+  [[noreturn]] void operator()(const std::string& problem) const {
+    throw FormatError(fmt::format("{}: '{}': {}", op_, path_, problem));
+  }
+  const char* op() const { return op_; }
+
+ private:
+  const char* op_;
+  const std::string& path_;
+};
+
+// The bytes of a plain or gzip file, read sequentially.
+class ByteSource {
+ public:
+  ByteSource(const std::string& path, const Failure& fail) : fail_(fail) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) fail_("cannot open: it is a directory");
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) fail_(fmt::format("cannot open: {}", std::strerror(errno)));
+    unsigned char magic[2] = {0, 0};
+    const std::size_t got = std::fread(magic, 1, 2, f);
+    gzip_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && std::filesystem::is_regular_file(path, ec)) file_size_ = size;
+    if (!gzip_) {
+      if (std::fseek(f, 0, SEEK_SET) != 0) {
+        std::fclose(f);
+        fail_(fmt::format("cannot seek: {}", std::strerror(errno)));
+      }
+      plain_ = f;
+      return;
+    }
+    std::fclose(f);
+    gz_ = gzopen(path.c_str(), "rb");
+    if (!gz_) fail_(fmt::format("cannot open as gzip: {}", std::strerror(errno)));
+    gzbuffer(gz_, 256 * 1024);
+  }
+  ~ByteSource() {
+    if (plain_) std::fclose(plain_);
+    if (gz_) gzclose(gz_);
+  }
+  ByteSource(const ByteSource&) = delete;
+  ByteSource& operator=(const ByteSource&) = delete;
+
+  bool gzip() const { return gzip_; }
+  // Size on disk of a regular file (compressed size for gzip).
+  std::optional<std::uint64_t> file_size() const { return file_size_; }
+
+  // Reads up to n bytes; fewer only at the end of the data.
+  std::size_t read(unsigned char* dst, std::size_t n) {
+    if (plain_) {
+      const std::size_t got = std::fread(dst, 1, n, plain_);
+      if (got < n && std::ferror(plain_)) fail_(fmt::format("read error: {}", std::strerror(errno)));
+      return got;
+    }
+    std::size_t total = 0;
+    while (total < n) {
+      const auto want = static_cast<unsigned>(std::min<std::size_t>(n - total, INT_MAX));
+      const int got = gzread(gz_, dst + total, want);
+      if (got < 0) {
+        int code = Z_OK;
+        const char* msg = gzerror(gz_, &code);
+        fail_(fmt::format("corrupt gzip data: {}", msg ? msg : "unknown zlib error"));
+      }
+      total += static_cast<std::size_t>(got);
+      if (static_cast<unsigned>(got) < want) break;
+    }
+    return total;
+  }
+
+ private:
+  const Failure& fail_;
+  std::FILE* plain_ = nullptr;
+  gzFile gz_ = nullptr;
+  bool gzip_ = false;
+  std::optional<std::uint64_t> file_size_;
+};
+
+struct RawIdx {
+  const IdxType* type = nullptr;
+  std::vector<std::int64_t> dims;
+  std::vector<unsigned char> bytes;
+
+  Dims shape() const { return Dims(dims); }
+  std::size_t count() const { return bytes.size() / type->size; }
+};
+
+std::uint32_t load_be32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
+}
+std::uint16_t load_be16(const unsigned char* p) {
+  return static_cast<std::uint16_t>(static_cast<unsigned>(p[0]) << 8 | p[1]);
+}
+std::uint64_t load_be64(const unsigned char* p) {
+  return static_cast<std::uint64_t>(load_be32(p)) << 32 | load_be32(p + 4);
+}
+
+// Reads and checks the header, then the data, without converting it.
+RawIdx read_raw(const char* op, const std::string& path) {
+  const Failure fail(op, path);
+  ByteSource src(path, fail);
+
+  unsigned char head[4];
+  const std::size_t got = src.read(head, 4);
+  if (got < 4)
+    fail(got == 0 ? std::string("the file is empty (an IDX file starts with a 4-byte magic number)")
+                  : fmt::format("truncated header: the data ends after {} bytes, inside the 4-byte magic number", got));
+  if (head[0] != 0 || head[1] != 0)
+    fail(fmt::format("bad magic number 0x{:02x}{:02x}{:02x}{:02x}: an IDX file starts with two zero bytes, "
+                     "a type byte and a dimension count",
+                     head[0], head[1], head[2], head[3]));
+  RawIdx raw;
+  raw.type = find_type(head[2]);
+  if (!raw.type)
+    fail(fmt::format("unsupported type byte 0x{:02x} (IDX types are 0x08 unsigned byte, 0x09 signed byte, "
+                     "0x0B short, 0x0C int, 0x0D float, 0x0E double)",
+                     head[2]));
+  const int ndim = head[3];
+  if (ndim == 0) fail("the header declares no dimensions (dimension count 0)");
+  if (ndim > kMaxDims) fail(fmt::format("the header declares {} dimensions; tensors have at most {}", ndim, kMaxDims));
+
+  unsigned char dim_bytes[4 * kMaxDims];
+  const std::size_t dims_len = 4 * static_cast<std::size_t>(ndim);
+  const std::size_t dims_got = src.read(dim_bytes, dims_len);
+  if (dims_got < dims_len)
+    fail(fmt::format("truncated header: the data ends inside the {} dimension sizes ({} of {} bytes)", ndim, dims_got,
+                     dims_len));
+  for (int d = 0; d < ndim; ++d) raw.dims.push_back(load_be32(dim_bytes + 4 * d));
+  const std::uint64_t header_len = 4 + dims_len;
+
+  // How many data bytes this file could possibly hold, if we can tell.
+  std::optional<std::uint64_t> limit;
+  if (auto size = src.file_size()) {
+    if (src.gzip())
+      limit = *size > (UINT64_MAX - kMaxDeflateRatio) / kMaxDeflateRatio ? UINT64_MAX
+                                                                         : (*size + 1) * kMaxDeflateRatio;
+    else
+      limit = *size > header_len ? *size - header_len : 0;
+  }
+  const std::uint64_t cap = limit.value_or(static_cast<std::uint64_t>(INT64_MAX));
+  const auto describe = [&] { return fmt::format("dimensions {} of {}", shape_str(raw.dims), raw.type->name); };
+  // The product is checked against the limit as it grows, so it cannot overflow.
+  std::uint64_t count = 1;
+  bool too_big = false;
+  for (auto d : raw.dims) {
+    const auto n = static_cast<std::uint64_t>(d);
+    if (n == 0) {
+      count = 0;
+      too_big = false;
+      break;
+    }
+    if (too_big) continue;
+    if (count > cap / raw.type->size / n) too_big = true;
+    else count *= n;
+  }
+  if (too_big) {
+    double need = static_cast<double>(raw.type->size);
+    for (auto d : raw.dims) need *= static_cast<double>(d);
+    if (!limit) fail(fmt::format("{} need {:.4g} bytes of data, more than any tensor can hold", describe(), need));
+    if (src.gzip())
+      fail(fmt::format("{} need {:.4g} bytes of data, but a gzip file of {} bytes holds at most {} "
+                       "(deflate expands at most {}:1)",
+                       describe(), need, *src.file_size(), *limit, kMaxDeflateRatio));
+    fail(fmt::format("{} need {:.4g} bytes of data, but the file has only {} after its {}-byte header (truncated "
+                     "file or corrupt header)",
+                     describe(), need, *limit, header_len));
+  }
+  const std::uint64_t expected = count * raw.type->size;
+  if (!src.gzip() && limit && *limit != expected)
+    fail(fmt::format("{} need {} bytes of data, but the file has {} after its {}-byte header ({})", describe(),
+                     expected, *limit, header_len, *limit < expected ? "truncated file" : "trailing data"));
+
+  // Grow the buffer as data actually arrives unless its size is known.
+  std::size_t have = 0;
+  while (have < expected) {
+    const std::size_t target =
+        limit && !src.gzip() ? expected : std::min<std::uint64_t>(expected, std::max(kReadChunk, 2 * have));
+    raw.bytes.resize(target);
+    have += src.read(raw.bytes.data() + have, target - have);
+    if (have < target)
+      fail(fmt::format("truncated data: it ends after {} of the {} bytes that {} need", have, expected, describe()));
+  }
+  unsigned char extra;
+  if (src.read(&extra, 1) != 0)
+    fail(fmt::format("trailing data after the {} bytes that {} need", expected, describe()));
+  return raw;
+}
+
+template <class T, class Decode>
+Tensor decode_into(const RawIdx& raw, Decode decode) {
+  Tensor out = empty(raw.shape(), {.dtype = dtype_of<T>()});
+  const std::size_t n = raw.count();
+  if (n == 0) return out;
+  const unsigned char* p = raw.bytes.data();
+  const std::size_t step = raw.type->size;
+  T* o = out.data_ptr<T>();
+  for (std::size_t i = 0; i < n; ++i) o[i] = static_cast<T>(decode(p + i * step));
+  return out;
+}
+
+Tensor decode(const RawIdx& raw) {
+  switch (raw.type->code) {
+    case 0x08: return decode_into<std::int64_t>(raw, [](const unsigned char* p) { return std::int64_t{p[0]}; });
+    case 0x09:
+      return decode_into<std::int64_t>(raw, [](const unsigned char* p) { return std::int64_t{std::bit_cast<std::int8_t>(p[0])}; });
+    case 0x0B:
+      return decode_into<std::int64_t>(raw,
+                         [](const unsigned char* p) { return std::int64_t{std::bit_cast<std::int16_t>(load_be16(p))}; });
+    case 0x0C:
+      return decode_into<std::int64_t>(raw,
+                         [](const unsigned char* p) { return std::int64_t{std::bit_cast<std::int32_t>(load_be32(p))}; });
+    case 0x0D: return decode_into<float>(raw, [](const unsigned char* p) { return std::bit_cast<float>(load_be32(p)); });
+    case 0x0E: return decode_into<double>(raw, [](const unsigned char* p) { return std::bit_cast<double>(load_be64(p)); });
+  }
+  throw FormatError(fmt::format("read_idx: unhandled type byte 0x{:02x}", raw.type->code));
+}
+
+void require_ubyte(const RawIdx& raw, const char* op, const std::string& path, int ndim, const char* layout) {
+  const Failure fail(op, path);
+  if (raw.type->code != 0x08)
+    fail(fmt::format("expected unsigned byte data (type 0x08), found {} (0x{:02x})", raw.type->name, raw.type->code));
+  if (static_cast<int>(raw.dims.size()) != ndim)
+    fail(fmt::format("expected {} dimensions {}, found {}", ndim, layout, shape_str(raw.dims)));
+}
+
+}  // namespace
+
+Tensor read_idx(const std::string& path) { return decode(read_raw("read_idx", path)); }
+
+Tensor load_mnist_images(const std::string& path) {
+  const RawIdx raw = read_raw("load_mnist_images", path);
+  require_ubyte(raw, "load_mnist_images", path, 3, "[images, rows, cols]");
+  // A table keeps the result exactly byte / 255.0f at the cost of a lookup.
+  std::array<float, 256> scale;
+  for (int v = 0; v < 256; ++v) scale[static_cast<std::size_t>(v)] = static_cast<float>(v) / 255.0f;
+  Tensor out = empty(raw.shape(), {.dtype = kFloat32});
+  if (raw.bytes.empty()) return out;
+  float* o = out.data_ptr<float>();
+  for (std::size_t i = 0; i < raw.bytes.size(); ++i) o[i] = scale[raw.bytes[i]];
+  return out;
+}
+
+Tensor load_mnist_labels(const std::string& path) {
+  const RawIdx raw = read_raw("load_mnist_labels", path);
+  require_ubyte(raw, "load_mnist_labels", path, 1, "[labels]");
+  return decode(raw);
+}
+
+}  // namespace tg::data

@@ -1,0 +1,146 @@
+#include "io/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace tg {
+namespace {
+
+constexpr std::size_t kBufferBytes = std::size_t{1} << 18;
+constexpr int kNameAttempts = 100;
+
+std::string errno_text(int error_number) { return std::generic_category().message(error_number); }
+
+// Six characters that differ between processes, threads and calls. O_EXCL
+// makes a clash harmless (we try another name), so this need not be secure.
+std::string random_suffix() {
+  static std::atomic<std::uint64_t> counter{0};
+  std::uint64_t x = static_cast<std::uint64_t>(::getpid()) * 0x9E3779B97F4A7C15ull ^
+                    static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                    (counter.fetch_add(1, std::memory_order_relaxed) << 40);
+  // splitmix64 finaliser, to spread the bits over all six characters.
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s(6, 'a');
+  for (char& c : s) {
+    c = kAlphabet[x % 36];
+    x /= 36;
+  }
+  return s;
+}
+
+void close_quietly(int fd) {
+  if (fd >= 0) ::close(fd);
+}
+
+}  // namespace
+
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+  // Not mkstemp: it creates files readable by the owner only, and a
+  // checkpoint should get the usual permissions (0666 less the umask), as
+  // any other newly created file.
+  for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
+    temp_path_ = path_ + ".tmp-" + random_suffix();
+    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ >= 0) break;
+    if (errno != EEXIST) {
+      const int error_number = errno;
+      throw Error(fmt::format("save: cannot create a temporary file '{}' to write '{}': {}", temp_path_, path_,
+                              errno_text(error_number)));
+    }
+  }
+  if (fd_ < 0)
+    throw Error(fmt::format("save: cannot create a temporary file next to '{}': {} names tried, all taken", path_,
+                            kNameAttempts));
+  buffer_.reserve(kBufferBytes);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  close_quietly(fd_);
+  if (!committed_) ::unlink(temp_path_.c_str());
+}
+
+void AtomicFileWriter::fail(const char* what, int error_number) const {
+  throw Error(fmt::format("save: cannot {} '{}' (temporary file for '{}'): {}", what, temp_path_, path_,
+                          errno_text(error_number)));
+}
+
+void AtomicFileWriter::write(const void* data, std::size_t nbytes) {
+  if (committed_) throw Error(fmt::format("save: '{}' was already committed; nothing more can be written", path_));
+  if (nbytes == 0) return;  // `data` may then be null, which memcpy must not see
+  const char* bytes = static_cast<const char*>(data);
+  if (buffer_.size() + nbytes <= kBufferBytes) {
+    buffer_.insert(buffer_.end(), bytes, bytes + nbytes);
+    return;
+  }
+  flush_buffer();
+  if (nbytes < kBufferBytes) buffer_.insert(buffer_.end(), bytes, bytes + nbytes);
+  else write_through(bytes, nbytes);
+}
+
+void AtomicFileWriter::flush_buffer() {
+  write_through(buffer_.data(), buffer_.size());
+  buffer_.clear();
+}
+
+void AtomicFileWriter::write_through(const char* data, std::size_t nbytes) {
+  while (nbytes > 0) {
+    const ::ssize_t n = ::write(fd_, data, nbytes);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write", errno);
+    }
+    data += n;
+    nbytes -= static_cast<std::size_t>(n);
+  }
+}
+
+void AtomicFileWriter::commit() {
+  if (committed_) return;
+  flush_buffer();
+  if (::fsync(fd_) != 0) fail("flush to disk", errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail("close", errno);
+  if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+    const int error_number = errno;
+    throw Error(fmt::format("save: cannot rename '{}' to '{}': {}", temp_path_, path_, errno_text(error_number)));
+  }
+  committed_ = true;
+
+  // The rename lives in the folder's entries: without this it could be lost
+  // in a power cut even though the file's data reached the disk.
+  std::string folder = std::filesystem::path(path_).parent_path().string();
+  if (folder.empty()) folder = ".";
+  const int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    const int error_number = errno;
+    throw Error(fmt::format("save: wrote '{}' but cannot open its folder '{}' to make the rename durable: {}", path_,
+                            folder, errno_text(error_number)));
+  }
+  // EINVAL: this filesystem cannot sync folders; there is nothing more to do.
+  if (::fsync(dir_fd) != 0 && errno != EINVAL) {
+    const int error_number = errno;
+    ::close(dir_fd);
+    throw Error(fmt::format("save: wrote '{}' but cannot flush its folder '{}' to disk: {}", path_, folder,
+                            errno_text(error_number)));
+  }
+  ::close(dir_fd);
+}
+
+}  // namespace tg

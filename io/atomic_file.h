@@ -1,0 +1,44 @@
+#pragma once
+// Writing a file so that a crash or an error never leaves a half-written one
+// at its path: the bytes go to a temporary file in the same folder, which is
+// flushed to disk and then renamed over the destination (rename is atomic
+// within one filesystem, hence the same folder).
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace tg {
+
+class AtomicFileWriter {
+ public:
+  // Creates the temporary file `path + ".tmp-XXXXXX"`; throws tg::Error
+  // naming `path` and the system's reason if it cannot.
+  explicit AtomicFileWriter(std::string path);
+  // Without a successful commit(), removes the temporary file: the
+  // destination keeps whatever it held before.
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void write(const void* data, std::size_t nbytes);
+  // Flushes, fsyncs and closes the temporary file, renames it to the
+  // destination and fsyncs the folder so that the rename itself is durable.
+  void commit();
+
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return temp_path_; }
+
+ private:
+  void write_through(const char* data, std::size_t nbytes);
+  void flush_buffer();
+  [[noreturn]] void fail(const char* what, int error_number) const;
+
+  std::string path_;
+  std::string temp_path_;
+  int fd_ = -1;
+  bool committed_ = false;
+  // Many small tensors would otherwise cost one system call each.
+  std::vector<char> buffer_;
+};
+
+}  // namespace tg

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building tapegrad needs, and only those
+# that are missing. As root it installs them itself; as anyone else it prints
+# the one command to run and fails, so that a build never starts half-equipped.
+#
+#   scripts/setup.sh              compiler, CMake and the libraries
+#   scripts/setup.sh --dataset    also the Fashion-MNIST files (for the main example)
+#   scripts/setup.sh --bench      also Google Benchmark (for bench/)
+set -euo pipefail
+
+packages=(build-essential cmake g++ libopenblas-openmp-dev libfmt-dev doctest-dev nlohmann-json3-dev zlib1g-dev)
+for arg in "$@"; do
+  case "$arg" in
+    --dataset) packages+=(dataset-fashion-mnist) ;;
+    --bench) packages+=(libbenchmark-dev) ;;
+    -h | --help)
+      sed -n '2,8s/^# \{0,1\}//p' "$0"
+      exit 0
+      ;;
+    *)
+      echo "setup.sh: unknown argument '$arg' (expected --dataset or --bench)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+if ! command -v dpkg >/dev/null 2>&1; then
+  echo "setup.sh: this script knows Debian packages only; install the equivalents of: ${packages[*]}" >&2
+  exit 1
+fi
+
+# `dpkg -s` also succeeds for a package that was removed but left its
+# configuration behind, so read the status line rather than the exit code.
+is_installed() {
+  dpkg -s "$1" 2>/dev/null | grep -qx 'Status: install ok installed'
+}
+
+missing=()
+for package in "${packages[@]}"; do
+  is_installed "$package" || missing+=("$package")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if [[ "$(id -u)" != 0 ]]; then
+  echo "setup.sh: missing Debian packages; install them with:" >&2
+  echo "sudo apt-get install ${missing[*]}"
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+install_missing() {
+  apt-get install -y --no-install-recommends "${missing[@]}"
+}
+# A fresh machine may have no package lists yet, or stale ones: refresh them
+# only when the install cannot do without.
+if ! install_missing; then
+  echo "setup.sh: install failed; refreshing the package lists and trying again" >&2
+  apt-get update
+  install_missing
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Command 2 of the README: installs what is missing, builds a Debug tree in
+# build-test/ (or $BUILD_DIR) with the test suite, and runs it with ctest.
+# Extra CMake arguments come from $CMAKE_ARGS, after the defaults, so they
+# win: CI passes -DTAPEGRAD_WERROR=ON here, and the sanitizer options.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/setup.sh
+
+build_dir="${BUILD_DIR:-build-test}"
+read -r -a extra_cmake_args <<<"${CMAKE_ARGS:-}"
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DTAPEGRAD_BUILD_TESTS=ON "${extra_cmake_args[@]}"
+cmake --build "$build_dir" -j "$(nproc)"
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
