@@ -4,47 +4,22 @@
 #include <numeric>
 #include <utility>
 
-#include <fmt/format.h>
+#include "core/random.h"
 
 namespace tg::data {
 namespace {
 
-// The shuffle uses its own small generator rather than tg's global one, so
-// that loading data never disturbs (or depends on) the random stream that
-// initialises and drops out a model, and so that an order is the same on
-// every platform (std::uniform_int_distribution differs between standard
-// libraries).
-
-// SplitMix64's output function: a strong 64-bit mixer.
+// The shuffle draws from its own generator rather than tg's default one, so
+// that loading data neither disturbs nor depends on the random stream that
+// initialises a model and draws its dropout masks.
+//
+// SplitMix64's output function, to fold (seed, epoch) into one generator seed
+// so that neighbouring seeds and epochs give unrelated permutations.
 std::uint64_t mix64(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-
-__extension__ typedef unsigned __int128 Uint128;
-
-class SplitMix64 {
- public:
-  explicit SplitMix64(std::uint64_t state) : state_(state) {}
-  std::uint64_t next() { return mix64(state_ += 0x9e3779b97f4a7c15ULL); }
-  // Uniform in [0, bound), without modulo bias (Lemire's multiply-and-reject).
-  std::uint64_t below(std::uint64_t bound) {
-    Uint128 m = static_cast<Uint128>(next()) * bound;
-    auto low = static_cast<std::uint64_t>(m);
-    if (low < bound) {
-      const std::uint64_t threshold = (0 - bound) % bound;
-      while (low < threshold) {
-        m = static_cast<Uint128>(next()) * bound;
-        low = static_cast<std::uint64_t>(m);
-      }
-    }
-    return static_cast<std::uint64_t>(m >> 64);
-  }
-
- private:
-  std::uint64_t state_;
-};
 
 }  // namespace
 
@@ -63,10 +38,9 @@ std::vector<std::size_t> DataLoader::order(std::uint64_t epoch) const {
   std::vector<std::size_t> order(dataset_->size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   if (!options_.shuffle) return order;
-  // Fisher-Yates, seeded by a hash of (seed, epoch) so that neighbouring
-  // seeds and epochs give unrelated permutations.
-  SplitMix64 rng(mix64(mix64(options_.seed) ^ epoch));
-  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  // Fisher-Yates.
+  Generator gen(mix64(options_.seed) ^ epoch);
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.below(i)]);
   return order;
 }
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/kernels/copy.h"
+
 namespace tg::data {
 namespace {
 
@@ -69,15 +71,17 @@ Tensor stack_field(const std::vector<Example>& examples, Tensor Example::*field,
   for (std::size_t k = 0; k < examples.size(); ++k) {
     const Tensor& t = examples[k].*field;
     if (t.dtype() != first.dtype())
-      throw DTypeError(fmt::format("Dataset::get_batch: example {}'s {} is {} but example {}'s is {}; a batch needs "
-                                   "one dtype",
-                                   indices[k], name, dtype_name(t.dtype()), indices[0], dtype_name(first.dtype())));
+      throw DTypeError(
+          fmt::format("Dataset::get_batch: example {}'s {} is {} but example {}'s is {}; a batch needs "
+                      "one dtype",
+                      indices[k], name, dtype_name(t.dtype()), indices[0], dtype_name(first.dtype())));
     if (!(t.shape() == first.shape()))
-      throw ShapeError(fmt::format("Dataset::get_batch: example {}'s {} has shape {} but example {}'s has {}; a "
-                                   "batch needs one shape",
-                                   indices[k], name, shape_str(t.shape()), indices[0], shape_str(first.shape())));
+      throw ShapeError(
+          fmt::format("Dataset::get_batch: example {}'s {} has shape {} but example {}'s has {}; a "
+                      "batch needs one shape",
+                      indices[k], name, shape_str(t.shape()), indices[0], shape_str(first.shape())));
     if (bytes == 0) continue;
-    const Tensor src = t.is_contiguous() ? t : t.contiguous();
+    const Tensor src = kernel::contiguous(t);
     std::memcpy(dst + k * bytes, src.raw_data(), bytes);
   }
   return out;
@@ -105,11 +109,11 @@ TensorDataset::TensorDataset(Tensor inputs, Tensor targets) {
     throw ShapeError(fmt::format("TensorDataset: inputs {} and targets {} both need a first dimension to index",
                                  shape_str(inputs.shape()), shape_str(targets.shape())));
   if (inputs.shape()[0] != targets.shape()[0])
-    throw ShapeError(fmt::format("TensorDataset: inputs {} and targets {} disagree on the number of examples ({} != {})",
-                                 shape_str(inputs.shape()), shape_str(targets.shape()), inputs.shape()[0],
-                                 targets.shape()[0]));
-  inputs_ = inputs.is_contiguous() ? inputs : inputs.contiguous();
-  targets_ = targets.is_contiguous() ? targets : targets.contiguous();
+    throw ShapeError(
+        fmt::format("TensorDataset: inputs {} and targets {} disagree on the number of examples ({} != {})",
+                    shape_str(inputs.shape()), shape_str(targets.shape()), inputs.shape()[0], targets.shape()[0]));
+  inputs_ = kernel::contiguous(inputs);
+  targets_ = kernel::contiguous(targets);
 }
 
 std::size_t TensorDataset::size() const { return static_cast<std::size_t>(inputs_.shape()[0]); }
@@ -128,8 +132,8 @@ Batch TensorDataset::get_batch(std::span<const std::size_t> indices) const {
 TensorDataset TensorDataset::narrow(std::size_t start, std::size_t length) const {
   const std::size_t n = size();
   if (start > n || length > n - start)
-    throw IndexError(fmt::format("TensorDataset::narrow: examples [{}, {}) are out of range for a dataset of {}",
-                                 start, start + length, n));
+    throw IndexError(fmt::format("TensorDataset::narrow: examples [{}, {}) are out of range for a dataset of {}", start,
+                                 start + length, n));
   const auto part = [&](const Tensor& t) {
     return make_view(t, sizes_with_first(t, static_cast<std::int64_t>(length)), t.strides(),
                      t.storage_offset() + static_cast<std::int64_t>(start) * t.strides()[0]);

@@ -18,10 +18,10 @@ std::string find_file(const std::string& dir, const std::string& name) {
   std::error_code ec;
   if (fs::exists(plain, ec)) return plain.string();
   if (fs::exists(gz, ec)) return gz.string();
-  throw FormatError(fmt::format(
-      "load_fashion_mnist: neither '{}' nor '{}' exists (install Debian's dataset-fashion-mnist or set "
-      "TAPEGRAD_FASHION_MNIST_DIR)",
-      plain.string(), gz.string()));
+  throw FormatError(
+      fmt::format("load_fashion_mnist: neither '{}' nor '{}' exists (install Debian's dataset-fashion-mnist or set "
+                  "TAPEGRAD_FASHION_MNIST_DIR)",
+                  plain.string(), gz.string()));
 }
 
 void load_split(const std::string& dir, const char* prefix, Tensor& images, Tensor& labels) {

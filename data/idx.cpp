@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -22,8 +23,8 @@ namespace {
 // Deflate cannot expand data by more than about 1032:1 (a 258-byte match coded
 // in two bits), so a gzip file of n bytes cannot hold much more than 1032 n.
 // This only rejects absurd headers early; the real guard against garbage is
-// that gzip data is read in growing chunks and so never allocates far ahead of
-// what actually decompressed.
+// that data is read in chunks, so memory is never allocated more than one
+// chunk ahead of what actually arrived.
 constexpr std::uint64_t kMaxDeflateRatio = 1032;
 constexpr std::size_t kReadChunk = std::size_t{1} << 20;
 
@@ -115,7 +116,14 @@ class ByteSource {
         fail_(fmt::format("corrupt gzip data: {}", msg ? msg : "unknown zlib error"));
       }
       total += static_cast<std::size_t>(got);
-      if (static_cast<unsigned>(got) < want) break;
+      if (static_cast<unsigned>(got) < want) {
+        // A short read is the end of the data, unless zlib ran out of input
+        // before the stream's end marker and checksum.
+        int code = Z_OK;
+        gzerror(gz_, &code);
+        if (code == Z_BUF_ERROR) fail_("truncated gzip stream: the file ends before the stream does");
+        break;
+      }
     }
     return total;
   }
@@ -128,13 +136,27 @@ class ByteSource {
   std::optional<std::uint64_t> file_size_;
 };
 
+// The data arrives in chunks of kReadChunk bytes (a multiple of every element
+// size, so no element straddles two chunks): nothing is allocated ahead of
+// the bytes that actually arrived, and nothing is copied on the way.
+struct Chunk {
+  std::unique_ptr<unsigned char[]> bytes;
+  std::size_t size = 0;
+};
+
 struct RawIdx {
   const IdxType* type = nullptr;
   std::vector<std::int64_t> dims;
-  std::vector<unsigned char> bytes;
+  std::vector<Chunk> chunks;
 
   Dims shape() const { return Dims(dims); }
-  std::size_t count() const { return bytes.size() / type->size; }
+};
+
+// What a caller needs the file to hold, checked before any data is read.
+struct Expectation {
+  std::uint8_t type;
+  int ndim;
+  const char* layout;
 };
 
 std::uint32_t load_be32(const unsigned char* p) {
@@ -149,7 +171,7 @@ std::uint64_t load_be64(const unsigned char* p) {
 }
 
 // Reads and checks the header, then the data, without converting it.
-RawIdx read_raw(const char* op, const std::string& path) {
+RawIdx read_raw(const char* op, const std::string& path, std::optional<Expectation> expect = {}) {
   const Failure fail(op, path);
   ByteSource src(path, fail);
 
@@ -159,15 +181,17 @@ RawIdx read_raw(const char* op, const std::string& path) {
     fail(got == 0 ? std::string("the file is empty (an IDX file starts with a 4-byte magic number)")
                   : fmt::format("truncated header: the data ends after {} bytes, inside the 4-byte magic number", got));
   if (head[0] != 0 || head[1] != 0)
-    fail(fmt::format("bad magic number 0x{:02x}{:02x}{:02x}{:02x}: an IDX file starts with two zero bytes, "
-                     "a type byte and a dimension count",
-                     head[0], head[1], head[2], head[3]));
+    fail(
+        fmt::format("bad magic number 0x{:02x}{:02x}{:02x}{:02x}: an IDX file starts with two zero bytes, "
+                    "a type byte and a dimension count",
+                    head[0], head[1], head[2], head[3]));
   RawIdx raw;
   raw.type = find_type(head[2]);
   if (!raw.type)
-    fail(fmt::format("unsupported type byte 0x{:02x} (IDX types are 0x08 unsigned byte, 0x09 signed byte, "
-                     "0x0B short, 0x0C int, 0x0D float, 0x0E double)",
-                     head[2]));
+    fail(
+        fmt::format("unsupported type byte 0x{:02x} (IDX types are 0x08 unsigned byte, 0x09 signed byte, "
+                    "0x0B short, 0x0C int, 0x0D float, 0x0E double)",
+                    head[2]));
   const int ndim = head[3];
   if (ndim == 0) fail("the header declares no dimensions (dimension count 0)");
   if (ndim > kMaxDims) fail(fmt::format("the header declares {} dimensions; tensors have at most {}", ndim, kMaxDims));
@@ -180,13 +204,17 @@ RawIdx read_raw(const char* op, const std::string& path) {
                      dims_len));
   for (int d = 0; d < ndim; ++d) raw.dims.push_back(load_be32(dim_bytes + 4 * d));
   const std::uint64_t header_len = 4 + dims_len;
+  if (expect && raw.type->code != expect->type)
+    fail(fmt::format("expected {} data (type 0x{:02x}), found {} (0x{:02x})", find_type(expect->type)->name,
+                     expect->type, raw.type->name, raw.type->code));
+  if (expect && ndim != expect->ndim)
+    fail(fmt::format("expected {} dimensions {}, found {}", expect->ndim, expect->layout, shape_str(raw.dims)));
 
   // How many data bytes this file could possibly hold, if we can tell.
   std::optional<std::uint64_t> limit;
   if (auto size = src.file_size()) {
     if (src.gzip())
-      limit = *size > (UINT64_MAX - kMaxDeflateRatio) / kMaxDeflateRatio ? UINT64_MAX
-                                                                         : (*size + 1) * kMaxDeflateRatio;
+      limit = *size > (UINT64_MAX - kMaxDeflateRatio) / kMaxDeflateRatio ? UINT64_MAX : (*size + 1) * kMaxDeflateRatio;
     else
       limit = *size > header_len ? *size - header_len : 0;
   }
@@ -203,35 +231,39 @@ RawIdx read_raw(const char* op, const std::string& path) {
       break;
     }
     if (too_big) continue;
-    if (count > cap / raw.type->size / n) too_big = true;
-    else count *= n;
+    if (count > cap / raw.type->size / n)
+      too_big = true;
+    else
+      count *= n;
   }
   if (too_big) {
     double need = static_cast<double>(raw.type->size);
     for (auto d : raw.dims) need *= static_cast<double>(d);
     if (!limit) fail(fmt::format("{} need {:.4g} bytes of data, more than any tensor can hold", describe(), need));
     if (src.gzip())
-      fail(fmt::format("{} need {:.4g} bytes of data, but a gzip file of {} bytes holds at most {} "
-                       "(deflate expands at most {}:1)",
-                       describe(), need, *src.file_size(), *limit, kMaxDeflateRatio));
-    fail(fmt::format("{} need {:.4g} bytes of data, but the file has only {} after its {}-byte header (truncated "
-                     "file or corrupt header)",
-                     describe(), need, *limit, header_len));
+      fail(
+          fmt::format("{} need {:.4g} bytes of data, but a gzip file of {} bytes holds at most {} "
+                      "(deflate expands at most {}:1)",
+                      describe(), need, *src.file_size(), *limit, kMaxDeflateRatio));
+    fail(
+        fmt::format("{} need {:.4g} bytes of data, but the file has only {} after its {}-byte header (truncated "
+                    "file or corrupt header)",
+                    describe(), need, *limit, header_len));
   }
   const std::uint64_t expected = count * raw.type->size;
   if (!src.gzip() && limit && *limit != expected)
     fail(fmt::format("{} need {} bytes of data, but the file has {} after its {}-byte header ({})", describe(),
                      expected, *limit, header_len, *limit < expected ? "truncated file" : "trailing data"));
 
-  // Grow the buffer as data actually arrives unless its size is known.
-  std::size_t have = 0;
+  std::uint64_t have = 0;
   while (have < expected) {
-    const std::size_t target =
-        limit && !src.gzip() ? expected : std::min<std::uint64_t>(expected, std::max(kReadChunk, 2 * have));
-    raw.bytes.resize(target);
-    have += src.read(raw.bytes.data() + have, target - have);
-    if (have < target)
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(kReadChunk, expected - have));
+    Chunk chunk{std::make_unique_for_overwrite<unsigned char[]>(want), 0};
+    chunk.size = src.read(chunk.bytes.get(), want);
+    have += chunk.size;
+    if (chunk.size < want)
       fail(fmt::format("truncated data: it ends after {} of the {} bytes that {} need", have, expected, describe()));
+    raw.chunks.push_back(std::move(chunk));
   }
   unsigned char extra;
   if (src.read(&extra, 1) != 0)
@@ -239,63 +271,74 @@ RawIdx read_raw(const char* op, const std::string& path) {
   return raw;
 }
 
+// Calls convert(bytes, nbytes, first_element) on each chunk in order and frees
+// it, so the raw bytes and the tensor they become are not all held at once.
+template <class Convert>
+void drain(RawIdx& raw, Convert convert) {
+  std::size_t first = 0;
+  for (auto& chunk : raw.chunks) {
+    convert(chunk.bytes.get(), chunk.size, first);
+    first += chunk.size / raw.type->size;
+    chunk.bytes.reset();
+  }
+}
+
 template <class T, class Decode>
-Tensor decode_into(const RawIdx& raw, Decode decode) {
+Tensor decode_into(RawIdx& raw, Decode decode) {
   Tensor out = empty(raw.shape(), {.dtype = dtype_of<T>()});
-  const std::size_t n = raw.count();
-  if (n == 0) return out;
-  const unsigned char* p = raw.bytes.data();
-  const std::size_t step = raw.type->size;
+  if (out.numel() == 0) return out;
   T* o = out.data_ptr<T>();
-  for (std::size_t i = 0; i < n; ++i) o[i] = static_cast<T>(decode(p + i * step));
+  const std::size_t step = raw.type->size;
+  drain(raw, [&](const unsigned char* p, std::size_t nbytes, std::size_t first) {
+    for (std::size_t i = 0; i < nbytes / step; ++i) o[first + i] = static_cast<T>(decode(p + i * step));
+  });
   return out;
 }
 
-Tensor decode(const RawIdx& raw) {
+Tensor decode(RawIdx& raw) {
   switch (raw.type->code) {
-    case 0x08: return decode_into<std::int64_t>(raw, [](const unsigned char* p) { return std::int64_t{p[0]}; });
+    case 0x08:
+      return decode_into<std::int64_t>(raw, [](const unsigned char* p) { return std::int64_t{p[0]}; });
     case 0x09:
-      return decode_into<std::int64_t>(raw, [](const unsigned char* p) { return std::int64_t{std::bit_cast<std::int8_t>(p[0])}; });
+      return decode_into<std::int64_t>(
+          raw, [](const unsigned char* p) { return std::int64_t{std::bit_cast<std::int8_t>(p[0])}; });
     case 0x0B:
-      return decode_into<std::int64_t>(raw,
-                         [](const unsigned char* p) { return std::int64_t{std::bit_cast<std::int16_t>(load_be16(p))}; });
+      return decode_into<std::int64_t>(
+          raw, [](const unsigned char* p) { return std::int64_t{std::bit_cast<std::int16_t>(load_be16(p))}; });
     case 0x0C:
-      return decode_into<std::int64_t>(raw,
-                         [](const unsigned char* p) { return std::int64_t{std::bit_cast<std::int32_t>(load_be32(p))}; });
-    case 0x0D: return decode_into<float>(raw, [](const unsigned char* p) { return std::bit_cast<float>(load_be32(p)); });
-    case 0x0E: return decode_into<double>(raw, [](const unsigned char* p) { return std::bit_cast<double>(load_be64(p)); });
+      return decode_into<std::int64_t>(
+          raw, [](const unsigned char* p) { return std::int64_t{std::bit_cast<std::int32_t>(load_be32(p))}; });
+    case 0x0D:
+      return decode_into<float>(raw, [](const unsigned char* p) { return std::bit_cast<float>(load_be32(p)); });
+    case 0x0E:
+      return decode_into<double>(raw, [](const unsigned char* p) { return std::bit_cast<double>(load_be64(p)); });
   }
   throw FormatError(fmt::format("read_idx: unhandled type byte 0x{:02x}", raw.type->code));
 }
 
-void require_ubyte(const RawIdx& raw, const char* op, const std::string& path, int ndim, const char* layout) {
-  const Failure fail(op, path);
-  if (raw.type->code != 0x08)
-    fail(fmt::format("expected unsigned byte data (type 0x08), found {} (0x{:02x})", raw.type->name, raw.type->code));
-  if (static_cast<int>(raw.dims.size()) != ndim)
-    fail(fmt::format("expected {} dimensions {}, found {}", ndim, layout, shape_str(raw.dims)));
-}
-
 }  // namespace
 
-Tensor read_idx(const std::string& path) { return decode(read_raw("read_idx", path)); }
+Tensor read_idx(const std::string& path) {
+  RawIdx raw = read_raw("read_idx", path);
+  return decode(raw);
+}
 
 Tensor load_mnist_images(const std::string& path) {
-  const RawIdx raw = read_raw("load_mnist_images", path);
-  require_ubyte(raw, "load_mnist_images", path, 3, "[images, rows, cols]");
+  RawIdx raw = read_raw("load_mnist_images", path, Expectation{0x08, 3, "[images, rows, cols]"});
   // A table keeps the result exactly byte / 255.0f at the cost of a lookup.
   std::array<float, 256> scale;
   for (int v = 0; v < 256; ++v) scale[static_cast<std::size_t>(v)] = static_cast<float>(v) / 255.0f;
   Tensor out = empty(raw.shape(), {.dtype = kFloat32});
-  if (raw.bytes.empty()) return out;
+  if (out.numel() == 0) return out;
   float* o = out.data_ptr<float>();
-  for (std::size_t i = 0; i < raw.bytes.size(); ++i) o[i] = scale[raw.bytes[i]];
+  drain(raw, [&](const unsigned char* p, std::size_t n, std::size_t first) {
+    for (std::size_t i = 0; i < n; ++i) o[first + i] = scale[p[i]];
+  });
   return out;
 }
 
 Tensor load_mnist_labels(const std::string& path) {
-  const RawIdx raw = read_raw("load_mnist_labels", path);
-  require_ubyte(raw, "load_mnist_labels", path, 1, "[labels]");
+  RawIdx raw = read_raw("load_mnist_labels", path, Expectation{0x08, 1, "[labels]"});
   return decode(raw);
 }
 

@@ -98,7 +98,7 @@ int reference_dtype_rank(DType d) {
 // ---- messages ---------------------------------------------------------------
 
 // Names come from untrusted files and may be megabytes long.
-std::string quoted(std::string_view s) {
+std::string quote_name(std::string_view s) {
   constexpr std::size_t kMaxShown = 120;
   if (s.size() <= kMaxShown) return fmt::format("'{}'", s);
   return fmt::format("'{}...' ({} bytes)", s.substr(0, kMaxShown), s.size());
@@ -115,11 +115,11 @@ std::string shown(const json& value) {
 std::string errno_text(int error_number) { return std::generic_category().message(error_number); }
 
 [[noreturn]] void bad_file(std::string_view source, std::string_view problem) {
-  throw FormatError(fmt::format("safetensors: {}: {}", quoted(source), problem));
+  throw FormatError(fmt::format("safetensors: {}: {}", quote_name(source), problem));
 }
 
 [[noreturn]] void bad_tensor(std::string_view source, std::string_view name, std::string_view problem) {
-  bad_file(source, fmt::format("tensor {}: {}", quoted(name), problem));
+  bad_file(source, fmt::format("tensor {}: {}", quote_name(name), problem));
 }
 
 // ---- reading bytes ----------------------------------------------------------
@@ -179,7 +179,8 @@ class FileSource final : public ByteSource {
         throw Error(fmt::format("load_file: cannot read '{}': {}", path_, errno_text(error_number)));
       }
       if (n == 0)
-        bad_file(path_, fmt::format("the file ended at byte {} while reading it (was it truncated meanwhile?)", offset));
+        bad_file(path_,
+                 fmt::format("the file ended at byte {} while reading it (was it truncated meanwhile?)", offset));
       out += n;
       offset += static_cast<std::uint64_t>(n);
       nbytes -= static_cast<std::size_t>(n);
@@ -212,6 +213,10 @@ struct Header {
 // to that shape as it reads, so that hostile input can neither nest deeply nor
 // make it build huge arrays before we look at them.
 json parse_json(std::string_view text, std::string_view source) {
+  // JSON has no raw NUL bytes, but nlohmann's parser takes one for the end of
+  // its input and would accept whatever follows.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+    bad_file(source, fmt::format("header is not valid JSON: it holds a NUL byte at offset {}", nul));
   std::string top_key;  // the tensor being read, for messages
   std::size_t array_elements = 0;
   auto guard = [&](int depth, json::parse_event_t event, json& parsed) {
@@ -220,20 +225,20 @@ json parse_json(std::string_view text, std::string_view source) {
         if (depth == 1) top_key = parsed.get<std::string>();
         break;
       case json::parse_event_t::object_start:
-        if (depth > 1) bad_file(source, fmt::format("header: entry {} holds a nested object", quoted(top_key)));
+        if (depth > 1) bad_file(source, fmt::format("header: entry {} holds a nested object", quote_name(top_key)));
         break;
       case json::parse_event_t::array_start:
         if (depth == 0) bad_file(source, "header is a JSON array, not an object");
-        if (depth != 2)
-          bad_file(source, fmt::format("header: entry {} holds an array where an object or a string belongs",
-                                       quoted(top_key)));
+        if (depth == 1)
+          bad_file(source, fmt::format("header: entry {} is an array instead of an object", quote_name(top_key)));
+        if (depth > 2) bad_file(source, fmt::format("header: entry {} nests arrays", quote_name(top_key)));
         array_elements = 0;
         break;
       case json::parse_event_t::value:
         if (depth == 3 && ++array_elements > static_cast<std::size_t>(kMaxDims))
           bad_file(source, fmt::format("header: entry {} holds an array longer than {} (tensors have at most {} "
                                        "dimensions)",
-                                       quoted(top_key), kMaxDims, kMaxDims));
+                                       quote_name(top_key), kMaxDims, kMaxDims));
         break;
       default:
         break;
@@ -252,7 +257,7 @@ void read_metadata(const json& value, Metadata& out, std::string_view source) {
     bad_file(source, fmt::format("\"__metadata__\" is {} instead of an object of strings", value.type_name()));
   for (auto it = value.begin(); it != value.end(); ++it) {
     if (!it.value().is_string())
-      bad_file(source, fmt::format("\"__metadata__\" entry {} is {} instead of a string", quoted(it.key()),
+      bad_file(source, fmt::format("\"__metadata__\" entry {} is {} instead of a string", quote_name(it.key()),
                                    it.value().type_name()));
     out.emplace(it.key(), it.value().get<std::string>());
   }
@@ -270,10 +275,8 @@ Entry read_entry(const std::string& name, const json& value, std::uint64_t data_
   // Sizes and offsets are JSON integers >= 0 (the reference reads them as usize).
   auto non_negative = [&](const json& v, const char* key, const json& whole) -> std::uint64_t {
     if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-    const char* what = v.is_number_integer() ? "a negative number"
-                       : v.is_number()       ? "not an integer"
-                                             : v.type_name();
-    bad_tensor(source, name, fmt::format("\"{}\" {} holds {}", key, shown(whole), what));
+    bad_tensor(source, name,
+               fmt::format("\"{}\" {} holds {}, which is not a non-negative integer", key, shown(whole), shown(v)));
   };
 
   Entry e;
@@ -285,7 +288,7 @@ Entry read_entry(const std::string& name, const json& value, std::uint64_t data_
   if (!e.type)
     bad(fmt::format("dtype {} is not one tapegrad can load (it loads F32, F64, I64 and BOOL, and widens I8, I16, I32, "
                     "U8, U16 and U32 to I64)",
-                    quoted(dtype.get_ref<const std::string&>())));
+                    quote_name(dtype.get_ref<const std::string&>())));
 
   const json& shape = field("shape");
   if (!shape.is_array()) bad(fmt::format("\"shape\" is {} instead of an array", shape.type_name()));
@@ -339,11 +342,12 @@ void check_tiling(const std::vector<Entry>& entries, std::uint64_t data_bytes, s
   const Entry* previous = nullptr;
   for (const Entry* e : order) {
     if (e->begin < covered)
-      bad_file(source, fmt::format("tensors {} (bytes [{}, {}]) and {} (bytes [{}, {}]) overlap", quoted(previous->name),
-                                   previous->begin, previous->end, quoted(e->name), e->begin, e->end));
+      bad_file(source, fmt::format("tensors {} (bytes [{}, {}]) and {} (bytes [{}, {}]) overlap",
+                                   quote_name(previous->name), previous->begin, previous->end, quote_name(e->name),
+                                   e->begin, e->end));
     if (e->begin > covered)
       bad_file(source, fmt::format("bytes [{}, {}] of the data section belong to no tensor (a hole before {})", covered,
-                                   e->begin, quoted(e->name)));
+                                   e->begin, quote_name(e->name)));
     covered = e->end;
     previous = e;
   }
@@ -366,7 +370,8 @@ Header parse_header(std::string_view text, std::uint64_t data_bytes, std::string
 }
 
 // Every check passes before the first tensor is allocated, and the tensors'
-// bytes add up to the data section: memory use is bounded by the file's size.
+// bytes add up to the data section, so memory use stays within a small
+// multiple of the file's size (8 times, for U8 data widened to int64).
 LoadedFile load_from(const ByteSource& src, std::string_view source) {
   const std::uint64_t file_bytes = src.size();
   if (file_bytes < kLengthBytes)
@@ -423,7 +428,7 @@ std::vector<TensorToWrite> plan_layout(const TensorMap& tensors) {
   for (const auto& [name, t] : tensors) {
     if (name == "__metadata__")
       throw ValueError("save: a tensor cannot be named '__metadata__': safetensors keeps that key for metadata");
-    if (!t.defined()) throw ValueError(fmt::format("save: tensor {} is undefined", quoted(name)));
+    if (!t.defined()) throw ValueError(fmt::format("save: tensor {} is undefined", quote_name(name)));
     plan.push_back({&name, t.detach().contiguous()});
   }
   // The map gives name order; a stable sort keeps it within each dtype.

@@ -8,5 +8,6 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/print.h"
 #include "core/random.h"
 #include "core/tensor.h"

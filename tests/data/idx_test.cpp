@@ -27,8 +27,10 @@ std::vector<std::int64_t> shape(const tg::Tensor& t) { return t.shape().vec(); }
 // Writes `bytes` to `name` in `dir`, plain or gzip, and returns the path.
 std::string put(const TempDir& dir, const std::string& name, const Bytes& bytes, bool gzip) {
   const auto path = dir / name;
-  if (gzip) write_gzip(path, bytes);
-  else write_plain(path, bytes);
+  if (gzip)
+    write_gzip(path, bytes);
+  else
+    write_plain(path, bytes);
   return path.string();
 }
 
@@ -68,7 +70,8 @@ TEST_CASE("read_idx decodes signed and wider types big-endian") {
     CHECK(values<std::int64_t>(t) == std::vector<std::int64_t>{258, -256, 32767});
   }
   SUBCASE("int") {
-    const auto t = read_idx(put(dir, "i32", idx_file(0x0C, {2, 2}, be_int32({1, -1, 16909060, -2147483647 - 1})), false));
+    const auto t =
+        read_idx(put(dir, "i32", idx_file(0x0C, {2, 2}, be_int32({1, -1, 16909060, -2147483647 - 1})), false));
     CHECK(shape(t) == std::vector<std::int64_t>{2, 2});
     CHECK(values<std::int64_t>(t) == std::vector<std::int64_t>{1, -1, 0x01020304, -2147483648LL});
     // The same value spelled out as bytes, so the helper's byte order is not taken on trust.
@@ -147,14 +150,18 @@ TEST_CASE("read_idx: every malformed file is a FormatError naming the file") {
       CAPTURE(gzip);
       const std::string file = name + (gzip ? "-gz" : "-plain");
       const auto path = put(dir, file, bytes, gzip);
-      CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains(file), tg::FormatError);
-      CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains(problem), tg::FormatError);
+      CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains(file.c_str()), tg::FormatError);
+      CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains(problem.c_str()), tg::FormatError);
     }
   };
   SUBCASE("empty file") { check_fails("empty", {}, "empty"); }
   SUBCASE("short magic") { check_fails("short-magic", {0, 0}, "truncated header"); }
-  SUBCASE("bad magic") { check_fails("bad-magic", {0x12, 0x34, 0x08, 0x01, 0, 0, 0, 1, 5}, "bad magic number 0x12340801"); }
-  SUBCASE("unsupported type byte") { check_fails("type", {0, 0, 0x0A, 1, 0, 0, 0, 1, 5}, "unsupported type byte 0x0a"); }
+  SUBCASE("bad magic") {
+    check_fails("bad-magic", {0x12, 0x34, 0x08, 0x01, 0, 0, 0, 1, 5}, "bad magic number 0x12340801");
+  }
+  SUBCASE("unsupported type byte") {
+    check_fails("type", {0, 0, 0x0A, 1, 0, 0, 0, 1, 5}, "unsupported type byte 0x0a");
+  }
   SUBCASE("no dimensions") { check_fails("nodims", {0, 0, 0x08, 0}, "no dimensions"); }
   SUBCASE("too many dimensions") {
     check_fails("ninedims", idx_file(0x08, {1, 1, 1, 1, 1, 1, 1, 1, 1}, {3}), "9 dimensions");
@@ -162,7 +169,7 @@ TEST_CASE("read_idx: every malformed file is a FormatError naming the file") {
   SUBCASE("truncated dimensions") { check_fails("halfdims", {0, 0, 0x08, 3, 0, 0, 0, 2, 0, 0}, "truncated header"); }
   SUBCASE("truncated data") {
     check_fails("truncated", idx_file(0x08, {2, 3}, {1, 2, 3, 4}), "truncated");
-    check_fails("truncated-int", idx_file(0x0C, {2}, {0, 0, 0, 1, 0, 0}), "[2] of int need 8 bytes");
+    check_fails("truncated-int", idx_file(0x0C, {2}, {0, 0, 0, 1, 0, 0}), "dimensions [2] of int need");
   }
   SUBCASE("trailing data") { check_fails("trailing", idx_file(0x08, {2}, {1, 2, 3}), "trailing data"); }
   SUBCASE("huge dimensions against a small file") {

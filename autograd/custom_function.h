@@ -1,0 +1,277 @@
+#pragma once
+// User-defined differentiable functions, as LibTorch's torch::autograd::Function:
+//
+//   struct Cube : tg::autograd::Function<Cube> {
+//     static tg::Tensor forward(tg::autograd::AutogradContext* ctx, const tg::Tensor& x) {
+//       ctx->save_for_backward({x});
+//       return x * x * x;
+//     }
+//     static std::vector<tg::Tensor> backward(tg::autograd::AutogradContext* ctx, std::vector<tg::Tensor> grads) {
+//       auto x = ctx->get_saved_variables()[0];   // y = x^3;  dx = dy * 3 x^2
+//       return {grads[0] * 3 * x * x};
+//     }
+//   };
+//   tg::Tensor y = Cube::apply(x);
+//
+// forward runs with grad mode off (nothing inside is recorded) and returns a
+// Tensor or a std::vector<Tensor>. Its arguments may be tensors, vectors of
+// tensors, and anything else (doubles, ints, options), which are passed
+// through. If grad mode is on and a tensor argument requires grad, one node is
+// recorded whose backward calls Derived::backward with one gradient per output
+// (zeros where none flowed). backward returns one gradient per tensor argument
+// (in order, a vector argument counting as its elements), or one per argument
+// with undefined tensors at the non-tensor positions; undefined means "no
+// gradient". Gradients are summed back over broadcast dims and cast to their
+// input's dtype, as for built-in ops; a gradient whose shape cannot be reduced
+// to its input's is a ShapeError. When backward uses differentiable ops,
+// create_graph gives higher-order gradients.
+//
+// Saved tensors are checked like the built-in ops' (an in-place change after
+// saving is an error; saving an output keeps no reference cycle). Not
+// supported: in-place modification of inputs inside forward (mark_dirty), and
+// non-differentiable outputs other than integer/bool ones.
+#include <cstdint>
+#include <cxxabi.h>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "autograd/function.h"
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+
+namespace tg::autograd {
+
+// A non-tensor value kept for backward in AutogradContext::saved_data.
+class SavedValue {
+ public:
+  SavedValue() = default;
+  SavedValue(double v) : v_(v) {}
+  SavedValue(float v) : v_(static_cast<double>(v)) {}
+  SavedValue(std::int64_t v) : v_(v) {}
+  SavedValue(int v) : v_(static_cast<std::int64_t>(v)) {}
+  SavedValue(bool v) : v_(v) {}
+
+  double to_double() const {
+    if (auto* d = std::get_if<double>(&v_)) return *d;
+    if (auto* i = std::get_if<std::int64_t>(&v_)) return static_cast<double>(*i);
+    throw ValueError("saved_data: the value is not a number");
+  }
+  std::int64_t to_int() const {
+    if (auto* i = std::get_if<std::int64_t>(&v_)) return *i;
+    throw ValueError("saved_data: the value is not an integer");
+  }
+  bool to_bool() const {
+    if (auto* b = std::get_if<bool>(&v_)) return *b;
+    throw ValueError("saved_data: the value is not a bool");
+  }
+
+ private:
+  std::variant<std::monostate, double, std::int64_t, bool> v_;
+};
+
+class AutogradContext {
+ public:
+  // Tensors backward will read: inputs, outputs, or intermediates.
+  void save_for_backward(std::vector<Tensor> tensors) { to_save_ = std::move(tensors); }
+  // The saved tensors, checked against in-place modification since saving.
+  std::vector<Tensor> get_saved_variables() const {
+    auto owner = node_.lock();
+    std::vector<Tensor> out;
+    out.reserve(saved_.size());
+    for (const auto& s : saved_) out.push_back(s.unpack(owner));
+    return out;
+  }
+  // Whether tensor argument i (counted as for backward's result) needs a gradient.
+  bool needs_input_grad(std::size_t i) const { return i < needs_input_grad_.size() && needs_input_grad_[i]; }
+
+  std::unordered_map<std::string, SavedValue> saved_data;
+
+ private:
+  template <class>
+  friend struct Function;
+  template <class>
+  friend class CustomNode;
+
+  std::vector<Tensor> to_save_;
+  std::vector<SavedTensor> saved_;
+  std::vector<bool> needs_input_grad_;
+  std::weak_ptr<Node> node_;
+};
+
+namespace detail {
+
+template <class T>
+std::string type_name() {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(typeid(T).name(), nullptr, nullptr, &status),
+                                              std::free);
+  return status == 0 && name ? name.get() : typeid(T).name();
+}
+
+template <class T>
+inline constexpr bool is_tensor_v = std::is_same_v<std::remove_cvref_t<T>, Tensor>;
+template <class T>
+inline constexpr bool is_tensor_list_v = std::is_same_v<std::remove_cvref_t<T>, std::vector<Tensor>>;
+
+// Flattens the arguments: the tensors, and for every argument position
+// whether it held a tensor (a vector argument is one position per element).
+struct ArgumentList {
+  std::vector<Tensor> tensors;
+  std::vector<bool> is_tensor;
+  template <class A>
+  void add(const A& a) {
+    if constexpr (is_tensor_v<A>) {
+      tensors.push_back(a);
+      is_tensor.push_back(true);
+    } else if constexpr (is_tensor_list_v<A>) {
+      for (const auto& t : a) {
+        tensors.push_back(t);
+        is_tensor.push_back(true);
+      }
+    } else {
+      is_tensor.push_back(false);
+    }
+  }
+};
+
+inline std::vector<Tensor> as_list(const Tensor& t) { return {t}; }
+
+// Whether Backward::add can bring a gradient of shape `g` to `shape`: the
+// same number of elements, or `shape` broadcasts to `g`.
+inline bool reducible_to(const Dims& g, const Dims& shape) {
+  if (g.product() == shape.product() && g.size() <= shape.size()) return true;
+  if (shape.size() > g.size()) return false;
+  const int lead = g.size() - shape.size();
+  for (int d = 0; d < shape.size(); ++d)
+    if (shape[d] != 1 && shape[d] != g[lead + d]) return false;
+  return true;
+}
+inline std::vector<Tensor> as_list(std::vector<Tensor> ts) { return ts; }
+
+}  // namespace detail
+
+template <class Derived>
+class CustomNode final : public Node {
+ public:
+  explicit CustomNode(std::vector<bool> is_tensor_argument) : is_tensor_(std::move(is_tensor_argument)) {}
+
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    if (released()) throw_backward_twice(name());
+    std::vector<Tensor> grad_outputs(output_shapes_.size());
+    for (std::size_t i = 0; i < grad_outputs.size(); ++i)
+      grad_outputs[i] = i < grads.size() && grads[i].defined()
+                            ? grads[i]
+                            : zeros(output_shapes_[i], {.dtype = output_dtypes_[i]});
+    std::vector<Tensor> returned = Derived::backward(&ctx_, std::move(grad_outputs));
+    const std::size_t n_tensors = next_edges().size();
+    if (returned.size() != n_tensors && returned.size() != is_tensor_.size())
+      throw AutogradError(fmt::format(
+          "{}: backward returned {} gradients; expected {} (one per tensor argument) or {} (one per argument)",
+          name(), returned.size(), n_tensors, is_tensor_.size()));
+    if (returned.size() != n_tensors) {  // one per argument: keep the tensor positions
+      std::vector<Tensor> by_tensor;
+      for (std::size_t k = 0; k < returned.size(); ++k) {
+        if (is_tensor_[k]) by_tensor.push_back(returned[k]);
+        else if (returned[k].defined())
+          throw AutogradError(fmt::format("{}: backward returned a gradient for argument {}, which is not a tensor",
+                                          name(), k));
+      }
+      returned = std::move(by_tensor);
+    }
+    std::vector<Tensor> grad_inputs(n_tensors);
+    Backward bw(*this, grads, grad_inputs, shared_from_this());
+    for (std::size_t i = 0; i < n_tensors; ++i) {
+      const Tensor& g = returned[i];
+      if (!g.defined() || !needs_input_grad(i)) continue;
+      const Dims& shape = input_shape(i);
+      if (!detail::reducible_to(g.shape(), shape))
+        throw ShapeError(fmt::format("{}: backward returned a gradient of shape {} for input {} of shape {}", name(),
+                                     shape_str(g.sizes()), i, shape_str(shape)));
+      bw.add(i, g);
+    }
+    return grad_inputs;
+  }
+
+  std::string_view name() const override { return name_; }
+  void release_saved() override {
+    for (auto& s : ctx_.saved_) s.release();
+  }
+
+ private:
+  template <class>
+  friend struct Function;
+
+  std::string name_ = detail::type_name<Derived>();
+  AutogradContext ctx_;
+  std::vector<bool> is_tensor_;
+  std::vector<Dims> output_shapes_;
+  std::vector<DType> output_dtypes_;
+};
+
+template <class Derived>
+struct Function {
+  template <class... Args>
+  static auto apply(Args&&... args) {
+    detail::ArgumentList arguments;
+    (arguments.add(args), ...);
+    const bool record = needs_grad_list(arguments.tensors);
+
+    AutogradContext local;
+    std::shared_ptr<CustomNode<Derived>> node;
+    if (record) node = std::make_shared<CustomNode<Derived>>(arguments.is_tensor);
+    AutogradContext& ctx = node ? node->ctx_ : local;
+    for (const auto& t : arguments.tensors) ctx.needs_input_grad_.push_back(record && requires_grad_of(t));
+
+    using Result = decltype(Derived::forward(&ctx, std::forward<Args>(args)...));
+    static_assert(std::is_same_v<std::remove_cvref_t<Result>, Tensor> ||
+                      std::is_same_v<std::remove_cvref_t<Result>, std::vector<Tensor>>,
+                  "forward must return a Tensor or a std::vector<Tensor>");
+    std::remove_cvref_t<Result> result;
+    {
+      NoGradGuard no_grad;
+      result = Derived::forward(&ctx, std::forward<Args>(args)...);
+    }
+    if (!record) return result;
+
+    std::vector<Tensor> outputs = detail::as_list(result);
+    const std::vector<Tensor> returned = outputs;  // as forward made them, to recognise saved outputs
+    std::vector<Tensor*> slots;
+    for (auto& out : outputs) {
+      if (!out.defined() || !out.is_floating_point()) {
+        slots.push_back(nullptr);
+        continue;
+      }
+      // An output carrying autograd state (an input returned as is) must not
+      // have it overwritten: hand out an alias instead.
+      if (meta_of(out)) out = make_view(out, out.shape(), Dims(out.strides()), out.storage_offset());
+      slots.push_back(&out);
+    }
+    for (const auto& out : outputs) {
+      node->output_shapes_.push_back(out.defined() ? out.shape() : Dims());
+      node->output_dtypes_.push_back(out.defined() ? out.dtype() : kFloat64);
+    }
+    attach(node, std::span<const Tensor>(arguments.tensors), std::span<Tensor* const>(slots));
+    node->ctx_.node_ = node;
+    for (const auto& t : ctx.to_save_) {
+      std::size_t k = 0;
+      while (k < returned.size() && !(returned[k].defined() && returned[k].is_same(t))) ++k;
+      // Saving an output as an input would make it own its own grad_fn: a cycle.
+      if (k < returned.size() && slots[k]) node->ctx_.saved_.emplace_back(outputs[k], true);
+      else node->ctx_.saved_.emplace_back(t, false);
+    }
+    ctx.to_save_.clear();
+
+    if constexpr (std::is_same_v<std::remove_cvref_t<Result>, Tensor>) return outputs[0];
+    else return outputs;
+  }
+};
+
+}  // namespace tg::autograd

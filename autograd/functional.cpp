@@ -1,0 +1,256 @@
+#include "autograd/functional.h"
+
+#include <fmt/format.h>
+
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+
+namespace tg::autograd {
+namespace {
+
+// The tensors fn is called with. Without create_graph they are fresh leaves
+// (aliases of the inputs' data, cut from their history); with it, inputs that
+// require grad are passed through an identity view so the results stay
+// connected to their history.
+std::vector<Tensor> prepare_inputs(const std::vector<Tensor>& inputs, bool create_graph, const char* op) {
+  std::vector<Tensor> out;
+  out.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    if (!t.defined()) throw ValueError(fmt::format("{}: input {} is undefined", op, i));
+    if (!t.is_floating_point())
+      throw DTypeError(fmt::format("{}: input {} is {}; only floating-point inputs can be differentiated", op, i,
+                                   dtype_name(t.dtype())));
+    if (create_graph && t.requires_grad()) out.push_back(tg::view(t, t.shape()));
+    else out.push_back(t.detach().set_requires_grad(true));
+  }
+  return out;
+}
+
+void check_outputs(const std::vector<Tensor>& outputs, const char* op) {
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    if (!outputs[i].defined()) throw ValueError(fmt::format("{}: output {} of the function is undefined", op, i));
+    if (!outputs[i].is_floating_point())
+      throw DTypeError(fmt::format("{}: output {} of the function is {}; only floating-point outputs can be "
+                                   "differentiated",
+                                   op, i, dtype_name(outputs[i].dtype())));
+  }
+}
+
+[[noreturn]] void throw_independent(const char* op, std::size_t output, std::size_t input) {
+  throw AutogradError(fmt::format(
+      "{}: output {} of the function does not depend on input {}, which strict mode does not allow", op, output,
+      input));
+}
+
+Tensor finish(const Tensor& t, bool create_graph) { return create_graph ? t : t.detach(); }
+
+std::vector<Tensor> finish(std::vector<Tensor> ts, bool create_graph) {
+  if (!create_graph)
+    for (auto& t : ts) t = t.detach();
+  return ts;
+}
+
+Tensor unit(const Tensor& like, std::int64_t flat) {
+  Tensor g = zeros_like(like);
+  dispatch_floating(g.dtype(), "jacobian", [&]<class T>() { g.data_ptr<T>()[flat] = T(1); });
+  return g;
+}
+
+Dims concat(const Dims& a, const Dims& b) {
+  Dims r = a;
+  for (auto s : b) r.push_back(s);
+  return r;
+}
+
+// Jacobian blocks of already computed outputs with respect to prepared inputs.
+std::vector<std::vector<Tensor>> jacobian_of(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                                             FunctionalOptions opt, const char* op) {
+  std::vector<std::vector<Tensor>> result(outputs.size(), std::vector<Tensor>(inputs.size()));
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    std::vector<std::vector<Tensor>> rows(inputs.size());
+    for (std::int64_t r = 0; r < out.numel(); ++r) {
+      std::vector<Tensor> grads(inputs.size());
+      if (out.requires_grad())
+        grads = tg::grad({out}, inputs, {unit(out, r)},
+                         {.retain_graph = true, .create_graph = opt.create_graph, .allow_unused = true});
+      for (std::size_t j = 0; j < inputs.size(); ++j) {
+        if (!grads[j].defined() && opt.strict) throw_independent(op, i, j);
+        rows[j].push_back(grads[j].defined() ? grads[j] : zeros_like(inputs[j]));
+      }
+    }
+    for (std::size_t j = 0; j < inputs.size(); ++j) {
+      const Dims shape = concat(out.shape(), inputs[j].shape());
+      result[i][j] = rows[j].empty() ? zeros(shape, {.dtype = inputs[j].dtype()})
+                                     : tg::reshape(tg::stack(rows[j], 0), shape);
+      result[i][j] = finish(result[i][j], opt.create_graph);
+    }
+  }
+  return result;
+}
+
+std::vector<Tensor> gradient_of_scalar(const ScalarListFunction& fn, const std::vector<Tensor>& inputs,
+                                       FunctionalOptions opt) {
+  Tensor y = fn(inputs);
+  check_outputs({y}, "hessian");
+  if (y.numel() != 1)
+    throw ShapeError(fmt::format("hessian: the function must return a single-element tensor, got shape {}",
+                                 shape_str(y.sizes())));
+  std::vector<Tensor> grads(inputs.size());
+  if (y.requires_grad())
+    grads = tg::grad({y}, inputs, {}, {.retain_graph = true, .create_graph = true, .allow_unused = true});
+  for (std::size_t j = 0; j < inputs.size(); ++j) {
+    if (!grads[j].defined() && opt.strict) throw_independent("hessian", 0, j);
+    if (!grads[j].defined()) grads[j] = zeros_like(inputs[j]);
+  }
+  return grads;
+}
+
+}  // namespace
+
+std::vector<std::vector<Tensor>> jacobian(const TensorListFunction& fn, const std::vector<Tensor>& inputs,
+                                          FunctionalOptions options) {
+  EnableGradGuard grad_on;
+  const auto in = prepare_inputs(inputs, options.create_graph, "jacobian");
+  const auto out = fn(in);
+  check_outputs(out, "jacobian");
+  return jacobian_of(out, in, options, "jacobian");
+}
+
+Tensor jacobian(const TensorFunction& fn, const Tensor& input, FunctionalOptions options) {
+  return jacobian([&](const std::vector<Tensor>& in) { return std::vector<Tensor>{fn(in[0])}; },
+                  std::vector<Tensor>{input}, options)[0][0];
+}
+
+std::vector<std::vector<Tensor>> hessian(const ScalarListFunction& fn, const std::vector<Tensor>& inputs,
+                                         FunctionalOptions options) {
+  EnableGradGuard grad_on;
+  const auto in = prepare_inputs(inputs, options.create_graph, "hessian");
+  const auto grads = gradient_of_scalar(fn, in, options);
+  return jacobian_of(grads, in, options, "hessian");
+}
+
+Tensor hessian(const TensorFunction& fn, const Tensor& input, FunctionalOptions options) {
+  return hessian([&](const std::vector<Tensor>& in) { return fn(in[0]); }, std::vector<Tensor>{input}, options)[0][0];
+}
+
+std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction& fn, const std::vector<Tensor>& inputs,
+                                                        const std::vector<Tensor>& v, FunctionalOptions options) {
+  EnableGradGuard grad_on;
+  const auto in = prepare_inputs(inputs, options.create_graph, "vjp");
+  const auto out = fn(in);
+  check_outputs(out, "vjp");
+  if (!v.empty() && v.size() != out.size())
+    throw ValueError(fmt::format("vjp: the function returned {} outputs but v has {} tensors", out.size(), v.size()));
+  std::vector<Tensor> roots, seeds;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    Tensor seed = v.empty() ? Tensor() : v[i];
+    if (!seed.defined()) {
+      if (out[i].numel() != 1)
+        throw ValueError(fmt::format("vjp: v is needed for output {} of shape {} (only single-element outputs can "
+                                     "go without)",
+                                     i, shape_str(out[i].sizes())));
+      seed = ones_like(out[i]);
+    } else if (seed.shape() != out[i].shape()) {
+      throw ShapeError(fmt::format("vjp: v[{}] has shape {} but output {} has shape {}", i, shape_str(seed.sizes()),
+                                   i, shape_str(out[i].sizes())));
+    }
+    if (!out[i].requires_grad()) continue;
+    roots.push_back(out[i]);
+    seeds.push_back(seed);
+  }
+  std::vector<Tensor> grads(in.size());
+  if (!roots.empty())
+    grads = tg::grad(roots, in, seeds,
+                     {.retain_graph = options.create_graph, .create_graph = options.create_graph, .allow_unused = true});
+  for (std::size_t j = 0; j < in.size(); ++j) {
+    if (!grads[j].defined() && options.strict)
+      throw AutogradError(fmt::format("vjp: no output of the function depends on input {}, which strict mode does "
+                                      "not allow",
+                                      j));
+    if (!grads[j].defined()) grads[j] = zeros_like(in[j]);
+  }
+  return {finish(out, options.create_graph), finish(grads, options.create_graph)};
+}
+
+std::pair<Tensor, Tensor> vjp(const TensorFunction& fn, const Tensor& input, const Tensor& v,
+                              FunctionalOptions options) {
+  auto [out, grads] = vjp([&](const std::vector<Tensor>& in) { return std::vector<Tensor>{fn(in[0])}; },
+                          std::vector<Tensor>{input}, std::vector<Tensor>{v}, options);
+  return {out[0], grads[0]};
+}
+
+std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction& fn, const std::vector<Tensor>& inputs,
+                                                        const std::vector<Tensor>& v, FunctionalOptions options) {
+  EnableGradGuard grad_on;
+  const auto in = prepare_inputs(inputs, options.create_graph, "jvp");
+  if (!v.empty() && v.size() != in.size())
+    throw ValueError(fmt::format("jvp: {} inputs but v has {} tensors", in.size(), v.size()));
+  std::vector<Tensor> tangents(in.size());
+  for (std::size_t j = 0; j < in.size(); ++j) {
+    Tensor t = v.empty() ? Tensor() : v[j];
+    if (!t.defined()) {
+      if (in[j].numel() != 1)
+        throw ValueError(fmt::format("jvp: v is needed for input {} of shape {} (only single-element inputs can go "
+                                     "without)",
+                                     j, shape_str(in[j].sizes())));
+      t = ones_like(in[j]);
+    } else if (t.shape() != in[j].shape()) {
+      throw ShapeError(fmt::format("jvp: v[{}] has shape {} but input {} has shape {}", j, shape_str(t.sizes()), j,
+                                   shape_str(in[j].sizes())));
+    }
+    tangents[j] = t;
+  }
+  const auto out = fn(in);
+  check_outputs(out, "jvp");
+
+  // g(u) = J^T u for dummy cotangents u; J v = d<g(u), v>/du.
+  std::vector<Tensor> roots, dummies;
+  for (const auto& o : out)
+    if (o.requires_grad()) {
+      roots.push_back(o);
+      dummies.push_back(zeros_like(o).set_requires_grad(true));
+    }
+  std::vector<Tensor> g_roots, g_seeds;
+  if (!roots.empty()) {
+    auto g = tg::grad(roots, in, dummies, {.retain_graph = true, .create_graph = true, .allow_unused = true});
+    for (std::size_t j = 0; j < in.size(); ++j) {
+      if (!g[j].defined() && options.strict)
+        throw AutogradError(fmt::format("jvp: no output of the function depends on input {}, which strict mode "
+                                        "does not allow",
+                                        j));
+      if (g[j].defined() && g[j].requires_grad()) {
+        g_roots.push_back(g[j]);
+        g_seeds.push_back(tangents[j]);
+      }
+    }
+  }
+  std::vector<Tensor> jv_roots;
+  if (!g_roots.empty())
+    jv_roots = tg::grad(g_roots, dummies, g_seeds,
+                        {.retain_graph = options.create_graph, .create_graph = options.create_graph, .allow_unused = true});
+  std::vector<Tensor> result(out.size());
+  for (std::size_t i = 0, k = 0; i < out.size(); ++i) {
+    if (out[i].requires_grad()) {
+      result[i] = k < jv_roots.size() ? jv_roots[k] : Tensor();
+      ++k;
+    }
+    if (!result[i].defined() && options.strict)
+      throw AutogradError(fmt::format("jvp: output {} of the function does not depend on the inputs, which strict "
+                                      "mode does not allow",
+                                      i));
+    if (!result[i].defined()) result[i] = zeros_like(out[i]);
+  }
+  return {finish(out, options.create_graph), finish(result, options.create_graph)};
+}
+
+std::pair<Tensor, Tensor> jvp(const TensorFunction& fn, const Tensor& input, const Tensor& v,
+                              FunctionalOptions options) {
+  auto [out, d] = jvp([&](const std::vector<Tensor>& in) { return std::vector<Tensor>{fn(in[0])}; },
+                      std::vector<Tensor>{input}, std::vector<Tensor>{v}, options);
+  return {out[0], d[0]};
+}
+
+}  // namespace tg::autograd

@@ -1,0 +1,273 @@
+#include "autograd/gradcheck.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "autograd/engine.h"
+#include "autograd/function.h"
+#include "autograd/grad_mode.h"
+#include "core/kernels/copy.h"
+#include "core/random.h"
+
+namespace tg {
+namespace {
+
+// A dense Jacobian block d output / d input, rows = output elements.
+struct Block {
+  std::int64_t rows = 0, cols = 0;
+  std::vector<double> v;
+  double& at(std::int64_t r, std::int64_t c) { return v[static_cast<std::size_t>(r * cols + c)]; }
+};
+
+std::vector<std::int64_t> unravel(std::int64_t flat, const Dims& shape) {
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(shape.size()));
+  for (int d = shape.size() - 1; d >= 0; --d) {
+    idx[static_cast<std::size_t>(d)] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return idx;
+}
+
+std::string index_str(const std::vector<std::int64_t>& idx) { return shape_str(idx); }
+
+bool is_checked_output(const Tensor& t) { return t.defined() && t.is_floating_point(); }
+
+void check_inputs(const std::vector<Tensor>& inputs, const char* op) {
+  bool any = false;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    if (!t.defined()) continue;
+    if (t.is_floating_point() && t.dtype() != kFloat64)
+      throw DTypeError(fmt::format(
+          "{}: input {} (shape {}) is {}, but gradient checks need float64 inputs: finite differences in lower "
+          "precision cannot be told from wrong gradients. Convert it with .to(tg::kFloat64)",
+          op, i, shape_str(t.sizes()), dtype_name(t.dtype())));
+    any = any || t.requires_grad();
+  }
+  if (!any) throw ValueError(fmt::format("{}: no input requires grad, so there is nothing to check", op));
+}
+
+// The output values flattened to doubles, one vector per output.
+std::vector<std::vector<double>> values_of(const std::vector<Tensor>& outputs) {
+  std::vector<std::vector<double>> out(outputs.size());
+  for (std::size_t o = 0; o < outputs.size(); ++o)
+    if (is_checked_output(outputs[o])) out[o] = outputs[o].to_vector<double>();
+  return out;
+}
+
+Tensor one_hot_like(const Tensor& t, std::int64_t flat) {
+  Tensor g = zeros_like(t);
+  dispatch_floating(g.dtype(), "gradcheck", [&]<class T>() { g.data_ptr<T>()[flat] = T(1); });
+  return g;
+}
+
+// blocks[o][i]: analytic Jacobian of output o with respect to input i (for
+// inputs that require grad; others stay empty).
+std::vector<std::vector<Block>> analytic_jacobian(const std::vector<Tensor>& inputs,
+                                                  const std::vector<Tensor>& outputs) {
+  std::vector<Tensor> diff;
+  std::vector<std::size_t> diff_index;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].defined() && inputs[i].requires_grad()) {
+      diff.push_back(inputs[i]);
+      diff_index.push_back(i);
+    }
+  std::vector<std::vector<Block>> blocks(outputs.size(), std::vector<Block>(inputs.size()));
+  for (std::size_t o = 0; o < outputs.size(); ++o) {
+    if (!is_checked_output(outputs[o])) continue;
+    const Tensor& out = outputs[o];
+    for (std::size_t i : diff_index) {
+      blocks[o][i] = {out.numel(), inputs[i].numel(), {}};
+      blocks[o][i].v.assign(static_cast<std::size_t>(out.numel() * inputs[i].numel()), 0.0);
+    }
+    if (!out.requires_grad()) continue;  // a constant output: its Jacobian is zero
+    for (std::int64_t r = 0; r < out.numel(); ++r) {
+      auto grads = tg::grad({out}, diff, {one_hot_like(out, r)}, {.retain_graph = true, .allow_unused = true});
+      for (std::size_t k = 0; k < diff.size(); ++k) {
+        const Tensor& g = grads[k];
+        if (!g.defined()) continue;
+        const std::size_t i = diff_index[k];
+        if (g.shape() != inputs[i].shape() || g.dtype() != inputs[i].dtype())
+          throw AutogradError(fmt::format(
+              "gradcheck: the gradient of output {} with respect to input {} has shape {} and dtype {}, but the "
+              "input has shape {} and dtype {}",
+              o, i, shape_str(g.sizes()), dtype_name(g.dtype()), shape_str(inputs[i].sizes()),
+              dtype_name(inputs[i].dtype())));
+        const auto row = g.to_vector<double>();
+        for (std::int64_t c = 0; c < static_cast<std::int64_t>(row.size()); ++c)
+          blocks[o][i].at(r, c) = row[static_cast<std::size_t>(c)];
+      }
+    }
+  }
+  return blocks;
+}
+
+std::string output_name(const Tensor& out) {
+  auto fn = out.grad_fn();
+  if (fn) return fmt::format("grad_fn {}", fn->name());
+  return out.requires_grad() ? "a leaf" : "does not require grad";
+}
+
+GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& inputs, GradcheckOptions opt,
+                      const char* op) {
+  check_inputs(inputs, op);
+  if (!(opt.eps > 0)) throw ValueError(fmt::format("{}: eps must be positive, got {}", op, opt.eps));
+  EnableGradGuard grad_on;
+
+  const std::vector<Tensor> outputs = fn(inputs);
+  const auto analytic = analytic_jacobian(inputs, outputs);
+  const auto reference = values_of(outputs);
+
+  // Contiguous leaf copies of the checked inputs, perturbed in place below.
+  std::vector<Tensor> copies = inputs;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].defined() && inputs[i].requires_grad()) copies[i] = kernel::clone(inputs[i]).set_requires_grad(true);
+
+  GradcheckResult result;
+  auto fail = [&](std::string message) {
+    result.ok = false;
+    result.message = std::move(message);
+    return result;
+  };
+
+  // The forward on contiguous copies must agree with the forward on the inputs as given.
+  const auto on_copies = values_of(fn(copies));
+  for (std::size_t o = 0; o < outputs.size(); ++o)
+    for (std::size_t k = 0; k < reference[o].size(); ++k) {
+      const double a = reference[o][k], b = on_copies[o][k];
+      if (!(std::abs(a - b) <= opt.atol + opt.rtol * std::abs(b)) && !(std::isnan(a) && std::isnan(b)))
+        return fail(fmt::format(
+            "{}: output {} ({}) differs between the inputs as given and contiguous copies of them, at element {}: "
+            "{} vs {}; the forward mishandles strided inputs",
+            op, o, output_name(outputs[o]), index_str(unravel(static_cast<std::int64_t>(k), outputs[o].shape())),
+            a, b));
+    }
+
+  double worst_excess = -1;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined() || !inputs[i].requires_grad()) continue;
+    double* data = copies[i].data_ptr<double>();
+    for (std::int64_t c = 0; c < copies[i].numel(); ++c) {
+      const double original = data[c];
+      data[c] = original + opt.eps;
+      const auto plus = values_of(fn(copies));
+      data[c] = original - opt.eps;
+      const auto minus = values_of(fn(copies));
+      data[c] = original;
+      for (std::size_t o = 0; o < outputs.size(); ++o) {
+        if (!is_checked_output(outputs[o])) continue;
+        for (std::int64_t r = 0; r < outputs[o].numel(); ++r) {
+          const auto rr = static_cast<std::size_t>(r);
+          const double numeric = (plus[o][rr] - minus[o][rr]) / (2 * opt.eps);
+          const double a = analytic[o][i].v[static_cast<std::size_t>(r * copies[i].numel() + c)];
+          const double tolerance = opt.atol + opt.rtol * std::abs(numeric);
+          const double diff = std::abs(a - numeric);
+          if (diff <= tolerance) continue;
+          ++result.mismatches;
+          const double excess = std::isnan(diff) ? INFINITY : diff - tolerance;
+          if (excess <= worst_excess) continue;
+          worst_excess = excess;
+          result.ok = false;
+          result.input_index = static_cast<int>(i);
+          result.output_index = static_cast<int>(o);
+          result.input_element = unravel(c, inputs[i].shape());
+          result.output_element = unravel(r, outputs[o].shape());
+          result.analytic = a;
+          result.numeric = numeric;
+        }
+      }
+    }
+  }
+  if (result.ok) return result;
+  std::int64_t entries = 0;
+  for (std::size_t o = 0; o < outputs.size(); ++o)
+    for (std::size_t i = 0; i < inputs.size(); ++i) entries += static_cast<std::int64_t>(analytic[o][i].v.size());
+  const auto o = static_cast<std::size_t>(result.output_index);
+  result.message = fmt::format(
+      "{}: Jacobian mismatch for output {} ({}) with respect to input {}, at output element {} and input element "
+      "{}: analytic {:.10g}, numeric {:.10g} (|difference| {:.3g} > atol {:g} + rtol {:g} * |numeric|); {} of {} "
+      "Jacobian entries are out of tolerance",
+      op, o, output_name(outputs[o]), result.input_index, index_str(result.output_element),
+      index_str(result.input_element), result.analytic, result.numeric, std::abs(result.analytic - result.numeric),
+      opt.atol, opt.rtol, result.mismatches, entries);
+  return result;
+}
+
+// fn's inputs followed by one grad_output per output -> the gradients of fn's
+// outputs with respect to its inputs that require grad, with create_graph.
+GradcheckFunction first_derivative(const GradcheckFunction& fn, std::size_t num_inputs) {
+  return [fn, num_inputs](const std::vector<Tensor>& all) {
+    const std::vector<Tensor> inputs(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(num_inputs));
+    const std::vector<Tensor> outputs = fn(inputs);
+    std::vector<Tensor> diff_inputs, roots, seeds;
+    for (const auto& t : inputs)
+      if (t.defined() && t.requires_grad()) diff_inputs.push_back(t);
+    for (std::size_t o = 0; o < outputs.size(); ++o)
+      if (is_checked_output(outputs[o]) && outputs[o].requires_grad()) {
+        roots.push_back(outputs[o]);
+        seeds.push_back(all[num_inputs + o]);
+      }
+    std::vector<Tensor> grads(diff_inputs.size());
+    if (!roots.empty())
+      // retain_graph: the graph of the gradient runs back through these nodes.
+      grads = tg::grad(roots, diff_inputs, seeds, {.retain_graph = true, .create_graph = true, .allow_unused = true});
+    for (std::size_t k = 0; k < grads.size(); ++k)
+      if (!grads[k].defined()) grads[k] = zeros_like(diff_inputs[k]);
+    return grads;
+  };
+}
+
+}  // namespace
+
+GradcheckResult gradcheck_result(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                                 GradcheckOptions options) {
+  return check(fn, inputs, options, "gradcheck");
+}
+
+bool gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs, GradcheckOptions options) {
+  auto result = gradcheck_result(fn, inputs, options);
+  if (!result.ok) throw AutogradError(result.message);
+  return true;
+}
+
+GradcheckResult gradgradcheck_result(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                                     const std::vector<Tensor>& grad_outputs, GradcheckOptions options) {
+  check_inputs(inputs, "gradgradcheck");
+  std::vector<Tensor> outputs;
+  {
+    EnableGradGuard grad_on;
+    outputs = fn(inputs);
+  }
+  std::vector<Tensor> seeds = grad_outputs;
+  if (seeds.empty()) {
+    Generator gen(20240611);
+    for (const auto& out : outputs)
+      seeds.push_back(is_checked_output(out)
+                          ? randn(out.shape(), {.dtype = kFloat64, .requires_grad = true}, &gen)
+                          : Tensor());
+  } else if (seeds.size() != outputs.size()) {
+    throw ValueError(fmt::format("gradgradcheck: fn returned {} outputs but {} grad_outputs were given",
+                                 outputs.size(), seeds.size()));
+  }
+  for (std::size_t o = 0; o < outputs.size(); ++o) {
+    if (!is_checked_output(outputs[o])) continue;
+    if (!seeds[o].defined() || seeds[o].shape() != outputs[o].shape())
+      throw ShapeError(fmt::format("gradgradcheck: grad_output {} has shape {} but output {} has shape {}", o,
+                                   seeds[o].defined() ? shape_str(seeds[o].sizes()) : "undefined", o,
+                                   shape_str(outputs[o].sizes())));
+  }
+  outputs.clear();
+  std::vector<Tensor> all = inputs;
+  all.insert(all.end(), seeds.begin(), seeds.end());
+  return check(first_derivative(fn, inputs.size()), all, options, "gradgradcheck");
+}
+
+bool gradgradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                   const std::vector<Tensor>& grad_outputs, GradcheckOptions options) {
+  auto result = gradgradcheck_result(fn, inputs, grad_outputs, options);
+  if (!result.ok) throw AutogradError(result.message);
+  return true;
+}
+
+}  // namespace tg

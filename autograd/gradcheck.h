@@ -1,0 +1,87 @@
+#pragma once
+// Gradient checks: compare the Jacobian that backward computes with central
+// finite differences, in float64.
+//
+//   auto fn = [](const std::vector<tg::Tensor>& in) { return tg::mul(in[0], in[1]).sum(); };
+//   tg::gradcheck(fn, {x, y});      // true, or throws tg::AutogradError
+//   tg::gradgradcheck(fn, {x, y});  // the same for the gradient of the gradient
+//
+// `fn` returns one tensor or a vector of them. Every floating input must be
+// float64 (finite differences in float32 are too inexact to check anything);
+// integer and bool inputs (indices, masks) are passed through unchanged.
+// Inputs that require grad are checked; floating outputs are differentiated.
+//
+// How the numeric Jacobian is taken: each checked input is replaced by a
+// contiguous copy (a leaf that requires grad, so fn may call tg::grad itself,
+// as gradgradcheck does), and each of its elements is perturbed in place by
+// +-eps in that copy's storage. A copy is needed because a strided input may
+// alias: perturbing one storage element of an expanded input would move
+// several logical elements at once, while the analytic Jacobian (computed on
+// the inputs as given, which is what tests non-contiguous forwards and
+// backwards) has one column per logical element. fn's outputs on the copies
+// are also compared with its outputs on the original inputs.
+#include <cstdint>
+#include <concepts>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tg {
+
+struct GradcheckOptions {
+  double eps = 1e-6;   // finite-difference step
+  double atol = 1e-5;  // an entry passes when |analytic - numeric| <= atol + rtol * |numeric|
+  double rtol = 1e-3;
+};
+
+// The function under test, from a callable returning a Tensor or a
+// std::vector<Tensor>.
+class GradcheckFunction {
+ public:
+  using Fn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
+  template <class F>
+    requires std::invocable<F&, const std::vector<Tensor>&>
+  GradcheckFunction(F f) {  // NOLINT: implicit on purpose, so lambdas pass directly
+    if constexpr (std::is_convertible_v<std::invoke_result_t<F&, const std::vector<Tensor>&>, Tensor>)
+      fn_ = [f = std::move(f)](const std::vector<Tensor>& in) mutable { return std::vector<Tensor>{f(in)}; };
+    else
+      fn_ = std::move(f);
+  }
+  std::vector<Tensor> operator()(const std::vector<Tensor>& inputs) const { return fn_(inputs); }
+
+ private:
+  Fn fn_;
+};
+
+// What a check found. When !ok, the fields describe the worst entry (the one
+// exceeding its tolerance by the most) and `message` says it all in words.
+struct GradcheckResult {
+  bool ok = true;
+  std::string message;
+  int input_index = -1;
+  int output_index = -1;
+  std::vector<std::int64_t> input_element;   // multi-dim index into the input
+  std::vector<std::int64_t> output_element;  // multi-dim index into the output
+  double analytic = 0;
+  double numeric = 0;
+  std::int64_t mismatches = 0;  // Jacobian entries out of tolerance
+};
+
+// true, or AutogradError with GradcheckResult::message.
+bool gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs, GradcheckOptions options = {});
+GradcheckResult gradcheck_result(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                                 GradcheckOptions options = {});
+
+// Checks the gradient of the gradient: the function
+//   (inputs, grad_outputs) -> tg::grad(fn(inputs), inputs, grad_outputs, create_graph)
+// goes through gradcheck. grad_outputs (one per output of fn, float64) are
+// drawn from a fixed-seed normal distribution when not given.
+bool gradgradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                   const std::vector<Tensor>& grad_outputs = {}, GradcheckOptions options = {});
+GradcheckResult gradgradcheck_result(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                                     const std::vector<Tensor>& grad_outputs = {}, GradcheckOptions options = {});
+
+}  // namespace tg

@@ -1,0 +1,165 @@
+// Activations and clamp: relu, leaky_relu, sigmoid, tanh, gelu, clamp.
+//
+// Each backward is one fused kernel (core/kernels/elementwise.h) instead of a
+// chain of temporaries, since these run once per layer per training step. The
+// fused gradients are ops themselves, recorded with their own backward, so
+// create_graph still gives second derivatives.
+#include <cmath>
+#include <numbers>
+#include <optional>
+
+#include "autograd/function.h"
+#include "autograd/ops.h"
+#include "core/kernels/elementwise.h"
+
+namespace tg {
+
+using autograd::Backward;
+using autograd::SavedTensor;
+
+namespace {
+
+// dx = dy [y > 0]: linear in dy, and its derivative in y is 0 almost everywhere.
+Tensor relu_grad(const Tensor& dy, const Tensor& y) {
+  Tensor dx = kernel::relu_backward(dy, y);
+  if (autograd::needs_grad(dy))
+    autograd::record("relu_backward", {&dy}, {&dx}, [sy = SavedTensor(y, false)](Backward& bw) {
+      // dx = dy [y > 0];  d(dy) = ddx [y > 0]
+      bw.add(0, relu_grad(bw.grad(), bw.unpack(sy)));
+    });
+  return dx;
+}
+
+Tensor leaky_relu_grad(const Tensor& dy, const Tensor& x, double slope) {
+  Tensor dx = kernel::leaky_relu_backward(dy, x, slope);
+  if (autograd::needs_grad(dy))
+    autograd::record("leaky_relu_backward", {&dy}, {&dx}, [sx = SavedTensor(x, false), slope](Backward& bw) {
+      // dx = dy (x > 0 ? 1 : slope);  d(dy) = ddx (x > 0 ? 1 : slope)
+      bw.add(0, leaky_relu_grad(bw.grad(), bw.unpack(sx), slope));
+    });
+  return dx;
+}
+
+Tensor clamp_grad(const Tensor& dy, const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  Tensor dx = kernel::clamp_backward(dy, x, min, max);
+  if (autograd::needs_grad(dy))
+    autograd::record("clamp_backward", {&dy}, {&dx}, [sx = SavedTensor(x, false), min, max](Backward& bw) {
+      // dx = dy [min <= x <= max];  d(dy) = ddx [min <= x <= max]
+      bw.add(0, clamp_grad(bw.grad(), bw.unpack(sx), min, max));
+    });
+  return dx;
+}
+
+Tensor sigmoid_grad(const Tensor& dy, const Tensor& y) {
+  Tensor dx = kernel::sigmoid_backward(dy, y);
+  if (autograd::needs_grad(dy, y))
+    autograd::record("sigmoid_backward", {&dy, &y}, {&dx},
+                     [sdy = autograd::requires_grad_of(y) ? SavedTensor(dy, false) : SavedTensor(),
+                      sy = SavedTensor(y, false)](Backward& bw) {
+                       // dx = dy y (1 - y);  d(dy) = ddx y (1 - y),  d(y) = ddx dy (1 - 2y)
+                       const Tensor y = bw.unpack(sy);
+                       if (bw.needs(0)) bw.add(0, sigmoid_grad(bw.grad(), y));
+                       if (bw.needs(1)) bw.add(1, mul(mul(bw.grad(), bw.unpack(sdy)), rsub(mul(y, 2.0), 1.0)));
+                     });
+  return dx;
+}
+
+Tensor tanh_grad(const Tensor& dy, const Tensor& y) {
+  Tensor dx = kernel::tanh_backward(dy, y);
+  if (autograd::needs_grad(dy, y))
+    autograd::record("tanh_backward", {&dy, &y}, {&dx},
+                     [sdy = autograd::requires_grad_of(y) ? SavedTensor(dy, false) : SavedTensor(),
+                      sy = SavedTensor(y, false)](Backward& bw) {
+                       // dx = dy (1 - y^2);  d(dy) = ddx (1 - y^2),  d(y) = -2 ddx dy y
+                       const Tensor y = bw.unpack(sy);
+                       if (bw.needs(0)) bw.add(0, tanh_grad(bw.grad(), y));
+                       if (bw.needs(1)) bw.add(1, mul(mul(bw.grad(), bw.unpack(sdy)), mul(y, -2.0)));
+                     });
+  return dx;
+}
+
+Tensor gelu_grad(const Tensor& dy, const Tensor& x) {
+  Tensor dx = kernel::gelu_backward(dy, x);
+  if (autograd::needs_grad(dy, x))
+    autograd::record("gelu_backward", {&dy, &x}, {&dx},
+                     [sdy = autograd::requires_grad_of(x) ? SavedTensor(dy, false) : SavedTensor(),
+                      sx = SavedTensor(x, false)](Backward& bw) {
+                       // dx = dy (Phi(x) + x phi(x));  d(dy) = ddx (Phi(x) + x phi(x)),
+                       // d(x) = ddx dy (2 phi(x) + x phi'(x)) = ddx dy phi(x) (2 - x^2)
+                       const Tensor x = bw.unpack(sx);
+                       if (bw.needs(0)) bw.add(0, gelu_grad(bw.grad(), x));
+                       if (bw.needs(1)) {
+                         const double inv_sqrt_2pi = std::numbers::inv_sqrtpi / std::numbers::sqrt2;
+                         const Tensor x2 = mul(x, x);
+                         const Tensor pdf = mul(exp(mul(x2, -0.5)), inv_sqrt_2pi);
+                         bw.add(1, mul(mul(bw.grad(), bw.unpack(sdy)), mul(pdf, rsub(x2, 2.0))));
+                       }
+                     });
+  return dx;
+}
+
+}  // namespace
+
+// relu(0) has gradient 0, as PyTorch (the mask is y > 0).
+Tensor relu(const Tensor& x) {
+  Tensor y = kernel::relu(x);
+  if (autograd::needs_grad(x))
+    autograd::record("relu", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
+      // y = max(x, 0);  dx = dy [y > 0]
+      bw.add(0, relu_grad(bw.grad(), bw.unpack(sy)));
+    });
+  return y;
+}
+
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  Tensor y = kernel::leaky_relu(x, negative_slope);
+  if (autograd::needs_grad(x))
+    autograd::record("leaky_relu", {&x}, {&y}, [sx = SavedTensor(x, false), negative_slope](Backward& bw) {
+      // y = x > 0 ? x : slope x;  dx = dy (x > 0 ? 1 : slope)
+      bw.add(0, leaky_relu_grad(bw.grad(), bw.unpack(sx), negative_slope));
+    });
+  return y;
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor y = kernel::sigmoid(x);
+  if (autograd::needs_grad(x))
+    autograd::record("sigmoid", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
+      // y = 1 / (1 + exp(-x));  dx = dy y (1 - y)
+      bw.add(0, sigmoid_grad(bw.grad(), bw.unpack(sy)));
+    });
+  return y;
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor y = kernel::tanh(x);
+  if (autograd::needs_grad(x))
+    autograd::record("tanh", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
+      // y = tanh(x);  dx = dy (1 - y^2)
+      bw.add(0, tanh_grad(bw.grad(), bw.unpack(sy)));
+    });
+  return y;
+}
+
+Tensor gelu(const Tensor& x) {
+  Tensor y = kernel::gelu(x);
+  if (autograd::needs_grad(x))
+    autograd::record("gelu", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
+      // y = x Phi(x);  dx = dy (Phi(x) + x phi(x))
+      bw.add(0, gelu_grad(bw.grad(), bw.unpack(sx)));
+    });
+  return y;
+}
+
+// The gradient passes where min <= x <= max (bounds included), as PyTorch.
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  Tensor y = kernel::clamp(x, min, max);
+  if (autograd::needs_grad(x))
+    autograd::record("clamp", {&x}, {&y}, [sx = SavedTensor(x, false), min, max](Backward& bw) {
+      // y = min(max(x, lo), hi);  dx = dy [lo <= x <= hi]
+      bw.add(0, clamp_grad(bw.grad(), bw.unpack(sx), min, max));
+    });
+  return y;
+}
+
+}  // namespace tg

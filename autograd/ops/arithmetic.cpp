@@ -1,0 +1,215 @@
+// Arithmetic: add, sub, mul, div (tensors or a scalar on either side), neg,
+// pow, and their operators. Kernels and dtype rules: core/kernels/elementwise.h.
+// Broadcast inputs get their gradients summed back by Backward::add.
+#include <cmath>
+
+#include "autograd/function.h"
+#include "autograd/ops.h"
+#include "core/kernels/elementwise.h"
+
+namespace tg {
+
+using autograd::Backward;
+using autograd::requires_grad_of;
+using autograd::SavedTensor;
+
+namespace {
+
+// Saved only when backward will read it.
+SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+  Tensor y = kernel::add(a, b, alpha);
+  if (autograd::needs_grad(a, b))
+    autograd::record("add", {&a, &b}, {&y}, [alpha](Backward& bw) {
+      // y = a + alpha b;  da = dy,  db = alpha dy
+      bw.add(0, bw.grad());
+      if (bw.needs(1)) bw.add(1, alpha == 1 ? bw.grad() : mul(bw.grad(), alpha));
+    });
+  return y;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+  Tensor y = kernel::sub(a, b, alpha);
+  if (autograd::needs_grad(a, b))
+    autograd::record("sub", {&a, &b}, {&y}, [alpha](Backward& bw) {
+      // y = a - alpha b;  da = dy,  db = -alpha dy
+      bw.add(0, bw.grad());
+      if (bw.needs(1)) bw.add(1, alpha == 1 ? neg(bw.grad()) : mul(bw.grad(), -alpha));
+    });
+  return y;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor y = kernel::mul(a, b);
+  if (autograd::needs_grad(a, b))
+    autograd::record("mul", {&a, &b}, {&y},
+                     [sa = save_if(requires_grad_of(b), a), sb = save_if(requires_grad_of(a), b)](Backward& bw) {
+                       // y = a b;  da = dy b,  db = dy a
+                       if (bw.needs(0)) bw.add(0, mul(bw.grad(), bw.unpack(sb)));
+                       if (bw.needs(1)) bw.add(1, mul(bw.grad(), bw.unpack(sa)));
+                     });
+  return y;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor y = kernel::div(a, b);
+  if (autograd::needs_grad(a, b))
+    autograd::record("div", {&a, &b}, {&y},
+                     [sa = save_if(requires_grad_of(b), a), sb = SavedTensor(b, false)](Backward& bw) {
+                       // y = a / b;  da = dy / b,  db = -dy a / b^2
+                       const Tensor b = bw.unpack(sb);
+                       const Tensor da = div(bw.grad(), b);
+                       if (bw.needs(1)) bw.add(1, neg(div(mul(da, bw.unpack(sa)), b)));
+                       bw.add(0, da);
+                     });
+  return y;
+}
+
+Tensor add(const Tensor& a, double b) {
+  Tensor y = kernel::add(a, b);
+  if (autograd::needs_grad(a))
+    autograd::record("add", {&a}, {&y}, [](Backward& bw) {
+      // y = a + b;  da = dy
+      bw.add(0, bw.grad());
+    });
+  return y;
+}
+
+Tensor sub(const Tensor& a, double b) {
+  Tensor y = kernel::sub(a, b);
+  if (autograd::needs_grad(a))
+    autograd::record("sub", {&a}, {&y}, [](Backward& bw) {
+      // y = a - b;  da = dy
+      bw.add(0, bw.grad());
+    });
+  return y;
+}
+
+Tensor rsub(const Tensor& a, double b) {
+  Tensor y = kernel::rsub(a, b);
+  if (autograd::needs_grad(a))
+    autograd::record("rsub", {&a}, {&y}, [](Backward& bw) {
+      // y = b - a;  da = -dy
+      bw.add(0, neg(bw.grad()));
+    });
+  return y;
+}
+
+Tensor mul(const Tensor& a, double b) {
+  Tensor y = kernel::mul(a, b);
+  if (autograd::needs_grad(a))
+    autograd::record("mul", {&a}, {&y}, [b](Backward& bw) {
+      // y = a b;  da = dy b
+      bw.add(0, mul(bw.grad(), b));
+    });
+  return y;
+}
+
+Tensor div(const Tensor& a, double b) {
+  Tensor y = kernel::div(a, b);
+  if (autograd::needs_grad(a))
+    autograd::record("div", {&a}, {&y}, [b](Backward& bw) {
+      // y = a / b;  da = dy / b
+      bw.add(0, div(bw.grad(), b));
+    });
+  return y;
+}
+
+Tensor rdiv(const Tensor& a, double b) {
+  Tensor y = kernel::rdiv(a, b);
+  if (autograd::needs_grad(a))
+    autograd::record("rdiv", {&a}, {&y}, [sa = SavedTensor(a, false), b](Backward& bw) {
+      // y = b / a;  da = -b dy / a^2
+      const Tensor a = bw.unpack(sa);
+      bw.add(0, mul(div(bw.grad(), mul(a, a)), -b));
+    });
+  return y;
+}
+
+Tensor neg(const Tensor& x) {
+  Tensor y = kernel::neg(x);
+  if (autograd::needs_grad(x))
+    autograd::record("neg", {&x}, {&y}, [](Backward& bw) {
+      // y = -x;  dx = -dy
+      bw.add(0, neg(bw.grad()));
+    });
+  return y;
+}
+
+Tensor pow(const Tensor& x, double exponent) {
+  Tensor y = kernel::pow(x, exponent);
+  if (autograd::needs_grad(x))
+    autograd::record("pow", {&x}, {&y}, [sx = SavedTensor(x, false), exponent](Backward& bw) {
+      // y = x^p;  dx = dy p x^(p-1)  (0 for p = 0, even at x = 0)
+      const Tensor& dy = bw.grad();
+      if (exponent == 0) return bw.add(0, zeros_like(dy));
+      if (exponent == 1) return bw.add(0, dy);
+      const Tensor x = bw.unpack(sx);
+      bw.add(0, mul(dy, exponent == 2 ? mul(x, 2.0) : mul(pow(x, exponent - 1), exponent)));
+    });
+  return y;
+}
+
+Tensor pow(const Tensor& x, const Tensor& exponent) {
+  Tensor y = kernel::pow(x, exponent);
+  if (autograd::needs_grad(x, exponent))
+    autograd::record("pow", {&x, &exponent}, {&y},
+                     [sx = SavedTensor(x, false), se = SavedTensor(exponent, false),
+                      sy = requires_grad_of(exponent) ? SavedTensor(y, true) : SavedTensor()](Backward& bw) {
+                       // y = x^e;  dx = dy e x^(e-1)  (0 where e = 0),
+                       //           de = dy y log(x)   (0 where x = 0 and e >= 0, the limit)
+                       const Tensor x = bw.unpack(sx), e = bw.unpack(se);
+                       const Tensor& dy = bw.grad();
+                       if (bw.needs(0))
+                         bw.add(0, where(kernel::eq(e, 0.0), 0.0, mul(dy, mul(e, pow(x, sub(e, 1.0))))));
+                       if (bw.needs(1)) {
+                         const Tensor at_zero = kernel::logical_and(kernel::eq(x, 0.0), kernel::ge(e, 0.0));
+                         bw.add(1, where(at_zero, 0.0, mul(mul(dy, bw.unpack(sy)), log(x))));
+                       }
+                     });
+  return y;
+}
+
+Tensor pow(double base, const Tensor& exponent) {
+  Tensor y = kernel::pow(base, exponent);
+  if (autograd::needs_grad(exponent))
+    autograd::record("pow", {&exponent}, {&y},
+                     [se = base == 0 ? SavedTensor(exponent, false) : SavedTensor(), sy = SavedTensor(y, true),
+                      base](Backward& bw) {
+                       // y = base^e;  de = dy y log(base)  (0 where base = 0 and e >= 0)
+                       const Tensor de = mul(mul(bw.grad(), bw.unpack(sy)), std::log(base));
+                       bw.add(0, base == 0 ? where(kernel::ge(bw.unpack(se), 0.0), 0.0, de) : de);
+                     });
+  return y;
+}
+
+// ---- operators ------------------------------------------------------------------
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(double a, const Tensor& b) { return rsub(b, a); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(double a, const Tensor& b) { return rdiv(b, a); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+
+// In place on the left operand (autograd/ops/inplace.cpp records them).
+Tensor& operator+=(Tensor& a, const Tensor& b) { return a.add_(b); }
+Tensor& operator-=(Tensor& a, const Tensor& b) { return a.sub_(b); }
+Tensor& operator*=(Tensor& a, const Tensor& b) { return a.mul_(b); }
+Tensor& operator/=(Tensor& a, const Tensor& b) { return a.div_(b); }
+Tensor& operator+=(Tensor& a, double b) { return a.add_(b); }
+Tensor& operator-=(Tensor& a, double b) { return a.sub_(b); }
+Tensor& operator*=(Tensor& a, double b) { return a.mul_(b); }
+Tensor& operator/=(Tensor& a, double b) { return a.div_(b); }
+
+}  // namespace tg

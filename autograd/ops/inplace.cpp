@@ -1,0 +1,278 @@
+// The in-place Tensor members: add_, sub_, mul_, div_, zero_, fill_, copy_,
+// clamp_, relu_, masked_fill_.
+//
+// Every one bumps the storage's version counter, so a tensor saved for
+// backward and modified afterwards is caught when backward unpacks it. Our
+// own nodes save copies where they must read a value they overwrite (mul_
+// keeps the old self when the other operand needs a gradient); div_ keeps its
+// result instead, so modifying that result again in place before backward is
+// an error naming div_.
+//
+// With grad mode on:
+// - a leaf that requires grad cannot be modified (its .grad would describe a
+//   value that no longer exists); optimizers update under NoGradGuard;
+// - a tensor that requires grad, or whose other operand does, is "rebased" as
+//   in PyTorch: a node for the in-place op is recorded with edges to the
+//   tensor's previous grad_fn and to the other operand, and becomes the
+//   tensor's grad_fn;
+// - a view of a tensor that requires grad cannot be modified. PyTorch rewrites
+//   the base's history (CopySlices); we don't, and throw instead, suggesting
+//   clone(). Views are recognised by their grad_fn being a view op while
+//   another tensor still shares their memory. Known gap: modifying a *base*
+//   while a view of it is still used later is not detected (the view keeps its
+//   old history).
+#include <array>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "autograd/function.h"
+#include "autograd/ops.h"
+#include "core/kernels/copy.h"
+#include "core/kernels/inplace.h"
+
+namespace tg {
+namespace {
+
+using autograd::Backward;
+using autograd::SavedTensor;
+
+// The ops of autograd/ops/shape.cpp whose output shares its input's memory.
+bool is_view_op(std::string_view name) {
+  static constexpr std::array<std::string_view, 14> kViewOps = {
+      "view",    "reshape", "transpose", "permute", "narrow", "slice", "select",
+      "expand",  "squeeze", "unsqueeze", "flatten", "split",  "chunk", "t"};
+  for (auto v : kViewOps)
+    if (v == name) return true;
+  return false;
+}
+
+// Another live tensor (a base, a view, a saved tensor) sees this memory.
+bool memory_is_shared(const Tensor& t) { return t.storage().use_count() > 1; }
+
+// Checks whether the in-place op `op` on `self` may run with grad mode as it
+// is, and says whether it must be recorded.
+bool must_record(const Tensor& self, const char* op, std::initializer_list<const Tensor*> others = {}) {
+  if (!is_grad_enabled()) return false;
+  const auto* m = autograd::meta_of(self);
+  if (m && !m->grad_fn && m->requires_grad)
+    throw AutogradError(fmt::format(
+        "{}: a leaf tensor that requires grad (shape {}) cannot be modified in place while grad mode is on; "
+        "modify it under tg::NoGradGuard (as optimizers do) or work on a clone()",
+        op, shape_str(self.sizes())));
+  const bool self_requires = autograd::requires_grad_of(self);
+  bool other_requires = false;
+  for (const Tensor* o : others) other_requires = other_requires || autograd::requires_grad_of(*o);
+  if (!self_requires && !other_requires) return false;
+  if (self_requires && is_view_op(m->grad_fn->name()) && memory_is_shared(self))
+    throw AutogradError(fmt::format(
+        "{}: in-place modification of a view ({} of shape {}) of a tensor that requires grad is not supported "
+        "(the base's history would not see it); call clone() on the view first, or build the result out of place",
+        op, m->grad_fn->name(), shape_str(self.sizes())));
+  if (!self_requires && memory_is_shared(self))
+    throw AutogradError(fmt::format(
+        "{}: the tensor being modified (shape {}) does not require grad but shares its memory with another tensor "
+        "(a view or its base); writing a value that requires grad into it would leave the other tensor's history "
+        "wrong. Call clone() first",
+        op, shape_str(self.sizes())));
+  return true;
+}
+
+// Only floating tensors carry gradients: an in-place op writing into an
+// integer or bool tensor is never recorded.
+bool differentiable(const Tensor& self) { return self.is_floating_point(); }
+
+// The tensor after the op, saved as this node's output (output 0). An alias
+// without autograd state, so the saved output_nr is 0 whatever the tensor's
+// previous grad_fn numbered it.
+SavedTensor saved_result(const Tensor& self) {
+  return SavedTensor(make_view(self, self.shape(), Dims(self.strides()), self.storage_offset()), true);
+}
+
+void add_impl(Tensor& self, const Tensor& other, double alpha, const char* op) {
+  const bool record = must_record(self, op, {&other}) && differentiable(self);
+  kernel::add_(self, other, alpha, op);
+  self.storage()->bump_version();
+  if (record)
+    autograd::record(op, {&self, &other}, {&self}, [alpha](Backward& bw) {
+      // self += alpha * other;  dself = dy, dother = alpha * dy (summed to other's shape)
+      bw.add(0, bw.grad());
+      if (bw.needs(1)) bw.add(1, alpha == 1 ? bw.grad() : tg::mul(bw.grad(), alpha));
+    });
+}
+
+void add_scalar_impl(Tensor& self, double other, const char* op) {
+  const bool record = must_record(self, op) && differentiable(self);
+  kernel::add_(self, other, op);
+  self.storage()->bump_version();
+  if (record)
+    autograd::record(op, {&self}, {&self}, [](Backward& bw) {
+      // self += c;  dself = dy
+      bw.add(0, bw.grad());
+    });
+}
+
+void fill_impl(Tensor& self, double value, const char* op) {
+  const bool record = must_record(self, op) && differentiable(self);
+  kernel::check_writable(self, op);
+  kernel::fill_(self, value);
+  self.storage()->bump_version();
+  if (record)
+    autograd::record(op, {&self}, {&self}, [](Backward& bw) {
+      // self = c;  dself = 0
+      bw.add(0, zeros_like(bw.grad()));
+    });
+}
+
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  add_impl(*this, other, alpha, "add_");
+  return *this;
+}
+
+Tensor& Tensor::add_(double other) {
+  add_scalar_impl(*this, other, "add_");
+  return *this;
+}
+
+Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+  add_impl(*this, other, -alpha, "sub_");
+  return *this;
+}
+
+Tensor& Tensor::sub_(double other) {
+  add_scalar_impl(*this, -other, "sub_");
+  return *this;
+}
+
+Tensor& Tensor::mul_(const Tensor& other_in) {
+  const bool record = must_record(*this, "mul_", {&other_in}) && differentiable(*this);
+  SavedTensor saved_other, saved_self;
+  if (record) {
+    // A differentiable copy of whatever backward reads and this op overwrites.
+    const Tensor other = other_in.storage() == storage() ? tg::clone(other_in) : other_in;
+    if (autograd::requires_grad_of(*this)) saved_other = SavedTensor(other, false);
+    if (autograd::requires_grad_of(other_in)) saved_self = SavedTensor(tg::clone(*this), false);
+  }
+  kernel::mul_(*this, other_in, "mul_");
+  storage()->bump_version();
+  if (record)
+    autograd::record("mul_", {this, &other_in}, {this}, [saved_other, saved_self](Backward& bw) {
+      // self *= other;  dself = dy * other, dother = dy * self_before (summed to other's shape)
+      if (bw.needs(0)) bw.add(0, tg::mul(bw.grad(), bw.unpack(saved_other)));
+      if (bw.needs(1)) bw.add(1, tg::mul(bw.grad(), bw.unpack(saved_self)));
+    });
+  return *this;
+}
+
+Tensor& Tensor::mul_(double other) {
+  const bool record = must_record(*this, "mul_") && differentiable(*this);
+  kernel::mul_(*this, other, "mul_");
+  storage()->bump_version();
+  if (record)
+    autograd::record("mul_", {this}, {this}, [other](Backward& bw) {
+      // self *= c;  dself = dy * c
+      bw.add(0, tg::mul(bw.grad(), other));
+    });
+  return *this;
+}
+
+Tensor& Tensor::div_(const Tensor& other_in) {
+  const bool record = must_record(*this, "div_", {&other_in}) && differentiable(*this);
+  SavedTensor saved_other;
+  if (record) saved_other = SavedTensor(other_in.storage() == storage() ? tg::clone(other_in) : other_in, false);
+  kernel::div_(*this, other_in, "div_");
+  storage()->bump_version();
+  if (record) {
+    SavedTensor saved_out = autograd::requires_grad_of(other_in) ? saved_result(*this) : SavedTensor();
+    autograd::record("div_", {this, &other_in}, {this}, [saved_other, saved_out](Backward& bw) {
+      // self /= other (y is the new self);  dself = dy / other, dother = -dy * y / other (summed to other's shape)
+      const Tensor other = bw.unpack(saved_other);
+      if (bw.needs(0)) bw.add(0, tg::div(bw.grad(), other));
+      if (bw.needs(1)) bw.add(1, tg::neg(tg::div(tg::mul(bw.grad(), bw.unpack(saved_out)), other)));
+    });
+  }
+  return *this;
+}
+
+Tensor& Tensor::div_(double other) {
+  const bool record = must_record(*this, "div_") && differentiable(*this);
+  kernel::div_(*this, other, "div_");
+  storage()->bump_version();
+  if (record)
+    autograd::record("div_", {this}, {this}, [other](Backward& bw) {
+      // self /= c;  dself = dy / c
+      bw.add(0, tg::div(bw.grad(), other));
+    });
+  return *this;
+}
+
+Tensor& Tensor::zero_() {
+  fill_impl(*this, 0, "zero_");
+  return *this;
+}
+
+Tensor& Tensor::fill_(double value) {
+  fill_impl(*this, value, "fill_");
+  return *this;
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  const bool record = must_record(*this, "copy_", {&src}) && differentiable(*this);
+  kernel::check_writable(*this, "copy_");
+  kernel::copy_(*this, kernel::unaliased(*this, src));
+  storage()->bump_version();
+  if (record)
+    autograd::record("copy_", {this, &src}, {this}, [](Backward& bw) {
+      // self = src (broadcast, converted);  dself = 0, dsrc = dy (summed to src's shape, cast to its dtype)
+      if (bw.needs(0)) bw.add(0, zeros_like(bw.grad()));
+      bw.add(1, bw.grad());
+    });
+  return *this;
+}
+
+Tensor& Tensor::clamp_(std::optional<double> min, std::optional<double> max) {
+  const bool record = must_record(*this, "clamp_") && differentiable(*this);
+  // The gradient passes where the value was inside [min, max]: decide before overwriting.
+  Tensor mask = record && (min || max) ? kernel::clamp_mask(*this, min, max) : Tensor();
+  kernel::clamp_(*this, min, max, "clamp_");
+  storage()->bump_version();
+  if (record)
+    autograd::record("clamp_", {this}, {this}, [mask](Backward& bw) {
+      // self = clamp(self, min, max);  dself = dy * [min <= self_before <= max]
+      bw.add(0, tg::mul(bw.grad(), mask));
+    });
+  return *this;
+}
+
+Tensor& Tensor::relu_() {
+  const bool record = must_record(*this, "relu_") && differentiable(*this);
+  Tensor mask = record ? kernel::positive_mask(*this) : Tensor();
+  kernel::relu_(*this, "relu_");
+  storage()->bump_version();
+  if (record)
+    autograd::record("relu_", {this}, {this}, [mask](Backward& bw) {
+      // self = max(self, 0);  dself = dy * [self_before > 0]  (0 at 0)
+      bw.add(0, tg::mul(bw.grad(), mask));
+    });
+  return *this;
+}
+
+Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
+  const bool record = must_record(*this, "masked_fill_") && differentiable(*this);
+  kernel::masked_fill_(*this, mask, value, "masked_fill_");
+  storage()->bump_version();
+  if (record) {
+    // The mask is read by backward: keep our own copy, so a later change to
+    // the caller's mask cannot alter the gradient.
+    Tensor kept = kernel::clone(mask);
+    autograd::record("masked_fill_", {this}, {this}, [kept](Backward& bw) {
+      // self[mask] = c;  dself = dy where !mask, 0 where mask
+      bw.add(0, tg::masked_fill(bw.grad(), kept, 0));
+    });
+  }
+  return *this;
+}
+
+}  // namespace tg

@@ -1,0 +1,267 @@
+// Reductions: sum, mean, var, std, amax/amin, max/min, argmax/argmin,
+// logsumexp, prod, norm. Kernels and checks: core/kernels/reduce.h.
+// softmax and log_softmax are in softmax.cpp.
+#include <cmath>
+#include <limits>
+
+#include "autograd/function.h"
+#include "autograd/ops.h"
+#include "core/kernels/copy.h"
+#include "core/kernels/reduce.h"
+
+namespace tg {
+
+using autograd::Backward;
+using autograd::SavedTensor;
+using kernel::DimMask;
+
+namespace {
+
+// The reduced dims of `mask` as a list, for calling reductions in backward.
+Dims dims_of(DimMask mask, int ndim) {
+  Dims dims;
+  for (int d = 0; d < ndim; ++d)
+    if (mask & (DimMask{1} << d)) dims.push_back(d);
+  return dims;
+}
+
+// A reduction's result (or gradient) with the reduced dims back as size 1,
+// so it broadcasts against the input. Differentiable.
+Tensor keep_dims(const Tensor& t, const Dims& in_shape, DimMask mask, bool keepdim) {
+  return keepdim ? t : tg::reshape(t, kernel::reduced_shape(in_shape, mask, true));
+}
+
+// Same, for constants used only as data in backward (no recording).
+Tensor keep_dims_data(const Tensor& t, const Dims& in_shape, DimMask mask, bool keepdim) {
+  if (keepdim) return t;
+  Tensor c = t.is_contiguous() ? t : kernel::contiguous(t);
+  const Dims shape = kernel::reduced_shape(in_shape, mask, true);
+  return make_view(c, shape, contiguous_strides(shape), c.storage_offset());
+}
+
+// The gradient of a reduction spread back over the reduced dims.
+Tensor expand_back(const Tensor& g, const Dims& in_shape, DimMask mask, bool keepdim) {
+  return tg::expand(keep_dims(g, in_shape, mask, keepdim), in_shape);
+}
+
+// amax/amin (and max/min over everything): ties share the gradient evenly, as PyTorch.
+Tensor extreme(const Tensor& x, Dims dims, bool keepdim, bool is_max, const char* name) {
+  Tensor y = is_max ? kernel::amax(x, dims, keepdim) : kernel::amin(x, dims, keepdim);
+  if (autograd::needs_grad(x)) {
+    const DimMask mask = kernel::reduction_mask(dims, x.dim(), name);
+    autograd::record(name, {&x}, {&y},
+                     [sx = SavedTensor(x, false), sy = SavedTensor(y, true), mask, keepdim](Backward& bw) {
+                       // y = max(x) over dims;  dx = dy * (x == y) / (number of ties)
+                       const Tensor x = bw.unpack(sx);
+                       const Dims& shape = bw.input_shape(0);
+                       const Tensor w = kernel::tie_weights(x, keep_dims_data(bw.unpack(sy), shape, mask, keepdim), mask);
+                       bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), w));
+                     });
+  }
+  return y;
+}
+
+std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max,
+                                       const char* name) {
+  auto [values, indices] = is_max ? kernel::max(x, dim, keepdim) : kernel::min(x, dim, keepdim);
+  if (autograd::needs_grad(x)) {
+    const int d = wrap_dim(dim, x.dim(), name);
+    const DimMask mask = kernel::reduction_mask(Dims{d}, x.dim(), name);
+    autograd::record(name, {&x}, {&values}, [si = SavedTensor(indices, false), d, mask, keepdim](Backward& bw) {
+      // (y, i) = max(x, d);  dx = dy at index i along d, 0 elsewhere
+      const Dims& shape = bw.input_shape(0);
+      const Tensor at = kernel::index_mask(shape, d, keep_dims_data(bw.unpack(si), shape, mask, keepdim),
+                                           bw.input_dtype(0));
+      bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), at));
+    });
+  }
+  return {values, indices};
+}
+
+Tensor prod_over(const Tensor& x, Dims dims, bool keepdim) {
+  Tensor y = kernel::prod(x, dims, keepdim);
+  if (autograd::needs_grad(x)) {
+    const DimMask mask = kernel::reduction_mask(dims, x.dim(), "prod");
+    autograd::record("prod", {&x}, {&y}, [sx = SavedTensor(x, false), mask, keepdim](Backward& bw) {
+      // y = prod(x);  dx_i = dy * prod_{j != i} x_j, without dividing by zero:
+      //   no zero in the slice:  dx_i = dy * p / x_i, with p the product;
+      //   one zero, x_k:         dx_k = dy * p' (p' the product of the nonzeros) and
+      //                          dx_i = dy * x_k * p' / x_i, which is 0 but keeps its
+      //                          dependence on x_k, so second derivatives are right;
+      //   two zeros or more:     dx = 0.
+      const Tensor x = bw.unpack(sx);
+      const Dims& shape = bw.input_shape(0);
+      const Dims dims = dims_of(mask, x.dim());
+      const Tensor zero = x == 0.0;
+      const Tensor zeros_in_slice = kernel::sum(zero, dims, /*keepdim=*/true);
+      const Tensor x1 = tg::where(zero, 1.0, x);
+      const Tensor p1 = prod_over(x1, dims, /*keepdim=*/true);
+      const Tensor the_zero = tg::sum(tg::where(zero, x, 0.0), dims, /*keepdim=*/true);
+      const Tensor factor = tg::where(zeros_in_slice == 0.0, 1.0, the_zero);
+      Tensor g = tg::where(zero, p1, tg::div(tg::mul(p1, factor), x1));
+      g = tg::where(zeros_in_slice > 1.0, 0.0, g);
+      bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), g));
+    });
+  }
+  return y;
+}
+
+// The p-norm's gradient, dy already broadcast over the reduced dims.
+Tensor norm_backward(const Tensor& dy, const Tensor& x, const Tensor& y, double p, DimMask mask) {
+  if (p == 0) return tg::zeros_like(x);
+  if (p == 1) return tg::mul(dy, tg::sign(x));
+  if (std::isinf(p)) {
+    // Like amax of |x|: the gradient goes to the largest (smallest) |x_i|,
+    // shared evenly among ties, with x_i's sign.
+    Tensor w;
+    {
+      NoGradGuard constant;  // w is piecewise constant in x
+      w = tg::mul(kernel::tie_weights(tg::abs(x), y, mask), tg::sign(x));
+    }
+    return tg::mul(dy, w);
+  }
+  // 0 where the norm is 0, as PyTorch (the limit from most directions for p > 1).
+  const Tensor y_is_zero = y == 0.0;
+  if (p == 2) {
+    // y = sqrt(sum x^2);  dx = dy * x / y
+    const Tensor y_safe = tg::where(y_is_zero, std::numeric_limits<double>::infinity(), y);
+    return tg::div(tg::mul(dy, x), y_safe);
+  }
+  // y = (sum |x|^p)^(1/p);  dx = dy * sign(x) * |x|^(p-1) / y^(p-1)
+  Tensor scaled = tg::mul(tg::sign(x), tg::pow(tg::abs(x), p - 1));
+  // For p < 1, |x|^(p-1) is infinite at 0; PyTorch takes 0 there.
+  if (p < 1) scaled = tg::where(x == 0.0, 0.0, scaled);
+  const Tensor inv = tg::where(y_is_zero, 0.0, tg::pow(tg::where(y_is_zero, 1.0, y), 1 - p));
+  return tg::mul(tg::mul(dy, scaled), inv);
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x) { return sum(x, Dims{}, false); }
+
+Tensor sum(const Tensor& x, Dims dims, bool keepdim) {
+  Tensor y = kernel::sum(x, dims, keepdim);
+  if (autograd::needs_grad(x)) {
+    const DimMask mask = kernel::reduction_mask(dims, x.dim(), "sum");
+    autograd::record("sum", {&x}, {&y}, [mask, keepdim](Backward& bw) {
+      // y = sum(x) over dims;  dx = dy broadcast back over them
+      bw.add(0, expand_back(bw.grad(), bw.input_shape(0), mask, keepdim));
+    });
+  }
+  return y;
+}
+
+Tensor mean(const Tensor& x) { return mean(x, Dims{}, false); }
+
+Tensor mean(const Tensor& x, Dims dims, bool keepdim) {
+  Tensor y = kernel::mean(x, dims, keepdim);
+  if (autograd::needs_grad(x)) {
+    const DimMask mask = kernel::reduction_mask(dims, x.dim(), "mean");
+    const auto n = static_cast<double>(kernel::reduced_count(x.shape(), mask));
+    autograd::record("mean", {&x}, {&y}, [mask, keepdim, n](Backward& bw) {
+      // y = sum(x) / n over dims;  dx = dy / n broadcast back over them
+      bw.add(0, tg::div(expand_back(bw.grad(), bw.input_shape(0), mask, keepdim), n));
+    });
+  }
+  return y;
+}
+
+Tensor var(const Tensor& x, Dims dims, double correction, bool keepdim) {
+  Tensor y = kernel::var(x, dims, correction, keepdim);
+  if (autograd::needs_grad(x)) {
+    const DimMask mask = kernel::reduction_mask(dims, x.dim(), "var");
+    const auto n = static_cast<double>(kernel::reduced_count(x.shape(), mask));
+    autograd::record("var", {&x}, {&y}, [sx = SavedTensor(x, false), mask, keepdim, n, correction](Backward& bw) {
+      // y = sum((x - m)^2) / (n - c), m = mean(x);  dx = dy * 2 (x - m) / (n - c)
+      // (the m term's own gradient sums to zero).
+      const Tensor x = bw.unpack(sx);
+      const Tensor centered = tg::sub(x, tg::mean(x, dims_of(mask, x.dim()), /*keepdim=*/true));
+      const double scale = 2.0 / std::max(0.0, n - correction);
+      bw.add(0, tg::mul(tg::mul(keep_dims(bw.grad(), bw.input_shape(0), mask, keepdim), scale), centered));
+    });
+  }
+  return y;
+}
+
+Tensor std(const Tensor& x, Dims dims, double correction, bool keepdim) {
+  Tensor y = kernel::std(x, dims, correction, keepdim);
+  if (autograd::needs_grad(x)) {
+    const DimMask mask = kernel::reduction_mask(dims, x.dim(), "std");
+    const auto n = static_cast<double>(kernel::reduced_count(x.shape(), mask));
+    autograd::record("std", {&x}, {&y},
+                     [sx = SavedTensor(x, false), sy = SavedTensor(y, true), mask, keepdim, n, correction](
+                         Backward& bw) {
+                       // y = sqrt(var(x));  dx = dy * (x - m) / ((n - c) * y), and 0 where y == 0 (as PyTorch)
+                       const Tensor x = bw.unpack(sx);
+                       const Dims& shape = bw.input_shape(0);
+                       const Tensor y = keep_dims(bw.unpack(sy), shape, mask, keepdim);
+                       // Dividing by an infinite y gives the 0 without a NaN in any derivative.
+                       const Tensor y_safe = tg::where(y == 0.0, std::numeric_limits<double>::infinity(), y);
+                       const Tensor centered = tg::sub(x, tg::mean(x, dims_of(mask, x.dim()), /*keepdim=*/true));
+                       const double scale = 1.0 / std::max(0.0, n - correction);
+                       const Tensor g = tg::div(tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), scale), y_safe);
+                       bw.add(0, tg::mul(g, centered));
+                     });
+  }
+  return y;
+}
+
+Tensor amax(const Tensor& x, Dims dims, bool keepdim) { return extreme(x, dims, keepdim, true, "amax"); }
+Tensor amin(const Tensor& x, Dims dims, bool keepdim) { return extreme(x, dims, keepdim, false, "amin"); }
+Tensor max(const Tensor& x) { return extreme(x, Dims{}, false, true, "max"); }
+Tensor min(const Tensor& x) { return extreme(x, Dims{}, false, false, "min"); }
+
+std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return extreme_dim(x, dim, keepdim, true, "max");
+}
+std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return extreme_dim(x, dim, keepdim, false, "min");
+}
+
+// Indices have no gradient: these never record.
+Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+  return kernel::argmax(x, dim, keepdim);
+}
+Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+  return kernel::argmin(x, dim, keepdim);
+}
+
+Tensor logsumexp(const Tensor& x, Dims dims, bool keepdim) {
+  Tensor y = kernel::logsumexp(x, dims, keepdim);
+  if (autograd::needs_grad(x)) {
+    const DimMask mask = kernel::reduction_mask(dims, x.dim(), "logsumexp");
+    autograd::record("logsumexp", {&x}, {&y},
+                     [sx = SavedTensor(x, false), sy = SavedTensor(y, true), mask, keepdim](Backward& bw) {
+                       // y = log(sum(exp(x)));  dx = dy * exp(x - y), the softmax of x
+                       const Dims& shape = bw.input_shape(0);
+                       const Tensor y = keep_dims(bw.unpack(sy), shape, mask, keepdim);
+                       bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim),
+                                         tg::exp(tg::sub(bw.unpack(sx), y))));
+                     });
+  }
+  return y;
+}
+
+Tensor prod(const Tensor& x) { return prod_over(x, Dims{}, false); }
+Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return prod_over(x, Dims{wrap_dim(dim, x.dim(), "prod")}, keepdim);
+}
+
+Tensor norm(const Tensor& x, double p) { return norm(x, p, Dims{}, false); }
+
+Tensor norm(const Tensor& x, double p, Dims dims, bool keepdim) {
+  Tensor y = kernel::norm(x, p, dims, keepdim);
+  if (autograd::needs_grad(x)) {
+    const DimMask mask = kernel::reduction_mask(dims, x.dim(), "norm");
+    autograd::record("norm", {&x}, {&y},
+                     [sx = SavedTensor(x, false), sy = SavedTensor(y, true), p, mask, keepdim](Backward& bw) {
+                       // See norm_backward for each p.
+                       const Dims& shape = bw.input_shape(0);
+                       bw.add(0, norm_backward(keep_dims(bw.grad(), shape, mask, keepdim), bw.unpack(sx),
+                                               keep_dims(bw.unpack(sy), shape, mask, keepdim), p, mask));
+                     });
+  }
+  return y;
+}
+
+}  // namespace tg

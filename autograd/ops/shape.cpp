@@ -1,0 +1,250 @@
+// Shape ops: views (no copy; the output is a new TensorImpl on the same
+// storage, recorded like any op), the copies that join and split tensors, and
+// dtype conversion. Kernels and checks: core/kernels/shape.h.
+#include <fmt/format.h>
+
+#include "autograd/function.h"
+#include "autograd/ops.h"
+#include "core/kernels/copy.h"
+#include "core/kernels/shape.h"
+
+namespace tg {
+
+using autograd::Backward;
+using kernel::SliceSpec;
+
+namespace {
+
+Tensor slice_by(const Tensor& x, const SliceSpec& s, const char* name);
+Tensor unslice(const Tensor& grad, const Dims& shape, const SliceSpec& s);
+
+// Slicing and unslicing (slice_backward) are each other's adjoint, so each one's backward
+// is the other: gradients of any order flow through slices.
+Tensor slice_by(const Tensor& x, const SliceSpec& s, const char* name) {
+  Tensor y = kernel::slice(x, s);
+  if (autograd::needs_grad(x))
+    autograd::record(name, {&x}, {&y}, [s](Backward& bw) {
+      // y = x[start : start + length*step : step] along s.dim;  dx = zeros(x.shape) with dy written there
+      bw.add(0, unslice(bw.grad(), bw.input_shape(0), s));
+    });
+  return y;
+}
+
+Tensor unslice(const Tensor& grad, const Dims& shape, const SliceSpec& s) {
+  Tensor y = kernel::slice_backward(grad, shape, s);
+  if (autograd::needs_grad(grad))
+    autograd::record("slice_backward", {&grad}, {&y}, [s](Backward& bw) {
+      // y = zeros(shape) with grad written at slice s;  dgrad = dy[s]
+      bw.add(0, slice_by(bw.grad(), s, "slice"));
+    });
+  return y;
+}
+
+// Ops whose gradient is the output gradient reshaped back to the input's
+// shape (view, reshape, squeeze, unsqueeze).
+void record_reshape_back(const char* name, const Tensor& x, Tensor& y) {
+  autograd::record(name, {&x}, {&y}, [](Backward& bw) {
+    // y = x with another shape (same elements, same order);  dx = reshape(dy, x.shape)
+    bw.add(0, tg::reshape(bw.grad(), bw.input_shape(0)));
+  });
+}
+
+// dx = dy: ops that copy values unchanged (clone, contiguous, dtype casts,
+// whose cast back is done by Backward::add).
+void record_identity(const char* name, const Tensor& x, Tensor& y) {
+  autograd::record(name, {&x}, {&y}, [](Backward& bw) {
+    // y = x (copied);  dx = dy
+    bw.add(0, bw.grad());
+  });
+}
+
+}  // namespace
+
+Tensor view(const Tensor& x, Dims shape) {
+  Tensor y = kernel::view(x, shape);
+  if (autograd::needs_grad(x)) record_reshape_back("view", x, y);
+  return y;
+}
+
+Tensor reshape(const Tensor& x, Dims shape) {
+  Tensor y = kernel::reshape(x, shape);
+  if (autograd::needs_grad(x)) record_reshape_back("reshape", x, y);
+  return y;
+}
+
+Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
+  Tensor y = kernel::transpose(x, dim0, dim1);
+  if (autograd::needs_grad(x)) {
+    const int a = wrap_dim(dim0, x.dim(), "transpose"), b = wrap_dim(dim1, x.dim(), "transpose");
+    autograd::record("transpose", {&x}, {&y}, [a, b](Backward& bw) {
+      // y = x with dims a and b swapped;  dx = dy with them swapped back
+      bw.add(0, tg::transpose(bw.grad(), a, b));
+    });
+  }
+  return y;
+}
+
+Tensor permute(const Tensor& x, Dims dims) {
+  Tensor y = kernel::permute(x, dims);
+  if (autograd::needs_grad(x)) {
+    // kernel::permute has checked that dims is a permutation.
+    Dims inverse = Dims::filled(dims.size(), 0);
+    for (int i = 0; i < dims.size(); ++i) inverse[wrap_dim(dims[i], x.dim(), "permute")] = i;
+    autograd::record("permute", {&x}, {&y}, [inverse](Backward& bw) {
+      // y.dim(i) = x.dim(dims[i]);  dx = permute(dy, inverse) with inverse[dims[i]] = i
+      bw.add(0, tg::permute(bw.grad(), inverse));
+    });
+  }
+  return y;
+}
+
+Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
+  return slice_by(x, kernel::narrow_spec(x, dim, start, length), "narrow");
+}
+
+Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
+  return slice_by(x, kernel::slice_spec(x, dim, start, end, step), "slice");
+}
+
+Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
+  const SliceSpec s = kernel::select_spec(x, dim, index);
+  Tensor y = kernel::select(x, s);
+  if (autograd::needs_grad(x))
+    autograd::record("select", {&x}, {&y}, [s](Backward& bw) {
+      // y = x[index] along s.dim (that dim dropped);  dx = zeros(x.shape) with dy written at index
+      bw.add(0, unslice(tg::unsqueeze(bw.grad(), s.dim), bw.input_shape(0), s));
+    });
+  return y;
+}
+
+Tensor expand(const Tensor& x, Dims sizes) {
+  Tensor y = kernel::expand(x, sizes);
+  if (autograd::needs_grad(x))
+    autograd::record("expand", {&x}, {&y}, [](Backward& bw) {
+      // y = x broadcast to sizes;  dx = dy summed over the broadcast dims (Backward::add does it)
+      bw.add(0, bw.grad());
+    });
+  return y;
+}
+
+Tensor squeeze(const Tensor& x) {
+  Tensor y = kernel::squeeze(x);
+  if (autograd::needs_grad(x)) record_reshape_back("squeeze", x, y);
+  return y;
+}
+
+Tensor squeeze(const Tensor& x, std::int64_t dim) {
+  Tensor y = kernel::squeeze(x, dim);
+  if (autograd::needs_grad(x)) record_reshape_back("squeeze", x, y);
+  return y;
+}
+
+Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
+  Tensor y = kernel::unsqueeze(x, dim);
+  if (autograd::needs_grad(x)) record_reshape_back("unsqueeze", x, y);
+  return y;
+}
+
+Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
+  if (x.dim() == 0) return reshape(x, {1});
+  const int s = wrap_dim(start_dim, x.dim(), "flatten"), e = wrap_dim(end_dim, x.dim(), "flatten");
+  if (s > e)
+    throw ShapeError(fmt::format("flatten: start_dim {} comes after end_dim {} for a tensor of shape {}", s, e,
+                                 shape_str(x.sizes())));
+  if (s == e) return x;
+  Dims shape;
+  for (int d = 0; d < s; ++d) shape.push_back(x.size(d));
+  std::int64_t merged = 1;
+  for (int d = s; d <= e; ++d) merged *= x.size(d);
+  shape.push_back(merged);
+  for (int d = e + 1; d < x.dim(); ++d) shape.push_back(x.size(d));
+  return reshape(x, shape);
+}
+
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  const kernel::CatPlan plan = kernel::cat_plan(tensors, dim);
+  Tensor y = kernel::cat(tensors, plan);
+  if (autograd::needs_grad_list(tensors))
+    autograd::record("cat", std::span<const Tensor>(tensors), {&y}, [d = plan.dim, skipped = plan.skipped](Backward& bw) {
+      // y = [x_0, x_1, ...] along d;  dx_i = dy[offset_i : offset_i + x_i.size(d)] along d
+      std::int64_t offset = 0;
+      for (std::size_t i = 0; i < skipped.size(); ++i) {
+        if (skipped[i]) {  // a skipped [0] input
+          if (bw.needs(i)) bw.add(i, zeros(bw.input_shape(i), {bw.grad().dtype()}));
+          continue;
+        }
+        const std::int64_t n = bw.input_shape(i)[d];
+        if (bw.needs(i)) bw.add(i, slice_by(bw.grad(), {d, offset, n, 1}, "narrow"));
+        offset += n;
+      }
+    });
+  return y;
+}
+
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  if (tensors.empty()) throw ValueError("stack: expected a non-empty list of tensors");
+  const Dims& shape = tensors[0].shape();
+  for (std::size_t i = 1; i < tensors.size(); ++i)
+    if (tensors[i].shape() != shape)
+      throw ShapeError(fmt::format("stack: tensor {} has shape {} but tensor 0 has shape {}; all must be equal", i,
+                                   shape_str(tensors[i].sizes()), shape_str(shape)));
+  const int d = wrap_dim(dim, shape.size() + 1, "stack");
+  std::vector<Tensor> parts;
+  parts.reserve(tensors.size());
+  for (const auto& t : tensors) parts.push_back(unsqueeze(t, d));
+  return cat(parts, d);
+}
+
+std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim) {
+  if (x.dim() == 0) throw ShapeError("split: cannot split a 0-d tensor");
+  const int d = wrap_dim(dim, x.dim(), "split");
+  const std::int64_t size = x.size(d);
+  if (split_size < 0) throw ValueError(fmt::format("split: split_size must be non-negative, got {}", split_size));
+  if (split_size == 0 && size != 0)
+    throw ValueError(fmt::format("split: split_size can be 0 only when dimension {} is empty, but it has size {}", d,
+                                 size));
+  const std::int64_t pieces = split_size == 0 ? 1 : std::max<std::int64_t>((size + split_size - 1) / split_size, 1);
+  std::vector<Tensor> out;
+  out.reserve(static_cast<std::size_t>(pieces));
+  for (std::int64_t k = 0; k < pieces; ++k) {
+    const std::int64_t start = k * split_size;
+    out.push_back(narrow(x, d, start, std::min(split_size, size - start)));
+  }
+  return out;
+}
+
+std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
+  if (chunks <= 0) throw ValueError(fmt::format("chunk: the number of chunks must be positive, got {}", chunks));
+  if (x.dim() == 0) throw ShapeError("chunk: cannot chunk a 0-d tensor");
+  const int d = wrap_dim(dim, x.dim(), "chunk");
+  const std::int64_t size = x.size(d);
+  if (size == 0) {
+    std::vector<Tensor> out;
+    for (std::int64_t k = 0; k < chunks; ++k) out.push_back(narrow(x, d, 0, 0));
+    return out;
+  }
+  return split(x, (size + chunks - 1) / chunks, d);
+}
+
+Tensor contiguous(const Tensor& x) {
+  if (x.is_contiguous()) return x;
+  Tensor y = kernel::clone(x);
+  if (autograd::needs_grad(x)) record_identity("contiguous", x, y);
+  return y;
+}
+
+Tensor clone(const Tensor& x) {
+  Tensor y = kernel::clone(x);
+  if (autograd::needs_grad(x)) record_identity("clone", x, y);
+  return y;
+}
+
+Tensor to_dtype(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x;
+  Tensor y = kernel::to(x, dtype);
+  // Only floating results carry a gradient: a cast to int64 or bool cuts the tape.
+  if (is_floating(dtype) && autograd::needs_grad(x)) record_identity("to_dtype", x, y);
+  return y;
+}
+
+}  // namespace tg

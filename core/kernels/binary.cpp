@@ -1,0 +1,340 @@
+// Binary elementwise kernels: arithmetic (tensor and scalar forms), pow,
+// maximum/minimum, where.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/kernels/elementwise.h"
+#include "core/kernels/elementwise_loop.h"
+
+namespace tg::kernel {
+
+using namespace ew;
+
+namespace {
+
+void check_no_bool_sub(const char* op, DType a, DType b) {
+  if (a == kBool || b == kBool)
+    throw DTypeError(fmt::format(
+        "{}: subtraction with a bool tensor is not supported; use logical_not or logical_xor instead", op));
+}
+
+void check_alpha(const char* op, DType result, double alpha) {
+  if (!is_floating(result) && !is_whole(alpha))
+    throw DTypeError(
+        fmt::format("{}: alpha must be a whole number for a {} result, got {}", op, dtype_name(result), alpha));
+}
+
+// out = a + alpha * b, computed in dt (sub passes -alpha).
+void add_into(const Tensor& out, const Tensor& a, const Tensor& b, double alpha, DType dt) {
+  dispatch(dt, [&]<class T>() {
+    const T s = scalar_as<T>(alpha);
+    binary_compute<T>(out, a, b, [s](T x, T y) -> T {
+      if constexpr (std::is_same_v<T, bool>) return x || (s && y);
+      else if constexpr (std::is_same_v<T, std::int64_t>) return wrap_add(x, wrap_mul(s, y));
+      else return x + s * y;
+    });
+  });
+}
+
+void mul_into(const Tensor& out, const Tensor& a, const Tensor& b, DType dt) {
+  dispatch(dt, [&]<class T>() {
+    binary_compute<T>(out, a, b, [](T x, T y) -> T {
+      if constexpr (std::is_same_v<T, bool>) return x && y;
+      else if constexpr (std::is_same_v<T, std::int64_t>) return wrap_mul(x, y);
+      else return x * y;
+    });
+  });
+}
+
+void div_into(const Tensor& out, const Tensor& a, const Tensor& b, DType dt) {
+  dispatch_floating(dt, "div", [&]<class T>() { binary_compute<T>(out, a, b, [](T x, T y) -> T { return x / y; }); });
+}
+
+void scalar_add_into(const Tensor& out, const Tensor& a, double b, DType dt) {
+  dispatch_numeric(dt, "add", [&]<class T>() {
+    const T v = scalar_as<T>(b);
+    unary_compute<T>(out, a, [v](T x) -> T {
+      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_add(x, v);
+      else return x + v;
+    });
+  });
+}
+
+void scalar_mul_into(const Tensor& out, const Tensor& a, double b, DType dt) {
+  dispatch_numeric(dt, "mul", [&]<class T>() {
+    const T v = scalar_as<T>(b);
+    unary_compute<T>(out, a, [v](T x) -> T {
+      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_mul(x, v);
+      else return x * v;
+    });
+  });
+}
+
+void scalar_div_into(const Tensor& out, const Tensor& a, double b, DType dt) {
+  dispatch_floating(dt, "div", [&]<class T>() {
+    const T v = scalar_as<T>(b);
+    unary_compute<T>(out, a, [v](T x) -> T { return x / v; });
+  });
+}
+
+DType true_division_type(DType d) { return is_floating(d) ? d : kFloat32; }
+
+// PyTorch's integer power: exponent < 0 gives 0 unless the base is 1 or -1.
+std::int64_t int_pow(std::int64_t base, std::int64_t exponent) {
+  if (exponent < 0) {
+    if (base == 1) return 1;
+    if (base == -1) return (exponent & 1) ? -1 : 1;
+    return 0;
+  }
+  std::int64_t result = 1;
+  while (exponent) {
+    if (exponent & 1) result = wrap_mul(result, base);
+    exponent >>= 1;
+    if (exponent) base = wrap_mul(base, base);
+  }
+  return result;
+}
+
+// Shape of where(condition, a, b): all three broadcast together.
+Dims where_shape(const Dims& c, const Dims& a, const Dims& b) {
+  const int n = std::max({c.size(), a.size(), b.size()});
+  Dims out = Dims::filled(n, 1);
+  for (int i = 0; i < n; ++i) {
+    for (const Dims* d : {&c, &a, &b}) {
+      const int j = d->size() - n + i;
+      const std::int64_t s = j >= 0 ? (*d)[j] : 1;
+      if (s == 1) continue;
+      if (out[i] != 1 && out[i] != s)
+        throw ShapeError(fmt::format("where: condition {}, a {} and b {} cannot be broadcast together", shape_str(c),
+                                     shape_str(a), shape_str(b)));
+      out[i] = s;
+    }
+  }
+  return out;
+}
+
+void check_condition(const Tensor& condition) {
+  if (condition.dtype() != kBool)
+    throw DTypeError(fmt::format("where: condition must be a bool tensor, got {} (make one with a comparison, e.g. x > 0)",
+                                 dtype_name(condition.dtype())));
+}
+
+}  // namespace
+
+// ---- arithmetic ----------------------------------------------------------------
+
+Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+  const Dims shape = binary_shape(a, b, "add");
+  const DType dt = promote_types(a.dtype(), b.dtype());
+  if (alpha != 1) check_alpha("add", dt, alpha);
+  Tensor out = make_tensor(shape, dt);
+  add_into(out, a, b, alpha, dt);
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+  check_no_bool_sub("sub", a.dtype(), b.dtype());
+  const Dims shape = binary_shape(a, b, "sub");
+  const DType dt = promote_types(a.dtype(), b.dtype());
+  if (alpha != 1) check_alpha("sub", dt, alpha);
+  Tensor out = make_tensor(shape, dt);
+  add_into(out, a, b, -alpha, dt);
+  return out;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  const Dims shape = binary_shape(a, b, "mul");
+  const DType dt = promote_types(a.dtype(), b.dtype());
+  Tensor out = make_tensor(shape, dt);
+  mul_into(out, a, b, dt);
+  return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  const Dims shape = binary_shape(a, b, "div");
+  const DType dt = true_division_type(promote_types(a.dtype(), b.dtype()));
+  Tensor out = make_tensor(shape, dt);
+  div_into(out, a, b, dt);
+  return out;
+}
+
+Tensor add(const Tensor& a, double b) {
+  const DType dt = scalar_result_type(a.dtype(), b);
+  Tensor out = make_tensor(a.shape(), dt);
+  scalar_add_into(out, a, b, dt);
+  return out;
+}
+
+Tensor sub(const Tensor& a, double b) {
+  check_no_bool_sub("sub", a.dtype(), a.dtype());
+  return add(a, -b);
+}
+
+Tensor rsub(const Tensor& a, double b) {
+  check_no_bool_sub("rsub", a.dtype(), a.dtype());
+  const DType dt = scalar_result_type(a.dtype(), b);
+  Tensor out = make_tensor(a.shape(), dt);
+  dispatch_numeric(dt, "rsub", [&]<class T>() {
+    const T v = scalar_as<T>(b);
+    unary_compute<T>(out, a, [v](T x) -> T {
+      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_sub(v, x);
+      else return v - x;
+    });
+  });
+  return out;
+}
+
+Tensor mul(const Tensor& a, double b) {
+  const DType dt = scalar_result_type(a.dtype(), b);
+  Tensor out = make_tensor(a.shape(), dt);
+  scalar_mul_into(out, a, b, dt);
+  return out;
+}
+
+Tensor div(const Tensor& a, double b) {
+  const DType dt = true_division_type(a.dtype());
+  Tensor out = make_tensor(a.shape(), dt);
+  scalar_div_into(out, a, b, dt);
+  return out;
+}
+
+Tensor rdiv(const Tensor& a, double b) {
+  const DType dt = true_division_type(a.dtype());
+  Tensor out = make_tensor(a.shape(), dt);
+  dispatch_floating(dt, "rdiv", [&]<class T>() {
+    const T v = scalar_as<T>(b);
+    unary_compute<T>(out, a, [v](T x) -> T { return v / x; });
+  });
+  return out;
+}
+
+// ---- pow -------------------------------------------------------------------------------
+
+Tensor pow(const Tensor& x, double exponent) {
+  const DType dt = scalar_result_type(x.dtype(), exponent);
+  if (!is_floating(dt) && exponent < 0)
+    throw ValueError(fmt::format("pow: integers to negative integer powers are not allowed (exponent {})", exponent));
+  Tensor out = make_tensor(x.shape(), dt);
+  dispatch_numeric(dt, "pow", [&]<class T>() {
+    if constexpr (std::is_same_v<T, std::int64_t>) {
+      const T e = static_cast<T>(exponent);
+      unary_compute<T>(out, x, [e](T v) { return int_pow(v, e); });
+    } else if (exponent == 2) {
+      unary_compute<T>(out, x, [](T v) { return v * v; });
+    } else if (exponent == 3) {
+      unary_compute<T>(out, x, [](T v) { return v * v * v; });
+    } else if (exponent == 1) {
+      unary_compute<T>(out, x, [](T v) { return v; });
+    } else if (exponent == 0.5) {
+      unary_compute<T>(out, x, [](T v) { return std::sqrt(v); });
+    } else if (exponent == -1) {
+      unary_compute<T>(out, x, [](T v) { return T(1) / v; });
+    } else {
+      const T e = static_cast<T>(exponent);
+      unary_compute<T>(out, x, [e](T v) { return std::pow(v, e); });
+    }
+  });
+  return out;
+}
+
+Tensor pow(const Tensor& x, const Tensor& exponent) {
+  const Dims shape = binary_shape(x, exponent, "pow");
+  const DType dt = promote_types(x.dtype(), exponent.dtype());
+  Tensor out = make_tensor(shape, dt);
+  dispatch_numeric(dt, "pow", [&]<class T>() {
+    binary_compute<T>(out, x, exponent, [](T v, T e) -> T {
+      if constexpr (std::is_same_v<T, std::int64_t>) return int_pow(v, e);
+      else return std::pow(v, e);
+    });
+  });
+  return out;
+}
+
+Tensor pow(double base, const Tensor& exponent) {
+  const DType dt = scalar_result_type(exponent.dtype(), base);
+  Tensor out = make_tensor(exponent.shape(), dt);
+  dispatch_numeric(dt, "pow", [&]<class T>() {
+    const T b = scalar_as<T>(base);
+    unary_compute<T>(out, exponent, [b](T e) -> T {
+      if constexpr (std::is_same_v<T, std::int64_t>) return int_pow(b, e);
+      else return std::pow(b, e);
+    });
+  });
+  return out;
+}
+
+// ---- maximum, minimum, where -------------------------------------------------------
+
+// `x != x` is true only for NaN, which wins both ways, as PyTorch.
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  const Dims shape = binary_shape(a, b, "maximum");
+  const DType dt = promote_types(a.dtype(), b.dtype());
+  Tensor out = make_tensor(shape, dt);
+  dispatch(dt, [&]<class T>() {
+    binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x > y || x != x) ? x : y; });
+  });
+  return out;
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  const Dims shape = binary_shape(a, b, "minimum");
+  const DType dt = promote_types(a.dtype(), b.dtype());
+  Tensor out = make_tensor(shape, dt);
+  dispatch(dt, [&]<class T>() {
+    binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x < y || x != x) ? x : y; });
+  });
+  return out;
+}
+
+Tensor max_grad_weight(const Tensor& a, const Tensor& b, DType dtype) {
+  const Dims shape = binary_shape(a, b, "maximum");
+  const DType compare = promote_types(a.dtype(), b.dtype());
+  Tensor out = make_tensor(shape, dtype);
+  dispatch_floating(dtype, "max_grad_weight", [&]<class O>() {
+    dispatch(compare, [&]<class T>() {
+      binary_compute<T, O>(out, a, b, [](T x, T y) -> O { return x < y ? O(0) : x == y ? O(0.5) : O(1); });
+    });
+  });
+  return out;
+}
+
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  check_condition(condition);
+  const Dims shape = where_shape(condition.shape(), a.shape(), b.shape());
+  const DType dt = promote_types(a.dtype(), b.dtype());
+  Tensor out = make_tensor(shape, dt);
+  dispatch(dt, [&]<class T>() {
+    As ca(a, dt), cb(b, dt);
+    map3<T, bool, T, T>(out, condition, *ca, *cb, [](bool c, T x, T y) { return c ? x : y; });
+  });
+  return out;
+}
+
+Tensor where(const Tensor& condition, const Tensor& a, double b) {
+  check_condition(condition);
+  const Dims shape = binary_shape(condition, a, "where");
+  const DType dt = scalar_result_type(a.dtype(), b);
+  Tensor out = make_tensor(shape, dt);
+  dispatch(dt, [&]<class T>() {
+    As ca(a, dt);
+    const T v = scalar_as<T>(b);
+    binary_into<T, bool, T>(out, condition, *ca, [v](bool c, T x) { return c ? x : v; });
+  });
+  return out;
+}
+
+Tensor where(const Tensor& condition, double a, const Tensor& b) {
+  check_condition(condition);
+  const Dims shape = binary_shape(condition, b, "where");
+  const DType dt = scalar_result_type(b.dtype(), a);
+  Tensor out = make_tensor(shape, dt);
+  dispatch(dt, [&]<class T>() {
+    As cb(b, dt);
+    const T v = scalar_as<T>(a);
+    binary_into<T, bool, T>(out, condition, *cb, [v](bool c, T y) { return c ? v : y; });
+  });
+  return out;
+}
+
+}  // namespace tg::kernel

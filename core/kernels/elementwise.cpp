@@ -1,0 +1,135 @@
+// The elementwise dtype rules, comparisons and logic. Arithmetic is in
+// binary.cpp, single-input functions in unary.cpp.
+#include "core/kernels/elementwise.h"
+
+#include <cmath>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "core/kernels/elementwise_loop.h"
+
+namespace tg::kernel {
+
+using namespace ew;
+
+namespace ew {
+
+bool is_whole(double v) {
+  // [-2^63, 2^63): the doubles that convert to int64 without overflow.
+  return std::trunc(v) == v && v >= -9223372036854775808.0 && v < 9223372036854775808.0;
+}
+
+}  // namespace ew
+
+DType scalar_result_type(DType tensor, double scalar) {
+  if (is_floating(tensor)) return tensor;
+  return is_whole(scalar) ? kInt64 : kFloat32;
+}
+
+namespace {
+
+template <class Cmp>
+Tensor compare(const Tensor& a, const Tensor& b, const char* op, Cmp cmp) {
+  const Dims shape = binary_shape(a, b, op);
+  const DType dt = promote_types(a.dtype(), b.dtype());
+  Tensor out = make_tensor(shape, kBool);
+  dispatch(dt, [&]<class T>() { binary_compute<T, bool>(out, a, b, [cmp](T x, T y) { return cmp(x, y); }); });
+  return out;
+}
+
+// The scalar is converted to the dtype of `tensor op scalar` first, as PyTorch.
+template <class Cmp>
+Tensor compare(const Tensor& a, double b, const char* op, Cmp cmp) {
+  const DType dt = scalar_result_type(a.dtype(), b);
+  Tensor out = make_tensor(a.shape(), kBool);
+  dispatch_numeric(dt, op, [&]<class T>() {
+    const T v = scalar_as<T>(b);
+    unary_compute<T, bool>(out, a, [v, cmp](T x) { return cmp(x, v); });
+  });
+  return out;
+}
+
+// Every element of a bool tensor is true.
+bool all_true(const Tensor& mask) {
+  const Tensor c = contiguous(mask);
+  const bool* p = c.data_ptr<bool>();
+  for (std::int64_t i = 0, n = c.numel(); i < n; ++i)
+    if (!p[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, "eq", std::equal_to<>{}); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare(a, b, "ne", std::not_equal_to<>{}); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, "lt", std::less<>{}); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, "le", std::less_equal<>{}); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, "gt", std::greater<>{}); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, "ge", std::greater_equal<>{}); }
+Tensor eq(const Tensor& a, double b) { return compare(a, b, "eq", std::equal_to<>{}); }
+Tensor ne(const Tensor& a, double b) { return compare(a, b, "ne", std::not_equal_to<>{}); }
+Tensor lt(const Tensor& a, double b) { return compare(a, b, "lt", std::less<>{}); }
+Tensor le(const Tensor& a, double b) { return compare(a, b, "le", std::less_equal<>{}); }
+Tensor gt(const Tensor& a, double b) { return compare(a, b, "gt", std::greater<>{}); }
+Tensor ge(const Tensor& a, double b) { return compare(a, b, "ge", std::greater_equal<>{}); }
+
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  const Dims shape = binary_shape(a, b, "logical_and");
+  Tensor out = make_tensor(shape, kBool);
+  binary_compute<bool>(out, a, b, [](bool x, bool y) { return x && y; });
+  return out;
+}
+
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  const Dims shape = binary_shape(a, b, "logical_or");
+  Tensor out = make_tensor(shape, kBool);
+  binary_compute<bool>(out, a, b, [](bool x, bool y) { return x || y; });
+  return out;
+}
+
+Tensor logical_not(const Tensor& a) {
+  Tensor out = make_tensor(a.shape(), kBool);
+  unary_compute<bool>(out, a, [](bool x) { return !x; });
+  return out;
+}
+
+Tensor isnan(const Tensor& x) {
+  Tensor out = make_tensor(x.shape(), kBool);
+  if (!is_floating(x.dtype())) {
+    fill_(out, 0);
+    return out;
+  }
+  dispatch_floating(x.dtype(), "isnan",
+                    [&]<class T>() { unary_into<bool, T>(out, x, [](T v) { return std::isnan(v); }); });
+  return out;
+}
+
+Tensor isfinite(const Tensor& x) {
+  Tensor out = make_tensor(x.shape(), kBool);
+  if (!is_floating(x.dtype())) {
+    fill_(out, 1);
+    return out;
+  }
+  dispatch_floating(x.dtype(), "isfinite",
+                    [&]<class T>() { unary_into<bool, T>(out, x, [](T v) { return std::isfinite(v); }); });
+  return out;
+}
+
+// Equal values (infinities included) are close; otherwise |a - b| <= atol + rtol |b|.
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
+  const Dims shape = binary_shape(a, b, "allclose");
+  Tensor close = make_tensor(shape, kBool);
+  binary_compute<double, bool>(close, a, b, [rtol, atol](double x, double y) {
+    const double diff = std::abs(x - y);
+    return x == y || (std::isfinite(diff) && diff <= atol + rtol * std::abs(y));
+  });
+  return all_true(close);
+}
+
+bool equal(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape()) return false;
+  return all_true(eq(a, b));
+}
+
+}  // namespace tg::kernel

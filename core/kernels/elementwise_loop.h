@@ -1,0 +1,112 @@
+#pragma once
+// Internals of the elementwise kernels (unary.cpp, binary.cpp, compare.cpp):
+// a fast path in front of loop.h's general loop, operand conversion to the
+// dtype an op computes in, and integer arithmetic that wraps instead of
+// overflowing (signed overflow is undefined behaviour; PyTorch wraps).
+#include <cstdint>
+#include <type_traits>
+
+#include "core/kernels/copy.h"
+#include "core/kernels/loop.h"
+
+namespace tg::kernel::ew {
+
+// The broadcast shape of two operands; the common same-shape case skips the rule.
+inline Dims binary_shape(const Tensor& a, const Tensor& b, const char* op) {
+  return a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), op);
+}
+
+// `t` seen in dtype `d`: `t` itself when it already has it, else a converted copy.
+class As {
+ public:
+  As(const Tensor& t, DType d) : ptr_(&t) {
+    if (t.dtype() != d) {
+      copy_ = to(t, d);
+      ptr_ = &copy_;
+    }
+  }
+  As(const As&) = delete;
+  As& operator=(const As&) = delete;
+  const Tensor& operator*() const { return *ptr_; }
+
+ private:
+  Tensor copy_;
+  const Tensor* ptr_;
+};
+
+template <class T>
+T scalar_as(double v) {
+  if constexpr (std::is_same_v<T, bool>) return v != 0;
+  else return static_cast<T>(v);
+}
+
+// Whole numbers that fit in int64: the scalars integer tensors keep their dtype with.
+bool is_whole(double v);
+
+// Wrapping int64 arithmetic (through uint64, which is defined modulo 2^64).
+inline std::int64_t wrap_add(std::int64_t x, std::int64_t y) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(x) + static_cast<std::uint64_t>(y));
+}
+inline std::int64_t wrap_sub(std::int64_t x, std::int64_t y) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(x) - static_cast<std::uint64_t>(y));
+}
+inline std::int64_t wrap_mul(std::int64_t x, std::int64_t y) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(x) * static_cast<std::uint64_t>(y));
+}
+
+// out[i] = f(x[i]); x has type X and out type O, x broadcasts to out's shape.
+template <class O, class X, class F>
+void unary_into(const Tensor& out, const Tensor& x, F f) {
+  const std::int64_t n = out.numel();
+  // Same element count and both contiguous: the flat indices line up.
+  if (n < kParallelThreshold && x.numel() == n && out.is_contiguous() && x.is_contiguous()) {
+    O* o = static_cast<O*>(out.raw_data());
+    const X* p = static_cast<const X*>(x.raw_data());
+    for (std::int64_t i = 0; i < n; ++i) o[i] = f(p[i]);
+    return;
+  }
+  map1<O, X>(out, x, f);
+}
+
+// out[i] = f(a[i], b[i]), with fast paths for same-shape contiguous operands
+// and for a one-element operand, before the general plan.
+template <class O, class A, class B, class F>
+void binary_into(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+  const std::int64_t n = out.numel();
+  if (n < kParallelThreshold && out.is_contiguous()) {
+    O* o = static_cast<O*>(out.raw_data());
+    const A* x = static_cast<const A*>(a.raw_data());
+    const B* y = static_cast<const B*>(b.raw_data());
+    const std::int64_t na = a.numel(), nb = b.numel();
+    if (na == n && nb == n && a.is_contiguous() && b.is_contiguous()) {
+      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+      return;
+    }
+    if (nb == 1 && na == n && a.is_contiguous()) {
+      const B yv = *y;
+      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+      return;
+    }
+    if (na == 1 && nb == n && b.is_contiguous()) {
+      const A xv = *x;
+      for (std::int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+      return;
+    }
+  }
+  map2<O, A, B>(out, a, b, f);
+}
+
+// Runs f over a and b seen as T (converted copies where their dtype differs).
+template <class T, class O = T, class F>
+void binary_compute(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+  As ca(a, dtype_of<T>()), cb(b, dtype_of<T>());
+  binary_into<O, T, T>(out, *ca, *cb, f);
+}
+
+template <class T, class O = T, class F>
+void unary_compute(const Tensor& out, const Tensor& x, F f) {
+  As cx(x, dtype_of<T>());
+  unary_into<O, T>(out, *cx, f);
+}
+
+}  // namespace tg::kernel::ew

@@ -1,0 +1,42 @@
+#pragma once
+// The plain kernels under the in-place Tensor members (add_, mul_, clamp_,
+// ...): they write into `self` through its strides, with `other` broadcast
+// to self's shape. They check shapes and dtypes and bump nothing: the version
+// counter and the tape are autograd/ops/inplace.cpp's business.
+//
+// Dtype rule, as PyTorch's: the result of self (op) other, computed in the
+// promoted type, must be storable in self without losing its kind, so an
+// int64 tensor cannot take a float result and bool tensors take no
+// arithmetic. A C++ scalar is a double, so for int64 tensors a scalar with an
+// integral value counts as an integer.
+#include <optional>
+
+#include "core/tensor.h"
+
+namespace tg::kernel {
+
+// ValueError if several elements of `self` share one memory location (an
+// expanded tensor): writing them would race and lose updates.
+void check_writable(const Tensor& self, const char* op);
+
+void add_(const Tensor& self, const Tensor& other, double alpha, const char* op);  // self += alpha * other
+void add_(const Tensor& self, double other, const char* op);                      // self += other
+void mul_(const Tensor& self, const Tensor& other, const char* op);
+void mul_(const Tensor& self, double other, const char* op);
+void div_(const Tensor& self, const Tensor& other, const char* op);
+void div_(const Tensor& self, double other, const char* op);
+void clamp_(const Tensor& self, std::optional<double> min, std::optional<double> max, const char* op);
+void relu_(const Tensor& self, const char* op);
+void masked_fill_(const Tensor& self, const Tensor& mask, double value, const char* op);
+
+// `other` itself, or a copy of it when it overlaps `self` in memory with a
+// different layout (reading it while writing self would see new values).
+Tensor unaliased(const Tensor& self, const Tensor& other);
+
+// Masks for the backward of clamp_ and relu_, in x's (floating) dtype:
+// 1 where min <= x <= max (a missing bound is no bound), 0 elsewhere and at NaN.
+Tensor clamp_mask(const Tensor& x, std::optional<double> min, std::optional<double> max);
+// 1 where x > 0 (relu's gradient is 0 at 0).
+Tensor positive_mask(const Tensor& x);
+
+}  // namespace tg::kernel

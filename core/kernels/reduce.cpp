@@ -1,0 +1,782 @@
+#include "core/kernels/reduce.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include "core/kernels/copy.h"
+#include "core/kernels/loop.h"
+#include "core/parallel.h"
+
+namespace tg::kernel {
+
+// ---- dims ------------------------------------------------------------------------
+
+DimMask reduction_mask(IntArrayRef dims, int ndim, const char* op) {
+  const DimMask all = ndim == 0 ? 0 : (DimMask{1} << ndim) - 1;
+  if (dims.empty()) return all;
+  DimMask mask = 0;
+  for (auto dim : dims) {
+    const int d = wrap_dim(dim, ndim, op);
+    if (mask & (DimMask{1} << d))
+      throw ValueError(fmt::format("{}: dim {} appears more than once in the list of dims {}", op, d,
+                                   shape_str(dims)));
+    mask |= DimMask{1} << d;
+  }
+  return mask & all;  // a 0-d tensor accepts dim 0 but has nothing to reduce
+}
+
+Dims reduced_shape(const Dims& shape, DimMask mask, bool keepdim) {
+  Dims out;
+  for (int d = 0; d < shape.size(); ++d) {
+    if (!(mask & (DimMask{1} << d))) out.push_back(shape[d]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+std::int64_t reduced_count(const Dims& shape, DimMask mask) {
+  std::int64_t n = 1;
+  for (int d = 0; d < shape.size(); ++d)
+    if (mask & (DimMask{1} << d)) n *= shape[d];
+  return n;
+}
+
+namespace {
+
+bool is_reduced(DimMask mask, int d) { return (mask & (DimMask{1} << d)) != 0; }
+
+// Max, min and argmax have no identity: an empty slice has no answer.
+void check_nonempty(const Tensor& x, DimMask mask, const char* op) {
+  for (int d = 0; d < x.dim(); ++d)
+    if (is_reduced(mask, d) && x.size(d) == 0)
+      throw IndexError(fmt::format("{}: cannot reduce over a zero-size dimension (dim {} of shape {})", op, d,
+                                   shape_str(x.sizes())));
+}
+
+// ---- the reduction engine ---------------------------------------------------------
+//
+// The input is seen as kept dims (in output order, so the contiguous output
+// is walked in order) and reduced dims; size-1 dims are dropped and adjacent
+// dims that step through memory as one run are merged. Three loops:
+//  - rows: each output folds its reduced elements; the innermost reduced dim
+//    is a contiguous row when its stride is 1 (sum over the last dim).
+//  - columns: when the innermost kept dim is contiguous and the reduced ones
+//    are not (sum over dim 0 of [N, C], the bias gradient), whole rows of C
+//    outputs are folded at once into C accumulators: a vectorized row add.
+//  - strided rows: anything else, without copying the input.
+// Large reductions split their outputs across threads, or, when there are too
+// few outputs, the reduced range, with one partial accumulator per thread.
+
+struct ReducePlan {
+  Dims kept_sizes, kept_strides;  // input strides, in elements
+  Dims red_sizes, red_strides;    // innermost last
+  std::int64_t num_out = 1, num_red = 1;
+};
+
+// `reorder` sorts the reduced dims by stride so more of them merge; ops that
+// report an index into the reduced dims keep them in row-major order.
+ReducePlan make_reduce_plan(const Tensor& x, DimMask mask, bool reorder) {
+  ReducePlan p;
+  std::array<std::pair<std::int64_t, std::int64_t>, kMaxDims> red{};
+  int nred = 0;
+  for (int d = 0; d < x.dim(); ++d) {
+    const std::int64_t size = x.size(d), stride = x.stride(d);
+    if (is_reduced(mask, d)) {
+      p.num_red *= size;
+      if (size != 1) red[static_cast<std::size_t>(nred++)] = {size, stride};
+      continue;
+    }
+    p.num_out *= size;
+    if (size == 1) continue;
+    if (!p.kept_sizes.empty() && p.kept_strides.back() == stride * size) {
+      p.kept_sizes[p.kept_sizes.size() - 1] *= size;
+      p.kept_strides[p.kept_strides.size() - 1] = stride;
+    } else {
+      p.kept_sizes.push_back(size);
+      p.kept_strides.push_back(stride);
+    }
+  }
+  if (reorder)
+    std::stable_sort(red.begin(), red.begin() + nred, [](auto a, auto b) { return a.second > b.second; });
+  for (int i = 0; i < nred; ++i) {
+    const auto [size, stride] = red[static_cast<std::size_t>(i)];
+    if (!p.red_sizes.empty() && p.red_strides.back() == stride * size) {
+      p.red_sizes[p.red_sizes.size() - 1] *= size;
+      p.red_strides[p.red_strides.size() - 1] = stride;
+    } else {
+      p.red_sizes.push_back(size);
+      p.red_strides.push_back(stride);
+    }
+  }
+  if (p.red_sizes.empty()) {
+    p.red_sizes.push_back(1);
+    p.red_strides.push_back(0);
+  }
+  return p;
+}
+
+// Element offset of flat index `flat` over the first `nd` dims of (sizes, strides).
+std::int64_t offset_of(const Dims& sizes, const Dims& strides, int nd, std::int64_t flat) {
+  std::int64_t off = 0;
+  for (int d = nd - 1; d >= 0; --d) {
+    off += flat % sizes[d] * strides[d];
+    flat /= sizes[d];
+  }
+  return off;
+}
+
+// Walks a multi-index in row-major order, keeping its element offset.
+class Cursor {
+ public:
+  Cursor(const Dims& sizes, const Dims& strides, std::int64_t start) : sizes_(sizes), strides_(strides) {
+    idx_ = Dims::filled(sizes.size(), 0);
+    for (int d = sizes.size() - 1; d >= 0; --d) {
+      idx_[d] = start % sizes[d];
+      start /= sizes[d];
+      offset_ += idx_[d] * strides[d];
+    }
+  }
+  std::int64_t offset() const { return offset_; }
+  void next() {
+    for (int d = sizes_.size() - 1; d >= 0; --d) {
+      offset_ += strides_[d];
+      if (++idx_[d] < sizes_[d]) return;
+      offset_ -= strides_[d] * sizes_[d];
+      idx_[d] = 0;
+    }
+  }
+
+ private:
+  const Dims& sizes_;
+  const Dims& strides_;
+  Dims idx_;
+  std::int64_t offset_ = 0;
+};
+
+// Calls f(offset, first_flat_index, count, stride) for each run of the
+// innermost reduced dim within the flat range [begin, end).
+template <class F>
+void for_each_run(const Dims& sizes, const Dims& strides, std::int64_t begin, std::int64_t end, F&& f) {
+  const int nd = sizes.size();
+  const std::int64_t inner = sizes[nd - 1], inner_stride = strides[nd - 1];
+  std::int64_t pos = begin;
+  while (pos < end) {
+    const std::int64_t i = pos % inner;
+    const std::int64_t count = std::min(inner - i, end - pos);
+    f(offset_of(sizes, strides, nd - 1, pos / inner) + i * inner_stride, pos, count, inner_stride);
+    pos += count;
+  }
+}
+
+// Folds n elements. Contiguous rows go through eight independent
+// accumulators, which the compiler vectorizes and which also cut the rounding
+// error; blocks of 4096 are folded separately for the same reason.
+template <class Op, class T>
+typename Op::Acc reduce_row(const Op& op, const T* p, std::int64_t n, std::int64_t stride, std::int64_t idx0) {
+  using Acc = typename Op::Acc;
+  if (stride != 1 || n < 16) {
+    Acc a = op.init();
+    for (std::int64_t i = 0; i < n; ++i) a = op.step(a, p[i * stride], idx0 + i);
+    return a;
+  }
+  constexpr int kLanes = 8;
+  constexpr std::int64_t kBlock = 4096;
+  Acc total = op.init();
+  for (std::int64_t b = 0; b < n; b += kBlock) {
+    const std::int64_t m = std::min(kBlock, n - b);
+    const T* q = p + b;
+    const std::int64_t base = idx0 + b;
+    Acc lanes[kLanes];
+    for (auto& l : lanes) l = op.init();
+    std::int64_t i = 0;
+    for (; i + kLanes <= m; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) lanes[k] = op.step(lanes[k], q[i + k], base + i + k);
+    for (; i < m; ++i) lanes[0] = op.step(lanes[0], q[i], base + i);
+    for (int w = kLanes / 2; w > 0; w /= 2)
+      for (int k = 0; k < w; ++k) lanes[k] = op.combine(lanes[k], lanes[k + w]);
+    total = op.combine(total, lanes[0]);
+  }
+  return total;
+}
+
+// Runs `op` over x with the plan, calling store(output_index, acc) once per output.
+template <class T, class Op, class Store>
+void run_reduce(const Tensor& x, const ReducePlan& p, const Op& op, Store store) {
+  using Acc = typename Op::Acc;
+  if (p.num_out == 0) return;
+  if (p.num_red == 0) {
+    for (std::int64_t o = 0; o < p.num_out; ++o) store(o, op.init());
+    return;
+  }
+  const T* in = x.data_ptr<T>();
+  const int nk = p.kept_sizes.size();
+  const bool columns = nk > 0 && p.kept_strides[nk - 1] == 1 && p.red_strides.back() != 1;
+
+  // Folds outputs [ob, oe) over reduced indices [rb, re), into acc (a
+  // partial per output) or, when acc is null, straight into store.
+  auto process = [&](std::int64_t ob, std::int64_t oe, std::int64_t rb, std::int64_t re, Acc* acc) {
+    if (ob >= oe || rb >= re) return;
+    if (columns) {
+      const std::int64_t C = p.kept_sizes[nk - 1];
+      // Not a std::vector: Acc may be bool.
+      std::unique_ptr<Acc[]> buf(acc ? nullptr : new Acc[static_cast<std::size_t>(std::min(C, oe - ob))]);
+      for (std::int64_t o = ob; o < oe;) {
+        const std::int64_t j0 = o % C, len = std::min(C - j0, oe - o);
+        const T* base = in + offset_of(p.kept_sizes, p.kept_strides, nk - 1, o / C) + j0;
+        Acc* a = acc ? acc + (o - ob) : buf.get();
+        if (!acc) std::fill(a, a + len, op.init());
+        for_each_run(p.red_sizes, p.red_strides, rb, re,
+                     [&](std::int64_t off, std::int64_t idx0, std::int64_t n, std::int64_t stride) {
+                       const T* row = base + off;
+                       for (std::int64_t i = 0; i < n; ++i, row += stride)
+                         for (std::int64_t j = 0; j < len; ++j) a[j] = op.step(a[j], row[j], idx0 + i);
+                     });
+        if (!acc)
+          for (std::int64_t j = 0; j < len; ++j) store(o + j, a[j]);
+        o += len;
+      }
+      return;
+    }
+    Cursor out(p.kept_sizes, p.kept_strides, ob);
+    for (std::int64_t o = ob; o < oe; ++o, out.next()) {
+      Acc a = op.init();
+      for_each_run(p.red_sizes, p.red_strides, rb, re,
+                   [&](std::int64_t off, std::int64_t idx0, std::int64_t n, std::int64_t stride) {
+                     a = op.combine(a, reduce_row(op, in + out.offset() + off, n, stride, idx0));
+                   });
+      if (acc) acc[o - ob] = op.combine(acc[o - ob], a);
+      else store(o, a);
+    }
+  };
+
+  const std::int64_t total = p.num_out * p.num_red;
+  const int threads = total >= kParallelThreshold && !in_parallel_region() ? get_num_threads() : 1;
+  if (threads <= 1) {
+    process(0, p.num_out, 0, p.num_red, nullptr);
+    return;
+  }
+  if (p.num_out >= 4 * threads) {
+#pragma omp parallel num_threads(threads)
+    {
+      const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const std::int64_t chunk = (p.num_out + nt - 1) / nt;
+      process(std::min(p.num_out, t * chunk), std::min(p.num_out, (t + 1) * chunk), 0, p.num_red, nullptr);
+    }
+    return;
+  }
+  // Few outputs (a full sum, say): each thread folds a share of the reduced
+  // range into its own partials, combined afterwards in a fixed order.
+  const auto num_partial = static_cast<std::size_t>(threads * p.num_out);
+  std::unique_ptr<Acc[]> partial(new Acc[num_partial]);
+  std::fill(partial.get(), partial.get() + num_partial, op.init());
+#pragma omp parallel num_threads(threads)
+  {
+    const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const std::int64_t chunk = (p.num_red + nt - 1) / nt;
+    process(0, p.num_out, std::min(p.num_red, t * chunk), std::min(p.num_red, (t + 1) * chunk),
+            partial.get() + t * p.num_out);
+  }
+  for (std::int64_t o = 0; o < p.num_out; ++o) {
+    Acc a = partial[static_cast<std::size_t>(o)];
+    for (int t = 1; t < threads; ++t) a = op.combine(a, partial[static_cast<std::size_t>(t * p.num_out + o)]);
+    store(o, a);
+  }
+}
+
+// ---- the ops the engine folds ------------------------------------------------------
+
+// float32 accumulates in double; integers and bool in int64.
+template <class T>
+using WideAcc = std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>;
+// The result type of sum and prod: integers and bool give int64.
+template <class T>
+using SumOut = std::conditional_t<std::is_floating_point_v<T>, T, std::int64_t>;
+
+template <class T>
+struct SumOp {
+  using Acc = WideAcc<T>;
+  Acc init() const { return 0; }
+  Acc step(Acc a, T x, std::int64_t) const { return a + static_cast<Acc>(x); }
+  Acc combine(Acc a, Acc b) const { return a + b; }
+};
+
+template <class T>
+struct ProdOp {
+  using Acc = WideAcc<T>;
+  Acc init() const { return 1; }
+  Acc step(Acc a, T x, std::int64_t) const { return a * static_cast<Acc>(x); }
+  Acc combine(Acc a, Acc b) const { return a * b; }
+};
+
+template <class T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return v != v;
+  else return false;
+}
+
+// x beats a for max (Max) or min; NaN beats everything, as PyTorch.
+template <bool Max, class T>
+bool beats(T x, T a) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (a != a) return false;
+    if (x != x) return true;
+  }
+  if constexpr (Max) return x > a;
+  else return x < a;
+}
+
+template <bool Max, class T>
+T extreme_init() {
+  if constexpr (std::is_same_v<T, bool>) return !Max;
+  else if constexpr (std::is_floating_point_v<T>)
+    return Max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+  else return Max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+}
+
+template <bool Max, class T>
+struct ExtremeOp {
+  using Acc = T;
+  Acc init() const { return extreme_init<Max, T>(); }
+  Acc step(Acc a, T x, std::int64_t) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      // Branch-free, so the column loop vectorizes; NaN sticks.
+      const bool take = Max ? (x > a) : (x < a);
+      return (take || x != x) && a == a ? x : a;
+    } else {
+      return beats<Max>(x, a) ? x : a;
+    }
+  }
+  Acc combine(Acc a, Acc b) const { return step(a, b, 0); }
+};
+
+template <class T>
+struct ValueIndex {
+  T value{};
+  std::int64_t index = -1;  // -1: nothing seen yet
+};
+
+// Value and index of the max (min); ties and repeated NaNs keep the first
+// index, whatever order the partials are combined in.
+template <bool Max, class T>
+struct ArgExtremeOp {
+  using Acc = ValueIndex<T>;
+  Acc init() const { return {}; }
+  Acc step(Acc a, T x, std::int64_t i) const { return a.index < 0 || beats<Max>(x, a.value) ? Acc{x, i} : a; }
+  Acc combine(Acc a, Acc b) const {
+    if (b.index < 0) return a;
+    if (a.index < 0 || beats<Max>(b.value, a.value)) return b;
+    if (beats<Max>(a.value, b.value)) return a;
+    return b.index < a.index ? b : a;
+  }
+};
+
+// sum of f(x) for the p-norms.
+template <class T, class F>
+struct SumOfOp {
+  using Acc = double;
+  F f;
+  Acc init() const { return 0; }
+  Acc step(Acc a, T x, std::int64_t) const { return a + f(static_cast<double>(x)); }
+  Acc combine(Acc a, Acc b) const { return a + b; }
+};
+template <class T, class F>
+SumOfOp<T, F> sum_of(F f) {
+  return {f};
+}
+
+template <bool Max, class T>
+struct AbsExtremeOp {
+  using Acc = T;
+  ExtremeOp<Max, T> base;
+  Acc init() const { return Max ? T(0) : std::numeric_limits<T>::infinity(); }
+  Acc step(Acc a, T x, std::int64_t i) const { return base.step(a, std::abs(x), i); }
+  Acc combine(Acc a, Acc b) const { return base.step(a, b, 0); }
+};
+
+// Output of the reduction of x over mask: a fresh contiguous tensor.
+Tensor make_output(const Tensor& x, DimMask mask, bool keepdim, DType dtype) {
+  return make_tensor(reduced_shape(x.shape(), mask, keepdim), dtype);
+}
+
+template <class T, class Op, class Out, class Finish>
+Tensor reduce_into(const Tensor& x, DimMask mask, bool keepdim, DType dtype, const Op& op, Finish finish,
+                   bool reorder = true) {
+  Tensor out = make_output(x, mask, keepdim, dtype);
+  Out* o = out.data_ptr<Out>();
+  run_reduce<T>(x, make_reduce_plan(x, mask, reorder), op,
+                [&](std::int64_t i, const typename Op::Acc& a) { o[i] = finish(a); });
+  return out;
+}
+
+template <bool Max>
+Tensor extreme(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) {
+  const DimMask mask = reduction_mask(dims, x.dim(), op);
+  check_nonempty(x, mask, op);
+  return dispatch(x.dtype(), [&]<class T>() {
+    return reduce_into<T, ExtremeOp<Max, T>, T>(x, mask, keepdim, x.dtype(), ExtremeOp<Max, T>{},
+                                                 [](T a) { return a; });
+  });
+}
+
+template <bool Max>
+std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, const char* op) {
+  const int d = wrap_dim(dim, x.dim(), op);
+  const DimMask mask = reduction_mask(Dims{d}, x.dim(), op);
+  check_nonempty(x, mask, op);
+  Tensor values = make_output(x, mask, keepdim, x.dtype());
+  Tensor indices = make_output(x, mask, keepdim, kInt64);
+  dispatch(x.dtype(), [&]<class T>() {
+    T* v = values.data_ptr<T>();
+    std::int64_t* i = indices.data_ptr<std::int64_t>();
+    run_reduce<T>(x, make_reduce_plan(x, mask, false), ArgExtremeOp<Max, T>{},
+                  [&](std::int64_t o, const ValueIndex<T>& a) {
+                    v[o] = a.value;
+                    i[o] = a.index;
+                  });
+  });
+  return {values, indices};
+}
+
+template <bool Max>
+Tensor arg_extreme(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim, const char* op) {
+  const DimMask mask =
+      dim ? reduction_mask(Dims{wrap_dim(*dim, x.dim(), op)}, x.dim(), op) : reduction_mask({}, x.dim(), op);
+  check_nonempty(x, mask, op);
+  return dispatch(x.dtype(), [&]<class T>() {
+    return reduce_into<T, ArgExtremeOp<Max, T>, std::int64_t>(
+        x, mask, keepdim, kInt64, ArgExtremeOp<Max, T>{}, [](const ValueIndex<T>& a) { return a.index; },
+        /*reorder=*/false);
+  });
+}
+
+Tensor reshape_contiguous(const Tensor& t, const Dims& shape) {
+  return make_view(t, shape, contiguous_strides(shape), t.storage_offset());
+}
+
+}  // namespace
+
+// ---- public kernels ------------------------------------------------------------------
+
+Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  const DimMask mask = reduction_mask(dims, x.dim(), "sum");
+  return dispatch(x.dtype(), [&]<class T>() {
+    using Out = SumOut<T>;
+    return reduce_into<T, SumOp<T>, Out>(x, mask, keepdim, dtype_of<Out>(), SumOp<T>{},
+                                         [](WideAcc<T> a) { return static_cast<Out>(a); });
+  });
+}
+
+Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  const DimMask mask = reduction_mask(dims, x.dim(), "mean");
+  const std::int64_t n = reduced_count(x.shape(), mask);
+  return dispatch_floating(x.dtype(), "mean", [&]<class T>() {
+    return reduce_into<T, SumOp<T>, T>(x, mask, keepdim, x.dtype(), SumOp<T>{}, [n](double a) {
+      return static_cast<T>(n == 0 ? std::numeric_limits<double>::quiet_NaN() : a / static_cast<double>(n));
+    });
+  });
+}
+
+Tensor var(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+  const DimMask mask = reduction_mask(dims, x.dim(), "var");
+  const std::int64_t n = reduced_count(x.shape(), mask);
+  return dispatch_floating(x.dtype(), "var", [&]<class T>() {
+    // Two passes: subtracting the mean first keeps the sum of squares exact
+    // enough when the values sit far from zero.
+    Tensor m = mean(x, dims, /*keepdim=*/true);
+    Tensor sq = make_tensor(x.shape(), x.dtype());
+    map2<T, T, T>(sq, x, m, [](T a, T b) {
+      const T c = a - b;
+      return c * c;
+    });
+    const double denom = std::max(0.0, static_cast<double>(n) - correction);
+    return reduce_into<T, SumOp<T>, T>(sq, mask, keepdim, x.dtype(), SumOp<T>{},
+                                       [denom](double a) { return static_cast<T>(a / denom); });
+  });
+}
+
+Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+  if (!x.is_floating_point())
+    throw DTypeError(fmt::format("std: expected a floating-point tensor (float32 or float64), got {}",
+                                 dtype_name(x.dtype())));
+  Tensor v = var(x, dims, correction, keepdim);
+  dispatch_floating(v.dtype(), "std", [&]<class T>() { map1<T, T>(v, v, [](T a) { return std::sqrt(a); }); });
+  return v;
+}
+
+Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim) { return extreme<true>(x, dims, keepdim, "amax"); }
+Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim) { return extreme<false>(x, dims, keepdim, "amin"); }
+
+std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return extreme_dim<true>(x, dim, keepdim, "max");
+}
+std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return extreme_dim<false>(x, dim, keepdim, "min");
+}
+
+Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+  return arg_extreme<true>(x, dim, keepdim, "argmax");
+}
+Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+  return arg_extreme<false>(x, dim, keepdim, "argmin");
+}
+
+Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  const DimMask mask = reduction_mask(dims, x.dim(), "logsumexp");
+  if (!x.is_floating_point()) return logsumexp(to(x, kFloat32), dims, keepdim);
+  if (reduced_count(x.shape(), mask) == 0)
+    return full(reduced_shape(x.shape(), mask, keepdim), -std::numeric_limits<double>::infinity(), {x.dtype()});
+  return dispatch_floating(x.dtype(), "logsumexp", [&]<class T>() {
+    // An infinite max shifts by 0 instead: inf - inf would be NaN.
+    Tensor shift = extreme<true>(x, dims, /*keepdim=*/true, "logsumexp");
+    map1<T, T>(shift, shift, [](T m) { return std::isfinite(m) ? m : T(0); });
+    Tensor e = make_tensor(x.shape(), x.dtype());
+    map2<T, T, T>(e, x, shift, [](T a, T m) { return std::exp(a - m); });
+    Tensor s = reduce_into<T, SumOp<T>, T>(e, mask, /*keepdim=*/true, x.dtype(), SumOp<T>{},
+                                           [](double a) { return static_cast<T>(a); });
+    map2<T, T, T>(s, s, shift, [](T a, T m) { return std::log(a) + m; });
+    return keepdim ? s : reshape_contiguous(s, reduced_shape(x.shape(), mask, false));
+  });
+}
+
+Tensor prod(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  const DimMask mask = reduction_mask(dims, x.dim(), "prod");
+  return dispatch(x.dtype(), [&]<class T>() {
+    using Out = SumOut<T>;
+    return reduce_into<T, ProdOp<T>, Out>(x, mask, keepdim, dtype_of<Out>(), ProdOp<T>{},
+                                          [](WideAcc<T> a) { return static_cast<Out>(a); });
+  });
+}
+
+Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim) {
+  const DimMask mask = reduction_mask(dims, x.dim(), "norm");
+  return dispatch_floating(x.dtype(), "norm", [&]<class T>() {
+    auto done = [](double a) { return static_cast<T>(a); };
+    if (std::isinf(p)) {
+      if (reduced_count(x.shape(), mask) == 0)
+        throw IndexError(fmt::format("norm: the {}inf norm of an empty slice is undefined (input shape {})",
+                                     p < 0 ? "-" : "", shape_str(x.sizes())));
+      auto same = [](T a) { return a; };
+      return p > 0 ? reduce_into<T, AbsExtremeOp<true, T>, T>(x, mask, keepdim, x.dtype(), {}, same)
+                   : reduce_into<T, AbsExtremeOp<false, T>, T>(x, mask, keepdim, x.dtype(), {}, same);
+    }
+    if (p == 2) {
+      auto op = sum_of<T>([](double v) { return v * v; });
+      return reduce_into<T, decltype(op), T>(x, mask, keepdim, x.dtype(), op,
+                                             [](double a) { return static_cast<T>(std::sqrt(a)); });
+    }
+    if (p == 1) {
+      auto op = sum_of<T>([](double v) { return std::abs(v); });
+      return reduce_into<T, decltype(op), T>(x, mask, keepdim, x.dtype(), op, done);
+    }
+    if (p == 0) {
+      auto op = sum_of<T>([](double v) { return v != 0 ? 1.0 : 0.0; });
+      return reduce_into<T, decltype(op), T>(x, mask, keepdim, x.dtype(), op, done);
+    }
+    auto op = sum_of<T>([p](double v) { return std::pow(std::abs(v), p); });
+    return reduce_into<T, decltype(op), T>(x, mask, keepdim, x.dtype(), op,
+                                           [p](double a) { return static_cast<T>(std::pow(a, 1.0 / p)); });
+  });
+}
+
+// ---- softmax -----------------------------------------------------------------------
+//
+// The tensor is seen contiguous as [outer, D, inner] with softmax over D.
+// With inner == 1 each row is one contiguous run. Otherwise a block of inner
+// positions is processed together, walking the D rows so the loops stay
+// contiguous (no strided column walk).
+
+namespace {
+
+struct SoftmaxShape {
+  std::int64_t outer = 1, dim = 1, inner = 1;
+};
+
+SoftmaxShape softmax_shape(const Tensor& x, int d) {
+  SoftmaxShape s;
+  for (int i = 0; i < x.dim(); ++i) {
+    if (i < d) s.outer *= x.size(i);
+    else if (i == d) s.dim = x.size(i);
+    else s.inner *= x.size(i);
+  }
+  return s;
+}
+
+constexpr std::int64_t kSoftmaxBlock = 256;
+
+// Calls f(outer_index, inner_begin, inner_len) for every block, in parallel when large.
+template <class F>
+void for_each_softmax_block(const SoftmaxShape& s, F f) {
+  const std::int64_t blocks_per_outer = s.inner == 1 ? 1 : (s.inner + kSoftmaxBlock - 1) / kSoftmaxBlock;
+  const std::int64_t units = s.outer * blocks_per_outer;
+  const bool parallel = s.outer * s.dim * s.inner >= kParallelThreshold && units > 1 && !in_parallel_region();
+  auto run = [&](std::int64_t u) {
+    const std::int64_t o = u / blocks_per_outer, b = u % blocks_per_outer;
+    const std::int64_t j0 = b * kSoftmaxBlock;
+    f(o, j0, s.inner == 1 ? 1 : std::min(kSoftmaxBlock, s.inner - j0));
+  };
+  if (!parallel) {
+    for (std::int64_t u = 0; u < units; ++u) run(u);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(get_num_threads())
+  for (std::int64_t u = 0; u < units; ++u) run(u);
+}
+
+template <class T, bool Log>
+void softmax_forward(const T* x, T* y, const SoftmaxShape& s) {
+  const std::int64_t D = s.dim, inner = s.inner;
+  for_each_softmax_block(s, [&](std::int64_t o, std::int64_t j0, std::int64_t len) {
+    const T* xb = x + o * D * inner + j0;
+    T* yb = y + o * D * inner + j0;
+    if (inner == 1) {
+      const ExtremeOp<true, T> maxop;
+      const T m = reduce_row(maxop, xb, D, 1, 0);
+      double sum = 0;
+      for (std::int64_t k = 0; k < D; ++k) {
+        const T e = std::exp(xb[k] - m);
+        if constexpr (!Log) yb[k] = e;
+        sum += e;
+      }
+      if constexpr (Log) {
+        // (x - m) - log(sum), not x - (m + log(sum)): m + log(sum) would round
+        // to m's precision when m is large.
+        const T log_sum = static_cast<T>(std::log(sum));
+        for (std::int64_t k = 0; k < D; ++k) yb[k] = (xb[k] - m) - log_sum;
+      } else {
+        const T scale = static_cast<T>(1.0 / sum);
+        for (std::int64_t k = 0; k < D; ++k) yb[k] *= scale;
+      }
+      return;
+    }
+    T m[kSoftmaxBlock];
+    double sum[kSoftmaxBlock];
+    const ExtremeOp<true, T> maxop;
+    for (std::int64_t j = 0; j < len; ++j) {
+      m[j] = maxop.init();
+      sum[j] = 0;
+    }
+    for (std::int64_t k = 0; k < D; ++k)
+      for (std::int64_t j = 0; j < len; ++j) m[j] = maxop.step(m[j], xb[k * inner + j], 0);
+    for (std::int64_t k = 0; k < D; ++k)
+      for (std::int64_t j = 0; j < len; ++j) {
+        const T e = std::exp(xb[k * inner + j] - m[j]);
+        if constexpr (!Log) yb[k * inner + j] = e;
+        sum[j] += e;
+      }
+    if constexpr (Log) {
+      T log_sum[kSoftmaxBlock];
+      for (std::int64_t j = 0; j < len; ++j) log_sum[j] = static_cast<T>(std::log(sum[j]));
+      for (std::int64_t k = 0; k < D; ++k)
+        for (std::int64_t j = 0; j < len; ++j) yb[k * inner + j] = (xb[k * inner + j] - m[j]) - log_sum[j];
+    } else {
+      for (std::int64_t j = 0; j < len; ++j) sum[j] = 1.0 / sum[j];
+      for (std::int64_t k = 0; k < D; ++k)
+        for (std::int64_t j = 0; j < len; ++j) yb[k * inner + j] *= static_cast<T>(sum[j]);
+    }
+  });
+}
+
+// softmax: dx = y * (dy - sum(dy * y));  log_softmax: dx = dy - exp(y) * sum(dy).
+template <class T, bool Log>
+void softmax_backward_impl(const T* y, const T* dy, T* dx, const SoftmaxShape& s) {
+  const std::int64_t D = s.dim, inner = s.inner;
+  for_each_softmax_block(s, [&](std::int64_t o, std::int64_t j0, std::int64_t len) {
+    const std::int64_t base = o * D * inner + j0;
+    const T* yb = y + base;
+    const T* gb = dy + base;
+    T* db = dx + base;
+    double dot[kSoftmaxBlock];
+    for (std::int64_t j = 0; j < len; ++j) dot[j] = 0;
+    for (std::int64_t k = 0; k < D; ++k)
+      for (std::int64_t j = 0; j < len; ++j) {
+        if constexpr (Log) dot[j] += gb[k * inner + j];
+        else dot[j] += static_cast<double>(gb[k * inner + j]) * yb[k * inner + j];
+      }
+    for (std::int64_t k = 0; k < D; ++k)
+      for (std::int64_t j = 0; j < len; ++j) {
+        const std::int64_t i = k * inner + j;
+        if constexpr (Log) db[i] = gb[i] - std::exp(yb[i]) * static_cast<T>(dot[j]);
+        else db[i] = yb[i] * (gb[i] - static_cast<T>(dot[j]));
+      }
+  });
+}
+
+template <bool Log>
+Tensor softmax_op(const Tensor& x, std::int64_t dim, const char* op) {
+  const int d = wrap_dim(dim, x.dim(), op);
+  return dispatch_floating(x.dtype(), op, [&]<class T>() {
+    Tensor xc = contiguous(x);
+    Tensor y = make_tensor(x.shape(), x.dtype());
+    softmax_forward<T, Log>(xc.data_ptr<T>(), y.data_ptr<T>(), softmax_shape(x, d));
+    return y;
+  });
+}
+
+template <bool Log>
+Tensor softmax_backward_op(const Tensor& y, const Tensor& dy, std::int64_t dim, const char* op) {
+  if (y.shape() != dy.shape())
+    throw ShapeError(fmt::format("{}: gradient of shape {} for an output of shape {}", op, shape_str(dy.sizes()),
+                                 shape_str(y.sizes())));
+  if (y.dtype() != dy.dtype())
+    throw DTypeError(fmt::format("{}: gradient of dtype {} for an output of dtype {}", op, dtype_name(dy.dtype()),
+                                 dtype_name(y.dtype())));
+  const int d = wrap_dim(dim, y.dim(), op);
+  return dispatch_floating(y.dtype(), op, [&]<class T>() {
+    Tensor yc = contiguous(y), gc = contiguous(dy);
+    Tensor dx = make_tensor(y.shape(), y.dtype());
+    softmax_backward_impl<T, Log>(yc.data_ptr<T>(), gc.data_ptr<T>(), dx.data_ptr<T>(), softmax_shape(y, d));
+    return dx;
+  });
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, std::int64_t dim) { return softmax_op<false>(x, dim, "softmax"); }
+Tensor log_softmax(const Tensor& x, std::int64_t dim) { return softmax_op<true>(x, dim, "log_softmax"); }
+Tensor softmax_backward(const Tensor& y, const Tensor& dy, std::int64_t dim) {
+  return softmax_backward_op<false>(y, dy, dim, "softmax_backward");
+}
+Tensor log_softmax_backward(const Tensor& y, const Tensor& dy, std::int64_t dim) {
+  return softmax_backward_op<true>(y, dy, dim, "log_softmax_backward");
+}
+
+// ---- gradient helpers ----------------------------------------------------------------
+
+Tensor tie_weights(const Tensor& x, const Tensor& y, DimMask mask) {
+  return dispatch_floating(x.dtype(), "tie_weights", [&]<class T>() {
+    Tensor hit = make_tensor(x.shape(), x.dtype());
+    map2<T, T, T>(hit, x, y, [](T a, T b) { return a == b || (a != a && b != b) ? T(1) : T(0); });
+    Tensor count = reduce_into<T, SumOp<T>, T>(hit, mask, /*keepdim=*/true, x.dtype(), SumOp<T>{},
+                                               [](double a) { return static_cast<T>(a); });
+    map2<T, T, T>(hit, hit, count, [](T h, T c) { return h / c; });
+    return hit;
+  });
+}
+
+Tensor index_mask(const Dims& shape, int dim, const Tensor& indices, DType dtype) {
+  Tensor out = make_tensor(shape, dtype);
+  if (shape.empty()) {
+    fill_(out, 1);
+    return out;
+  }
+  Tensor positions = make_tensor({shape[dim]}, kInt64);
+  std::int64_t* p = positions.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < shape[dim]; ++i) p[i] = i;
+  Dims along = Dims::filled(shape.size(), 1);
+  along[dim] = shape[dim];
+  Tensor ramp = reshape_contiguous(positions, along);
+  dispatch(dtype, [&]<class T>() {
+    map2<T, std::int64_t, std::int64_t>(out, ramp, indices,
+                                        [](std::int64_t a, std::int64_t b) { return a == b ? T(1) : T(0); });
+  });
+  return out;
+}
+
+}  // namespace tg::kernel

@@ -1,0 +1,223 @@
+// Unary elementwise kernels, clamp, and the fused gradient kernels of the
+// activations.
+#include <cmath>
+#include <limits>
+#include <utility>
+#include <numbers>
+
+#include <fmt/format.h>
+
+#include "core/kernels/elementwise.h"
+#include "core/kernels/elementwise_loop.h"
+
+namespace tg::kernel {
+
+using namespace ew;
+
+namespace {
+
+// y = f(x) for a real function: int64 and bool inputs compute in float32.
+// `f` is a generic lambda called with float or double.
+template <class F>
+Tensor float_unary(const Tensor& x, F f) {
+  const DType dt = is_floating(x.dtype()) ? x.dtype() : kFloat32;
+  Tensor out = make_tensor(x.shape(), dt);
+  if (dt == kFloat32) unary_compute<float>(out, x, f);
+  else unary_compute<double>(out, x, f);
+  return out;
+}
+
+void check_not_bool(const char* op, const Tensor& x, const char* hint = "") {
+  if (x.dtype() == kBool) throw DTypeError(fmt::format("{}: not supported for bool tensors{}", op, hint));
+}
+
+// Result dtype of clamp: as a binary op with each given bound.
+DType clamp_type(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
+  check_not_bool("clamp", x);
+  DType dt = x.dtype();
+  if (min) dt = promote_types(dt, scalar_result_type(x.dtype(), *min));
+  if (max) dt = promote_types(dt, scalar_result_type(x.dtype(), *max));
+  return dt;
+}
+
+// Missing bounds become -inf/+inf (or the integer extremes).
+template <class T>
+std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> max) {
+  const T lo = min ? scalar_as<T>(*min) : std::numeric_limits<T>::lowest();
+  const T hi = max ? scalar_as<T>(*max) : std::numeric_limits<T>::max();
+  if constexpr (std::is_floating_point_v<T>) {
+    return {min ? lo : -std::numeric_limits<T>::infinity(), max ? hi : std::numeric_limits<T>::infinity()};
+  }
+  return {lo, hi};
+}
+
+// NaN passes through; min > max gives max everywhere, as PyTorch.
+void clamp_into(const Tensor& out, const Tensor& x, std::optional<double> min, std::optional<double> max, DType dt) {
+  dispatch_numeric(dt, "clamp", [&]<class T>() {
+    const auto [lo, hi] = clamp_bounds<T>(min, max);
+    unary_compute<T>(out, x, [lo, hi](T v) {
+      const T r = v < lo ? lo : v;
+      return r > hi ? hi : r;
+    });
+  });
+}
+
+// Gradient kernels: out = f(dy, x) in dy's (floating) dtype.
+template <class F>
+Tensor grad_kernel(const Tensor& dy, const Tensor& x, const char* op, F f) {
+  const Dims shape = binary_shape(dy, x, op);
+  Tensor out = make_tensor(shape, dy.dtype());
+  dispatch_floating(dy.dtype(), op, [&]<class T>() { binary_compute<T>(out, dy, x, [f](T g, T v) -> T { return f(g, v); }); });
+  return out;
+}
+
+}  // namespace
+
+// ---- dtype-keeping functions ---------------------------------------------------------
+
+Tensor neg(const Tensor& x) {
+  check_not_bool("neg", x, "; use logical_not instead");
+  Tensor out = make_tensor(x.shape(), x.dtype());
+  dispatch_numeric(x.dtype(), "neg", [&]<class T>() {
+    unary_compute<T>(out, x, [](T v) -> T {
+      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_sub(0, v);
+      else return -v;
+    });
+  });
+  return out;
+}
+
+Tensor abs(const Tensor& x) {
+  check_not_bool("abs", x);
+  Tensor out = make_tensor(x.shape(), x.dtype());
+  dispatch_numeric(x.dtype(), "abs", [&]<class T>() {
+    unary_compute<T>(out, x, [](T v) -> T {
+      if constexpr (std::is_same_v<T, std::int64_t>) return v < 0 ? wrap_sub(0, v) : v;
+      else return std::abs(v);
+    });
+  });
+  return out;
+}
+
+// sign(NaN) = 0, as PyTorch.
+Tensor sign(const Tensor& x) {
+  Tensor out = make_tensor(x.shape(), x.dtype());
+  dispatch(x.dtype(), [&]<class T>() {
+    unary_compute<T>(out, x, [](T v) -> T {
+      if constexpr (std::is_same_v<T, bool>) return v;
+      else return static_cast<T>((T(0) < v) - (v < T(0)));
+    });
+  });
+  return out;
+}
+
+// `v < 0 ? 0 : v` keeps NaN, as PyTorch.
+Tensor relu(const Tensor& x) {
+  check_not_bool("relu", x);
+  Tensor out = make_tensor(x.shape(), x.dtype());
+  dispatch_numeric(x.dtype(), "relu", [&]<class T>() { unary_compute<T>(out, x, [](T v) { return v < T(0) ? T(0) : v; }); });
+  return out;
+}
+
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  const DType dt = clamp_type(x, min, max);
+  Tensor out = make_tensor(x.shape(), dt);
+  clamp_into(out, x, min, max, dt);
+  return out;
+}
+
+// ---- real functions (float32 for integer inputs) ----------------------------------------
+
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  const DType dt = is_floating(x.dtype()) ? x.dtype() : kFloat32;
+  Tensor out = make_tensor(x.shape(), dt);
+  dispatch_floating(dt, "leaky_relu", [&]<class T>() {
+    const T s = static_cast<T>(negative_slope);
+    unary_compute<T>(out, x, [s](T v) { return v > T(0) ? v : v * s; });
+  });
+  return out;
+}
+
+Tensor exp(const Tensor& x) {
+  return float_unary(x, [](auto v) -> decltype(v) { return std::exp(v); });
+}
+Tensor log(const Tensor& x) {
+  return float_unary(x, [](auto v) -> decltype(v) { return std::log(v); });
+}
+Tensor log1p(const Tensor& x) {
+  return float_unary(x, [](auto v) -> decltype(v) { return std::log1p(v); });
+}
+Tensor sqrt(const Tensor& x) {
+  return float_unary(x, [](auto v) -> decltype(v) { return std::sqrt(v); });
+}
+Tensor rsqrt(const Tensor& x) {
+  return float_unary(x, [](auto v) -> decltype(v) { return decltype(v)(1) / std::sqrt(v); });
+}
+Tensor sigmoid(const Tensor& x) {
+  return float_unary(x, [](auto v) -> decltype(v) {
+    using T = decltype(v);
+    return T(1) / (T(1) + std::exp(-v));
+  });
+}
+Tensor tanh(const Tensor& x) {
+  return float_unary(x, [](auto v) -> decltype(v) { return std::tanh(v); });
+}
+Tensor gelu(const Tensor& x) {
+  return float_unary(x, [](auto v) -> decltype(v) {
+    using T = decltype(v);
+    return T(0.5) * v * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
+  });
+}
+
+// ---- fused gradients --------------------------------------------------------------------
+
+Tensor relu_backward(const Tensor& dy, const Tensor& y) {
+  return grad_kernel(dy, y, "relu_backward", [](auto g, auto v) { return v > 0 ? g : decltype(g)(0); });
+}
+
+Tensor leaky_relu_backward(const Tensor& dy, const Tensor& x, double negative_slope) {
+  return grad_kernel(dy, x, "leaky_relu_backward", [negative_slope](auto g, auto v) {
+    using T = decltype(g);
+    return v > 0 ? g : g * static_cast<T>(negative_slope);
+  });
+}
+
+Tensor clamp_backward(const Tensor& dy, const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  const double lo = min.value_or(-std::numeric_limits<double>::infinity());
+  const double hi = max.value_or(std::numeric_limits<double>::infinity());
+  const Dims shape = binary_shape(dy, x, "clamp_backward");
+  Tensor out = make_tensor(shape, dy.dtype());
+  dispatch_floating(dy.dtype(), "clamp_backward", [&]<class G>() {
+    dispatch_numeric(x.dtype(), "clamp_backward", [&]<class T>() {
+      // Compare in a floating x's own dtype, as the forward did.
+      using C = std::conditional_t<std::is_floating_point_v<T>, T, double>;
+      const C l = static_cast<C>(lo), h = static_cast<C>(hi);
+      binary_into<G, G, T>(out, dy, x, [l, h](G g, T v) {
+        const C c = static_cast<C>(v);
+        return c >= l && c <= h ? g : G(0);
+      });
+    });
+  });
+  return out;
+}
+
+Tensor sigmoid_backward(const Tensor& dy, const Tensor& y) {
+  return grad_kernel(dy, y, "sigmoid_backward", [](auto g, auto s) { return g * s * (decltype(g)(1) - s); });
+}
+
+Tensor tanh_backward(const Tensor& dy, const Tensor& y) {
+  return grad_kernel(dy, y, "tanh_backward", [](auto g, auto t) { return g * (decltype(g)(1) - t * t); });
+}
+
+// d/dx [x Phi(x)] = Phi(x) + x phi(x).
+Tensor gelu_backward(const Tensor& dy, const Tensor& x) {
+  return grad_kernel(dy, x, "gelu_backward", [](auto g, auto v) {
+    using T = decltype(g);
+    const T cdf = T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
+    const T pdf = std::exp(T(-0.5) * v * v) * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+    return g * (cdf + v * pdf);
+  });
+}
+
+}  // namespace tg::kernel

@@ -1,0 +1,55 @@
+#pragma once
+// Printing tensors the way PyTorch's print(t) does:
+//
+//   tensor([[1., 2.],
+//           [3., 4.]], requires_grad=True)
+//
+// `fmt::format("{}", t)`, `std::cout << t` and `tg::repr(t)` give the same
+// text. The rules follow torch/_tensor_str.py with its default options
+// (precision 4, threshold 1000, edgeitems 3, linewidth 80):
+// - floats: all values integral -> "1.", "-3."; else fixed with 4 decimals;
+//   scientific ("1.0000e-05") when the nonzero finite values span more than
+//   1000x, exceed 1e8, or (non-integral only) go below 1e-4. One width for
+//   every element, right-aligned; nan and inf print as nan, inf, -inf.
+// - int64 and bool print plainly ("True"/"False", aligned to one width).
+// - dtype=float64 is shown for float64 (PyTorch's "dtype=torch.float64"
+//   without the "torch." prefix); float32, int64 and bool are the defaults
+//   and not shown, except on empty tensors, where every non-float32 dtype is.
+// - empty: "tensor([])", with ", size=(0, 3)" when not 1-D.
+// - over 1000 elements: each dim shows its first and last 3 entries with
+//   "..." between.
+// - grad_fn=<MatmulBackward> for results of recorded ops (the op's recorded
+//   name in CamelCase plus "Backward"; PyTorch's "MmBackward0" has an
+//   extra version digit), requires_grad=True for leaves that require grad.
+// Printing reads the data directly and never records on the tape.
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "core/tensor.h"
+
+namespace tg {
+
+std::string repr(const Tensor& t);
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+std::ostream& operator<<(std::ostream& os, DType dtype);
+
+}  // namespace tg
+
+template <>
+struct fmt::formatter<tg::DType> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(tg::DType dtype, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(tg::dtype_name(dtype), ctx);
+  }
+};
+
+template <>
+struct fmt::formatter<tg::Tensor> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const tg::Tensor& t, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(tg::repr(t), ctx);
+  }
+};

@@ -1,0 +1,250 @@
+#include "nn/module.h"
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+
+namespace tg::nn {
+
+Module::Module(Module&& other)
+    : parameters_(std::move(other.parameters_)),
+      buffers_(std::move(other.buffers_)),
+      children_(std::move(other.children_)),
+      training_(other.training_) {
+  if (other.pinned_)
+    throw Error(fmt::format(
+        "{}: cannot move a module that registered member submodules (they would point into the old object); "
+        "construct it in place or hold it by std::shared_ptr",
+        other.type_name()));
+}
+
+Module& Module::operator=(Module&& other) {
+  if (other.pinned_ || pinned_)
+    throw Error(fmt::format("{}: cannot move-assign a module that registered member submodules", other.type_name()));
+  parameters_ = std::move(other.parameters_);
+  buffers_ = std::move(other.buffers_);
+  children_ = std::move(other.children_);
+  training_ = other.training_;
+  return *this;
+}
+
+Tensor Module::forward(const Tensor&) {
+  throw Error(fmt::format("{}: this module has no single-tensor forward(); call its own forward", type_name()));
+}
+
+void Module::check_new_name(const std::string& name, const char* what) const {
+  if (name.empty() || name.find('.') != std::string::npos)
+    throw ValueError(fmt::format("{}: {} name '{}' must be non-empty and contain no '.'", type_name(), what, name));
+  auto taken = [&](const auto& list) {
+    for (const auto& entry : list)
+      if (entry.first == name) return true;
+    return false;
+  };
+  bool child_taken = false;
+  for (const auto& c : children_) child_taken = child_taken || c.name == name;
+  if (taken(parameters_) || taken(buffers_) || child_taken)
+    throw ValueError(fmt::format("{}: the name '{}' is already registered", type_name(), name));
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
+  check_new_name(name, "parameter");
+  if (tensor.defined() && requires_grad) tensor.set_requires_grad(true);
+  parameters_.emplace_back(name, tensor);
+  return tensor;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
+  check_new_name(name, "buffer");
+  buffers_.emplace_back(name, tensor);
+  return tensor;
+}
+
+void Module::replace_parameter(const std::string& name, const Tensor& tensor) {
+  for (auto& [n, t] : parameters_)
+    if (n == name) {
+      t = tensor;
+      return;
+    }
+  throw ValueError(fmt::format("{}: no parameter named '{}'", type_name(), name));
+}
+
+void Module::add_child(const std::string& name, Module* child, std::shared_ptr<Module> owned) {
+  check_new_name(name, "submodule");
+  if (child == this) throw ValueError(fmt::format("{}: a module cannot be its own child", type_name()));
+  children_.push_back({name, child, std::move(owned)});
+}
+
+void Module::collect(const std::string& prefix, bool params, bool recurse,
+                     std::vector<std::pair<std::string, Tensor>>& out) const {
+  for (const auto& [name, t] : params ? parameters_ : buffers_)
+    if (t.defined()) out.emplace_back(prefix + name, t);
+  if (!recurse) return;
+  for (const auto& c : children_) c.module->collect(prefix + c.name + ".", params, true, out);
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  collect("", true, recurse, out);
+  // A tensor shared by two modules (tied weights) is listed once.
+  std::vector<std::pair<std::string, Tensor>> unique;
+  std::set<const TensorImpl*> seen;
+  for (auto& entry : out)
+    if (seen.insert(entry.second.impl()).second) unique.push_back(std::move(entry));
+  return unique;
+}
+
+std::vector<Tensor> Module::parameters(bool recurse) const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_parameters(recurse)) out.push_back(t);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  collect("", false, recurse, out);
+  return out;
+}
+
+std::vector<Tensor> Module::buffers(bool recurse) const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_buffers(recurse)) out.push_back(t);
+  return out;
+}
+
+std::vector<Module*> Module::children() const {
+  std::vector<Module*> out;
+  for (const auto& c : children_) out.push_back(c.module);
+  return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_children() const {
+  std::vector<std::pair<std::string, Module*>> out;
+  for (const auto& c : children_) out.emplace_back(c.name, c.module);
+  return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_modules() {
+  std::vector<std::pair<std::string, Module*>> out;
+  // Iterative pre-order walk.
+  std::vector<std::pair<std::string, Module*>> stack{{"", this}};
+  while (!stack.empty()) {
+    auto [prefix, m] = stack.back();
+    stack.pop_back();
+    out.emplace_back(prefix, m);
+    for (auto it = m->children_.rbegin(); it != m->children_.rend(); ++it)
+      stack.emplace_back(prefix.empty() ? it->name : prefix + "." + it->name, it->module);
+  }
+  return out;
+}
+
+std::vector<Module*> Module::modules() {
+  std::vector<Module*> out;
+  for (auto& [name, m] : named_modules()) out.push_back(m);
+  return out;
+}
+
+void Module::train(bool on) {
+  for (Module* m : modules()) m->training_ = on;
+}
+
+void Module::zero_grad(bool set_to_none) {
+  for (auto& p : parameters()) {
+    if (!p.grad().defined()) continue;
+    if (set_to_none) {
+      p.mutable_grad().reset();
+    } else {
+      NoGradGuard no_grad;
+      p.mutable_grad() = p.grad().detach();
+      p.mutable_grad().zero_();
+    }
+  }
+}
+
+void Module::to(DType dtype) {
+  NoGradGuard no_grad;
+  auto convert = [dtype](const Tensor& t) {
+    if (!t.defined() || !t.is_floating_point() || t.dtype() == dtype) return;
+    // Swap the data inside the shared TensorImpl, so every handle (the
+    // module's member, the registry, an optimizer's list) sees the change.
+    Tensor converted = t.to(dtype).contiguous();
+    TensorImpl* impl = t.impl();
+    impl->storage = converted.storage();
+    impl->dtype = dtype;
+    impl->offset = converted.storage_offset();
+    impl->strides = Dims(converted.strides());
+    if (t.grad().defined()) t.mutable_grad().reset();
+  };
+  for (auto& t : parameters()) convert(t);
+  for (auto& t : buffers()) convert(t);
+}
+
+StateDict Module::state_dict() const {
+  StateDict out;
+  std::vector<std::pair<std::string, Tensor>> all;
+  collect("", true, true, all);
+  collect("", false, true, all);
+  for (auto& [name, t] : all) out.emplace(name, t.detach());
+  return out;
+}
+
+void Module::load_state_dict(const StateDict& state, bool strict) {
+  std::vector<std::pair<std::string, Tensor>> own;
+  collect("", true, true, own);
+  collect("", false, true, own);
+  std::vector<std::string> missing, unexpected, mismatched;
+  std::set<std::string> own_names;
+  for (const auto& [name, t] : own) {
+    own_names.insert(name);
+    auto it = state.find(name);
+    if (it == state.end()) {
+      missing.push_back(name);
+    } else if (!it->second.defined() || it->second.shape() != t.shape()) {
+      mismatched.push_back(fmt::format("{}: expected shape {}, got {}", name, shape_str(t.sizes()),
+                                       it->second.defined() ? shape_str(it->second.sizes()) : "undefined"));
+    }
+  }
+  for (const auto& [name, t] : state)
+    if (!own_names.contains(name)) unexpected.push_back(name);
+  const bool bad = !mismatched.empty() || (strict && (!missing.empty() || !unexpected.empty()));
+  if (bad) {
+    std::string msg = fmt::format("{}: load_state_dict failed; nothing was loaded", type_name());
+    if (!missing.empty()) msg += fmt::format("\n  missing keys: {}", fmt::join(missing, ", "));
+    if (!unexpected.empty()) msg += fmt::format("\n  unexpected keys: {}", fmt::join(unexpected, ", "));
+    if (!mismatched.empty()) msg += fmt::format("\n  shape mismatches: {}", fmt::join(mismatched, "; "));
+    if (!mismatched.empty()) throw ShapeError(msg);
+    throw ValueError(msg);
+  }
+  NoGradGuard no_grad;
+  for (auto& [name, t] : own) {
+    auto it = state.find(name);
+    if (it != state.end()) t.copy_(it->second);
+  }
+}
+
+void Module::repr_into(std::string& out, int indent) const {
+  const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
+  out += type_name() + "(";
+  if (children_.empty()) {
+    out += extra_repr() + ")";
+    return;
+  }
+  out += "\n";
+  if (!extra_repr().empty()) out += pad + extra_repr() + "\n";
+  for (const auto& c : children_) {
+    out += pad + "(" + c.name + "): ";
+    c.module->repr_into(out, indent + 2);
+    out += "\n";
+  }
+  out += std::string(static_cast<std::size_t>(indent), ' ') + ")";
+}
+
+std::string Module::repr() const {
+  std::string out;
+  repr_into(out, 0);
+  return out;
+}
+
+}  // namespace tg::nn

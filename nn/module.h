@@ -1,0 +1,113 @@
+#pragma once
+// tg::nn::Module: a model is a plain class whose members are tensors and
+// submodules, registered once by name in the constructor:
+//
+//   struct Net : tg::nn::Module {
+//     tg::nn::Linear fc1{784, 32}, fc2{32, 10};
+//     Net() { register_module("fc1", fc1); register_module("fc2", fc2); }
+//     tg::Tensor forward(const tg::Tensor& x) { return fc2(tg::relu(fc1(x))); }
+//   };
+//
+// Parameters and buffers are tensor handles: the member and the registry
+// alias one tensor, so loading a state dict or converting the dtype changes
+// the member too. A module that registered member submodules refers to its
+// own members, so it is pinned: moving it throws (copying is disabled).
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tg::nn {
+
+using StateDict = std::map<std::string, Tensor>;
+
+class Module {
+ public:
+  Module() = default;
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  Module(Module&& other);
+  Module& operator=(Module&& other);
+
+  // Single-tensor forward, for modules that have one (Sequential calls it).
+  virtual Tensor forward(const Tensor& input);
+  Tensor operator()(const Tensor& input) { return forward(input); }
+
+  // The type name shown when printing ("Linear"), and the text inside its
+  // parentheses ("in_features=784, out_features=32, bias=true").
+  virtual std::string type_name() const { return "Module"; }
+  virtual std::string extra_repr() const { return {}; }
+
+  std::vector<Tensor> parameters(bool recurse = true) const;
+  std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
+  std::vector<Tensor> buffers(bool recurse = true) const;
+  std::vector<std::pair<std::string, Tensor>> named_buffers(bool recurse = true) const;
+  std::vector<Module*> children() const;
+  std::vector<std::pair<std::string, Module*>> named_children() const;
+  // This module and all below it, depth first, parents before children.
+  std::vector<Module*> modules();
+  std::vector<std::pair<std::string, Module*>> named_modules();
+
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  // Drops (set_to_none, PyTorch's default) or zeroes every parameter's .grad().
+  void zero_grad(bool set_to_none = true);
+  // Converts every floating parameter and buffer in place.
+  void to(DType dtype);
+
+  StateDict state_dict() const;
+  // Strict: missing keys, unexpected keys and shape mismatches are reported
+  // together in one ValueError/ShapeError, and nothing is changed unless all
+  // match. Non-strict loads what matches and ignores the rest.
+  void load_state_dict(const StateDict& state, bool strict = true);
+
+  // The module tree, as PyTorch prints it.
+  std::string repr() const;
+
+ protected:
+  // Returns the registered tensor (the same handle the caller should keep).
+  Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
+  Tensor register_buffer(const std::string& name, Tensor tensor);
+  // A submodule that is a member of this object (not owned).
+  template <class M>
+  M& register_module(const std::string& name, M& child) {
+    add_child(name, &child, nullptr);
+    pinned_ = true;
+    return child;
+  }
+  // A submodule owned by this module.
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
+    add_child(name, child.get(), child);
+    return child;
+  }
+  // Replaces a registered parameter's tensor (same name), e.g. after resizing.
+  void replace_parameter(const std::string& name, const Tensor& tensor);
+
+ private:
+  struct Child {
+    std::string name;
+    Module* module;
+    std::shared_ptr<Module> owned;
+  };
+  void add_child(const std::string& name, Module* child, std::shared_ptr<Module> owned);
+  void check_new_name(const std::string& name, const char* what) const;
+  void collect(const std::string& prefix, bool params, bool recurse,
+               std::vector<std::pair<std::string, Tensor>>& out) const;
+  void repr_into(std::string& out, int indent) const;
+
+  std::vector<std::pair<std::string, Tensor>> parameters_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
+  std::vector<Child> children_;
+  bool training_ = true;
+  bool pinned_ = false;
+};
+
+}  // namespace tg::nn

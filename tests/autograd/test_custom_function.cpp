@@ -1,0 +1,259 @@
+// User-defined differentiable functions (tg::autograd::Function).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "autograd/custom_function.h"
+#include "autograd/engine.h"
+#include "autograd/gradcheck.h"
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "core/tensor.h"
+
+using tg::Tensor;
+using tg::autograd::AutogradContext;
+
+namespace {
+
+constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
+constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = true};
+
+void check_close(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
+  const auto v = t.to_vector<double>();
+  REQUIRE(v.size() == expected.size());
+  for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == doctest::Approx(expected[i]).epsilon(tol));
+}
+
+// y = x^3;  dx = dy * 3 x^2, written with differentiable ops so it can be
+// differentiated again.
+struct Cube : tg::autograd::Function<Cube> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x) {
+    ctx->save_for_backward({x});
+    return x * x * x;
+  }
+  static std::vector<Tensor> backward(AutogradContext* ctx, std::vector<Tensor> grads) {
+    const Tensor x = ctx->get_saved_variables()[0];
+    return {grads[0] * 3 * x * x};
+  }
+};
+
+// y = log(1 + exp(beta x)) / beta;  dx = dy * sigmoid(beta x) = dy * (1 - exp(-beta y)).
+// Saves its output and a double.
+struct Softplus : tg::autograd::Function<Softplus> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, double beta) {
+    Tensor y = (x * beta).exp().log1p() / beta;
+    ctx->saved_data["beta"] = beta;
+    ctx->save_for_backward({y});
+    return y;
+  }
+  static std::vector<Tensor> backward(AutogradContext* ctx, std::vector<Tensor> grads) {
+    const double beta = ctx->saved_data["beta"].to_double();
+    const Tensor y = ctx->get_saved_variables()[0];
+    // One gradient per argument: none for beta.
+    return {grads[0] * tg::rsub((y * -beta).exp(), 1), Tensor()};
+  }
+};
+
+// y = a * b + scale * a, recording which inputs need gradients.
+struct ScaledProduct : tg::autograd::Function<ScaledProduct> {
+  static inline std::vector<bool> seen;
+  static Tensor forward(AutogradContext* ctx, const Tensor& a, const Tensor& b, std::int64_t scale) {
+    ctx->save_for_backward({a, b});
+    ctx->saved_data["scale"] = scale;
+    seen = {ctx->needs_input_grad(0), ctx->needs_input_grad(1)};
+    return a * b + a * static_cast<double>(scale);
+  }
+  static std::vector<Tensor> backward(AutogradContext* ctx, std::vector<Tensor> grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto scale = static_cast<double>(ctx->saved_data["scale"].to_int());
+    Tensor da = ctx->needs_input_grad(0) ? grads[0] * (saved[1] + scale) : Tensor();
+    Tensor db = ctx->needs_input_grad(1) ? grads[0] * saved[0] : Tensor();
+    return {da, db};  // one per tensor argument
+  }
+};
+
+// Two outputs: (2x, 3x). backward sees zeros for an output no gradient reached.
+struct TwoOutputs : tg::autograd::Function<TwoOutputs> {
+  static inline std::vector<double> second_grad_seen;
+  static std::vector<Tensor> forward(AutogradContext*, const Tensor& x) { return {x * 2, x * 3}; }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) {
+    second_grad_seen = grads[1].to_vector<double>();
+    return {grads[0] * 2 + grads[1] * 3};
+  }
+};
+
+// A list argument: y = sum of the tensors.
+struct SumAll : tg::autograd::Function<SumAll> {
+  static Tensor forward(AutogradContext*, const std::vector<Tensor>& xs) {
+    Tensor y = xs[0].clone();
+    for (std::size_t i = 1; i < xs.size(); ++i) y = y + xs[i];
+    return y;
+  }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) {
+    return {grads[0], grads[0], grads[0]};
+  }
+};
+
+// Returns its input unchanged.
+struct Identity : tg::autograd::Function<Identity> {
+  static Tensor forward(AutogradContext*, const Tensor& x) { return x; }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) { return {grads[0]}; }
+};
+
+struct WrongShape : tg::autograd::Function<WrongShape> {
+  static Tensor forward(AutogradContext*, const Tensor& x) { return x * 2; }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor>) { return {tg::ones({5}, kF64)}; }
+};
+
+struct TooManyGrads : tg::autograd::Function<TooManyGrads> {
+  static Tensor forward(AutogradContext*, const Tensor& x) { return x * 2; }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) {
+    return {grads[0], grads[0], grads[0]};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a custom cube: values, gradient, gradcheck and gradgradcheck") {
+  Tensor x = tg::tensor({-1, 0.5, 2}, {3}, kF64Grad);
+  Tensor y = Cube::apply(x);
+  check_close(y, {-1, 0.125, 8});
+  REQUIRE(y.grad_fn() != nullptr);
+  CHECK(y.grad_fn()->name().find("Cube") != std::string_view::npos);
+  y.sum().backward();
+  check_close(x.grad(), {3, 0.75, 12});
+
+  auto fn = [](const std::vector<Tensor>& in) { return Cube::apply(in[0]); };
+  CHECK(tg::gradcheck(fn, {x}));
+  CHECK(tg::gradgradcheck(fn, {x}));
+
+  // Second derivative by hand: d2/dx2 x^3 = 6x.
+  Tensor g = tg::grad({Cube::apply(x).sum()}, {x}, {}, {.create_graph = true})[0];
+  check_close(g, {3, 0.75, 12});
+  Tensor h = tg::grad({g.sum()}, {x})[0];
+  check_close(h, {-6, 3, 12});
+}
+
+TEST_CASE("a custom softplus saving its output and a double") {
+  Tensor x = tg::tensor({-2, 0, 1.5}, {3}, kF64Grad);
+  const double beta = 2;
+  Tensor y = Softplus::apply(x, beta);
+  for (int i = 0; i < 3; ++i) {
+    const double xi = x.to_vector<double>()[static_cast<std::size_t>(i)];
+    CHECK(y.to_vector<double>()[static_cast<std::size_t>(i)] == doctest::Approx(std::log1p(std::exp(beta * xi)) / beta));
+  }
+  y.sum().backward();
+  const auto xs = x.to_vector<double>();
+  const auto gs = x.grad().to_vector<double>();
+  for (std::size_t i = 0; i < 3; ++i) CHECK(gs[i] == doctest::Approx(1 / (1 + std::exp(-beta * xs[i]))));
+
+  auto fn = [](const std::vector<Tensor>& in) { return Softplus::apply(in[0], 0.7); };
+  CHECK(tg::gradcheck(fn, {x}));
+  CHECK(tg::gradgradcheck(fn, {x}));
+}
+
+TEST_CASE("saving an output keeps no reference cycle") {
+  const auto nodes = tg::autograd::live_node_count();
+  {
+    Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+    Tensor y = Softplus::apply(x, 1.0);
+    CHECK(tg::autograd::live_node_count() > nodes);
+  }
+  CHECK(tg::autograd::live_node_count() == nodes);
+  {
+    Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+    Softplus::apply(x, 1.0).sum().backward();
+  }
+  CHECK(tg::autograd::live_node_count() == nodes);
+}
+
+TEST_CASE("needs_input_grad and non-tensor arguments") {
+  Tensor a = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor b = tg::tensor({3, 4}, {2}, kF64);
+  Tensor y = ScaledProduct::apply(a, b, std::int64_t{10});
+  CHECK(ScaledProduct::seen == std::vector<bool>{true, false});
+  check_close(y, {13, 28});
+  y.sum().backward();
+  check_close(a.grad(), {13, 14});
+  CHECK_FALSE(b.grad().defined());
+
+  Tensor b2 = tg::tensor({3, 4}, {2}, kF64Grad);
+  auto fn = [](const std::vector<Tensor>& in) { return ScaledProduct::apply(in[0], in[1], std::int64_t{-3}); };
+  CHECK(tg::gradcheck(fn, {a, b2}));
+}
+
+TEST_CASE("a custom function with several outputs") {
+  Tensor x = tg::tensor({1, -1}, {2}, kF64Grad);
+  auto ys = TwoOutputs::apply(x);
+  REQUIRE(ys.size() == 2);
+  check_close(ys[0], {2, -2});
+  check_close(ys[1], {3, -3});
+  CHECK(ys[0].grad_fn() == ys[1].grad_fn());
+  CHECK(ys[1].output_nr() == 1);
+  ys[0].sum().backward();  // no gradient reaches ys[1]: backward gets zeros for it
+  CHECK(TwoOutputs::second_grad_seen == std::vector<double>{0, 0});
+  check_close(x.grad(), {2, 2});
+  CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return TwoOutputs::apply(in[0]); }, {x}));
+}
+
+TEST_CASE("a list of tensors as an argument") {
+  Tensor a = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor b = tg::tensor({3}, {1}, kF64Grad);  // broadcast: its gradient is summed back
+  Tensor c = tg::tensor({5, 6}, {2}, kF64);
+  Tensor y = SumAll::apply(std::vector<Tensor>{a, b, c});
+  check_close(y, {9, 11});
+  y.sum().backward();
+  check_close(a.grad(), {1, 1});
+  check_close(b.grad(), {2});
+}
+
+TEST_CASE("nothing is recorded without grad") {
+  const auto nodes = tg::autograd::live_node_count();
+  Tensor x = tg::tensor({1, 2}, {2}, kF64);
+  CHECK(Cube::apply(x).grad_fn() == nullptr);
+  Tensor w = tg::tensor({1, 2}, {2}, kF64Grad);
+  {
+    tg::NoGradGuard no_grad;
+    Tensor y = Cube::apply(w);
+    CHECK(y.grad_fn() == nullptr);
+    CHECK_FALSE(y.requires_grad());
+  }
+  CHECK(tg::autograd::live_node_count() == nodes);
+}
+
+TEST_CASE("returning an input does not rewrite the input's history") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor y = Identity::apply(x);
+  CHECK(x.is_leaf());
+  CHECK_FALSE(y.is_leaf());
+  (y * 3).sum().backward();
+  check_close(x.grad(), {3, 3});
+}
+
+TEST_CASE("errors from custom functions name them") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  CHECK_THROWS_WITH_AS(WrongShape::apply(x).sum().backward(), doctest::Contains("WrongShape"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(TooManyGrads::apply(x).sum().backward(), doctest::Contains("returned 3 gradients"),
+                       tg::AutogradError);
+
+  // Backward twice without retain_graph.
+  Tensor y = Cube::apply(x);
+  y.backward(tg::ones({2}, kF64));
+  CHECK_THROWS_WITH_AS(y.backward(tg::ones({2}, kF64)), doctest::Contains("Cube"), tg::AutogradError);
+
+  // A saved input modified in place after the call.
+  Tensor a = x * 1;
+  Tensor z = Cube::apply(a);
+  a.add_(1);
+  CHECK_THROWS_WITH_AS(z.sum().backward(), doctest::Contains("Cube"), tg::AutogradError);
+}
+
+TEST_CASE("retain_graph lets a custom function run backward twice") {
+  Tensor x = tg::tensor({2}, {1}, kF64Grad);
+  Tensor y = Cube::apply(x).sum();
+  y.backward({}, /*retain_graph=*/true);
+  y.backward();
+  check_close(x.grad(), {24});
+}

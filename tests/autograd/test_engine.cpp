@@ -1,0 +1,359 @@
+// The backward engine and the tape: seeds, accumulation, hooks, retain_graph,
+// create_graph, tg::grad, grad mode, anomaly mode, and tape memory.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "core/tensor.h"
+
+using tg::Tensor;
+using tg::autograd::live_node_count;
+
+namespace {
+
+constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
+constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = true};
+
+void check_close(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
+  REQUIRE(t.defined());
+  const auto v = t.to_vector<double>();
+  REQUIRE(v.size() == expected.size());
+  for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == doctest::Approx(expected[i]).epsilon(tol));
+}
+
+#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+// Sanitized and unoptimised builds run the deep-chain tests shorter; 2e5 nodes
+// freed recursively would still overflow an 8 MB stack.
+constexpr int kChainLength = 200'000;
+#else
+constexpr int kChainLength = 1'000'000;
+#endif
+
+}  // namespace
+
+TEST_CASE("backward seeds a scalar with one and refuses a non-scalar without a gradient") {
+  Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+  (x * x).sum().backward();
+  check_close(x.grad(), {2, 4, 6});
+
+  Tensor y = x * 2;
+  CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("scalar"), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(y.backward(tg::ones({2}, kF64)), doctest::Contains("[3]"), tg::ShapeError);
+  x.mutable_grad().reset();
+  y.backward(tg::tensor({1, 0, -1}, {3}, kF64));
+  check_close(x.grad(), {2, 0, -2});
+
+  CHECK_THROWS_WITH_AS(tg::ones({1}, kF64).backward(), doctest::Contains("does not require grad"),
+                       tg::AutogradError);
+}
+
+TEST_CASE("gradients accumulate across backward calls until cleared") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  (x * 3).sum().backward();
+  (x * x).sum().backward();
+  check_close(x.grad(), {3 + 2, 3 + 4});
+
+  x.mutable_grad().reset();
+  CHECK_FALSE(x.grad().defined());
+  (x * 3).sum().backward();
+  check_close(x.grad(), {3, 3});
+
+  x.set_grad({});
+  CHECK_FALSE(x.grad().defined());
+  CHECK_THROWS_WITH_AS(x.set_grad(tg::ones({3}, kF64)), doctest::Contains("set_grad"), tg::ShapeError);
+
+  // Two uses of one tensor in one graph both count.
+  (x * x + x).sum().backward();
+  check_close(x.grad(), {3, 5});
+}
+
+TEST_CASE("retain_grad keeps a non-leaf's gradient") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor y = x * 2;
+  Tensor z = x * 3;
+  y.retain_grad();
+  CHECK(y.retains_grad());
+  (y * y + z).sum().backward();
+  check_close(y.grad(), {4, 8});  // 2y
+  CHECK_FALSE(z.grad().defined());  // not retained
+  check_close(x.grad(), {8 + 3, 16 + 3});
+}
+
+TEST_CASE("hooks see and may replace gradients") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  std::vector<double> seen;
+  x.register_hook([&](const Tensor& g) {
+    seen = g.to_vector<double>();
+    return Tensor();  // keep the gradient
+  });
+  x.register_hook([](const Tensor& g) { return g * 2; });
+  (x * 3).sum().backward();
+  CHECK(seen == std::vector<double>{3, 3});
+  check_close(x.grad(), {6, 6});
+
+  Tensor w = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor y = w * 3;
+  y.register_hook([](const Tensor& g) { return g * 2; });
+  (y * 1).sum().backward();
+  check_close(w.grad(), {6, 6});
+
+  CHECK_THROWS_WITH_AS(tg::ones({2}).register_hook([](const Tensor& g) { return g; }),
+                       doctest::Contains("register_hook"), tg::AutogradError);
+}
+
+TEST_CASE("retain_graph") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor y = x.exp();
+  y.backward(tg::ones({2}, kF64));
+  CHECK_THROWS_WITH_AS(y.backward(tg::ones({2}, kF64)), doctest::Contains("exp"), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(y.backward(tg::ones({2}, kF64)), doctest::Contains("retain_graph"), tg::AutogradError);
+
+  x.mutable_grad().reset();
+  Tensor s = (x * x).sum();
+  s.backward({}, /*retain_graph=*/true);
+  s.backward();
+  check_close(x.grad(), {4, 8});  // accumulated twice
+}
+
+TEST_CASE("create_graph gives second derivatives") {
+  Tensor x = tg::tensor({-1.5, 0, 0.3, 2}, {4}, kF64Grad);
+  const auto xs = x.to_vector<double>();
+
+  SUBCASE("tanh: t' = 1 - t^2, t'' = -2 t (1 - t^2)") {
+    Tensor g = tg::grad({x.tanh().sum()}, {x}, {}, {.retain_graph = true, .create_graph = true})[0];
+    REQUIRE(g.requires_grad());
+    Tensor h = tg::grad({g.sum()}, {x})[0];
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      const double t = std::tanh(xs[i]);
+      CHECK(g.to_vector<double>()[i] == doctest::Approx(1 - t * t));
+      CHECK(h.to_vector<double>()[i] == doctest::Approx(-2 * t * (1 - t * t)));
+    }
+  }
+  SUBCASE("sigmoid: s' = s (1 - s), s'' = s (1 - s) (1 - 2 s)") {
+    Tensor g = tg::grad({x.sigmoid().sum()}, {x}, {}, {.retain_graph = true, .create_graph = true})[0];
+    Tensor h = tg::grad({g.sum()}, {x})[0];
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      const double s = 1 / (1 + std::exp(-xs[i]));
+      CHECK(g.to_vector<double>()[i] == doctest::Approx(s * (1 - s)));
+      CHECK(h.to_vector<double>()[i] == doctest::Approx(s * (1 - s) * (1 - 2 * s)));
+    }
+  }
+  SUBCASE("log-softmax as x - logsumexp(x)") {
+    // L = w . f(x), f = x - lse(x): dL/dx = w - p W with p = softmax(x), W = sum(w).
+    // d/dx (c . dL/dx) = -W p * (c - p . c).
+    const std::vector<double> w = {1, -2, 0.5, 3}, c = {0.2, 1, -1, 0.4};
+    Tensor f = x - x.logsumexp({0}, true);
+    Tensor L = (f * tg::tensor({1, -2, 0.5, 3}, {4}, kF64)).sum();
+    Tensor g = tg::grad({L}, {x}, {}, {.retain_graph = true, .create_graph = true})[0];
+    Tensor h = tg::grad({(g * tg::tensor({0.2, 1, -1, 0.4}, {4}, kF64)).sum()}, {x})[0];
+    double z = 0;
+    for (double v : xs) z += std::exp(v);
+    std::vector<double> p;
+    for (double v : xs) p.push_back(std::exp(v) / z);
+    double W = 0, pc = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      W += w[i];
+      pc += p[i] * c[i];
+    }
+    for (std::size_t i = 0; i < 4; ++i) {
+      CHECK(g.to_vector<double>()[i] == doctest::Approx(w[i] - p[i] * W));
+      CHECK(h.to_vector<double>()[i] == doctest::Approx(-W * p[i] * (c[i] - pc)));
+    }
+  }
+  SUBCASE("backward(create_graph) leaves a differentiable .grad") {
+    Tensor y = (x * x * x).sum();
+    y.backward({}, false, /*create_graph=*/true);
+    REQUIRE(x.grad().requires_grad());
+    Tensor h = tg::grad({x.grad().sum()}, {x})[0];
+    check_close(h, {6 * xs[0], 6 * xs[1], 6 * xs[2], 6 * xs[3]});
+  }
+}
+
+// As PyTorch, retain_graph defaults to create_graph: the graph of a gradient
+// runs back through the forward nodes (tanh's backward reads its output, whose
+// history is the tanh node), so they must not be freed.
+TEST_CASE("tg::grad with create_graph keeps the forward graph for the second derivative") {
+  Tensor x = tg::tensor({0.5}, {1}, kF64Grad);
+  Tensor g = tg::grad({x.tanh().sum()}, {x}, {}, {.create_graph = true})[0];
+  Tensor h;
+  REQUIRE_NOTHROW(h = tg::grad({g.sum()}, {x})[0]);
+  const double t = std::tanh(0.5);
+  CHECK(h.item<double>() == doctest::Approx(-2 * t * (1 - t * t)));
+}
+
+TEST_CASE("tg::grad leaves .grad alone and reports unused inputs") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor z = tg::tensor({5}, {1}, kF64Grad);
+  Tensor y = (x * x).sum();
+  CHECK_THROWS_WITH_AS(tg::grad({y}, {x, z}, {}, {.retain_graph = true}), doctest::Contains("allow_unused"),
+                       tg::AutogradError);
+  auto gs = tg::grad({y}, {x, z}, {}, {.allow_unused = true});
+  check_close(gs[0], {2, 4});
+  CHECK_FALSE(gs[1].defined());
+  CHECK_FALSE(x.grad().defined());
+
+  // With respect to a non-leaf.
+  Tensor a = x * 3;
+  Tensor b = (a * a).sum();
+  check_close(tg::grad({b}, {a})[0], {6, 12});
+
+  CHECK_THROWS_WITH_AS(tg::grad({(x * 2).sum()}, {tg::ones({2}, kF64)}), doctest::Contains("does not require grad"),
+                       tg::AutogradError);
+}
+
+TEST_CASE("detach cuts the tape and shares the data") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor y = x * 2;
+  Tensor d = y.detach();
+  CHECK_FALSE(d.requires_grad());
+  CHECK(d.grad_fn() == nullptr);
+  CHECK(d.raw_data() == y.raw_data());
+  (y * d).sum().backward();  // d is a constant: d/dx (2x * 2x_const) = 2 d
+  check_close(x.grad(), {4, 8});
+  CHECK(tg::mul(d, 3).grad_fn() == nullptr);
+}
+
+TEST_CASE("grad mode guards, per thread") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  const auto nodes = live_node_count();
+  {
+    tg::NoGradGuard no_grad;
+    CHECK_FALSE(tg::is_grad_enabled());
+    Tensor y = (x * 2).exp().sum();
+    CHECK(y.grad_fn() == nullptr);
+    CHECK_FALSE(y.requires_grad());
+    CHECK(live_node_count() == nodes);
+
+    bool other_thread_enabled = false;
+    std::thread other([&] { other_thread_enabled = tg::is_grad_enabled(); });
+    other.join();
+    CHECK(other_thread_enabled);
+
+    {
+      tg::EnableGradGuard enable;
+      CHECK(tg::is_grad_enabled());
+      Tensor z = x * 2;
+      CHECK(z.grad_fn() != nullptr);
+    }
+    CHECK_FALSE(tg::is_grad_enabled());
+  }
+  CHECK(tg::is_grad_enabled());
+  CHECK(live_node_count() == nodes);
+
+  // A thread can turn grad mode off without affecting this one.
+  bool recorded_in_thread = true;
+  std::thread t([&] {
+    tg::NoGradGuard no_grad;
+    recorded_in_thread = (x * 2).grad_fn() != nullptr;
+  });
+  t.join();
+  CHECK_FALSE(recorded_in_thread);
+  CHECK((x * 2).grad_fn() != nullptr);
+}
+
+TEST_CASE("nothing is recorded when no input requires grad") {
+  const auto nodes = live_node_count();
+  Tensor a = tg::tensor({1, 2}, {2}, kF64);
+  Tensor b = (a * 2 + 1).exp().sum();
+  CHECK(b.grad_fn() == nullptr);
+  CHECK_FALSE(b.requires_grad());
+  CHECK(live_node_count() == nodes);
+}
+
+TEST_CASE("anomaly mode names the op whose backward produced NaN or Inf") {
+  Tensor x = tg::tensor({0, 1}, {2}, kF64Grad);
+  // sqrt's derivative at 0 is infinite.
+  {
+    tg::DetectAnomalyGuard anomaly;
+    Tensor y = x.sqrt().sum();
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("sqrt"), tg::AutogradError);
+  }
+  // Without anomaly mode the Inf just flows into .grad.
+  x.sqrt().sum().backward();
+  CHECK(std::isinf(x.grad().to_vector<double>()[0]));
+
+  // log at 0: -inf forward, inf gradient.
+  Tensor z = tg::tensor({0, 1}, {2}, kF64Grad);
+  tg::DetectAnomalyGuard anomaly;
+  CHECK_THROWS_WITH_AS(z.log().sum().backward(), doctest::Contains("log"), tg::AutogradError);
+}
+
+TEST_CASE("the tape is freed when its outputs are dropped, with or without backward") {
+  const auto nodes = live_node_count();
+  Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+  {
+    Tensor y = (x * 2).exp().sum();
+    CHECK(live_node_count() > nodes);
+  }
+  CHECK(live_node_count() == nodes);
+  {
+    Tensor y = (x * x).tanh().sum();
+    y.backward();
+  }
+  CHECK(live_node_count() == nodes);
+  {
+    Tensor y = (x * x).sum();
+    auto g = tg::grad({y}, {x}, {}, {.create_graph = true});
+    Tensor h = tg::grad({g[0].sum()}, {x})[0];
+  }
+  CHECK(live_node_count() == nodes);
+  x.mutable_grad().reset();
+}
+
+TEST_CASE("a training-like loop keeps the tape flat") {
+  tg::manual_seed(5);
+  Tensor inputs = tg::randn({8, 4}, kF64);
+  Tensor targets = tg::randn({8, 3}, kF64);
+  Tensor w = tg::randn({4, 3}, kF64Grad);
+  Tensor b = tg::zeros({3}, kF64Grad);
+  const auto nodes = live_node_count();
+  double first_loss = 0, last_loss = 0;
+  std::int64_t alive_in_first_step = 0;
+  for (int step = 0; step < 10'000; ++step) {
+    Tensor pred = (tg::matmul(inputs, w) + b).tanh();
+    Tensor loss = ((pred - targets) * (pred - targets)).mean();
+    loss.backward();
+    {
+      tg::NoGradGuard no_grad;
+      w.sub_(w.grad(), 0.05);
+      b.sub_(b.grad(), 0.05);
+      w.mutable_grad().zero_();
+      b.mutable_grad().zero_();
+    }
+    if (step == 0) first_loss = loss.item<double>();
+    last_loss = loss.item<double>();
+    // Only this step's graph is alive, the same size every step.
+    if (step == 0) alive_in_first_step = live_node_count();
+    if (step == 9'999) CHECK(live_node_count() == alive_in_first_step);
+  }
+  CHECK(last_loss < first_loss);
+  CHECK(live_node_count() == nodes);
+}
+
+TEST_CASE("a very deep chain runs backward and is freed without recursion") {
+  const auto nodes = live_node_count();
+  Tensor x = tg::tensor({1}, {1}, kF64Grad);
+  const auto start = std::chrono::steady_clock::now();
+  {
+    Tensor y = x;
+    for (int i = 0; i < kChainLength; ++i) y = y * 1.0000001;
+    CHECK(live_node_count() == nodes + kChainLength + 1);  // the muls and x's AccumulateGrad
+    y.sum().backward();
+  }
+  CHECK(live_node_count() == nodes);
+  CHECK(x.grad().item<double>() == doctest::Approx(std::pow(1.0000001, kChainLength)).epsilon(1e-9));
+  {
+    Tensor y = x;
+    for (int i = 0; i < kChainLength; ++i) y = y + 0;
+  }  // dropped without backward
+  CHECK(live_node_count() == nodes);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE("chain of " << kChainLength << " ops built, run backward, built again and dropped in " << seconds << " s");
+}

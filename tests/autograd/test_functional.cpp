@@ -1,0 +1,174 @@
+// tg::autograd::jacobian, hessian, vjp and jvp against hand-derived values.
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "autograd/functional.h"
+#include "autograd/ops.h"
+#include "core/tensor.h"
+
+using tg::Tensor;
+namespace ag = tg::autograd;
+
+namespace {
+
+constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
+
+void check_close(const Tensor& t, const tg::Dims& shape, const std::vector<double>& expected, double tol = 1e-12) {
+  CHECK(t.shape() == shape);
+  const auto v = t.to_vector<double>();
+  REQUIRE(v.size() == expected.size());
+  for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == doctest::Approx(expected[i]).epsilon(tol));
+}
+
+}  // namespace
+
+TEST_CASE("jacobian of elementwise, linear and reducing functions") {
+  Tensor x = tg::tensor({1, 2, 3}, {3}, kF64);
+  // f(x) = x^2: J = diag(2x).
+  check_close(ag::jacobian([](const Tensor& v) { return v * v; }, x), {3, 3}, {2, 0, 0, 0, 4, 0, 0, 0, 6});
+  // f(x) = A x: J = A.
+  Tensor A = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kF64);
+  check_close(ag::jacobian([&](const Tensor& v) { return tg::matmul(A, v); }, x), {2, 3}, {1, 2, 3, 4, 5, 6});
+  // f(x) = sum(x^2), a scalar: J has the input's shape, 2x.
+  check_close(ag::jacobian([](const Tensor& v) { return (v * v).sum(); }, x), {3}, {2, 4, 6});
+  // f(X) = X.sum(0) for X [2, 3]: J[j][i][k] = (j == k), shape [3, 2, 3].
+  Tensor X = tg::ones({2, 3}, kF64);
+  std::vector<double> expected;
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 2; ++i)
+      for (int k = 0; k < 3; ++k) expected.push_back(j == k ? 1 : 0);
+  check_close(ag::jacobian([](const Tensor& v) { return v.sum({0}); }, X), {3, 2, 3}, expected);
+}
+
+TEST_CASE("jacobian of several inputs and outputs") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64);
+  Tensor y = tg::tensor({3, 4}, {2}, kF64);
+  auto J = ag::jacobian(
+      [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * in[1], in[0] + in[1] * 2}; }, {x, y});
+  REQUIRE(J.size() == 2);
+  REQUIRE(J[0].size() == 2);
+  check_close(J[0][0], {2, 2}, {3, 0, 0, 4});  // d(xy)/dx = diag(y)
+  check_close(J[0][1], {2, 2}, {1, 0, 0, 2});  // d(xy)/dy = diag(x)
+  check_close(J[1][0], {2, 2}, {1, 0, 0, 1});
+  check_close(J[1][1], {2, 2}, {2, 0, 0, 2});
+}
+
+TEST_CASE("jacobian: independent inputs, strict mode, create_graph") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64);
+  Tensor y = tg::tensor({3, 4}, {2}, kF64);
+  auto only_x = [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * 2}; };
+  auto J = ag::jacobian(only_x, {x, y});
+  check_close(J[0][1], {2, 2}, {0, 0, 0, 0});
+  CHECK_THROWS_WITH_AS(ag::jacobian(only_x, {x, y}, {.strict = true}), doctest::Contains("input 1"),
+                       tg::AutogradError);
+
+  // Without create_graph the result is a plain tensor and the input is untouched.
+  Tensor w = tg::tensor({1, 2}, {2}, {.dtype = tg::kFloat64, .requires_grad = true});
+  Tensor plain = ag::jacobian([](const Tensor& v) { return v * v * v; }, w);
+  CHECK_FALSE(plain.requires_grad());
+  CHECK_FALSE(w.grad().defined());
+  // With it, J = diag(3 w^2) can be differentiated: d/dw sum(J) = 6 w.
+  Tensor J2 = ag::jacobian([](const Tensor& v) { return v * v * v; }, w, {.create_graph = true});
+  check_close(J2, {2, 2}, {3, 0, 0, 12});
+  REQUIRE(J2.requires_grad());
+  J2.sum().backward();
+  check_close(w.grad(), {2}, {6, 12});
+}
+
+TEST_CASE("hessian against hand formulas") {
+  Tensor x = tg::tensor({1, -2, 0.5}, {3}, kF64);
+  // f = sum(x^3): H = diag(6x).
+  check_close(ag::hessian([](const Tensor& v) { return (v * v * v).sum(); }, x), {3, 3},
+              {6, 0, 0, 0, -12, 0, 0, 0, 3});
+  // f = (x.x)^2: H = 4 (x.x) I + 8 x x^T, with x.x = 5.25.
+  std::vector<double> expected;
+  const double xs[] = {1, -2, 0.5};
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) expected.push_back((i == j ? 4 * 5.25 : 0) + 8 * xs[i] * xs[j]);
+  check_close(ag::hessian(
+                  [](const Tensor& v) {
+                    Tensor s = (v * v).sum();
+                    return s * s;
+                  },
+                  x),
+              {3, 3}, expected);
+  // A matrix input: f = sum(X^2) for X [2, 2] gives H of shape [2, 2, 2, 2] = 2 I.
+  Tensor H = ag::hessian([](const Tensor& v) { return (v * v).sum(); }, tg::ones({2, 2}, kF64));
+  std::vector<double> two_identity(16, 0);
+  for (int i = 0; i < 4; ++i) two_identity[static_cast<std::size_t>(i * 4 + i)] = 2;
+  check_close(H, {2, 2, 2, 2}, two_identity);
+
+  CHECK_THROWS_WITH_AS(ag::hessian([](const Tensor& v) { return v * v; }, x), doctest::Contains("single-element"),
+                       tg::ShapeError);
+}
+
+TEST_CASE("hessian of several inputs") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64);
+  Tensor y = tg::tensor({3, 4}, {2}, kF64);
+  // f = sum(x^2 y): H_xx = diag(2y), H_xy = H_yx = diag(2x), H_yy = 0.
+  auto H = ag::hessian([](const std::vector<Tensor>& in) { return (in[0] * in[0] * in[1]).sum(); }, {x, y});
+  check_close(H[0][0], {2, 2}, {6, 0, 0, 8});
+  check_close(H[0][1], {2, 2}, {2, 0, 0, 4});
+  check_close(H[1][0], {2, 2}, {2, 0, 0, 4});
+  check_close(H[1][1], {2, 2}, {0, 0, 0, 0});
+}
+
+TEST_CASE("vjp") {
+  Tensor x = tg::tensor({1, 2, 3}, {3}, kF64);
+  Tensor v = tg::tensor({1, 0.5, -1}, {3}, kF64);
+  auto [y, g] = ag::vjp([](const Tensor& t) { return t * t; }, x, v);
+  check_close(y, {3}, {1, 4, 9});
+  check_close(g, {3}, {2, 2, -6});  // v^T diag(2x)
+  CHECK_FALSE(y.requires_grad());
+
+  // A scalar output needs no v.
+  auto [s, gs] = ag::vjp([](const Tensor& t) { return (t * t).sum(); }, x);
+  check_close(s, {}, {14});
+  check_close(gs, {3}, {2, 4, 6});
+
+  // A x with v: A^T v.
+  Tensor A = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kF64);
+  auto [ax, atv] = ag::vjp([&](const Tensor& t) { return tg::matmul(A, t); }, x, tg::tensor({1, -1}, {2}, kF64));
+  check_close(ax, {2}, {14, 32});
+  check_close(atv, {3}, {-3, -3, -3});
+
+  CHECK_THROWS_WITH_AS(ag::vjp([](const Tensor& t) { return t * t; }, x), doctest::Contains("v is needed"),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(ag::vjp([](const Tensor& t) { return t * t; }, x, tg::ones({2}, kF64)),
+                       doctest::Contains("vjp"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(ag::vjp([](const Tensor& t) { return t; }, tg::ones({2}, {.dtype = tg::kInt64})),
+                       doctest::Contains("int64"), tg::DTypeError);
+}
+
+TEST_CASE("jvp by the double-vjp trick") {
+  Tensor x = tg::tensor({1, 2, 3}, {3}, kF64);
+  Tensor u = tg::tensor({1, 0.5, -1}, {3}, kF64);
+  auto [y, d] = ag::jvp([](const Tensor& t) { return t * t; }, x, u);
+  check_close(y, {3}, {1, 4, 9});
+  check_close(d, {3}, {2, 2, -6});  // diag(2x) u
+
+  Tensor A = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kF64);
+  auto [ax, au] = ag::jvp([&](const Tensor& t) { return tg::matmul(A, t); }, x, u);
+  check_close(au, {2}, {-1, 0.5});  // A u
+
+  // Scalar output: the directional derivative 2 x . u.
+  auto [s, ds] = ag::jvp([](const Tensor& t) { return (t * t).sum(); }, x, u);
+  check_close(ds, {}, {-2});
+
+  // Two inputs: d(xy) = y dx + x dy.
+  Tensor y2 = tg::tensor({4, 5, 6}, {3}, kF64);
+  auto [outs, tangents] = ag::jvp([](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * in[1]}; },
+                                  {x, y2}, {u, tg::ones({3}, kF64)});
+  check_close(tangents[0], {3}, {4 + 1, 2.5 + 2, -6 + 3});
+
+  // A single-element input needs no v.
+  auto [c, dc] = ag::jvp([](const Tensor& t) { return t * t * t; }, tg::tensor({2}, {1}, kF64));
+  check_close(dc, {1}, {12});
+
+  // An output that does not depend on the input has a zero tangent.
+  auto [k, dk] = ag::jvp([](const Tensor& t) { return tg::ones({2}, kF64) + t.sum() * 0; }, x, u);
+  check_close(dk, {2}, {0, 0});
+  CHECK_THROWS_WITH_AS(ag::jvp([](const Tensor& t) { return t * t; }, x), doctest::Contains("v is needed"),
+                       tg::ValueError);
+}

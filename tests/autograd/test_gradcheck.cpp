@@ -1,0 +1,184 @@
+// tg::gradcheck and tg::gradgradcheck: they pass correct gradients, catch
+// wrong ones (reporting where), and handle strided and expanded inputs.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "autograd/custom_function.h"
+#include "autograd/engine.h"
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
+#include "core/tensor.h"
+
+using tg::Tensor;
+using tg::autograd::AutogradContext;
+
+namespace {
+
+constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
+constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = true};
+
+// y = x^2 with a wrong derivative (3x instead of 2x).
+struct WrongSquare : tg::autograd::Function<WrongSquare> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x) {
+    ctx->save_for_backward({x});
+    return x * x;
+  }
+  static std::vector<Tensor> backward(AutogradContext* ctx, std::vector<Tensor> grads) {
+    return {grads[0] * 3 * ctx->get_saved_variables()[0]};
+  }
+};
+
+// y = x^2 with the right first derivative, computed from a detached x, so its
+// own derivative (the second derivative of y) is missing.
+struct FlatSecondDerivative : tg::autograd::Function<FlatSecondDerivative> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x) {
+    ctx->save_for_backward({x});
+    return x * x;
+  }
+  static std::vector<Tensor> backward(AutogradContext* ctx, std::vector<Tensor> grads) {
+    return {grads[0] * 2 * ctx->get_saved_variables()[0].detach()};
+  }
+};
+
+// y = 2x, but the forward reads memory as if x were contiguous.
+struct ContiguousOnlyDouble : tg::autograd::Function<ContiguousOnlyDouble> {
+  static Tensor forward(AutogradContext*, const Tensor& x) {
+    Tensor y = tg::empty(x.shape(), {.dtype = x.dtype()});
+    const double* in = x.data_ptr<double>();
+    double* out = y.data_ptr<double>();
+    for (std::int64_t i = 0; i < x.numel(); ++i) out[i] = 2 * in[i];
+    return y;
+  }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) { return {grads[0] * 2}; }
+};
+
+}  // namespace
+
+TEST_CASE("gradcheck passes correct gradients") {
+  tg::manual_seed(1);
+  Tensor x = tg::randn({2, 3}, kF64Grad);
+  Tensor y = tg::randn({3}, kF64Grad);
+  CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return (in[0] * in[1]).exp(); }, {x, y}));
+  CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return (in[0] * in[0]).sum(); }, {x}));
+  // A vector of outputs, one of which ignores an input.
+  CHECK(tg::gradcheck(
+      [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * in[1], in[0].tanh()}; }, {x, y}));
+  const auto r = tg::gradcheck_result([](const std::vector<Tensor>& in) { return in[0] * 3; }, {x});
+  CHECK(r.ok);
+  CHECK(r.message.empty());
+  CHECK(r.mismatches == 0);
+}
+
+TEST_CASE("gradcheck catches a wrong gradient and says where") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  auto fn = [](const std::vector<Tensor>& in) { return WrongSquare::apply(in[0]); };
+
+  const auto r = tg::gradcheck_result(fn, {x});
+  CHECK_FALSE(r.ok);
+  // Jacobian entries: analytic 3x on the diagonal, numeric 2x. The worst is at x = 2.
+  CHECK(r.input_index == 0);
+  CHECK(r.output_index == 0);
+  CHECK(r.input_element == std::vector<std::int64_t>{1});
+  CHECK(r.output_element == std::vector<std::int64_t>{1});
+  CHECK(r.analytic == doctest::Approx(6));
+  CHECK(r.numeric == doctest::Approx(4).epsilon(1e-6));
+  CHECK(r.mismatches == 2);
+  CHECK(r.message.find("input 0") != std::string::npos);
+  CHECK(r.message.find("[1]") != std::string::npos);
+  CHECK(r.message.find("analytic 6") != std::string::npos);
+  CHECK(r.message.find("numeric ") != std::string::npos);
+  CHECK(r.message.find("WrongSquare") != std::string::npos);  // the output's grad_fn
+
+  CHECK_THROWS_WITH_AS(tg::gradcheck(fn, {x}), doctest::Contains("Jacobian mismatch"), tg::AutogradError);
+  // A tolerance wide enough lets it pass.
+  CHECK(tg::gradcheck(fn, {x}, {.atol = 3}));
+}
+
+TEST_CASE("gradcheck reports multi-dimensional element indices") {
+  Tensor a = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kF64Grad);
+  Tensor b = tg::tensor({1, 1, 1, 1, 1, 1}, {2, 3}, kF64Grad);
+  auto fn = [](const std::vector<Tensor>& in) { return in[1] + WrongSquare::apply(in[0]); };
+  const auto r = tg::gradcheck_result(fn, {a, b});
+  CHECK_FALSE(r.ok);
+  CHECK(r.input_index == 0);
+  CHECK(r.input_element == std::vector<std::int64_t>{1, 2});  // x = 6: analytic 18, numeric 12
+  CHECK(r.output_element == std::vector<std::int64_t>{1, 2});
+  CHECK(r.message.find("[1, 2]") != std::string::npos);
+}
+
+TEST_CASE("gradcheck wants float64 and something to check") {
+  Tensor x32 = tg::ones({2}, {.requires_grad = true});
+  auto fn = [](const std::vector<Tensor>& in) { return in[0] * 2; };
+  CHECK_THROWS_WITH_AS(tg::gradcheck(fn, {x32}), doctest::Contains("float64"), tg::DTypeError);
+  CHECK_THROWS_WITH_AS(tg::gradcheck(fn, {tg::ones({2}, kF64)}), doctest::Contains("requires grad"),
+                       tg::ValueError);
+  // Integer inputs (indices) pass through unchanged.
+  Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+  Tensor index = tg::tensor({2, 0}, {2}, {.dtype = tg::kInt64});
+  CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return tg::index_select(in[0], 0, in[1]) * 2; },
+                      {x, index}));
+}
+
+TEST_CASE("gradcheck on non-contiguous and expanded inputs") {
+  tg::manual_seed(2);
+  Tensor w = tg::randn({4, 3}, kF64);
+  // Transposed.
+  Tensor t = tg::randn({3, 4}, kF64).t().set_requires_grad(true);
+  REQUIRE_FALSE(t.is_contiguous());
+  // Sliced with a step.
+  Tensor s = tg::randn({8, 3}, kF64).slice(0, 0, 8, 2).set_requires_grad(true);
+  REQUIRE(s.stride(0) == 6);
+  // Expanded: one storage element per column is four logical elements.
+  Tensor e = tg::randn({1, 3}, kF64).expand({4, 3}).set_requires_grad(true);
+  REQUIRE(e.stride(0) == 0);
+  auto fn = [w](const std::vector<Tensor>& in) { return in[0] * in[0] * w; };
+  for (const Tensor& x : {t, s, e}) {
+    CHECK(tg::gradcheck(fn, {x}));
+    CHECK(tg::gradgradcheck(fn, {x}));
+  }
+  // The analytic Jacobian of the expanded input has one column per logical
+  // element: d out[r][c] / d e[r][c] = 2 e[r][c] w[r][c], and zero across rows.
+  const auto r = tg::gradcheck_result(fn, {e});
+  CHECK(r.ok);
+}
+
+TEST_CASE("gradcheck catches a forward that mishandles strided inputs") {
+  Tensor x = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kF64).t().set_requires_grad(true);
+  auto fn = [](const std::vector<Tensor>& in) { return ContiguousOnlyDouble::apply(in[0]); };
+  CHECK_THROWS_WITH_AS(tg::gradcheck(fn, {x}), doctest::Contains("contiguous copies"), tg::AutogradError);
+  CHECK(tg::gradcheck(fn, {x.detach().contiguous().set_requires_grad(true)}));
+}
+
+TEST_CASE("gradgradcheck passes correct second derivatives") {
+  tg::manual_seed(3);
+  Tensor x = tg::randn({3}, kF64Grad);
+  Tensor y = tg::randn({3}, kF64Grad);
+  CHECK(tg::gradgradcheck([](const std::vector<Tensor>& in) { return in[0] * in[0] * in[1]; }, {x, y}));
+  CHECK(tg::gradgradcheck([](const std::vector<Tensor>& in) { return in[0].tanh().sum(); }, {x}));
+  // Given grad_outputs.
+  CHECK(tg::gradgradcheck([](const std::vector<Tensor>& in) { return in[0].exp(); }, {x},
+                          {tg::tensor({1, -2, 0.5}, {3}, kF64Grad)}));
+}
+
+TEST_CASE("gradgradcheck catches a second derivative that is missing") {
+  Tensor x = tg::tensor({0.5, -1, 2}, {3}, kF64Grad);
+  auto fn = [](const std::vector<Tensor>& in) { return FlatSecondDerivative::apply(in[0]); };
+  CHECK(tg::gradcheck(fn, {x}));  // first derivative right
+  const auto r = tg::gradgradcheck_result(fn, {x});
+  CHECK_FALSE(r.ok);
+  CHECK(r.input_index == 0);  // with respect to x, not to the grad_output
+  CHECK_THROWS_WITH_AS(tg::gradgradcheck(fn, {x}), doctest::Contains("gradgradcheck"), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(tg::gradgradcheck(fn, {x}, {tg::ones({2}, kF64Grad)}), doctest::Contains("grad_output"),
+                       tg::ShapeError);
+}
+
+TEST_CASE("gradcheck leaves the inputs and their gradients untouched") {
+  Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+  const auto before = x.to_vector<double>();
+  CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return in[0].exp(); }, {x}));
+  CHECK(tg::gradgradcheck([](const std::vector<Tensor>& in) { return in[0].exp(); }, {x}));
+  CHECK(x.to_vector<double>() == before);
+  CHECK_FALSE(x.grad().defined());
+}

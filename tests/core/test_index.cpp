@@ -1,0 +1,127 @@
+// Indexing ops: values by hand, repeated indices, strided inputs, and errors
+// that name the op, the bad index and the size it had to fit.
+#include <doctest/doctest.h>
+
+#include "autograd/ops.h"
+#include "core/kernels/index.h"
+
+using namespace tg;
+
+namespace {
+std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+Tensor f64(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kFloat64}); }
+Tensor i64(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kInt64}); }
+}  // namespace
+
+TEST_CASE("index_select picks rows or columns, repeats allowed") {
+  Tensor x = f64({1, 2, 3, 4, 5, 6}, {3, 2});
+  CHECK(values(index_select(x, 0, i64({2, 0, 2}))) == std::vector<double>{5, 6, 1, 2, 5, 6});
+  Tensor cols = x.index_select(1, i64({1}));
+  CHECK(cols.shape() == Dims{3, 1});
+  CHECK(values(cols) == std::vector<double>{2, 4, 6});
+  CHECK(index_select(x, -1, i64({1, 0})).shape() == Dims{3, 2});
+  // A strided input and a strided index.
+  CHECK(values(index_select(x.t(), 1, i64({2, 9, 0}).slice(0, 0, 3, 2))) == std::vector<double>{5, 1, 6, 2});
+  CHECK(index_select(x, 0, zeros({0}, {.dtype = kInt64})).shape() == Dims{0, 2});
+  CHECK(index_select(tensor({1, 0, 1}, {}, {.dtype = kBool}), 0, i64({1, 2})).to_vector<bool>() ==
+        std::vector<bool>{false, true});
+
+  CHECK_THROWS_WITH_AS(index_select(x, 0, i64({0, 3})),
+                       doctest::Contains("index_select: index 3 is out of range for dimension 0 with size 3"),
+                       IndexError);
+  CHECK_THROWS_WITH_AS(index_select(x, 1, i64({-1})), doctest::Contains("index -1"), IndexError);
+  CHECK_THROWS_WITH_AS(index_select(x, 0, f64({0})), doctest::Contains("index_select: index must be int64, got float64"),
+                       DTypeError);
+  CHECK_THROWS_WITH_AS(index_select(x, 0, i64({0, 1}, {1, 2})), doctest::Contains("must be 1-D, got shape [1, 2]"),
+                       ShapeError);
+  CHECK_THROWS_AS(index_select(x, 2, i64({0})), IndexError);
+}
+
+TEST_CASE("gather follows PyTorch's indexing rule") {
+  Tensor x = f64({1, 2, 3, 4}, {2, 2});
+  // out[i][j] = x[i][index[i][j]]
+  CHECK(values(gather(x, 1, i64({0, 0, 1, 0}, {2, 2}))) == std::vector<double>{1, 1, 4, 3});
+  // out[i][j] = x[index[i][j]][j]
+  CHECK(values(gather(x, 0, i64({1, 0, 1, 1}, {2, 2}))) == std::vector<double>{3, 2, 3, 4});
+  // The index may be smaller than the input in every dim, and larger along `dim`.
+  Tensor picked = x.gather(1, i64({1, 1, 1}, {1, 3}));
+  CHECK(picked.shape() == Dims{1, 3});
+  CHECK(values(picked) == std::vector<double>{2, 2, 2});
+  // The usual use: pick each row's label.
+  Tensor logits = f64({0.1, 0.2, 0.7, 0.5, 0.4, 0.1}, {2, 3});
+  CHECK(values(gather(logits, 1, i64({2, 0}).unsqueeze(1))) == std::vector<double>{0.7, 0.5});
+  // A transposed input.
+  CHECK(values(gather(x.t(), 1, i64({1, 0}, {2, 1}))) == std::vector<double>{3, 2});
+
+  CHECK_THROWS_WITH_AS(gather(x, 1, i64({0, 2}, {2, 1})),
+                       doctest::Contains("gather: index 2 is out of range for dimension 1 with size 2"), IndexError);
+  CHECK_THROWS_WITH_AS(gather(x, 1, i64({0, 1})), doctest::Contains("same number of dimensions"), ShapeError);
+  CHECK_THROWS_WITH_AS(gather(x, 1, i64({0, 0, 0}, {3, 1})), doctest::Contains("at dimension 0"), ShapeError);
+  CHECK_THROWS_AS(gather(x, 1, f64({0, 0}, {2, 1})), DTypeError);
+}
+
+TEST_CASE("scatter_add accumulates repeated indices out of place") {
+  Tensor x = f64({10, 20, 30});
+  Tensor y = scatter_add(x, 0, i64({0, 1, 0, 2}), f64({1, 2, 3, 4}));
+  CHECK(values(y) == std::vector<double>{14, 22, 34});
+  CHECK(values(x) == std::vector<double>{10, 20, 30});
+
+  Tensor z = zeros({2, 3}, {.dtype = kFloat64});
+  // out[i][index[i][j]] += src[i][j]
+  Tensor w = z.scatter_add(1, i64({2, 2, 0, 1}, {2, 2}), f64({1, 2, 3, 4}, {2, 2}));
+  CHECK(values(w) == std::vector<double>{0, 0, 3, 3, 4, 0});
+  // src larger than index: only index's part is used.
+  Tensor v = scatter_add(z, 0, i64({1}, {1, 1}), f64({5, 6, 7, 8}, {2, 2}));
+  CHECK(values(v) == std::vector<double>{0, 0, 0, 5, 0, 0});
+  // int64 works too.
+  CHECK(scatter_add(zeros({2}, {.dtype = kInt64}), 0, i64({1, 1}), i64({2, 3})).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{0, 5});
+
+  CHECK_THROWS_WITH_AS(scatter_add(x, 0, i64({3}), f64({1})),
+                       doctest::Contains("scatter_add: index 3 is out of range for dimension 0 with size 3"),
+                       IndexError);
+  CHECK_THROWS_WITH_AS(scatter_add(x, 0, i64({0}), tensor({1})),
+                       doctest::Contains("scatter_add: src has dtype float32 but self has float64"), DTypeError);
+  CHECK_THROWS_WITH_AS(scatter_add(x, 0, i64({0, 1}), f64({1})), doctest::Contains("larger than src"), ShapeError);
+  CHECK_THROWS_AS(scatter_add(x, 0, f64({0}), f64({1})), DTypeError);
+}
+
+TEST_CASE("masked_fill fills where the mask is true, with broadcasting") {
+  Tensor x = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor mask = tensor({1, 0, 1}, {}, {.dtype = kBool});
+  CHECK(values(masked_fill(x, mask, -1)) == std::vector<double>{-1, 2, -1, -1, 5, -1});
+  Tensor col = tensor({0, 1}, {2, 1}, {.dtype = kBool});
+  CHECK(values(x.masked_fill(col, 0)) == std::vector<double>{1, 2, 3, 0, 0, 0});
+  // The result has the broadcast shape of both, as PyTorch's out-of-place masked_fill.
+  Tensor grown = masked_fill(f64({1, 2, 3}), tensor({1, 0, 0, 0, 0, 1}, {2, 3}, {.dtype = kBool}), 9);
+  CHECK(grown.shape() == Dims{2, 3});
+  CHECK(values(grown) == std::vector<double>{9, 2, 3, 1, 2, 9});
+  CHECK(masked_fill(i64({1, 2}), tensor({0, 1}, {}, {.dtype = kBool}), 7).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{1, 7});
+  CHECK(values(masked_fill(x.t(), tensor({1, 0}, {}, {.dtype = kBool}), 0)) ==
+        std::vector<double>{0, 4, 0, 5, 0, 6});
+
+  CHECK_THROWS_WITH_AS(masked_fill(x, tensor({1, 0, 1}), 0), doctest::Contains("masked_fill: mask must be bool"),
+                       DTypeError);
+  CHECK_THROWS_WITH_AS(masked_fill(x, tensor({1, 0}, {}, {.dtype = kBool}), 0), doctest::Contains("masked_fill"),
+                       ShapeError);
+}
+
+TEST_CASE("one_hot encodes int64 labels") {
+  Tensor oh = one_hot(i64({2, 0, 1}), 4);
+  CHECK(oh.dtype() == kInt64);
+  CHECK(oh.shape() == Dims{3, 4});
+  CHECK(oh.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 0});
+  Tensor inferred = one_hot(i64({1, 3}, {2, 1}));
+  CHECK(inferred.shape() == Dims{2, 1, 4});
+  CHECK(inferred.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1, 0, 0, 0, 0, 0, 1});
+  CHECK(one_hot(zeros({0}, {.dtype = kInt64}), 3).shape() == Dims{0, 3});
+  CHECK_FALSE(oh.requires_grad());
+
+  CHECK_THROWS_WITH_AS(one_hot(i64({0, 3}), 3), doctest::Contains("one_hot: label 3 (element 1) is out of range for 3"),
+                       IndexError);
+  CHECK_THROWS_WITH_AS(one_hot(i64({-1, 0})), doctest::Contains("label -1"), IndexError);
+  CHECK_THROWS_WITH_AS(one_hot(f64({1})), doctest::Contains("one_hot: labels must be int64, got float64"), DTypeError);
+  CHECK_THROWS_AS(one_hot(zeros({0}, {.dtype = kInt64})), ValueError);
+  CHECK_THROWS_AS(one_hot(i64({0}), -2), ValueError);
+}
