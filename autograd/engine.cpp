@@ -246,7 +246,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     targets.push_back(gradient_edge(inputs[i]));
   }
   GradModeRestore restore;
-  GraphTask task(options.retain_graph, options.create_graph, /*accumulate=*/false);
+  GraphTask task(options.retain_graph || options.create_graph, options.create_graph, /*accumulate=*/false);
   for (std::size_t i = 0; i < outputs.size(); ++i) task.add_root(gradient_edge(outputs[i]), seeds[i]);
   task.set_targets(targets);
   task.run();

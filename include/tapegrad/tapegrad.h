@@ -1,8 +1,11 @@
 #pragma once
 // The whole public API of tapegrad.
+#include "autograd/custom_function.h"
 #include "autograd/engine.h"
 #include "autograd/function.h"
+#include "autograd/functional.h"
 #include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "core/dims.h"
 #include "core/dtype.h"
@@ -11,3 +14,9 @@
 #include "core/print.h"
 #include "core/random.h"
 #include "core/tensor.h"
+#include "data/dataloader.h"
+#include "data/dataset.h"
+#include "data/fashion_mnist.h"
+#include "data/idx.h"
+#include "io/safetensors.h"
+#include "nn/module.h"
