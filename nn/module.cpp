@@ -1,6 +1,12 @@
 #include "nn/module.h"
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
+#include <ostream>
 #include <set>
+#include <typeinfo>
 
 #include <fmt/format.h>
 
@@ -29,6 +35,16 @@ Module& Module::operator=(Module&& other) {
   children_ = std::move(other.children_);
   training_ = other.training_;
   return *this;
+}
+
+std::string Module::type_name() const {
+  const char* mangled = typeid(*this).name();
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+  std::string name = status == 0 && demangled ? demangled.get() : mangled;
+  // "ns::Net" -> "Net", as PyTorch prints the class name alone.
+  const auto colon = name.rfind("::", name.find('<'));
+  return colon == std::string::npos ? name : name.substr(colon + 2);
 }
 
 Tensor Module::forward(const Tensor&) {
@@ -246,5 +262,7 @@ std::string Module::repr() const {
   repr_into(out, 0);
   return out;
 }
+
+std::ostream& operator<<(std::ostream& os, const Module& module) { return os << module.repr(); }
 
 }  // namespace tg::nn

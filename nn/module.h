@@ -12,12 +12,16 @@
 // alias one tensor, so loading a state dict or converting the dtype changes
 // the member too. A module that registered member submodules refers to its
 // own members, so it is pinned: moving it throws (copying is disabled).
+#include <concepts>
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "core/tensor.h"
 
@@ -38,9 +42,10 @@ class Module {
   virtual Tensor forward(const Tensor& input);
   Tensor operator()(const Tensor& input) { return forward(input); }
 
-  // The type name shown when printing ("Linear"), and the text inside its
-  // parentheses ("in_features=784, out_features=32, bias=true").
-  virtual std::string type_name() const { return "Module"; }
+  // The type name shown when printing ("Linear"; by default the C++ class
+  // name without its namespaces), and the text inside its parentheses
+  // ("in_features=784, out_features=32, bias=True").
+  virtual std::string type_name() const;
   virtual std::string extra_repr() const { return {}; }
 
   std::vector<Tensor> parameters(bool recurse = true) const;
@@ -110,4 +115,16 @@ class Module {
   bool pinned_ = false;
 };
 
+// Prints repr(): `std::cout << model` or `fmt::format("{}", model)`.
+std::ostream& operator<<(std::ostream& os, const Module& module);
+
 }  // namespace tg::nn
+
+template <class M, class Char>
+  requires std::derived_from<M, tg::nn::Module>
+struct fmt::formatter<M, Char> : fmt::formatter<std::string_view, Char> {
+  template <class Context>
+  auto format(const M& module, Context& ctx) const {
+    return fmt::formatter<std::string_view, Char>::format(module.repr(), ctx);
+  }
+};

@@ -18,8 +18,8 @@ namespace {
 Tensor slice_by(const Tensor& x, const SliceSpec& s, const char* name);
 Tensor unslice(const Tensor& grad, const Dims& shape, const SliceSpec& s);
 
-// Slicing and unslicing (slice_backward) are each other's adjoint, so each one's backward
-// is the other: gradients of any order flow through slices.
+// Slicing and unslicing (slice_backward) are each other's adjoint, so each
+// one's backward is the other: gradients of any order flow through slices.
 Tensor slice_by(const Tensor& x, const SliceSpec& s, const char* name) {
   Tensor y = kernel::slice(x, s);
   if (autograd::needs_grad(x))

@@ -149,8 +149,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                                  shape_str(a.sizes()), shape_str(b.sizes())));
   if (a.dim() == 1 && b.dim() == 1) return dot_product(op, a, b);
   // A 1-D left operand is a row [1, k], a 1-D right operand a column [k, 1].
-  const Tensor A = a.dim() == 1 ? make_view(a, {1, a.size(0)}, {a.size(0) * a.stride(0), a.stride(0)}, a.storage_offset())
-                                : a;
+  const Tensor A =
+      a.dim() == 1 ? make_view(a, {1, a.size(0)}, {a.size(0) * a.stride(0), a.stride(0)}, a.storage_offset()) : a;
   const Tensor B = b.dim() == 1 ? make_view(b, {b.size(0), 1}, {b.stride(0), 1}, b.storage_offset()) : b;
   const std::int64_t k = A.size(-1), kb = B.size(-2);
   if (k != kb) throw_mismatch(op, a, b, k, kb);

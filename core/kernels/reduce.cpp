@@ -196,8 +196,12 @@ typename Op::Acc reduce_row(const Op& op, const T* p, std::int64_t n, std::int64
     Acc lanes[kLanes];
     for (auto& l : lanes) l = op.init();
     std::int64_t i = 0;
-    for (; i + kLanes <= m; i += kLanes)
+    for (; i + kLanes <= m; i += kLanes) {
+      // Kept as a loop (not unrolled) so the loop vectorizer takes it: the
+      // unrolled form defeats GCC's if-conversion for max and min.
+#pragma GCC unroll 1
       for (int k = 0; k < kLanes; ++k) lanes[k] = op.step(lanes[k], q[i + k], base + i + k);
+    }
     for (; i < m; ++i) lanes[0] = op.step(lanes[0], q[i], base + i);
     for (int w = kLanes / 2; w > 0; w /= 2)
       for (int k = 0; k < w; ++k) lanes[k] = op.combine(lanes[k], lanes[k + w]);
@@ -346,9 +350,10 @@ struct ExtremeOp {
   Acc init() const { return extreme_init<Max, T>(); }
   Acc step(Acc a, T x, std::int64_t) const {
     if constexpr (std::is_floating_point_v<T>) {
-      // Branch-free, so the column loop vectorizes; NaN sticks.
-      const bool take = Max ? (x > a) : (x < a);
-      return (take || x != x) && a == a ? x : a;
+      // Written so that it vectorizes: no short-circuit. A NaN x is taken,
+      // and a NaN a stays, since every comparison with it is false.
+      const bool take = (Max ? (x > a) : (x < a)) | (x != x);
+      return take ? x : a;
     } else {
       return beats<Max>(x, a) ? x : a;
     }

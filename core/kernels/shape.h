@@ -1,7 +1,7 @@
 #pragma once
 // Shape and view kernels: views that share storage (view, reshape, transpose,
-// permute, slicing, expand, squeeze), and the copies that join or split
-// tensors (cat). They check their arguments and name the op in every error;
+// permute, slicing, expand, squeeze) and cat, the copy that joins tensors.
+// They check their arguments and name the op in every error;
 // autograd/ops/shape.cpp records them on the tape.
 #include <cstdint>
 #include <optional>

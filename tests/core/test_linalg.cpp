@@ -62,7 +62,8 @@ Ref ref_matmul(const Ref& a, const Ref& b) {
       for (std::int64_t j = 0; j < n; ++j) {
         double s = 0;
         for (std::int64_t p = 0; p < k; ++p)
-          s += a.v[static_cast<std::size_t>(ia * m * k + i * k + p)] * b.v[static_cast<std::size_t>(ib * k * n + p * n + j)];
+          s += a.v[static_cast<std::size_t>(ia * m * k + i * k + p)] *
+               b.v[static_cast<std::size_t>(ib * k * n + p * n + j)];
         out[static_cast<std::size_t>(flat * m * n + i * n + j)] = s;
       }
   }
@@ -320,7 +321,8 @@ TEST_CASE("error messages name the op and the shapes or dtypes") {
   CHECK_THROWS_WITH_AS(kernel::matmul(flags, flags), "matmul: expected float32, float64 or int64 tensors, got bool",
                        tg::DTypeError);
   CHECK_THROWS_WITH_AS(kernel::addmm(random({3, 5}), random({4, 2}), random({2, 5})),
-                       "addmm: input of shape [3, 5] does not broadcast to the product's shape [4, 5] ([4, 2] @ [2, 5])",
+                       "addmm: input of shape [3, 5] does not broadcast to the product's shape [4, 5] "
+                       "([4, 2] @ [2, 5])",
                        tg::ShapeError);
   CHECK_THROWS_WITH_AS(kernel::addmm(random({5}, tg::kFloat64), random({4, 2}), random({2, 5})),
                        "addmm: input is float64 but the matrices are float32", tg::DTypeError);

@@ -194,8 +194,8 @@ TEST_CASE("read_idx: corrupt gzip data is a FormatError naming the file") {
     CHECK_THROWS_WITH_AS(read_idx((dir / "garbage.gz").string()), doctest::Contains("garbage.gz"), tg::FormatError);
   }
   SUBCASE("gzip stream cut short") {
-    gz.resize(gz.size() - 12);
-    write_plain(dir / "cut.gz", gz);
+    const Bytes cut(gz.begin(), gz.end() - 12);  // the trailer and the end of the deflate data
+    write_plain(dir / "cut.gz", cut);
     CHECK_THROWS_WITH_AS(read_idx((dir / "cut.gz").string()), doctest::Contains("cut.gz"), tg::FormatError);
   }
   SUBCASE("wrong checksum") {

@@ -1,0 +1,287 @@
+// 2-D convolution by im2col + GEMM, with its two gradients as ops of their
+// own so that gradients of any order exist:
+//
+//   conv2d             y  = conv(x, W) + b      x [N,C,H,W], W [O,C,kh,kw], y [N,O,Ho,Wo]
+//   conv2d_input_grad  dx = conv^T(dy, W)       (col = W^T @ dy, folded back by col2im)
+//   conv2d_weight_grad dW = sum_n dy[n] @ col(x[n])^T
+//
+// All three are bilinear, and each one's derivatives are the other two:
+// <dx, conv^T(dy, W)> = <conv(dx, W), dy> = <conv_weight_grad(dx, dy), W>.
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "autograd/function.h"
+#include "core/kernels/blas.h"
+#include "core/kernels/copy.h"
+#include "nn/functional.h"
+
+namespace tg::nn::functional {
+
+using autograd::Backward;
+using autograd::SavedTensor;
+
+namespace {
+
+struct ConvGeometry {
+  std::int64_t n, c, h, w;  // input
+  std::int64_t o, kh, kw;   // weight
+  std::int64_t sh, sw, ph, pw, dh, dw;
+  std::int64_t ho, wo;  // output
+  std::int64_t col_rows() const { return c * kh * kw; }
+  std::int64_t col_cols() const { return ho * wo; }
+  // A 1x1 kernel with unit stride and no padding: the image already is its
+  // own column matrix.
+  bool is_pointwise() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+};
+
+// The output positions [lo, hi) along one axis whose input position
+// out * stride + offset falls inside [0, size).
+std::pair<std::int64_t, std::int64_t> valid_range(std::int64_t offset, std::int64_t stride, std::int64_t size,
+                                                  std::int64_t out_size) {
+  const std::int64_t lo = offset >= 0 ? 0 : std::min(out_size, (-offset + stride - 1) / stride);
+  const std::int64_t last = size - 1 - offset;
+  const std::int64_t hi = last < 0 ? 0 : std::min(out_size, last / stride + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+// col [C*kh*kw, Ho*Wo]: row (c, i, j) holds the input pixels that kernel tap
+// (i, j) of channel c meets at each output position, zero where it meets padding.
+template <class T>
+void im2col(const T* x, const ConvGeometry& g, T* col) {
+  const std::int64_t cols = g.col_cols();
+  for (std::int64_t c = 0; c < g.c; ++c) {
+    const T* plane = x + c * g.h * g.w;
+    for (std::int64_t i = 0; i < g.kh; ++i) {
+      for (std::int64_t j = 0; j < g.kw; ++j) {
+        T* row = col + ((c * g.kh + i) * g.kw + j) * cols;
+        const std::int64_t off_h = i * g.dh - g.ph, off_w = j * g.dw - g.pw;
+        const auto [lo, hi] = valid_range(off_w, g.sw, g.w, g.wo);
+        for (std::int64_t oh = 0; oh < g.ho; ++oh) {
+          T* out = row + oh * g.wo;
+          const std::int64_t ih = oh * g.sh + off_h;
+          if (ih < 0 || ih >= g.h) {
+            std::fill(out, out + g.wo, T(0));
+            continue;
+          }
+          const T* in = plane + ih * g.w;
+          std::fill(out, out + lo, T(0));
+          if (g.sw == 1)
+            for (std::int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow + off_w];
+          else
+            for (std::int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * g.sw + off_w];
+          std::fill(out + hi, out + g.wo, T(0));
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: adds each column entry back onto the pixel it came
+// from (x must hold zeros, or what should be added to).
+template <class T>
+void col2im(const T* col, const ConvGeometry& g, T* x) {
+  const std::int64_t cols = g.col_cols();
+  for (std::int64_t c = 0; c < g.c; ++c) {
+    T* plane = x + c * g.h * g.w;
+    for (std::int64_t i = 0; i < g.kh; ++i) {
+      for (std::int64_t j = 0; j < g.kw; ++j) {
+        const T* row = col + ((c * g.kh + i) * g.kw + j) * cols;
+        const std::int64_t off_h = i * g.dh - g.ph, off_w = j * g.dw - g.pw;
+        const auto [lo, hi] = valid_range(off_w, g.sw, g.w, g.wo);
+        for (std::int64_t oh = 0; oh < g.ho; ++oh) {
+          const std::int64_t ih = oh * g.sh + off_h;
+          if (ih < 0 || ih >= g.h) continue;
+          const T* in = row + oh * g.wo;
+          T* out = plane + ih * g.w;
+          if (g.sw == 1)
+            for (std::int64_t ow = lo; ow < hi; ++ow) out[ow + off_w] += in[ow];
+          else
+            for (std::int64_t ow = lo; ow < hi; ++ow) out[ow * g.sw + off_w] += in[ow];
+        }
+      }
+    }
+  }
+}
+
+const char* kConv = "conv2d";
+
+void check_same_floating(const Tensor& a, const char* a_name, const Tensor& b, const char* b_name) {
+  if (!a.is_floating_point() || a.dtype() != b.dtype())
+    throw DTypeError(fmt::format("conv2d: {} and {} must share one floating dtype, got {} and {}", a_name, b_name,
+                                 dtype_name(a.dtype()), dtype_name(b.dtype())));
+}
+
+ConvGeometry conv_geometry(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
+                           Size2 dilation) {
+  if (weight.dim() != 4)
+    throw ShapeError(fmt::format("conv2d: weight must be 4-D [out_channels, in_channels, kh, kw], got {}",
+                                 shape_str(weight.sizes())));
+  if (x.dim() != 4)
+    throw ShapeError(fmt::format("conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}",
+                                 shape_str(x.sizes())));
+  if (x.size(1) != weight.size(1))
+    throw ShapeError(fmt::format("conv2d: input has {} channels but the weight expects {} (input {}, weight {})",
+                                 x.size(1), weight.size(1), shape_str(x.sizes()), shape_str(weight.sizes())));
+  check_same_floating(x, "input", weight, "weight");
+  if (bias.defined()) {
+    if (bias.dim() != 1 || bias.size(0) != weight.size(0))
+      throw ShapeError(fmt::format("conv2d: bias must be [{}] (one per output channel), got {}", weight.size(0),
+                                   shape_str(bias.sizes())));
+    check_same_floating(weight, "weight", bias, "bias");
+  }
+  if (stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1 || padding.h < 0 || padding.w < 0)
+    throw ValueError(fmt::format("conv2d: stride ({}, {}) and dilation ({}, {}) must be positive and padding ({}, {}) "
+                                 "non-negative",
+                                 stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w));
+  ConvGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2), weight.size(3),
+                 stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w, 0, 0};
+  const std::int64_t span_h = g.dh * (g.kh - 1) + 1, span_w = g.dw * (g.kw - 1) + 1;
+  if (g.h + 2 * g.ph < span_h || g.w + 2 * g.pw < span_w)
+    throw ShapeError(fmt::format("conv2d: input {} padded by ({}, {}) is smaller than the dilated kernel ({}, {})",
+                                 shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));
+  g.ho = (g.h + 2 * g.ph - span_h) / g.sh + 1;
+  g.wo = (g.w + 2 * g.pw - span_w) / g.sw + 1;
+  return g;
+}
+
+kernel::GemmLayout rows(std::int64_t ld) { return {false, ld}; }
+kernel::GemmLayout transposed(std::int64_t ld) { return {true, ld}; }
+
+// y[n] = W [O, CKK] @ col(x[n]) [CKK, HoWo] (+ b), one GEMM per image.
+Tensor conv_forward_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const ConvGeometry& g) {
+  const Tensor x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
+  const Tensor b = b_in.defined() ? kernel::contiguous(b_in) : b_in;
+  Tensor y = make_tensor({g.n, g.o, g.ho, g.wo}, x.dtype());
+  const std::int64_t k = g.col_rows(), m = g.col_cols();
+  dispatch_floating(x.dtype(), kConv, [&]<class T>() {
+    Tensor col = g.is_pointwise() ? Tensor() : make_tensor({k, m}, x.dtype());
+    const T* wp = w.data_ptr<T>();
+    for (std::int64_t n = 0; n < g.n; ++n) {
+      const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
+      T* yn = y.data_ptr<T>() + n * g.o * m;
+      const T* cp = xn;
+      if (col.defined()) {
+        im2col(xn, g, col.data_ptr<T>());
+        cp = col.data_ptr<T>();
+      }
+      if (b.defined()) {
+        const T* bp = b.data_ptr<T>();
+        for (std::int64_t o = 0; o < g.o; ++o) std::fill(yn + o * m, yn + (o + 1) * m, bp[o]);
+      }
+      kernel::gemm(x.dtype(), g.o, m, k, 1.0, wp, rows(k), cp, rows(m), b.defined() ? 1.0 : 0.0, yn, m, kConv);
+    }
+  });
+  return y;
+}
+
+// dx[n] = col2im(W^T [CKK, O] @ dy[n] [O, HoWo]).
+Tensor conv_input_grad_kernel(const Tensor& dy_in, const Tensor& w_in, const ConvGeometry& g) {
+  const Tensor dy = kernel::contiguous(dy_in), w = kernel::contiguous(w_in);
+  Tensor dx = make_tensor({g.n, g.c, g.h, g.w}, dy.dtype());
+  const std::int64_t k = g.col_rows(), m = g.col_cols();
+  dispatch_floating(dy.dtype(), kConv, [&]<class T>() {
+    const bool direct = g.is_pointwise();
+    Tensor col = direct ? Tensor() : make_tensor({k, m}, dy.dtype());
+    for (std::int64_t n = 0; n < g.n; ++n) {
+      T* dxn = dx.data_ptr<T>() + n * g.c * g.h * g.w;
+      const T* dyn = dy.data_ptr<T>() + n * g.o * m;
+      T* target = direct ? dxn : col.data_ptr<T>();
+      kernel::gemm(dy.dtype(), k, m, g.o, 1.0, w.data_ptr<T>(), transposed(k), dyn, rows(m), 0.0, target, m, kConv);
+      if (!direct) {
+        std::fill(dxn, dxn + g.c * g.h * g.w, T(0));
+        col2im(col.data_ptr<T>(), g, dxn);
+      }
+    }
+  });
+  return dx;
+}
+
+// dW [O, CKK] = sum_n dy[n] [O, HoWo] @ col(x[n])^T [HoWo, CKK].
+Tensor conv_weight_grad_kernel(const Tensor& x_in, const Tensor& dy_in, const ConvGeometry& g) {
+  const Tensor x = kernel::contiguous(x_in), dy = kernel::contiguous(dy_in);
+  Tensor dw = make_tensor({g.o, g.c, g.kh, g.kw}, x.dtype());
+  const std::int64_t k = g.col_rows(), m = g.col_cols();
+  dispatch_floating(x.dtype(), kConv, [&]<class T>() {
+    if (g.n == 0) std::fill(dw.data_ptr<T>(), dw.data_ptr<T>() + dw.numel(), T(0));
+    Tensor col = g.is_pointwise() ? Tensor() : make_tensor({k, m}, x.dtype());
+    for (std::int64_t n = 0; n < g.n; ++n) {
+      const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
+      const T* cp = xn;
+      if (col.defined()) {
+        im2col(xn, g, col.data_ptr<T>());
+        cp = col.data_ptr<T>();
+      }
+      kernel::gemm(x.dtype(), g.o, k, m, 1.0, dy.data_ptr<T>() + n * g.o * m, rows(m), cp, transposed(m),
+                   n == 0 ? 0.0 : 1.0, dw.data_ptr<T>(), k, kConv);
+    }
+  });
+  return dw;
+}
+
+SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
+
+Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g);
+Tensor conv_input_grad(const Tensor& dy, const Tensor& w, const ConvGeometry& g);
+Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
+
+Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g) {
+  Tensor y = conv_forward_kernel(x, w, b, g);
+  if (autograd::needs_grad(x, w, b)) {
+    const bool gx = autograd::requires_grad_of(x), gw = autograd::requires_grad_of(w);
+    autograd::record("conv2d", {&x, &w, &b}, {&y}, [sx = save_if(gw, x), sw = save_if(gx, w), g](Backward& bw) {
+      // y = conv(x, W) + b, x [N,C,H,W], W [O,C,kh,kw], b [O], y [N,O,Ho,Wo]:
+      //   dx = conv^T(dy, W) [N,C,H,W],  dW = sum_n dy[n] @ col(x[n])^T [O,C,kh,kw],
+      //   db = dy summed over N, Ho, Wo [O].
+      const Tensor& dy = bw.grad();
+      if (bw.needs(0)) bw.add(0, conv_input_grad(dy, bw.unpack(sw), g));
+      if (bw.needs(1)) bw.add(1, conv_weight_grad(bw.unpack(sx), dy, g));
+      if (bw.needs(2)) bw.add(2, tg::sum(dy, {0, 2, 3}));
+    });
+  }
+  return y;
+}
+
+Tensor conv_input_grad(const Tensor& dy, const Tensor& w, const ConvGeometry& g) {
+  Tensor dx = conv_input_grad_kernel(dy, w, g);
+  if (autograd::needs_grad(dy, w)) {
+    const bool gdy = autograd::requires_grad_of(dy), gw = autograd::requires_grad_of(w);
+    autograd::record("conv2d_input_grad", {&dy, &w}, {&dx},
+                     [sdy = save_if(gw, dy), sw = save_if(gdy, w), g](Backward& bw) {
+                       // dx = conv^T(dy, W), dx [N,C,H,W]; with ddx its gradient:
+                       //   d(dy) = conv(ddx, W) [N,O,Ho,Wo],  dW = conv_weight_grad(ddx, dy) [O,C,kh,kw]
+                       const Tensor& ddx = bw.grad();
+                       if (bw.needs(0)) bw.add(0, conv_forward(ddx, bw.unpack(sw), Tensor(), g));
+                       if (bw.needs(1)) bw.add(1, conv_weight_grad(ddx, bw.unpack(sdy), g));
+                     });
+  }
+  return dx;
+}
+
+Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, const ConvGeometry& g) {
+  Tensor dw = conv_weight_grad_kernel(x, dy, g);
+  if (autograd::needs_grad(x, dy)) {
+    const bool gx = autograd::requires_grad_of(x), gdy = autograd::requires_grad_of(dy);
+    autograd::record("conv2d_weight_grad", {&x, &dy}, {&dw},
+                     [sx = save_if(gdy, x), sdy = save_if(gx, dy), g](Backward& bw) {
+                       // dW = sum_n dy[n] @ col(x[n])^T, dW [O,C,kh,kw]; with ddW its gradient:
+                       //   dx = conv^T(dy, ddW) [N,C,H,W],  d(dy) = conv(x, ddW) [N,O,Ho,Wo]
+                       const Tensor& ddw = bw.grad();
+                       if (bw.needs(0)) bw.add(0, conv_input_grad(bw.unpack(sdy), ddw, g));
+                       if (bw.needs(1)) bw.add(1, conv_forward(bw.unpack(sx), ddw, Tensor(), g));
+                     });
+  }
+  return dw;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
+              Size2 dilation) {
+  if (x.dim() == 3) return tg::squeeze(conv2d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation), 0);
+  const ConvGeometry g = conv_geometry(x, weight, bias, stride, padding, dilation);
+  return conv_forward(x, weight, bias, g);
+}
+
+}  // namespace tg::nn::functional

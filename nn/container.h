@@ -1,0 +1,86 @@
+#pragma once
+// Sequential and ModuleList: modules owned by the container (moved in, or
+// shared through std::shared_ptr) and registered as "0", "1", ...
+//
+//   tg::nn::Sequential model{tg::nn::Linear(784, 32), tg::nn::ReLU(), tg::nn::Linear(32, 10)};
+//   auto y = model(x);                 // each module's forward in turn
+//   auto& fc = model.at<tg::nn::Linear>(0);
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "nn/module.h"
+
+namespace tg::nn {
+
+namespace detail {
+
+template <class M>
+struct is_shared_module : std::false_type {};
+template <class M>
+struct is_shared_module<std::shared_ptr<M>> : std::bool_constant<std::derived_from<M, Module>> {};
+
+// A module given by value (moved in) or as a std::shared_ptr to one.
+template <class M>
+concept ModuleArgument =
+    std::derived_from<std::remove_cvref_t<M>, Module> || is_shared_module<std::remove_cvref_t<M>>::value;
+
+}  // namespace detail
+
+// A list of owned submodules without a forward of its own.
+class ModuleList : public Module {
+ public:
+  ModuleList() = default;
+  template <detail::ModuleArgument... Ms>
+    requires(sizeof...(Ms) > 0)
+  explicit ModuleList(Ms&&... modules) {
+    (push_back(std::forward<Ms>(modules)), ...);
+  }
+
+  // Takes a module by value (move it in: std::move(m) or a temporary).
+  template <class M>
+    requires std::derived_from<std::remove_cvref_t<M>, Module>
+  void push_back(M&& module) {
+    static_assert(!std::is_lvalue_reference_v<M>,
+                  "modules are not copyable: move one in (std::move(m)) or pass a std::shared_ptr to share it");
+    push_back(std::make_shared<std::remove_cvref_t<M>>(std::move(module)));
+  }
+  template <class M>
+    requires std::derived_from<M, Module>
+  void push_back(std::shared_ptr<M> module) {
+    append(std::shared_ptr<Module>(std::move(module)));
+  }
+
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  Module& operator[](std::size_t index) const { return *ptr(index); }
+  // The module at `index` as its own type; ValueError if it is another type.
+  template <class M>
+  M& at(std::size_t index) const {
+    auto* m = dynamic_cast<M*>(ptr(index).get());
+    if (!m) throw_wrong_type(index);
+    return *m;
+  }
+  const std::shared_ptr<Module>& ptr(std::size_t index) const;
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+
+  std::string type_name() const override { return "ModuleList"; }
+
+ private:
+  void append(std::shared_ptr<Module> module);
+  [[noreturn]] void throw_wrong_type(std::size_t index) const;
+  std::vector<std::shared_ptr<Module>> items_;
+};
+
+// Chains its modules: forward(x) = m_n(...m_1(m_0(x))).
+class Sequential : public ModuleList {
+ public:
+  using ModuleList::ModuleList;
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "Sequential"; }
+};
+
+}  // namespace tg::nn

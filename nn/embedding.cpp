@@ -1,0 +1,41 @@
+#include "nn/embedding.h"
+
+#include <fmt/format.h>
+
+#include "autograd/grad_mode.h"
+#include "nn/functional.h"
+#include "nn/init.h"
+
+namespace tg::nn {
+
+Embedding::Embedding(std::int64_t num, std::int64_t dim, std::optional<std::int64_t> pad)
+    : num_embeddings(num), embedding_dim(dim), padding_idx(pad) {
+  if (num < 0 || dim < 0)
+    throw ValueError(fmt::format("Embedding: sizes must be non-negative, got num_embeddings={}, embedding_dim={}",
+                                 num, dim));
+  if (pad) {
+    if (*pad < -num || *pad >= num)
+      throw ValueError(fmt::format("Embedding: padding_idx {} is out of range for {} embeddings", *pad, num));
+    if (*pad < 0) padding_idx = *pad + num;
+  }
+  weight = register_parameter("weight", empty({num, dim}));
+  reset_parameters();
+}
+
+void Embedding::reset_parameters() {
+  init::normal_(weight);
+  if (padding_idx) {
+    NoGradGuard no_grad;
+    weight.select(0, *padding_idx).fill_(0);
+  }
+}
+
+Tensor Embedding::forward(const Tensor& indices) { return functional::embedding(indices, weight, padding_idx); }
+
+std::string Embedding::extra_repr() const {
+  std::string s = fmt::format("{}, {}", num_embeddings, embedding_dim);
+  if (padding_idx) s += fmt::format(", padding_idx={}", *padding_idx);
+  return s;
+}
+
+}  // namespace tg::nn

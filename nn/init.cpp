@@ -1,0 +1,133 @@
+#include "nn/init.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "core/random.h"
+
+namespace tg::nn::init {
+
+namespace {
+
+void require_floating(const Tensor& t, const char* op) {
+  if (!t.is_floating_point())
+    throw DTypeError(fmt::format("init.{}: expected a floating-point tensor, got {}", op, dtype_name(t.dtype())));
+}
+
+std::int64_t fan(const Tensor& t, FanMode mode) {
+  auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(t);
+  return mode == FanMode::FanIn ? fan_in : fan_out;
+}
+
+}  // namespace
+
+double calculate_gain(Nonlinearity nonlinearity, std::optional<double> param) {
+  switch (nonlinearity) {
+    case Nonlinearity::Linear:
+    case Nonlinearity::Conv1d:
+    case Nonlinearity::Conv2d:
+    case Nonlinearity::Conv3d:
+    case Nonlinearity::ConvTranspose1d:
+    case Nonlinearity::ConvTranspose2d:
+    case Nonlinearity::ConvTranspose3d:
+    case Nonlinearity::Sigmoid: return 1.0;
+    case Nonlinearity::Tanh: return 5.0 / 3.0;
+    case Nonlinearity::ReLU: return std::sqrt(2.0);
+    case Nonlinearity::LeakyReLU: {
+      const double slope = param.value_or(0.01);
+      return std::sqrt(2.0 / (1.0 + slope * slope));
+    }
+    case Nonlinearity::SELU: return 3.0 / 4.0;
+  }
+  throw ValueError("calculate_gain: unknown nonlinearity");
+}
+
+double calculate_gain(std::string_view name, std::optional<double> param) {
+  static constexpr std::pair<std::string_view, Nonlinearity> kNames[] = {
+      {"linear", Nonlinearity::Linear},
+      {"conv1d", Nonlinearity::Conv1d},
+      {"conv2d", Nonlinearity::Conv2d},
+      {"conv3d", Nonlinearity::Conv3d},
+      {"conv_transpose1d", Nonlinearity::ConvTranspose1d},
+      {"conv_transpose2d", Nonlinearity::ConvTranspose2d},
+      {"conv_transpose3d", Nonlinearity::ConvTranspose3d},
+      {"sigmoid", Nonlinearity::Sigmoid},
+      {"tanh", Nonlinearity::Tanh},
+      {"relu", Nonlinearity::ReLU},
+      {"leaky_relu", Nonlinearity::LeakyReLU},
+      {"selu", Nonlinearity::SELU},
+  };
+  for (const auto& [n, v] : kNames)
+    if (n == name) return calculate_gain(v, param);
+  throw ValueError(fmt::format("calculate_gain: unsupported nonlinearity '{}'", name));
+}
+
+std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor) {
+  if (tensor.dim() < 2)
+    throw ValueError(fmt::format(
+        "init: fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape {})",
+        shape_str(tensor.sizes())));
+  std::int64_t receptive = 1;
+  for (int d = 2; d < tensor.dim(); ++d) receptive *= tensor.size(d);
+  return {tensor.size(1) * receptive, tensor.size(0) * receptive};
+}
+
+Tensor uniform_(const Tensor& tensor, double low, double high, Generator* generator) {
+  require_floating(tensor, "uniform_");
+  if (!(low <= high)) throw ValueError(fmt::format("init.uniform_: low {} is greater than high {}", low, high));
+  NoGradGuard no_grad;
+  Tensor t = tensor;
+  t.copy_(tg::add(tg::mul(rand(t.shape(), {.dtype = t.dtype()}, generator), high - low), low));
+  return t;
+}
+
+Tensor normal_(const Tensor& tensor, double mean, double std, Generator* generator) {
+  require_floating(tensor, "normal_");
+  if (!(std >= 0)) throw ValueError(fmt::format("init.normal_: std must be non-negative, got {}", std));
+  NoGradGuard no_grad;
+  Tensor t = tensor;
+  t.copy_(tg::add(tg::mul(randn(t.shape(), {.dtype = t.dtype()}, generator), std), mean));
+  return t;
+}
+
+Tensor constant_(const Tensor& tensor, double value) {
+  NoGradGuard no_grad;
+  Tensor t = tensor;
+  t.fill_(value);
+  return t;
+}
+
+Tensor zeros_(const Tensor& tensor) { return constant_(tensor, 0); }
+Tensor ones_(const Tensor& tensor) { return constant_(tensor, 1); }
+
+Tensor xavier_uniform_(const Tensor& tensor, double gain, Generator* generator) {
+  auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
+  const double std = gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
+  const double a = std::sqrt(3.0) * std;
+  return uniform_(tensor, -a, a, generator);
+}
+
+Tensor xavier_normal_(const Tensor& tensor, double gain, Generator* generator) {
+  auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
+  return normal_(tensor, 0, gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out)), generator);
+}
+
+Tensor kaiming_uniform_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity,
+                        Generator* generator) {
+  if (tensor.numel() == 0) return tensor;  // nothing to fill, and no fan to divide by
+  const double std = calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(fan(tensor, mode)));
+  const double bound = std::sqrt(3.0) * std;
+  return uniform_(tensor, -bound, bound, generator);
+}
+
+Tensor kaiming_normal_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity,
+                       Generator* generator) {
+  if (tensor.numel() == 0) return tensor;
+  const double std = calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(fan(tensor, mode)));
+  return normal_(tensor, 0, std, generator);
+}
+
+}  // namespace tg::nn::init

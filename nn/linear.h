@@ -1,0 +1,50 @@
+#pragma once
+// Linear, and the two shape-only modules Identity and Flatten.
+#include <cstdint>
+
+#include "nn/module.h"
+
+namespace tg::nn {
+
+struct LinearOptions {
+  bool bias = true;
+};
+
+// y = x @ weight^T + bias, one GEMM with the bias folded in; x [..., in].
+// Initialised as PyTorch: weight by kaiming_uniform_(a = sqrt(5)), i.e.
+// U(-1/sqrt(in), 1/sqrt(in)), and the bias from the same range.
+class Linear : public Module {
+ public:
+  Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true);
+  Linear(std::int64_t in_features, std::int64_t out_features, LinearOptions options);
+
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "Linear"; }
+  std::string extra_repr() const override;
+  void reset_parameters();
+
+  std::int64_t in_features;
+  std::int64_t out_features;
+  Tensor weight;  // [out_features, in_features]
+  Tensor bias;    // [out_features], or undefined
+};
+
+class Identity : public Module {
+ public:
+  Tensor forward(const Tensor& input) override { return input; }
+  std::string type_name() const override { return "Identity"; }
+};
+
+// Flattens dims start_dim..end_dim into one (by default all but the batch dim).
+class Flatten : public Module {
+ public:
+  explicit Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1) : start_dim(start_dim), end_dim(end_dim) {}
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "Flatten"; }
+  std::string extra_repr() const override;
+
+  std::int64_t start_dim;
+  std::int64_t end_dim;
+};
+
+}  // namespace tg::nn

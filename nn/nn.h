@@ -1,0 +1,17 @@
+#pragma once
+// Everything in tg::nn: the Module base, the modules, tg::nn::functional
+// (with the losses) and tg::nn::init.
+#include "nn/activation.h"
+#include "nn/container.h"
+#include "nn/conv.h"
+#include "nn/dropout.h"
+#include "nn/embedding.h"
+#include "nn/functional.h"
+#include "nn/init.h"
+#include "nn/linear.h"
+#include "nn/module.h"
+#include "nn/normalization.h"
+#include "nn/pooling.h"
+#if __has_include("nn/loss.h")
+#include "nn/loss.h"
+#endif

@@ -1,0 +1,116 @@
+#include "nn/normalization.h"
+
+#include <fmt/format.h>
+
+#include "autograd/grad_mode.h"
+#include "nn/functional.h"
+#include "nn/init.h"
+
+namespace tg::nn {
+
+namespace {
+
+// Python's tuple repr: (10,) or (3, 4).
+std::string tuple_str(const Dims& dims) {
+  if (dims.size() == 1) return fmt::format("({},)", dims[0]);
+  return fmt::format("({})", fmt::join(dims.begin(), dims.end(), ", "));
+}
+
+const char* py_bool(bool b) { return b ? "True" : "False"; }
+
+}  // namespace
+
+LayerNorm::LayerNorm(Dims shape, LayerNormOptions options)
+    : normalized_shape(shape), eps(options.eps), elementwise_affine(options.elementwise_affine) {
+  if (shape.empty()) throw ValueError("LayerNorm: normalized_shape must have at least one dim");
+  for (auto s : shape)
+    if (s < 0) throw ValueError(fmt::format("LayerNorm: negative size in normalized_shape {}", shape_str(shape)));
+  if (elementwise_affine) {
+    weight = register_parameter("weight", empty(shape));
+    if (options.bias) bias = register_parameter("bias", empty(shape));
+  }
+  reset_parameters();
+}
+
+void LayerNorm::reset_parameters() {
+  if (weight.defined()) init::ones_(weight);
+  if (bias.defined()) init::zeros_(bias);
+}
+
+Tensor LayerNorm::forward(const Tensor& input) {
+  return functional::layer_norm(input, normalized_shape, weight, bias, eps);
+}
+
+std::string LayerNorm::extra_repr() const {
+  return fmt::format("{}, eps={}, elementwise_affine={}", tuple_str(normalized_shape), eps,
+                     py_bool(elementwise_affine));
+}
+
+BatchNorm::BatchNorm(std::int64_t num_features, BatchNormOptions options)
+    : num_features(num_features),
+      eps(options.eps),
+      momentum(options.momentum),
+      affine(options.affine),
+      track_running_stats(options.track_running_stats) {
+  if (num_features < 0) throw ValueError(fmt::format("BatchNorm: num_features must be non-negative, got {}", num_features));
+  if (affine) {
+    weight = register_parameter("weight", empty({num_features}));
+    bias = register_parameter("bias", empty({num_features}));
+  }
+  if (track_running_stats) {
+    running_mean = register_buffer("running_mean", zeros({num_features}));
+    running_var = register_buffer("running_var", ones({num_features}));
+    num_batches_tracked = register_buffer("num_batches_tracked", scalar_tensor(0, {.dtype = kInt64}));
+  }
+  reset_parameters();
+}
+
+void BatchNorm::reset_running_stats() {
+  if (!track_running_stats) return;
+  init::zeros_(running_mean);
+  init::ones_(running_var);
+  NoGradGuard no_grad;
+  num_batches_tracked.zero_();
+}
+
+void BatchNorm::reset_parameters() {
+  reset_running_stats();
+  if (affine) {
+    init::ones_(weight);
+    init::zeros_(bias);
+  }
+}
+
+Tensor BatchNorm::forward(const Tensor& input) {
+  check_input_dim(input);
+  if (input.size(1) != num_features)
+    throw ShapeError(fmt::format("{}: expected {} channels, got {} (input shape {})", type_name(), num_features,
+                                 input.size(1), shape_str(input.sizes())));
+  double factor = momentum.value_or(0.0);
+  if (is_training() && track_running_stats) {
+    NoGradGuard no_grad;
+    num_batches_tracked.add_(1.0);
+    if (!momentum) factor = 1.0 / static_cast<double>(num_batches_tracked.item<std::int64_t>());
+  }
+  return functional::batch_norm(input, running_mean, running_var, weight, bias,
+                                is_training() || !track_running_stats, factor, eps);
+}
+
+std::string BatchNorm::extra_repr() const {
+  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, eps,
+                     momentum ? fmt::format("{}", *momentum) : "None", py_bool(affine),
+                     py_bool(track_running_stats));
+}
+
+void BatchNorm1d::check_input_dim(const Tensor& input) const {
+  if (input.dim() != 2 && input.dim() != 3)
+    throw ShapeError(fmt::format("BatchNorm1d: expected a 2-D [N, C] or 3-D [N, C, L] input, got {}",
+                                 shape_str(input.sizes())));
+}
+
+void BatchNorm2d::check_input_dim(const Tensor& input) const {
+  if (input.dim() != 4)
+    throw ShapeError(fmt::format("BatchNorm2d: expected a 4-D [N, C, H, W] input, got {}", shape_str(input.sizes())));
+}
+
+}  // namespace tg::nn

@@ -1,0 +1,45 @@
+#pragma once
+#include <optional>
+
+#include "nn/functional.h"
+#include "nn/module.h"
+
+namespace tg::nn {
+
+// Max over each window; stride defaults to the kernel size. Input
+// [N, C, H, W] or [C, H, W].
+class MaxPool2d : public Module {
+ public:
+  explicit MaxPool2d(Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0, Size2 dilation = 1)
+      : kernel_size(kernel_size), stride(stride.value_or(kernel_size)), padding(padding), dilation(dilation) {}
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "MaxPool2d"; }
+  std::string extra_repr() const override;
+
+  Size2 kernel_size;
+  Size2 stride;
+  Size2 padding;
+  Size2 dilation;
+};
+
+// Mean over each window; padded zeros count in the divisor unless
+// count_include_pad is false.
+class AvgPool2d : public Module {
+ public:
+  explicit AvgPool2d(Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
+                     bool count_include_pad = true)
+      : kernel_size(kernel_size),
+        stride(stride.value_or(kernel_size)),
+        padding(padding),
+        count_include_pad(count_include_pad) {}
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "AvgPool2d"; }
+  std::string extra_repr() const override;
+
+  Size2 kernel_size;
+  Size2 stride;
+  Size2 padding;
+  bool count_include_pad;
+};
+
+}  // namespace tg::nn
