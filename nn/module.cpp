@@ -15,17 +15,25 @@
 
 namespace tg::nn {
 
-Module::Module(Module&& other)
-    : parameters_(std::move(other.parameters_)),
-      buffers_(std::move(other.buffers_)),
-      children_(std::move(other.children_)),
-      training_(other.training_) {
-  if (other.pinned_)
+namespace {
+
+// Checked before anything is moved, so a refused move leaves `m` intact.
+Module& movable(Module& m, bool pinned) {
+  if (pinned)
     throw Error(fmt::format(
         "{}: cannot move a module that registered member submodules (they would point into the old object); "
         "construct it in place or hold it by std::shared_ptr",
-        other.type_name()));
+        m.type_name()));
+  return m;
 }
+
+}  // namespace
+
+Module::Module(Module&& other)
+    : parameters_(std::move(movable(other, other.pinned_).parameters_)),
+      buffers_(std::move(other.buffers_)),
+      children_(std::move(other.children_)),
+      training_(other.training_) {}
 
 Module& Module::operator=(Module&& other) {
   if (other.pinned_ || pinned_)

@@ -13,7 +13,7 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${extra_cmake_args[@]}"
 
 # The main job is the Fashion-MNIST training example; until it is written,
 # the smallest example stands in so that the flow can be exercised end to end.
-if [[ -f examples/fashion_mnist.cpp ]]; then
+if [[ -f examples/fashion_mnist.cpp || -f examples/fashion_mnist/main.cpp ]]; then
   main=fashion_mnist
 else
   main=hello_tensors

@@ -8,7 +8,6 @@
 // All three are bilinear, and each one's derivatives are the other two:
 // <dx, conv^T(dy, W)> = <conv(dx, W), dy> = <conv_weight_grad(dx, dy), W>.
 #include <algorithm>
-#include <cstring>
 
 #include <fmt/format.h>
 
@@ -105,7 +104,7 @@ void col2im(const T* col, const ConvGeometry& g, T* x) {
   }
 }
 
-const char* kConv = "conv2d";
+constexpr const char* kConv = "conv2d";
 
 void check_same_floating(const Tensor& a, const char* a_name, const Tensor& b, const char* b_name) {
   if (!a.is_floating_point() || a.dtype() != b.dtype())

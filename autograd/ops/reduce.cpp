@@ -46,7 +46,7 @@ Tensor expand_back(const Tensor& g, const Dims& in_shape, DimMask mask, bool kee
 
 // amax/amin (and max/min over everything): ties share the gradient evenly, as PyTorch.
 Tensor extreme(const Tensor& x, Dims dims, bool keepdim, bool is_max, const char* name) {
-  Tensor y = is_max ? kernel::amax(x, dims, keepdim) : kernel::amin(x, dims, keepdim);
+  Tensor y = is_max ? kernel::amax(x, dims, keepdim, name) : kernel::amin(x, dims, keepdim, name);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), name);
     autograd::record(name, {&x}, {&y},

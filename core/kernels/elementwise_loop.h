@@ -60,7 +60,8 @@ void unary_into(const Tensor& out, const Tensor& x, F f) {
   const std::int64_t n = out.numel();
   // Same element count and both contiguous: the flat indices line up.
   if (n < kParallelThreshold && x.numel() == n && out.is_contiguous() && x.is_contiguous()) {
-    O* o = static_cast<O*>(out.raw_data());
+    // Outputs are fresh tensors, so `o` never aliases an input.
+    O* __restrict o = static_cast<O*>(out.raw_data());
     const X* p = static_cast<const X*>(x.raw_data());
     for (std::int64_t i = 0; i < n; ++i) o[i] = f(p[i]);
     return;
@@ -74,7 +75,7 @@ template <class O, class A, class B, class F>
 void binary_into(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   const std::int64_t n = out.numel();
   if (n < kParallelThreshold && out.is_contiguous()) {
-    O* o = static_cast<O*>(out.raw_data());
+    O* __restrict o = static_cast<O*>(out.raw_data());
     const A* x = static_cast<const A*>(a.raw_data());
     const B* y = static_cast<const B*>(b.raw_data());
     const std::int64_t na = a.numel(), nb = b.numel();

@@ -229,12 +229,17 @@ void run_reduce(const Tensor& x, const ReducePlan& p, const Op& op, Store store)
     if (ob >= oe || rb >= re) return;
     if (columns) {
       const std::int64_t C = p.kept_sizes[nk - 1];
-      // Not a std::vector: Acc may be bool.
-      std::unique_ptr<Acc[]> buf(acc ? nullptr : new Acc[static_cast<std::size_t>(std::min(C, oe - ob))]);
+      // Accumulators for one row of outputs: on the stack when they fit
+      // (not a std::vector: Acc may be bool).
+      constexpr std::int64_t kStackAccs = 256;
+      Acc stack_buf[kStackAccs];
+      const std::int64_t width = std::min(C, oe - ob);
+      std::unique_ptr<Acc[]> heap_buf(acc || width <= kStackAccs ? nullptr : new Acc[static_cast<std::size_t>(width)]);
+      Acc* buf = heap_buf ? heap_buf.get() : stack_buf;
       for (std::int64_t o = ob; o < oe;) {
         const std::int64_t j0 = o % C, len = std::min(C - j0, oe - o);
         const T* base = in + offset_of(p.kept_sizes, p.kept_strides, nk - 1, o / C) + j0;
-        Acc* a = acc ? acc + (o - ob) : buf.get();
+        Acc* a = acc ? acc + (o - ob) : buf;
         if (!acc) std::fill(a, a + len, op.init());
         for_each_run(p.red_sizes, p.red_strides, rb, re,
                      [&](std::int64_t off, std::int64_t idx0, std::int64_t n, std::int64_t stride) {
@@ -515,8 +520,12 @@ Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
   return v;
 }
 
-Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim) { return extreme<true>(x, dims, keepdim, "amax"); }
-Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim) { return extreme<false>(x, dims, keepdim, "amin"); }
+Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) {
+  return extreme<true>(x, dims, keepdim, op);
+}
+Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) {
+  return extreme<false>(x, dims, keepdim, op);
+}
 
 std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) {
   return extreme_dim<true>(x, dim, keepdim, "max");

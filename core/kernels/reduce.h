@@ -31,9 +31,10 @@ Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim);
 // Two-pass: sum((x - mean)^2) / (N - correction). Floating point only.
 Tensor var(const Tensor& x, IntArrayRef dims, double correction, bool keepdim);
 Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim);
-// NaN propagates. Reducing a zero-size dim is an IndexError.
-Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim);
-Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim);
+// NaN propagates. Reducing a zero-size dim is an IndexError. `op` names the
+// caller in messages (max() over everything is amax over all dims).
+Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op = "amax");
+Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op = "amin");
 // Values and int64 indices along one dim; ties give the first index.
 std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim);
 std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim);

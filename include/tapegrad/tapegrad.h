@@ -19,4 +19,5 @@
 #include "data/fashion_mnist.h"
 #include "data/idx.h"
 #include "io/safetensors.h"
-#include "nn/module.h"
+#include "nn/nn.h"
+#include "optim/optim.h"

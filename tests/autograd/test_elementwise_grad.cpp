@@ -168,6 +168,7 @@ TEST_CASE("a tensor used several times accumulates every use: x*x*x + x -> 3x^2 
   Tensor y = x * x * x + x;
   sum(y).backward();
   check_values(x.grad().to_vector<double>(), {4, 13, 28});
+  check_values(grad_of_sum(x + x, x), {2, 2, 2});
   check_values(grad_of_sum(x / x, x), {0, 0, 0});
   check_values(grad_of_sum(x - x, x), {0, 0, 0});
   check_values(grad_of_sum(maximum(x, x), x), {1, 1, 1});  // two halves of a tie

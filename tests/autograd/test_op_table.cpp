@@ -7,15 +7,18 @@
 // Non-differentiable arguments (indices, masks, conditions) are built inside
 // the entry from the input shapes.
 //
-// Completeness: the op names declared in autograd/ops.h are read at test time;
-// every one must have entries here (at least one per overload) unless it is in
-// the explicit list of non-differentiable ops. Adding an op to ops.h without a
-// table entry fails "the op table covers every differentiable op in ops.h".
+// Completeness: the op names declared in autograd/ops.h, and the ops of
+// tg::nn::functional declared (not inline forwarders) in nn/functional.h and
+// nn/loss.h, are read at test time; every one must have entries here (at
+// least one per overload) unless it is in the explicit list of
+// non-differentiable ops. Adding an op without a table entry fails "the op
+// table covers every differentiable op".
 //
 // Kinks are kept away by the input domain: relu, abs, sign, leaky_relu and
 // the like get values in +-(0.5, 1.5); log, sqrt and friends get (0.5, 2);
-// ties in max/min cannot happen with random values except on expanded inputs,
-// which those entries skip.
+// probabilities (0.1, 0.9). Ties in max/min and max-pooling cannot happen
+// with random values except on expanded inputs, which those entries skip.
+// Random ops (dropout) draw from a generator re-seeded on every call.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -32,6 +35,7 @@
 #include "autograd/ops.h"
 #include "core/random.h"
 #include "core/tensor.h"
+#include "nn/functional.h"
 
 #ifndef TAPEGRAD_SOURCE_DIR
 #error "tests/CMakeLists.txt must define TAPEGRAD_SOURCE_DIR (the source tree, to read autograd/ops.h)"
@@ -45,7 +49,7 @@ namespace {
 using Fn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 using Shapes = std::vector<Dims>;
 
-enum class Domain { Any, Positive, AwayFromZero };
+enum class Domain { Any, Positive, AwayFromZero, Probability };
 
 struct OpCase {
   std::string op;       // the name declared in autograd/ops.h
@@ -336,9 +340,120 @@ std::vector<OpCase> index_ops() {
   };
 }
 
+
+namespace F = tg::nn::functional;
+using tg::nn::Reduction;
+
+std::vector<OpCase> nn_ops() {
+  const auto A = Domain::Any, Pr = Domain::Probability;
+  const char* f = "nn";
+  const Tensor classes = index_tensor({1, 0, 3}, {3});
+  const Tensor class_weight = tg::tensor({0.5, 1, 2, 1.5}, {4}, tg::kFloat64);
+  return {
+      {"F::dropout", "training, fixed generator", f,
+       one([](auto& x) {
+         tg::Generator gen(11);  // the same mask on every call
+         return F::dropout(x, 0.3, true, &gen);
+       }),
+       configs("3x4 | 2x3x2")},
+      {"F::dropout", "eval", f, one([](auto& x) { return F::dropout(x, 0.3, false); }), configs("3x4")},
+      {"F::conv2d", "bias", f, three([](auto& x, auto& w, auto& b) { return F::conv2d(x, w, b); }),
+       configs("1x2x4x4 2x2x2x2 2 | 2x4x4 2x2x2x2 2")},
+      {"F::conv2d", "stride 2, padding 1", f,
+       three([](auto& x, auto& w, auto& b) { return F::conv2d(x, w, b, 2, 1); }), configs("1x2x4x4 3x2x3x3 3")},
+      {"F::conv2d", "dilation 2, no bias, rectangular", f,
+       two([](auto& x, auto& w) { return F::conv2d(x, w, {}, {1, 2}, {1, 0}, 2); }), configs("2x1x4x5 2x1x2x2")},
+      {"F::max_pool2d", "kernel 2", f, one([](auto& x) { return F::max_pool2d(x, 2); }), configs("1x2x4x4 | 2x4x4"),
+       {}, false, false},
+      {"F::max_pool2d", "kernel 3, stride 2, padding 1", f, one([](auto& x) { return F::max_pool2d(x, 3, 2, 1); }),
+       configs("1x2x5x5"), {}, false, false},
+      {"F::max_pool2d_with_indices", "", f,
+       [](const std::vector<Tensor>& in) {
+         auto [values, indices] = F::max_pool2d_with_indices(in[0], 2, 1);
+         return std::vector<Tensor>{values, indices};
+       },
+       configs("1x2x3x4"), {}, false, false},
+      {"F::avg_pool2d", "kernel 2", f, one([](auto& x) { return F::avg_pool2d(x, 2); }), configs("1x2x4x4 | 2x4x4")},
+      {"F::avg_pool2d", "kernel 3, stride 2, padding 1, padding not counted", f,
+       one([](auto& x) { return F::avg_pool2d(x, 3, 2, 1, false); }), configs("1x2x5x5")},
+      {"F::layer_norm", "affine", f,
+       three([](auto& x, auto& w, auto& b) { return F::layer_norm(x, {x.size(-1)}, w, b); }),
+       configs("3x4 4 4 | 2x3x4 4 4")},
+      {"F::layer_norm", "two dims, no affine", f, one([](auto& x) { return F::layer_norm(x, {3, 4}); }),
+       configs("2x3x4")},
+      {"F::batch_norm", "training, affine", f,
+       three([](auto& x, auto& w, auto& b) { return F::batch_norm(x, {}, {}, w, b, true); }),
+       configs("4x3 3 3 | 2x3x2x2 3 3"), {}, false, false},
+      {"F::batch_norm", "training, updating running statistics", f,
+       one([](auto& x) {
+         Tensor running_mean = tg::zeros({x.size(1)}, {.dtype = tg::kFloat64});
+         Tensor running_var = tg::ones({x.size(1)}, {.dtype = tg::kFloat64});
+         return F::batch_norm(x, running_mean, running_var, {}, {}, true);
+       }),
+       configs("4x3"), {}, false, false},
+      {"F::batch_norm", "eval, running statistics", f,
+       three([](auto& x, auto& w, auto& b) {
+         return F::batch_norm(x, tg::tensor({0.5, -1, 0}, {3}, tg::kFloat64),
+                              tg::tensor({2, 0.5, 1}, {3}, tg::kFloat64), w, b, false);
+       }),
+       configs("4x3 3 3 | 2x3x2 3 3")},
+      {"F::embedding", "", f, one([](auto& w) { return F::embedding(index_tensor({0, 4, 1, 1, 3, 0}, {2, 3}), w); }),
+       configs("5x3")},
+      {"F::embedding", "padding_idx", f,
+       one([](auto& w) { return F::embedding(index_tensor({0, 4, 1, 1, 3, 0}, {2, 3}), w, 1); }), configs("5x3")},
+      {"F::cross_entropy", "class indices", f, one([classes](auto& x) { return F::cross_entropy(x, classes); }),
+       configs("3x4")},
+      {"F::cross_entropy", "weight, label smoothing, sum", f,
+       one([classes, class_weight](auto& x) {
+         return F::cross_entropy(x, classes,
+                                 {.weight = class_weight, .label_smoothing = 0.1, .reduction = Reduction::Sum});
+       }),
+       configs("3x4")},
+      {"F::cross_entropy", "ignore_index, none", f,
+       one([](auto& x) {
+         return F::cross_entropy(x, index_tensor({1, 2, 3}, {3}), {.ignore_index = 2, .reduction = Reduction::None});
+       }),
+       configs("3x4")},
+      {"F::cross_entropy", "spatial [N, C, d]", f,
+       one([](auto& x) { return F::cross_entropy(x, index_tensor({0, 2, 1, 1}, {2, 2})); }), configs("2x3x2")},
+      {"F::cross_entropy", "probabilities", f,
+       two([](auto& x, auto& t) { return F::cross_entropy(x, t, {.label_smoothing = 0.2}); }), configs("3x4 3x4"),
+       {A, Pr}},
+      {"F::nll_loss", "", f, one([classes](auto& x) { return F::nll_loss(x, classes); }), configs("3x4")},
+      {"F::nll_loss", "weight, none", f,
+       one([classes, class_weight](auto& x) {
+         return F::nll_loss(x, classes, {.weight = class_weight, .reduction = Reduction::None});
+       }),
+       configs("3x4")},
+      {"F::mse_loss", "mean", f, two([](auto& x, auto& t) { return F::mse_loss(x, t); }), configs("3x4 3x4 | [] []")},
+      {"F::mse_loss", "none", f, two([](auto& x, auto& t) { return F::mse_loss(x, t, {Reduction::None}); }),
+       configs("3x4 3x4")},
+      {"F::l1_loss", "mean", f, two([](auto& x, auto& t) { return F::l1_loss(x, t); }), configs("3x4 3x4")},
+      {"F::l1_loss", "sum", f, two([](auto& x, auto& t) { return F::l1_loss(x, t, {Reduction::Sum}); }),
+       configs("5 5")},
+      {"F::huber_loss", "delta 0.5", f,
+       two([](auto& x, auto& t) { return F::huber_loss(x, t, {.delta = 0.5}); }), configs("3x4 3x4")},
+      {"F::binary_cross_entropy", "", f, two([](auto& x, auto& t) { return F::binary_cross_entropy(x, t); }),
+       configs("3x4 3x4 | [] []"), {Pr, Pr}},
+      {"F::binary_cross_entropy", "weight, sum", f,
+       two([class_weight](auto& x, auto& t) {
+         return F::binary_cross_entropy(x, t, {.weight = class_weight, .reduction = Reduction::Sum});
+       }),
+       configs("3x4 3x4"), {Pr, Pr}},
+      {"F::binary_cross_entropy_with_logits", "", f,
+       two([](auto& x, auto& t) { return F::binary_cross_entropy_with_logits(x, t); }), configs("3x4 3x4"), {A, Pr}},
+      {"F::binary_cross_entropy_with_logits", "weight, pos_weight, none", f,
+       two([class_weight](auto& x, auto& t) {
+         return F::binary_cross_entropy_with_logits(
+             x, t, {.weight = class_weight, .pos_weight = class_weight * 2.0, .reduction = Reduction::None});
+       }),
+       configs("3x4 3x4"), {A, Pr}},
+  };
+}
+
 std::vector<OpCase> op_table() {
   std::vector<OpCase> all;
-  for (auto family : {elementwise_ops, reduce_ops, linalg_ops, shape_ops, index_ops})
+  for (auto family : {elementwise_ops, reduce_ops, linalg_ops, shape_ops, index_ops, nn_ops})
     for (auto& c : family()) all.push_back(std::move(c));
   return all;
 }
@@ -350,17 +465,29 @@ const std::set<std::string> kNonDifferentiable = {
     "operator!=", "operator<",  "operator<=", "operator>", "operator>=", "argmax",     "argmin",
     "one_hot"};
 
-// Every function declared in autograd/ops.h, with its number of overloads.
+// Every function declared in autograd/ops.h, and every op of
+// tg::nn::functional declared out of line in nn/functional.h and nn/loss.h
+// (as "F::name"; the inline ones forward to ops.h), with its number of
+// overloads.
 std::map<std::string, int> declared_ops() {
-  std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/autograd/ops.h");
-  REQUIRE_MESSAGE(in.good(), "cannot read autograd/ops.h under " TAPEGRAD_SOURCE_DIR);
   const std::regex declaration(
       R"(^\s*(?:Tensor&?|bool|std::tuple<[^>]*>|std::vector<Tensor>)\s+(operator\S+?|\w+)\s*\()");
   std::map<std::string, int> names;
-  std::string line;
-  std::smatch m;
-  while (std::getline(in, line))
-    if (std::regex_search(line, m, declaration)) ++names[m[1].str()];
+  auto scan = [&](const std::string& file, bool functional_namespace_only, const std::string& prefix) {
+    std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/" + file);
+    REQUIRE_MESSAGE(in.good(), "cannot read " << file << " under " TAPEGRAD_SOURCE_DIR);
+    bool inside = !functional_namespace_only;
+    std::string line;
+    std::smatch m;
+    while (std::getline(in, line)) {
+      if (functional_namespace_only && line.rfind("namespace tg::nn::functional {", 0) == 0) inside = true;
+      if (functional_namespace_only && line.rfind("}  // namespace tg::nn::functional", 0) == 0) inside = false;
+      if (inside && std::regex_search(line, m, declaration)) ++names[prefix + m[1].str()];
+    }
+  };
+  scan("autograd/ops.h", false, "");
+  scan("nn/functional.h", true, "F::");
+  scan("nn/loss.h", true, "F::");
   return names;
 }
 
@@ -385,6 +512,7 @@ Tensor random_values(const Dims& shape, Domain domain, tg::Generator& gen) {
       case Domain::Any: x = gen.normal(); break;
       case Domain::Positive: x = 0.5 + 1.5 * gen.uniform(); break;
       case Domain::AwayFromZero: x = (gen.uniform() < 0.5 ? -1 : 1) * (0.5 + gen.uniform()); break;
+      case Domain::Probability: x = 0.1 + 0.8 * gen.uniform(); break;
     }
   }
   return tg::tensor(v, shape, tg::kFloat64);
@@ -470,25 +598,26 @@ void run_family(const std::string& family) {
 
 }  // namespace
 
-TEST_CASE("the op table covers every differentiable op in ops.h") {
+TEST_CASE("the op table covers every differentiable op") {
   const auto declared = declared_ops();
-  REQUIRE(declared.size() > 50);  // the parse found the header's declarations
+  REQUIRE(declared.size() > 50);  // the parse found the headers' declarations
+  REQUIRE(declared.contains("F::conv2d"));
   std::map<std::string, int> entries;
   for (const auto& c : op_table()) ++entries[c.op];
   for (const auto& name : kNonDifferentiable) {
     CAPTURE(name);
-    CHECK_MESSAGE(declared.contains(name), "listed as non-differentiable but not declared in ops.h");
+    CHECK_MESSAGE(declared.contains(name), "listed as non-differentiable but not declared");
     CHECK_MESSAGE(!entries.contains(name), "listed as non-differentiable but in the op table");
   }
   for (const auto& [name, overloads] : declared) {
     if (kNonDifferentiable.contains(name)) continue;
     CAPTURE(name);
-    CHECK_MESSAGE(entries.contains(name), "declared in ops.h but missing from the op table");
-    CHECK_MESSAGE(entries[name] >= overloads, "fewer table entries than overloads in ops.h");
+    CHECK_MESSAGE(entries.contains(name), "declared but missing from the op table");
+    CHECK_MESSAGE(entries[name] >= overloads, "fewer table entries than declared overloads");
   }
   for (const auto& [name, count] : entries) {
     CAPTURE(name);
-    CHECK_MESSAGE(declared.contains(name), "in the op table but not declared in ops.h");
+    CHECK_MESSAGE(declared.contains(name), "in the op table but not declared");
   }
 }
 
@@ -497,3 +626,4 @@ TEST_CASE("op table: reductions") { run_family("reduce"); }
 TEST_CASE("op table: linear algebra") { run_family("linalg"); }
 TEST_CASE("op table: shape ops") { run_family("shape"); }
 TEST_CASE("op table: indexing") { run_family("index"); }
+TEST_CASE("op table: nn functional ops") { run_family("nn"); }

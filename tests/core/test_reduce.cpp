@@ -3,6 +3,7 @@
 // loop, zero-size and 0-d tensors, dtypes, and error messages.
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -371,7 +372,14 @@ TEST_CASE("zero-size reductions") {
   CHECK_THROWS_WITH_AS(kernel::max(e, 0, false), doctest::Contains("max: cannot reduce over a zero-size"),
                        IndexError);
   CHECK_THROWS_WITH_AS(kernel::argmin(e, {}, false), doctest::Contains("argmin"), IndexError);
+  // max() over everything names itself, not the amax underneath.
   CHECK_THROWS_WITH_AS(tg::max(e), doctest::Contains("zero-size"), IndexError);
+  try {
+    tg::min(e);
+    FAIL("min of an empty tensor did not throw");
+  } catch (const IndexError& err) {
+    CHECK(std::string(err.what()).rfind("min: cannot reduce over a zero-size dimension", 0) == 0);
+  }
   CHECK_THROWS_WITH_AS(kernel::norm(e, kInf, Dims{0}, false), doctest::Contains("norm"), IndexError);
 }
 

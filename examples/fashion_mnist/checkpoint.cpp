@@ -1,0 +1,107 @@
+#include "checkpoint.h"
+
+#include <charconv>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace fashion {
+
+namespace {
+
+constexpr std::string_view kModelPrefix = "model.";
+constexpr std::string_view kOptimizerPrefix = "optimizer.";
+
+std::string encode_metrics(const std::vector<EpochMetrics>& metrics) {
+  std::string s;
+  for (const auto& m : metrics)
+    s += fmt::format("{} {:.17g} {:.17g} {:.17g} {:.17g};", m.epoch, m.train_loss, m.test_loss, m.test_accuracy,
+                     m.seconds);
+  return s;
+}
+
+std::vector<EpochMetrics> decode_metrics(const std::string& path, const std::string& text) {
+  std::vector<EpochMetrics> out;
+  std::istringstream rows(text);
+  std::string row;
+  while (std::getline(rows, row, ';')) {
+    if (row.empty()) continue;
+    std::istringstream fields(row);
+    EpochMetrics m;
+    if (!(fields >> m.epoch >> m.train_loss >> m.test_loss >> m.test_accuracy >> m.seconds))
+      throw tg::FormatError(fmt::format("'{}': malformed metrics entry '{}'", path, row));
+    out.push_back(m);
+  }
+  return out;
+}
+
+const std::string& required(const std::string& path, const tg::Metadata& metadata, const std::string& key) {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) throw tg::FormatError(fmt::format("'{}': not a fashion_mnist checkpoint (no '{}')", path, key));
+  return it->second;
+}
+
+bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const tg::nn::Module& model, const tg::optim::Optimizer& optimizer,
+                     const Checkpoint& info) {
+  tg::TensorMap tensors;
+  tg::Metadata metadata;
+  for (const auto& [name, t] : model.state_dict()) tensors.emplace(std::string(kModelPrefix) + name, t);
+  const auto opt = optimizer.state_dict();
+  for (const auto& [name, t] : opt.tensors) tensors.emplace(std::string(kOptimizerPrefix) + name, t);
+  for (const auto& [key, value] : opt.metadata) metadata.emplace(std::string(kOptimizerPrefix) + key, value);
+  metadata["model_kind"] = info.model_kind;
+  metadata["epoch"] = std::to_string(info.epoch);
+  metadata["metrics"] = encode_metrics(info.metrics);
+  metadata["rng"] = fmt::format("{}", fmt::join(tg::default_generator().state(), " "));
+  tg::save(path, tensors, metadata);
+}
+
+std::string checkpoint_model_kind(const std::string& path) {
+  return required(path, tg::load_file(path).metadata, "model_kind");
+}
+
+Checkpoint load_checkpoint(const std::string& path, tg::nn::Module& model, tg::optim::Optimizer* optimizer) {
+  const auto file = tg::load_file(path);
+  Checkpoint info;
+  info.model_kind = required(path, file.metadata, "model_kind");
+  const std::string& epoch = required(path, file.metadata, "epoch");
+  if (std::from_chars(epoch.data(), epoch.data() + epoch.size(), info.epoch).ec != std::errc() || info.epoch < 0)
+    throw tg::FormatError(fmt::format("'{}': bad epoch '{}'", path, epoch));
+  info.metrics = decode_metrics(path, required(path, file.metadata, "metrics"));
+  std::vector<std::uint64_t> rng;
+  {
+    std::istringstream words(required(path, file.metadata, "rng"));
+    std::uint64_t w;
+    while (words >> w) rng.push_back(w);
+  }
+
+  tg::nn::StateDict model_state;
+  tg::optim::OptimizerState optimizer_state;
+  for (const auto& [name, t] : file.tensors) {
+    if (starts_with(name, kModelPrefix)) model_state.emplace(name.substr(kModelPrefix.size()), t);
+    else if (starts_with(name, kOptimizerPrefix)) optimizer_state.tensors.emplace(name.substr(kOptimizerPrefix.size()), t);
+    else throw tg::FormatError(fmt::format("'{}': unexpected tensor '{}'", path, name));
+  }
+  for (const auto& [key, value] : file.metadata)
+    if (starts_with(key, kOptimizerPrefix)) optimizer_state.metadata.emplace(key.substr(kOptimizerPrefix.size()), value);
+
+  // All or nothing: keep the model's current values to put back if the
+  // optimizer part turns out not to fit.
+  tg::nn::StateDict before;
+  for (const auto& [name, t] : model.state_dict()) before.emplace(name, t.clone());
+  try {
+    model.load_state_dict(model_state);
+    if (optimizer) optimizer->load_state_dict(optimizer_state);
+    if (!rng.empty()) tg::default_generator().set_state(rng);
+  } catch (const tg::Error& e) {
+    model.load_state_dict(before);
+    throw tg::FormatError(fmt::format("'{}': {}", path, e.what()));
+  }
+  return info;
+}
+
+}  // namespace fashion

@@ -1,0 +1,144 @@
+#include "train.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "progress.h"
+
+namespace fashion {
+
+namespace nn = tg::nn;
+
+namespace {
+// [N, 28, 28] -> [N, 1, 28, 28]: the channel dim the convolutions expect.
+struct AddChannel : nn::Module {
+  tg::Tensor forward(const tg::Tensor& x) override { return x.unsqueeze(1); }
+  std::string type_name() const override { return "AddChannel"; }
+};
+}  // namespace
+
+std::shared_ptr<nn::Sequential> make_model(const std::string& kind) {
+  if (kind == "mlp")
+    return std::make_shared<nn::Sequential>(nn::Flatten(), nn::Linear(784, 32), nn::ReLU(), nn::Linear(32, 64),
+                                            nn::ReLU(), nn::Linear(64, 10));
+  if (kind == "cnn")
+    // Two conv-relu-pool blocks and a linear head: [N,1,28,28] -> [N,16,14,14]
+    // -> [N,32,7,7] -> 10 logits.
+    return std::make_shared<nn::Sequential>(
+        AddChannel(), nn::Conv2d(1, 16, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2),
+        nn::Conv2d(16, 32, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(32 * 7 * 7, 10));
+  throw tg::ValueError(fmt::format("unknown model '{}': use mlp or cnn", kind));
+}
+
+Evaluation evaluate(nn::Module& model, const tg::Tensor& images, const tg::Tensor& labels, std::size_t batch_size) {
+  tg::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  Evaluation result;
+  result.confusion.assign(10, std::vector<long>(10, 0));
+  const auto n = static_cast<std::size_t>(images.size(0));
+  double loss_sum = 0;
+  long correct = 0;
+  for (std::size_t start = 0; start < n; start += batch_size) {
+    const auto len = static_cast<std::int64_t>(std::min(batch_size, n - start));
+    tg::Tensor x = images.narrow(0, static_cast<std::int64_t>(start), len);
+    tg::Tensor y = labels.narrow(0, static_cast<std::int64_t>(start), len);
+    tg::Tensor logits = model.forward(x);
+    loss_sum += nn::functional::cross_entropy(logits, y, {.reduction = nn::Reduction::Sum}).item<double>();
+    const auto predicted = logits.argmax(1).to_vector<std::int64_t>();
+    const auto truth = y.to_vector<std::int64_t>();
+    for (std::size_t i = 0; i < predicted.size(); ++i) {
+      correct += predicted[i] == truth[i];
+      ++result.confusion[static_cast<std::size_t>(truth[i])][static_cast<std::size_t>(predicted[i])];
+    }
+  }
+  result.loss = n ? loss_sum / static_cast<double>(n) : 0;
+  result.accuracy = n ? static_cast<double>(correct) / static_cast<double>(n) : 0;
+  model.train(was_training);
+  return result;
+}
+
+namespace {
+
+std::string data_dir_or_default(const std::string& dir) {
+  return dir.empty() ? tg::data::default_fashion_mnist_dir() : dir;
+}
+
+}  // namespace
+
+RunResult train(const Config& config) {
+  if (config.epochs < 0 || config.batch_size <= 0 || config.threads <= 0)
+    throw tg::ValueError(fmt::format("invalid settings: epochs {}, batch size {}, threads {}", config.epochs,
+                                     config.batch_size, config.threads));
+  tg::set_num_threads(config.threads);
+  tg::manual_seed(config.seed);
+  const auto data = tg::data::load_fashion_mnist(data_dir_or_default(config.data_dir));
+  tg::data::TensorDataset full_train(data.train_images, data.train_labels);
+  const std::size_t n_train = config.train_limit ? std::min(config.train_limit, full_train.size()) : full_train.size();
+  tg::data::DataLoader loader(full_train.narrow(0, n_train),
+                              {.batch_size = static_cast<std::size_t>(config.batch_size), .shuffle = true,
+                               .seed = config.seed});
+
+  auto model = make_model(config.model);
+  tg::optim::Adam optimizer(model->parameters(), {.lr = config.lr});
+  Checkpoint state{config.model, 0, {}};
+  if (!config.resume.empty()) {
+    state = load_checkpoint(config.resume, *model, &optimizer);
+    if (state.model_kind != config.model)
+      throw tg::ValueError(fmt::format("checkpoint '{}' holds a {} model, not {}", config.resume, state.model_kind,
+                                       config.model));
+    fmt::print("resumed from {} after epoch {}\n", config.resume, state.epoch);
+  }
+  loader.set_epoch(static_cast<std::uint64_t>(state.epoch));
+
+  std::filesystem::create_directories(config.out_dir);
+  RunResult result;
+  result.metrics = state.metrics;
+  result.checkpoint_path = (std::filesystem::path(config.out_dir) / "checkpoint.safetensors").string();
+  const bool interactive = config.progress && stdout_is_terminal();
+  for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    ProgressBar bar(fmt::format("epoch {}/{}", epoch, config.epochs), loader.size(), interactive);
+    model->train();
+    double loss_sum = 0;
+    std::size_t batches = 0, samples = 0;
+    for (auto& batch : loader) {
+      tg::Tensor logits = model->forward(batch.input);
+      tg::Tensor loss = nn::functional::cross_entropy(logits, batch.target);
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>();
+      ++batches;
+      samples += static_cast<std::size_t>(batch.input.size(0));
+      if (config.progress) bar.update(batches, samples, loss_sum / static_cast<double>(batches));
+    }
+    if (config.progress) bar.finish();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Evaluation test = evaluate(*model, data.test_images, data.test_labels);
+    EpochMetrics m{epoch, batches ? loss_sum / static_cast<double>(batches) : 0, test.loss, test.accuracy, seconds};
+    result.metrics.push_back(m);
+    fmt::print("epoch {:>2}: train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  ({:.1f}s, {:.0f} samples/s)\n",
+               epoch, m.train_loss, m.test_loss, 100 * m.test_accuracy, seconds,
+               seconds > 0 ? static_cast<double>(samples) / seconds : 0);
+    std::fflush(stdout);
+    save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, epoch, result.metrics});
+  }
+  if (config.epochs <= state.epoch) save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, state.epoch, result.metrics});
+  const auto out = std::filesystem::path(config.out_dir);
+  write_metrics_csv((out / "metrics.csv").string(), result.metrics);
+  write_curves_svg((out / "curves.svg").string(), result.metrics);
+  return result;
+}
+
+Evaluation evaluate_checkpoint(const std::string& checkpoint, const std::string& data_dir) {
+  const std::string kind = checkpoint_model_kind(checkpoint);
+  auto model = make_model(kind);
+  load_checkpoint(checkpoint, *model, nullptr);
+  const auto data = tg::data::load_fashion_mnist(data_dir_or_default(data_dir));
+  return evaluate(*model, data.test_images, data.test_labels);
+}
+
+}  // namespace fashion

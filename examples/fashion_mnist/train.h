@@ -1,0 +1,52 @@
+#pragma once
+// The flagship run: the seed model (784 -> 32 ReLU -> 64 ReLU -> 10) or a
+// small CNN, softmax cross-entropy, Adam, on Fashion-MNIST.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tapegrad/tapegrad.h>
+
+#include "checkpoint.h"
+#include "report.h"
+
+namespace fashion {
+
+struct Config {
+  int epochs = 10;
+  int batch_size = 32;
+  double lr = 1e-3;
+  std::string model = "mlp";  // "mlp" or "cnn"
+  int threads = 1;
+  std::uint64_t seed = 0;
+  std::string out_dir = "runs/fashion_mnist";
+  std::string resume;     // checkpoint to continue from
+  std::string data_dir;   // empty: Debian's dataset-fashion-mnist location
+  std::size_t train_limit = 0;  // 0: all 60,000 training images
+  bool progress = true;
+};
+
+// Both models take images [N, 28, 28] scaled to [0, 1] and give logits [N, 10].
+std::shared_ptr<tg::nn::Sequential> make_model(const std::string& kind);
+
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;
+  std::vector<std::vector<long>> confusion;  // [true][predicted]
+};
+Evaluation evaluate(tg::nn::Module& model, const tg::Tensor& images, const tg::Tensor& labels,
+                    std::size_t batch_size = 1000);
+
+struct RunResult {
+  std::vector<EpochMetrics> metrics;
+  std::string checkpoint_path;
+};
+// Trains, printing progress and a line per epoch; writes the checkpoint, the
+// metrics CSV and the curves SVG into config.out_dir.
+RunResult train(const Config& config);
+
+// Loads a checkpoint written by train() and evaluates it on the test set.
+Evaluation evaluate_checkpoint(const std::string& checkpoint, const std::string& data_dir);
+
+}  // namespace fashion

@@ -1,0 +1,61 @@
+#include "nn/utils.h"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "autograd/grad_mode.h"
+#include "core/kernels/copy.h"
+
+namespace tg::nn::utils {
+
+double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type,
+                       bool error_if_nonfinite) {
+  const bool inf_norm = std::isinf(norm_type) && norm_type > 0;
+  if (!(norm_type > 0))
+    throw ValueError(fmt::format("clip_grad_norm_: norm_type must be positive or inf, got {}", norm_type));
+  // One pass over every gradient: the max of |g| (inf), or the sum of |g|^p.
+  double acc = 0;
+  for (const Tensor& p : parameters) {
+    if (!p.defined() || !p.grad().defined()) continue;
+    const Tensor g = kernel::contiguous(p.grad());
+    dispatch_floating(g.dtype(), "clip_grad_norm_", [&]<class T>() {
+      const T* d = g.data_ptr<T>();
+      for (std::int64_t i = 0; i < g.numel(); ++i) {
+        const double a = std::abs(static_cast<double>(d[i]));
+        if (inf_norm) {
+          acc = std::isnan(a) || std::isnan(acc) ? std::numeric_limits<double>::quiet_NaN() : std::max(acc, a);
+        } else if (norm_type == 1) {
+          acc += a;
+        } else if (norm_type == 2) {
+          acc += a * a;
+        } else {
+          acc += std::pow(a, norm_type);
+        }
+      }
+    });
+  }
+  const double total = inf_norm || norm_type == 1 ? acc : norm_type == 2 ? std::sqrt(acc) : std::pow(acc, 1 / norm_type);
+  if (error_if_nonfinite && !std::isfinite(total))
+    throw ValueError(fmt::format("clip_grad_norm_: the total norm of order {} of the gradients is {}, so they cannot "
+                                 "be clipped",
+                                 norm_type, total));
+  const double coef = max_norm / (total + 1e-6);
+  if (coef < 1) {
+    NoGradGuard no_grad;
+    for (const Tensor& p : parameters)
+      if (p.defined() && p.grad().defined()) p.mutable_grad().mul_(coef);
+  }
+  return total;
+}
+
+void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value) {
+  if (!(clip_value >= 0))
+    throw ValueError(fmt::format("clip_grad_value_: clip_value must be >= 0, got {}", clip_value));
+  NoGradGuard no_grad;
+  for (const Tensor& p : parameters)
+    if (p.defined() && p.grad().defined()) p.mutable_grad().clamp_(-clip_value, clip_value);
+}
+
+}  // namespace tg::nn::utils

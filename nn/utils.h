@@ -1,0 +1,25 @@
+#pragma once
+// Gradient clipping, as torch.nn.utils:
+//
+//   loss.backward();
+//   double norm = tg::nn::utils::clip_grad_norm_(model.parameters(), 1.0);
+//   optimizer.step();
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tg::nn::utils {
+
+// The p-norm of all the parameters' gradients together (as if concatenated
+// into one vector; p > 0 or infinity). When it exceeds max_norm every
+// gradient is scaled in place by max_norm / (norm + 1e-6), as PyTorch.
+// Parameters without a gradient are skipped. Returns the norm before
+// clipping. With error_if_nonfinite, a NaN or infinite norm is a ValueError
+// (and nothing is scaled).
+double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type = 2.0,
+                       bool error_if_nonfinite = false);
+
+// Clamps every gradient element into [-clip_value, clip_value] in place.
+void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value);
+
+}  // namespace tg::nn::utils

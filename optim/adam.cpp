@@ -1,0 +1,100 @@
+#include "optim/adam.h"
+
+#include <cmath>
+
+namespace tg::optim {
+
+namespace {
+
+template <class Options>
+void validate_adam(const Options& o, const std::string& optimizer) {
+  if (!(o.lr >= 0)) detail::throw_bad_option(optimizer, "learning rate", o.lr);
+  if (!(o.eps >= 0)) detail::throw_bad_option(optimizer, "epsilon", o.eps);
+  for (int i = 0; i < 2; ++i)
+    if (!(o.betas[static_cast<std::size_t>(i)] >= 0 && o.betas[static_cast<std::size_t>(i)] < 1))
+      throw ValueError(fmt::format("{}: invalid beta parameter at index {}: {} (must be in [0, 1))", optimizer, i,
+                                   o.betas[static_cast<std::size_t>(i)]));
+  if (!(o.weight_decay >= 0)) detail::throw_bad_option(optimizer, "weight_decay", o.weight_decay);
+}
+
+// One Adam or AdamW update of one parameter; `decoupled` is AdamW's weight decay.
+template <class Options>
+void adam_update(const Options& o, AdamState& s, detail::ParamUpdate& u, bool decoupled, const char* who) {
+  ++s.step;
+  if (!s.exp_avg.defined()) {
+    s.exp_avg = zeros_like(u.data);
+    s.exp_avg_sq = zeros_like(u.data);
+  }
+  if (o.amsgrad && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = zeros_like(u.data);
+  const double t = static_cast<double>(s.step);
+  const double bias_correction1 = 1 - std::pow(o.betas[0], t);
+  const double bias_correction2 = 1 - std::pow(o.betas[1], t);
+  dispatch_floating(u.data.dtype(), who, [&]<class T>() {
+    T* p = u.data.data_ptr<T>();
+    const T* grad = u.grad.data_ptr<T>();
+    T* m = s.exp_avg.data_ptr<T>();
+    T* v = s.exp_avg_sq.data_ptr<T>();
+    T* v_max = o.amsgrad ? s.max_exp_avg_sq.data_ptr<T>() : nullptr;
+    const T beta1 = static_cast<T>(o.betas[0]), beta2 = static_cast<T>(o.betas[1]);
+    const T one_minus_beta1 = static_cast<T>(1 - o.betas[0]), one_minus_beta2 = static_cast<T>(1 - o.betas[1]);
+    const T weight_decay = static_cast<T>(o.weight_decay), eps = static_cast<T>(o.eps);
+    const T decay_factor = static_cast<T>(1 - o.lr * o.weight_decay);
+    const T step_size = static_cast<T>(o.lr / bias_correction1);
+    const T bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
+    const T sign = o.maximize ? T(-1) : T(1);
+    const bool coupled_decay = o.weight_decay != 0 && !decoupled;
+    const bool decoupled_decay = o.weight_decay != 0 && decoupled;
+    const std::int64_t n = u.data.numel();
+    for (std::int64_t i = 0; i < n; ++i) {
+      T g = sign * grad[i];
+      if (coupled_decay) g += weight_decay * p[i];  // Adam: L2 penalty in the gradient
+      if (decoupled_decay) p[i] *= decay_factor;    // AdamW: shrink the weight itself
+      m[i] = beta1 * m[i] + one_minus_beta1 * g;      // first moment
+      v[i] = beta2 * v[i] + one_minus_beta2 * g * g;  // second moment
+      T second = v[i];
+      if (v_max) second = v_max[i] = std::max(v_max[i], v[i]);
+      p[i] -= step_size * m[i] / (std::sqrt(second) / bias_correction2_sqrt + eps);
+    }
+  });
+}
+
+}  // namespace
+
+void AdamOptions::validate(const std::string& optimizer) const { validate_adam(*this, optimizer); }
+void AdamWOptions::validate(const std::string& optimizer) const { validate_adam(*this, optimizer); }
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options)
+    : Adam(std::vector<ParamGroup<AdamOptions>>{{std::move(params), options}}) {}
+
+Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups) : OptimizerWithState(std::move(groups)) { init(name()); }
+
+void Adam::step() {
+  for_each_update([](const AdamOptions& o, AdamState& s, detail::ParamUpdate& u) {
+    adam_update(o, s, u, /*decoupled=*/false, "Adam");
+  });
+}
+
+void Adam::set_momentum(std::size_t group, double beta1) {
+  AdamOptions o = options(group);
+  o.betas[0] = beta1;
+  set_options(group, o);
+}
+
+AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
+    : AdamW(std::vector<ParamGroup<AdamWOptions>>{{std::move(params), options}}) {}
+
+AdamW::AdamW(std::vector<ParamGroup<AdamWOptions>> groups) : OptimizerWithState(std::move(groups)) { init(name()); }
+
+void AdamW::step() {
+  for_each_update([](const AdamWOptions& o, AdamState& s, detail::ParamUpdate& u) {
+    adam_update(o, s, u, /*decoupled=*/true, "AdamW");
+  });
+}
+
+void AdamW::set_momentum(std::size_t group, double beta1) {
+  AdamWOptions o = options(group);
+  o.betas[0] = beta1;
+  set_options(group, o);
+}
+
+}  // namespace tg::optim

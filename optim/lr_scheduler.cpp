@@ -1,0 +1,399 @@
+#include "optim/lr_scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <numbers>
+
+#include <nlohmann/json.hpp>
+
+namespace tg::optim {
+
+using nlohmann::json;
+
+namespace {
+
+json parse_state(const std::string& who, const std::string& text) {
+  json state = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (state.is_discarded() || !state.is_object())
+    throw FormatError(fmt::format("{}::load_state_dict: the state is not a JSON object", who));
+  auto name = state.find("scheduler");
+  if (name == state.end() || !name->is_string() || name->get<std::string>() != who)
+    throw ValueError(fmt::format("{}::load_state_dict: the state is for {}", who,
+                                 name != state.end() && name->is_string() ? name->get<std::string>()
+                                                                          : std::string("another scheduler")));
+  return state;
+}
+
+std::int64_t get_int(const std::string& who, const json& state, const char* key) {
+  auto it = state.find(key);
+  if (it == state.end() || !it->is_number_integer())
+    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is missing or not an integer", who, key));
+  return it->get<std::int64_t>();
+}
+
+std::vector<double> get_lrs(const std::string& who, const json& state, const char* key, std::size_t groups) {
+  auto it = state.find(key);
+  if (it == state.end() || !it->is_array() || it->size() != groups)
+    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" must list {} numbers, one per parameter group", who,
+                                  key, groups));
+  std::vector<double> out;
+  for (const auto& v : *it) {
+    if (!v.is_number()) throw FormatError(fmt::format("{}::load_state_dict: \"{}\" holds a non-number", who, key));
+    out.push_back(v.get<double>());
+  }
+  return out;
+}
+
+// Non-finite doubles (a plateau's starting best is +-inf) as text, which JSON
+// numbers cannot hold; fmt's shortest form reads back exactly.
+std::string double_text(double v) { return fmt::format("{}", v); }
+double text_double(const std::string& who, const json& state, const char* key) {
+  auto it = state.find(key);
+  if (it == state.end() || !it->is_string())
+    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is missing", who, key));
+  const std::string text = it->get<std::string>();
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size())
+    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is not a number: '{}'", who, key, text));
+  return v;
+}
+
+// One value for every group, or one per group.
+std::vector<double> per_group(const std::string& who, const char* what, const std::vector<double>& values,
+                              std::size_t groups) {
+  if (values.size() == 1) return std::vector<double>(groups, values[0]);
+  if (values.size() != groups)
+    throw ValueError(fmt::format("{}: expected 1 or {} values of {} (one per parameter group), got {}", who, groups,
+                                 what, values.size()));
+  return values;
+}
+
+}  // namespace
+
+// ---- LRScheduler -----------------------------------------------------------------
+
+LRScheduler::LRScheduler(Optimizer& optimizer) : Scheduler(optimizer) {
+  for (std::size_t g = 0; g < optimizer.num_param_groups(); ++g) {
+    if (!optimizer.initial_lr(g)) optimizer.set_initial_lr(g, optimizer.lr(g));
+    base_lrs_.push_back(*optimizer.initial_lr(g));
+  }
+}
+
+void LRScheduler::step() { set_epoch(last_epoch_ + 1); }
+
+void LRScheduler::set_epoch(std::int64_t epoch) {
+  std::vector<double> lrs;
+  for (std::size_t g = 0; g < base_lrs_.size(); ++g) lrs.push_back(lr_at(g, epoch));
+  last_epoch_ = epoch;
+  for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, lrs[g]);
+  set_extras(epoch);
+  last_lr_ = std::move(lrs);
+}
+
+std::string LRScheduler::state_dict() const {
+  return json{{"scheduler", name()}, {"last_epoch", last_epoch_}, {"base_lrs", base_lrs_}, {"last_lr", last_lr_}}
+      .dump();
+}
+
+void LRScheduler::load_state_dict(const std::string& text) {
+  const std::string who = name();
+  const json state = parse_state(who, text);
+  const std::int64_t last_epoch = get_int(who, state, "last_epoch");
+  auto base = get_lrs(who, state, "base_lrs", base_lrs_.size());
+  auto last = get_lrs(who, state, "last_lr", base_lrs_.size());
+  last_epoch_ = last_epoch;
+  base_lrs_ = std::move(base);
+  last_lr_ = std::move(last);
+}
+
+// ---- closed forms -------------------------------------------------------------------
+
+StepLR::StepLR(Optimizer& optimizer, StepLROptions options) : LRScheduler(optimizer), options(options) {
+  if (options.step_size <= 0)
+    throw ValueError(fmt::format("StepLR: step_size must be positive, got {}", options.step_size));
+  initial_step();
+}
+
+double StepLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  return base_lrs_[group] * std::pow(options.gamma, static_cast<double>(epoch / options.step_size));
+}
+
+MultiStepLR::MultiStepLR(Optimizer& optimizer, MultiStepLROptions options_in)
+    : LRScheduler(optimizer), options([&] {
+        std::sort(options_in.milestones.begin(), options_in.milestones.end());
+        return options_in;
+      }()) {
+  initial_step();
+}
+
+double MultiStepLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  const auto passed = std::upper_bound(options.milestones.begin(), options.milestones.end(), epoch) -
+                      options.milestones.begin();
+  return base_lrs_[group] * std::pow(options.gamma, static_cast<double>(passed));
+}
+
+ExponentialLR::ExponentialLR(Optimizer& optimizer, ExponentialLROptions options)
+    : LRScheduler(optimizer), options(options) {
+  initial_step();
+}
+
+double ExponentialLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  return base_lrs_[group] * std::pow(options.gamma, static_cast<double>(epoch));
+}
+
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, CosineAnnealingLROptions options)
+    : LRScheduler(optimizer), options(options) {
+  if (options.T_max <= 0)
+    throw ValueError(fmt::format("CosineAnnealingLR: T_max must be positive, got {}", options.T_max));
+  initial_step();
+}
+
+double CosineAnnealingLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  const double phase = std::numbers::pi * static_cast<double>(epoch) / static_cast<double>(options.T_max);
+  return options.eta_min + (base_lrs_[group] - options.eta_min) * (1 + std::cos(phase)) / 2;
+}
+
+LinearLR::LinearLR(Optimizer& optimizer, LinearLROptions options) : LRScheduler(optimizer), options(options) {
+  if (!(options.start_factor > 0 && options.start_factor <= 1))
+    throw ValueError(fmt::format("LinearLR: start_factor must be in (0, 1], got {}", options.start_factor));
+  if (!(options.end_factor >= 0 && options.end_factor <= 1))
+    throw ValueError(fmt::format("LinearLR: end_factor must be in [0, 1], got {}", options.end_factor));
+  if (options.total_iters <= 0)
+    throw ValueError(fmt::format("LinearLR: total_iters must be positive, got {}", options.total_iters));
+  initial_step();
+}
+
+double LinearLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  const double done = static_cast<double>(std::min(epoch, options.total_iters)) /
+                      static_cast<double>(options.total_iters);
+  return base_lrs_[group] * (options.start_factor + (options.end_factor - options.start_factor) * done);
+}
+
+// ---- OneCycleLR ---------------------------------------------------------------------
+
+OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions options_in)
+    : LRScheduler(optimizer), options(std::move(options_in)) {
+  const std::string who = name();
+  if (options.total_steps > 0) {
+    total_steps_ = options.total_steps;
+  } else if (options.epochs > 0 && options.steps_per_epoch > 0) {
+    total_steps_ = options.epochs * options.steps_per_epoch;
+  } else {
+    throw ValueError(fmt::format("{}: give total_steps > 0, or epochs > 0 and steps_per_epoch > 0 (got {}, {} and {})",
+                                 who, options.total_steps, options.epochs, options.steps_per_epoch));
+  }
+  if (!(options.pct_start >= 0 && options.pct_start <= 1))
+    throw ValueError(fmt::format("{}: pct_start must be in [0, 1], got {}", who, options.pct_start));
+  if (!(options.div_factor > 0) || !(options.final_div_factor > 0))
+    throw ValueError(fmt::format("{}: div_factor and final_div_factor must be positive, got {} and {}", who,
+                                 options.div_factor, options.final_div_factor));
+  if (options.cycle_momentum && !optimizer.has_momentum())
+    throw ValueError(fmt::format("{}: {} has no momentum or beta1 to cycle; set cycle_momentum = false", who,
+                                 optimizer.name()));
+  max_lrs_ = per_group(who, "max_lr", options.max_lr, optimizer.num_param_groups());
+
+  const double total = static_cast<double>(total_steps_);
+  const double rise_end = options.pct_start * total - 1;
+  if (options.three_phase)
+    phases_ = {{rise_end, kInitial, kMax, kMax, kInitial},
+               {2 * options.pct_start * total - 2, kMax, kInitial, kInitial, kMax},
+               {total - 1, kInitial, kMin, kMax, kMax}};
+  else
+    phases_ = {{rise_end, kInitial, kMax, kMax, kInitial}, {total - 1, kMax, kMin, kInitial, kMax}};
+
+  // The cycle starts from max_lr / div_factor, whatever the optimizer had.
+  for (std::size_t g = 0; g < max_lrs_.size(); ++g) {
+    base_lrs_[g] = max_lrs_[g] / options.div_factor;
+    optimizer.set_initial_lr(g, base_lrs_[g]);
+  }
+  initial_step();
+}
+
+std::pair<const OneCycleLR::Phase*, double> OneCycleLR::locate(std::int64_t step) const {
+  if (step > total_steps_)
+    throw ValueError(fmt::format("OneCycleLR: tried to step {} times; the schedule has {} steps", step, total_steps_));
+  const double s = static_cast<double>(step);
+  double start = 0;
+  for (std::size_t i = 0; i < phases_.size(); ++i) {
+    const Phase& phase = phases_[i];
+    if (s <= phase.end_step || i + 1 == phases_.size()) return {&phase, (s - start) / (phase.end_step - start)};
+    start = phase.end_step;
+  }
+  return {&phases_.back(), 1.0};
+}
+
+double OneCycleLR::anneal(double start, double end, double pct) const {
+  if (options.anneal_strategy == AnnealStrategy::Linear) return (end - start) * pct + start;
+  return end + (start - end) / 2 * (std::cos(std::numbers::pi * pct) + 1);
+}
+
+double OneCycleLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  const auto [phase, pct] = locate(epoch);
+  const double initial = max_lrs_[group] / options.div_factor;
+  auto level = [&](Level l) {
+    return l == kInitial ? initial : l == kMax ? max_lrs_[group] : initial / options.final_div_factor;
+  };
+  return anneal(level(phase->start_lr), level(phase->end_lr), pct);
+}
+
+void OneCycleLR::set_extras(std::int64_t epoch) {
+  if (!options.cycle_momentum) return;
+  const auto [phase, pct] = locate(epoch);
+  auto level = [&](Level l) { return l == kMax ? options.max_momentum : options.base_momentum; };
+  const double momentum = anneal(level(phase->start_momentum), level(phase->end_momentum), pct);
+  for (std::size_t g = 0; g < max_lrs_.size(); ++g) optimizer_.set_momentum(g, momentum);
+}
+
+// ---- SequentialLR -------------------------------------------------------------------
+
+SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
+                           std::vector<std::int64_t> milestones)
+    : LRScheduler(optimizer), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
+  if (schedulers_.empty()) throw ValueError("SequentialLR: needs at least one scheduler");
+  if (milestones_.size() + 1 != schedulers_.size())
+    throw ValueError(fmt::format("SequentialLR: {} schedulers need {} milestones, got {}", schedulers_.size(),
+                                 schedulers_.size() - 1, milestones_.size()));
+  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
+    if (!schedulers_[i]) throw ValueError(fmt::format("SequentialLR: scheduler {} is null", i));
+    if (&schedulers_[i]->optimizer_ != &optimizer)
+      throw ValueError(fmt::format("SequentialLR: scheduler {} ({}) drives another optimizer", i,
+                                   schedulers_[i]->name()));
+  }
+  for (std::size_t i = 0; i < milestones_.size(); ++i)
+    if (milestones_[i] <= 0 || (i > 0 && milestones_[i] <= milestones_[i - 1]))
+      throw ValueError(fmt::format("SequentialLR: milestones must be positive and increasing, got {} at index {}",
+                                   milestones_[i], i));
+  // Back to the starting lr, every scheduler one step back (each took its
+  // epoch 0 when it was made), then epoch 0 of the first.
+  for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer.set_lr(g, base_lrs_[g]);
+  for (auto& s : schedulers_) --s->last_epoch_;
+  schedulers_[0]->step();
+  last_epoch_ = 0;
+  last_lr_ = schedulers_[0]->get_last_lr();
+}
+
+void SequentialLR::step() {
+  ++last_epoch_;
+  const auto idx = static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
+                                            milestones_.begin());
+  LRScheduler& current = *schedulers_[idx];
+  if (idx > 0 && milestones_[idx - 1] == last_epoch_)
+    current.set_epoch(0);
+  else
+    current.step();
+  last_lr_ = current.get_last_lr();
+}
+
+double SequentialLR::lr_at(std::size_t group, std::int64_t) const { return optimizer_.lr(group); }
+
+std::string SequentialLR::state_dict() const {
+  json state = json::parse(LRScheduler::state_dict());
+  json subs = json::array();
+  for (const auto& s : schedulers_) subs.push_back(json::parse(s->state_dict()));
+  state["schedulers"] = subs;
+  state["milestones"] = milestones_;
+  return state.dump();
+}
+
+void SequentialLR::load_state_dict(const std::string& text) {
+  const std::string who = name();
+  const json state = parse_state(who, text);
+  auto subs = state.find("schedulers");
+  if (subs == state.end() || !subs->is_array() || subs->size() != schedulers_.size())
+    throw FormatError(fmt::format("{}::load_state_dict: \"schedulers\" must hold {} states", who, schedulers_.size()));
+  auto milestones = state.find("milestones");
+  if (milestones == state.end() || *milestones != json(milestones_))
+    throw ValueError(fmt::format("{}::load_state_dict: the state's milestones differ from {}", who,
+                                 json(milestones_).dump()));
+  get_int(who, state, "last_epoch");
+  get_lrs(who, state, "base_lrs", base_lrs_.size());
+  get_lrs(who, state, "last_lr", base_lrs_.size());
+  // All or nothing: if one part fails, the parts already loaded go back.
+  std::vector<std::string> previous;
+  for (const auto& s : schedulers_) previous.push_back(s->state_dict());
+  try {
+    for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict((*subs)[i].dump());
+  } catch (...) {
+    for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict(previous[i]);
+    throw;
+  }
+  LRScheduler::load_state_dict(text);
+}
+
+// ---- ReduceLROnPlateau -------------------------------------------------------------
+
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOptions options_in)
+    : Scheduler(optimizer), options(std::move(options_in)) {
+  const std::string who = name();
+  if (!(options.factor >= 0 && options.factor < 1))
+    throw ValueError(fmt::format("{}: factor must be in [0, 1), got {}", who, options.factor));
+  if (options.patience < 0 || options.cooldown < 0)
+    throw ValueError(fmt::format("{}: patience and cooldown must be >= 0, got {} and {}", who, options.patience,
+                                 options.cooldown));
+  if (!(options.threshold >= 0)) throw ValueError(fmt::format("{}: threshold must be >= 0, got {}", who, options.threshold));
+  min_lrs_ = per_group(who, "min_lr", options.min_lr, optimizer.num_param_groups());
+  best_ = options.mode == PlateauMode::Min ? std::numeric_limits<double>::infinity()
+                                           : -std::numeric_limits<double>::infinity();
+  for (std::size_t g = 0; g < optimizer.num_param_groups(); ++g) last_lr_.push_back(optimizer.lr(g));
+}
+
+bool ReduceLROnPlateau::is_better(double metric) const {
+  const bool rel = options.threshold_mode == ThresholdMode::Rel;
+  if (options.mode == PlateauMode::Min)
+    return metric < (rel ? best_ * (1 - options.threshold) : best_ - options.threshold);
+  return metric > (rel ? best_ * (1 + options.threshold) : best_ + options.threshold);
+}
+
+void ReduceLROnPlateau::step(double metric) {
+  ++last_epoch_;
+  if (is_better(metric)) {
+    best_ = metric;
+    num_bad_epochs_ = 0;
+  } else {
+    ++num_bad_epochs_;
+  }
+  if (cooldown_counter_ > 0) {
+    --cooldown_counter_;
+    num_bad_epochs_ = 0;  // bad epochs during a cooldown do not count
+  }
+  if (num_bad_epochs_ > options.patience) {
+    for (std::size_t g = 0; g < min_lrs_.size(); ++g) {
+      const double old_lr = optimizer_.lr(g);
+      const double new_lr = std::max(old_lr * options.factor, min_lrs_[g]);
+      if (old_lr - new_lr > options.eps) optimizer_.set_lr(g, new_lr);
+    }
+    cooldown_counter_ = options.cooldown;
+    num_bad_epochs_ = 0;
+  }
+  for (std::size_t g = 0; g < min_lrs_.size(); ++g) last_lr_[g] = optimizer_.lr(g);
+}
+
+std::string ReduceLROnPlateau::state_dict() const {
+  return json{{"scheduler", name()},
+              {"last_epoch", last_epoch_},
+              {"best", double_text(best_)},
+              {"num_bad_epochs", num_bad_epochs_},
+              {"cooldown_counter", cooldown_counter_},
+              {"last_lr", last_lr_}}
+      .dump();
+}
+
+void ReduceLROnPlateau::load_state_dict(const std::string& text) {
+  const std::string who = name();
+  const json state = parse_state(who, text);
+  const auto last_epoch = get_int(who, state, "last_epoch");
+  const double best = text_double(who, state, "best");
+  const auto bad = get_int(who, state, "num_bad_epochs");
+  const auto cooldown = get_int(who, state, "cooldown_counter");
+  auto last = get_lrs(who, state, "last_lr", min_lrs_.size());
+  last_epoch_ = last_epoch;
+  best_ = best;
+  num_bad_epochs_ = bad;
+  cooldown_counter_ = cooldown;
+  last_lr_ = std::move(last);
+}
+
+}  // namespace tg::optim

@@ -1,0 +1,169 @@
+// The parts of tg::optim::Optimizer that are not templates: gradients, group
+// bookkeeping, parameter checks, and the JSON of the "param_groups" metadata.
+#include "optim/optimizer.h"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/kernels/copy.h"
+
+namespace tg::optim {
+
+void Optimizer::zero_grad(bool set_to_none) {
+  for (std::size_t g = 0; g < num_param_groups(); ++g)
+    for (const Tensor& p : params(g)) {
+      if (!p.grad().defined()) continue;
+      if (set_to_none) {
+        p.mutable_grad().reset();
+      } else {
+        NoGradGuard no_grad;
+        p.mutable_grad() = p.grad().detach();
+        p.mutable_grad().zero_();
+      }
+    }
+}
+
+std::vector<Tensor> Optimizer::parameters() const {
+  std::vector<Tensor> all;
+  for (std::size_t g = 0; g < num_param_groups(); ++g) {
+    const auto& ps = params(g);
+    all.insert(all.end(), ps.begin(), ps.end());
+  }
+  return all;
+}
+
+std::optional<double> Optimizer::initial_lr(std::size_t group) const {
+  check_group(group);
+  return initial_lrs_[group];
+}
+
+void Optimizer::set_initial_lr(std::size_t group, double lr) {
+  check_group(group);
+  initial_lrs_[group] = lr;
+}
+
+double Optimizer::momentum(std::size_t) const {
+  throw ValueError(fmt::format("{} has no momentum or beta1", name()));
+}
+
+void Optimizer::set_momentum(std::size_t, double) {
+  throw ValueError(fmt::format("{} has no momentum or beta1", name()));
+}
+
+void Optimizer::check_group(std::size_t group) const {
+  if (group >= num_param_groups())
+    throw IndexError(fmt::format("{}: parameter group {} does not exist (there are {})", name(), group,
+                                 num_param_groups()));
+}
+
+namespace detail {
+
+using nlohmann::json;
+
+std::string encode_param_groups(const std::vector<GroupRecord>& groups) {
+  json out = json::array();
+  for (const auto& g : groups) {
+    json options = json::object();
+    for (const auto& [name, value] : g.options)
+      std::visit([&, &name = name](auto v) { options[name] = v; }, value);
+    json record = {{"options", options}, {"num_params", g.num_params}};
+    if (g.initial_lr) record["initial_lr"] = *g.initial_lr;
+    out.push_back(record);
+  }
+  return out.dump();
+}
+
+std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const std::string& text) {
+  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](const std::string& what) {
+    return FormatError(fmt::format("{}::load_state_dict: \"param_groups\" metadata {}", optimizer, what));
+  };
+  if (doc.is_discarded()) throw bad("is not valid JSON");
+  if (!doc.is_array()) throw bad("is not a JSON array");
+  std::vector<GroupRecord> groups;
+  for (const auto& record : doc) {
+    if (!record.is_object() || !record.contains("options") || !record["options"].is_object() ||
+        !record.contains("num_params") || !record["num_params"].is_number_unsigned())
+      throw bad("has a group without \"options\" and \"num_params\"");
+    GroupRecord g;
+    g.num_params = record["num_params"].get<std::size_t>();
+    for (const auto& [name, value] : record["options"].items()) {
+      if (value.is_boolean())
+        g.options.emplace_back(name, OptionValue(value.get<bool>()));
+      else if (value.is_number())
+        g.options.emplace_back(name, OptionValue(value.get<double>()));
+      else
+        throw bad(fmt::format("has option \"{}\" that is neither a number nor a boolean", name));
+    }
+    if (record.contains("initial_lr")) {
+      if (!record["initial_lr"].is_number()) throw bad("has a non-numeric \"initial_lr\"");
+      g.initial_lr = record["initial_lr"].get<double>();
+    }
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+ParamUpdate::ParamUpdate(const std::string& optimizer, const Tensor& param) : param_(param) {
+  const Tensor& g = param.grad();
+  if (g.dtype() != param.dtype() || g.shape() != param.shape())
+    throw DTypeError(fmt::format("{}: the gradient ({} {}) does not match its parameter ({} {})", optimizer,
+                                 dtype_name(g.dtype()), shape_str(g.sizes()), dtype_name(param.dtype()),
+                                 shape_str(param.sizes())));
+  data = param.is_contiguous() ? param : kernel::contiguous(param);
+  grad = kernel::contiguous(g);
+}
+
+void ParamUpdate::commit() {
+  if (!data.is_same(param_)) kernel::copy_(param_, data);
+  param_.storage()->bump_version();
+}
+
+void check_params(const std::string& optimizer, const std::vector<std::vector<Tensor>>& groups) {
+  std::set<const TensorImpl*> seen;
+  std::size_t total = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (std::size_t i = 0; i < groups[g].size(); ++i) {
+      const Tensor& p = groups[g][i];
+      if (!p.defined())
+        throw ValueError(fmt::format("{}: parameter {} of group {} is undefined", optimizer, i, g));
+      if (!p.is_floating_point())
+        throw DTypeError(fmt::format("{}: parameter {} of group {} is {}, not float32 or float64", optimizer, i, g,
+                                     dtype_name(p.dtype())));
+      if (!p.is_leaf())
+        throw ValueError(fmt::format("{}: parameter {} of group {} is not a leaf (it was computed by an op); "
+                                     "optimize the tensor it came from",
+                                     optimizer, i, g));
+      if (!seen.insert(p.impl()).second)
+        throw ValueError(fmt::format("{}: parameter {} of group {} appears more than once", optimizer, i, g));
+      ++total;
+    }
+  if (total == 0) throw ValueError(fmt::format("{}: got an empty parameter list", optimizer));
+}
+
+Tensor load_state_tensor(const std::string& optimizer, const std::string& key, const Tensor& value,
+                         const Tensor& param) {
+  if (!value.defined()) throw ValueError(fmt::format("{}::load_state_dict: \"{}\" is undefined", optimizer, key));
+  if (value.shape() != param.shape() || value.dtype() != param.dtype())
+    throw ShapeError(fmt::format("{}::load_state_dict: \"{}\" is {} {}, but its parameter is {} {}", optimizer, key,
+                                 dtype_name(value.dtype()), shape_str(value.sizes()), dtype_name(param.dtype()),
+                                 shape_str(param.sizes())));
+  return kernel::clone(value);
+}
+
+std::int64_t load_step(const std::string& optimizer, const std::string& key, const Tensor& value) {
+  if (!value.defined() || value.numel() != 1 || value.dtype() != kInt64)
+    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" must be one int64", optimizer, key));
+  const auto step = value.item<std::int64_t>();
+  if (step < 0) throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is negative ({})", optimizer, key, step));
+  return step;
+}
+
+void throw_bad_option(const std::string& optimizer, const std::string& what, double value) {
+  throw ValueError(fmt::format("{}: invalid {} {} (must be >= 0)", optimizer, what, value));
+}
+
+}  // namespace detail
+
+}  // namespace tg::optim

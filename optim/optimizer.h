@@ -1,0 +1,318 @@
+#pragma once
+// tg::optim::Optimizer: parameter groups with their own options, per-parameter
+// state, a fused step, and state dicts that tg::save can write.
+//
+//   tg::optim::Adam opt(model.parameters(), {.lr = 1e-3, .weight_decay = 0.01});
+//   for (...) { opt.zero_grad(); loss(model).backward(); opt.step(); }
+//
+// Parameter groups: each group has its own options.
+//
+//   std::vector<tg::optim::ParamGroup<tg::optim::SGDOptions>> groups{
+//       {body.parameters(), {.lr = 0.01, .momentum = 0.9}},
+//       {head.parameters(), {.lr = 0.1}}};
+//   tg::optim::SGD opt(groups);
+//
+// Options are validated when the optimizer is made (ValueError naming the
+// option and its value). step() runs with grad mode off as one loop over each
+// parameter's data (float32 or float64), skipping parameters without a
+// gradient; the update rules are those PyTorch documents for torch.optim.
+//
+// State dicts: state_dict() gives tensors named "state.<i>.<field>" (i counts
+// parameters over all groups in order; "step" is an int64 scalar) and
+// metadata "optimizer" (the class name) and "param_groups" (JSON: each
+// group's options and parameter count). load_state_dict() checks all of it
+// against this optimizer before changing anything.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "autograd/grad_mode.h"
+#include "core/tensor.h"
+
+namespace tg::optim {
+
+// The two halves of a safetensors file: tg::save(path, s.tensors, s.metadata).
+struct OptimizerState {
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, std::string> metadata;
+};
+
+template <class Options>
+struct ParamGroup {
+  std::vector<Tensor> params;
+  Options options{};
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  // One update of every parameter that has a gradient.
+  virtual void step() = 0;
+  // Drops (set_to_none, PyTorch's default) or zeroes every parameter's gradient.
+  void zero_grad(bool set_to_none = true);
+
+  virtual std::string name() const = 0;  // "Adam"
+  virtual std::size_t num_param_groups() const = 0;
+  virtual const std::vector<Tensor>& params(std::size_t group) const = 0;
+  std::vector<Tensor> parameters() const;  // every group's, in order
+
+  // The learning rate of a group, which schedulers change.
+  virtual double lr(std::size_t group) const = 0;
+  virtual void set_lr(std::size_t group, double lr) = 0;
+  // The lr schedulers count from: set by the first scheduler made for this
+  // optimizer (from the lr at that time) and kept in state dicts, as
+  // PyTorch's group["initial_lr"].
+  std::optional<double> initial_lr(std::size_t group) const;
+  void set_initial_lr(std::size_t group, double lr);
+
+  // The momentum OneCycleLR cycles: SGD's and RMSprop's momentum, Adam's beta1.
+  virtual bool has_momentum() const { return false; }
+  virtual double momentum(std::size_t group) const;
+  virtual void set_momentum(std::size_t group, double momentum);
+
+  virtual OptimizerState state_dict() const = 0;
+  virtual void load_state_dict(const OptimizerState& state) = 0;
+
+ protected:
+  Optimizer() = default;
+  void check_group(std::size_t group) const;
+
+  std::vector<std::optional<double>> initial_lrs_;
+};
+
+namespace detail {
+
+// An option as kept in a state dict.
+using OptionValue = std::variant<double, bool>;
+
+struct GroupRecord {
+  std::vector<std::pair<std::string, OptionValue>> options;
+  std::size_t num_params = 0;
+  std::optional<double> initial_lr;
+};
+
+// JSON for the "param_groups" metadata, and back. decode checks the
+// structure and throws FormatError naming `optimizer` and what is wrong.
+std::string encode_param_groups(const std::vector<GroupRecord>& groups);
+std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const std::string& json);
+
+// A parameter's data for an in-place update: the parameter itself when
+// contiguous, otherwise a contiguous copy written back by commit(); and its
+// gradient, contiguous, checked to match the parameter's dtype and shape.
+class ParamUpdate {
+ public:
+  ParamUpdate(const std::string& optimizer, const Tensor& param);
+  // Writes a copy back and bumps the version counter, as an in-place op does.
+  void commit();
+  Tensor data;
+  Tensor grad;
+
+ private:
+  Tensor param_;
+};
+
+// Checks for the parameters an optimizer is given: defined, floating, leaves,
+// each in one group only, and at least one overall.
+void check_params(const std::string& optimizer, const std::vector<std::vector<Tensor>>& groups);
+
+// A state tensor from a state dict, checked against its parameter (same
+// shape and dtype) and copied, so the optimizer never shares it.
+Tensor load_state_tensor(const std::string& optimizer, const std::string& key, const Tensor& value,
+                         const Tensor& param);
+std::int64_t load_step(const std::string& optimizer, const std::string& key, const Tensor& value);
+
+[[noreturn]] void throw_bad_option(const std::string& optimizer, const std::string& what, double value);
+
+}  // namespace detail
+
+// The groups, options and per-parameter state every optimizer has. Options
+// and State describe their fields to it:
+//   template <class Self, class F> static void fields(Self& o, F&& f);  // f(name, double& or bool&)
+//   void validate(const std::string& optimizer) const;                  // Options only
+//   template <class Self, class F> static void tensors(Self& s, F&& f); // State: f(name, Tensor&)
+//   std::int64_t step;                                                  // State
+template <class Options, class State>
+class OptimizerWithState : public Optimizer {
+ public:
+  std::size_t num_param_groups() const override { return groups_.size(); }
+  const std::vector<Tensor>& params(std::size_t group) const override { return group_at(group).params; }
+  double lr(std::size_t group) const override { return group_at(group).options.lr; }
+  void set_lr(std::size_t group, double lr) override {
+    if (!(lr >= 0)) detail::throw_bad_option(name(), "learning rate", lr);
+    group_at(group).options.lr = lr;
+  }
+
+  const std::vector<ParamGroup<Options>>& param_groups() const { return groups_; }
+  const Options& options(std::size_t group) const { return group_at(group).options; }
+  // Replaces a group's options (validated).
+  void set_options(std::size_t group, const Options& options) {
+    options.validate(name());
+    group_at(group).options = options;
+  }
+  // The state of parameter `index` of `group` (step 0 and undefined tensors
+  // until its first update).
+  const State& state(std::size_t group, std::size_t index) const { return state_.at(group).at(index); }
+
+  OptimizerState state_dict() const override {
+    OptimizerState out;
+    std::vector<detail::GroupRecord> records;
+    std::size_t index = 0;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      detail::GroupRecord record;
+      Options::fields(groups_[g].options, [&](const char* field, const auto& value) {
+        record.options.emplace_back(field, detail::OptionValue(value));
+      });
+      record.num_params = groups_[g].params.size();
+      record.initial_lr = initial_lrs_[g];
+      records.push_back(std::move(record));
+      for (const State& s : state_[g]) {
+        if (s.step > 0) {
+          out.tensors[fmt::format("state.{}.step", index)] =
+              scalar_tensor(static_cast<double>(s.step), {.dtype = kInt64});
+          State::tensors(s, [&](const char* field, const Tensor& t) {
+            if (t.defined()) out.tensors[fmt::format("state.{}.{}", index, field)] = t.clone();
+          });
+        }
+        ++index;
+      }
+    }
+    out.metadata["optimizer"] = name();
+    out.metadata["param_groups"] = detail::encode_param_groups(records);
+    return out;
+  }
+
+  void load_state_dict(const OptimizerState& in) override {
+    const std::string who = name();
+    auto kind = in.metadata.find("optimizer");
+    if (kind == in.metadata.end() || kind->second != who)
+      throw ValueError(fmt::format("{}::load_state_dict: the state is for {}", who,
+                                   kind == in.metadata.end() ? "an unnamed optimizer" : kind->second));
+    auto groups_json = in.metadata.find("param_groups");
+    if (groups_json == in.metadata.end())
+      throw FormatError(fmt::format("{}::load_state_dict: no \"param_groups\" metadata", who));
+    const auto records = detail::decode_param_groups(who, groups_json->second);
+    if (records.size() != groups_.size())
+      throw ValueError(fmt::format("{}::load_state_dict: the state has {} parameter groups, this optimizer {}", who,
+                                   records.size(), groups_.size()));
+    // Build everything first, so that a bad state changes nothing.
+    std::vector<Options> options(groups_.size());
+    std::vector<std::optional<double>> initial_lrs(groups_.size());
+    std::vector<std::vector<State>> state(groups_.size());
+    std::vector<std::pair<std::size_t, std::size_t>> where;  // global index -> (group, index)
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      if (records[g].num_params != groups_[g].params.size())
+        throw ValueError(fmt::format("{}::load_state_dict: group {} of the state has {} parameters, this optimizer's {}",
+                                     who, g, records[g].num_params, groups_[g].params.size()));
+      options[g] = groups_[g].options;
+      std::size_t found = 0;
+      Options::fields(options[g], [&](const char* field, auto& value) {
+        for (const auto& [key, stored] : records[g].options) {
+          if (key != field) continue;
+          using V = std::decay_t<decltype(value)>;
+          if (!std::holds_alternative<V>(stored))
+            throw FormatError(fmt::format("{}::load_state_dict: option \"{}\" of group {} has the wrong type", who,
+                                          field, g));
+          value = std::get<V>(stored);
+          ++found;
+        }
+      });
+      if (found != records[g].options.size())
+        throw FormatError(fmt::format("{}::load_state_dict: group {} has options this optimizer lacks", who, g));
+      options[g].validate(who);
+      initial_lrs[g] = records[g].initial_lr;
+      state[g].resize(groups_[g].params.size());
+      for (std::size_t i = 0; i < groups_[g].params.size(); ++i) where.emplace_back(g, i);
+    }
+    for (const auto& [key, value] : in.tensors) {
+      const auto [index, field] = split_key(who, key);
+      if (index >= where.size())
+        throw ValueError(fmt::format("{}::load_state_dict: \"{}\" names parameter {}, but there are {}", who, key,
+                                     index, where.size()));
+      const auto [g, i] = where[index];
+      State& s = state[g][i];
+      if (field == "step") {
+        s.step = detail::load_step(who, key, value);
+        continue;
+      }
+      bool known = false;
+      State::tensors(s, [&](const char* name, Tensor& t) {
+        if (field != name) return;
+        t = detail::load_state_tensor(who, key, value, groups_[g].params[i]);
+        known = true;
+      });
+      if (!known) throw FormatError(fmt::format("{}::load_state_dict: unknown state \"{}\"", who, key));
+    }
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      groups_[g].options = options[g];
+      initial_lrs_[g] = initial_lrs[g];
+    }
+    state_ = std::move(state);
+  }
+
+ protected:
+  explicit OptimizerWithState(std::vector<ParamGroup<Options>> groups) : groups_(std::move(groups)) {}
+  // Derived constructors call this (name() is virtual, so not from here).
+  void init(const std::string& who) {
+    std::vector<std::vector<Tensor>> lists;
+    for (const auto& g : groups_) {
+      g.options.validate(who);
+      lists.push_back(g.params);
+    }
+    detail::check_params(who, lists);
+    state_.resize(groups_.size());
+    for (std::size_t g = 0; g < groups_.size(); ++g) state_[g].resize(groups_[g].params.size());
+    initial_lrs_.assign(groups_.size(), std::nullopt);
+  }
+
+  // Calls update(options, state, ParamUpdate&) for every parameter with a
+  // gradient, with grad mode off.
+  template <class Update>
+  void for_each_update(Update update) {
+    NoGradGuard no_grad;
+    for (std::size_t g = 0; g < groups_.size(); ++g)
+      for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
+        const Tensor& p = groups_[g].params[i];
+        if (!p.grad().defined()) continue;
+        detail::ParamUpdate u(name(), p);
+        update(groups_[g].options, state_[g][i], u);
+        u.commit();
+      }
+  }
+
+  ParamGroup<Options>& group_at(std::size_t group) {
+    check_group(group);
+    return groups_[group];
+  }
+  const ParamGroup<Options>& group_at(std::size_t group) const {
+    check_group(group);
+    return groups_[group];
+  }
+
+  std::vector<ParamGroup<Options>> groups_;
+  std::vector<std::vector<State>> state_;
+
+ private:
+  static std::pair<std::size_t, std::string> split_key(const std::string& who, const std::string& key) {
+    const std::string prefix = "state.";
+    const auto dot = key.find('.', prefix.size());
+    std::size_t index = 0;
+    bool ok = key.compare(0, prefix.size(), prefix) == 0 && dot != std::string::npos && dot > prefix.size();
+    for (std::size_t k = prefix.size(); ok && k < dot; ++k) {
+      ok = key[k] >= '0' && key[k] <= '9' && index < (std::size_t{1} << 40);
+      index = index * 10 + static_cast<std::size_t>(key[k] - '0');
+    }
+    if (!ok) throw FormatError(fmt::format("{}::load_state_dict: unexpected tensor \"{}\"", who, key));
+    return {index, key.substr(dot + 1)};
+  }
+};
+
+}  // namespace tg::optim

@@ -1,0 +1,248 @@
+// The Module registry: dotted names, parameters/buffers/children/modules,
+// train/eval, zero_grad, to(dtype), state_dict round trips and their errors,
+// printing, and the containers Sequential and ModuleList.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "autograd/grad_mode.h"
+#include "nn/nn.h"
+
+using tg::Tensor;
+
+namespace {
+
+struct Encoder : tg::nn::Module {
+  tg::nn::Linear fc1{4, 8}, fc2{8, 3};
+  Encoder() {
+    register_module("fc1", fc1);
+    register_module("fc2", fc2);
+  }
+  Tensor forward(const Tensor& x) override { return fc2(tg::relu(fc1(x))); }
+};
+
+struct Net : tg::nn::Module {
+  Encoder encoder;
+  tg::nn::BatchNorm1d bn{3};
+  tg::nn::Dropout drop{0.5};
+  tg::nn::Linear head{3, 2};
+  Tensor scale;
+  Net() {
+    scale = register_parameter("scale", tg::ones({2}));
+    register_module("encoder", encoder);
+    register_module("bn", bn);
+    register_module("drop", drop);
+    register_module("head", head);
+  }
+  Tensor forward(const Tensor& x) override { return head(drop(bn(encoder(x)))) * scale; }
+};
+
+std::vector<std::string> names_of(const std::vector<std::pair<std::string, Tensor>>& entries) {
+  std::vector<std::string> out;
+  for (const auto& [name, t] : entries) out.push_back(name);
+  return out;
+}
+
+bool same_values(const tg::nn::StateDict& a, const tg::nn::StateDict& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [name, t] : a) {
+    auto it = b.find(name);
+    if (it == b.end() || !tg::equal(t, it->second)) return false;
+  }
+  return true;
+}
+
+// A deep copy of the values, so later in-place changes do not show.
+tg::nn::StateDict snapshot(const tg::nn::Module& m) {
+  tg::nn::StateDict out;
+  for (const auto& [name, t] : m.state_dict()) out.emplace(name, t.clone());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("registry: dotted names for parameters and buffers, children and modules") {
+  Net net;
+  CHECK(names_of(net.named_parameters()) ==
+        std::vector<std::string>{"scale", "encoder.fc1.weight", "encoder.fc1.bias", "encoder.fc2.weight",
+                                 "encoder.fc2.bias", "bn.weight", "bn.bias", "head.weight", "head.bias"});
+  CHECK(names_of(net.named_parameters(/*recurse=*/false)) == std::vector<std::string>{"scale"});
+  CHECK(net.parameters().size() == 9);
+  CHECK(names_of(net.named_buffers()) ==
+        std::vector<std::string>{"bn.running_mean", "bn.running_var", "bn.num_batches_tracked"});
+  CHECK(net.children().size() == 4);
+  std::vector<std::string> module_names;
+  for (auto& [name, m] : net.named_modules()) module_names.push_back(name);
+  CHECK(module_names == std::vector<std::string>{"", "encoder", "encoder.fc1", "encoder.fc2", "bn", "drop", "head"});
+  // The registry and the members are the same tensors.
+  CHECK(net.named_parameters()[1].second.is_same(net.encoder.fc1.weight));
+  for (const auto& p : net.parameters()) CHECK(p.requires_grad());
+  CHECK_THROWS_WITH_AS(Net(std::move(net)), doctest::Contains("cannot move"), tg::Error);
+}
+
+TEST_CASE("train/eval reach every submodule; zero_grad drops or zeroes gradients") {
+  Net net;
+  for (auto* m : net.modules()) CHECK(m->is_training());
+  net.eval();
+  for (auto* m : net.modules()) CHECK_FALSE(m->is_training());
+  net.train();
+  CHECK(net.encoder.fc2.is_training());
+
+  net(tg::randn({5, 4})).sum().backward();
+  for (const auto& p : net.parameters()) CHECK(p.grad().defined());
+  net.zero_grad(/*set_to_none=*/false);
+  for (const auto& p : net.parameters()) CHECK(p.grad().abs().sum().item<double>() == 0);
+  net.zero_grad();
+  for (const auto& p : net.parameters()) CHECK_FALSE(p.grad().defined());
+}
+
+TEST_CASE("to(float64) converts parameters and floating buffers in place, members included") {
+  Net net;
+  const Tensor w = net.encoder.fc1.weight;
+  const auto before = w.to_vector<double>();
+  net.to(tg::kFloat64);
+  CHECK(net.encoder.fc1.weight.dtype() == tg::kFloat64);
+  CHECK(w.dtype() == tg::kFloat64);  // every handle sees it
+  CHECK(w.to_vector<double>() == before);
+  CHECK(net.bn.running_var.dtype() == tg::kFloat64);
+  CHECK(net.bn.num_batches_tracked.dtype() == tg::kInt64);
+  CHECK(net(tg::randn({5, 4}, {.dtype = tg::kFloat64})).dtype() == tg::kFloat64);
+}
+
+TEST_CASE("state_dict round trip into a fresh model") {
+  tg::manual_seed(41);
+  Net a;
+  a(tg::randn({6, 4}));  // moves the running statistics away from their defaults
+  Net b;
+  CHECK_FALSE(same_values(a.state_dict(), b.state_dict()));
+  const auto keys = a.state_dict();
+  CHECK(keys.count("bn.running_mean") == 1);
+  CHECK(keys.count("encoder.fc2.bias") == 1);
+  b.load_state_dict(a.state_dict());
+  CHECK(same_values(a.state_dict(), b.state_dict()));
+  a.eval();
+  b.eval();
+  Tensor x = tg::randn({3, 4});
+  CHECK(tg::equal(a(x), b(x)));
+  // b holds copies: changing a afterwards leaves b alone.
+  {
+    tg::NoGradGuard no_grad;
+    a.head.bias.add_(1.0);
+  }
+  CHECK_FALSE(tg::equal(a.head.bias, b.head.bias));
+}
+
+TEST_CASE("load_state_dict reports missing, unexpected and mismatched keys together, and loads nothing") {
+  Net a, b;
+  const auto b_before = snapshot(b);
+  auto state = a.state_dict();
+  state.erase("head.bias");
+  state.emplace("extra.weight", tg::zeros({2}));
+  state["encoder.fc1.weight"] = tg::zeros({2, 2});
+  try {
+    b.load_state_dict(state);
+    FAIL("load_state_dict accepted a bad state dict");
+  } catch (const tg::ShapeError& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("missing keys: head.bias") != std::string::npos);
+    CHECK(msg.find("unexpected keys: extra.weight") != std::string::npos);
+    CHECK(msg.find("encoder.fc1.weight: expected shape [8, 4], got [2, 2]") != std::string::npos);
+  }
+  CHECK(same_values(snapshot(b), b_before));
+
+  // Only missing/unexpected keys: a ValueError; non-strict loading takes what matches.
+  auto partial = a.state_dict();
+  partial.erase("scale");
+  CHECK_THROWS_WITH_AS(b.load_state_dict(partial), doctest::Contains("missing keys: scale"), tg::ValueError);
+  b.load_state_dict(partial, /*strict=*/false);
+  CHECK(tg::equal(b.head.weight, a.head.weight));
+  CHECK(tg::equal(b.scale, b_before.at("scale")));
+}
+
+TEST_CASE("printing a module tree as PyTorch does") {
+  Net net;
+  const std::string expected =
+      "Net(\n"
+      "  (encoder): Encoder(\n"
+      "    (fc1): Linear(in_features=4, out_features=8, bias=True)\n"
+      "    (fc2): Linear(in_features=8, out_features=3, bias=True)\n"
+      "  )\n"
+      "  (bn): BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+      "  (drop): Dropout(p=0.5)\n"
+      "  (head): Linear(in_features=3, out_features=2, bias=True)\n"
+      ")";
+  CHECK(net.repr() == expected);
+  CHECK(fmt::format("{}", net) == expected);
+  std::ostringstream os;
+  os << net;
+  CHECK(os.str() == expected);
+}
+
+TEST_CASE("Sequential: construction, names, indexing, forward, printing") {
+  tg::nn::Sequential seq{tg::nn::Linear(784, 32), tg::nn::ReLU(), tg::nn::Linear(32, 10)};
+  CHECK(seq.size() == 3);
+  CHECK(names_of(seq.named_parameters()) == std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"});
+  CHECK(seq[1].type_name() == "ReLU");
+  CHECK(seq.at<tg::nn::Linear>(2).out_features == 10);
+  CHECK_THROWS_WITH_AS(seq.at<tg::nn::Linear>(1), doctest::Contains("module 1 is a ReLU"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(seq[3], doctest::Contains("index 3 is out of range for 3 modules"), tg::IndexError);
+  CHECK(seq.repr() ==
+        "Sequential(\n"
+        "  (0): Linear(in_features=784, out_features=32, bias=True)\n"
+        "  (1): ReLU()\n"
+        "  (2): Linear(in_features=32, out_features=10, bias=True)\n"
+        ")");
+
+  Tensor x = tg::randn({2, 784});
+  auto& fc0 = seq.at<tg::nn::Linear>(0);
+  auto& fc2 = seq.at<tg::nn::Linear>(2);
+  CHECK(tg::equal(seq(x), tg::linear(tg::relu(tg::linear(x, fc0.weight, fc0.bias)), fc2.weight, fc2.bias)));
+
+  seq.push_back(tg::nn::Softmax(1));
+  CHECK(seq.size() == 4);
+  CHECK(seq(x).sum().item<double>() == doctest::Approx(2.0));
+
+  // A module shared through std::shared_ptr appears twice but its parameters once.
+  auto shared = std::make_shared<tg::nn::Linear>(3, 3);
+  tg::nn::Sequential tied{shared, tg::nn::Tanh(), shared};
+  CHECK(tied.size() == 3);
+  CHECK(tied.parameters().size() == 2);
+  CHECK(&tied[0] == &tied[2]);
+
+  // A Sequential inside a plain struct, and nested printing.
+  struct Wrapper : tg::nn::Module {
+    tg::nn::Sequential body{tg::nn::Linear(2, 2), tg::nn::GELU()};
+    Wrapper() { register_module("body", body); }
+  } wrapper;
+  CHECK(names_of(wrapper.named_parameters()) == std::vector<std::string>{"body.0.weight", "body.0.bias"});
+  CHECK(wrapper.repr() ==
+        "Wrapper(\n"
+        "  (body): Sequential(\n"
+        "    (0): Linear(in_features=2, out_features=2, bias=True)\n"
+        "    (1): GELU(approximate='none')\n"
+        "  )\n"
+        ")");
+
+  // Sequential itself moves (it owns its modules).
+  tg::nn::Sequential moved = std::move(seq);
+  CHECK(moved.size() == 4);
+  CHECK(moved.parameters().size() == 4);
+}
+
+TEST_CASE("ModuleList holds modules without chaining them") {
+  tg::nn::ModuleList layers;
+  for (int i = 0; i < 3; ++i) layers.push_back(tg::nn::Linear(4, 4));
+  CHECK(layers.size() == 3);
+  CHECK(layers.parameters().size() == 6);
+  CHECK(names_of(layers.named_parameters())[4] == "2.weight");
+  Tensor x = tg::randn({1, 4});
+  for (const auto& layer : layers) x = layer->forward(x);
+  CHECK(x.shape() == tg::Dims{1, 4});
+  CHECK_THROWS_WITH_AS(layers(x), doctest::Contains("ModuleList: this module has no single-tensor forward()"),
+                       tg::Error);
+}

@@ -1,0 +1,156 @@
+// max_pool2d and avg_pool2d: hand-computed values, a naive direct loop,
+// float64 gradient checks, where max pooling sends its gradient, and errors.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "autograd/gradcheck.h"
+#include "nn/functional.h"
+#include "nn/pooling.h"
+
+namespace F = tg::nn::functional;
+using tg::Tensor;
+using Size2 = tg::nn::Size2;
+
+namespace {
+
+// Direct loops over every window; padded positions are skipped for max and
+// count as zeros (in the divisor too, when count_include_pad) for avg.
+std::vector<double> naive_pool(const Tensor& x, Size2 k, Size2 s, Size2 pad, Size2 d, bool is_max,
+                               bool count_include_pad, std::int64_t& ho, std::int64_t& wo) {
+  const auto xv = x.to_vector<double>();
+  const std::int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
+  ho = (H + 2 * pad.h - d.h * (k.h - 1) - 1) / s.h + 1;
+  wo = (W + 2 * pad.w - d.w * (k.w - 1) - 1) / s.w + 1;
+  std::vector<double> y;
+  for (std::int64_t p = 0; p < planes; ++p)
+    for (std::int64_t i = 0; i < ho; ++i)
+      for (std::int64_t j = 0; j < wo; ++j) {
+        double best = -std::numeric_limits<double>::infinity(), total = 0;
+        std::int64_t inside = 0;
+        for (std::int64_t a = 0; a < k.h; ++a)
+          for (std::int64_t b = 0; b < k.w; ++b) {
+            const std::int64_t r = i * s.h - pad.h + a * d.h, c = j * s.w - pad.w + b * d.w;
+            if (r < 0 || r >= H || c < 0 || c >= W) continue;
+            const double v = xv[static_cast<std::size_t>((p * H + r) * W + c)];
+            best = std::max(best, v);
+            total += v;
+            ++inside;
+          }
+        y.push_back(is_max ? best : total / static_cast<double>(count_include_pad ? k.h * k.w : inside));
+      }
+  return y;
+}
+
+struct PoolCase {
+  tg::Dims shape;
+  Size2 kernel, stride, padding, dilation;
+};
+
+const std::vector<PoolCase> kCases = {
+    {{2, 3, 6, 6}, 2, 2, 0, 1},
+    {{1, 2, 7, 5}, 3, 2, 1, 1},
+    {{1, 1, 8, 7}, {3, 2}, {1, 2}, {1, 1}, 1},
+    {{2, 1, 9, 9}, 3, 2, 1, 2},  // dilation: max only
+    {{1, 2, 5, 5}, 3, 1, 0, 1},  // overlapping windows
+};
+
+void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(tol));
+}
+
+}  // namespace
+
+TEST_CASE("max_pool2d and avg_pool2d: hand-computed values") {
+  Tensor x = tg::arange(16).reshape({1, 1, 4, 4});  // 0..15 row by row
+  CHECK(F::max_pool2d(x, 2).to_vector<double>() == std::vector<double>{5, 7, 13, 15});
+  CHECK(F::avg_pool2d(x, 2).to_vector<double>() == std::vector<double>{2.5, 4.5, 10.5, 12.5});
+  auto [y, idx] = F::max_pool2d_with_indices(x, 2);
+  CHECK(idx.to_vector<std::int64_t>() == std::vector<std::int64_t>{5, 7, 13, 15});
+
+  // 1..9 in a 3x3, kernel 2, stride 2, padding 1: windows {1}, {2,3}, {4,7}, {5,6,8,9}.
+  Tensor z = tg::tensor({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
+  CHECK(F::avg_pool2d(z, 2, 2, 1).to_vector<double>() == std::vector<double>{0.25, 1.25, 2.75, 7});
+  CHECK(F::avg_pool2d(z, 2, 2, 1, /*count_include_pad=*/false).to_vector<double>() ==
+        std::vector<double>{1, 2.5, 5.5, 7});
+  CHECK(F::max_pool2d(z, 2, 2, 1).to_vector<double>() == std::vector<double>{1, 3, 7, 9});
+  // Unbatched [C, H, W].
+  CHECK(F::max_pool2d(z[0], 2).shape() == tg::Dims{1, 1, 1});
+}
+
+TEST_CASE("pooling matches a direct loop (float32 and float64)") {
+  tg::manual_seed(11);
+  for (const auto& c : kCases) {
+    CAPTURE(tg::shape_str(c.shape));
+    for (tg::DType dt : {tg::kFloat32, tg::kFloat64}) {
+      Tensor x = tg::randn(c.shape, {.dtype = dt});
+      std::int64_t ho = 0, wo = 0;
+      auto want = naive_pool(x, c.kernel, c.stride, c.padding, c.dilation, true, true, ho, wo);
+      Tensor y = F::max_pool2d(x, c.kernel, c.stride, c.padding, c.dilation);
+      CHECK(y.shape() == tg::Dims{c.shape[0], c.shape[1], ho, wo});
+      check_close(y.to_vector<double>(), want, 1e-6);
+      if (!(c.dilation == Size2(1))) continue;
+      for (bool include : {true, false}) {
+        want = naive_pool(x, c.kernel, c.stride, c.padding, 1, false, include, ho, wo);
+        check_close(F::avg_pool2d(x, c.kernel, c.stride, c.padding, include).to_vector<double>(), want, 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("pooling gradients pass gradcheck in float64; avg_pool2d also gradgradcheck") {
+  tg::manual_seed(12);
+  for (const auto& c : kCases) {
+    CAPTURE(tg::shape_str(c.shape));
+    // Distinct values keep each window's maximum away from ties, where the
+    // finite difference would straddle a kink.
+    const std::int64_t n = c.shape.product();
+    Tensor x = tg::randperm(n).to(tg::kFloat64).reshape(c.shape).div_(static_cast<double>(n));
+    x.set_requires_grad(true);
+    CHECK(tg::gradcheck(
+        [&c](const std::vector<Tensor>& v) { return F::max_pool2d(v[0], c.kernel, c.stride, c.padding, c.dilation); },
+        {x}));
+    CHECK(tg::gradgradcheck(
+        [&c](const std::vector<Tensor>& v) { return F::max_pool2d(v[0], c.kernel, c.stride, c.padding, c.dilation); },
+        {x}));
+    if (!(c.dilation == Size2(1))) continue;
+    for (bool include : {true, false}) {
+      auto fn = [&c, include](const std::vector<Tensor>& v) {
+        return F::avg_pool2d(v[0], c.kernel, c.stride, c.padding, include);
+      };
+      CHECK(tg::gradcheck(fn, {x}));
+      CHECK(tg::gradgradcheck(fn, {x}));
+    }
+  }
+}
+
+TEST_CASE("max_pool2d sends each gradient to its window's maximum, summing where windows share it") {
+  // Overlapping 2x2 windows with stride 1 over a 3x3: the centre (9) is the
+  // maximum of all four windows, so it collects all four gradients.
+  Tensor x = tg::tensor({1, 2, 3, 4, 9, 6, 7, 8, 5}, {1, 1, 3, 3}).set_requires_grad(true);
+  Tensor y = F::max_pool2d(x, 2, 1);
+  CHECK(y.to_vector<double>() == std::vector<double>{9, 9, 9, 9});
+  y.sum().backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{0, 0, 0, 0, 4, 0, 0, 0, 0});
+}
+
+TEST_CASE("pooling modules and error messages") {
+  tg::nn::MaxPool2d mp(2);
+  tg::nn::AvgPool2d ap(3, 2, 1);
+  CHECK(mp.repr() == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
+  CHECK(ap.repr() == "AvgPool2d(kernel_size=3, stride=2, padding=1)");
+  Tensor x = tg::randn({2, 3, 8, 8});
+  CHECK(mp(x).shape() == tg::Dims{2, 3, 4, 4});
+  CHECK(ap(x).shape() == tg::Dims{2, 3, 4, 4});
+
+  CHECK_THROWS_WITH_AS(F::max_pool2d(x, 3, 1, 2), doctest::Contains("max_pool2d: padding (2, 2)"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::avg_pool2d(tg::randn({8, 8}), 2), doctest::Contains("avg_pool2d: expected a 3-D"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::max_pool2d(tg::randn({1, 1, 2, 2}), 3), doctest::Contains("smaller than the kernel"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::max_pool2d(x, 0), doctest::Contains("must be positive"), tg::ValueError);
+}
