@@ -1,6 +1,6 @@
 #pragma once
 // Everything in tg::nn: the Module base, the modules, tg::nn::functional
-// (with the losses) and tg::nn::init.
+// (with the losses), tg::nn::init and tg::nn::utils.
 #include "nn/activation.h"
 #include "nn/container.h"
 #include "nn/conv.h"
@@ -14,4 +14,7 @@
 #include "nn/pooling.h"
 #if __has_include("nn/loss.h")
 #include "nn/loss.h"
+#endif
+#if __has_include("nn/utils.h")
+#include "nn/utils.h"
 #endif

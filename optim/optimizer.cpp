@@ -107,10 +107,13 @@ std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const
 
 ParamUpdate::ParamUpdate(const std::string& optimizer, const Tensor& param) : param_(param) {
   const Tensor& g = param.grad();
-  if (g.dtype() != param.dtype() || g.shape() != param.shape())
-    throw DTypeError(fmt::format("{}: the gradient ({} {}) does not match its parameter ({} {})", optimizer,
-                                 dtype_name(g.dtype()), shape_str(g.sizes()), dtype_name(param.dtype()),
-                                 shape_str(param.sizes())));
+  if (g.dtype() != param.dtype() || g.shape() != param.shape()) {
+    const auto message = fmt::format("{}: the gradient ({} {}) does not match its parameter ({} {})", optimizer,
+                                     dtype_name(g.dtype()), shape_str(g.sizes()), dtype_name(param.dtype()),
+                                     shape_str(param.sizes()));
+    if (g.shape() != param.shape()) throw ShapeError(message);
+    throw DTypeError(message);
+  }
   data = param.is_contiguous() ? param : kernel::contiguous(param);
   grad = kernel::contiguous(g);
 }

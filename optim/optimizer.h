@@ -278,11 +278,12 @@ class OptimizerWithState : public Optimizer {
   template <class Update>
   void for_each_update(Update update) {
     NoGradGuard no_grad;
+    const std::string who = name();
     for (std::size_t g = 0; g < groups_.size(); ++g)
       for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
         const Tensor& p = groups_[g].params[i];
         if (!p.grad().defined()) continue;
-        detail::ParamUpdate u(name(), p);
+        detail::ParamUpdate u(who, p);
         update(groups_[g].options, state_[g][i], u);
         u.commit();
       }

@@ -48,15 +48,19 @@ TEST_CASE("Linear: forward by hand, gradients, and one GEMM each way") {
   CHECK(y.to_vector<double>() == std::vector<double>{6.5, -0.5, -0.5, -3.5});
   CHECK(fc.repr() == "Linear(in_features=3, out_features=2, bias=True)");
 
-  // Forward: one GEMM. Backward: dx and dW one GEMM each, db a reduction; no operand copies.
+  // Forward: one GEMM. Backward: dx and dW one GEMM each, db a reduction; no
+  // operand copies. (A dense output gradient: sum()'s would be a stride-0
+  // broadcast, which BLAS cannot read without a copy.)
   Tensor x = tg::randn({4, 3}, {.requires_grad = true});
+  Tensor dy = tg::randn({4, 2});
   const auto before = tg::kernel::gemm_stats();
   Tensor out = fc(x);
   CHECK(tg::kernel::gemm_stats().calls - before.calls == 1);
-  out.sum().backward();
+  out.backward(dy);
   CHECK(tg::kernel::gemm_stats().calls - before.calls == 3);
   CHECK(tg::kernel::gemm_stats().operand_copies == before.operand_copies);
-  CHECK(fc.bias.grad().to_vector<double>() == std::vector<double>{4, 4});
+  CHECK(tg::allclose(fc.bias.grad(), dy.sum({0})));
+  CHECK(tg::allclose(x.grad(), tg::matmul(dy, fc.weight.detach())));
 
   // In float64 through gradcheck: input and parameters (through the functional form).
   fc.to(tg::kFloat64);

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
 #include "nn/nn.h"
 
 using tg::Tensor;
@@ -227,6 +228,12 @@ TEST_CASE("Sequential: construction, names, indexing, forward, printing") {
         "    (1): GELU(approximate='none')\n"
         "  )\n"
         ")");
+
+  // The chain's gradient with respect to its input, in float64.
+  tg::nn::Sequential small{tg::nn::Linear(3, 4), tg::nn::Sigmoid(), tg::nn::Linear(4, 2)};
+  small.to(tg::kFloat64);
+  CHECK(tg::gradcheck([&small](const std::vector<Tensor>& v) { return small(v[0]); },
+                      {tg::randn({5, 3}, {.dtype = tg::kFloat64, .requires_grad = true})}));
 
   // Sequential itself moves (it owns its modules).
   tg::nn::Sequential moved = std::move(seq);

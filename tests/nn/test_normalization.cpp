@@ -151,6 +151,14 @@ TEST_CASE("BatchNorm1d and BatchNorm2d: buffers, train vs eval, printing") {
   cumulative(b);
   check_close(cumulative.running_mean.to_vector<double>(), {3, 6});
 
+  // The module in float64: gradient with respect to its input, train and eval.
+  tg::nn::BatchNorm1d bn64(3);
+  bn64.to(tg::kFloat64);
+  auto through = [&bn64](const std::vector<Tensor>& v) { return bn64(v[0]); };
+  CHECK(tg::gradcheck(through, {randn64({4, 3, 2})}));
+  bn64.eval();
+  CHECK(tg::gradcheck(through, {randn64({4, 3})}));
+
   tg::nn::BatchNorm1d bn1(4);
   CHECK(bn1(tg::randn({8, 4})).shape() == tg::Dims{8, 4});
   CHECK(bn1(tg::randn({8, 4, 6})).shape() == tg::Dims{8, 4, 6});
