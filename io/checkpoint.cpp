@@ -42,14 +42,14 @@ void check_module_state(const std::string& path, const std::string& prefix, cons
       throw FormatError(fmt::format("checkpoint '{}': no tensor \"{}{}\" for the module's {} {}", path, prefix, name,
                                     dtype_name(t.dtype()), shape_str(t.sizes())));
     if (it->second.shape() != t.shape() || it->second.dtype() != t.dtype())
-      throw FormatError(fmt::format("checkpoint '{}': \"{}{}\" is {} {}, but the module's is {} {}", path, prefix,
-                                    name, dtype_name(it->second.dtype()), shape_str(it->second.sizes()),
+      throw FormatError(fmt::format("checkpoint '{}': \"{}{}\" is {} {}, but the module's is {} {}", path, prefix, name,
+                                    dtype_name(it->second.dtype()), shape_str(it->second.sizes()),
                                     dtype_name(t.dtype()), shape_str(t.sizes())));
   }
   for (const auto& [name, t] : file)
     if (!own.contains(name))
-      throw FormatError(fmt::format("checkpoint '{}': \"{}{}\" ({}) is not in the module", path, prefix, name,
-                                    shape_str(t.sizes())));
+      throw FormatError(
+          fmt::format("checkpoint '{}': \"{}{}\" ({}) is not in the module", path, prefix, name, shape_str(t.sizes())));
 }
 
 std::vector<std::uint64_t> parse_rng(const std::string& path, const std::string& text) {
@@ -126,8 +126,8 @@ void load_checkpoint(const std::string& path, Checkpoint& c) {
   const Metadata& meta = file.metadata;
   auto format = meta.find("format");
   if (format == meta.end() || format->second != kFormat)
-    throw FormatError(fmt::format("checkpoint '{}': not a tapegrad checkpoint (no \"format\": \"{}\" metadata)", path,
-                                  kFormat));
+    throw FormatError(
+        fmt::format("checkpoint '{}': not a tapegrad checkpoint (no \"format\": \"{}\" metadata)", path, kFormat));
   for (const auto& [name, t] : file.tensors)
     if (!starts_with(name, kModel) && !starts_with(name, kOptimizer))
       throw FormatError(fmt::format("checkpoint '{}': unexpected tensor \"{}\"", path, name));
@@ -139,7 +139,8 @@ void load_checkpoint(const std::string& path, Checkpoint& c) {
   if (c.optimizer && optimizer_state.metadata.empty())
     throw FormatError(fmt::format("checkpoint '{}': holds no optimizer state", path));
   const std::string scheduler_state = c.scheduler ? required(path, meta, "scheduler") : std::string();
-  const std::vector<std::uint64_t> rng = c.generator ? parse_rng(path, required(path, meta, "rng")) : std::vector<std::uint64_t>{};
+  const std::vector<std::uint64_t> rng =
+      c.generator ? parse_rng(path, required(path, meta, "rng")) : std::vector<std::uint64_t>{};
   if (c.generator) {
     Generator probe;
     naming_file(path, [&] { probe.set_state(rng); });
@@ -165,7 +166,8 @@ void load_checkpoint(const std::string& path, Checkpoint& c) {
       naming_file(path, [&] { c.scheduler->load_state_dict(scheduler_state); });
       old_scheduler = std::move(previous);
     }
-    if (c.model) naming_file(path, [&] { c.model->load_state_dict(nn::StateDict(model_tensors.begin(), model_tensors.end())); });
+    if (c.model)
+      naming_file(path, [&] { c.model->load_state_dict(nn::StateDict(model_tensors.begin(), model_tensors.end())); });
   } catch (...) {
     restore();
     throw;

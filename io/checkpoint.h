@@ -40,9 +40,9 @@ struct Checkpoint {
   nn::Module* model = nullptr;
   optim::Optimizer* optimizer = nullptr;
   optim::Scheduler* scheduler = nullptr;
-  Generator* generator = nullptr;               // e.g. &tg::default_generator()
-  std::map<std::string, std::int64_t> counters;  // epoch, step, ...: saved, and replaced on load
-  Metadata metadata;                             // free text: saved, and replaced on load
+  Generator* generator = nullptr;                  // e.g. &tg::default_generator()
+  std::map<std::string, std::int64_t> counters{};  // epoch, step, ...: saved, and replaced on load
+  Metadata metadata{};                             // free text: saved, and replaced on load
 };
 
 // Saves every non-null part of `checkpoint` and its counters and metadata.

@@ -62,8 +62,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOpti
   // The branches meet with equal value and slope at |d| = delta.
   const Tensor quadratic = tg::mul(tg::mul(d, d), 0.5);
   const Tensor linear = tg::mul(tg::sub(a, 0.5 * delta), delta);
-  return reduce_loss(tg::where(a.lt(delta), quadratic, linear),
-                     options.reduction);
+  return reduce_loss(tg::where(a.lt(delta), quadratic, linear), options.reduction);
 }
 
 }  // namespace tg::nn::functional

@@ -24,14 +24,14 @@ namespace tg::nn {
 enum class Reduction { None, Mean, Sum };
 
 struct CrossEntropyLossOptions {
-  Tensor weight;                      // [C] rescales each class; undefined: all 1
-  std::int64_t ignore_index = -100;   // class-index targets equal to it add nothing
-  double label_smoothing = 0;         // in [0, 1]
+  Tensor weight{};                   // [C] rescales each class; undefined: all 1
+  std::int64_t ignore_index = -100;  // class-index targets equal to it add nothing
+  double label_smoothing = 0;        // in [0, 1]
   Reduction reduction = Reduction::Mean;
 };
 
 struct NLLLossOptions {
-  Tensor weight;
+  Tensor weight{};
   std::int64_t ignore_index = -100;
   Reduction reduction = Reduction::Mean;
 };
@@ -50,13 +50,13 @@ struct HuberLossOptions {
 };
 
 struct BCELossOptions {
-  Tensor weight;  // broadcasts to the input's shape
+  Tensor weight{};  // broadcasts to the input's shape
   Reduction reduction = Reduction::Mean;
 };
 
 struct BCEWithLogitsLossOptions {
-  Tensor weight;      // broadcasts to the input's shape
-  Tensor pos_weight;  // weight of the positive term, broadcast along the last dim (e.g. [C])
+  Tensor weight{};      // broadcasts to the input's shape
+  Tensor pos_weight{};  // weight of the positive term, broadcast along the last dim (e.g. [C])
   Reduction reduction = Reduction::Mean;
 };
 

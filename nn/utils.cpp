@@ -36,11 +36,14 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, d
       }
     });
   }
-  const double total = inf_norm || norm_type == 1 ? acc : norm_type == 2 ? std::sqrt(acc) : std::pow(acc, 1 / norm_type);
+  const double total = inf_norm || norm_type == 1 ? acc
+                       : norm_type == 2           ? std::sqrt(acc)
+                                                  : std::pow(acc, 1 / norm_type);
   if (error_if_nonfinite && !std::isfinite(total))
-    throw ValueError(fmt::format("clip_grad_norm_: the total norm of order {} of the gradients is {}, so they cannot "
-                                 "be clipped",
-                                 norm_type, total));
+    throw ValueError(
+        fmt::format("clip_grad_norm_: the total norm of order {} of the gradients is {}, so they cannot "
+                    "be clipped",
+                    norm_type, total));
   const double coef = max_norm / (total + 1e-6);
   if (coef < 1) {
     NoGradGuard no_grad;

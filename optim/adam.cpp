@@ -47,8 +47,8 @@ void adam_update(const Options& o, AdamState& s, detail::ParamUpdate& u, bool de
     const std::int64_t n = u.data.numel();
     for (std::int64_t i = 0; i < n; ++i) {
       T g = sign * grad[i];
-      if (coupled_decay) g += weight_decay * p[i];  // Adam: L2 penalty in the gradient
-      if (decoupled_decay) p[i] *= decay_factor;    // AdamW: shrink the weight itself
+      if (coupled_decay) g += weight_decay * p[i];    // Adam: L2 penalty in the gradient
+      if (decoupled_decay) p[i] *= decay_factor;      // AdamW: shrink the weight itself
       m[i] = beta1 * m[i] + one_minus_beta1 * g;      // first moment
       v[i] = beta2 * v[i] + one_minus_beta2 * g * g;  // second moment
       T second = v[i];

@@ -20,9 +20,9 @@ json parse_state(const std::string& who, const std::string& text) {
     throw FormatError(fmt::format("{}::load_state_dict: the state is not a JSON object", who));
   auto name = state.find("scheduler");
   if (name == state.end() || !name->is_string() || name->get<std::string>() != who)
-    throw ValueError(fmt::format("{}::load_state_dict: the state is for {}", who,
-                                 name != state.end() && name->is_string() ? name->get<std::string>()
-                                                                          : std::string("another scheduler")));
+    throw ValueError(fmt::format(
+        "{}::load_state_dict: the state is for {}", who,
+        name != state.end() && name->is_string() ? name->get<std::string>() : std::string("another scheduler")));
   return state;
 }
 
@@ -36,8 +36,8 @@ std::int64_t get_int(const std::string& who, const json& state, const char* key)
 std::vector<double> get_lrs(const std::string& who, const json& state, const char* key, std::size_t groups) {
   auto it = state.find(key);
   if (it == state.end() || !it->is_array() || it->size() != groups)
-    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" must list {} numbers, one per parameter group", who,
-                                  key, groups));
+    throw FormatError(
+        fmt::format("{}::load_state_dict: \"{}\" must list {} numbers, one per parameter group", who, key, groups));
   std::vector<double> out;
   for (const auto& v : *it) {
     if (!v.is_number()) throw FormatError(fmt::format("{}::load_state_dict: \"{}\" holds a non-number", who, key));
@@ -130,8 +130,8 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, MultiStepLROptions options_in)
 }
 
 double MultiStepLR::lr_at(std::size_t group, std::int64_t epoch) const {
-  const auto passed = std::upper_bound(options.milestones.begin(), options.milestones.end(), epoch) -
-                      options.milestones.begin();
+  const auto passed =
+      std::upper_bound(options.milestones.begin(), options.milestones.end(), epoch) - options.milestones.begin();
   return base_lrs_[group] * std::pow(options.gamma, static_cast<double>(passed));
 }
 
@@ -167,8 +167,8 @@ LinearLR::LinearLR(Optimizer& optimizer, LinearLROptions options) : LRScheduler(
 }
 
 double LinearLR::lr_at(std::size_t group, std::int64_t epoch) const {
-  const double done = static_cast<double>(std::min(epoch, options.total_iters)) /
-                      static_cast<double>(options.total_iters);
+  const double done =
+      static_cast<double>(std::min(epoch, options.total_iters)) / static_cast<double>(options.total_iters);
   return base_lrs_[group] * (options.start_factor + (options.end_factor - options.start_factor) * done);
 }
 
@@ -191,8 +191,8 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions options_in)
     throw ValueError(fmt::format("{}: div_factor and final_div_factor must be positive, got {} and {}", who,
                                  options.div_factor, options.final_div_factor));
   if (options.cycle_momentum && !optimizer.has_momentum())
-    throw ValueError(fmt::format("{}: {} has no momentum or beta1 to cycle; set cycle_momentum = false", who,
-                                 optimizer.name()));
+    throw ValueError(
+        fmt::format("{}: {} has no momentum or beta1 to cycle; set cycle_momentum = false", who, optimizer.name()));
   max_lrs_ = per_group(who, "max_lr", options.max_lr, optimizer.num_param_groups());
 
   const double total = static_cast<double>(total_steps_);
@@ -259,8 +259,8 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRS
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     if (!schedulers_[i]) throw ValueError(fmt::format("SequentialLR: scheduler {} is null", i));
     if (&schedulers_[i]->optimizer_ != &optimizer)
-      throw ValueError(fmt::format("SequentialLR: scheduler {} ({}) drives another optimizer", i,
-                                   schedulers_[i]->name()));
+      throw ValueError(
+          fmt::format("SequentialLR: scheduler {} ({}) drives another optimizer", i, schedulers_[i]->name()));
   }
   for (std::size_t i = 0; i < milestones_.size(); ++i)
     if (milestones_[i] <= 0 || (i > 0 && milestones_[i] <= milestones_[i - 1]))
@@ -306,8 +306,8 @@ void SequentialLR::load_state_dict(const std::string& text) {
     throw FormatError(fmt::format("{}::load_state_dict: \"schedulers\" must hold {} states", who, schedulers_.size()));
   auto milestones = state.find("milestones");
   if (milestones == state.end() || *milestones != json(milestones_))
-    throw ValueError(fmt::format("{}::load_state_dict: the state's milestones differ from {}", who,
-                                 json(milestones_).dump()));
+    throw ValueError(
+        fmt::format("{}::load_state_dict: the state's milestones differ from {}", who, json(milestones_).dump()));
   get_int(who, state, "last_epoch");
   get_lrs(who, state, "base_lrs", base_lrs_.size());
   get_lrs(who, state, "last_lr", base_lrs_.size());
@@ -331,9 +331,10 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOpti
   if (!(options.factor >= 0 && options.factor < 1))
     throw ValueError(fmt::format("{}: factor must be in [0, 1), got {}", who, options.factor));
   if (options.patience < 0 || options.cooldown < 0)
-    throw ValueError(fmt::format("{}: patience and cooldown must be >= 0, got {} and {}", who, options.patience,
-                                 options.cooldown));
-  if (!(options.threshold >= 0)) throw ValueError(fmt::format("{}: threshold must be >= 0, got {}", who, options.threshold));
+    throw ValueError(
+        fmt::format("{}: patience and cooldown must be >= 0, got {} and {}", who, options.patience, options.cooldown));
+  if (!(options.threshold >= 0))
+    throw ValueError(fmt::format("{}: threshold must be >= 0, got {}", who, options.threshold));
   min_lrs_ = per_group(who, "min_lr", options.min_lr, optimizer.num_param_groups());
   best_ = options.mode == PlateauMode::Min ? std::numeric_limits<double>::infinity()
                                            : -std::numeric_limits<double>::infinity();

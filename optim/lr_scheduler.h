@@ -82,7 +82,7 @@ class StepLR : public LRScheduler {
 };
 
 struct MultiStepLROptions {
-  std::vector<std::int64_t> milestones;  // a milestone named twice decays twice, as PyTorch
+  std::vector<std::int64_t> milestones{};  // a milestone named twice decays twice, as PyTorch
   double gamma = 0.1;
 };
 // lr = base * gamma^(number of milestones <= epoch)
@@ -144,17 +144,17 @@ class LinearLR : public LRScheduler {
 enum class AnnealStrategy { Cos, Linear };
 
 struct OneCycleLROptions {
-  std::vector<double> max_lr;        // one for every group, or one per group
-  std::int64_t total_steps = 0;      // or epochs * steps_per_epoch
+  std::vector<double> max_lr{};  // one for every group, or one per group
+  std::int64_t total_steps = 0;  // or epochs * steps_per_epoch
   std::int64_t epochs = 0;
   std::int64_t steps_per_epoch = 0;
-  double pct_start = 0.3;            // share of the steps spent rising
+  double pct_start = 0.3;  // share of the steps spent rising
   AnnealStrategy anneal_strategy = AnnealStrategy::Cos;
-  bool cycle_momentum = true;        // momentum (or Adam's beta1) moves against the lr
+  bool cycle_momentum = true;  // momentum (or Adam's beta1) moves against the lr
   double base_momentum = 0.85;
   double max_momentum = 0.95;
-  double div_factor = 25;            // initial lr = max_lr / div_factor
-  double final_div_factor = 1e4;     // final lr = initial lr / final_div_factor
+  double div_factor = 25;         // initial lr = max_lr / div_factor
+  double final_div_factor = 1e4;  // final lr = initial lr / final_div_factor
   bool three_phase = false;
 };
 // The 1cycle policy, stepped once per batch: the lr rises from
@@ -215,9 +215,9 @@ struct ReduceLROnPlateauOptions {
   std::int64_t patience = 10;           // epochs without improvement tolerated
   double threshold = 1e-4;              // what counts as an improvement
   ThresholdMode threshold_mode = ThresholdMode::Rel;
-  std::int64_t cooldown = 0;            // epochs to wait after a reduction
-  std::vector<double> min_lr{0.0};      // one for every group, or one per group
-  double eps = 1e-8;                    // smaller changes of the lr are skipped
+  std::int64_t cooldown = 0;        // epochs to wait after a reduction
+  std::vector<double> min_lr{0.0};  // one for every group, or one per group
+  double eps = 1e-8;                // smaller changes of the lr are skipped
 };
 // Cuts the lr when a metric stops improving: step(metric) once per epoch.
 class ReduceLROnPlateau : public Scheduler {

@@ -43,9 +43,7 @@ void Optimizer::set_initial_lr(std::size_t group, double lr) {
   initial_lrs_[group] = lr;
 }
 
-double Optimizer::momentum(std::size_t) const {
-  throw ValueError(fmt::format("{} has no momentum or beta1", name()));
-}
+double Optimizer::momentum(std::size_t) const { throw ValueError(fmt::format("{} has no momentum or beta1", name())); }
 
 void Optimizer::set_momentum(std::size_t, double) {
   throw ValueError(fmt::format("{} has no momentum or beta1", name()));
@@ -53,8 +51,8 @@ void Optimizer::set_momentum(std::size_t, double) {
 
 void Optimizer::check_group(std::size_t group) const {
   if (group >= num_param_groups())
-    throw IndexError(fmt::format("{}: parameter group {} does not exist (there are {})", name(), group,
-                                 num_param_groups()));
+    throw IndexError(
+        fmt::format("{}: parameter group {} does not exist (there are {})", name(), group, num_param_groups()));
 }
 
 namespace detail {
@@ -65,8 +63,7 @@ std::string encode_param_groups(const std::vector<GroupRecord>& groups) {
   json out = json::array();
   for (const auto& g : groups) {
     json options = json::object();
-    for (const auto& [name, value] : g.options)
-      std::visit([&, &name = name](auto v) { options[name] = v; }, value);
+    for (const auto& [name, value] : g.options) std::visit([&, &name = name](auto v) { options[name] = v; }, value);
     json record = {{"options", options}, {"num_params", g.num_params}};
     if (g.initial_lr) record["initial_lr"] = *g.initial_lr;
     out.push_back(record);
@@ -108,9 +105,9 @@ std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const
 ParamUpdate::ParamUpdate(const std::string& optimizer, const Tensor& param) : param_(param) {
   const Tensor& g = param.grad();
   if (g.dtype() != param.dtype() || g.shape() != param.shape()) {
-    const auto message = fmt::format("{}: the gradient ({} {}) does not match its parameter ({} {})", optimizer,
-                                     dtype_name(g.dtype()), shape_str(g.sizes()), dtype_name(param.dtype()),
-                                     shape_str(param.sizes()));
+    const auto message =
+        fmt::format("{}: the gradient ({} {}) does not match its parameter ({} {})", optimizer, dtype_name(g.dtype()),
+                    shape_str(g.sizes()), dtype_name(param.dtype()), shape_str(param.sizes()));
     if (g.shape() != param.shape()) throw ShapeError(message);
     throw DTypeError(message);
   }
@@ -129,15 +126,15 @@ void check_params(const std::string& optimizer, const std::vector<std::vector<Te
   for (std::size_t g = 0; g < groups.size(); ++g)
     for (std::size_t i = 0; i < groups[g].size(); ++i) {
       const Tensor& p = groups[g][i];
-      if (!p.defined())
-        throw ValueError(fmt::format("{}: parameter {} of group {} is undefined", optimizer, i, g));
+      if (!p.defined()) throw ValueError(fmt::format("{}: parameter {} of group {} is undefined", optimizer, i, g));
       if (!p.is_floating_point())
         throw DTypeError(fmt::format("{}: parameter {} of group {} is {}, not float32 or float64", optimizer, i, g,
                                      dtype_name(p.dtype())));
       if (!p.is_leaf())
-        throw ValueError(fmt::format("{}: parameter {} of group {} is not a leaf (it was computed by an op); "
-                                     "optimize the tensor it came from",
-                                     optimizer, i, g));
+        throw ValueError(
+            fmt::format("{}: parameter {} of group {} is not a leaf (it was computed by an op); "
+                        "optimize the tensor it came from",
+                        optimizer, i, g));
       if (!seen.insert(p.impl()).second)
         throw ValueError(fmt::format("{}: parameter {} of group {} appears more than once", optimizer, i, g));
       ++total;

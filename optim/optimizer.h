@@ -45,7 +45,7 @@ struct OptimizerState {
 
 template <class Options>
 struct ParamGroup {
-  std::vector<Tensor> params;
+  std::vector<Tensor> params{};
   Options options{};
 };
 
@@ -210,8 +210,9 @@ class OptimizerWithState : public Optimizer {
     std::vector<std::pair<std::size_t, std::size_t>> where;  // global index -> (group, index)
     for (std::size_t g = 0; g < groups_.size(); ++g) {
       if (records[g].num_params != groups_[g].params.size())
-        throw ValueError(fmt::format("{}::load_state_dict: group {} of the state has {} parameters, this optimizer's {}",
-                                     who, g, records[g].num_params, groups_[g].params.size()));
+        throw ValueError(
+            fmt::format("{}::load_state_dict: group {} of the state has {} parameters, this optimizer's {}", who, g,
+                        records[g].num_params, groups_[g].params.size()));
       options[g] = groups_[g].options;
       std::size_t found = 0;
       Options::fields(options[g], [&](const char* field, auto& value) {
@@ -219,8 +220,8 @@ class OptimizerWithState : public Optimizer {
           if (key != field) continue;
           using V = std::decay_t<decltype(value)>;
           if (!std::holds_alternative<V>(stored))
-            throw FormatError(fmt::format("{}::load_state_dict: option \"{}\" of group {} has the wrong type", who,
-                                          field, g));
+            throw FormatError(
+                fmt::format("{}::load_state_dict: option \"{}\" of group {} has the wrong type", who, field, g));
           value = std::get<V>(stored);
           ++found;
         }

@@ -10,9 +10,10 @@ void SGDOptions::validate(const std::string& optimizer) const {
   if (!(weight_decay >= 0)) detail::throw_bad_option(optimizer, "weight_decay", weight_decay);
   if (!std::isfinite(dampening)) throw ValueError(fmt::format("{}: invalid dampening {}", optimizer, dampening));
   if (nesterov && (momentum <= 0 || dampening != 0))
-    throw ValueError(fmt::format("{}: Nesterov momentum needs momentum > 0 and dampening 0, got momentum {} and "
-                                 "dampening {}",
-                                 optimizer, momentum, dampening));
+    throw ValueError(
+        fmt::format("{}: Nesterov momentum needs momentum > 0 and dampening 0, got momentum {} and "
+                    "dampening {}",
+                    optimizer, momentum, dampening));
 }
 
 SGD::SGD(std::vector<Tensor> params, SGDOptions options)

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-scripts/setup.sh
+# The dataset too: the example tests train on a Fashion-MNIST subset.
+scripts/setup.sh --dataset
 
 build_dir="${BUILD_DIR:-build-test}"
 read -r -a extra_cmake_args <<<"${CMAKE_ARGS:-}"

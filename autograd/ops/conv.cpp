@@ -8,12 +8,16 @@
 // All three are bilinear, and each one's derivatives are the other two:
 // <dx, conv^T(dy, W)> = <conv(dx, W), dy> = <conv_weight_grad(dx, dy), W>.
 #include <algorithm>
+#include <exception>
+
+#include <omp.h>
 
 #include <fmt/format.h>
 
 #include "autograd/function.h"
 #include "core/kernels/blas.h"
 #include "core/kernels/copy.h"
+#include "core/parallel.h"
 #include "nn/functional.h"
 
 namespace tg::nn::functional {
@@ -148,29 +152,67 @@ ConvGeometry conv_geometry(const Tensor& x, const Tensor& weight, const Tensor& 
 kernel::GemmLayout rows(std::int64_t ld) { return {false, ld}; }
 kernel::GemmLayout transposed(std::int64_t ld) { return {true, ld}; }
 
+// Images go to threads whole, each with its own column buffer, and each
+// GEMM then runs single-threaded (OpenBLAS's OpenMP build does inside a
+// parallel region): per-image GEMMs are too small to split well, while whole
+// images split evenly. A single image or little work stays on one thread and
+// leaves the threading to BLAS.
+int image_threads(const ConvGeometry& g) {
+  const std::int64_t macs = g.n * g.o * g.col_rows() * g.col_cols();
+  if (g.n < 2 || macs < kParallelThreshold * 16 || in_parallel_region()) return 1;
+  return static_cast<int>(std::min<std::int64_t>(get_num_threads(), g.n));
+}
+
+// Calls body(n, thread) for every image n on `threads` threads. An exception
+// may not leave an OpenMP region, so the first one is carried out.
+template <class Body>
+void for_each_image(std::int64_t images, int threads, Body body) {
+  if (threads <= 1) {
+    for (std::int64_t n = 0; n < images; ++n) body(n, 0);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (std::int64_t n = 0; n < images; ++n) {
+      try {
+        body(n, t);
+      } catch (...) {
+#pragma omp critical(tg_conv2d_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 // y[n] = W [O, CKK] @ col(x[n]) [CKK, HoWo] (+ b), one GEMM per image.
 Tensor conv_forward_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const ConvGeometry& g) {
   const Tensor x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
   const Tensor b = b_in.defined() ? kernel::contiguous(b_in) : b_in;
   Tensor y = make_tensor({g.n, g.o, g.ho, g.wo}, x.dtype());
   const std::int64_t k = g.col_rows(), m = g.col_cols();
+  const int threads = image_threads(g);
   dispatch_floating(x.dtype(), kConv, [&]<class T>() {
-    Tensor col = g.is_pointwise() ? Tensor() : make_tensor({k, m}, x.dtype());
+    Tensor cols = g.is_pointwise() ? Tensor() : make_tensor({threads, k, m}, x.dtype());
     const T* wp = w.data_ptr<T>();
-    for (std::int64_t n = 0; n < g.n; ++n) {
+    for_each_image(g.n, threads, [&](std::int64_t n, int t) {
       const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
       T* yn = y.data_ptr<T>() + n * g.o * m;
       const T* cp = xn;
-      if (col.defined()) {
-        im2col(xn, g, col.data_ptr<T>());
-        cp = col.data_ptr<T>();
+      if (cols.defined()) {
+        T* col = cols.data_ptr<T>() + t * k * m;
+        im2col(xn, g, col);
+        cp = col;
       }
       if (b.defined()) {
         const T* bp = b.data_ptr<T>();
         for (std::int64_t o = 0; o < g.o; ++o) std::fill(yn + o * m, yn + (o + 1) * m, bp[o]);
       }
       kernel::gemm(x.dtype(), g.o, m, k, 1.0, wp, rows(k), cp, rows(m), b.defined() ? 1.0 : 0.0, yn, m, kConv);
-    }
+    });
   });
   return y;
 }
@@ -180,40 +222,52 @@ Tensor conv_input_grad_kernel(const Tensor& dy_in, const Tensor& w_in, const Con
   const Tensor dy = kernel::contiguous(dy_in), w = kernel::contiguous(w_in);
   Tensor dx = make_tensor({g.n, g.c, g.h, g.w}, dy.dtype());
   const std::int64_t k = g.col_rows(), m = g.col_cols();
+  const int threads = image_threads(g);
   dispatch_floating(dy.dtype(), kConv, [&]<class T>() {
     const bool direct = g.is_pointwise();
-    Tensor col = direct ? Tensor() : make_tensor({k, m}, dy.dtype());
-    for (std::int64_t n = 0; n < g.n; ++n) {
+    Tensor cols = direct ? Tensor() : make_tensor({threads, k, m}, dy.dtype());
+    for_each_image(g.n, threads, [&](std::int64_t n, int t) {
       T* dxn = dx.data_ptr<T>() + n * g.c * g.h * g.w;
       const T* dyn = dy.data_ptr<T>() + n * g.o * m;
-      T* target = direct ? dxn : col.data_ptr<T>();
+      T* target = direct ? dxn : cols.data_ptr<T>() + t * k * m;
       kernel::gemm(dy.dtype(), k, m, g.o, 1.0, w.data_ptr<T>(), transposed(k), dyn, rows(m), 0.0, target, m, kConv);
       if (!direct) {
         std::fill(dxn, dxn + g.c * g.h * g.w, T(0));
-        col2im(col.data_ptr<T>(), g, dxn);
+        col2im(target, g, dxn);
       }
-    }
+    });
   });
   return dx;
 }
 
-// dW [O, CKK] = sum_n dy[n] [O, HoWo] @ col(x[n])^T [HoWo, CKK].
+// dW [O, CKK] = sum_n dy[n] [O, HoWo] @ col(x[n])^T [HoWo, CKK]; each thread
+// sums its images into its own slice, and the slices are added at the end.
 Tensor conv_weight_grad_kernel(const Tensor& x_in, const Tensor& dy_in, const ConvGeometry& g) {
   const Tensor x = kernel::contiguous(x_in), dy = kernel::contiguous(dy_in);
   Tensor dw = make_tensor({g.o, g.c, g.kh, g.kw}, x.dtype());
-  const std::int64_t k = g.col_rows(), m = g.col_cols();
+  const std::int64_t k = g.col_rows(), m = g.col_cols(), size = g.o * k;
+  const int threads = image_threads(g);
   dispatch_floating(x.dtype(), kConv, [&]<class T>() {
-    if (g.n == 0) std::fill(dw.data_ptr<T>(), dw.data_ptr<T>() + dw.numel(), T(0));
-    Tensor col = g.is_pointwise() ? Tensor() : make_tensor({k, m}, x.dtype());
-    for (std::int64_t n = 0; n < g.n; ++n) {
+    Tensor cols = g.is_pointwise() ? Tensor() : make_tensor({threads, k, m}, x.dtype());
+    Tensor partial = threads > 1 ? make_tensor({threads, g.o, k}, x.dtype()) : dw;
+    T* pp = partial.data_ptr<T>();
+    std::fill(pp, pp + partial.numel(), T(0));
+    for_each_image(g.n, threads, [&](std::int64_t n, int t) {
       const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
       const T* cp = xn;
-      if (col.defined()) {
-        im2col(xn, g, col.data_ptr<T>());
-        cp = col.data_ptr<T>();
+      if (cols.defined()) {
+        T* col = cols.data_ptr<T>() + t * k * m;
+        im2col(xn, g, col);
+        cp = col;
       }
-      kernel::gemm(x.dtype(), g.o, k, m, 1.0, dy.data_ptr<T>() + n * g.o * m, rows(m), cp, transposed(m),
-                   n == 0 ? 0.0 : 1.0, dw.data_ptr<T>(), k, kConv);
+      kernel::gemm(x.dtype(), g.o, k, m, 1.0, dy.data_ptr<T>() + n * g.o * m, rows(m), cp, transposed(m), 1.0,
+                   pp + t * size, k, kConv);
+    });
+    if (threads > 1) {
+      T* out = dw.data_ptr<T>();
+      std::copy(pp, pp + size, out);
+      for (int t = 1; t < threads; ++t)
+        for (std::int64_t i = 0; i < size; ++i) out[i] += pp[t * size + i];
     }
   });
   return dw;

@@ -67,8 +67,8 @@ void check_class_indices(const char* op, const Tensor& target, std::int64_t clas
   const auto* t = target.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < target.numel(); ++i)
     if (t[i] != ignore_index && (t[i] < 0 || t[i] >= classes))
-      throw IndexError(fmt::format("{}: target {} is out of bounds for {} classes (target element {})", op, t[i],
-                                   classes, i));
+      throw IndexError(
+          fmt::format("{}: target {} is out of bounds for {} classes (target element {})", op, t[i], classes, i));
 }
 
 // Per-row scale of the incoming gradient: dy[r] (no reduction) or dy / denom.
@@ -162,8 +162,8 @@ std::string target_error(const char* op, const Tensor& input, const ClassLayout&
 // dy / denom (mean). lse is found as max + log sum exp(x - max), so no
 // exp overflows and logits of magnitude 1e4 give finite results.
 
-Tensor cross_entropy_class(const Tensor& x, const Tensor& target_in, const Tensor& weight_in,
-                           std::int64_t ignore_index, double eps, Reduction reduction, const ClassLayout& l) {
+Tensor cross_entropy_class(const Tensor& x, const Tensor& target_in, const Tensor& weight_in, std::int64_t ignore_index,
+                           double eps, Reduction reduction, const ClassLayout& l) {
   const char* op = "cross_entropy";
   const Tensor target = kernel::contiguous(target_in);
   check_class_indices(op, target, l.c, ignore_index);
@@ -290,8 +290,8 @@ Tensor cross_entropy_probabilities(const Tensor& x, const Tensor& t, const Tenso
         lse_d[r] = static_cast<T>(lse_r);
         double loss = 0;
         for (std::int64_t k = 0; k < l.c; ++k) {
-          const double q = (w ? static_cast<double>(w[k]) : 1.0) *
-                           ((1 - eps) * static_cast<double>(td[base + k * l.s]) + smooth);
+          const double q =
+              (w ? static_cast<double>(w[k]) : 1.0) * ((1 - eps) * static_cast<double>(td[base + k * l.s]) + smooth);
           loss += q * (lse_r - static_cast<double>(xd[base + k * l.s]));
         }
         row_loss[static_cast<std::size_t>(r)] = loss;
@@ -302,8 +302,7 @@ Tensor cross_entropy_probabilities(const Tensor& x, const Tensor& t, const Tenso
   if (autograd::needs_grad(x, t)) {
     autograd::record(
         "cross_entropy", {&x, &t}, {&out},
-        [sx = SavedTensor(x, false), st = SavedTensor(t, false), weight, lse, l, eps, reduction,
-         denom](Backward& bw) {
+        [sx = SavedTensor(x, false), st = SavedTensor(t, false), weight, lse, l, eps, reduction, denom](Backward& bw) {
           // loss_r = sum_c q_rc (lse_r - x_rc), q_rc = w_c ((1 - eps) t_rc + eps / C)
           // dx_rc = g_r ((sum_c q_rc) p_rc - q_rc);  dt_rc = g_r (1 - eps) w_c (lse_r - x_rc)   [N, C, S]
           const Tensor x = bw.unpack(sx);
@@ -500,36 +499,36 @@ Tensor nll_loss(const Tensor& input, const Tensor& target_in, const NLLLossOptio
   });
 
   if (autograd::needs_grad(input)) {
-    autograd::record("nll_loss", {&input}, {&out},
-                     [st = SavedTensor(target, false), weight, l, ignore_index, reduction, denom](Backward& bw) {
-                       // loss_r = -w_y x_{r,y};  dx_{r,c} = -g_r w_y [c == y]   [N, C, S]
-                       const Tensor target = bw.unpack(st);
-                       const Tensor& dy = bw.grad();
-                       const DType dtype = bw.input_dtype(0);
-                       if (is_grad_enabled()) {
-                         const Tensor q = class_target_weights(target, weight, l, ignore_index, 0, dtype).first;
-                         const Tensor dx = tg::neg(tg::mul(row_grad_tensor(dy, l, reduction, denom), q));
-                         bw.add(0, tg::reshape(dx, bw.input_shape(0)));
-                         return;
-                       }
-                       const Tensor dyc = kernel::contiguous(dy);
-                       Tensor dx = zeros(bw.input_shape(0), {.dtype = dtype});
-                       dispatch_floating(dtype, "nll_loss", [&]<class T>() {
-                         const auto* y = target.data_ptr<std::int64_t>();
-                         const T* w = weight.defined() ? weight.data_ptr<T>() : nullptr;
-                         T* dxd = dx.data_ptr<T>();
-                         const RowGrad<T> g{dyc.data_ptr<T>(), reduction == Reduction::None,
-                                            reduction_scale(reduction, denom)};
-                         for (std::int64_t i = 0; i < l.n; ++i)
-                           for (std::int64_t j = 0; j < l.s; ++j) {
-                             const std::int64_t r = i * l.s + j;
-                             if (y[r] == ignore_index) continue;
-                             const double wy = w ? static_cast<double>(w[y[r]]) : 1.0;
-                             dxd[(i * l.c + y[r]) * l.s + j] = static_cast<T>(-g(r) * wy);
-                           }
-                       });
-                       bw.add(0, dx);
-                     });
+    autograd::record(
+        "nll_loss", {&input}, {&out},
+        [st = SavedTensor(target, false), weight, l, ignore_index, reduction, denom](Backward& bw) {
+          // loss_r = -w_y x_{r,y};  dx_{r,c} = -g_r w_y [c == y]   [N, C, S]
+          const Tensor target = bw.unpack(st);
+          const Tensor& dy = bw.grad();
+          const DType dtype = bw.input_dtype(0);
+          if (is_grad_enabled()) {
+            const Tensor q = class_target_weights(target, weight, l, ignore_index, 0, dtype).first;
+            const Tensor dx = tg::neg(tg::mul(row_grad_tensor(dy, l, reduction, denom), q));
+            bw.add(0, tg::reshape(dx, bw.input_shape(0)));
+            return;
+          }
+          const Tensor dyc = kernel::contiguous(dy);
+          Tensor dx = zeros(bw.input_shape(0), {.dtype = dtype});
+          dispatch_floating(dtype, "nll_loss", [&]<class T>() {
+            const auto* y = target.data_ptr<std::int64_t>();
+            const T* w = weight.defined() ? weight.data_ptr<T>() : nullptr;
+            T* dxd = dx.data_ptr<T>();
+            const RowGrad<T> g{dyc.data_ptr<T>(), reduction == Reduction::None, reduction_scale(reduction, denom)};
+            for (std::int64_t i = 0; i < l.n; ++i)
+              for (std::int64_t j = 0; j < l.s; ++j) {
+                const std::int64_t r = i * l.s + j;
+                if (y[r] == ignore_index) continue;
+                const double wy = w ? static_cast<double>(w[y[r]]) : 1.0;
+                dxd[(i * l.c + y[r]) * l.s + j] = static_cast<T>(-g(r) * wy);
+              }
+          });
+          bw.add(0, dx);
+        });
   }
   return out;
 }
@@ -542,8 +541,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target_in, const 
     const T* x = xc.data_ptr<T>();
     for (std::int64_t i = 0; i < xc.numel(); ++i)
       if (!(x[i] >= 0 && x[i] <= 1))
-        throw ValueError(fmt::format("{}: input values must be probabilities in [0, 1], got {} (element {})", op,
-                                     x[i], i));
+        throw ValueError(
+            fmt::format("{}: input values must be probabilities in [0, 1], got {} (element {})", op, x[i], i));
   });
   Tensor loss = binary_cross_entropy_terms(input, target);
   const Tensor weight = elementwise_weight(op, "weight", options.weight, input);

@@ -166,7 +166,12 @@ BatchStats batch_norm_train_kernel(const Tensor& x_in, const Tensor& w_in, const
                  make_tensor({c}, x.dtype())};
   dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
     const T* xp = x.data_ptr<T>();
+    const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
+    const T* bp = b.defined() ? b.data_ptr<T>() : nullptr;
     T* yp = out.y.data_ptr<T>();
+    T* mean_out = out.mean.data_ptr<T>();
+    T* var_out = out.var.data_ptr<T>();
+    T* rstd_out = out.rstd.data_ptr<T>();
     const double count = static_cast<double>(n * s);
     const bool parallel = c > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
 #pragma omp parallel for if (parallel) schedule(static)
@@ -183,16 +188,16 @@ BatchStats batch_norm_train_kernel(const Tensor& x_in, const Tensor& w_in, const
         for (std::int64_t k = 0; k < s; ++k) squares += (run[k] - mean) * (run[k] - mean);
       }
       const double var = squares / count, rstd = 1.0 / std::sqrt(var + eps);
-      const double scale = rstd * (w.defined() ? static_cast<double>(w.data_ptr<T>()[ch]) : 1.0);
-      const double shift = (b.defined() ? static_cast<double>(b.data_ptr<T>()[ch]) : 0.0) - mean * scale;
+      const double scale = rstd * (wp ? static_cast<double>(wp[ch]) : 1.0);
+      const double shift = (bp ? static_cast<double>(bp[ch]) : 0.0) - mean * scale;
       for (std::int64_t i = 0; i < n; ++i) {
         const T* run = xp + (i * c + ch) * s;
         T* yr = yp + (i * c + ch) * s;
         for (std::int64_t k = 0; k < s; ++k) yr[k] = static_cast<T>(run[k] * scale + shift);
       }
-      out.mean.data_ptr<T>()[ch] = static_cast<T>(mean);
-      out.var.data_ptr<T>()[ch] = static_cast<T>(var);
-      out.rstd.data_ptr<T>()[ch] = static_cast<T>(rstd);
+      mean_out[ch] = static_cast<T>(mean);
+      var_out[ch] = static_cast<T>(var);
+      rstd_out[ch] = static_cast<T>(rstd);
     }
   });
   return out;
@@ -211,11 +216,17 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_backward_kernel(const Tensor& dy_i
   dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
     const T* gp = dy.data_ptr<T>();
     const T* xp = x.data_ptr<T>();
+    const T* mp = mean.data_ptr<T>();
+    const T* rp = rstd.data_ptr<T>();
+    const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
+    T* dxp = need_dx ? dx.data_ptr<T>() : nullptr;
+    T* dwp = need_dw ? dw.data_ptr<T>() : nullptr;
+    T* dbp = need_db ? db.data_ptr<T>() : nullptr;
     const double count = static_cast<double>(n * s);
     const bool parallel = c > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
 #pragma omp parallel for if (parallel) schedule(static)
     for (std::int64_t ch = 0; ch < c; ++ch) {
-      const double mu = mean.data_ptr<T>()[ch], r = rstd.data_ptr<T>()[ch];
+      const double mu = mp[ch], r = rp[ch];
       double sum_dy = 0, sum_dy_xhat = 0;
       for (std::int64_t i = 0; i < n; ++i) {
         const T* xr = xp + (i * c + ch) * s;
@@ -225,16 +236,16 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_backward_kernel(const Tensor& dy_i
           sum_dy_xhat += gr[k] * (xr[k] - mu) * r;
         }
       }
-      if (need_dw) dw.data_ptr<T>()[ch] = static_cast<T>(sum_dy_xhat);
-      if (need_db) db.data_ptr<T>()[ch] = static_cast<T>(sum_dy);
-      if (!need_dx) continue;
+      if (dwp) dwp[ch] = static_cast<T>(sum_dy_xhat);
+      if (dbp) dbp[ch] = static_cast<T>(sum_dy);
+      if (!dxp) continue;
       // g = dy * w[ch], so mean(g) and mean(g * xhat) are w[ch] times the sums above.
-      const double wc = w.defined() ? static_cast<double>(w.data_ptr<T>()[ch]) : 1.0;
+      const double wc = wp ? static_cast<double>(wp[ch]) : 1.0;
       const double mean_dy = sum_dy / count, mean_dy_xhat = sum_dy_xhat / count;
       for (std::int64_t i = 0; i < n; ++i) {
         const T* xr = xp + (i * c + ch) * s;
         const T* gr = gp + (i * c + ch) * s;
-        T* dr = dx.data_ptr<T>() + (i * c + ch) * s;
+        T* dr = dxp + (i * c + ch) * s;
         for (std::int64_t k = 0; k < s; ++k)
           dr[k] = static_cast<T>(r * wc * (gr[k] - mean_dy - (xr[k] - mu) * r * mean_dy_xhat));
       }

@@ -348,7 +348,7 @@ std::vector<OpCase> nn_ops() {
   const auto A = Domain::Any, Pr = Domain::Probability;
   const char* f = "nn";
   const Tensor classes = index_tensor({1, 0, 3}, {3});
-  const Tensor class_weight = tg::tensor({0.5, 1, 2, 1.5}, {4}, tg::kFloat64);
+  const Tensor class_weight = tg::tensor({0.5, 1, 2, 1.5}, {4}, {.dtype = tg::kFloat64});
   return {
       {"F::dropout", "training, fixed generator", f,
        one([](auto& x) {
@@ -393,8 +393,8 @@ std::vector<OpCase> nn_ops() {
        configs("4x3"), {}, false, false},
       {"F::batch_norm", "eval, running statistics", f,
        three([](auto& x, auto& w, auto& b) {
-         return F::batch_norm(x, tg::tensor({0.5, -1, 0}, {3}, tg::kFloat64),
-                              tg::tensor({2, 0.5, 1}, {3}, tg::kFloat64), w, b, false);
+         return F::batch_norm(x, tg::tensor({0.5, -1, 0}, {3}, {.dtype = tg::kFloat64}),
+                              tg::tensor({2, 0.5, 1}, {3}, {.dtype = tg::kFloat64}), w, b, false);
        }),
        configs("4x3 3 3 | 2x3x2 3 3")},
       {"F::embedding", "", f, one([](auto& w) { return F::embedding(index_tensor({0, 4, 1, 1, 3, 0}, {2, 3}), w); }),

@@ -154,7 +154,8 @@ TEST_CASE("checkpoint: loading is all or nothing") {
     Training fresh;
     optim::StepLR step(fresh.opt, {.step_size = 2});
     tg::Checkpoint in{.model = fresh.model.get(), .optimizer = &fresh.opt, .scheduler = &step};
-    CHECK_THROWS_WITH_AS(tg::load_checkpoint(path, in), doctest::Contains("StepLR::load_state_dict: the state is for CosineAnnealingLR"),
+    CHECK_THROWS_WITH_AS(tg::load_checkpoint(path, in),
+                         doctest::Contains("StepLR::load_state_dict: the state is for CosineAnnealingLR"),
                          tg::ValueError);
     CHECK(fresh.opt.state(0, 0).step == 0);  // the optimizer's state was restored
     CHECK_FALSE(fresh.opt.state(0, 0).exp_avg.defined());

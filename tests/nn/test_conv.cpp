@@ -9,6 +9,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/grad_mode.h"
 #include "core/kernels/blas.h"
+#include "core/parallel.h"
 #include "nn/conv.h"
 #include "nn/functional.h"
 #include "nn/init.h"
@@ -103,6 +104,31 @@ TEST_CASE("conv2d matches a direct loop over stride, padding and dilation (float
       check_close(y.to_vector<double>(), want, dt == tg::kFloat32 ? 1e-4 : 1e-12);
     }
   }
+}
+
+TEST_CASE("conv2d splits large batches over threads with the same results as one thread") {
+  // Enough work (4 images of 16 x 72 x 256 multiply-adds) to go parallel.
+  tg::manual_seed(6);
+  const int saved_threads = tg::get_num_threads();
+  Tensor x = tg::randn({4, 8, 16, 16}, {.dtype = tg::kFloat64});
+  Tensor w = tg::randn({16, 8, 3, 3}, {.dtype = tg::kFloat64});
+  Tensor b = tg::randn({16}, {.dtype = tg::kFloat64});
+  Tensor dy = tg::randn({4, 16, 8, 8}, {.dtype = tg::kFloat64});
+  std::int64_t ho = 0, wo = 0;
+  const auto want = naive_conv2d(x, w, b, 2, 1, 1, ho, wo);
+  std::vector<std::vector<double>> results;
+  for (int threads : {1, 2}) {
+    tg::set_num_threads(threads);
+    Tensor xr = x.detach().set_requires_grad(true), wr = w.detach().set_requires_grad(true);
+    Tensor y = F::conv2d(xr, wr, b, 2, 1);
+    check_close(y.to_vector<double>(), want, 1e-12);
+    y.backward(dy);
+    results.push_back(xr.grad().to_vector<double>());
+    results.push_back(wr.grad().to_vector<double>());
+  }
+  tg::set_num_threads(saved_threads);
+  check_close(results[2], results[0], 1e-12);
+  check_close(results[3], results[1], 1e-12);
 }
 
 TEST_CASE("conv2d gradients pass gradcheck and gradgradcheck in float64") {

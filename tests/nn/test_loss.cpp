@@ -103,7 +103,7 @@ TEST_CASE("cross_entropy: label smoothing with weights follows PyTorch's normali
   Tensor x = tg::tensor({0, ln3, 0, ln3}, {2, 2}, kF64);
   Tensor w = tg::tensor({2, 1}, {2}, kF64);
   const double eps = 0.2;
-  const double nll_p0 = ln4, nll_p1 = ln4 - ln3;  // -log p for the two classes
+  const double nll_p0 = ln4, nll_p1 = ln4 - ln3;     // -log p for the two classes
   const double nll = (2 * nll_p0 + 1 * nll_p1) / 3;  // targets 0, 1 -> weights 2, 1
   const double smooth = 2 * (2 * nll_p0 + 1 * nll_p1) / 3;
   CHECK(F::cross_entropy(x, labels({0, 1}), {.weight = w, .label_smoothing = eps}).item<double>() ==
@@ -127,11 +127,12 @@ TEST_CASE("cross_entropy: probability targets") {
   Tensor onehot = tg::one_hot(y, 3).to(tg::kFloat64);
   for (double eps : {0.0, 0.3}) {
     // Weighted mean differs by design (rows vs weights); compare sums.
-    CHECK(F::cross_entropy(logits, onehot, {.weight = w, .label_smoothing = eps, .reduction = Reduction::Sum})
-              .item<double>() ==
-          doctest::Approx(F::cross_entropy(logits, y, {.weight = w, .label_smoothing = eps, .reduction = Reduction::Sum})
-                              .item<double>())
-              .epsilon(1e-12));
+    CHECK(
+        F::cross_entropy(logits, onehot, {.weight = w, .label_smoothing = eps, .reduction = Reduction::Sum})
+            .item<double>() ==
+        doctest::Approx(F::cross_entropy(logits, y, {.weight = w, .label_smoothing = eps, .reduction = Reduction::Sum})
+                            .item<double>())
+            .epsilon(1e-12));
   }
   // A float32 target for float64 logits is converted.
   CHECK(F::cross_entropy(logits, onehot.to(tg::kFloat32)).item<double>() ==
@@ -172,8 +173,8 @@ TEST_CASE("cross_entropy: an unbatched [C] input and a [N, C, d] input") {
         doctest::Approx(F::cross_entropy(flat_x, flat_y).item<double>()).epsilon(1e-13));
   Tensor none = F::cross_entropy(x, y, {.reduction = Reduction::None});
   CHECK(none.shape() == tg::Dims{2, 4});
-  CHECK(tg::allclose(none.reshape({8}), F::cross_entropy(flat_x, flat_y, {.reduction = Reduction::None}), 1e-13,
-                     1e-13));
+  CHECK(
+      tg::allclose(none.reshape({8}), F::cross_entropy(flat_x, flat_y, {.reduction = Reduction::None}), 1e-13, 1e-13));
 }
 
 TEST_CASE("cross_entropy: gradients match finite differences") {
@@ -258,7 +259,9 @@ TEST_CASE("nll_loss: values, gradient, weights and agreement with cross_entropy"
 
   Tensor xg = tg::randn({6, 5}, kF64Grad);
   for (Reduction r : {Reduction::None, Reduction::Mean, Reduction::Sum}) {
-    auto fn = [&](const std::vector<Tensor>& in) { return F::nll_loss(in[0], y, {.weight = tg::ones({5}, kF64), .reduction = r}); };
+    auto fn = [&](const std::vector<Tensor>& in) {
+      return F::nll_loss(in[0], y, {.weight = tg::ones({5}, kF64), .reduction = r});
+    };
     CHECK(tg::gradcheck(fn, {xg}));
     CHECK(tg::gradgradcheck(fn, {xg}));
   }
@@ -383,14 +386,14 @@ TEST_CASE("binary_cross_entropy_with_logits: stable values, the gradient at 0, p
   Tensor tg_ = tg::rand({3, 2}, kF64Grad);
   Tensor pw = tg::tensor({2, 0.5}, {2}, kF64Grad);
   auto fn = [&](const std::vector<Tensor>& in) {
-    return F::binary_cross_entropy_with_logits(in[0], in[1], {.weight = tg::full({3, 1}, 0.7, kF64), .pos_weight = in[2]});
+    return F::binary_cross_entropy_with_logits(in[0], in[1],
+                                               {.weight = tg::full({3, 1}, 0.7, kF64), .pos_weight = in[2]});
   };
   CHECK(tg::gradcheck(fn, {xg, tg_, pw}));
   CHECK(tg::gradgradcheck(fn, {xg, tg_, pw}));
-  CHECK_THROWS_WITH_AS(F::binary_cross_entropy_with_logits(tg::zeros({3, 2}), tg::zeros({3, 2}),
-                                                           {.pos_weight = tg::ones({3})}),
-                       doctest::Contains("pos_weight of shape [3] does not broadcast to the input's shape [3, 2]"),
-                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(
+      F::binary_cross_entropy_with_logits(tg::zeros({3, 2}), tg::zeros({3, 2}), {.pos_weight = tg::ones({3})}),
+      doctest::Contains("pos_weight of shape [3] does not broadcast to the input's shape [3, 2]"), tg::ShapeError);
 }
 
 // ---- modules ---------------------------------------------------------------------------

@@ -177,8 +177,10 @@ TEST_CASE("ReduceLROnPlateau: patience, cooldown, min_lr, modes") {
   {
     // Max mode with an absolute threshold: an accuracy must rise by 0.1.
     optim::SGD opt({param()}, {.lr = 1});
-    optim::ReduceLROnPlateau s(
-        opt, {.mode = optim::PlateauMode::Max, .patience = 1, .threshold = 0.1, .threshold_mode = optim::ThresholdMode::Abs});
+    optim::ReduceLROnPlateau s(opt, {.mode = optim::PlateauMode::Max,
+                                     .patience = 1,
+                                     .threshold = 0.1,
+                                     .threshold_mode = optim::ThresholdMode::Abs});
     Vec lrs;
     for (double acc : {0.5, 0.65, 0.7, 0.74, 0.9}) {
       s.step(acc);
@@ -188,8 +190,8 @@ TEST_CASE("ReduceLROnPlateau: patience, cooldown, min_lr, modes") {
     check_schedule(lrs, {1, 1, 1, 0.1, 0.1});
   }
   optim::SGD opt({param()}, {.lr = 1});
-  CHECK_THROWS_WITH_AS(optim::ReduceLROnPlateau(opt, {.factor = 1.0}), doctest::Contains("factor must be in [0, 1), got 1"),
-                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(optim::ReduceLROnPlateau(opt, {.factor = 1.0}),
+                       doctest::Contains("factor must be in [0, 1), got 1"), tg::ValueError);
   CHECK_THROWS_AS(optim::ReduceLROnPlateau(opt, {.min_lr = {0.1, 0.2}}), tg::ValueError);
 }
 
@@ -202,8 +204,8 @@ TEST_CASE("SequentialLR: warm-up then decay, each scheduler from its own epoch 0
   check_schedule(schedule(opt, s, 6), {0.5, 0.75, 1, 0.5, 0.25, 0.125});
   CHECK(warmup->last_epoch() == 1);
   CHECK(decay->last_epoch() == 3);
-  CHECK_THROWS_WITH_AS(optim::SequentialLR(opt, {warmup, decay}, {}), doctest::Contains("2 schedulers need 1 milestones"),
-                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(optim::SequentialLR(opt, {warmup, decay}, {}),
+                       doctest::Contains("2 schedulers need 1 milestones"), tg::ValueError);
   optim::SGD other({param()}, {.lr = 1});
   auto elsewhere = std::make_shared<optim::StepLR>(other, optim::StepLROptions{.step_size = 1});
   CHECK_THROWS_WITH_AS(optim::SequentialLR(opt, {warmup, elsewhere}, {2}), doctest::Contains("another optimizer"),
@@ -268,8 +270,8 @@ TEST_CASE("schedulers: bad options are errors naming the value") {
   CHECK_THROWS_WITH_AS(optim::StepLR(opt, {.step_size = 0}), "StepLR: step_size must be positive, got 0",
                        tg::ValueError);
   CHECK_THROWS_WITH_AS(optim::CosineAnnealingLR(opt, {.T_max = -3}), doctest::Contains("got -3"), tg::ValueError);
-  CHECK_THROWS_WITH_AS(optim::LinearLR(opt, {.start_factor = 0}), doctest::Contains("start_factor must be in (0, 1], got 0"),
-                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(optim::LinearLR(opt, {.start_factor = 0}),
+                       doctest::Contains("start_factor must be in (0, 1], got 0"), tg::ValueError);
   CHECK_THROWS_WITH_AS(optim::LinearLR(opt, {.end_factor = 1.5}), doctest::Contains("got 1.5"), tg::ValueError);
   CHECK_THROWS_WITH_AS(optim::OneCycleLR(opt, {.max_lr = {1.0}, .total_steps = 10, .pct_start = 1.2}),
                        doctest::Contains("pct_start must be in [0, 1], got 1.2"), tg::ValueError);

@@ -128,9 +128,7 @@ Reference adagrad_reference(tg::optim::AdagradOptions o) {
   };
 }
 
-Tensor start_param(tg::DType dtype = tg::kFloat64) {
-  return tg::tensor(kStart, {}, dtype).set_requires_grad(true);
-}
+Tensor start_param(tg::DType dtype = tg::kFloat64) { return tg::tensor(kStart, {}, dtype).set_requires_grad(true); }
 
 // Two steps from p = 1 with gradients 1 then 2; returns p after each.
 template <class Opt, class Options>
@@ -180,8 +178,7 @@ TEST_CASE("SGD: the first two steps by hand") {
   // momentum 0.9: b = 1, p = 0.9; b = 0.9 * 1 + 2 = 2.9, p = 0.9 - 0.29
   check_two(two_steps<tg::optim::SGD>(tg::optim::SGDOptions{.lr = 0.1, .momentum = 0.9}), 0.9, 0.61);
   // dampening 0.5: the first buffer is the raw gradient; b = 0.9 + 0.5 * 2 = 1.9
-  check_two(two_steps<tg::optim::SGD>(tg::optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.5}), 0.9,
-            0.71);
+  check_two(two_steps<tg::optim::SGD>(tg::optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.5}), 0.9, 0.71);
   // nesterov: g = 1 + 0.9 * 1 = 1.9, p = 0.81; b = 2.9, g = 2 + 0.9 * 2.9 = 4.61, p = 0.81 - 0.461
   check_two(two_steps<tg::optim::SGD>(tg::optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true}), 0.81,
             0.349);
@@ -288,8 +285,8 @@ TEST_CASE("RMSprop: the first two steps by hand") {
   const double a2 = 0.99 * 0.01 + 0.01 * 2;  // 0.0299
   const double d2 = std::sqrt(0.0499 - a2 * a2) + 1e-8;
   const double c2 = c1 - 0.01 * (0.9 / d1 + 2 / d2);
-  check_two(two_steps<tg::optim::RMSprop>(tg::optim::RMSpropOptions{.lr = 0.01, .momentum = 0.9, .centered = true}),
-            c1, c2);
+  check_two(two_steps<tg::optim::RMSprop>(tg::optim::RMSpropOptions{.lr = 0.01, .momentum = 0.9, .centered = true}), c1,
+            c2);
 }
 
 TEST_CASE("Adagrad: every option set against the reference, 25 steps, and two steps by hand") {
