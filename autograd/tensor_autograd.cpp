@@ -53,6 +53,11 @@ std::shared_ptr<autograd::Node> Tensor::grad_fn() const {
   return m ? m->grad_fn : nullptr;
 }
 
+std::string_view Tensor::grad_fn_name() const {
+  auto* m = meta_of(*this);
+  return m && m->grad_fn ? m->grad_fn->name() : std::string_view();
+}
+
 std::uint32_t Tensor::output_nr() const {
   auto* m = meta_of(*this);
   return m ? m->output_nr : 0;

@@ -6,9 +6,6 @@
 #include <ostream>
 #include <vector>
 
-// The one place core/ looks at autograd/: the printed grad_fn name. Only the
-// Node's name() is used; nothing is recorded or computed.
-#include "autograd/node.h"
 
 namespace tg {
 
@@ -236,7 +233,7 @@ std::string repr(const Tensor& t) {
     if (t.dtype() == kFloat64) suffixes.push_back("dtype=float64");
     body = tensor_body(t, indent);
   }
-  if (auto fn = t.grad_fn()) suffixes.push_back("grad_fn=<" + backward_name(fn->name()) + ">");
+  if (auto name = t.grad_fn_name(); !name.empty()) suffixes.push_back("grad_fn=<" + backward_name(name) + ">");
   else if (t.requires_grad()) suffixes.push_back("requires_grad=True");
   return add_suffixes(prefix + body, suffixes, indent);
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -114,6 +115,9 @@ class Tensor {
   void set_grad(const Tensor& grad) const;
   bool is_leaf() const;
   std::shared_ptr<autograd::Node> grad_fn() const;
+  // The recording op's name ("mul"), empty for leaves; lets core print it
+  // without knowing about nodes.
+  std::string_view grad_fn_name() const;
   std::uint32_t output_nr() const;
   void backward(const Tensor& gradient = {}, bool retain_graph = false, bool create_graph = false) const;
   void retain_grad() const;
