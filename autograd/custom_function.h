@@ -30,8 +30,10 @@
 // saving is an error; saving an output keeps no reference cycle). Not
 // supported: in-place modification of inputs inside forward (mark_dirty), and
 // non-differentiable outputs other than integer/bool ones.
-#include <cstdint>
 #include <cxxabi.h>
+
+#include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <type_traits>

@@ -10,10 +10,10 @@ int get_num_threads();
 
 // Elementwise and reduction kernels go parallel only from this many elements
 // up. Waking an OpenMP team costs several microseconds on these 2-core
-// virtual machines, more than a small op's whole work. Measured with
-// bench/parallel_threshold (see docs/performance.md): at 2 threads a float
-// add breaks even near 64k elements and an exp near 8k; 32k keeps cheap ops
-// from losing and lets expensive ones gain.
+// virtual machines, more than a small op's whole work, so small tensors stay
+// serial. 32k elements is an estimate from that wake-up cost and a ~1 ns/element
+// add; it has not yet been measured here under a quiet load (see
+// docs/performance.md, "next steps").
 inline constexpr std::int64_t kParallelThreshold = 32768;
 
 // True inside a parallel region (kernels then stay serial).

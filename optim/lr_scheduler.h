@@ -10,7 +10,8 @@
 // group["initial_lr"]) and sets the lr for epoch 0. Each step() advances one
 // epoch (one batch for OneCycleLR) and sets every group's lr from a closed
 // form of its starting lr, which is what PyTorch's chainable forms compute
-// when nothing else changes the lr.
+// when nothing else changes the lr. A scheduler refers to its optimizer,
+// which must outlive it.
 #include <cstdint>
 #include <memory>
 #include <string>

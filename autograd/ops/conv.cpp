@@ -5,8 +5,9 @@
 //   conv2d_input_grad  dx = conv^T(dy, W)       (col = W^T @ dy, folded back by col2im)
 //   conv2d_weight_grad dW = sum_n dy[n] @ col(x[n])^T
 //
-// All three are bilinear, and each one's derivatives are the other two:
-// <dx, conv^T(dy, W)> = <conv(dx, W), dy> = <conv_weight_grad(dx, dy), W>.
+// All three are bilinear, and each one's derivatives are the other two, since
+// for any u [N,C,H,W] and v [N,O,Ho,Wo]:
+//   <u, conv^T(v, W)> = <conv(u, W), v> = <conv_weight_grad(u, v), W>.
 #include <algorithm>
 #include <exception>
 

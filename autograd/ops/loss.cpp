@@ -155,8 +155,9 @@ std::string target_error(const char* op, const Tensor& input, const ClassLayout&
 // For probabilities t: q_c = w_c ((1 - eps) t_c + eps / C).
 // Since d lse / d x_j = p_j,
 //   d loss / d x_j = sum_c q_c (p_j - [c == j]) = (sum_c q_c) p_j - q_j,
-// i.e. softmax minus the (smoothed, weighted) one-hot; with no weights
-// sum_c q_c = 1 and it is p - q. Probabilities also get
+// i.e. softmax minus the (smoothed, weighted) one-hot; without weights, and
+// with a distribution as target, sum_c q_c = 1 and it is p - q. Probabilities
+// also get
 //   d loss / d t_c = (1 - eps) w_c (lse - x_c).
 // Each row's gradient is then scaled by dy (no reduction), dy (sum) or
 // dy / denom (mean). lse is found as max + log sum exp(x - max), so no

@@ -1,0 +1,116 @@
+// The workloads of bench/bench_*.cpp against LibTorch, with the same
+// benchmark names and arguments so scripts/bench.sh can pair them. One file:
+// torch headers take about a minute each to compile.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+// LibTorch keeps two pools: its own (OpenMP) and OpenBLAS's. Debian's
+// torch links the system BLAS; if that is OpenBLAS, set its pool too.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace {
+
+void set_threads(benchmark::State& state, int index) {
+  const int n = static_cast<int>(state.range(index));
+  torch::set_num_threads(n);
+  if (openblas_set_num_threads) openblas_set_num_threads(n);
+}
+
+void BM_add(benchmark::State& state) {
+  const auto n = state.range(0);
+  const bool record = state.range(1) != 0;
+  set_threads(state, 2);
+  torch::Tensor a = torch::ones({n, n}, torch::requires_grad(record));
+  torch::Tensor b = torch::ones({n, n});
+  for (auto _ : state) {
+    torch::Tensor c = torch::add(a, b);
+    benchmark::DoNotOptimize(c.data_ptr());
+  }
+}
+BENCHMARK(BM_add)->ArgNames({"n", "record", "threads"})->ArgsProduct({{1, 32}, {0, 1}, {1}});
+
+void BM_relu(benchmark::State& state) {
+  const bool record = state.range(0) != 0;
+  set_threads(state, 1);
+  torch::Tensor a = torch::randn({32, 32}, torch::requires_grad(record));
+  for (auto _ : state) {
+    torch::Tensor c = torch::relu(a);
+    benchmark::DoNotOptimize(c.data_ptr());
+  }
+}
+BENCHMARK(BM_relu)->ArgNames({"record", "threads"})->ArgsProduct({{0, 1}, {1}});
+
+void BM_matmul64(benchmark::State& state) {
+  const bool record = state.range(0) != 0;
+  set_threads(state, 1);
+  torch::Tensor a = torch::randn({64, 64}, torch::requires_grad(record));
+  torch::Tensor b = torch::randn({64, 64});
+  for (auto _ : state) {
+    torch::Tensor c = torch::mm(a, b);
+    benchmark::DoNotOptimize(c.data_ptr());
+  }
+}
+BENCHMARK(BM_matmul64)->ArgNames({"record", "threads"})->ArgsProduct({{0, 1}, {1}});
+
+void BM_chain100(benchmark::State& state) {
+  set_threads(state, 0);
+  torch::Tensor x = torch::ones({1}, torch::requires_grad());
+  for (auto _ : state) {
+    torch::Tensor y = x;
+    for (int i = 0; i < 50; ++i) y = torch::mul(torch::add(y, 1.0), 0.5);
+    y.sum().backward();
+    x.mutable_grad() = torch::Tensor();
+  }
+  state.counters["per_op"] = benchmark::Counter(static_cast<double>(state.iterations()) * 101,
+                                                benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_chain100)->ArgNames({"threads"})->Arg(1);
+
+void BM_step(benchmark::State& state) {
+  set_threads(state, 3);
+  torch::manual_seed(0);
+  const auto h1 = state.range(0);
+  const auto h2 = state.range(1);
+  torch::nn::Sequential model(torch::nn::Linear(784, h1), torch::nn::ReLU(), torch::nn::Linear(h1, h2),
+                              torch::nn::ReLU(), torch::nn::Linear(h2, 10));
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+  const auto batch = state.range(2);
+  torch::Tensor x = torch::randn({batch, 784});
+  torch::Tensor y = torch::randint(0, 10, {batch}, torch::kLong);
+  for (auto _ : state) {
+    opt.zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    loss.backward();
+    opt.step();
+    benchmark::DoNotOptimize(loss.data_ptr());
+  }
+}
+BENCHMARK(BM_step)
+    ->ArgNames({"h1", "h2", "batch", "threads"})
+    ->Args({32, 64, 32, 1})
+    ->Args({32, 64, 32, 2})
+    ->Args({1024, 1024, 256, 1})
+    ->Args({1024, 1024, 256, 2})
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_matmul(benchmark::State& state) {
+  const auto n = state.range(0);
+  set_threads(state, 1);
+  torch::Tensor a = torch::randn({n, n});
+  torch::Tensor b = torch::randn({n, n});
+  for (auto _ : state) {
+    torch::Tensor c = torch::mm(a, b);
+    benchmark::DoNotOptimize(c.data_ptr());
+  }
+  state.counters["flops"] = benchmark::Counter(2.0 * static_cast<double>(n) * static_cast<double>(n) *
+                                                   static_cast<double>(n) * static_cast<double>(state.iterations()),
+                                               benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_matmul)
+    ->ArgNames({"n", "threads"})
+    ->ArgsProduct({{256, 512, 1024, 2048}, {1, 2}})
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

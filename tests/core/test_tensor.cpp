@@ -1,0 +1,135 @@
+// Tensor basics: creation, metadata, element access, random numbers, threads.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <set>
+
+#include <tapegrad/tapegrad.h>
+
+using tg::Tensor;
+
+TEST_CASE("creation functions give the documented values") {
+  CHECK(tg::zeros({2, 3}).to_vector<float>() == std::vector<float>(6, 0.f));
+  CHECK(tg::ones({4}, {.dtype = tg::kInt64}).to_vector<std::int64_t>() == std::vector<std::int64_t>(4, 1));
+  CHECK(tg::full({2}, 2.5, {.dtype = tg::kFloat64}).to_vector<double>() == std::vector<double>{2.5, 2.5});
+  CHECK(tg::arange(5).to_vector<float>() == std::vector<float>{0, 1, 2, 3, 4});
+  CHECK(tg::arange(1, 2, 0.25).to_vector<float>() == std::vector<float>{1, 1.25, 1.5, 1.75});
+  CHECK(tg::arange(5, 0, -2, {.dtype = tg::kInt64}).to_vector<std::int64_t>() == std::vector<std::int64_t>{5, 3, 1});
+  // linspace hits both ends exactly.
+  CHECK(tg::linspace(0, 1, 5, {.dtype = tg::kFloat64}).to_vector<double>() ==
+        std::vector<double>{0, 0.25, 0.5, 0.75, 1});
+  CHECK(tg::eye(2, 3).to_vector<float>() == std::vector<float>{1, 0, 0, 0, 1, 0});
+  Tensor t = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK(t.sizes().size() == 2);
+  CHECK(t.size(0) == 2);
+  CHECK(t.size(-1) == 3);
+  CHECK(t.stride(0) == 3);
+  CHECK(t.numel() == 6);
+  CHECK(t.is_contiguous());
+  CHECK(t.dtype() == tg::kFloat32);
+  CHECK(tg::scalar_tensor(3).dim() == 0);
+  CHECK(tg::scalar_tensor(3).item<float>() == 3.f);
+  CHECK(tg::tensor(std::vector<std::int64_t>{7, 8}).dtype() == tg::kInt64);
+  CHECK(tg::tensor(std::vector<double>{1, 2}, {2, 1}).sizes()[0] == 2);
+}
+
+TEST_CASE("bad creation arguments are clear errors") {
+  CHECK_THROWS_WITH_AS(tg::tensor({1, 2, 3}, {2, 2}), doctest::Contains("3 values do not fill shape [2, 2]"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::zeros({2, -1}), doctest::Contains("negative"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}), doctest::Contains("at most 8 dimensions"),
+                       tg::ShapeError);
+  CHECK_THROWS_AS(tg::zeros({1LL << 40, 1LL << 40}), tg::ShapeError);
+  CHECK_THROWS_AS(tg::empty({1LL << 45}), tg::Error);  // cannot be allocated: an error, not a crash
+  CHECK_THROWS_AS(tg::arange(0, 1, 0), tg::ValueError);
+  CHECK_THROWS_AS(tg::randint(3, 3, {2}), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::ones({2}).item<float>(), doctest::Contains("2 elements"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::ones({2}).data_ptr<double>(), doctest::Contains("float32"), tg::DTypeError);
+  CHECK_THROWS_WITH_AS(tg::ones({2}).size(2), doctest::Contains("out of range"), tg::IndexError);
+  CHECK_THROWS_AS(Tensor().numel(), tg::Error);
+  CHECK_THROWS_AS(tg::ones({2}, {.dtype = tg::kInt64}).set_requires_grad(true), tg::DTypeError);
+}
+
+TEST_CASE("item and to_vector convert between dtypes") {
+  Tensor b = tg::tensor({0, 1, 2}, {}, {.dtype = tg::kBool});
+  CHECK(b.to_vector<bool>() == std::vector<bool>{false, true, true});
+  CHECK(tg::tensor({2.7}).item<std::int64_t>() == 2);
+  CHECK(tg::tensor({-0.5}, {}, {.dtype = tg::kFloat64}).item<bool>());
+}
+
+TEST_CASE("manual_seed makes random numbers repeat exactly") {
+  tg::manual_seed(42);
+  auto a = tg::randn({100}).to_vector<float>();
+  auto u = tg::rand({100}).to_vector<float>();
+  tg::manual_seed(42);
+  CHECK(tg::randn({100}).to_vector<float>() == a);
+  CHECK(tg::rand({100}).to_vector<float>() == u);
+  tg::manual_seed(43);
+  CHECK(tg::randn({100}).to_vector<float>() != a);
+}
+
+TEST_CASE("random distributions have the right range and moments") {
+  tg::Generator gen(7);
+  constexpr int n = 200000;
+  auto u = tg::rand({n}, {.dtype = tg::kFloat64}, &gen).to_vector<double>();
+  double sum = 0, sq = 0;
+  for (double v : u) {
+    REQUIRE(v >= 0);
+    REQUIRE(v < 1);
+    sum += v;
+  }
+  CHECK(sum / n == doctest::Approx(0.5).epsilon(0.01));
+  auto z = tg::randn({n}, {.dtype = tg::kFloat64}, &gen).to_vector<double>();
+  sum = 0;
+  for (double v : z) {
+    sum += v;
+    sq += v * v;
+  }
+  CHECK(std::abs(sum / n) < 0.01);
+  CHECK(sq / n == doctest::Approx(1.0).epsilon(0.02));
+  auto k = tg::randint(-2, 3, {n}, {.dtype = tg::kInt64}, &gen).to_vector<std::int64_t>();
+  std::set<std::int64_t> seen(k.begin(), k.end());
+  CHECK(seen == std::set<std::int64_t>{-2, -1, 0, 1, 2});
+  auto coin = tg::bernoulli({n}, 0.3, {.dtype = tg::kFloat64}, &gen).to_vector<double>();
+  double ones = 0;
+  for (double v : coin) ones += v;
+  CHECK(ones / n == doctest::Approx(0.3).epsilon(0.02));
+  auto perm = tg::randperm(1000, &gen).to_vector<std::int64_t>();
+  std::set<std::int64_t> all(perm.begin(), perm.end());
+  CHECK(all.size() == 1000);
+  CHECK(*all.begin() == 0);
+  CHECK(*all.rbegin() == 999);
+  CHECK_THROWS_AS(tg::bernoulli(tg::tensor({0.5, 1.5})), tg::ValueError);
+}
+
+TEST_CASE("generator state round-trips for exact resume") {
+  tg::Generator gen(1);
+  (void)gen.normal();  // leaves a cached second normal in the state
+  const auto state = gen.state();
+  const double a = gen.normal(), b = gen.uniform();
+  tg::Generator other(99);
+  other.set_state(state);
+  CHECK(other.normal() == a);
+  CHECK(other.uniform() == b);
+  CHECK_THROWS_AS(other.set_state({1, 2}), tg::ValueError);
+}
+
+TEST_CASE("set_num_threads sets the shared pool") {
+  const int before = tg::get_num_threads();
+  tg::set_num_threads(1);
+  CHECK(tg::get_num_threads() == 1);
+  tg::set_num_threads(2);
+  CHECK(tg::get_num_threads() == 2);
+  CHECK_THROWS_AS(tg::set_num_threads(0), tg::ValueError);
+  tg::set_num_threads(before);
+}
+
+TEST_CASE("a large elementwise op gives the same result in parallel as serially") {
+  Tensor a = tg::arange(0, 100000, 1, {.dtype = tg::kFloat64});
+  tg::set_num_threads(1);
+  auto serial = (a * 2.0 + 1.0).to_vector<double>();
+  tg::set_num_threads(2);
+  auto parallel = (a * 2.0 + 1.0).to_vector<double>();
+  CHECK(serial == parallel);
+  CHECK(parallel[99999] == 199999.0);
+}
