@@ -56,12 +56,12 @@ int main() {
   Tensor a = tg::zeros({}, {.requires_grad = true});
   Tensor b = tg::zeros({}, {.requires_grad = true});
   tg::optim::Adam optimizer({a, b}, {.lr = 0.02});
-  for (int step = 0; step <= 1500; ++step) {
+  for (int step = 0; step <= 600; ++step) {
     Tensor loss = SmoothAbs::apply(a * x + b - y, 0.05).mean();
     optimizer.zero_grad();
     loss.backward();
     optimizer.step();
-    if (step % 500 == 0) fmt::print("step {:>4}: loss {:.4f}\n", step, loss.item<double>());
+    if (step % 200 == 0) fmt::print("step {:>3}: loss {:.4f}\n", step, loss.item<double>());
   }
   const double slope = a.item<double>(), intercept = b.item<double>();
   fmt::print("fitted y = {:.3f} x + {:.3f}   (truth: y = 2 x + 1)\n", slope, intercept);

@@ -18,6 +18,8 @@
 #include "data/dataset.h"
 #include "data/fashion_mnist.h"
 #include "data/idx.h"
+#include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "nn/nn.h"
+#include "nn/utils.h"
 #include "optim/optim.h"

@@ -27,19 +27,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Training on fewer images keeps the suite within minutes under the
-// sanitizers, where every op is several times slower.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::size_t kFloorImages = 2000;
-constexpr std::size_t kResumeImages = 500;
-#else
+// One epoch of the seed MLP (Adam 1e-3, batch 32) on the first 5,000
+// training images, measured in Release with seeds 0-4: 70.9, 67.8, 69.0, 70.2
+// and 68.7 % test accuracy. The floor sits well below that spread; the full
+// run (10 epochs on all 60,000 images) reaches 87-87.5 %.
 constexpr std::size_t kFloorImages = 5000;
+constexpr double kAccuracyFloor = 0.60;
+// The exact-resume test needs no accuracy, only identical runs: a small
+// subset, smaller still under AddressSanitizer, where every op is slower.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t kResumeImages = 640;
+#else
 constexpr std::size_t kResumeImages = 2000;
 #endif
-
-// One epoch of the seed MLP (Adam 1e-3, batch 32) on the first 5,000 training
-// images, measured in Release over seeds 0-4: FILLED IN BELOW.
-constexpr double kAccuracyFloor = 0.70;
 
 bool have_fashion_mnist() {
   const fs::path dir = tg::data::default_fashion_mnist_dir();
@@ -208,10 +208,11 @@ TEST_CASE("fashion_mnist: a failed load leaves the model as it was") {
   const auto before = model->state_dict();
   std::vector<tg::Tensor> copies;
   for (const auto& [name, t] : before) copies.push_back(t.clone());
-  // An optimizer over other parameters (a CNN's) cannot take this state: the
-  // model part, loaded first, must be rolled back.
-  auto other = fashion::make_model("cnn");
-  tg::optim::Adam wrong_optimizer(other->parameters());
+  // An optimizer over a different number of parameters cannot take this
+  // state: the model part, loaded first, must be rolled back.
+  auto other = fashion::make_model("mlp");
+  const auto other_params = other->parameters();
+  tg::optim::Adam wrong_optimizer(std::vector<tg::Tensor>(other_params.begin(), other_params.begin() + 2));
   CHECK_THROWS_AS(fashion::load_checkpoint(good, *model, &wrong_optimizer), tg::FormatError);
   std::size_t k = 0;
   for (const auto& [name, t] : model->state_dict()) CHECK(tg::equal(t, copies[k++]));
