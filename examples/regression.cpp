@@ -3,8 +3,8 @@
 //
 //   build/examples/regression   prints the learned coefficients beside the
 //                               true ones; exit 0 when each is within 0.1.
-#include <array>
 #include <cmath>
+#include <vector>
 
 #include <tapegrad/tapegrad.h>
 
@@ -12,7 +12,7 @@ namespace F = tg::nn::functional;
 
 int main() {
   // y = 0.5 - 1.2 x + 0.8 x^2 + 2 x^3, plus Gaussian noise of std 0.1.
-  const std::array<double, 4> true_coefficients{0.5, -1.2, 0.8, 2.0};
+  const std::vector<float> true_coefficients{0.5f, -1.2f, 0.8f, 2.0f};
   constexpr double kNoise = 0.1;
   // With this noise and x ~ U[-1, 1], least squares on 1,000 points pins the
   // x^3 coefficient (the loosest) to a standard deviation of about 0.02, so a
@@ -25,9 +25,7 @@ int main() {
   // One column per power of x: [1, x, x^2, x^3], so the model is linear in
   // its coefficients.
   const tg::Tensor features = tg::cat({tg::ones_like(x), x, x * x, x * x * x}, 1);
-  const tg::Tensor truth = tg::tensor({true_coefficients[0], true_coefficients[1], true_coefficients[2],
-                                       true_coefficients[3]},
-                                      {4, 1});
+  const tg::Tensor truth = tg::tensor(true_coefficients, {4, 1});
   const tg::Tensor y = features.matmul(truth) + kNoise * tg::randn({kSamples, 1});
 
   tg::Tensor coefficients = tg::zeros({4, 1}, {.requires_grad = true});
@@ -44,7 +42,7 @@ int main() {
     if (step % 100 == 0) fmt::print("step {:>3}: mse {:.5f}\n", step, loss.item<double>());
   }
 
-  const auto learned = coefficients.to_vector<double>();
+  const auto learned = coefficients.to_vector<float>();
   bool all_close = true;
   fmt::print("\n{:>6}  {:>8}  {:>8}\n", "power", "true", "learned");
   for (std::size_t k = 0; k < 4; ++k) {

@@ -2,6 +2,7 @@
 // checkpoint, a metrics CSV and the training curves; --evaluate reports a
 // checkpoint's test accuracy and confusion matrix.
 #include <cstdlib>
+#include <exception>
 #include <string>
 
 #include <fmt/format.h>
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
                config.epochs, config.batch_size, config.lr, config.threads, config.seed);
     const auto run = fashion::train(config);
     fmt::print("wrote {}, {}/metrics.csv and {}/curves.svg\n", run.checkpoint_path, config.out_dir, config.out_dir);
-  } catch (const tg::Error& e) {
+  } catch (const std::exception& e) {  // tg::Error, and whatever the standard library throws
     fmt::print(stderr, "fashion_mnist: {}\n", e.what());
     return 1;
   }

@@ -72,6 +72,11 @@ RunResult train(const Config& config) {
   if (config.epochs < 0 || config.batch_size <= 0 || config.threads <= 0)
     throw tg::ValueError(fmt::format("invalid settings: epochs {}, batch size {}, threads {}", config.epochs,
                                      config.batch_size, config.threads));
+  // Before the data, so a bad --out fails at once, as a tg::Error.
+  std::error_code error;
+  std::filesystem::create_directories(config.out_dir, error);
+  if (error)
+    throw tg::Error(fmt::format("cannot create the output folder '{}': {}", config.out_dir, error.message()));
   tg::set_num_threads(config.threads);
   tg::manual_seed(config.seed);
   const auto data = tg::data::load_fashion_mnist(data_dir_or_default(config.data_dir));
@@ -93,7 +98,6 @@ RunResult train(const Config& config) {
   }
   loader.set_epoch(static_cast<std::uint64_t>(state.epoch));
 
-  std::filesystem::create_directories(config.out_dir);
   RunResult result;
   result.metrics = state.metrics;
   result.checkpoint_path = (std::filesystem::path(config.out_dir) / "checkpoint.safetensors").string();

@@ -21,10 +21,10 @@
 // Random ops (dropout) draw from a generator re-seeded on every call.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -471,24 +471,49 @@ const std::set<std::string> kNonDifferentiable = {
     "operator!=", "operator<",  "operator<=", "operator>", "operator>=", "argmax",     "argmin",
     "one_hot"};
 
+// The function name a line declares, if it starts a declaration returning
+// Tensor, Tensor&, bool, std::vector<Tensor> or a std::tuple ("operator+=" for
+// operators); empty otherwise.
+std::string declared_name(const std::string& line) {
+  std::size_t i = line.find_first_not_of(' ');
+  if (i == std::string::npos) return {};
+  std::string rest = line.substr(i);
+  std::size_t name_start = std::string::npos;
+  for (const char* type : {"Tensor& ", "Tensor ", "bool ", "std::vector<Tensor> "})
+    if (rest.rfind(type, 0) == 0) {
+      name_start = std::string(type).size();
+      break;
+    }
+  if (rest.rfind("std::tuple<", 0) == 0) {
+    const std::size_t close = rest.find("> ");
+    if (close != std::string::npos) name_start = close + 2;
+  }
+  if (name_start == std::string::npos) return {};
+  const std::size_t paren = rest.find('(', name_start);
+  if (paren == std::string::npos) return {};
+  std::string name = rest.substr(name_start, paren - name_start);
+  if (name.rfind("operator", 0) == 0) return name;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return {};
+  return name;
+}
+
 // Every function declared in autograd/ops.h, and every op of
 // tg::nn::functional declared out of line in nn/functional.h and nn/loss.h
 // (as "F::name"; the inline ones forward to ops.h), with its number of
 // overloads.
 std::map<std::string, int> declared_ops() {
-  const std::regex declaration(
-      R"(^\s*(?:Tensor&?|bool|std::tuple<[^>]*>|std::vector<Tensor>)\s+(operator\S+?|\w+)\s*\()");
   std::map<std::string, int> names;
   auto scan = [&](const std::string& file, bool functional_namespace_only, const std::string& prefix) {
     std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/" + file);
     REQUIRE_MESSAGE(in.good(), "cannot read " << file << " under " TAPEGRAD_SOURCE_DIR);
     bool inside = !functional_namespace_only;
     std::string line;
-    std::smatch m;
     while (std::getline(in, line)) {
       if (functional_namespace_only && line.rfind("namespace tg::nn::functional {", 0) == 0) inside = true;
       if (functional_namespace_only && line.rfind("}  // namespace tg::nn::functional", 0) == 0) inside = false;
-      if (inside && std::regex_search(line, m, declaration)) ++names[prefix + m[1].str()];
+      const std::string name = inside ? declared_name(line) : std::string();
+      if (!name.empty()) ++names[prefix + name];
     }
   };
   scan("autograd/ops.h", false, "");

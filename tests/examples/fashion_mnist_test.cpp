@@ -202,6 +202,13 @@ TEST_CASE("fashion_mnist: a damaged checkpoint is a FormatError naming the file"
   }
 }
 
+TEST_CASE("fashion_mnist: an output folder that cannot be made is an error naming it, before any training") {
+  const std::string file = scratch() / "not_a_folder";
+  write_file(file, "x");
+  CHECK_THROWS_WITH_AS(fashion::train({.out_dir = file + "/run", .progress = false}),
+                       doctest::Contains("not_a_folder/run"), tg::Error);
+}
+
 TEST_CASE("fashion_mnist: a failed load leaves the model as it was") {
   const std::string good = untrained_checkpoint("for_rollback.safetensors");
   auto model = fashion::make_model("mlp");

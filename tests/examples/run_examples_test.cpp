@@ -73,4 +73,8 @@ TEST_CASE("examples/fashion_mnist: --help, and a clear error for a bad option") 
   const Run unknown = run_example("fashion_mnist", "--colour red");
   CHECK(unknown.exit_code == 1);
   CHECK(contains(unknown.output, "unknown option '--colour'"));
+
+  const Run zero_batch = run_example("fashion_mnist", "--batch-size 0 --no-progress");
+  CHECK(zero_batch.exit_code == 1);
+  CHECK(contains(zero_batch.output, "batch size 0"));
 }
