@@ -66,7 +66,7 @@ class GraphTask {
       capture(*node, grads);
       if (!targets_.empty() && !needed_.contains(raw)) continue;
       if (auto* acc = dynamic_cast<AccumulateGrad*>(node.get())) {
-        if (accumulate_) accumulate_leaf(*acc, grads[0]);
+        if (accumulate_) accumulate_leaf(*acc, std::move(grads[0]));  // moved: lets a sole owner be adopted, not cloned
         continue;
       }
       if (node->released()) throw_backward_twice(node->name());

@@ -14,11 +14,11 @@ common=(-DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON -DTAPEGRAD_BUILD_TE
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   # The LibTorch side only if find_package(Torch) succeeds.
   if cmake -S "$root" -B "$build" "${common[@]}" -DTAPEGRAD_BENCH_LIBTORCH=ON >/dev/null 2>&1; then
-    targets=(bench_tapegrad bench_libtorch)
+    targets=(bench_tapegrad startup_tapegrad memory_tapegrad bench_libtorch startup_libtorch memory_libtorch)
   else
     echo "bench.sh: LibTorch not found; benchmarking tapegrad alone" >&2
     cmake -S "$root" -B "$build" "${common[@]}" -DTAPEGRAD_BENCH_LIBTORCH=OFF >/dev/null
-    targets=(bench_tapegrad)
+    targets=(bench_tapegrad startup_tapegrad memory_tapegrad)
   fi
   cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 fi
@@ -35,7 +35,7 @@ if [[ -x "$build/bench/bench_libtorch" ]]; then
   "$build/bench/bench_libtorch" --benchmark_format=json --benchmark_out="$theirs" --benchmark_out_format=json "$@" >/dev/null
 fi
 
-python3 - "$ours" "$theirs" <<'PY'
+python3 - "$ours" "$theirs" "$build/bench" <<'PY'
 import json, os, sys
 
 def load(path):
@@ -54,8 +54,10 @@ measure = os.environ.get("BENCH_TIME", "cpu") + "_time"
 
 def seconds(b):
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b.get("time_unit", "ns")]
+    # The parallel-threshold rows are about the second thread: wall time.
+    what = "real_time" if b["name"].startswith("BM_parallel") else measure
     # The chain is reported per op (100 ops and the sum).
-    return b[measure] * scale / (101 if "per_op" in b else 1)
+    return b[what] * scale / (101 if "per_op" in b else 1)
 
 def fmt(s):
     if s is None:
@@ -81,4 +83,48 @@ for name, b in ours.items():
         sg = ours.get(name.replace("BM_matmul/", "BM_sgemm/"))
         if sg:
             print(f"| ↳ cblas_sgemm, same size | {fmt(seconds(sg))} | | sgemm/matmul = {seconds(sg) / mine:.0%} |")
+
+# Whole programs: start-up (wall time and peak resident memory of a minimal
+# program, median of 21 runs) and resident memory over 10,000 training steps.
+import statistics, subprocess, time
+
+def startup(path):
+    times, peaks = [], []
+    for _ in range(21):
+        started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.execv(path, [path])
+        _, status, usage = os.wait4(pid, 0)
+        times.append(time.perf_counter() - started)
+        peaks.append(usage.ru_maxrss / 1024)  # KiB -> MiB
+        if status != 0:
+            sys.exit(f"bench.sh: {path} failed")
+    return statistics.median(times), statistics.median(peaks)
+
+def memory(path):
+    out = subprocess.run([path], capture_output=True, text=True, check=True).stdout.split()
+    return int(out[1]) / 1024, int(out[3]) / 1024
+
+programs = sys.argv[3]
+engines = [e for e in ("tapegrad", "libtorch") if os.access(f"{programs}/startup_{e}", os.X_OK)]
+if engines:
+    print()
+    print("| whole program | " + " | ".join(engines) + (" | tapegrad / LibTorch |" if len(engines) == 2 else " |"))
+    print("|---|" + "---|" * (len(engines) + (1 if len(engines) == 2 else 0)))
+    starts = {e: startup(f"{programs}/startup_{e}") for e in engines}
+    mems = {e: memory(f"{programs}/memory_{e}") for e in engines}
+    def row(label, values, unit):
+        cells = [f"{v:.3g} {unit}" for v in values]
+        ratio = [f"{values[0] / values[1]:.2f}"] if len(values) == 2 else []
+        print(f"| {label} | " + " | ".join(cells + ratio) + " |")
+    row("start-up, minimal program (wall, median of 21)", [starts[e][0] * 1e3 for e in engines], "ms")
+    row("start-up, peak resident memory", [starts[e][1] for e in engines], "MiB")
+    cells = []
+    for e in engines:
+        at_100, at_10000 = mems[e]
+        cells.append(f"{at_100:.1f} → {at_10000:.1f} MiB ({(at_10000 / at_100 - 1) * 100:+.2f} %)")
+    print("| resident memory, step 100 → 10,000 (seed model) | " + " | ".join(cells) + (" | |" if len(engines) == 2 else " |"))
 PY

@@ -3,6 +3,12 @@
 // torch headers take about a minute each to compile.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
+#include <zlib.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 // LibTorch keeps two pools: its own (OpenMP) and OpenBLAS's. Debian's
 // torch links the system BLAS; if that is OpenBLAS, set its pool too.
@@ -110,6 +116,57 @@ BENCHMARK(BM_matmul)
     ->ArgNames({"n", "threads"})
     ->ArgsProduct({{256, 512, 1024, 2048}, {1, 2}})
     ->Unit(benchmark::kMillisecond);
+
+// Reads one gzip IDX file of Debian's dataset-fashion-mnist into a uint8
+// tensor (images [N, 784] or labels [N]); enough for the benchmark, which
+// trusts the files.
+torch::Tensor read_idx_gz(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (!file) throw std::runtime_error("cannot open " + path);
+  std::vector<unsigned char> bytes;
+  unsigned char buffer[1 << 16];
+  for (int n; (n = gzread(file, buffer, sizeof buffer)) > 0;) bytes.insert(bytes.end(), buffer, buffer + n);
+  gzclose(file);
+  auto be32 = [&](std::size_t at) {
+    return static_cast<std::int64_t>(bytes[at]) << 24 | bytes[at + 1] << 16 | bytes[at + 2] << 8 | bytes[at + 3];
+  };
+  const int dims = bytes[3];
+  const std::int64_t count = be32(4);
+  const std::size_t header = 4 + 4 * static_cast<std::size_t>(dims);
+  const std::int64_t per_item = static_cast<std::int64_t>(bytes.size() - header) / count;
+  return torch::from_blob(bytes.data() + header, {count, per_item}, torch::kUInt8).clone().squeeze(1);
+}
+
+// One Fashion-MNIST epoch of the seed model, as a LibTorch user writes it
+// with the data in memory: a fresh permutation, then index_select per batch
+// (faster than torch::data's per-example collation, so LibTorch's best case).
+void BM_epoch(benchmark::State& state) {
+  set_threads(state, 0);
+  torch::manual_seed(0);
+  const char* env = std::getenv("TAPEGRAD_FASHION_MNIST_DIR");
+  const std::string dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
+  const torch::Tensor images = read_idx_gz(dir + "/train-images-idx3-ubyte.gz").to(torch::kFloat) / 255.0;
+  const torch::Tensor labels = read_idx_gz(dir + "/train-labels-idx1-ubyte.gz").to(torch::kLong);
+  torch::nn::Sequential model(torch::nn::Linear(784, 32), torch::nn::ReLU(), torch::nn::Linear(32, 64),
+                              torch::nn::ReLU(), torch::nn::Linear(64, 10));
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+  const std::int64_t batch = 32;
+  for (auto _ : state) {
+    const torch::Tensor order = torch::randperm(images.size(0), torch::kLong);
+    double total = 0;
+    for (std::int64_t start = 0; start < images.size(0); start += batch) {
+      const torch::Tensor index = order.narrow(0, start, std::min(batch, images.size(0) - start));
+      opt.zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(images.index_select(0, index)),
+                                                                labels.index_select(0, index));
+      loss.backward();
+      opt.step();
+      total += loss.item<double>();
+    }
+    benchmark::DoNotOptimize(total);
+  }
+}
+BENCHMARK(BM_epoch)->ArgNames({"threads"})->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 }  // namespace
 
