@@ -39,7 +39,12 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
     throw ValueError(fmt::format("arange: invalid range start={} end={} step={}", start, end, step));
   if ((end - start) / step < 0)
     throw ValueError(fmt::format("arange: step {} does not lead from {} to {}", step, start, end));
-  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
+  // Checked before the conversion, which is undefined for a count past int64.
+  const double count = std::ceil((end - start) / step);
+  if (!(count < 0x1p63))
+    throw ValueError(fmt::format("arange: start={} end={} step={} gives {} elements, more than a tensor can hold", start,
+                                 end, step, count));
+  const auto n = static_cast<std::int64_t>(count);
   Tensor t = make_tensor({n}, options.dtype);
   dispatch(options.dtype, [&]<class T>() {
     T* p = t.data_ptr<T>();

@@ -1,6 +1,8 @@
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -48,6 +50,38 @@ void close_quietly(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
+std::string temp_prefix(const std::string& file_name) { return file_name + ".tmp-"; }
+
+// Removes the temporary files next to `path` ("<name>.tmp-<pid>-XXXXXX") left
+// by processes that no longer exist: writers killed before they could commit
+// or clean up. Best effort; never throws.
+void remove_orphaned_temp_files(const std::string& path) noexcept {
+  try {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    fs::path folder = target.parent_path();
+    if (folder.empty()) folder = ".";
+    const std::string prefix = temp_prefix(target.filename().string());
+    const auto self = static_cast<long long>(::getpid());
+    std::error_code ec;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.compare(0, prefix.size(), prefix) != 0) continue;
+      // The pid: the digits up to the next '-'.
+      long long pid = 0;
+      std::size_t k = prefix.size();
+      for (; k < name.size() && name[k] >= '0' && name[k] <= '9' && pid < (1LL << 40); ++k)
+        pid = pid * 10 + (name[k] - '0');
+      if (k == prefix.size() || k >= name.size() || name[k] != '-' || pid <= 0 || pid == self) continue;
+      // Alive (or not ours to signal, EPERM): leave it.
+      if (::kill(static_cast<::pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+      std::error_code ignored;
+      fs::remove(it->path(), ignored);
+    }
+  } catch (...) {
+  }
+}
+
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
@@ -55,7 +89,7 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
   // checkpoint should get the usual permissions (0666 less the umask), as
   // any other newly created file.
   for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
-    temp_path_ = path_ + ".tmp-" + random_suffix();
+    temp_path_ = temp_prefix(path_) + std::to_string(::getpid()) + "-" + random_suffix();
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0) break;
     if (errno != EEXIST) {
@@ -141,6 +175,7 @@ void AtomicFileWriter::commit() {
                             errno_text(error_number)));
   }
   ::close(dir_fd);
+  remove_orphaned_temp_files(path_);
 }
 
 }  // namespace tg

@@ -11,8 +11,9 @@ namespace tg {
 
 class AtomicFileWriter {
  public:
-  // Creates the temporary file `path + ".tmp-XXXXXX"`; throws tg::Error
-  // naming `path` and the system's reason if it cannot.
+  // Creates the temporary file `path + ".tmp-<pid>-XXXXXX"` (the writing
+  // process's id, then six random characters); throws tg::Error naming
+  // `path` and the system's reason if it cannot.
   explicit AtomicFileWriter(std::string path);
   // Without a successful commit(), removes the temporary file: the
   // destination keeps whatever it held before.
@@ -23,6 +24,13 @@ class AtomicFileWriter {
   void write(const void* data, std::size_t nbytes);
   // Flushes, fsyncs and closes the temporary file, renames it to the
   // destination and fsyncs the folder so that the rename itself is durable.
+  //
+  // A process killed while writing (SIGKILL, a power cut) leaves its
+  // temporary file behind. So that these do not pile up, a successful commit
+  // then removes the temporary files of `path` whose writing process no
+  // longer exists on this machine (best effort: errors are ignored). Files of
+  // live processes, this one included, are never touched; a folder shared by
+  // several machines should not be written from them at once.
   void commit();
 
   const std::string& path() const { return path_; }

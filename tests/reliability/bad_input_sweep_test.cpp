@@ -1,0 +1,1010 @@
+// The bad-input sweep: every public entry point fed wrong shapes, wrong
+// dtypes, negative dims, out-of-range indices and absurd sizes must throw the
+// tg::Error subclass PyTorch's equivalent error corresponds to, with a
+// message naming the op, and never crash or allocate without bound. A second
+// table holds inputs that look odd but are valid in PyTorch (zero-size dims,
+// NaN and Inf), which must work and give PyTorch's results.
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <stdexcept>
+#include <typeinfo>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <tapegrad/tapegrad.h>
+
+#include "tests/io/io_test_files.h"
+
+namespace F = tg::nn::functional;
+using tg::Tensor;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// ---- the error table --------------------------------------------------------
+
+enum class Kind { Base, Shape, DType, Index, Format, Autograd, Value };
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::Base: return "tg::Error";
+    case Kind::Shape: return "tg::ShapeError";
+    case Kind::DType: return "tg::DTypeError";
+    case Kind::Index: return "tg::IndexError";
+    case Kind::Format: return "tg::FormatError";
+    case Kind::Autograd: return "tg::AutogradError";
+    case Kind::Value: return "tg::ValueError";
+  }
+  return "?";
+}
+
+// The most derived tg::Error class of `e` (Base for tg::Error itself).
+Kind kind_of(const tg::Error& e) {
+  if (dynamic_cast<const tg::ShapeError*>(&e)) return Kind::Shape;
+  if (dynamic_cast<const tg::DTypeError*>(&e)) return Kind::DType;
+  if (dynamic_cast<const tg::IndexError*>(&e)) return Kind::Index;
+  if (dynamic_cast<const tg::FormatError*>(&e)) return Kind::Format;
+  if (dynamic_cast<const tg::AutogradError*>(&e)) return Kind::Autograd;
+  if (dynamic_cast<const tg::ValueError*>(&e)) return Kind::Value;
+  return Kind::Base;
+}
+
+struct BadRow {
+  std::string name;
+  Kind kind;
+  std::string fragment;  // must appear in the message: the op's name, usually
+  std::function<void()> run;
+};
+
+// Runs a row; empty when it threw what it should, else what went wrong.
+std::string check_row(const BadRow& row) {
+  try {
+    row.run();
+  } catch (const tg::Error& e) {
+    const std::string message = e.what();
+    const Kind got = kind_of(e);
+    if (got != row.kind)
+      return std::string("threw ") + kind_name(got) + " instead of " + kind_name(row.kind) + ": " + message;
+    if (message.find(row.fragment) == std::string::npos)
+      return "the message lacks \"" + row.fragment + "\": " + message;
+    return {};
+  } catch (const std::exception& e) {
+    return std::string("threw a non-tg exception (") + typeid(e).name() + "): " + e.what();
+  } catch (...) {
+    return "threw something that is not a std::exception";
+  }
+  return std::string("did not throw (expected ") + kind_name(row.kind) + ")";
+}
+
+Tensor f32(tg::Dims shape) { return tg::ones(shape); }
+Tensor f64(tg::Dims shape) { return tg::ones(shape, {.dtype = tg::kFloat64}); }
+Tensor i64(tg::Dims shape) { return tg::zeros(shape, {.dtype = tg::kInt64}); }
+Tensor b8(tg::Dims shape) { return tg::ones(shape, {.dtype = tg::kBool}); }
+Tensor leaf(tg::Dims shape) { return tg::ones(shape, {.requires_grad = true}); }
+Tensor ints(std::vector<std::int64_t> v) { return tg::tensor(v); }
+
+// Files the loader rows read, made once.
+struct Files {
+  tg::test::TempDir dir;
+  std::string missing, garbage, empty, idx_huge, idx_labels, bad_gzip, plain_safetensors;
+  Files() {
+    missing = dir.file("no-such-file");
+    garbage = dir.file("garbage.bin");
+    tg::test::write_bytes(garbage, {'n', 'o', 't', ' ', 'a', ' ', 't', 'e', 'n', 's', 'o', 'r', ' ', 'f', 'i', 'l', 'e'});
+    empty = dir.file("empty.bin");
+    tg::test::write_bytes(empty, {});
+    // IDX unsigned bytes, 3 dims of 2^31 - 1 each, then 4 data bytes.
+    idx_huge = dir.file("huge-idx3-ubyte");
+    tg::test::write_bytes(idx_huge, {0, 0, 0x08, 3, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff,
+                                     0xff, 1, 2, 3, 4});
+    // A valid label file: 3 labels.
+    idx_labels = dir.file("labels-idx1-ubyte");
+    tg::test::write_bytes(idx_labels, {0, 0, 0x08, 1, 0, 0, 0, 3, 1, 2, 3});
+    // The gzip magic bytes followed by junk.
+    bad_gzip = dir.file("bad.gz");
+    tg::test::write_bytes(bad_gzip, {0x1f, 0x8b, 0x08, 0, 'j', 'u', 'n', 'k', 'j', 'u', 'n', 'k', 0, 1, 2, 3});
+    plain_safetensors = dir.file("plain.safetensors");
+    tg::save(plain_safetensors, tg::TensorMap{{"x", tg::ones({2})}});
+  }
+};
+
+Files& files() {
+  static Files f;
+  return f;
+}
+
+struct TwoLayer : tg::nn::Module {
+  tg::nn::Linear fc1{3, 4}, fc2{4, 2};
+  TwoLayer() {
+    register_module("fc1", fc1);
+    register_module("fc2", fc2);
+  }
+  Tensor forward(const Tensor& x) override { return fc2(tg::relu(fc1(x))); }
+};
+
+std::vector<BadRow> bad_rows() {
+  using K = Kind;
+  std::vector<BadRow> r;
+  auto add = [&](std::string name, Kind kind, std::string fragment, std::function<void()> run) {
+    r.push_back({std::move(name), kind, std::move(fragment), std::move(run)});
+  };
+
+  // ---- elementwise ----
+  add("add: shapes that do not broadcast", K::Shape, "add", [] { tg::add(f32({2, 3}), f32({4})); });
+  add("sub: shapes that do not broadcast", K::Shape, "sub", [] { tg::sub(f32({2, 3}), f32({3, 2})); });
+  add("mul: shapes that do not broadcast", K::Shape, "mul", [] { tg::mul(f32({2}), f32({3})); });
+  add("div: shapes that do not broadcast", K::Shape, "div", [] { tg::div(f32({5}), f32({2, 3})); });
+  add("operator+: shapes that do not broadcast", K::Shape, "add", [] { f32({4, 1, 3}) + f32({2, 2}); });
+  add("maximum: shapes that do not broadcast", K::Shape, "maximum", [] { tg::maximum(f32({3}), f32({4})); });
+  add("minimum: shapes that do not broadcast", K::Shape, "minimum", [] { tg::minimum(f32({3}), f32({2, 4})); });
+  add("pow: exponent shape that does not broadcast", K::Shape, "pow", [] { tg::pow(f32({3}), f32({2})); });
+  add("sub: two bool tensors", K::DType, "sub", [] { tg::sub(b8({2}), b8({2})); });
+  add("neg: a bool tensor", K::DType, "neg", [] { tg::neg(b8({2})); });
+  add("pow: int64 to a negative integer power", K::Value, "pow", [] { tg::pow(i64({2}), -1.0); });
+  add("clamp: neither min nor max", K::Value, "clamp", [] { tg::clamp(f32({2}), {}, {}); });
+  add("where: a float condition", K::DType, "where", [] { tg::where(f32({2}), f32({2}), f32({2})); });
+  add("where: shapes that do not broadcast", K::Shape, "where", [] { tg::where(b8({2}), f32({3}), f32({2})); });
+  add("eq: shapes that do not broadcast", K::Shape, "eq", [] { tg::eq(f32({2}), f32({3})); });
+  add("lt: shapes that do not broadcast", K::Shape, "lt", [] { tg::lt(f32({2, 2}), f32({3})); });
+  add("logical_and: shapes that do not broadcast", K::Shape, "logical_and",
+      [] { tg::logical_and(b8({2}), b8({3})); });
+  add("add_: result shape differs from self", K::Shape, "add_", [] {
+    Tensor a = f32({3});
+    a.add_(f32({2, 3}));
+  });
+  add("mul_: float result into an int64 tensor", K::DType, "mul_", [] {
+    Tensor a = i64({3});
+    a.mul_(0.5);
+  });
+  add("add_: float tensor into an int64 tensor", K::DType, "add_", [] {
+    Tensor a = i64({3});
+    a.add_(f32({3}));
+  });
+  add("copy_: source that does not broadcast", K::Shape, "copy_", [] {
+    Tensor a = f32({3});
+    a.copy_(f32({4}));
+  });
+  add("masked_fill: a float mask", K::DType, "masked_fill", [] { tg::masked_fill(f32({2}), f32({2}), 0); });
+  add("masked_fill_: a mask that does not broadcast", K::Shape, "masked_fill", [] {
+    Tensor a = f32({2, 3});
+    a.masked_fill_(b8({4}), 0);
+  });
+  add("set_requires_grad: an int64 tensor", K::DType, "set_requires_grad", [] { i64({2}).set_requires_grad(); });
+  add("add_: in place on a leaf that requires grad", K::Autograd, "leaf", [] {
+    Tensor w = leaf({2});
+    w.add_(1.0);
+  });
+  add("add: an undefined tensor", K::Base, "undefined", [] { tg::add(Tensor(), f32({2})); });
+
+  // ---- matmul and friends ----
+  add("matmul: inner sizes differ", K::Shape, "matmul", [] { tg::matmul(f32({2, 3}), f32({4, 5})); });
+  add("matmul: a 0-d operand", K::Shape, "matmul", [] { tg::matmul(tg::scalar_tensor(1), f32({2})); });
+  add("matmul: float32 @ float64", K::DType, "matmul", [] { tg::matmul(f32({2, 2}), f64({2, 2})); });
+  add("matmul: bool operands", K::DType, "matmul", [] { tg::matmul(b8({2, 2}), b8({2, 2})); });
+  add("matmul: batch dims that do not broadcast", K::Shape, "matmul",
+      [] { tg::matmul(f32({2, 2, 3}), f32({3, 3, 4})); });
+  add("matmul: 1-D vectors of different lengths", K::Shape, "matmul", [] { tg::matmul(f32({3}), f32({4})); });
+  add("mm: a 3-D operand", K::Shape, "mm", [] { tg::mm(f32({2, 2, 2}), f32({2, 2})); });
+  add("mm: inner sizes differ", K::Shape, "mm", [] { tg::mm(f32({2, 3}), f32({2, 3})); });
+  add("dot: 2-D operands", K::Shape, "dot", [] { tg::dot(f32({2, 2}), f32({2, 2})); });
+  add("dot: lengths differ", K::Shape, "dot", [] { tg::dot(f32({3}), f32({4})); });
+  add("outer: a 2-D operand", K::Shape, "outer", [] { tg::outer(f32({2, 2}), f32({2})); });
+  add("addmm: input that does not broadcast", K::Shape, "addmm",
+      [] { tg::addmm(f32({3, 3}), f32({2, 4}), f32({4, 5})); });
+  add("addmm: input dtype differs", K::DType, "addmm", [] { tg::addmm(f64({2, 2}), f32({2, 2}), f32({2, 2})); });
+  add("linear: a 1-D weight", K::Shape, "linear", [] { tg::linear(f32({2, 3}), f32({3})); });
+  add("linear: feature count differs", K::Shape, "linear", [] { tg::linear(f32({2, 3}), f32({4, 5})); });
+  add("linear: bias of the wrong shape", K::Shape, "linear", [] { tg::linear(f32({2, 3}), f32({4, 3}), f32({3})); });
+  add("linear: float64 input, float32 weight", K::DType, "linear", [] { tg::linear(f64({2, 3}), f32({4, 3})); });
+  add("linear: a 0-d input", K::Shape, "linear", [] { tg::linear(tg::scalar_tensor(1), f32({4, 3})); });
+
+  // ---- reductions ----
+  add("sum: dim out of range", K::Index, "sum", [] { tg::sum(f32({2, 3}), {2}); });
+  add("sum: negative dim out of range", K::Index, "sum", [] { tg::sum(f32({2, 3}), {-3}); });
+  add("sum: a dim named twice", K::Value, "sum", [] { tg::sum(f32({2, 3}), {1, -1}); });
+  add("mean: dim out of range", K::Index, "mean", [] { tg::mean(f32({2}), {1}); });
+  add("mean: an int64 tensor", K::DType, "mean", [] { tg::mean(i64({2})); });
+  add("var: dim out of range", K::Index, "var", [] { tg::var(f32({2}), {5}); });
+  add("std: an int64 tensor", K::DType, "std", [] { tg::std(i64({2}), {0}); });
+  add("max: all of an empty tensor", K::Index, "max", [] { tg::max(f32({0})); });
+  add("min: all of an empty tensor", K::Index, "min", [] { tg::min(f32({0, 2})); });
+  add("max(dim): over a zero-size dim", K::Index, "max", [] { tg::max(f32({2, 0}), 1); });
+  add("max(dim): dim out of range", K::Index, "max", [] { tg::max(f32({2, 3}), 2); });
+  add("argmax: an empty tensor", K::Index, "argmax", [] { tg::argmax(f32({0})); });
+  add("argmin: dim out of range", K::Index, "argmin", [] { tg::argmin(f32({2}), 1); });
+  add("amax: over a zero-size dim", K::Index, "amax", [] { tg::amax(f32({0, 3}), {0}); });
+  add("logsumexp: dim out of range", K::Index, "logsumexp", [] { tg::logsumexp(f32({2}), {3}); });
+  add("prod: dim out of range", K::Index, "prod", [] { tg::prod(f32({2}), 1); });
+  add("norm: dim out of range", K::Index, "norm", [] { tg::norm(f32({2}), 2, {4}); });
+  add("norm: the inf norm of an empty tensor", K::Index, "norm", [] { tg::norm(f32({0}), kInf); });
+  add("softmax: dim out of range", K::Index, "softmax", [] { tg::softmax(f32({2, 3}), 2); });
+  add("log_softmax: dim out of range", K::Index, "log_softmax", [] { tg::log_softmax(f32({2, 3}), -3); });
+
+  // ---- views ----
+  add("view: element count differs", K::Shape, "view", [] { tg::view(f32({2, 3}), {4}); });
+  add("view: incompatible with the strides", K::Shape, "view", [] { f32({2, 3}).t().view({6}); });
+  add("reshape: two -1", K::Shape, "reshape", [] { tg::reshape(f32({2, 3}), {-1, -1}); });
+  add("reshape: a negative size", K::Shape, "reshape", [] { tg::reshape(f32({2, 3}), {-2, -3}); });
+  add("reshape: -1 among zero elements", K::Shape, "reshape", [] { tg::reshape(f32({0, 3}), {0, -1}); });
+  add("reshape: element count differs", K::Shape, "reshape", [] { tg::reshape(f32({2, 3}), {7}); });
+  add("transpose: dim out of range", K::Index, "transpose", [] { tg::transpose(f32({2, 3}), 0, 2); });
+  add("permute: too few dims", K::Shape, "permute", [] { tg::permute(f32({2, 3, 4}), {0, 1}); });
+  add("permute: a dim repeated", K::Shape, "permute", [] { tg::permute(f32({2, 3}), {0, 0}); });
+  add("permute: dim out of range", K::Index, "permute", [] { tg::permute(f32({2, 3}), {0, 5}); });
+  add("narrow: start out of range", K::Index, "narrow", [] { tg::narrow(f32({3}), 0, 5, 1); });
+  add("narrow: start + length past the end", K::Index, "narrow", [] { tg::narrow(f32({3}), 0, 2, 2); });
+  add("narrow: a negative length", K::Value, "narrow", [] { tg::narrow(f32({3}), 0, 0, -1); });
+  add("narrow: dim out of range", K::Index, "narrow", [] { tg::narrow(f32({3}), 1, 0, 1); });
+  add("slice: step 0", K::Value, "slice", [] { tg::slice(f32({3}), 0, 0, 3, 0); });
+  add("slice: a negative step", K::Value, "slice", [] { tg::slice(f32({3}), 0, 0, 3, -1); });
+  add("slice: a 0-d tensor", K::Shape, "slice", [] { tg::slice(tg::scalar_tensor(1), 0, 0, 1); });
+  add("select: index out of range", K::Index, "select", [] { tg::select(f32({2, 3}), 1, 3); });
+  add("select: negative index out of range", K::Index, "select", [] { tg::select(f32({2, 3}), 0, -3); });
+  add("select: a 0-d tensor", K::Index, "select", [] { tg::scalar_tensor(1)[0]; });
+  add("expand: fewer dims than the tensor", K::Shape, "expand", [] { tg::expand(f32({2, 3}), {3}); });
+  add("expand: a non-singleton dim", K::Shape, "expand", [] { tg::expand(f32({2, 3}), {4, 3}); });
+  add("expand: -1 for a new leading dim", K::Shape, "expand", [] { tg::expand(f32({3}), {-1, 3}); });
+  add("expand: a negative size", K::Shape, "expand", [] { tg::expand(f32({1}), {-5}); });
+  add("squeeze: dim out of range", K::Index, "squeeze", [] { tg::squeeze(f32({2, 1}), 2); });
+  add("unsqueeze: dim out of range", K::Index, "unsqueeze", [] { tg::unsqueeze(f32({2, 3}), 4); });
+  add("unsqueeze: past the 8-dim limit", K::Shape, "at most 8", [] { tg::unsqueeze(f32({1, 1, 1, 1, 1, 1, 1, 1}), 0); });
+  add("flatten: start after end", K::Shape, "flatten", [] { tg::flatten(f32({2, 3, 4}), 2, 1); });
+  add("flatten: dim out of range", K::Index, "flatten", [] { tg::flatten(f32({2, 3}), 0, 5); });
+  add("t: a 3-D tensor", K::Shape, "t:", [] { f32({2, 2, 2}).t(); });
+  add("size: dim out of range", K::Index, "size", [] { f32({2, 3}).size(2); });
+  add("split: a negative split size", K::Value, "split", [] { tg::split(f32({4}), -1); });
+  add("split: size 0 on a non-empty dim", K::Value, "split", [] { tg::split(f32({4}), 0); });
+  add("split: a 0-d tensor", K::Shape, "split", [] { tg::split(tg::scalar_tensor(1), 1); });
+  add("chunk: zero chunks", K::Value, "chunk", [] { tg::chunk(f32({4}), 0); });
+  add("item: more than one element", K::Shape, "item", [] { f32({2}).item<float>(); });
+  add("data_ptr: the wrong element type", K::DType, "data_ptr", [] { f32({2}).data_ptr<double>(); });
+
+  // ---- indexing ----
+  add("index_select: index out of range", K::Index, "index_select",
+      [] { tg::index_select(f32({3, 2}), 0, ints({0, 3})); });
+  add("index_select: a very negative index", K::Index, "index_select",
+      [] { tg::index_select(f32({3, 2}), 0, ints({-100})); });
+  add("index_select: a float index", K::DType, "index_select",
+      [] { tg::index_select(f32({3, 2}), 0, f32({1})); });
+  add("index_select: a 2-D index", K::Shape, "index_select",
+      [] { tg::index_select(f32({3, 2}), 0, i64({1, 1})); });
+  add("index_select: dim out of range", K::Index, "index_select",
+      [] { tg::index_select(f32({3, 2}), 2, ints({0})); });
+  add("gather: index out of range", K::Index, "gather",
+      [] { tg::gather(f32({2, 3}), 1, tg::tensor(std::vector<std::int64_t>{0, 3}, {2, 1})); });
+  add("gather: ranks differ", K::Shape, "gather", [] { tg::gather(f32({2, 3}), 1, i64({2})); });
+  add("gather: index larger than the input", K::Shape, "gather", [] { tg::gather(f32({2, 3}), 1, i64({3, 1})); });
+  add("gather: a float index", K::DType, "gather", [] { tg::gather(f32({2, 3}), 1, f32({2, 1})); });
+  add("scatter_add: src dtype differs", K::DType, "scatter_add",
+      [] { tg::scatter_add(f32({3}), 0, i64({2}), f64({2})); });
+  add("scatter_add: index out of range", K::Index, "scatter_add",
+      [] { tg::scatter_add(f32({3}), 0, ints({0, 7}), f32({2})); });
+  add("scatter_add: ranks differ", K::Shape, "scatter_add",
+      [] { tg::scatter_add(f32({3, 2}), 0, i64({2}), f32({2})); });
+  add("one_hot: a label past num_classes", K::Index, "one_hot", [] { tg::one_hot(ints({0, 3}), 3); });
+  add("one_hot: a negative label", K::Index, "one_hot", [] { tg::one_hot(ints({-1}), 3); });
+  add("one_hot: float labels", K::DType, "one_hot", [] { tg::one_hot(f32({2}), 3); });
+  add("one_hot: num_classes below -1", K::Value, "one_hot", [] { tg::one_hot(ints({0}), -5); });
+  add("one_hot: inferring from no labels", K::Value, "one_hot", [] { tg::one_hot(i64({0})); });
+  add("one_hot: an absurd num_classes", K::Shape, "too many elements", [] { tg::one_hot(ints({0}), 1LL << 62); });
+
+  // ---- cat, stack ----
+  add("cat: no tensors", K::Value, "cat", [] { tg::cat({}); });
+  add("cat: dtypes differ", K::DType, "cat", [] { tg::cat({f32({2}), f64({2})}); });
+  add("cat: sizes differ off the cat dim", K::Shape, "cat", [] { tg::cat({f32({2, 3}), f32({2, 4})}, 0); });
+  add("cat: ranks differ", K::Shape, "cat", [] { tg::cat({f32({2, 3}), f32({3})}, 0); });
+  add("cat: 0-d tensors", K::Shape, "cat", [] { tg::cat({tg::scalar_tensor(1), tg::scalar_tensor(2)}); });
+  add("cat: dim out of range", K::Index, "cat", [] { tg::cat({f32({2}), f32({2})}, 1); });
+  add("cat: an undefined tensor", K::Value, "cat", [] { tg::cat({f32({2}), Tensor()}); });
+  add("stack: no tensors", K::Value, "stack", [] { tg::stack({}); });
+  add("stack: shapes differ", K::Shape, "stack", [] { tg::stack({f32({2}), f32({3})}); });
+  add("stack: dim out of range", K::Index, "stack", [] { tg::stack({f32({2}), f32({2})}, 3); });
+
+  // ---- creation and absurd sizes ----
+  add("zeros: a negative size", K::Shape, "negative size", [] { tg::zeros({2, -1}); });
+  add("zeros: more elements than int64 holds", K::Shape, "too many elements", [] { tg::zeros({1LL << 40, 1LL << 40}); });
+  add("zeros: 2^60 bytes", K::Base, "out of memory", [] { tg::zeros({1LL << 58}); });
+  add("empty: 2^50 bytes of float64", K::Base, "out of memory", [] { tg::empty({1LL << 47}, {.dtype = tg::kFloat64}); });
+  add("randn: 2^60 bytes", K::Base, "out of memory", [] { tg::randn({1LL << 58}); });
+  add("contiguous: an expanded view of 2^52 bytes", K::Base, "out of memory",
+      [] { tg::expand(f32({1}), {1LL << 50}).contiguous(); });
+  add("add: a broadcast result of 2^63 bytes", K::Shape, "too many elements", [] {
+    Tensor column = tg::expand(f32({1}), {1LL << 31}).unsqueeze(1);
+    Tensor row = tg::expand(f32({1}), {1LL << 31});
+    tg::add(column, row);
+  });
+  add("add: a broadcast result of 2^61 bytes", K::Base, "out of memory", [] {
+    Tensor column = tg::expand(f32({1}), {1LL << 29}).unsqueeze(1);
+    Tensor row = tg::expand(f32({1}), {1LL << 30});
+    tg::add(column, row);
+  });
+  add("zeros: 9 dims", K::Shape, "at most 8", [] { tg::zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}); });
+  add("arange: step 0", K::Value, "arange", [] { tg::arange(0, 10, 0); });
+  add("arange: a step away from the end", K::Value, "arange", [] { tg::arange(0, 10, -1); });
+  add("arange: a NaN end", K::Value, "arange", [] { tg::arange(kNaN); });
+  add("arange: more elements than int64 holds", K::Value, "arange", [] { tg::arange(0, 1e300); });
+  add("arange: 2^62 elements", K::Shape, "too many elements", [] { tg::arange(0, 0x1p62); });
+  add("linspace: negative steps", K::Value, "linspace", [] { tg::linspace(0, 1, -1); });
+  add("linspace: 2^62 steps", K::Shape, "too many elements", [] { tg::linspace(0, 1, 1LL << 62); });
+  add("eye: a negative size", K::Value, "eye", [] { tg::eye(-1); });
+  add("tensor: values do not fill the shape", K::Shape, "tensor", [] { tg::tensor({1, 2, 3}, {2, 2}); });
+  add("randint: an empty range", K::Value, "randint", [] { tg::randint(5, 5, {2}); });
+  add("randint: a bool dtype", K::DType, "randint", [] { tg::randint(0, 2, {2}, {.dtype = tg::kBool}); });
+  add("randperm: a negative n", K::Value, "randperm", [] { tg::randperm(-1); });
+  add("rand: an int64 dtype", K::DType, "rand", [] { tg::rand({2}, {.dtype = tg::kInt64}); });
+  add("bernoulli: p above 1", K::Value, "bernoulli", [] { tg::bernoulli({2}, 1.5); });
+  add("bernoulli: a probability tensor with a NaN", K::Value, "bernoulli",
+      [] { tg::bernoulli(tg::tensor({0.5, kNaN})); });
+  add("Generator::set_state: wrong word count", K::Value, "set_state", [] { tg::Generator().set_state({1, 2}); });
+  add("set_num_threads: zero", K::Value, "set_num_threads", [] { tg::set_num_threads(0); });
+
+  // ---- autograd ----
+  add("backward: a non-scalar output without a gradient", K::Autograd, "backward",
+      [] { (leaf({2}) * 2).backward(); });
+  add("backward: an output that does not require grad", K::Autograd, "backward", [] { f32({1}).sum().backward(); });
+  add("backward: a gradient of the wrong shape", K::Shape, "backward",
+      [] { (leaf({2}) * 2).backward(f32({3})); });
+  add("backward: twice through a freed graph", K::Autograd, "backward", [] {
+    Tensor y = (leaf({2}) * leaf({2})).sum();
+    y.backward();
+    y.backward();
+  });
+  add("backward: a saved tensor modified in place", K::Autograd, "modified", [] {
+    Tensor x = leaf({2});
+    Tensor h = x * 2;
+    Tensor y = (h * h).sum();
+    {
+      tg::NoGradGuard no_grad;
+      h.add_(1.0);
+    }
+    y.backward();
+  });
+  add("retain_grad: a tensor that does not require grad", K::Autograd, "retain_grad", [] { f32({2}).retain_grad(); });
+  add("set_grad: a gradient of the wrong shape", K::Shape, "set_grad", [] { leaf({2}).set_grad(f32({3})); });
+  add("grad: an input that does not require grad", K::Autograd, "grad", [] {
+    Tensor x = leaf({2});
+    tg::grad({(x * 2).sum()}, {f32({2})});
+  });
+
+  // ---- modules ----
+  add("Linear: negative in_features", K::Value, "Linear", [] { tg::nn::Linear(-1, 3); });
+  add("Linear: 2^80 weights", K::Shape, "too many elements", [] { tg::nn::Linear(1LL << 40, 1LL << 40); });
+  // More than the 2^47 bytes of a process's address space: fails even where the kernel overcommits.
+  add("Linear: 2^48 bytes of weights", K::Base, "out of memory", [] { tg::nn::Linear(1LL << 23, 1LL << 23); });
+  add("Linear: wrong feature count", K::Shape, "Linear", [] { tg::nn::Linear(3, 2)(f32({4, 5})); });
+  add("Linear: a 0-d input", K::Shape, "Linear", [] { tg::nn::Linear(3, 2)(tg::scalar_tensor(1)); });
+  add("Linear: an int64 input", K::DType, "linear", [] { tg::nn::Linear(3, 2)(i64({4, 3})); });
+  add("Conv2d: zero in_channels", K::Value, "Conv2d", [] { tg::nn::Conv2d(0, 2, 3); });
+  add("Conv2d: a negative kernel", K::Value, "Conv2d", [] { tg::nn::Conv2d(1, 2, -3); });
+  add("Conv2d: channel count differs", K::Shape, "conv2d", [] { tg::nn::Conv2d(3, 2, 3)(f32({1, 2, 5, 5})); });
+  add("Conv2d: a 2-D input", K::Shape, "conv2d", [] { tg::nn::Conv2d(1, 2, 3)(f32({5, 5})); });
+  add("Conv2d: input smaller than the kernel", K::Shape, "conv2d", [] { tg::nn::Conv2d(1, 2, 3)(f32({1, 1, 2, 2})); });
+  add("Conv2d: stride 0", K::Value, "conv2d", [] { tg::nn::Conv2d(1, 2, 3, {.stride = 0})(f32({1, 1, 5, 5})); });
+  add("conv2d: negative padding", K::Value, "conv2d", [] { F::conv2d(f32({1, 1, 5, 5}), f32({2, 1, 3, 3}), {}, 1, -1); });
+  add("conv2d: float64 input, float32 weight", K::DType, "conv2d",
+      [] { F::conv2d(f64({1, 1, 5, 5}), f32({2, 1, 3, 3})); });
+  add("conv2d: a 3-D weight", K::Shape, "conv2d", [] { F::conv2d(f32({1, 1, 5, 5}), f32({2, 3, 3})); });
+  add("conv2d: bias of the wrong size", K::Shape, "conv2d",
+      [] { F::conv2d(f32({1, 1, 5, 5}), f32({2, 1, 3, 3}), f32({3})); });
+  add("MaxPool2d: kernel 0", K::Value, "max_pool2d", [] { tg::nn::MaxPool2d(0)(f32({1, 1, 4, 4})); });
+  add("MaxPool2d: padding over half the kernel", K::Value, "max_pool2d",
+      [] { tg::nn::MaxPool2d(2, 2, 2)(f32({1, 1, 4, 4})); });
+  add("MaxPool2d: a 2-D input", K::Shape, "max_pool2d", [] { tg::nn::MaxPool2d(2)(f32({4, 4})); });
+  add("MaxPool2d: an int64 input", K::DType, "max_pool2d", [] { tg::nn::MaxPool2d(2)(i64({1, 1, 4, 4})); });
+  add("MaxPool2d: input smaller than the kernel", K::Shape, "max_pool2d", [] { tg::nn::MaxPool2d(5)(f32({1, 1, 4, 4})); });
+  add("AvgPool2d: input smaller than the kernel", K::Shape, "avg_pool2d", [] { tg::nn::AvgPool2d(3)(f32({1, 2, 2})); });
+  add("AvgPool2d: stride 0", K::Value, "avg_pool2d", [] { tg::nn::AvgPool2d(2, 0)(f32({1, 1, 4, 4})); });
+  add("BatchNorm1d: channel count differs", K::Shape, "BatchNorm1d", [] { tg::nn::BatchNorm1d(3)(f32({4, 2})); });
+  add("BatchNorm1d: a 4-D input", K::Shape, "BatchNorm1d", [] { tg::nn::BatchNorm1d(3)(f32({4, 3, 2, 2})); });
+  add("BatchNorm1d: one value per channel when training", K::Value, "batch_norm",
+      [] { tg::nn::BatchNorm1d(3)(f32({1, 3})); });
+  add("BatchNorm2d: a 3-D input", K::Shape, "BatchNorm2d", [] { tg::nn::BatchNorm2d(3)(f32({3, 4, 4})); });
+  add("BatchNorm2d: negative num_features", K::Value, "BatchNorm", [] { tg::nn::BatchNorm2d(-3); });
+  add("batch_norm: running_mean without running_var", K::Value, "batch_norm",
+      [] { F::batch_norm(f32({4, 3}), f32({3}), Tensor(), {}, {}, true); });
+  add("batch_norm: an int64 input", K::DType, "batch_norm", [] { F::batch_norm(i64({4, 3}), {}, {}, {}, {}, true); });
+  add("LayerNorm: input does not end with the normalized shape", K::Shape, "layer_norm",
+      [] { tg::nn::LayerNorm(4)(f32({2, 3})); });
+  add("LayerNorm: an empty normalized shape", K::Value, "LayerNorm", [] { tg::nn::LayerNorm(tg::Dims{}); });
+  add("LayerNorm: a negative normalized size", K::Value, "LayerNorm", [] { tg::nn::LayerNorm(-4); });
+  add("layer_norm: an int64 input", K::DType, "layer_norm", [] { F::layer_norm(i64({2, 3}), {3}); });
+  add("layer_norm: weight of the wrong shape", K::Shape, "layer_norm",
+      [] { F::layer_norm(f32({2, 3}), {3}, f32({4})); });
+  add("Embedding: an index past the table", K::Index, "embedding", [] { tg::nn::Embedding(5, 2)(ints({0, 5})); });
+  add("Embedding: a negative index", K::Index, "embedding", [] { tg::nn::Embedding(5, 2)(ints({-1})); });
+  add("Embedding: float indices", K::DType, "embedding", [] { tg::nn::Embedding(5, 2)(f32({2})); });
+  add("Embedding: padding_idx out of range", K::Value, "Embedding", [] { tg::nn::Embedding(5, 2, 7); });
+  add("Embedding: negative sizes", K::Value, "Embedding", [] { tg::nn::Embedding(-5, 2); });
+  add("embedding: a 1-D weight", K::Shape, "embedding", [] { F::embedding(ints({0}), f32({5})); });
+  add("Dropout: p above 1", K::Value, "Dropout", [] { tg::nn::Dropout(1.5); });
+  add("dropout: a negative p", K::Value, "dropout", [] { F::dropout(f32({2}), -0.1); });
+  add("dropout: an int64 input", K::DType, "dropout", [] { F::dropout(i64({2}), 0.5); });
+  add("Softmax: dim out of range", K::Index, "softmax", [] { tg::nn::Softmax(3)(f32({2, 2})); });
+  add("Flatten: dim out of range", K::Index, "flatten", [] { tg::nn::Flatten(1, 4)(f32({2, 2})); });
+  add("Sequential: forward with a wrong feature count", K::Shape, "Linear", [] {
+    tg::nn::Sequential net{tg::nn::Linear(3, 4), tg::nn::ReLU(), tg::nn::Linear(5, 2)};
+    net(f32({1, 3}));
+  });
+  add("Sequential: index out of range", K::Index, "Sequential", [] {
+    tg::nn::Sequential net{tg::nn::ReLU()};
+    net.ptr(3);
+  });
+  add("ModuleList: at<> of the wrong type", K::Value, "ModuleList", [] {
+    tg::nn::ModuleList list{tg::nn::ReLU()};
+    list.at<tg::nn::Linear>(0);
+  });
+  add("ModuleList: forward", K::Base, "forward", [] {
+    tg::nn::ModuleList list{tg::nn::ReLU()};
+    list(f32({2}));
+  });
+  add("load_state_dict: a missing key", K::Value, "fc2.bias", [] {
+    TwoLayer net;
+    auto state = net.state_dict();
+    state.erase("fc2.bias");
+    net.load_state_dict(state);
+  });
+  add("load_state_dict: a shape mismatch", K::Shape, "fc1.weight", [] {
+    TwoLayer net;
+    auto state = net.state_dict();
+    state["fc1.weight"] = f32({5, 5});
+    net.load_state_dict(state);
+  });
+  add("init.uniform_: an int64 tensor", K::DType, "uniform_", [] { tg::nn::init::uniform_(i64({2})); });
+  add("init.uniform_: low above high", K::Value, "uniform_", [] { tg::nn::init::uniform_(f32({2}), 1, 0); });
+  add("init.normal_: a negative std", K::Value, "normal_", [] { tg::nn::init::normal_(f32({2}), 0, -1); });
+  add("init.calculate_fan_in_and_fan_out: a 1-D tensor", K::Value, "fan",
+      [] { tg::nn::init::calculate_fan_in_and_fan_out(f32({3})); });
+  add("init.calculate_gain: an unknown name", K::Value, "calculate_gain",
+      [] { tg::nn::init::calculate_gain("swishy"); });
+  add("clip_grad_norm_: norm_type 0", K::Value, "clip_grad_norm_",
+      [] { tg::nn::utils::clip_grad_norm_({leaf({2})}, 1.0, 0.0); });
+  add("clip_grad_norm_: an infinite norm with error_if_nonfinite", K::Value, "clip_grad_norm_", [] {
+    Tensor w = leaf({2});
+    w.set_grad(tg::tensor({1.0, kInf}));
+    tg::nn::utils::clip_grad_norm_({w}, 1.0, 2.0, true);
+  });
+  add("clip_grad_value_: a negative clip value", K::Value, "clip_grad_value_",
+      [] { tg::nn::utils::clip_grad_value_({leaf({2})}, -1); });
+
+  // ---- losses ----
+  add("cross_entropy: target batch differs", K::Shape, "cross_entropy",
+      [] { F::cross_entropy(f32({4, 3}), i64({5})); });
+  add("cross_entropy: a class index past C", K::Index, "cross_entropy",
+      [] { F::cross_entropy(f32({2, 3}), ints({0, 3})); });
+  add("cross_entropy: a negative class index", K::Index, "cross_entropy",
+      [] { F::cross_entropy(f32({2, 3}), ints({0, -1})); });
+  add("cross_entropy: probabilities of the wrong shape", K::Shape, "cross_entropy",
+      [] { F::cross_entropy(f32({2, 3}), f32({2, 4})); });
+  add("cross_entropy: a 0-d input", K::Shape, "cross_entropy",
+      [] { F::cross_entropy(tg::scalar_tensor(1), i64({})); });
+  add("cross_entropy: an int64 input", K::DType, "cross_entropy", [] { F::cross_entropy(i64({2, 3}), i64({2})); });
+  add("cross_entropy: label_smoothing 2", K::Value, "cross_entropy",
+      [] { F::cross_entropy(f32({2, 3}), i64({2}), {.label_smoothing = 2}); });
+  add("cross_entropy: weight of the wrong size", K::Shape, "cross_entropy",
+      [] { F::cross_entropy(f32({2, 3}), i64({2}), {.weight = f32({4})}); });
+  add("CrossEntropyLoss: a class index past C", K::Index, "cross_entropy",
+      [] { tg::nn::CrossEntropyLoss()(f32({1, 2}), ints({2})); });
+  add("nll_loss: a class index past C", K::Index, "nll_loss", [] { F::nll_loss(f32({2, 3}), ints({1, 9})); });
+  add("nll_loss: float targets", K::Shape, "nll_loss", [] { F::nll_loss(f32({2, 3}), f32({2})); });
+  add("mse_loss: shapes differ", K::Shape, "mse_loss", [] { F::mse_loss(f32({2, 3}), f32({3})); });
+  add("mse_loss: an int64 input", K::DType, "mse_loss", [] { F::mse_loss(i64({2}), f32({2})); });
+  add("l1_loss: shapes differ", K::Shape, "l1_loss", [] { F::l1_loss(f32({2}), f32({2, 1})); });
+  add("huber_loss: delta 0", K::Value, "huber_loss", [] { F::huber_loss(f32({2}), f32({2}), {.delta = 0}); });
+  add("HuberLoss: a negative delta", K::Value, "HuberLoss", [] { tg::nn::HuberLoss({.delta = -1}); });
+  add("binary_cross_entropy: an input above 1", K::Value, "binary_cross_entropy",
+      [] { F::binary_cross_entropy(tg::tensor({0.5, 1.5}), tg::tensor({0.0, 1.0})); });
+  add("binary_cross_entropy: a NaN input", K::Value, "binary_cross_entropy",
+      [] { F::binary_cross_entropy(tg::tensor({kNaN}), tg::tensor({1.0})); });
+  add("binary_cross_entropy: shapes differ", K::Shape, "binary_cross_entropy",
+      [] { F::binary_cross_entropy(tg::full({2}, 0.5), tg::full({3}, 0.5)); });
+  add("binary_cross_entropy_with_logits: a weight that does not broadcast", K::Shape,
+      "binary_cross_entropy_with_logits",
+      [] { F::binary_cross_entropy_with_logits(f32({2, 3}), f32({2, 3}), {.weight = f32({2})}); });
+  add("binary_cross_entropy_with_logits: an int64 input", K::DType, "binary_cross_entropy_with_logits",
+      [] { F::binary_cross_entropy_with_logits(i64({2}), f32({2})); });
+
+  // ---- optimizers ----
+  add("SGD: a negative lr", K::Value, "SGD", [] { tg::optim::SGD({leaf({2})}, {.lr = -1}); });
+  add("SGD: a NaN lr", K::Value, "SGD", [] { tg::optim::SGD({leaf({2})}, {.lr = kNaN}); });
+  add("SGD: nesterov without momentum", K::Value, "SGD", [] { tg::optim::SGD({leaf({2})}, {.nesterov = true}); });
+  add("SGD: no parameters", K::Value, "SGD", [] { tg::optim::SGD(std::vector<Tensor>{}); });
+  add("SGD: an int64 parameter", K::DType, "SGD", [] { tg::optim::SGD({i64({2})}); });
+  add("SGD: a parameter given twice", K::Value, "SGD", [] {
+    Tensor w = leaf({2});
+    tg::optim::SGD({w, w});
+  });
+  add("SGD: a parameter that is not a leaf", K::Value, "SGD", [] { tg::optim::SGD({leaf({2}) * 2}); });
+  add("SGD: an undefined parameter", K::Value, "SGD", [] { tg::optim::SGD({Tensor()}); });
+  add("SGD: a negative momentum", K::Value, "SGD", [] { tg::optim::SGD({leaf({2})}, {.momentum = -0.5}); });
+  add("Adam: beta1 = 1", K::Value, "Adam", [] { tg::optim::Adam({leaf({2})}, {.betas = {1.0, 0.999}}); });
+  add("Adam: a negative beta2", K::Value, "Adam", [] { tg::optim::Adam({leaf({2})}, {.betas = {0.9, -0.1}}); });
+  add("Adam: a negative eps", K::Value, "Adam", [] { tg::optim::Adam({leaf({2})}, {.eps = -1e-8}); });
+  add("AdamW: a negative weight decay", K::Value, "AdamW",
+      [] { tg::optim::AdamW({leaf({2})}, {.weight_decay = -0.1}); });
+  add("Adagrad: a negative lr_decay", K::Value, "Adagrad", [] { tg::optim::Adagrad({leaf({2})}, {.lr_decay = -1}); });
+  add("RMSprop: a negative alpha", K::Value, "RMSprop", [] { tg::optim::RMSprop({leaf({2})}, {.alpha = -1}); });
+  add("Adam: step with a gradient of another shape", K::Shape, "Adam", [] {
+    Tensor w = leaf({2});
+    tg::optim::Adam opt({w});
+    w.mutable_grad() = f32({3});
+    opt.step();
+  });
+  add("SGD: step with a gradient of another dtype", K::DType, "SGD", [] {
+    Tensor w = leaf({2});
+    tg::optim::SGD opt({w}, {.lr = 0.1});
+    w.set_grad(f64({2}));
+    opt.step();
+  });
+  add("RMSprop: step with a gradient of another shape", K::Shape, "RMSprop", [] {
+    Tensor w = leaf({2, 2});
+    tg::optim::RMSprop opt({w});
+    w.mutable_grad() = f32({4});
+    opt.step();
+  });
+  add("set_lr: a negative lr", K::Value, "SGD", [] {
+    tg::optim::SGD opt({leaf({2})});
+    opt.set_lr(0, -0.1);
+  });
+  add("lr: a group out of range", K::Index, "SGD", [] {
+    tg::optim::SGD opt({leaf({2})});
+    opt.lr(5);
+  });
+  add("momentum: Adagrad has none", K::Value, "Adagrad", [] {
+    tg::optim::Adagrad opt({leaf({2})});
+    opt.momentum(0);
+  });
+  add("load_state_dict: another optimizer's state", K::Value, "Adam", [] {
+    Tensor w = leaf({2});
+    tg::optim::SGD sgd({w});
+    tg::optim::Adam adam({w});
+    adam.load_state_dict(sgd.state_dict());
+  });
+  add("load_state_dict: param_groups that are not JSON", K::Format, "Adam", [] {
+    tg::optim::Adam opt({leaf({2})});
+    auto state = opt.state_dict();
+    state.metadata["param_groups"] = "{not json";
+    opt.load_state_dict(state);
+  });
+
+  // ---- schedulers ----
+  auto with_sgd = [](auto make) {
+    return [make] {
+      tg::optim::SGD opt({leaf({2})}, {.lr = 0.1});
+      make(opt);
+    };
+  };
+  add("StepLR: step_size 0", K::Value, "StepLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::StepLR(o, {.step_size = 0}); }));
+  add("CosineAnnealingLR: T_max 0", K::Value, "CosineAnnealingLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::CosineAnnealingLR(o, {.T_max = 0}); }));
+  add("LinearLR: start_factor 0", K::Value, "LinearLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::LinearLR(o, {.start_factor = 0}); }));
+  add("LinearLR: total_iters 0", K::Value, "LinearLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::LinearLR(o, {.total_iters = 0}); }));
+  add("OneCycleLR: no step count", K::Value, "OneCycleLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::OneCycleLR(o, {.max_lr = {0.1}}); }));
+  add("OneCycleLR: pct_start 2", K::Value, "OneCycleLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::OneCycleLR(o, {.max_lr = {0.1}, .total_steps = 10, .pct_start = 2}); }));
+  add("OneCycleLR: max_lr count differs from the groups", K::Value, "OneCycleLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::OneCycleLR(o, {.max_lr = {0.1, 0.2}, .total_steps = 10}); }));
+  add("OneCycleLR: stepping past the schedule", K::Value, "OneCycleLR", with_sgd([](tg::optim::SGD& o) {
+        tg::optim::OneCycleLR sched(o, {.max_lr = {0.1}, .total_steps = 2});
+        for (int i = 0; i < 3; ++i) sched.step();
+      }));
+  add("SequentialLR: no schedulers", K::Value, "SequentialLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::SequentialLR(o, {}, {}); }));
+  add("SequentialLR: milestone count differs", K::Value, "SequentialLR", with_sgd([](tg::optim::SGD& o) {
+        auto a = std::make_shared<tg::optim::StepLR>(o, tg::optim::StepLROptions{.step_size = 1});
+        auto b = std::make_shared<tg::optim::StepLR>(o, tg::optim::StepLROptions{.step_size = 1});
+        tg::optim::SequentialLR(o, {a, b}, {});
+      }));
+  add("ReduceLROnPlateau: factor 1", K::Value, "ReduceLROnPlateau",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::ReduceLROnPlateau(o, {.factor = 1}); }));
+  add("ReduceLROnPlateau: a negative threshold", K::Value, "ReduceLROnPlateau",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::ReduceLROnPlateau(o, {.threshold = -1}); }));
+  add("StepLR: load_state_dict of garbage", K::Format, "StepLR", with_sgd([](tg::optim::SGD& o) {
+        tg::optim::StepLR sched(o, {.step_size = 2});
+        sched.load_state_dict("[1, 2");
+      }));
+
+  // ---- loaders ----
+  add("read_idx: a missing file", K::Format, "read_idx", [] { tg::data::read_idx(files().missing); });
+  add("read_idx: a text file", K::Format, "read_idx", [] { tg::data::read_idx(files().garbage); });
+  add("read_idx: an empty file", K::Format, "empty", [] { tg::data::read_idx(files().empty); });
+  add("read_idx: dims the file cannot hold", K::Format, "read_idx", [] { tg::data::read_idx(files().idx_huge); });
+  add("read_idx: a broken gzip stream", K::Format, "read_idx", [] { tg::data::read_idx(files().bad_gzip); });
+  add("load_mnist_images: a label file", K::Format, "load_mnist_images",
+      [] { tg::data::load_mnist_images(files().idx_labels); });
+  add("load_mnist_labels: a text file", K::Format, "load_mnist_labels",
+      [] { tg::data::load_mnist_labels(files().garbage); });
+  add("load_fashion_mnist: a folder without the files", K::Format, "load_fashion_mnist",
+      [] { tg::data::load_fashion_mnist(files().dir.path().string()); });
+  add("safetensors load: a missing file", K::Base, "cannot open", [] { tg::load(files().missing); });
+  add("safetensors load: a text file", K::Format, "safetensors", [] { tg::load(files().garbage); });
+  add("safetensors load: an empty file", K::Format, "safetensors", [] { tg::load(files().empty); });
+  add("safetensors load: a folder", K::Base, "not a regular file", [] { tg::load(files().dir.path().string()); });
+  add("safetensors load_from_bytes: garbage", K::Format, "fuzz",
+      [] { tg::load_from_bytes(std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}, "fuzz"); });
+  add("safetensors save: into a missing folder", K::Base, "save",
+      [] { tg::save(files().missing + "/x.safetensors", tg::TensorMap{{"x", f32({1})}}); });
+  add("safetensors save: an undefined tensor", K::Value, "save",
+      [] { tg::save(files().dir.file("u.safetensors"), tg::TensorMap{{"x", Tensor()}}); });
+  add("safetensors save: a tensor named __metadata__", K::Value, "__metadata__",
+      [] { tg::save(files().dir.file("m.safetensors"), tg::TensorMap{{"__metadata__", f32({1})}}); });
+  add("load(module): a file of other tensors", K::Format, "plain.safetensors", [] {
+    TwoLayer net;
+    tg::load(files().plain_safetensors, net);
+  });
+  add("load_checkpoint: a file that is not a checkpoint", K::Format, "checkpoint", [] {
+    TwoLayer net;
+    tg::Checkpoint c{.model = &net};
+    tg::load_checkpoint(files().plain_safetensors, c);
+  });
+  add("DataLoader: batch_size 0", K::Value, "DataLoader", [] {
+    tg::data::DataLoader(tg::data::TensorDataset(f32({4, 2}), i64({4})), {.batch_size = 0});
+  });
+  add("DataLoader: a null dataset", K::Value, "DataLoader",
+      [] { tg::data::DataLoader(std::shared_ptr<const tg::data::Dataset>()); });
+  add("TensorDataset: example counts differ", K::Shape, "TensorDataset",
+      [] { tg::data::TensorDataset(f32({4, 2}), i64({5})); });
+  add("TensorDataset: a 0-d input", K::Shape, "TensorDataset",
+      [] { tg::data::TensorDataset(tg::scalar_tensor(1), i64({1})); });
+  add("TensorDataset: get out of range", K::Index, "TensorDataset",
+      [] { tg::data::TensorDataset(f32({4, 2}), i64({4})).get(4); });
+  add("Subset: an index out of range", K::Index, "Subset",
+      [] { tg::data::Subset(tg::data::TensorDataset(f32({4, 2}), i64({4})), {0, 9}); });
+  add("first_n: more examples than there are", K::Index, "first_n",
+      [] { tg::data::first_n(tg::data::TensorDataset(f32({4, 2}), i64({4})), 5); });
+  return r;
+}
+
+// ---- the table of odd inputs that must work --------------------------------
+
+struct GoodRow {
+  std::string name;
+  std::function<void()> run;
+};
+
+bool all_nan(const Tensor& t) {
+  for (double v : t.to_vector<double>())
+    if (!std::isnan(v)) return false;
+  return true;
+}
+
+std::vector<GoodRow> good_rows() {
+  std::vector<GoodRow> r;
+  auto add = [&](std::string name, std::function<void()> run) { r.push_back({std::move(name), std::move(run)}); };
+  using V = std::vector<double>;
+
+  // ---- zero-size dims ----
+  add("sum of an empty tensor is 0", [] {
+    CHECK(tg::sum(f32({0})).item<double>() == 0);
+    CHECK(tg::sum(f32({0, 3})).item<double>() == 0);
+    CHECK(tg::sum(i64({0})).item<std::int64_t>() == 0);
+  });
+  add("sum over a zero-size dim gives zeros", [] {
+    Tensor s = tg::sum(f32({0, 3}), {0});
+    CHECK(s.shape() == tg::Dims{3});
+    CHECK(s.to_vector<double>() == V{0, 0, 0});
+  });
+  add("mean of an empty tensor is NaN", [] { CHECK(std::isnan(tg::mean(f32({0})).item<double>())); });
+  add("mean over a zero-size dim is NaN per row", [] {
+    Tensor m = tg::mean(f32({2, 0}), {1});
+    CHECK(m.shape() == tg::Dims{2});
+    CHECK(all_nan(m));
+  });
+  add("prod of an empty tensor is 1", [] { CHECK(tg::prod(f32({0})).item<double>() == 1); });
+  add("norm of an empty tensor is 0", [] { CHECK(tg::norm(f32({0})).item<double>() == 0); });
+  add("logsumexp over a zero-size dim is -inf", [] {
+    Tensor l = tg::logsumexp(f32({2, 0}), {1});
+    CHECK(l.shape() == tg::Dims{2});
+    CHECK(l.to_vector<double>() == V{-kInf, -kInf});
+  });
+  add("var of one element is NaN (correction 1)", [] { CHECK(std::isnan(tg::var(f32({1}), {0}).item<double>())); });
+  add("max over a non-empty dim of an empty tensor", [] {
+    auto [values, indices] = tg::max(f32({0, 3}), 1);
+    CHECK(values.shape() == tg::Dims{0});
+    CHECK(indices.shape() == tg::Dims{0});
+  });
+  add("matmul [0,3] @ [3,2] is [0,2]", [] { CHECK(tg::matmul(f32({0, 3}), f32({3, 2})).shape() == tg::Dims{0, 2}); });
+  add("matmul [2,0] @ [0,3] is zeros [2,3]", [] {
+    Tensor p = tg::matmul(f32({2, 0}), f32({0, 3}));
+    CHECK(p.shape() == tg::Dims{2, 3});
+    CHECK(p.to_vector<double>() == V(6, 0.0));
+  });
+  add("batched matmul with an empty batch", [] {
+    CHECK(tg::matmul(f32({0, 2, 3}), f32({3, 4})).shape() == tg::Dims{0, 2, 4});
+  });
+  add("dot of empty vectors is 0", [] { CHECK(tg::dot(f32({0}), f32({0})).item<double>() == 0); });
+  add("cat with an empty tensor", [] {
+    Tensor a = tg::arange(6).reshape({2, 3});
+    Tensor c = tg::cat({a, f32({0, 3})}, 0);
+    CHECK(tg::equal(c, a));
+    CHECK(tg::cat({f32({0, 3}), f32({0, 3})}, 0).shape() == tg::Dims{0, 3});
+    CHECK(tg::cat({f32({2, 0}), f32({2, 3})}, 1).shape() == tg::Dims{2, 3});
+  });
+  add("stack of empty tensors", [] { CHECK(tg::stack({f32({0}), f32({0})}).shape() == tg::Dims{2, 0}); });
+  add("relu, sigmoid and exp on [0,5]", [] {
+    CHECK(tg::relu(f32({0, 5})).shape() == tg::Dims{0, 5});
+    CHECK(tg::sigmoid(f32({0, 5})).shape() == tg::Dims{0, 5});
+    CHECK(tg::exp(f32({0, 5})).shape() == tg::Dims{0, 5});
+  });
+  add("softmax and log_softmax on [0,5]", [] {
+    CHECK(tg::softmax(f32({0, 5}), 1).shape() == tg::Dims{0, 5});
+    CHECK(tg::softmax(f32({0, 5}), 0).shape() == tg::Dims{0, 5});
+    CHECK(tg::log_softmax(f32({0, 5}), 1).shape() == tg::Dims{0, 5});
+  });
+  add("softmax over a zero-size dim", [] { CHECK(tg::softmax(f32({3, 0}), 1).shape() == tg::Dims{3, 0}); });
+  add("reshape and views of empty tensors", [] {
+    CHECK(tg::reshape(f32({0, 3}), {3, 0}).shape() == tg::Dims{3, 0});
+    CHECK(tg::reshape(f32({0, 3}), {-1, 3}).shape() == tg::Dims{0, 3});
+    CHECK(f32({0, 3}).t().shape() == tg::Dims{3, 0});
+    CHECK(tg::slice(f32({4}), 0, 2, 2).shape() == tg::Dims{0});
+    CHECK(tg::narrow(f32({4}), 0, 4, 0).shape() == tg::Dims{0});
+    CHECK(tg::expand(f32({0, 1}), {0, 5}).shape() == tg::Dims{0, 5});
+  });
+  add("index_select with an empty index", [] {
+    CHECK(tg::index_select(f32({3, 2}), 0, i64({0})).shape() == tg::Dims{0, 2});
+  });
+  add("one_hot of no labels with num_classes", [] { CHECK(tg::one_hot(i64({0}), 3).shape() == tg::Dims{0, 3}); });
+  add("creation of empty tensors", [] {
+    CHECK(tg::zeros({0}).numel() == 0);
+    CHECK(tg::arange(0).shape() == tg::Dims{0});
+    CHECK(tg::linspace(0, 1, 0).shape() == tg::Dims{0});
+    CHECK(tg::eye(0).shape() == tg::Dims{0, 0});
+    CHECK(tg::randn({0, 4}).shape() == tg::Dims{0, 4});
+    CHECK(tg::randperm(0).shape() == tg::Dims{0});
+  });
+  add("Linear on a batch of 0, and backward", [] {
+    tg::nn::Linear fc(3, 2);
+    Tensor x = tg::zeros({0, 3}, {.requires_grad = true});
+    Tensor y = fc(x);
+    CHECK(y.shape() == tg::Dims{0, 2});
+    y.sum().backward();
+    CHECK(fc.weight.grad().shape() == tg::Dims{2, 3});
+    CHECK(fc.weight.grad().to_vector<double>() == V(6, 0.0));
+    CHECK(fc.bias.grad().to_vector<double>() == V{0, 0});
+    CHECK(x.grad().shape() == tg::Dims{0, 3});
+  });
+  add("Linear with 0 in_features gives the bias", [] {
+    tg::nn::Linear fc(0, 2);
+    Tensor y = fc(f32({4, 0}));
+    CHECK(y.shape() == tg::Dims{4, 2});
+    Tensor expected = fc.bias.detach().unsqueeze(0).expand({4, 2});
+    CHECK(tg::equal(y, expected));
+  });
+  add("backward through sum, mean, relu and softmax of empty tensors", [] {
+    Tensor x = tg::zeros({0, 5}, {.requires_grad = true});
+    (tg::softmax(tg::relu(x), 1).sum() + tg::sum(x * 3)).backward();
+    CHECK(x.grad().shape() == tg::Dims{0, 5});
+    Tensor z = tg::zeros({0}, {.requires_grad = true});
+    tg::mean(z).backward();
+    CHECK(z.grad().shape() == tg::Dims{0});
+  });
+  add("backward through matmul and cat with empty parts", [] {
+    Tensor a = tg::ones({0, 3}, {.requires_grad = true});
+    Tensor b = tg::ones({3, 2}, {.requires_grad = true});
+    Tensor c = tg::ones({1, 2}, {.requires_grad = true});
+    tg::cat({tg::matmul(a, b), c}, 0).sum().backward();
+    CHECK(a.grad().shape() == tg::Dims{0, 3});
+    CHECK(b.grad().to_vector<double>() == V(6, 0.0));  // no rows: nothing flows into b
+    CHECK(c.grad().to_vector<double>() == V{1, 1});
+  });
+  add("losses on an empty batch: NaN mean, 0 sum", [] {
+    CHECK(std::isnan(F::cross_entropy(f32({0, 3}), i64({0})).item<double>()));
+    CHECK(F::cross_entropy(f32({0, 3}), i64({0}), {.reduction = tg::nn::Reduction::Sum}).item<double>() == 0);
+    CHECK(std::isnan(F::mse_loss(f32({0}), f32({0})).item<double>()));
+    CHECK(F::mse_loss(f32({0}), f32({0}), {.reduction = tg::nn::Reduction::Sum}).item<double>() == 0);
+    CHECK(F::l1_loss(f32({0, 2}), f32({0, 2}), {.reduction = tg::nn::Reduction::None}).shape() == tg::Dims{0, 2});
+  });
+  add("conv2d, pools and norms on a batch of 0", [] {
+    CHECK(tg::nn::Conv2d(1, 2, 3)(f32({0, 1, 5, 5})).shape() == tg::Dims{0, 2, 3, 3});
+    CHECK(tg::nn::MaxPool2d(2)(f32({0, 1, 4, 4})).shape() == tg::Dims{0, 1, 2, 2});
+    CHECK(tg::nn::AvgPool2d(2)(f32({0, 1, 4, 4})).shape() == tg::Dims{0, 1, 2, 2});
+    CHECK(tg::nn::LayerNorm(4)(f32({0, 4})).shape() == tg::Dims{0, 4});
+  });
+  add("Embedding of no indices", [] { CHECK(tg::nn::Embedding(5, 3)(i64({0})).shape() == tg::Dims{0, 3}); });
+  add("a DataLoader over an empty dataset yields nothing", [] {
+    tg::data::DataLoader loader(tg::data::TensorDataset(f32({0, 2}), i64({0})), {.batch_size = 4});
+    CHECK(loader.size() == 0);
+    int batches = 0;
+    for (auto& batch : loader) {
+      (void)batch;
+      ++batches;
+    }
+    CHECK(batches == 0);
+  });
+  add("an optimizer step on a parameter of 0 elements", [] {
+    Tensor w = tg::zeros({0, 3}, {.requires_grad = true});
+    Tensor v = tg::ones({2}, {.requires_grad = true});
+    tg::optim::Adam opt({w, v}, {.lr = 0.1});
+    (tg::sum(w) + tg::sum(v)).backward();
+    opt.step();
+    CHECK(w.shape() == tg::Dims{0, 3});
+    // Adam's first step moves each element by lr against the gradient's sign.
+    CHECK(v.to_vector<double>()[0] == doctest::Approx(0.9));
+  });
+
+  // ---- NaN and Inf propagate ----
+  add("arithmetic propagates NaN and Inf", [] {
+    Tensor x = tg::tensor({kNaN, kInf, -kInf, 1.0});
+    Tensor y = x + 1;
+    CHECK(std::isnan(y.to_vector<double>()[0]));
+    CHECK(y.to_vector<double>()[1] == kInf);
+    CHECK(y.to_vector<double>()[2] == -kInf);
+    CHECK(std::isnan((tg::tensor({kInf}) + tg::tensor({-kInf})).item<double>()));
+    CHECK(std::isnan((tg::tensor({0.0}) / tg::tensor({0.0})).item<double>()));
+    CHECK((tg::tensor({1.0}) / tg::tensor({0.0})).item<double>() == kInf);
+    CHECK((tg::tensor({-1.0}) / tg::tensor({0.0})).item<double>() == -kInf);
+  });
+  add("unary functions at their edges", [] {
+    CHECK(tg::exp(tg::tensor({kInf, -kInf})).to_vector<double>() == V{kInf, 0});
+    CHECK(tg::log(tg::tensor({0.0})).item<double>() == -kInf);
+    CHECK(std::isnan(tg::log(tg::tensor({-1.0})).item<double>()));
+    CHECK(std::isnan(tg::sqrt(tg::tensor({-1.0})).item<double>()));
+    CHECK(tg::sigmoid(tg::tensor({kInf, -kInf})).to_vector<double>() == V{1, 0});
+    CHECK(tg::tanh(tg::tensor({kInf, -kInf})).to_vector<double>() == V{1, -1});
+    CHECK(tg::abs(tg::tensor({-kInf})).item<double>() == kInf);
+    CHECK(tg::pow(tg::tensor({0.0}), -1.0).item<double>() == kInf);
+    CHECK(tg::rsqrt(tg::tensor({0.0})).item<double>() == kInf);
+  });
+  add("relu, gelu, clamp and sigmoid keep NaN", [] {
+    Tensor n = tg::tensor({kNaN});
+    CHECK(std::isnan(tg::relu(n).item<double>()));
+    CHECK(std::isnan(tg::gelu(n).item<double>()));
+    CHECK(std::isnan(tg::clamp(n, 0.0, 1.0).item<double>()));
+    CHECK(std::isnan(tg::sigmoid(n).item<double>()));
+    CHECK(std::isnan(tg::leaky_relu(n).item<double>()));
+  });
+  add("maximum and minimum propagate NaN", [] {
+    CHECK(std::isnan(tg::maximum(tg::tensor({kNaN}), tg::tensor({1.0})).item<double>()));
+    CHECK(std::isnan(tg::minimum(tg::tensor({1.0}), tg::tensor({kNaN})).item<double>()));
+  });
+  add("max, min, amax propagate NaN; argmax points at it", [] {
+    Tensor x = tg::tensor({1.0, kNaN, 3.0});
+    CHECK(std::isnan(tg::max(x).item<double>()));
+    CHECK(std::isnan(tg::min(x).item<double>()));
+    CHECK(std::isnan(tg::amax(x, {0}).item<double>()));
+    CHECK(tg::argmax(x).item<std::int64_t>() == 1);
+    CHECK(tg::argmin(x).item<std::int64_t>() == 1);
+    auto [values, indices] = tg::max(x.reshape({1, 3}), 1);
+    CHECK(std::isnan(values.item<double>()));
+    CHECK(indices.item<std::int64_t>() == 1);
+  });
+  add("sum, mean and var propagate NaN and Inf", [] {
+    CHECK(std::isnan(tg::sum(tg::tensor({1.0, kNaN})).item<double>()));
+    CHECK(std::isnan(tg::mean(tg::tensor({1.0, kNaN})).item<double>()));
+    CHECK(tg::sum(tg::tensor({1.0, kInf})).item<double>() == kInf);
+    CHECK(std::isnan(tg::var(tg::tensor({1.0, kInf}), {0}).item<double>()));
+    CHECK(tg::logsumexp(tg::tensor({0.0, kInf}), {0}).item<double>() == kInf);
+    CHECK(tg::logsumexp(tg::tensor({-kInf, -kInf}), {0}).item<double>() == -kInf);
+  });
+  add("comparisons with NaN", [] {
+    Tensor n = tg::tensor({kNaN});
+    CHECK_FALSE(tg::eq(n, n).item<bool>());
+    CHECK(tg::ne(n, n).item<bool>());
+    CHECK_FALSE(tg::lt(n, tg::tensor({1.0})).item<bool>());
+    CHECK(tg::isnan(tg::tensor({kNaN, 1.0, kInf})).to_vector<bool>() == std::vector<bool>{true, false, false});
+    CHECK(tg::isfinite(tg::tensor({kNaN, 1.0, kInf})).to_vector<bool>() == std::vector<bool>{false, true, false});
+  });
+  add("softmax with NaN and Inf", [] {
+    CHECK(all_nan(tg::softmax(tg::tensor({1.0, kNaN}), 0)));
+    // exp(x - max) is [exp(-inf), exp(inf - inf)] = [0, nan], and the sum is
+    // nan, so both entries are nan, as PyTorch gives.
+    CHECK(all_nan(tg::softmax(tg::tensor({0.0, kInf}), 0)));
+    CHECK(all_nan(tg::softmax(tg::tensor({-kInf, -kInf}), 0)));
+    Tensor ls = tg::log_softmax(tg::tensor({0.0, -kInf}), 0);
+    CHECK(ls.to_vector<double>() == V{0, -kInf});
+  });
+  add("matmul propagates NaN", [] {
+    Tensor p = tg::matmul(tg::tensor({kNaN, 1.0, 2.0, 3.0}, {2, 2}), tg::tensor({1.0, 1.0}, {2, 1}));
+    CHECK(std::isnan(p.to_vector<double>()[0]));
+    CHECK(p.to_vector<double>()[1] == 5);
+  });
+  add("where picks around NaN", [] {
+    Tensor x = tg::tensor({kNaN, 2.0});
+    Tensor w = tg::where(tg::isnan(x), 0.0, x);
+    CHECK(w.to_vector<double>() == V{0, 2});
+  });
+  add("losses with extreme and NaN logits", [] {
+    // Finite for huge logits: log-sum-exp is stable.
+    CHECK(F::cross_entropy(tg::tensor({1e30, 0.0}, {1, 2}), ints({1})).item<double>() == doctest::Approx(1e30));
+    CHECK(F::cross_entropy(tg::tensor({1e30, 0.0}, {1, 2}), ints({0})).item<double>() == 0);
+    CHECK(std::isnan(F::cross_entropy(tg::tensor({kNaN, 0.0}, {1, 2}), ints({1})).item<double>()));
+    CHECK(std::isnan(F::mse_loss(tg::tensor({kNaN}), tg::tensor({0.0})).item<double>()));
+    CHECK(F::mse_loss(tg::tensor({kInf}), tg::tensor({0.0})).item<double>() == kInf);
+    // Logs clamped at -100, as PyTorch: BCE(0, 1) = 100.
+    CHECK(F::binary_cross_entropy(tg::tensor({0.0}), tg::tensor({1.0})).item<double>() == doctest::Approx(100));
+    CHECK(F::binary_cross_entropy_with_logits(tg::tensor({-1e30}), tg::tensor({1.0})).item<double>() ==
+          doctest::Approx(1e30));
+  });
+  add("backward through NaN", [] {
+    Tensor x = tg::tensor({kNaN, 1.0});
+    x.set_requires_grad();
+    (x * 2).sum().backward();
+    CHECK(x.grad().to_vector<double>() == V{2, 2});  // d(2x)/dx does not look at x
+    Tensor y = tg::tensor({kNaN, 3.0});
+    y.set_requires_grad();
+    (y * y).sum().backward();
+    CHECK(std::isnan(y.grad().to_vector<double>()[0]));
+    CHECK(y.grad().to_vector<double>()[1] == 6);
+  });
+  add("backward through Inf", [] {
+    Tensor x = tg::tensor({0.0});
+    x.set_requires_grad();
+    tg::sqrt(x).sum().backward();  // d sqrt(x) / dx = 1 / (2 sqrt(0)) = inf
+    CHECK(x.grad().item<double>() == kInf);
+  });
+  add("an optimizer step with a NaN gradient gives NaN, no throw", [] {
+    Tensor w = tg::ones({2}, {.requires_grad = true});
+    tg::optim::SGD opt({w}, {.lr = 0.1});
+    w.set_grad(tg::tensor({kNaN, 1.0}));
+    opt.step();
+    CHECK(std::isnan(w.to_vector<double>()[0]));
+    CHECK(w.to_vector<double>()[1] == doctest::Approx(0.9));
+  });
+  add("clip_grad_norm_ with an Inf gradient returns inf", [] {
+    Tensor w = tg::ones({2}, {.requires_grad = true});
+    w.set_grad(tg::tensor({kInf, 1.0}));
+    CHECK(tg::nn::utils::clip_grad_norm_({w}, 1.0) == kInf);
+    // The scale max_norm / (inf + 1e-6) is 0, as in PyTorch: the finite entry becomes 0.
+    CHECK(w.grad().to_vector<double>()[1] == 0);
+  });
+  add("layer_norm of a constant row is 0, not NaN", [] {
+    CHECK(tg::nn::LayerNorm(3)(tg::full({2, 3}, 7.0)).to_vector<double>() == V(6, 0.0));
+  });
+  add("safetensors round-trips NaN and Inf", [] {
+    Tensor x = tg::tensor({kNaN, kInf, -kInf, -0.0});
+    auto back = tg::load_from_bytes(tg::save_to_bytes({{"x", x}})).tensors.at("x").to_vector<double>();
+    CHECK(std::isnan(back[0]));
+    CHECK(back[1] == kInf);
+    CHECK(back[2] == -kInf);
+    CHECK(std::signbit(back[3]));
+  });
+  return r;
+}
+
+constexpr std::size_t kBadRows = 305;
+constexpr std::size_t kGoodRows = 48;
+
+}  // namespace
+
+TEST_CASE("bad input sweep: the row checker fails rows that do not throw what they say") {
+  CHECK(check_row({"ok", Kind::Shape, "add", [] { tg::add(f32({2}), f32({3})); }}).empty());
+  CHECK_FALSE(check_row({"no throw", Kind::Shape, "add", [] { tg::add(f32({2}), f32({2})); }}).empty());
+  CHECK_FALSE(check_row({"wrong class", Kind::Index, "add", [] { tg::add(f32({2}), f32({3})); }}).empty());
+  CHECK_FALSE(check_row({"base for a subclass", Kind::Base, "add", [] { tg::add(f32({2}), f32({3})); }}).empty());
+  CHECK_FALSE(check_row({"wrong op", Kind::Shape, "matmul", [] { tg::add(f32({2}), f32({3})); }}).empty());
+  CHECK_FALSE(check_row({"not tg", Kind::Value, "x", [] { throw std::runtime_error("x"); }}).empty());
+}
+
+TEST_CASE("bad input sweep: each row throws its tg::Error subclass naming the op") {
+  const auto rows = bad_rows();
+  CHECK(rows.size() == kBadRows);
+  for (const auto& row : rows) {
+    const std::string problem = check_row(row);
+    CHECK_MESSAGE(problem.empty(), row.name << ": " << problem);
+  }
+}
+
+TEST_CASE("bad input sweep: zero-size, NaN and Inf inputs work as in PyTorch") {
+  const auto rows = good_rows();
+  CHECK(rows.size() == kGoodRows);
+  for (const auto& row : rows) {
+    INFO(row.name);
+    try {
+      row.run();
+    } catch (const std::exception& e) {
+      FAIL_CHECK(row.name << ": threw " << e.what());
+    }
+  }
+}
