@@ -88,7 +88,7 @@ Tensor tensor(std::initializer_list<double> values, Dims shape, TensorOptions op
   dispatch(options.dtype, [&]<class T>() {
     T* p = t.data_ptr<T>();
     std::int64_t i = 0;
-    for (double v : values) p[i++] = std::is_same_v<T, bool> ? v != 0 : static_cast<T>(v);
+    for (double v : values) p[i++] = cast_floating<T>(v);
   });
   return finish(t, options);
 }

@@ -3,6 +3,7 @@
 // compile-time type: kernels are written once as templates and dispatched here.
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <type_traits>
 
@@ -38,6 +39,25 @@ constexpr std::string_view dtype_name(DType d) {
 }
 
 constexpr bool is_floating(DType d) { return d == DType::Float32 || d == DType::Float64; }
+
+// A floating value as T. bool is v != 0. An integer type truncates toward
+// zero and saturates: out-of-range values give its minimum or maximum and NaN
+// gives 0, where a plain cast would be undefined behaviour.
+template <class T, class F>
+constexpr T cast_floating(F v) {
+  static_assert(std::is_floating_point_v<F>);
+  if constexpr (std::is_same_v<T, bool>) {
+    return v != F(0);
+  } else if constexpr (std::is_integral_v<T>) {
+    constexpr auto lo = static_cast<F>(std::numeric_limits<T>::min());  // -2^63: exact
+    if (v != v) return T(0);
+    if (v < lo) return std::numeric_limits<T>::min();
+    if (v >= -lo) return std::numeric_limits<T>::max();
+    return static_cast<T>(v);
+  } else {
+    return static_cast<T>(v);
+  }
+}
 
 template <class T>
 constexpr DType dtype_of() {

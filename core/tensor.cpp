@@ -25,13 +25,21 @@ std::int64_t Tensor::stride(std::int64_t dim) const {
 }
 
 Tensor make_tensor(Dims shape, DType dtype) {
-  std::int64_t numel = 1;
+  // The strides multiply the non-zero sizes, so their product must not
+  // overflow even when a zero size makes the tensor empty.
+  std::int64_t extent = 1;
+  bool empty = false;
   for (auto s : shape) {
     if (s < 0) throw ShapeError(fmt::format("cannot create a tensor of shape {}: negative size", shape_str(shape)));
-    if (s != 0 && numel > std::numeric_limits<std::int64_t>::max() / s / 8)
+    if (s == 0) {
+      empty = true;
+      continue;
+    }
+    if (extent > std::numeric_limits<std::int64_t>::max() / s / 8)
       throw ShapeError(fmt::format("cannot create a tensor of shape {}: too many elements", shape_str(shape)));
-    numel *= s;
+    extent *= s;
   }
+  const std::int64_t numel = empty ? 0 : extent;
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel) * itemsize(dtype), Device{});
   impl->strides = contiguous_strides(shape);
@@ -56,6 +64,7 @@ namespace {
 template <class To, class From>
 To convert(From v) {
   if constexpr (std::is_same_v<To, bool>) return v != From(0);
+  else if constexpr (std::is_floating_point_v<From>) return cast_floating<To>(v);
   else return static_cast<To>(v);
 }
 }  // namespace

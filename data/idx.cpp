@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -51,7 +53,7 @@ const IdxType* find_type(std::uint8_t code) {
 
 class Failure {
  public:
-  Failure(const char* op, const std::string& path) : op_(op), path_(path) {}
+  Failure(const char* op, std::string_view path) : op_(op), path_(path) {}
   [[noreturn]] void operator()(const std::string& problem) const {
     throw FormatError(fmt::format("{}: '{}': {}", op_, path_, problem));
   }
@@ -59,7 +61,7 @@ class Failure {
 
  private:
   const char* op_;
-  const std::string& path_;
+  std::string path_;
 };
 
 // The bytes of a plain or gzip file, read sequentially.
@@ -88,9 +90,20 @@ class ByteSource {
     if (!gz_) fail_(fmt::format("cannot open as gzip: {}", std::strerror(errno)));
     gzbuffer(gz_, 256 * 1024);
   }
+  // Bytes already in memory, plain or gzip: the same reads, without a file.
+  ByteSource(std::span<const std::uint8_t> bytes, const Failure& fail)
+      : fail_(fail), memory_(bytes), file_size_(bytes.size()) {
+    gzip_ = bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+    if (!gzip_) return;
+    // 16 + MAX_WBITS: a gzip wrapper, not zlib or raw deflate.
+    if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) fail_("cannot start the gzip decoder");
+    inflating_ = true;
+    zs_.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(bytes.data()));
+  }
   ~ByteSource() {
     if (plain_) std::fclose(plain_);
     if (gz_) gzclose(gz_);
+    if (inflating_) inflateEnd(&zs_);
   }
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
@@ -101,6 +114,7 @@ class ByteSource {
 
   // Reads up to n bytes; fewer only at the end of the data.
   std::size_t read(unsigned char* dst, std::size_t n) {
+    if (!plain_ && !gz_) return gzip_ ? inflate_memory(dst, n) : read_memory(dst, n);
     if (plain_) {
       const std::size_t got = std::fread(dst, 1, n, plain_);
       if (got < n && std::ferror(plain_)) fail_(fmt::format("read error: {}", std::strerror(errno)));
@@ -129,7 +143,52 @@ class ByteSource {
   }
 
  private:
+  std::size_t read_memory(unsigned char* dst, std::size_t n) {
+    const std::size_t got = std::min(n, memory_.size() - memory_pos_);
+    if (got > 0) std::memcpy(dst, memory_.data() + memory_pos_, got);
+    memory_pos_ += got;
+    return got;
+  }
+
+  // As gzread: members that follow one another are one stream, and bytes after
+  // the last member that do not start another are ignored.
+  std::size_t inflate_memory(unsigned char* dst, std::size_t n) {
+    std::size_t total = 0;
+    while (total < n && !stream_done_) {
+      const std::size_t consumed = memory_pos_;
+      const std::size_t avail_in = std::min<std::size_t>(memory_.size() - consumed, UINT_MAX);
+      const auto avail_out = static_cast<uInt>(std::min<std::size_t>(n - total, UINT_MAX));
+      zs_.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(memory_.data() + consumed));
+      zs_.avail_in = static_cast<uInt>(avail_in);
+      zs_.next_out = dst + total;
+      zs_.avail_out = avail_out;
+      const int rc = inflate(&zs_, Z_NO_FLUSH);
+      memory_pos_ = consumed + (avail_in - zs_.avail_in);
+      total += avail_out - zs_.avail_out;
+      if (rc == Z_STREAM_END) {
+        const std::size_t left = memory_.size() - memory_pos_;
+        if (left >= 2 && memory_[memory_pos_] == 0x1f && memory_[memory_pos_ + 1] == 0x8b) {
+          if (inflateReset(&zs_) != Z_OK) fail_("cannot restart the gzip decoder");
+        } else {
+          stream_done_ = true;
+        }
+        continue;
+      }
+      // Every byte given and output room left, yet no end marker: cut short.
+      if ((rc == Z_OK || rc == Z_BUF_ERROR) && memory_pos_ == memory_.size() && zs_.avail_out > 0)
+        fail_("truncated gzip stream: the data ends before the stream does");
+      if (rc != Z_OK)
+        fail_(fmt::format("corrupt gzip data: {}", zs_.msg ? zs_.msg : "unknown zlib error"));
+    }
+    return total;
+  }
+
   const Failure& fail_;
+  std::span<const std::uint8_t> memory_;
+  std::size_t memory_pos_ = 0;
+  z_stream zs_{};
+  bool inflating_ = false;
+  bool stream_done_ = false;
   std::FILE* plain_ = nullptr;
   gzFile gz_ = nullptr;
   bool gzip_ = false;
@@ -171,9 +230,7 @@ std::uint64_t load_be64(const unsigned char* p) {
 }
 
 // Reads and checks the header, then the data, without converting it.
-RawIdx read_raw(const char* op, const std::string& path, std::optional<Expectation> expect = {}) {
-  const Failure fail(op, path);
-  ByteSource src(path, fail);
+RawIdx read_raw(ByteSource& src, const Failure& fail, std::optional<Expectation> expect = {}) {
 
   unsigned char head[4];
   const std::size_t got = src.read(head, 4);
@@ -223,6 +280,17 @@ RawIdx read_raw(const char* op, const std::string& path, std::optional<Expectati
   // The product is checked against the limit as it grows, so it cannot overflow.
   std::uint64_t count = 1;
   bool too_big = false;
+  // An empty tensor needs no data, but its other dimensions still make its
+  // strides, which must fit in int64.
+  std::uint64_t extent = 1;
+  bool empty = false, overflow = false;
+  for (auto d : raw.dims) {
+    const auto n = static_cast<std::uint64_t>(d);
+    if (n == 0) empty = true;
+    else if (extent > static_cast<std::uint64_t>(INT64_MAX) / 8 / n) overflow = true;  // as make_tensor
+    else extent *= n;
+  }
+  if (empty && overflow) fail(fmt::format("{} are too large for any tensor, even an empty one", describe()));
   for (auto d : raw.dims) {
     const auto n = static_cast<std::uint64_t>(d);
     if (n == 0) {
@@ -316,15 +384,28 @@ Tensor decode(RawIdx& raw) {
   throw FormatError(fmt::format("read_idx: unhandled type byte 0x{:02x}", raw.type->code));
 }
 
+RawIdx read_raw_file(const char* op, const std::string& path, std::optional<Expectation> expect = {}) {
+  const Failure fail(op, path);
+  ByteSource src(path, fail);
+  return read_raw(src, fail, expect);
+}
+
 }  // namespace
 
 Tensor read_idx(const std::string& path) {
-  RawIdx raw = read_raw("read_idx", path);
+  RawIdx raw = read_raw_file("read_idx", path);
+  return decode(raw);
+}
+
+Tensor read_idx_bytes(std::span<const std::uint8_t> bytes, std::string_view source_name) {
+  const Failure fail("read_idx", source_name);
+  ByteSource src(bytes, fail);
+  RawIdx raw = read_raw(src, fail);
   return decode(raw);
 }
 
 Tensor load_mnist_images(const std::string& path) {
-  RawIdx raw = read_raw("load_mnist_images", path, Expectation{0x08, 3, "[images, rows, cols]"});
+  RawIdx raw = read_raw_file("load_mnist_images", path, Expectation{0x08, 3, "[images, rows, cols]"});
   // A table keeps the result exactly byte / 255.0f at the cost of a lookup.
   std::array<float, 256> scale;
   for (int v = 0; v < 256; ++v) scale[static_cast<std::size_t>(v)] = static_cast<float>(v) / 255.0f;
@@ -338,7 +419,7 @@ Tensor load_mnist_images(const std::string& path) {
 }
 
 Tensor load_mnist_labels(const std::string& path) {
-  RawIdx raw = read_raw("load_mnist_labels", path, Expectation{0x08, 1, "[labels]"});
+  RawIdx raw = read_raw_file("load_mnist_labels", path, Expectation{0x08, 1, "[labels]"});
   return decode(raw);
 }
 

@@ -9,7 +9,10 @@
 // hold, truncated or corrupt data, trailing bytes — is a tg::FormatError whose
 // message names the file and the problem. The reader never allocates more
 // than the file could hold, so garbage input cannot ask for gigabytes.
+#include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "core/tensor.h"
 
@@ -20,6 +23,10 @@ namespace tg::data {
 // float64. At least one and at most kMaxDims dimensions; a dimension of size
 // zero gives an empty tensor.
 Tensor read_idx(const std::string& path);
+
+// The same for an IDX file already in memory (plain or gzip), with errors
+// naming `source_name` instead of a path: for buffers and fuzzing.
+Tensor read_idx_bytes(std::span<const std::uint8_t> bytes, std::string_view source_name = "<memory>");
 
 // An MNIST-style image file (unsigned bytes, shape [N, rows, cols]) as float32
 // [N, rows, cols] scaled from 0..255 to [0, 1].

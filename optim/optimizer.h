@@ -245,7 +245,8 @@ class OptimizerWithState : public Optimizer {
         continue;
       }
       bool known = false;
-      State::tensors(s, [&](const char* name, Tensor& t) {
+      // Init-captures: Clang before 16 cannot capture structured bindings directly.
+      State::tensors(s, [&, &key = key, &value = value, &field = field, g = g, i = i](const char* name, Tensor& t) {
         if (field != name) return;
         t = detail::load_state_tensor(who, key, value, groups_[g].params[i]);
         known = true;

@@ -6,6 +6,7 @@
 #   scripts/setup.sh              compiler, CMake and the libraries
 #   scripts/setup.sh --dataset    also the Fashion-MNIST files (for the main example)
 #   scripts/setup.sh --bench      also Google Benchmark (for bench/)
+#   scripts/setup.sh --fuzz       also Clang, libFuzzer and Clang's OpenMP (for fuzz/)
 #   scripts/setup.sh --memcheck   also valgrind (for scripts/memcheck.sh)
 set -euo pipefail
 
@@ -14,13 +15,14 @@ for arg in "$@"; do
   case "$arg" in
     --dataset) packages+=(dataset-fashion-mnist) ;;
     --bench) packages+=(libbenchmark-dev) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
     --memcheck) packages+=(valgrind) ;;
     -h | --help)
-      sed -n '2,9s/^# \{0,1\}//p' "$0"
+      sed -n '2,10s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *)
-      echo "setup.sh: unknown argument '$arg' (expected --dataset, --bench or --memcheck)" >&2
+      echo "setup.sh: unknown argument '$arg' (expected --dataset, --bench, --fuzz or --memcheck)" >&2
       exit 2
       ;;
   esac

@@ -12,6 +12,7 @@ namespace {
 template <class To, class From>
 To convert(From v) {
   if constexpr (std::is_same_v<To, bool>) return v != From(0);
+  else if constexpr (std::is_floating_point_v<From>) return cast_floating<To>(v);
   else return static_cast<To>(v);
 }
 }  // namespace

@@ -36,8 +36,7 @@ class As {
 
 template <class T>
 T scalar_as(double v) {
-  if constexpr (std::is_same_v<T, bool>) return v != 0;
-  else return static_cast<T>(v);
+  return cast_floating<T>(v);
 }
 
 // Whole numbers that fit in int64: the scalars integer tensors keep their dtype with.

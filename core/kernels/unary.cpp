@@ -56,7 +56,8 @@ std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> ma
 void clamp_into(const Tensor& out, const Tensor& x, std::optional<double> min, std::optional<double> max, DType dt) {
   dispatch_numeric(dt, "clamp", [&]<class T>() {
     const auto [lo, hi] = clamp_bounds<T>(min, max);
-    unary_compute<T>(out, x, [lo, hi](T v) {
+    // Init-captures: Clang before 16 cannot capture structured bindings directly.
+    unary_compute<T>(out, x, [lo = lo, hi = hi](T v) {
       const T r = v < lo ? lo : v;
       return r > hi ? hi : r;
     });

@@ -2,6 +2,9 @@
 // that name the op, the bad index and the size it had to fit.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstdint>
+
 #include "autograd/ops.h"
 #include "core/kernels/index.h"
 
@@ -84,6 +87,19 @@ TEST_CASE("scatter_add accumulates repeated indices out of place") {
                        doctest::Contains("scatter_add: src has dtype float32 but self has float64"), DTypeError);
   CHECK_THROWS_WITH_AS(scatter_add(x, 0, i64({0, 1}), f64({1})), doctest::Contains("larger than src"), ShapeError);
   CHECK_THROWS_AS(scatter_add(x, 0, f64({0}), f64({1})), DTypeError);
+}
+
+TEST_CASE("masked_fill of an int64 tensor with NaN, an infinity or a huge value saturates") {
+  // Found by fuzz_tensor_program: the fill value was cast to int64 as it was,
+  // undefined behaviour for NaN and out-of-range values.
+  const Tensor mask = tensor({1, 0}, {}, {.dtype = kBool});
+  CHECK(masked_fill(i64({1, 2}), mask, NAN).to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 2});
+  CHECK(masked_fill(i64({1, 2}), mask, INFINITY).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{INT64_MAX, 2});
+  CHECK(masked_fill(i64({1, 2}), mask, -1e300).to_vector<std::int64_t>() == std::vector<std::int64_t>{INT64_MIN, 2});
+  Tensor y = i64({1, 2});
+  y.masked_fill_(mask, NAN);
+  CHECK(y.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 2});
 }
 
 TEST_CASE("masked_fill fills where the mask is true, with broadcasting") {

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <set>
 
 #include <tapegrad/tapegrad.h>
@@ -48,6 +49,29 @@ TEST_CASE("bad creation arguments are clear errors") {
   CHECK_THROWS_WITH_AS(tg::ones({2}).size(2), doctest::Contains("out of range"), tg::IndexError);
   CHECK_THROWS_AS(Tensor().numel(), tg::Error);
   CHECK_THROWS_AS(tg::ones({2}, {.dtype = tg::kInt64}).set_requires_grad(true), tg::DTypeError);
+}
+
+TEST_CASE("floating to int64 conversions truncate and saturate; NaN gives 0") {
+  // Found by fuzz_tensor_program: NaN, infinities and values beyond int64
+  // were cast as they were, which is undefined behaviour.
+  const Tensor x = tg::tensor({NAN, INFINITY, -INFINITY, 1e300, -1e300, -2.7, 2.7}, {}, {.dtype = tg::kFloat64});
+  const std::vector<std::int64_t> expected{0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, -2, 2};
+  CHECK(x.to(tg::kInt64).to_vector<std::int64_t>() == expected);
+  CHECK(x.to(tg::kFloat32).to(tg::kInt64).to_vector<std::int64_t>() == expected);
+  CHECK(x.to_vector<std::int64_t>() == expected);
+  CHECK(tg::tensor({NAN}).item<std::int64_t>() == 0);
+  CHECK(tg::full({2}, -INFINITY, {.dtype = tg::kInt64}).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{INT64_MIN, INT64_MIN});
+  CHECK(tg::tensor({NAN, 1e19}, {}, {.dtype = tg::kInt64}).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{0, INT64_MAX});
+}
+
+TEST_CASE("an empty shape whose other sizes overflow int64 is a ShapeError") {
+  // Found by fuzz_idx: with a zero size present the size check stopped, and
+  // the strides of the other sizes overflowed.
+  CHECK_THROWS_AS(tg::empty({0, std::int64_t{1} << 40, std::int64_t{1} << 40}), tg::ShapeError);
+  CHECK_THROWS_AS(tg::zeros({std::int64_t{1} << 40, 0, std::int64_t{1} << 40}, {.dtype = tg::kBool}), tg::ShapeError);
+  CHECK(tg::empty({0, std::int64_t{1} << 40}).numel() == 0);
 }
 
 TEST_CASE("item and to_vector convert between dtypes") {

@@ -223,3 +223,50 @@ TEST_CASE("load_mnist_images and load_mnist_labels check the type and rank") {
   CHECK_THROWS_WITH_AS(load_mnist_labels(floats), doctest::Contains("floats-idx3"), tg::FormatError);
   CHECK_THROWS_WITH_AS(load_mnist_labels(floats), doctest::Contains("load_mnist_labels"), tg::FormatError);
 }
+
+TEST_CASE("read_idx_bytes reads from memory what read_idx reads from a file, plain and gzip") {
+  TempDir dir;
+  const Bytes file = idx_file(0x0B, {2, 2}, be_int16({-32768, -1, 1, 32767}));
+  write_gzip(dir / "a.gz", file);
+  const Bytes gz = read_plain(dir / "a.gz");
+  for (const Bytes* bytes : {&file, &gz}) {
+    const tg::Tensor t = tg::data::read_idx_bytes(*bytes, "buffer");
+    CHECK(shape(t) == std::vector<std::int64_t>{2, 2});
+    CHECK(values<std::int64_t>(t) == std::vector<std::int64_t>{-32768, -1, 1, 32767});
+  }
+  // Two gzip members one after the other are one stream, as for gzread.
+  Bytes twice(gz);
+  twice.insert(twice.end(), gz.begin(), gz.end());
+  CHECK_THROWS_WITH_AS(tg::data::read_idx_bytes(twice, "twice"), doctest::Contains("trailing data"), tg::FormatError);
+}
+
+TEST_CASE("read_idx_bytes: malformed data is a FormatError naming the source") {
+  TempDir dir;
+  const auto check_fails = [&](const Bytes& bytes, const std::string& problem) {
+    CHECK_THROWS_WITH_AS(tg::data::read_idx_bytes(bytes, "the-buffer"), doctest::Contains("the-buffer"),
+                         tg::FormatError);
+    CHECK_THROWS_WITH_AS(tg::data::read_idx_bytes(bytes, "the-buffer"), doctest::Contains(problem.c_str()),
+                         tg::FormatError);
+  };
+  check_fails({}, "empty");
+  check_fails({0, 0, 0x08, 0}, "no dimensions");
+  check_fails(idx_file(0x08, {2, 3}, {1, 2, 3, 4}), "truncated");
+  check_fails(idx_file(0x08, {2}, {1, 2, 3}), "trailing data");
+  check_fails(idx_file(0x08, {60000, 4000, 4000}, {1, 2, 3, 4}), "need 9.6e+11 bytes");
+  write_gzip(dir / "good.gz", idx_file(0x08, {64}, Bytes(64, 42)));
+  Bytes gz = read_plain(dir / "good.gz");
+  REQUIRE(gz.size() > 20);
+  check_fails({0x1f, 0x8b, 0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3, 4, 5, 6, 7}, "gzip");
+  check_fails(Bytes(gz.begin(), gz.end() - 12), "truncated gzip stream");
+  gz[gz.size() - 8] ^= 0xff;  // the CRC-32 trailer
+  check_fails(gz, "corrupt gzip data");
+}
+
+TEST_CASE("read_idx_bytes: a zero dimension beside dimensions too large for any tensor is an error") {
+  // Found by fuzz_idx: [0, 2^32 - 1, 2^32 - 1, 2^32 - 1] passed the size check
+  // (it holds no data) and then overflowed the strides.
+  const std::uint32_t m = 0xffffffffu;
+  CHECK_THROWS_WITH_AS(tg::data::read_idx_bytes(idx_file(0x08, {0, m, m, m}, {}), "zero"),
+                       doctest::Contains("even an empty one"), tg::FormatError);
+  CHECK(tg::data::read_idx_bytes(idx_file(0x08, {0, m}, {}), "fine").numel() == 0);
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of fuzz/ with Clang (ASan + UBSan + libFuzzer,
+# in build-fuzz/ or $BUILD_DIR) and runs each for N seconds (default 30):
+#
+#   scripts/fuzz.sh [seconds-per-target]
+#
+# Each target starts from a copy of its seed corpus fuzz/corpus/<target>/ in a
+# temporary folder, so the repository's corpus never grows here. A crash, a
+# hang (an input running over 10 s), a sanitizer report or an input needing
+# more than 2 GB fails the script; the input that did it is kept as
+# <build dir>/artifacts/<target>/crash-* (or timeout-*, oom-*, leak-*), and
+# `<build dir>/fuzz/<target> <that file>` replays it. Extra CMake arguments
+# come from $CMAKE_ARGS.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+seconds="${1:-30}"
+if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "fuzz.sh: expected a number of seconds per target, got '$seconds'" >&2
+  exit 2
+fi
+
+scripts/setup.sh --fuzz
+
+build_dir="${BUILD_DIR:-build-fuzz}"
+targets=(fuzz_safetensors fuzz_idx fuzz_tensor_program)
+read -r -a extra_cmake_args <<<"${CMAKE_ARGS:-}"
+CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DTAPEGRAD_BUILD_FUZZ=ON -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF "${extra_cmake_args[@]}"
+cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
+
+# Leaks count as findings; a sanitizer report stops the run at once.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+failed=()
+for target in "${targets[@]}"; do
+  corpus="$work/$target"
+  artifacts="$build_dir/artifacts/$target"
+  mkdir -p "$corpus" "$artifacts"
+  cp -R "fuzz/corpus/$target/." "$corpus/"
+  log="$build_dir/artifacts/$target.log"
+  dict=()
+  [[ -f "fuzz/$target.dict" ]] && dict=("-dict=fuzz/$target.dict")
+  echo "== $target: ${seconds} s from $(find "$corpus" -type f | wc -l) seed inputs (log: $log)"
+  if "$build_dir/fuzz/$target" "$corpus" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1; then
+    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done )|cov: ' "$log" | tail -n 4
+  else
+    tail -n 60 "$log"
+    echo "fuzz.sh: $target FAILED; the input is in $artifacts/" >&2
+    failed+=("$target")
+  fi
+done
+
+if ((${#failed[@]} > 0)); then
+  echo "fuzz.sh: failed: ${failed[*]}" >&2
+  exit 1
+fi
+echo "== fuzzing passed: ${targets[*]}, ${seconds} s each"
