@@ -32,6 +32,26 @@ void check_scalar(const Tensor& self, double value, const char* op, const char* 
   if (self.dtype() == kInt64 && std::trunc(value) != value)
     throw DTypeError(fmt::format("{}: {} {} is not an integer and cannot be applied to an int64 tensor in place", op,
                                  what, value));
+  // Infinities pass the test above, and casting them to int64 is undefined.
+  if (self.dtype() == kInt64 && !(value >= -0x1p63 && value < 0x1p63))
+    throw ValueError(fmt::format("{}: {} {} is out of the range of int64", op, what, value));
+}
+
+// a + b and a * b; int64 wraps modulo 2^64 as the out-of-place ops do
+// (signed overflow is undefined behaviour).
+template <class T>
+T plus(T a, T b) {
+  if constexpr (std::is_same_v<T, std::int64_t>)
+    return static_cast<T>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+  else
+    return a + b;
+}
+template <class T>
+T times(T a, T b) {
+  if constexpr (std::is_same_v<T, std::int64_t>)
+    return static_cast<T>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
+  else
+    return a * b;
 }
 
 // self[i] = f(self[i], other[i]) with other's elements converted to self's type.
@@ -75,23 +95,23 @@ void check_writable(const Tensor& self, const char* op) {
 void add_(const Tensor& self, const Tensor& other, double alpha, const char* op) {
   check_arithmetic(self, other.dtype(), op);
   check_scalar(self, alpha, op, "alpha");
-  if (alpha == 1) update2(self, other, op, [](auto a, auto b) { return a + b; });
-  else update2(self, other, op, [alpha](auto a, auto b) { return a + static_cast<decltype(a)>(alpha) * b; });
+  if (alpha == 1) update2(self, other, op, [](auto a, auto b) { return plus(a, b); });
+  else update2(self, other, op, [alpha](auto a, auto b) { return plus(a, times(static_cast<decltype(a)>(alpha), b)); });
 }
 
 void add_(const Tensor& self, double other, const char* op) {
   check_scalar(self, other, op, "the scalar");
-  update1(self, op, [other](auto a) { return a + static_cast<decltype(a)>(other); });
+  update1(self, op, [other](auto a) { return plus(a, static_cast<decltype(a)>(other)); });
 }
 
 void mul_(const Tensor& self, const Tensor& other, const char* op) {
   check_arithmetic(self, other.dtype(), op);
-  update2(self, other, op, [](auto a, auto b) { return a * b; });
+  update2(self, other, op, [](auto a, auto b) { return times(a, b); });
 }
 
 void mul_(const Tensor& self, double other, const char* op) {
   check_scalar(self, other, op, "the scalar");
-  update1(self, op, [other](auto a) { return a * static_cast<decltype(a)>(other); });
+  update1(self, op, [other](auto a) { return times(a, static_cast<decltype(a)>(other)); });
 }
 
 // True division: an integer tensor cannot hold its result.

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "autograd/engine.h"
@@ -387,4 +389,20 @@ TEST_CASE("in-place nodes free with their tensors") {
     z.add_(w);  // dropped without backward
   }
   CHECK(tg::autograd::live_node_count() == nodes);
+}
+
+TEST_CASE("in-place int64 arithmetic: infinite scalars are errors, overflow wraps") {
+  // Found by fuzz_tensor_program: add_(inf) on an int64 tensor passed the
+  // integer check (trunc(inf) == inf) and cast inf to int64, undefined
+  // behaviour; and the in-place sums overflowed signed integers.
+  Tensor x = tg::tensor(std::vector<std::int64_t>{INT64_MAX, 1});
+  CHECK_THROWS_AS(x.add_(INFINITY), tg::ValueError);
+  CHECK_THROWS_AS(x.mul_(-INFINITY), tg::ValueError);
+  CHECK_THROWS_AS(x.clamp_(1e300, std::nullopt), tg::ValueError);
+  x.add_(1.0);
+  CHECK(x.to_vector<std::int64_t>() == std::vector<std::int64_t>{INT64_MIN, 2});
+  x.add_(tg::tensor(std::vector<std::int64_t>{-1, 0}));
+  CHECK(x.to_vector<std::int64_t>() == std::vector<std::int64_t>{INT64_MAX, 2});
+  x.mul_(2.0);
+  CHECK(x.to_vector<std::int64_t>() == std::vector<std::int64_t>{-2, 4});
 }
