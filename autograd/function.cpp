@@ -42,21 +42,17 @@ namespace {
 
 void connect_inputs(Node& node, std::size_t n, auto&& input_at) {
   auto& edges = node.next_edges();
-  auto& shapes = node.input_shapes();
-  auto& dtypes = node.input_dtypes();
+  auto& metas = node.input_metas();
   edges.reserve(n);
-  shapes.reserve(n);
-  dtypes.reserve(n);
+  metas.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     const Tensor* t = input_at(i);
     if (t && t->defined()) {
       edges.push_back(gradient_edge(*t));
-      shapes.push_back(t->shape());
-      dtypes.push_back(t->dtype());
+      metas.push_back({t->shape(), t->dtype()});
     } else {
       edges.push_back({});
-      shapes.emplace_back();
-      dtypes.push_back(kFloat32);
+      metas.emplace_back();
     }
   }
 }

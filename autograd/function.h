@@ -112,14 +112,16 @@ void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, s
 template <class F>
 void record(const char* name, std::initializer_list<const Tensor*> inputs, std::initializer_list<Tensor*> outputs,
             F&& backward) {
-  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  auto node =
+      std::allocate_shared<FunctionNode<std::decay_t<F>>>(CachingAllocator<Node>{}, name, std::forward<F>(backward));
   attach(node, std::span<const Tensor* const>(inputs.begin(), inputs.size()),
          std::span<Tensor* const>(outputs.begin(), outputs.size()));
 }
 
 template <class F>
 void record(const char* name, std::span<const Tensor> inputs, std::initializer_list<Tensor*> outputs, F&& backward) {
-  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  auto node =
+      std::allocate_shared<FunctionNode<std::decay_t<F>>>(CachingAllocator<Node>{}, name, std::forward<F>(backward));
   attach(node, inputs, std::span<Tensor* const>(outputs.begin(), outputs.size()));
 }
 

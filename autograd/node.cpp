@@ -33,7 +33,7 @@ Edge gradient_edge(const Tensor& t) {
   // A leaf: share one AccumulateGrad node among all its uses while any is alive.
   auto acc = m->grad_accumulator.lock();
   if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t);
+    acc = std::allocate_shared<AccumulateGrad>(CachingAllocator<AccumulateGrad>{}, t);
     m->grad_accumulator = acc;
   }
   return {acc, 0};

@@ -97,10 +97,14 @@ class Node : public std::enable_shared_from_this<Node> {
 
   // Input shapes and dtypes, so a gradient can be summed back over broadcast
   // dims and cast back to its input's dtype in one place (see Backward).
-  std::vector<Dims>& input_shapes() { return input_shapes_; }
-  std::vector<DType>& input_dtypes() { return input_dtypes_; }
-  const Dims& input_shape(std::size_t i) const { return input_shapes_[i]; }
-  DType input_dtype(std::size_t i) const { return input_dtypes_[i]; }
+  // One vector for both: recording an op is dominated by allocations.
+  struct InputMeta {
+    Dims shape;
+    DType dtype = kFloat32;
+  };
+  std::vector<InputMeta>& input_metas() { return input_metas_; }
+  const Dims& input_shape(std::size_t i) const { return input_metas_[i].shape; }
+  DType input_dtype(std::size_t i) const { return input_metas_[i].dtype; }
 
   // Hooks on non-leaf outputs: (output index, hook), run when that output's
   // gradient is complete.
@@ -118,8 +122,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint32_t num_outputs_ = 1;
   bool released_ = false;
   std::vector<Edge> next_edges_;
-  std::vector<Dims> input_shapes_;
-  std::vector<DType> input_dtypes_;
+  std::vector<InputMeta> input_metas_;
   std::vector<std::pair<std::uint32_t, TensorHook>> output_hooks_;
   std::string recorded_at_;
 };

@@ -30,6 +30,29 @@ Allocator& allocator_for(Device device);
 // Releases every cached block of the calling thread back to the system.
 void empty_cache();
 
+// The CPU allocator itself: 64-byte aligned blocks from a per-thread cache of
+// power-of-two size classes (what allocator_for(CPU) forwards to).
+void* cpu_allocate(std::size_t nbytes);
+void cpu_deallocate(void* ptr, std::size_t nbytes) noexcept;
+
+// A std allocator over the CPU caching allocator, for the small objects
+// that every op creates (TensorImpl, Storage and autograd nodes, with their
+// shared_ptr control blocks): a thread-local free list is cheaper than
+// malloc/free, which took about a third of a recorded op's instructions.
+template <class T>
+struct CachingAllocator {
+  using value_type = T;
+  CachingAllocator() = default;
+  template <class U>
+  CachingAllocator(const CachingAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(cpu_allocate(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { cpu_deallocate(p, n * sizeof(T)); }
+  template <class U>
+  friend bool operator==(const CachingAllocator&, const CachingAllocator<U>&) noexcept {
+    return true;
+  }
+};
+
 class Storage {
  public:
   Storage(std::size_t nbytes, Device device);

@@ -40,8 +40,9 @@ Tensor make_tensor(Dims shape, DType dtype) {
     extent *= s;
   }
   const std::int64_t numel = empty ? 0 : extent;
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel) * itemsize(dtype), Device{});
+  auto impl = std::allocate_shared<TensorImpl>(CachingAllocator<TensorImpl>{});
+  impl->storage = std::allocate_shared<Storage>(CachingAllocator<Storage>{},
+                                                static_cast<std::size_t>(numel) * itemsize(dtype), Device{});
   impl->strides = contiguous_strides(shape);
   impl->sizes = shape;
   impl->numel = numel;
@@ -50,7 +51,7 @@ Tensor make_tensor(Dims shape, DType dtype) {
 }
 
 Tensor make_view(const Tensor& base, Dims sizes, Dims strides, std::int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = std::allocate_shared<TensorImpl>(CachingAllocator<TensorImpl>{});
   impl->storage = base.storage();
   impl->numel = sizes.product();
   impl->sizes = sizes;
