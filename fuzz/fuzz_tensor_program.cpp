@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <optional>
@@ -568,7 +569,9 @@ class Program {
       if (op == 0xff) break;
       try {
         step(op);
-      } catch (const tg::Error&) {
+        if (trace_) std::fprintf(stderr, "op %d -> pool of %zu\n", op % 72, pool_.size());
+      } catch (const tg::Error& e) {
+        if (trace_) std::fprintf(stderr, "op %d threw: %s\n", op % 72, e.what());
       }
     }
     differentiate();
@@ -593,6 +596,8 @@ class Program {
 
  private:
   Reader& in_;
+  // TG_FUZZ_TRACE=1 prints each op as it runs, to read a reproducer.
+  const bool trace_ = std::getenv("TG_FUZZ_TRACE") != nullptr;
   std::vector<tg::Tensor> pool_;
   std::vector<tg::Tensor> leaves_;
 };
