@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cmath>
 #include <type_traits>
 
 #include <cblas.h>
@@ -79,6 +80,14 @@ std::optional<GemmLayout> gemm_layout(std::int64_t rows, std::int64_t cols, std:
 void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const void* a, GemmLayout la,
           const void* b, GemmLayout lb, double beta, void* c, std::int64_t ldc, const char* op) {
   if (m == 0 || n == 0) return;
+  // An int64 product takes alpha and beta as int64: casting a fraction out of
+  // range, an infinity or NaN would be undefined behaviour.
+  if (dtype == kInt64)
+    for (double s : {alpha, beta})
+      if (!(std::trunc(s) == s && s >= -0x1p63 && s < 0x1p63))
+        throw ValueError(fmt::format("{}: alpha and beta must be whole numbers within int64 for int64 tensors, got "
+                                     "alpha {} and beta {}",
+                                     op, alpha, beta));
   g_calls.fetch_add(1, std::memory_order_relaxed);
   if (k == 0) {
     dispatch_numeric(dtype, op, [&]<class T>() { scale_rows<T>(m, n, static_cast<T>(beta), static_cast<T*>(c), ldc); });

@@ -235,6 +235,16 @@ TEST_CASE("mm is matmul restricted to matrices") {
                        tg::ShapeError);
 }
 
+TEST_CASE("addmm of int64 tensors refuses alpha and beta that int64 cannot hold") {
+  // Found by fuzz_tensor_program: an infinite beta was cast to int64,
+  // undefined behaviour.
+  const Tensor a = tg::tensor({1, 2, 3, 4}, {2, 2}, {.dtype = tg::kInt64});
+  CHECK_THROWS_AS(kernel::addmm(a, a, a, INFINITY, 1), tg::ValueError);
+  CHECK_THROWS_AS(kernel::addmm(a, a, a, 1, NAN), tg::ValueError);
+  CHECK_THROWS_AS(kernel::addmm(a, a, a, 0.5, 1), tg::Error);
+  CHECK(kernel::addmm(a, a, a, 1, 1).to_vector<std::int64_t>() == std::vector<std::int64_t>{8, 12, 18, 26});
+}
+
 TEST_CASE("addmm: beta * input + alpha * a @ b, input broadcast") {
   // a @ b = [[1*5+2*7, 1*6+2*8], [3*5+4*7, 3*6+4*8]] = [[19, 22], [43, 50]]
   Tensor a = tg::tensor({1, 2, 3, 4}, {2, 2}), b = tg::tensor({5, 6, 7, 8}, {2, 2});
