@@ -308,20 +308,38 @@ using WideAcc = std::conditional_t<std::is_floating_point_v<T>, double, std::int
 template <class T>
 using SumOut = std::conditional_t<std::is_floating_point_v<T>, T, std::int64_t>;
 
+// int64 sums wrap modulo 2^64, as PyTorch's (signed overflow is undefined).
+template <class A>
+A wrapping_add(A a, A b) {
+  if constexpr (std::is_same_v<A, std::int64_t>)
+    return static_cast<A>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+  else
+    return a + b;
+}
+
 template <class T>
 struct SumOp {
   using Acc = WideAcc<T>;
   Acc init() const { return 0; }
-  Acc step(Acc a, T x, std::int64_t) const { return a + static_cast<Acc>(x); }
-  Acc combine(Acc a, Acc b) const { return a + b; }
+  Acc step(Acc a, T x, std::int64_t) const { return wrapping_add(a, static_cast<Acc>(x)); }
+  Acc combine(Acc a, Acc b) const { return wrapping_add(a, b); }
 };
+
+// And products.
+template <class A>
+A wrapping_mul(A a, A b) {
+  if constexpr (std::is_same_v<A, std::int64_t>)
+    return static_cast<A>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
+  else
+    return a * b;
+}
 
 template <class T>
 struct ProdOp {
   using Acc = WideAcc<T>;
   Acc init() const { return 1; }
-  Acc step(Acc a, T x, std::int64_t) const { return a * static_cast<Acc>(x); }
-  Acc combine(Acc a, Acc b) const { return a * b; }
+  Acc step(Acc a, T x, std::int64_t) const { return wrapping_mul(a, static_cast<Acc>(x)); }
+  Acc combine(Acc a, Acc b) const { return wrapping_mul(a, b); }
 };
 
 template <class T>

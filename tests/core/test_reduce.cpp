@@ -423,3 +423,11 @@ TEST_CASE("tie weights and index masks for the gradients of max") {
   Tensor idx = tensor({2, 0}, {2, 1}, {.dtype = kInt64});
   check_close(kernel::index_mask({2, 3}, 1, idx, kFloat32), {0, 0, 1, 1, 0, 0});
 }
+
+TEST_CASE("int64 sum and prod wrap modulo 2^64 instead of overflowing") {
+  // Found by fuzz_tensor_program: prod of int64 values near INT64_MAX
+  // overflowed a signed integer, undefined behaviour.
+  const tg::Tensor x = tg::tensor(std::vector<std::int64_t>{INT64_MAX, 9});
+  CHECK(x.prod().item<std::int64_t>() == static_cast<std::int64_t>(static_cast<std::uint64_t>(INT64_MAX) * 9u));
+  CHECK(x.sum().item<std::int64_t>() == static_cast<std::int64_t>(static_cast<std::uint64_t>(INT64_MAX) + 9u));
+}
