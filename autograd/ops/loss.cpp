@@ -39,15 +39,19 @@ ClassLayout class_layout(const char* op, const Tensor& input) {
   ClassLayout l;
   if (input.dim() == 1) {
     l.c = input.size(0);
-    return l;
+  } else {
+    l.n = input.size(0);
+    l.c = input.size(1);
+    l.loss_shape.push_back(l.n);
+    for (int d = 2; d < input.dim(); ++d) {
+      l.s *= input.size(d);
+      l.loss_shape.push_back(input.size(d));
+    }
   }
-  l.n = input.size(0);
-  l.c = input.size(1);
-  l.loss_shape.push_back(l.n);
-  for (int d = 2; d < input.dim(); ++d) {
-    l.s *= input.size(d);
-    l.loss_shape.push_back(input.size(d));
-  }
+  // Each row reads its first class: rows without classes have no loss.
+  if (l.c == 0 && l.rows() > 0)
+    throw ShapeError(fmt::format("{}: input of shape {} has no classes (its class dim has size 0)", op,
+                                 shape_str(input.sizes())));
   return l;
 }
 

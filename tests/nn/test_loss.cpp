@@ -425,3 +425,14 @@ TEST_CASE("loss modules: same results as the functions, weights as buffers, prin
         F::binary_cross_entropy_with_logits(x, t, {.pos_weight = tg::tensor({1, 2, 3}, {3}, kF64)}).item<double>());
   CHECK_THROWS_AS(tg::nn::HuberLoss({.delta = -1}), tg::ValueError);
 }
+
+TEST_CASE("cross_entropy and nll_loss refuse an input with no classes") {
+  // Found by fuzz_tensor_program: probability targets of shape [1, 0] read
+  // the first class of each row past the end of the input (heap overflow).
+  const Tensor x = tg::zeros({1, 0});
+  CHECK_THROWS_AS(F::cross_entropy(x, tg::zeros({1, 0})), tg::ShapeError);
+  CHECK_THROWS_AS(F::cross_entropy(x, tg::zeros({1}, {.dtype = tg::kInt64})), tg::ShapeError);
+  CHECK_THROWS_AS(F::nll_loss(tg::zeros({0}), tg::zeros({}, {.dtype = tg::kInt64})), tg::ShapeError);
+  // No rows at all is fine: an empty batch.
+  CHECK(F::cross_entropy(tg::zeros({0, 0}), tg::zeros({0, 0}), {.reduction = Reduction::Sum}).item<float>() == 0);
+}
