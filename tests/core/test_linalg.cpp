@@ -245,6 +245,15 @@ TEST_CASE("addmm of int64 tensors refuses alpha and beta that int64 cannot hold"
   CHECK(kernel::addmm(a, a, a, 1, 1).to_vector<std::int64_t>() == std::vector<std::int64_t>{8, 12, 18, 26});
 }
 
+TEST_CASE("int64 matrix products wrap modulo 2^64 instead of overflowing") {
+  // Found by fuzz_tensor_program: INT64_MIN * -3 overflowed a signed integer in the int64 GEMM.
+  const Tensor a = tg::tensor(std::vector<std::int64_t>{INT64_MIN}, {1, 1});
+  const Tensor b = tg::tensor(std::vector<std::int64_t>{-3}, {1, 1});
+  const auto expected = static_cast<std::int64_t>(static_cast<std::uint64_t>(INT64_MIN) * static_cast<std::uint64_t>(-3));
+  CHECK(kernel::addmm(tg::zeros({1, 1}, {.dtype = tg::kInt64}), a, b, 1, 1).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{expected});
+}
+
 TEST_CASE("addmm: beta * input + alpha * a @ b, input broadcast") {
   // a @ b = [[1*5+2*7, 1*6+2*8], [3*5+4*7, 3*6+4*8]] = [[19, 22], [43, 50]]
   Tensor a = tg::tensor({1, 2, 3, 4}, {2, 2}), b = tg::tensor({5, 6, 7, 8}, {2, 2});
