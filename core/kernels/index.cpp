@@ -187,7 +187,12 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
     for_each_position<3>(index.shape(), strides, [&](const std::array<std::int64_t, 3>& off) {
       const std::int64_t v = ip[off[1]];
       check_in_range(v, size, d, "scatter_add");
-      o[off[0] + v * step] += sp[off[2]];
+      T& slot = o[off[0] + v * step];
+      // int64 sums wrap modulo 2^64 (signed overflow is undefined).
+      if constexpr (std::is_same_v<T, std::int64_t>)
+        slot = static_cast<T>(static_cast<std::uint64_t>(slot) + static_cast<std::uint64_t>(sp[off[2]]));
+      else
+        slot += sp[off[2]];
     });
   });
   return out;

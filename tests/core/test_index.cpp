@@ -141,3 +141,10 @@ TEST_CASE("one_hot encodes int64 labels") {
   CHECK_THROWS_AS(one_hot(zeros({0}, {.dtype = kInt64})), ValueError);
   CHECK_THROWS_AS(one_hot(i64({0}), -2), ValueError);
 }
+
+TEST_CASE("scatter_add on int64 wraps modulo 2^64 instead of overflowing") {
+  // Found by fuzz_tensor_program: INT64_MAX + 2 overflowed a signed integer.
+  const Tensor x = tensor(std::vector<std::int64_t>{INT64_MAX});
+  const Tensor out = scatter_add(x, 0, i64({0}), tensor(std::vector<std::int64_t>{2}));
+  CHECK(out.to_vector<std::int64_t>() == std::vector<std::int64_t>{INT64_MIN + 1});
+}
