@@ -72,8 +72,21 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
     AutogradMeta* m = meta_of(t);
     output_nr_ = m ? m->output_nr : 0;
     output_requires_grad_ = true;
-  } else {
+  } else if (AutogradMeta* m = meta_of(t); m && !m->grad_fn && m->requires_grad) {
+    // A leaf that requires grad: kept itself, so a recorded backward reaches
+    // its AccumulateGrad. It cannot be modified in place, so no cycle.
     data_ = t;
+  } else {
+    // An alias of t, not t: an in-place op on t later gives t a new grad_fn
+    // that can lead back to this node (p.add_(gelu(p))), and holding t itself
+    // would then be a reference cycle that never frees. The alias keeps the
+    // grad_fn t has now, which is older than this node.
+    data_ = make_view(t, t.shape(), Dims(t.strides()), t.storage_offset());
+    if (m && m->grad_fn) {
+      auto& alias = ensure_meta(data_);
+      alias.grad_fn = m->grad_fn;
+      alias.output_nr = m->output_nr;
+    }
   }
 }
 

@@ -391,6 +391,38 @@ TEST_CASE("in-place nodes free with their tensors") {
   CHECK(tg::autograd::live_node_count() == nodes);
 }
 
+TEST_CASE("an in-place op on a tensor saved by a later node leaves no reference cycle") {
+  // gelu saves p; add_ then makes p's grad_fn lead back to gelu's node. Found
+  // by fuzz_tensor_program as a leak.
+  const auto nodes = tg::autograd::live_node_count();
+  {
+    Tensor x = tg::ones({3}, kF64Grad);
+    Tensor p = x * 2;
+    p.add_(tg::gelu(p));
+    CHECK(tg::autograd::live_node_count() > nodes);
+  }
+  CHECK(tg::autograd::live_node_count() == nodes);
+  {
+    // q has no grad, but mul saved it: writing a value that requires grad into
+    // q would make that saved copy stale (PyTorch fails later, at backward).
+    Tensor q = tg::ones({3}, kF64);
+    Tensor w = tg::ones({3}, kF64Grad);
+    CHECK_THROWS_WITH_AS(q.add_(tg::mul(q, w)), doctest::Contains("saved for backward"), tg::AutogradError);
+  }
+  CHECK(tg::autograd::live_node_count() == nodes);
+}
+
+TEST_CASE("a saved non-leaf still carries its history into a recorded backward") {
+  // d/dx of (x^2)^2 = 4x^3; the second derivative, through the saved x^2, 12x^2.
+  Tensor x = tg::tensor({1.5}, {1}, kF64Grad);
+  Tensor y = x * x;
+  Tensor z = (y * y).sum();
+  Tensor g = tg::grad({z}, {x}, {}, {.create_graph = true})[0];
+  CHECK(g.item<double>() == doctest::Approx(4 * 1.5 * 1.5 * 1.5));
+  Tensor gg = tg::grad({g.sum()}, {x})[0];
+  CHECK(gg.item<double>() == doctest::Approx(12 * 1.5 * 1.5));
+}
+
 TEST_CASE("in-place int64 arithmetic: infinite scalars are errors, overflow wraps") {
   // Found by fuzz_tensor_program: add_(inf) on an int64 tensor passed the
   // integer check (trunc(inf) == inf) and cast inf to int64, undefined
