@@ -9,12 +9,12 @@ void set_num_threads(int n);
 int get_num_threads();
 
 // Elementwise and reduction kernels go parallel only from this many elements
-// up. Waking an OpenMP team costs several microseconds on these 2-core
-// virtual machines, more than a small op's whole work, so small tensors stay
-// serial. 32k elements is an estimate from that wake-up cost and a ~1 ns/element
-// add; it has not yet been measured here under a quiet load (see
-// docs/performance.md, "next steps").
-inline constexpr std::int64_t kParallelThreshold = 32768;
+// up: waking an OpenMP team costs microseconds, more than a small op's whole
+// work. Measured with bench/bench_parallel.cpp (a float add, wall time, 2 CPUs,
+// OpenMP's default wait policy): 2 threads lose at 32k elements (5.2 vs
+// 4.5 us) and win from 64k (6.6 vs 7.8 us). With OMP_WAIT_POLICY=PASSIVE a
+// sleeping team costs ~25 us to wake and 2 threads only break even near 512k.
+inline constexpr std::int64_t kParallelThreshold = 65536;
 
 // True inside a parallel region (kernels then stay serial).
 bool in_parallel_region();
