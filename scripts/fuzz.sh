@@ -44,14 +44,6 @@ for target in "${targets[@]}"; do
   log="$build_dir/artifacts/$target.log"
   extra=()
   [[ -f "fuzz/$target.dict" ]] && extra+=("-dict=fuzz/$target.dict")
-  # Known and not yet fixed: an in-place op whose operand was computed from
-  # the tensor it modifies (p.add_(gelu(p))) makes a reference cycle through
-  # the saved tensor, which leaks when backward never runs. Until the saved
-  # tensors stop holding their tensor's grad_fn, leaks are not counted here;
-  # FUZZ_PROGRAM_LEAKS=1 counts them.
-  if [[ "$target" == fuzz_tensor_program && "${FUZZ_PROGRAM_LEAKS:-0}" != 1 ]]; then
-    extra+=(-detect_leaks=0)
-  fi
   echo "== $target: ${seconds} s from $(find "$corpus" -type f | wc -l) seed inputs (log: $log)"
   if "$build_dir/fuzz/$target" "$corpus" "${extra[@]}" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1; then
