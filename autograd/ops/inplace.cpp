@@ -72,8 +72,8 @@ bool must_record(const Tensor& self, const char* op, std::initializer_list<const
   if (!self_requires && memory_is_shared(self))
     throw AutogradError(fmt::format(
         "{}: the tensor being modified (shape {}) does not require grad but shares its memory with another tensor "
-        "(a view, its base, or a copy saved for backward); writing a value that requires grad into it would leave the other tensor's history "
-        "wrong. Call clone() first",
+        "(a view, its base, or a copy saved for backward); writing a value that requires grad into it would leave "
+        "the other tensor's history wrong. Call clone() first",
         op, shape_str(self.sizes())));
   return true;
 }
