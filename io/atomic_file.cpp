@@ -159,8 +159,8 @@ void AtomicFileWriter::commit() {
 
   // The rename lives in the folder's entries: without this it could be lost
   // in a power cut even though the file's data reached the disk.
-  std::string folder = std::filesystem::path(path_).parent_path().string();
-  if (folder.empty()) folder = ".";
+  const std::string parent = std::filesystem::path(path_).parent_path().string();
+  const std::string folder = parent.empty() ? std::string(1, '.') : parent;
   const int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) {
     const int error_number = errno;

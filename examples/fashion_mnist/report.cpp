@@ -90,7 +90,9 @@ std::string format_confusion_matrix(const std::vector<std::vector<long>>& matrix
   const auto& names = tg::data::kFashionMnistClasses;
   std::string out = fmt::format("{:>12} |", "true \\ pred");
   for (std::size_t j = 0; j < matrix.size(); ++j) out += fmt::format(" {:>5.5}", names[j]);
-  out += "\n" + std::string(14 + 6 * matrix.size(), '-') + "\n";
+  out += '\n';
+  out.append(14 + 6 * matrix.size(), '-');
+  out += '\n';
   for (std::size_t i = 0; i < matrix.size(); ++i) {
     out += fmt::format("{:>12} |", names[i]);
     for (long v : matrix[i]) out += fmt::format(" {:>5}", v);
