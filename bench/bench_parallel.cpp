@@ -14,10 +14,13 @@ void BM_parallel_add(benchmark::State& state) {
   const auto n = state.range(0);
   const int threads = static_cast<int>(state.range(1));
   std::vector<float> a(static_cast<std::size_t>(n), 1.f), b(a), c(a);
+  const float* pa = a.data();
+  const float* pb = b.data();
+  float* pc = c.data();
   for (auto _ : state) {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) c[static_cast<std::size_t>(i)] = a[static_cast<std::size_t>(i)] + b[static_cast<std::size_t>(i)];
-    benchmark::DoNotOptimize(c.data());
+    for (std::int64_t i = 0; i < n; ++i) pc[i] = pa[i] + pb[i];
+    benchmark::DoNotOptimize(pc);
     benchmark::ClobberMemory();
   }
 }
