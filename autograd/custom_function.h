@@ -148,14 +148,6 @@ inline std::vector<Tensor> as_list(const Tensor& t) { return {t}; }
 
 // Whether Backward::add can bring a gradient of shape `g` to `shape`: the
 // same number of elements, or `shape` broadcasts to `g`.
-inline bool reducible_to(const Dims& g, const Dims& shape) {
-  if (g.product() == shape.product() && g.size() <= shape.size()) return true;
-  if (shape.size() > g.size()) return false;
-  const int lead = g.size() - shape.size();
-  for (int d = 0; d < shape.size(); ++d)
-    if (shape[d] != 1 && shape[d] != g[lead + d]) return false;
-  return true;
-}
 inline std::vector<Tensor> as_list(std::vector<Tensor> ts) { return ts; }
 
 }  // namespace detail
@@ -194,9 +186,12 @@ class CustomNode final : public Node {
       const Tensor& g = returned[i];
       if (!g.defined() || !needs_input_grad(i)) continue;
       const Dims& shape = input_shape(i);
-      if (!detail::reducible_to(g.shape(), shape))
-        throw ShapeError(fmt::format("{}: backward returned a gradient of shape {} for input {} of shape {}", name(),
-                                     shape_str(g.sizes()), i, shape_str(shape)));
+      // As PyTorch: a gradient may still carry broadcast dims (they are
+      // summed away), but it is never reshaped or converted.
+      if (!expandable_to(shape, g.shape()) || g.dtype() != input_dtype(i))
+        throw AutogradError(fmt::format(
+            "{}: backward returned a gradient of shape {} and dtype {} for input {}, which has shape {} and dtype {}",
+            name(), shape_str(g.sizes()), dtype_name(g.dtype()), i, shape_str(shape), dtype_name(input_dtype(i))));
       bw.add(i, g);
     }
     return grad_inputs;

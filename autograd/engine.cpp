@@ -1,6 +1,8 @@
 #include "autograd/engine.h"
 
 #include <algorithm>
+#include <limits>
+#include <string>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
@@ -36,12 +38,22 @@ struct Target {
   std::uint32_t output_nr;
 };
 
+// One backward pass over the graph reachable from its roots.
+//
+// Order: before anything runs, a walk of the reachable graph counts for each
+// node how many edges lead into it from nodes that will run (its
+// dependencies). A node runs once all of them have delivered, so it always
+// sees its complete gradient, however the graph was recorded: on several
+// threads, whose sequence numbers are unrelated, or with tensors moved
+// between threads. Among ready nodes the highest sequence number runs first,
+// which frees the most recent activations first; it is a priority, never what
+// makes the order correct.
 class GraphTask {
  public:
   GraphTask(bool retain_graph, bool create_graph, bool accumulate)
       : retain_graph_(retain_graph), create_graph_(create_graph), accumulate_(accumulate) {}
 
-  void add_root(const Edge& edge, const Tensor& g) { deliver(edge, g); }
+  void add_root(const Edge& edge, const Tensor& g) { roots_.push_back({edge, g}); }
 
   // Restricts execution to nodes that lead to a target (tg::grad).
   void set_targets(const std::vector<Edge>& targets) {
@@ -50,56 +62,164 @@ class GraphTask {
       keep_alive_.push_back(t.fn);
     }
     captured_.resize(targets.size());
-    compute_needed();
   }
 
   void run() {
+    discover();
+    for (auto& [edge, g] : roots_) {
+      auto it = graph_.find(edge.fn.get());
+      if (it != graph_.end() && it->second.needed) add_to(it->second, edge.input_nr, g);
+    }
+    for (auto& [edge, g] : roots_) {
+      auto it = graph_.find(edge.fn.get());
+      if (it != graph_.end() && it->second.needed && it->second.dependencies == 0 && !it->second.queued) {
+        it->second.queued = true;
+        ready_.push({priority(*edge.fn), edge.fn.get()});
+      }
+    }
+    roots_.clear();
     set_grad_enabled(create_graph_);
     while (!ready_.empty()) {
       Node* raw = ready_.top().second;
       ready_.pop();
-      auto it = buffers_.find(raw);
-      std::shared_ptr<Node> node = std::move(it->second.first);
-      std::vector<Tensor> grads = std::move(it->second.second);
-      buffers_.erase(it);
+      auto it = graph_.find(raw);
+      std::shared_ptr<Node> node = std::move(it->second.node);
+      std::vector<Tensor> grads = std::move(it->second.grads);
+      const bool runs = it->second.runs;
+      graph_.erase(it);
+      if (grads.empty()) grads.resize(node->num_outputs());
       run_output_hooks(*node, grads);
       capture(*node, grads);
-      if (!targets_.empty() && !needed_.contains(raw)) continue;
       if (auto* acc = dynamic_cast<AccumulateGrad*>(node.get())) {
         if (accumulate_) accumulate_leaf(*acc, std::move(grads[0]));  // moved: lets a sole owner be adopted, not cloned
         continue;
       }
-      if (node->released()) throw_backward_twice(node->name());
-      std::vector<Tensor> input_grads = node->apply(grads);
-      if (is_anomaly_enabled()) check_anomaly(*node, input_grads);
-      if (!retain_graph_) {
-        node->release_saved();
-        node->mark_released();
+      std::vector<Tensor> input_grads;
+      const bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
+      if (runs && any_grad) {
+        if (node->released()) throw_backward_twice(node->name());
+        input_grads = node->apply(grads);
+        validate(*node, input_grads);
+        if (is_anomaly_enabled()) check_anomaly(*node, input_grads);
+        if (!retain_graph_) {
+          node->release_saved();
+          node->mark_released();
+        }
       }
+      // Every edge to a node that runs counts as delivered, with or without
+      // a gradient: otherwise a node fed only through undefined gradients
+      // would wait forever.
       const auto& edges = node->next_edges();
-      for (std::size_t i = 0; i < edges.size(); ++i)
-        if (edges[i].fn && i < input_grads.size() && input_grads[i].defined()) deliver(edges[i], input_grads[i]);
+      for (std::size_t i = 0; i < edges.size(); ++i) {
+        if (!edges[i].fn) continue;
+        auto child = graph_.find(edges[i].fn.get());
+        if (child == graph_.end() || !child->second.needed) continue;
+        if (i < input_grads.size() && input_grads[i].defined())
+          add_to(child->second, edges[i].input_nr, input_grads[i]);
+        if (--child->second.dependencies == 0) {
+          child->second.queued = true;
+          ready_.push({priority(*edges[i].fn), edges[i].fn.get()});
+        }
+      }
     }
   }
 
   std::vector<Tensor>& captured() { return captured_; }
 
  private:
-  void deliver(const Edge& edge, const Tensor& g) {
-    auto [it, inserted] = buffers_.try_emplace(edge.fn.get());
-    if (inserted) {
-      it->second.first = edge.fn;
-      it->second.second.resize(edge.fn->num_outputs());
-      ready_.push({edge.fn->sequence_nr(), edge.fn.get()});
+  struct NodeState {
+    std::shared_ptr<Node> node;
+    std::vector<Tensor> grads;    // one slot per output of the node, allocated on first delivery
+    std::int64_t dependencies = 0;
+    bool needed = true;           // on a path to a target (always, for backward)
+    bool runs = true;             // its backward is called (tg::grad: only if it leads to a target)
+    bool queued = false;
+  };
+
+  // Leaves' accumulators run as soon as they are ready: that frees their
+  // gradient buffer early and touches no other node.
+  static std::uint64_t priority(const Node& n) {
+    return dynamic_cast<const AccumulateGrad*>(&n) ? std::numeric_limits<std::uint64_t>::max() : n.sequence_nr();
+  }
+
+  static void add_to(NodeState& s, std::uint32_t input_nr, const Tensor& g) {
+    if (s.grads.empty()) s.grads.resize(s.node->num_outputs());
+    accumulate_into(s.grads[input_nr], g);
+  }
+
+  // Walks the graph reachable from the roots once, without recursion: marks
+  // the nodes that lead to a target (tg::grad) in post-order, then counts
+  // each node's incoming edges from nodes that will run.
+  void discover() {
+    std::unordered_set<Node*> target_nodes;
+    for (auto& t : targets_) target_nodes.insert(t.node);
+    const bool restrict = !targets_.empty();
+    std::vector<std::pair<Node*, std::size_t>> stack;
+    for (auto& [edge, g] : roots_) {
+      auto [it, inserted] = graph_.try_emplace(edge.fn.get());
+      if (!inserted) continue;
+      it->second.node = edge.fn;
+      stack.push_back({edge.fn.get(), 0});
+      while (!stack.empty()) {
+        auto [n, next] = stack.back();
+        const auto& edges = n->next_edges();
+        if (next < edges.size()) {
+          ++stack.back().second;
+          const Edge& e = edges[next];
+          if (!e.fn) continue;
+          auto [child, fresh] = graph_.try_emplace(e.fn.get());
+          if (fresh) {
+            child->second.node = e.fn;
+            stack.push_back({e.fn.get(), 0});
+          }
+          continue;
+        }
+        stack.pop_back();
+        if (!restrict) continue;
+        // Post-order: every child is settled (the graph has no cycles).
+        NodeState& s = graph_.find(n)->second;
+        bool leads = false;
+        for (const Edge& e : edges)
+          if (e.fn && graph_.find(e.fn.get())->second.needed) leads = true;
+        s.runs = leads;
+        s.needed = leads || target_nodes.contains(n);
+      }
     }
-    accumulate_into(it->second.second[edge.input_nr], g);
+    for (auto& [raw, s] : graph_) {
+      if (!s.needed || !s.runs) continue;
+      for (const Edge& e : raw->next_edges())
+        if (e.fn) {
+          NodeState& child = graph_.find(e.fn.get())->second;
+          if (child.needed) ++child.dependencies;
+        }
+    }
+  }
+
+  // The gradient contract: a backward returns, for each input, a gradient of
+  // exactly that input's shape and dtype (or none). Anything else is a bug in
+  // the op, the custom function or the hook, and must not be reshaped into
+  // something that looks plausible.
+  void validate(Node& node, const std::vector<Tensor>& input_grads) {
+    const auto& metas = node.input_metas();
+    if (metas.empty()) return;
+    for (std::size_t i = 0; i < input_grads.size() && i < metas.size(); ++i) {
+      const Tensor& g = input_grads[i];
+      if (!g.defined() || !node.needs_input_grad(i)) continue;
+      if (g.shape() != metas[i].shape || g.dtype() != metas[i].dtype)
+        throw AutogradError(fmt::format(
+            "{}: backward returned a gradient of shape {} and dtype {} for input {}, which has shape {} and dtype {}",
+            node.name(), shape_str(g.sizes()), dtype_name(g.dtype()), i, shape_str(metas[i].shape),
+            dtype_name(metas[i].dtype)));
+    }
   }
 
   void run_output_hooks(Node& node, std::vector<Tensor>& grads) {
     for (auto& [index, hook] : node.output_hooks()) {
       if (index >= grads.size() || !grads[index].defined()) continue;
       Tensor replaced = hook(grads[index]);
-      if (replaced.defined()) grads[index] = replaced;
+      if (!replaced.defined()) continue;
+      check_hook_result(fmt::format("a hook on output {} of {}", index, node.name()), grads[index], replaced);
+      grads[index] = replaced;
     }
   }
 
@@ -113,9 +233,11 @@ class GraphTask {
     Tensor leaf = acc.variable();
     if (!leaf.defined() || !g.defined()) return;
     auto& m = ensure_meta(leaf);
-    for (auto& hook : m.hooks) {
-      Tensor replaced = hook(g);
-      if (replaced.defined()) g = replaced;
+    for (std::size_t k = 0; k < m.hooks.size(); ++k) {
+      Tensor replaced = m.hooks[k](g);
+      if (!replaced.defined()) continue;
+      check_hook_result(fmt::format("hook {} on a leaf", k), g, replaced);
+      g = replaced;
     }
     if (is_anomaly_enabled() && !all_finite(g))
       throw AutogradError(fmt::format("AccumulateGrad: the gradient for a leaf of shape {} contains NaN or Inf",
@@ -132,6 +254,15 @@ class GraphTask {
     }
   }
 
+  static void check_hook_result(const std::string& hook, const Tensor& expected, const Tensor& got) {
+    if (got.shape() == expected.shape() && got.dtype() == expected.dtype()) return;
+    throw AutogradError(fmt::format(
+        "{} returned a gradient of shape {} and dtype {}, but the gradient it was given has shape {} and dtype {}; "
+        "a hook must return a gradient of the same shape and dtype (or nothing)",
+        hook, shape_str(got.sizes()), dtype_name(got.dtype()), shape_str(expected.sizes()),
+        dtype_name(expected.dtype())));
+  }
+
   void check_anomaly(Node& node, const std::vector<Tensor>& input_grads) {
     for (std::size_t i = 0; i < input_grads.size(); ++i) {
       if (!input_grads[i].defined() || all_finite(input_grads[i])) continue;
@@ -143,40 +274,13 @@ class GraphTask {
     }
   }
 
-  // needed_ = nodes from which some target is reachable. Sequence numbers
-  // order the graph, so one pass in increasing order settles each node after
-  // all of its inputs.
-  void compute_needed() {
-    std::vector<Node*> nodes;
-    std::unordered_set<Node*> seen;
-    std::vector<Node*> stack;
-    for (auto& [raw, entry] : buffers_)
-      if (seen.insert(raw).second) stack.push_back(raw);
-    while (!stack.empty()) {
-      Node* n = stack.back();
-      stack.pop_back();
-      nodes.push_back(n);
-      for (auto& e : n->next_edges())
-        if (e.fn && seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
-    }
-    std::sort(nodes.begin(), nodes.end(), [](Node* a, Node* b) { return a->sequence_nr() < b->sequence_nr(); });
-    std::unordered_set<Node*> target_nodes;
-    for (auto& t : targets_) target_nodes.insert(t.node);
-    for (Node* n : nodes) {
-      bool need = target_nodes.contains(n);
-      for (auto& e : n->next_edges()) need = need || (e.fn && needed_.contains(e.fn.get()));
-      if (need) needed_.insert(n);
-    }
-  }
-
   bool retain_graph_, create_graph_, accumulate_;
-  using Entry = std::pair<std::shared_ptr<Node>, std::vector<Tensor>>;
-  std::unordered_map<Node*, Entry> buffers_;
+  std::vector<std::pair<Edge, Tensor>> roots_;
+  std::unordered_map<Node*, NodeState> graph_;
   std::priority_queue<std::pair<std::uint64_t, Node*>> ready_;
   std::vector<Target> targets_;
   std::vector<std::shared_ptr<Node>> keep_alive_;
   std::vector<Tensor> captured_;
-  std::unordered_set<Node*> needed_;
 };
 
 // Checks each output and makes its seed gradient (ones for a scalar).
@@ -202,6 +306,9 @@ std::vector<Tensor> seed_gradients(const std::vector<Tensor>& outputs, const std
     } else if (g.shape() != out.shape()) {
       throw ShapeError(fmt::format("{}: gradient of shape {} does not match output {} of shape {}", op,
                                    shape_str(g.sizes()), i, shape_str(out.sizes())));
+    } else if (g.dtype() != out.dtype()) {
+      throw AutogradError(fmt::format("{}: gradient of dtype {} does not match output {} of dtype {}", op,
+                                      dtype_name(g.dtype()), i, dtype_name(out.dtype())));
     }
     seeds[i] = g;
   }
@@ -227,6 +334,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&) {
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
               bool create_graph) {
   using namespace autograd;
+  if (outputs.empty()) throw AutogradError("backward: no outputs given");
   auto seeds = seed_gradients(outputs, grad_outputs, "backward");
   GradModeRestore restore;
   // As PyTorch: building a graph of the backward implies keeping this one.
@@ -238,11 +346,17 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, GradOptions options) {
   using namespace autograd;
+  // Checked before anything runs: a failed call must leave the graph intact.
+  if (inputs.empty())
+    throw AutogradError("grad: no inputs given; pass the tensors to differentiate with respect to (or call "
+                        "backward() to accumulate into every leaf)");
   auto seeds = seed_gradients(outputs, grad_outputs, "grad");
   std::vector<Edge> targets;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i].defined() || !requires_grad_of(inputs[i]))
-      throw AutogradError(fmt::format("grad: input {} does not require grad", i));
+    if (!inputs[i].defined()) throw AutogradError(fmt::format("grad: input {} is undefined", i));
+    if (!requires_grad_of(inputs[i]))
+      throw AutogradError(fmt::format("grad: input {} (shape {}) does not require grad", i,
+                                      shape_str(inputs[i].sizes())));
     targets.push_back(gradient_edge(inputs[i]));
   }
   GradModeRestore restore;

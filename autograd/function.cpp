@@ -13,6 +13,16 @@ namespace tg::autograd {
       op));
 }
 
+// True when broadcasting `shape` could have produced `g` (so summing g over
+// the broadcast dims gives back `shape`).
+bool expandable_to(const Dims& shape, const Dims& g) {
+  if (shape.size() > g.size()) return false;
+  const int lead = g.size() - shape.size();
+  for (int d = 0; d < shape.size(); ++d)
+    if (shape[d] != 1 && shape[d] != g[lead + d]) return false;
+  return true;
+}
+
 Tensor sum_to_shape(const Tensor& g, const Dims& shape) {
   if (g.shape() == shape) return g;
   const int lead = g.dim() - shape.size();
@@ -21,6 +31,7 @@ Tensor sum_to_shape(const Tensor& g, const Dims& shape) {
   for (int i = 0; i < shape.size(); ++i)
     if (shape[i] == 1 && g.size(lead + i) != 1) dims.push_back(lead + i);
   Tensor r = dims.empty() ? g : tg::sum(g, dims, /*keepdim=*/true);
+  // Only the leading dims that broadcasting added are left to drop.
   return r.shape() == shape ? r : tg::reshape(r, shape);
 }
 
@@ -28,10 +39,12 @@ void Backward::add(std::size_t i, Tensor g) {
   if (!g.defined() || !node_.needs_input_grad(i)) return;
   const Dims& shape = node_.input_shape(i);
   if (g.shape() != shape) {
-    if (g.numel() != shape.product() || g.dim() > shape.size())
-      g = sum_to_shape(g, shape);
-    else
-      g = tg::reshape(g, shape);
+    // Never reshape a gradient whose shape merely has the same number of
+    // elements: a [3, 2] gradient for a [2, 3] input is a bug, not a layout.
+    if (!expandable_to(shape, g.shape()))
+      throw AutogradError(fmt::format("{}: backward computed a gradient of shape {} for input {} of shape {}",
+                                      node_.name(), shape_str(g.sizes()), i, shape_str(shape)));
+    g = sum_to_shape(g, shape);
   }
   if (g.dtype() != node_.input_dtype(i)) g = tg::to_dtype(g, node_.input_dtype(i));
   auto& slot = grad_inputs_[i];

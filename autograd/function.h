@@ -71,6 +71,8 @@ class Backward {
   std::shared_ptr<Node> self_;
 };
 
+// True when broadcasting `shape` could give `g` (PyTorch's is_expandable_to).
+bool expandable_to(const Dims& shape, const Dims& g);
 // Sums `g` over the dims that broadcasting added or expanded, giving `shape`.
 Tensor sum_to_shape(const Tensor& g, const Dims& shape);
 

@@ -10,9 +10,18 @@ namespace tg {
 using autograd::ensure_meta;
 using autograd::meta_of;
 
+namespace {
+// The autograd entry points that change state refuse an undefined tensor
+// with a message instead of dereferencing nothing.
+void require_defined(const Tensor& t, const char* op) {
+  if (!t.defined()) throw AutogradError(fmt::format("{}: the tensor is undefined (default-constructed or reset)", op));
+}
+}  // namespace
+
 bool Tensor::requires_grad() const { return autograd::requires_grad_of(*this); }
 
 Tensor& Tensor::set_requires_grad(bool requires_grad) {
+  require_defined(*this, "set_requires_grad");
   auto* m = meta_of(*this);
   if (m && m->grad_fn) {
     if (!requires_grad)
@@ -34,12 +43,17 @@ const Tensor& Tensor::grad() const {
   return m ? m->grad : undefined;
 }
 
-Tensor& Tensor::mutable_grad() const { return ensure_meta(*this).grad; }
+Tensor& Tensor::mutable_grad() const {
+  require_defined(*this, "mutable_grad");
+  return ensure_meta(*this).grad;
+}
 
 void Tensor::set_grad(const Tensor& grad) const {
-  if (grad.defined() && grad.shape() != shape())
-    throw ShapeError(fmt::format("set_grad: gradient of shape {} for a tensor of shape {}", shape_str(grad.sizes()),
-                                 shape_str(sizes())));
+  require_defined(*this, "set_grad");
+  if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
+    throw AutogradError(fmt::format(
+        "set_grad: expected a gradient of shape {} and dtype {} (the tensor's), got shape {} and dtype {}",
+        shape_str(sizes()), dtype_name(dtype()), shape_str(grad.sizes()), dtype_name(grad.dtype())));
   ensure_meta(*this).grad = grad;
 }
 
@@ -64,11 +78,13 @@ std::uint32_t Tensor::output_nr() const {
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+  require_defined(*this, "backward");
   tg::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{}, retain_graph,
                create_graph);
 }
 
 void Tensor::retain_grad() const {
+  require_defined(*this, "retain_grad");
   if (!requires_grad()) throw AutogradError("retain_grad: the tensor does not require grad");
   if (is_leaf()) return;  // leaves keep their grad anyway
   auto& m = ensure_meta(*this);
@@ -91,6 +107,8 @@ bool Tensor::retains_grad() const {
 }
 
 void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
+  require_defined(*this, "register_hook");
+  if (!hook) throw AutogradError("register_hook: the hook is empty");
   if (!requires_grad())
     throw AutogradError("register_hook: cannot register a hook on a tensor that does not require grad");
   auto& m = ensure_meta(*this);
@@ -98,6 +116,9 @@ void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
   else m.hooks.push_back(std::move(hook));
 }
 
-Tensor Tensor::detach() const { return make_view(*this, shape(), Dims(strides()), storage_offset()); }
+Tensor Tensor::detach() const {
+  require_defined(*this, "detach");
+  return make_view(*this, shape(), Dims(strides()), storage_offset());
+}
 
 }  // namespace tg

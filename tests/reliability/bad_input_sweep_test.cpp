@@ -369,7 +369,36 @@ std::vector<BadRow> bad_rows() {
     y.backward();
   });
   add("retain_grad: a tensor that does not require grad", K::Autograd, "retain_grad", [] { f32({2}).retain_grad(); });
-  add("set_grad: a gradient of the wrong shape", K::Shape, "set_grad", [] { leaf({2}).set_grad(f32({3})); });
+  add("set_grad: a gradient of the wrong shape", K::Autograd, "set_grad", [] { leaf({2}).set_grad(f32({3})); });
+  add("set_grad: a gradient of another dtype", K::Autograd, "set_grad", [] { leaf({2}).set_grad(f64({2})); });
+  add("set_grad: an undefined tensor", K::Autograd, "set_grad", [] { Tensor().set_grad(f32({2})); });
+  add("mutable_grad: an undefined tensor", K::Autograd, "mutable_grad", [] { Tensor().mutable_grad(); });
+  add("backward: an undefined tensor", K::Autograd, "backward", [] { Tensor().backward(); });
+  add("backward: a seed gradient of another dtype", K::Autograd, "backward",
+      [] { (leaf({2}) * 2).backward(f64({2})); });
+  add("register_hook: an undefined tensor", K::Autograd, "register_hook",
+      [] { Tensor().register_hook([](const Tensor& g) { return g; }); });
+  add("retain_grad: an undefined tensor", K::Autograd, "retain_grad", [] { Tensor().retain_grad(); });
+  add("set_requires_grad: an undefined tensor", K::Autograd, "set_requires_grad",
+      [] { Tensor().set_requires_grad(true); });
+  add("grad: no inputs", K::Autograd, "grad", [] { tg::grad({(leaf({2}) * 2).sum()}, {}); });
+  add("grad: an undefined input", K::Autograd, "grad", [] { tg::grad({(leaf({2}) * 2).sum()}, {Tensor()}); });
+  add("hook: a leaf hook returning a transposed gradient", K::Autograd, "hook", [] {
+    Tensor w = leaf({2, 3});
+    w.register_hook([](const Tensor& g) { return g.transpose(0, 1).contiguous(); });
+    (w * 2).sum().backward();
+  });
+  add("hook: a leaf hook returning another dtype", K::Autograd, "hook", [] {
+    Tensor w = leaf({2, 3});
+    w.register_hook([](const Tensor& g) { return g.to(tg::kFloat64); });
+    (w * 2).sum().backward();
+  });
+  add("hook: a non-leaf hook returning a reshaped gradient", K::Autograd, "hook", [] {
+    Tensor w = leaf({2, 3});
+    Tensor y = w * 2;
+    y.register_hook([](const Tensor& g) { return g.reshape({3, 2}); });
+    y.sum().backward();
+  });
   add("grad: an input that does not require grad", K::Autograd, "grad", [] {
     Tensor x = leaf({2});
     tg::grad({(x * 2).sum()}, {f32({2})});
@@ -541,7 +570,7 @@ std::vector<BadRow> bad_rows() {
   add("SGD: step with a gradient of another dtype", K::DType, "SGD", [] {
     Tensor w = leaf({2});
     tg::optim::SGD opt({w}, {.lr = 0.1});
-    w.set_grad(f64({2}));
+    w.mutable_grad() = f64({2});  // set_grad would refuse it; mutable_grad is the way around
     opt.step();
   });
   add("RMSprop: step with a gradient of another shape", K::Shape, "RMSprop", [] {
