@@ -67,13 +67,13 @@ class GraphTask {
   void run() {
     discover();
     for (auto& [edge, g] : roots_) {
-      auto it = graph_.find(edge.fn.get());
-      if (it != graph_.end() && it->second.needed) add_to(it->second, edge.input_nr, g);
+      if (!info_.find(edge.fn.get())->second.needed) continue;
+      add_to(buffer_of(edge), edge.input_nr, g);
     }
     for (auto& [edge, g] : roots_) {
-      auto it = graph_.find(edge.fn.get());
-      if (it != graph_.end() && it->second.needed && it->second.dependencies == 0 && !it->second.queued) {
-        it->second.queued = true;
+      Info& info = info_.find(edge.fn.get())->second;
+      if (info.needed && info.dependencies == 0 && !info.queued) {
+        info.queued = true;
         ready_.push({priority(*edge.fn), edge.fn.get()});
       }
     }
@@ -82,11 +82,11 @@ class GraphTask {
     while (!ready_.empty()) {
       Node* raw = ready_.top().second;
       ready_.pop();
-      auto it = graph_.find(raw);
+      const bool runs = info_.find(raw)->second.runs;
+      auto it = buffers_.find(raw);
       std::shared_ptr<Node> node = std::move(it->second.node);
       std::vector<Tensor> grads = std::move(it->second.grads);
-      const bool runs = it->second.runs;
-      graph_.erase(it);
+      buffers_.erase(it);
       if (grads.empty()) grads.resize(node->num_outputs());
       run_output_hooks(*node, grads);
       capture(*node, grads);
@@ -112,12 +112,12 @@ class GraphTask {
       const auto& edges = node->next_edges();
       for (std::size_t i = 0; i < edges.size(); ++i) {
         if (!edges[i].fn) continue;
-        auto child = graph_.find(edges[i].fn.get());
-        if (child == graph_.end() || !child->second.needed) continue;
-        if (i < input_grads.size() && input_grads[i].defined())
-          add_to(child->second, edges[i].input_nr, input_grads[i]);
-        if (--child->second.dependencies == 0) {
-          child->second.queued = true;
+        Info& child = info_.find(edges[i].fn.get())->second;
+        if (!child.needed) continue;
+        Buffer& buffer = buffer_of(edges[i]);  // holds the child alive once this node is gone
+        if (i < input_grads.size() && input_grads[i].defined()) add_to(buffer, edges[i].input_nr, input_grads[i]);
+        if (--child.dependencies == 0) {
+          child.queued = true;
           ready_.push({priority(*edges[i].fn), edges[i].fn.get()});
         }
       }
@@ -127,13 +127,19 @@ class GraphTask {
   std::vector<Tensor>& captured() { return captured_; }
 
  private:
-  struct NodeState {
-    std::shared_ptr<Node> node;
-    std::vector<Tensor> grads;    // one slot per output of the node, allocated on first delivery
-    std::int64_t dependencies = 0;
-    bool needed = true;           // on a path to a target (always, for backward)
-    bool runs = true;             // its backward is called (tg::grad: only if it leads to a target)
+  // What the walk before the run learns of each reachable node. Kept small:
+  // a graph can have millions of nodes.
+  struct Info {
+    std::int32_t dependencies = 0;
+    bool needed = true;   // on a path to a target (always, for backward)
+    bool runs = true;     // its backward is called (tg::grad: only if it leads to a target)
     bool queued = false;
+  };
+  // The gradients gathered for a node that has received some but not yet
+  // run; it holds the node alive until then. Only the frontier has one.
+  struct Buffer {
+    std::shared_ptr<Node> node;
+    std::vector<Tensor> grads;  // one slot per output, allocated on the first gradient
   };
 
   // Leaves' accumulators run as soon as they are ready: that frees their
@@ -142,23 +148,28 @@ class GraphTask {
     return dynamic_cast<const AccumulateGrad*>(&n) ? std::numeric_limits<std::uint64_t>::max() : n.sequence_nr();
   }
 
-  static void add_to(NodeState& s, std::uint32_t input_nr, const Tensor& g) {
-    if (s.grads.empty()) s.grads.resize(s.node->num_outputs());
-    accumulate_into(s.grads[input_nr], g);
+  Buffer& buffer_of(const Edge& edge) {
+    auto [it, inserted] = buffers_.try_emplace(edge.fn.get());
+    if (inserted) it->second.node = edge.fn;
+    return it->second;
+  }
+
+  static void add_to(Buffer& b, std::uint32_t input_nr, const Tensor& g) {
+    if (b.grads.empty()) b.grads.resize(b.node->num_outputs());
+    accumulate_into(b.grads[input_nr], g);
   }
 
   // Walks the graph reachable from the roots once, without recursion: marks
   // the nodes that lead to a target (tg::grad) in post-order, then counts
-  // each node's incoming edges from nodes that will run.
+  // each node's incoming edges from nodes that will run. Raw pointers are
+  // safe here: until the run starts, the roots hold the whole graph.
   void discover() {
     std::unordered_set<Node*> target_nodes;
     for (auto& t : targets_) target_nodes.insert(t.node);
     const bool restrict = !targets_.empty();
     std::vector<std::pair<Node*, std::size_t>> stack;
     for (auto& [edge, g] : roots_) {
-      auto [it, inserted] = graph_.try_emplace(edge.fn.get());
-      if (!inserted) continue;
-      it->second.node = edge.fn;
+      if (!info_.try_emplace(edge.fn.get()).second) continue;
       stack.push_back({edge.fn.get(), 0});
       while (!stack.empty()) {
         auto [n, next] = stack.back();
@@ -166,30 +177,25 @@ class GraphTask {
         if (next < edges.size()) {
           ++stack.back().second;
           const Edge& e = edges[next];
-          if (!e.fn) continue;
-          auto [child, fresh] = graph_.try_emplace(e.fn.get());
-          if (fresh) {
-            child->second.node = e.fn;
-            stack.push_back({e.fn.get(), 0});
-          }
+          if (e.fn && info_.try_emplace(e.fn.get()).second) stack.push_back({e.fn.get(), 0});
           continue;
         }
         stack.pop_back();
         if (!restrict) continue;
         // Post-order: every child is settled (the graph has no cycles).
-        NodeState& s = graph_.find(n)->second;
         bool leads = false;
         for (const Edge& e : edges)
-          if (e.fn && graph_.find(e.fn.get())->second.needed) leads = true;
-        s.runs = leads;
-        s.needed = leads || target_nodes.contains(n);
+          if (e.fn && info_.find(e.fn.get())->second.needed) leads = true;
+        Info& info = info_.find(n)->second;
+        info.runs = leads;
+        info.needed = leads || target_nodes.contains(n);
       }
     }
-    for (auto& [raw, s] : graph_) {
-      if (!s.needed || !s.runs) continue;
+    for (auto& [raw, info] : info_) {
+      if (!info.needed || !info.runs) continue;
       for (const Edge& e : raw->next_edges())
         if (e.fn) {
-          NodeState& child = graph_.find(e.fn.get())->second;
+          Info& child = info_.find(e.fn.get())->second;
           if (child.needed) ++child.dependencies;
         }
     }
@@ -276,7 +282,8 @@ class GraphTask {
 
   bool retain_graph_, create_graph_, accumulate_;
   std::vector<std::pair<Edge, Tensor>> roots_;
-  std::unordered_map<Node*, NodeState> graph_;
+  std::unordered_map<Node*, Info> info_;
+  std::unordered_map<Node*, Buffer> buffers_;
   std::priority_queue<std::pair<std::uint64_t, Node*>> ready_;
   std::vector<Target> targets_;
   std::vector<std::shared_ptr<Node>> keep_alive_;

@@ -1,6 +1,7 @@
 #pragma once
-// The backward engine: runs the tape's nodes reachable from the roots in
-// decreasing sequence number, with an explicit heap (no recursion).
+// The backward engine: runs the tape's nodes reachable from the roots, each
+// once all its dependencies have delivered (highest sequence number first
+// among ready nodes), with an explicit heap (no recursion).
 #include <vector>
 
 #include "core/tensor.h"

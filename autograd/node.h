@@ -1,9 +1,10 @@
 #pragma once
 // The tape. Every recorded op appends a Node: its backward function, what it
 // saved, and edges to the nodes of its inputs. Nodes carry a sequence number
-// from a thread-local counter; backward runs them in decreasing order, which
-// is a valid reverse topological order because an op is always recorded after
-// the ops that produced its inputs.
+// from a thread-local counter. The engine runs a node once every edge into it
+// has delivered (dependency counts); the sequence number only picks which
+// ready node goes first. It cannot be the order itself: a graph may be
+// recorded on several threads, whose counters are unrelated.
 //
 // Ownership: a tensor owns its grad_fn node, a node owns its edges (shared),
 // saved outputs are kept without their node (no cycles). Dropping the result

@@ -14,6 +14,11 @@
 //   then per op: [opcode] [operand and parameter bytes, as the op reads them]
 //   An opcode byte of 0xff ends the program; the last byte read picks how
 //   backward runs.
+// Threaded mode (bit 0x80 of the dtype byte): each op is preceded by a byte
+// whose low bit runs it on a new thread (joined before the next op), and one
+// more byte before backward does the same for backward. Each new thread
+// numbers its nodes from 1, so the graph mixes unrelated sequence numbers:
+// the engine must order it by dependencies alone.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -23,6 +28,7 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -557,7 +563,9 @@ class Program {
   }
 
   void run() {
-    const tg::DType dtype = pick_dtype(in_.byte());
+    const std::uint8_t dtype_byte = in_.byte();
+    const tg::DType dtype = pick_dtype(dtype_byte);
+    const bool threaded = dtype_byte & 0x80;
     const int n_inputs = 1 + in_.byte() % 3;
     for (int i = 0; i < n_inputs; ++i) {
       tg::Tensor t = make_input(in_, dtype);
@@ -567,14 +575,26 @@ class Program {
     for (int i = 0; i < kMaxOps && !in_.done(); ++i) {
       const std::uint8_t op = in_.byte();
       if (op == 0xff) break;
-      try {
-        step(op);
-        if (trace_) std::fprintf(stderr, "op %d -> pool of %zu\n", op % 72, pool_.size());
-      } catch (const tg::Error& e) {
-        if (trace_) std::fprintf(stderr, "op %d threw: %s\n", op % 72, e.what());
-      }
+      on_thread(threaded && in_.flag(), [&] {
+        try {
+          step(op);
+          if (trace_) std::fprintf(stderr, "op %d -> pool of %zu\n", op % 72, pool_.size());
+        } catch (const tg::Error& e) {
+          if (trace_) std::fprintf(stderr, "op %d threw: %s\n", op % 72, e.what());
+        }
+      });
     }
-    differentiate();
+    on_thread(threaded && in_.flag(), [&] { differentiate(); });
+  }
+
+  // Runs `f` here or on a new thread. An exception other than tg::Error
+  // escaping `f` on the other thread terminates the process, which libFuzzer
+  // reports as a crash, as it would here.
+  template <class F>
+  void on_thread(bool elsewhere, F&& f) {
+    if (!elsewhere) return f();
+    if (trace_) std::fprintf(stderr, "(on a new thread)\n");
+    std::thread(std::forward<F>(f)).join();
   }
 
   void differentiate() {

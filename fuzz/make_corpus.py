@@ -124,6 +124,12 @@ def write_programs():
         "rank4.bin": program(3, [tensor_input([2, 1, 3, 2]), tensor_input([2])],
                              [17, 0, 6, 8, 18, 2, 3, 5, 6, 7, 4, 0, 1, 27, 4, 4], how=5),
     }
+    # Threaded mode (dtype byte | 0x80): a thread byte after each opcode and
+    # before backward; odd runs that op on a new thread.
+    chains["threads_mlp.bin"] = (bytes([0x80 | 3, 1]) + b"".join(two)
+                                 + bytes([4, 1, 0, 1, 10, 0, 2, 5, 1, 3, 0xFF, 1, 4]))
+    chains["threads_inplace.bin"] = (bytes([0x80, 1]) + b"".join(two)
+                                     + bytes([10, 1, 0, 61, 0, 2, 5, 1, 3, 0xFF, 0, 3]))
     for name, data in chains.items():
         (d / name).write_bytes(data)
 
