@@ -22,7 +22,9 @@ void check_broadcast(const Tensor& self, const Tensor& other, const char* op) {
 
 // PyTorch's canCast: a floating result cannot go into an integer or bool
 // tensor, nor a non-bool result into a bool tensor.
-bool can_cast(DType from, DType to) { return !(is_floating(from) && !is_floating(to)) && !(from != kBool && to == kBool); }
+bool can_cast(DType from, DType to) {
+  return !(is_floating(from) && !is_floating(to)) && !(from != kBool && to == kBool);
+}
 
 // In-place ops compute in the promoted type `result` (of self and the other
 // operand, as the out-of-place op would) and store it in self's dtype.

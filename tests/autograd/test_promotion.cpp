@@ -3,17 +3,16 @@
 // rules included), gradients come back in each input's own dtype, and errors
 // are raised only where PyTorch raises them. The dtype table is PyTorch's own
 // output: tests/reference/make_promotion_reference.py writes promotion.json.
+#include <doctest/doctest.h>
+#include <tapegrad/tapegrad.h>
+
 #include <cmath>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
-
-#include <tapegrad/tapegrad.h>
 
 using tg::Tensor;
 
@@ -68,13 +67,26 @@ const std::map<std::string, std::pair<TensorOp, ScalarOp>>& ops() {
       {"eq", {[](auto& a, auto& b) { return tg::eq(a, b); }, [](auto& a, double b) { return a == b; }}},
       {"lt", {[](auto& a, auto& b) { return tg::lt(a, b); }, [](auto& a, double b) { return a < b; }}},
       {"where",
-       {[](auto& a, auto& b) { return tg::where(kTrue, a, b); }, [](auto& a, double b) { return tg::where(kTrue, a, b); }}},
-      {"add_", {inplace_tensor([](Tensor& s, auto& b) { s.add_(b); }), inplace_scalar([](Tensor& s, double b) { s.add_(b); })}},
-      {"sub_", {inplace_tensor([](Tensor& s, auto& b) { s.sub_(b); }), inplace_scalar([](Tensor& s, double b) { s.sub_(b); })}},
-      {"mul_", {inplace_tensor([](Tensor& s, auto& b) { s.mul_(b); }), inplace_scalar([](Tensor& s, double b) { s.mul_(b); })}},
-      {"div_", {inplace_tensor([](Tensor& s, auto& b) { s.div_(b); }), inplace_scalar([](Tensor& s, double b) { s.div_(b); })}},
-      {"cat", {[](auto& a, auto& b) { return tg::cat({a, b}); }, nullptr}},
-      {"stack", {[](auto& a, auto& b) { return tg::stack({a, b}); }, nullptr}},
+       {[](auto& a, auto& b) { return tg::where(kTrue, a, b); },
+        [](auto& a, double b) { return tg::where(kTrue, a, b); }}},
+      {"add_",
+       {inplace_tensor([](Tensor& s, auto& b) { s.add_(b); }), inplace_scalar([](Tensor& s, double b) { s.add_(b); })}},
+      {"sub_",
+       {inplace_tensor([](Tensor& s, auto& b) { s.sub_(b); }), inplace_scalar([](Tensor& s, double b) { s.sub_(b); })}},
+      {"mul_",
+       {inplace_tensor([](Tensor& s, auto& b) { s.mul_(b); }), inplace_scalar([](Tensor& s, double b) { s.mul_(b); })}},
+      {"div_",
+       {inplace_tensor([](Tensor& s, auto& b) { s.div_(b); }), inplace_scalar([](Tensor& s, double b) { s.div_(b); })}},
+      {"cat",
+       {[](auto& a, auto& b) {
+          return tg::cat({a, b});
+        },
+        nullptr}},
+      {"stack",
+       {[](auto& a, auto& b) {
+          return tg::stack({a, b});
+        },
+        nullptr}},
   };
   return kOps;
 }
@@ -170,8 +182,8 @@ TEST_CASE("promotion: PyTorch's errors stay errors and name the op and dtypes") 
                        doctest::Contains("matmul: both operands must have the same dtype"), tg::DTypeError);
   CHECK_THROWS_WITH_AS(tg::mm(tg::ones({2, 2}), tg::ones({2, 2}, {.dtype = tg::kFloat64})),
                        doctest::Contains("float32 [2, 2] and float64 [2, 2]"), tg::DTypeError);
-  CHECK_THROWS_WITH_AS(tg::dot(tg::ones({2}), tg::ones({2}, {.dtype = tg::kFloat64})),
-                       doctest::Contains("dot"), tg::DTypeError);
+  CHECK_THROWS_WITH_AS(tg::dot(tg::ones({2}), tg::ones({2}, {.dtype = tg::kFloat64})), doctest::Contains("dot"),
+                       tg::DTypeError);
   Tensor i = tg::zeros({3}, {.dtype = tg::kInt64});
   CHECK_THROWS_WITH_AS(i.add_(tg::scalar_tensor(1.0)),
                        doctest::Contains("add_: result type float32 can't be cast to the desired output type int64"),
