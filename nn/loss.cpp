@@ -32,10 +32,12 @@ namespace detail {
 Tensor elementwise_loss_target(const char* op, const Tensor& input, const Tensor& target) {
   if (!input.is_floating_point())
     throw DTypeError(fmt::format("{}: input must be float32 or float64, got {}", op, dtype_name(input.dtype())));
-  if (!target.is_floating_point() || target.shape() != input.shape())
-    throw ShapeError(fmt::format("{}: target must be floating point with the input's shape {}, got {} {}", op,
+  if (target.shape() != input.shape())
+    throw ShapeError(fmt::format("{}: target must have the input's shape {}, got {} {}", op,
                                  shape_str(input.sizes()), dtype_name(target.dtype()), shape_str(target.sizes())));
-  return target.dtype() == input.dtype() ? target : tg::to_dtype(target, input.dtype());
+  // As PyTorch: an int64 or bool target is taken in the input's dtype, and a
+  // floating one promotes with it in the ops that follow.
+  return target.is_floating_point() ? target : tg::to_dtype(target, input.dtype());
 }
 
 }  // namespace detail
@@ -57,7 +59,9 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& o
 Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOptions& options) {
   const double delta = options.delta;
   if (!(delta > 0)) throw ValueError(fmt::format("huber_loss: delta must be positive, got {}", delta));
-  const Tensor d = tg::sub(input, detail::elementwise_loss_target("huber_loss", input, target));
+  // Unlike mse and l1, PyTorch's huber_loss computes in the input's dtype.
+  const Tensor d = tg::sub(input, tg::to_dtype(detail::elementwise_loss_target("huber_loss", input, target),
+                                               input.dtype()));
   const Tensor a = tg::abs(d);
   // The branches meet with equal value and slope at |d| = delta.
   const Tensor quadratic = tg::mul(tg::mul(d, d), 0.5);

@@ -66,8 +66,9 @@ std::string reduction_name(Reduction reduction);  // "none", "mean", "sum"
 Tensor reduce_loss(const Tensor& loss, Reduction reduction);
 
 namespace detail {
-// The target of an elementwise loss, checked to have the input's shape and
-// converted to the input's floating dtype; errors name `op` and both.
+// The target of an elementwise loss, checked to have the input's shape; an
+// int64 or bool target is converted to the input's dtype, a floating one is
+// left to promote with the input. Errors name `op` and both.
 Tensor elementwise_loss_target(const char* op, const Tensor& input, const Tensor& target);
 }  // namespace detail
 

@@ -146,8 +146,10 @@ Tensor outer(const Tensor& a, const Tensor& b) {
     const bool ga = autograd::requires_grad_of(a), gb = autograd::requires_grad_of(b);
     autograd::record("outer", {&a, &b}, {&y}, [sa = save_if(gb, a), sb = save_if(ga, b)](Backward& bw) {
       // y_ij = a_i b_j, a [n], b [m], y [n, m]:  da = dy @ b [n],  db = dy^T @ a [m].
-      if (bw.needs(0)) bw.add(0, matmul(bw.grad(), bw.unpack(sb)));
-      if (bw.needs(1)) bw.add(1, matmul(transpose(bw.grad(), 0, 1), bw.unpack(sa)));
+      // Mixed dtypes promote in the forward; matmul takes one dtype, dy's.
+      const DType dt = bw.grad().dtype();
+      if (bw.needs(0)) bw.add(0, matmul(bw.grad(), to_dtype(bw.unpack(sb), dt)));
+      if (bw.needs(1)) bw.add(1, matmul(transpose(bw.grad(), 0, 1), to_dtype(bw.unpack(sa), dt)));
     });
   }
   return y;

@@ -469,8 +469,11 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
     return cross_entropy_class(input, target, options.weight, options.ignore_index, options.label_smoothing,
                                options.reduction, l);
   if (target.is_floating_point() && target.shape() == input.shape()) {
-    const Tensor t = target.dtype() == input.dtype() ? target : tg::to_dtype(target, input.dtype());
-    return cross_entropy_probabilities(input, t, options.weight, options.label_smoothing, options.reduction, l);
+    // Probabilities promote with the input, as PyTorch (float32 with float64
+    // gives float64); to_dtype's backward casts each gradient back.
+    const DType dt = promote_types(input.dtype(), target.dtype());
+    return cross_entropy_probabilities(tg::to_dtype(input, dt), tg::to_dtype(target, dt), options.weight,
+                                       options.label_smoothing, options.reduction, l);
   }
   throw ShapeError(target_error(op, input, l, target, /*allow_probabilities=*/true));
 }
@@ -541,6 +544,10 @@ Tensor nll_loss(const Tensor& input, const Tensor& target_in, const NLLLossOptio
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target_in, const BCELossOptions& options) {
   const char* op = "binary_cross_entropy";
   const Tensor target = detail::elementwise_loss_target(op, input, target_in);
+  // PyTorch does not promote here: "Found dtype Double but expected Float".
+  if (target_in.dtype() != input.dtype())
+    throw DTypeError(fmt::format("{}: target is {} but input is {}; they must have the same dtype", op,
+                                 dtype_name(target_in.dtype()), dtype_name(input.dtype())));
   dispatch_floating(input.dtype(), op, [&]<class T>() {
     const Tensor xc = kernel::contiguous(input);
     const T* x = xc.data_ptr<T>();

@@ -126,7 +126,7 @@ void check_condition(const Tensor& condition) {
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
   const Dims shape = binary_shape(a, b, "add");
-  const DType dt = promote_types(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b);
   if (alpha != 1) check_alpha("add", dt, alpha);
   Tensor out = make_tensor(shape, dt);
   add_into(out, a, b, alpha, dt);
@@ -136,7 +136,7 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
   check_no_bool_sub("sub", a.dtype(), b.dtype());
   const Dims shape = binary_shape(a, b, "sub");
-  const DType dt = promote_types(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b);
   if (alpha != 1) check_alpha("sub", dt, alpha);
   Tensor out = make_tensor(shape, dt);
   add_into(out, a, b, -alpha, dt);
@@ -145,7 +145,7 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   const Dims shape = binary_shape(a, b, "mul");
-  const DType dt = promote_types(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b);
   Tensor out = make_tensor(shape, dt);
   mul_into(out, a, b, dt);
   return out;
@@ -153,7 +153,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor div(const Tensor& a, const Tensor& b) {
   const Dims shape = binary_shape(a, b, "div");
-  const DType dt = true_division_type(promote_types(a.dtype(), b.dtype()));
+  const DType dt = true_division_type(result_type(a, b));
   Tensor out = make_tensor(shape, dt);
   div_into(out, a, b, dt);
   return out;
@@ -240,7 +240,7 @@ Tensor pow(const Tensor& x, double exponent) {
 
 Tensor pow(const Tensor& x, const Tensor& exponent) {
   const Dims shape = binary_shape(x, exponent, "pow");
-  const DType dt = promote_types(x.dtype(), exponent.dtype());
+  const DType dt = result_type(x, exponent);
   Tensor out = make_tensor(shape, dt);
   dispatch_numeric(dt, "pow", [&]<class T>() {
     binary_compute<T>(out, x, exponent, [](T v, T e) -> T {
@@ -269,7 +269,7 @@ Tensor pow(double base, const Tensor& exponent) {
 // `x != x` is true only for NaN, which wins both ways, as PyTorch.
 Tensor maximum(const Tensor& a, const Tensor& b) {
   const Dims shape = binary_shape(a, b, "maximum");
-  const DType dt = promote_types(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b);
   Tensor out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x > y || x != x) ? x : y; });
@@ -279,7 +279,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
   const Dims shape = binary_shape(a, b, "minimum");
-  const DType dt = promote_types(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b);
   Tensor out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x < y || x != x) ? x : y; });
@@ -289,7 +289,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 
 Tensor max_grad_weight(const Tensor& a, const Tensor& b, DType dtype) {
   const Dims shape = binary_shape(a, b, "maximum");
-  const DType compare = promote_types(a.dtype(), b.dtype());
+  const DType compare = result_type(a, b);
   Tensor out = make_tensor(shape, dtype);
   dispatch_floating(dtype, "max_grad_weight", [&]<class O>() {
     dispatch(compare, [&]<class T>() {
@@ -302,7 +302,7 @@ Tensor max_grad_weight(const Tensor& a, const Tensor& b, DType dtype) {
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   check_condition(condition);
   const Dims shape = where_shape(condition.shape(), a.shape(), b.shape());
-  const DType dt = promote_types(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b);
   Tensor out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     As ca(a, dt), cb(b, dt);

@@ -29,10 +29,26 @@ DType scalar_result_type(DType tensor, double scalar) {
 
 namespace {
 
+int category(DType d) { return d == kBool ? 0 : is_floating(d) ? 2 : 1; }
+
+}  // namespace
+
+// PyTorch's rule: a 0-d tensor next to a dimensioned one acts like a scalar,
+// so float32 [3] + float64 0-d stays float32 but int64 [3] + float64 0-d is
+// float64 (a higher category takes its own dtype, not the default one).
+DType result_type(const Tensor& a, const Tensor& b) {
+  const bool a0 = a.dim() == 0, b0 = b.dim() == 0;
+  if (a0 == b0) return promote_types(a.dtype(), b.dtype());
+  const DType dimensioned = a0 ? b.dtype() : a.dtype(), zero_dim = a0 ? a.dtype() : b.dtype();
+  return category(zero_dim) > category(dimensioned) ? promote_types(dimensioned, zero_dim) : dimensioned;
+}
+
+namespace {
+
 template <class Cmp>
 Tensor compare(const Tensor& a, const Tensor& b, const char* op, Cmp cmp) {
   const Dims shape = binary_shape(a, b, op);
-  const DType dt = promote_types(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b);
   Tensor out = make_tensor(shape, kBool);
   dispatch(dt, [&]<class T>() { binary_compute<T, bool>(out, a, b, [cmp](T x, T y) { return cmp(x, y); }); });
   return out;

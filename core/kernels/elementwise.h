@@ -4,7 +4,9 @@
 // Each checks its arguments and throws ShapeError/DTypeError naming the op.
 //
 // Dtype rules (as PyTorch, for our four dtypes):
-// - tensor op tensor computes in promote_types(a, b);
+// - tensor op tensor computes in result_type(a, b): promote_types(a, b),
+//   except that a 0-d tensor beside a dimensioned one counts only when its
+//   category (bool < integer < floating) is higher;
 // - tensor op scalar keeps a floating tensor's dtype; an int64 or bool tensor
 //   with a whole-number scalar gives int64, with a fractional (or non-finite)
 //   one float32. C++ has no separate integer literal type here, so `x + 1`
@@ -21,6 +23,8 @@ namespace tg::kernel {
 
 // Result dtype of `tensor op scalar` (see above).
 DType scalar_result_type(DType tensor, double scalar);
+// Result dtype of `a op b` for two tensors (see above).
+DType result_type(const Tensor& a, const Tensor& b);
 
 // ---- arithmetic ------------------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b, double alpha = 1);  // a + alpha * b
@@ -56,7 +60,7 @@ Tensor pow(double base, const Tensor& exponent);
 // ---- binary selections ---------------------------------------------------------
 Tensor maximum(const Tensor& a, const Tensor& b);  // NaN wins, as PyTorch
 Tensor minimum(const Tensor& a, const Tensor& b);
-// condition must be bool; the result has promote_types(a, b).
+// condition must be bool; the result has result_type(a, b).
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& condition, const Tensor& a, double b);
 Tensor where(const Tensor& condition, double a, const Tensor& b);

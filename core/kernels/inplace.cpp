@@ -1,10 +1,13 @@
 #include "core/kernels/inplace.h"
 
 #include <cmath>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "core/kernels/copy.h"
+#include "core/kernels/elementwise.h"
+#include "core/kernels/elementwise_loop.h"
 #include "core/kernels/loop.h"
 
 namespace tg::kernel {
@@ -17,12 +20,26 @@ void check_broadcast(const Tensor& self, const Tensor& other, const char* op) {
                                  op, shape_str(other.sizes()), shape_str(self.sizes())));
 }
 
-void check_arithmetic(const Tensor& self, DType other, const char* op) {
-  if (self.dtype() == kBool)
-    throw DTypeError(fmt::format("{}: arithmetic on a bool tensor is not supported; convert it with to() first", op));
-  if (!is_floating(self.dtype()) && is_floating(promote_types(self.dtype(), other)))
-    throw DTypeError(fmt::format("{}: the result is {} and cannot be stored in the {} tensor being modified", op,
-                                 dtype_name(promote_types(self.dtype(), other)), dtype_name(self.dtype())));
+// PyTorch's canCast: a floating result cannot go into an integer or bool
+// tensor, nor a non-bool result into a bool tensor.
+bool can_cast(DType from, DType to) {
+  return !(is_floating(from) && !is_floating(to)) && !(from != kBool && to == kBool);
+}
+
+// In-place ops compute in the promoted type `result` (of self and the other
+// operand, as the out-of-place op would) and store it in self's dtype.
+void check_result(const Tensor& self, DType result, const char* op) {
+  if (!can_cast(result, self.dtype()))
+    throw DTypeError(fmt::format("{}: result type {} can't be cast to the desired output type {} (the dtype of the "
+                                 "tensor being modified)",
+                                 op, dtype_name(result), dtype_name(self.dtype())));
+}
+
+void check_alpha(DType result, double alpha, const char* op) {
+  if (result == kBool && alpha != 1)
+    throw DTypeError(fmt::format("{}: alpha must be 1 for a bool result, got {}", op, alpha));
+  if (result == kInt64 && !ew::is_whole(alpha))
+    throw DTypeError(fmt::format("{}: alpha must be a whole number for an int64 result, got {}", op, alpha));
 }
 
 // A double scalar counts as an integer for int64 tensors when its value is one.
@@ -41,28 +58,36 @@ void check_scalar(const Tensor& self, double value, const char* op, const char* 
 // (signed overflow is undefined behaviour).
 template <class T>
 T plus(T a, T b) {
-  if constexpr (std::is_same_v<T, std::int64_t>)
+  if constexpr (std::is_same_v<T, bool>)
+    return a || b;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
     return static_cast<T>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
   else
     return a + b;
 }
 template <class T>
 T times(T a, T b) {
-  if constexpr (std::is_same_v<T, std::int64_t>)
+  if constexpr (std::is_same_v<T, bool>)
+    return a && b;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
     return static_cast<T>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
   else
     return a * b;
 }
 
-// self[i] = f(self[i], other[i]) with other's elements converted to self's type.
+// self[i] = f(self[i], other[i]) computed in `common` (self's or other's
+// dtype: promotion picks one of the two) and stored in self's dtype.
 template <class F>
-void update2(const Tensor& self, const Tensor& other_in, const char* op, F f) {
+void update2(const Tensor& self, const Tensor& other_in, DType common, const char* op, F f) {
   check_writable(self, op);
   check_broadcast(self, other_in, op);
   Tensor other = unaliased(self, other_in);
-  dispatch_numeric(self.dtype(), op, [&]<class T>() {
+  dispatch(self.dtype(), [&]<class T>() {
     dispatch(other.dtype(), [&]<class O>() {
-      map2<T, T, O>(self, self, other, [f](T a, O b) { return f(a, static_cast<T>(b)); });
+      if (common == self.dtype())
+        map2<T, T, O>(self, self, other, [f](T a, O b) { return static_cast<T>(f(a, static_cast<T>(b))); });
+      else
+        map2<T, T, O>(self, self, other, [f](T a, O b) { return static_cast<T>(f(static_cast<O>(a), b)); });
     });
   });
 }
@@ -93,36 +118,56 @@ void check_writable(const Tensor& self, const char* op) {
 }
 
 void add_(const Tensor& self, const Tensor& other, double alpha, const char* op) {
-  check_arithmetic(self, other.dtype(), op);
-  check_scalar(self, alpha, op, "alpha");
-  if (alpha == 1) update2(self, other, op, [](auto a, auto b) { return plus(a, b); });
-  else update2(self, other, op, [alpha](auto a, auto b) { return plus(a, times(static_cast<decltype(a)>(alpha), b)); });
+  if (std::string_view(op) == "sub_" && (self.dtype() == kBool || other.dtype() == kBool))
+    throw DTypeError(fmt::format("{}: subtraction with a bool tensor is not supported; use logical_not or "
+                                 "logical_xor instead",
+                                 op));
+  const DType common = result_type(self, other);
+  check_result(self, common, op);
+  check_alpha(common, alpha, op);
+  if (alpha == 1) {
+    update2(self, other, common, op, [](auto a, auto b) { return plus(a, b); });
+  } else {
+    update2(self, other, common, op, [alpha](auto a, auto b) {
+      using C = decltype(a);
+      if constexpr (std::is_same_v<C, bool>) return plus(a, b);  // alpha is 1 (checked)
+      else return plus(a, times(ew::scalar_as<C>(alpha), b));
+    });
+  }
 }
 
 void add_(const Tensor& self, double other, const char* op) {
-  check_scalar(self, other, op, "the scalar");
-  update1(self, op, [other](auto a) { return plus(a, static_cast<decltype(a)>(other)); });
+  check_result(self, scalar_result_type(self.dtype(), other), op);
+  update1(self, op, [other](auto a) { return plus(a, ew::scalar_as<decltype(a)>(other)); });
 }
 
 void mul_(const Tensor& self, const Tensor& other, const char* op) {
-  check_arithmetic(self, other.dtype(), op);
-  update2(self, other, op, [](auto a, auto b) { return times(a, b); });
+  const DType common = result_type(self, other);
+  check_result(self, common, op);
+  update2(self, other, common, op, [](auto a, auto b) { return times(a, b); });
 }
 
 void mul_(const Tensor& self, double other, const char* op) {
-  check_scalar(self, other, op, "the scalar");
-  update1(self, op, [other](auto a) { return times(a, static_cast<decltype(a)>(other)); });
+  check_result(self, scalar_result_type(self.dtype(), other), op);
+  update1(self, op, [other](auto a) { return times(a, ew::scalar_as<decltype(a)>(other)); });
 }
 
-// True division: an integer tensor cannot hold its result.
+// True division: only a floating tensor can hold its result.
 void div_(const Tensor& self, const Tensor& other, const char* op) {
-  dispatch_floating(self.dtype(), op, []<class>() {});
-  update2(self, other, op, [](auto a, auto b) { return a / b; });
+  const DType common = result_type(self, other);
+  check_result(self, is_floating(common) ? common : kFloat32, op);
+  update2(self, other, common, op, [](auto a, auto b) {
+    if constexpr (std::is_floating_point_v<decltype(a)>) return a / b;
+    else return a;  // not reached: the result is floating
+  });
 }
 
 void div_(const Tensor& self, double other, const char* op) {
-  dispatch_floating(self.dtype(), op, []<class>() {});
-  update1(self, op, [other](auto a) { return a / static_cast<decltype(a)>(other); });
+  check_result(self, is_floating(self.dtype()) ? self.dtype() : kFloat32, op);
+  update1(self, op, [other](auto a) {
+    if constexpr (std::is_floating_point_v<decltype(a)>) return a / static_cast<decltype(a)>(other);
+    else return a;  // not reached: the result is floating
+  });
 }
 
 // NaN stays NaN: both comparisons are false for it.

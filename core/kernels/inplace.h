@@ -4,11 +4,11 @@
 // to self's shape. They check shapes and dtypes and bump nothing: the version
 // counter and the tape are autograd/ops/inplace.cpp's business.
 //
-// Dtype rule, as PyTorch's: the result of self (op) other, computed in the
-// promoted type, must be storable in self without losing its kind, so an
-// int64 tensor cannot take a float result and bool tensors take no
-// arithmetic. A C++ scalar is a double, so for int64 tensors a scalar with an
-// integral value counts as an integer.
+// Dtype rule, as PyTorch's: self (op) other is computed in the type the
+// out-of-place op would give (promotion, 0-d and scalar rules included) and
+// stored in self's dtype, which must be able to hold it: a floating result
+// cannot go into an int64 or bool tensor, nor an int64 one into a bool tensor
+// ("result type float32 can't be cast to the desired output type int64").
 #include <optional>
 
 #include "core/tensor.h"

@@ -271,16 +271,25 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 
 Tensor outer(const Tensor& a, const Tensor& b) {
   const char* op = "outer";
-  check_dtypes(op, a, b);
   if (a.dim() != 1 || b.dim() != 1)
     throw ShapeError(fmt::format("{}: expected 1-D vectors, got {} and {}", op, shape_str(a.sizes()),
                                  shape_str(b.sizes())));
+  // An elementwise product in PyTorch, so mixed dtypes promote (unlike mm).
+  const DType dt = promote_types(a.dtype(), b.dtype());
   const std::int64_t n = a.size(0), m = b.size(0);
-  Tensor out = make_tensor({n, m}, a.dtype());
+  Tensor out = make_tensor({n, m}, dt);
+  const Tensor ca = to(a, dt), cb = to(b, dt);
   // a as a column and b as a row, broadcast against each other.
-  const Tensor col = make_view(a, {n, 1}, {a.stride(0), 0}, a.storage_offset());
-  const Tensor row = make_view(b, {1, m}, {0, b.stride(0)}, b.storage_offset());
-  dispatch_numeric(a.dtype(), op, [&]<class T>() { map2<T, T, T>(out, col, row, [](T x, T y) { return x * y; }); });
+  const Tensor col = make_view(ca, {n, 1}, {ca.stride(0), 0}, ca.storage_offset());
+  const Tensor row = make_view(cb, {1, m}, {0, cb.stride(0)}, cb.storage_offset());
+  dispatch(dt, [&]<class T>() {
+    map2<T, T, T>(out, col, row, [](T x, T y) -> T {
+      if constexpr (std::is_same_v<T, bool>) return x && y;
+      else if constexpr (std::is_same_v<T, std::int64_t>)
+        return static_cast<T>(static_cast<std::uint64_t>(x) * static_cast<std::uint64_t>(y));
+      else return x * y;
+    });
+  });
   return out;
 }
 

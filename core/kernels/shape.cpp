@@ -246,11 +246,11 @@ Tensor slice_backward(const Tensor& grad, const Dims& shape, const SliceSpec& s)
 
 CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim) {
   if (tensors.empty()) throw ValueError("cat: expected a non-empty list of tensors");
+  // As PyTorch, mixed dtypes promote (skipped empty tensors count too).
+  DType dtype = kBool;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     if (!tensors[i].defined()) throw ValueError(fmt::format("cat: tensor {} is undefined", i));
-    if (tensors[i].dtype() != tensors[0].dtype())
-      throw DTypeError(fmt::format("cat: tensor {} has dtype {} but tensor 0 has {}; convert them to one dtype first",
-                                   i, dtype_name(tensors[i].dtype()), dtype_name(tensors[0].dtype())));
+    dtype = i == 0 ? tensors[0].dtype() : promote_types(dtype, tensors[i].dtype());
   }
   // As PyTorch, 1-D empty tensors are skipped whatever the others' shapes
   // (code that grows a tensor by cat often starts from one).
@@ -263,6 +263,7 @@ CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim) {
                                  "(unsqueeze them first, or use stack)",
                                  ref));
   CatPlan plan;
+  plan.dtype = dtype;
   plan.dim = wrap_dim(dim, r.dim(), "cat");
   plan.out_shape = r.shape();
   plan.out_shape[plan.dim] = 0;
@@ -288,7 +289,7 @@ CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim) {
 Tensor cat(std::span<const Tensor> tensors, std::int64_t dim) { return cat(tensors, cat_plan(tensors, dim)); }
 
 Tensor cat(std::span<const Tensor> tensors, const CatPlan& plan) {
-  Tensor out = make_tensor(plan.out_shape, tensors[0].dtype());
+  Tensor out = make_tensor(plan.out_shape, plan.dtype);
   std::int64_t offset = 0;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     if (plan.skipped[i]) continue;

@@ -54,6 +54,7 @@ Tensor slice_backward(const Tensor& grad, const Dims& shape, const SliceSpec& s)
 // Legacy 1-D empty tensors (shape [0]) are skipped as PyTorch does.
 struct CatPlan {
   int dim = 0;
+  DType dtype = kFloat32;  // the inputs' promoted dtype
   Dims out_shape;
   std::vector<bool> skipped;
 };

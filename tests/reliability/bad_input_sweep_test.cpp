@@ -299,7 +299,6 @@ std::vector<BadRow> bad_rows() {
 
   // ---- cat, stack ----
   add("cat: no tensors", K::Value, "cat", [] { tg::cat({}); });
-  add("cat: dtypes differ", K::DType, "cat", [] { tg::cat({f32({2}), f64({2})}); });
   add("cat: sizes differ off the cat dim", K::Shape, "cat", [] { tg::cat({f32({2, 3}), f32({2, 4})}, 0); });
   add("cat: ranks differ", K::Shape, "cat", [] { tg::cat({f32({2, 3}), f32({3})}, 0); });
   add("cat: 0-d tensors", K::Shape, "cat", [] { tg::cat({tg::scalar_tensor(1), tg::scalar_tensor(2)}); });
@@ -693,6 +692,28 @@ std::vector<BadRow> bad_rows() {
       [] { tg::data::Subset(tg::data::TensorDataset(f32({4, 2}), i64({4})), {0, 9}); });
   add("first_n: more examples than there are", K::Index, "first_n",
       [] { tg::data::first_n(tg::data::TensorDataset(f32({4, 2}), i64({4})), 5); });
+
+  // ---- mixed dtypes: what PyTorch still rejects (the rest promotes) ----
+  add("add_: a float32 0-d tensor into an int64 tensor", K::DType, "add_", [] {
+    Tensor a = i64({3});
+    a.add_(tg::scalar_tensor(2.5));
+  });
+  add("add_: an int64 tensor into a bool tensor", K::DType, "add_", [] {
+    Tensor a = b8({3});
+    a.add_(i64({3}));
+  });
+  add("div_: int64 divided in place", K::DType, "div_", [] {
+    Tensor a = i64({3});
+    a.div_(i64({3}));
+  });
+  add("sub_: a bool operand", K::DType, "sub_", [] {
+    Tensor a = i64({3});
+    a.sub_(b8({3}));
+  });
+  add("mm: float32 @ float64", K::DType, "mm", [] { tg::mm(f32({2, 2}), f64({2, 2})); });
+  add("dot: float32 and float64", K::DType, "dot", [] { tg::dot(f32({2}), f64({2})); });
+  add("binary_cross_entropy: float64 target for a float32 input", K::DType, "binary_cross_entropy",
+      [] { F::binary_cross_entropy(tg::full({2}, 0.5), f64({2})); });
   return r;
 }
 
@@ -999,11 +1020,21 @@ std::vector<GoodRow> good_rows() {
     CHECK(back[2] == -kInf);
     CHECK(std::signbit(back[3]));
   });
+
+  // ---- mixed dtypes promote ----
+  add("cat of float32 and float64 is float64", [] { CHECK(tg::cat({f32({2}), f64({2})}).dtype() == tg::kFloat64); });
+  add("float32 + a float64 0-d tensor stays float32",
+      [] { CHECK((f32({2}) + tg::scalar_tensor(1.0, {.dtype = tg::kFloat64})).dtype() == tg::kFloat32); });
+  add("float32 add_ float64 stays float32", [] {
+    Tensor a = f32({2});
+    a.add_(f64({2}));
+    CHECK(a.to_vector<double>() == V{2, 2});
+  });
   return r;
 }
 
-constexpr std::size_t kBadRows = 305;
-constexpr std::size_t kGoodRows = 48;
+constexpr std::size_t kBadRows = 311;
+constexpr std::size_t kGoodRows = 51;
 
 }  // namespace
 

@@ -1,0 +1,328 @@
+// Type promotion as PyTorch's: mixed dtypes in binary ops, where, in-place
+// ops, cat and stack give PyTorch's result dtype (the 0-d tensor and scalar
+// rules included), gradients come back in each input's own dtype, and errors
+// are raised only where PyTorch raises them. The dtype table is PyTorch's own
+// output: tests/reference/make_promotion_reference.py writes promotion.json.
+#include <doctest/doctest.h>
+#include <tapegrad/tapegrad.h>
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+using tg::Tensor;
+
+namespace {
+
+tg::DType dtype_named(const std::string& name) {
+  static const std::map<std::string, tg::DType> kNames = {
+      {"float32", tg::kFloat32}, {"float64", tg::kFloat64}, {"int64", tg::kInt64}, {"bool", tg::kBool}};
+  return kNames.at(name);
+}
+
+// An operand as the reference script builds it: value 2 (true for bool).
+Tensor operand(const std::string& dtype, const std::string& kind) {
+  const tg::Dims shape = kind == "tensor" ? tg::Dims{3} : tg::Dims{};
+  const tg::DType d = dtype_named(dtype);
+  return d == tg::kBool ? tg::ones(shape, {.dtype = d}) : tg::full(shape, 2.0, {.dtype = d});
+}
+
+double scalar_named(const std::string& name) { return name == "int" ? 2.0 : 2.5; }
+
+using TensorOp = std::function<Tensor(const Tensor&, const Tensor&)>;
+using ScalarOp = std::function<Tensor(const Tensor&, double)>;
+
+template <class F>
+TensorOp inplace_tensor(F f) {
+  return [f](const Tensor& a, const Tensor& b) {
+    Tensor self = a.clone();
+    f(self, b);
+    return self;
+  };
+}
+template <class F>
+ScalarOp inplace_scalar(F f) {
+  return [f](const Tensor& a, double b) {
+    Tensor self = a.clone();
+    f(self, b);
+    return self;
+  };
+}
+
+const Tensor kTrue = tg::ones({}, {.dtype = tg::kBool});
+
+const std::map<std::string, std::pair<TensorOp, ScalarOp>>& ops() {
+  static const std::map<std::string, std::pair<TensorOp, ScalarOp>> kOps = {
+      {"add", {[](auto& a, auto& b) { return tg::add(a, b); }, [](auto& a, double b) { return tg::add(a, b); }}},
+      {"sub", {[](auto& a, auto& b) { return tg::sub(a, b); }, [](auto& a, double b) { return tg::sub(a, b); }}},
+      {"mul", {[](auto& a, auto& b) { return tg::mul(a, b); }, [](auto& a, double b) { return tg::mul(a, b); }}},
+      {"div", {[](auto& a, auto& b) { return tg::div(a, b); }, [](auto& a, double b) { return tg::div(a, b); }}},
+      {"pow", {[](auto& a, auto& b) { return tg::pow(a, b); }, [](auto& a, double b) { return tg::pow(a, b); }}},
+      {"maximum", {[](auto& a, auto& b) { return tg::maximum(a, b); }, nullptr}},
+      {"minimum", {[](auto& a, auto& b) { return tg::minimum(a, b); }, nullptr}},
+      {"eq", {[](auto& a, auto& b) { return tg::eq(a, b); }, [](auto& a, double b) { return a == b; }}},
+      {"lt", {[](auto& a, auto& b) { return tg::lt(a, b); }, [](auto& a, double b) { return a < b; }}},
+      {"where",
+       {[](auto& a, auto& b) { return tg::where(kTrue, a, b); },
+        [](auto& a, double b) { return tg::where(kTrue, a, b); }}},
+      {"add_",
+       {inplace_tensor([](Tensor& s, auto& b) { s.add_(b); }), inplace_scalar([](Tensor& s, double b) { s.add_(b); })}},
+      {"sub_",
+       {inplace_tensor([](Tensor& s, auto& b) { s.sub_(b); }), inplace_scalar([](Tensor& s, double b) { s.sub_(b); })}},
+      {"mul_",
+       {inplace_tensor([](Tensor& s, auto& b) { s.mul_(b); }), inplace_scalar([](Tensor& s, double b) { s.mul_(b); })}},
+      {"div_",
+       {inplace_tensor([](Tensor& s, auto& b) { s.div_(b); }), inplace_scalar([](Tensor& s, double b) { s.div_(b); })}},
+      {"cat",
+       {[](auto& a, auto& b) {
+          return tg::cat({a, b});
+        },
+        nullptr}},
+      {"stack",
+       {[](auto& a, auto& b) {
+          return tg::stack({a, b});
+        },
+        nullptr}},
+  };
+  return kOps;
+}
+
+std::string describe(const nlohmann::json& row) {
+  return row["op"].get<std::string>() + "(" + row["a"][0].get<std::string>() + " " + row["a"][1].get<std::string>() +
+         ", " + row["b"][0].get<std::string>() + " " + row["b"][1].get<std::string>() + ")";
+}
+
+// PyTorch's answer for a row, from the committed reference.
+const nlohmann::json& reference() {
+  static const nlohmann::json kRef = [] {
+    std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/reference/promotion.json");
+    REQUIRE(in.good());
+    return nlohmann::json::parse(in);
+  }();
+  return kRef;
+}
+
+Tensor f32(std::vector<double> v) { return tg::tensor(v, {static_cast<std::int64_t>(v.size())}, tg::kFloat32); }
+Tensor f64(std::vector<double> v) { return tg::tensor(v, {static_cast<std::int64_t>(v.size())}, tg::kFloat64); }
+
+void check_close(const Tensor& t, const std::vector<double>& expected, double tol) {
+  const auto got = t.to_vector<double>();
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(expected[i]).epsilon(tol));
+}
+
+}  // namespace
+
+TEST_CASE("promotion: every op, dtype pair and operand kind gives PyTorch's result dtype or error") {
+  const auto& rows = reference()["rows"];
+  REQUIRE(rows.size() > 900);
+  std::vector<std::string> mismatches;
+  for (const auto& row : rows) {
+    const auto& [tensor_op, scalar_op] = ops().at(row["op"].get<std::string>());
+    const std::string expected = row["result"];
+    const Tensor a = operand(row["a"][0], row["a"][1]);
+    std::string got;
+    try {
+      const Tensor y = row["b"][1] == "scalar" ? scalar_op(a, scalar_named(row["b"][0]))
+                                               : tensor_op(a, operand(row["b"][0], row["b"][1]));
+      got = std::string(tg::dtype_name(y.dtype()));
+    } catch (const tg::Error&) {
+      got = "error";
+    }
+    if (got != expected) mismatches.push_back(describe(row) + ": got " + got + ", PyTorch " + expected);
+  }
+  std::string report;
+  for (const auto& m : mismatches) report += m + "\n";
+  INFO(report);
+  CHECK(mismatches.empty());
+}
+
+TEST_CASE("promotion: values are computed in the promoted dtype") {
+  // int64 [3] + float64 0-d: a higher category keeps its own dtype.
+  Tensor i = tg::tensor({1, 2, 3}, {3}, {.dtype = tg::kInt64});
+  Tensor y = i + tg::scalar_tensor(0.5, {.dtype = tg::kFloat64});
+  CHECK(y.dtype() == tg::kFloat64);
+  check_close(y, {1.5, 2.5, 3.5}, 1e-15);
+  // float32 [2] * float64 0-d stays float32, the 0-d value rounded to float32.
+  Tensor z = f32({1, 2}) * tg::scalar_tensor(0.1, {.dtype = tg::kFloat64});
+  CHECK(z.dtype() == tg::kFloat32);
+  CHECK(z.to_vector<double>()[0] == static_cast<double>(0.1f));
+  // In place into float32, computed in float64 and rounded once (as PyTorch):
+  // 1 + (2^-24 + 2^-50) rounds up to 1 + 2^-23; rounding the operand to
+  // float32 first would give a tie and 1.
+  Tensor s = f32({1});
+  s.add_(f64({std::ldexp(1.0, -24) + std::ldexp(1.0, -50)}));
+  CHECK(s.dtype() == tg::kFloat32);
+  CHECK(s.to_vector<double>()[0] == 1 + std::ldexp(1.0, -23));
+  // bool in place with bool is logical, as PyTorch.
+  Tensor b = tg::tensor({1, 0, 0}, {3}, {.dtype = tg::kBool});
+  b.add_(tg::tensor({0, 1, 0}, {3}, {.dtype = tg::kBool}));
+  CHECK(b.to_vector<double>() == std::vector<double>{1, 1, 0});
+  b.mul_(tg::tensor({1, 0, 1}, {3}, {.dtype = tg::kBool}));
+  CHECK(b.to_vector<double>() == std::vector<double>{1, 0, 0});
+  // Comparisons compare in the promoted dtype: 0.1 (float64) is not float32's 0.1.
+  CHECK(tg::eq(f32({0.1}), f64({0.1})).to_vector<double>()[0] == 0);
+  CHECK(tg::eq(f32({0.1}), f32({0.1})).to_vector<double>()[0] == 1);
+  // cat of int64 and float32 is float32.
+  Tensor c = tg::cat({tg::tensor({1, 2}, {2}, {.dtype = tg::kInt64}), f32({0.5})});
+  CHECK(c.dtype() == tg::kFloat32);
+  CHECK(c.to_vector<double>() == std::vector<double>{1, 2, 0.5});
+  // outer promotes (an elementwise product in PyTorch).
+  Tensor o = tg::outer(f32({1, 2}), f64({0.1}));
+  CHECK(o.dtype() == tg::kFloat64);
+  check_close(o, {0.1, 0.2}, 1e-7);
+}
+
+TEST_CASE("promotion: PyTorch's errors stay errors and name the op and dtypes") {
+  CHECK_THROWS_WITH_AS(tg::matmul(tg::ones({2, 2}), tg::ones({2, 2}, {.dtype = tg::kFloat64})),
+                       doctest::Contains("matmul: both operands must have the same dtype"), tg::DTypeError);
+  CHECK_THROWS_WITH_AS(tg::mm(tg::ones({2, 2}), tg::ones({2, 2}, {.dtype = tg::kFloat64})),
+                       doctest::Contains("float32 [2, 2] and float64 [2, 2]"), tg::DTypeError);
+  CHECK_THROWS_WITH_AS(tg::dot(tg::ones({2}), tg::ones({2}, {.dtype = tg::kFloat64})), doctest::Contains("dot"),
+                       tg::DTypeError);
+  Tensor i = tg::zeros({3}, {.dtype = tg::kInt64});
+  CHECK_THROWS_WITH_AS(i.add_(tg::scalar_tensor(1.0)),
+                       doctest::Contains("add_: result type float32 can't be cast to the desired output type int64"),
+                       tg::DTypeError);
+  CHECK_THROWS_WITH_AS(i.mul_(tg::ones({3}, {.dtype = tg::kFloat64})),
+                       doctest::Contains("result type float64 can't be cast to the desired output type int64"),
+                       tg::DTypeError);
+  Tensor b = tg::ones({3}, {.dtype = tg::kBool});
+  CHECK_THROWS_WITH_AS(b.add_(i), doctest::Contains("result type int64 can't be cast to the desired output type bool"),
+                       tg::DTypeError);
+  CHECK_THROWS_WITH_AS(i.sub_(b), doctest::Contains("sub_: subtraction with a bool tensor"), tg::DTypeError);
+  // Nothing was written by the failed calls.
+  CHECK(i.to_vector<double>() == std::vector<double>{0, 0, 0});
+  CHECK_THROWS_WITH_AS(tg::nn::functional::binary_cross_entropy(tg::full({2}, 0.5), f64({1, 0})),
+                       "binary_cross_entropy: target is float64 but input is float32; they must have the same dtype",
+                       tg::DTypeError);
+}
+
+TEST_CASE("promotion: gradients of mixed float32/float64 programs come back in each input's dtype") {
+  Tensor x = f32({0.5, 1.5, 2.0});
+  x.set_requires_grad();
+  Tensor w = f64({1.25, -0.75, 0.5});
+  w.set_requires_grad();
+  Tensor s = tg::scalar_tensor(0.3, {.dtype = tg::kFloat64});
+  s.set_requires_grad();
+  auto program = [](const Tensor& x, const Tensor& w, const Tensor& s) {
+    // Every binary op promoting float32 with float64 [3] and float64 0-d.
+    Tensor y = x * w + x / (w * w + 1.0) - tg::maximum(x, w) + tg::minimum(w, x) * s + tg::pow(x, w * s);
+    y = tg::where(x > w, y, x * s);
+    Tensor cat = tg::cat({y, x, w});
+    Tensor st = tg::stack({x, w});
+    return tg::sum(cat * cat) + tg::sum(tg::outer(x, w)) + tg::sum(st * st * s);
+  };
+  Tensor loss = program(x, w, s);
+  CHECK(loss.dtype() == tg::kFloat64);
+  loss.backward();
+  REQUIRE(x.grad().defined());
+  CHECK(x.grad().dtype() == tg::kFloat32);
+  CHECK(w.grad().dtype() == tg::kFloat64);
+  CHECK(s.grad().dtype() == tg::kFloat64);
+
+  // The same program with x in float64 gives the same gradients.
+  Tensor x64 = x.detach().to(tg::kFloat64);
+  x64.set_requires_grad();
+  Tensor w2 = w.detach().clone(), s2 = s.detach().clone();
+  w2.set_requires_grad();
+  s2.set_requires_grad();
+  program(x64, w2, s2).backward();
+  check_close(x.grad(), x64.grad().to_vector<double>(), 1e-5);
+  check_close(w.grad(), w2.grad().to_vector<double>(), 1e-5);
+  check_close(s.grad(), s2.grad().to_vector<double>(), 1e-5);
+}
+
+TEST_CASE("promotion: gradcheck through ops mixing float64 inputs with float32 tensors") {
+  const Tensor c = f32({0.25, -1.5, 2.0});
+  const Tensor k = tg::scalar_tensor(0.75);  // float32 0-d: float64 [3] op it stays float64
+  auto fn = [&](const std::vector<Tensor>& in) {
+    const Tensor& a = in[0];
+    const Tensor& z = in[1];  // float64 0-d
+    Tensor y = a * c + a / (c * c + 1.0) + tg::maximum(a, c) - tg::minimum(c, a) * k + tg::pow(a * a + 1.0, c);
+    y = tg::where(a > c, y, a * z);
+    Tensor joined = tg::cat({y, c, a});
+    return tg::sum(joined * joined) + tg::sum(tg::stack({a, c}) * z) + tg::sum(tg::outer(c, a));
+  };
+  Tensor a = tg::tensor({0.3, -0.7, 1.9}, {3}, {.dtype = tg::kFloat64});
+  a.set_requires_grad();
+  Tensor z = tg::scalar_tensor(1.3, {.dtype = tg::kFloat64});
+  z.set_requires_grad();
+  CHECK(fn({a, z}).dtype() == tg::kFloat64);
+  CHECK(tg::gradcheck(fn, {a, z}));
+}
+
+TEST_CASE("promotion: cat, stack and in-place ops of mixed dtypes pass gradients back in each input's dtype") {
+  Tensor a = f32({1, 2});
+  Tensor b = f64({3});
+  a.set_requires_grad();
+  b.set_requires_grad();
+  Tensor y = tg::cat({a, b});
+  CHECK(y.dtype() == tg::kFloat64);
+  tg::sum(y * f64({1, 2, 3})).backward();
+  CHECK(a.grad().dtype() == tg::kFloat32);
+  CHECK(a.grad().to_vector<double>() == std::vector<double>{1, 2});
+  CHECK(b.grad().dtype() == tg::kFloat64);
+  CHECK(b.grad().to_vector<double>() == std::vector<double>{3});
+
+  Tensor p = f32({1, 2});
+  Tensor q = f64({3, 4});
+  p.set_requires_grad();
+  q.set_requires_grad();
+  tg::sum(tg::stack({p, q}, 1) * f64({1, 2})).backward();
+  CHECK(p.grad().dtype() == tg::kFloat32);
+  CHECK(p.grad().to_vector<double>() == std::vector<double>{1, 1});
+  CHECK(q.grad().dtype() == tg::kFloat64);
+  CHECK(q.grad().to_vector<double>() == std::vector<double>{2, 2});
+
+  // float32 self, float64 other: self keeps float32, other's gradient is float64.
+  Tensor u = f32({1, 2});
+  Tensor v = f64({0.5, 4});
+  u.set_requires_grad();
+  v.set_requires_grad();
+  Tensor t = u * 1.0;
+  t.mul_(v);
+  CHECK(t.dtype() == tg::kFloat32);
+  tg::sum(t).backward();
+  CHECK(u.grad().dtype() == tg::kFloat32);
+  CHECK(u.grad().to_vector<double>() == std::vector<double>{0.5, 4});
+  CHECK(v.grad().dtype() == tg::kFloat64);
+  CHECK(v.grad().to_vector<double>() == std::vector<double>{1, 2});
+}
+
+TEST_CASE("promotion: losses promote or keep the input's dtype as PyTorch does") {
+  namespace F = tg::nn::functional;
+  Tensor x = f32({0.5, 1.5});
+  x.set_requires_grad();
+  Tensor t = f64({1, 1});
+  t.set_requires_grad();
+  Tensor mse = F::mse_loss(x, t);
+  CHECK(mse.dtype() == tg::kFloat64);
+  CHECK(mse.item<double>() == doctest::Approx(0.25));
+  mse.backward();
+  CHECK(x.grad().dtype() == tg::kFloat32);
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{-0.5, 0.5});
+  CHECK(t.grad().dtype() == tg::kFloat64);
+  CHECK(F::l1_loss(x, t).dtype() == tg::kFloat64);
+  // huber_loss computes in the input's dtype (PyTorch's result too).
+  CHECK(F::huber_loss(x, t).dtype() == tg::kFloat32);
+  CHECK(F::huber_loss(t, x).dtype() == tg::kFloat64);
+  // Integer targets are taken in the input's dtype.
+  CHECK(F::mse_loss(x, tg::tensor({1, 1}, {2}, {.dtype = tg::kInt64})).dtype() == tg::kFloat32);
+  // Probability targets of cross_entropy promote; the gradient comes back in float32.
+  Tensor logits = tg::tensor({0.5, -1, 2, 0, 1, -0.5}, {2, 3}, {.dtype = tg::kFloat32});
+  logits.set_requires_grad();
+  Tensor probs = tg::full({2, 3}, 1.0 / 3, {.dtype = tg::kFloat64});
+  Tensor ce = F::cross_entropy(logits, probs);
+  CHECK(ce.dtype() == tg::kFloat64);
+  ce.backward();
+  CHECK(logits.grad().dtype() == tg::kFloat32);
+  Tensor logits64 = logits.detach().to(tg::kFloat64);
+  logits64.set_requires_grad();
+  F::cross_entropy(logits64, probs).backward();
+  check_close(logits.grad(), logits64.grad().to_vector<double>(), 1e-6);
+}
