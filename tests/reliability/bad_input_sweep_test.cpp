@@ -1033,7 +1033,7 @@ std::vector<GoodRow> good_rows() {
   return r;
 }
 
-constexpr std::size_t kBadRows = 311;
+constexpr std::size_t kBadRows = 324;
 constexpr std::size_t kGoodRows = 51;
 
 }  // namespace
