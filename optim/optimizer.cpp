@@ -2,6 +2,7 @@
 // bookkeeping, parameter checks, and the JSON of the "param_groups" metadata.
 #include "optim/optimizer.h"
 
+#include <cmath>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -88,13 +89,15 @@ std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const
     for (const auto& [name, value] : record["options"].items()) {
       if (value.is_boolean())
         g.options.emplace_back(name, OptionValue(value.get<bool>()));
-      else if (value.is_number())
+      else if (value.is_number() && std::isfinite(value.get<double>()))
         g.options.emplace_back(name, OptionValue(value.get<double>()));
       else
-        throw bad(fmt::format("has option \"{}\" that is neither a number nor a boolean", name));
+        throw bad(fmt::format("has option \"{}\" that is neither a finite number nor a boolean", name));
     }
     if (record.contains("initial_lr")) {
-      if (!record["initial_lr"].is_number()) throw bad("has a non-numeric \"initial_lr\"");
+      if (!record["initial_lr"].is_number() || !(record["initial_lr"].get<double>() >= 0) ||
+          !std::isfinite(record["initial_lr"].get<double>()))
+        throw bad("has an \"initial_lr\" that is not a finite number >= 0");
       g.initial_lr = record["initial_lr"].get<double>();
     }
     groups.push_back(std::move(g));
