@@ -41,7 +41,8 @@ constexpr std::string_view dtype_name(DType d) {
 
 constexpr bool is_floating(DType d) { return d == DType::Float32 || d == DType::Float64; }
 
-// A floating value as T. bool is v != 0. An integer type truncates toward
+// A floating value as T, for converting tensors (scalars that are stored go
+// through checked_scalar below). bool is v != 0. An integer type truncates toward
 // zero and saturates: out-of-range values give its minimum or maximum and NaN
 // gives 0, where a plain cast would be undefined behaviour.
 template <class T, class F>
