@@ -21,7 +21,11 @@
 // parameters over all groups in order; "step" is an int64 scalar) and
 // metadata "optimizer" (the class name) and "param_groups" (JSON: each
 // group's options and parameter count). load_state_dict() checks all of it
-// against this optimizer before changing anything.
+// against this optimizer before changing anything; floating state is cast to
+// its parameter's dtype, as PyTorch does.
+//
+// Module::to converts parameters in place, so an optimizer keeps them; at the
+// next step each parameter's state is converted to its new dtype.
 #include <cstddef>
 #include <cstdint>
 #include <map>

@@ -117,3 +117,23 @@ TEST_CASE("optimizers: a gradient that does not fit names the optimizer, the gro
                        "SGD: the gradient (float32 [2, 2]) does not match parameter 0 of group 1 (float64 [2, 2])",
                        tg::DTypeError);
 }
+
+TEST_CASE("optimizers: state that no longer fits its parameter's shape names the optimizer, parameter and state") {
+  Tensor p = tg::zeros({2}, {.requires_grad = true});
+  tg::optim::Adam opt({p});
+  p.set_grad(tg::ones({2}));
+  opt.step();
+  // The parameter's data swapped in place for data of another shape, the way
+  // Module::to swaps dtypes (no public API does this; a custom one could).
+  const Tensor bigger = tg::zeros({3});
+  tg::TensorImpl* impl = p.impl();
+  impl->storage = bigger.storage();
+  impl->sizes = tg::Dims{3};
+  impl->strides = tg::Dims{1};
+  impl->numel = 3;
+  p.set_grad(tg::ones({3}));
+  CHECK_THROWS_WITH_AS(opt.step(),
+                       doctest::Contains("Adam: state \"exp_avg\" of parameter 0 of group 0 is float32 [2], but the "
+                                         "parameter is now float32 [3]"),
+                       tg::ShapeError);
+}
