@@ -16,20 +16,24 @@ Tensor finish(Tensor t, const TensorOptions& options) {
 
 Tensor empty(Dims shape, TensorOptions options) { return finish(make_tensor(shape, options.dtype), options); }
 
-Tensor full(Dims shape, double value, TensorOptions options) {
+namespace {
+Tensor full_as(const char* op, Dims shape, double value, TensorOptions options) {
   Tensor t = make_tensor(shape, options.dtype);
-  kernel::fill_(t, value);
+  kernel::fill_(t, value, op);
   return finish(t, options);
 }
+}  // namespace
+
+Tensor full(Dims shape, double value, TensorOptions options) { return full_as("full", shape, value, options); }
 Tensor zeros(Dims shape, TensorOptions options) { return full(shape, 0, options); }
 Tensor ones(Dims shape, TensorOptions options) { return full(shape, 1, options); }
-Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
+Tensor scalar_tensor(double value, TensorOptions options) { return full_as("scalar_tensor", {}, value, options); }
 
 Tensor empty_like(const Tensor& t, std::optional<DType> dtype) { return make_tensor(t.shape(), dtype.value_or(t.dtype())); }
 Tensor zeros_like(const Tensor& t, std::optional<DType> dtype) { return full(t.shape(), 0, {dtype.value_or(t.dtype())}); }
 Tensor ones_like(const Tensor& t, std::optional<DType> dtype) { return full(t.shape(), 1, {dtype.value_or(t.dtype())}); }
 Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype) {
-  return full(t.shape(), value, {dtype.value_or(t.dtype())});
+  return full_as("full_like", t.shape(), value, {dtype.value_or(t.dtype())});
 }
 
 Tensor arange(double end, TensorOptions options) { return arange(0, end, 1, options); }
@@ -48,7 +52,8 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   Tensor t = make_tensor({n}, options.dtype);
   dispatch(options.dtype, [&]<class T>() {
     T* p = t.data_ptr<T>();
-    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    // Checked: arange(0, 1e30, 1e28) with an integer dtype has values int64 cannot hold.
+    for (std::int64_t i = 0; i < n; ++i) p[i] = checked_scalar<T>(start + static_cast<double>(i) * step, "arange");
   });
   return finish(t, options);
 }
@@ -62,8 +67,9 @@ Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opti
     // Fill from both ends, as PyTorch, so the last value is exactly `end`.
     const std::int64_t half = steps / 2;
     for (std::int64_t i = 0; i < steps; ++i)
-      p[i] = static_cast<T>(i < half ? start + step * static_cast<double>(i)
-                                     : end - step * static_cast<double>(steps - 1 - i));
+      p[i] = checked_scalar<T>(i < half ? start + step * static_cast<double>(i)
+                                        : end - step * static_cast<double>(steps - 1 - i),
+                               "linspace");
   });
   return finish(t, options);
 }
@@ -88,7 +94,7 @@ Tensor tensor(std::initializer_list<double> values, Dims shape, TensorOptions op
   dispatch(options.dtype, [&]<class T>() {
     T* p = t.data_ptr<T>();
     std::int64_t i = 0;
-    for (double v : values) p[i++] = cast_floating<T>(v);
+    for (double v : values) p[i++] = checked_scalar<T>(v, "tensor");
   });
   return finish(t, options);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Element types and the one helper that turns a runtime dtype into a
 // compile-time type: kernels are written once as templates and dispatched here.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -40,7 +41,8 @@ constexpr std::string_view dtype_name(DType d) {
 
 constexpr bool is_floating(DType d) { return d == DType::Float32 || d == DType::Float64; }
 
-// A floating value as T. bool is v != 0. An integer type truncates toward
+// A floating value as T, for converting tensors (scalars that are stored go
+// through checked_scalar below). bool is v != 0. An integer type truncates toward
 // zero and saturates: out-of-range values give its minimum or maximum and NaN
 // gives 0, where a plain cast would be undefined behaviour.
 template <class T, class F>
@@ -66,6 +68,32 @@ constexpr DType dtype_of() {
   else if constexpr (std::is_same_v<T, std::int64_t>) return DType::Int64;
   else if constexpr (std::is_same_v<T, bool>) return DType::Bool;
   else static_assert(!sizeof(T), "tapegrad supports float, double, int64_t and bool");
+}
+
+// ValueError: "{op}: value {value} cannot be converted to {dtype} without overflow".
+[[noreturn]] void throw_unrepresentable(std::string_view op, double value, DType dtype);
+
+// A scalar given to an op that stores it (full, fill_, masked_fill, ...) as
+// T, checked as PyTorch checks such scalars: an integer dtype refuses NaN,
+// infinities and values outside its range (a fraction truncates toward zero);
+// float32 refuses finite values beyond its range (NaN and infinities are
+// kept); bool takes anything (true unless 0, so NaN is true). Silently storing
+// 0 or INT64_MAX for NaN would hide the bug that produced the NaN.
+template <class T>
+T checked_scalar(double v, std::string_view op) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v != 0;
+  } else if constexpr (std::is_integral_v<T>) {
+    static_assert(std::is_same_v<T, std::int64_t>);
+    if (!(v >= -0x1p63 && v < 0x1p63)) throw_unrepresentable(op, v, dtype_of<T>());
+    return static_cast<T>(v);
+  } else if constexpr (std::is_same_v<T, float>) {
+    if (std::isfinite(v) && std::fabs(v) > static_cast<double>(std::numeric_limits<float>::max()))
+      throw_unrepresentable(op, v, dtype_of<T>());
+    return static_cast<float>(v);
+  } else {
+    return static_cast<T>(v);
+  }
 }
 
 // Calls fn.template operator()<T>() with the C++ type of `d`.

@@ -1,5 +1,6 @@
 #include "io/checkpoint.h"
 
+#include <cstdint>
 #include <optional>
 
 #include <fmt/format.h>
@@ -72,6 +73,10 @@ std::map<std::string, std::int64_t> parse_counters(const std::string& path, cons
   for (const auto& [key, value] : doc.items()) {
     if (!value.is_number_integer())
       throw FormatError(fmt::format("checkpoint '{}': counter \"{}\" is not an integer", path, key));
+    // JSON keeps integers up to 2^64 - 1 as unsigned; get<int64_t> would wrap them negative.
+    if (value.is_number_unsigned() && value.get<std::uint64_t>() > std::uint64_t{INT64_MAX})
+      throw FormatError(fmt::format("checkpoint '{}': counter \"{}\" ({}) does not fit in int64", path, key,
+                                    value.get<std::uint64_t>()));
     out[key] = value.get<std::int64_t>();
   }
   return out;

@@ -97,7 +97,16 @@ void Module::replace_parameter(const std::string& name, const Tensor& tensor) {
 
 void Module::add_child(const std::string& name, Module* child, std::shared_ptr<Module> owned) {
   check_new_name(name, "submodule");
-  if (child == this) throw ValueError(fmt::format("{}: a module cannot be its own child", type_name()));
+  if (child == this)
+    throw ValueError(fmt::format("{}: cannot register '{}': a module cannot be its own child", type_name(), name));
+  // A cycle would make every recursive walk (parameters(), state_dict(),
+  // repr(), ...) endless, and owned children in a cycle would never be freed.
+  // The child's tree is still acyclic here, so this walk ends.
+  for (const auto& [path, m] : child->named_modules())
+    if (m == this)
+      throw ValueError(fmt::format(
+          "{}: cannot register '{}' ({}): it already contains this module (at '{}.{}'), which would make a cycle",
+          type_name(), name, child->type_name(), name, path));
   children_.push_back({name, child, std::move(owned)});
 }
 
@@ -129,7 +138,13 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
   std::vector<std::pair<std::string, Tensor>> out;
   collect("", false, recurse, out);
-  return out;
+  // As parameters: a buffer reached along two paths (a submodule registered
+  // twice) is listed once, at its first path, as PyTorch does.
+  std::vector<std::pair<std::string, Tensor>> unique;
+  std::set<const TensorImpl*> seen;
+  for (auto& entry : out)
+    if (seen.insert(entry.second.impl()).second) unique.push_back(std::move(entry));
+  return unique;
 }
 
 std::vector<Tensor> Module::buffers(bool recurse) const {
@@ -154,9 +169,13 @@ std::vector<std::pair<std::string, Module*>> Module::named_modules() {
   std::vector<std::pair<std::string, Module*>> out;
   // Iterative pre-order walk.
   std::vector<std::pair<std::string, Module*>> stack{{"", this}};
+  // A submodule registered at two paths is listed once, at its first path,
+  // as PyTorch does; so train(), to() and the rest visit it once.
+  std::set<const Module*> seen;
   while (!stack.empty()) {
     auto [prefix, m] = stack.back();
     stack.pop_back();
+    if (!seen.insert(m).second) continue;
     out.emplace_back(prefix, m);
     for (auto it = m->children_.rbegin(); it != m->children_.rend(); ++it)
       stack.emplace_back(prefix.empty() ? it->name : prefix + "." + it->name, it->module);
@@ -188,6 +207,11 @@ void Module::zero_grad(bool set_to_none) {
 }
 
 void Module::to(DType dtype) {
+  // As PyTorch's Module.to: only floating dtypes, since integer parameters
+  // could not be trained (and buffers would lose their fractions).
+  if (!is_floating(dtype))
+    throw DTypeError(fmt::format("{}.to: only floating dtypes (float32, float64) are accepted, got {}", type_name(),
+                                 dtype_name(dtype)));
   NoGradGuard no_grad;
   auto convert = [dtype](const Tensor& t) {
     if (!t.defined() || !t.is_floating_point() || t.dtype() == dtype) return;

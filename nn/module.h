@@ -54,7 +54,9 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> named_buffers(bool recurse = true) const;
   std::vector<Module*> children() const;
   std::vector<std::pair<std::string, Module*>> named_children() const;
-  // This module and all below it, depth first, parents before children.
+  // This module and all below it, depth first, parents before children; a
+  // submodule registered at two paths is listed once, at the first (so are
+  // parameters and buffers), as in PyTorch.
   std::vector<Module*> modules();
   std::vector<std::pair<std::string, Module*>> named_modules();
 
@@ -64,7 +66,9 @@ class Module {
 
   // Drops (set_to_none, PyTorch's default) or zeroes every parameter's .grad().
   void zero_grad(bool set_to_none = true);
-  // Converts every floating parameter and buffer in place.
+  // Converts every floating parameter and buffer in place. Only floating
+  // dtypes (DTypeError otherwise). Optimizers keep working: they hold the
+  // same tensors and convert their state at the next step.
   void to(DType dtype);
 
   StateDict state_dict() const;
@@ -80,7 +84,9 @@ class Module {
   // Returns the registered tensor (the same handle the caller should keep).
   Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, Tensor tensor);
-  // A submodule that is a member of this object (not owned).
+  // A submodule that is a member of this object (not owned). Registering
+  // this module itself, or one that already contains it, is a ValueError:
+  // the tree may share submodules but never loop.
   template <class M>
   M& register_module(const std::string& name, M& child) {
     add_child(name, &child, nullptr);

@@ -26,11 +26,18 @@ json parse_state(const std::string& who, const std::string& text) {
   return state;
 }
 
-std::int64_t get_int(const std::string& who, const json& state, const char* key) {
+// An integer of the state, at least `min`. JSON keeps integers up to 2^64 - 1
+// as unsigned, which get<int64_t> would wrap negative.
+std::int64_t get_int(const std::string& who, const json& state, const char* key, std::int64_t min) {
   auto it = state.find(key);
   if (it == state.end() || !it->is_number_integer())
     throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is missing or not an integer", who, key));
-  return it->get<std::int64_t>();
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > std::uint64_t{INT64_MAX})
+    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" ({}) does not fit in int64", who, key,
+                                  it->get<std::uint64_t>()));
+  const auto v = it->get<std::int64_t>();
+  if (v < min) throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is {}, below {}", who, key, v, min));
+  return v;
 }
 
 std::vector<double> get_lrs(const std::string& who, const json& state, const char* key, std::size_t groups) {
@@ -40,7 +47,9 @@ std::vector<double> get_lrs(const std::string& who, const json& state, const cha
         fmt::format("{}::load_state_dict: \"{}\" must list {} numbers, one per parameter group", who, key, groups));
   std::vector<double> out;
   for (const auto& v : *it) {
-    if (!v.is_number()) throw FormatError(fmt::format("{}::load_state_dict: \"{}\" holds a non-number", who, key));
+    if (!v.is_number() || !std::isfinite(v.get<double>()) || !(v.get<double>() >= 0))
+      throw FormatError(fmt::format("{}::load_state_dict: \"{}\" holds {}, not a learning rate (a finite number >= 0)",
+                                    who, key, v.dump()));
     out.push_back(v.get<double>());
   }
   return out;
@@ -69,6 +78,14 @@ std::vector<double> per_group(const std::string& who, const char* what, const st
     throw ValueError(fmt::format("{}: expected 1 or {} values of {} (one per parameter group), got {}", who, groups,
                                  what, values.size()));
   return values;
+}
+
+// A factor the lr is multiplied by, checked when the scheduler is made: a
+// negative, infinite or NaN one gives an lr the optimizer refuses (or NaN
+// weights), which would surface only epochs later, in step().
+void check_factor(const std::string& who, const char* what, double value) {
+  if (!(value >= 0) || !std::isfinite(value))
+    throw ValueError(fmt::format("{}: {} must be a finite number >= 0, got {}", who, what, value));
 }
 
 }  // namespace
@@ -101,7 +118,7 @@ std::string LRScheduler::state_dict() const {
 void LRScheduler::load_state_dict(const std::string& text) {
   const std::string who = name();
   const json state = parse_state(who, text);
-  const std::int64_t last_epoch = get_int(who, state, "last_epoch");
+  const std::int64_t last_epoch = get_int(who, state, "last_epoch", -1);
   auto base = get_lrs(who, state, "base_lrs", base_lrs_.size());
   auto last = get_lrs(who, state, "last_lr", base_lrs_.size());
   last_epoch_ = last_epoch;
@@ -114,6 +131,7 @@ void LRScheduler::load_state_dict(const std::string& text) {
 StepLR::StepLR(Optimizer& optimizer, StepLROptions options) : LRScheduler(optimizer), options(options) {
   if (options.step_size <= 0)
     throw ValueError(fmt::format("StepLR: step_size must be positive, got {}", options.step_size));
+  check_factor(name(), "gamma", options.gamma);
   initial_step();
 }
 
@@ -126,6 +144,7 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, MultiStepLROptions options_in)
         std::sort(options_in.milestones.begin(), options_in.milestones.end());
         return options_in;
       }()) {
+  check_factor(name(), "gamma", options.gamma);
   initial_step();
 }
 
@@ -137,6 +156,7 @@ double MultiStepLR::lr_at(std::size_t group, std::int64_t epoch) const {
 
 ExponentialLR::ExponentialLR(Optimizer& optimizer, ExponentialLROptions options)
     : LRScheduler(optimizer), options(options) {
+  check_factor(name(), "gamma", options.gamma);
   initial_step();
 }
 
@@ -148,6 +168,8 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, CosineAnnealingLROpti
     : LRScheduler(optimizer), options(options) {
   if (options.T_max <= 0)
     throw ValueError(fmt::format("CosineAnnealingLR: T_max must be positive, got {}", options.T_max));
+  // The lr moves between the base lr and eta_min, so eta_min must be an lr too.
+  check_factor(name(), "eta_min", options.eta_min);
   initial_step();
 }
 
@@ -180,7 +202,9 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions options_in)
   if (options.total_steps > 0) {
     total_steps_ = options.total_steps;
   } else if (options.epochs > 0 && options.steps_per_epoch > 0) {
-    total_steps_ = options.epochs * options.steps_per_epoch;
+    if (__builtin_mul_overflow(options.epochs, options.steps_per_epoch, &total_steps_))
+      throw ValueError(fmt::format("{}: epochs * steps_per_epoch ({} * {}) overflows int64", who, options.epochs,
+                                   options.steps_per_epoch));
   } else {
     throw ValueError(fmt::format("{}: give total_steps > 0, or epochs > 0 and steps_per_epoch > 0 (got {}, {} and {})",
                                  who, options.total_steps, options.epochs, options.steps_per_epoch));
@@ -194,6 +218,11 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions options_in)
     throw ValueError(
         fmt::format("{}: {} has no momentum or beta1 to cycle; set cycle_momentum = false", who, optimizer.name()));
   max_lrs_ = per_group(who, "max_lr", options.max_lr, optimizer.num_param_groups());
+  for (double lr : max_lrs_) check_factor(who, "max_lr", lr);
+  if (options.cycle_momentum) {
+    check_factor(who, "base_momentum", options.base_momentum);
+    check_factor(who, "max_momentum", options.max_momentum);
+  }
 
   const double total = static_cast<double>(total_steps_);
   const double rise_end = options.pct_start * total - 1;
@@ -203,6 +232,27 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions options_in)
                {total - 1, kInitial, kMin, kMax, kMax}};
   else
     phases_ = {{rise_end, kInitial, kMax, kMax, kInitial}, {total - 1, kMax, kMin, kInitial, kMax}};
+
+  // A phase of no length is a division by zero where a step falls in it:
+  // pct_start * total_steps == 1 makes the rise end at step 0 (NaN at step 0);
+  // pct_start == 1 (or, with three phases, (2 pct_start - 1) total_steps == 1)
+  // leaves the last phase no length (NaN at the last step). Such a schedule is
+  // refused now rather than when step() reaches it. Only the steps at either
+  // end and beside each phase boundary can divide by zero, so those are tried.
+  {
+    std::vector<std::int64_t> probes{0, total_steps_};
+    for (const Phase& phase : phases_)
+      for (double s : {std::floor(phase.end_step), std::floor(phase.end_step) + 1})
+        if (s >= 0 && s <= total) probes.push_back(static_cast<std::int64_t>(s));
+    for (std::int64_t s : probes) {
+      const auto [phase, pct] = locate(s);
+      if (!std::isfinite(pct))
+        throw ValueError(fmt::format(
+            "{}: pct_start {} with total_steps {} leaves a phase of the schedule with no steps (the lr at step {} "
+            "would be NaN); choose another pct_start",
+            who, options.pct_start, total_steps_, s));
+    }
+  }
 
   // The cycle starts from max_lr / div_factor, whatever the optimizer had.
   for (std::size_t g = 0; g < max_lrs_.size(); ++g) {
@@ -226,7 +276,10 @@ std::pair<const OneCycleLR::Phase*, double> OneCycleLR::locate(std::int64_t step
 }
 
 double OneCycleLR::anneal(double start, double end, double pct) const {
-  if (options.anneal_strategy == AnnealStrategy::Linear) return (end - start) * pct + start;
+  // The last step (total_steps) lies past the last phase's end, pct > 1.
+  // PyTorch extrapolates there, which for a linear fall is a negative lr that
+  // the optimizer refuses: the final step() threw. Hold the end value instead.
+  if (options.anneal_strategy == AnnealStrategy::Linear) return (end - start) * std::min(pct, 1.0) + start;
   return end + (start - end) / 2 * (std::cos(std::numbers::pi * pct) + 1);
 }
 
@@ -308,7 +361,7 @@ void SequentialLR::load_state_dict(const std::string& text) {
   if (milestones == state.end() || *milestones != json(milestones_))
     throw ValueError(
         fmt::format("{}::load_state_dict: the state's milestones differ from {}", who, json(milestones_).dump()));
-  get_int(who, state, "last_epoch");
+  get_int(who, state, "last_epoch", -1);
   get_lrs(who, state, "base_lrs", base_lrs_.size());
   get_lrs(who, state, "last_lr", base_lrs_.size());
   // All or nothing: if one part fails, the parts already loaded go back.
@@ -385,10 +438,10 @@ std::string ReduceLROnPlateau::state_dict() const {
 void ReduceLROnPlateau::load_state_dict(const std::string& text) {
   const std::string who = name();
   const json state = parse_state(who, text);
-  const auto last_epoch = get_int(who, state, "last_epoch");
+  const auto last_epoch = get_int(who, state, "last_epoch", -1);
   const double best = text_double(who, state, "best");
-  const auto bad = get_int(who, state, "num_bad_epochs");
-  const auto cooldown = get_int(who, state, "cooldown_counter");
+  const auto bad = get_int(who, state, "num_bad_epochs", 0);
+  const auto cooldown = get_int(who, state, "cooldown_counter", 0);
   auto last = get_lrs(who, state, "last_lr", min_lrs_.size());
   last_epoch_ = last_epoch;
   best_ = best;

@@ -2,6 +2,7 @@
 // bookkeeping, parameter checks, and the JSON of the "param_groups" metadata.
 #include "optim/optimizer.h"
 
+#include <cmath>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -88,13 +89,15 @@ std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const
     for (const auto& [name, value] : record["options"].items()) {
       if (value.is_boolean())
         g.options.emplace_back(name, OptionValue(value.get<bool>()));
-      else if (value.is_number())
+      else if (value.is_number() && std::isfinite(value.get<double>()))
         g.options.emplace_back(name, OptionValue(value.get<double>()));
       else
-        throw bad(fmt::format("has option \"{}\" that is neither a number nor a boolean", name));
+        throw bad(fmt::format("has option \"{}\" that is neither a finite number nor a boolean", name));
     }
     if (record.contains("initial_lr")) {
-      if (!record["initial_lr"].is_number()) throw bad("has a non-numeric \"initial_lr\"");
+      if (!record["initial_lr"].is_number() || !(record["initial_lr"].get<double>() >= 0) ||
+          !std::isfinite(record["initial_lr"].get<double>()))
+        throw bad("has an \"initial_lr\" that is not a finite number >= 0");
       g.initial_lr = record["initial_lr"].get<double>();
     }
     groups.push_back(std::move(g));
@@ -102,12 +105,13 @@ std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const
   return groups;
 }
 
-ParamUpdate::ParamUpdate(const std::string& optimizer, const Tensor& param) : param_(param) {
+ParamUpdate::ParamUpdate(const std::string& optimizer, std::size_t group, std::size_t index, const Tensor& param)
+    : param_(param) {
   const Tensor& g = param.grad();
   if (g.dtype() != param.dtype() || g.shape() != param.shape()) {
-    const auto message =
-        fmt::format("{}: the gradient ({} {}) does not match its parameter ({} {})", optimizer, dtype_name(g.dtype()),
-                    shape_str(g.sizes()), dtype_name(param.dtype()), shape_str(param.sizes()));
+    const auto message = fmt::format("{}: the gradient ({} {}) does not match parameter {} of group {} ({} {})",
+                                     optimizer, dtype_name(g.dtype()), shape_str(g.sizes()), index, group,
+                                     dtype_name(param.dtype()), shape_str(param.sizes()));
     if (g.shape() != param.shape()) throw ShapeError(message);
     throw DTypeError(message);
   }
@@ -145,11 +149,28 @@ void check_params(const std::string& optimizer, const std::vector<std::vector<Te
 Tensor load_state_tensor(const std::string& optimizer, const std::string& key, const Tensor& value,
                          const Tensor& param) {
   if (!value.defined()) throw ValueError(fmt::format("{}::load_state_dict: \"{}\" is undefined", optimizer, key));
-  if (value.shape() != param.shape() || value.dtype() != param.dtype())
-    throw ShapeError(fmt::format("{}::load_state_dict: \"{}\" is {} {}, but its parameter is {} {}", optimizer, key,
-                                 dtype_name(value.dtype()), shape_str(value.sizes()), dtype_name(param.dtype()),
-                                 shape_str(param.sizes())));
-  return kernel::clone(value);
+  const auto message = [&] {
+    return fmt::format("{}::load_state_dict: \"{}\" is {} {}, but its parameter is {} {}", optimizer, key,
+                       dtype_name(value.dtype()), shape_str(value.sizes()), dtype_name(param.dtype()),
+                       shape_str(param.sizes()));
+  };
+  if (value.shape() != param.shape()) throw ShapeError(message());
+  if (value.dtype() == param.dtype()) return kernel::clone(value);
+  if (!value.is_floating_point() || !param.is_floating_point()) throw DTypeError(message());
+  return kernel::to(value, param.dtype());
+}
+
+void match_state(const std::string& optimizer, std::size_t group, std::size_t index, const char* field, Tensor& state,
+                 const Tensor& param) {
+  if (!state.defined() || (state.dtype() == param.dtype() && state.shape() == param.shape())) return;
+  const auto message = fmt::format(
+      "{}: state \"{}\" of parameter {} of group {} is {} {}, but the parameter is now {} {}", optimizer, field,
+      index, group, dtype_name(state.dtype()), shape_str(state.sizes()), dtype_name(param.dtype()),
+      shape_str(param.sizes()));
+  if (state.shape() != param.shape())
+    throw ShapeError(message + " (a parameter's shape cannot change under its optimizer; make a new optimizer)");
+  if (!state.is_floating_point() || !param.is_floating_point()) throw DTypeError(message);
+  state = kernel::to(state, param.dtype());
 }
 
 std::int64_t load_step(const std::string& optimizer, const std::string& key, const Tensor& value) {

@@ -21,7 +21,11 @@
 // parameters over all groups in order; "step" is an int64 scalar) and
 // metadata "optimizer" (the class name) and "param_groups" (JSON: each
 // group's options and parameter count). load_state_dict() checks all of it
-// against this optimizer before changing anything.
+// against this optimizer before changing anything; floating state is cast to
+// its parameter's dtype, as PyTorch does.
+//
+// Module::to converts parameters in place, so an optimizer keeps them; at the
+// next step each parameter's state is converted to its new dtype.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -110,7 +114,8 @@ std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const
 // gradient, contiguous, checked to match the parameter's dtype and shape.
 class ParamUpdate {
  public:
-  ParamUpdate(const std::string& optimizer, const Tensor& param);
+  // group and index name the parameter in error messages.
+  ParamUpdate(const std::string& optimizer, std::size_t group, std::size_t index, const Tensor& param);
   // Writes a copy back and bumps the version counter, as an in-place op does.
   void commit();
   Tensor data;
@@ -125,9 +130,17 @@ class ParamUpdate {
 void check_params(const std::string& optimizer, const std::vector<std::vector<Tensor>>& groups);
 
 // A state tensor from a state dict, checked against its parameter (same
-// shape and dtype) and copied, so the optimizer never shares it.
+// shape) and copied, so the optimizer never shares it. Floating state is cast
+// to the parameter's dtype, as PyTorch does, so a float32 checkpoint loads
+// into a float64 model.
 Tensor load_state_tensor(const std::string& optimizer, const std::string& key, const Tensor& value,
                          const Tensor& param);
+// Before an update: a state tensor made for the parameter as it was. After
+// Module::to changed the parameter's dtype in place, the state follows it (as
+// PyTorch's state follows on load); a shape that no longer matches is a
+// ShapeError naming the optimizer, the parameter and the state.
+void match_state(const std::string& optimizer, std::size_t group, std::size_t index, const char* field, Tensor& state,
+                 const Tensor& param);
 std::int64_t load_step(const std::string& optimizer, const std::string& key, const Tensor& value);
 
 [[noreturn]] void throw_bad_option(const std::string& optimizer, const std::string& what, double value);
@@ -285,7 +298,9 @@ class OptimizerWithState : public Optimizer {
       for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
         const Tensor& p = groups_[g].params[i];
         if (!p.grad().defined()) continue;
-        detail::ParamUpdate u(who, p);
+        detail::ParamUpdate u(who, g, i, p);
+        State::tensors(state_[g][i],
+                       [&](const char* field, Tensor& t) { detail::match_state(who, g, i, field, t, p); });
         update(groups_[g].options, state_[g][i], u);
         u.commit();
       }

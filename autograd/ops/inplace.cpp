@@ -115,7 +115,7 @@ void add_scalar_impl(Tensor& self, double other, const char* op) {
 void fill_impl(Tensor& self, double value, const char* op) {
   const bool record = must_record(self, op) && differentiable(self);
   kernel::check_writable(self, op);
-  kernel::fill_(self, value);
+  kernel::fill_(self, value, op);
   self.storage()->bump_version();
   if (record)
     autograd::record(op, {&self}, {&self}, [](Backward& bw) {

@@ -32,9 +32,9 @@ void copy_(const Tensor& dst, const Tensor& src) {
   });
 }
 
-void fill_(const Tensor& dst, double value) {
+void fill_(const Tensor& dst, double value, const char* op) {
   dispatch(dst.dtype(), [&]<class T>() {
-    const T v = convert<T>(value);
+    const T v = checked_scalar<T>(value, op);
     if (dst.is_contiguous()) {
       T* p = dst.data_ptr<T>();
       std::fill(p, p + dst.numel(), v);

@@ -203,7 +203,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
     throw DTypeError(fmt::format("masked_fill: mask must be bool, got {}", dtype_name(mask.dtype())));
   Tensor out = make_tensor(broadcast_shapes(x.shape(), mask.shape(), "masked_fill"), x.dtype());
   dispatch(x.dtype(), [&]<class T>() {
-    const T fill = cast_floating<T>(value);
+    const T fill = checked_scalar<T>(value, "masked_fill");
     map2<T, T, bool>(out, x, mask, [fill](T a, bool m) { return m ? fill : a; });
   });
   return out;

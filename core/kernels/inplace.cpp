@@ -199,7 +199,7 @@ void masked_fill_(const Tensor& self, const Tensor& mask, double value, const ch
   check_broadcast(self, mask, op);
   Tensor m = unaliased(self, mask);
   dispatch(self.dtype(), [&]<class T>() {
-    const T v = cast_floating<T>(value);
+    const T v = checked_scalar<T>(value, op);
     map2<T, T, bool>(self, self, m, [v](T a, bool fill) { return fill ? v : a; });
   });
 }
