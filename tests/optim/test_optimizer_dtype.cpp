@@ -112,7 +112,7 @@ TEST_CASE("optimizers: a gradient that does not fit names the optimizer, the gro
   Tensor b = tg::zeros({2, 2}, {.dtype = tg::kFloat64, .requires_grad = true});
   std::vector<tg::optim::ParamGroup<tg::optim::SGDOptions>> groups{{{a}, {.lr = 0.1}}, {{b}, {.lr = 0.1}}};
   tg::optim::SGD opt(groups);
-  b.set_grad(tg::ones({2, 2}));  // float32 for a float64 parameter
+  b.mutable_grad() = tg::ones({2, 2});  // float32 for a float64 parameter (set_grad would refuse it)
   CHECK_THROWS_WITH_AS(opt.step(),
                        "SGD: the gradient (float32 [2, 2]) does not match parameter 0 of group 1 (float64 [2, 2])",
                        tg::DTypeError);
