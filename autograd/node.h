@@ -38,10 +38,21 @@ struct AutogradMeta final : AutogradMetaBase {
   std::weak_ptr<Node> grad_accumulator;     // leaves: their AccumulateGrad node
   Tensor grad;
   std::vector<TensorHook> hooks;            // leaves: run before accumulation
+  // Views (see autograd/views.h): the tensor whose memory this one views
+  // (never itself a tracked view), the storage version at which grad_fn was
+  // last made to describe this view, and whether the view was made with
+  // grad mode off. Undefined base: not a tracked view.
+  Tensor view_base;
+  std::uint32_t view_version = 0;
+  bool view_made_without_grad = false;
 };
 
-// Returns the tensor's autograd state, or null if it has none.
+// Returns the tensor's autograd state, or null if it has none. For a view
+// whose memory was modified in place since its grad_fn was made, the grad_fn
+// is first made again from the base's current history.
 AutogradMeta* meta_of(const Tensor& t);
+// The slow path of meta_of for tracked views (autograd/views.cpp).
+void refresh_view(const Tensor& view, AutogradMeta& m);
 AutogradMeta& ensure_meta(const Tensor& t);
 
 // Where a tensor's gradient goes: its grad_fn, or its leaf's AccumulateGrad.
