@@ -33,6 +33,15 @@ Tensor index_in_base(const Tensor& base, const Tensor& view) {
       }
     }
   };
+  std::vector<std::int64_t> index(static_cast<std::size_t>(view.numel()));
+  if (base.is_contiguous()) {
+    // The common case, without a table as large as the base: a base element's
+    // index is its distance from the base's first element.
+    for_each_position(view, [&](std::int64_t i, std::int64_t pos) {
+      index[static_cast<std::size_t>(i)] = pos - base.storage_offset();
+    });
+    return tensor(index, {view.numel()}, kInt64);
+  }
   std::int64_t lo = base.storage_offset(), hi = base.storage_offset();
   if (base.numel() > 0)
     for (int d = 0; d < base.dim(); ++d) {
@@ -44,7 +53,6 @@ Tensor index_in_base(const Tensor& base, const Tensor& view) {
     auto& slot = element_at[static_cast<std::size_t>(pos - lo)];
     if (slot < 0) slot = i;
   });
-  std::vector<std::int64_t> index(static_cast<std::size_t>(view.numel()));
   for_each_position(view, [&](std::int64_t i, std::int64_t pos) {
     const std::int64_t k = pos - lo;
     if (k < 0 || k > hi - lo || element_at[static_cast<std::size_t>(k)] < 0)
@@ -90,8 +98,8 @@ void regenerate(const Tensor& view, const Tensor& base) {
 // region of the base's gradient, the rest passed through unchanged.
 class CopySlices final : public Node {
  public:
-  CopySlices(std::shared_ptr<Node> fn, Tensor index, Tensor in_view, Dims view_shape)
-      : fn_(std::move(fn)), index_(std::move(index)), in_view_(std::move(in_view)), view_shape_(std::move(view_shape)) {}
+  CopySlices(std::shared_ptr<Node> fn, Tensor index, Dims view_shape)
+      : fn_(std::move(fn)), index_(std::move(index)), view_shape_(std::move(view_shape)) {}
 
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     if (!fn_) throw_backward_twice(name());
@@ -105,7 +113,10 @@ class CopySlices final : public Node {
       // dbase = g outside the view; inside it, the op's gradient for the view's old value (0 if none)
       Tensor inside = fn_grads[0].defined() ? into_base(fn_grads[0], index_, {base_shape.product()})
                                             : zeros({base_shape.product()}, {.dtype = g.dtype()});
-      out[0] = tg::reshape(tg::where(in_view_, inside, flat), base_shape);
+      // Made here, not kept: a loop writing rows of a large buffer would
+      // otherwise keep one buffer-sized mask per row.
+      const Tensor in_view = mask_of(base_shape.product(), index_);
+      out[0] = tg::reshape(tg::where(in_view, inside, flat), base_shape);
     }
     for (std::size_t i = 1; i < out.size() && i < fn_grads.size(); ++i) out[i] = std::move(fn_grads[i]);
     return out;
@@ -118,8 +129,7 @@ class CopySlices final : public Node {
 
  private:
   std::shared_ptr<Node> fn_;
-  Tensor index_;    // int64 [view numel]: the base element under each view element
-  Tensor in_view_;  // bool [base numel]: the base elements the view covers
+  Tensor index_;  // int64 [view numel]: the base element under each view element
   Dims view_shape_;
 };
 
@@ -196,10 +206,8 @@ void rebase_view_history(const Tensor& self) {
   if (!m || !m->view_base.defined() || !m->grad_fn) return;
   const Tensor base = m->view_base;
   std::shared_ptr<Node> fn = m->grad_fn;
-  Tensor index = index_in_base(base, self);
-  Tensor in_view = mask_of(base.numel(), index);
-  auto copy = std::allocate_shared<CopySlices>(CachingAllocator<CopySlices>{}, fn, std::move(index),
-                                               std::move(in_view), self.shape());
+  auto copy = std::allocate_shared<CopySlices>(CachingAllocator<CopySlices>{}, fn, index_in_base(base, self),
+                                               self.shape());
   // Inputs: the base before the op, then the op's other operands.
   auto& edges = copy->next_edges();
   auto& metas = copy->input_metas();

@@ -286,6 +286,24 @@ TEST_CASE("in-place on a view of a detached tensor builds that tensor's own hist
   CHECK_FALSE(x.grad().defined());
 }
 
+TEST_CASE("in-place on views of a base whose memory is not row-major") {
+  const std::string c = "noncontiguous_base";
+  Tensor x = x23();
+  Tensor w = tg::tensor({2, 5}, {2}, kF64Grad);
+  Tensor w2 = tg::tensor({1, -1}, {2}, kF64Grad);
+  Tensor y = x * 1;
+  Tensor d = y.t().detach();
+  REQUIRE_FALSE(d.is_contiguous());
+  Tensor col = d.select(1, 1);
+  d.slice(0, 1, 3).select(1, 0).mul_(w);
+  d[0].add_(w2);
+  (square_loss(d) + (col * col * weights({3})).sum()).backward();
+  check_matches(w.grad(), c, "w.grad");
+  check_matches(w2.grad(), c, "w2.grad");
+  check_matches(d, c, "d");
+  check_matches(col, c, "col");
+}
+
 TEST_CASE("second-order gradients through CopySlices") {
   const std::string c = "second_order";
   Tensor x = tg::tensor({0.5, -1.5, 2, 1}, {4}, kF64Grad);

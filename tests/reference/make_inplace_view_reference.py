@@ -236,6 +236,21 @@ def detached_base():
 
 
 @case
+def noncontiguous_base():
+    x = t(X23, [2, 3], grad=True)
+    w = t([2, 5], grad=True)
+    w2 = t([1, -1], grad=True)
+    y = x * 1
+    d = y.t().detach()  # a base whose memory is not row-major
+    col = d[:, 1]
+    d[1:3, 0].mul_(w)
+    d[0].add_(w2)
+    loss = (d * d * weights([3, 2])).sum() + (col * col * weights([3])).sum()
+    loss.backward()
+    return {"w.grad": flat(w.grad), "w2.grad": flat(w2.grad), "d": flat(d), "col": flat(col)}
+
+
+@case
 def second_order():
     x = t([0.5, -1.5, 2, 1], grad=True)
     y = x * x
