@@ -40,11 +40,16 @@ struct AutogradMeta final : AutogradMetaBase {
   std::vector<TensorHook> hooks;            // leaves: run before accumulation
   // Views (see autograd/views.h): the tensor whose memory this one views
   // (never itself a tracked view), the storage version at which grad_fn was
-  // last made to describe this view, and whether the view was made with
-  // grad mode off. Undefined base: not a tracked view.
+  // last made to describe this view, and how the view was made. Undefined
+  // base: not a tracked view.
+  enum class ViewKind : std::uint8_t {
+    kPlain,
+    kNoGrad,       // made with grad mode off (or a view of such a view)
+    kMultiOutput,  // one of the pieces of split or chunk (or a view of one)
+  };
   Tensor view_base;
   std::uint32_t view_version = 0;
-  bool view_made_without_grad = false;
+  ViewKind view_kind = ViewKind::kPlain;
 };
 
 // Returns the tensor's autograd state, or null if it has none. For a view

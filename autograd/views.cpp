@@ -1,5 +1,6 @@
 #include "autograd/views.h"
 
+#include <span>
 #include <vector>
 
 #include <fmt/format.h>
@@ -135,18 +136,32 @@ class CopySlices final : public Node {
 
 }  // namespace
 
+namespace {
+
+using ViewKind = AutogradMeta::ViewKind;
+
+// Why a view of kind `kind` cannot follow an in-place change made while
+// grad is involved: PyTorch forbids both cases, as ambiguous (no-grad views)
+// or unsupported (pieces of split and chunk).
+const char* why_view_cannot_follow(ViewKind kind) {
+  return kind == ViewKind::kNoGrad
+             ? "was made with grad mode off of a tensor that requires grad; whether an in-place change should be "
+               "part of its history is ambiguous, so it is forbidden (as in PyTorch). Make the view and the in-place "
+               "op both under tg::NoGradGuard (not recorded) or both outside it (recorded)"
+             : "is one of the pieces returned by split or chunk (or a view of one); such views cannot follow an "
+               "in-place change when grad is involved (as in PyTorch). Take the piece with narrow() or slice() "
+               "instead, or build the result out of place";
+}
+
+}  // namespace
+
 void refresh_view(const Tensor& view, AutogradMeta& m) {
   const std::uint32_t version = view.version();
   if (version == m.view_version) return;
-  if (m.view_made_without_grad) {
-    // PyTorch forbids using such a view in grad mode once its memory changed:
-    // whether the change should be part of its history is ambiguous.
+  if (m.view_kind != ViewKind::kPlain) {
     if (!is_grad_enabled() || !requires_grad_of(m.view_base)) return;
-    throw AutogradError(fmt::format(
-        "a view (shape {}) was made with grad mode off of a tensor that requires grad, and its memory was modified "
-        "in place since; it cannot be used with grad mode on. Make the view and the in-place op both under "
-        "tg::NoGradGuard (not recorded) or both outside it (recorded)",
-        shape_str(view.sizes())));
+    throw AutogradError(fmt::format("a view (shape {}) whose memory was modified in place since it was made {}",
+                                    shape_str(view.sizes()), why_view_cannot_follow(m.view_kind)));
   }
   m.view_version = version;
   // A base that does not require grad has no history to make one from; the
@@ -163,23 +178,27 @@ void track_view(const Tensor& input, Tensor& view) {
   auto& m = ensure_meta(view);
   m.view_base = input_is_view ? in->view_base : input;
   m.view_version = view.version();
-  m.view_made_without_grad = !grad_mode || (input_is_view && in->view_made_without_grad);
+  m.view_kind = !grad_mode ? ViewKind::kNoGrad : input_is_view ? in->view_kind : ViewKind::kPlain;
+}
+
+void mark_multi_output_views(std::span<Tensor> pieces) {
+  for (auto& piece : pieces) {
+    auto* m = static_cast<AutogradMeta*>(piece.impl()->autograd.get());
+    if (m && m->view_base.defined() && m->view_kind == ViewKind::kPlain) m->view_kind = ViewKind::kMultiOutput;
+  }
 }
 
 bool check_inplace_on_view(const Tensor& self, const char* op, bool any_requires_grad) {
   auto* m = static_cast<AutogradMeta*>(self.impl()->autograd.get());
   if (!m || !m->view_base.defined()) return false;
   const Tensor& base = m->view_base;
-  if (m->view_made_without_grad) {
-    if (!requires_grad_of(base)) return false;
-    throw AutogradError(fmt::format(
-        "{}: the tensor being modified (shape {}) is a view made with grad mode off of a tensor that requires "
-        "grad, and is being modified in place with grad mode on; whether that should be recorded is ambiguous, so "
-        "it is forbidden (as in PyTorch). Make the view and the in-place op both under tg::NoGradGuard or both "
-        "outside it",
-        op, shape_str(self.sizes())));
-  }
-  if (!any_requires_grad) return false;
+  // A no-grad view of a tensor that requires grad is refused even when
+  // nothing else requires grad: in PyTorch such a view requires grad itself.
+  if ((m->view_kind == ViewKind::kNoGrad && requires_grad_of(base)) ||
+      (m->view_kind == ViewKind::kMultiOutput && any_requires_grad))
+    throw AutogradError(fmt::format("{}: the tensor being modified in place (shape {}) is a view that {}", op,
+                                    shape_str(self.sizes()), why_view_cannot_follow(m->view_kind)));
+  if (m->view_kind == ViewKind::kNoGrad || !any_requires_grad) return false;
   if (base.is_leaf() && base.requires_grad())
     throw AutogradError(fmt::format(
         "{}: a view (shape {}) of a leaf tensor that requires grad (shape {}) is being modified in place; modify "

@@ -19,10 +19,14 @@
 //   The view's grad_fn is then made again from the base's.
 // - A view of a leaf that requires grad cannot be modified in place (grad
 //   mode on), nor can a view made with grad mode off of a tensor that
-//   requires grad: PyTorch forbids both, as ambiguous.
+//   requires grad, nor a piece of split or chunk when grad is involved; the
+//   last two cannot be used in grad mode either once their memory changed.
+//   PyTorch forbids all of these.
 //
 // Memory: a view owns its base; nodes never own a tracked view (saved
 // tensors are untracked aliases), so this adds no reference cycle.
+#include <span>
+
 #include "autograd/node.h"
 
 namespace tg::autograd {
@@ -32,6 +36,11 @@ namespace tg::autograd {
 // tensors that require grad are marked (to refuse in-place ops on them later),
 // so inference pays nothing.
 void track_view(const Tensor& input, Tensor& view);
+
+// split and chunk: their pieces, like PyTorch's outputs of a multi-output
+// view op, cannot be modified in place when grad is involved, nor follow an
+// in-place change of their base.
+void mark_multi_output_views(std::span<Tensor> pieces);
 
 // The checks of an in-place op `op` on `self` that apply when self is a
 // tracked view and the op is recorded (`any_requires_grad`: self or another

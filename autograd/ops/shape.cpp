@@ -221,6 +221,7 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t
     const std::int64_t start = k * split_size;
     out.push_back(narrow(x, d, start, std::min(split_size, size - start)));
   }
+  autograd::mark_multi_output_views(out);
   return out;
 }
 
@@ -232,6 +233,7 @@ std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim
   if (size == 0) {
     std::vector<Tensor> out;
     for (std::int64_t k = 0; k < chunks; ++k) out.push_back(narrow(x, d, 0, 0));
+    autograd::mark_multi_output_views(out);
     return out;
   }
   return split(x, (size + chunks - 1) / chunks, d);

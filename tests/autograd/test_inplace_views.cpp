@@ -196,6 +196,41 @@ TEST_CASE("in-place ops on views of a tensor in a graph give PyTorch's gradients
   }
 }
 
+TEST_CASE("flatten: a view when it can be, a copy otherwise") {
+  const std::string c = "flatten_view_and_copy";
+  Tensor x = x23();
+  Tensor w = w3();
+  Tensor y = x * 1;
+  y.narrow(0, 1, 1).flatten().mul_(w);
+  y.slice(1, 0, 2).flatten().add_(1.5);
+  square_loss(y).backward();
+  check_matches(x.grad(), c, "x.grad");
+  check_matches(w.grad(), c, "w.grad");
+  check_matches(y, c, "y");
+}
+
+TEST_CASE("pieces of split and chunk cannot be modified in place when grad is involved, as in PyTorch") {
+  Tensor x = tg::tensor({1, 2, 3, 4}, {4}, kF64Grad);
+  Tensor y = x * 1;
+  auto halves = tg::chunk(y, 2);
+  CHECK_THROWS_WITH_AS(halves[1].mul_(2), doctest::Contains("split or chunk"), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(tg::split(y, 3)[0].view({3}).zero_(), doctest::Contains("zero_"), tg::AutogradError);
+  // ... nor be used in grad mode once their base changed.
+  y.mul_(2);
+  CHECK_THROWS_WITH_AS(halves[0].sum(), doctest::Contains("split or chunk"), tg::AutogradError);
+  // Without grad they are ordinary views.
+  Tensor buf = tg::zeros({4}, kF64);
+  auto pieces = tg::split(buf, 2);
+  pieces[1].fill_(3);
+  CHECK(buf.to_vector<double>() == std::vector<double>{0, 0, 3, 3});
+  CHECK_THROWS_WITH_AS(pieces[0].copy_(tg::ones({2}, kF64Grad)), doctest::Contains("copy_"), tg::AutogradError);
+  {
+    tg::NoGradGuard no_grad;
+    tg::chunk(y, 2)[0].fill_(0);
+  }
+  CHECK(y.to_vector<double>() == std::vector<double>{0, 0, 6, 8});
+}
+
 TEST_CASE("several views of one base modified in turn") {
   const std::string c = "two_views_in_turn";
   Tensor x = x23();
@@ -451,6 +486,14 @@ TEST_CASE("views, CopySlices and regenerated grad_fns free with their tensors") 
     Tensor buf = tg::zeros({2, 3}, kF64);
     buf.select(0, 1).copy_(w * 2);
     buf.select(0, 0).copy_(buf.select(0, 1) * w);  // an operand that is another view of the same base
+    // A view made a leaf that requires grad no longer follows its base: the
+    // node saving it (leaves are saved as themselves) would own the base,
+    // whose history owns that node.
+    Tensor a2 = tg::zeros({4}, kF64);
+    Tensor leaf_view = a2.slice(0, 0, 2);
+    leaf_view.set_requires_grad(true);
+    a2.slice(0, 2, 4).copy_(leaf_view * leaf_view);
+    CHECK(leaf_view.is_leaf());
   }
   CHECK(tg::autograd::live_node_count() == nodes);
   {

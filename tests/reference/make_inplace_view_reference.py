@@ -160,6 +160,17 @@ def mul_by_operand_on_view():
 
 
 @case
+def flatten_view_and_copy():
+    x = t(X23, [2, 3], grad=True)
+    w = t([3, -1, 0.5], grad=True)
+    y = x * 1
+    y.narrow(0, 1, 1).flatten().mul_(w)  # contiguous: flatten is a view
+    y[:, 0:2].flatten().add_(1.5)  # not contiguous: flatten copies, y is unchanged
+    (y * y * weights([2, 3])).sum().backward()
+    return {"x.grad": flat(x.grad), "w.grad": flat(w.grad), "y": flat(y)}
+
+
+@case
 def two_views_in_turn():
     x = t(X23, [2, 3], grad=True)
     w = t([3, -1, 0.5], grad=True)
