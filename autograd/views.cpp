@@ -13,8 +13,10 @@ namespace {
 
 // For each element of `view` (row-major), the row-major index of the element
 // of `base` at the same memory location. The view lies inside the base's
-// memory by construction; the base itself does not overlap (an in-place op
-// checks it, and a base is never a stride-0 view of anything tracked).
+// memory by construction. Where several base elements share a location (a
+// base made by detach() of an expanded tensor), the first one is taken: such
+// a base cannot be written through a view in grad mode (check_inplace_on_view),
+// so only a view's gradient is routed, to one of equal elements.
 Tensor index_in_base(const Tensor& base, const Tensor& view) {
   // Storage positions of a tensor's elements, in row-major order.
   auto for_each_position = [](const Tensor& t, auto&& f) {
@@ -58,7 +60,8 @@ Tensor index_in_base(const Tensor& base, const Tensor& view) {
     const std::int64_t k = pos - lo;
     if (k < 0 || k > hi - lo || element_at[static_cast<std::size_t>(k)] < 0)
       throw AutogradError(fmt::format(
-          "view of shape {} (strides {}, offset {}) reaches memory outside its base of shape {} (strides {}, offset {})",
+          "as_strided: a view of shape {} (strides {}, offset {}) reaches memory outside its base of shape {} "
+          "(strides {}, offset {})",
           shape_str(view.sizes()), shape_str(view.strides()), view.storage_offset(), shape_str(base.sizes()),
           shape_str(base.strides()), base.storage_offset()));
     index[static_cast<std::size_t>(i)] = element_at[static_cast<std::size_t>(k)];

@@ -62,7 +62,9 @@ void check_matches(const Tensor& t, const std::string& name, const std::string& 
 }
 
 // 1, 2, 3, ... in `shape`: sum(y * weights) gives each element its own gradient.
-Tensor weights(tg::Dims shape) { return tg::arange(1, static_cast<double>(shape.product()) + 1, 1, kF64).reshape(shape); }
+Tensor weights(tg::Dims shape) {
+  return tg::arange(1, static_cast<double>(shape.product()) + 1, 1, kF64).reshape(shape);
+}
 
 Tensor x23() { return tg::tensor({-1.0, 0.5, 2.0, 3.0, -2.0, 1.5}, {2, 3}, kF64Grad); }
 Tensor w3() { return tg::tensor({3, -1, 0.5}, {3}, kF64Grad); }
@@ -515,4 +517,19 @@ TEST_CASE("backward twice through CopySlices needs retain_graph") {
   // y = [2x0, 3x1, x2] = [2, 6, 3]; d sum(y^2)/dx = [2*2*2, 2*6*3, 2*3], twice.
   CHECK(x.grad().to_vector<double>() == std::vector<double>{16, 72, 12});
   CHECK_THROWS_WITH_AS(s.backward(), doctest::Contains("second time"), tg::AutogradError);
+}
+
+TEST_CASE("in-place on an empty view, and on a view of a 0-d tensor") {
+  Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+  Tensor y = x * 2;
+  y.slice(0, 1, 1).mul_(tg::ones({0}, kF64Grad));
+  CHECK(y.grad_fn_name() == "CopySlices");
+  y.sum().backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{2, 2, 2});
+
+  Tensor s = tg::scalar_tensor(3, kF64Grad);
+  Tensor z = s * 1;
+  z.unsqueeze(0).mul_(tg::tensor({4}, {1}, kF64Grad));
+  z.backward();
+  CHECK(s.grad().item<double>() == 4);
 }
