@@ -28,8 +28,11 @@
 namespace tg::autograd {
 
 inline bool requires_grad_of(const Tensor& t) {
-  auto* m = t.defined() ? static_cast<const AutogradMeta*>(t.impl()->autograd.get()) : nullptr;
-  return m && (m->requires_grad || m->grad_fn);
+  auto* m = t.defined() ? static_cast<AutogradMeta*>(t.impl()->autograd.get()) : nullptr;
+  if (!m) return false;
+  if (m->view_base.defined()) [[unlikely]]
+    refresh_view(t, *m);
+  return m->requires_grad || m->grad_fn;
 }
 
 // True when grad mode is on and any argument requires grad: only then is an

@@ -16,7 +16,10 @@ std::uint64_t next_sequence_nr() { return tl_next_sequence_nr++; }
 std::int64_t live_node_count() { return g_live_nodes.load(std::memory_order_relaxed); }
 
 AutogradMeta* meta_of(const Tensor& t) {
-  return t.defined() ? static_cast<AutogradMeta*>(t.impl()->autograd.get()) : nullptr;
+  auto* m = t.defined() ? static_cast<AutogradMeta*>(t.impl()->autograd.get()) : nullptr;
+  if (m && m->view_base.defined()) [[unlikely]]
+    refresh_view(t, *m);
+  return m;
 }
 
 AutogradMeta& ensure_meta(const Tensor& t) {

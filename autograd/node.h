@@ -39,10 +39,26 @@ struct AutogradMeta final : AutogradMetaBase {
   std::weak_ptr<Node> grad_accumulator;     // leaves: their AccumulateGrad node
   Tensor grad;
   std::vector<TensorHook> hooks;            // leaves: run before accumulation
+  // Views (see autograd/views.h): the tensor whose memory this one views
+  // (never itself a tracked view), the storage version at which grad_fn was
+  // last made to describe this view, and how the view was made. Undefined
+  // base: not a tracked view.
+  enum class ViewKind : std::uint8_t {
+    kPlain,
+    kNoGrad,       // made with grad mode off (or a view of such a view)
+    kMultiOutput,  // one of the pieces of split or chunk (or a view of one)
+  };
+  Tensor view_base;
+  std::uint32_t view_version = 0;
+  ViewKind view_kind = ViewKind::kPlain;
 };
 
-// Returns the tensor's autograd state, or null if it has none.
+// Returns the tensor's autograd state, or null if it has none. For a view
+// whose memory was modified in place since its grad_fn was made, the grad_fn
+// is first made again from the base's current history.
 AutogradMeta* meta_of(const Tensor& t);
+// The slow path of meta_of for tracked views (autograd/views.cpp).
+void refresh_view(const Tensor& view, AutogradMeta& m);
 AutogradMeta& ensure_meta(const Tensor& t);
 
 // Where a tensor's gradient goes: its grad_fn, or its leaf's AccumulateGrad.

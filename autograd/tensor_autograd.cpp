@@ -33,6 +33,10 @@ Tensor& Tensor::set_requires_grad(bool requires_grad) {
   if (requires_grad && !is_floating_point())
     throw DTypeError(fmt::format("set_requires_grad: only floating-point tensors can require gradients, got {}",
                                  dtype_name(dtype())));
+  // A leaf view that requires grad stops following its base: a node saving
+  // it (a leaf is saved as itself) would otherwise own the base, whose
+  // history may come to own that node.
+  if (requires_grad && m) m->view_base.reset();
   if (requires_grad || m) ensure_meta(*this).requires_grad = requires_grad;
   return *this;
 }

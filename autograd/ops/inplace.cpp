@@ -15,19 +15,22 @@
 //   in PyTorch: a node for the in-place op is recorded with edges to the
 //   tensor's previous grad_fn and to the other operand, and becomes the
 //   tensor's grad_fn;
-// - a view of a tensor that requires grad cannot be modified. PyTorch rewrites
-//   the base's history (CopySlices); we don't, and throw instead, suggesting
-//   clone(). Views are recognised by their grad_fn being a view op while
-//   another tensor still shares their memory. Known gap: modifying a *base*
-//   while a view of it is still used later is not detected (the view keeps its
-//   old history).
-#include <array>
+// - a view of a tensor in a graph is modified as in PyTorch: the op is
+//   recorded on the view, then the base's history is rewritten through a
+//   CopySlices node, and every view of the base sees the change
+//   (autograd/views.h). A view of a leaf that requires grad, and a view made
+//   with grad mode off of a tensor that requires grad, cannot be modified;
+// - a tensor that does not require grad and shares its memory with tensors
+//   that do not follow its history (ones made by detach(), a non-view base
+//   with live views, a copy saved for backward) cannot take a value that
+//   requires grad: their histories would be wrong.
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "autograd/function.h"
 #include "autograd/ops.h"
+#include "autograd/views.h"
 #include "core/kernels/copy.h"
 #include "core/kernels/inplace.h"
 
@@ -36,16 +39,6 @@ namespace {
 
 using autograd::Backward;
 using autograd::SavedTensor;
-
-// The ops of autograd/ops/shape.cpp whose output shares its input's memory.
-bool is_view_op(std::string_view name) {
-  static constexpr std::array<std::string_view, 14> kViewOps = {
-      "view",    "reshape", "transpose", "permute", "narrow", "slice", "select",
-      "expand",  "squeeze", "unsqueeze", "flatten", "split",  "chunk", "t"};
-  for (auto v : kViewOps)
-    if (v == name) return true;
-  return false;
-}
 
 // Another live tensor (a base, a view, a saved tensor) sees this memory.
 bool memory_is_shared(const Tensor& t) { return t.storage().use_count() > 1; }
@@ -63,19 +56,27 @@ bool must_record(const Tensor& self, const char* op, std::initializer_list<const
   const bool self_requires = autograd::requires_grad_of(self);
   bool other_requires = false;
   for (const Tensor* o : others) other_requires = other_requires || autograd::requires_grad_of(*o);
+  // A view of a tensor in a graph: recorded, then the base's history is rewritten.
+  if (autograd::check_inplace_on_view(self, op, self_requires || other_requires)) return true;
   if (!self_requires && !other_requires) return false;
-  if (self_requires && is_view_op(m->grad_fn->name()) && memory_is_shared(self))
-    throw AutogradError(fmt::format(
-        "{}: in-place modification of a view ({} of shape {}) of a tensor that requires grad is not supported "
-        "(the base's history would not see it); call clone() on the view first, or build the result out of place",
-        op, m->grad_fn->name(), shape_str(self.sizes())));
   if (!self_requires && memory_is_shared(self))
     throw AutogradError(fmt::format(
         "{}: the tensor being modified (shape {}) does not require grad but shares its memory with another tensor "
-        "(a view, its base, or a copy saved for backward); writing a value that requires grad into it would leave "
-        "the other tensor's history wrong. Call clone() first",
+        "that does not follow its history (a view of it, one made with grad mode off or by detach(), or a copy "
+        "saved for backward); writing a value that requires grad into it would leave the other tensor's history "
+        "wrong. Call clone() first",
         op, shape_str(self.sizes())));
   return true;
+}
+
+// Records the in-place op's node as self's grad_fn, with edges to self's
+// history before the op and to the other operands; for a view, then rewrites
+// its base's history (autograd/views.h).
+template <class F>
+void record_inplace(const char* op, std::initializer_list<const Tensor*> inputs, Tensor& self, F&& backward) {
+  autograd::keep_view_history(self);
+  autograd::record(op, inputs, {&self}, std::forward<F>(backward));
+  autograd::rebase_view_history(self);
 }
 
 // Only floating tensors carry gradients: an in-place op writing into an
@@ -94,7 +95,7 @@ void add_impl(Tensor& self, const Tensor& other, double alpha, const char* op) {
   kernel::add_(self, other, alpha, op);
   self.storage()->bump_version();
   if (record)
-    autograd::record(op, {&self, &other}, {&self}, [alpha](Backward& bw) {
+    record_inplace(op, {&self, &other}, self, [alpha](Backward& bw) {
       // self += alpha * other;  dself = dy, dother = alpha * dy (summed to other's shape)
       bw.add(0, bw.grad());
       if (bw.needs(1)) bw.add(1, alpha == 1 ? bw.grad() : tg::mul(bw.grad(), alpha));
@@ -106,7 +107,7 @@ void add_scalar_impl(Tensor& self, double other, const char* op) {
   kernel::add_(self, other, op);
   self.storage()->bump_version();
   if (record)
-    autograd::record(op, {&self}, {&self}, [](Backward& bw) {
+    record_inplace(op, {&self}, self, [](Backward& bw) {
       // self += c;  dself = dy
       bw.add(0, bw.grad());
     });
@@ -118,7 +119,7 @@ void fill_impl(Tensor& self, double value, const char* op) {
   kernel::fill_(self, value, op);
   self.storage()->bump_version();
   if (record)
-    autograd::record(op, {&self}, {&self}, [](Backward& bw) {
+    record_inplace(op, {&self}, self, [](Backward& bw) {
       // self = c;  dself = 0
       bw.add(0, zeros_like(bw.grad()));
     });
@@ -158,7 +159,7 @@ Tensor& Tensor::mul_(const Tensor& other_in) {
   kernel::mul_(*this, other_in, "mul_");
   storage()->bump_version();
   if (record)
-    autograd::record("mul_", {this, &other_in}, {this}, [saved_other, saved_self](Backward& bw) {
+    record_inplace("mul_", {this, &other_in}, *this, [saved_other, saved_self](Backward& bw) {
       // self *= other;  dself = dy * other, dother = dy * self_before (summed to other's shape)
       if (bw.needs(0)) bw.add(0, tg::mul(bw.grad(), bw.unpack(saved_other)));
       if (bw.needs(1)) bw.add(1, tg::mul(bw.grad(), bw.unpack(saved_self)));
@@ -171,7 +172,7 @@ Tensor& Tensor::mul_(double other) {
   kernel::mul_(*this, other, "mul_");
   storage()->bump_version();
   if (record)
-    autograd::record("mul_", {this}, {this}, [other](Backward& bw) {
+    record_inplace("mul_", {this}, *this, [other](Backward& bw) {
       // self *= c;  dself = dy * c
       bw.add(0, tg::mul(bw.grad(), other));
     });
@@ -186,7 +187,7 @@ Tensor& Tensor::div_(const Tensor& other_in) {
   storage()->bump_version();
   if (record) {
     SavedTensor saved_out = autograd::requires_grad_of(other_in) ? saved_result(*this) : SavedTensor();
-    autograd::record("div_", {this, &other_in}, {this}, [saved_other, saved_out](Backward& bw) {
+    record_inplace("div_", {this, &other_in}, *this, [saved_other, saved_out](Backward& bw) {
       // self /= other (y is the new self);  dself = dy / other, dother = -dy * y / other (summed to other's shape)
       const Tensor other = bw.unpack(saved_other);
       if (bw.needs(0)) bw.add(0, tg::div(bw.grad(), other));
@@ -201,7 +202,7 @@ Tensor& Tensor::div_(double other) {
   kernel::div_(*this, other, "div_");
   storage()->bump_version();
   if (record)
-    autograd::record("div_", {this}, {this}, [other](Backward& bw) {
+    record_inplace("div_", {this}, *this, [other](Backward& bw) {
       // self /= c;  dself = dy / c
       bw.add(0, tg::div(bw.grad(), other));
     });
@@ -224,7 +225,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   kernel::copy_(*this, kernel::unaliased(*this, src));
   storage()->bump_version();
   if (record)
-    autograd::record("copy_", {this, &src}, {this}, [](Backward& bw) {
+    record_inplace("copy_", {this, &src}, *this, [](Backward& bw) {
       // self = src (broadcast, converted);  dself = 0, dsrc = dy (summed to src's shape, cast to its dtype)
       if (bw.needs(0)) bw.add(0, zeros_like(bw.grad()));
       bw.add(1, bw.grad());
@@ -239,7 +240,7 @@ Tensor& Tensor::clamp_(std::optional<double> min, std::optional<double> max) {
   kernel::clamp_(*this, min, max, "clamp_");
   storage()->bump_version();
   if (record)
-    autograd::record("clamp_", {this}, {this}, [mask](Backward& bw) {
+    record_inplace("clamp_", {this}, *this, [mask](Backward& bw) {
       // self = clamp(self, min, max);  dself = dy * [min <= self_before <= max]
       bw.add(0, tg::mul(bw.grad(), mask));
     });
@@ -252,7 +253,7 @@ Tensor& Tensor::relu_() {
   kernel::relu_(*this, "relu_");
   storage()->bump_version();
   if (record)
-    autograd::record("relu_", {this}, {this}, [mask](Backward& bw) {
+    record_inplace("relu_", {this}, *this, [mask](Backward& bw) {
       // self = max(self, 0);  dself = dy * [self_before > 0]  (0 at 0)
       bw.add(0, tg::mul(bw.grad(), mask));
     });
@@ -267,7 +268,7 @@ Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
     // The mask is read by backward: keep our own copy, so a later change to
     // the caller's mask cannot alter the gradient.
     Tensor kept = kernel::clone(mask);
-    autograd::record("masked_fill_", {this}, {this}, [kept](Backward& bw) {
+    record_inplace("masked_fill_", {this}, *this, [kept](Backward& bw) {
       // self[mask] = c;  dself = dy where !mask, 0 where mask
       bw.add(0, tg::masked_fill(bw.grad(), kept, 0));
     });

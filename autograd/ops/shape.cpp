@@ -5,6 +5,7 @@
 
 #include "autograd/function.h"
 #include "autograd/ops.h"
+#include "autograd/views.h"
 #include "core/kernels/copy.h"
 #include "core/kernels/shape.h"
 
@@ -27,6 +28,7 @@ Tensor slice_by(const Tensor& x, const SliceSpec& s, const char* name) {
       // y = x[start : start + length*step : step] along s.dim;  dx = zeros(x.shape) with dy written there
       bw.add(0, unslice(bw.grad(), bw.input_shape(0), s));
     });
+  autograd::track_view(x, y);
   return y;
 }
 
@@ -63,12 +65,14 @@ void record_identity(const char* name, const Tensor& x, Tensor& y) {
 Tensor view(const Tensor& x, Dims shape) {
   Tensor y = kernel::view(x, shape);
   if (autograd::needs_grad(x)) record_reshape_back("view", x, y);
+  autograd::track_view(x, y);
   return y;
 }
 
 Tensor reshape(const Tensor& x, Dims shape) {
   Tensor y = kernel::reshape(x, shape);
   if (autograd::needs_grad(x)) record_reshape_back("reshape", x, y);
+  autograd::track_view(x, y);
   return y;
 }
 
@@ -81,6 +85,7 @@ Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
       bw.add(0, tg::transpose(bw.grad(), a, b));
     });
   }
+  autograd::track_view(x, y);
   return y;
 }
 
@@ -95,6 +100,7 @@ Tensor permute(const Tensor& x, Dims dims) {
       bw.add(0, tg::permute(bw.grad(), inverse));
     });
   }
+  autograd::track_view(x, y);
   return y;
 }
 
@@ -114,6 +120,7 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
       // y = x[index] along s.dim (that dim dropped);  dx = zeros(x.shape) with dy written at index
       bw.add(0, unslice(tg::unsqueeze(bw.grad(), s.dim), bw.input_shape(0), s));
     });
+  autograd::track_view(x, y);
   return y;
 }
 
@@ -124,24 +131,28 @@ Tensor expand(const Tensor& x, Dims sizes) {
       // y = x broadcast to sizes;  dx = dy summed over the broadcast dims (Backward::add does it)
       bw.add(0, bw.grad());
     });
+  autograd::track_view(x, y);
   return y;
 }
 
 Tensor squeeze(const Tensor& x) {
   Tensor y = kernel::squeeze(x);
   if (autograd::needs_grad(x)) record_reshape_back("squeeze", x, y);
+  autograd::track_view(x, y);
   return y;
 }
 
 Tensor squeeze(const Tensor& x, std::int64_t dim) {
   Tensor y = kernel::squeeze(x, dim);
   if (autograd::needs_grad(x)) record_reshape_back("squeeze", x, y);
+  autograd::track_view(x, y);
   return y;
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
   Tensor y = kernel::unsqueeze(x, dim);
   if (autograd::needs_grad(x)) record_reshape_back("unsqueeze", x, y);
+  autograd::track_view(x, y);
   return y;
 }
 
@@ -210,6 +221,7 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t
     const std::int64_t start = k * split_size;
     out.push_back(narrow(x, d, start, std::min(split_size, size - start)));
   }
+  autograd::mark_multi_output_views(out);
   return out;
 }
 
@@ -221,6 +233,7 @@ std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim
   if (size == 0) {
     std::vector<Tensor> out;
     for (std::int64_t k = 0; k < chunks; ++k) out.push_back(narrow(x, d, 0, 0));
+    autograd::mark_multi_output_views(out);
     return out;
   }
   return split(x, (size + chunks - 1) / chunks, d);

@@ -402,6 +402,38 @@ std::vector<BadRow> bad_rows() {
     Tensor x = leaf({2});
     tg::grad({(x * 2).sum()}, {f32({2})});
   });
+  add("mul_: in place on a view of a leaf that requires grad", K::Autograd, "mul_", [] {
+    Tensor w = leaf({2, 3});
+    w.select(0, 1).mul_(2.0);
+  });
+  add("add_: in place on a view made under NoGradGuard of a tensor that requires grad", K::Autograd, "add_", [] {
+    Tensor y = leaf({2, 3}) * 2;
+    Tensor v;
+    {
+      tg::NoGradGuard no_grad;
+      v = y.select(0, 0);
+    }
+    v.add_(1.0);
+  });
+  add("mul: a NoGradGuard view used in grad mode after its base changed", K::Autograd, "grad mode off", [] {
+    Tensor y = leaf({2, 3}) * 2;
+    Tensor v;
+    {
+      tg::NoGradGuard no_grad;
+      v = y.select(0, 0);
+    }
+    y.add_(1.0);
+    tg::mul(v, 2.0);
+  });
+  add("copy_: a value that requires grad into a view of an expanded tensor", K::Autograd, "expanded", [] {
+    Tensor b = f32({1, 3}).expand({2, 3}).detach();
+    b.select(0, 0).copy_(leaf({3}));
+  });
+  add("copy_: a value that requires grad into memory a detached alias shares", K::Autograd, "copy_", [] {
+    Tensor b = f32({3});
+    Tensor alias = b.detach();
+    b.copy_(leaf({3}));
+  });
 
   // ---- modules ----
   add("Linear: negative in_features", K::Value, "Linear", [] { tg::nn::Linear(-1, 3); });
@@ -1082,7 +1114,7 @@ std::vector<GoodRow> good_rows() {
   return r;
 }
 
-constexpr std::size_t kBadRows = 342;
+constexpr std::size_t kBadRows = 347;
 constexpr std::size_t kGoodRows = 51;
 
 }  // namespace
