@@ -77,12 +77,16 @@ Tensor make_view(const Tensor& base, Dims sizes, Dims strides, std::int64_t offs
   bool empty = false, numel_overflow = false, reach_overflow = false;
   for (int d = 0; d < sizes.size(); ++d) {
     const std::int64_t n = sizes[d];
-    if (n < 0) throw_bad_view("has a negative size", sizes, strides, offset, storage_elems);
-    empty |= n == 0;
+    if (n <= 0) {
+      if (n < 0) throw_bad_view("has a negative size", sizes, strides, offset, storage_elems);
+      empty = true;
+      continue;
+    }
     numel_overflow |= mul_overflows(numel, n, &numel);
     std::int64_t reach = 0;
-    reach_overflow |= mul_overflows(n - (n > 0), strides[d], &reach);
-    reach_overflow |= add_overflows(reach < 0 ? lo : hi, reach, reach < 0 ? &lo : &hi);
+    reach_overflow |= mul_overflows(n - 1, strides[d], &reach);
+    if (reach >= 0) reach_overflow |= add_overflows(hi, reach, &hi);
+    else reach_overflow |= add_overflows(lo, reach, &lo);
   }
   // Any strides and offset are fine for an empty view: it reads nothing.
   if (empty) {

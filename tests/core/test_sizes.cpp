@@ -149,3 +149,20 @@ TEST_CASE("make_view refuses a view that reaches outside its storage") {
   CHECK(base.slice(0, 12, 12).numel() == 0);
   CHECK(base.narrow(0, 12, 0).numel() == 0);
 }
+
+TEST_CASE("cat and stack whose total size overflows int64 are ShapeErrors; enormous ones are OutOfMemoryErrors") {
+  const Tensor half = ones({1}).expand({std::int64_t{1} << 62});
+  auto msg = require_tg_error<ShapeError>([&] { cat({half, half}, 0); }, "cat of two 2^62 along 0");
+  CHECK(msg.find("cat") != std::string::npos);
+  require_tg_error<ShapeError>([&] { cat({half, half, half, half}, 0); }, "cat of four 2^62");
+  require_tg_error<ShapeError>([&] { stack({half, half, half}, 0); }, "stack of three 2^62 (3 * 2^62 elements)");
+  const Tensor big = ones({1}).expand({k2_50});
+  require_tg_error<OutOfMemoryError>([&] { cat({big, big}, 0); }, "cat of two 2^50");
+  require_tg_error<OutOfMemoryError>([&] { stack({big, big}, 0); }, "stack of two 2^50");
+  CHECK(cat({ones({2}), ones({3})}, 0).numel() == 5);
+}
+
+TEST_CASE("one_hot with a label of INT64_MAX is a ShapeError, not an overflowed class count") {
+  require_tg_error<ShapeError>([] { one_hot(tensor(std::vector<std::int64_t>{1, kMax})); }, "one_hot of INT64_MAX");
+  CHECK(one_hot(tensor(std::vector<std::int64_t>{2, 0})).shape() == Dims{2, 3});
+}
