@@ -60,7 +60,8 @@ namespace {
 // Cold path of make_view's checks, out of line to keep the hot path small.
 [[noreturn]] void throw_bad_view(const char* why, const Dims& sizes, const Dims& strides, std::int64_t offset,
                                  std::size_t storage_elems) {
-  throw ShapeError(fmt::format("view of size {}, stride {} and offset {} {} (its storage holds {} elements)",
+  throw ShapeError(fmt::format("make_view: a view of size {}, stride {} and offset {} {} (its storage holds {} "
+                               "elements)",
                                shape_str(sizes), shape_str(strides), offset, why, storage_elems));
 }
 
@@ -92,7 +93,7 @@ Tensor make_view(const Tensor& base, Dims sizes, Dims strides, std::int64_t offs
   if (empty) {
     numel = 0;
   } else {
-    if (numel_overflow) throw_numel_overflow("view", sizes);
+    if (numel_overflow) throw_numel_overflow("make_view", sizes);
     if (reach_overflow || lo < 0 || static_cast<std::uint64_t>(hi) >= storage_elems)
       throw_bad_view("reaches outside its storage", sizes, strides, offset, storage_elems);
   }

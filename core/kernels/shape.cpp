@@ -293,8 +293,8 @@ CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim) {
           "match",
           i, shape_str(t.sizes()), ref, shape_str(r.sizes()), plan.dim));
     if (add_overflows(plan.out_shape[plan.dim], t.size(plan.dim), &plan.out_shape[plan.dim]))
-      throw ShapeError(fmt::format("cat: the sizes along dimension {} add up to more than an int64 can count (tensor {} "
-                                   "has shape {})",
+      throw ShapeError(fmt::format("cat: the sizes along dimension {} add up to more than an int64 can count "
+                                   "(tensor {} has shape {})",
                                    plan.dim, i, shape_str(t.sizes())));
   }
   return plan;
