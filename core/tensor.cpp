@@ -14,7 +14,8 @@ bool TensorImpl::is_contiguous() const {
   for (int d = sizes.size() - 1; d >= 0; --d) {
     if (sizes[d] == 1) continue;
     if (strides[d] != expected) return false;
-    expected *= sizes[d];
+    // Only an empty view's other sizes can overflow here ([0, 2^32, 2^32]).
+    if (mul_overflows(expected, sizes[d], &expected)) return false;
   }
   return true;
 }

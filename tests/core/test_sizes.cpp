@@ -122,6 +122,9 @@ TEST_CASE("flatten of an empty view whose other sizes overflow is a ShapeError")
   const Tensor e = ones({0, 1, 1}).expand({0, k2_32, k2_32});
   require_tg_error<ShapeError>([&] { e.flatten(1); }, "flatten [0, 2^32, 2^32] from dim 1");
   CHECK(e.flatten().numel() == 0);
+  // Strides that match contiguous ones until the count overflows.
+  const Tensor odd = make_view(ones({1}), {0, k2_32, k2_32}, {1, k2_32, 1}, 0);
+  CHECK_FALSE(odd.is_contiguous());
 }
 
 TEST_CASE("make_view refuses a view that reaches outside its storage") {
