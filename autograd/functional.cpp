@@ -68,6 +68,12 @@ Dims concat(const Dims& a, const Dims& b) {
 std::vector<std::vector<Tensor>> jacobian_of(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                                              FunctionalOptions opt, const char* op) {
   std::vector<std::vector<Tensor>> result(outputs.size(), std::vector<Tensor>(inputs.size()));
+  // One backward pass per output element fills the blocks: a block that
+  // cannot be counted or held is an error before that work, not after.
+  for (const Tensor& out : outputs)
+    for (const Tensor& in : inputs)
+      check_allocation(static_cast<std::size_t>(checked_numel(concat(out.shape(), in.shape()), op)),
+                       in.element_size(), op);
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
     std::vector<std::vector<Tensor>> rows(inputs.size());

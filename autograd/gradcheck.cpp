@@ -79,7 +79,13 @@ std::vector<std::vector<Block>> analytic_jacobian(const std::vector<Tensor>& inp
     const Tensor& out = outputs[o];
     for (std::size_t i : diff_index) {
       blocks[o][i] = {out.numel(), inputs[i].numel(), {}};
-      blocks[o][i].v.assign(static_cast<std::size_t>(out.numel() * inputs[i].numel()), 0.0);
+      std::int64_t entries = 0;
+      if (mul_overflows(out.numel(), inputs[i].numel(), &entries))
+        throw ShapeError(fmt::format("gradcheck: the Jacobian of output {} ({} elements) with respect to input {} ({} "
+                                     "elements) has more entries than an int64 can count",
+                                     o, out.numel(), i, inputs[i].numel()));
+      check_allocation(static_cast<std::size_t>(entries), sizeof(double), "gradcheck");
+      blocks[o][i].v.assign(static_cast<std::size_t>(entries), 0.0);
     }
     if (!out.requires_grad()) continue;  // a constant output: its Jacobian is zero
     for (std::int64_t r = 0; r < out.numel(); ++r) {

@@ -6,12 +6,18 @@ namespace tg {
 
 std::string shape_str(IntArrayRef dims) { return fmt::format("[{}]", fmt::join(dims, ", ")); }
 
-Dims contiguous_strides(const Dims& sizes) {
+void throw_numel_overflow(const char* op, std::span<const std::int64_t> shape) {
+  throw ShapeError(fmt::format("{}: shape {} has more elements than an int64 can count", op, shape_str(shape)));
+}
+
+Dims contiguous_strides(const Dims& sizes, const char* op) {
   Dims strides = Dims::filled(sizes.size(), 1);
   std::int64_t running = 1;
   for (int d = sizes.size() - 1; d >= 0; --d) {
     strides[d] = running;
-    running *= std::max<std::int64_t>(sizes[d], 1);
+    // The last product is never used as a stride, so it may overflow.
+    if (mul_overflows(running, std::max<std::int64_t>(sizes[d], 1), &running) && d > 0)
+      throw ShapeError(fmt::format("{}: the strides of shape {} do not fit in int64", op, shape_str(sizes)));
   }
   return strides;
 }

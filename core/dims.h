@@ -16,6 +16,30 @@ namespace tg {
 
 inline constexpr int kMaxDims = 8;
 
+// Overflow-checked int64 arithmetic for element counts, strides and offsets:
+// true when the exact result does not fit (then *out is unspecified).
+inline bool mul_overflows(std::int64_t a, std::int64_t b, std::int64_t* out) {
+  return __builtin_mul_overflow(a, b, out);
+}
+inline bool add_overflows(std::int64_t a, std::int64_t b, std::int64_t* out) {
+  return __builtin_add_overflow(a, b, out);
+}
+// ShapeError naming `op` and `shape`: its element count does not fit in int64.
+[[noreturn]] void throw_numel_overflow(const char* op, std::span<const std::int64_t> shape);
+// The element count of `shape` (0 if any size is 0, whatever the others);
+// ShapeError naming `op` when it does not fit in int64. Negative sizes are
+// the caller's to reject.
+inline std::int64_t checked_numel(std::span<const std::int64_t> shape, const char* op) {
+  std::int64_t p = 1;
+  bool overflow = false;
+  for (auto x : shape) {
+    if (x == 0) return 0;
+    overflow |= mul_overflows(p, x, &p);
+  }
+  if (overflow) throw_numel_overflow(op, shape);
+  return p;
+}
+
 class Dims {
  public:
   Dims() = default;
@@ -65,11 +89,8 @@ class Dims {
 
   friend bool operator==(const Dims& a, const Dims& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
 
-  std::int64_t product() const {
-    std::int64_t p = 1;
-    for (auto x : *this) p *= x;
-    return p;
-  }
+  // ShapeError when the product does not fit in int64.
+  std::int64_t product() const { return checked_numel(*this, "shape"); }
 
  private:
   template <class It>
@@ -94,8 +115,9 @@ using IntArrayRef = std::span<const std::int64_t>;
 // "[32, 784]"
 std::string shape_str(IntArrayRef dims);
 
-// Contiguous (row-major) strides for `sizes`.
-Dims contiguous_strides(const Dims& sizes);
+// Contiguous (row-major) strides for `sizes`; ShapeError naming `op` if they
+// do not fit in int64 (possible even for an empty shape such as [0, 2^40, 2^40]).
+Dims contiguous_strides(const Dims& sizes, const char* op = "contiguous_strides");
 
 // Wraps a possibly negative dim into [0, ndim); IndexError naming `op` otherwise.
 int wrap_dim(std::int64_t dim, int ndim, const char* op);

@@ -29,5 +29,11 @@ struct AutogradError : Error {
 struct ValueError : Error {
   using Error::Error;
 };
+// An allocation that cannot be satisfied (a tensor, or a list sized by the
+// caller, larger than the machine can hold). The message names the op and
+// the byte count.
+struct OutOfMemoryError : Error {
+  using Error::Error;
+};
 
 }  // namespace tg

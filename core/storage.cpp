@@ -3,7 +3,10 @@
 #include <array>
 #include <bit>
 #include <cstdlib>
+#include <limits>
 #include <new>
+
+#include <sys/sysinfo.h>
 
 #include <fmt/format.h>
 
@@ -25,8 +28,22 @@ int size_class(std::size_t nbytes) {
 
 void* system_alloc(std::size_t nbytes) {
   void* p = std::aligned_alloc(kAlignment, nbytes);
-  if (!p) throw Error(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
+  if (!p) throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
   return p;
+}
+
+// Physical memory plus swap, read once: no allocation larger than this can
+// be backed, whatever the overcommit policy promises.
+std::size_t memory_limit() {
+  static const std::size_t limit = [] {
+    struct sysinfo info {};
+    if (sysinfo(&info) != 0) return std::numeric_limits<std::size_t>::max();
+    const unsigned __int128 total =
+        (static_cast<unsigned __int128>(info.totalram) + info.totalswap) * std::max<unsigned>(info.mem_unit, 1);
+    return total > std::numeric_limits<std::size_t>::max() ? std::numeric_limits<std::size_t>::max()
+                                                            : static_cast<std::size_t>(total);
+  }();
+  return limit;
 }
 
 // Freed blocks, per thread, by power-of-two size class. Blocks are rounded
@@ -85,7 +102,12 @@ class CachingCpuAllocator final : public Allocator {
 
 void* cpu_allocate(std::size_t nbytes) {
   const int c = size_class(nbytes);
-  if (c > kMaxClass) return system_alloc(round_up(nbytes));
+  if (c > kMaxClass) {
+    // round_up would wrap to a tiny block.
+    if (nbytes > std::numeric_limits<std::size_t>::max() - kAlignment)
+      throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
+    return system_alloc(round_up(nbytes));
+  }
   if (ThreadCache* cache = thread_cache()) {
     const auto k = static_cast<std::size_t>(c);
     if (void* p = cache->heads[k]) {
@@ -123,6 +145,16 @@ Allocator& allocator_for(Device device) {
     case DeviceType::CPU: return cpu;
   }
   return cpu;
+}
+
+void check_allocation(std::size_t count, std::size_t item_bytes, const char* op) {
+  std::size_t bytes = 0;
+  const bool wraps = __builtin_mul_overflow(count, item_bytes, &bytes);
+  if (wraps || bytes > memory_limit())
+    throw OutOfMemoryError(fmt::format("{}: out of memory: {} items of {} bytes ({} bytes) exceed the {} bytes of "
+                                       "memory and swap of this machine",
+                                       op, count, item_bytes, wraps ? std::string("over 2^64") : std::to_string(bytes),
+                                       memory_limit()));
 }
 
 void empty_cache() {

@@ -30,6 +30,13 @@ Allocator& allocator_for(Device device);
 // Releases every cached block of the calling thread back to the system.
 void empty_cache();
 
+// OutOfMemoryError naming `op` when `count` items of `item_bytes` each could
+// never be allocated (more than the machine's memory plus swap, or past
+// size_t). For containers sized by the caller (the pieces of a split, a
+// dataset's index list): operator new cannot report a failure without
+// throwing std::bad_alloc, or aborting under ASan, so they check first.
+void check_allocation(std::size_t count, std::size_t item_bytes, const char* op);
+
 // The CPU allocator itself: 64-byte aligned blocks from a per-thread cache of
 // power-of-two size classes (what allocator_for(CPU) forwards to).
 void* cpu_allocate(std::size_t nbytes);

@@ -14,7 +14,8 @@ bool TensorImpl::is_contiguous() const {
   for (int d = sizes.size() - 1; d >= 0; --d) {
     if (sizes[d] == 1) continue;
     if (strides[d] != expected) return false;
-    expected *= sizes[d];
+    // Only an empty view's other sizes can overflow here ([0, 2^32, 2^32]).
+    if (mul_overflows(expected, sizes[d], &expected)) return false;
   }
   return true;
 }
@@ -40,9 +41,14 @@ Tensor make_tensor(Dims shape, DType dtype) {
     extent *= s;
   }
   const std::int64_t numel = empty ? 0 : extent;
+  const std::size_t nbytes = static_cast<std::size_t>(numel) * itemsize(dtype);
   auto impl = std::allocate_shared<TensorImpl>(CachingAllocator<TensorImpl>{});
-  impl->storage = std::allocate_shared<Storage>(CachingAllocator<Storage>{},
-                                                static_cast<std::size_t>(numel) * itemsize(dtype), Device{});
+  try {
+    impl->storage = std::allocate_shared<Storage>(CachingAllocator<Storage>{}, nbytes, Device{});
+  } catch (const OutOfMemoryError&) {
+    throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes for a tensor of shape {} ({})", nbytes,
+                                       shape_str(shape), dtype_name(dtype)));
+  }
   impl->strides = contiguous_strides(shape);
   impl->sizes = shape;
   impl->numel = numel;
@@ -50,10 +56,51 @@ Tensor make_tensor(Dims shape, DType dtype) {
   return Tensor(std::move(impl));
 }
 
+namespace {
+
+// Cold path of make_view's checks, out of line to keep the hot path small.
+[[noreturn]] void throw_bad_view(const char* why, const Dims& sizes, const Dims& strides, std::int64_t offset,
+                                 std::size_t storage_elems) {
+  throw ShapeError(fmt::format("make_view: a view of size {}, stride {} and offset {} {} (its storage holds {} "
+                               "elements)",
+                               shape_str(sizes), shape_str(strides), offset, why, storage_elems));
+}
+
+}  // namespace
+
 Tensor make_view(const Tensor& base, Dims sizes, Dims strides, std::int64_t offset) {
+  // Every view goes through here, so this is where no view can reach outside
+  // its storage: the lowest and highest elements it can address must both
+  // lie in it. A few multiply-adds per dim, no allocation.
+  const std::size_t storage_elems = base.storage()->nbytes() / itemsize(base.dtype());
+  if (sizes.size() != strides.size())
+    throw_bad_view("has a different number of sizes and strides", sizes, strides, offset, storage_elems);
+  std::int64_t numel = 1, lo = offset, hi = offset;
+  bool empty = false, numel_overflow = false, reach_overflow = false;
+  for (int d = 0; d < sizes.size(); ++d) {
+    const std::int64_t n = sizes[d];
+    if (n <= 0) {
+      if (n < 0) throw_bad_view("has a negative size", sizes, strides, offset, storage_elems);
+      empty = true;
+      continue;
+    }
+    numel_overflow |= mul_overflows(numel, n, &numel);
+    std::int64_t reach = 0;
+    reach_overflow |= mul_overflows(n - 1, strides[d], &reach);
+    if (reach >= 0) reach_overflow |= add_overflows(hi, reach, &hi);
+    else reach_overflow |= add_overflows(lo, reach, &lo);
+  }
+  // Any strides and offset are fine for an empty view: it reads nothing.
+  if (empty) {
+    numel = 0;
+  } else {
+    if (numel_overflow) throw_numel_overflow("make_view", sizes);
+    if (reach_overflow || lo < 0 || static_cast<std::uint64_t>(hi) >= storage_elems)
+      throw_bad_view("reaches outside its storage", sizes, strides, offset, storage_elems);
+  }
   auto impl = std::allocate_shared<TensorImpl>(CachingAllocator<TensorImpl>{});
   impl->storage = base.storage();
-  impl->numel = sizes.product();
+  impl->numel = numel;
   impl->sizes = sizes;
   impl->strides = strides;
   impl->offset = offset;

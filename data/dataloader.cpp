@@ -35,7 +35,11 @@ std::size_t DataLoader::size() const {
 }
 
 std::vector<std::size_t> DataLoader::order(std::uint64_t epoch) const {
-  std::vector<std::size_t> order(dataset_->size());
+  const std::size_t n = dataset_->size();
+  // The visiting order holds one index per example: a dataset reporting more
+  // examples than memory can index is an error here, not std::bad_alloc.
+  check_allocation(n, sizeof(std::size_t), "DataLoader");
+  std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   if (!options_.shuffle) return order;
   // Fisher-Yates.

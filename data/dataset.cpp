@@ -166,6 +166,7 @@ Subset first_n(std::shared_ptr<const Dataset> base, std::size_t n) {
   if (!base) throw ValueError("first_n: the base dataset is null");
   if (n > base->size())
     throw IndexError(fmt::format("first_n: asked for {} examples of a dataset of {}", n, base->size()));
+  check_allocation(n, sizeof(std::size_t), "first_n");
   std::vector<std::size_t> indices(n);
   std::iota(indices.begin(), indices.end(), std::size_t{0});
   return Subset(std::move(base), std::move(indices));

@@ -17,7 +17,12 @@
 #include <string_view>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
+
+#include "io/regular_file.h"
 
 namespace tg::data {
 namespace {
@@ -68,25 +73,38 @@ class Failure {
 class ByteSource {
  public:
   ByteSource(const std::string& path, const Failure& fail) : fail_(fail) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) fail_("cannot open: it is a directory");
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) fail_(fmt::format("cannot open: {}", std::strerror(errno)));
+    const RegularFile file = open_regular_file(path);
+    if (file.kind) fail_(file.problem());
+    if (file.fd < 0) fail_(fmt::format("cannot open: {}", file.problem()));
+    file_size_ = file.size;
+    std::FILE* f = ::fdopen(file.fd, "rb");
+    if (!f) {
+      const int error_number = errno;
+      ::close(file.fd);
+      fail_(fmt::format("cannot open: {}", std::strerror(error_number)));
+    }
     unsigned char magic[2] = {0, 0};
     const std::size_t got = std::fread(magic, 1, 2, f);
     gzip_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (!ec && std::filesystem::is_regular_file(path, ec)) file_size_ = size;
+    if (std::fseek(f, 0, SEEK_SET) != 0) {
+      const int error_number = errno;
+      std::fclose(f);
+      fail_(fmt::format("cannot seek: {}", std::strerror(error_number)));
+    }
     if (!gzip_) {
-      if (std::fseek(f, 0, SEEK_SET) != 0) {
-        std::fclose(f);
-        fail_(fmt::format("cannot seek: {}", std::strerror(errno)));
-      }
       plain_ = f;
       return;
     }
+    // zlib reads the same open file (a dup, since each side closes its own),
+    // rather than opening the path a second time.
+    const int gz_fd = ::dup(::fileno(f));
     std::fclose(f);
-    gz_ = gzopen(path.c_str(), "rb");
+    if (gz_fd >= 0) {
+      ::fcntl(gz_fd, F_SETFD, FD_CLOEXEC);
+      ::lseek(gz_fd, 0, SEEK_SET);
+      gz_ = gzdopen(gz_fd, "rb");
+      if (!gz_) ::close(gz_fd);
+    }
     if (!gz_) fail_(fmt::format("cannot open as gzip: {}", std::strerror(errno)));
     gzbuffer(gz_, 256 * 1024);
   }

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "io/regular_file.h"
 
 namespace tg {
 namespace {
@@ -147,22 +148,11 @@ class MemorySource final : public ByteSource {
 class FileSource final : public ByteSource {
  public:
   explicit FileSource(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      const int error_number = errno;
-      throw Error(fmt::format("load_file: cannot open '{}': {}", path, errno_text(error_number)));
-    }
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) {
-      const int error_number = errno;
-      ::close(fd_);
-      throw Error(fmt::format("load_file: cannot stat '{}': {}", path, errno_text(error_number)));
-    }
-    if (!S_ISREG(st.st_mode)) {
-      ::close(fd_);
-      throw Error(fmt::format("load_file: '{}' is not a regular file", path));
-    }
-    size_ = static_cast<std::uint64_t>(st.st_size);
+    const RegularFile f = open_regular_file(path);
+    if (f.kind) throw Error(fmt::format("load_file: '{}' {}", path, f.problem()));
+    if (f.fd < 0) throw Error(fmt::format("load_file: cannot open '{}': {}", path, errno_text(f.error)));
+    fd_ = f.fd;
+    size_ = f.size;
   }
   ~FileSource() override { ::close(fd_); }
   FileSource(const FileSource&) = delete;

@@ -10,6 +10,7 @@
 //   <u, conv^T(v, W)> = <conv(u, W), v> = <conv_weight_grad(u, v), W>.
 #include <algorithm>
 #include <exception>
+#include <limits>
 
 #include <omp.h>
 
@@ -141,12 +142,23 @@ ConvGeometry conv_geometry(const Tensor& x, const Tensor& weight, const Tensor& 
                                  stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w));
   ConvGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2), weight.size(3),
                  stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w, 0, 0};
-  const std::int64_t span_h = g.dh * (g.kh - 1) + 1, span_w = g.dw * (g.kw - 1) + 1;
-  if (g.h + 2 * g.ph < span_h || g.w + 2 * g.pw < span_w)
+  std::int64_t span_h = 0, span_w = 0, padded_h = 0, padded_w = 0;
+  if (mul_overflows(g.dh, g.kh - 1, &span_h) || add_overflows(span_h, 1, &span_h) ||
+      mul_overflows(g.dw, g.kw - 1, &span_w) || add_overflows(span_w, 1, &span_w) ||
+      mul_overflows(g.ph, 2, &padded_h) || add_overflows(padded_h, g.h, &padded_h) ||
+      mul_overflows(g.pw, 2, &padded_w) || add_overflows(padded_w, g.w, &padded_w))
+    throw ShapeError(fmt::format("conv2d: input {}, weight {}, padding ({}, {}) and dilation ({}, {}) give sizes past "
+                                 "int64",
+                                 shape_str(x.sizes()), shape_str(weight.sizes()), g.ph, g.pw, g.dh, g.dw));
+  if (padded_h < span_h || padded_w < span_w)
     throw ShapeError(fmt::format("conv2d: input {} padded by ({}, {}) is smaller than the dilated kernel ({}, {})",
                                  shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));
-  g.ho = (g.h + 2 * g.ph - span_h) / g.sh + 1;
-  g.wo = (g.w + 2 * g.pw - span_w) / g.sw + 1;
+  g.ho = (padded_h - span_h) / g.sh + 1;
+  g.wo = (padded_w - span_w) / g.sw + 1;
+  // The output and the column buffer are counted with these; the work
+  // estimate (n * o * col_rows * col_cols) saturates instead.
+  checked_numel(Dims{g.n, g.o, g.ho, g.wo}, "conv2d");
+  checked_numel(Dims{g.c, g.kh, g.kw, g.ho, g.wo}, "conv2d");
   return g;
 }
 
@@ -159,7 +171,8 @@ kernel::GemmLayout transposed(std::int64_t ld) { return {true, ld}; }
 // images split evenly. A single image or little work stays on one thread and
 // leaves the threading to BLAS.
 int image_threads(const ConvGeometry& g) {
-  const std::int64_t macs = g.n * g.o * g.col_rows() * g.col_cols();
+  std::int64_t macs = 0;
+  if (mul_overflows(g.n * g.o, g.col_rows() * g.col_cols(), &macs)) macs = std::numeric_limits<std::int64_t>::max();
   if (g.n < 2 || macs < kParallelThreshold * 16 || in_parallel_region()) return 1;
   return static_cast<int>(std::min<std::int64_t>(get_num_threads(), g.n));
 }

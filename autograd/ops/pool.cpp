@@ -41,7 +41,11 @@ PoolGeometry pool_geometry(const char* op, const Tensor& x, Size2 kernel, std::o
   if (kernel.h < 1 || kernel.w < 1 || stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1)
     throw ValueError(fmt::format("{}: kernel size ({}, {}), stride ({}, {}) and dilation ({}, {}) must be positive", op,
                                  kernel.h, kernel.w, stride.h, stride.w, dilation.h, dilation.w));
-  const std::int64_t span_h = dilation.h * (kernel.h - 1) + 1, span_w = dilation.w * (kernel.w - 1) + 1;
+  std::int64_t span_h = 0, span_w = 0;
+  if (mul_overflows(dilation.h, kernel.h - 1, &span_h) || add_overflows(span_h, 1, &span_h) ||
+      mul_overflows(dilation.w, kernel.w - 1, &span_w) || add_overflows(span_w, 1, &span_w))
+    throw ShapeError(fmt::format("{}: kernel size ({}, {}) with dilation ({}, {}) spans more than int64 can count", op,
+                                 kernel.h, kernel.w, dilation.h, dilation.w));
   if (padding.h < 0 || padding.w < 0 || padding.h > span_h / 2 || padding.w > span_w / 2)
     throw ValueError(fmt::format("{}: padding ({}, {}) must be between 0 and half the kernel size ({}, {})", op,
                                  padding.h, padding.w, span_h, span_w));

@@ -165,9 +165,8 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
   if (s == e) return x;
   Dims shape;
   for (int d = 0; d < s; ++d) shape.push_back(x.size(d));
-  std::int64_t merged = 1;
-  for (int d = s; d <= e; ++d) merged *= x.size(d);
-  shape.push_back(merged);
+  shape.push_back(checked_numel(x.sizes().subspan(static_cast<std::size_t>(s), static_cast<std::size_t>(e - s + 1)),
+                                "flatten"));
   for (int d = e + 1; d < x.dim(); ++d) shape.push_back(x.size(d));
   return reshape(x, shape);
 }
@@ -214,7 +213,12 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t
   if (split_size == 0 && size != 0)
     throw ValueError(fmt::format("split: split_size can be 0 only when dimension {} is empty, but it has size {}", d,
                                  size));
-  const std::int64_t pieces = split_size == 0 ? 1 : std::max<std::int64_t>((size + split_size - 1) / split_size, 1);
+  // (Not (size + split_size - 1) / split_size, which overflows for a huge split_size.)
+  const std::int64_t pieces =
+      split_size == 0 ? 1 : std::max<std::int64_t>(size / split_size + (size % split_size != 0), 1);
+  // Each piece is a handle and a TensorImpl: a count no machine can hold is
+  // an error up front, not std::bad_alloc from the vector.
+  check_allocation(static_cast<std::size_t>(pieces), sizeof(Tensor) + sizeof(TensorImpl), "split");
   std::vector<Tensor> out;
   out.reserve(static_cast<std::size_t>(pieces));
   for (std::int64_t k = 0; k < pieces; ++k) {
@@ -231,12 +235,14 @@ std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim
   const int d = wrap_dim(dim, x.dim(), "chunk");
   const std::int64_t size = x.size(d);
   if (size == 0) {
+    check_allocation(static_cast<std::size_t>(chunks), sizeof(Tensor) + sizeof(TensorImpl), "chunk");
     std::vector<Tensor> out;
+    out.reserve(static_cast<std::size_t>(chunks));
     for (std::int64_t k = 0; k < chunks; ++k) out.push_back(narrow(x, d, 0, 0));
     autograd::mark_multi_output_views(out);
     return out;
   }
-  return split(x, (size + chunks - 1) / chunks, d);
+  return split(x, size / chunks + (size % chunks != 0), d);
 }
 
 Tensor contiguous(const Tensor& x) {

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstring>
 
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "core/kernels/copy.h"
@@ -219,7 +221,10 @@ Tensor one_hot(const Tensor& labels, std::int64_t num_classes) {
   const std::int64_t* p = lc.data_ptr<std::int64_t>();
   if (num_classes == -1) {
     if (n == 0) throw ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it explicitly");
-    num_classes = *std::max_element(p, p + n) + 1;
+    const std::int64_t top = *std::max_element(p, p + n);
+    if (top == std::numeric_limits<std::int64_t>::max())
+      throw ShapeError(fmt::format("one_hot: label {} gives more classes than an int64 can count", top));
+    num_classes = top + 1;
   }
   for (std::int64_t i = 0; i < n; ++i)
     if (p[i] < 0 || p[i] >= num_classes)

@@ -13,6 +13,7 @@ Dims infer_size(const Dims& shape, std::int64_t numel, const char* op) {
   Dims out = shape;
   int inferred = -1;
   std::int64_t known = 1;
+  bool overflow = false;
   for (int d = 0; d < shape.size(); ++d) {
     if (shape[d] == -1) {
       if (inferred >= 0)
@@ -21,9 +22,13 @@ Dims infer_size(const Dims& shape, std::int64_t numel, const char* op) {
     } else if (shape[d] < 0) {
       throw ShapeError(fmt::format("{}: invalid size {} at dimension {} of shape {}", op, shape[d], d, shape_str(shape)));
     } else {
-      known *= shape[d];
+      overflow |= mul_overflows(known, shape[d], &known);
     }
   }
+  // A wrapped product could match numel ([INT64_MAX, INT64_MAX] wraps to 1);
+  // a zero size makes it an honest 0 whatever the others.
+  if (overflow && std::find(shape.begin(), shape.end(), 0) == shape.end()) throw_numel_overflow(op, shape);
+  if (overflow) known = 0;
   if (inferred >= 0) {
     if (known == 0 && numel == 0)
       throw ShapeError(fmt::format("{}: cannot infer the -1 in shape {} for a tensor of 0 elements: any size would fit",
@@ -41,7 +46,7 @@ Dims infer_size(const Dims& shape, std::int64_t numel, const char* op) {
 std::optional<Dims> view_strides(const Dims& sizes, const Dims& strides, const Dims& new_sizes) {
   Dims out = Dims::filled(new_sizes.size(), 1);
   if (sizes.empty()) return out;  // a scalar: every new dim has size 1
-  if (sizes.product() == 0) return sizes == new_sizes ? strides : contiguous_strides(new_sizes);
+  if (sizes.product() == 0) return sizes == new_sizes ? strides : contiguous_strides(new_sizes, "view");
   // Walk both shapes from the innermost dim. The old dims split into chunks,
   // each contiguous among itself (size-1 dims join any chunk); every chunk
   // must be covered exactly by a run of new dims, which then get strides
@@ -51,10 +56,14 @@ std::optional<Dims> view_strides(const Dims& sizes, const Dims& strides, const D
   std::int64_t chunk_numel = 1, view_numel = 1;
   for (int d = sizes.size() - 1; d >= 0; --d) {
     chunk_numel *= sizes[d];
-    const bool chunk_ends = d == 0 || (sizes[d - 1] != 1 && strides[d - 1] != chunk_numel * base);
+    // Products that overflow cannot equal a stride of a view in bounds: such
+    // a chunk ends (and the caller copies).
+    std::int64_t chunk_extent = 0;
+    const bool chunk_ends = d == 0 || (sizes[d - 1] != 1 && (mul_overflows(chunk_numel, base, &chunk_extent) ||
+                                                             strides[d - 1] != chunk_extent));
     if (!chunk_ends) continue;
     while (v >= 0 && (view_numel < chunk_numel || new_sizes[v] == 1)) {
-      out[v] = view_numel * base;
+      if (mul_overflows(view_numel, base, &out[v])) return std::nullopt;
       view_numel *= new_sizes[v];
       --v;
     }
@@ -85,7 +94,7 @@ Tensor reshape(const Tensor& x, const Dims& shape) {
   if (auto strides = view_strides(x.shape(), Dims(x.strides()), sizes))
     return make_view(x, sizes, *strides, x.storage_offset());
   Tensor copy = clone(x);
-  return make_view(copy, sizes, contiguous_strides(sizes), 0);
+  return make_view(copy, sizes, contiguous_strides(sizes, "reshape"), 0);
 }
 
 Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
@@ -146,6 +155,7 @@ Tensor expand(const Tensor& x, const Dims& sizes) {
     }
     out_sizes[i] = want;
   }
+  checked_numel(out_sizes, "expand");
   return make_view(x, out_sizes, out_strides, x.storage_offset());
 }
 
@@ -173,7 +183,9 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
   const int d = wrap_dim(dim, x.dim() + 1, "unsqueeze");
   Dims sizes = x.shape(), strides(x.strides());
   // Any stride works for a size-1 dim; this one keeps a contiguous tensor contiguous.
-  const std::int64_t stride = d < x.dim() ? sizes[d] * strides[d] : 1;
+  // (A size-1 dim may carry any stride, so the product can overflow: then 1.)
+  std::int64_t stride = 1;
+  if (d < x.dim() && mul_overflows(sizes[d], strides[d], &stride)) stride = 1;
   sizes.insert(d, 1);
   strides.insert(d, stride);
   return make_view(x, sizes, strides, x.storage_offset());
@@ -281,7 +293,10 @@ CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim) {
           "cat: tensor {} has shape {} but tensor {} has shape {}; all dimensions but {} (the cat dimension) must "
           "match",
           i, shape_str(t.sizes()), ref, shape_str(r.sizes()), plan.dim));
-    plan.out_shape[plan.dim] += t.size(plan.dim);
+    if (add_overflows(plan.out_shape[plan.dim], t.size(plan.dim), &plan.out_shape[plan.dim]))
+      throw ShapeError(fmt::format("cat: the sizes along dimension {} add up to more than an int64 can count "
+                                   "(tensor {} has shape {})",
+                                   plan.dim, i, shape_str(t.sizes())));
   }
   return plan;
 }

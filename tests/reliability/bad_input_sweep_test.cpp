@@ -32,7 +32,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // ---- the error table --------------------------------------------------------
 
-enum class Kind { Base, Shape, DType, Index, Format, Autograd, Value };
+enum class Kind { Base, Shape, DType, Index, Format, Autograd, Value, OutOfMemory };
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -43,6 +43,7 @@ const char* kind_name(Kind k) {
     case Kind::Format: return "tg::FormatError";
     case Kind::Autograd: return "tg::AutogradError";
     case Kind::Value: return "tg::ValueError";
+    case Kind::OutOfMemory: return "tg::OutOfMemoryError";
   }
   return "?";
 }
@@ -55,6 +56,7 @@ Kind kind_of(const tg::Error& e) {
   if (dynamic_cast<const tg::FormatError*>(&e)) return Kind::Format;
   if (dynamic_cast<const tg::AutogradError*>(&e)) return Kind::Autograd;
   if (dynamic_cast<const tg::ValueError*>(&e)) return Kind::Value;
+  if (dynamic_cast<const tg::OutOfMemoryError*>(&e)) return Kind::OutOfMemory;
   return Kind::Base;
 }
 
@@ -311,17 +313,17 @@ std::vector<BadRow> bad_rows() {
   // ---- creation and absurd sizes ----
   add("zeros: a negative size", K::Shape, "negative size", [] { tg::zeros({2, -1}); });
   add("zeros: more elements than int64 holds", K::Shape, "too many elements", [] { tg::zeros({1LL << 40, 1LL << 40}); });
-  add("zeros: 2^60 bytes", K::Base, "out of memory", [] { tg::zeros({1LL << 58}); });
-  add("empty: 2^50 bytes of float64", K::Base, "out of memory", [] { tg::empty({1LL << 47}, {.dtype = tg::kFloat64}); });
-  add("randn: 2^60 bytes", K::Base, "out of memory", [] { tg::randn({1LL << 58}); });
-  add("contiguous: an expanded view of 2^52 bytes", K::Base, "out of memory",
+  add("zeros: 2^60 bytes", K::OutOfMemory, "out of memory", [] { tg::zeros({1LL << 58}); });
+  add("empty: 2^50 bytes of float64", K::OutOfMemory, "out of memory", [] { tg::empty({1LL << 47}, {.dtype = tg::kFloat64}); });
+  add("randn: 2^60 bytes", K::OutOfMemory, "out of memory", [] { tg::randn({1LL << 58}); });
+  add("contiguous: an expanded view of 2^52 bytes", K::OutOfMemory, "out of memory",
       [] { tg::expand(f32({1}), {1LL << 50}).contiguous(); });
   add("add: a broadcast result of 2^63 bytes", K::Shape, "too many elements", [] {
     Tensor column = tg::expand(f32({1}), {1LL << 31}).unsqueeze(1);
     Tensor row = tg::expand(f32({1}), {1LL << 31});
     tg::add(column, row);
   });
-  add("add: a broadcast result of 2^61 bytes", K::Base, "out of memory", [] {
+  add("add: a broadcast result of 2^61 bytes", K::OutOfMemory, "out of memory", [] {
     Tensor column = tg::expand(f32({1}), {1LL << 29}).unsqueeze(1);
     Tensor row = tg::expand(f32({1}), {1LL << 30});
     tg::add(column, row);
@@ -345,6 +347,30 @@ std::vector<BadRow> bad_rows() {
       [] { tg::bernoulli(tg::tensor({0.5, kNaN})); });
   add("Generator::set_state: wrong word count", K::Value, "set_state", [] { tg::Generator().set_state({1, 2}); });
   add("set_num_threads: zero", K::Value, "set_num_threads", [] { tg::set_num_threads(0); });
+  add("reshape: [max, max] of one element", K::Shape, "reshape",
+      [] { tg::reshape(f32({1}), {INT64_MAX, INT64_MAX}); });
+  add("view: [2^32, 2^32] of one element", K::Shape, "view", [] { f32({1}).view({1LL << 32, 1LL << 32}); });
+  add("expand: [2^32, 2^32]", K::Shape, "expand", [] { tg::expand(f32({1, 1}), {1LL << 32, 1LL << 32}).sum(); });
+  add("flatten: [0, 2^32, 2^32] from dim 1", K::Shape, "flatten",
+      [] { tg::expand(f32({0, 1, 1}), {0, 1LL << 32, 1LL << 32}).flatten(1); });
+  add("make_view: past the end of the storage", K::Shape, "outside its storage",
+      [] { tg::make_view(f32({4}), {5}, {1}, 0); });
+  add("make_view: a negative offset", K::Shape, "outside its storage", [] { tg::make_view(f32({4}), {1}, {1}, -1); });
+  add("zeros: 2^50 elements names the shape", K::OutOfMemory, "[1125899906842624]", [] { tg::zeros({1LL << 50}); });
+  add("split: 2^40 pieces", K::OutOfMemory, "split", [] { tg::split(tg::expand(f32({1}), {1LL << 40}), 1); });
+  add("chunk: an empty tensor into 2^40 chunks", K::OutOfMemory, "chunk", [] { tg::chunk(f32({0}), 1LL << 40); });
+  add("conv2d: padding 2^62", K::Shape, "conv2d",
+      [] { tg::nn::functional::conv2d(f32({1, 1, 4, 4}), f32({1, 1, 2, 2}), {}, 1, 1LL << 62); });
+  add("max_pool2d: kernel and dilation of INT64_MAX", K::Shape, "max_pool2d",
+      [] { tg::nn::functional::max_pool2d(f32({1, 1, 4, 4}), INT64_MAX, 1, 0, INT64_MAX); });
+  add("jacobian: a 2^40-element output", K::OutOfMemory, "jacobian", [] {
+    tg::autograd::jacobian([](const Tensor& x) { return tg::expand(x, {1LL << 40}); }, f64({1}));
+  });
+  add("gradcheck: a 2^40-element output", K::OutOfMemory, "gradcheck", [] {
+    Tensor x = tg::ones({1}, {.dtype = tg::kFloat64, .requires_grad = true});
+    tg::gradcheck([](const std::vector<Tensor>& in) { return std::vector<Tensor>{tg::expand(in[0], {1LL << 40})}; },
+                  {x});
+  });
 
   // ---- autograd ----
   add("backward: a non-scalar output without a gradient", K::Autograd, "backward",
@@ -439,7 +465,7 @@ std::vector<BadRow> bad_rows() {
   add("Linear: negative in_features", K::Value, "Linear", [] { tg::nn::Linear(-1, 3); });
   add("Linear: 2^80 weights", K::Shape, "too many elements", [] { tg::nn::Linear(1LL << 40, 1LL << 40); });
   // More than the 2^47 bytes of a process's address space: fails even where the kernel overcommits.
-  add("Linear: 2^48 bytes of weights", K::Base, "out of memory", [] { tg::nn::Linear(1LL << 23, 1LL << 23); });
+  add("Linear: 2^48 bytes of weights", K::OutOfMemory, "out of memory", [] { tg::nn::Linear(1LL << 23, 1LL << 23); });
   add("Linear: wrong feature count", K::Shape, "Linear", [] { tg::nn::Linear(3, 2)(f32({4, 5})); });
   add("Linear: a 0-d input", K::Shape, "Linear", [] { tg::nn::Linear(3, 2)(tg::scalar_tensor(1)); });
   add("Linear: an int64 input", K::DType, "linear", [] { tg::nn::Linear(3, 2)(i64({4, 3})); });
@@ -795,6 +821,32 @@ std::vector<BadRow> bad_rows() {
     sched.load_state_dict(
         R"({"scheduler": "StepLR", "last_epoch": 18446744073709551615, "base_lrs": [1], "last_lr": [1]})");
   });
+  add("read_idx: /dev/zero", K::Format, "is a character device, not a regular file",
+      [] { tg::data::read_idx("/dev/zero"); });
+  add("load_mnist_images: a folder", K::Format, "is a directory, not a regular file",
+      [] { tg::data::load_mnist_images(files().dir.path().string()); });
+  add("safetensors load: /dev/zero", K::Base, "is a character device, not a regular file",
+      [] { tg::load("/dev/zero"); });
+  add("load_checkpoint: /dev/null", K::Base, "/dev/null", [] {
+    TwoLayer net;
+    tg::Checkpoint c{.model = &net};
+    tg::load_checkpoint("/dev/null", c);
+  });
+  add("DataLoader: a dataset of 2^61 examples", K::OutOfMemory, "DataLoader", [] {
+    struct Huge final : tg::data::Dataset {
+      std::size_t size() const override { return std::size_t{1} << 61; }
+      tg::data::Example get(std::size_t) const override { return {f32({1}), i64({})}; }
+    };
+    tg::data::DataLoader loader(std::make_shared<Huge>(), {.batch_size = 2});
+    loader.begin();
+  });
+  add("first_n: 2^61 examples of a dataset that claims them", K::OutOfMemory, "first_n", [] {
+    struct Huge final : tg::data::Dataset {
+      std::size_t size() const override { return std::size_t{1} << 61; }
+      tg::data::Example get(std::size_t) const override { return {f32({1}), i64({})}; }
+    };
+    tg::data::first_n(std::make_shared<Huge>(), std::size_t{1} << 61);
+  });
   return r;
 }
 
@@ -1114,7 +1166,7 @@ std::vector<GoodRow> good_rows() {
   return r;
 }
 
-constexpr std::size_t kBadRows = 347;
+constexpr std::size_t kBadRows = 366;
 constexpr std::size_t kGoodRows = 51;
 
 }  // namespace

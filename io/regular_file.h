@@ -1,0 +1,25 @@
+#pragma once
+// Opening a file to read it, refusing anything that is not a regular file.
+// A FIFO with no writer blocks open() forever, and a device such as
+// /dev/zero never ends, so every loader that takes a path opens it through
+// here: the open is non-blocking and the type is checked on the opened
+// descriptor, so nothing can be swapped in between a check and the open.
+#include <cstdint>
+#include <string>
+
+namespace tg {
+
+struct RegularFile {
+  int fd = -1;                  // open, blocking, close-on-exec; -1 on failure
+  std::uint64_t size = 0;       // bytes, when fd >= 0
+  int error = 0;                // errno of a failed open or fstat
+  const char* kind = nullptr;   // what the path is when it is not a regular file ("a FIFO")
+  // "No such file or directory", or "is a FIFO, not a regular file".
+  std::string problem() const;
+};
+
+// Never throws; the caller turns a failure into its own error naming the op
+// and the path. The caller owns (and must close) fd.
+RegularFile open_regular_file(const std::string& path);
+
+}  // namespace tg
