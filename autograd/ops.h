@@ -95,25 +95,49 @@ Tensor& operator*=(Tensor& a, double b);
 Tensor& operator/=(Tensor& a, double b);
 
 // ---- autograd/ops/reduce.cpp ---------------------------------------------------
+// The same signatures as the Tensor methods (core/tensor.h, core/args.h):
+// dims are a DimList, correction and p are Real (never a braced list or a
+// bool), keepdim is a StrictBool.
 Tensor sum(const Tensor& x);
-Tensor sum(const Tensor& x, Dims dims, bool keepdim = false);
+Tensor sum(const Tensor& x, DimList dims, StrictBool keepdim = false);
 Tensor mean(const Tensor& x);
-Tensor mean(const Tensor& x, Dims dims, bool keepdim = false);
-Tensor var(const Tensor& x, Dims dims, double correction = 1, bool keepdim = false);
-Tensor std(const Tensor& x, Dims dims, double correction = 1, bool keepdim = false);
-Tensor amax(const Tensor& x, Dims dims, bool keepdim = false);
-Tensor amin(const Tensor& x, Dims dims, bool keepdim = false);
-std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim = false);
-std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim = false);
+Tensor mean(const Tensor& x, DimList dims, StrictBool keepdim = false);
+Tensor var(const Tensor& x);
+Tensor var(const Tensor& x, DimList dims);  // correction 1
+// No default for C: a defaulted template parameter would let `{0}` through.
+template <Real C>
+Tensor var(const Tensor& x, DimList dims, C correction, StrictBool keepdim = false) {
+  return detail::var_dims(x, dims, static_cast<double>(correction), keepdim);
+}
+Tensor std(const Tensor& x);
+Tensor std(const Tensor& x, DimList dims);  // correction 1
+// No default for C: a defaulted template parameter would let `{0}` through.
+template <Real C>
+Tensor std(const Tensor& x, DimList dims, C correction, StrictBool keepdim = false) {
+  return detail::std_dims(x, dims, static_cast<double>(correction), keepdim);
+}
+Tensor amax(const Tensor& x, DimList dims, StrictBool keepdim = false);
+Tensor amin(const Tensor& x, DimList dims, StrictBool keepdim = false);
+std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
+std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
 Tensor max(const Tensor& x);
 Tensor min(const Tensor& x);
-Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim = {}, bool keepdim = false);
-Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim = {}, bool keepdim = false);
-Tensor logsumexp(const Tensor& x, Dims dims, bool keepdim = false);
+Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim = {}, StrictBool keepdim = false);
+Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim = {}, StrictBool keepdim = false);
+Tensor logsumexp(const Tensor& x, DimList dims, StrictBool keepdim = false);
 Tensor prod(const Tensor& x);
-Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim = false);
-Tensor norm(const Tensor& x, double p = 2);
-Tensor norm(const Tensor& x, double p, Dims dims, bool keepdim = false);
+Tensor prod(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
+// A number after x is p, as torch.norm(x, 1); a braced list is dims (p = 2).
+Tensor norm(const Tensor& x);
+template <Real P>
+Tensor norm(const Tensor& x, P p) {
+  return detail::norm_dims(x, static_cast<double>(p), DimList{}, false);
+}
+Tensor norm(const Tensor& x, DimList dims);
+template <Real P>
+Tensor norm(const Tensor& x, P p, DimList dims, StrictBool keepdim = false) {
+  return detail::norm_dims(x, static_cast<double>(p), dims, keepdim);
+}
 Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
 

@@ -48,34 +48,30 @@ Tensor Tensor::gelu() const { return tg::gelu(*this); }
 Tensor Tensor::clamp(std::optional<double> min, std::optional<double> max) const { return tg::clamp(*this, min, max); }
 
 Tensor Tensor::sum() const { return tg::sum(*this); }
-Tensor Tensor::sum(Dims dims, bool keepdim) const { return tg::sum(*this, dims, keepdim); }
+Tensor Tensor::sum(DimList dims, StrictBool keepdim) const { return tg::sum(*this, dims, keepdim); }
 Tensor Tensor::mean() const { return tg::mean(*this); }
-Tensor Tensor::mean(Dims dims, bool keepdim) const { return tg::mean(*this, dims, keepdim); }
-Tensor Tensor::var(double correction) const {
-  Dims all;
-  for (int d = 0; d < dim(); ++d) all.push_back(d);
-  return tg::var(*this, all, correction, false);
-}
-Tensor Tensor::var(Dims dims, double correction, bool keepdim) const { return tg::var(*this, dims, correction, keepdim); }
-Tensor Tensor::std(double correction) const {
-  Dims all;
-  for (int d = 0; d < dim(); ++d) all.push_back(d);
-  return tg::std(*this, all, correction, false);
-}
-Tensor Tensor::std(Dims dims, double correction, bool keepdim) const { return tg::std(*this, dims, correction, keepdim); }
+Tensor Tensor::mean(DimList dims, StrictBool keepdim) const { return tg::mean(*this, dims, keepdim); }
+Tensor Tensor::var() const { return tg::var(*this); }
+Tensor Tensor::var(DimList dims) const { return tg::var(*this, dims); }
+Tensor Tensor::std() const { return tg::std(*this); }
+Tensor Tensor::std(DimList dims) const { return tg::std(*this, dims); }
 Tensor Tensor::max() const { return tg::max(*this); }
-std::tuple<Tensor, Tensor> Tensor::max(std::int64_t dim, bool keepdim) const { return tg::max(*this, dim, keepdim); }
+std::tuple<Tensor, Tensor> Tensor::max(std::int64_t dim, StrictBool keepdim) const {
+  return tg::max(*this, dim, keepdim);
+}
 Tensor Tensor::min() const { return tg::min(*this); }
-std::tuple<Tensor, Tensor> Tensor::min(std::int64_t dim, bool keepdim) const { return tg::min(*this, dim, keepdim); }
+std::tuple<Tensor, Tensor> Tensor::min(std::int64_t dim, StrictBool keepdim) const {
+  return tg::min(*this, dim, keepdim);
+}
 Tensor Tensor::argmax() const { return tg::argmax(*this); }
-Tensor Tensor::argmax(std::int64_t dim, bool keepdim) const { return tg::argmax(*this, dim, keepdim); }
+Tensor Tensor::argmax(std::int64_t dim, StrictBool keepdim) const { return tg::argmax(*this, dim, keepdim); }
 Tensor Tensor::argmin() const { return tg::argmin(*this); }
-Tensor Tensor::argmin(std::int64_t dim, bool keepdim) const { return tg::argmin(*this, dim, keepdim); }
-Tensor Tensor::logsumexp(Dims dims, bool keepdim) const { return tg::logsumexp(*this, dims, keepdim); }
+Tensor Tensor::argmin(std::int64_t dim, StrictBool keepdim) const { return tg::argmin(*this, dim, keepdim); }
+Tensor Tensor::logsumexp(DimList dims, StrictBool keepdim) const { return tg::logsumexp(*this, dims, keepdim); }
 Tensor Tensor::prod() const { return tg::prod(*this); }
-Tensor Tensor::prod(std::int64_t dim, bool keepdim) const { return tg::prod(*this, dim, keepdim); }
-Tensor Tensor::norm(double p) const { return tg::norm(*this, p); }
-Tensor Tensor::norm(double p, Dims dims, bool keepdim) const { return tg::norm(*this, p, dims, keepdim); }
+Tensor Tensor::prod(std::int64_t dim, StrictBool keepdim) const { return tg::prod(*this, dim, keepdim); }
+Tensor Tensor::norm() const { return tg::norm(*this); }
+Tensor Tensor::norm(DimList dims) const { return tg::norm(*this, dims); }
 
 Tensor Tensor::matmul(const Tensor& other) const { return tg::matmul(*this, other); }
 Tensor Tensor::index_select(std::int64_t dim, const Tensor& index) const { return tg::index_select(*this, dim, index); }

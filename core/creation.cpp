@@ -38,7 +38,7 @@ Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype) {
 
 Tensor arange(double end, TensorOptions options) { return arange(0, end, 1, options); }
 
-Tensor arange(double start, double end, double step, TensorOptions options) {
+Tensor detail::arange_range(double start, double end, double step, TensorOptions options) {
   if (step == 0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
     throw ValueError(fmt::format("arange: invalid range start={} end={} step={}", start, end, step));
   if ((end - start) / step < 0)

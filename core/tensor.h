@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/args.h"
 #include "core/dims.h"
 #include "core/dtype.h"
 #include "core/error.h"
@@ -27,6 +28,16 @@ namespace tg {
 namespace autograd {
 class Node;
 }
+
+class Tensor;
+// The non-template bodies behind the Real-templated reductions (their
+// definitions are in autograd/ops/reduce.cpp); call tg::var, tg::std,
+// tg::norm or the Tensor methods instead.
+namespace detail {
+Tensor var_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim);
+Tensor std_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim);
+Tensor norm_dims(const Tensor& x, double p, const DimList& dims, bool keepdim);
+}  // namespace detail
 
 // autograd/ attaches its per-tensor state through this interface, so core
 // needs to know nothing about the tape.
@@ -165,27 +176,51 @@ class Tensor {
   Tensor clamp(std::optional<double> min, std::optional<double> max) const;
 
   // ---- reductions ---------------------------------------------------------
+  // Dims come first and are a DimList: x.sum(1), x.sum({0, 1}), x.mean(1, true),
+  // x.var({1}), x.std({0}, /*correction=*/0). A braced list is always dims;
+  // correction and p are plain numbers (Real) that a braced list or a bool
+  // cannot bind; keepdim takes only a bool. Over every dim with a correction:
+  // x.var(std::nullopt, 0). norm's number first is p, as in PyTorch:
+  // x.norm(1) is the L1 norm, x.norm({1}) the 2-norm over dim 1. See
+  // core/args.h and docs/overloads.md.
   Tensor sum() const;
-  Tensor sum(Dims dims, bool keepdim = false) const;
+  Tensor sum(DimList dims, StrictBool keepdim = false) const;
   Tensor mean() const;
-  Tensor mean(Dims dims, bool keepdim = false) const;
-  Tensor var(double correction = 1) const;
-  Tensor var(Dims dims, double correction = 1, bool keepdim = false) const;
-  Tensor std(double correction = 1) const;
-  Tensor std(Dims dims, double correction = 1, bool keepdim = false) const;
+  Tensor mean(DimList dims, StrictBool keepdim = false) const;
+  Tensor var() const;
+  Tensor var(DimList dims) const;  // correction 1
+  // No default for C: a defaulted template parameter would let `{0}` through.
+  template <Real C>
+  Tensor var(DimList dims, C correction, StrictBool keepdim = false) const {
+    return detail::var_dims(*this, dims, static_cast<double>(correction), keepdim);
+  }
+  Tensor std() const;
+  Tensor std(DimList dims) const;  // correction 1
+  template <Real C>
+  Tensor std(DimList dims, C correction, StrictBool keepdim = false) const {
+    return detail::std_dims(*this, dims, static_cast<double>(correction), keepdim);
+  }
   Tensor max() const;
-  std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> max(std::int64_t dim, StrictBool keepdim = false) const;
   Tensor min() const;
-  std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> min(std::int64_t dim, StrictBool keepdim = false) const;
   Tensor argmax() const;
-  Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor argmax(std::int64_t dim, StrictBool keepdim = false) const;
   Tensor argmin() const;
-  Tensor argmin(std::int64_t dim, bool keepdim = false) const;
-  Tensor logsumexp(Dims dims, bool keepdim = false) const;
+  Tensor argmin(std::int64_t dim, StrictBool keepdim = false) const;
+  Tensor logsumexp(DimList dims, StrictBool keepdim = false) const;
   Tensor prod() const;
-  Tensor prod(std::int64_t dim, bool keepdim = false) const;
-  Tensor norm(double p = 2) const;
-  Tensor norm(double p, Dims dims, bool keepdim = false) const;
+  Tensor prod(std::int64_t dim, StrictBool keepdim = false) const;
+  Tensor norm() const;
+  template <Real P>
+  Tensor norm(P p) const {
+    return detail::norm_dims(*this, static_cast<double>(p), DimList{}, false);
+  }
+  Tensor norm(DimList dims) const;
+  template <Real P>
+  Tensor norm(P p, DimList dims, StrictBool keepdim = false) const {
+    return detail::norm_dims(*this, static_cast<double>(p), dims, keepdim);
+  }
 
   // ---- linear algebra and indexing ----------------------------------------
   Tensor matmul(const Tensor& other) const;
@@ -243,7 +278,15 @@ Tensor empty_like(const Tensor& t, std::optional<DType> dtype = {});
 Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype = {});
 Tensor scalar_tensor(double value, TensorOptions options = {});
 Tensor arange(double end, TensorOptions options = {});
-Tensor arange(double start, double end, double step = 1, TensorOptions options = {});
+namespace detail {
+Tensor arange_range(double start, double end, double step, TensorOptions options);
+}
+// start and end are deduced so that `arange(5, {})` (default options) cannot
+// read `{}` as end = 0 and return an empty tensor.
+template <Real S, Real E>
+Tensor arange(S start, E end, double step = 1, TensorOptions options = {}) {
+  return detail::arange_range(static_cast<double>(start), static_cast<double>(end), step, options);
+}
 Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
 Tensor eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
 // From values in row-major order; the shape defaults to 1-D.

@@ -10,6 +10,7 @@
 // own (autograd/ops/conv.cpp, pool.cpp, normalization.cpp, dropout.cpp,
 // embedding.cpp): forward, backward and shape rule together. The losses are
 // declared in nn/loss.h, included at the end.
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <tuple>
@@ -58,7 +59,11 @@ inline Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias =
 // Training: each element is zeroed with probability p and the survivors are
 // scaled by 1 / (1 - p), drawing from `generator` (default: the global one,
 // seeded by tg::manual_seed). Not training, or p == 0: x itself.
-Tensor dropout(const Tensor& x, double p = 0.5, bool training = true, Generator* generator = nullptr);
+Tensor dropout(const Tensor& x, double p = 0.5, StrictBool training = true, Generator* generator = nullptr);
+// `dropout(x, training)` would read the flag as p = 1 and zero everything.
+template <class B, class... Rest>
+  requires std::same_as<B, bool>
+Tensor dropout(const Tensor& x, B p, Rest&&... rest) = delete;
 
 // ---- convolution (autograd/ops/conv.cpp) ---------------------------------------
 // x [N, C, H, W] (or unbatched [C, H, W]), weight [O, C, kh, kw], bias [O]

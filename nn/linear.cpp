@@ -9,7 +9,7 @@
 
 namespace tg::nn {
 
-Linear::Linear(std::int64_t in, std::int64_t out, bool with_bias) : in_features(in), out_features(out) {
+Linear::Linear(std::int64_t in, std::int64_t out, StrictBool with_bias) : in_features(in), out_features(out) {
   if (in < 0 || out < 0)
     throw ValueError(fmt::format("Linear: feature counts must be non-negative, got in_features={}, out_features={}",
                                  in, out));

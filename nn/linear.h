@@ -15,7 +15,9 @@ struct LinearOptions {
 // U(-1/sqrt(in), 1/sqrt(in)), and the bias from the same range.
 class Linear : public Module {
  public:
-  Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true);
+  // StrictBool: `Linear(in, out, {})` is the default options (with a bias),
+  // not bias = false, and an integer is neither.
+  Linear(std::int64_t in_features, std::int64_t out_features, StrictBool bias = true);
   Linear(std::int64_t in_features, std::int64_t out_features, LinearOptions options);
 
   Tensor forward(const Tensor& input) override;

@@ -13,7 +13,7 @@ namespace tg::nn::functional {
 using autograd::Backward;
 using autograd::SavedTensor;
 
-Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
+Tensor dropout(const Tensor& x, double p, StrictBool training, Generator* generator) {
   if (!(p >= 0 && p <= 1))
     throw ValueError(fmt::format("dropout: probability has to be between 0 and 1, but got {}", p));
   if (!training || p == 0) return x;

@@ -139,7 +139,7 @@ Tensor norm_backward(const Tensor& dy, const Tensor& x, const Tensor& y, double 
 
 Tensor sum(const Tensor& x) { return sum(x, Dims{}, false); }
 
-Tensor sum(const Tensor& x, Dims dims, bool keepdim) {
+Tensor sum(const Tensor& x, DimList dims, StrictBool keepdim) {
   Tensor y = kernel::sum(x, dims, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "sum");
@@ -153,7 +153,7 @@ Tensor sum(const Tensor& x, Dims dims, bool keepdim) {
 
 Tensor mean(const Tensor& x) { return mean(x, Dims{}, false); }
 
-Tensor mean(const Tensor& x, Dims dims, bool keepdim) {
+Tensor mean(const Tensor& x, DimList dims, StrictBool keepdim) {
   Tensor y = kernel::mean(x, dims, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "mean");
@@ -166,7 +166,10 @@ Tensor mean(const Tensor& x, Dims dims, bool keepdim) {
   return y;
 }
 
-Tensor var(const Tensor& x, Dims dims, double correction, bool keepdim) {
+Tensor var(const Tensor& x) { return detail::var_dims(x, DimList{}, 1, false); }
+Tensor var(const Tensor& x, DimList dims) { return detail::var_dims(x, dims, 1, false); }
+
+Tensor detail::var_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim) {
   Tensor y = kernel::var(x, dims, correction, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "var");
@@ -183,7 +186,10 @@ Tensor var(const Tensor& x, Dims dims, double correction, bool keepdim) {
   return y;
 }
 
-Tensor std(const Tensor& x, Dims dims, double correction, bool keepdim) {
+Tensor std(const Tensor& x) { return detail::std_dims(x, DimList{}, 1, false); }
+Tensor std(const Tensor& x, DimList dims) { return detail::std_dims(x, dims, 1, false); }
+
+Tensor detail::std_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim) {
   Tensor y = kernel::std(x, dims, correction, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "std");
@@ -206,27 +212,31 @@ Tensor std(const Tensor& x, Dims dims, double correction, bool keepdim) {
   return y;
 }
 
-Tensor amax(const Tensor& x, Dims dims, bool keepdim) { return extreme(x, dims, keepdim, true, "amax"); }
-Tensor amin(const Tensor& x, Dims dims, bool keepdim) { return extreme(x, dims, keepdim, false, "amin"); }
+Tensor amax(const Tensor& x, DimList dims, StrictBool keepdim) {
+  return extreme(x, dims.dims(), keepdim, true, "amax");
+}
+Tensor amin(const Tensor& x, DimList dims, StrictBool keepdim) {
+  return extreme(x, dims.dims(), keepdim, false, "amin");
+}
 Tensor max(const Tensor& x) { return extreme(x, Dims{}, false, true, "max"); }
 Tensor min(const Tensor& x) { return extreme(x, Dims{}, false, false, "min"); }
 
-std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) {
+std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
   return extreme_dim(x, dim, keepdim, true, "max");
 }
-std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim) {
+std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
   return extreme_dim(x, dim, keepdim, false, "min");
 }
 
 // Indices have no gradient: these never record.
-Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim, StrictBool keepdim) {
   return kernel::argmax(x, dim, keepdim);
 }
-Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim, StrictBool keepdim) {
   return kernel::argmin(x, dim, keepdim);
 }
 
-Tensor logsumexp(const Tensor& x, Dims dims, bool keepdim) {
+Tensor logsumexp(const Tensor& x, DimList dims, StrictBool keepdim) {
   Tensor y = kernel::logsumexp(x, dims, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "logsumexp");
@@ -243,13 +253,14 @@ Tensor logsumexp(const Tensor& x, Dims dims, bool keepdim) {
 }
 
 Tensor prod(const Tensor& x) { return prod_over(x, Dims{}, false); }
-Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim) {
+Tensor prod(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
   return prod_over(x, Dims{wrap_dim(dim, x.dim(), "prod")}, keepdim);
 }
 
-Tensor norm(const Tensor& x, double p) { return norm(x, p, Dims{}, false); }
+Tensor norm(const Tensor& x) { return detail::norm_dims(x, 2, DimList{}, false); }
+Tensor norm(const Tensor& x, DimList dims) { return detail::norm_dims(x, 2, dims, false); }
 
-Tensor norm(const Tensor& x, double p, Dims dims, bool keepdim) {
+Tensor detail::norm_dims(const Tensor& x, double p, const DimList& dims, bool keepdim) {
   Tensor y = kernel::norm(x, p, dims, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "norm");

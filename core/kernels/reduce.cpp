@@ -533,6 +533,8 @@ Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
   if (!x.is_floating_point())
     throw DTypeError(fmt::format("std: expected a floating-point tensor (float32 or float64), got {}",
                                  dtype_name(x.dtype())));
+  // Checked here too, so that a bad dim names std rather than the var under it.
+  reduction_mask(dims, x.dim(), "std");
   Tensor v = var(x, dims, correction, keepdim);
   dispatch_floating(v.dtype(), "std", [&]<class T>() { map1<T, T>(v, v, [](T a) { return std::sqrt(a); }); });
   return v;

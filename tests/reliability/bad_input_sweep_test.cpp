@@ -230,6 +230,10 @@ std::vector<BadRow> bad_rows() {
   add("norm: the inf norm of an empty tensor", K::Index, "norm", [] { tg::norm(f32({0}), kInf); });
   add("softmax: dim out of range", K::Index, "softmax", [] { tg::softmax(f32({2, 3}), 2); });
   add("log_softmax: dim out of range", K::Index, "log_softmax", [] { tg::log_softmax(f32({2, 3}), -3); });
+  add("std: a dim named twice", K::Value, "std", [] { tg::std(f32({2, 3}), {0, -2}); });
+  add("std: dim out of range", K::Index, "std", [] { f32({2, 3}).std({2}); });
+  add("var(int): an integer is a dim, out of range", K::Index, "var", [] { f32({2, 3}).var(2); });
+  add("norm({dims}): a braced list is dims, out of range", K::Index, "norm", [] { f32({2, 3}).norm({3}); });
 
   // ---- views ----
   add("view: element count differs", K::Shape, "view", [] { tg::view(f32({2, 3}), {4}); });
@@ -1166,7 +1170,7 @@ std::vector<GoodRow> good_rows() {
   return r;
 }
 
-constexpr std::size_t kBadRows = 366;
+constexpr std::size_t kBadRows = 370;
 constexpr std::size_t kGoodRows = 51;
 
 }  // namespace

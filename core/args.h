@@ -1,0 +1,67 @@
+#pragma once
+// Parameter types that decide which overload a call reaches. A braced list
+// converts to almost anything (`double p = {1}` is valid C++), so an overload
+// set that mixes a dims list with numbers or bools silently picks the number:
+// `x.var({1})` used to be var(correction = 1) over every element. The rules,
+// and what each public call reaches, are in docs/overloads.md:
+//   - dims are a DimList: one integer, a braced list, a Dims, a vector, or
+//     std::nullopt for every dim;
+//   - numbers that share an overload set with dims (var's correction, norm's
+//     p) are deduced templates constrained by Real, which a braced list can
+//     never bind, and which a bool does not satisfy. They have no default
+//     template argument: with one, `{0}` would fall back to it and bind;
+//   - keepdim-like flags are StrictBool, which only a bool initialises.
+#include <concepts>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "core/dims.h"
+
+namespace tg {
+
+// A number given as itself (not a bool, not a braced list: template argument
+// deduction never looks inside braces).
+template <class T>
+concept Real = std::is_arithmetic_v<T> && !std::same_as<T, bool>;
+
+// A flag only a bool initialises: `x.sum(0, 1)` (dims 0 and 1?) must not
+// compile as keepdim = true, and `{}` must not quietly mean false.
+class StrictBool {
+ public:
+  template <class B>
+    requires std::same_as<B, bool>
+  constexpr StrictBool(B value) : value_(value) {}  // NOLINT: implicit on purpose, a bool is a StrictBool
+  constexpr operator bool() const { return value_; }
+
+ private:
+  bool value_;
+};
+
+// The dims a reduction folds, as LibTorch's OptionalIntArrayRef: `1`, `{0, 1}`,
+// a Dims, a vector, or std::nullopt (and `{}`) for every dim. Floating-point
+// numbers and bools are not dims.
+class DimList {
+ public:
+  DimList() = default;
+  DimList(std::nullopt_t) {}  // NOLINT: implicit on purpose
+  template <class I>
+    requires std::integral<I> && (!std::same_as<I, bool>)
+  DimList(I dim) : dims_{static_cast<std::int64_t>(dim)} {}  // NOLINT: implicit on purpose, as x.sum(1)
+  DimList(std::initializer_list<std::int64_t> dims) : dims_(dims) {}
+  DimList(const Dims& dims) : dims_(dims) {}                          // NOLINT
+  DimList(const std::vector<std::int64_t>& dims) : dims_(dims) {}     // NOLINT
+  DimList(std::span<const std::int64_t> dims) : dims_(dims) {}        // NOLINT
+
+  const Dims& dims() const { return dims_; }
+  operator IntArrayRef() const { return dims_; }  // NOLINT: kernels take spans
+  bool empty() const { return dims_.empty(); }
+
+ private:
+  Dims dims_;
+};
+
+}  // namespace tg
