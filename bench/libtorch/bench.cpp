@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -167,6 +168,86 @@ void BM_epoch(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_epoch)->ArgNames({"threads"})->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// bench/bench_denormal.cpp's rows. `mxcsr` 1 is torch::set_flush_denormal(true),
+// 0 PyTorch's default (gradual underflow).
+struct FashionData {
+  torch::Tensor images, labels;
+};
+const FashionData& fashion() {
+  static const FashionData data = [] {
+    const char* env = std::getenv("TAPEGRAD_FASHION_MNIST_DIR");
+    const std::string dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
+    return FashionData{read_idx_gz(dir + "/train-images-idx3-ubyte.gz").to(torch::kFloat) / 255.0,
+                       read_idx_gz(dir + "/train-labels-idx1-ubyte.gz").to(torch::kLong)};
+  }();
+  return data;
+}
+
+torch::nn::Sequential seed_model() {
+  return torch::nn::Sequential(torch::nn::Linear(784, 32), torch::nn::ReLU(), torch::nn::Linear(32, 64),
+                               torch::nn::ReLU(), torch::nn::Linear(64, 10));
+}
+
+void BM_step_fitted(benchmark::State& state) {
+  torch::set_flush_denormal(state.range(0) != 0);
+  set_threads(state, 1);
+  torch::manual_seed(0);
+  auto model = seed_model();
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+  const torch::Tensor x = fashion().images.narrow(0, 0, 32).contiguous();
+  const torch::Tensor y = fashion().labels.narrow(0, 0, 32).contiguous();
+  auto step = [&] {
+    opt.zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    loss.backward();
+    opt.step();
+    return loss;
+  };
+  for (int i = 0; i < 2000; ++i) step();
+  for (auto _ : state) benchmark::DoNotOptimize(step().data_ptr());
+  torch::set_flush_denormal(false);
+}
+BENCHMARK(BM_step_fitted)
+    ->ArgNames({"mxcsr", "threads"})
+    ->ArgsProduct({{0, 1}, {1}})
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_epochs10(benchmark::State& state) {
+  torch::set_flush_denormal(state.range(0) != 0);
+  set_threads(state, 1);
+  torch::manual_seed(0);
+  const auto& data = fashion();
+  auto model = seed_model();
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+  const std::int64_t batch = 32;
+  int epoch = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    const torch::Tensor order = torch::randperm(data.images.size(0), torch::kLong);
+    double total = 0;
+    for (std::int64_t begin = 0; begin < data.images.size(0); begin += batch) {
+      const torch::Tensor index = order.narrow(0, begin, std::min(batch, data.images.size(0) - begin));
+      opt.zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(data.images.index_select(0, index)),
+                                                                data.labels.index_select(0, index));
+      loss.backward();
+      opt.step();
+      total += loss.item<double>();
+    }
+    benchmark::DoNotOptimize(total);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++epoch;
+    if (epoch == 1) state.counters["epoch1_s"] = seconds;
+    if (epoch == 10) state.counters["epoch10_s"] = seconds;
+  }
+  torch::set_flush_denormal(false);
+}
+BENCHMARK(BM_epochs10)
+    ->ArgNames({"mxcsr", "threads"})
+    ->ArgsProduct({{0, 1}, {1}})
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
