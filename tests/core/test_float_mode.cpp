@@ -3,8 +3,10 @@
 // when they throw), change nothing on normal numbers, and
 // set_flush_denormal() switches flushing for the whole program, OpenMP
 // workers included.
+#include <algorithm>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
