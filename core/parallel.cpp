@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include "core/error.h"
+#include "core/float_mode.h"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -14,6 +15,8 @@ void set_num_threads(int n) {
   // OpenBLAS's OpenMP build takes its team size from the same runtime, but
   // keeps its own cap too.
   openblas_set_num_threads(n);
+  // A larger team brings threads that never saw set_flush_denormal.
+  detail::apply_flush_denormal_to_workers();
 }
 
 int get_num_threads() { return omp_get_max_threads(); }

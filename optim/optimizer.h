@@ -37,6 +37,7 @@
 #include <fmt/format.h>
 
 #include "autograd/grad_mode.h"
+#include "core/float_mode.h"
 #include "core/tensor.h"
 
 namespace tg::optim {
@@ -293,6 +294,9 @@ class OptimizerWithState : public Optimizer {
   template <class Update>
   void for_each_update(Update update) {
     NoGradGuard no_grad;
+    // Late in training g * g is subnormal; without FTZ/DAZ the update loops
+    // ran 9x slower (issue 13). One guard per step, not per parameter.
+    FlushDenormalGuard flush;
     const std::string who = name();
     for (std::size_t g = 0; g < groups_.size(); ++g)
       for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {

@@ -14,6 +14,7 @@
 
 #include "autograd/function.h"
 #include "core/kernels/copy.h"
+#include "core/float_mode.h"
 #include "core/parallel.h"
 #include "nn/functional.h"
 
@@ -76,22 +77,26 @@ LayerNormStats layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const T
     T* mp = out.mean.data_ptr<T>();
     T* rp = out.rstd.data_ptr<T>();
     const bool parallel = rows > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel for if (parallel) schedule(static)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const T* row = xp + r * m;
-      double total = 0;
-      for (std::int64_t j = 0; j < m; ++j) total += row[j];
-      const double mean = total / static_cast<double>(m);
-      double squares = 0;
-      for (std::int64_t j = 0; j < m; ++j) squares += (row[j] - mean) * (row[j] - mean);
-      const double rstd = 1.0 / std::sqrt(squares / static_cast<double>(m) + eps);
-      T* yr = yp + r * m;
-      for (std::int64_t j = 0; j < m; ++j) {
-        const T xhat = static_cast<T>((row[j] - mean) * rstd);
-        yr[j] = (wp ? xhat * wp[j] : xhat) + (bp ? bp[j] : T(0));
+#pragma omp parallel if (parallel)
+    {
+      FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
+#pragma omp for schedule(static)
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T* row = xp + r * m;
+        double total = 0;
+        for (std::int64_t j = 0; j < m; ++j) total += row[j];
+        const double mean = total / static_cast<double>(m);
+        double squares = 0;
+        for (std::int64_t j = 0; j < m; ++j) squares += (row[j] - mean) * (row[j] - mean);
+        const double rstd = 1.0 / std::sqrt(squares / static_cast<double>(m) + eps);
+        T* yr = yp + r * m;
+        for (std::int64_t j = 0; j < m; ++j) {
+          const T xhat = static_cast<T>((row[j] - mean) * rstd);
+          yr[j] = (wp ? xhat * wp[j] : xhat) + (bp ? bp[j] : T(0));
+        }
+        mp[r] = static_cast<T>(mean);
+        rp[r] = static_cast<T>(rstd);
       }
-      mp[r] = static_cast<T>(mean);
-      rp[r] = static_cast<T>(rstd);
     }
   });
   return out;
@@ -117,21 +122,25 @@ std::tuple<Tensor, Tensor, Tensor> layer_norm_backward_kernel(const Tensor& dy_i
     if (need_dx) {
       T* dxp = dx.data_ptr<T>();
       const bool parallel = rows > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel for if (parallel) schedule(static)
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const T* xr = xp + r * m;
-        const T* gr = gp + r * m;
-        double sum_g = 0, sum_gx = 0;
-        for (std::int64_t j = 0; j < m; ++j) {
-          const double g = wp ? gr[j] * wp[j] : gr[j];
-          sum_g += g;
-          sum_gx += g * (xr[j] - mp[r]) * rp[r];
-        }
-        const double mean_g = sum_g / static_cast<double>(m), mean_gx = sum_gx / static_cast<double>(m);
-        for (std::int64_t j = 0; j < m; ++j) {
-          const double g = wp ? gr[j] * wp[j] : gr[j];
-          const double xhat = (xr[j] - mp[r]) * rp[r];
-          dxp[r * m + j] = static_cast<T>(rp[r] * (g - mean_g - xhat * mean_gx));
+#pragma omp parallel if (parallel)
+      {
+        FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
+#pragma omp for schedule(static)
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const T* xr = xp + r * m;
+          const T* gr = gp + r * m;
+          double sum_g = 0, sum_gx = 0;
+          for (std::int64_t j = 0; j < m; ++j) {
+            const double g = wp ? gr[j] * wp[j] : gr[j];
+            sum_g += g;
+            sum_gx += g * (xr[j] - mp[r]) * rp[r];
+          }
+          const double mean_g = sum_g / static_cast<double>(m), mean_gx = sum_gx / static_cast<double>(m);
+          for (std::int64_t j = 0; j < m; ++j) {
+            const double g = wp ? gr[j] * wp[j] : gr[j];
+            const double xhat = (xr[j] - mp[r]) * rp[r];
+            dxp[r * m + j] = static_cast<T>(rp[r] * (g - mean_g - xhat * mean_gx));
+          }
         }
       }
     }
@@ -174,30 +183,34 @@ BatchStats batch_norm_train_kernel(const Tensor& x_in, const Tensor& w_in, const
     T* rstd_out = out.rstd.data_ptr<T>();
     const double count = static_cast<double>(n * s);
     const bool parallel = c > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel for if (parallel) schedule(static)
-    for (std::int64_t ch = 0; ch < c; ++ch) {
-      double total = 0;
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T* run = xp + (i * c + ch) * s;
-        for (std::int64_t k = 0; k < s; ++k) total += run[k];
+#pragma omp parallel if (parallel)
+    {
+      FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
+#pragma omp for schedule(static)
+      for (std::int64_t ch = 0; ch < c; ++ch) {
+        double total = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T* run = xp + (i * c + ch) * s;
+          for (std::int64_t k = 0; k < s; ++k) total += run[k];
+        }
+        const double mean = total / count;
+        double squares = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T* run = xp + (i * c + ch) * s;
+          for (std::int64_t k = 0; k < s; ++k) squares += (run[k] - mean) * (run[k] - mean);
+        }
+        const double var = squares / count, rstd = 1.0 / std::sqrt(var + eps);
+        const double scale = rstd * (wp ? static_cast<double>(wp[ch]) : 1.0);
+        const double shift = (bp ? static_cast<double>(bp[ch]) : 0.0) - mean * scale;
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T* run = xp + (i * c + ch) * s;
+          T* yr = yp + (i * c + ch) * s;
+          for (std::int64_t k = 0; k < s; ++k) yr[k] = static_cast<T>(run[k] * scale + shift);
+        }
+        mean_out[ch] = static_cast<T>(mean);
+        var_out[ch] = static_cast<T>(var);
+        rstd_out[ch] = static_cast<T>(rstd);
       }
-      const double mean = total / count;
-      double squares = 0;
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T* run = xp + (i * c + ch) * s;
-        for (std::int64_t k = 0; k < s; ++k) squares += (run[k] - mean) * (run[k] - mean);
-      }
-      const double var = squares / count, rstd = 1.0 / std::sqrt(var + eps);
-      const double scale = rstd * (wp ? static_cast<double>(wp[ch]) : 1.0);
-      const double shift = (bp ? static_cast<double>(bp[ch]) : 0.0) - mean * scale;
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T* run = xp + (i * c + ch) * s;
-        T* yr = yp + (i * c + ch) * s;
-        for (std::int64_t k = 0; k < s; ++k) yr[k] = static_cast<T>(run[k] * scale + shift);
-      }
-      mean_out[ch] = static_cast<T>(mean);
-      var_out[ch] = static_cast<T>(var);
-      rstd_out[ch] = static_cast<T>(rstd);
     }
   });
   return out;
@@ -224,30 +237,34 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_backward_kernel(const Tensor& dy_i
     T* dbp = need_db ? db.data_ptr<T>() : nullptr;
     const double count = static_cast<double>(n * s);
     const bool parallel = c > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel for if (parallel) schedule(static)
-    for (std::int64_t ch = 0; ch < c; ++ch) {
-      const double mu = mp[ch], r = rp[ch];
-      double sum_dy = 0, sum_dy_xhat = 0;
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T* xr = xp + (i * c + ch) * s;
-        const T* gr = gp + (i * c + ch) * s;
-        for (std::int64_t k = 0; k < s; ++k) {
-          sum_dy += gr[k];
-          sum_dy_xhat += gr[k] * (xr[k] - mu) * r;
+#pragma omp parallel if (parallel)
+    {
+      FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
+#pragma omp for schedule(static)
+      for (std::int64_t ch = 0; ch < c; ++ch) {
+        const double mu = mp[ch], r = rp[ch];
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T* xr = xp + (i * c + ch) * s;
+          const T* gr = gp + (i * c + ch) * s;
+          for (std::int64_t k = 0; k < s; ++k) {
+            sum_dy += gr[k];
+            sum_dy_xhat += gr[k] * (xr[k] - mu) * r;
+          }
         }
-      }
-      if (dwp) dwp[ch] = static_cast<T>(sum_dy_xhat);
-      if (dbp) dbp[ch] = static_cast<T>(sum_dy);
-      if (!dxp) continue;
-      // g = dy * w[ch], so mean(g) and mean(g * xhat) are w[ch] times the sums above.
-      const double wc = wp ? static_cast<double>(wp[ch]) : 1.0;
-      const double mean_dy = sum_dy / count, mean_dy_xhat = sum_dy_xhat / count;
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T* xr = xp + (i * c + ch) * s;
-        const T* gr = gp + (i * c + ch) * s;
-        T* dr = dxp + (i * c + ch) * s;
-        for (std::int64_t k = 0; k < s; ++k)
-          dr[k] = static_cast<T>(r * wc * (gr[k] - mean_dy - (xr[k] - mu) * r * mean_dy_xhat));
+        if (dwp) dwp[ch] = static_cast<T>(sum_dy_xhat);
+        if (dbp) dbp[ch] = static_cast<T>(sum_dy);
+        if (!dxp) continue;
+        // g = dy * w[ch], so mean(g) and mean(g * xhat) are w[ch] times the sums above.
+        const double wc = wp ? static_cast<double>(wp[ch]) : 1.0;
+        const double mean_dy = sum_dy / count, mean_dy_xhat = sum_dy_xhat / count;
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T* xr = xp + (i * c + ch) * s;
+          const T* gr = gp + (i * c + ch) * s;
+          T* dr = dxp + (i * c + ch) * s;
+          for (std::int64_t k = 0; k < s; ++k)
+            dr[k] = static_cast<T>(r * wc * (gr[k] - mean_dy - (xr[k] - mu) * r * mean_dy_xhat));
+        }
       }
     }
   });

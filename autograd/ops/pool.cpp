@@ -12,6 +12,7 @@
 
 #include "autograd/function.h"
 #include "core/kernels/copy.h"
+#include "core/float_mode.h"
 #include "core/parallel.h"
 #include "nn/functional.h"
 
@@ -63,8 +64,12 @@ PoolGeometry pool_geometry(const char* op, const Tensor& x, Size2 kernel, std::o
 template <class Body>
 void for_each_plane(const PoolGeometry& g, std::int64_t work_per_plane, Body body) {
   const bool parallel = g.planes() > 1 && g.planes() * work_per_plane >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel for if (parallel) schedule(static)
-  for (std::int64_t p = 0; p < g.planes(); ++p) body(p);
+#pragma omp parallel if (parallel)
+  {
+    FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
+#pragma omp for schedule(static)
+    for (std::int64_t p = 0; p < g.planes(); ++p) body(p);
+  }
 }
 
 // ---- max ----------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -167,6 +168,94 @@ void BM_epoch(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_epoch)->ArgNames({"threads"})->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// bench/bench_denormal.cpp's rows. `mxcsr` 1 is at::globalContext().setFlushDenormal(true),
+// 0 PyTorch's default (gradual underflow).
+struct FashionData {
+  torch::Tensor images, labels;
+};
+const FashionData& fashion() {
+  static const FashionData data = [] {
+    const char* env = std::getenv("TAPEGRAD_FASHION_MNIST_DIR");
+    const std::string dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
+    return FashionData{read_idx_gz(dir + "/train-images-idx3-ubyte.gz").to(torch::kFloat) / 255.0,
+                       read_idx_gz(dir + "/train-labels-idx1-ubyte.gz").to(torch::kLong)};
+  }();
+  return data;
+}
+
+// CPU time of the calling thread: on a shared machine wall time mostly
+// measures the other tenants.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+torch::nn::Sequential seed_model() {
+  return torch::nn::Sequential(torch::nn::Linear(784, 32), torch::nn::ReLU(), torch::nn::Linear(32, 64),
+                               torch::nn::ReLU(), torch::nn::Linear(64, 10));
+}
+
+void BM_step_fitted(benchmark::State& state) {
+  at::globalContext().setFlushDenormal(state.range(0) != 0);
+  set_threads(state, 1);
+  torch::manual_seed(0);
+  auto model = seed_model();
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+  const torch::Tensor x = fashion().images.narrow(0, 0, 32).contiguous();
+  const torch::Tensor y = fashion().labels.narrow(0, 0, 32).contiguous();
+  auto step = [&] {
+    opt.zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    loss.backward();
+    opt.step();
+    return loss;
+  };
+  for (int i = 0; i < 2000; ++i) step();
+  for (auto _ : state) benchmark::DoNotOptimize(step().data_ptr());
+  at::globalContext().setFlushDenormal(false);
+}
+BENCHMARK(BM_step_fitted)
+    ->ArgNames({"mxcsr", "threads"})
+    ->ArgsProduct({{0, 1}, {1}})
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_epochs10(benchmark::State& state) {
+  at::globalContext().setFlushDenormal(state.range(0) != 0);
+  set_threads(state, 1);
+  torch::manual_seed(0);
+  const auto& data = fashion();
+  auto model = seed_model();
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+  const std::int64_t batch = 32;
+  int epoch = 0;
+  for (auto _ : state) {
+    const double start = thread_cpu_seconds();
+    const torch::Tensor order = torch::randperm(data.images.size(0), torch::kLong);
+    double total = 0;
+    for (std::int64_t begin = 0; begin < data.images.size(0); begin += batch) {
+      const torch::Tensor index = order.narrow(0, begin, std::min(batch, data.images.size(0) - begin));
+      opt.zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(data.images.index_select(0, index)),
+                                                                data.labels.index_select(0, index));
+      loss.backward();
+      opt.step();
+      total += loss.item<double>();
+    }
+    benchmark::DoNotOptimize(total);
+    const double seconds = thread_cpu_seconds() - start;
+    ++epoch;
+    if (epoch == 1) state.counters["epoch1_cpu_s"] = seconds;
+    if (epoch == 10) state.counters["epoch10_cpu_s"] = seconds;
+  }
+  at::globalContext().setFlushDenormal(false);
+}
+BENCHMARK(BM_epochs10)
+    ->ArgNames({"mxcsr", "threads"})
+    ->ArgsProduct({{0, 1}, {1}})
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <cblas.h>
 #include <fmt/format.h>
 
+#include "core/float_mode.h"
 #include "core/parallel.h"
 
 namespace tg::kernel {
@@ -110,6 +111,9 @@ void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double al
   const blasint M = to_blasint(m, op, m, n, k), N = to_blasint(n, op, m, n, k), K = to_blasint(k, op, m, n, k);
   const blasint lda = to_blasint(la.ld, op, m, n, k), ldb = to_blasint(lb.ld, op, m, n, k),
                 ldcc = to_blasint(ldc, op, m, n, k);
+  // The calling thread only: OpenBLAS's own worker threads keep theirs
+  // (set_flush_denormal(true) sets them too).
+  FlushDenormalGuard flush;
   if (dtype == kFloat32) {
     cblas_sgemm(CblasRowMajor, flag(la), flag(lb), M, N, K, static_cast<float>(alpha), static_cast<const float*>(a),
                 lda, static_cast<const float*>(b), ldb, static_cast<float>(beta), static_cast<float*>(c), ldcc);

@@ -59,6 +59,7 @@ void unary_into(const Tensor& out, const Tensor& x, F f) {
   const std::int64_t n = out.numel();
   // Same element count and both contiguous: the flat indices line up.
   if (n < kParallelThreshold && x.numel() == n && out.is_contiguous() && x.is_contiguous()) {
+    FlushDenormalGuard flush;
     // Outputs are fresh tensors, so `o` never aliases an input.
     O* __restrict o = static_cast<O*>(out.raw_data());
     const X* p = static_cast<const X*>(x.raw_data());
@@ -74,6 +75,7 @@ template <class O, class A, class B, class F>
 void binary_into(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   const std::int64_t n = out.numel();
   if (n < kParallelThreshold && out.is_contiguous()) {
+    FlushDenormalGuard flush;
     O* __restrict o = static_cast<O*>(out.raw_data());
     const A* x = static_cast<const A*>(a.raw_data());
     const B* y = static_cast<const B*>(b.raw_data());

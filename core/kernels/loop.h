@@ -10,6 +10,7 @@
 
 #include <omp.h>
 
+#include "core/float_mode.h"
 #include "core/parallel.h"
 #include "core/tensor.h"
 
@@ -99,6 +100,7 @@ void run_rows(const LoopPlan<N>& p, std::int64_t begin, std::int64_t end, Row& r
 template <std::size_t N, class Row>
 void for_each_row(const LoopPlan<N>& p, Row row) {
   if (p.numel == 0) return;
+  FlushDenormalGuard flush;
   const int threads = p.numel >= kParallelThreshold && !in_parallel_region() ? get_num_threads() : 1;
   if (threads <= 1) {
     run_rows(p, 0, p.numel, row);
@@ -106,6 +108,7 @@ void for_each_row(const LoopPlan<N>& p, Row row) {
   }
 #pragma omp parallel num_threads(threads)
   {
+    FlushDenormalGuard worker_flush;  // MXCSR is per thread
     const std::int64_t t = omp_get_thread_num();
     const std::int64_t nt = omp_get_num_threads();
     const std::int64_t chunk = (p.numel + nt - 1) / nt;

@@ -12,6 +12,7 @@
 
 #include "core/kernels/copy.h"
 #include "core/kernels/loop.h"
+#include "core/float_mode.h"
 #include "core/parallel.h"
 
 namespace tg::kernel {
@@ -219,6 +220,7 @@ void run_reduce(const Tensor& x, const ReducePlan& p, const Op& op, Store store)
     for (std::int64_t o = 0; o < p.num_out; ++o) store(o, op.init());
     return;
   }
+  FlushDenormalGuard flush;
   const T* in = x.data_ptr<T>();
   const int nk = p.kept_sizes.size();
   const bool columns = nk > 0 && p.kept_strides[nk - 1] == 1 && p.red_strides.back() != 1;
@@ -274,6 +276,7 @@ void run_reduce(const Tensor& x, const ReducePlan& p, const Op& op, Store store)
   if (p.num_out >= 4 * threads) {
 #pragma omp parallel num_threads(threads)
     {
+      FlushDenormalGuard worker_flush;  // MXCSR is per thread
       const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
       const std::int64_t chunk = (p.num_out + nt - 1) / nt;
       process(std::min(p.num_out, t * chunk), std::min(p.num_out, (t + 1) * chunk), 0, p.num_red, nullptr);
@@ -287,6 +290,7 @@ void run_reduce(const Tensor& x, const ReducePlan& p, const Op& op, Store store)
   std::fill(partial.get(), partial.get() + num_partial, op.init());
 #pragma omp parallel num_threads(threads)
   {
+    FlushDenormalGuard worker_flush;
     const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     const std::int64_t chunk = (p.num_red + nt - 1) / nt;
     process(0, p.num_out, std::min(p.num_red, t * chunk), std::min(p.num_red, (t + 1) * chunk),
@@ -655,12 +659,17 @@ void for_each_softmax_block(const SoftmaxShape& s, F f) {
     const std::int64_t j0 = b * kSoftmaxBlock;
     f(o, j0, s.inner == 1 ? 1 : std::min(kSoftmaxBlock, s.inner - j0));
   };
+  FlushDenormalGuard flush;
   if (!parallel) {
     for (std::int64_t u = 0; u < units; ++u) run(u);
     return;
   }
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
-  for (std::int64_t u = 0; u < units; ++u) run(u);
+#pragma omp parallel num_threads(get_num_threads())
+  {
+    FlushDenormalGuard worker_flush;  // MXCSR is per thread
+#pragma omp for schedule(static)
+    for (std::int64_t u = 0; u < units; ++u) run(u);
+  }
 }
 
 template <class T, bool Log>

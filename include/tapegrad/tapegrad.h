@@ -10,6 +10,7 @@
 #include "core/dims.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/float_mode.h"
 #include "core/parallel.h"
 #include "core/print.h"
 #include "core/random.h"

@@ -1,0 +1,254 @@
+// Subnormal floats (issue 13): tapegrad's kernels and optimizer steps run
+// with FTZ/DAZ by default, give the caller's floating-point mode back (also
+// when they throw), change nothing on normal numbers, and
+// set_flush_denormal() switches flushing for the whole program, OpenMP
+// workers included.
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include "autograd/ops.h"
+#include "core/float_mode.h"
+#include "core/parallel.h"
+#include "nn/functional.h"
+#include "optim/optim.h"
+
+#if defined(__SSE__)
+#include <immintrin.h>
+
+using namespace tg;
+
+namespace {
+
+constexpr unsigned kFtzDaz = 0x8040u;
+constexpr unsigned kExceptionFlags = 0x3Fu;  // sticky; kernels may raise them
+
+// Each test starts from the default (kernels flush, the program's mode
+// untouched, this thread without FTZ/DAZ) and puts everything back.
+struct ModeFixture {
+  unsigned saved_csr = _mm_getcsr();
+  int saved_threads = get_num_threads();
+  ModeFixture() { reset(); }
+  ~ModeFixture() {
+    reset();
+    set_num_threads(saved_threads);
+    _mm_setcsr(saved_csr);
+  }
+  static void reset() {
+    detail::kernel_flush_denormal = true;
+    detail::program_flush_denormal = 0;
+#pragma omp parallel
+    _mm_setcsr(_mm_getcsr() & ~kFtzDaz);
+  }
+};
+
+// The thread's mode must be the caller's after the call, whatever it was.
+void check_restores(const std::function<void()>& call) {
+  for (unsigned bits : {0u, kFtzDaz, 0x8000u, 0x0040u}) {
+    CAPTURE(bits);
+    const unsigned before = (_mm_getcsr() & ~kFtzDaz) | bits;
+    _mm_setcsr(before);
+    call();
+    CHECK((_mm_getcsr() & ~kExceptionFlags) == (before & ~kExceptionFlags));
+    _mm_setcsr(before & ~kFtzDaz);
+  }
+}
+
+const float kTiny = 1e-40f;  // subnormal: FLT_MIN is 1.18e-38
+
+std::vector<float> floats(const Tensor& t) { return t.contiguous().to_vector<float>(); }
+
+bool all_zero(const Tensor& t) {
+  for (float v : floats(t))
+    if (v != 0) return false;
+  return true;
+}
+
+bool bit_equal(const Tensor& a, const Tensor& b) {
+  const auto x = floats(a), y = floats(b);
+  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+}
+
+// Every kernel family that runs its own loops, fed subnormal inputs or
+// producing subnormal results. Sizes from 1 to past kParallelThreshold, so
+// both the serial fast paths and OpenMP's workers are covered.
+struct Case {
+  const char* name;
+  // With about n elements: all zero when flushed, not without.
+  std::function<Tensor(std::int64_t)> run;
+};
+
+std::vector<Case> kernel_cases() {
+  return {
+      {"mul by scalar (result underflows)", [](std::int64_t n) { return mul(full({n}, 1e-20), 1e-20); }},
+      {"mul tensors", [](std::int64_t n) { return mul(full({n}, 1e-20), full({n}, 1e-20)); }},
+      {"mul broadcast (general loop)",
+       [](std::int64_t n) { return mul(full({n, 1}, 1e-20), full({1, 2}, 1e-20)); }},
+      {"mul strided (general loop)",
+       [](std::int64_t n) { return mul(full({2, n}, 1e-20).t(), full({n, 2}, 1e-20)); }},
+      {"add subnormal inputs (DAZ)", [](std::int64_t n) { return add(full({n}, kTiny), full({n}, kTiny)); }},
+      {"exp", [](std::int64_t n) { return exp(full({n}, -90.0)); }},
+      {"sum over columns", [](std::int64_t n) { return sum(full({n, 4}, kTiny), {0}); }},
+      {"full sum", [](std::int64_t n) { return sum(full({n}, kTiny)).reshape({1}); }},
+      {"softmax",
+       [](std::int64_t n) { return softmax(tensor({0.0, -100.0}).expand({n, 2}).contiguous(), 1).narrow(1, 1, 1); }},
+      {"layer_norm (subnormal weight)",
+       [](std::int64_t n) { return nn::functional::layer_norm(randn({n, 4}), {4}, full({4}, kTiny)); }},
+      {"mm (OpenBLAS, calling thread)",
+       [](std::int64_t n) { return mm(full({std::min<std::int64_t>(n, 64), 8}, 1e-20), full({8, 8}, 1e-20)); }},
+      {"avg_pool2d of subnormals (DAZ)",
+       [](std::int64_t n) { return nn::functional::avg_pool2d(full({1, n, 2, 2}, kTiny), 2); }},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("float_mode: set_flush_denormal reports support") {
+  ModeFixture fixture;
+  CHECK(set_flush_denormal(true));
+  CHECK(flush_denormal_enabled());
+  CHECK((_mm_getcsr() & kFtzDaz) == kFtzDaz);
+  CHECK(set_flush_denormal(false));
+  CHECK_FALSE(flush_denormal_enabled());
+  CHECK((_mm_getcsr() & kFtzDaz) == 0);
+}
+
+TEST_CASE("float_mode: kernels flush subnormals by default and set_flush_denormal(false) keeps them") {
+  ModeFixture fixture;
+  set_num_threads(2);
+  for (const Case& c : kernel_cases())
+    for (std::int64_t n : {std::int64_t{1}, std::int64_t{1000}, std::int64_t{3 * kParallelThreshold}}) {
+      CAPTURE(c.name);
+      CAPTURE(n);
+      ModeFixture::reset();
+      _mm_setcsr(_mm_getcsr() & ~kFtzDaz);  // a caller with IEEE gradual underflow
+      CHECK(all_zero(c.run(n)));
+      CHECK((_mm_getcsr() & kFtzDaz) == 0);
+      set_flush_denormal(false);
+      CHECK_FALSE(all_zero(c.run(n)));
+    }
+}
+
+TEST_CASE("float_mode: the caller's MXCSR comes back from ops and optimizer steps") {
+  ModeFixture fixture;
+  set_num_threads(2);
+  for (const Case& c : kernel_cases())
+    for (std::int64_t n : {std::int64_t{7}, std::int64_t{3 * kParallelThreshold}}) {
+      CAPTURE(c.name);
+      CAPTURE(n);
+      check_restores([&] { (void)c.run(n); });
+    }
+  Tensor w = randn({300, 300}).set_requires_grad();
+  Tensor x = randn({16, 300});
+  optim::Adam adam({w}, {.lr = 1e-3});
+  optim::SGD sgd({w}, {.lr = 1e-3, .momentum = 0.9});
+  check_restores([&] {
+    w.set_grad({});
+    tanh(mm(x, w)).sum().backward();
+    adam.step();
+    sgd.step();
+  });
+}
+
+TEST_CASE("float_mode: the caller's MXCSR comes back when the step throws") {
+  ModeFixture fixture;
+  Tensor ok = randn({4}).set_requires_grad();
+  Tensor bad = randn({3}).set_requires_grad();
+  ok.set_grad(ones({4}));
+  bad.mutable_grad() = ones({2});  // a gradient that does not match: the step throws after the first update
+  optim::Adam opt({ok, bad}, {.lr = 1e-3});
+  check_restores([&] { CHECK_THROWS_AS(opt.step(), ShapeError); });
+  check_restores([&] { CHECK_THROWS_AS(mm(ones({2, 3}), ones({2, 3})), ShapeError); });
+}
+
+TEST_CASE("float_mode: optimizer steps flush subnormal state and are bit-identical on normal numbers") {
+  ModeFixture fixture;
+  using Make = std::function<std::unique_ptr<optim::Optimizer>(Tensor)>;
+  const std::vector<std::pair<const char*, Make>> optimizers{
+      {"Adam", [](Tensor p) { return std::make_unique<optim::Adam>(std::vector{p}, optim::AdamOptions{.lr = 1e-3}); }},
+      {"AdamW amsgrad",
+       [](Tensor p) {
+         return std::make_unique<optim::AdamW>(std::vector{p}, optim::AdamWOptions{.lr = 1e-3, .amsgrad = true});
+       }},
+      {"SGD momentum",
+       [](Tensor p) { return std::make_unique<optim::SGD>(std::vector{p}, optim::SGDOptions{.lr = 0.1, .momentum = 0.9}); }},
+      {"RMSprop",
+       [](Tensor p) { return std::make_unique<optim::RMSprop>(std::vector{p}, optim::RMSpropOptions{.lr = 1e-2}); }},
+      {"Adagrad",
+       [](Tensor p) { return std::make_unique<optim::Adagrad>(std::vector{p}, optim::AdagradOptions{.lr = 1e-2}); }},
+  };
+  for (const auto& [name, make] : optimizers) {
+    CAPTURE(name);
+    // Normal numbers: 20 steps with flushing and without give the same bits.
+    auto run = [&](bool flush, const Tensor& grad_scale) {
+      set_flush_denormal(flush);
+      _mm_setcsr(_mm_getcsr() & ~kFtzDaz);  // the kernels' own guard, not the caller's mode
+      manual_seed(7);
+      Tensor p = randn({1000}).set_requires_grad();
+      auto opt = make(p);
+      for (int i = 0; i < 20; ++i) {
+        p.set_grad(randn({1000}) * grad_scale);
+        opt->step();
+      }
+      return p.detach().clone();
+    };
+    const Tensor normal = scalar_tensor(1.0);
+    CHECK(bit_equal(run(true, normal), run(false, normal)));
+
+    // Gradients of 1e-30: g * g (1e-60) underflows. Flushed, the second
+    // moments are zero; kept, they are subnormal.
+    ModeFixture::reset();  // default: kernels flush, caller's mode untouched
+    Tensor p = zeros({8}).set_requires_grad();
+    p.set_grad(full({8}, 1e-20));
+    auto opt = make(p);
+    opt->step();
+    const auto state = opt->state_dict().tensors;
+    bool found = false;
+    for (const auto& [key, t] : state) {
+      if (key.find("exp_avg_sq") == std::string::npos && key.find("square_avg") == std::string::npos &&
+          key.find(".sum") == std::string::npos)
+        continue;
+      found = true;
+      CAPTURE(key);
+      CHECK(all_zero(t));
+    }
+    if (std::string(name).starts_with("SGD")) {
+      // SGD has no squares: a subnormal step (lr * 1e-38) on a subnormal weight.
+      Tensor q = full({8}, kTiny).set_requires_grad();
+      q.set_grad(full({8}, 1e-37));
+      auto sgd = make(q);
+      sgd->step();
+      CHECK(all_zero(q.detach()));
+      found = true;
+    }
+    CHECK(found);
+  }
+}
+
+TEST_CASE("float_mode: set_flush_denormal reaches every OpenMP thread, also ones made later") {
+  ModeFixture fixture;
+  auto team_modes = [] {
+    std::vector<unsigned> modes(static_cast<std::size_t>(get_num_threads()), 1u);
+#pragma omp parallel num_threads(get_num_threads())
+    modes[static_cast<std::size_t>(omp_get_thread_num())] = _mm_getcsr() & kFtzDaz;
+    return modes;
+  };
+  set_num_threads(2);
+  set_flush_denormal(true);
+  CHECK(team_modes() == std::vector<unsigned>{kFtzDaz, kFtzDaz});
+  set_flush_denormal(false);
+  CHECK(team_modes() == std::vector<unsigned>{0u, 0u});
+
+  set_num_threads(1);
+  set_flush_denormal(true);
+  set_num_threads(3);  // brings a thread that did not exist at the call
+  CHECK(team_modes() == std::vector<unsigned>{kFtzDaz, kFtzDaz, kFtzDaz});
+}
+
+#endif  // __SSE__
