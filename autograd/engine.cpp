@@ -4,8 +4,6 @@
 #include <limits>
 #include <string>
 #include <queue>
-#include <unordered_map>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -38,6 +36,60 @@ struct Target {
   std::uint32_t output_nr;
 };
 
+// Open addressing with linear probing from a node to what a backward pass
+// knows of it: one array for the whole graph, no allocation per node (a hash
+// map node per graph node cost more than the rest of the engine together).
+// Nothing is erased during a pass; values move when the table grows, so no
+// pointer into it is kept across an insertion.
+template <class T>
+class NodeTable {
+ public:
+  std::pair<T*, bool> try_emplace(Node* key) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    auto [slot, found] = locate(key);
+    if (found) return {&slot->value, false};
+    slot->key = key;
+    ++size_;
+    return {&slot->value, true};
+  }
+  // The value of a key that is known to be present.
+  T& at(Node* key) { return locate(key).first->value; }
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& s : slots_)
+      if (s.key) f(s.key, s.value);
+  }
+
+ private:
+  struct Slot {
+    Node* key = nullptr;
+    T value{};
+  };
+  std::pair<Slot*, bool> locate(Node* key) {
+    const std::size_t mask = slots_.size() - 1;
+    auto x = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key));
+    std::size_t i = static_cast<std::size_t>((x * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+    while (true) {
+      Slot& s = slots_[i];
+      if (s.key == key) return {&s, true};
+      if (!s.key) return {&s, false};
+      i = (i + 1) & mask;
+    }
+  }
+  void grow() {
+    // A training loop backpropagates graphs of one size over and over: start
+    // at the size this thread needed last time, so steady state never rehashes.
+    thread_local std::size_t last_size = 64;
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? last_size : old.size() * 2, Slot{});
+    last_size = std::min<std::size_t>(slots_.size(), std::size_t{1} << 16);
+    for (auto& s : old)
+      if (s.key) *locate(s.key).first = std::move(s);
+  }
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
+};
+
 // One backward pass over the graph reachable from its roots.
 //
 // Order: before anything runs, a walk of the reachable graph counts for each
@@ -59,19 +111,21 @@ class GraphTask {
   void set_targets(const std::vector<Edge>& targets) {
     for (const auto& t : targets) {
       targets_.push_back({t.fn.get(), t.input_nr});
+      target_nodes_.push_back(t.fn.get());
       keep_alive_.push_back(t.fn);
     }
+    std::sort(target_nodes_.begin(), target_nodes_.end());
     captured_.resize(targets.size());
   }
 
   void run() {
     discover();
     for (auto& [edge, g] : roots_) {
-      if (!info_.find(edge.fn.get())->second.needed) continue;
-      add_to(buffer_of(edge), edge.input_nr, g);
+      Info& info = info_.at(edge.fn.get());
+      if (info.needed) add_to(buffer_of(info, edge), edge.input_nr, g);
     }
     for (auto& [edge, g] : roots_) {
-      Info& info = info_.find(edge.fn.get())->second;
+      Info& info = info_.at(edge.fn.get());
       if (info.needed && info.dependencies == 0 && !info.queued) {
         info.queued = true;
         ready_.push({priority(*edge.fn), edge.fn.get()});
@@ -82,16 +136,20 @@ class GraphTask {
     while (!ready_.empty()) {
       Node* raw = ready_.top().second;
       ready_.pop();
-      const bool runs = info_.find(raw)->second.runs;
-      auto it = buffers_.find(raw);
-      std::shared_ptr<Node> node = std::move(it->second.node);
-      std::vector<Tensor> grads = std::move(it->second.grads);
-      buffers_.erase(it);
+      Info& info = info_.at(raw);
+      const bool runs = info.runs;
+      Buffer& buffer = buffers_[info.buffer];
+      std::shared_ptr<Node> node = std::move(buffer.node);
+      std::vector<Tensor> grads = std::move(buffer.grads);
+      buffer.grads.clear();
+      free_buffers_.push_back(info.buffer);
+      info.buffer = -1;
       if (grads.empty()) grads.resize(node->num_outputs());
       run_output_hooks(*node, grads);
       capture(*node, grads);
-      if (auto* acc = dynamic_cast<AccumulateGrad*>(node.get())) {
-        if (accumulate_) accumulate_leaf(*acc, std::move(grads[0]));  // moved: lets a sole owner be adopted, not cloned
+      if (node->is_accumulator()) {
+        // moved: lets a sole owner be adopted, not cloned
+        if (accumulate_) accumulate_leaf(static_cast<AccumulateGrad&>(*node), std::move(grads[0]));
         continue;
       }
       std::vector<Tensor> input_grads;
@@ -112,10 +170,10 @@ class GraphTask {
       const auto& edges = node->next_edges();
       for (std::size_t i = 0; i < edges.size(); ++i) {
         if (!edges[i].fn) continue;
-        Info& child = info_.find(edges[i].fn.get())->second;
+        Info& child = info_.at(edges[i].fn.get());
         if (!child.needed) continue;
-        Buffer& buffer = buffer_of(edges[i]);  // holds the child alive once this node is gone
-        if (i < input_grads.size() && input_grads[i].defined()) add_to(buffer, edges[i].input_nr, input_grads[i]);
+        Buffer& b = buffer_of(child, edges[i]);  // holds the child alive once this node is gone
+        if (i < input_grads.size() && input_grads[i].defined()) add_to(b, edges[i].input_nr, input_grads[i]);
         if (--child.dependencies == 0) {
           child.queued = true;
           ready_.push({priority(*edges[i].fn), edges[i].fn.get()});
@@ -131,12 +189,14 @@ class GraphTask {
   // a graph can have millions of nodes.
   struct Info {
     std::int32_t dependencies = 0;
-    bool needed = true;   // on a path to a target (always, for backward)
-    bool runs = true;     // its backward is called (tg::grad: only if it leads to a target)
+    std::int32_t buffer = -1;  // index into buffers_ while the node has one
+    bool needed = true;        // on a path to a target (always, for backward)
+    bool runs = true;          // its backward is called (tg::grad: only if it leads to a target)
     bool queued = false;
   };
-  // The gradients gathered for a node that has received some but not yet
-  // run; it holds the node alive until then. Only the frontier has one.
+  // The gradients gathered for a node that has been reached but not yet run;
+  // it holds the node alive until then. Only the frontier has one, and the
+  // slots are reused.
   struct Buffer {
     std::shared_ptr<Node> node;
     std::vector<Tensor> grads;  // one slot per output, allocated on the first gradient
@@ -145,13 +205,21 @@ class GraphTask {
   // Leaves' accumulators run as soon as they are ready: that frees their
   // gradient buffer early and touches no other node.
   static std::uint64_t priority(const Node& n) {
-    return dynamic_cast<const AccumulateGrad*>(&n) ? std::numeric_limits<std::uint64_t>::max() : n.sequence_nr();
+    return n.is_accumulator() ? std::numeric_limits<std::uint64_t>::max() : n.sequence_nr();
   }
 
-  Buffer& buffer_of(const Edge& edge) {
-    auto [it, inserted] = buffers_.try_emplace(edge.fn.get());
-    if (inserted) it->second.node = edge.fn;
-    return it->second;
+  Buffer& buffer_of(Info& info, const Edge& edge) {
+    if (info.buffer < 0) {
+      if (free_buffers_.empty()) {
+        info.buffer = static_cast<std::int32_t>(buffers_.size());
+        buffers_.emplace_back();
+      } else {
+        info.buffer = free_buffers_.back();
+        free_buffers_.pop_back();
+      }
+      buffers_[info.buffer].node = edge.fn;
+    }
+    return buffers_[info.buffer];
   }
 
   static void add_to(Buffer& b, std::uint32_t input_nr, const Tensor& g) {
@@ -162,10 +230,9 @@ class GraphTask {
   // Walks the graph reachable from the roots once, without recursion: marks
   // the nodes that lead to a target (tg::grad) in post-order, then counts
   // each node's incoming edges from nodes that will run. Raw pointers are
-  // safe here: until the run starts, the roots hold the whole graph.
+  // safe: until the run starts, the roots hold the whole graph, and during
+  // the run a node is only looked up through a live edge to it.
   void discover() {
-    std::unordered_set<Node*> target_nodes;
-    for (auto& t : targets_) target_nodes.insert(t.node);
     const bool restrict = !targets_.empty();
     std::vector<std::pair<Node*, std::size_t>> stack;
     for (auto& [edge, g] : roots_) {
@@ -185,21 +252,23 @@ class GraphTask {
         // Post-order: every child is settled (the graph has no cycles).
         bool leads = false;
         for (const Edge& e : edges)
-          if (e.fn && info_.find(e.fn.get())->second.needed) leads = true;
-        Info& info = info_.find(n)->second;
+          if (e.fn && info_.at(e.fn.get()).needed) leads = true;
+        Info& info = info_.at(n);
         info.runs = leads;
-        info.needed = leads || target_nodes.contains(n);
+        info.needed = leads || is_target(n);
       }
     }
-    for (auto& [raw, info] : info_) {
-      if (!info.needed || !info.runs) continue;
+    info_.for_each([&](Node* raw, Info& info) {
+      if (!info.needed || !info.runs) return;
       for (const Edge& e : raw->next_edges())
         if (e.fn) {
-          Info& child = info_.find(e.fn.get())->second;
+          Info& child = info_.at(e.fn.get());
           if (child.needed) ++child.dependencies;
         }
-    }
+    });
   }
+
+  bool is_target(Node* n) const { return std::binary_search(target_nodes_.begin(), target_nodes_.end(), n); }
 
   // The gradient contract: a backward returns, for each input, a gradient of
   // exactly that input's shape and dtype (or none). Anything else is a bug in
@@ -282,10 +351,12 @@ class GraphTask {
 
   bool retain_graph_, create_graph_, accumulate_;
   std::vector<std::pair<Edge, Tensor>> roots_;
-  std::unordered_map<Node*, Info> info_;
-  std::unordered_map<Node*, Buffer> buffers_;
+  NodeTable<Info> info_;
+  std::vector<Buffer> buffers_;
+  std::vector<std::int32_t> free_buffers_;
   std::priority_queue<std::pair<std::uint64_t, Node*>> ready_;
   std::vector<Target> targets_;
+  std::vector<Node*> target_nodes_;  // sorted
   std::vector<std::shared_ptr<Node>> keep_alive_;
   std::vector<Tensor> captured_;
 };

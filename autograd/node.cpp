@@ -117,6 +117,7 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
 }
 
 AccumulateGrad::AccumulateGrad(const Tensor& leaf) : leaf_(leaf.impl_ptr()) {
+  mark_accumulator();
   // Not an order: the engine runs an accumulator once every use of the leaf
   // has delivered, and then at once, whatever this number.
   set_sequence_nr(0);

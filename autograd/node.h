@@ -128,16 +128,23 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<std::pair<std::uint32_t, TensorHook>>& output_hooks() { return output_hooks_; }
 
   bool released() const { return released_; }
+  // True for a leaf's AccumulateGrad: the engine asks for every node it runs,
+  // and a flag is far cheaper than a dynamic_cast.
+  bool is_accumulator() const { return is_accumulator_; }
   void mark_released() { released_ = true; }
 
   // Set when anomaly mode was on at recording time.
   const std::string& recorded_at() const { return recorded_at_; }
   void set_recorded_at(std::string where) { recorded_at_ = std::move(where); }
 
+ protected:
+  void mark_accumulator() { is_accumulator_ = true; }
+
  private:
   std::uint64_t sequence_nr_ = 0;
   std::uint32_t num_outputs_ = 1;
   bool released_ = false;
+  bool is_accumulator_ = false;
   std::vector<Edge> next_edges_;
   std::vector<InputMeta> input_metas_;
   std::vector<std::pair<std::uint32_t, TensorHook>> output_hooks_;
