@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <queue>
 #include <unordered_map>
@@ -88,6 +89,7 @@ class GraphTask {
       std::vector<Tensor> grads = std::move(it->second.grads);
       buffers_.erase(it);
       if (grads.empty()) grads.resize(node->num_outputs());
+      std::unique_lock node_lock(node->mutex());
       run_output_hooks(*node, grads);
       capture(*node, grads);
       if (auto* acc = dynamic_cast<AccumulateGrad*>(node.get())) {
@@ -106,6 +108,7 @@ class GraphTask {
           node->mark_released();
         }
       }
+      node_lock.unlock();
       // Every edge to a node that runs counts as delivered, with or without
       // a gradient: otherwise a node fed only through undefined gradients
       // would wait forever.
