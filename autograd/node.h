@@ -139,8 +139,10 @@ class Node : public std::enable_shared_from_this<Node> {
   // release of what it saved, or a leaf's accumulation). Two backward calls
   // may share a graph from two threads, as in PyTorch: they must not
   // interleave inside one node, where one could free the saved tensors the
-  // other is reading, or both write one .grad().
-  std::mutex& mutex() const { return mutex_; }
+  // other is reading, or both write one .grad(). Recursive: a hook or a
+  // custom backward may itself run a backward (on this thread) that reaches
+  // this node again.
+  std::recursive_mutex& mutex() const { return mutex_; }
 
   // Set when anomaly mode was on at recording time.
   const std::string& recorded_at() const { return recorded_at_; }
@@ -154,7 +156,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<InputMeta> input_metas_;
   std::vector<std::pair<std::uint32_t, TensorHook>> output_hooks_;
   std::string recorded_at_;
-  mutable std::mutex mutex_;
+  mutable std::recursive_mutex mutex_;
 };
 
 // Next number of the calling thread's tape.

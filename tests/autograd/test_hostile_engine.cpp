@@ -518,3 +518,21 @@ TEST_CASE("hostile contract: undefined tensors at every autograd entry point") {
   require_tg_error([&] { tg::gradgradcheck([](const std::vector<Tensor>&) { return Tensor(); }, {x}); },
                    "gradgradcheck of undefined");
 }
+
+TEST_CASE("hostile engine: a hook that runs a backward through its own node (reentrant) does not deadlock") {
+  Tensor x = tg::tensor({0.5, -1.0}, {2}, kF64Grad);
+  Tensor h = x * x;
+  Tensor inner;
+  bool nested = false;
+  h.register_hook([&](const Tensor& g) {
+    if (nested) return g;
+    nested = true;
+    // Runs h's grad_fn again while the outer backward is running it.
+    tg::EnableGradGuard grad_on;
+    inner = tg::grad({h.sum()}, {x}, {}, {.retain_graph = true})[0];
+    return g;
+  });
+  (h * 3.0).sum().backward();
+  check_close(inner, 2.0 * x.detach());
+  check_close(x.grad(), 6.0 * x.detach());
+}
