@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <queue>
 
@@ -145,6 +146,7 @@ class GraphTask {
       free_buffers_.push_back(info.buffer);
       info.buffer = -1;
       if (grads.empty()) grads.resize(node->num_outputs());
+      std::unique_lock node_lock(node->mutex());
       run_output_hooks(*node, grads);
       capture(*node, grads);
       if (node->is_accumulator()) {
@@ -164,6 +166,7 @@ class GraphTask {
           node->mark_released();
         }
       }
+      node_lock.unlock();
       // Every edge to a node that runs counts as delivered, with or without
       // a gradient: otherwise a node fed only through undefined gradients
       // would wait forever.

@@ -48,6 +48,14 @@ void check_inputs(const std::vector<Tensor>& inputs, const char* op) {
   if (!any) throw ValueError(fmt::format("{}: no input requires grad, so there is nothing to check", op));
 }
 
+// An undefined output is a bug in fn (PyTorch's gradcheck cannot take a None
+// output either); skipping it would let a check pass that checked nothing.
+void check_outputs(const std::vector<Tensor>& outputs, const char* op) {
+  for (std::size_t o = 0; o < outputs.size(); ++o)
+    if (!outputs[o].defined())
+      throw ValueError(fmt::format("{}: fn returned an undefined tensor as output {} (of {})", op, o, outputs.size()));
+}
+
 // The output values flattened to doubles, one vector per output.
 std::vector<std::vector<double>> values_of(const std::vector<Tensor>& outputs) {
   std::vector<std::vector<double>> out(outputs.size());
@@ -122,6 +130,7 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
   EnableGradGuard grad_on;
 
   const std::vector<Tensor> outputs = fn(inputs);
+  check_outputs(outputs, op);
   const auto analytic = analytic_jacobian(inputs, outputs);
   const auto reference = values_of(outputs);
 
@@ -245,6 +254,7 @@ GradcheckResult gradgradcheck_result(const GradcheckFunction& fn, const std::vec
     EnableGradGuard grad_on;
     outputs = fn(inputs);
   }
+  check_outputs(outputs, "gradgradcheck");
   std::vector<Tensor> seeds = grad_outputs;
   if (seeds.empty()) {
     Generator gen(20240611);

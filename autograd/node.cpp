@@ -34,6 +34,7 @@ Edge gradient_edge(const Tensor& t) {
   if (m->grad_fn) return {m->grad_fn, m->output_nr};
   if (!m->requires_grad) return {};
   // A leaf: share one AccumulateGrad node among all its uses while any is alive.
+  std::lock_guard lock(m->accumulator_mutex);
   auto acc = m->grad_accumulator.lock();
   if (!acc) {
     acc = std::allocate_shared<AccumulateGrad>(CachingAllocator<AccumulateGrad>{}, t);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,10 @@ struct AutogradMeta final : AutogradMetaBase {
   std::uint32_t output_nr = 0;
   std::shared_ptr<Node> grad_fn;            // set for non-leaves
   std::weak_ptr<Node> grad_accumulator;     // leaves: their AccumulateGrad node
+  // Guards grad_accumulator: a leaf (a model's parameter) is used by ops
+  // recorded on several threads at once, which must all share its one
+  // AccumulateGrad.
+  std::mutex accumulator_mutex;
   Tensor grad;
   std::vector<TensorHook> hooks;            // leaves: run before accumulation
   // Views (see autograd/views.h): the tensor whose memory this one views
@@ -133,6 +138,15 @@ class Node : public std::enable_shared_from_this<Node> {
   bool is_accumulator() const { return is_accumulator_; }
   void mark_released() { released_ = true; }
 
+  // Held by the engine while it runs this node (its hooks, its backward, the
+  // release of what it saved, or a leaf's accumulation). Two backward calls
+  // may share a graph from two threads, as in PyTorch: they must not
+  // interleave inside one node, where one could free the saved tensors the
+  // other is reading, or both write one .grad(). Recursive: a hook or a
+  // custom backward may itself run a backward (on this thread) that reaches
+  // this node again.
+  std::recursive_mutex& mutex() const { return mutex_; }
+
   // Set when anomaly mode was on at recording time.
   const std::string& recorded_at() const { return recorded_at_; }
   void set_recorded_at(std::string where) { recorded_at_ = std::move(where); }
@@ -149,6 +163,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<InputMeta> input_metas_;
   std::vector<std::pair<std::uint32_t, TensorHook>> output_hooks_;
   std::string recorded_at_;
+  mutable std::recursive_mutex mutex_;
 };
 
 // Next number of the calling thread's tape.

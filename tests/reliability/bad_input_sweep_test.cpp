@@ -464,6 +464,14 @@ std::vector<BadRow> bad_rows() {
     Tensor alias = b.detach();
     b.copy_(leaf({3}));
   });
+  add("gradcheck: fn returns an undefined output", K::Value, "output 1", [] {
+    Tensor x = tg::ones({1}, {.dtype = tg::kFloat64, .requires_grad = true});
+    tg::gradcheck([](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * 2, Tensor()}; }, {x});
+  });
+  add("gradgradcheck: fn returns an undefined output", K::Value, "gradgradcheck", [] {
+    Tensor x = tg::ones({1}, {.dtype = tg::kFloat64, .requires_grad = true});
+    tg::gradgradcheck([](const std::vector<Tensor>&) { return std::vector<Tensor>{Tensor()}; }, {x});
+  });
 
   // ---- modules ----
   add("Linear: negative in_features", K::Value, "Linear", [] { tg::nn::Linear(-1, 3); });
@@ -1170,7 +1178,7 @@ std::vector<GoodRow> good_rows() {
   return r;
 }
 
-constexpr std::size_t kBadRows = 370;
+constexpr std::size_t kBadRows = 372;
 constexpr std::size_t kGoodRows = 51;
 
 }  // namespace
