@@ -11,6 +11,10 @@
 # <build dir>/artifacts/<target>/crash-* (or timeout-*, oom-*, leak-*), and
 # `<build dir>/fuzz/<target> <that file>` replays it. Extra CMake arguments
 # come from $CMAKE_ARGS.
+#
+# A $BUILD_DIR already configured with -DTAPEGRAD_BUILD_FUZZ=ON is used as it
+# is (only the targets are brought up to date), whatever else it builds: CI
+# runs its sanitized tests and the fuzz targets from one Clang tree.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,8 +29,15 @@ scripts/setup.sh --fuzz
 build_dir="${BUILD_DIR:-build-fuzz}"
 targets=(fuzz_safetensors fuzz_idx fuzz_tensor_program)
 read -r -a extra_cmake_args <<<"${CMAKE_ARGS:-}"
-CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTAPEGRAD_BUILD_FUZZ=ON -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF "${extra_cmake_args[@]}"
+if grep -qsx 'TAPEGRAD_BUILD_FUZZ:BOOL=ON' "$build_dir/CMakeCache.txt"; then
+  echo "== reusing $build_dir/, configured with TAPEGRAD_BUILD_FUZZ=ON"
+  if ((${#extra_cmake_args[@]} > 0)); then
+    cmake -S . -B "$build_dir" "${extra_cmake_args[@]}"
+  fi
+else
+  CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DTAPEGRAD_BUILD_FUZZ=ON -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF "${extra_cmake_args[@]}"
+fi
 cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
 
 # Leaks count as findings; a sanitizer report stops the run at once.

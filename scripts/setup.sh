@@ -8,6 +8,7 @@
 #   scripts/setup.sh --bench      also Google Benchmark (for bench/)
 #   scripts/setup.sh --fuzz       also Clang, libFuzzer and Clang's OpenMP (for fuzz/)
 #   scripts/setup.sh --memcheck   also valgrind (for scripts/memcheck.sh)
+#   scripts/setup.sh --ccache     also ccache (CMake then compiles through it)
 set -euo pipefail
 
 packages=(build-essential cmake g++ libopenblas-openmp-dev libfmt-dev doctest-dev nlohmann-json3-dev zlib1g-dev)
@@ -17,12 +18,13 @@ for arg in "$@"; do
     --bench) packages+=(libbenchmark-dev) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
     --memcheck) packages+=(valgrind) ;;
+    --ccache) packages+=(ccache) ;;
     -h | --help)
-      sed -n '2,10s/^# \{0,1\}//p' "$0"
+      sed -n '2,11s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *)
-      echo "setup.sh: unknown argument '$arg' (expected --dataset, --bench, --fuzz or --memcheck)" >&2
+      echo "setup.sh: unknown argument '$arg' (expected --dataset, --bench, --fuzz, --memcheck or --ccache)" >&2
       exit 2
       ;;
   esac
