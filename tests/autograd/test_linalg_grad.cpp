@@ -85,7 +85,10 @@ TEST_CASE("matmul gradients, every shape case") {
       {{3, 4}, {2, 4, 2}},       // matrix @ stack
       {{1, 3}, {3, 1}},          // 1x1 result
   };
-  for (const auto& [sa, sb] : cases) {
+  for (const auto& [a_shape, b_shape] : cases) {
+    // Clang before 16 cannot capture structured bindings in INFO's lambda.
+    const auto& sa = a_shape;
+    const auto& sb = b_shape;
     INFO("a " << tg::shape_str(sa) << " b " << tg::shape_str(sb));
     check_gradients(matmul_fn, {random64(sa), random64(sb)});
   }

@@ -643,13 +643,15 @@ TEST_CASE("the op table covers every differentiable op") {
     CHECK_MESSAGE(declared.contains(name), "listed as non-differentiable but not declared");
     CHECK_MESSAGE(!entries.contains(name), "listed as non-differentiable but in the op table");
   }
-  for (const auto& [name, overloads] : declared) {
+  for (const auto& [op, overloads] : declared) {
+    const std::string& name = op;  // CAPTURE cannot take a structured binding in Clang < 16
     if (kNonDifferentiable.contains(name)) continue;
     CAPTURE(name);
     CHECK_MESSAGE(entries.contains(name), "declared but missing from the op table");
     CHECK_MESSAGE(entries[name] >= overloads, "fewer table entries than declared overloads");
   }
-  for (const auto& [name, count] : entries) {
+  for (const auto& [op, count] : entries) {
+    const std::string& name = op;  // CAPTURE cannot take a structured binding in Clang < 16
     CAPTURE(name);
     CHECK_MESSAGE(declared.contains(name), "in the op table but not declared");
   }

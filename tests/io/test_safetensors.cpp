@@ -236,7 +236,7 @@ TEST_CASE("safetensors: narrower integer dtypes load as int64") {
                       0xff, 0xff,                             // U16 65535
                       0xff, 0x00};                            // U8 255, 0
   const tg::TensorMap t = tg::load_from_bytes(file_bytes(header, data)).tensors;
-  for (const auto& [name, tensor] : t) CHECK_MESSAGE(tensor.dtype() == tg::kInt64, name);
+  for (const auto& entry : t) CHECK_MESSAGE(entry.second.dtype() == tg::kInt64, entry.first);
   CHECK(t.at("i32").to_vector<std::int64_t>() == std::vector<std::int64_t>{-1, 7});
   CHECK(t.at("i16").to_vector<std::int64_t>() == std::vector<std::int64_t>{-32768});
   CHECK(t.at("i8").to_vector<std::int64_t>() == std::vector<std::int64_t>{-128, 127});
