@@ -183,7 +183,11 @@ TEST_CASE("float_mode: optimizer steps flush subnormal state and are bit-identic
       {"Adagrad",
        [](Tensor p) { return std::make_unique<optim::Adagrad>(std::vector{p}, optim::AdagradOptions{.lr = 1e-2}); }},
   };
-  for (const auto& [name, make] : optimizers) {
+  // Plain references, not a structured binding: Clang 14 cannot capture one
+  // in doctest's CAPTURE lambdas or in the lambda below.
+  for (const auto& entry : optimizers) {
+    const auto& name = entry.first;
+    const auto& make = entry.second;
     CAPTURE(name);
     // Normal numbers: 20 steps with flushing and without give the same bits.
     auto run = [&](bool flush, const Tensor& grad_scale) {
@@ -210,7 +214,9 @@ TEST_CASE("float_mode: optimizer steps flush subnormal state and are bit-identic
     opt->step();
     const auto state = opt->state_dict().tensors;
     bool found = false;
-    for (const auto& [key, t] : state) {
+    for (const auto& item : state) {
+      const std::string& key = item.first;
+      const Tensor& t = item.second;
       if (key.find("exp_avg_sq") == std::string::npos && key.find("square_avg") == std::string::npos &&
           key.find(".sum") == std::string::npos)
         continue;
