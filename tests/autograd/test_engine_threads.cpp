@@ -17,6 +17,7 @@
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "core/tensor.h"
+#include "support/reference.h"
 
 using tg::Tensor;
 
@@ -26,12 +27,7 @@ constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = tru
 
 void check_same(const Tensor& got, const Tensor& want, const char* what) {
   INFO(what);
-  REQUIRE(got.defined());
-  REQUIRE(want.defined());
-  REQUIRE(got.shape() == want.shape());
-  const auto g = got.to_vector<double>();
-  const auto w = want.to_vector<double>();
-  for (std::size_t i = 0; i < g.size(); ++i) CHECK(g[i] == doctest::Approx(w[i]).epsilon(1e-12));
+  tg_test::check_close(got, want);
 }
 
 // Runs step k of a program on thread schedule[k] of a pool of `threads`

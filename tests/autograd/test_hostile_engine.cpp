@@ -21,6 +21,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "core/tensor.h"
+#include "support/reference.h"
 #include "tg_error_check.h"
 
 using tg::Tensor;
@@ -31,28 +32,8 @@ namespace {
 constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
 constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = true};
 
-const nlohmann::json& reference() {
-  static const nlohmann::json ref = [] {
-    std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/reference/hostile_engine.json");
-    REQUIRE(in.good());
-    return nlohmann::json::parse(in);
-  }();
-  return ref;
-}
-
 void check_torch(const Tensor& t, const std::string& name, const std::string& key) {
-  CAPTURE(name);
-  CAPTURE(key);
-  REQUIRE(t.defined());
-  const auto& cases = reference().at("cases");
-  REQUIRE(cases.contains(name));
-  const auto expected = cases.at(name).at(key).get<std::vector<double>>();
-  const auto got = t.to_vector<double>();
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got[i] == doctest::Approx(expected[i]).epsilon(1e-12));
-  }
+  tg_test::check_reference(t, "hostile_engine.json", name, key);
 }
 
 Tensor weights(tg::Dims shape) {
@@ -66,14 +47,7 @@ Tensor x34() {
 }
 Tensor square_loss(const Tensor& y) { return (y * y * weights(y.shape())).sum(); }
 
-void check_close(const Tensor& got, const Tensor& want) {
-  REQUIRE(got.defined());
-  REQUIRE(want.defined());
-  REQUIRE(got.shape() == want.shape());
-  const auto g = got.to_vector<double>();
-  const auto w = want.to_vector<double>();
-  for (std::size_t i = 0; i < g.size(); ++i) CHECK(g[i] == doctest::Approx(w[i]).epsilon(1e-12));
-}
+using tg_test::check_close;
 
 }  // namespace
 
@@ -202,7 +176,7 @@ TEST_CASE("hostile views: second order through CopySlices") {
   (g[0].sum() * g[1].sum() + (g[1] * g[1]).sum()).backward();
   check_torch(x.grad(), "second_order_through_copy_slices", "x.grad");
   // Against central differences (PyTorch 1.13 itself gets this one wrong).
-  const auto numeric = reference().at("cases").at("second_order_through_copy_slices").at("w.grad.numeric");
+  const auto numeric = tg_test::reference_file("hostile_engine.json").at("cases").at("second_order_through_copy_slices").at("w.grad.numeric");
   const auto wg = w.grad().to_vector<double>();
   for (std::size_t i = 0; i < wg.size(); ++i) CHECK(wg[i] == doctest::Approx(numeric.at(i).get<double>()).epsilon(1e-6));
 }

@@ -18,6 +18,7 @@
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "core/tensor.h"
+#include "support/reference.h"
 
 #ifndef TAPEGRAD_SOURCE_DIR
 #error "TAPEGRAD_SOURCE_DIR must be defined by the build"
@@ -31,34 +32,16 @@ constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
 constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = true};
 const Tensor kNoGrad;
 
-const nlohmann::json& reference() {
-  static const nlohmann::json ref = [] {
-    std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/reference/inplace_view.json");
-    REQUIRE(in.good());
-    return nlohmann::json::parse(in);
-  }();
-  return ref;
-}
-
 // PyTorch's value of `key` in case `name`, flattened row-major.
 std::vector<double> torch_says(const std::string& name, const std::string& key) {
-  const auto& cases = reference().at("cases");
+  const auto& cases = tg_test::reference_file("inplace_view.json").at("cases");
   REQUIRE(cases.contains(name));
   REQUIRE(cases.at(name).contains(key));
   return cases.at(name).at(key).get<std::vector<double>>();
 }
 
 void check_matches(const Tensor& t, const std::string& name, const std::string& key) {
-  CAPTURE(name);
-  CAPTURE(key);
-  REQUIRE(t.defined());
-  const auto expected = torch_says(name, key);
-  const auto got = t.to_vector<double>();
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got[i] == doctest::Approx(expected[i]).epsilon(1e-12));
-  }
+  tg_test::check_reference(t, "inplace_view.json", name, key);
 }
 
 // 1, 2, 3, ... in `shape`: sum(y * weights) gives each element its own gradient.

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "support/reference.h"
+
 using tg::Tensor;
 
 namespace {
@@ -97,14 +99,7 @@ std::string describe(const nlohmann::json& row) {
 }
 
 // PyTorch's answer for a row, from the committed reference.
-const nlohmann::json& reference() {
-  static const nlohmann::json kRef = [] {
-    std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/reference/promotion.json");
-    REQUIRE(in.good());
-    return nlohmann::json::parse(in);
-  }();
-  return kRef;
-}
+const nlohmann::json& reference() { return tg_test::reference_file("promotion.json"); }
 
 Tensor f32(std::vector<double> v) { return tg::tensor(v, {static_cast<std::int64_t>(v.size())}, tg::kFloat32); }
 Tensor f64(std::vector<double> v) { return tg::tensor(v, {static_cast<std::int64_t>(v.size())}, tg::kFloat64); }
