@@ -3,10 +3,12 @@
 // hold, type promotion, and overloads. Each case either works with the right
 // answer or throws a tg::Error; never a crash, a hang, a std:: exception or a
 // silently wrong result.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -17,6 +19,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -311,4 +314,340 @@ TEST_CASE("hostile sizes: printing, to_vector and item on huge tensors") {
   EXPECT_TG(tg::full_like(big, 2.0));
   EXPECT_TG(big.exp());
   EXPECT_TG(tg::softmax(big, 1));
+}
+
+// ---- class 5: files that are not files -------------------------------------------
+
+namespace {
+
+struct TempFolder {
+  std::filesystem::path path;
+  TempFolder() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "tg-hostile-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempFolder() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// Every way of saving to a path.
+std::vector<std::pair<std::string, std::function<void(const std::string&)>>> savers() {
+  return {
+      {"save(tensors)", [](const std::string& p) { tg::save(p, tg::TensorMap{{"w", tg::ones({2})}}); }},
+      {"save(module)",
+       [](const std::string& p) {
+         tg::nn::Linear net(2, 2);
+         tg::save(p, net);
+       }},
+      {"save_checkpoint",
+       [](const std::string& p) {
+         tg::nn::Linear net(2, 2);
+         tg::optim::SGD opt(net.parameters(), {.lr = 0.1});
+         tg::Checkpoint c{.model = &net, .optimizer = &opt};
+         tg::save_checkpoint(p, c);
+       }},
+  };
+}
+
+// Names in `folder` other than `keep`: what a failed save left behind.
+std::vector<std::string> leftovers(const std::filesystem::path& folder, const std::vector<std::string>& keep) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(folder)) {
+    const std::string name = e.path().filename().string();
+    if (std::find(keep.begin(), keep.end(), name) == keep.end()) out.push_back(name);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hostile files: saving over a device, FIFO, socket or folder is refused and changes nothing") {
+  TempFolder dir;
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string socket_path = dir.file("sock");
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(sock >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  socket_path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  REQUIRE(::bind(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  const std::string sub = dir.file("sub");
+  std::filesystem::create_directory(sub);
+  std::vector<std::string> keep{"fifo", "sock", "sub"};
+  std::vector<std::string> targets{fifo, socket_path, sub, sub + "/", dir.path.string()};
+  // A /dev/full of our own (as root), so that a regression replaces a copy
+  // rather than the machine's device node.
+  const std::string full = dir.file("full");
+  if (::mknod(full.c_str(), S_IFCHR | 0666, makedev(1, 7)) == 0) {
+    keep.push_back("full");
+    targets.push_back(full);
+  }
+  // A symlink to a FIFO is the FIFO.
+  const std::string link = dir.file("link-to-fifo");
+  std::filesystem::create_symlink(fifo, link);
+  keep.push_back("link-to-fifo");
+  targets.push_back(link);
+  for (const auto& [name, save] : savers()) {
+    for (const std::string& target : targets) {
+      CAPTURE(name);
+      CAPTURE(target);
+      struct stat before {};
+      REQUIRE(::lstat(target.c_str(), &before) == 0);
+      tg_test::within_seconds(5, name + " to " + target, [&] {
+        const std::string msg = expect_tg([&] { save(target); }, name + "('" + target + "')");
+        CHECK(msg.find("save") != std::string::npos);
+      });
+      struct stat after {};
+      REQUIRE(::lstat(target.c_str(), &after) == 0);
+      CHECK((before.st_mode & S_IFMT) == (after.st_mode & S_IFMT));
+      CHECK(before.st_ino == after.st_ino);
+    }
+  }
+  CHECK(leftovers(dir.path, keep).empty());
+  ::close(sock);
+}
+
+TEST_CASE("hostile files: saving through a symlink updates its target and keeps the link") {
+  TempFolder dir;
+  const std::string real = dir.file("real.safetensors");
+  tg::save(real, tg::TensorMap{{"w", tg::zeros({2})}});
+  const std::string link = dir.file("link.safetensors");
+  std::filesystem::create_symlink(real, link);
+  tg::save(link, tg::TensorMap{{"w", tg::ones({3})}});
+  CHECK(std::filesystem::is_symlink(link));
+  CHECK(tg::load(real).at("w").numel() == 3);
+  CHECK(tg::load(link).at("w").numel() == 3);
+  CHECK(leftovers(dir.path, {"real.safetensors", "link.safetensors"}).empty());
+}
+
+TEST_CASE("hostile files: saving to paths that cannot be created is a tg::Error and leaves nothing") {
+  TempFolder dir;
+  for (const auto& [name, save] : savers()) {
+    CAPTURE(name);
+    for (const std::string& target : {std::string(), dir.file("missing/x.safetensors"), dir.file("f/"),
+                                      std::string("/proc/self/status"), std::string("/dev/null")}) {
+      CAPTURE(target);
+      expect_tg([&] { save(target); }, name + "('" + target + "')");
+    }
+  }
+  CHECK(leftovers(dir.path, {}).empty());
+}
+
+TEST_CASE("hostile files: loaders on odd paths fail cleanly") {
+  TempFolder dir;
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string link = dir.file("link");
+  std::filesystem::create_symlink(fifo, link);
+  const std::string dangling = dir.file("dangling");
+  std::filesystem::create_symlink(dir.file("nothing"), dangling);
+  const std::string empty = dir.file("empty");
+  std::ofstream(empty).close();
+  for (const std::string& p : {link, dangling, empty, std::string(), std::string("/proc/self/status"),
+                               std::string("/dev/stdin"), std::string("/dev/full"), dir.path.string() + "/"}) {
+    CAPTURE(p);
+    tg_test::within_seconds(5, "loading " + p, [&] {
+      EXPECT_TG(tg::load(p));
+      EXPECT_TG(tg::load_file(p));
+      EXPECT_TG(tg::data::read_idx(p));
+      EXPECT_TG(tg::data::load_mnist_images(p));
+      EXPECT_TG(tg::data::load_mnist_labels(p));
+      tg::nn::Linear net(2, 2);
+      tg::Checkpoint c{.model = &net};
+      EXPECT_TG(tg::load_checkpoint(p, c));
+      EXPECT_TG(tg::load(p, net));
+    });
+  }
+  for (const std::string& p : {fifo, empty, std::string("/dev/null"), std::string(), dir.file("nothing")}) {
+    CAPTURE(p);
+    tg_test::within_seconds(5, "load_fashion_mnist " + p, [&] { EXPECT_TG(tg::data::load_fashion_mnist(p)); });
+  }
+}
+
+// ---- class 6: modules ------------------------------------------------------------
+
+namespace {
+
+struct Node : tg::nn::Module {
+  tg::Tensor w = register_parameter("w", tg::ones({2}));
+  void attach(const std::string& name, Module& child) { register_module(name, child); }
+  void attach_owned(const std::string& name, std::shared_ptr<Module> child) { register_module(name, child); }
+  std::string type_name() const override { return "Node"; }
+};
+
+}  // namespace
+
+TEST_CASE("hostile modules: cycles are refused at registration") {
+  Node a, b, c;
+  EXPECT_TG(a.attach("self", a));
+  b.attach("c", c);
+  a.attach("b", b);
+  EXPECT_TG(c.attach("a", a));
+  EXPECT_TG(b.attach("a", a));
+  // The graph is still usable after the refusals.
+  CHECK(a.parameters().size() == 3);
+  CHECK(a.named_modules().size() == 3);
+  auto owned = std::make_shared<Node>();
+  owned->attach("b", b);
+  EXPECT_TG(c.attach_owned("owner", owned));
+  // Sharing a child (no cycle) is fine, as PyTorch; parameters count once.
+  Node root;
+  auto shared = std::make_shared<Node>();
+  root.attach_owned("x", shared);
+  root.attach_owned("y", shared);
+  CHECK(root.parameters().size() == 2);
+}
+
+TEST_CASE("hostile modules: to() takes floating dtypes only") {
+  tg::nn::Linear net(2, 2);
+  EXPECT_TG_AS(tg::DTypeError, net.to(tg::kInt64));
+  EXPECT_TG_AS(tg::DTypeError, net.to(tg::kBool));
+  CHECK(net.weight.dtype() == tg::kFloat32);
+  tg::nn::BatchNorm1d bn(3);
+  EXPECT_TG_AS(tg::DTypeError, bn.to(tg::kInt64));
+  bn.to(tg::kFloat64);
+  CHECK(bn.named_buffers().size() >= 2);
+  for (auto& [name, b] : bn.named_buffers()) {
+    CAPTURE(name);
+    if (name.find("num_batches") == std::string::npos) CHECK(b.dtype() == tg::kFloat64);
+  }
+}
+
+namespace {
+
+template <class Opt, class Options>
+void train_across_to(Options options, const char* name) {
+  CAPTURE(name);
+  tg::manual_seed(3);
+  tg::nn::Linear net(3, 2);
+  Opt opt(net.parameters(), options);
+  tg::optim::StepLR sched(opt, {.step_size = 1, .gamma = 0.5});
+  Tensor x = tg::randn({4, 3});
+  auto step = [&] {
+    opt.zero_grad();
+    Tensor loss = net(x.to(net.weight.dtype())).pow(2.0).mean();
+    loss.backward();
+    opt.step();
+    sched.step();
+    return loss.item<double>();
+  };
+  step();
+  const auto saved = opt.state_dict();
+  const auto sched_saved = sched.state_dict();
+  net.to(tg::kFloat64);
+  step();
+  CHECK(net.weight.dtype() == tg::kFloat64);
+  for (auto& [key, t] : opt.state_dict().tensors)
+    if (key.find(".step") == std::string::npos) {
+      CAPTURE(key);
+      CHECK(t.dtype() == tg::kFloat64);
+    }
+  // A float32 state loaded into the float64 model's optimizer.
+  opt.load_state_dict(saved);
+  sched.load_state_dict(sched_saved);
+  const double loss = step();
+  CHECK(std::isfinite(loss));
+  CHECK(net.weight.dtype() == tg::kFloat64);
+  CHECK(std::isfinite(net.weight.sum().item<double>()));
+  // And back.
+  net.to(tg::kFloat32);
+  CHECK(std::isfinite(step()));
+  CHECK(net.weight.dtype() == tg::kFloat32);
+}
+
+}  // namespace
+
+TEST_CASE("hostile modules: every optimizer keeps working across model.to()") {
+  train_across_to<tg::optim::SGD>(tg::optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true}, "SGD");
+  train_across_to<tg::optim::Adam>(tg::optim::AdamOptions{.lr = 0.1, .amsgrad = true}, "Adam");
+  train_across_to<tg::optim::AdamW>(tg::optim::AdamWOptions{.lr = 0.1, .amsgrad = true}, "AdamW");
+  train_across_to<tg::optim::RMSprop>(tg::optim::RMSpropOptions{.lr = 0.01, .momentum = 0.5, .centered = true},
+                                      "RMSprop");
+  train_across_to<tg::optim::Adagrad>(tg::optim::AdagradOptions{.lr = 0.1, .initial_accumulator_value = 0.1},
+                                      "Adagrad");
+}
+
+// ---- class 7: numbers a dtype cannot hold ----------------------------------------
+
+TEST_CASE("hostile numbers: NaN, inf and out-of-range into int64") {
+  const tg::TensorOptions i64{.dtype = tg::kInt64};
+  for (double v : {kNaN, kInf, -kInf, 1e19, -1e19, 9.3e18}) {
+    CAPTURE(v);
+    EXPECT_TG(tg::full({2}, v, i64));
+    EXPECT_TG(tg::scalar_tensor(v, i64));
+    EXPECT_TG(tg::full_like(tg::zeros({2}, i64), v));
+    EXPECT_TG(tg::zeros({2}, i64).fill_(v));
+    EXPECT_TG(tg::zeros({2}, i64).masked_fill(tg::ones({2}, {.dtype = tg::kBool}), v));
+    EXPECT_TG(tg::zeros({2}, i64).masked_fill_(tg::ones({2}, {.dtype = tg::kBool}), v));
+    EXPECT_TG(tg::nn::init::constant_(tg::zeros({2}, i64), v));
+    EXPECT_TG(tg::zeros({2}, i64).add_(v));
+    EXPECT_TG(tg::zeros({2}, i64).sub_(v));
+    EXPECT_TG(tg::ones({2}, i64).mul_(v));
+    EXPECT_TG(tg::ones({2}, i64).div_(v));
+    EXPECT_TG(tg::arange(0, v, 1, i64));
+    EXPECT_TG(tg::arange(v, 0, -1, i64));
+    Tensor t = tg::zeros({2}, i64);
+    EXPECT_TG(t += v);
+    EXPECT_TG(t *= v);
+    EXPECT_TG(tg::arange(3, i64).clamp_(v, std::nullopt));
+  }
+  // No NaN in the mask: the tensor is untouched, but the value still cannot be an int64.
+  EXPECT_TG(tg::zeros({2}, i64).masked_fill(tg::zeros({2}, {.dtype = tg::kBool}), kNaN));
+  // Fractions truncate, as PyTorch's fill_.
+  CHECK(tg::full({2}, 2.5, i64).to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 2});
+  CHECK(tg::zeros({2}, i64).fill_(-2.5).to_vector<std::int64_t>() == std::vector<std::int64_t>{-2, -2});
+  // The boundaries.
+  CHECK(tg::full({1}, -9223372036854775808.0, i64).item<std::int64_t>() == std::numeric_limits<std::int64_t>::min());
+  EXPECT_TG(tg::full({1}, 9223372036854775808.0, i64));
+  // In place arithmetic that would make a float result.
+  EXPECT_TG(tg::ones({2}, i64).mul_(2.5));
+  EXPECT_TG(tg::ones({2}, i64).div_(2));
+  EXPECT_TG(tg::ones({2}, i64).add_(tg::ones({2}, i64), 0.5));
+  EXPECT_TG(tg::add(tg::ones({2}, i64), tg::ones({2}, i64), 0.5));
+  EXPECT_TG(tg::ones({2}, i64).add_(tg::ones({2})));
+  CHECK(tg::ones({2}, i64).add_(2).to_vector<std::int64_t>() == std::vector<std::int64_t>{3, 3});
+  // Out of place, a float scalar makes a float result (PyTorch).
+  Tensor f = tg::zeros({2}, i64) + 1e19;
+  CHECK(f.is_floating_point());
+  CHECK(f.to_vector<double>()[0] == doctest::Approx(1e19));
+  Tensor c = tg::arange(5, i64).clamp(2.5, std::nullopt);
+  CHECK(c.is_floating_point());
+  CHECK(c.to_vector<double>() == std::vector<double>{2.5, 2.5, 2.5, 3, 4});
+}
+
+TEST_CASE("hostile numbers: init functions on integer tensors") {
+  const tg::TensorOptions i64{.dtype = tg::kInt64};
+  EXPECT_TG_AS(tg::DTypeError, tg::nn::init::uniform_(tg::zeros({2, 2}, i64)));
+  EXPECT_TG_AS(tg::DTypeError, tg::nn::init::normal_(tg::zeros({2, 2}, i64)));
+  EXPECT_TG_AS(tg::DTypeError, tg::nn::init::xavier_uniform_(tg::zeros({2, 2}, i64)));
+  EXPECT_TG_AS(tg::DTypeError, tg::nn::init::xavier_normal_(tg::zeros({2, 2}, i64)));
+  EXPECT_TG_AS(tg::DTypeError, tg::nn::init::kaiming_uniform_(tg::zeros({2, 2}, i64)));
+  EXPECT_TG_AS(tg::DTypeError, tg::nn::init::kaiming_normal_(tg::zeros({2, 2}, {.dtype = tg::kBool})));
+  CHECK(tg::nn::init::constant_(tg::zeros({2}, i64), 2.5).to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 2});
+  CHECK(tg::nn::init::ones_(tg::zeros({2}, i64)).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 1});
+  // As PyTorch: a uniform range must be finite in the tensor's dtype (else
+  // rand * inf fills NaN); normal_ refuses only a NaN or negative std.
+  for (double v : {kNaN, kInf, -kInf}) {
+    CAPTURE(v);
+    EXPECT_TG(tg::nn::init::uniform_(tg::zeros({2}), v, 1));
+    EXPECT_TG(tg::nn::init::uniform_(tg::zeros({2}), -1, v));
+    EXPECT_TG(tg::nn::init::xavier_uniform_(tg::zeros({2, 2}), v));
+    EXPECT_TG(tg::nn::init::kaiming_uniform_(tg::zeros({2, 2}), kNaN));
+  }
+  EXPECT_TG(tg::nn::init::uniform_(tg::zeros({2}), 0, 1e300));
+  EXPECT_TG(tg::nn::init::uniform_(tg::zeros({2}, {.dtype = tg::kFloat64}), -1e308, 1e308));
+  CHECK(tg::nn::init::uniform_(tg::zeros({2}, {.dtype = tg::kFloat64}), 0, 1e300).max().item<double>() <= 1e300);
+  EXPECT_TG(tg::nn::init::normal_(tg::zeros({2}), 0, kNaN));
+  EXPECT_TG(tg::nn::init::xavier_normal_(tg::zeros({2, 2}), kNaN));
+  EXPECT_TG(tg::nn::init::kaiming_normal_(tg::zeros({2, 2}), kNaN));
+  CHECK(tg::isnan(tg::nn::init::normal_(tg::zeros({2}), kNaN, 1)).sum().item<std::int64_t>() == 2);
+  EXPECT_TG(tg::nn::init::normal_(tg::zeros({2}), 0, -1));
+  EXPECT_TG(tg::nn::init::uniform_(tg::zeros({2}), 1, 0));
 }
