@@ -103,7 +103,15 @@ void LRScheduler::step() { set_epoch(last_epoch_ + 1); }
 
 void LRScheduler::set_epoch(std::int64_t epoch) {
   std::vector<double> lrs;
-  for (std::size_t g = 0; g < base_lrs_.size(); ++g) lrs.push_back(lr_at(g, epoch));
+  for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+    lrs.push_back(lr_at(g, epoch));
+    // A growing factor (gamma > 1) overflows the lr to inf after enough
+    // epochs, and 0 * inf is NaN: either would turn the weights into NaN at
+    // the next optimizer step. Refused here, with the optimizer untouched.
+    if (!std::isfinite(lrs.back()) || lrs.back() < 0)
+      throw ValueError(fmt::format("{}: the learning rate of group {} at epoch {} would be {} (base lr {})", name(), g,
+                                   epoch, lrs.back(), base_lrs_[g]));
+  }
   last_epoch_ = epoch;
   for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, lrs[g]);
   set_extras(epoch);

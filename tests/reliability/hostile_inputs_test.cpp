@@ -651,3 +651,142 @@ TEST_CASE("hostile numbers: init functions on integer tensors") {
   EXPECT_TG(tg::nn::init::normal_(tg::zeros({2}), 0, -1));
   EXPECT_TG(tg::nn::init::uniform_(tg::zeros({2}), 1, 0));
 }
+
+// ---- class 7: schedulers whose arguments would make the lr NaN ------------------
+
+namespace {
+
+// Builds the scheduler (refusal is fine) and steps it 1000 times: the lr
+// must stay finite and non-negative throughout.
+template <class Make>
+void check_schedule(const std::string& what, Make make) {
+  CAPTURE(what);
+  tg::nn::Linear net(2, 1);
+  tg::optim::SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9});
+  std::shared_ptr<tg::optim::LRScheduler> sched;
+  if (!ok_or_tg_error([&] { sched = make(opt); }, what.c_str())) return;
+  for (int i = 0; i < 1000; ++i) {
+    // Stepping may end in a clear error (a lr that overflows, OneCycleLR
+    // stepped past its last step, as PyTorch), never in a NaN lr.
+    if (!ok_or_tg_error([&] { sched->step(); }, (what + " step").c_str())) {
+      CHECK((std::isfinite(opt.lr(0)) && opt.lr(0) >= 0));
+      return;
+    }
+    const double lr = opt.lr(0);
+    if (!(std::isfinite(lr) && lr >= 0)) {
+      FAIL_CHECK(what << ": lr is " << lr << " after " << i + 1 << " steps");
+      return;
+    }
+    if (!std::isfinite(opt.momentum(0))) {
+      FAIL_CHECK(what << ": momentum is " << opt.momentum(0) << " after " << i + 1 << " steps");
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("hostile schedulers: zero, negative, NaN and huge arguments never make the lr NaN") {
+  using namespace tg::optim;
+  const std::vector<double> reals{0.0, -1.0, kNaN, kInf, -kInf, 1e308, 1e-308, 2.0, 0.5, 1.0};
+  const std::vector<std::int64_t> ints{0, -1, 1, kMax64, std::numeric_limits<std::int64_t>::min(), 1000};
+  for (double g : reals) {
+    for (std::int64_t n : ints) {
+      check_schedule(fmt::format("StepLR({}, {})", n, g), [&](Optimizer& o) {
+        return std::make_shared<StepLR>(o, StepLROptions{.step_size = n, .gamma = g});
+      });
+      check_schedule(fmt::format("MultiStepLR({}, {})", n, g), [&](Optimizer& o) {
+        return std::make_shared<MultiStepLR>(o, MultiStepLROptions{.milestones = {n, 3, n}, .gamma = g});
+      });
+      check_schedule(fmt::format("CosineAnnealingLR({}, {})", n, g), [&](Optimizer& o) {
+        return std::make_shared<CosineAnnealingLR>(o, CosineAnnealingLROptions{.T_max = n, .eta_min = g});
+      });
+      check_schedule(fmt::format("LinearLR({}, {}, {})", g, g, n), [&](Optimizer& o) {
+        return std::make_shared<LinearLR>(o, LinearLROptions{.start_factor = g, .end_factor = g, .total_iters = n});
+      });
+      check_schedule(fmt::format("LinearLR(0.5, {}, {})", g, n), [&](Optimizer& o) {
+        return std::make_shared<LinearLR>(o, LinearLROptions{.start_factor = 0.5, .end_factor = g, .total_iters = n});
+      });
+      check_schedule(fmt::format("OneCycleLR(max {}, total {})", g, n), [&](Optimizer& o) {
+        return std::make_shared<OneCycleLR>(o, OneCycleLROptions{.max_lr = {g}, .total_steps = n});
+      });
+    }
+    check_schedule(fmt::format("ExponentialLR({})", g), [&](Optimizer& o) {
+      return std::make_shared<ExponentialLR>(o, ExponentialLROptions{.gamma = g});
+    });
+    for (const char* field : {"pct_start", "div_factor", "final_div_factor", "base_momentum", "max_momentum"}) {
+      check_schedule(fmt::format("OneCycleLR({} = {})", field, g), [&](Optimizer& o) {
+        OneCycleLROptions opts{.max_lr = {0.1}, .total_steps = 1000};
+        if (std::string(field) == "pct_start") opts.pct_start = g;
+        if (std::string(field) == "div_factor") opts.div_factor = g;
+        if (std::string(field) == "final_div_factor") opts.final_div_factor = g;
+        if (std::string(field) == "base_momentum") opts.base_momentum = g;
+        if (std::string(field) == "max_momentum") opts.max_momentum = g;
+        return std::make_shared<OneCycleLR>(o, opts);
+      });
+    }
+    for (std::int64_t n : ints)
+      check_schedule(fmt::format("OneCycleLR(epochs {}, steps {})", n, n), [&](Optimizer& o) {
+        return std::make_shared<OneCycleLR>(o, OneCycleLROptions{.max_lr = {0.1}, .epochs = n, .steps_per_epoch = n});
+      });
+  }
+  // Sequential with odd milestones.
+  for (std::int64_t m : ints)
+    check_schedule(fmt::format("SequentialLR(milestone {})", m), [&](Optimizer& o) {
+      auto a = std::make_shared<LinearLR>(o, LinearLROptions{.start_factor = 0.5, .total_iters = 3});
+      auto b = std::make_shared<ExponentialLR>(o, ExponentialLROptions{.gamma = 0.9});
+      return std::make_shared<SequentialLR>(o, std::vector<std::shared_ptr<LRScheduler>>{a, b},
+                                            std::vector<std::int64_t>{m});
+    });
+}
+
+TEST_CASE("hostile schedulers: an lr that overflows is refused at the step, not set to inf or NaN") {
+  using namespace tg::optim;
+  tg::nn::Linear net(2, 1);
+  SGD opt(net.parameters(), {.lr = 0.1});
+  ExponentialLR sched(opt, {.gamma = 1e200});
+  sched.step();  // 1e199
+  EXPECT_TG_AS(tg::ValueError, sched.step());
+  CHECK(opt.lr(0) == doctest::Approx(0.1 * 1e200));
+  CHECK(sched.last_epoch() == 1);
+  // base lr 0 times an overflowed power is NaN.
+  SGD zero(net.parameters(), {.lr = 0.0});
+  StepLR growing(zero, {.step_size = 1, .gamma = 2.0});
+  bool refused = false;
+  for (int i = 0; i < 1100 && !refused; ++i) {
+    refused = !ok_or_tg_error([&] { growing.step(); }, "StepLR step");
+    REQUIRE(zero.lr(0) == 0);
+  }
+  CHECK(refused);
+  // Shrinking factors run forever, down to 0.
+  ExponentialLR shrink(opt, {.gamma = 1e-300});
+  for (int i = 0; i < 1000; ++i) shrink.step();
+  CHECK(opt.lr(0) == 0);
+}
+
+TEST_CASE("hostile schedulers: ReduceLROnPlateau with odd arguments and metrics") {
+  using namespace tg::optim;
+  const std::vector<double> reals{0.0, -1.0, kNaN, kInf, 1e308, 1.0, 0.5};
+  for (double g : reals) {
+    for (int field = 0; field < 4; ++field) {
+      CAPTURE(g);
+      CAPTURE(field);
+      tg::nn::Linear net(2, 1);
+      SGD opt(net.parameters(), {.lr = 0.1});
+      ReduceLROnPlateauOptions opts{.patience = 0};
+      if (field == 0) opts.factor = g;
+      if (field == 1) opts.threshold = g;
+      if (field == 2) opts.min_lr = {g};
+      if (field == 3) opts.eps = g;
+      std::unique_ptr<ReduceLROnPlateau> sched;
+      if (!ok_or_tg_error([&] { sched = std::make_unique<ReduceLROnPlateau>(opt, opts); }, "ReduceLROnPlateau"))
+        continue;
+      for (int i = 0; i < 1000; ++i) {
+        const double metric = i % 3 == 0 ? kNaN : (i % 3 == 1 ? kInf : 1.0);
+        ok_or_tg_error([&] { sched->step(metric); }, "ReduceLROnPlateau step");
+        REQUIRE(std::isfinite(opt.lr(0)));
+        REQUIRE(opt.lr(0) >= 0);
+      }
+    }
+  }
+}
