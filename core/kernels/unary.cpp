@@ -34,10 +34,12 @@ void check_not_bool(const char* op, const Tensor& x, const char* hint = "") {
 // Result dtype of clamp: as a binary op with each given bound.
 DType clamp_type(const Tensor& x, std::optional<double> min, std::optional<double> max) {
   if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
-  check_not_bool("clamp", x);
   DType dt = x.dtype();
   if (min) dt = promote_types(dt, scalar_result_type(x.dtype(), *min));
   if (max) dt = promote_types(dt, scalar_result_type(x.dtype(), *max));
+  // A bool tensor clamped by numbers computes in their type, as PyTorch
+  // (clamp(bool, 0, 1) is int64); only a bool result has no order to clamp in.
+  if (dt == kBool) check_not_bool("clamp", x);
   return dt;
 }
 

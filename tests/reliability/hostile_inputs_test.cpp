@@ -790,3 +790,149 @@ TEST_CASE("hostile schedulers: ReduceLROnPlateau with odd arguments and metrics"
     }
   }
 }
+
+// ---- class 8: type promotion as PyTorch 1.13 --------------------------------------
+
+namespace {
+
+const tg::TensorOptions kI64{.dtype = tg::kInt64};
+const tg::TensorOptions kF64{.dtype = tg::kFloat64};
+const tg::TensorOptions kB{.dtype = tg::kBool};
+
+// (name, op, the dtype PyTorch gives; nullopt when PyTorch refuses it)
+struct PromotionCase {
+  const char* name;
+  std::function<Tensor()> op;
+  std::optional<tg::DType> expected;
+};
+
+}  // namespace
+
+TEST_CASE("hostile promotion: results and refusals match PyTorch 1.13") {
+  auto cond = [] { return tg::tensor({1.0, 0.0, 1.0}, {}, kB); };
+  const std::vector<PromotionCase> cases{
+      {"0-d f64 + f32", [] { return tg::scalar_tensor(2, kF64) + tg::ones({3}); }, tg::kFloat32},
+      {"i64 + 0-d f64", [] { return tg::ones({3}, kI64) + tg::scalar_tensor(2.5, kF64); }, tg::kFloat64},
+      {"bool + 0-d i64", [] { return tg::ones({3}, kB) + tg::scalar_tensor(2, kI64); }, tg::kInt64},
+      {"f32 * 0-d bool", [] { return tg::ones({3}) * tg::scalar_tensor(1, kB); }, tg::kFloat32},
+      {"0-d f32 + 0-d f64", [] { return tg::scalar_tensor(1) + tg::scalar_tensor(1, kF64); }, tg::kFloat64},
+      {"0-d i64 + f32", [] { return tg::scalar_tensor(1, kI64) + tg::ones({3}); }, tg::kFloat32},
+      {"where(i64, 0-d f64)", [&] { return tg::where(cond(), tg::ones({3}, kI64), tg::scalar_tensor(2.5, kF64)); },
+       tg::kFloat64},
+      {"where(bool, bool)", [&] { return tg::where(cond(), tg::ones({3}, kB), tg::zeros({3}, kB)); }, tg::kBool},
+      {"where(f32, 2.5)", [&] { return tg::where(cond(), tg::ones({3}), 2.5); }, tg::kFloat32},
+      {"where(2.5, i64)", [&] { return tg::where(cond(), 2.5, tg::ones({3}, kI64)); }, tg::kFloat32},
+      {"cat(i64, f32)", [] { return tg::cat({tg::ones({2}, kI64), tg::ones({2})}); }, tg::kFloat32},
+      {"cat(bool, i64)", [] { return tg::cat({tg::ones({2}, kB), tg::ones({2}, kI64)}); }, tg::kInt64},
+      {"cat(f32, empty f64)", [] { return tg::cat({tg::ones({2}), tg::ones({0}, kF64)}); }, tg::kFloat64},
+      {"stack(i64, bool)", [] { return tg::stack({tg::ones({2}, kI64), tg::ones({2}, kB)}); }, tg::kInt64},
+      {"mse(f32, f64)", [] { return F::mse_loss(tg::ones({3}), tg::zeros({3}, kF64)); }, tg::kFloat64},
+      {"mse(f32, i64)", [] { return F::mse_loss(tg::ones({3}), tg::zeros({3}, kI64)); }, tg::kFloat32},
+      {"l1(f32, i64)", [] { return F::l1_loss(tg::ones({3}), tg::zeros({3}, kI64)); }, tg::kFloat32},
+      {"bce_logits(f32, f64)",
+       [] { return F::binary_cross_entropy_with_logits(tg::full({3}, 0.5), tg::zeros({3}, kF64)); }, tg::kFloat64},
+      {"cross_entropy(f64, i64)", [] { return F::cross_entropy(tg::ones({2, 3}, kF64), tg::tensor(std::vector<std::int64_t>{0, 1})); },
+       tg::kFloat64},
+      {"cross_entropy(f32, f64 probs)", [] { return F::cross_entropy(tg::ones({2, 3}), tg::full({2, 3}, 1.0 / 3, kF64)); },
+       tg::kFloat64},
+      {"i64 == 2.5", [] { return tg::arange(2, 4, 1, kI64) == 2.5; }, tg::kBool},
+      {"maximum(i64, f32)", [] { return tg::maximum(tg::ones({2}, kI64), tg::ones({2})); }, tg::kFloat32},
+      {"maximum(i64, 0-d f64)", [] { return tg::maximum(tg::ones({2}, kI64), tg::scalar_tensor(1.5, kF64)); },
+       tg::kFloat64},
+      {"i64 ^ 0.5", [] { return tg::pow(tg::ones({2}, kI64), 0.5); }, tg::kFloat32},
+      {"i64 ^ 2", [] { return tg::pow(tg::ones({2}, kI64), 2); }, tg::kInt64},
+      {"2 ^ i64", [] { return tg::pow(2, tg::ones({2}, kI64)); }, tg::kInt64},
+      {"2.5 ^ i64", [] { return tg::pow(2.5, tg::ones({2}, kI64)); }, tg::kFloat32},
+      {"i64 ^ -1", [] { return tg::pow(tg::ones({2}, kI64), -1); }, std::nullopt},
+      {"i64 / i64", [] { return tg::ones({2}, kI64) / tg::ones({2}, kI64); }, tg::kFloat32},
+      {"bool - bool", [] { return tg::ones({2}, kB) - tg::ones({2}, kB); }, std::nullopt},
+      {"-bool", [] { return -tg::ones({2}, kB); }, std::nullopt},
+      {"matmul(f32, f64)", [] { return tg::matmul(tg::ones({2, 2}), tg::ones({2, 2}, kF64)); }, std::nullopt},
+      {"matmul(i64, i64)", [] { return tg::matmul(tg::ones({2, 2}, kI64), tg::ones({2, 2}, kI64)); }, tg::kInt64},
+      {"dot(f32, f64)", [] { return tg::dot(tg::ones({2}), tg::ones({2}, kF64)); }, std::nullopt},
+      {"linear(f32, f64 weight)", [] { return tg::linear(tg::ones({2, 2}), tg::ones({2, 2}, kF64)); }, std::nullopt},
+      {"bool * 2.5", [] { return tg::ones({2}, kB) * 2.5; }, tg::kFloat32},
+      {"bool * 2", [] { return tg::ones({2}, kB) * 2; }, tg::kInt64},
+      {"clamp(i64, 2, 4)", [] { return tg::clamp(tg::ones({2}, kI64), 2, 4); }, tg::kInt64},
+      {"clamp(bool, 0, 1)", [] { return tg::clamp(tg::ones({2}, kB), 0, 1); }, tg::kInt64},
+      {"abs(bool)", [] { return tg::abs(tg::ones({2}, kB)); }, std::nullopt},
+      {"sign(i64)", [] { return tg::sign(tg::ones({2}, kI64)); }, tg::kInt64},
+      {"relu(i64)", [] { return tg::relu(tg::ones({2}, kI64)); }, tg::kInt64},
+      {"exp(i64)", [] { return tg::exp(tg::ones({2}, kI64)); }, tg::kFloat32},
+      {"sigmoid(bool)", [] { return tg::sigmoid(tg::ones({2}, kB)); }, tg::kFloat32},
+      {"sum(bool)", [] { return tg::ones({2}, kB).sum(); }, tg::kInt64},
+      {"mean(i64)", [] { return tg::ones({2}, kI64).mean(); }, std::nullopt},
+      {"prod(bool)", [] { return tg::ones({2}, kB).prod(); }, tg::kInt64},
+      {"max(bool)", [] { return tg::ones({2}, kB).max(); }, tg::kBool},
+      {"softmax(i64)", [] { return tg::softmax(tg::ones({2}, kI64), 0); }, std::nullopt},
+      {"addmm(f64, f32, f32)", [] { return tg::addmm(tg::ones({2, 2}, kF64), tg::ones({2, 2}), tg::ones({2, 2})); },
+       std::nullopt},
+      {"isnan(i64)", [] { return tg::isnan(tg::ones({2}, kI64)); }, tg::kBool},
+      {"logical_and(f32, i64)", [] { return tg::logical_and(tg::ones({2}), tg::zeros({2}, kI64)); }, tg::kBool},
+      {"f32.add_(f64)", [] { return tg::ones({2}).add_(tg::ones({2}, kF64)); }, tg::kFloat32},
+      {"f32.copy_(i64)", [] { return tg::ones({2}).copy_(tg::ones({2}, kI64)); }, tg::kFloat32},
+      {"i64.add_(bool)", [] { return tg::ones({2}, kI64).add_(tg::ones({2}, kB)); }, tg::kInt64},
+      {"bool.add_(i64)", [] { return tg::ones({2}, kB).add_(tg::ones({2}, kI64)); }, std::nullopt},
+      {"bool.mul_(bool)", [] { return tg::ones({2}, kB).mul_(tg::ones({2}, kB)); }, tg::kBool},
+      {"i64.add_(0-d f64)", [] { return tg::ones({2}, kI64).add_(tg::scalar_tensor(1, kF64)); }, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    const std::string name = c.name;
+    CAPTURE(name);
+    if (!c.expected) {
+      expect_tg([&] { (void)c.op(); }, c.name);
+      continue;
+    }
+    Tensor r;
+    if (ok_or_tg_error([&] { r = c.op(); }, c.name)) {
+      CHECK_MESSAGE(r.dtype() == *c.expected, name << ": " << tg::dtype_name(r.dtype()) << " instead of "
+                                                     << tg::dtype_name(*c.expected));
+    } else {
+      FAIL_CHECK(name << ": refused, PyTorch gives " << tg::dtype_name(*c.expected));
+    }
+  }
+  // Values, not just dtypes: comparisons with a fractional scalar must not
+  // truncate it to the tensor's integer dtype.
+  CHECK((tg::arange(2, 4, 1, kI64) == 2.5).sum().item<std::int64_t>() == 0);
+  CHECK((tg::arange(1, 4, 1, kI64) < 2.5).to_vector<bool>() == std::vector<bool>{true, true, false});
+  CHECK((tg::arange(1, 4, 1, kI64) >= 2.5).to_vector<bool>() == std::vector<bool>{false, false, true});
+  CHECK((tg::tensor({1.0, 0.0}, {}, kB) == 2).sum().item<std::int64_t>() == 0);
+  CHECK((tg::arange(2, 4, 1, kI64) == tg::scalar_tensor(2.5, kF64)).sum().item<std::int64_t>() == 0);
+  CHECK(tg::maximum(tg::arange(1, 3, 1, kI64), tg::full({2}, 1.5)).to_vector<float>() == std::vector<float>{1.5f, 2});
+  CHECK(tg::pow(2.5, tg::arange(1, 3, 1, kI64)).to_vector<float>() == std::vector<float>{2.5f, 6.25f});
+  CHECK(tg::clamp(tg::tensor({1.0, 5.0}, {}, kI64), 2, 4).to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 4});
+  // Large int64 values compare exactly with an equal int64 tensor.
+  const std::int64_t big = (std::int64_t{1} << 53) + 1;
+  Tensor a = tg::tensor(std::vector<std::int64_t>{big});
+  Tensor b = tg::tensor(std::vector<std::int64_t>{big - 1});
+  CHECK((a == b).item<bool>() == false);
+  CHECK((a > b).item<bool>() == true);
+  CHECK(tg::maximum(a, b).item<std::int64_t>() == big);
+  CHECK((a - b).item<std::int64_t>() == 1);
+  CHECK(tg::where(tg::scalar_tensor(1, kB), a, b).item<std::int64_t>() == big);
+  CHECK(tg::cat({a, b}).to_vector<std::int64_t>() == std::vector<std::int64_t>{big, big - 1});
+  CHECK(a.sum().item<std::int64_t>() == big);
+  CHECK(a.max().item<std::int64_t>() == big);
+  CHECK(tg::clamp(a, 0, std::nullopt).item<std::int64_t>() == big);
+  CHECK((a + 1).item<std::int64_t>() == big + 1);
+  CHECK((a * 1).item<std::int64_t>() == big);
+  CHECK(a.masked_fill(tg::scalar_tensor(0, kB), 0).item<std::int64_t>() == big);
+  CHECK(tg::full({1}, static_cast<double>(std::int64_t{1} << 60), kI64).item<std::int64_t>() == std::int64_t{1} << 60);
+}
+
+TEST_CASE("hostile promotion: each gradient has its input's dtype") {
+  Tensor a = tg::ones({3}, {.requires_grad = true});
+  Tensor b = tg::scalar_tensor(2, {.dtype = tg::kFloat64, .requires_grad = true});
+  Tensor c = tg::ones({3}, {.dtype = tg::kFloat64, .requires_grad = true});
+  Tensor loss = (a * b).sum() + (a * c).sum() + tg::where(tg::ones({3}, kB), a, c).sum() +
+                tg::cat({a, c}).sum() + tg::stack({a, c}).pow(2.0).sum() + tg::maximum(a, c).sum() +
+                F::mse_loss(a, c) + F::binary_cross_entropy_with_logits(a, c) + F::l1_loss(c, a);
+  loss.backward();
+  CHECK(a.grad().dtype() == tg::kFloat32);
+  CHECK(b.grad().dtype() == tg::kFloat64);
+  CHECK(c.grad().dtype() == tg::kFloat64);
+  CHECK(a.grad().shape() == a.shape());
+  CHECK(b.grad().shape() == b.shape());
+  // Against float64 arithmetic: dloss/db = sum(a) = 3.
+  CHECK(b.grad().item<double>() == doctest::Approx(3));
+}
