@@ -936,3 +936,53 @@ TEST_CASE("hostile promotion: each gradient has its input's dtype") {
   // Against float64 arithmetic: dloss/db = sum(a) = 3.
   CHECK(b.grad().item<double>() == doctest::Approx(3));
 }
+
+// ---- class 9: overloads that compiled but bound the wrong way --------------------
+
+namespace {
+
+// A generic lambda turns an ill-formed call into `false` rather than an error.
+#define HOSTILE_COMPILES(...) ([]<class T = Tensor>() { return requires(T x) { __VA_ARGS__; }; }())
+
+// A bool where a number was expected.
+static_assert(!HOSTILE_COMPILES(tg::nn::LayerNorm((x, tg::Dims{4}), false)));
+static_assert(!HOSTILE_COMPILES(tg::nn::LayerNorm((x, tg::Dims{4}), true)));
+static_assert(!HOSTILE_COMPILES(tg::nn::LayerNorm((x, tg::Dims{4}), 1e-5, 0)));
+static_assert(HOSTILE_COMPILES(tg::nn::LayerNorm((x, tg::Dims{4}), 1e-5, false)));
+static_assert(HOSTILE_COMPILES(tg::nn::LayerNorm((x, tg::Dims{4}), 1e-5)));
+static_assert(HOSTILE_COMPILES(tg::nn::LayerNorm(4)));
+static_assert(!HOSTILE_COMPILES(tg::nn::Dropout((x, true))));
+static_assert(!HOSTILE_COMPILES(tg::nn::Dropout((x, false))));
+static_assert(HOSTILE_COMPILES(tg::nn::Dropout((x, 0.2))));
+static_assert(HOSTILE_COMPILES(tg::nn::Dropout((x, 1))));
+static_assert(!HOSTILE_COMPILES(tg::nn::utils::clip_grad_norm_(std::vector<T>{x}, 1.0, true)));
+static_assert(HOSTILE_COMPILES(tg::nn::utils::clip_grad_norm_(std::vector<T>{x}, 1.0, 2.0, true)));
+static_assert(HOSTILE_COMPILES(tg::nn::utils::clip_grad_norm_(std::vector<T>{x}, 1.0, 1)));
+// What the issue named.
+static_assert(HOSTILE_COMPILES(x.var({1})) && HOSTILE_COMPILES(x.std({0})) && HOSTILE_COMPILES(x.norm({1})));
+static_assert(HOSTILE_COMPILES(x.sum(1)) && HOSTILE_COMPILES(x.mean(1, true)));
+static_assert(!HOSTILE_COMPILES(x.sum(0, 1)) && !HOSTILE_COMPILES(x.var({1}, true)));
+
+}  // namespace
+
+TEST_CASE("hostile overloads: the calls that compile mean what they say") {
+  Tensor x = tg::arange(6.0).reshape({2, 3});
+  CHECK(x.var({1}).shape() == tg::Dims{2});
+  CHECK(x.std({0}).shape() == tg::Dims{3});
+  CHECK(x.norm({1}).shape() == tg::Dims{2});
+  CHECK(x.sum(1).shape() == tg::Dims{2});
+  CHECK(x.mean(1, true).shape() == tg::Dims{2, 1});
+  CHECK(x.norm(1).item<double>() == doctest::Approx(15));
+  tg::nn::LayerNorm ln(tg::Dims{3}, 1e-3, false);
+  CHECK(ln.eps == doctest::Approx(1e-3));
+  CHECK(!ln.elementwise_affine);
+  CHECK(ln.parameters().empty());
+  tg::nn::LayerNorm ln_int(tg::Dims{3}, 1);  // an integer eps is a number
+  CHECK(ln_int.eps == 1);
+  CHECK(tg::nn::Dropout(1).p == 1);
+  // clip_grad_norm_ with a norm type and the flag.
+  Tensor p = tg::ones({2}, {.requires_grad = true});
+  (p * 3.0).sum().backward();
+  const double total = tg::nn::utils::clip_grad_norm_({p}, 1.0, 1, false);
+  CHECK(total == doctest::Approx(6));  // L1 of [3, 3]
+}
