@@ -986,3 +986,83 @@ TEST_CASE("hostile overloads: the calls that compile mean what they say") {
   const double total = tg::nn::utils::clip_grad_norm_({p}, 1.0, 1, false);
   CHECK(total == doctest::Approx(6));  // L1 of [3, 3]
 }
+
+// ---- more sizes: in-place writes through broadcast views, data pipeline --------
+
+TEST_CASE("hostile sizes: in-place writes where several elements share memory are refused") {
+  // As PyTorch: a write through an expanded view would hit one element
+  // several times (add_ would add 3 to it, not 1).
+  auto shared = [] { return tg::zeros({1}).expand({3}); };
+  EXPECT_TG(shared().add_(1.0));
+  EXPECT_TG(shared().mul_(2.0));
+  EXPECT_TG(shared().fill_(1.0));
+  EXPECT_TG(shared().zero_());
+  EXPECT_TG(shared().copy_(tg::arange(3.0)));
+  EXPECT_TG(shared().clamp_(0, 1));
+  EXPECT_TG(shared().relu_());
+  EXPECT_TG(shared().masked_fill_(tg::ones({3}, {.dtype = tg::kBool}), 1.0));
+  EXPECT_TG(shared().add_(tg::ones({3})));
+  Tensor base = tg::zeros({1});
+  Tensor view = base.expand({3});
+  ok_or_tg_error([&] { view.add_(1.0); }, "add_ on expanded");
+  CHECK(base.item<float>() != 3.0f);
+}
+
+TEST_CASE("hostile sizes: datasets, samplers and loaders") {
+  using namespace tg::data;
+  Tensor x = tg::arange(10.0).reshape({5, 2});
+  Tensor y = tg::arange(5, {.dtype = tg::kInt64});
+  EXPECT_TG(TensorDataset(x, tg::arange(4, {.dtype = tg::kInt64})));
+  EXPECT_TG(TensorDataset(Tensor(), y));
+  EXPECT_TG(TensorDataset(tg::scalar_tensor(1), tg::scalar_tensor(1)));
+  TensorDataset ds(x, y);
+  EXPECT_TG(ds.get(5));
+  EXPECT_TG(ds.get(static_cast<std::size_t>(-1)));
+  std::vector<std::size_t> bad{0, 7};
+  EXPECT_TG(ds.get_batch(bad));
+  EXPECT_TG(ds.narrow(3, 3));
+  EXPECT_TG(ds.narrow(static_cast<std::size_t>(-1), 2));
+  EXPECT_TG(ds.narrow(2, static_cast<std::size_t>(-1)));
+  EXPECT_TG(Subset(ds, {0, 5}));
+  EXPECT_TG(Subset(ds, {static_cast<std::size_t>(-1)}));
+  EXPECT_TG(Subset(std::shared_ptr<const Dataset>(), {0}));
+  // More than there are: refused (or clamped), never reading past the end.
+  Subset head(ds, {0});
+  if (ok_or_tg_error([&] { head = first_n(ds, 100); }, "first_n(100)")) CHECK(head.size() <= 5);
+  EXPECT_TG(DataLoader(ds, {.batch_size = 0}));
+  EXPECT_TG(DataLoader(std::shared_ptr<const Dataset>(), {}));
+  DataLoader huge_batches(ds, {.batch_size = std::numeric_limits<std::size_t>::max()});
+  CHECK(huge_batches.size() == 1);
+  std::size_t batches = 0;
+  for (auto& b : huge_batches) {
+    CHECK(b.input.size(0) == 5);
+    ++batches;
+  }
+  CHECK(batches == 1);
+  DataLoader drop(ds, {.batch_size = std::numeric_limits<std::size_t>::max(), .drop_last = true});
+  CHECK(drop.size() == 0);
+  DataLoader shuffled(ds, {.batch_size = 2, .shuffle = true, .seed = std::numeric_limits<std::uint64_t>::max()});
+  shuffled.set_epoch(std::numeric_limits<std::uint64_t>::max());
+  std::vector<std::size_t> order = shuffled.order(std::numeric_limits<std::uint64_t>::max());
+  std::sort(order.begin(), order.end());
+  CHECK(order == std::vector<std::size_t>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("hostile sizes: to_vector, item and printing of ordinary odd tensors") {
+  // PyTorch makes these (empty, with wrapped strides); tapegrad may refuse
+  // them, since their strides overflow, but must not crash.
+  for (const tg::Dims& shape : {tg::Dims{0, std::int64_t{1} << 62}, tg::Dims{0, kMax64}, tg::Dims{0, kMax64, 2}}) {
+    Tensor empty;
+    if (!ok_or_tg_error([&] { empty = tg::zeros(shape); }, "zeros of an empty huge shape")) continue;
+    CHECK(empty.numel() == 0);
+    CHECK(empty.to_vector<float>().empty());
+    EXPECT_TG(empty.item<float>());
+    CHECK(tg::repr(empty).size() < 1000);
+  }
+  Tensor empty = tg::zeros({0, std::int64_t{1} << 20});
+  CHECK(empty.to_vector<float>().empty());
+  EXPECT_TG(empty.item<float>());
+  EXPECT_TG(tg::ones({2, 3}).view({0, -1}));
+  CHECK(tg::zeros({0, 4}).reshape({-1, 2}).shape() == tg::Dims{0, 2});
+  EXPECT_TG(tg::zeros({0, 4}).reshape({0, -1}));
+}
