@@ -1066,3 +1066,129 @@ TEST_CASE("hostile sizes: to_vector, item and printing of ordinary odd tensors")
   CHECK(tg::zeros({0, 4}).reshape({-1, 2}).shape() == tg::Dims{0, 2});
   EXPECT_TG(tg::zeros({0, 4}).reshape({0, -1}));
 }
+
+// ---- absurd headers ---------------------------------------------------------------
+
+namespace {
+
+std::vector<std::uint8_t> safetensors_bytes(const std::string& header, std::size_t data_bytes = 0,
+                                            std::optional<std::uint64_t> declared = {}) {
+  std::vector<std::uint8_t> out(8);
+  const std::uint64_t n = declared.value_or(header.size());
+  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
+  out.insert(out.end(), header.begin(), header.end());
+  out.resize(out.size() + data_bytes, 0);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hostile headers: safetensors with absurd sizes, offsets and nesting") {
+  const std::vector<std::pair<std::string, std::vector<std::uint8_t>>> files{
+      {"header length 2^63", safetensors_bytes("{}", 0, std::uint64_t{1} << 63)},
+      {"header length 2^64-1", safetensors_bytes("{}", 0, ~std::uint64_t{0})},
+      {"shape overflows", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})")},
+      {"shape times itemsize overflows",
+       safetensors_bytes(R"({"w":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})")},
+      {"shape negative", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})")},
+      {"shape beyond int64", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,0]}})")},
+      {"shape fractional", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", 4)},
+      {"offsets reversed", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", 4)},
+      {"offsets past the end", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551612,18446744073709551616]}})", 4)},
+      {"offsets wrap", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551614,2]}})", 4)},
+      {"overlapping tensors", safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)},
+      {"unknown dtype", safetensors_bytes(R"({"w":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}})", 16)},
+      {"dims too many", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"data_offsets":[0,4]}})", 4)},
+      {"deep nesting", safetensors_bytes(std::string(100000, '[') + std::string(100000, ']'))},
+      {"deep nesting in metadata",
+       safetensors_bytes(R"({"__metadata__":{"a":)" + std::string(100000, '[') + std::string(100000, ']') + "}}")},
+      {"metadata not strings", safetensors_bytes(R"({"__metadata__":{"a":1}})")},
+      {"not an object", safetensors_bytes("[]")},
+      {"nul in header", safetensors_bytes(std::string("{\0}", 3))},
+      {"empty", {}},
+      {"seven bytes", std::vector<std::uint8_t>(7, 0xff)},
+  };
+  for (const auto& [name, bytes] : files) {
+    CAPTURE(name);
+    tg_test::within_seconds(10, "load_from_bytes " + name, [&] {
+      try {
+        tg::LoadedFile f = tg::load_from_bytes(bytes, name);
+        // Accepted: then it must be sane.
+        for (auto& [key, t] : f.tensors) CHECK(t.numel() * static_cast<std::int64_t>(t.element_size()) <= static_cast<std::int64_t>(bytes.size()));
+      } catch (const tg::Error&) {
+      } catch (const std::exception& e) {
+        FAIL_CHECK(name << ": threw " << typeid(e).name() << ": " << e.what());
+      }
+    });
+  }
+}
+
+TEST_CASE("hostile headers: idx files with absurd dimensions") {
+  auto idx = [](std::uint8_t type, std::vector<std::uint32_t> dims, std::size_t payload) {
+    std::vector<std::uint8_t> out{0, 0, type, static_cast<std::uint8_t>(dims.size())};
+    for (std::uint32_t d : dims)
+      for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(d >> s));
+    out.resize(out.size() + payload, 0);
+    return out;
+  };
+  const std::vector<std::pair<std::string, std::vector<std::uint8_t>>> files{
+      {"dims overflow", idx(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, 16)},
+      {"dims overflow by itemsize", idx(0x0E, {0x80000000, 0x80000000}, 16)},
+      {"255 dims", idx(0x08, std::vector<std::uint32_t>(255, 2), 16)},
+      {"zero dims", idx(0x08, {}, 16)},
+      {"unknown type", idx(0x07, {2}, 16)},
+      {"payload short", idx(0x0D, {1000}, 16)},
+      {"a zero dim and a huge one", idx(0x08, {0, 0xFFFFFFFF, 0xFFFFFFFF}, 0)},
+  };
+  for (const auto& [name, bytes] : files) {
+    CAPTURE(name);
+    tg_test::within_seconds(10, "read_idx_bytes " + name, [&] {
+      Tensor t;
+      if (ok_or_tg_error([&] { t = tg::data::read_idx_bytes(bytes, name); }, name.c_str()))
+        CHECK(t.numel() <= static_cast<std::int64_t>(bytes.size()));
+    });
+  }
+}
+
+TEST_CASE("hostile headers: optimizer and scheduler states with odd JSON") {
+  tg::nn::Linear net(2, 1);
+  tg::optim::Adam opt(net.parameters(), {.lr = 0.1});
+  tg::optim::StepLR sched(opt, {.step_size = 2});
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  for (const std::string& text :
+       {deep, std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":1e400,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
+        std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":-9223372036854775808,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
+        std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":1,\"base_lrs\":[1e400],\"last_lr\":[0.1]}"),
+        std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":1,\"base_lrs\":[-1],\"last_lr\":[0.1]}"),
+        std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":1.5,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
+        std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":9223372036854775807,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
+        std::string("\xff\xfe"), std::string()}) {
+    CAPTURE(text.substr(0, 80));
+    tg_test::within_seconds(10, "scheduler load_state_dict", [&] {
+      if (ok_or_tg_error([&] { sched.load_state_dict(text); }, "StepLR load_state_dict")) {
+        // Accepted: stepping must still give a finite lr or a clear error.
+        if (ok_or_tg_error([&] { sched.step(); }, "StepLR step after load")) CHECK(std::isfinite(opt.lr(0)));
+      }
+    });
+  }
+  auto state = opt.state_dict();
+  for (const std::string& groups :
+       {deep, std::string("[{\"num_params\":18446744073709551615,\"options\":{}}]"), std::string("[]"),
+        std::string("[{\"num_params\":-1}]"), std::string("null")}) {
+    CAPTURE(groups.substr(0, 80));
+    auto bad = state;
+    bad.metadata["param_groups"] = groups;
+    tg_test::within_seconds(10, "optimizer load_state_dict", [&] { EXPECT_TG(opt.load_state_dict(bad)); });
+  }
+  // A step count that does not fit.
+  (net(tg::ones({1, 2})).sum()).backward();
+  opt.step();
+  auto with_step = opt.state_dict();
+  for (double v : {-1.0, 1e19, kNaN}) {
+    auto bad = with_step;
+    for (auto& [key, t] : bad.tensors)
+      if (key.find(".step") != std::string::npos)
+        t = v == v && v < 1e18 ? tg::scalar_tensor(v, {.dtype = tg::kInt64}) : tg::scalar_tensor(v, {.dtype = tg::kFloat64});
+    EXPECT_TG(opt.load_state_dict(bad));
+  }
+}
