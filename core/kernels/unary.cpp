@@ -46,8 +46,10 @@ DType clamp_type(const Tensor& x, std::optional<double> min, std::optional<doubl
 // Missing bounds become -inf/+inf (or the integer extremes).
 template <class T>
 std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> max) {
-  const T lo = min ? scalar_as<T>(*min) : std::numeric_limits<T>::lowest();
-  const T hi = max ? scalar_as<T>(*max) : std::numeric_limits<T>::max();
+  // The bounds can end up in the result, so they are checked as stored
+  // scalars: a float32 clamp refuses 1e300, as PyTorch.
+  const T lo = min ? checked_scalar<T>(*min, "clamp") : std::numeric_limits<T>::lowest();
+  const T hi = max ? checked_scalar<T>(*max, "clamp") : std::numeric_limits<T>::max();
   if constexpr (std::is_floating_point_v<T>) {
     return {min ? lo : -std::numeric_limits<T>::infinity(), max ? hi : std::numeric_limits<T>::infinity()};
   }

@@ -1192,3 +1192,61 @@ TEST_CASE("hostile headers: optimizer and scheduler states with odd JSON") {
     EXPECT_TG(opt.load_state_dict(bad));
   }
 }
+
+TEST_CASE("hostile modules: names, moves and state dicts") {
+  Node a, b;
+  EXPECT_TG(a.attach("", b));
+  EXPECT_TG(a.attach("x.y", b));
+  EXPECT_TG(a.attach("w", b));  // the name of a parameter
+  a.attach("b", b);
+  EXPECT_TG(a.attach("b", b));  // twice
+  // b is registered by reference: moving it would leave a dangling child.
+  bool moved = ok_or_tg_error([&] { Node c(std::move(b)); }, "moving a registered module");
+  if (moved) CHECK(a.named_modules().size() == 2);
+  // State dicts: a float64 state into a float32 model converts, a wrong shape is refused.
+  tg::nn::Linear net(2, 2);
+  auto sd = net.state_dict();
+  for (auto& [k, v] : sd) v = v.to(tg::kFloat64) + 1.0;
+  if (ok_or_tg_error([&] { net.load_state_dict(sd); }, "load_state_dict float64 into float32")) {
+    CHECK(net.weight.dtype() == tg::kFloat32);
+  }
+  auto wrong = net.state_dict();
+  wrong["weight"] = tg::ones({3, 2});
+  EXPECT_TG(net.load_state_dict(wrong));
+  auto ints = net.state_dict();
+  ints["weight"] = tg::ones({2, 2}, {.dtype = tg::kInt64});
+  ok_or_tg_error([&] { net.load_state_dict(ints); }, "load_state_dict int64 into float32");
+  CHECK(net.weight.dtype() == tg::kFloat32);
+  auto undefined = net.state_dict();
+  undefined["weight"] = Tensor();
+  EXPECT_TG(net.load_state_dict(undefined));
+  auto huge = net.state_dict();
+  huge["weight"] = tg::ones({1, 1}).expand({2, 2});
+  if (ok_or_tg_error([&] { net.load_state_dict(huge); }, "load_state_dict of an expanded tensor"))
+    CHECK(net.weight.sum().item<double>() == 4);
+  CHECK(net.weight.is_contiguous());
+}
+
+TEST_CASE("hostile numbers: values beyond float32 and into bool, as PyTorch") {
+  const Tensor mask = tg::tensor({1.0, 0.0}, {}, {.dtype = tg::kBool});
+  for (double v : {1e300, -1e300, 3.5e38}) {
+    CAPTURE(v);
+    EXPECT_TG(tg::zeros({2}).fill_(v));
+    EXPECT_TG(tg::zeros({2}).masked_fill(mask, v));
+    EXPECT_TG(tg::scalar_tensor(v));
+    EXPECT_TG(tg::full_like(tg::zeros({2}), v));
+    EXPECT_TG(tg::zeros({2}).clamp(v, std::nullopt));
+    EXPECT_TG(tg::zeros({2}).clamp_(v, std::nullopt));
+    EXPECT_TG(tg::where(mask, tg::ones({2}), v));
+    EXPECT_TG(tg::linspace(0, v, 3));
+  }
+  // Arithmetic overflows to inf, as PyTorch; an infinite fill is a value.
+  CHECK(std::isinf((tg::ones({2}) * 1e300).to_vector<float>()[0]));
+  CHECK(std::isinf(tg::zeros({2}).add_(1e300).to_vector<float>()[0]));
+  CHECK(std::isinf(tg::zeros({2}).fill_(-kInf).to_vector<float>()[0]));
+  CHECK((tg::ones({2}) == 1e300).sum().item<std::int64_t>() == 0);
+  CHECK(tg::full({2}, 1e300, {.dtype = tg::kFloat64}).to_vector<double>()[0] == 1e300);
+  // Bool takes any number: non-zero (NaN too) is true.
+  CHECK(tg::full({2}, kNaN, {.dtype = tg::kBool}).to_vector<bool>() == std::vector<bool>{true, true});
+  CHECK(tg::zeros({2}, {.dtype = tg::kBool}).fill_(1e300).to_vector<bool>() == std::vector<bool>{true, true});
+}
