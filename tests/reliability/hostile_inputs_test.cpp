@@ -835,6 +835,8 @@ TEST_CASE("hostile promotion: results and refusals match PyTorch 1.13") {
        tg::kFloat64},
       {"cross_entropy(f32, f64 probs)", [] { return F::cross_entropy(tg::ones({2, 3}), tg::full({2, 3}, 1.0 / 3, kF64)); },
        tg::kFloat64},
+      {"huber(f32, f64)", [] { return F::huber_loss(tg::ones({3}), tg::zeros({3}, kF64)); }, tg::kFloat32},
+      {"bce(f32, f64)", [] { return F::binary_cross_entropy(tg::full({3}, 0.5), tg::zeros({3}, kF64)); }, std::nullopt},
       {"i64 == 2.5", [] { return tg::arange(2, 4, 1, kI64) == 2.5; }, tg::kBool},
       {"maximum(i64, f32)", [] { return tg::maximum(tg::ones({2}, kI64), tg::ones({2})); }, tg::kFloat32},
       {"maximum(i64, 0-d f64)", [] { return tg::maximum(tg::ones({2}, kI64), tg::scalar_tensor(1.5, kF64)); },
