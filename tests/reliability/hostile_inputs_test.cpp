@@ -1252,3 +1252,22 @@ TEST_CASE("hostile numbers: values beyond float32 and into bool, as PyTorch") {
   CHECK(tg::full({2}, kNaN, {.dtype = tg::kBool}).to_vector<bool>() == std::vector<bool>{true, true});
   CHECK(tg::zeros({2}, {.dtype = tg::kBool}).fill_(1e300).to_vector<bool>() == std::vector<bool>{true, true});
 }
+
+TEST_CASE("hostile files: a save that fails part way leaves the old file and no temporary") {
+  TempFolder dir;
+  const std::string path = dir.file("model.safetensors");
+  tg::save(path, tg::TensorMap{{"old", tg::ones({2})}});
+  const auto before = std::filesystem::file_size(path);
+  const std::vector<std::pair<std::string, tg::TensorMap>> bad{
+      {"a 2^62-element expanded tensor", {{"a", tg::ones({2})}, {"b", huge_expanded()}}},
+      {"an undefined tensor", {{"a", tg::ones({2})}, {"b", Tensor()}}},
+      {"the reserved name", {{"__metadata__", tg::ones({2})}}},
+  };
+  for (const auto& [name, tensors] : bad) {
+    CAPTURE(name);
+    tg_test::within_seconds(20, "save of " + name, [&] { EXPECT_TG(tg::save(path, tensors)); });
+    CHECK(std::filesystem::file_size(path) == before);
+    CHECK(tg::load(path).count("old") == 1);
+    CHECK(leftovers(dir.path, {"model.safetensors"}).empty());
+  }
+}
