@@ -960,6 +960,13 @@ static_assert(HOSTILE_COMPILES(tg::nn::Dropout((x, 1))));
 static_assert(!HOSTILE_COMPILES(tg::nn::utils::clip_grad_norm_(std::vector<T>{x}, 1.0, true)));
 static_assert(HOSTILE_COMPILES(tg::nn::utils::clip_grad_norm_(std::vector<T>{x}, 1.0, 2.0, true)));
 static_assert(HOSTILE_COMPILES(tg::nn::utils::clip_grad_norm_(std::vector<T>{x}, 1.0, 1)));
+// A number where a flag was expected: batch_norm's momentum written in the
+// place of training read as training = true.
+static_assert(!HOSTILE_COMPILES(F::batch_norm(x, x, x, x, x, 0.1)));
+static_assert(HOSTILE_COMPILES(F::batch_norm(x, x, x, x, x, true, 0.1)));
+static_assert(!HOSTILE_COMPILES(F::avg_pool2d(x, 2, 2, 0, 0)));
+static_assert(HOSTILE_COMPILES(F::avg_pool2d(x, 2, 2, 0, false)));
+static_assert(!HOSTILE_COMPILES(tg::nn::AvgPool2d((x, 2), 2, 0, 1)));
 // What the issue named.
 static_assert(HOSTILE_COMPILES(x.var({1})) && HOSTILE_COMPILES(x.std({0})) && HOSTILE_COMPILES(x.norm({1})));
 static_assert(HOSTILE_COMPILES(x.sum(1)) && HOSTILE_COMPILES(x.mean(1, true)));
