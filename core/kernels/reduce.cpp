@@ -458,6 +458,21 @@ Collapsed collapse_broadcast(const Tensor& x, DimMask mask) {
   return {make_view(x, sizes, Dims(x.strides()), x.storage_offset()), repeat};
 }
 
+// The flat index (row-major over the reduced dims) in x of the element at
+// flat index `index` over the reduced dims of `folded`, its collapsed dims at
+// 0: the first of the copies, which is the one argmax reports on ties.
+std::int64_t unfolded_index(const Tensor& x, const Tensor& folded, DimMask mask, std::int64_t index) {
+  std::int64_t out = 0, scale = 1;
+  for (int d = x.dim() - 1; d >= 0; --d) {
+    if (!is_reduced(mask, d)) continue;
+    const std::int64_t folded_size = folded.size(d);
+    out += index % folded_size * scale;
+    index /= folded_size;
+    scale *= x.size(d);
+  }
+  return out;
+}
+
 // a added to itself `repeat` times; integers wrap as the plain sum would.
 template <class A>
 A repeated_sum(A a, std::int64_t repeat) {
@@ -513,13 +528,14 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool k
   check_nonempty(x, mask, op);
   Tensor values = make_output(x, mask, keepdim, x.dtype());
   Tensor indices = make_output(x, mask, keepdim, kInt64);
+  const auto [folded, repeat] = collapse_broadcast(x, mask);
   dispatch(x.dtype(), [&]<class T>() {
     T* v = values.data_ptr<T>();
     std::int64_t* i = indices.data_ptr<std::int64_t>();
-    run_reduce<T>(x, make_reduce_plan(x, mask, false), ArgExtremeOp<Max, T>{},
-                  [&](std::int64_t o, const ValueIndex<T>& a) {
+    run_reduce<T>(folded, make_reduce_plan(folded, mask, false), ArgExtremeOp<Max, T>{},
+                  [&, &f = folded, r = repeat](std::int64_t o, const ValueIndex<T>& a) {
                     v[o] = a.value;
-                    i[o] = a.index;
+                    i[o] = r == 1 ? a.index : unfolded_index(x, f, mask, a.index);
                   });
   });
   return {values, indices};
@@ -530,9 +546,13 @@ Tensor arg_extreme(const Tensor& x, std::optional<std::int64_t> dim, bool keepdi
   const DimMask mask =
       dim ? reduction_mask(Dims{wrap_dim(*dim, x.dim(), op)}, x.dim(), op) : reduction_mask({}, x.dim(), op);
   check_nonempty(x, mask, op);
+  const auto [folded, repeat] = collapse_broadcast(x, mask);
   return dispatch(x.dtype(), [&]<class T>() {
     return reduce_into<T, ArgExtremeOp<Max, T>, std::int64_t>(
-        x, mask, keepdim, kInt64, ArgExtremeOp<Max, T>{}, [](const ValueIndex<T>& a) { return a.index; },
+        folded, mask, keepdim, kInt64, ArgExtremeOp<Max, T>{},
+        [&, &f = folded, r = repeat](const ValueIndex<T>& a) {
+          return r == 1 ? a.index : unfolded_index(x, f, mask, a.index);
+        },
         /*reorder=*/false);
   });
 }

@@ -1278,3 +1278,53 @@ TEST_CASE("hostile files: a save that fails part way leaves the old file and no 
     CHECK(leftovers(dir.path, {"model.safetensors"}).empty());
   }
 }
+
+TEST_CASE("hostile sizes: other whole-tensor ops on 2^62 broadcast elements end quickly") {
+  Tensor big = huge_expanded();
+  Tensor big2 = huge_expanded();
+  const std::vector<std::pair<const char*, std::function<void()>>> ops{
+      {"argmax", [&] { CHECK(big.argmax().item<std::int64_t>() == 0); }},
+      {"argmin", [&] { CHECK(big.argmin().item<std::int64_t>() == 0); }},
+      // The first of the copies of the max, as a row-major index over the original shape.
+      {"argmax of a broadcast row", [&] {
+         Tensor row = tg::tensor({1.0, 5.0, 5.0, 2.0}).reshape({1, 4, 1}).expand({std::int64_t{1} << 40, 4, 3});
+         CHECK(row.argmax().item<std::int64_t>() == 3);
+         CHECK(row.argmin().item<std::int64_t>() == 0);
+       }},
+      {"max(dim) over a broadcast dim", [&] {
+         Tensor col = tg::tensor({1.0, 5.0, 2.0}).reshape({3, 1}).expand({3, std::int64_t{1} << 40});
+         auto [values, indices] = col.max(1);
+         CHECK(values.to_vector<float>() == std::vector<float>{1, 5, 2});
+         CHECK(indices.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 0, 0});
+         auto [mv, mi] = tg::ones({1, 1, 1}).expand({2, std::int64_t{1} << 40, 2}).min(1, true);
+         CHECK(mi.shape() == tg::Dims{2, 1, 2});
+         CHECK(mi.sum().item<std::int64_t>() == 0);
+         CHECK(tg::argmax(col, 1).to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 0, 0});
+         CHECK(tg::amax(col, 1).to_vector<float>() == std::vector<float>{1, 5, 2});
+       }},
+      {"var", [&] { (void)big.var(); }},
+      {"std", [&] { (void)big.std(); }},
+      {"logsumexp", [&] { (void)big.logsumexp({0, 1}); }},
+      {"equal", [&] { (void)tg::equal(big, big2); }},
+      {"allclose", [&] { (void)tg::allclose(big, big2); }},
+      {"isnan", [&] { (void)tg::isnan(big); }},
+      {"comparison", [&] { (void)(big == big2); }},
+      {"norm(3)", [&] { CHECK(big.norm(3).item<double>() == doctest::Approx(std::pow(std::ldexp(1.0, 62), 1.0 / 3))); }},
+      {"norm(0)", [&] { CHECK(big.norm(0).item<double>() == std::ldexp(1.0, 62)); }},
+      {"norm(inf)", [&] { CHECK(big.norm(kInf).item<double>() == 1); }},
+      {"backward of mean", [&] {
+         Tensor leaf = tg::ones({1, 1}, {.requires_grad = true});
+         leaf.expand({std::int64_t{1} << 31, std::int64_t{1} << 31}).mean().backward();
+         CHECK(leaf.grad().item<float>() == doctest::Approx(1));
+       }},
+      {"backward of max", [&] {
+         Tensor leaf = tg::ones({1, 1}, {.requires_grad = true});
+         leaf.expand({std::int64_t{1} << 31, std::int64_t{1} << 31}).max().backward();
+       }},
+  };
+  for (const auto& [name, op] : ops) {
+    CAPTURE(name);
+    tg_test::within_seconds(20, std::string(name) + " of a 2^62-element expanded tensor",
+                            [&] { ok_or_tg_error(op, name); });
+  }
+}
