@@ -47,7 +47,8 @@ bool ok_or_tg_error(Fn&& f, const char* what) {
   } catch (const tg::Error&) {
     return false;
   } catch (const std::exception& e) {
-    FAIL_CHECK(std::string(what) << ": threw " << typeid(e).name() << " instead of a tg::Error: " << e.what());
+    FAIL_CHECK(std::string(what) << ": threw " << std::string(typeid(e).name()) << " instead of a tg::Error: "
+                                  << std::string(e.what()));
   } catch (...) {
     FAIL_CHECK(std::string(what) << ": threw something that is not a std::exception");
   }
@@ -62,10 +63,11 @@ std::string expect_tg(Fn&& f, const std::string& what) {
     f();
   } catch (const tg::Error& e) {
     if constexpr (!std::is_same_v<E, tg::Error>)
-      if (!dynamic_cast<const E*>(&e)) FAIL_CHECK(what << ": wrong tg::Error subclass " << typeid(e).name() << ": " << e.what());
+      if (!dynamic_cast<const E*>(&e))
+        FAIL_CHECK(what << ": wrong tg::Error subclass " << std::string(typeid(e).name()) << ": " << std::string(e.what()));
     return e.what();
   } catch (const std::exception& e) {
-    FAIL_CHECK(what << ": threw " << typeid(e).name() << " instead of a tg::Error: " << e.what());
+    FAIL_CHECK(what << ": threw " << std::string(typeid(e).name()) << " instead of a tg::Error: " << std::string(e.what()));
     return {};
   } catch (...) {
     FAIL_CHECK(what << ": threw something that is not a std::exception");
@@ -1326,5 +1328,63 @@ TEST_CASE("hostile sizes: other whole-tensor ops on 2^62 broadcast elements end 
     CAPTURE(name);
     tg_test::within_seconds(20, std::string(name) + " of a 2^62-element expanded tensor",
                             [&] { ok_or_tg_error(op, name); });
+  }
+}
+
+TEST_CASE("hostile headers: checkpoint integers that do not fit their type") {
+  TempFolder dir;
+  const std::string path = dir.file("ckpt.safetensors");
+  tg::nn::Linear net(2, 1);
+  tg::optim::Adam opt(net.parameters(), {.lr = 0.1});
+  tg::optim::StepLR sched(opt, {.step_size = 2});
+  tg::Generator gen(5);
+  (net(tg::ones({1, 2})).sum()).backward();
+  opt.step();
+  sched.step();
+  tg::Checkpoint c{.model = &net, .optimizer = &opt, .scheduler = &sched, .generator = &gen, .counters = {{"epoch", 3}}};
+  tg::save_checkpoint(path, c);
+  const tg::LoadedFile good = tg::load_file(path);
+  const std::vector<std::pair<std::string, std::string>> edits{
+      {"counters", R"({"epoch": 18446744073709551616})"},
+      {"counters", R"({"epoch": 9223372036854775808})"},
+      {"counters", R"({"epoch": -9223372036854775809})"},
+      {"counters", R"({"epoch": 1.5})"},
+      {"counters", R"({"epoch": 1e400})"},
+      {"counters", R"({"epoch": "3"})"},
+      {"counters", R"([3])"},
+      {"rng", R"([1, 2, 3, 4, 5, 18446744073709551616])"},
+      {"rng", R"([1, 2, 3, 4, 5, -1])"},
+      {"rng", R"([1, 2, 3, 4, 5, 6.5])"},
+      {"rng", R"([0, 0, 0, 0, 0, 0])"},
+      {"rng", R"([1, 2, 3])"},
+      {"scheduler", R"({"scheduler": "StepLR", "last_epoch": 9223372036854775808, "base_lrs": [0.1], "last_lr": [0.1]})"},
+      {"scheduler", R"({"scheduler": "StepLR", "last_epoch": 1.5, "base_lrs": [0.1], "last_lr": [0.1]})"},
+  };
+  for (const auto& [key, value] : edits) {
+    CAPTURE(key);
+    CAPTURE(value);
+    tg::Metadata meta = good.metadata;
+    REQUIRE(meta.count(key) == 1);
+    meta[key] = value;
+    tg::save(path, good.tensors, meta);
+    const auto weight_before = net.weight.clone();
+    const auto gen_before = gen.state();
+    EXPECT_TG_AS(tg::FormatError, tg::load_checkpoint(path, c));
+    CHECK(tg::equal(net.weight, weight_before));
+    CHECK(gen.state() == gen_before);
+  }
+  // The optimizer's step count, stored as a tensor.
+  for (const Tensor& step : {tg::scalar_tensor(1e19, {.dtype = tg::kFloat64}), tg::scalar_tensor(-1, {.dtype = tg::kInt64}),
+                             tg::scalar_tensor(kNaN, {.dtype = tg::kFloat64}), tg::scalar_tensor(1.5, {.dtype = tg::kFloat64})}) {
+    tg::TensorMap tensors = good.tensors;
+    bool found = false;
+    for (auto& [name, t] : tensors)
+      if (name.find(".step") != std::string::npos) {
+        t = step;
+        found = true;
+      }
+    REQUIRE(found);
+    tg::save(path, tensors, good.metadata);
+    EXPECT_TG(tg::load_checkpoint(path, c));
   }
 }
