@@ -766,6 +766,26 @@ TEST_CASE("hostile schedulers: an lr that overflows is refused at the step, not 
   CHECK(opt.lr(0) == 0);
 }
 
+TEST_CASE("hostile schedulers: stepping past the last int64 epoch is refused, not overflowed") {
+  using namespace tg::optim;
+  tg::nn::Linear net(2, 1);
+  SGD opt(net.parameters(), {.lr = 0.1});
+  StepLR sched(opt, {.step_size = 1, .gamma = 1.0});
+  sched.load_state_dict(R"({"scheduler": "StepLR", "last_epoch": 9223372036854775807, "base_lrs": [0.1], "last_lr": [0.1]})");
+  EXPECT_TG_AS(tg::ValueError, sched.step());
+  CHECK(sched.last_epoch() == std::numeric_limits<std::int64_t>::max());
+  CHECK(opt.lr(0) == doctest::Approx(0.1));
+  ReduceLROnPlateau plateau(opt);
+  plateau.load_state_dict(plateau.state_dict());
+  std::string state = plateau.state_dict();
+  const auto at = state.find("\"last_epoch\":");
+  REQUIRE(at != std::string::npos);
+  const auto end = state.find_first_of(",}", at);
+  state.replace(at, end - at, "\"last_epoch\":9223372036854775807");
+  plateau.load_state_dict(state);
+  EXPECT_TG_AS(tg::ValueError, plateau.step(1.0));
+}
+
 TEST_CASE("hostile schedulers: ReduceLROnPlateau with odd arguments and metrics") {
   using namespace tg::optim;
   const std::vector<double> reals{0.0, -1.0, kNaN, kInf, 1e308, 1.0, 0.5};
