@@ -1408,3 +1408,28 @@ TEST_CASE("hostile headers: checkpoint integers that do not fit their type") {
     EXPECT_TG(tg::load_checkpoint(path, c));
   }
 }
+
+TEST_CASE("hostile promotion: in-place ops with a wider operand keep the target's dtype and the operand's gradient dtype") {
+  Tensor leaf = tg::ones({3}, {.requires_grad = true});
+  Tensor b = tg::full({3}, 2.0, {.dtype = tg::kFloat64, .requires_grad = true});
+  Tensor a = leaf * 1.0;
+  a.add_(b);
+  a.mul_(b);
+  CHECK(a.dtype() == tg::kFloat32);
+  a.sum().backward();
+  CHECK(leaf.grad().dtype() == tg::kFloat32);
+  CHECK(b.grad().dtype() == tg::kFloat64);
+  // d/db of (leaf + b) * b = leaf + 2b = 5
+  CHECK(b.grad().to_vector<double>() == std::vector<double>{5, 5, 5});
+  CHECK(leaf.grad().to_vector<float>() == std::vector<float>{2, 2, 2});
+}
+
+TEST_CASE("hostile schedulers: per-group lists of the wrong length") {
+  using namespace tg::optim;
+  tg::nn::Linear net(2, 1);
+  SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9});
+  EXPECT_TG(OneCycleLR(opt, {.max_lr = {}, .total_steps = 10}));
+  EXPECT_TG(OneCycleLR(opt, {.max_lr = {0.1, 0.2, 0.3}, .total_steps = 10}));
+  EXPECT_TG(ReduceLROnPlateau(opt, {.min_lr = {}}));
+  EXPECT_TG(ReduceLROnPlateau(opt, {.min_lr = {0.0, 0.0, 0.0}}));
+}
