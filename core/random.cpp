@@ -132,9 +132,18 @@ Tensor randn(Dims shape, TensorOptions options, Generator* gen) {
 Tensor randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options, Generator* gen) {
   if (high <= low) throw ValueError(fmt::format("randint: empty range [{}, {})", low, high));
   if (options.dtype == kBool) throw DTypeError("randint: bool is not an integer dtype");
-  const auto span = static_cast<std::uint64_t>(high - low);
-  return fill_random(shape, options.dtype, gen, "randint",
-                     [&](Generator& g) { return static_cast<double>(low + static_cast<std::int64_t>(g.below(span))); });
+  // In unsigned arithmetic: high - low overflows int64 for ranges wider than
+  // 2^63, and going through double would round int64 draws past 2^53.
+  const std::uint64_t span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
+  Tensor t = make_tensor(shape, options.dtype);
+  auto& g = pick(gen);
+  std::lock_guard lock(g.mutex());
+  dispatch(options.dtype, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+      p[i] = static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + g.below(span)));
+  });
+  return t;
 }
 
 Tensor bernoulli(const Tensor& probabilities, Generator* gen) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -82,9 +83,38 @@ void remove_orphaned_temp_files(const std::string& path) noexcept {
   }
 }
 
+const char* non_regular_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// The file the rename will replace. A symlink is followed, so that saving
+// through it updates the file it names (as writing through open() would)
+// rather than replacing the link. Whatever exists and is not a regular file
+// is refused: the rename would silently swap a device, a FIFO or a socket
+// for a regular file (as root, /dev/full itself), and cannot replace a folder.
+std::string save_destination(const std::string& path) {
+  if (path.empty()) throw Error("save: the path is empty");
+  std::string target = path;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    const auto resolved = std::filesystem::weakly_canonical(path, ec);
+    if (!ec && !resolved.empty()) target = resolved.string();
+  }
+  if (::stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw Error(fmt::format("save: '{}' is {}, not a regular file; save writes a new regular file", path,
+                            non_regular_kind(st.st_mode)));
+  return target;
+}
+
 }  // namespace
 
-AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(save_destination(path)) {
   // Not mkstemp: it creates files readable by the owner only, and a
   // checkpoint should get the usual permissions (0666 less the umask), as
   // any other newly created file.

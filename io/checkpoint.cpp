@@ -148,7 +148,13 @@ void load_checkpoint(const std::string& path, Checkpoint& c) {
       c.generator ? parse_rng(path, required(path, meta, "rng")) : std::vector<std::uint64_t>{};
   if (c.generator) {
     Generator probe;
-    naming_file(path, [&] { probe.set_state(rng); });
+    // A state the generator refuses (all zero, wrong length) is a corrupt
+    // file, as any other field that does not parse.
+    try {
+      probe.set_state(rng);
+    } catch (const ValueError& e) {
+      throw FormatError(fmt::format("checkpoint '{}': \"rng\" is not a generator state: {}", path, e.what()));
+    }
   }
   const auto counters = parse_counters(path, required(path, meta, "counters"));
   Metadata user = strip(meta, kUser);

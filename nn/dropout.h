@@ -1,4 +1,6 @@
 #pragma once
+#include <concepts>
+
 #include "nn/module.h"
 
 namespace tg {
@@ -13,6 +15,10 @@ namespace tg::nn {
 class Dropout : public Module {
  public:
   explicit Dropout(double p = 0.5, Generator* generator = nullptr);
+  // A bool would be p = 1 (everything dropped), as F::dropout's.
+  template <class B>
+    requires std::same_as<B, bool>
+  explicit Dropout(B p, Generator* generator = nullptr) = delete;
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Dropout"; }
   std::string extra_repr() const override;

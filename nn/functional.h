@@ -85,8 +85,10 @@ std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel
                                                    Size2 dilation = 1);
 // count_include_pad: padded zeros count in each window's divisor (PyTorch's
 // default); otherwise only the input elements do.
+// The flags below are StrictBool: a number in their place (`batch_norm(x, rm,
+// rv, w, b, 0.1)`, meant as the momentum) would otherwise read as true.
 Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
-                  bool count_include_pad = true);
+                  StrictBool count_include_pad = true);
 
 // ---- normalisation (autograd/ops/normalization.cpp) ------------------------------
 // Normalises over the last normalized_shape.size() dims of x, which must equal
@@ -99,7 +101,7 @@ Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight =
 //   running = (1 - momentum) * running + momentum * batch   (unbiased variance).
 // Otherwise the running statistics are used. weight, bias [C] may be undefined.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
-                  const Tensor& bias = {}, bool training = false, double momentum = 0.1, double eps = 1e-5);
+                  const Tensor& bias = {}, StrictBool training = false, double momentum = 0.1, double eps = 1e-5);
 
 // ---- embedding (autograd/ops/embedding.cpp) --------------------------------------
 // Rows of weight [num_embeddings, dim] picked by int64 indices of any shape:

@@ -19,8 +19,11 @@ class LayerNorm : public Module {
   explicit LayerNorm(Dims normalized_shape, LayerNormOptions options = {});
   explicit LayerNorm(std::int64_t normalized_size, LayerNormOptions options = {})
       : LayerNorm(Dims{normalized_size}, options) {}
-  LayerNorm(Dims normalized_shape, double eps, bool elementwise_affine = true)
-      : LayerNorm(normalized_shape, LayerNormOptions{eps, elementwise_affine}) {}
+  // eps is a Real so that `LayerNorm({4}, false)` (meant as no affine) does
+  // not compile as eps = 0; elementwise_affine takes only a bool.
+  template <Real E>
+  LayerNorm(Dims normalized_shape, E eps, StrictBool elementwise_affine = true)
+      : LayerNorm(normalized_shape, LayerNormOptions{static_cast<double>(eps), elementwise_affine}) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "LayerNorm"; }
   std::string extra_repr() const override;

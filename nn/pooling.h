@@ -27,7 +27,7 @@ class MaxPool2d : public Module {
 class AvgPool2d : public Module {
  public:
   explicit AvgPool2d(Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
-                     bool count_include_pad = true)
+                     StrictBool count_include_pad = true)
       : kernel_size(kernel_size),
         stride(stride.value_or(kernel_size)),
         padding(padding),

@@ -4,6 +4,7 @@
 //   loss.backward();
 //   double norm = tg::nn::utils::clip_grad_norm_(model.parameters(), 1.0);
 //   optimizer.step();
+#include <concepts>
 #include <vector>
 
 #include "core/tensor.h"
@@ -18,6 +19,12 @@ namespace tg::nn::utils {
 // (and nothing is scaled).
 double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type = 2.0,
                        bool error_if_nonfinite = false);
+// `clip_grad_norm_(params, 1.0, true)`, meant as error_if_nonfinite, would
+// otherwise clip by the L1 norm (norm_type = true = 1).
+template <class B>
+  requires std::same_as<B, bool>
+double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, B norm_type,
+                       bool error_if_nonfinite = false) = delete;
 
 // Clamps every gradient element into [-clip_value, clip_value] in place.
 void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value);

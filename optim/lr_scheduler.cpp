@@ -88,6 +88,14 @@ void check_factor(const std::string& who, const char* what, double value) {
     throw ValueError(fmt::format("{}: {} must be a finite number >= 0, got {}", who, what, value));
 }
 
+// The epoch after `epoch`: a state loaded with last_epoch = INT64_MAX would
+// otherwise overflow (undefined) at the next step.
+std::int64_t next_epoch(const std::string& who, std::int64_t epoch) {
+  if (epoch == std::numeric_limits<std::int64_t>::max())
+    throw ValueError(fmt::format("{}: cannot step past epoch {}", who, epoch));
+  return epoch + 1;
+}
+
 }  // namespace
 
 // ---- LRScheduler -----------------------------------------------------------------
@@ -99,11 +107,19 @@ LRScheduler::LRScheduler(Optimizer& optimizer) : Scheduler(optimizer) {
   }
 }
 
-void LRScheduler::step() { set_epoch(last_epoch_ + 1); }
+void LRScheduler::step() { set_epoch(next_epoch(name(), last_epoch_)); }
 
 void LRScheduler::set_epoch(std::int64_t epoch) {
   std::vector<double> lrs;
-  for (std::size_t g = 0; g < base_lrs_.size(); ++g) lrs.push_back(lr_at(g, epoch));
+  for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+    lrs.push_back(lr_at(g, epoch));
+    // A growing factor (gamma > 1) overflows the lr to inf after enough
+    // epochs, and 0 * inf is NaN: either would turn the weights into NaN at
+    // the next optimizer step. Refused here, with the optimizer untouched.
+    if (!std::isfinite(lrs.back()) || lrs.back() < 0)
+      throw ValueError(fmt::format("{}: the learning rate of group {} at epoch {} would be {} (base lr {})", name(), g,
+                                   epoch, lrs.back(), base_lrs_[g]));
+  }
   last_epoch_ = epoch;
   for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, lrs[g]);
   set_extras(epoch);
@@ -329,7 +345,7 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRS
 }
 
 void SequentialLR::step() {
-  ++last_epoch_;
+  last_epoch_ = next_epoch(name(), last_epoch_);
   const auto idx = static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
                                             milestones_.begin());
   LRScheduler& current = *schedulers_[idx];
@@ -402,7 +418,7 @@ bool ReduceLROnPlateau::is_better(double metric) const {
 }
 
 void ReduceLROnPlateau::step(double metric) {
-  ++last_epoch_;
+  last_epoch_ = next_epoch(name(), last_epoch_);
   if (is_better(metric)) {
     best_ = metric;
     num_bad_epochs_ = 0;

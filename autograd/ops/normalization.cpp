@@ -323,7 +323,7 @@ Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, 
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, double momentum, double eps) {
+                  const Tensor& bias, StrictBool training, double momentum, double eps) {
   if (x.dim() < 2)
     throw ShapeError(fmt::format("batch_norm: expected an input [N, C, ...] with at least 2 dims, got {}",
                                  shape_str(x.sizes())));

@@ -252,7 +252,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> strid
 }
 
 Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding,
-                  bool count_include_pad) {
+                  StrictBool count_include_pad) {
   if (x.dim() == 3) return tg::squeeze(avg_pool2d(tg::unsqueeze(x, 0), kernel_size, stride, padding, count_include_pad), 0);
   PoolGeometry g = pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1);
   g.count_include_pad = count_include_pad;

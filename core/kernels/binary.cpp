@@ -318,7 +318,8 @@ Tensor where(const Tensor& condition, const Tensor& a, double b) {
   Tensor out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     As ca(a, dt);
-    const T v = scalar_as<T>(b);
+    // Stored in the result, so checked as full's value (PyTorch refuses 1e300 for float32).
+    const T v = checked_scalar<T>(b, "where");
     binary_into<T, bool, T>(out, condition, *ca, [v](bool c, T x) { return c ? x : v; });
   });
   return out;
@@ -331,7 +332,7 @@ Tensor where(const Tensor& condition, double a, const Tensor& b) {
   Tensor out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     As cb(b, dt);
-    const T v = scalar_as<T>(a);
+    const T v = checked_scalar<T>(a, "where");
     binary_into<T, bool, T>(out, condition, *cb, [v](bool c, T y) { return c ? v : y; });
   });
   return out;

@@ -178,7 +178,7 @@ void clamp_(const Tensor& self, std::optional<double> min, std::optional<double>
   check_writable(self, op);
   dispatch_numeric(self.dtype(), op, [&]<class T>() {
     const bool has_lo = min.has_value(), has_hi = max.has_value();
-    const T lo = static_cast<T>(min.value_or(0)), hi = static_cast<T>(max.value_or(0));
+    const T lo = checked_scalar<T>(min.value_or(0), op), hi = checked_scalar<T>(max.value_or(0), op);
     // As PyTorch, a min above max gives max everywhere.
     map1<T, T>(self, self, [=](T a) {
       if (has_lo && a < lo) a = lo;

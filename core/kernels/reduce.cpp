@@ -432,6 +432,69 @@ struct AbsExtremeOp {
   Acc combine(Acc a, Acc b) const { return base.step(a, b, 0); }
 };
 
+// A reduction over an expanded tensor of 2^62 elements would run for
+// centuries. Its stride-0 reduced dims repeat the same elements, so once the
+// work is past what any materialised tensor could need, those dims are folded
+// once (size 1) and the result scaled by the repeat count (sums) or kept
+// as is (max, min). Below the bound nothing changes, so results stay bit for
+// bit what they were.
+constexpr std::int64_t kCollapseBroadcastAbove = std::int64_t{1} << 34;
+
+struct Collapsed {
+  Tensor x;
+  std::int64_t repeat = 1;  // how many times each element of x stands for itself
+};
+
+Collapsed collapse_broadcast(const Tensor& x, DimMask mask) {
+  if (x.numel() <= kCollapseBroadcastAbove) return {x, 1};
+  Dims sizes(x.sizes());
+  std::int64_t repeat = 1;
+  for (int d = 0; d < x.dim(); ++d)
+    if (is_reduced(mask, d) && x.stride(d) == 0 && sizes[d] > 1) {
+      repeat *= sizes[d];  // no overflow: the product of sizes is numel
+      sizes[d] = 1;
+    }
+  if (repeat == 1) return {x, 1};
+  return {make_view(x, sizes, Dims(x.strides()), x.storage_offset()), repeat};
+}
+
+// The flat index (row-major over the reduced dims) in x of the element at
+// flat index `index` over the reduced dims of `folded`, its collapsed dims at
+// 0: the first of the copies, which is the one argmax reports on ties.
+std::int64_t unfolded_index(const Tensor& x, const Tensor& folded, DimMask mask, std::int64_t index) {
+  std::int64_t out = 0, scale = 1;
+  for (int d = x.dim() - 1; d >= 0; --d) {
+    if (!is_reduced(mask, d)) continue;
+    const std::int64_t folded_size = folded.size(d);
+    out += index % folded_size * scale;
+    index /= folded_size;
+    scale *= x.size(d);
+  }
+  return out;
+}
+
+// a added to itself `repeat` times; integers wrap as the plain sum would.
+template <class A>
+A repeated_sum(A a, std::int64_t repeat) {
+  if constexpr (std::is_same_v<A, std::int64_t>) return wrapping_mul(a, repeat);
+  else return a * static_cast<A>(repeat);
+}
+
+// a multiplied by itself `repeat` times, by squaring.
+template <class A>
+A repeated_prod(A a, std::int64_t repeat) {
+  if constexpr (std::is_same_v<A, std::int64_t>) {
+    A result = 1;
+    for (auto n = static_cast<std::uint64_t>(repeat); n > 0; n >>= 1) {
+      if (n & 1) result = wrapping_mul(result, a);
+      a = wrapping_mul(a, a);
+    }
+    return result;
+  } else {
+    return std::pow(a, static_cast<A>(repeat));
+  }
+}
+
 // Output of the reduction of x over mask: a fresh contiguous tensor.
 Tensor make_output(const Tensor& x, DimMask mask, bool keepdim, DType dtype) {
   return make_tensor(reduced_shape(x.shape(), mask, keepdim), dtype);
@@ -451,8 +514,9 @@ template <bool Max>
 Tensor extreme(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) {
   const DimMask mask = reduction_mask(dims, x.dim(), op);
   check_nonempty(x, mask, op);
+  const Tensor folded = collapse_broadcast(x, mask).x;
   return dispatch(x.dtype(), [&]<class T>() {
-    return reduce_into<T, ExtremeOp<Max, T>, T>(x, mask, keepdim, x.dtype(), ExtremeOp<Max, T>{},
+    return reduce_into<T, ExtremeOp<Max, T>, T>(folded, mask, keepdim, x.dtype(), ExtremeOp<Max, T>{},
                                                  [](T a) { return a; });
   });
 }
@@ -464,13 +528,14 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool k
   check_nonempty(x, mask, op);
   Tensor values = make_output(x, mask, keepdim, x.dtype());
   Tensor indices = make_output(x, mask, keepdim, kInt64);
+  const auto [folded, repeat] = collapse_broadcast(x, mask);
   dispatch(x.dtype(), [&]<class T>() {
     T* v = values.data_ptr<T>();
     std::int64_t* i = indices.data_ptr<std::int64_t>();
-    run_reduce<T>(x, make_reduce_plan(x, mask, false), ArgExtremeOp<Max, T>{},
-                  [&](std::int64_t o, const ValueIndex<T>& a) {
+    run_reduce<T>(folded, make_reduce_plan(folded, mask, false), ArgExtremeOp<Max, T>{},
+                  [&, &f = folded, r = repeat](std::int64_t o, const ValueIndex<T>& a) {
                     v[o] = a.value;
-                    i[o] = a.index;
+                    i[o] = r == 1 ? a.index : unfolded_index(x, f, mask, a.index);
                   });
   });
   return {values, indices};
@@ -481,9 +546,13 @@ Tensor arg_extreme(const Tensor& x, std::optional<std::int64_t> dim, bool keepdi
   const DimMask mask =
       dim ? reduction_mask(Dims{wrap_dim(*dim, x.dim(), op)}, x.dim(), op) : reduction_mask({}, x.dim(), op);
   check_nonempty(x, mask, op);
+  const auto [folded, repeat] = collapse_broadcast(x, mask);
   return dispatch(x.dtype(), [&]<class T>() {
     return reduce_into<T, ArgExtremeOp<Max, T>, std::int64_t>(
-        x, mask, keepdim, kInt64, ArgExtremeOp<Max, T>{}, [](const ValueIndex<T>& a) { return a.index; },
+        folded, mask, keepdim, kInt64, ArgExtremeOp<Max, T>{},
+        [&, &f = folded, r = repeat](const ValueIndex<T>& a) {
+          return r == 1 ? a.index : unfolded_index(x, f, mask, a.index);
+        },
         /*reorder=*/false);
   });
 }
@@ -498,18 +567,21 @@ Tensor reshape_contiguous(const Tensor& t, const Dims& shape) {
 
 Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "sum");
+  const auto [folded, repeat] = collapse_broadcast(x, mask);
   return dispatch(x.dtype(), [&]<class T>() {
     using Out = SumOut<T>;
-    return reduce_into<T, SumOp<T>, Out>(x, mask, keepdim, dtype_of<Out>(), SumOp<T>{},
-                                         [](WideAcc<T> a) { return static_cast<Out>(a); });
+    return reduce_into<T, SumOp<T>, Out>(folded, mask, keepdim, dtype_of<Out>(), SumOp<T>{},
+                                         [r = repeat](WideAcc<T> a) { return static_cast<Out>(repeated_sum(a, r)); });
   });
 }
 
 Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "mean");
   const std::int64_t n = reduced_count(x.shape(), mask);
+  const auto [folded, repeat] = collapse_broadcast(x, mask);
   return dispatch_floating(x.dtype(), "mean", [&]<class T>() {
-    return reduce_into<T, SumOp<T>, T>(x, mask, keepdim, x.dtype(), SumOp<T>{}, [n](double a) {
+    return reduce_into<T, SumOp<T>, T>(folded, mask, keepdim, x.dtype(), SumOp<T>{}, [n, r = repeat](double a) {
+      if (r != 1) a = repeated_sum(a, r);
       return static_cast<T>(n == 0 ? std::numeric_limits<double>::quiet_NaN() : a / static_cast<double>(n));
     });
   });
@@ -585,15 +657,31 @@ Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
 
 Tensor prod(const Tensor& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "prod");
+  const auto [folded, repeat] = collapse_broadcast(x, mask);
   return dispatch(x.dtype(), [&]<class T>() {
     using Out = SumOut<T>;
-    return reduce_into<T, ProdOp<T>, Out>(x, mask, keepdim, dtype_of<Out>(), ProdOp<T>{},
-                                          [](WideAcc<T> a) { return static_cast<Out>(a); });
+    return reduce_into<T, ProdOp<T>, Out>(folded, mask, keepdim, dtype_of<Out>(), ProdOp<T>{},
+                                          [r = repeat](WideAcc<T> a) {
+                                            return static_cast<Out>(r == 1 ? a : repeated_prod(a, r));
+                                          });
   });
 }
 
 Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "norm");
+  if (x.numel() > kCollapseBroadcastAbove && is_floating(x.dtype())) {
+    const auto [folded, repeat] = collapse_broadcast(x, mask);
+    if (repeat != 1) {
+      if (std::isinf(p)) return norm(folded, p, dims, keepdim);
+      // sum |x|^p over the repeats is repeat times that over one copy.
+      const double scale = p == 0 ? static_cast<double>(repeat) : std::pow(static_cast<double>(repeat), 1.0 / p);
+      Tensor out = norm(folded, p, dims, keepdim);
+      dispatch_floating(out.dtype(), "norm", [&]<class T>() {
+        map1<T, T>(out, out, [scale](T a) { return static_cast<T>(a * scale); });
+      });
+      return out;
+    }
+  }
   return dispatch_floating(x.dtype(), "norm", [&]<class T>() {
     auto done = [](double a) { return static_cast<T>(a); };
     if (std::isinf(p)) {

@@ -34,18 +34,22 @@ void check_not_bool(const char* op, const Tensor& x, const char* hint = "") {
 // Result dtype of clamp: as a binary op with each given bound.
 DType clamp_type(const Tensor& x, std::optional<double> min, std::optional<double> max) {
   if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
-  check_not_bool("clamp", x);
   DType dt = x.dtype();
   if (min) dt = promote_types(dt, scalar_result_type(x.dtype(), *min));
   if (max) dt = promote_types(dt, scalar_result_type(x.dtype(), *max));
+  // A bool tensor clamped by numbers computes in their type, as PyTorch
+  // (clamp(bool, 0, 1) is int64); only a bool result has no order to clamp in.
+  if (dt == kBool) check_not_bool("clamp", x);
   return dt;
 }
 
 // Missing bounds become -inf/+inf (or the integer extremes).
 template <class T>
 std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> max) {
-  const T lo = min ? scalar_as<T>(*min) : std::numeric_limits<T>::lowest();
-  const T hi = max ? scalar_as<T>(*max) : std::numeric_limits<T>::max();
+  // The bounds can end up in the result, so they are checked as stored
+  // scalars: a float32 clamp refuses 1e300, as PyTorch.
+  const T lo = min ? checked_scalar<T>(*min, "clamp") : std::numeric_limits<T>::lowest();
+  const T hi = max ? checked_scalar<T>(*max, "clamp") : std::numeric_limits<T>::max();
   if constexpr (std::is_floating_point_v<T>) {
     return {min ? lo : -std::numeric_limits<T>::infinity(), max ? hi : std::numeric_limits<T>::infinity()};
   }

@@ -228,7 +228,9 @@ TEST_CASE("dtype rules of the unary functions") {
   CHECK(sign(b).dtype() == kBool);
   CHECK_THROWS_WITH_AS(abs(b), doctest::Contains("abs"), DTypeError);
   CHECK_THROWS_WITH_AS(relu(b), doctest::Contains("relu"), DTypeError);
-  CHECK_THROWS_WITH_AS(clamp(b, 0, 1), doctest::Contains("clamp"), DTypeError);
+  // As PyTorch, bool clamped by whole numbers is int64 (by 0.5, float32).
+  CHECK(clamp(b, 0, 1).dtype() == kInt64);
+  CHECK(clamp(b, 0.5, {}).dtype() == kFloat32);
   CHECK_THROWS_WITH_AS(clamp(i, {}, {}), doctest::Contains("clamp"), ValueError);
 }
 

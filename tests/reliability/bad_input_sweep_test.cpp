@@ -16,6 +16,8 @@
 #include <typeinfo>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include <doctest/doctest.h>
 
 #include <tapegrad/tapegrad.h>
@@ -859,6 +861,27 @@ std::vector<BadRow> bad_rows() {
     };
     tg::data::first_n(std::make_shared<Huge>(), std::size_t{1} << 61);
   });
+  // ---- hostile-input pass: save destinations, init ranges, lr overflow ----
+  add("save: over a folder", K::Base, "is a directory, not a regular file",
+      [] { tg::save(files().dir.path().string(), tg::TensorMap{{"w", f32({2})}}); });
+  // A FIFO of our own rather than /dev/null: a regression would replace it.
+  add("save: over a FIFO", K::Base, "is a FIFO, not a regular file", [] {
+    const std::string fifo = (files().dir.path() / "save-fifo").string();
+    if (!std::filesystem::exists(fifo)) REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    tg::save(fifo, tg::TensorMap{{"w", f32({2})}});
+  });
+  add("save_checkpoint: over a folder", K::Base, "is a directory", [] {
+    TwoLayer net;
+    tg::save_checkpoint(files().dir.path().string(), tg::Checkpoint{.model = &net});
+  });
+  add("init.uniform_: an infinite bound", K::Value, "uniform_",
+      [] { tg::nn::init::uniform_(f32({2}), 0, kInf); });
+  add("ExponentialLR: an lr that overflows to inf", K::Value, "ExponentialLR", [] {
+    tg::optim::SGD opt({tg::zeros({2}, {.requires_grad = true})}, {.lr = 1});
+    tg::optim::ExponentialLR sched(opt, {.gamma = 1e300});
+    sched.step();
+    sched.step();
+  });
   return r;
 }
 
@@ -1175,11 +1198,20 @@ std::vector<GoodRow> good_rows() {
     a.add_(f64({2}));
     CHECK(a.to_vector<double>() == V{2, 2});
   });
+  // ---- hostile-input pass ----
+  add("sum and max of a 2^62-element expanded tensor", [] {
+    Tensor big = tg::ones({1, 1}).expand({std::int64_t{1} << 31, std::int64_t{1} << 31});
+    CHECK(big.sum().item<double>() == std::ldexp(1.0, 62));
+    CHECK(big.max().item<double>() == 1);
+  });
+  add("clamp of bool by whole numbers is int64", [] {
+    CHECK(tg::clamp(b8({2}), 0, 1).dtype() == tg::kInt64);
+  });
   return r;
 }
 
-constexpr std::size_t kBadRows = 372;
-constexpr std::size_t kGoodRows = 51;
+constexpr std::size_t kBadRows = 377;
+constexpr std::size_t kGoodRows = 53;
 
 }  // namespace
 
