@@ -396,7 +396,11 @@ TEST_CASE("hostile files: saving over a device, FIFO, socket or folder is refuse
   std::filesystem::create_symlink(fifo, link);
   keep.push_back("link-to-fifo");
   targets.push_back(link);
-  for (const auto& [name, save] : savers()) {
+  // Plain references, not a structured binding: Clang 14 cannot capture one in
+  // a lambda (doctest's CAPTURE and the calls below).
+  for (const auto& saver : savers()) {
+    const auto& name = saver.first;
+    const auto& save = saver.second;
     for (const std::string& target : targets) {
       CAPTURE(name);
       CAPTURE(target);
@@ -431,7 +435,11 @@ TEST_CASE("hostile files: saving through a symlink updates its target and keeps 
 
 TEST_CASE("hostile files: saving to paths that cannot be created is a tg::Error and leaves nothing") {
   TempFolder dir;
-  for (const auto& [name, save] : savers()) {
+  // Plain references, not a structured binding: Clang 14 cannot capture one in
+  // a lambda (doctest's CAPTURE and the calls below).
+  for (const auto& saver : savers()) {
+    const auto& name = saver.first;
+    const auto& save = saver.second;
     CAPTURE(name);
     for (const std::string& target : {std::string(), dir.file("missing/x.safetensors"), dir.file("f/"),
                                       std::string("/proc/self/status"), std::string("/dev/null")}) {
@@ -516,7 +524,9 @@ TEST_CASE("hostile modules: to() takes floating dtypes only") {
   EXPECT_TG_AS(tg::DTypeError, bn.to(tg::kInt64));
   bn.to(tg::kFloat64);
   CHECK(bn.named_buffers().size() >= 2);
-  for (auto& [name, b] : bn.named_buffers()) {
+  for (auto& entry : bn.named_buffers()) {
+    auto& name = entry.first;
+    auto& b = entry.second;
     CAPTURE(name);
     if (name.find("num_batches") == std::string::npos) CHECK(b.dtype() == tg::kFloat64);
   }
@@ -546,8 +556,9 @@ void train_across_to(Options options, const char* name) {
   net.to(tg::kFloat64);
   step();
   CHECK(net.weight.dtype() == tg::kFloat64);
-  for (auto& [key, t] : opt.state_dict().tensors)
-    if (key.find(".step") == std::string::npos) {
+  for (auto& entry : opt.state_dict().tensors)
+    if (const std::string& key = entry.first; key.find(".step") == std::string::npos) {
+      const auto& t = entry.second;
       CAPTURE(key);
       CHECK(t.dtype() == tg::kFloat64);
     }
@@ -1139,7 +1150,9 @@ TEST_CASE("hostile headers: safetensors with absurd sizes, offsets and nesting")
       {"empty", {}},
       {"seven bytes", std::vector<std::uint8_t>(7, 0xff)},
   };
-  for (const auto& [name, bytes] : files) {
+  for (const auto& entry : files) {
+    const auto& name = entry.first;
+    const auto& bytes = entry.second;
     CAPTURE(name);
     tg_test::within_seconds(10, "load_from_bytes " + name, [&] {
       try {
@@ -1171,7 +1184,9 @@ TEST_CASE("hostile headers: idx files with absurd dimensions") {
       {"payload short", idx(0x0D, {1000}, 16)},
       {"a zero dim and a huge one", idx(0x08, {0, 0xFFFFFFFF, 0xFFFFFFFF}, 0)},
   };
-  for (const auto& [name, bytes] : files) {
+  for (const auto& entry : files) {
+    const auto& name = entry.first;
+    const auto& bytes = entry.second;
     CAPTURE(name);
     tg_test::within_seconds(10, "read_idx_bytes " + name, [&] {
       Tensor t;
@@ -1292,7 +1307,9 @@ TEST_CASE("hostile files: a save that fails part way leaves the old file and no 
       {"an undefined tensor", {{"a", tg::ones({2})}, {"b", Tensor()}}},
       {"the reserved name", {{"__metadata__", tg::ones({2})}}},
   };
-  for (const auto& [name, tensors] : bad) {
+  for (const auto& entry : bad) {
+    const auto& name = entry.first;
+    const auto& tensors = entry.second;
     CAPTURE(name);
     tg_test::within_seconds(20, "save of " + name, [&] { EXPECT_TG(tg::save(path, tensors)); });
     CHECK(std::filesystem::file_size(path) == before);
@@ -1344,7 +1361,9 @@ TEST_CASE("hostile sizes: other whole-tensor ops on 2^62 broadcast elements end 
          leaf.expand({std::int64_t{1} << 31, std::int64_t{1} << 31}).max().backward();
        }},
   };
-  for (const auto& [name, op] : ops) {
+  for (const auto& entry : ops) {
+    const auto& name = entry.first;
+    const auto& op = entry.second;
     CAPTURE(name);
     tg_test::within_seconds(20, std::string(name) + " of a 2^62-element expanded tensor",
                             [&] { ok_or_tg_error(op, name); });
@@ -1380,7 +1399,9 @@ TEST_CASE("hostile headers: checkpoint integers that do not fit their type") {
       {"scheduler", R"({"scheduler": "StepLR", "last_epoch": 9223372036854775808, "base_lrs": [0.1], "last_lr": [0.1]})"},
       {"scheduler", R"({"scheduler": "StepLR", "last_epoch": 1.5, "base_lrs": [0.1], "last_lr": [0.1]})"},
   };
-  for (const auto& [key, value] : edits) {
+  for (const auto& entry : edits) {
+    const auto& key = entry.first;
+    const auto& value = entry.second;
     CAPTURE(key);
     CAPTURE(value);
     tg::Metadata meta = good.metadata;
