@@ -528,7 +528,11 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool k
   check_nonempty(x, mask, op);
   Tensor values = make_output(x, mask, keepdim, x.dtype());
   Tensor indices = make_output(x, mask, keepdim, kInt64);
-  const auto [folded, repeat] = collapse_broadcast(x, mask);
+  // Named members, not a structured binding: Clang 14 cannot capture one in
+  // the lambdas below.
+  const Collapsed collapsed = collapse_broadcast(x, mask);
+  const Tensor& folded = collapsed.x;
+  const std::int64_t repeat = collapsed.repeat;
   dispatch(x.dtype(), [&]<class T>() {
     T* v = values.data_ptr<T>();
     std::int64_t* i = indices.data_ptr<std::int64_t>();
@@ -546,7 +550,9 @@ Tensor arg_extreme(const Tensor& x, std::optional<std::int64_t> dim, bool keepdi
   const DimMask mask =
       dim ? reduction_mask(Dims{wrap_dim(*dim, x.dim(), op)}, x.dim(), op) : reduction_mask({}, x.dim(), op);
   check_nonempty(x, mask, op);
-  const auto [folded, repeat] = collapse_broadcast(x, mask);
+  const Collapsed collapsed = collapse_broadcast(x, mask);
+  const Tensor& folded = collapsed.x;
+  const std::int64_t repeat = collapsed.repeat;
   return dispatch(x.dtype(), [&]<class T>() {
     return reduce_into<T, ArgExtremeOp<Max, T>, std::int64_t>(
         folded, mask, keepdim, kInt64, ArgExtremeOp<Max, T>{},
@@ -567,7 +573,9 @@ Tensor reshape_contiguous(const Tensor& t, const Dims& shape) {
 
 Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "sum");
-  const auto [folded, repeat] = collapse_broadcast(x, mask);
+  const Collapsed collapsed = collapse_broadcast(x, mask);
+  const Tensor& folded = collapsed.x;
+  const std::int64_t repeat = collapsed.repeat;
   return dispatch(x.dtype(), [&]<class T>() {
     using Out = SumOut<T>;
     return reduce_into<T, SumOp<T>, Out>(folded, mask, keepdim, dtype_of<Out>(), SumOp<T>{},
@@ -578,7 +586,9 @@ Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim) {
 Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "mean");
   const std::int64_t n = reduced_count(x.shape(), mask);
-  const auto [folded, repeat] = collapse_broadcast(x, mask);
+  const Collapsed collapsed = collapse_broadcast(x, mask);
+  const Tensor& folded = collapsed.x;
+  const std::int64_t repeat = collapsed.repeat;
   return dispatch_floating(x.dtype(), "mean", [&]<class T>() {
     return reduce_into<T, SumOp<T>, T>(folded, mask, keepdim, x.dtype(), SumOp<T>{}, [n, r = repeat](double a) {
       if (r != 1) a = repeated_sum(a, r);
@@ -657,7 +667,9 @@ Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
 
 Tensor prod(const Tensor& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "prod");
-  const auto [folded, repeat] = collapse_broadcast(x, mask);
+  const Collapsed collapsed = collapse_broadcast(x, mask);
+  const Tensor& folded = collapsed.x;
+  const std::int64_t repeat = collapsed.repeat;
   return dispatch(x.dtype(), [&]<class T>() {
     using Out = SumOut<T>;
     return reduce_into<T, ProdOp<T>, Out>(folded, mask, keepdim, dtype_of<Out>(), ProdOp<T>{},
@@ -670,7 +682,9 @@ Tensor prod(const Tensor& x, IntArrayRef dims, bool keepdim) {
 Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "norm");
   if (x.numel() > kCollapseBroadcastAbove && is_floating(x.dtype())) {
-    const auto [folded, repeat] = collapse_broadcast(x, mask);
+    const Collapsed collapsed = collapse_broadcast(x, mask);
+  const Tensor& folded = collapsed.x;
+  const std::int64_t repeat = collapsed.repeat;
     if (repeat != 1) {
       if (std::isinf(p)) return norm(folded, p, dims, keepdim);
       // sum |x|^p over the repeats is repeat times that over one copy.
