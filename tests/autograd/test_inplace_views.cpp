@@ -32,14 +32,6 @@ constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
 constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = true};
 const Tensor kNoGrad;
 
-// PyTorch's value of `key` in case `name`, flattened row-major.
-std::vector<double> torch_says(const std::string& name, const std::string& key) {
-  const auto& cases = tg_test::reference_file("inplace_view.json").at("cases");
-  REQUIRE(cases.contains(name));
-  REQUIRE(cases.at(name).contains(key));
-  return cases.at(name).at(key).get<std::vector<double>>();
-}
-
 void check_matches(const Tensor& t, const std::string& name, const std::string& key) {
   tg_test::check_reference(t, "inplace_view.json", name, key);
 }
