@@ -259,7 +259,8 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions options_in)
     std::vector<std::int64_t> probes{0, total_steps_};
     for (const Phase& phase : phases_)
       for (double s : {std::floor(phase.end_step), std::floor(phase.end_step) + 1})
-        if (s >= 0 && s <= total) probes.push_back(static_cast<std::int64_t>(s));
+        // 2^63 itself is past int64 (total_steps near INT64_MAX rounds up to it).
+        if (s >= 0 && s <= total && s < 0x1p63) probes.push_back(static_cast<std::int64_t>(s));
     for (std::int64_t s : probes) {
       const auto [phase, pct] = locate(s);
       if (!std::isfinite(pct))
