@@ -22,7 +22,7 @@
 
 #include <fmt/format.h>
 
-#include "io/regular_file.h"
+#include "core/regular_file.h"
 
 namespace tg::data {
 namespace {

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace tg {
 namespace {
@@ -81,15 +82,6 @@ void remove_orphaned_temp_files(const std::string& path) noexcept {
     }
   } catch (...) {
   }
-}
-
-const char* non_regular_kind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
 }
 
 // The file the rename will replace. A symlink is followed, so that saving

@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
-#include "io/regular_file.h"
+#include "core/regular_file.h"
 
 namespace tg {
 namespace {

@@ -1,4 +1,4 @@
-#include "io/regular_file.h"
+#include "core/regular_file.h"
 
 #include <cerrno>
 #include <cstring>
@@ -8,9 +8,8 @@
 #include <unistd.h>
 
 namespace tg {
-namespace {
 
-const char* kind_of(mode_t mode) {
+const char* non_regular_kind(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";
   if (S_ISFIFO(mode)) return "a FIFO";
   if (S_ISCHR(mode)) return "a character device";
@@ -18,8 +17,6 @@ const char* kind_of(mode_t mode) {
   if (S_ISSOCK(mode)) return "a socket";
   return "not a regular file";
 }
-
-}  // namespace
 
 std::string RegularFile::problem() const {
   if (kind) return std::string("is ") + kind + ", not a regular file";
@@ -44,7 +41,7 @@ RegularFile open_regular_file(const std::string& path) {
     return f;
   }
   if (!S_ISREG(st.st_mode)) {
-    f.kind = kind_of(st.st_mode);
+    f.kind = non_regular_kind(st.st_mode);
     ::close(fd);
     return f;
   }

@@ -2,10 +2,12 @@
 // Opening a file to read it, refusing anything that is not a regular file.
 // A FIFO with no writer blocks open() forever, and a device such as
 // /dev/zero never ends, so every loader that takes a path opens it through
-// here: the open is non-blocking and the type is checked on the opened
+// here (in core/: the IDX reader of data/ uses it too): the open is non-blocking and the type is checked on the opened
 // descriptor, so nothing can be swapped in between a check and the open.
 #include <cstdint>
 #include <string>
+
+#include <sys/types.h>
 
 namespace tg {
 
@@ -17,6 +19,9 @@ struct RegularFile {
   // "No such file or directory", or "is a FIFO, not a regular file".
   std::string problem() const;
 };
+
+// What a file of this st_mode is, for a message: "a FIFO", "a directory", ...
+const char* non_regular_kind(mode_t mode);
 
 // Never throws; the caller turns a failure into its own error naming the op
 // and the path. The caller owns (and must close) fd.
