@@ -25,6 +25,8 @@
 
 #include <doctest/doctest.h>
 
+#include <utility>
+
 #include <tapegrad/tapegrad.h>
 
 #include "tests/tg_error_check.h"
@@ -57,24 +59,10 @@ bool ok_or_tg_error(Fn&& f, const char* what) {
 
 // Must throw E (a tg::Error subclass). doctest prints a const char* as a
 // pointer, so the expression's text goes through std::string.
+// tg_test::require_tg_error with a std::string description.
 template <class E = tg::Error, class Fn>
 std::string expect_tg(Fn&& f, const std::string& what) {
-  try {
-    f();
-  } catch (const tg::Error& e) {
-    if constexpr (!std::is_same_v<E, tg::Error>)
-      if (!dynamic_cast<const E*>(&e))
-        FAIL_CHECK(what << ": wrong tg::Error subclass " << std::string(typeid(e).name()) << ": " << std::string(e.what()));
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL_CHECK(what << ": threw " << std::string(typeid(e).name()) << " instead of a tg::Error: " << std::string(e.what()));
-    return {};
-  } catch (...) {
-    FAIL_CHECK(what << ": threw something that is not a std::exception");
-    return {};
-  }
-  FAIL_CHECK(what << ": did not throw");
-  return {};
+  return tg_test::require_tg_error<E>(std::forward<Fn>(f), what.c_str());
 }
 #define EXPECT_TG(expr) expect_tg([&] { (void)(expr); }, #expr)
 #define EXPECT_TG_AS(E, expr) expect_tg<E>([&] { (void)(expr); }, #expr)
