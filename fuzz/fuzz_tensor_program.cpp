@@ -600,9 +600,12 @@ class Program {
   void differentiate() {
     const std::uint8_t how = in_.byte();
     const tg::Tensor& out = pool_[how % pool_.size()];
-    if (!out.is_floating_point() || !out.requires_grad()) return;
     const bool retain = how & 0x40;
     try {
+      // Inside the try: asking a view for its history may refuse it with a
+      // tg::Error (a split piece whose memory was modified in place, as in
+      // PyTorch).
+      if (!out.is_floating_point() || !out.requires_grad()) return;
       tg::sum(out).backward({}, retain);
       if (how & 0x80) tg::sum(out).backward({}, retain);  // without retain, the graph is gone: must throw
     } catch (const tg::Error&) {

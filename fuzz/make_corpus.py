@@ -130,6 +130,10 @@ def write_programs():
                                  + bytes([4, 1, 0, 1, 10, 0, 2, 5, 1, 3, 0xFF, 1, 4]))
     chains["threads_inplace.bin"] = (bytes([0x80, 1]) + b"".join(two)
                                      + bytes([10, 1, 0, 61, 0, 2, 5, 1, 3, 0xFF, 0, 3]))
+    # Found by fuzzing: a chunk piece modified in place, whose history backward
+    # then refuses with a tg::Error (the harness must catch it there too).
+    chains["split_piece_inplace.bin"] = (b"\x00\x00\x03\x03*\x00\x02\x03\xf8\x01\x00\x01\x03440444"
+                                         b"\xcc\xcb\xcd\x05\xff\xcb\xcd\x05\xff\x02")
     for name, data in chains.items():
         (d / name).write_bytes(data)
 
