@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "autograd/function.h"
+#include <tapegrad/autograd/function.h>
 
 namespace tg::autograd {
 

@@ -45,9 +45,9 @@
 
 #include <fmt/format.h>
 
-#include "autograd/function.h"
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/node.h>
 
 namespace tg::autograd {
 

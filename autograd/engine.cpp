@@ -1,4 +1,4 @@
-#include "autograd/engine.h"
+#include <tapegrad/autograd/engine.h>
 
 #include <algorithm>
 #include <limits>
@@ -8,9 +8,9 @@
 
 #include <fmt/format.h>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/copy.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/copy.h>
 
 namespace tg {
 namespace autograd {

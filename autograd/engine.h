@@ -4,7 +4,7 @@
 // among ready nodes), with an explicit heap (no recursion).
 #include <vector>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg {
 

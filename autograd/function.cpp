@@ -1,8 +1,8 @@
-#include "autograd/function.h"
+#include <tapegrad/autograd/function.h>
 
 #include <fmt/format.h>
 
-#include "autograd/ops.h"
+#include <tapegrad/autograd/ops.h>
 
 namespace tg::autograd {
 

@@ -22,8 +22,8 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/node.h>
 
 namespace tg::autograd {
 

@@ -1,10 +1,10 @@
-#include "autograd/functional.h"
+#include <tapegrad/autograd/functional.h>
 
 #include <fmt/format.h>
 
-#include "autograd/engine.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/ops.h>
 
 namespace tg::autograd {
 namespace {

@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::autograd {
 

@@ -1,14 +1,14 @@
-#include "autograd/gradcheck.h"
+#include <tapegrad/autograd/gradcheck.h>
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "autograd/engine.h"
-#include "autograd/function.h"
-#include "autograd/grad_mode.h"
-#include "core/kernels/copy.h"
-#include "core/random.h"
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/random.h>
 
 namespace tg {
 namespace {

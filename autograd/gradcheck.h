@@ -27,7 +27,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg {
 

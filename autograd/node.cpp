@@ -1,10 +1,10 @@
-#include "autograd/node.h"
+#include <tapegrad/autograd/node.h>
 
 #include <atomic>
 
 #include <fmt/format.h>
 
-#include "autograd/grad_mode.h"
+#include <tapegrad/autograd/grad_mode.h>
 
 namespace tg::autograd {
 namespace {

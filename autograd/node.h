@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::autograd {
 

@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg {
 

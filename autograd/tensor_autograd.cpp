@@ -1,9 +1,9 @@
 // The autograd members of tg::Tensor.
 #include <fmt/format.h>
 
-#include "autograd/engine.h"
-#include "autograd/function.h"
-#include "autograd/ops.h"
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
 
 namespace tg {
 

@@ -1,6 +1,6 @@
 // The PyTorch-style member functions of tg::Tensor, each forwarding to the
 // free function that implements the op (autograd/ops.h).
-#include "autograd/ops.h"
+#include <tapegrad/autograd/ops.h>
 
 namespace tg {
 

@@ -1,12 +1,12 @@
-#include "autograd/views.h"
+#include <tapegrad/autograd/views.h>
 
 #include <span>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
 
 namespace tg::autograd {
 namespace {

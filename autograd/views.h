@@ -27,7 +27,7 @@
 // tensors are untracked aliases), so this adds no reference cycle.
 #include <span>
 
-#include "autograd/node.h"
+#include <tapegrad/autograd/node.h>
 
 namespace tg::autograd {
 

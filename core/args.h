@@ -19,7 +19,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/dims.h"
+#include <tapegrad/core/dims.h>
 
 namespace tg {
 

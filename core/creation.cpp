@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "core/kernels/copy.h"
-#include "core/tensor.h"
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/tensor.h>
 
 namespace tg {
 

@@ -1,4 +1,4 @@
-#include "core/dims.h"
+#include <tapegrad/core/dims.h>
 
 #include <fmt/format.h>
 

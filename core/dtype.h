@@ -8,7 +8,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "core/error.h"
+#include <tapegrad/core/error.h>
 
 namespace tg {
 

@@ -1,8 +1,8 @@
-#include "core/float_mode.h"
+#include <tapegrad/core/float_mode.h>
 
 #include <omp.h>
 
-#include "core/parallel.h"
+#include <tapegrad/core/parallel.h>
 
 namespace tg {
 

@@ -1,9 +1,9 @@
-#include "core/parallel.h"
+#include <tapegrad/core/parallel.h>
 
 #include <omp.h>
 
-#include "core/error.h"
-#include "core/float_mode.h"
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/float_mode.h>
 
 extern "C" void openblas_set_num_threads(int);
 

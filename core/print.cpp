@@ -1,4 +1,4 @@
-#include "core/print.h"
+#include <tapegrad/core/print.h>
 
 #include <algorithm>
 #include <cctype>

@@ -28,7 +28,7 @@
 
 #include <fmt/format.h>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg {
 

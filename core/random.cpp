@@ -1,4 +1,4 @@
-#include "core/random.h"
+#include <tapegrad/core/random.h>
 
 #include <bit>
 #include <cmath>
@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
-#include "core/tensor.h"
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/tensor.h>
 
 namespace tg {
 

@@ -1,4 +1,4 @@
-#include "core/regular_file.h"
+#include <tapegrad/core/regular_file.h>
 
 #include <cerrno>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "core/storage.h"
+#include <tapegrad/core/storage.h>
 
 #include <array>
 #include <bit>
@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
+#include <tapegrad/core/error.h>
 
 namespace tg {
 namespace {

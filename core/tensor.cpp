@@ -1,11 +1,11 @@
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 #include <cstring>
 #include <limits>
 
 #include <fmt/format.h>
 
-#include "core/kernels/loop.h"
+#include <tapegrad/core/kernels/loop.h>
 
 namespace tg {
 

@@ -17,11 +17,11 @@
 #include <tuple>
 #include <vector>
 
-#include "core/args.h"
-#include "core/dims.h"
-#include "core/dtype.h"
-#include "core/error.h"
-#include "core/storage.h"
+#include <tapegrad/core/args.h>
+#include <tapegrad/core/dims.h>
+#include <tapegrad/core/dtype.h>
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/storage.h>
 
 namespace tg {
 

@@ -1,10 +1,10 @@
-#include "data/dataloader.h"
+#include <tapegrad/data/dataloader.h>
 
 #include <algorithm>
 #include <numeric>
 #include <utility>
 
-#include "core/random.h"
+#include <tapegrad/core/random.h>
 
 namespace tg::data {
 namespace {

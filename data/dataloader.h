@@ -18,7 +18,7 @@
 #include <memory>
 #include <vector>
 
-#include "data/dataset.h"
+#include <tapegrad/data/dataset.h>
 
 namespace tg::data {
 

@@ -1,11 +1,11 @@
-#include "data/dataset.h"
+#include <tapegrad/data/dataset.h>
 
 #include <cstring>
 #include <numeric>
 
 #include <fmt/format.h>
 
-#include "core/kernels/copy.h"
+#include <tapegrad/core/kernels/copy.h>
 
 namespace tg::data {
 namespace {

@@ -1,11 +1,11 @@
-#include "data/fashion_mnist.h"
+#include <tapegrad/data/fashion_mnist.h>
 
 #include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
 
-#include "data/idx.h"
+#include <tapegrad/data/idx.h>
 
 namespace tg::data {
 namespace {

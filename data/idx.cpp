@@ -1,4 +1,4 @@
-#include "data/idx.h"
+#include <tapegrad/data/idx.h>
 
 #include <zlib.h>
 
@@ -22,7 +22,7 @@
 
 #include <fmt/format.h>
 
-#include "core/regular_file.h"
+#include <tapegrad/core/regular_file.h>
 
 namespace tg::data {
 namespace {

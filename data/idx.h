@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::data {
 

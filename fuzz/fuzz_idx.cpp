@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <span>
 
-#include "core/error.h"
-#include "data/idx.h"
+#include <tapegrad/core/error.h>
+#include <tapegrad/data/idx.h>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

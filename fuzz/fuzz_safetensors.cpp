@@ -10,8 +10,8 @@
 #include <cstring>
 #include <span>
 
-#include "core/error.h"
-#include "io/safetensors.h"
+#include <tapegrad/core/error.h>
+#include <tapegrad/io/safetensors.h>
 
 namespace {
 

@@ -32,13 +32,13 @@
 #include <tuple>
 #include <vector>
 
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "core/error.h"
-#include "core/parallel.h"
-#include "core/random.h"
-#include "core/tensor.h"
-#include "nn/functional.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/parallel.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/core/tensor.h>
+#include <tapegrad/nn/functional.h>
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "io/atomic_file.h"
+#include <tapegrad/io/atomic_file.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -17,8 +17,8 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
-#include "core/regular_file.h"
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/regular_file.h>
 
 namespace tg {
 namespace {

@@ -1,4 +1,4 @@
-#include "io/checkpoint.h"
+#include <tapegrad/io/checkpoint.h>
 
 #include <cstdint>
 #include <optional>
@@ -6,10 +6,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/random.h"
-#include "nn/module.h"
-#include "optim/lr_scheduler.h"
-#include "optim/optimizer.h"
+#include <tapegrad/core/random.h>
+#include <tapegrad/nn/module.h>
+#include <tapegrad/optim/lr_scheduler.h>
+#include <tapegrad/optim/optimizer.h>
 
 namespace tg {
 

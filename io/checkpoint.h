@@ -22,7 +22,7 @@
 #include <map>
 #include <string>
 
-#include "io/safetensors.h"
+#include <tapegrad/io/safetensors.h>
 
 namespace tg {
 

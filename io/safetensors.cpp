@@ -1,4 +1,4 @@
-#include "io/safetensors.h"
+#include <tapegrad/io/safetensors.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,8 +14,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "io/atomic_file.h"
-#include "core/regular_file.h"
+#include <tapegrad/io/atomic_file.h>
+#include <tapegrad/core/regular_file.h>
 
 namespace tg {
 namespace {

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg {
 

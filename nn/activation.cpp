@@ -1,8 +1,8 @@
-#include "nn/activation.h"
+#include <tapegrad/nn/activation.h>
 
 #include <fmt/format.h>
 
-#include "autograd/ops.h"
+#include <tapegrad/autograd/ops.h>
 
 namespace tg::nn {
 

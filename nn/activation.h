@@ -2,7 +2,7 @@
 // Activation modules: thin wrappers over the ops of autograd/ops.h.
 #include <cstdint>
 
-#include "nn/module.h"
+#include <tapegrad/nn/module.h>
 
 namespace tg::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/container.h"
+#include <tapegrad/nn/container.h>
 
 #include <string>
 

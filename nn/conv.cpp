@@ -1,10 +1,10 @@
-#include "nn/conv.h"
+#include <tapegrad/nn/conv.h>
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "nn/init.h"
+#include <tapegrad/nn/init.h>
 
 namespace tg::nn {
 

@@ -1,8 +1,8 @@
 #pragma once
 #include <cstdint>
 
-#include "nn/functional.h"
-#include "nn/module.h"
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/module.h>
 
 namespace tg::nn {
 

@@ -1,8 +1,8 @@
-#include "nn/dropout.h"
+#include <tapegrad/nn/dropout.h>
 
 #include <fmt/format.h>
 
-#include "nn/functional.h"
+#include <tapegrad/nn/functional.h>
 
 namespace tg::nn {
 

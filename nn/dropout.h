@@ -1,7 +1,7 @@
 #pragma once
 #include <concepts>
 
-#include "nn/module.h"
+#include <tapegrad/nn/module.h>
 
 namespace tg {
 class Generator;

@@ -1,10 +1,10 @@
-#include "nn/embedding.h"
+#include <tapegrad/nn/embedding.h>
 
 #include <fmt/format.h>
 
-#include "autograd/grad_mode.h"
-#include "nn/functional.h"
-#include "nn/init.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/init.h>
 
 namespace tg::nn {
 

@@ -15,8 +15,8 @@
 #include <optional>
 #include <tuple>
 
-#include "autograd/ops.h"
-#include "core/tensor.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/tensor.h>
 
 namespace tg {
 class Generator;
@@ -112,6 +112,4 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std:
 }  // namespace tg::nn::functional
 
 // The losses (another file, the same namespace).
-#if __has_include("nn/loss.h")
-#include "nn/loss.h"
-#endif
+#include <tapegrad/nn/loss.h>

@@ -1,13 +1,13 @@
-#include "nn/init.h"
+#include <tapegrad/nn/init.h>
 
 #include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
 
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "core/random.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/random.h>
 
 namespace tg::nn::init {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <utility>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg {
 class Generator;

@@ -1,11 +1,11 @@
-#include "nn/linear.h"
+#include <tapegrad/nn/linear.h>
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "autograd/ops.h"
-#include "nn/init.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/nn/init.h>
 
 namespace tg::nn {
 

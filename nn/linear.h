@@ -2,7 +2,7 @@
 // Linear, and the two shape-only modules Identity and Flatten.
 #include <cstdint>
 
-#include "nn/module.h"
+#include <tapegrad/nn/module.h>
 
 namespace tg::nn {
 

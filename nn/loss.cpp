@@ -1,11 +1,11 @@
 // The losses built from the ops of autograd/ops.h (mse, l1, huber), the
 // reduction and target checks every loss shares, and the loss modules. The
 // fused losses are in autograd/ops/loss.cpp.
-#include "nn/loss.h"
+#include <tapegrad/nn/loss.h>
 
 #include <fmt/format.h>
 
-#include "autograd/ops.h"
+#include <tapegrad/autograd/ops.h>
 
 namespace tg::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/module.h"
+#include <tapegrad/nn/module.h>
 
 #include <cxxabi.h>
 
@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/ops.h>
 
 namespace tg::nn {
 

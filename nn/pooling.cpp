@@ -1,4 +1,4 @@
-#include "nn/pooling.h"
+#include <tapegrad/nn/pooling.h>
 
 #include <fmt/format.h>
 

@@ -1,8 +1,8 @@
 #pragma once
 #include <optional>
 
-#include "nn/functional.h"
-#include "nn/module.h"
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/module.h>
 
 namespace tg::nn {
 

@@ -1,12 +1,12 @@
-#include "nn/utils.h"
+#include <tapegrad/nn/utils.h>
 
 #include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
 
-#include "autograd/grad_mode.h"
-#include "core/kernels/copy.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/core/kernels/copy.h>
 
 namespace tg::nn::utils {
 

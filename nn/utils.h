@@ -7,7 +7,7 @@
 #include <concepts>
 #include <vector>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::nn::utils {
 

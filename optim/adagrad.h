@@ -4,7 +4,7 @@
 //   lr_t = lr / (1 + (t - 1) lr_decay)
 //   s += g^2   (s starts at initial_accumulator_value)
 //   p -= lr_t * g / (sqrt(s) + eps)
-#include "optim/optimizer.h"
+#include <tapegrad/optim/optimizer.h>
 
 namespace tg::optim {
 

@@ -1,8 +1,8 @@
 #pragma once
 // Everything in tg::optim: the optimizers and the learning-rate schedulers.
-#include "optim/adagrad.h"
-#include "optim/adam.h"
-#include "optim/lr_scheduler.h"
-#include "optim/optimizer.h"
-#include "optim/rmsprop.h"
-#include "optim/sgd.h"
+#include <tapegrad/optim/adagrad.h>
+#include <tapegrad/optim/adam.h>
+#include <tapegrad/optim/lr_scheduler.h>
+#include <tapegrad/optim/optimizer.h>
+#include <tapegrad/optim/rmsprop.h>
+#include <tapegrad/optim/sgd.h>

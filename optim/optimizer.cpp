@@ -1,13 +1,13 @@
 // The parts of tg::optim::Optimizer that are not templates: gradients, group
 // bookkeeping, parameter checks, and the JSON of the "param_groups" metadata.
-#include "optim/optimizer.h"
+#include <tapegrad/optim/optimizer.h>
 
 #include <cmath>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "core/kernels/copy.h"
+#include <tapegrad/core/kernels/copy.h>
 
 namespace tg::optim {
 

@@ -36,9 +36,9 @@
 
 #include <fmt/format.h>
 
-#include "autograd/grad_mode.h"
-#include "core/float_mode.h"
-#include "core/tensor.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/tensor.h>
 
 namespace tg::optim {
 

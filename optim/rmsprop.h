@@ -6,7 +6,7 @@
 //   otherwise d = sqrt(v) + eps
 //   momentum > 0: b = momentum b + g / d;  p -= lr * b
 //   otherwise p -= lr * g / d
-#include "optim/optimizer.h"
+#include <tapegrad/optim/optimizer.h>
 
 namespace tg::optim {
 

@@ -6,7 +6,7 @@
 //   b = g on the first step, else momentum * b + (1 - dampening) * g
 //   g = g + momentum * b (nesterov) or b
 //   p -= lr * g
-#include "optim/optimizer.h"
+#include <tapegrad/optim/optimizer.h>
 
 namespace tg::optim {
 

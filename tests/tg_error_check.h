@@ -13,7 +13,7 @@
 
 #include <doctest/doctest.h>
 
-#include "core/error.h"
+#include <tapegrad/core/error.h>
 
 namespace tg_test {
 

@@ -8,9 +8,9 @@
 #include <numbers>
 #include <optional>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/elementwise.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/elementwise.h>
 
 namespace tg {
 

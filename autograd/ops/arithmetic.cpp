@@ -3,9 +3,9 @@
 // Broadcast inputs get their gradients summed back by Backward::add.
 #include <cmath>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/elementwise.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/elementwise.h>
 
 namespace tg {
 

@@ -1,6 +1,6 @@
 // Comparisons and logic: bool results, never recorded (they cut the tape).
-#include "autograd/ops.h"
-#include "core/kernels/elementwise.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/elementwise.h>
 
 namespace tg {
 

@@ -3,10 +3,10 @@
 // generator's lock and is all that backward keeps.
 #include <fmt/format.h>
 
-#include "autograd/function.h"
-#include "core/kernels/elementwise.h"
-#include "core/random.h"
-#include "nn/functional.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/nn/functional.h>
 
 namespace tg::nn::functional {
 

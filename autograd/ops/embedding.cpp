@@ -3,10 +3,10 @@
 // for padding_idx, whose row never learns (it stays the padding vector).
 #include <fmt/format.h>
 
-#include "autograd/function.h"
-#include "core/kernels/copy.h"
-#include "core/kernels/index.h"
-#include "nn/functional.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/index.h>
+#include <tapegrad/nn/functional.h>
 
 namespace tg::nn::functional {
 

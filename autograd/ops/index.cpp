@@ -2,9 +2,9 @@
 // Kernels and checks: core/kernels/index.h. Index and mask tensors never
 // carry a gradient; they are saved for backward (so modifying them in place
 // afterwards is caught) but are not inputs of the node.
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/index.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/index.h>
 
 namespace tg {
 

@@ -28,11 +28,11 @@
 
 #include <fmt/format.h>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "autograd/views.h"
-#include "core/kernels/copy.h"
-#include "core/kernels/inplace.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/autograd/views.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/inplace.h>
 
 namespace tg {
 namespace {

@@ -1,9 +1,9 @@
 // Matrix products: matmul, mm, addmm, linear, dot, outer. The forward and
 // the shape rules are in core/kernels/linalg.cpp; backward formulas use
 // matmul on transposed views, which reach BLAS as transpose flags.
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/linalg.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/linalg.h>
 
 namespace tg {
 

@@ -13,11 +13,11 @@
 
 #include <fmt/format.h>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/copy.h"
-#include "core/kernels/loop.h"
-#include "nn/loss.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/nn/loss.h>
 
 namespace tg::nn::functional {
 

@@ -1,9 +1,9 @@
 // Elementwise real functions: exp, log, log1p, sqrt, rsqrt, abs, sign.
 // Where the derivative is a function of the output, the output is saved
 // instead of the input (exp' = exp).
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/elementwise.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/elementwise.h>
 
 namespace tg {
 

@@ -10,11 +10,11 @@
 
 #include <fmt/format.h>
 
-#include "autograd/function.h"
-#include "core/kernels/copy.h"
-#include "core/float_mode.h"
-#include "core/parallel.h"
-#include "nn/functional.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/parallel.h>
+#include <tapegrad/nn/functional.h>
 
 namespace tg::nn::functional {
 

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/copy.h"
-#include "core/kernels/reduce.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/reduce.h>
 
 namespace tg {
 

@@ -1,7 +1,7 @@
 // Elementwise selection: maximum, minimum, where.
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/elementwise.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/elementwise.h>
 
 namespace tg {
 

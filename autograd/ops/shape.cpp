@@ -3,11 +3,11 @@
 // dtype conversion. Kernels and checks: core/kernels/shape.h.
 #include <fmt/format.h>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "autograd/views.h"
-#include "core/kernels/copy.h"
-#include "core/kernels/shape.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/autograd/views.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/shape.h>
 
 namespace tg {
 

@@ -1,7 +1,7 @@
 // softmax and log_softmax along one dim. Kernels: core/kernels/reduce.h.
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "core/kernels/reduce.h"
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/reduce.h>
 
 namespace tg {
 

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "core/kernels/elementwise.h"
-#include "core/kernels/elementwise_loop.h"
+#include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/kernels/elementwise_loop.h>
 
 namespace tg::kernel {
 

@@ -1,4 +1,4 @@
-#include "core/kernels/blas.h"
+#include <tapegrad/core/kernels/blas.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,8 +9,8 @@
 #include <cblas.h>
 #include <fmt/format.h>
 
-#include "core/float_mode.h"
-#include "core/parallel.h"
+#include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
 

@@ -1,10 +1,10 @@
-#include "core/kernels/copy.h"
+#include <tapegrad/core/kernels/copy.h>
 
 #include <cstring>
 
 #include <fmt/format.h>
 
-#include "core/kernels/loop.h"
+#include <tapegrad/core/kernels/loop.h>
 
 namespace tg::kernel {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Copies, fills and dtype conversions: the plain kernels under clone(),
 // contiguous(), to(), copy_() and fill_().
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
 

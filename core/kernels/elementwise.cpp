@@ -1,13 +1,13 @@
 // The elementwise dtype rules, comparisons and logic. Arithmetic is in
 // binary.cpp, single-input functions in unary.cpp.
-#include "core/kernels/elementwise.h"
+#include <tapegrad/core/kernels/elementwise.h>
 
 #include <cmath>
 #include <functional>
 
 #include <fmt/format.h>
 
-#include "core/kernels/elementwise_loop.h"
+#include <tapegrad/core/kernels/elementwise_loop.h>
 
 namespace tg::kernel {
 

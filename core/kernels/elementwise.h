@@ -17,7 +17,7 @@
 // - sub and neg reject bool, as PyTorch (use logical_not instead).
 #include <optional>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "core/kernels/copy.h"
-#include "core/kernels/loop.h"
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
 
 namespace tg::kernel::ew {
 

@@ -1,4 +1,4 @@
-#include "core/kernels/index.h"
+#include <tapegrad/core/kernels/index.h>
 
 #include <algorithm>
 #include <array>
@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "core/kernels/copy.h"
-#include "core/kernels/loop.h"
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
 
 namespace tg::kernel {
 

@@ -4,7 +4,7 @@
 // value, naming the op, the bad value and the size it had to fit.
 #include <cstdint>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
 

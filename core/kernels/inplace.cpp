@@ -1,14 +1,14 @@
-#include "core/kernels/inplace.h"
+#include <tapegrad/core/kernels/inplace.h>
 
 #include <cmath>
 #include <string_view>
 
 #include <fmt/format.h>
 
-#include "core/kernels/copy.h"
-#include "core/kernels/elementwise.h"
-#include "core/kernels/elementwise_loop.h"
-#include "core/kernels/loop.h"
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/kernels/elementwise_loop.h>
+#include <tapegrad/core/kernels/loop.h>
 
 namespace tg::kernel {
 namespace {

@@ -11,7 +11,7 @@
 // ("result type float32 can't be cast to the desired output type int64").
 #include <optional>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
 

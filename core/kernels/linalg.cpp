@@ -1,12 +1,12 @@
-#include "core/kernels/linalg.h"
+#include <tapegrad/core/kernels/linalg.h>
 
 #include <optional>
 
 #include <fmt/format.h>
 
-#include "core/kernels/blas.h"
-#include "core/kernels/copy.h"
-#include "core/kernels/loop.h"
+#include <tapegrad/core/kernels/blas.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
 
 namespace tg::kernel {
 

@@ -3,7 +3,7 @@
 // addmm, linear, dot and outer, and their forward computation through the
 // GEMM layer (core/kernels/blas.h). Operands must share one dtype (float32,
 // float64 or int64); a mix is a DTypeError naming both.
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
 

@@ -1,4 +1,4 @@
-#include "core/kernels/loop.h"
+#include <tapegrad/core/kernels/loop.h>
 
 namespace tg::kernel {
 

@@ -10,9 +10,9 @@
 
 #include <omp.h>
 
-#include "core/float_mode.h"
-#include "core/parallel.h"
-#include "core/tensor.h"
+#include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/parallel.h>
+#include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
 

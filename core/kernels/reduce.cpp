@@ -1,4 +1,4 @@
-#include "core/kernels/reduce.h"
+#include <tapegrad/core/kernels/reduce.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,10 +10,10 @@
 #include <fmt/format.h>
 #include <omp.h>
 
-#include "core/kernels/copy.h"
-#include "core/kernels/loop.h"
-#include "core/float_mode.h"
-#include "core/parallel.h"
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
 

@@ -10,7 +10,7 @@
 #include <optional>
 #include <tuple>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
 

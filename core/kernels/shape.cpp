@@ -1,11 +1,11 @@
-#include "core/kernels/shape.h"
+#include <tapegrad/core/kernels/shape.h>
 
 #include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
 
-#include "core/kernels/copy.h"
+#include <tapegrad/core/kernels/copy.h>
 
 namespace tg::kernel {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <span>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
 

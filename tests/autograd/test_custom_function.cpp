@@ -4,13 +4,13 @@
 #include <cmath>
 #include <vector>
 
-#include "autograd/custom_function.h"
-#include "autograd/engine.h"
-#include "autograd/gradcheck.h"
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
-#include "autograd/ops.h"
-#include "core/tensor.h"
+#include <tapegrad/autograd/custom_function.h>
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/node.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/tensor.h>
 
 using tg::Tensor;
 using tg::autograd::AutogradContext;

@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "autograd/custom_function.h"
-#include "autograd/engine.h"
-#include "autograd/ops.h"
-#include "core/tensor.h"
+#include <tapegrad/autograd/custom_function.h>
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/tensor.h>
 #include "support/reference.h"
 
 using tg::Tensor;

@@ -3,9 +3,9 @@
 
 #include <vector>
 
-#include "autograd/functional.h"
-#include "autograd/ops.h"
-#include "core/tensor.h"
+#include <tapegrad/autograd/functional.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/tensor.h>
 
 using tg::Tensor;
 namespace ag = tg::autograd;

@@ -5,9 +5,9 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/functional.h"
-#include "autograd/gradcheck.h"
-#include "autograd/ops.h"
+#include <tapegrad/autograd/functional.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/ops.h>
 #include "tg_error_check.h"
 
 using namespace tg;

@@ -6,10 +6,10 @@
 
 #include <vector>
 
-#include "autograd/custom_function.h"
-#include "autograd/engine.h"
-#include "autograd/ops.h"
-#include "core/tensor.h"
+#include <tapegrad/autograd/custom_function.h>
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/tensor.h>
 
 using tg::Tensor;
 using tg::autograd::AutogradContext;

@@ -14,13 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/custom_function.h"
-#include "autograd/engine.h"
-#include "autograd/functional.h"
-#include "autograd/gradcheck.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "core/tensor.h"
+#include <tapegrad/autograd/custom_function.h>
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/functional.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/tensor.h>
 #include "support/reference.h"
 #include "tg_error_check.h"
 

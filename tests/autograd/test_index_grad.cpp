@@ -2,10 +2,10 @@
 // gradient, one_hot records nothing, and gradients of gradients flow.
 #include <doctest/doctest.h>
 
-#include "autograd/engine.h"
-#include "autograd/gradcheck.h"
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/node.h>
+#include <tapegrad/autograd/ops.h>
 
 using namespace tg;
 

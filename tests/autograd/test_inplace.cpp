@@ -7,12 +7,12 @@
 #include <optional>
 #include <vector>
 
-#include "autograd/engine.h"
-#include "autograd/gradcheck.h"
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
-#include "autograd/ops.h"
-#include "core/tensor.h"
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/node.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/tensor.h>
 
 using tg::Tensor;
 

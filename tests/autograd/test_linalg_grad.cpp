@@ -6,12 +6,12 @@
 #include <functional>
 #include <vector>
 
-#include "autograd/engine.h"
-#include "autograd/grad_mode.h"
-#include "autograd/gradcheck.h"
-#include "autograd/ops.h"
-#include "core/kernels/blas.h"
-#include "core/print.h"
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/blas.h>
+#include <tapegrad/core/print.h>
 
 using tg::Dims;
 using tg::Tensor;

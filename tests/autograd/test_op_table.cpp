@@ -30,12 +30,12 @@
 #include <string>
 #include <vector>
 
-#include "autograd/gradcheck.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "core/random.h"
-#include "core/tensor.h"
-#include "nn/functional.h"
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/core/tensor.h>
+#include <tapegrad/nn/functional.h>
 
 #ifndef TAPEGRAD_SOURCE_DIR
 #error "tests/CMakeLists.txt must define TAPEGRAD_SOURCE_DIR (the source tree, to read autograd/ops.h)"

@@ -8,10 +8,10 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/engine.h"
-#include "autograd/gradcheck.h"
-#include "autograd/ops.h"
-#include "core/random.h"
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/random.h>
 
 using namespace tg;
 

@@ -3,11 +3,11 @@
 // through slicing.
 #include <doctest/doctest.h>
 
-#include "autograd/engine.h"
-#include "autograd/grad_mode.h"
-#include "autograd/gradcheck.h"
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/node.h>
+#include <tapegrad/autograd/ops.h>
 
 using namespace tg;
 

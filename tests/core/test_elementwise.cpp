@@ -9,9 +9,9 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "core/kernels/elementwise.h"
-#include "core/parallel.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/parallel.h>
 
 using namespace tg;
 

@@ -13,11 +13,11 @@
 #include <doctest/doctest.h>
 #include <omp.h>
 
-#include "autograd/ops.h"
-#include "core/float_mode.h"
-#include "core/parallel.h"
-#include "nn/functional.h"
-#include "optim/optim.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/parallel.h>
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/optim/optim.h>
 
 #if defined(__SSE__)
 #include <immintrin.h>

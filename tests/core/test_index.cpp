@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "autograd/ops.h"
-#include "core/kernels/index.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/index.h>
 
 using namespace tg;
 

@@ -7,9 +7,9 @@
 #include <limits>
 #include <vector>
 
-#include "core/kernels/blas.h"
-#include "core/kernels/linalg.h"
-#include "core/tensor.h"
+#include <tapegrad/core/kernels/blas.h>
+#include <tapegrad/core/kernels/linalg.h>
+#include <tapegrad/core/tensor.h>
 
 using tg::Dims;
 using tg::Tensor;

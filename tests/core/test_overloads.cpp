@@ -13,10 +13,10 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "core/kernels/reduce.h"
-#include "nn/functional.h"
-#include "nn/linear.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/reduce.h>
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/linear.h>
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <limits>
 #include <sstream>
 
-#include "core/print.h"
-#include "core/tensor.h"
+#include <tapegrad/core/print.h>
+#include <tapegrad/core/tensor.h>
 
 using tg::Dims;
 using tg::Tensor;

@@ -8,10 +8,10 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "core/kernels/copy.h"
-#include "core/kernels/reduce.h"
-#include "core/parallel.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/reduce.h>
+#include <tapegrad/core/parallel.h>
 
 using namespace tg;
 

@@ -10,8 +10,8 @@
 #include <limits>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "nn/init.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/nn/init.h>
 
 using tg::Tensor;
 

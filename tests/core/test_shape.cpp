@@ -4,9 +4,9 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "core/kernels/copy.h"
-#include "core/kernels/shape.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/shape.h>
 
 using namespace tg;
 

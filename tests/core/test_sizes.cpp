@@ -7,9 +7,9 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "core/kernels/shape.h"
-#include "nn/functional.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/shape.h>
+#include <tapegrad/nn/functional.h>
 #include "tg_error_check.h"
 
 using namespace tg;

@@ -8,8 +8,8 @@
 #include <set>
 #include <vector>
 
-#include "data/dataloader.h"
-#include "data/dataset.h"
+#include <tapegrad/data/dataloader.h>
+#include <tapegrad/data/dataset.h>
 
 using tg::data::Batch;
 using tg::data::DataLoader;

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "data/fashion_mnist.h"
+#include <tapegrad/data/fashion_mnist.h>
 #include "data/fixtures/idx_writer.h"
 
 using namespace tg::data::testing;

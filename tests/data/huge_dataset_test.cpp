@@ -5,9 +5,9 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "data/dataloader.h"
-#include "data/dataset.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/data/dataloader.h>
+#include <tapegrad/data/dataset.h>
 #include "tg_error_check.h"
 
 using namespace tg;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/fixtures/idx_writer.h"
-#include "data/idx.h"
+#include <tapegrad/data/idx.h>
 
 using namespace tg::data::testing;
 using tg::data::load_mnist_images;

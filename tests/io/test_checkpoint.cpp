@@ -4,12 +4,12 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "core/random.h"
-#include "io/checkpoint.h"
-#include "nn/nn.h"
-#include "optim/optim.h"
-#include "tests/io/io_test_files.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/io/checkpoint.h>
+#include <tapegrad/nn/nn.h>
+#include <tapegrad/optim/optim.h>
+#include "io/io_test_files.h"
 
 using tg::Tensor;
 namespace nn = tg::nn;

@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "io/checkpoint.h"
-#include "optim/optim.h"
-#include "tests/io/io_test_files.h"
+#include <tapegrad/io/checkpoint.h>
+#include <tapegrad/optim/optim.h>
+#include "io/io_test_files.h"
 
 using tg::Tensor;
 

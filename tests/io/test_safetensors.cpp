@@ -8,10 +8,10 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "io/atomic_file.h"
-#include "io/safetensors.h"
-#include "tests/io/io_test_files.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/io/atomic_file.h>
+#include <tapegrad/io/safetensors.h>
+#include "io/io_test_files.h"
 
 using tg::test::Bytes;
 using tg::test::file_bytes;

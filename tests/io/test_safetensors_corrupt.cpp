@@ -4,8 +4,8 @@
 
 #include <doctest/doctest.h>
 
-#include "io/safetensors.h"
-#include "tests/io/io_test_files.h"
+#include <tapegrad/io/safetensors.h>
+#include "io/io_test_files.h"
 
 using tg::test::Bytes;
 using tg::test::file_bytes;

@@ -19,12 +19,12 @@
 
 #include <doctest/doctest.h>
 
-#include "data/fashion_mnist.h"
-#include "data/idx.h"
-#include "io/checkpoint.h"
-#include "io/safetensors.h"
-#include "nn/nn.h"
-#include "tests/io/io_test_files.h"
+#include <tapegrad/data/fashion_mnist.h>
+#include <tapegrad/data/idx.h>
+#include <tapegrad/io/checkpoint.h>
+#include <tapegrad/io/safetensors.h>
+#include <tapegrad/nn/nn.h>
+#include "io/io_test_files.h"
 #include "tg_error_check.h"
 
 using tg_test::require_tg_error;

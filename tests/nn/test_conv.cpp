@@ -6,13 +6,13 @@
 #include <cmath>
 #include <vector>
 
-#include "autograd/gradcheck.h"
-#include "autograd/grad_mode.h"
-#include "core/kernels/blas.h"
-#include "core/parallel.h"
-#include "nn/conv.h"
-#include "nn/functional.h"
-#include "nn/init.h"
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/core/kernels/blas.h>
+#include <tapegrad/core/parallel.h>
+#include <tapegrad/nn/conv.h>
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/init.h>
 
 namespace F = tg::nn::functional;
 using tg::Tensor;

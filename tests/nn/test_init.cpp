@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "core/random.h"
-#include "nn/init.h"
+#include <tapegrad/core/random.h>
+#include <tapegrad/nn/init.h>
 
 namespace init = tg::nn::init;
 using tg::Tensor;

@@ -7,15 +7,15 @@
 #include <numbers>
 #include <vector>
 
-#include "autograd/grad_mode.h"
-#include "autograd/gradcheck.h"
-#include "core/kernels/blas.h"
-#include "core/random.h"
-#include "nn/activation.h"
-#include "nn/dropout.h"
-#include "nn/embedding.h"
-#include "nn/functional.h"
-#include "nn/linear.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/core/kernels/blas.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/nn/activation.h>
+#include <tapegrad/nn/dropout.h>
+#include <tapegrad/nn/embedding.h>
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/linear.h>
 
 namespace F = tg::nn::functional;
 using tg::Tensor;

@@ -7,10 +7,10 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/gradcheck.h"
-#include "autograd/ops.h"
-#include "core/random.h"
-#include "nn/loss.h"
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/nn/loss.h>
 
 namespace F = tg::nn::functional;
 using tg::Tensor;

@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "autograd/grad_mode.h"
-#include "autograd/gradcheck.h"
-#include "nn/nn.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/nn/nn.h>
 
 using tg::Tensor;
 

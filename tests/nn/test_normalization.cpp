@@ -6,10 +6,10 @@
 #include <cmath>
 #include <vector>
 
-#include "autograd/grad_mode.h"
-#include "autograd/gradcheck.h"
-#include "nn/functional.h"
-#include "nn/normalization.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/normalization.h>
 
 namespace F = tg::nn::functional;
 using tg::Tensor;

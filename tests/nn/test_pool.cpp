@@ -7,9 +7,9 @@
 #include <limits>
 #include <vector>
 
-#include "autograd/gradcheck.h"
-#include "nn/functional.h"
-#include "nn/pooling.h"
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/pooling.h>
 
 namespace F = tg::nn::functional;
 using tg::Tensor;

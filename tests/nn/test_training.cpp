@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "autograd/grad_mode.h"
-#include "nn/nn.h"
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/nn/nn.h>
 
 using tg::Tensor;
 

@@ -4,8 +4,8 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "nn/utils.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/nn/utils.h>
 
 using tg::Tensor;
 using Vec = std::vector<double>;

@@ -6,8 +6,8 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "optim/optim.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/optim/optim.h>
 
 using tg::Tensor;
 using Vec = std::vector<double>;

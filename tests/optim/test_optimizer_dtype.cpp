@@ -7,9 +7,9 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "nn/nn.h"
-#include "optim/optim.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/nn/nn.h>
+#include <tapegrad/optim/optim.h>
 
 using tg::Tensor;
 

@@ -7,10 +7,10 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "io/safetensors.h"
-#include "optim/optim.h"
-#include "tests/io/io_test_files.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/io/safetensors.h>
+#include <tapegrad/optim/optim.h>
+#include "io/io_test_files.h"
 
 using tg::Tensor;
 using Vec = std::vector<double>;

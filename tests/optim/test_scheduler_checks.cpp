@@ -8,8 +8,8 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.h"
-#include "optim/optim.h"
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/optim/optim.h>
 
 using tg::Tensor;
 namespace optim = tg::optim;

@@ -22,7 +22,7 @@
 
 #include <tapegrad/tapegrad.h>
 
-#include "tests/io/io_test_files.h"
+#include "io/io_test_files.h"
 
 namespace F = tg::nn::functional;
 using tg::Tensor;

@@ -24,9 +24,9 @@
 #include <random>
 #include <set>
 
-#include "core/tensor.h"
-#include "io/safetensors.h"
-#include "tests/io/io_test_files.h"
+#include <tapegrad/core/tensor.h>
+#include <tapegrad/io/safetensors.h>
+#include "io/io_test_files.h"
 
 namespace {
 

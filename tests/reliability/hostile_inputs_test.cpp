@@ -29,7 +29,7 @@
 
 #include <tapegrad/tapegrad.h>
 
-#include "tests/tg_error_check.h"
+#include "tg_error_check.h"
 
 namespace F = tg::nn::functional;
 using tg::Tensor;

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/tensor.h"
+#include <tapegrad/core/tensor.h>
 
 namespace tg_test {
 
