@@ -12,6 +12,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/tensor.h>
 
+#include "support/close.h"
+
 using tg::Tensor;
 using tg::autograd::AutogradContext;
 
@@ -20,11 +22,7 @@ namespace {
 constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
 constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = true};
 
-void check_close(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
-  const auto v = t.to_vector<double>();
-  REQUIRE(v.size() == expected.size());
-  for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == doctest::Approx(expected[i]).epsilon(tol));
-}
+using tg_test::check_close;
 
 // y = x^3;  dx = dy * 3 x^2, written with differentiable ops so it can be
 // differentiated again.

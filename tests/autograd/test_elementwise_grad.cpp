@@ -16,6 +16,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/random.h>
 
+#include "support/close.h"
+
 using namespace tg;
 
 namespace {
@@ -46,13 +48,7 @@ std::vector<double> grad_of_sum(const Tensor& y, const Tensor& x) {
 }
 
 void check_values(const std::vector<double>& got, const std::vector<double>& expected, double tol = 1e-12) {
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(i);
-    CAPTURE(got[i]);
-    CAPTURE(expected[i]);
-    CHECK(std::abs(got[i] - expected[i]) <= tol * (1 + std::abs(expected[i])));
-  }
+  tg_test::check_close(got, expected, tol);
 }
 
 const double kLn2 = std::numbers::ln2;

@@ -13,6 +13,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/tensor.h>
 
+#include "support/close.h"
+
 using tg::Tensor;
 using tg::autograd::live_node_count;
 
@@ -21,12 +23,7 @@ namespace {
 constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
 constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = true};
 
-void check_close(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
-  REQUIRE(t.defined());
-  const auto v = t.to_vector<double>();
-  REQUIRE(v.size() == expected.size());
-  for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == doctest::Approx(expected[i]).epsilon(tol));
-}
+using tg_test::check_close;
 
 #if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
 // Sanitized and unoptimised builds run the deep-chain tests shorter; 2e5 nodes

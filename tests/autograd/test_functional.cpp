@@ -7,6 +7,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/tensor.h>
 
+#include "support/close.h"
+
 using tg::Tensor;
 namespace ag = tg::autograd;
 
@@ -14,12 +16,7 @@ namespace {
 
 constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
 
-void check_close(const Tensor& t, const tg::Dims& shape, const std::vector<double>& expected, double tol = 1e-12) {
-  CHECK(t.shape() == shape);
-  const auto v = t.to_vector<double>();
-  REQUIRE(v.size() == expected.size());
-  for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == doctest::Approx(expected[i]).epsilon(tol));
-}
+using tg_test::check_close;
 
 }  // namespace
 
@@ -124,7 +121,7 @@ TEST_CASE("vjp") {
 
   // A scalar output needs no v.
   auto [s, gs] = ag::vjp([](const Tensor& t) { return (t * t).sum(); }, x);
-  check_close(s, {}, {14});
+  check_close(s, tg::Dims{}, {14});
   check_close(gs, {3}, {2, 4, 6});
 
   // A x with v: A^T v.
@@ -154,7 +151,7 @@ TEST_CASE("jvp by the double-vjp trick") {
 
   // Scalar output: the directional derivative 2 x . u.
   auto [s, ds] = ag::jvp([](const Tensor& t) { return (t * t).sum(); }, x, u);
-  check_close(ds, {}, {-2});
+  check_close(ds, tg::Dims{}, {-2});
 
   // Two inputs: d(xy) = y dx + x dy.
   Tensor y2 = tg::tensor({4, 5, 6}, {3}, kF64);

@@ -14,6 +14,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/tensor.h>
 
+#include "support/close.h"
+
 using tg::Tensor;
 
 namespace {
@@ -23,11 +25,7 @@ constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = tru
 
 std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
 
-void check_close(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
-  const auto v = values(t);
-  REQUIRE(v.size() == expected.size());
-  for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == doctest::Approx(expected[i]).epsilon(tol));
-}
+using tg_test::check_close;
 
 }  // namespace
 

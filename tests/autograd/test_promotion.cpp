@@ -104,11 +104,7 @@ const nlohmann::json& reference() { return tg_test::reference_file("promotion.js
 Tensor f32(std::vector<double> v) { return tg::tensor(v, {static_cast<std::int64_t>(v.size())}, tg::kFloat32); }
 Tensor f64(std::vector<double> v) { return tg::tensor(v, {static_cast<std::int64_t>(v.size())}, tg::kFloat64); }
 
-void check_close(const Tensor& t, const std::vector<double>& expected, double tol) {
-  const auto got = t.to_vector<double>();
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(expected[i]).epsilon(tol));
-}
+using tg_test::check_close;
 
 }  // namespace
 

@@ -13,6 +13,8 @@
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/parallel.h>
 
+#include "support/close.h"
+
 using namespace tg;
 
 namespace {
@@ -20,7 +22,6 @@ namespace {
 const double kInf = std::numeric_limits<double>::infinity();
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
 std::vector<std::int64_t> ints(const Tensor& t) { return t.to_vector<std::int64_t>(); }
 std::vector<bool> bools(const Tensor& t) { return t.to_vector<bool>(); }
 
@@ -30,18 +31,7 @@ Tensor i64(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, 
 Tensor b8(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kBool}); }
 
 // |got - expected| <= tol * (1 + |expected|); NaN and infinities must match exactly.
-void check_close(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
-  const auto got = values(t);
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(i);
-    CAPTURE(got[i]);
-    CAPTURE(expected[i]);
-    if (std::isnan(expected[i])) CHECK(std::isnan(got[i]));
-    else if (std::isinf(expected[i])) CHECK(got[i] == expected[i]);
-    else CHECK(std::abs(got[i] - expected[i]) <= tol * (1 + std::abs(expected[i])));
-  }
-}
+using tg_test::check_close;
 
 // [0, 1, ..., n-1] + offset as float64 in `shape`, contiguous.
 Tensor iota(Dims shape, double offset = 0, DType dtype = kFloat64) {

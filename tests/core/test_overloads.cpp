@@ -18,6 +18,8 @@
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/linear.h>
 
+#include "support/close.h"
+
 namespace {
 
 using tg::Dims;
@@ -180,13 +182,7 @@ static_assert(!TG_COMPILES(tg::nn::functional::dropout(x, 0.5, 1)));
 Tensor rows() { return tg::tensor({1, 2, 3, 4, 6, 8}, {2, 3}, {.dtype = tg::kFloat64}); }
 
 void check_values(const Tensor& t, const Dims& shape, const std::vector<double>& expected) {
-  CHECK(t.shape() == shape);
-  const auto got = t.to_vector<double>();
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got[i] == doctest::Approx(expected[i]).epsilon(1e-12));
-  }
+  tg_test::check_close(t, shape, expected);
 }
 
 }  // namespace

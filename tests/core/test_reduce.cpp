@@ -13,6 +13,8 @@
 #include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/parallel.h>
 
+#include "support/close.h"
+
 using namespace tg;
 
 namespace {
@@ -28,17 +30,9 @@ Tensor iota(Dims shape, DType dtype = kFloat32) {
 }
 
 // |got - expected| <= tol * (1 + |expected|) elementwise; NaN and inf must match exactly.
+// float32 kernels: 1e-6 unless a case says otherwise.
 void check_close(const Tensor& t, const std::vector<double>& expected, double tol = 1e-6) {
-  const auto got = values(t);
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(i);
-    CAPTURE(got[i]);
-    CAPTURE(expected[i]);
-    if (std::isnan(expected[i])) CHECK(std::isnan(got[i]));
-    else if (std::isinf(expected[i])) CHECK(got[i] == expected[i]);
-    else CHECK(std::abs(got[i] - expected[i]) <= tol * (1 + std::abs(expected[i])));
-  }
+  tg_test::check_close(t, expected, tol);
 }
 
 // Deterministic values that are not all equal and have no ties.

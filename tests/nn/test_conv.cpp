@@ -14,6 +14,8 @@
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/init.h>
 
+#include "support/close.h"
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 
@@ -51,10 +53,7 @@ Tensor randn64(tg::Dims shape, bool requires_grad = true) {
   return tg::randn(shape, {.dtype = tg::kFloat64, .requires_grad = requires_grad});
 }
 
-void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  REQUIRE(got.size() == want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(tol).scale(1.0));
-}
+using tg_test::check_close;
 
 struct ConvCase {
   tg::Dims x_shape, w_shape;

@@ -17,6 +17,8 @@
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/linear.h>
 
+#include "support/close.h"
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 
@@ -25,8 +27,7 @@ namespace {
 Tensor randn64(tg::Dims shape) { return tg::randn(shape, {.dtype = tg::kFloat64, .requires_grad = true}); }
 
 void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol = 1e-6) {
-  REQUIRE(got.size() == want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(tol));
+  tg_test::check_close(got, want, tol);
 }
 
 // The module's gradient with respect to its input, in float64.

@@ -11,6 +11,8 @@
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/normalization.h>
 
+#include "support/close.h"
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 
@@ -21,8 +23,7 @@ Tensor randn64(tg::Dims shape, bool requires_grad = true) {
 }
 
 void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol = 1e-6) {
-  REQUIRE(got.size() == want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(tol));
+  tg_test::check_close(got, want, tol);
 }
 
 }  // namespace

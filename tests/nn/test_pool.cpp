@@ -11,6 +11,8 @@
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/pooling.h>
 
+#include "support/close.h"
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 using Size2 = tg::nn::Size2;
@@ -58,10 +60,7 @@ const std::vector<PoolCase> kCases = {
     {{1, 2, 5, 5}, 3, 1, 0, 1},  // overlapping windows
 };
 
-void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  REQUIRE(got.size() == want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(tol));
-}
+using tg_test::check_close;
 
 }  // namespace
 

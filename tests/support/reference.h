@@ -1,6 +1,5 @@
 #pragma once
-// Comparisons the tests make with expected values: reference values that a
-// script under tests/reference/ wrote with PyTorch into a committed JSON
+// Reference values that a script under tests/reference/ wrote with PyTorch into a committed JSON
 // file (PyTorch is needed only to regenerate them), or another tensor.
 #include <doctest/doctest.h>
 
@@ -12,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include <tapegrad/core/tensor.h>
+
+#include "support/close.h"
 
 namespace tg_test {
 
@@ -27,23 +28,9 @@ inline const nlohmann::json& reference_file(const std::string& file) {
   return it->second;
 }
 
-// `got`, flattened row-major, equals `expected` to `rel` (relative).
+// `got`, flattened row-major, equals `expected` to `rel`.
 inline void check_values(const tg::Tensor& got, const std::vector<double>& expected, double rel = 1e-12) {
-  REQUIRE(got.defined());
-  const auto g = got.to_vector<double>();
-  REQUIRE(g.size() == expected.size());
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    CAPTURE(i);
-    CHECK(g[i] == doctest::Approx(expected[i]).epsilon(rel));
-  }
-}
-
-// `got` has `want`'s shape and values.
-inline void check_close(const tg::Tensor& got, const tg::Tensor& want, double rel = 1e-12) {
-  REQUIRE(want.defined());
-  REQUIRE(got.defined());
-  REQUIRE(got.shape() == want.shape());
-  check_values(got, want.to_vector<double>(), rel);
+  check_close(got, expected, rel);
 }
 
 // `got` equals PyTorch's cases[name][key] of reference file `file`.
