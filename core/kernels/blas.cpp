@@ -11,6 +11,7 @@
 
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/parallel.h>
+#include <tapegrad/core/kernels/wrapping.h>
 
 namespace tg::kernel {
 
@@ -43,13 +44,6 @@ void scale_rows(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc) 
 
 // Integer GEMM (BLAS has none): row by row, the k loop outside the n loop so
 // the inner loop runs along a row of C.
-// int64 products and sums wrap modulo 2^64 (signed overflow is undefined).
-std::int64_t wmul(std::int64_t x, std::int64_t y) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(x) * static_cast<std::uint64_t>(y));
-}
-std::int64_t wadd(std::int64_t x, std::int64_t y) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(x) + static_cast<std::uint64_t>(y));
-}
 
 void gemm_int64(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t alpha, const std::int64_t* a,
                 GemmLayout la, const std::int64_t* b, GemmLayout lb, std::int64_t beta, std::int64_t* c,
@@ -58,13 +52,13 @@ void gemm_int64(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t alp
 #pragma omp parallel for if (parallel) schedule(static)
   for (std::int64_t i = 0; i < m; ++i) {
     std::int64_t* row = c + i * ldc;
-    for (std::int64_t j = 0; j < n; ++j) row[j] = beta == 0 ? 0 : wmul(beta, row[j]);
+    for (std::int64_t j = 0; j < n; ++j) row[j] = beta == 0 ? 0 : wrap_mul(beta, row[j]);
     for (std::int64_t p = 0; p < k; ++p) {
-      const std::int64_t aip = wmul(alpha, la.trans ? a[p * la.ld + i] : a[i * la.ld + p]);
+      const std::int64_t aip = wrap_mul(alpha, la.trans ? a[p * la.ld + i] : a[i * la.ld + p]);
       if (lb.trans)
-        for (std::int64_t j = 0; j < n; ++j) row[j] = wadd(row[j], wmul(aip, b[j * lb.ld + p]));
+        for (std::int64_t j = 0; j < n; ++j) row[j] = wrap_add(row[j], wrap_mul(aip, b[j * lb.ld + p]));
       else
-        for (std::int64_t j = 0; j < n; ++j) row[j] = wadd(row[j], wmul(aip, b[p * lb.ld + j]));
+        for (std::int64_t j = 0; j < n; ++j) row[j] = wrap_add(row[j], wrap_mul(aip, b[p * lb.ld + j]));
     }
   }
 }
@@ -142,7 +136,7 @@ void dot(DType dtype, std::int64_t n, const void* a, std::int64_t inc_a, const v
     }
     T acc = 0;
     if constexpr (std::is_same_v<T, std::int64_t>)
-      for (std::int64_t i = 0; i < n; ++i) acc = wadd(acc, wmul(x[i * inc_a], y[i * inc_b]));
+      for (std::int64_t i = 0; i < n; ++i) acc = wrap_add(acc, wrap_mul(x[i * inc_a], y[i * inc_b]));
     else
       for (std::int64_t i = 0; i < n; ++i) acc += x[i * inc_a] * y[i * inc_b];
     *r = acc;

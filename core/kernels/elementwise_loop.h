@@ -8,6 +8,7 @@
 
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/wrapping.h>
 
 namespace tg::kernel::ew {
 
@@ -41,17 +42,6 @@ T scalar_as(double v) {
 
 // Whole numbers that fit in int64: the scalars integer tensors keep their dtype with.
 bool is_whole(double v);
-
-// Wrapping int64 arithmetic (through uint64, which is defined modulo 2^64).
-inline std::int64_t wrap_add(std::int64_t x, std::int64_t y) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(x) + static_cast<std::uint64_t>(y));
-}
-inline std::int64_t wrap_sub(std::int64_t x, std::int64_t y) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(x) - static_cast<std::uint64_t>(y));
-}
-inline std::int64_t wrap_mul(std::int64_t x, std::int64_t y) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(x) * static_cast<std::uint64_t>(y));
-}
 
 // out[i] = f(x[i]); x has type X and out type O, x broadcasts to out's shape.
 template <class O, class X, class F>

@@ -10,6 +10,7 @@
 
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/wrapping.h>
 
 namespace tg::kernel {
 
@@ -190,11 +191,7 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
       const std::int64_t v = ip[off[1]];
       check_in_range(v, size, d, "scatter_add");
       T& slot = o[off[0] + v * step];
-      // int64 sums wrap modulo 2^64 (signed overflow is undefined).
-      if constexpr (std::is_same_v<T, std::int64_t>)
-        slot = static_cast<T>(static_cast<std::uint64_t>(slot) + static_cast<std::uint64_t>(sp[off[2]]));
-      else
-        slot += sp[off[2]];
+      slot = wrap_add(slot, sp[off[2]]);
     });
   });
   return out;

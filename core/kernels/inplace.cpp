@@ -9,6 +9,7 @@
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/elementwise_loop.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/wrapping.h>
 
 namespace tg::kernel {
 namespace {
@@ -54,26 +55,6 @@ void check_scalar(const Tensor& self, double value, const char* op, const char* 
     throw ValueError(fmt::format("{}: {} {} is out of the range of int64", op, what, value));
 }
 
-// a + b and a * b; int64 wraps modulo 2^64 as the out-of-place ops do
-// (signed overflow is undefined behaviour).
-template <class T>
-T plus(T a, T b) {
-  if constexpr (std::is_same_v<T, bool>)
-    return a || b;
-  else if constexpr (std::is_same_v<T, std::int64_t>)
-    return static_cast<T>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
-  else
-    return a + b;
-}
-template <class T>
-T times(T a, T b) {
-  if constexpr (std::is_same_v<T, bool>)
-    return a && b;
-  else if constexpr (std::is_same_v<T, std::int64_t>)
-    return static_cast<T>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
-  else
-    return a * b;
-}
 
 // self[i] = f(self[i], other[i]) computed in `common` (self's or other's
 // dtype: promotion picks one of the two) and stored in self's dtype.
@@ -126,30 +107,30 @@ void add_(const Tensor& self, const Tensor& other, double alpha, const char* op)
   check_result(self, common, op);
   check_alpha(common, alpha, op);
   if (alpha == 1) {
-    update2(self, other, common, op, [](auto a, auto b) { return plus(a, b); });
+    update2(self, other, common, op, [](auto a, auto b) { return wrap_add(a, b); });
   } else {
     update2(self, other, common, op, [alpha](auto a, auto b) {
       using C = decltype(a);
-      if constexpr (std::is_same_v<C, bool>) return plus(a, b);  // alpha is 1 (checked)
-      else return plus(a, times(ew::scalar_as<C>(alpha), b));
+      if constexpr (std::is_same_v<C, bool>) return wrap_add(a, b);  // alpha is 1 (checked)
+      else return wrap_add(a, wrap_mul(ew::scalar_as<C>(alpha), b));
     });
   }
 }
 
 void add_(const Tensor& self, double other, const char* op) {
   check_result(self, scalar_result_type(self.dtype(), other), op);
-  update1(self, op, [other](auto a) { return plus(a, ew::scalar_as<decltype(a)>(other)); });
+  update1(self, op, [other](auto a) { return wrap_add(a, ew::scalar_as<decltype(a)>(other)); });
 }
 
 void mul_(const Tensor& self, const Tensor& other, const char* op) {
   const DType common = result_type(self, other);
   check_result(self, common, op);
-  update2(self, other, common, op, [](auto a, auto b) { return times(a, b); });
+  update2(self, other, common, op, [](auto a, auto b) { return wrap_mul(a, b); });
 }
 
 void mul_(const Tensor& self, double other, const char* op) {
   check_result(self, scalar_result_type(self.dtype(), other), op);
-  update1(self, op, [other](auto a) { return times(a, ew::scalar_as<decltype(a)>(other)); });
+  update1(self, op, [other](auto a) { return wrap_mul(a, ew::scalar_as<decltype(a)>(other)); });
 }
 
 // True division: only a floating tensor can hold its result.

@@ -7,6 +7,7 @@
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/wrapping.h>
 
 namespace tg::kernel {
 
@@ -284,10 +285,7 @@ Tensor outer(const Tensor& a, const Tensor& b) {
   const Tensor row = make_view(cb, {1, m}, {0, cb.stride(0)}, cb.storage_offset());
   dispatch(dt, [&]<class T>() {
     map2<T, T, T>(out, col, row, [](T x, T y) -> T {
-      if constexpr (std::is_same_v<T, bool>) return x && y;
-      else if constexpr (std::is_same_v<T, std::int64_t>)
-        return static_cast<T>(static_cast<std::uint64_t>(x) * static_cast<std::uint64_t>(y));
-      else return x * y;
+      return wrap_mul(x, y);
     });
   });
   return out;

@@ -12,6 +12,7 @@
 
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/wrapping.h>
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/parallel.h>
 
@@ -312,38 +313,20 @@ using WideAcc = std::conditional_t<std::is_floating_point_v<T>, double, std::int
 template <class T>
 using SumOut = std::conditional_t<std::is_floating_point_v<T>, T, std::int64_t>;
 
-// int64 sums wrap modulo 2^64, as PyTorch's (signed overflow is undefined).
-template <class A>
-A wrapping_add(A a, A b) {
-  if constexpr (std::is_same_v<A, std::int64_t>)
-    return static_cast<A>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
-  else
-    return a + b;
-}
-
 template <class T>
 struct SumOp {
   using Acc = WideAcc<T>;
   Acc init() const { return 0; }
-  Acc step(Acc a, T x, std::int64_t) const { return wrapping_add(a, static_cast<Acc>(x)); }
-  Acc combine(Acc a, Acc b) const { return wrapping_add(a, b); }
+  Acc step(Acc a, T x, std::int64_t) const { return wrap_add(a, static_cast<Acc>(x)); }
+  Acc combine(Acc a, Acc b) const { return wrap_add(a, b); }
 };
-
-// And products.
-template <class A>
-A wrapping_mul(A a, A b) {
-  if constexpr (std::is_same_v<A, std::int64_t>)
-    return static_cast<A>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
-  else
-    return a * b;
-}
 
 template <class T>
 struct ProdOp {
   using Acc = WideAcc<T>;
   Acc init() const { return 1; }
-  Acc step(Acc a, T x, std::int64_t) const { return wrapping_mul(a, static_cast<Acc>(x)); }
-  Acc combine(Acc a, Acc b) const { return wrapping_mul(a, b); }
+  Acc step(Acc a, T x, std::int64_t) const { return wrap_mul(a, static_cast<Acc>(x)); }
+  Acc combine(Acc a, Acc b) const { return wrap_mul(a, b); }
 };
 
 template <class T>
@@ -476,7 +459,7 @@ std::int64_t unfolded_index(const Tensor& x, const Tensor& folded, DimMask mask,
 // a added to itself `repeat` times; integers wrap as the plain sum would.
 template <class A>
 A repeated_sum(A a, std::int64_t repeat) {
-  if constexpr (std::is_same_v<A, std::int64_t>) return wrapping_mul(a, repeat);
+  if constexpr (std::is_same_v<A, std::int64_t>) return wrap_mul(a, repeat);
   else return a * static_cast<A>(repeat);
 }
 
@@ -486,8 +469,8 @@ A repeated_prod(A a, std::int64_t repeat) {
   if constexpr (std::is_same_v<A, std::int64_t>) {
     A result = 1;
     for (auto n = static_cast<std::uint64_t>(repeat); n > 0; n >>= 1) {
-      if (n & 1) result = wrapping_mul(result, a);
-      a = wrapping_mul(a, a);
+      if (n & 1) result = wrap_mul(result, a);
+      a = wrap_mul(a, a);
     }
     return result;
   } else {

@@ -86,7 +86,7 @@ Tensor neg(const Tensor& x) {
   Tensor out = make_tensor(x.shape(), x.dtype());
   dispatch_numeric(x.dtype(), "neg", [&]<class T>() {
     unary_compute<T>(out, x, [](T v) -> T {
-      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_sub(0, v);
+      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_sub<T>(0, v);
       else return -v;
     });
   });
@@ -98,7 +98,7 @@ Tensor abs(const Tensor& x) {
   Tensor out = make_tensor(x.shape(), x.dtype());
   dispatch_numeric(x.dtype(), "abs", [&]<class T>() {
     unary_compute<T>(out, x, [](T v) -> T {
-      if constexpr (std::is_same_v<T, std::int64_t>) return v < 0 ? wrap_sub(0, v) : v;
+      if constexpr (std::is_same_v<T, std::int64_t>) return v < 0 ? wrap_sub<T>(0, v) : v;
       else return std::abs(v);
     });
   });
