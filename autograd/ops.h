@@ -11,7 +11,7 @@
 
 namespace tg {
 
-// ---- autograd/ops/elementwise.cpp --------------------------------------------
+// ---- autograd/ops/arithmetic.cpp, math.cpp, activation.cpp, compare.cpp --------
 Tensor add(const Tensor& a, const Tensor& b, double alpha = 1);
 Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1);
 Tensor mul(const Tensor& a, const Tensor& b);

@@ -1,7 +1,7 @@
 // Per-op cost on small tensors, with and without recording, and a 100-op
 // chain forward + backward: the overhead a define-by-run engine adds to
 // every line of model code. Names and arguments match
-// bench/libtorch/bench_libtorch.cpp so scripts/bench.sh can pair them.
+// bench/libtorch/bench.cpp so scripts/bench.sh can pair them.
 #include <benchmark/benchmark.h>
 
 #include <tapegrad/tapegrad.h>

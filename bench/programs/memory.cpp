@@ -2,7 +2,7 @@
 // (784-32-64-10, batch 32, Adam) over a pool of 100 random batches; prints
 // VmRSS after step 100 and after step 10,000. Flat means the tape, the
 // allocator cache and the optimizer state stop growing once warm.
-// libtorch/memory.cpp is the same loop for LibTorch.
+// bench/libtorch/memory.cpp is the same loop for LibTorch.
 #include <fstream>
 #include <string>
 #include <vector>

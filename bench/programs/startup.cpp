@@ -1,6 +1,6 @@
 // The smallest useful program: make a tensor, multiply, print. scripts/bench.sh
 // times whole runs of it (start-up, static initialisation, BLAS loading,
-// exit) and reads its peak resident memory; libtorch/startup.cpp is the same
+// exit) and reads its peak resident memory; bench/libtorch/startup.cpp is the same
 // program for LibTorch.
 #include <tapegrad/tapegrad.h>
 
