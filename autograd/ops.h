@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg {
 

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg_test {
 
