@@ -234,7 +234,8 @@ std::string repr(const TensorBase& t) {
     body = tensor_body(t, indent);
   }
   if (AutogradMetaBase* meta = t.impl()->autograd.get()) {
-    if (auto name = meta->grad_fn_name_for(t); !name.empty()) suffixes.push_back("grad_fn=<" + backward_name(name) + ">");
+    if (auto name = meta->grad_fn_name_for(t); !name.empty())
+      suffixes.push_back("grad_fn=<" + backward_name(name) + ">");
     else if (meta->requires_grad_for(t)) suffixes.push_back("requires_grad=True");
   }
   return add_suffixes(prefix + body, suffixes, indent);

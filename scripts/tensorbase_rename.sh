@@ -18,7 +18,8 @@ if [ $# -eq 0 ]; then
   echo "usage: $0 FILE..." >&2
   exit 2
 fi
-creation='empty|zeros|ones|full|zeros_like|ones_like|empty_like|full_like|scalar_tensor|arange|linspace|eye|tensor|rand|randn|randint|bernoulli|randperm'
+creation='empty|zeros|ones|full|zeros_like|ones_like|empty_like|full_like|scalar_tensor|arange|linspace|eye|tensor'
+creation+='|rand|randn|randint|bernoulli|randperm'
 sed -E -i \
   -e 's/\bTensor\b/TensorBase/g' \
   -e "s/\btg::($creation)\(/kernel::\1(/g" \

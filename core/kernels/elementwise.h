@@ -94,7 +94,8 @@ TensorBase relu_backward(const TensorBase& dy, const TensorBase& y);
 // dy where x > 0, else dy * slope.
 TensorBase leaky_relu_backward(const TensorBase& dy, const TensorBase& x, double negative_slope);
 // dy where min <= x <= max, else 0.
-TensorBase clamp_backward(const TensorBase& dy, const TensorBase& x, std::optional<double> min, std::optional<double> max);
+TensorBase clamp_backward(const TensorBase& dy, const TensorBase& x, std::optional<double> min,
+                          std::optional<double> max);
 // dy * y * (1 - y) (y = sigmoid(x)).
 TensorBase sigmoid_backward(const TensorBase& dy, const TensorBase& y);
 // dy * (1 - y^2) (y = tanh(x)).

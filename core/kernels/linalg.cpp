@@ -72,7 +72,8 @@ std::optional<std::int64_t> merged_stride(const TensorBase& t, int end) {
 }
 
 // Batch dims of two matmul operands, broadcast.
-Dims broadcast_batch(const char* op, const TensorBase& a, const TensorBase& b, const TensorBase& A, const TensorBase& B) {
+Dims broadcast_batch(const char* op, const TensorBase& a, const TensorBase& b, const TensorBase& A,
+                     const TensorBase& B) {
   const int na = A.dim() - 2, nb = B.dim() - 2, n = std::max(na, nb);
   Dims batch = Dims::filled(n, 1);
   for (int i = 0; i < n; ++i) {

@@ -267,7 +267,8 @@ CatPlan cat_plan(std::span<const TensorBase> tensors, std::int64_t dim) {
   // As PyTorch, 1-D empty tensors are skipped whatever the others' shapes
   // (code that grows a tensor by cat often starts from one).
   auto legacy_empty = [](const TensorBase& t) { return t.dim() == 1 && t.numel() == 0; };
-  const auto first = std::find_if(tensors.begin(), tensors.end(), [&](const TensorBase& t) { return !legacy_empty(t); });
+  const auto first =
+      std::find_if(tensors.begin(), tensors.end(), [&](const TensorBase& t) { return !legacy_empty(t); });
   const std::size_t ref = first == tensors.end() ? 0 : static_cast<std::size_t>(first - tensors.begin());
   const TensorBase& r = tensors[ref];
   if (r.dim() == 0)

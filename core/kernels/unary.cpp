@@ -57,7 +57,8 @@ std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> ma
 }
 
 // NaN passes through; min > max gives max everywhere, as PyTorch.
-void clamp_into(const TensorBase& out, const TensorBase& x, std::optional<double> min, std::optional<double> max, DType dt) {
+void clamp_into(const TensorBase& out, const TensorBase& x, std::optional<double> min, std::optional<double> max,
+                DType dt) {
   dispatch_numeric(dt, "clamp", [&]<class T>() {
     const auto [lo, hi] = clamp_bounds<T>(min, max);
     // Init-captures: Clang before 16 cannot capture structured bindings directly.
@@ -188,7 +189,8 @@ TensorBase leaky_relu_backward(const TensorBase& dy, const TensorBase& x, double
   });
 }
 
-TensorBase clamp_backward(const TensorBase& dy, const TensorBase& x, std::optional<double> min, std::optional<double> max) {
+TensorBase clamp_backward(const TensorBase& dy, const TensorBase& x, std::optional<double> min,
+                          std::optional<double> max) {
   const double lo = min.value_or(-std::numeric_limits<double>::infinity());
   const double hi = max.value_or(std::numeric_limits<double>::infinity());
   const Dims shape = binary_shape(dy, x, "clamp_backward");
