@@ -4,7 +4,7 @@
 // among ready nodes), with an explicit heap (no recursion).
 #include <vector>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg {
 

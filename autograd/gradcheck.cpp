@@ -137,7 +137,8 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
   // Contiguous leaf copies of the checked inputs, perturbed in place below.
   std::vector<Tensor> copies = inputs;
   for (std::size_t i = 0; i < inputs.size(); ++i)
-    if (inputs[i].defined() && inputs[i].requires_grad()) copies[i] = kernel::clone(inputs[i]).set_requires_grad(true);
+    if (inputs[i].defined() && inputs[i].requires_grad())
+      copies[i] = Tensor(kernel::clone(inputs[i])).set_requires_grad(true);
 
   GradcheckResult result;
   auto fail = [&](std::string message) {

@@ -27,7 +27,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg {
 

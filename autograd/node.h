@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg::autograd {
 
@@ -56,6 +56,10 @@ struct AutogradMeta final : AutogradMetaBase {
   Tensor view_base;
   std::uint32_t view_version = 0;
   ViewKind view_kind = ViewKind::kPlain;
+
+  // For core's printing (Tensor::requires_grad and grad_fn_name).
+  bool requires_grad_for(const TensorBase& self) override;
+  std::string_view grad_fn_name_for(const TensorBase& self) override;
 };
 
 // Returns the tensor's autograd state, or null if it has none. For a view

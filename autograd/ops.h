@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg {
 
@@ -95,7 +95,7 @@ Tensor& operator*=(Tensor& a, double b);
 Tensor& operator/=(Tensor& a, double b);
 
 // ---- autograd/ops/reduce.cpp ---------------------------------------------------
-// The same signatures as the Tensor methods (core/tensor.h, core/args.h):
+// The same signatures as the Tensor methods (autograd/tensor.h, core/args.h):
 // dims are a DimList, correction and p are Real (never a braced list or a
 // bool), keepdim is a StrictBool.
 Tensor sum(const Tensor& x);

@@ -47,7 +47,7 @@ const Tensor& Tensor::grad() const {
   return m ? m->grad : undefined;
 }
 
-Tensor& Tensor::mutable_grad() const {
+Tensor& Tensor::mutable_grad() {
   require_defined(*this, "mutable_grad");
   return ensure_meta(*this).grad;
 }
@@ -74,6 +74,13 @@ std::shared_ptr<autograd::Node> Tensor::grad_fn() const {
 std::string_view Tensor::grad_fn_name() const {
   auto* m = meta_of(*this);
   return m && m->grad_fn ? m->grad_fn->name() : std::string_view();
+}
+
+// `self` owns this state; going through its Tensor refreshes a view's history
+// first, as every other query does.
+bool autograd::AutogradMeta::requires_grad_for(const TensorBase& self) { return Tensor(self).requires_grad(); }
+std::string_view autograd::AutogradMeta::grad_fn_name_for(const TensorBase& self) {
+  return Tensor(self).grad_fn_name();
 }
 
 std::uint32_t Tensor::output_nr() const {

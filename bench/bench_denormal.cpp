@@ -74,8 +74,8 @@ void BM_step_fitted(benchmark::State& state) {
   tg::manual_seed(0);
   tg::nn::Sequential model = seed_model();
   tg::optim::Adam opt(model.parameters(), {.lr = 1e-3});
-  tg::Tensor x = fashion().train_images.narrow(0, 0, 32).flatten(1).contiguous();
-  tg::Tensor y = fashion().train_labels.narrow(0, 0, 32).contiguous();
+  tg::Tensor x = tg::Tensor(fashion().train_images).narrow(0, 0, 32).flatten(1).contiguous();
+  tg::Tensor y = tg::Tensor(fashion().train_labels).narrow(0, 0, 32).contiguous();
   auto step = [&] {
     opt.zero_grad();
     tg::Tensor loss = F::cross_entropy(model.forward(x), y);
@@ -110,7 +110,7 @@ void BM_epochs10(benchmark::State& state) {
     double total = 0;
     for (auto& batch : loader) {
       opt.zero_grad();
-      tg::Tensor loss = F::cross_entropy(model.forward(batch.input.flatten(1)), batch.target);
+      tg::Tensor loss = F::cross_entropy(model.forward(tg::Tensor(batch.input).flatten(1)), batch.target);
       loss.backward();
       opt.step();
       total += loss.item<double>();

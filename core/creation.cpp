@@ -5,40 +5,35 @@
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/tensor.h>
 
-namespace tg {
+// requires_grad is the autograd level's (autograd/creation.cpp): these only
+// make the data.
+namespace tg::kernel {
+
+TensorBase empty(Dims shape, TensorOptions options) { return make_tensor(shape, options.dtype); }
 
 namespace {
-Tensor finish(Tensor t, const TensorOptions& options) {
-  if (options.requires_grad) t.set_requires_grad(true);
+TensorBase full_as(const char* op, Dims shape, double value, TensorOptions options) {
+  TensorBase t = make_tensor(shape, options.dtype);
+  kernel::fill_(t, value, op);
   return t;
 }
 }  // namespace
 
-Tensor empty(Dims shape, TensorOptions options) { return finish(make_tensor(shape, options.dtype), options); }
+TensorBase full(Dims shape, double value, TensorOptions options) { return full_as("full", shape, value, options); }
+TensorBase zeros(Dims shape, TensorOptions options) { return full(shape, 0, options); }
+TensorBase ones(Dims shape, TensorOptions options) { return full(shape, 1, options); }
+TensorBase scalar_tensor(double value, TensorOptions options) { return full_as("scalar_tensor", {}, value, options); }
 
-namespace {
-Tensor full_as(const char* op, Dims shape, double value, TensorOptions options) {
-  Tensor t = make_tensor(shape, options.dtype);
-  kernel::fill_(t, value, op);
-  return finish(t, options);
-}
-}  // namespace
-
-Tensor full(Dims shape, double value, TensorOptions options) { return full_as("full", shape, value, options); }
-Tensor zeros(Dims shape, TensorOptions options) { return full(shape, 0, options); }
-Tensor ones(Dims shape, TensorOptions options) { return full(shape, 1, options); }
-Tensor scalar_tensor(double value, TensorOptions options) { return full_as("scalar_tensor", {}, value, options); }
-
-Tensor empty_like(const Tensor& t, std::optional<DType> dtype) { return make_tensor(t.shape(), dtype.value_or(t.dtype())); }
-Tensor zeros_like(const Tensor& t, std::optional<DType> dtype) { return full(t.shape(), 0, {dtype.value_or(t.dtype())}); }
-Tensor ones_like(const Tensor& t, std::optional<DType> dtype) { return full(t.shape(), 1, {dtype.value_or(t.dtype())}); }
-Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype) {
+TensorBase empty_like(const TensorBase& t, std::optional<DType> dtype) { return make_tensor(t.shape(), dtype.value_or(t.dtype())); }
+TensorBase zeros_like(const TensorBase& t, std::optional<DType> dtype) { return full(t.shape(), 0, {dtype.value_or(t.dtype())}); }
+TensorBase ones_like(const TensorBase& t, std::optional<DType> dtype) { return full(t.shape(), 1, {dtype.value_or(t.dtype())}); }
+TensorBase full_like(const TensorBase& t, double value, std::optional<DType> dtype) {
   return full_as("full_like", t.shape(), value, {dtype.value_or(t.dtype())});
 }
 
-Tensor arange(double end, TensorOptions options) { return arange(0, end, 1, options); }
+TensorBase arange(double end, TensorOptions options) { return arange(0, end, 1, options); }
 
-Tensor detail::arange_range(double start, double end, double step, TensorOptions options) {
+TensorBase arange_range(double start, double end, double step, TensorOptions options) {
   if (step == 0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
     throw ValueError(fmt::format("arange: invalid range start={} end={} step={}", start, end, step));
   if ((end - start) / step < 0)
@@ -49,18 +44,18 @@ Tensor detail::arange_range(double start, double end, double step, TensorOptions
     throw ValueError(fmt::format("arange: start={} end={} step={} gives {} elements, more than a tensor can hold", start,
                                  end, step, count));
   const auto n = static_cast<std::int64_t>(count);
-  Tensor t = make_tensor({n}, options.dtype);
+  TensorBase t = make_tensor({n}, options.dtype);
   dispatch(options.dtype, [&]<class T>() {
     T* p = t.data_ptr<T>();
     // Checked: arange(0, 1e30, 1e28) with an integer dtype has values int64 cannot hold.
     for (std::int64_t i = 0; i < n; ++i) p[i] = checked_scalar<T>(start + static_cast<double>(i) * step, "arange");
   });
-  return finish(t, options);
+  return t;
 }
 
-Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options) {
+TensorBase linspace(double start, double end, std::int64_t steps, TensorOptions options) {
   if (steps < 0) throw ValueError(fmt::format("linspace: number of steps must be non-negative, got {}", steps));
-  Tensor t = make_tensor({steps}, options.dtype);
+  TensorBase t = make_tensor({steps}, options.dtype);
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0;
   dispatch(options.dtype, [&]<class T>() {
     T* p = t.data_ptr<T>();
@@ -71,49 +66,49 @@ Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opti
                                         : end - step * static_cast<double>(steps - 1 - i),
                                "linspace");
   });
-  return finish(t, options);
+  return t;
 }
 
-Tensor eye(std::int64_t n, std::optional<std::int64_t> m, TensorOptions options) {
+TensorBase eye(std::int64_t n, std::optional<std::int64_t> m, TensorOptions options) {
   const std::int64_t cols = m.value_or(n);
   if (n < 0 || cols < 0) throw ValueError(fmt::format("eye: sizes must be non-negative, got {} x {}", n, cols));
-  Tensor t = zeros({n, cols}, {options.dtype});
+  TensorBase t = zeros({n, cols}, {options.dtype});
   dispatch(options.dtype, [&]<class T>() {
     T* p = t.data_ptr<T>();
     for (std::int64_t i = 0; i < std::min(n, cols); ++i) p[i * cols + i] = T(1);
   });
-  return finish(t, options);
+  return t;
 }
 
-Tensor tensor(std::initializer_list<double> values, Dims shape, TensorOptions options) {
+TensorBase tensor(std::initializer_list<double> values, Dims shape, TensorOptions options) {
   if (shape.empty() && values.size() != 1) shape = Dims{static_cast<std::int64_t>(values.size())};
   if (shape.empty() && values.size() == 1) shape = Dims{1};
   if (shape.product() != static_cast<std::int64_t>(values.size()))
     throw ShapeError(fmt::format("tensor: {} values do not fill shape {}", values.size(), shape_str(shape)));
-  Tensor t = make_tensor(shape, options.dtype);
+  TensorBase t = make_tensor(shape, options.dtype);
   dispatch(options.dtype, [&]<class T>() {
     T* p = t.data_ptr<T>();
     std::int64_t i = 0;
     for (double v : values) p[i++] = checked_scalar<T>(v, "tensor");
   });
-  return finish(t, options);
+  return t;
 }
 
 template <class V>
-Tensor tensor(const std::vector<V>& values, Dims shape, std::optional<DType> dtype) {
+TensorBase tensor(const std::vector<V>& values, Dims shape, std::optional<DType> dtype) {
   if (shape.empty()) shape = Dims{static_cast<std::int64_t>(values.size())};
   if (shape.product() != static_cast<std::int64_t>(values.size()))
     throw ShapeError(fmt::format("tensor: {} values do not fill shape {}", values.size(), shape_str(shape)));
-  Tensor t = make_tensor(shape, dtype_of<V>());
+  TensorBase t = make_tensor(shape, dtype_of<V>());
   V* p = t.data_ptr<V>();
   for (std::size_t i = 0; i < values.size(); ++i) p[i] = values[i];
   if (dtype && *dtype != t.dtype()) return kernel::to(t, *dtype);
   return t;
 }
 
-template Tensor tensor<float>(const std::vector<float>&, Dims, std::optional<DType>);
-template Tensor tensor<double>(const std::vector<double>&, Dims, std::optional<DType>);
-template Tensor tensor<std::int64_t>(const std::vector<std::int64_t>&, Dims, std::optional<DType>);
-template Tensor tensor<bool>(const std::vector<bool>&, Dims, std::optional<DType>);
+template TensorBase tensor<float>(const std::vector<float>&, Dims, std::optional<DType>);
+template TensorBase tensor<double>(const std::vector<double>&, Dims, std::optional<DType>);
+template TensorBase tensor<std::int64_t>(const std::vector<std::int64_t>&, Dims, std::optional<DType>);
+template TensorBase tensor<bool>(const std::vector<bool>&, Dims, std::optional<DType>);
 
-}  // namespace tg
+}  // namespace tg::kernel

@@ -88,7 +88,7 @@ class Formatter {
 template <class T>
 class Printer {
  public:
-  Printer(const Tensor& t, bool summarize)
+  Printer(const TensorBase& t, bool summarize)
       : data_(static_cast<const typename Element<T>::type*>(t.raw_data())),
         sizes_(t.sizes()),
         strides_(t.strides()),
@@ -165,7 +165,7 @@ class Printer {
   bool summarize_;
 };
 
-std::string tensor_body(const Tensor& t, std::size_t indent) {
+std::string tensor_body(const TensorBase& t, std::size_t indent) {
   const bool summarize = t.numel() > kThreshold;
   return dispatch(t.dtype(), [&]<class T>() {
     Printer<T> printer(t, summarize);
@@ -219,7 +219,7 @@ std::string size_tuple(IntArrayRef sizes) {
 
 }  // namespace
 
-std::string repr(const Tensor& t) {
+std::string repr(const TensorBase& t) {
   if (!t.defined()) return "tensor(undefined)";
   const std::string prefix = "tensor(";
   const std::size_t indent = prefix.size();
@@ -233,12 +233,15 @@ std::string repr(const Tensor& t) {
     if (t.dtype() == kFloat64) suffixes.push_back("dtype=float64");
     body = tensor_body(t, indent);
   }
-  if (auto name = t.grad_fn_name(); !name.empty()) suffixes.push_back("grad_fn=<" + backward_name(name) + ">");
-  else if (t.requires_grad()) suffixes.push_back("requires_grad=True");
+  if (AutogradMetaBase* meta = t.impl()->autograd.get()) {
+    if (auto name = meta->grad_fn_name_for(t); !name.empty())
+      suffixes.push_back("grad_fn=<" + backward_name(name) + ">");
+    else if (meta->requires_grad_for(t)) suffixes.push_back("requires_grad=True");
+  }
   return add_suffixes(prefix + body, suffixes, indent);
 }
 
-std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << repr(t); }
+std::ostream& operator<<(std::ostream& os, const TensorBase& t) { return os << repr(t); }
 
 std::ostream& operator<<(std::ostream& os, DType dtype) { return os << dtype_name(dtype); }
 

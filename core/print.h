@@ -25,6 +25,7 @@
 #include <iosfwd>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -32,8 +33,8 @@
 
 namespace tg {
 
-std::string repr(const Tensor& t);
-std::ostream& operator<<(std::ostream& os, const Tensor& t);
+std::string repr(const TensorBase& t);
+std::ostream& operator<<(std::ostream& os, const TensorBase& t);
 std::ostream& operator<<(std::ostream& os, DType dtype);
 
 }  // namespace tg
@@ -46,10 +47,12 @@ struct fmt::formatter<tg::DType> : fmt::formatter<std::string_view> {
   }
 };
 
-template <>
-struct fmt::formatter<tg::Tensor> : fmt::formatter<std::string_view> {
+// Any handle type: TensorBase and autograd's Tensor print alike.
+template <class T>
+  requires std::is_base_of_v<tg::TensorBase, T>
+struct fmt::formatter<T> : fmt::formatter<std::string_view> {
   template <class FormatContext>
-  auto format(const tg::Tensor& t, FormatContext& ctx) const {
+  auto format(const tg::TensorBase& t, FormatContext& ctx) const {
     return fmt::formatter<std::string_view>::format(tg::repr(t), ctx);
   }
 };

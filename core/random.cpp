@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/core/error.h>
+#include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/tensor.h>
 
 namespace tg {
@@ -96,8 +97,8 @@ Generator& pick(Generator* gen) { return gen ? *gen : default_generator(); }
 
 // Fills a fresh contiguous tensor element by element from `draw(gen)`.
 template <class Draw>
-Tensor fill_random(Dims shape, DType dtype, Generator* g, const char* op, Draw draw) {
-  Tensor t = make_tensor(shape, dtype);
+TensorBase fill_random(Dims shape, DType dtype, Generator* g, const char* op, Draw draw) {
+  TensorBase t = make_tensor(shape, dtype);
   auto& gen = pick(g);
   std::lock_guard lock(gen.mutex());
   dispatch(dtype, [&]<class T>() {
@@ -115,27 +116,27 @@ void require_floating(DType d, const char* op) {
 
 }  // namespace
 
-Tensor rand(Dims shape, TensorOptions options, Generator* gen) {
+// requires_grad is the autograd level's (autograd/creation.cpp): these only
+// make the data.
+namespace kernel {
+
+TensorBase rand(Dims shape, TensorOptions options, Generator* gen) {
   require_floating(options.dtype, "rand");
-  Tensor t = fill_random(shape, options.dtype, gen, "rand", [](Generator& g) { return g.uniform(); });
-  if (options.requires_grad) t.set_requires_grad(true);
-  return t;
+  return fill_random(shape, options.dtype, gen, "rand", [](Generator& g) { return g.uniform(); });
 }
 
-Tensor randn(Dims shape, TensorOptions options, Generator* gen) {
+TensorBase randn(Dims shape, TensorOptions options, Generator* gen) {
   require_floating(options.dtype, "randn");
-  Tensor t = fill_random(shape, options.dtype, gen, "randn", [](Generator& g) { return g.normal(); });
-  if (options.requires_grad) t.set_requires_grad(true);
-  return t;
+  return fill_random(shape, options.dtype, gen, "randn", [](Generator& g) { return g.normal(); });
 }
 
-Tensor randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options, Generator* gen) {
+TensorBase randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options, Generator* gen) {
   if (high <= low) throw ValueError(fmt::format("randint: empty range [{}, {})", low, high));
   if (options.dtype == kBool) throw DTypeError("randint: bool is not an integer dtype");
   // In unsigned arithmetic: high - low overflows int64 for ranges wider than
   // 2^63, and going through double would round int64 draws past 2^53.
   const std::uint64_t span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
-  Tensor t = make_tensor(shape, options.dtype);
+  TensorBase t = make_tensor(shape, options.dtype);
   auto& g = pick(gen);
   std::lock_guard lock(g.mutex());
   dispatch(options.dtype, [&]<class T>() {
@@ -146,10 +147,10 @@ Tensor randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions op
   return t;
 }
 
-Tensor bernoulli(const Tensor& probabilities, Generator* gen) {
+TensorBase bernoulli(const TensorBase& probabilities, Generator* gen) {
   require_floating(probabilities.dtype(), "bernoulli");
-  Tensor p = probabilities.contiguous();
-  Tensor out = make_tensor(p.shape(), p.dtype());
+  TensorBase p = kernel::contiguous(probabilities);
+  TensorBase out = make_tensor(p.shape(), p.dtype());
   auto& g = pick(gen);
   std::lock_guard lock(g.mutex());
   dispatch_floating(p.dtype(), "bernoulli", [&]<class T>() {
@@ -164,14 +165,14 @@ Tensor bernoulli(const Tensor& probabilities, Generator* gen) {
   return out;
 }
 
-Tensor bernoulli(Dims shape, double p, TensorOptions options, Generator* gen) {
+TensorBase bernoulli(Dims shape, double p, TensorOptions options, Generator* gen) {
   if (!(p >= 0 && p <= 1)) throw ValueError(fmt::format("bernoulli: probability {} is outside [0, 1]", p));
   return fill_random(shape, options.dtype, gen, "bernoulli", [p](Generator& g) { return g.uniform() < p ? 1.0 : 0.0; });
 }
 
-Tensor randperm(std::int64_t n, Generator* gen) {
+TensorBase randperm(std::int64_t n, Generator* gen) {
   if (n < 0) throw ValueError(fmt::format("randperm: n must be non-negative, got {}", n));
-  Tensor t = make_tensor({n}, kInt64);
+  TensorBase t = make_tensor({n}, kInt64);
   auto* p = t.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i) p[i] = i;
   auto& g = pick(gen);
@@ -180,4 +181,5 @@ Tensor randperm(std::int64_t n, Generator* gen) {
   return t;
 }
 
+}  // namespace kernel
 }  // namespace tg

@@ -20,12 +20,12 @@ bool TensorImpl::is_contiguous() const {
   return true;
 }
 
-std::int64_t Tensor::size(std::int64_t dim) const { return checked().sizes[wrap_dim(dim, this->dim(), "size")]; }
-std::int64_t Tensor::stride(std::int64_t dim) const {
+std::int64_t TensorBase::size(std::int64_t dim) const { return checked().sizes[wrap_dim(dim, this->dim(), "size")]; }
+std::int64_t TensorBase::stride(std::int64_t dim) const {
   return checked().strides[wrap_dim(dim, this->dim(), "stride")];
 }
 
-Tensor make_tensor(Dims shape, DType dtype) {
+TensorBase make_tensor(Dims shape, DType dtype) {
   // The strides multiply the non-zero sizes, so their product must not
   // overflow even when a zero size makes the tensor empty.
   std::int64_t extent = 1;
@@ -53,7 +53,7 @@ Tensor make_tensor(Dims shape, DType dtype) {
   impl->sizes = shape;
   impl->numel = numel;
   impl->dtype = dtype;
-  return Tensor(std::move(impl));
+  return TensorBase(std::move(impl));
 }
 
 namespace {
@@ -68,7 +68,7 @@ namespace {
 
 }  // namespace
 
-Tensor make_view(const Tensor& base, Dims sizes, Dims strides, std::int64_t offset) {
+TensorBase make_view(const TensorBase& base, Dims sizes, Dims strides, std::int64_t offset) {
   // Every view goes through here, so this is where no view can reach outside
   // its storage: the lowest and highest elements it can address must both
   // lie in it. A few multiply-adds per dim, no allocation.
@@ -105,7 +105,7 @@ Tensor make_view(const Tensor& base, Dims sizes, Dims strides, std::int64_t offs
   impl->strides = strides;
   impl->offset = offset;
   impl->dtype = base.dtype();
-  return Tensor(std::move(impl));
+  return TensorBase(std::move(impl));
 }
 
 namespace {
@@ -118,7 +118,7 @@ To convert(From v) {
 }  // namespace
 
 template <class T>
-T Tensor::item() const {
+T TensorBase::item() const {
   if (numel() != 1)
     throw ShapeError(fmt::format("item: a tensor with {} elements (shape {}) cannot be converted to a scalar",
                                  numel(), shape_str(sizes())));
@@ -126,20 +126,20 @@ T Tensor::item() const {
 }
 
 template <class T>
-std::vector<T> Tensor::to_vector() const {
-  Tensor dst = make_tensor(shape(), dtype_of<T>());
+std::vector<T> TensorBase::to_vector() const {
+  TensorBase dst = make_tensor(shape(), dtype_of<T>());
   dispatch(dtype(), [&]<class S>() { kernel::map1<T, S>(dst, *this, [](S v) { return convert<T>(v); }); });
   const T* p = static_cast<const T*>(dst.raw_data());
   return std::vector<T>(p, p + numel());
 }
 
-template float Tensor::item<float>() const;
-template double Tensor::item<double>() const;
-template std::int64_t Tensor::item<std::int64_t>() const;
-template bool Tensor::item<bool>() const;
-template std::vector<float> Tensor::to_vector<float>() const;
-template std::vector<double> Tensor::to_vector<double>() const;
-template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
-template std::vector<bool> Tensor::to_vector<bool>() const;
+template float TensorBase::item<float>() const;
+template double TensorBase::item<double>() const;
+template std::int64_t TensorBase::item<std::int64_t>() const;
+template bool TensorBase::item<bool>() const;
+template std::vector<float> TensorBase::to_vector<float>() const;
+template std::vector<double> TensorBase::to_vector<double>() const;
+template std::vector<std::int64_t> TensorBase::to_vector<std::int64_t>() const;
+template std::vector<bool> TensorBase::to_vector<bool>() const;
 
 }  // namespace tg

@@ -1,13 +1,15 @@
 #pragma once
-// tg::Tensor: a cheap handle (shared ownership) over a TensorImpl, which is a
-// view — sizes, strides and an offset — on a shared Storage. Copying a handle
-// aliases; clone() copies data.
+// tg::TensorBase: a cheap handle (shared ownership) over a TensorImpl, which
+// is a view (sizes, strides and an offset) on a shared Storage. Copying a
+// handle aliases.
 //
-// This header only describes tensors. The member functions that compute
-// (views, arithmetic, reductions, autograd) are declared here for a
-// PyTorch-like surface and defined in autograd/, where each op records itself
-// on the tape. The plain kernels underneath live in core/kernels.h and can be
-// used without autograd.
+// This is core's tensor: metadata and data access only, no op methods. The
+// kernels (core/kernels/), creation and random functions (tg::kernel::zeros,
+// ...) and printing take and return TensorBase, so core is a plain tensor
+// library on its own. Users' tg::Tensor (autograd/tensor.h) derives from it
+// and adds the PyTorch-like method syntax (x.relu(), x.sum(1), x.backward()),
+// each method an op that records itself on the tape; a TensorBase converts
+// to a Tensor implicitly. See docs/tensor_split.md.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,24 +27,17 @@
 
 namespace tg {
 
-namespace autograd {
-class Node;
-}
-
-class Tensor;
-// The non-template bodies behind the Real-templated reductions (their
-// definitions are in autograd/ops/reduce.cpp); call tg::var, tg::std,
-// tg::norm or the Tensor methods instead.
-namespace detail {
-Tensor var_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim);
-Tensor std_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim);
-Tensor norm_dims(const Tensor& x, double p, const DimList& dims, bool keepdim);
-}  // namespace detail
-
 // autograd/ attaches its per-tensor state through this interface, so core
 // needs to know nothing about the tape.
+class TensorBase;
 struct AutogradMetaBase {
   virtual ~AutogradMetaBase() = default;
+  // What printing shows (grad_fn=<...>, requires_grad=True). `self` is the
+  // tensor owning this state: for a view modified in place, autograd first
+  // brings its history up to date, as every other query of it does.
+  virtual bool requires_grad_for(const TensorBase& self) = 0;
+  // The recording op's name ("mul"), empty for leaves.
+  virtual std::string_view grad_fn_name_for(const TensorBase& self) = 0;
 };
 
 struct TensorImpl {
@@ -63,17 +58,17 @@ struct TensorOptions {
   Device device{};
 };
 
-class Tensor {
+class TensorBase {
  public:
-  Tensor() = default;
-  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+  TensorBase() = default;
+  explicit TensorBase(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // ---- identity and metadata -------------------------------------------
   bool defined() const { return impl_ != nullptr; }
   void reset() { impl_.reset(); }
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
-  bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+  bool is_same(const TensorBase& other) const { return impl_ == other.impl_; }
 
   DType dtype() const { return checked().dtype; }
   Device device() const { return checked().storage->device(); }
@@ -111,153 +106,7 @@ class Tensor {
   template <class T>
   std::vector<T> to_vector() const;
 
-  // ---- conversions ------------------------------------------------------
-  Tensor to(DType dtype) const;  // differentiable between floating types
-  Tensor clone() const;
-  Tensor contiguous() const;
-  Tensor detach() const;
-
-  // ---- autograd ---------------------------------------------------------
-  bool requires_grad() const;
-  Tensor& set_requires_grad(bool requires_grad = true);
-  Tensor& requires_grad_(bool requires_grad = true) { return set_requires_grad(requires_grad); }
-  const Tensor& grad() const;
-  Tensor& mutable_grad() const;
-  void set_grad(const Tensor& grad) const;
-  bool is_leaf() const;
-  std::shared_ptr<autograd::Node> grad_fn() const;
-  // The recording op's name ("mul"), empty for leaves; lets core print it
-  // without knowing about nodes.
-  std::string_view grad_fn_name() const;
-  std::uint32_t output_nr() const;
-  void backward(const Tensor& gradient = {}, bool retain_graph = false, bool create_graph = false) const;
-  void retain_grad() const;
-  bool retains_grad() const;
-  // The hook sees the gradient flowing into this tensor; returning a defined
-  // tensor replaces it.
-  void register_hook(std::function<Tensor(const Tensor&)> hook) const;
   std::uint32_t version() const { return storage()->version(); }
-
-  // ---- views (no copy) ---------------------------------------------------
-  Tensor view(Dims shape) const;
-  Tensor reshape(Dims shape) const;
-  Tensor view_as(const Tensor& other) const { return view(other.shape()); }
-  Tensor reshape_as(const Tensor& other) const { return reshape(other.shape()); }
-  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
-  Tensor permute(Dims dims) const;
-  Tensor t() const;
-  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
-  // Python's x[start:end:step] along `dim`; negative start/end count from the end.
-  Tensor slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const;
-  Tensor select(std::int64_t dim, std::int64_t index) const;
-  Tensor operator[](std::int64_t index) const { return select(0, index); }
-  Tensor expand(Dims sizes) const;
-  Tensor expand_as(const Tensor& other) const { return expand(other.shape()); }
-  Tensor squeeze() const;
-  Tensor squeeze(std::int64_t dim) const;
-  Tensor unsqueeze(std::int64_t dim) const;
-  Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
-
-  // ---- elementwise --------------------------------------------------------
-  Tensor neg() const;
-  Tensor exp() const;
-  Tensor log() const;
-  Tensor log1p() const;
-  Tensor sqrt() const;
-  Tensor rsqrt() const;
-  Tensor pow(double exponent) const;
-  Tensor pow(const Tensor& exponent) const;
-  Tensor abs() const;
-  Tensor sign() const;
-  Tensor relu() const;
-  Tensor sigmoid() const;
-  Tensor tanh() const;
-  Tensor gelu() const;
-  Tensor clamp(std::optional<double> min, std::optional<double> max) const;
-
-  // ---- reductions ---------------------------------------------------------
-  // Dims come first and are a DimList: x.sum(1), x.sum({0, 1}), x.mean(1, true),
-  // x.var({1}), x.std({0}, /*correction=*/0). A braced list is always dims;
-  // correction and p are plain numbers (Real) that a braced list or a bool
-  // cannot bind; keepdim takes only a bool. Over every dim with a correction:
-  // x.var(std::nullopt, 0). norm's number first is p, as in PyTorch:
-  // x.norm(1) is the L1 norm, x.norm({1}) the 2-norm over dim 1. See
-  // core/args.h and docs/overloads.md.
-  Tensor sum() const;
-  Tensor sum(DimList dims, StrictBool keepdim = false) const;
-  Tensor mean() const;
-  Tensor mean(DimList dims, StrictBool keepdim = false) const;
-  Tensor var() const;
-  Tensor var(DimList dims) const;  // correction 1
-  // No default for C: a defaulted template parameter would let `{0}` through.
-  template <Real C>
-  Tensor var(DimList dims, C correction, StrictBool keepdim = false) const {
-    return detail::var_dims(*this, dims, static_cast<double>(correction), keepdim);
-  }
-  Tensor std() const;
-  Tensor std(DimList dims) const;  // correction 1
-  template <Real C>
-  Tensor std(DimList dims, C correction, StrictBool keepdim = false) const {
-    return detail::std_dims(*this, dims, static_cast<double>(correction), keepdim);
-  }
-  Tensor max() const;
-  std::tuple<Tensor, Tensor> max(std::int64_t dim, StrictBool keepdim = false) const;
-  Tensor min() const;
-  std::tuple<Tensor, Tensor> min(std::int64_t dim, StrictBool keepdim = false) const;
-  Tensor argmax() const;
-  Tensor argmax(std::int64_t dim, StrictBool keepdim = false) const;
-  Tensor argmin() const;
-  Tensor argmin(std::int64_t dim, StrictBool keepdim = false) const;
-  Tensor logsumexp(DimList dims, StrictBool keepdim = false) const;
-  Tensor prod() const;
-  Tensor prod(std::int64_t dim, StrictBool keepdim = false) const;
-  Tensor norm() const;
-  template <Real P>
-  Tensor norm(P p) const {
-    return detail::norm_dims(*this, static_cast<double>(p), DimList{}, false);
-  }
-  Tensor norm(DimList dims) const;
-  template <Real P>
-  Tensor norm(P p, DimList dims, StrictBool keepdim = false) const {
-    return detail::norm_dims(*this, static_cast<double>(p), dims, keepdim);
-  }
-
-  // ---- linear algebra and indexing ----------------------------------------
-  Tensor matmul(const Tensor& other) const;
-  Tensor index_select(std::int64_t dim, const Tensor& index) const;
-  Tensor gather(std::int64_t dim, const Tensor& index) const;
-  Tensor scatter_add(std::int64_t dim, const Tensor& index, const Tensor& src) const;
-  Tensor masked_fill(const Tensor& mask, double value) const;
-
-  // ---- comparisons (bool results, no gradient) ----------------------------
-  Tensor eq(const Tensor& other) const;
-  Tensor ne(const Tensor& other) const;
-  Tensor lt(const Tensor& other) const;
-  Tensor le(const Tensor& other) const;
-  Tensor gt(const Tensor& other) const;
-  Tensor ge(const Tensor& other) const;
-  Tensor eq(double other) const;
-  Tensor ne(double other) const;
-  Tensor lt(double other) const;
-  Tensor le(double other) const;
-  Tensor gt(double other) const;
-  Tensor ge(double other) const;
-
-  // ---- in place (bump the version counter) --------------------------------
-  Tensor& add_(const Tensor& other, double alpha = 1);
-  Tensor& add_(double other);
-  Tensor& sub_(const Tensor& other, double alpha = 1);
-  Tensor& sub_(double other);
-  Tensor& mul_(const Tensor& other);
-  Tensor& mul_(double other);
-  Tensor& div_(const Tensor& other);
-  Tensor& div_(double other);
-  Tensor& zero_();
-  Tensor& fill_(double value);
-  Tensor& copy_(const Tensor& src);
-  Tensor& clamp_(std::optional<double> min, std::optional<double> max);
-  Tensor& relu_();
-  Tensor& masked_fill_(const Tensor& mask, double value);
 
  private:
   const TensorImpl& checked() const {
@@ -267,47 +116,53 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-// ---- creation (core/creation.cpp) ------------------------------------------
-Tensor empty(Dims shape, TensorOptions options = {});
-Tensor zeros(Dims shape, TensorOptions options = {});
-Tensor ones(Dims shape, TensorOptions options = {});
-Tensor full(Dims shape, double value, TensorOptions options = {});
-Tensor zeros_like(const Tensor& t, std::optional<DType> dtype = {});
-Tensor ones_like(const Tensor& t, std::optional<DType> dtype = {});
-Tensor empty_like(const Tensor& t, std::optional<DType> dtype = {});
-Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype = {});
-Tensor scalar_tensor(double value, TensorOptions options = {});
-Tensor arange(double end, TensorOptions options = {});
-namespace detail {
-Tensor arange_range(double start, double end, double step, TensorOptions options);
-}
+// ---- creation and random numbers, core's versions ------------------------
+// Users call tg::zeros, tg::randn, ... (autograd/tensor.h), which return a
+// tg::Tensor and honour TensorOptions::requires_grad. These plain versions
+// are for core itself and core-only users; they ignore requires_grad (a
+// TensorBase has no tape to join).
+namespace kernel {
+TensorBase empty(Dims shape, TensorOptions options = {});
+TensorBase zeros(Dims shape, TensorOptions options = {});
+TensorBase ones(Dims shape, TensorOptions options = {});
+TensorBase full(Dims shape, double value, TensorOptions options = {});
+TensorBase zeros_like(const TensorBase& t, std::optional<DType> dtype = {});
+TensorBase ones_like(const TensorBase& t, std::optional<DType> dtype = {});
+TensorBase empty_like(const TensorBase& t, std::optional<DType> dtype = {});
+TensorBase full_like(const TensorBase& t, double value, std::optional<DType> dtype = {});
+TensorBase scalar_tensor(double value, TensorOptions options = {});
+TensorBase arange(double end, TensorOptions options = {});
+TensorBase arange_range(double start, double end, double step, TensorOptions options);
 // start and end are deduced so that `arange(5, {})` (default options) cannot
 // read `{}` as end = 0 and return an empty tensor.
 template <Real S, Real E>
-Tensor arange(S start, E end, double step = 1, TensorOptions options = {}) {
-  return detail::arange_range(static_cast<double>(start), static_cast<double>(end), step, options);
+TensorBase arange(S start, E end, double step = 1, TensorOptions options = {}) {
+  return arange_range(static_cast<double>(start), static_cast<double>(end), step, options);
 }
-Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
-Tensor eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
+TensorBase linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
+TensorBase eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
 // From values in row-major order; the shape defaults to 1-D.
-Tensor tensor(std::initializer_list<double> values, Dims shape = {}, TensorOptions options = {});
+TensorBase tensor(std::initializer_list<double> values, Dims shape = {}, TensorOptions options = {});
 template <class T>
-Tensor tensor(const std::vector<T>& values, Dims shape = {}, std::optional<DType> dtype = {});
+TensorBase tensor(const std::vector<T>& values, Dims shape = {}, std::optional<DType> dtype = {});
+}  // namespace kernel
 
 // ---- random numbers (core/random.cpp) ----------------------------------------
 class Generator;
 void manual_seed(std::uint64_t seed);
-Tensor rand(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
-Tensor randn(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
-Tensor randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options = {.dtype = kInt64},
-               Generator* gen = nullptr);
-Tensor bernoulli(const Tensor& probabilities, Generator* gen = nullptr);
-Tensor bernoulli(Dims shape, double p, TensorOptions options = {}, Generator* gen = nullptr);
-Tensor randperm(std::int64_t n, Generator* gen = nullptr);
+namespace kernel {
+TensorBase rand(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
+TensorBase randn(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
+TensorBase randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options = {.dtype = kInt64},
+                     Generator* gen = nullptr);
+TensorBase bernoulli(const TensorBase& probabilities, Generator* gen = nullptr);
+TensorBase bernoulli(Dims shape, double p, TensorOptions options = {}, Generator* gen = nullptr);
+TensorBase randperm(std::int64_t n, Generator* gen = nullptr);
+}  // namespace kernel
 
 // Makes a tensor with a fresh contiguous storage (core internals and kernels).
-Tensor make_tensor(Dims shape, DType dtype);
+TensorBase make_tensor(Dims shape, DType dtype);
 // A new TensorImpl viewing `base`'s storage (no autograd state).
-Tensor make_view(const Tensor& base, Dims sizes, Dims strides, std::int64_t offset);
+TensorBase make_view(const TensorBase& base, Dims sizes, Dims strides, std::int64_t offset);
 
 }  // namespace tg

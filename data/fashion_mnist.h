@@ -11,7 +11,7 @@ namespace tg::data {
 
 // Images are float32 [N, 28, 28] in [0, 1]; labels are int64 [N] in 0..9.
 struct FashionMnist {
-  Tensor train_images, train_labels, test_images, test_labels;
+  TensorBase train_images, train_labels, test_images, test_labels;
 };
 
 // Reads train-images-idx3-ubyte, train-labels-idx1-ubyte,

@@ -37,7 +37,7 @@
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/parallel.h>
 #include <tapegrad/core/random.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 #include <tapegrad/nn/functional.h>
 
 namespace {

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg {
 

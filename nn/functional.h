@@ -16,7 +16,7 @@
 #include <tuple>
 
 #include <tapegrad/autograd/ops.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg {
 class Generator;

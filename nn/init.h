@@ -9,7 +9,7 @@
 #include <string_view>
 #include <utility>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg {
 class Generator;

@@ -213,7 +213,7 @@ void Module::to(DType dtype) {
     throw DTypeError(fmt::format("{}.to: only floating dtypes (float32, float64) are accepted, got {}", type_name(),
                                  dtype_name(dtype)));
   NoGradGuard no_grad;
-  auto convert = [dtype](const Tensor& t) {
+  auto convert = [dtype](Tensor t) {
     if (!t.defined() || !t.is_floating_point() || t.dtype() == dtype) return;
     // Swap the data inside the shared TensorImpl, so every handle (the
     // module's member, the registry, an optimizer's list) sees the change.

@@ -23,7 +23,7 @@
 
 #include <fmt/format.h>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg::nn {
 

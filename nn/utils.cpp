@@ -47,7 +47,7 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, d
   const double coef = max_norm / (total + 1e-6);
   if (coef < 1) {
     NoGradGuard no_grad;
-    for (const Tensor& p : parameters)
+    for (Tensor p : parameters)  // a handle copy: mutable_grad() needs a non-const one
       if (p.defined() && p.grad().defined()) p.mutable_grad().mul_(coef);
   }
   return total;
@@ -57,7 +57,7 @@ void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value) 
   if (!(clip_value >= 0))
     throw ValueError(fmt::format("clip_grad_value_: clip_value must be >= 0, got {}", clip_value));
   NoGradGuard no_grad;
-  for (const Tensor& p : parameters)
+  for (Tensor p : parameters)  // a handle copy: mutable_grad() needs a non-const one
     if (p.defined() && p.grad().defined()) p.mutable_grad().clamp_(-clip_value, clip_value);
 }
 

@@ -7,7 +7,7 @@
 #include <concepts>
 #include <vector>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg::nn::utils {
 

@@ -13,7 +13,7 @@ namespace tg::optim {
 
 void Optimizer::zero_grad(bool set_to_none) {
   for (std::size_t g = 0; g < num_param_groups(); ++g)
-    for (const Tensor& p : params(g)) {
+    for (Tensor p : params(g)) {  // a handle copy: mutable_grad() needs a non-const one
       if (!p.grad().defined()) continue;
       if (set_to_none) {
         p.mutable_grad().reset();
@@ -115,7 +115,7 @@ ParamUpdate::ParamUpdate(const std::string& optimizer, std::size_t group, std::s
     if (g.shape() != param.shape()) throw ShapeError(message);
     throw DTypeError(message);
   }
-  data = param.is_contiguous() ? param : kernel::contiguous(param);
+  data = kernel::contiguous(param);
   grad = kernel::contiguous(g);
 }
 

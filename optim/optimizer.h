@@ -38,7 +38,7 @@
 
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/core/float_mode.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg::optim {
 

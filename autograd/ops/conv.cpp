@@ -205,7 +205,7 @@ void for_each_image(std::int64_t images, int threads, Body body) {
 // y[n] = W [O, CKK] @ col(x[n]) [CKK, HoWo] (+ b), one GEMM per image.
 Tensor conv_forward_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const ConvGeometry& g) {
   const Tensor x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
-  const Tensor b = b_in.defined() ? kernel::contiguous(b_in) : b_in;
+  const Tensor b = b_in.defined() ? Tensor(kernel::contiguous(b_in)) : b_in;
   Tensor y = make_tensor({g.n, g.o, g.ho, g.wo}, x.dtype());
   const std::int64_t k = g.col_rows(), m = g.col_cols();
   const int threads = image_threads(g);

@@ -66,7 +66,7 @@ struct LayerNormStats {
 LayerNormStats layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, std::int64_t m,
                                  double eps) {
   const Tensor x = kernel::contiguous(x_in);
-  const Tensor w = w_in.defined() ? kernel::contiguous(w_in) : w_in, b = b_in.defined() ? kernel::contiguous(b_in) : b_in;
+  const Tensor w = w_in.defined() ? Tensor(kernel::contiguous(w_in)) : w_in, b = b_in.defined() ? Tensor(kernel::contiguous(b_in)) : b_in;
   const std::int64_t rows = m == 0 ? 0 : x.numel() / m;
   LayerNormStats out{make_tensor(x.shape(), x.dtype()), make_tensor({rows}, x.dtype()), make_tensor({rows}, x.dtype())};
   dispatch_floating(x.dtype(), "layer_norm", [&]<class T>() {
@@ -108,7 +108,7 @@ std::tuple<Tensor, Tensor, Tensor> layer_norm_backward_kernel(const Tensor& dy_i
                                                               const Tensor& w_in, std::int64_t m, bool need_dx,
                                                               bool need_dw, bool need_db) {
   const Tensor dy = kernel::contiguous(dy_in), x = kernel::contiguous(x_in);
-  const Tensor w = w_in.defined() ? kernel::contiguous(w_in) : w_in;
+  const Tensor w = w_in.defined() ? Tensor(kernel::contiguous(w_in)) : w_in;
   const std::int64_t rows = mean.numel();
   Tensor dx = need_dx ? make_tensor(x.shape(), x.dtype()) : Tensor();
   Tensor dw = need_dw ? make_tensor({m}, x.dtype()) : Tensor();
@@ -169,7 +169,7 @@ struct BatchStats {
 
 BatchStats batch_norm_train_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, double eps) {
   const Tensor x = kernel::contiguous(x_in);
-  const Tensor w = w_in.defined() ? kernel::contiguous(w_in) : w_in, b = b_in.defined() ? kernel::contiguous(b_in) : b_in;
+  const Tensor w = w_in.defined() ? Tensor(kernel::contiguous(w_in)) : w_in, b = b_in.defined() ? Tensor(kernel::contiguous(b_in)) : b_in;
   const std::int64_t n = x.size(0), c = x.size(1), s = c == 0 || n == 0 ? 0 : x.numel() / (n * c);
   BatchStats out{make_tensor(x.shape(), x.dtype()), make_tensor({c}, x.dtype()), make_tensor({c}, x.dtype()),
                  make_tensor({c}, x.dtype())};
@@ -221,7 +221,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_backward_kernel(const Tensor& dy_i
                                                               const Tensor& w_in, bool need_dx, bool need_dw,
                                                               bool need_db) {
   const Tensor dy = kernel::contiguous(dy_in), x = kernel::contiguous(x_in);
-  const Tensor w = w_in.defined() ? kernel::contiguous(w_in) : w_in;
+  const Tensor w = w_in.defined() ? Tensor(kernel::contiguous(w_in)) : w_in;
   const std::int64_t n = x.size(0), c = x.size(1), s = c == 0 || n == 0 ? 0 : x.numel() / (n * c);
   Tensor dx = need_dx ? make_tensor(x.shape(), x.dtype()) : Tensor();
   Tensor dw = need_dw ? make_tensor({c}, x.dtype()) : Tensor();

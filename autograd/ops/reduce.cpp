@@ -34,7 +34,7 @@ Tensor keep_dims(const Tensor& t, const Dims& in_shape, DimMask mask, bool keepd
 // Same, for constants used only as data in backward (no recording).
 Tensor keep_dims_data(const Tensor& t, const Dims& in_shape, DimMask mask, bool keepdim) {
   if (keepdim) return t;
-  Tensor c = t.is_contiguous() ? t : kernel::contiguous(t);
+  Tensor c = kernel::contiguous(t);
   const Dims shape = kernel::reduced_shape(in_shape, mask, true);
   return make_view(c, shape, contiguous_strides(shape), c.storage_offset());
 }
@@ -63,7 +63,8 @@ Tensor extreme(const Tensor& x, Dims dims, bool keepdim, bool is_max, const char
 
 std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max,
                                        const char* name) {
-  auto [values, indices] = is_max ? kernel::max(x, dim, keepdim) : kernel::min(x, dim, keepdim);
+  auto [values, indices] =
+      std::tuple<Tensor, Tensor>(is_max ? kernel::max(x, dim, keepdim) : kernel::min(x, dim, keepdim));
   if (autograd::needs_grad(x)) {
     const int d = wrap_dim(dim, x.dim(), name);
     const DimMask mask = kernel::reduction_mask(Dims{d}, x.dim(), name);

@@ -172,8 +172,9 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
 }
 
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
-  const kernel::CatPlan plan = kernel::cat_plan(tensors, dim);
-  Tensor y = kernel::cat(tensors, plan);
+  const std::vector<TensorBase> bases = as_bases(tensors);
+  const kernel::CatPlan plan = kernel::cat_plan(bases, dim);
+  Tensor y = kernel::cat(bases, plan);
   if (autograd::needs_grad_list(tensors))
     autograd::record("cat", std::span<const Tensor>(tensors), {&y}, [d = plan.dim, skipped = plan.skipped](Backward& bw) {
       // y = [x_0, x_1, ...] along d;  dx_i = dy[offset_i : offset_i + x_i.size(d)] along d

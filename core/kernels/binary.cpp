@@ -26,7 +26,7 @@ void check_alpha(const char* op, DType result, double alpha) {
 }
 
 // out = a + alpha * b, computed in dt (sub passes -alpha).
-void add_into(const Tensor& out, const Tensor& a, const Tensor& b, double alpha, DType dt) {
+void add_into(const TensorBase& out, const TensorBase& a, const TensorBase& b, double alpha, DType dt) {
   dispatch(dt, [&]<class T>() {
     const T s = scalar_as<T>(alpha);
     binary_compute<T>(out, a, b, [s](T x, T y) -> T {
@@ -37,7 +37,7 @@ void add_into(const Tensor& out, const Tensor& a, const Tensor& b, double alpha,
   });
 }
 
-void mul_into(const Tensor& out, const Tensor& a, const Tensor& b, DType dt) {
+void mul_into(const TensorBase& out, const TensorBase& a, const TensorBase& b, DType dt) {
   dispatch(dt, [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T {
       if constexpr (std::is_same_v<T, bool>) return x && y;
@@ -47,11 +47,11 @@ void mul_into(const Tensor& out, const Tensor& a, const Tensor& b, DType dt) {
   });
 }
 
-void div_into(const Tensor& out, const Tensor& a, const Tensor& b, DType dt) {
+void div_into(const TensorBase& out, const TensorBase& a, const TensorBase& b, DType dt) {
   dispatch_floating(dt, "div", [&]<class T>() { binary_compute<T>(out, a, b, [](T x, T y) -> T { return x / y; }); });
 }
 
-void scalar_add_into(const Tensor& out, const Tensor& a, double b, DType dt) {
+void scalar_add_into(const TensorBase& out, const TensorBase& a, double b, DType dt) {
   dispatch_numeric(dt, "add", [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T>(out, a, [v](T x) -> T {
@@ -61,7 +61,7 @@ void scalar_add_into(const Tensor& out, const Tensor& a, double b, DType dt) {
   });
 }
 
-void scalar_mul_into(const Tensor& out, const Tensor& a, double b, DType dt) {
+void scalar_mul_into(const TensorBase& out, const TensorBase& a, double b, DType dt) {
   dispatch_numeric(dt, "mul", [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T>(out, a, [v](T x) -> T {
@@ -71,7 +71,7 @@ void scalar_mul_into(const Tensor& out, const Tensor& a, double b, DType dt) {
   });
 }
 
-void scalar_div_into(const Tensor& out, const Tensor& a, double b, DType dt) {
+void scalar_div_into(const TensorBase& out, const TensorBase& a, double b, DType dt) {
   dispatch_floating(dt, "div", [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T>(out, a, [v](T x) -> T { return x / v; });
@@ -114,7 +114,7 @@ Dims where_shape(const Dims& c, const Dims& a, const Dims& b) {
   return out;
 }
 
-void check_condition(const Tensor& condition) {
+void check_condition(const TensorBase& condition) {
   if (condition.dtype() != kBool)
     throw DTypeError(fmt::format("where: condition must be a bool tensor, got {} (make one with a comparison, e.g. x > 0)",
                                  dtype_name(condition.dtype())));
@@ -124,57 +124,57 @@ void check_condition(const Tensor& condition) {
 
 // ---- arithmetic ----------------------------------------------------------------
 
-Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+TensorBase add(const TensorBase& a, const TensorBase& b, double alpha) {
   const Dims shape = binary_shape(a, b, "add");
   const DType dt = result_type(a, b);
   if (alpha != 1) check_alpha("add", dt, alpha);
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   add_into(out, a, b, alpha, dt);
   return out;
 }
 
-Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+TensorBase sub(const TensorBase& a, const TensorBase& b, double alpha) {
   check_no_bool_sub("sub", a.dtype(), b.dtype());
   const Dims shape = binary_shape(a, b, "sub");
   const DType dt = result_type(a, b);
   if (alpha != 1) check_alpha("sub", dt, alpha);
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   add_into(out, a, b, -alpha, dt);
   return out;
 }
 
-Tensor mul(const Tensor& a, const Tensor& b) {
+TensorBase mul(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "mul");
   const DType dt = result_type(a, b);
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   mul_into(out, a, b, dt);
   return out;
 }
 
-Tensor div(const Tensor& a, const Tensor& b) {
+TensorBase div(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "div");
   const DType dt = true_division_type(result_type(a, b));
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   div_into(out, a, b, dt);
   return out;
 }
 
-Tensor add(const Tensor& a, double b) {
+TensorBase add(const TensorBase& a, double b) {
   const DType dt = scalar_result_type(a.dtype(), b);
-  Tensor out = make_tensor(a.shape(), dt);
+  TensorBase out = make_tensor(a.shape(), dt);
   scalar_add_into(out, a, b, dt);
   return out;
 }
 
-Tensor sub(const Tensor& a, double b) {
+TensorBase sub(const TensorBase& a, double b) {
   check_no_bool_sub("sub", a.dtype(), a.dtype());
   return add(a, -b);
 }
 
-Tensor rsub(const Tensor& a, double b) {
+TensorBase rsub(const TensorBase& a, double b) {
   check_no_bool_sub("rsub", a.dtype(), a.dtype());
   const DType dt = scalar_result_type(a.dtype(), b);
-  Tensor out = make_tensor(a.shape(), dt);
+  TensorBase out = make_tensor(a.shape(), dt);
   dispatch_numeric(dt, "rsub", [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T>(out, a, [v](T x) -> T {
@@ -185,23 +185,23 @@ Tensor rsub(const Tensor& a, double b) {
   return out;
 }
 
-Tensor mul(const Tensor& a, double b) {
+TensorBase mul(const TensorBase& a, double b) {
   const DType dt = scalar_result_type(a.dtype(), b);
-  Tensor out = make_tensor(a.shape(), dt);
+  TensorBase out = make_tensor(a.shape(), dt);
   scalar_mul_into(out, a, b, dt);
   return out;
 }
 
-Tensor div(const Tensor& a, double b) {
+TensorBase div(const TensorBase& a, double b) {
   const DType dt = true_division_type(a.dtype());
-  Tensor out = make_tensor(a.shape(), dt);
+  TensorBase out = make_tensor(a.shape(), dt);
   scalar_div_into(out, a, b, dt);
   return out;
 }
 
-Tensor rdiv(const Tensor& a, double b) {
+TensorBase rdiv(const TensorBase& a, double b) {
   const DType dt = true_division_type(a.dtype());
-  Tensor out = make_tensor(a.shape(), dt);
+  TensorBase out = make_tensor(a.shape(), dt);
   dispatch_floating(dt, "rdiv", [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T>(out, a, [v](T x) -> T { return v / x; });
@@ -211,11 +211,11 @@ Tensor rdiv(const Tensor& a, double b) {
 
 // ---- pow -------------------------------------------------------------------------------
 
-Tensor pow(const Tensor& x, double exponent) {
+TensorBase pow(const TensorBase& x, double exponent) {
   const DType dt = scalar_result_type(x.dtype(), exponent);
   if (!is_floating(dt) && exponent < 0)
     throw ValueError(fmt::format("pow: integers to negative integer powers are not allowed (exponent {})", exponent));
-  Tensor out = make_tensor(x.shape(), dt);
+  TensorBase out = make_tensor(x.shape(), dt);
   dispatch_numeric(dt, "pow", [&]<class T>() {
     if constexpr (std::is_same_v<T, std::int64_t>) {
       const T e = static_cast<T>(exponent);
@@ -238,10 +238,10 @@ Tensor pow(const Tensor& x, double exponent) {
   return out;
 }
 
-Tensor pow(const Tensor& x, const Tensor& exponent) {
+TensorBase pow(const TensorBase& x, const TensorBase& exponent) {
   const Dims shape = binary_shape(x, exponent, "pow");
   const DType dt = result_type(x, exponent);
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   dispatch_numeric(dt, "pow", [&]<class T>() {
     binary_compute<T>(out, x, exponent, [](T v, T e) -> T {
       if constexpr (std::is_same_v<T, std::int64_t>) return int_pow(v, e);
@@ -251,9 +251,9 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
   return out;
 }
 
-Tensor pow(double base, const Tensor& exponent) {
+TensorBase pow(double base, const TensorBase& exponent) {
   const DType dt = scalar_result_type(exponent.dtype(), base);
-  Tensor out = make_tensor(exponent.shape(), dt);
+  TensorBase out = make_tensor(exponent.shape(), dt);
   dispatch_numeric(dt, "pow", [&]<class T>() {
     const T b = scalar_as<T>(base);
     unary_compute<T>(out, exponent, [b](T e) -> T {
@@ -267,30 +267,30 @@ Tensor pow(double base, const Tensor& exponent) {
 // ---- maximum, minimum, where -------------------------------------------------------
 
 // `x != x` is true only for NaN, which wins both ways, as PyTorch.
-Tensor maximum(const Tensor& a, const Tensor& b) {
+TensorBase maximum(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "maximum");
   const DType dt = result_type(a, b);
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x > y || x != x) ? x : y; });
   });
   return out;
 }
 
-Tensor minimum(const Tensor& a, const Tensor& b) {
+TensorBase minimum(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "minimum");
   const DType dt = result_type(a, b);
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x < y || x != x) ? x : y; });
   });
   return out;
 }
 
-Tensor max_grad_weight(const Tensor& a, const Tensor& b, DType dtype) {
+TensorBase max_grad_weight(const TensorBase& a, const TensorBase& b, DType dtype) {
   const Dims shape = binary_shape(a, b, "maximum");
   const DType compare = result_type(a, b);
-  Tensor out = make_tensor(shape, dtype);
+  TensorBase out = make_tensor(shape, dtype);
   dispatch_floating(dtype, "max_grad_weight", [&]<class O>() {
     dispatch(compare, [&]<class T>() {
       binary_compute<T, O>(out, a, b, [](T x, T y) -> O { return x < y ? O(0) : x == y ? O(0.5) : O(1); });
@@ -299,11 +299,11 @@ Tensor max_grad_weight(const Tensor& a, const Tensor& b, DType dtype) {
   return out;
 }
 
-Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+TensorBase where(const TensorBase& condition, const TensorBase& a, const TensorBase& b) {
   check_condition(condition);
   const Dims shape = where_shape(condition.shape(), a.shape(), b.shape());
   const DType dt = result_type(a, b);
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     As ca(a, dt), cb(b, dt);
     map3<T, bool, T, T>(out, condition, *ca, *cb, [](bool c, T x, T y) { return c ? x : y; });
@@ -311,11 +311,11 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor where(const Tensor& condition, const Tensor& a, double b) {
+TensorBase where(const TensorBase& condition, const TensorBase& a, double b) {
   check_condition(condition);
   const Dims shape = binary_shape(condition, a, "where");
   const DType dt = scalar_result_type(a.dtype(), b);
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     As ca(a, dt);
     // Stored in the result, so checked as full's value (PyTorch refuses 1e300 for float32).
@@ -325,11 +325,11 @@ Tensor where(const Tensor& condition, const Tensor& a, double b) {
   return out;
 }
 
-Tensor where(const Tensor& condition, double a, const Tensor& b) {
+TensorBase where(const TensorBase& condition, double a, const TensorBase& b) {
   check_condition(condition);
   const Dims shape = binary_shape(condition, b, "where");
   const DType dt = scalar_result_type(b.dtype(), a);
-  Tensor out = make_tensor(shape, dt);
+  TensorBase out = make_tensor(shape, dt);
   dispatch(dt, [&]<class T>() {
     As cb(b, dt);
     const T v = checked_scalar<T>(a, "where");

@@ -17,7 +17,7 @@ To convert(From v) {
 }
 }  // namespace
 
-void copy_(const Tensor& dst, const Tensor& src) {
+void copy_(const TensorBase& dst, const TensorBase& src) {
   broadcast_shapes(dst.shape(), src.shape(), "copy_");  // throws on mismatch
   if (broadcast_shapes(dst.shape(), src.shape(), "copy_") != dst.shape())
     throw ShapeError(fmt::format("copy_: source of shape {} cannot be broadcast to destination shape {}",
@@ -32,7 +32,7 @@ void copy_(const Tensor& dst, const Tensor& src) {
   });
 }
 
-void fill_(const Tensor& dst, double value, const char* op) {
+void fill_(const TensorBase& dst, double value, const char* op) {
   dispatch(dst.dtype(), [&]<class T>() {
     const T v = checked_scalar<T>(value, op);
     if (dst.is_contiguous()) {
@@ -47,17 +47,17 @@ void fill_(const Tensor& dst, double value, const char* op) {
   });
 }
 
-Tensor clone(const Tensor& x) {
-  Tensor out = make_tensor(x.shape(), x.dtype());
+TensorBase clone(const TensorBase& x) {
+  TensorBase out = make_tensor(x.shape(), x.dtype());
   copy_(out, x);
   return out;
 }
 
-Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : clone(x); }
+TensorBase contiguous(const TensorBase& x) { return x.is_contiguous() ? x : clone(x); }
 
-Tensor to(const Tensor& x, DType dtype) {
+TensorBase to(const TensorBase& x, DType dtype) {
   if (x.dtype() == dtype) return x;
-  Tensor out = make_tensor(x.shape(), dtype);
+  TensorBase out = make_tensor(x.shape(), dtype);
   copy_(out, x);
   return out;
 }

@@ -6,11 +6,11 @@
 namespace tg::kernel {
 
 // dst[i] = src[i], converting dtype; src broadcasts to dst's shape.
-void copy_(const Tensor& dst, const Tensor& src);
+void copy_(const TensorBase& dst, const TensorBase& src);
 // The value is checked as checked_scalar does (ValueError naming `op`).
-void fill_(const Tensor& dst, double value, const char* op = "fill_");
-Tensor contiguous(const Tensor& x);  // x itself when already contiguous
-Tensor clone(const Tensor& x);       // always a fresh contiguous copy
-Tensor to(const Tensor& x, DType dtype);  // x itself when the dtype matches
+void fill_(const TensorBase& dst, double value, const char* op = "fill_");
+TensorBase contiguous(const TensorBase& x);  // x itself when already contiguous
+TensorBase clone(const TensorBase& x);       // always a fresh contiguous copy
+TensorBase to(const TensorBase& x, DType dtype);  // x itself when the dtype matches
 
 }  // namespace tg::kernel

@@ -36,7 +36,7 @@ int category(DType d) { return d == kBool ? 0 : is_floating(d) ? 2 : 1; }
 // PyTorch's rule: a 0-d tensor next to a dimensioned one acts like a scalar,
 // so float32 [3] + float64 0-d stays float32 but int64 [3] + float64 0-d is
 // float64 (a higher category takes its own dtype, not the default one).
-DType result_type(const Tensor& a, const Tensor& b) {
+DType result_type(const TensorBase& a, const TensorBase& b) {
   const bool a0 = a.dim() == 0, b0 = b.dim() == 0;
   if (a0 == b0) return promote_types(a.dtype(), b.dtype());
   const DType dimensioned = a0 ? b.dtype() : a.dtype(), zero_dim = a0 ? a.dtype() : b.dtype();
@@ -46,19 +46,19 @@ DType result_type(const Tensor& a, const Tensor& b) {
 namespace {
 
 template <class Cmp>
-Tensor compare(const Tensor& a, const Tensor& b, const char* op, Cmp cmp) {
+TensorBase compare(const TensorBase& a, const TensorBase& b, const char* op, Cmp cmp) {
   const Dims shape = binary_shape(a, b, op);
   const DType dt = result_type(a, b);
-  Tensor out = make_tensor(shape, kBool);
+  TensorBase out = make_tensor(shape, kBool);
   dispatch(dt, [&]<class T>() { binary_compute<T, bool>(out, a, b, [cmp](T x, T y) { return cmp(x, y); }); });
   return out;
 }
 
 // The scalar is converted to the dtype of `tensor op scalar` first, as PyTorch.
 template <class Cmp>
-Tensor compare(const Tensor& a, double b, const char* op, Cmp cmp) {
+TensorBase compare(const TensorBase& a, double b, const char* op, Cmp cmp) {
   const DType dt = scalar_result_type(a.dtype(), b);
-  Tensor out = make_tensor(a.shape(), kBool);
+  TensorBase out = make_tensor(a.shape(), kBool);
   dispatch_numeric(dt, op, [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T, bool>(out, a, [v, cmp](T x) { return cmp(x, v); });
@@ -67,8 +67,8 @@ Tensor compare(const Tensor& a, double b, const char* op, Cmp cmp) {
 }
 
 // Every element of a bool tensor is true.
-bool all_true(const Tensor& mask) {
-  const Tensor c = contiguous(mask);
+bool all_true(const TensorBase& mask) {
+  const TensorBase c = contiguous(mask);
   const bool* p = c.data_ptr<bool>();
   for (std::int64_t i = 0, n = c.numel(); i < n; ++i)
     if (!p[i]) return false;
@@ -77,41 +77,41 @@ bool all_true(const Tensor& mask) {
 
 }  // namespace
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, "eq", std::equal_to<>{}); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare(a, b, "ne", std::not_equal_to<>{}); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, "lt", std::less<>{}); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, "le", std::less_equal<>{}); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, "gt", std::greater<>{}); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, "ge", std::greater_equal<>{}); }
-Tensor eq(const Tensor& a, double b) { return compare(a, b, "eq", std::equal_to<>{}); }
-Tensor ne(const Tensor& a, double b) { return compare(a, b, "ne", std::not_equal_to<>{}); }
-Tensor lt(const Tensor& a, double b) { return compare(a, b, "lt", std::less<>{}); }
-Tensor le(const Tensor& a, double b) { return compare(a, b, "le", std::less_equal<>{}); }
-Tensor gt(const Tensor& a, double b) { return compare(a, b, "gt", std::greater<>{}); }
-Tensor ge(const Tensor& a, double b) { return compare(a, b, "ge", std::greater_equal<>{}); }
+TensorBase eq(const TensorBase& a, const TensorBase& b) { return compare(a, b, "eq", std::equal_to<>{}); }
+TensorBase ne(const TensorBase& a, const TensorBase& b) { return compare(a, b, "ne", std::not_equal_to<>{}); }
+TensorBase lt(const TensorBase& a, const TensorBase& b) { return compare(a, b, "lt", std::less<>{}); }
+TensorBase le(const TensorBase& a, const TensorBase& b) { return compare(a, b, "le", std::less_equal<>{}); }
+TensorBase gt(const TensorBase& a, const TensorBase& b) { return compare(a, b, "gt", std::greater<>{}); }
+TensorBase ge(const TensorBase& a, const TensorBase& b) { return compare(a, b, "ge", std::greater_equal<>{}); }
+TensorBase eq(const TensorBase& a, double b) { return compare(a, b, "eq", std::equal_to<>{}); }
+TensorBase ne(const TensorBase& a, double b) { return compare(a, b, "ne", std::not_equal_to<>{}); }
+TensorBase lt(const TensorBase& a, double b) { return compare(a, b, "lt", std::less<>{}); }
+TensorBase le(const TensorBase& a, double b) { return compare(a, b, "le", std::less_equal<>{}); }
+TensorBase gt(const TensorBase& a, double b) { return compare(a, b, "gt", std::greater<>{}); }
+TensorBase ge(const TensorBase& a, double b) { return compare(a, b, "ge", std::greater_equal<>{}); }
 
-Tensor logical_and(const Tensor& a, const Tensor& b) {
+TensorBase logical_and(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "logical_and");
-  Tensor out = make_tensor(shape, kBool);
+  TensorBase out = make_tensor(shape, kBool);
   binary_compute<bool>(out, a, b, [](bool x, bool y) { return x && y; });
   return out;
 }
 
-Tensor logical_or(const Tensor& a, const Tensor& b) {
+TensorBase logical_or(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "logical_or");
-  Tensor out = make_tensor(shape, kBool);
+  TensorBase out = make_tensor(shape, kBool);
   binary_compute<bool>(out, a, b, [](bool x, bool y) { return x || y; });
   return out;
 }
 
-Tensor logical_not(const Tensor& a) {
-  Tensor out = make_tensor(a.shape(), kBool);
+TensorBase logical_not(const TensorBase& a) {
+  TensorBase out = make_tensor(a.shape(), kBool);
   unary_compute<bool>(out, a, [](bool x) { return !x; });
   return out;
 }
 
-Tensor isnan(const Tensor& x) {
-  Tensor out = make_tensor(x.shape(), kBool);
+TensorBase isnan(const TensorBase& x) {
+  TensorBase out = make_tensor(x.shape(), kBool);
   if (!is_floating(x.dtype())) {
     fill_(out, 0);
     return out;
@@ -121,8 +121,8 @@ Tensor isnan(const Tensor& x) {
   return out;
 }
 
-Tensor isfinite(const Tensor& x) {
-  Tensor out = make_tensor(x.shape(), kBool);
+TensorBase isfinite(const TensorBase& x) {
+  TensorBase out = make_tensor(x.shape(), kBool);
   if (!is_floating(x.dtype())) {
     fill_(out, 1);
     return out;
@@ -133,9 +133,9 @@ Tensor isfinite(const Tensor& x) {
 }
 
 // Equal values (infinities included) are close; otherwise |a - b| <= atol + rtol |b|.
-bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
+bool allclose(const TensorBase& a, const TensorBase& b, double rtol, double atol) {
   const Dims shape = binary_shape(a, b, "allclose");
-  Tensor close = make_tensor(shape, kBool);
+  TensorBase close = make_tensor(shape, kBool);
   binary_compute<double, bool>(close, a, b, [rtol, atol](double x, double y) {
     const double diff = std::abs(x - y);
     return x == y || (std::isfinite(diff) && diff <= atol + rtol * std::abs(y));
@@ -143,7 +143,7 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   return all_true(close);
 }
 
-bool equal(const Tensor& a, const Tensor& b) {
+bool equal(const TensorBase& a, const TensorBase& b) {
   if (a.shape() != b.shape()) return false;
   return all_true(eq(a, b));
 }

@@ -24,86 +24,87 @@ namespace tg::kernel {
 // Result dtype of `tensor op scalar` (see above).
 DType scalar_result_type(DType tensor, double scalar);
 // Result dtype of `a op b` for two tensors (see above).
-DType result_type(const Tensor& a, const Tensor& b);
+DType result_type(const TensorBase& a, const TensorBase& b);
 
 // ---- arithmetic ------------------------------------------------------------
-Tensor add(const Tensor& a, const Tensor& b, double alpha = 1);  // a + alpha * b
-Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1);  // a - alpha * b
-Tensor mul(const Tensor& a, const Tensor& b);
-Tensor div(const Tensor& a, const Tensor& b);
-Tensor add(const Tensor& a, double b);
-Tensor sub(const Tensor& a, double b);
-Tensor rsub(const Tensor& a, double b);  // b - a
-Tensor mul(const Tensor& a, double b);
-Tensor div(const Tensor& a, double b);
-Tensor rdiv(const Tensor& a, double b);  // b / a
+TensorBase add(const TensorBase& a, const TensorBase& b, double alpha = 1);  // a + alpha * b
+TensorBase sub(const TensorBase& a, const TensorBase& b, double alpha = 1);  // a - alpha * b
+TensorBase mul(const TensorBase& a, const TensorBase& b);
+TensorBase div(const TensorBase& a, const TensorBase& b);
+TensorBase add(const TensorBase& a, double b);
+TensorBase sub(const TensorBase& a, double b);
+TensorBase rsub(const TensorBase& a, double b);  // b - a
+TensorBase mul(const TensorBase& a, double b);
+TensorBase div(const TensorBase& a, double b);
+TensorBase rdiv(const TensorBase& a, double b);  // b / a
 
 // ---- unary functions ---------------------------------------------------------
-Tensor neg(const Tensor& x);
-Tensor abs(const Tensor& x);
-Tensor sign(const Tensor& x);
-Tensor relu(const Tensor& x);
-Tensor leaky_relu(const Tensor& x, double negative_slope);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor log1p(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor rsqrt(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor tanh(const Tensor& x);
-Tensor gelu(const Tensor& x);  // 0.5 x (1 + erf(x / sqrt(2)))
-Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
-Tensor pow(const Tensor& x, double exponent);
-Tensor pow(const Tensor& x, const Tensor& exponent);
-Tensor pow(double base, const Tensor& exponent);
+TensorBase neg(const TensorBase& x);
+TensorBase abs(const TensorBase& x);
+TensorBase sign(const TensorBase& x);
+TensorBase relu(const TensorBase& x);
+TensorBase leaky_relu(const TensorBase& x, double negative_slope);
+TensorBase exp(const TensorBase& x);
+TensorBase log(const TensorBase& x);
+TensorBase log1p(const TensorBase& x);
+TensorBase sqrt(const TensorBase& x);
+TensorBase rsqrt(const TensorBase& x);
+TensorBase sigmoid(const TensorBase& x);
+TensorBase tanh(const TensorBase& x);
+TensorBase gelu(const TensorBase& x);  // 0.5 x (1 + erf(x / sqrt(2)))
+TensorBase clamp(const TensorBase& x, std::optional<double> min, std::optional<double> max);
+TensorBase pow(const TensorBase& x, double exponent);
+TensorBase pow(const TensorBase& x, const TensorBase& exponent);
+TensorBase pow(double base, const TensorBase& exponent);
 
 // ---- binary selections ---------------------------------------------------------
-Tensor maximum(const Tensor& a, const Tensor& b);  // NaN wins, as PyTorch
-Tensor minimum(const Tensor& a, const Tensor& b);
+TensorBase maximum(const TensorBase& a, const TensorBase& b);  // NaN wins, as PyTorch
+TensorBase minimum(const TensorBase& a, const TensorBase& b);
 // condition must be bool; the result has result_type(a, b).
-Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
-Tensor where(const Tensor& condition, const Tensor& a, double b);
-Tensor where(const Tensor& condition, double a, const Tensor& b);
+TensorBase where(const TensorBase& condition, const TensorBase& a, const TensorBase& b);
+TensorBase where(const TensorBase& condition, const TensorBase& a, double b);
+TensorBase where(const TensorBase& condition, double a, const TensorBase& b);
 
 // ---- comparisons and logic (bool results) ---------------------------------------
-Tensor eq(const Tensor& a, const Tensor& b);
-Tensor ne(const Tensor& a, const Tensor& b);
-Tensor lt(const Tensor& a, const Tensor& b);
-Tensor le(const Tensor& a, const Tensor& b);
-Tensor gt(const Tensor& a, const Tensor& b);
-Tensor ge(const Tensor& a, const Tensor& b);
-Tensor eq(const Tensor& a, double b);
-Tensor ne(const Tensor& a, double b);
-Tensor lt(const Tensor& a, double b);
-Tensor le(const Tensor& a, double b);
-Tensor gt(const Tensor& a, double b);
-Tensor ge(const Tensor& a, double b);
-Tensor logical_and(const Tensor& a, const Tensor& b);
-Tensor logical_or(const Tensor& a, const Tensor& b);
-Tensor logical_not(const Tensor& a);
-Tensor isnan(const Tensor& x);
-Tensor isfinite(const Tensor& x);
+TensorBase eq(const TensorBase& a, const TensorBase& b);
+TensorBase ne(const TensorBase& a, const TensorBase& b);
+TensorBase lt(const TensorBase& a, const TensorBase& b);
+TensorBase le(const TensorBase& a, const TensorBase& b);
+TensorBase gt(const TensorBase& a, const TensorBase& b);
+TensorBase ge(const TensorBase& a, const TensorBase& b);
+TensorBase eq(const TensorBase& a, double b);
+TensorBase ne(const TensorBase& a, double b);
+TensorBase lt(const TensorBase& a, double b);
+TensorBase le(const TensorBase& a, double b);
+TensorBase gt(const TensorBase& a, double b);
+TensorBase ge(const TensorBase& a, double b);
+TensorBase logical_and(const TensorBase& a, const TensorBase& b);
+TensorBase logical_or(const TensorBase& a, const TensorBase& b);
+TensorBase logical_not(const TensorBase& a);
+TensorBase isnan(const TensorBase& x);
+TensorBase isfinite(const TensorBase& x);
 // |a - b| <= atol + rtol * |b| everywhere (a and b broadcast); NaN is never close.
-bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
+bool allclose(const TensorBase& a, const TensorBase& b, double rtol = 1e-5, double atol = 1e-8);
 // Same shape and equal values (compared in the promoted dtype).
-bool equal(const Tensor& a, const Tensor& b);
+bool equal(const TensorBase& a, const TensorBase& b);
 
 // ---- fused gradient kernels (one pass instead of a chain of temporaries) ----------
 // dy where y > 0, else 0 (y = relu(x)).
-Tensor relu_backward(const Tensor& dy, const Tensor& y);
+TensorBase relu_backward(const TensorBase& dy, const TensorBase& y);
 // dy where x > 0, else dy * slope.
-Tensor leaky_relu_backward(const Tensor& dy, const Tensor& x, double negative_slope);
+TensorBase leaky_relu_backward(const TensorBase& dy, const TensorBase& x, double negative_slope);
 // dy where min <= x <= max, else 0.
-Tensor clamp_backward(const Tensor& dy, const Tensor& x, std::optional<double> min, std::optional<double> max);
+TensorBase clamp_backward(const TensorBase& dy, const TensorBase& x, std::optional<double> min,
+                          std::optional<double> max);
 // dy * y * (1 - y) (y = sigmoid(x)).
-Tensor sigmoid_backward(const Tensor& dy, const Tensor& y);
+TensorBase sigmoid_backward(const TensorBase& dy, const TensorBase& y);
 // dy * (1 - y^2) (y = tanh(x)).
-Tensor tanh_backward(const Tensor& dy, const Tensor& y);
+TensorBase tanh_backward(const TensorBase& dy, const TensorBase& y);
 // dy * (Phi(x) + x phi(x)), Phi and phi the normal CDF and density.
-Tensor gelu_backward(const Tensor& dy, const Tensor& x);
+TensorBase gelu_backward(const TensorBase& dy, const TensorBase& x);
 // Share of maximum(a, b)'s gradient that goes to a: 1 where a > b, 0.5 where
 // a == b, 0 where a < b (NaN: 1, as PyTorch), in dtype `dtype`.
 // minimum's share for a is max_grad_weight(b, a, ...).
-Tensor max_grad_weight(const Tensor& a, const Tensor& b, DType dtype);
+TensorBase max_grad_weight(const TensorBase& a, const TensorBase& b, DType dtype);
 
 }  // namespace tg::kernel

@@ -13,14 +13,14 @@
 namespace tg::kernel::ew {
 
 // The broadcast shape of two operands; the common same-shape case skips the rule.
-inline Dims binary_shape(const Tensor& a, const Tensor& b, const char* op) {
+inline Dims binary_shape(const TensorBase& a, const TensorBase& b, const char* op) {
   return a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), op);
 }
 
 // `t` seen in dtype `d`: `t` itself when it already has it, else a converted copy.
 class As {
  public:
-  As(const Tensor& t, DType d) : ptr_(&t) {
+  As(const TensorBase& t, DType d) : ptr_(&t) {
     if (t.dtype() != d) {
       copy_ = to(t, d);
       ptr_ = &copy_;
@@ -28,11 +28,11 @@ class As {
   }
   As(const As&) = delete;
   As& operator=(const As&) = delete;
-  const Tensor& operator*() const { return *ptr_; }
+  const TensorBase& operator*() const { return *ptr_; }
 
  private:
-  Tensor copy_;
-  const Tensor* ptr_;
+  TensorBase copy_;
+  const TensorBase* ptr_;
 };
 
 template <class T>
@@ -45,7 +45,7 @@ bool is_whole(double v);
 
 // out[i] = f(x[i]); x has type X and out type O, x broadcasts to out's shape.
 template <class O, class X, class F>
-void unary_into(const Tensor& out, const Tensor& x, F f) {
+void unary_into(const TensorBase& out, const TensorBase& x, F f) {
   const std::int64_t n = out.numel();
   // Same element count and both contiguous: the flat indices line up.
   if (n < kParallelThreshold && x.numel() == n && out.is_contiguous() && x.is_contiguous()) {
@@ -62,7 +62,7 @@ void unary_into(const Tensor& out, const Tensor& x, F f) {
 // out[i] = f(a[i], b[i]), with fast paths for same-shape contiguous operands
 // and for a one-element operand, before the general plan.
 template <class O, class A, class B, class F>
-void binary_into(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+void binary_into(const TensorBase& out, const TensorBase& a, const TensorBase& b, F f) {
   const std::int64_t n = out.numel();
   if (n < kParallelThreshold && out.is_contiguous()) {
     FlushDenormalGuard flush;
@@ -90,13 +90,13 @@ void binary_into(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
 
 // Runs f over a and b seen as T (converted copies where their dtype differs).
 template <class T, class O = T, class F>
-void binary_compute(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+void binary_compute(const TensorBase& out, const TensorBase& a, const TensorBase& b, F f) {
   As ca(a, dtype_of<T>()), cb(b, dtype_of<T>());
   binary_into<O, T, T>(out, *ca, *cb, f);
 }
 
 template <class T, class O = T, class F>
-void unary_compute(const Tensor& out, const Tensor& x, F f) {
+void unary_compute(const TensorBase& out, const TensorBase& x, F f) {
   As cx(x, dtype_of<T>());
   unary_into<O, T>(out, *cx, f);
 }

@@ -16,12 +16,12 @@ namespace tg::kernel {
 
 namespace {
 
-void check_index_dtype(const Tensor& index, const char* op) {
+void check_index_dtype(const TensorBase& index, const char* op) {
   if (index.dtype() != kInt64)
     throw DTypeError(fmt::format("{}: index must be int64, got {}", op, dtype_name(index.dtype())));
 }
 
-void check_vector_index(const Tensor& index, const char* op) {
+void check_vector_index(const TensorBase& index, const char* op) {
   check_index_dtype(index, op);
   if (index.dim() != 1)
     throw ShapeError(fmt::format("{}: index must be 1-D, got shape {}", op, shape_str(index.sizes())));
@@ -69,11 +69,11 @@ Rows rows_around(const Dims& shape, int dim) {
 
 }  // namespace
 
-Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+TensorBase index_select(const TensorBase& x, std::int64_t dim, const TensorBase& index) {
   check_vector_index(index, "index_select");
   const int d = wrap_dim(dim, x.dim(), "index_select");
   const Rows r = rows_around(x.shape(), d);
-  const Tensor idx = contiguous(index);
+  const TensorBase idx = contiguous(index);
   const std::int64_t n = idx.numel();
   const std::int64_t* ip = idx.data_ptr<std::int64_t>();
   for (std::int64_t j = 0; j < n; ++j) check_in_range(ip[j], r.size, d, "index_select");
@@ -83,8 +83,8 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   } else {
     out_shape[d] = n;
   }
-  Tensor out = make_tensor(out_shape, x.dtype());
-  const Tensor xc = contiguous(x);
+  TensorBase out = make_tensor(out_shape, x.dtype());
+  const TensorBase xc = contiguous(x);
   const auto bytes = static_cast<std::size_t>(r.inner) * x.element_size();
   auto* dst = static_cast<char*>(out.raw_data());
   const auto* src = static_cast<const char*>(xc.raw_data());
@@ -96,12 +96,12 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   return out;
 }
 
-Tensor index_add_zeros(const Dims& shape, std::int64_t dim, const Tensor& index, const Tensor& src) {
+TensorBase index_add_zeros(const Dims& shape, std::int64_t dim, const TensorBase& index, const TensorBase& src) {
   const char* op = "index_select_backward";
   check_vector_index(index, op);
   const int d = wrap_dim(dim, shape.size(), op);
   const Rows r = rows_around(shape, d);
-  const Tensor idx = contiguous(index);
+  const TensorBase idx = contiguous(index);
   const std::int64_t n = idx.numel();
   Dims expected = shape;
   if (!shape.empty()) expected[d] = n;
@@ -110,9 +110,9 @@ Tensor index_add_zeros(const Dims& shape, std::int64_t dim, const Tensor& index,
                                  shape_str(src.sizes()), n, shape_str(shape), d));
   const std::int64_t* ip = idx.data_ptr<std::int64_t>();
   for (std::int64_t j = 0; j < n; ++j) check_in_range(ip[j], r.size, d, op);
-  Tensor out = make_tensor(shape, src.dtype());
+  TensorBase out = make_tensor(shape, src.dtype());
   fill_(out, 0);
-  const Tensor sc = contiguous(src);
+  const TensorBase sc = contiguous(src);
   dispatch_numeric(src.dtype(), op, [&]<class T>() {
     T* o = out.data_ptr<T>();
     const T* s = sc.data_ptr<T>();
@@ -126,7 +126,7 @@ Tensor index_add_zeros(const Dims& shape, std::int64_t dim, const Tensor& index,
   return out;
 }
 
-Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+TensorBase gather(const TensorBase& x, std::int64_t dim, const TensorBase& index) {
   check_index_dtype(index, "gather");
   if (index.dim() != x.dim())
     throw ShapeError(fmt::format("gather: index of shape {} and input of shape {} must have the same number of "
@@ -138,7 +138,7 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
       throw ShapeError(fmt::format("gather: index of shape {} is larger than input of shape {} at dimension {} "
                                    "(only the gather dimension {} may be larger)",
                                    shape_str(index.sizes()), shape_str(x.sizes()), k, d));
-  Tensor out = make_tensor(index.shape(), x.dtype());
+  TensorBase out = make_tensor(index.shape(), x.dtype());
   const std::int64_t size = x.dim() == 0 ? 1 : x.size(d);
   const std::int64_t step = x.dim() == 0 ? 0 : x.stride(d);
   Dims x_strides(x.strides());
@@ -157,13 +157,13 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
   return out;
 }
 
-Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+TensorBase scatter_add(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src) {
   check_index_dtype(index, "scatter_add");
   if (src.dtype() != x.dtype())
     throw DTypeError(fmt::format("scatter_add: src has dtype {} but self has {}", dtype_name(src.dtype()),
                                  dtype_name(x.dtype())));
   const int d = wrap_dim(dim, x.dim(), "scatter_add");
-  Tensor out = clone(x);
+  TensorBase out = clone(x);
   if (index.numel() == 0) return out;
   if (index.dim() != x.dim() || src.dim() != x.dim())
     throw ShapeError(fmt::format("scatter_add: self {}, index {} and src {} must have the same number of dimensions",
@@ -197,10 +197,10 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
   return out;
 }
 
-Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+TensorBase masked_fill(const TensorBase& x, const TensorBase& mask, double value) {
   if (mask.dtype() != kBool)
     throw DTypeError(fmt::format("masked_fill: mask must be bool, got {}", dtype_name(mask.dtype())));
-  Tensor out = make_tensor(broadcast_shapes(x.shape(), mask.shape(), "masked_fill"), x.dtype());
+  TensorBase out = make_tensor(broadcast_shapes(x.shape(), mask.shape(), "masked_fill"), x.dtype());
   dispatch(x.dtype(), [&]<class T>() {
     const T fill = checked_scalar<T>(value, "masked_fill");
     map2<T, T, bool>(out, x, mask, [fill](T a, bool m) { return m ? fill : a; });
@@ -208,12 +208,12 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   return out;
 }
 
-Tensor one_hot(const Tensor& labels, std::int64_t num_classes) {
+TensorBase one_hot(const TensorBase& labels, std::int64_t num_classes) {
   if (labels.dtype() != kInt64)
     throw DTypeError(fmt::format("one_hot: labels must be int64, got {}", dtype_name(labels.dtype())));
   if (num_classes < -1)
     throw ValueError(fmt::format("one_hot: num_classes must be non-negative, or -1 to infer it; got {}", num_classes));
-  const Tensor lc = contiguous(labels);
+  const TensorBase lc = contiguous(labels);
   const std::int64_t n = lc.numel();
   const std::int64_t* p = lc.data_ptr<std::int64_t>();
   if (num_classes == -1) {
@@ -229,7 +229,7 @@ Tensor one_hot(const Tensor& labels, std::int64_t num_classes) {
                                    num_classes));
   Dims shape = labels.shape();
   shape.push_back(num_classes);
-  Tensor out = make_tensor(shape, kInt64);
+  TensorBase out = make_tensor(shape, kInt64);
   fill_(out, 0);
   std::int64_t* o = out.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i) o[i * num_classes + p[i]] = 1;

@@ -9,20 +9,20 @@
 namespace tg::kernel {
 
 // out = x with dim `dim` replaced by x[index[j]] for each j; index is 1-D int64.
-Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
+TensorBase index_select(const TensorBase& x, std::int64_t dim, const TensorBase& index);
 // The adjoint of index_select: a zero tensor of `shape` to which src's slices
 // are added at index[j] along `dim` (repeated indices accumulate).
-Tensor index_add_zeros(const Dims& shape, std::int64_t dim, const Tensor& index, const Tensor& src);
+TensorBase index_add_zeros(const Dims& shape, std::int64_t dim, const TensorBase& index, const TensorBase& src);
 
 // out[..i..] = x[..index[..i..]..] along `dim`; out has index's shape.
-Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
+TensorBase gather(const TensorBase& x, std::int64_t dim, const TensorBase& index);
 // out = x, then out[..index[..i..]..] += src[..i..] along `dim`.
-Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+TensorBase scatter_add(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src);
 
 // out = value where mask (bool, broadcast with x), x elsewhere.
-Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+TensorBase masked_fill(const TensorBase& x, const TensorBase& mask, double value);
 
 // int64 labels -> int64 [..., num_classes]; num_classes = -1 takes max + 1.
-Tensor one_hot(const Tensor& labels, std::int64_t num_classes);
+TensorBase one_hot(const TensorBase& labels, std::int64_t num_classes);
 
 }  // namespace tg::kernel

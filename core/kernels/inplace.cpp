@@ -14,7 +14,7 @@
 namespace tg::kernel {
 namespace {
 
-void check_broadcast(const Tensor& self, const Tensor& other, const char* op) {
+void check_broadcast(const TensorBase& self, const TensorBase& other, const char* op) {
   if (broadcast_shapes(self.shape(), other.shape(), op) != self.shape())
     throw ShapeError(fmt::format("{}: the other operand of shape {} cannot be broadcast to the shape {} of the "
                                  "tensor being modified",
@@ -29,7 +29,7 @@ bool can_cast(DType from, DType to) {
 
 // In-place ops compute in the promoted type `result` (of self and the other
 // operand, as the out-of-place op would) and store it in self's dtype.
-void check_result(const Tensor& self, DType result, const char* op) {
+void check_result(const TensorBase& self, DType result, const char* op) {
   if (!can_cast(result, self.dtype()))
     throw DTypeError(fmt::format("{}: result type {} can't be cast to the desired output type {} (the dtype of the "
                                  "tensor being modified)",
@@ -44,7 +44,7 @@ void check_alpha(DType result, double alpha, const char* op) {
 }
 
 // A double scalar counts as an integer for int64 tensors when its value is one.
-void check_scalar(const Tensor& self, double value, const char* op, const char* what) {
+void check_scalar(const TensorBase& self, double value, const char* op, const char* what) {
   if (self.dtype() == kBool)
     throw DTypeError(fmt::format("{}: arithmetic on a bool tensor is not supported; convert it with to() first", op));
   if (self.dtype() == kInt64 && std::trunc(value) != value)
@@ -59,10 +59,10 @@ void check_scalar(const Tensor& self, double value, const char* op, const char* 
 // self[i] = f(self[i], other[i]) computed in `common` (self's or other's
 // dtype: promotion picks one of the two) and stored in self's dtype.
 template <class F>
-void update2(const Tensor& self, const Tensor& other_in, DType common, const char* op, F f) {
+void update2(const TensorBase& self, const TensorBase& other_in, DType common, const char* op, F f) {
   check_writable(self, op);
   check_broadcast(self, other_in, op);
-  Tensor other = unaliased(self, other_in);
+  TensorBase other = unaliased(self, other_in);
   dispatch(self.dtype(), [&]<class T>() {
     dispatch(other.dtype(), [&]<class O>() {
       if (common == self.dtype())
@@ -74,14 +74,14 @@ void update2(const Tensor& self, const Tensor& other_in, DType common, const cha
 }
 
 template <class F>
-void update1(const Tensor& self, const char* op, F f) {
+void update1(const TensorBase& self, const char* op, F f) {
   check_writable(self, op);
   dispatch_numeric(self.dtype(), op, [&]<class T>() { map1<T, T>(self, self, [f](T a) { return f(a); }); });
 }
 
 }  // namespace
 
-Tensor unaliased(const Tensor& self, const Tensor& other) {
+TensorBase unaliased(const TensorBase& self, const TensorBase& other) {
   if (other.storage() != self.storage()) return other;
   if (other.storage_offset() == self.storage_offset() && other.shape() == self.shape() &&
       Dims(other.strides()) == Dims(self.strides()))
@@ -89,7 +89,7 @@ Tensor unaliased(const Tensor& self, const Tensor& other) {
   return clone(other);
 }
 
-void check_writable(const Tensor& self, const char* op) {
+void check_writable(const TensorBase& self, const char* op) {
   for (int d = 0; d < self.dim(); ++d)
     if (self.stride(d) == 0 && self.size(d) > 1)
       throw ValueError(fmt::format(
@@ -98,7 +98,7 @@ void check_writable(const Tensor& self, const char* op) {
           op, shape_str(self.sizes()), shape_str(self.strides()), d));
 }
 
-void add_(const Tensor& self, const Tensor& other, double alpha, const char* op) {
+void add_(const TensorBase& self, const TensorBase& other, double alpha, const char* op) {
   if (std::string_view(op) == "sub_" && (self.dtype() == kBool || other.dtype() == kBool))
     throw DTypeError(fmt::format("{}: subtraction with a bool tensor is not supported; use logical_not or "
                                  "logical_xor instead",
@@ -117,24 +117,24 @@ void add_(const Tensor& self, const Tensor& other, double alpha, const char* op)
   }
 }
 
-void add_(const Tensor& self, double other, const char* op) {
+void add_(const TensorBase& self, double other, const char* op) {
   check_result(self, scalar_result_type(self.dtype(), other), op);
   update1(self, op, [other](auto a) { return wrap_add(a, ew::scalar_as<decltype(a)>(other)); });
 }
 
-void mul_(const Tensor& self, const Tensor& other, const char* op) {
+void mul_(const TensorBase& self, const TensorBase& other, const char* op) {
   const DType common = result_type(self, other);
   check_result(self, common, op);
   update2(self, other, common, op, [](auto a, auto b) { return wrap_mul(a, b); });
 }
 
-void mul_(const Tensor& self, double other, const char* op) {
+void mul_(const TensorBase& self, double other, const char* op) {
   check_result(self, scalar_result_type(self.dtype(), other), op);
   update1(self, op, [other](auto a) { return wrap_mul(a, ew::scalar_as<decltype(a)>(other)); });
 }
 
 // True division: only a floating tensor can hold its result.
-void div_(const Tensor& self, const Tensor& other, const char* op) {
+void div_(const TensorBase& self, const TensorBase& other, const char* op) {
   const DType common = result_type(self, other);
   check_result(self, is_floating(common) ? common : kFloat32, op);
   update2(self, other, common, op, [](auto a, auto b) {
@@ -143,7 +143,7 @@ void div_(const Tensor& self, const Tensor& other, const char* op) {
   });
 }
 
-void div_(const Tensor& self, double other, const char* op) {
+void div_(const TensorBase& self, double other, const char* op) {
   check_result(self, is_floating(self.dtype()) ? self.dtype() : kFloat32, op);
   update1(self, op, [other](auto a) {
     if constexpr (std::is_floating_point_v<decltype(a)>) return a / static_cast<decltype(a)>(other);
@@ -152,7 +152,7 @@ void div_(const Tensor& self, double other, const char* op) {
 }
 
 // NaN stays NaN: both comparisons are false for it.
-void clamp_(const Tensor& self, std::optional<double> min, std::optional<double> max, const char* op) {
+void clamp_(const TensorBase& self, std::optional<double> min, std::optional<double> max, const char* op) {
   if (!min && !max) throw ValueError(fmt::format("{}: at least one of min and max must be given", op));
   if (min) check_scalar(self, *min, op, "min");
   if (max) check_scalar(self, *max, op, "max");
@@ -169,24 +169,24 @@ void clamp_(const Tensor& self, std::optional<double> min, std::optional<double>
   });
 }
 
-void relu_(const Tensor& self, const char* op) {
+void relu_(const TensorBase& self, const char* op) {
   update1(self, op, [](auto a) { return a < 0 ? decltype(a)(0) : a; });
 }
 
-void masked_fill_(const Tensor& self, const Tensor& mask, double value, const char* op) {
+void masked_fill_(const TensorBase& self, const TensorBase& mask, double value, const char* op) {
   if (mask.dtype() != kBool)
     throw DTypeError(fmt::format("{}: the mask must be a bool tensor, got {}", op, dtype_name(mask.dtype())));
   check_writable(self, op);
   check_broadcast(self, mask, op);
-  Tensor m = unaliased(self, mask);
+  TensorBase m = unaliased(self, mask);
   dispatch(self.dtype(), [&]<class T>() {
     const T v = checked_scalar<T>(value, op);
     map2<T, T, bool>(self, self, m, [v](T a, bool fill) { return fill ? v : a; });
   });
 }
 
-Tensor clamp_mask(const Tensor& x, std::optional<double> min, std::optional<double> max) {
-  Tensor out = make_tensor(x.shape(), x.dtype());
+TensorBase clamp_mask(const TensorBase& x, std::optional<double> min, std::optional<double> max) {
+  TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "clamp_", [&]<class T>() {
     const double lo = min.value_or(-INFINITY), hi = max.value_or(INFINITY);
     map1<T, T>(out, x, [lo, hi](T a) { return (a >= lo && a <= hi) ? T(1) : T(0); });
@@ -194,8 +194,8 @@ Tensor clamp_mask(const Tensor& x, std::optional<double> min, std::optional<doub
   return out;
 }
 
-Tensor positive_mask(const Tensor& x) {
-  Tensor out = make_tensor(x.shape(), x.dtype());
+TensorBase positive_mask(const TensorBase& x) {
+  TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "relu_", [&]<class T>() { map1<T, T>(out, x, [](T a) { return a > 0 ? T(1) : T(0); }); });
   return out;
 }

@@ -17,26 +17,26 @@ namespace tg::kernel {
 
 // ValueError if several elements of `self` share one memory location (an
 // expanded tensor): writing them would race and lose updates.
-void check_writable(const Tensor& self, const char* op);
+void check_writable(const TensorBase& self, const char* op);
 
-void add_(const Tensor& self, const Tensor& other, double alpha, const char* op);  // self += alpha * other
-void add_(const Tensor& self, double other, const char* op);                      // self += other
-void mul_(const Tensor& self, const Tensor& other, const char* op);
-void mul_(const Tensor& self, double other, const char* op);
-void div_(const Tensor& self, const Tensor& other, const char* op);
-void div_(const Tensor& self, double other, const char* op);
-void clamp_(const Tensor& self, std::optional<double> min, std::optional<double> max, const char* op);
-void relu_(const Tensor& self, const char* op);
-void masked_fill_(const Tensor& self, const Tensor& mask, double value, const char* op);
+void add_(const TensorBase& self, const TensorBase& other, double alpha, const char* op);  // self += alpha * other
+void add_(const TensorBase& self, double other, const char* op);                      // self += other
+void mul_(const TensorBase& self, const TensorBase& other, const char* op);
+void mul_(const TensorBase& self, double other, const char* op);
+void div_(const TensorBase& self, const TensorBase& other, const char* op);
+void div_(const TensorBase& self, double other, const char* op);
+void clamp_(const TensorBase& self, std::optional<double> min, std::optional<double> max, const char* op);
+void relu_(const TensorBase& self, const char* op);
+void masked_fill_(const TensorBase& self, const TensorBase& mask, double value, const char* op);
 
 // `other` itself, or a copy of it when it overlaps `self` in memory with a
 // different layout (reading it while writing self would see new values).
-Tensor unaliased(const Tensor& self, const Tensor& other);
+TensorBase unaliased(const TensorBase& self, const TensorBase& other);
 
 // Masks for the backward of clamp_ and relu_, in x's (floating) dtype:
 // 1 where min <= x <= max (a missing bound is no bound), 0 elsewhere and at NaN.
-Tensor clamp_mask(const Tensor& x, std::optional<double> min, std::optional<double> max);
+TensorBase clamp_mask(const TensorBase& x, std::optional<double> min, std::optional<double> max);
 // 1 where x > 0 (relu's gradient is 0 at 0).
-Tensor positive_mask(const Tensor& x);
+TensorBase positive_mask(const TensorBase& x);
 
 }  // namespace tg::kernel

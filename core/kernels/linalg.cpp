@@ -13,7 +13,7 @@ namespace tg::kernel {
 
 namespace {
 
-void check_dtypes(const char* op, const Tensor& a, const Tensor& b) {
+void check_dtypes(const char* op, const TensorBase& a, const TensorBase& b) {
   if (a.dtype() != b.dtype())
     throw DTypeError(fmt::format("{}: both operands must have the same dtype, got {} {} and {} {}", op,
                                  dtype_name(a.dtype()), shape_str(a.sizes()), dtype_name(b.dtype()),
@@ -22,7 +22,7 @@ void check_dtypes(const char* op, const Tensor& a, const Tensor& b) {
     throw DTypeError(fmt::format("{}: expected float32, float64 or int64 tensors, got bool", op));
 }
 
-[[noreturn]] void throw_mismatch(const char* op, const Tensor& a, const Tensor& b, std::int64_t ka,
+[[noreturn]] void throw_mismatch(const char* op, const TensorBase& a, const TensorBase& b, std::int64_t ka,
                                  std::int64_t kb) {
   throw ShapeError(fmt::format("{}: cannot multiply {} by {} ({} != {})", op, shape_str(a.sizes()),
                                shape_str(b.sizes()), ka, kb));
@@ -36,27 +36,27 @@ bool broadcasts_to(IntArrayRef from, const Dims& to) {
   return true;
 }
 
-std::int64_t itemsize_of(const Tensor& t) { return static_cast<std::int64_t>(t.element_size()); }
+std::int64_t itemsize_of(const TensorBase& t) { return static_cast<std::int64_t>(t.element_size()); }
 
 // A tensor whose last two dims BLAS can read, and how. Views BLAS cannot
 // describe are copied (and counted, so tests can tell).
 struct Operand {
-  Tensor t;
+  TensorBase t;
   GemmLayout layout;
 };
 
-Operand matrix_operand(const Tensor& t) {
+Operand matrix_operand(const TensorBase& t) {
   const int nd = t.dim();
   if (auto l = gemm_layout(t.size(nd - 2), t.size(nd - 1), t.stride(nd - 2), t.stride(nd - 1))) return {t, *l};
   count_operand_copy();
-  Tensor c = clone(t);
+  TensorBase c = clone(t);
   return {c, *gemm_layout(c.size(nd - 2), c.size(nd - 1), c.stride(nd - 2), c.stride(nd - 1))};
 }
 
 // The stride of dims [0, end) of t seen as one dim, if their layout nests
 // (each dim's stride is the next one's stride times its size). Size-1 dims
 // do not count; when all are size 1 any stride serves.
-std::optional<std::int64_t> merged_stride(const Tensor& t, int end) {
+std::optional<std::int64_t> merged_stride(const TensorBase& t, int end) {
   std::optional<std::int64_t> stride;
   std::int64_t span = 1;
   for (int d = end - 1; d >= 0; --d) {
@@ -73,7 +73,8 @@ std::optional<std::int64_t> merged_stride(const Tensor& t, int end) {
 }
 
 // Batch dims of two matmul operands, broadcast.
-Dims broadcast_batch(const char* op, const Tensor& a, const Tensor& b, const Tensor& A, const Tensor& B) {
+Dims broadcast_batch(const char* op, const TensorBase& a, const TensorBase& b, const TensorBase& A,
+                     const TensorBase& B) {
   const int na = A.dim() - 2, nb = B.dim() - 2, n = std::max(na, nb);
   Dims batch = Dims::filled(n, 1);
   for (int i = 0; i < n; ++i) {
@@ -89,7 +90,7 @@ Dims broadcast_batch(const char* op, const Tensor& a, const Tensor& b, const Ten
 
 // out (contiguous [batch..., m, n]) = A @ B, A [A..., m, k] and B [B..., k, n]
 // at least 2-D, their batch dims broadcasting to `batch`.
-void batched_product(const Tensor& A, const Tensor& B, const Dims& batch, void* out, const char* op) {
+void batched_product(const TensorBase& A, const TensorBase& B, const Dims& batch, void* out, const char* op) {
   const int na = A.dim(), nb = B.dim();
   const std::int64_t m = A.size(na - 2), k = A.size(na - 1), n = B.size(nb - 1);
   const std::int64_t nbatch = batch.product();
@@ -133,16 +134,16 @@ void batched_product(const Tensor& A, const Tensor& B, const Dims& batch, void* 
   }
 }
 
-Tensor dot_product(const char* op, const Tensor& a, const Tensor& b) {
+TensorBase dot_product(const char* op, const TensorBase& a, const TensorBase& b) {
   if (a.size(0) != b.size(0)) throw_mismatch(op, a, b, a.size(0), b.size(0));
-  Tensor out = make_tensor({}, a.dtype());
+  TensorBase out = make_tensor({}, a.dtype());
   dot(a.dtype(), a.size(0), a.raw_data(), a.stride(0), b.raw_data(), b.stride(0), out.raw_data(), op);
   return out;
 }
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+TensorBase matmul(const TensorBase& a, const TensorBase& b) {
   const char* op = "matmul";
   check_dtypes(op, a, b);
   if (a.dim() == 0 || b.dim() == 0)
@@ -150,33 +151,33 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                                  shape_str(a.sizes()), shape_str(b.sizes())));
   if (a.dim() == 1 && b.dim() == 1) return dot_product(op, a, b);
   // A 1-D left operand is a row [1, k], a 1-D right operand a column [k, 1].
-  const Tensor A =
+  const TensorBase A =
       a.dim() == 1 ? make_view(a, {1, a.size(0)}, {a.size(0) * a.stride(0), a.stride(0)}, a.storage_offset()) : a;
-  const Tensor B = b.dim() == 1 ? make_view(b, {b.size(0), 1}, {b.stride(0), 1}, b.storage_offset()) : b;
+  const TensorBase B = b.dim() == 1 ? make_view(b, {b.size(0), 1}, {b.stride(0), 1}, b.storage_offset()) : b;
   const std::int64_t k = A.size(-1), kb = B.size(-2);
   if (k != kb) throw_mismatch(op, a, b, k, kb);
   const Dims batch = broadcast_batch(op, a, b, A, B);
   Dims shape = batch;
   if (a.dim() > 1) shape.push_back(A.size(-2));
   if (b.dim() > 1) shape.push_back(B.size(-1));
-  Tensor out = make_tensor(shape, a.dtype());
+  TensorBase out = make_tensor(shape, a.dtype());
   batched_product(A, B, batch, out.raw_data(), op);
   return out;
 }
 
-Tensor mm(const Tensor& a, const Tensor& b) {
+TensorBase mm(const TensorBase& a, const TensorBase& b) {
   const char* op = "mm";
   check_dtypes(op, a, b);
   if (a.dim() != 2 || b.dim() != 2)
     throw ShapeError(fmt::format("{}: expected 2-D matrices, got {} and {}", op, shape_str(a.sizes()),
                                  shape_str(b.sizes())));
   if (a.size(1) != b.size(0)) throw_mismatch(op, a, b, a.size(1), b.size(0));
-  Tensor out = make_tensor({a.size(0), b.size(1)}, a.dtype());
+  TensorBase out = make_tensor({a.size(0), b.size(1)}, a.dtype());
   batched_product(a, b, {}, out.raw_data(), op);
   return out;
 }
 
-Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha) {
+TensorBase addmm(const TensorBase& input, const TensorBase& a, const TensorBase& b, double beta, double alpha) {
   const char* op = "addmm";
   check_dtypes(op, a, b);
   if (input.dtype() != a.dtype())
@@ -192,7 +193,7 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
     throw ShapeError(fmt::format("{}: input of shape {} does not broadcast to the product's shape {} ({} @ {})", op,
                                  shape_str(input.sizes()), shape_str(shape), shape_str(a.sizes()),
                                  shape_str(b.sizes())));
-  Tensor out = make_tensor(shape, a.dtype());
+  TensorBase out = make_tensor(shape, a.dtype());
   if (beta != 0 && out.numel() > 0) copy_(out, input);
   if (m == 0 || n == 0) return out;
   const Operand oa = matrix_operand(a), ob = matrix_operand(b);
@@ -201,7 +202,7 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
   return out;
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+TensorBase linear(const TensorBase& x, const TensorBase& weight, const TensorBase& bias) {
   const char* op = "linear";
   if (weight.dim() != 2)
     throw ShapeError(fmt::format("{}: the weight must be 2-D [out_features, in_features], got {}", op,
@@ -229,13 +230,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 
   Dims shape(x.sizes());
   shape[shape.size() - 1] = out_features;
-  Tensor out = make_tensor(shape, x.dtype());
+  TensorBase out = make_tensor(shape, x.dtype());
   std::int64_t n_rows = 1;
   for (int d = 0; d + 1 < x.dim(); ++d) n_rows *= x.size(d);
   if (out.numel() == 0) return out;
 
   // x's leading dims as the rows of one [n_rows, in] matrix.
-  Tensor xs = x;
+  TensorBase xs = x;
   std::optional<GemmLayout> lx;
   if (auto rs = merged_stride(xs, xs.dim() - 1)) lx = gemm_layout(n_rows, in_features, *rs, xs.stride(-1));
   if (!lx) {
@@ -244,7 +245,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     lx = gemm_layout(n_rows, in_features, in_features, 1);
   }
   // weight^T [in, out] as BLAS sees it: a contiguous weight is read with the Trans flag.
-  Tensor w = weight;
+  TensorBase w = weight;
   auto lw = gemm_layout(in_features, out_features, w.stride(1), w.stride(0));
   if (!lw) {
     count_operand_copy();
@@ -261,7 +262,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return out;
 }
 
-Tensor dot(const Tensor& a, const Tensor& b) {
+TensorBase dot(const TensorBase& a, const TensorBase& b) {
   const char* op = "dot";
   check_dtypes(op, a, b);
   if (a.dim() != 1 || b.dim() != 1)
@@ -270,7 +271,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   return dot_product(op, a, b);
 }
 
-Tensor outer(const Tensor& a, const Tensor& b) {
+TensorBase outer(const TensorBase& a, const TensorBase& b) {
   const char* op = "outer";
   if (a.dim() != 1 || b.dim() != 1)
     throw ShapeError(fmt::format("{}: expected 1-D vectors, got {} and {}", op, shape_str(a.sizes()),
@@ -278,11 +279,11 @@ Tensor outer(const Tensor& a, const Tensor& b) {
   // An elementwise product in PyTorch, so mixed dtypes promote (unlike mm).
   const DType dt = promote_types(a.dtype(), b.dtype());
   const std::int64_t n = a.size(0), m = b.size(0);
-  Tensor out = make_tensor({n, m}, dt);
-  const Tensor ca = to(a, dt), cb = to(b, dt);
+  TensorBase out = make_tensor({n, m}, dt);
+  const TensorBase ca = to(a, dt), cb = to(b, dt);
   // a as a column and b as a row, broadcast against each other.
-  const Tensor col = make_view(ca, {n, 1}, {ca.stride(0), 0}, ca.storage_offset());
-  const Tensor row = make_view(cb, {1, m}, {0, cb.stride(0)}, cb.storage_offset());
+  const TensorBase col = make_view(ca, {n, 1}, {ca.stride(0), 0}, ca.storage_offset());
+  const TensorBase row = make_view(cb, {1, m}, {0, cb.stride(0)}, cb.storage_offset());
   dispatch(dt, [&]<class T>() {
     map2<T, T, T>(out, col, row, [](T x, T y) -> T {
       return wrap_mul(x, y);

@@ -11,18 +11,18 @@ namespace tg::kernel {
 // product; a 1-D left operand is a row vector and a 1-D right operand a
 // column vector, the added dim removed from the result; N-D operands are
 // stacks of matrices whose batch dims broadcast.
-Tensor matmul(const Tensor& a, const Tensor& b);
+TensorBase matmul(const TensorBase& a, const TensorBase& b);
 // 2-D @ 2-D only.
-Tensor mm(const Tensor& a, const Tensor& b);
+TensorBase mm(const TensorBase& a, const TensorBase& b);
 // beta * input + alpha * (a @ b) for 2-D a, b; input broadcasts to the result.
 // beta == 0 ignores input's values (as BLAS and PyTorch do).
-Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta = 1, double alpha = 1);
+TensorBase addmm(const TensorBase& input, const TensorBase& a, const TensorBase& b, double beta = 1, double alpha = 1);
 // x @ weight^T + bias with x [..., in], weight [out, in], bias [out] (or
 // undefined): one GEMM over all leading dims of x, the bias folded in.
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+TensorBase linear(const TensorBase& x, const TensorBase& weight, const TensorBase& bias = {});
 // Sum of a[i] * b[i] for 1-D a, b of one length (0-d result).
-Tensor dot(const Tensor& a, const Tensor& b);
+TensorBase dot(const TensorBase& a, const TensorBase& b);
 // a[i] * b[j] for 1-D a [n], b [m]: an [n, m] result.
-Tensor outer(const Tensor& a, const Tensor& b);
+TensorBase outer(const TensorBase& a, const TensorBase& b);
 
 }  // namespace tg::kernel

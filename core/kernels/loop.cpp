@@ -2,7 +2,7 @@
 
 namespace tg::kernel {
 
-Dims broadcast_strides(const Tensor& t, const Dims& shape) {
+Dims broadcast_strides(const TensorBase& t, const Dims& shape) {
   const int n = shape.size(), tn = t.dim();
   Dims out = Dims::filled(n, 0);
   const auto sizes = t.sizes();

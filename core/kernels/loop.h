@@ -18,7 +18,7 @@ namespace tg::kernel {
 
 // Strides of `t` (in elements) as seen from the iteration shape `shape`:
 // dims that broadcasting added or stretched get stride 0.
-Dims broadcast_strides(const Tensor& t, const Dims& shape);
+Dims broadcast_strides(const TensorBase& t, const Dims& shape);
 
 template <std::size_t N>
 struct LoopPlan {
@@ -29,7 +29,7 @@ struct LoopPlan {
 };
 
 template <std::size_t N>
-LoopPlan<N> make_plan(const Dims& shape, const std::array<const Tensor*, N>& operands) {
+LoopPlan<N> make_plan(const Dims& shape, const std::array<const TensorBase*, N>& operands) {
   LoopPlan<N> plan;
   std::array<Dims, N> elem;
   for (std::size_t k = 0; k < N; ++k) {
@@ -120,7 +120,7 @@ void for_each_row(const LoopPlan<N>& p, Row row) {
 
 // out[i] = f(a[i]); `a` broadcasts to out's shape.
 template <class Out, class A, class F>
-void map1(const Tensor& out, const Tensor& a, F f) {
+void map1(const TensorBase& out, const TensorBase& a, F f) {
   auto plan = make_plan<2>(out.shape(), {&out, &a});
   for_each_row(plan, [f](std::array<char*, 2> p, std::array<std::int64_t, 2> s, std::int64_t n) {
     auto* o = reinterpret_cast<Out*>(p[0]);
@@ -139,7 +139,7 @@ void map1(const Tensor& out, const Tensor& a, F f) {
 
 // out[i] = f(a[i], b[i]); a and b broadcast to out's shape.
 template <class Out, class A, class B, class F>
-void map2(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+void map2(const TensorBase& out, const TensorBase& a, const TensorBase& b, F f) {
   auto plan = make_plan<3>(out.shape(), {&out, &a, &b});
   for_each_row(plan, [f](std::array<char*, 3> p, std::array<std::int64_t, 3> s, std::int64_t n) {
     auto* o = reinterpret_cast<Out*>(p[0]);
@@ -163,7 +163,7 @@ void map2(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
 
 // out[i] = f(a[i], b[i], c[i]).
 template <class Out, class A, class B, class C, class F>
-void map3(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c, F f) {
+void map3(const TensorBase& out, const TensorBase& a, const TensorBase& b, const TensorBase& c, F f) {
   auto plan = make_plan<4>(out.shape(), {&out, &a, &b, &c});
   for_each_row(plan, [f](std::array<char*, 4> p, std::array<std::int64_t, 4> s, std::int64_t n) {
     if (s[0] == sizeof(Out) && s[1] == sizeof(A) && s[2] == sizeof(B) && s[3] == sizeof(C)) {

@@ -55,7 +55,7 @@ namespace {
 bool is_reduced(DimMask mask, int d) { return (mask & (DimMask{1} << d)) != 0; }
 
 // Max, min and argmax have no identity: an empty slice has no answer.
-void check_nonempty(const Tensor& x, DimMask mask, const char* op) {
+void check_nonempty(const TensorBase& x, DimMask mask, const char* op) {
   for (int d = 0; d < x.dim(); ++d)
     if (is_reduced(mask, d) && x.size(d) == 0)
       throw IndexError(fmt::format("{}: cannot reduce over a zero-size dimension (dim {} of shape {})", op, d,
@@ -84,7 +84,7 @@ struct ReducePlan {
 
 // `reorder` sorts the reduced dims by stride so more of them merge; ops that
 // report an index into the reduced dims keep them in row-major order.
-ReducePlan make_reduce_plan(const Tensor& x, DimMask mask, bool reorder) {
+ReducePlan make_reduce_plan(const TensorBase& x, DimMask mask, bool reorder) {
   ReducePlan p;
   std::array<std::pair<std::int64_t, std::int64_t>, kMaxDims> red{};
   int nred = 0;
@@ -214,7 +214,7 @@ typename Op::Acc reduce_row(const Op& op, const T* p, std::int64_t n, std::int64
 
 // Runs `op` over x with the plan, calling store(output_index, acc) once per output.
 template <class T, class Op, class Store>
-void run_reduce(const Tensor& x, const ReducePlan& p, const Op& op, Store store) {
+void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store store) {
   using Acc = typename Op::Acc;
   if (p.num_out == 0) return;
   if (p.num_red == 0) {
@@ -424,11 +424,11 @@ struct AbsExtremeOp {
 constexpr std::int64_t kCollapseBroadcastAbove = std::int64_t{1} << 34;
 
 struct Collapsed {
-  Tensor x;
+  TensorBase x;
   std::int64_t repeat = 1;  // how many times each element of x stands for itself
 };
 
-Collapsed collapse_broadcast(const Tensor& x, DimMask mask) {
+Collapsed collapse_broadcast(const TensorBase& x, DimMask mask) {
   if (x.numel() <= kCollapseBroadcastAbove) return {x, 1};
   Dims sizes(x.sizes());
   std::int64_t repeat = 1;
@@ -444,7 +444,7 @@ Collapsed collapse_broadcast(const Tensor& x, DimMask mask) {
 // The flat index (row-major over the reduced dims) in x of the element at
 // flat index `index` over the reduced dims of `folded`, its collapsed dims at
 // 0: the first of the copies, which is the one argmax reports on ties.
-std::int64_t unfolded_index(const Tensor& x, const Tensor& folded, DimMask mask, std::int64_t index) {
+std::int64_t unfolded_index(const TensorBase& x, const TensorBase& folded, DimMask mask, std::int64_t index) {
   std::int64_t out = 0, scale = 1;
   for (int d = x.dim() - 1; d >= 0; --d) {
     if (!is_reduced(mask, d)) continue;
@@ -479,14 +479,14 @@ A repeated_prod(A a, std::int64_t repeat) {
 }
 
 // Output of the reduction of x over mask: a fresh contiguous tensor.
-Tensor make_output(const Tensor& x, DimMask mask, bool keepdim, DType dtype) {
+TensorBase make_output(const TensorBase& x, DimMask mask, bool keepdim, DType dtype) {
   return make_tensor(reduced_shape(x.shape(), mask, keepdim), dtype);
 }
 
 template <class T, class Op, class Out, class Finish>
-Tensor reduce_into(const Tensor& x, DimMask mask, bool keepdim, DType dtype, const Op& op, Finish finish,
+TensorBase reduce_into(const TensorBase& x, DimMask mask, bool keepdim, DType dtype, const Op& op, Finish finish,
                    bool reorder = true) {
-  Tensor out = make_output(x, mask, keepdim, dtype);
+  TensorBase out = make_output(x, mask, keepdim, dtype);
   Out* o = out.data_ptr<Out>();
   run_reduce<T>(x, make_reduce_plan(x, mask, reorder), op,
                 [&](std::int64_t i, const typename Op::Acc& a) { o[i] = finish(a); });
@@ -494,10 +494,10 @@ Tensor reduce_into(const Tensor& x, DimMask mask, bool keepdim, DType dtype, con
 }
 
 template <bool Max>
-Tensor extreme(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) {
+TensorBase extreme(const TensorBase& x, IntArrayRef dims, bool keepdim, const char* op) {
   const DimMask mask = reduction_mask(dims, x.dim(), op);
   check_nonempty(x, mask, op);
-  const Tensor folded = collapse_broadcast(x, mask).x;
+  const TensorBase folded = collapse_broadcast(x, mask).x;
   return dispatch(x.dtype(), [&]<class T>() {
     return reduce_into<T, ExtremeOp<Max, T>, T>(folded, mask, keepdim, x.dtype(), ExtremeOp<Max, T>{},
                                                  [](T a) { return a; });
@@ -505,16 +505,16 @@ Tensor extreme(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) 
 }
 
 template <bool Max>
-std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, const char* op) {
+std::tuple<TensorBase, TensorBase> extreme_dim(const TensorBase& x, std::int64_t dim, bool keepdim, const char* op) {
   const int d = wrap_dim(dim, x.dim(), op);
   const DimMask mask = reduction_mask(Dims{d}, x.dim(), op);
   check_nonempty(x, mask, op);
-  Tensor values = make_output(x, mask, keepdim, x.dtype());
-  Tensor indices = make_output(x, mask, keepdim, kInt64);
+  TensorBase values = make_output(x, mask, keepdim, x.dtype());
+  TensorBase indices = make_output(x, mask, keepdim, kInt64);
   // Named members, not a structured binding: Clang 14 cannot capture one in
   // the lambdas below.
   const Collapsed collapsed = collapse_broadcast(x, mask);
-  const Tensor& folded = collapsed.x;
+  const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
   dispatch(x.dtype(), [&]<class T>() {
     T* v = values.data_ptr<T>();
@@ -529,12 +529,12 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool k
 }
 
 template <bool Max>
-Tensor arg_extreme(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim, const char* op) {
+TensorBase arg_extreme(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim, const char* op) {
   const DimMask mask =
       dim ? reduction_mask(Dims{wrap_dim(*dim, x.dim(), op)}, x.dim(), op) : reduction_mask({}, x.dim(), op);
   check_nonempty(x, mask, op);
   const Collapsed collapsed = collapse_broadcast(x, mask);
-  const Tensor& folded = collapsed.x;
+  const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
   return dispatch(x.dtype(), [&]<class T>() {
     return reduce_into<T, ArgExtremeOp<Max, T>, std::int64_t>(
@@ -546,7 +546,7 @@ Tensor arg_extreme(const Tensor& x, std::optional<std::int64_t> dim, bool keepdi
   });
 }
 
-Tensor reshape_contiguous(const Tensor& t, const Dims& shape) {
+TensorBase reshape_contiguous(const TensorBase& t, const Dims& shape) {
   return make_view(t, shape, contiguous_strides(shape), t.storage_offset());
 }
 
@@ -554,10 +554,10 @@ Tensor reshape_contiguous(const Tensor& t, const Dims& shape) {
 
 // ---- public kernels ------------------------------------------------------------------
 
-Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim) {
+TensorBase sum(const TensorBase& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "sum");
   const Collapsed collapsed = collapse_broadcast(x, mask);
-  const Tensor& folded = collapsed.x;
+  const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
   return dispatch(x.dtype(), [&]<class T>() {
     using Out = SumOut<T>;
@@ -566,11 +566,11 @@ Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim) {
   });
 }
 
-Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim) {
+TensorBase mean(const TensorBase& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "mean");
   const std::int64_t n = reduced_count(x.shape(), mask);
   const Collapsed collapsed = collapse_broadcast(x, mask);
-  const Tensor& folded = collapsed.x;
+  const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
   return dispatch_floating(x.dtype(), "mean", [&]<class T>() {
     return reduce_into<T, SumOp<T>, T>(folded, mask, keepdim, x.dtype(), SumOp<T>{}, [n, r = repeat](double a) {
@@ -580,14 +580,14 @@ Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim) {
   });
 }
 
-Tensor var(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+TensorBase var(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "var");
   const std::int64_t n = reduced_count(x.shape(), mask);
   return dispatch_floating(x.dtype(), "var", [&]<class T>() {
     // Two passes: subtracting the mean first keeps the sum of squares exact
     // enough when the values sit far from zero.
-    Tensor m = mean(x, dims, /*keepdim=*/true);
-    Tensor sq = make_tensor(x.shape(), x.dtype());
+    TensorBase m = mean(x, dims, /*keepdim=*/true);
+    TensorBase sq = make_tensor(x.shape(), x.dtype());
     map2<T, T, T>(sq, x, m, [](T a, T b) {
       const T c = a - b;
       return c * c;
@@ -598,60 +598,60 @@ Tensor var(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
   });
 }
 
-Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+TensorBase std(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim) {
   if (!x.is_floating_point())
     throw DTypeError(fmt::format("std: expected a floating-point tensor (float32 or float64), got {}",
                                  dtype_name(x.dtype())));
   // Checked here too, so that a bad dim names std rather than the var under it.
   reduction_mask(dims, x.dim(), "std");
-  Tensor v = var(x, dims, correction, keepdim);
+  TensorBase v = var(x, dims, correction, keepdim);
   dispatch_floating(v.dtype(), "std", [&]<class T>() { map1<T, T>(v, v, [](T a) { return std::sqrt(a); }); });
   return v;
 }
 
-Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) {
+TensorBase amax(const TensorBase& x, IntArrayRef dims, bool keepdim, const char* op) {
   return extreme<true>(x, dims, keepdim, op);
 }
-Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) {
+TensorBase amin(const TensorBase& x, IntArrayRef dims, bool keepdim, const char* op) {
   return extreme<false>(x, dims, keepdim, op);
 }
 
-std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) {
+std::tuple<TensorBase, TensorBase> max(const TensorBase& x, std::int64_t dim, bool keepdim) {
   return extreme_dim<true>(x, dim, keepdim, "max");
 }
-std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim) {
+std::tuple<TensorBase, TensorBase> min(const TensorBase& x, std::int64_t dim, bool keepdim) {
   return extreme_dim<false>(x, dim, keepdim, "min");
 }
 
-Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+TensorBase argmax(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim) {
   return arg_extreme<true>(x, dim, keepdim, "argmax");
 }
-Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+TensorBase argmin(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim) {
   return arg_extreme<false>(x, dim, keepdim, "argmin");
 }
 
-Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
+TensorBase logsumexp(const TensorBase& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "logsumexp");
   if (!x.is_floating_point()) return logsumexp(to(x, kFloat32), dims, keepdim);
   if (reduced_count(x.shape(), mask) == 0)
     return full(reduced_shape(x.shape(), mask, keepdim), -std::numeric_limits<double>::infinity(), {x.dtype()});
   return dispatch_floating(x.dtype(), "logsumexp", [&]<class T>() {
     // An infinite max shifts by 0 instead: inf - inf would be NaN.
-    Tensor shift = extreme<true>(x, dims, /*keepdim=*/true, "logsumexp");
+    TensorBase shift = extreme<true>(x, dims, /*keepdim=*/true, "logsumexp");
     map1<T, T>(shift, shift, [](T m) { return std::isfinite(m) ? m : T(0); });
-    Tensor e = make_tensor(x.shape(), x.dtype());
+    TensorBase e = make_tensor(x.shape(), x.dtype());
     map2<T, T, T>(e, x, shift, [](T a, T m) { return std::exp(a - m); });
-    Tensor s = reduce_into<T, SumOp<T>, T>(e, mask, /*keepdim=*/true, x.dtype(), SumOp<T>{},
+    TensorBase s = reduce_into<T, SumOp<T>, T>(e, mask, /*keepdim=*/true, x.dtype(), SumOp<T>{},
                                            [](double a) { return static_cast<T>(a); });
     map2<T, T, T>(s, s, shift, [](T a, T m) { return std::log(a) + m; });
     return keepdim ? s : reshape_contiguous(s, reduced_shape(x.shape(), mask, false));
   });
 }
 
-Tensor prod(const Tensor& x, IntArrayRef dims, bool keepdim) {
+TensorBase prod(const TensorBase& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "prod");
   const Collapsed collapsed = collapse_broadcast(x, mask);
-  const Tensor& folded = collapsed.x;
+  const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
   return dispatch(x.dtype(), [&]<class T>() {
     using Out = SumOut<T>;
@@ -662,17 +662,17 @@ Tensor prod(const Tensor& x, IntArrayRef dims, bool keepdim) {
   });
 }
 
-Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim) {
+TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "norm");
   if (x.numel() > kCollapseBroadcastAbove && is_floating(x.dtype())) {
     const Collapsed collapsed = collapse_broadcast(x, mask);
-  const Tensor& folded = collapsed.x;
+  const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
     if (repeat != 1) {
       if (std::isinf(p)) return norm(folded, p, dims, keepdim);
       // sum |x|^p over the repeats is repeat times that over one copy.
       const double scale = p == 0 ? static_cast<double>(repeat) : std::pow(static_cast<double>(repeat), 1.0 / p);
-      Tensor out = norm(folded, p, dims, keepdim);
+      TensorBase out = norm(folded, p, dims, keepdim);
       dispatch_floating(out.dtype(), "norm", [&]<class T>() {
         map1<T, T>(out, out, [scale](T a) { return static_cast<T>(a * scale); });
       });
@@ -721,7 +721,7 @@ struct SoftmaxShape {
   std::int64_t outer = 1, dim = 1, inner = 1;
 };
 
-SoftmaxShape softmax_shape(const Tensor& x, int d) {
+SoftmaxShape softmax_shape(const TensorBase& x, int d) {
   SoftmaxShape s;
   for (int i = 0; i < x.dim(); ++i) {
     if (i < d) s.outer *= x.size(i);
@@ -837,18 +837,18 @@ void softmax_backward_impl(const T* y, const T* dy, T* dx, const SoftmaxShape& s
 }
 
 template <bool Log>
-Tensor softmax_op(const Tensor& x, std::int64_t dim, const char* op) {
+TensorBase softmax_op(const TensorBase& x, std::int64_t dim, const char* op) {
   const int d = wrap_dim(dim, x.dim(), op);
   return dispatch_floating(x.dtype(), op, [&]<class T>() {
-    Tensor xc = contiguous(x);
-    Tensor y = make_tensor(x.shape(), x.dtype());
+    TensorBase xc = contiguous(x);
+    TensorBase y = make_tensor(x.shape(), x.dtype());
     softmax_forward<T, Log>(xc.data_ptr<T>(), y.data_ptr<T>(), softmax_shape(x, d));
     return y;
   });
 }
 
 template <bool Log>
-Tensor softmax_backward_op(const Tensor& y, const Tensor& dy, std::int64_t dim, const char* op) {
+TensorBase softmax_backward_op(const TensorBase& y, const TensorBase& dy, std::int64_t dim, const char* op) {
   if (y.shape() != dy.shape())
     throw ShapeError(fmt::format("{}: gradient of shape {} for an output of shape {}", op, shape_str(dy.sizes()),
                                  shape_str(y.sizes())));
@@ -857,8 +857,8 @@ Tensor softmax_backward_op(const Tensor& y, const Tensor& dy, std::int64_t dim, 
                                  dtype_name(y.dtype())));
   const int d = wrap_dim(dim, y.dim(), op);
   return dispatch_floating(y.dtype(), op, [&]<class T>() {
-    Tensor yc = contiguous(y), gc = contiguous(dy);
-    Tensor dx = make_tensor(y.shape(), y.dtype());
+    TensorBase yc = contiguous(y), gc = contiguous(dy);
+    TensorBase dx = make_tensor(y.shape(), y.dtype());
     softmax_backward_impl<T, Log>(yc.data_ptr<T>(), gc.data_ptr<T>(), dx.data_ptr<T>(), softmax_shape(y, d));
     return dx;
   });
@@ -866,40 +866,40 @@ Tensor softmax_backward_op(const Tensor& y, const Tensor& dy, std::int64_t dim, 
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, std::int64_t dim) { return softmax_op<false>(x, dim, "softmax"); }
-Tensor log_softmax(const Tensor& x, std::int64_t dim) { return softmax_op<true>(x, dim, "log_softmax"); }
-Tensor softmax_backward(const Tensor& y, const Tensor& dy, std::int64_t dim) {
+TensorBase softmax(const TensorBase& x, std::int64_t dim) { return softmax_op<false>(x, dim, "softmax"); }
+TensorBase log_softmax(const TensorBase& x, std::int64_t dim) { return softmax_op<true>(x, dim, "log_softmax"); }
+TensorBase softmax_backward(const TensorBase& y, const TensorBase& dy, std::int64_t dim) {
   return softmax_backward_op<false>(y, dy, dim, "softmax_backward");
 }
-Tensor log_softmax_backward(const Tensor& y, const Tensor& dy, std::int64_t dim) {
+TensorBase log_softmax_backward(const TensorBase& y, const TensorBase& dy, std::int64_t dim) {
   return softmax_backward_op<true>(y, dy, dim, "log_softmax_backward");
 }
 
 // ---- gradient helpers ----------------------------------------------------------------
 
-Tensor tie_weights(const Tensor& x, const Tensor& y, DimMask mask) {
+TensorBase tie_weights(const TensorBase& x, const TensorBase& y, DimMask mask) {
   return dispatch_floating(x.dtype(), "tie_weights", [&]<class T>() {
-    Tensor hit = make_tensor(x.shape(), x.dtype());
+    TensorBase hit = make_tensor(x.shape(), x.dtype());
     map2<T, T, T>(hit, x, y, [](T a, T b) { return a == b || (a != a && b != b) ? T(1) : T(0); });
-    Tensor count = reduce_into<T, SumOp<T>, T>(hit, mask, /*keepdim=*/true, x.dtype(), SumOp<T>{},
+    TensorBase count = reduce_into<T, SumOp<T>, T>(hit, mask, /*keepdim=*/true, x.dtype(), SumOp<T>{},
                                                [](double a) { return static_cast<T>(a); });
     map2<T, T, T>(hit, hit, count, [](T h, T c) { return h / c; });
     return hit;
   });
 }
 
-Tensor index_mask(const Dims& shape, int dim, const Tensor& indices, DType dtype) {
-  Tensor out = make_tensor(shape, dtype);
+TensorBase index_mask(const Dims& shape, int dim, const TensorBase& indices, DType dtype) {
+  TensorBase out = make_tensor(shape, dtype);
   if (shape.empty()) {
     fill_(out, 1);
     return out;
   }
-  Tensor positions = make_tensor({shape[dim]}, kInt64);
+  TensorBase positions = make_tensor({shape[dim]}, kInt64);
   std::int64_t* p = positions.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < shape[dim]; ++i) p[i] = i;
   Dims along = Dims::filled(shape.size(), 1);
   along[dim] = shape[dim];
-  Tensor ramp = reshape_contiguous(positions, along);
+  TensorBase ramp = reshape_contiguous(positions, along);
   dispatch(dtype, [&]<class T>() {
     map2<T, std::int64_t, std::int64_t>(out, ramp, indices,
                                         [](std::int64_t a, std::int64_t b) { return a == b ? T(1) : T(0); });

@@ -25,45 +25,45 @@ Dims reduced_shape(const Dims& shape, DimMask mask, bool keepdim);
 std::int64_t reduced_count(const Dims& shape, DimMask mask);
 
 // float32 sums accumulate in double. int64 and bool sum to int64.
-Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim);
+TensorBase sum(const TensorBase& x, IntArrayRef dims, bool keepdim);
 // Floating point only, as PyTorch; an empty reduction gives NaN.
-Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim);
+TensorBase mean(const TensorBase& x, IntArrayRef dims, bool keepdim);
 // Two-pass: sum((x - mean)^2) / (N - correction). Floating point only.
-Tensor var(const Tensor& x, IntArrayRef dims, double correction, bool keepdim);
-Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim);
+TensorBase var(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim);
+TensorBase std(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim);
 // NaN propagates. Reducing a zero-size dim is an IndexError. `op` names the
 // caller in messages (max() over everything is amax over all dims).
-Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op = "amax");
-Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim, const char* op = "amin");
+TensorBase amax(const TensorBase& x, IntArrayRef dims, bool keepdim, const char* op = "amax");
+TensorBase amin(const TensorBase& x, IntArrayRef dims, bool keepdim, const char* op = "amin");
 // Values and int64 indices along one dim; ties give the first index.
-std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim);
-std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim);
+std::tuple<TensorBase, TensorBase> max(const TensorBase& x, std::int64_t dim, bool keepdim);
+std::tuple<TensorBase, TensorBase> min(const TensorBase& x, std::int64_t dim, bool keepdim);
 // Without a dim: the index into the flattened (row-major) tensor.
-Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim);
-Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim);
+TensorBase argmax(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim);
+TensorBase argmin(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim);
 // log(sum(exp(x - m))) + m with m the max, so large inputs stay finite.
 // Integer inputs give float32, as PyTorch. An empty reduction gives -inf.
-Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim);
+TensorBase logsumexp(const TensorBase& x, IntArrayRef dims, bool keepdim);
 // float32 products accumulate in double; int64 and bool give int64.
-Tensor prod(const Tensor& x, IntArrayRef dims, bool keepdim);
+TensorBase prod(const TensorBase& x, IntArrayRef dims, bool keepdim);
 // The vector p-norm over `dims`: p = 2, 1, inf, -inf, 0 (count of nonzeros)
 // or any other p as (sum |x|^p)^(1/p). Floating point only.
-Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim);
+TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim);
 
 // Along one dim, max subtracted first. Floating point only.
-Tensor softmax(const Tensor& x, std::int64_t dim);
-Tensor log_softmax(const Tensor& x, std::int64_t dim);
+TensorBase softmax(const TensorBase& x, std::int64_t dim);
+TensorBase log_softmax(const TensorBase& x, std::int64_t dim);
 // Fused backwards, for when no graph of the backward is wanted:
 // softmax: dx = y * (dy - sum(dy * y));  log_softmax: dx = dy - exp(y) * sum(dy).
-Tensor softmax_backward(const Tensor& y, const Tensor& dy, std::int64_t dim);
-Tensor log_softmax_backward(const Tensor& y, const Tensor& dy, std::int64_t dim);
+TensorBase softmax_backward(const TensorBase& y, const TensorBase& dy, std::int64_t dim);
+TensorBase log_softmax_backward(const TensorBase& y, const TensorBase& dy, std::int64_t dim);
 
 // The weights that share an extremum's gradient among its ties:
 // (x == y) / (number of ties in y's slice), where y holds the reduced values
 // with keepdim shape. NaN counts as equal to NaN. Same dtype as x.
-Tensor tie_weights(const Tensor& x, const Tensor& y, DimMask mask);
+TensorBase tie_weights(const TensorBase& x, const TensorBase& y, DimMask mask);
 // 1 where x's position along `dim` equals `indices` (keepdim shape), else 0,
 // in x's shape and `dtype`.
-Tensor index_mask(const Dims& shape, int dim, const Tensor& indices, DType dtype);
+TensorBase index_mask(const Dims& shape, int dim, const TensorBase& indices, DType dtype);
 
 }  // namespace tg::kernel

@@ -78,7 +78,7 @@ std::optional<Dims> view_strides(const Dims& sizes, const Dims& strides, const D
   return out;
 }
 
-Tensor view(const Tensor& x, const Dims& shape) {
+TensorBase view(const TensorBase& x, const Dims& shape) {
   const Dims sizes = infer_size(shape, x.numel(), "view");
   auto strides = view_strides(x.shape(), Dims(x.strides()), sizes);
   if (!strides)
@@ -89,15 +89,15 @@ Tensor view(const Tensor& x, const Dims& shape) {
   return make_view(x, sizes, *strides, x.storage_offset());
 }
 
-Tensor reshape(const Tensor& x, const Dims& shape) {
+TensorBase reshape(const TensorBase& x, const Dims& shape) {
   const Dims sizes = infer_size(shape, x.numel(), "reshape");
   if (auto strides = view_strides(x.shape(), Dims(x.strides()), sizes))
     return make_view(x, sizes, *strides, x.storage_offset());
-  Tensor copy = clone(x);
+  TensorBase copy = clone(x);
   return make_view(copy, sizes, contiguous_strides(sizes, "reshape"), 0);
 }
 
-Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
+TensorBase transpose(const TensorBase& x, std::int64_t dim0, std::int64_t dim1) {
   const int a = wrap_dim(dim0, x.dim(), "transpose"), b = wrap_dim(dim1, x.dim(), "transpose");
   Dims sizes = x.shape(), strides(x.strides());
   if (x.dim() > 0) {
@@ -107,7 +107,7 @@ Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
   return make_view(x, sizes, strides, x.storage_offset());
 }
 
-Tensor permute(const Tensor& x, const Dims& dims) {
+TensorBase permute(const TensorBase& x, const Dims& dims) {
   const int n = x.dim();
   if (dims.size() != n)
     throw ShapeError(fmt::format("permute: got {} dims {} for a tensor of shape {} with {} dimensions", dims.size(),
@@ -126,7 +126,7 @@ Tensor permute(const Tensor& x, const Dims& dims) {
   return make_view(x, sizes, strides, x.storage_offset());
 }
 
-Tensor expand(const Tensor& x, const Dims& sizes) {
+TensorBase expand(const TensorBase& x, const Dims& sizes) {
   const int n = sizes.size(), xn = x.dim();
   if (n < xn)
     throw ShapeError(fmt::format("expand: cannot expand a tensor of shape {} to {}: the target has fewer dimensions",
@@ -159,7 +159,7 @@ Tensor expand(const Tensor& x, const Dims& sizes) {
   return make_view(x, out_sizes, out_strides, x.storage_offset());
 }
 
-Tensor squeeze(const Tensor& x) {
+TensorBase squeeze(const TensorBase& x) {
   Dims sizes, strides;
   for (int d = 0; d < x.dim(); ++d) {
     if (x.size(d) == 1) continue;
@@ -169,7 +169,7 @@ Tensor squeeze(const Tensor& x) {
   return make_view(x, sizes, strides, x.storage_offset());
 }
 
-Tensor squeeze(const Tensor& x, std::int64_t dim) {
+TensorBase squeeze(const TensorBase& x, std::int64_t dim) {
   const int d = wrap_dim(dim, x.dim(), "squeeze");
   Dims sizes = x.shape(), strides(x.strides());
   if (x.dim() > 0 && sizes[d] == 1) {
@@ -179,7 +179,7 @@ Tensor squeeze(const Tensor& x, std::int64_t dim) {
   return make_view(x, sizes, strides, x.storage_offset());
 }
 
-Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
+TensorBase unsqueeze(const TensorBase& x, std::int64_t dim) {
   const int d = wrap_dim(dim, x.dim() + 1, "unsqueeze");
   Dims sizes = x.shape(), strides(x.strides());
   // Any stride works for a size-1 dim; this one keeps a contiguous tensor contiguous.
@@ -191,7 +191,7 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
   return make_view(x, sizes, strides, x.storage_offset());
 }
 
-SliceSpec slice_spec(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
+SliceSpec slice_spec(const TensorBase& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
   if (x.dim() == 0) throw ShapeError("slice: cannot slice a 0-d tensor");
   const int d = wrap_dim(dim, x.dim(), "slice");
   if (step <= 0) throw ValueError(fmt::format("slice: step must be positive, got {}", step));
@@ -206,7 +206,7 @@ SliceSpec slice_spec(const Tensor& x, std::int64_t dim, std::int64_t start, std:
   return {d, s, length, step};
 }
 
-SliceSpec narrow_spec(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
+SliceSpec narrow_spec(const TensorBase& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
   if (x.dim() == 0) throw ShapeError("narrow: cannot narrow a 0-d tensor");
   const int d = wrap_dim(dim, x.dim(), "narrow");
   const std::int64_t size = x.size(d);
@@ -220,7 +220,7 @@ SliceSpec narrow_spec(const Tensor& x, std::int64_t dim, std::int64_t start, std
   return {d, s, length, 1};
 }
 
-SliceSpec select_spec(const Tensor& x, std::int64_t dim, std::int64_t index) {
+SliceSpec select_spec(const TensorBase& x, std::int64_t dim, std::int64_t index) {
   if (x.dim() == 0) throw IndexError("select: cannot select from a 0-d tensor");
   const int d = wrap_dim(dim, x.dim(), "select");
   const std::int64_t size = x.size(d);
@@ -229,7 +229,7 @@ SliceSpec select_spec(const Tensor& x, std::int64_t dim, std::int64_t index) {
   return {d, index < 0 ? index + size : index, 1, 1};
 }
 
-Tensor slice(const Tensor& x, const SliceSpec& s) {
+TensorBase slice(const TensorBase& x, const SliceSpec& s) {
   Dims sizes = x.shape(), strides(x.strides());
   const std::int64_t offset = x.storage_offset() + s.start * strides[s.dim];
   sizes[s.dim] = s.length;
@@ -237,7 +237,7 @@ Tensor slice(const Tensor& x, const SliceSpec& s) {
   return make_view(x, sizes, strides, offset);
 }
 
-Tensor select(const Tensor& x, const SliceSpec& s) {
+TensorBase select(const TensorBase& x, const SliceSpec& s) {
   Dims sizes = x.shape(), strides(x.strides());
   const std::int64_t offset = x.storage_offset() + s.start * strides[s.dim];
   sizes.erase(s.dim);
@@ -245,10 +245,10 @@ Tensor select(const Tensor& x, const SliceSpec& s) {
   return make_view(x, sizes, strides, offset);
 }
 
-Tensor slice_backward(const Tensor& grad, const Dims& shape, const SliceSpec& s) {
-  Tensor out = make_tensor(shape, grad.dtype());
+TensorBase slice_backward(const TensorBase& grad, const Dims& shape, const SliceSpec& s) {
+  TensorBase out = make_tensor(shape, grad.dtype());
   fill_(out, 0);
-  Tensor part = slice(out, s);
+  TensorBase part = slice(out, s);
   if (part.shape() != grad.shape())
     throw ShapeError(fmt::format("slice_backward: gradient of shape {} does not fit the slice of shape {}",
                                  shape_str(grad.sizes()), shape_str(part.sizes())));
@@ -256,7 +256,7 @@ Tensor slice_backward(const Tensor& grad, const Dims& shape, const SliceSpec& s)
   return out;
 }
 
-CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim) {
+CatPlan cat_plan(std::span<const TensorBase> tensors, std::int64_t dim) {
   if (tensors.empty()) throw ValueError("cat: expected a non-empty list of tensors");
   // As PyTorch, mixed dtypes promote (skipped empty tensors count too).
   DType dtype = kBool;
@@ -266,10 +266,11 @@ CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim) {
   }
   // As PyTorch, 1-D empty tensors are skipped whatever the others' shapes
   // (code that grows a tensor by cat often starts from one).
-  auto legacy_empty = [](const Tensor& t) { return t.dim() == 1 && t.numel() == 0; };
-  const auto first = std::find_if(tensors.begin(), tensors.end(), [&](const Tensor& t) { return !legacy_empty(t); });
+  auto legacy_empty = [](const TensorBase& t) { return t.dim() == 1 && t.numel() == 0; };
+  const auto first =
+      std::find_if(tensors.begin(), tensors.end(), [&](const TensorBase& t) { return !legacy_empty(t); });
   const std::size_t ref = first == tensors.end() ? 0 : static_cast<std::size_t>(first - tensors.begin());
-  const Tensor& r = tensors[ref];
+  const TensorBase& r = tensors[ref];
   if (r.dim() == 0)
     throw ShapeError(fmt::format("cat: tensor {} is 0-d; zero-dimensional tensors cannot be concatenated "
                                  "(unsqueeze them first, or use stack)",
@@ -281,7 +282,7 @@ CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim) {
   plan.out_shape[plan.dim] = 0;
   plan.skipped.resize(tensors.size(), false);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const Tensor& t = tensors[i];
+    const TensorBase& t = tensors[i];
     if (first != tensors.end() && legacy_empty(t)) {
       plan.skipped[i] = true;
       continue;
@@ -301,10 +302,10 @@ CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim) {
   return plan;
 }
 
-Tensor cat(std::span<const Tensor> tensors, std::int64_t dim) { return cat(tensors, cat_plan(tensors, dim)); }
+TensorBase cat(std::span<const TensorBase> tensors, std::int64_t dim) { return cat(tensors, cat_plan(tensors, dim)); }
 
-Tensor cat(std::span<const Tensor> tensors, const CatPlan& plan) {
-  Tensor out = make_tensor(plan.out_shape, plan.dtype);
+TensorBase cat(std::span<const TensorBase> tensors, const CatPlan& plan) {
+  TensorBase out = make_tensor(plan.out_shape, plan.dtype);
   std::int64_t offset = 0;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     if (plan.skipped[i]) continue;

@@ -20,14 +20,14 @@ Dims infer_size(const Dims& shape, std::int64_t numel, const char* op);
 // contiguous among itself), or nothing when a copy is unavoidable.
 std::optional<Dims> view_strides(const Dims& sizes, const Dims& strides, const Dims& new_sizes);
 
-Tensor view(const Tensor& x, const Dims& shape);     // ShapeError when the layout forbids it
-Tensor reshape(const Tensor& x, const Dims& shape);  // a view when possible, else a contiguous copy
-Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1);
-Tensor permute(const Tensor& x, const Dims& dims);
-Tensor expand(const Tensor& x, const Dims& sizes);
-Tensor squeeze(const Tensor& x);
-Tensor squeeze(const Tensor& x, std::int64_t dim);
-Tensor unsqueeze(const Tensor& x, std::int64_t dim);
+TensorBase view(const TensorBase& x, const Dims& shape);     // ShapeError when the layout forbids it
+TensorBase reshape(const TensorBase& x, const Dims& shape);  // a view when possible, else a contiguous copy
+TensorBase transpose(const TensorBase& x, std::int64_t dim0, std::int64_t dim1);
+TensorBase permute(const TensorBase& x, const Dims& dims);
+TensorBase expand(const TensorBase& x, const Dims& sizes);
+TensorBase squeeze(const TensorBase& x);
+TensorBase squeeze(const TensorBase& x, std::int64_t dim);
+TensorBase unsqueeze(const TensorBase& x, std::int64_t dim);
 
 // Elements start, start + step, ... (`length` of them) along `dim`, already
 // checked and normalised.
@@ -39,16 +39,16 @@ struct SliceSpec {
 };
 // Python's x[start:end:step] along `dim`: negative bounds count from the end,
 // out-of-range bounds are clamped, step must be positive.
-SliceSpec slice_spec(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step);
+SliceSpec slice_spec(const TensorBase& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step);
 // `length` elements from `start` (which may be negative); no clamping.
-SliceSpec narrow_spec(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length);
+SliceSpec narrow_spec(const TensorBase& x, std::int64_t dim, std::int64_t start, std::int64_t length);
 // The single element `index` (which may be negative) along `dim`.
-SliceSpec select_spec(const Tensor& x, std::int64_t dim, std::int64_t index);
+SliceSpec select_spec(const TensorBase& x, std::int64_t dim, std::int64_t index);
 
-Tensor slice(const Tensor& x, const SliceSpec& s);   // keeps `s.dim`
-Tensor select(const Tensor& x, const SliceSpec& s);  // drops `s.dim` (s.length must be 1)
+TensorBase slice(const TensorBase& x, const SliceSpec& s);   // keeps `s.dim`
+TensorBase select(const TensorBase& x, const SliceSpec& s);  // drops `s.dim` (s.length must be 1)
 // A zero tensor of `shape` holding `grad` in the slice `s` (the adjoint of slice).
-Tensor slice_backward(const Tensor& grad, const Dims& shape, const SliceSpec& s);
+TensorBase slice_backward(const TensorBase& grad, const Dims& shape, const SliceSpec& s);
 
 // The dim `dim` of cat resolved against its inputs: checks dtypes and shapes.
 // Legacy 1-D empty tensors (shape [0]) are skipped as PyTorch does.
@@ -58,8 +58,8 @@ struct CatPlan {
   Dims out_shape;
   std::vector<bool> skipped;
 };
-CatPlan cat_plan(std::span<const Tensor> tensors, std::int64_t dim);
-Tensor cat(std::span<const Tensor> tensors, std::int64_t dim);
-Tensor cat(std::span<const Tensor> tensors, const CatPlan& plan);
+CatPlan cat_plan(std::span<const TensorBase> tensors, std::int64_t dim);
+TensorBase cat(std::span<const TensorBase> tensors, std::int64_t dim);
+TensorBase cat(std::span<const TensorBase> tensors, const CatPlan& plan);
 
 }  // namespace tg::kernel

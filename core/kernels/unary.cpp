@@ -19,20 +19,20 @@ namespace {
 // y = f(x) for a real function: int64 and bool inputs compute in float32.
 // `f` is a generic lambda called with float or double.
 template <class F>
-Tensor float_unary(const Tensor& x, F f) {
+TensorBase float_unary(const TensorBase& x, F f) {
   const DType dt = is_floating(x.dtype()) ? x.dtype() : kFloat32;
-  Tensor out = make_tensor(x.shape(), dt);
+  TensorBase out = make_tensor(x.shape(), dt);
   if (dt == kFloat32) unary_compute<float>(out, x, f);
   else unary_compute<double>(out, x, f);
   return out;
 }
 
-void check_not_bool(const char* op, const Tensor& x, const char* hint = "") {
+void check_not_bool(const char* op, const TensorBase& x, const char* hint = "") {
   if (x.dtype() == kBool) throw DTypeError(fmt::format("{}: not supported for bool tensors{}", op, hint));
 }
 
 // Result dtype of clamp: as a binary op with each given bound.
-DType clamp_type(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+DType clamp_type(const TensorBase& x, std::optional<double> min, std::optional<double> max) {
   if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
   DType dt = x.dtype();
   if (min) dt = promote_types(dt, scalar_result_type(x.dtype(), *min));
@@ -57,7 +57,8 @@ std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> ma
 }
 
 // NaN passes through; min > max gives max everywhere, as PyTorch.
-void clamp_into(const Tensor& out, const Tensor& x, std::optional<double> min, std::optional<double> max, DType dt) {
+void clamp_into(const TensorBase& out, const TensorBase& x, std::optional<double> min, std::optional<double> max,
+                DType dt) {
   dispatch_numeric(dt, "clamp", [&]<class T>() {
     const auto [lo, hi] = clamp_bounds<T>(min, max);
     // Init-captures: Clang before 16 cannot capture structured bindings directly.
@@ -70,9 +71,9 @@ void clamp_into(const Tensor& out, const Tensor& x, std::optional<double> min, s
 
 // Gradient kernels: out = f(dy, x) in dy's (floating) dtype.
 template <class F>
-Tensor grad_kernel(const Tensor& dy, const Tensor& x, const char* op, F f) {
+TensorBase grad_kernel(const TensorBase& dy, const TensorBase& x, const char* op, F f) {
   const Dims shape = binary_shape(dy, x, op);
-  Tensor out = make_tensor(shape, dy.dtype());
+  TensorBase out = make_tensor(shape, dy.dtype());
   dispatch_floating(dy.dtype(), op, [&]<class T>() { binary_compute<T>(out, dy, x, [f](T g, T v) -> T { return f(g, v); }); });
   return out;
 }
@@ -81,9 +82,9 @@ Tensor grad_kernel(const Tensor& dy, const Tensor& x, const char* op, F f) {
 
 // ---- dtype-keeping functions ---------------------------------------------------------
 
-Tensor neg(const Tensor& x) {
+TensorBase neg(const TensorBase& x) {
   check_not_bool("neg", x, "; use logical_not instead");
-  Tensor out = make_tensor(x.shape(), x.dtype());
+  TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_numeric(x.dtype(), "neg", [&]<class T>() {
     unary_compute<T>(out, x, [](T v) -> T {
       if constexpr (std::is_same_v<T, std::int64_t>) return wrap_sub<T>(0, v);
@@ -93,9 +94,9 @@ Tensor neg(const Tensor& x) {
   return out;
 }
 
-Tensor abs(const Tensor& x) {
+TensorBase abs(const TensorBase& x) {
   check_not_bool("abs", x);
-  Tensor out = make_tensor(x.shape(), x.dtype());
+  TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_numeric(x.dtype(), "abs", [&]<class T>() {
     unary_compute<T>(out, x, [](T v) -> T {
       if constexpr (std::is_same_v<T, std::int64_t>) return v < 0 ? wrap_sub<T>(0, v) : v;
@@ -106,8 +107,8 @@ Tensor abs(const Tensor& x) {
 }
 
 // sign(NaN) = 0, as PyTorch.
-Tensor sign(const Tensor& x) {
-  Tensor out = make_tensor(x.shape(), x.dtype());
+TensorBase sign(const TensorBase& x) {
+  TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch(x.dtype(), [&]<class T>() {
     unary_compute<T>(out, x, [](T v) -> T {
       if constexpr (std::is_same_v<T, bool>) return v;
@@ -118,25 +119,25 @@ Tensor sign(const Tensor& x) {
 }
 
 // `v < 0 ? 0 : v` keeps NaN, as PyTorch.
-Tensor relu(const Tensor& x) {
+TensorBase relu(const TensorBase& x) {
   check_not_bool("relu", x);
-  Tensor out = make_tensor(x.shape(), x.dtype());
+  TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_numeric(x.dtype(), "relu", [&]<class T>() { unary_compute<T>(out, x, [](T v) { return v < T(0) ? T(0) : v; }); });
   return out;
 }
 
-Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+TensorBase clamp(const TensorBase& x, std::optional<double> min, std::optional<double> max) {
   const DType dt = clamp_type(x, min, max);
-  Tensor out = make_tensor(x.shape(), dt);
+  TensorBase out = make_tensor(x.shape(), dt);
   clamp_into(out, x, min, max, dt);
   return out;
 }
 
 // ---- real functions (float32 for integer inputs) ----------------------------------------
 
-Tensor leaky_relu(const Tensor& x, double negative_slope) {
+TensorBase leaky_relu(const TensorBase& x, double negative_slope) {
   const DType dt = is_floating(x.dtype()) ? x.dtype() : kFloat32;
-  Tensor out = make_tensor(x.shape(), dt);
+  TensorBase out = make_tensor(x.shape(), dt);
   dispatch_floating(dt, "leaky_relu", [&]<class T>() {
     const T s = static_cast<T>(negative_slope);
     unary_compute<T>(out, x, [s](T v) { return v > T(0) ? v : v * s; });
@@ -144,31 +145,31 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return out;
 }
 
-Tensor exp(const Tensor& x) {
+TensorBase exp(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) { return std::exp(v); });
 }
-Tensor log(const Tensor& x) {
+TensorBase log(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) { return std::log(v); });
 }
-Tensor log1p(const Tensor& x) {
+TensorBase log1p(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) { return std::log1p(v); });
 }
-Tensor sqrt(const Tensor& x) {
+TensorBase sqrt(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) { return std::sqrt(v); });
 }
-Tensor rsqrt(const Tensor& x) {
+TensorBase rsqrt(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) { return decltype(v)(1) / std::sqrt(v); });
 }
-Tensor sigmoid(const Tensor& x) {
+TensorBase sigmoid(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) {
     using T = decltype(v);
     return T(1) / (T(1) + std::exp(-v));
   });
 }
-Tensor tanh(const Tensor& x) {
+TensorBase tanh(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) { return std::tanh(v); });
 }
-Tensor gelu(const Tensor& x) {
+TensorBase gelu(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) {
     using T = decltype(v);
     return T(0.5) * v * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
@@ -177,22 +178,23 @@ Tensor gelu(const Tensor& x) {
 
 // ---- fused gradients --------------------------------------------------------------------
 
-Tensor relu_backward(const Tensor& dy, const Tensor& y) {
+TensorBase relu_backward(const TensorBase& dy, const TensorBase& y) {
   return grad_kernel(dy, y, "relu_backward", [](auto g, auto v) { return v > 0 ? g : decltype(g)(0); });
 }
 
-Tensor leaky_relu_backward(const Tensor& dy, const Tensor& x, double negative_slope) {
+TensorBase leaky_relu_backward(const TensorBase& dy, const TensorBase& x, double negative_slope) {
   return grad_kernel(dy, x, "leaky_relu_backward", [negative_slope](auto g, auto v) {
     using T = decltype(g);
     return v > 0 ? g : g * static_cast<T>(negative_slope);
   });
 }
 
-Tensor clamp_backward(const Tensor& dy, const Tensor& x, std::optional<double> min, std::optional<double> max) {
+TensorBase clamp_backward(const TensorBase& dy, const TensorBase& x, std::optional<double> min,
+                          std::optional<double> max) {
   const double lo = min.value_or(-std::numeric_limits<double>::infinity());
   const double hi = max.value_or(std::numeric_limits<double>::infinity());
   const Dims shape = binary_shape(dy, x, "clamp_backward");
-  Tensor out = make_tensor(shape, dy.dtype());
+  TensorBase out = make_tensor(shape, dy.dtype());
   dispatch_floating(dy.dtype(), "clamp_backward", [&]<class G>() {
     dispatch_numeric(x.dtype(), "clamp_backward", [&]<class T>() {
       // Compare in a floating x's own dtype, as the forward did.
@@ -207,16 +209,16 @@ Tensor clamp_backward(const Tensor& dy, const Tensor& x, std::optional<double> m
   return out;
 }
 
-Tensor sigmoid_backward(const Tensor& dy, const Tensor& y) {
+TensorBase sigmoid_backward(const TensorBase& dy, const TensorBase& y) {
   return grad_kernel(dy, y, "sigmoid_backward", [](auto g, auto s) { return g * s * (decltype(g)(1) - s); });
 }
 
-Tensor tanh_backward(const Tensor& dy, const Tensor& y) {
+TensorBase tanh_backward(const TensorBase& dy, const TensorBase& y) {
   return grad_kernel(dy, y, "tanh_backward", [](auto g, auto t) { return g * (decltype(g)(1) - t * t); });
 }
 
 // d/dx [x Phi(x)] = Phi(x) + x phi(x).
-Tensor gelu_backward(const Tensor& dy, const Tensor& x) {
+TensorBase gelu_backward(const TensorBase& dy, const TensorBase& x) {
   return grad_kernel(dy, x, "gelu_backward", [](auto g, auto v) {
     using T = decltype(g);
     const T cdf = T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));

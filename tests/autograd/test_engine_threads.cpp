@@ -16,7 +16,7 @@
 #include <tapegrad/autograd/custom_function.h>
 #include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/ops.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 #include "support/reference.h"
 
 using tg::Tensor;

@@ -5,7 +5,7 @@
 
 #include <tapegrad/autograd/functional.h>
 #include <tapegrad/autograd/ops.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 #include "support/close.h"
 

@@ -9,7 +9,7 @@
 #include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 using tg::Tensor;
 using tg::autograd::AutogradContext;

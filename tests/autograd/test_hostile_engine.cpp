@@ -20,7 +20,7 @@
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 #include "support/reference.h"
 #include "tg_error_check.h"
 

@@ -17,7 +17,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 #include "support/reference.h"
 
 #ifndef TAPEGRAD_SOURCE_DIR

@@ -34,7 +34,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/random.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 #include <tapegrad/nn/functional.h>
 
 #ifndef TAPEGRAD_SOURCE_DIR

@@ -9,7 +9,7 @@
 
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/linalg.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 using tg::Dims;
 using tg::Tensor;

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include <tapegrad/core/print.h>
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 using tg::Dims;
 using tg::Tensor;

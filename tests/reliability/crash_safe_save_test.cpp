@@ -24,7 +24,7 @@
 #include <random>
 #include <set>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 #include <tapegrad/io/safetensors.h>
 #include "io/io_test_files.h"
 

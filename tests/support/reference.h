@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 #include "support/close.h"
 

@@ -1,0 +1,99 @@
+// core used on its own, as a plain tensor library: this file sees only core's
+// headers (its own binary, compiled against core's include root and linked
+// against core's objects alone, see tests/CMakeLists.txt), so any need for
+// autograd here fails to compile or to link.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <sstream>
+#include <tuple>
+#include <vector>
+
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/kernels/inplace.h>
+#include <tapegrad/core/kernels/linalg.h>
+#include <tapegrad/core/kernels/reduce.h>
+#include <tapegrad/core/kernels/shape.h>
+#include <tapegrad/core/print.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/core/tensor.h>
+
+using tg::Dims;
+using tg::TensorBase;
+namespace kernel = tg::kernel;
+
+TEST_CASE("core alone: creation gives the values asked for") {
+  const TensorBase a = kernel::arange(1, 7, 1, {.dtype = tg::kFloat64});
+  CHECK(a.shape() == Dims{6});
+  CHECK(a.dtype() == tg::kFloat64);
+  CHECK(a.to_vector<double>() == std::vector<double>{1, 2, 3, 4, 5, 6});
+  CHECK(kernel::full({2, 2}, 2.5).to_vector<float>() == std::vector<float>{2.5f, 2.5f, 2.5f, 2.5f});
+  CHECK(kernel::eye(2, 3).to_vector<float>() == std::vector<float>{1, 0, 0, 0, 1, 0});
+  CHECK(kernel::linspace(0, 1, 5).to_vector<double>() == std::vector<double>{0, 0.25, 0.5, 0.75, 1});
+  CHECK(kernel::tensor(std::vector<std::int64_t>{3, 1, 2}, {3}, tg::kFloat32).to_vector<float>() ==
+        std::vector<float>{3, 1, 2});
+  CHECK(kernel::zeros_like(a, tg::kInt64).to_vector<std::int64_t>() == std::vector<std::int64_t>(6, 0));
+  CHECK(kernel::scalar_tensor(4).item<float>() == 4.0f);
+}
+
+TEST_CASE("core alone: requires_grad in the options is autograd's, and core leaves no tape state") {
+  // A TensorBase has no tape to join: core makes the data and nothing else.
+  const TensorBase z = kernel::zeros({2}, {.requires_grad = true});
+  CHECK(z.impl()->autograd == nullptr);
+  CHECK(tg::repr(z) == "tensor([0., 0.])");
+}
+
+TEST_CASE("core alone: kernels compute on TensorBase") {
+  const TensorBase x = kernel::tensor({1, -2, 3, -4, 5, -6}, {2, 3});
+  const TensorBase y = kernel::tensor({10, 20, 30, 40, 50, 60}, {2, 3});
+  CHECK(kernel::add(x, y, 2).to_vector<float>() == std::vector<float>{21, 38, 63, 76, 105, 114});
+  CHECK(kernel::relu(x).to_vector<float>() == std::vector<float>{1, 0, 3, 0, 5, 0});
+  CHECK(kernel::sum(x, Dims{1}, false).to_vector<float>() == std::vector<float>{2, -5});
+  const auto [values, indices] = kernel::max(y, 0, false);
+  CHECK(values.to_vector<float>() == std::vector<float>{40, 50, 60});
+  CHECK(indices.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 1, 1});
+
+  // A transposed view, then a GEMM on it, then a contiguous copy of the view.
+  const TensorBase xt = kernel::transpose(x, 0, 1);
+  CHECK(xt.shape() == Dims{3, 2});
+  CHECK_FALSE(xt.is_contiguous());
+  CHECK(xt.storage() == x.storage());
+  CHECK(kernel::matmul(x, xt).to_vector<float>() == std::vector<float>{14, -32, -32, 77});
+  const TensorBase c = kernel::contiguous(xt);
+  CHECK(c.is_contiguous());
+  CHECK(c.to_vector<float>() == std::vector<float>{1, -4, -2, 5, 3, -6});
+  CHECK(kernel::to(c, tg::kInt64).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, -4, -2, 5, 3, -6});
+
+  // In place through a view writes the base, and clone() does not alias.
+  const TensorBase copy = kernel::clone(x);
+  kernel::mul_(kernel::reshape(x, {6}), 2.0, "mul_");
+  CHECK(x.to_vector<float>() == std::vector<float>{2, -4, 6, -8, 10, -12});
+  CHECK(copy.to_vector<float>() == std::vector<float>{1, -2, 3, -4, 5, -6});
+}
+
+TEST_CASE("core alone: random numbers follow the generator") {
+  tg::Generator g1(7), g2(7);
+  const TensorBase a = kernel::randn({4}, {}, &g1);
+  const TensorBase b = kernel::randn({4}, {}, &g2);
+  CHECK(a.to_vector<float>() == b.to_vector<float>());
+  const TensorBase p = kernel::randperm(5, &g1);
+  std::vector<std::int64_t> sorted = p.to_vector<std::int64_t>();
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(sorted == std::vector<std::int64_t>{0, 1, 2, 3, 4});
+  // bernoulli makes its input contiguous with core's kernel: a strided view works.
+  const TensorBase probs = kernel::transpose(kernel::tensor({1, 0, 1, 0}, {2, 2}), 0, 1);
+  CHECK(kernel::bernoulli(probs, &g1).to_vector<float>() == std::vector<float>{1, 1, 0, 0});
+}
+
+TEST_CASE("core alone: printing and errors") {
+  const TensorBase x = kernel::tensor({1.5, 2, 3, 4}, {2, 2});
+  std::ostringstream out;
+  out << x;
+  CHECK(out.str() == "tensor([[1.5000, 2.0000],\n        [3.0000, 4.0000]])");
+  CHECK(fmt::format("{}", x) == out.str());
+  CHECK_THROWS_AS(kernel::matmul(x, kernel::ones({3, 2})), tg::ShapeError);
+  CHECK_THROWS_AS((void)TensorBase().numel(), tg::Error);
+}
