@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg_test {
 
