@@ -11,10 +11,26 @@
 
 namespace tg::kernel {
 
+namespace {
+
+// Runs body(i) for every group i (a row or a channel) in [0, count), in
+// parallel when the tensor has `numel` >= kParallelThreshold elements.
+template <class Body>
+void for_each_group(std::int64_t count, std::int64_t numel, Body body) {
+  const bool parallel = count > 1 && numel >= kParallelThreshold && !in_parallel_region();
+#pragma omp parallel if (parallel)
+  {
+    FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < count; ++i) body(i);
+  }
+}
+
+}  // namespace
+
 // ---- layer_norm: rows of length m (the normalised dims, innermost) --------------
 
-LayerNormStats layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, std::int64_t m,
-                                 double eps) {
+LayerNormStats layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, std::int64_t m, double eps) {
   const Tensor x = contiguous(x_in);
   const Tensor w = w_in.defined() ? contiguous(w_in) : w_in, b = b_in.defined() ? contiguous(b_in) : b_in;
   const std::int64_t rows = m == 0 ? 0 : x.numel() / m;
@@ -26,28 +42,22 @@ LayerNormStats layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& 
     T* yp = out.y.data_ptr<T>();
     T* mp = out.mean.data_ptr<T>();
     T* rp = out.rstd.data_ptr<T>();
-    const bool parallel = rows > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel if (parallel)
-    {
-      FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
-#pragma omp for schedule(static)
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const T* row = xp + r * m;
-        double total = 0;
-        for (std::int64_t j = 0; j < m; ++j) total += row[j];
-        const double mean = total / static_cast<double>(m);
-        double squares = 0;
-        for (std::int64_t j = 0; j < m; ++j) squares += (row[j] - mean) * (row[j] - mean);
-        const double rstd = 1.0 / std::sqrt(squares / static_cast<double>(m) + eps);
-        T* yr = yp + r * m;
-        for (std::int64_t j = 0; j < m; ++j) {
-          const T xhat = static_cast<T>((row[j] - mean) * rstd);
-          yr[j] = (wp ? xhat * wp[j] : xhat) + (bp ? bp[j] : T(0));
-        }
-        mp[r] = static_cast<T>(mean);
-        rp[r] = static_cast<T>(rstd);
+    for_each_group(rows, x.numel(), [&](std::int64_t r) {
+      const T* row = xp + r * m;
+      double total = 0;
+      for (std::int64_t j = 0; j < m; ++j) total += row[j];
+      const double mean = total / static_cast<double>(m);
+      double squares = 0;
+      for (std::int64_t j = 0; j < m; ++j) squares += (row[j] - mean) * (row[j] - mean);
+      const double rstd = 1.0 / std::sqrt(squares / static_cast<double>(m) + eps);
+      T* yr = yp + r * m;
+      for (std::int64_t j = 0; j < m; ++j) {
+        const T xhat = static_cast<T>((row[j] - mean) * rstd);
+        yr[j] = (wp ? xhat * wp[j] : xhat) + (bp ? bp[j] : T(0));
       }
-    }
+      mp[r] = static_cast<T>(mean);
+      rp[r] = static_cast<T>(rstd);
+    });
   });
   return out;
 }
@@ -70,28 +80,22 @@ std::tuple<Tensor, Tensor, Tensor> layer_norm_backward(const Tensor& dy_in, cons
     const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
     if (need_dx) {
       T* dxp = dx.data_ptr<T>();
-      const bool parallel = rows > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel if (parallel)
-      {
-        FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
-#pragma omp for schedule(static)
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const T* xr = xp + r * m;
-          const T* gr = gp + r * m;
-          double sum_g = 0, sum_gx = 0;
-          for (std::int64_t j = 0; j < m; ++j) {
-            const double g = wp ? gr[j] * wp[j] : gr[j];
-            sum_g += g;
-            sum_gx += g * (xr[j] - mp[r]) * rp[r];
-          }
-          const double mean_g = sum_g / static_cast<double>(m), mean_gx = sum_gx / static_cast<double>(m);
-          for (std::int64_t j = 0; j < m; ++j) {
-            const double g = wp ? gr[j] * wp[j] : gr[j];
-            const double xhat = (xr[j] - mp[r]) * rp[r];
-            dxp[r * m + j] = static_cast<T>(rp[r] * (g - mean_g - xhat * mean_gx));
-          }
+      for_each_group(rows, x.numel(), [&](std::int64_t r) {
+        const T* xr = xp + r * m;
+        const T* gr = gp + r * m;
+        double sum_g = 0, sum_gx = 0;
+        for (std::int64_t j = 0; j < m; ++j) {
+          const double g = wp ? gr[j] * wp[j] : gr[j];
+          sum_g += g;
+          sum_gx += g * (xr[j] - mp[r]) * rp[r];
         }
-      }
+        const double mean_g = sum_g / static_cast<double>(m), mean_gx = sum_gx / static_cast<double>(m);
+        for (std::int64_t j = 0; j < m; ++j) {
+          const double g = wp ? gr[j] * wp[j] : gr[j];
+          const double xhat = (xr[j] - mp[r]) * rp[r];
+          dxp[r * m + j] = static_cast<T>(rp[r] * (g - mean_g - xhat * mean_gx));
+        }
+      });
     }
     if (need_dw || need_db) {
       std::vector<double> sw(static_cast<std::size_t>(m), 0.0), sb(static_cast<std::size_t>(m), 0.0);
@@ -127,36 +131,30 @@ BatchNormStats batch_norm_train(const Tensor& x_in, const Tensor& w_in, const Te
     T* var_out = out.var.data_ptr<T>();
     T* rstd_out = out.rstd.data_ptr<T>();
     const double count = static_cast<double>(n * s);
-    const bool parallel = c > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel if (parallel)
-    {
-      FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
-#pragma omp for schedule(static)
-      for (std::int64_t ch = 0; ch < c; ++ch) {
-        double total = 0;
-        for (std::int64_t i = 0; i < n; ++i) {
-          const T* run = xp + (i * c + ch) * s;
-          for (std::int64_t k = 0; k < s; ++k) total += run[k];
-        }
-        const double mean = total / count;
-        double squares = 0;
-        for (std::int64_t i = 0; i < n; ++i) {
-          const T* run = xp + (i * c + ch) * s;
-          for (std::int64_t k = 0; k < s; ++k) squares += (run[k] - mean) * (run[k] - mean);
-        }
-        const double var = squares / count, rstd = 1.0 / std::sqrt(var + eps);
-        const double scale = rstd * (wp ? static_cast<double>(wp[ch]) : 1.0);
-        const double shift = (bp ? static_cast<double>(bp[ch]) : 0.0) - mean * scale;
-        for (std::int64_t i = 0; i < n; ++i) {
-          const T* run = xp + (i * c + ch) * s;
-          T* yr = yp + (i * c + ch) * s;
-          for (std::int64_t k = 0; k < s; ++k) yr[k] = static_cast<T>(run[k] * scale + shift);
-        }
-        mean_out[ch] = static_cast<T>(mean);
-        var_out[ch] = static_cast<T>(var);
-        rstd_out[ch] = static_cast<T>(rstd);
+    for_each_group(c, x.numel(), [&](std::int64_t ch) {
+      double total = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* run = xp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k) total += run[k];
       }
-    }
+      const double mean = total / count;
+      double squares = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* run = xp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k) squares += (run[k] - mean) * (run[k] - mean);
+      }
+      const double var = squares / count, rstd = 1.0 / std::sqrt(var + eps);
+      const double scale = rstd * (wp ? static_cast<double>(wp[ch]) : 1.0);
+      const double shift = (bp ? static_cast<double>(bp[ch]) : 0.0) - mean * scale;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* run = xp + (i * c + ch) * s;
+        T* yr = yp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k) yr[k] = static_cast<T>(run[k] * scale + shift);
+      }
+      mean_out[ch] = static_cast<T>(mean);
+      var_out[ch] = static_cast<T>(var);
+      rstd_out[ch] = static_cast<T>(rstd);
+    });
   });
   return out;
 }
@@ -180,37 +178,31 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_backward(const Tensor& dy_in, cons
     T* dwp = need_dw ? dw.data_ptr<T>() : nullptr;
     T* dbp = need_db ? db.data_ptr<T>() : nullptr;
     const double count = static_cast<double>(n * s);
-    const bool parallel = c > 1 && x.numel() >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel if (parallel)
-    {
-      FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
-#pragma omp for schedule(static)
-      for (std::int64_t ch = 0; ch < c; ++ch) {
-        const double mu = mp[ch], r = rp[ch];
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (std::int64_t i = 0; i < n; ++i) {
-          const T* xr = xp + (i * c + ch) * s;
-          const T* gr = gp + (i * c + ch) * s;
-          for (std::int64_t k = 0; k < s; ++k) {
-            sum_dy += gr[k];
-            sum_dy_xhat += gr[k] * (xr[k] - mu) * r;
-          }
-        }
-        if (dwp) dwp[ch] = static_cast<T>(sum_dy_xhat);
-        if (dbp) dbp[ch] = static_cast<T>(sum_dy);
-        if (!dxp) continue;
-        // g = dy * w[ch], so mean(g) and mean(g * xhat) are w[ch] times the sums above.
-        const double wc = wp ? static_cast<double>(wp[ch]) : 1.0;
-        const double mean_dy = sum_dy / count, mean_dy_xhat = sum_dy_xhat / count;
-        for (std::int64_t i = 0; i < n; ++i) {
-          const T* xr = xp + (i * c + ch) * s;
-          const T* gr = gp + (i * c + ch) * s;
-          T* dr = dxp + (i * c + ch) * s;
-          for (std::int64_t k = 0; k < s; ++k)
-            dr[k] = static_cast<T>(r * wc * (gr[k] - mean_dy - (xr[k] - mu) * r * mean_dy_xhat));
+    for_each_group(c, x.numel(), [&](std::int64_t ch) {
+      const double mu = mp[ch], r = rp[ch];
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* xr = xp + (i * c + ch) * s;
+        const T* gr = gp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k) {
+          sum_dy += gr[k];
+          sum_dy_xhat += gr[k] * (xr[k] - mu) * r;
         }
       }
-    }
+      if (dwp) dwp[ch] = static_cast<T>(sum_dy_xhat);
+      if (dbp) dbp[ch] = static_cast<T>(sum_dy);
+      if (!dxp) return;
+      // g = dy * w[ch], so mean(g) and mean(g * xhat) are w[ch] times the sums above.
+      const double wc = wp ? static_cast<double>(wp[ch]) : 1.0;
+      const double mean_dy = sum_dy / count, mean_dy_xhat = sum_dy_xhat / count;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* xr = xp + (i * c + ch) * s;
+        const T* gr = gp + (i * c + ch) * s;
+        T* dr = dxp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k)
+          dr[k] = static_cast<T>(r * wc * (gr[k] - mean_dy - (xr[k] - mu) * r * mean_dy_xhat));
+      }
+    });
   });
   return {dx, dw, db};
 }
