@@ -181,3 +181,6 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);  // no gradient
 
 }  // namespace tg
+
+// The neural-network ops: conv2d, pooling, normalisation, embedding, dropout, losses.
+#include <tapegrad/autograd/nn_ops.h>

@@ -65,3 +65,30 @@ class DimList {
 };
 
 }  // namespace tg
+
+namespace tg {
+
+// A height and width: `3` means {3, 3}, `{3, 5}` means height 3, width 5
+// (conv and pooling sizes, as PyTorch's int-or-tuple).
+struct Size2 {
+  std::int64_t h = 0;
+  std::int64_t w = 0;
+  Size2(std::int64_t both) : h(both), w(both) {}  // NOLINT: implicit on purpose, as PyTorch's int-or-tuple
+  Size2(std::int64_t height, std::int64_t width) : h(height), w(width) {}
+  friend bool operator==(const Size2&, const Size2&) = default;
+};
+
+// How per-element losses become the result: kept as they are, averaged, or
+// summed (PyTorch's reduction='none' | 'mean' | 'sum').
+enum class Reduction { None, Mean, Sum };
+
+constexpr const char* reduction_name(Reduction reduction) {  // "none", "mean", "sum"
+  switch (reduction) {
+    case Reduction::None: return "none";
+    case Reduction::Mean: return "mean";
+    case Reduction::Sum: return "sum";
+  }
+  return "?";
+}
+
+}  // namespace tg

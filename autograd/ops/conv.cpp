@@ -1,5 +1,5 @@
-// 2-D convolution by im2col + GEMM, with its two gradients as ops of their
-// own so that gradients of any order exist:
+// 2-D convolution by im2col + GEMM (kernels: core/kernels/conv.h), with its
+// two gradients as ops of their own so that gradients of any order exist:
 //
 //   conv2d             y  = conv(x, W) + b      x [N,C,H,W], W [O,C,kh,kw], y [N,O,Ho,Wo]
 //   conv2d_input_grad  dx = conv^T(dy, W)       (col = W^T @ dy, folded back by col2im)
@@ -8,293 +8,25 @@
 // All three are bilinear, and each one's derivatives are the other two, since
 // for any u [N,C,H,W] and v [N,O,Ho,Wo]:
 //   <u, conv^T(v, W)> = <conv(u, W), v> = <conv_weight_grad(u, v), W>.
-#include <algorithm>
-#include <exception>
-#include <limits>
-
-#include <omp.h>
-
-#include <fmt/format.h>
-
 #include <tapegrad/autograd/function.h>
-#include <tapegrad/core/kernels/blas.h>
-#include <tapegrad/core/kernels/copy.h>
-#include <tapegrad/core/parallel.h>
-#include <tapegrad/nn/functional.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/conv.h>
 
-namespace tg::nn::functional {
+namespace tg {
 
 using autograd::Backward;
 using autograd::SavedTensor;
 
 namespace {
 
-struct ConvGeometry {
-  std::int64_t n, c, h, w;  // input
-  std::int64_t o, kh, kw;   // weight
-  std::int64_t sh, sw, ph, pw, dh, dw;
-  std::int64_t ho, wo;  // output
-  std::int64_t col_rows() const { return c * kh * kw; }
-  std::int64_t col_cols() const { return ho * wo; }
-  // A 1x1 kernel with unit stride and no padding: the image already is its
-  // own column matrix.
-  bool is_pointwise() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
-};
-
-// The output positions [lo, hi) along one axis whose input position
-// out * stride + offset falls inside [0, size).
-std::pair<std::int64_t, std::int64_t> valid_range(std::int64_t offset, std::int64_t stride, std::int64_t size,
-                                                  std::int64_t out_size) {
-  const std::int64_t lo = offset >= 0 ? 0 : std::min(out_size, (-offset + stride - 1) / stride);
-  const std::int64_t last = size - 1 - offset;
-  const std::int64_t hi = last < 0 ? 0 : std::min(out_size, last / stride + 1);
-  return {lo, std::max(lo, hi)};
-}
-
-// col [C*kh*kw, Ho*Wo]: row (c, i, j) holds the input pixels that kernel tap
-// (i, j) of channel c meets at each output position, zero where it meets padding.
-template <class T>
-void im2col(const T* x, const ConvGeometry& g, T* col) {
-  const std::int64_t cols = g.col_cols();
-  for (std::int64_t c = 0; c < g.c; ++c) {
-    const T* plane = x + c * g.h * g.w;
-    for (std::int64_t i = 0; i < g.kh; ++i) {
-      for (std::int64_t j = 0; j < g.kw; ++j) {
-        T* row = col + ((c * g.kh + i) * g.kw + j) * cols;
-        const std::int64_t off_h = i * g.dh - g.ph, off_w = j * g.dw - g.pw;
-        const auto [lo, hi] = valid_range(off_w, g.sw, g.w, g.wo);
-        for (std::int64_t oh = 0; oh < g.ho; ++oh) {
-          T* out = row + oh * g.wo;
-          const std::int64_t ih = oh * g.sh + off_h;
-          if (ih < 0 || ih >= g.h) {
-            std::fill(out, out + g.wo, T(0));
-            continue;
-          }
-          const T* in = plane + ih * g.w;
-          std::fill(out, out + lo, T(0));
-          if (g.sw == 1)
-            for (std::int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow + off_w];
-          else
-            for (std::int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * g.sw + off_w];
-          std::fill(out + hi, out + g.wo, T(0));
-        }
-      }
-    }
-  }
-}
-
-// The adjoint of im2col: adds each column entry back onto the pixel it came
-// from (x must hold zeros, or what should be added to).
-template <class T>
-void col2im(const T* col, const ConvGeometry& g, T* x) {
-  const std::int64_t cols = g.col_cols();
-  for (std::int64_t c = 0; c < g.c; ++c) {
-    T* plane = x + c * g.h * g.w;
-    for (std::int64_t i = 0; i < g.kh; ++i) {
-      for (std::int64_t j = 0; j < g.kw; ++j) {
-        const T* row = col + ((c * g.kh + i) * g.kw + j) * cols;
-        const std::int64_t off_h = i * g.dh - g.ph, off_w = j * g.dw - g.pw;
-        const auto [lo, hi] = valid_range(off_w, g.sw, g.w, g.wo);
-        for (std::int64_t oh = 0; oh < g.ho; ++oh) {
-          const std::int64_t ih = oh * g.sh + off_h;
-          if (ih < 0 || ih >= g.h) continue;
-          const T* in = row + oh * g.wo;
-          T* out = plane + ih * g.w;
-          if (g.sw == 1)
-            for (std::int64_t ow = lo; ow < hi; ++ow) out[ow + off_w] += in[ow];
-          else
-            for (std::int64_t ow = lo; ow < hi; ++ow) out[ow * g.sw + off_w] += in[ow];
-        }
-      }
-    }
-  }
-}
-
-constexpr const char* kConv = "conv2d";
-
-void check_same_floating(const Tensor& a, const char* a_name, const Tensor& b, const char* b_name) {
-  if (!a.is_floating_point() || a.dtype() != b.dtype())
-    throw DTypeError(fmt::format("conv2d: {} and {} must share one floating dtype, got {} and {}", a_name, b_name,
-                                 dtype_name(a.dtype()), dtype_name(b.dtype())));
-}
-
-ConvGeometry conv_geometry(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
-                           Size2 dilation) {
-  if (weight.dim() != 4)
-    throw ShapeError(fmt::format("conv2d: weight must be 4-D [out_channels, in_channels, kh, kw], got {}",
-                                 shape_str(weight.sizes())));
-  if (x.dim() != 4)
-    throw ShapeError(fmt::format("conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}",
-                                 shape_str(x.sizes())));
-  if (x.size(1) != weight.size(1))
-    throw ShapeError(fmt::format("conv2d: input has {} channels but the weight expects {} (input {}, weight {})",
-                                 x.size(1), weight.size(1), shape_str(x.sizes()), shape_str(weight.sizes())));
-  check_same_floating(x, "input", weight, "weight");
-  if (bias.defined()) {
-    if (bias.dim() != 1 || bias.size(0) != weight.size(0))
-      throw ShapeError(fmt::format("conv2d: bias must be [{}] (one per output channel), got {}", weight.size(0),
-                                   shape_str(bias.sizes())));
-    check_same_floating(weight, "weight", bias, "bias");
-  }
-  if (stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1 || padding.h < 0 || padding.w < 0)
-    throw ValueError(fmt::format("conv2d: stride ({}, {}) and dilation ({}, {}) must be positive and padding ({}, {}) "
-                                 "non-negative",
-                                 stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w));
-  ConvGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2), weight.size(3),
-                 stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w, 0, 0};
-  std::int64_t span_h = 0, span_w = 0, padded_h = 0, padded_w = 0;
-  if (mul_overflows(g.dh, g.kh - 1, &span_h) || add_overflows(span_h, 1, &span_h) ||
-      mul_overflows(g.dw, g.kw - 1, &span_w) || add_overflows(span_w, 1, &span_w) ||
-      mul_overflows(g.ph, 2, &padded_h) || add_overflows(padded_h, g.h, &padded_h) ||
-      mul_overflows(g.pw, 2, &padded_w) || add_overflows(padded_w, g.w, &padded_w))
-    throw ShapeError(fmt::format("conv2d: input {}, weight {}, padding ({}, {}) and dilation ({}, {}) give sizes past "
-                                 "int64",
-                                 shape_str(x.sizes()), shape_str(weight.sizes()), g.ph, g.pw, g.dh, g.dw));
-  if (padded_h < span_h || padded_w < span_w)
-    throw ShapeError(fmt::format("conv2d: input {} padded by ({}, {}) is smaller than the dilated kernel ({}, {})",
-                                 shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));
-  g.ho = (padded_h - span_h) / g.sh + 1;
-  g.wo = (padded_w - span_w) / g.sw + 1;
-  // The output and the column buffer are counted with these; the work
-  // estimate (n * o * col_rows * col_cols) saturates instead.
-  checked_numel(Dims{g.n, g.o, g.ho, g.wo}, "conv2d");
-  checked_numel(Dims{g.c, g.kh, g.kw, g.ho, g.wo}, "conv2d");
-  return g;
-}
-
-kernel::GemmLayout rows(std::int64_t ld) { return {false, ld}; }
-kernel::GemmLayout transposed(std::int64_t ld) { return {true, ld}; }
-
-// Images go to threads whole, each with its own column buffer, and each
-// GEMM then runs single-threaded (OpenBLAS's OpenMP build does inside a
-// parallel region): per-image GEMMs are too small to split well, while whole
-// images split evenly. A single image or little work stays on one thread and
-// leaves the threading to BLAS.
-int image_threads(const ConvGeometry& g) {
-  std::int64_t macs = 0;
-  if (mul_overflows(g.n * g.o, g.col_rows() * g.col_cols(), &macs)) macs = std::numeric_limits<std::int64_t>::max();
-  if (g.n < 2 || macs < kParallelThreshold * 16 || in_parallel_region()) return 1;
-  return static_cast<int>(std::min<std::int64_t>(get_num_threads(), g.n));
-}
-
-// Calls body(n, thread) for every image n on `threads` threads. An exception
-// may not leave an OpenMP region, so the first one is carried out.
-template <class Body>
-void for_each_image(std::int64_t images, int threads, Body body) {
-  if (threads <= 1) {
-    for (std::int64_t n = 0; n < images; ++n) body(n, 0);
-    return;
-  }
-  std::exception_ptr error;
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
-#pragma omp for schedule(static)
-    for (std::int64_t n = 0; n < images; ++n) {
-      try {
-        body(n, t);
-      } catch (...) {
-#pragma omp critical(tg_conv2d_error)
-        if (!error) error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-}
-
-// y[n] = W [O, CKK] @ col(x[n]) [CKK, HoWo] (+ b), one GEMM per image.
-Tensor conv_forward_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const ConvGeometry& g) {
-  const Tensor x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
-  const Tensor b = b_in.defined() ? Tensor(kernel::contiguous(b_in)) : b_in;
-  Tensor y = make_tensor({g.n, g.o, g.ho, g.wo}, x.dtype());
-  const std::int64_t k = g.col_rows(), m = g.col_cols();
-  const int threads = image_threads(g);
-  dispatch_floating(x.dtype(), kConv, [&]<class T>() {
-    Tensor cols = g.is_pointwise() ? Tensor() : make_tensor({threads, k, m}, x.dtype());
-    const T* wp = w.data_ptr<T>();
-    for_each_image(g.n, threads, [&](std::int64_t n, int t) {
-      const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
-      T* yn = y.data_ptr<T>() + n * g.o * m;
-      const T* cp = xn;
-      if (cols.defined()) {
-        T* col = cols.data_ptr<T>() + t * k * m;
-        im2col(xn, g, col);
-        cp = col;
-      }
-      if (b.defined()) {
-        const T* bp = b.data_ptr<T>();
-        for (std::int64_t o = 0; o < g.o; ++o) std::fill(yn + o * m, yn + (o + 1) * m, bp[o]);
-      }
-      kernel::gemm(x.dtype(), g.o, m, k, 1.0, wp, rows(k), cp, rows(m), b.defined() ? 1.0 : 0.0, yn, m, kConv);
-    });
-  });
-  return y;
-}
-
-// dx[n] = col2im(W^T [CKK, O] @ dy[n] [O, HoWo]).
-Tensor conv_input_grad_kernel(const Tensor& dy_in, const Tensor& w_in, const ConvGeometry& g) {
-  const Tensor dy = kernel::contiguous(dy_in), w = kernel::contiguous(w_in);
-  Tensor dx = make_tensor({g.n, g.c, g.h, g.w}, dy.dtype());
-  const std::int64_t k = g.col_rows(), m = g.col_cols();
-  const int threads = image_threads(g);
-  dispatch_floating(dy.dtype(), kConv, [&]<class T>() {
-    const bool direct = g.is_pointwise();
-    Tensor cols = direct ? Tensor() : make_tensor({threads, k, m}, dy.dtype());
-    for_each_image(g.n, threads, [&](std::int64_t n, int t) {
-      T* dxn = dx.data_ptr<T>() + n * g.c * g.h * g.w;
-      const T* dyn = dy.data_ptr<T>() + n * g.o * m;
-      T* target = direct ? dxn : cols.data_ptr<T>() + t * k * m;
-      kernel::gemm(dy.dtype(), k, m, g.o, 1.0, w.data_ptr<T>(), transposed(k), dyn, rows(m), 0.0, target, m, kConv);
-      if (!direct) {
-        std::fill(dxn, dxn + g.c * g.h * g.w, T(0));
-        col2im(target, g, dxn);
-      }
-    });
-  });
-  return dx;
-}
-
-// dW [O, CKK] = sum_n dy[n] [O, HoWo] @ col(x[n])^T [HoWo, CKK]; each thread
-// sums its images into its own slice, and the slices are added at the end.
-Tensor conv_weight_grad_kernel(const Tensor& x_in, const Tensor& dy_in, const ConvGeometry& g) {
-  const Tensor x = kernel::contiguous(x_in), dy = kernel::contiguous(dy_in);
-  Tensor dw = make_tensor({g.o, g.c, g.kh, g.kw}, x.dtype());
-  const std::int64_t k = g.col_rows(), m = g.col_cols(), size = g.o * k;
-  const int threads = image_threads(g);
-  dispatch_floating(x.dtype(), kConv, [&]<class T>() {
-    Tensor cols = g.is_pointwise() ? Tensor() : make_tensor({threads, k, m}, x.dtype());
-    Tensor partial = threads > 1 ? make_tensor({threads, g.o, k}, x.dtype()) : dw;
-    T* pp = partial.data_ptr<T>();
-    std::fill(pp, pp + partial.numel(), T(0));
-    for_each_image(g.n, threads, [&](std::int64_t n, int t) {
-      const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
-      const T* cp = xn;
-      if (cols.defined()) {
-        T* col = cols.data_ptr<T>() + t * k * m;
-        im2col(xn, g, col);
-        cp = col;
-      }
-      kernel::gemm(x.dtype(), g.o, k, m, 1.0, dy.data_ptr<T>() + n * g.o * m, rows(m), cp, transposed(m), 1.0,
-                   pp + t * size, k, kConv);
-    });
-    if (threads > 1) {
-      T* out = dw.data_ptr<T>();
-      std::copy(pp, pp + size, out);
-      for (int t = 1; t < threads; ++t)
-        for (std::int64_t i = 0; i < size; ++i) out[i] += pp[t * size + i];
-    }
-  });
-  return dw;
-}
-
 SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
 
-Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g);
-Tensor conv_input_grad(const Tensor& dy, const Tensor& w, const ConvGeometry& g);
-Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
+Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const kernel::Conv2dGeometry& g);
+Tensor conv_input_grad(const Tensor& dy, const Tensor& w, const kernel::Conv2dGeometry& g);
+Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, const kernel::Conv2dGeometry& g);
 
-Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g) {
-  Tensor y = conv_forward_kernel(x, w, b, g);
+Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const kernel::Conv2dGeometry& g) {
+  Tensor y = kernel::conv2d(x, w, b, g);
   if (autograd::needs_grad(x, w, b)) {
     const bool gx = autograd::requires_grad_of(x), gw = autograd::requires_grad_of(w);
     autograd::record("conv2d", {&x, &w, &b}, {&y}, [sx = save_if(gw, x), sw = save_if(gx, w), g](Backward& bw) {
@@ -310,8 +42,8 @@ Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Con
   return y;
 }
 
-Tensor conv_input_grad(const Tensor& dy, const Tensor& w, const ConvGeometry& g) {
-  Tensor dx = conv_input_grad_kernel(dy, w, g);
+Tensor conv_input_grad(const Tensor& dy, const Tensor& w, const kernel::Conv2dGeometry& g) {
+  Tensor dx = kernel::conv2d_input_grad(dy, w, g);
   if (autograd::needs_grad(dy, w)) {
     const bool gdy = autograd::requires_grad_of(dy), gw = autograd::requires_grad_of(w);
     autograd::record("conv2d_input_grad", {&dy, &w}, {&dx},
@@ -326,8 +58,8 @@ Tensor conv_input_grad(const Tensor& dy, const Tensor& w, const ConvGeometry& g)
   return dx;
 }
 
-Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, const ConvGeometry& g) {
-  Tensor dw = conv_weight_grad_kernel(x, dy, g);
+Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, const kernel::Conv2dGeometry& g) {
+  Tensor dw = kernel::conv2d_weight_grad(x, dy, g);
   if (autograd::needs_grad(x, dy)) {
     const bool gx = autograd::requires_grad_of(x), gdy = autograd::requires_grad_of(dy);
     autograd::record("conv2d_weight_grad", {&x, &dy}, {&dw},
@@ -347,8 +79,8 @@ Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, const ConvGeometry& g
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
               Size2 dilation) {
   if (x.dim() == 3) return tg::squeeze(conv2d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation), 0);
-  const ConvGeometry g = conv_geometry(x, weight, bias, stride, padding, dilation);
+  const kernel::Conv2dGeometry g = kernel::conv2d_geometry(x, weight, bias, stride, padding, dilation);
   return conv_forward(x, weight, bias, g);
 }
 
-}  // namespace tg::nn::functional
+}  // namespace tg

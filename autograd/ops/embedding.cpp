@@ -1,56 +1,56 @@
-// embedding: rows of a weight table picked by int64 indices. Its gradient
-// adds each output row's gradient back onto the row it was read from, except
-// for padding_idx, whose row never learns (it stays the padding vector).
-#include <fmt/format.h>
-
+// embedding: rows of a weight table picked by int64 indices (kernels:
+// core/kernels/embedding.h). Its gradient adds each output row's gradient
+// back onto the row it was read from, except for padding_idx, whose row never
+// learns (it stays the padding vector). That scatter is an op too, whose
+// derivative reads rows again (padding rows as zeros): gradients of any order.
 #include <tapegrad/autograd/function.h>
-#include <tapegrad/core/kernels/copy.h>
-#include <tapegrad/core/kernels/index.h>
-#include <tapegrad/nn/functional.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/embedding.h>
 
-namespace tg::nn::functional {
+namespace tg {
 
 using autograd::Backward;
 using autograd::SavedTensor;
 
-Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx) {
-  if (indices.dtype() != kInt64)
-    throw DTypeError(fmt::format("embedding: indices must be int64, got {}", dtype_name(indices.dtype())));
-  if (weight.dim() != 2)
-    throw ShapeError(fmt::format("embedding: weight must be 2-D [num_embeddings, embedding_dim], got {}",
-                                 shape_str(weight.sizes())));
-  const std::int64_t num = weight.size(0), dim = weight.size(1);
-  std::optional<std::int64_t> pad = padding_idx;
-  if (pad) {
-    if (*pad < -num || *pad >= num)
-      throw ValueError(fmt::format("embedding: padding_idx {} is out of range for {} embeddings", *pad, num));
-    if (*pad < 0) *pad += num;
-  }
-  const Tensor idx = kernel::contiguous(indices);
-  const Tensor flat = make_view(idx, {idx.numel()}, {1}, idx.storage_offset());
-  const std::int64_t* ip = flat.data_ptr<std::int64_t>();
-  for (std::int64_t i = 0; i < flat.numel(); ++i)
-    if (ip[i] < 0 || ip[i] >= num)
-      throw IndexError(fmt::format("embedding: index {} is out of range for {} embeddings (weight {})", ip[i], num,
-                                   shape_str(weight.sizes())));
-  Tensor rows = kernel::index_select(weight, 0, flat);
-  Dims out_shape = indices.shape();
-  out_shape.push_back(dim);
-  Tensor y = make_view(rows, out_shape, contiguous_strides(out_shape), rows.storage_offset());
+namespace {
+
+Tensor embedding_backward(const Tensor& dy, const Tensor& idx, std::int64_t num, std::optional<std::int64_t> pad);
+
+// y [*shape, dim] = W[idx]; rows at `zero_index` (if any) read as zeros.
+Tensor embedding_rows(const Tensor& idx, const Tensor& weight, const Dims& shape, std::optional<std::int64_t> pad,
+                      std::optional<std::int64_t> zero_index) {
+  Tensor y = kernel::embedding(idx, weight, shape, zero_index);
   if (autograd::needs_grad(weight))
-    autograd::record("embedding", {&weight}, {&y}, [sidx = SavedTensor(flat, false), pad, num, dim](Backward& bw) {
-      // y[..., :] = W[idx[...], :], W [num, dim], y [*idx.shape, dim]:
-      //   dW [num, dim] = zeros with the rows of dy added at idx, rows where idx == padding_idx left out.
-      const Tensor idx = bw.unpack(sidx);
-      Tensor dy = tg::reshape(bw.grad(), {idx.numel(), dim});
-      if (pad) dy = tg::masked_fill(dy, tg::unsqueeze(idx.eq(static_cast<double>(*pad)), 1), 0.0);
-      if (!is_grad_enabled()) {
-        bw.add(0, kernel::index_add_zeros({num, dim}, 0, idx, dy));
-        return;
-      }
-      bw.add(0, tg::scatter_add(zeros({num, dim}, {dy.dtype()}), 0, tg::expand(tg::unsqueeze(idx, 1), {idx.numel(), dim}), dy));
-    });
+    autograd::record("embedding", {&weight}, {&y},
+                     [sidx = SavedTensor(idx, false), pad, num = weight.size(0)](Backward& bw) {
+                       // y[..., :] = W[idx[...], :], W [num, dim], y [*idx.shape, dim]:
+                       //   dW [num, dim] = zeros with the rows of dy added at idx, rows where idx == padding_idx
+                       //   left out.
+                       bw.add(0, embedding_backward(bw.grad(), bw.unpack(sidx), num, pad));
+                     });
   return y;
 }
 
-}  // namespace tg::nn::functional
+Tensor embedding_backward(const Tensor& dy, const Tensor& idx, std::int64_t num, std::optional<std::int64_t> pad) {
+  Tensor dw = kernel::embedding_backward(dy, idx, num, pad);
+  if (autograd::needs_grad(dy)) {
+    Dims shape = dy.shape();
+    shape.resize(shape.size() - 1);
+    autograd::record("embedding_backward", {&dy}, {&dw},
+                     [sidx = SavedTensor(idx, false), pad, shape](Backward& bw) {
+                       // dW [num, dim] = dy's rows added at idx (padding_idx left out);
+                       //   d(dy) [*idx.shape, dim] = ddW[idx], zero where idx == padding_idx
+                       bw.add(0, embedding_rows(bw.unpack(sidx), bw.grad(), shape, pad, pad));
+                     });
+  }
+  return dw;
+}
+
+}  // namespace
+
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx) {
+  const std::optional<std::int64_t> pad = kernel::embedding_check(indices, weight, padding_idx);
+  return embedding_rows(kernel::embedding_indices(indices, weight), weight, indices.shape(), pad, std::nullopt);
+}
+
+}  // namespace tg

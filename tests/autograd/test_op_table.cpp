@@ -7,9 +7,9 @@
 // Non-differentiable arguments (indices, masks, conditions) are built inside
 // the entry from the input shapes.
 //
-// Completeness: the op names declared in autograd/ops.h, and the ops of
-// tg::nn::functional declared (not inline forwarders) in nn/functional.h and
-// nn/loss.h, are read at test time; every one must have entries here (at
+// Completeness: the op names declared in autograd/ops.h and
+// autograd/nn_ops.h (which tg::nn::functional only forwards to) are read at
+// test time; every one must have entries here (at
 // least one per overload) unless it is in the explicit list of
 // non-differentiable ops. Adding an op without a table entry fails "the op
 // table covers every differentiable op".
@@ -353,105 +353,106 @@ std::vector<OpCase> nn_ops() {
   const Tensor classes = index_tensor({1, 0, 3}, {3});
   const Tensor class_weight = tg::tensor({0.5, 1, 2, 1.5}, {4}, {.dtype = tg::kFloat64});
   return {
-      {"F::dropout", "training, fixed generator", f,
+      {"dropout", "training, fixed generator", f,
        one([](auto& x) {
          tg::Generator gen(11);  // the same mask on every call
          return F::dropout(x, 0.3, true, &gen);
        }),
        configs("3x4 | 2x3x2")},
-      {"F::dropout", "eval", f, one([](auto& x) { return F::dropout(x, 0.3, false); }), configs("3x4")},
-      {"F::conv2d", "bias", f, three([](auto& x, auto& w, auto& b) { return F::conv2d(x, w, b); }),
+      {"dropout", "eval", f, one([](auto& x) { return F::dropout(x, 0.3, false); }), configs("3x4")},
+      {"conv2d", "bias", f, three([](auto& x, auto& w, auto& b) { return F::conv2d(x, w, b); }),
        configs("1x2x4x4 2x2x2x2 2 | 2x4x4 2x2x2x2 2")},
-      {"F::conv2d", "stride 2, padding 1", f,
+      {"conv2d", "stride 2, padding 1", f,
        three([](auto& x, auto& w, auto& b) { return F::conv2d(x, w, b, 2, 1); }), configs("1x2x4x4 3x2x3x3 3")},
-      {"F::conv2d", "dilation 2, no bias, rectangular", f,
+      {"conv2d", "dilation 2, no bias, rectangular", f,
        two([](auto& x, auto& w) { return F::conv2d(x, w, {}, {1, 2}, {1, 0}, 2); }), configs("2x1x4x5 2x1x2x2")},
-      {"F::max_pool2d", "kernel 2", f, one([](auto& x) { return F::max_pool2d(x, 2); }), configs("1x2x4x4 | 2x4x4"),
+      {"max_pool2d", "kernel 2", f, one([](auto& x) { return F::max_pool2d(x, 2); }), configs("1x2x4x4 | 2x4x4"),
        {}, false, false},
-      {"F::max_pool2d", "kernel 3, stride 2, padding 1", f, one([](auto& x) { return F::max_pool2d(x, 3, 2, 1); }),
+      {"max_pool2d", "kernel 3, stride 2, padding 1", f, one([](auto& x) { return F::max_pool2d(x, 3, 2, 1); }),
        configs("1x2x5x5"), {}, false, false},
-      {"F::max_pool2d_with_indices", "", f,
+      {"max_pool2d_with_indices", "", f,
        [](const std::vector<Tensor>& in) {
          auto [values, indices] = F::max_pool2d_with_indices(in[0], 2, 1);
          return std::vector<Tensor>{values, indices};
        },
        configs("1x2x3x4"), {}, false, false},
-      {"F::avg_pool2d", "kernel 2", f, one([](auto& x) { return F::avg_pool2d(x, 2); }), configs("1x2x4x4 | 2x4x4")},
-      {"F::avg_pool2d", "kernel 3, stride 2, padding 1, padding not counted", f,
+      {"avg_pool2d", "kernel 2", f, one([](auto& x) { return F::avg_pool2d(x, 2); }), configs("1x2x4x4 | 2x4x4")},
+      {"avg_pool2d", "kernel 3, stride 2, padding 1, padding not counted", f,
        one([](auto& x) { return F::avg_pool2d(x, 3, 2, 1, false); }), configs("1x2x5x5")},
-      {"F::layer_norm", "affine", f,
+      {"layer_norm", "affine", f,
        three([](auto& x, auto& w, auto& b) { return F::layer_norm(x, {x.size(-1)}, w, b); }),
        configs("3x4 4 4 | 2x3x4 4 4")},
-      {"F::layer_norm", "two dims, no affine", f, one([](auto& x) { return F::layer_norm(x, {3, 4}); }),
+      {"layer_norm", "two dims, no affine", f, one([](auto& x) { return F::layer_norm(x, {3, 4}); }),
        configs("2x3x4")},
-      {"F::batch_norm", "training, affine", f,
+      {"batch_norm", "training, affine", f,
        three([](auto& x, auto& w, auto& b) { return F::batch_norm(x, {}, {}, w, b, true); }),
        configs("4x3 3 3 | 2x3x2x2 3 3"), {}, false, false},
-      {"F::batch_norm", "training, updating running statistics", f,
+      {"batch_norm", "training, updating running statistics", f,
        one([](auto& x) {
          Tensor running_mean = tg::zeros({x.size(1)}, {.dtype = tg::kFloat64});
          Tensor running_var = tg::ones({x.size(1)}, {.dtype = tg::kFloat64});
          return F::batch_norm(x, running_mean, running_var, {}, {}, true);
        }),
        configs("4x3"), {}, false, false},
-      {"F::batch_norm", "eval, running statistics", f,
+      {"batch_norm", "eval, running statistics", f,
        three([](auto& x, auto& w, auto& b) {
          return F::batch_norm(x, tg::tensor({0.5, -1, 0}, {3}, {.dtype = tg::kFloat64}),
                               tg::tensor({2, 0.5, 1}, {3}, {.dtype = tg::kFloat64}), w, b, false);
        }),
        configs("4x3 3 3 | 2x3x2 3 3")},
-      {"F::embedding", "", f, one([](auto& w) { return F::embedding(index_tensor({0, 4, 1, 1, 3, 0}, {2, 3}), w); }),
+      {"embedding", "", f, one([](auto& w) { return F::embedding(index_tensor({0, 4, 1, 1, 3, 0}, {2, 3}), w); }),
        configs("5x3")},
       // The padding row gets no gradient by design, which is not the derivative:
       // the output rows it fills are zeroed so that the two agree.
-      {"F::embedding", "padding_idx", f,
+      {"embedding", "padding_idx", f,
        one([](auto& w) {
          const Tensor not_padding = tg::tensor({1, 1, 0, 0, 1, 1}, {2, 3, 1}, {.dtype = tg::kFloat64});
          return F::embedding(index_tensor({0, 4, 1, 1, 3, 0}, {2, 3}), w, 1) * not_padding;
        }),
        configs("5x3")},
-      {"F::cross_entropy", "class indices", f, one([classes](auto& x) { return F::cross_entropy(x, classes); }),
+      {"cross_entropy", "class indices", f, one([classes](auto& x) { return F::cross_entropy(x, classes); }),
        configs("3x4")},
-      {"F::cross_entropy", "weight, label smoothing, sum", f,
+      {"cross_entropy", "weight, label smoothing, sum", f,
        one([classes, class_weight](auto& x) {
          return F::cross_entropy(x, classes,
                                  {.weight = class_weight, .label_smoothing = 0.1, .reduction = Reduction::Sum});
        }),
        configs("3x4")},
-      {"F::cross_entropy", "ignore_index, none", f,
+      {"cross_entropy", "ignore_index, none", f,
        one([](auto& x) {
          return F::cross_entropy(x, index_tensor({1, 2, 3}, {3}), {.ignore_index = 2, .reduction = Reduction::None});
        }),
        configs("3x4")},
-      {"F::cross_entropy", "spatial [N, C, d]", f,
+      {"cross_entropy", "spatial [N, C, d]", f,
        one([](auto& x) { return F::cross_entropy(x, index_tensor({0, 2, 1, 1}, {2, 2})); }), configs("2x3x2")},
-      {"F::cross_entropy", "probabilities", f,
+      {"cross_entropy", "probabilities", f,
        two([](auto& x, auto& t) { return F::cross_entropy(x, t, {.label_smoothing = 0.2}); }), configs("3x4 3x4"),
        {A, Pr}},
-      {"F::nll_loss", "", f, one([classes](auto& x) { return F::nll_loss(x, classes); }), configs("3x4")},
-      {"F::nll_loss", "weight, none", f,
+      {"nll_loss", "", f, one([classes](auto& x) { return F::nll_loss(x, classes); }), configs("3x4")},
+      {"nll_loss", "weight, none", f,
        one([classes, class_weight](auto& x) {
          return F::nll_loss(x, classes, {.weight = class_weight, .reduction = Reduction::None});
        }),
        configs("3x4")},
-      {"F::mse_loss", "mean", f, two([](auto& x, auto& t) { return F::mse_loss(x, t); }), configs("3x4 3x4 | [] []")},
-      {"F::mse_loss", "none", f, two([](auto& x, auto& t) { return F::mse_loss(x, t, {Reduction::None}); }),
+      {"reduce_loss", "mean", f, one([](auto& x) { return tg::reduce_loss(x, Reduction::Mean); }), configs("3x4")},
+      {"mse_loss", "mean", f, two([](auto& x, auto& t) { return F::mse_loss(x, t); }), configs("3x4 3x4 | [] []")},
+      {"mse_loss", "none", f, two([](auto& x, auto& t) { return F::mse_loss(x, t, {Reduction::None}); }),
        configs("3x4 3x4")},
-      {"F::l1_loss", "mean", f, two([](auto& x, auto& t) { return F::l1_loss(x, t); }), configs("3x4 3x4")},
-      {"F::l1_loss", "sum", f, two([](auto& x, auto& t) { return F::l1_loss(x, t, {Reduction::Sum}); }),
+      {"l1_loss", "mean", f, two([](auto& x, auto& t) { return F::l1_loss(x, t); }), configs("3x4 3x4")},
+      {"l1_loss", "sum", f, two([](auto& x, auto& t) { return F::l1_loss(x, t, {Reduction::Sum}); }),
        configs("5 5")},
-      {"F::huber_loss", "delta 0.5", f,
+      {"huber_loss", "delta 0.5", f,
        two([](auto& x, auto& t) { return F::huber_loss(x, t, {.delta = 0.5}); }), configs("3x4 3x4")},
-      {"F::binary_cross_entropy", "", f, two([](auto& x, auto& t) { return F::binary_cross_entropy(x, t); }),
+      {"binary_cross_entropy", "", f, two([](auto& x, auto& t) { return F::binary_cross_entropy(x, t); }),
        configs("3x4 3x4 | [] []"), {Pr, Pr}},
-      {"F::binary_cross_entropy", "weight, sum", f,
+      {"binary_cross_entropy", "weight, sum", f,
        two([class_weight](auto& x, auto& t) {
          return F::binary_cross_entropy(x, t, {.weight = class_weight, .reduction = Reduction::Sum});
        }),
        configs("3x4 3x4"), {Pr, Pr}},
-      {"F::binary_cross_entropy_with_logits", "", f,
+      {"binary_cross_entropy_with_logits", "", f,
        two([](auto& x, auto& t) { return F::binary_cross_entropy_with_logits(x, t); }), configs("3x4 3x4"), {A, Pr}},
-      {"F::binary_cross_entropy_with_logits", "weight, pos_weight, none", f,
+      {"binary_cross_entropy_with_logits", "weight, pos_weight, none", f,
        two([class_weight](auto& x, auto& t) {
          return F::binary_cross_entropy_with_logits(
              x, t, {.weight = class_weight, .pos_weight = class_weight * 2.0, .reduction = Reduction::None});
@@ -501,27 +502,19 @@ std::string declared_name(const std::string& line) {
   return name;
 }
 
-// Every function declared in autograd/ops.h, and every op of
-// tg::nn::functional declared out of line in nn/functional.h and nn/loss.h
-// (as "F::name"; the inline ones forward to ops.h), with its number of
-// overloads.
+// Every function declared in autograd/ops.h and autograd/nn_ops.h (the ops
+// tg::nn::functional forwards to), with its number of overloads.
 std::map<std::string, int> declared_ops() {
   std::map<std::string, int> names;
-  auto scan = [&](const std::string& file, bool functional_namespace_only, const std::string& prefix) {
+  for (const char* file : {"autograd/ops.h", "autograd/nn_ops.h"}) {
     std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/" + file);
     REQUIRE_MESSAGE(in.good(), "cannot read " << file << " under " TAPEGRAD_SOURCE_DIR);
-    bool inside = !functional_namespace_only;
     std::string line;
     while (std::getline(in, line)) {
-      if (functional_namespace_only && line.rfind("namespace tg::nn::functional {", 0) == 0) inside = true;
-      if (functional_namespace_only && line.rfind("}  // namespace tg::nn::functional", 0) == 0) inside = false;
-      const std::string name = inside ? declared_name(line) : std::string();
-      if (!name.empty()) ++names[prefix + name];
+      const std::string name = declared_name(line);
+      if (!name.empty()) ++names[name];
     }
-  };
-  scan("autograd/ops.h", false, "");
-  scan("nn/functional.h", true, "F::");
-  scan("nn/loss.h", true, "F::");
+  }
   return names;
 }
 
@@ -635,7 +628,7 @@ void run_family(const std::string& family) {
 TEST_CASE("the op table covers every differentiable op") {
   const auto declared = declared_ops();
   REQUIRE(declared.size() > 50);  // the parse found the headers' declarations
-  REQUIRE(declared.contains("F::conv2d"));
+  REQUIRE(declared.contains("conv2d"));
   std::map<std::string, int> entries;
   for (const auto& c : op_table()) ++entries[c.op];
   for (const auto& name : kNonDifferentiable) {

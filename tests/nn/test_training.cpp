@@ -15,7 +15,7 @@ namespace {
 Tensor mse(const Tensor& y, const Tensor& target) { return tg::mean(tg::pow(tg::sub(y, target), 2.0)); }
 
 // Mean negative log-likelihood of int64 labels under log_softmax(logits).
-Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
+Tensor mean_nll(const Tensor& logits, const Tensor& labels) {
   return tg::neg(tg::mean(tg::gather(tg::log_softmax(logits, 1), 1, tg::unsqueeze(labels, 1))));
 }
 
@@ -84,7 +84,7 @@ TEST_CASE("a small conv net (Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, Dr
                          tg::nn::Dropout(0.1),
                          tg::nn::Flatten(),
                          tg::nn::Linear(4 * 2 * 2, 2)};
-  auto [first, last] = train(net, [&] { return cross_entropy(net(images), y); }, 40, 0.1);
+  auto [first, last] = train(net, [&] { return mean_nll(net(images), y); }, 40, 0.1);
   CHECK(last < 0.7 * first);
   net.eval();
   Tensor predicted = tg::argmax(net(images), 1);

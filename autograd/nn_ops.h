@@ -1,0 +1,150 @@
+#pragma once
+// The neural-network ops (PyTorch's torch::conv2d, torch::max_pool2d, ...):
+// differentiable ops like those of ops.h, which includes this header. Each
+// family lives in one file of autograd/ops/ (forward kernel call, backward
+// formula, shape rule together; kernels in core/kernels/ of the same name).
+// tg::nn::functional forwards to them.
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <tuple>
+
+#include <tapegrad/core/args.h>
+#include <tapegrad/core/tensor.h>
+
+namespace tg {
+
+class Generator;
+
+// ---- autograd/ops/dropout.cpp ----------------------------------------------------
+// Training: each element is zeroed with probability p and the survivors are
+// scaled by 1 / (1 - p), drawing from `generator` (default: the global one,
+// seeded by tg::manual_seed). Not training, or p == 0: x itself.
+Tensor dropout(const Tensor& x, double p = 0.5, StrictBool training = true, Generator* generator = nullptr);
+// `dropout(x, training)` would read the flag as p = 1 and zero everything.
+template <class B, class... Rest>
+  requires std::same_as<B, bool>
+Tensor dropout(const Tensor& x, B p, Rest&&... rest) = delete;
+
+// ---- autograd/ops/conv.cpp ----------------------------------------------------------
+// x [N, C, H, W] (or unbatched [C, H, W]), weight [O, C, kh, kw], bias [O]
+// or undefined. Zero padding. Each image is unfolded (im2col) into one buffer
+// and multiplied by the weight in one GEMM; backward folds the input gradient
+// back (col2im) and takes the weight gradient by GEMM.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1, Size2 padding = 0,
+              Size2 dilation = 1);
+
+// ---- autograd/ops/pool.cpp ----------------------------------------------------------
+// x [N, C, H, W] or [C, H, W]. stride defaults to the kernel size. Padding is
+// at most half the (dilated) kernel, as PyTorch; the output size rounds down.
+// max_pool2d's gradient goes to the first maximum of each window.
+Tensor max_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
+                  Size2 dilation = 1);
+// Also the argmax of each window as a flat index into its input plane (H * W).
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size,
+                                                   std::optional<Size2> stride = {}, Size2 padding = 0,
+                                                   Size2 dilation = 1);
+// count_include_pad: padded zeros count in each window's divisor (PyTorch's
+// default); otherwise only the input elements do.
+// The flags below are StrictBool: a number in their place (`batch_norm(x, rm,
+// rv, w, b, 0.1)`, meant as the momentum) would otherwise read as true.
+Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
+                  StrictBool count_include_pad = true);
+
+// ---- autograd/ops/normalization.cpp ------------------------------------------------
+// Normalises over the last normalized_shape.size() dims of x, which must equal
+// normalized_shape; weight and bias (either may be undefined) have that shape.
+Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+// x [N, C, ...] normalised per channel C. Training (or without running
+// statistics): batch mean and biased variance, and when running_mean and
+// running_var are given they are updated in place,
+//   running = (1 - momentum) * running + momentum * batch   (unbiased variance).
+// Otherwise the running statistics are used. weight, bias [C] may be undefined.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
+                  const Tensor& bias = {}, StrictBool training = false, double momentum = 0.1, double eps = 1e-5);
+
+// ---- autograd/ops/embedding.cpp ----------------------------------------------------
+// Rows of weight [num_embeddings, dim] picked by int64 indices of any shape:
+// the result is [*indices.shape, dim]. The row padding_idx (negative counts
+// from the end) receives no gradient.
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx = {});
+
+// ---- autograd/ops/loss.cpp ----------------------------------------------------------
+// Every loss works in float32 and float64. Reduction (core/args.h) says how
+// per-element losses become the result.
+
+struct CrossEntropyLossOptions {
+  Tensor weight{};                   // [C] rescales each class; undefined: all 1
+  std::int64_t ignore_index = -100;  // class-index targets equal to it add nothing
+  double label_smoothing = 0;        // in [0, 1]
+  Reduction reduction = Reduction::Mean;
+};
+
+struct NLLLossOptions {
+  Tensor weight{};
+  std::int64_t ignore_index = -100;
+  Reduction reduction = Reduction::Mean;
+};
+
+struct MSELossOptions {
+  Reduction reduction = Reduction::Mean;
+};
+
+struct L1LossOptions {
+  Reduction reduction = Reduction::Mean;
+};
+
+struct HuberLossOptions {
+  Reduction reduction = Reduction::Mean;
+  double delta = 1.0;  // > 0: quadratic inside |x - y| < delta, linear outside
+};
+
+struct BCELossOptions {
+  Tensor weight{};  // broadcasts to the input's shape
+  Reduction reduction = Reduction::Mean;
+};
+
+struct BCEWithLogitsLossOptions {
+  Tensor weight{};      // broadcasts to the input's shape
+  Tensor pos_weight{};  // weight of the positive term, broadcast along the last dim (e.g. [C])
+  Reduction reduction = Reduction::Mean;
+};
+
+// `loss` itself, its mean, or its sum.
+Tensor reduce_loss(const Tensor& loss, Reduction reduction);
+
+// Softmax cross-entropy of `input` logits [N, C] (or [C], or [N, C, d1, ...])
+// against either
+//   - int64 class indices [N] (or [], or [N, d1, ...]) in [0, C), or
+//   - float class probabilities with the input's shape.
+// One fused, numerically stable op (log-softmax and the negative
+// log-likelihood together); finite for logits of any magnitude.
+// Mean reduction divides by the summed weights of the targets that are not
+// ignore_index (class indices) or by the number of rows (probabilities), as
+// PyTorch. `weight` and class-index targets get no gradient.
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyLossOptions& options = {});
+
+// Negative log-likelihood of log-probabilities `input` [N, C] (or [C], or
+// [N, C, d1, ...]) at int64 class indices `target`: -weight[t] * input[n, t].
+Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options = {});
+
+// (input - target)^2 and |input - target|; input and target have one shape.
+Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions& options = {});
+Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& options = {});
+
+// 0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta), d = input - target.
+Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOptions& options = {});
+
+// -weight * (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1],
+// each log clamped at -100 as PyTorch (so x = 0 or 1 gives a finite loss).
+// Input values outside [0, 1] are a ValueError naming the first such value.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCELossOptions& options = {});
+
+// The same on logits, computed stably as
+//   (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x),
+// never forming sigmoid(x); finite for logits of any magnitude.
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const BCEWithLogitsLossOptions& options = {});
+
+}  // namespace tg

@@ -1,0 +1,210 @@
+// layer_norm and batch_norm kernels (declared in normalization.h): one pass
+// for the statistics, one for the output; backward likewise fused.
+#include <tapegrad/core/kernels/normalization.h>
+
+#include <cmath>
+#include <vector>
+
+#include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/parallel.h>
+
+namespace tg::kernel {
+
+namespace {
+
+// Runs body(i) for every group i (a row or a channel) in [0, count), in
+// parallel when the tensor has `numel` >= kParallelThreshold elements.
+template <class Body>
+void for_each_group(std::int64_t count, std::int64_t numel, Body body) {
+  const bool parallel = count > 1 && numel >= kParallelThreshold && !in_parallel_region();
+#pragma omp parallel if (parallel)
+  {
+    FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < count; ++i) body(i);
+  }
+}
+
+}  // namespace
+
+// ---- layer_norm: rows of length m (the normalised dims, innermost) --------------
+
+LayerNormStats layer_norm(const TensorBase& x_in, const TensorBase& w_in, const TensorBase& b_in, std::int64_t m, double eps) {
+  const TensorBase x = contiguous(x_in);
+  const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in, b = b_in.defined() ? contiguous(b_in) : b_in;
+  const std::int64_t rows = m == 0 ? 0 : x.numel() / m;
+  LayerNormStats out{make_tensor(x.shape(), x.dtype()), make_tensor({rows}, x.dtype()), make_tensor({rows}, x.dtype())};
+  dispatch_floating(x.dtype(), "layer_norm", [&]<class T>() {
+    const T* xp = x.data_ptr<T>();
+    const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
+    const T* bp = b.defined() ? b.data_ptr<T>() : nullptr;
+    T* yp = out.y.data_ptr<T>();
+    T* mp = out.mean.data_ptr<T>();
+    T* rp = out.rstd.data_ptr<T>();
+    for_each_group(rows, x.numel(), [&](std::int64_t r) {
+      const T* row = xp + r * m;
+      double total = 0;
+      for (std::int64_t j = 0; j < m; ++j) total += row[j];
+      const double mean = total / static_cast<double>(m);
+      double squares = 0;
+      for (std::int64_t j = 0; j < m; ++j) squares += (row[j] - mean) * (row[j] - mean);
+      const double rstd = 1.0 / std::sqrt(squares / static_cast<double>(m) + eps);
+      T* yr = yp + r * m;
+      for (std::int64_t j = 0; j < m; ++j) {
+        const T xhat = static_cast<T>((row[j] - mean) * rstd);
+        yr[j] = (wp ? xhat * wp[j] : xhat) + (bp ? bp[j] : T(0));
+      }
+      mp[r] = static_cast<T>(mean);
+      rp[r] = static_cast<T>(rstd);
+    });
+  });
+  return out;
+}
+
+// dx, dw, db of layer_norm (each only when asked).
+std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorBase& dy_in, const TensorBase& x_in, const TensorBase& mean,
+                                                       const TensorBase& rstd, const TensorBase& w_in, std::int64_t m,
+                                                       bool need_dx, bool need_dw, bool need_db) {
+  const TensorBase dy = contiguous(dy_in), x = contiguous(x_in);
+  const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in;
+  const std::int64_t rows = mean.numel();
+  TensorBase dx = need_dx ? make_tensor(x.shape(), x.dtype()) : TensorBase();
+  TensorBase dw = need_dw ? make_tensor({m}, x.dtype()) : TensorBase();
+  TensorBase db = need_db ? make_tensor({m}, x.dtype()) : TensorBase();
+  dispatch_floating(x.dtype(), "layer_norm", [&]<class T>() {
+    const T* gp = dy.data_ptr<T>();
+    const T* xp = x.data_ptr<T>();
+    const T* mp = mean.data_ptr<T>();
+    const T* rp = rstd.data_ptr<T>();
+    const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
+    if (need_dx) {
+      T* dxp = dx.data_ptr<T>();
+      for_each_group(rows, x.numel(), [&](std::int64_t r) {
+        const T* xr = xp + r * m;
+        const T* gr = gp + r * m;
+        double sum_g = 0, sum_gx = 0;
+        for (std::int64_t j = 0; j < m; ++j) {
+          const double g = wp ? gr[j] * wp[j] : gr[j];
+          sum_g += g;
+          sum_gx += g * (xr[j] - mp[r]) * rp[r];
+        }
+        const double mean_g = sum_g / static_cast<double>(m), mean_gx = sum_gx / static_cast<double>(m);
+        for (std::int64_t j = 0; j < m; ++j) {
+          const double g = wp ? gr[j] * wp[j] : gr[j];
+          const double xhat = (xr[j] - mp[r]) * rp[r];
+          dxp[r * m + j] = static_cast<T>(rp[r] * (g - mean_g - xhat * mean_gx));
+        }
+      });
+    }
+    if (need_dw || need_db) {
+      std::vector<double> sw(static_cast<std::size_t>(m), 0.0), sb(static_cast<std::size_t>(m), 0.0);
+      for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t j = 0; j < m; ++j) {
+          const double g = gp[r * m + j];
+          sw[static_cast<std::size_t>(j)] += g * (xp[r * m + j] - mp[r]) * rp[r];
+          sb[static_cast<std::size_t>(j)] += g;
+        }
+      for (std::int64_t j = 0; j < m; ++j) {
+        if (need_dw) dw.data_ptr<T>()[j] = static_cast<T>(sw[static_cast<std::size_t>(j)]);
+        if (need_db) db.data_ptr<T>()[j] = static_cast<T>(sb[static_cast<std::size_t>(j)]);
+      }
+    }
+  });
+  return {dx, dw, db};
+}
+
+// ---- batch_norm: x seen as [N, C, S], statistics per channel over N and S ----------
+
+BatchNormStats batch_norm_train(const TensorBase& x_in, const TensorBase& w_in, const TensorBase& b_in, double eps) {
+  const TensorBase x = contiguous(x_in);
+  const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in, b = b_in.defined() ? contiguous(b_in) : b_in;
+  const std::int64_t n = x.size(0), c = x.size(1), s = c == 0 || n == 0 ? 0 : x.numel() / (n * c);
+  BatchNormStats out{make_tensor(x.shape(), x.dtype()), make_tensor({c}, x.dtype()), make_tensor({c}, x.dtype()),
+                 make_tensor({c}, x.dtype())};
+  dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
+    const T* xp = x.data_ptr<T>();
+    const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
+    const T* bp = b.defined() ? b.data_ptr<T>() : nullptr;
+    T* yp = out.y.data_ptr<T>();
+    T* mean_out = out.mean.data_ptr<T>();
+    T* var_out = out.var.data_ptr<T>();
+    T* rstd_out = out.rstd.data_ptr<T>();
+    const double count = static_cast<double>(n * s);
+    for_each_group(c, x.numel(), [&](std::int64_t ch) {
+      double total = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* run = xp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k) total += run[k];
+      }
+      const double mean = total / count;
+      double squares = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* run = xp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k) squares += (run[k] - mean) * (run[k] - mean);
+      }
+      const double var = squares / count, rstd = 1.0 / std::sqrt(var + eps);
+      const double scale = rstd * (wp ? static_cast<double>(wp[ch]) : 1.0);
+      const double shift = (bp ? static_cast<double>(bp[ch]) : 0.0) - mean * scale;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* run = xp + (i * c + ch) * s;
+        T* yr = yp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k) yr[k] = static_cast<T>(run[k] * scale + shift);
+      }
+      mean_out[ch] = static_cast<T>(mean);
+      var_out[ch] = static_cast<T>(var);
+      rstd_out[ch] = static_cast<T>(rstd);
+    });
+  });
+  return out;
+}
+
+std::tuple<TensorBase, TensorBase, TensorBase> batch_norm_backward(const TensorBase& dy_in, const TensorBase& x_in, const TensorBase& mean,
+                                                       const TensorBase& rstd, const TensorBase& w_in, bool need_dx,
+                                                       bool need_dw, bool need_db) {
+  const TensorBase dy = contiguous(dy_in), x = contiguous(x_in);
+  const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in;
+  const std::int64_t n = x.size(0), c = x.size(1), s = c == 0 || n == 0 ? 0 : x.numel() / (n * c);
+  TensorBase dx = need_dx ? make_tensor(x.shape(), x.dtype()) : TensorBase();
+  TensorBase dw = need_dw ? make_tensor({c}, x.dtype()) : TensorBase();
+  TensorBase db = need_db ? make_tensor({c}, x.dtype()) : TensorBase();
+  dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
+    const T* gp = dy.data_ptr<T>();
+    const T* xp = x.data_ptr<T>();
+    const T* mp = mean.data_ptr<T>();
+    const T* rp = rstd.data_ptr<T>();
+    const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
+    T* dxp = need_dx ? dx.data_ptr<T>() : nullptr;
+    T* dwp = need_dw ? dw.data_ptr<T>() : nullptr;
+    T* dbp = need_db ? db.data_ptr<T>() : nullptr;
+    const double count = static_cast<double>(n * s);
+    for_each_group(c, x.numel(), [&](std::int64_t ch) {
+      const double mu = mp[ch], r = rp[ch];
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* xr = xp + (i * c + ch) * s;
+        const T* gr = gp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k) {
+          sum_dy += gr[k];
+          sum_dy_xhat += gr[k] * (xr[k] - mu) * r;
+        }
+      }
+      if (dwp) dwp[ch] = static_cast<T>(sum_dy_xhat);
+      if (dbp) dbp[ch] = static_cast<T>(sum_dy);
+      if (!dxp) return;
+      // g = dy * w[ch], so mean(g) and mean(g * xhat) are w[ch] times the sums above.
+      const double wc = wp ? static_cast<double>(wp[ch]) : 1.0;
+      const double mean_dy = sum_dy / count, mean_dy_xhat = sum_dy_xhat / count;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* xr = xp + (i * c + ch) * s;
+        const T* gr = gp + (i * c + ch) * s;
+        T* dr = dxp + (i * c + ch) * s;
+        for (std::int64_t k = 0; k < s; ++k)
+          dr[k] = static_cast<T>(r * wc * (gr[k] - mean_dy - (xr[k] - mu) * r * mean_dy_xhat));
+      }
+    });
+  });
+  return {dx, dw, db};
+}
+
+}  // namespace tg::kernel

@@ -1,0 +1,195 @@
+// 2-D max and average pooling kernels (declared in pool.h), one input plane
+// per loop iteration (planes run in parallel when large).
+#include <tapegrad/core/kernels/pool.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/parallel.h>
+
+namespace tg::kernel {
+
+namespace {
+
+// Runs body(plane) for every plane, in parallel when there is enough work.
+template <class Body>
+void for_each_plane(const Pool2dGeometry& g, std::int64_t work_per_plane, Body body) {
+  const bool parallel = g.planes() > 1 && g.planes() * work_per_plane >= kParallelThreshold && !in_parallel_region();
+#pragma omp parallel if (parallel)
+  {
+    FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
+#pragma omp for schedule(static)
+    for (std::int64_t p = 0; p < g.planes(); ++p) body(p);
+  }
+}
+
+// The window of output (oh, ow) clipped to the input, and its divisor.
+struct Window {
+  std::int64_t h0, h1, w0, w1;
+  double divisor;
+};
+
+Window window_at(const Pool2dGeometry& g, std::int64_t oh, std::int64_t ow) {
+  const std::int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
+  // With the output size rounded down a window never reaches past the padding.
+  const std::int64_t h1 = std::min(h0 + g.kh, g.h + g.ph), w1 = std::min(w0 + g.kw, g.w + g.pw);
+  const std::int64_t padded = (h1 - h0) * (w1 - w0);
+  Window win{std::max<std::int64_t>(h0, 0), std::min(h1, g.h), std::max<std::int64_t>(w0, 0), std::min(w1, g.w), 0};
+  win.divisor = static_cast<double>(g.count_include_pad ? padded : (win.h1 - win.h0) * (win.w1 - win.w0));
+  return win;
+}
+
+}  // namespace
+
+Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel, std::optional<Size2> stride_opt,
+                               Size2 padding, Size2 dilation) {
+  if (x.dim() != 4)
+    throw ShapeError(fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op,
+                                 shape_str(x.sizes())));
+  if (!x.is_floating_point())
+    throw DTypeError(fmt::format("{}: expected a floating-point input, got {}", op, dtype_name(x.dtype())));
+  const Size2 stride = stride_opt.value_or(kernel);
+  if (kernel.h < 1 || kernel.w < 1 || stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1)
+    throw ValueError(fmt::format("{}: kernel size ({}, {}), stride ({}, {}) and dilation ({}, {}) must be positive", op,
+                                 kernel.h, kernel.w, stride.h, stride.w, dilation.h, dilation.w));
+  std::int64_t span_h = 0, span_w = 0;
+  if (mul_overflows(dilation.h, kernel.h - 1, &span_h) || add_overflows(span_h, 1, &span_h) ||
+      mul_overflows(dilation.w, kernel.w - 1, &span_w) || add_overflows(span_w, 1, &span_w))
+    throw ShapeError(fmt::format("{}: kernel size ({}, {}) with dilation ({}, {}) spans more than int64 can count", op,
+                                 kernel.h, kernel.w, dilation.h, dilation.w));
+  if (padding.h < 0 || padding.w < 0 || padding.h > span_h / 2 || padding.w > span_w / 2)
+    throw ValueError(fmt::format("{}: padding ({}, {}) must be between 0 and half the kernel size ({}, {})", op,
+                                 padding.h, padding.w, span_h, span_w));
+  Pool2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), kernel.h, kernel.w, stride.h, stride.w,
+                 padding.h, padding.w, dilation.h, dilation.w, 0, 0};
+  if (g.h + 2 * g.ph < span_h || g.w + 2 * g.pw < span_w)
+    throw ShapeError(fmt::format("{}: input {} padded by ({}, {}) is smaller than the kernel ({}, {})", op,
+                                 shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));
+  g.ho = (g.h + 2 * g.ph - span_h) / g.sh + 1;
+  g.wo = (g.w + 2 * g.pw - span_w) / g.sw + 1;
+  return g;
+}
+
+// y and the flat index (ih * W + iw) of each window's first maximum; NaN wins.
+std::pair<TensorBase, TensorBase> max_pool2d(const TensorBase& x_in, const Pool2dGeometry& g) {
+  const TensorBase x = contiguous(x_in);
+  TensorBase y = make_tensor({g.n, g.c, g.ho, g.wo}, x.dtype());
+  TensorBase idx = make_tensor({g.n, g.c, g.ho, g.wo}, kInt64);
+  dispatch_floating(x.dtype(), "max_pool2d", [&]<class T>() {
+    const T* xp = x.data_ptr<T>();
+    T* yp = y.data_ptr<T>();
+    std::int64_t* ip = idx.data_ptr<std::int64_t>();
+    for_each_plane(g, g.ho * g.wo * g.kh * g.kw, [&](std::int64_t p) {
+      const T* in = xp + p * g.h * g.w;
+      T* out = yp + p * g.ho * g.wo;
+      std::int64_t* arg = ip + p * g.ho * g.wo;
+      for (std::int64_t oh = 0; oh < g.ho; ++oh) {
+        for (std::int64_t ow = 0; ow < g.wo; ++ow) {
+          T best = -std::numeric_limits<T>::infinity();
+          std::int64_t best_at = -1;
+          for (std::int64_t i = 0; i < g.kh; ++i) {
+            const std::int64_t ih = oh * g.sh - g.ph + i * g.dh;
+            if (ih < 0 || ih >= g.h) continue;
+            for (std::int64_t j = 0; j < g.kw; ++j) {
+              const std::int64_t iw = ow * g.sw - g.pw + j * g.dw;
+              if (iw < 0 || iw >= g.w) continue;
+              const T v = in[ih * g.w + iw];
+              if (best_at < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+                best = v;
+                best_at = ih * g.w + iw;
+              }
+            }
+          }
+          out[oh * g.wo + ow] = best;
+          arg[oh * g.wo + ow] = best_at;
+        }
+      }
+    });
+  });
+  return {y, idx};
+}
+
+// dx [N, C, H, W]: each dy added at its window's argmax.
+TensorBase max_pool2d_backward(const TensorBase& dy_in, const TensorBase& idx, const Pool2dGeometry& g) {
+  const TensorBase dy = contiguous(dy_in);
+  TensorBase dx = make_tensor({g.n, g.c, g.h, g.w}, dy.dtype());
+  dispatch_floating(dy.dtype(), "max_pool2d", [&]<class T>() {
+    const T* gp = dy.data_ptr<T>();
+    const std::int64_t* ip = idx.data_ptr<std::int64_t>();
+    T* dp = dx.data_ptr<T>();
+    std::fill(dp, dp + dx.numel(), T(0));
+    const std::int64_t out_plane = g.ho * g.wo, in_plane = g.h * g.w;
+    for_each_plane(g, out_plane, [&](std::int64_t p) {
+      for (std::int64_t k = 0; k < out_plane; ++k) dp[p * in_plane + ip[p * out_plane + k]] += gp[p * out_plane + k];
+    });
+  });
+  return dx;
+}
+
+// out[p, k] = dx[p, idx[p, k]]: the adjoint of max_pool2d_backward.
+TensorBase max_pool2d_gather(const TensorBase& dx_in, const TensorBase& idx, const Pool2dGeometry& g) {
+  const TensorBase dx = contiguous(dx_in);
+  TensorBase out = make_tensor({g.n, g.c, g.ho, g.wo}, dx.dtype());
+  dispatch_floating(dx.dtype(), "max_pool2d", [&]<class T>() {
+    const T* dp = dx.data_ptr<T>();
+    const std::int64_t* ip = idx.data_ptr<std::int64_t>();
+    T* op = out.data_ptr<T>();
+    const std::int64_t out_plane = g.ho * g.wo, in_plane = g.h * g.w;
+    for_each_plane(g, out_plane, [&](std::int64_t p) {
+      for (std::int64_t k = 0; k < out_plane; ++k) op[p * out_plane + k] = dp[p * in_plane + ip[p * out_plane + k]];
+    });
+  });
+  return out;
+}
+
+TensorBase avg_pool2d(const TensorBase& x_in, const Pool2dGeometry& g) {
+  const TensorBase x = contiguous(x_in);
+  TensorBase y = make_tensor({g.n, g.c, g.ho, g.wo}, x.dtype());
+  dispatch_floating(x.dtype(), "avg_pool2d", [&]<class T>() {
+    const T* xp = x.data_ptr<T>();
+    T* yp = y.data_ptr<T>();
+    for_each_plane(g, g.ho * g.wo * g.kh * g.kw, [&](std::int64_t p) {
+      const T* in = xp + p * g.h * g.w;
+      T* out = yp + p * g.ho * g.wo;
+      for (std::int64_t oh = 0; oh < g.ho; ++oh)
+        for (std::int64_t ow = 0; ow < g.wo; ++ow) {
+          const Window win = window_at(g, oh, ow);
+          T total = 0;
+          for (std::int64_t ih = win.h0; ih < win.h1; ++ih)
+            for (std::int64_t iw = win.w0; iw < win.w1; ++iw) total += in[ih * g.w + iw];
+          out[oh * g.wo + ow] = static_cast<T>(total / static_cast<T>(win.divisor));
+        }
+    });
+  });
+  return y;
+}
+
+// The adjoint of avg_pool2d: dx[window] += dy / divisor.
+TensorBase avg_pool2d_backward(const TensorBase& dy_in, const Pool2dGeometry& g) {
+  const TensorBase dy = contiguous(dy_in);
+  TensorBase dx = make_tensor({g.n, g.c, g.h, g.w}, dy.dtype());
+  dispatch_floating(dy.dtype(), "avg_pool2d", [&]<class T>() {
+    const T* gp = dy.data_ptr<T>();
+    T* dp = dx.data_ptr<T>();
+    std::fill(dp, dp + dx.numel(), T(0));
+    for_each_plane(g, g.ho * g.wo * g.kh * g.kw, [&](std::int64_t p) {
+      const T* in = gp + p * g.ho * g.wo;
+      T* out = dp + p * g.h * g.w;
+      for (std::int64_t oh = 0; oh < g.ho; ++oh)
+        for (std::int64_t ow = 0; ow < g.wo; ++ow) {
+          const Window win = window_at(g, oh, ow);
+          const T share = static_cast<T>(in[oh * g.wo + ow] / static_cast<T>(win.divisor));
+          for (std::int64_t ih = win.h0; ih < win.h1; ++ih)
+            for (std::int64_t iw = win.w0; iw < win.w1; ++iw) out[ih * g.w + iw] += share;
+        }
+    });
+  });
+  return dx;
+}
+
+}  // namespace tg::kernel

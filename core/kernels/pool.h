@@ -1,0 +1,38 @@
+#pragma once
+// 2-D max and average pooling over [N, C, H, W], and their adjoints.
+// autograd/ops/pool.cpp records them as ops.
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include <tapegrad/core/args.h>
+#include <tapegrad/core/tensor.h>
+
+namespace tg::kernel {
+
+struct Pool2dGeometry {
+  std::int64_t n, c, h, w;
+  std::int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+  std::int64_t ho, wo;
+  bool count_include_pad = true;
+  std::int64_t planes() const { return n * c; }
+};
+
+// The shape rule of `op` (max_pool2d or avg_pool2d) for x [N, C, H, W]:
+// stride defaults to the kernel, padding at most half the dilated kernel.
+Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel, std::optional<Size2> stride,
+                               Size2 padding, Size2 dilation);
+
+// y [N, C, Ho, Wo] and the flat index (ih * W + iw) of each window's first
+// maximum (NaN wins).
+std::pair<TensorBase, TensorBase> max_pool2d(const TensorBase& x, const Pool2dGeometry& g);
+// dx [N, C, H, W]: zeros with each dy added at its window's argmax.
+TensorBase max_pool2d_backward(const TensorBase& dy, const TensorBase& idx, const Pool2dGeometry& g);
+// [N, C, Ho, Wo]: dx read at each window's argmax (the adjoint of the above).
+TensorBase max_pool2d_gather(const TensorBase& dx, const TensorBase& idx, const Pool2dGeometry& g);
+
+TensorBase avg_pool2d(const TensorBase& x, const Pool2dGeometry& g);
+// The adjoint of avg_pool2d: dx[window] += dy / divisor.
+TensorBase avg_pool2d_backward(const TensorBase& dy, const Pool2dGeometry& g);
+
+}  // namespace tg::kernel
