@@ -3,14 +3,14 @@
 // (tests/reliability/bad_input_sweep_test.cpp) runs every one of them; the
 // registry attaches each to the first entry of its op, and refuses a bad
 // input whose op has no entry.
-#include <cstdint>
-#include <limits>
-#include <vector>
-
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/tensor.h>
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/testing/op_registry.h>
+
+#include <cstdint>
+#include <limits>
+#include <vector>
 
 namespace tg::testing::detail {
 
@@ -83,16 +83,18 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("matmul", "a 0-d operand", K::Shape, "matmul", [] { tg::matmul(tg::scalar_tensor(1), f32({2})); });
   bad("matmul", "float32 @ float64", K::DType, "matmul", [] { tg::matmul(f32({2, 2}), f64({2, 2})); });
   bad("matmul", "bool operands", K::DType, "matmul", [] { tg::matmul(b8({2, 2}), b8({2, 2})); });
-  bad("matmul", "batch dims that do not broadcast", K::Shape, "matmul",
-      [] { tg::matmul(f32({2, 2, 3}), f32({3, 3, 4})); });
+  bad("matmul", "batch dims that do not broadcast", K::Shape, "matmul", [] {
+    tg::matmul(f32({2, 2, 3}), f32({3, 3, 4}));
+  });
   bad("matmul", "1-D vectors of different lengths", K::Shape, "matmul", [] { tg::matmul(f32({3}), f32({4})); });
   bad("mm", "a 3-D operand", K::Shape, "mm", [] { tg::mm(f32({2, 2, 2}), f32({2, 2})); });
   bad("mm", "inner sizes differ", K::Shape, "mm", [] { tg::mm(f32({2, 3}), f32({2, 3})); });
   bad("dot", "2-D operands", K::Shape, "dot", [] { tg::dot(f32({2, 2}), f32({2, 2})); });
   bad("dot", "lengths differ", K::Shape, "dot", [] { tg::dot(f32({3}), f32({4})); });
   bad("outer", "a 2-D operand", K::Shape, "outer", [] { tg::outer(f32({2, 2}), f32({2})); });
-  bad("addmm", "input that does not broadcast", K::Shape, "addmm",
-      [] { tg::addmm(f32({3, 3}), f32({2, 4}), f32({4, 5})); });
+  bad("addmm", "input that does not broadcast", K::Shape, "addmm", [] {
+    tg::addmm(f32({3, 3}), f32({2, 4}), f32({4, 5}));
+  });
   bad("addmm", "input dtype differs", K::DType, "addmm", [] { tg::addmm(f64({2, 2}), f32({2, 2}), f32({2, 2})); });
   bad("linear", "a 1-D weight", K::Shape, "linear", [] { tg::linear(f32({2, 3}), f32({3})); });
   bad("linear", "feature count differs", K::Shape, "linear", [] { tg::linear(f32({2, 3}), f32({4, 5})); });
@@ -151,7 +153,9 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("expand", "a negative size", K::Shape, "expand", [] { tg::expand(f32({1}), {-5}); });
   bad("squeeze", "dim out of range", K::Index, "squeeze", [] { tg::squeeze(f32({2, 1}), 2); });
   bad("unsqueeze", "dim out of range", K::Index, "unsqueeze", [] { tg::unsqueeze(f32({2, 3}), 4); });
-  bad("unsqueeze", "past the 8-dim limit", K::Shape, "at most 8", [] { tg::unsqueeze(f32({1, 1, 1, 1, 1, 1, 1, 1}), 0); });
+  bad("unsqueeze", "past the 8-dim limit", K::Shape, "at most 8", [] {
+    tg::unsqueeze(f32({1, 1, 1, 1, 1, 1, 1, 1}), 0);
+  });
   bad("flatten", "start after end", K::Shape, "flatten", [] { tg::flatten(f32({2, 3, 4}), 2, 1); });
   bad("flatten", "dim out of range", K::Index, "flatten", [] { tg::flatten(f32({2, 3}), 0, 5); });
   bad("Tensor::t", "a 3-D tensor", K::Shape, "t:", [] { f32({2, 2, 2}).t(); });
@@ -160,27 +164,31 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("split", "a 0-d tensor", K::Shape, "split", [] { tg::split(tg::scalar_tensor(1), 1); });
   bad("chunk", "zero chunks", K::Value, "chunk", [] { tg::chunk(f32({4}), 0); });
   // ---- indexing (from the bad-input sweep) ----
-  bad("index_select", "index out of range", K::Index, "index_select",
-      [] { tg::index_select(f32({3, 2}), 0, ints({0, 3})); });
-  bad("index_select", "a very negative index", K::Index, "index_select",
-      [] { tg::index_select(f32({3, 2}), 0, ints({-100})); });
-  bad("index_select", "a float index", K::DType, "index_select",
-      [] { tg::index_select(f32({3, 2}), 0, f32({1})); });
-  bad("index_select", "a 2-D index", K::Shape, "index_select",
-      [] { tg::index_select(f32({3, 2}), 0, i64({1, 1})); });
-  bad("index_select", "dim out of range", K::Index, "index_select",
-      [] { tg::index_select(f32({3, 2}), 2, ints({0})); });
-  bad("gather", "index out of range", K::Index, "gather",
-      [] { tg::gather(f32({2, 3}), 1, tg::tensor(std::vector<std::int64_t>{0, 3}, {2, 1})); });
+  bad("index_select", "index out of range", K::Index, "index_select", [] {
+    tg::index_select(f32({3, 2}), 0, ints({0, 3}));
+  });
+  bad("index_select", "a very negative index", K::Index, "index_select", [] {
+    tg::index_select(f32({3, 2}), 0, ints({-100}));
+  });
+  bad("index_select", "a float index", K::DType, "index_select", [] { tg::index_select(f32({3, 2}), 0, f32({1})); });
+  bad("index_select", "a 2-D index", K::Shape, "index_select", [] { tg::index_select(f32({3, 2}), 0, i64({1, 1})); });
+  bad("index_select", "dim out of range", K::Index, "index_select", [] {
+    tg::index_select(f32({3, 2}), 2, ints({0}));
+  });
+  bad("gather", "index out of range", K::Index, "gather", [] {
+    tg::gather(f32({2, 3}), 1, tg::tensor(std::vector<std::int64_t>{0, 3}, {2, 1}));
+  });
   bad("gather", "ranks differ", K::Shape, "gather", [] { tg::gather(f32({2, 3}), 1, i64({2})); });
   bad("gather", "index larger than the input", K::Shape, "gather", [] { tg::gather(f32({2, 3}), 1, i64({3, 1})); });
   bad("gather", "a float index", K::DType, "gather", [] { tg::gather(f32({2, 3}), 1, f32({2, 1})); });
   bad("scatter_add", "src dtype differs", K::DType, "scatter_add",
       [] { tg::scatter_add(f32({3}), 0, i64({2}), f64({2})); });
-  bad("scatter_add", "index out of range", K::Index, "scatter_add",
-      [] { tg::scatter_add(f32({3}), 0, ints({0, 7}), f32({2})); });
-  bad("scatter_add", "ranks differ", K::Shape, "scatter_add",
-      [] { tg::scatter_add(f32({3, 2}), 0, i64({2}), f32({2})); });
+  bad("scatter_add", "index out of range", K::Index, "scatter_add", [] {
+    tg::scatter_add(f32({3}), 0, ints({0, 7}), f32({2}));
+  });
+  bad("scatter_add", "ranks differ", K::Shape, "scatter_add", [] {
+    tg::scatter_add(f32({3, 2}), 0, i64({2}), f32({2}));
+  });
   bad("one_hot", "a label past num_classes", K::Index, "one_hot", [] { tg::one_hot(ints({0, 3}), 3); });
   bad("one_hot", "a negative label", K::Index, "one_hot", [] { tg::one_hot(ints({-1}), 3); });
   bad("one_hot", "float labels", K::DType, "one_hot", [] { tg::one_hot(f32({2}), 3); });
@@ -210,65 +218,85 @@ void add_bad_inputs(const BadInputSink& bad) {
     Tensor row = tg::expand(f32({1}), {1LL << 30});
     tg::add(column, row);
   });
-  bad("reshape", "[max, max] of one element", K::Shape, "reshape",
-      [] { tg::reshape(f32({1}), {INT64_MAX, INT64_MAX}); });
+  bad("reshape", "[max, max] of one element", K::Shape, "reshape", [] {
+    tg::reshape(f32({1}), {INT64_MAX, INT64_MAX});
+  });
   bad("Tensor::view", "[2^32, 2^32] of one element", K::Shape, "view", [] { f32({1}).view({1LL << 32, 1LL << 32}); });
   bad("expand", "[2^32, 2^32]", K::Shape, "expand", [] { tg::expand(f32({1, 1}), {1LL << 32, 1LL << 32}).sum(); });
-  bad("Tensor::flatten", "[0, 2^32, 2^32] from dim 1", K::Shape, "flatten",
-      [] { tg::expand(f32({0, 1, 1}), {0, 1LL << 32, 1LL << 32}).flatten(1); });
+  bad("Tensor::flatten", "[0, 2^32, 2^32] from dim 1", K::Shape, "flatten", [] {
+    tg::expand(f32({0, 1, 1}), {0, 1LL << 32, 1LL << 32}).flatten(1);
+  });
   bad("split", "2^40 pieces", K::OutOfMemory, "split", [] { tg::split(tg::expand(f32({1}), {1LL << 40}), 1); });
   bad("chunk", "an empty tensor into 2^40 chunks", K::OutOfMemory, "chunk", [] { tg::chunk(f32({0}), 1LL << 40); });
-  bad("F::conv2d", "padding 2^62", K::Shape, "conv2d",
-      [] { tg::nn::functional::conv2d(f32({1, 1, 4, 4}), f32({1, 1, 2, 2}), {}, 1, 1LL << 62); });
-  bad("F::max_pool2d", "kernel and dilation of INT64_MAX", K::Shape, "max_pool2d",
-      [] { tg::nn::functional::max_pool2d(f32({1, 1, 4, 4}), INT64_MAX, 1, 0, INT64_MAX); });
+  bad("F::conv2d", "padding 2^62", K::Shape, "conv2d", [] {
+    tg::nn::functional::conv2d(f32({1, 1, 4, 4}), f32({1, 1, 2, 2}), {}, 1, 1LL << 62);
+  });
+  bad("F::max_pool2d", "kernel and dilation of INT64_MAX", K::Shape, "max_pool2d", [] {
+    tg::nn::functional::max_pool2d(f32({1, 1, 4, 4}), INT64_MAX, 1, 0, INT64_MAX);
+  });
   // ---- modules (from the bad-input sweep) ----
-  bad("F::conv2d", "negative padding", K::Value, "conv2d", [] { F::conv2d(f32({1, 1, 5, 5}), f32({2, 1, 3, 3}), {}, 1, -1); });
-  bad("F::conv2d", "float64 input, float32 weight", K::DType, "conv2d",
-      [] { F::conv2d(f64({1, 1, 5, 5}), f32({2, 1, 3, 3})); });
+  bad("F::conv2d", "negative padding", K::Value, "conv2d", [] {
+    F::conv2d(f32({1, 1, 5, 5}), f32({2, 1, 3, 3}), {}, 1, -1);
+  });
+  bad("F::conv2d", "float64 input, float32 weight", K::DType, "conv2d", [] {
+    F::conv2d(f64({1, 1, 5, 5}), f32({2, 1, 3, 3}));
+  });
   bad("F::conv2d", "a 3-D weight", K::Shape, "conv2d", [] { F::conv2d(f32({1, 1, 5, 5}), f32({2, 3, 3})); });
-  bad("F::conv2d", "bias of the wrong size", K::Shape, "conv2d",
-      [] { F::conv2d(f32({1, 1, 5, 5}), f32({2, 1, 3, 3}), f32({3})); });
-  bad("F::batch_norm", "running_mean without running_var", K::Value, "batch_norm",
-      [] { F::batch_norm(f32({4, 3}), f32({3}), Tensor(), {}, {}, true); });
-  bad("F::batch_norm", "an int64 input", K::DType, "batch_norm", [] { F::batch_norm(i64({4, 3}), {}, {}, {}, {}, true); });
+  bad("F::conv2d", "bias of the wrong size", K::Shape, "conv2d", [] {
+    F::conv2d(f32({1, 1, 5, 5}), f32({2, 1, 3, 3}), f32({3}));
+  });
+  bad("F::batch_norm", "running_mean without running_var", K::Value, "batch_norm", [] {
+    F::batch_norm(f32({4, 3}), f32({3}), Tensor(), {}, {}, true);
+  });
+  bad("F::batch_norm", "an int64 input", K::DType, "batch_norm", [] {
+    F::batch_norm(i64({4, 3}), {}, {}, {}, {}, true);
+  });
   bad("F::layer_norm", "an int64 input", K::DType, "layer_norm", [] { F::layer_norm(i64({2, 3}), {3}); });
-  bad("F::layer_norm", "weight of the wrong shape", K::Shape, "layer_norm",
-      [] { F::layer_norm(f32({2, 3}), {3}, f32({4})); });
+  bad("F::layer_norm", "weight of the wrong shape", K::Shape, "layer_norm", [] {
+    F::layer_norm(f32({2, 3}), {3}, f32({4}));
+  });
   bad("F::embedding", "a 1-D weight", K::Shape, "embedding", [] { F::embedding(ints({0}), f32({5})); });
   bad("F::dropout", "a negative p", K::Value, "dropout", [] { F::dropout(f32({2}), -0.1); });
   bad("F::dropout", "an int64 input", K::DType, "dropout", [] { F::dropout(i64({2}), 0.5); });
   // ---- losses (from the bad-input sweep) ----
-  bad("F::cross_entropy", "target batch differs", K::Shape, "cross_entropy",
-      [] { F::cross_entropy(f32({4, 3}), i64({5})); });
-  bad("F::cross_entropy", "a class index past C", K::Index, "cross_entropy",
-      [] { F::cross_entropy(f32({2, 3}), ints({0, 3})); });
-  bad("F::cross_entropy", "a negative class index", K::Index, "cross_entropy",
-      [] { F::cross_entropy(f32({2, 3}), ints({0, -1})); });
-  bad("F::cross_entropy", "probabilities of the wrong shape", K::Shape, "cross_entropy",
-      [] { F::cross_entropy(f32({2, 3}), f32({2, 4})); });
+  bad("F::cross_entropy", "target batch differs", K::Shape, "cross_entropy", [] {
+    F::cross_entropy(f32({4, 3}), i64({5}));
+  });
+  bad("F::cross_entropy", "a class index past C", K::Index, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), ints({0, 3}));
+  });
+  bad("F::cross_entropy", "a negative class index", K::Index, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), ints({0, -1}));
+  });
+  bad("F::cross_entropy", "probabilities of the wrong shape", K::Shape, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), f32({2, 4}));
+  });
   bad("F::cross_entropy", "a 0-d input", K::Shape, "cross_entropy",
       [] { F::cross_entropy(tg::scalar_tensor(1), i64({})); });
   bad("F::cross_entropy", "an int64 input", K::DType, "cross_entropy", [] { F::cross_entropy(i64({2, 3}), i64({2})); });
-  bad("F::cross_entropy", "label_smoothing 2", K::Value, "cross_entropy",
-      [] { F::cross_entropy(f32({2, 3}), i64({2}), {.label_smoothing = 2}); });
-  bad("F::cross_entropy", "weight of the wrong size", K::Shape, "cross_entropy",
-      [] { F::cross_entropy(f32({2, 3}), i64({2}), {.weight = f32({4})}); });
+  bad("F::cross_entropy", "label_smoothing 2", K::Value, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), i64({2}), {.label_smoothing = 2});
+  });
+  bad("F::cross_entropy", "weight of the wrong size", K::Shape, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), i64({2}), {.weight = f32({4})});
+  });
   bad("F::nll_loss", "a class index past C", K::Index, "nll_loss", [] { F::nll_loss(f32({2, 3}), ints({1, 9})); });
   bad("F::nll_loss", "float targets", K::Shape, "nll_loss", [] { F::nll_loss(f32({2, 3}), f32({2})); });
   bad("F::mse_loss", "shapes differ", K::Shape, "mse_loss", [] { F::mse_loss(f32({2, 3}), f32({3})); });
   bad("F::mse_loss", "an int64 input", K::DType, "mse_loss", [] { F::mse_loss(i64({2}), f32({2})); });
   bad("F::l1_loss", "shapes differ", K::Shape, "l1_loss", [] { F::l1_loss(f32({2}), f32({2, 1})); });
   bad("F::huber_loss", "delta 0", K::Value, "huber_loss", [] { F::huber_loss(f32({2}), f32({2}), {.delta = 0}); });
-  bad("F::binary_cross_entropy", "an input above 1", K::Value, "binary_cross_entropy",
-      [] { F::binary_cross_entropy(tg::tensor({0.5, 1.5}), tg::tensor({0.0, 1.0})); });
+  bad("F::binary_cross_entropy", "an input above 1", K::Value, "binary_cross_entropy", [] {
+    F::binary_cross_entropy(tg::tensor({0.5, 1.5}), tg::tensor({0.0, 1.0}));
+  });
   bad("F::binary_cross_entropy", "a NaN input", K::Value, "binary_cross_entropy",
       [] { F::binary_cross_entropy(tg::tensor({kNaN}), tg::tensor({1.0})); });
   bad("F::binary_cross_entropy", "shapes differ", K::Shape, "binary_cross_entropy",
       [] { F::binary_cross_entropy(tg::full({2}, 0.5), tg::full({3}, 0.5)); });
   bad("F::binary_cross_entropy_with_logits", "a weight that does not broadcast", K::Shape,
-      "binary_cross_entropy_with_logits",
-      [] { F::binary_cross_entropy_with_logits(f32({2, 3}), f32({2, 3}), {.weight = f32({2})}); });
+      "binary_cross_entropy_with_logits", [] {
+        F::binary_cross_entropy_with_logits(f32({2, 3}), f32({2, 3}), {.weight = f32({2})});
+      });
   bad("F::binary_cross_entropy_with_logits", "an int64 input", K::DType, "binary_cross_entropy_with_logits",
       [] { F::binary_cross_entropy_with_logits(i64({2}), f32({2})); });
 }

@@ -9,14 +9,14 @@
 // entry in testing/op_registry.cpp. The completeness test
 // (tests/autograd/test_registry_gradcheck.cpp) fails until that entry exists:
 // it lists the ops the built library defines and looks each one up here.
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/core/tensor.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <tapegrad/autograd/gradcheck.h>
-#include <tapegrad/core/tensor.h>
 
 namespace tg {
 class Generator;
@@ -35,7 +35,7 @@ enum class Domain {
 
 // The tg::Error subclass a bad input must throw.
 enum class ErrorKind { Base, Shape, DType, Index, Format, Autograd, Value, OutOfMemory };
-const char* error_kind_name(ErrorKind kind);     // "tg::ShapeError"
+const char* error_kind_name(ErrorKind kind);       // "tg::ShapeError"
 ErrorKind error_kind_of(const std::exception& e);  // the most derived tg::Error class (Base if none)
 
 // The non-tensor arguments of a call. Each entry asks for them with the value
@@ -49,8 +49,8 @@ class Args {
   virtual std::int64_t count(std::int64_t fixed) { return fixed; }  // a size, index, step or number of pieces
   virtual double scalar(double fixed) { return fixed; }
   virtual bool flag(bool fixed) { return fixed; }
-  virtual Dims dims(Dims fixed) { return fixed; }    // a list of dims to reduce or permute
-  virtual Dims shape(Dims fixed) { return fixed; }   // a target shape
+  virtual Dims dims(Dims fixed) { return fixed; }       // a list of dims to reduce or permute
+  virtual Dims shape(Dims fixed) { return fixed; }      // a target shape
   virtual Tensor index(Tensor fixed) { return fixed; }  // int64 indices or class targets
   virtual Tensor mask(Tensor fixed) { return fixed; }   // a bool mask or condition
 };
@@ -67,10 +67,10 @@ struct BadInput {
 };
 
 struct OpInfo {
-  std::string name;     // as users call it: "add", "operator+", "Tensor::sum", "F::conv2d"
-  std::string variant;  // which overload or fixed arguments ("dim 1 keepdim"); may be empty
-  std::string family;   // elementwise, reduce, linalg, shape, index, nn, compare, inplace
-  int arity = 1;        // tensor inputs
+  std::string name;           // as users call it: "add", "operator+", "Tensor::sum", "F::conv2d"
+  std::string variant;        // which overload or fixed arguments ("dim 1 keepdim"); may be empty
+  std::string family;         // elementwise, reduce, linalg, shape, index, nn, compare, inplace
+  int arity = 1;              // tensor inputs
   std::vector<DType> dtypes;  // of the tensor inputs that the op accepts (floating ops: f32, f64)
   bool differentiable = true;
   // Writes into its first input (add_, operator+=, ...): a pure function of

@@ -11,6 +11,12 @@
 //     lists them) has a registry entry per overload, so a new public op
 //     without one fails here.
 #include <doctest/doctest.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/core/tensor.h>
+#include <tapegrad/testing/op_registry.h>
 
 #include <cstdio>
 #include <fstream>
@@ -20,13 +26,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <tapegrad/autograd/gradcheck.h>
-#include <tapegrad/autograd/grad_mode.h>
-#include <tapegrad/core/error.h>
-#include <tapegrad/core/random.h>
-#include <tapegrad/core/tensor.h>
-#include <tapegrad/testing/op_registry.h>
 
 #ifndef TAPEGRAD_SOURCE_DIR
 #error "tests/CMakeLists.txt must define TAPEGRAD_SOURCE_DIR (the source tree, to read docs/ops.md)"
@@ -45,10 +44,14 @@ enum class Layout { Contiguous, Transposed, Strided, Expanded };
 
 const char* layout_name(Layout l) {
   switch (l) {
-    case Layout::Contiguous: return "contiguous";
-    case Layout::Transposed: return "transposed";
-    case Layout::Strided: return "sliced with step 2";
-    case Layout::Expanded: return "expanded";
+    case Layout::Contiguous:
+      return "contiguous";
+    case Layout::Transposed:
+      return "transposed";
+    case Layout::Strided:
+      return "sliced with step 2";
+    case Layout::Expanded:
+      return "expanded";
   }
   return "?";
 }
@@ -59,7 +62,8 @@ Tensor in_layout(const Tensor& c, Layout layout) {
   tg::NoGradGuard no_grad;
   const int nd = c.dim();
   switch (layout) {
-    case Layout::Contiguous: return c;
+    case Layout::Contiguous:
+      return c;
     case Layout::Transposed:
       if (nd < 2 || (c.size(-1) == 1 && c.size(-2) == 1)) return {};
       return c.transpose(-1, -2).contiguous().transpose(-1, -2);
@@ -142,19 +146,17 @@ void run_family(const std::string& family) {
 // registry entry.
 const std::set<std::string> kNotOps = {
     // Tensor: identity, metadata, storage, autograd state
-    "Tensor::Tensor", "Tensor::~Tensor", "Tensor::operator=", "Tensor::checked", "Tensor::defined",
-    "Tensor::reset", "Tensor::impl", "Tensor::impl_ptr", "Tensor::is_same", "Tensor::dtype", "Tensor::device",
-    "Tensor::dim", "Tensor::numel", "Tensor::sizes", "Tensor::strides", "Tensor::shape", "Tensor::size",
-    "Tensor::stride", "Tensor::storage_offset", "Tensor::is_contiguous", "Tensor::is_floating_point",
-    "Tensor::element_size", "Tensor::storage", "Tensor::data_ptr", "Tensor::raw_data", "Tensor::item",
-    "Tensor::to_vector", "Tensor::version", "Tensor::requires_grad", "Tensor::set_requires_grad",
-    "Tensor::requires_grad_", "Tensor::grad", "Tensor::mutable_grad", "Tensor::set_grad", "Tensor::is_leaf",
-    "Tensor::grad_fn", "Tensor::grad_fn_name", "Tensor::output_nr", "Tensor::backward", "Tensor::retain_grad",
-    "Tensor::retains_grad", "Tensor::register_hook",
+    "Tensor::Tensor", "Tensor::~Tensor", "Tensor::operator=", "Tensor::checked", "Tensor::defined", "Tensor::reset",
+    "Tensor::impl", "Tensor::impl_ptr", "Tensor::is_same", "Tensor::dtype", "Tensor::device", "Tensor::dim",
+    "Tensor::numel", "Tensor::sizes", "Tensor::strides", "Tensor::shape", "Tensor::size", "Tensor::stride",
+    "Tensor::storage_offset", "Tensor::is_contiguous", "Tensor::is_floating_point", "Tensor::element_size",
+    "Tensor::storage", "Tensor::data_ptr", "Tensor::raw_data", "Tensor::item", "Tensor::to_vector", "Tensor::version",
+    "Tensor::requires_grad", "Tensor::set_requires_grad", "Tensor::requires_grad_", "Tensor::grad",
+    "Tensor::mutable_grad", "Tensor::set_grad", "Tensor::is_leaf", "Tensor::grad_fn", "Tensor::grad_fn_name",
+    "Tensor::output_nr", "Tensor::backward", "Tensor::retain_grad", "Tensor::retains_grad", "Tensor::register_hook",
     // creation and random numbers (core/creation.cpp, core/random.cpp)
-    "empty", "zeros", "ones", "full", "zeros_like", "ones_like", "empty_like", "full_like", "scalar_tensor",
-    "arange", "linspace", "eye", "tensor", "rand", "randn", "randint", "bernoulli", "randperm", "make_tensor",
-    "make_view",
+    "empty", "zeros", "ones", "full", "zeros_like", "ones_like", "empty_like", "full_like", "scalar_tensor", "arange",
+    "linspace", "eye", "tensor", "rand", "randn", "randint", "bernoulli", "randperm", "make_tensor", "make_view",
     // the autograd API and gradient checks
     "backward", "grad", "gradcheck", "gradcheck_result", "gradgradcheck", "gradgradcheck_result",
     // printing and files
@@ -187,8 +189,7 @@ std::string op_name_of_symbol(const std::string& symbol) {
   if (const auto tag = name.find("[abi:"); tag != std::string::npos) name.erase(tag);
   // Methods take their tensor as `this`.
   if (prefix != "Tensor::" && rest.find("tg::Tensor", paren) == std::string::npos) return {};
-  if (name.rfind("operator", 0) != 0 &&
-      (name.find("::") != std::string::npos || name.find('<') != std::string::npos))
+  if (name.rfind("operator", 0) != 0 && (name.find("::") != std::string::npos || name.find('<') != std::string::npos))
     return {};  // a nested namespace (tg::detail, tg::kernel) or a template instance (item<float>)
   return prefix + name;
 }
@@ -243,8 +244,8 @@ std::string read_command(const std::string& command) {
 }  // namespace
 
 TEST_CASE("the op registry has an entry for every op the library defines") {
-  const std::string nm_output =
-      read_command(std::string(TAPEGRAD_NM) + " -C --defined-only --extern-only '" TAPEGRAD_LIBRARY_FILE "' 2>/dev/null");
+  const std::string nm_output = read_command(
+      std::string(TAPEGRAD_NM) + " -C --defined-only --extern-only '" TAPEGRAD_LIBRARY_FILE "' 2>/dev/null");
   std::istringstream in(nm_output);
   const auto defined = ops_in_nm_output(in);
   // The listing found the library's ops at all (nm ran, the demangled form is as expected).
@@ -342,8 +343,8 @@ TEST_CASE("docs/ops.md matches the registry") {
   std::stringstream committed;
   committed << in.rdbuf();
   const bool same = committed.str() == tg::testing::ops_markdown();
-  CHECK_MESSAGE(same,
-                "docs/ops.md is stale: build the write_ops_md target and run `build-test/tests/write_ops_md docs/ops.md`");
+  CHECK_MESSAGE(
+      same, "docs/ops.md is stale: build the write_ops_md target and run `build-test/tests/write_ops_md docs/ops.md`");
 }
 
 TEST_CASE("registry gradcheck: elementwise ops") { run_family("elementwise"); }
