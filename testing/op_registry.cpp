@@ -967,7 +967,7 @@ std::string ops_markdown() {
   std::string md =
       "# Ops\n\n"
       "Every op users call from `<tapegrad/tapegrad.h>`, generated from the op registry\n"
-      "(testing/op_registry.cpp) by `tools/write_ops_md`; the test `docs/ops.md matches the registry`\n"
+      "(testing/op_registry.cpp) by `write_ops_md` (tests/tools/); the test `docs/ops.md matches the registry`\n"
       "fails when this file is stale. `F::` is `tg::nn::functional::`; `Tensor::` a method. Arity\n"
       "counts tensor inputs (of each form, when an op has several); dtypes are those of its\n"
       "tensor inputs that the op accepts, checked by the test `every registry entry accepts exactly its dtypes`.\n"
