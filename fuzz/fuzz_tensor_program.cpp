@@ -1,6 +1,6 @@
 // libFuzzer target: the input bytes are decoded into a small tensor program
 // — a dtype, one to three input tensors of random shapes (ranks 0..4, dims
-// 0..4, so zero-size tensors are common), then up to 16 ops of the op
+// 0..5, so zero-size tensors are common), then up to 16 ops of the op
 // registry (testing/op_registry.h), each taking its operands from earlier
 // results and its dims, sizes, scalars and flags from the bytes — which is
 // run, and then differentiated with sum().backward().
@@ -30,6 +30,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <optional>
 #include <string>
@@ -65,13 +67,11 @@ class Reader {
   // A small count or index: -2..6.
   std::int64_t small() { return static_cast<std::int64_t>(byte() % 9) - 2; }
   bool flag() { return byte() & 1; }
-  double scalar() {
-    static constexpr std::array<double, 16> kValues{
-        0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e-3, 3.0, 0.25, -0.0, 1e30, -7.0, 10.0,
-        std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-        std::numeric_limits<double>::quiet_NaN()};
-    return kValues[byte() % kValues.size()];
-  }
+  static constexpr std::array<double, 16> kScalars{
+      0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e-3, 3.0, 0.25, -0.0, 1e30, -7.0, 10.0,
+      std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+      std::numeric_limits<double>::quiet_NaN()};
+  double scalar() { return kScalars[byte() % kScalars.size()]; }
   // A shape of 0..4 dims, each -1..4 (at most one -1 is meaningful, for reshape).
   tg::Dims shape() {
     std::vector<std::int64_t> dims(byte() % 5);
@@ -118,7 +118,7 @@ double value_from_byte(std::uint8_t b) {
 tg::Tensor make_input(Reader& in, tg::DType program_dtype) {
   const int rank = in.byte() % 5;
   std::vector<std::int64_t> dims(static_cast<std::size_t>(rank));
-  for (auto& d : dims) d = in.byte() % 5;
+  for (auto& d : dims) d = in.byte() % 6;
   const std::uint8_t mode = in.byte();
   // Mostly the program's dtype; sometimes int64 (indices, targets) or another.
   const tg::DType dtype = (mode & 0x30) == 0x30 ? pick_dtype(mode >> 6 | 6) : program_dtype;
@@ -298,10 +298,123 @@ class Program {
   std::vector<tg::Tensor> leaves_;
 };
 
+
+// ---- the per-entry seeds ------------------------------------------------------
+// TG_FUZZ_WRITE_SEEDS=<dir> makes the program write one seed per registry
+// entry into <dir> (op<index>.bin, replacing the old ones) and exit: the
+// entry's first sample shapes as inputs, and the bytes that make FuzzArgs
+// answer the entry's own fixed arguments (as near as the bytes can say
+// them). The same build reads them back, so the arguments are recorded in
+// the order this compiler evaluates them.
+class SeedArgs : public tg::testing::Args {
+ public:
+  std::vector<std::uint8_t> bytes;
+  std::int64_t dim(std::int64_t fixed) override {
+    put(fixed + 5, 10);
+    return fixed;
+  }
+  std::int64_t count(std::int64_t fixed) override {
+    put(fixed + 2, 9);
+    return fixed;
+  }
+  double scalar(double fixed) override {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < Reader::kScalars.size(); ++i)
+      if (std::abs(Reader::kScalars[i] - fixed) < std::abs(Reader::kScalars[best] - fixed)) best = i;
+    bytes.push_back(static_cast<std::uint8_t>(best));
+    return fixed;
+  }
+  bool flag(bool fixed) override {
+    bytes.push_back(fixed ? 1 : 0);
+    return fixed;
+  }
+  tg::Dims dims(tg::Dims fixed) override {
+    bytes.push_back(static_cast<std::uint8_t>(fixed.size() % 4));
+    for (int i = 0; i < fixed.size() % 4; ++i) put(fixed[i] + 5, 10);
+    return fixed;
+  }
+  tg::Dims shape(tg::Dims fixed) override {
+    bytes.push_back(static_cast<std::uint8_t>(fixed.size() % 5));
+    for (int i = 0; i < fixed.size() % 5; ++i) put(fixed[i] + 1, 6);
+    return fixed;
+  }
+  // A fresh 1-D index of the fixed values (at most 5; sizes 0 and 3 cannot
+  // be asked for fresh, so 2 and 4 stand in).
+  tg::Tensor index(tg::Tensor fixed) override {
+    const auto values = fixed.to_vector<std::int64_t>();
+    std::size_t n = std::min<std::size_t>(values.size(), 5);
+    if (n % 3 == 0) n = n == 0 ? 1 : n + 1;
+    bytes.push_back(static_cast<std::uint8_t>(n));  // how % 3 != 0: fresh, of size how % 6
+    for (std::size_t i = 0; i < n; ++i) put(i < values.size() ? values[i] + 2 : 2, 9);
+    return fixed;
+  }
+  tg::Tensor mask(tg::Tensor fixed) override {
+    bytes.push_back(0);  // the operand whose negative entries are the mask: the first input
+    return fixed;
+  }
+
+ private:
+  void put(std::int64_t value, std::int64_t modulus) {
+    bytes.push_back(static_cast<std::uint8_t>(((value % modulus) + modulus) % modulus));
+  }
+};
+
+// The input byte layout of make_input for a tensor of `shape`, values by domain.
+std::vector<std::uint8_t> seed_input(const tg::Dims& shape, tg::testing::Domain domain, bool grad) {
+  std::vector<std::uint8_t> out{static_cast<std::uint8_t>(shape.size())};
+  for (auto d : shape) out.push_back(static_cast<std::uint8_t>(d));
+  const bool positive = domain == tg::testing::Domain::Positive || domain == tg::testing::Domain::Index;
+  out.push_back(positive ? 3 : 1);  // value mode: (0, 3] or [-3, 3)
+  out.push_back(grad ? 1 : 0);
+  out.push_back(static_cast<std::uint8_t>(7 + out.size()));
+  return out;
+}
+
+void write_seeds(const std::filesystem::path& dir) {
+  for (const auto& old : std::filesystem::directory_iterator(dir))
+    if (old.path().filename().string().rfind("op", 0) == 0 && old.path().extension() == ".bin")
+      std::filesystem::remove(old.path());
+  const auto& ops = tg::testing::op_registry();
+  for (std::size_t index = 0; index < ops.size(); ++index) {
+    const auto& op = ops[index];
+    const auto& shapes = op.samples.front();
+    const bool f32 = std::find(op.dtypes.begin(), op.dtypes.end(), tg::kFloat32) != op.dtypes.end();
+    std::vector<std::uint8_t> program{static_cast<std::uint8_t>(f32 ? 0 : 6),  // float32, else int64
+                                      static_cast<std::uint8_t>(shapes.size() - 1)};
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      // An in-place entry's first input must not be a leaf that requires grad (that is refused).
+      const auto input = seed_input(shapes[i], i < op.domains.size() ? op.domains[i] : tg::testing::Domain::Any,
+                                    !(op.in_place && i == 0));
+      program.insert(program.end(), input.begin(), input.end());
+    }
+    program.push_back(static_cast<std::uint8_t>(index >> 8));
+    program.push_back(static_cast<std::uint8_t>(index & 0xff));
+    for (std::size_t i = 0; i < shapes.size(); ++i) program.push_back(static_cast<std::uint8_t>(i));
+    SeedArgs args;
+    tg::Generator gen(1);
+    try {
+      op.fn(op.sample(0, f32 ? tg::kFloat32 : op.dtypes.front(), gen), args);
+    } catch (const tg::Error&) {
+    }
+    program.insert(program.end(), args.bytes.begin(), args.bytes.end());
+    program.push_back(0xff);
+    program.push_back(static_cast<std::uint8_t>(shapes.size()));  // backward from the op's first result
+    char name[32];
+    std::snprintf(name, sizeof name, "op%03zu.bin", index);
+    std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<const char*>(program.data()),
+                                                      static_cast<std::streamsize>(program.size()));
+  }
+  std::fprintf(stderr, "wrote %zu seeds into %s\n", ops.size(), dir.c_str());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   tg::set_num_threads(1);
+  if (const char* dir = std::getenv("TG_FUZZ_WRITE_SEEDS")) {
+    write_seeds(dir);
+    std::exit(0);
+  }
   return 0;
 }
 
