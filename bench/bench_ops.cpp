@@ -1,50 +1,92 @@
-// Per-op cost on small tensors, with and without recording, and a 100-op
-// chain forward + backward: the overhead a define-by-run engine adds to
-// every line of model code. Names and arguments match
-// bench/libtorch/bench.cpp so scripts/bench.sh can pair them.
+// Per-op cost on small tensors, with and without recording, for every op of
+// the op registry (testing/op_registry.h), and a 100-op chain forward +
+// backward: the overhead a define-by-run engine adds to every line of model
+// code.
+//
+//   BM_op/<entry>/record:<0|1>   each registry entry that is no alias of
+//                                another, on its first sample shapes;
+//   BM_add, BM_relu, BM_matmul64 the same entries at the sizes and names of
+//                                bench/libtorch/bench.cpp, so scripts/bench.sh
+//                                pairs them with LibTorch's;
+//   BM_chain100                  the chain.
+// Recording means the first input requires grad (as in the LibTorch side).
+// In-place entries run without recording (on a leaf they are refused).
 #include <benchmark/benchmark.h>
-
 #include <tapegrad/tapegrad.h>
+#include <tapegrad/testing/op_registry.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace {
 
-void BM_add(benchmark::State& state) {
-  const auto n = state.range(0);
-  const bool record = state.range(1) != 0;
-  tg::set_num_threads(static_cast<int>(state.range(2)));
-  tg::Tensor a = tg::ones({n, n}, {.requires_grad = record});
-  tg::Tensor b = tg::ones({n, n});
-  for (auto _ : state) {
-    tg::Tensor c = tg::add(a, b);
-    benchmark::DoNotOptimize(c.impl());
-  }
-}
-BENCHMARK(BM_add)
-    ->ArgNames({"n", "record", "threads"})
-    ->ArgsProduct({{1, 32}, {0, 1}, {1}});
+using tg::testing::OpInfo;
 
-void BM_relu(benchmark::State& state) {
-  const bool record = state.range(0) != 0;
-  tg::set_num_threads(static_cast<int>(state.range(1)));
-  tg::Tensor a = tg::randn({32, 32}, {.requires_grad = record});
+void run_op(benchmark::State& state, const OpInfo& op, const std::vector<tg::Tensor>& values, bool record) {
+  tg::set_num_threads(1);
+  std::vector<tg::Tensor> inputs;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    tg::Tensor t = values[i].clone();
+    if (record && i == 0 && t.is_floating_point()) t.set_requires_grad(true);
+    inputs.push_back(t);
+  }
+  tg::testing::Args fixed;
   for (auto _ : state) {
-    tg::Tensor c = tg::relu(a);
-    benchmark::DoNotOptimize(c.impl());
+    auto out = op.fn(inputs, fixed);
+    benchmark::DoNotOptimize(out.data());
   }
 }
-BENCHMARK(BM_relu)->ArgNames({"record", "threads"})->ArgsProduct({{0, 1}, {1}});
 
-void BM_matmul64(benchmark::State& state) {
-  const bool record = state.range(0) != 0;
-  tg::set_num_threads(static_cast<int>(state.range(1)));
-  tg::Tensor a = tg::randn({64, 64}, {.requires_grad = record});
-  tg::Tensor b = tg::randn({64, 64});
-  for (auto _ : state) {
-    tg::Tensor c = tg::matmul(a, b);
-    benchmark::DoNotOptimize(c.impl());
-  }
+const OpInfo& entry(const std::string& label) {
+  for (const auto& op : tg::testing::op_registry())
+    if (op.label() == label) return op;
+  throw tg::ValueError("bench_ops: no registry entry \"" + label + "\"");
 }
-BENCHMARK(BM_matmul64)->ArgNames({"record", "threads"})->ArgsProduct({{0, 1}, {1}});
+
+std::vector<tg::Tensor> sample(const OpInfo& op, std::size_t k) {
+  tg::Generator gen(42);
+  const bool f32 = std::find(op.dtypes.begin(), op.dtypes.end(), tg::kFloat32) != op.dtypes.end();
+  return op.sample(k, f32 ? tg::kFloat32 : op.dtypes.front(), gen);
+}
+
+std::vector<tg::Tensor> randn(std::vector<tg::Dims> shapes) {
+  std::vector<tg::Tensor> out;
+  for (const auto& s : shapes) out.push_back(tg::randn(s));
+  return out;
+}
+
+const bool registered = [] {
+  for (const auto& op : tg::testing::op_registry()) {
+    if (!op.alias_of.empty()) continue;
+    std::string name = "BM_op/" + op.name + (op.variant.empty() ? "" : "/" + op.variant);
+    for (char& c : name)
+      if (c == ' ') c = '_';
+    const auto values = sample(op, 0);
+    for (bool record : {false, true}) {
+      if (record && (op.in_place || !op.differentiable)) continue;
+      benchmark::RegisterBenchmark((name + "/record:" + (record ? "1" : "0")).c_str(),
+                                   [&op, values, record](benchmark::State& s) { run_op(s, op, values, record); });
+    }
+  }
+  // The LibTorch side's names and sizes.
+  for (bool record : {false, true}) {
+    const std::string r = record ? "1" : "0";
+    for (std::int64_t n : {1, 32})
+      benchmark::RegisterBenchmark(("BM_add/n:" + std::to_string(n) + "/record:" + r + "/threads:1").c_str(),
+                                   [n, record](benchmark::State& s) {
+                                     run_op(s, entry("add (tensor)"), {tg::ones({n, n}), tg::ones({n, n})}, record);
+                                   });
+    benchmark::RegisterBenchmark(("BM_relu/record:" + r + "/threads:1").c_str(), [record](benchmark::State& s) {
+      run_op(s, entry("relu"), randn({{32, 32}}), record);
+    });
+    benchmark::RegisterBenchmark(("BM_matmul64/record:" + r + "/threads:1").c_str(), [record](benchmark::State& s) {
+      run_op(s, entry("matmul"), randn({{64, 64}, {64, 64}}), record);
+    });
+  }
+  return true;
+}();
 
 // 100 ops on a 1-element tensor, then backward (101 recorded ops with the
 // sum); the per_op counter is seconds per op.

@@ -1,8 +1,9 @@
 // libFuzzer target: the input bytes are decoded into a small tensor program
 // — a dtype, one to three input tensors of random shapes (ranks 0..4, dims
-// 0..4, so zero-size tensors are common), then up to 16 ops from the table
-// below, each taking its operands from earlier results — which is run, and
-// then differentiated with sum().backward().
+// 0..5, so zero-size tensors are common), then up to 16 ops of the op
+// registry (testing/op_registry.h), each taking its operands from earlier
+// results and its dims, sizes, scalars and flags from the bytes — which is
+// run, and then differentiated with sum().backward().
 //
 // Invalid combinations are the point: each op either works or throws a
 // tg::Error, which skips it. Any other exception escapes and aborts, which
@@ -11,9 +12,12 @@
 //
 // Byte layout (every read past the end gives 0, so any input is a program):
 //   [dtype] [n inputs] per input: [rank] [dims...] [value mode] [grad] [seed]
-//   then per op: [opcode] [operand and parameter bytes, as the op reads them]
-//   An opcode byte of 0xff ends the program; the last byte read picks how
-//   backward runs.
+//   then per op: [opcode high] [opcode low] [operand and argument bytes, as
+//   the op reads them]; the opcode, modulo the registry's size plus 2, is an
+//   entry's index (write_ops_md --entries lists them) or one of the two
+//   harness steps after them (detach; mul with grad mode off).
+//   An opcode high byte of 0xff ends the program; the last byte read picks
+//   how backward runs.
 // Threaded mode (bit 0x80 of the dtype byte): each op is preceded by a byte
 // whose low bit runs it on a new thread (joined before the next op), and one
 // more byte before backward does the same for backward. Each new thread
@@ -26,8 +30,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <optional>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -38,11 +45,9 @@
 #include <tapegrad/core/parallel.h>
 #include <tapegrad/core/random.h>
 #include <tapegrad/autograd/tensor.h>
-#include <tapegrad/nn/functional.h>
+#include <tapegrad/testing/op_registry.h>
 
 namespace {
-
-namespace F = tg::nn::functional;
 
 constexpr std::int64_t kMaxElements = 4096;  // results larger than this are dropped
 // Ops on two operands (broadcasting, matmul, outer, index lookups) run only
@@ -62,13 +67,11 @@ class Reader {
   // A small count or index: -2..6.
   std::int64_t small() { return static_cast<std::int64_t>(byte() % 9) - 2; }
   bool flag() { return byte() & 1; }
-  double scalar() {
-    static constexpr std::array<double, 16> kValues{
-        0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e-3, 3.0, 0.25, -0.0, 1e30, -7.0, 10.0,
-        std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-        std::numeric_limits<double>::quiet_NaN()};
-    return kValues[byte() % kValues.size()];
-  }
+  static constexpr std::array<double, 16> kScalars{
+      0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e-3, 3.0, 0.25, -0.0, 1e30, -7.0, 10.0,
+      std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+      std::numeric_limits<double>::quiet_NaN()};
+  double scalar() { return kScalars[byte() % kScalars.size()]; }
   // A shape of 0..4 dims, each -1..4 (at most one -1 is meaningful, for reshape).
   tg::Dims shape() {
     std::vector<std::int64_t> dims(byte() % 5);
@@ -115,7 +118,7 @@ double value_from_byte(std::uint8_t b) {
 tg::Tensor make_input(Reader& in, tg::DType program_dtype) {
   const int rank = in.byte() % 5;
   std::vector<std::int64_t> dims(static_cast<std::size_t>(rank));
-  for (auto& d : dims) d = in.byte() % 5;
+  for (auto& d : dims) d = in.byte() % 6;
   const std::uint8_t mode = in.byte();
   // Mostly the program's dtype; sometimes int64 (indices, targets) or another.
   const tg::DType dtype = (mode & 0x30) == 0x30 ? pick_dtype(mode >> 6 | 6) : program_dtype;
@@ -175,392 +178,58 @@ class Program {
     return tg::tensor(v, {static_cast<std::int64_t>(v.size())});
   }
 
-  void step(std::uint8_t op) {
-    switch (op % 72) {
-      case 0: {
-        auto& a = operand();
-        push(tg::add(a, operand_with(a), in_.scalar()));
-        break;
-      }
-      case 1: {
-        auto& a = operand();
-        push(tg::sub(a, operand_with(a)));
-        break;
-      }
-      case 2: {
-        auto& a = operand();
-        push(tg::mul(a, operand_with(a)));
-        break;
-      }
-      case 3: {
-        auto& a = operand();
-        push(tg::div(a, operand_with(a)));
-        break;
-      }
-      case 4: {
-        auto& a = operand();
-        push(tg::matmul(a, operand_with(a)));
-        break;
-      }
-      case 5: push(tg::sum(operand())); break;
-      case 6: {
-        auto& x = operand();
-        push(tg::sum(x, in_.dims_list(), in_.flag()));
-        break;
-      }
-      case 7: push(tg::mean(operand())); break;
-      case 8: {
-        auto& x = operand();
-        push(tg::mean(x, in_.dims_list(), in_.flag()));
-        break;
-      }
-      case 9: {
-        auto& x = operand();
-        auto [values, indices] = tg::max(x, in_.dim(), in_.flag());
-        push(values);
-        push(indices);
-        break;
-      }
-      case 10: push(tg::relu(operand())); break;
-      case 11: push(tg::exp(operand())); break;
-      case 12: push(tg::log(operand())); break;
-      case 13: push(tg::tanh(operand())); break;
-      case 14: push(tg::sigmoid(operand())); break;
-      case 15: {
-        auto& x = operand();
-        push(tg::reshape(x, in_.shape()));
-        break;
-      }
-      case 16: {
-        auto& x = operand();
-        push(tg::view(x, in_.shape()));
-        break;
-      }
-      case 17: {
-        auto& x = operand();
-        const auto d0 = in_.dim();
-        push(tg::transpose(x, d0, in_.dim()));
-        break;
-      }
-      case 18: {
-        auto& x = operand();
-        push(tg::permute(x, in_.dims_list()));
-        break;
-      }
-      case 19: {
-        auto& x = operand();
-        const auto d = in_.dim();
-        const auto start = in_.small();
-        push(tg::narrow(x, d, start, in_.small()));
-        break;
-      }
-      case 20: {
-        auto& x = operand();
-        const auto d = in_.dim();
-        push(tg::select(x, d, in_.small()));
-        break;
-      }
-      case 21: {
-        auto& x = operand();
-        push(tg::expand(x, in_.shape()));
-        break;
-      }
-      case 22: {
-        auto& x = operand();
-        push(tg::unsqueeze(x, in_.dim()));
-        break;
-      }
-      case 23: {
-        auto& x = operand();
-        push(in_.flag() ? tg::squeeze(x) : tg::squeeze(x, in_.dim()));
-        break;
-      }
-      case 24: {
-        std::vector<tg::Tensor> parts(in_.byte() % 4);
-        for (auto& p : parts) p = operand();
-        push(tg::cat(parts, in_.dim()));
-        break;
-      }
-      case 25: {
-        auto& x = operand();
-        const auto d = in_.dim();
-        tg::Tensor index = index_tensor();
-        bound(x, index);
-        push(tg::index_select(x, d, index));
-        break;
-      }
-      case 26: {
-        auto& x = operand();
-        push(tg::softmax(x, in_.dim()));
-        break;
-      }
-      case 27: {
-        auto& x = operand();
-        push(tg::log_softmax(x, in_.dim()));
-        break;
-      }
-      case 28: {
-        auto& x = operand();
-        tg::Tensor target = in_.flag() ? operand() : index_tensor();
-        tg::nn::CrossEntropyLossOptions options;
-        options.label_smoothing = (in_.byte() % 5) * 0.25;
-        options.reduction = static_cast<tg::nn::Reduction>(in_.byte() % 3);
-        if (in_.flag()) options.ignore_index = in_.small();
-        push(F::cross_entropy(x, target, options));
-        break;
-      }
-      case 29: push(tg::sqrt(operand())); break;
-      case 30: {
-        auto& x = operand();
-        push(tg::pow(x, in_.scalar()));
-        break;
-      }
-      case 31: push(tg::abs(operand())); break;
-      case 32: push(tg::gelu(operand())); break;
-      case 33: {
-        auto& x = operand();
-        std::optional<double> lo, hi;
-        if (in_.flag()) lo = in_.scalar();
-        if (in_.flag()) hi = in_.scalar();
-        push(tg::clamp(x, lo, hi));
-        break;
-      }
-      case 34: {
-        auto& a = operand();
-        push(tg::maximum(a, operand_with(a)));
-        break;
-      }
-      case 35: {
-        auto& c = operand();
-        auto& a = operand_with(c);
-        auto& b = operand_with(a);
-        bound(c, b);
-        push(tg::where(c.gt(0.0 * in_.scalar()), a, b));
-        break;
-      }
-      case 36: {
-        auto& x = operand();
-        const auto dims = in_.dims_list();
-        push(tg::var(x, dims, in_.byte() % 3, in_.flag()));
-        break;
-      }
-      case 37: {
-        auto& x = operand();
-        const auto dims = in_.dims_list();
-        push(tg::std(x, dims, in_.byte() % 3, in_.flag()));
-        break;
-      }
-      case 38: {
-        auto& x = operand();
-        push(tg::logsumexp(x, in_.dims_list(), in_.flag()));
-        break;
-      }
-      case 39: {
-        auto& x = operand();
-        if (in_.flag())
-          push(tg::prod(x));
-        else
-          push(tg::prod(x, in_.dim(), in_.flag()));
-        break;
-      }
-      case 40: {
-        auto& x = operand();
-        const double p = in_.scalar();
-        if (in_.flag())
-          push(tg::norm(x, p));
-        else
-          push(tg::norm(x, p, in_.dims_list(), in_.flag()));
-        break;
-      }
-      case 41: {
-        auto& x = operand();
-        push(in_.flag() ? tg::amax(x, in_.dims_list()) : tg::amin(x, in_.dims_list()));
-        break;
-      }
-      case 42: {
-        auto& x = operand();
-        std::optional<std::int64_t> d;
-        if (in_.flag()) d = in_.dim();
-        push(in_.flag() ? tg::argmax(x, d, in_.flag()) : tg::argmin(x, d, in_.flag()));
-        break;
-      }
-      case 43: {
-        auto& x = operand();
-        auto [values, indices] = tg::min(x, in_.dim(), in_.flag());
-        push(values);
-        push(indices);
-        break;
-      }
-      case 44: {
-        auto& x = operand();
-        const auto d = in_.dim();
-        push(tg::gather(x, d, operand_with(x)));
-        break;
-      }
-      case 45: {
-        auto& x = operand();
-        const auto d = in_.dim();
-        auto& index = operand_with(x);
-        push(tg::scatter_add(x, d, index, operand_with(index)));
-        break;
-      }
-      case 46: {
-        auto& x = operand();
-        auto& m = operand_with(x);
-        push(tg::masked_fill(x, m.lt(0.0), in_.scalar()));
-        break;
-      }
-      case 47: {
-        std::vector<tg::Tensor> parts(in_.byte() % 4);
-        for (auto& p : parts) p = operand();
-        push(tg::stack(parts, in_.dim()));
-        break;
-      }
-      case 48: {
-        auto& x = operand();
-        const auto size = in_.small();
-        auto pieces = in_.flag() ? tg::split(x, size, in_.dim()) : tg::chunk(x, size, in_.dim());
-        if (!pieces.empty()) push(pieces[in_.byte() % pieces.size()]);
-        break;
-      }
-      case 49: {
-        auto& x = operand();
-        const auto start = in_.dim();
-        push(tg::flatten(x, start, in_.dim()));
-        break;
-      }
-      case 50: {
-        auto& x = operand();
-        const auto d = in_.dim();
-        const auto start = in_.small();
-        const auto end = in_.small();
-        push(tg::slice(x, d, start, end, in_.small()));
-        break;
-      }
-      case 51: {
-        auto& x = operand();
-        push(tg::to_dtype(x, pick_dtype(in_.byte())));
-        break;
-      }
-      case 52: push(in_.flag() ? tg::contiguous(operand()) : tg::clone(operand())); break;
-      case 53: {
-        auto& x = operand();
-        auto& y = operand_with(x);
-        const auto reduction = static_cast<tg::nn::Reduction>(in_.byte() % 3);
-        switch (in_.byte() % 3) {
-          case 0: push(F::mse_loss(x, y, {.reduction = reduction})); break;
-          case 1: push(F::l1_loss(x, y, {.reduction = reduction})); break;
-          default: push(F::huber_loss(x, y, {.reduction = reduction, .delta = in_.scalar()})); break;
-        }
-        break;
-      }
-      case 54: {
-        auto& x = operand();
-        tg::nn::NLLLossOptions options;
-        options.reduction = static_cast<tg::nn::Reduction>(in_.byte() % 3);
-        push(F::nll_loss(x, index_tensor(), options));
-        break;
-      }
-      case 55: {
-        auto& x = operand();
-        auto& y = operand_with(x);
-        push(F::binary_cross_entropy_with_logits(x, y));
-        break;
-      }
-      case 56: {
-        auto& x = operand();
-        auto& w = operand_with(x);
-        push(in_.flag() ? tg::linear(x, w, operand_with(x)) : tg::linear(x, w));
-        break;
-      }
-      case 57: {
-        auto& a = operand();
-        push(tg::dot(a, operand_with(a)));
-        break;
-      }
-      case 58: {
-        auto& a = operand();
-        push(tg::outer(a, operand_with(a)));
-        break;
-      }
-      // In place: on leaves that require grad, on views and on tensors
-      // that backward needs, these must throw or be caught at backward.
-      case 59: {
-        auto& x = operand();
-        x.add_(operand_with(x), in_.scalar());
-        break;
-      }
-      case 60: operand().mul_(in_.scalar()); break;
-      case 61: operand().relu_(); break;
-      case 62: push(operand().detach()); break;
-      case 63: {
-        auto& labels = operand();
-        // The class count may come from the largest label: keep it small.
-        if (labels.dtype() == tg::kInt64 && labels.numel() > 0 && labels.max().item<std::int64_t>() > 64) break;
-        push(tg::one_hot(labels, in_.small()));
-        break;
-      }
-      case 64: {
-        auto& a = operand();
-        auto& b = operand_with(a);
-        push(in_.flag() ? tg::eq(a, b) : tg::lt(a, b));
-        break;
-      }
-      case 65: {
-        auto& x = operand();
-        push(tg::leaky_relu(x, in_.scalar()));
-        break;
-      }
-      case 66: {
-        auto& x = operand();
-        tg::Dims normalized = in_.shape();
-        if (in_.flag()) {
-          auto& w = operand();
-          push(F::layer_norm(x, normalized, w, operand()));
-        } else {
-          push(F::layer_norm(x, normalized));
-        }
-        break;
-      }
-      case 67: {
-        auto& weight = operand();
-        std::optional<std::int64_t> padding;
-        if (in_.flag()) padding = in_.small();
-        tg::Tensor index = index_tensor();
-        bound(weight, index);
-        push(F::embedding(index, weight, padding));
-        break;
-      }
-      case 68: {
-        auto& input = operand();
-        auto& a = operand_with(input);
-        push(tg::addmm(input, a, operand_with(a), in_.scalar(), in_.scalar()));
-        break;
-      }
-      case 69: {
-        auto& x = operand();
-        auto& w = operand_with(x);
-        const auto stride = in_.small();
-        const auto padding = in_.small();
-        push(F::conv2d(x, w, in_.flag() ? operand() : tg::Tensor{}, stride, padding, in_.small()));
-        break;
-      }
-      case 70: {
-        auto& x = operand();
-        const auto kernel = in_.small();
-        std::optional<tg::nn::Size2> stride;
-        if (in_.flag()) stride = in_.small();
-        const auto padding = in_.small();
-        push(in_.flag() ? F::max_pool2d(x, kernel, stride, padding) : F::avg_pool2d(x, kernel, stride, padding));
-        break;
-      }
-      default: {
-        tg::NoGradGuard no_grad;
-        push(tg::mul(operand(), in_.scalar()));
-        break;
-      }
+  // A registry entry on operands from the pool, its non-tensor arguments
+  // from the input bytes; or one of the harness's own steps.
+  void step(std::size_t opcode) {
+    const auto& ops = tg::testing::op_registry();
+    if (opcode >= ops.size()) return harness_step(opcode - ops.size());
+    const tg::testing::OpInfo& op = ops[opcode];
+    std::vector<tg::Tensor> operands;
+    for (int i = 0; i < op.arity; ++i) operands.push_back(i == 0 ? operand() : operand_with(operands.back()));
+    // one_hot sizes its result by the largest label when not told: keep that small.
+    if (op.name == "one_hot" && operands[0].dtype() == tg::kInt64 && operands[0].numel() > 0 &&
+        operands[0].max().item<std::int64_t>() > 64)
+      return;
+    FuzzArgs args(in_, *this, operands[0]);
+    for (auto& result : op.fn(operands, args)) push(std::move(result));
+  }
+
+  // Steps that are no op of the registry: cutting the tape, and an op
+  // recorded with grad mode off.
+  static constexpr std::size_t kHarnessSteps = 2;
+  void harness_step(std::size_t which) {
+    if (which == 0) {
+      push(operand().detach());
+    } else {
+      tg::NoGradGuard no_grad;
+      push(tg::mul(operand(), in_.scalar()));
     }
   }
+
+  // The registry's entries ask for their non-tensor arguments through Args;
+  // here every one comes from the input bytes (in the order the compiler
+  // evaluates an entry's call arguments, fixed for a given build).
+  class FuzzArgs : public tg::testing::Args {
+   public:
+    FuzzArgs(Reader& in, Program& program, const tg::Tensor& first) : in_(in), program_(program), first_(first) {}
+    std::int64_t dim(std::int64_t) override { return in_.dim(); }
+    std::int64_t count(std::int64_t) override { return in_.small(); }
+    double scalar(double) override { return in_.scalar(); }
+    bool flag(bool) override { return in_.flag(); }
+    tg::Dims dims(tg::Dims) override { return in_.dims_list(); }
+    tg::Dims shape(tg::Dims) override { return in_.shape(); }
+    tg::Tensor index(tg::Tensor) override {
+      tg::Tensor index = program_.index_tensor();
+      bound(first_, index);
+      return index;
+    }
+    tg::Tensor mask(tg::Tensor) override { return program_.operand_with(first_).lt(0.0); }
+
+   private:
+    Reader& in_;
+    Program& program_;
+    const tg::Tensor& first_;
+  };
 
   void run() {
     const std::uint8_t dtype_byte = in_.byte();
@@ -572,15 +241,19 @@ class Program {
       leaves_.push_back(t);
       pool_.push_back(t);
     }
+    const std::size_t n_steps = tg::testing::op_registry().size() + kHarnessSteps;
     for (int i = 0; i < kMaxOps && !in_.done(); ++i) {
-      const std::uint8_t op = in_.byte();
-      if (op == 0xff) break;
+      const std::uint8_t high = in_.byte();
+      if (high == 0xff) break;
+      const std::size_t opcode = (static_cast<std::size_t>(high) << 8 | in_.byte()) % n_steps;
       on_thread(threaded && in_.flag(), [&] {
+        const std::string name = opcode < n_steps - kHarnessSteps ? tg::testing::op_registry()[opcode].label()
+                                                                   : "harness step " + std::to_string(opcode);
         try {
-          step(op);
-          if (trace_) std::fprintf(stderr, "op %d -> pool of %zu\n", op % 72, pool_.size());
+          step(opcode);
+          if (trace_) std::fprintf(stderr, "%s -> pool of %zu\n", name.c_str(), pool_.size());
         } catch (const tg::Error& e) {
-          if (trace_) std::fprintf(stderr, "op %d threw: %s\n", op % 72, e.what());
+          if (trace_) std::fprintf(stderr, "%s threw: %s\n", name.c_str(), e.what());
         }
       });
     }
@@ -625,10 +298,123 @@ class Program {
   std::vector<tg::Tensor> leaves_;
 };
 
+
+// ---- the per-entry seeds ------------------------------------------------------
+// TG_FUZZ_WRITE_SEEDS=<dir> makes the program write one seed per registry
+// entry into <dir> (op<index>.bin, replacing the old ones) and exit: the
+// entry's first sample shapes as inputs, and the bytes that make FuzzArgs
+// answer the entry's own fixed arguments (as near as the bytes can say
+// them). The same build reads them back, so the arguments are recorded in
+// the order this compiler evaluates them.
+class SeedArgs : public tg::testing::Args {
+ public:
+  std::vector<std::uint8_t> bytes;
+  std::int64_t dim(std::int64_t fixed) override {
+    put(fixed + 5, 10);
+    return fixed;
+  }
+  std::int64_t count(std::int64_t fixed) override {
+    put(fixed + 2, 9);
+    return fixed;
+  }
+  double scalar(double fixed) override {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < Reader::kScalars.size(); ++i)
+      if (std::abs(Reader::kScalars[i] - fixed) < std::abs(Reader::kScalars[best] - fixed)) best = i;
+    bytes.push_back(static_cast<std::uint8_t>(best));
+    return fixed;
+  }
+  bool flag(bool fixed) override {
+    bytes.push_back(fixed ? 1 : 0);
+    return fixed;
+  }
+  tg::Dims dims(tg::Dims fixed) override {
+    bytes.push_back(static_cast<std::uint8_t>(fixed.size() % 4));
+    for (int i = 0; i < fixed.size() % 4; ++i) put(fixed[i] + 5, 10);
+    return fixed;
+  }
+  tg::Dims shape(tg::Dims fixed) override {
+    bytes.push_back(static_cast<std::uint8_t>(fixed.size() % 5));
+    for (int i = 0; i < fixed.size() % 5; ++i) put(fixed[i] + 1, 6);
+    return fixed;
+  }
+  // A fresh 1-D index of the fixed values (at most 5; sizes 0 and 3 cannot
+  // be asked for fresh, so 2 and 4 stand in).
+  tg::Tensor index(tg::Tensor fixed) override {
+    const auto values = fixed.to_vector<std::int64_t>();
+    std::size_t n = std::min<std::size_t>(values.size(), 5);
+    if (n % 3 == 0) n = n == 0 ? 1 : n + 1;
+    bytes.push_back(static_cast<std::uint8_t>(n));  // how % 3 != 0: fresh, of size how % 6
+    for (std::size_t i = 0; i < n; ++i) put(i < values.size() ? values[i] + 2 : 2, 9);
+    return fixed;
+  }
+  tg::Tensor mask(tg::Tensor fixed) override {
+    bytes.push_back(0);  // the operand whose negative entries are the mask: the first input
+    return fixed;
+  }
+
+ private:
+  void put(std::int64_t value, std::int64_t modulus) {
+    bytes.push_back(static_cast<std::uint8_t>(((value % modulus) + modulus) % modulus));
+  }
+};
+
+// The input byte layout of make_input for a tensor of `shape`, values by domain.
+std::vector<std::uint8_t> seed_input(const tg::Dims& shape, tg::testing::Domain domain, bool grad) {
+  std::vector<std::uint8_t> out{static_cast<std::uint8_t>(shape.size())};
+  for (auto d : shape) out.push_back(static_cast<std::uint8_t>(d));
+  const bool positive = domain == tg::testing::Domain::Positive || domain == tg::testing::Domain::Index;
+  out.push_back(positive ? 3 : 1);  // value mode: (0, 3] or [-3, 3)
+  out.push_back(grad ? 1 : 0);
+  out.push_back(static_cast<std::uint8_t>(7 + out.size()));
+  return out;
+}
+
+void write_seeds(const std::filesystem::path& dir) {
+  for (const auto& old : std::filesystem::directory_iterator(dir))
+    if (old.path().filename().string().rfind("op", 0) == 0 && old.path().extension() == ".bin")
+      std::filesystem::remove(old.path());
+  const auto& ops = tg::testing::op_registry();
+  for (std::size_t index = 0; index < ops.size(); ++index) {
+    const auto& op = ops[index];
+    const auto& shapes = op.samples.front();
+    const bool f32 = std::find(op.dtypes.begin(), op.dtypes.end(), tg::kFloat32) != op.dtypes.end();
+    std::vector<std::uint8_t> program{static_cast<std::uint8_t>(f32 ? 0 : 6),  // float32, else int64
+                                      static_cast<std::uint8_t>(shapes.size() - 1)};
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      // An in-place entry's first input must not be a leaf that requires grad (that is refused).
+      const auto input = seed_input(shapes[i], i < op.domains.size() ? op.domains[i] : tg::testing::Domain::Any,
+                                    !(op.in_place && i == 0));
+      program.insert(program.end(), input.begin(), input.end());
+    }
+    program.push_back(static_cast<std::uint8_t>(index >> 8));
+    program.push_back(static_cast<std::uint8_t>(index & 0xff));
+    for (std::size_t i = 0; i < shapes.size(); ++i) program.push_back(static_cast<std::uint8_t>(i));
+    SeedArgs args;
+    tg::Generator gen(1);
+    try {
+      op.fn(op.sample(0, f32 ? tg::kFloat32 : op.dtypes.front(), gen), args);
+    } catch (const tg::Error&) {
+    }
+    program.insert(program.end(), args.bytes.begin(), args.bytes.end());
+    program.push_back(0xff);
+    program.push_back(static_cast<std::uint8_t>(shapes.size()));  // backward from the op's first result
+    char name[32];
+    std::snprintf(name, sizeof name, "op%03zu.bin", index);
+    std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<const char*>(program.data()),
+                                                      static_cast<std::streamsize>(program.size()));
+  }
+  std::fprintf(stderr, "wrote %zu seeds into %s\n", ops.size(), dir.c_str());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   tg::set_num_threads(1);
+  if (const char* dir = std::getenv("TG_FUZZ_WRITE_SEEDS")) {
+    write_seeds(dir);
+    std::exit(0);
+  }
   return 0;
 }
 

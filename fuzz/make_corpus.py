@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/.
 
-Run from anywhere: python3 fuzz/make_corpus.py. The files are committed, so
-this only needs running again when the formats or the program encoding of
-fuzz/fuzz_tensor_program.cpp change. Output is deterministic (gzip mtime 0).
+Run from anywhere: python3 fuzz/make_corpus.py build-test/tests/write_ops_md,
+then, for the one-entry seeds of fuzz_tensor_program,
+TG_FUZZ_WRITE_SEEDS=fuzz/corpus/fuzz_tensor_program build-fuzz/fuzz/fuzz_tensor_program.
+The files are committed, so this only needs running again when the formats,
+the program encoding of fuzz/fuzz_tensor_program.cpp or the op registry's
+entries change (a stale seed is still a valid program, of other ops). Output is deterministic (gzip mtime 0).
 """
 import gzip
 import json
 import pathlib
 import shutil
 import struct
+import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent / "corpus"
 
@@ -90,55 +95,81 @@ def write_idx():
 
 
 # ---- tensor programs: see the byte layout in fuzz_tensor_program.cpp ----
-N_OPS = 72  # the size of the op table
+# The opcodes are the op registry's entry indices, listed by
+# `write_ops_md --entries` (built in any tree: cmake --build build-test
+# --target write_ops_md); the two after the last entry are the harness's
+# detach and no-grad steps.
+def registry_entries(write_ops_md):
+    out = subprocess.run([write_ops_md, "--entries"], check=True, capture_output=True, text=True).stdout
+    return {label: int(index) for index, label in (line.split("\t", 1) for line in out.splitlines())}
 
 
 def tensor_input(dims, mode=1, grad=1, seed=7):
     return bytes([len(dims)] + list(dims) + [mode, grad, seed])
 
 
+def op(entries, label):
+    index = entries[label]
+    return [index >> 8, index & 0xFF]
+
+
 def program(dtype, inputs, ops, how=1):
     return bytes([dtype, len(inputs) - 1]) + b"".join(inputs) + bytes(ops) + bytes([0xFF, how])
 
 
-def write_programs():
-    d = reset("fuzz_tensor_program")
-    # Every op once on a [2, 3] and a [3, 2] float32 input, its argument bytes
-    # a fixed pattern: operands 0 and 1, small dims and values.
-    args = [0, 1, 6, 4, 5, 7, 1, 2, 0, 1, 3, 1]
+def write_programs(entries):
+    # Only the chains below: the one-entry seeds op<index>.bin, one per
+    # registry entry on its own sample shapes and arguments, are written by
+    # the fuzz target itself (TG_FUZZ_WRITE_SEEDS, see fuzz_tensor_program.cpp).
+    d = ROOT / "fuzz_tensor_program"
+    d.mkdir(parents=True, exist_ok=True)
+    e = lambda label: op(entries, label)  # noqa: E731
     two = [tensor_input([2, 3]), tensor_input([3, 2], seed=9)]
-    for op in range(N_OPS):
-        (d / f"op{op:02d}_f32.bin").write_bytes(program(0, two, [op] + args, how=2))
     # Chains: matmul -> relu -> sum; softmax -> log -> mean; zero-size inputs;
     # float64, int64 and bool programs; in place ops before backward.
     chains = {
-        "mlp.bin": program(0, two, [4, 0, 1, 10, 2, 5, 3], how=4),
-        "softmax_log.bin": program(3, [tensor_input([2, 4])], [26, 0, 9, 12, 1, 7, 2], how=3),
-        "zero_size.bin": program(0, [tensor_input([0, 3]), tensor_input([3, 0])], [4, 0, 1, 5, 2, 8, 0, 1, 6], how=2),
-        "scalar.bin": program(3, [tensor_input([])], [11, 0, 13, 1, 2, 0, 1], how=3),
-        "int64.bin": program(6, [tensor_input([4], mode=2) + bytes([1, 2, 3, 0])], [5, 0, 51, 0, 3], how=1),
-        "bool.bin": program(7, [tensor_input([2, 2], mode=2) + bytes([0, 1, 1, 0])], [0, 0, 0, 1], how=1),
-        "inplace.bin": program(0, two, [10, 0, 61, 2, 5, 3], how=3),
-        "cross_entropy.bin": program(0, [tensor_input([3, 4]), tensor_input([3], mode=0, grad=0)],
-                                     [28, 0, 0, 1, 1, 0, 0], how=2),
+        "mlp.bin": program(0, two, e("matmul") + [0, 1] + e("relu") + [2] + e("sum (all)") + [3], how=4),
+        "softmax_log.bin": program(3, [tensor_input([2, 4])],
+                                   e("softmax (dim 1)") + [0, 6] + e("log") + [1] + e("mean (all)") + [2], how=3),
+        "zero_size.bin": program(0, [tensor_input([0, 3]), tensor_input([3, 0])],
+                                 e("matmul") + [0, 1] + e("sum (all)") + [2] + e("mean (dim 1)") + [0, 1, 6], how=2),
+        "scalar.bin": program(3, [tensor_input([])], e("exp") + [0] + e("tanh") + [1] + e("mul (tensor)") + [0, 1],
+                              how=3),
+        "int64.bin": program(6, [tensor_input([4], mode=2) + bytes([1, 2, 3, 0])],
+                             e("sum (all)") + [0] + e("to_dtype (same dtype)") + [0, 3], how=1),
+        "bool.bin": program(7, [tensor_input([2, 2], mode=2) + bytes([0, 1, 1, 0])], e("add (tensor)") + [0, 0, 1],
+                            how=1),
+        "inplace.bin": program(0, two, e("relu") + [0] + e("Tensor::relu_") + [2] + e("sum (all)") + [3], how=3),
+        # The target: an int64 input (mode 0x33: int64, values 0..2), taken
+        # from the pool as the entry's class indices.
+        "cross_entropy.bin": program(0, [tensor_input([3, 4]), tensor_input([3], mode=0x33, grad=0)],
+                                     e("F::cross_entropy (class indices)") + [0, 0, 1], how=2),
         "rank4.bin": program(3, [tensor_input([2, 1, 3, 2]), tensor_input([2])],
-                             [17, 0, 6, 8, 18, 2, 3, 5, 6, 7, 4, 0, 1, 27, 4, 4], how=5),
+                             e("transpose") + [0, 6, 8] + e("permute") + [2, 3, 5, 6, 7]
+                             + e("matmul") + [0, 1] + e("log_softmax (dim -1)") + [4, 4], how=5),
     }
     # Threaded mode (dtype byte | 0x80): a thread byte after each opcode and
     # before backward; odd runs that op on a new thread.
     chains["threads_mlp.bin"] = (bytes([0x80 | 3, 1]) + b"".join(two)
-                                 + bytes([4, 1, 0, 1, 10, 0, 2, 5, 1, 3, 0xFF, 1, 4]))
+                                 + bytes(e("matmul") + [1, 0, 1] + e("relu") + [0, 2] + e("sum (all)") + [1, 3]
+                                         + [0xFF, 1, 4]))
     chains["threads_inplace.bin"] = (bytes([0x80, 1]) + b"".join(two)
-                                     + bytes([10, 1, 0, 61, 0, 2, 5, 1, 3, 0xFF, 0, 3]))
+                                     + bytes(e("relu") + [1, 0] + e("Tensor::relu_") + [0, 2]
+                                             + e("sum (all)") + [1, 3] + [0xFF, 0, 3]))
     # Found by fuzzing: a chunk piece modified in place, whose history backward
     # then refuses with a tg::Error (the harness must catch it there too).
-    chains["split_piece_inplace.bin"] = (b"\x00\x00\x03\x03*\x00\x02\x03\xf8\x01\x00\x01\x03440444"
-                                         b"\xcc\xcb\xcd\x05\xff\xcb\xcd\x05\xff\x02")
+    # relu, chunk it in two along dim 0 (count byte 4, dim byte 5), scale
+    # the first piece in place, differentiate that piece.
+    chains["split_piece_inplace.bin"] = program(0, [tensor_input([3, 3])],
+                                                e("relu") + [0] + e("chunk") + [1, 4, 5]
+                                                + e("Tensor::mul_ (scalar)") + [2, 4], how=2)
     for name, data in chains.items():
         (d / name).write_bytes(data)
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: make_corpus.py <path of a built write_ops_md> (cmake --build build-test --target write_ops_md)")
     write_safetensors()
     write_idx()
-    write_programs()
+    write_programs(registry_entries(sys.argv[1]))

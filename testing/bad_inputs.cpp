@@ -1,0 +1,304 @@
+// The known bad inputs of the registry's ops: each must throw its tg::Error
+// subclass with a message naming the op. The bad-input sweep
+// (tests/reliability/bad_input_sweep_test.cpp) runs every one of them; the
+// registry attaches each to the first entry of its op, and refuses a bad
+// input whose op has no entry.
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/autograd/tensor.h>
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/testing/op_registry.h>
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace tg::testing::detail {
+
+namespace {
+
+namespace F = tg::nn::functional;
+using K = ErrorKind;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Operands whose values do not matter, only their shapes and dtypes.
+Tensor f32(Dims shape) { return tg::ones(shape); }
+Tensor f64(Dims shape) { return tg::ones(shape, {.dtype = kFloat64}); }
+Tensor i64(Dims shape) { return tg::zeros(shape, {.dtype = kInt64}); }
+Tensor b8(Dims shape) { return tg::ones(shape, {.dtype = kBool}); }
+Tensor leaf(Dims shape) { return tg::ones(shape, {.requires_grad = true}); }
+Tensor ints(std::vector<std::int64_t> v) { return tg::tensor(v); }
+
+}  // namespace
+
+void add_bad_inputs(const BadInputSink& bad) {
+  // ---- elementwise (from the bad-input sweep) ----
+  bad("add", "shapes that do not broadcast", K::Shape, "add", [] { tg::add(f32({2, 3}), f32({4})); });
+  bad("sub", "shapes that do not broadcast", K::Shape, "sub", [] { tg::sub(f32({2, 3}), f32({3, 2})); });
+  bad("mul", "shapes that do not broadcast", K::Shape, "mul", [] { tg::mul(f32({2}), f32({3})); });
+  bad("div", "shapes that do not broadcast", K::Shape, "div", [] { tg::div(f32({5}), f32({2, 3})); });
+  bad("operator+", "shapes that do not broadcast", K::Shape, "add", [] { f32({4, 1, 3}) + f32({2, 2}); });
+  bad("maximum", "shapes that do not broadcast", K::Shape, "maximum", [] { tg::maximum(f32({3}), f32({4})); });
+  bad("minimum", "shapes that do not broadcast", K::Shape, "minimum", [] { tg::minimum(f32({3}), f32({2, 4})); });
+  bad("pow", "exponent shape that does not broadcast", K::Shape, "pow", [] { tg::pow(f32({3}), f32({2})); });
+  bad("sub", "two bool tensors", K::DType, "sub", [] { tg::sub(b8({2}), b8({2})); });
+  bad("neg", "a bool tensor", K::DType, "neg", [] { tg::neg(b8({2})); });
+  bad("pow", "int64 to a negative integer power", K::Value, "pow", [] { tg::pow(i64({2}), -1.0); });
+  bad("clamp", "neither min nor max", K::Value, "clamp", [] { tg::clamp(f32({2}), {}, {}); });
+  bad("where", "a float condition", K::DType, "where", [] { tg::where(f32({2}), f32({2}), f32({2})); });
+  bad("where", "shapes that do not broadcast", K::Shape, "where", [] { tg::where(b8({2}), f32({3}), f32({2})); });
+  bad("eq", "shapes that do not broadcast", K::Shape, "eq", [] { tg::eq(f32({2}), f32({3})); });
+  bad("lt", "shapes that do not broadcast", K::Shape, "lt", [] { tg::lt(f32({2, 2}), f32({3})); });
+  bad("logical_and", "shapes that do not broadcast", K::Shape, "logical_and",
+      [] { tg::logical_and(b8({2}), b8({3})); });
+  bad("Tensor::add_", "result shape differs from self", K::Shape, "add_", [] {
+    Tensor a = f32({3});
+    a.add_(f32({2, 3}));
+  });
+  bad("Tensor::mul_", "float result into an int64 tensor", K::DType, "mul_", [] {
+    Tensor a = i64({3});
+    a.mul_(0.5);
+  });
+  bad("Tensor::add_", "float tensor into an int64 tensor", K::DType, "add_", [] {
+    Tensor a = i64({3});
+    a.add_(f32({3}));
+  });
+  bad("Tensor::copy_", "source that does not broadcast", K::Shape, "copy_", [] {
+    Tensor a = f32({3});
+    a.copy_(f32({4}));
+  });
+  bad("masked_fill", "a float mask", K::DType, "masked_fill", [] { tg::masked_fill(f32({2}), f32({2}), 0); });
+  bad("Tensor::masked_fill_", "a mask that does not broadcast", K::Shape, "masked_fill", [] {
+    Tensor a = f32({2, 3});
+    a.masked_fill_(b8({4}), 0);
+  });
+  bad("Tensor::add_", "in place on a leaf that requires grad", K::Autograd, "leaf", [] {
+    Tensor w = leaf({2});
+    w.add_(1.0);
+  });
+  bad("add", "an undefined tensor", K::Base, "undefined", [] { tg::add(Tensor(), f32({2})); });
+  // ---- matmul and friends (from the bad-input sweep) ----
+  bad("matmul", "inner sizes differ", K::Shape, "matmul", [] { tg::matmul(f32({2, 3}), f32({4, 5})); });
+  bad("matmul", "a 0-d operand", K::Shape, "matmul", [] { tg::matmul(tg::scalar_tensor(1), f32({2})); });
+  bad("matmul", "float32 @ float64", K::DType, "matmul", [] { tg::matmul(f32({2, 2}), f64({2, 2})); });
+  bad("matmul", "bool operands", K::DType, "matmul", [] { tg::matmul(b8({2, 2}), b8({2, 2})); });
+  bad("matmul", "batch dims that do not broadcast", K::Shape, "matmul", [] {
+    tg::matmul(f32({2, 2, 3}), f32({3, 3, 4}));
+  });
+  bad("matmul", "1-D vectors of different lengths", K::Shape, "matmul", [] { tg::matmul(f32({3}), f32({4})); });
+  bad("mm", "a 3-D operand", K::Shape, "mm", [] { tg::mm(f32({2, 2, 2}), f32({2, 2})); });
+  bad("mm", "inner sizes differ", K::Shape, "mm", [] { tg::mm(f32({2, 3}), f32({2, 3})); });
+  bad("dot", "2-D operands", K::Shape, "dot", [] { tg::dot(f32({2, 2}), f32({2, 2})); });
+  bad("dot", "lengths differ", K::Shape, "dot", [] { tg::dot(f32({3}), f32({4})); });
+  bad("outer", "a 2-D operand", K::Shape, "outer", [] { tg::outer(f32({2, 2}), f32({2})); });
+  bad("addmm", "input that does not broadcast", K::Shape, "addmm", [] {
+    tg::addmm(f32({3, 3}), f32({2, 4}), f32({4, 5}));
+  });
+  bad("addmm", "input dtype differs", K::DType, "addmm", [] { tg::addmm(f64({2, 2}), f32({2, 2}), f32({2, 2})); });
+  bad("linear", "a 1-D weight", K::Shape, "linear", [] { tg::linear(f32({2, 3}), f32({3})); });
+  bad("linear", "feature count differs", K::Shape, "linear", [] { tg::linear(f32({2, 3}), f32({4, 5})); });
+  bad("linear", "bias of the wrong shape", K::Shape, "linear", [] { tg::linear(f32({2, 3}), f32({4, 3}), f32({3})); });
+  bad("linear", "float64 input, float32 weight", K::DType, "linear", [] { tg::linear(f64({2, 3}), f32({4, 3})); });
+  bad("linear", "a 0-d input", K::Shape, "linear", [] { tg::linear(tg::scalar_tensor(1), f32({4, 3})); });
+  // ---- reductions (from the bad-input sweep) ----
+  bad("sum", "dim out of range", K::Index, "sum", [] { tg::sum(f32({2, 3}), {2}); });
+  bad("sum", "negative dim out of range", K::Index, "sum", [] { tg::sum(f32({2, 3}), {-3}); });
+  bad("sum", "a dim named twice", K::Value, "sum", [] { tg::sum(f32({2, 3}), {1, -1}); });
+  bad("mean", "dim out of range", K::Index, "mean", [] { tg::mean(f32({2}), {1}); });
+  bad("mean", "an int64 tensor", K::DType, "mean", [] { tg::mean(i64({2})); });
+  bad("var", "dim out of range", K::Index, "var", [] { tg::var(f32({2}), {5}); });
+  bad("std", "an int64 tensor", K::DType, "std", [] { tg::std(i64({2}), {0}); });
+  bad("max", "all of an empty tensor", K::Index, "max", [] { tg::max(f32({0})); });
+  bad("min", "all of an empty tensor", K::Index, "min", [] { tg::min(f32({0, 2})); });
+  bad("max", "over a zero-size dim", K::Index, "max", [] { tg::max(f32({2, 0}), 1); });
+  bad("max", "dim out of range", K::Index, "max", [] { tg::max(f32({2, 3}), 2); });
+  bad("argmax", "an empty tensor", K::Index, "argmax", [] { tg::argmax(f32({0})); });
+  bad("argmin", "dim out of range", K::Index, "argmin", [] { tg::argmin(f32({2}), 1); });
+  bad("amax", "over a zero-size dim", K::Index, "amax", [] { tg::amax(f32({0, 3}), {0}); });
+  bad("logsumexp", "dim out of range", K::Index, "logsumexp", [] { tg::logsumexp(f32({2}), {3}); });
+  bad("prod", "dim out of range", K::Index, "prod", [] { tg::prod(f32({2}), 1); });
+  bad("norm", "dim out of range", K::Index, "norm", [] { tg::norm(f32({2}), 2, {4}); });
+  bad("norm", "the inf norm of an empty tensor", K::Index, "norm", [] { tg::norm(f32({0}), kInf); });
+  bad("softmax", "dim out of range", K::Index, "softmax", [] { tg::softmax(f32({2, 3}), 2); });
+  bad("log_softmax", "dim out of range", K::Index, "log_softmax", [] { tg::log_softmax(f32({2, 3}), -3); });
+  bad("std", "a dim named twice", K::Value, "std", [] { tg::std(f32({2, 3}), {0, -2}); });
+  bad("Tensor::std", "dim out of range", K::Index, "std", [] { f32({2, 3}).std({2}); });
+  bad("Tensor::var", "an integer is a dim, out of range", K::Index, "var", [] { f32({2, 3}).var(2); });
+  bad("Tensor::norm", "a braced list is dims, out of range", K::Index, "norm", [] { f32({2, 3}).norm({3}); });
+  // ---- views (from the bad-input sweep) ----
+  bad("view", "element count differs", K::Shape, "view", [] { tg::view(f32({2, 3}), {4}); });
+  bad("Tensor::view", "incompatible with the strides", K::Shape, "view", [] { f32({2, 3}).t().view({6}); });
+  bad("reshape", "two -1", K::Shape, "reshape", [] { tg::reshape(f32({2, 3}), {-1, -1}); });
+  bad("reshape", "a negative size", K::Shape, "reshape", [] { tg::reshape(f32({2, 3}), {-2, -3}); });
+  bad("reshape", "-1 among zero elements", K::Shape, "reshape", [] { tg::reshape(f32({0, 3}), {0, -1}); });
+  bad("reshape", "element count differs", K::Shape, "reshape", [] { tg::reshape(f32({2, 3}), {7}); });
+  bad("transpose", "dim out of range", K::Index, "transpose", [] { tg::transpose(f32({2, 3}), 0, 2); });
+  bad("permute", "too few dims", K::Shape, "permute", [] { tg::permute(f32({2, 3, 4}), {0, 1}); });
+  bad("permute", "a dim repeated", K::Shape, "permute", [] { tg::permute(f32({2, 3}), {0, 0}); });
+  bad("permute", "dim out of range", K::Index, "permute", [] { tg::permute(f32({2, 3}), {0, 5}); });
+  bad("narrow", "start out of range", K::Index, "narrow", [] { tg::narrow(f32({3}), 0, 5, 1); });
+  bad("narrow", "start + length past the end", K::Index, "narrow", [] { tg::narrow(f32({3}), 0, 2, 2); });
+  bad("narrow", "a negative length", K::Value, "narrow", [] { tg::narrow(f32({3}), 0, 0, -1); });
+  bad("narrow", "dim out of range", K::Index, "narrow", [] { tg::narrow(f32({3}), 1, 0, 1); });
+  bad("slice", "step 0", K::Value, "slice", [] { tg::slice(f32({3}), 0, 0, 3, 0); });
+  bad("slice", "a negative step", K::Value, "slice", [] { tg::slice(f32({3}), 0, 0, 3, -1); });
+  bad("slice", "a 0-d tensor", K::Shape, "slice", [] { tg::slice(tg::scalar_tensor(1), 0, 0, 1); });
+  bad("select", "index out of range", K::Index, "select", [] { tg::select(f32({2, 3}), 1, 3); });
+  bad("select", "negative index out of range", K::Index, "select", [] { tg::select(f32({2, 3}), 0, -3); });
+  bad("Tensor::operator[]", "a 0-d tensor", K::Index, "select", [] { tg::scalar_tensor(1)[0]; });
+  bad("expand", "fewer dims than the tensor", K::Shape, "expand", [] { tg::expand(f32({2, 3}), {3}); });
+  bad("expand", "a non-singleton dim", K::Shape, "expand", [] { tg::expand(f32({2, 3}), {4, 3}); });
+  bad("expand", "-1 for a new leading dim", K::Shape, "expand", [] { tg::expand(f32({3}), {-1, 3}); });
+  bad("expand", "a negative size", K::Shape, "expand", [] { tg::expand(f32({1}), {-5}); });
+  bad("squeeze", "dim out of range", K::Index, "squeeze", [] { tg::squeeze(f32({2, 1}), 2); });
+  bad("unsqueeze", "dim out of range", K::Index, "unsqueeze", [] { tg::unsqueeze(f32({2, 3}), 4); });
+  bad("unsqueeze", "past the 8-dim limit", K::Shape, "at most 8", [] {
+    tg::unsqueeze(f32({1, 1, 1, 1, 1, 1, 1, 1}), 0);
+  });
+  bad("flatten", "start after end", K::Shape, "flatten", [] { tg::flatten(f32({2, 3, 4}), 2, 1); });
+  bad("flatten", "dim out of range", K::Index, "flatten", [] { tg::flatten(f32({2, 3}), 0, 5); });
+  bad("Tensor::t", "a 3-D tensor", K::Shape, "t:", [] { f32({2, 2, 2}).t(); });
+  bad("split", "a negative split size", K::Value, "split", [] { tg::split(f32({4}), -1); });
+  bad("split", "size 0 on a non-empty dim", K::Value, "split", [] { tg::split(f32({4}), 0); });
+  bad("split", "a 0-d tensor", K::Shape, "split", [] { tg::split(tg::scalar_tensor(1), 1); });
+  bad("chunk", "zero chunks", K::Value, "chunk", [] { tg::chunk(f32({4}), 0); });
+  // ---- indexing (from the bad-input sweep) ----
+  bad("index_select", "index out of range", K::Index, "index_select", [] {
+    tg::index_select(f32({3, 2}), 0, ints({0, 3}));
+  });
+  bad("index_select", "a very negative index", K::Index, "index_select", [] {
+    tg::index_select(f32({3, 2}), 0, ints({-100}));
+  });
+  bad("index_select", "a float index", K::DType, "index_select", [] { tg::index_select(f32({3, 2}), 0, f32({1})); });
+  bad("index_select", "a 2-D index", K::Shape, "index_select", [] { tg::index_select(f32({3, 2}), 0, i64({1, 1})); });
+  bad("index_select", "dim out of range", K::Index, "index_select", [] {
+    tg::index_select(f32({3, 2}), 2, ints({0}));
+  });
+  bad("gather", "index out of range", K::Index, "gather", [] {
+    tg::gather(f32({2, 3}), 1, tg::tensor(std::vector<std::int64_t>{0, 3}, {2, 1}));
+  });
+  bad("gather", "ranks differ", K::Shape, "gather", [] { tg::gather(f32({2, 3}), 1, i64({2})); });
+  bad("gather", "index larger than the input", K::Shape, "gather", [] { tg::gather(f32({2, 3}), 1, i64({3, 1})); });
+  bad("gather", "a float index", K::DType, "gather", [] { tg::gather(f32({2, 3}), 1, f32({2, 1})); });
+  bad("scatter_add", "src dtype differs", K::DType, "scatter_add",
+      [] { tg::scatter_add(f32({3}), 0, i64({2}), f64({2})); });
+  bad("scatter_add", "index out of range", K::Index, "scatter_add", [] {
+    tg::scatter_add(f32({3}), 0, ints({0, 7}), f32({2}));
+  });
+  bad("scatter_add", "ranks differ", K::Shape, "scatter_add", [] {
+    tg::scatter_add(f32({3, 2}), 0, i64({2}), f32({2}));
+  });
+  bad("one_hot", "a label past num_classes", K::Index, "one_hot", [] { tg::one_hot(ints({0, 3}), 3); });
+  bad("one_hot", "a negative label", K::Index, "one_hot", [] { tg::one_hot(ints({-1}), 3); });
+  bad("one_hot", "float labels", K::DType, "one_hot", [] { tg::one_hot(f32({2}), 3); });
+  bad("one_hot", "num_classes below -1", K::Value, "one_hot", [] { tg::one_hot(ints({0}), -5); });
+  bad("one_hot", "inferring from no labels", K::Value, "one_hot", [] { tg::one_hot(i64({0})); });
+  bad("one_hot", "an absurd num_classes", K::Shape, "too many elements", [] { tg::one_hot(ints({0}), 1LL << 62); });
+  // ---- cat, stack (from the bad-input sweep) ----
+  bad("cat", "no tensors", K::Value, "cat", [] { tg::cat({}); });
+  bad("cat", "sizes differ off the cat dim", K::Shape, "cat", [] { tg::cat({f32({2, 3}), f32({2, 4})}, 0); });
+  bad("cat", "ranks differ", K::Shape, "cat", [] { tg::cat({f32({2, 3}), f32({3})}, 0); });
+  bad("cat", "0-d tensors", K::Shape, "cat", [] { tg::cat({tg::scalar_tensor(1), tg::scalar_tensor(2)}); });
+  bad("cat", "dim out of range", K::Index, "cat", [] { tg::cat({f32({2}), f32({2})}, 1); });
+  bad("cat", "an undefined tensor", K::Value, "cat", [] { tg::cat({f32({2}), Tensor()}); });
+  bad("stack", "no tensors", K::Value, "stack", [] { tg::stack({}); });
+  bad("stack", "shapes differ", K::Shape, "stack", [] { tg::stack({f32({2}), f32({3})}); });
+  bad("stack", "dim out of range", K::Index, "stack", [] { tg::stack({f32({2}), f32({2})}, 3); });
+  // ---- creation and absurd sizes (from the bad-input sweep) ----
+  bad("contiguous", "an expanded view of 2^52 bytes", K::OutOfMemory, "out of memory",
+      [] { tg::expand(f32({1}), {1LL << 50}).contiguous(); });
+  bad("add", "a broadcast result of 2^63 bytes", K::Shape, "too many elements", [] {
+    Tensor column = tg::expand(f32({1}), {1LL << 31}).unsqueeze(1);
+    Tensor row = tg::expand(f32({1}), {1LL << 31});
+    tg::add(column, row);
+  });
+  bad("add", "a broadcast result of 2^61 bytes", K::OutOfMemory, "out of memory", [] {
+    Tensor column = tg::expand(f32({1}), {1LL << 29}).unsqueeze(1);
+    Tensor row = tg::expand(f32({1}), {1LL << 30});
+    tg::add(column, row);
+  });
+  bad("reshape", "[max, max] of one element", K::Shape, "reshape", [] {
+    tg::reshape(f32({1}), {INT64_MAX, INT64_MAX});
+  });
+  bad("Tensor::view", "[2^32, 2^32] of one element", K::Shape, "view", [] { f32({1}).view({1LL << 32, 1LL << 32}); });
+  bad("expand", "[2^32, 2^32]", K::Shape, "expand", [] { tg::expand(f32({1, 1}), {1LL << 32, 1LL << 32}).sum(); });
+  bad("Tensor::flatten", "[0, 2^32, 2^32] from dim 1", K::Shape, "flatten", [] {
+    tg::expand(f32({0, 1, 1}), {0, 1LL << 32, 1LL << 32}).flatten(1);
+  });
+  bad("split", "2^40 pieces", K::OutOfMemory, "split", [] { tg::split(tg::expand(f32({1}), {1LL << 40}), 1); });
+  bad("chunk", "an empty tensor into 2^40 chunks", K::OutOfMemory, "chunk", [] { tg::chunk(f32({0}), 1LL << 40); });
+  bad("F::conv2d", "padding 2^62", K::Shape, "conv2d", [] {
+    tg::nn::functional::conv2d(f32({1, 1, 4, 4}), f32({1, 1, 2, 2}), {}, 1, 1LL << 62);
+  });
+  bad("F::max_pool2d", "kernel and dilation of INT64_MAX", K::Shape, "max_pool2d", [] {
+    tg::nn::functional::max_pool2d(f32({1, 1, 4, 4}), INT64_MAX, 1, 0, INT64_MAX);
+  });
+  // ---- modules (from the bad-input sweep) ----
+  bad("F::conv2d", "negative padding", K::Value, "conv2d", [] {
+    F::conv2d(f32({1, 1, 5, 5}), f32({2, 1, 3, 3}), {}, 1, -1);
+  });
+  bad("F::conv2d", "float64 input, float32 weight", K::DType, "conv2d", [] {
+    F::conv2d(f64({1, 1, 5, 5}), f32({2, 1, 3, 3}));
+  });
+  bad("F::conv2d", "a 3-D weight", K::Shape, "conv2d", [] { F::conv2d(f32({1, 1, 5, 5}), f32({2, 3, 3})); });
+  bad("F::conv2d", "bias of the wrong size", K::Shape, "conv2d", [] {
+    F::conv2d(f32({1, 1, 5, 5}), f32({2, 1, 3, 3}), f32({3}));
+  });
+  bad("F::batch_norm", "running_mean without running_var", K::Value, "batch_norm", [] {
+    F::batch_norm(f32({4, 3}), f32({3}), Tensor(), {}, {}, true);
+  });
+  bad("F::batch_norm", "an int64 input", K::DType, "batch_norm", [] {
+    F::batch_norm(i64({4, 3}), {}, {}, {}, {}, true);
+  });
+  bad("F::layer_norm", "an int64 input", K::DType, "layer_norm", [] { F::layer_norm(i64({2, 3}), {3}); });
+  bad("F::layer_norm", "weight of the wrong shape", K::Shape, "layer_norm", [] {
+    F::layer_norm(f32({2, 3}), {3}, f32({4}));
+  });
+  bad("F::embedding", "a 1-D weight", K::Shape, "embedding", [] { F::embedding(ints({0}), f32({5})); });
+  bad("F::dropout", "a negative p", K::Value, "dropout", [] { F::dropout(f32({2}), -0.1); });
+  bad("F::dropout", "an int64 input", K::DType, "dropout", [] { F::dropout(i64({2}), 0.5); });
+  // ---- losses (from the bad-input sweep) ----
+  bad("F::cross_entropy", "target batch differs", K::Shape, "cross_entropy", [] {
+    F::cross_entropy(f32({4, 3}), i64({5}));
+  });
+  bad("F::cross_entropy", "a class index past C", K::Index, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), ints({0, 3}));
+  });
+  bad("F::cross_entropy", "a negative class index", K::Index, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), ints({0, -1}));
+  });
+  bad("F::cross_entropy", "probabilities of the wrong shape", K::Shape, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), f32({2, 4}));
+  });
+  bad("F::cross_entropy", "a 0-d input", K::Shape, "cross_entropy",
+      [] { F::cross_entropy(tg::scalar_tensor(1), i64({})); });
+  bad("F::cross_entropy", "an int64 input", K::DType, "cross_entropy", [] { F::cross_entropy(i64({2, 3}), i64({2})); });
+  bad("F::cross_entropy", "label_smoothing 2", K::Value, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), i64({2}), {.label_smoothing = 2});
+  });
+  bad("F::cross_entropy", "weight of the wrong size", K::Shape, "cross_entropy", [] {
+    F::cross_entropy(f32({2, 3}), i64({2}), {.weight = f32({4})});
+  });
+  bad("F::nll_loss", "a class index past C", K::Index, "nll_loss", [] { F::nll_loss(f32({2, 3}), ints({1, 9})); });
+  bad("F::nll_loss", "float targets", K::Shape, "nll_loss", [] { F::nll_loss(f32({2, 3}), f32({2})); });
+  bad("F::mse_loss", "shapes differ", K::Shape, "mse_loss", [] { F::mse_loss(f32({2, 3}), f32({3})); });
+  bad("F::mse_loss", "an int64 input", K::DType, "mse_loss", [] { F::mse_loss(i64({2}), f32({2})); });
+  bad("F::l1_loss", "shapes differ", K::Shape, "l1_loss", [] { F::l1_loss(f32({2}), f32({2, 1})); });
+  bad("F::huber_loss", "delta 0", K::Value, "huber_loss", [] { F::huber_loss(f32({2}), f32({2}), {.delta = 0}); });
+  bad("F::binary_cross_entropy", "an input above 1", K::Value, "binary_cross_entropy", [] {
+    F::binary_cross_entropy(tg::tensor({0.5, 1.5}), tg::tensor({0.0, 1.0}));
+  });
+  bad("F::binary_cross_entropy", "a NaN input", K::Value, "binary_cross_entropy",
+      [] { F::binary_cross_entropy(tg::tensor({kNaN}), tg::tensor({1.0})); });
+  bad("F::binary_cross_entropy", "shapes differ", K::Shape, "binary_cross_entropy",
+      [] { F::binary_cross_entropy(tg::full({2}, 0.5), tg::full({3}, 0.5)); });
+  bad("F::binary_cross_entropy_with_logits", "a weight that does not broadcast", K::Shape,
+      "binary_cross_entropy_with_logits", [] {
+        F::binary_cross_entropy_with_logits(f32({2, 3}), f32({2, 3}), {.weight = f32({2})});
+      });
+  bad("F::binary_cross_entropy_with_logits", "an int64 input", K::DType, "binary_cross_entropy_with_logits",
+      [] { F::binary_cross_entropy_with_logits(i64({2}), f32({2})); });
+}
+
+}  // namespace tg::testing::detail

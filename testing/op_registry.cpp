@@ -1,0 +1,1011 @@
+// The entries of the op registry (see op_registry.h), by family.
+//
+// Inputs are drawn away from kinks by their domain: relu, abs, sign,
+// leaky_relu and the like get +-(0.5, 1.5); log, sqrt and friends (0.5, 2);
+// probabilities (0.1, 0.9). Ties in max/min and max-pooling cannot happen
+// with random values except on expanded inputs, which those entries skip.
+// Non-differentiable arguments (indices, masks, conditions) are built inside
+// the entry from the input shapes, through Args so the fuzzer can replace
+// them. Random ops (dropout) draw from a generator made anew on every call.
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/nn/functional.h>
+#include <tapegrad/testing/op_registry.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+
+namespace tg::testing {
+
+namespace {
+
+namespace F = tg::nn::functional;
+using nn::Reduction;
+using V = std::vector<Tensor>;
+
+// Functions, not globals: the registry may be built during another file's
+// static initialisation (the benchmarks register themselves that way).
+std::vector<DType> float_types() { return {kFloat32, kFloat64}; }
+std::vector<DType> number_types() { return {kFloat32, kFloat64, kInt64}; }
+std::vector<DType> all_types() { return {kFloat32, kFloat64, kInt64, kBool}; }
+
+// A fixed bool pattern of the given shape (about one in three true).
+Tensor pattern_mask(const Dims& shape) {
+  std::vector<double> v(static_cast<std::size_t>(shape.product()));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = i % 3 == 0 ? 1 : 0;
+  return tg::tensor(v, shape, kBool);
+}
+
+Tensor index_tensor(const std::vector<std::int64_t>& values, Dims shape) { return tg::tensor(values, shape, kInt64); }
+
+// Adapters from the entries' lambdas (tensors first, then Args) to OpFn.
+template <class G>
+OpFn u(G g) {
+  return [g](const V& in, Args& a) { return V{g(in[0], a)}; };
+}
+template <class G>
+OpFn b(G g) {
+  return [g](const V& in, Args& a) { return V{g(in[0], in[1], a)}; };
+}
+template <class G>
+OpFn t3(G g) {
+  return [g](const V& in, Args& a) { return V{g(in[0], in[1], in[2], a)}; };
+}
+// The entry returns its own vector (tuples, lists of pieces).
+template <class G>
+OpFn many(G g) {
+  return [g](const V& in, Args& a) { return V(g(in, a)); };
+}
+// A bool result (allclose, equal) as a 0-d bool tensor.
+Tensor as_tensor(bool value) { return tg::scalar_tensor(value ? 1 : 0, {.dtype = kBool}); }
+
+// In place on the first input, whose handle is the result.
+template <class G>
+OpFn inplace(G g) {
+  return [g](const V& in, Args& a) {
+    Tensor self = in[0];
+    g(self, in, a);
+    return V{self};
+  };
+}
+
+const char* const kUnary = "3x4 | 5 | [] | 2x3x2";
+const char* const kBinary = "3x4 3x4 | 3x1 1x4 | 2x3x4 4 | 3 []";
+const char* const kSelfBroadcast = "3x4 3x4 | 3x4 4 | 2x3x4 3x1 | 3 []";  // the first is the result's shape
+const char* const kDims = "3x4 | 2x3x2";
+
+class Builder {
+ public:
+  std::vector<OpInfo> ops;
+  std::string family;
+  std::vector<DType> dtypes = float_types();
+
+  Builder& add(std::string name, std::string variant, std::string_view shapes, OpFn fn) {
+    OpInfo op;
+    op.name = std::move(name);
+    op.variant = std::move(variant);
+    op.family = family;
+    op.samples = parse_shapes(shapes);
+    op.arity = op.samples.empty() ? 0 : static_cast<int>(op.samples[0].size());
+    for (const auto& s : op.samples)
+      if (static_cast<int>(s.size()) != op.arity)
+        throw std::logic_error("op registry: " + op.label() + ": sample configurations differ in arity");
+    op.dtypes = dtypes;
+    op.fn = std::move(fn);
+    ops.push_back(std::move(op));
+    return *this;
+  }
+  // Modifiers of the last entry added.
+  Builder& dom(std::vector<Domain> d) {
+    return set([&](OpInfo& o) { o.domains = std::move(d); });
+  }
+  Builder& types(std::vector<DType> t) {
+    return set([&](OpInfo& o) { o.dtypes = std::move(t); });
+  }
+  Builder& no_grad() {
+    return set([](OpInfo& o) { o.differentiable = false; });
+  }
+  Builder& in_place() {
+    return set([](OpInfo& o) { o.in_place = true; });
+  }
+  Builder& no_expand() {
+    return set([](OpInfo& o) { o.expand_ok = false; });
+  }
+  Builder& contiguous_only() {
+    return set([](OpInfo& o) { o.strided_ok = false; });
+  }
+  Builder& alias(std::string of) {
+    return set([&](OpInfo& o) { o.alias_of = std::move(of); });
+  }
+  Builder& tol(GradcheckOptions t) {
+    return set([&](OpInfo& o) { o.tolerance = t; });
+  }
+
+ private:
+  template <class S>
+  Builder& set(S s) {
+    s(ops.back());
+    return *this;
+  }
+};
+
+constexpr auto A = Domain::Any;
+constexpr auto P = Domain::Positive;
+constexpr auto Z = Domain::AwayFromZero;
+constexpr auto Pr = Domain::Probability;
+constexpr auto I = Domain::Index;
+
+void elementwise(Builder& r) {
+  r.family = "elementwise";
+  r.dtypes = all_types();
+  r.add("add", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return tg::add(x, y); }));
+  r.add("add", "alpha", kBinary, b([](auto& x, auto& y, Args& a) { return tg::add(x, y, a.scalar(-2.5)); }))
+      .types(float_types());
+  r.add("add", "scalar", kUnary, u([](auto& x, Args& a) { return tg::add(x, a.scalar(1.5)); }));
+  r.add("sub", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return tg::sub(x, y); })).types(number_types());
+  r.add("sub", "alpha", kBinary, b([](auto& x, auto& y, Args& a) { return tg::sub(x, y, a.scalar(0.5)); }))
+      .types(float_types());
+  r.add("sub", "scalar", kUnary, u([](auto& x, Args& a) { return tg::sub(x, a.scalar(1.5)); })).types(number_types());
+  r.add("rsub", "scalar", kUnary, u([](auto& x, Args& a) { return tg::rsub(x, a.scalar(1.5)); })).types(number_types());
+  r.add("mul", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return tg::mul(x, y); }));
+  r.add("mul", "scalar", kUnary, u([](auto& x, Args& a) { return tg::mul(x, a.scalar(-3.0)); }));
+  r.add("div", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return tg::div(x, y); })).dom({A, Z});
+  r.add("div", "scalar", kUnary, u([](auto& x, Args& a) { return tg::div(x, a.scalar(-2.5)); }));
+  r.add("rdiv", "scalar", kUnary, u([](auto& x, Args& a) { return tg::rdiv(x, a.scalar(2.0)); })).dom({Z});
+  r.add("neg", "", kUnary, u([](auto& x, Args&) { return tg::neg(x); })).types(number_types());
+  r.add("exp", "", kUnary, u([](auto& x, Args&) { return tg::exp(x); }));
+  r.add("log", "", kUnary, u([](auto& x, Args&) { return tg::log(x); })).dom({P});
+  r.add("log1p", "", kUnary, u([](auto& x, Args&) { return tg::log1p(x); })).dom({P});
+  r.add("sqrt", "", kUnary, u([](auto& x, Args&) { return tg::sqrt(x); })).dom({P});
+  r.add("rsqrt", "", kUnary, u([](auto& x, Args&) { return tg::rsqrt(x); })).dom({P});
+  r.add("pow", "tensor^2.5", kUnary, u([](auto& x, Args& a) { return tg::pow(x, a.scalar(2.5)); })).dom({P});
+  r.add("pow", "tensor^3", kUnary, u([](auto& x, Args& a) { return tg::pow(x, a.scalar(3.0)); }));
+  r.add("pow", "tensor^tensor", kBinary, b([](auto& x, auto& y, Args&) { return tg::pow(x, y); }))
+      .dom({P, A})
+      .types(number_types());
+  r.add("pow", "scalar^tensor", kUnary, u([](auto& x, Args& a) { return tg::pow(a.scalar(1.7), x); }));
+  r.add("abs", "", kUnary, u([](auto& x, Args&) { return tg::abs(x); })).dom({Z}).types(number_types());
+  r.add("sign", "", kUnary, u([](auto& x, Args&) { return tg::sign(x); })).dom({Z});
+  r.add("relu", "", kUnary, u([](auto& x, Args&) { return tg::relu(x); })).dom({Z}).types(number_types());
+  r.add("leaky_relu", "default slope", kUnary, u([](auto& x, Args&) { return tg::leaky_relu(x); })).dom({Z});
+  r.add("leaky_relu", "slope 0.2", kUnary, u([](auto& x, Args& a) { return tg::leaky_relu(x, a.scalar(0.2)); }))
+      .dom({Z});
+  r.add("sigmoid", "", kUnary, u([](auto& x, Args&) { return tg::sigmoid(x); }));
+  r.add("tanh", "", kUnary, u([](auto& x, Args&) { return tg::tanh(x); }));
+  r.add("gelu", "", kUnary, u([](auto& x, Args&) { return tg::gelu(x); }));
+  r.add("clamp", "min and max", kUnary,
+        u([](auto& x, Args& a) { return tg::clamp(x, a.scalar(-0.7), a.scalar(0.8)); }));
+  r.add("clamp", "min", kUnary, u([](auto& x, Args& a) { return tg::clamp(x, a.scalar(-0.3), std::nullopt); }));
+  r.add("clamp", "max", kUnary, u([](auto& x, Args& a) { return tg::clamp(x, std::nullopt, a.scalar(0.4)); }));
+  r.add("maximum", "", kBinary, b([](auto& x, auto& y, Args&) { return tg::maximum(x, y); }));
+  r.add("minimum", "", kBinary, b([](auto& x, auto& y, Args&) { return tg::minimum(x, y); }));
+  r.add("where", "tensor, tensor", kBinary, b([](auto& x, auto& y, Args& a) {
+          return tg::where(a.mask(pattern_mask(tg::broadcast_shapes(x.shape(), y.shape(), "where"))), x, y);
+        }));
+  r.add("where", "tensor, scalar", kUnary,
+        u([](auto& x, Args& a) { return tg::where(a.mask(pattern_mask(x.shape())), x, a.scalar(2.0)); }));
+  r.add("where", "scalar, tensor", kUnary,
+        u([](auto& x, Args& a) { return tg::where(a.mask(pattern_mask(x.shape())), a.scalar(-1.0), x); }));
+  // The operators forward to the ops above.
+  r.add("operator+", "tensor + tensor", kBinary, b([](auto& x, auto& y, Args&) { return x + y; })).alias("add");
+  r.add("operator+", "tensor + scalar", kUnary, u([](auto& x, Args& a) { return x + a.scalar(2.0); })).alias("add");
+  r.add("operator+", "scalar + tensor", kUnary, u([](auto& x, Args& a) { return a.scalar(2.0) + x; })).alias("add");
+  r.add("operator-", "tensor - tensor", kBinary, b([](auto& x, auto& y, Args&) { return x - y; }))
+      .alias("sub")
+      .types(number_types());
+  r.add("operator-", "tensor - scalar", kUnary, u([](auto& x, Args& a) { return x - a.scalar(2.0); }))
+      .alias("sub")
+      .types(number_types());
+  r.add("operator-", "scalar - tensor", kUnary, u([](auto& x, Args& a) { return a.scalar(2.0) - x; }))
+      .alias("rsub")
+      .types(number_types());
+  r.add("operator-", "-tensor", kUnary, u([](auto& x, Args&) { return -x; })).alias("neg").types(number_types());
+  r.add("operator*", "tensor * tensor", kBinary, b([](auto& x, auto& y, Args&) { return x * y; })).alias("mul");
+  r.add("operator*", "tensor * scalar", kUnary, u([](auto& x, Args& a) { return x * a.scalar(2.0); })).alias("mul");
+  r.add("operator*", "scalar * tensor", kUnary, u([](auto& x, Args& a) { return a.scalar(2.0) * x; })).alias("mul");
+  r.add("operator/", "tensor / tensor", kBinary, b([](auto& x, auto& y, Args&) { return x / y; }))
+      .dom({A, Z})
+      .alias("div");
+  r.add("operator/", "tensor / scalar", kUnary, u([](auto& x, Args& a) { return x / a.scalar(2.0); })).alias("div");
+  r.add("operator/", "scalar / tensor", kUnary, u([](auto& x, Args& a) { return a.scalar(2.0) / x; }))
+      .dom({Z})
+      .alias("rdiv");
+  r.add("operator+=", "tensor", kSelfBroadcast, inplace([](Tensor& s, const V& in, Args&) { s += in[1]; }))
+      .in_place()
+      .alias("Tensor::add_");
+  r.add("operator+=", "scalar", kUnary, inplace([](Tensor& s, const V&, Args& a) { s += a.scalar(2.0); }))
+      .in_place()
+      .alias("Tensor::add_")
+      .types(number_types());
+  r.add("operator-=", "tensor", kSelfBroadcast, inplace([](Tensor& s, const V& in, Args&) { s -= in[1]; }))
+      .in_place()
+      .alias("Tensor::sub_")
+      .types(number_types());
+  r.add("operator-=", "scalar", kUnary, inplace([](Tensor& s, const V&, Args& a) { s -= a.scalar(2.0); }))
+      .in_place()
+      .alias("Tensor::sub_")
+      .types(number_types());
+  r.add("operator*=", "tensor", kSelfBroadcast, inplace([](Tensor& s, const V& in, Args&) { s *= in[1]; }))
+      .in_place()
+      .alias("Tensor::mul_");
+  r.add("operator*=", "scalar", kUnary, inplace([](Tensor& s, const V&, Args& a) { s *= a.scalar(2.0); }))
+      .in_place()
+      .alias("Tensor::mul_")
+      .types(number_types());
+  r.add("operator/=", "tensor", kSelfBroadcast, inplace([](Tensor& s, const V& in, Args&) { s /= in[1]; }))
+      .dom({A, Z})
+      .in_place()
+      .alias("Tensor::div_")
+      .types(float_types());
+  r.add("operator/=", "scalar", kUnary, inplace([](Tensor& s, const V&, Args& a) { s /= a.scalar(2.0); }))
+      .in_place()
+      .alias("Tensor::div_")
+      .types(float_types());
+  // The Tensor methods forward to the ops above.
+  r.add("Tensor::neg", "", kUnary, u([](auto& x, Args&) { return x.neg(); })).alias("neg").types(number_types());
+  r.add("Tensor::exp", "", kUnary, u([](auto& x, Args&) { return x.exp(); })).alias("exp");
+  r.add("Tensor::log", "", kUnary, u([](auto& x, Args&) { return x.log(); })).dom({P}).alias("log");
+  r.add("Tensor::log1p", "", kUnary, u([](auto& x, Args&) { return x.log1p(); })).dom({P}).alias("log1p");
+  r.add("Tensor::sqrt", "", kUnary, u([](auto& x, Args&) { return x.sqrt(); })).dom({P}).alias("sqrt");
+  r.add("Tensor::rsqrt", "", kUnary, u([](auto& x, Args&) { return x.rsqrt(); })).dom({P}).alias("rsqrt");
+  r.add("Tensor::pow", "tensor^scalar", kUnary, u([](auto& x, Args& a) { return x.pow(a.scalar(2.5)); }))
+      .dom({P})
+      .alias("pow");
+  r.add("Tensor::pow", "tensor^tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.pow(y); }))
+      .dom({P, A})
+      .alias("pow")
+      .types(number_types());
+  r.add("Tensor::abs", "", kUnary, u([](auto& x, Args&) { return x.abs(); }))
+      .dom({Z})
+      .alias("abs")
+      .types(number_types());
+  r.add("Tensor::sign", "", kUnary, u([](auto& x, Args&) { return x.sign(); })).dom({Z}).alias("sign");
+  r.add("Tensor::relu", "", kUnary, u([](auto& x, Args&) { return x.relu(); }))
+      .dom({Z})
+      .alias("relu")
+      .types(number_types());
+  r.add("Tensor::sigmoid", "", kUnary, u([](auto& x, Args&) { return x.sigmoid(); })).alias("sigmoid");
+  r.add("Tensor::tanh", "", kUnary, u([](auto& x, Args&) { return x.tanh(); })).alias("tanh");
+  r.add("Tensor::gelu", "", kUnary, u([](auto& x, Args&) { return x.gelu(); })).alias("gelu");
+  r.add("Tensor::clamp", "", kUnary, u([](auto& x, Args& a) { return x.clamp(a.scalar(-0.5), a.scalar(0.5)); }))
+      .alias("clamp");
+}
+
+void compare(Builder& r) {
+  // Comparisons and logic: bool results that cut the tape.
+  r.family = "compare";
+  r.dtypes = all_types();
+  const std::pair<const char*, Tensor (*)(const Tensor&, const Tensor&)> binary[] = {{"eq", tg::eq},
+                                                                                     {"ne", tg::ne},
+                                                                                     {"lt", tg::lt},
+                                                                                     {"le", tg::le},
+                                                                                     {"gt", tg::gt},
+                                                                                     {"ge", tg::ge},
+                                                                                     {"logical_and", tg::logical_and},
+                                                                                     {"logical_or", tg::logical_or}};
+  for (const auto& entry : binary) {
+    const auto f = entry.second;  // a structured binding cannot be captured before Clang 16
+    r.add(entry.first, "", kBinary, b([f](auto& x, auto& y, Args&) { return f(x, y); })).no_grad();
+  }
+  r.add("logical_not", "", kUnary, u([](auto& x, Args&) { return tg::logical_not(x); })).no_grad();
+  r.add("isnan", "", kUnary, u([](auto& x, Args&) { return tg::isnan(x); })).no_grad();
+  r.add("isfinite", "", kUnary, u([](auto& x, Args&) { return tg::isfinite(x); })).no_grad();
+  r.add("allclose", "", kBinary,
+        b([](auto& x, auto& y, Args& a) { return as_tensor(tg::allclose(x, y, a.scalar(1e-5), a.scalar(1e-8))); }))
+      .no_grad();
+  r.add("equal", "", kBinary, b([](auto& x, auto& y, Args&) { return as_tensor(tg::equal(x, y)); })).no_grad();
+  r.add("operator==", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x == y; })).no_grad().alias("eq");
+  r.add("operator!=", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x != y; })).no_grad().alias("ne");
+  r.add("operator<", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x < y; })).no_grad().alias("lt");
+  r.add("operator<=", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x <= y; })).no_grad().alias("le");
+  r.add("operator>", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x > y; })).no_grad().alias("gt");
+  r.add("operator>=", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x >= y; })).no_grad().alias("ge");
+  r.add("operator==", "scalar", kUnary, u([](auto& x, Args& a) { return x == a.scalar(0.0); })).no_grad().alias("eq");
+  r.add("operator!=", "scalar", kUnary, u([](auto& x, Args& a) { return x != a.scalar(0.0); })).no_grad().alias("ne");
+  r.add("operator<", "scalar", kUnary, u([](auto& x, Args& a) { return x < a.scalar(0.0); })).no_grad().alias("lt");
+  r.add("operator<=", "scalar", kUnary, u([](auto& x, Args& a) { return x <= a.scalar(0.0); })).no_grad().alias("le");
+  r.add("operator>", "scalar", kUnary, u([](auto& x, Args& a) { return x > a.scalar(0.0); })).no_grad().alias("gt");
+  r.add("operator>=", "scalar", kUnary, u([](auto& x, Args& a) { return x >= a.scalar(0.0); })).no_grad().alias("ge");
+  r.add("Tensor::eq", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.eq(y); })).no_grad().alias("eq");
+  r.add("Tensor::ne", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.ne(y); })).no_grad().alias("ne");
+  r.add("Tensor::lt", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.lt(y); })).no_grad().alias("lt");
+  r.add("Tensor::le", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.le(y); })).no_grad().alias("le");
+  r.add("Tensor::gt", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.gt(y); })).no_grad().alias("gt");
+  r.add("Tensor::ge", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.ge(y); })).no_grad().alias("ge");
+  r.add("Tensor::eq", "scalar", kUnary, u([](auto& x, Args& a) { return x.eq(a.scalar(0.0)); })).no_grad().alias("eq");
+  r.add("Tensor::ne", "scalar", kUnary, u([](auto& x, Args& a) { return x.ne(a.scalar(0.0)); })).no_grad().alias("ne");
+  r.add("Tensor::lt", "scalar", kUnary, u([](auto& x, Args& a) { return x.lt(a.scalar(0.0)); })).no_grad().alias("lt");
+  r.add("Tensor::le", "scalar", kUnary, u([](auto& x, Args& a) { return x.le(a.scalar(0.0)); })).no_grad().alias("le");
+  r.add("Tensor::gt", "scalar", kUnary, u([](auto& x, Args& a) { return x.gt(a.scalar(0.0)); })).no_grad().alias("gt");
+  r.add("Tensor::ge", "scalar", kUnary, u([](auto& x, Args& a) { return x.ge(a.scalar(0.0)); })).no_grad().alias("ge");
+}
+
+void reduce(Builder& r) {
+  r.family = "reduce";
+  r.dtypes = all_types();
+  r.add("sum", "all", kUnary, u([](auto& x, Args&) { return tg::sum(x); }));
+  r.add("sum", "dim 0", "3x4 | 5 | 2x3x2", u([](auto& x, Args& a) { return tg::sum(x, a.dims({0})); }));
+  r.add("sum", "dims 0, -1 keepdim", kDims, u([](auto& x, Args& a) {
+          return tg::sum(x, a.dims({0, -1}), a.flag(true));
+        }));
+  r.add("mean", "all", kUnary, u([](auto& x, Args&) { return tg::mean(x); })).types(float_types());
+  r.add("mean", "dim 1", kDims, u([](auto& x, Args& a) { return tg::mean(x, a.dims({1})); })).types(float_types());
+  r.add("mean", "dim -1 keepdim", kDims, u([](auto& x, Args& a) { return tg::mean(x, a.dims({-1}), a.flag(true)); }))
+      .types(float_types());
+  r.add("var", "all", kDims, u([](auto& x, Args&) { return tg::var(x); })).types(float_types());
+  r.add("var", "dim 1", kDims, u([](auto& x, Args& a) { return tg::var(x, a.dims({1})); })).types(float_types());
+  r.add("var", "dim 0, correction 0, keepdim", kDims,
+        u([](auto& x, Args& a) { return tg::var(x, a.dims({0}), a.scalar(0.0), a.flag(true)); }))
+      .types(float_types());
+  r.add("var", "dims 0, 1", kDims, u([](auto& x, Args& a) { return tg::var(x, a.dims({0, 1})); })).types(float_types());
+  r.add("std", "all", kDims, u([](auto& x, Args&) { return tg::std(x); })).no_expand().types(float_types());
+  r.add("std", "dim 1", kDims, u([](auto& x, Args& a) { return tg::std(x, a.dims({1})); }))
+      .no_expand()
+      .types(float_types());
+  r.add("std", "dims 0, 1, correction 0", kDims, u([](auto& x, Args& a) {
+          return tg::std(x, a.dims({0, 1}), a.scalar(0.0));
+        }))
+      .no_expand()
+      .types(float_types());
+  r.add("amax", "dim 1", kDims, u([](auto& x, Args& a) { return tg::amax(x, a.dims({1})); })).no_expand();
+  r.add("amax", "dims 0, 1 keepdim", kDims, u([](auto& x, Args& a) {
+          return tg::amax(x, a.dims({0, 1}), a.flag(true));
+        }))
+      .no_expand();
+  r.add("amin", "dim 0", kDims, u([](auto& x, Args& a) { return tg::amin(x, a.dims({0})); })).no_expand();
+  r.add("max", "all", kUnary, u([](auto& x, Args&) { return tg::max(x); })).no_expand();
+  r.add("max", "dim", kDims, many([](const V& in, Args& a) {
+          auto [values, indices] = tg::max(in[0], a.dim(1), a.flag(false));
+          return V{values, indices};
+        }))
+      .no_expand();
+  r.add("min", "all", kUnary, u([](auto& x, Args&) { return tg::min(x); })).no_expand();
+  r.add("min", "dim keepdim", kDims, many([](const V& in, Args& a) {
+          auto [values, indices] = tg::min(in[0], a.dim(-1), a.flag(true));
+          return V{values, indices};
+        }))
+      .no_expand();
+  r.add("argmax", "all", kUnary, u([](auto& x, Args&) { return tg::argmax(x); })).no_grad().no_expand();
+  r.add("argmax", "dim keepdim", kDims, u([](auto& x, Args& a) { return tg::argmax(x, a.dim(1), a.flag(true)); }))
+      .no_grad()
+      .no_expand();
+  r.add("argmin", "all", kUnary, u([](auto& x, Args&) { return tg::argmin(x); })).no_grad().no_expand();
+  r.add("argmin", "dim", kDims, u([](auto& x, Args& a) { return tg::argmin(x, a.dim(0), a.flag(false)); }))
+      .no_grad()
+      .no_expand();
+  r.add("logsumexp", "dim 1", kDims, u([](auto& x, Args& a) { return tg::logsumexp(x, a.dims({1})); }));
+  r.add("logsumexp", "dim 0 keepdim", kDims,
+        u([](auto& x, Args& a) { return tg::logsumexp(x, a.dims({0}), a.flag(true)); }));
+  r.add("prod", "all", "3x2 | 4 | []", u([](auto& x, Args&) { return tg::prod(x); })).dom({Z});
+  r.add("prod", "dim 1", kDims, u([](auto& x, Args& a) { return tg::prod(x, a.dim(1)); })).dom({Z});
+  r.add("prod", "dim 0 keepdim", kDims, u([](auto& x, Args& a) { return tg::prod(x, a.dim(0), a.flag(true)); }))
+      .dom({Z});
+  r.add("norm", "p=2", kUnary, u([](auto& x, Args&) { return tg::norm(x); })).dom({Z}).types(float_types());
+  r.add("norm", "p=1", kUnary, u([](auto& x, Args& a) { return tg::norm(x, a.scalar(1.0)); }))
+      .dom({Z})
+      .types(float_types());
+  r.add("norm", "p=3", kUnary, u([](auto& x, Args& a) { return tg::norm(x, a.scalar(3.0)); }))
+      .dom({Z})
+      .types(float_types());
+  r.add("norm", "dim 1 (p=2)", kDims, u([](auto& x, Args& a) { return tg::norm(x, a.dims({1})); }))
+      .dom({Z})
+      .types(float_types());
+  r.add("norm", "p=2 dim 1", kDims, u([](auto& x, Args& a) { return tg::norm(x, a.scalar(2.0), a.dims({1})); }))
+      .dom({Z})
+      .types(float_types());
+  r.add("norm", "p=1.5 dim 0 keepdim", kDims,
+        u([](auto& x, Args& a) { return tg::norm(x, a.scalar(1.5), a.dims({0}), a.flag(true)); }))
+      .dom({Z})
+      .types(float_types());
+  r.add("softmax", "dim 1", kDims, u([](auto& x, Args& a) { return tg::softmax(x, a.dim(1)); })).types(float_types());
+  r.add("softmax", "dim 0", "3x4 | 2x3x2 | 5", u([](auto& x, Args& a) { return tg::softmax(x, a.dim(0)); }))
+      .types(float_types());
+  r.add("log_softmax", "dim -1", "3x4 | 2x3x2 | 5", u([](auto& x, Args& a) { return tg::log_softmax(x, a.dim(-1)); }))
+      .types(float_types());
+  r.add("log_softmax", "dim 0", kDims, u([](auto& x, Args& a) { return tg::log_softmax(x, a.dim(0)); }))
+      .types(float_types());
+  // The Tensor methods.
+  r.add("Tensor::sum", "all", kUnary, u([](auto& x, Args&) { return x.sum(); })).alias("sum");
+  r.add("Tensor::sum", "dim 1 keepdim", kDims, u([](auto& x, Args& a) { return x.sum(a.dims({1}), a.flag(true)); }))
+      .alias("sum");
+  r.add("Tensor::mean", "all", kUnary, u([](auto& x, Args&) { return x.mean(); })).alias("mean").types(float_types());
+  r.add("Tensor::mean", "dim 0", kDims, u([](auto& x, Args& a) { return x.mean(a.dims({0})); }))
+      .alias("mean")
+      .types(float_types());
+  r.add("Tensor::var", "all", kDims, u([](auto& x, Args&) { return x.var(); })).alias("var").types(float_types());
+  r.add("Tensor::var", "dim 1", kDims, u([](auto& x, Args& a) { return x.var(a.dims({1})); }))
+      .alias("var")
+      .types(float_types());
+  r.add("Tensor::var", "dim 0, correction 0, keepdim", kDims,
+        u([](auto& x, Args& a) { return x.var(a.dims({0}), a.scalar(0.0), a.flag(true)); }))
+      .alias("var")
+      .types(float_types());
+  r.add("Tensor::std", "all", kDims, u([](auto& x, Args&) { return x.std(); }))
+      .no_expand()
+      .alias("std")
+      .types(float_types());
+  r.add("Tensor::std", "dim 1", kDims, u([](auto& x, Args& a) { return x.std(a.dims({1})); }))
+      .no_expand()
+      .alias("std")
+      .types(float_types());
+  r.add("Tensor::std", "dim 0, correction 0", kDims,
+        u([](auto& x, Args& a) { return x.std(a.dims({0}), a.scalar(0.0)); }))
+      .no_expand()
+      .alias("std")
+      .types(float_types());
+  r.add("Tensor::max", "all", kUnary, u([](auto& x, Args&) { return x.max(); })).no_expand().alias("max");
+  r.add("Tensor::max", "dim", kDims, many([](const V& in, Args& a) {
+          auto [values, indices] = in[0].max(a.dim(0), a.flag(false));
+          return V{values, indices};
+        }))
+      .no_expand()
+      .alias("max");
+  r.add("Tensor::min", "all", kUnary, u([](auto& x, Args&) { return x.min(); })).no_expand().alias("min");
+  r.add("Tensor::min", "dim", kDims, many([](const V& in, Args& a) {
+          auto [values, indices] = in[0].min(a.dim(1), a.flag(true));
+          return V{values, indices};
+        }))
+      .no_expand()
+      .alias("min");
+  r.add("Tensor::argmax", "all", kUnary, u([](auto& x, Args&) { return x.argmax(); }))
+      .no_grad()
+      .no_expand()
+      .alias("argmax");
+  r.add("Tensor::argmax", "dim", kDims, u([](auto& x, Args& a) { return x.argmax(a.dim(1), a.flag(false)); }))
+      .no_grad()
+      .no_expand()
+      .alias("argmax");
+  r.add("Tensor::argmin", "all", kUnary, u([](auto& x, Args&) { return x.argmin(); }))
+      .no_grad()
+      .no_expand()
+      .alias("argmin");
+  r.add("Tensor::argmin", "dim", kDims, u([](auto& x, Args& a) { return x.argmin(a.dim(0), a.flag(true)); }))
+      .no_grad()
+      .no_expand()
+      .alias("argmin");
+  r.add("Tensor::logsumexp", "dim 1", kDims, u([](auto& x, Args& a) { return x.logsumexp(a.dims({1})); }))
+      .alias("logsumexp");
+  r.add("Tensor::prod", "all", "3x2 | 4 | []", u([](auto& x, Args&) { return x.prod(); })).dom({Z}).alias("prod");
+  r.add("Tensor::prod", "dim 1", kDims, u([](auto& x, Args& a) { return x.prod(a.dim(1)); })).dom({Z}).alias("prod");
+  r.add("Tensor::norm", "p=2", kUnary, u([](auto& x, Args&) { return x.norm(); }))
+      .dom({Z})
+      .alias("norm")
+      .types(float_types());
+  r.add("Tensor::norm", "p=1", kUnary, u([](auto& x, Args& a) { return x.norm(a.scalar(1.0)); }))
+      .dom({Z})
+      .alias("norm")
+      .types(float_types());
+  r.add("Tensor::norm", "dim 1", kDims, u([](auto& x, Args& a) { return x.norm(a.dims({1})); }))
+      .dom({Z})
+      .alias("norm")
+      .types(float_types());
+  r.add("Tensor::norm", "p=3 dim 0 keepdim", kDims,
+        u([](auto& x, Args& a) { return x.norm(a.scalar(3.0), a.dims({0}), a.flag(true)); }))
+      .dom({Z})
+      .alias("norm")
+      .types(float_types());
+}
+
+void linalg(Builder& r) {
+  r.family = "linalg";
+  r.dtypes = number_types();
+  r.add("matmul", "", "3x4 4x2 | 4 4x2 | 3x4 4 | 4 4 | 2x3x4 4x2 | 3x4 2x4x2 | 1x3x4 2x4x2",
+        b([](auto& x, auto& y, Args&) { return tg::matmul(x, y); }));
+  r.add("mm", "", "3x4 4x2 | 1x3 3x1", b([](auto& x, auto& y, Args&) { return tg::mm(x, y); }));
+  r.add("addmm", "", "3x2 3x4 4x2 | 2 3x4 4x2",
+        t3([](auto& c, auto& x, auto& y, Args&) { return tg::addmm(c, x, y); }));
+  r.add("addmm", "beta 0.5 alpha -2", "3x2 3x4 4x2 | 3x1 3x4 4x2",
+        t3([](auto& c, auto& x, auto& y, Args& a) { return tg::addmm(c, x, y, a.scalar(0.5), a.scalar(-2.0)); }))
+      .types(float_types());
+  r.add("linear", "with bias", "3x4 2x4 2 | 2x3x4 2x4 2 | 4 2x4 2",
+        t3([](auto& x, auto& w, auto& bias, Args&) { return tg::linear(x, w, bias); }));
+  r.add("linear", "without bias", "3x4 2x4 | 2x3x4 2x4", b([](auto& x, auto& w, Args&) { return tg::linear(x, w); }));
+  r.add("dot", "", "4 4", b([](auto& x, auto& y, Args&) { return tg::dot(x, y); }));
+  r.add("outer", "", "3 4", b([](auto& x, auto& y, Args&) { return tg::outer(x, y); })).types(all_types());
+  r.add("Tensor::matmul", "", "3x4 4x2 | 2x3x4 4", b([](auto& x, auto& y, Args&) { return x.matmul(y); }))
+      .alias("matmul");
+}
+
+void shape(Builder& r) {
+  r.family = "shape";
+  r.dtypes = all_types();
+  const auto pieces = [](const std::vector<Tensor>& parts) { return V(parts.begin(), parts.end()); };
+  r.add("view", "", "3x4 | 1x5", u([](auto& x, Args& a) {
+          return tg::view(x, a.shape({x.size(1), x.size(0)}));
+        }))
+      .contiguous_only();
+  r.add("reshape", "", "3x4 | 2x3x2 | 2", u([](auto& x, Args& a) { return tg::reshape(x, a.shape({-1, 2})); }));
+  r.add("transpose", "", kDims, u([](auto& x, Args& a) { return tg::transpose(x, a.dim(0), a.dim(-1)); }));
+  r.add("permute", "", "2x3x4", u([](auto& x, Args& a) { return tg::permute(x, a.dims({2, 0, 1})); }));
+  r.add("narrow", "", kDims, u([](auto& x, Args& a) { return tg::narrow(x, a.dim(1), a.count(1), a.count(2)); }));
+  r.add("slice", "step 2", "3x4 | 2x5",
+        u([](auto& x, Args& a) { return tg::slice(x, a.dim(1), a.count(0), a.count(5), a.count(2)); }));
+  r.add("slice", "negative start", "3x4 | 4",
+        u([](auto& x, Args& a) { return tg::slice(x, a.dim(0), a.count(-2), a.count(3)); }));
+  r.add("select", "", "3x4 | 2x3x2 | 3", u([](auto& x, Args& a) { return tg::select(x, a.dim(0), a.count(1)); }));
+  r.add("expand", "", "3x1 | 4 | []", u([](auto& x, Args& a) { return tg::expand(x, a.shape({2, 3, 4})); }));
+  r.add("squeeze", "all", "3x1x4 | 1", u([](auto& x, Args&) { return tg::squeeze(x); }));
+  r.add("squeeze", "dim", "3x1x4", u([](auto& x, Args& a) { return tg::squeeze(x, a.dim(1)); }));
+  r.add("unsqueeze", "", "3x4 | 5", u([](auto& x, Args& a) { return tg::unsqueeze(x, a.dim(1)); }));
+  r.add("flatten", "all", "2x3x2 | 3x4", u([](auto& x, Args&) { return tg::flatten(x); }));
+  r.add("flatten", "dims 1..2", "2x3x2", u([](auto& x, Args& a) { return tg::flatten(x, a.dim(1), a.dim(2)); }));
+  r.add("cat", "dim 0", "2x3 4x3 | 2 3", b([](auto& x, auto& y, Args& a) { return tg::cat({x, y}, a.dim(0)); }));
+  r.add("cat", "dim 1, three inputs", "3x2 3x4 3x1", t3([](auto& x, auto& y, auto& z, Args& a) {
+          return tg::cat({x, y, z}, a.dim(1));
+        }));
+  r.add("stack", "dim 0", "3x4 3x4 | [] []", b([](auto& x, auto& y, Args& a) { return tg::stack({x, y}, a.dim(0)); }));
+  r.add("stack", "dim -1", "3x4 3x4", b([](auto& x, auto& y, Args& a) { return tg::stack({x, y}, a.dim(-1)); }));
+  r.add("split", "dim 0", "5x3",
+        many([pieces](const V& in, Args& a) { return pieces(tg::split(in[0], a.count(2), a.dim(0))); }));
+  r.add("split", "dim 1", "2x4",
+        many([pieces](const V& in, Args& a) { return pieces(tg::split(in[0], a.count(3), a.dim(1))); }));
+  r.add("chunk", "", "3x4 | 3x5",
+        many([pieces](const V& in, Args& a) { return pieces(tg::chunk(in[0], a.count(2), a.dim(1))); }));
+  r.add("contiguous", "", "3x4 | 5", u([](auto& x, Args&) { return tg::contiguous(x); }));
+  r.add("clone", "", "3x4 | []", u([](auto& x, Args&) { return tg::clone(x); }));
+  r.add("to_dtype", "same dtype", "3x4", u([](auto& x, Args&) { return tg::to_dtype(x, x.dtype()); }));
+  // Through float32 and back: finite differences need a step far above float32's resolution.
+  r.add("to_dtype", "float32 and back", "3x4 | 5",
+        u([](auto& x, Args&) { return tg::to_dtype(tg::to_dtype(x, kFloat32), x.dtype()); }))
+      .tol({.eps = 1e-2, .atol = 1e-3, .rtol = 1e-2});
+  // The Tensor methods.
+  r.add("Tensor::view", "", "3x4", u([](auto& x, Args& a) {
+          return x.view(a.shape({2, 6}));
+        }))
+      .contiguous_only()
+      .alias("view");
+  r.add("Tensor::view_as", "", "3x4 2x6", b([](auto& x, auto& y, Args&) { return x.view_as(y); }))
+      .contiguous_only()
+      .alias("view");
+  r.add("Tensor::reshape", "", "3x4 | 2x3x2", u([](auto& x, Args& a) {
+          return x.reshape(a.shape({2, -1}));
+        }))
+      .alias("reshape");
+  r.add("Tensor::reshape_as", "", "3x4 2x6", b([](auto& x, auto& y, Args&) { return x.reshape_as(y); }))
+      .alias("reshape");
+  r.add("Tensor::transpose", "", kDims, u([](auto& x, Args& a) { return x.transpose(a.dim(0), a.dim(1)); }))
+      .alias("transpose");
+  r.add("Tensor::permute", "", "2x3x4", u([](auto& x, Args& a) {
+          return x.permute(a.dims({1, 2, 0}));
+        }))
+      .alias("permute");
+  r.add("Tensor::t", "", "3x4 | 5", u([](auto& x, Args&) { return x.t(); })).alias("transpose");
+  r.add("Tensor::narrow", "", kDims, u([](auto& x, Args& a) { return x.narrow(a.dim(0), a.count(1), a.count(1)); }))
+      .alias("narrow");
+  r.add("Tensor::slice", "", "3x4 | 2x5",
+        u([](auto& x, Args& a) { return x.slice(a.dim(-1), a.count(1), a.count(4), a.count(2)); }))
+      .alias("slice");
+  r.add("Tensor::select", "", kDims, u([](auto& x, Args& a) { return x.select(a.dim(1), a.count(-1)); }))
+      .alias("select");
+  r.add("Tensor::operator[]", "", "3x4 | 3", u([](auto& x, Args& a) { return x[a.count(2)]; })).alias("select");
+  r.add("Tensor::expand", "", "3x1 | []", u([](auto& x, Args& a) {
+          return x.expand(a.shape({2, 3, 5}));
+        }))
+      .alias("expand");
+  r.add("Tensor::expand_as", "", "3x1 2x3x4", b([](auto& x, auto& y, Args&) { return x.expand_as(y); }))
+      .alias("expand");
+  r.add("Tensor::squeeze", "all", "3x1x4", u([](auto& x, Args&) { return x.squeeze(); })).alias("squeeze");
+  r.add("Tensor::squeeze", "dim", "1x4", u([](auto& x, Args& a) { return x.squeeze(a.dim(0)); })).alias("squeeze");
+  r.add("Tensor::unsqueeze", "", "3x4 | []", u([](auto& x, Args& a) { return x.unsqueeze(a.dim(0)); }))
+      .alias("unsqueeze");
+  r.add("Tensor::flatten", "", "2x3x2", u([](auto& x, Args& a) { return x.flatten(a.dim(0), a.dim(1)); }))
+      .alias("flatten");
+  r.add("Tensor::contiguous", "", "3x4", u([](auto& x, Args&) { return x.contiguous(); })).alias("contiguous");
+  r.add("Tensor::clone", "", "3x4", u([](auto& x, Args&) { return x.clone(); })).alias("clone");
+  r.add("Tensor::to", "", "3x4", u([](auto& x, Args&) { return x.to(x.dtype()); })).alias("to_dtype");
+  r.add("Tensor::detach", "", "3x4", u([](auto& x, Args&) { return x.detach(); })).no_grad();
+}
+
+void index(Builder& r) {
+  r.family = "index";
+  r.dtypes = all_types();
+  r.add("index_select", "dim 0, repeated", "3x4 | 4", u([](auto& x, Args& a) {
+          return tg::index_select(x, a.dim(0), a.index(index_tensor({2, 0, 2}, {3})));
+        }));
+  r.add("index_select", "dim 1", kDims, u([](auto& x, Args& a) {
+          return tg::index_select(x, a.dim(1), a.index(index_tensor({1, 1, 0}, {3})));
+        }));
+  r.add("gather", "dim 1", "3x4", u([](auto& x, Args& a) {
+          return tg::gather(x, a.dim(1), a.index(index_tensor({0, 3, 1, 1, 2, 0}, {3, 2})));
+        }));
+  r.add("gather", "dim 0", "3x4", u([](auto& x, Args& a) {
+          return tg::gather(x, a.dim(0), a.index(index_tensor({2, 0, 1, 1, 0, 0, 2, 2}, {2, 4})));
+        }));
+  r.add("scatter_add", "dim 1, repeated", "3x4 3x2", b([](auto& x, auto& src, Args& a) {
+          return tg::scatter_add(x, a.dim(1), a.index(index_tensor({0, 0, 3, 1, 2, 2}, {3, 2})), src);
+        }))
+      .types(number_types());
+  r.add("scatter_add", "dim 0", "3x4 1x4", b([](auto& x, auto& src, Args& a) {
+          return tg::scatter_add(x, a.dim(0), a.index(index_tensor({2, 0, 1, 2}, {1, 4})), src);
+        }))
+      .types(number_types());
+  r.add("masked_fill", "", "3x4 | 5 | 2x3x2",
+        u([](auto& x, Args& a) { return tg::masked_fill(x, a.mask(pattern_mask(x.shape())), a.scalar(-2.0)); }));
+  r.add("masked_fill", "broadcast mask", "3x4",
+        u([](auto& x, Args& a) { return tg::masked_fill(x, a.mask(pattern_mask({x.size(-1)})), a.scalar(7.0)); }));
+  r.add("one_hot", "", "4 | 2x3", u([](auto& labels, Args& a) { return tg::one_hot(labels, a.count(-1)); }))
+      .dom({I})
+      .no_grad();
+  r.add("one_hot", "num_classes 5", "4", u([](auto& labels, Args& a) { return tg::one_hot(labels, a.count(5)); }))
+      .dom({I})
+      .no_grad();
+  r.add("Tensor::index_select", "", "3x4", u([](auto& x, Args& a) {
+          return x.index_select(a.dim(1), a.index(index_tensor({3, 0}, {2})));
+        }))
+      .alias("index_select");
+  r.add("Tensor::gather", "", "3x4", u([](auto& x, Args& a) {
+          return x.gather(a.dim(1), a.index(index_tensor({0, 3, 1}, {3, 1})));
+        }))
+      .alias("gather");
+  r.add("Tensor::scatter_add", "", "3x4 3x1", b([](auto& x, auto& src, Args& a) {
+          return x.scatter_add(a.dim(1), a.index(index_tensor({2, 2, 0}, {3, 1})), src);
+        }))
+      .alias("scatter_add")
+      .types(number_types());
+  r.add("Tensor::masked_fill", "", "3x4",
+        u([](auto& x, Args& a) { return x.masked_fill(a.mask(pattern_mask(x.shape())), a.scalar(0.5)); }))
+      .alias("masked_fill");
+}
+
+void in_place_methods(Builder& r) {
+  // On a copy of a tensor that requires grad (gradcheck hands them one) they
+  // record; on a leaf they refuse.
+  r.family = "inplace";
+  r.dtypes = number_types();
+  auto entry = [&](std::string name, std::string variant, std::string_view shapes, OpFn fn) -> Builder& {
+    return r.add(std::move(name), std::move(variant), shapes, std::move(fn)).in_place();
+  };
+  entry("Tensor::add_", "tensor, alpha", kSelfBroadcast,
+        inplace([](Tensor& s, const V& in, Args& a) { s.add_(in[1], a.scalar(-1.5)); }))
+      .types(float_types());
+  entry("Tensor::add_", "scalar", kUnary, inplace([](Tensor& s, const V&, Args& a) { s.add_(a.scalar(2.0)); }));
+  entry("Tensor::sub_", "tensor, alpha", kSelfBroadcast,
+        inplace([](Tensor& s, const V& in, Args& a) { s.sub_(in[1], a.scalar(0.5)); }))
+      .types(float_types());
+  entry("Tensor::sub_", "scalar", kUnary, inplace([](Tensor& s, const V&, Args& a) { s.sub_(a.scalar(2.0)); }));
+  entry("Tensor::mul_", "tensor", kSelfBroadcast, inplace([](Tensor& s, const V& in, Args&) { s.mul_(in[1]); }))
+      .types(all_types());
+  entry("Tensor::mul_", "scalar", kUnary, inplace([](Tensor& s, const V&, Args& a) { s.mul_(a.scalar(-2.0)); }));
+  entry("Tensor::div_", "tensor", kSelfBroadcast, inplace([](Tensor& s, const V& in, Args&) { s.div_(in[1]); }))
+      .dom({A, Z})
+      .types(float_types());
+  entry("Tensor::div_", "scalar", kUnary, inplace([](Tensor& s, const V&, Args& a) { s.div_(a.scalar(4.0)); }))
+      .types(float_types());
+  entry("Tensor::zero_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.zero_(); })).types(all_types());
+  entry("Tensor::fill_", "", kUnary, inplace([](Tensor& s, const V&, Args& a) { s.fill_(a.scalar(1.5)); }))
+      .types(all_types());
+  entry("Tensor::copy_", "", kSelfBroadcast, inplace([](Tensor& s, const V& in, Args&) { s.copy_(in[1]); }))
+      .types(all_types());
+  entry("Tensor::clamp_", "", kUnary,
+        inplace([](Tensor& s, const V&, Args& a) { s.clamp_(a.scalar(-0.6), a.scalar(0.7)); }))
+      .types(float_types());
+  entry("Tensor::relu_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.relu_(); })).dom({Z});
+  entry("Tensor::masked_fill_", "", kUnary,
+        inplace([](Tensor& s, const V&, Args& a) { s.masked_fill_(a.mask(pattern_mask(s.shape())), a.scalar(3.0)); }))
+      .types(all_types());
+}
+
+void nn_ops(Builder& r) {
+  r.family = "nn";
+  r.dtypes = float_types();
+  // Class targets and weights in the inputs' dtype (float64 under gradcheck).
+  const auto classes = [](Args& a) { return a.index(index_tensor({1, 0, 3}, {3})); };
+  const auto class_weight = [](const Tensor& like) {
+    return tg::tensor({0.5, 1, 2, 1.5}, {4}, {.dtype = like.dtype()});
+  };
+  // Forwarders of tg:: ops, kept in nn/functional.h for torch.nn.functional's spelling.
+  r.add("F::relu", "", kUnary, u([](auto& x, Args&) { return F::relu(x); }))
+      .dom({Z})
+      .alias("relu")
+      .types(number_types());
+  r.add("F::leaky_relu", "", kUnary, u([](auto& x, Args& a) { return F::leaky_relu(x, a.scalar(0.1)); }))
+      .dom({Z})
+      .alias("leaky_relu")
+      .types(all_types());
+  r.add("F::gelu", "", kUnary, u([](auto& x, Args&) { return F::gelu(x); })).alias("gelu").types(all_types());
+  r.add("F::sigmoid", "", kUnary, u([](auto& x, Args&) { return F::sigmoid(x); })).alias("sigmoid").types(all_types());
+  r.add("F::tanh", "", kUnary, u([](auto& x, Args&) { return F::tanh(x); })).alias("tanh").types(all_types());
+  r.add("F::softmax", "", kDims, u([](auto& x, Args& a) { return F::softmax(x, a.dim(-1)); })).alias("softmax");
+  r.add("F::log_softmax", "", kDims, u([](auto& x, Args& a) { return F::log_softmax(x, a.dim(1)); }))
+      .alias("log_softmax");
+  r.add("F::flatten", "", "2x3x2", u([](auto& x, Args& a) { return F::flatten(x, a.dim(1)); }))
+      .alias("flatten")
+      .types(all_types());
+  r.add("F::linear", "", "3x4 2x4 2", t3([](auto& x, auto& w, auto& bias, Args&) { return F::linear(x, w, bias); }))
+      .alias("linear")
+      .types(number_types());
+  // The ops of their own.
+  r.add("F::dropout", "training, fixed generator", "3x4 | 2x3x2", u([](auto& x, Args& a) {
+          tg::Generator gen(11);  // the same mask on every call
+          return F::dropout(x, a.scalar(0.3), a.flag(true), &gen);
+        }));
+  r.add("F::dropout", "p = 0", "3x4", u([](auto& x, Args& a) { return F::dropout(x, a.scalar(0.0), a.flag(true)); }))
+      .types(all_types());
+  r.add("F::dropout", "eval", "3x4", u([](auto& x, Args& a) { return F::dropout(x, a.scalar(0.3), a.flag(false)); }))
+      .types(all_types());
+  r.add("F::conv2d", "bias", "1x2x4x4 2x2x2x2 2 | 2x4x4 2x2x2x2 2",
+        t3([](auto& x, auto& w, auto& bias, Args&) { return F::conv2d(x, w, bias); }));
+  r.add("F::conv2d", "stride 2, padding 1", "1x2x4x4 3x2x3x3 3",
+        t3([](auto& x, auto& w, auto& bias, Args& a) { return F::conv2d(x, w, bias, a.count(2), a.count(1)); }));
+  r.add("F::conv2d", "dilation 2, no bias, rectangular", "2x1x4x5 2x1x2x2", b([](auto& x, auto& w, Args& a) {
+          return F::conv2d(x, w, {}, {a.count(1), a.count(2)}, {a.count(1), a.count(0)}, a.count(2));
+        }));
+  r.add("F::max_pool2d", "kernel 2", "1x2x4x4 | 2x4x4",
+        u([](auto& x, Args& a) { return F::max_pool2d(x, a.count(2)); }))
+      .no_expand();
+  r.add("F::max_pool2d", "kernel 3, stride 2, padding 1", "1x2x5x5",
+        u([](auto& x, Args& a) { return F::max_pool2d(x, a.count(3), a.count(2), a.count(1)); }))
+      .no_expand();
+  r.add("F::max_pool2d_with_indices", "", "1x2x3x4", many([](const V& in, Args& a) {
+          auto [values, indices] = F::max_pool2d_with_indices(in[0], a.count(2), a.count(1));
+          return V{values, indices};
+        }))
+      .no_expand();
+  r.add("F::avg_pool2d", "kernel 2", "1x2x4x4 | 2x4x4",
+        u([](auto& x, Args& a) { return F::avg_pool2d(x, a.count(2)); }));
+  r.add("F::avg_pool2d", "kernel 3, stride 2, padding 1, padding not counted", "1x2x5x5",
+        u([](auto& x, Args& a) { return F::avg_pool2d(x, a.count(3), a.count(2), a.count(1), a.flag(false)); }));
+  r.add("F::layer_norm", "affine", "3x4 4 4 | 2x3x4 4 4",
+        t3([](auto& x, auto& w, auto& bias, Args& a) { return F::layer_norm(x, a.shape({x.size(-1)}), w, bias); }));
+  r.add("F::layer_norm", "two dims, no affine", "2x3x4", u([](auto& x, Args& a) {
+          return F::layer_norm(x, a.shape({3, 4}));
+        }));
+  r.add("F::batch_norm", "training, affine", "4x3 3 3 | 2x3x2x2 3 3",
+        t3([](auto& x, auto& w, auto& bias, Args&) { return F::batch_norm(x, {}, {}, w, bias, true); }))
+      .no_expand();
+  r.add("F::batch_norm", "training, updating running statistics", "4x3", u([](auto& x, Args& a) {
+          Tensor running_mean = tg::zeros({x.size(1)}, {.dtype = x.dtype()});
+          Tensor running_var = tg::ones({x.size(1)}, {.dtype = x.dtype()});
+          return F::batch_norm(x, running_mean, running_var, {}, {}, true, a.scalar(0.1));
+        }))
+      .no_expand();
+  r.add("F::batch_norm", "eval, running statistics", "4x3 3 3 | 2x3x2 3 3", t3([](auto& x, auto& w, auto& bias, Args&) {
+          return F::batch_norm(x, tg::tensor({0.5, -1, 0}, {3}, {.dtype = x.dtype()}),
+                               tg::tensor({2, 0.5, 1}, {3}, {.dtype = x.dtype()}), w, bias, false);
+        }));
+  r.add("F::embedding", "", "5x3", u([](auto& w, Args& a) {
+          return F::embedding(a.index(index_tensor({0, 4, 1, 1, 3, 0}, {2, 3})), w);
+        }))
+      .types(all_types());
+  // The padding row gets no gradient by design, which is not the derivative:
+  // the output rows it fills are zeroed so that the two agree.
+  r.add("F::embedding", "padding_idx", "5x3", u([](auto& w, Args& a) {
+          const Tensor not_padding = tg::tensor({1, 1, 0, 0, 1, 1}, {2, 3, 1}, {.dtype = w.dtype()});
+          return F::embedding(a.index(index_tensor({0, 4, 1, 1, 3, 0}, {2, 3})), w, a.count(1)) * not_padding;
+        }))
+      .types(all_types());
+  r.add("F::cross_entropy", "class indices", "3x4",
+        u([classes](auto& x, Args& a) { return F::cross_entropy(x, classes(a)); }));
+  r.add("F::cross_entropy", "weight, label smoothing, sum", "3x4", u([classes, class_weight](auto& x, Args& a) {
+          return F::cross_entropy(
+              x, classes(a),
+              {.weight = class_weight(x), .label_smoothing = a.scalar(0.1), .reduction = Reduction::Sum});
+        }));
+  r.add("F::cross_entropy", "ignore_index, none", "3x4", u([](auto& x, Args& a) {
+          return F::cross_entropy(x, a.index(index_tensor({1, 2, 3}, {3})),
+                                  {.ignore_index = a.count(2), .reduction = Reduction::None});
+        }));
+  r.add("F::cross_entropy", "spatial [N, C, d]", "2x3x2", u([](auto& x, Args& a) {
+          return F::cross_entropy(x, a.index(index_tensor({0, 2, 1, 1}, {2, 2})));
+        }));
+  r.add("F::cross_entropy", "probabilities", "3x4 3x4",
+        b([](auto& x, auto& t, Args& a) { return F::cross_entropy(x, t, {.label_smoothing = a.scalar(0.2)}); }))
+      .dom({A, Pr});
+  r.add("F::nll_loss", "", "3x4", u([classes](auto& x, Args& a) { return F::nll_loss(x, classes(a)); }));
+  r.add("F::nll_loss", "weight, none", "3x4", u([classes, class_weight](auto& x, Args& a) {
+          return F::nll_loss(x, classes(a), {.weight = class_weight(x), .reduction = Reduction::None});
+        }));
+  // The reduction step every loss ends with (autograd/nn_ops.h).
+  r.add("reduce_loss", "mean", "3x4", u([](auto& x, Args&) { return tg::reduce_loss(x, Reduction::Mean); }));
+  r.add("reduce_loss", "sum", "3x4", u([](auto& x, Args&) { return tg::reduce_loss(x, Reduction::Sum); }))
+      .types(all_types());
+  r.add("reduce_loss", "none", "3x4", u([](auto& x, Args&) { return tg::reduce_loss(x, Reduction::None); }))
+      .types(all_types());
+  r.add("F::mse_loss", "mean", "3x4 3x4 | [] []", b([](auto& x, auto& t, Args&) { return F::mse_loss(x, t); }));
+  r.add("F::mse_loss", "none", "3x4 3x4",
+        b([](auto& x, auto& t, Args&) { return F::mse_loss(x, t, {Reduction::None}); }));
+  r.add("F::l1_loss", "mean", "3x4 3x4", b([](auto& x, auto& t, Args&) { return F::l1_loss(x, t); }));
+  r.add("F::l1_loss", "sum", "5 5", b([](auto& x, auto& t, Args&) { return F::l1_loss(x, t, {Reduction::Sum}); }));
+  r.add("F::huber_loss", "delta 0.5", "3x4 3x4",
+        b([](auto& x, auto& t, Args& a) { return F::huber_loss(x, t, {.delta = a.scalar(0.5)}); }));
+  r.add("F::binary_cross_entropy", "", "3x4 3x4 | [] []",
+        b([](auto& x, auto& t, Args&) { return F::binary_cross_entropy(x, t); }))
+      .dom({Pr, Pr});
+  r.add("F::binary_cross_entropy", "weight, sum", "3x4 3x4", b([class_weight](auto& x, auto& t, Args&) {
+          return F::binary_cross_entropy(x, t, {.weight = class_weight(x), .reduction = Reduction::Sum});
+        }))
+      .dom({Pr, Pr});
+  r.add("F::binary_cross_entropy_with_logits", "", "3x4 3x4",
+        b([](auto& x, auto& t, Args&) { return F::binary_cross_entropy_with_logits(x, t); }))
+      .dom({A, Pr});
+  r.add("F::binary_cross_entropy_with_logits", "weight, pos_weight, none", "3x4 3x4",
+        b([class_weight](auto& x, auto& t, Args&) {
+          return F::binary_cross_entropy_with_logits(
+              x, t, {.weight = class_weight(x), .pos_weight = class_weight(x) * 2.0, .reduction = Reduction::None});
+        }))
+      .dom({A, Pr});
+}
+
+std::vector<OpInfo> build() {
+  Builder r;
+  elementwise(r);
+  compare(r);
+  reduce(r);
+  linalg(r);
+  shape(r);
+  index(r);
+  in_place_methods(r);
+  nn_ops(r);
+  std::map<std::string, std::size_t> first;
+  for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
+  // Each known bad input joins the first entry of its op.
+  detail::add_bad_inputs(
+      [&](std::string op, std::string what, ErrorKind kind, std::string fragment, std::function<void()> run) {
+        const auto it = first.find(op);
+        if (it == first.end())
+          throw std::logic_error("op registry: a bad input for \"" + op + "\", which has no entry");
+        r.ops[it->second].bad_inputs.push_back({std::move(what), kind, std::move(fragment), std::move(run)});
+      });
+  for (const auto& op : r.ops)
+    if (!op.alias_of.empty() && !first.contains(op.alias_of))
+      throw std::logic_error("op registry: " + op.label() + " is an alias of \"" + op.alias_of +
+                             "\", which has no entry");
+  return std::move(r.ops);
+}
+
+double draw(Domain domain, Generator& gen) {
+  switch (domain) {
+    case Domain::Any:
+      return gen.normal();
+    case Domain::Positive:
+      return 0.5 + 1.5 * gen.uniform();
+    case Domain::AwayFromZero:
+      return (gen.uniform() < 0.5 ? -1 : 1) * (0.5 + gen.uniform());
+    case Domain::Probability:
+      return 0.1 + 0.8 * gen.uniform();
+    case Domain::Index:
+      return static_cast<double>(gen.below(3));
+  }
+  return 0;
+}
+
+}  // namespace
+
+const char* error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::Base:
+      return "tg::Error";
+    case ErrorKind::Shape:
+      return "tg::ShapeError";
+    case ErrorKind::DType:
+      return "tg::DTypeError";
+    case ErrorKind::Index:
+      return "tg::IndexError";
+    case ErrorKind::Format:
+      return "tg::FormatError";
+    case ErrorKind::Autograd:
+      return "tg::AutogradError";
+    case ErrorKind::Value:
+      return "tg::ValueError";
+    case ErrorKind::OutOfMemory:
+      return "tg::OutOfMemoryError";
+  }
+  return "?";
+}
+
+ErrorKind error_kind_of(const std::exception& e) {
+  if (dynamic_cast<const ShapeError*>(&e)) return ErrorKind::Shape;
+  if (dynamic_cast<const DTypeError*>(&e)) return ErrorKind::DType;
+  if (dynamic_cast<const IndexError*>(&e)) return ErrorKind::Index;
+  if (dynamic_cast<const FormatError*>(&e)) return ErrorKind::Format;
+  if (dynamic_cast<const AutogradError*>(&e)) return ErrorKind::Autograd;
+  if (dynamic_cast<const ValueError*>(&e)) return ErrorKind::Value;
+  if (dynamic_cast<const OutOfMemoryError*>(&e)) return ErrorKind::OutOfMemory;
+  return ErrorKind::Base;
+}
+
+std::vector<Tensor> OpInfo::operator()(const std::vector<Tensor>& inputs) const {
+  Args fixed;
+  return fn(inputs, fixed);
+}
+
+std::vector<Tensor> OpInfo::sample(std::size_t k, DType dtype, Generator& gen) const {
+  std::vector<Tensor> out;
+  const auto& shapes = samples.at(k);
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    const Domain domain = i < domains.size() ? domains[i] : Domain::Any;
+    std::vector<double> v(static_cast<std::size_t>(shapes[i].product()));
+    for (auto& x : v) x = draw(domain, gen);
+    // Integer and bool inputs: small whole numbers (indices stay in range),
+    // and about half true.
+    if (dtype == kInt64 && domain != Domain::Index)
+      for (auto& x : v) x = std::round(2 * x);
+    if (dtype == kBool)
+      for (auto& x : v) x = x > (domain == Domain::Positive || domain == Domain::Probability ? 1.0 : 0.0) ? 1 : 0;
+    out.push_back(tg::tensor(v, shapes[i], domain == Domain::Index ? kInt64 : dtype));
+  }
+  return out;
+}
+
+const std::vector<OpInfo>& op_registry() {
+  static const std::vector<OpInfo> ops = build();
+  return ops;
+}
+
+std::vector<std::string> registry_op_names() {
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const auto& op : op_registry())
+    if (seen.insert(op.name).second) names.push_back(op.name);
+  return names;
+}
+
+std::vector<std::vector<Dims>> parse_shapes(std::string_view spec) {
+  std::vector<std::vector<Dims>> out;
+  std::stringstream groups{std::string(spec)};
+  std::string group;
+  while (std::getline(groups, group, '|')) {
+    std::vector<Dims> shapes;
+    std::stringstream words(group);
+    std::string word;
+    while (words >> word) {
+      std::vector<std::int64_t> d;
+      if (word != "[]") {
+        std::stringstream dims(word);
+        std::string n;
+        while (std::getline(dims, n, 'x')) d.push_back(std::stoll(n));
+      }
+      shapes.push_back(Dims(d));
+    }
+    out.push_back(std::move(shapes));
+  }
+  return out;
+}
+
+std::string ops_markdown() {
+  std::string md =
+      "# Ops\n\n"
+      "Every op users call from `<tapegrad/tapegrad.h>`, generated from the op registry\n"
+      "(testing/op_registry.cpp) by `write_ops_md` (tests/tools/); the test `docs/ops.md matches the registry`\n"
+      "fails when this file is stale. `F::` is `tg::nn::functional::`; `Tensor::` a method. Arity\n"
+      "counts tensor inputs (of each form, when an op has several); dtypes are those of its\n"
+      "tensor inputs that the op accepts, checked by the test `every registry entry accepts exactly its dtypes`.\n"
+      "An op that forwards to another (a method, an operator) names it.\n\n"
+      "| op | forms | arity | dtypes | differentiable | forwards to |\n"
+      "|---|---|---|---|---|---|\n";
+  for (const auto& name : registry_op_names()) {
+    std::set<int> arities;
+    std::set<std::string> dtypes;
+    std::vector<std::string> dtype_order;
+    bool differentiable = false;
+    std::string alias;
+    int forms = 0;
+    for (const auto& op : op_registry()) {
+      if (op.name != name) continue;
+      ++forms;
+      arities.insert(op.arity);
+      for (DType d : op.dtypes)
+        if (dtypes.insert(std::string(dtype_name(d))).second) dtype_order.push_back(std::string(dtype_name(d)));
+      differentiable = differentiable || op.differentiable;
+      if (!op.alias_of.empty() && alias.find(op.alias_of) == std::string::npos)
+        alias += (alias.empty() ? "" : ", ") + op.alias_of;
+    }
+    std::string arity, dt;
+    for (int a : arities) arity += (arity.empty() ? "" : ", ") + std::to_string(a);
+    for (const auto& d : dtype_order) dt += (dt.empty() ? "" : ", ") + d;
+    md += "| `" + name + "` | " + std::to_string(forms) + " | " + arity + " | " + dt + " | " +
+          (differentiable ? "yes" : "no") + " | " + (alias.empty() ? "" : "`" + alias + "`") + " |\n";
+  }
+  md += "\n" + std::to_string(op_registry().size()) + " registry entries, " +
+        std::to_string(registry_op_names().size()) + " op names.\n";
+  return md;
+}
+
+}  // namespace tg::testing
