@@ -7,6 +7,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/checkpoint/checkpoint.h>
 #include <tapegrad/core/dims.h>
 #include <tapegrad/core/dtype.h>
 #include <tapegrad/core/error.h>
@@ -19,7 +20,6 @@
 #include <tapegrad/data/dataset.h>
 #include <tapegrad/data/fashion_mnist.h>
 #include <tapegrad/data/idx.h>
-#include <tapegrad/io/checkpoint.h>
 #include <tapegrad/io/safetensors.h>
 #include <tapegrad/nn/nn.h>
 #include <tapegrad/nn/utils.h>
