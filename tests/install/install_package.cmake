@@ -10,7 +10,6 @@
 #   WERROR, SANITIZE          the tapegrad options, mirrored in the consumer
 #   LAYERS, INTERNAL_HEADERS  comma-separated: the layer folders, and the
 #                             headers that must not be installed
-#   NM             for the shared library's exported symbols (optional)
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var BUILD_DIR CONSUMER_DIR WORK_DIR CONFIG GENERATOR CXX_COMPILER)
@@ -61,21 +60,6 @@ if(NOT pc_count EQUAL 1)
 endif()
 if(shared_libs)
   get_filename_component(libdir ${shared_libs} DIRECTORY)
-  # Hidden visibility: the library exports tapegrad's API and nothing of the
-  # libraries it uses inside (fmt's and nlohmann::json's templates, ...).
-  if(NM)
-    execute_process(COMMAND ${NM} -DC --defined-only ${shared_libs} OUTPUT_VARIABLE symbols RESULT_VARIABLE result)
-    if(NOT result EQUAL 0)
-      message(FATAL_ERROR "install_package: ${NM} failed on ${shared_libs}")
-    endif()
-    if(NOT symbols MATCHES "tg::matmul\\(" OR NOT symbols MATCHES "tg::nn::Linear::forward")
-      message(FATAL_ERROR "install_package: ${shared_libs} does not export tg::matmul and tg::nn::Linear::forward")
-    endif()
-    if(symbols MATCHES "nlohmann")
-      message(FATAL_ERROR "install_package: ${shared_libs} exports nlohmann::json symbols: is it built with "
-                          "-fvisibility=hidden?")
-    endif()
-  endif()
 elseif(NOT static_libs)
   message(FATAL_ERROR "install_package: no libtapegrad.so or libtapegrad.a under ${prefix}")
 endif()
