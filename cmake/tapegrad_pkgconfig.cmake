@@ -55,14 +55,22 @@ if(pc_libs_private)
   string(APPEND pc_private "Libs.private: ${pc_libs_private}\n")
 endif()
 
-file(RELATIVE_PATH pc_to_prefix /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
-string(REGEX REPLACE "/$" "" pc_to_prefix ${pc_to_prefix})
-file(RELATIVE_PATH pc_libdir /root /root/${CMAKE_INSTALL_LIBDIR})
-file(RELATIVE_PATH pc_includedir /root /root/${CMAKE_INSTALL_INCLUDEDIR})
+if(IS_ABSOLUTE ${CMAKE_INSTALL_LIBDIR} OR IS_ABSOLUTE ${CMAKE_INSTALL_INCLUDEDIR})
+  # Absolute folders cannot move with the prefix: name them as they are.
+  set(pc_prefix ${CMAKE_INSTALL_PREFIX})
+  set(pc_libdir ${CMAKE_INSTALL_FULL_LIBDIR})
+  set(pc_includedir ${CMAKE_INSTALL_FULL_INCLUDEDIR})
+else()
+  file(RELATIVE_PATH pc_to_prefix /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
+  string(REGEX REPLACE "/$" "" pc_to_prefix ${pc_to_prefix})
+  set(pc_prefix "\${pcfiledir}/${pc_to_prefix}")
+  set(pc_libdir "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+  set(pc_includedir "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
 file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/tapegrad.pc @ONLY CONTENT
-"prefix=\${pcfiledir}/@pc_to_prefix@
-libdir=\${prefix}/@pc_libdir@
-includedir=\${prefix}/@pc_includedir@
+"prefix=@pc_prefix@
+libdir=@pc_libdir@
+includedir=@pc_includedir@
 
 Name: tapegrad
 Description: Define-by-run autograd tensor engine for C++20
