@@ -110,7 +110,7 @@ void BM_epochs10(benchmark::State& state) {
     double total = 0;
     for (auto& batch : loader) {
       opt.zero_grad();
-      tg::Tensor loss = F::cross_entropy(model.forward(tg::Tensor(batch.input).flatten(1)), batch.target);
+      tg::Tensor loss = F::cross_entropy(model.forward(batch.input.flatten(1)), batch.target);
       loss.backward();
       opt.step();
       total += loss.item<double>();

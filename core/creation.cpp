@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/export.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/tensor.h>
 
@@ -106,9 +107,11 @@ TensorBase tensor(const std::vector<V>& values, Dims shape, std::optional<DType>
   return t;
 }
 
-template TensorBase tensor<float>(const std::vector<float>&, Dims, std::optional<DType>);
-template TensorBase tensor<double>(const std::vector<double>&, Dims, std::optional<DType>);
-template TensorBase tensor<std::int64_t>(const std::vector<std::int64_t>&, Dims, std::optional<DType>);
-template TensorBase tensor<bool>(const std::vector<bool>&, Dims, std::optional<DType>);
+// TG_API: GCC gives an explicit instantiation of a namespace-scope function
+// template -fvisibility's default, not the visibility of its declaration.
+template TG_API TensorBase tensor<float>(const std::vector<float>&, Dims, std::optional<DType>);
+template TG_API TensorBase tensor<double>(const std::vector<double>&, Dims, std::optional<DType>);
+template TG_API TensorBase tensor<std::int64_t>(const std::vector<std::int64_t>&, Dims, std::optional<DType>);
+template TG_API TensorBase tensor<bool>(const std::vector<bool>&, Dims, std::optional<DType>);
 
 }  // namespace tg::kernel

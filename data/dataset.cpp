@@ -17,20 +17,20 @@ void check_index(const char* op, std::size_t index, std::size_t size) {
 
 // The sizes of `t` with its first dimension replaced by `n`, or dropped;
 // the strides of `t` without the first.
-Dims sizes_with_first(const TensorBase& t, std::optional<std::int64_t> n) {
+Dims sizes_with_first(const Tensor& t, std::optional<std::int64_t> n) {
   Dims d;
   if (n) d.push_back(*n);
   for (int i = 1; i < t.dim(); ++i) d.push_back(t.sizes()[static_cast<std::size_t>(i)]);
   return d;
 }
-Dims row_strides(const TensorBase& t) {
+Dims row_strides(const Tensor& t) {
   Dims d;
   for (int i = 1; i < t.dim(); ++i) d.push_back(t.strides()[static_cast<std::size_t>(i)]);
   return d;
 }
 
 // Row `index` of `t` along dim 0, as a view.
-TensorBase row_view(const TensorBase& t, std::size_t index) {
+Tensor row_view(const Tensor& t, std::size_t index) {
   return make_view(t, sizes_with_first(t, std::nullopt), row_strides(t),
                    t.storage_offset() + static_cast<std::int64_t>(index) * t.strides()[0]);
 }
@@ -38,8 +38,8 @@ TensorBase row_view(const TensorBase& t, std::size_t index) {
 // Rows `indices` of the contiguous tensor `t`, copied into a new tensor of
 // shape [indices.size(), ...]. A run of consecutive indices is one memcpy, so
 // an unshuffled batch costs a single copy.
-TensorBase gather_rows(const TensorBase& t, std::span<const std::size_t> indices) {
-  TensorBase out = kernel::empty(sizes_with_first(t, static_cast<std::int64_t>(indices.size())), {.dtype = t.dtype()});
+Tensor gather_rows(const Tensor& t, std::span<const std::size_t> indices) {
+  Tensor out = kernel::empty(sizes_with_first(t, static_cast<std::int64_t>(indices.size())), {.dtype = t.dtype()});
   const std::size_t row_bytes =
       static_cast<std::size_t>(sizes_with_first(t, std::nullopt).product()) * t.element_size();
   if (indices.empty() || row_bytes == 0) return out;
@@ -57,19 +57,19 @@ TensorBase gather_rows(const TensorBase& t, std::span<const std::size_t> indices
 
 // Copies one field (input or target) of every example into a new tensor with
 // a leading batch dimension.
-TensorBase stack_field(const std::vector<Example>& examples, TensorBase Example::*field, const char* name,
+Tensor stack_field(const std::vector<Example>& examples, Tensor Example::*field, const char* name,
                    std::span<const std::size_t> indices) {
-  const TensorBase& first = examples.front().*field;
+  const Tensor& first = examples.front().*field;
   for (std::size_t k = 0; k < examples.size(); ++k)
     if (!(examples[k].*field).defined())
       throw ValueError(fmt::format("Dataset::get_batch: example {} has an undefined {}", indices[k], name));
   Dims shape = first.shape();
   shape.insert(0, static_cast<std::int64_t>(examples.size()));
-  TensorBase out = kernel::empty(shape, {.dtype = first.dtype()});
+  Tensor out = kernel::empty(shape, {.dtype = first.dtype()});
   const std::size_t bytes = static_cast<std::size_t>(first.numel()) * first.element_size();
   char* dst = bytes == 0 ? nullptr : static_cast<char*>(out.raw_data());
   for (std::size_t k = 0; k < examples.size(); ++k) {
-    const TensorBase& t = examples[k].*field;
+    const Tensor& t = examples[k].*field;
     if (t.dtype() != first.dtype())
       throw DTypeError(
           fmt::format("Dataset::get_batch: example {}'s {} is {} but example {}'s is {}; a batch needs "
@@ -81,7 +81,7 @@ TensorBase stack_field(const std::vector<Example>& examples, TensorBase Example:
                       "batch needs one shape",
                       indices[k], name, shape_str(t.shape()), indices[0], shape_str(first.shape())));
     if (bytes == 0) continue;
-    const TensorBase src = kernel::contiguous(t);
+    const Tensor src = kernel::contiguous(t);
     std::memcpy(dst + k * bytes, src.raw_data(), bytes);
   }
   return out;
@@ -102,7 +102,7 @@ Batch Dataset::get_batch(std::span<const std::size_t> indices) const {
           stack_field(examples, &Example::target, "target", indices)};
 }
 
-TensorDataset::TensorDataset(TensorBase inputs, TensorBase targets) {
+TensorDataset::TensorDataset(Tensor inputs, Tensor targets) {
   if (!inputs.defined() || !targets.defined())
     throw ValueError("TensorDataset: inputs and targets must be defined tensors");
   if (inputs.dim() == 0 || targets.dim() == 0)
@@ -134,7 +134,7 @@ TensorDataset TensorDataset::narrow(std::size_t start, std::size_t length) const
   if (start > n || length > n - start)
     throw IndexError(fmt::format("TensorDataset::narrow: examples [{}, {}) are out of range for a dataset of {}", start,
                                  start + length, n));
-  const auto part = [&](const TensorBase& t) {
+  const auto part = [&](const Tensor& t) {
     return make_view(t, sizes_with_first(t, static_cast<std::int64_t>(length)), t.strides(),
                      t.storage_offset() + static_cast<std::int64_t>(start) * t.strides()[0]);
   };

@@ -7,17 +7,17 @@
 #include <span>
 #include <vector>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg::data {
 
 struct Example {
-  TensorBase input, target;
+  Tensor input, target;
 };
 
 // Inputs and targets of several examples, stacked along a new first dimension.
 struct Batch {
-  TensorBase input, target;
+  Tensor input, target;
 };
 
 class Dataset {
@@ -46,7 +46,7 @@ class TensorDataset : public Dataset {
  public:
   // ShapeError unless both tensors have at least one dimension and agree on
   // the size of dim 0. Non-contiguous tensors are copied once, here.
-  TensorDataset(TensorBase inputs, TensorBase targets);
+  TensorDataset(Tensor inputs, Tensor targets);
 
   std::size_t size() const override;
   Example get(std::size_t index) const override;  // views, no copy
@@ -55,11 +55,11 @@ class TensorDataset : public Dataset {
   // Examples [start, start + length) as a dataset sharing this one's storage.
   TensorDataset narrow(std::size_t start, std::size_t length) const;
 
-  const TensorBase& inputs() const { return inputs_; }
-  const TensorBase& targets() const { return targets_; }
+  const Tensor& inputs() const { return inputs_; }
+  const Tensor& targets() const { return targets_; }
 
  private:
-  TensorBase inputs_, targets_;
+  Tensor inputs_, targets_;
 };
 
 // The examples of `base` at `indices`, in that order (repeats allowed).

@@ -24,7 +24,7 @@ std::string find_file(const std::string& dir, const std::string& name) {
                   plain.string(), gz.string()));
 }
 
-void load_split(const std::string& dir, const char* prefix, TensorBase& images, TensorBase& labels) {
+void load_split(const std::string& dir, const char* prefix, Tensor& images, Tensor& labels) {
   const std::string images_path = find_file(dir, fmt::format("{}-images-idx3-ubyte", prefix));
   const std::string labels_path = find_file(dir, fmt::format("{}-labels-idx1-ubyte", prefix));
   images = load_mnist_images(images_path);

@@ -5,13 +5,13 @@
 #include <string>
 #include <string_view>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg::data {
 
 // Images are float32 [N, 28, 28] in [0, 1]; labels are int64 [N] in 0..9.
 struct FashionMnist {
-  TensorBase train_images, train_labels, test_images, test_labels;
+  Tensor train_images, train_labels, test_images, test_labels;
 };
 
 // Reads train-images-idx3-ubyte, train-labels-idx1-ubyte,

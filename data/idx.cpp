@@ -370,8 +370,8 @@ void drain(RawIdx& raw, Convert convert) {
 }
 
 template <class T, class Decode>
-TensorBase decode_into(RawIdx& raw, Decode decode) {
-  TensorBase out = kernel::empty(raw.shape(), {.dtype = dtype_of<T>()});
+Tensor decode_into(RawIdx& raw, Decode decode) {
+  Tensor out = kernel::empty(raw.shape(), {.dtype = dtype_of<T>()});
   if (out.numel() == 0) return out;
   T* o = out.data_ptr<T>();
   const std::size_t step = raw.type->size;
@@ -381,7 +381,7 @@ TensorBase decode_into(RawIdx& raw, Decode decode) {
   return out;
 }
 
-TensorBase decode(RawIdx& raw) {
+Tensor decode(RawIdx& raw) {
   switch (raw.type->code) {
     case 0x08:
       return decode_into<std::int64_t>(raw, [](const unsigned char* p) { return std::int64_t{p[0]}; });
@@ -410,24 +410,24 @@ RawIdx read_raw_file(const char* op, const std::string& path, std::optional<Expe
 
 }  // namespace
 
-TensorBase read_idx(const std::string& path) {
+Tensor read_idx(const std::string& path) {
   RawIdx raw = read_raw_file("read_idx", path);
   return decode(raw);
 }
 
-TensorBase read_idx_bytes(std::span<const std::uint8_t> bytes, std::string_view source_name) {
+Tensor read_idx_bytes(std::span<const std::uint8_t> bytes, std::string_view source_name) {
   const Failure fail("read_idx", source_name);
   ByteSource src(bytes, fail);
   RawIdx raw = read_raw(src, fail);
   return decode(raw);
 }
 
-TensorBase load_mnist_images(const std::string& path) {
+Tensor load_mnist_images(const std::string& path) {
   RawIdx raw = read_raw_file("load_mnist_images", path, Expectation{0x08, 3, "[images, rows, cols]"});
   // A table keeps the result exactly byte / 255.0f at the cost of a lookup.
   std::array<float, 256> scale;
   for (int v = 0; v < 256; ++v) scale[static_cast<std::size_t>(v)] = static_cast<float>(v) / 255.0f;
-  TensorBase out = kernel::empty(raw.shape(), {.dtype = kFloat32});
+  Tensor out = kernel::empty(raw.shape(), {.dtype = kFloat32});
   if (out.numel() == 0) return out;
   float* o = out.data_ptr<float>();
   drain(raw, [&](const unsigned char* p, std::size_t n, std::size_t first) {
@@ -436,7 +436,7 @@ TensorBase load_mnist_images(const std::string& path) {
   return out;
 }
 
-TensorBase load_mnist_labels(const std::string& path) {
+Tensor load_mnist_labels(const std::string& path) {
   RawIdx raw = read_raw_file("load_mnist_labels", path, Expectation{0x08, 1, "[labels]"});
   return decode(raw);
 }

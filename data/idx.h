@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include <tapegrad/core/tensor.h>
+#include <tapegrad/autograd/tensor.h>
 
 namespace tg::data {
 
@@ -22,17 +22,17 @@ namespace tg::data {
 // signed byte, short, int) become int64; float and double become float32 and
 // float64. At least one and at most kMaxDims dimensions; a dimension of size
 // zero gives an empty tensor.
-TensorBase read_idx(const std::string& path);
+Tensor read_idx(const std::string& path);
 
 // The same for an IDX file already in memory (plain or gzip), with errors
 // naming `source_name` instead of a path: for buffers and fuzzing.
-TensorBase read_idx_bytes(std::span<const std::uint8_t> bytes, std::string_view source_name = "<memory>");
+Tensor read_idx_bytes(std::span<const std::uint8_t> bytes, std::string_view source_name = "<memory>");
 
 // An MNIST-style image file (unsigned bytes, shape [N, rows, cols]) as float32
 // [N, rows, cols] scaled from 0..255 to [0, 1].
-TensorBase load_mnist_images(const std::string& path);
+Tensor load_mnist_images(const std::string& path);
 
 // An MNIST-style label file (unsigned bytes, shape [N]) as int64 [N].
-TensorBase load_mnist_labels(const std::string& path);
+Tensor load_mnist_labels(const std::string& path);
 
 }  // namespace tg::data

@@ -11,7 +11,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    const tg::TensorBase t = tg::data::read_idx_bytes(std::span<const std::uint8_t>(data, size), "fuzz-input");
+    const tg::Tensor t = tg::data::read_idx_bytes(std::span<const std::uint8_t>(data, size), "fuzz-input");
     // A plain file holds exactly its header and data, so nothing it yields
     // can be larger than the input.
     const bool gzip = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;

@@ -14,8 +14,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <tapegrad/io/atomic_file.h>
+#include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/regular_file.h>
+#include <tapegrad/io/atomic_file.h>
 
 namespace tg {
 namespace {
@@ -419,7 +420,9 @@ std::vector<TensorToWrite> plan_layout(const TensorMap& tensors) {
     if (name == "__metadata__")
       throw ValueError("save: a tensor cannot be named '__metadata__': safetensors keeps that key for metadata");
     if (!t.defined()) throw ValueError(fmt::format("save: tensor {} is undefined", quote_name(name)));
-    plan.push_back({&name, t.detach().contiguous()});
+    // The kernel, not Tensor::contiguous: it records nothing on the tape, and
+    // io/ sits on core alone.
+    plan.push_back({&name, kernel::contiguous(t)});
   }
   // The map gives name order; a stable sort keeps it within each dtype.
   std::stable_sort(plan.begin(), plan.end(), [](const TensorToWrite& a, const TensorToWrite& b) {

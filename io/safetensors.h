@@ -5,7 +5,8 @@
 // Files written here load in Python's safetensors and PyTorch, and theirs load
 // here as long as they hold dtypes tapegrad has.
 //
-// Overloads for modules and optimizers build a TensorMap and call these.
+// This layer knows tensors only: checkpoint/checkpoint.h saves modules,
+// optimizers and RNG state by building a TensorMap and calling these.
 #include <cstdint>
 #include <map>
 #include <span>

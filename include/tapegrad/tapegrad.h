@@ -8,6 +8,7 @@
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
+#include <tapegrad/checkpoint/checkpoint.h>
 #include <tapegrad/core/dims.h>
 #include <tapegrad/core/dtype.h>
 #include <tapegrad/core/error.h>
@@ -20,7 +21,6 @@
 #include <tapegrad/data/dataset.h>
 #include <tapegrad/data/fashion_mnist.h>
 #include <tapegrad/data/idx.h>
-#include <tapegrad/io/checkpoint.h>
 #include <tapegrad/io/safetensors.h>
 #include <tapegrad/nn/nn.h>
 #include <tapegrad/nn/utils.h>

@@ -21,7 +21,7 @@
 
 #include <tapegrad/data/fashion_mnist.h>
 #include <tapegrad/data/idx.h>
-#include <tapegrad/io/checkpoint.h>
+#include <tapegrad/checkpoint/checkpoint.h>
 #include <tapegrad/io/safetensors.h>
 #include <tapegrad/nn/nn.h>
 #include "io/io_test_files.h"

@@ -2,7 +2,8 @@
 // Training checkpoints: a model's state_dict, an optimizer's state, a
 // scheduler's state, a random generator's state and counters, in ONE
 // safetensors file written atomically (io/safetensors.h), so a run can stop
-// and resume exactly:
+// and resume exactly. io/ knows tensors only; this layer, above nn/ and
+// optim/, turns their state into tensor maps and metadata:
 //
 //   tg::Checkpoint out{.model = &model, .optimizer = &opt, .scheduler = &sched,
 //                      .generator = &tg::default_generator(), .counters = {{"step", step}}};

@@ -6,7 +6,7 @@
 
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/random.h>
-#include <tapegrad/io/checkpoint.h>
+#include <tapegrad/checkpoint/checkpoint.h>
 #include <tapegrad/nn/nn.h>
 #include <tapegrad/optim/optim.h>
 #include "io/io_test_files.h"

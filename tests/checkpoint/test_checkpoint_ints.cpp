@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include <tapegrad/io/checkpoint.h>
+#include <tapegrad/checkpoint/checkpoint.h>
 #include <tapegrad/optim/optim.h>
 #include "io/io_test_files.h"
 

@@ -1,4 +1,4 @@
-#include <tapegrad/io/checkpoint.h>
+#include <tapegrad/checkpoint/checkpoint.h>
 
 #include <cstdint>
 #include <optional>
