@@ -245,4 +245,11 @@ Tensor bernoulli(const Tensor& probabilities, Generator* gen = nullptr);
 Tensor bernoulli(Dims shape, double p, TensorOptions options = {}, Generator* gen = nullptr);
 Tensor randperm(std::int64_t n, Generator* gen = nullptr);
 
+namespace autograd {
+// Clears the gradients of `tensors` (what Module::zero_grad and
+// Optimizer::zero_grad do): drops them (set_to_none, PyTorch's default) or
+// fills them with zeros in place, outside the tape.
+void zero_grad(std::span<const Tensor> tensors, bool set_to_none = true);
+}  // namespace autograd
+
 }  // namespace tg

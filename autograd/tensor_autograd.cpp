@@ -61,6 +61,19 @@ void Tensor::set_grad(const Tensor& grad) const {
   ensure_meta(*this).grad = grad;
 }
 
+void autograd::zero_grad(std::span<const Tensor> tensors, bool set_to_none) {
+  for (Tensor t : tensors) {  // a handle copy: mutable_grad() needs a non-const one
+    if (!t.defined() || !t.grad().defined()) continue;
+    if (set_to_none) {
+      t.mutable_grad().reset();
+    } else {
+      NoGradGuard no_grad;
+      t.mutable_grad() = t.grad().detach();
+      t.mutable_grad().zero_();
+    }
+  }
+}
+
 bool Tensor::is_leaf() const {
   auto* m = meta_of(*this);
   return !m || !m->grad_fn;

@@ -61,6 +61,15 @@ constexpr T cast_floating(F v) {
   }
 }
 
+// One element converted between dtypes, as copies, item() and to_vector() do:
+// to bool is v != 0, from floating as cast_floating, between integers a cast.
+template <class To, class From>
+constexpr To convert_element(From v) {
+  if constexpr (std::is_same_v<To, bool>) return v != From(0);
+  else if constexpr (std::is_floating_point_v<From>) return cast_floating<To>(v);
+  else return static_cast<To>(v);
+}
+
 template <class T>
 constexpr DType dtype_of() {
   if constexpr (std::is_same_v<T, float>) return DType::Float32;

@@ -108,27 +108,19 @@ TensorBase make_view(const TensorBase& base, Dims sizes, Dims strides, std::int6
   return TensorBase(std::move(impl));
 }
 
-namespace {
-template <class To, class From>
-To convert(From v) {
-  if constexpr (std::is_same_v<To, bool>) return v != From(0);
-  else if constexpr (std::is_floating_point_v<From>) return cast_floating<To>(v);
-  else return static_cast<To>(v);
-}
-}  // namespace
 
 template <class T>
 T TensorBase::item() const {
   if (numel() != 1)
     throw ShapeError(fmt::format("item: a tensor with {} elements (shape {}) cannot be converted to a scalar",
                                  numel(), shape_str(sizes())));
-  return dispatch(dtype(), [&]<class S>() { return convert<T>(*static_cast<const S*>(raw_data())); });
+  return dispatch(dtype(), [&]<class S>() { return convert_element<T>(*static_cast<const S*>(raw_data())); });
 }
 
 template <class T>
 std::vector<T> TensorBase::to_vector() const {
   TensorBase dst = make_tensor(shape(), dtype_of<T>());
-  dispatch(dtype(), [&]<class S>() { kernel::map1<T, S>(dst, *this, [](S v) { return convert<T>(v); }); });
+  dispatch(dtype(), [&]<class S>() { kernel::map1<T, S>(dst, *this, [](S v) { return convert_element<T>(v); }); });
   const T* p = static_cast<const T*>(dst.raw_data());
   return std::vector<T>(p, p + numel());
 }

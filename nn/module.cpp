@@ -193,18 +193,7 @@ void Module::train(bool on) {
   for (Module* m : modules()) m->training_ = on;
 }
 
-void Module::zero_grad(bool set_to_none) {
-  for (auto& p : parameters()) {
-    if (!p.grad().defined()) continue;
-    if (set_to_none) {
-      p.mutable_grad().reset();
-    } else {
-      NoGradGuard no_grad;
-      p.mutable_grad() = p.grad().detach();
-      p.mutable_grad().zero_();
-    }
-  }
-}
+void Module::zero_grad(bool set_to_none) { autograd::zero_grad(parameters(), set_to_none); }
 
 void Module::to(DType dtype) {
   // As PyTorch's Module.to: only floating dtypes, since integer parameters

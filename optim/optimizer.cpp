@@ -12,17 +12,7 @@
 namespace tg::optim {
 
 void Optimizer::zero_grad(bool set_to_none) {
-  for (std::size_t g = 0; g < num_param_groups(); ++g)
-    for (Tensor p : params(g)) {  // a handle copy: mutable_grad() needs a non-const one
-      if (!p.grad().defined()) continue;
-      if (set_to_none) {
-        p.mutable_grad().reset();
-      } else {
-        NoGradGuard no_grad;
-        p.mutable_grad() = p.grad().detach();
-        p.mutable_grad().zero_();
-      }
-    }
+  for (std::size_t g = 0; g < num_param_groups(); ++g) autograd::zero_grad(params(g), set_to_none);
 }
 
 std::vector<Tensor> Optimizer::parameters() const {

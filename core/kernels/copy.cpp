@@ -8,14 +8,6 @@
 
 namespace tg::kernel {
 
-namespace {
-template <class To, class From>
-To convert(From v) {
-  if constexpr (std::is_same_v<To, bool>) return v != From(0);
-  else if constexpr (std::is_floating_point_v<From>) return cast_floating<To>(v);
-  else return static_cast<To>(v);
-}
-}  // namespace
 
 void copy_(const TensorBase& dst, const TensorBase& src) {
   broadcast_shapes(dst.shape(), src.shape(), "copy_");  // throws on mismatch
@@ -28,7 +20,7 @@ void copy_(const TensorBase& dst, const TensorBase& src) {
     return;
   }
   dispatch(dst.dtype(), [&]<class D>() {
-    dispatch(src.dtype(), [&]<class S>() { map1<D, S>(dst, src, [](S v) { return convert<D>(v); }); });
+    dispatch(src.dtype(), [&]<class S>() { map1<D, S>(dst, src, [](S v) { return convert_element<D>(v); }); });
   });
 }
 
