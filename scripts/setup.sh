@@ -9,6 +9,7 @@
 #   scripts/setup.sh --fuzz       also Clang, libFuzzer and Clang's OpenMP (for fuzz/)
 #   scripts/setup.sh --memcheck   also valgrind (for scripts/memcheck.sh)
 #   scripts/setup.sh --ccache     also ccache (CMake then compiles through it)
+#   scripts/setup.sh --format     also clang-format 14 (for scripts/format.sh)
 set -euo pipefail
 
 packages=(build-essential cmake g++ libopenblas-openmp-dev libfmt-dev doctest-dev nlohmann-json3-dev zlib1g-dev)
@@ -19,12 +20,13 @@ for arg in "$@"; do
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
     --memcheck) packages+=(valgrind) ;;
     --ccache) packages+=(ccache) ;;
+    --format) packages+=(clang-format-14) ;;
     -h | --help)
       sed -n '2,11s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *)
-      echo "setup.sh: unknown argument '$arg' (expected --dataset, --bench, --fuzz, --memcheck or --ccache)" >&2
+      echo "setup.sh: unknown argument '$arg' (expected --dataset, --bench, --fuzz, --memcheck, --ccache or --format)" >&2
       exit 2
       ;;
   esac
