@@ -4,6 +4,7 @@
 // checks: core/kernels/sort.h. Values picked by an index (sort, cummax, ...)
 // get their gradient scattered back to where they came from, as gather's.
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
@@ -93,6 +94,23 @@ Tensor roll_one(const Tensor& x, std::int64_t shift, int d) {
   const std::int64_t s = ((shift % n) + n) % n;
   if (s == 0) return tg::clone(x);
   return tg::cat({tg::narrow(x, d, n - s, s), tg::narrow(x, d, 0, n - s)}, d);
+}
+
+// dx_k = sum_{j >= k} dy_j e^{x_k - y_j}, summed in log space as PyTorch
+// does, so that no exponential overflows however wide x's range: the positive
+// and the negative parts of dy each give e^{x_k + log sum_{j >= k} e^{log|dy_j| - y_j}}.
+// The masks keep log(0) out of every derivative. Differentiable (it calls
+// logcumsumexp itself), so second derivatives come from the same formula.
+Tensor logcumsumexp_backward(const Tensor& dy, const Tensor& x, const Tensor& y, int d) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  const auto reverse_lcse = [d](const Tensor& t) { return tg::flip(tg::logcumsumexp(tg::flip(t, {d}), d), {d}); };
+  const auto part = [&](const Tensor& mask, const Tensor& magnitude) {
+    // -inf where masked, and constant there: y must get no gradient through
+    // those entries (-inf - y would pass it one).
+    const Tensor terms = tg::where(mask, tg::sub(tg::log(tg::where(mask, magnitude, 1.0)), y), -inf);
+    return tg::exp(tg::add(x, reverse_lcse(terms)));
+  };
+  return tg::sub(part(dy > 0.0, dy), part(dy < 0.0, tg::neg(dy)));
 }
 
 }  // namespace
@@ -392,21 +410,7 @@ Tensor logcumsumexp(const Tensor& x, std::int64_t dim) {
     autograd::record("logcumsumexp", {&x}, {&y},
                      [d, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](Backward& bw) {
                        // y_j = log sum_{i <= j} e^{x_i};  dx_k = sum_{j >= k} dy_j e^{x_k - y_j}
-                       //   = e^{x_k - c} sum_{j >= k} dy_j e^{c - y_j}, with c the slice's max of x
-                       //   (a constant, so the formula stays exact), keeping the exponentials finite.
-                       const Tensor x = bw.unpack(sx), y = bw.unpack(sy);
-                       if (x.numel() == 0) {
-                         bw.add(0, tg::zeros_like(x));
-                         return;
-                       }
-                       Tensor c;
-                       {
-                         NoGradGuard constant;
-                         c = kernel::amax(x, Dims{x.dim() == 0 ? -1 : d}, true);
-                         c = tg::where(tg::isfinite(c), c, 0.0);
-                       }
-                       const Tensor tail = reverse_cumsum(tg::mul(bw.grad(), tg::exp(tg::rsub(y, 0.0) + c)), d);
-                       bw.add(0, tg::mul(tg::exp(tg::sub(x, c)), tail));
+                       bw.add(0, logcumsumexp_backward(bw.grad(), bw.unpack(sx), bw.unpack(sy), d));
                      });
   }
   return y;
