@@ -4,6 +4,7 @@
 // together); the comment above each block names it.
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -179,6 +180,52 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);  // no gradient
+
+// ---- autograd/ops/order.cpp ----------------------------------------------------
+// Shape: triangles, diagonals, tiling, flips, rolls, splitting and moving dims.
+Tensor tril(const Tensor& x, std::int64_t diagonal = 0);
+Tensor triu(const Tensor& x, std::int64_t diagonal = 0);
+// A view, as PyTorch's: dims dim1 and dim2 dropped, the diagonal last.
+Tensor diagonal(const Tensor& x, std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1);
+// 1-D: the square matrix with x on diagonal `diagonal`; 2-D: that diagonal (a copy).
+Tensor diag(const Tensor& x, std::int64_t diagonal = 0);
+Tensor trace(const Tensor& x);  // 2-D only
+Tensor repeat(const Tensor& x, Dims repeats);
+Tensor flip(const Tensor& x, Dims dims);
+// Empty dims: x flattened, rolled by shifts[0], reshaped back.
+Tensor roll(const Tensor& x, Dims shifts, Dims dims = {});
+// Pieces of the given sizes (a view each), which must add up to the dim's size.
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& split_sizes, std::int64_t dim = 0);
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim = 0);
+Tensor movedim(const Tensor& x, Dims source, Dims destination);
+Tensor movedim(const Tensor& x, std::int64_t source, std::int64_t destination);
+// Dim `dim` becomes `sizes` (one of them may be -1).
+Tensor unflatten(const Tensor& x, std::int64_t dim, Dims sizes);
+// 0-d or 1-D tensors of one dtype; indexing "ij" (PyTorch's default) or "xy".
+// The grids are expanded views of the inputs.
+std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing = "ij");
+// Scans along dim: int64 and bool inputs give int64 (cumsum, cumprod).
+Tensor cumsum(const Tensor& x, std::int64_t dim);
+Tensor cumprod(const Tensor& x, std::int64_t dim);
+Tensor logcumsumexp(const Tensor& x, std::int64_t dim);
+// Running max (min) and the int64 index where it was last reached.
+std::tuple<Tensor, Tensor> cummax(const Tensor& x, std::int64_t dim);
+std::tuple<Tensor, Tensor> cummin(const Tensor& x, std::int64_t dim);
+// Order statistics: values (differentiable, their gradient goes back to where
+// they came from) and int64 indices. NaN sorts after every number. Sorting is
+// always stable; `stable` exists for PyTorch's signature, as topk's `sorted`
+// (the result is always sorted).
+std::tuple<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim = -1, StrictBool descending = false,
+                                StrictBool stable = false);
+Tensor argsort(const Tensor& x, std::int64_t dim = -1, StrictBool descending = false, StrictBool stable = false);
+Tensor msort(const Tensor& x);  // sorted along dim 0
+std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim = -1, StrictBool largest = true,
+                                StrictBool sorted = true);
+// The k-th smallest (k from 1).
+std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t k, std::int64_t dim = -1, StrictBool keepdim = false);
+// The lower median (element (n - 1) / 2 in sorted order), NaN if the slice holds one.
+Tensor median(const Tensor& x);
+std::tuple<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
 
 }  // namespace tg
 

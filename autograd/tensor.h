@@ -90,6 +90,21 @@ class Tensor : public TensorBase {
   Tensor squeeze(std::int64_t dim) const;
   Tensor unsqueeze(std::int64_t dim) const;
   Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+  // (autograd/ops/order.cpp)
+  Tensor tril(std::int64_t diagonal = 0) const;
+  Tensor triu(std::int64_t diagonal = 0) const;
+  Tensor diagonal(std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1) const;
+  Tensor diag(std::int64_t diagonal = 0) const;
+  Tensor trace() const;
+  Tensor repeat(Dims repeats) const;
+  Tensor flip(Dims dims) const;
+  Tensor roll(Dims shifts, Dims dims = {}) const;
+  std::vector<Tensor> split(std::int64_t split_size, std::int64_t dim = 0) const;
+  std::vector<Tensor> split(const std::vector<std::int64_t>& split_sizes, std::int64_t dim = 0) const;
+  std::vector<Tensor> unbind(std::int64_t dim = 0) const;
+  Tensor movedim(Dims source, Dims destination) const;
+  Tensor movedim(std::int64_t source, std::int64_t destination) const;
+  Tensor unflatten(std::int64_t dim, Dims sizes) const;
 
   // ---- elementwise --------------------------------------------------------
   Tensor neg() const;
@@ -150,6 +165,20 @@ class Tensor : public TensorBase {
     return detail::norm_dims(*this, static_cast<double>(p), DimList{}, false);
   }
   Tensor norm(DimList dims) const;
+  // Scans and order statistics (autograd/ops/order.cpp).
+  Tensor cumsum(std::int64_t dim) const;
+  Tensor cumprod(std::int64_t dim) const;
+  Tensor logcumsumexp(std::int64_t dim) const;
+  std::tuple<Tensor, Tensor> cummax(std::int64_t dim) const;
+  std::tuple<Tensor, Tensor> cummin(std::int64_t dim) const;
+  std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, StrictBool descending = false, StrictBool stable = false) const;
+  Tensor argsort(std::int64_t dim = -1, StrictBool descending = false, StrictBool stable = false) const;
+  Tensor msort() const;
+  std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, StrictBool largest = true,
+                                  StrictBool sorted = true) const;
+  std::tuple<Tensor, Tensor> kthvalue(std::int64_t k, std::int64_t dim = -1, StrictBool keepdim = false) const;
+  Tensor median() const;
+  std::tuple<Tensor, Tensor> median(std::int64_t dim, StrictBool keepdim = false) const;
   template <Real P>
   Tensor norm(P p, DimList dims, StrictBool keepdim = false) const {
     return detail::norm_dims(*this, static_cast<double>(p), dims, keepdim);

@@ -94,4 +94,51 @@ Tensor Tensor::le(double other) const { return *this <= other; }
 Tensor Tensor::gt(double other) const { return *this > other; }
 Tensor Tensor::ge(double other) const { return *this >= other; }
 
+
+// Shape ops, scans and order statistics (autograd/ops/order.cpp).
+Tensor Tensor::tril(std::int64_t diagonal) const { return tg::tril(*this, diagonal); }
+Tensor Tensor::triu(std::int64_t diagonal) const { return tg::triu(*this, diagonal); }
+Tensor Tensor::diagonal(std::int64_t offset, std::int64_t dim1, std::int64_t dim2) const {
+  return tg::diagonal(*this, offset, dim1, dim2);
+}
+Tensor Tensor::diag(std::int64_t diagonal) const { return tg::diag(*this, diagonal); }
+Tensor Tensor::trace() const { return tg::trace(*this); }
+Tensor Tensor::repeat(Dims repeats) const { return tg::repeat(*this, repeats); }
+Tensor Tensor::flip(Dims dims) const { return tg::flip(*this, dims); }
+Tensor Tensor::roll(Dims shifts, Dims dims) const { return tg::roll(*this, shifts, dims); }
+std::vector<Tensor> Tensor::split(std::int64_t split_size, std::int64_t dim) const {
+  return tg::split(*this, split_size, dim);
+}
+std::vector<Tensor> Tensor::split(const std::vector<std::int64_t>& split_sizes, std::int64_t dim) const {
+  return tg::split(*this, split_sizes, dim);
+}
+std::vector<Tensor> Tensor::unbind(std::int64_t dim) const { return tg::unbind(*this, dim); }
+Tensor Tensor::movedim(Dims source, Dims destination) const { return tg::movedim(*this, source, destination); }
+Tensor Tensor::movedim(std::int64_t source, std::int64_t destination) const {
+  return tg::movedim(*this, source, destination);
+}
+Tensor Tensor::unflatten(std::int64_t dim, Dims sizes) const { return tg::unflatten(*this, dim, sizes); }
+Tensor Tensor::cumsum(std::int64_t dim) const { return tg::cumsum(*this, dim); }
+Tensor Tensor::cumprod(std::int64_t dim) const { return tg::cumprod(*this, dim); }
+Tensor Tensor::logcumsumexp(std::int64_t dim) const { return tg::logcumsumexp(*this, dim); }
+std::tuple<Tensor, Tensor> Tensor::cummax(std::int64_t dim) const { return tg::cummax(*this, dim); }
+std::tuple<Tensor, Tensor> Tensor::cummin(std::int64_t dim) const { return tg::cummin(*this, dim); }
+std::tuple<Tensor, Tensor> Tensor::sort(std::int64_t dim, StrictBool descending, StrictBool stable) const {
+  return tg::sort(*this, dim, descending, stable);
+}
+Tensor Tensor::argsort(std::int64_t dim, StrictBool descending, StrictBool stable) const {
+  return tg::argsort(*this, dim, descending, stable);
+}
+Tensor Tensor::msort() const { return tg::msort(*this); }
+std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t dim, StrictBool largest, StrictBool sorted) const {
+  return tg::topk(*this, k, dim, largest, sorted);
+}
+std::tuple<Tensor, Tensor> Tensor::kthvalue(std::int64_t k, std::int64_t dim, StrictBool keepdim) const {
+  return tg::kthvalue(*this, k, dim, keepdim);
+}
+Tensor Tensor::median() const { return tg::median(*this); }
+std::tuple<Tensor, Tensor> Tensor::median(std::int64_t dim, StrictBool keepdim) const {
+  return tg::median(*this, dim, keepdim);
+}
+
 }  // namespace tg

@@ -299,6 +299,49 @@ void add_bad_inputs(const BadInputSink& bad) {
       });
   bad("F::binary_cross_entropy_with_logits", "an int64 input", K::DType, "binary_cross_entropy_with_logits",
       [] { F::binary_cross_entropy_with_logits(i64({2}), f32({2})); });
+  // ---- issue 14: shape ops, scans and order statistics (autograd/ops/order.cpp) ----
+  bad("tril", "a 1-D tensor", K::Shape, "tril", [] { tg::tril(f32({3})); });
+  bad("triu", "a 0-d tensor", K::Shape, "triu", [] { tg::triu(f32({})); });
+  bad("diagonal", "dim1 == dim2", K::Value, "diagonal", [] { tg::diagonal(f32({3, 3}), 0, 1, -1); });
+  bad("diagonal", "a dim out of range", K::Index, "diagonal", [] { tg::diagonal(f32({3, 3}), 0, 0, 2); });
+  bad("diagonal", "a 1-D tensor", K::Shape, "diagonal", [] { tg::diagonal(f32({3})); });
+  bad("diag", "a 3-D tensor", K::Shape, "diag", [] { tg::diag(f32({2, 2, 2})); });
+  bad("trace", "a 1-D tensor", K::Shape, "trace", [] { tg::trace(f32({3})); });
+  bad("repeat", "fewer repeats than dims", K::Shape, "repeat", [] { tg::repeat(f32({2, 3}), {2}); });
+  bad("repeat", "a negative repeat", K::Value, "repeat", [] { tg::repeat(f32({2}), {-1}); });
+  bad("flip", "a dim twice", K::Value, "flip", [] { tg::flip(f32({2, 3}), {0, -2}); });
+  bad("flip", "a dim out of range", K::Index, "flip", [] { tg::flip(f32({2, 3}), {2}); });
+  bad("roll", "shifts and dims of different lengths", K::Shape, "roll", [] { tg::roll(f32({2, 3}), {1, 2}, {0}); });
+  bad("roll", "a dim out of range", K::Index, "roll", [] { tg::roll(f32({2, 3}), {1}, {3}); });
+  bad("split", "sizes that do not sum to the dim", K::Shape, "split",
+      [] { tg::split(f32({5, 3}), std::vector<std::int64_t>{2, 2}, 0); });
+  bad("split", "a negative size", K::Value, "split",
+      [] { tg::split(f32({5}), std::vector<std::int64_t>{6, -1}); });
+  bad("unbind", "a 0-d tensor", K::Shape, "unbind", [] { tg::unbind(f32({})); });
+  bad("unbind", "a dim out of range", K::Index, "unbind", [] { tg::unbind(f32({2, 3}), -3); });
+  bad("movedim", "a repeated source dim", K::Value, "movedim", [] { tg::movedim(f32({2, 3, 4}), {0, 0}, {1, 2}); });
+  bad("movedim", "source and destination of different lengths", K::Shape, "movedim",
+      [] { tg::movedim(f32({2, 3}), {0, 1}, {1}); });
+  bad("unflatten", "sizes that do not hold the dim", K::Shape, "unflatten",
+      [] { tg::unflatten(f32({6, 2}), 0, {4, 2}); });
+  bad("meshgrid", "a 2-D tensor", K::Shape, "meshgrid", [] { tg::meshgrid({f32({2}), f32({2, 2})}); });
+  bad("meshgrid", "indexing \"xz\"", K::Value, "meshgrid", [] { tg::meshgrid({f32({2}), f32({3})}, "xz"); });
+  bad("meshgrid", "mixed dtypes", K::DType, "meshgrid", [] { tg::meshgrid({f32({2}), f64({3})}); });
+  bad("cumsum", "a dim out of range", K::Index, "cumsum", [] { tg::cumsum(f32({2, 3}), 2); });
+  bad("cumprod", "a dim out of range on a 0-d tensor", K::Index, "cumprod", [] { tg::cumprod(f32({}), 1); });
+  bad("logcumsumexp", "an int64 tensor", K::DType, "logcumsumexp", [] { tg::logcumsumexp(i64({3}), 0); });
+  bad("cummax", "a dim out of range", K::Index, "cummax", [] { tg::cummax(f32({2, 3}), -3); });
+  bad("cummin", "a dim out of range", K::Index, "cummin", [] { tg::cummin(f32({3}), 1); });
+  bad("sort", "a dim out of range", K::Index, "sort", [] { tg::sort(f32({2, 3}), 2); });
+  bad("argsort", "a dim out of range", K::Index, "argsort", [] { tg::argsort(f32({2, 3}), -3); });
+  bad("topk", "k larger than the dim", K::Index, "topk", [] { tg::topk(f32({2, 3}), 4); });
+  bad("topk", "a negative k", K::Index, "topk", [] { tg::topk(f32({3}), -1); });
+  bad("topk", "a bool tensor", K::DType, "topk", [] { tg::topk(b8({3}), 1); });
+  bad("kthvalue", "k = 0", K::Index, "kthvalue", [] { tg::kthvalue(f32({3}), 0); });
+  bad("kthvalue", "k larger than the dim", K::Index, "kthvalue", [] { tg::kthvalue(f32({2, 3}), 3, 0); });
+  bad("median", "an empty dim", K::Index, "median", [] { tg::median(f32({2, 0}), 1); });
+  bad("median", "a dim out of range", K::Index, "median", [] { tg::median(f32({2, 3}), 2); });
+  bad("median", "a bool tensor", K::DType, "median", [] { tg::median(b8({3})); });
 }
 
 }  // namespace tg::testing::detail

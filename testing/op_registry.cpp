@@ -833,6 +833,144 @@ void nn_ops(Builder& r) {
       .dom({A, Pr});
 }
 
+// Issue 14: shape ops, scans and order statistics (autograd/ops/order.cpp).
+// Order statistics and cummax/cummin skip the expanded layout: its repeated
+// values are ties, where finite differences mean nothing.
+void order_ops(Builder& r) {
+  const auto pieces = [](const std::vector<Tensor>& parts) { return V(parts.begin(), parts.end()); };
+  const auto pair = [](const std::tuple<Tensor, Tensor>& t) { return V{std::get<0>(t), std::get<1>(t)}; };
+  const auto sizes = [](const Dims& d) { return std::vector<std::int64_t>(d.begin(), d.end()); };
+  r.family = "shape";
+  r.dtypes = all_types();
+  r.add("tril", "", "3x4 | 2x3x3 | 4x2", u([](auto& x, Args&) { return tg::tril(x); }));
+  r.add("tril", "diagonal -1", "3x4 | 2x4x3", u([](auto& x, Args& a) { return tg::tril(x, a.count(-1)); }));
+  r.add("triu", "", "3x4 | 2x3x3", u([](auto& x, Args&) { return tg::triu(x); }));
+  r.add("triu", "diagonal 1", "3x4 | 4x2", u([](auto& x, Args& a) { return tg::triu(x, a.count(1)); }));
+  r.add("diagonal", "", "3x4 | 4x2", u([](auto& x, Args&) { return tg::diagonal(x); }));
+  r.add("diagonal", "offset, dims", "2x3x4 | 3x3x3",
+        u([](auto& x, Args& a) { return tg::diagonal(x, a.count(-1), a.dim(-1), a.dim(0)); }));
+  r.add("diag", "vector", "3 | 1", u([](auto& x, Args& a) { return tg::diag(x, a.count(0)); }));
+  r.add("diag", "vector, offset", "3", u([](auto& x, Args& a) { return tg::diag(x, a.count(-2)); }));
+  r.add("diag", "matrix", "3x4 | 4x2", u([](auto& x, Args& a) { return tg::diag(x, a.count(1)); }));
+  r.add("trace", "", "3x4 | 3x3", u([](auto& x, Args&) { return tg::trace(x); }));
+  r.add("repeat", "", "3x2 | 2 | []", u([](auto& x, Args& a) { return tg::repeat(x, a.shape({2, 1, 3})); }));
+  r.add("flip", "", "3x4 | 2x3x2", u([](auto& x, Args& a) { return tg::flip(x, a.dims({0, -1})); }));
+  r.add("roll", "dims", "3x4 | 2x3x2", u([](auto& x, Args& a) { return tg::roll(x, a.dims({1, -5}), a.dims({0, 1})); }));
+  r.add("roll", "flattened", "3x4 | 5", u([](auto& x, Args& a) { return tg::roll(x, a.dims({3})); }));
+  r.add("split", "sizes", "5x3 | 5",
+        many([pieces, sizes](const V& in, Args& a) { return pieces(tg::split(in[0], sizes(a.shape({1, 0, 3, 1})), a.dim(0))); }));
+  r.add("unbind", "", "3x4 | 2x3x2",
+        many([pieces](const V& in, Args& a) { return pieces(tg::unbind(in[0], a.dim(1))); }));
+  r.add("movedim", "lists", "2x3x4", u([](auto& x, Args& a) { return tg::movedim(x, a.dims({0, 1}), a.dims({2, 0})); }));
+  r.add("movedim", "one dim", "2x3x4 | 3x4", u([](auto& x, Args& a) { return tg::movedim(x, a.dim(0), a.dim(-1)); }));
+  r.add("unflatten", "", "6x2 | 12", u([](auto& x, Args& a) { return tg::unflatten(x, a.dim(0), a.shape({2, -1})); }));
+  r.add("meshgrid", "ij", "3 4 | 2 []",
+        many([pieces](const V& in, Args&) { return pieces(tg::meshgrid({in[0], in[1]})); }));
+  r.add("meshgrid", "xy, three", "3 4 2",
+        many([pieces](const V& in, Args&) { return pieces(tg::meshgrid({in[0], in[1], in[2]}, "xy")); }));
+  r.add("Tensor::tril", "", "3x4", u([](auto& x, Args& a) { return x.tril(a.count(1)); })).alias("tril");
+  r.add("Tensor::triu", "", "3x4", u([](auto& x, Args& a) { return x.triu(a.count(-1)); })).alias("triu");
+  r.add("Tensor::diagonal", "", "3x4", u([](auto& x, Args& a) { return x.diagonal(a.count(1)); })).alias("diagonal");
+  r.add("Tensor::diag", "", "3", u([](auto& x, Args&) { return x.diag(); })).alias("diag");
+  r.add("Tensor::trace", "", "3x4", u([](auto& x, Args&) { return x.trace(); })).alias("trace");
+  r.add("Tensor::repeat", "", "3x2", u([](auto& x, Args& a) { return x.repeat(a.shape({2, 2})); })).alias("repeat");
+  r.add("Tensor::flip", "", "3x4", u([](auto& x, Args& a) { return x.flip(a.dims({1})); })).alias("flip");
+  r.add("Tensor::roll", "", "3x4", u([](auto& x, Args& a) { return x.roll(a.dims({2}), a.dims({1})); })).alias("roll");
+  r.add("Tensor::split", "size", "5x3",
+        many([pieces](const V& in, Args& a) { return pieces(in[0].split(a.count(2), a.dim(0))); }))
+      .alias("split");
+  r.add("Tensor::split", "sizes", "5x3",
+        many([pieces, sizes](const V& in, Args& a) { return pieces(in[0].split(sizes(a.shape({2, 1})), a.dim(1))); }))
+      .alias("split");
+  r.add("Tensor::unbind", "", "3x4",
+        many([pieces](const V& in, Args& a) { return pieces(in[0].unbind(a.dim(0))); }))
+      .alias("unbind");
+  r.add("Tensor::movedim", "lists", "2x3x4", u([](auto& x, Args& a) { return x.movedim(a.dims({-1}), a.dims({0})); }))
+      .alias("movedim");
+  r.add("Tensor::movedim", "one dim", "2x3x4", u([](auto& x, Args& a) { return x.movedim(a.dim(1), a.dim(2)); }))
+      .alias("movedim");
+  r.add("Tensor::unflatten", "", "2x6", u([](auto& x, Args& a) { return x.unflatten(a.dim(1), a.shape({3, 2})); }))
+      .alias("unflatten");
+
+  r.family = "reduce";
+  r.add("cumsum", "", "3x4 | 5 | []", u([](auto& x, Args& a) { return tg::cumsum(x, a.dim(0)); }));
+  r.add("cumprod", "", "3x4 | 5 | []", u([](auto& x, Args& a) { return tg::cumprod(x, a.dim(-1)); }));
+  r.add("logcumsumexp", "", "3x4 | 5 | []", u([](auto& x, Args& a) { return tg::logcumsumexp(x, a.dim(-1)); }))
+      .types(float_types());
+  r.add("cummax", "", "3x4 | 5", many([pair](const V& in, Args& a) { return pair(tg::cummax(in[0], a.dim(-1))); }))
+      .no_expand();
+  r.add("cummin", "", "3x4 | 2x3x2", many([pair](const V& in, Args& a) { return pair(tg::cummin(in[0], a.dim(1))); }))
+      .no_expand();
+  r.add("sort", "", "3x4 | 5 | []", many([pair](const V& in, Args&) { return pair(tg::sort(in[0])); })).no_expand();
+  r.add("sort", "dim 0 descending stable", "3x4 | 2x3x2", many([pair](const V& in, Args& a) {
+          return pair(tg::sort(in[0], a.dim(0), a.flag(true), a.flag(true)));
+        }))
+      .no_expand();
+  r.add("argsort", "", "3x4 | 5", u([](auto& x, Args& a) { return tg::argsort(x, a.dim(0), a.flag(true)); }))
+      .no_grad()
+      .no_expand();
+  r.add("msort", "", "3x4 | 5", u([](auto& x, Args&) { return tg::msort(x); })).no_expand();
+  r.add("topk", "", "3x4 | 5", many([pair](const V& in, Args& a) { return pair(tg::topk(in[0], a.count(2))); }))
+      .types(number_types())
+      .no_expand();
+  r.add("topk", "smallest along dim 0", "3x4 | 4x2", many([pair](const V& in, Args& a) {
+          return pair(tg::topk(in[0], a.count(3), a.dim(0), a.flag(false), a.flag(false)));
+        }))
+      .types(number_types())
+      .no_expand();
+  r.add("kthvalue", "", "3x4 | 5", many([pair](const V& in, Args& a) { return pair(tg::kthvalue(in[0], a.count(2))); }))
+      .types(number_types())
+      .no_expand();
+  r.add("kthvalue", "dim 0 keepdim", "3x4", many([pair](const V& in, Args& a) {
+          return pair(tg::kthvalue(in[0], a.count(3), a.dim(0), a.flag(true)));
+        }))
+      .types(number_types())
+      .no_expand();
+  r.add("median", "all", "3x4 | 5 | []", u([](auto& x, Args&) { return tg::median(x); }))
+      .types(number_types())
+      .no_expand();
+  r.add("median", "dim", "3x4 | 2x3x2", many([pair](const V& in, Args& a) {
+          return pair(tg::median(in[0], a.dim(1), a.flag(false)));
+        }))
+      .types(number_types())
+      .no_expand();
+  r.add("Tensor::cumsum", "", "3x4", u([](auto& x, Args& a) { return x.cumsum(a.dim(1)); })).alias("cumsum");
+  r.add("Tensor::cumprod", "", "3x4", u([](auto& x, Args& a) { return x.cumprod(a.dim(0)); })).alias("cumprod");
+  r.add("Tensor::logcumsumexp", "", "3x4", u([](auto& x, Args& a) { return x.logcumsumexp(a.dim(0)); }))
+      .types(float_types())
+      .alias("logcumsumexp");
+  r.add("Tensor::cummax", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].cummax(a.dim(0))); }))
+      .no_expand()
+      .alias("cummax");
+  r.add("Tensor::cummin", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].cummin(a.dim(0))); }))
+      .no_expand()
+      .alias("cummin");
+  r.add("Tensor::sort", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].sort(a.dim(1), a.flag(true))); }))
+      .no_expand()
+      .alias("sort");
+  r.add("Tensor::argsort", "", "3x4", u([](auto& x, Args& a) { return x.argsort(a.dim(1)); }))
+      .no_grad()
+      .no_expand()
+      .alias("argsort");
+  r.add("Tensor::msort", "", "3x4", u([](auto& x, Args&) { return x.msort(); })).no_expand().alias("msort");
+  r.add("Tensor::topk", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].topk(a.count(1))); }))
+      .types(number_types())
+      .no_expand()
+      .alias("topk");
+  r.add("Tensor::kthvalue", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].kthvalue(a.count(1))); }))
+      .types(number_types())
+      .no_expand()
+      .alias("kthvalue");
+  r.add("Tensor::median", "all", "3x4", u([](auto& x, Args&) { return x.median(); }))
+      .types(number_types())
+      .no_expand()
+      .alias("median");
+  r.add("Tensor::median", "dim", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].median(a.dim(0))); }))
+      .types(number_types())
+      .no_expand()
+      .alias("median");
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -843,6 +981,7 @@ std::vector<OpInfo> build() {
   index(r);
   in_place_methods(r);
   nn_ops(r);
+  order_ops(r);  // issue 14: appended last (fuzzer seeds index entries by position)
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

@@ -1,0 +1,537 @@
+// Triangles, diagonals, tiling, flips and rolls, splitting and moving dims;
+// scans (cumsum, cumprod, logcumsumexp, cummax, cummin); and order
+// statistics (sort, argsort, topk, kthvalue, median, msort). Kernels and
+// checks: core/kernels/sort.h. Values picked by an index (sort, cummax, ...)
+// get their gradient scattered back to where they came from, as gather's.
+#include <algorithm>
+#include <limits>
+#include <string>
+
+#include <fmt/format.h>
+
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/autograd/views.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/index.h>
+#include <tapegrad/core/kernels/reduce.h>
+#include <tapegrad/core/kernels/sort.h>
+
+namespace tg {
+
+using autograd::Backward;
+using autograd::SavedTensor;
+
+namespace {
+
+Tensor undiagonal(const Tensor& grad, const Dims& shape, std::int64_t offset, int d1, int d2);
+
+// diagonal and undiagonal (diagonal_backward) are each other's adjoint.
+Tensor diagonal_view(const Tensor& x, std::int64_t offset, std::int64_t dim1, std::int64_t dim2) {
+  Tensor y = kernel::diagonal(x, offset, dim1, dim2);
+  if (autograd::needs_grad(x)) {
+    const int a = wrap_dim(dim1, x.dim(), "diagonal"), b = wrap_dim(dim2, x.dim(), "diagonal");
+    autograd::record("diagonal", {&x}, {&y}, [offset, a, b](Backward& bw) {
+      // y = the diagonal `offset` of dims (a, b);  dx = zeros(x.shape) with dy written on it
+      bw.add(0, undiagonal(bw.grad(), bw.input_shape(0), offset, a, b));
+    });
+  }
+  autograd::track_view(x, y);
+  return y;
+}
+
+Tensor undiagonal(const Tensor& grad, const Dims& shape, std::int64_t offset, int d1, int d2) {
+  Tensor y = kernel::diagonal_backward(grad, shape, offset, d1, d2);
+  if (autograd::needs_grad(grad))
+    autograd::record("diagonal_backward", {&grad}, {&y}, [offset, d1, d2](Backward& bw) {
+      // y = zeros(shape) with grad on the diagonal;  dgrad = diagonal(dy)
+      bw.add(0, diagonal_view(bw.grad(), offset, d1, d2));
+    });
+  return y;
+}
+
+// y = x's elements at `index` along d (gather). Recorded as `name`, whose
+// backward scatters dy back: dx = scatter_add(zeros(x.shape), d, index, dy).
+Tensor take_along(const Tensor& x, int d, const Tensor& index, const char* name) {
+  Tensor y = kernel::gather(x, d, index);
+  if (autograd::needs_grad(x))
+    autograd::record(name, {&x}, {&y}, [d, index = SavedTensor(index, false)](Backward& bw) {
+      // y = gather(x, d, index);  dx = scatter_add(zeros(x.shape), d, index, dy)
+      const Tensor& dy = bw.grad();
+      bw.add(0, tg::scatter_add(zeros(bw.input_shape(0), {dy.dtype()}), d, bw.unpack(index), dy));
+    });
+  return y;
+}
+
+// topk, kthvalue and median refuse bool, as PyTorch's do.
+void refuse_bool(const Tensor& x, const char* op) {
+  if (x.dtype() == kBool)
+    throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool (shape {})", op, shape_str(x.sizes())));
+}
+
+// Reversed cumulative sum along d: r_k = sum_{j >= k} g_j. Differentiable.
+Tensor reverse_cumsum(const Tensor& g, int d) { return tg::flip(tg::cumsum(tg::flip(g, {d}), d), {d}); }
+
+// Runs f on x seen as 1-D when x is 0-d (PyTorch treats a 0-d tensor as one
+// element along dim 0 or -1), reshaping every output back to 0-d.
+template <class F>
+auto as_1d_if_scalar(const Tensor& x, std::int64_t dim, const char* op, F f) {
+  const int d = wrap_dim(dim, x.dim(), op);
+  if (x.dim() != 0) return f(x, d);
+  auto out = f(tg::reshape(x, {1}), 0);
+  if constexpr (std::is_same_v<decltype(out), Tensor>) {
+    return tg::reshape(out, {});
+  } else {
+    auto& [a, b] = out;
+    return decltype(out){tg::reshape(a, {}), tg::reshape(b, {})};
+  }
+}
+
+Tensor roll_one(const Tensor& x, std::int64_t shift, int d) {
+  const std::int64_t n = x.size(d);
+  if (n == 0) return tg::clone(x);
+  const std::int64_t s = ((shift % n) + n) % n;
+  if (s == 0) return tg::clone(x);
+  return tg::cat({tg::narrow(x, d, n - s, s), tg::narrow(x, d, 0, n - s)}, d);
+}
+
+// dx_k = sum_{j >= k} dy_j e^{x_k - y_j}, summed in log space as PyTorch
+// does, so that no exponential overflows however wide x's range: the positive
+// and the negative parts of dy each give e^{x_k + log sum_{j >= k} e^{log|dy_j| - y_j}}.
+// The masks keep log(0) out of every derivative. Differentiable (it calls
+// logcumsumexp itself), so second derivatives come from the same formula.
+Tensor logcumsumexp_backward(const Tensor& dy, const Tensor& x, const Tensor& y, int d) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  const auto reverse_lcse = [d](const Tensor& t) { return tg::flip(tg::logcumsumexp(tg::flip(t, {d}), d), {d}); };
+  const auto part = [&](const Tensor& mask, const Tensor& magnitude) {
+    // -inf where masked, and constant there: y must get no gradient through
+    // those entries (-inf - y would pass it one).
+    const Tensor terms = tg::where(mask, tg::sub(tg::log(tg::where(mask, magnitude, 1.0)), y), -inf);
+    return tg::exp(tg::add(x, reverse_lcse(terms)));
+  };
+  return tg::sub(part(dy > 0.0, dy), part(dy < 0.0, tg::neg(dy)));
+}
+
+}  // namespace
+
+// ---- shape --------------------------------------------------------------------
+
+Tensor tril(const Tensor& x, std::int64_t diagonal) {
+  Tensor y = kernel::tril(x, diagonal);
+  if (autograd::needs_grad(x))
+    autograd::record("tril", {&x}, {&y}, [diagonal](Backward& bw) {
+      // y = x below and on the diagonal, 0 above;  dx = tril(dy)
+      bw.add(0, tg::tril(bw.grad(), diagonal));
+    });
+  return y;
+}
+
+Tensor triu(const Tensor& x, std::int64_t diagonal) {
+  Tensor y = kernel::triu(x, diagonal);
+  if (autograd::needs_grad(x))
+    autograd::record("triu", {&x}, {&y}, [diagonal](Backward& bw) {
+      // y = x above and on the diagonal, 0 below;  dx = triu(dy)
+      bw.add(0, tg::triu(bw.grad(), diagonal));
+    });
+  return y;
+}
+
+Tensor diagonal(const Tensor& x, std::int64_t offset, std::int64_t dim1, std::int64_t dim2) {
+  return diagonal_view(x, offset, dim1, dim2);
+}
+
+Tensor diag(const Tensor& x, std::int64_t diagonal) {
+  if (x.dim() == 1) {
+    // A square matrix with x on its diagonal `diagonal` (the adjoint of taking that diagonal).
+    const std::int64_t k = diagonal < 0 ? -diagonal : diagonal;
+    std::int64_t n = 0;
+    if (add_overflows(x.size(0), k, &n))
+      throw ShapeError(fmt::format("diag: diagonal {} is too large for a vector of shape {}", diagonal,
+                                   shape_str(x.sizes())));
+    return undiagonal(x, {n, n}, diagonal, 0, 1);
+  }
+  if (x.dim() == 2) return tg::clone(diagonal_view(x, diagonal, 0, 1));  // a copy, as PyTorch's
+  throw ShapeError(fmt::format("diag: expected a 1-D or 2-D tensor, got shape {}", shape_str(x.sizes())));
+}
+
+Tensor trace(const Tensor& x) {
+  if (x.dim() != 2)
+    throw ShapeError(fmt::format("trace: expected a 2-D tensor, got shape {}", shape_str(x.sizes())));
+  return tg::sum(diagonal_view(x, 0, 0, 1));
+}
+
+Tensor repeat(const Tensor& x, Dims repeats) {
+  const int n = repeats.size();
+  if (n < x.dim())
+    throw ShapeError(fmt::format("repeat: {} repeats {} for a tensor of shape {}; give at least one per dimension",
+                                 n, shape_str(repeats), shape_str(x.sizes())));
+  if (2 * n > kMaxDims)
+    throw ShapeError(fmt::format("repeat: {} repeats {} exceed the {} dimensions a tensor may have", n,
+                                 shape_str(repeats), kMaxDims));
+  // Each dim s becomes [r, s] expanded from [1, s], then merged: out[i] = x[i mod s].
+  Dims pairs, expanded, out;
+  for (int i = 0; i < n; ++i) {
+    if (repeats[i] < 0)
+      throw ValueError(fmt::format("repeat: repeats {} hold the negative count {}", shape_str(repeats), repeats[i]));
+    const int xd = i - (n - x.dim());
+    const std::int64_t s = xd < 0 ? 1 : x.size(xd);
+    pairs.push_back(1);
+    pairs.push_back(s);
+    expanded.push_back(repeats[i]);
+    expanded.push_back(s);
+    std::int64_t m = 0;
+    if (mul_overflows(repeats[i], s, &m))
+      throw ShapeError(fmt::format("repeat: repeats {} of shape {} overflow int64", shape_str(repeats),
+                                   shape_str(x.sizes())));
+    out.push_back(m);
+  }
+  checked_numel(out, "repeat");
+  return tg::reshape(tg::expand(tg::reshape(x, pairs), expanded), out);
+}
+
+Tensor flip(const Tensor& x, Dims dims) {
+  Tensor y = kernel::flip(x, dims);
+  if (autograd::needs_grad(x))
+    autograd::record("flip", {&x}, {&y}, [dims](Backward& bw) {
+      // y = x reversed along dims;  dx = dy reversed along them
+      bw.add(0, tg::flip(bw.grad(), dims));
+    });
+  return y;
+}
+
+Tensor roll(const Tensor& x, Dims shifts, Dims dims) {
+  if (dims.empty()) {
+    if (shifts.size() != 1)
+      throw ShapeError(fmt::format("roll: without dims, expected one shift, got {} (tensor of shape {})",
+                                   shape_str(shifts), shape_str(x.sizes())));
+    return tg::reshape(roll_one(tg::flatten(x), shifts[0], 0), x.shape());
+  }
+  if (shifts.size() != dims.size())
+    throw ShapeError(fmt::format("roll: {} shifts {} but {} dims {} (tensor of shape {}); they must pair up",
+                                 shifts.size(), shape_str(shifts), dims.size(), shape_str(dims), shape_str(x.sizes())));
+  Tensor y = x;
+  for (int i = 0; i < dims.size(); ++i) {
+    if (x.dim() == 0) {
+      wrap_dim(dims[i], 0, "roll");
+      y = tg::clone(y);
+      continue;
+    }
+    y = roll_one(y, shifts[i], wrap_dim(dims[i], x.dim(), "roll"));
+  }
+  return y;
+}
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& split_sizes, std::int64_t dim) {
+  if (x.dim() == 0) throw ShapeError("split: cannot split a 0-d tensor");
+  const int d = wrap_dim(dim, x.dim(), "split");
+  std::int64_t total = 0;
+  for (const std::int64_t s : split_sizes) {
+    if (s < 0)
+      throw ValueError(fmt::format("split: split_sizes {} hold the negative size {}",
+                                   shape_str(Dims(std::span<const std::int64_t>(split_sizes.data(),
+                                                                                std::min<std::size_t>(split_sizes.size(), kMaxDims)))),
+                                   s));
+    if (add_overflows(total, s, &total)) total = -1;
+    if (total < 0) break;
+  }
+  if (total != x.size(d))
+    throw ShapeError(fmt::format("split: split_sizes ({} of them) sum to {} but dimension {} of shape {} has size {}",
+                                 split_sizes.size(), total < 0 ? std::string("more than int64 holds") : std::to_string(total),
+                                 d, shape_str(x.sizes()), x.size(d)));
+  std::vector<Tensor> out;
+  out.reserve(split_sizes.size());
+  std::int64_t start = 0;
+  for (const std::int64_t s : split_sizes) {
+    out.push_back(tg::narrow(x, d, start, s));
+    start += s;
+  }
+  autograd::mark_multi_output_views(out);
+  return out;
+}
+
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
+  if (x.dim() == 0) throw ShapeError("unbind: cannot unbind a 0-d tensor");
+  const int d = wrap_dim(dim, x.dim(), "unbind");
+  std::vector<Tensor> out;
+  out.reserve(static_cast<std::size_t>(x.size(d)));
+  for (std::int64_t i = 0; i < x.size(d); ++i) out.push_back(tg::select(x, d, i));
+  autograd::mark_multi_output_views(out);
+  return out;
+}
+
+Tensor movedim(const Tensor& x, Dims source, Dims destination) {
+  const int n = x.dim();
+  if (source.size() != destination.size())
+    throw ShapeError(fmt::format("movedim: {} source dims {} but {} destination dims {} (tensor of shape {})",
+                                 source.size(), shape_str(source), destination.size(), shape_str(destination),
+                                 shape_str(x.sizes())));
+  std::array<int, kMaxDims> order{};
+  std::array<bool, kMaxDims> src_used{}, dst_used{};
+  order.fill(-1);
+  for (int i = 0; i < source.size(); ++i) {
+    const int s = wrap_dim(source[i], n, "movedim"), t = wrap_dim(destination[i], n, "movedim");
+    if (src_used[static_cast<std::size_t>(s)] || dst_used[static_cast<std::size_t>(t)])
+      throw ValueError(fmt::format("movedim: repeated dim in source {} or destination {} (tensor of shape {})",
+                                   shape_str(source), shape_str(destination), shape_str(x.sizes())));
+    src_used[static_cast<std::size_t>(s)] = dst_used[static_cast<std::size_t>(t)] = true;
+    order[static_cast<std::size_t>(t)] = s;
+  }
+  if (n == 0) return tg::reshape(x, {});  // a view of the one element, as PyTorch
+  // The other dims fill the free places in their order.
+  int next = 0;
+  Dims perm;
+  for (int t = 0; t < n; ++t) {
+    if (order[static_cast<std::size_t>(t)] < 0) {
+      while (src_used[static_cast<std::size_t>(next)]) ++next;
+      order[static_cast<std::size_t>(t)] = next++;
+    }
+    perm.push_back(order[static_cast<std::size_t>(t)]);
+  }
+  return tg::permute(x, perm);
+}
+
+Tensor movedim(const Tensor& x, std::int64_t source, std::int64_t destination) {
+  return movedim(x, Dims{source}, Dims{destination});
+}
+
+Tensor unflatten(const Tensor& x, std::int64_t dim, Dims sizes) {
+  if (x.dim() == 0) throw ShapeError("unflatten: cannot unflatten a 0-d tensor");
+  const int d = wrap_dim(dim, x.dim(), "unflatten");
+  if (sizes.empty())
+    throw ShapeError(fmt::format("unflatten: sizes must be non-empty (dimension {} of shape {})", d,
+                                 shape_str(x.sizes())));
+  if (x.dim() - 1 + sizes.size() > kMaxDims)
+    throw ShapeError(fmt::format("unflatten: shape {} with dimension {} split into {} has too many dimensions",
+                                 shape_str(x.sizes()), d, shape_str(sizes)));
+  Dims inner;
+  try {
+    inner = kernel::infer_size(sizes, x.size(d), "unflatten");
+  } catch (const ShapeError& e) {
+    throw ShapeError(fmt::format("unflatten: sizes {} do not hold dimension {} of shape {} ({})", shape_str(sizes), d,
+                                 shape_str(x.sizes()), e.what()));
+  }
+  Dims shape;
+  for (int i = 0; i < d; ++i) shape.push_back(x.size(i));
+  for (int i = 0; i < inner.size(); ++i) shape.push_back(inner[i]);
+  for (int i = d + 1; i < x.dim(); ++i) shape.push_back(x.size(i));
+  return tg::reshape(x, shape);
+}
+
+std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing) {
+  if (indexing != "ij" && indexing != "xy")
+    throw ValueError(fmt::format("meshgrid: indexing must be \"ij\" or \"xy\", got \"{}\"", indexing));
+  if (tensors.empty()) throw ValueError("meshgrid: expected a non-empty list of tensors");
+  const int n = static_cast<int>(tensors.size());
+  if (n > kMaxDims)
+    throw ShapeError(fmt::format("meshgrid: {} tensors make more dimensions than the {} a tensor may have", n,
+                                 kMaxDims));
+  for (int i = 0; i < n; ++i) {
+    if (tensors[static_cast<std::size_t>(i)].dim() > 1)
+      throw ShapeError(fmt::format("meshgrid: tensor {} has shape {}; expected 0-d or 1-D tensors", i,
+                                   shape_str(tensors[static_cast<std::size_t>(i)].sizes())));
+    if (tensors[static_cast<std::size_t>(i)].dtype() != tensors[0].dtype())
+      throw DTypeError(fmt::format("meshgrid: tensor {} is {} but tensor 0 is {}; all must have one dtype", i,
+                                   dtype_name(tensors[static_cast<std::size_t>(i)].dtype()),
+                                   dtype_name(tensors[0].dtype())));
+  }
+  // "xy" swaps the roles of the first two: tensor 0 varies along dim 1.
+  auto place = [&](int i) { return indexing == "xy" && n >= 2 && i < 2 ? 1 - i : i; };
+  Dims shape = Dims::filled(n, 1);
+  for (int i = 0; i < n; ++i) shape[place(i)] = tensors[static_cast<std::size_t>(i)].numel();
+  std::vector<Tensor> out;
+  for (int i = 0; i < n; ++i) {
+    Dims one = Dims::filled(n, 1);
+    one[place(i)] = shape[place(i)];
+    out.push_back(tg::expand(tg::reshape(tensors[static_cast<std::size_t>(i)], one), shape));
+  }
+  return out;
+}
+
+// ---- scans --------------------------------------------------------------------
+
+Tensor cumsum(const Tensor& x, std::int64_t dim) {
+  Tensor y = kernel::cumsum(x, dim);
+  if (autograd::needs_grad(x)) {
+    const int d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "cumsum");
+    autograd::record("cumsum", {&x}, {&y}, [d](Backward& bw) {
+      // y_k = sum_{i <= k} x_i;  dx_k = sum_{j >= k} dy_j
+      bw.add(0, reverse_cumsum(bw.grad(), d));
+    });
+  }
+  return y;
+}
+
+Tensor cumprod(const Tensor& x, std::int64_t dim) {
+  Tensor y = kernel::cumprod(x, dim);
+  if (autograd::needs_grad(x)) {
+    const int d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "cumprod");
+    autograd::record("cumprod", {&x}, {&y}, [d, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](Backward& bw) {
+      // y_j = prod_{i <= j} x_i;  dx_k = sum_{j >= k} dy_j prod_{i <= j, i != k} x_i
+      const Tensor& dy = bw.grad();
+      const Tensor x = bw.unpack(sx);
+      if (x.dim() == 0) {
+        bw.add(0, dy);
+        return;
+      }
+      bool has_zero = false;
+      {
+        NoGradGuard data;
+        has_zero = Tensor(kernel::sum(kernel::to(x == 0.0, kInt64), {}, false)).item<std::int64_t>() > 0;
+      }
+      if (!has_zero) {
+        // Without zeros: dx_k = (sum_{j >= k} dy_j y_j) / x_k.
+        bw.add(0, tg::div(reverse_cumsum(tg::mul(dy, bw.unpack(sy)), d), x));
+        return;
+      }
+      // With zeros, no division: per slice, the n x n products with x_k
+      // replaced by 1 in row k, cumulated; row k, column j >= k, is the
+      // product above. Quadratic in the dim's size, but only where zeros are.
+      const std::int64_t n = x.size(d);
+      const Tensor xm = tg::unsqueeze(tg::movedim(x, d, -1), -2);         // [..., 1, n]
+      const Tensor dym = tg::unsqueeze(tg::movedim(dy, d, -1), -2);       // [..., 1, n]
+      const Tensor eye_mask = kernel::to(tg::eye(n), kBool);               // [n, n]: i == k
+      const Tensor upper = kernel::to(tg::triu(tg::ones({n, n}), 0), kBool);  // j >= k
+      Dims square = xm.shape();
+      square[square.size() - 2] = n;
+      const Tensor rows = tg::where(eye_mask, 1.0, tg::expand(xm, square));  // row k: x with x_k = 1
+      const Tensor products = tg::cumprod(rows, -1);
+      const Tensor dx = tg::sum(tg::mul(tg::where(upper, products, 0.0), dym), {-1});  // [..., n]
+      bw.add(0, tg::movedim(dx, -1, d));
+    });
+  }
+  return y;
+}
+
+Tensor logcumsumexp(const Tensor& x, std::int64_t dim) {
+  Tensor y = kernel::logcumsumexp(x, dim);
+  if (autograd::needs_grad(x)) {
+    const int d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "logcumsumexp");
+    autograd::record("logcumsumexp", {&x}, {&y},
+                     [d, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](Backward& bw) {
+                       // y_j = log sum_{i <= j} e^{x_i};  dx_k = sum_{j >= k} dy_j e^{x_k - y_j}
+                       bw.add(0, logcumsumexp_backward(bw.grad(), bw.unpack(sx), bw.unpack(sy), d));
+                     });
+  }
+  return y;
+}
+
+namespace {
+
+std::tuple<Tensor, Tensor> cumulative_extreme(const Tensor& x, std::int64_t dim, bool is_max, const char* name) {
+  auto [values, indices] = is_max ? kernel::cummax(x, dim) : kernel::cummin(x, dim);
+  Tensor v = values, i = indices;
+  if (autograd::needs_grad(x)) {
+    const int d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), name);
+    autograd::record(name, {&x}, {&v}, [d, si = SavedTensor(i, false)](Backward& bw) {
+      // y_j = x_{i_j};  dx = scatter_add(zeros(x.shape), d, i, dy)
+      const Tensor& dy = bw.grad();
+      if (dy.dim() == 0) {
+        bw.add(0, dy);
+        return;
+      }
+      bw.add(0, tg::scatter_add(zeros(bw.input_shape(0), {dy.dtype()}), d, bw.unpack(si), dy));
+    });
+  }
+  return {v, i};
+}
+
+}  // namespace
+
+std::tuple<Tensor, Tensor> cummax(const Tensor& x, std::int64_t dim) { return cumulative_extreme(x, dim, true, "cummax"); }
+std::tuple<Tensor, Tensor> cummin(const Tensor& x, std::int64_t dim) {
+  return cumulative_extreme(x, dim, false, "cummin");
+}
+
+// ---- order statistics ---------------------------------------------------------
+
+std::tuple<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim, StrictBool descending, StrictBool stable) {
+  (void)stable;  // every sort here is stable, which satisfies both
+  return as_1d_if_scalar(x, dim, "sort", [&](const Tensor& t, int d) {
+    const Tensor idx = kernel::sort_indices(t, d, descending);
+    return std::tuple<Tensor, Tensor>{take_along(t, d, idx, "sort"), idx};
+  });
+}
+
+Tensor argsort(const Tensor& x, std::int64_t dim, StrictBool descending, StrictBool stable) {
+  (void)stable;
+  wrap_dim(dim, x.dim(), "argsort");
+  return kernel::sort_indices(x, dim, descending);
+}
+
+Tensor msort(const Tensor& x) { return std::get<0>(sort(x, 0)); }
+
+std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim, StrictBool largest,
+                                StrictBool sorted) {
+  (void)sorted;  // always sorted, which PyTorch's sorted=false allows
+  refuse_bool(x, "topk");
+  return as_1d_if_scalar(x, dim, "topk", [&](const Tensor& t, int d) {
+    if (k < 0 || k > t.size(d))
+      throw IndexError(fmt::format("topk: k = {} is out of range for dimension {} of size {} (shape {})", k, d,
+                                   t.size(d), shape_str(x.sizes())));
+    const Tensor order = kernel::sort_indices(t, d, largest);
+    const Tensor idx = kernel::contiguous(kernel::slice(order, {d, 0, k, 1}));
+    return std::tuple<Tensor, Tensor>{take_along(t, d, idx, "topk"), idx};
+  });
+}
+
+std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t k, std::int64_t dim, StrictBool keepdim) {
+  refuse_bool(x, "kthvalue");
+  return as_1d_if_scalar(x, dim, "kthvalue", [&](const Tensor& t, int d) {
+    if (k < 1 || k > t.size(d))
+      throw IndexError(fmt::format("kthvalue: k = {} is out of range for dimension {} of size {} (shape {}); "
+                                   "expected 1 <= k <= {}",
+                                   k, d, t.size(d), shape_str(x.sizes()), t.size(d)));
+    const Tensor order = kernel::sort_indices(t, d, false);
+    const Tensor idx = kernel::contiguous(kernel::slice(order, {d, k - 1, 1, 1}));
+    Tensor v = take_along(t, d, idx, "kthvalue");
+    if (keepdim || x.dim() == 0) return std::tuple<Tensor, Tensor>{v, idx};
+    return std::tuple<Tensor, Tensor>{tg::squeeze(v, d), kernel::squeeze(idx, d)};
+  });
+}
+
+namespace {
+
+// The lower median's index along d (keepdim), or the first NaN's, as PyTorch.
+Tensor median_index(const Tensor& t, int d) {
+  const Tensor order = kernel::sort_indices(t, d, false);
+  const std::int64_t n = t.size(d);
+  Tensor idx = kernel::contiguous(kernel::slice(order, {d, (n - 1) / 2, 1, 1}));
+  if (!t.is_floating_point()) return idx;
+  // NaNs sort last: a slice with any has one at its end; its first NaN is
+  // the smallest index among them, and sort's stability puts it first.
+  const Tensor last = kernel::slice(order, {d, n - 1, 1, 1});
+  const Tensor last_value = kernel::gather(t, d, last);
+  const Tensor any_nan = tg::isnan(last_value);
+  const Tensor first_nan = kernel::argmax(kernel::to(tg::isnan(t), kInt64), d, true);
+  return tg::where(any_nan, kernel::to(first_nan, kFloat64), kernel::to(idx, kFloat64)).to(kInt64);
+}
+
+}  // namespace
+
+Tensor median(const Tensor& x) {
+  refuse_bool(x, "median");
+  if (x.numel() == 0) {
+    if (!x.is_floating_point())
+      throw IndexError(fmt::format("median: cannot take the median of an empty {} tensor of shape {}",
+                                   dtype_name(x.dtype()), shape_str(x.sizes())));
+    return tg::full({}, std::numeric_limits<double>::quiet_NaN(), {.dtype = x.dtype()});
+  }
+  const Tensor flat = tg::reshape(x, {-1});
+  return tg::reshape(take_along(flat, 0, median_index(flat, 0), "median"), {});
+}
+
+std::tuple<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  refuse_bool(x, "median");
+  return as_1d_if_scalar(x, dim, "median", [&](const Tensor& t, int d) {
+    if (t.size(d) == 0)
+      throw IndexError(fmt::format("median: dimension {} of shape {} is empty; there is no median", d,
+                                   shape_str(x.sizes())));
+    const Tensor idx = median_index(t, d);
+    Tensor v = take_along(t, d, idx, "median");
+    if (keepdim || x.dim() == 0) return std::tuple<Tensor, Tensor>{v, idx};
+    return std::tuple<Tensor, Tensor>{tg::squeeze(v, d), kernel::squeeze(idx, d)};
+  });
+}
+
+}  // namespace tg

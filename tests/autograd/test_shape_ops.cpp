@@ -1,0 +1,286 @@
+// Shape ops, scans and order statistics (issue 14) against PyTorch:
+// tests/reference/shape_ops.json, written by tests/reference/make_shape_ops.py
+// (torch 1.13). Each case here repeats the script's input and op under the
+// same name; the JSON holds the output's shape and values, its int64 indices
+// and x.grad for the loss sum(y * w), w = 1, 2, 3, ... over y (pieces of a
+// list one after the other). Then what the JSON cannot say: views, dtypes,
+// and second derivatives where cumprod meets zeros.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/error.h>
+
+#include "support/reference.h"
+
+using tg::Dims;
+using tg::Tensor;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+const std::vector<double> X34 = {0.5, -1.25, 2.0, 3.5, -0.75, 1.5, -2.25, 0.25, 4.0, -3.0, 1.0, -0.5};
+const std::vector<double> X_TIES = {3, 1, 2, 1, 3, 2, 1};
+const std::vector<double> X_RUN = {1, 3, 3, 2, 5, 5, 0, 6};
+const std::vector<double> X_ZEROS = {2, 0, 3, 4, 0, 0, 1.5, 2, 1, -2, 0.5, 3, 0, 1.5, -1, 2.5};
+
+std::vector<double> iota(int n) {
+  std::vector<double> v(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = i;
+  return v;
+}
+
+Tensor leaf(const std::vector<double>& v, Dims shape, bool grad = true) {
+  Tensor t = tg::tensor(v, shape, tg::kFloat64);
+  if (grad) t.set_requires_grad(true);
+  return t;
+}
+Tensor x34() { return leaf(X34, {3, 4}); }
+Tensor x234() { return leaf(iota(24), {2, 3, 4}); }
+
+// The op's outputs: pieces (values, or a list) and indices when it has them.
+struct Out {
+  std::vector<Tensor> pieces;
+  Tensor indices;
+};
+Out one(const Tensor& t) { return {{t}, {}}; }
+Out pair(const std::tuple<Tensor, Tensor>& t) { return {{std::get<0>(t)}, std::get<1>(t)}; }
+Out list(const std::vector<Tensor>& ts) { return {ts, {}}; }
+
+std::vector<double> numbers(const nlohmann::json& j) {
+  std::vector<double> v;
+  for (const auto& e : j) v.push_back(e.is_null() ? kNaN : e.get<double>());
+  return v;
+}
+
+void check_case(const std::string& name, const Tensor& x, const std::function<Out(const Tensor&)>& fn) {
+  CAPTURE(name);
+  const auto& cases = tg_test::reference_file("shape_ops.json").at("cases");
+  REQUIRE(cases.contains(name));
+  const auto& want = cases.at(name);
+  const Out out = fn(x);
+  const auto& shapes = want.at("shapes");
+  REQUIRE(out.pieces.size() == shapes.size());
+  std::vector<double> values;
+  for (std::size_t i = 0; i < out.pieces.size(); ++i) {
+    CAPTURE(tg::shape_str(out.pieces[i].sizes()));
+    CHECK(out.pieces[i].shape() == Dims(shapes[i].get<std::vector<std::int64_t>>()));
+    for (double v : out.pieces[i].to_vector<double>()) values.push_back(v);
+  }
+  tg_test::check_close(values, numbers(want.at("values")), 1e-10);
+  if (want.contains("indices")) {
+    REQUIRE(out.indices.defined());
+    CHECK(out.indices.dtype() == tg::kInt64);
+    tg_test::check_close(out.indices.to_vector<double>(), numbers(want.at("indices")), 0);
+  }
+  if (!x.requires_grad()) return;
+  Tensor loss = tg::zeros({}, {.dtype = tg::kFloat64});
+  std::int64_t offset = 1;
+  for (const auto& p : out.pieces) {
+    if (p.is_floating_point() && p.numel() > 0) {
+      Tensor w = tg::arange(static_cast<double>(offset), static_cast<double>(offset + p.numel()), 1,
+                            {.dtype = tg::kFloat64})
+                     .reshape(p.shape());
+      loss = loss + (p * w).sum();
+    }
+    offset += p.numel();
+  }
+  std::vector<double> grad(static_cast<std::size_t>(x.numel()), 0.0);
+  if (loss.requires_grad()) {
+    loss.backward();
+    if (x.grad().defined()) grad = x.grad().to_vector<double>();
+  }
+  tg_test::check_close(grad, numbers(want.at("grad")), 1e-10);
+}
+
+}  // namespace
+
+TEST_CASE("tril, triu, diagonal, diag and trace match PyTorch") {
+  check_case("tril", x34(), [](const Tensor& x) { return one(tg::tril(x)); });
+  check_case("tril_minus1", x34(), [](const Tensor& x) { return one(x.tril(-1)); });
+  check_case("tril_5", x34(), [](const Tensor& x) { return one(tg::tril(x, 5)); });
+  check_case("triu_1", x34(), [](const Tensor& x) { return one(tg::triu(x, 1)); });
+  check_case("triu_minus2", x34(), [](const Tensor& x) { return one(x.triu(-2)); });
+  check_case("triu_batched", x234(), [](const Tensor& x) { return one(tg::triu(x)); });
+  check_case("diagonal_1_0_2", x234(), [](const Tensor& x) { return one(tg::diagonal(x, 1, 0, 2)); });
+  check_case("diagonal_minus1_minus1_1", x234(), [](const Tensor& x) { return one(x.diagonal(-1, -1, 1)); });
+  check_case("diagonal_past_the_end", x34(), [](const Tensor& x) { return one(tg::diagonal(x, 4)); });
+  check_case("diag_vector", leaf({1, -2, 3}, {3}), [](const Tensor& x) { return one(tg::diag(x)); });
+  check_case("diag_vector_minus2", leaf({1, -2, 3}, {3}), [](const Tensor& x) { return one(x.diag(-2)); });
+  check_case("diag_matrix_1", x34(), [](const Tensor& x) { return one(tg::diag(x, 1)); });
+  check_case("diag_matrix_minus2", x34(), [](const Tensor& x) { return one(tg::diag(x, -2)); });
+  check_case("trace", x34(), [](const Tensor& x) { return one(x.trace()); });
+}
+
+TEST_CASE("repeat, flip, roll, split, unbind, movedim, unflatten and meshgrid match PyTorch") {
+  const std::vector<double> x23 = {1, 2, 3, 4, 5, 6};
+  check_case("repeat", leaf(x23, {2, 3}), [](const Tensor& x) { return one(x.repeat({2, 1, 3})); });
+  check_case("repeat_zero", leaf(x23, {2, 3}), [](const Tensor& x) { return one(tg::repeat(x, {0, 2})); });
+  check_case("flip", x234(), [](const Tensor& x) { return one(tg::flip(x, {0, -1})); });
+  check_case("roll_dims", x34(), [](const Tensor& x) { return one(tg::roll(x, {1, -5}, {0, 1})); });
+  check_case("roll_flat", x34(), [](const Tensor& x) { return one(x.roll({3})); });
+  check_case("roll_negative_flat", x34(), [](const Tensor& x) { return one(tg::roll(x, {-14})); });
+  check_case("split_sizes", leaf(iota(15), {5, 3}),
+             [](const Tensor& x) { return list(tg::split(x, std::vector<std::int64_t>{1, 0, 3, 1}, 0)); });
+  check_case("split_sizes_dim_minus1", x34(),
+             [](const Tensor& x) { return list(x.split(std::vector<std::int64_t>{3, 1}, -1)); });
+  check_case("unbind", x34(), [](const Tensor& x) { return list(tg::unbind(x, 1)); });
+  check_case("movedim_lists", x234(), [](const Tensor& x) { return one(tg::movedim(x, {0, 1}, {2, 0})); });
+  check_case("movedim_one", x234(), [](const Tensor& x) { return one(x.movedim(0, -1)); });
+  check_case("unflatten", leaf(iota(12), {6, 2}), [](const Tensor& x) { return one(tg::unflatten(x, 0, {2, -1})); });
+  check_case("meshgrid_ij", leaf({1, 2, 3}, {3}),
+             [](const Tensor& x) { return list(tg::meshgrid({x, x.slice(0, 0, 2) * 2.0}, "ij")); });
+  check_case("meshgrid_xy", leaf({1, 2, 3}, {3}),
+             [](const Tensor& x) { return list(tg::meshgrid({x, x.slice(0, 0, 2) * 2.0}, "xy")); });
+}
+
+TEST_CASE("cumsum, cumprod, logcumsumexp, cummax and cummin match PyTorch") {
+  check_case("cumsum_1", x34(), [](const Tensor& x) { return one(tg::cumsum(x, 1)); });
+  check_case("cumsum_minus2", x34(), [](const Tensor& x) { return one(x.cumsum(-2)); });
+  check_case("cumsum_empty", leaf({}, {0, 3}), [](const Tensor& x) { return one(tg::cumsum(x, 0)); });
+  check_case("cumprod_1", x34(), [](const Tensor& x) { return one(tg::cumprod(x, 1)); });
+  check_case("cumprod_zeros_1", leaf(X_ZEROS, {4, 4}), [](const Tensor& x) { return one(tg::cumprod(x, 1)); });
+  check_case("cumprod_zeros_0", leaf(X_ZEROS, {4, 4}), [](const Tensor& x) { return one(x.cumprod(0)); });
+  check_case("logcumsumexp_1", x34(), [](const Tensor& x) { return one(tg::logcumsumexp(x, 1)); });
+  check_case("logcumsumexp_wide", leaf({-1000, 1000, 3, 999}, {4}),
+             [](const Tensor& x) { return one(x.logcumsumexp(0)); });
+  check_case("cummax", leaf(X_RUN, {8}), [](const Tensor& x) { return pair(tg::cummax(x, 0)); });
+  check_case("cummin", leaf(X_RUN, {8}), [](const Tensor& x) { return pair(x.cummin(0)); });
+  check_case("cummax_minus1", x34(), [](const Tensor& x) { return pair(tg::cummax(x, -1)); });
+  check_case("cummin_0", x34(), [](const Tensor& x) { return pair(tg::cummin(x, 0)); });
+  check_case("cummax_nan", leaf({1, kNaN, 3, 0}, {4}, false), [](const Tensor& x) { return pair(tg::cummax(x, 0)); });
+}
+
+TEST_CASE("sort, argsort, msort, topk, kthvalue and median match PyTorch") {
+  check_case("sort_stable", leaf(X_TIES, {7}), [](const Tensor& x) { return pair(tg::sort(x, -1, false, true)); });
+  check_case("sort_stable_descending", leaf(X_TIES, {7}),
+             [](const Tensor& x) { return pair(x.sort(0, true, true)); });
+  check_case("sort_minus2", x34(), [](const Tensor& x) { return pair(tg::sort(x, -2)); });
+  check_case("sort_nan", leaf({2, kNaN, -1, 5}, {4}, false), [](const Tensor& x) { return pair(tg::sort(x)); });
+  check_case("sort_nan_descending", leaf({2, kNaN, -1, 5}, {4}, false),
+             [](const Tensor& x) { return pair(tg::sort(x, -1, true)); });
+  check_case("sort_empty", leaf({}, {2, 0}), [](const Tensor& x) { return pair(tg::sort(x, 1)); });
+  check_case("argsort_stable", leaf(X_TIES, {7}), [](const Tensor& x) { return one(tg::argsort(x, -1, false, true)); });
+  check_case("argsort_descending", x34(), [](const Tensor& x) { return one(x.argsort(1, true)); });
+  check_case("msort", x34(), [](const Tensor& x) { return one(tg::msort(x)); });
+  check_case("topk_2", x34(), [](const Tensor& x) { return pair(tg::topk(x, 2)); });
+  check_case("topk_0", x34(), [](const Tensor& x) { return pair(x.topk(0)); });
+  check_case("topk_smallest_0", x34(), [](const Tensor& x) { return pair(tg::topk(x, 2, 0, false)); });
+  check_case("topk_all", leaf({3, -1, 2}, {3}), [](const Tensor& x) { return pair(tg::topk(x, 3)); });
+  check_case("kthvalue_2", x34(), [](const Tensor& x) { return pair(tg::kthvalue(x, 2)); });
+  check_case("kthvalue_keepdim_0", x34(), [](const Tensor& x) { return pair(x.kthvalue(3, 0, true)); });
+  check_case("median_all_even", x34(), [](const Tensor& x) { return one(tg::median(x)); });
+  check_case("median_all_odd", leaf({3, -1, 2, 7, 0}, {5}), [](const Tensor& x) { return one(x.median()); });
+  check_case("median_dim_1", x34(), [](const Tensor& x) { return pair(tg::median(x, 1)); });
+  check_case("median_dim_minus2_keepdim", x34(), [](const Tensor& x) { return pair(x.median(-2, true)); });
+  check_case("median_nan", leaf({1, kNaN, 3, kNaN, 2, 0, 1, 5}, {2, 4}, false),
+             [](const Tensor& x) { return pair(tg::median(x, 1)); });
+  check_case("median_all_nan", leaf({1, kNaN, 3}, {3}, false), [](const Tensor& x) { return one(tg::median(x)); });
+  // With ties PyTorch's index is unspecified: values and the gradient's total only.
+  for (const char* name : {"median_ties_values", "kthvalue_ties_values"}) {
+    CAPTURE(name);
+    const auto& want = tg_test::reference_file("shape_ops.json").at("cases").at(name);
+    const Tensor x = leaf(X_TIES, {7});
+    const Tensor v = std::string(name) == "median_ties_values" ? std::get<0>(tg::median(x, 0))
+                                                                : std::get<0>(tg::kthvalue(x, 4));
+    tg_test::check_close(v, numbers(want.at("values")), 1e-10);
+    v.backward();
+    CHECK(x.grad().sum().item<double>() == 1.0);
+    CHECK(x.grad().max().item<double>() == 1.0);
+  }
+}
+
+TEST_CASE("0-d inputs are one element along dim 0 or -1, as PyTorch") {
+  const auto s = [] { return tg::scalar_tensor(2.5, {.dtype = tg::kFloat64}).set_requires_grad(true); };
+  check_case("sort_scalar", s(), [](const Tensor& x) { return pair(tg::sort(x, -1)); });
+  check_case("cumprod_scalar", s(), [](const Tensor& x) { return one(tg::cumprod(x, 0)); });
+  check_case("logcumsumexp_scalar", s(), [](const Tensor& x) { return one(tg::logcumsumexp(x, 0)); });
+  check_case("kthvalue_scalar", s(), [](const Tensor& x) { return pair(tg::kthvalue(x, 1)); });
+  check_case("cummax_scalar", s(), [](const Tensor& x) { return pair(tg::cummax(x, 0)); });
+  check_case("median_scalar", s(), [](const Tensor& x) { return one(tg::median(x)); });
+  check_case("topk_scalar", s(), [](const Tensor& x) { return pair(tg::topk(x, 1)); });
+}
+
+TEST_CASE("cumprod's gradient is exact through zeros, to the second order") {
+  // One zero, two zeros and none in a row, along either dim.
+  const Tensor x = leaf(X_ZEROS, {4, 4});
+  for (std::int64_t dim : {0, 1, -1}) {
+    CAPTURE(dim);
+    const auto f = [dim](const std::vector<Tensor>& in) { return std::vector<Tensor>{tg::cumprod(in[0], dim)}; };
+    CHECK(tg::gradcheck(f, {x}));
+    CHECK(tg::gradgradcheck(f, {x}));
+  }
+  // A zero first and last in a 1-D input.
+  const Tensor v = leaf({0, 2, -1.5, 0}, {4});
+  const auto g = [](const std::vector<Tensor>& in) { return std::vector<Tensor>{tg::cumprod(in[0], 0)}; };
+  CHECK(tg::gradcheck(g, {v}));
+  CHECK(tg::gradgradcheck(g, {v}));
+}
+
+TEST_CASE("logcumsumexp's gradient stays finite over a range of thousands") {
+  const Tensor x = leaf({-1000, 1000, 3, 999}, {4});
+  const auto f = [](const std::vector<Tensor>& in) { return std::vector<Tensor>{tg::logcumsumexp(in[0], 0)}; };
+  CHECK(tg::gradcheck(f, {x}));
+  CHECK(tg::gradgradcheck(f, {x}));
+}
+
+TEST_CASE("diagonal, split, unbind and meshgrid give views; tril, diag and sort copy") {
+  Tensor m = tg::tensor(X34, {3, 4}, tg::kFloat64);
+  const Tensor d = tg::diagonal(m, 1);
+  CHECK(d.storage() == m.storage());
+  CHECK(d.stride(0) == 5);
+  m.mul_(2.0);
+  tg_test::check_close(d, {-2.5, -4.5, -1.0});
+  CHECK(tg::diag(m, 1).storage() != m.storage());
+  CHECK(tg::tril(m).storage() != m.storage());
+  for (const auto& piece : tg::split(m, std::vector<std::int64_t>{1, 2}, 0)) CHECK(piece.storage() == m.storage());
+  for (const auto& piece : tg::unbind(m, 1)) CHECK(piece.storage() == m.storage());
+  const Tensor a = tg::tensor({1.0, 2.0, 3.0}), b = tg::tensor({4.0, 5.0});
+  const auto grid = tg::meshgrid({a, b}, "xy");
+  CHECK(grid[0].shape() == Dims{2, 3});
+  CHECK(grid[0].storage() == a.storage());
+  CHECK(grid[0].stride(0) == 0);
+}
+
+TEST_CASE("scans and sorts keep PyTorch's dtypes") {
+  const Tensor i = tg::tensor(std::vector<std::int64_t>{3, -1, 2, 0}, {4});
+  const Tensor b = tg::tensor(std::vector<double>{1, 0, 1, 1}, {4}, tg::kBool);
+  CHECK(tg::cumsum(i, 0).dtype() == tg::kInt64);
+  tg_test::check_close(tg::cumsum(i, 0), {3, 2, 4, 4}, 0);
+  CHECK(tg::cumsum(b, 0).dtype() == tg::kInt64);
+  tg_test::check_close(tg::cumsum(b, 0), {1, 1, 2, 3}, 0);
+  tg_test::check_close(tg::cumprod(i, 0), {3, -3, -6, 0}, 0);
+  const auto [values, indices] = tg::sort(i, 0, true);
+  CHECK(values.dtype() == tg::kInt64);
+  tg_test::check_close(values, {3, 2, 0, -1}, 0);
+  tg_test::check_close(indices, {0, 2, 3, 1}, 0);
+  const auto [bv, bi] = tg::sort(b);
+  CHECK(bv.dtype() == tg::kBool);
+  tg_test::check_close(bi, {1, 0, 2, 3}, 0);  // stable: the trues keep their order
+  CHECK(tg::argsort(tg::tensor({2.0, 1.0})).dtype() == tg::kInt64);
+}
+
+TEST_CASE("bad arguments are tg errors naming the op and the shape") {
+  const Tensor x = tg::ones({2, 3});
+  CHECK_THROWS_WITH_AS(tg::split(x, std::vector<std::int64_t>{1, 1}, 1), doctest::Contains("split"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::split(x, std::vector<std::int64_t>{1, 1}, 1), doctest::Contains("[2, 3]"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::topk(x, 4), doctest::Contains("topk: k = 4"), tg::IndexError);
+  CHECK_THROWS_WITH_AS(tg::kthvalue(x, 0), doctest::Contains("kthvalue"), tg::IndexError);
+  CHECK_THROWS_WITH_AS(tg::sort(x, 2), doctest::Contains("sort"), tg::IndexError);
+  CHECK_THROWS_WITH_AS(tg::cumsum(x, -3), doctest::Contains("cumsum"), tg::IndexError);
+  CHECK_THROWS_WITH_AS(tg::diagonal(x, 0, 1, 1), doctest::Contains("diagonal"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::tril(tg::ones({3})), doctest::Contains("tril"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::repeat(x, {2}), doctest::Contains("repeat"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::roll(x, {1, 1}, {0}), doctest::Contains("roll"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::unflatten(x, 1, {2, 2}), doctest::Contains("unflatten"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::median(tg::ones({2, 0}), 1), doctest::Contains("median"), tg::IndexError);
+  CHECK_THROWS_WITH_AS(tg::meshgrid({tg::ones({2})}, "ji"), doctest::Contains("meshgrid"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::movedim(tg::ones({2, 3, 4}), {0, 0}, {1, 2}), doctest::Contains("movedim"), tg::ValueError);
+}
