@@ -307,7 +307,7 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
                        // y = a - floor(a / b) b;  da = dy,  db = -dy floor(a / b)
                        if (bw.needs(0)) bw.add(0, bw.grad());
                        if (bw.needs(1))
-                         bw.add(1, mul(bw.grad(), Tensor(kernel::neg(kernel::floor(kernel::div(bw.unpack(sa), bw.unpack(sb)))))));
+                         bw.add(1, mul(bw.grad(), Tensor(kernel::neg(kernel::div_floor(bw.unpack(sa), bw.unpack(sb))))));
                      });
   return y;
 }

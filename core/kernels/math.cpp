@@ -130,11 +130,18 @@ double erfinv_double(double x) {
   }
   double y = p * ax;
   constexpr double k = 2 * std::numbers::inv_sqrtpi;  // erf'(0)
-  for (int i = 0; i < 3; ++i) {
-    const double slope = k * std::exp(-y * y);
-    if (slope == 0) break;
-    if (ax <= 0.5) y -= (std::erf(y) - ax) / slope;
-    else y += (std::erfc(y) - (1.0 - ax)) / slope;
+  if (ax <= 0.5) {
+    for (int i = 0; i < 3; ++i) y -= (std::erf(y) - ax) / (k * std::exp(-y * y));
+  } else {
+    // Newton on log(erfc(y)) = log(1 - |x|): nearly quadratic in y, so it
+    // converges from the approximation's few digits even deep in the tail.
+    const double target = std::log(1.0 - ax);
+    for (int i = 0; i < 8; ++i) {
+      const double c = std::erfc(y);
+      const double step = (std::log(c) - target) * c / (k * std::exp(-y * y));
+      y += step;
+      if (std::abs(step) <= 1e-17 * y) break;
+    }
   }
   return std::copysign(y, x);
 }
@@ -271,6 +278,25 @@ TensorBase remainder(const TensorBase& a, double b) {
     unary_compute<T>(out, a, [d](T x) -> T {
       if constexpr (std::is_floating_point_v<T>) return float_remainder(x, d);
       else return int_remainder(x, d);
+    });
+  });
+  return out;
+}
+
+TensorBase div_floor(const TensorBase& a, const TensorBase& b) {
+  const Dims shape = binary_shape(a, b, "div_floor");
+  const DType dt = result_type(a, b);
+  TensorBase out = make_tensor(shape, dt);
+  dispatch_floating(dt, "div_floor", [&]<class T>() {
+    binary_compute<T>(out, a, b, [](T x, T y) -> T {
+      if (y == 0) return x / y;
+      const T mod = std::fmod(x, y);
+      T d = (x - mod) / y;
+      if (mod != 0 && ((y < 0) != (mod < 0))) d -= T(1);
+      if (d == 0) return std::copysign(T(0), x / y);
+      T f = std::floor(d);
+      if (d - f > T(0.5)) f += T(1);
+      return f;
     });
   });
   return out;

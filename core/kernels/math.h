@@ -51,6 +51,9 @@ TensorBase hypot(const TensorBase& a, const TensorBase& b);
 TensorBase fmod(const TensorBase& a, const TensorBase& b);       // sign of a (C's fmod)
 TensorBase remainder(const TensorBase& a, const TensorBase& b);  // sign of b (Python's %)
 TensorBase fmod(const TensorBase& a, double b);
+// floor(a / b) as PyTorch's div(rounding_mode="floor") computes it, through fmod
+// (so a non-finite a gives NaN, as there): remainder's gradient needs it.
+TensorBase div_floor(const TensorBase& a, const TensorBase& b);
 TensorBase remainder(const TensorBase& a, double b);
 // start + weight (end - start), in PyTorch's two-sided form (exact at weight 1).
 TensorBase lerp(const TensorBase& start, const TensorBase& end, double weight);
