@@ -84,6 +84,7 @@ Tensor reciprocal(const Tensor& x);
 Tensor floor(const Tensor& x);
 Tensor ceil(const Tensor& x);
 Tensor round(const Tensor& x);
+Tensor round(const Tensor& x, std::int64_t decimals);  // torch.round(x, decimals=d); floating only
 Tensor trunc(const Tensor& x);
 Tensor frac(const Tensor& x);  // x - trunc(x)
 Tensor atan2(const Tensor& a, const Tensor& b);

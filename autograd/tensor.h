@@ -136,6 +136,7 @@ class Tensor : public TensorBase {
   Tensor floor() const;
   Tensor ceil() const;
   Tensor round() const;
+  Tensor round(std::int64_t decimals) const;
   Tensor trunc() const;
   Tensor frac() const;
   Tensor atan2(const Tensor& other) const;

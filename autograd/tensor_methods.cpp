@@ -68,6 +68,7 @@ Tensor Tensor::reciprocal() const { return tg::reciprocal(*this); }
 Tensor Tensor::floor() const { return tg::floor(*this); }
 Tensor Tensor::ceil() const { return tg::ceil(*this); }
 Tensor Tensor::round() const { return tg::round(*this); }
+Tensor Tensor::round(std::int64_t decimals) const { return tg::round(*this, decimals); }
 Tensor Tensor::trunc() const { return tg::trunc(*this); }
 Tensor Tensor::frac() const { return tg::frac(*this); }
 Tensor Tensor::isinf() const { return tg::isinf(*this); }

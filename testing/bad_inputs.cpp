@@ -304,6 +304,7 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("floor", "a bool tensor", K::DType, "floor", [] { tg::floor(b8({2})); });
   bad("ceil", "a bool tensor", K::DType, "ceil", [] { tg::ceil(b8({2})); });
   bad("round", "a bool tensor", K::DType, "round", [] { tg::round(b8({2})); });
+  bad("round", "decimals on an int64 tensor", K::DType, "round", [] { tg::round(i64({2}), 1); });
   bad("trunc", "a bool tensor", K::DType, "trunc", [] { tg::trunc(b8({2})); });
   bad("frac", "an int64 tensor", K::DType, "frac", [] { tg::frac(i64({2})); });
   bad("atan2", "shapes that do not broadcast", K::Shape, "atan2", [] { tg::atan2(f32({2, 3}), f32({2})); });

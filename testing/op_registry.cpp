@@ -865,6 +865,10 @@ void math_functions(Builder& r) {
   r.add("floor", "", kUnary, u([](auto& x, Args&) { return tg::floor(x); })).types(number_types());
   r.add("ceil", "", kUnary, u([](auto& x, Args&) { return tg::ceil(x); })).types(number_types());
   r.add("round", "", kUnary, u([](auto& x, Args&) { return tg::round(x); })).types(number_types());
+  r.add("round", "decimals 2", kUnary, u([](auto& x, Args& a) { return tg::round(x, a.count(2)); }))
+      .types(float_types());
+  r.add("round", "decimals -1", kUnary, u([](auto& x, Args& a) { return tg::round(x, a.count(-1)); }))
+      .types(float_types());
   r.add("trunc", "", kUnary, u([](auto& x, Args&) { return tg::trunc(x); })).types(number_types());
   r.add("frac", "", kUnary, u([](auto& x, Args&) { return tg::frac(x); })).types(float_types());
   // Binary functions.
@@ -952,6 +956,9 @@ void math_functions(Builder& r) {
   method("Tensor::ceil", "ceil", [](auto& x, Args&) { return x.ceil(); }).types(number_types());
   method("Tensor::round", "round", [](auto& x, Args&) { return x.round(); }).types(number_types());
   method("Tensor::trunc", "trunc", [](auto& x, Args&) { return x.trunc(); }).types(number_types());
+  r.add("Tensor::round", "decimals 1", one, u([](auto& x, Args& a) { return x.round(a.count(1)); }))
+      .alias("round")
+      .types(float_types());
   method("Tensor::frac", "frac", [](auto& x, Args&) { return x.frac(); }).types(float_types());
   method("Tensor::nan_to_num", "nan_to_num", [](auto& x, Args& a) { return x.nan_to_num(a.scalar(0.5)); });
   method("Tensor::isinf", "isinf", [](auto& x, Args&) { return x.isinf(); }).no_grad();

@@ -243,6 +243,7 @@ Tensor reciprocal(const Tensor& x) {
 Tensor floor(const Tensor& x) { return zero_grad_op("floor", x, kernel::floor(x)); }
 Tensor ceil(const Tensor& x) { return zero_grad_op("ceil", x, kernel::ceil(x)); }
 Tensor round(const Tensor& x) { return zero_grad_op("round", x, kernel::round(x)); }
+Tensor round(const Tensor& x, std::int64_t decimals) { return zero_grad_op("round", x, kernel::round(x, decimals)); }
 Tensor trunc(const Tensor& x) { return zero_grad_op("trunc", x, kernel::trunc(x)); }
 
 Tensor frac(const Tensor& x) {

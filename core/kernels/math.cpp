@@ -199,6 +199,19 @@ TensorBase ceil(const TensorBase& x) {
 TensorBase round(const TensorBase& x) {
   return rounding("round", x, [](auto v) { return std::nearbyint(v); });
 }
+// PyTorch's formula, so that results agree to the last bit: x * 10^d (or
+// x / 10^-d) rounded, then scaled back.
+TensorBase round(const TensorBase& x, std::int64_t decimals) {
+  if (decimals == 0) return round(x);
+  const bool negative = decimals < 0;
+  const double ten_pow = std::pow(10.0, static_cast<double>(negative ? -decimals : decimals));
+  return floating_unary("round", x, [negative, ten_pow](auto v) {
+    using T = decltype(v);
+    const T p = static_cast<T>(ten_pow);
+    return negative ? std::nearbyint(v / p) * p : std::nearbyint(v * p) / p;
+  });
+}
+
 TensorBase trunc(const TensorBase& x) {
   return rounding("trunc", x, [](auto v) { return std::trunc(v); });
 }

@@ -11,6 +11,7 @@
 //   bool tensors; their scalar forms follow `tensor op scalar`;
 // - lerp wants start, end and a tensor weight of one dtype, isclose both
 //   inputs of one dtype (DTypeError otherwise).
+#include <cstdint>
 #include <optional>
 
 #include <tapegrad/core/tensor.h>
@@ -42,6 +43,9 @@ TensorBase reciprocal(const TensorBase& x);
 TensorBase floor(const TensorBase& x);
 TensorBase ceil(const TensorBase& x);
 TensorBase round(const TensorBase& x);  // halves to even, as PyTorch
+// To `decimals` decimal places (negative: to tens, hundreds, ...), as
+// torch.round(x, decimals=d); floating tensors only unless decimals is 0.
+TensorBase round(const TensorBase& x, std::int64_t decimals);
 TensorBase trunc(const TensorBase& x);
 TensorBase frac(const TensorBase& x);   // x - trunc(x)
 

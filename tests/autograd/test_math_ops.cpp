@@ -59,6 +59,9 @@ const std::map<std::string, Call>& calls() {
     unary("round", tg::round);
     unary("trunc", tg::trunc);
     unary("frac", tg::frac);
+    c["round/decimals 2"] = [](const V& in) { return tg::round(in[0], 2); };
+    c["round/decimals -2"] = [](const V& in) { return in[0].round(-2); };
+    c["round/float32 decimals 1"] = [](const V& in) { return tg::round(in[0], 1); };
     unary("sin/int64", tg::sin);
     unary("reciprocal/int64", tg::reciprocal);
     unary("erfinv/int64", tg::erfinv);

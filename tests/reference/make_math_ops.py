@@ -93,6 +93,10 @@ case("reciprocal", torch.reciprocal, [[2.0, -0.5, 0.0, -0.0, 1e-3, INF, -INF, NA
 ROUNDING = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.7, -2.7, 0.0, 1e300, INF, NAN]
 for name in ["floor", "ceil", "round", "trunc", "frac"]:
     case(name, getattr(torch, name), [ROUNDING])
+DEC = [1.2345, -1.2355, 0.125, 1234.5, -1250.0, 2.5e-3, INF, NAN]
+case("round/decimals 2", lambda x: torch.round(x, decimals=2), [DEC])
+case("round/decimals -2", lambda x: torch.round(x, decimals=-2), [DEC])
+case("round/float32 decimals 1", lambda x: torch.round(x, decimals=1), [DEC], dtype="float32")
 # Integer and bool inputs: float32 results for the real functions, int64 kept by rounding.
 for name in ["sin", "reciprocal", "erfinv", "exp2"]:
     case(name + "/int64", getattr(torch, name), [[1, -2, 0, 3]], dtype="int64")
