@@ -156,13 +156,10 @@ T softplus_value(T v, T beta, T threshold) {
 
 // ---- real functions -----------------------------------------------------------------
 
-#define TG_REAL_UNARY(name, expr)                                          \
-  TensorBase name(const TensorBase& x) {                                    \
-    return real_unary(x, [](auto v) -> decltype(v) {                        \
-      using T = decltype(v);                                                \
-      (void)sizeof(T);                                                      \
-      return expr;                                                          \
-    });                                                                     \
+// `v` is a float or a double.
+#define TG_REAL_UNARY(name, expr)                                                        \
+  TensorBase name(const TensorBase& x) {                                                  \
+    return real_unary(x, [](auto v) -> decltype(v) { return expr; });                     \
   }
 
 TG_REAL_UNARY(sin, std::sin(v))
@@ -178,12 +175,12 @@ TG_REAL_UNARY(acosh, std::acosh(v))
 TG_REAL_UNARY(atanh, std::atanh(v))
 TG_REAL_UNARY(erf, std::erf(v))
 TG_REAL_UNARY(erfc, std::erfc(v))
-TG_REAL_UNARY(erfinv, static_cast<T>(erfinv_double(static_cast<double>(v))))
+TG_REAL_UNARY(erfinv, static_cast<decltype(v)>(erfinv_double(static_cast<double>(v))))
 TG_REAL_UNARY(expm1, std::expm1(v))
 TG_REAL_UNARY(log2, std::log2(v))
 TG_REAL_UNARY(log10, std::log10(v))
 TG_REAL_UNARY(exp2, std::exp2(v))
-TG_REAL_UNARY(reciprocal, T(1) / v)
+TG_REAL_UNARY(reciprocal, decltype(v)(1) / v)
 
 #undef TG_REAL_UNARY
 

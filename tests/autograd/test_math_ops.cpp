@@ -191,3 +191,16 @@ TEST_CASE("math functions and activations match PyTorch: values, dtypes and grad
   }
   for (const auto& [name, call] : calls()) CHECK_MESSAGE(seen.contains(name), "no reference case for " << name);
 }
+
+TEST_CASE("activation modules keep and print their parameters as PyTorch names them") {
+  CHECK(tg::nn::Softplus(2, 5).extra_repr() == "beta=2, threshold=5");
+  CHECK(tg::nn::ELU(0.5).extra_repr() == "alpha=0.5");
+  CHECK(tg::nn::CELU(2).extra_repr() == "alpha=2");
+  CHECK(tg::nn::Hardtanh(-2, 3).extra_repr() == "min_val=-2, max_val=3");
+  CHECK(tg::nn::GLU(0).extra_repr() == "dim=0");
+  CHECK(tg::nn::SiLU().type_name() == "SiLU");
+  // The module uses its parameters: GLU(0) halves dim 0, not the last one.
+  const Tensor x = tg::arange(8, {.dtype = tg::kFloat64}).reshape({2, 4});
+  CHECK(tg::nn::GLU(0)(x).shape() == tg::Dims({1, 4}));
+  CHECK(tg::nn::GLU()(x).shape() == tg::Dims({2, 2}));
+}
