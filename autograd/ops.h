@@ -61,6 +61,69 @@ Tensor isfinite(const Tensor& x);
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
 bool equal(const Tensor& a, const Tensor& b);  // same shape and same values
 
+// ---- autograd/ops/math_functions.cpp (kernels and dtype rules: core/kernels/math.h) ----
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tan(const Tensor& x);
+Tensor asin(const Tensor& x);
+Tensor acos(const Tensor& x);
+Tensor atan(const Tensor& x);
+Tensor sinh(const Tensor& x);
+Tensor cosh(const Tensor& x);
+Tensor asinh(const Tensor& x);
+Tensor acosh(const Tensor& x);
+Tensor atanh(const Tensor& x);
+Tensor erf(const Tensor& x);
+Tensor erfc(const Tensor& x);
+Tensor erfinv(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor log2(const Tensor& x);
+Tensor log10(const Tensor& x);
+Tensor exp2(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+// floor, ceil, round (halves to even), trunc: zero gradient, as PyTorch.
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor round(const Tensor& x);
+Tensor round(const Tensor& x, std::int64_t decimals);  // torch.round(x, decimals=d); floating only
+Tensor trunc(const Tensor& x);
+Tensor frac(const Tensor& x);  // x - trunc(x)
+Tensor atan2(const Tensor& a, const Tensor& b);
+Tensor hypot(const Tensor& a, const Tensor& b);
+Tensor fmod(const Tensor& a, const Tensor& b);       // the sign of a, as C's fmod
+Tensor remainder(const Tensor& a, const Tensor& b);  // the sign of b, as Python's %
+Tensor fmod(const Tensor& a, double b);
+Tensor remainder(const Tensor& a, double b);
+Tensor lerp(const Tensor& start, const Tensor& end, double weight);  // start + weight (end - start)
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
+// Tensor bounds, broadcast with x; an undefined one is absent: clamp(x, lo, {}).
+// A template only so that clamp(x, {}, {}) still means the scalar form.
+template <std::same_as<Tensor> T>
+Tensor clamp(const Tensor& x, const T& min, const T& max) {
+  return detail::clamp_tensors(x, min, max);
+}
+// NaN -> nan, +-inf -> posinf/neginf (default: the dtype's extremes); gradient 0 there.
+Tensor nan_to_num(const Tensor& x, double nan = 0, std::optional<double> posinf = std::nullopt,
+                  std::optional<double> neginf = std::nullopt);
+Tensor isinf(const Tensor& x);
+Tensor isposinf(const Tensor& x);
+Tensor isneginf(const Tensor& x);
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false);
+
+// ---- autograd/ops/activation_functions.cpp (also in tg::nn::functional) ----------
+Tensor softplus(const Tensor& x, double beta = 1, double threshold = 20);
+Tensor silu(const Tensor& x);
+Tensor elu(const Tensor& x, double alpha = 1);
+Tensor selu(const Tensor& x);
+Tensor celu(const Tensor& x, double alpha = 1);
+Tensor mish(const Tensor& x);
+Tensor hardtanh(const Tensor& x, double min_val = -1, double max_val = 1);
+Tensor hardswish(const Tensor& x);
+Tensor hardsigmoid(const Tensor& x);
+Tensor logsigmoid(const Tensor& x);
+Tensor softsign(const Tensor& x);
+Tensor glu(const Tensor& x, std::int64_t dim = -1);
+
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
 Tensor operator*(const Tensor& a, const Tensor& b);

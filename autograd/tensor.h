@@ -33,6 +33,8 @@ namespace detail {
 Tensor var_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim);
 Tensor std_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim);
 Tensor norm_dims(const Tensor& x, double p, const DimList& dims, bool keepdim);
+// tg::clamp and Tensor::clamp with tensor bounds (autograd/ops/math_functions.cpp).
+Tensor clamp_tensors(const Tensor& x, const Tensor& min, const Tensor& max);
 }  // namespace detail
 
 class Tensor : public TensorBase {
@@ -122,6 +124,50 @@ class Tensor : public TensorBase {
   Tensor tanh() const;
   Tensor gelu() const;
   Tensor clamp(std::optional<double> min, std::optional<double> max) const;
+  // Tensor bounds; an undefined one is absent. A template so that clamp({}, {}) stays the scalar form.
+  template <std::same_as<Tensor> T>
+  Tensor clamp(const T& min, const T& max) const {
+    return detail::clamp_tensors(*this, min, max);
+  }
+  Tensor sin() const;
+  Tensor cos() const;
+  Tensor tan() const;
+  Tensor asin() const;
+  Tensor acos() const;
+  Tensor atan() const;
+  Tensor sinh() const;
+  Tensor cosh() const;
+  Tensor asinh() const;
+  Tensor acosh() const;
+  Tensor atanh() const;
+  Tensor erf() const;
+  Tensor erfc() const;
+  Tensor erfinv() const;
+  Tensor expm1() const;
+  Tensor log2() const;
+  Tensor log10() const;
+  Tensor exp2() const;
+  Tensor reciprocal() const;
+  Tensor floor() const;
+  Tensor ceil() const;
+  Tensor round() const;
+  Tensor round(std::int64_t decimals) const;
+  Tensor trunc() const;
+  Tensor frac() const;
+  Tensor atan2(const Tensor& other) const;
+  Tensor hypot(const Tensor& other) const;
+  Tensor fmod(const Tensor& other) const;
+  Tensor fmod(double other) const;
+  Tensor remainder(const Tensor& other) const;
+  Tensor remainder(double other) const;
+  Tensor lerp(const Tensor& end, double weight) const;
+  Tensor lerp(const Tensor& end, const Tensor& weight) const;
+  Tensor nan_to_num(double nan = 0, std::optional<double> posinf = std::nullopt,
+                    std::optional<double> neginf = std::nullopt) const;
+  Tensor isinf() const;
+  Tensor isposinf() const;
+  Tensor isneginf() const;
+  Tensor isclose(const Tensor& other, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false) const;
 
   // ---- reductions ---------------------------------------------------------
   // Dims come first and are a DimList: x.sum(1), x.sum({0, 1}), x.mean(1, true),

@@ -46,6 +46,48 @@ Tensor Tensor::sigmoid() const { return tg::sigmoid(*this); }
 Tensor Tensor::tanh() const { return tg::tanh(*this); }
 Tensor Tensor::gelu() const { return tg::gelu(*this); }
 Tensor Tensor::clamp(std::optional<double> min, std::optional<double> max) const { return tg::clamp(*this, min, max); }
+Tensor Tensor::sin() const { return tg::sin(*this); }
+Tensor Tensor::cos() const { return tg::cos(*this); }
+Tensor Tensor::tan() const { return tg::tan(*this); }
+Tensor Tensor::asin() const { return tg::asin(*this); }
+Tensor Tensor::acos() const { return tg::acos(*this); }
+Tensor Tensor::atan() const { return tg::atan(*this); }
+Tensor Tensor::sinh() const { return tg::sinh(*this); }
+Tensor Tensor::cosh() const { return tg::cosh(*this); }
+Tensor Tensor::asinh() const { return tg::asinh(*this); }
+Tensor Tensor::acosh() const { return tg::acosh(*this); }
+Tensor Tensor::atanh() const { return tg::atanh(*this); }
+Tensor Tensor::erf() const { return tg::erf(*this); }
+Tensor Tensor::erfc() const { return tg::erfc(*this); }
+Tensor Tensor::erfinv() const { return tg::erfinv(*this); }
+Tensor Tensor::expm1() const { return tg::expm1(*this); }
+Tensor Tensor::log2() const { return tg::log2(*this); }
+Tensor Tensor::log10() const { return tg::log10(*this); }
+Tensor Tensor::exp2() const { return tg::exp2(*this); }
+Tensor Tensor::reciprocal() const { return tg::reciprocal(*this); }
+Tensor Tensor::floor() const { return tg::floor(*this); }
+Tensor Tensor::ceil() const { return tg::ceil(*this); }
+Tensor Tensor::round() const { return tg::round(*this); }
+Tensor Tensor::round(std::int64_t decimals) const { return tg::round(*this, decimals); }
+Tensor Tensor::trunc() const { return tg::trunc(*this); }
+Tensor Tensor::frac() const { return tg::frac(*this); }
+Tensor Tensor::isinf() const { return tg::isinf(*this); }
+Tensor Tensor::isposinf() const { return tg::isposinf(*this); }
+Tensor Tensor::isneginf() const { return tg::isneginf(*this); }
+Tensor Tensor::atan2(const Tensor& other) const { return tg::atan2(*this, other); }
+Tensor Tensor::hypot(const Tensor& other) const { return tg::hypot(*this, other); }
+Tensor Tensor::fmod(const Tensor& other) const { return tg::fmod(*this, other); }
+Tensor Tensor::fmod(double other) const { return tg::fmod(*this, other); }
+Tensor Tensor::remainder(const Tensor& other) const { return tg::remainder(*this, other); }
+Tensor Tensor::remainder(double other) const { return tg::remainder(*this, other); }
+Tensor Tensor::lerp(const Tensor& end, double weight) const { return tg::lerp(*this, end, weight); }
+Tensor Tensor::lerp(const Tensor& end, const Tensor& weight) const { return tg::lerp(*this, end, weight); }
+Tensor Tensor::nan_to_num(double nan, std::optional<double> posinf, std::optional<double> neginf) const {
+  return tg::nan_to_num(*this, nan, posinf, neginf);
+}
+Tensor Tensor::isclose(const Tensor& other, double rtol, double atol, bool equal_nan) const {
+  return tg::isclose(*this, other, rtol, atol, equal_nan);
+}
 
 Tensor Tensor::sum() const { return tg::sum(*this); }
 Tensor Tensor::sum(DimList dims, StrictBool keepdim) const { return tg::sum(*this, dims, keepdim); }

@@ -23,4 +23,33 @@ std::string Softmax::extra_repr() const { return fmt::format("dim={}", dim); }
 Tensor LogSoftmax::forward(const Tensor& input) { return log_softmax(input, dim); }
 std::string LogSoftmax::extra_repr() const { return fmt::format("dim={}", dim); }
 
+Tensor Softplus::forward(const Tensor& input) { return softplus(input, beta, threshold); }
+std::string Softplus::extra_repr() const { return fmt::format("beta={}, threshold={}", beta, threshold); }
+
+Tensor SiLU::forward(const Tensor& input) { return silu(input); }
+
+Tensor ELU::forward(const Tensor& input) { return elu(input, alpha); }
+std::string ELU::extra_repr() const { return fmt::format("alpha={}", alpha); }
+
+Tensor SELU::forward(const Tensor& input) { return selu(input); }
+
+Tensor CELU::forward(const Tensor& input) { return celu(input, alpha); }
+std::string CELU::extra_repr() const { return fmt::format("alpha={}", alpha); }
+
+Tensor Mish::forward(const Tensor& input) { return mish(input); }
+
+Tensor Hardtanh::forward(const Tensor& input) { return hardtanh(input, min_val, max_val); }
+std::string Hardtanh::extra_repr() const { return fmt::format("min_val={}, max_val={}", min_val, max_val); }
+
+Tensor Hardswish::forward(const Tensor& input) { return hardswish(input); }
+
+Tensor Hardsigmoid::forward(const Tensor& input) { return hardsigmoid(input); }
+
+Tensor LogSigmoid::forward(const Tensor& input) { return logsigmoid(input); }
+
+Tensor Softsign::forward(const Tensor& input) { return softsign(input); }
+
+Tensor GLU::forward(const Tensor& input) { return glu(input, dim); }
+std::string GLU::extra_repr() const { return fmt::format("dim={}", dim); }
+
 }  // namespace tg::nn

@@ -31,6 +31,22 @@ inline Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01) { return
 inline Tensor gelu(const Tensor& x) { return tg::gelu(x); }
 inline Tensor sigmoid(const Tensor& x) { return tg::sigmoid(x); }
 inline Tensor tanh(const Tensor& x) { return tg::tanh(x); }
+inline Tensor softplus(const Tensor& x, double beta = 1, double threshold = 20) {
+  return tg::softplus(x, beta, threshold);
+}
+inline Tensor silu(const Tensor& x) { return tg::silu(x); }
+inline Tensor elu(const Tensor& x, double alpha = 1) { return tg::elu(x, alpha); }
+inline Tensor selu(const Tensor& x) { return tg::selu(x); }
+inline Tensor celu(const Tensor& x, double alpha = 1) { return tg::celu(x, alpha); }
+inline Tensor mish(const Tensor& x) { return tg::mish(x); }
+inline Tensor hardtanh(const Tensor& x, double min_val = -1, double max_val = 1) {
+  return tg::hardtanh(x, min_val, max_val);
+}
+inline Tensor hardswish(const Tensor& x) { return tg::hardswish(x); }
+inline Tensor hardsigmoid(const Tensor& x) { return tg::hardsigmoid(x); }
+inline Tensor logsigmoid(const Tensor& x) { return tg::logsigmoid(x); }
+inline Tensor softsign(const Tensor& x) { return tg::softsign(x); }
+inline Tensor glu(const Tensor& x, std::int64_t dim = -1) { return tg::glu(x, dim); }
 inline Tensor softmax(const Tensor& x, std::int64_t dim) { return tg::softmax(x, dim); }
 inline Tensor log_softmax(const Tensor& x, std::int64_t dim) { return tg::log_softmax(x, dim); }
 

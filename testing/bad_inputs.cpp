@@ -342,6 +342,57 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("median", "an empty dim", K::Index, "median", [] { tg::median(f32({2, 0}), 1); });
   bad("median", "a dim out of range", K::Index, "median", [] { tg::median(f32({2, 3}), 2); });
   bad("median", "a bool tensor", K::DType, "median", [] { tg::median(b8({3})); });
+
+  // ---- math functions and activations (autograd/ops/math_functions.cpp, activation_functions.cpp) ----
+  bad("floor", "a bool tensor", K::DType, "floor", [] { tg::floor(b8({2})); });
+  bad("ceil", "a bool tensor", K::DType, "ceil", [] { tg::ceil(b8({2})); });
+  bad("round", "a bool tensor", K::DType, "round", [] { tg::round(b8({2})); });
+  bad("round", "decimals on an int64 tensor", K::DType, "round", [] { tg::round(i64({2}), 1); });
+  bad("trunc", "a bool tensor", K::DType, "trunc", [] { tg::trunc(b8({2})); });
+  bad("frac", "an int64 tensor", K::DType, "frac", [] { tg::frac(i64({2})); });
+  bad("atan2", "shapes that do not broadcast", K::Shape, "atan2", [] { tg::atan2(f32({2, 3}), f32({2})); });
+  bad("hypot", "an int64 tensor", K::DType, "hypot", [] { tg::hypot(i64({2}), i64({2})); });
+  bad("hypot", "shapes that do not broadcast", K::Shape, "hypot", [] { tg::hypot(f32({3}), f32({2})); });
+  bad("fmod", "bool tensors", K::DType, "fmod", [] { tg::fmod(b8({2}), b8({2})); });
+  bad("fmod", "an integer divisor holding 0", K::Value, "fmod", [] { tg::fmod(ints({5, 6}), ints({2, 0})); });
+  bad("fmod", "an integer tensor by the scalar 0", K::Value, "fmod", [] { tg::fmod(ints({5, 6}), 0); });
+  bad("fmod", "shapes that do not broadcast", K::Shape, "fmod", [] { tg::fmod(f32({2, 3}), f32({4})); });
+  bad("remainder", "bool tensors", K::DType, "remainder", [] { tg::remainder(b8({2}), i64({2})); });
+  bad("remainder", "an integer divisor holding 0", K::Value, "remainder",
+      [] { tg::remainder(ints({5, 6}), ints({0, 1})); });
+  bad("remainder", "an integer tensor by the scalar 0", K::Value, "remainder", [] { tg::remainder(b8({2}), 0); });
+  bad("lerp", "shapes that do not broadcast", K::Shape, "lerp", [] { tg::lerp(f32({2, 3}), f32({2}), 0.5); });
+  bad("lerp", "a weight that does not broadcast", K::Shape, "lerp",
+      [] { tg::lerp(f32({2, 3}), f32({3}), f32({4})); });
+  bad("lerp", "end of another dtype", K::DType, "lerp", [] { tg::lerp(f32({2}), f64({2}), 0.5); });
+  bad("lerp", "a weight of another dtype", K::DType, "lerp", [] { tg::lerp(f64({2}), f64({2}), f32({2})); });
+  bad("lerp", "int64 tensors", K::DType, "lerp", [] { tg::lerp(i64({2}), i64({2}), 0.5); });
+  bad("clamp", "tensor bounds on a bool tensor", K::DType, "clamp", [] { tg::clamp(b8({2}), b8({2}), b8({2})); });
+  bad("clamp", "a tensor bound that does not broadcast", K::Shape, "clamp",
+      [] { tg::clamp(f32({2, 3}), f32({2}), Tensor()); });
+  bad("clamp", "two undefined tensor bounds", K::Value, "clamp", [] { tg::clamp(f32({2}), Tensor(), Tensor()); });
+  bad("nan_to_num", "posinf beyond float32", K::Value, "nan_to_num",
+      [] { tg::nan_to_num(tg::tensor({kInf}), 0, 1e300); });
+  bad("isclose", "inputs of different dtypes", K::DType, "isclose", [] { tg::isclose(f32({2}), f64({2})); });
+  bad("isclose", "a negative rtol", K::Value, "isclose", [] { tg::isclose(f32({2}), f32({2}), -1e-5); });
+  bad("isclose", "a NaN atol", K::Value, "isclose", [] { tg::isclose(f32({2}), f32({2}), 1e-5, kNaN); });
+  bad("isclose", "shapes that do not broadcast", K::Shape, "isclose", [] { tg::isclose(f32({2}), f32({3})); });
+  bad("softplus", "an int64 tensor", K::DType, "softplus", [] { tg::softplus(i64({2})); });
+  bad("silu", "an int64 tensor", K::DType, "silu", [] { tg::silu(i64({2})); });
+  bad("elu", "a bool tensor", K::DType, "elu", [] { tg::elu(b8({2})); });
+  bad("selu", "an int64 tensor", K::DType, "selu", [] { tg::selu(i64({2})); });
+  bad("celu", "an int64 tensor", K::DType, "celu", [] { tg::celu(i64({2})); });
+  bad("celu", "alpha 0", K::Value, "celu", [] { tg::celu(f32({2}), 0); });
+  bad("mish", "an int64 tensor", K::DType, "mish", [] { tg::mish(i64({2})); });
+  bad("hardtanh", "a bool tensor", K::DType, "hardtanh", [] { tg::hardtanh(b8({2})); });
+  bad("hardswish", "an int64 tensor", K::DType, "hardswish", [] { tg::hardswish(i64({2})); });
+  bad("hardsigmoid", "an int64 tensor", K::DType, "hardsigmoid", [] { tg::hardsigmoid(i64({2})); });
+  bad("logsigmoid", "an int64 tensor", K::DType, "logsigmoid", [] { tg::logsigmoid(i64({2})); });
+  bad("softsign", "a bool tensor", K::DType, "softsign", [] { tg::softsign(b8({2})); });
+  bad("glu", "an odd halving dimension", K::Shape, "glu", [] { tg::glu(f32({2, 3})); });
+  bad("glu", "a dim out of range", K::Index, "glu", [] { tg::glu(f32({2, 4}), 2); });
+  bad("glu", "a 0-d tensor", K::Shape, "glu", [] { tg::glu(f32({})); });
+  bad("glu", "an int64 tensor", K::DType, "glu", [] { tg::glu(i64({2, 4})); });
 }
 
 }  // namespace tg::testing::detail

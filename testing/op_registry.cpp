@@ -971,6 +971,191 @@ void order_ops(Builder& r) {
       .alias("median");
 }
 
+// The math functions and activations of issue 14 (autograd/ops/math_functions.cpp,
+// activation_functions.cpp), appended after the others so that the entries
+// before them keep their positions (the fuzzer's seeds index entries).
+void math_functions(Builder& r) {
+  constexpr auto U = Domain::Unit;
+  constexpr auto G1 = Domain::AboveOne;
+  r.family = "elementwise";
+  r.dtypes = all_types();
+  // Real functions: int64 and bool inputs give float32.
+  r.add("sin", "", kUnary, u([](auto& x, Args&) { return tg::sin(x); }));
+  r.add("cos", "", kUnary, u([](auto& x, Args&) { return tg::cos(x); }));
+  r.add("tan", "", kUnary, u([](auto& x, Args&) { return tg::tan(x); })).dom({U});
+  r.add("asin", "", kUnary, u([](auto& x, Args&) { return tg::asin(x); })).dom({U});
+  r.add("acos", "", kUnary, u([](auto& x, Args&) { return tg::acos(x); })).dom({U});
+  r.add("atan", "", kUnary, u([](auto& x, Args&) { return tg::atan(x); }));
+  r.add("sinh", "", kUnary, u([](auto& x, Args&) { return tg::sinh(x); }));
+  r.add("cosh", "", kUnary, u([](auto& x, Args&) { return tg::cosh(x); }));
+  r.add("asinh", "", kUnary, u([](auto& x, Args&) { return tg::asinh(x); }));
+  r.add("acosh", "", kUnary, u([](auto& x, Args&) { return tg::acosh(x); })).dom({G1});
+  r.add("atanh", "", kUnary, u([](auto& x, Args&) { return tg::atanh(x); })).dom({U});
+  r.add("erf", "", kUnary, u([](auto& x, Args&) { return tg::erf(x); }));
+  r.add("erfc", "", kUnary, u([](auto& x, Args&) { return tg::erfc(x); }));
+  r.add("erfinv", "", kUnary, u([](auto& x, Args&) { return tg::erfinv(x); })).dom({U});
+  r.add("expm1", "", kUnary, u([](auto& x, Args&) { return tg::expm1(x); }));
+  r.add("log2", "", kUnary, u([](auto& x, Args&) { return tg::log2(x); })).dom({P});
+  r.add("log10", "", kUnary, u([](auto& x, Args&) { return tg::log10(x); })).dom({P});
+  r.add("exp2", "", kUnary, u([](auto& x, Args&) { return tg::exp2(x); }));
+  r.add("reciprocal", "", kUnary, u([](auto& x, Args&) { return tg::reciprocal(x); })).dom({Z});
+  // Rounding: zero gradient; int64 is kept, bool refused.
+  r.add("floor", "", kUnary, u([](auto& x, Args&) { return tg::floor(x); })).types(number_types());
+  r.add("ceil", "", kUnary, u([](auto& x, Args&) { return tg::ceil(x); })).types(number_types());
+  r.add("round", "", kUnary, u([](auto& x, Args&) { return tg::round(x); })).types(number_types());
+  r.add("round", "decimals 2", kUnary, u([](auto& x, Args& a) { return tg::round(x, a.count(2)); }))
+      .types(float_types());
+  r.add("round", "decimals -1", kUnary, u([](auto& x, Args& a) { return tg::round(x, a.count(-1)); }))
+      .types(float_types());
+  r.add("trunc", "", kUnary, u([](auto& x, Args&) { return tg::trunc(x); })).types(number_types());
+  r.add("frac", "", kUnary, u([](auto& x, Args&) { return tg::frac(x); })).types(float_types());
+  // Binary functions.
+  r.add("atan2", "", kBinary, b([](auto& x, auto& y, Args&) { return tg::atan2(x, y); })).dom({Z, Z});
+  r.add("hypot", "", kBinary, b([](auto& x, auto& y, Args&) { return tg::hypot(x, y); }))
+      .dom({Z, Z})
+      .types(float_types());
+  r.add("fmod", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return tg::fmod(x, y); }))
+      .dom({A, Z})
+      .types(number_types());
+  r.add("fmod", "scalar", kUnary, u([](auto& x, Args& a) { return tg::fmod(x, a.scalar(1.5)); }));
+  r.add("remainder", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return tg::remainder(x, y); }))
+      .dom({A, Z})
+      .types(number_types());
+  r.add("remainder", "scalar", kUnary, u([](auto& x, Args& a) { return tg::remainder(x, a.scalar(-1.5)); }));
+  r.add("lerp", "scalar weight", kBinary, b([](auto& x, auto& y, Args& a) { return tg::lerp(x, y, a.scalar(0.3)); }))
+      .types(float_types());
+  r.add("lerp", "tensor weight", "3x4 3x4 3x4 | 3x1 1x4 4 | 2x3x4 4 [] | [] [] []",
+        t3([](auto& s, auto& e, auto& w, Args&) { return tg::lerp(s, e, w); }))
+      .types(float_types());
+  r.add("clamp", "tensor min and max", "3x4 3x4 3x4 | 3x4 4 3x1 | 2x3 [] [] | [] [] []",
+        t3([](auto& x, auto& lo, auto& hi, Args&) { return tg::clamp(x, lo, hi); }))
+      .types(number_types());
+  r.add("clamp", "tensor min", kBinary, b([](auto& x, auto& lo, Args&) { return tg::clamp(x, lo, Tensor()); }))
+      .types(number_types());
+  r.add("clamp", "tensor max", kBinary, b([](auto& x, auto& hi, Args&) { return tg::clamp(x, Tensor(), hi); }))
+      .types(number_types());
+  r.add("nan_to_num", "defaults", kUnary, u([](auto& x, Args&) { return tg::nan_to_num(x); }));
+  r.add("nan_to_num", "nan 1, posinf 2, neginf -2", kUnary,
+        u([](auto& x, Args& a) { return tg::nan_to_num(x, a.scalar(1.0), a.scalar(2.0), a.scalar(-2.0)); }));
+  r.add("isinf", "", kUnary, u([](auto& x, Args&) { return tg::isinf(x); })).no_grad();
+  r.add("isposinf", "", kUnary, u([](auto& x, Args&) { return tg::isposinf(x); })).no_grad();
+  r.add("isneginf", "", kUnary, u([](auto& x, Args&) { return tg::isneginf(x); })).no_grad();
+  r.add("isclose", "", kBinary, b([](auto& x, auto& y, Args& a) {
+          return tg::isclose(x, y, a.scalar(1e-5), a.scalar(1e-8), a.flag(false));
+        }))
+      .no_grad();
+  // Activations: floating inputs only, but hardtanh (int64 kept) and softsign (int64 gives float32).
+  r.dtypes = float_types();
+  r.add("softplus", "defaults", kUnary, u([](auto& x, Args&) { return tg::softplus(x); }));
+  r.add("softplus", "beta 2, threshold 1", kUnary,
+        u([](auto& x, Args& a) { return tg::softplus(x, a.scalar(2.0), a.scalar(1.0)); }));
+  r.add("silu", "", kUnary, u([](auto& x, Args&) { return tg::silu(x); }));
+  r.add("elu", "", kUnary, u([](auto& x, Args&) { return tg::elu(x); })).dom({Z});
+  r.add("elu", "alpha 0.5", kUnary, u([](auto& x, Args& a) { return tg::elu(x, a.scalar(0.5)); })).dom({Z});
+  r.add("selu", "", kUnary, u([](auto& x, Args&) { return tg::selu(x); })).dom({Z});
+  r.add("celu", "alpha 2", kUnary, u([](auto& x, Args& a) { return tg::celu(x, a.scalar(2.0)); })).dom({Z});
+  r.add("mish", "", kUnary, u([](auto& x, Args&) { return tg::mish(x); }));
+  r.add("hardtanh", "", kUnary, u([](auto& x, Args&) { return tg::hardtanh(x); })).types(number_types());
+  r.add("hardtanh", "min -0.5, max 2", kUnary,
+        u([](auto& x, Args& a) { return tg::hardtanh(x, a.scalar(-0.5), a.scalar(2.0)); }))
+      .types(number_types());
+  r.add("hardswish", "", kUnary, u([](auto& x, Args&) { return tg::hardswish(x); }));
+  r.add("hardsigmoid", "", kUnary, u([](auto& x, Args&) { return tg::hardsigmoid(x); }));
+  r.add("logsigmoid", "", kUnary, u([](auto& x, Args&) { return tg::logsigmoid(x); }));
+  r.add("softsign", "", kUnary, u([](auto& x, Args&) { return tg::softsign(x); })).dom({Z}).types(number_types());
+  r.add("glu", "last dim", "3x4 | 2x3x2", u([](auto& x, Args& a) { return tg::glu(x, a.dim(-1)); }));
+  r.add("glu", "dim 0", "4x3 | 2", u([](auto& x, Args& a) { return tg::glu(x, a.dim(0)); }));
+  // The Tensor methods forward to the ops above.
+  const char* const one = "3x4";
+  r.dtypes = all_types();
+  const auto method = [&](const char* name, const char* of, auto fn) -> Builder& {
+    return r.add(name, "", one, u(fn)).alias(of);
+  };
+  method("Tensor::sin", "sin", [](auto& x, Args&) { return x.sin(); });
+  method("Tensor::cos", "cos", [](auto& x, Args&) { return x.cos(); });
+  method("Tensor::tan", "tan", [](auto& x, Args&) { return x.tan(); }).dom({U});
+  method("Tensor::asin", "asin", [](auto& x, Args&) { return x.asin(); }).dom({U});
+  method("Tensor::acos", "acos", [](auto& x, Args&) { return x.acos(); }).dom({U});
+  method("Tensor::atan", "atan", [](auto& x, Args&) { return x.atan(); });
+  method("Tensor::sinh", "sinh", [](auto& x, Args&) { return x.sinh(); });
+  method("Tensor::cosh", "cosh", [](auto& x, Args&) { return x.cosh(); });
+  method("Tensor::asinh", "asinh", [](auto& x, Args&) { return x.asinh(); });
+  method("Tensor::acosh", "acosh", [](auto& x, Args&) { return x.acosh(); }).dom({G1});
+  method("Tensor::atanh", "atanh", [](auto& x, Args&) { return x.atanh(); }).dom({U});
+  method("Tensor::erf", "erf", [](auto& x, Args&) { return x.erf(); });
+  method("Tensor::erfc", "erfc", [](auto& x, Args&) { return x.erfc(); });
+  method("Tensor::erfinv", "erfinv", [](auto& x, Args&) { return x.erfinv(); }).dom({U});
+  method("Tensor::expm1", "expm1", [](auto& x, Args&) { return x.expm1(); });
+  method("Tensor::log2", "log2", [](auto& x, Args&) { return x.log2(); }).dom({P});
+  method("Tensor::log10", "log10", [](auto& x, Args&) { return x.log10(); }).dom({P});
+  method("Tensor::exp2", "exp2", [](auto& x, Args&) { return x.exp2(); });
+  method("Tensor::reciprocal", "reciprocal", [](auto& x, Args&) { return x.reciprocal(); }).dom({Z});
+  method("Tensor::floor", "floor", [](auto& x, Args&) { return x.floor(); }).types(number_types());
+  method("Tensor::ceil", "ceil", [](auto& x, Args&) { return x.ceil(); }).types(number_types());
+  method("Tensor::round", "round", [](auto& x, Args&) { return x.round(); }).types(number_types());
+  method("Tensor::trunc", "trunc", [](auto& x, Args&) { return x.trunc(); }).types(number_types());
+  r.add("Tensor::round", "decimals 1", one, u([](auto& x, Args& a) { return x.round(a.count(1)); }))
+      .alias("round")
+      .types(float_types());
+  method("Tensor::frac", "frac", [](auto& x, Args&) { return x.frac(); }).types(float_types());
+  method("Tensor::nan_to_num", "nan_to_num", [](auto& x, Args& a) { return x.nan_to_num(a.scalar(0.5)); });
+  method("Tensor::isinf", "isinf", [](auto& x, Args&) { return x.isinf(); }).no_grad();
+  method("Tensor::isposinf", "isposinf", [](auto& x, Args&) { return x.isposinf(); }).no_grad();
+  method("Tensor::isneginf", "isneginf", [](auto& x, Args&) { return x.isneginf(); }).no_grad();
+  const char* const two = "3x4 3x4 | 3x1 4";
+  r.add("Tensor::atan2", "", two, b([](auto& x, auto& y, Args&) { return x.atan2(y); })).dom({Z, Z}).alias("atan2");
+  r.add("Tensor::hypot", "", two, b([](auto& x, auto& y, Args&) { return x.hypot(y); }))
+      .dom({Z, Z})
+      .alias("hypot")
+      .types(float_types());
+  r.add("Tensor::fmod", "tensor", two, b([](auto& x, auto& y, Args&) { return x.fmod(y); }))
+      .dom({A, Z})
+      .alias("fmod")
+      .types(number_types());
+  r.add("Tensor::fmod", "scalar", one, u([](auto& x, Args& a) { return x.fmod(a.scalar(0.7)); })).alias("fmod");
+  r.add("Tensor::remainder", "tensor", two, b([](auto& x, auto& y, Args&) { return x.remainder(y); }))
+      .dom({A, Z})
+      .alias("remainder")
+      .types(number_types());
+  r.add("Tensor::remainder", "scalar", one, u([](auto& x, Args& a) { return x.remainder(a.scalar(0.7)); }))
+      .alias("remainder");
+  r.add("Tensor::lerp", "scalar weight", two, b([](auto& x, auto& y, Args& a) { return x.lerp(y, a.scalar(0.8)); }))
+      .alias("lerp")
+      .types(float_types());
+  r.add("Tensor::lerp", "tensor weight", "3x4 3x4 4",
+        t3([](auto& s, auto& e, auto& w, Args&) { return s.lerp(e, w); }))
+      .alias("lerp")
+      .types(float_types());
+  r.add("Tensor::clamp", "tensor bounds", "3x4 4 3x1",
+        t3([](auto& x, auto& lo, auto& hi, Args&) { return x.clamp(lo, hi); }))
+      .alias("clamp")
+      .types(number_types());
+  r.add("Tensor::isclose", "", two, b([](auto& x, auto& y, Args& a) { return x.isclose(y, a.scalar(1e-3)); }))
+      .alias("isclose")
+      .no_grad();
+  // tg::nn::functional forwards the activations.
+  r.family = "nn";
+  r.dtypes = float_types();
+  r.add("F::softplus", "", one, u([](auto& x, Args& a) { return F::softplus(x, a.scalar(0.5), a.scalar(5.0)); }))
+      .alias("softplus");
+  r.add("F::silu", "", one, u([](auto& x, Args&) { return F::silu(x); })).alias("silu");
+  r.add("F::elu", "", one, u([](auto& x, Args& a) { return F::elu(x, a.scalar(1.5)); })).dom({Z}).alias("elu");
+  r.add("F::selu", "", one, u([](auto& x, Args&) { return F::selu(x); })).dom({Z}).alias("selu");
+  r.add("F::celu", "", one, u([](auto& x, Args&) { return F::celu(x); })).dom({Z}).alias("celu");
+  r.add("F::mish", "", one, u([](auto& x, Args&) { return F::mish(x); })).alias("mish");
+  r.add("F::hardtanh", "", one, u([](auto& x, Args& a) { return F::hardtanh(x, a.scalar(-2.0), a.scalar(0.5)); }))
+      .alias("hardtanh")
+      .types(number_types());
+  r.add("F::hardswish", "", one, u([](auto& x, Args&) { return F::hardswish(x); })).alias("hardswish");
+  r.add("F::hardsigmoid", "", one, u([](auto& x, Args&) { return F::hardsigmoid(x); })).alias("hardsigmoid");
+  r.add("F::logsigmoid", "", one, u([](auto& x, Args&) { return F::logsigmoid(x); })).alias("logsigmoid");
+  r.add("F::softsign", "", one, u([](auto& x, Args&) { return F::softsign(x); }))
+      .dom({Z})
+      .alias("softsign")
+      .types(number_types());
+  r.add("F::glu", "", "2x4", u([](auto& x, Args& a) { return F::glu(x, a.dim(1)); })).alias("glu");
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -982,6 +1167,7 @@ std::vector<OpInfo> build() {
   in_place_methods(r);
   nn_ops(r);
   order_ops(r);  // issue 14: appended last (fuzzer seeds index entries by position)
+  math_functions(r);
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.
@@ -1011,6 +1197,10 @@ double draw(Domain domain, Generator& gen) {
       return 0.1 + 0.8 * gen.uniform();
     case Domain::Index:
       return static_cast<double>(gen.below(3));
+    case Domain::Unit:
+      return -0.9 + 1.8 * gen.uniform();
+    case Domain::AboveOne:
+      return 1.5 + 1.5 * gen.uniform();
   }
   return 0;
 }

@@ -31,6 +31,8 @@ enum class Domain {
   AwayFromZero,  // +-(0.5, 1.5): abs, relu, division, prod
   Probability,   // (0.1, 0.9): binary cross-entropy
   Index,         // 0, 1 or 2, as int64: class labels
+  Unit,          // (-0.9, 0.9): asin, acos, atanh, erfinv, tan
+  AboveOne,      // (1.5, 3): acosh
 };
 
 // The tg::Error subclass a bad input must throw.

@@ -275,9 +275,10 @@ Tensor binary_cross_entropy_terms(const Tensor& x, const Tensor& t) {
   return out;
 }
 
-// softplus(z) = log(1 + exp(z)). Its derivative sigmoid(z) is smooth at 0,
+// softplus(z) = log(1 + exp(z)), without tg::softplus's linear cut-off above a
+// threshold (the loss keeps every digit). Its derivative sigmoid(z) is smooth at 0,
 // unlike the pieces of the stable formula, which is why it is one op.
-Tensor softplus(const Tensor& z) {
+Tensor softplus_exact(const Tensor& z) {
   Tensor out = kernel::softplus(z);
   if (autograd::needs_grad(z))
     autograd::record("softplus", {&z}, {&out}, [sz = SavedTensor(z, false)](Backward& bw) {
@@ -380,7 +381,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   const Tensor t = elementwise_loss_target(op, input, target_in);
   const Tensor weight = elementwise_weight(op, "weight", options.weight, input);
   const Tensor pos_weight = elementwise_weight(op, "pos_weight", options.pos_weight, input);
-  Tensor neg_log_sigmoid = softplus(tg::neg(input));
+  Tensor neg_log_sigmoid = softplus_exact(tg::neg(input));
   if (pos_weight.defined())
     neg_log_sigmoid = tg::mul(tg::add(tg::mul(tg::sub(pos_weight, 1.0), t), 1.0), neg_log_sigmoid);
   Tensor loss = tg::add(tg::mul(tg::rsub(t, 1.0), input), neg_log_sigmoid);

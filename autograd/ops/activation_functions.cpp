@@ -1,0 +1,163 @@
+// The activations beyond relu/sigmoid/tanh/gelu: softplus, silu, elu, selu,
+// celu, mish, hardtanh, hardswish, hardsigmoid, logsigmoid, softsign, glu.
+// The forward is one fused kernel (core/kernels/math.h); each backward is
+// written with the differentiable ops, so create_graph gives second
+// derivatives. Masks of the piecewise ones are computed off the tape: they
+// are piecewise constant.
+#include <cstdint>
+
+#include <fmt/format.h>
+
+#include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/kernels/math.h>
+
+namespace tg {
+
+using autograd::Backward;
+using autograd::SavedTensor;
+
+namespace {
+
+// SELU's constants (Klambauer et al. 2017), as PyTorch.
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+
+Tensor elu_op(const char* name, const Tensor& x, double alpha, double scale, double input_scale) {
+  Tensor y = kernel::elu(x, alpha, scale, input_scale, name);
+  if (autograd::needs_grad(x))
+    autograd::record(name, {&x}, {&y}, [sx = SavedTensor(x, false), alpha, scale, input_scale](Backward& bw) {
+      // dx = dy scale for x > 0, else dy scale alpha input_scale exp(input_scale x)
+      const Tensor x = bw.unpack(sx);
+      const Tensor& dy = bw.grad();
+      bw.add(0, where(kernel::gt(x, 0.0), mul(dy, scale),
+                      mul(dy, mul(exp(mul(x, input_scale)), alpha * scale * input_scale))));
+    });
+  return y;
+}
+
+void check_floating(const char* op, const Tensor& x) {
+  if (!is_floating(x.dtype()))
+    throw DTypeError(fmt::format("{}: expected a floating-point tensor (float32 or float64), got {}", op,
+                                 dtype_name(x.dtype())));
+}
+
+}  // namespace
+
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  Tensor y = kernel::softplus(x, beta, threshold);
+  if (autograd::needs_grad(x))
+    autograd::record("softplus", {&x}, {&y}, [sx = SavedTensor(x, false), beta, threshold](Backward& bw) {
+      // dx = dy sigmoid(beta x), or dy where beta x > threshold (the linear part)
+      const Tensor bx = mul(bw.unpack(sx), beta);
+      bw.add(0, where(kernel::gt(bx, threshold), bw.grad(), mul(bw.grad(), sigmoid(bx))));
+    });
+  return y;
+}
+
+Tensor silu(const Tensor& x) {
+  Tensor y = kernel::silu(x);
+  if (autograd::needs_grad(x))
+    autograd::record("silu", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
+      // y = x s, s = sigmoid(x);  dx = dy s (1 + x (1 - s))
+      const Tensor x = bw.unpack(sx);
+      const Tensor s = sigmoid(x);
+      bw.add(0, mul(bw.grad(), mul(s, add(mul(x, rsub(s, 1.0)), 1.0))));
+    });
+  return y;
+}
+
+Tensor elu(const Tensor& x, double alpha) { return elu_op("elu", x, alpha, 1, 1); }
+Tensor selu(const Tensor& x) { return elu_op("selu", x, kSeluAlpha, kSeluScale, 1); }
+Tensor celu(const Tensor& x, double alpha) {
+  if (alpha == 0) throw ValueError("celu: alpha must not be 0 (the negative part divides by it)");
+  return elu_op("celu", x, alpha, 1, 1 / alpha);
+}
+
+Tensor mish(const Tensor& x) {
+  Tensor y = kernel::mish(x);
+  if (autograd::needs_grad(x))
+    autograd::record("mish", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
+      // y = x tanh(softplus(x));  dx = dy (t + x sigmoid(x) (1 - t^2)), t = tanh(softplus(x))
+      const Tensor x = bw.unpack(sx);
+      const Tensor t = tanh(softplus(x));
+      bw.add(0, mul(bw.grad(), add(t, mul(mul(x, sigmoid(x)), rsub(mul(t, t), 1.0)))));
+    });
+  return y;
+}
+
+// Unlike clamp, the gradient stops at the bounds themselves, as PyTorch.
+Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
+  Tensor y = kernel::hardtanh(x, min_val, max_val);
+  if (autograd::needs_grad(x))
+    autograd::record("hardtanh", {&x}, {&y}, [sx = SavedTensor(x, false), min_val, max_val](Backward& bw) {
+      // dx = dy where min < x < max, else 0
+      const Tensor x = bw.unpack(sx);
+      bw.add(0, where(kernel::logical_and(kernel::gt(x, min_val), kernel::lt(x, max_val)), bw.grad(), 0.0));
+    });
+  return y;
+}
+
+Tensor hardswish(const Tensor& x) {
+  Tensor y = kernel::hardswish(x);
+  if (autograd::needs_grad(x))
+    autograd::record("hardswish", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
+      // dx = 0 for x < -3, dy (x / 3 + 1/2) for -3 <= x <= 3, dy above
+      const Tensor x = bw.unpack(sx);
+      const Tensor& dy = bw.grad();
+      const Tensor middle = mul(dy, add(div(x, 3.0), 0.5));
+      bw.add(0, where(kernel::lt(x, -3.0), 0.0, where(kernel::le(x, 3.0), middle, dy)));
+    });
+  return y;
+}
+
+Tensor hardsigmoid(const Tensor& x) {
+  Tensor y = kernel::hardsigmoid(x);
+  if (autograd::needs_grad(x))
+    autograd::record("hardsigmoid", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
+      // dx = dy / 6 for -3 < x < 3, else 0
+      const Tensor x = bw.unpack(sx);
+      bw.add(0, where(kernel::logical_and(kernel::gt(x, -3.0), kernel::lt(x, 3.0)), div(bw.grad(), 6.0), 0.0));
+    });
+  return y;
+}
+
+Tensor logsigmoid(const Tensor& x) {
+  Tensor y = kernel::logsigmoid(x);
+  if (autograd::needs_grad(x))
+    autograd::record("logsigmoid", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
+      // y = -softplus(-x);  dx = dy sigmoid(-x)
+      bw.add(0, mul(bw.grad(), sigmoid(neg(bw.unpack(sx)))));
+    });
+  return y;
+}
+
+Tensor softsign(const Tensor& x) {
+  Tensor y = kernel::softsign(x);
+  if (autograd::needs_grad(x))
+    autograd::record("softsign", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
+      // y = x / (1 + |x|);  dx = dy / (1 + |x|)^2
+      const Tensor d = add(abs(bw.unpack(sx)), 1.0);
+      bw.add(0, div(bw.grad(), mul(d, d)));
+    });
+  return y;
+}
+
+// a sigmoid(b) for the two halves a, b of x along dim; recorded as the
+// narrow/sigmoid/mul it is made of.
+Tensor glu(const Tensor& x, std::int64_t dim) {
+  check_floating("glu", x);
+  if (x.dim() == 0) throw ShapeError("glu: does not support 0-d tensors (it halves a dimension)");
+  const std::int64_t d = dim < 0 ? dim + x.dim() : dim;
+  if (d < 0 || d >= x.dim())
+    throw IndexError(fmt::format("glu: dim {} is out of range for a tensor of shape {}", dim, shape_str(x.shape())));
+  const std::int64_t n = x.size(d);
+  if (n % 2 != 0)
+    throw ShapeError(fmt::format("glu: halving dimension must be even, but dimension {} of shape {} is size {}", d,
+                                 shape_str(x.shape()), n));
+  return mul(narrow(x, d, 0, n / 2), sigmoid(narrow(x, d, n / 2, n / 2)));
+}
+
+}  // namespace tg
