@@ -290,6 +290,21 @@ std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t k, std::int64_
 Tensor median(const Tensor& x);
 std::tuple<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
 
+
+// ---- autograd/ops/pad.cpp ------------------------------------------------------
+// PyTorch's pad list: (before, after) pairs, the last dim first; negative pads
+// crop. mode: "constant" (with value), "reflect", "replicate" or "circular";
+// unlike PyTorch's, the last three pad any number of trailing dims of any input.
+Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pad, std::string_view mode = "constant", double value = 0);
+// Each element (each slice along dim) repeated; without dim, x is flattened first.
+Tensor repeat_interleave(const Tensor& x, std::int64_t repeats, std::optional<std::int64_t> dim = {});
+Tensor repeat_interleave(const Tensor& x, const Tensor& repeats, std::optional<std::int64_t> dim = {});
+// torch.repeat_interleave(repeats): i repeated repeats[i] times (int64, no gradient).
+Tensor repeat_interleave(const Tensor& repeats);
+// The smallest most frequent value along dim and the index of its last
+// occurrence; the value's gradient goes back to that index.
+std::tuple<Tensor, Tensor> mode(const Tensor& x, std::int64_t dim = -1, StrictBool keepdim = false);
+
 }  // namespace tg
 
 // The neural-network ops: conv2d, pooling, normalisation, embedding, dropout, losses.

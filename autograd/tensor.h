@@ -225,6 +225,9 @@ class Tensor : public TensorBase {
   std::tuple<Tensor, Tensor> kthvalue(std::int64_t k, std::int64_t dim = -1, StrictBool keepdim = false) const;
   Tensor median() const;
   std::tuple<Tensor, Tensor> median(std::int64_t dim, StrictBool keepdim = false) const;
+  std::tuple<Tensor, Tensor> mode(std::int64_t dim = -1, StrictBool keepdim = false) const;
+  Tensor repeat_interleave(std::int64_t repeats, std::optional<std::int64_t> dim = {}) const;
+  Tensor repeat_interleave(const Tensor& repeats, std::optional<std::int64_t> dim = {}) const;
   template <Real P>
   Tensor norm(P p, DimList dims, StrictBool keepdim = false) const {
     return detail::norm_dims(*this, static_cast<double>(p), dims, keepdim);

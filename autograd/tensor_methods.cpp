@@ -175,6 +175,15 @@ Tensor Tensor::msort() const { return tg::msort(*this); }
 std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t dim, StrictBool largest, StrictBool sorted) const {
   return tg::topk(*this, k, dim, largest, sorted);
 }
+std::tuple<Tensor, Tensor> Tensor::mode(std::int64_t dim, StrictBool keepdim) const {
+  return tg::mode(*this, dim, keepdim);
+}
+Tensor Tensor::repeat_interleave(std::int64_t repeats, std::optional<std::int64_t> dim) const {
+  return tg::repeat_interleave(*this, repeats, dim);
+}
+Tensor Tensor::repeat_interleave(const Tensor& repeats, std::optional<std::int64_t> dim) const {
+  return tg::repeat_interleave(*this, repeats, dim);
+}
 std::tuple<Tensor, Tensor> Tensor::kthvalue(std::int64_t k, std::int64_t dim, StrictBool keepdim) const {
   return tg::kthvalue(*this, k, dim, keepdim);
 }

@@ -47,6 +47,10 @@ inline Tensor hardsigmoid(const Tensor& x) { return tg::hardsigmoid(x); }
 inline Tensor logsigmoid(const Tensor& x) { return tg::logsigmoid(x); }
 inline Tensor softsign(const Tensor& x) { return tg::softsign(x); }
 inline Tensor glu(const Tensor& x, std::int64_t dim = -1) { return tg::glu(x, dim); }
+inline Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pad, std::string_view mode = "constant",
+                  double value = 0) {
+  return tg::pad(x, pad, mode, value);
+}
 inline Tensor softmax(const Tensor& x, std::int64_t dim) { return tg::softmax(x, dim); }
 inline Tensor log_softmax(const Tensor& x, std::int64_t dim) { return tg::log_softmax(x, dim); }
 

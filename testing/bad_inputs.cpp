@@ -393,6 +393,25 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("glu", "a dim out of range", K::Index, "glu", [] { tg::glu(f32({2, 4}), 2); });
   bad("glu", "a 0-d tensor", K::Shape, "glu", [] { tg::glu(f32({})); });
   bad("glu", "an int64 tensor", K::DType, "glu", [] { tg::glu(i64({2, 4})); });
+  bad("pad", "an odd pad list", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {1, 1, 1}); });
+  bad("pad", "more pairs than dims", K::Shape, "pad", [] { tg::pad(f32({3}), {1, 1, 1, 1}); });
+  bad("pad", "an unknown mode", K::Value, "pad", [] { tg::pad(f32({2, 3}), {1, 1}, "zeros"); });
+  bad("pad", "reflect padding as large as the dim", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {3, 0}, "reflect"); });
+  bad("pad", "circular padding that wraps twice", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {0, 4}, "circular"); });
+  bad("pad", "replicate padding of an empty dim", K::Shape, "pad", [] { tg::pad(f32({2, 0}), {1, 1}, "replicate"); });
+  bad("pad", "cropping below size 0", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {-2, -2}); });
+  bad("repeat_interleave", "negative repeats", K::Value, "repeat_interleave",
+      [] { tg::repeat_interleave(f32({2, 3}), -1, 0); });
+  bad("repeat_interleave", "float repeats", K::DType, "repeat_interleave",
+      [] { tg::repeat_interleave(f32({2, 3}), f32({2}), 0); });
+  bad("repeat_interleave", "repeats of the wrong length", K::Shape, "repeat_interleave",
+      [] { tg::repeat_interleave(f32({2, 3}), i64({2}), 1); });
+  bad("repeat_interleave", "2-D repeats", K::Shape, "repeat_interleave",
+      [] { tg::repeat_interleave(f32({2, 3}), i64({2, 1}), 0); });
+  bad("repeat_interleave", "a dim out of range", K::Index, "repeat_interleave",
+      [] { tg::repeat_interleave(f32({2, 3}), 2, 2); });
+  bad("mode", "an empty dim", K::Index, "mode", [] { tg::mode(f32({2, 0})); });
+  bad("mode", "a dim out of range", K::Index, "mode", [] { tg::mode(f32({2, 3}), 2); });
 }
 
 }  // namespace tg::testing::detail

@@ -1156,6 +1156,43 @@ void math_functions(Builder& r) {
   r.add("F::glu", "", "2x4", u([](auto& x, Args& a) { return F::glu(x, a.dim(1)); })).alias("glu");
 }
 
+// pad, repeat_interleave and mode (autograd/ops/pad.cpp), appended after the
+// others so that the entries before them keep their positions (the fuzzer's
+// seeds index entries).
+void pad_repeat_mode(Builder& r) {
+  const auto pair = [](const std::tuple<Tensor, Tensor>& t) { return V{std::get<0>(t), std::get<1>(t)}; };
+  r.family = "shape";
+  r.dtypes = all_types();
+  r.add("pad", "constant", "3x4 | 2x3x2 | 5",
+        u([](auto& x, Args& a) { return tg::pad(x, {1, 2}, "constant", a.scalar(1.5)); }));
+  r.add("pad", "constant, two dims, cropping", "3x4 | 2x3x2",
+        u([](auto& x, Args& a) { return tg::pad(x, {-1, 2, 1, a.count(0)}); }));
+  r.add("pad", "reflect", "3x4 | 2x3x4", u([](auto& x, Args&) { return tg::pad(x, {2, 1, 1, 2}, "reflect"); }));
+  r.add("pad", "replicate", "3x4 | 2x3x2", u([](auto& x, Args&) { return tg::pad(x, {2, 3, 0, 1}, "replicate"); }));
+  r.add("pad", "circular", "3x4 | 2x3x2 | 4", u([](auto& x, Args&) { return tg::pad(x, {2, -1}, "circular"); }));
+  r.add("F::pad", "", "2x3x4", u([](auto& x, Args&) { return tg::nn::functional::pad(x, {1, 1, 2, 0}, "reflect"); }))
+      .alias("pad");
+  r.add("repeat_interleave", "int, dim", "3x4 | 2x3x2",
+        u([](auto& x, Args& a) { return tg::repeat_interleave(x, a.count(2), a.dim(1)); }));
+  r.add("repeat_interleave", "int, flattened", "3x4 | []",
+        u([](auto& x, Args& a) { return tg::repeat_interleave(x, a.count(3)); }));
+  r.add("repeat_interleave", "tensor, dim", "3x4", u([](auto& x, Args& a) {
+          return tg::repeat_interleave(x, a.index(index_tensor({2, 0, 3}, {3})), a.dim(0));
+        }));
+  r.add("Tensor::repeat_interleave", "", "3x4",
+        u([](auto& x, Args& a) { return x.repeat_interleave(a.count(2), a.dim(-1)); }))
+      .alias("repeat_interleave");
+  r.family = "reduce";
+  r.add("mode", "", "3x4 | 5 | []", many([pair](const V& in, Args&) { return pair(tg::mode(in[0])); })).no_expand();
+  r.add("mode", "dim 0 keepdim", "3x4 | 2x3x2", many([pair](const V& in, Args& a) {
+          return pair(tg::mode(in[0], a.dim(0), a.flag(true)));
+        }))
+      .no_expand();
+  r.add("Tensor::mode", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].mode(a.dim(1))); }))
+      .no_expand()
+      .alias("mode");
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -1168,6 +1205,7 @@ std::vector<OpInfo> build() {
   nn_ops(r);
   order_ops(r);  // issue 14: appended last (fuzzer seeds index entries by position)
   math_functions(r);
+  pad_repeat_mode(r);  // appended last (fuzzer seeds index entries by position)
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

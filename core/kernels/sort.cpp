@@ -252,4 +252,32 @@ TensorBase sort_indices(const TensorBase& x, std::int64_t dim, bool descending) 
   });
 }
 
+TensorBase mode_index(const TensorBase& x, std::int64_t dim) {
+  const TensorBase all = dispatch(x.dtype(), [&]<class T>() {
+    return along<T, std::int64_t>(x, dim, kInt64, "mode", [](const T* in, std::int64_t* out, std::int64_t n) {
+      std::vector<std::int64_t> order(n);
+      std::iota(order.begin(), order.end(), std::int64_t{0});
+      std::stable_sort(order.begin(), order.end(), [in](std::int64_t a, std::int64_t b) {
+        return (!is_nan(in[a]) && is_nan(in[b])) || in[a] < in[b];
+      });
+      std::int64_t best = n > 0 ? order[0] : 0, best_count = 0, count = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        ++count;
+        // A run ends where the next value differs (NaN != NaN: each NaN is its own run).
+        if (i == n - 1 || !(in[order[i]] == in[order[i + 1]])) {
+          if (count > best_count) {
+            best = order[i];  // stable order: the run's last element is the last occurrence
+            best_count = count;
+          }
+          count = 0;
+        }
+      }
+      std::fill_n(out, n, best);
+    });
+  });
+  if (x.dim() == 0) return all;
+  const int d = wrap_dim(dim, x.dim(), "mode");
+  return contiguous(slice(all, {d, 0, 1, 1}));
+}
+
 }  // namespace tg::kernel

@@ -39,4 +39,9 @@ std::tuple<TensorBase, TensorBase> cummin(const TensorBase& x, std::int64_t dim)
 // PyTorch). Always stable: equal values keep their order, ascending or descending.
 TensorBase sort_indices(const TensorBase& x, std::int64_t dim, bool descending);
 
+// The int64 index along `dim` (kept, of size 1) of the mode: the smallest of
+// the most frequent values, at its last occurrence (PyTorch's CPU result).
+// Each NaN counts as a value of its own, after every number.
+TensorBase mode_index(const TensorBase& x, std::int64_t dim);
+
 }  // namespace tg::kernel
