@@ -398,6 +398,7 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("pad", "an unknown mode", K::Value, "pad", [] { tg::pad(f32({2, 3}), {1, 1}, "zeros"); });
   bad("pad", "reflect padding as large as the dim", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {3, 0}, "reflect"); });
   bad("pad", "circular padding that wraps twice", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {0, 4}, "circular"); });
+  bad("pad", "circular padding that crops every element", K::Shape, "crops all", [] { tg::pad(f32({2, 3}), {-3, 1}, "circular"); });
   bad("pad", "replicate padding of an empty dim", K::Shape, "pad", [] { tg::pad(f32({2, 0}), {1, 1}, "replicate"); });
   bad("pad", "cropping below size 0", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {-2, -2}); });
   bad("repeat_interleave", "negative repeats", K::Value, "repeat_interleave",

@@ -1182,6 +1182,10 @@ void pad_repeat_mode(Builder& r) {
   r.add("Tensor::repeat_interleave", "", "3x4",
         u([](auto& x, Args& a) { return x.repeat_interleave(a.count(2), a.dim(-1)); }))
       .alias("repeat_interleave");
+  r.add("Tensor::repeat_interleave", "tensor", "3x4", u([](auto& x, Args& a) {
+          return x.repeat_interleave(a.index(index_tensor({1, 2, 0}, {3})), a.dim(0));
+        }))
+      .alias("repeat_interleave");
   r.family = "reduce";
   r.add("mode", "", "3x4 | 5 | []", many([pair](const V& in, Args&) { return pair(tg::mode(in[0])); })).no_expand();
   r.add("mode", "dim 0 keepdim", "3x4 | 2x3x2", many([pair](const V& in, Args& a) {

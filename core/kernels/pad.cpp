@@ -50,6 +50,10 @@ void check_pad(const TensorBase& x, const std::vector<std::int64_t>& pad, PadMod
       throw ShapeError(fmt::format("pad: circular padding ({}, {}) of dim {} wraps around more than once (size {}, "
                                    "shape {})",
                                    before, after, d, s, shape_str(x.sizes())));
+    if (mode == PadMode::circular && out > 0 && s - std::max<std::int64_t>(-before, 0) - std::max<std::int64_t>(-after, 0) <= 0)
+      throw ShapeError(fmt::format("pad: circular padding ({}, {}) of dim {} crops all of its {} elements, leaving "
+                                   "nothing to wrap around (shape {})",
+                                   before, after, d, s, shape_str(x.sizes())));
     if (mode == PadMode::replicate && s == 0 && out > 0)
       throw ShapeError(fmt::format("pad: replicate padding of the empty dim {} (shape {}) has nothing to replicate", d,
                                    shape_str(x.sizes())));
@@ -63,7 +67,16 @@ TensorBase pad_index(std::int64_t size, std::int64_t before, std::int64_t after,
   const std::int64_t n = size + before + after;
   TensorBase index = make_tensor({n}, kInt64);
   std::int64_t* p = index.data_ptr<std::int64_t>();
+  // Circular wraps around what is left after negative pads crop, as PyTorch:
+  // pad (-1, 2) of [0 1 2 3] is [1 2 3 1 2].
+  const std::int64_t crop_lo = std::max<std::int64_t>(-before, 0);
+  const std::int64_t kept = size - crop_lo - std::max<std::int64_t>(-after, 0);
   for (std::int64_t o = 0; o < n; ++o) {
+    if (mode == PadMode::circular) {
+      const std::int64_t j = o - std::max<std::int64_t>(before, 0);
+      p[o] = crop_lo + ((j % kept) + kept) % kept;
+      continue;
+    }
     std::int64_t i = o - before;  // where output position o reads x, before the mode folds it in
     if (i < 0 || i >= size) {
       switch (mode) {
