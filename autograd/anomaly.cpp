@@ -27,7 +27,7 @@ std::string capture_recording_site() {
       const std::string mangled = line.substr(open + 1, plus - open - 1);
       int status = 0;
       std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status),
-                                                        std::free);
+                                                       std::free);
       name = status == 0 && demangled ? demangled.get() : mangled;
     } else {
       name = line;

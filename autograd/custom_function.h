@@ -161,22 +161,21 @@ class CustomNode final : public Node {
     if (released()) throw_backward_twice(name());
     std::vector<Tensor> grad_outputs(output_shapes_.size());
     for (std::size_t i = 0; i < grad_outputs.size(); ++i)
-      grad_outputs[i] = i < grads.size() && grads[i].defined()
-                            ? grads[i]
-                            : zeros(output_shapes_[i], {.dtype = output_dtypes_[i]});
+      grad_outputs[i] =
+          i < grads.size() && grads[i].defined() ? grads[i] : zeros(output_shapes_[i], {.dtype = output_dtypes_[i]});
     std::vector<Tensor> returned = Derived::backward(&ctx_, std::move(grad_outputs));
     const std::size_t n_tensors = next_edges().size();
     if (returned.size() != n_tensors && returned.size() != is_tensor_.size())
       throw AutogradError(fmt::format(
-          "{}: backward returned {} gradients; expected {} (one per tensor argument) or {} (one per argument)",
-          name(), returned.size(), n_tensors, is_tensor_.size()));
+          "{}: backward returned {} gradients; expected {} (one per tensor argument) or {} (one per argument)", name(),
+          returned.size(), n_tensors, is_tensor_.size()));
     if (returned.size() != n_tensors) {  // one per argument: keep the tensor positions
       std::vector<Tensor> by_tensor;
       for (std::size_t k = 0; k < returned.size(); ++k) {
         if (is_tensor_[k]) by_tensor.push_back(returned[k]);
         else if (returned[k].defined())
-          throw AutogradError(fmt::format("{}: backward returned a gradient for argument {}, which is not a tensor",
-                                          name(), k));
+          throw AutogradError(
+              fmt::format("{}: backward returned a gradient for argument {}, which is not a tensor", name(), k));
       }
       returned = std::move(by_tensor);
     }

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
-#include <string>
 #include <queue>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -429,15 +429,16 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   using namespace autograd;
   // Checked before anything runs: a failed call must leave the graph intact.
   if (inputs.empty())
-    throw AutogradError("grad: no inputs given; pass the tensors to differentiate with respect to (or call "
-                        "backward() to accumulate into every leaf)");
+    throw AutogradError(
+        "grad: no inputs given; pass the tensors to differentiate with respect to (or call "
+        "backward() to accumulate into every leaf)");
   auto seeds = seed_gradients(outputs, grad_outputs, "grad");
   std::vector<Edge> targets;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined()) throw AutogradError(fmt::format("grad: input {} is undefined", i));
     if (!requires_grad_of(inputs[i]))
-      throw AutogradError(fmt::format("grad: input {} (shape {}) does not require grad", i,
-                                      shape_str(inputs[i].sizes())));
+      throw AutogradError(
+          fmt::format("grad: input {} (shape {}) does not require grad", i, shape_str(inputs[i].sizes())));
     targets.push_back(gradient_edge(inputs[i]));
   }
   GradModeRestore restore;
@@ -448,10 +449,10 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   auto result = std::move(task.captured());
   for (std::size_t i = 0; i < result.size(); ++i)
     if (!result[i].defined() && !options.allow_unused)
-      throw AutogradError(fmt::format(
-          "grad: input {} (shape {}) was not used to compute the outputs; pass allow_unused=true to get an "
-          "undefined gradient for it",
-          i, shape_str(inputs[i].sizes())));
+      throw AutogradError(
+          fmt::format("grad: input {} (shape {}) was not used to compute the outputs; pass allow_unused=true to get an "
+                      "undefined gradient for it",
+                      i, shape_str(inputs[i].sizes())));
   return result;
 }
 

@@ -110,8 +110,7 @@ std::string capture_recording_site();
 
 // Connects `node` to its inputs and makes it the grad_fn of `outputs`
 // (output i gets output_nr i; a null pointer skips a non-differentiable slot).
-void attach(const std::shared_ptr<Node>& node, std::span<const Tensor* const> inputs,
-            std::span<Tensor* const> outputs);
+void attach(const std::shared_ptr<Node>& node, std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs);
 void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<Tensor* const> outputs);
 
 template <class F>

@@ -32,16 +32,17 @@ void check_outputs(const std::vector<Tensor>& outputs, const char* op) {
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     if (!outputs[i].defined()) throw ValueError(fmt::format("{}: output {} of the function is undefined", op, i));
     if (!outputs[i].is_floating_point())
-      throw DTypeError(fmt::format("{}: output {} of the function is {}; only floating-point outputs can be "
-                                   "differentiated",
-                                   op, i, dtype_name(outputs[i].dtype())));
+      throw DTypeError(
+          fmt::format("{}: output {} of the function is {}; only floating-point outputs can be "
+                      "differentiated",
+                      op, i, dtype_name(outputs[i].dtype())));
   }
 }
 
 [[noreturn]] void throw_independent(const char* op, std::size_t output, std::size_t input) {
-  throw AutogradError(fmt::format(
-      "{}: output {} of the function does not depend on input {}, which strict mode does not allow", op, output,
-      input));
+  throw AutogradError(
+      fmt::format("{}: output {} of the function does not depend on input {}, which strict mode does not allow", op,
+                  output, input));
 }
 
 Tensor finish(const Tensor& t, bool create_graph) { return create_graph ? t : t.detach(); }
@@ -72,8 +73,8 @@ std::vector<std::vector<Tensor>> jacobian_of(const std::vector<Tensor>& outputs,
   // cannot be counted or held is an error before that work, not after.
   for (const Tensor& out : outputs)
     for (const Tensor& in : inputs)
-      check_allocation(static_cast<std::size_t>(checked_numel(concat(out.shape(), in.shape()), op)),
-                       in.element_size(), op);
+      check_allocation(static_cast<std::size_t>(checked_numel(concat(out.shape(), in.shape()), op)), in.element_size(),
+                       op);
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
     std::vector<std::vector<Tensor>> rows(inputs.size());
@@ -89,8 +90,8 @@ std::vector<std::vector<Tensor>> jacobian_of(const std::vector<Tensor>& outputs,
     }
     for (std::size_t j = 0; j < inputs.size(); ++j) {
       const Dims shape = concat(out.shape(), inputs[j].shape());
-      result[i][j] = rows[j].empty() ? zeros(shape, {.dtype = inputs[j].dtype()})
-                                     : tg::reshape(tg::stack(rows[j], 0), shape);
+      result[i][j] =
+          rows[j].empty() ? zeros(shape, {.dtype = inputs[j].dtype()}) : tg::reshape(tg::stack(rows[j], 0), shape);
       result[i][j] = finish(result[i][j], opt.create_graph);
     }
   }
@@ -102,8 +103,8 @@ std::vector<Tensor> gradient_of_scalar(const ScalarListFunction& fn, const std::
   Tensor y = fn(inputs);
   check_outputs({y}, "hessian");
   if (y.numel() != 1)
-    throw ShapeError(fmt::format("hessian: the function must return a single-element tensor, got shape {}",
-                                 shape_str(y.sizes())));
+    throw ShapeError(
+        fmt::format("hessian: the function must return a single-element tensor, got shape {}", shape_str(y.sizes())));
   std::vector<Tensor> grads(inputs.size());
   if (y.requires_grad())
     grads = tg::grad({y}, inputs, {}, {.retain_graph = true, .create_graph = true, .allow_unused = true});
@@ -155,13 +156,14 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction
     Tensor seed = v.empty() ? Tensor() : v[i];
     if (!seed.defined()) {
       if (out[i].numel() != 1)
-        throw ValueError(fmt::format("vjp: v is needed for output {} of shape {} (only single-element outputs can "
-                                     "go without)",
-                                     i, shape_str(out[i].sizes())));
+        throw ValueError(
+            fmt::format("vjp: v is needed for output {} of shape {} (only single-element outputs can "
+                        "go without)",
+                        i, shape_str(out[i].sizes())));
       seed = ones_like(out[i]);
     } else if (seed.shape() != out[i].shape()) {
-      throw ShapeError(fmt::format("vjp: v[{}] has shape {} but output {} has shape {}", i, shape_str(seed.sizes()),
-                                   i, shape_str(out[i].sizes())));
+      throw ShapeError(fmt::format("vjp: v[{}] has shape {} but output {} has shape {}", i, shape_str(seed.sizes()), i,
+                                   shape_str(out[i].sizes())));
     }
     if (!out[i].requires_grad()) continue;
     roots.push_back(out[i]);
@@ -169,13 +171,15 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction
   }
   std::vector<Tensor> grads(in.size());
   if (!roots.empty())
-    grads = tg::grad(roots, in, seeds,
-                     {.retain_graph = options.create_graph, .create_graph = options.create_graph, .allow_unused = true});
+    grads =
+        tg::grad(roots, in, seeds,
+                 {.retain_graph = options.create_graph, .create_graph = options.create_graph, .allow_unused = true});
   for (std::size_t j = 0; j < in.size(); ++j) {
     if (!grads[j].defined() && options.strict)
-      throw AutogradError(fmt::format("vjp: no output of the function depends on input {}, which strict mode does "
-                                      "not allow",
-                                      j));
+      throw AutogradError(
+          fmt::format("vjp: no output of the function depends on input {}, which strict mode does "
+                      "not allow",
+                      j));
     if (!grads[j].defined()) grads[j] = zeros_like(in[j]);
   }
   return {finish(out, options.create_graph), finish(grads, options.create_graph)};
@@ -199,9 +203,10 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction
     Tensor t = v.empty() ? Tensor() : v[j];
     if (!t.defined()) {
       if (in[j].numel() != 1)
-        throw ValueError(fmt::format("jvp: v is needed for input {} of shape {} (only single-element inputs can go "
-                                     "without)",
-                                     j, shape_str(in[j].sizes())));
+        throw ValueError(
+            fmt::format("jvp: v is needed for input {} of shape {} (only single-element inputs can go "
+                        "without)",
+                        j, shape_str(in[j].sizes())));
       t = ones_like(in[j]);
     } else if (t.shape() != in[j].shape()) {
       throw ShapeError(fmt::format("jvp: v[{}] has shape {} but input {} has shape {}", j, shape_str(t.sizes()), j,
@@ -224,9 +229,10 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction
     auto g = tg::grad(roots, in, dummies, {.retain_graph = true, .create_graph = true, .allow_unused = true});
     for (std::size_t j = 0; j < in.size(); ++j) {
       if (!g[j].defined() && options.strict)
-        throw AutogradError(fmt::format("jvp: no output of the function depends on input {}, which strict mode "
-                                        "does not allow",
-                                        j));
+        throw AutogradError(
+            fmt::format("jvp: no output of the function depends on input {}, which strict mode "
+                        "does not allow",
+                        j));
       if (g[j].defined() && g[j].requires_grad()) {
         g_roots.push_back(g[j]);
         g_seeds.push_back(tangents[j]);
@@ -235,8 +241,9 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction
   }
   std::vector<Tensor> jv_roots;
   if (!g_roots.empty())
-    jv_roots = tg::grad(g_roots, dummies, g_seeds,
-                        {.retain_graph = options.create_graph, .create_graph = options.create_graph, .allow_unused = true});
+    jv_roots =
+        tg::grad(g_roots, dummies, g_seeds,
+                 {.retain_graph = options.create_graph, .create_graph = options.create_graph, .allow_unused = true});
   std::vector<Tensor> result(out.size());
   for (std::size_t i = 0, k = 0; i < out.size(); ++i) {
     if (out[i].requires_grad()) {
@@ -244,9 +251,10 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction
       ++k;
     }
     if (!result[i].defined() && options.strict)
-      throw AutogradError(fmt::format("jvp: output {} of the function does not depend on the inputs, which strict "
-                                      "mode does not allow",
-                                      i));
+      throw AutogradError(
+          fmt::format("jvp: output {} of the function does not depend on the inputs, which strict "
+                      "mode does not allow",
+                      i));
     if (!result[i].defined()) result[i] = zeros_like(out[i]);
   }
   return {finish(out, options.create_graph), finish(result, options.create_graph)};

@@ -89,9 +89,10 @@ std::vector<std::vector<Block>> analytic_jacobian(const std::vector<Tensor>& inp
       blocks[o][i] = {out.numel(), inputs[i].numel(), {}};
       std::int64_t entries = 0;
       if (mul_overflows(out.numel(), inputs[i].numel(), &entries))
-        throw ShapeError(fmt::format("gradcheck: the Jacobian of output {} ({} elements) with respect to input {} ({} "
-                                     "elements) has more entries than an int64 can count",
-                                     o, out.numel(), i, inputs[i].numel()));
+        throw ShapeError(
+            fmt::format("gradcheck: the Jacobian of output {} ({} elements) with respect to input {} ({} "
+                        "elements) has more entries than an int64 can count",
+                        o, out.numel(), i, inputs[i].numel()));
       check_allocation(static_cast<std::size_t>(entries), sizeof(double), "gradcheck");
       blocks[o][i].v.assign(static_cast<std::size_t>(entries), 0.0);
     }
@@ -156,8 +157,8 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
         return fail(fmt::format(
             "{}: output {} ({}) differs between the inputs as given and contiguous copies of them, at element {}: "
             "{} vs {}; the forward mishandles strided inputs",
-            op, o, output_name(outputs[o]), index_str(unravel(static_cast<std::int64_t>(k), outputs[o].shape())),
-            a, b));
+            op, o, output_name(outputs[o]), index_str(unravel(static_cast<std::int64_t>(k), outputs[o].shape())), a,
+            b));
     }
 
   double worst_excess = -1;
@@ -260,12 +261,11 @@ GradcheckResult gradgradcheck_result(const GradcheckFunction& fn, const std::vec
   if (seeds.empty()) {
     Generator gen(20240611);
     for (const auto& out : outputs)
-      seeds.push_back(is_checked_output(out)
-                          ? randn(out.shape(), {.dtype = kFloat64, .requires_grad = true}, &gen)
-                          : Tensor());
+      seeds.push_back(is_checked_output(out) ? randn(out.shape(), {.dtype = kFloat64, .requires_grad = true}, &gen)
+                                             : Tensor());
   } else if (seeds.size() != outputs.size()) {
-    throw ValueError(fmt::format("gradgradcheck: fn returned {} outputs but {} grad_outputs were given",
-                                 outputs.size(), seeds.size()));
+    throw ValueError(fmt::format("gradgradcheck: fn returned {} outputs but {} grad_outputs were given", outputs.size(),
+                                 seeds.size()));
   }
   for (std::size_t o = 0; o < outputs.size(); ++o) {
     if (!is_checked_output(outputs[o])) continue;

@@ -20,8 +20,8 @@
 // the inputs as given, which is what tests non-contiguous forwards and
 // backwards) has one column per logical element. fn's outputs on the copies
 // are also compared with its outputs on the original inputs.
-#include <cstdint>
 #include <concepts>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -43,12 +43,11 @@ class GradcheckFunction {
  public:
   using Fn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
   template <class F>
-    requires std::invocable<F&, const std::vector<Tensor>&>
-  GradcheckFunction(F f) {  // NOLINT: implicit on purpose, so lambdas pass directly
+  requires std::invocable < F&, const std::vector<Tensor>
+  & > GradcheckFunction(F f) {  // NOLINT: implicit on purpose, so lambdas pass directly
     if constexpr (std::is_convertible_v<std::invoke_result_t<F&, const std::vector<Tensor>&>, Tensor>)
       fn_ = [f = std::move(f)](const std::vector<Tensor>& in) mutable { return std::vector<Tensor>{f(in)}; };
-    else
-      fn_ = std::move(f);
+    else fn_ = std::move(f);
   }
   std::vector<Tensor> operator()(const std::vector<Tensor>& inputs) const { return fn_(inputs); }
 

@@ -23,8 +23,8 @@ class Generator;
 Tensor dropout(const Tensor& x, double p = 0.5, StrictBool training = true, Generator* generator = nullptr);
 // `dropout(x, training)` would read the flag as p = 1 and zero everything.
 template <class B, class... Rest>
-  requires std::same_as<B, bool>
-Tensor dropout(const Tensor& x, B p, Rest&&... rest) = delete;
+requires std::same_as<B, bool> Tensor dropout(const Tensor& x, B p, Rest&&... rest)
+= delete;
 
 // ---- autograd/ops/conv.cpp ----------------------------------------------------------
 // x [N, C, H, W] (or unbatched [C, H, W]), weight [O, C, kh, kw], bias [O]
@@ -41,9 +41,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Si
 Tensor max_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
                   Size2 dilation = 1);
 // Also the argmax of each window as a flat index into its input plane (H * W).
-std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size,
-                                                   std::optional<Size2> stride = {}, Size2 padding = 0,
-                                                   Size2 dilation = 1);
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {},
+                                                   Size2 padding = 0, Size2 dilation = 1);
 // count_include_pad: padded zeros count in each window's divisor (PyTorch's
 // default); otherwise only the input elements do.
 // The flags below are StrictBool: a number in their place (`batch_norm(x, rm,

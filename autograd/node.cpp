@@ -97,10 +97,10 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
 Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
   if (!saved_) return {};
   if (released_)
-    throw AutogradError(fmt::format(
-        "{}: trying to backward through the graph a second time, but its saved tensors were already freed; "
-        "pass retain_graph=true to the first backward if you need to backward twice",
-        owner ? owner->name() : "backward"));
+    throw AutogradError(
+        fmt::format("{}: trying to backward through the graph a second time, but its saved tensors were already freed; "
+                    "pass retain_graph=true to the first backward if you need to backward twice",
+                    owner ? owner->name() : "backward"));
   if (data_.version() != version_)
     throw AutogradError(fmt::format(
         "{}: a tensor saved for backward was modified by an in-place operation (version {} at save, {} now); "

@@ -25,7 +25,7 @@ namespace tg::autograd {
 class Node;
 
 struct Edge {
-  std::shared_ptr<Node> fn;  // null: this input needs no gradient
+  std::shared_ptr<Node> fn;    // null: this input needs no gradient
   std::uint32_t input_nr = 0;  // which output of `fn` this input was
 };
 
@@ -36,14 +36,14 @@ struct AutogradMeta final : AutogradMetaBase {
   bool requires_grad = false;
   bool retains_grad = false;
   std::uint32_t output_nr = 0;
-  std::shared_ptr<Node> grad_fn;            // set for non-leaves
-  std::weak_ptr<Node> grad_accumulator;     // leaves: their AccumulateGrad node
+  std::shared_ptr<Node> grad_fn;         // set for non-leaves
+  std::weak_ptr<Node> grad_accumulator;  // leaves: their AccumulateGrad node
   // Guards grad_accumulator: a leaf (a model's parameter) is used by ops
   // recorded on several threads at once, which must all share its one
   // AccumulateGrad.
   std::mutex accumulator_mutex;
   Tensor grad;
-  std::vector<TensorHook> hooks;            // leaves: run before accumulation
+  std::vector<TensorHook> hooks;  // leaves: run before accumulation
   // Views (see autograd/views.h): the tensor whose memory this one views
   // (never itself a tracked view), the storage version at which grad_fn was
   // last made to describe this view, and how the view was made. Undefined
@@ -84,7 +84,10 @@ class SavedTensor {
   SavedTensor(const Tensor& t, bool is_output);
   bool defined() const { return saved_; }
   Tensor unpack(const std::shared_ptr<Node>& owner) const;
-  void release() { data_.reset(); released_ = true; }
+  void release() {
+    data_.reset();
+    released_ = true;
+  }
 
  private:
   Tensor data_;

@@ -290,7 +290,6 @@ std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t k, std::int64_
 Tensor median(const Tensor& x);
 std::tuple<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
 
-
 // ---- autograd/ops/pad.cpp ------------------------------------------------------
 // PyTorch's pad list: (before, after) pairs, the last dim first; negative pads
 // crop. mode: "constant" (with value), "reflect", "replicate" or "circular";

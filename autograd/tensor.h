@@ -217,7 +217,8 @@ class Tensor : public TensorBase {
   Tensor logcumsumexp(std::int64_t dim) const;
   std::tuple<Tensor, Tensor> cummax(std::int64_t dim) const;
   std::tuple<Tensor, Tensor> cummin(std::int64_t dim) const;
-  std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, StrictBool descending = false, StrictBool stable = false) const;
+  std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, StrictBool descending = false,
+                                  StrictBool stable = false) const;
   Tensor argsort(std::int64_t dim = -1, StrictBool descending = false, StrictBool stable = false) const;
   Tensor msort() const;
   std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, StrictBool largest = true,
@@ -276,9 +277,7 @@ static_assert(sizeof(Tensor) == sizeof(TensorBase));
 
 // For kernels that take or return several tensors (kernel::cat): the
 // handles, copied (no data is).
-inline std::vector<TensorBase> as_bases(std::span<const Tensor> tensors) {
-  return {tensors.begin(), tensors.end()};
-}
+inline std::vector<TensorBase> as_bases(std::span<const Tensor> tensors) { return {tensors.begin(), tensors.end()}; }
 inline std::vector<Tensor> as_tensors(std::vector<TensorBase> bases) {
   return {std::make_move_iterator(bases.begin()), std::make_move_iterator(bases.end())};
 }

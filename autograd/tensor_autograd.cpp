@@ -55,9 +55,9 @@ Tensor& Tensor::mutable_grad() {
 void Tensor::set_grad(const Tensor& grad) const {
   require_defined(*this, "set_grad");
   if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
-    throw AutogradError(fmt::format(
-        "set_grad: expected a gradient of shape {} and dtype {} (the tensor's), got shape {} and dtype {}",
-        shape_str(sizes()), dtype_name(dtype()), shape_str(grad.sizes()), dtype_name(grad.dtype())));
+    throw AutogradError(
+        fmt::format("set_grad: expected a gradient of shape {} and dtype {} (the tensor's), got shape {} and dtype {}",
+                    shape_str(sizes()), dtype_name(dtype()), shape_str(grad.sizes()), dtype_name(grad.dtype())));
   ensure_meta(*this).grad = grad;
 }
 

@@ -136,7 +136,6 @@ Tensor Tensor::le(double other) const { return *this <= other; }
 Tensor Tensor::gt(double other) const { return *this > other; }
 Tensor Tensor::ge(double other) const { return *this >= other; }
 
-
 // Shape ops, scans and order statistics (autograd/ops/order.cpp).
 Tensor Tensor::tril(std::int64_t diagonal) const { return tg::tril(*this, diagonal); }
 Tensor Tensor::triu(std::int64_t diagonal) const { return tg::triu(*this, diagonal); }

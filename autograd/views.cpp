@@ -90,11 +90,10 @@ Tensor into_base(const Tensor& grad, const Tensor& index, const Dims& base_shape
 // Makes `view`'s grad_fn from its base's current history.
 void regenerate(const Tensor& view, const Tensor& base) {
   Tensor handle = view;  // shares view's TensorImpl: attach() sets its grad_fn
-  record("as_strided", {&base}, {&handle},
-         [index = index_in_base(base, view)](Backward& bw) {
-           // y = the base's elements at the view's memory locations;  dbase = zeros with dy added there
-           bw.add(0, into_base(bw.grad(), index, bw.input_shape(0)));
-         });
+  record("as_strided", {&base}, {&handle}, [index = index_in_base(base, view)](Backward& bw) {
+    // y = the base's elements at the view's memory locations;  dbase = zeros with dy added there
+    bw.add(0, into_base(bw.grad(), index, bw.input_shape(0)));
+  });
 }
 
 // The base's grad_fn after an in-place op on a view of it: the op's node
@@ -228,8 +227,8 @@ void rebase_view_history(const Tensor& self) {
   if (!m || !m->view_base.defined() || !m->grad_fn) return;
   const Tensor base = m->view_base;
   std::shared_ptr<Node> fn = m->grad_fn;
-  auto copy = std::allocate_shared<CopySlices>(CachingAllocator<CopySlices>{}, fn, index_in_base(base, self),
-                                               self.shape());
+  auto copy =
+      std::allocate_shared<CopySlices>(CachingAllocator<CopySlices>{}, fn, index_in_base(base, self), self.shape());
   // Inputs: the base before the op, then the op's other operands.
   auto& edges = copy->next_edges();
   auto& metas = copy->input_metas();

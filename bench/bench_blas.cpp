@@ -35,8 +35,8 @@ void BM_sgemm(benchmark::State& state) {
     // A fresh output each time, as matmul allocates one.
     tg::Tensor c = tg::empty({n, n});
     const int m = static_cast<int>(n);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, a.data_ptr<float>(), m,
-                b.data_ptr<float>(), m, 0.0f, c.data_ptr<float>(), m);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, a.data_ptr<float>(), m, b.data_ptr<float>(),
+                m, 0.0f, c.data_ptr<float>(), m);
     benchmark::DoNotOptimize(c.impl());
   }
   set_flops(state, n);

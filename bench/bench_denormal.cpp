@@ -57,8 +57,7 @@ tg::nn::Sequential seed_model() {
 }
 
 const tg::data::FashionMnist& fashion() {
-  static const tg::data::FashionMnist data =
-      tg::data::load_fashion_mnist(tg::data::default_fashion_mnist_dir());
+  static const tg::data::FashionMnist data = tg::data::load_fashion_mnist(tg::data::default_fashion_mnist_dir());
   return data;
 }
 
@@ -86,10 +85,7 @@ void BM_step_fitted(benchmark::State& state) {
   for (int i = 0; i < 2000; ++i) step();
   for (auto _ : state) benchmark::DoNotOptimize(step().impl());
 }
-BENCHMARK(BM_step_fitted)
-    ->ArgNames({"mxcsr", "threads"})
-    ->ArgsProduct({{0, 1}, {1}})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_step_fitted)->ArgNames({"mxcsr", "threads"})->ArgsProduct({{0, 1}, {1}})->Unit(benchmark::kMicrosecond);
 
 // A full 10-epoch Fashion-MNIST run of the seed model (batch 32, shuffled,
 // Adam lr 1e-3), one benchmark iteration per epoch on the same model, so the

@@ -10,8 +10,7 @@ namespace {
 namespace F = tg::nn::functional;
 
 const tg::data::FashionMnist& fashion() {
-  static const tg::data::FashionMnist data =
-      tg::data::load_fashion_mnist(tg::data::default_fashion_mnist_dir());
+  static const tg::data::FashionMnist data = tg::data::load_fashion_mnist(tg::data::default_fashion_mnist_dir());
   return data;
 }
 

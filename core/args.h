@@ -33,7 +33,7 @@ concept Real = std::is_arithmetic_v<T> && !std::same_as<T, bool>;
 class StrictBool {
  public:
   template <class B>
-    requires std::same_as<B, bool>
+  requires std::same_as<B, bool>
   constexpr StrictBool(B value) : value_(value) {}  // NOLINT: implicit on purpose, a bool is a StrictBool
   constexpr operator bool() const { return value_; }
 
@@ -49,12 +49,12 @@ class DimList {
   DimList() = default;
   DimList(std::nullopt_t) {}  // NOLINT: implicit on purpose
   template <class I>
-    requires std::integral<I> && (!std::same_as<I, bool>)
-  DimList(I dim) : dims_{static_cast<std::int64_t>(dim)} {}  // NOLINT: implicit on purpose, as x.sum(1)
+  requires std::integral<I> &&(!std::same_as<I, bool>)DimList(I dim)
+      : dims_{static_cast<std::int64_t>(dim)} {}  // NOLINT: implicit on purpose, as x.sum(1)
   DimList(std::initializer_list<std::int64_t> dims) : dims_(dims) {}
-  DimList(const Dims& dims) : dims_(dims) {}                          // NOLINT
-  DimList(const std::vector<std::int64_t>& dims) : dims_(dims) {}     // NOLINT
-  DimList(std::span<const std::int64_t> dims) : dims_(dims) {}        // NOLINT
+  DimList(const Dims& dims) : dims_(dims) {}                       // NOLINT
+  DimList(const std::vector<std::int64_t>& dims) : dims_(dims) {}  // NOLINT
+  DimList(std::span<const std::int64_t> dims) : dims_(dims) {}     // NOLINT
 
   const Dims& dims() const { return dims_; }
   operator IntArrayRef() const { return dims_; }  // NOLINT: kernels take spans
@@ -84,9 +84,12 @@ enum class Reduction { None, Mean, Sum };
 
 constexpr const char* reduction_name(Reduction reduction) {  // "none", "mean", "sum"
   switch (reduction) {
-    case Reduction::None: return "none";
-    case Reduction::Mean: return "mean";
-    case Reduction::Sum: return "sum";
+    case Reduction::None:
+      return "none";
+    case Reduction::Mean:
+      return "mean";
+    case Reduction::Sum:
+      return "sum";
   }
   return "?";
 }

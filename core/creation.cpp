@@ -25,9 +25,15 @@ TensorBase zeros(Dims shape, TensorOptions options) { return full(shape, 0, opti
 TensorBase ones(Dims shape, TensorOptions options) { return full(shape, 1, options); }
 TensorBase scalar_tensor(double value, TensorOptions options) { return full_as("scalar_tensor", {}, value, options); }
 
-TensorBase empty_like(const TensorBase& t, std::optional<DType> dtype) { return make_tensor(t.shape(), dtype.value_or(t.dtype())); }
-TensorBase zeros_like(const TensorBase& t, std::optional<DType> dtype) { return full(t.shape(), 0, {dtype.value_or(t.dtype())}); }
-TensorBase ones_like(const TensorBase& t, std::optional<DType> dtype) { return full(t.shape(), 1, {dtype.value_or(t.dtype())}); }
+TensorBase empty_like(const TensorBase& t, std::optional<DType> dtype) {
+  return make_tensor(t.shape(), dtype.value_or(t.dtype()));
+}
+TensorBase zeros_like(const TensorBase& t, std::optional<DType> dtype) {
+  return full(t.shape(), 0, {dtype.value_or(t.dtype())});
+}
+TensorBase ones_like(const TensorBase& t, std::optional<DType> dtype) {
+  return full(t.shape(), 1, {dtype.value_or(t.dtype())});
+}
 TensorBase full_like(const TensorBase& t, double value, std::optional<DType> dtype) {
   return full_as("full_like", t.shape(), value, {dtype.value_or(t.dtype())});
 }
@@ -42,8 +48,8 @@ TensorBase arange_range(double start, double end, double step, TensorOptions opt
   // Checked before the conversion, which is undefined for a count past int64.
   const double count = std::ceil((end - start) / step);
   if (!(count < 0x1p63))
-    throw ValueError(fmt::format("arange: start={} end={} step={} gives {} elements, more than a tensor can hold", start,
-                                 end, step, count));
+    throw ValueError(fmt::format("arange: start={} end={} step={} gives {} elements, more than a tensor can hold",
+                                 start, end, step, count));
   const auto n = static_cast<std::int64_t>(count);
   TensorBase t = make_tensor({n}, options.dtype);
   dispatch(options.dtype, [&]<class T>() {
@@ -63,9 +69,9 @@ TensorBase linspace(double start, double end, std::int64_t steps, TensorOptions 
     // Fill from both ends, as PyTorch, so the last value is exactly `end`.
     const std::int64_t half = steps / 2;
     for (std::int64_t i = 0; i < steps; ++i)
-      p[i] = checked_scalar<T>(i < half ? start + step * static_cast<double>(i)
-                                        : end - step * static_cast<double>(steps - 1 - i),
-                               "linspace");
+      p[i] = checked_scalar<T>(
+          i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - 1 - i),
+          "linspace");
   });
   return t;
 }

@@ -26,8 +26,9 @@ int wrap_dim(std::int64_t dim, int ndim, const char* op) {
   // A 0-d tensor accepts dim 0 and -1, as PyTorch.
   const std::int64_t n = std::max(ndim, 1);
   if (dim < -n || dim >= n)
-    throw IndexError(fmt::format("{}: dimension {} out of range for a tensor with {} dimension{} (expected in [{}, {}])",
-                                 op, dim, ndim, ndim == 1 ? "" : "s", -n, n - 1));
+    throw IndexError(
+        fmt::format("{}: dimension {} out of range for a tensor with {} dimension{} (expected in [{}, {}])", op, dim,
+                    ndim, ndim == 1 ? "" : "s", -n, n - 1));
   return static_cast<int>(dim < 0 ? dim + n : dim);
 }
 

@@ -21,20 +21,28 @@ inline constexpr DType kBool = DType::Bool;
 
 constexpr std::size_t itemsize(DType d) {
   switch (d) {
-    case DType::Float32: return 4;
-    case DType::Float64: return 8;
-    case DType::Int64: return 8;
-    case DType::Bool: return 1;
+    case DType::Float32:
+      return 4;
+    case DType::Float64:
+      return 8;
+    case DType::Int64:
+      return 8;
+    case DType::Bool:
+      return 1;
   }
   return 0;
 }
 
 constexpr std::string_view dtype_name(DType d) {
   switch (d) {
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
-    case DType::Int64: return "int64";
-    case DType::Bool: return "bool";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
+    case DType::Int64:
+      return "int64";
+    case DType::Bool:
+      return "bool";
   }
   return "?";
 }
@@ -110,10 +118,14 @@ T checked_scalar(double v, std::string_view op) {
 template <class F>
 decltype(auto) dispatch(DType d, F&& fn) {
   switch (d) {
-    case DType::Float32: return fn.template operator()<float>();
-    case DType::Float64: return fn.template operator()<double>();
-    case DType::Int64: return fn.template operator()<std::int64_t>();
-    case DType::Bool: return fn.template operator()<bool>();
+    case DType::Float32:
+      return fn.template operator()<float>();
+    case DType::Float64:
+      return fn.template operator()<double>();
+    case DType::Int64:
+      return fn.template operator()<std::int64_t>();
+    case DType::Bool:
+      return fn.template operator()<bool>();
   }
   throw DTypeError("dispatch: unknown dtype");
 }
@@ -122,8 +134,10 @@ decltype(auto) dispatch(DType d, F&& fn) {
 template <class F>
 decltype(auto) dispatch_floating(DType d, std::string_view op, F&& fn) {
   switch (d) {
-    case DType::Float32: return fn.template operator()<float>();
-    case DType::Float64: return fn.template operator()<double>();
+    case DType::Float32:
+      return fn.template operator()<float>();
+    case DType::Float64:
+      return fn.template operator()<double>();
     default:
       throw DTypeError(std::string(op) + ": expected a floating-point tensor (float32 or float64), got " +
                        std::string(dtype_name(d)));
@@ -134,9 +148,12 @@ decltype(auto) dispatch_floating(DType d, std::string_view op, F&& fn) {
 template <class F>
 decltype(auto) dispatch_numeric(DType d, std::string_view op, F&& fn) {
   switch (d) {
-    case DType::Float32: return fn.template operator()<float>();
-    case DType::Float64: return fn.template operator()<double>();
-    case DType::Int64: return fn.template operator()<std::int64_t>();
+    case DType::Float32:
+      return fn.template operator()<float>();
+    case DType::Float64:
+      return fn.template operator()<double>();
+    case DType::Int64:
+      return fn.template operator()<std::int64_t>();
     default:
       throw DTypeError(std::string(op) + ": expected a numeric tensor, got " + std::string(dtype_name(d)));
   }
@@ -147,10 +164,14 @@ decltype(auto) dispatch_numeric(DType d, std::string_view op, F&& fn) {
 constexpr DType promote_types(DType a, DType b) {
   auto rank = [](DType d) {
     switch (d) {
-      case DType::Bool: return 0;
-      case DType::Int64: return 1;
-      case DType::Float32: return 2;
-      case DType::Float64: return 3;
+      case DType::Bool:
+        return 0;
+      case DType::Int64:
+        return 1;
+      case DType::Float32:
+        return 2;
+      case DType::Float64:
+        return 3;
     }
     return 0;
   };

@@ -36,9 +36,9 @@ void apply_flush_denormal_to_workers() {
 #if defined(__SSE__)
   const int mode = program_flush_denormal.load(std::memory_order_relaxed);
   if (mode == 0 || in_parallel_region()) return;
-  // Every thread of the team OpenMP keeps for the next regions (the master
-  // included, which already has it). GOMP reuses these threads for later
-  // regions of this size or smaller, OpenBLAS's among them.
+    // Every thread of the team OpenMP keeps for the next regions (the master
+    // included, which already has it). GOMP reuses these threads for later
+    // regions of this size or smaller, OpenBLAS's among them.
 #pragma omp parallel num_threads(get_num_threads())
   set_thread_mode(mode > 0);
 #endif

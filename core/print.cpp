@@ -6,7 +6,6 @@
 #include <ostream>
 #include <vector>
 
-
 namespace tg {
 
 namespace {
@@ -128,9 +127,8 @@ class Printer {
     std::string out = "[";
     if (dim + 1 == ndim) {
       // A row: as many elements per line as fit in the line width.
-      const std::size_t per_line =
-          std::max<std::size_t>(1, (static_cast<std::size_t>(kLineWidth) - std::min<std::size_t>(indent, kLineWidth)) /
-                                       (f.width() + 2));
+      const std::size_t per_line = std::max<std::size_t>(
+          1, (static_cast<std::size_t>(kLineWidth) - std::min<std::size_t>(indent, kLineWidth)) / (f.width() + 2));
       std::size_t on_line = 0;
       bool first = true;
       for (std::int64_t i : shown(sizes_[dim])) {

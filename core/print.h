@@ -49,7 +49,7 @@ struct fmt::formatter<tg::DType> : fmt::formatter<std::string_view> {
 
 // Any handle type: TensorBase and autograd's Tensor print alike.
 template <class T>
-  requires std::is_base_of_v<tg::TensorBase, T>
+requires std::is_base_of_v<tg::TensorBase, T>
 struct fmt::formatter<T> : fmt::formatter<std::string_view> {
   template <class FormatContext>
   auto format(const tg::TensorBase& t, FormatContext& ctx) const {

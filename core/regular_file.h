@@ -12,10 +12,10 @@
 namespace tg {
 
 struct RegularFile {
-  int fd = -1;                  // open, blocking, close-on-exec; -1 on failure
-  std::uint64_t size = 0;       // bytes, when fd >= 0
-  int error = 0;                // errno of a failed open or fstat
-  const char* kind = nullptr;   // what the path is when it is not a regular file ("a FIFO")
+  int fd = -1;                 // open, blocking, close-on-exec; -1 on failure
+  std::uint64_t size = 0;      // bytes, when fd >= 0
+  int error = 0;               // errno of a failed open or fstat
+  const char* kind = nullptr;  // what the path is when it is not a regular file ("a FIFO")
   // "No such file or directory", or "is a FIFO, not a regular file".
   std::string problem() const;
 };

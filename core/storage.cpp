@@ -41,7 +41,7 @@ std::size_t memory_limit() {
     const unsigned __int128 total =
         (static_cast<unsigned __int128>(info.totalram) + info.totalswap) * std::max<unsigned>(info.mem_unit, 1);
     return total > std::numeric_limits<std::size_t>::max() ? std::numeric_limits<std::size_t>::max()
-                                                            : static_cast<std::size_t>(total);
+                                                           : static_cast<std::size_t>(total);
   }();
   return limit;
 }
@@ -142,7 +142,8 @@ void cpu_deallocate(void* ptr, std::size_t nbytes) noexcept {
 Allocator& allocator_for(Device device) {
   static CachingCpuAllocator cpu;
   switch (device.type) {
-    case DeviceType::CPU: return cpu;
+    case DeviceType::CPU:
+      return cpu;
   }
   return cpu;
 }
@@ -151,10 +152,10 @@ void check_allocation(std::size_t count, std::size_t item_bytes, const char* op)
   std::size_t bytes = 0;
   const bool wraps = __builtin_mul_overflow(count, item_bytes, &bytes);
   if (wraps || bytes > memory_limit())
-    throw OutOfMemoryError(fmt::format("{}: out of memory: {} items of {} bytes ({} bytes) exceed the {} bytes of "
-                                       "memory and swap of this machine",
-                                       op, count, item_bytes, wraps ? std::string("over 2^64") : std::to_string(bytes),
-                                       memory_limit()));
+    throw OutOfMemoryError(
+        fmt::format("{}: out of memory: {} items of {} bytes ({} bytes) exceed the {} bytes of "
+                    "memory and swap of this machine",
+                    op, count, item_bytes, wraps ? std::string("over 2^64") : std::to_string(bytes), memory_limit()));
 }
 
 void empty_cache() {

@@ -61,9 +61,10 @@ namespace {
 // Cold path of make_view's checks, out of line to keep the hot path small.
 [[noreturn]] void throw_bad_view(const char* why, const Dims& sizes, const Dims& strides, std::int64_t offset,
                                  std::size_t storage_elems) {
-  throw ShapeError(fmt::format("make_view: a view of size {}, stride {} and offset {} {} (its storage holds {} "
-                               "elements)",
-                               shape_str(sizes), shape_str(strides), offset, why, storage_elems));
+  throw ShapeError(
+      fmt::format("make_view: a view of size {}, stride {} and offset {} {} (its storage holds {} "
+                  "elements)",
+                  shape_str(sizes), shape_str(strides), offset, why, storage_elems));
 }
 
 }  // namespace
@@ -108,12 +109,11 @@ TensorBase make_view(const TensorBase& base, Dims sizes, Dims strides, std::int6
   return TensorBase(std::move(impl));
 }
 
-
 template <class T>
 T TensorBase::item() const {
   if (numel() != 1)
-    throw ShapeError(fmt::format("item: a tensor with {} elements (shape {}) cannot be converted to a scalar",
-                                 numel(), shape_str(sizes())));
+    throw ShapeError(fmt::format("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", numel(),
+                                 shape_str(sizes())));
   return dispatch(dtype(), [&]<class S>() { return convert_element<T>(*static_cast<const S*>(raw_data())); });
 }
 

@@ -154,7 +154,7 @@ namespace kernel {
 TensorBase rand(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
 TensorBase randn(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
 TensorBase randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options = {.dtype = kInt64},
-                     Generator* gen = nullptr);
+                   Generator* gen = nullptr);
 TensorBase bernoulli(const TensorBase& probabilities, Generator* gen = nullptr);
 TensorBase bernoulli(Dims shape, double p, TensorOptions options = {}, Generator* gen = nullptr);
 TensorBase randperm(std::int64_t n, Generator* gen = nullptr);

@@ -195,8 +195,7 @@ class ByteSource {
       // Every byte given and output room left, yet no end marker: cut short.
       if ((rc == Z_OK || rc == Z_BUF_ERROR) && memory_pos_ == memory_.size() && zs_.avail_out > 0)
         fail_("truncated gzip stream: the data ends before the stream does");
-      if (rc != Z_OK)
-        fail_(fmt::format("corrupt gzip data: {}", zs_.msg ? zs_.msg : "unknown zlib error"));
+      if (rc != Z_OK) fail_(fmt::format("corrupt gzip data: {}", zs_.msg ? zs_.msg : "unknown zlib error"));
     }
     return total;
   }
@@ -249,7 +248,6 @@ std::uint64_t load_be64(const unsigned char* p) {
 
 // Reads and checks the header, then the data, without converting it.
 RawIdx read_raw(ByteSource& src, const Failure& fail, std::optional<Expectation> expect = {}) {
-
   unsigned char head[4];
   const std::size_t got = src.read(head, 4);
   if (got < 4)
@@ -290,8 +288,7 @@ RawIdx read_raw(ByteSource& src, const Failure& fail, std::optional<Expectation>
   if (auto size = src.file_size()) {
     if (src.gzip())
       limit = *size > (UINT64_MAX - kMaxDeflateRatio) / kMaxDeflateRatio ? UINT64_MAX : (*size + 1) * kMaxDeflateRatio;
-    else
-      limit = *size > header_len ? *size - header_len : 0;
+    else limit = *size > header_len ? *size - header_len : 0;
   }
   const std::uint64_t cap = limit.value_or(static_cast<std::uint64_t>(INT64_MAX));
   const auto describe = [&] { return fmt::format("dimensions {} of {}", shape_str(raw.dims), raw.type->name); };
@@ -317,10 +314,8 @@ RawIdx read_raw(ByteSource& src, const Failure& fail, std::optional<Expectation>
       break;
     }
     if (too_big) continue;
-    if (count > cap / raw.type->size / n)
-      too_big = true;
-    else
-      count *= n;
+    if (count > cap / raw.type->size / n) too_big = true;
+    else count *= n;
   }
   if (too_big) {
     double need = static_cast<double>(raw.type->size);

@@ -34,8 +34,8 @@ int main() {
   // 1. Check the backward against central differences. Float64, because in
   //    float32 finite differences are too noisy to tell a wrong formula from
   //    rounding. Include points near 0, where |x| would have its kink.
-  const Tensor probe = tg::tensor({-2.0, -0.3, -1e-3, 0.0, 2e-3, 0.5, 3.0}, {7}, {.dtype = tg::kFloat64})
-                           .set_requires_grad();
+  const Tensor probe =
+      tg::tensor({-2.0, -0.3, -1e-3, 0.0, 2e-3, 0.5, 3.0}, {7}, {.dtype = tg::kFloat64}).set_requires_grad();
   auto smooth_abs = [](const std::vector<Tensor>& in) { return SmoothAbs::apply(in[0], 0.1); };
   const auto first = tg::gradcheck_result(smooth_abs, {probe});
   const auto second = tg::gradgradcheck_result(smooth_abs, {probe});

@@ -16,7 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // can be larger than the input.
     const bool gzip = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
     if (!gzip && t.numel() > static_cast<std::int64_t>(size)) std::abort();
-  } catch (const tg::Error&) {
-  }
+  } catch (const tg::Error&) {}
   return 0;
 }

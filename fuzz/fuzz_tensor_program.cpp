@@ -41,10 +41,10 @@
 
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/parallel.h>
 #include <tapegrad/core/random.h>
-#include <tapegrad/autograd/tensor.h>
 #include <tapegrad/testing/op_registry.h>
 
 namespace {
@@ -67,10 +67,22 @@ class Reader {
   // A small count or index: -2..6.
   std::int64_t small() { return static_cast<std::int64_t>(byte() % 9) - 2; }
   bool flag() { return byte() & 1; }
-  static constexpr std::array<double, 16> kScalars{
-      0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e-3, 3.0, 0.25, -0.0, 1e30, -7.0, 10.0,
-      std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-      std::numeric_limits<double>::quiet_NaN()};
+  static constexpr std::array<double, 16> kScalars{0.0,
+                                                   1.0,
+                                                   -1.0,
+                                                   0.5,
+                                                   2.0,
+                                                   -2.5,
+                                                   1e-3,
+                                                   3.0,
+                                                   0.25,
+                                                   -0.0,
+                                                   1e30,
+                                                   -7.0,
+                                                   10.0,
+                                                   std::numeric_limits<double>::infinity(),
+                                                   -std::numeric_limits<double>::infinity(),
+                                                   std::numeric_limits<double>::quiet_NaN()};
   double scalar() { return kScalars[byte() % kScalars.size()]; }
   // A shape of 0..4 dims, each -1..4 (at most one -1 is meaningful, for reshape).
   tg::Dims shape() {
@@ -94,24 +106,34 @@ tg::DType pick_dtype(std::uint8_t b) {
   switch (b % 8) {
     case 0:
     case 1:
-    case 2: return tg::kFloat32;
+    case 2:
+      return tg::kFloat32;
     case 3:
     case 4:
-    case 5: return tg::kFloat64;
-    case 6: return tg::kInt64;
-    default: return tg::kBool;
+    case 5:
+      return tg::kFloat64;
+    case 6:
+      return tg::kInt64;
+    default:
+      return tg::kBool;
   }
 }
 
 // A value from a byte: mostly small numbers, sometimes zero, inf or NaN.
 double value_from_byte(std::uint8_t b) {
   switch (b) {
-    case 251: return 0.0;
-    case 252: return std::numeric_limits<double>::infinity();
-    case 253: return -std::numeric_limits<double>::infinity();
-    case 254: return std::numeric_limits<double>::quiet_NaN();
-    case 255: return 1e30;
-    default: return (static_cast<double>(b) - 125.0) / 25.0;
+    case 251:
+      return 0.0;
+    case 252:
+      return std::numeric_limits<double>::infinity();
+    case 253:
+      return -std::numeric_limits<double>::infinity();
+    case 254:
+      return std::numeric_limits<double>::quiet_NaN();
+    case 255:
+      return 1e30;
+    default:
+      return (static_cast<double>(b) - 125.0) / 25.0;
   }
 }
 
@@ -131,10 +153,18 @@ tg::Tensor make_input(Reader& in, tg::DType program_dtype) {
     state = state * 1664525u + 1013904223u;
     const double u = static_cast<double>(state >> 8) / static_cast<double>(1u << 24);  // [0, 1)
     switch (mode % 4) {
-      case 0: values[i] = static_cast<double>(static_cast<std::int64_t>(i % 7) - 3); break;
-      case 1: values[i] = 6 * u - 3; break;
-      case 2: values[i] = value_from_byte(in.byte()); break;
-      default: values[i] = 3 * u + 1e-3; break;
+      case 0:
+        values[i] = static_cast<double>(static_cast<std::int64_t>(i % 7) - 3);
+        break;
+      case 1:
+        values[i] = 6 * u - 3;
+        break;
+      case 2:
+        values[i] = value_from_byte(in.byte());
+        break;
+      default:
+        values[i] = 3 * u + 1e-3;
+        break;
     }
     if (dtype == tg::kInt64) values[i] = std::isfinite(values[i]) ? std::trunc(std::fmod(values[i], 8.0)) : 0.0;
   }
@@ -163,10 +193,8 @@ class Program {
 
   void push(tg::Tensor t) {
     if (!t.defined() || t.numel() > kMaxElements) return;
-    if (pool_.size() < kMaxPool)
-      pool_.push_back(std::move(t));
-    else
-      pool_[in_.byte() % kMaxPool] = std::move(t);
+    if (pool_.size() < kMaxPool) pool_.push_back(std::move(t));
+    else pool_[in_.byte() % kMaxPool] = std::move(t);
   }
 
   // An int64 index tensor: one from the pool, or a fresh one from the bytes.
@@ -248,7 +276,7 @@ class Program {
       const std::size_t opcode = (static_cast<std::size_t>(high) << 8 | in_.byte()) % n_steps;
       on_thread(threaded && in_.flag(), [&] {
         const std::string name = opcode < n_steps - kHarnessSteps ? tg::testing::op_registry()[opcode].label()
-                                                                   : "harness step " + std::to_string(opcode);
+                                                                  : "harness step " + std::to_string(opcode);
         try {
           step(opcode);
           if (trace_) std::fprintf(stderr, "%s -> pool of %zu\n", name.c_str(), pool_.size());
@@ -281,8 +309,7 @@ class Program {
       if (!out.is_floating_point() || !out.requires_grad()) return;
       tg::sum(out).backward({}, retain);
       if (how & 0x80) tg::sum(out).backward({}, retain);  // without retain, the graph is gone: must throw
-    } catch (const tg::Error&) {
-    }
+    } catch (const tg::Error&) {}
     for (const auto& leaf : leaves_) {
       if (!leaf.requires_grad() || !leaf.grad().defined()) continue;
       const tg::Tensor& g = leaf.grad();
@@ -297,7 +324,6 @@ class Program {
   std::vector<tg::Tensor> pool_;
   std::vector<tg::Tensor> leaves_;
 };
-
 
 // ---- the per-entry seeds ------------------------------------------------------
 // TG_FUZZ_WRITE_SEEDS=<dir> makes the program write one seed per registry
@@ -394,15 +420,14 @@ void write_seeds(const std::filesystem::path& dir) {
     tg::Generator gen(1);
     try {
       op.fn(op.sample(0, f32 ? tg::kFloat32 : op.dtypes.front(), gen), args);
-    } catch (const tg::Error&) {
-    }
+    } catch (const tg::Error&) {}
     program.insert(program.end(), args.bytes.begin(), args.bytes.end());
     program.push_back(0xff);
     program.push_back(static_cast<std::uint8_t>(shapes.size()));  // backward from the op's first result
     char name[32];
     std::snprintf(name, sizeof name, "op%03zu.bin", index);
-    std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<const char*>(program.data()),
-                                                      static_cast<std::streamsize>(program.size()));
+    std::ofstream(dir / name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(program.data()), static_cast<std::streamsize>(program.size()));
   }
   std::fprintf(stderr, "wrote %zu seeds into %s\n", ops.size(), dir.c_str());
 }

@@ -80,8 +80,7 @@ void remove_orphaned_temp_files(const std::string& path) noexcept {
       std::error_code ignored;
       fs::remove(it->path(), ignored);
     }
-  } catch (...) {
-  }
+  } catch (...) {}
 }
 
 // The file the rename will replace. A symlink is followed, so that saving

@@ -74,10 +74,14 @@ const FileDType* find_file_dtype(std::string_view name) {
 
 std::string_view file_dtype_name(DType d) {
   switch (d) {
-    case DType::Float32: return "F32";
-    case DType::Float64: return "F64";
-    case DType::Int64: return "I64";
-    case DType::Bool: return "BOOL";
+    case DType::Float32:
+      return "F32";
+    case DType::Float64:
+      return "F64";
+    case DType::Int64:
+      return "I64";
+    case DType::Bool:
+      return "BOOL";
   }
   throw DTypeError("save: unknown dtype");
 }
@@ -89,10 +93,14 @@ std::string_view file_dtype_name(DType d) {
 // files are aligned too and equal to its files byte for byte.
 int reference_dtype_rank(DType d) {
   switch (d) {
-    case DType::Bool: return 0;
-    case DType::Float32: return 1;
-    case DType::Float64: return 2;
-    case DType::Int64: return 3;
+    case DType::Bool:
+      return 0;
+    case DType::Float32:
+      return 1;
+    case DType::Float64:
+      return 2;
+    case DType::Int64:
+      return 3;
   }
   return 0;
 }
@@ -277,7 +285,8 @@ Entry read_entry(const std::string& name, const json& value, std::uint64_t data_
   if (!dtype.is_string()) bad(fmt::format("\"dtype\" is {} instead of a string", dtype.type_name()));
   e.type = find_file_dtype(dtype.get_ref<const std::string&>());
   if (!e.type)
-    bad(fmt::format("dtype {} is not one tapegrad can load (it loads F32, F64, I64 and BOOL, and widens I8, I16, I32, "
+    bad(
+        fmt::format("dtype {} is not one tapegrad can load (it loads F32, F64, I64 and BOOL, and widens I8, I16, I32, "
                     "U8, U16 and U32 to I64)",
                     quote_name(dtype.get_ref<const std::string&>())));
 
@@ -326,16 +335,15 @@ void check_tiling(const std::vector<Entry>& entries, std::uint64_t data_bytes, s
   std::vector<const Entry*> order;
   order.reserve(entries.size());
   for (const Entry& e : entries) order.push_back(&e);
-  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-    return std::tie(a->begin, a->end) < std::tie(b->begin, b->end);
-  });
+  std::sort(order.begin(), order.end(),
+            [](const Entry* a, const Entry* b) { return std::tie(a->begin, a->end) < std::tie(b->begin, b->end); });
   std::uint64_t covered = 0;
   const Entry* previous = nullptr;
   for (const Entry* e : order) {
     if (e->begin < covered)
-      bad_file(source, fmt::format("tensors {} (bytes [{}, {}]) and {} (bytes [{}, {}]) overlap",
-                                   quote_name(previous->name), previous->begin, previous->end, quote_name(e->name),
-                                   e->begin, e->end));
+      bad_file(source,
+               fmt::format("tensors {} (bytes [{}, {}]) and {} (bytes [{}, {}]) overlap", quote_name(previous->name),
+                           previous->begin, previous->end, quote_name(e->name), e->begin, e->end));
     if (e->begin > covered)
       bad_file(source, fmt::format("bytes [{}, {}] of the data section belong to no tensor (a hole before {})", covered,
                                    e->begin, quote_name(e->name)));
@@ -343,8 +351,8 @@ void check_tiling(const std::vector<Entry>& entries, std::uint64_t data_bytes, s
     previous = e;
   }
   if (covered != data_bytes)
-    bad_file(source, fmt::format("the data section has {} bytes but the tensors cover only the first {}", data_bytes,
-                                 covered));
+    bad_file(source,
+             fmt::format("the data section has {} bytes but the tensors cover only the first {}", data_bytes, covered));
 }
 
 Header parse_header(std::string_view text, std::uint64_t data_bytes, std::string_view source) {

@@ -19,8 +19,8 @@ const std::shared_ptr<Module>& ModuleList::ptr(std::size_t index) const {
 }
 
 void ModuleList::throw_wrong_type(std::size_t index) const {
-  throw ValueError(fmt::format("{}: module {} is a {}, not the type asked for", type_name(), index,
-                               items_[index]->type_name()));
+  throw ValueError(
+      fmt::format("{}: module {} is a {}, not the type asked for", type_name(), index, items_[index]->type_name()));
 }
 
 Tensor Sequential::forward(const Tensor& input) {

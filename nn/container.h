@@ -34,24 +34,19 @@ class ModuleList : public Module {
  public:
   ModuleList() = default;
   template <detail::ModuleArgument... Ms>
-    requires(sizeof...(Ms) > 0)
-  explicit ModuleList(Ms&&... modules) {
-    (push_back(std::forward<Ms>(modules)), ...);
-  }
+  requires(sizeof...(Ms) > 0) explicit ModuleList(Ms&&... modules) { (push_back(std::forward<Ms>(modules)), ...); }
 
   // Takes a module by value (move it in: std::move(m) or a temporary).
   template <class M>
-    requires std::derived_from<std::remove_cvref_t<M>, Module>
+  requires std::derived_from<std::remove_cvref_t<M>, Module>
   void push_back(M&& module) {
     static_assert(!std::is_lvalue_reference_v<M>,
                   "modules are not copyable: move one in (std::move(m)) or pass a std::shared_ptr to share it");
     push_back(std::make_shared<std::remove_cvref_t<M>>(std::move(module)));
   }
   template <class M>
-    requires std::derived_from<M, Module>
-  void push_back(std::shared_ptr<M> module) {
-    append(std::shared_ptr<Module>(std::move(module)));
-  }
+  requires std::derived_from<M, Module>
+  void push_back(std::shared_ptr<M> module) { append(std::shared_ptr<Module>(std::move(module))); }
 
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }

@@ -38,8 +38,8 @@ Tensor Conv2d::forward(const Tensor& input) {
 
 std::string Conv2d::extra_repr() const {
   auto pair = [](Size2 s) { return fmt::format("({}, {})", s.h, s.w); };
-  std::string s = fmt::format("{}, {}, kernel_size={}, stride={}", in_channels, out_channels, pair(kernel_size),
-                              pair(stride));
+  std::string s =
+      fmt::format("{}, {}, kernel_size={}, stride={}", in_channels, out_channels, pair(kernel_size), pair(stride));
   if (!(padding == Size2(0))) s += fmt::format(", padding={}", pair(padding));
   if (!(dilation == Size2(1))) s += fmt::format(", dilation={}", pair(dilation));
   if (!bias.defined()) s += ", bias=False";

@@ -17,7 +17,7 @@ class Dropout : public Module {
   explicit Dropout(double p = 0.5, Generator* generator = nullptr);
   // A bool would be p = 1 (everything dropped), as F::dropout's.
   template <class B>
-    requires std::same_as<B, bool>
+  requires std::same_as<B, bool>
   explicit Dropout(B p, Generator* generator = nullptr) = delete;
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Dropout"; }

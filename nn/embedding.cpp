@@ -11,8 +11,8 @@ namespace tg::nn {
 Embedding::Embedding(std::int64_t num, std::int64_t dim, std::optional<std::int64_t> pad)
     : num_embeddings(num), embedding_dim(dim), padding_idx(pad) {
   if (num < 0 || dim < 0)
-    throw ValueError(fmt::format("Embedding: sizes must be non-negative, got num_embeddings={}, embedding_dim={}",
-                                 num, dim));
+    throw ValueError(
+        fmt::format("Embedding: sizes must be non-negative, got num_embeddings={}, embedding_dim={}", num, dim));
   if (pad) {
     if (*pad < -num || *pad >= num)
       throw ValueError(fmt::format("Embedding: padding_idx {} is out of range for {} embeddings", *pad, num));

@@ -69,8 +69,8 @@ inline Tensor dropout(const Tensor& x, double p = 0.5, StrictBool training = tru
 }
 // `dropout(x, training)` would read the flag as p = 1 and zero everything.
 template <class B, class... Rest>
-  requires std::same_as<B, bool>
-Tensor dropout(const Tensor& x, B p, Rest&&... rest) = delete;
+requires std::same_as<B, bool> Tensor dropout(const Tensor& x, B p, Rest&&... rest)
+= delete;
 
 inline Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
                      Size2 padding = 0, Size2 dilation = 1) {

@@ -40,14 +40,18 @@ double calculate_gain(Nonlinearity nonlinearity, std::optional<double> param) {
     case Nonlinearity::ConvTranspose1d:
     case Nonlinearity::ConvTranspose2d:
     case Nonlinearity::ConvTranspose3d:
-    case Nonlinearity::Sigmoid: return 1.0;
-    case Nonlinearity::Tanh: return 5.0 / 3.0;
-    case Nonlinearity::ReLU: return std::sqrt(2.0);
+    case Nonlinearity::Sigmoid:
+      return 1.0;
+    case Nonlinearity::Tanh:
+      return 5.0 / 3.0;
+    case Nonlinearity::ReLU:
+      return std::sqrt(2.0);
     case Nonlinearity::LeakyReLU: {
       const double slope = param.value_or(0.01);
       return std::sqrt(2.0 / (1.0 + slope * slope));
     }
-    case Nonlinearity::SELU: return 3.0 / 4.0;
+    case Nonlinearity::SELU:
+      return 3.0 / 4.0;
   }
   throw ValueError("calculate_gain: unknown nonlinearity");
 }
@@ -74,9 +78,9 @@ double calculate_gain(std::string_view name, std::optional<double> param) {
 
 std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor) {
   if (tensor.dim() < 2)
-    throw ValueError(fmt::format(
-        "init: fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape {})",
-        shape_str(tensor.sizes())));
+    throw ValueError(
+        fmt::format("init: fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape {})",
+                    shape_str(tensor.sizes())));
   std::int64_t receptive = 1;
   for (int d = 2; d < tensor.dim(); ++d) receptive *= tensor.size(d);
   return {tensor.size(1) * receptive, tensor.size(0) * receptive};
@@ -128,16 +132,14 @@ Tensor xavier_normal_(const Tensor& tensor, double gain, Generator* generator) {
   return normal_(tensor, 0, gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out)), generator);
 }
 
-Tensor kaiming_uniform_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity,
-                        Generator* generator) {
+Tensor kaiming_uniform_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity, Generator* generator) {
   if (tensor.numel() == 0) return tensor;  // nothing to fill, and no fan to divide by
   const double std = calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(fan(tensor, mode)));
   const double bound = std::sqrt(3.0) * std;
   return uniform_(tensor, -bound, bound, generator);
 }
 
-Tensor kaiming_normal_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity,
-                       Generator* generator) {
+Tensor kaiming_normal_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity, Generator* generator) {
   if (tensor.numel() == 0) return tensor;
   const double std = calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(fan(tensor, mode)));
   return normal_(tensor, 0, std, generator);

@@ -18,8 +18,18 @@ class Generator;
 namespace tg::nn::init {
 
 enum class Nonlinearity {
-  Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
-  Sigmoid, Tanh, ReLU, LeakyReLU, SELU,
+  Linear,
+  Conv1d,
+  Conv2d,
+  Conv3d,
+  ConvTranspose1d,
+  ConvTranspose2d,
+  ConvTranspose3d,
+  Sigmoid,
+  Tanh,
+  ReLU,
+  LeakyReLU,
+  SELU,
 };
 enum class FanMode { FanIn, FanOut };
 

@@ -127,7 +127,7 @@ std::ostream& operator<<(std::ostream& os, const Module& module);
 }  // namespace tg::nn
 
 template <class M, class Char>
-  requires std::derived_from<M, tg::nn::Module>
+requires std::derived_from<M, tg::nn::Module>
 struct fmt::formatter<M, Char> : fmt::formatter<std::string_view, Char> {
   template <class Context>
   auto format(const M& module, Context& ctx) const {

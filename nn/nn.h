@@ -9,8 +9,8 @@
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/init.h>
 #include <tapegrad/nn/linear.h>
+#include <tapegrad/nn/loss.h>
 #include <tapegrad/nn/module.h>
 #include <tapegrad/nn/normalization.h>
 #include <tapegrad/nn/pooling.h>
-#include <tapegrad/nn/loss.h>
 #include <tapegrad/nn/utils.h>

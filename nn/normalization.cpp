@@ -52,7 +52,8 @@ BatchNorm::BatchNorm(std::int64_t num_features, BatchNormOptions options)
       momentum(options.momentum),
       affine(options.affine),
       track_running_stats(options.track_running_stats) {
-  if (num_features < 0) throw ValueError(fmt::format("BatchNorm: num_features must be non-negative, got {}", num_features));
+  if (num_features < 0)
+    throw ValueError(fmt::format("BatchNorm: num_features must be non-negative, got {}", num_features));
   if (affine) {
     weight = register_parameter("weight", empty({num_features}));
     bias = register_parameter("bias", empty({num_features}));
@@ -92,20 +93,19 @@ Tensor BatchNorm::forward(const Tensor& input) {
     num_batches_tracked.add_(1.0);
     if (!momentum) factor = 1.0 / static_cast<double>(num_batches_tracked.item<std::int64_t>());
   }
-  return functional::batch_norm(input, running_mean, running_var, weight, bias,
-                                is_training() || !track_running_stats, factor, eps);
+  return functional::batch_norm(input, running_mean, running_var, weight, bias, is_training() || !track_running_stats,
+                                factor, eps);
 }
 
 std::string BatchNorm::extra_repr() const {
   return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, eps,
-                     momentum ? fmt::format("{}", *momentum) : "None", py_bool(affine),
-                     py_bool(track_running_stats));
+                     momentum ? fmt::format("{}", *momentum) : "None", py_bool(affine), py_bool(track_running_stats));
 }
 
 void BatchNorm1d::check_input_dim(const Tensor& input) const {
   if (input.dim() != 2 && input.dim() != 3)
-    throw ShapeError(fmt::format("BatchNorm1d: expected a 2-D [N, C] or 3-D [N, C, L] input, got {}",
-                                 shape_str(input.sizes())));
+    throw ShapeError(
+        fmt::format("BatchNorm1d: expected a 2-D [N, C] or 3-D [N, C, L] input, got {}", shape_str(input.sizes())));
 }
 
 void BatchNorm2d::check_input_dim(const Tensor& input) const {

@@ -61,7 +61,7 @@ class BatchNorm : public Module {
   std::optional<double> momentum;
   bool affine;
   bool track_running_stats;
-  Tensor weight, bias;                                     // [C], or undefined
+  Tensor weight, bias;                                    // [C], or undefined
   Tensor running_mean, running_var, num_batches_tracked;  // buffers, or undefined
 
  protected:

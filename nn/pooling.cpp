@@ -25,8 +25,8 @@ Tensor AvgPool2d::forward(const Tensor& input) {
 }
 
 std::string AvgPool2d::extra_repr() const {
-  std::string s = fmt::format("kernel_size={}, stride={}, padding={}", size_str(kernel_size), size_str(stride),
-                              size_str(padding));
+  std::string s =
+      fmt::format("kernel_size={}, stride={}, padding={}", size_str(kernel_size), size_str(stride), size_str(padding));
   if (!count_include_pad) s += ", count_include_pad=False";
   return s;
 }

@@ -22,7 +22,7 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, d
 // `clip_grad_norm_(params, 1.0, true)`, meant as error_if_nonfinite, would
 // otherwise clip by the L1 norm (norm_type = true = 1).
 template <class B>
-  requires std::same_as<B, bool>
+requires std::same_as<B, bool>
 double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, B norm_type,
                        bool error_if_nonfinite = false) = delete;
 

@@ -36,8 +36,8 @@ void adam_loop(std::int64_t n, T* __restrict p, const T* __restrict grad, T* __r
                T* __restrict v_max, const AdamConstants<T> c) {
   for (std::int64_t i = 0; i < n; ++i) {
     T g = c.sign * grad[i];
-    if constexpr (kL2) g += c.weight_decay * p[i];  // Adam: L2 penalty in the gradient
-    if constexpr (kDecoupled) p[i] *= c.decay_factor;  // AdamW: shrink the weight itself
+    if constexpr (kL2) g += c.weight_decay * p[i];      // Adam: L2 penalty in the gradient
+    if constexpr (kDecoupled) p[i] *= c.decay_factor;   // AdamW: shrink the weight itself
     m[i] = c.beta1 * m[i] + c.one_minus_beta1 * g;      // first moment
     v[i] = c.beta2 * v[i] + c.one_minus_beta2 * g * g;  // second moment
     T second = v[i];
@@ -87,8 +87,8 @@ void adam_update(const Options& o, AdamState& s, detail::ParamUpdate& u, bool de
     with_flag(o.weight_decay != 0 && !decoupled, [&](auto l2) {
       with_flag(o.weight_decay != 0 && decoupled, [&](auto decoupled_decay) {
         with_flag(o.amsgrad, [&](auto amsgrad) {
-          adam_loop<T, decltype(l2)::value, decltype(decoupled_decay)::value, decltype(amsgrad)::value>(
-              n, p, grad, m, v, v_max, c);
+          adam_loop<T, decltype(l2)::value, decltype(decoupled_decay)::value, decltype(amsgrad)::value>(n, p, grad, m,
+                                                                                                        v, v_max, c);
         });
       });
     });

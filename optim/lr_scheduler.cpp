@@ -33,8 +33,8 @@ std::int64_t get_int(const std::string& who, const json& state, const char* key,
   if (it == state.end() || !it->is_number_integer())
     throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is missing or not an integer", who, key));
   if (it->is_number_unsigned() && it->get<std::uint64_t>() > std::uint64_t{INT64_MAX})
-    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" ({}) does not fit in int64", who, key,
-                                  it->get<std::uint64_t>()));
+    throw FormatError(
+        fmt::format("{}::load_state_dict: \"{}\" ({}) does not fit in int64", who, key, it->get<std::uint64_t>()));
   const auto v = it->get<std::int64_t>();
   if (v < min) throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is {}, below {}", who, key, v, min));
   return v;
@@ -246,8 +246,7 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions options_in)
     phases_ = {{rise_end, kInitial, kMax, kMax, kInitial},
                {2 * options.pct_start * total - 2, kMax, kInitial, kInitial, kMax},
                {total - 1, kInitial, kMin, kMax, kMax}};
-  else
-    phases_ = {{rise_end, kInitial, kMax, kMax, kInitial}, {total - 1, kMax, kMin, kInitial, kMax}};
+  else phases_ = {{rise_end, kInitial, kMax, kMax, kInitial}, {total - 1, kMax, kMin, kInitial, kMax}};
 
   // A phase of no length is a division by zero where a step falls in it:
   // pct_start * total_steps == 1 makes the rise end at step 0 (NaN at step 0);
@@ -350,10 +349,8 @@ void SequentialLR::step() {
   const auto idx = static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
                                             milestones_.begin());
   LRScheduler& current = *schedulers_[idx];
-  if (idx > 0 && milestones_[idx - 1] == last_epoch_)
-    current.set_epoch(0);
-  else
-    current.step();
+  if (idx > 0 && milestones_[idx - 1] == last_epoch_) current.set_epoch(0);
+  else current.step();
   last_lr_ = current.get_last_lr();
 }
 

@@ -77,12 +77,10 @@ std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const
     GroupRecord g;
     g.num_params = record["num_params"].get<std::size_t>();
     for (const auto& [name, value] : record["options"].items()) {
-      if (value.is_boolean())
-        g.options.emplace_back(name, OptionValue(value.get<bool>()));
+      if (value.is_boolean()) g.options.emplace_back(name, OptionValue(value.get<bool>()));
       else if (value.is_number() && std::isfinite(value.get<double>()))
         g.options.emplace_back(name, OptionValue(value.get<double>()));
-      else
-        throw bad(fmt::format("has option \"{}\" that is neither a finite number nor a boolean", name));
+      else throw bad(fmt::format("has option \"{}\" that is neither a finite number nor a boolean", name));
     }
     if (record.contains("initial_lr")) {
       if (!record["initial_lr"].is_number() || !(record["initial_lr"].get<double>() >= 0) ||
@@ -154,9 +152,8 @@ void match_state(const std::string& optimizer, std::size_t group, std::size_t in
                  const Tensor& param) {
   if (!state.defined() || (state.dtype() == param.dtype() && state.shape() == param.shape())) return;
   const auto message = fmt::format(
-      "{}: state \"{}\" of parameter {} of group {} is {} {}, but the parameter is now {} {}", optimizer, field,
-      index, group, dtype_name(state.dtype()), shape_str(state.sizes()), dtype_name(param.dtype()),
-      shape_str(param.sizes()));
+      "{}: state \"{}\" of parameter {} of group {} is {} {}, but the parameter is now {} {}", optimizer, field, index,
+      group, dtype_name(state.dtype()), shape_str(state.sizes()), dtype_name(param.dtype()), shape_str(param.sizes()));
   if (state.shape() != param.shape())
     throw ShapeError(message + " (a parameter's shape cannot change under its optimizer; make a new optimizer)");
   if (!state.is_floating_point() || !param.is_floating_point()) throw DTypeError(message);

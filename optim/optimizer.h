@@ -37,8 +37,8 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/grad_mode.h>
-#include <tapegrad/core/float_mode.h>
 #include <tapegrad/autograd/tensor.h>
+#include <tapegrad/core/float_mode.h>
 
 namespace tg::optim {
 

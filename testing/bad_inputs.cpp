@@ -313,17 +313,19 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("flip", "a dim out of range", K::Index, "flip", [] { tg::flip(f32({2, 3}), {2}); });
   bad("roll", "shifts and dims of different lengths", K::Shape, "roll", [] { tg::roll(f32({2, 3}), {1, 2}, {0}); });
   bad("roll", "a dim out of range", K::Index, "roll", [] { tg::roll(f32({2, 3}), {1}, {3}); });
-  bad("split", "sizes that do not sum to the dim", K::Shape, "split",
-      [] { tg::split(f32({5, 3}), std::vector<std::int64_t>{2, 2}, 0); });
-  bad("split", "a negative size", K::Value, "split",
-      [] { tg::split(f32({5}), std::vector<std::int64_t>{6, -1}); });
+  bad("split", "sizes that do not sum to the dim", K::Shape, "split", [] {
+    tg::split(f32({5, 3}), std::vector<std::int64_t>{2, 2}, 0);
+  });
+  bad("split", "a negative size", K::Value, "split", [] { tg::split(f32({5}), std::vector<std::int64_t>{6, -1}); });
   bad("unbind", "a 0-d tensor", K::Shape, "unbind", [] { tg::unbind(f32({})); });
   bad("unbind", "a dim out of range", K::Index, "unbind", [] { tg::unbind(f32({2, 3}), -3); });
   bad("movedim", "a repeated source dim", K::Value, "movedim", [] { tg::movedim(f32({2, 3, 4}), {0, 0}, {1, 2}); });
-  bad("movedim", "source and destination of different lengths", K::Shape, "movedim",
-      [] { tg::movedim(f32({2, 3}), {0, 1}, {1}); });
-  bad("unflatten", "sizes that do not hold the dim", K::Shape, "unflatten",
-      [] { tg::unflatten(f32({6, 2}), 0, {4, 2}); });
+  bad("movedim", "source and destination of different lengths", K::Shape, "movedim", [] {
+    tg::movedim(f32({2, 3}), {0, 1}, {1});
+  });
+  bad("unflatten", "sizes that do not hold the dim", K::Shape, "unflatten", [] {
+    tg::unflatten(f32({6, 2}), 0, {4, 2});
+  });
   bad("meshgrid", "a 2-D tensor", K::Shape, "meshgrid", [] { tg::meshgrid({f32({2}), f32({2, 2})}); });
   bad("meshgrid", "indexing \"xz\"", K::Value, "meshgrid", [] { tg::meshgrid({f32({2}), f32({3})}, "xz"); });
   bad("meshgrid", "mixed dtypes", K::DType, "meshgrid", [] { tg::meshgrid({f32({2}), f64({3})}); });
@@ -358,18 +360,19 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("fmod", "an integer tensor by the scalar 0", K::Value, "fmod", [] { tg::fmod(ints({5, 6}), 0); });
   bad("fmod", "shapes that do not broadcast", K::Shape, "fmod", [] { tg::fmod(f32({2, 3}), f32({4})); });
   bad("remainder", "bool tensors", K::DType, "remainder", [] { tg::remainder(b8({2}), i64({2})); });
-  bad("remainder", "an integer divisor holding 0", K::Value, "remainder",
-      [] { tg::remainder(ints({5, 6}), ints({0, 1})); });
+  bad("remainder", "an integer divisor holding 0", K::Value, "remainder", [] {
+    tg::remainder(ints({5, 6}), ints({0, 1}));
+  });
   bad("remainder", "an integer tensor by the scalar 0", K::Value, "remainder", [] { tg::remainder(b8({2}), 0); });
   bad("lerp", "shapes that do not broadcast", K::Shape, "lerp", [] { tg::lerp(f32({2, 3}), f32({2}), 0.5); });
-  bad("lerp", "a weight that does not broadcast", K::Shape, "lerp",
-      [] { tg::lerp(f32({2, 3}), f32({3}), f32({4})); });
+  bad("lerp", "a weight that does not broadcast", K::Shape, "lerp", [] { tg::lerp(f32({2, 3}), f32({3}), f32({4})); });
   bad("lerp", "end of another dtype", K::DType, "lerp", [] { tg::lerp(f32({2}), f64({2}), 0.5); });
   bad("lerp", "a weight of another dtype", K::DType, "lerp", [] { tg::lerp(f64({2}), f64({2}), f32({2})); });
   bad("lerp", "int64 tensors", K::DType, "lerp", [] { tg::lerp(i64({2}), i64({2}), 0.5); });
   bad("clamp", "tensor bounds on a bool tensor", K::DType, "clamp", [] { tg::clamp(b8({2}), b8({2}), b8({2})); });
-  bad("clamp", "a tensor bound that does not broadcast", K::Shape, "clamp",
-      [] { tg::clamp(f32({2, 3}), f32({2}), Tensor()); });
+  bad("clamp", "a tensor bound that does not broadcast", K::Shape, "clamp", [] {
+    tg::clamp(f32({2, 3}), f32({2}), Tensor());
+  });
   bad("clamp", "two undefined tensor bounds", K::Value, "clamp", [] { tg::clamp(f32({2}), Tensor(), Tensor()); });
   bad("nan_to_num", "posinf beyond float32", K::Value, "nan_to_num",
       [] { tg::nan_to_num(tg::tensor({kInf}), 0, 1e300); });
@@ -398,19 +401,26 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("pad", "an unknown mode", K::Value, "pad", [] { tg::pad(f32({2, 3}), {1, 1}, "zeros"); });
   bad("pad", "reflect padding as large as the dim", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {3, 0}, "reflect"); });
   bad("pad", "circular padding that wraps twice", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {0, 4}, "circular"); });
-  bad("pad", "circular padding that crops every element", K::Shape, "crops all", [] { tg::pad(f32({2, 3}), {-3, 1}, "circular"); });
+  bad("pad", "circular padding that crops every element", K::Shape, "crops all", [] {
+    tg::pad(f32({2, 3}), {-3, 1}, "circular");
+  });
   bad("pad", "replicate padding of an empty dim", K::Shape, "pad", [] { tg::pad(f32({2, 0}), {1, 1}, "replicate"); });
   bad("pad", "cropping below size 0", K::Shape, "pad", [] { tg::pad(f32({2, 3}), {-2, -2}); });
-  bad("repeat_interleave", "negative repeats", K::Value, "repeat_interleave",
-      [] { tg::repeat_interleave(f32({2, 3}), -1, 0); });
-  bad("repeat_interleave", "float repeats", K::DType, "repeat_interleave",
-      [] { tg::repeat_interleave(f32({2, 3}), f32({2}), 0); });
-  bad("repeat_interleave", "repeats of the wrong length", K::Shape, "repeat_interleave",
-      [] { tg::repeat_interleave(f32({2, 3}), i64({2}), 1); });
-  bad("repeat_interleave", "2-D repeats", K::Shape, "repeat_interleave",
-      [] { tg::repeat_interleave(f32({2, 3}), i64({2, 1}), 0); });
-  bad("repeat_interleave", "a dim out of range", K::Index, "repeat_interleave",
-      [] { tg::repeat_interleave(f32({2, 3}), 2, 2); });
+  bad("repeat_interleave", "negative repeats", K::Value, "repeat_interleave", [] {
+    tg::repeat_interleave(f32({2, 3}), -1, 0);
+  });
+  bad("repeat_interleave", "float repeats", K::DType, "repeat_interleave", [] {
+    tg::repeat_interleave(f32({2, 3}), f32({2}), 0);
+  });
+  bad("repeat_interleave", "repeats of the wrong length", K::Shape, "repeat_interleave", [] {
+    tg::repeat_interleave(f32({2, 3}), i64({2}), 1);
+  });
+  bad("repeat_interleave", "2-D repeats", K::Shape, "repeat_interleave", [] {
+    tg::repeat_interleave(f32({2, 3}), i64({2, 1}), 0);
+  });
+  bad("repeat_interleave", "a dim out of range", K::Index, "repeat_interleave", [] {
+    tg::repeat_interleave(f32({2, 3}), 2, 2);
+  });
   bad("mode", "an empty dim", K::Index, "mode", [] { tg::mode(f32({2, 0})); });
   bad("mode", "a dim out of range", K::Index, "mode", [] { tg::mode(f32({2, 3}), 2); });
 }

@@ -855,19 +855,26 @@ void order_ops(Builder& r) {
   r.add("trace", "", "3x4 | 3x3", u([](auto& x, Args&) { return tg::trace(x); }));
   r.add("repeat", "", "3x2 | 2 | []", u([](auto& x, Args& a) { return tg::repeat(x, a.shape({2, 1, 3})); }));
   r.add("flip", "", "3x4 | 2x3x2", u([](auto& x, Args& a) { return tg::flip(x, a.dims({0, -1})); }));
-  r.add("roll", "dims", "3x4 | 2x3x2", u([](auto& x, Args& a) { return tg::roll(x, a.dims({1, -5}), a.dims({0, 1})); }));
+  r.add("roll", "dims", "3x4 | 2x3x2", u([](auto& x, Args& a) {
+          return tg::roll(x, a.dims({1, -5}), a.dims({0, 1}));
+        }));
   r.add("roll", "flattened", "3x4 | 5", u([](auto& x, Args& a) { return tg::roll(x, a.dims({3})); }));
-  r.add("split", "sizes", "5x3 | 5",
-        many([pieces, sizes](const V& in, Args& a) { return pieces(tg::split(in[0], sizes(a.shape({1, 0, 3, 1})), a.dim(0))); }));
+  r.add("split", "sizes", "5x3 | 5", many([pieces, sizes](const V& in, Args& a) {
+          return pieces(tg::split(in[0], sizes(a.shape({1, 0, 3, 1})), a.dim(0)));
+        }));
   r.add("unbind", "", "3x4 | 2x3x2",
         many([pieces](const V& in, Args& a) { return pieces(tg::unbind(in[0], a.dim(1))); }));
-  r.add("movedim", "lists", "2x3x4", u([](auto& x, Args& a) { return tg::movedim(x, a.dims({0, 1}), a.dims({2, 0})); }));
+  r.add("movedim", "lists", "2x3x4", u([](auto& x, Args& a) {
+          return tg::movedim(x, a.dims({0, 1}), a.dims({2, 0}));
+        }));
   r.add("movedim", "one dim", "2x3x4 | 3x4", u([](auto& x, Args& a) { return tg::movedim(x, a.dim(0), a.dim(-1)); }));
   r.add("unflatten", "", "6x2 | 12", u([](auto& x, Args& a) { return tg::unflatten(x, a.dim(0), a.shape({2, -1})); }));
-  r.add("meshgrid", "ij", "3 4 | 2 []",
-        many([pieces](const V& in, Args&) { return pieces(tg::meshgrid({in[0], in[1]})); }));
-  r.add("meshgrid", "xy, three", "3 4 2",
-        many([pieces](const V& in, Args&) { return pieces(tg::meshgrid({in[0], in[1], in[2]}, "xy")); }));
+  r.add("meshgrid", "ij", "3 4 | 2 []", many([pieces](const V& in, Args&) {
+          return pieces(tg::meshgrid({in[0], in[1]}));
+        }));
+  r.add("meshgrid", "xy, three", "3 4 2", many([pieces](const V& in, Args&) {
+          return pieces(tg::meshgrid({in[0], in[1], in[2]}, "xy"));
+        }));
   r.add("Tensor::tril", "", "3x4", u([](auto& x, Args& a) { return x.tril(a.count(1)); })).alias("tril");
   r.add("Tensor::triu", "", "3x4", u([](auto& x, Args& a) { return x.triu(a.count(-1)); })).alias("triu");
   r.add("Tensor::diagonal", "", "3x4", u([](auto& x, Args& a) { return x.diagonal(a.count(1)); })).alias("diagonal");
@@ -879,17 +886,19 @@ void order_ops(Builder& r) {
   r.add("Tensor::split", "size", "5x3",
         many([pieces](const V& in, Args& a) { return pieces(in[0].split(a.count(2), a.dim(0))); }))
       .alias("split");
-  r.add("Tensor::split", "sizes", "5x3",
-        many([pieces, sizes](const V& in, Args& a) { return pieces(in[0].split(sizes(a.shape({2, 1})), a.dim(1))); }))
+  r.add("Tensor::split", "sizes", "5x3", many([pieces, sizes](const V& in, Args& a) {
+          return pieces(in[0].split(sizes(a.shape({2, 1})), a.dim(1)));
+        }))
       .alias("split");
-  r.add("Tensor::unbind", "", "3x4",
-        many([pieces](const V& in, Args& a) { return pieces(in[0].unbind(a.dim(0))); }))
+  r.add("Tensor::unbind", "", "3x4", many([pieces](const V& in, Args& a) { return pieces(in[0].unbind(a.dim(0))); }))
       .alias("unbind");
   r.add("Tensor::movedim", "lists", "2x3x4", u([](auto& x, Args& a) { return x.movedim(a.dims({-1}), a.dims({0})); }))
       .alias("movedim");
   r.add("Tensor::movedim", "one dim", "2x3x4", u([](auto& x, Args& a) { return x.movedim(a.dim(1), a.dim(2)); }))
       .alias("movedim");
-  r.add("Tensor::unflatten", "", "2x6", u([](auto& x, Args& a) { return x.unflatten(a.dim(1), a.shape({3, 2})); }))
+  r.add("Tensor::unflatten", "", "2x6", u([](auto& x, Args& a) {
+          return x.unflatten(a.dim(1), a.shape({3, 2}));
+        }))
       .alias("unflatten");
 
   r.family = "reduce";
@@ -902,9 +911,8 @@ void order_ops(Builder& r) {
   r.add("cummin", "", "3x4 | 2x3x2", many([pair](const V& in, Args& a) { return pair(tg::cummin(in[0], a.dim(1))); }))
       .no_expand();
   r.add("sort", "", "3x4 | 5 | []", many([pair](const V& in, Args&) { return pair(tg::sort(in[0])); })).no_expand();
-  r.add("sort", "dim 0 descending stable", "3x4 | 2x3x2", many([pair](const V& in, Args& a) {
-          return pair(tg::sort(in[0], a.dim(0), a.flag(true), a.flag(true)));
-        }))
+  r.add("sort", "dim 0 descending stable", "3x4 | 2x3x2",
+        many([pair](const V& in, Args& a) { return pair(tg::sort(in[0], a.dim(0), a.flag(true), a.flag(true))); }))
       .no_expand();
   r.add("argsort", "", "3x4 | 5", u([](auto& x, Args& a) { return tg::argsort(x, a.dim(0), a.flag(true)); }))
       .no_grad()
@@ -921,17 +929,15 @@ void order_ops(Builder& r) {
   r.add("kthvalue", "", "3x4 | 5", many([pair](const V& in, Args& a) { return pair(tg::kthvalue(in[0], a.count(2))); }))
       .types(number_types())
       .no_expand();
-  r.add("kthvalue", "dim 0 keepdim", "3x4", many([pair](const V& in, Args& a) {
-          return pair(tg::kthvalue(in[0], a.count(3), a.dim(0), a.flag(true)));
-        }))
+  r.add("kthvalue", "dim 0 keepdim", "3x4",
+        many([pair](const V& in, Args& a) { return pair(tg::kthvalue(in[0], a.count(3), a.dim(0), a.flag(true))); }))
       .types(number_types())
       .no_expand();
   r.add("median", "all", "3x4 | 5 | []", u([](auto& x, Args&) { return tg::median(x); }))
       .types(number_types())
       .no_expand();
-  r.add("median", "dim", "3x4 | 2x3x2", many([pair](const V& in, Args& a) {
-          return pair(tg::median(in[0], a.dim(1), a.flag(false)));
-        }))
+  r.add("median", "dim", "3x4 | 2x3x2",
+        many([pair](const V& in, Args& a) { return pair(tg::median(in[0], a.dim(1), a.flag(false))); }))
       .types(number_types())
       .no_expand();
   r.add("Tensor::cumsum", "", "3x4", u([](auto& x, Args& a) { return x.cumsum(a.dim(1)); })).alias("cumsum");
@@ -945,7 +951,8 @@ void order_ops(Builder& r) {
   r.add("Tensor::cummin", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].cummin(a.dim(0))); }))
       .no_expand()
       .alias("cummin");
-  r.add("Tensor::sort", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].sort(a.dim(1), a.flag(true))); }))
+  r.add("Tensor::sort", "", "3x4",
+        many([pair](const V& in, Args& a) { return pair(in[0].sort(a.dim(1), a.flag(true))); }))
       .no_expand()
       .alias("sort");
   r.add("Tensor::argsort", "", "3x4", u([](auto& x, Args& a) { return x.argsort(a.dim(1)); }))
@@ -1040,9 +1047,8 @@ void math_functions(Builder& r) {
   r.add("isinf", "", kUnary, u([](auto& x, Args&) { return tg::isinf(x); })).no_grad();
   r.add("isposinf", "", kUnary, u([](auto& x, Args&) { return tg::isposinf(x); })).no_grad();
   r.add("isneginf", "", kUnary, u([](auto& x, Args&) { return tg::isneginf(x); })).no_grad();
-  r.add("isclose", "", kBinary, b([](auto& x, auto& y, Args& a) {
-          return tg::isclose(x, y, a.scalar(1e-5), a.scalar(1e-8), a.flag(false));
-        }))
+  r.add("isclose", "", kBinary,
+        b([](auto& x, auto& y, Args& a) { return tg::isclose(x, y, a.scalar(1e-5), a.scalar(1e-8), a.flag(false)); }))
       .no_grad();
   // Activations: floating inputs only, but hardtanh (int64 kept) and softsign (int64 gives float32).
   r.dtypes = float_types();
@@ -1122,8 +1128,7 @@ void math_functions(Builder& r) {
   r.add("Tensor::lerp", "scalar weight", two, b([](auto& x, auto& y, Args& a) { return x.lerp(y, a.scalar(0.8)); }))
       .alias("lerp")
       .types(float_types());
-  r.add("Tensor::lerp", "tensor weight", "3x4 3x4 4",
-        t3([](auto& s, auto& e, auto& w, Args&) { return s.lerp(e, w); }))
+  r.add("Tensor::lerp", "tensor weight", "3x4 3x4 4", t3([](auto& s, auto& e, auto& w, Args&) { return s.lerp(e, w); }))
       .alias("lerp")
       .types(float_types());
   r.add("Tensor::clamp", "tensor bounds", "3x4 4 3x1",
@@ -1163,14 +1168,18 @@ void pad_repeat_mode(Builder& r) {
   const auto pair = [](const std::tuple<Tensor, Tensor>& t) { return V{std::get<0>(t), std::get<1>(t)}; };
   r.family = "shape";
   r.dtypes = all_types();
-  r.add("pad", "constant", "3x4 | 2x3x2 | 5",
-        u([](auto& x, Args& a) { return tg::pad(x, {1, 2}, "constant", a.scalar(1.5)); }));
-  r.add("pad", "constant, two dims, cropping", "3x4 | 2x3x2",
-        u([](auto& x, Args& a) { return tg::pad(x, {-1, 2, 1, a.count(0)}); }));
+  r.add("pad", "constant", "3x4 | 2x3x2 | 5", u([](auto& x, Args& a) {
+          return tg::pad(x, {1, 2}, "constant", a.scalar(1.5));
+        }));
+  r.add("pad", "constant, two dims, cropping", "3x4 | 2x3x2", u([](auto& x, Args& a) {
+          return tg::pad(x, {-1, 2, 1, a.count(0)});
+        }));
   r.add("pad", "reflect", "3x4 | 2x3x4", u([](auto& x, Args&) { return tg::pad(x, {2, 1, 1, 2}, "reflect"); }));
   r.add("pad", "replicate", "3x4 | 2x3x2", u([](auto& x, Args&) { return tg::pad(x, {2, 3, 0, 1}, "replicate"); }));
   r.add("pad", "circular", "3x4 | 2x3x2 | 4", u([](auto& x, Args&) { return tg::pad(x, {2, -1}, "circular"); }));
-  r.add("F::pad", "", "2x3x4", u([](auto& x, Args&) { return tg::nn::functional::pad(x, {1, 1, 2, 0}, "reflect"); }))
+  r.add("F::pad", "", "2x3x4", u([](auto& x, Args&) {
+          return tg::nn::functional::pad(x, {1, 1, 2, 0}, "reflect");
+        }))
       .alias("pad");
   r.add("repeat_interleave", "int, dim", "3x4 | 2x3x2",
         u([](auto& x, Args& a) { return tg::repeat_interleave(x, a.count(2), a.dim(1)); }));
@@ -1188,9 +1197,8 @@ void pad_repeat_mode(Builder& r) {
       .alias("repeat_interleave");
   r.family = "reduce";
   r.add("mode", "", "3x4 | 5 | []", many([pair](const V& in, Args&) { return pair(tg::mode(in[0])); })).no_expand();
-  r.add("mode", "dim 0 keepdim", "3x4 | 2x3x2", many([pair](const V& in, Args& a) {
-          return pair(tg::mode(in[0], a.dim(0), a.flag(true)));
-        }))
+  r.add("mode", "dim 0 keepdim", "3x4 | 2x3x2",
+        many([pair](const V& in, Args& a) { return pair(tg::mode(in[0], a.dim(0), a.flag(true))); }))
       .no_expand();
   r.add("Tensor::mode", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].mode(a.dim(1))); }))
       .no_expand()

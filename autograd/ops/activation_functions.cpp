@@ -40,8 +40,8 @@ Tensor elu_op(const char* name, const Tensor& x, double alpha, double scale, dou
 
 void check_floating(const char* op, const Tensor& x) {
   if (!is_floating(x.dtype()))
-    throw DTypeError(fmt::format("{}: expected a floating-point tensor (float32 or float64), got {}", op,
-                                 dtype_name(x.dtype())));
+    throw DTypeError(
+        fmt::format("{}: expected a floating-point tensor (float32 or float64), got {}", op, dtype_name(x.dtype())));
 }
 
 }  // namespace

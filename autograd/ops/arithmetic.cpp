@@ -163,8 +163,7 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
                        //           de = dy y log(x)   (0 where x = 0 and e >= 0, the limit)
                        const Tensor x = bw.unpack(sx), e = bw.unpack(se);
                        const Tensor& dy = bw.grad();
-                       if (bw.needs(0))
-                         bw.add(0, where(kernel::eq(e, 0.0), 0.0, mul(dy, mul(e, pow(x, sub(e, 1.0))))));
+                       if (bw.needs(0)) bw.add(0, where(kernel::eq(e, 0.0), 0.0, mul(dy, mul(e, pow(x, sub(e, 1.0))))));
                        if (bw.needs(1)) {
                          const Tensor at_zero = kernel::logical_and(kernel::eq(x, 0.0), kernel::ge(e, 0.0));
                          bw.add(1, where(at_zero, 0.0, mul(mul(dy, bw.unpack(sy)), log(x))));
@@ -176,13 +175,13 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
 Tensor pow(double base, const Tensor& exponent) {
   Tensor y = kernel::pow(base, exponent);
   if (autograd::needs_grad(exponent))
-    autograd::record("pow", {&exponent}, {&y},
-                     [se = base == 0 ? SavedTensor(exponent, false) : SavedTensor(), sy = SavedTensor(y, true),
-                      base](Backward& bw) {
-                       // y = base^e;  de = dy y log(base)  (0 where base = 0 and e >= 0)
-                       const Tensor de = mul(mul(bw.grad(), bw.unpack(sy)), std::log(base));
-                       bw.add(0, base == 0 ? where(kernel::ge(bw.unpack(se), 0.0), 0.0, de) : de);
-                     });
+    autograd::record(
+        "pow", {&exponent}, {&y},
+        [se = base == 0 ? SavedTensor(exponent, false) : SavedTensor(), sy = SavedTensor(y, true), base](Backward& bw) {
+          // y = base^e;  de = dy y log(base)  (0 where base = 0 and e >= 0)
+          const Tensor de = mul(mul(bw.grad(), bw.unpack(sy)), std::log(base));
+          bw.add(0, base == 0 ? where(kernel::ge(bw.unpack(se), 0.0), 0.0, de) : de);
+        });
   return y;
 }
 

@@ -36,12 +36,11 @@ Tensor embedding_backward(const Tensor& dy, const Tensor& idx, std::int64_t num,
   if (autograd::needs_grad(dy)) {
     Dims shape = dy.shape();
     shape.resize(shape.size() - 1);
-    autograd::record("embedding_backward", {&dy}, {&dw},
-                     [sidx = SavedTensor(idx, false), pad, shape](Backward& bw) {
-                       // dW [num, dim] = dy's rows added at idx (padding_idx left out);
-                       //   d(dy) [*idx.shape, dim] = ddW[idx], zero where idx == padding_idx
-                       bw.add(0, embedding_rows(bw.unpack(sidx), bw.grad(), shape, pad, pad));
-                     });
+    autograd::record("embedding_backward", {&dy}, {&dw}, [sidx = SavedTensor(idx, false), pad, shape](Backward& bw) {
+      // dW [num, dim] = dy's rows added at idx (padding_idx left out);
+      //   d(dy) [*idx.shape, dim] = ddW[idx], zero where idx == padding_idx
+      bw.add(0, embedding_rows(bw.unpack(sidx), bw.grad(), shape, pad, pad));
+    });
   }
   return dw;
 }

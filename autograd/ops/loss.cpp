@@ -83,13 +83,13 @@ Tensor class_index_forward(const Tensor& x, const Tensor& target, const ClassLos
   Tensor loss = r.loss;
   if (autograd::needs_grad(x)) {
     const bool nll = spec.log_probabilities;
-    autograd::record(nll ? "nll_loss" : "cross_entropy", {&x}, {&loss},
-                     [sx = save_if(!nll, x), target, lse = r.lse, spec, denom = r.denom,
-                      shape = x.shape()](Backward& bw) {
-                       // loss_r = sum_c q_rc (lse_r - x_rc);  dx_rc = g_r ((sum_c q_rc) p_rc - q_rc)   [N, C, S]
-                       // (nll_loss: lse = 0 and no p term)
-                       bw.add(0, class_index_grad(bw.grad(), bw.unpack(sx), shape, target, lse, spec, denom));
-                     });
+    autograd::record(
+        nll ? "nll_loss" : "cross_entropy", {&x}, {&loss},
+        [sx = save_if(!nll, x), target, lse = r.lse, spec, denom = r.denom, shape = x.shape()](Backward& bw) {
+          // loss_r = sum_c q_rc (lse_r - x_rc);  dx_rc = g_r ((sum_c q_rc) p_rc - q_rc)   [N, C, S]
+          // (nll_loss: lse = 0 and no p term)
+          bw.add(0, class_index_grad(bw.grad(), bw.unpack(sx), shape, target, lse, spec, denom));
+        });
   }
   return loss;
 }
@@ -98,27 +98,28 @@ Tensor class_index_grad(const Tensor& dy, const Tensor& x, const Dims& input_sha
                         const Tensor& lse, const ClassLoss& spec, double denom) {
   Tensor dx = kernel::class_index_loss_backward(dy, x, input_shape, target, lse, spec, denom);
   if (autograd::needs_grad(dy, x)) {
-    autograd::record(
-        spec.log_probabilities ? "nll_loss_backward" : "cross_entropy_backward", {&dy, &x}, {&dx},
-        [sdy = save_if(autograd::requires_grad_of(x), dy), sx = save_if(x.defined(), x), target, spec,
-         denom](Backward& bw) {
-          // dx = g ((sum_c q) p - q), dx [N, C, S];  with G its gradient:
-          //   d(dy) = sum_c G (qsum p - q) per row, reduced as dy was spread;  d(x) = g qsum p (G - sum_c G p)
-          // nll_loss: dx = -g q is linear in dy alone, and d(dy) = nll_loss(G) itself.
-          const ClassLayout& l = spec.layout;
-          if (spec.log_probabilities) {
-            bw.add(0, class_index_forward(bw.grad(), target, spec));
-            return;
-          }
-          const Tensor x = bw.unpack(sx);
-          auto [q, qsum] = std::pair<Tensor, Tensor>(kernel::class_target_weights(target, spec, x.dtype()));
-          const Tensor p = tg::softmax(tg::reshape(x, {l.n, l.c, l.s}), 1);
-          const Tensor G3 = tg::reshape(bw.grad(), {l.n, l.c, l.s});
-          const Tensor g = bw.needs(1) ? row_grad(bw.unpack(sdy), spec, denom) : Tensor();
-          const SoftTargetGrads d = soft_target_backward(g, p, q, qsum, G3);
-          if (bw.needs(0)) bw.add(0, reduce_row_grad(d.h, spec, denom));
-          if (bw.needs(1)) bw.add(1, tg::reshape(d.dx, x.shape()));
-        });
+    autograd::record(spec.log_probabilities ? "nll_loss_backward" : "cross_entropy_backward", {&dy, &x}, {&dx},
+                     [sdy = save_if(autograd::requires_grad_of(x), dy), sx = save_if(x.defined(), x), target, spec,
+                      denom](Backward& bw) {
+                       // dx = g ((sum_c q) p - q), dx [N, C, S];  with G its gradient:
+                       //   d(dy) = sum_c G (qsum p - q) per row, reduced as dy was spread;  d(x) = g qsum p (G - sum_c
+                       //   G p)
+                       // nll_loss: dx = -g q is linear in dy alone, and d(dy) = nll_loss(G) itself.
+                       const ClassLayout& l = spec.layout;
+                       if (spec.log_probabilities) {
+                         bw.add(0, class_index_forward(bw.grad(), target, spec));
+                         return;
+                       }
+                       const Tensor x = bw.unpack(sx);
+                       auto [q, qsum] =
+                           std::pair<Tensor, Tensor>(kernel::class_target_weights(target, spec, x.dtype()));
+                       const Tensor p = tg::softmax(tg::reshape(x, {l.n, l.c, l.s}), 1);
+                       const Tensor G3 = tg::reshape(bw.grad(), {l.n, l.c, l.s});
+                       const Tensor g = bw.needs(1) ? row_grad(bw.unpack(sdy), spec, denom) : Tensor();
+                       const SoftTargetGrads d = soft_target_backward(g, p, q, qsum, G3);
+                       if (bw.needs(0)) bw.add(0, reduce_row_grad(d.h, spec, denom));
+                       if (bw.needs(1)) bw.add(1, tg::reshape(d.dx, x.shape()));
+                     });
   }
   return dx;
 }
@@ -146,8 +147,8 @@ std::pair<Tensor, Tensor> probabilities_grad(const Tensor& dy, const Tensor& x, 
           const Tensor p = tg::softmax(x3, 1);
           Tensor h, d_x, d_t;
           if (bw.grad(0).defined()) {
-            const Tensor q = weighted(tg::add(tg::mul(tg::reshape(bw.unpack(st), shape3), 1 - eps),
-                                              eps / static_cast<double>(l.c)));
+            const Tensor q =
+                weighted(tg::add(tg::mul(tg::reshape(bw.unpack(st), shape3), 1 - eps), eps / static_cast<double>(l.c)));
             const SoftTargetGrads d =
                 soft_target_backward(g, p, q, tg::sum(q, {1}, /*keepdim=*/true), tg::reshape(bw.grad(0), shape3));
             h = d.h;
@@ -173,16 +174,16 @@ Tensor probabilities_forward(const Tensor& x, const Tensor& t, const ClassLoss& 
   kernel::ClassLossResult r = kernel::cross_entropy_probabilities(x, t, spec);
   Tensor loss = r.loss;
   if (autograd::needs_grad(x, t))
-    autograd::record("cross_entropy", {&x, &t}, {&loss},
-                     [sx = SavedTensor(x, false), st = SavedTensor(t, false), lse = r.lse, spec,
-                      denom = r.denom](Backward& bw) {
-                       // loss_r = sum_c q_rc (lse_r - x_rc), q_rc = w_c ((1 - eps) t_rc + eps / C)
-                       // dx_rc = g_r ((sum_c q_rc) p_rc - q_rc);  dt_rc = g_r (1 - eps) w_c (lse_r - x_rc)   [N, C, S]
-                       auto [dx, dt] = probabilities_grad(bw.grad(), bw.unpack(sx), bw.unpack(st), lse, spec, denom,
-                                                          bw.needs(0), bw.needs(1));
-                       if (dx.defined()) bw.add(0, dx);
-                       if (dt.defined()) bw.add(1, dt);
-                     });
+    autograd::record(
+        "cross_entropy", {&x, &t}, {&loss},
+        [sx = SavedTensor(x, false), st = SavedTensor(t, false), lse = r.lse, spec, denom = r.denom](Backward& bw) {
+          // loss_r = sum_c q_rc (lse_r - x_rc), q_rc = w_c ((1 - eps) t_rc + eps / C)
+          // dx_rc = g_r ((sum_c q_rc) p_rc - q_rc);  dt_rc = g_r (1 - eps) w_c (lse_r - x_rc)   [N, C, S]
+          auto [dx, dt] =
+              probabilities_grad(bw.grad(), bw.unpack(sx), bw.unpack(st), lse, spec, denom, bw.needs(0), bw.needs(1));
+          if (dx.defined()) bw.add(0, dx);
+          if (dt.defined()) bw.add(1, dt);
+        });
   return loss;
 }
 
@@ -195,8 +196,8 @@ Tensor elementwise_loss_target(const char* op, const Tensor& input, const Tensor
   if (!input.is_floating_point())
     throw DTypeError(fmt::format("{}: input must be float32 or float64, got {}", op, dtype_name(input.dtype())));
   if (target.shape() != input.shape())
-    throw ShapeError(fmt::format("{}: target must have the input's shape {}, got {} {}", op,
-                                 shape_str(input.sizes()), dtype_name(target.dtype()), shape_str(target.sizes())));
+    throw ShapeError(fmt::format("{}: target must have the input's shape {}, got {} {}", op, shape_str(input.sizes()),
+                                 dtype_name(target.dtype()), shape_str(target.sizes())));
   // As PyTorch: an int64 or bool target is taken in the input's dtype, and a
   // floating one promotes with it in the ops that follow.
   return target.is_floating_point() ? target : tg::to_dtype(target, input.dtype());
@@ -267,8 +268,8 @@ Tensor binary_cross_entropy_terms(const Tensor& x, const Tensor& t) {
                      [sx = SavedTensor(x, false), st = SavedTensor(t, false)](Backward& bw) {
                        // l = -(t log x + (1 - t) log(1 - x))
                        // dx = dy (x - t) / (x (1 - x));  dt = dy (log(1 - x) - log x)
-                       auto [dx, dt] = binary_cross_entropy_grad(bw.grad(), bw.unpack(sx), bw.unpack(st),
-                                                                 bw.needs(0), bw.needs(1));
+                       auto [dx, dt] =
+                           binary_cross_entropy_grad(bw.grad(), bw.unpack(sx), bw.unpack(st), bw.needs(0), bw.needs(1));
                        if (dx.defined()) bw.add(0, dx);
                        if (dt.defined()) bw.add(1, dt);
                      });
@@ -292,17 +293,24 @@ Tensor softplus_exact(const Tensor& z) {
 // The weight is resolved by the caller, after the target is checked.
 ClassLoss class_loss(const char* op, const Tensor& input, std::int64_t ignore_index, double label_smoothing,
                      Reduction reduction, bool log_probabilities) {
-  return {.layout = kernel::class_layout(op, input), .weight = {}, .ignore_index = ignore_index,
-          .label_smoothing = label_smoothing, .reduction = reduction, .log_probabilities = log_probabilities};
+  return {.layout = kernel::class_layout(op, input),
+          .weight = {},
+          .ignore_index = ignore_index,
+          .label_smoothing = label_smoothing,
+          .reduction = reduction,
+          .log_probabilities = log_probabilities};
 }
 
 }  // namespace
 
 Tensor reduce_loss(const Tensor& loss, Reduction reduction) {
   switch (reduction) {
-    case Reduction::None: return loss;
-    case Reduction::Mean: return tg::mean(loss);
-    case Reduction::Sum: return tg::sum(loss);
+    case Reduction::None:
+      return loss;
+    case Reduction::Mean:
+      return tg::mean(loss);
+    case Reduction::Sum:
+      return tg::sum(loss);
   }
   throw ValueError("reduce_loss: unknown reduction");
 }
@@ -350,8 +358,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOpti
   const double delta = options.delta;
   if (!(delta > 0)) throw ValueError(fmt::format("huber_loss: delta must be positive, got {}", delta));
   // Unlike mse and l1, PyTorch's huber_loss computes in the input's dtype.
-  const Tensor d =
-      tg::sub(input, tg::to_dtype(elementwise_loss_target("huber_loss", input, target), input.dtype()));
+  const Tensor d = tg::sub(input, tg::to_dtype(elementwise_loss_target("huber_loss", input, target), input.dtype()));
   const Tensor a = tg::abs(d);
   // The branches meet with equal value and slope at |d| = delta.
   const Tensor quadratic = tg::mul(tg::mul(d, d), 0.5);

@@ -290,13 +290,14 @@ Tensor hypot(const Tensor& a, const Tensor& b) {
 Tensor fmod(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::fmod(a, b);
   if (autograd::needs_grad(a, b))
-    autograd::record("fmod", {&a, &b}, {&y},
-                     [sa = save_if(requires_grad_of(b), a), sb = save_if(requires_grad_of(b), b)](Backward& bw) {
-                       // y = a - trunc(a / b) b;  da = dy,  db = -dy trunc(a / b)
-                       if (bw.needs(0)) bw.add(0, bw.grad());
-                       if (bw.needs(1))
-                         bw.add(1, mul(bw.grad(), Tensor(kernel::neg(kernel::trunc(kernel::div(bw.unpack(sa), bw.unpack(sb)))))));
-                     });
+    autograd::record(
+        "fmod", {&a, &b}, {&y},
+        [sa = save_if(requires_grad_of(b), a), sb = save_if(requires_grad_of(b), b)](Backward& bw) {
+          // y = a - trunc(a / b) b;  da = dy,  db = -dy trunc(a / b)
+          if (bw.needs(0)) bw.add(0, bw.grad());
+          if (bw.needs(1))
+            bw.add(1, mul(bw.grad(), Tensor(kernel::neg(kernel::trunc(kernel::div(bw.unpack(sa), bw.unpack(sb)))))));
+        });
   return y;
 }
 
@@ -308,7 +309,8 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
                        // y = a - floor(a / b) b;  da = dy,  db = -dy floor(a / b)
                        if (bw.needs(0)) bw.add(0, bw.grad());
                        if (bw.needs(1))
-                         bw.add(1, mul(bw.grad(), Tensor(kernel::neg(kernel::div_floor(bw.unpack(sa), bw.unpack(sb))))));
+                         bw.add(1,
+                                mul(bw.grad(), Tensor(kernel::neg(kernel::div_floor(bw.unpack(sa), bw.unpack(sb))))));
                      });
   return y;
 }

@@ -30,10 +30,11 @@ SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(
 void check_param(const char* op, const char* name, const Tensor& p, const Dims& shape, const Tensor& x) {
   if (!p.defined()) return;
   if (!(p.shape() == shape))
-    throw ShapeError(fmt::format("{}: {} must have shape {}, got {}", op, name, shape_str(shape), shape_str(p.sizes())));
+    throw ShapeError(
+        fmt::format("{}: {} must have shape {}, got {}", op, name, shape_str(shape), shape_str(p.sizes())));
   if (p.dtype() != x.dtype())
-    throw DTypeError(fmt::format("{}: {} is {} but the input is {}", op, name, dtype_name(p.dtype()),
-                                 dtype_name(x.dtype())));
+    throw DTypeError(
+        fmt::format("{}: {} is {} but the input is {}", op, name, dtype_name(p.dtype()), dtype_name(x.dtype())));
 }
 
 // [C] -> [1, C, 1, ...] for an input of `ndim` dims (differentiable).
@@ -46,13 +47,13 @@ Tensor per_channel(const Tensor& t, int ndim) {
 
 // Which normalisation, and the dims of its formulas.
 struct NormSpec {
-  bool batch = false;   // batch_norm (per channel) or layer_norm (per row of the last dims)
-  std::int64_t m = 0;   // layer_norm: the row length
+  bool batch = false;  // batch_norm (per channel) or layer_norm (per row of the last dims)
+  std::int64_t m = 0;  // layer_norm: the row length
   double eps = 0;
-  Dims dims;            // the normalised dims of x (S)
-  Dims param_dims;      // the dims dw and db sum over
-  Dims param_shape;     // w's shape
-  int ndim = 0;         // x's
+  Dims dims;         // the normalised dims of x (S)
+  Dims param_dims;   // the dims dw and db sum over
+  Dims param_shape;  // w's shape
+  int ndim = 0;      // x's
   // w (or dw, db) broadcast against x.
   Tensor broadcast(const Tensor& p) const { return batch ? per_channel(p, ndim) : p; }
   // A tensor of x's shape summed to w's.
@@ -75,50 +76,49 @@ std::array<Tensor, 3> normalization_backward(const Tensor& dy, const Tensor& x, 
   if (dw.defined()) dw = kernel::view(dw, s.param_shape);
   if (db.defined()) db = kernel::view(db, s.param_shape);
   if (autograd::needs_grad(dy, x, w)) {
-    autograd::record(
-        s.batch ? "batch_norm_backward" : "layer_norm_backward", {&dy, &x, &w},
-        {dx.defined() ? &dx : nullptr, dw.defined() ? &dw : nullptr, db.defined() ? &db : nullptr},
-        [sdy = SavedTensor(dy, false), sx = SavedTensor(x, false), sw = save_if(w.defined(), w), mean, rstd,
-         s](Backward& bw) {
-          // (dx, dw, db) of the top of this file; with G, H, B their gradients:
-          //   d(dy), dx', dw' as given there, shapes of dy, x, w.
-          const Tensor dy = bw.unpack(sdy), x = bw.unpack(sx), w = bw.unpack(sw);
-          const Tensor &G = bw.grad(0), &H = bw.grad(1), &B = bw.grad(2);
-          auto mean_s = [&](const Tensor& t) { return tg::mean(t, s.dims, /*keepdim=*/true); };
-          auto N = [&](const Tensor& v) {
-            return normalization_backward(v, x, Tensor(), mean, rstd, s, true, false, false)[0];
-          };
-          const Tensor w_b = s.broadcast(w);
-          Tensor xhat, r;
-          if (bw.needs(1) || H.defined()) {
-            r = tg::rsqrt(tg::add(tg::var(x, s.dims, 0, /*keepdim=*/true), s.eps));
-            xhat = tg::mul(tg::sub(x, mean_s(x)), r);
-          }
-          Tensor d_dy, d_x, d_w;
-          if (G.defined()) {
-            const Tensor NG = N(G);
-            if (bw.needs(0)) d_dy = w_b.defined() ? tg::mul(w_b, NG) : NG;
-            if (bw.needs(2)) d_w = s.reduce(tg::mul(NG, dy));
-            if (bw.needs(1)) {
-              const Tensor dx = normalization_backward(dy, x, w, mean, rstd, s, true, false, false)[0];
-              const Tensor g = w_b.defined() ? tg::mul(dy, w_b) : dy;
-              const Tensor inner = tg::add(tg::add(tg::mul(xhat, mean_s(tg::mul(G, dx))),
-                                                   tg::mul(mean_s(tg::mul(G, xhat)), dx)),
-                                           tg::mul(mean_s(tg::mul(g, xhat)), NG));
-              d_x = tg::neg(tg::mul(r, inner));
-            }
-          }
-          if (H.defined()) {
-            const Tensor H_b = s.broadcast(H);
-            if (bw.needs(0)) d_dy = accumulate(d_dy, tg::mul(H_b, xhat));
-            if (bw.needs(1)) d_x = accumulate(d_x, N(tg::mul(H_b, dy)));
-          }
-          if (B.defined() && bw.needs(0))
-            d_dy = d_dy.defined() ? tg::add(d_dy, s.broadcast(B)) : tg::expand(s.broadcast(B), dy.shape());
-          if (d_dy.defined()) bw.add(0, d_dy);
-          if (d_x.defined()) bw.add(1, d_x);
-          if (d_w.defined()) bw.add(2, d_w);
-        });
+    autograd::record(s.batch ? "batch_norm_backward" : "layer_norm_backward", {&dy, &x, &w},
+                     {dx.defined() ? &dx : nullptr, dw.defined() ? &dw : nullptr, db.defined() ? &db : nullptr},
+                     [sdy = SavedTensor(dy, false), sx = SavedTensor(x, false), sw = save_if(w.defined(), w), mean,
+                      rstd, s](Backward& bw) {
+                       // (dx, dw, db) of the top of this file; with G, H, B their gradients:
+                       //   d(dy), dx', dw' as given there, shapes of dy, x, w.
+                       const Tensor dy = bw.unpack(sdy), x = bw.unpack(sx), w = bw.unpack(sw);
+                       const Tensor &G = bw.grad(0), &H = bw.grad(1), &B = bw.grad(2);
+                       auto mean_s = [&](const Tensor& t) { return tg::mean(t, s.dims, /*keepdim=*/true); };
+                       auto N = [&](const Tensor& v) {
+                         return normalization_backward(v, x, Tensor(), mean, rstd, s, true, false, false)[0];
+                       };
+                       const Tensor w_b = s.broadcast(w);
+                       Tensor xhat, r;
+                       if (bw.needs(1) || H.defined()) {
+                         r = tg::rsqrt(tg::add(tg::var(x, s.dims, 0, /*keepdim=*/true), s.eps));
+                         xhat = tg::mul(tg::sub(x, mean_s(x)), r);
+                       }
+                       Tensor d_dy, d_x, d_w;
+                       if (G.defined()) {
+                         const Tensor NG = N(G);
+                         if (bw.needs(0)) d_dy = w_b.defined() ? tg::mul(w_b, NG) : NG;
+                         if (bw.needs(2)) d_w = s.reduce(tg::mul(NG, dy));
+                         if (bw.needs(1)) {
+                           const Tensor dx = normalization_backward(dy, x, w, mean, rstd, s, true, false, false)[0];
+                           const Tensor g = w_b.defined() ? tg::mul(dy, w_b) : dy;
+                           const Tensor inner = tg::add(
+                               tg::add(tg::mul(xhat, mean_s(tg::mul(G, dx))), tg::mul(mean_s(tg::mul(G, xhat)), dx)),
+                               tg::mul(mean_s(tg::mul(g, xhat)), NG));
+                           d_x = tg::neg(tg::mul(r, inner));
+                         }
+                       }
+                       if (H.defined()) {
+                         const Tensor H_b = s.broadcast(H);
+                         if (bw.needs(0)) d_dy = accumulate(d_dy, tg::mul(H_b, xhat));
+                         if (bw.needs(1)) d_x = accumulate(d_x, N(tg::mul(H_b, dy)));
+                       }
+                       if (B.defined() && bw.needs(0))
+                         d_dy = d_dy.defined() ? tg::add(d_dy, s.broadcast(B)) : tg::expand(s.broadcast(B), dy.shape());
+                       if (d_dy.defined()) bw.add(0, d_dy);
+                       if (d_x.defined()) bw.add(1, d_x);
+                       if (d_w.defined()) bw.add(2, d_w);
+                     });
   }
   return {dx, dw, db};
 }
@@ -130,22 +130,27 @@ Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, 
   bool matches = k >= 1 && x.dim() >= k;
   for (int i = 0; matches && i < k; ++i) matches = x.size(x.dim() - k + i) == normalized_shape[i];
   if (!matches)
-    throw ShapeError(fmt::format("layer_norm: input {} does not end with the normalized shape {}",
-                                 shape_str(x.sizes()), shape_str(normalized_shape)));
+    throw ShapeError(fmt::format("layer_norm: input {} does not end with the normalized shape {}", shape_str(x.sizes()),
+                                 shape_str(normalized_shape)));
   if (!x.is_floating_point())
     throw DTypeError(fmt::format("layer_norm: expected a floating-point input, got {}", dtype_name(x.dtype())));
   check_param("layer_norm", "weight", weight, normalized_shape, x);
   check_param("layer_norm", "bias", bias, normalized_shape, x);
-  NormSpec s{.batch = false, .m = normalized_shape.product(), .eps = eps, .dims = {}, .param_dims = {},
-             .param_shape = normalized_shape, .ndim = x.dim()};
+  NormSpec s{.batch = false,
+             .m = normalized_shape.product(),
+             .eps = eps,
+             .dims = {},
+             .param_dims = {},
+             .param_shape = normalized_shape,
+             .ndim = x.dim()};
   kernel::LayerNormStats stats = kernel::layer_norm(x, weight, bias, s.m, eps);
   Tensor y = stats.y;
   if (autograd::needs_grad(x, weight, bias)) {
     for (int d = 0; d < x.dim(); ++d) (d < x.dim() - k ? s.param_dims : s.dims).push_back(d);
     const bool gx = autograd::requires_grad_of(x);
     autograd::record("layer_norm", {&x, &weight, &bias}, {&y},
-                     [sx = SavedTensor(x, false), sw = save_if(gx && weight.defined(), weight),
-                      mean = stats.mean, rstd = stats.rstd, s](Backward& bw) {
+                     [sx = SavedTensor(x, false), sw = save_if(gx && weight.defined(), weight), mean = stats.mean,
+                      rstd = stats.rstd, s](Backward& bw) {
                        // y = xhat * w + b over the last dims (see the top of this file); x [..., *shape],
                        // w, b [*shape]: dx [..., *shape], dw = sum of dy * xhat, db = sum of dy [*shape].
                        auto [dx, dw, db] = normalization_backward(bw.grad(), bw.unpack(sx), bw.unpack(sw), mean, rstd,
@@ -161,8 +166,8 @@ Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, StrictBool training, double momentum, double eps) {
   if (x.dim() < 2)
-    throw ShapeError(fmt::format("batch_norm: expected an input [N, C, ...] with at least 2 dims, got {}",
-                                 shape_str(x.sizes())));
+    throw ShapeError(
+        fmt::format("batch_norm: expected an input [N, C, ...] with at least 2 dims, got {}", shape_str(x.sizes())));
   if (!x.is_floating_point())
     throw DTypeError(fmt::format("batch_norm: expected a floating-point input, got {}", dtype_name(x.dtype())));
   const Dims channels{x.size(1)};
@@ -198,14 +203,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   }
   Tensor y = stats.y;
   if (autograd::needs_grad(x, weight, bias)) {
-    NormSpec s{.batch = true, .m = 0, .eps = eps, .dims = {0}, .param_dims = {}, .param_shape = channels,
-               .ndim = x.dim()};
+    NormSpec s{
+        .batch = true, .m = 0, .eps = eps, .dims = {0}, .param_dims = {}, .param_shape = channels, .ndim = x.dim()};
     for (int d = 2; d < x.dim(); ++d) s.dims.push_back(d);
     s.param_dims = s.dims;
     const bool gx = autograd::requires_grad_of(x);
     autograd::record("batch_norm", {&x, &weight, &bias}, {&y},
-                     [sx = SavedTensor(x, false), sw = save_if(gx && weight.defined(), weight),
-                      mean = stats.mean, rstd = stats.rstd, s](Backward& bw) {
+                     [sx = SavedTensor(x, false), sw = save_if(gx && weight.defined(), weight), mean = stats.mean,
+                      rstd = stats.rstd, s](Backward& bw) {
                        // y = xhat * w + b per channel, statistics over N and the spatial dims (see the top of
                        // this file); x [N, C, ...], w, b [C]: dx [N, C, ...], dw, db [C].
                        auto [dx, dw, db] = normalization_backward(bw.grad(), bw.unpack(sx), bw.unpack(sw), mean, rstd,

@@ -147,8 +147,8 @@ Tensor diag(const Tensor& x, std::int64_t diagonal) {
     const std::int64_t k = diagonal < 0 ? -diagonal : diagonal;
     std::int64_t n = 0;
     if (add_overflows(x.size(0), k, &n))
-      throw ShapeError(fmt::format("diag: diagonal {} is too large for a vector of shape {}", diagonal,
-                                   shape_str(x.sizes())));
+      throw ShapeError(
+          fmt::format("diag: diagonal {} is too large for a vector of shape {}", diagonal, shape_str(x.sizes())));
     return undiagonal(x, {n, n}, diagonal, 0, 1);
   }
   if (x.dim() == 2) return tg::clone(diagonal_view(x, diagonal, 0, 1));  // a copy, as PyTorch's
@@ -156,16 +156,15 @@ Tensor diag(const Tensor& x, std::int64_t diagonal) {
 }
 
 Tensor trace(const Tensor& x) {
-  if (x.dim() != 2)
-    throw ShapeError(fmt::format("trace: expected a 2-D tensor, got shape {}", shape_str(x.sizes())));
+  if (x.dim() != 2) throw ShapeError(fmt::format("trace: expected a 2-D tensor, got shape {}", shape_str(x.sizes())));
   return tg::sum(diagonal_view(x, 0, 0, 1));
 }
 
 Tensor repeat(const Tensor& x, Dims repeats) {
   const int n = repeats.size();
   if (n < x.dim())
-    throw ShapeError(fmt::format("repeat: {} repeats {} for a tensor of shape {}; give at least one per dimension",
-                                 n, shape_str(repeats), shape_str(x.sizes())));
+    throw ShapeError(fmt::format("repeat: {} repeats {} for a tensor of shape {}; give at least one per dimension", n,
+                                 shape_str(repeats), shape_str(x.sizes())));
   if (2 * n > kMaxDims)
     throw ShapeError(fmt::format("repeat: {} repeats {} exceed the {} dimensions a tensor may have", n,
                                  shape_str(repeats), kMaxDims));
@@ -182,8 +181,8 @@ Tensor repeat(const Tensor& x, Dims repeats) {
     expanded.push_back(s);
     std::int64_t m = 0;
     if (mul_overflows(repeats[i], s, &m))
-      throw ShapeError(fmt::format("repeat: repeats {} of shape {} overflow int64", shape_str(repeats),
-                                   shape_str(x.sizes())));
+      throw ShapeError(
+          fmt::format("repeat: repeats {} of shape {} overflow int64", shape_str(repeats), shape_str(x.sizes())));
     out.push_back(m);
   }
   checked_numel(out, "repeat");
@@ -229,16 +228,16 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& spli
   for (const std::int64_t s : split_sizes) {
     if (s < 0)
       throw ValueError(fmt::format("split: split_sizes {} hold the negative size {}",
-                                   shape_str(Dims(std::span<const std::int64_t>(split_sizes.data(),
-                                                                                std::min<std::size_t>(split_sizes.size(), kMaxDims)))),
+                                   shape_str(Dims(std::span<const std::int64_t>(
+                                       split_sizes.data(), std::min<std::size_t>(split_sizes.size(), kMaxDims)))),
                                    s));
     if (add_overflows(total, s, &total)) total = -1;
     if (total < 0) break;
   }
   if (total != x.size(d))
-    throw ShapeError(fmt::format("split: split_sizes ({} of them) sum to {} but dimension {} of shape {} has size {}",
-                                 split_sizes.size(), total < 0 ? std::string("more than int64 holds") : std::to_string(total),
-                                 d, shape_str(x.sizes()), x.size(d)));
+    throw ShapeError(fmt::format(
+        "split: split_sizes ({} of them) sum to {} but dimension {} of shape {} has size {}", split_sizes.size(),
+        total < 0 ? std::string("more than int64 holds") : std::to_string(total), d, shape_str(x.sizes()), x.size(d)));
   std::vector<Tensor> out;
   out.reserve(split_sizes.size());
   std::int64_t start = 0;
@@ -299,8 +298,8 @@ Tensor unflatten(const Tensor& x, std::int64_t dim, Dims sizes) {
   if (x.dim() == 0) throw ShapeError("unflatten: cannot unflatten a 0-d tensor");
   const int d = wrap_dim(dim, x.dim(), "unflatten");
   if (sizes.empty())
-    throw ShapeError(fmt::format("unflatten: sizes must be non-empty (dimension {} of shape {})", d,
-                                 shape_str(x.sizes())));
+    throw ShapeError(
+        fmt::format("unflatten: sizes must be non-empty (dimension {} of shape {})", d, shape_str(x.sizes())));
   if (x.dim() - 1 + sizes.size() > kMaxDims)
     throw ShapeError(fmt::format("unflatten: shape {} with dimension {} split into {} has too many dimensions",
                                  shape_str(x.sizes()), d, shape_str(sizes)));
@@ -324,8 +323,8 @@ std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_vie
   if (tensors.empty()) throw ValueError("meshgrid: expected a non-empty list of tensors");
   const int n = static_cast<int>(tensors.size());
   if (n > kMaxDims)
-    throw ShapeError(fmt::format("meshgrid: {} tensors make more dimensions than the {} a tensor may have", n,
-                                 kMaxDims));
+    throw ShapeError(
+        fmt::format("meshgrid: {} tensors make more dimensions than the {} a tensor may have", n, kMaxDims));
   for (int i = 0; i < n; ++i) {
     if (tensors[static_cast<std::size_t>(i)].dim() > 1)
       throw ShapeError(fmt::format("meshgrid: tensor {} has shape {}; expected 0-d or 1-D tensors", i,
@@ -388,9 +387,9 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
       // replaced by 1 in row k, cumulated; row k, column j >= k, is the
       // product above. Quadratic in the dim's size, but only where zeros are.
       const std::int64_t n = x.size(d);
-      const Tensor xm = tg::unsqueeze(tg::movedim(x, d, -1), -2);         // [..., 1, n]
-      const Tensor dym = tg::unsqueeze(tg::movedim(dy, d, -1), -2);       // [..., 1, n]
-      const Tensor eye_mask = kernel::to(tg::eye(n), kBool);               // [n, n]: i == k
+      const Tensor xm = tg::unsqueeze(tg::movedim(x, d, -1), -2);             // [..., 1, n]
+      const Tensor dym = tg::unsqueeze(tg::movedim(dy, d, -1), -2);           // [..., 1, n]
+      const Tensor eye_mask = kernel::to(tg::eye(n), kBool);                  // [n, n]: i == k
       const Tensor upper = kernel::to(tg::triu(tg::ones({n, n}), 0), kBool);  // j >= k
       Dims square = xm.shape();
       square[square.size() - 2] = n;
@@ -438,7 +437,9 @@ std::tuple<Tensor, Tensor> cumulative_extreme(const Tensor& x, std::int64_t dim,
 
 }  // namespace
 
-std::tuple<Tensor, Tensor> cummax(const Tensor& x, std::int64_t dim) { return cumulative_extreme(x, dim, true, "cummax"); }
+std::tuple<Tensor, Tensor> cummax(const Tensor& x, std::int64_t dim) {
+  return cumulative_extreme(x, dim, true, "cummax");
+}
 std::tuple<Tensor, Tensor> cummin(const Tensor& x, std::int64_t dim) {
   return cumulative_extreme(x, dim, false, "cummin");
 }
@@ -479,9 +480,10 @@ std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t k, std::int64_
   refuse_bool(x, "kthvalue");
   return as_1d_if_scalar(x, dim, "kthvalue", [&](const Tensor& t, int d) {
     if (k < 1 || k > t.size(d))
-      throw IndexError(fmt::format("kthvalue: k = {} is out of range for dimension {} of size {} (shape {}); "
-                                   "expected 1 <= k <= {}",
-                                   k, d, t.size(d), shape_str(x.sizes()), t.size(d)));
+      throw IndexError(
+          fmt::format("kthvalue: k = {} is out of range for dimension {} of size {} (shape {}); "
+                      "expected 1 <= k <= {}",
+                      k, d, t.size(d), shape_str(x.sizes()), t.size(d)));
     const Tensor order = kernel::sort_indices(t, d, false);
     const Tensor idx = kernel::contiguous(kernel::slice(order, {d, k - 1, 1, 1}));
     Tensor v = take_along(t, d, idx, "kthvalue");
@@ -525,8 +527,8 @@ std::tuple<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, StrictBool 
   refuse_bool(x, "median");
   return as_1d_if_scalar(x, dim, "median", [&](const Tensor& t, int d) {
     if (t.size(d) == 0)
-      throw IndexError(fmt::format("median: dimension {} of shape {} is empty; there is no median", d,
-                                   shape_str(x.sizes())));
+      throw IndexError(
+          fmt::format("median: dimension {} of shape {} is empty; there is no median", d, shape_str(x.sizes())));
     const Tensor idx = median_index(t, d);
     Tensor v = take_along(t, d, idx, "median");
     if (keepdim || x.dim() == 0) return std::tuple<Tensor, Tensor>{v, idx};

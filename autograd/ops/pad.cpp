@@ -58,23 +58,21 @@ Tensor repeat_interleave(const Tensor& x, std::int64_t repeats, std::optional<st
 }
 
 Tensor repeat_interleave(const Tensor& x, const Tensor& repeats, std::optional<std::int64_t> dim) {
-  return repeat_along(x, dim, [&](std::int64_t n) {
-    return Tensor(kernel::repeat_interleave_index(repeats, n, "repeat_interleave"));
-  });
+  return repeat_along(
+      x, dim, [&](std::int64_t n) { return Tensor(kernel::repeat_interleave_index(repeats, n, "repeat_interleave")); });
 }
 
 Tensor repeat_interleave(const Tensor& repeats) {
   if (repeats.dim() != 1)
-    throw ShapeError(fmt::format("repeat_interleave: repeats alone must be 1-D, got shape {}",
-                                 shape_str(repeats.sizes())));
+    throw ShapeError(
+        fmt::format("repeat_interleave: repeats alone must be 1-D, got shape {}", shape_str(repeats.sizes())));
   return kernel::repeat_interleave_index(repeats, repeats.numel(), "repeat_interleave");
 }
 
 std::tuple<Tensor, Tensor> mode(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
   const int d = wrap_dim(dim, x.dim(), "mode");
   if (x.dim() > 0 && x.size(d) == 0)
-    throw IndexError(fmt::format("mode: dimension {} of shape {} is empty; there is no mode", d,
-                                 shape_str(x.sizes())));
+    throw IndexError(fmt::format("mode: dimension {} of shape {} is empty; there is no mode", d, shape_str(x.sizes())));
   const Tensor idx = kernel::mode_index(x, d);
   if (x.dim() == 0) return {tg::clone(x), idx};
   Tensor v = tg::gather(x, d, idx);

@@ -49,20 +49,19 @@ Tensor extreme(const Tensor& x, Dims dims, bool keepdim, bool is_max, const char
   Tensor y = is_max ? kernel::amax(x, dims, keepdim, name) : kernel::amin(x, dims, keepdim, name);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), name);
-    autograd::record(name, {&x}, {&y},
-                     [sx = SavedTensor(x, false), sy = SavedTensor(y, true), mask, keepdim](Backward& bw) {
-                       // y = max(x) over dims;  dx = dy * (x == y) / (number of ties)
-                       const Tensor x = bw.unpack(sx);
-                       const Dims& shape = bw.input_shape(0);
-                       const Tensor w = kernel::tie_weights(x, keep_dims_data(bw.unpack(sy), shape, mask, keepdim), mask);
-                       bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), w));
-                     });
+    autograd::record(
+        name, {&x}, {&y}, [sx = SavedTensor(x, false), sy = SavedTensor(y, true), mask, keepdim](Backward& bw) {
+          // y = max(x) over dims;  dx = dy * (x == y) / (number of ties)
+          const Tensor x = bw.unpack(sx);
+          const Dims& shape = bw.input_shape(0);
+          const Tensor w = kernel::tie_weights(x, keep_dims_data(bw.unpack(sy), shape, mask, keepdim), mask);
+          bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), w));
+        });
   }
   return y;
 }
 
-std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max,
-                                       const char* name) {
+std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max, const char* name) {
   auto [values, indices] =
       std::tuple<Tensor, Tensor>(is_max ? kernel::max(x, dim, keepdim) : kernel::min(x, dim, keepdim));
   if (autograd::needs_grad(x)) {
@@ -71,8 +70,8 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool k
     autograd::record(name, {&x}, {&values}, [si = SavedTensor(indices, false), d, mask, keepdim](Backward& bw) {
       // (y, i) = max(x, d);  dx = dy at index i along d, 0 elsewhere
       const Dims& shape = bw.input_shape(0);
-      const Tensor at = kernel::index_mask(shape, d, keep_dims_data(bw.unpack(si), shape, mask, keepdim),
-                                           bw.input_dtype(0));
+      const Tensor at =
+          kernel::index_mask(shape, d, keep_dims_data(bw.unpack(si), shape, mask, keepdim), bw.input_dtype(0));
       bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), at));
     });
   }
@@ -195,20 +194,20 @@ Tensor detail::std_dims(const Tensor& x, const DimList& dims, double correction,
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "std");
     const auto n = static_cast<double>(kernel::reduced_count(x.shape(), mask));
-    autograd::record("std", {&x}, {&y},
-                     [sx = SavedTensor(x, false), sy = SavedTensor(y, true), mask, keepdim, n, correction](
-                         Backward& bw) {
-                       // y = sqrt(var(x));  dx = dy * (x - m) / ((n - c) * y), and 0 where y == 0 (as PyTorch)
-                       const Tensor x = bw.unpack(sx);
-                       const Dims& shape = bw.input_shape(0);
-                       const Tensor y = keep_dims(bw.unpack(sy), shape, mask, keepdim);
-                       // Dividing by an infinite y gives the 0 without a NaN in any derivative.
-                       const Tensor y_safe = tg::where(y == 0.0, std::numeric_limits<double>::infinity(), y);
-                       const Tensor centered = tg::sub(x, tg::mean(x, dims_of(mask, x.dim()), /*keepdim=*/true));
-                       const double scale = 1.0 / std::max(0.0, n - correction);
-                       const Tensor g = tg::div(tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), scale), y_safe);
-                       bw.add(0, tg::mul(g, centered));
-                     });
+    autograd::record(
+        "std", {&x}, {&y},
+        [sx = SavedTensor(x, false), sy = SavedTensor(y, true), mask, keepdim, n, correction](Backward& bw) {
+          // y = sqrt(var(x));  dx = dy * (x - m) / ((n - c) * y), and 0 where y == 0 (as PyTorch)
+          const Tensor x = bw.unpack(sx);
+          const Dims& shape = bw.input_shape(0);
+          const Tensor y = keep_dims(bw.unpack(sy), shape, mask, keepdim);
+          // Dividing by an infinite y gives the 0 without a NaN in any derivative.
+          const Tensor y_safe = tg::where(y == 0.0, std::numeric_limits<double>::infinity(), y);
+          const Tensor centered = tg::sub(x, tg::mean(x, dims_of(mask, x.dim()), /*keepdim=*/true));
+          const double scale = 1.0 / std::max(0.0, n - correction);
+          const Tensor g = tg::div(tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), scale), y_safe);
+          bw.add(0, tg::mul(g, centered));
+        });
   }
   return y;
 }
@@ -241,14 +240,13 @@ Tensor logsumexp(const Tensor& x, DimList dims, StrictBool keepdim) {
   Tensor y = kernel::logsumexp(x, dims, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "logsumexp");
-    autograd::record("logsumexp", {&x}, {&y},
-                     [sx = SavedTensor(x, false), sy = SavedTensor(y, true), mask, keepdim](Backward& bw) {
-                       // y = log(sum(exp(x)));  dx = dy * exp(x - y), the softmax of x
-                       const Dims& shape = bw.input_shape(0);
-                       const Tensor y = keep_dims(bw.unpack(sy), shape, mask, keepdim);
-                       bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim),
-                                         tg::exp(tg::sub(bw.unpack(sx), y))));
-                     });
+    autograd::record(
+        "logsumexp", {&x}, {&y}, [sx = SavedTensor(x, false), sy = SavedTensor(y, true), mask, keepdim](Backward& bw) {
+          // y = log(sum(exp(x)));  dx = dy * exp(x - y), the softmax of x
+          const Dims& shape = bw.input_shape(0);
+          const Tensor y = keep_dims(bw.unpack(sy), shape, mask, keepdim);
+          bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), tg::exp(tg::sub(bw.unpack(sx), y))));
+        });
   }
   return y;
 }

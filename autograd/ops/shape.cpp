@@ -165,8 +165,8 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
   if (s == e) return x;
   Dims shape;
   for (int d = 0; d < s; ++d) shape.push_back(x.size(d));
-  shape.push_back(checked_numel(x.sizes().subspan(static_cast<std::size_t>(s), static_cast<std::size_t>(e - s + 1)),
-                                "flatten"));
+  shape.push_back(
+      checked_numel(x.sizes().subspan(static_cast<std::size_t>(s), static_cast<std::size_t>(e - s + 1)), "flatten"));
   for (int d = e + 1; d < x.dim(); ++d) shape.push_back(x.size(d));
   return reshape(x, shape);
 }
@@ -176,19 +176,20 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   const kernel::CatPlan plan = kernel::cat_plan(bases, dim);
   Tensor y = kernel::cat(bases, plan);
   if (autograd::needs_grad_list(tensors))
-    autograd::record("cat", std::span<const Tensor>(tensors), {&y}, [d = plan.dim, skipped = plan.skipped](Backward& bw) {
-      // y = [x_0, x_1, ...] along d;  dx_i = dy[offset_i : offset_i + x_i.size(d)] along d
-      std::int64_t offset = 0;
-      for (std::size_t i = 0; i < skipped.size(); ++i) {
-        if (skipped[i]) {  // a skipped [0] input
-          if (bw.needs(i)) bw.add(i, zeros(bw.input_shape(i), {bw.grad().dtype()}));
-          continue;
-        }
-        const std::int64_t n = bw.input_shape(i)[d];
-        if (bw.needs(i)) bw.add(i, slice_by(bw.grad(), {d, offset, n, 1}, "narrow"));
-        offset += n;
-      }
-    });
+    autograd::record("cat", std::span<const Tensor>(tensors), {&y},
+                     [d = plan.dim, skipped = plan.skipped](Backward& bw) {
+                       // y = [x_0, x_1, ...] along d;  dx_i = dy[offset_i : offset_i + x_i.size(d)] along d
+                       std::int64_t offset = 0;
+                       for (std::size_t i = 0; i < skipped.size(); ++i) {
+                         if (skipped[i]) {  // a skipped [0] input
+                           if (bw.needs(i)) bw.add(i, zeros(bw.input_shape(i), {bw.grad().dtype()}));
+                           continue;
+                         }
+                         const std::int64_t n = bw.input_shape(i)[d];
+                         if (bw.needs(i)) bw.add(i, slice_by(bw.grad(), {d, offset, n, 1}, "narrow"));
+                         offset += n;
+                       }
+                     });
   return y;
 }
 
@@ -212,8 +213,8 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t
   const std::int64_t size = x.size(d);
   if (split_size < 0) throw ValueError(fmt::format("split: split_size must be non-negative, got {}", split_size));
   if (split_size == 0 && size != 0)
-    throw ValueError(fmt::format("split: split_size can be 0 only when dimension {} is empty, but it has size {}", d,
-                                 size));
+    throw ValueError(
+        fmt::format("split: split_size can be 0 only when dimension {} is empty, but it has size {}", d, size));
   // (Not (size + split_size - 1) / split_size, which overflows for a huge split_size.)
   const std::int64_t pieces =
       split_size == 0 ? 1 : std::max<std::int64_t>(size / split_size + (size % split_size != 0), 1);

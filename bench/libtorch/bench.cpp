@@ -216,10 +216,7 @@ void BM_step_fitted(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(step().data_ptr());
   at::globalContext().setFlushDenormal(false);
 }
-BENCHMARK(BM_step_fitted)
-    ->ArgNames({"mxcsr", "threads"})
-    ->ArgsProduct({{0, 1}, {1}})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_step_fitted)->ArgNames({"mxcsr", "threads"})->ArgsProduct({{0, 1}, {1}})->Unit(benchmark::kMicrosecond);
 
 void BM_epochs10(benchmark::State& state) {
   at::globalContext().setFlushDenormal(state.range(0) != 0);

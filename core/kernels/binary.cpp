@@ -15,8 +15,8 @@ namespace {
 
 void check_no_bool_sub(const char* op, DType a, DType b) {
   if (a == kBool || b == kBool)
-    throw DTypeError(fmt::format(
-        "{}: subtraction with a bool tensor is not supported; use logical_not or logical_xor instead", op));
+    throw DTypeError(
+        fmt::format("{}: subtraction with a bool tensor is not supported; use logical_not or logical_xor instead", op));
 }
 
 void check_alpha(const char* op, DType result, double alpha) {
@@ -116,8 +116,9 @@ Dims where_shape(const Dims& c, const Dims& a, const Dims& b) {
 
 void check_condition(const TensorBase& condition) {
   if (condition.dtype() != kBool)
-    throw DTypeError(fmt::format("where: condition must be a bool tensor, got {} (make one with a comparison, e.g. x > 0)",
-                                 dtype_name(condition.dtype())));
+    throw DTypeError(
+        fmt::format("where: condition must be a bool tensor, got {} (make one with a comparison, e.g. x > 0)",
+                    dtype_name(condition.dtype())));
 }
 
 }  // namespace
@@ -271,9 +272,8 @@ TensorBase maximum(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "maximum");
   const DType dt = result_type(a, b);
   TensorBase out = make_tensor(shape, dt);
-  dispatch(dt, [&]<class T>() {
-    binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x > y || x != x) ? x : y; });
-  });
+  dispatch(dt,
+           [&]<class T>() { binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x > y || x != x) ? x : y; }); });
   return out;
 }
 
@@ -281,9 +281,8 @@ TensorBase minimum(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "minimum");
   const DType dt = result_type(a, b);
   TensorBase out = make_tensor(shape, dt);
-  dispatch(dt, [&]<class T>() {
-    binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x < y || x != x) ? x : y; });
-  });
+  dispatch(dt,
+           [&]<class T>() { binary_compute<T>(out, a, b, [](T x, T y) -> T { return (x < y || x != x) ? x : y; }); });
   return out;
 }
 

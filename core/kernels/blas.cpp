@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include <tapegrad/core/float_mode.h>
-#include <tapegrad/core/parallel.h>
 #include <tapegrad/core/kernels/wrapping.h>
+#include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
 
@@ -23,9 +23,10 @@ std::atomic<std::uint64_t> g_copies{0};
 // OpenBLAS is built with 32-bit integers (blasint = int).
 blasint to_blasint(std::int64_t v, const char* op, std::int64_t m, std::int64_t n, std::int64_t k) {
   if (v > INT_MAX)
-    throw ShapeError(fmt::format("{}: a matrix product of size {}x{}x{} (or its strides) exceeds the 32-bit "
-                                 "dimensions BLAS accepts",
-                                 op, m, k, n));
+    throw ShapeError(
+        fmt::format("{}: a matrix product of size {}x{}x{} (or its strides) exceeds the 32-bit "
+                    "dimensions BLAS accepts",
+                    op, m, k, n));
   return static_cast<blasint>(v);
 }
 
@@ -88,9 +89,10 @@ void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double al
   if (dtype == kInt64)
     for (double s : {alpha, beta})
       if (!(std::trunc(s) == s && s >= -0x1p63 && s < 0x1p63))
-        throw ValueError(fmt::format("{}: alpha and beta must be whole numbers within int64 for int64 tensors, got "
-                                     "alpha {} and beta {}",
-                                     op, alpha, beta));
+        throw ValueError(
+            fmt::format("{}: alpha and beta must be whole numbers within int64 for int64 tensors, got "
+                        "alpha {} and beta {}",
+                        op, alpha, beta));
   g_calls.fetch_add(1, std::memory_order_relaxed);
   if (k == 0) {
     dispatch_numeric(dtype, op, [&]<class T>() { scale_rows<T>(m, n, static_cast<T>(beta), static_cast<T*>(c), ldc); });
@@ -143,9 +145,7 @@ void dot(DType dtype, std::int64_t n, const void* a, std::int64_t inc_a, const v
   });
 }
 
-GemmStats gemm_stats() {
-  return {g_calls.load(std::memory_order_relaxed), g_copies.load(std::memory_order_relaxed)};
-}
+GemmStats gemm_stats() { return {g_calls.load(std::memory_order_relaxed), g_copies.load(std::memory_order_relaxed)}; }
 
 void count_operand_copy() { g_copies.fetch_add(1, std::memory_order_relaxed); }
 

@@ -142,8 +142,8 @@ Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, co
     throw ShapeError(fmt::format("conv2d: weight must be 4-D [out_channels, in_channels, kh, kw], got {}",
                                  shape_str(weight.sizes())));
   if (x.dim() != 4)
-    throw ShapeError(fmt::format("conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}",
-                                 shape_str(x.sizes())));
+    throw ShapeError(
+        fmt::format("conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", shape_str(x.sizes())));
   if (x.size(1) != weight.size(1))
     throw ShapeError(fmt::format("conv2d: input has {} channels but the weight expects {} (input {}, weight {})",
                                  x.size(1), weight.size(1), shape_str(x.sizes()), shape_str(weight.sizes())));
@@ -155,19 +155,22 @@ Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, co
     check_same_floating(weight, "weight", bias, "bias");
   }
   if (stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1 || padding.h < 0 || padding.w < 0)
-    throw ValueError(fmt::format("conv2d: stride ({}, {}) and dilation ({}, {}) must be positive and padding ({}, {}) "
-                                 "non-negative",
-                                 stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w));
-  Conv2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2), weight.size(3),
-                 stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w, 0, 0};
+    throw ValueError(
+        fmt::format("conv2d: stride ({}, {}) and dilation ({}, {}) must be positive and padding ({}, {}) "
+                    "non-negative",
+                    stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w));
+  Conv2dGeometry g{x.size(0),      x.size(1),      x.size(2),  x.size(3), weight.size(0),
+                   weight.size(2), weight.size(3), stride.h,   stride.w,  padding.h,
+                   padding.w,      dilation.h,     dilation.w, 0,         0};
   std::int64_t span_h = 0, span_w = 0, padded_h = 0, padded_w = 0;
   if (mul_overflows(g.dh, g.kh - 1, &span_h) || add_overflows(span_h, 1, &span_h) ||
       mul_overflows(g.dw, g.kw - 1, &span_w) || add_overflows(span_w, 1, &span_w) ||
       mul_overflows(g.ph, 2, &padded_h) || add_overflows(padded_h, g.h, &padded_h) ||
       mul_overflows(g.pw, 2, &padded_w) || add_overflows(padded_w, g.w, &padded_w))
-    throw ShapeError(fmt::format("conv2d: input {}, weight {}, padding ({}, {}) and dilation ({}, {}) give sizes past "
-                                 "int64",
-                                 shape_str(x.sizes()), shape_str(weight.sizes()), g.ph, g.pw, g.dh, g.dw));
+    throw ShapeError(
+        fmt::format("conv2d: input {}, weight {}, padding ({}, {}) and dilation ({}, {}) give sizes past "
+                    "int64",
+                    shape_str(x.sizes()), shape_str(weight.sizes()), g.ph, g.pw, g.dh, g.dw));
   if (padded_h < span_h || padded_w < span_w)
     throw ShapeError(fmt::format("conv2d: input {} padded by ({}, {}) is smaller than the dilated kernel ({}, {})",
                                  shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));
@@ -252,8 +255,8 @@ TensorBase conv2d_weight_grad(const TensorBase& x_in, const TensorBase& dy_in, c
         im2col(xn, g, col);
         cp = col;
       }
-      gemm(x.dtype(), g.o, k, m, 1.0, dy.data_ptr<T>() + n * g.o * m, rows(m), cp, transposed(m), 1.0,
-                   pp + t * size, k, kConv);
+      gemm(x.dtype(), g.o, k, m, 1.0, dy.data_ptr<T>() + n * g.o * m, rows(m), cp, transposed(m), 1.0, pp + t * size, k,
+           kConv);
     });
     if (threads > 1) {
       T* out = dw.data_ptr<T>();

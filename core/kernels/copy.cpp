@@ -8,7 +8,6 @@
 
 namespace tg::kernel {
 
-
 void copy_(const TensorBase& dst, const TensorBase& src) {
   broadcast_shapes(dst.shape(), src.shape(), "copy_");  // throws on mismatch
   if (broadcast_shapes(dst.shape(), src.shape(), "copy_") != dst.shape())

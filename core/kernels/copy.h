@@ -9,8 +9,8 @@ namespace tg::kernel {
 void copy_(const TensorBase& dst, const TensorBase& src);
 // The value is checked as checked_scalar does (ValueError naming `op`).
 void fill_(const TensorBase& dst, double value, const char* op = "fill_");
-TensorBase contiguous(const TensorBase& x);  // x itself when already contiguous
-TensorBase clone(const TensorBase& x);       // always a fresh contiguous copy
+TensorBase contiguous(const TensorBase& x);       // x itself when already contiguous
+TensorBase clone(const TensorBase& x);            // always a fresh contiguous copy
 TensorBase to(const TensorBase& x, DType dtype);  // x itself when the dtype matches
 
 }  // namespace tg::kernel

@@ -55,7 +55,7 @@ void zero_rows_at(const TensorBase& rows, const TensorBase& flat_indices, std::i
 }  // namespace
 
 TensorBase embedding(const TensorBase& flat_indices, const TensorBase& weight, const Dims& shape,
-                 std::optional<std::int64_t> zero_index) {
+                     std::optional<std::int64_t> zero_index) {
   TensorBase rows = index_select(weight, 0, flat_indices);
   if (zero_index) zero_rows_at(rows, flat_indices, *zero_index);
   Dims out_shape = shape;
@@ -64,7 +64,7 @@ TensorBase embedding(const TensorBase& flat_indices, const TensorBase& weight, c
 }
 
 TensorBase embedding_backward(const TensorBase& dy, const TensorBase& flat_indices, std::int64_t num,
-                          std::optional<std::int64_t> padding_idx) {
+                              std::optional<std::int64_t> padding_idx) {
   const std::int64_t dim = dy.size(dy.dim() - 1);
   TensorBase rows = contiguous(dy);
   rows = make_view(rows, {flat_indices.numel(), dim}, {dim, 1}, rows.storage_offset());

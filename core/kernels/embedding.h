@@ -18,10 +18,10 @@ TensorBase embedding_indices(const TensorBase& indices, const TensorBase& weight
 // (the indices' shape before embedding_indices flattened them). Rows picked
 // at `zero_index`, if given, read as zeros (the adjoint of embedding_backward).
 TensorBase embedding(const TensorBase& flat_indices, const TensorBase& weight, const Dims& shape,
-                 std::optional<std::int64_t> zero_index = {});
+                     std::optional<std::int64_t> zero_index = {});
 // dW [num, dim]: zeros with each row of dy [numel, dim] added at its index,
 // except those at padding_idx.
 TensorBase embedding_backward(const TensorBase& dy, const TensorBase& flat_indices, std::int64_t num,
-                          std::optional<std::int64_t> padding_idx);
+                              std::optional<std::int64_t> padding_idx);
 
 }  // namespace tg::kernel

@@ -129,15 +129,17 @@ TensorBase index_add_zeros(const Dims& shape, std::int64_t dim, const TensorBase
 TensorBase gather(const TensorBase& x, std::int64_t dim, const TensorBase& index) {
   check_index_dtype(index, "gather");
   if (index.dim() != x.dim())
-    throw ShapeError(fmt::format("gather: index of shape {} and input of shape {} must have the same number of "
-                                 "dimensions",
-                                 shape_str(index.sizes()), shape_str(x.sizes())));
+    throw ShapeError(
+        fmt::format("gather: index of shape {} and input of shape {} must have the same number of "
+                    "dimensions",
+                    shape_str(index.sizes()), shape_str(x.sizes())));
   const int d = wrap_dim(dim, x.dim(), "gather");
   for (int k = 0; k < x.dim(); ++k)
     if (k != d && index.size(k) > x.size(k))
-      throw ShapeError(fmt::format("gather: index of shape {} is larger than input of shape {} at dimension {} "
-                                   "(only the gather dimension {} may be larger)",
-                                   shape_str(index.sizes()), shape_str(x.sizes()), k, d));
+      throw ShapeError(
+          fmt::format("gather: index of shape {} is larger than input of shape {} at dimension {} "
+                      "(only the gather dimension {} may be larger)",
+                      shape_str(index.sizes()), shape_str(x.sizes()), k, d));
   TensorBase out = make_tensor(index.shape(), x.dtype());
   const std::int64_t size = x.dim() == 0 ? 1 : x.size(d);
   const std::int64_t step = x.dim() == 0 ? 0 : x.stride(d);
@@ -160,8 +162,8 @@ TensorBase gather(const TensorBase& x, std::int64_t dim, const TensorBase& index
 TensorBase scatter_add(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src) {
   check_index_dtype(index, "scatter_add");
   if (src.dtype() != x.dtype())
-    throw DTypeError(fmt::format("scatter_add: src has dtype {} but self has {}", dtype_name(src.dtype()),
-                                 dtype_name(x.dtype())));
+    throw DTypeError(
+        fmt::format("scatter_add: src has dtype {} but self has {}", dtype_name(src.dtype()), dtype_name(x.dtype())));
   const int d = wrap_dim(dim, x.dim(), "scatter_add");
   TensorBase out = clone(x);
   if (index.numel() == 0) return out;
@@ -173,9 +175,10 @@ TensorBase scatter_add(const TensorBase& x, std::int64_t dim, const TensorBase& 
       throw ShapeError(fmt::format("scatter_add: index of shape {} is larger than src of shape {} at dimension {}",
                                    shape_str(index.sizes()), shape_str(src.sizes()), k));
     if (k != d && index.size(k) > x.size(k))
-      throw ShapeError(fmt::format("scatter_add: index of shape {} is larger than self of shape {} at dimension {} "
-                                   "(only the scatter dimension {} may be larger)",
-                                   shape_str(index.sizes()), shape_str(x.sizes()), k, d));
+      throw ShapeError(
+          fmt::format("scatter_add: index of shape {} is larger than self of shape {} at dimension {} "
+                      "(only the scatter dimension {} may be larger)",
+                      shape_str(index.sizes()), shape_str(x.sizes()), k, d));
   }
   const std::int64_t size = x.dim() == 0 ? 1 : x.size(d);
   const std::int64_t step = x.dim() == 0 ? 0 : out.stride(d);
@@ -225,8 +228,8 @@ TensorBase one_hot(const TensorBase& labels, std::int64_t num_classes) {
   }
   for (std::int64_t i = 0; i < n; ++i)
     if (p[i] < 0 || p[i] >= num_classes)
-      throw IndexError(fmt::format("one_hot: label {} (element {}) is out of range for {} classes", p[i], i,
-                                   num_classes));
+      throw IndexError(
+          fmt::format("one_hot: label {} (element {}) is out of range for {} classes", p[i], i, num_classes));
   Dims shape = labels.shape();
   shape.push_back(num_classes);
   TensorBase out = make_tensor(shape, kInt64);

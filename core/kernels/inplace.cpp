@@ -16,9 +16,10 @@ namespace {
 
 void check_broadcast(const TensorBase& self, const TensorBase& other, const char* op) {
   if (broadcast_shapes(self.shape(), other.shape(), op) != self.shape())
-    throw ShapeError(fmt::format("{}: the other operand of shape {} cannot be broadcast to the shape {} of the "
-                                 "tensor being modified",
-                                 op, shape_str(other.sizes()), shape_str(self.sizes())));
+    throw ShapeError(
+        fmt::format("{}: the other operand of shape {} cannot be broadcast to the shape {} of the "
+                    "tensor being modified",
+                    op, shape_str(other.sizes()), shape_str(self.sizes())));
 }
 
 // PyTorch's canCast: a floating result cannot go into an integer or bool
@@ -31,9 +32,10 @@ bool can_cast(DType from, DType to) {
 // operand, as the out-of-place op would) and store it in self's dtype.
 void check_result(const TensorBase& self, DType result, const char* op) {
   if (!can_cast(result, self.dtype()))
-    throw DTypeError(fmt::format("{}: result type {} can't be cast to the desired output type {} (the dtype of the "
-                                 "tensor being modified)",
-                                 op, dtype_name(result), dtype_name(self.dtype())));
+    throw DTypeError(
+        fmt::format("{}: result type {} can't be cast to the desired output type {} (the dtype of the "
+                    "tensor being modified)",
+                    op, dtype_name(result), dtype_name(self.dtype())));
 }
 
 void check_alpha(DType result, double alpha, const char* op) {
@@ -48,13 +50,12 @@ void check_scalar(const TensorBase& self, double value, const char* op, const ch
   if (self.dtype() == kBool)
     throw DTypeError(fmt::format("{}: arithmetic on a bool tensor is not supported; convert it with to() first", op));
   if (self.dtype() == kInt64 && std::trunc(value) != value)
-    throw DTypeError(fmt::format("{}: {} {} is not an integer and cannot be applied to an int64 tensor in place", op,
-                                 what, value));
+    throw DTypeError(
+        fmt::format("{}: {} {} is not an integer and cannot be applied to an int64 tensor in place", op, what, value));
   // Infinities pass the test above, and casting them to int64 is undefined.
   if (self.dtype() == kInt64 && !(value >= -0x1p63 && value < 0x1p63))
     throw ValueError(fmt::format("{}: {} {} is out of the range of int64", op, what, value));
 }
-
 
 // self[i] = f(self[i], other[i]) computed in `common` (self's or other's
 // dtype: promotion picks one of the two) and stored in self's dtype.
@@ -67,8 +68,7 @@ void update2(const TensorBase& self, const TensorBase& other_in, DType common, c
     dispatch(other.dtype(), [&]<class O>() {
       if (common == self.dtype())
         map2<T, T, O>(self, self, other, [f](T a, O b) { return static_cast<T>(f(a, static_cast<T>(b))); });
-      else
-        map2<T, T, O>(self, self, other, [f](T a, O b) { return static_cast<T>(f(static_cast<O>(a), b)); });
+      else map2<T, T, O>(self, self, other, [f](T a, O b) { return static_cast<T>(f(static_cast<O>(a), b)); });
     });
   });
 }
@@ -100,9 +100,10 @@ void check_writable(const TensorBase& self, const char* op) {
 
 void add_(const TensorBase& self, const TensorBase& other, double alpha, const char* op) {
   if (std::string_view(op) == "sub_" && (self.dtype() == kBool || other.dtype() == kBool))
-    throw DTypeError(fmt::format("{}: subtraction with a bool tensor is not supported; use logical_not or "
-                                 "logical_xor instead",
-                                 op));
+    throw DTypeError(
+        fmt::format("{}: subtraction with a bool tensor is not supported; use logical_not or "
+                    "logical_xor instead",
+                    op));
   const DType common = result_type(self, other);
   check_result(self, common, op);
   check_alpha(common, alpha, op);
@@ -196,7 +197,8 @@ TensorBase clamp_mask(const TensorBase& x, std::optional<double> min, std::optio
 
 TensorBase positive_mask(const TensorBase& x) {
   TensorBase out = make_tensor(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), "relu_", [&]<class T>() { map1<T, T>(out, x, [](T a) { return a > 0 ? T(1) : T(0); }); });
+  dispatch_floating(x.dtype(), "relu_",
+                    [&]<class T>() { map1<T, T>(out, x, [](T a) { return a > 0 ? T(1) : T(0); }); });
   return out;
 }
 

@@ -20,7 +20,7 @@ namespace tg::kernel {
 void check_writable(const TensorBase& self, const char* op);
 
 void add_(const TensorBase& self, const TensorBase& other, double alpha, const char* op);  // self += alpha * other
-void add_(const TensorBase& self, double other, const char* op);                      // self += other
+void add_(const TensorBase& self, double other, const char* op);                           // self += other
 void mul_(const TensorBase& self, const TensorBase& other, const char* op);
 void mul_(const TensorBase& self, double other, const char* op);
 void div_(const TensorBase& self, const TensorBase& other, const char* op);

@@ -18,14 +18,13 @@ void check_dtypes(const char* op, const TensorBase& a, const TensorBase& b) {
     throw DTypeError(fmt::format("{}: both operands must have the same dtype, got {} {} and {} {}", op,
                                  dtype_name(a.dtype()), shape_str(a.sizes()), dtype_name(b.dtype()),
                                  shape_str(b.sizes())));
-  if (a.dtype() == kBool)
-    throw DTypeError(fmt::format("{}: expected float32, float64 or int64 tensors, got bool", op));
+  if (a.dtype() == kBool) throw DTypeError(fmt::format("{}: expected float32, float64 or int64 tensors, got bool", op));
 }
 
 [[noreturn]] void throw_mismatch(const char* op, const TensorBase& a, const TensorBase& b, std::int64_t ka,
                                  std::int64_t kb) {
-  throw ShapeError(fmt::format("{}: cannot multiply {} by {} ({} != {})", op, shape_str(a.sizes()),
-                               shape_str(b.sizes()), ka, kb));
+  throw ShapeError(
+      fmt::format("{}: cannot multiply {} by {} ({} != {})", op, shape_str(a.sizes()), shape_str(b.sizes()), ka, kb));
 }
 
 bool broadcasts_to(IntArrayRef from, const Dims& to) {
@@ -147,8 +146,8 @@ TensorBase matmul(const TensorBase& a, const TensorBase& b) {
   const char* op = "matmul";
   check_dtypes(op, a, b);
   if (a.dim() == 0 || b.dim() == 0)
-    throw ShapeError(fmt::format("{}: both operands need at least 1 dimension, got {} and {}", op,
-                                 shape_str(a.sizes()), shape_str(b.sizes())));
+    throw ShapeError(fmt::format("{}: both operands need at least 1 dimension, got {} and {}", op, shape_str(a.sizes()),
+                                 shape_str(b.sizes())));
   if (a.dim() == 1 && b.dim() == 1) return dot_product(op, a, b);
   // A 1-D left operand is a row [1, k], a 1-D right operand a column [k, 1].
   const TensorBase A =
@@ -169,8 +168,8 @@ TensorBase mm(const TensorBase& a, const TensorBase& b) {
   const char* op = "mm";
   check_dtypes(op, a, b);
   if (a.dim() != 2 || b.dim() != 2)
-    throw ShapeError(fmt::format("{}: expected 2-D matrices, got {} and {}", op, shape_str(a.sizes()),
-                                 shape_str(b.sizes())));
+    throw ShapeError(
+        fmt::format("{}: expected 2-D matrices, got {} and {}", op, shape_str(a.sizes()), shape_str(b.sizes())));
   if (a.size(1) != b.size(0)) throw_mismatch(op, a, b, a.size(1), b.size(0));
   TensorBase out = make_tensor({a.size(0), b.size(1)}, a.dtype());
   batched_product(a, b, {}, out.raw_data(), op);
@@ -181,11 +180,11 @@ TensorBase addmm(const TensorBase& input, const TensorBase& a, const TensorBase&
   const char* op = "addmm";
   check_dtypes(op, a, b);
   if (input.dtype() != a.dtype())
-    throw DTypeError(fmt::format("{}: input is {} but the matrices are {}", op, dtype_name(input.dtype()),
-                                 dtype_name(a.dtype())));
+    throw DTypeError(
+        fmt::format("{}: input is {} but the matrices are {}", op, dtype_name(input.dtype()), dtype_name(a.dtype())));
   if (a.dim() != 2 || b.dim() != 2)
-    throw ShapeError(fmt::format("{}: expected 2-D matrices, got {} and {}", op, shape_str(a.sizes()),
-                                 shape_str(b.sizes())));
+    throw ShapeError(
+        fmt::format("{}: expected 2-D matrices, got {} and {}", op, shape_str(a.sizes()), shape_str(b.sizes())));
   if (a.size(1) != b.size(0)) throw_mismatch(op, a, b, a.size(1), b.size(0));
   const std::int64_t m = a.size(0), k = a.size(1), n = b.size(1);
   const Dims shape{m, n};
@@ -197,23 +196,23 @@ TensorBase addmm(const TensorBase& input, const TensorBase& a, const TensorBase&
   if (beta != 0 && out.numel() > 0) copy_(out, input);
   if (m == 0 || n == 0) return out;
   const Operand oa = matrix_operand(a), ob = matrix_operand(b);
-  gemm(a.dtype(), m, n, k, alpha, oa.t.raw_data(), oa.layout, ob.t.raw_data(), ob.layout, beta, out.raw_data(), n,
-       op);
+  gemm(a.dtype(), m, n, k, alpha, oa.t.raw_data(), oa.layout, ob.t.raw_data(), ob.layout, beta, out.raw_data(), n, op);
   return out;
 }
 
 TensorBase linear(const TensorBase& x, const TensorBase& weight, const TensorBase& bias) {
   const char* op = "linear";
   if (weight.dim() != 2)
-    throw ShapeError(fmt::format("{}: the weight must be 2-D [out_features, in_features], got {}", op,
-                                 shape_str(weight.sizes())));
+    throw ShapeError(
+        fmt::format("{}: the weight must be 2-D [out_features, in_features], got {}", op, shape_str(weight.sizes())));
   if (x.dim() == 0)
-    throw ShapeError(fmt::format("{}: the input needs at least 1 dimension [..., in_features], got a 0-d tensor "
-                                 "(weight {})",
-                                 op, shape_str(weight.sizes())));
+    throw ShapeError(
+        fmt::format("{}: the input needs at least 1 dimension [..., in_features], got a 0-d tensor "
+                    "(weight {})",
+                    op, shape_str(weight.sizes())));
   if (x.dtype() != weight.dtype())
-    throw DTypeError(fmt::format("{}: input is {} but the weight is {}", op, dtype_name(x.dtype()),
-                                 dtype_name(weight.dtype())));
+    throw DTypeError(
+        fmt::format("{}: input is {} but the weight is {}", op, dtype_name(x.dtype()), dtype_name(weight.dtype())));
   check_dtypes(op, x, weight);
   const std::int64_t out_features = weight.size(0), in_features = weight.size(1);
   if (x.size(-1) != in_features)
@@ -221,8 +220,8 @@ TensorBase linear(const TensorBase& x, const TensorBase& weight, const TensorBas
                                  x.size(-1), in_features, shape_str(x.sizes()), shape_str(weight.sizes())));
   if (bias.defined()) {
     if (bias.dtype() != weight.dtype())
-      throw DTypeError(fmt::format("{}: bias is {} but the weight is {}", op, dtype_name(bias.dtype()),
-                                   dtype_name(weight.dtype())));
+      throw DTypeError(
+          fmt::format("{}: bias is {} but the weight is {}", op, dtype_name(bias.dtype()), dtype_name(weight.dtype())));
     if (!broadcasts_to(bias.sizes(), Dims{out_features}))
       throw ShapeError(fmt::format("{}: bias has shape {} but the weight has {} output features (weight {})", op,
                                    shape_str(bias.sizes()), out_features, shape_str(weight.sizes())));
@@ -266,16 +265,16 @@ TensorBase dot(const TensorBase& a, const TensorBase& b) {
   const char* op = "dot";
   check_dtypes(op, a, b);
   if (a.dim() != 1 || b.dim() != 1)
-    throw ShapeError(fmt::format("{}: expected 1-D vectors, got {} and {}", op, shape_str(a.sizes()),
-                                 shape_str(b.sizes())));
+    throw ShapeError(
+        fmt::format("{}: expected 1-D vectors, got {} and {}", op, shape_str(a.sizes()), shape_str(b.sizes())));
   return dot_product(op, a, b);
 }
 
 TensorBase outer(const TensorBase& a, const TensorBase& b) {
   const char* op = "outer";
   if (a.dim() != 1 || b.dim() != 1)
-    throw ShapeError(fmt::format("{}: expected 1-D vectors, got {} and {}", op, shape_str(a.sizes()),
-                                 shape_str(b.sizes())));
+    throw ShapeError(
+        fmt::format("{}: expected 1-D vectors, got {} and {}", op, shape_str(a.sizes()), shape_str(b.sizes())));
   // An elementwise product in PyTorch, so mixed dtypes promote (unlike mm).
   const DType dt = promote_types(a.dtype(), b.dtype());
   const std::int64_t n = a.size(0), m = b.size(0);
@@ -284,11 +283,7 @@ TensorBase outer(const TensorBase& a, const TensorBase& b) {
   // a as a column and b as a row, broadcast against each other.
   const TensorBase col = make_view(ca, {n, 1}, {ca.stride(0), 0}, ca.storage_offset());
   const TensorBase row = make_view(cb, {1, m}, {0, cb.stride(0)}, cb.storage_offset());
-  dispatch(dt, [&]<class T>() {
-    map2<T, T, T>(out, col, row, [](T x, T y) -> T {
-      return wrap_mul(x, y);
-    });
-  });
+  dispatch(dt, [&]<class T>() { map2<T, T, T>(out, col, row, [](T x, T y) -> T { return wrap_mul(x, y); }); });
   return out;
 }
 

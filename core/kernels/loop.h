@@ -4,8 +4,8 @@
 // every operand allows it, then rows handed to a typed inner function with a
 // contiguous fast path the compiler vectorizes. Large loops split their flat
 // index range across OpenMP threads.
-#include <array>
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include <omp.h>
@@ -43,8 +43,8 @@ LoopPlan<N> make_plan(const Dims& shape, const std::array<const TensorBase*, N>&
     if (shape[d] == 1) continue;
     bool merge = nd > 0;
     for (std::size_t k = 0; k < N && merge; ++k)
-      merge = plan.strides[k][nd - 1] == elem[k][d] * shape[d] *
-                                              static_cast<std::int64_t>(itemsize(operands[k]->dtype()));
+      merge =
+          plan.strides[k][nd - 1] == elem[k][d] * shape[d] * static_cast<std::int64_t>(itemsize(operands[k]->dtype()));
     if (merge) {
       plan.shape[nd - 1] *= shape[d];
       for (std::size_t k = 0; k < N; ++k)

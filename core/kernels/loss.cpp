@@ -86,8 +86,8 @@ ClassLayout class_layout(const char* op, const TensorBase& input) {
   }
   // Each row reads its first class: rows without classes have no loss.
   if (l.c == 0 && l.rows() > 0)
-    throw ShapeError(fmt::format("{}: input of shape {} has no classes (its class dim has size 0)", op,
-                                 shape_str(input.sizes())));
+    throw ShapeError(
+        fmt::format("{}: input of shape {} has no classes (its class dim has size 0)", op, shape_str(input.sizes())));
   return l;
 }
 
@@ -110,7 +110,7 @@ std::string class_target_error(const char* op, const TensorBase& input, const Cl
 }
 
 TensorBase class_indices(const char* op, const TensorBase& input, const ClassLayout& l, const TensorBase& target_in,
-                     std::int64_t ignore_index, bool allow_probabilities) {
+                         std::int64_t ignore_index, bool allow_probabilities) {
   if (target_in.dtype() != kInt64 || target_in.shape() != l.loss_shape)
     throw ShapeError(class_target_error(op, input, l, target_in, allow_probabilities));
   const TensorBase target = contiguous(target_in);
@@ -162,8 +162,9 @@ ClassLossResult class_index_loss(const TensorBase& x, const TensorBase& target, 
   return result;
 }
 
-TensorBase class_index_loss_backward(const TensorBase& dy, const TensorBase& x, const Dims& input_shape, const TensorBase& target,
-                                 const TensorBase& lse, const ClassLoss& spec, double denom) {
+TensorBase class_index_loss_backward(const TensorBase& dy, const TensorBase& x, const Dims& input_shape,
+                                     const TensorBase& target, const TensorBase& lse, const ClassLoss& spec,
+                                     double denom) {
   const ClassLayout& l = spec.layout;
   const double eps = spec.label_smoothing;
   const TensorBase xc = spec.log_probabilities ? TensorBase() : contiguous(x);
@@ -267,9 +268,10 @@ ClassLossResult cross_entropy_probabilities(const TensorBase& x, const TensorBas
   return result;
 }
 
-std::pair<TensorBase, TensorBase> cross_entropy_probabilities_backward(const TensorBase& dy, const TensorBase& x, const TensorBase& t,
-                                                               const TensorBase& lse, const ClassLoss& spec, double denom,
-                                                               bool need_dx, bool need_dt) {
+std::pair<TensorBase, TensorBase> cross_entropy_probabilities_backward(const TensorBase& dy, const TensorBase& x,
+                                                                       const TensorBase& t, const TensorBase& lse,
+                                                                       const ClassLoss& spec, double denom,
+                                                                       bool need_dx, bool need_dt) {
   const ClassLayout& l = spec.layout;
   const double eps = spec.label_smoothing;
   const TensorBase xc = contiguous(x);
@@ -332,14 +334,13 @@ TensorBase binary_cross_entropy(const TensorBase& x, const TensorBase& t) {
   return out;
 }
 
-std::pair<TensorBase, TensorBase> binary_cross_entropy_backward(const TensorBase& dy, const TensorBase& x, const TensorBase& t,
-                                                        bool need_dx, bool need_dt) {
+std::pair<TensorBase, TensorBase> binary_cross_entropy_backward(const TensorBase& dy, const TensorBase& x,
+                                                                const TensorBase& t, bool need_dx, bool need_dt) {
   TensorBase dx, dt;
   dispatch_floating(x.dtype(), "binary_cross_entropy", [&]<class T>() {
     if (need_dx) {
       dx = make_tensor(x.shape(), x.dtype());
-      map3<T, T, T, T>(dx, x, t, dy,
-                       [](T xv, T tv, T g) { return g * (xv - tv) / std::max(xv * (1 - xv), T(1e-12)); });
+      map3<T, T, T, T>(dx, x, t, dy, [](T xv, T tv, T g) { return g * (xv - tv) / std::max(xv * (1 - xv), T(1e-12)); });
     }
     if (need_dt) {
       dt = make_tensor(x.shape(), x.dtype());

@@ -41,14 +41,14 @@ TensorBase class_weight(const char* op, const TensorBase& weight, const ClassLay
 // returned contiguous. Errors name `op`; allow_probabilities adds the
 // probability form to the message.
 TensorBase class_indices(const char* op, const TensorBase& input, const ClassLayout& l, const TensorBase& target,
-                     std::int64_t ignore_index, bool allow_probabilities);
+                         std::int64_t ignore_index, bool allow_probabilities);
 std::string class_target_error(const char* op, const TensorBase& input, const ClassLayout& l, const TensorBase& target,
                                bool allow_probabilities);
 
 struct ClassLossResult {
-  TensorBase loss;   // the loss shape (Reduction::None) or a scalar
-  TensorBase lse;    // [rows]: each row's log-sum-exp (cross-entropy only)
-  double denom;  // Mean's divisor
+  TensorBase loss;  // the loss shape (Reduction::None) or a scalar
+  TensorBase lse;   // [rows]: each row's log-sum-exp (cross-entropy only)
+  double denom;     // Mean's divisor
 };
 
 // Per row, with soft targets q_c:  loss = sum_c q_c (lse - x_c)  (lse = 0 for
@@ -59,8 +59,9 @@ ClassLossResult class_index_loss(const TensorBase& x, const TensorBase& target, 
 // dx = g_r ((sum_c q_c) p - q), p = softmax of the row (absent for
 // log-probabilities), g_r the row's share of dy. x is only read for
 // cross-entropy; `input_shape` and dy's dtype give dx's.
-TensorBase class_index_loss_backward(const TensorBase& dy, const TensorBase& x, const Dims& input_shape, const TensorBase& target,
-                                 const TensorBase& lse, const ClassLoss& spec, double denom);
+TensorBase class_index_loss_backward(const TensorBase& dy, const TensorBase& x, const Dims& input_shape,
+                                     const TensorBase& target, const TensorBase& lse, const ClassLoss& spec,
+                                     double denom);
 // The dense soft targets q [N, C, S] of class_index_loss and their row sums
 // qsum [N, 1, S] (zero on ignored rows).
 std::pair<TensorBase, TensorBase> class_target_weights(const TensorBase& target, const ClassLoss& spec, DType dtype);
@@ -69,9 +70,10 @@ std::pair<TensorBase, TensorBase> class_target_weights(const TensorBase& target,
 // q_c = w_c ((1 - eps) t_c + eps / C); Mean divides by the number of rows.
 ClassLossResult cross_entropy_probabilities(const TensorBase& x, const TensorBase& t, const ClassLoss& spec);
 // dx = g_r ((sum_c q_c) p - q),  dt = g_r (1 - eps) w_c (lse - x_c); each only when asked.
-std::pair<TensorBase, TensorBase> cross_entropy_probabilities_backward(const TensorBase& dy, const TensorBase& x, const TensorBase& t,
-                                                               const TensorBase& lse, const ClassLoss& spec, double denom,
-                                                               bool need_dx, bool need_dt);
+std::pair<TensorBase, TensorBase> cross_entropy_probabilities_backward(const TensorBase& dy, const TensorBase& x,
+                                                                       const TensorBase& t, const TensorBase& lse,
+                                                                       const ClassLoss& spec, double denom,
+                                                                       bool need_dx, bool need_dt);
 
 // ValueError naming `op` and the first element of x outside [0, 1].
 void check_probabilities(const char* op, const TensorBase& x);
@@ -79,8 +81,8 @@ void check_probabilities(const char* op, const TensorBase& x);
 TensorBase binary_cross_entropy(const TensorBase& x, const TensorBase& t);
 // dx = dy (x - t) / max(x (1 - x), 1e-12)   (PyTorch's clamp of the denominator)
 // dt = dy (max(log(1 - x), -100) - max(log x, -100)); each only when asked.
-std::pair<TensorBase, TensorBase> binary_cross_entropy_backward(const TensorBase& dy, const TensorBase& x, const TensorBase& t,
-                                                        bool need_dx, bool need_dt);
+std::pair<TensorBase, TensorBase> binary_cross_entropy_backward(const TensorBase& dy, const TensorBase& x,
+                                                                const TensorBase& t, bool need_dx, bool need_dt);
 // softplus(z) = log(1 + exp(z)) as max(z, 0) + log1p(exp(-|z|)): no exp overflows.
 TensorBase softplus(const TensorBase& z);
 

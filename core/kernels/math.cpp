@@ -62,7 +62,8 @@ void check_no_zero_divisor(const char* op, const TensorBase& b) {
   const TensorBase c = contiguous(zero);
   const bool* p = c.data_ptr<bool>();
   for (std::int64_t i = 0, n = c.numel(); i < n; ++i)
-    if (p[i]) throw ValueError(fmt::format("{}: integer division by zero (divisor {} holds a 0)", op, shape_str(b.shape())));
+    if (p[i])
+      throw ValueError(fmt::format("{}: integer division by zero (divisor {} holds a 0)", op, shape_str(b.shape())));
 }
 
 template <class T>
@@ -90,8 +91,8 @@ T lerp_value(T s, T e, T w) {
 
 void check_same_dtype(const char* op, const char* what, const TensorBase& a, const TensorBase& b) {
   if (a.dtype() != b.dtype())
-    throw DTypeError(fmt::format("{}: expected {} of dtype {}, got {}", op, what, dtype_name(a.dtype()),
-                                 dtype_name(b.dtype())));
+    throw DTypeError(
+        fmt::format("{}: expected {} of dtype {}, got {}", op, what, dtype_name(a.dtype()), dtype_name(b.dtype())));
 }
 
 // erfinv in double: Giles' single-precision approximation ("Approximating the
@@ -101,8 +102,9 @@ void check_same_dtype(const char* op, const char* what, const TensorBase& a, con
 double erfinv_double(double x) {
   if (std::isnan(x)) return x;
   const double ax = std::abs(x);
-  if (ax >= 1) return ax == 1 ? std::copysign(std::numeric_limits<double>::infinity(), x)
-                              : std::numeric_limits<double>::quiet_NaN();
+  if (ax >= 1)
+    return ax == 1 ? std::copysign(std::numeric_limits<double>::infinity(), x)
+                   : std::numeric_limits<double>::quiet_NaN();
   if (ax == 0) return x;
   double w = -std::log((1.0 - ax) * (1.0 + ax)), p;
   if (w < 5) {
@@ -157,9 +159,9 @@ T softplus_value(T v, T beta, T threshold) {
 // ---- real functions -----------------------------------------------------------------
 
 // `v` is a float or a double.
-#define TG_REAL_UNARY(name, expr)                                                        \
-  TensorBase name(const TensorBase& x) {                                                  \
-    return real_unary(x, [](auto v) -> decltype(v) { return expr; });                     \
+#define TG_REAL_UNARY(name, expr)                                     \
+  TensorBase name(const TensorBase& x) {                              \
+    return real_unary(x, [](auto v) -> decltype(v) { return expr; }); \
   }
 
 TG_REAL_UNARY(sin, std::sin(v))
@@ -223,7 +225,8 @@ TensorBase atan2(const TensorBase& a, const TensorBase& b) {
   const DType rt = result_type(a, b);
   const DType dt = is_floating(rt) ? rt : kFloat32;
   TensorBase out = make_tensor(shape, dt);
-  dispatch_floating(dt, "atan2", [&]<class T>() { binary_compute<T>(out, a, b, [](T y, T x) { return std::atan2(y, x); }); });
+  dispatch_floating(dt, "atan2",
+                    [&]<class T>() { binary_compute<T>(out, a, b, [](T y, T x) { return std::atan2(y, x); }); });
   return out;
 }
 
@@ -231,7 +234,8 @@ TensorBase hypot(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "hypot");
   const DType dt = result_type(a, b);
   TensorBase out = make_tensor(shape, dt);
-  dispatch_floating(dt, "hypot", [&]<class T>() { binary_compute<T>(out, a, b, [](T x, T y) { return std::hypot(x, y); }); });
+  dispatch_floating(dt, "hypot",
+                    [&]<class T>() { binary_compute<T>(out, a, b, [](T x, T y) { return std::hypot(x, y); }); });
   return out;
 }
 
@@ -328,8 +332,9 @@ TensorBase lerp(const TensorBase& start, const TensorBase& end, const TensorBase
   check_same_dtype("lerp", "weight", start, weight);
   const Dims shape = broadcast_shapes(binary_shape(start, end, "lerp"), weight.shape(), "lerp");
   TensorBase out = make_tensor(shape, start.dtype());
-  dispatch_floating(start.dtype(), "lerp",
-                    [&]<class T>() { map3<T, T, T, T>(out, start, end, weight, [](T s, T e, T w) { return lerp_value(s, e, w); }); });
+  dispatch_floating(start.dtype(), "lerp", [&]<class T>() {
+    map3<T, T, T, T>(out, start, end, weight, [](T s, T e, T w) { return lerp_value(s, e, w); });
+  });
   return out;
 }
 
@@ -384,7 +389,10 @@ TensorBase nan_to_num(const TensorBase& x, double nan, std::optional<double> pos
     const T p = posinf ? checked_scalar<T>(*posinf, "nan_to_num") : std::numeric_limits<T>::max();
     const T m = neginf ? checked_scalar<T>(*neginf, "nan_to_num") : std::numeric_limits<T>::lowest();
     unary_into<T, T>(out, x, [n, p, m](T v) {
-      return v != v ? n : v == std::numeric_limits<T>::infinity() ? p : v == -std::numeric_limits<T>::infinity() ? m : v;
+      return v != v                                     ? n
+             : v == std::numeric_limits<T>::infinity()  ? p
+             : v == -std::numeric_limits<T>::infinity() ? m
+                                                        : v;
     });
   });
   return out;
@@ -399,7 +407,8 @@ TensorBase classify(const TensorBase& x, Pred pred) {
     fill_(out, 0);
     return out;
   }
-  dispatch_floating(x.dtype(), "isinf", [&]<class T>() { unary_into<bool, T>(out, x, [pred](T v) { return pred(v); }); });
+  dispatch_floating(x.dtype(), "isinf",
+                    [&]<class T>() { unary_into<bool, T>(out, x, [pred](T v) { return pred(v); }); });
   return out;
 }
 

@@ -47,7 +47,7 @@ TensorBase round(const TensorBase& x);  // halves to even, as PyTorch
 // torch.round(x, decimals=d); floating tensors only unless decimals is 0.
 TensorBase round(const TensorBase& x, std::int64_t decimals);
 TensorBase trunc(const TensorBase& x);
-TensorBase frac(const TensorBase& x);   // x - trunc(x)
+TensorBase frac(const TensorBase& x);  // x - trunc(x)
 
 // ---- binary functions ------------------------------------------------------------------
 TensorBase atan2(const TensorBase& a, const TensorBase& b);

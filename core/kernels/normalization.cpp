@@ -30,7 +30,8 @@ void for_each_group(std::int64_t count, std::int64_t numel, Body body) {
 
 // ---- layer_norm: rows of length m (the normalised dims, innermost) --------------
 
-LayerNormStats layer_norm(const TensorBase& x_in, const TensorBase& w_in, const TensorBase& b_in, std::int64_t m, double eps) {
+LayerNormStats layer_norm(const TensorBase& x_in, const TensorBase& w_in, const TensorBase& b_in, std::int64_t m,
+                          double eps) {
   const TensorBase x = contiguous(x_in);
   const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in, b = b_in.defined() ? contiguous(b_in) : b_in;
   const std::int64_t rows = m == 0 ? 0 : x.numel() / m;
@@ -63,9 +64,10 @@ LayerNormStats layer_norm(const TensorBase& x_in, const TensorBase& w_in, const 
 }
 
 // dx, dw, db of layer_norm (each only when asked).
-std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorBase& dy_in, const TensorBase& x_in, const TensorBase& mean,
-                                                       const TensorBase& rstd, const TensorBase& w_in, std::int64_t m,
-                                                       bool need_dx, bool need_dw, bool need_db) {
+std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorBase& dy_in, const TensorBase& x_in,
+                                                                   const TensorBase& mean, const TensorBase& rstd,
+                                                                   const TensorBase& w_in, std::int64_t m, bool need_dx,
+                                                                   bool need_dw, bool need_db) {
   const TensorBase dy = contiguous(dy_in), x = contiguous(x_in);
   const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in;
   const std::int64_t rows = mean.numel();
@@ -121,7 +123,7 @@ BatchNormStats batch_norm_train(const TensorBase& x_in, const TensorBase& w_in, 
   const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in, b = b_in.defined() ? contiguous(b_in) : b_in;
   const std::int64_t n = x.size(0), c = x.size(1), s = c == 0 || n == 0 ? 0 : x.numel() / (n * c);
   BatchNormStats out{make_tensor(x.shape(), x.dtype()), make_tensor({c}, x.dtype()), make_tensor({c}, x.dtype()),
-                 make_tensor({c}, x.dtype())};
+                     make_tensor({c}, x.dtype())};
   dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
     const T* xp = x.data_ptr<T>();
     const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
@@ -159,9 +161,10 @@ BatchNormStats batch_norm_train(const TensorBase& x_in, const TensorBase& w_in, 
   return out;
 }
 
-std::tuple<TensorBase, TensorBase, TensorBase> batch_norm_backward(const TensorBase& dy_in, const TensorBase& x_in, const TensorBase& mean,
-                                                       const TensorBase& rstd, const TensorBase& w_in, bool need_dx,
-                                                       bool need_dw, bool need_db) {
+std::tuple<TensorBase, TensorBase, TensorBase> batch_norm_backward(const TensorBase& dy_in, const TensorBase& x_in,
+                                                                   const TensorBase& mean, const TensorBase& rstd,
+                                                                   const TensorBase& w_in, bool need_dx, bool need_dw,
+                                                                   bool need_db) {
   const TensorBase dy = contiguous(dy_in), x = contiguous(x_in);
   const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in;
   const std::int64_t n = x.size(0), c = x.size(1), s = c == 0 || n == 0 ? 0 : x.numel() / (n * c);

@@ -19,9 +19,10 @@ struct LayerNormStats {
 };
 LayerNormStats layer_norm(const TensorBase& x, const TensorBase& w, const TensorBase& b, std::int64_t m, double eps);
 // dx [x's shape], dw, db [m].
-std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorBase& dy, const TensorBase& x, const TensorBase& mean,
-                                                       const TensorBase& rstd, const TensorBase& w, std::int64_t m,
-                                                       bool need_dx, bool need_dw, bool need_db);
+std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorBase& dy, const TensorBase& x,
+                                                                   const TensorBase& mean, const TensorBase& rstd,
+                                                                   const TensorBase& w, std::int64_t m, bool need_dx,
+                                                                   bool need_dw, bool need_db);
 
 // ---- batch_norm: x seen as [N, C, S], statistics per channel over N and S ----
 struct BatchNormStats {
@@ -30,8 +31,9 @@ struct BatchNormStats {
 // Training mode: the batch's own statistics.
 BatchNormStats batch_norm_train(const TensorBase& x, const TensorBase& w, const TensorBase& b, double eps);
 // dx [x's shape], dw, db [C].
-std::tuple<TensorBase, TensorBase, TensorBase> batch_norm_backward(const TensorBase& dy, const TensorBase& x, const TensorBase& mean,
-                                                       const TensorBase& rstd, const TensorBase& w, bool need_dx,
-                                                       bool need_dw, bool need_db);
+std::tuple<TensorBase, TensorBase, TensorBase> batch_norm_backward(const TensorBase& dy, const TensorBase& x,
+                                                                   const TensorBase& mean, const TensorBase& rstd,
+                                                                   const TensorBase& w, bool need_dx, bool need_dw,
+                                                                   bool need_db);
 
 }  // namespace tg::kernel

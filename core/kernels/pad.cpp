@@ -27,8 +27,9 @@ PadMode pad_mode(std::string_view mode) {
 
 void check_pad(const TensorBase& x, const std::vector<std::int64_t>& pad, PadMode mode) {
   if (pad.size() % 2 != 0)
-    throw ShapeError(fmt::format("pad: the pad list [{}] has odd length {}; it holds (before, after) pairs, last dim first",
-                                 fmt::join(pad, ", "), pad.size()));
+    throw ShapeError(
+        fmt::format("pad: the pad list [{}] has odd length {}; it holds (before, after) pairs, last dim first",
+                    fmt::join(pad, ", "), pad.size()));
   if (pad.size() / 2 > static_cast<std::size_t>(x.dim()))
     throw ShapeError(fmt::format("pad: the pad list [{}] pads {} dims of a tensor of shape {}", fmt::join(pad, ", "),
                                  pad.size() / 2, shape_str(x.sizes())));
@@ -47,13 +48,16 @@ void check_pad(const TensorBase& x, const std::vector<std::int64_t>& pad, PadMod
       throw ShapeError(fmt::format("pad: reflect padding ({}, {}) of dim {} must be less than its size {} (shape {})",
                                    before, after, d, s, shape_str(x.sizes())));
     if (mode == PadMode::circular && most > s)
-      throw ShapeError(fmt::format("pad: circular padding ({}, {}) of dim {} wraps around more than once (size {}, "
-                                   "shape {})",
-                                   before, after, d, s, shape_str(x.sizes())));
-    if (mode == PadMode::circular && out > 0 && s - std::max<std::int64_t>(-before, 0) - std::max<std::int64_t>(-after, 0) <= 0)
-      throw ShapeError(fmt::format("pad: circular padding ({}, {}) of dim {} crops all of its {} elements, leaving "
-                                   "nothing to wrap around (shape {})",
-                                   before, after, d, s, shape_str(x.sizes())));
+      throw ShapeError(
+          fmt::format("pad: circular padding ({}, {}) of dim {} wraps around more than once (size {}, "
+                      "shape {})",
+                      before, after, d, s, shape_str(x.sizes())));
+    if (mode == PadMode::circular && out > 0 &&
+        s - std::max<std::int64_t>(-before, 0) - std::max<std::int64_t>(-after, 0) <= 0)
+      throw ShapeError(
+          fmt::format("pad: circular padding ({}, {}) of dim {} crops all of its {} elements, leaving "
+                      "nothing to wrap around (shape {})",
+                      before, after, d, s, shape_str(x.sizes())));
     if (mode == PadMode::replicate && s == 0 && out > 0)
       throw ShapeError(fmt::format("pad: replicate padding of the empty dim {} (shape {}) has nothing to replicate", d,
                                    shape_str(x.sizes())));
@@ -80,9 +84,15 @@ TensorBase pad_index(std::int64_t size, std::int64_t before, std::int64_t after,
     std::int64_t i = o - before;  // where output position o reads x, before the mode folds it in
     if (i < 0 || i >= size) {
       switch (mode) {
-        case PadMode::reflect: i = i < 0 ? -i : 2 * (size - 1) - i; break;
-        case PadMode::replicate: i = std::clamp<std::int64_t>(i, 0, size - 1); break;
-        case PadMode::circular: i = ((i % size) + size) % size; break;
+        case PadMode::reflect:
+          i = i < 0 ? -i : 2 * (size - 1) - i;
+          break;
+        case PadMode::replicate:
+          i = std::clamp<std::int64_t>(i, 0, size - 1);
+          break;
+        case PadMode::circular:
+          i = ((i % size) + size) % size;
+          break;
         case PadMode::constant:
           throw ValueError(fmt::format("pad_index: constant mode position {} reads outside size {}", o, size));
       }
@@ -125,8 +135,8 @@ TensorBase repeat_interleave_index(const TensorBase& repeats, std::int64_t n, co
 
 TensorBase repeat_interleave_index(const std::vector<std::int64_t>& repeats, std::int64_t n, const char* op) {
   if (repeats.size() != 1 && static_cast<std::int64_t>(repeats.size()) != n)
-    throw ShapeError(fmt::format("{}: {} repeats for a dim of size {}; give one, or one per element", op,
-                                 repeats.size(), n));
+    throw ShapeError(
+        fmt::format("{}: {} repeats for a dim of size {}; give one, or one per element", op, repeats.size(), n));
   std::int64_t total = 0;
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int64_t r = repeats.size() == 1 ? repeats[0] : repeats[i];

@@ -49,8 +49,8 @@ Window window_at(const Pool2dGeometry& g, std::int64_t oh, std::int64_t ow) {
 Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel, std::optional<Size2> stride_opt,
                                Size2 padding, Size2 dilation) {
   if (x.dim() != 4)
-    throw ShapeError(fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op,
-                                 shape_str(x.sizes())));
+    throw ShapeError(
+        fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op, shape_str(x.sizes())));
   if (!x.is_floating_point())
     throw DTypeError(fmt::format("{}: expected a floating-point input, got {}", op, dtype_name(x.dtype())));
   const Size2 stride = stride_opt.value_or(kernel);
@@ -65,8 +65,8 @@ Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel
   if (padding.h < 0 || padding.w < 0 || padding.h > span_h / 2 || padding.w > span_w / 2)
     throw ValueError(fmt::format("{}: padding ({}, {}) must be between 0 and half the kernel size ({}, {})", op,
                                  padding.h, padding.w, span_h, span_w));
-  Pool2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), kernel.h, kernel.w, stride.h, stride.w,
-                 padding.h, padding.w, dilation.h, dilation.w, 0, 0};
+  Pool2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3),  kernel.h,   kernel.w, stride.h,
+                   stride.w,  padding.h, padding.w, dilation.h, dilation.w, 0,        0};
   if (g.h + 2 * g.ph < span_h || g.w + 2 * g.pw < span_w)
     throw ShapeError(fmt::format("{}: input {} padded by ({}, {}) is smaller than the kernel ({}, {})", op,
                                  shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));

@@ -10,10 +10,10 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/kernels/wrapping.h>
-#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
@@ -27,8 +27,7 @@ DimMask reduction_mask(IntArrayRef dims, int ndim, const char* op) {
   for (auto dim : dims) {
     const int d = wrap_dim(dim, ndim, op);
     if (mask & (DimMask{1} << d))
-      throw ValueError(fmt::format("{}: dim {} appears more than once in the list of dims {}", op, d,
-                                   shape_str(dims)));
+      throw ValueError(fmt::format("{}: dim {} appears more than once in the list of dims {}", op, d, shape_str(dims)));
     mask |= DimMask{1} << d;
   }
   return mask & all;  // a 0-d tensor accepts dim 0 but has nothing to reduce
@@ -105,8 +104,7 @@ ReducePlan make_reduce_plan(const TensorBase& x, DimMask mask, bool reorder) {
       p.kept_strides.push_back(stride);
     }
   }
-  if (reorder)
-    std::stable_sort(red.begin(), red.begin() + nred, [](auto a, auto b) { return a.second > b.second; });
+  if (reorder) std::stable_sort(red.begin(), red.begin() + nred, [](auto a, auto b) { return a.second > b.second; });
   for (int i = 0; i < nred; ++i) {
     const auto [size, stride] = red[static_cast<std::size_t>(i)];
     if (!p.red_sizes.empty() && p.red_strides.back() == stride * size) {
@@ -485,7 +483,7 @@ TensorBase make_output(const TensorBase& x, DimMask mask, bool keepdim, DType dt
 
 template <class T, class Op, class Out, class Finish>
 TensorBase reduce_into(const TensorBase& x, DimMask mask, bool keepdim, DType dtype, const Op& op, Finish finish,
-                   bool reorder = true) {
+                       bool reorder = true) {
   TensorBase out = make_output(x, mask, keepdim, dtype);
   Out* o = out.data_ptr<Out>();
   run_reduce<T>(x, make_reduce_plan(x, mask, reorder), op,
@@ -500,7 +498,7 @@ TensorBase extreme(const TensorBase& x, IntArrayRef dims, bool keepdim, const ch
   const TensorBase folded = collapse_broadcast(x, mask).x;
   return dispatch(x.dtype(), [&]<class T>() {
     return reduce_into<T, ExtremeOp<Max, T>, T>(folded, mask, keepdim, x.dtype(), ExtremeOp<Max, T>{},
-                                                 [](T a) { return a; });
+                                                [](T a) { return a; });
   });
 }
 
@@ -600,8 +598,8 @@ TensorBase var(const TensorBase& x, IntArrayRef dims, double correction, bool ke
 
 TensorBase std(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim) {
   if (!x.is_floating_point())
-    throw DTypeError(fmt::format("std: expected a floating-point tensor (float32 or float64), got {}",
-                                 dtype_name(x.dtype())));
+    throw DTypeError(
+        fmt::format("std: expected a floating-point tensor (float32 or float64), got {}", dtype_name(x.dtype())));
   // Checked here too, so that a bad dim names std rather than the var under it.
   reduction_mask(dims, x.dim(), "std");
   TensorBase v = var(x, dims, correction, keepdim);
@@ -642,7 +640,7 @@ TensorBase logsumexp(const TensorBase& x, IntArrayRef dims, bool keepdim) {
     TensorBase e = make_tensor(x.shape(), x.dtype());
     map2<T, T, T>(e, x, shift, [](T a, T m) { return std::exp(a - m); });
     TensorBase s = reduce_into<T, SumOp<T>, T>(e, mask, /*keepdim=*/true, x.dtype(), SumOp<T>{},
-                                           [](double a) { return static_cast<T>(a); });
+                                               [](double a) { return static_cast<T>(a); });
     map2<T, T, T>(s, s, shift, [](T a, T m) { return std::log(a) + m; });
     return keepdim ? s : reshape_contiguous(s, reduced_shape(x.shape(), mask, false));
   });
@@ -655,10 +653,9 @@ TensorBase prod(const TensorBase& x, IntArrayRef dims, bool keepdim) {
   const std::int64_t repeat = collapsed.repeat;
   return dispatch(x.dtype(), [&]<class T>() {
     using Out = SumOut<T>;
-    return reduce_into<T, ProdOp<T>, Out>(folded, mask, keepdim, dtype_of<Out>(), ProdOp<T>{},
-                                          [r = repeat](WideAcc<T> a) {
-                                            return static_cast<Out>(r == 1 ? a : repeated_prod(a, r));
-                                          });
+    return reduce_into<T, ProdOp<T>, Out>(
+        folded, mask, keepdim, dtype_of<Out>(), ProdOp<T>{},
+        [r = repeat](WideAcc<T> a) { return static_cast<Out>(r == 1 ? a : repeated_prod(a, r)); });
   });
 }
 
@@ -666,16 +663,15 @@ TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "norm");
   if (x.numel() > kCollapseBroadcastAbove && is_floating(x.dtype())) {
     const Collapsed collapsed = collapse_broadcast(x, mask);
-  const TensorBase& folded = collapsed.x;
-  const std::int64_t repeat = collapsed.repeat;
+    const TensorBase& folded = collapsed.x;
+    const std::int64_t repeat = collapsed.repeat;
     if (repeat != 1) {
       if (std::isinf(p)) return norm(folded, p, dims, keepdim);
       // sum |x|^p over the repeats is repeat times that over one copy.
       const double scale = p == 0 ? static_cast<double>(repeat) : std::pow(static_cast<double>(repeat), 1.0 / p);
       TensorBase out = norm(folded, p, dims, keepdim);
-      dispatch_floating(out.dtype(), "norm", [&]<class T>() {
-        map1<T, T>(out, out, [scale](T a) { return static_cast<T>(a * scale); });
-      });
+      dispatch_floating(out.dtype(), "norm",
+                        [&]<class T>() { map1<T, T>(out, out, [scale](T a) { return static_cast<T>(a * scale); }); });
       return out;
     }
   }
@@ -882,7 +878,7 @@ TensorBase tie_weights(const TensorBase& x, const TensorBase& y, DimMask mask) {
     TensorBase hit = make_tensor(x.shape(), x.dtype());
     map2<T, T, T>(hit, x, y, [](T a, T b) { return a == b || (a != a && b != b) ? T(1) : T(0); });
     TensorBase count = reduce_into<T, SumOp<T>, T>(hit, mask, /*keepdim=*/true, x.dtype(), SumOp<T>{},
-                                               [](double a) { return static_cast<T>(a); });
+                                                   [](double a) { return static_cast<T>(a); });
     map2<T, T, T>(hit, hit, count, [](T h, T c) { return h / c; });
     return hit;
   });

@@ -17,10 +17,12 @@ Dims infer_size(const Dims& shape, std::int64_t numel, const char* op) {
   for (int d = 0; d < shape.size(); ++d) {
     if (shape[d] == -1) {
       if (inferred >= 0)
-        throw ShapeError(fmt::format("{}: only one dimension can be inferred (-1), got shape {}", op, shape_str(shape)));
+        throw ShapeError(
+            fmt::format("{}: only one dimension can be inferred (-1), got shape {}", op, shape_str(shape)));
       inferred = d;
     } else if (shape[d] < 0) {
-      throw ShapeError(fmt::format("{}: invalid size {} at dimension {} of shape {}", op, shape[d], d, shape_str(shape)));
+      throw ShapeError(
+          fmt::format("{}: invalid size {} at dimension {} of shape {}", op, shape[d], d, shape_str(shape)));
     } else {
       overflow |= mul_overflows(known, shape[d], &known);
     }
@@ -59,8 +61,9 @@ std::optional<Dims> view_strides(const Dims& sizes, const Dims& strides, const D
     // Products that overflow cannot equal a stride of a view in bounds: such
     // a chunk ends (and the caller copies).
     std::int64_t chunk_extent = 0;
-    const bool chunk_ends = d == 0 || (sizes[d - 1] != 1 && (mul_overflows(chunk_numel, base, &chunk_extent) ||
-                                                             strides[d - 1] != chunk_extent));
+    const bool chunk_ends =
+        d == 0 ||
+        (sizes[d - 1] != 1 && (mul_overflows(chunk_numel, base, &chunk_extent) || strides[d - 1] != chunk_extent));
     if (!chunk_ends) continue;
     while (v >= 0 && (view_numel < chunk_numel || new_sizes[v] == 1)) {
       if (mul_overflows(view_numel, base, &out[v])) return std::nullopt;
@@ -143,8 +146,8 @@ TensorBase expand(const TensorBase& x, const Dims& sizes) {
     const std::int64_t have = x.size(j);
     const std::int64_t want = sizes[i] == -1 ? have : sizes[i];
     if (want < 0)
-      throw ShapeError(fmt::format("expand: invalid size {} at dimension {} of target {}", sizes[i], i,
-                                   shape_str(sizes)));
+      throw ShapeError(
+          fmt::format("expand: invalid size {} at dimension {} of target {}", sizes[i], i, shape_str(sizes)));
     if (want == have) {
       out_strides[i] = x.stride(j);
     } else if (have != 1) {
@@ -215,8 +218,8 @@ SliceSpec narrow_spec(const TensorBase& x, std::int64_t dim, std::int64_t start,
     throw IndexError(fmt::format("narrow: start {} is out of range for dimension {} with size {}", start, d, size));
   const std::int64_t s = start < 0 ? start + size : start;
   if (length > size - s)
-    throw IndexError(fmt::format("narrow: start {} + length {} exceeds the size {} of dimension {}", s, length, size,
-                                 d));
+    throw IndexError(
+        fmt::format("narrow: start {} + length {} exceeds the size {} of dimension {}", s, length, size, d));
   return {d, s, length, 1};
 }
 
@@ -272,9 +275,10 @@ CatPlan cat_plan(std::span<const TensorBase> tensors, std::int64_t dim) {
   const std::size_t ref = first == tensors.end() ? 0 : static_cast<std::size_t>(first - tensors.begin());
   const TensorBase& r = tensors[ref];
   if (r.dim() == 0)
-    throw ShapeError(fmt::format("cat: tensor {} is 0-d; zero-dimensional tensors cannot be concatenated "
-                                 "(unsqueeze them first, or use stack)",
-                                 ref));
+    throw ShapeError(
+        fmt::format("cat: tensor {} is 0-d; zero-dimensional tensors cannot be concatenated "
+                    "(unsqueeze them first, or use stack)",
+                    ref));
   CatPlan plan;
   plan.dtype = dtype;
   plan.dim = wrap_dim(dim, r.dim(), "cat");
@@ -295,9 +299,10 @@ CatPlan cat_plan(std::span<const TensorBase> tensors, std::int64_t dim) {
           "match",
           i, shape_str(t.sizes()), ref, shape_str(r.sizes()), plan.dim));
     if (add_overflows(plan.out_shape[plan.dim], t.size(plan.dim), &plan.out_shape[plan.dim]))
-      throw ShapeError(fmt::format("cat: the sizes along dimension {} add up to more than an int64 can count "
-                                   "(tensor {} has shape {})",
-                                   plan.dim, i, shape_str(t.sizes())));
+      throw ShapeError(
+          fmt::format("cat: the sizes along dimension {} add up to more than an int64 can count "
+                      "(tensor {} has shape {})",
+                      plan.dim, i, shape_str(t.sizes())));
   }
   return plan;
 }

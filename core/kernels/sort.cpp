@@ -37,10 +37,8 @@ TensorBase unrows(const TensorBase& r, int d) {
 
 template <class T>
 bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>)
-    return std::isnan(v);
-  else
-    return false;
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
 }
 
 // Runs f(in_row, out_row, n) on every row along `dim`; out has x's shape and `out_dtype`.
@@ -75,10 +73,8 @@ TensorBase scan(const TensorBase& x, std::int64_t dim, const char* op) {
     return along<T, T>(x, dim, x.dtype(), op, [](const T* in, T* out, std::int64_t n) {
       Acc<T> acc = Sum ? Acc<T>(0) : Acc<T>(1);
       for (std::int64_t i = 0; i < n; ++i) {
-        if constexpr (Sum)
-          acc += static_cast<Acc<T>>(in[i]);
-        else
-          acc *= static_cast<Acc<T>>(in[i]);
+        if constexpr (Sum) acc += static_cast<Acc<T>>(in[i]);
+        else acc *= static_cast<Acc<T>>(in[i]);
         out[i] = static_cast<T>(acc);
       }
     });
@@ -114,8 +110,8 @@ std::tuple<TensorBase, TensorBase> cumulative_extreme(const TensorBase& x, std::
 
 TensorBase triangle(const TensorBase& x, std::int64_t diagonal, bool upper, const char* op) {
   if (x.dim() < 2)
-    throw ShapeError(fmt::format("{}: expected a tensor with at least 2 dimensions, got shape {}", op,
-                                 shape_str(x.sizes())));
+    throw ShapeError(
+        fmt::format("{}: expected a tensor with at least 2 dimensions, got shape {}", op, shape_str(x.sizes())));
   TensorBase out = clone(x);
   const std::int64_t rows = x.size(-2), cols = x.size(-1);
   if (out.numel() == 0) return out;
@@ -140,12 +136,13 @@ TensorBase triu(const TensorBase& x, std::int64_t diagonal) { return triangle(x,
 
 TensorBase diagonal(const TensorBase& x, std::int64_t offset, std::int64_t dim1, std::int64_t dim2) {
   if (x.dim() < 2)
-    throw ShapeError(fmt::format("diagonal: expected a tensor with at least 2 dimensions, got shape {}",
-                                 shape_str(x.sizes())));
+    throw ShapeError(
+        fmt::format("diagonal: expected a tensor with at least 2 dimensions, got shape {}", shape_str(x.sizes())));
   const int a = wrap_dim(dim1, x.dim(), "diagonal"), b = wrap_dim(dim2, x.dim(), "diagonal");
   if (a == b)
-    throw ValueError(fmt::format("diagonal: dim1 and dim2 are both dimension {} of a tensor of shape {}; they must differ",
-                                 a, shape_str(x.sizes())));
+    throw ValueError(
+        fmt::format("diagonal: dim1 and dim2 are both dimension {} of a tensor of shape {}; they must differ", a,
+                    shape_str(x.sizes())));
   const std::int64_t sa = x.size(a), sb = x.size(b);
   std::int64_t length = 0, offset_elems = x.storage_offset();
   // Written so that no offset, however large, overflows.

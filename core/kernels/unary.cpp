@@ -2,8 +2,8 @@
 // activations.
 #include <cmath>
 #include <limits>
-#include <utility>
 #include <numbers>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -74,7 +74,8 @@ template <class F>
 TensorBase grad_kernel(const TensorBase& dy, const TensorBase& x, const char* op, F f) {
   const Dims shape = binary_shape(dy, x, op);
   TensorBase out = make_tensor(shape, dy.dtype());
-  dispatch_floating(dy.dtype(), op, [&]<class T>() { binary_compute<T>(out, dy, x, [f](T g, T v) -> T { return f(g, v); }); });
+  dispatch_floating(dy.dtype(), op,
+                    [&]<class T>() { binary_compute<T>(out, dy, x, [f](T g, T v) -> T { return f(g, v); }); });
   return out;
 }
 
@@ -122,7 +123,8 @@ TensorBase sign(const TensorBase& x) {
 TensorBase relu(const TensorBase& x) {
   check_not_bool("relu", x);
   TensorBase out = make_tensor(x.shape(), x.dtype());
-  dispatch_numeric(x.dtype(), "relu", [&]<class T>() { unary_compute<T>(out, x, [](T v) { return v < T(0) ? T(0) : v; }); });
+  dispatch_numeric(x.dtype(), "relu",
+                   [&]<class T>() { unary_compute<T>(out, x, [](T v) { return v < T(0) ? T(0) : v; }); });
   return out;
 }
 

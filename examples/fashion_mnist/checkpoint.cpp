@@ -37,7 +37,8 @@ std::vector<EpochMetrics> decode_metrics(const std::string& path, const std::str
 
 const std::string& required(const std::string& path, const tg::Metadata& metadata, const std::string& key) {
   auto it = metadata.find(key);
-  if (it == metadata.end()) throw tg::FormatError(fmt::format("'{}': not a fashion_mnist checkpoint (no '{}')", path, key));
+  if (it == metadata.end())
+    throw tg::FormatError(fmt::format("'{}': not a fashion_mnist checkpoint (no '{}')", path, key));
   return it->second;
 }
 
@@ -83,11 +84,13 @@ Checkpoint load_checkpoint(const std::string& path, tg::nn::Module& model, tg::o
   tg::optim::OptimizerState optimizer_state;
   for (const auto& [name, t] : file.tensors) {
     if (starts_with(name, kModelPrefix)) model_state.emplace(name.substr(kModelPrefix.size()), t);
-    else if (starts_with(name, kOptimizerPrefix)) optimizer_state.tensors.emplace(name.substr(kOptimizerPrefix.size()), t);
+    else if (starts_with(name, kOptimizerPrefix))
+      optimizer_state.tensors.emplace(name.substr(kOptimizerPrefix.size()), t);
     else throw tg::FormatError(fmt::format("'{}': unexpected tensor '{}'", path, name));
   }
   for (const auto& [key, value] : file.metadata)
-    if (starts_with(key, kOptimizerPrefix)) optimizer_state.metadata.emplace(key.substr(kOptimizerPrefix.size()), value);
+    if (starts_with(key, kOptimizerPrefix))
+      optimizer_state.metadata.emplace(key.substr(kOptimizerPrefix.size()), value);
 
   // All or nothing: keep the model's current values to put back if the
   // optimizer part turns out not to fit.

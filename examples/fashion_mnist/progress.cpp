@@ -11,7 +11,9 @@ namespace fashion {
 bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) != 0; }
 
 ProgressBar::ProgressBar(std::string label, std::size_t total_batches, bool interactive)
-    : label_(std::move(label)), total_(total_batches), interactive_(interactive),
+    : label_(std::move(label)),
+      total_(total_batches),
+      interactive_(interactive),
       start_(std::chrono::steady_clock::now()) {}
 
 void ProgressBar::update(std::size_t done, std::size_t samples, double running_loss) {

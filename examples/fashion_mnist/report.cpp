@@ -11,8 +11,8 @@ namespace fashion {
 void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>& metrics) {
   std::string text = "epoch,train_loss,test_loss,test_accuracy,seconds\n";
   for (const auto& m : metrics)
-    text += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.3f}\n", m.epoch, m.train_loss, m.test_loss, m.test_accuracy,
-                        m.seconds);
+    text +=
+        fmt::format("{},{:.6f},{:.6f},{:.6f},{:.3f}\n", m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.seconds);
   std::ofstream out(path, std::ios::binary);
   out << text;
   if (!out) throw tg::Error(fmt::format("cannot write metrics to '{}'", path));
@@ -30,7 +30,9 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
   if (hi <= lo) hi = lo + 1;
   std::size_t n = 0;
   for (const auto& [name, values] : series) n = std::max(n, values.size());
-  auto px = [&](std::size_t i) { return x0 + (n <= 1 ? w / 2 : w * static_cast<double>(i) / static_cast<double>(n - 1)); };
+  auto px = [&](std::size_t i) {
+    return x0 + (n <= 1 ? w / 2 : w * static_cast<double>(i) / static_cast<double>(n - 1));
+  };
   auto py = [&](double v) { return y0 + h - h * (v - lo) / (hi - lo); };
   for (int t = 0; t <= 4; ++t) {
     const double v = lo + (hi - lo) * t / 4;
@@ -49,8 +51,8 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='2' points='{}'/>\n", colors[k], points);
     for (std::size_t i = 0; i < values.size(); ++i)
       s += fmt::format("<circle cx='{:.1f}' cy='{:.1f}' r='3' fill='{}'/>\n", px(i), py(values[i]), colors[k]);
-    s += fmt::format("<text x='{}' y='{}' font-size='12' fill='{}'>{}</text>\n", x0 + 10, y0 + 18 + 16 * k,
-                     colors[k], name);
+    s += fmt::format("<text x='{}' y='{}' font-size='12' fill='{}'>{}</text>\n", x0 + 10, y0 + 18 + 16 * k, colors[k],
+                     name);
   }
   return s;
 }

@@ -26,9 +26,9 @@ std::shared_ptr<nn::Sequential> make_model(const std::string& kind) {
   if (kind == "cnn")
     // Two conv-relu-pool blocks and a linear head: [N,1,28,28] -> [N,16,14,14]
     // -> [N,32,7,7] -> 10 logits.
-    return std::make_shared<nn::Sequential>(
-        AddChannel(), nn::Conv2d(1, 16, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2),
-        nn::Conv2d(16, 32, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(32 * 7 * 7, 10));
+    return std::make_shared<nn::Sequential>(AddChannel(), nn::Conv2d(1, 16, 3, {.padding = 1}), nn::ReLU(),
+                                            nn::MaxPool2d(2), nn::Conv2d(16, 32, 3, {.padding = 1}), nn::ReLU(),
+                                            nn::MaxPool2d(2), nn::Flatten(), nn::Linear(32 * 7 * 7, 10));
   throw tg::ValueError(fmt::format("unknown model '{}': use mlp or cnn", kind));
 }
 
@@ -75,16 +75,15 @@ RunResult train(const Config& config) {
   // Before the data, so a bad --out fails at once, as a tg::Error.
   std::error_code error;
   std::filesystem::create_directories(config.out_dir, error);
-  if (error)
-    throw tg::Error(fmt::format("cannot create the output folder '{}': {}", config.out_dir, error.message()));
+  if (error) throw tg::Error(fmt::format("cannot create the output folder '{}': {}", config.out_dir, error.message()));
   tg::set_num_threads(config.threads);
   tg::manual_seed(config.seed);
   const auto data = tg::data::load_fashion_mnist(data_dir_or_default(config.data_dir));
   tg::data::TensorDataset full_train(data.train_images, data.train_labels);
   const std::size_t n_train = config.train_limit ? std::min(config.train_limit, full_train.size()) : full_train.size();
-  tg::data::DataLoader loader(full_train.narrow(0, n_train),
-                              {.batch_size = static_cast<std::size_t>(config.batch_size), .shuffle = true,
-                               .seed = config.seed});
+  tg::data::DataLoader loader(
+      full_train.narrow(0, n_train),
+      {.batch_size = static_cast<std::size_t>(config.batch_size), .shuffle = true, .seed = config.seed});
 
   auto model = make_model(config.model);
   tg::optim::Adam optimizer(model->parameters(), {.lr = config.lr});
@@ -92,8 +91,8 @@ RunResult train(const Config& config) {
   if (!config.resume.empty()) {
     state = load_checkpoint(config.resume, *model, &optimizer);
     if (state.model_kind != config.model)
-      throw tg::ValueError(fmt::format("checkpoint '{}' holds a {} model, not {}", config.resume, state.model_kind,
-                                       config.model));
+      throw tg::ValueError(
+          fmt::format("checkpoint '{}' holds a {} model, not {}", config.resume, state.model_kind, config.model));
     fmt::print("resumed from {} after epoch {}\n", config.resume, state.epoch);
   }
   loader.set_epoch(static_cast<std::uint64_t>(state.epoch));
@@ -130,7 +129,8 @@ RunResult train(const Config& config) {
     std::fflush(stdout);
     save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, epoch, result.metrics});
   }
-  if (config.epochs <= state.epoch) save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, state.epoch, result.metrics});
+  if (config.epochs <= state.epoch)
+    save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, state.epoch, result.metrics});
   const auto out = std::filesystem::path(config.out_dir);
   write_metrics_csv((out / "metrics.csv").string(), result.metrics);
   write_curves_svg((out / "curves.svg").string(), result.metrics);

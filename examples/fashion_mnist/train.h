@@ -21,8 +21,8 @@ struct Config {
   int threads = 1;
   std::uint64_t seed = 0;
   std::string out_dir{"runs/fashion_mnist"};
-  std::string resume{};   // checkpoint to continue from
-  std::string data_dir{};  // empty: Debian's dataset-fashion-mnist location
+  std::string resume{};         // checkpoint to continue from
+  std::string data_dir{};       // empty: Debian's dataset-fashion-mnist location
   std::size_t train_limit = 0;  // 0: all 60,000 training images
   bool progress = true;
 };

@@ -50,8 +50,7 @@ TEST_CASE("layer_norm: second derivatives for input, weight and bias") {
   const Tensor x = strided_leaf({2, 3, 4}, {0, 2, 1});
   const Tensor w = leaf({3, 4}), b = leaf({3, 4});
   CHECK(tg::gradgradcheck([](const Inputs& in) { return tg::layer_norm(in[0], {3, 4}, in[1], in[2]); }, {x, w, b}));
-  CHECK(tg::gradgradcheck([](const Inputs& in) { return tg::layer_norm(in[0], {4}, in[1]); },
-                          {x, leaf({4})}));
+  CHECK(tg::gradgradcheck([](const Inputs& in) { return tg::layer_norm(in[0], {4}, in[1]); }, {x, leaf({4})}));
   CHECK(tg::gradgradcheck([](const Inputs& in) { return tg::layer_norm(in[0], {4}); }, {x}));
   // Only the parameters learn: the backward op still differentiates in dy.
   const Tensor fixed = strided_leaf({2, 3, 4}, {0, 2, 1}).detach();
@@ -85,8 +84,7 @@ TEST_CASE("max_pool2d and avg_pool2d: second derivatives with a non-contiguous i
   x.set_requires_grad(true);
   REQUIRE(!x.is_contiguous());
   CHECK(tg::gradgradcheck([](const Inputs& in) { return tg::max_pool2d(in[0], 2, 1, 1); }, {x}));
-  CHECK(tg::gradgradcheck([](const Inputs& in) { return std::get<0>(tg::max_pool2d_with_indices(in[0], 3, 2)); },
-                          {x}));
+  CHECK(tg::gradgradcheck([](const Inputs& in) { return std::get<0>(tg::max_pool2d_with_indices(in[0], 3, 2)); }, {x}));
   CHECK(tg::gradgradcheck([](const Inputs& in) { return tg::avg_pool2d(in[0], 3, 2, 1, false); }, {x}));
 }
 
@@ -160,9 +158,7 @@ TEST_CASE("binary_cross_entropy and the logits form: second derivatives for inpu
   const Tensor logits = strided_leaf({3, 4}, {1, 0});
   const Tensor pos_weight = tg::tensor({1, 2, 0.5, 3}, {4}, {.dtype = tg::kFloat64}).set_requires_grad(true);
   CHECK(tg::gradgradcheck(
-      [&](const Inputs& in) {
-        return tg::binary_cross_entropy_with_logits(in[0], in[1], {.pos_weight = in[2]});
-      },
+      [&](const Inputs& in) { return tg::binary_cross_entropy_with_logits(in[0], in[1], {.pos_weight = in[2]}); },
       {logits, t, pos_weight}));
 }
 

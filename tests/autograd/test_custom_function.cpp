@@ -6,8 +6,8 @@
 
 #include <tapegrad/autograd/custom_function.h>
 #include <tapegrad/autograd/engine.h>
-#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
@@ -140,7 +140,8 @@ TEST_CASE("a custom softplus saving its output and a double") {
   Tensor y = Softplus::apply(x, beta);
   for (int i = 0; i < 3; ++i) {
     const double xi = x.to_vector<double>()[static_cast<std::size_t>(i)];
-    CHECK(y.to_vector<double>()[static_cast<std::size_t>(i)] == doctest::Approx(std::log1p(std::exp(beta * xi)) / beta));
+    CHECK(y.to_vector<double>()[static_cast<std::size_t>(i)] ==
+          doctest::Approx(std::log1p(std::exp(beta * xi)) / beta));
   }
   y.sum().backward();
   const auto xs = x.to_vector<double>();

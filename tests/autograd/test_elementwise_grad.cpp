@@ -11,8 +11,8 @@
 #include <doctest/doctest.h>
 
 #include <tapegrad/autograd/engine.h>
-#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/random.h>
 
@@ -376,8 +376,8 @@ TEST_CASE("gradient dtypes follow the inputs") {
 
 TEST_CASE("comparisons, logic and no-grad mode record nothing") {
   Tensor x = random_leaf({3}, 41);
-  for (const Tensor& t : {eq(x, x), ne(x, x), lt(x, x), le(x, x), gt(x, x), ge(x, x), x > 0.0, x == 1.0,
-                          logical_not(x), logical_and(x, x), logical_or(x, x), isnan(x), isfinite(x)}) {
+  for (const Tensor& t : {eq(x, x), ne(x, x), lt(x, x), le(x, x), gt(x, x), ge(x, x), x > 0.0, x == 1.0, logical_not(x),
+                          logical_and(x, x), logical_or(x, x), isnan(x), isfinite(x)}) {
     CHECK(t.dtype() == kBool);
     CHECK_FALSE(t.requires_grad());
     CHECK(t.grad_fn() == nullptr);

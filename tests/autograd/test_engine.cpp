@@ -47,8 +47,7 @@ TEST_CASE("backward seeds a scalar with one and refuses a non-scalar without a g
   y.backward(tg::tensor({1, 0, -1}, {3}, kF64));
   check_close(x.grad(), {2, 0, -2});
 
-  CHECK_THROWS_WITH_AS(tg::ones({1}, kF64).backward(), doctest::Contains("does not require grad"),
-                       tg::AutogradError);
+  CHECK_THROWS_WITH_AS(tg::ones({1}, kF64).backward(), doctest::Contains("does not require grad"), tg::AutogradError);
 }
 
 TEST_CASE("gradients accumulate across backward calls until cleared") {
@@ -65,8 +64,7 @@ TEST_CASE("gradients accumulate across backward calls until cleared") {
   x.set_grad({});
   CHECK_FALSE(x.grad().defined());
   CHECK_THROWS_WITH_AS(x.set_grad(tg::ones({3}, kF64)), doctest::Contains("set_grad"), tg::AutogradError);
-  CHECK_THROWS_WITH_AS(x.set_grad(tg::ones({2})), doctest::Contains("dtype float32"),
-                       tg::AutogradError);
+  CHECK_THROWS_WITH_AS(x.set_grad(tg::ones({2})), doctest::Contains("dtype float32"), tg::AutogradError);
 
   // Two uses of one tensor in one graph both count.
   (x * x + x).sum().backward();
@@ -80,7 +78,7 @@ TEST_CASE("retain_grad keeps a non-leaf's gradient") {
   y.retain_grad();
   CHECK(y.retains_grad());
   (y * y + z).sum().backward();
-  check_close(y.grad(), {4, 8});  // 2y
+  check_close(y.grad(), {4, 8});    // 2y
   CHECK_FALSE(z.grad().defined());  // not retained
   check_close(x.grad(), {8 + 3, 16 + 3});
 }

@@ -83,12 +83,18 @@ struct Program {
     const Tensor& a = pool[s.a];
     const Tensor& b = pool[s.b];
     switch (s.op) {
-      case 0: return a + b;
-      case 1: return a * b * 0.5;
-      case 2: return tg::tanh(a) - b * 0.25;
-      case 3: return a * 1.0;  // a node whose sequence number is all it adds
-      case 4: return tg::sigmoid(a) * b;
-      default: return a - b * b * 0.1;
+      case 0:
+        return a + b;
+      case 1:
+        return a * b * 0.5;
+      case 2:
+        return tg::tanh(a) - b * 0.25;
+      case 3:
+        return a * 1.0;  // a node whose sequence number is all it adds
+      case 4:
+        return tg::sigmoid(a) * b;
+      default:
+        return a - b * b * 0.1;
     }
   }
 
@@ -109,8 +115,7 @@ std::vector<Tensor> make_leaves(int n, std::uint32_t seed) {
   std::vector<Tensor> leaves;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
-  for (int i = 0; i < n; ++i)
-    leaves.push_back(tg::tensor({u(rng), u(rng), u(rng)}, {3}, kF64Grad));
+  for (int i = 0; i < n; ++i) leaves.push_back(tg::tensor({u(rng), u(rng), u(rng)}, {3}, kF64Grad));
   return leaves;
 }
 

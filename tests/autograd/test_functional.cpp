@@ -42,7 +42,10 @@ TEST_CASE("jacobian of several inputs and outputs") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64);
   Tensor y = tg::tensor({3, 4}, {2}, kF64);
   auto J = ag::jacobian(
-      [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * in[1], in[0] + in[1] * 2}; }, {x, y});
+      [](const std::vector<Tensor>& in) {
+        return std::vector<Tensor>{in[0] * in[1], in[0] + in[1] * 2};
+      },
+      {x, y});
   REQUIRE(J.size() == 2);
   REQUIRE(J[0].size() == 2);
   check_close(J[0][0], {2, 2}, {3, 0, 0, 4});  // d(xy)/dx = diag(y)
@@ -57,8 +60,7 @@ TEST_CASE("jacobian: independent inputs, strict mode, create_graph") {
   auto only_x = [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * 2}; };
   auto J = ag::jacobian(only_x, {x, y});
   check_close(J[0][1], {2, 2}, {0, 0, 0, 0});
-  CHECK_THROWS_WITH_AS(ag::jacobian(only_x, {x, y}, {.strict = true}), doctest::Contains("input 1"),
-                       tg::AutogradError);
+  CHECK_THROWS_WITH_AS(ag::jacobian(only_x, {x, y}, {.strict = true}), doctest::Contains("input 1"), tg::AutogradError);
 
   // Without create_graph the result is a plain tensor and the input is untouched.
   Tensor w = tg::tensor({1, 2}, {2}, {.dtype = tg::kFloat64, .requires_grad = true});
@@ -76,8 +78,7 @@ TEST_CASE("jacobian: independent inputs, strict mode, create_graph") {
 TEST_CASE("hessian against hand formulas") {
   Tensor x = tg::tensor({1, -2, 0.5}, {3}, kF64);
   // f = sum(x^3): H = diag(6x).
-  check_close(ag::hessian([](const Tensor& v) { return (v * v * v).sum(); }, x), {3, 3},
-              {6, 0, 0, 0, -12, 0, 0, 0, 3});
+  check_close(ag::hessian([](const Tensor& v) { return (v * v * v).sum(); }, x), {3, 3}, {6, 0, 0, 0, -12, 0, 0, 0, 3});
   // f = (x.x)^2: H = 4 (x.x) I + 8 x x^T, with x.x = 5.25.
   std::vector<double> expected;
   const double xs[] = {1, -2, 0.5};
@@ -132,8 +133,8 @@ TEST_CASE("vjp") {
 
   CHECK_THROWS_WITH_AS(ag::vjp([](const Tensor& t) { return t * t; }, x), doctest::Contains("v is needed"),
                        tg::ValueError);
-  CHECK_THROWS_WITH_AS(ag::vjp([](const Tensor& t) { return t * t; }, x, tg::ones({2}, kF64)),
-                       doctest::Contains("vjp"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(ag::vjp([](const Tensor& t) { return t * t; }, x, tg::ones({2}, kF64)), doctest::Contains("vjp"),
+                       tg::ShapeError);
   CHECK_THROWS_WITH_AS(ag::vjp([](const Tensor& t) { return t; }, tg::ones({2}, {.dtype = tg::kInt64})),
                        doctest::Contains("int64"), tg::DTypeError);
 }

@@ -21,9 +21,8 @@ TEST_CASE("jacobian of a 2^40-element output is an OutOfMemoryError before any b
   const Tensor x = ones({1}, {.dtype = kFloat64});
   const std::string msg = require_tg_error<OutOfMemoryError>(
       [&] {
-        tg_test::within_seconds(10, "jacobian of a 2^40-element output", [&] {
-          autograd::jacobian([](const Tensor& v) { return v.expand({k2_40}); }, x);
-        });
+        tg_test::within_seconds(10, "jacobian of a 2^40-element output",
+                                [&] { autograd::jacobian([](const Tensor& v) { return v.expand({k2_40}); }, x); });
       },
       "jacobian");
   CHECK(msg.find("jacobian") != std::string::npos);
@@ -31,9 +30,8 @@ TEST_CASE("jacobian of a 2^40-element output is an OutOfMemoryError before any b
   const Tensor wide = ones({1}, {.dtype = kFloat64}).expand({std::int64_t{1} << 32});
   const std::string overflow = require_tg_error<ShapeError>(
       [&] {
-        tg_test::within_seconds(10, "jacobian of [2^32] -> [2^32]", [&] {
-          autograd::jacobian([](const Tensor& v) { return v.view({-1}); }, wide);
-        });
+        tg_test::within_seconds(10, "jacobian of [2^32] -> [2^32]",
+                                [&] { autograd::jacobian([](const Tensor& v) { return v.view({-1}); }, wide); });
       },
       "jacobian with an overflowing element count");
   CHECK(overflow.find("jacobian: shape [4294967296, 4294967296]") != std::string::npos);

@@ -64,7 +64,10 @@ TEST_CASE("gradcheck passes correct gradients") {
   CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return (in[0] * in[0]).sum(); }, {x}));
   // A vector of outputs, one of which ignores an input.
   CHECK(tg::gradcheck(
-      [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * in[1], in[0].tanh()}; }, {x, y}));
+      [](const std::vector<Tensor>& in) {
+        return std::vector<Tensor>{in[0] * in[1], in[0].tanh()};
+      },
+      {x, y}));
   const auto r = tg::gradcheck_result([](const std::vector<Tensor>& in) { return in[0] * 3; }, {x});
   CHECK(r.ok);
   CHECK(r.message.empty());
@@ -112,13 +115,11 @@ TEST_CASE("gradcheck wants float64 and something to check") {
   Tensor x32 = tg::ones({2}, {.requires_grad = true});
   auto fn = [](const std::vector<Tensor>& in) { return in[0] * 2; };
   CHECK_THROWS_WITH_AS(tg::gradcheck(fn, {x32}), doctest::Contains("float64"), tg::DTypeError);
-  CHECK_THROWS_WITH_AS(tg::gradcheck(fn, {tg::ones({2}, kF64)}), doctest::Contains("requires grad"),
-                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::gradcheck(fn, {tg::ones({2}, kF64)}), doctest::Contains("requires grad"), tg::ValueError);
   // Integer inputs (indices) pass through unchanged.
   Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
   Tensor index = tg::tensor({2, 0}, {2}, {.dtype = tg::kInt64});
-  CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return tg::index_select(in[0], 0, in[1]) * 2; },
-                      {x, index}));
+  CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return tg::index_select(in[0], 0, in[1]) * 2; }, {x, index}));
 }
 
 TEST_CASE("gradcheck on non-contiguous and expanded inputs") {

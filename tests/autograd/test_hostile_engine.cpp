@@ -17,8 +17,8 @@
 #include <tapegrad/autograd/custom_function.h>
 #include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/functional.h>
-#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
 #include "support/reference.h"
@@ -176,9 +176,13 @@ TEST_CASE("hostile views: second order through CopySlices") {
   (g[0].sum() * g[1].sum() + (g[1] * g[1]).sum()).backward();
   check_torch(x.grad(), "second_order_through_copy_slices", "x.grad");
   // Against central differences (PyTorch 1.13 itself gets this one wrong).
-  const auto numeric = tg_test::reference_file("hostile_engine.json").at("cases").at("second_order_through_copy_slices").at("w.grad.numeric");
+  const auto numeric = tg_test::reference_file("hostile_engine.json")
+                           .at("cases")
+                           .at("second_order_through_copy_slices")
+                           .at("w.grad.numeric");
   const auto wg = w.grad().to_vector<double>();
-  for (std::size_t i = 0; i < wg.size(); ++i) CHECK(wg[i] == doctest::Approx(numeric.at(i).get<double>()).epsilon(1e-6));
+  for (std::size_t i = 0; i < wg.size(); ++i)
+    CHECK(wg[i] == doctest::Approx(numeric.at(i).get<double>()).epsilon(1e-6));
 }
 
 TEST_CASE("hostile views: an expanded operand into a view of an unsqueezed base, then a reshaped view") {
@@ -371,8 +375,8 @@ TEST_CASE("hostile engine: anomaly mode's NaN error, then the same retained grap
   Tensor loss = x.sqrt().sum();  // d sqrt at 0 is inf
   {
     tg::DetectAnomalyGuard anomaly;
-    const std::string msg = require_tg_error<tg::AutogradError>(
-        [&] { loss.backward({}, /*retain_graph=*/true); }, "NaN in anomaly mode");
+    const std::string msg =
+        require_tg_error<tg::AutogradError>([&] { loss.backward({}, /*retain_graph=*/true); }, "NaN in anomaly mode");
     CHECK(msg.find("NaN or Inf") != std::string::npos);
   }
   CHECK(tg::is_grad_enabled());
@@ -474,11 +478,13 @@ TEST_CASE("hostile contract: undefined tensors at every autograd entry point") {
   require_tg_error([&] { vjp(none, x, x); }, "vjp of undefined");
   require_tg_error([&] { jvp(id, u, x); }, "jvp at undefined");
   require_tg_error([&] { jvp(none, x, x); }, "jvp of undefined");
-  require_tg_error([&] { jacobian([](const std::vector<Tensor>& v) { return v; }, std::vector<Tensor>{x, u}); },
-                   "jacobian list with an undefined input");
   require_tg_error(
-      [&] { jacobian([](const std::vector<Tensor>&) { return std::vector<Tensor>{Tensor()}; }, {x}); },
-      "jacobian list of an undefined output");
+      [&] {
+        jacobian([](const std::vector<Tensor>& v) { return v; }, std::vector<Tensor>{x, u});
+      },
+      "jacobian list with an undefined input");
+  require_tg_error([&] { jacobian([](const std::vector<Tensor>&) { return std::vector<Tensor>{Tensor()}; }, {x}); },
+                   "jacobian list of an undefined output");
   require_tg_error([&] { hessian([](const std::vector<Tensor>& v) { return v[0].sum(); }, {u}); },
                    "hessian list at undefined");
   require_tg_error([&] { vjp([](const std::vector<Tensor>& v) { return v; }, {x}, {u, u}); }, "vjp list bad v");

@@ -87,10 +87,16 @@ TEST_CASE("index op gradients match central differences (float64)") {
     CHECK(gradcheck([](const V& in) { return gather(in[0], 0, i64({1, 1, 1}, {3, 1})); }, {ramp({2, 2})}));
   }
   SUBCASE("scatter_add with duplicates, both inputs, src larger than index") {
-    CHECK(gradcheck([](const V& in) { return scatter_add(in[0], 1, i64({1, 1, 0, 2, 2, 2}, {2, 3}), in[1]); },
-                    {ramp({2, 3}), ramp({2, 3})}));
-    CHECK(gradcheck([](const V& in) { return scatter_add(in[0], 0, i64({1, 1}, {2, 1}), in[1]); },
-                    {ramp({2, 2}), ramp({3, 2})}));
+    CHECK(gradcheck(
+        [](const V& in) {
+          return scatter_add(in[0], 1, i64({1, 1, 0, 2, 2, 2}, {2, 3}), in[1]);
+        },
+        {ramp({2, 3}), ramp({2, 3})}));
+    CHECK(gradcheck(
+        [](const V& in) {
+          return scatter_add(in[0], 0, i64({1, 1}, {2, 1}), in[1]);
+        },
+        {ramp({2, 2}), ramp({3, 2})}));
   }
   SUBCASE("masked_fill with a broadcast mask") {
     const Tensor mask = tensor({1, 0, 0}, {3, 1}, {.dtype = kBool});
@@ -99,8 +105,11 @@ TEST_CASE("index op gradients match central differences (float64)") {
   SUBCASE("second derivatives") {
     CHECK(gradgradcheck([](const V& in) { return index_select(in[0], 0, i64({2, 0, 2})); }, {ramp({3, 2})}));
     CHECK(gradgradcheck([](const V& in) { return gather(in[0], 1, i64({0, 0, 2, 1}, {2, 2})); }, {ramp({2, 3})}));
-    CHECK(gradgradcheck([](const V& in) { return scatter_add(in[0], 0, i64({1, 1}, {2, 1}), in[1]); },
-                        {ramp({2, 2}), ramp({3, 2})}));
+    CHECK(gradgradcheck(
+        [](const V& in) {
+          return scatter_add(in[0], 0, i64({1, 1}, {2, 1}), in[1]);
+        },
+        {ramp({2, 2}), ramp({3, 2})}));
     const Tensor mask = tensor({0, 1}, {}, {.dtype = kBool});
     CHECK(gradgradcheck([mask](const V& in) { return masked_fill(in[0], mask, 0); }, {ramp({3, 2})}));
   }

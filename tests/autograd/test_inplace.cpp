@@ -8,8 +8,8 @@
 #include <vector>
 
 #include <tapegrad/autograd/engine.h>
-#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
@@ -299,7 +299,9 @@ TEST_CASE("in-place ops pass gradcheck and gradgradcheck") {
       {"zero_", alone([](Tensor& y) { y.zero_(); }), &only_x},
       {"clamp_", alone([](Tensor& y) { y.sub_(0.5).clamp_(-0.3, 0.3); }), &only_x},
       {"relu_", alone([](Tensor& y) { y.sub_(0.5).relu_(); }), &only_x},
-      {"masked_fill_", alone([](Tensor& y) { y.masked_fill_(tg::tensor({1, 0, 1}, {3}, {.dtype = tg::kBool}), 3); }),
+      {"masked_fill_", alone([](Tensor& y) {
+         y.masked_fill_(tg::tensor({1, 0, 1}, {3}, {.dtype = tg::kBool}), 3);
+       }),
        &only_x},
   };
   for (const auto& c : cases) {

@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include <tapegrad/autograd/engine.h>
-#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
@@ -394,8 +394,7 @@ TEST_CASE("in-place on a view: the errors PyTorch gives") {
   // A view of a leaf that requires grad.
   CHECK_THROWS_WITH_AS(x.select(0, 0).add_(1), doctest::Contains("view (shape [2]) of a leaf"), tg::AutogradError);
   CHECK_THROWS_WITH_AS(x.view({4}).zero_(), doctest::Contains("zero_"), tg::AutogradError);
-  CHECK_THROWS_WITH_AS(x.t().slice(0, 0, 1).mul_(tg::ones({1, 2}, kF64)), doctest::Contains("leaf"),
-                       tg::AutogradError);
+  CHECK_THROWS_WITH_AS(x.t().slice(0, 0, 1).mul_(tg::ones({1, 2}, kF64)), doctest::Contains("leaf"), tg::AutogradError);
   CHECK(x.to_vector<double>() == std::vector<double>{1, 2, 3, 4});  // nothing was written
   {
     tg::NoGradGuard no_grad;  // fine without grad mode, as an optimizer step
@@ -430,8 +429,7 @@ TEST_CASE("a tensor saved for backward and modified through a view or its base i
     Tensor v = y.slice(0, 0, 2);
     Tensor p = v * v;  // saves v
     y.mul_(2);
-    CHECK_THROWS_WITH_AS(p.sum().backward(), doctest::Contains("modified by an in-place operation"),
-                         tg::AutogradError);
+    CHECK_THROWS_WITH_AS(p.sum().backward(), doctest::Contains("modified by an in-place operation"), tg::AutogradError);
   }
   SUBCASE("saved base, view modified") {
     Tensor y = x * 1;

@@ -74,16 +74,16 @@ Fn matmul_fn = [](const std::vector<Tensor>& in) { return tg::matmul(in[0], in[1
 TEST_CASE("matmul gradients, every shape case") {
   tg::manual_seed(11);
   const std::vector<std::pair<Dims, Dims>> cases = {
-      {{4}, {4}},                // dot
-      {{3}, {3, 2}},             // row vector @ matrix
-      {{2, 3}, {3}},             // matrix @ column vector
-      {{2, 3}, {3, 4}},          // matrices
-      {{2, 3, 4}, {4, 2}},       // stack @ matrix (one GEMM, folded dW)
-      {{4}, {2, 4, 3}},          // vector @ stack
-      {{2, 3, 4}, {4}},          // stack @ vector
-      {{2, 1, 3, 4}, {5, 4, 2}}, // broadcast batch dims on both sides
-      {{3, 4}, {2, 4, 2}},       // matrix @ stack
-      {{1, 3}, {3, 1}},          // 1x1 result
+      {{4}, {4}},                 // dot
+      {{3}, {3, 2}},              // row vector @ matrix
+      {{2, 3}, {3}},              // matrix @ column vector
+      {{2, 3}, {3, 4}},           // matrices
+      {{2, 3, 4}, {4, 2}},        // stack @ matrix (one GEMM, folded dW)
+      {{4}, {2, 4, 3}},           // vector @ stack
+      {{2, 3, 4}, {4}},           // stack @ vector
+      {{2, 1, 3, 4}, {5, 4, 2}},  // broadcast batch dims on both sides
+      {{3, 4}, {2, 4, 2}},        // matrix @ stack
+      {{1, 3}, {3, 1}},           // 1x1 result
   };
   for (const auto& [a_shape, b_shape] : cases) {
     // Clang before 16 cannot capture structured bindings in INFO's lambda.
@@ -150,12 +150,11 @@ TEST_CASE("addmm, dot and outer gradients") {
     check_gradients([](const std::vector<Tensor>& in) { return tg::addmm(in[0], in[1], in[2]); },
                     {random64(input), random64({2, 3}), random64({3, 4})});
   }
-  check_gradients([](const std::vector<Tensor>& in) { return tg::dot(in[0], in[1]); },
-                  {random64({5}), random64({5})});
+  check_gradients([](const std::vector<Tensor>& in) { return tg::dot(in[0], in[1]); }, {random64({5}), random64({5})});
   check_gradients([](const std::vector<Tensor>& in) { return tg::outer(in[0], in[1]); },
                   {random64({3}), random64({4})});
-  check_gradients([](const std::vector<Tensor>& in) { return tg::outer(in[0], in[1]); },
-                  {random64({3}), random64({4})}, {false, true});
+  check_gradients([](const std::vector<Tensor>& in) { return tg::outer(in[0], in[1]); }, {random64({3}), random64({4})},
+                  {false, true});
 }
 
 TEST_CASE("second derivatives: backward formulas are differentiable") {

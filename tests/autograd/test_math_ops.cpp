@@ -72,23 +72,20 @@ const std::map<std::string, Call>& calls() {
     c["atan2"] = c["atan2/broadcast"] = c["atan2/int64"] = [](const V& in) { return tg::atan2(in[0], in[1]); };
     c["hypot"] = [](const V& in) { return tg::hypot(in[0], in[1]); };
     c["fmod"] = c["fmod/broadcast"] = c["fmod/int64"] = [](const V& in) { return tg::fmod(in[0], in[1]); };
-    c["remainder"] = c["remainder/broadcast"] = c["remainder/int64"] = [](const V& in) {
-      return tg::remainder(in[0], in[1]);
-    };
+    c["remainder"] = c["remainder/broadcast"] =
+        c["remainder/int64"] = [](const V& in) { return tg::remainder(in[0], in[1]); };
     c["fmod/scalar 1.5"] = [](const V& in) { return tg::fmod(in[0], 1.5); };
     c["remainder/scalar -1.5"] = [](const V& in) { return tg::remainder(in[0], -1.5); };
     c["remainder/int64 scalar 3"] = [](const V& in) { return tg::remainder(in[0], 3); };
     c["lerp/weight 0.3"] = [](const V& in) { return tg::lerp(in[0], in[1], 0.3); };
     c["lerp/weight 1"] = [](const V& in) { return tg::lerp(in[0], in[1], 1.0); };
     c["lerp/tensor weight"] = c["lerp/broadcast"] = [](const V& in) { return tg::lerp(in[0], in[1], in[2]); };
-    c["clamp/tensor min and max"] = c["clamp/broadcast"] = c["clamp/int64"] = [](const V& in) {
-      return tg::clamp(in[0], in[1], in[2]);
-    };
+    c["clamp/tensor min and max"] = c["clamp/broadcast"] =
+        c["clamp/int64"] = [](const V& in) { return tg::clamp(in[0], in[1], in[2]); };
     c["clamp/tensor min"] = [](const V& in) { return tg::clamp(in[0], in[1], {}); };
     c["clamp/tensor max"] = [](const V& in) { return in[0].clamp({}, in[1]); };
-    c["nan_to_num/defaults"] = c["nan_to_num/float32 defaults"] = c["nan_to_num/int64"] = [](const V& in) {
-      return tg::nan_to_num(in[0]);
-    };
+    c["nan_to_num/defaults"] = c["nan_to_num/float32 defaults"] =
+        c["nan_to_num/int64"] = [](const V& in) { return tg::nan_to_num(in[0]); };
     c["nan_to_num/nan 1, posinf 2, neginf -2"] = [](const V& in) { return in[0].nan_to_num(1, 2, -2); };
     for (const std::string suffix : {"", "/int64"}) {
       c["isinf" + suffix] = [](const V& in) { return tg::isinf(in[0]); };
@@ -150,7 +147,8 @@ void run_case(const std::string& name, const nlohmann::json& c) {
   V inputs;
   for (std::size_t i = 0; i < c.at("inputs").size(); ++i) {
     const auto values = decode_all(c.at("inputs")[i]);
-    Tensor t = tg::tensor(values, {static_cast<std::int64_t>(values.size())}, dtype).reshape(dims_of(c.at("shapes")[i]));
+    Tensor t =
+        tg::tensor(values, {static_cast<std::int64_t>(values.size())}, dtype).reshape(dims_of(c.at("shapes")[i]));
     if (t.is_floating_point()) t = t.detach().set_requires_grad(true);
     inputs.push_back(t);
   }

@@ -14,8 +14,8 @@
 
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
-#include <tapegrad/nn/functional.h>
 #include <tapegrad/core/error.h>
+#include <tapegrad/nn/functional.h>
 
 #include "support/reference.h"
 
@@ -85,9 +85,9 @@ void check_case(const std::string& name, const Tensor& x, const std::function<Ou
   std::int64_t offset = 1;
   for (const auto& p : out.pieces) {
     if (p.is_floating_point() && p.numel() > 0) {
-      Tensor w = tg::arange(static_cast<double>(offset), static_cast<double>(offset + p.numel()), 1,
-                            {.dtype = tg::kFloat64})
-                     .reshape(p.shape());
+      Tensor w =
+          tg::arange(static_cast<double>(offset), static_cast<double>(offset + p.numel()), 1, {.dtype = tg::kFloat64})
+              .reshape(p.shape());
       loss = loss + (p * w).sum();
     }
     offset += p.numel();
@@ -105,10 +105,13 @@ void check_case(const std::string& name, const Tensor& x, const std::function<Ou
 TEST_CASE("pad matches PyTorch in its four modes") {
   namespace F = tg::nn::functional;
   check_case("pad_constant", x34(), [](const Tensor& x) { return one(tg::pad(x, {1, 2})); });
-  check_case("pad_constant_value_2d", x34(), [](const Tensor& x) { return one(F::pad(x, {2, 0, 1, 1}, "constant", -1.5)); });
+  check_case("pad_constant_value_2d", x34(), [](const Tensor& x) {
+    return one(F::pad(x, {2, 0, 1, 1}, "constant", -1.5));
+  });
   check_case("pad_constant_crop", x34(), [](const Tensor& x) { return one(tg::pad(x, {-1, 2, 1, -2})); });
-  check_case("pad_constant_3d_one_dim", x234(),
-             [](const Tensor& x) { return one(tg::pad(x, {0, 0, 0, 0, 1, 0}, "constant", 7)); });
+  check_case("pad_constant_3d_one_dim", x234(), [](const Tensor& x) {
+    return one(tg::pad(x, {0, 0, 0, 0, 1, 0}, "constant", 7));
+  });
   check_case("pad_reflect", x234(), [](const Tensor& x) { return one(tg::pad(x, {3, 2}, "reflect")); });
   check_case("pad_reflect_2d", x1234(), [](const Tensor& x) { return one(F::pad(x, {2, 3, 2, 1}, "reflect")); });
   check_case("pad_reflect_crop", x234(), [](const Tensor& x) { return one(tg::pad(x, {-1, 2}, "reflect")); });
@@ -123,21 +126,24 @@ TEST_CASE("repeat_interleave matches PyTorch with int and tensor repeats") {
   const Tensor r203 = tg::tensor(std::vector<std::int64_t>{2, 0, 3}, {3}, tg::kInt64);
   check_case("repeat_interleave_int_flat", x23(), [](const Tensor& x) { return one(tg::repeat_interleave(x, 2)); });
   check_case("repeat_interleave_int_dim0", x23(), [](const Tensor& x) { return one(tg::repeat_interleave(x, 3, 0)); });
-  check_case("repeat_interleave_int_dim_minus1", x23(), [](const Tensor& x) { return one(x.repeat_interleave(2, -1)); });
+  check_case("repeat_interleave_int_dim_minus1", x23(),
+             [](const Tensor& x) { return one(x.repeat_interleave(2, -1)); });
   check_case("repeat_interleave_zero", x23(), [](const Tensor& x) { return one(tg::repeat_interleave(x, 0, 1)); });
-  check_case("repeat_interleave_tensor_dim1", x23(), [&](const Tensor& x) { return one(tg::repeat_interleave(x, r203, 1)); });
+  check_case("repeat_interleave_tensor_dim1", x23(),
+             [&](const Tensor& x) { return one(tg::repeat_interleave(x, r203, 1)); });
   check_case("repeat_interleave_tensor_one", x23(), [](const Tensor& x) {
     return one(x.repeat_interleave(tg::tensor(std::vector<std::int64_t>{2}, {1}, tg::kInt64), 0));
   });
   check_case("repeat_interleave_tensor_flat", x23(), [](const Tensor& x) {
     return one(tg::repeat_interleave(x, tg::tensor(std::vector<std::int64_t>{1, 2, 0, 1, 3, 1}, {6}, tg::kInt64)));
   });
-  check_case("repeat_interleave_scalar", leaf({2.5}, {}), [](const Tensor& x) { return one(tg::repeat_interleave(x, 3)); });
+  check_case("repeat_interleave_scalar", leaf({2.5}, {}),
+             [](const Tensor& x) { return one(tg::repeat_interleave(x, 3)); });
   const Tensor index = tg::repeat_interleave(tg::tensor(std::vector<std::int64_t>{2, 0, 1, 3}, {4}, tg::kInt64));
   CHECK(index.dtype() == tg::kInt64);
-  tg_test::check_close(index.to_vector<double>(),
-                       numbers(tg_test::reference_file("more_ops.json").at("cases").at("repeat_interleave_index").at("values")),
-                       0);
+  tg_test::check_close(
+      index.to_vector<double>(),
+      numbers(tg_test::reference_file("more_ops.json").at("cases").at("repeat_interleave_index").at("values")), 0);
 }
 
 TEST_CASE("mode matches PyTorch: the smallest most frequent value, at its last occurrence") {

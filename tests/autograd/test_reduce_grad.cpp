@@ -161,9 +161,7 @@ TEST_CASE("norm: p = 2, 1, inf, 3 and 0.5; the 2-norm at 0 has gradient 0") {
   CHECK(gradcheck([](const Inputs& in) { return tg::norm(in[0], 1, {0}, true); }, {x}));
   CHECK(gradcheck([](const Inputs& in) { return tg::norm(in[0], 3, {-1}); }, {x}));
   CHECK(gradcheck([](const Inputs& in) { return tg::norm(in[0], 0.5, {1}); }, {x}));
-  CHECK(gradcheck([](const Inputs& in) {
-    return tg::norm(in[0], std::numeric_limits<double>::infinity(), {1});
-  }, {x}));
+  CHECK(gradcheck([](const Inputs& in) { return tg::norm(in[0], std::numeric_limits<double>::infinity(), {1}); }, {x}));
   CHECK(gradgradcheck([](const Inputs& in) { return tg::norm(in[0], 2, {1}); }, {x}));
   CHECK(gradgradcheck([](const Inputs& in) { return tg::norm(in[0], 3, {0}); }, {x}));
   // By hand: |(3, -4)| = 5, gradient x / 5.

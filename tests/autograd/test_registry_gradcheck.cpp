@@ -13,9 +13,9 @@
 #include <doctest/doctest.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/random.h>
-#include <tapegrad/autograd/tensor.h>
 #include <tapegrad/testing/op_registry.h>
 
 #include <cstdio>
@@ -181,10 +181,8 @@ std::string op_name_of_symbol(const std::string& symbol) {
   if (rest.empty()) return {};
   // The name ends at the parameter list; an operator's name may hold '(' or '<'.
   std::size_t paren;
-  if (rest.rfind("operator()", 0) == 0)
-    paren = rest.find('(', 10);
-  else
-    paren = rest.find('(', rest.rfind("operator", 0) == 0 ? 9 : 0);
+  if (rest.rfind("operator()", 0) == 0) paren = rest.find('(', 10);
+  else paren = rest.find('(', rest.rfind("operator", 0) == 0 ? 9 : 0);
   if (paren == std::string::npos) return {};
   std::string name = rest.substr(0, paren);
   // GCC's ABI tag on functions returning std::string: repr[abi:cxx11].
@@ -318,10 +316,8 @@ TEST_CASE("every registry entry accepts exactly its dtypes") {
       }
       const std::string label = op.label();
       INFO(label, " on ", tg::dtype_name(dtype), " inputs");
-      if (listed)
-        CHECK_MESSAGE(error.empty(), "listed, but refused: " << error);
-      else
-        CHECK_MESSAGE(!error.empty(), "accepted, but not listed among the entry's dtypes");
+      if (listed) CHECK_MESSAGE(error.empty(), "listed, but refused: " << error);
+      else CHECK_MESSAGE(!error.empty(), "accepted, but not listed among the entry's dtypes");
     }
   }
 }

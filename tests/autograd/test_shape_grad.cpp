@@ -170,8 +170,11 @@ TEST_CASE("shape op gradients match central differences (float64)") {
     CHECK(gradcheck([](const V& in) { return in[0].transpose(0, 1).flatten(); }, {ramp({2, 2, 2})}));
   }
   SUBCASE("cat of three tensors, stack, split and chunk") {
-    CHECK(gradcheck([](const V& in) { return cat({in[0], in[1], in[2]}, 1); },
-                    {ramp({2, 1}), ramp({2, 3}), strided_leaf(ramp({2, 2}).t())}));
+    CHECK(gradcheck(
+        [](const V& in) {
+          return cat({in[0], in[1], in[2]}, 1);
+        },
+        {ramp({2, 1}), ramp({2, 3}), strided_leaf(ramp({2, 2}).t())}));
     CHECK(gradcheck([](const V& in) { return stack({in[0], in[1]}, 1); }, {ramp({3}), ramp({3})}));
     CHECK(gradcheck([](const V& in) { return split(in[0], 2, 1); }, {ramp({2, 5})}));
     CHECK(gradcheck([](const V& in) { return chunk(in[0], 3); }, {ramp({7})}));

@@ -85,9 +85,9 @@ void check_case(const std::string& name, const Tensor& x, const std::function<Ou
   std::int64_t offset = 1;
   for (const auto& p : out.pieces) {
     if (p.is_floating_point() && p.numel() > 0) {
-      Tensor w = tg::arange(static_cast<double>(offset), static_cast<double>(offset + p.numel()), 1,
-                            {.dtype = tg::kFloat64})
-                     .reshape(p.shape());
+      Tensor w =
+          tg::arange(static_cast<double>(offset), static_cast<double>(offset + p.numel()), 1, {.dtype = tg::kFloat64})
+              .reshape(p.shape());
       loss = loss + (p * w).sum();
     }
     offset += p.numel();
@@ -127,18 +127,22 @@ TEST_CASE("repeat, flip, roll, split, unbind, movedim, unflatten and meshgrid ma
   check_case("roll_dims", x34(), [](const Tensor& x) { return one(tg::roll(x, {1, -5}, {0, 1})); });
   check_case("roll_flat", x34(), [](const Tensor& x) { return one(x.roll({3})); });
   check_case("roll_negative_flat", x34(), [](const Tensor& x) { return one(tg::roll(x, {-14})); });
-  check_case("split_sizes", leaf(iota(15), {5, 3}),
-             [](const Tensor& x) { return list(tg::split(x, std::vector<std::int64_t>{1, 0, 3, 1}, 0)); });
-  check_case("split_sizes_dim_minus1", x34(),
-             [](const Tensor& x) { return list(x.split(std::vector<std::int64_t>{3, 1}, -1)); });
+  check_case("split_sizes", leaf(iota(15), {5, 3}), [](const Tensor& x) {
+    return list(tg::split(x, std::vector<std::int64_t>{1, 0, 3, 1}, 0));
+  });
+  check_case("split_sizes_dim_minus1", x34(), [](const Tensor& x) {
+    return list(x.split(std::vector<std::int64_t>{3, 1}, -1));
+  });
   check_case("unbind", x34(), [](const Tensor& x) { return list(tg::unbind(x, 1)); });
   check_case("movedim_lists", x234(), [](const Tensor& x) { return one(tg::movedim(x, {0, 1}, {2, 0})); });
   check_case("movedim_one", x234(), [](const Tensor& x) { return one(x.movedim(0, -1)); });
   check_case("unflatten", leaf(iota(12), {6, 2}), [](const Tensor& x) { return one(tg::unflatten(x, 0, {2, -1})); });
-  check_case("meshgrid_ij", leaf({1, 2, 3}, {3}),
-             [](const Tensor& x) { return list(tg::meshgrid({x, x.slice(0, 0, 2) * 2.0}, "ij")); });
-  check_case("meshgrid_xy", leaf({1, 2, 3}, {3}),
-             [](const Tensor& x) { return list(tg::meshgrid({x, x.slice(0, 0, 2) * 2.0}, "xy")); });
+  check_case("meshgrid_ij", leaf({1, 2, 3}, {3}), [](const Tensor& x) {
+    return list(tg::meshgrid({x, x.slice(0, 0, 2) * 2.0}, "ij"));
+  });
+  check_case("meshgrid_xy", leaf({1, 2, 3}, {3}), [](const Tensor& x) {
+    return list(tg::meshgrid({x, x.slice(0, 0, 2) * 2.0}, "xy"));
+  });
 }
 
 TEST_CASE("cumsum, cumprod, logcumsumexp, cummax and cummin match PyTorch") {
@@ -160,8 +164,7 @@ TEST_CASE("cumsum, cumprod, logcumsumexp, cummax and cummin match PyTorch") {
 
 TEST_CASE("sort, argsort, msort, topk, kthvalue and median match PyTorch") {
   check_case("sort_stable", leaf(X_TIES, {7}), [](const Tensor& x) { return pair(tg::sort(x, -1, false, true)); });
-  check_case("sort_stable_descending", leaf(X_TIES, {7}),
-             [](const Tensor& x) { return pair(x.sort(0, true, true)); });
+  check_case("sort_stable_descending", leaf(X_TIES, {7}), [](const Tensor& x) { return pair(x.sort(0, true, true)); });
   check_case("sort_minus2", x34(), [](const Tensor& x) { return pair(tg::sort(x, -2)); });
   check_case("sort_nan", leaf({2, kNaN, -1, 5}, {4}, false), [](const Tensor& x) { return pair(tg::sort(x)); });
   check_case("sort_nan_descending", leaf({2, kNaN, -1, 5}, {4}, false),
@@ -188,8 +191,8 @@ TEST_CASE("sort, argsort, msort, topk, kthvalue and median match PyTorch") {
     CAPTURE(name);
     const auto& want = tg_test::reference_file("shape_ops.json").at("cases").at(name);
     const Tensor x = leaf(X_TIES, {7});
-    const Tensor v = std::string(name) == "median_ties_values" ? std::get<0>(tg::median(x, 0))
-                                                                : std::get<0>(tg::kthvalue(x, 4));
+    const Tensor v =
+        std::string(name) == "median_ties_values" ? std::get<0>(tg::median(x, 0)) : std::get<0>(tg::kthvalue(x, 4));
     tg_test::check_close(v, numbers(want.at("values")), 1e-10);
     v.backward();
     CHECK(x.grad().sum().item<double>() == 1.0);

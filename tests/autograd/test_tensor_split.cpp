@@ -21,13 +21,21 @@ using tg::TensorBase;
 // Core's handle computes nothing itself: every op goes through a kernel or,
 // with recording, through Tensor.
 template <class T>
-concept HasRelu = requires(const T& t) { t.relu(); };
+concept HasRelu = requires(const T& t) {
+  t.relu();
+};
 template <class T>
-concept HasSum = requires(const T& t) { t.sum(); };
+concept HasSum = requires(const T& t) {
+  t.sum();
+};
 template <class T>
-concept HasContiguous = requires(const T& t) { t.contiguous(); };
+concept HasContiguous = requires(const T& t) {
+  t.contiguous();
+};
 template <class T>
-concept HasSetRequiresGrad = requires(T& t) { t.set_requires_grad(true); };
+concept HasSetRequiresGrad = requires(T& t) {
+  t.set_requires_grad(true);
+};
 static_assert(!HasRelu<TensorBase> && !HasSum<TensorBase> && !HasContiguous<TensorBase>);
 static_assert(!HasSetRequiresGrad<TensorBase>);
 static_assert(HasRelu<Tensor> && HasSum<Tensor> && HasContiguous<Tensor> && HasSetRequiresGrad<Tensor>);
@@ -56,12 +64,10 @@ TEST_CASE("tensor split: a kernel result is a Tensor with the method syntax") {
 
 TEST_CASE("tensor split: the user-facing creation functions apply requires_grad, core's do not") {
   const tg::TensorOptions rg{.dtype = tg::kFloat64, .requires_grad = true};
-  const std::vector<Tensor> made = {tg::empty({2}, rg),          tg::zeros({2}, rg),
-                                    tg::ones({2}, rg),           tg::full({2}, 3, rg),
-                                    tg::scalar_tensor(1, rg),    tg::arange(3, rg),
-                                    tg::arange(0, 3, 1, rg),     tg::linspace(0, 1, 3, rg),
-                                    tg::eye(2, {}, rg),          tg::tensor({1, 2}, {}, rg),
-                                    tg::rand({2}, rg),           tg::randn({2}, rg)};
+  const std::vector<Tensor> made = {tg::empty({2}, rg),         tg::zeros({2}, rg),        tg::ones({2}, rg),
+                                    tg::full({2}, 3, rg),       tg::scalar_tensor(1, rg),  tg::arange(3, rg),
+                                    tg::arange(0, 3, 1, rg),    tg::linspace(0, 1, 3, rg), tg::eye(2, {}, rg),
+                                    tg::tensor({1, 2}, {}, rg), tg::rand({2}, rg),         tg::randn({2}, rg)};
   for (const Tensor& t : made) {
     CHECK(t.requires_grad());
     CHECK(t.is_leaf());

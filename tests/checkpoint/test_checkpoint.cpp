@@ -5,8 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <tapegrad/autograd/ops.h>
-#include <tapegrad/core/random.h>
 #include <tapegrad/checkpoint/checkpoint.h>
+#include <tapegrad/core/random.h>
 #include <tapegrad/nn/nn.h>
 #include <tapegrad/optim/optim.h>
 #include "io/io_test_files.h"

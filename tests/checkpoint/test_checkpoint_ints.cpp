@@ -27,13 +27,14 @@ TEST_CASE("checkpoint counters beyond int64 are a FormatError naming the file an
   tg::Checkpoint c;
   c.counters = {{"step", 5}};
   const std::string wrapped = write(dir, "wrapped.safetensors", {{"counters", R"({"step": 18446744073709551615})"}});
-  CHECK_THROWS_WITH_AS(tg::load_checkpoint(wrapped, c),
-                       doctest::Contains(("checkpoint '" + wrapped +
-                                          "': counter \"step\" (18446744073709551615) does not fit in int64")
-                                             .c_str()),
-                       tg::FormatError);
-  CHECK_THROWS_AS(tg::load_checkpoint(write(dir, "big.safetensors", {{"counters", R"({"epoch": 9223372036854775808})"}}), c),
-                  tg::FormatError);
+  CHECK_THROWS_WITH_AS(
+      tg::load_checkpoint(wrapped, c),
+      doctest::Contains(
+          ("checkpoint '" + wrapped + "': counter \"step\" (18446744073709551615) does not fit in int64").c_str()),
+      tg::FormatError);
+  CHECK_THROWS_AS(
+      tg::load_checkpoint(write(dir, "big.safetensors", {{"counters", R"({"epoch": 9223372036854775808})"}}), c),
+      tg::FormatError);
   CHECK_THROWS_AS(tg::load_checkpoint(write(dir, "float.safetensors", {{"counters", R"({"epoch": 1e30})"}}), c),
                   tg::FormatError);
   CHECK(c.counters.at("step") == 5);  // unchanged

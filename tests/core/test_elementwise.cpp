@@ -429,10 +429,10 @@ TEST_CASE("strided inputs give the results of their contiguous copies") {
     Tensor base = iota({rows, 128}, -3000.5);
     base = div(base, 1000.0);
     const std::vector<Tensor> views = {
-        make_view(base, {128, rows}, {1, 128}, 0),                          // transposed
-        make_view(base, {rows / 2, 64}, {256, 2}, 1),                       // every other row and column
-        make_view(base, {rows, 64}, {0, 1}, 5),                             // a row expanded (stride 0)
-        make_view(base, {2, rows / 2, 64}, {64, 256, 1}, 0),                // permuted 3-D
+        make_view(base, {128, rows}, {1, 128}, 0),            // transposed
+        make_view(base, {rows / 2, 64}, {256, 2}, 1),         // every other row and column
+        make_view(base, {rows, 64}, {0, 1}, 5),               // a row expanded (stride 0)
+        make_view(base, {2, rows / 2, 64}, {64, 256, 1}, 0),  // permuted 3-D
     };
     for (std::size_t v = 0; v < views.size(); ++v) {
       CAPTURE(v);

@@ -89,21 +89,36 @@ std::vector<Case> kernel_cases() {
       {"mul by scalar (result underflows)", [](std::int64_t n) { return mul(full({n}, 1e-20), 1e-20); }},
       {"mul tensors", [](std::int64_t n) { return mul(full({n}, 1e-20), full({n}, 1e-20)); }},
       {"mul broadcast (general loop)",
-       [](std::int64_t n) { return mul(full({n, 1}, 1e-20), full({1, 2}, 1e-20)); }},
+       [](std::int64_t n) {
+         return mul(full({n, 1}, 1e-20), full({1, 2}, 1e-20));
+       }},
       {"mul strided (general loop)",
-       [](std::int64_t n) { return mul(full({2, n}, 1e-20).t(), full({n, 2}, 1e-20)); }},
+       [](std::int64_t n) {
+         return mul(full({2, n}, 1e-20).t(), full({n, 2}, 1e-20));
+       }},
       {"add subnormal inputs (DAZ)", [](std::int64_t n) { return add(full({n}, kTiny), full({n}, kTiny)); }},
       {"exp", [](std::int64_t n) { return exp(full({n}, -90.0)); }},
-      {"sum over columns", [](std::int64_t n) { return sum(full({n, 4}, kTiny), {0}); }},
+      {"sum over columns",
+       [](std::int64_t n) {
+         return sum(full({n, 4}, kTiny), {0});
+       }},
       {"full sum", [](std::int64_t n) { return sum(full({n}, kTiny)).reshape({1}); }},
       {"softmax",
-       [](std::int64_t n) { return softmax(tensor({0.0, -100.0}).expand({n, 2}).contiguous(), 1).narrow(1, 1, 1); }},
+       [](std::int64_t n) {
+         return softmax(tensor({0.0, -100.0}).expand({n, 2}).contiguous(), 1).narrow(1, 1, 1);
+       }},
       {"layer_norm (subnormal weight)",
-       [](std::int64_t n) { return nn::functional::layer_norm(randn({n, 4}), {4}, full({4}, kTiny)); }},
+       [](std::int64_t n) {
+         return nn::functional::layer_norm(randn({n, 4}), {4}, full({4}, kTiny));
+       }},
       {"mm (OpenBLAS, calling thread)",
-       [](std::int64_t n) { return mm(full({std::min<std::int64_t>(n, 64), 8}, 1e-20), full({8, 8}, 1e-20)); }},
+       [](std::int64_t n) {
+         return mm(full({std::min<std::int64_t>(n, 64), 8}, 1e-20), full({8, 8}, 1e-20));
+       }},
       {"avg_pool2d of subnormals (DAZ)",
-       [](std::int64_t n) { return nn::functional::avg_pool2d(full({1, n, 2, 2}, kTiny), 2); }},
+       [](std::int64_t n) {
+         return nn::functional::avg_pool2d(full({1, n, 2, 2}, kTiny), 2);
+       }},
   };
 }
 
@@ -177,7 +192,9 @@ TEST_CASE("float_mode: optimizer steps flush subnormal state and are bit-identic
          return std::make_unique<optim::AdamW>(std::vector{p}, optim::AdamWOptions{.lr = 1e-3, .amsgrad = true});
        }},
       {"SGD momentum",
-       [](Tensor p) { return std::make_unique<optim::SGD>(std::vector{p}, optim::SGDOptions{.lr = 0.1, .momentum = 0.9}); }},
+       [](Tensor p) {
+         return std::make_unique<optim::SGD>(std::vector{p}, optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+       }},
       {"RMSprop",
        [](Tensor p) { return std::make_unique<optim::RMSprop>(std::vector{p}, optim::RMSpropOptions{.lr = 1e-2}); }},
       {"Adagrad",

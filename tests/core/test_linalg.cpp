@@ -7,9 +7,9 @@
 #include <limits>
 #include <vector>
 
+#include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/linalg.h>
-#include <tapegrad/autograd/tensor.h>
 
 using tg::Dims;
 using tg::Tensor;
@@ -101,8 +101,8 @@ void check_matmul(const Tensor& a, const Tensor& b) {
 
 TEST_CASE("matmul 2-D matches a triple loop on assorted shapes, float32 and float64") {
   tg::manual_seed(1);
-  const std::vector<std::array<std::int64_t, 3>> shapes = {
-      {1, 1, 1}, {1, 5, 1}, {1, 5, 7}, {7, 5, 1}, {6, 1, 4}, {33, 17, 9}, {64, 3, 2}, {0, 4, 3}, {3, 0, 4}, {3, 4, 0}};
+  const std::vector<std::array<std::int64_t, 3>> shapes = {{1, 1, 1},   {1, 5, 1},  {1, 5, 7}, {7, 5, 1}, {6, 1, 4},
+                                                           {33, 17, 9}, {64, 3, 2}, {0, 4, 3}, {3, 0, 4}, {3, 4, 0}};
   for (auto dtype : {tg::kFloat32, tg::kFloat64})
     for (auto [m, k, n] : shapes) check_matmul(random({m, k}, dtype), random({k, n}, dtype));
 }
@@ -231,8 +231,7 @@ TEST_CASE("mm is matmul restricted to matrices") {
   Tensor a = random({3, 4}), b = random({4, 2});
   check_close(kernel::mm(a, b), ref_matmul(ref_of(a), ref_of(b)), 1e-4);
   CHECK_THROWS_WITH_AS(kernel::mm(random({4}), b), "mm: expected 2-D matrices, got [4] and [4, 2]", tg::ShapeError);
-  CHECK_THROWS_WITH_AS(kernel::mm(a, random({3, 2})), "mm: cannot multiply [3, 4] by [3, 2] (4 != 3)",
-                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(kernel::mm(a, random({3, 2})), "mm: cannot multiply [3, 4] by [3, 2] (4 != 3)", tg::ShapeError);
 }
 
 TEST_CASE("addmm of int64 tensors refuses alpha and beta that int64 cannot hold") {
@@ -249,7 +248,8 @@ TEST_CASE("int64 matrix products wrap modulo 2^64 instead of overflowing") {
   // Found by fuzz_tensor_program: INT64_MIN * -3 overflowed a signed integer in the int64 GEMM.
   const Tensor a = tg::tensor(std::vector<std::int64_t>{INT64_MIN}, {1, 1});
   const Tensor b = tg::tensor(std::vector<std::int64_t>{-3}, {1, 1});
-  const auto expected = static_cast<std::int64_t>(static_cast<std::uint64_t>(INT64_MIN) * static_cast<std::uint64_t>(-3));
+  const auto expected =
+      static_cast<std::int64_t>(static_cast<std::uint64_t>(INT64_MIN) * static_cast<std::uint64_t>(-3));
   CHECK(kernel::addmm(tg::zeros({1, 1}, {.dtype = tg::kInt64}), a, b, 1, 1).to_vector<std::int64_t>() ==
         std::vector<std::int64_t>{expected});
 }
@@ -295,8 +295,8 @@ TEST_CASE("linear: x @ W^T + b over any leading dims, one GEMM") {
     }
   }
   // Hand-computed: x = [1, 2], W = [[1, 0], [0, 1], [1, 1]], b = [10, 20, 30] -> [11, 22, 33].
-  Tensor y = kernel::linear(tg::tensor({1, 2}, {1, 2}), tg::tensor({1, 0, 0, 1, 1, 1}, {3, 2}),
-                            tg::tensor({10, 20, 30}));
+  Tensor y =
+      kernel::linear(tg::tensor({1, 2}, {1, 2}), tg::tensor({1, 0, 0, 1, 1, 1}, {3, 2}), tg::tensor({10, 20, 30}));
   CHECK(y.to_vector<float>() == std::vector<float>{11, 22, 33});
   // A weight that is itself a transposed view, and an input that needs a copy.
   Tensor w_store = random({3, 4});
@@ -359,8 +359,7 @@ TEST_CASE("error messages name the op and the shapes or dtypes") {
                        "linear: input is float64 but the weight is float32", tg::DTypeError);
   CHECK_THROWS_WITH_AS(kernel::linear(random({32, 784}), random({10, 784}), random({10}, tg::kFloat64)),
                        "linear: bias is float64 but the weight is float32", tg::DTypeError);
-  CHECK_THROWS_WITH_AS(kernel::linear(tg::scalar_tensor(1), random({10, 1})), doctest::Contains("0-d"),
-                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(kernel::linear(tg::scalar_tensor(1), random({10, 1})), doctest::Contains("0-d"), tg::ShapeError);
   CHECK_THROWS_WITH_AS(kernel::dot(random({3}), random({4})), "dot: cannot multiply [3] by [4] (3 != 4)",
                        tg::ShapeError);
   CHECK_THROWS_WITH_AS(kernel::dot(random({3, 1}), random({3})), "dot: expected 1-D vectors, got [3, 1] and [3]",

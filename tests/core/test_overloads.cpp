@@ -22,8 +22,8 @@
 
 namespace {
 
-using tg::Dims;
 using tg::DimList;
+using tg::Dims;
 using tg::StrictBool;
 using tg::Tensor;
 using TensorPair = std::tuple<Tensor, Tensor>;
@@ -31,10 +31,17 @@ using TensorPair = std::tuple<Tensor, Tensor>;
 // True when the call compiles with `x` a Tensor. The generic lambda makes the
 // requires-expression a template's, so an ill-formed call is `false` rather
 // than a hard error.
-#define TG_COMPILES(...) ([]<class T = Tensor>() { return requires(T x) { __VA_ARGS__; }; }())
+#define TG_COMPILES(...)                   \
+  ([]<class T = Tensor>() {                \
+    return requires(T x) { __VA_ARGS__; }; \
+  }())
 // True when the call compiles and its type is exactly R.
-#define TG_RETURNS(R, ...) \
-  ([]<class T = Tensor>() { return requires(T x) { { __VA_ARGS__ } -> std::same_as<R>; }; }())
+#define TG_RETURNS(R, ...)                \
+  ([]<class T = Tensor>() {               \
+    return requires(T x) {                \
+      { __VA_ARGS__ } -> std::same_as<R>; \
+    };                                    \
+  }())
 
 // ---- the parameter types ------------------------------------------------------
 static_assert(tg::Real<int> && tg::Real<std::int64_t> && tg::Real<double> && tg::Real<float>);

@@ -5,8 +5,8 @@
 #include <limits>
 #include <sstream>
 
-#include <tapegrad/core/print.h>
 #include <tapegrad/autograd/tensor.h>
+#include <tapegrad/core/print.h>
 
 using tg::Dims;
 using tg::Tensor;

@@ -102,10 +102,10 @@ TEST_CASE("a float32 sum of a million 0.1s is accurate") {
 TEST_CASE("strided inputs give the results of their contiguous copies") {
   Tensor base = wavy({6, 8});
   const std::vector<Tensor> views = {
-      base.t(),                                    // transposed
-      base.slice(1, 1, 8, 2),                      // every other column
-      base.slice(0, 1, 5).slice(1, 2, 7),          // a window
-      base.reshape({6, 2, 4}).permute({2, 0, 1}),  // permuted 3-D
+      base.t(),                                       // transposed
+      base.slice(1, 1, 8, 2),                         // every other column
+      base.slice(0, 1, 5).slice(1, 2, 7),             // a window
+      base.reshape({6, 2, 4}).permute({2, 0, 1}),     // permuted 3-D
       base.select(1, 3).unsqueeze(1).expand({6, 5}),  // stride 0
   };
   for (std::size_t v = 0; v < views.size(); ++v) {
@@ -315,8 +315,7 @@ TEST_CASE("softmax and log_softmax") {
   const double z = 4 + std::exp(1.0);
   check_close(kernel::softmax(x, 1), {1 / z, 3 / z, std::exp(1.0) / z, 1.0 / 3, 1.0 / 3, 1.0 / 3}, 1e-12);
   check_close(kernel::log_softmax(x, -1),
-              {-std::log(z), std::log(3 / z), 1 - std::log(z), -std::log(3.0), -std::log(3.0), -std::log(3.0)},
-              1e-12);
+              {-std::log(z), std::log(3 / z), 1 - std::log(z), -std::log(3.0), -std::log(3.0), -std::log(3.0)}, 1e-12);
   // Along dim 0 (columns): pairs (0, 1), (log 3, 1), (1, 1).
   const double e = std::exp(1.0);
   check_close(kernel::softmax(x, 0), {1 / (1 + e), 3 / (3 + e), 0.5, e / (1 + e), e / (3 + e), 0.5}, 1e-12);
@@ -363,8 +362,7 @@ TEST_CASE("zero-size reductions") {
   // ...but over the empty dim there is no answer.
   CHECK_THROWS_WITH_AS(kernel::amax(e, Dims{0}, false), doctest::Contains("amax: cannot reduce over a zero-size"),
                        IndexError);
-  CHECK_THROWS_WITH_AS(kernel::max(e, 0, false), doctest::Contains("max: cannot reduce over a zero-size"),
-                       IndexError);
+  CHECK_THROWS_WITH_AS(kernel::max(e, 0, false), doctest::Contains("max: cannot reduce over a zero-size"), IndexError);
   CHECK_THROWS_WITH_AS(kernel::argmin(e, {}, false), doctest::Contains("argmin"), IndexError);
   // max() over everything names itself, not the amax underneath.
   CHECK_THROWS_WITH_AS(tg::max(e), doctest::Contains("zero-size"), IndexError);

@@ -34,8 +34,7 @@ TEST_CASE("full and its kin refuse a value the integer dtype cannot hold") {
   CHECK_THROWS_WITH_AS(tg::scalar_tensor(kNaN, kI64), doctest::Contains("scalar_tensor: value nan"), tg::ValueError);
   CHECK_THROWS_WITH_AS(tg::full_like(tg::zeros({3}, kI64), 1e30), doctest::Contains("full_like: value 1e+30"),
                        tg::ValueError);
-  CHECK_THROWS_WITH_AS(tg::full_like(tg::zeros({3}), kNaN, tg::kInt64), doctest::Contains("full_like"),
-                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::full_like(tg::zeros({3}), kNaN, tg::kInt64), doctest::Contains("full_like"), tg::ValueError);
   CHECK_THROWS_WITH_AS(tg::tensor({1, kNaN}, {}, kI64), doctest::Contains("tensor: value nan"), tg::ValueError);
   // What fits is stored as before: fractions truncate toward zero.
   CHECK(ints(tg::full({2}, -0x1p63, kI64)) == std::vector<std::int64_t>{INT64_MIN, INT64_MIN});
@@ -60,8 +59,7 @@ TEST_CASE("float32 refuses a finite value beyond its range and keeps NaN and inf
 
 TEST_CASE("fill_, masked_fill and constant_ refuse such values and leave the tensor as it was") {
   Tensor i = tg::tensor({1, 2, 3}, {}, kI64);
-  CHECK_THROWS_WITH_AS(i.fill_(kNaN), "fill_: value nan cannot be converted to int64 without overflow",
-                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(i.fill_(kNaN), "fill_: value nan cannot be converted to int64 without overflow", tg::ValueError);
   CHECK_THROWS_AS(i.fill_(-1e19), tg::ValueError);
   CHECK(ints(i) == std::vector<std::int64_t>{1, 2, 3});
   Tensor f = tg::zeros({2});
@@ -70,8 +68,8 @@ TEST_CASE("fill_, masked_fill and constant_ refuse such values and leave the ten
   CHECK_THROWS_WITH_AS(tg::nn::init::constant_(f, -1e300), doctest::Contains("value -1e+300"), tg::ValueError);
 
   const Tensor none = tg::zeros({3}, {.dtype = tg::kBool});
-  CHECK_THROWS_WITH_AS(tg::masked_fill(i, none, kInf), "masked_fill: value inf cannot be converted to int64 without overflow",
-                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::masked_fill(i, none, kInf),
+                       "masked_fill: value inf cannot be converted to int64 without overflow", tg::ValueError);
   CHECK_THROWS_AS(i.masked_fill(none, kNaN), tg::ValueError);
   CHECK_THROWS_AS(i.masked_fill_(none, 1e30), tg::ValueError);
   CHECK_THROWS_AS(f.masked_fill_(tg::ones({2}, {.dtype = tg::kBool}), 1e300), tg::ValueError);

@@ -166,7 +166,8 @@ TEST_CASE("expand broadcasts with stride 0") {
   CHECK(x.expand({-1, 2}).shape() == Dims{3, 2});
   CHECK(x.expand({3, 0}).numel() == 0);
   CHECK(x.expand_as(zeros({3, 5})).shape() == Dims{3, 5});
-  CHECK_THROWS_WITH_AS(x.expand({4, 2}), doctest::Contains("expand: dimension 0 of size 3 cannot become 4"), ShapeError);
+  CHECK_THROWS_WITH_AS(x.expand({4, 2}), doctest::Contains("expand: dimension 0 of size 3 cannot become 4"),
+                       ShapeError);
   CHECK_THROWS_WITH_AS(x.expand({5}), doctest::Contains("fewer dimensions"), ShapeError);
   CHECK_THROWS_WITH_AS(x.expand({-1, 3, 1}), doctest::Contains("new leading dimension 0"), ShapeError);
   // Growing a scalar.

@@ -63,7 +63,7 @@ TEST_CASE("expand to a shape with more elements than int64 can count is a ShapeE
 TEST_CASE("creating enormous tensors is an OutOfMemoryError or ShapeError, never std::bad_alloc") {
   // Merely enormous: the count fits, the allocation cannot.
   auto msg = require_tg_error<OutOfMemoryError>([] { empty({k2_50}); }, "empty 2^50");
-  CHECK(msg.find("[1125899906842624]") != std::string::npos);  // the shape
+  CHECK(msg.find("[1125899906842624]") != std::string::npos);      // the shape
   CHECK(msg.find("4503599627370496 bytes") != std::string::npos);  // and the byte count
   require_tg_error<OutOfMemoryError>([] { zeros({1 << 25, 1 << 25}); }, "zeros 2^50");
   require_tg_error<OutOfMemoryError>([] { ones({k2_50}, {.dtype = kFloat64}); }, "ones 2^50 float64");

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "data/fixtures/idx_writer.h"
 #include <tapegrad/data/idx.h>
+#include "data/fixtures/idx_writer.h"
 
 using namespace tg::data::testing;
 using tg::data::load_mnist_images;
@@ -27,10 +27,8 @@ std::vector<std::int64_t> shape(const tg::Tensor& t) { return t.shape().vec(); }
 // Writes `bytes` to `name` in `dir`, plain or gzip, and returns the path.
 std::string put(const TempDir& dir, const std::string& name, const Bytes& bytes, bool gzip) {
   const auto path = dir / name;
-  if (gzip)
-    write_gzip(path, bytes);
-  else
-    write_plain(path, bytes);
+  if (gzip) write_gzip(path, bytes);
+  else write_plain(path, bytes);
   return path.string();
 }
 

@@ -7,13 +7,13 @@
 // and pass. The checkpoint-error tests need no data.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -43,17 +43,17 @@ constexpr std::size_t kResumeImages = 2000;
 
 bool have_fashion_mnist() {
   const fs::path dir = tg::data::default_fashion_mnist_dir();
-  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                           "t10k-labels-idx1-ubyte"})
+  for (const char* name :
+       {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
     if (!fs::exists(dir / name) && !fs::exists(dir / (std::string(name) + ".gz"))) return false;
   return true;
 }
 
-#define SKIP_WITHOUT_FASHION_MNIST()                                                                         \
-  if (!have_fashion_mnist()) {                                                                               \
-    MESSAGE("skipped: Fashion-MNIST is not in " << tg::data::default_fashion_mnist_dir()                     \
-                                                << " (install Debian's dataset-fashion-mnist)");             \
-    return;                                                                                                  \
+#define SKIP_WITHOUT_FASHION_MNIST()                                                             \
+  if (!have_fashion_mnist()) {                                                                   \
+    MESSAGE("skipped: Fashion-MNIST is not in " << tg::data::default_fashion_mnist_dir()         \
+                                                << " (install Debian's dataset-fashion-mnist)"); \
+    return;                                                                                      \
   }
 
 // A folder of its own for this test process, removed when it ends.

@@ -2,10 +2,10 @@
 // print the result it promises.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <string>
-#include <sys/wait.h>
 
 namespace {
 
@@ -38,7 +38,8 @@ TEST_CASE("examples/xor: a tiny MLP gets all four XOR cases right") {
   CHECK(run.exit_code == 0);
   CHECK(contains(run.output, "XOR learned"));
   // Each of the four cases is printed with its verdict.
-  for (const char* line : {"0 xor 0 = 0", "0 xor 1 = 1", "1 xor 0 = 1", "1 xor 1 = 0"}) CHECK(contains(run.output, line));
+  for (const char* line : {"0 xor 0 = 0", "0 xor 1 = 1", "1 xor 0 = 1", "1 xor 1 = 0"})
+    CHECK(contains(run.output, line));
   CHECK_FALSE(contains(run.output, "WRONG"));
 }
 

@@ -41,7 +41,7 @@ TEST_CASE("safetensors: every dtype and shape survives a round trip") {
   tensors["f32"] = tg::tensor({1.5, -2.25, 0, 3e-8, 1e30, -7}, {2, 3});
   tensors["f64"] = tg::tensor({0.1, -inf, 1e-300}, {3}, {.dtype = tg::kFloat64});
   tensors["i64"] = tg::tensor(std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), -1, 0,
-                                                         std::numeric_limits<std::int64_t>::max()},
+                                                        std::numeric_limits<std::int64_t>::max()},
                               {2, 1, 2});
   tensors["mask"] = tg::tensor(std::vector<bool>{true, false, false, true, true}, {5});
   tensors["scalar"] = tg::scalar_tensor(-3.5);
@@ -159,9 +159,8 @@ TEST_CASE("safetensors: the reference's serialization test vector") {
 
 TEST_CASE("safetensors: metadata comes first, as in the reference's test vector") {
   // The reference writes {"__metadata__":{"framework":"pt"}} (35 bytes) and 5 spaces.
-  CHECK(tg::save_to_bytes(tg::TensorMap{}, {{"framework", "pt"}}) ==
-        file_bytes(R"({"__metadata__":{"framework":"pt"}})"
-                   "     "));
+  CHECK(tg::save_to_bytes(tg::TensorMap{}, {{"framework", "pt"}}) == file_bytes(R"({"__metadata__":{"framework":"pt"}})"
+                                                                                "     "));
 
   // A 0-d F64 after two metadata entries in key order: 93 bytes + 3 spaces.
   const std::string header =
@@ -180,16 +179,15 @@ TEST_CASE("safetensors: mixed dtypes go largest dtype first, then by name, so ev
   tensors["b"] = tg::tensor({0.5}, {1});
   tensors["c"] = tg::tensor(std::vector<std::int64_t>{-2});
   tensors["d"] = tg::tensor({0.5}, {1}, {.dtype = tg::kFloat64});
-  const std::string header =
-      R"({"c":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},)"
-      R"("d":{"dtype":"F64","shape":[1],"data_offsets":[8,16]},)"
-      R"("b":{"dtype":"F32","shape":[1],"data_offsets":[16,20]},)"
-      R"("a":{"dtype":"BOOL","shape":[3],"data_offsets":[20,23]}})"
-      "     ";  // 219 bytes + 5 = 224
+  const std::string header = R"({"c":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},)"
+                             R"("d":{"dtype":"F64","shape":[1],"data_offsets":[8,16]},)"
+                             R"("b":{"dtype":"F32","shape":[1],"data_offsets":[16,20]},)"
+                             R"("a":{"dtype":"BOOL","shape":[3],"data_offsets":[20,23]}})"
+                             "     ";                                  // 219 bytes + 5 = 224
   const Bytes data = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // -2 as int64
-                      0, 0, 0, 0, 0, 0, 0xe0, 0x3f,                    // 0.5 = 0x3fe0000000000000
-                      0, 0, 0, 0x3f,                                   // 0.5f = 0x3f000000
-                      1, 0, 1};
+                      0,    0,    0,    0,    0,    0,    0xe0, 0x3f,  // 0.5 = 0x3fe0000000000000
+                      0,    0,    0,    0x3f,                          // 0.5f = 0x3f000000
+                      1,    0,    1};
   const Bytes bytes = tg::save_to_bytes(tensors);
   CHECK(bytes == file_bytes(header, data));
 
@@ -208,9 +206,9 @@ TEST_CASE("safetensors: loads a file built by hand with its own key order and sp
       "{ \"b\" : {\"data_offsets\": [8, 24], \"shape\": [2], \"dtype\": \"F64\", \"note\": \"extra\"},\n"
       "  \"__metadata__\": {\"who\": \"hand\"},\n"
       "  \"a\" : {\"shape\": [2, 1], \"dtype\": \"F32\", \"data_offsets\": [0, 8]} }";
-  const Bytes data = {0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0,  // F32 1, -2
-                      0, 0, 0, 0, 0, 0, 0x04, 0xc0,     // F64 -2.5
-                      0, 0, 0, 0, 0, 0, 0x10, 0x40};    // F64 4 = 0x4010000000000000
+  const Bytes data = {0, 0, 0x80, 0x3f, 0, 0, 0,    0xc0,   // F32 1, -2
+                      0, 0, 0,    0,    0, 0, 0x04, 0xc0,   // F64 -2.5
+                      0, 0, 0,    0,    0, 0, 0x10, 0x40};  // F64 4 = 0x4010000000000000
   write_bytes(path, file_bytes(header, data));
 
   const tg::LoadedFile back = tg::load_file(path);

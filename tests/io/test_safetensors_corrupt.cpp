@@ -32,19 +32,16 @@ std::string load_error(const Bytes& bytes, const std::string& file_name = "broke
 }
 
 // A header with one tensor entry whose text is `entry`, followed by `data`.
-Bytes one_tensor(const std::string& entry, const Bytes& data = {}) {
-  return file_bytes("{\"w\":" + entry + "}", data);
-}
+Bytes one_tensor(const std::string& entry, const Bytes& data = {}) { return file_bytes("{\"w\":" + entry + "}", data); }
 
 const Bytes kFourFloats(16, 0);
 
 }  // namespace
 
-#define CHECK_LOAD_ERROR(bytes, fragment)                          \
-  do {                                                             \
-    const std::string message_ = load_error(bytes);                \
-    CHECK_MESSAGE(message_.find(fragment) != std::string::npos,    \
-                  "expected \"" << fragment << "\" in: " << message_); \
+#define CHECK_LOAD_ERROR(bytes, fragment)                                                                            \
+  do {                                                                                                               \
+    const std::string message_ = load_error(bytes);                                                                  \
+    CHECK_MESSAGE(message_.find(fragment) != std::string::npos, "expected \"" << fragment << "\" in: " << message_); \
   } while (false)
 
 TEST_CASE("safetensors corrupt: too short for the header length") {
@@ -66,7 +63,7 @@ TEST_CASE("safetensors corrupt: a header that is not a JSON object") {
   CHECK_LOAD_ERROR(file_bytes("not json"), "not valid JSON");
   // nlohmann stops at a NUL byte and would accept anything after it.
   CHECK_LOAD_ERROR(file_bytes(std::string("{}\0junk", 7)), "holds a NUL byte at offset 2");
-  CHECK_LOAD_ERROR(file_bytes("{\"\xff\":1}"), "not valid JSON");             // not UTF-8
+  CHECK_LOAD_ERROR(file_bytes("{\"\xff\":1}"), "not valid JSON");  // not UTF-8
   CHECK_LOAD_ERROR(file_bytes("[1, 2]"), "header is a JSON array");
   CHECK_LOAD_ERROR(file_bytes("\"w\""), "header is string instead of a JSON object");
   CHECK_LOAD_ERROR(file_bytes("42"), "header is number instead of a JSON object");
@@ -108,9 +105,8 @@ TEST_CASE("safetensors corrupt: fields of the wrong JSON type") {
 
 TEST_CASE("safetensors corrupt: dtypes tapegrad cannot load name the tensor and the dtype") {
   for (const char* dtype : {"F16", "BF16", "U64", "F8_E4M3", "C64", "f32", ""}) {
-    const std::string message =
-        load_error(one_tensor(std::string(R"({"dtype":")") + dtype + R"(","shape":[4],"data_offsets":[0,8]})",
-                              Bytes(8, 0)));
+    const std::string message = load_error(
+        one_tensor(std::string(R"({"dtype":")") + dtype + R"(","shape":[4],"data_offsets":[0,8]})", Bytes(8, 0)));
     CHECK(message.find(std::string("tensor 'w': dtype '") + dtype + "' is not one tapegrad can load") !=
           std::string::npos);
   }
@@ -124,16 +120,14 @@ TEST_CASE("safetensors corrupt: negative or absurd shapes") {
   // The product of the nonzero sizes overflows int64, even though the 0 makes it empty.
   CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]})"),
                    "is absurdly large");
-  CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,16]})",
-                              kFourFloats),
+  CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,16]})", kFourFloats),
                    "is absurdly large");
-  CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[100000000000000000000],"data_offsets":[0,16]})",
-                              kFourFloats),
+  CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[100000000000000000000],"data_offsets":[0,16]})", kFourFloats),
                    "holds 1e+20, which is not");  // beyond uint64, JSON gives a float
   // Large but representable: a size mismatch, found without allocating.
-  CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F64","shape":[1000000,1000000,1000000],"data_offsets":[0,16]})",
-                              kFourFloats),
-                   "is 1000000000000000000 elements of 8 bytes, but data_offsets [0, 16] hold 16 bytes");
+  CHECK_LOAD_ERROR(
+      one_tensor(R"({"dtype":"F64","shape":[1000000,1000000,1000000],"data_offsets":[0,16]})", kFourFloats),
+      "is 1000000000000000000 elements of 8 bytes, but data_offsets [0, 16] hold 16 bytes");
 }
 
 TEST_CASE("safetensors corrupt: data offsets that do not fit the tensor or the file") {

@@ -19,9 +19,9 @@
 
 #include <doctest/doctest.h>
 
+#include <tapegrad/checkpoint/checkpoint.h>
 #include <tapegrad/data/fashion_mnist.h>
 #include <tapegrad/data/idx.h>
-#include <tapegrad/checkpoint/checkpoint.h>
 #include <tapegrad/io/safetensors.h>
 #include <tapegrad/nn/nn.h>
 #include "io/io_test_files.h"
@@ -96,8 +96,8 @@ TEST_CASE("load_fashion_mnist refuses a folder whose files are FIFOs, plain or g
   for (const char* suffix : {"", ".gz"}) {
     CAPTURE(suffix);
     tg::test::TempDir dir;
-    for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                             "t10k-labels-idx1-ubyte"})
+    for (const char* name :
+         {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
       REQUIRE(::mkfifo(dir.file(std::string(name) + suffix).c_str(), 0600) == 0);
     const std::string msg = require_tg_error<tg::FormatError>(
         [&] { within_5s("load_fashion_mnist", [&] { tg::data::load_fashion_mnist(dir.path().string()); }); },

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <vector>
 
-#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/parallel.h>
 #include <tapegrad/nn/conv.h>
@@ -22,8 +22,8 @@ using tg::Tensor;
 namespace {
 
 // y[n][o][i][j] = b[o] + sum over c, p, q of x[n][c][i*s - pad + p*d][j*s - pad + q*d] * w[o][c][p][q].
-std::vector<double> naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, tg::nn::Size2 s,
-                                 tg::nn::Size2 pad, tg::nn::Size2 d, std::int64_t& ho, std::int64_t& wo) {
+std::vector<double> naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, tg::nn::Size2 s, tg::nn::Size2 pad,
+                                 tg::nn::Size2 d, std::int64_t& ho, std::int64_t& wo) {
   const auto xv = x.to_vector<double>(), wv = w.to_vector<double>();
   const auto bv = b.defined() ? b.to_vector<double>() : std::vector<double>();
   const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
@@ -65,8 +65,8 @@ const std::vector<ConvCase> kCases = {
     {{2, 3, 5, 5}, {4, 3, 3, 3}, 1, 0, 1, true},
     {{1, 2, 6, 7}, {3, 2, 3, 2}, {2, 1}, {1, 0}, 1, true},
     {{2, 2, 7, 6}, {2, 2, 2, 3}, 2, 1, {2, 1}, false},
-    {{1, 1, 5, 5}, {2, 1, 1, 1}, 1, 0, 1, true},   // pointwise: no im2col
-    {{1, 2, 4, 4}, {1, 2, 3, 3}, 3, 2, 1, true},   // padding wider than the stride covers
+    {{1, 1, 5, 5}, {2, 1, 1, 1}, 1, 0, 1, true},  // pointwise: no im2col
+    {{1, 2, 4, 4}, {1, 2, 3, 3}, 3, 2, 1, true},  // padding wider than the stride covers
     {{1, 3, 6, 6}, {2, 3, 3, 3}, {1, 2}, {2, 1}, {2, 2}, true},
 };
 

@@ -59,8 +59,7 @@ TEST_CASE("calculate_gain and the fans") {
                        tg::ValueError);
 
   CHECK(init::calculate_fan_in_and_fan_out(tg::empty({30, 20})) == std::pair<std::int64_t, std::int64_t>{20, 30});
-  CHECK(init::calculate_fan_in_and_fan_out(tg::empty({16, 3, 5, 5})) ==
-        std::pair<std::int64_t, std::int64_t>{75, 400});
+  CHECK(init::calculate_fan_in_and_fan_out(tg::empty({16, 3, 5, 5})) == std::pair<std::int64_t, std::int64_t>{75, 400});
   CHECK_THROWS_WITH_AS(init::calculate_fan_in_and_fan_out(tg::empty({7})), doctest::Contains("fewer than 2"),
                        tg::ValueError);
 }

@@ -121,8 +121,8 @@ TEST_CASE("activation modules: hand-computed values and gradients") {
 
   // Away from relu's kink at 0 (randn never lands on it).
   tg::manual_seed(32);
-  for (tg::nn::Module* m : std::vector<tg::nn::Module*>{&relu, &leaky, &gelu, &sigmoid, &tanh_m, &softmax,
-                                                        &log_softmax}) {
+  for (tg::nn::Module* m :
+       std::vector<tg::nn::Module*>{&relu, &leaky, &gelu, &sigmoid, &tanh_m, &softmax, &log_softmax}) {
     CAPTURE(m->repr());
     CHECK(input_gradcheck(*m, {3, 4}));
   }

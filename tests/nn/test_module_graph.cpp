@@ -56,8 +56,7 @@ TEST_CASE("modules: containers refuse a cycle too and stay unchanged") {
   outer->push_back(std::make_shared<tg::nn::Linear>(2, 2));
   outer->push_back(inner);
   inner->push_back(std::make_shared<tg::nn::ReLU>());
-  CHECK_THROWS_WITH_AS(inner->push_back(outer), doctest::Contains("cannot register '1' (Sequential)"),
-                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(inner->push_back(outer), doctest::Contains("cannot register '1' (Sequential)"), tg::ValueError);
   CHECK_THROWS_WITH_AS(inner->push_back(outer), doctest::Contains("(at '1.1')"), tg::ValueError);
   CHECK(inner->size() == 1);
   CHECK_THROWS_AS(outer->push_back(outer), tg::ValueError);
@@ -103,8 +102,8 @@ TEST_CASE("modules: a submodule shared at two paths is visited once, as in PyTor
 
 TEST_CASE("modules: to() a non-floating dtype is a DTypeError and changes nothing") {
   tg::nn::Linear fc(2, 3);
-  CHECK_THROWS_WITH_AS(fc.to(tg::kInt64),
-                       "Linear.to: only floating dtypes (float32, float64) are accepted, got int64", tg::DTypeError);
+  CHECK_THROWS_WITH_AS(fc.to(tg::kInt64), "Linear.to: only floating dtypes (float32, float64) are accepted, got int64",
+                       tg::DTypeError);
   CHECK_THROWS_WITH_AS(fc.to(tg::kBool), doctest::Contains("got bool"), tg::DTypeError);
   CHECK(fc.weight.dtype() == tg::kFloat32);
   CHECK(fc.bias.dtype() == tg::kFloat32);

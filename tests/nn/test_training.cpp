@@ -56,11 +56,13 @@ TEST_CASE("a plain-struct MLP and the same MLP as a Sequential both fit a smooth
   Tensor x = tg::randn({64, 4});
   Tensor target = tg::mul(tg::tanh(tg::matmul(x, tg::tensor({1, -1, 0.5, 2}, {4, 1}))), 2.0);
   Mlp mlp;
-  auto [first, last] = train(mlp, [&] { return mse(mlp(x), target); }, 60, 0.1);
+  auto [first, last] = train(
+      mlp, [&] { return mse(mlp(x), target); }, 60, 0.1);
   CHECK(last < 0.5 * first);
 
   tg::nn::Sequential seq{tg::nn::Linear(4, 16), tg::nn::Tanh(), tg::nn::Linear(16, 1)};
-  auto [first_s, last_s] = train(seq, [&] { return mse(seq(x), target); }, 60, 0.1);
+  auto [first_s, last_s] = train(
+      seq, [&] { return mse(seq(x), target); }, 60, 0.1);
   CHECK(last_s < 0.5 * first_s);
 }
 
@@ -84,7 +86,8 @@ TEST_CASE("a small conv net (Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, Dr
                          tg::nn::Dropout(0.1),
                          tg::nn::Flatten(),
                          tg::nn::Linear(4 * 2 * 2, 2)};
-  auto [first, last] = train(net, [&] { return mean_nll(net(images), y); }, 40, 0.1);
+  auto [first, last] = train(
+      net, [&] { return mean_nll(net(images), y); }, 40, 0.1);
   CHECK(last < 0.7 * first);
   net.eval();
   Tensor predicted = tg::argmax(net(images), 1);
@@ -106,7 +109,8 @@ TEST_CASE("Embedding, LayerNorm, GELU and a linear head train together") {
   Tensor target = tg::tensor(sums, {48, 1});
   tg::nn::Sequential net{tg::nn::Embedding(10, 8, 0), tg::nn::LayerNorm(8), tg::nn::GELU(), tg::nn::Flatten(),
                          tg::nn::Linear(24, 1)};
-  auto [first, last] = train(net, [&] { return mse(net(tokens), target); }, 60, 0.05);
+  auto [first, last] = train(
+      net, [&] { return mse(net(tokens), target); }, 60, 0.05);
   CHECK(last < 0.5 * first);
   // The padding row never moved.
   CHECK(net.at<tg::nn::Embedding>(0).weight.select(0, 0).abs().sum().item<double>() == 0);

@@ -103,8 +103,7 @@ TEST_CASE("optimizers: load_state_dict casts floating state to the parameter's d
   // A state that is not floating cannot be cast.
   auto bad = a.state_dict();
   bad.tensors["state.0.exp_avg"] = tg::zeros({3}, {.dtype = tg::kInt64});
-  CHECK_THROWS_WITH_AS(b.load_state_dict(bad), doctest::Contains("\"state.0.exp_avg\" is int64 [3]"),
-                       tg::DTypeError);
+  CHECK_THROWS_WITH_AS(b.load_state_dict(bad), doctest::Contains("\"state.0.exp_avg\" is int64 [3]"), tg::DTypeError);
 }
 
 TEST_CASE("optimizers: a gradient that does not fit names the optimizer, the group and the parameter") {

@@ -77,10 +77,8 @@ Reference adam_reference(Options o, bool decoupled) {
     const double b1 = o.betas[0], b2 = o.betas[1];
     for (std::size_t i = 0; i < p.size(); ++i) {
       double g = o.maximize ? -grad[i] : grad[i];
-      if (decoupled)
-        p[i] -= o.lr * o.weight_decay * p[i];
-      else
-        g += o.weight_decay * p[i];
+      if (decoupled) p[i] -= o.lr * o.weight_decay * p[i];
+      else g += o.weight_decay * p[i];
       (*m)[i] = b1 * (*m)[i] + (1 - b1) * g;
       (*v)[i] = b2 * (*v)[i] + (1 - b2) * g * g;
       const double m_hat = (*m)[i] / (1 - std::pow(b1, t));

@@ -28,8 +28,8 @@ TEST_CASE("OneCycleLR: a phase with no steps (NaN lr) is refused when made") {
                        "(the lr at step 0 would be NaN); choose another pct_start",
                        tg::ValueError);
   CHECK_THROWS_AS(optim::OneCycleLR(opt, {.max_lr = {1.0}, .total_steps = 100, .pct_start = 0.01}), tg::ValueError);
-  CHECK_THROWS_AS(optim::OneCycleLR(opt, {.max_lr = {1.0}, .epochs = 2, .steps_per_epoch = 5, .pct_start = 0.1,
-                                          .three_phase = true}),
+  CHECK_THROWS_AS(optim::OneCycleLR(
+                      opt, {.max_lr = {1.0}, .epochs = 2, .steps_per_epoch = 5, .pct_start = 0.1, .three_phase = true}),
                   tg::ValueError);
   // pct_start 1: the fall has no steps, and the last step divided by zero.
   CHECK_THROWS_WITH_AS(optim::OneCycleLR(opt, {.max_lr = {1.0}, .total_steps = 10, .pct_start = 1.0}),
@@ -56,7 +56,8 @@ TEST_CASE("OneCycleLR: linear annealing reaches the last step with the minimum l
     CAPTURE(three);
     optim::SGD o({param()}, {.lr = 1, .momentum = 0.9});
     optim::OneCycleLR s(
-        o, {.max_lr = {1.0}, .total_steps = 10, .anneal_strategy = optim::AnnealStrategy::Linear, .three_phase = three});
+        o,
+        {.max_lr = {1.0}, .total_steps = 10, .anneal_strategy = optim::AnnealStrategy::Linear, .three_phase = three});
     for (int step = 1; step <= 10; ++step) s.step();  // the 10th threw: lr -0.14
     CHECK(o.lr(0) == doctest::Approx(0.04 / 1e4));
   }
@@ -65,7 +66,8 @@ TEST_CASE("OneCycleLR: linear annealing reaches the last step with the minimum l
 TEST_CASE("OneCycleLR: epochs * steps_per_epoch that overflows, or a max_lr that is not an lr, is refused") {
   optim::SGD opt({param()}, {.lr = 1, .momentum = 0.9});
   CHECK_THROWS_WITH_AS(
-      optim::OneCycleLR(opt, {.max_lr = {1.0}, .epochs = std::int64_t{1} << 40, .steps_per_epoch = std::int64_t{1} << 30}),
+      optim::OneCycleLR(opt,
+                        {.max_lr = {1.0}, .epochs = std::int64_t{1} << 40, .steps_per_epoch = std::int64_t{1} << 30}),
       "OneCycleLR: epochs * steps_per_epoch (1099511627776 * 1073741824) overflows int64", tg::ValueError);
   CHECK_THROWS_WITH_AS(optim::OneCycleLR(opt, {.max_lr = {kNaN}, .total_steps = 10}),
                        "OneCycleLR: max_lr must be a finite number >= 0, got nan", tg::ValueError);

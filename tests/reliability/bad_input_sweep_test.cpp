@@ -16,8 +16,8 @@
 #include <functional>
 #include <limits>
 #include <memory>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <typeinfo>
 #include <vector>
 
@@ -60,8 +60,7 @@ std::string check_row(const BadRow& row) {
     const std::string message = e.what();
     const Kind got = error_kind_of(e);
     if (got != row.kind)
-      return std::string("threw ") + error_kind_name(got) + " instead of " + error_kind_name(row.kind) + ": " +
-             message;
+      return std::string("threw ") + error_kind_name(got) + " instead of " + error_kind_name(row.kind) + ": " + message;
     if (message.find(row.fragment) == std::string::npos)
       return "the message lacks \"" + row.fragment + "\": " + message;
     return {};
@@ -87,13 +86,14 @@ struct Files {
   Files() {
     missing = dir.file("no-such-file");
     garbage = dir.file("garbage.bin");
-    tg::test::write_bytes(garbage, {'n', 'o', 't', ' ', 'a', ' ', 't', 'e', 'n', 's', 'o', 'r', ' ', 'f', 'i', 'l', 'e'});
+    tg::test::write_bytes(garbage,
+                          {'n', 'o', 't', ' ', 'a', ' ', 't', 'e', 'n', 's', 'o', 'r', ' ', 'f', 'i', 'l', 'e'});
     empty = dir.file("empty.bin");
     tg::test::write_bytes(empty, {});
     // IDX unsigned bytes, 3 dims of 2^31 - 1 each, then 4 data bytes.
     idx_huge = dir.file("huge-idx3-ubyte");
-    tg::test::write_bytes(idx_huge, {0, 0, 0x08, 3, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff,
-                                     0xff, 1, 2, 3, 4});
+    tg::test::write_bytes(
+        idx_huge, {0, 0, 0x08, 3, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3, 4});
     // A valid label file: 3 labels.
     idx_labels = dir.file("labels-idx1-ubyte");
     tg::test::write_bytes(idx_labels, {0, 0, 0x08, 1, 0, 0, 0, 3, 1, 2, 3});
@@ -144,9 +144,12 @@ std::vector<BadRow> bad_rows() {
 
   // ---- creation and absurd sizes ----
   add("zeros: a negative size", K::Shape, "negative size", [] { tg::zeros({2, -1}); });
-  add("zeros: more elements than int64 holds", K::Shape, "too many elements", [] { tg::zeros({1LL << 40, 1LL << 40}); });
+  add("zeros: more elements than int64 holds", K::Shape, "too many elements", [] {
+    tg::zeros({1LL << 40, 1LL << 40});
+  });
   add("zeros: 2^60 bytes", K::OutOfMemory, "out of memory", [] { tg::zeros({1LL << 58}); });
-  add("empty: 2^50 bytes of float64", K::OutOfMemory, "out of memory", [] { tg::empty({1LL << 47}, {.dtype = tg::kFloat64}); });
+  add("empty: 2^50 bytes of float64", K::OutOfMemory, "out of memory",
+      [] { tg::empty({1LL << 47}, {.dtype = tg::kFloat64}); });
   add("randn: 2^60 bytes", K::OutOfMemory, "out of memory", [] { tg::randn({1LL << 58}); });
   add("zeros: 9 dims", K::Shape, "at most 8", [] { tg::zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}); });
   add("arange: step 0", K::Value, "arange", [] { tg::arange(0, 10, 0); });
@@ -163,17 +166,17 @@ std::vector<BadRow> bad_rows() {
   add("randperm: a negative n", K::Value, "randperm", [] { tg::randperm(-1); });
   add("rand: an int64 dtype", K::DType, "rand", [] { tg::rand({2}, {.dtype = tg::kInt64}); });
   add("bernoulli: p above 1", K::Value, "bernoulli", [] { tg::bernoulli({2}, 1.5); });
-  add("bernoulli: a probability tensor with a NaN", K::Value, "bernoulli",
-      [] { tg::bernoulli(tg::tensor({0.5, kNaN})); });
+  add("bernoulli: a probability tensor with a NaN", K::Value, "bernoulli", [] {
+    tg::bernoulli(tg::tensor({0.5, kNaN}));
+  });
   add("Generator::set_state: wrong word count", K::Value, "set_state", [] { tg::Generator().set_state({1, 2}); });
   add("set_num_threads: zero", K::Value, "set_num_threads", [] { tg::set_num_threads(0); });
   add("make_view: past the end of the storage", K::Shape, "outside its storage",
       [] { tg::make_view(f32({4}), {5}, {1}, 0); });
   add("make_view: a negative offset", K::Shape, "outside its storage", [] { tg::make_view(f32({4}), {1}, {1}, -1); });
   add("zeros: 2^50 elements names the shape", K::OutOfMemory, "[1125899906842624]", [] { tg::zeros({1LL << 50}); });
-  add("jacobian: a 2^40-element output", K::OutOfMemory, "jacobian", [] {
-    tg::autograd::jacobian([](const Tensor& x) { return tg::expand(x, {1LL << 40}); }, f64({1}));
-  });
+  add("jacobian: a 2^40-element output", K::OutOfMemory, "jacobian",
+      [] { tg::autograd::jacobian([](const Tensor& x) { return tg::expand(x, {1LL << 40}); }, f64({1})); });
   add("gradcheck: a 2^40-element output", K::OutOfMemory, "gradcheck", [] {
     Tensor x = tg::ones({1}, {.dtype = tg::kFloat64, .requires_grad = true});
     tg::gradcheck([](const std::vector<Tensor>& in) { return std::vector<Tensor>{tg::expand(in[0], {1LL << 40})}; },
@@ -181,11 +184,9 @@ std::vector<BadRow> bad_rows() {
   });
 
   // ---- autograd ----
-  add("backward: a non-scalar output without a gradient", K::Autograd, "backward",
-      [] { (leaf({2}) * 2).backward(); });
+  add("backward: a non-scalar output without a gradient", K::Autograd, "backward", [] { (leaf({2}) * 2).backward(); });
   add("backward: an output that does not require grad", K::Autograd, "backward", [] { f32({1}).sum().backward(); });
-  add("backward: a gradient of the wrong shape", K::Shape, "backward",
-      [] { (leaf({2}) * 2).backward(f32({3})); });
+  add("backward: a gradient of the wrong shape", K::Shape, "backward", [] { (leaf({2}) * 2).backward(f32({3})); });
   add("backward: twice through a freed graph", K::Autograd, "backward", [] {
     Tensor y = (leaf({2}) * leaf({2})).sum();
     y.backward();
@@ -292,21 +293,26 @@ std::vector<BadRow> bad_rows() {
   add("Conv2d: input smaller than the kernel", K::Shape, "conv2d", [] { tg::nn::Conv2d(1, 2, 3)(f32({1, 1, 2, 2})); });
   add("Conv2d: stride 0", K::Value, "conv2d", [] { tg::nn::Conv2d(1, 2, 3, {.stride = 0})(f32({1, 1, 5, 5})); });
   add("MaxPool2d: kernel 0", K::Value, "max_pool2d", [] { tg::nn::MaxPool2d(0)(f32({1, 1, 4, 4})); });
-  add("MaxPool2d: padding over half the kernel", K::Value, "max_pool2d",
-      [] { tg::nn::MaxPool2d(2, 2, 2)(f32({1, 1, 4, 4})); });
+  add("MaxPool2d: padding over half the kernel", K::Value, "max_pool2d", [] {
+    tg::nn::MaxPool2d(2, 2, 2)(f32({1, 1, 4, 4}));
+  });
   add("MaxPool2d: a 2-D input", K::Shape, "max_pool2d", [] { tg::nn::MaxPool2d(2)(f32({4, 4})); });
   add("MaxPool2d: an int64 input", K::DType, "max_pool2d", [] { tg::nn::MaxPool2d(2)(i64({1, 1, 4, 4})); });
-  add("MaxPool2d: input smaller than the kernel", K::Shape, "max_pool2d", [] { tg::nn::MaxPool2d(5)(f32({1, 1, 4, 4})); });
+  add("MaxPool2d: input smaller than the kernel", K::Shape, "max_pool2d", [] {
+    tg::nn::MaxPool2d(5)(f32({1, 1, 4, 4}));
+  });
   add("AvgPool2d: input smaller than the kernel", K::Shape, "avg_pool2d", [] { tg::nn::AvgPool2d(3)(f32({1, 2, 2})); });
   add("AvgPool2d: stride 0", K::Value, "avg_pool2d", [] { tg::nn::AvgPool2d(2, 0)(f32({1, 1, 4, 4})); });
   add("BatchNorm1d: channel count differs", K::Shape, "BatchNorm1d", [] { tg::nn::BatchNorm1d(3)(f32({4, 2})); });
   add("BatchNorm1d: a 4-D input", K::Shape, "BatchNorm1d", [] { tg::nn::BatchNorm1d(3)(f32({4, 3, 2, 2})); });
-  add("BatchNorm1d: one value per channel when training", K::Value, "batch_norm",
-      [] { tg::nn::BatchNorm1d(3)(f32({1, 3})); });
+  add("BatchNorm1d: one value per channel when training", K::Value, "batch_norm", [] {
+    tg::nn::BatchNorm1d(3)(f32({1, 3}));
+  });
   add("BatchNorm2d: a 3-D input", K::Shape, "BatchNorm2d", [] { tg::nn::BatchNorm2d(3)(f32({3, 4, 4})); });
   add("BatchNorm2d: negative num_features", K::Value, "BatchNorm", [] { tg::nn::BatchNorm2d(-3); });
-  add("LayerNorm: input does not end with the normalized shape", K::Shape, "layer_norm",
-      [] { tg::nn::LayerNorm(4)(f32({2, 3})); });
+  add("LayerNorm: input does not end with the normalized shape", K::Shape, "layer_norm", [] {
+    tg::nn::LayerNorm(4)(f32({2, 3}));
+  });
   add("LayerNorm: an empty normalized shape", K::Value, "LayerNorm", [] { tg::nn::LayerNorm(tg::Dims{}); });
   add("LayerNorm: a negative normalized size", K::Value, "LayerNorm", [] { tg::nn::LayerNorm(-4); });
   add("Embedding: an index past the table", K::Index, "embedding", [] { tg::nn::Embedding(5, 2)(ints({0, 5})); });
@@ -363,8 +369,9 @@ std::vector<BadRow> bad_rows() {
       [] { tg::nn::utils::clip_grad_value_({leaf({2})}, -1); });
 
   // ---- losses ----
-  add("CrossEntropyLoss: a class index past C", K::Index, "cross_entropy",
-      [] { tg::nn::CrossEntropyLoss()(f32({1, 2}), ints({2})); });
+  add("CrossEntropyLoss: a class index past C", K::Index, "cross_entropy", [] {
+    tg::nn::CrossEntropyLoss()(f32({1, 2}), ints({2}));
+  });
   add("HuberLoss: a negative delta", K::Value, "HuberLoss", [] { tg::nn::HuberLoss({.delta = -1}); });
 
   // ---- optimizers ----
@@ -447,10 +454,12 @@ std::vector<BadRow> bad_rows() {
       with_sgd([](tg::optim::SGD& o) { tg::optim::LinearLR(o, {.total_iters = 0}); }));
   add("OneCycleLR: no step count", K::Value, "OneCycleLR",
       with_sgd([](tg::optim::SGD& o) { tg::optim::OneCycleLR(o, {.max_lr = {0.1}}); }));
-  add("OneCycleLR: pct_start 2", K::Value, "OneCycleLR",
-      with_sgd([](tg::optim::SGD& o) { tg::optim::OneCycleLR(o, {.max_lr = {0.1}, .total_steps = 10, .pct_start = 2}); }));
-  add("OneCycleLR: max_lr count differs from the groups", K::Value, "OneCycleLR",
-      with_sgd([](tg::optim::SGD& o) { tg::optim::OneCycleLR(o, {.max_lr = {0.1, 0.2}, .total_steps = 10}); }));
+  add("OneCycleLR: pct_start 2", K::Value, "OneCycleLR", with_sgd([](tg::optim::SGD& o) {
+        tg::optim::OneCycleLR(o, {.max_lr = {0.1}, .total_steps = 10, .pct_start = 2});
+      }));
+  add("OneCycleLR: max_lr count differs from the groups", K::Value, "OneCycleLR", with_sgd([](tg::optim::SGD& o) {
+        tg::optim::OneCycleLR(o, {.max_lr = {0.1, 0.2}, .total_steps = 10});
+      }));
   add("OneCycleLR: stepping past the schedule", K::Value, "OneCycleLR", with_sgd([](tg::optim::SGD& o) {
         tg::optim::OneCycleLR sched(o, {.max_lr = {0.1}, .total_steps = 2});
         for (int i = 0; i < 3; ++i) sched.step();
@@ -487,14 +496,18 @@ std::vector<BadRow> bad_rows() {
   add("safetensors load: a text file", K::Format, "safetensors", [] { tg::load(files().garbage); });
   add("safetensors load: an empty file", K::Format, "safetensors", [] { tg::load(files().empty); });
   add("safetensors load: a folder", K::Base, "not a regular file", [] { tg::load(files().dir.path().string()); });
-  add("safetensors load_from_bytes: garbage", K::Format, "fuzz",
-      [] { tg::load_from_bytes(std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}, "fuzz"); });
-  add("safetensors save: into a missing folder", K::Base, "save",
-      [] { tg::save(files().missing + "/x.safetensors", tg::TensorMap{{"x", f32({1})}}); });
-  add("safetensors save: an undefined tensor", K::Value, "save",
-      [] { tg::save(files().dir.file("u.safetensors"), tg::TensorMap{{"x", Tensor()}}); });
-  add("safetensors save: a tensor named __metadata__", K::Value, "__metadata__",
-      [] { tg::save(files().dir.file("m.safetensors"), tg::TensorMap{{"__metadata__", f32({1})}}); });
+  add("safetensors load_from_bytes: garbage", K::Format, "fuzz", [] {
+    tg::load_from_bytes(std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}, "fuzz");
+  });
+  add("safetensors save: into a missing folder", K::Base, "save", [] {
+    tg::save(files().missing + "/x.safetensors", tg::TensorMap{{"x", f32({1})}});
+  });
+  add("safetensors save: an undefined tensor", K::Value, "save", [] {
+    tg::save(files().dir.file("u.safetensors"), tg::TensorMap{{"x", Tensor()}});
+  });
+  add("safetensors save: a tensor named __metadata__", K::Value, "__metadata__", [] {
+    tg::save(files().dir.file("m.safetensors"), tg::TensorMap{{"__metadata__", f32({1})}});
+  });
   add("load(module): a file of other tensors", K::Format, "plain.safetensors", [] {
     TwoLayer net;
     tg::load(files().plain_safetensors, net);
@@ -509,16 +522,20 @@ std::vector<BadRow> bad_rows() {
   });
   add("DataLoader: a null dataset", K::Value, "DataLoader",
       [] { tg::data::DataLoader(std::shared_ptr<const tg::data::Dataset>()); });
-  add("TensorDataset: example counts differ", K::Shape, "TensorDataset",
-      [] { tg::data::TensorDataset(f32({4, 2}), i64({5})); });
+  add("TensorDataset: example counts differ", K::Shape, "TensorDataset", [] {
+    tg::data::TensorDataset(f32({4, 2}), i64({5}));
+  });
   add("TensorDataset: a 0-d input", K::Shape, "TensorDataset",
       [] { tg::data::TensorDataset(tg::scalar_tensor(1), i64({1})); });
-  add("TensorDataset: get out of range", K::Index, "TensorDataset",
-      [] { tg::data::TensorDataset(f32({4, 2}), i64({4})).get(4); });
-  add("Subset: an index out of range", K::Index, "Subset",
-      [] { tg::data::Subset(tg::data::TensorDataset(f32({4, 2}), i64({4})), {0, 9}); });
-  add("first_n: more examples than there are", K::Index, "first_n",
-      [] { tg::data::first_n(tg::data::TensorDataset(f32({4, 2}), i64({4})), 5); });
+  add("TensorDataset: get out of range", K::Index, "TensorDataset", [] {
+    tg::data::TensorDataset(f32({4, 2}), i64({4})).get(4);
+  });
+  add("Subset: an index out of range", K::Index, "Subset", [] {
+    tg::data::Subset(tg::data::TensorDataset(f32({4, 2}), i64({4})), {0, 9});
+  });
+  add("first_n: more examples than there are", K::Index, "first_n", [] {
+    tg::data::first_n(tg::data::TensorDataset(f32({4, 2}), i64({4})), 5);
+  });
 
   // ---- mixed dtypes: what PyTorch still rejects (the rest promotes) ----
   add("add_: a float32 0-d tensor into an int64 tensor", K::DType, "add_", [] {
@@ -617,8 +634,9 @@ std::vector<BadRow> bad_rows() {
     tg::data::first_n(std::make_shared<Huge>(), std::size_t{1} << 61);
   });
   // ---- hostile-input pass: save destinations, init ranges, lr overflow ----
-  add("save: over a folder", K::Base, "is a directory, not a regular file",
-      [] { tg::save(files().dir.path().string(), tg::TensorMap{{"w", f32({2})}}); });
+  add("save: over a folder", K::Base, "is a directory, not a regular file", [] {
+    tg::save(files().dir.path().string(), tg::TensorMap{{"w", f32({2})}});
+  });
   // A FIFO of our own rather than /dev/null: a regression would replace it.
   add("save: over a FIFO", K::Base, "is a FIFO, not a regular file", [] {
     const std::string fifo = (files().dir.path() / "save-fifo").string();
@@ -629,8 +647,7 @@ std::vector<BadRow> bad_rows() {
     TwoLayer net;
     tg::save_checkpoint(files().dir.path().string(), tg::Checkpoint{.model = &net});
   });
-  add("init.uniform_: an infinite bound", K::Value, "uniform_",
-      [] { tg::nn::init::uniform_(f32({2}), 0, kInf); });
+  add("init.uniform_: an infinite bound", K::Value, "uniform_", [] { tg::nn::init::uniform_(f32({2}), 0, kInf); });
   add("ExponentialLR: an lr that overflows to inf", K::Value, "ExponentialLR", [] {
     tg::optim::SGD opt({tg::zeros({2}, {.requires_grad = true})}, {.lr = 1});
     tg::optim::ExponentialLR sched(opt, {.gamma = 1e300});
@@ -963,9 +980,7 @@ std::vector<GoodRow> good_rows() {
     CHECK(big.sum().item<double>() == std::ldexp(1.0, 62));
     CHECK(big.max().item<double>() == 1);
   });
-  add("clamp of bool by whole numbers is int64", [] {
-    CHECK(tg::clamp(b8({2}), 0, 1).dtype() == tg::kInt64);
-  });
+  add("clamp of bool by whole numbers is int64", [] { CHECK(tg::clamp(b8({2}), 0, 1).dtype() == tg::kInt64); });
   return r;
 }
 

@@ -79,8 +79,7 @@ std::int64_t check_consistent(const std::string& path) {
 
 void sleep_ms(int ms) {
   timespec ts{ms / 1000, static_cast<long>(ms % 1000) * 1000000L};
-  while (::nanosleep(&ts, &ts) != 0) {
-  }
+  while (::nanosleep(&ts, &ts) != 0) {}
 }
 
 std::vector<std::string> temp_files(const tg::test::TempDir& dir, const std::string& name) {

@@ -49,8 +49,8 @@ bool ok_or_tg_error(Fn&& f, const char* what) {
   } catch (const tg::Error&) {
     return false;
   } catch (const std::exception& e) {
-    FAIL_CHECK(std::string(what) << ": threw " << std::string(typeid(e).name()) << " instead of a tg::Error: "
-                                  << std::string(e.what()));
+    FAIL_CHECK(std::string(what) << ": threw " << std::string(typeid(e).name())
+                                 << " instead of a tg::Error: " << std::string(e.what()));
   } catch (...) {
     FAIL_CHECK(std::string(what) << ": threw something that is not a std::exception");
   }
@@ -184,7 +184,8 @@ TEST_CASE("hostile sizes: one_hot, embedding, index ops") {
   EXPECT_TG(tg::one_hot(tg::tensor(std::vector<std::int64_t>{kMax64})));
   EXPECT_TG(tg::one_hot(labels, -5));
   EXPECT_TG(tg::one_hot(tg::tensor(std::vector<std::int64_t>{-1}), 3));
-  EXPECT_TG(tg::one_hot(tg::ones({std::int64_t{1} << 40}, {.dtype = tg::kInt64}).expand({std::int64_t{1} << 40}), 1 << 30));
+  EXPECT_TG(
+      tg::one_hot(tg::ones({std::int64_t{1} << 40}, {.dtype = tg::kInt64}).expand({std::int64_t{1} << 40}), 1 << 30));
   Tensor w = tg::ones({4, 3});
   EXPECT_TG(F::embedding(tg::tensor(std::vector<std::int64_t>{kMax64}), w));
   EXPECT_TG(F::embedding(tg::tensor(std::vector<std::int64_t>{-1}), w));
@@ -329,7 +330,10 @@ struct TempFolder {
 // Every way of saving to a path.
 std::vector<std::pair<std::string, std::function<void(const std::string&)>>> savers() {
   return {
-      {"save(tensors)", [](const std::string& p) { tg::save(p, tg::TensorMap{{"w", tg::ones({2})}}); }},
+      {"save(tensors)",
+       [](const std::string& p) {
+         tg::save(p, tg::TensorMap{{"w", tg::ones({2})}});
+       }},
       {"save(module)",
        [](const std::string& p) {
          tg::nn::Linear net(2, 2);
@@ -712,9 +716,8 @@ TEST_CASE("hostile schedulers: zero, negative, NaN and huge arguments never make
         return std::make_shared<OneCycleLR>(o, OneCycleLROptions{.max_lr = {g}, .total_steps = n});
       });
     }
-    check_schedule(fmt::format("ExponentialLR({})", g), [&](Optimizer& o) {
-      return std::make_shared<ExponentialLR>(o, ExponentialLROptions{.gamma = g});
-    });
+    check_schedule(fmt::format("ExponentialLR({})", g),
+                   [&](Optimizer& o) { return std::make_shared<ExponentialLR>(o, ExponentialLROptions{.gamma = g}); });
     for (const char* field : {"pct_start", "div_factor", "final_div_factor", "base_momentum", "max_momentum"}) {
       check_schedule(fmt::format("OneCycleLR({} = {})", field, g), [&](Optimizer& o) {
         OneCycleLROptions opts{.max_lr = {0.1}, .total_steps = 1000};
@@ -770,7 +773,8 @@ TEST_CASE("hostile schedulers: stepping past the last int64 epoch is refused, no
   tg::nn::Linear net(2, 1);
   SGD opt(net.parameters(), {.lr = 0.1});
   StepLR sched(opt, {.step_size = 1, .gamma = 1.0});
-  sched.load_state_dict(R"({"scheduler": "StepLR", "last_epoch": 9223372036854775807, "base_lrs": [0.1], "last_lr": [0.1]})");
+  sched.load_state_dict(
+      R"({"scheduler": "StepLR", "last_epoch": 9223372036854775807, "base_lrs": [0.1], "last_lr": [0.1]})");
   EXPECT_TG_AS(tg::ValueError, sched.step());
   CHECK(sched.last_epoch() == std::numeric_limits<std::int64_t>::max());
   CHECK(opt.lr(0) == doctest::Approx(0.1));
@@ -843,18 +847,40 @@ TEST_CASE("hostile promotion: results and refusals match PyTorch 1.13") {
       {"where(bool, bool)", [&] { return tg::where(cond(), tg::ones({3}, kB), tg::zeros({3}, kB)); }, tg::kBool},
       {"where(f32, 2.5)", [&] { return tg::where(cond(), tg::ones({3}), 2.5); }, tg::kFloat32},
       {"where(2.5, i64)", [&] { return tg::where(cond(), 2.5, tg::ones({3}, kI64)); }, tg::kFloat32},
-      {"cat(i64, f32)", [] { return tg::cat({tg::ones({2}, kI64), tg::ones({2})}); }, tg::kFloat32},
-      {"cat(bool, i64)", [] { return tg::cat({tg::ones({2}, kB), tg::ones({2}, kI64)}); }, tg::kInt64},
-      {"cat(f32, empty f64)", [] { return tg::cat({tg::ones({2}), tg::ones({0}, kF64)}); }, tg::kFloat64},
-      {"stack(i64, bool)", [] { return tg::stack({tg::ones({2}, kI64), tg::ones({2}, kB)}); }, tg::kInt64},
+      {"cat(i64, f32)",
+       [] {
+         return tg::cat({tg::ones({2}, kI64), tg::ones({2})});
+       },
+       tg::kFloat32},
+      {"cat(bool, i64)",
+       [] {
+         return tg::cat({tg::ones({2}, kB), tg::ones({2}, kI64)});
+       },
+       tg::kInt64},
+      {"cat(f32, empty f64)",
+       [] {
+         return tg::cat({tg::ones({2}), tg::ones({0}, kF64)});
+       },
+       tg::kFloat64},
+      {"stack(i64, bool)",
+       [] {
+         return tg::stack({tg::ones({2}, kI64), tg::ones({2}, kB)});
+       },
+       tg::kInt64},
       {"mse(f32, f64)", [] { return F::mse_loss(tg::ones({3}), tg::zeros({3}, kF64)); }, tg::kFloat64},
       {"mse(f32, i64)", [] { return F::mse_loss(tg::ones({3}), tg::zeros({3}, kI64)); }, tg::kFloat32},
       {"l1(f32, i64)", [] { return F::l1_loss(tg::ones({3}), tg::zeros({3}, kI64)); }, tg::kFloat32},
       {"bce_logits(f32, f64)",
        [] { return F::binary_cross_entropy_with_logits(tg::full({3}, 0.5), tg::zeros({3}, kF64)); }, tg::kFloat64},
-      {"cross_entropy(f64, i64)", [] { return F::cross_entropy(tg::ones({2, 3}, kF64), tg::tensor(std::vector<std::int64_t>{0, 1})); },
+      {"cross_entropy(f64, i64)",
+       [] {
+         return F::cross_entropy(tg::ones({2, 3}, kF64), tg::tensor(std::vector<std::int64_t>{0, 1}));
+       },
        tg::kFloat64},
-      {"cross_entropy(f32, f64 probs)", [] { return F::cross_entropy(tg::ones({2, 3}), tg::full({2, 3}, 1.0 / 3, kF64)); },
+      {"cross_entropy(f32, f64 probs)",
+       [] {
+         return F::cross_entropy(tg::ones({2, 3}), tg::full({2, 3}, 1.0 / 3, kF64));
+       },
        tg::kFloat64},
       {"huber(f32, f64)", [] { return F::huber_loss(tg::ones({3}), tg::zeros({3}, kF64)); }, tg::kFloat32},
       {"bce(f32, f64)", [] { return F::binary_cross_entropy(tg::full({3}, 0.5), tg::zeros({3}, kF64)); }, std::nullopt},
@@ -870,10 +896,22 @@ TEST_CASE("hostile promotion: results and refusals match PyTorch 1.13") {
       {"i64 / i64", [] { return tg::ones({2}, kI64) / tg::ones({2}, kI64); }, tg::kFloat32},
       {"bool - bool", [] { return tg::ones({2}, kB) - tg::ones({2}, kB); }, std::nullopt},
       {"-bool", [] { return -tg::ones({2}, kB); }, std::nullopt},
-      {"matmul(f32, f64)", [] { return tg::matmul(tg::ones({2, 2}), tg::ones({2, 2}, kF64)); }, std::nullopt},
-      {"matmul(i64, i64)", [] { return tg::matmul(tg::ones({2, 2}, kI64), tg::ones({2, 2}, kI64)); }, tg::kInt64},
+      {"matmul(f32, f64)",
+       [] {
+         return tg::matmul(tg::ones({2, 2}), tg::ones({2, 2}, kF64));
+       },
+       std::nullopt},
+      {"matmul(i64, i64)",
+       [] {
+         return tg::matmul(tg::ones({2, 2}, kI64), tg::ones({2, 2}, kI64));
+       },
+       tg::kInt64},
       {"dot(f32, f64)", [] { return tg::dot(tg::ones({2}), tg::ones({2}, kF64)); }, std::nullopt},
-      {"linear(f32, f64 weight)", [] { return tg::linear(tg::ones({2, 2}), tg::ones({2, 2}, kF64)); }, std::nullopt},
+      {"linear(f32, f64 weight)",
+       [] {
+         return tg::linear(tg::ones({2, 2}), tg::ones({2, 2}, kF64));
+       },
+       std::nullopt},
       {"bool * 2.5", [] { return tg::ones({2}, kB) * 2.5; }, tg::kFloat32},
       {"bool * 2", [] { return tg::ones({2}, kB) * 2; }, tg::kInt64},
       {"clamp(i64, 2, 4)", [] { return tg::clamp(tg::ones({2}, kI64), 2, 4); }, tg::kInt64},
@@ -888,7 +926,10 @@ TEST_CASE("hostile promotion: results and refusals match PyTorch 1.13") {
       {"prod(bool)", [] { return tg::ones({2}, kB).prod(); }, tg::kInt64},
       {"max(bool)", [] { return tg::ones({2}, kB).max(); }, tg::kBool},
       {"softmax(i64)", [] { return tg::softmax(tg::ones({2}, kI64), 0); }, std::nullopt},
-      {"addmm(f64, f32, f32)", [] { return tg::addmm(tg::ones({2, 2}, kF64), tg::ones({2, 2}), tg::ones({2, 2})); },
+      {"addmm(f64, f32, f32)",
+       [] {
+         return tg::addmm(tg::ones({2, 2}, kF64), tg::ones({2, 2}), tg::ones({2, 2}));
+       },
        std::nullopt},
       {"isnan(i64)", [] { return tg::isnan(tg::ones({2}, kI64)); }, tg::kBool},
       {"logical_and(f32, i64)", [] { return tg::logical_and(tg::ones({2}), tg::zeros({2}, kI64)); }, tg::kBool},
@@ -908,8 +949,8 @@ TEST_CASE("hostile promotion: results and refusals match PyTorch 1.13") {
     }
     Tensor r;
     if (ok_or_tg_error([&] { r = c.op(); }, c.name)) {
-      CHECK_MESSAGE(r.dtype() == *c.expected, name << ": " << tg::dtype_name(r.dtype()) << " instead of "
-                                                     << tg::dtype_name(*c.expected));
+      CHECK_MESSAGE(r.dtype() == *c.expected,
+                    name << ": " << tg::dtype_name(r.dtype()) << " instead of " << tg::dtype_name(*c.expected));
     } else {
       FAIL_CHECK(name << ": refused, PyTorch gives " << tg::dtype_name(*c.expected));
     }
@@ -947,9 +988,9 @@ TEST_CASE("hostile promotion: each gradient has its input's dtype") {
   Tensor a = tg::ones({3}, {.requires_grad = true});
   Tensor b = tg::scalar_tensor(2, {.dtype = tg::kFloat64, .requires_grad = true});
   Tensor c = tg::ones({3}, {.dtype = tg::kFloat64, .requires_grad = true});
-  Tensor loss = (a * b).sum() + (a * c).sum() + tg::where(tg::ones({3}, kB), a, c).sum() +
-                tg::cat({a, c}).sum() + tg::stack({a, c}).pow(2.0).sum() + tg::maximum(a, c).sum() +
-                F::mse_loss(a, c) + F::binary_cross_entropy_with_logits(a, c) + F::l1_loss(c, a);
+  Tensor loss = (a * b).sum() + (a * c).sum() + tg::where(tg::ones({3}, kB), a, c).sum() + tg::cat({a, c}).sum() +
+                tg::stack({a, c}).pow(2.0).sum() + tg::maximum(a, c).sum() + F::mse_loss(a, c) +
+                F::binary_cross_entropy_with_logits(a, c) + F::l1_loss(c, a);
   loss.backward();
   CHECK(a.grad().dtype() == tg::kFloat32);
   CHECK(b.grad().dtype() == tg::kFloat64);
@@ -965,7 +1006,10 @@ TEST_CASE("hostile promotion: each gradient has its input's dtype") {
 namespace {
 
 // A generic lambda turns an ill-formed call into `false` rather than an error.
-#define HOSTILE_COMPILES(...) ([]<class T = Tensor>() { return requires(T x) { __VA_ARGS__; }; }())
+#define HOSTILE_COMPILES(...)              \
+  ([]<class T = Tensor>() {                \
+    return requires(T x) { __VA_ARGS__; }; \
+  }())
 
 // A bool where a number was expected.
 static_assert(!HOSTILE_COMPILES(tg::nn::LayerNorm((x, tg::Dims{4}), false)));
@@ -1117,18 +1161,29 @@ TEST_CASE("hostile headers: safetensors with absurd sizes, offsets and nesting")
   const std::vector<std::pair<std::string, std::vector<std::uint8_t>>> files{
       {"header length 2^63", safetensors_bytes("{}", 0, std::uint64_t{1} << 63)},
       {"header length 2^64-1", safetensors_bytes("{}", 0, ~std::uint64_t{0})},
-      {"shape overflows", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})")},
+      {"shape overflows",
+       safetensors_bytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})")},
       {"shape times itemsize overflows",
        safetensors_bytes(R"({"w":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})")},
       {"shape negative", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})")},
-      {"shape beyond int64", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,0]}})")},
+      {"shape beyond int64",
+       safetensors_bytes(R"({"w":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,0]}})")},
       {"shape fractional", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", 4)},
       {"offsets reversed", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", 4)},
-      {"offsets past the end", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551612,18446744073709551616]}})", 4)},
-      {"offsets wrap", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551614,2]}})", 4)},
-      {"overlapping tensors", safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)},
+      {"offsets past the end",
+       safetensors_bytes(
+           R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551612,18446744073709551616]}})", 4)},
+      {"offsets wrap",
+       safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551614,2]}})", 4)},
+      {"overlapping tensors",
+       safetensors_bytes(
+           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+           12)},
       {"unknown dtype", safetensors_bytes(R"({"w":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}})", 16)},
-      {"dims too many", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"data_offsets":[0,4]}})", 4)},
+      {"dims too many",
+       safetensors_bytes(
+           R"({"w":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"data_offsets":[0,4]}})",
+           4)},
       {"deep nesting", safetensors_bytes(std::string(100000, '[') + std::string(100000, ']'))},
       {"deep nesting in metadata",
        safetensors_bytes(R"({"__metadata__":{"a":)" + std::string(100000, '[') + std::string(100000, ']') + "}}")},
@@ -1146,7 +1201,8 @@ TEST_CASE("hostile headers: safetensors with absurd sizes, offsets and nesting")
       try {
         tg::LoadedFile f = tg::load_from_bytes(bytes, name);
         // Accepted: then it must be sane.
-        for (auto& [key, t] : f.tensors) CHECK(t.numel() * static_cast<std::int64_t>(t.element_size()) <= static_cast<std::int64_t>(bytes.size()));
+        for (auto& [key, t] : f.tensors)
+          CHECK(t.numel() * static_cast<std::int64_t>(t.element_size()) <= static_cast<std::int64_t>(bytes.size()));
       } catch (const tg::Error&) {
       } catch (const std::exception& e) {
         FAIL_CHECK(name << ": threw " << typeid(e).name() << ": " << e.what());
@@ -1191,11 +1247,13 @@ TEST_CASE("hostile headers: optimizer and scheduler states with odd JSON") {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   for (const std::string& text :
        {deep, std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":1e400,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
-        std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":-9223372036854775808,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
+        std::string(
+            "{\"scheduler\":\"StepLR\",\"last_epoch\":-9223372036854775808,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
         std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":1,\"base_lrs\":[1e400],\"last_lr\":[0.1]}"),
         std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":1,\"base_lrs\":[-1],\"last_lr\":[0.1]}"),
         std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":1.5,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
-        std::string("{\"scheduler\":\"StepLR\",\"last_epoch\":9223372036854775807,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
+        std::string(
+            "{\"scheduler\":\"StepLR\",\"last_epoch\":9223372036854775807,\"base_lrs\":[0.1],\"last_lr\":[0.1]}"),
         std::string("\xff\xfe"), std::string()}) {
     CAPTURE(text.substr(0, 80));
     tg_test::within_seconds(10, "scheduler load_state_dict", [&] {
@@ -1206,9 +1264,8 @@ TEST_CASE("hostile headers: optimizer and scheduler states with odd JSON") {
     });
   }
   auto state = opt.state_dict();
-  for (const std::string& groups :
-       {deep, std::string("[{\"num_params\":18446744073709551615,\"options\":{}}]"), std::string("[]"),
-        std::string("[{\"num_params\":-1}]"), std::string("null")}) {
+  for (const std::string& groups : {deep, std::string("[{\"num_params\":18446744073709551615,\"options\":{}}]"),
+                                    std::string("[]"), std::string("[{\"num_params\":-1}]"), std::string("null")}) {
     CAPTURE(groups.substr(0, 80));
     auto bad = state;
     bad.metadata["param_groups"] = groups;
@@ -1222,7 +1279,8 @@ TEST_CASE("hostile headers: optimizer and scheduler states with odd JSON") {
     auto bad = with_step;
     for (auto& [key, t] : bad.tensors)
       if (key.find(".step") != std::string::npos)
-        t = v == v && v < 1e18 ? tg::scalar_tensor(v, {.dtype = tg::kInt64}) : tg::scalar_tensor(v, {.dtype = tg::kFloat64});
+        t = v == v && v < 1e18 ? tg::scalar_tensor(v, {.dtype = tg::kInt64})
+                               : tg::scalar_tensor(v, {.dtype = tg::kFloat64});
     EXPECT_TG(opt.load_state_dict(bad));
   }
 }
@@ -1313,12 +1371,14 @@ TEST_CASE("hostile sizes: other whole-tensor ops on 2^62 broadcast elements end 
       {"argmax", [&] { CHECK(big.argmax().item<std::int64_t>() == 0); }},
       {"argmin", [&] { CHECK(big.argmin().item<std::int64_t>() == 0); }},
       // The first of the copies of the max, as a row-major index over the original shape.
-      {"argmax of a broadcast row", [&] {
+      {"argmax of a broadcast row",
+       [&] {
          Tensor row = tg::tensor({1.0, 5.0, 5.0, 2.0}).reshape({1, 4, 1}).expand({std::int64_t{1} << 40, 4, 3});
          CHECK(row.argmax().item<std::int64_t>() == 3);
          CHECK(row.argmin().item<std::int64_t>() == 0);
        }},
-      {"max(dim) over a broadcast dim", [&] {
+      {"max(dim) over a broadcast dim",
+       [&] {
          Tensor col = tg::tensor({1.0, 5.0, 2.0}).reshape({3, 1}).expand({3, std::int64_t{1} << 40});
          auto [values, indices] = col.max(1);
          CHECK(values.to_vector<float>() == std::vector<float>{1, 5, 2});
@@ -1331,20 +1391,26 @@ TEST_CASE("hostile sizes: other whole-tensor ops on 2^62 broadcast elements end 
        }},
       {"var", [&] { (void)big.var(); }},
       {"std", [&] { (void)big.std(); }},
-      {"logsumexp", [&] { (void)big.logsumexp({0, 1}); }},
+      {"logsumexp",
+       [&] {
+         (void)big.logsumexp({0, 1});
+       }},
       {"equal", [&] { (void)tg::equal(big, big2); }},
       {"allclose", [&] { (void)tg::allclose(big, big2); }},
       {"isnan", [&] { (void)tg::isnan(big); }},
       {"comparison", [&] { (void)(big == big2); }},
-      {"norm(3)", [&] { CHECK(big.norm(3).item<double>() == doctest::Approx(std::pow(std::ldexp(1.0, 62), 1.0 / 3))); }},
+      {"norm(3)",
+       [&] { CHECK(big.norm(3).item<double>() == doctest::Approx(std::pow(std::ldexp(1.0, 62), 1.0 / 3))); }},
       {"norm(0)", [&] { CHECK(big.norm(0).item<double>() == std::ldexp(1.0, 62)); }},
       {"norm(inf)", [&] { CHECK(big.norm(kInf).item<double>() == 1); }},
-      {"backward of mean", [&] {
+      {"backward of mean",
+       [&] {
          Tensor leaf = tg::ones({1, 1}, {.requires_grad = true});
          leaf.expand({std::int64_t{1} << 31, std::int64_t{1} << 31}).mean().backward();
          CHECK(leaf.grad().item<float>() == doctest::Approx(1));
        }},
-      {"backward of max", [&] {
+      {"backward of max",
+       [&] {
          Tensor leaf = tg::ones({1, 1}, {.requires_grad = true});
          leaf.expand({std::int64_t{1} << 31, std::int64_t{1} << 31}).max().backward();
        }},
@@ -1368,7 +1434,8 @@ TEST_CASE("hostile headers: checkpoint integers that do not fit their type") {
   (net(tg::ones({1, 2})).sum()).backward();
   opt.step();
   sched.step();
-  tg::Checkpoint c{.model = &net, .optimizer = &opt, .scheduler = &sched, .generator = &gen, .counters = {{"epoch", 3}}};
+  tg::Checkpoint c{
+      .model = &net, .optimizer = &opt, .scheduler = &sched, .generator = &gen, .counters = {{"epoch", 3}}};
   tg::save_checkpoint(path, c);
   const tg::LoadedFile good = tg::load_file(path);
   const std::vector<std::pair<std::string, std::string>> edits{
@@ -1384,7 +1451,8 @@ TEST_CASE("hostile headers: checkpoint integers that do not fit their type") {
       {"rng", R"([1, 2, 3, 4, 5, 6.5])"},
       {"rng", R"([0, 0, 0, 0, 0, 0])"},
       {"rng", R"([1, 2, 3])"},
-      {"scheduler", R"({"scheduler": "StepLR", "last_epoch": 9223372036854775808, "base_lrs": [0.1], "last_lr": [0.1]})"},
+      {"scheduler",
+       R"({"scheduler": "StepLR", "last_epoch": 9223372036854775808, "base_lrs": [0.1], "last_lr": [0.1]})"},
       {"scheduler", R"({"scheduler": "StepLR", "last_epoch": 1.5, "base_lrs": [0.1], "last_lr": [0.1]})"},
   };
   for (const auto& entry : edits) {
@@ -1403,8 +1471,9 @@ TEST_CASE("hostile headers: checkpoint integers that do not fit their type") {
     CHECK(gen.state() == gen_before);
   }
   // The optimizer's step count, stored as a tensor.
-  for (const Tensor& step : {tg::scalar_tensor(1e19, {.dtype = tg::kFloat64}), tg::scalar_tensor(-1, {.dtype = tg::kInt64}),
-                             tg::scalar_tensor(kNaN, {.dtype = tg::kFloat64}), tg::scalar_tensor(1.5, {.dtype = tg::kFloat64})}) {
+  for (const Tensor& step :
+       {tg::scalar_tensor(1e19, {.dtype = tg::kFloat64}), tg::scalar_tensor(-1, {.dtype = tg::kInt64}),
+        tg::scalar_tensor(kNaN, {.dtype = tg::kFloat64}), tg::scalar_tensor(1.5, {.dtype = tg::kFloat64})}) {
     tg::TensorMap tensors = good.tensors;
     bool found = false;
     for (auto& [name, t] : tensors)
@@ -1418,7 +1487,8 @@ TEST_CASE("hostile headers: checkpoint integers that do not fit their type") {
   }
 }
 
-TEST_CASE("hostile promotion: in-place ops with a wider operand keep the target's dtype and the operand's gradient dtype") {
+TEST_CASE(
+    "hostile promotion: in-place ops with a wider operand keep the target's dtype and the operand's gradient dtype") {
   Tensor leaf = tg::ones({3}, {.requires_grad = true});
   Tensor b = tg::full({3}, 2.0, {.dtype = tg::kFloat64, .requires_grad = true});
   Tensor a = leaf * 1.0;
