@@ -9,6 +9,7 @@
 #include <optional>
 #include <tuple>
 
+#include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/args.h>
 #include <tapegrad/core/tensor.h>
 

@@ -4,7 +4,7 @@
 // arithmetic, reductions, autograd), each defined in autograd/ as an op that
 // records itself on the tape. It adds no state, so a TensorBase converts to a
 // Tensor implicitly and for free: `Tensor y = kernel::relu(x);`. The same
-// split as PyTorch's at::TensorBase / at::Tensor; see docs/tensor_split.md.
+// split as PyTorch's at::TensorBase / at::Tensor; see docs/architecture.md.
 #include <cstdint>
 #include <functional>
 #include <memory>

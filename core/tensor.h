@@ -9,7 +9,7 @@
 // library on its own. Users' tg::Tensor (autograd/tensor.h) derives from it
 // and adds the PyTorch-like method syntax (x.relu(), x.sum(1), x.backward()),
 // each method an op that records itself on the tape; a TensorBase converts
-// to a Tensor implicitly. See docs/tensor_split.md.
+// to a Tensor implicitly. See docs/architecture.md.
 #include <cstdint>
 #include <functional>
 #include <memory>

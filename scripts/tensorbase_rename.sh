@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The mechanical part of the TensorBase / Tensor split (docs/tensor_split.md),
+# The mechanical part of the TensorBase / Tensor split (docs/architecture.md),
 # for core/ (and data/) files written against the old all-in-one tg::Tensor:
 #   scripts/tensorbase_rename.sh core/kernels/conv.h core/kernels/conv.cpp ...
 # It rewrites the files in place:

@@ -306,6 +306,8 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("diagonal", "a dim out of range", K::Index, "diagonal", [] { tg::diagonal(f32({3, 3}), 0, 0, 2); });
   bad("diagonal", "a 1-D tensor", K::Shape, "diagonal", [] { tg::diagonal(f32({3})); });
   bad("diag", "a 3-D tensor", K::Shape, "diag", [] { tg::diag(f32({2, 2, 2})); });
+  bad("diag", "the lowest int64 diagonal of a vector", K::Shape, "too large",
+      [] { tg::diag(f32({3}), std::numeric_limits<std::int64_t>::min()); });
   bad("trace", "a 1-D tensor", K::Shape, "trace", [] { tg::trace(f32({3})); });
   bad("repeat", "fewer repeats than dims", K::Shape, "repeat", [] { tg::repeat(f32({2, 3}), {2}); });
   bad("repeat", "a negative repeat", K::Value, "repeat", [] { tg::repeat(f32({2}), {-1}); });

@@ -144,9 +144,11 @@ Tensor diagonal(const Tensor& x, std::int64_t offset, std::int64_t dim1, std::in
 Tensor diag(const Tensor& x, std::int64_t diagonal) {
   if (x.dim() == 1) {
     // A square matrix with x on its diagonal `diagonal` (the adjoint of taking that diagonal).
-    const std::int64_t k = diagonal < 0 ? -diagonal : diagonal;
+    // INT64_MIN has no negation: refused with the other diagonals too far out.
+    const bool lowest = diagonal == std::numeric_limits<std::int64_t>::min();
+    const std::int64_t k = lowest ? 0 : diagonal < 0 ? -diagonal : diagonal;
     std::int64_t n = 0;
-    if (add_overflows(x.size(0), k, &n))
+    if (lowest || add_overflows(x.size(0), k, &n))
       throw ShapeError(
           fmt::format("diag: diagonal {} is too large for a vector of shape {}", diagonal, shape_str(x.sizes())));
     return undiagonal(x, {n, n}, diagonal, 0, 1);

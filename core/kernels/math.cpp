@@ -203,7 +203,8 @@ TensorBase round(const TensorBase& x) {
 TensorBase round(const TensorBase& x, std::int64_t decimals) {
   if (decimals == 0) return round(x);
   const bool negative = decimals < 0;
-  const double ten_pow = std::pow(10.0, static_cast<double>(negative ? -decimals : decimals));
+  // |decimals| in double: -INT64_MIN does not exist as an int64.
+  const double ten_pow = std::pow(10.0, std::abs(static_cast<double>(decimals)));
   return floating_unary("round", x, [negative, ten_pow](auto v) {
     using T = decltype(v);
     const T p = static_cast<T>(ten_pow);

@@ -156,7 +156,7 @@ const std::set<std::string> kNotOps = {
     "Tensor::output_nr", "Tensor::backward", "Tensor::retain_grad", "Tensor::retains_grad", "Tensor::register_hook",
     // the conversions between core's TensorBase and Tensor (autograd/tensor.h)
     "Tensor::TensorBase", "as_bases", "as_tensors",
-    // creation and random numbers (core/creation.cpp, core/random.cpp)
+    // creation and random numbers (autograd/creation.cpp; core's are tg::kernel::)
     "empty", "zeros", "ones", "full", "zeros_like", "ones_like", "empty_like", "full_like", "scalar_tensor", "arange",
     "linspace", "eye", "tensor", "rand", "randn", "randint", "bernoulli", "randperm", "make_tensor", "make_view",
     // the autograd API and gradient checks

@@ -1,4 +1,4 @@
-// The TensorBase / Tensor split (docs/tensor_split.md): core's handle has no
+// The TensorBase / Tensor split (docs/architecture.md): core's handle has no
 // op methods, users' Tensor has them all and takes any kernel result, the
 // user-facing creation functions apply requires_grad, and printing reads
 // autograd state through core's AutogradMetaBase interface.
