@@ -16,6 +16,7 @@
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/index.h>
 #include <tapegrad/core/kernels/reduce.h>
+#include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/kernels/sort.h>
 
 namespace tg {
