@@ -17,87 +17,31 @@
 #include <tapegrad/core/error.h>
 #include <tapegrad/nn/functional.h>
 
-#include "support/reference.h"
+#include "support/op_reference.h"
 
 using tg::Dims;
 using tg::Tensor;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using tg_test::iota;
+using tg_test::leaf;
+using tg_test::numbers;
+using tg_test::one;
+using tg_test::Out;
+using tg_test::pair;
 
 const std::vector<double> X34 = {0.5, -1.25, 2.0, 3.5, -0.75, 1.5, -2.25, 0.25, 4.0, -3.0, 1.0, -0.5};
 const std::vector<double> X23 = {0.5, -1.25, 2.0, 3.5, -0.75, 1.5};
 const std::vector<double> X_MODE = {3, 1, 3, 1, 2, 1, 3, 2, 2, 5, -1, 5, -1, 0.5};
 
-std::vector<double> iota(int n) {
-  std::vector<double> v(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = i;
-  return v;
-}
-
-Tensor leaf(const std::vector<double>& v, Dims shape, bool grad = true) {
-  Tensor t = tg::tensor(v, shape, tg::kFloat64);
-  if (grad) t.set_requires_grad(true);
-  return t;
-}
 Tensor x34() { return leaf(X34, {3, 4}); }
 Tensor x234() { return leaf(iota(24), {2, 3, 4}); }
 Tensor x1234() { return leaf(iota(24), {1, 2, 3, 4}); }
 Tensor x23() { return leaf(X23, {2, 3}); }
 
-// The op's outputs: pieces (values, or a list) and indices when it has them.
-struct Out {
-  std::vector<Tensor> pieces;
-  Tensor indices;
-};
-Out one(const Tensor& t) { return {{t}, {}}; }
-Out pair(const std::tuple<Tensor, Tensor>& t) { return {{std::get<0>(t)}, std::get<1>(t)}; }
-
-std::vector<double> numbers(const nlohmann::json& j) {
-  std::vector<double> v;
-  for (const auto& e : j) v.push_back(e.is_null() ? kNaN : e.get<double>());
-  return v;
-}
-
 void check_case(const std::string& name, const Tensor& x, const std::function<Out(const Tensor&)>& fn) {
-  CAPTURE(name);
-  const auto& cases = tg_test::reference_file("more_ops.json").at("cases");
-  REQUIRE(cases.contains(name));
-  const auto& want = cases.at(name);
-  const Out out = fn(x);
-  const auto& shapes = want.at("shapes");
-  REQUIRE(out.pieces.size() == shapes.size());
-  std::vector<double> values;
-  for (std::size_t i = 0; i < out.pieces.size(); ++i) {
-    CAPTURE(tg::shape_str(out.pieces[i].sizes()));
-    CHECK(out.pieces[i].shape() == Dims(shapes[i].get<std::vector<std::int64_t>>()));
-    for (double v : out.pieces[i].to_vector<double>()) values.push_back(v);
-  }
-  tg_test::check_close(values, numbers(want.at("values")), 1e-10);
-  if (want.contains("indices")) {
-    REQUIRE(out.indices.defined());
-    CHECK(out.indices.dtype() == tg::kInt64);
-    tg_test::check_close(out.indices.to_vector<double>(), numbers(want.at("indices")), 0);
-  }
-  if (!x.requires_grad()) return;
-  Tensor loss = tg::zeros({}, {.dtype = tg::kFloat64});
-  std::int64_t offset = 1;
-  for (const auto& p : out.pieces) {
-    if (p.is_floating_point() && p.numel() > 0) {
-      Tensor w =
-          tg::arange(static_cast<double>(offset), static_cast<double>(offset + p.numel()), 1, {.dtype = tg::kFloat64})
-              .reshape(p.shape());
-      loss = loss + (p * w).sum();
-    }
-    offset += p.numel();
-  }
-  std::vector<double> grad(static_cast<std::size_t>(x.numel()), 0.0);
-  if (loss.requires_grad()) {
-    loss.backward();
-    if (x.grad().defined()) grad = x.grad().to_vector<double>();
-  }
-  tg_test::check_close(grad, numbers(want.at("grad")), 1e-10);
+  tg_test::check_op_case("more_ops.json", name, x, fn);
 }
 
 }  // namespace

@@ -11,58 +11,17 @@ indices when the op has them, and x.grad for the loss sum(y * w) with
 w = 1, 2, 3, ... in y's shape (row-major), so each output element has its own
 weight; a list-returning op's pieces are weighted one after the other.
 """
-import json
-import math
-import os
 
 import torch
 
 torch.set_default_dtype(torch.float64)
 
-NAN = float("nan")
 
 X34 = [[0.5, -1.25, 2.0, 3.5], [-0.75, 1.5, -2.25, 0.25], [4.0, -3.0, 1.0, -0.5]]
 X234 = [float(v) for v in range(24)]
-X_TIES = [3.0, 1.0, 2.0, 1.0, 3.0, 2.0, 1.0]
-X_RUN = [1.0, 3.0, 3.0, 2.0, 5.0, 5.0, 0.0, 6.0]
-X_ZEROS = [[2.0, 0.0, 3.0, 4.0], [0.0, 0.0, 1.5, 2.0], [1.0, -2.0, 0.5, 3.0], [0.0, 1.5, -1.0, 2.5]]
 
 
-def flat(t):
-    return [float(v) for v in t.detach().reshape(-1).tolist()]
-
-
-cases = {}
-
-
-def case(name, x, fn):
-    """fn(x) returns a tensor, a (values, indices) pair, or a list of tensors."""
-    x = torch.tensor(x, dtype=torch.float64).requires_grad_(True) if not isinstance(x, torch.Tensor) else x
-    out = fn(x)
-    entry = {}
-    if isinstance(out, list):
-        pieces = out
-    elif isinstance(out, tuple):  # (values, indices)
-        entry["indices"] = flat(out[1])
-        pieces = [out[0]]
-    else:
-        pieces = [out]
-    entry["shapes"] = [list(p.shape) for p in pieces]
-    entry["values"] = [v for p in pieces for v in flat(p)]
-    loss = 0
-    offset = 1
-    for p in pieces:
-        if p.is_floating_point() and p.numel() > 0:
-            w = torch.arange(offset, offset + p.numel(), dtype=torch.float64).reshape(p.shape)
-            loss = loss + (p * w).sum()
-        offset += p.numel()
-    if x.requires_grad:
-        if isinstance(loss, torch.Tensor) and loss.requires_grad:
-            loss.backward()
-            entry["grad"] = flat(x.grad) if x.grad is not None else [0.0] * x.numel()
-        else:
-            entry["grad"] = [0.0] * x.numel()
-    cases[name] = entry
+from op_cases import case, cases, flat, write  # noqa: E402,F401  (the shared case format)
 
 
 def x234():
@@ -114,13 +73,4 @@ case("mode_3d", torch.tensor([1.0, 2.0, 2.0, 1.0, 4.0, 4.0, 4.0, 0.0, 1.0, 1.0, 
 case("mode_int", torch.tensor([[4, 1, 4, 2], [0, 0, 7, 7]]), lambda x: torch.mode(x, 1))
 
 
-def main():
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "more_ops.json")
-    with open(out, "w") as f:
-        # JSON has no NaN: write it as null.
-        text = json.dumps({"torch": torch.__version__, "cases": cases}, indent=1, sort_keys=True,
-                          allow_nan=True).replace("NaN", "null")
-        f.write(text + "\n")
-
-
-main()
+write("more_ops.json")
