@@ -48,7 +48,8 @@ inline std::vector<double> numbers(const nlohmann::json& j) {
   return v;
 }
 
-inline void check_op_case(const std::string& file, const std::string& name, const Tensor& x, const std::function<Out(const Tensor&)>& fn) {
+inline void check_op_case(const std::string& file, const std::string& name, const Tensor& x,
+                          const std::function<Out(const Tensor&)>& fn) {
   CAPTURE(name);
   const auto& cases = reference_file(file).at("cases");
   REQUIRE(cases.contains(name));
