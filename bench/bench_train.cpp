@@ -13,9 +13,7 @@ tg::nn::Sequential make_mlp(std::int64_t h1, std::int64_t h2) {
                             tg::nn::Linear(h2, 10)};
 }
 
-// Arguments: hidden1, hidden2, batch, threads.
-void BM_step(benchmark::State& state) {
-  tg::set_num_threads(static_cast<int>(state.range(3)));
+void run_steps(benchmark::State& state) {
   tg::manual_seed(0);
   tg::nn::Sequential model = make_mlp(state.range(0), state.range(1));
   tg::optim::Adam opt(model.parameters(), {.lr = 1e-3});
@@ -30,12 +28,31 @@ void BM_step(benchmark::State& state) {
     benchmark::DoNotOptimize(loss.impl());
   }
 }
+// Arguments: hidden1, hidden2, batch, threads.
+void BM_step(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(3)));
+  run_steps(state);
+}
 BENCHMARK(BM_step)
     ->ArgNames({"h1", "h2", "batch", "threads"})
     ->Args({32, 64, 32, 1})
     ->Args({32, 64, 32, 2})
     ->Args({1024, 1024, 256, 1})
     ->Args({1024, 1024, 256, 2})
+    ->Unit(benchmark::kMicrosecond);
+
+// The same step with the default thread count a user gets who never sets
+// one (tapegrad: all cores, fewer while other processes keep them busy), in
+// wall time: run it on an idle and on a loaded machine (issue 13).
+void BM_step_default_threads(benchmark::State& state) {
+  tg::reset_num_threads();
+  run_steps(state);
+}
+BENCHMARK(BM_step_default_threads)
+    ->ArgNames({"h1", "h2", "batch"})
+    ->Args({32, 64, 32})
+    ->Args({1024, 1024, 256})
+    ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

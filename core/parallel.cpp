@@ -1,6 +1,16 @@
 #include <tapegrad/core/parallel.h>
 
+#include <fcntl.h>
 #include <omp.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/float_mode.h>
@@ -8,9 +18,78 @@
 extern "C" void openblas_set_num_threads(int);
 
 namespace tg {
+namespace {
+
+// 0: adaptive (the default); otherwise the fixed team size.
+std::atomic<int> g_fixed{0};
+
+// The cores this process may run on, as OpenMP saw them at start-up (its
+// default team size honours the affinity mask and OMP_NUM_THREADS).
+int default_cap() {
+  static const int cap = std::max(1, omp_get_max_threads());
+  return cap;
+}
+
+bool fixed_by_environment() {
+  static const bool fixed = std::getenv("OMP_NUM_THREADS") != nullptr;
+  return fixed;
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Runnable tasks on the whole machine ("R" of "0.52 0.58 0.59 R/T ..."), or
+// -1 when /proc/loadavg cannot be read (then teams stay at their cap).
+int runnable_tasks() {
+  static const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  // The fourth field: skip three numbers and their spaces.
+  const char* p = buf;
+  for (int field = 0; field < 3 && p; ++field) {
+    p = std::strchr(p, ' ');
+    if (p) ++p;
+  }
+  if (!p) return -1;
+  return std::atoi(p);
+}
+
+constexpr std::int64_t kProbeInterval = 20'000'000;  // ns
+std::atomic<std::int64_t> g_next_probe{0};
+std::atomic<int> g_team{0};
+
+int adaptive_team() {
+  const int cap = default_cap();
+  if (cap == 1) return 1;
+  const std::int64_t now = now_ns();
+  std::int64_t next = g_next_probe.load(std::memory_order_relaxed);
+  int team = g_team.load(std::memory_order_relaxed);
+  // One thread probes per interval; the others use the last answer.
+  if (now < next || !g_next_probe.compare_exchange_strong(next, now + kProbeInterval, std::memory_order_relaxed))
+    return team > 0 ? team : cap;
+  const int running = runnable_tasks();
+  if (running < 0) {
+    team = cap;
+  } else {
+    // Our own runnable threads: this one, and the workers of the last team,
+    // which spin for a while after each region and count as running.
+    const int ours = 1 + std::max(0, (team > 0 ? team : cap) - 1);
+    team = detail::team_for_load(cap, get_nprocs(), std::max(0, running - ours));
+  }
+  g_team.store(team, std::memory_order_relaxed);
+  return team;
+}
+
+}  // namespace
 
 void set_num_threads(int n) {
   if (n < 1) throw ValueError("set_num_threads: need at least one thread, got " + std::to_string(n));
+  g_fixed.store(n, std::memory_order_relaxed);
   omp_set_num_threads(n);
   // OpenBLAS's OpenMP build takes its team size from the same runtime, but
   // keeps its own cap too.
@@ -19,8 +98,43 @@ void set_num_threads(int n) {
   detail::apply_flush_denormal_to_workers();
 }
 
-int get_num_threads() { return omp_get_max_threads(); }
+void reset_num_threads() {
+  g_fixed.store(0, std::memory_order_relaxed);
+  g_next_probe.store(0, std::memory_order_relaxed);
+  omp_set_num_threads(default_cap());
+  openblas_set_num_threads(default_cap());
+  detail::apply_flush_denormal_to_workers();
+}
+
+int get_num_threads() {
+  const int fixed = g_fixed.load(std::memory_order_relaxed);
+  return fixed > 0 ? fixed : default_cap();
+}
+
+bool adaptive_threads() { return g_fixed.load(std::memory_order_relaxed) == 0 && !fixed_by_environment(); }
 
 bool in_parallel_region() { return omp_in_parallel() != 0; }
 
+namespace detail {
+
+int team_for_load(int cap, int online, int others) {
+  // The cores nobody else wants; at least one (our own thread runs anyway).
+  return std::clamp(online - others, 1, std::max(1, cap));
+}
+
+int team_size() {
+  if (in_parallel_region()) return 1;
+  const int fixed = g_fixed.load(std::memory_order_relaxed);
+  if (fixed > 0) return fixed;
+  if (fixed_by_environment()) return default_cap();
+  return adaptive_team();
+}
+
+void prepare_blas_team() {
+  // The OpenMP team-size setting belongs to each thread.
+  const int team = team_size();
+  if (omp_get_max_threads() != team) omp_set_num_threads(team);
+}
+
+}  // namespace detail
 }  // namespace tg

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 // LibTorch keeps two pools: its own (OpenMP) and OpenBLAS's. Debian's
@@ -73,8 +74,7 @@ void BM_chain100(benchmark::State& state) {
 }
 BENCHMARK(BM_chain100)->ArgNames({"threads"})->Arg(1);
 
-void BM_step(benchmark::State& state) {
-  set_threads(state, 3);
+void run_steps(benchmark::State& state) {
   torch::manual_seed(0);
   const auto h1 = state.range(0);
   const auto h2 = state.range(1);
@@ -92,12 +92,28 @@ void BM_step(benchmark::State& state) {
     benchmark::DoNotOptimize(loss.data_ptr());
   }
 }
+void BM_step(benchmark::State& state) {
+  set_threads(state, 3);
+  run_steps(state);
+}
 BENCHMARK(BM_step)
     ->ArgNames({"h1", "h2", "batch", "threads"})
     ->Args({32, 64, 32, 1})
     ->Args({32, 64, 32, 2})
     ->Args({1024, 1024, 256, 1})
     ->Args({1024, 1024, 256, 2})
+    ->Unit(benchmark::kMicrosecond);
+
+// LibTorch's default: one thread per core (hardware_concurrency), wall time.
+void BM_step_default_threads(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
+  run_steps(state);
+}
+BENCHMARK(BM_step_default_threads)
+    ->ArgNames({"h1", "h2", "batch"})
+    ->Args({32, 64, 32})
+    ->Args({1024, 1024, 256})
+    ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
 void BM_matmul(benchmark::State& state) {

@@ -50,7 +50,7 @@ void gemm_int64(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t alp
                 GemmLayout la, const std::int64_t* b, GemmLayout lb, std::int64_t beta, std::int64_t* c,
                 std::int64_t ldc) {
   const bool parallel = m > 1 && m * n * k >= kParallelThreshold * 16 && !in_parallel_region();
-#pragma omp parallel for if (parallel) schedule(static)
+#pragma omp parallel for if (parallel) num_threads(detail::team_size()) schedule(static)
   for (std::int64_t i = 0; i < m; ++i) {
     std::int64_t* row = c + i * ldc;
     for (std::int64_t j = 0; j < n; ++j) row[j] = beta == 0 ? 0 : wrap_mul(beta, row[j]);
@@ -110,6 +110,7 @@ void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double al
   // The calling thread only: OpenBLAS's own worker threads keep theirs
   // (set_flush_denormal(true) sets them too).
   FlushDenormalGuard flush;
+  detail::prepare_blas_team();
   if (dtype == kFloat32) {
     cblas_sgemm(CblasRowMajor, flag(la), flag(lb), M, N, K, static_cast<float>(alpha), static_cast<const float*>(a),
                 lda, static_cast<const float*>(b), ldb, static_cast<float>(beta), static_cast<float*>(c), ldcc);

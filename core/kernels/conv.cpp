@@ -100,7 +100,7 @@ int image_threads(const Conv2dGeometry& g) {
   std::int64_t macs = 0;
   if (mul_overflows(g.n * g.o, g.col_rows() * g.col_cols(), &macs)) macs = std::numeric_limits<std::int64_t>::max();
   if (g.n < 2 || macs < kParallelThreshold * 16 || in_parallel_region()) return 1;
-  return static_cast<int>(std::min<std::int64_t>(get_num_threads(), g.n));
+  return static_cast<int>(std::min<std::int64_t>(detail::team_size(), g.n));
 }
 
 // Calls body(n, thread) for every image n on `threads` threads. An exception

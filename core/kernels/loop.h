@@ -101,7 +101,7 @@ template <std::size_t N, class Row>
 void for_each_row(const LoopPlan<N>& p, Row row) {
   if (p.numel == 0) return;
   FlushDenormalGuard flush;
-  const int threads = p.numel >= kParallelThreshold && !in_parallel_region() ? get_num_threads() : 1;
+  const int threads = p.numel >= kParallelThreshold && !in_parallel_region() ? detail::team_size() : 1;
   if (threads <= 1) {
     run_rows(p, 0, p.numel, row);
     return;

@@ -18,7 +18,7 @@ namespace {
 template <class Body>
 void for_each_group(std::int64_t count, std::int64_t numel, Body body) {
   const bool parallel = count > 1 && numel >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel if (parallel)
+#pragma omp parallel if (parallel) num_threads(detail::team_size())
   {
     FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
 #pragma omp for schedule(static)

@@ -20,7 +20,7 @@ namespace {
 template <class Body>
 void for_each_plane(const Pool2dGeometry& g, std::int64_t work_per_plane, Body body) {
   const bool parallel = g.planes() > 1 && g.planes() * work_per_plane >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel if (parallel)
+#pragma omp parallel if (parallel) num_threads(detail::team_size())
   {
     FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
 #pragma omp for schedule(static)

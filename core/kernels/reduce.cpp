@@ -267,7 +267,7 @@ void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store st
   };
 
   const std::int64_t total = p.num_out * p.num_red;
-  const int threads = total >= kParallelThreshold && !in_parallel_region() ? get_num_threads() : 1;
+  const int threads = total >= kParallelThreshold && !in_parallel_region() ? detail::team_size() : 1;
   if (threads <= 1) {
     process(0, p.num_out, 0, p.num_red, nullptr);
     return;
@@ -745,7 +745,7 @@ void for_each_softmax_block(const SoftmaxShape& s, F f) {
     for (std::int64_t u = 0; u < units; ++u) run(u);
     return;
   }
-#pragma omp parallel num_threads(get_num_threads())
+#pragma omp parallel num_threads(detail::team_size())
   {
     FlushDenormalGuard worker_flush;  // MXCSR is per thread
 #pragma omp for schedule(static)
