@@ -10,6 +10,17 @@
 
 namespace tg::distributed {
 
+namespace {
+
+// SplitMix64's output function, as data/dataloader.cpp folds (seed, epoch).
+std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
 DistributedSampler::DistributedSampler(std::size_t dataset_size, int world_size, int rank,
                                        DistributedSamplerOptions options)
     : n_(dataset_size), world_(world_size), rank_(rank), options_(options) {
@@ -26,11 +37,13 @@ DistributedSampler::DistributedSampler(std::size_t dataset_size, DistributedSamp
 std::vector<std::size_t> DistributedSampler::indices() const {
   std::vector<std::size_t> order(n_);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  if (options_.shuffle && n_ > 1) {
+  if (options_.shuffle) {
     // Fisher-Yates from a generator of (seed, epoch) alone: every rank draws
-    // the same permutation without communicating.
-    Generator gen(options_.seed * 0x9E3779B97F4A7C15ull + epoch_);
-    for (std::size_t i = n_ - 1; i > 0; --i) std::swap(order[i], order[gen.below(i + 1)]);
+    // the same permutation without communicating. The same permutation as
+    // data::DataLoader's with that seed and epoch, so the ranks' k-th batches
+    // together hold exactly the single-process run's k-th batch.
+    Generator gen(mix64(options_.seed) ^ epoch_);
+    for (std::size_t i = n_; i > 1; --i) std::swap(order[i - 1], order[gen.below(i)]);
   }
   const std::size_t total = per_rank_ * static_cast<std::size_t>(world_);
   std::vector<std::size_t> mine;

@@ -9,7 +9,9 @@
 //   }
 //
 // Each epoch is a permutation of 0..n-1 that depends only on (seed, epoch),
-// the same on every rank; rank r takes its elements r, r + world, r + 2 world,
+// the same on every rank and the same as data::DataLoader's order(epoch) with
+// that seed (so p ranks with batch b/p see, together, the batches of a
+// single-process DataLoader with batch b); rank r takes its elements r, r + world, r + 2 world,
 // ... so the shares are disjoint. Unless drop_last, the permutation is
 // padded with its own first elements to a multiple of the world size, so
 // every rank gets ceil(n / world) indices and all ranks take the same number

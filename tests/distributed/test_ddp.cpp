@@ -8,6 +8,8 @@
 
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/random.h>
+#include <tapegrad/data/dataloader.h>
+#include <tapegrad/data/dataset.h>
 #include <tapegrad/distributed/ddp.h>
 #include <tapegrad/distributed/distributed.h>
 #include <tapegrad/distributed/sampler.h>
@@ -192,6 +194,19 @@ TEST_CASE("DistributedSampler: disjoint shares that cover the dataset, padded to
   CHECK(a.indices() != b.indices());  // a new order each epoch
   b.set_epoch(1);
   CHECK(a.indices() == b.indices());
+  // Interleaved, the shares are DataLoader's order for the same seed and epoch.
+  tg::data::DataLoader loader(tg::data::TensorDataset(tg::zeros({100, 1}), tg::zeros({100})),
+                              {.shuffle = true, .seed = 5});
+  const auto want = loader.order(3);
+  for (int r = 0; r < p; ++r) {
+    dist::DistributedSampler s(100, p, r, {.seed = 5});
+    s.set_epoch(3);
+    const auto mine = s.indices();
+    for (std::size_t k = 0; k < mine.size(); ++k) {
+      const std::size_t at = k * static_cast<std::size_t>(p) + static_cast<std::size_t>(r);
+      CHECK(mine[k] == want[at % 100]);
+    }
+  }
   dist::DistributedSampler dropped(11, p, 0, {.drop_last = true});
   CHECK(dropped.size() == 11 / p);
   CHECK_THROWS_AS(dist::DistributedSampler(10, p, p), tg::ValueError);
