@@ -60,6 +60,9 @@ class SavedValue {
   SavedValue(std::int64_t v) : v_(v) {}
   SavedValue(int v) : v_(static_cast<std::int64_t>(v)) {}
   SavedValue(bool v) : v_(v) {}
+  // Anything else backward needs (a callable, a vector of words), shared.
+  template <class T>
+  SavedValue(std::shared_ptr<T> object) : v_(Object{std::move(object), &typeid(T)}) {}
 
   double to_double() const {
     if (auto* d = std::get_if<double>(&v_)) return *d;
@@ -74,9 +77,20 @@ class SavedValue {
     if (auto* b = std::get_if<bool>(&v_)) return *b;
     throw ValueError("saved_data: the value is not a bool");
   }
+  template <class T>
+  std::shared_ptr<const T> to_object() const {
+    auto* o = std::get_if<Object>(&v_);
+    if (!o || *o->type != typeid(T))
+      throw ValueError(fmt::format("saved_data: the value is not an object of type {}", typeid(T).name()));
+    return std::static_pointer_cast<const T>(o->ptr);
+  }
 
  private:
-  std::variant<std::monostate, double, std::int64_t, bool> v_;
+  struct Object {
+    std::shared_ptr<const void> ptr;
+    const std::type_info* type;
+  };
+  std::variant<std::monostate, double, std::int64_t, bool, Object> v_;
 };
 
 class AutogradContext {

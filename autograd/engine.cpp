@@ -1,6 +1,7 @@
 #include <tapegrad/autograd/engine.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <queue>
@@ -91,6 +92,10 @@ class NodeTable {
   std::size_t size_ = 0;
 };
 
+// The callbacks queued (queue_callback) during the innermost backward pass
+// running on this thread; null outside one.
+thread_local std::vector<std::function<void()>>* current_callbacks = nullptr;
+
 // One backward pass over the graph reachable from its roots.
 //
 // Order: before anything runs, a walk of the reachable graph counts for each
@@ -120,6 +125,21 @@ class GraphTask {
   }
 
   void run() {
+    // Nested passes (a custom backward that runs one) queue into their own list.
+    struct CallbackScope {
+      std::vector<std::function<void()>>* previous = current_callbacks;
+      explicit CallbackScope(std::vector<std::function<void()>>* mine) { current_callbacks = mine; }
+      ~CallbackScope() { current_callbacks = previous; }
+    } scope(&callbacks_);
+    run_graph();
+    // A callback may queue another one: run them in order until none is left.
+    for (std::size_t k = 0; k < callbacks_.size(); ++k) {
+      auto callback = std::move(callbacks_[k]);
+      callback();
+    }
+  }
+
+  void run_graph() {
     discover();
     for (auto& [edge, g] : roots_) {
       Info& info = info_.at(edge.fn.get());
@@ -330,6 +350,7 @@ class GraphTask {
       NoGradGuard no_grad;
       m.grad.add_(g);
     }
+    for (std::size_t k = 0; k < m.post_accumulate_hooks.size(); ++k) m.post_accumulate_hooks[k](leaf);
   }
 
   static void check_hook_result(const std::string& hook, const Tensor& expected, const Tensor& got) {
@@ -353,6 +374,7 @@ class GraphTask {
   }
 
   bool retain_graph_, create_graph_, accumulate_;
+  std::vector<std::function<void()>> callbacks_;
   std::vector<std::pair<Edge, Tensor>> roots_;
   NodeTable<Info> info_;
   std::vector<Buffer> buffers_;
@@ -403,6 +425,14 @@ struct GradModeRestore {
 };
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  if (!callback) throw AutogradError("queue_callback: the callback is empty");
+  if (!current_callbacks)
+    throw AutogradError(
+        "queue_callback: no backward pass is running on this thread (call it from a hook or a custom backward)");
+  current_callbacks->push_back(std::move(callback));
+}
 
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&) {
   // The engine accumulates leaves itself (it knows whether create_graph is on

@@ -2,6 +2,7 @@
 // The backward engine: runs the tape's nodes reachable from the roots, each
 // once all its dependencies have delivered (highest sequence number first
 // among ready nodes), with an explicit heap (no recursion).
+#include <functional>
 #include <vector>
 
 #include <tapegrad/autograd/tensor.h>
@@ -22,5 +23,16 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 // Accumulates into the leaves' .grad(), as Tensor::backward.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               bool retain_graph = false, bool create_graph = false);
+
+namespace autograd {
+
+// Runs `callback` once the backward pass running on this thread has finished
+// with the graph (every leaf accumulated), before backward()/grad() returns,
+// as PyTorch's Variable._execution_engine.queue_callback. Call it from a hook
+// or a custom backward; outside a pass it is an AutogradError. An exception
+// from the callback propagates out of backward().
+void queue_callback(std::function<void()> callback);
+
+}  // namespace autograd
 
 }  // namespace tg

@@ -44,6 +44,8 @@ struct AutogradMeta final : AutogradMetaBase {
   std::mutex accumulator_mutex;
   Tensor grad;
   std::vector<TensorHook> hooks;  // leaves: run before accumulation
+  // Leaves: run with the leaf after its .grad() was updated by backward().
+  std::vector<std::function<void(const Tensor&)>> post_accumulate_hooks;
   // Views (see autograd/views.h): the tensor whose memory this one views
   // (never itself a tracked view), the storage version at which grad_fn was
   // last made to describe this view, and how the view was made. Undefined

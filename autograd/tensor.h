@@ -72,6 +72,10 @@ class Tensor : public TensorBase {
   // The hook sees the gradient flowing into this tensor; returning a defined
   // tensor replaces it.
   void register_hook(std::function<Tensor(const Tensor&)> hook) const;
+  // Leaves only: the hook gets this tensor after backward() has added a
+  // gradient into its .grad() (not for tg::grad, which leaves .grad() alone),
+  // as PyTorch's register_post_accumulate_grad_hook.
+  void register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
 
   // ---- views (no copy) ---------------------------------------------------
   Tensor view(Dims shape) const;

@@ -140,6 +140,21 @@ void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
   else m.hooks.push_back(std::move(hook));
 }
 
+void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
+  require_defined(*this, "register_post_accumulate_grad_hook");
+  if (!hook) throw AutogradError("register_post_accumulate_grad_hook: the hook is empty");
+  if (!requires_grad())
+    throw AutogradError(fmt::format("register_post_accumulate_grad_hook: the tensor (shape {}) does not require grad",
+                                    shape_str(sizes())));
+  auto& m = ensure_meta(*this);
+  if (m.grad_fn)
+    throw AutogradError(fmt::format(
+        "register_post_accumulate_grad_hook: the tensor (shape {}) is not a leaf (it has grad_fn {}); only leaves "
+        "accumulate gradients",
+        shape_str(sizes()), m.grad_fn->name()));
+  m.post_accumulate_hooks.push_back(std::move(hook));
+}
+
 Tensor Tensor::detach() const {
   require_defined(*this, "detach");
   return make_view(*this, shape(), Dims(strides()), storage_offset());

@@ -7,6 +7,7 @@
 #include <tapegrad/nn/dropout.h>
 #include <tapegrad/nn/embedding.h>
 #include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/grad_checkpoint.h>
 #include <tapegrad/nn/init.h>
 #include <tapegrad/nn/linear.h>
 #include <tapegrad/nn/loss.h>

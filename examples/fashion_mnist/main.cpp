@@ -9,6 +9,10 @@
 
 #include "train.h"
 
+#ifdef TAPEGRAD_EXAMPLE_MPI
+#include <tapegrad/distributed/distributed.h>
+#endif
+
 namespace {
 
 constexpr const char* kUsage = R"(usage: fashion_mnist [options]
@@ -24,6 +28,8 @@ constexpr const char* kUsage = R"(usage: fashion_mnist [options]
   --limit N         train on the first N training images only
   --no-progress     no progress bar, only the per-epoch lines
   --evaluate FILE   evaluate a checkpoint on the test set and print the confusion matrix
+  --distributed     data-parallel over the ranks of an MPI job: mpirun -np 2 fashion_mnist --distributed
+                    (--batch-size is the global batch, split over the ranks; rank 0 writes the outputs)
 )";
 
 long parse_int(const std::string& flag, const std::string& value) {
@@ -56,6 +62,15 @@ int main(int argc, char** argv) {
         config.progress = false;
         continue;
       }
+      if (flag == "--distributed") {
+#ifdef TAPEGRAD_EXAMPLE_MPI
+        config.distributed = true;
+        tg::distributed::init();
+        continue;
+#else
+        throw tg::ValueError("--distributed: this build has no MPI (configure with -DTAPEGRAD_WITH_MPI=ON)");
+#endif
+      }
       if (i + 1 >= argc) throw tg::ValueError(fmt::format("{} needs a value\n{}", flag, kUsage));
       const std::string value = argv[++i];
       if (flag == "--epochs") config.epochs = static_cast<int>(parse_int(flag, value));
@@ -77,11 +92,29 @@ int main(int argc, char** argv) {
                  fashion::format_confusion_matrix(result.confusion));
       return 0;
     }
+#ifdef TAPEGRAD_EXAMPLE_MPI
+    if (config.distributed) {
+      if (tg::distributed::rank() == 0)
+        fmt::print(
+            "Fashion-MNIST, {} model, {} epochs, global batch {} over {} ranks, Adam lr {}, {} thread(s) each, "
+            "seed {}\n",
+            config.model, config.epochs, config.batch_size, tg::distributed::world_size(), config.lr, config.threads,
+            config.seed);
+      const auto run = fashion::train_distributed(config);
+      if (tg::distributed::rank() == 0)
+        fmt::print("wrote {}, {}/metrics.csv and {}/curves.svg\n", run.checkpoint_path, config.out_dir, config.out_dir);
+      return 0;
+    }
+#endif
     fmt::print("Fashion-MNIST, {} model, {} epochs, batch {}, Adam lr {}, {} thread(s), seed {}\n", config.model,
                config.epochs, config.batch_size, config.lr, config.threads, config.seed);
     const auto run = fashion::train(config);
     fmt::print("wrote {}, {}/metrics.csv and {}/curves.svg\n", run.checkpoint_path, config.out_dir, config.out_dir);
   } catch (const std::exception& e) {  // tg::Error, and whatever the standard library throws
+#ifdef TAPEGRAD_EXAMPLE_MPI
+    // Returning on one rank would leave the others blocked in a collective.
+    if (config.distributed) tg::distributed::abort(fmt::format("fashion_mnist: {}", e.what()));
+#endif
     fmt::print(stderr, "fashion_mnist: {}\n", e.what());
     return 1;
   }

@@ -25,6 +25,7 @@ struct Config {
   std::string data_dir{};       // empty: Debian's dataset-fashion-mnist location
   std::size_t train_limit = 0;  // 0: all 60,000 training images
   bool progress = true;
+  bool distributed = false;  // data-parallel under mpirun (train_distributed)
 };
 
 // Both models take images [N, 28, 28] scaled to [0, 1] and give logits [N, 10].
@@ -45,6 +46,10 @@ struct RunResult {
 // Trains, printing progress and a line per epoch; writes the checkpoint, the
 // metrics CSV and the curves SVG into config.out_dir.
 RunResult train(const Config& config);
+#ifdef TAPEGRAD_EXAMPLE_MPI
+// The same, data-parallel over an MPI job's ranks (train_distributed.cpp).
+RunResult train_distributed(const Config& config);
+#endif
 
 // Loads a checkpoint written by train() and evaluates it on the test set.
 Evaluation evaluate_checkpoint(const std::string& checkpoint, const std::string& data_dir);

@@ -4,6 +4,7 @@
 #include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/functional.h>
+#include <tapegrad/autograd/grad_checkpoint.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>

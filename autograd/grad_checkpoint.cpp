@@ -1,0 +1,142 @@
+#include <tapegrad/autograd/grad_checkpoint.h>
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <tapegrad/autograd/custom_function.h>
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/random.h>
+
+namespace tg {
+
+namespace {
+
+// What backward needs besides the tensors: the function and the generator
+// state at the first run.
+struct CheckpointState {
+  CheckpointFunction fn;
+  bool preserve_rng_state = true;
+  std::vector<std::uint64_t> rng_state;
+  std::size_t n_inputs = 0;
+};
+
+std::vector<std::uint64_t> rng_state() {
+  auto& gen = default_generator();
+  std::lock_guard lock(gen.mutex());
+  return gen.state();
+}
+
+void set_rng_state(const std::vector<std::uint64_t>& state) {
+  auto& gen = default_generator();
+  std::lock_guard lock(gen.mutex());
+  gen.set_state(state);
+}
+
+// Puts the generator state of the first run in place while the recomputation
+// runs, and the state it replaced back afterwards (also on an exception), so
+// that backward does not shift the random stream of the code after it.
+class RngStateSwap {
+ public:
+  RngStateSwap(const CheckpointState& s) : active_(s.preserve_rng_state) {
+    if (!active_) return;
+    saved_ = rng_state();
+    set_rng_state(s.rng_state);
+  }
+  ~RngStateSwap() {
+    if (active_) set_rng_state(saved_);
+  }
+  RngStateSwap(const RngStateSwap&) = delete;
+  RngStateSwap& operator=(const RngStateSwap&) = delete;
+
+ private:
+  bool active_;
+  std::vector<std::uint64_t> saved_;
+};
+
+struct CheckpointFn : autograd::Function<CheckpointFn> {
+  static Tensor forward(autograd::AutogradContext* ctx, const std::shared_ptr<CheckpointState>& state,
+                        const std::vector<Tensor>& inputs, const std::vector<Tensor>& params) {
+    if (state->preserve_rng_state) state->rng_state = rng_state();
+    Tensor out = state->fn(inputs);
+    if (!out.defined()) throw ValueError("checkpoint: the function returned an undefined tensor");
+    std::vector<Tensor> saved = inputs;
+    saved.insert(saved.end(), params.begin(), params.end());
+    ctx->save_for_backward(std::move(saved));
+    ctx->saved_data["state"] = state;
+    return out;
+  }
+
+  static std::vector<Tensor> backward(autograd::AutogradContext* ctx, std::vector<Tensor> grads) {
+    auto state = ctx->saved_data["state"].to_object<CheckpointState>();
+    std::vector<Tensor> saved = ctx->get_saved_variables();
+    const std::size_t n_inputs = state->n_inputs;
+    // With create_graph the engine runs this with grad mode on: the gradients
+    // returned must then stay connected to the original inputs, so the
+    // recomputation reads each input through a fresh view of it (a node of
+    // its own, which tg::grad can stop at). Otherwise detached copies do,
+    // and nothing outside this call is recorded.
+    const bool create_graph = is_grad_enabled();
+    std::vector<Tensor> fn_inputs(n_inputs), targets;
+    std::vector<std::size_t> target_index;
+    for (std::size_t i = 0; i < saved.size(); ++i) {
+      if (i >= n_inputs) {  // a parameter: read by fn directly
+        if (ctx->needs_input_grad(i)) {
+          targets.push_back(saved[i]);
+          target_index.push_back(i);
+        }
+        continue;
+      }
+      const Tensor& x = saved[i];
+      const bool needs = ctx->needs_input_grad(i);
+      if (needs && create_graph) {
+        EnableGradGuard grad_on;
+        fn_inputs[i] = x.view(x.shape());
+      } else {
+        fn_inputs[i] = x.detach();
+        if (needs) fn_inputs[i].set_requires_grad(true);
+      }
+      if (needs) {
+        targets.push_back(fn_inputs[i]);
+        target_index.push_back(i);
+      }
+    }
+    Tensor out;
+    {
+      RngStateSwap rng(*state);
+      EnableGradGuard grad_on;
+      out = state->fn(fn_inputs);
+    }
+    std::vector<Tensor> result(saved.size());
+    if (targets.empty() || !out.requires_grad()) return result;
+    GradOptions options;
+    options.create_graph = create_graph;
+    options.allow_unused = true;
+    std::vector<Tensor> g = tg::grad({out}, targets, {grads[0]}, options);
+    for (std::size_t k = 0; k < g.size(); ++k) result[target_index[k]] = g[k];
+    return result;
+  }
+};
+
+}  // namespace
+
+Tensor checkpoint(CheckpointFunction fn, const std::vector<Tensor>& inputs, const std::vector<Tensor>& params,
+                  CheckpointOptions options) {
+  if (!fn) throw ValueError("checkpoint: the function is empty");
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i].defined()) throw ValueError(fmt::format("checkpoint: inputs[{}] is undefined", i));
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (!params[i].defined()) throw ValueError(fmt::format("checkpoint: params[{}] is undefined", i));
+  auto state = std::make_shared<CheckpointState>();
+  state->fn = std::move(fn);
+  state->preserve_rng_state = options.preserve_rng_state;
+  state->n_inputs = inputs.size();
+  return CheckpointFn::apply(state, inputs, params);
+}
+
+}  // namespace tg

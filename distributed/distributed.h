@@ -1,0 +1,84 @@
+#pragma once
+// Data-parallel training across processes over MPI (Debian's OpenMPI), as
+// torch.distributed with its "mpi" backend:
+//
+//   // mpirun -np 4 ./train
+//   tg::distributed::init();                       // from mpirun's / srun's environment
+//   auto& pg = tg::distributed::default_group();
+//   pg.all_reduce(t, tg::distributed::ReduceOp::kMean)->wait();
+//
+// Collectives run on whole contiguous tensors, in place, and return a Work
+// handle at once (MPI's nonblocking collectives); wait() finishes them. Every
+// rank must start the same collectives in the same order, as MPI requires.
+//
+// Failure: init() installs a std::terminate handler that prints the
+// exception with the rank and calls MPI_Abort, which makes mpirun end every
+// rank (none waits forever in a collective). Code that catches an exception
+// and would otherwise return from main must call abort(message) instead:
+// returning normally on one rank leaves the others blocked.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tapegrad/autograd/tensor.h>
+
+namespace tg::distributed {
+
+enum class ReduceOp { kSum, kMean, kMax, kMin };
+
+// A started collective.
+class Work {
+ public:
+  virtual ~Work() = default;
+  // Blocks until the collective is complete on this rank; the tensors it
+  // writes then hold the result. Idempotent.
+  virtual void wait() = 0;
+  // Whether it is complete, without blocking (it also lets MPI progress).
+  virtual bool is_completed() = 0;
+};
+
+// The collectives of a group of processes. MPI is the one backend today; a
+// second (Gloo, NCCL) implements this interface, and code written against it
+// (DistributedDataParallel included) does not change.
+class ProcessGroup {
+ public:
+  virtual ~ProcessGroup() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string backend() const = 0;
+
+  // `tensor` (contiguous; float32, float64 or int64) becomes the reduction
+  // over all ranks. kMean is kSum divided by size() (integers: truncated).
+  virtual std::shared_ptr<Work> all_reduce(Tensor& tensor, ReduceOp op = ReduceOp::kSum) = 0;
+  // Every rank's `tensor` becomes root's.
+  virtual std::shared_ptr<Work> broadcast(Tensor& tensor, int root = 0) = 0;
+  // output (contiguous, size() times input's elements, same dtype) holds every
+  // rank's input in rank order (as torch.distributed.all_gather_into_tensor).
+  virtual std::shared_ptr<Work> all_gather(Tensor& output, const Tensor& input) = 0;
+  // input holds size() equal chunks; output (one chunk's elements) becomes
+  // the reduction of chunk rank() over all ranks (reduce_scatter_tensor).
+  virtual std::shared_ptr<Work> reduce_scatter(Tensor& output, const Tensor& input, ReduceOp op = ReduceOp::kSum) = 0;
+  virtual std::shared_ptr<Work> barrier() = 0;
+};
+
+// Initialises MPI from the launcher's environment (mpirun, srun; run alone,
+// a world of one). Idempotent. Installs the terminate handler above.
+void init();
+bool is_initialized();
+// Finalises MPI (collective: every rank must call it). Also done at exit.
+void finalize();
+// This process's rank and the number of processes (ValueError before init()).
+int rank();
+int world_size();
+// The group of all processes.
+ProcessGroup& default_group();
+// Prints "[rank r] message" to stderr and ends the whole job with `code`.
+[[noreturn]] void abort(const std::string& message, int code = 1);
+
+// Blocking conveniences on the default group.
+void all_reduce(Tensor& tensor, ReduceOp op = ReduceOp::kSum);
+void broadcast(Tensor& tensor, int root = 0);
+void barrier();
+
+}  // namespace tg::distributed

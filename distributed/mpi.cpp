@@ -1,0 +1,314 @@
+// The MPI backend of ProcessGroup, and the process-wide state.
+#include <mpi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <tapegrad/core/error.h>
+#include <tapegrad/distributed/distributed.h>
+
+namespace tg::distributed {
+namespace {
+
+bool g_initialized = false;
+bool g_we_initialized = false;
+std::unique_ptr<ProcessGroup> g_default_group;
+
+MPI_Datatype mpi_type(const Tensor& t, const char* op) {
+  switch (t.dtype()) {
+    case kFloat32:
+      return MPI_FLOAT;
+    case kFloat64:
+      return MPI_DOUBLE;
+    case kInt64:
+      return MPI_INT64_T;
+    default:
+      throw DTypeError(
+          fmt::format("{}: dtype {} is not supported (float32, float64 or int64)", op, dtype_name(t.dtype())));
+  }
+}
+
+MPI_Op mpi_op(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum:
+    case ReduceOp::kMean:
+      return MPI_SUM;
+    case ReduceOp::kMax:
+      return MPI_MAX;
+    case ReduceOp::kMin:
+      return MPI_MIN;
+  }
+  return MPI_SUM;
+}
+
+void check_tensor(const Tensor& t, const char* op, const char* which) {
+  if (!t.defined()) throw ValueError(fmt::format("{}: the {} is undefined", op, which));
+  if (!t.is_contiguous())
+    throw ValueError(fmt::format("{}: the {} (shape {}) must be contiguous", op, which, shape_str(t.sizes())));
+}
+
+int checked_count(std::int64_t n, const char* op) {
+  if (n > static_cast<std::int64_t>(INT32_MAX))
+    throw ValueError(fmt::format("{}: {} elements exceed MPI's int count; split the tensor", op, n));
+  return static_cast<int>(n);
+}
+
+void check_mpi(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(code, text, &len);
+  throw Error(fmt::format("{}: MPI error: {}", what, std::string(text, static_cast<std::size_t>(len))));
+}
+
+// One nonblocking MPI request, and what to do once it completes (kMean's
+// division). Keeps its tensors alive until then: MPI reads and writes them.
+class MpiWork final : public Work {
+ public:
+  MpiWork(std::vector<Tensor> keep, std::function<void()> finish)
+      : keep_(std::move(keep)), finish_(std::move(finish)) {}
+  MPI_Request* request() { return &request_; }
+
+  void wait() override {
+    if (done_) return;
+    check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "Work::wait");
+    complete();
+  }
+  bool is_completed() override {
+    if (done_) return true;
+    int flag = 0;
+    check_mpi(MPI_Test(&request_, &flag, MPI_STATUS_IGNORE), "Work::is_completed");
+    if (flag) complete();
+    return done_;
+  }
+  ~MpiWork() override {
+    // A collective cannot be cancelled; its buffers must outlive it.
+    if (!done_ && request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+  }
+
+ private:
+  void complete() {
+    done_ = true;
+    if (finish_) finish_();
+    for (auto& t : keep_) t.storage()->bump_version();
+    keep_.clear();
+  }
+  std::vector<Tensor> keep_;
+  std::function<void()> finish_;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+  bool done_ = false;
+};
+
+void divide_in_place(Tensor& t, int by) {
+  const std::int64_t n = t.numel();
+  switch (t.dtype()) {
+    case kFloat32: {
+      float* p = t.data_ptr<float>();
+      for (std::int64_t i = 0; i < n; ++i) p[i] /= static_cast<float>(by);
+      break;
+    }
+    case kFloat64: {
+      double* p = t.data_ptr<double>();
+      for (std::int64_t i = 0; i < n; ++i) p[i] /= by;
+      break;
+    }
+    case kInt64: {
+      std::int64_t* p = t.data_ptr<std::int64_t>();
+      for (std::int64_t i = 0; i < n; ++i) p[i] /= by;
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+class MpiProcessGroup final : public ProcessGroup {
+ public:
+  explicit MpiProcessGroup(MPI_Comm comm) : comm_(comm) {
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "mpi"; }
+
+  std::shared_ptr<Work> all_reduce(Tensor& tensor, ReduceOp op) override {
+    check_tensor(tensor, "all_reduce", "tensor");
+    MPI_Datatype type = mpi_type(tensor, "all_reduce");
+    const int count = checked_count(tensor.numel(), "all_reduce");
+    Tensor t = tensor;
+    const int size = size_;
+    std::function<void()> finish;
+    if (op == ReduceOp::kMean) finish = [t, size]() mutable { divide_in_place(t, size); };
+    auto work = std::make_shared<MpiWork>(std::vector<Tensor>{t}, std::move(finish));
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, t.raw_data(), count, type, mpi_op(op), comm_, work->request()),
+              "all_reduce");
+    return work;
+  }
+
+  std::shared_ptr<Work> broadcast(Tensor& tensor, int root) override {
+    check_tensor(tensor, "broadcast", "tensor");
+    check_root(root, "broadcast");
+    MPI_Datatype type = mpi_type(tensor, "broadcast");
+    auto work = std::make_shared<MpiWork>(std::vector<Tensor>{tensor}, nullptr);
+    check_mpi(
+        MPI_Ibcast(tensor.raw_data(), checked_count(tensor.numel(), "broadcast"), type, root, comm_, work->request()),
+        "broadcast");
+    return work;
+  }
+
+  std::shared_ptr<Work> all_gather(Tensor& output, const Tensor& input) override {
+    check_tensor(output, "all_gather", "output");
+    check_tensor(input, "all_gather", "input");
+    if (output.dtype() != input.dtype())
+      throw DTypeError(fmt::format("all_gather: output dtype {} differs from input dtype {}",
+                                   dtype_name(output.dtype()), dtype_name(input.dtype())));
+    if (output.numel() != input.numel() * size_)
+      throw ShapeError(
+          fmt::format("all_gather: output (shape {}) must have world size {} times the input's {} elements (shape {})",
+                      shape_str(output.sizes()), size_, input.numel(), shape_str(input.sizes())));
+    MPI_Datatype type = mpi_type(input, "all_gather");
+    auto work = std::make_shared<MpiWork>(std::vector<Tensor>{output, input}, nullptr);
+    const int count = checked_count(input.numel(), "all_gather");
+    check_mpi(MPI_Iallgather(input.raw_data(), count, type, output.raw_data(), count, type, comm_, work->request()),
+              "all_gather");
+    return work;
+  }
+
+  std::shared_ptr<Work> reduce_scatter(Tensor& output, const Tensor& input, ReduceOp op) override {
+    check_tensor(output, "reduce_scatter", "output");
+    check_tensor(input, "reduce_scatter", "input");
+    if (output.dtype() != input.dtype())
+      throw DTypeError(fmt::format("reduce_scatter: output dtype {} differs from input dtype {}",
+                                   dtype_name(output.dtype()), dtype_name(input.dtype())));
+    if (input.numel() != output.numel() * size_)
+      throw ShapeError(fmt::format(
+          "reduce_scatter: input (shape {}) must have world size {} times the output's {} elements (shape {})",
+          shape_str(input.sizes()), size_, output.numel(), shape_str(output.sizes())));
+    MPI_Datatype type = mpi_type(input, "reduce_scatter");
+    Tensor out = output;
+    const int size = size_;
+    auto work = std::make_shared<MpiWork>(
+        std::vector<Tensor>{output, input},
+        op == ReduceOp::kMean ? std::function<void()>([out, size]() mutable { divide_in_place(out, size); })
+                              : std::function<void()>());
+    check_mpi(
+        MPI_Ireduce_scatter_block(input.raw_data(), output.raw_data(), checked_count(output.numel(), "reduce_scatter"),
+                                  type, mpi_op(op), comm_, work->request()),
+        "reduce_scatter");
+    return work;
+  }
+
+  std::shared_ptr<Work> barrier() override {
+    auto work = std::make_shared<MpiWork>(std::vector<Tensor>{}, nullptr);
+    check_mpi(MPI_Ibarrier(comm_, work->request()), "barrier");
+    return work;
+  }
+
+ private:
+  void check_root(int root, const char* op) const {
+    if (root < 0 || root >= size_)
+      throw ValueError(fmt::format("{}: root {} is not a rank of a world of {}", op, root, size_));
+  }
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+};
+
+void require_init(const char* op) {
+  if (!g_initialized) throw ValueError(fmt::format("tg::distributed::{}: call tg::distributed::init() first", op));
+}
+
+// An uncaught exception on one rank must end every rank: the others may be
+// blocked in a collective that this one will never join.
+void terminate_handler() {
+  std::string message = "terminate called without an active exception";
+  if (auto e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      message = fmt::format("uncaught exception: {}", ex.what());
+    } catch (...) {
+      message = "uncaught exception of an unknown type";
+    }
+  }
+  abort(message, 1);
+}
+
+void finalize_at_exit() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (g_we_initialized && !finalized) {
+    g_default_group.reset();
+    MPI_Finalize();
+  }
+}
+
+}  // namespace
+
+void init() {
+  if (g_initialized) return;
+  int already = 0;
+  MPI_Initialized(&already);
+  if (!already) {
+    int provided = 0;
+    // Collectives are started and finished on one thread (the one running
+    // backward); OpenMP threads in the kernels never call MPI.
+    check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "init");
+    g_we_initialized = true;
+    std::atexit(finalize_at_exit);
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  g_default_group = std::make_unique<MpiProcessGroup>(MPI_COMM_WORLD);
+  g_initialized = true;
+  std::set_terminate(terminate_handler);
+}
+
+bool is_initialized() { return g_initialized; }
+
+void finalize() {
+  if (!g_initialized) return;
+  g_default_group.reset();
+  g_initialized = false;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (g_we_initialized && !finalized) MPI_Finalize();
+}
+
+int rank() {
+  require_init("rank");
+  return g_default_group->rank();
+}
+
+int world_size() {
+  require_init("world_size");
+  return g_default_group->size();
+}
+
+ProcessGroup& default_group() {
+  require_init("default_group");
+  return *g_default_group;
+}
+
+void abort(const std::string& message, int code) {
+  int r = -1, initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  std::fprintf(stderr, "[rank %d] %s\n", r, message.c_str());
+  std::fflush(stderr);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
+void all_reduce(Tensor& tensor, ReduceOp op) { default_group().all_reduce(tensor, op)->wait(); }
+void broadcast(Tensor& tensor, int root) { default_group().broadcast(tensor, root)->wait(); }
+void barrier() { default_group().barrier()->wait(); }
+
+}  // namespace tg::distributed

@@ -1,0 +1,118 @@
+// --distributed: the same training, data-parallel over the ranks of an MPI
+// job (mpirun -np 2 build/examples/fashion_mnist --distributed). The global
+// batch is --batch-size, split evenly over the ranks, so a run with p ranks
+// follows the single-process run with the same batch (up to the order of the
+// examples). Rank 0 evaluates, prints and writes every output file; the
+// checkpoint holds the plain model, loadable by any number of ranks.
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include <tapegrad/distributed/ddp.h>
+#include <tapegrad/distributed/distributed.h>
+#include <tapegrad/distributed/sampler.h>
+
+#include "progress.h"
+#include "train.h"
+
+namespace fashion {
+
+namespace dist = tg::distributed;
+namespace nn = tg::nn;
+
+RunResult train_distributed(const Config& config) {
+  dist::init();
+  const int world = dist::world_size();
+  const bool root = dist::rank() == 0;
+  if (config.epochs < 0 || config.batch_size <= 0 || config.threads <= 0)
+    throw tg::ValueError(fmt::format("invalid settings: epochs {}, batch size {}, threads {}", config.epochs,
+                                     config.batch_size, config.threads));
+  if (config.batch_size % world != 0)
+    throw tg::ValueError(fmt::format("--batch-size {} does not split evenly over {} ranks", config.batch_size, world));
+  const auto local_batch = static_cast<std::size_t>(config.batch_size / world);
+  if (root) {
+    std::error_code error;
+    std::filesystem::create_directories(config.out_dir, error);
+    if (error)
+      throw tg::Error(fmt::format("cannot create the output folder '{}': {}", config.out_dir, error.message()));
+  }
+  tg::set_num_threads(config.threads);
+  tg::manual_seed(config.seed);
+  const auto data =
+      tg::data::load_fashion_mnist(config.data_dir.empty() ? tg::data::default_fashion_mnist_dir() : config.data_dir);
+  tg::data::TensorDataset full_train(data.train_images, data.train_labels);
+  const std::size_t n_train = config.train_limit ? std::min(config.train_limit, full_train.size()) : full_train.size();
+  const tg::data::TensorDataset train_set = full_train.narrow(0, n_train);
+
+  auto model = make_model(config.model);
+  tg::optim::Adam optimizer(model->parameters(), {.lr = config.lr});
+  Checkpoint state{config.model, 0, {}};
+  if (!config.resume.empty()) {
+    // Every rank reads it: the optimizer's state must match everywhere.
+    state = load_checkpoint(config.resume, *model, &optimizer);
+    if (state.model_kind != config.model)
+      throw tg::ValueError(
+          fmt::format("checkpoint '{}' holds a {} model, not {}", config.resume, state.model_kind, config.model));
+    if (root) fmt::print("resumed from {} after epoch {}\n", config.resume, state.epoch);
+  }
+  dist::DistributedDataParallel ddp(model);
+  dist::DistributedSampler sampler(n_train, {.seed = config.seed});
+
+  RunResult result;
+  result.metrics = state.metrics;
+  result.checkpoint_path = (std::filesystem::path(config.out_dir) / "checkpoint.safetensors").string();
+  const std::size_t steps = (sampler.size() + local_batch - 1) / local_batch;
+  for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    sampler.set_epoch(static_cast<std::uint64_t>(epoch - 1));
+    const auto mine = sampler.indices();
+    ProgressBar bar(fmt::format("epoch {}/{}", epoch, config.epochs), steps,
+                    root && config.progress && stdout_is_terminal());
+    ddp.train();
+    double loss_sum = 0;
+    std::size_t batches = 0, samples = 0;
+    for (std::size_t s = 0; s < mine.size(); s += local_batch) {
+      const std::size_t len = std::min(local_batch, mine.size() - s);
+      tg::data::Batch batch = train_set.get_batch(std::span<const std::size_t>(mine.data() + s, len));
+      tg::Tensor loss = nn::functional::cross_entropy(ddp(batch.input), batch.target);
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>();
+      ++batches;
+      samples += len;
+      if (root && config.progress)
+        bar.update(batches, samples * static_cast<std::size_t>(world), loss_sum / static_cast<double>(batches));
+    }
+    if (root && config.progress) bar.finish();
+    // The mean training loss over every rank's batches.
+    tg::Tensor totals = tg::tensor({loss_sum, static_cast<double>(batches)}, {}, {.dtype = tg::kFloat64});
+    dist::all_reduce(totals);
+    const auto t = totals.to_vector<double>();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!root) continue;
+    const Evaluation test = evaluate(*model, data.test_images, data.test_labels);
+    EpochMetrics m{epoch, t[1] > 0 ? t[0] / t[1] : 0, test.loss, test.accuracy, seconds};
+    result.metrics.push_back(m);
+    fmt::print(
+        "epoch {:>2}: train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  ({:.1f}s, {:.0f} samples/s, {} "
+        "ranks)\n",
+        epoch, m.train_loss, m.test_loss, 100 * m.test_accuracy, seconds,
+        seconds > 0 ? static_cast<double>(samples * static_cast<std::size_t>(world)) / seconds : 0, world);
+    std::fflush(stdout);
+    save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, epoch, result.metrics});
+  }
+  if (root) {
+    if (config.epochs <= state.epoch)
+      save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, state.epoch, result.metrics});
+    const auto out = std::filesystem::path(config.out_dir);
+    write_metrics_csv((out / "metrics.csv").string(), result.metrics);
+    write_curves_svg((out / "curves.svg").string(), result.metrics);
+  }
+  // No rank leaves while rank 0 still writes (it might yet fail).
+  dist::barrier();
+  return result;
+}
+
+}  // namespace fashion

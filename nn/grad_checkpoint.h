@@ -1,0 +1,24 @@
+#pragma once
+// Checkpointing a Sequential in segments, as torch.utils.checkpoint.checkpoint_sequential:
+//
+//   tg::nn::Sequential model{...64 layers...};
+//   auto y = tg::nn::checkpoint_sequential(model, 8, x);   // ~sqrt(64) segments
+//
+// The modules are split into `segments` runs of consecutive modules (the
+// last run takes the remainder); every run but the last goes through
+// tg::checkpoint, which keeps only its input for backward and recomputes the
+// rest, with the generator's state restored so dropout repeats its masks.
+// Activation memory falls from one per module to about one per segment plus
+// one segment's worth during its recomputation: sqrt(n) segments of an
+// n-module stack keep O(sqrt(n)). Gradients equal the unchecked run's.
+#include <cstdint>
+
+#include <tapegrad/autograd/grad_checkpoint.h>
+#include <tapegrad/nn/container.h>
+
+namespace tg::nn {
+
+Tensor checkpoint_sequential(Sequential& seq, std::int64_t segments, const Tensor& input,
+                             CheckpointOptions options = {});
+
+}  // namespace tg::nn

@@ -1,0 +1,213 @@
+// tg::checkpoint: recomputation in backward, with the generator restored.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/grad_checkpoint.h>
+#include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/nn_ops.h>
+#include <tapegrad/autograd/node.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/autograd/tensor.h>
+#include <tapegrad/core/random.h>
+
+#include "support/close.h"
+
+using tg::Tensor;
+using tg_test::check_close;
+
+namespace {
+
+constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
+
+struct Weights {
+  Tensor w1, b1, w2;
+  Weights() {
+    tg::manual_seed(5);
+    w1 = tg::randn({3, 4}, kF64).set_requires_grad();
+    b1 = tg::randn({4}, kF64).set_requires_grad();
+    w2 = tg::randn({4, 2}, kF64).set_requires_grad();
+  }
+  std::vector<Tensor> all() const { return {w1, b1, w2}; }
+  void zero_grad() {
+    for (Tensor p : all()) p.mutable_grad() = Tensor();
+  }
+};
+
+// Two layers with dropout between them: a graph of several nodes, random
+// numbers, and parameters read from the closure.
+Tensor block(const Weights& w, const Tensor& x, double p) {
+  Tensor h = tg::tanh(tg::matmul(x, w.w1) + w.b1);
+  h = tg::dropout(h, p, true);
+  return tg::matmul(h * h, w.w2);
+}
+
+tg::CheckpointFunction as_fn(const Weights& w, double p) {
+  return [&w, p](const std::vector<Tensor>& in) { return block(w, in[0], p); };
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: gradients of inputs and params equal the unchecked run's, dropout masks included") {
+  for (double p : {0.0, 0.5}) {
+    CAPTURE(p);
+    Weights w;
+    Tensor x = tg::randn({5, 3}, kF64).set_requires_grad();
+    Tensor up = tg::randn({5, 2}, kF64);
+
+    tg::manual_seed(11);
+    Tensor y_plain = block(w, x, p);
+    (y_plain * up).sum().backward();
+    const auto after_plain = tg::default_generator().state();
+    std::vector<std::vector<double>> want;
+    for (const Tensor& t : {x, w.w1, w.b1, w.w2}) want.push_back(t.grad().to_vector<double>());
+    x.mutable_grad() = Tensor();
+    w.zero_grad();
+
+    tg::manual_seed(11);
+    Tensor y = tg::checkpoint(as_fn(w, p), {x}, w.all());
+    // The backward's recomputation draws again, but puts the stream back.
+    const auto after_forward = tg::default_generator().state();
+    CHECK(after_forward == after_plain);
+    check_close(y, y_plain.to_vector<double>(), 0);
+    (y * up).sum().backward();
+    CHECK(tg::default_generator().state() == after_forward);
+    std::size_t k = 0;
+    for (const Tensor& t : {x, w.w1, w.b1, w.w2}) check_close(t.grad(), want[k++], 0);
+  }
+}
+
+TEST_CASE("checkpoint: without preserve_rng_state the recomputation draws other dropout masks") {
+  Weights w;
+  Tensor x = tg::randn({40, 3}, kF64).set_requires_grad();
+  tg::manual_seed(3);
+  block(w, x, 0.5).sum().backward();
+  const auto want = x.grad().to_vector<double>();
+  x.mutable_grad() = Tensor();
+  tg::manual_seed(3);
+  tg::checkpoint(as_fn(w, 0.5), {x}, w.all(), {.preserve_rng_state = false}).sum().backward();
+  CHECK(x.grad().to_vector<double>() != want);
+}
+
+TEST_CASE("checkpoint: tg::grad gives the same gradients and leaves .grad() alone") {
+  Weights w;
+  Tensor x = tg::randn({5, 3}, kF64).set_requires_grad();
+  const auto plain = tg::grad({block(w, x, 0).sum()}, {x, w.w1, w.w2});
+  const auto checked = tg::grad({tg::checkpoint(as_fn(w, 0), {x}, w.all()).sum()}, {x, w.w1, w.w2});
+  REQUIRE(checked.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) check_close(checked[i], plain[i].to_vector<double>(), 0);
+  CHECK_FALSE(x.grad().defined());
+  CHECK_FALSE(w.w1.grad().defined());
+}
+
+TEST_CASE("checkpoint: create_graph gives second-order gradients through the recomputation") {
+  Weights w;
+  Tensor x = tg::randn({5, 3}, kF64).set_requires_grad();
+  auto second_order = [&](bool checked) {
+    Tensor y = checked ? tg::checkpoint(as_fn(w, 0), {x}, w.all()) : block(w, x, 0);
+    auto g = tg::grad({y.pow(2.0).sum()}, {x, w.w1}, {}, {.create_graph = true});
+    REQUIRE(g[0].requires_grad());
+    return tg::grad({(g[0] * g[0]).sum() + g[1].sum()}, {x, w.w1, w.b1, w.w2});
+  };
+  const auto want = second_order(false);
+  const auto got = second_order(true);
+  for (std::size_t i = 0; i < want.size(); ++i) check_close(got[i], want[i].to_vector<double>(), 1e-12);
+}
+
+TEST_CASE("checkpoint: inputs that do not require grad, alone or with ones that do") {
+  Weights w;
+  Tensor data = tg::randn({5, 3}, kF64);  // as a batch of data
+  Tensor scale = tg::randn({5, 1}, kF64).set_requires_grad();
+  auto fn = [&w](const std::vector<Tensor>& in) { return block(w, in[0] * in[1], 0); };
+  fn({data, scale}).sum().backward();
+  std::vector<std::vector<double>> want;
+  for (const Tensor& t : {scale, w.w1, w.b1, w.w2}) want.push_back(t.grad().to_vector<double>());
+  scale.mutable_grad() = Tensor();
+  w.zero_grad();
+  tg::checkpoint(fn, {data, scale}, w.all()).sum().backward();
+  CHECK_FALSE(data.grad().defined());
+  std::size_t k = 0;
+  for (const Tensor& t : {scale, w.w1, w.b1, w.w2}) check_close(t.grad(), want[k++], 0);
+
+  // Nothing requires grad: no node, a plain result.
+  Tensor y = tg::checkpoint([](const std::vector<Tensor>& in) { return in[0] * 2; }, {data});
+  CHECK_FALSE(y.requires_grad());
+  check_close(y, (data * 2).to_vector<double>(), 0);
+}
+
+TEST_CASE("checkpoint: the tape keeps one node per call instead of the function's intermediates") {
+  Weights w;
+  Tensor x = tg::randn({5, 3}, kF64).set_requires_grad();
+  const std::int64_t before = tg::autograd::live_node_count();
+  Tensor plain = block(w, x, 0);
+  const std::int64_t plain_nodes = tg::autograd::live_node_count() - before;
+  plain = Tensor();
+  const std::int64_t before_checked = tg::autograd::live_node_count();
+  Tensor y = tg::checkpoint(as_fn(w, 0), {x}, w.all());
+  const std::int64_t checked_nodes = tg::autograd::live_node_count() - before_checked;
+  CHECK(plain_nodes > 4);
+  // The checkpoint's node and the leaves' accumulators it points at (which
+  // the unchecked graph holds too).
+  CHECK(checked_nodes <= 1 + 4);
+  CHECK(checked_nodes < plain_nodes);
+}
+
+TEST_CASE("checkpoint: an input modified in place before backward is an error, not a wrong gradient") {
+  Weights w;
+  Tensor leaf = tg::randn({5, 3}, kF64).set_requires_grad();
+  Tensor x = leaf * 1;
+  Tensor y = tg::checkpoint(as_fn(w, 0), {x}, w.all());
+  {
+    tg::NoGradGuard no_grad;
+    x.add_(1.0);
+  }
+  CHECK_THROWS_AS(y.sum().backward(), tg::AutogradError);
+}
+
+TEST_CASE("checkpoint: bad arguments are ValueErrors naming checkpoint") {
+  Tensor x = tg::randn({2}, kF64).set_requires_grad();
+  CHECK_THROWS_WITH_AS(tg::checkpoint(tg::CheckpointFunction(), {x}), "checkpoint: the function is empty",
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::checkpoint([](const std::vector<Tensor>& in) { return in[0]; }, {x, Tensor()}),
+                       "checkpoint: inputs[1] is undefined", tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::checkpoint([](const std::vector<Tensor>& in) { return in[0]; }, {x}, {Tensor()}),
+                       "checkpoint: params[0] is undefined", tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::checkpoint([](const std::vector<Tensor>&) { return Tensor(); }, {x}),
+                       "checkpoint: the function returned an undefined tensor", tg::ValueError);
+}
+
+TEST_CASE("post-accumulate-grad hooks see the leaf after its .grad() was updated; queue_callback runs at the end") {
+  Tensor a = tg::tensor({1.0, 2.0}, {}, kF64).set_requires_grad();
+  Tensor b = tg::tensor({3.0}, {}, kF64).set_requires_grad();
+  std::vector<std::vector<double>> seen;
+  std::vector<int> order;
+  a.register_post_accumulate_grad_hook([&](const Tensor& leaf) {
+    seen.push_back(leaf.grad().to_vector<double>());
+    order.push_back(1);
+    tg::autograd::queue_callback([&] {
+      // Every leaf has accumulated by now.
+      CHECK(b.grad().defined());
+      order.push_back(3);
+    });
+  });
+  b.register_post_accumulate_grad_hook([&](const Tensor&) { order.push_back(2); });
+  ((a * a).sum() * b).sum().backward();
+  REQUIRE(seen.size() == 1);
+  check_close(seen[0], {6.0, 12.0}, 0);
+  REQUIRE(order.size() == 3);
+  CHECK(order.back() == 3);
+  // Accumulating a second time: the hook sees the sum.
+  ((a * a).sum() * b).sum().backward();
+  check_close(seen.back(), {12.0, 24.0}, 0);
+  // tg::grad does not touch .grad(), so it runs no such hook.
+  const auto calls = seen.size();
+  tg::grad({(a * a).sum()}, {a});
+  CHECK(seen.size() == calls);
+
+  CHECK_THROWS_AS(tg::autograd::queue_callback([] {}), tg::AutogradError);
+  CHECK_THROWS_AS((a * 2).register_post_accumulate_grad_hook([](const Tensor&) {}), tg::AutogradError);
+  CHECK_THROWS_AS(tg::tensor({1.0}, {}, kF64).register_post_accumulate_grad_hook([](const Tensor&) {}),
+                  tg::AutogradError);
+}

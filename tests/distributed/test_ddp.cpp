@@ -1,0 +1,218 @@
+// DistributedDataParallel: p ranks x batch 16 must train exactly as one
+// process x batch 16 p (each rank also runs that reference itself).
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/data/dataloader.h>
+#include <tapegrad/data/dataset.h>
+#include <tapegrad/distributed/ddp.h>
+#include <tapegrad/distributed/distributed.h>
+#include <tapegrad/distributed/sampler.h>
+#include <tapegrad/nn/nn.h>
+#include <tapegrad/optim/optim.h>
+
+#include "support/close.h"
+
+using tg::Tensor;
+namespace dist = tg::distributed;
+namespace nn = tg::nn;
+
+namespace {
+
+std::shared_ptr<nn::Sequential> seed_model(tg::DType dtype, std::uint64_t seed) {
+  tg::manual_seed(seed);
+  auto m = std::make_shared<nn::Sequential>(nn::Linear(784, 32), nn::ReLU(), nn::Linear(32, 64), nn::ReLU(),
+                                            nn::Linear(64, 10));
+  m->to(dtype);
+  return m;
+}
+
+// The global batch of step s, the same on every rank.
+std::pair<Tensor, Tensor> global_batch(tg::DType dtype, std::int64_t n, int step) {
+  tg::Generator gen(1000 + static_cast<std::uint64_t>(step));
+  Tensor x = tg::randn({n, 784}, {.dtype = dtype}, &gen);
+  Tensor y = tg::randint(0, 10, {n}, {.dtype = tg::kInt64}, &gen);
+  return {x, y};
+}
+
+std::vector<double> flat_params(const nn::Module& m) {
+  std::vector<double> out;
+  for (const Tensor& p : m.parameters()) {
+    auto v = p.to_vector<double>();
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+// Relative closeness of two parameter vectors, element by element with a
+// floor at the parameters' own scale.
+void check_parity(const std::vector<double>& got, const std::vector<double>& want, double tol) {
+  REQUIRE(got.size() == want.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    worst = std::max(worst, std::abs(got[i] - want[i]) / std::max(std::abs(want[i]), 1e-2));
+  CAPTURE(worst);
+  CHECK(worst <= tol);
+}
+
+// `steps` SGD steps; with `accumulate`, each step is two micro-batches and
+// the first backward runs under no_sync().
+void parity(tg::DType dtype, bool accumulate, double tol) {
+  const int p = dist::world_size(), r = dist::rank();
+  const std::int64_t local = 16, global = local * p;
+  const int steps = 3;
+  // Each rank starts from different weights: DDP must broadcast rank 0's.
+  auto model = seed_model(dtype, 7 + static_cast<std::uint64_t>(r));
+  dist::DistributedDataParallel ddp(model);
+  tg::optim::SGD opt(ddp.parameters(), {.lr = 0.1, .momentum = 0.9});
+  auto reference = seed_model(dtype, 7);
+  tg::optim::SGD ref_opt(reference->parameters(), {.lr = 0.1, .momentum = 0.9});
+  for (int step = 0; step < steps; ++step) {
+    auto [x, y] = global_batch(dtype, global, step);
+    ref_opt.zero_grad();
+    tg::cross_entropy((*reference)(x), y).backward();
+    ref_opt.step();
+
+    Tensor xs = x.narrow(0, r * local, local), ys = y.narrow(0, r * local, local);
+    opt.zero_grad();
+    if (accumulate) {
+      const std::int64_t half = local / 2;
+      {
+        auto guard = ddp.no_sync();
+        (tg::cross_entropy(ddp(xs.narrow(0, 0, half)), ys.narrow(0, 0, half)) * 0.5).backward();
+      }
+      (tg::cross_entropy(ddp(xs.narrow(0, half, half)), ys.narrow(0, half, half)) * 0.5).backward();
+    } else {
+      tg::cross_entropy(ddp(xs), ys).backward();
+    }
+    opt.step();
+  }
+  check_parity(flat_params(*model), flat_params(*reference), tol);
+  // Every rank holds exactly rank 0's parameters.
+  for (Tensor q : model->parameters()) {
+    Tensor mine = q.detach().clone(), zeros_copy = q.detach().clone();
+    dist::broadcast(zeros_copy, 0);
+    CHECK(tg::equal(mine, zeros_copy));
+  }
+}
+
+struct TwoHeads : nn::Module {
+  nn::Linear a{4, 3}, b{4, 3};
+  bool use_b = true;
+  TwoHeads() {
+    register_module("a", a);
+    register_module("b", b);
+  }
+  Tensor forward(const Tensor& x) override { return use_b ? a(x) + b(x) : a(x); }
+};
+
+}  // namespace
+
+TEST_CASE("DDP: p ranks x batch 16 give the parameters of 1 process x batch 16p") {
+  SUBCASE("float64") { parity(tg::kFloat64, false, 1e-12); }
+  SUBCASE("float32") { parity(tg::kFloat32, false, 1e-6); }
+  SUBCASE("float64, no_sync accumulation") { parity(tg::kFloat64, true, 1e-12); }
+  SUBCASE("float32, no_sync accumulation") { parity(tg::kFloat32, true, 1e-6); }
+}
+
+TEST_CASE("DDP: buckets hold the parameters in reverse order, split at the size cap") {
+  auto model = seed_model(tg::kFloat32, 1);
+  {
+    dist::DistributedDataParallel one(model);
+    REQUIRE(one.buckets().size() == 1);
+    CHECK(one.buckets()[0].front() == "4.bias");
+    CHECK(one.buckets()[0].back() == "0.weight");
+  }
+  // 0.1 MB: 784 x 32 floats (100 KB) alone; the rest together.
+  dist::DistributedDataParallel small(model, {.bucket_cap_mb = 0.1});
+  REQUIRE(small.buckets().size() == 2);
+  CHECK(small.buckets()[1] == std::vector<std::string>{"0.weight"});
+  // Several buckets still average correctly.
+  Tensor x = tg::randn({4, 784}) * (dist::rank() + 1);
+  model->zero_grad();
+  small(x).sum().backward();
+  for (Tensor q : model->parameters()) {
+    Tensor g = q.grad().clone();
+    Tensor root = q.grad().clone();
+    dist::broadcast(root, 0);
+    CHECK(tg::equal(g, root));  // averaged: the same on every rank
+  }
+}
+
+TEST_CASE("DDP: a parameter without gradient is an error naming it, or zero with find_unused_parameters") {
+  auto model = std::make_shared<TwoHeads>();
+  model->use_b = false;
+  {
+    dist::DistributedDataParallel ddp(model);
+    Tensor x = tg::randn({2, 4});
+    CHECK_THROWS_WITH_AS(ddp(x).sum().backward(),
+                         doctest::Contains("these parameters got no gradient in this backward: b.weight (shape [3, "
+                                           "4]), b.bias (shape [3])"),
+                         tg::ValueError);
+  }
+  model->zero_grad();
+  dist::DistributedDataParallel ddp(model, {.find_unused_parameters = true});
+  // Rank 0 uses b, the others do not: b's gradient is rank 0's over p.
+  model->use_b = dist::rank() == 0;
+  Tensor x = tg::ones({2, 4});
+  ddp(x).sum().backward();
+  REQUIRE(model->b.bias.grad().defined());
+  tg_test::check_close(model->b.bias.grad(), std::vector<double>(3, 2.0 / dist::world_size()), 1e-6);
+  tg_test::check_close(model->a.bias.grad(), std::vector<double>(3, 2.0), 1e-6);
+}
+
+TEST_CASE("DistributedSampler: disjoint shares that cover the dataset, padded to equal length") {
+  const int p = dist::world_size();
+  for (std::size_t n : {std::size_t{10}, std::size_t{11}, std::size_t{2}}) {
+    CAPTURE(n);
+    std::vector<int> count(n, 0);
+    std::size_t per_rank = 0;
+    for (int r = 0; r < p; ++r) {
+      dist::DistributedSampler s(n, p, r, {.seed = 3});
+      s.set_epoch(2);
+      auto idx = s.indices();
+      per_rank = idx.size();
+      CHECK(idx.size() == (n + p - 1) / p);
+      for (auto i : idx) ++count[i];
+    }
+    // Each example at least once; only the padding repeats (at most p*per_rank - n).
+    std::size_t extra = 0;
+    for (int c : count) {
+      CHECK(c >= 1);
+      extra += static_cast<std::size_t>(c - 1);
+    }
+    CHECK(extra == per_rank * static_cast<std::size_t>(p) - n);
+  }
+  dist::DistributedSampler a(100, {.seed = 3}), b(100, {.seed = 3});
+  a.set_epoch(1);
+  b.set_epoch(2);
+  CHECK(a.indices() != b.indices());  // a new order each epoch
+  b.set_epoch(1);
+  CHECK(a.indices() == b.indices());
+  // Interleaved, the shares are DataLoader's order for the same seed and epoch.
+  tg::data::DataLoader loader(tg::data::TensorDataset(tg::zeros({100, 1}), tg::zeros({100})),
+                              {.shuffle = true, .seed = 5});
+  const auto want = loader.order(3);
+  for (int r = 0; r < p; ++r) {
+    dist::DistributedSampler s(100, p, r, {.seed = 5});
+    s.set_epoch(3);
+    const auto mine = s.indices();
+    for (std::size_t k = 0; k < mine.size(); ++k) {
+      const std::size_t at = k * static_cast<std::size_t>(p) + static_cast<std::size_t>(r);
+      CHECK(mine[k] == want[at % 100]);
+    }
+  }
+  dist::DistributedSampler dropped(11, p, 0, {.drop_last = true});
+  CHECK(dropped.size() == 11 / p);
+  CHECK_THROWS_AS(dist::DistributedSampler(10, p, p), tg::ValueError);
+  // The same order on every rank: rank 0's first index is everyone's view of it.
+  Tensor first = tg::tensor({static_cast<double>(dist::DistributedSampler(100, p, 0, {.seed = 9}).indices()[0])});
+  Tensor root = first.clone();
+  dist::broadcast(root, 0);
+  CHECK(tg::equal(first, root));
+}
