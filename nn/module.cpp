@@ -3,7 +3,10 @@
 #include <cxxabi.h>
 
 #include <cstdlib>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <set>
 #include <typeinfo>
@@ -17,32 +20,89 @@ namespace tg::nn {
 
 namespace {
 
-// Checked before anything is moved, so a refused move leaves `m` intact.
-Module& movable(Module& m, bool pinned) {
-  if (pinned)
-    throw Error(fmt::format(
-        "{}: cannot move a module that registered member submodules (they would point into the old object); "
-        "construct it in place or hold it by std::shared_ptr",
-        m.type_name()));
-  return m;
+// Which parent registered which child by reference (child -> parent): when a
+// module moves, the parents that refer to it are re-pointed to its new place.
+// A parent's move runs before its members' moves (the base first), so the
+// new parent takes over its entries, and then each member's move finds them
+// under its old address. One table for the process: moves are rare
+// (construction time), and a child may move on another thread than its parent.
+std::mutex links_mutex;
+std::multimap<const Module*, Module*>& links() {
+  static std::multimap<const Module*, Module*> table;
+  return table;
 }
 
 }  // namespace
 
 Module::Module(Module&& other)
-    : parameters_(std::move(movable(other, other.pinned_).parameters_)),
+    : parameters_(std::move(other.parameters_)),
       buffers_(std::move(other.buffers_)),
       children_(std::move(other.children_)),
-      training_(other.training_) {}
+      training_(other.training_) {
+  other.children_.clear();
+  follow_move(&other);
+}
 
 Module& Module::operator=(Module&& other) {
-  if (other.pinned_ || pinned_)
-    throw Error(fmt::format("{}: cannot move-assign a module that registered member submodules", other.type_name()));
+  if (this == &other) return *this;
+  // The children this module had are no longer its own.
+  if (linked_) {
+    std::lock_guard lock(links_mutex);
+    for (const auto& c : children_) {
+      if (c.owned) continue;
+      auto [first, last] = links().equal_range(c.module);
+      for (auto it = first; it != last;) it = it->second == this ? links().erase(it) : std::next(it);
+    }
+  }
   parameters_ = std::move(other.parameters_);
   buffers_ = std::move(other.buffers_);
   children_ = std::move(other.children_);
+  other.children_.clear();
   training_ = other.training_;
+  follow_move(&other);
   return *this;
+}
+
+Module::~Module() {
+  if (linked_) forget_links();
+}
+
+void Module::follow_move(const Module* from) {
+  if (!from->linked_) return;
+  std::lock_guard lock(links_mutex);
+  auto& table = links();
+  // As a parent: the entries of the children it took over name it now.
+  for (const auto& c : children_) {
+    if (c.owned) continue;
+    auto [first, last] = table.equal_range(c.module);
+    for (auto it = first; it != last; ++it)
+      if (it->second == from) it->second = this;
+  }
+  // As a child: every parent that refers to the old place refers to this one.
+  auto [first, last] = table.equal_range(from);
+  std::vector<Module*> parents;
+  for (auto it = first; it != last; ++it) parents.push_back(it->second);
+  table.erase(first, last);
+  for (Module* parent : parents) {
+    for (auto& c : parent->children_)
+      if (c.module == from) c.module = this;
+    table.emplace(this, parent);
+  }
+  linked_ = true;
+  const_cast<Module*>(from)->linked_ = false;
+}
+
+void Module::forget_links() {
+  std::lock_guard lock(links_mutex);
+  auto& table = links();
+  // The child pointers are used as keys only: members die before the parent.
+  for (const auto& c : children_) {
+    if (c.owned) continue;
+    auto [first, last] = table.equal_range(c.module);
+    for (auto it = first; it != last;) it = it->second == this ? table.erase(it) : std::next(it);
+  }
+  table.erase(this);
+  linked_ = false;
 }
 
 std::string Module::type_name() const {
@@ -107,6 +167,12 @@ void Module::add_child(const std::string& name, Module* child, std::shared_ptr<M
       throw ValueError(fmt::format(
           "{}: cannot register '{}' ({}): it already contains this module (at '{}.{}'), which would make a cycle",
           type_name(), name, child->type_name(), name, path));
+  if (!owned) {
+    std::lock_guard lock(links_mutex);
+    links().emplace(child, this);
+    linked_ = true;
+    child->linked_ = true;
+  }
   children_.push_back({name, child, std::move(owned)});
 }
 

@@ -5,6 +5,7 @@
 #
 #   scripts/setup.sh              compiler, CMake and the libraries
 #   scripts/setup.sh --dataset    also the Fashion-MNIST files (for the main example)
+#   scripts/setup.sh --text       also Debian's fortunes (the text of examples/lstm_text)
 #   scripts/setup.sh --bench      also Google Benchmark (for bench/)
 #   scripts/setup.sh --fuzz       also Clang, libFuzzer and Clang's OpenMP (for fuzz/)
 #   scripts/setup.sh --memcheck   also valgrind (for scripts/memcheck.sh)
@@ -16,17 +17,18 @@ packages=(build-essential cmake g++ libopenblas-openmp-dev libfmt-dev doctest-de
 for arg in "$@"; do
   case "$arg" in
     --dataset) packages+=(dataset-fashion-mnist) ;;
+    --text) packages+=(fortunes) ;;
     --bench) packages+=(libbenchmark-dev) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
     --memcheck) packages+=(valgrind) ;;
     --ccache) packages+=(ccache) ;;
     --format) packages+=(clang-format-14) ;;
     -h | --help)
-      sed -n '2,11s/^# \{0,1\}//p' "$0"
+      sed -n '2,12s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *)
-      echo "setup.sh: unknown argument '$arg' (expected --dataset, --bench, --fuzz, --memcheck, --ccache or --format)" >&2
+      echo "setup.sh: unknown argument '$arg' (expected --dataset, --text, --bench, --fuzz, --memcheck, --ccache or --format)" >&2
       exit 2
       ;;
   esac
