@@ -130,7 +130,6 @@ void RNNBase::reset_parameters() {
 std::string RNNBase::extra_repr() const {
   std::string out = fmt::format("{}, {}", input_size, hidden_size);
   if (options.num_layers != 1) out += fmt::format(", num_layers={}", options.num_layers);
-  if (mode == Mode::RNNRelu) out += ", nonlinearity='relu'";
   if (!options.bias) out += ", bias=False";
   if (options.batch_first) out += ", batch_first=True";
   if (options.dropout != 0) out += fmt::format(", dropout={}", options.dropout);
@@ -395,7 +394,7 @@ std::string RNNCellBase::extra_repr() const {
   std::string out = fmt::format("{}, {}", input_size, hidden_size);
   if (!options.bias) out += ", bias=False";
   if (type_name() == "RNNCell" && options.nonlinearity != "tanh")
-    out += fmt::format(", nonlinearity='{}'", options.nonlinearity);
+    out += fmt::format(", nonlinearity={}", options.nonlinearity);
   return out;
 }
 
