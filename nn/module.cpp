@@ -20,15 +20,21 @@ namespace tg::nn {
 
 namespace {
 
-// Which parent registered which child by reference (child -> parent): when a
-// module moves, the parents that refer to it are re-pointed to its new place.
-// A parent's move runs before its members' moves (the base first), so the
-// new parent takes over its entries, and then each member's move finds them
-// under its old address. One table for the process: moves are rare
-// (construction time), and a child may move on another thread than its parent.
+// Which parent registered which child by reference (child -> parent). C++
+// moves a class's base before its members, so when a parent moves, its
+// Module base runs first: it takes over its entries and marks them pending;
+// the moves of its members then find the pending entries under their old
+// addresses and re-aim the new parent at the new members. A child that moves
+// on its own (no pending entry) leaves its parents pointing at the moved-from
+// object, which outlives nothing it did not before. One table for the
+// process: moves are rare (construction time), and may happen on any thread.
+struct Link {
+  Module* parent;
+  bool pending;  // the parent moved and this child has not moved with it yet
+};
 std::mutex links_mutex;
-std::multimap<const Module*, Module*>& links() {
-  static std::multimap<const Module*, Module*> table;
+std::multimap<const Module*, Link>& links() {
+  static std::multimap<const Module*, Link> table;
   return table;
 }
 
@@ -51,7 +57,7 @@ Module& Module::operator=(Module&& other) {
     for (const auto& c : children_) {
       if (c.owned) continue;
       auto [first, last] = links().equal_range(c.module);
-      for (auto it = first; it != last;) it = it->second == this ? links().erase(it) : std::next(it);
+      for (auto it = first; it != last;) it = it->second.parent == this ? links().erase(it) : std::next(it);
     }
   }
   parameters_ = std::move(other.parameters_);
@@ -71,25 +77,40 @@ void Module::follow_move(const Module* from) {
   if (!from->linked_) return;
   std::lock_guard lock(links_mutex);
   auto& table = links();
-  // As a parent: the entries of the children it took over name it now.
+  bool linked = false;
+  // As a parent: the entries of the children it took over name it now,
+  // pending until those children move too.
   for (const auto& c : children_) {
     if (c.owned) continue;
     auto [first, last] = table.equal_range(c.module);
     for (auto it = first; it != last; ++it)
-      if (it->second == from) it->second = this;
+      if (it->second.parent == from) {
+        it->second = {this, true};
+        linked = true;
+      }
   }
-  // As a child: every parent that refers to the old place refers to this one.
-  auto [first, last] = table.equal_range(from);
+  // As a child moved with its parent: the parent refers to this object now.
+  bool stays = false;
   std::vector<Module*> parents;
-  for (auto it = first; it != last; ++it) parents.push_back(it->second);
-  table.erase(first, last);
+  auto [first, last] = table.equal_range(from);
+  for (auto it = first; it != last;) {
+    if (it->second.pending) {
+      parents.push_back(it->second.parent);
+      it = table.erase(it);
+    } else {
+      stays = true;
+      ++it;
+    }
+  }
   for (Module* parent : parents) {
     for (auto& c : parent->children_)
       if (c.module == from) c.module = this;
-    table.emplace(this, parent);
+    table.emplace(this, Link{parent, false});
+    linked = true;
   }
-  linked_ = true;
-  const_cast<Module*>(from)->linked_ = false;
+  linked_ = linked_ || linked;
+  // A moved-from module still registered somewhere keeps its entries.
+  const_cast<Module*>(from)->linked_ = stays;
 }
 
 void Module::forget_links() {
@@ -99,7 +120,7 @@ void Module::forget_links() {
   for (const auto& c : children_) {
     if (c.owned) continue;
     auto [first, last] = table.equal_range(c.module);
-    for (auto it = first; it != last;) it = it->second == this ? table.erase(it) : std::next(it);
+    for (auto it = first; it != last;) it = it->second.parent == this ? table.erase(it) : std::next(it);
   }
   table.erase(this);
   linked_ = false;
@@ -169,7 +190,7 @@ void Module::add_child(const std::string& name, Module* child, std::shared_ptr<M
           type_name(), name, child->type_name(), name, path));
   if (!owned) {
     std::lock_guard lock(links_mutex);
-    links().emplace(child, this);
+    links().emplace(child, Link{this, false});
     linked_ = true;
     child->linked_ = true;
   }

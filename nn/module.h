@@ -10,10 +10,10 @@
 //
 // Parameters and buffers are tensor handles: the member and the registry
 // alias one tensor, so loading a state dict or converting the dtype changes
-// the member too. Modules move (copying is disabled): a submodule registered
-// by reference follows its object when that object is moved, so a moved Net
-// refers to its own new members, and Net can live in a std::vector, a
-// ModuleList or a Sequential (docs/modules.md explains the design).
+// the member too. Modules move (copying is disabled): the submodules a module
+// registered by reference move with it, so a moved Net refers to its own new
+// members, and Net can live in a std::vector, a ModuleList or a Sequential
+// (docs/modules.md explains the design).
 //
 // A module whose forward takes several inputs derives from Callable<Self> to
 // be called as `block(x, mask)`:

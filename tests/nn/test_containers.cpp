@@ -255,3 +255,27 @@ TEST_CASE("containers: Callable forwards any arguments to forward") {
   tg::nn::Linear fc(4, 2);
   CHECK(tg::equal(fc(x), fc.forward(x)));
 }
+
+TEST_CASE("containers: only members move with their parent; other registrations stay where they are") {
+  // A module registered from outside is not moved by its parent's move.
+  struct Holder : tg::nn::Module {
+    explicit Holder(tg::nn::Module& outside) { register_module("outside", outside); }
+  };
+  tg::nn::Linear outside(2, 2);
+  Holder a(outside);
+  Holder b = std::move(a);
+  CHECK(b.named_children()[0].second == &outside);
+  CHECK(b.parameters().size() == 2);
+  // A member moved out alone: its parent keeps its own (now empty) member,
+  // so it never refers to the new module, which may die first.
+  Block block;
+  {
+    tg::nn::Linear taken = std::move(block.fc1);
+    CHECK(taken.parameters().size() == 2);
+  }
+  CHECK(block.named_children()[0].second == &block.fc1);
+  CHECK(block.named_parameters().size() == 5);
+  // The block still moves correctly afterwards.
+  Block moved = std::move(block);
+  check_points_into(moved);
+}
