@@ -1,6 +1,8 @@
 #pragma once
 // Sequential and ModuleList: modules owned by the container (moved in, or
-// shared through std::shared_ptr) and registered as "0", "1", ...
+// shared through std::shared_ptr) and registered as "0", "1", ...; ModuleDict
+// the same under names of one's choosing, in insertion order. ParameterList
+// and ParameterDict hold parameters the same ways.
 //
 //   tg::nn::Sequential model{tg::nn::Linear(784, 32), tg::nn::ReLU(), tg::nn::Linear(32, 10)};
 //   auto y = model(x);                 // each module's forward in turn
@@ -8,7 +10,9 @@
 #include <concepts>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <tapegrad/nn/module.h>
@@ -76,6 +80,97 @@ class Sequential : public ModuleList {
   using ModuleList::ModuleList;
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Sequential"; }
+};
+
+// Named owned submodules, in insertion order (as PyTorch's ModuleDict):
+//
+//   tg::nn::ModuleDict heads;
+//   heads.insert("cls", tg::nn::Linear(16, 10));
+//   auto y = heads["cls"](x);            // parameters are "cls.weight", ...
+class ModuleDict : public Module {
+ public:
+  ModuleDict() = default;
+
+  // A module by value (moved in) or shared through std::shared_ptr. A name
+  // already in the dict, empty or with a '.' is a ValueError.
+  template <class M>
+  requires std::derived_from<std::remove_cvref_t<M>, Module>
+  void insert(const std::string& key, M&& module) {
+    static_assert(!std::is_lvalue_reference_v<M>,
+                  "modules are not copyable: move one in (std::move(m)) or pass a std::shared_ptr to share it");
+    insert(key, std::make_shared<std::remove_cvref_t<M>>(std::move(module)));
+  }
+  template <class M>
+  requires std::derived_from<M, Module>
+  void insert(const std::string& key, std::shared_ptr<M> module) {
+    add(key, std::shared_ptr<Module>(std::move(module)));
+  }
+
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  bool contains(const std::string& key) const;
+  std::vector<std::string> keys() const;
+  // IndexError naming the key and the keys there are, if it is absent.
+  Module& operator[](const std::string& key) const { return *ptr(key); }
+  const std::shared_ptr<Module>& ptr(const std::string& key) const;
+  template <class M>
+  M& at(const std::string& key) const {
+    auto* m = dynamic_cast<M*>(ptr(key).get());
+    if (!m) throw_wrong_type(key);
+    return *m;
+  }
+  // (key, module) pairs in insertion order.
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+
+  std::string type_name() const override { return "ModuleDict"; }
+
+ private:
+  void add(const std::string& key, std::shared_ptr<Module> module);
+  [[noreturn]] void throw_wrong_type(const std::string& key) const;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> items_;
+};
+
+// Parameters registered as "0", "1", ... (requires_grad set, as PyTorch's
+// ParameterList); each entry is the same tensor as the registry's.
+class ParameterList : public Module {
+ public:
+  ParameterList() = default;
+  explicit ParameterList(const std::vector<Tensor>& parameters);
+  // Returns the registered tensor. An undefined tensor is a ValueError.
+  Tensor append(const Tensor& parameter);
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  const Tensor& operator[](std::size_t index) const;
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+  std::string type_name() const override { return "ParameterList"; }
+  std::string extra_repr() const override;
+
+ private:
+  std::vector<Tensor> items_;
+};
+
+// Parameters under names of one's choosing, in insertion order.
+class ParameterDict : public Module {
+ public:
+  ParameterDict() = default;
+  // Returns the registered tensor. A taken, empty or dotted name, or an
+  // undefined tensor, is a ValueError.
+  Tensor insert(const std::string& key, const Tensor& parameter);
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  bool contains(const std::string& key) const;
+  std::vector<std::string> keys() const;
+  // IndexError naming the key, if it is absent.
+  const Tensor& operator[](const std::string& key) const;
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+  std::string type_name() const override { return "ParameterDict"; }
+  std::string extra_repr() const override;
+
+ private:
+  std::vector<std::pair<std::string, Tensor>> items_;
 };
 
 }  // namespace tg::nn

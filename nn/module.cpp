@@ -3,7 +3,10 @@
 #include <cxxabi.h>
 
 #include <cstdlib>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <set>
 #include <typeinfo>
@@ -17,32 +20,110 @@ namespace tg::nn {
 
 namespace {
 
-// Checked before anything is moved, so a refused move leaves `m` intact.
-Module& movable(Module& m, bool pinned) {
-  if (pinned)
-    throw Error(fmt::format(
-        "{}: cannot move a module that registered member submodules (they would point into the old object); "
-        "construct it in place or hold it by std::shared_ptr",
-        m.type_name()));
-  return m;
+// Which parent registered which child by reference (child -> parent). C++
+// moves a class's base before its members, so when a parent moves, its
+// Module base runs first: it takes over its entries and marks them pending;
+// the moves of its members then find the pending entries under their old
+// addresses and re-aim the new parent at the new members. A child that moves
+// on its own (no pending entry) leaves its parents pointing at the moved-from
+// object, which outlives nothing it did not before. One table for the
+// process: moves are rare (construction time), and may happen on any thread.
+struct Link {
+  Module* parent;
+  bool pending;  // the parent moved and this child has not moved with it yet
+};
+std::mutex links_mutex;
+std::multimap<const Module*, Link>& links() {
+  static std::multimap<const Module*, Link> table;
+  return table;
 }
 
 }  // namespace
 
 Module::Module(Module&& other)
-    : parameters_(std::move(movable(other, other.pinned_).parameters_)),
+    : parameters_(std::move(other.parameters_)),
       buffers_(std::move(other.buffers_)),
       children_(std::move(other.children_)),
-      training_(other.training_) {}
+      training_(other.training_) {
+  other.children_.clear();
+  follow_move(&other);
+}
 
 Module& Module::operator=(Module&& other) {
-  if (other.pinned_ || pinned_)
-    throw Error(fmt::format("{}: cannot move-assign a module that registered member submodules", other.type_name()));
+  if (this == &other) return *this;
+  // The children this module had are no longer its own.
+  if (linked_) {
+    std::lock_guard lock(links_mutex);
+    for (const auto& c : children_) {
+      if (c.owned) continue;
+      auto [first, last] = links().equal_range(c.module);
+      for (auto it = first; it != last;) it = it->second.parent == this ? links().erase(it) : std::next(it);
+    }
+  }
   parameters_ = std::move(other.parameters_);
   buffers_ = std::move(other.buffers_);
   children_ = std::move(other.children_);
+  other.children_.clear();
   training_ = other.training_;
+  follow_move(&other);
   return *this;
+}
+
+Module::~Module() {
+  if (linked_) forget_links();
+}
+
+void Module::follow_move(const Module* from) {
+  if (!from->linked_) return;
+  std::lock_guard lock(links_mutex);
+  auto& table = links();
+  bool linked = false;
+  // As a parent: the entries of the children it took over name it now,
+  // pending until those children move too.
+  for (const auto& c : children_) {
+    if (c.owned) continue;
+    auto [first, last] = table.equal_range(c.module);
+    for (auto it = first; it != last; ++it)
+      if (it->second.parent == from) {
+        it->second = {this, true};
+        linked = true;
+      }
+  }
+  // As a child moved with its parent: the parent refers to this object now.
+  bool stays = false;
+  std::vector<Module*> parents;
+  auto [first, last] = table.equal_range(from);
+  for (auto it = first; it != last;) {
+    if (it->second.pending) {
+      parents.push_back(it->second.parent);
+      it = table.erase(it);
+    } else {
+      stays = true;
+      ++it;
+    }
+  }
+  for (Module* parent : parents) {
+    for (auto& c : parent->children_)
+      if (c.module == from) c.module = this;
+    table.emplace(this, Link{parent, false});
+    linked = true;
+  }
+  linked_ = linked_ || linked;
+  // A moved-from module still registered somewhere keeps its entries.
+  const_cast<Module*>(from)->linked_ = stays;
+}
+
+void Module::forget_links() {
+  std::lock_guard lock(links_mutex);
+  auto& table = links();
+  // The child pointers are used as keys only: members die before the parent.
+  for (const auto& c : children_) {
+    if (c.owned) continue;
+    auto [first, last] = table.equal_range(c.module);
+    for (auto it = first; it != last;) it = it->second.parent == this ? table.erase(it) : std::next(it);
+  }
+  table.erase(this);
+  linked_ = false;
 }
 
 std::string Module::type_name() const {
@@ -107,6 +188,12 @@ void Module::add_child(const std::string& name, Module* child, std::shared_ptr<M
       throw ValueError(fmt::format(
           "{}: cannot register '{}' ({}): it already contains this module (at '{}.{}'), which would make a cycle",
           type_name(), name, child->type_name(), name, path));
+  if (!owned) {
+    std::lock_guard lock(links_mutex);
+    links().emplace(child, Link{this, false});
+    linked_ = true;
+    child->linked_ = true;
+  }
   children_.push_back({name, child, std::move(owned)});
 }
 

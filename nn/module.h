@@ -10,8 +10,18 @@
 //
 // Parameters and buffers are tensor handles: the member and the registry
 // alias one tensor, so loading a state dict or converting the dtype changes
-// the member too. A module that registered member submodules refers to its
-// own members, so it is pinned: moving it throws (copying is disabled).
+// the member too. Modules move (copying is disabled): the submodules a module
+// registered by reference move with it, so a moved Net refers to its own new
+// members, and Net can live in a std::vector, a ModuleList or a Sequential
+// (docs/modules.md explains the design).
+//
+// A module whose forward takes several inputs derives from Callable<Self> to
+// be called as `block(x, mask)`:
+//
+//   struct Block : tg::nn::Callable<Block> {
+//     using Module::forward;  // keeps Clang's -Woverloaded-virtual quiet
+//     tg::Tensor forward(const tg::Tensor& x, const tg::Tensor& mask);
+//   };
 #include <concepts>
 #include <functional>
 #include <iosfwd>
@@ -32,7 +42,7 @@ using StateDict = std::map<std::string, Tensor>;
 class Module {
  public:
   Module() = default;
-  virtual ~Module() = default;
+  virtual ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
   Module(Module&& other);
@@ -41,6 +51,14 @@ class Module {
   // Single-tensor forward, for modules that have one (Sequential calls it).
   virtual Tensor forward(const Tensor& input);
   Tensor operator()(const Tensor& input) { return forward(input); }
+  // Any other arguments need the module's own type to reach its forward,
+  // which this base cannot know in C++20: Callable<Self> supplies it.
+  template <class... Args>
+  requires(sizeof...(Args) != 1) void operator()(Args&&...) {
+    static_assert(sizeof...(Args) == 1,
+                  "a module whose forward takes several inputs derives from tg::nn::Callable<ItsType> "
+                  "to be called as m(x, mask)");
+  }
 
   // The type name shown when printing ("Linear"; by default the C++ class
   // name without its namespaces), and the text inside its parentheses
@@ -90,7 +108,6 @@ class Module {
   template <class M>
   M& register_module(const std::string& name, M& child) {
     add_child(name, &child, nullptr);
-    pinned_ = true;
     return child;
   }
   // A submodule owned by this module.
@@ -113,12 +130,29 @@ class Module {
   void collect(const std::string& prefix, bool params, bool recurse,
                std::vector<std::pair<std::string, Tensor>>& out) const;
   void repr_into(std::string& out, int indent) const;
+  // Keeps the parents that registered this module by reference pointing at
+  // it when it moves from `from` to this object.
+  void follow_move(const Module* from);
+  void forget_links();
 
   std::vector<std::pair<std::string, Tensor>> parameters_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<Child> children_;
   bool training_ = true;
-  bool pinned_ = false;
+  // Whether this module is in the by-reference link table (as a parent or
+  // a child): most modules are not, and skip its lock on destruction.
+  bool linked_ = false;
+};
+
+// A module called with its forward's own arguments: `m(x, mask)`,
+// `lstm(x, {h0, c0})`. Self is the deriving class (CRTP).
+template <class Self>
+class Callable : public Module {
+ public:
+  template <class... Args>
+  decltype(auto) operator()(Args&&... args) {
+    return static_cast<Self&>(*this).forward(std::forward<Args>(args)...);
+  }
 };
 
 // Prints repr(): `std::cout << model` or `fmt::format("{}", model)`.

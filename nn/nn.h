@@ -14,4 +14,5 @@
 #include <tapegrad/nn/module.h>
 #include <tapegrad/nn/normalization.h>
 #include <tapegrad/nn/pooling.h>
+#include <tapegrad/nn/rnn.h>
 #include <tapegrad/nn/utils.h>

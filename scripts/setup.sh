@@ -5,6 +5,7 @@
 #
 #   scripts/setup.sh              compiler, CMake and the libraries
 #   scripts/setup.sh --dataset    also the Fashion-MNIST files (for the main example)
+#   scripts/setup.sh --text       also Debian's fortunes (the text of examples/lstm_text)
 #   scripts/setup.sh --bench      also Google Benchmark (for bench/)
 #   scripts/setup.sh --mpi        also OpenMPI (tg::distributed and its mpirun tests)
 #   scripts/setup.sh --fuzz       also Clang, libFuzzer and Clang's OpenMP (for fuzz/)
@@ -17,6 +18,7 @@ packages=(build-essential cmake g++ libopenblas-openmp-dev libfmt-dev doctest-de
 for arg in "$@"; do
   case "$arg" in
     --dataset) packages+=(dataset-fashion-mnist) ;;
+    --text) packages+=(fortunes) ;;
     --bench) packages+=(libbenchmark-dev) ;;
     --mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
@@ -28,7 +30,7 @@ for arg in "$@"; do
       exit 0
       ;;
     *)
-      echo "setup.sh: unknown argument '$arg' (expected --dataset, --bench, --mpi, --fuzz, --memcheck, --ccache or --format)" >&2
+      echo "setup.sh: unknown argument '$arg' (expected --dataset, --text, --bench, --mpi, --fuzz, --memcheck, --ccache or --format)" >&2
       exit 2
       ;;
   esac

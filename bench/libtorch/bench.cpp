@@ -116,6 +116,25 @@ BENCHMARK(BM_step_default_threads)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
+void BM_lstm_step(benchmark::State& state) {
+  set_threads(state, 3);
+  torch::manual_seed(0);
+  const auto T = state.range(0), B = state.range(1), H = state.range(2);
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(H, H));
+  torch::Tensor x = torch::randn({T, B, H});
+  for (auto _ : state) {
+    lstm->zero_grad();
+    torch::Tensor loss = std::get<0>(lstm->forward(x)).sum();
+    loss.backward();
+    benchmark::DoNotOptimize(loss.data_ptr());
+  }
+}
+BENCHMARK(BM_lstm_step)
+    ->ArgNames({"T", "batch", "hidden", "threads"})
+    ->Args({32, 16, 128, 1})
+    ->Args({32, 64, 256, 1})
+    ->Unit(benchmark::kMicrosecond);
+
 void BM_matmul(benchmark::State& state) {
   const auto n = state.range(0);
   set_threads(state, 1);

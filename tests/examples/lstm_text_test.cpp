@@ -1,0 +1,73 @@
+// examples/lstm_text, run briefly as a user would: on a small text written
+// here (so the test needs no package), and on Debian's fortunes when present.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Run {
+  int exit_code = -1;
+  std::string output;
+};
+
+Run run_lstm_text(const std::string& arguments) {
+  const std::string command = std::string("'") + TAPEGRAD_EXAMPLES_DIR + "/lstm_text' " + arguments + " 2>&1";
+  Run run;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE_MESSAGE(pipe != nullptr, "cannot start " << command);
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+constexpr const char* kSmall =
+    "--steps 4 --batch 4 --seq-len 12 --hidden 16 --eval-every 2 --val-batches 1 --sample 20";
+
+}  // namespace
+
+TEST_CASE("examples/lstm_text: trains a few steps on a given text and reports train and validation loss") {
+  const auto path = std::filesystem::temp_directory_path() / "tapegrad_lstm_text_test.txt";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 40; ++i) out << "The quick brown fox jumps over the lazy dog " << i << ".\n%\n";
+  }
+  const Run run = run_lstm_text(std::string(kSmall) + " --text '" + path.string() + "'");
+  std::filesystem::remove(path);
+  INFO(run.output);
+  CHECK(run.exit_code == 0);
+  CHECK(contains(run.output, "baselines on validation: uniform"));
+  CHECK(contains(run.output, "character bigram"));
+  CHECK(contains(run.output, "step     2/4  train loss"));
+  CHECK(contains(run.output, "val loss"));
+  CHECK(contains(run.output, "final: train loss"));
+  CHECK(contains(run.output, "sample:"));
+}
+
+TEST_CASE("examples/lstm_text: the fortunes text when installed; clear errors for bad options and no text") {
+  if (std::filesystem::is_directory("/usr/share/games/fortunes")) {
+    const Run run = run_lstm_text("--steps 2 --batch 2 --seq-len 8 --hidden 8 --val-batches 1 --sample 0");
+    INFO(run.output);
+    CHECK(run.exit_code == 0);
+    CHECK(contains(run.output, "final: train loss"));
+  }
+  const Run missing = run_lstm_text("--text /nonexistent/tapegrad/text");
+  CHECK(missing.exit_code == 1);
+  CHECK(contains(missing.output, "no text at '/nonexistent/tapegrad/text'"));
+  const Run bad = run_lstm_text("--steps many");
+  CHECK(bad.exit_code == 1);
+  CHECK(contains(bad.output, "--steps expects an integer, got 'many'"));
+  const Run unknown = run_lstm_text("--colour red");
+  CHECK(unknown.exit_code == 1);
+  CHECK(contains(unknown.output, "unknown option '--colour'"));
+}
