@@ -448,7 +448,7 @@ void add_bad_inputs(const BadInputSink& bad) {
     tg::kron(f32({1, 1, 1, 1, 1}), f32({2}));
   });
   bad("tensordot", "contracted sizes that differ", K::Shape, "tensordot", [] {
-    tg::tensordot(f32({2, 3, 4}), f32({3, 4}), 2);
+    tg::tensordot(f32({2, 3, 4}), f32({4, 3}), 2);
   });
   bad("tensordot", "a dim out of range", K::Index, "tensordot", [] {
     tg::tensordot(f32({2, 3}), f32({3, 2}), {2}, {0});
