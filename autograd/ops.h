@@ -3,6 +3,7 @@
 // file of autograd/ops/ (forward kernel call, backward formula, shape rule
 // together); the comment above each block names it.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <tuple>
@@ -303,6 +304,63 @@ Tensor repeat_interleave(const Tensor& repeats);
 // The smallest most frequent value along dim and the index of its last
 // occurrence; the value's gradient goes back to that index.
 std::tuple<Tensor, Tensor> mode(const Tensor& x, std::int64_t dim = -1, StrictBool keepdim = false);
+
+// ---- autograd/ops/products.cpp -------------------------------------------------
+// Products with PyTorch's names, shapes and gradients, composed of matmul (one
+// GEMM per batch through OpenBLAS), permute/reshape and mul; their gradients
+// are those of the ops they are built of. Operands share one dtype (float32,
+// float64 or int64), except kron, which promotes as mul does. beta == 0
+// ignores input's values (NaN included), as PyTorch does.
+Tensor bmm(const Tensor& a, const Tensor& b);  // [B, n, m] @ [B, m, p], no broadcasting
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1, double alpha = 1);
+// beta * input + alpha * sum over b of batch1[b] @ batch2[b]: one GEMM.
+Tensor addbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1, double alpha = 1);
+Tensor mv(const Tensor& mat, const Tensor& vec);
+Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double beta = 1, double alpha = 1);
+Tensor vdot(const Tensor& a, const Tensor& b);  // dot (no conjugation: tapegrad has no complex dtypes)
+Tensor kron(const Tensor& a, const Tensor& b);
+// The last `dims` dims of a contracted with the first `dims` of b.
+Tensor tensordot(const Tensor& a, const Tensor& b, std::int64_t dims = 2);
+// dims_a[i] of a contracted with dims_b[i] of b.
+Tensor tensordot(const Tensor& a, const Tensor& b, const std::vector<std::int64_t>& dims_a,
+                 const std::vector<std::int64_t>& dims_b);
+// torch.einsum's equation syntax: subscripts a-z, A-Z, one "..." per operand
+// (broadcast), an explicit "->" output or the implicit one (the ellipsis dims,
+// then the labels seen once, in alphabetical order, upper case first); a label
+// repeated within an operand takes its diagonal; labels absent from the output
+// are summed. Operands are contracted pairwise left to right through bmm.
+Tensor einsum(std::string_view equation, const std::vector<Tensor>& operands);
+
+// ---- autograd/ops/random_ops.cpp -----------------------------------------------
+// Random sampling with PyTorch's names. Each draws from `gen`, or from the
+// default generator (tg::manual_seed) when it is null; a tg::Generator made
+// with a seed is an independent stream, as torch.Generator().manual_seed(s)
+// passed as generator=. None is differentiable: the results never require grad
+// (PyTorch's normal() with a mean that requires grad gives a result with an
+// all-zero gradient; here the tape is cut instead).
+// n category indices per row of probs (1-D [k] or 2-D [rows, k]; weights, not
+// necessarily normalised), int64 [n] or [rows, n]. Without replacement no
+// index repeats within a row, so n may not exceed the non-zero weights.
+Tensor multinomial(const Tensor& probs, std::int64_t num_samples, StrictBool replacement = false,
+                   Generator* gen = nullptr);
+// Normal samples with the broadcast shape of mean and std (std >= 0).
+Tensor normal(const Tensor& mean, const Tensor& std, Generator* gen = nullptr);
+Tensor normal(const Tensor& mean, double std = 1, Generator* gen = nullptr);
+Tensor normal(double mean, const Tensor& std, Generator* gen = nullptr);
+Tensor normal(double mean, double std, Dims size, TensorOptions options = {}, Generator* gen = nullptr);
+// Shaped as x, of x's dtype unless one is given.
+Tensor rand_like(const Tensor& x, std::optional<DType> dtype = {}, Generator* gen = nullptr);
+Tensor randn_like(const Tensor& x, std::optional<DType> dtype = {}, Generator* gen = nullptr);
+// Integers in [0, high) or [low, high), of x's dtype (not bool).
+Tensor randint_like(const Tensor& x, std::int64_t high, Generator* gen = nullptr);
+Tensor randint_like(const Tensor& x, std::int64_t low, std::int64_t high, Generator* gen = nullptr);
+namespace detail {
+// Overwrites self with `draw()` (a tensor of self's shape) as an in-place op
+// named `op`: refused on a leaf that requires grad, recorded with a zero
+// gradient otherwise (as fill_), the version counter bumped. Checks that may
+// throw run before anything is drawn (autograd/ops/inplace.cpp).
+void assign_random_(Tensor& self, const std::function<TensorBase()>& draw, const char* op);
+}  // namespace detail
 
 }  // namespace tg
 

@@ -274,6 +274,13 @@ class Tensor : public TensorBase {
   Tensor& clamp_(std::optional<double> min, std::optional<double> max);
   Tensor& relu_();
   Tensor& masked_fill_(const Tensor& mask, double value);
+  // Random in-place fills (autograd/ops/random_ops.cpp), from `gen` or the
+  // default generator: a zero gradient to the old value, as fill_.
+  Tensor& uniform_(double from = 0, double to = 1, Generator* gen = nullptr);
+  Tensor& normal_(double mean = 0, double std = 1, Generator* gen = nullptr);
+  Tensor& bernoulli_(double p = 0.5, Generator* gen = nullptr);
+  Tensor& bernoulli_(const Tensor& p, Generator* gen = nullptr);
+  Tensor& exponential_(double lambd = 1, Generator* gen = nullptr);
 };
 
 // Tensor adds no state: converting either way only copies the handle.

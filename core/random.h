@@ -8,6 +8,12 @@
 
 namespace tg {
 
+// A stream of random numbers. Every random op takes a `Generator*` as its
+// last argument, PyTorch's generator=: `tg::Generator gen(seed);` then
+// `tg::randn({3}, {}, &gen)`, `tg::multinomial(p, 2, false, &gen)`,
+// `x.uniform_(0, 1, &gen)` draw from gen alone, so one seed gives the same
+// values whatever else draws from the default generator (null, the default
+// argument; reseeded by tg::manual_seed).
 class Generator {
  public:
   explicit Generator(std::uint64_t seed = 67280421310721ULL) { seed_with(seed); }

@@ -425,6 +425,75 @@ void add_bad_inputs(const BadInputSink& bad) {
   });
   bad("mode", "an empty dim", K::Index, "mode", [] { tg::mode(f32({2, 0})); });
   bad("mode", "a dim out of range", K::Index, "mode", [] { tg::mode(f32({2, 3}), 2); });
+  // ---- products, einsum and random sampling (issue 14) ----
+  bad("bmm", "batch sizes that differ", K::Shape, "bmm", [] { tg::bmm(f32({2, 3, 4}), f32({3, 4, 5})); });
+  bad("bmm", "inner sizes that differ", K::Shape, "bmm", [] { tg::bmm(f32({2, 3, 4}), f32({2, 3, 5})); });
+  bad("bmm", "2-D operands", K::Shape, "bmm", [] { tg::bmm(f32({3, 4}), f32({4, 5})); });
+  bad("bmm", "mixed dtypes", K::DType, "bmm", [] { tg::bmm(f32({2, 3, 4}), f64({2, 4, 5})); });
+  bad("baddbmm", "an input that does not broadcast", K::Shape, "baddbmm", [] {
+    tg::baddbmm(f32({3, 3}), f32({2, 3, 4}), f32({2, 4, 5}));
+  });
+  bad("baddbmm", "a fractional beta for int64", K::Value, "baddbmm", [] {
+    tg::baddbmm(i64({2, 3, 5}), i64({2, 3, 4}), i64({2, 4, 5}), 0.5);
+  });
+  bad("addbmm", "batch counts that differ", K::Shape, "addbmm", [] {
+    tg::addbmm(f32({3, 5}), f32({2, 3, 4}), f32({3, 4, 5}));
+  });
+  bad("mv", "sizes that differ", K::Shape, "mv", [] { tg::mv(f32({2, 3}), f32({4})); });
+  bad("addmv", "an input that does not broadcast", K::Shape, "addmv", [] {
+    tg::addmv(f32({3}), f32({2, 3}), f32({3}));
+  });
+  bad("vdot", "lengths that differ", K::Shape, "vdot", [] { tg::vdot(f32({2}), f32({3})); });
+  bad("kron", "operands beyond half the rank limit", K::Shape, "kron", [] {
+    tg::kron(f32({1, 1, 1, 1, 1}), f32({2}));
+  });
+  bad("tensordot", "contracted sizes that differ", K::Shape, "tensordot", [] {
+    tg::tensordot(f32({2, 3, 4}), f32({4, 3}), 2);
+  });
+  bad("tensordot", "a dim out of range", K::Index, "tensordot", [] {
+    tg::tensordot(f32({2, 3}), f32({3, 2}), {2}, {0});
+  });
+  bad("tensordot", "dim lists of different lengths", K::Value, "tensordot", [] {
+    tg::tensordot(f32({2, 3}), f32({3, 2}), {1}, {0, 1});
+  });
+  bad("einsum", "fewer operands than the equation has", K::Value, "einsum(\"ij,jk->ik\")", [] {
+    tg::einsum("ij,jk->ik", {f32({2, 3})});
+  });
+  bad("einsum", "a subscript that is not a letter", K::Value, "einsum(\"i1\")", [] {
+    tg::einsum("i1", {f32({2, 3})});
+  });
+  bad("einsum", "an output label from no operand", K::Value, "einsum", [] { tg::einsum("ij->k", {f32({2, 3})}); });
+  bad("einsum", "sizes of one label that differ", K::Shape, "einsum(\"ij,ij->i\")", [] {
+    tg::einsum("ij,ij->i", {f32({2, 3}), f32({2, 4})});
+  });
+  bad("einsum", "more subscripts than dims", K::Shape, "einsum", [] { tg::einsum("ijk", {f32({2, 3})}); });
+  bad("einsum", "bool operands", K::DType, "einsum", [] { tg::einsum("ij->", {b8({2, 3})}); });
+  bad("multinomial", "a negative probability", K::Value, "multinomial", [] {
+    tg::multinomial(tg::tensor({0.5, -0.5}), 1);
+  });
+  bad("multinomial", "a NaN probability", K::Value, "multinomial", [] { tg::multinomial(tg::tensor({0.5, kNaN}), 1); });
+  bad("multinomial", "all-zero probabilities", K::Value, "multinomial",
+      [] { tg::multinomial(tg::zeros({3}), 1, true); });
+  bad("multinomial", "more samples than categories without replacement", K::Value, "multinomial",
+      [] { tg::multinomial(f32({3}), 4); });
+  bad("multinomial", "3-D probabilities", K::Shape, "multinomial", [] { tg::multinomial(f32({2, 2, 2}), 1); });
+  bad("multinomial", "int64 probabilities", K::DType, "multinomial", [] { tg::multinomial(i64({3}), 1); });
+  bad("normal", "a negative std", K::Value, "normal", [] { tg::normal(f32({3}), -1.0); });
+  bad("normal", "a NaN std", K::Value, "normal", [] { tg::normal(f32({3}), kNaN); });
+  bad("normal", "shapes that do not broadcast", K::Shape, "normal", [] { tg::normal(f32({3}), f32({2})); });
+  bad("normal", "an int64 mean", K::DType, "normal", [] { tg::normal(i64({3}), 1.0); });
+  bad("rand_like", "an int64 tensor", K::DType, "rand_like", [] { tg::rand_like(i64({3})); });
+  bad("randn_like", "a bool dtype", K::DType, "randn_like", [] { tg::randn_like(f32({3}), kBool); });
+  bad("randint_like", "an empty range", K::Value, "randint_like", [] { tg::randint_like(f32({3}), 2, 2); });
+  bad("randint_like", "a bool tensor", K::DType, "randint_like", [] { tg::randint_like(b8({3}), 2); });
+  bad("Tensor::uniform_", "from > to", K::Value, "uniform_", [] { f32({3}).uniform_(2, 1); });
+  bad("Tensor::uniform_", "an int64 tensor", K::DType, "uniform_", [] { i64({3}).uniform_(); });
+  bad("Tensor::uniform_", "a leaf that requires grad", K::Autograd, "uniform_", [] { leaf({3}).uniform_(); });
+  bad("Tensor::normal_", "a negative std", K::Value, "normal_", [] { f32({3}).normal_(0, -1); });
+  bad("Tensor::bernoulli_", "p outside [0, 1]", K::Value, "bernoulli_", [] { f32({3}).bernoulli_(1.5); });
+  bad("Tensor::bernoulli_", "a tensor p that does not broadcast", K::Shape, "bernoulli_",
+      [] { f32({3}).bernoulli_(f32({2})); });
+  bad("Tensor::exponential_", "a negative rate", K::Value, "exponential_", [] { f32({3}).exponential_(-1); });
 }
 
 }  // namespace tg::testing::detail

@@ -1205,6 +1205,142 @@ void pad_repeat_mode(Builder& r) {
       .alias("mode");
 }
 
+// Products and einsum (autograd/ops/products.cpp) and random sampling
+// (autograd/ops/random_ops.cpp), issue 14. Random entries draw from a
+// generator made anew on every call, so each is a fixed function of its
+// inputs; the in-place fills give a zero gradient, as fill_.
+void products_random(Builder& r) {
+  r.family = "linalg";
+  r.dtypes = number_types();
+  r.add("bmm", "", "2x3x4 2x4x2 | 1x2x3 1x3x1 | 3x1x2 3x2x2", b([](auto& x, auto& y, Args&) { return tg::bmm(x, y); }));
+  r.add("baddbmm", "", "2x3x2 2x3x4 2x4x2 | 2 2x3x4 2x4x2",
+        t3([](auto& c, auto& x, auto& y, Args&) { return tg::baddbmm(c, x, y); }));
+  r.add("baddbmm", "beta 0.5 alpha -2", "2x3x2 2x3x4 2x4x2 | 3x1 2x3x4 2x4x2",
+        t3([](auto& c, auto& x, auto& y, Args& a) { return tg::baddbmm(c, x, y, a.scalar(0.5), a.scalar(-2.0)); }))
+      .types(float_types());
+  r.add("addbmm", "", "3x2 2x3x4 2x4x2 | 2 3x3x4 3x4x2",
+        t3([](auto& c, auto& x, auto& y, Args&) { return tg::addbmm(c, x, y); }));
+  r.add("addbmm", "beta -1.5 alpha 0.25", "3x1 2x3x4 2x4x2",
+        t3([](auto& c, auto& x, auto& y, Args& a) { return tg::addbmm(c, x, y, a.scalar(-1.5), a.scalar(0.25)); }))
+      .types(float_types());
+  r.add("mv", "", "3x4 4 | 1x2 2", b([](auto& x, auto& y, Args&) { return tg::mv(x, y); }));
+  r.add("addmv", "", "3 3x4 4 | [] 3x4 4", t3([](auto& c, auto& x, auto& y, Args&) { return tg::addmv(c, x, y); }));
+  r.add("addmv", "beta 2 alpha 0.5", "3 3x4 4",
+        t3([](auto& c, auto& x, auto& y, Args& a) { return tg::addmv(c, x, y, a.scalar(2.0), a.scalar(0.5)); }))
+      .types(float_types());
+  r.add("vdot", "", "4 4", b([](auto& x, auto& y, Args&) { return tg::vdot(x, y); }));
+  r.add("kron", "", "2x3 3x2 | 3 2x2 | 2x1x2 3x2", b([](auto& x, auto& y, Args&) { return tg::kron(x, y); }))
+      .types(all_types());
+  r.add("tensordot", "dims 2", "2x3x4 3x4x2 | 3x2 3x2",
+        b([](auto& x, auto& y, Args& a) { return tg::tensordot(x, y, a.count(2)); }));
+  r.add("tensordot", "dim lists", "3x4x2 2x3x5", b([](auto& x, auto& y, Args&) {
+          return tg::tensordot(x, y, {0, 2}, {1, 0});
+        }));
+  const auto einsum = [&r](const char* equation, std::string_view shapes) {
+    r.add("einsum", equation, shapes, many([equation](const V& in, Args&) { return V{tg::einsum(equation, in)}; }));
+  };
+  einsum("ij,jk->ik", "3x4 4x2 | 1x3 3x2");
+  einsum("bij,bjk->bik", "2x3x4 2x4x2");
+  einsum("ii->i", "3x3");
+  einsum("ii", "3x3");
+  einsum("bii->bi", "2x3x3");
+  einsum("i,j->ij", "3 4");
+  einsum("i,i->", "4 4");
+  einsum("ij->", "3x4");
+  einsum("...ij,...jk", "2x3x4 4x2 | 3x4 2x4x2");
+  einsum("i...j->j...i", "2x3x4");
+  einsum("ij,jk,kl->il", "2x3 3x4 4x2");
+  einsum("bn,anm,bm->ba", "2x3 4x3x2 2x2");
+  einsum("ij,ij->i", "3x1 3x4 | 3x4 3x4");
+  einsum("iij,jk->ik", "3x3x2 2x2");
+
+  r.family = "random";
+  r.dtypes = float_types();
+  r.add("multinomial", "with replacement", "5 | 3x4", u([](auto& p, Args& a) {
+          tg::Generator gen(11);
+          return tg::multinomial(p, a.count(6), a.flag(true), &gen);
+        }))
+      .dom({Pr})
+      .no_grad();
+  r.add("multinomial", "without replacement", "5 | 3x4", u([](auto& p, Args& a) {
+          tg::Generator gen(11);
+          return tg::multinomial(p, a.count(3), a.flag(false), &gen);
+        }))
+      .dom({Pr})
+      .no_grad();
+  r.add("normal", "tensor mean, tensor std", "3x4 3x4 | 3x1 4", b([](auto& m, auto& s, Args&) {
+          tg::Generator gen(11);
+          return tg::normal(m, s, &gen);
+        }))
+      .dom({A, P})
+      .no_grad();
+  r.add("normal", "tensor mean, scalar std", "3x4 | []", u([](auto& m, Args& a) {
+          tg::Generator gen(11);
+          return tg::normal(m, a.scalar(2.0), &gen);
+        }))
+      .no_grad();
+  r.add("normal", "scalar mean, tensor std", "3x4 | 5", u([](auto& s, Args& a) {
+          tg::Generator gen(11);
+          return tg::normal(a.scalar(1.0), s, &gen);
+        }))
+      .dom({P})
+      .no_grad();
+  r.add("normal", "scalar mean and std, size", "3x4 | []", u([](auto& x, Args& a) {
+          tg::Generator gen(11);
+          return tg::normal(a.scalar(1.0), a.scalar(2.0), a.shape(x.shape()), {.dtype = x.dtype()}, &gen);
+        }))
+      .no_grad();
+  r.add("rand_like", "", "3x4 | []", u([](auto& x, Args&) {
+          tg::Generator gen(11);
+          return tg::rand_like(x, {}, &gen);
+        }))
+      .no_grad();
+  r.add("randn_like", "", "3x4 | []", u([](auto& x, Args&) {
+          tg::Generator gen(11);
+          return tg::randn_like(x, {}, &gen);
+        }))
+      .no_grad();
+  r.add("randint_like", "high", "3x4 | []", u([](auto& x, Args& a) {
+          tg::Generator gen(11);
+          return tg::randint_like(x, a.count(5), &gen);
+        }))
+      .types(number_types())
+      .no_grad();
+  r.add("randint_like", "low, high", "3x4", u([](auto& x, Args& a) {
+          tg::Generator gen(11);
+          return tg::randint_like(x, a.count(-3), a.count(4), &gen);
+        }))
+      .types(number_types())
+      .no_grad();
+
+  r.family = "inplace";
+  const auto fill = [&r](std::string name, std::string variant, std::string_view shapes, OpFn fn) -> Builder& {
+    return r.add(std::move(name), std::move(variant), shapes, std::move(fn)).in_place();
+  };
+  fill("Tensor::uniform_", "", kUnary, inplace([](Tensor& s, const V&, Args& a) {
+         tg::Generator gen(11);
+         s.uniform_(a.scalar(-1.0), a.scalar(2.0), &gen);
+       }));
+  fill("Tensor::normal_", "", kUnary, inplace([](Tensor& s, const V&, Args& a) {
+         tg::Generator gen(11);
+         s.normal_(a.scalar(1.0), a.scalar(0.5), &gen);
+       }));
+  fill("Tensor::bernoulli_", "scalar p", kUnary, inplace([](Tensor& s, const V&, Args& a) {
+         tg::Generator gen(11);
+         s.bernoulli_(a.scalar(0.3), &gen);
+       }))
+      .types(all_types());
+  fill("Tensor::bernoulli_", "tensor p", "3x4 3x4 | 3x4 4", inplace([](Tensor& s, const V& in, Args&) {
+         tg::Generator gen(11);
+         s.bernoulli_(in[1], &gen);
+       }))
+      .dom({A, Pr});
+  fill("Tensor::exponential_", "", kUnary, inplace([](Tensor& s, const V&, Args& a) {
+         tg::Generator gen(11);
+         s.exponential_(a.scalar(2.0), &gen);
+       }));
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -1218,6 +1354,7 @@ std::vector<OpInfo> build() {
   order_ops(r);  // issue 14: appended last (fuzzer seeds index entries by position)
   math_functions(r);
   pad_repeat_mode(r);  // appended last (fuzzer seeds index entries by position)
+  products_random(r);  // issue 14, appended last (fuzzer seeds index entries by position)
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

@@ -277,3 +277,19 @@ Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
 }
 
 }  // namespace tg
+
+namespace tg::detail {
+
+void assign_random_(Tensor& self, const std::function<TensorBase()>& draw, const char* op) {
+  const bool record = must_record(self, op) && differentiable(self);
+  kernel::check_writable(self, op);
+  kernel::copy_(self, draw());
+  self.storage()->bump_version();
+  if (record)
+    record_inplace(op, {&self}, self, [](Backward& bw) {
+      // self = random values;  dself = 0
+      bw.add(0, zeros_like(bw.grad()));
+    });
+}
+
+}  // namespace tg::detail
