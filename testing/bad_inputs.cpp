@@ -467,6 +467,7 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("linalg::qr", "a 1-D tensor", K::Shape, "linalg::qr", [] { L::qr(f64({3})); });
   bad("linalg::qr", "an int64 matrix", K::DType, "linalg::qr", [] { L::qr(i64({3, 2})); });
   bad("linalg::eigh", "a non-square matrix", K::Shape, "linalg::eigh", [] { L::eigh(f64({2, 3})); });
+  bad("linalg::eigh", "an Inf matrix", K::Value, "NaN or Inf", [] { L::eigh(tg::full({2, 2}, kInf)); });
   bad("linalg::eigh", "UPLO other than L or U", K::Value, "linalg::eigh", [] { L::eigh(f64({2, 2}), "X"); });
   bad("linalg::svd", "a 1-D tensor", K::Shape, "linalg::svd", [] { L::svd(f64({3})); });
   bad("linalg::svd", "an int64 matrix", K::DType, "linalg::svd", [] { L::svd(i64({2, 3})); });

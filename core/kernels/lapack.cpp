@@ -157,6 +157,17 @@ void lu_slogdet(std::vector<T>& a, std::vector<int>& ipiv, int n, T& sign, T& lo
   logabs = l;
 }
 
+// Iterative eigen and singular value solvers on NaN or Inf can fail to
+// converge or take unbounded time; PyTorch refuses such inputs to svd too.
+template <class T>
+void check_finite(const char* op, const T* p, std::int64_t per_matrix, std::int64_t nbatch, const TensorBase& a) {
+  for (std::int64_t b = 0; b < nbatch; ++b)
+    for (std::int64_t i = 0; i < per_matrix; ++i)
+      if (!std::isfinite(p[b * per_matrix + i]))
+        throw ValueError(fmt::format("{}: the input holds NaN or Inf (batch element {}; input {} {})", op, b,
+                                     dtype_name(a.dtype()), shape_str(a.sizes())));
+}
+
 }  // namespace
 
 void check_matrix(const char* op, const TensorBase& a, bool square) {
@@ -257,59 +268,6 @@ TensorBase det(const TensorBase& A) {
   return out;
 }
 
-TensorBase cofactor(const TensorBase& A) {
-  const char* op = "linalg::det";
-  check_matrix(op, A, true);
-  const int n = lapack_dim(op, A.size(-1), A);
-  TensorBase out = make_tensor(A.shape(), A.dtype());
-  const std::int64_t nbatch = batch_of(A).product();
-  if (nbatch == 0 || n == 0) return out;
-  const TensorBase a = contiguous(A);
-  dispatch_floating(A.dtype(), op, [&]<class T>() {
-    const std::size_t nn = static_cast<std::size_t>(n) * n;
-    std::vector<T> buf(nn), s(static_cast<std::size_t>(n)), u(nn), vt(nn), c(static_cast<std::size_t>(n));
-    std::vector<int> iwork(8 * static_cast<std::size_t>(n)), ipiv(static_cast<std::size_t>(n));
-    T query = 0;
-    int info = 0;
-    gesdd('A', n, n, buf.data(), n, s.data(), u.data(), n, vt.data(), n, &query, -1, iwork.data(), &info);
-    std::vector<T> work(static_cast<std::size_t>(work_size(query)));
-    for (std::int64_t b = 0; b < nbatch; ++b) {
-      to_colmajor(a.data_ptr<T>() + b * n * n, n, n, buf.data(), n);
-      gesdd('A', n, n, buf.data(), n, s.data(), u.data(), n, vt.data(), n, work.data(), static_cast<int>(work.size()),
-            iwork.data(), &info);
-      if (info != 0) throw_info(op, "the SVD behind det's gradient did not converge", b, info, A);
-      // det(U) det(V^T), each +-1.
-      T sign = 1, logabs = 0;
-      std::vector<T> tmp = u;
-      lu_slogdet(tmp, ipiv, n, sign, logabs);
-      T sign_v = 1;
-      tmp = vt;
-      lu_slogdet(tmp, ipiv, n, sign_v, logabs);
-      sign *= sign_v;
-      // c_i = prod_{j != i} s_j from prefix and suffix products (no division by a zero s_i).
-      T prefix = 1;
-      for (int i = 0; i < n; ++i) {
-        c[i] = prefix;
-        prefix *= s[i];
-      }
-      T suffix = 1;
-      for (int i = n - 1; i >= 0; --i) {
-        c[i] *= suffix * sign;
-        suffix *= s[i];
-      }
-      T* o = out.data_ptr<T>() + b * n * n;
-      for (int r = 0; r < n; ++r)
-        for (int col = 0; col < n; ++col) {
-          T acc = 0;
-          for (int i = 0; i < n; ++i)
-            acc += u[r + static_cast<std::size_t>(i) * n] * c[i] * vt[i + static_cast<std::size_t>(col) * n];
-          o[r * n + col] = acc;
-        }
-    }
-  });
-  return out;
-}
-
 TensorBase cholesky(const char* op, const TensorBase& A, bool upper) {
   check_matrix(op, A, true);
   const int n = lapack_dim(op, A.size(-1), A);
@@ -371,6 +329,7 @@ std::tuple<TensorBase, TensorBase> eigh(const char* op, const TensorBase& A, boo
   if (nbatch == 0 || n == 0) return {w, v};
   const TensorBase a = contiguous(A);
   dispatch_floating(A.dtype(), op, [&]<class T>() {
+    check_finite(op, a.data_ptr<T>(), static_cast<std::int64_t>(n) * n, nbatch, A);
     std::vector<T> buf(static_cast<std::size_t>(n) * n);
     T query = 0;
     int iquery = 0, info = 0;
@@ -420,6 +379,7 @@ std::tuple<TensorBase, TensorBase, TensorBase> svd(const char* op, const TensorB
   const TensorBase a = contiguous(A);
   const char jobz = !compute_uv ? 'N' : full_matrices ? 'A' : 'S';
   dispatch_floating(A.dtype(), op, [&]<class T>() {
+    check_finite(op, a.data_ptr<T>(), static_cast<std::int64_t>(m) * n, nbatch, A);
     std::vector<T> buf(static_cast<std::size_t>(m) * n), ub(static_cast<std::size_t>(m) * ucols),
         vb(static_cast<std::size_t>(vrows) * n);
     std::vector<int> iwork(8 * static_cast<std::size_t>(k));
@@ -432,7 +392,7 @@ std::tuple<TensorBase, TensorBase, TensorBase> svd(const char* op, const TensorB
       to_colmajor(a.data_ptr<T>() + b * m * n, m, n, buf.data(), m);
       gesdd(jobz, m, n, buf.data(), m, s.data_ptr<T>() + b * k, ub.data(), m, vb.data(), ldvt, work.data(),
             static_cast<int>(work.size()), iwork.data(), &info);
-      if (info != 0) throw_info(op, "the SVD did not converge (or the input holds NaN)", b, info, A);
+      if (info != 0) throw_info(op, "the SVD did not converge", b, info, A);
       if (compute_uv) {
         from_colmajor(ub.data(), m, ucols, m, u.data_ptr<T>() + b * m * ucols);
         from_colmajor(vb.data(), vrows, n, ldvt, vh.data_ptr<T>() + b * vrows * n);

@@ -30,10 +30,6 @@ TensorBase lu_solve(const char* op, const TensorBase& A, const TensorBase& B);
 std::tuple<TensorBase, TensorBase> slogdet(const TensorBase& A);
 // det of A [..., n, n] from its LU factors (0 for a singular matrix).
 TensorBase det(const TensorBase& A);
-// The cofactor matrix of A [..., n, n] (det(A) * A^-T when A is invertible),
-// from the SVD A = U S V^T: cof(A) = det(U) det(V) U diag(prod_{j != i} s_j) V^T,
-// which is finite and correct for singular A as well.
-TensorBase cofactor(const TensorBase& A);
 // Lower (upper) Cholesky factor of A [..., n, n]; only A's lower (upper)
 // triangle is read. Not positive-definite: ValueError.
 TensorBase cholesky(const char* op, const TensorBase& A, bool upper);

@@ -250,7 +250,8 @@ TEST_CASE("linalg: singular and non-positive-definite inputs throw ValueError na
 
   // slogdet's gradient needs A^-1: at a singular matrix it throws (PyTorch returns +-inf there).
   const Tensor S = leaf({1, 2, 2, 4}, {2, 2});
-  const auto [sign, logabs] = L::slogdet(S);
+  const auto sl = L::slogdet(S);
+  const Tensor sign = std::get<0>(sl), logabs = std::get<1>(sl);
   CHECK(sign.item<double>() == 0);
   CHECK(logabs.item<double>() == -std::numeric_limits<double>::infinity());
   const std::string back = tg_test::require_tg_error<tg::ValueError>([&] { logabs.backward(); }, "slogdet backward");
