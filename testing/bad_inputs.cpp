@@ -3,6 +3,7 @@
 // (tests/reliability/bad_input_sweep_test.cpp) runs every one of them; the
 // registry attaches each to the first entry of its op, and refuses a bad
 // input whose op has no entry.
+#include <tapegrad/autograd/linalg.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/nn/functional.h>
@@ -494,6 +495,72 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("Tensor::bernoulli_", "a tensor p that does not broadcast", K::Shape, "bernoulli_",
       [] { f32({3}).bernoulli_(f32({2})); });
   bad("Tensor::exponential_", "a negative rate", K::Value, "exponential_", [] { f32({3}).exponential_(-1); });
+  // ---- tg::linalg (issue 14) ----
+  namespace L = tg::linalg;
+  bad("linalg::solve", "a non-square A", K::Shape, "linalg::solve", [] { L::solve(f64({2, 3}), f64({2, 1})); });
+  bad("linalg::solve", "a 1-D A", K::Shape, "linalg::solve", [] { L::solve(f64({3}), f64({3})); });
+  bad("linalg::solve", "B with the wrong number of rows", K::Shape, "linalg::solve", [] {
+    L::solve(f64({3, 3}), f64({2, 2}));
+  });
+  bad("linalg::solve", "batch dims that do not broadcast", K::Shape, "linalg::solve", [] {
+    L::solve(f64({2, 3, 3}), f64({4, 3, 1}));
+  });
+  bad("linalg::solve", "int64 matrices", K::DType, "linalg::solve", [] { L::solve(i64({2, 2}), i64({2, 1})); });
+  bad("linalg::solve", "float32 A and float64 B", K::DType, "linalg::solve", [] {
+    L::solve(f32({2, 2}), f64({2, 1}));
+  });
+  bad("linalg::solve", "a singular A", K::Value, "singular", [] { L::solve(f64({2, 2}), f64({2, 1})); });
+  bad("linalg::inv", "a non-square matrix", K::Shape, "linalg::inv", [] { L::inv(f64({2, 3})); });
+  bad("linalg::inv", "a 0-d tensor", K::Shape, "linalg::inv", [] { L::inv(f64({})); });
+  bad("linalg::inv", "an int64 matrix", K::DType, "linalg::inv", [] { L::inv(i64({2, 2})); });
+  bad("linalg::inv", "a singular matrix", K::Value, "linalg::inv", [] { L::inv(f32({3, 3})); });
+  bad("linalg::det", "a non-square matrix", K::Shape, "linalg::det", [] { L::det(f64({3, 2})); });
+  bad("linalg::det", "a bool matrix", K::DType, "linalg::det", [] { L::det(b8({2, 2})); });
+  bad("linalg::slogdet", "a 1-D tensor", K::Shape, "linalg::slogdet", [] { L::slogdet(f64({4})); });
+  bad("linalg::slogdet", "an int64 matrix", K::DType, "linalg::slogdet", [] { L::slogdet(i64({2, 2})); });
+  bad("linalg::cholesky", "a non-square matrix", K::Shape, "linalg::cholesky", [] { L::cholesky(f64({2, 3})); });
+  bad("linalg::cholesky", "a matrix that is not positive-definite", K::Value, "positive-definite", [] {
+    L::cholesky(f64({2, 2}));
+  });
+  bad("linalg::cholesky", "an int64 matrix", K::DType, "linalg::cholesky", [] { L::cholesky(i64({2, 2})); });
+  bad("linalg::cholesky_solve", "B with the wrong number of rows", K::Shape, "linalg::cholesky_solve", [] {
+    L::cholesky_solve(f64({2, 1}), f64({3, 3}));
+  });
+  bad("linalg::cholesky_solve", "a non-square factor", K::Shape, "linalg::cholesky_solve", [] {
+    L::cholesky_solve(f64({3, 1}), f64({3, 2}));
+  });
+  bad("linalg::cholesky_solve", "float32 B and float64 L", K::DType, "linalg::cholesky_solve", [] {
+    L::cholesky_solve(f32({2, 1}), f64({2, 2}));
+  });
+  bad("linalg::qr", "an unknown mode", K::Value, "linalg::qr", [] { L::qr(f64({3, 2}), "full"); });
+  bad("linalg::qr", "a 1-D tensor", K::Shape, "linalg::qr", [] { L::qr(f64({3})); });
+  bad("linalg::qr", "an int64 matrix", K::DType, "linalg::qr", [] { L::qr(i64({3, 2})); });
+  bad("linalg::eigh", "a non-square matrix", K::Shape, "linalg::eigh", [] { L::eigh(f64({2, 3})); });
+  bad("linalg::eigh", "an Inf matrix", K::Value, "NaN or Inf", [] { L::eigh(tg::full({2, 2}, kInf)); });
+  bad("linalg::eigh", "UPLO other than L or U", K::Value, "linalg::eigh", [] { L::eigh(f64({2, 2}), "X"); });
+  bad("linalg::svd", "a 1-D tensor", K::Shape, "linalg::svd", [] { L::svd(f64({3})); });
+  bad("linalg::svd", "an int64 matrix", K::DType, "linalg::svd", [] { L::svd(i64({2, 3})); });
+  bad("linalg::svd", "a NaN matrix", K::Value, "linalg::svd", [] { L::svd(tg::full({3, 3}, kNaN)); });
+  bad("linalg::svdvals", "a bool matrix", K::DType, "linalg::svdvals", [] { L::svdvals(b8({2, 2})); });
+  bad("linalg::pinv", "a 1-D tensor", K::Shape, "linalg::pinv", [] { L::pinv(f64({3})); });
+  bad("linalg::lstsq", "B with the wrong number of rows", K::Shape, "linalg::lstsq", [] {
+    L::lstsq(f64({4, 3}), f64({3, 1}));
+  });
+  bad("linalg::lstsq", "int64 matrices", K::DType, "linalg::lstsq", [] { L::lstsq(i64({4, 3}), i64({4, 1})); });
+  bad("linalg::vector_norm", "an int64 tensor", K::DType, "linalg::vector_norm", [] { L::vector_norm(i64({3})); });
+  bad("linalg::vector_norm", "a dim out of range", K::Index, "norm", [] { L::vector_norm(f64({3}), 2, 1); });
+  bad("linalg::matrix_norm", "an unknown ord", K::Value, "linalg::matrix_norm", [] {
+    L::matrix_norm(f64({2, 2}), "spectral");
+  });
+  bad("linalg::matrix_norm", "ord 3", K::Value, "linalg::matrix_norm", [] { L::matrix_norm(f64({2, 2}), 3); });
+  bad("linalg::matrix_norm", "a 1-D tensor", K::Shape, "linalg::matrix_norm", [] { L::matrix_norm(f64({4})); });
+  bad("linalg::matrix_norm", "three dims", K::Shape, "linalg::matrix_norm", [] {
+    L::matrix_norm(f64({2, 2, 2}), "fro", {0, 1, 2});
+  });
+  bad("linalg::matrix_norm", "a dim out of range", K::Index, "linalg::matrix_norm", [] {
+    L::matrix_norm(f64({2, 2}), "fro", {0, 2});
+  });
+  bad("linalg::matrix_norm", "an int64 matrix", K::DType, "linalg::matrix_norm", [] { L::matrix_norm(i64({2, 2})); });
 }
 
 }  // namespace tg::testing::detail

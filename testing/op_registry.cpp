@@ -8,6 +8,7 @@
 // the entry from the input shapes, through Args so the fuzzer can replace
 // them. Random ops (dropout) draw from a generator made anew on every call.
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/linalg.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/random.h>
@@ -1341,6 +1342,102 @@ void products_random(Builder& r) {
        }));
 }
 
+// tg::linalg (issue 14). Inputs are made well-conditioned inside the entry,
+// as PyTorch's own samples are: a shifted diagonal for solvers and
+// factorizations, A A^T + I for Cholesky, a symmetric matrix with spread-out
+// eigenvalues for eigh. Factors with a free sign (eigh, svd) are compared
+// through sign-free functions of them (V * V elementwise).
+void linalg_decompositions(Builder& r) {
+  namespace L = tg::linalg;
+  r.family = "linalg";
+  r.dtypes = float_types();
+  const auto mT = [](const Tensor& x) { return x.transpose(-1, -2); };
+  // x + k I on each matrix's leading diagonal.
+  const auto shifted = [](const Tensor& x, double k) {
+    return x + tg::eye(x.size(-2), x.size(-1), {.dtype = x.dtype()}) * k;
+  };
+  const auto spd = [mT](const Tensor& x) {
+    return tg::matmul(x, mT(x)) + tg::eye(x.size(-1), {}, {.dtype = x.dtype()});
+  };
+  // Symmetric, with eigenvalues about 3 apart.
+  const auto spread = [mT](const Tensor& x) {
+    const Tensor d = tg::arange(0, x.size(-1), 1, {.dtype = x.dtype()}) * 3;
+    return x + mT(x) + tg::unsqueeze(d, -1) * tg::eye(x.size(-1), {}, {.dtype = x.dtype()});
+  };
+  const auto vv = [](const std::tuple<Tensor, Tensor>& t) {
+    const Tensor& v = std::get<1>(t);
+    return V{std::get<0>(t), v * v};
+  };
+  const auto svd_parts = [](const std::tuple<Tensor, Tensor, Tensor>& t) {
+    const Tensor& s = std::get<1>(t);
+    const Tensor u = tg::narrow(std::get<0>(t), -1, 0, s.size(-1)), vh = tg::narrow(std::get<2>(t), -2, 0, s.size(-1));
+    return V{s, u * u, vh * vh};
+  };
+  r.add("linalg::solve", "", "3x3 3x2 | 2x3x3 2x3x1 | 3x3 3 | 3x3 2x3x2 | 2x3x3 2x3",
+        b([shifted](auto& a, auto& y, Args& args) { return L::solve(shifted(a, args.scalar(4)), y); }));
+  r.add("linalg::inv", "", "3x3 | 2x2x2 | 1x1",
+        u([shifted](auto& x, Args& args) { return L::inv(shifted(x, args.scalar(4))); }));
+  r.add("linalg::det", "", "3x3 | 2x2x2 | 1x1", u([](auto& x, Args&) { return L::det(x); }));
+  r.add("linalg::slogdet", "", "3x3 | 2x2x2", many([shifted](const V& in, Args& args) {
+          const auto [sign, logabs] = L::slogdet(shifted(in[0], args.scalar(4)));
+          return V{sign, logabs};
+        }));
+  r.add("linalg::cholesky", "", "3x3 | 2x2x2", u([spd](auto& x, Args&) { return L::cholesky(spd(x)); }));
+  r.add("linalg::cholesky", "upper", "3x3",
+        u([spd](auto& x, Args& args) { return L::cholesky(spd(x), args.flag(true)); }));
+  r.add("linalg::cholesky_solve", "", "3x2 3x3 | 2x3x1 2x3x3 | 3x2 2x3x3", b([shifted](auto& y, auto& l, Args& args) {
+          return L::cholesky_solve(y, shifted(tg::tril(l), args.scalar(4)));
+        }));
+  r.add("linalg::cholesky_solve", "upper", "3x2 3x3", b([shifted](auto& y, auto& l, Args& args) {
+          return L::cholesky_solve(y, shifted(tg::triu(l), args.scalar(4)), args.flag(true));
+        }));
+  r.add("linalg::qr", "reduced", "4x3 | 3x3 | 2x3x5", many([shifted](const V& in, Args& args) {
+          const auto [q, rr] = L::qr(shifted(in[0], args.scalar(3)));
+          return V{q, rr};
+        }));
+  r.add("linalg::qr", "complete", "2x4 | 3x3", many([shifted](const V& in, Args& args) {
+          const auto [q, rr] = L::qr(shifted(in[0], args.scalar(3)), "complete");
+          return V{q, rr};
+        }));
+  r.add("linalg::eigh", "", "3x3 | 2x3x3",
+        many([spread, vv](const V& in, Args&) { return vv(L::eigh(spread(in[0]))); }));
+  r.add("linalg::eigh", "UPLO U", "3x3",
+        many([spread, vv](const V& in, Args&) { return vv(L::eigh(spread(in[0]), "U")); }));
+  r.add("linalg::svd", "reduced", "4x3 | 3x5 | 2x3x3", many([shifted, svd_parts](const V& in, Args& args) {
+          return svd_parts(L::svd(shifted(in[0], args.scalar(2)), false));
+        }));
+  r.add("linalg::svd", "full_matrices", "4x2 | 3x3", many([shifted, svd_parts](const V& in, Args& args) {
+          return svd_parts(L::svd(shifted(in[0], args.scalar(2)), true));
+        }));
+  r.add("linalg::svdvals", "", "4x3 | 2x3x5",
+        u([shifted](auto& x, Args& args) { return L::svdvals(shifted(x, args.scalar(2))); }));
+  r.add("linalg::pinv", "", "4x3 | 2x3 | 2x3x3",
+        u([shifted](auto& x, Args& args) { return L::pinv(shifted(x, args.scalar(2))); }));
+  r.add("linalg::lstsq", "solution", "4x3 4x2 | 2x4x3 2x4x1 | 2x3 2x1",
+        b([shifted](auto& a, auto& y, Args& args) { return std::get<0>(L::lstsq(shifted(a, args.scalar(2)), y)); }));
+  r.add("linalg::vector_norm", "", "3x4 | 5 | 2x3x2", u([](auto& x, Args&) { return L::vector_norm(x); }));
+  r.add("linalg::vector_norm", "ord 3 dims 0 2 keepdim", "2x3x2", u([](auto& x, Args& args) {
+          return L::vector_norm(x, args.scalar(3.0), args.dims({0, 2}), args.flag(true));
+        }));
+  r.add("linalg::vector_norm", "ord inf dim 1", "3x4", u([](auto& x, Args& args) {
+          return L::vector_norm(x, args.scalar(std::numeric_limits<double>::infinity()), args.dims({1}));
+        }))
+      .no_expand();
+  r.add("linalg::matrix_norm", "fro", "3x4 | 2x3x4", u([](auto& x, Args&) { return L::matrix_norm(x); }));
+  r.add("linalg::matrix_norm", "nuc dims 2 0 keepdim", "2x3x4", u([shifted](auto& x, Args& args) {
+          return L::matrix_norm(shifted(x, args.scalar(2)), "nuc", args.dims({2, 0}), args.flag(true));
+        }))
+      .no_expand();  // repeated columns: a zero singular value, where the nuclear norm has a kink
+  r.add("linalg::matrix_norm", "ord 1", "3x4 | 2x3x4",
+        u([](auto& x, Args& args) { return L::matrix_norm(x, args.scalar(1.0)); }))
+      .no_expand();
+  r.add("linalg::matrix_norm", "ord -inf", "3x4",
+        u([](auto& x, Args& args) { return L::matrix_norm(x, args.scalar(-std::numeric_limits<double>::infinity())); }))
+      .no_expand();
+  r.add("linalg::matrix_norm", "ord 2", "3x4 | 2x3x3",
+        u([shifted](auto& x, Args& args) { return L::matrix_norm(shifted(x, args.scalar(2)), args.scalar(2.0)); }));
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -1353,8 +1450,9 @@ std::vector<OpInfo> build() {
   nn_ops(r);
   order_ops(r);  // issue 14: appended last (fuzzer seeds index entries by position)
   math_functions(r);
-  pad_repeat_mode(r);  // appended last (fuzzer seeds index entries by position)
-  products_random(r);  // issue 14, appended last (fuzzer seeds index entries by position)
+  pad_repeat_mode(r);        // appended last (fuzzer seeds index entries by position)
+  products_random(r);        // issue 14, appended last (fuzzer seeds index entries by position)
+  linalg_decompositions(r);  // issue 14, appended last
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

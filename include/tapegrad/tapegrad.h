@@ -7,6 +7,7 @@
 #include <tapegrad/autograd/grad_checkpoint.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/linalg.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/checkpoint/checkpoint.h>

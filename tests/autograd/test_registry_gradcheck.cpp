@@ -174,6 +174,7 @@ std::string op_name_of_symbol(const std::string& symbol) {
   std::string rest, prefix;
   for (const auto& [ns, short_name] : {std::pair<std::string, std::string>{"tg::Tensor::", "Tensor::"},
                                        {"tg::nn::functional::", "F::"},
+                                       {"tg::linalg::", "linalg::"},
                                        {"tg::", ""}}) {
     if (symbol.rfind(ns, 0) == 0) {
       rest = symbol.substr(ns.size());

@@ -1068,6 +1068,25 @@ std::vector<GoodRow> good_rows() {
     CHECK(big.max().item<double>() == 1);
   });
   add("clamp of bool by whole numbers is int64", [] { CHECK(tg::clamp(b8({2}), 0, 1).dtype() == tg::kInt64); });
+  // ---- tg::linalg (issue 14) ----
+  add("linalg on zero-size batches and 0x0 matrices", [] {
+    CHECK(tg::linalg::inv(f64({0, 3, 3})).shape() == tg::Dims{0, 3, 3});
+    CHECK(tg::linalg::solve(f64({0, 3, 3}), f64({0, 3, 2})).shape() == tg::Dims{0, 3, 2});
+    CHECK(tg::linalg::det(f64({2, 0, 0})).to_vector<double>() == V{1, 1});
+    CHECK(std::get<1>(tg::linalg::slogdet(f64({0, 0}))).item<double>() == 0);
+    CHECK(tg::linalg::cholesky(f64({2, 0, 0})).shape() == tg::Dims{2, 0, 0});
+    CHECK(std::get<0>(tg::linalg::eigh(f64({0, 2, 2}))).shape() == tg::Dims{0, 2});
+    const auto [U, S, Vh] = tg::linalg::svd(f64({3, 0}));
+    CHECK(U.shape() == tg::Dims{3, 3});
+    CHECK(S.shape() == tg::Dims{0});
+    CHECK(Vh.shape() == tg::Dims{0, 0});
+    CHECK(std::get<0>(tg::linalg::qr(f64({0, 3}))).shape() == tg::Dims{0, 0});
+    CHECK(tg::linalg::pinv(f64({2, 0})).shape() == tg::Dims{0, 2});
+  });
+  add("linalg det and solve of a NaN matrix give NaN", [] {
+    CHECK(all_nan(tg::linalg::det(tg::full({2, 2}, kNaN))));
+    CHECK(all_nan(tg::linalg::solve(tg::full({2, 2}, kNaN), f32({2}))));
+  });
   return r;
 }
 
@@ -1075,7 +1094,7 @@ std::vector<GoodRow> good_rows() {
 // it had when the per-op rows moved there (it may only gain some).
 constexpr std::size_t kBadRows = 216 + 29;  // + 29: containers and recurrent layers
 constexpr std::size_t kRegistryBadRowsAtLeast = 169;
-constexpr std::size_t kGoodRows = 53;
+constexpr std::size_t kGoodRows = 55;
 
 }  // namespace
 

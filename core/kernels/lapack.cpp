@@ -1,0 +1,449 @@
+#include <tapegrad/core/kernels/lapack.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <tapegrad/core/kernels/copy.h>
+
+// LAPACK's Fortran routines as OpenBLAS exports them (32-bit integers, as
+// Debian's libopenblas builds them; character arguments carry a hidden length).
+extern "C" {
+void sgetrf_(const int* m, const int* n, float* a, const int* lda, int* ipiv, int* info);
+void dgetrf_(const int* m, const int* n, double* a, const int* lda, int* ipiv, int* info);
+void sgetrs_(const char* trans, const int* n, const int* nrhs, const float* a, const int* lda, const int* ipiv,
+             float* b, const int* ldb, int* info, std::size_t);
+void dgetrs_(const char* trans, const int* n, const int* nrhs, const double* a, const int* lda, const int* ipiv,
+             double* b, const int* ldb, int* info, std::size_t);
+void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info, std::size_t);
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t);
+void spotrs_(const char* uplo, const int* n, const int* nrhs, const float* a, const int* lda, float* b, const int* ldb,
+             int* info, std::size_t);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
+             const int* ldb, int* info, std::size_t);
+void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w, float* work,
+             const int* lwork, int* iwork, const int* liwork, int* info, std::size_t, std::size_t);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
+             const int* lwork, int* iwork, const int* liwork, int* info, std::size_t, std::size_t);
+void sgesdd_(const char* jobz, const int* m, const int* n, float* a, const int* lda, float* s, float* u, const int* ldu,
+             float* vt, const int* ldvt, float* work, const int* lwork, int* iwork, int* info, std::size_t);
+void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s, double* u,
+             const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork, int* iwork, int* info,
+             std::size_t);
+void sgeqrf_(const int* m, const int* n, float* a, const int* lda, float* tau, float* work, const int* lwork,
+             int* info);
+void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
+             int* info);
+void sorgqr_(const int* m, const int* n, const int* k, float* a, const int* lda, const float* tau, float* work,
+             const int* lwork, int* info);
+void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau, double* work,
+             const int* lwork, int* info);
+}
+
+namespace tg::kernel {
+
+namespace {
+
+// One overload set per routine, so the templates below pick by T.
+void getrf(int m, int n, float* a, int lda, int* ipiv, int* info) { sgetrf_(&m, &n, a, &lda, ipiv, info); }
+void getrf(int m, int n, double* a, int lda, int* ipiv, int* info) { dgetrf_(&m, &n, a, &lda, ipiv, info); }
+void getrs(int n, int nrhs, const float* a, int lda, const int* ipiv, float* b, int ldb, int* info) {
+  sgetrs_("N", &n, &nrhs, a, &lda, ipiv, b, &ldb, info, 1);
+}
+void getrs(int n, int nrhs, const double* a, int lda, const int* ipiv, double* b, int ldb, int* info) {
+  dgetrs_("N", &n, &nrhs, a, &lda, ipiv, b, &ldb, info, 1);
+}
+void potrf(char uplo, int n, float* a, int lda, int* info) { spotrf_(&uplo, &n, a, &lda, info, 1); }
+void potrf(char uplo, int n, double* a, int lda, int* info) { dpotrf_(&uplo, &n, a, &lda, info, 1); }
+void potrs(char uplo, int n, int nrhs, const float* a, int lda, float* b, int ldb, int* info) {
+  spotrs_(&uplo, &n, &nrhs, a, &lda, b, &ldb, info, 1);
+}
+void potrs(char uplo, int n, int nrhs, const double* a, int lda, double* b, int ldb, int* info) {
+  dpotrs_(&uplo, &n, &nrhs, a, &lda, b, &ldb, info, 1);
+}
+void syevd(char uplo, int n, float* a, int lda, float* w, float* work, int lwork, int* iwork, int liwork, int* info) {
+  ssyevd_("V", &uplo, &n, a, &lda, w, work, &lwork, iwork, &liwork, info, 1, 1);
+}
+void syevd(char uplo, int n, double* a, int lda, double* w, double* work, int lwork, int* iwork, int liwork,
+           int* info) {
+  dsyevd_("V", &uplo, &n, a, &lda, w, work, &lwork, iwork, &liwork, info, 1, 1);
+}
+void gesdd(char jobz, int m, int n, float* a, int lda, float* s, float* u, int ldu, float* vt, int ldvt, float* work,
+           int lwork, int* iwork, int* info) {
+  sgesdd_(&jobz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work, &lwork, iwork, info, 1);
+}
+void gesdd(char jobz, int m, int n, double* a, int lda, double* s, double* u, int ldu, double* vt, int ldvt,
+           double* work, int lwork, int* iwork, int* info) {
+  dgesdd_(&jobz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work, &lwork, iwork, info, 1);
+}
+void geqrf(int m, int n, float* a, int lda, float* tau, float* work, int lwork, int* info) {
+  sgeqrf_(&m, &n, a, &lda, tau, work, &lwork, info);
+}
+void geqrf(int m, int n, double* a, int lda, double* tau, double* work, int lwork, int* info) {
+  dgeqrf_(&m, &n, a, &lda, tau, work, &lwork, info);
+}
+void orgqr(int m, int n, int k, float* a, int lda, const float* tau, float* work, int lwork, int* info) {
+  sorgqr_(&m, &n, &k, a, &lda, tau, work, &lwork, info);
+}
+void orgqr(int m, int n, int k, double* a, int lda, const double* tau, double* work, int lwork, int* info) {
+  dorgqr_(&m, &n, &k, a, &lda, tau, work, &lwork, info);
+}
+
+// The size of a workspace that a query (lwork = -1) returned.
+template <class T>
+int work_size(T query) {
+  return std::max(1, static_cast<int>(query));
+}
+
+int lapack_dim(const char* op, std::int64_t n, const TensorBase& a) {
+  if (n > std::numeric_limits<int>::max())
+    throw ValueError(fmt::format("{}: a matrix dimension of {} exceeds LAPACK's 32-bit indices (input {})", op, n,
+                                 shape_str(a.sizes())));
+  return static_cast<int>(n);
+}
+
+Dims batch_of(const TensorBase& a) {
+  Dims b;
+  for (int d = 0; d + 2 < a.dim(); ++d) b.push_back(a.size(d));
+  return b;
+}
+
+Dims with_matrix(Dims batch, std::int64_t rows, std::int64_t cols) {
+  batch.push_back(rows);
+  batch.push_back(cols);
+  return batch;
+}
+
+// Row-major [m, n] <-> LAPACK's column-major [m, n] of the same matrix.
+template <class T>
+void to_colmajor(const T* src, std::int64_t m, std::int64_t n, T* dst, std::int64_t ld) {
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) dst[i + j * ld] = src[i * n + j];
+}
+template <class T>
+void from_colmajor(const T* src, std::int64_t m, std::int64_t n, std::int64_t ld, T* dst) {
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) dst[i * n + j] = src[i + j * ld];
+}
+
+[[noreturn]] void throw_info(const char* op, const char* what, std::int64_t batch, int info, const TensorBase& a) {
+  throw ValueError(fmt::format("{}: {} (batch element {}, LAPACK info {}; input {} {})", op, what, batch, info,
+                               dtype_name(a.dtype()), shape_str(a.sizes())));
+}
+
+// sign and log|det| of one n x n matrix from getrf; sign 0 when singular.
+template <class T>
+void lu_slogdet(std::vector<T>& a, std::vector<int>& ipiv, int n, T& sign, T& logabs) {
+  int info = 0;
+  getrf(n, n, a.data(), std::max(1, n), ipiv.data(), &info);
+  if (info > 0) {
+    sign = 0;
+    logabs = -std::numeric_limits<T>::infinity();
+    return;
+  }
+  T s = 1, l = 0;
+  for (int i = 0; i < n; ++i) {
+    const T d = a[static_cast<std::size_t>(i) * n + i];
+    if (ipiv[i] != i + 1) s = -s;
+    if (d < 0) s = -s;
+    l += std::log(std::abs(d));
+  }
+  // NaN inputs give NaN, not a sign of +-1 with a NaN log.
+  sign = std::isnan(l) ? l : s;
+  logabs = l;
+}
+
+// Iterative eigen and singular value solvers on NaN or Inf can fail to
+// converge or take unbounded time; PyTorch refuses such inputs to svd too.
+template <class T>
+void check_finite(const char* op, const T* p, std::int64_t per_matrix, std::int64_t nbatch, const TensorBase& a) {
+  for (std::int64_t b = 0; b < nbatch; ++b)
+    for (std::int64_t i = 0; i < per_matrix; ++i)
+      if (!std::isfinite(p[b * per_matrix + i]))
+        throw ValueError(fmt::format("{}: the input holds NaN or Inf (batch element {}; input {} {})", op, b,
+                                     dtype_name(a.dtype()), shape_str(a.sizes())));
+}
+
+}  // namespace
+
+void check_matrix(const char* op, const TensorBase& a, bool square) {
+  if (a.dtype() != kFloat32 && a.dtype() != kFloat64)
+    throw DTypeError(fmt::format("{}: expected a float32 or float64 tensor, got {} {}", op, dtype_name(a.dtype()),
+                                 shape_str(a.sizes())));
+  if (a.dim() < 2)
+    throw ShapeError(fmt::format("{}: expected a matrix or a batch of matrices (at least 2 dims), got {}", op,
+                                 shape_str(a.sizes())));
+  if (square && a.size(-1) != a.size(-2))
+    throw ShapeError(fmt::format("{}: expected a batch of square matrices, got {} ({} != {})", op, shape_str(a.sizes()),
+                                 a.size(-2), a.size(-1)));
+}
+
+Dims broadcast_matrix_batch(const char* op, const TensorBase& a, const TensorBase& b) {
+  const int na = a.dim() - 2, nb = b.dim() - 2, n = std::max(na, nb);
+  Dims batch = Dims::filled(n, 1);
+  for (int i = 0; i < n; ++i) {
+    const std::int64_t sa = i - (n - na) >= 0 ? a.size(i - (n - na)) : 1;
+    const std::int64_t sb = i - (n - nb) >= 0 ? b.size(i - (n - nb)) : 1;
+    if (sa != sb && sa != 1 && sb != 1)
+      throw ShapeError(fmt::format("{}: the batch dimensions of {} and {} do not broadcast ({} != {} at batch dim {})",
+                                   op, shape_str(a.sizes()), shape_str(b.sizes()), sa, sb, i));
+    batch[i] = sa == 1 ? sb : sa;
+  }
+  return batch;
+}
+
+TensorBase lu_solve(const char* op, const TensorBase& A, const TensorBase& B) {
+  check_matrix(op, A, true);
+  check_matrix(op, B, false);
+  const int n = lapack_dim(op, A.size(-1), A), k = lapack_dim(op, B.size(-1), B);
+  TensorBase out = make_tensor(B.shape(), B.dtype());
+  const std::int64_t nbatch = batch_of(A).product();
+  if (nbatch == 0 || n == 0 || k == 0) return out;
+  const TensorBase a = contiguous(A), b = contiguous(B);
+  dispatch_floating(A.dtype(), op, [&]<class T>() {
+    std::vector<T> lu(static_cast<std::size_t>(n) * n), x(static_cast<std::size_t>(n) * k);
+    std::vector<int> ipiv(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < nbatch; ++i) {
+      to_colmajor(a.data_ptr<T>() + i * n * n, n, n, lu.data(), n);
+      to_colmajor(b.data_ptr<T>() + i * n * k, n, k, x.data(), n);
+      int info = 0;
+      getrf(n, n, lu.data(), n, ipiv.data(), &info);
+      if (info > 0) throw_info(op, "the matrix is singular (U has a zero on its diagonal)", i, info, A);
+      getrs(n, k, lu.data(), n, ipiv.data(), x.data(), n, &info);
+      if (info != 0) throw_info(op, "the solver failed", i, info, A);
+      from_colmajor(x.data(), n, k, n, out.data_ptr<T>() + i * n * k);
+    }
+  });
+  return out;
+}
+
+std::tuple<TensorBase, TensorBase> slogdet(const TensorBase& A) {
+  const char* op = "linalg::slogdet";
+  check_matrix(op, A, true);
+  const int n = lapack_dim(op, A.size(-1), A);
+  const Dims batch = batch_of(A);
+  TensorBase sign = make_tensor(batch, A.dtype()), logabs = make_tensor(batch, A.dtype());
+  const std::int64_t nbatch = batch.product();
+  const TensorBase a = contiguous(A);
+  dispatch_floating(A.dtype(), op, [&]<class T>() {
+    std::vector<T> lu(static_cast<std::size_t>(n) * n);
+    std::vector<int> ipiv(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < nbatch; ++i) {
+      to_colmajor(a.data_ptr<T>() + i * n * n, n, n, lu.data(), n);
+      lu_slogdet(lu, ipiv, n, sign.data_ptr<T>()[i], logabs.data_ptr<T>()[i]);
+    }
+  });
+  return {sign, logabs};
+}
+
+TensorBase det(const TensorBase& A) {
+  const char* op = "linalg::det";
+  check_matrix(op, A, true);
+  const int n = lapack_dim(op, A.size(-1), A);
+  const Dims batch = batch_of(A);
+  TensorBase out = make_tensor(batch, A.dtype());
+  const std::int64_t nbatch = batch.product();
+  const TensorBase a = contiguous(A);
+  dispatch_floating(A.dtype(), op, [&]<class T>() {
+    std::vector<T> lu(static_cast<std::size_t>(n) * n);
+    std::vector<int> ipiv(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < nbatch; ++i) {
+      to_colmajor(a.data_ptr<T>() + i * n * n, n, n, lu.data(), n);
+      int info = 0;
+      getrf(n, n, lu.data(), std::max(1, n), ipiv.data(), &info);
+      // The product of U's diagonal (a zero one included) and the pivots' sign:
+      // no logarithm, so that det keeps its full range and exact zeros.
+      T d = 1;
+      for (int j = 0; j < n; ++j) {
+        d *= lu[static_cast<std::size_t>(j) * n + j];
+        if (ipiv[j] != j + 1) d = -d;
+      }
+      out.data_ptr<T>()[i] = d;
+    }
+  });
+  return out;
+}
+
+TensorBase cholesky(const char* op, const TensorBase& A, bool upper) {
+  check_matrix(op, A, true);
+  const int n = lapack_dim(op, A.size(-1), A);
+  TensorBase out = make_tensor(A.shape(), A.dtype());
+  const std::int64_t nbatch = batch_of(A).product();
+  if (nbatch == 0 || n == 0) return out;
+  const TensorBase a = contiguous(A);
+  dispatch_floating(A.dtype(), op, [&]<class T>() {
+    std::vector<T> buf(static_cast<std::size_t>(n) * n);
+    for (std::int64_t b = 0; b < nbatch; ++b) {
+      to_colmajor(a.data_ptr<T>() + b * n * n, n, n, buf.data(), n);
+      int info = 0;
+      potrf(upper ? 'U' : 'L', n, buf.data(), n, &info);
+      if (info > 0)
+        throw_info(
+            op,
+            fmt::format("the matrix is not positive-definite (the leading minor of order {} is not positive)", info)
+                .c_str(),
+            b, info, A);
+      T* o = out.data_ptr<T>() + b * n * n;
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j)
+          o[i * n + j] = (upper ? j >= i : i >= j) ? buf[i + static_cast<std::size_t>(j) * n] : T(0);
+    }
+  });
+  return out;
+}
+
+TensorBase cholesky_solve(const char* op, const TensorBase& B, const TensorBase& L, bool upper) {
+  check_matrix(op, L, true);
+  check_matrix(op, B, false);
+  const int n = lapack_dim(op, L.size(-1), L), k = lapack_dim(op, B.size(-1), B);
+  TensorBase out = make_tensor(B.shape(), B.dtype());
+  const std::int64_t nbatch = batch_of(L).product();
+  if (nbatch == 0 || n == 0 || k == 0) return out;
+  const TensorBase l = contiguous(L), b = contiguous(B);
+  dispatch_floating(L.dtype(), op, [&]<class T>() {
+    std::vector<T> f(static_cast<std::size_t>(n) * n), x(static_cast<std::size_t>(n) * k);
+    for (std::int64_t i = 0; i < nbatch; ++i) {
+      to_colmajor(l.data_ptr<T>() + i * n * n, n, n, f.data(), n);
+      to_colmajor(b.data_ptr<T>() + i * n * k, n, k, x.data(), n);
+      int info = 0;
+      potrs(upper ? 'U' : 'L', n, k, f.data(), n, x.data(), n, &info);
+      if (info != 0) throw_info(op, "the solver failed", i, info, L);
+      from_colmajor(x.data(), n, k, n, out.data_ptr<T>() + i * n * k);
+    }
+  });
+  return out;
+}
+
+std::tuple<TensorBase, TensorBase> eigh(const char* op, const TensorBase& A, bool upper) {
+  check_matrix(op, A, true);
+  const int n = lapack_dim(op, A.size(-1), A);
+  const Dims batch = batch_of(A);
+  Dims wshape = batch;
+  wshape.push_back(n);
+  TensorBase w = make_tensor(wshape, A.dtype()), v = make_tensor(A.shape(), A.dtype());
+  const std::int64_t nbatch = batch.product();
+  if (nbatch == 0 || n == 0) return {w, v};
+  const TensorBase a = contiguous(A);
+  dispatch_floating(A.dtype(), op, [&]<class T>() {
+    check_finite(op, a.data_ptr<T>(), static_cast<std::int64_t>(n) * n, nbatch, A);
+    std::vector<T> buf(static_cast<std::size_t>(n) * n);
+    T query = 0;
+    int iquery = 0, info = 0;
+    syevd(upper ? 'U' : 'L', n, buf.data(), n, w.data_ptr<T>(), &query, -1, &iquery, -1, &info);
+    std::vector<T> work(static_cast<std::size_t>(work_size(query)));
+    std::vector<int> iwork(static_cast<std::size_t>(std::max(1, iquery)));
+    for (std::int64_t b = 0; b < nbatch; ++b) {
+      to_colmajor(a.data_ptr<T>() + b * n * n, n, n, buf.data(), n);
+      syevd(upper ? 'U' : 'L', n, buf.data(), n, w.data_ptr<T>() + b * n, work.data(), static_cast<int>(work.size()),
+            iwork.data(), static_cast<int>(iwork.size()), &info);
+      if (info != 0) throw_info(op, "the eigenvalue algorithm did not converge", b, info, A);
+      from_colmajor(buf.data(), n, n, n, v.data_ptr<T>() + b * n * n);
+    }
+  });
+  return {w, v};
+}
+
+std::tuple<TensorBase, TensorBase, TensorBase> svd(const char* op, const TensorBase& A, bool full_matrices,
+                                                   bool compute_uv) {
+  check_matrix(op, A, false);
+  const int m = lapack_dim(op, A.size(-2), A), n = lapack_dim(op, A.size(-1), A), k = std::min(m, n);
+  const Dims batch = batch_of(A);
+  Dims sshape = batch;
+  sshape.push_back(k);
+  const int ucols = full_matrices ? m : k, vrows = full_matrices ? n : k;
+  TensorBase s = make_tensor(sshape, A.dtype()), u, vh;
+  if (compute_uv) {
+    u = make_tensor(with_matrix(batch, m, ucols), A.dtype());
+    vh = make_tensor(with_matrix(batch, vrows, n), A.dtype());
+  }
+  const std::int64_t nbatch = batch.product();
+  if (nbatch == 0) return {u, s, vh};
+  if (k == 0) {
+    // No singular values; a full basis is the identity.
+    if (compute_uv) {
+      fill_(u, 0);
+      fill_(vh, 0);
+      dispatch_floating(A.dtype(), op, [&]<class T>() {
+        for (std::int64_t b = 0; b < nbatch; ++b) {
+          for (int i = 0; i < std::min(m, ucols); ++i) u.data_ptr<T>()[b * m * ucols + i * ucols + i] = 1;
+          for (int i = 0; i < std::min(vrows, n); ++i) vh.data_ptr<T>()[b * vrows * n + i * n + i] = 1;
+        }
+      });
+    }
+    return {u, s, vh};
+  }
+  const TensorBase a = contiguous(A);
+  const char jobz = !compute_uv ? 'N' : full_matrices ? 'A' : 'S';
+  dispatch_floating(A.dtype(), op, [&]<class T>() {
+    check_finite(op, a.data_ptr<T>(), static_cast<std::int64_t>(m) * n, nbatch, A);
+    std::vector<T> buf(static_cast<std::size_t>(m) * n), ub(static_cast<std::size_t>(m) * ucols),
+        vb(static_cast<std::size_t>(vrows) * n);
+    std::vector<int> iwork(8 * static_cast<std::size_t>(k));
+    const int ldvt = std::max(1, vrows);
+    T query = 0;
+    int info = 0;
+    gesdd(jobz, m, n, buf.data(), m, s.data_ptr<T>(), ub.data(), m, vb.data(), ldvt, &query, -1, iwork.data(), &info);
+    std::vector<T> work(static_cast<std::size_t>(work_size(query)));
+    for (std::int64_t b = 0; b < nbatch; ++b) {
+      to_colmajor(a.data_ptr<T>() + b * m * n, m, n, buf.data(), m);
+      gesdd(jobz, m, n, buf.data(), m, s.data_ptr<T>() + b * k, ub.data(), m, vb.data(), ldvt, work.data(),
+            static_cast<int>(work.size()), iwork.data(), &info);
+      if (info != 0) throw_info(op, "the SVD did not converge", b, info, A);
+      if (compute_uv) {
+        from_colmajor(ub.data(), m, ucols, m, u.data_ptr<T>() + b * m * ucols);
+        from_colmajor(vb.data(), vrows, n, ldvt, vh.data_ptr<T>() + b * vrows * n);
+      }
+    }
+  });
+  return {u, s, vh};
+}
+
+std::tuple<TensorBase, TensorBase> qr(const char* op, const TensorBase& A, std::string_view mode) {
+  check_matrix(op, A, false);
+  if (mode != "reduced" && mode != "complete" && mode != "r")
+    throw ValueError(fmt::format("{}: mode must be \"reduced\", \"complete\" or \"r\", got \"{}\" (input {})", op, mode,
+                                 shape_str(A.sizes())));
+  const int m = lapack_dim(op, A.size(-2), A), n = lapack_dim(op, A.size(-1), A), k = std::min(m, n);
+  const bool complete = mode == "complete";
+  const int qcols = complete ? m : k, rrows = complete ? m : k;
+  const Dims batch = batch_of(A);
+  TensorBase q, r = make_tensor(with_matrix(batch, rrows, n), A.dtype());
+  if (mode != "r") q = make_tensor(with_matrix(batch, m, qcols), A.dtype());
+  const std::int64_t nbatch = batch.product();
+  if (nbatch == 0) return {q, r};
+  const TensorBase a = contiguous(A);
+  dispatch_floating(A.dtype(), op, [&]<class T>() {
+    const int cols = std::max(n, qcols), lda = std::max(1, m);
+    std::vector<T> buf(static_cast<std::size_t>(lda) * std::max(1, cols)),
+        tau(static_cast<std::size_t>(std::max(1, k)));
+    T q1 = 0, q2 = 0;
+    int info = 0;
+    geqrf(m, n, buf.data(), lda, tau.data(), &q1, -1, &info);
+    orgqr(m, qcols, k, buf.data(), lda, tau.data(), &q2, -1, &info);
+    std::vector<T> work(static_cast<std::size_t>(std::max(work_size(q1), work_size(q2))));
+    for (std::int64_t b = 0; b < nbatch; ++b) {
+      std::fill(buf.begin(), buf.end(), T(0));
+      to_colmajor(a.data_ptr<T>() + b * m * n, m, n, buf.data(), lda);
+      if (k > 0) {
+        geqrf(m, n, buf.data(), lda, tau.data(), work.data(), static_cast<int>(work.size()), &info);
+        if (info != 0) throw_info(op, "geqrf failed", b, info, A);
+      }
+      T* ro = r.data_ptr<T>() + b * rrows * n;
+      for (int i = 0; i < rrows; ++i)
+        for (int j = 0; j < n; ++j) ro[i * n + j] = j >= i && i < m ? buf[i + static_cast<std::size_t>(j) * lda] : T(0);
+      if (mode == "r") continue;
+      if (qcols > 0 && m > 0) {
+        orgqr(m, qcols, k, buf.data(), lda, tau.data(), work.data(), static_cast<int>(work.size()), &info);
+        if (info != 0) throw_info(op, "orgqr failed", b, info, A);
+      }
+      from_colmajor(buf.data(), m, qcols, lda, q.data_ptr<T>() + b * m * qcols);
+    }
+  });
+  return {q, r};
+}
+
+}  // namespace tg::kernel
