@@ -306,5 +306,8 @@ std::tuple<Tensor, Tensor> mode(const Tensor& x, std::int64_t dim = -1, StrictBo
 
 }  // namespace tg
 
+// Advanced indexing and the scatter family.
+#include <tapegrad/autograd/indexing.h>
+
 // The neural-network ops: conv2d, pooling, normalisation, embedding, dropout, losses.
 #include <tapegrad/autograd/nn_ops.h>
