@@ -364,5 +364,8 @@ void assign_random_(Tensor& self, const std::function<TensorBase()>& draw, const
 
 }  // namespace tg
 
+// Advanced indexing and the scatter family.
+#include <tapegrad/autograd/indexing.h>
+
 // The neural-network ops: conv2d, pooling, normalisation, embedding, dropout, losses.
 #include <tapegrad/autograd/nn_ops.h>

@@ -26,6 +26,9 @@ class Node;
 }
 
 class Tensor;
+namespace indexing {
+class TensorIndex;  // autograd/indexing.h
+}
 // The non-template bodies behind the Real-templated reductions (their
 // definitions are in autograd/ops/reduce.cpp); call tg::var, tg::std,
 // tg::norm or the Tensor methods instead.
@@ -245,6 +248,46 @@ class Tensor : public TensorBase {
   Tensor scatter_add(std::int64_t dim, const Tensor& index, const Tensor& src) const;
   Tensor masked_fill(const Tensor& mask, double value) const;
 
+  // ---- advanced indexing and the scatter family (autograd/indexing.h) -----
+  // x.index({0, Slice(1, None), mask}) is x[0, 1:, mask]; x.index_put_({...}, v) is x[...] = v.
+  Tensor index(std::initializer_list<indexing::TensorIndex> indices) const;
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, const Tensor& values,
+                     bool accumulate = false);
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& values, bool accumulate = false);
+  Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, double value);
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, double value);
+  Tensor index_put(std::initializer_list<indexing::TensorIndex> indices, const Tensor& values,
+                   bool accumulate = false) const;
+  Tensor index_put(const std::vector<indexing::TensorIndex>& indices, const Tensor& values,
+                   bool accumulate = false) const;
+  Tensor scatter(std::int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor scatter(std::int64_t dim, const Tensor& index, double value) const;
+  Tensor scatter(std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) const;
+  Tensor scatter(std::int64_t dim, const Tensor& index, double value, std::string_view reduce) const;
+  Tensor& scatter_(std::int64_t dim, const Tensor& index, const Tensor& src);
+  Tensor& scatter_(std::int64_t dim, const Tensor& index, double value);
+  Tensor& scatter_(std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce);
+  Tensor& scatter_(std::int64_t dim, const Tensor& index, double value, std::string_view reduce);
+  Tensor& scatter_add_(std::int64_t dim, const Tensor& index, const Tensor& src);
+  Tensor scatter_reduce(std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce,
+                        StrictBool include_self = true) const;
+  Tensor& scatter_reduce_(std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce,
+                          StrictBool include_self = true);
+  Tensor index_add(std::int64_t dim, const Tensor& index, const Tensor& src, double alpha = 1) const;
+  Tensor& index_add_(std::int64_t dim, const Tensor& index, const Tensor& src, double alpha = 1);
+  Tensor index_copy(std::int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor& index_copy_(std::int64_t dim, const Tensor& index, const Tensor& src);
+  Tensor index_fill(std::int64_t dim, const Tensor& index, double value) const;
+  Tensor& index_fill_(std::int64_t dim, const Tensor& index, double value);
+  Tensor nonzero() const;
+  Tensor argwhere() const;
+  Tensor masked_select(const Tensor& mask) const;
+  Tensor any() const;
+  Tensor any(std::int64_t dim, StrictBool keepdim = false) const;
+  Tensor all() const;
+  Tensor all(std::int64_t dim, StrictBool keepdim = false) const;
+
   // ---- comparisons (bool results, no gradient) ----------------------------
   Tensor eq(const Tensor& other) const;
   Tensor ne(const Tensor& other) const;
@@ -341,3 +384,6 @@ void zero_grad(std::span<const Tensor> tensors, bool set_to_none = true);
 }  // namespace autograd
 
 }  // namespace tg
+
+// Tensor::index's argument types (tg::indexing::Slice, None, Ellipsis).
+#include <tapegrad/autograd/indexing.h>

@@ -561,6 +561,109 @@ void add_bad_inputs(const BadInputSink& bad) {
     L::matrix_norm(f64({2, 2}), "fro", {0, 2});
   });
   bad("linalg::matrix_norm", "an int64 matrix", K::DType, "linalg::matrix_norm", [] { L::matrix_norm(i64({2, 2})); });
+  // ---- advanced indexing and the scatter family (issue 14) ----
+  bad("index", "too many indices", K::Index, "too many indices", [] { tg::index(f32({2, 3}), {0, 0, 0}); });
+  bad("index", "an integer out of range", K::Index, "index", [] { tg::index(f32({2, 3}), {0, 3}); });
+  bad("index", "an index tensor value out of range", K::Index, "index", [] { tg::index(f32({2, 3}), {ints({0, 2})}); });
+  bad("index", "a very negative index tensor value", K::Index, "index", [] { tg::index(f32({2, 3}), {ints({-3})}); });
+  bad("index", "a float index tensor", K::DType, "index", [] { tg::index(f32({2, 3}), {f32({1})}); });
+  bad("index", "a mask of the wrong shape", K::Index, "mask", [] { tg::index(f32({2, 3}), {b8({3})}); });
+  bad("index", "a mask with more dims than the tensor", K::Index, "too many indices", [] {
+    tg::index(f32({2, 3}), {b8({2, 3, 1})});
+  });
+  bad("index", "index tensors that do not broadcast", K::Index, "broadcast", [] {
+    tg::index(f32({2, 3}), {ints({0, 1}), ints({0, 1, 2})});
+  });
+  bad("index", "two ellipses", K::Index, "ellipsis", [] {
+    tg::index(f32({2, 3}), {tg::indexing::Ellipsis, tg::indexing::Ellipsis});
+  });
+  bad("index", "a zero slice step", K::Value, "step", [] { tg::index(f32({2, 3}), {tg::indexing::Slice(0, 2, 0)}); });
+  bad("index", "an undefined index tensor", K::Value, "index", [] { tg::index(f32({2, 3}), {Tensor()}); });
+  bad("index_put_", "values that do not broadcast", K::Shape, "index_put_", [] {
+    Tensor a = f32({2, 3});
+    tg::index_put_(a, {ints({0, 1})}, f32({3, 3}));
+  });
+  bad("index_put_", "values of another dtype", K::DType, "index_put_", [] {
+    Tensor a = f32({2, 3});
+    tg::index_put_(a, {ints({0})}, f64({3}));
+  });
+  bad("index_put_", "an index out of range", K::Index, "index_put_", [] {
+    Tensor a = f32({2, 3});
+    tg::index_put_(a, {ints({2})}, 1.0);
+  });
+  bad("index_put_", "a leaf that requires grad", K::Autograd, "index_put_", [] {
+    Tensor a = leaf({2, 3});
+    tg::index_put_(a, {ints({0})}, 1.0);
+  });
+  bad("index_put", "basic-indexed values that do not broadcast", K::Shape, "index_put_", [] {
+    tg::index_put(f32({2, 3}), {0}, f32({2}));
+  });
+  bad("scatter", "an index out of range", K::Index, "scatter", [] {
+    tg::scatter(f32({2, 3}), 1, tg::tensor(std::vector<std::int64_t>{0, 3}, {1, 2}), 1.0);
+  });
+  bad("scatter", "a negative index", K::Index, "scatter", [] {
+    tg::scatter(f32({2, 3}), 1, tg::tensor(std::vector<std::int64_t>{-1}, {1, 1}), f32({1, 1}));
+  });
+  bad("scatter", "ranks differ", K::Shape, "scatter", [] { tg::scatter(f32({2, 3}), 1, i64({2}), f32({2})); });
+  bad("scatter", "index larger than src", K::Shape, "scatter", [] {
+    tg::scatter(f32({2, 3}), 1, i64({2, 2}), f32({2, 1}));
+  });
+  bad("scatter", "a float index", K::DType, "scatter", [] { tg::scatter(f32({2, 3}), 1, f32({1, 1}), f32({1, 1})); });
+  bad("scatter", "src of another dtype", K::DType, "scatter", [] {
+    tg::scatter(f32({2, 3}), 1, i64({1, 1}), f64({1, 1}));
+  });
+  bad("scatter", "an unknown reduce", K::Value, "scatter", [] {
+    tg::scatter(f32({2, 3}), 1, i64({1, 1}), 1.0, "sum");
+  });
+  bad("scatter_reduce", "an unknown reduce", K::Value, "scatter_reduce", [] {
+    tg::scatter_reduce(f32({2, 3}), 1, i64({1, 1}), f32({1, 1}), "max");
+  });
+  bad("scatter_reduce", "mean of bool tensors", K::DType, "scatter_reduce", [] {
+    tg::scatter_reduce(b8({2, 3}), 1, i64({1, 1}), b8({1, 1}), "mean");
+  });
+  bad("scatter_reduce", "an index out of range", K::Index, "scatter_reduce", [] {
+    tg::scatter_reduce(f32({2, 3}), 0, tg::tensor(std::vector<std::int64_t>{2}, {1, 1}), f32({1, 1}), "amax");
+  });
+  bad("scatter_reduce", "a dim out of range", K::Index, "scatter_reduce", [] {
+    tg::scatter_reduce(f32({2, 3}), 2, i64({1, 1}), f32({1, 1}), "sum");
+  });
+  bad("index_add", "an index out of range", K::Index, "index_add", [] {
+    tg::index_add(f32({2, 3}), 0, ints({2}), f32({1, 3}));
+  });
+  bad("index_add", "a negative index", K::Index, "index_add", [] {
+    tg::index_add(f32({2, 3}), 0, ints({-1}), f32({1, 3}));
+  });
+  bad("index_add", "source of the wrong shape", K::Shape, "index_add", [] {
+    tg::index_add(f32({2, 3}), 0, ints({0}), f32({1, 2}));
+  });
+  bad("index_add", "a 2-D index", K::Shape, "index_add", [] {
+    tg::index_add(f32({2, 3}), 0, i64({1, 1}), f32({1, 3}));
+  });
+  bad("index_add", "source of another dtype", K::DType, "index_add", [] {
+    tg::index_add(f32({2, 3}), 0, ints({0}), f64({1, 3}));
+  });
+  bad("index_copy", "an index out of range", K::Index, "index_copy", [] {
+    tg::index_copy(f32({2, 3}), 1, ints({3}), f32({2, 1}));
+  });
+  bad("index_copy", "source of the wrong shape", K::Shape, "index_copy", [] {
+    tg::index_copy(f32({2, 3}), 1, ints({0}), f32({2, 2}));
+  });
+  bad("index_copy", "a float index", K::DType, "index_copy", [] {
+    tg::index_copy(f32({2, 3}), 1, f32({1}), f32({2, 1}));
+  });
+  bad("index_fill", "an index out of range", K::Index, "index_fill", [] {
+    tg::index_fill(f32({2, 3}), 1, ints({-4}), 0);
+  });
+  bad("index_fill", "a dim out of range", K::Index, "index_fill", [] { tg::index_fill(f32({2, 3}), 2, ints({0}), 0); });
+  bad("index_fill", "a value an int64 tensor cannot hold", K::Value, "index_fill", [] {
+    tg::index_fill(i64({2, 3}), 1, ints({0}), 1e300);
+  });
+  bad("masked_select", "a float mask", K::DType, "masked_select", [] { tg::masked_select(f32({2, 3}), f32({2, 3})); });
+  bad("masked_select", "a mask that does not broadcast", K::Shape, "masked_select", [] {
+    tg::masked_select(f32({2, 3}), b8({2}));
+  });
+  bad("any", "a dim out of range", K::Index, "any", [] { tg::any(f32({2, 3}), 2); });
+  bad("all", "a dim out of range", K::Index, "all", [] { tg::all(f32({2, 3}), -3); });
 }
 
 }  // namespace tg::testing::detail

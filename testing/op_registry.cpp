@@ -1438,6 +1438,205 @@ void linalg_decompositions(Builder& r) {
         u([shifted](auto& x, Args& args) { return L::matrix_norm(shifted(x, args.scalar(2)), args.scalar(2.0)); }));
 }
 
+// Advanced indexing and the scatter family (autograd/indexing.h). Targets
+// repeat only where the op accumulates (a value that is overwritten has no
+// numerical gradient but gets PyTorch's analytical one).
+void index_scatter(Builder& r) {
+  using namespace tg::indexing;
+  r.family = "index";
+  r.dtypes = all_types();
+  const auto rows = [](Args& a) { return a.index(index_tensor({2, 0}, {2})); };
+  r.add("index", "basic: int, slice, None, ellipsis", "3x4 | 2x3x2", u([](auto& x, Args& a) {
+          return tg::index(x, {Ellipsis, Slice(a.count(1), None), None, a.count(-1)});
+        }));
+  r.add("index", "tensors separated by a slice", "2x3x4", u([](auto& x, Args& a) {
+          return tg::index(x, {a.index(index_tensor({1, 0, 1}, {3})), Slice(), a.index(index_tensor({3, 3, 0}, {3}))});
+        }));
+  r.add("index", "mask, repeated rows", "3x4", u([rows](auto& x, Args& a) {
+          return tg::index(x, {a.mask(pattern_mask({x.size(0)})), rows(a)}).sum(0) +
+                 tg::index(x, {a.index(index_tensor({1, 1}, {2}))}).sum(0);
+        }));
+  r.add("Tensor::index", "", "3x4", u([](auto& x, Args& a) {
+          return x.index({a.index(index_tensor({0, 2}, {2, 1})), a.index(index_tensor({3, 1, 1}, {3}))});
+        }))
+      .alias("index");
+  r.add("Tensor::index", "vector", "3x4", u([](auto& x, Args& a) {
+          const std::vector<TensorIndex> key{a.mask(pattern_mask(x.shape()))};
+          return x.index(key);
+        }))
+      .alias("index");
+  r.add("index_put", "tensors, distinct", "3x4 2", b([](auto& x, auto& v, Args& a) {
+          return tg::index_put(x, {a.index(index_tensor({0, 2}, {2})), a.index(index_tensor({3, 1}, {2}))}, v);
+        }));
+  r.add("index_put", "accumulate, repeated", "3x4 3x4 | 3x4 4", b([](auto& x, auto& v, Args& a) {
+          return tg::index_put(x, {a.index(index_tensor({1, 1, 0}, {3}))}, v, a.flag(true));
+        }))
+      .types(all_types());
+  r.add("Tensor::index_put", "", "3x4 4",
+        b([](auto& x, auto& v, Args& a) { return x.index_put({a.mask(pattern_mask({x.size(0)}))}, v); }))
+      .alias("index_put");
+  r.add("Tensor::index_put", "vector", "3x4 3", b([](auto& x, auto& v, Args& a) {
+          const std::vector<TensorIndex> key{Slice(), a.count(2)};
+          return x.index_put(key, v, a.flag(true));
+        }))
+      .alias("index_put")
+      .types(all_types());
+  r.add("scatter", "src", "3x4 3x2", b([](auto& x, auto& src, Args& a) {
+          return tg::scatter(x, a.dim(1), a.index(index_tensor({0, 3, 1, 2, 2, 0}, {3, 2})), src);
+        }));
+  r.add("scatter", "value", "3x4", u([](auto& x, Args& a) {
+          return tg::scatter(x, a.dim(0), a.index(index_tensor({2, 0, 1, 2}, {1, 4})), a.scalar(1.5));
+        }));
+  r.add("scatter", "src, reduce add", "3x4 3x2", b([](auto& x, auto& src, Args& a) {
+          return tg::scatter(x, a.dim(1), a.index(index_tensor({0, 0, 1, 1, 2, 0}, {3, 2})), src, "add");
+        }))
+      .types(all_types());
+  r.add(
+       "scatter", "value, reduce multiply", "3x4", u([](auto& x, Args& a) {
+         return tg::scatter(x, a.dim(1), a.index(index_tensor({0, 0, 1, 1, 2, 0}, {3, 2})), a.scalar(-1.5), "multiply");
+       }))
+      .types(all_types());
+  for (const char* reduce : {"sum", "prod", "mean", "amax", "amin"})
+    for (bool include_self : {true, false}) {
+      r.add("scatter_reduce", std::string(reduce) + (include_self ? "" : ", exclude self"), "3x4 3x3",
+            b([reduce, include_self](auto& x, auto& src, Args& a) {
+              return tg::scatter_reduce(x, a.dim(1), a.index(index_tensor({0, 3, 0, 2, 2, 1, 3, 0, 3}, {3, 3})), src,
+                                        reduce, a.flag(include_self));
+            }))
+          .types(std::string_view(reduce) == "mean" ? number_types() : all_types())
+          .dom({Z, Z})
+          .no_expand();
+    }
+  r.add("index_add", "repeated", "3x4 3x4 | 3x2x2 3x2x2", b([](auto& x, auto& src, Args& a) {
+          return tg::index_add(x, a.dim(0), a.index(index_tensor({2, 0, 2}, {3})), src, a.scalar(-2.0));
+        }))
+      .types(all_types());
+  r.add("index_copy", "", "3x4 3x2", b([](auto& x, auto& src, Args& a) {
+          return tg::index_copy(x, a.dim(1), a.index(index_tensor({3, 0}, {2})), src);
+        }));
+  r.add("index_fill", "", "3x4 | 2x3x2", u([](auto& x, Args& a) {
+          return tg::index_fill(x, a.dim(1), a.index(index_tensor({-1, 0}, {2})), a.scalar(2.5));
+        }));
+  r.add("masked_select", "", "3x4 | 2x3x2",
+        u([](auto& x, Args& a) { return tg::masked_select(x, a.mask(pattern_mask(x.shape()))); }));
+  r.add("masked_select", "broadcast mask", "3x1", u([](auto& x, Args& a) {
+          return tg::masked_select(x, a.mask(pattern_mask({2, 3, 4})));
+        }));
+  r.add("nonzero", "", "3x4 | [] | 2x3x2", u([](auto& x, Args&) { return tg::nonzero(x); })).no_grad();
+  r.add("argwhere", "", "3x4", u([](auto& x, Args&) { return tg::argwhere(x); })).no_grad();
+  r.add("any", "", "3x4 | []", u([](auto& x, Args&) { return tg::any(x); })).no_grad();
+  r.add("any", "dim keepdim", "3x4 | 2x3x2", u([](auto& x, Args& a) { return tg::any(x, a.dim(1), a.flag(true)); }))
+      .no_grad();
+  r.add("all", "", "3x4 | []", u([](auto& x, Args&) { return tg::all(x); })).no_grad();
+  r.add("all", "dim", "3x4 | 2x3x2", u([](auto& x, Args& a) { return tg::all(x, a.dim(0)); })).no_grad();
+  // Methods.
+  r.add("Tensor::scatter", "src", "3x4 3x1", b([](auto& x, auto& src, Args& a) {
+          return x.scatter(a.dim(1), a.index(index_tensor({2, 1, 0}, {3, 1})), src);
+        }))
+      .alias("scatter");
+  r.add("Tensor::scatter", "value", "3x4", u([](auto& x, Args& a) {
+          return x.scatter(a.dim(1), a.index(index_tensor({2, 1, 0}, {3, 1})), a.scalar(-1.0));
+        }))
+      .alias("scatter");
+  r.add("Tensor::scatter", "src, reduce multiply", "3x4 3x1", b([](auto& x, auto& src, Args& a) {
+          return x.scatter(a.dim(1), a.index(index_tensor({2, 1, 0}, {3, 1})), src, "multiply");
+        }))
+      .alias("scatter")
+      .types(all_types());
+  r.add("Tensor::scatter", "value, reduce add", "3x4", u([](auto& x, Args& a) {
+          return x.scatter(a.dim(1), a.index(index_tensor({2, 2, 0}, {3, 1})), a.scalar(2.0), "add");
+        }))
+      .alias("scatter")
+      .types(all_types());
+  r.add("Tensor::scatter_reduce", "", "3x4 3x3", b([](auto& x, auto& src, Args& a) {
+          return x.scatter_reduce(a.dim(1), a.index(index_tensor({0, 3, 0, 2, 2, 1, 3, 0, 3}, {3, 3})), src, "mean",
+                                  a.flag(false));
+        }))
+      .alias("scatter_reduce")
+      .types(number_types());
+  r.add("Tensor::index_add", "", "3x4 3x1",
+        b([](auto& x, auto& src, Args& a) { return x.index_add(a.dim(1), a.index(index_tensor({1}, {1})), src); }))
+      .alias("index_add")
+      .types(all_types());
+  r.add("Tensor::index_copy", "", "3x4 1x4",
+        b([](auto& x, auto& src, Args& a) { return x.index_copy(a.dim(0), a.index(index_tensor({1}, {1})), src); }))
+      .alias("index_copy");
+  r.add("Tensor::index_fill", "", "3x4",
+        u([](auto& x, Args& a) { return x.index_fill(a.dim(0), a.index(index_tensor({2}, {1})), a.scalar(-3.0)); }))
+      .alias("index_fill");
+  r.add("Tensor::masked_select", "", "3x4",
+        u([](auto& x, Args& a) { return x.masked_select(a.mask(pattern_mask({x.size(-1)}))); }))
+      .alias("masked_select");
+  r.add("Tensor::nonzero", "", "3x4", u([](auto& x, Args&) { return x.nonzero(); })).alias("nonzero").no_grad();
+  r.add("Tensor::argwhere", "", "3x4", u([](auto& x, Args&) { return x.argwhere(); })).alias("argwhere").no_grad();
+  r.add("Tensor::any", "", "3x4", u([](auto& x, Args&) { return x.any(); })).alias("any").no_grad();
+  r.add("Tensor::any", "dim", "3x4", u([](auto& x, Args& a) { return x.any(a.dim(0)); })).alias("any").no_grad();
+  r.add("Tensor::all", "", "3x4", u([](auto& x, Args&) { return x.all(); })).alias("all").no_grad();
+  r.add("Tensor::all", "dim keepdim", "3x4", u([](auto& x, Args& a) { return x.all(a.dim(1), a.flag(true)); }))
+      .alias("all")
+      .no_grad();
+  // In place (recorded on the copy gradcheck hands them).
+  r.family = "inplace";
+  auto entry = [&](std::string name, std::string variant, std::string_view shapes, OpFn fn) -> Builder& {
+    return r.add(std::move(name), std::move(variant), shapes, std::move(fn)).in_place();
+  };
+  entry("index_put_", "tensor values", "3x4 2x4", inplace([](Tensor& s, const V& in, Args& a) {
+          tg::index_put_(s, {a.index(index_tensor({2, 0}, {2}))}, in[1]);
+        }));
+  entry("index_put_", "value", "3x4", inplace([](Tensor& s, const V&, Args& a) {
+          tg::index_put_(s, {a.mask(pattern_mask(s.shape()))}, a.scalar(2.0));
+        }));
+  entry("Tensor::index_put_", "tensor values", "3x4 3", inplace([](Tensor& s, const V& in, Args& a) {
+          s.index_put_({a.index(index_tensor({1, 1, 2}, {3})), a.index(index_tensor({0, 0, 3}, {3}))}, in[1],
+                       a.flag(true));
+        }))
+      .alias("index_put_")
+      .types(all_types());
+  entry("Tensor::index_put_", "basic, vector", "3x4 4", inplace([](Tensor& s, const V& in, Args& a) {
+          const std::vector<TensorIndex> key{a.count(1)};
+          s.index_put_(key, in[1]);
+        }))
+      .alias("index_put_");
+  entry("Tensor::index_put_", "value", "3x4", inplace([](Tensor& s, const V&, Args& a) {
+          s.index_put_({Slice(), a.index(index_tensor({3, 0}, {2}))}, a.scalar(-1.0));
+        }))
+      .alias("index_put_");
+  entry("Tensor::index_put_", "value, vector", "3x4", inplace([](Tensor& s, const V&, Args& a) {
+          const std::vector<TensorIndex> key{None, Slice(None, a.count(2))};
+          s.index_put_(key, a.scalar(0.5));
+        }))
+      .alias("index_put_");
+  const auto idx31 = [](Args& a) { return a.index(index_tensor({2, 1, 0}, {3, 1})); };
+  entry("Tensor::scatter_", "src", "3x4 3x1",
+        inplace([idx31](Tensor& s, const V& in, Args& a) { s.scatter_(a.dim(1), idx31(a), in[1]); }))
+      .types(all_types());
+  entry("Tensor::scatter_", "value", "3x4",
+        inplace([idx31](Tensor& s, const V&, Args& a) { s.scatter_(a.dim(1), idx31(a), a.scalar(4.0)); }))
+      .types(all_types());
+  entry("Tensor::scatter_", "src, reduce add", "3x4 3x1",
+        inplace([idx31](Tensor& s, const V& in, Args& a) { s.scatter_(a.dim(1), idx31(a), in[1], "add"); }))
+      .types(all_types());
+  entry("Tensor::scatter_", "value, reduce multiply", "3x4",
+        inplace([idx31](Tensor& s, const V&, Args& a) { s.scatter_(a.dim(1), idx31(a), a.scalar(2.0), "multiply"); }))
+      .types(all_types());
+  entry("Tensor::scatter_add_", "", "3x4 3x1",
+        inplace([idx31](Tensor& s, const V& in, Args& a) { s.scatter_add_(a.dim(1), idx31(a), in[1]); }))
+      .types(number_types());
+  entry("Tensor::scatter_reduce_", "", "3x4 3x1",
+        inplace([idx31](Tensor& s, const V& in, Args& a) { s.scatter_reduce_(a.dim(1), idx31(a), in[1], "prod"); }))
+      .dom({Z, Z})
+      .types(all_types());
+  entry("Tensor::index_add_", "", "3x4 2x4",
+        inplace([rows](Tensor& s, const V& in, Args& a) { s.index_add_(a.dim(0), rows(a), in[1], a.scalar(0.5)); }))
+      .types(all_types());
+  entry("Tensor::index_copy_", "", "3x4 2x4",
+        inplace([rows](Tensor& s, const V& in, Args& a) { s.index_copy_(a.dim(0), rows(a), in[1]); }))
+      .types(all_types());
+  entry("Tensor::index_fill_", "", "3x4",
+        inplace([rows](Tensor& s, const V&, Args& a) { s.index_fill_(a.dim(1), rows(a), a.scalar(1.0)); }))
+      .types(all_types());
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -1453,6 +1652,7 @@ std::vector<OpInfo> build() {
   pad_repeat_mode(r);        // appended last (fuzzer seeds index entries by position)
   products_random(r);        // issue 14, appended last (fuzzer seeds index entries by position)
   linalg_decompositions(r);  // issue 14, appended last
+  index_scatter(r);          // issue 14, indexing: appended last (fuzzer seeds index entries by position)
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

@@ -5,6 +5,9 @@
 #include <cstring>
 
 #include <limits>
+#include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -236,6 +239,242 @@ TensorBase one_hot(const TensorBase& labels, std::int64_t num_classes) {
   fill_(out, 0);
   std::int64_t* o = out.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i) o[i * num_classes + p[i]] = 1;
+  return out;
+}
+
+}  // namespace tg::kernel
+
+// ---- scatter, index_copy/fill, nonzero (issue 14) ----------------------------
+namespace tg::kernel {
+
+namespace {
+
+// index_copy, index_fill: a 1-D or 0-d int64 index; its values wrapped
+// (negative from the end) when `wrap`, checked against the dim's size.
+std::vector<std::int64_t> slice_indices(const TensorBase& index, std::int64_t size, int dim, bool wrap,
+                                        const char* op) {
+  check_index_dtype(index, op);
+  if (index.dim() > 1)
+    throw ShapeError(fmt::format("{}: index must be 1-D or 0-d, got shape {}", op, shape_str(index.sizes())));
+  const TensorBase idx = contiguous(index);
+  const std::int64_t* ip = idx.data_ptr<std::int64_t>();
+  std::vector<std::int64_t> out(ip, ip + idx.numel());
+  for (auto& v : out) {
+    if (wrap && v < 0 && v >= -size) v += size;
+    check_in_range(v, size, dim, op);
+  }
+  return out;
+}
+
+template <class T>
+bool is_nan_value(T v) {
+  if constexpr (std::is_floating_point_v<T>) return v != v;
+  else return false;
+}
+
+}  // namespace
+
+ScatterReduce scatter_reduce_kind(std::string_view name, const char* op) {
+  if (name == "sum") return ScatterReduce::Sum;
+  if (name == "prod") return ScatterReduce::Prod;
+  if (name == "mean") return ScatterReduce::Mean;
+  if (name == "amax") return ScatterReduce::Amax;
+  if (name == "amin") return ScatterReduce::Amin;
+  throw ValueError(
+      fmt::format("{}: reduce must be one of \"sum\", \"prod\", \"mean\", \"amax\", \"amin\", got \"{}\"", op, name));
+}
+
+TensorBase scatter_reduce(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src,
+                          ScatterReduce reduce, bool include_self, const char* op) {
+  check_index_dtype(index, op);
+  if (src.dtype() != x.dtype())
+    throw DTypeError(
+        fmt::format("{}: src has dtype {} but self has {}", op, dtype_name(src.dtype()), dtype_name(x.dtype())));
+  const int d = wrap_dim(dim, x.dim(), op);
+  if (index.numel() > 0 && (index.dim() != x.dim() || src.dim() != x.dim()))
+    throw ShapeError(fmt::format("{}: self {}, index {} and src {} must have the same number of dimensions", op,
+                                 shape_str(x.sizes()), shape_str(index.sizes()), shape_str(src.sizes())));
+  if (index.numel() > 0)
+    for (int k = 0; k < x.dim(); ++k) {
+      if (index.size(k) > src.size(k))
+        throw ShapeError(fmt::format("{}: index of shape {} is larger than src of shape {} at dimension {}", op,
+                                     shape_str(index.sizes()), shape_str(src.sizes()), k));
+      if (k != d && index.size(k) > x.size(k))
+        throw ShapeError(
+            fmt::format("{}: index of shape {} is larger than self of shape {} at dimension {} "
+                        "(only the scatter dimension {} may be larger)",
+                        op, shape_str(index.sizes()), shape_str(x.sizes()), k, d));
+    }
+  TensorBase out = clone(x);
+  if (index.numel() == 0) return out;
+  const std::int64_t size = x.dim() == 0 ? 1 : x.size(d);
+  const std::int64_t step = x.dim() == 0 ? 0 : out.stride(d);
+  Dims out_strides(out.strides());
+  if (x.dim() > 0) out_strides[d] = 0;
+  const std::array<Dims, 3> strides{out_strides, index.strides(), src.strides()};
+  const std::int64_t* ip = index.data_ptr<std::int64_t>();
+  // Checked before anything is written, so a bad index leaves nothing half done.
+  for_each_position<3>(index.shape(), strides,
+                       [&](const std::array<std::int64_t, 3>& off) { check_in_range(ip[off[1]], size, d, op); });
+  const auto run = [&]<class T>() {
+    T* o = out.data_ptr<T>();
+    const T* sp = src.data_ptr<T>();
+    // How many values each element of out has taken (mean divides by it).
+    std::vector<std::int64_t> count;
+    if (reduce == ScatterReduce::Mean) count.assign(static_cast<std::size_t>(out.numel()), include_self ? 1 : 0);
+    if (!include_self)
+      for_each_position<3>(index.shape(), strides, [&](const std::array<std::int64_t, 3>& off) {
+        T& slot = o[off[0] + ip[off[1]] * step];
+        switch (reduce) {
+          case ScatterReduce::Prod:
+            slot = T(1);
+            break;
+          case ScatterReduce::Amax:
+            slot = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                        : std::numeric_limits<T>::lowest();
+            break;
+          case ScatterReduce::Amin:
+            slot = std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity()
+                                                        : std::numeric_limits<T>::max();
+            break;
+          default:
+            slot = T(0);
+        }
+      });
+    // Serial on purpose: repeated indices combine into the same element, in order.
+    for_each_position<3>(index.shape(), strides, [&](const std::array<std::int64_t, 3>& off) {
+      const std::int64_t at = off[0] + ip[off[1]] * step;
+      T& slot = o[at];
+      const T v = sp[off[2]];
+      switch (reduce) {
+        case ScatterReduce::Assign:
+          slot = v;
+          break;
+        case ScatterReduce::Sum:
+          slot = wrap_add(slot, v);
+          break;
+        case ScatterReduce::Mean:
+          slot = wrap_add(slot, v);
+          ++count[static_cast<std::size_t>(at)];
+          break;
+        case ScatterReduce::Prod:
+          slot = wrap_mul(slot, v);
+          break;
+        case ScatterReduce::Amax:
+          if (is_nan_value(v) || (!is_nan_value(slot) && v > slot)) slot = v;
+          break;
+        case ScatterReduce::Amin:
+          if (is_nan_value(v) || (!is_nan_value(slot) && v < slot)) slot = v;
+          break;
+      }
+    });
+    if (reduce == ScatterReduce::Mean)
+      for (std::size_t i = 0; i < count.size(); ++i) {
+        if (count[i] <= 1) continue;  // 0: untouched; 1: the value itself
+        if constexpr (std::is_floating_point_v<T>) {
+          o[i] = o[i] / static_cast<T>(count[i]);
+        } else if constexpr (!std::is_same_v<T, bool>) {
+          const T c = static_cast<T>(count[i]);
+          T q = o[i] / c;
+          if ((o[i] % c != 0) && ((o[i] < 0) != (c < 0))) --q;
+          o[i] = q;
+        }
+      }
+  };
+  // bool sums as `or` and multiplies as `and` (as PyTorch); its mean means nothing.
+  if (reduce == ScatterReduce::Mean) dispatch_numeric(x.dtype(), op, run);
+  else dispatch(x.dtype(), run);
+  return out;
+}
+
+namespace {
+
+// index_copy and index_add: x's slices at index along dim replaced by (or
+// increased by alpha times) src's.
+TensorBase index_copy_or_add(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src,
+                             bool add, double alpha, const char* op) {
+  if (src.dtype() != x.dtype())
+    throw DTypeError(
+        fmt::format("{}: source has dtype {} but self has {}", op, dtype_name(src.dtype()), dtype_name(x.dtype())));
+  const int d = wrap_dim(dim, x.dim(), op);
+  const Rows r = rows_around(x.shape(), d);
+  const std::vector<std::int64_t> idx = slice_indices(index, r.size, d, false, op);
+  const auto n = static_cast<std::int64_t>(idx.size());
+  Dims expected = x.shape();
+  if (x.dim() > 0) expected[d] = n;
+  const bool fits = x.dim() == 0 ? n == 1 && src.numel() == 1 && src.dim() <= 1 : src.shape() == expected;
+  if (!fits)
+    throw ShapeError(
+        fmt::format("{}: source of shape {} does not fit {} indices into self of shape {} along dimension {}", op,
+                    shape_str(src.sizes()), n, shape_str(x.sizes()), d));
+  TensorBase out = clone(x);
+  const TensorBase sc = contiguous(src);
+  if (r.inner == 0) return out;
+  const auto run = [&]<class T>() {
+    T* o = out.data_ptr<T>();
+    const T* from = sc.data_ptr<T>();
+    const T a = add ? checked_scalar<T>(alpha, op) : T(1);
+    for (std::int64_t b = 0; b < r.outer; ++b)
+      for (std::int64_t j = 0; j < n; ++j) {
+        T* row = o + (b * r.size + idx[static_cast<std::size_t>(j)]) * r.inner;
+        const T* s = from + (b * n + j) * r.inner;
+        if (!add) std::copy_n(s, r.inner, row);
+        else
+          for (std::int64_t i = 0; i < r.inner; ++i) row[i] = wrap_add(row[i], wrap_mul(a, s[i]));
+      }
+  };
+  dispatch(x.dtype(), run);
+  return out;
+}
+
+}  // namespace
+
+TensorBase index_copy(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src) {
+  return index_copy_or_add(x, dim, index, src, false, 1, "index_copy");
+}
+
+TensorBase index_add(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src,
+                     double alpha) {
+  return index_copy_or_add(x, dim, index, src, true, alpha, "index_add");
+}
+
+TensorBase index_fill(const TensorBase& x, std::int64_t dim, const TensorBase& index, double value) {
+  const char* op = "index_fill";
+  const int d = wrap_dim(dim, x.dim(), op);
+  const Rows r = rows_around(x.shape(), d);
+  const std::vector<std::int64_t> idx = slice_indices(index, r.size, d, true, op);
+  TensorBase out = clone(x);
+  dispatch(x.dtype(), [&]<class T>() {
+    const T fill = checked_scalar<T>(value, op);
+    T* o = out.data_ptr<T>();
+    for (std::int64_t a = 0; a < r.outer; ++a)
+      for (std::int64_t j : idx) std::fill_n(o + (a * r.size + j) * r.inner, r.inner, fill);
+  });
+  return out;
+}
+
+TensorBase nonzero(const TensorBase& x) {
+  const TensorBase xc = contiguous(x);
+  const int nd = x.dim();
+  std::vector<std::int64_t> coords;
+  std::int64_t count = 0;
+  dispatch(x.dtype(), [&]<class T>() {
+    const T* p = xc.data_ptr<T>();
+    const std::int64_t n = xc.numel();
+    Dims pos = Dims::filled(nd, 0);
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (p[i] != T(0)) {
+        ++count;
+        for (int k = 0; k < nd; ++k) coords.push_back(pos[k]);
+      }
+      for (int k = nd - 1; k >= 0; --k) {
+        if (++pos[k] < x.size(k)) break;
+        pos[k] = 0;
+      }
+    }
+  });
+  TensorBase out = make_tensor({count, nd}, kInt64);
+  if (!coords.empty()) std::memcpy(out.raw_data(), coords.data(), coords.size() * sizeof(std::int64_t));
   return out;
 }
 

@@ -3,6 +3,7 @@
 // masking, and one-hot encoding. Each checks dtypes, shapes and every index
 // value, naming the op, the bad value and the size it had to fit.
 #include <cstdint>
+#include <string_view>
 
 #include <tapegrad/core/tensor.h>
 
@@ -24,5 +25,35 @@ TensorBase masked_fill(const TensorBase& x, const TensorBase& mask, double value
 
 // int64 labels -> int64 [..., num_classes]; num_classes = -1 takes max + 1.
 TensorBase one_hot(const TensorBase& labels, std::int64_t num_classes);
+
+}  // namespace tg::kernel
+
+// ---- scatter, index_copy/fill, nonzero (issue 14) ----------------------------
+namespace tg::kernel {
+
+// How scatter_reduce combines the values landing on one element: assign
+// (scatter: the last one in index's row-major order wins), sum, prod, mean,
+// amax, amin. NaN wins in amax and amin, as in PyTorch.
+enum class ScatterReduce { Assign, Sum, Prod, Mean, Amax, Amin };
+// "sum", "prod", "mean", "amax", "amin" (scatter_reduce's names); anything else is a ValueError naming `op`.
+ScatterReduce scatter_reduce_kind(std::string_view name, const char* op);
+
+// out = x, then out[..index[..i..]..] (op)= src[..i..] along `dim`. Without
+// include_self the elements that receive a value start from the values alone.
+// mean divides integers with rounding towards minus infinity, as PyTorch.
+TensorBase scatter_reduce(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src,
+                          ScatterReduce reduce, bool include_self, const char* op);
+
+// out = x with the slices x[index[j]] along `dim` replaced by src's slice j
+// (the last one wins for a repeated index); index is 1-D (or 0-d) int64.
+TensorBase index_copy(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src);
+// out = x, then out[index[j]] += alpha * src[j] along `dim` (repeated indices accumulate).
+TensorBase index_add(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src,
+                     double alpha);
+// out = x with the slices x[index[j]] along `dim` set to value; negative indices count from the end.
+TensorBase index_fill(const TensorBase& x, std::int64_t dim, const TensorBase& index, double value);
+
+// The int64 coordinates [n, x.dim()] of x's nonzero elements, row-major order.
+TensorBase nonzero(const TensorBase& x);
 
 }  // namespace tg::kernel
