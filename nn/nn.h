@@ -13,4 +13,5 @@
 #include <tapegrad/nn/module.h>
 #include <tapegrad/nn/normalization.h>
 #include <tapegrad/nn/pooling.h>
+#include <tapegrad/nn/transformer.h>
 #include <tapegrad/nn/utils.h>
