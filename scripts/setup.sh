@@ -4,7 +4,7 @@
 # the one command to run and fails, so that a build never starts half-equipped.
 #
 #   scripts/setup.sh              compiler, CMake and the libraries
-#   scripts/setup.sh --dataset    also the Fashion-MNIST files (for the main example)
+#   scripts/setup.sh --dataset    also the Fashion-MNIST files and the fortunes text (for the examples)
 #   scripts/setup.sh --bench      also Google Benchmark (for bench/)
 #   scripts/setup.sh --fuzz       also Clang, libFuzzer and Clang's OpenMP (for fuzz/)
 #   scripts/setup.sh --memcheck   also valgrind (for scripts/memcheck.sh)
@@ -15,7 +15,7 @@ set -euo pipefail
 packages=(build-essential cmake g++ libopenblas-openmp-dev libfmt-dev doctest-dev nlohmann-json3-dev zlib1g-dev)
 for arg in "$@"; do
   case "$arg" in
-    --dataset) packages+=(dataset-fashion-mnist) ;;
+    --dataset) packages+=(dataset-fashion-mnist fortunes) ;;
     --bench) packages+=(libbenchmark-dev) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
     --memcheck) packages+=(valgrind) ;;
