@@ -27,6 +27,34 @@ template <class B, class... Rest>
 requires std::same_as<B, bool> Tensor dropout(const Tensor& x, B p, Rest&&... rest)
 = delete;
 
+// ---- autograd/ops/attention.cpp ------------------------------------------------------
+// softmax(query key^T * scale + attn_mask) value, as PyTorch 2's
+// torch.nn.functional.scaled_dot_product_attention: query [..., L, E],
+// key [..., S, E], value [..., S, Ev] -> [..., L, Ev], batch dims broadcast.
+// attn_mask broadcasts to [..., L, S]: bool (true = attend) or of query's
+// dtype (added to the scores; it gets a gradient when it requires one).
+// is_causal: query i attends keys j <= i (top-left aligned, as
+// torch.ones(L, S).tril()); not together with attn_mask. scale defaults to
+// 1 / sqrt(E). dropout_p > 0 drops attention weights (always, as PyTorch's
+// function; modules pass 0 in eval mode), drawing one seed from `generator`
+// (default: the global one), so one seed gives one mask.
+// One fused op (core/kernels/attention.h): tiles of at most 64 x 64 scores
+// with an online softmax, never the whole [L, S] matrix; its backward
+// recomputes the tiles. A query row that attends no key gives zeros (and
+// zero gradients), where PyTorch's math path gives NaN.
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& attn_mask = {}, double dropout_p = 0, StrictBool is_causal = false,
+                                    std::optional<double> scale = {}, Generator* generator = nullptr);
+// The same by the unfused math path (the whole score matrix), also returning
+// the attention weights [..., L, S] (after dropout): for need_weights and
+// for checking the fused op. The same generator state gives the same
+// dropout mask as scaled_dot_product_attention.
+std::tuple<Tensor, Tensor> scaled_dot_product_attention_math(const Tensor& query, const Tensor& key,
+                                                             const Tensor& value, const Tensor& attn_mask = {},
+                                                             double dropout_p = 0, StrictBool is_causal = false,
+                                                             std::optional<double> scale = {},
+                                                             Generator* generator = nullptr);
+
 // ---- autograd/ops/conv.cpp ----------------------------------------------------------
 // x [N, C, H, W] (or unbatched [C, H, W]), weight [O, C, kh, kw], bias [O]
 // or undefined. Zero padding. Each image is unfolded (im2col) into one buffer

@@ -91,6 +91,12 @@ inline Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2
   return tg::avg_pool2d(x, kernel_size, stride, padding, count_include_pad);
 }
 
+inline Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
+                                           const Tensor& attn_mask = {}, double dropout_p = 0,
+                                           StrictBool is_causal = false, std::optional<double> scale = {},
+                                           Generator* generator = nullptr) {
+  return tg::scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale, generator);
+}
 inline Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
                          double eps = 1e-5) {
   return tg::layer_norm(x, std::move(normalized_shape), weight, bias, eps);

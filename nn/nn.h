@@ -15,4 +15,5 @@
 #include <tapegrad/nn/normalization.h>
 #include <tapegrad/nn/pooling.h>
 #include <tapegrad/nn/rnn.h>
+#include <tapegrad/nn/transformer.h>
 #include <tapegrad/nn/utils.h>

@@ -664,6 +664,40 @@ void add_bad_inputs(const BadInputSink& bad) {
   });
   bad("any", "a dim out of range", K::Index, "any", [] { tg::any(f32({2, 3}), 2); });
   bad("all", "a dim out of range", K::Index, "all", [] { tg::all(f32({2, 3}), -3); });
+  // Issue 15: attention.
+  bad("scaled_dot_product_attention", "key and query of different E", K::Shape, "scaled_dot_product_attention", [] {
+    tg::scaled_dot_product_attention(f32({2, 3, 4}), f32({2, 5, 3}), f32({2, 5, 6}));
+  });
+  bad("scaled_dot_product_attention", "key and value of different S", K::Shape, "sequence length", [] {
+    tg::scaled_dot_product_attention(f32({2, 3, 4}), f32({2, 5, 4}), f32({2, 4, 6}));
+  });
+  bad("scaled_dot_product_attention", "batch dims that do not broadcast", K::Shape, "scaled_dot_product_attention", [] {
+    tg::scaled_dot_product_attention(f32({2, 3, 4}), f32({3, 5, 4}), f32({3, 5, 6}));
+  });
+  bad("scaled_dot_product_attention", "a 1-D query", K::Shape, "at least 2 dims", [] {
+    tg::scaled_dot_product_attention(f32({4}), f32({5, 4}), f32({5, 6}));
+  });
+  bad("scaled_dot_product_attention", "mixed dtypes", K::DType, "scaled_dot_product_attention", [] {
+    tg::scaled_dot_product_attention(f32({3, 4}), f64({5, 4}), f32({5, 6}));
+  });
+  bad("scaled_dot_product_attention", "int64 tensors", K::DType, "scaled_dot_product_attention", [] {
+    tg::scaled_dot_product_attention(i64({3, 4}), i64({5, 4}), i64({5, 6}));
+  });
+  bad("scaled_dot_product_attention", "a mask that does not broadcast to [L, S]", K::Shape, "attn_mask", [] {
+    tg::scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 6}), b8({3, 4}));
+  });
+  bad("scaled_dot_product_attention", "an int64 mask", K::DType, "attn_mask", [] {
+    tg::scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 6}), i64({3, 5}));
+  });
+  bad("scaled_dot_product_attention", "a mask and is_causal", K::Value, "is_causal", [] {
+    tg::scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 6}), b8({3, 5}), 0.0, true);
+  });
+  bad("scaled_dot_product_attention", "dropout_p above 1", K::Value, "dropout_p", [] {
+    tg::scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 6}), {}, 1.5);
+  });
+  bad("scaled_dot_product_attention", "a NaN scale", K::Value, "scale", [] {
+    tg::scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 6}), {}, 0.0, false, kNaN);
+  });
 }
 
 }  // namespace tg::testing::detail

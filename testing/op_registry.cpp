@@ -1637,6 +1637,41 @@ void index_scatter(Builder& r) {
       .types(all_types());
 }
 
+// Issue 15: attention. Dropout entries use a fixed generator so that every
+// call draws the same mask.
+void attention_ops(Builder& r) {
+  r.family = "nn";
+  r.dtypes = float_types();
+  const char* const shapes = "2x3x2 2x4x2 2x4x3 | 3x2 1x4x2 2x1x4x1 | 2x2x5x3 2x2x5x3 2x2x5x2";
+  r.add("scaled_dot_product_attention", "", shapes, t3([](auto& q, auto& k, auto& v, Args& a) {
+          return tg::scaled_dot_product_attention(q, k, v, {}, 0.0, a.flag(false), a.scalar(0.8));
+        }));
+  r.add("scaled_dot_product_attention", "causal", shapes, t3([](auto& q, auto& k, auto& v, Args& a) {
+          return tg::scaled_dot_product_attention(q, k, v, {}, 0.0, a.flag(true));
+        }));
+  r.add("scaled_dot_product_attention", "bool mask", "2x3x2 2x4x2 2x4x3", t3([](auto& q, auto& k, auto& v, Args& a) {
+          const Tensor mask = a.mask(tg::tensor({1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 0, 0}, {3, 4}, {.dtype = kBool}));
+          return tg::scaled_dot_product_attention(q, k, v, mask);
+        }));
+  r.add("scaled_dot_product_attention", "float mask", "2x3x2 2x4x2 2x4x3 3x4",
+        [](const V& in, Args&) { return V{tg::scaled_dot_product_attention(in[0], in[1], in[2], in[3])}; });
+  r.add("scaled_dot_product_attention", "dropout, fixed generator", "2x3x2 2x4x2 2x4x3",
+        t3([](auto& q, auto& k, auto& v, Args& a) {
+          tg::Generator gen(5);
+          return tg::scaled_dot_product_attention(q, k, v, {}, a.scalar(0.25), false, {}, &gen);
+        }));
+  r.add("F::scaled_dot_product_attention", "", "2x3x2 2x4x2 2x4x3",
+        t3([](auto& q, auto& k, auto& v, Args&) { return F::scaled_dot_product_attention(q, k, v); }))
+      .alias("scaled_dot_product_attention");
+  r.add("scaled_dot_product_attention_math", "causal, dropout, fixed generator", "2x3x2 2x4x2 2x4x3",
+        many([](const V& in, Args& a) {
+          tg::Generator gen(5);
+          auto [out, weights] =
+              tg::scaled_dot_product_attention_math(in[0], in[1], in[2], {}, a.scalar(0.25), a.flag(true), {}, &gen);
+          return V{out, weights};
+        }));
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -1649,10 +1684,12 @@ std::vector<OpInfo> build() {
   nn_ops(r);
   order_ops(r);  // issue 14: appended last (fuzzer seeds index entries by position)
   math_functions(r);
+<<<<<<< HEAD
   pad_repeat_mode(r);        // appended last (fuzzer seeds index entries by position)
   products_random(r);        // issue 14, appended last (fuzzer seeds index entries by position)
   linalg_decompositions(r);  // issue 14, appended last
   index_scatter(r);          // issue 14, indexing: appended last (fuzzer seeds index entries by position)
+  attention_ops(r);          // issue 15: appended last
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

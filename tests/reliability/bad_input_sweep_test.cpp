@@ -742,6 +742,24 @@ std::vector<BadRow> bad_rows() {
     tg::nn::LSTM(3, 4)(packed);
   });
 
+  // ---- issue 15: attention modules ----
+  add("MultiheadAttention: embed_dim not divisible by num_heads", K::Value, "MultiheadAttention",
+      [] { tg::nn::MultiheadAttention(10, 3); });
+  add("MultiheadAttention: a key of the wrong width", K::Shape, "MultiheadAttention", [] {
+    tg::nn::MultiheadAttention m(8, 2);
+    m(f32({5, 2, 8}), f32({6, 2, 7}), f32({6, 2, 8}));
+  });
+  add("MultiheadAttention: an attn_mask of the wrong shape", K::Shape, "attn_mask", [] {
+    tg::nn::MultiheadAttention m(8, 2);
+    m(f32({5, 2, 8}), f32({6, 2, 8}), f32({6, 2, 8}), {}, true, f32({5, 5}));
+  });
+  add("MultiheadAttention: a key_padding_mask of the wrong shape", K::Shape, "key_padding_mask", [] {
+    tg::nn::MultiheadAttention m(8, 2);
+    m(f32({5, 2, 8}), f32({6, 2, 8}), f32({6, 2, 8}), b8({2, 5}));
+  });
+  add("TransformerEncoderLayer: an unknown activation", K::Value, "activation",
+      [] { tg::nn::TransformerEncoderLayer(8, 2, {.activation = "tanh"}); });
+
   // ---- the ops: the registry's known bad inputs ----
   for (const auto& op : tg::testing::op_registry())
     for (const auto& bad : op.bad_inputs) r.push_back({op.name + ": " + bad.what, bad.kind, bad.fragment, bad.run});
@@ -1087,14 +1105,27 @@ std::vector<GoodRow> good_rows() {
     CHECK(all_nan(tg::linalg::det(tg::full({2, 2}, kNaN))));
     CHECK(all_nan(tg::linalg::solve(tg::full({2, 2}, kNaN), f32({2}))));
   });
+  // ---- issue 15: attention ----
+  add("scaled_dot_product_attention with no keys is zeros, with zero gradients", [] {
+    Tensor q = tg::ones({2, 3, 4}, {.requires_grad = true});
+    Tensor out = tg::scaled_dot_product_attention(q, f32({2, 0, 4}), f32({2, 0, 5}));
+    CHECK(out.shape() == tg::Dims{2, 3, 5});
+    CHECK(out.to_vector<double>() == V(30, 0.0));
+    tg::sum(out).backward();
+    CHECK(q.grad().to_vector<double>() == V(24, 0.0));
+  });
+  add("scaled_dot_product_attention with no queries is empty", [] {
+    CHECK(tg::scaled_dot_product_attention(f32({2, 0, 4}), f32({2, 3, 4}), f32({2, 3, 5})).shape() ==
+          tg::Dims{2, 0, 5});
+  });
   return r;
 }
 
 // The rows written in this file, and at least as many from the registry as
 // it had when the per-op rows moved there (it may only gain some).
-constexpr std::size_t kBadRows = 216 + 29;  // + 29: containers and recurrent layers
+constexpr std::size_t kBadRows = 208 + 8 + 29 + 5;  // + distributed, containers and recurrent layers, attention
 constexpr std::size_t kRegistryBadRowsAtLeast = 169;
-constexpr std::size_t kGoodRows = 55;
+constexpr std::size_t kGoodRows = 57;  // 53 + 2 linalg + 2 attention
 
 }  // namespace
 

@@ -1,0 +1,393 @@
+// Fused scaled dot-product attention (declared in attention.h).
+#include <tapegrad/core/kernels/attention.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <vector>
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <tapegrad/core/kernels/blas.h>
+#include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/shape.h>
+#include <tapegrad/core/parallel.h>
+
+namespace tg::kernel {
+
+namespace {
+
+constexpr const char* kOp = "scaled_dot_product_attention";
+// Query rows and keys per tile: a 64 x 64 score tile (16 KiB in float32)
+// stays in L1/L2 beside its operand rows, and each GEMM is still large
+// enough for BLAS to run near its peak.
+constexpr std::int64_t kBlockQ = 64;
+constexpr std::int64_t kBlockK = 64;
+
+Dims batch_of(const TensorBase& x) {
+  Dims b;
+  for (int d = 0; d + 2 < x.dim(); ++d) b.push_back(x.size(d));
+  return b;
+}
+
+Dims with_matrix(Dims batch, std::int64_t rows, std::int64_t cols) {
+  batch.push_back(rows);
+  batch.push_back(cols);
+  return batch;
+}
+
+// Element offsets of each flattened batch index of x expanded to
+// [*batch, rows, cols] (broadcast dims have stride 0), and its last two strides.
+struct BatchedView {
+  TensorBase t;
+  std::vector<std::int64_t> offsets;
+  std::int64_t row_stride = 0, col_stride = 0;
+};
+
+BatchedView batched(const TensorBase& x, const Dims& batch, std::int64_t rows, std::int64_t cols) {
+  BatchedView view;
+  view.t = expand(x, with_matrix(batch, rows, cols));
+  const auto strides = view.t.strides();
+  const int nb = batch.size();
+  const std::int64_t count = batch.product();
+  view.offsets.resize(static_cast<std::size_t>(count));
+  for (std::int64_t b = 0; b < count; ++b) {
+    std::int64_t rest = b, off = 0;
+    for (int d = nb - 1; d >= 0; --d) {
+      off += (rest % batch[d]) * strides[d];
+      rest /= batch[d];
+    }
+    view.offsets[static_cast<std::size_t>(b)] = off;
+  }
+  view.row_stride = strides[nb];
+  view.col_stride = strides[nb + 1];
+  return view;
+}
+
+// A uniform draw in [0, 1) for weight (b, i, j), from seed alone (splitmix64).
+inline double dropout_uniform(std::uint64_t seed, std::uint64_t index) {
+  std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
+// Runs body(task) for task in [0, tasks), on several threads when the work is
+// worth waking them; the first exception is carried out of the region.
+template <class Body>
+void for_each_task(std::int64_t tasks, double flops, Body body) {
+  const bool parallel = tasks > 1 && flops > static_cast<double>(kParallelThreshold) * 16 && !in_parallel_region() &&
+                        get_num_threads() > 1;
+  if (!parallel) {
+    for (std::int64_t t = 0; t < tasks; ++t) body(t);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(get_num_threads())
+  for (std::int64_t t = 0; t < tasks; ++t) {
+    try {
+      body(t);
+    } catch (...) {
+#pragma omp critical(tg_attention_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+// The geometry shared by forward and backward: contiguous q, k, v read per
+// flattened batch index, and the mask read through its broadcast strides.
+struct Plan {
+  Dims batch;
+  std::int64_t B = 0, L = 0, S = 0, E = 0, Ev = 0;
+  BatchedView q, k, v, mask;
+  bool has_mask = false, bool_mask = false;
+};
+
+Plan make_plan(const TensorBase& q, const TensorBase& k, const TensorBase& v, const AttentionOptions& o) {
+  Plan p;
+  p.batch = attention_batch_shape(q, k, v, o);
+  p.B = p.batch.product();
+  p.L = q.size(-2);
+  p.S = k.size(-2);
+  p.E = q.size(-1);
+  p.Ev = v.size(-1);
+  p.q = batched(contiguous(q), p.batch, p.L, p.E);
+  p.k = batched(contiguous(k), p.batch, p.S, p.E);
+  p.v = batched(contiguous(v), p.batch, p.S, p.Ev);
+  if (o.mask.defined()) {
+    p.has_mask = true;
+    p.bool_mask = o.mask.dtype() == kBool;
+    p.mask = batched(o.mask, p.batch, p.L, p.S);
+  }
+  return p;
+}
+
+// Scores of one tile, s[r * cols + c] for query i0 + r and key j0 + c:
+// scale * q k^T (one GEMM), then the mask (-inf where not attended).
+template <class T>
+void score_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::int64_t i0, std::int64_t rows,
+                std::int64_t j0, std::int64_t cols, T* s) {
+  const T* qb = p.q.t.data_ptr<T>() + p.q.offsets[b] + i0 * p.E;
+  const T* kb = p.k.t.data_ptr<T>() + p.k.offsets[b] + j0 * p.E;
+  gemm(dtype_of<T>(), rows, cols, p.E, o.scale, qb, {false, p.E}, kb, {true, p.E}, 0.0, s, cols, kOp);
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  if (o.is_causal) {
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t c = std::max<std::int64_t>(0, i0 + r - j0 + 1); c < cols; ++c) s[r * cols + c] = kNegInf;
+  } else if (p.has_mask) {
+    const std::int64_t off = p.mask.offsets[b] + i0 * p.mask.row_stride + j0 * p.mask.col_stride;
+    if (p.bool_mask) {
+      const bool* m = p.mask.t.data_ptr<bool>() + off;
+      for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < cols; ++c)
+          if (!m[r * p.mask.row_stride + c * p.mask.col_stride]) s[r * cols + c] = kNegInf;
+    } else {
+      const T* m = p.mask.t.data_ptr<T>() + off;
+      for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < cols; ++c) s[r * cols + c] += m[r * p.mask.row_stride + c * p.mask.col_stride];
+    }
+  }
+}
+
+// Multiplies tile weights by their dropout multipliers (0 or keep_scale).
+template <class T>
+void drop_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::int64_t i0, std::int64_t rows,
+               std::int64_t j0, std::int64_t cols, T* w) {
+  const T keep_scale = o.dropout_p < 1 ? static_cast<T>(1.0 / (1.0 - o.dropout_p)) : T(0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const auto base = static_cast<std::uint64_t>((b * p.L + i0 + r) * p.S + j0);
+    for (std::int64_t c = 0; c < cols; ++c)
+      w[r * cols + c] *=
+          dropout_uniform(o.dropout_seed, base + static_cast<std::uint64_t>(c)) < o.dropout_p ? T(0) : keep_scale;
+  }
+}
+
+// Keys a query block [i0, i0 + rows) may attend: [0, end).
+std::int64_t key_end(const Plan& p, const AttentionOptions& o, std::int64_t i0, std::int64_t rows) {
+  return o.is_causal ? std::min(p.S, i0 + rows) : p.S;
+}
+
+template <class T>
+void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
+  const std::int64_t qblocks = (p.L + kBlockQ - 1) / kBlockQ;
+  const double flops = 2.0 * static_cast<double>(p.B) * static_cast<double>(p.L) * static_cast<double>(p.S) *
+                       static_cast<double>(p.E + p.Ev);
+  for_each_task(p.B * qblocks, flops, [&](std::int64_t task) {
+    const std::int64_t b = task / qblocks, i0 = (task % qblocks) * kBlockQ;
+    const std::int64_t rows = std::min(kBlockQ, p.L - i0);
+    constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+    std::vector<T> s(static_cast<std::size_t>(rows * kBlockK));
+    std::vector<T> m(static_cast<std::size_t>(rows), kNegInf), l(static_cast<std::size_t>(rows), T(0));
+    T* o_rows = out + (b * p.L + i0) * p.Ev;  // accumulated unnormalised, divided by l at the end
+    std::fill(o_rows, o_rows + rows * p.Ev, T(0));
+    const std::int64_t end = key_end(p, o, i0, rows);
+    for (std::int64_t j0 = 0; j0 < end; j0 += kBlockK) {
+      const std::int64_t cols = std::min(kBlockK, end - j0);
+      score_tile(p, o, b, i0, rows, j0, cols, s.data());
+      for (std::int64_t r = 0; r < rows; ++r) {
+        T* sr = s.data() + r * cols;
+        T tile_max = kNegInf;
+        for (std::int64_t c = 0; c < cols; ++c) tile_max = std::max(tile_max, sr[c]);
+        const T m_new = std::max(m[r], tile_max);
+        if (m_new == kNegInf) {  // nothing attended yet in this row
+          std::fill(sr, sr + cols, T(0));
+          continue;
+        }
+        const T alpha = std::exp(m[r] - m_new);  // 0 when m[r] was -inf
+        T sum = 0;
+        for (std::int64_t c = 0; c < cols; ++c) {
+          sr[c] = std::exp(sr[c] - m_new);
+          sum += sr[c];
+        }
+        l[r] = l[r] * alpha + sum;
+        m[r] = m_new;
+        if (alpha != T(1)) {
+          T* orow = o_rows + r * p.Ev;
+          for (std::int64_t e = 0; e < p.Ev; ++e) orow[e] *= alpha;
+        }
+      }
+      if (o.dropout_p > 0) drop_tile(p, o, b, i0, rows, j0, cols, s.data());
+      const T* vb = p.v.t.data_ptr<T>() + p.v.offsets[b] + j0 * p.Ev;
+      gemm(dtype_of<T>(), rows, p.Ev, cols, 1.0, s.data(), {false, cols}, vb, {false, p.Ev}, 1.0, o_rows, p.Ev, kOp);
+    }
+    for (std::int64_t r = 0; r < rows; ++r) {
+      T* orow = o_rows + r * p.Ev;
+      if (l[r] == T(0)) {  // a row that attends nothing: zeros
+        std::fill(orow, orow + p.Ev, T(0));
+        lse[b * p.L + i0 + r] = kNegInf;
+        continue;
+      }
+      const T inv = T(1) / l[r];
+      for (std::int64_t e = 0; e < p.Ev; ++e) orow[e] *= inv;
+      lse[b * p.L + i0 + r] = m[r] + std::log(l[r]);
+    }
+  });
+}
+
+// One batch index per task: the key-block loop is outer (dk, dv of a block
+// accumulate over the query blocks), and dq of the whole batch index belongs
+// to this task, so no two threads write one gradient row.
+template <class T>
+void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, const T* out, const T* lse, T* dq, T* dk,
+                   T* dv) {
+  const double flops = 4.0 * static_cast<double>(p.B) * static_cast<double>(p.L) * static_cast<double>(p.S) *
+                       static_cast<double>(p.E + p.Ev);
+  for_each_task(p.B, flops, [&](std::int64_t b) {
+    const T* dob = dout + b * p.L * p.Ev;
+    const T* ob = out + b * p.L * p.Ev;
+    const T* lb = lse + b * p.L;
+    const T* qb = p.q.t.data_ptr<T>() + p.q.offsets[b];
+    const T* kb = p.k.t.data_ptr<T>() + p.k.offsets[b];
+    const T* vb = p.v.t.data_ptr<T>() + p.v.offsets[b];
+    T* dqb = dq + b * p.L * p.E;
+    T* dkb = dk + b * p.S * p.E;
+    T* dvb = dv + b * p.S * p.Ev;
+    std::fill(dqb, dqb + p.L * p.E, T(0));
+    std::fill(dkb, dkb + p.S * p.E, T(0));
+    std::fill(dvb, dvb + p.S * p.Ev, T(0));
+    // D_i = dout_i . out_i = sum_j P_ij dP_ij (also with dropout), the
+    // softmax backward's row term.
+    std::vector<T> D(static_cast<std::size_t>(p.L));
+    for (std::int64_t i = 0; i < p.L; ++i) {
+      T acc = 0;
+      for (std::int64_t e = 0; e < p.Ev; ++e) acc += dob[i * p.Ev + e] * ob[i * p.Ev + e];
+      D[static_cast<std::size_t>(i)] = acc;
+    }
+    std::vector<T> P(static_cast<std::size_t>(kBlockQ * kBlockK)), Pd, dP(static_cast<std::size_t>(kBlockQ * kBlockK));
+    if (o.dropout_p > 0) Pd.resize(P.size());
+    for (std::int64_t j0 = 0; j0 < p.S; j0 += kBlockK) {
+      const std::int64_t cols = std::min(kBlockK, p.S - j0);
+      // Causal: query blocks wholly above the diagonal attend none of these keys.
+      const std::int64_t first = o.is_causal ? (j0 / kBlockQ) * kBlockQ : 0;
+      for (std::int64_t i0 = first; i0 < p.L; i0 += kBlockQ) {
+        const std::int64_t rows = std::min(kBlockQ, p.L - i0);
+        score_tile(p, o, b, i0, rows, j0, cols, P.data());
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const T l = lb[i0 + r];
+          T* pr = P.data() + r * cols;
+          if (std::isinf(l) && l < 0) {
+            std::fill(pr, pr + cols, T(0));
+          } else {
+            for (std::int64_t c = 0; c < cols; ++c) pr[c] = std::exp(pr[c] - l);
+          }
+        }
+        const T* weights = P.data();  // what multiplied v in the forward
+        if (o.dropout_p > 0) {
+          std::copy(P.begin(), P.begin() + rows * cols, Pd.begin());
+          drop_tile(p, o, b, i0, rows, j0, cols, Pd.data());
+          weights = Pd.data();
+        }
+        // dv_j += weights^T dout_i
+        gemm(dtype_of<T>(), cols, p.Ev, rows, 1.0, weights, {true, cols}, dob + i0 * p.Ev, {false, p.Ev}, 1.0,
+             dvb + j0 * p.Ev, p.Ev, kOp);
+        // dP = dout_i v_j^T (times the dropout multipliers)
+        gemm(dtype_of<T>(), rows, cols, p.Ev, 1.0, dob + i0 * p.Ev, {false, p.Ev}, vb + j0 * p.Ev, {true, p.Ev}, 0.0,
+             dP.data(), cols, kOp);
+        if (o.dropout_p > 0) drop_tile(p, o, b, i0, rows, j0, cols, dP.data());
+        // dS = P * (dP - D_i), written over dP
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const T d = D[static_cast<std::size_t>(i0 + r)];
+          for (std::int64_t c = 0; c < cols; ++c) dP[r * cols + c] = P[r * cols + c] * (dP[r * cols + c] - d);
+        }
+        // dq_i += scale dS k_j;  dk_j += scale dS^T q_i
+        gemm(dtype_of<T>(), rows, p.E, cols, o.scale, dP.data(), {false, cols}, kb + j0 * p.E, {false, p.E}, 1.0,
+             dqb + i0 * p.E, p.E, kOp);
+        gemm(dtype_of<T>(), cols, p.E, rows, o.scale, dP.data(), {true, cols}, qb + i0 * p.E, {false, p.E}, 1.0,
+             dkb + j0 * p.E, p.E, kOp);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+Dims attention_batch_shape(const TensorBase& q, const TensorBase& k, const TensorBase& v, const AttentionOptions& o) {
+  if (!q.defined() || !k.defined() || !v.defined())
+    throw ValueError(fmt::format("{}: query, key and value must be defined tensors", kOp));
+  if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2)
+    throw ShapeError(
+        fmt::format("{}: query, key and value need at least 2 dims ([..., L, E], [..., S, E], "
+                    "[..., S, Ev]), got {}, {} and {}",
+                    kOp, shape_str(q.sizes()), shape_str(k.sizes()), shape_str(v.sizes())));
+  if (!q.is_floating_point() || k.dtype() != q.dtype() || v.dtype() != q.dtype())
+    throw DTypeError(fmt::format("{}: query, key and value must share one floating dtype, got {}, {} and {}", kOp,
+                                 dtype_name(q.dtype()), dtype_name(k.dtype()), dtype_name(v.dtype())));
+  if (k.size(-1) != q.size(-1))
+    throw ShapeError(fmt::format("{}: query {} and key {} differ in their last dim (the embedding size E)", kOp,
+                                 shape_str(q.sizes()), shape_str(k.sizes())));
+  if (v.size(-2) != k.size(-2))
+    throw ShapeError(fmt::format("{}: key {} and value {} differ in the sequence length S (dim -2)", kOp,
+                                 shape_str(k.sizes()), shape_str(v.sizes())));
+  const Dims batch = broadcast_shapes(broadcast_shapes(batch_of(q), batch_of(k), kOp), batch_of(v), kOp);
+  if (o.mask.defined()) {
+    if (o.is_causal)
+      throw ValueError(
+          fmt::format("{}: give either attn_mask ({}) or is_causal, not both", kOp, shape_str(o.mask.sizes())));
+    if (o.mask.dtype() != kBool && o.mask.dtype() != q.dtype())
+      throw DTypeError(fmt::format("{}: attn_mask must be bool or of the query's dtype {}, got {}", kOp,
+                                   dtype_name(q.dtype()), dtype_name(o.mask.dtype())));
+    const Dims target = with_matrix(batch, q.size(-2), k.size(-2));
+    bool fits = o.mask.dim() <= target.size();
+    for (int d = 1; fits && d <= o.mask.dim(); ++d) {
+      const std::int64_t m = o.mask.size(-d), t = target[target.size() - d];
+      fits = m == t || m == 1;
+    }
+    if (!fits)
+      throw ShapeError(fmt::format("{}: attn_mask {} does not broadcast to the scores' shape {}", kOp,
+                                   shape_str(o.mask.sizes()), shape_str(target)));
+  }
+  if (!(o.dropout_p >= 0 && o.dropout_p <= 1))
+    throw ValueError(fmt::format("{}: dropout_p has to be between 0 and 1, got {}", kOp, o.dropout_p));
+  if (std::isnan(o.scale)) throw ValueError(fmt::format("{}: scale is NaN", kOp));
+  return batch;
+}
+
+std::tuple<TensorBase, TensorBase> attention_forward(const TensorBase& q, const TensorBase& k, const TensorBase& v,
+                                                     const AttentionOptions& o) {
+  const Plan p = make_plan(q, k, v, o);
+  TensorBase out = make_tensor(with_matrix(p.batch, p.L, p.Ev), q.dtype());
+  Dims lse_shape = p.batch;
+  lse_shape.push_back(p.L);
+  TensorBase lse = make_tensor(lse_shape, q.dtype());
+  dispatch_floating(q.dtype(), kOp, [&]<class T>() { forward_impl<T>(p, o, out.data_ptr<T>(), lse.data_ptr<T>()); });
+  return {out, lse};
+}
+
+std::tuple<TensorBase, TensorBase, TensorBase> attention_backward(const TensorBase& dout, const TensorBase& q,
+                                                                  const TensorBase& k, const TensorBase& v,
+                                                                  const TensorBase& out, const TensorBase& logsumexp,
+                                                                  const AttentionOptions& o) {
+  const Plan p = make_plan(q, k, v, o);
+  const Dims out_shape = with_matrix(p.batch, p.L, p.Ev);
+  if (dout.shape() != out_shape || dout.dtype() != q.dtype())
+    throw ShapeError(fmt::format("{}_backward: the output gradient is {} {}, expected {} {}", kOp,
+                                 shape_str(dout.sizes()), dtype_name(dout.dtype()), shape_str(out_shape),
+                                 dtype_name(q.dtype())));
+  const TensorBase dout_c = contiguous(dout), out_c = contiguous(out), lse_c = contiguous(logsumexp);
+  TensorBase dq = make_tensor(with_matrix(p.batch, p.L, p.E), q.dtype());
+  TensorBase dk = make_tensor(with_matrix(p.batch, p.S, p.E), q.dtype());
+  TensorBase dv = make_tensor(with_matrix(p.batch, p.S, p.Ev), q.dtype());
+  dispatch_floating(q.dtype(), kOp, [&]<class T>() {
+    backward_impl<T>(p, o, dout_c.data_ptr<T>(), out_c.data_ptr<T>(), lse_c.data_ptr<T>(), dq.data_ptr<T>(),
+                     dk.data_ptr<T>(), dv.data_ptr<T>());
+  });
+  return {dq, dk, dv};
+}
+
+TensorBase attention_dropout_mask(const Dims& batch, std::int64_t L, std::int64_t S, DType dtype, double p,
+                                  std::uint64_t seed) {
+  TensorBase mask = make_tensor(with_matrix(batch, L, S), dtype);
+  dispatch_floating(dtype, kOp, [&]<class T>() {
+    const T keep_scale = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+    T* m = mask.data_ptr<T>();
+    for (std::int64_t i = 0; i < mask.numel(); ++i)
+      m[i] = dropout_uniform(seed, static_cast<std::uint64_t>(i)) < p ? T(0) : keep_scale;
+  });
+  return mask;
+}
+
+}  // namespace tg::kernel

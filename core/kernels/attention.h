@@ -1,0 +1,60 @@
+#pragma once
+// Fused scaled dot-product attention (memory-efficient / flash attention on
+// the CPU): softmax(q k^T * scale + mask) v computed tile by tile with an
+// online softmax (running row max and sum), so that no more than one
+// [block, block] tile of scores per thread exists at a time. The forward
+// keeps only the output and each query row's logsumexp; the backward
+// recomputes the tiles from them. Every tile product is one GEMM (blas.h).
+//
+// Shapes (PyTorch 2.x): q [..., L, E], k [..., S, E], v [..., S, Ev]; the
+// batch dims "..." of q, k and v broadcast together. The mask, when defined,
+// broadcasts to [..., L, S]: bool (true = attend) or of q's dtype (added to
+// the scores). is_causal lets query i attend keys j <= i (the top-left
+// aligned lower triangle, torch.ones(L, S).tril(), also when L != S) and
+// may not be combined with a mask. A query row that may attend no key at
+// all gives a zero output row with zero gradients (PyTorch's math path gives
+// NaN there).
+//
+// Dropout (p > 0) zeroes each attention weight with probability p and scales
+// the rest by 1 / (1 - p). Its mask is a hash of (seed, batch, i, j), not a
+// stored tensor: the backward regenerates the same tiles, and one seed gives
+// one mask.
+#include <cstdint>
+#include <tuple>
+
+#include <tapegrad/core/tensor.h>
+
+namespace tg::kernel {
+
+struct AttentionOptions {
+  TensorBase mask{};  // undefined, bool, or q's dtype; broadcasts to [..., L, S]
+  bool is_causal = false;
+  double scale = 0;  // already resolved (the caller's default is 1 / sqrt(E))
+  double dropout_p = 0;
+  std::uint64_t dropout_seed = 0;
+};
+
+// The checked broadcast batch shape of q, k, v (and the mask): the result
+// has shape [*batch, L, Ev]. ShapeError / DTypeError / ValueError naming
+// scaled_dot_product_attention otherwise.
+Dims attention_batch_shape(const TensorBase& q, const TensorBase& k, const TensorBase& v,
+                           const AttentionOptions& options);
+
+// {out [*batch, L, Ev], logsumexp [*batch, L]} (a fully masked row's
+// logsumexp is -inf).
+std::tuple<TensorBase, TensorBase> attention_forward(const TensorBase& q, const TensorBase& k, const TensorBase& v,
+                                                     const AttentionOptions& options);
+
+// {dq [*batch, L, E], dk [*batch, S, E], dv [*batch, S, Ev]} (the broadcast
+// batch shape: the caller sums them back to each input's shape).
+std::tuple<TensorBase, TensorBase, TensorBase> attention_backward(const TensorBase& dout, const TensorBase& q,
+                                                                  const TensorBase& k, const TensorBase& v,
+                                                                  const TensorBase& out, const TensorBase& logsumexp,
+                                                                  const AttentionOptions& options);
+
+// The dropout multipliers (0 or 1 / (1 - p)) that attention_forward applies,
+// as a tensor [*batch, L, S] of `dtype`: for the unfused (math) path.
+TensorBase attention_dropout_mask(const Dims& batch, std::int64_t L, std::int64_t S, DType dtype, double p,
+                                  std::uint64_t seed);
+
+}  // namespace tg::kernel

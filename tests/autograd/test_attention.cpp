@@ -1,0 +1,212 @@
+// scaled_dot_product_attention: the fused op against PyTorch's math path
+// (tests/reference/attention.json, written by
+// tests/reference/make_attention_reference.py with torch 1.13), against
+// tapegrad's own unfused math path (dropout included), gradchecks of both
+// derivative orders, and its bad inputs.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/error.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/nn/functional.h>
+
+#include "support/reference.h"
+
+using tg::Dims;
+using tg::Tensor;
+namespace F = tg::nn::functional;
+
+namespace {
+
+Dims dims_of(const nlohmann::json& j) { return Dims(j.get<std::vector<std::int64_t>>()); }
+
+Tensor leaf_from(const nlohmann::json& c, const char* key, const char* shape_key, tg::DType dtype) {
+  Tensor t = tg::tensor(c.at(key).get<std::vector<double>>(), dims_of(c.at(shape_key)), dtype);
+  t.set_requires_grad(true);
+  return t;
+}
+
+std::vector<std::string> case_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, c] : tg_test::reference_file("attention.json").at("cases").items()) names.push_back(name);
+  return names;
+}
+
+// The reference case `name` in `dtype`: out and the gradients of
+// sum(out * w) against PyTorch's, to `tol`.
+void check_case(const std::string& name, tg::DType dtype, double tol) {
+  CAPTURE(name);
+  const auto& c = tg_test::reference_file("attention.json").at("cases").at(name);
+  Tensor q = leaf_from(c, "q", "q_shape", dtype), k = leaf_from(c, "k", "k_shape", dtype),
+         v = leaf_from(c, "v", "v_shape", dtype);
+  Tensor mask;
+  const std::string kind = c.at("mask_kind").get<std::string>();
+  if (kind == "bool")
+    mask = tg::tensor(c.at("mask").get<std::vector<double>>(), dims_of(c.at("mask_shape")), tg::kBool);
+  if (kind == "float") mask = leaf_from(c, "mask", "mask_shape", dtype);
+  std::optional<double> scale;
+  if (c.contains("scale")) scale = c.at("scale").get<double>();
+  const bool causal = c.at("is_causal").get<bool>();
+  const Tensor out = F::scaled_dot_product_attention(q, k, v, mask, 0.0, causal, scale);
+  CHECK(out.shape() == dims_of(c.at("out_shape")));
+  tg_test::check_close(out, c.at("out").get<std::vector<double>>(), tol);
+  const Tensor w =
+      tg::div(tg::arange(1, static_cast<double>(out.numel()) + 1, 1, {.dtype = dtype}).reshape(out.shape()),
+              static_cast<double>(out.numel()));
+  tg::sum(tg::mul(out, w)).backward();
+  tg_test::check_close(q.grad(), c.at("dq").get<std::vector<double>>(), tol);
+  tg_test::check_close(k.grad(), c.at("dk").get<std::vector<double>>(), tol);
+  tg_test::check_close(v.grad(), c.at("dv").get<std::vector<double>>(), tol);
+  if (kind == "float") tg_test::check_close(mask.grad(), c.at("dmask").get<std::vector<double>>(), tol);
+}
+
+Tensor leaf_randn(Dims shape, tg::DType dtype = tg::kFloat64) {
+  Tensor t = tg::randn(std::move(shape), {.dtype = dtype});
+  t.set_requires_grad(true);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("scaled_dot_product_attention equals PyTorch's math path in float64, values and gradients") {
+  const auto names = case_names();
+  REQUIRE(names.size() >= 10);
+  for (const auto& name : names) check_case(name, tg::kFloat64, 1e-10);
+}
+
+TEST_CASE("scaled_dot_product_attention equals PyTorch's math path in float32") {
+  for (const auto& name : case_names()) check_case(name, tg::kFloat32, 2e-4);
+}
+
+TEST_CASE("scaled_dot_product_attention: a row that attends nothing is zero, with zero gradients") {
+  Tensor q = leaf_randn({1, 3, 4}), k = leaf_randn({1, 5, 4}), v = leaf_randn({1, 5, 2});
+  Tensor mask = tg::ones({3, 5}, {.dtype = tg::kBool});
+  mask = tg::where(tg::tensor({1.0, 0.0, 1.0}, {3, 1}) > 0.5, mask, tg::zeros({}, {.dtype = tg::kBool}));
+  const Tensor out = F::scaled_dot_product_attention(q, k, v, mask);
+  const auto values = out.to_vector<double>();
+  for (double x : values) CHECK(std::isfinite(x));
+  CHECK(values[2] == 0.0);
+  CHECK(values[3] == 0.0);
+  tg::sum(out).backward();
+  const auto dq = q.grad().to_vector<double>();
+  for (int e = 4; e < 8; ++e) CHECK(dq[static_cast<std::size_t>(e)] == 0.0);
+  for (double x : k.grad().to_vector<double>()) CHECK(std::isfinite(x));
+}
+
+TEST_CASE("scaled_dot_product_attention: the fused op equals the math path, dropout included") {
+  tg::manual_seed(7);
+  struct Config {
+    Dims q, k, v;
+    bool causal;
+    double p;
+  };
+  const std::vector<Config> configs = {
+      {{2, 70, 8}, {2, 130, 8}, {2, 130, 5}, false, 0.0},
+      {{2, 3, 100, 4}, {2, 3, 100, 4}, {2, 3, 100, 4}, true, 0.0},
+      {{2, 66, 4}, {2, 80, 4}, {2, 80, 3}, false, 0.3},
+      {{1, 2, 90, 4}, {1, 2, 90, 4}, {1, 2, 90, 6}, true, 0.5},
+  };
+  for (const auto& cfg : configs) {
+    CAPTURE(cfg.q);
+    CAPTURE(cfg.p);
+    Tensor q = leaf_randn(cfg.q), k = leaf_randn(cfg.k), v = leaf_randn(cfg.v);
+    tg::Generator g1(99), g2(99);
+    const Tensor fused = F::scaled_dot_product_attention(q, k, v, {}, cfg.p, cfg.causal, {}, &g1);
+    auto [math, weights] = tg::scaled_dot_product_attention_math(q, k, v, {}, cfg.p, cfg.causal, {}, &g2);
+    tg_test::check_close(fused, math, 1e-12);
+    const Tensor w = tg::randn(fused.shape(), {.dtype = tg::kFloat64});
+    const auto fused_grads = tg::grad({tg::sum(tg::mul(fused, w))}, {q, k, v}, {}, {.retain_graph = true});
+    const auto math_grads = tg::grad({tg::sum(tg::mul(math, w))}, {q, k, v});
+    for (std::size_t i = 0; i < 3; ++i) tg_test::check_close(fused_grads[i], math_grads[i], 1e-10);
+    // The fused backward (no create_graph) against its own math-path formula
+    // (create_graph), which double backward differentiates.
+    const auto composed = tg::grad({tg::sum(tg::mul(fused, w))}, {q, k, v}, {}, {.create_graph = true});
+    for (std::size_t i = 0; i < 3; ++i) tg_test::check_close(fused_grads[i], composed[i], 1e-10);
+  }
+}
+
+TEST_CASE("scaled_dot_product_attention: dropout masks are reproducible by seed and drop about p") {
+  const Tensor q = tg::randn({2, 64, 8}), k = tg::randn({2, 64, 8}), v = tg::randn({2, 64, 8});
+  tg::manual_seed(5);
+  const Tensor a = F::scaled_dot_product_attention(q, k, v, {}, 0.4);
+  tg::manual_seed(5);
+  const Tensor b = F::scaled_dot_product_attention(q, k, v, {}, 0.4);
+  const Tensor c = F::scaled_dot_product_attention(q, k, v, {}, 0.4);  // the next seed
+  tg_test::check_close(a, b, 0);
+  CHECK_FALSE(tg::allclose(a, c));
+  tg::Generator gen(3);
+  auto [out, weights] = tg::scaled_dot_product_attention_math(q, k, v, {}, 0.4, false, {}, &gen);
+  const double dropped = tg::mean((weights == 0.0).to(tg::kFloat64)).item<double>();
+  CHECK(dropped == doctest::Approx(0.4).epsilon(0.05));
+}
+
+TEST_CASE("scaled_dot_product_attention: gradcheck and gradgradcheck in float64") {
+  tg::manual_seed(11);
+  const auto mask = tg::tensor({1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1}, {3, 4}, {.dtype = tg::kBool});
+  SUBCASE("plain, batch broadcast") {
+    const std::vector<Tensor> in = {leaf_randn({2, 3, 2}), leaf_randn({4, 2}), leaf_randn({1, 4, 3})};
+    const auto fn = [](const std::vector<Tensor>& x) { return F::scaled_dot_product_attention(x[0], x[1], x[2]); };
+    CHECK(tg::gradcheck(fn, in));
+    CHECK(tg::gradgradcheck(fn, in));
+  }
+  SUBCASE("bool mask and causal") {
+    const std::vector<Tensor> in = {leaf_randn({2, 3, 2}), leaf_randn({2, 4, 2}), leaf_randn({2, 4, 3})};
+    const auto masked = [mask](const std::vector<Tensor>& x) {
+      return F::scaled_dot_product_attention(x[0], x[1], x[2], mask, 0.0, false, 0.7);
+    };
+    const auto causal = [](const std::vector<Tensor>& x) {
+      return F::scaled_dot_product_attention(x[0], x[1], x[2], {}, 0.0, true);
+    };
+    CHECK(tg::gradcheck(masked, in));
+    CHECK(tg::gradgradcheck(masked, in));
+    CHECK(tg::gradcheck(causal, in));
+    CHECK(tg::gradgradcheck(causal, in));
+  }
+  SUBCASE("float mask with its gradient") {
+    const std::vector<Tensor> in = {leaf_randn({2, 3, 2}), leaf_randn({2, 4, 2}), leaf_randn({2, 4, 3}),
+                                    leaf_randn({3, 4})};
+    const auto fn = [](const std::vector<Tensor>& x) {
+      return F::scaled_dot_product_attention(x[0], x[1], x[2], x[3]);
+    };
+    CHECK(tg::gradcheck(fn, in));
+    CHECK(tg::gradgradcheck(fn, in));
+  }
+  SUBCASE("dropout with a fixed generator") {
+    const std::vector<Tensor> in = {leaf_randn({2, 3, 2}), leaf_randn({2, 4, 2}), leaf_randn({2, 4, 3})};
+    const auto fn = [](const std::vector<Tensor>& x) {
+      tg::Generator gen(21);
+      return F::scaled_dot_product_attention(x[0], x[1], x[2], {}, 0.3, false, {}, &gen);
+    };
+    CHECK(tg::gradcheck(fn, in));
+    CHECK(tg::gradgradcheck(fn, in));
+  }
+}
+
+TEST_CASE("scaled_dot_product_attention: bad inputs name the op and the shapes") {
+  const Tensor q = tg::randn({2, 3, 4}), k = tg::randn({2, 5, 4}), v = tg::randn({2, 5, 6});
+  CHECK_THROWS_WITH_AS(F::scaled_dot_product_attention(q, tg::randn({2, 5, 3}), v),
+                       doctest::Contains("scaled_dot_product_attention"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::scaled_dot_product_attention(q, k, tg::randn({2, 4, 6})), doctest::Contains("[2, 4, 6]"),
+                       tg::ShapeError);
+  CHECK_THROWS_AS(F::scaled_dot_product_attention(q, tg::randn({3, 5, 4}), v), tg::ShapeError);
+  CHECK_THROWS_AS(F::scaled_dot_product_attention(tg::randn({4}), k, v), tg::ShapeError);
+  CHECK_THROWS_AS(F::scaled_dot_product_attention(q, k.to(tg::kFloat64), v), tg::DTypeError);
+  CHECK_THROWS_AS(F::scaled_dot_product_attention(tg::ones({2, 3, 4}, {.dtype = tg::kInt64}),
+                                                  tg::ones({2, 5, 4}, {.dtype = tg::kInt64}),
+                                                  tg::ones({2, 5, 6}, {.dtype = tg::kInt64})),
+                  tg::DTypeError);
+  CHECK_THROWS_WITH_AS(F::scaled_dot_product_attention(q, k, v, tg::ones({3, 4}, {.dtype = tg::kBool})),
+                       doctest::Contains("attn_mask [3, 4]"), tg::ShapeError);
+  CHECK_THROWS_AS(F::scaled_dot_product_attention(q, k, v, tg::ones({3, 5}, {.dtype = tg::kInt64})), tg::DTypeError);
+  CHECK_THROWS_AS(F::scaled_dot_product_attention(q, k, v, tg::ones({3, 5}, {.dtype = tg::kBool}), 0.0, true),
+                  tg::ValueError);
+  CHECK_THROWS_AS(F::scaled_dot_product_attention(q, k, v, {}, 1.5), tg::ValueError);
+  CHECK_THROWS_AS(F::scaled_dot_product_attention(q, k, v, {}, -0.1), tg::ValueError);
+  CHECK_THROWS_AS(F::scaled_dot_product_attention(q, k, v, {}, 0.0, false, std::nan("")), tg::ValueError);
+}
