@@ -1684,7 +1684,6 @@ std::vector<OpInfo> build() {
   nn_ops(r);
   order_ops(r);  // issue 14: appended last (fuzzer seeds index entries by position)
   math_functions(r);
-<<<<<<< HEAD
   pad_repeat_mode(r);        // appended last (fuzzer seeds index entries by position)
   products_random(r);        // issue 14, appended last (fuzzer seeds index entries by position)
   linalg_decompositions(r);  // issue 14, appended last
