@@ -31,6 +31,10 @@ foreach(name ${OpenMP_CXX_LIB_NAMES})
   endif()
   list(APPEND pc_libs_private -l${name})
 endforeach()
+# Anomaly mode's symbolised backtraces (GCC's libbacktrace, dl).
+foreach(name ${TAPEGRAD_STACKTRACE_LIBS})
+  list(APPEND pc_libs_private -l${name})
+endforeach()
 list(REMOVE_DUPLICATES pc_libs_private)
 
 set(pc_libs "-L\${libdir} -ltapegrad")

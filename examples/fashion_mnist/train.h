@@ -25,6 +25,8 @@ struct Config {
   std::string data_dir{};       // empty: Debian's dataset-fashion-mnist location
   std::size_t train_limit = 0;  // 0: all 60,000 training images
   bool progress = true;
+  std::string profile{};  // Chrome trace of the first training steps goes here
+  std::string graph{};    // Graphviz DOT of the first step's graph goes here
 };
 
 // Both models take images [N, 28, 28] scaled to [0, 1] and give logits [N, 10].
