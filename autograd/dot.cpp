@@ -16,6 +16,10 @@ namespace {
 std::string escape(std::string_view s) {
   std::string out;
   for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";  // a line break in a Graphviz label
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -167,11 +171,11 @@ std::string to_dot(const std::vector<Tensor>& outputs, const NamedTensors& named
       text = std::string(node.name());
     }
     for (const auto& [nr, m] : g.outputs[i])
-      text += g.outputs[i].size() > 1 ? fmt::format("\\n{}: {}", nr, meta_str(m.shape, m.dtype))
-                                      : fmt::format("\\n{}", meta_str(m.shape, m.dtype));
+      text += g.outputs[i].size() > 1 ? fmt::format("\n{}: {}", nr, meta_str(m.shape, m.dtype))
+                                      : fmt::format("\n{}", meta_str(m.shape, m.dtype));
     if (options.show_saved)
       for (const auto& s : node.saved_info())
-        text += fmt::format("\\nsaved{}: {} ({})", s.is_output ? " output" : "", meta_str(s.shape, s.dtype),
+        text += fmt::format("\nsaved{}: {} ({})", s.is_output ? " output" : "", meta_str(s.shape, s.dtype),
                             bytes_str(s.nbytes));
     return text;
   };
