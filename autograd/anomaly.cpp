@@ -1,42 +1,61 @@
-#include <cxxabi.h>
-#include <execinfo.h>
-
-#include <cstdlib>
+// Where an op was recorded, for anomaly mode's errors. Boost.Stacktrace
+// captures the return addresses at recording time (cheap) and symbolises
+// them (function, file, line) only when an error message needs them. Which
+// back end does the symbolising is chosen by CMake (see CMakeLists.txt):
+// libbacktrace (reads the binary's DWARF, in process) when it links, else
+// Boost's basic back end (names from the dynamic symbol table alone).
 #include <memory>
 #include <string>
+
+#ifdef TAPEGRAD_HAVE_LIBBACKTRACE
+#define BOOST_STACKTRACE_USE_BACKTRACE
+#endif
+#include <fmt/format.h>
+#include <boost/stacktrace.hpp>
 
 #include <tapegrad/autograd/function.h>
 
 namespace tg::autograd {
 
-// glibc's backtrace gives "binary(mangled+0x1f) [0x...]"; we demangle the
-// function names and skip the frames inside the recording machinery.
-std::string capture_recording_site() {
-  constexpr int kMaxFrames = 24;
-  void* frames[kMaxFrames];
-  const int n = ::backtrace(frames, kMaxFrames);
-  std::unique_ptr<char*, void (*)(void*)> symbols(::backtrace_symbols(frames, n), std::free);
-  if (!symbols) return "  (no stack trace available)";
+struct RecordingSite {
+  boost::stacktrace::stacktrace frames;
+};
+
+namespace {
+
+// Frames of the recording machinery (attach, record, this file) and of
+// Boost itself say nothing about the user's program.
+bool is_machinery(const std::string& name) {
+  return name.find("tg::autograd::") != std::string::npos || name.find("boost::stacktrace") != std::string::npos ||
+         name.find("tg::profiler::") != std::string::npos;
+}
+
+}  // namespace
+
+std::shared_ptr<const RecordingSite> capture_recording_frames() {
+  // Deep enough to get from the op through the user's helpers to their loop.
+  constexpr std::size_t kMaxFrames = 32;
+  return std::make_shared<RecordingSite>(RecordingSite{boost::stacktrace::stacktrace(0, kMaxFrames)});
+}
+
+std::string describe_recording_site(const RecordingSite& site) {
+  constexpr int kShown = 10;
   std::string out;
   int shown = 0;
-  for (int i = 0; i < n && shown < 10; ++i) {
-    std::string line = symbols.get()[i];
-    const auto open = line.find('('), plus = line.find('+', open == std::string::npos ? 0 : open);
-    std::string name;
-    if (open != std::string::npos && plus != std::string::npos && plus > open + 1) {
-      const std::string mangled = line.substr(open + 1, plus - open - 1);
-      int status = 0;
-      std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status),
-                                                       std::free);
-      name = status == 0 && demangled ? demangled.get() : mangled;
-    } else {
-      name = line;
-    }
-    if (name.find("tg::autograd::") != std::string::npos) continue;  // recording machinery
-    out += "  " + name + "\n";
+  for (const auto& frame : site.frames) {
+    if (shown == kShown) break;
+    std::string name = frame.name();
+    if (is_machinery(name)) continue;
+    if (name.empty()) name = fmt::format("{}", frame.address());
+    const std::string file = frame.source_file();
+    if (file.empty()) out += fmt::format("  #{} {}\n", shown, name);
+    else out += fmt::format("  #{} {}\n        at {}:{}\n", shown, name, file, frame.source_line());
     ++shown;
   }
+  if (out.empty()) return "  (no stack trace available)\n";
   return out;
 }
+
+std::string capture_recording_site() { return describe_recording_site(*capture_recording_frames()); }
 
 }  // namespace tg::autograd

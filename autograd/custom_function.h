@@ -48,6 +48,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/node.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg::autograd {
 
@@ -232,6 +233,9 @@ struct Function {
   static auto apply(Args&&... args) {
     detail::ArgumentList arguments;
     (arguments.add(args), ...);
+    // The profiler's event for the forward, like a built-in op's TG_PROFILE_OP.
+    profiler::RecordScope profile_scope(profiler::enabled() ? detail::type_name<Derived>() : std::string(),
+                                        profiler::EventKind::kForward, arguments.tensors);
     const bool record = needs_grad_list(arguments.tensors);
 
     AutogradContext local;

@@ -12,6 +12,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 namespace autograd {
@@ -26,6 +27,13 @@ bool all_finite(const Tensor& t) {
       if (!std::isfinite(p[i])) return false;
     return true;
   });
+}
+
+// The profiler's name for a node's backward ("mul_backward"), built only
+// while a Profile records.
+std::string backward_event_name(const Node& node) {
+  if (!profiler::enabled()) return {};
+  return node.is_accumulator() ? std::string(node.name()) : fmt::format("{}_backward", node.name());
 }
 
 // Adds `g` to `slot`. The first gradient is kept as is; later ones are added
@@ -169,6 +177,7 @@ class GraphTask {
       std::unique_lock node_lock(node->mutex());
       run_output_hooks(*node, grads);
       capture(*node, grads);
+      profiler::RecordScope profile_scope(backward_event_name(*node), profiler::EventKind::kBackward, grads);
       if (node->is_accumulator()) {
         // moved: lets a sole owner be adopted, not cloned
         if (accumulate_) accumulate_leaf(static_cast<AccumulateGrad&>(*node), std::move(grads[0]));
@@ -365,11 +374,11 @@ class GraphTask {
   void check_anomaly(Node& node, const std::vector<Tensor>& input_grads) {
     for (std::size_t i = 0; i < input_grads.size(); ++i) {
       if (!input_grads[i].defined() || all_finite(input_grads[i])) continue;
+      const std::string where = node.recorded_at();
       throw AutogradError(fmt::format(
           "{}: backward produced NaN or Inf in the gradient of input {} (shape {}); the op was recorded at:\n{}",
           node.name(), i, shape_str(input_grads[i].sizes()),
-          node.recorded_at().empty() ? std::string("  (unknown: anomaly mode was off when it was recorded)")
-                                     : node.recorded_at()));
+          where.empty() ? std::string("  (unknown: anomaly mode was off when it was recorded)") : where));
     }
   }
 

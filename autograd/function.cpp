@@ -73,7 +73,9 @@ void connect_inputs(Node& node, std::size_t n, auto&& input_at) {
 void connect_outputs(const std::shared_ptr<Node>& node, std::span<Tensor* const> outputs) {
   node->set_sequence_nr(next_sequence_nr());
   node->set_num_outputs(static_cast<std::uint32_t>(outputs.size()));
-  if (is_anomaly_enabled()) node->set_recorded_at(capture_recording_site());
+  if (is_anomaly_enabled()) node->set_recording_site(capture_recording_frames());
+  if (is_graph_detail_enabled()) [[unlikely]]
+    node->set_saved_info(take_pending_saved_info());
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     Tensor* out = outputs[i];
     if (!out || !out->defined()) continue;

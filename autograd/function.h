@@ -105,7 +105,12 @@ void FunctionNode<F>::throw_released() const {
   throw_backward_twice(name_);
 }
 
-// Where the current op is being recorded (a short stack trace), for anomaly mode.
+// Where the current op is being recorded, for anomaly mode: the raw frames
+// (cheap, taken for every op recorded in anomaly mode), symbolised by
+// describe_recording_site into function names, files and lines (slow, only
+// for an error message). capture_recording_site does both.
+std::shared_ptr<const RecordingSite> capture_recording_frames();
+std::string describe_recording_site(const RecordingSite& site);
 std::string capture_recording_site();
 
 // Connects `node` to its inputs and makes it the grad_fn of `outputs`

@@ -1,16 +1,27 @@
 #include <tapegrad/autograd/node.h>
 
 #include <atomic>
+#include <utility>
 
 #include <fmt/format.h>
 
+#include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 
 namespace tg::autograd {
 namespace {
 std::atomic<std::int64_t> g_live_nodes{0};
 thread_local std::uint64_t tl_next_sequence_nr = 1;
+thread_local bool tl_graph_detail = false;
+thread_local std::vector<SavedInfo> tl_pending_saved;
 }  // namespace
+
+bool is_graph_detail_enabled() { return tl_graph_detail; }
+void set_graph_detail_enabled(bool enabled) {
+  tl_graph_detail = enabled;
+  tl_pending_saved.clear();
+}
+std::vector<SavedInfo> take_pending_saved_info() { return std::exchange(tl_pending_saved, {}); }
 
 std::uint64_t next_sequence_nr() { return tl_next_sequence_nr++; }
 std::int64_t live_node_count() { return g_live_nodes.load(std::memory_order_relaxed); }
@@ -43,6 +54,10 @@ Edge gradient_edge(const Tensor& t) {
   return {acc, 0};
 }
 
+std::string Node::recorded_at() const {
+  return recording_site_ ? describe_recording_site(*recording_site_) : recorded_at_;
+}
+
 Node::Node() { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
 
 // Freeing a long chain through shared_ptr destructors would recurse once per
@@ -69,6 +84,9 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   saved_ = true;
   is_output_ = is_output;
   version_ = t.version();
+  if (tl_graph_detail) [[unlikely]]
+    tl_pending_saved.push_back(
+        {t.shape(), t.dtype(), t.numel() * static_cast<std::int64_t>(itemsize(t.dtype())), is_output});
   if (is_output) {
     // Keep the data without the grad_fn: the node owning this saved tensor is
     // that grad_fn, and holding it here would be a cycle.

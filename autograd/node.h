@@ -23,6 +23,7 @@
 namespace tg::autograd {
 
 class Node;
+struct RecordingSite;  // autograd/anomaly.cpp
 
 struct Edge {
   std::shared_ptr<Node> fn;    // null: this input needs no gradient
@@ -80,6 +81,33 @@ Edge gradient_edge(const Tensor& t);
 // without their grad_fn (that would be a cycle) and get it back on unpack.
 // Unpack checks the storage's version counter, so an in-place change after
 // saving is an error instead of a wrong gradient.
+// What a node saved, for pictures of the graph (autograd/dot.h): kept only for
+// nodes recorded while a GraphDetailGuard is alive, so recording costs
+// nothing more otherwise.
+struct SavedInfo {
+  Dims shape;
+  DType dtype = kFloat32;
+  std::int64_t nbytes = 0;
+  bool is_output = false;
+};
+bool is_graph_detail_enabled();
+void set_graph_detail_enabled(bool enabled);
+// The SavedInfo of the tensors saved on this thread since the last call.
+std::vector<SavedInfo> take_pending_saved_info();
+
+// While alive, ops recorded on this thread remember the shapes, dtypes and
+// sizes of the tensors they save, which to_dot then shows.
+class GraphDetailGuard {
+ public:
+  GraphDetailGuard() : previous_(is_graph_detail_enabled()) { set_graph_detail_enabled(true); }
+  ~GraphDetailGuard() { set_graph_detail_enabled(previous_); }
+  GraphDetailGuard(const GraphDetailGuard&) = delete;
+  GraphDetailGuard& operator=(const GraphDetailGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 class SavedTensor {
  public:
   SavedTensor() = default;
@@ -156,9 +184,14 @@ class Node : public std::enable_shared_from_this<Node> {
   // this node again.
   std::recursive_mutex& mutex() const { return mutex_; }
 
-  // Set when anomaly mode was on at recording time.
-  const std::string& recorded_at() const { return recorded_at_; }
+  // Set when anomaly mode was on at recording time: where the op was
+  // recorded, as function names, files and lines (symbolised on this call).
+  std::string recorded_at() const;
   void set_recorded_at(std::string where) { recorded_at_ = std::move(where); }
+  void set_recording_site(std::shared_ptr<const RecordingSite> site) { recording_site_ = std::move(site); }
+  // Filled only under a GraphDetailGuard.
+  const std::vector<SavedInfo>& saved_info() const { return saved_info_; }
+  void set_saved_info(std::vector<SavedInfo> info) { saved_info_ = std::move(info); }
 
  protected:
   void mark_accumulator() { is_accumulator_ = true; }
@@ -172,6 +205,8 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<InputMeta> input_metas_;
   std::vector<std::pair<std::uint32_t, TensorHook>> output_hooks_;
   std::string recorded_at_;
+  std::shared_ptr<const RecordingSite> recording_site_;
+  std::vector<SavedInfo> saved_info_;
   mutable std::recursive_mutex mutex_;
 };
 

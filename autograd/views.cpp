@@ -239,7 +239,7 @@ void rebase_view_history(const Tensor& self) {
     metas.push_back(fn->input_metas()[i]);
   }
   copy->set_sequence_nr(next_sequence_nr());
-  if (is_anomaly_enabled()) copy->set_recorded_at(capture_recording_site());
+  if (is_anomaly_enabled()) copy->set_recording_site(capture_recording_frames());
   auto& bm = ensure_meta(base);
   bm.grad_fn = copy;
   bm.output_nr = 0;

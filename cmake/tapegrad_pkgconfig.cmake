@@ -39,6 +39,10 @@ if(TAPEGRAD_WITH_MPI)
     list(APPEND pc_libs_private -L${dir} -l${name})
   endforeach()
 endif()
+# Anomaly mode's symbolised backtraces (GCC's libbacktrace, dl).
+foreach(name ${TAPEGRAD_STACKTRACE_LIBS})
+  list(APPEND pc_libs_private -l${name})
+endforeach()
 list(REMOVE_DUPLICATES pc_libs_private)
 
 set(pc_libs "-L\${libdir} -ltapegrad")

@@ -4,13 +4,17 @@
 #include <bit>
 #include <cstdlib>
 #include <limits>
+#include <mutex>
 #include <new>
+#include <vector>
 
 #include <sys/sysinfo.h>
 
 #include <fmt/format.h>
 
 #include <tapegrad/core/error.h>
+#include <tapegrad/core/memory.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 namespace {
@@ -53,7 +57,13 @@ std::size_t memory_limit() {
 struct ThreadCache {
   std::array<void*, kMaxClass + 1> heads{};
   std::array<std::size_t, kMaxClass + 1> counts{};
-  std::size_t cached_bytes = 0;
+  // Written by its thread only; atomic so memory_stats() may read it from
+  // another (a relaxed load and store cost what a plain one does).
+  std::atomic<std::size_t> cached_bytes{0};
+  void add_cached(std::ptrdiff_t delta) {
+    cached_bytes.store(cached_bytes.load(std::memory_order_relaxed) + static_cast<std::size_t>(delta),
+                       std::memory_order_relaxed);
+  }
   ~ThreadCache() { release(); }
   void release() {
     for (std::size_t c = 0; c < heads.size(); ++c) {
@@ -63,7 +73,7 @@ struct ThreadCache {
       }
       counts[c] = 0;
     }
-    cached_bytes = 0;
+    cached_bytes.store(0, std::memory_order_relaxed);
   }
   static void*& next_of(void* block) { return *static_cast<void**>(block); }
 };
@@ -74,14 +84,53 @@ struct ThreadCache {
 thread_local ThreadCache* tl_cache = nullptr;
 thread_local bool tl_cache_dead = false;
 
+// Every live thread cache, for memory_stats() to sum. Never destroyed:
+// threads may exit after static destructors ran.
+struct CacheList {
+  std::mutex mutex;
+  std::vector<ThreadCache*> caches;
+};
+CacheList& cache_list() {
+  static CacheList* list = new CacheList;
+  return *list;
+}
+
 struct ThreadCacheOwner {
   ThreadCache cache;
-  ThreadCacheOwner() { tl_cache = &cache; }
+  ThreadCacheOwner() {
+    tl_cache = &cache;
+    std::lock_guard lock(cache_list().mutex);
+    cache_list().caches.push_back(&cache);
+  }
   ~ThreadCacheOwner() {
     tl_cache = nullptr;
     tl_cache_dead = true;
+    std::lock_guard lock(cache_list().mutex);
+    std::erase(cache_list().caches, &cache);
   }
 };
+
+// Tensor storage counters (memory_stats). Relaxed: they are statistics, not
+// synchronisation.
+std::atomic<std::int64_t> g_allocated_bytes{0};
+std::atomic<std::int64_t> g_peak_bytes{0};
+std::atomic<std::int64_t> g_num_allocations{0};
+std::atomic<std::int64_t> g_num_frees{0};
+
+void count_allocation(std::size_t nbytes) {
+  const auto n = static_cast<std::int64_t>(nbytes);
+  const std::int64_t now = g_allocated_bytes.fetch_add(n, std::memory_order_relaxed) + n;
+  std::int64_t peak = g_peak_bytes.load(std::memory_order_relaxed);
+  while (now > peak && !g_peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {}
+  g_num_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (profiler::enabled()) [[unlikely]]
+    profiler::detail::note_allocation(nbytes);
+}
+
+void count_free(std::size_t nbytes) {
+  g_allocated_bytes.fetch_sub(static_cast<std::int64_t>(nbytes), std::memory_order_relaxed);
+  g_num_frees.fetch_add(1, std::memory_order_relaxed);
+}
 
 ThreadCache* thread_cache() {
   if (!tl_cache && !tl_cache_dead) {
@@ -113,7 +162,7 @@ void* cpu_allocate(std::size_t nbytes) {
     if (void* p = cache->heads[k]) {
       cache->heads[k] = ThreadCache::next_of(p);
       --cache->counts[k];
-      cache->cached_bytes -= std::size_t{1} << c;
+      cache->add_cached(-(std::ptrdiff_t{1} << c));
       return p;
     }
   }
@@ -127,11 +176,12 @@ void cpu_deallocate(void* ptr, std::size_t nbytes) noexcept {
     const std::size_t block = std::size_t{1} << c;
     if (ThreadCache* cache = thread_cache()) {
       const auto k = static_cast<std::size_t>(c);
-      if (cache->counts[k] < kMaxCachedPerClass && cache->cached_bytes + block <= kMaxCachedBytes) {
+      if (cache->counts[k] < kMaxCachedPerClass &&
+          cache->cached_bytes.load(std::memory_order_relaxed) + block <= kMaxCachedBytes) {
         ThreadCache::next_of(ptr) = cache->heads[k];
         cache->heads[k] = ptr;
         ++cache->counts[k];
-        cache->cached_bytes += block;
+        cache->add_cached(static_cast<std::ptrdiff_t>(block));
         return;
       }
     }
@@ -158,6 +208,20 @@ void check_allocation(std::size_t count, std::size_t item_bytes, const char* op)
                     op, count, item_bytes, wraps ? std::string("over 2^64") : std::to_string(bytes), memory_limit()));
 }
 
+MemoryStats memory_stats() {
+  MemoryStats s;
+  s.allocated_bytes = g_allocated_bytes.load(std::memory_order_relaxed);
+  s.peak_allocated_bytes = std::max(g_peak_bytes.load(std::memory_order_relaxed), s.allocated_bytes);
+  s.num_allocations = g_num_allocations.load(std::memory_order_relaxed);
+  s.num_frees = g_num_frees.load(std::memory_order_relaxed);
+  std::lock_guard lock(cache_list().mutex);
+  for (const ThreadCache* c : cache_list().caches)
+    s.cached_bytes += static_cast<std::int64_t>(c->cached_bytes.load(std::memory_order_relaxed));
+  return s;
+}
+
+void reset_peak_memory_stats() { g_peak_bytes.store(g_allocated_bytes.load(std::memory_order_relaxed)); }
+
 void empty_cache() {
   if (ThreadCache* cache = thread_cache()) cache->release();
 }
@@ -165,12 +229,14 @@ void empty_cache() {
 Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   // CPU directly: the virtual call showed up in the per-op profile.
   data_ = device.type == DeviceType::CPU ? cpu_allocate(nbytes) : allocator_for(device).allocate(nbytes);
+  count_allocation(nbytes);
 }
 
 Storage::Storage(void* data, std::size_t nbytes, Device device, void (*deleter)(void*, void*), void* deleter_ctx)
     : data_(data), nbytes_(nbytes), device_(device), owns_data_(false), deleter_(deleter), deleter_ctx_(deleter_ctx) {}
 
 Storage::~Storage() {
+  if (owns_data_) count_free(nbytes_);
   if (deleter_) deleter_(deleter_ctx_, data_);
   else if (owns_data_ && device_.type == DeviceType::CPU) cpu_deallocate(data_, nbytes_);
   else if (owns_data_) allocator_for(device_).deallocate(data_, nbytes_);

@@ -11,6 +11,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -102,6 +103,7 @@ Tensor gelu_grad(const Tensor& dy, const Tensor& x) {
 
 // relu(0) has gradient 0, as PyTorch (the mask is y > 0).
 Tensor relu(const Tensor& x) {
+  TG_PROFILE_OP("relu", x);
   Tensor y = kernel::relu(x);
   if (autograd::needs_grad(x))
     autograd::record("relu", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -112,6 +114,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  TG_PROFILE_OP("leaky_relu", x);
   Tensor y = kernel::leaky_relu(x, negative_slope);
   if (autograd::needs_grad(x))
     autograd::record("leaky_relu", {&x}, {&y}, [sx = SavedTensor(x, false), negative_slope](Backward& bw) {
@@ -122,6 +125,7 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
 }
 
 Tensor sigmoid(const Tensor& x) {
+  TG_PROFILE_OP("sigmoid", x);
   Tensor y = kernel::sigmoid(x);
   if (autograd::needs_grad(x))
     autograd::record("sigmoid", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -132,6 +136,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
+  TG_PROFILE_OP("tanh", x);
   Tensor y = kernel::tanh(x);
   if (autograd::needs_grad(x))
     autograd::record("tanh", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -142,6 +147,7 @@ Tensor tanh(const Tensor& x) {
 }
 
 Tensor gelu(const Tensor& x) {
+  TG_PROFILE_OP("gelu", x);
   Tensor y = kernel::gelu(x);
   if (autograd::needs_grad(x))
     autograd::record("gelu", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -153,6 +159,7 @@ Tensor gelu(const Tensor& x) {
 
 // The gradient passes where min <= x <= max (bounds included), as PyTorch.
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  TG_PROFILE_OP("clamp", x);
   Tensor y = kernel::clamp(x, min, max);
   if (autograd::needs_grad(x))
     autograd::record("clamp", {&x}, {&y}, [sx = SavedTensor(x, false), min, max](Backward& bw) {

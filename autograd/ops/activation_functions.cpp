@@ -13,6 +13,7 @@
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/math.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -47,6 +48,7 @@ void check_floating(const char* op, const Tensor& x) {
 }  // namespace
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
+  TG_PROFILE_OP("softplus", x);
   Tensor y = kernel::softplus(x, beta, threshold);
   if (autograd::needs_grad(x))
     autograd::record("softplus", {&x}, {&y}, [sx = SavedTensor(x, false), beta, threshold](Backward& bw) {
@@ -58,6 +60,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 
 Tensor silu(const Tensor& x) {
+  TG_PROFILE_OP("silu", x);
   Tensor y = kernel::silu(x);
   if (autograd::needs_grad(x))
     autograd::record("silu", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -69,14 +72,22 @@ Tensor silu(const Tensor& x) {
   return y;
 }
 
-Tensor elu(const Tensor& x, double alpha) { return elu_op("elu", x, alpha, 1, 1); }
-Tensor selu(const Tensor& x) { return elu_op("selu", x, kSeluAlpha, kSeluScale, 1); }
+Tensor elu(const Tensor& x, double alpha) {
+  TG_PROFILE_OP("elu", x);
+  return elu_op("elu", x, alpha, 1, 1);
+}
+Tensor selu(const Tensor& x) {
+  TG_PROFILE_OP("selu", x);
+  return elu_op("selu", x, kSeluAlpha, kSeluScale, 1);
+}
 Tensor celu(const Tensor& x, double alpha) {
+  TG_PROFILE_OP("celu", x);
   if (alpha == 0) throw ValueError("celu: alpha must not be 0 (the negative part divides by it)");
   return elu_op("celu", x, alpha, 1, 1 / alpha);
 }
 
 Tensor mish(const Tensor& x) {
+  TG_PROFILE_OP("mish", x);
   Tensor y = kernel::mish(x);
   if (autograd::needs_grad(x))
     autograd::record("mish", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -90,6 +101,7 @@ Tensor mish(const Tensor& x) {
 
 // Unlike clamp, the gradient stops at the bounds themselves, as PyTorch.
 Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
+  TG_PROFILE_OP("hardtanh", x);
   Tensor y = kernel::hardtanh(x, min_val, max_val);
   if (autograd::needs_grad(x))
     autograd::record("hardtanh", {&x}, {&y}, [sx = SavedTensor(x, false), min_val, max_val](Backward& bw) {
@@ -101,6 +113,7 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
 }
 
 Tensor hardswish(const Tensor& x) {
+  TG_PROFILE_OP("hardswish", x);
   Tensor y = kernel::hardswish(x);
   if (autograd::needs_grad(x))
     autograd::record("hardswish", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -114,6 +127,7 @@ Tensor hardswish(const Tensor& x) {
 }
 
 Tensor hardsigmoid(const Tensor& x) {
+  TG_PROFILE_OP("hardsigmoid", x);
   Tensor y = kernel::hardsigmoid(x);
   if (autograd::needs_grad(x))
     autograd::record("hardsigmoid", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -125,6 +139,7 @@ Tensor hardsigmoid(const Tensor& x) {
 }
 
 Tensor logsigmoid(const Tensor& x) {
+  TG_PROFILE_OP("logsigmoid", x);
   Tensor y = kernel::logsigmoid(x);
   if (autograd::needs_grad(x))
     autograd::record("logsigmoid", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -135,6 +150,7 @@ Tensor logsigmoid(const Tensor& x) {
 }
 
 Tensor softsign(const Tensor& x) {
+  TG_PROFILE_OP("softsign", x);
   Tensor y = kernel::softsign(x);
   if (autograd::needs_grad(x))
     autograd::record("softsign", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -148,6 +164,7 @@ Tensor softsign(const Tensor& x) {
 // a sigmoid(b) for the two halves a, b of x along dim; recorded as the
 // narrow/sigmoid/mul it is made of.
 Tensor glu(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("glu", x);
   check_floating("glu", x);
   if (x.dim() == 0) throw ShapeError("glu: does not support 0-d tensors (it halves a dimension)");
   const std::int64_t d = dim < 0 ? dim + x.dim() : dim;

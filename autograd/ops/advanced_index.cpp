@@ -12,6 +12,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/index.h>
+#include <tapegrad/core/profiler.h>
 
 #include <fmt/format.h>
 
@@ -556,15 +557,19 @@ Tensor Tensor::index(std::initializer_list<TensorIndex> indices) const {
 }
 Tensor Tensor::index(const std::vector<TensorIndex>& indices) const { return tg::index(*this, indices); }
 Tensor& Tensor::index_put_(std::initializer_list<TensorIndex> indices, const Tensor& values, bool accumulate) {
+  TG_PROFILE_OP("index_put_", *this, values);
   return tg::index_put_(*this, std::vector<TensorIndex>(indices), values, accumulate);
 }
 Tensor& Tensor::index_put_(const std::vector<TensorIndex>& indices, const Tensor& values, bool accumulate) {
+  TG_PROFILE_OP("index_put_", *this, values);
   return tg::index_put_(*this, indices, values, accumulate);
 }
 Tensor& Tensor::index_put_(std::initializer_list<TensorIndex> indices, double value) {
+  TG_PROFILE_OP("index_put_", *this);
   return tg::index_put_(*this, std::vector<TensorIndex>(indices), value);
 }
 Tensor& Tensor::index_put_(const std::vector<TensorIndex>& indices, double value) {
+  TG_PROFILE_OP("index_put_", *this);
   return tg::index_put_(*this, indices, value);
 }
 Tensor Tensor::index_put(std::initializer_list<TensorIndex> indices, const Tensor& values, bool accumulate) const {
@@ -586,18 +591,23 @@ Tensor Tensor::scatter(std::int64_t dim, const Tensor& index, double value, std:
   return tg::scatter(*this, dim, index, value, reduce);
 }
 Tensor& Tensor::scatter_(std::int64_t dim, const Tensor& index, const Tensor& src) {
+  TG_PROFILE_OP("scatter_", *this, index, src);
   return write_back(*this, "scatter_", [&](const Tensor& s) { return tg::scatter(s, dim, index, src); });
 }
 Tensor& Tensor::scatter_(std::int64_t dim, const Tensor& index, double value) {
+  TG_PROFILE_OP("scatter_", *this, index);
   return write_back(*this, "scatter_", [&](const Tensor& s) { return tg::scatter(s, dim, index, value); });
 }
 Tensor& Tensor::scatter_(std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) {
+  TG_PROFILE_OP("scatter_", *this, index, src);
   return write_back(*this, "scatter_", [&](const Tensor& s) { return tg::scatter(s, dim, index, src, reduce); });
 }
 Tensor& Tensor::scatter_(std::int64_t dim, const Tensor& index, double value, std::string_view reduce) {
+  TG_PROFILE_OP("scatter_", *this, index);
   return write_back(*this, "scatter_", [&](const Tensor& s) { return tg::scatter(s, dim, index, value, reduce); });
 }
 Tensor& Tensor::scatter_add_(std::int64_t dim, const Tensor& index, const Tensor& src) {
+  TG_PROFILE_OP("scatter_add_", *this, index, src);
   return write_back(*this, "scatter_add_", [&](const Tensor& s) { return tg::scatter_add(s, dim, index, src); });
 }
 Tensor Tensor::scatter_reduce(std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce,
@@ -606,6 +616,7 @@ Tensor Tensor::scatter_reduce(std::int64_t dim, const Tensor& index, const Tenso
 }
 Tensor& Tensor::scatter_reduce_(std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce,
                                 StrictBool include_self) {
+  TG_PROFILE_OP("scatter_reduce_", *this, index, src);
   return write_back(*this, "scatter_reduce_",
                     [&](const Tensor& s) { return tg::scatter_reduce(s, dim, index, src, reduce, include_self); });
 }
@@ -613,18 +624,21 @@ Tensor Tensor::index_add(std::int64_t dim, const Tensor& index, const Tensor& sr
   return tg::index_add(*this, dim, index, src, alpha);
 }
 Tensor& Tensor::index_add_(std::int64_t dim, const Tensor& index, const Tensor& src, double alpha) {
+  TG_PROFILE_OP("index_add_", *this, index, src);
   return write_back(*this, "index_add_", [&](const Tensor& s) { return tg::index_add(s, dim, index, src, alpha); });
 }
 Tensor Tensor::index_copy(std::int64_t dim, const Tensor& index, const Tensor& src) const {
   return tg::index_copy(*this, dim, index, src);
 }
 Tensor& Tensor::index_copy_(std::int64_t dim, const Tensor& index, const Tensor& src) {
+  TG_PROFILE_OP("index_copy_", *this, index, src);
   return write_back(*this, "index_copy_", [&](const Tensor& s) { return tg::index_copy(s, dim, index, src); });
 }
 Tensor Tensor::index_fill(std::int64_t dim, const Tensor& index, double value) const {
   return tg::index_fill(*this, dim, index, value);
 }
 Tensor& Tensor::index_fill_(std::int64_t dim, const Tensor& index, double value) {
+  TG_PROFILE_OP("index_fill_", *this, index);
   return write_back(*this, "index_fill_", [&](const Tensor& s) { return tg::index_fill(s, dim, index, value); });
 }
 Tensor Tensor::nonzero() const { return tg::nonzero(*this); }

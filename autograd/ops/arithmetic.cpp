@@ -6,6 +6,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -21,6 +22,7 @@ SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+  TG_PROFILE_OP("add", a, b);
   Tensor y = kernel::add(a, b, alpha);
   if (autograd::needs_grad(a, b))
     autograd::record("add", {&a, &b}, {&y}, [alpha](Backward& bw) {
@@ -32,6 +34,7 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+  TG_PROFILE_OP("sub", a, b);
   Tensor y = kernel::sub(a, b, alpha);
   if (autograd::needs_grad(a, b))
     autograd::record("sub", {&a, &b}, {&y}, [alpha](Backward& bw) {
@@ -43,6 +46,7 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("mul", a, b);
   Tensor y = kernel::mul(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("mul", {&a, &b}, {&y},
@@ -55,6 +59,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("div", a, b);
   Tensor y = kernel::div(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("div", {&a, &b}, {&y},
@@ -69,6 +74,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor add(const Tensor& a, double b) {
+  TG_PROFILE_OP("add", a);
   Tensor y = kernel::add(a, b);
   if (autograd::needs_grad(a))
     autograd::record("add", {&a}, {&y}, [](Backward& bw) {
@@ -79,6 +85,7 @@ Tensor add(const Tensor& a, double b) {
 }
 
 Tensor sub(const Tensor& a, double b) {
+  TG_PROFILE_OP("sub", a);
   Tensor y = kernel::sub(a, b);
   if (autograd::needs_grad(a))
     autograd::record("sub", {&a}, {&y}, [](Backward& bw) {
@@ -89,6 +96,7 @@ Tensor sub(const Tensor& a, double b) {
 }
 
 Tensor rsub(const Tensor& a, double b) {
+  TG_PROFILE_OP("rsub", a);
   Tensor y = kernel::rsub(a, b);
   if (autograd::needs_grad(a))
     autograd::record("rsub", {&a}, {&y}, [](Backward& bw) {
@@ -99,6 +107,7 @@ Tensor rsub(const Tensor& a, double b) {
 }
 
 Tensor mul(const Tensor& a, double b) {
+  TG_PROFILE_OP("mul", a);
   Tensor y = kernel::mul(a, b);
   if (autograd::needs_grad(a))
     autograd::record("mul", {&a}, {&y}, [b](Backward& bw) {
@@ -109,6 +118,7 @@ Tensor mul(const Tensor& a, double b) {
 }
 
 Tensor div(const Tensor& a, double b) {
+  TG_PROFILE_OP("div", a);
   Tensor y = kernel::div(a, b);
   if (autograd::needs_grad(a))
     autograd::record("div", {&a}, {&y}, [b](Backward& bw) {
@@ -119,6 +129,7 @@ Tensor div(const Tensor& a, double b) {
 }
 
 Tensor rdiv(const Tensor& a, double b) {
+  TG_PROFILE_OP("rdiv", a);
   Tensor y = kernel::rdiv(a, b);
   if (autograd::needs_grad(a))
     autograd::record("rdiv", {&a}, {&y}, [sa = SavedTensor(a, false), b](Backward& bw) {
@@ -130,6 +141,7 @@ Tensor rdiv(const Tensor& a, double b) {
 }
 
 Tensor neg(const Tensor& x) {
+  TG_PROFILE_OP("neg", x);
   Tensor y = kernel::neg(x);
   if (autograd::needs_grad(x))
     autograd::record("neg", {&x}, {&y}, [](Backward& bw) {
@@ -140,6 +152,7 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor pow(const Tensor& x, double exponent) {
+  TG_PROFILE_OP("pow", x);
   Tensor y = kernel::pow(x, exponent);
   if (autograd::needs_grad(x))
     autograd::record("pow", {&x}, {&y}, [sx = SavedTensor(x, false), exponent](Backward& bw) {
@@ -154,6 +167,7 @@ Tensor pow(const Tensor& x, double exponent) {
 }
 
 Tensor pow(const Tensor& x, const Tensor& exponent) {
+  TG_PROFILE_OP("pow", x, exponent);
   Tensor y = kernel::pow(x, exponent);
   if (autograd::needs_grad(x, exponent))
     autograd::record("pow", {&x, &exponent}, {&y},
@@ -173,6 +187,7 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
 }
 
 Tensor pow(double base, const Tensor& exponent) {
+  TG_PROFILE_OP("pow", exponent);
   Tensor y = kernel::pow(base, exponent);
   if (autograd::needs_grad(exponent))
     autograd::record(

@@ -11,6 +11,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/attention.h>
+#include <tapegrad/core/profiler.h>
 #include <tapegrad/core/random.h>
 
 namespace tg {
@@ -87,6 +88,7 @@ Dims batch_dims_of(const Tensor& out) {
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                     const Tensor& attn_mask, double dropout_p, StrictBool is_causal,
                                     std::optional<double> scale, Generator* generator) {
+  TG_PROFILE_OP("scaled_dot_product_attention", query, key, value, attn_mask);
   kernel::AttentionOptions o;
   o.mask = attn_mask;
   o.is_causal = is_causal;
@@ -138,6 +140,7 @@ std::tuple<Tensor, Tensor> scaled_dot_product_attention_math(const Tensor& query
                                                              const Tensor& value, const Tensor& attn_mask,
                                                              double dropout_p, StrictBool is_causal,
                                                              std::optional<double> scale, Generator* generator) {
+  TG_PROFILE_OP("scaled_dot_product_attention_math", query, key, value, attn_mask);
   kernel::AttentionOptions o;
   o.mask = attn_mask;
   o.is_causal = is_causal;

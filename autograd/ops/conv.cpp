@@ -11,6 +11,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/conv.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -77,6 +78,7 @@ Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, const kernel::Conv2dG
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding, Size2 dilation) {
+  TG_PROFILE_OP("conv2d", x, weight, bias);
   if (x.dim() == 3) return tg::squeeze(conv2d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation), 0);
   const kernel::Conv2dGeometry g = kernel::conv2d_geometry(x, weight, bias, stride, padding, dilation);
   return conv_forward(x, weight, bias, g);

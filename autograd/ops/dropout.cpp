@@ -7,6 +7,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/dropout.h>
 #include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -14,6 +15,7 @@ using autograd::Backward;
 using autograd::SavedTensor;
 
 Tensor dropout(const Tensor& x, double p, StrictBool training, Generator* generator) {
+  TG_PROFILE_OP("dropout", x);
   if (!(p >= 0 && p <= 1))
     throw ValueError(fmt::format("dropout: probability has to be between 0 and 1, but got {}", p));
   if (!training || p == 0) return x;

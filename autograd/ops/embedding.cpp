@@ -6,6 +6,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/embedding.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -48,6 +49,7 @@ Tensor embedding_backward(const Tensor& dy, const Tensor& idx, std::int64_t num,
 }  // namespace
 
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx) {
+  TG_PROFILE_OP("embedding", indices, weight);
   const std::optional<std::int64_t> pad = kernel::embedding_check(indices, weight, padding_idx);
   return embedding_rows(kernel::embedding_indices(indices, weight), weight, indices.shape(), pad, std::nullopt);
 }

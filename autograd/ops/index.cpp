@@ -5,6 +5,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/index.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -28,6 +29,7 @@ Tensor index_add_zeros(const Dims& shape, int dim, const Tensor& index, const Te
 }  // namespace
 
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  TG_PROFILE_OP("index_select", x, index);
   Tensor y = kernel::index_select(x, dim, index);
   if (autograd::needs_grad(x)) {
     const int d = wrap_dim(dim, x.dim(), "index_select");
@@ -40,6 +42,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
 }
 
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  TG_PROFILE_OP("gather", x, index);
   Tensor y = kernel::gather(x, dim, index);
   if (autograd::needs_grad(x)) {
     const int d = wrap_dim(dim, x.dim(), "gather");
@@ -54,6 +57,7 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
 }
 
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  TG_PROFILE_OP("scatter_add", x, index, src);
   Tensor y = kernel::scatter_add(x, dim, index, src);
   if (autograd::needs_grad(x, src)) {
     const int d = wrap_dim(dim, x.dim(), "scatter_add");
@@ -83,6 +87,7 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  TG_PROFILE_OP("masked_fill", x, mask);
   Tensor y = kernel::masked_fill(x, mask, value);
   if (autograd::needs_grad(x))
     autograd::record("masked_fill", {&x}, {&y}, [mask = SavedTensor(mask, false)](Backward& bw) {
@@ -92,6 +97,9 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   return y;
 }
 
-Tensor one_hot(const Tensor& labels, std::int64_t num_classes) { return kernel::one_hot(labels, num_classes); }
+Tensor one_hot(const Tensor& labels, std::int64_t num_classes) {
+  TG_PROFILE_OP("one_hot", labels);
+  return kernel::one_hot(labels, num_classes);
+}
 
 }  // namespace tg

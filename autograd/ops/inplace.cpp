@@ -33,6 +33,7 @@
 #include <tapegrad/autograd/views.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/inplace.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 namespace {
@@ -128,26 +129,31 @@ void fill_impl(Tensor& self, double value, const char* op) {
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  TG_PROFILE_OP("add_", *this, other);
   add_impl(*this, other, alpha, "add_");
   return *this;
 }
 
 Tensor& Tensor::add_(double other) {
+  TG_PROFILE_OP("add_", *this);
   add_scalar_impl(*this, other, "add_");
   return *this;
 }
 
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+  TG_PROFILE_OP("sub_", *this, other);
   add_impl(*this, other, -alpha, "sub_");
   return *this;
 }
 
 Tensor& Tensor::sub_(double other) {
+  TG_PROFILE_OP("sub_", *this);
   add_scalar_impl(*this, -other, "sub_");
   return *this;
 }
 
 Tensor& Tensor::mul_(const Tensor& other_in) {
+  TG_PROFILE_OP("mul_", *this, other_in);
   const bool record = must_record(*this, "mul_", {&other_in}) && differentiable(*this);
   SavedTensor saved_other, saved_self;
   if (record) {
@@ -168,6 +174,7 @@ Tensor& Tensor::mul_(const Tensor& other_in) {
 }
 
 Tensor& Tensor::mul_(double other) {
+  TG_PROFILE_OP("mul_", *this);
   const bool record = must_record(*this, "mul_") && differentiable(*this);
   kernel::mul_(*this, other, "mul_");
   storage()->bump_version();
@@ -180,6 +187,7 @@ Tensor& Tensor::mul_(double other) {
 }
 
 Tensor& Tensor::div_(const Tensor& other_in) {
+  TG_PROFILE_OP("div_", *this, other_in);
   const bool record = must_record(*this, "div_", {&other_in}) && differentiable(*this);
   SavedTensor saved_other;
   if (record) saved_other = SavedTensor(other_in.storage() == storage() ? tg::clone(other_in) : other_in, false);
@@ -198,6 +206,7 @@ Tensor& Tensor::div_(const Tensor& other_in) {
 }
 
 Tensor& Tensor::div_(double other) {
+  TG_PROFILE_OP("div_", *this);
   const bool record = must_record(*this, "div_") && differentiable(*this);
   kernel::div_(*this, other, "div_");
   storage()->bump_version();
@@ -210,16 +219,19 @@ Tensor& Tensor::div_(double other) {
 }
 
 Tensor& Tensor::zero_() {
+  TG_PROFILE_OP("zero_", *this);
   fill_impl(*this, 0, "zero_");
   return *this;
 }
 
 Tensor& Tensor::fill_(double value) {
+  TG_PROFILE_OP("fill_", *this);
   fill_impl(*this, value, "fill_");
   return *this;
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
+  TG_PROFILE_OP("copy_", *this, src);
   const bool record = must_record(*this, "copy_", {&src}) && differentiable(*this);
   kernel::check_writable(*this, "copy_");
   kernel::copy_(*this, kernel::unaliased(*this, src));
@@ -234,6 +246,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::clamp_(std::optional<double> min, std::optional<double> max) {
+  TG_PROFILE_OP("clamp_", *this);
   const bool record = must_record(*this, "clamp_") && differentiable(*this);
   // The gradient passes where the value was inside [min, max]: decide before overwriting.
   Tensor mask = record && (min || max) ? kernel::clamp_mask(*this, min, max) : Tensor();
@@ -248,6 +261,7 @@ Tensor& Tensor::clamp_(std::optional<double> min, std::optional<double> max) {
 }
 
 Tensor& Tensor::relu_() {
+  TG_PROFILE_OP("relu_", *this);
   const bool record = must_record(*this, "relu_") && differentiable(*this);
   Tensor mask = record ? kernel::positive_mask(*this) : Tensor();
   kernel::relu_(*this, "relu_");
@@ -261,6 +275,7 @@ Tensor& Tensor::relu_() {
 }
 
 Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
+  TG_PROFILE_OP("masked_fill_", *this, mask);
   const bool record = must_record(*this, "masked_fill_") && differentiable(*this);
   kernel::masked_fill_(*this, mask, value, "masked_fill_");
   storage()->bump_version();
@@ -281,6 +296,7 @@ Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
 namespace tg::detail {
 
 void assign_random_(Tensor& self, const std::function<TensorBase()>& draw, const char* op) {
+  TG_PROFILE_OP("assign_random_", self);
   const bool record = must_record(self, op) && differentiable(self);
   kernel::check_writable(self, op);
   kernel::copy_(self, draw());

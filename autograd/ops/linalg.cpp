@@ -4,6 +4,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/linalg.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -68,18 +69,21 @@ void record_matmul(const char* name, const Tensor& a, const Tensor& b, Tensor& y
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("matmul", a, b);
   Tensor y = kernel::matmul(a, b);
   if (autograd::needs_grad(a, b)) record_matmul("matmul", a, b, y);
   return y;
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("mm", a, b);
   Tensor y = kernel::mm(a, b);
   if (autograd::needs_grad(a, b)) record_matmul("mm", a, b, y);
   return y;
 }
 
 Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha) {
+  TG_PROFILE_OP("addmm", input, a, b);
   Tensor y = kernel::addmm(input, a, b, beta, alpha);
   if (autograd::needs_grad(input, a, b)) {
     const bool ga = autograd::requires_grad_of(a), gb = autograd::requires_grad_of(b);
@@ -104,6 +108,7 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  TG_PROFILE_OP("linear", x, weight, bias);
   Tensor y = kernel::linear(x, weight, bias);
   if (autograd::needs_grad(x, weight, bias)) {
     const bool gx = autograd::requires_grad_of(x), gw = autograd::requires_grad_of(weight);
@@ -128,6 +133,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("dot", a, b);
   Tensor y = kernel::dot(a, b);
   if (autograd::needs_grad(a, b)) {
     const bool ga = autograd::requires_grad_of(a), gb = autograd::requires_grad_of(b);
@@ -141,6 +147,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("outer", a, b);
   Tensor y = kernel::outer(a, b);
   if (autograd::needs_grad(a, b)) {
     const bool ga = autograd::requires_grad_of(a), gb = autograd::requires_grad_of(b);

@@ -29,6 +29,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/loss.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -304,6 +305,7 @@ ClassLoss class_loss(const char* op, const Tensor& input, std::int64_t ignore_in
 }  // namespace
 
 Tensor reduce_loss(const Tensor& loss, Reduction reduction) {
+  TG_PROFILE_OP("reduce_loss", loss);
   switch (reduction) {
     case Reduction::None:
       return loss;
@@ -316,6 +318,7 @@ Tensor reduce_loss(const Tensor& loss, Reduction reduction) {
 }
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyLossOptions& options) {
+  TG_PROFILE_OP("cross_entropy", input, target);
   const char* op = "cross_entropy";
   ClassLoss spec = class_loss(op, input, options.ignore_index, options.label_smoothing, options.reduction,
                               /*log_probabilities=*/false);
@@ -337,6 +340,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 }
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options) {
+  TG_PROFILE_OP("nll_loss", input, target);
   const char* op = "nll_loss";
   ClassLoss spec = class_loss(op, input, options.ignore_index, 0, options.reduction, /*log_probabilities=*/true);
   const Tensor indices = kernel::class_indices(op, input, spec.layout, target, options.ignore_index, false);
@@ -345,16 +349,19 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions& options) {
+  TG_PROFILE_OP("mse_loss", input, target);
   const Tensor d = tg::sub(input, elementwise_loss_target("mse_loss", input, target));
   return reduce_loss(tg::mul(d, d), options.reduction);
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& options) {
+  TG_PROFILE_OP("l1_loss", input, target);
   const Tensor d = tg::sub(input, elementwise_loss_target("l1_loss", input, target));
   return reduce_loss(tg::abs(d), options.reduction);
 }
 
 Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOptions& options) {
+  TG_PROFILE_OP("huber_loss", input, target);
   const double delta = options.delta;
   if (!(delta > 0)) throw ValueError(fmt::format("huber_loss: delta must be positive, got {}", delta));
   // Unlike mse and l1, PyTorch's huber_loss computes in the input's dtype.
@@ -367,6 +374,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOpti
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target_in, const BCELossOptions& options) {
+  TG_PROFILE_OP("binary_cross_entropy", input, target_in);
   const char* op = "binary_cross_entropy";
   const Tensor target = elementwise_loss_target(op, input, target_in);
   // PyTorch does not promote here: "Found dtype Double but expected Float".
@@ -382,6 +390,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target_in, const 
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target_in,
                                         const BCEWithLogitsLossOptions& options) {
+  TG_PROFILE_OP("binary_cross_entropy_with_logits", input, target_in);
   // l = (1 - t) x + L softplus(-x), L = 1 + (pos_weight - 1) t: for t in {0, 1}
   // this is -[pos_weight t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))].
   const char* op = "binary_cross_entropy_with_logits";

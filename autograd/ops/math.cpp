@@ -4,6 +4,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -11,6 +12,7 @@ using autograd::Backward;
 using autograd::SavedTensor;
 
 Tensor exp(const Tensor& x) {
+  TG_PROFILE_OP("exp", x);
   Tensor y = kernel::exp(x);
   if (autograd::needs_grad(x))
     autograd::record("exp", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -21,6 +23,7 @@ Tensor exp(const Tensor& x) {
 }
 
 Tensor log(const Tensor& x) {
+  TG_PROFILE_OP("log", x);
   Tensor y = kernel::log(x);
   if (autograd::needs_grad(x))
     autograd::record("log", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -31,6 +34,7 @@ Tensor log(const Tensor& x) {
 }
 
 Tensor log1p(const Tensor& x) {
+  TG_PROFILE_OP("log1p", x);
   Tensor y = kernel::log1p(x);
   if (autograd::needs_grad(x))
     autograd::record("log1p", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -41,6 +45,7 @@ Tensor log1p(const Tensor& x) {
 }
 
 Tensor sqrt(const Tensor& x) {
+  TG_PROFILE_OP("sqrt", x);
   Tensor y = kernel::sqrt(x);
   if (autograd::needs_grad(x))
     autograd::record("sqrt", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -51,6 +56,7 @@ Tensor sqrt(const Tensor& x) {
 }
 
 Tensor rsqrt(const Tensor& x) {
+  TG_PROFILE_OP("rsqrt", x);
   Tensor y = kernel::rsqrt(x);
   if (autograd::needs_grad(x))
     autograd::record("rsqrt", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -61,6 +67,7 @@ Tensor rsqrt(const Tensor& x) {
 }
 
 Tensor abs(const Tensor& x) {
+  TG_PROFILE_OP("abs", x);
   Tensor y = kernel::abs(x);
   if (autograd::needs_grad(x))
     autograd::record("abs", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -73,6 +80,7 @@ Tensor abs(const Tensor& x) {
 // Recorded although its derivative is 0 everywhere, so that gradients through
 // sign are zeros rather than missing, as in PyTorch.
 Tensor sign(const Tensor& x) {
+  TG_PROFILE_OP("sign", x);
   Tensor y = kernel::sign(x);
   if (autograd::needs_grad(x))
     autograd::record("sign", {&x}, {&y}, [](Backward& bw) {

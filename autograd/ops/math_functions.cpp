@@ -12,6 +12,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/math.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -36,6 +37,7 @@ Tensor zero_grad_op(const char* name, const Tensor& x, Tensor y) {
 // ---- trigonometric and hyperbolic ----------------------------------------------------
 
 Tensor sin(const Tensor& x) {
+  TG_PROFILE_OP("sin", x);
   Tensor y = kernel::sin(x);
   if (autograd::needs_grad(x))
     autograd::record("sin", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -46,6 +48,7 @@ Tensor sin(const Tensor& x) {
 }
 
 Tensor cos(const Tensor& x) {
+  TG_PROFILE_OP("cos", x);
   Tensor y = kernel::cos(x);
   if (autograd::needs_grad(x))
     autograd::record("cos", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -56,6 +59,7 @@ Tensor cos(const Tensor& x) {
 }
 
 Tensor tan(const Tensor& x) {
+  TG_PROFILE_OP("tan", x);
   Tensor y = kernel::tan(x);
   if (autograd::needs_grad(x))
     autograd::record("tan", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -67,6 +71,7 @@ Tensor tan(const Tensor& x) {
 }
 
 Tensor asin(const Tensor& x) {
+  TG_PROFILE_OP("asin", x);
   Tensor y = kernel::asin(x);
   if (autograd::needs_grad(x))
     autograd::record("asin", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -78,6 +83,7 @@ Tensor asin(const Tensor& x) {
 }
 
 Tensor acos(const Tensor& x) {
+  TG_PROFILE_OP("acos", x);
   Tensor y = kernel::acos(x);
   if (autograd::needs_grad(x))
     autograd::record("acos", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -89,6 +95,7 @@ Tensor acos(const Tensor& x) {
 }
 
 Tensor atan(const Tensor& x) {
+  TG_PROFILE_OP("atan", x);
   Tensor y = kernel::atan(x);
   if (autograd::needs_grad(x))
     autograd::record("atan", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -100,6 +107,7 @@ Tensor atan(const Tensor& x) {
 }
 
 Tensor sinh(const Tensor& x) {
+  TG_PROFILE_OP("sinh", x);
   Tensor y = kernel::sinh(x);
   if (autograd::needs_grad(x))
     autograd::record("sinh", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -110,6 +118,7 @@ Tensor sinh(const Tensor& x) {
 }
 
 Tensor cosh(const Tensor& x) {
+  TG_PROFILE_OP("cosh", x);
   Tensor y = kernel::cosh(x);
   if (autograd::needs_grad(x))
     autograd::record("cosh", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -120,6 +129,7 @@ Tensor cosh(const Tensor& x) {
 }
 
 Tensor asinh(const Tensor& x) {
+  TG_PROFILE_OP("asinh", x);
   Tensor y = kernel::asinh(x);
   if (autograd::needs_grad(x))
     autograd::record("asinh", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -131,6 +141,7 @@ Tensor asinh(const Tensor& x) {
 }
 
 Tensor acosh(const Tensor& x) {
+  TG_PROFILE_OP("acosh", x);
   Tensor y = kernel::acosh(x);
   if (autograd::needs_grad(x))
     autograd::record("acosh", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -142,6 +153,7 @@ Tensor acosh(const Tensor& x) {
 }
 
 Tensor atanh(const Tensor& x) {
+  TG_PROFILE_OP("atanh", x);
   Tensor y = kernel::atanh(x);
   if (autograd::needs_grad(x))
     autograd::record("atanh", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -155,6 +167,7 @@ Tensor atanh(const Tensor& x) {
 // ---- error function, exponentials and logarithms ---------------------------------------
 
 Tensor erf(const Tensor& x) {
+  TG_PROFILE_OP("erf", x);
   Tensor y = kernel::erf(x);
   if (autograd::needs_grad(x))
     autograd::record("erf", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -166,6 +179,7 @@ Tensor erf(const Tensor& x) {
 }
 
 Tensor erfc(const Tensor& x) {
+  TG_PROFILE_OP("erfc", x);
   Tensor y = kernel::erfc(x);
   if (autograd::needs_grad(x))
     autograd::record("erfc", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -177,6 +191,7 @@ Tensor erfc(const Tensor& x) {
 }
 
 Tensor erfinv(const Tensor& x) {
+  TG_PROFILE_OP("erfinv", x);
   Tensor y = kernel::erfinv(x);
   if (autograd::needs_grad(x))
     autograd::record("erfinv", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -188,6 +203,7 @@ Tensor erfinv(const Tensor& x) {
 }
 
 Tensor expm1(const Tensor& x) {
+  TG_PROFILE_OP("expm1", x);
   Tensor y = kernel::expm1(x);
   if (autograd::needs_grad(x))
     autograd::record("expm1", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -198,6 +214,7 @@ Tensor expm1(const Tensor& x) {
 }
 
 Tensor log2(const Tensor& x) {
+  TG_PROFILE_OP("log2", x);
   Tensor y = kernel::log2(x);
   if (autograd::needs_grad(x))
     autograd::record("log2", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -208,6 +225,7 @@ Tensor log2(const Tensor& x) {
 }
 
 Tensor log10(const Tensor& x) {
+  TG_PROFILE_OP("log10", x);
   Tensor y = kernel::log10(x);
   if (autograd::needs_grad(x))
     autograd::record("log10", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -218,6 +236,7 @@ Tensor log10(const Tensor& x) {
 }
 
 Tensor exp2(const Tensor& x) {
+  TG_PROFILE_OP("exp2", x);
   Tensor y = kernel::exp2(x);
   if (autograd::needs_grad(x))
     autograd::record("exp2", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -228,6 +247,7 @@ Tensor exp2(const Tensor& x) {
 }
 
 Tensor reciprocal(const Tensor& x) {
+  TG_PROFILE_OP("reciprocal", x);
   Tensor y = kernel::reciprocal(x);
   if (autograd::needs_grad(x))
     autograd::record("reciprocal", {&x}, {&y}, [sy = SavedTensor(y, true)](Backward& bw) {
@@ -240,13 +260,29 @@ Tensor reciprocal(const Tensor& x) {
 
 // ---- rounding ------------------------------------------------------------------------------
 
-Tensor floor(const Tensor& x) { return zero_grad_op("floor", x, kernel::floor(x)); }
-Tensor ceil(const Tensor& x) { return zero_grad_op("ceil", x, kernel::ceil(x)); }
-Tensor round(const Tensor& x) { return zero_grad_op("round", x, kernel::round(x)); }
-Tensor round(const Tensor& x, std::int64_t decimals) { return zero_grad_op("round", x, kernel::round(x, decimals)); }
-Tensor trunc(const Tensor& x) { return zero_grad_op("trunc", x, kernel::trunc(x)); }
+Tensor floor(const Tensor& x) {
+  TG_PROFILE_OP("floor", x);
+  return zero_grad_op("floor", x, kernel::floor(x));
+}
+Tensor ceil(const Tensor& x) {
+  TG_PROFILE_OP("ceil", x);
+  return zero_grad_op("ceil", x, kernel::ceil(x));
+}
+Tensor round(const Tensor& x) {
+  TG_PROFILE_OP("round", x);
+  return zero_grad_op("round", x, kernel::round(x));
+}
+Tensor round(const Tensor& x, std::int64_t decimals) {
+  TG_PROFILE_OP("round", x);
+  return zero_grad_op("round", x, kernel::round(x, decimals));
+}
+Tensor trunc(const Tensor& x) {
+  TG_PROFILE_OP("trunc", x);
+  return zero_grad_op("trunc", x, kernel::trunc(x));
+}
 
 Tensor frac(const Tensor& x) {
+  TG_PROFILE_OP("frac", x);
   Tensor y = kernel::frac(x);
   if (autograd::needs_grad(x))
     autograd::record("frac", {&x}, {&y}, [](Backward& bw) {
@@ -259,6 +295,7 @@ Tensor frac(const Tensor& x) {
 // ---- binary functions ---------------------------------------------------------------------
 
 Tensor atan2(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("atan2", a, b);
   Tensor y = kernel::atan2(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("atan2", {&a, &b}, {&y}, [sa = SavedTensor(a, false), sb = SavedTensor(b, false)](Backward& bw) {
@@ -272,6 +309,7 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
 }
 
 Tensor hypot(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("hypot", a, b);
   Tensor y = kernel::hypot(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("hypot", {&a, &b}, {&y},
@@ -288,6 +326,7 @@ Tensor hypot(const Tensor& a, const Tensor& b) {
 // The quotient's integer part is piecewise constant: it is no function of
 // the inputs for the derivative, so it is computed without the tape.
 Tensor fmod(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("fmod", a, b);
   Tensor y = kernel::fmod(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record(
@@ -302,6 +341,7 @@ Tensor fmod(const Tensor& a, const Tensor& b) {
 }
 
 Tensor remainder(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("remainder", a, b);
   Tensor y = kernel::remainder(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("remainder", {&a, &b}, {&y},
@@ -316,6 +356,7 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
 }
 
 Tensor fmod(const Tensor& a, double b) {
+  TG_PROFILE_OP("fmod", a);
   Tensor y = kernel::fmod(a, b);
   if (autograd::needs_grad(a))
     autograd::record("fmod", {&a}, {&y}, [](Backward& bw) {
@@ -326,6 +367,7 @@ Tensor fmod(const Tensor& a, double b) {
 }
 
 Tensor remainder(const Tensor& a, double b) {
+  TG_PROFILE_OP("remainder", a);
   Tensor y = kernel::remainder(a, b);
   if (autograd::needs_grad(a))
     autograd::record("remainder", {&a}, {&y}, [](Backward& bw) {
@@ -336,6 +378,7 @@ Tensor remainder(const Tensor& a, double b) {
 }
 
 Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
+  TG_PROFILE_OP("lerp", start, end);
   Tensor y = kernel::lerp(start, end, weight);
   if (autograd::needs_grad(start, end))
     autograd::record("lerp", {&start, &end}, {&y}, [weight](Backward& bw) {
@@ -347,6 +390,7 @@ Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
 }
 
 Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight) {
+  TG_PROFILE_OP("lerp", start, end, weight);
   Tensor y = kernel::lerp(start, end, weight);
   if (autograd::needs_grad(start, end, weight))
     autograd::record("lerp", {&start, &end, &weight}, {&y},
@@ -399,6 +443,7 @@ Tensor detail::clamp_tensors(const Tensor& x, const Tensor& min, const Tensor& m
 // ---- non-finite values ------------------------------------------------------------------
 
 Tensor nan_to_num(const Tensor& x, double nan, std::optional<double> posinf, std::optional<double> neginf) {
+  TG_PROFILE_OP("nan_to_num", x);
   Tensor y = kernel::nan_to_num(x, nan, posinf, neginf);
   if (autograd::needs_grad(x))
     autograd::record("nan_to_num", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
@@ -408,10 +453,20 @@ Tensor nan_to_num(const Tensor& x, double nan, std::optional<double> posinf, std
   return y;
 }
 
-Tensor isinf(const Tensor& x) { return kernel::isinf(x); }
-Tensor isposinf(const Tensor& x) { return kernel::isposinf(x); }
-Tensor isneginf(const Tensor& x) { return kernel::isneginf(x); }
+Tensor isinf(const Tensor& x) {
+  TG_PROFILE_OP("isinf", x);
+  return kernel::isinf(x);
+}
+Tensor isposinf(const Tensor& x) {
+  TG_PROFILE_OP("isposinf", x);
+  return kernel::isposinf(x);
+}
+Tensor isneginf(const Tensor& x) {
+  TG_PROFILE_OP("isneginf", x);
+  return kernel::isneginf(x);
+}
 Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
+  TG_PROFILE_OP("isclose", a, b);
   return kernel::isclose(a, b, rtol, atol, equal_nan);
 }
 

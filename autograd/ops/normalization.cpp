@@ -17,6 +17,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/normalization.h>
 #include <tapegrad/core/kernels/shape.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -126,6 +127,7 @@ std::array<Tensor, 3> normalization_backward(const Tensor& dy, const Tensor& x, 
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
+  TG_PROFILE_OP("layer_norm", x, weight, bias);
   const int k = normalized_shape.size();
   bool matches = k >= 1 && x.dim() >= k;
   for (int i = 0; matches && i < k; ++i) matches = x.size(x.dim() - k + i) == normalized_shape[i];
@@ -165,6 +167,7 @@ Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, 
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, StrictBool training, double momentum, double eps) {
+  TG_PROFILE_OP("batch_norm", x, running_mean, running_var, weight, bias);
   if (x.dim() < 2)
     throw ShapeError(
         fmt::format("batch_norm: expected an input [N, C, ...] with at least 2 dims, got {}", shape_str(x.sizes())));

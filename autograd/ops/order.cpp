@@ -18,6 +18,7 @@
 #include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/kernels/sort.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -119,6 +120,7 @@ Tensor logcumsumexp_backward(const Tensor& dy, const Tensor& x, const Tensor& y,
 // ---- shape --------------------------------------------------------------------
 
 Tensor tril(const Tensor& x, std::int64_t diagonal) {
+  TG_PROFILE_OP("tril", x);
   Tensor y = kernel::tril(x, diagonal);
   if (autograd::needs_grad(x))
     autograd::record("tril", {&x}, {&y}, [diagonal](Backward& bw) {
@@ -129,6 +131,7 @@ Tensor tril(const Tensor& x, std::int64_t diagonal) {
 }
 
 Tensor triu(const Tensor& x, std::int64_t diagonal) {
+  TG_PROFILE_OP("triu", x);
   Tensor y = kernel::triu(x, diagonal);
   if (autograd::needs_grad(x))
     autograd::record("triu", {&x}, {&y}, [diagonal](Backward& bw) {
@@ -139,10 +142,12 @@ Tensor triu(const Tensor& x, std::int64_t diagonal) {
 }
 
 Tensor diagonal(const Tensor& x, std::int64_t offset, std::int64_t dim1, std::int64_t dim2) {
+  TG_PROFILE_OP("diagonal", x);
   return diagonal_view(x, offset, dim1, dim2);
 }
 
 Tensor diag(const Tensor& x, std::int64_t diagonal) {
+  TG_PROFILE_OP("diag", x);
   if (x.dim() == 1) {
     // A square matrix with x on its diagonal `diagonal` (the adjoint of taking that diagonal).
     // INT64_MIN has no negation: refused with the other diagonals too far out.
@@ -159,11 +164,13 @@ Tensor diag(const Tensor& x, std::int64_t diagonal) {
 }
 
 Tensor trace(const Tensor& x) {
+  TG_PROFILE_OP("trace", x);
   if (x.dim() != 2) throw ShapeError(fmt::format("trace: expected a 2-D tensor, got shape {}", shape_str(x.sizes())));
   return tg::sum(diagonal_view(x, 0, 0, 1));
 }
 
 Tensor repeat(const Tensor& x, Dims repeats) {
+  TG_PROFILE_OP("repeat", x);
   const int n = repeats.size();
   if (n < x.dim())
     throw ShapeError(fmt::format("repeat: {} repeats {} for a tensor of shape {}; give at least one per dimension", n,
@@ -193,6 +200,7 @@ Tensor repeat(const Tensor& x, Dims repeats) {
 }
 
 Tensor flip(const Tensor& x, Dims dims) {
+  TG_PROFILE_OP("flip", x);
   Tensor y = kernel::flip(x, dims);
   if (autograd::needs_grad(x))
     autograd::record("flip", {&x}, {&y}, [dims](Backward& bw) {
@@ -203,6 +211,7 @@ Tensor flip(const Tensor& x, Dims dims) {
 }
 
 Tensor roll(const Tensor& x, Dims shifts, Dims dims) {
+  TG_PROFILE_OP("roll", x);
   if (dims.empty()) {
     if (shifts.size() != 1)
       throw ShapeError(fmt::format("roll: without dims, expected one shift, got {} (tensor of shape {})",
@@ -225,6 +234,7 @@ Tensor roll(const Tensor& x, Dims shifts, Dims dims) {
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& split_sizes, std::int64_t dim) {
+  TG_PROFILE_OP("split", x);
   if (x.dim() == 0) throw ShapeError("split: cannot split a 0-d tensor");
   const int d = wrap_dim(dim, x.dim(), "split");
   std::int64_t total = 0;
@@ -253,6 +263,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& spli
 }
 
 std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("unbind", x);
   if (x.dim() == 0) throw ShapeError("unbind: cannot unbind a 0-d tensor");
   const int d = wrap_dim(dim, x.dim(), "unbind");
   std::vector<Tensor> out;
@@ -263,6 +274,7 @@ std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor movedim(const Tensor& x, Dims source, Dims destination) {
+  TG_PROFILE_OP("movedim", x);
   const int n = x.dim();
   if (source.size() != destination.size())
     throw ShapeError(fmt::format("movedim: {} source dims {} but {} destination dims {} (tensor of shape {})",
@@ -294,10 +306,12 @@ Tensor movedim(const Tensor& x, Dims source, Dims destination) {
 }
 
 Tensor movedim(const Tensor& x, std::int64_t source, std::int64_t destination) {
+  TG_PROFILE_OP("movedim", x);
   return movedim(x, Dims{source}, Dims{destination});
 }
 
 Tensor unflatten(const Tensor& x, std::int64_t dim, Dims sizes) {
+  TG_PROFILE_OP("unflatten", x);
   if (x.dim() == 0) throw ShapeError("unflatten: cannot unflatten a 0-d tensor");
   const int d = wrap_dim(dim, x.dim(), "unflatten");
   if (sizes.empty())
@@ -321,6 +335,7 @@ Tensor unflatten(const Tensor& x, std::int64_t dim, Dims sizes) {
 }
 
 std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing) {
+  TG_PROFILE_OP("meshgrid", tensors);
   if (indexing != "ij" && indexing != "xy")
     throw ValueError(fmt::format("meshgrid: indexing must be \"ij\" or \"xy\", got \"{}\"", indexing));
   if (tensors.empty()) throw ValueError("meshgrid: expected a non-empty list of tensors");
@@ -353,6 +368,7 @@ std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_vie
 // ---- scans --------------------------------------------------------------------
 
 Tensor cumsum(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("cumsum", x);
   Tensor y = kernel::cumsum(x, dim);
   if (autograd::needs_grad(x)) {
     const int d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "cumsum");
@@ -365,6 +381,7 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor cumprod(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("cumprod", x);
   Tensor y = kernel::cumprod(x, dim);
   if (autograd::needs_grad(x)) {
     const int d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "cumprod");
@@ -406,6 +423,7 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor logcumsumexp(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("logcumsumexp", x);
   Tensor y = kernel::logcumsumexp(x, dim);
   if (autograd::needs_grad(x)) {
     const int d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "logcumsumexp");
@@ -441,15 +459,18 @@ std::tuple<Tensor, Tensor> cumulative_extreme(const Tensor& x, std::int64_t dim,
 }  // namespace
 
 std::tuple<Tensor, Tensor> cummax(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("cummax", x);
   return cumulative_extreme(x, dim, true, "cummax");
 }
 std::tuple<Tensor, Tensor> cummin(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("cummin", x);
   return cumulative_extreme(x, dim, false, "cummin");
 }
 
 // ---- order statistics ---------------------------------------------------------
 
 std::tuple<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim, StrictBool descending, StrictBool stable) {
+  TG_PROFILE_OP("sort", x);
   (void)stable;  // every sort here is stable, which satisfies both
   return as_1d_if_scalar(x, dim, "sort", [&](const Tensor& t, int d) {
     const Tensor idx = kernel::sort_indices(t, d, descending);
@@ -458,15 +479,20 @@ std::tuple<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim, StrictBool de
 }
 
 Tensor argsort(const Tensor& x, std::int64_t dim, StrictBool descending, StrictBool stable) {
+  TG_PROFILE_OP("argsort", x);
   (void)stable;
   wrap_dim(dim, x.dim(), "argsort");
   return kernel::sort_indices(x, dim, descending);
 }
 
-Tensor msort(const Tensor& x) { return std::get<0>(sort(x, 0)); }
+Tensor msort(const Tensor& x) {
+  TG_PROFILE_OP("msort", x);
+  return std::get<0>(sort(x, 0));
+}
 
 std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim, StrictBool largest,
                                 StrictBool sorted) {
+  TG_PROFILE_OP("topk", x);
   (void)sorted;  // always sorted, which PyTorch's sorted=false allows
   refuse_bool(x, "topk");
   return as_1d_if_scalar(x, dim, "topk", [&](const Tensor& t, int d) {
@@ -480,6 +506,7 @@ std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t di
 }
 
 std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t k, std::int64_t dim, StrictBool keepdim) {
+  TG_PROFILE_OP("kthvalue", x);
   refuse_bool(x, "kthvalue");
   return as_1d_if_scalar(x, dim, "kthvalue", [&](const Tensor& t, int d) {
     if (k < 1 || k > t.size(d))
@@ -515,6 +542,7 @@ Tensor median_index(const Tensor& t, int d) {
 }  // namespace
 
 Tensor median(const Tensor& x) {
+  TG_PROFILE_OP("median", x);
   refuse_bool(x, "median");
   if (x.numel() == 0) {
     if (!x.is_floating_point())
@@ -527,6 +555,7 @@ Tensor median(const Tensor& x) {
 }
 
 std::tuple<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  TG_PROFILE_OP("median", x);
   refuse_bool(x, "median");
   return as_1d_if_scalar(x, dim, "median", [&](const Tensor& t, int d) {
     if (t.size(d) == 0)

@@ -11,12 +11,14 @@
 #include <tapegrad/core/kernels/pad.h>
 #include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/kernels/sort.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
 using autograd::Backward;
 
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pad, std::string_view mode, double value) {
+  TG_PROFILE_OP("pad", x);
   const kernel::PadMode m = kernel::pad_mode(mode);
   kernel::check_pad(x, pad, m);
   if (m == kernel::PadMode::constant) {
@@ -52,17 +54,20 @@ Tensor repeat_along(const Tensor& x, std::optional<std::int64_t> dim, const auto
 }  // namespace
 
 Tensor repeat_interleave(const Tensor& x, std::int64_t repeats, std::optional<std::int64_t> dim) {
+  TG_PROFILE_OP("repeat_interleave", x);
   return repeat_along(x, dim, [&](std::int64_t n) {
     return Tensor(kernel::repeat_interleave_index(std::vector<std::int64_t>{repeats}, n, "repeat_interleave"));
   });
 }
 
 Tensor repeat_interleave(const Tensor& x, const Tensor& repeats, std::optional<std::int64_t> dim) {
+  TG_PROFILE_OP("repeat_interleave", x, repeats);
   return repeat_along(
       x, dim, [&](std::int64_t n) { return Tensor(kernel::repeat_interleave_index(repeats, n, "repeat_interleave")); });
 }
 
 Tensor repeat_interleave(const Tensor& repeats) {
+  TG_PROFILE_OP("repeat_interleave", repeats);
   if (repeats.dim() != 1)
     throw ShapeError(
         fmt::format("repeat_interleave: repeats alone must be 1-D, got shape {}", shape_str(repeats.sizes())));
@@ -70,6 +75,7 @@ Tensor repeat_interleave(const Tensor& repeats) {
 }
 
 std::tuple<Tensor, Tensor> mode(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  TG_PROFILE_OP("mode", x);
   const int d = wrap_dim(dim, x.dim(), "mode");
   if (x.dim() > 0 && x.size(d) == 0)
     throw IndexError(fmt::format("mode: dimension {} of shape {} is empty; there is no mode", d, shape_str(x.sizes())));

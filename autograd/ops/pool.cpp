@@ -12,6 +12,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/pool.h>
 #include <tapegrad/core/kernels/shape.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -82,6 +83,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Pool2dGeometry& g) {
 
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride,
                                                    Size2 padding, Size2 dilation) {
+  TG_PROFILE_OP("max_pool2d_with_indices", x);
   if (x.dim() == 3) {
     auto [y, idx] = max_pool2d_with_indices(tg::unsqueeze(x, 0), kernel_size, stride, padding, dilation);
     return {tg::squeeze(y, 0), kernel::squeeze(idx, 0)};
@@ -90,11 +92,13 @@ std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel
 }
 
 Tensor max_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding, Size2 dilation) {
+  TG_PROFILE_OP("max_pool2d", x);
   return std::get<0>(max_pool2d_with_indices(x, kernel_size, stride, padding, dilation));
 }
 
 Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding,
                   StrictBool count_include_pad) {
+  TG_PROFILE_OP("avg_pool2d", x);
   if (x.dim() == 3)
     return tg::squeeze(avg_pool2d(tg::unsqueeze(x, 0), kernel_size, stride, padding, count_include_pad), 0);
   Pool2dGeometry g = kernel::pool2d_geometry("avg_pool2d", x, kernel_size, stride, padding, 1);

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -81,13 +82,18 @@ Tensor mv_named(const char* op, const Tensor& mat, const Tensor& vec) {
 
 }  // namespace
 
-Tensor bmm(const Tensor& a, const Tensor& b) { return bmm_named("bmm", a, b); }
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("bmm", a, b);
+  return bmm_named("bmm", a, b);
+}
 
 Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta, double alpha) {
+  TG_PROFILE_OP("baddbmm", input, batch1, batch2);
   return add_scaled("baddbmm", input, bmm_named("baddbmm", batch1, batch2), beta, alpha);
 }
 
 Tensor addbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta, double alpha) {
+  TG_PROFILE_OP("addbmm", input, batch1, batch2);
   const char* op = "addbmm";
   require_dims(op, "batch1", batch1, 3);
   require_dims(op, "batch2", batch2, 3);
@@ -102,13 +108,18 @@ Tensor addbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, d
   return add_scaled(op, input, mm(left, right), beta, alpha);
 }
 
-Tensor mv(const Tensor& mat, const Tensor& vec) { return mv_named("mv", mat, vec); }
+Tensor mv(const Tensor& mat, const Tensor& vec) {
+  TG_PROFILE_OP("mv", mat, vec);
+  return mv_named("mv", mat, vec);
+}
 
 Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double beta, double alpha) {
+  TG_PROFILE_OP("addmv", input, mat, vec);
   return add_scaled("addmv", input, mv_named("addmv", mat, vec), beta, alpha);
 }
 
 Tensor vdot(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("vdot", a, b);
   require_dims("vdot", "the first operand", a, 1);
   require_dims("vdot", "the second operand", b, 1);
   same_dtype("vdot", a, b);
@@ -117,6 +128,7 @@ Tensor vdot(const Tensor& a, const Tensor& b) {
 }
 
 Tensor kron(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("kron", a, b);
   // Both padded on the left to the same rank n; then a as [a0, 1, a1, 1, ...]
   // times b as [1, b0, 1, b1, ...] is the block product, and merging each
   // pair of dims gives [a0*b0, a1*b1, ...].
@@ -188,6 +200,7 @@ Tensor tensordot_impl(const Tensor& a, const Tensor& b, std::vector<std::int64_t
 }  // namespace
 
 Tensor tensordot(const Tensor& a, const Tensor& b, std::int64_t dims) {
+  TG_PROFILE_OP("tensordot", a, b);
   if (dims < 0 || dims > a.dim() || dims > b.dim())
     throw ValueError(fmt::format("tensordot: cannot contract {} dims of {}", dims, shapes_of(a, b)));
   std::vector<std::int64_t> da, db;
@@ -200,6 +213,7 @@ Tensor tensordot(const Tensor& a, const Tensor& b, std::int64_t dims) {
 
 Tensor tensordot(const Tensor& a, const Tensor& b, const std::vector<std::int64_t>& dims_a,
                  const std::vector<std::int64_t>& dims_b) {
+  TG_PROFILE_OP("tensordot", a, b);
   return tensordot_impl(a, b, dims_a, dims_b);
 }
 
@@ -541,6 +555,7 @@ class Einsum {
 }  // namespace
 
 Tensor einsum(std::string_view equation, const std::vector<Tensor>& operands) {
+  TG_PROFILE_OP("einsum", operands);
   return Einsum(equation, operands).run();
 }
 

@@ -9,6 +9,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/random_ops.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -34,26 +35,31 @@ Tensor normal_impl(const Tensor& mean, const Tensor& std, DType dtype, Generator
 }  // namespace
 
 Tensor multinomial(const Tensor& probs, std::int64_t num_samples, StrictBool replacement, Generator* gen) {
+  TG_PROFILE_OP("multinomial", probs);
   return kernel::multinomial(probs.detach(), num_samples, replacement, gen);
 }
 
 Tensor normal(const Tensor& mean, const Tensor& std, Generator* gen) {
+  TG_PROFILE_OP("normal", mean, std);
   require_floating("normal", "mean", mean.dtype());
   require_floating("normal", "std", std.dtype());
   return normal_impl(mean, std, promote_types(mean.dtype(), std.dtype()), gen);
 }
 
 Tensor normal(const Tensor& mean, double std, Generator* gen) {
+  TG_PROFILE_OP("normal", mean);
   require_floating("normal", "mean", mean.dtype());
   return normal_impl(mean, tg::scalar_tensor(std, {.dtype = kFloat64}), mean.dtype(), gen);
 }
 
 Tensor normal(double mean, const Tensor& std, Generator* gen) {
+  TG_PROFILE_OP("normal", std);
   require_floating("normal", "std", std.dtype());
   return normal_impl(tg::scalar_tensor(mean, {.dtype = kFloat64}), std, std.dtype(), gen);
 }
 
 Tensor normal(double mean, double std, Dims size, TensorOptions options, Generator* gen) {
+  TG_PROFILE_OP("normal");
   require_floating("normal", "the dtype", options.dtype);
   Tensor out = normal_impl(tg::full(size, mean, {.dtype = kFloat64}), tg::scalar_tensor(std, {.dtype = kFloat64}),
                            options.dtype, gen);
@@ -62,26 +68,33 @@ Tensor normal(double mean, double std, Dims size, TensorOptions options, Generat
 }
 
 Tensor rand_like(const Tensor& x, std::optional<DType> dtype, Generator* gen) {
+  TG_PROFILE_OP("rand_like", x);
   const DType d = dtype.value_or(x.dtype());
   require_floating("rand_like", "the dtype", d);
   return kernel::rand(x.shape(), {.dtype = d}, gen);
 }
 
 Tensor randn_like(const Tensor& x, std::optional<DType> dtype, Generator* gen) {
+  TG_PROFILE_OP("randn_like", x);
   const DType d = dtype.value_or(x.dtype());
   require_floating("randn_like", "the dtype", d);
   return kernel::randn(x.shape(), {.dtype = d}, gen);
 }
 
-Tensor randint_like(const Tensor& x, std::int64_t high, Generator* gen) { return randint_like(x, 0, high, gen); }
+Tensor randint_like(const Tensor& x, std::int64_t high, Generator* gen) {
+  TG_PROFILE_OP("randint_like", x);
+  return randint_like(x, 0, high, gen);
+}
 
 Tensor randint_like(const Tensor& x, std::int64_t low, std::int64_t high, Generator* gen) {
+  TG_PROFILE_OP("randint_like", x);
   if (x.dtype() == kBool) throw DTypeError("randint_like: bool is not an integer dtype");
   if (high <= low) throw ValueError(fmt::format("randint_like: empty range [{}, {})", low, high));
   return kernel::randint(low, high, x.shape(), {.dtype = x.dtype()}, gen);
 }
 
 Tensor& Tensor::uniform_(double from, double to, Generator* gen) {
+  TG_PROFILE_OP("uniform_", *this);
   require_floating("uniform_", "self", dtype());
   if (!(from <= to) || !std::isfinite(to - from))
     throw ValueError(fmt::format("uniform_: expected a finite range from <= to, got from={} to={}", from, to));
@@ -91,6 +104,7 @@ Tensor& Tensor::uniform_(double from, double to, Generator* gen) {
 }
 
 Tensor& Tensor::normal_(double mean, double std, Generator* gen) {
+  TG_PROFILE_OP("normal_", *this);
   require_floating("normal_", "self", dtype());
   if (!(std >= 0)) throw ValueError(fmt::format("normal_: std must be >= 0, got {}", std));
   detail::assign_random_(
@@ -104,6 +118,7 @@ Tensor& Tensor::normal_(double mean, double std, Generator* gen) {
 }
 
 Tensor& Tensor::bernoulli_(double p, Generator* gen) {
+  TG_PROFILE_OP("bernoulli_", *this);
   if (!(p >= 0 && p <= 1)) throw ValueError(fmt::format("bernoulli_: probability {} is outside [0, 1]", p));
   detail::assign_random_(
       *this, [&] { return kernel::bernoulli(shape(), p, {.dtype = kFloat64}, gen); }, "bernoulli_");
@@ -111,6 +126,7 @@ Tensor& Tensor::bernoulli_(double p, Generator* gen) {
 }
 
 Tensor& Tensor::bernoulli_(const Tensor& p, Generator* gen) {
+  TG_PROFILE_OP("bernoulli_", *this, p);
   require_floating("bernoulli_", "p", p.dtype());
   const Dims& s = shape();
   // p broadcasts to self's shape (only that way: self keeps its shape).
@@ -128,6 +144,7 @@ Tensor& Tensor::bernoulli_(const Tensor& p, Generator* gen) {
 }
 
 Tensor& Tensor::exponential_(double lambd, Generator* gen) {
+  TG_PROFILE_OP("exponential_", *this);
   require_floating("exponential_", "self", dtype());
   if (!(lambd > 0)) throw ValueError(fmt::format("exponential_: expected lambd > 0, got {}", lambd));
   detail::assign_random_(

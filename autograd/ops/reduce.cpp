@@ -8,6 +8,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/reduce.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -137,9 +138,13 @@ Tensor norm_backward(const Tensor& dy, const Tensor& x, const Tensor& y, double 
 
 }  // namespace
 
-Tensor sum(const Tensor& x) { return sum(x, Dims{}, false); }
+Tensor sum(const Tensor& x) {
+  TG_PROFILE_OP("sum", x);
+  return sum(x, Dims{}, false);
+}
 
 Tensor sum(const Tensor& x, DimList dims, StrictBool keepdim) {
+  TG_PROFILE_OP("sum", x);
   Tensor y = kernel::sum(x, dims, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "sum");
@@ -151,9 +156,13 @@ Tensor sum(const Tensor& x, DimList dims, StrictBool keepdim) {
   return y;
 }
 
-Tensor mean(const Tensor& x) { return mean(x, Dims{}, false); }
+Tensor mean(const Tensor& x) {
+  TG_PROFILE_OP("mean", x);
+  return mean(x, Dims{}, false);
+}
 
 Tensor mean(const Tensor& x, DimList dims, StrictBool keepdim) {
+  TG_PROFILE_OP("mean", x);
   Tensor y = kernel::mean(x, dims, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "mean");
@@ -166,8 +175,14 @@ Tensor mean(const Tensor& x, DimList dims, StrictBool keepdim) {
   return y;
 }
 
-Tensor var(const Tensor& x) { return detail::var_dims(x, DimList{}, 1, false); }
-Tensor var(const Tensor& x, DimList dims) { return detail::var_dims(x, dims, 1, false); }
+Tensor var(const Tensor& x) {
+  TG_PROFILE_OP("var", x);
+  return detail::var_dims(x, DimList{}, 1, false);
+}
+Tensor var(const Tensor& x, DimList dims) {
+  TG_PROFILE_OP("var", x);
+  return detail::var_dims(x, dims, 1, false);
+}
 
 Tensor detail::var_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim) {
   Tensor y = kernel::var(x, dims, correction, keepdim);
@@ -186,8 +201,14 @@ Tensor detail::var_dims(const Tensor& x, const DimList& dims, double correction,
   return y;
 }
 
-Tensor std(const Tensor& x) { return detail::std_dims(x, DimList{}, 1, false); }
-Tensor std(const Tensor& x, DimList dims) { return detail::std_dims(x, dims, 1, false); }
+Tensor std(const Tensor& x) {
+  TG_PROFILE_OP("std", x);
+  return detail::std_dims(x, DimList{}, 1, false);
+}
+Tensor std(const Tensor& x, DimList dims) {
+  TG_PROFILE_OP("std", x);
+  return detail::std_dims(x, dims, 1, false);
+}
 
 Tensor detail::std_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim) {
   Tensor y = kernel::std(x, dims, correction, keepdim);
@@ -213,30 +234,43 @@ Tensor detail::std_dims(const Tensor& x, const DimList& dims, double correction,
 }
 
 Tensor amax(const Tensor& x, DimList dims, StrictBool keepdim) {
+  TG_PROFILE_OP("amax", x);
   return extreme(x, dims.dims(), keepdim, true, "amax");
 }
 Tensor amin(const Tensor& x, DimList dims, StrictBool keepdim) {
+  TG_PROFILE_OP("amin", x);
   return extreme(x, dims.dims(), keepdim, false, "amin");
 }
-Tensor max(const Tensor& x) { return extreme(x, Dims{}, false, true, "max"); }
-Tensor min(const Tensor& x) { return extreme(x, Dims{}, false, false, "min"); }
+Tensor max(const Tensor& x) {
+  TG_PROFILE_OP("max", x);
+  return extreme(x, Dims{}, false, true, "max");
+}
+Tensor min(const Tensor& x) {
+  TG_PROFILE_OP("min", x);
+  return extreme(x, Dims{}, false, false, "min");
+}
 
 std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  TG_PROFILE_OP("max", x);
   return extreme_dim(x, dim, keepdim, true, "max");
 }
 std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  TG_PROFILE_OP("min", x);
   return extreme_dim(x, dim, keepdim, false, "min");
 }
 
 // Indices have no gradient: these never record.
 Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim, StrictBool keepdim) {
+  TG_PROFILE_OP("argmax", x);
   return kernel::argmax(x, dim, keepdim);
 }
 Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim, StrictBool keepdim) {
+  TG_PROFILE_OP("argmin", x);
   return kernel::argmin(x, dim, keepdim);
 }
 
 Tensor logsumexp(const Tensor& x, DimList dims, StrictBool keepdim) {
+  TG_PROFILE_OP("logsumexp", x);
   Tensor y = kernel::logsumexp(x, dims, keepdim);
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "logsumexp");
@@ -251,13 +285,23 @@ Tensor logsumexp(const Tensor& x, DimList dims, StrictBool keepdim) {
   return y;
 }
 
-Tensor prod(const Tensor& x) { return prod_over(x, Dims{}, false); }
+Tensor prod(const Tensor& x) {
+  TG_PROFILE_OP("prod", x);
+  return prod_over(x, Dims{}, false);
+}
 Tensor prod(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  TG_PROFILE_OP("prod", x);
   return prod_over(x, Dims{wrap_dim(dim, x.dim(), "prod")}, keepdim);
 }
 
-Tensor norm(const Tensor& x) { return detail::norm_dims(x, 2, DimList{}, false); }
-Tensor norm(const Tensor& x, DimList dims) { return detail::norm_dims(x, 2, dims, false); }
+Tensor norm(const Tensor& x) {
+  TG_PROFILE_OP("norm", x);
+  return detail::norm_dims(x, 2, DimList{}, false);
+}
+Tensor norm(const Tensor& x, DimList dims) {
+  TG_PROFILE_OP("norm", x);
+  return detail::norm_dims(x, 2, dims, false);
+}
 
 Tensor detail::norm_dims(const Tensor& x, double p, const DimList& dims, bool keepdim) {
   Tensor y = kernel::norm(x, p, dims, keepdim);

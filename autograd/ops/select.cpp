@@ -2,6 +2,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -32,10 +33,17 @@ Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
 
 }  // namespace
 
-Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(a, b, true); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(a, b, false); }
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("maximum", a, b);
+  return extremum(a, b, true);
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("minimum", a, b);
+  return extremum(a, b, false);
+}
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  TG_PROFILE_OP("where", condition, a, b);
   Tensor y = kernel::where(condition, a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("where", {&a, &b}, {&y}, [sc = SavedTensor(condition, false)](Backward& bw) {
@@ -48,6 +56,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
 }
 
 Tensor where(const Tensor& condition, const Tensor& a, double b) {
+  TG_PROFILE_OP("where", condition, a);
   Tensor y = kernel::where(condition, a, b);
   if (autograd::needs_grad(a))
     autograd::record("where", {&a}, {&y}, [sc = SavedTensor(condition, false)](Backward& bw) {
@@ -58,6 +67,7 @@ Tensor where(const Tensor& condition, const Tensor& a, double b) {
 }
 
 Tensor where(const Tensor& condition, double a, const Tensor& b) {
+  TG_PROFILE_OP("where", condition, b);
   Tensor y = kernel::where(condition, a, b);
   if (autograd::needs_grad(b))
     autograd::record("where", {&b}, {&y}, [sc = SavedTensor(condition, false)](Backward& bw) {

@@ -8,6 +8,7 @@
 #include <tapegrad/autograd/views.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/shape.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -63,6 +64,7 @@ void record_identity(const char* name, const Tensor& x, Tensor& y) {
 }  // namespace
 
 Tensor view(const Tensor& x, Dims shape) {
+  TG_PROFILE_OP("view", x);
   Tensor y = kernel::view(x, shape);
   if (autograd::needs_grad(x)) record_reshape_back("view", x, y);
   autograd::track_view(x, y);
@@ -70,6 +72,7 @@ Tensor view(const Tensor& x, Dims shape) {
 }
 
 Tensor reshape(const Tensor& x, Dims shape) {
+  TG_PROFILE_OP("reshape", x);
   Tensor y = kernel::reshape(x, shape);
   if (autograd::needs_grad(x)) record_reshape_back("reshape", x, y);
   autograd::track_view(x, y);
@@ -77,6 +80,7 @@ Tensor reshape(const Tensor& x, Dims shape) {
 }
 
 Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
+  TG_PROFILE_OP("transpose", x);
   Tensor y = kernel::transpose(x, dim0, dim1);
   if (autograd::needs_grad(x)) {
     const int a = wrap_dim(dim0, x.dim(), "transpose"), b = wrap_dim(dim1, x.dim(), "transpose");
@@ -90,6 +94,7 @@ Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
 }
 
 Tensor permute(const Tensor& x, Dims dims) {
+  TG_PROFILE_OP("permute", x);
   Tensor y = kernel::permute(x, dims);
   if (autograd::needs_grad(x)) {
     // kernel::permute has checked that dims is a permutation.
@@ -105,14 +110,17 @@ Tensor permute(const Tensor& x, Dims dims) {
 }
 
 Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
+  TG_PROFILE_OP("narrow", x);
   return slice_by(x, kernel::narrow_spec(x, dim, start, length), "narrow");
 }
 
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
+  TG_PROFILE_OP("slice", x);
   return slice_by(x, kernel::slice_spec(x, dim, start, end, step), "slice");
 }
 
 Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
+  TG_PROFILE_OP("select", x);
   const SliceSpec s = kernel::select_spec(x, dim, index);
   Tensor y = kernel::select(x, s);
   if (autograd::needs_grad(x))
@@ -125,6 +133,7 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
 }
 
 Tensor expand(const Tensor& x, Dims sizes) {
+  TG_PROFILE_OP("expand", x);
   Tensor y = kernel::expand(x, sizes);
   if (autograd::needs_grad(x))
     autograd::record("expand", {&x}, {&y}, [](Backward& bw) {
@@ -136,6 +145,7 @@ Tensor expand(const Tensor& x, Dims sizes) {
 }
 
 Tensor squeeze(const Tensor& x) {
+  TG_PROFILE_OP("squeeze", x);
   Tensor y = kernel::squeeze(x);
   if (autograd::needs_grad(x)) record_reshape_back("squeeze", x, y);
   autograd::track_view(x, y);
@@ -143,6 +153,7 @@ Tensor squeeze(const Tensor& x) {
 }
 
 Tensor squeeze(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("squeeze", x);
   Tensor y = kernel::squeeze(x, dim);
   if (autograd::needs_grad(x)) record_reshape_back("squeeze", x, y);
   autograd::track_view(x, y);
@@ -150,6 +161,7 @@ Tensor squeeze(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("unsqueeze", x);
   Tensor y = kernel::unsqueeze(x, dim);
   if (autograd::needs_grad(x)) record_reshape_back("unsqueeze", x, y);
   autograd::track_view(x, y);
@@ -157,6 +169,7 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
+  TG_PROFILE_OP("flatten", x);
   if (x.dim() == 0) return reshape(x, {1});
   const int s = wrap_dim(start_dim, x.dim(), "flatten"), e = wrap_dim(end_dim, x.dim(), "flatten");
   if (s > e)
@@ -172,6 +185,7 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
 }
 
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  TG_PROFILE_OP("cat", tensors);
   const std::vector<TensorBase> bases = as_bases(tensors);
   const kernel::CatPlan plan = kernel::cat_plan(bases, dim);
   Tensor y = kernel::cat(bases, plan);
@@ -194,6 +208,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  TG_PROFILE_OP("stack", tensors);
   if (tensors.empty()) throw ValueError("stack: expected a non-empty list of tensors");
   const Dims& shape = tensors[0].shape();
   for (std::size_t i = 1; i < tensors.size(); ++i)
@@ -208,6 +223,7 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
 }
 
 std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim) {
+  TG_PROFILE_OP("split", x);
   if (x.dim() == 0) throw ShapeError("split: cannot split a 0-d tensor");
   const int d = wrap_dim(dim, x.dim(), "split");
   const std::int64_t size = x.size(d);
@@ -232,6 +248,7 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t
 }
 
 std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
+  TG_PROFILE_OP("chunk", x);
   if (chunks <= 0) throw ValueError(fmt::format("chunk: the number of chunks must be positive, got {}", chunks));
   if (x.dim() == 0) throw ShapeError("chunk: cannot chunk a 0-d tensor");
   const int d = wrap_dim(dim, x.dim(), "chunk");
@@ -248,6 +265,7 @@ std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim
 }
 
 Tensor contiguous(const Tensor& x) {
+  TG_PROFILE_OP("contiguous", x);
   if (x.is_contiguous()) return x;
   Tensor y = kernel::clone(x);
   if (autograd::needs_grad(x)) record_identity("contiguous", x, y);
@@ -255,12 +273,14 @@ Tensor contiguous(const Tensor& x) {
 }
 
 Tensor clone(const Tensor& x) {
+  TG_PROFILE_OP("clone", x);
   Tensor y = kernel::clone(x);
   if (autograd::needs_grad(x)) record_identity("clone", x, y);
   return y;
 }
 
 Tensor to_dtype(const Tensor& x, DType dtype) {
+  TG_PROFILE_OP("to_dtype", x);
   if (x.dtype() == dtype) return x;
   Tensor y = kernel::to(x, dtype);
   // Only floating results carry a gradient: a cast to int64 or bool cuts the tape.

@@ -4,6 +4,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/reduce.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg {
 
@@ -56,6 +57,7 @@ Tensor log_softmax_grad(const Tensor& dy, const Tensor& y, int d) {
 }  // namespace
 
 Tensor softmax(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("softmax", x);
   Tensor y = kernel::softmax(x, dim);
   if (autograd::needs_grad(x)) {
     const int d = wrap_dim(dim, x.dim(), "softmax");
@@ -68,6 +70,7 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor log_softmax(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("log_softmax", x);
   Tensor y = kernel::log_softmax(x, dim);
   if (autograd::needs_grad(x)) {
     const int d = wrap_dim(dim, x.dim(), "log_softmax");

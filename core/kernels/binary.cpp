@@ -15,8 +15,9 @@ namespace {
 
 void check_no_bool_sub(const char* op, DType a, DType b) {
   if (a == kBool || b == kBool)
-    throw DTypeError(
-        fmt::format("{}: subtraction with a bool tensor is not supported; use logical_not or logical_xor instead", op));
+    throw DTypeError(fmt::format(
+        "{}: subtraction with a bool tensor is not supported; use logical_not, or ne for an exclusive or, instead",
+        op));
 }
 
 void check_alpha(const char* op, DType result, double alpha) {

@@ -101,8 +101,8 @@ void check_writable(const TensorBase& self, const char* op) {
 void add_(const TensorBase& self, const TensorBase& other, double alpha, const char* op) {
   if (std::string_view(op) == "sub_" && (self.dtype() == kBool || other.dtype() == kBool))
     throw DTypeError(
-        fmt::format("{}: subtraction with a bool tensor is not supported; use logical_not or "
-                    "logical_xor instead",
+        fmt::format("{}: subtraction with a bool tensor is not supported; use logical_not, or ne for an "
+                    "exclusive or, instead",
                     op));
   const DType common = result_type(self, other);
   check_result(self, common, op);

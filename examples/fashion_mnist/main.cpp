@@ -30,6 +30,10 @@ constexpr const char* kUsage = R"(usage: fashion_mnist [options]
   --evaluate FILE   evaluate a checkpoint on the test set and print the confusion matrix
   --distributed     data-parallel over the ranks of an MPI job: mpirun -np 2 fashion_mnist --distributed
                     (--batch-size is the global batch, split over the ranks; rank 0 writes the outputs)
+  --profile FILE    profile the first 20 training steps: print the op table, write a Chrome
+                    trace (open it in https://ui.perfetto.dev)
+  --graph FILE.dot  write the first step's autograd graph as Graphviz DOT (and FILE.svg when
+                    graphviz's dot is installed)
 )";
 
 long parse_int(const std::string& flag, const std::string& value) {
@@ -84,6 +88,8 @@ int main(int argc, char** argv) {
       else if (flag == "--data") config.data_dir = value;
       else if (flag == "--limit") config.train_limit = static_cast<std::size_t>(parse_int(flag, value));
       else if (flag == "--evaluate") evaluate = value;
+      else if (flag == "--profile") config.profile = value;
+      else if (flag == "--graph") config.graph = value;
       else throw tg::ValueError(fmt::format("unknown option '{}'\n{}", flag, kUsage));
     }
     if (!evaluate.empty()) {

@@ -1,7 +1,10 @@
 #include "train.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -66,6 +69,19 @@ std::string data_dir_or_default(const std::string& dir) {
   return dir.empty() ? tg::data::default_fashion_mnist_dir() : dir;
 }
 
+// The graph of one step, with the parameters' names; rendered to SVG when
+// graphviz is installed.
+void write_graph(const std::string& path, const tg::Tensor& loss, const nn::Module& model) {
+  std::ofstream out(path);
+  out << tg::autograd::to_dot(loss, model.named_parameters(), {.collapse_repeats = true});
+  if (!out.flush()) throw tg::Error(fmt::format("--graph: cannot write \"{}\"", path));
+  fmt::print("wrote the graph {}\n", path);
+  if (std::system("command -v dot >/dev/null 2>&1") != 0) return;
+  const std::string svg = std::filesystem::path(path).replace_extension(".svg").string();
+  const std::string cmd = fmt::format("dot -Tsvg '{}' -o '{}'", path, svg);
+  if (std::system(cmd.c_str()) == 0) fmt::print("wrote the picture {}\n", svg);
+}
+
 }  // namespace
 
 RunResult train(const Config& config) {
@@ -101,6 +117,19 @@ RunResult train(const Config& config) {
   result.metrics = state.metrics;
   result.checkpoint_path = (std::filesystem::path(config.out_dir) / "checkpoint.safetensors").string();
   const bool interactive = config.progress && stdout_is_terminal();
+  // --profile: the first steps are enough to see where a step's time goes.
+  constexpr std::size_t kProfiledSteps = 20;
+  std::optional<tg::profiler::Profile> profile;
+  if (!config.profile.empty()) profile.emplace();
+  auto finish_profile = [&] {
+    if (!profile) return;
+    profile->stop();
+    fmt::print("profile of the first {} steps:\n{}", kProfiledSteps, profile->table(15));
+    profile->export_chrome_trace(config.profile);
+    fmt::print("wrote the Chrome trace {}\n", config.profile);
+    profile.reset();
+  };
+  std::size_t steps = 0;
   for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     ProgressBar bar(fmt::format("epoch {}/{}", epoch, config.epochs), loader.size(), interactive);
@@ -110,6 +139,7 @@ RunResult train(const Config& config) {
     for (auto& batch : loader) {
       tg::Tensor logits = model->forward(batch.input);
       tg::Tensor loss = nn::functional::cross_entropy(logits, batch.target);
+      if (steps == 0 && !config.graph.empty()) write_graph(config.graph, loss, *model);
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
@@ -117,6 +147,7 @@ RunResult train(const Config& config) {
       ++batches;
       samples += static_cast<std::size_t>(batch.input.size(0));
       if (config.progress) bar.update(batches, samples, loss_sum / static_cast<double>(batches));
+      if (++steps == kProfiledSteps) finish_profile();
     }
     if (config.progress) bar.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -129,6 +160,7 @@ RunResult train(const Config& config) {
     std::fflush(stdout);
     save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, epoch, result.metrics});
   }
+  finish_profile();  // fewer steps than kProfiledSteps
   if (config.epochs <= state.epoch)
     save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, state.epoch, result.metrics});
   const auto out = std::filesystem::path(config.out_dir);

@@ -26,6 +26,8 @@ struct Config {
   std::size_t train_limit = 0;  // 0: all 60,000 training images
   bool progress = true;
   bool distributed = false;  // data-parallel under mpirun (train_distributed)
+  std::string profile{};     // Chrome trace of the first training steps goes here
+  std::string graph{};       // Graphviz DOT of the first step's graph goes here
 };
 
 // Both models take images [N, 28, 28] scaled to [0, 1] and give logits [N, 10].

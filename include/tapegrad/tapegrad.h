@@ -1,6 +1,7 @@
 #pragma once
 // The whole public API of tapegrad.
 #include <tapegrad/autograd/custom_function.h>
+#include <tapegrad/autograd/dot.h>
 #include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/functional.h>
@@ -15,8 +16,10 @@
 #include <tapegrad/core/dtype.h>
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/memory.h>
 #include <tapegrad/core/parallel.h>
 #include <tapegrad/core/print.h>
+#include <tapegrad/core/profiler.h>
 #include <tapegrad/core/random.h>
 #include <tapegrad/core/tensor.h>
 #include <tapegrad/data/dataloader.h>

@@ -1,0 +1,108 @@
+// tg::autograd::to_dot: the recorded graph as Graphviz DOT text.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include <tapegrad/autograd/dot.h>
+#include <tapegrad/autograd/node.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/autograd/tensor.h>
+
+using tg::Tensor;
+
+namespace {
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
+  return n;
+}
+
+// The id of the node whose label starts with `label`.
+std::string node_id(const std::string& dot, const std::string& label) {
+  std::smatch m;
+  const std::regex re("(n[0-9]+) \\[label=\"" + label);
+  REQUIRE(std::regex_search(dot, m, re));
+  return m[1];
+}
+
+}  // namespace
+
+TEST_CASE("to_dot: ops with output shape and dtype, named leaves, edges from inputs to users") {
+  Tensor w = tg::ones({3, 2}).set_requires_grad(true);
+  Tensor b = tg::zeros({2}).set_requires_grad(true);
+  Tensor x = tg::ones({4, 3});
+  Tensor loss = tg::sum(tg::relu(tg::add(tg::matmul(x, w), b)));
+  const std::string dot = tg::autograd::to_dot(loss, {{"fc.weight", w}, {"fc.bias", b}});
+  CHECK(dot.rfind("digraph tapegrad {", 0) == 0);
+  CHECK(dot.find("matmul\\n[4, 2] float32") != std::string::npos);
+  CHECK(dot.find("relu\\n[4, 2] float32") != std::string::npos);
+  CHECK(dot.find("sum\\n[] float32") != std::string::npos);
+  CHECK(dot.find("fc.weight\\n[3, 2] float32") != std::string::npos);
+  CHECK(dot.find("fc.bias\\n[2] float32") != std::string::npos);
+  CHECK(dot.find(node_id(dot, "fc.weight") + " -> " + node_id(dot, "matmul")) != std::string::npos);
+  CHECK(dot.find(node_id(dot, "matmul") + " -> " + node_id(dot, "add")) != std::string::npos);
+  CHECK(dot.find(node_id(dot, "relu") + " -> " + node_id(dot, "sum")) != std::string::npos);
+  CHECK(count(dot, " -> ") == 5);
+  // x needs no gradient: not in the graph.
+  CHECK(count(dot, "[label=") == 6);
+  // Unnamed leaves are "leaf".
+  CHECK(tg::autograd::to_dot(loss).find("leaf\\n[3, 2] float32") != std::string::npos);
+}
+
+TEST_CASE("to_dot: saved tensors and their sizes under a GraphDetailGuard only") {
+  Tensor a = tg::ones({5, 4}).set_requires_grad(true);
+  Tensor plain = tg::exp(a);
+  CHECK(tg::autograd::to_dot(plain).find("saved") == std::string::npos);
+  tg::autograd::GraphDetailGuard detail;
+  Tensor y = tg::exp(a);  // saves its output
+  const std::string dot = tg::autograd::to_dot(y);
+  CHECK(dot.find("saved output: [5, 4] float32 (80 B)") != std::string::npos);
+  CHECK(tg::autograd::to_dot(y, {}, {.show_saved = false}).find("saved") == std::string::npos);
+}
+
+TEST_CASE("to_dot: collapse_repeats draws a run of identical blocks once, labelled with its count") {
+  Tensor x = tg::ones({2, 8}).set_requires_grad(true);
+  std::vector<Tensor> weights;
+  Tensor h = x;
+  for (int i = 0; i < 4; ++i) {
+    weights.push_back(tg::ones({8, 8}).set_requires_grad(true));
+    h = tg::tanh(tg::matmul(h, weights.back()));
+  }
+  Tensor loss = tg::sum(h);
+  const std::string full = tg::autograd::to_dot(loss);
+  CHECK(count(full, "tanh\\n") == 4);
+  const std::string collapsed = tg::autograd::to_dot(loss, {}, {.collapse_repeats = true});
+  // The first block reads a leaf, the next three the previous block: those
+  // three are one run.
+  CHECK(count(collapsed, "subgraph cluster_") == 1);
+  CHECK(collapsed.find("label=\"×3\"") != std::string::npos);
+  CHECK(count(collapsed, "tanh\\n") == 2);
+  CHECK(count(collapsed, "matmul\\n") == 2);
+  // The run's output still reaches the sum.
+  CHECK(collapsed.find(" -> " + node_id(collapsed, "sum")) != std::string::npos);
+}
+
+TEST_CASE("to_dot: Graphviz renders the text (when dot is installed)") {
+  if (std::system("command -v dot >/dev/null 2>&1") != 0) {
+    MESSAGE("graphviz's dot is not installed: rendering skipped");
+    return;
+  }
+  Tensor w = tg::ones({3, 2}).set_requires_grad(true);
+  Tensor loss = tg::sum(tg::sigmoid(tg::matmul(tg::ones({4, 3}), w)));
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto dot_path = dir / "tapegrad_to_dot_test.dot", svg_path = dir / "tapegrad_to_dot_test.svg";
+  std::ofstream(dot_path) << tg::autograd::to_dot(loss, {{"w", w}});
+  const std::string cmd = "dot -Tsvg '" + dot_path.string() + "' -o '" + svg_path.string() + "'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream in(svg_path);
+  const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(svg.find("<svg") != std::string::npos);
+  CHECK(svg.find("sigmoid") != std::string::npos);
+  std::filesystem::remove(dot_path);
+  std::filesystem::remove(svg_path);
+}

@@ -1,0 +1,66 @@
+// tg::memory_stats(): tensor storage in use, its peak, the allocator's cache
+// and the number of allocations, on known allocation sequences.
+#include <doctest/doctest.h>
+
+#include <optional>
+
+#include <tapegrad/core/memory.h>
+#include <tapegrad/core/storage.h>
+#include <tapegrad/core/tensor.h>
+
+TEST_CASE("memory_stats counts each storage's bytes while it lives, and the peak") {
+  const tg::MemoryStats before = tg::memory_stats();
+  std::optional<tg::Storage> a(std::in_place, 1000, tg::Device{});
+  tg::MemoryStats s = tg::memory_stats();
+  CHECK(s.allocated_bytes - before.allocated_bytes == 1000);
+  CHECK(s.num_allocations - before.num_allocations == 1);
+  CHECK(s.num_frees - before.num_frees == 0);
+
+  tg::reset_peak_memory_stats();
+  CHECK(tg::memory_stats().peak_allocated_bytes == tg::memory_stats().allocated_bytes);
+  {
+    tg::Storage b(3000, tg::Device{});
+    tg::Storage c(500, tg::Device{});
+    CHECK(tg::memory_stats().allocated_bytes - before.allocated_bytes == 4500);
+  }
+  a.reset();
+  s = tg::memory_stats();
+  CHECK(s.allocated_bytes == before.allocated_bytes);
+  CHECK(s.peak_allocated_bytes - before.allocated_bytes == 4500);
+  CHECK(s.num_allocations - before.num_allocations == 3);
+  CHECK(s.num_frees - before.num_frees == 3);
+
+  tg::reset_peak_memory_stats();
+  CHECK(tg::memory_stats().peak_allocated_bytes == before.allocated_bytes);
+}
+
+TEST_CASE(
+    "memory_stats: a tensor counts its elements' bytes; a view allocates nothing; borrowed memory is not counted") {
+  const tg::MemoryStats before = tg::memory_stats();
+  {
+    tg::TensorBase t = tg::empty({10, 3}, {.dtype = tg::kFloat64});
+    tg::TensorBase v = tg::make_view(t, {30}, {1}, 0);
+    CHECK(tg::memory_stats().allocated_bytes - before.allocated_bytes == 240);
+    CHECK(tg::memory_stats().num_allocations - before.num_allocations == 1);
+    float outside[4] = {};
+    tg::Storage borrowed(outside, sizeof outside, tg::Device{}, nullptr, nullptr);
+    CHECK(tg::memory_stats().allocated_bytes - before.allocated_bytes == 240);
+  }
+  CHECK(tg::memory_stats().allocated_bytes == before.allocated_bytes);
+}
+
+TEST_CASE("memory_stats: cached_bytes is what the allocator keeps after a free, until empty_cache") {
+  tg::empty_cache();
+  const std::int64_t cached = tg::memory_stats().cached_bytes;  // other threads' caches
+  tg::Allocator& cpu = tg::allocator_for(tg::Device{});
+  void* p = cpu.allocate(3000);  // a 4096-byte block
+  CHECK(tg::memory_stats().cached_bytes == cached);
+  cpu.deallocate(p, 3000);
+  CHECK(tg::memory_stats().cached_bytes - cached == 4096);
+  void* q = cpu.allocate(4000);  // the same block, from the cache
+  CHECK(q == p);
+  CHECK(tg::memory_stats().cached_bytes == cached);
+  cpu.deallocate(q, 4000);
+  tg::empty_cache();
+  CHECK(tg::memory_stats().cached_bytes == cached);
+}
