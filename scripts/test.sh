@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# The dataset too: the example tests train on a Fashion-MNIST subset.
-scripts/setup.sh --dataset
+# The dataset and the fortunes text too: the example tests train on them;
+# OpenMPI for the distributed layer's tests (run under mpirun on loopback).
+scripts/setup.sh --dataset --text --mpi
 
 build_dir="${BUILD_DIR:-build-test}"
 read -r -a extra_cmake_args <<<"${CMAKE_ARGS:-}"
