@@ -104,7 +104,8 @@ TEST_CASE("safetensors corrupt: fields of the wrong JSON type") {
 }
 
 TEST_CASE("safetensors corrupt: dtypes tapegrad cannot load name the tensor and the dtype") {
-  for (const char* dtype : {"F16", "BF16", "U64", "F8_E4M3", "C64", "f32", ""}) {
+  // F16 and BF16 load since tapegrad has those dtypes (tests/core/test_dtypes_new.cpp).
+  for (const char* dtype : {"U64", "F8_E4M3", "C64", "f32", ""}) {
     const std::string message = load_error(
         one_tensor(std::string(R"({"dtype":")") + dtype + R"(","shape":[4],"data_offsets":[0,8]})", Bytes(8, 0)));
     CHECK(message.find(std::string("tensor 'w': dtype '") + dtype + "' is not one tapegrad can load") !=
