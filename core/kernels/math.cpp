@@ -26,8 +26,11 @@ template <class F>
 TensorBase real_unary(const TensorBase& x, F f) {
   const DType dt = is_floating(x.dtype()) ? x.dtype() : kFloat32;
   TensorBase out = make_tensor(x.shape(), dt);
-  if (dt == kFloat32) unary_compute<float>(out, x, f);
-  else unary_compute<double>(out, x, f);
+  // A 16-bit float computes in float32 and rounds once on store, as PyTorch's.
+  if (dt == kFloat64) unary_compute<double>(out, x, f);
+  else if (dt == kFloat16) unary_compute<float, Half>(out, x, f);
+  else if (dt == kBFloat16) unary_compute<float, BFloat16>(out, x, f);
+  else unary_compute<float>(out, x, f);
   return out;
 }
 

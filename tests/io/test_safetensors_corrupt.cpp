@@ -190,7 +190,7 @@ TEST_CASE("safetensors corrupt: a very long tensor name is shortened in the mess
 
 TEST_CASE("safetensors corrupt: every truncation of a valid file is a FormatError") {
   tg::TensorMap tensors;
-  tensors["a"] = tg::tensor({1, 2, 3, 4}, {2, 2});
+  tensors["a"] = tg::tensor({1.0, 2.0, 3.0, 4.0}, {2, 2});
   tensors["b"] = tg::tensor(std::vector<std::int64_t>{5, 6, 7});
   tensors["c"] = tg::tensor(std::vector<bool>{true, false});
   const Bytes whole = tg::save_to_bytes(tensors, {{"k", "v"}});
@@ -203,7 +203,7 @@ TEST_CASE("safetensors corrupt: every truncation of a valid file is a FormatErro
 
 TEST_CASE("safetensors corrupt: changed bytes load or throw FormatError, never crash") {
   tg::TensorMap tensors;
-  tensors["weight"] = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+  tensors["weight"] = tg::tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3});
   tensors["mask"] = tg::tensor(std::vector<bool>{true, false, true});
   const Bytes whole = tg::save_to_bytes(tensors);
   int loaded = 0, refused = 0;
