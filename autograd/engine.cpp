@@ -424,14 +424,6 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
   task.run();
 }
 
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs, GradOptions options) {
-  return grad(outputs, inputs, {}, options);
-}
-
-std::vector<Tensor> grad(const Tensor& output, const Tensor& input, GradOptions options) {
-  return grad(std::vector<Tensor>{output}, std::vector<Tensor>{input}, {}, options);
-}
-
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, GradOptions options) {
   using namespace autograd;

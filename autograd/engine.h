@@ -2,6 +2,7 @@
 // The backward engine: runs the tape's nodes reachable from the roots, each
 // once all its dependencies have delivered (highest sequence number first
 // among ready nodes), with an explicit heap (no recursion).
+#include <concepts>
 #include <vector>
 
 #include <tapegrad/autograd/tensor.h>
@@ -21,11 +22,18 @@ struct GradOptions {
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs = {}, GradOptions options = {});
 
-// The same without grad_outputs, as torch.autograd.grad(y, x, create_graph=True):
-// grad(ys, xs, {.create_graph = true}) and, for one output and one input,
-// grad(y, x) or grad(y, x, {.create_graph = true}) (one gradient in the vector).
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs, GradOptions options);
-std::vector<Tensor> grad(const Tensor& output, const Tensor& input, GradOptions options = {});
+// One output and one input without grad_outputs, as
+// torch.autograd.grad(y, x, create_graph=True): grad(y, x) or
+// grad(y, x, {.create_graph = true}), one gradient in the vector. For lists,
+// pass grad_outputs: grad(ys, xs, {}, {.create_graph = true}) (a third
+// overload taking GradOptions is ambiguous under GCC, which weighs a
+// designated list against std::vector's explicit size constructor).
+// A template so that a braced list never picks it: grad({y}, {}) stays the
+// vector form (no inputs, an AutogradError) instead of y with an undefined x.
+template <std::derived_from<Tensor> Y, std::derived_from<Tensor> X>
+std::vector<Tensor> grad(const Y& output, const X& input, GradOptions options = {}) {
+  return grad(std::vector<Tensor>{output}, std::vector<Tensor>{input}, {}, options);
+}
 
 // Accumulates into the leaves' .grad(), as Tensor::backward.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},

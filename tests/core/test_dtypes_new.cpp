@@ -245,7 +245,7 @@ TEST_CASE("habits: method forms and grad without grad_outputs") {
   REQUIRE(g.size() == 1);
   CHECK(g[0].to_vector<double>() == std::vector<double>{3, 12, 27});
   CHECK(g[0].requires_grad());
-  const std::vector<Tensor> g2 = tg::grad({g[0].sum()}, {x}, {.retain_graph = false});
+  const std::vector<Tensor> g2 = tg::grad(g[0].sum(), x);
   CHECK(g2[0].to_vector<double>() == std::vector<double>{6, 12, 18});
 }
 

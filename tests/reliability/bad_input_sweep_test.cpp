@@ -655,6 +655,24 @@ std::vector<BadRow> bad_rows() {
     sched.step();
   });
 
+  // ---- issue 14 dtypes: narrow integers, 16-bit floats, uint8 images ----
+  add("full: 256 for uint8", K::Value, "full", [] { tg::full({2}, 256, tg::kUInt8); });
+  add("full: -1 for uint8", K::Value, "full", [] { tg::full({2}, -1, tg::kUInt8); });
+  add("full: 128 for int8", K::Value, "full", [] { tg::full({2}, 128, tg::kInt8); });
+  add("scalar_tensor: 70000 for float16", K::Value, "scalar_tensor", [] { tg::scalar_tensor(70000, tg::kFloat16); });
+  add("tensor: 40000 as int16", K::Value, "tensor", [] { tg::tensor({40000.0}, {}, tg::kInt16); });
+  add("tensor: a uint64 beyond int64", K::Value, "tensor",
+      [] { tg::tensor(std::vector<std::uint64_t>{std::uint64_t{1} << 63}); });
+  add("add_: a float16 tensor into a uint8 tensor", K::DType, "add_", [] {
+    Tensor a = tg::zeros({3}, tg::kUInt8);
+    a.add_(tg::ones({3}, tg::kFloat16));
+  });
+  add("mm: float16 matrices", K::DType, "mm", [] {
+    tg::mm(tg::ones({2, 2}, tg::kFloat16), tg::ones({2, 2}, tg::kFloat16));
+  });
+  add("load_mnist_images_uint8: a label file", K::Format, "load_mnist_images_uint8",
+      [] { tg::data::load_mnist_images_uint8(files().idx_labels); });
+
   // ---- the ops: the registry's known bad inputs ----
   for (const auto& op : tg::testing::op_registry())
     for (const auto& bad : op.bad_inputs) r.push_back({op.name + ": " + bad.what, bad.kind, bad.fragment, bad.run});
