@@ -27,7 +27,6 @@ Tensor empty_like(const Tensor& t, std::optional<DType> dtype) { return kernel::
 Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype) {
   return kernel::full_like(t, value, dtype);
 }
-Tensor arange(double end, TensorOptions options) { return arange(0, end, 1, options); }
 Tensor detail::arange_range(double start, double end, double step, TensorOptions options) {
   return finish(kernel::arange_range(start, end, step, options), options);
 }
@@ -40,6 +39,7 @@ Tensor eye(std::int64_t n, std::optional<std::int64_t> m, TensorOptions options)
 Tensor tensor(std::initializer_list<double> values, Dims shape, TensorOptions options) {
   return finish(kernel::tensor(values, shape, options), options);
 }
+Tensor detail::finish_creation(TensorBase t, const TensorOptions& options) { return finish(std::move(t), options); }
 
 Tensor rand(Dims shape, TensorOptions options, Generator* gen) {
   return finish(kernel::rand(shape, options, gen), options);

@@ -2,6 +2,7 @@
 // The backward engine: runs the tape's nodes reachable from the roots, each
 // once all its dependencies have delivered (highest sequence number first
 // among ready nodes), with an explicit heap (no recursion).
+#include <concepts>
 #include <functional>
 #include <vector>
 
@@ -9,6 +10,8 @@
 
 namespace tg {
 
+// Designated initializers must follow the declaration order:
+// {.retain_graph = ..., .create_graph = ..., .allow_unused = ...}, any subset.
 struct GradOptions {
   bool retain_graph = false;
   bool create_graph = false;
@@ -19,6 +22,19 @@ struct GradOptions {
 // tensor's .grad(). grad_outputs may be empty for scalar outputs.
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs = {}, GradOptions options = {});
+
+// One output and one input without grad_outputs, as
+// torch.autograd.grad(y, x, create_graph=True): grad(y, x) or
+// grad(y, x, {.create_graph = true}), one gradient in the vector. For lists,
+// pass grad_outputs: grad(ys, xs, {}, {.create_graph = true}) (a third
+// overload taking GradOptions is ambiguous under GCC, which weighs a
+// designated list against std::vector's explicit size constructor).
+// A template so that a braced list never picks it: grad({y}, {}) stays the
+// vector form (no inputs, an AutogradError) instead of y with an undefined x.
+template <std::derived_from<Tensor> Y, std::derived_from<Tensor> X>
+std::vector<Tensor> grad(const Y& output, const X& input, GradOptions options = {}) {
+  return grad(std::vector<Tensor>{output}, std::vector<Tensor>{input}, {}, options);
+}
 
 // Accumulates into the leaves' .grad(), as Tensor::backward.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},

@@ -53,6 +53,24 @@ class Tensor : public TensorBase {
   Tensor clone() const;
   Tensor contiguous() const;
   Tensor detach() const;
+  // PyTorch's dtype shorthands whose names are not C++ keywords. x.float(),
+  // x.double(), x.long(), x.int(), x.short(), x.char() and x.bool() cannot
+  // be declared in C++; write x.to(tg::kFloat), x.to(tg::kDouble),
+  // x.to(tg::kLong), ... as LibTorch does (docs/pytorch.md).
+  Tensor half() const;      // x.to(kFloat16)
+  Tensor bfloat16() const;  // x.to(kBFloat16)
+  Tensor byte() const;      // x.to(kUInt8)
+  // Method forms of the arithmetic ops (tg::add(x, y), ...), as torch.Tensor's.
+  Tensor add(const Tensor& other, double alpha = 1) const;
+  Tensor add(double other) const;
+  Tensor sub(const Tensor& other, double alpha = 1) const;
+  Tensor sub(double other) const;
+  Tensor mul(const Tensor& other) const;
+  Tensor mul(double other) const;
+  Tensor div(const Tensor& other) const;
+  Tensor div(double other) const;
+  Tensor softmax(std::int64_t dim) const;
+  Tensor log_softmax(std::int64_t dim) const;
 
   // ---- autograd ---------------------------------------------------------
   bool requires_grad() const;
@@ -348,23 +366,46 @@ Tensor ones_like(const Tensor& t, std::optional<DType> dtype = {});
 Tensor empty_like(const Tensor& t, std::optional<DType> dtype = {});
 Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype = {});
 Tensor scalar_tensor(double value, TensorOptions options = {});
-Tensor arange(double end, TensorOptions options = {});
 namespace detail {
 Tensor arange_range(double start, double end, double step, TensorOptions options);
+Tensor finish_creation(TensorBase t, const TensorOptions& options);  // applies requires_grad
+}  // namespace detail
+// As PyTorch: integer start, end and step give int64, any floating one the
+// default float32; options given explicitly decide (kernel::arange). The
+// numbers are deduced so that `arange(5, {})` cannot read `{}` as end = 0.
+template <Real E>
+Tensor arange(E end, TensorOptions options = {.dtype = std::is_integral_v<E> ? kInt64 : kFloat32}) {
+  return detail::arange_range(0, static_cast<double>(end), 1, options);
 }
-// start and end are deduced so that `arange(5, {})` (default options) cannot
-// read `{}` as end = 0 and return an empty tensor.
-template <Real S, Real E>
-Tensor arange(S start, E end, double step = 1, TensorOptions options = {}) {
-  return detail::arange_range(static_cast<double>(start), static_cast<double>(end), step, options);
+template <Real S, Real E, Real P = int>
+Tensor arange(S start, E end, P step = 1,
+              TensorOptions options = {.dtype = std::is_integral_v<S> && std::is_integral_v<E> && std::is_integral_v<P>
+                                                    ? kInt64
+                                                    : kFloat32}) {
+  return detail::arange_range(static_cast<double>(start), static_cast<double>(end), static_cast<double>(step), options);
 }
 Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
 Tensor eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
-// From values in row-major order; the shape defaults to 1-D.
+// From values in row-major order; the shape defaults to 1-D. Integers give
+// int64, floating numbers float32, bools bool, as torch.tensor; a
+// std::vector<T> of any arithmetic T keeps T's dtype where tapegrad has it
+// (kernel::tensor in core/tensor.h).
 Tensor tensor(std::initializer_list<double> values, Dims shape = {}, TensorOptions options = {});
+template <Real T>
+requires(!std::same_as<T, double>) Tensor
+    tensor(std::initializer_list<T> values, Dims shape = {},
+           TensorOptions options = {.dtype = std::is_integral_v<T> ? kInt64 : kFloat32}) {
+  return detail::finish_creation(kernel::tensor(values, std::move(shape), options), options);
+}
+template <std::same_as<bool> B>
+Tensor tensor(std::initializer_list<B> values, Dims shape = {}, TensorOptions options = {.dtype = kBool}) {
+  return detail::finish_creation(kernel::tensor(values, std::move(shape), options), options);
+}
 template <class T>
-Tensor tensor(const std::vector<T>& values, Dims shape = {}, std::optional<DType> dtype = {}) {
-  return kernel::tensor(values, std::move(shape), dtype);
+requires std::is_arithmetic_v<T> || is_reduced_float_v<T> Tensor
+tensor(const std::vector<T>& values, Dims shape = {},
+       TensorOptions options = {.dtype = dtype_of<kernel::stored_type_t<T>>()}) {
+  return detail::finish_creation(kernel::tensor(values, std::move(shape), options), options);
 }
 
 // ---- random numbers (autograd/creation.cpp; the generators are core/random.h)
@@ -375,6 +416,80 @@ Tensor randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions op
 Tensor bernoulli(const Tensor& probabilities, Generator* gen = nullptr);
 Tensor bernoulli(Dims shape, double p, TensorOptions options = {}, Generator* gen = nullptr);
 Tensor randperm(std::int64_t n, Generator* gen = nullptr);
+
+// A bare DType wherever TensorOptions go: tg::randn({3}, tg::kFloat64),
+// tg::arange(1, 5, tg::kFloat64), tg::tensor({1, 2}, {}, tg::kFloat16). A
+// template, so that `{}` still means default options and is never read as a
+// DType.
+template <std::same_as<DType> D>
+Tensor empty(Dims shape, D dtype) {
+  return empty(std::move(shape), TensorOptions{.dtype = dtype});
+}
+template <std::same_as<DType> D>
+Tensor zeros(Dims shape, D dtype) {
+  return zeros(std::move(shape), TensorOptions{.dtype = dtype});
+}
+template <std::same_as<DType> D>
+Tensor ones(Dims shape, D dtype) {
+  return ones(std::move(shape), TensorOptions{.dtype = dtype});
+}
+template <std::same_as<DType> D>
+Tensor full(Dims shape, double value, D dtype) {
+  return full(std::move(shape), value, TensorOptions{.dtype = dtype});
+}
+template <std::same_as<DType> D>
+Tensor scalar_tensor(double value, D dtype) {
+  return scalar_tensor(value, TensorOptions{.dtype = dtype});
+}
+template <Real E, std::same_as<DType> D>
+Tensor arange(E end, D dtype) {
+  return arange(end, TensorOptions{.dtype = dtype});
+}
+template <Real S, Real E, std::same_as<DType> D>
+Tensor arange(S start, E end, D dtype) {
+  return arange(start, end, 1, TensorOptions{.dtype = dtype});
+}
+template <Real S, Real E, Real P, std::same_as<DType> D>
+Tensor arange(S start, E end, P step, D dtype) {
+  return arange(start, end, step, TensorOptions{.dtype = dtype});
+}
+template <std::same_as<DType> D>
+Tensor linspace(double start, double end, std::int64_t steps, D dtype) {
+  return linspace(start, end, steps, TensorOptions{.dtype = dtype});
+}
+template <std::same_as<DType> D>
+Tensor eye(std::int64_t n, std::optional<std::int64_t> m, D dtype) {
+  return eye(n, m, TensorOptions{.dtype = dtype});
+}
+template <std::same_as<DType> D>
+Tensor tensor(std::initializer_list<double> values, Dims shape, D dtype) {
+  return tensor(values, std::move(shape), TensorOptions{.dtype = dtype});
+}
+template <Real T, std::same_as<DType> D>
+requires(!std::same_as<T, double>) Tensor tensor(std::initializer_list<T> values, Dims shape, D dtype) {
+  return tensor(values, std::move(shape), TensorOptions{.dtype = dtype});
+}
+template <class T, std::same_as<DType> D>
+requires std::is_arithmetic_v<T> || is_reduced_float_v<T> Tensor tensor(const std::vector<T>& values, Dims shape,
+                                                                        D dtype) {
+  return tensor(values, std::move(shape), TensorOptions{.dtype = dtype});
+}
+template <std::same_as<DType> D>
+Tensor rand(Dims shape, D dtype, Generator* gen = nullptr) {
+  return rand(std::move(shape), TensorOptions{.dtype = dtype}, gen);
+}
+template <std::same_as<DType> D>
+Tensor randn(Dims shape, D dtype, Generator* gen = nullptr) {
+  return randn(std::move(shape), TensorOptions{.dtype = dtype}, gen);
+}
+template <std::same_as<DType> D>
+Tensor randint(std::int64_t low, std::int64_t high, Dims shape, D dtype, Generator* gen = nullptr) {
+  return randint(low, high, std::move(shape), TensorOptions{.dtype = dtype}, gen);
+}
+template <std::same_as<DType> D>
+Tensor bernoulli(Dims shape, double p, D dtype, Generator* gen = nullptr) {
+  return bernoulli(std::move(shape), p, TensorOptions{.dtype = dtype}, gen);
+}
 
 namespace autograd {
 // Clears the gradients of `tensors` (what Module::zero_grad and

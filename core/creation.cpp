@@ -38,8 +38,6 @@ TensorBase full_like(const TensorBase& t, double value, std::optional<DType> dty
   return full_as("full_like", t.shape(), value, {dtype.value_or(t.dtype())});
 }
 
-TensorBase arange(double end, TensorOptions options) { return arange(0, end, 1, options); }
-
 TensorBase arange_range(double start, double end, double step, TensorOptions options) {
   if (step == 0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
     throw ValueError(fmt::format("arange: invalid range start={} end={} step={}", start, end, step));
@@ -87,7 +85,7 @@ TensorBase eye(std::int64_t n, std::optional<std::int64_t> m, TensorOptions opti
   return t;
 }
 
-TensorBase tensor(std::initializer_list<double> values, Dims shape, TensorOptions options) {
+TensorBase tensor_values(std::span<const double> values, Dims shape, TensorOptions options) {
   if (shape.empty() && values.size() != 1) shape = Dims{static_cast<std::int64_t>(values.size())};
   if (shape.empty() && values.size() == 1) shape = Dims{1};
   if (shape.product() != static_cast<std::int64_t>(values.size()))
@@ -101,23 +99,35 @@ TensorBase tensor(std::initializer_list<double> values, Dims shape, TensorOption
   return t;
 }
 
+TensorBase tensor(std::initializer_list<double> values, Dims shape, TensorOptions options) {
+  return tensor_values(std::span<const double>(values.begin(), values.size()), std::move(shape), options);
+}
+
 template <class V>
-TensorBase tensor(const std::vector<V>& values, Dims shape, std::optional<DType> dtype) {
+TensorBase tensor_stored(const std::vector<V>& values, Dims shape, DType dtype) {
   if (shape.empty()) shape = Dims{static_cast<std::int64_t>(values.size())};
   if (shape.product() != static_cast<std::int64_t>(values.size()))
     throw ShapeError(fmt::format("tensor: {} values do not fill shape {}", values.size(), shape_str(shape)));
   TensorBase t = make_tensor(shape, dtype_of<V>());
   V* p = t.data_ptr<V>();
   for (std::size_t i = 0; i < values.size(); ++i) p[i] = values[i];
-  if (dtype && *dtype != t.dtype()) return kernel::to(t, *dtype);
+  if (dtype != t.dtype()) return kernel::to(t, dtype);
   return t;
 }
 
 // TG_API: GCC gives an explicit instantiation of a namespace-scope function
 // template -fvisibility's default, not the visibility of its declaration.
-template TG_API TensorBase tensor<float>(const std::vector<float>&, Dims, std::optional<DType>);
-template TG_API TensorBase tensor<double>(const std::vector<double>&, Dims, std::optional<DType>);
-template TG_API TensorBase tensor<std::int64_t>(const std::vector<std::int64_t>&, Dims, std::optional<DType>);
-template TG_API TensorBase tensor<bool>(const std::vector<bool>&, Dims, std::optional<DType>);
+#define TG_INSTANTIATE_TENSOR(V) template TG_API TensorBase tensor_stored<V>(const std::vector<V>&, Dims, DType);
+TG_INSTANTIATE_TENSOR(float)
+TG_INSTANTIATE_TENSOR(double)
+TG_INSTANTIATE_TENSOR(std::int64_t)
+TG_INSTANTIATE_TENSOR(std::int32_t)
+TG_INSTANTIATE_TENSOR(std::int16_t)
+TG_INSTANTIATE_TENSOR(std::int8_t)
+TG_INSTANTIATE_TENSOR(std::uint8_t)
+TG_INSTANTIATE_TENSOR(bool)
+TG_INSTANTIATE_TENSOR(Half)
+TG_INSTANTIATE_TENSOR(BFloat16)
+#undef TG_INSTANTIATE_TENSOR
 
 }  // namespace tg::kernel

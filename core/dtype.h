@@ -9,45 +9,95 @@
 #include <type_traits>
 
 #include <tapegrad/core/error.h>
+#include <tapegrad/core/half.h>
 
 namespace tg {
 
-enum class DType : std::uint8_t { Float32, Float64, Int64, Bool };
+// The order is PyTorch's ScalarType order, so a table indexed by DType reads
+// like c10's.
+enum class DType : std::uint8_t { UInt8, Int8, Int16, Int32, Int64, Float16, Float32, Float64, Bool, BFloat16 };
 
+inline constexpr DType kUInt8 = DType::UInt8;
+inline constexpr DType kInt8 = DType::Int8;
+inline constexpr DType kInt16 = DType::Int16;
+inline constexpr DType kInt32 = DType::Int32;
+inline constexpr DType kInt64 = DType::Int64;
+inline constexpr DType kFloat16 = DType::Float16;
 inline constexpr DType kFloat32 = DType::Float32;
 inline constexpr DType kFloat64 = DType::Float64;
-inline constexpr DType kInt64 = DType::Int64;
 inline constexpr DType kBool = DType::Bool;
+inline constexpr DType kBFloat16 = DType::BFloat16;
+// PyTorch's aliases.
+inline constexpr DType kByte = kUInt8;
+inline constexpr DType kChar = kInt8;
+inline constexpr DType kShort = kInt16;
+inline constexpr DType kInt = kInt32;
+inline constexpr DType kLong = kInt64;
+inline constexpr DType kHalf = kFloat16;
+inline constexpr DType kFloat = kFloat32;
+inline constexpr DType kDouble = kFloat64;
+
+// Every dtype, in enum order (tests and tables iterate it).
+inline constexpr DType kAllDTypes[] = {kUInt8,   kInt8,    kInt16,   kInt32, kInt64,
+                                       kFloat16, kFloat32, kFloat64, kBool,  kBFloat16};
 
 constexpr std::size_t itemsize(DType d) {
   switch (d) {
-    case DType::Float32:
-      return 4;
-    case DType::Float64:
-      return 8;
-    case DType::Int64:
-      return 8;
+    case DType::UInt8:
+    case DType::Int8:
     case DType::Bool:
       return 1;
+    case DType::Int16:
+    case DType::Float16:
+    case DType::BFloat16:
+      return 2;
+    case DType::Int32:
+    case DType::Float32:
+      return 4;
+    case DType::Int64:
+    case DType::Float64:
+      return 8;
   }
   return 0;
 }
 
 constexpr std::string_view dtype_name(DType d) {
   switch (d) {
+    case DType::UInt8:
+      return "uint8";
+    case DType::Int8:
+      return "int8";
+    case DType::Int16:
+      return "int16";
+    case DType::Int32:
+      return "int32";
+    case DType::Int64:
+      return "int64";
+    case DType::Float16:
+      return "float16";
     case DType::Float32:
       return "float32";
     case DType::Float64:
       return "float64";
-    case DType::Int64:
-      return "int64";
     case DType::Bool:
       return "bool";
+    case DType::BFloat16:
+      return "bfloat16";
   }
   return "?";
 }
 
-constexpr bool is_floating(DType d) { return d == DType::Float32 || d == DType::Float64; }
+constexpr bool is_floating(DType d) {
+  return d == DType::Float32 || d == DType::Float64 || d == DType::Float16 || d == DType::BFloat16;
+}
+// The integer dtypes (bool is not one, as in PyTorch's is_integral(include_bool=false)).
+constexpr bool is_integer(DType d) {
+  return d == DType::UInt8 || d == DType::Int8 || d == DType::Int16 || d == DType::Int32 || d == DType::Int64;
+}
+
+// An integer C++ type other than bool: the ones whose arithmetic wraps.
+template <class T>
+inline constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
 
 // A floating value as T, for converting tensors (scalars that are stored go
 // through checked_scalar below). bool is v != 0. An integer type truncates toward
@@ -55,14 +105,19 @@ constexpr bool is_floating(DType d) { return d == DType::Float32 || d == DType::
 // gives 0, where a plain cast would be undefined behaviour.
 template <class T, class F>
 constexpr T cast_floating(F v) {
-  static_assert(std::is_floating_point_v<F>);
-  if constexpr (std::is_same_v<T, bool>) {
+  static_assert(is_floating_v<F>);
+  if constexpr (is_reduced_float_v<F>) {
+    return cast_floating<T>(static_cast<float>(v));
+  } else if constexpr (std::is_same_v<T, bool>) {
     return v != F(0);
   } else if constexpr (std::is_integral_v<T>) {
-    constexpr auto lo = static_cast<F>(std::numeric_limits<T>::min());  // -2^63: exact
+    // Both bounds are 0 or powers of two, exact in every floating type (max()
+    // rounds up to the power of two where F cannot hold it, and + 1 keeps it).
+    constexpr auto lo = static_cast<F>(std::numeric_limits<T>::min());
+    constexpr auto hi = static_cast<F>(std::numeric_limits<T>::max()) + F(1);
     if (v != v) return T(0);
     if (v < lo) return std::numeric_limits<T>::min();
-    if (v >= -lo) return std::numeric_limits<T>::max();
+    if (v >= hi) return std::numeric_limits<T>::max();
     return static_cast<T>(v);
   } else {
     return static_cast<T>(v);
@@ -70,11 +125,16 @@ constexpr T cast_floating(F v) {
 }
 
 // One element converted between dtypes, as copies, item() and to_vector() do:
-// to bool is v != 0, from floating as cast_floating, between integers a cast.
+// to bool is v != 0, from floating as cast_floating, between integers a cast
+// (modular, as PyTorch's), and a 16-bit float goes through float.
 template <class To, class From>
 constexpr To convert_element(From v) {
-  if constexpr (std::is_same_v<To, bool>) return v != From(0);
-  else if constexpr (std::is_floating_point_v<From>) return cast_floating<To>(v);
+  if constexpr (std::is_same_v<To, From>) return v;
+  else if constexpr (std::is_same_v<To, bool>) {
+    if constexpr (is_reduced_float_v<From>) return static_cast<float>(v) != 0.0f;
+    else return v != From(0);
+  } else if constexpr (is_floating_v<From>) return cast_floating<To>(v);
+  else if constexpr (is_reduced_float_v<To>) return To(static_cast<float>(v));
   else return static_cast<To>(v);
 }
 
@@ -83,8 +143,14 @@ constexpr DType dtype_of() {
   if constexpr (std::is_same_v<T, float>) return DType::Float32;
   else if constexpr (std::is_same_v<T, double>) return DType::Float64;
   else if constexpr (std::is_same_v<T, std::int64_t>) return DType::Int64;
+  else if constexpr (std::is_same_v<T, std::int32_t>) return DType::Int32;
+  else if constexpr (std::is_same_v<T, std::int16_t>) return DType::Int16;
+  else if constexpr (std::is_same_v<T, std::int8_t>) return DType::Int8;
+  else if constexpr (std::is_same_v<T, std::uint8_t>) return DType::UInt8;
   else if constexpr (std::is_same_v<T, bool>) return DType::Bool;
-  else static_assert(!sizeof(T), "tapegrad supports float, double, int64_t and bool");
+  else if constexpr (std::is_same_v<T, Half>) return DType::Float16;
+  else if constexpr (std::is_same_v<T, BFloat16>) return DType::BFloat16;
+  else static_assert(!sizeof(T), "tapegrad stores float, double, Half, BFloat16, int64/32/16/8, uint8 and bool");
 }
 
 // ValueError: "{op}: value {value} cannot be converted to {dtype} without overflow".
@@ -101,13 +167,15 @@ T checked_scalar(double v, std::string_view op) {
   if constexpr (std::is_same_v<T, bool>) {
     return v != 0;
   } else if constexpr (std::is_integral_v<T>) {
-    static_assert(std::is_same_v<T, std::int64_t>);
-    if (!(v >= -0x1p63 && v < 0x1p63)) throw_unrepresentable(op, v, dtype_of<T>());
+    constexpr double lo = static_cast<double>(std::numeric_limits<T>::min());
+    constexpr double hi =
+        -static_cast<double>(std::numeric_limits<std::make_signed_t<T>>::min()) * (std::is_signed_v<T> ? 1.0 : 2.0);
+    if (!(std::trunc(v) >= lo && v < hi)) throw_unrepresentable(op, v, dtype_of<T>());
     return static_cast<T>(v);
-  } else if constexpr (std::is_same_v<T, float>) {
-    if (std::isfinite(v) && std::fabs(v) > static_cast<double>(std::numeric_limits<float>::max()))
+  } else if constexpr (std::is_same_v<T, float> || is_reduced_float_v<T>) {
+    if (std::isfinite(v) && std::fabs(v) > static_cast<double>(static_cast<float>(std::numeric_limits<T>::max())))
       throw_unrepresentable(op, v, dtype_of<T>());
-    return static_cast<float>(v);
+    return T(static_cast<float>(v));
   } else {
     return static_cast<T>(v);
   }
@@ -115,17 +183,30 @@ T checked_scalar(double v, std::string_view op) {
 
 // Calls fn.template operator()<T>() with the C++ type of `d`.
 // Usage: dispatch(d, [&]<class T>() { ... });
+// Every kernel dispatches through these three, so a dtype is added here once.
 template <class F>
 decltype(auto) dispatch(DType d, F&& fn) {
   switch (d) {
+    case DType::UInt8:
+      return fn.template operator()<std::uint8_t>();
+    case DType::Int8:
+      return fn.template operator()<std::int8_t>();
+    case DType::Int16:
+      return fn.template operator()<std::int16_t>();
+    case DType::Int32:
+      return fn.template operator()<std::int32_t>();
+    case DType::Int64:
+      return fn.template operator()<std::int64_t>();
+    case DType::Float16:
+      return fn.template operator()<Half>();
     case DType::Float32:
       return fn.template operator()<float>();
     case DType::Float64:
       return fn.template operator()<double>();
-    case DType::Int64:
-      return fn.template operator()<std::int64_t>();
     case DType::Bool:
       return fn.template operator()<bool>();
+    case DType::BFloat16:
+      return fn.template operator()<BFloat16>();
   }
   throw DTypeError("dispatch: unknown dtype");
 }
@@ -134,12 +215,17 @@ decltype(auto) dispatch(DType d, F&& fn) {
 template <class F>
 decltype(auto) dispatch_floating(DType d, std::string_view op, F&& fn) {
   switch (d) {
+    case DType::Float16:
+      return fn.template operator()<Half>();
     case DType::Float32:
       return fn.template operator()<float>();
     case DType::Float64:
       return fn.template operator()<double>();
+    case DType::BFloat16:
+      return fn.template operator()<BFloat16>();
     default:
-      throw DTypeError(std::string(op) + ": expected a floating-point tensor (float32 or float64), got " +
+      throw DTypeError(std::string(op) +
+                       ": expected a floating-point tensor (float16, bfloat16, float32 or float64), got " +
                        std::string(dtype_name(d)));
   }
 }
@@ -147,35 +233,32 @@ decltype(auto) dispatch_floating(DType d, std::string_view op, F&& fn) {
 // Numeric types (everything but bool).
 template <class F>
 decltype(auto) dispatch_numeric(DType d, std::string_view op, F&& fn) {
-  switch (d) {
-    case DType::Float32:
-      return fn.template operator()<float>();
-    case DType::Float64:
-      return fn.template operator()<double>();
-    case DType::Int64:
-      return fn.template operator()<std::int64_t>();
-    default:
-      throw DTypeError(std::string(op) + ": expected a numeric tensor, got " + std::string(dtype_name(d)));
-  }
+  if (d == DType::Bool) throw DTypeError(std::string(op) + ": expected a numeric tensor, got bool");
+  return dispatch(d, [&]<class T>() -> decltype(auto) {
+    if constexpr (std::is_same_v<T, bool>) return fn.template operator()<float>();  // unreachable
+    else return fn.template operator()<T>();
+  });
 }
 
-// Type promotion for binary ops, as PyTorch's for our four dtypes:
-// bool < int64 < float32 < float64.
+// Type promotion for binary ops, PyTorch's promoteTypes: bool below every
+// number; an integer with a floating type gives the floating type; two
+// floating or two integer types give the wider, except that uint8 with int8
+// gives int16 (the smallest type holding both ranges) and float16 with
+// bfloat16 gives float32.
 constexpr DType promote_types(DType a, DType b) {
-  auto rank = [](DType d) {
-    switch (d) {
-      case DType::Bool:
-        return 0;
-      case DType::Int64:
-        return 1;
-      case DType::Float32:
-        return 2;
-      case DType::Float64:
-        return 3;
-    }
-    return 0;
-  };
-  return rank(a) >= rank(b) ? a : b;
+  if (a == b) return a;
+  if (a == DType::Bool) return b;
+  if (b == DType::Bool) return a;
+  if (is_floating(a) != is_floating(b)) return is_floating(a) ? a : b;
+  if (is_floating(a)) {
+    if (itemsize(a) == 2 && itemsize(b) == 2) return DType::Float32;  // float16 with bfloat16
+    return itemsize(a) >= itemsize(b) ? a : b;
+  }
+  if (a == DType::UInt8 || b == DType::UInt8) {
+    const DType other = a == DType::UInt8 ? b : a;
+    return other == DType::Int8 ? DType::Int16 : other;
+  }
+  return itemsize(a) >= itemsize(b) ? a : b;
 }
 
 }  // namespace tg

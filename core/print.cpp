@@ -32,7 +32,7 @@ template <class T>
 class Formatter {
  public:
   explicit Formatter(const std::vector<T>& values) {
-    if constexpr (std::is_floating_point_v<T>) {
+    if constexpr (is_floating_v<T>) {
       std::vector<double> finite;
       for (T v : values)
         if (std::isfinite(v) && v != T(0)) finite.push_back(static_cast<double>(v));
@@ -60,7 +60,7 @@ class Formatter {
 
   std::string format(T v) const {
     std::string s;
-    if constexpr (std::is_floating_point_v<T>) {
+    if constexpr (is_floating_v<T>) {
       const double d = static_cast<double>(v);
       if (std::isnan(d)) s = "nan";  // never "-nan", as Python
       else if (sci_mode_) s = fmt::format("{:{}.{}e}", d, width_, kPrecision);
@@ -228,7 +228,8 @@ std::string repr(const TensorBase& t) {
     if (t.dtype() != kFloat32) suffixes.push_back(fmt::format("dtype={}", dtype_name(t.dtype())));
     body = "[]";
   } else {
-    if (t.dtype() == kFloat64) suffixes.push_back("dtype=float64");
+    if (t.dtype() != kFloat32 && t.dtype() != kInt64 && t.dtype() != kBool)
+      suffixes.push_back(fmt::format("dtype={}", dtype_name(t.dtype())));
     body = tensor_body(t, indent);
   }
   if (AutogradMetaBase* meta = t.impl()->autograd.get()) {

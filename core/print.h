@@ -12,9 +12,13 @@
 //   1000x, exceed 1e8, or (non-integral only) go below 1e-4. One width for
 //   every element, right-aligned; nan and inf print as nan, inf, -inf.
 // - int64 and bool print plainly ("True"/"False", aligned to one width).
-// - dtype=float64 is shown for float64 (PyTorch's "dtype=torch.float64"
-//   without the "torch." prefix); float32, int64 and bool are the defaults
-//   and not shown, except on empty tensors, where every non-float32 dtype is.
+// - dtype=float64, dtype=uint8, ... is shown for every dtype but float32,
+//   int64 and bool (PyTorch's "dtype=torch.float64" without the "torch."
+//   prefix), and on empty tensors for every non-float32 dtype. float16 and
+//   bfloat16 values are formatted from their float value, as PyTorch does.
+// - an undefined (default-constructed) handle prints "tensor(undefined)":
+//   Python has no such tensor, and this keeps the tensor(...) shape a
+//   PyTorch user reads (LibTorch itself prints "[ Tensor (undefined) ]").
 // - empty: "tensor([])", with ", size=(0, 3)" when not 1-D.
 // - over 1000 elements: each dim shows its first and last 3 entries with
 //   "..." between.

@@ -52,6 +52,9 @@ struct TensorImpl {
   bool is_contiguous() const;
 };
 
+// Designated initializers follow the declaration order: {.dtype = ...,
+// .requires_grad = ..., .device = ...}, any subset. Every creation function
+// also takes a bare DType in its place: tg::randn({3}, tg::kFloat64).
 struct TensorOptions {
   DType dtype = kFloat32;
   bool requires_grad = false;
@@ -131,20 +134,86 @@ TensorBase ones_like(const TensorBase& t, std::optional<DType> dtype = {});
 TensorBase empty_like(const TensorBase& t, std::optional<DType> dtype = {});
 TensorBase full_like(const TensorBase& t, double value, std::optional<DType> dtype = {});
 TensorBase scalar_tensor(double value, TensorOptions options = {});
-TensorBase arange(double end, TensorOptions options = {});
 TensorBase arange_range(double start, double end, double step, TensorOptions options);
-// start and end are deduced so that `arange(5, {})` (default options) cannot
-// read `{}` as end = 0 and return an empty tensor.
-template <Real S, Real E>
-TensorBase arange(S start, E end, double step = 1, TensorOptions options = {}) {
-  return arange_range(static_cast<double>(start), static_cast<double>(end), step, options);
+// As PyTorch: integer start, end and step give int64, any floating one the
+// default float32; options given explicitly decide. The numbers are deduced
+// so that `arange(5, {})` cannot read `{}` as end = 0.
+template <Real E>
+TensorBase arange(E end, TensorOptions options = {.dtype = std::is_integral_v<E> ? kInt64 : kFloat32}) {
+  return arange_range(0, static_cast<double>(end), 1, options);
+}
+template <Real S, Real E, Real P = int>
+TensorBase arange(S start, E end, P step = 1,
+                  TensorOptions options = {
+                      .dtype = std::is_integral_v<S> && std::is_integral_v<E> && std::is_integral_v<P> ? kInt64
+                                                                                                       : kFloat32}) {
+  return arange_range(static_cast<double>(start), static_cast<double>(end), static_cast<double>(step), options);
 }
 TensorBase linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
 TensorBase eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
-// From values in row-major order; the shape defaults to 1-D.
+// From values in row-major order; the shape defaults to 1-D. A list of
+// floating numbers gives float32 and a list of integers int64, as
+// torch.tensor([1.5]) and torch.tensor([1, 2]) (a list of bools: bool).
 TensorBase tensor(std::initializer_list<double> values, Dims shape = {}, TensorOptions options = {});
+
+// The dtype a std::vector<T> becomes: its own where tapegrad has it (as
+// torch.from_numpy: int32 stays int32, uint8 uint8), int64 for the other
+// integer types and float64 for long double.
 template <class T>
-TensorBase tensor(const std::vector<T>& values, Dims shape = {}, std::optional<DType> dtype = {});
+using stored_type_t =
+    std::conditional_t<std::is_same_v<T, bool> || std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                           std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t> ||
+                           std::is_same_v<T, std::int16_t> || std::is_same_v<T, std::int32_t> ||
+                           std::is_same_v<T, std::int64_t> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>,
+                       T, std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>>;
+
+// `values` of a type tapegrad stores (explicitly instantiated in creation.cpp).
+template <class S>
+TensorBase tensor_stored(const std::vector<S>& values, Dims shape, DType dtype);
+
+// Any arithmetic T (and Half, BFloat16). An integer that int64 cannot hold
+// (a uint64 above 2^63 - 1) is a ValueError.
+template <class T>
+requires std::is_arithmetic_v<T> || is_reduced_float_v<T> TensorBase
+tensor(const std::vector<T>& values, Dims shape = {}, TensorOptions options = {.dtype = dtype_of<stored_type_t<T>>()}) {
+  using S = stored_type_t<T>;
+  if constexpr (std::is_same_v<S, T>) {
+    return tensor_stored<S>(values, std::move(shape), options.dtype);
+  } else {
+    std::vector<S> converted;
+    converted.reserve(values.size());
+    for (T v : values) {
+      if constexpr (std::is_unsigned_v<T>)
+        if (v > static_cast<T>(std::numeric_limits<std::int64_t>::max()))
+          throw_unrepresentable("tensor", static_cast<double>(v), kInt64);
+      converted.push_back(static_cast<S>(v));
+    }
+    return tensor_stored<S>(converted, std::move(shape), options.dtype);
+  }
+}
+template <class T>
+requires std::is_arithmetic_v<T> || is_reduced_float_v<T> TensorBase tensor(const std::vector<T>& values, Dims shape,
+                                                                            DType dtype) {
+  return tensor(values, std::move(shape), TensorOptions{.dtype = dtype});
+}
+// Checked as stored scalars (full, fill_): a value the dtype cannot hold is a ValueError.
+TensorBase tensor_values(std::span<const double> values, Dims shape, TensorOptions options);
+template <Real T>
+requires(!std::same_as<T, double>) TensorBase
+    tensor(std::initializer_list<T> values, Dims shape = {},
+           TensorOptions options = {.dtype = std::is_integral_v<T> ? kInt64 : kFloat32}) {
+  if constexpr (std::is_integral_v<T>) {
+    // Exact for every int64 (a double holds integers only up to 2^53).
+    if (options.dtype == kInt64) return tensor(std::vector<std::int64_t>(values.begin(), values.end()), shape, options);
+  }
+  std::vector<double> as_double(values.begin(), values.end());
+  return tensor_values(as_double, std::move(shape), options);
+}
+// A template, so that a list of numbers never reaches it through a conversion to bool.
+template <std::same_as<bool> B>
+TensorBase tensor(std::initializer_list<B> values, Dims shape = {}, TensorOptions options = {.dtype = kBool}) {
+  return tensor(std::vector<bool>(values), std::move(shape), options);
+}
 }  // namespace kernel
 
 // ---- random numbers (core/random.cpp) ----------------------------------------

@@ -431,6 +431,15 @@ Tensor load_mnist_images(const std::string& path) {
   return out;
 }
 
+Tensor load_mnist_images_uint8(const std::string& path) {
+  RawIdx raw = read_raw_file("load_mnist_images_uint8", path, Expectation{0x08, 3, "[images, rows, cols]"});
+  Tensor out = kernel::empty(raw.shape(), {.dtype = kUInt8});
+  if (out.numel() == 0) return out;
+  std::uint8_t* o = out.data_ptr<std::uint8_t>();
+  drain(raw, [&](const unsigned char* p, std::size_t n, std::size_t first) { std::memcpy(o + first, p, n); });
+  return out;
+}
+
 Tensor load_mnist_labels(const std::string& path) {
   RawIdx raw = read_raw_file("load_mnist_labels", path, Expectation{0x08, 1, "[labels]"});
   return decode(raw);

@@ -32,6 +32,10 @@ Tensor read_idx_bytes(std::span<const std::uint8_t> bytes, std::string_view sour
 // [N, rows, cols] scaled from 0..255 to [0, 1].
 Tensor load_mnist_images(const std::string& path);
 
+// The same images as stored: uint8 [N, rows, cols] in 0..255, a quarter of
+// the memory (torchvision's MNIST.data); `.float() / 255` gives the above.
+Tensor load_mnist_images_uint8(const std::string& path);
+
 // An MNIST-style label file (unsigned bytes, shape [N]) as int64 [N].
 Tensor load_mnist_labels(const std::string& path);
 

@@ -23,8 +23,8 @@ struct XorNet : tg::nn::Module {
 
 int main() {
   tg::manual_seed(0);  // the same initial weights, and so the same run, every time
-  const tg::Tensor inputs = tg::tensor({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2});
-  const tg::Tensor targets = tg::tensor({0, 1, 1, 0}, {4, 1});
+  const tg::Tensor inputs = tg::tensor({0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0}, {4, 2});
+  const tg::Tensor targets = tg::tensor({0.0, 1.0, 1.0, 0.0}, {4, 1});
 
   XorNet net;
   tg::optim::Adam optimizer(net.parameters(), {.lr = 0.05});

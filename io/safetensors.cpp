@@ -43,9 +43,9 @@ void widen_to_int64(const unsigned char* raw, std::int64_t* out, std::int64_t n)
   }
 }
 
-// A dtype as a file names it, and the tapegrad dtype it loads as. Integers
-// narrower than 64 bits fit int64 exactly, so they are widened rather than
-// refused (PyTorch users save int32 labels and uint8 images).
+// A dtype as a file names it, and the tapegrad dtype it loads as. The
+// unsigned integers tapegrad has no dtype for (U16, U32) fit int64 exactly, so
+// they are widened rather than refused.
 struct FileDType {
   std::string_view name;
   std::size_t itemsize;
@@ -58,12 +58,14 @@ constexpr FileDType kFileDTypes[] = {
     {"F64", 8, kFloat64},
     {"I64", 8, kInt64},
     {"BOOL", 1, kBool},
-    {"I32", 4, kInt64, widen_to_int64<std::int32_t>},
-    {"I16", 2, kInt64, widen_to_int64<std::int16_t>},
-    {"I8", 1, kInt64, widen_to_int64<std::int8_t>},
+    {"I32", 4, kInt32},
+    {"I16", 2, kInt16},
+    {"I8", 1, kInt8},
+    {"U8", 1, kUInt8},
+    {"F16", 2, kFloat16},
+    {"BF16", 2, kBFloat16},
     {"U32", 4, kInt64, widen_to_int64<std::uint32_t>},
     {"U16", 2, kInt64, widen_to_int64<std::uint16_t>},
-    {"U8", 1, kInt64, widen_to_int64<std::uint8_t>},
 };
 
 const FileDType* find_file_dtype(std::string_view name) {
@@ -73,34 +75,39 @@ const FileDType* find_file_dtype(std::string_view name) {
 }
 
 std::string_view file_dtype_name(DType d) {
-  switch (d) {
-    case DType::Float32:
-      return "F32";
-    case DType::Float64:
-      return "F64";
-    case DType::Int64:
-      return "I64";
-    case DType::Bool:
-      return "BOOL";
-  }
-  throw DTypeError("save: unknown dtype");
+  for (const auto& f : kFileDTypes)
+    if (!f.widen && f.loads_as == d) return f.name;
+  throw DTypeError(fmt::format("save: dtype {} has no safetensors name", dtype_name(d)));
 }
 
 // The reference writer orders tensors by its dtype enum, largest first (I64,
-// F64, F32, ..., BOOL), and then by name: element sizes never grow along the
-// file, so with the 8-byte-aligned header every tensor starts at a multiple
-// of its element size and can be used in place. We keep its order so that our
-// files are aligned too and equal to its files byte for byte.
+// F64, F32, I32, BF16, F16, I16, I8, U8, BOOL), and then by name: element
+// sizes never grow along the file, so with the 8-byte-aligned header every
+// tensor starts at a multiple of its element size and can be used in place.
+// We keep its order so that our files are aligned too and equal to its files
+// byte for byte.
 int reference_dtype_rank(DType d) {
   switch (d) {
     case DType::Bool:
       return 0;
-    case DType::Float32:
+    case DType::UInt8:
       return 1;
-    case DType::Float64:
+    case DType::Int8:
       return 2;
-    case DType::Int64:
+    case DType::Int16:
       return 3;
+    case DType::Float16:
+      return 4;
+    case DType::BFloat16:
+      return 5;
+    case DType::Int32:
+      return 6;
+    case DType::Float32:
+      return 7;
+    case DType::Float64:
+      return 8;
+    case DType::Int64:
+      return 9;
   }
   return 0;
 }
@@ -286,8 +293,8 @@ Entry read_entry(const std::string& name, const json& value, std::uint64_t data_
   e.type = find_file_dtype(dtype.get_ref<const std::string&>());
   if (!e.type)
     bad(
-        fmt::format("dtype {} is not one tapegrad can load (it loads F32, F64, I64 and BOOL, and widens I8, I16, I32, "
-                    "U8, U16 and U32 to I64)",
+        fmt::format("dtype {} is not one tapegrad can load (it loads F16, BF16, F32, F64, U8, I8, I16, I32, I64 and "
+                    "BOOL, and widens U16 and U32 to I64)",
                     quote_name(dtype.get_ref<const std::string&>())));
 
   const json& shape = field("shape");

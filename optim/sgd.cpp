@@ -45,8 +45,8 @@ void SGD::step() {
         T g = sign * grad[i];
         if (weight_decay != 0) g += weight_decay * p[i];  // L2 penalty
         if (buf) {
-          buf[i] = first ? g : momentum * buf[i] + damped * g;  // b = mu b + (1 - tau) g
-          g = o.nesterov ? g + momentum * buf[i] : buf[i];
+          buf[i] = first ? g : T(momentum * buf[i] + damped * g);  // b = mu b + (1 - tau) g
+          g = o.nesterov ? T(g + momentum * buf[i]) : buf[i];
         }
         p[i] -= lr * g;
       }

@@ -1672,6 +1672,48 @@ void attention_ops(Builder& r) {
         }));
 }
 
+// Issue 14's habits: the method forms of common ops (x.add(y), x.softmax(1))
+// and the dtype shorthands, each forwarding to its op.
+void habit_methods(Builder& r) {
+  r.family = "elementwise";
+  r.dtypes = all_types();
+  r.add("Tensor::add", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.add(y); })).alias("add");
+  r.add("Tensor::add", "alpha", kBinary, b([](auto& x, auto& y, Args& a) { return x.add(y, a.scalar(-2.5)); }))
+      .alias("add")
+      .types(float_types());
+  r.add("Tensor::add", "scalar", kUnary, u([](auto& x, Args& a) { return x.add(a.scalar(1.5)); })).alias("add");
+  r.add("Tensor::sub", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.sub(y); }))
+      .alias("sub")
+      .types(number_types());
+  r.add("Tensor::sub", "alpha", kBinary, b([](auto& x, auto& y, Args& a) { return x.sub(y, a.scalar(0.5)); }))
+      .alias("sub")
+      .types(float_types());
+  r.add("Tensor::sub", "scalar", kUnary, u([](auto& x, Args& a) { return x.sub(a.scalar(1.5)); }))
+      .alias("sub")
+      .types(number_types());
+  r.add("Tensor::mul", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.mul(y); })).alias("mul");
+  r.add("Tensor::mul", "scalar", kUnary, u([](auto& x, Args& a) { return x.mul(a.scalar(-3.0)); })).alias("mul");
+  r.add("Tensor::div", "tensor", kBinary, b([](auto& x, auto& y, Args&) { return x.div(y); })).dom({A, Z}).alias("div");
+  r.add("Tensor::div", "scalar", kUnary, u([](auto& x, Args& a) { return x.div(a.scalar(-2.5)); })).alias("div");
+  r.add("Tensor::softmax", "", kDims, u([](auto& x, Args& a) { return x.softmax(a.dim(1)); }))
+      .alias("softmax")
+      .types(float_types());
+  r.add("Tensor::log_softmax", "", kDims, u([](auto& x, Args& a) { return x.log_softmax(a.dim(1)); }))
+      .alias("log_softmax")
+      .types(float_types());
+  // A 16-bit result rounds every value, so the entries go there and back
+  // (the gradient passes straight through), and the finite differences take
+  // steps of 1: a difference is then off by at most half a unit in the last
+  // place of numbers below 8 (2^-9 for float16, 2^-6 for bfloat16).
+  r.add("Tensor::half", "and back", kUnary, u([](auto& x, Args&) { return x.half().to(x.dtype()); }))
+      .alias("to_dtype")
+      .tol({.eps = 1.0, .atol = 0.01});
+  r.add("Tensor::bfloat16", "and back", kUnary, u([](auto& x, Args&) { return x.bfloat16().to(x.dtype()); }))
+      .alias("to_dtype")
+      .tol({.eps = 1.0, .atol = 0.05});
+  r.add("Tensor::byte", "", kUnary, u([](auto& x, Args&) { return x.byte(); })).alias("to_dtype").no_grad();
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -1689,6 +1731,7 @@ std::vector<OpInfo> build() {
   linalg_decompositions(r);  // issue 14, appended last
   index_scatter(r);          // issue 14, indexing: appended last (fuzzer seeds index entries by position)
   attention_ops(r);          // issue 15: appended last
+  habit_methods(r);          // issue 14 habits: appended last as well
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

@@ -32,7 +32,7 @@ void add_into(const TensorBase& out, const TensorBase& a, const TensorBase& b, d
     const T s = scalar_as<T>(alpha);
     binary_compute<T>(out, a, b, [s](T x, T y) -> T {
       if constexpr (std::is_same_v<T, bool>) return x || (s && y);
-      else if constexpr (std::is_same_v<T, std::int64_t>) return wrap_add(x, wrap_mul(s, y));
+      else if constexpr (is_int_v<T>) return wrap_add(x, wrap_mul(s, y));
       else return x + s * y;
     });
   });
@@ -42,7 +42,7 @@ void mul_into(const TensorBase& out, const TensorBase& a, const TensorBase& b, D
   dispatch(dt, [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T {
       if constexpr (std::is_same_v<T, bool>) return x && y;
-      else if constexpr (std::is_same_v<T, std::int64_t>) return wrap_mul(x, y);
+      else if constexpr (is_int_v<T>) return wrap_mul(x, y);
       else return x * y;
     });
   });
@@ -56,7 +56,7 @@ void scalar_add_into(const TensorBase& out, const TensorBase& a, double b, DType
   dispatch_numeric(dt, "add", [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T>(out, a, [v](T x) -> T {
-      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_add(x, v);
+      if constexpr (is_int_v<T>) return wrap_add(x, v);
       else return x + v;
     });
   });
@@ -66,7 +66,7 @@ void scalar_mul_into(const TensorBase& out, const TensorBase& a, double b, DType
   dispatch_numeric(dt, "mul", [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T>(out, a, [v](T x) -> T {
-      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_mul(x, v);
+      if constexpr (is_int_v<T>) return wrap_mul(x, v);
       else return x * v;
     });
   });
@@ -82,13 +82,16 @@ void scalar_div_into(const TensorBase& out, const TensorBase& a, double b, DType
 DType true_division_type(DType d) { return is_floating(d) ? d : kFloat32; }
 
 // PyTorch's integer power: exponent < 0 gives 0 unless the base is 1 or -1.
-std::int64_t int_pow(std::int64_t base, std::int64_t exponent) {
-  if (exponent < 0) {
-    if (base == 1) return 1;
-    if (base == -1) return (exponent & 1) ? -1 : 1;
-    return 0;
+template <class T>
+T int_pow(T base, T exponent) {
+  if constexpr (std::is_signed_v<T>) {
+    if (exponent < 0) {
+      if (base == 1) return 1;
+      if (base == -1) return (exponent & 1) ? T(-1) : T(1);
+      return 0;
+    }
   }
-  std::int64_t result = 1;
+  T result = 1;
   while (exponent) {
     if (exponent & 1) result = wrap_mul(result, base);
     exponent >>= 1;
@@ -180,7 +183,7 @@ TensorBase rsub(const TensorBase& a, double b) {
   dispatch_numeric(dt, "rsub", [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T>(out, a, [v](T x) -> T {
-      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_sub(v, x);
+      if constexpr (is_int_v<T>) return wrap_sub(v, x);
       else return v - x;
     });
   });
@@ -219,7 +222,7 @@ TensorBase pow(const TensorBase& x, double exponent) {
     throw ValueError(fmt::format("pow: integers to negative integer powers are not allowed (exponent {})", exponent));
   TensorBase out = make_tensor(x.shape(), dt);
   dispatch_numeric(dt, "pow", [&]<class T>() {
-    if constexpr (std::is_same_v<T, std::int64_t>) {
+    if constexpr (is_int_v<T>) {
       const T e = static_cast<T>(exponent);
       unary_compute<T>(out, x, [e](T v) { return int_pow(v, e); });
     } else if (exponent == 2) {
@@ -246,7 +249,7 @@ TensorBase pow(const TensorBase& x, const TensorBase& exponent) {
   TensorBase out = make_tensor(shape, dt);
   dispatch_numeric(dt, "pow", [&]<class T>() {
     binary_compute<T>(out, x, exponent, [](T v, T e) -> T {
-      if constexpr (std::is_same_v<T, std::int64_t>) return int_pow(v, e);
+      if constexpr (is_int_v<T>) return int_pow(v, e);
       else return std::pow(v, e);
     });
   });
@@ -259,7 +262,7 @@ TensorBase pow(double base, const TensorBase& exponent) {
   dispatch_numeric(dt, "pow", [&]<class T>() {
     const T b = scalar_as<T>(base);
     unary_compute<T>(out, exponent, [b](T e) -> T {
-      if constexpr (std::is_same_v<T, std::int64_t>) return int_pow(b, e);
+      if constexpr (is_int_v<T>) return int_pow(b, e);
       else return std::pow(b, e);
     });
   });

@@ -83,6 +83,8 @@ std::optional<GemmLayout> gemm_layout(std::int64_t rows, std::int64_t cols, std:
 
 void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const void* a, GemmLayout la,
           const void* b, GemmLayout lb, double beta, void* c, std::int64_t ldc, const char* op) {
+  if (dtype != kFloat32 && dtype != kFloat64 && dtype != kInt64)
+    throw DTypeError(fmt::format("{}: expected float32, float64 or int64 tensors, got {}", op, dtype_name(dtype)));
   if (m == 0 || n == 0) return;
   // An int64 product takes alpha and beta as int64: casting a fraction out of
   // range, an infinity or NaN would be undefined behaviour.
@@ -124,25 +126,30 @@ void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double al
 
 void dot(DType dtype, std::int64_t n, const void* a, std::int64_t inc_a, const void* b, std::int64_t inc_b, void* out,
          const char* op) {
+  // As gemm: BLAS types and int64 only (the narrower dtypes are refused by the callers' checks too).
+  if (dtype != kFloat32 && dtype != kFloat64 && dtype != kInt64)
+    throw DTypeError(fmt::format("{}: expected float32, float64 or int64 tensors, got {}", op, dtype_name(dtype)));
   dispatch_numeric(dtype, op, [&]<class T>() {
-    const T* x = static_cast<const T*>(a);
-    const T* y = static_cast<const T*>(b);
-    T* r = static_cast<T*>(out);
-    // BLAS does not promise anything for a zero increment (a broadcast vector).
-    if constexpr (!std::is_same_v<T, std::int64_t>) {
-      if (inc_a > 0 && inc_b > 0 && n <= INT_MAX && inc_a <= INT_MAX && inc_b <= INT_MAX) {
-        const auto N = static_cast<blasint>(n), ia = static_cast<blasint>(inc_a), ib = static_cast<blasint>(inc_b);
-        if constexpr (std::is_same_v<T, float>) *r = cblas_sdot(N, x, ia, y, ib);
-        else *r = cblas_ddot(N, x, ia, y, ib);
-        return;
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int64_t>) {
+      const T* x = static_cast<const T*>(a);
+      const T* y = static_cast<const T*>(b);
+      T* r = static_cast<T*>(out);
+      // BLAS does not promise anything for a zero increment (a broadcast vector).
+      if constexpr (!std::is_same_v<T, std::int64_t>) {
+        if (inc_a > 0 && inc_b > 0 && n <= INT_MAX && inc_a <= INT_MAX && inc_b <= INT_MAX) {
+          const auto N = static_cast<blasint>(n), ia = static_cast<blasint>(inc_a), ib = static_cast<blasint>(inc_b);
+          if constexpr (std::is_same_v<T, float>) *r = cblas_sdot(N, x, ia, y, ib);
+          else *r = cblas_ddot(N, x, ia, y, ib);
+          return;
+        }
       }
+      T acc = 0;
+      if constexpr (std::is_same_v<T, std::int64_t>)
+        for (std::int64_t i = 0; i < n; ++i) acc = wrap_add(acc, wrap_mul(x[i * inc_a], y[i * inc_b]));
+      else
+        for (std::int64_t i = 0; i < n; ++i) acc += x[i * inc_a] * y[i * inc_b];
+      *r = acc;
     }
-    T acc = 0;
-    if constexpr (std::is_same_v<T, std::int64_t>)
-      for (std::int64_t i = 0; i < n; ++i) acc = wrap_add(acc, wrap_mul(x[i * inc_a], y[i * inc_b]));
-    else
-      for (std::int64_t i = 0; i < n; ++i) acc += x[i * inc_a] * y[i * inc_b];
-    *r = acc;
   });
 }
 

@@ -22,9 +22,13 @@ bool is_whole(double v) {
 
 }  // namespace ew
 
+// A number is a wrapped scalar of the lowest priority, as in PyTorch: it only
+// lifts the category (bool -> int64, integer -> the default float32), never
+// the width, so uint8 + 300 stays uint8 (and wraps).
 DType scalar_result_type(DType tensor, double scalar) {
   if (is_floating(tensor)) return tensor;
-  return is_whole(scalar) ? kInt64 : kFloat32;
+  if (!is_whole(scalar)) return kFloat32;
+  return tensor == kBool ? kInt64 : tensor;
 }
 
 namespace {

@@ -35,8 +35,14 @@ class As {
   const TensorBase* ptr_;
 };
 
+// A scalar operand in the dtype an op computes in. A whole number goes to a
+// narrow integer type modulo 2^bits, as PyTorch's (uint8 + 300 adds 44).
 template <class T>
 T scalar_as(double v) {
+  if constexpr (is_int_v<T> && !std::is_same_v<T, std::int64_t>) {
+    if (v >= -0x1p63 && v < 0x1p63 && v == static_cast<double>(static_cast<std::int64_t>(v)))
+      return static_cast<T>(static_cast<std::int64_t>(v));
+  }
   return cast_floating<T>(v);
 }
 

@@ -139,7 +139,7 @@ void div_(const TensorBase& self, const TensorBase& other, const char* op) {
   const DType common = result_type(self, other);
   check_result(self, is_floating(common) ? common : kFloat32, op);
   update2(self, other, common, op, [](auto a, auto b) {
-    if constexpr (std::is_floating_point_v<decltype(a)>) return a / b;
+    if constexpr (is_floating_v<decltype(a)>) return a / b;
     else return a;  // not reached: the result is floating
   });
 }
@@ -147,7 +147,7 @@ void div_(const TensorBase& self, const TensorBase& other, const char* op) {
 void div_(const TensorBase& self, double other, const char* op) {
   check_result(self, is_floating(self.dtype()) ? self.dtype() : kFloat32, op);
   update1(self, op, [other](auto a) {
-    if constexpr (std::is_floating_point_v<decltype(a)>) return a / static_cast<decltype(a)>(other);
+    if constexpr (is_floating_v<decltype(a)>) return a / static_cast<decltype(a)>(other);
     else return a;  // not reached: the result is floating
   });
 }

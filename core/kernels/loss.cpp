@@ -326,8 +326,8 @@ TensorBase binary_cross_entropy(const TensorBase& x, const TensorBase& t) {
   TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "binary_cross_entropy", [&]<class T>() {
     map2<T, T, T>(out, x, t, [](T xv, T tv) {
-      const T log_x = std::max(std::log(xv), T(-100));
-      const T log_1mx = std::max(std::log1p(-xv), T(-100));
+      const T log_x = std::max(T(std::log(xv)), T(-100));
+      const T log_1mx = std::max(T(std::log1p(-xv)), T(-100));
       return -(tv * log_x + (1 - tv) * log_1mx);
     });
   });
@@ -340,12 +340,13 @@ std::pair<TensorBase, TensorBase> binary_cross_entropy_backward(const TensorBase
   dispatch_floating(x.dtype(), "binary_cross_entropy", [&]<class T>() {
     if (need_dx) {
       dx = make_tensor(x.shape(), x.dtype());
-      map3<T, T, T, T>(dx, x, t, dy, [](T xv, T tv, T g) { return g * (xv - tv) / std::max(xv * (1 - xv), T(1e-12)); });
+      map3<T, T, T, T>(dx, x, t, dy,
+                       [](T xv, T tv, T g) { return g * (xv - tv) / std::max(T(xv * (1 - xv)), T(1e-12)); });
     }
     if (need_dt) {
       dt = make_tensor(x.shape(), x.dtype());
       map2<T, T, T>(dt, x, dy, [](T xv, T g) {
-        return g * (std::max(std::log1p(-xv), T(-100)) - std::max(std::log(xv), T(-100)));
+        return g * (std::max(T(std::log1p(-xv)), T(-100)) - std::max(T(std::log(xv)), T(-100)));
       });
     }
   });

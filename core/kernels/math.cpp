@@ -26,8 +26,11 @@ template <class F>
 TensorBase real_unary(const TensorBase& x, F f) {
   const DType dt = is_floating(x.dtype()) ? x.dtype() : kFloat32;
   TensorBase out = make_tensor(x.shape(), dt);
-  if (dt == kFloat32) unary_compute<float>(out, x, f);
-  else unary_compute<double>(out, x, f);
+  // A 16-bit float computes in float32 and rounds once on store, as PyTorch's.
+  if (dt == kFloat64) unary_compute<double>(out, x, f);
+  else if (dt == kFloat16) unary_compute<float, Half>(out, x, f);
+  else if (dt == kBFloat16) unary_compute<float, BFloat16>(out, x, f);
+  else unary_compute<float>(out, x, f);
   return out;
 }
 
@@ -44,7 +47,7 @@ template <class F>
 TensorBase rounding(const char* op, const TensorBase& x, F f) {
   TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_numeric(x.dtype(), op, [&]<class T>() {
-    if constexpr (std::is_floating_point_v<T>) unary_into<T, T>(out, x, f);
+    if constexpr (is_floating_v<T>) unary_into<T, T>(out, x, f);
     else unary_into<T, T>(out, x, [](T v) { return v; });
   });
   return out;
@@ -151,7 +154,7 @@ double erfinv_double(double x) {
 template <class T>
 T softplus_value(T v, T beta, T threshold) {
   const T bx = v * beta;
-  return bx > threshold ? v : std::log1p(std::exp(bx)) / beta;
+  return bx > threshold ? v : T(std::log1p(std::exp(bx)) / beta);
 }
 
 }  // namespace
@@ -248,7 +251,7 @@ TensorBase fmod(const TensorBase& a, const TensorBase& b) {
   TensorBase out = make_tensor(shape, dt);
   dispatch_numeric(dt, "fmod", [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T {
-      if constexpr (std::is_floating_point_v<T>) return std::fmod(x, y);
+      if constexpr (is_floating_v<T>) return std::fmod(x, y);
       else return int_fmod(x, y);
     });
   });
@@ -263,7 +266,7 @@ TensorBase remainder(const TensorBase& a, const TensorBase& b) {
   TensorBase out = make_tensor(shape, dt);
   dispatch_numeric(dt, "remainder", [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T {
-      if constexpr (std::is_floating_point_v<T>) return float_remainder(x, y);
+      if constexpr (is_floating_v<T>) return float_remainder(x, y);
       else return int_remainder(x, y);
     });
   });
@@ -277,7 +280,7 @@ TensorBase fmod(const TensorBase& a, double b) {
   dispatch_numeric(dt, "fmod", [&]<class T>() {
     const T d = scalar_as<T>(b);
     unary_compute<T>(out, a, [d](T x) -> T {
-      if constexpr (std::is_floating_point_v<T>) return std::fmod(x, d);
+      if constexpr (is_floating_v<T>) return std::fmod(x, d);
       else return int_fmod(x, d);
     });
   });
@@ -291,7 +294,7 @@ TensorBase remainder(const TensorBase& a, double b) {
   dispatch_numeric(dt, "remainder", [&]<class T>() {
     const T d = scalar_as<T>(b);
     unary_compute<T>(out, a, [d](T x) -> T {
-      if constexpr (std::is_floating_point_v<T>) return float_remainder(x, d);
+      if constexpr (is_floating_v<T>) return float_remainder(x, d);
       else return int_remainder(x, d);
     });
   });
@@ -356,12 +359,12 @@ TensorBase clamp_tensors(const TensorBase& x, const TensorBase& min, const Tenso
   dispatch_numeric(dt, "clamp", [&]<class T>() {
     // NaN in x stays; NaN in a bound gives NaN (the comparisons alone would drop it).
     auto lo = [](T v, T l) -> T {
-      if constexpr (std::is_floating_point_v<T>)
+      if constexpr (is_floating_v<T>)
         if (v != v || l != l) return v != v ? v : l;
       return v < l ? l : v;
     };
     auto hi = [](T v, T h) -> T {
-      if constexpr (std::is_floating_point_v<T>)
+      if constexpr (is_floating_v<T>)
         if (v != v || h != h) return v != v ? v : h;
       return v > h ? h : v;
     };
@@ -437,7 +440,7 @@ TensorBase isclose(const TensorBase& a, const TensorBase& b, double rtol, double
     binary_into<bool, T, T>(out, a, b, [rtol, atol, equal_nan](T x, T y) {
       (void)equal_nan;  // read only for floating types
       if (x == y) return true;
-      if constexpr (std::is_floating_point_v<T>) {
+      if constexpr (is_floating_v<T>) {
         if (equal_nan && x != x && y != y) return true;
         const T diff = std::abs(x - y);
         return std::isfinite(diff) && diff <= static_cast<T>(atol) + std::abs(static_cast<T>(rtol) * y);
@@ -486,14 +489,14 @@ TensorBase hardtanh(const TensorBase& x, double min, double max) {
 TensorBase hardswish(const TensorBase& x) {
   return floating_unary("hardswish", x, [](auto v) {
     using T = decltype(v);
-    return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
+    return T(v * std::min(std::max(T(v + T(3)), T(0)), T(6)) / T(6));
   });
 }
 
 TensorBase hardsigmoid(const TensorBase& x) {
   return floating_unary("hardsigmoid", x, [](auto v) {
     using T = decltype(v);
-    return std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
+    return T(std::min(std::max(T(v + T(3)), T(0)), T(6)) / T(6));
   });
 }
 

@@ -54,7 +54,7 @@ LayerNormStats layer_norm(const TensorBase& x_in, const TensorBase& w_in, const 
       T* yr = yp + r * m;
       for (std::int64_t j = 0; j < m; ++j) {
         const T xhat = static_cast<T>((row[j] - mean) * rstd);
-        yr[j] = (wp ? xhat * wp[j] : xhat) + (bp ? bp[j] : T(0));
+        yr[j] = (wp ? T(xhat * wp[j]) : xhat) + (bp ? bp[j] : T(0));
       }
       mp[r] = static_cast<T>(mean);
       rp[r] = static_cast<T>(rstd);
@@ -87,13 +87,13 @@ std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorB
         const T* gr = gp + r * m;
         double sum_g = 0, sum_gx = 0;
         for (std::int64_t j = 0; j < m; ++j) {
-          const double g = wp ? gr[j] * wp[j] : gr[j];
+          const double g = wp ? gr[j] * wp[j] : static_cast<double>(gr[j]);
           sum_g += g;
           sum_gx += g * (xr[j] - mp[r]) * rp[r];
         }
         const double mean_g = sum_g / static_cast<double>(m), mean_gx = sum_gx / static_cast<double>(m);
         for (std::int64_t j = 0; j < m; ++j) {
-          const double g = wp ? gr[j] * wp[j] : gr[j];
+          const double g = wp ? gr[j] * wp[j] : static_cast<double>(gr[j]);
           const double xhat = (xr[j] - mp[r]) * rp[r];
           dxp[r * m + j] = static_cast<T>(rp[r] * (g - mean_g - xhat * mean_gx));
         }

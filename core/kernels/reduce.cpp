@@ -306,10 +306,10 @@ void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store st
 
 // float32 accumulates in double; integers and bool in int64.
 template <class T>
-using WideAcc = std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>;
+using WideAcc = std::conditional_t<is_floating_v<T>, double, std::int64_t>;
 // The result type of sum and prod: integers and bool give int64.
 template <class T>
-using SumOut = std::conditional_t<std::is_floating_point_v<T>, T, std::int64_t>;
+using SumOut = std::conditional_t<is_floating_v<T>, T, std::int64_t>;
 
 template <class T>
 struct SumOp {
@@ -329,14 +329,14 @@ struct ProdOp {
 
 template <class T>
 bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return v != v;
+  if constexpr (is_floating_v<T>) return v != v;
   else return false;
 }
 
 // x beats a for max (Max) or min; NaN beats everything, as PyTorch.
 template <bool Max, class T>
 bool beats(T x, T a) {
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (is_floating_v<T>) {
     if (a != a) return false;
     if (x != x) return true;
   }
@@ -347,8 +347,8 @@ bool beats(T x, T a) {
 template <bool Max, class T>
 T extreme_init() {
   if constexpr (std::is_same_v<T, bool>) return !Max;
-  else if constexpr (std::is_floating_point_v<T>)
-    return Max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+  else if constexpr (is_floating_v<T>)
+    return Max ? T(-std::numeric_limits<T>::infinity()) : std::numeric_limits<T>::infinity();
   else return Max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
 }
 
@@ -357,7 +357,7 @@ struct ExtremeOp {
   using Acc = T;
   Acc init() const { return extreme_init<Max, T>(); }
   Acc step(Acc a, T x, std::int64_t) const {
-    if constexpr (std::is_floating_point_v<T>) {
+    if constexpr (is_floating_v<T>) {
       // Written so that it vectorizes: no short-circuit. A NaN x is taken,
       // and a NaN a stays, since every comparison with it is false.
       const bool take = (Max ? (x > a) : (x < a)) | (x != x);

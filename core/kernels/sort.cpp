@@ -37,7 +37,7 @@ TensorBase unrows(const TensorBase& r, int d) {
 
 template <class T>
 bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  if constexpr (is_floating_v<T>) return std::isnan(v);
   else return false;
 }
 
@@ -64,7 +64,7 @@ TensorBase along(const TensorBase& x, std::int64_t dim, DType out_dtype, const c
 
 // float32 scans accumulate in double, as PyTorch's CPU kernels.
 template <class T>
-using Acc = std::conditional_t<std::is_floating_point_v<T>, double, T>;
+using Acc = std::conditional_t<is_floating_v<T>, double, T>;
 
 template <bool Sum>
 TensorBase scan(const TensorBase& x, std::int64_t dim, const char* op) {

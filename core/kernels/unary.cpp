@@ -22,8 +22,11 @@ template <class F>
 TensorBase float_unary(const TensorBase& x, F f) {
   const DType dt = is_floating(x.dtype()) ? x.dtype() : kFloat32;
   TensorBase out = make_tensor(x.shape(), dt);
-  if (dt == kFloat32) unary_compute<float>(out, x, f);
-  else unary_compute<double>(out, x, f);
+  // A 16-bit float computes in float32 and rounds once on store, as PyTorch's.
+  if (dt == kFloat64) unary_compute<double>(out, x, f);
+  else if (dt == kFloat16) unary_compute<float, Half>(out, x, f);
+  else if (dt == kBFloat16) unary_compute<float, BFloat16>(out, x, f);
+  else unary_compute<float>(out, x, f);
   return out;
 }
 
@@ -50,8 +53,8 @@ std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> ma
   // scalars: a float32 clamp refuses 1e300, as PyTorch.
   const T lo = min ? checked_scalar<T>(*min, "clamp") : std::numeric_limits<T>::lowest();
   const T hi = max ? checked_scalar<T>(*max, "clamp") : std::numeric_limits<T>::max();
-  if constexpr (std::is_floating_point_v<T>) {
-    return {min ? lo : -std::numeric_limits<T>::infinity(), max ? hi : std::numeric_limits<T>::infinity()};
+  if constexpr (is_floating_v<T>) {
+    return {min ? lo : T(-std::numeric_limits<T>::infinity()), max ? hi : std::numeric_limits<T>::infinity()};
   }
   return {lo, hi};
 }
@@ -88,7 +91,7 @@ TensorBase neg(const TensorBase& x) {
   TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_numeric(x.dtype(), "neg", [&]<class T>() {
     unary_compute<T>(out, x, [](T v) -> T {
-      if constexpr (std::is_same_v<T, std::int64_t>) return wrap_sub<T>(0, v);
+      if constexpr (is_int_v<T>) return wrap_sub<T>(0, v);
       else return -v;
     });
   });
@@ -100,7 +103,8 @@ TensorBase abs(const TensorBase& x) {
   TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_numeric(x.dtype(), "abs", [&]<class T>() {
     unary_compute<T>(out, x, [](T v) -> T {
-      if constexpr (std::is_same_v<T, std::int64_t>) return v < 0 ? wrap_sub<T>(0, v) : v;
+      if constexpr (std::is_unsigned_v<T>) return v;
+      else if constexpr (is_int_v<T>) return v < 0 ? wrap_sub<T>(0, v) : v;
       else return std::abs(v);
     });
   });
@@ -142,7 +146,7 @@ TensorBase leaky_relu(const TensorBase& x, double negative_slope) {
   TensorBase out = make_tensor(x.shape(), dt);
   dispatch_floating(dt, "leaky_relu", [&]<class T>() {
     const T s = static_cast<T>(negative_slope);
-    unary_compute<T>(out, x, [s](T v) { return v > T(0) ? v : v * s; });
+    unary_compute<T>(out, x, [s](T v) { return v > T(0) ? v : T(v * s); });
   });
   return out;
 }
@@ -187,7 +191,7 @@ TensorBase relu_backward(const TensorBase& dy, const TensorBase& y) {
 TensorBase leaky_relu_backward(const TensorBase& dy, const TensorBase& x, double negative_slope) {
   return grad_kernel(dy, x, "leaky_relu_backward", [negative_slope](auto g, auto v) {
     using T = decltype(g);
-    return v > 0 ? g : g * static_cast<T>(negative_slope);
+    return v > 0 ? g : T(g * static_cast<T>(negative_slope));
   });
 }
 
@@ -200,7 +204,7 @@ TensorBase clamp_backward(const TensorBase& dy, const TensorBase& x, std::option
   dispatch_floating(dy.dtype(), "clamp_backward", [&]<class G>() {
     dispatch_numeric(x.dtype(), "clamp_backward", [&]<class T>() {
       // Compare in a floating x's own dtype, as the forward did.
-      using C = std::conditional_t<std::is_floating_point_v<T>, T, double>;
+      using C = std::conditional_t<is_floating_v<T>, T, double>;
       const C l = static_cast<C>(lo), h = static_cast<C>(hi);
       binary_into<G, G, T>(out, dy, x, [l, h](G g, T v) {
         const C c = static_cast<C>(v);

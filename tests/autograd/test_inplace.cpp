@@ -30,24 +30,24 @@ using tg_test::check_close;
 }  // namespace
 
 TEST_CASE("in-place arithmetic computes in place and bumps the version") {
-  Tensor a = tg::tensor({1, 2, 3, 4}, {2, 2});
+  Tensor a = tg::tensor({1.0, 2.0, 3.0, 4.0}, {2, 2});
   const auto v0 = a.version();
   const void* data = a.raw_data();
 
-  a.add_(tg::tensor({10, 20}, {2}));  // broadcast along rows
+  a.add_(tg::tensor({10.0, 20.0}, {2}));  // broadcast along rows
   check_close(a, {11, 22, 13, 24});
   CHECK(a.version() == v0 + 1);
   CHECK(a.raw_data() == data);
 
-  a.add_(tg::tensor({1, 1, 1, 1}, {2, 2}), 2);
+  a.add_(tg::tensor({1.0, 1.0, 1.0, 1.0}, {2, 2}), 2);
   check_close(a, {13, 24, 15, 26});
-  a.sub_(tg::tensor({3, 4}, {2}), 3);
+  a.sub_(tg::tensor({3.0, 4.0}, {2}), 3);
   check_close(a, {4, 12, 6, 14});
   a.add_(1.5).sub_(0.5);
   check_close(a, {5, 13, 7, 15});
-  a.mul_(tg::tensor({2}, {1})).mul_(0.5);
+  a.mul_(tg::tensor({2.0}, {1})).mul_(0.5);
   check_close(a, {5, 13, 7, 15});
-  a.div_(tg::tensor({5, 13}, {2})).div_(2);
+  a.div_(tg::tensor({5.0, 13.0}, {2})).div_(2);
   check_close(a, {0.5, 0.5, 0.7, 15.0 / 26.0}, 1e-6);
   CHECK(a.version() == v0 + 9);
 }
@@ -75,7 +75,7 @@ TEST_CASE("fill_, zero_, copy_, clamp_, relu_ and masked_fill_ values") {
   c = a.clone();
   c.masked_fill_(tg::tensor({1, 0, 1}, {3}, {.dtype = tg::kBool}), 9);
   check_close(c, {9, -0.5, 9, 9, 2, 9});
-  CHECK_THROWS_WITH_AS(c.masked_fill_(tg::tensor({1, 0, 1}, {3}), 9), doctest::Contains("masked_fill_"),
+  CHECK_THROWS_WITH_AS(c.masked_fill_(tg::tensor({1.0, 0.0, 1.0}, {3}), 9), doctest::Contains("masked_fill_"),
                        tg::DTypeError);
 
   c.fill_(7);

@@ -108,7 +108,7 @@ TEST_CASE("matmul gradients through transposed inputs, and only where needed") {
 
 TEST_CASE("matmul gradient, hand-derived") {
   // y = sum(a @ b) with a = [[1, 2]], b = [[3], [4]]: da = b^T = [[3, 4]], db = a^T = [[1], [2]].
-  Tensor a = tg::tensor({1, 2}, {1, 2}), b = tg::tensor({3, 4}, {2, 1});
+  Tensor a = tg::tensor({1.0, 2.0}, {1, 2}), b = tg::tensor({3.0, 4.0}, {2, 1});
   a.set_requires_grad(true);
   b.set_requires_grad(true);
   tg::matmul(a, b).backward(tg::ones({1, 1}));
@@ -134,7 +134,8 @@ TEST_CASE("linear gradients: 1-D, 2-D and 3-D input, with and without bias") {
 TEST_CASE("linear gradient, hand-derived") {
   // y = x W^T + b, x = [[1, 2]], W = [[1, 0], [0, 1], [1, 1]], dy = [[1, 1, 1]]:
   // dx = dy W = [[2, 2]], dW = dy^T x = [[1, 2], [1, 2], [1, 2]], db = [1, 1, 1].
-  Tensor x = tg::tensor({1, 2}, {1, 2}), w = tg::tensor({1, 0, 0, 1, 1, 1}, {3, 2}), b = tg::tensor({10, 20, 30});
+  Tensor x = tg::tensor({1.0, 2.0}, {1, 2}), w = tg::tensor({1.0, 0.0, 0.0, 1.0, 1.0, 1.0}, {3, 2}),
+         b = tg::tensor({10.0, 20.0, 30.0});
   for (Tensor* t : {&x, &w, &b}) t->set_requires_grad(true);
   tg::linear(x, w, b).backward(tg::ones({1, 3}));
   CHECK(x.grad().to_vector<float>() == std::vector<float>{2, 2});
@@ -192,7 +193,7 @@ TEST_CASE("linear and matmul backward read transposes as GEMM flags, without cop
 }
 
 TEST_CASE("no recording without requires_grad; grad_fn is printed") {
-  Tensor a = tg::tensor({1, 2, 3}), b = tg::tensor({1, 2, 3});
+  Tensor a = tg::tensor({1.0, 2.0, 3.0}), b = tg::tensor({1.0, 2.0, 3.0});
   CHECK_FALSE(tg::dot(a, b).requires_grad());
   a.set_requires_grad(true);
   Tensor y = tg::dot(a, b);

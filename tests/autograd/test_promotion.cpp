@@ -22,7 +22,9 @@ namespace {
 
 tg::DType dtype_named(const std::string& name) {
   static const std::map<std::string, tg::DType> kNames = {
-      {"float32", tg::kFloat32}, {"float64", tg::kFloat64}, {"int64", tg::kInt64}, {"bool", tg::kBool}};
+      {"float32", tg::kFloat32}, {"float64", tg::kFloat64},  {"int64", tg::kInt64}, {"bool", tg::kBool},
+      {"uint8", tg::kUInt8},     {"int8", tg::kInt8},        {"int16", tg::kInt16}, {"int32", tg::kInt32},
+      {"float16", tg::kFloat16}, {"bfloat16", tg::kBFloat16}};
   return kNames.at(name);
 }
 

@@ -51,7 +51,7 @@ concept HasMutableGrad = requires(T& t) {
 static_assert(HasMutableGrad<Tensor> && !HasMutableGrad<const Tensor>);
 
 TEST_CASE("tensor split: a kernel result is a Tensor with the method syntax") {
-  const Tensor x = tg::tensor({-1, 2, -3, 4});
+  const Tensor x = tg::tensor({-1.0, 2.0, -3.0, 4.0});
   Tensor y = tg::kernel::relu(x);
   CHECK(y.sum().item<float>() == 6.0f);
   CHECK_FALSE(y.requires_grad());

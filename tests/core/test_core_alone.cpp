@@ -47,8 +47,8 @@ TEST_CASE("core alone: requires_grad in the options is autograd's, and core leav
 }
 
 TEST_CASE("core alone: kernels compute on TensorBase") {
-  const TensorBase x = kernel::tensor({1, -2, 3, -4, 5, -6}, {2, 3});
-  const TensorBase y = kernel::tensor({10, 20, 30, 40, 50, 60}, {2, 3});
+  const TensorBase x = kernel::tensor({1.0, -2.0, 3.0, -4.0, 5.0, -6.0}, {2, 3});
+  const TensorBase y = kernel::tensor({10.0, 20.0, 30.0, 40.0, 50.0, 60.0}, {2, 3});
   CHECK(kernel::add(x, y, 2).to_vector<float>() == std::vector<float>{21, 38, 63, 76, 105, 114});
   CHECK(kernel::relu(x).to_vector<float>() == std::vector<float>{1, 0, 3, 0, 5, 0});
   CHECK(kernel::sum(x, Dims{1}, false).to_vector<float>() == std::vector<float>{2, -5});
@@ -84,7 +84,7 @@ TEST_CASE("core alone: random numbers follow the generator") {
   std::sort(sorted.begin(), sorted.end());
   CHECK(sorted == std::vector<std::int64_t>{0, 1, 2, 3, 4});
   // bernoulli makes its input contiguous with core's kernel: a strided view works.
-  const TensorBase probs = kernel::transpose(kernel::tensor({1, 0, 1, 0}, {2, 2}), 0, 1);
+  const TensorBase probs = kernel::transpose(kernel::tensor({1.0, 0.0, 1.0, 0.0}, {2, 2}), 0, 1);
   CHECK(kernel::bernoulli(probs, &g1).to_vector<float>() == std::vector<float>{1, 1, 0, 0});
 }
 

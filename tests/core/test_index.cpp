@@ -83,7 +83,7 @@ TEST_CASE("scatter_add accumulates repeated indices out of place") {
   CHECK_THROWS_WITH_AS(scatter_add(x, 0, i64({3}), f64({1})),
                        doctest::Contains("scatter_add: index 3 is out of range for dimension 0 with size 3"),
                        IndexError);
-  CHECK_THROWS_WITH_AS(scatter_add(x, 0, i64({0}), tensor({1})),
+  CHECK_THROWS_WITH_AS(scatter_add(x, 0, i64({0}), tensor({1.0})),
                        doctest::Contains("scatter_add: src has dtype float32 but self has float64"), DTypeError);
   CHECK_THROWS_WITH_AS(scatter_add(x, 0, i64({0, 1}), f64({1})), doctest::Contains("larger than src"), ShapeError);
   CHECK_THROWS_AS(scatter_add(x, 0, f64({0}), f64({1})), DTypeError);
@@ -116,7 +116,7 @@ TEST_CASE("masked_fill fills where the mask is true, with broadcasting") {
         std::vector<std::int64_t>{1, 7});
   CHECK(values(masked_fill(x.t(), tensor({1, 0}, {}, {.dtype = kBool}), 0)) == std::vector<double>{0, 4, 0, 5, 0, 6});
 
-  CHECK_THROWS_WITH_AS(masked_fill(x, tensor({1, 0, 1}), 0), doctest::Contains("masked_fill: mask must be bool"),
+  CHECK_THROWS_WITH_AS(masked_fill(x, tensor({1.0, 0.0, 1.0}), 0), doctest::Contains("masked_fill: mask must be bool"),
                        DTypeError);
   CHECK_THROWS_WITH_AS(masked_fill(x, tensor({1, 0}, {}, {.dtype = kBool}), 0), doctest::Contains("masked_fill"),
                        ShapeError);

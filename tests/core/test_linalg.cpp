@@ -165,7 +165,7 @@ TEST_CASE("matmul 1-D cases drop the promoted dim") {
   check_matmul(n, v);
   CHECK(kernel::matmul(n, v).shape() == Dims{2});
   // Hand-computed: [1, 2, 3] . [4, 5, 6] = 32.
-  CHECK(kernel::matmul(tg::tensor({1, 2, 3}), tg::tensor({4, 5, 6})).item<float>() == 32.0f);
+  CHECK(kernel::matmul(tg::tensor({1.0, 2.0, 3.0}), tg::tensor({4.0, 5.0, 6.0})).item<float>() == 32.0f);
   // Strided 1-D operands (every other element).
   Tensor long_v = random({8});
   check_matmul(tg::make_view(long_v, {4}, {2}, 0), w);
@@ -256,12 +256,12 @@ TEST_CASE("int64 matrix products wrap modulo 2^64 instead of overflowing") {
 
 TEST_CASE("addmm: beta * input + alpha * a @ b, input broadcast") {
   // a @ b = [[1*5+2*7, 1*6+2*8], [3*5+4*7, 3*6+4*8]] = [[19, 22], [43, 50]]
-  Tensor a = tg::tensor({1, 2, 3, 4}, {2, 2}), b = tg::tensor({5, 6, 7, 8}, {2, 2});
-  Tensor input = tg::tensor({10, 20});  // a row, broadcast over both rows
+  Tensor a = tg::tensor({1.0, 2.0, 3.0, 4.0}, {2, 2}), b = tg::tensor({5.0, 6.0, 7.0, 8.0}, {2, 2});
+  Tensor input = tg::tensor({10.0, 20.0});  // a row, broadcast over both rows
   CHECK(kernel::addmm(input, a, b).to_vector<float>() == std::vector<float>{29, 42, 53, 70});
   // 0.5 * input + 2 * (a @ b)
   CHECK(kernel::addmm(input, a, b, 0.5, 2).to_vector<float>() == std::vector<float>{43, 54, 91, 110});
-  CHECK(kernel::addmm(tg::tensor({1}), a, b).to_vector<float>() == std::vector<float>{20, 23, 44, 51});
+  CHECK(kernel::addmm(tg::tensor({1.0}), a, b).to_vector<float>() == std::vector<float>{20, 23, 44, 51});
   // beta = 0 ignores the input's values, NaN included.
   Tensor nan_input = tg::full({2, 2}, std::numeric_limits<double>::quiet_NaN());
   CHECK(kernel::addmm(nan_input, a, b, 0).to_vector<float>() == std::vector<float>{19, 22, 43, 50});
@@ -295,8 +295,8 @@ TEST_CASE("linear: x @ W^T + b over any leading dims, one GEMM") {
     }
   }
   // Hand-computed: x = [1, 2], W = [[1, 0], [0, 1], [1, 1]], b = [10, 20, 30] -> [11, 22, 33].
-  Tensor y =
-      kernel::linear(tg::tensor({1, 2}, {1, 2}), tg::tensor({1, 0, 0, 1, 1, 1}, {3, 2}), tg::tensor({10, 20, 30}));
+  Tensor y = kernel::linear(tg::tensor({1.0, 2.0}, {1, 2}), tg::tensor({1.0, 0.0, 0.0, 1.0, 1.0, 1.0}, {3, 2}),
+                            tg::tensor({10.0, 20.0, 30.0}));
   CHECK(y.to_vector<float>() == std::vector<float>{11, 22, 33});
   // A weight that is itself a transposed view, and an input that needs a copy.
   Tensor w_store = random({3, 4});
@@ -305,19 +305,20 @@ TEST_CASE("linear: x @ W^T + b over any leading dims, one GEMM") {
   check_close(kernel::linear(x, transposed(w_store)), ref_matmul(ref_of(x), ref_of(w_store)), 1e-4);
   check_close(kernel::linear(x_cols, transposed(w_store)), ref_matmul(ref_of(x_cols), ref_of(w_store)), 1e-4);
   // in_features = 0: the result is the bias.
-  CHECK(kernel::linear(random({2, 0}), random({2, 0}), tg::tensor({1, 2})).to_vector<float>() ==
+  CHECK(kernel::linear(random({2, 0}), random({2, 0}), tg::tensor({1.0, 2.0})).to_vector<float>() ==
         std::vector<float>{1, 2, 1, 2});
 }
 
 TEST_CASE("dot and outer") {
-  CHECK(kernel::dot(tg::tensor({1, 2, 3}), tg::tensor({4, -5, 6})).item<float>() == 12.0f);
+  CHECK(kernel::dot(tg::tensor({1.0, 2.0, 3.0}), tg::tensor({4.0, -5.0, 6.0})).item<float>() == 12.0f);
   CHECK(kernel::dot(tg::zeros({0}), tg::zeros({0})).item<float>() == 0.0f);
-  Tensor o = kernel::outer(tg::tensor({1, 2}), tg::tensor({3, 4, 5}));
+  Tensor o = kernel::outer(tg::tensor({1.0, 2.0}), tg::tensor({3.0, 4.0, 5.0}));
   CHECK(o.shape() == Dims{2, 3});
   CHECK(o.to_vector<float>() == std::vector<float>{3, 4, 5, 6, 8, 10});
-  Tensor strided = tg::make_view(tg::tensor({1, 9, 2, 9}), {2}, {2}, 0);
-  CHECK(kernel::outer(strided, tg::tensor({3, 4, 5})).to_vector<float>() == std::vector<float>{3, 4, 5, 6, 8, 10});
-  CHECK(kernel::dot(strided, tg::tensor({3, 4})).item<float>() == 11.0f);
+  Tensor strided = tg::make_view(tg::tensor({1.0, 9.0, 2.0, 9.0}), {2}, {2}, 0);
+  CHECK(kernel::outer(strided, tg::tensor({3.0, 4.0, 5.0})).to_vector<float>() ==
+        std::vector<float>{3, 4, 5, 6, 8, 10});
+  CHECK(kernel::dot(strided, tg::tensor({3.0, 4.0})).item<float>() == 11.0f);
 }
 
 TEST_CASE("error messages name the op and the shapes or dtypes") {

@@ -24,9 +24,9 @@ const double kInf = std::numeric_limits<double>::infinity();
 }  // namespace
 
 TEST_CASE("print: floats with integral values end in a dot") {
-  CHECK(tg::repr(tg::tensor({1, 2, 3, 4}, {2, 2})) == "tensor([[1., 2.],\n        [3., 4.]])");
+  CHECK(tg::repr(tg::tensor({1.0, 2.0, 3.0, 4.0}, {2, 2})) == "tensor([[1., 2.],\n        [3., 4.]])");
   CHECK(tg::repr(tg::zeros({3})) == "tensor([0., 0., 0.])");
-  CHECK(tg::repr(tg::tensor({1, -10, 100})) == "tensor([  1., -10., 100.])");
+  CHECK(tg::repr(tg::tensor({1.0, -10.0, 100.0})) == "tensor([  1., -10., 100.])");
 }
 
 TEST_CASE("print: other floats get four decimals and one width") {
@@ -78,7 +78,7 @@ TEST_CASE("print: three dims put a blank line between blocks") {
 }
 
 TEST_CASE("print: long rows wrap at 80 columns") {
-  CHECK(tg::repr(tg::arange(30)) ==
+  CHECK(tg::repr(tg::arange(30.0)) ==
         "tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.,\n"
         "        14., 15., 16., 17., 18., 19., 20., 21., 22., 23., 24., 25., 26., 27.,\n"
         "        28., 29.])");
@@ -103,7 +103,7 @@ TEST_CASE("print: more than 1000 elements are summarized") {
 }
 
 TEST_CASE("print: views print in their own order") {
-  Tensor t = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor t = tg::tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3});
   Tensor transposed = tg::make_view(t, {3, 2}, {1, 3}, 0);
   CHECK(tg::repr(transposed) == "tensor([[1., 4.],\n        [2., 5.],\n        [3., 6.]])");
   Tensor column = tg::make_view(t, {2}, {3}, 1);
@@ -111,7 +111,7 @@ TEST_CASE("print: views print in their own order") {
 }
 
 TEST_CASE("print: requires_grad, and the stream and fmt forms agree") {
-  Tensor x = tg::tensor({1, 2});
+  Tensor x = tg::tensor({1.0, 2.0});
   x.set_requires_grad(true);
   CHECK(tg::repr(x) == "tensor([1., 2.], requires_grad=True)");
   Tensor s = tg::scalar_tensor(3.5, {.dtype = tg::kFloat64});

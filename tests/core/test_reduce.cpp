@@ -195,7 +195,7 @@ TEST_CASE("large reductions match a plain loop, serial and parallel") {
 }
 
 TEST_CASE("mean, var and std") {
-  Tensor x = tensor({1, 2, 3, 4, 6, 8}, {2, 3});
+  Tensor x = tensor({1.0, 2.0, 3.0, 4.0, 6.0, 8.0}, {2, 3});
   check_close(kernel::mean(x, {}, false), {4});
   check_close(kernel::mean(x, Dims{1}, false), {2, 6});
   check_close(kernel::mean(x, Dims{0}, true), {2.5, 4, 5.5});
@@ -213,11 +213,11 @@ TEST_CASE("mean, var and std") {
   Tensor far = tensor({1e8 + 1, 1e8 + 2, 1e8 + 3}, {3}, {.dtype = kFloat64});
   check_close(kernel::var(far, {}, 1, false), {1}, 1e-9);
   // One element with correction 1: 0/0.
-  CHECK(std::isnan(kernel::var(tensor({5}), {}, 1, false).item<double>()));
+  CHECK(std::isnan(kernel::var(tensor({5.0}), {}, 1, false).item<double>()));
 }
 
 TEST_CASE("amax, amin, max and min") {
-  Tensor x = tensor({3, 1, 4, 1, 5, 9, 2, 6}, {2, 4});
+  Tensor x = tensor({3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0}, {2, 4});
   check_close(kernel::amax(x, {}, false), {9});
   check_close(kernel::amin(x, Dims{1}, false), {1, 2});
   check_close(kernel::amax(x, Dims{0}, true), {5, 9, 4, 6});
@@ -253,7 +253,7 @@ TEST_CASE("amax, amin, max and min") {
 }
 
 TEST_CASE("argmax and argmin") {
-  Tensor x = tensor({3, 1, 4, 1, 5, 9, 2, 6}, {2, 4});
+  Tensor x = tensor({3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0}, {2, 4});
   CHECK(kernel::argmax(x, {}, false).item<std::int64_t>() == 5);
   CHECK(kernel::argmin(x, {}, false).item<std::int64_t>() == 1);
   CHECK(kernel::argmax(x, {}, true).shape() == Dims{1, 1});
@@ -285,11 +285,11 @@ TEST_CASE("logsumexp is stable") {
 }
 
 TEST_CASE("prod") {
-  Tensor x = tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor x = tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3});
   check_close(kernel::prod(x, {}, false), {720});
   check_close(kernel::prod(x, Dims{0}, false), {4, 10, 18});
   check_close(kernel::prod(x, Dims{-1}, true), {6, 120});
-  check_close(kernel::prod(tensor({2, 0, 3}), {}, false), {0});
+  check_close(kernel::prod(tensor({2.0, 0.0, 3.0}), {}, false), {0});
   CHECK(tg::prod(x, 1).shape() == Dims{2});
   Tensor ints = tensor({-2, 3, 5}, {3}, {.dtype = kInt64});
   CHECK(kernel::prod(ints, {}, false).item<std::int64_t>() == -30);
@@ -297,7 +297,7 @@ TEST_CASE("prod") {
 }
 
 TEST_CASE("norm for p = 2, 1, inf, -inf, 0 and general p") {
-  Tensor x = tensor({3, -4, 0, 1, -2, 2}, {2, 3});
+  Tensor x = tensor({3.0, -4.0, 0.0, 1.0, -2.0, 2.0}, {2, 3});
   check_close(kernel::norm(x, 2, {}, false), {std::sqrt(34.0)});
   check_close(kernel::norm(x, 2, Dims{1}, false), {5, 3});
   check_close(kernel::norm(x, 1, Dims{1}, true), {7, 5});
@@ -409,7 +409,7 @@ TEST_CASE("dims are checked and errors name the op") {
 }
 
 TEST_CASE("tie weights and index masks for the gradients of max") {
-  Tensor x = tensor({1, 3, 3, 2, 5, 0}, {2, 3});
+  Tensor x = tensor({1.0, 3.0, 3.0, 2.0, 5.0, 0.0}, {2, 3});
   Tensor y = kernel::amax(x, Dims{1}, true);
   check_close(kernel::tie_weights(x, y, kernel::reduction_mask(Dims{1}, 2, "t")), {0, 0.5, 0.5, 0, 1, 0});
   Tensor idx = tensor({2, 0}, {2, 1}, {.dtype = kInt64});

@@ -128,7 +128,7 @@ TEST_CASE("flatten of an empty view whose other sizes overflow is a ShapeError")
 }
 
 TEST_CASE("make_view refuses a view that reaches outside its storage") {
-  const Tensor base = arange(12);  // 12 elements
+  const Tensor base = arange(12.0);  // 12 elements
   CHECK(Tensor(make_view(base, {3, 4}, {4, 1}, 0)).sum().item<float>() == 66.0f);
   // Reaching exactly the last element is fine; one more is not.
   CHECK(make_view(base, {2, 2}, {1, 10}, 0).to_vector<float>() == std::vector<float>{0, 10, 1, 11});

@@ -20,7 +20,7 @@ TEST_CASE("creation functions give the documented values") {
   CHECK(tg::linspace(0, 1, 5, {.dtype = tg::kFloat64}).to_vector<double>() ==
         std::vector<double>{0, 0.25, 0.5, 0.75, 1});
   CHECK(tg::eye(2, 3).to_vector<float>() == std::vector<float>{1, 0, 0, 0, 1, 0});
-  Tensor t = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor t = tg::tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3});
   CHECK(t.sizes().size() == 2);
   CHECK(t.size(0) == 2);
   CHECK(t.size(-1) == 3);
@@ -35,7 +35,7 @@ TEST_CASE("creation functions give the documented values") {
 }
 
 TEST_CASE("bad creation arguments are clear errors") {
-  CHECK_THROWS_WITH_AS(tg::tensor({1, 2, 3}, {2, 2}), doctest::Contains("3 values do not fill shape [2, 2]"),
+  CHECK_THROWS_WITH_AS(tg::tensor({1.0, 2.0, 3.0}, {2, 2}), doctest::Contains("3 values do not fill shape [2, 2]"),
                        tg::ShapeError);
   CHECK_THROWS_WITH_AS(tg::zeros({2, -1}), doctest::Contains("negative"), tg::ShapeError);
   CHECK_THROWS_WITH_AS(tg::zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}), doctest::Contains("at most 8 dimensions"),

@@ -12,7 +12,7 @@ if(NOT result EQUAL 0)
 endif()
 string(REPLACE "\n" ";" symbols "${symbols}")
 set(failed FALSE)
-foreach(wanted "tg::matmul(tg::Tensor const&, tg::Tensor const&)" "tg::nn::Linear::forward(" "tg::kernel::tensor<float>("
+foreach(wanted "tg::matmul(tg::Tensor const&, tg::Tensor const&)" "tg::nn::Linear::forward(" "tg::kernel::tensor_stored<float>("
                "tg::save_checkpoint(" "tg::load_file(" "typeinfo for tg::ShapeError" "vtable for tg::nn::Module")
   string(FIND "${symbols}" "${wanted}" at)
   if(at EQUAL -1)

@@ -73,8 +73,8 @@ const std::vector<ConvCase> kCases = {
 }  // namespace
 
 TEST_CASE("conv2d: hand-computed values with and without padding and stride") {
-  Tensor x = tg::tensor({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
-  Tensor w = tg::tensor({1, 0, 0, -1}, {1, 1, 2, 2});
+  Tensor x = tg::tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0}, {1, 1, 3, 3});
+  Tensor w = tg::tensor({1.0, 0.0, 0.0, -1.0}, {1, 1, 2, 2});
   Tensor b = tg::tensor({0.5});
   // x[i][j] - x[i+1][j+1] + 0.5 = -4 + 0.5 everywhere.
   Tensor y = F::conv2d(x, w, b);

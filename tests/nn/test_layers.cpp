@@ -41,11 +41,11 @@ TEST_CASE("Linear: forward by hand, gradients, and one GEMM each way") {
   tg::nn::Linear fc(3, 2);
   {
     tg::NoGradGuard no_grad;
-    fc.weight.copy_(tg::tensor({1, 2, 3, -1, 0, 1}, {2, 3}));
+    fc.weight.copy_(tg::tensor({1.0, 2.0, 3.0, -1.0, 0.0, 1.0}, {2, 3}));
     fc.bias.copy_(tg::tensor({0.5, -0.5}));
   }
   // [1, 1, 1] -> [1+2+3+0.5, -1+0+1-0.5]; [2, 0, -1] -> [2-3+0.5, -2-1-0.5].
-  Tensor y = fc(tg::tensor({1, 1, 1, 2, 0, -1}, {2, 3}));
+  Tensor y = fc(tg::tensor({1.0, 1.0, 1.0, 2.0, 0.0, -1.0}, {2, 3}));
   CHECK(y.to_vector<double>() == std::vector<double>{6.5, -0.5, -0.5, -3.5});
   CHECK(fc.repr() == "Linear(in_features=3, out_features=2, bias=True)");
 
@@ -191,14 +191,14 @@ TEST_CASE("embedding: lookup, gradient accumulation, padding_idx") {
   CHECK(emb.repr() == "Embedding(4, 2, padding_idx=0)");
   {
     tg::NoGradGuard no_grad;
-    emb.weight.copy_(tg::tensor({0, 0, 1, 2, 3, 4, 5, 6}, {4, 2}));
+    emb.weight.copy_(tg::tensor({0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {4, 2}));
   }
   Tensor idx = tg::tensor(std::vector<std::int64_t>{1, 3, 0, 1}, {2, 2});
   Tensor y = emb(idx);
   CHECK(y.shape() == tg::Dims{2, 2, 2});
   CHECK(y.to_vector<double>() == std::vector<double>{1, 2, 5, 6, 0, 0, 1, 2});
   // d sum(y * w) / dW: row 1 gets two rows of w, row 3 one, the padding row nothing.
-  Tensor w = tg::arange(8).reshape({2, 2, 2});
+  Tensor w = tg::arange(8.0).reshape({2, 2, 2});
   (y * w).sum().backward();
   CHECK(emb.weight.grad().to_vector<double>() == std::vector<double>{0, 0, 0 + 6, 1 + 7, 0, 0, 2, 3});
 

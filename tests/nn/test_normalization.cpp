@@ -31,8 +31,8 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
 TEST_CASE("layer_norm: hand-computed values") {
   // Row [1, 2, 3]: mean 2, biased variance 2/3, so xhat = [-1, 0, 1] * sqrt(3/2).
   const double r = std::sqrt(1.5);
-  Tensor x = tg::tensor({1, 2, 3, 10, 10, 10}, {2, 3});
-  Tensor w = tg::tensor({1, 2, 3}), b = tg::tensor({0, 1, 0});
+  Tensor x = tg::tensor({1.0, 2.0, 3.0, 10.0, 10.0, 10.0}, {2, 3});
+  Tensor w = tg::tensor({1.0, 2.0, 3.0}), b = tg::tensor({0.0, 1.0, 0.0});
   Tensor y = F::layer_norm(x, {3}, w, b, /*eps=*/0.0);
   // The constant row [10, 10, 10] normalises to 0 (with eps 0 it would be 0/0,
   // so use the default eps for it below).
@@ -40,7 +40,7 @@ TEST_CASE("layer_norm: hand-computed values") {
   Tensor y2 = F::layer_norm(x, {3}, w, b);
   check_close(tg::narrow(y2, 0, 1, 1).to_vector<double>(), {0, 1, 0});
   // Over the last two dims at once: [[1, 2], [3, 4]] has mean 2.5, variance 1.25.
-  Tensor z = F::layer_norm(tg::tensor({1, 2, 3, 4}, {1, 2, 2}), {2, 2}, {}, {}, 0.0);
+  Tensor z = F::layer_norm(tg::tensor({1.0, 2.0, 3.0, 4.0}, {1, 2, 2}), {2, 2}, {}, {}, 0.0);
   const double s = 1 / std::sqrt(1.25);
   check_close(z.to_vector<double>(), {-1.5 * s, -0.5 * s, 0.5 * s, 1.5 * s});
 }
@@ -67,7 +67,7 @@ TEST_CASE("layer_norm gradients: gradcheck and gradgradcheck in float64") {
 TEST_CASE("batch_norm in training: hand-computed values and running statistics") {
   // One channel holding [1, 3]: mean 2, biased variance 1, unbiased 2.
   Tensor rm = tg::zeros({1}), rv = tg::ones({1});
-  Tensor x = tg::tensor({1, 3}, {2, 1});
+  Tensor x = tg::tensor({1.0, 3.0}, {2, 1});
   Tensor y = F::batch_norm(x, rm, rv, {}, {}, /*training=*/true, /*momentum=*/0.1, /*eps=*/0.0);
   check_close(y.to_vector<double>(), {-1, 1});
   check_close(rm.to_vector<double>(), {0.2});        // 0.9 * 0 + 0.1 * 2
@@ -78,8 +78,9 @@ TEST_CASE("batch_norm in training: hand-computed values and running statistics")
   check_close(rm.to_vector<double>(), {0.2});
 
   // [N, C, L]: channel statistics over N and L, with weight and bias.
-  Tensor x3 = tg::tensor({1, 3, 10, 20, 5, 7, 30, 40}, {2, 2, 2});  // channel 0: 1,3,5,7; channel 1: 10,20,30,40
-  Tensor w = tg::tensor({2, 1}), b = tg::tensor({0, -1});
+  Tensor x3 = tg::tensor({1.0, 3.0, 10.0, 20.0, 5.0, 7.0, 30.0, 40.0},
+                         {2, 2, 2});  // channel 0: 1,3,5,7; channel 1: 10,20,30,40
+  Tensor w = tg::tensor({2.0, 1.0}), b = tg::tensor({0.0, -1.0});
   Tensor y3 = F::batch_norm(x3, {}, {}, w, b, true, 0.1, 0.0);
   const double s0 = 1 / std::sqrt(5.0), s1 = 1 / std::sqrt(125.0);  // biased variances 5 and 125
   check_close(y3.to_vector<double>(),
@@ -147,7 +148,7 @@ TEST_CASE("BatchNorm1d and BatchNorm2d: buffers, train vs eval, printing") {
 
   // Cumulative average (momentum None): after two batches, the plain mean of both.
   tg::nn::BatchNorm1d cumulative(2, {.momentum = std::nullopt});
-  Tensor a = tg::tensor({0, 0, 2, 4}, {2, 2}), b = tg::tensor({4, 8, 6, 12}, {2, 2});
+  Tensor a = tg::tensor({0.0, 0.0, 2.0, 4.0}, {2, 2}), b = tg::tensor({4.0, 8.0, 6.0, 12.0}, {2, 2});
   cumulative(a);
   cumulative(b);
   check_close(cumulative.running_mean.to_vector<double>(), {3, 6});
@@ -172,7 +173,7 @@ TEST_CASE("BatchNorm1d and BatchNorm2d: buffers, train vs eval, printing") {
   CHECK(untracked.buffers().empty());
   CHECK(untracked.parameters().empty());
   untracked.eval();
-  check_close(untracked(tg::tensor({1, 5, 3, 7}, {2, 2})).to_vector<double>(), {-1, -1, 1, 1}, 1e-4);
+  check_close(untracked(tg::tensor({1.0, 5.0, 3.0, 7.0}, {2, 2})).to_vector<double>(), {-1, -1, 1, 1}, 1e-4);
 }
 
 TEST_CASE("LayerNorm module") {
@@ -180,7 +181,7 @@ TEST_CASE("LayerNorm module") {
   CHECK(ln.repr() == "LayerNorm((4,), eps=1e-05, elementwise_affine=True)");
   CHECK(ln.weight.to_vector<double>() == std::vector<double>(4, 1.0));
   CHECK(ln.bias.to_vector<double>() == std::vector<double>(4, 0.0));
-  Tensor y = ln(tg::tensor({1, 2, 3, 4}, {1, 4}));
+  Tensor y = ln(tg::tensor({1.0, 2.0, 3.0, 4.0}, {1, 4}));
   const double s = 1 / std::sqrt(1.25 + 1e-5);
   check_close(y.to_vector<double>(), {-1.5 * s, -0.5 * s, 0.5 * s, 1.5 * s});
   tg::nn::LayerNorm ln2({2, 3}, {.elementwise_affine = false});

@@ -63,14 +63,14 @@ using tg_test::check_close;
 }  // namespace
 
 TEST_CASE("max_pool2d and avg_pool2d: hand-computed values") {
-  Tensor x = tg::arange(16).reshape({1, 1, 4, 4});  // 0..15 row by row
+  Tensor x = tg::arange(16.0).reshape({1, 1, 4, 4});  // 0..15 row by row
   CHECK(F::max_pool2d(x, 2).to_vector<double>() == std::vector<double>{5, 7, 13, 15});
   CHECK(F::avg_pool2d(x, 2).to_vector<double>() == std::vector<double>{2.5, 4.5, 10.5, 12.5});
   auto [y, idx] = F::max_pool2d_with_indices(x, 2);
   CHECK(idx.to_vector<std::int64_t>() == std::vector<std::int64_t>{5, 7, 13, 15});
 
   // 1..9 in a 3x3, kernel 2, stride 2, padding 1: windows {1}, {2,3}, {4,7}, {5,6,8,9}.
-  Tensor z = tg::tensor({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
+  Tensor z = tg::tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0}, {1, 1, 3, 3});
   CHECK(F::avg_pool2d(z, 2, 2, 1).to_vector<double>() == std::vector<double>{0.25, 1.25, 2.75, 7});
   CHECK(F::avg_pool2d(z, 2, 2, 1, /*count_include_pad=*/false).to_vector<double>() ==
         std::vector<double>{1, 2.5, 5.5, 7});
@@ -128,7 +128,7 @@ TEST_CASE("pooling gradients pass gradcheck in float64; avg_pool2d also gradgrad
 TEST_CASE("max_pool2d sends each gradient to its window's maximum, summing where windows share it") {
   // Overlapping 2x2 windows with stride 1 over a 3x3: the centre (9) is the
   // maximum of all four windows, so it collects all four gradients.
-  Tensor x = tg::tensor({1, 2, 3, 4, 9, 6, 7, 8, 5}, {1, 1, 3, 3}).set_requires_grad(true);
+  Tensor x = tg::tensor({1.0, 2.0, 3.0, 4.0, 9.0, 6.0, 7.0, 8.0, 5.0}, {1, 1, 3, 3}).set_requires_grad(true);
   Tensor y = F::max_pool2d(x, 2, 1);
   CHECK(y.to_vector<double>() == std::vector<double>{9, 9, 9, 9});
   y.sum().backward();

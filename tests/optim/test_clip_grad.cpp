@@ -72,7 +72,7 @@ TEST_CASE("clip_grad_norm_: below the limit nothing changes; missing gradients a
   CHECK_FALSE(no_grad.grad().defined());
   // float32 gradients, scaled in place.
   Tensor f = tg::zeros({2}, {.requires_grad = true});
-  f.set_grad(tg::tensor({6, 8}, {2}));
+  f.set_grad(tg::tensor({6.0, 8.0}, {2}));
   const Tensor g_before = f.grad();
   CHECK(utils::clip_grad_norm_({f}, 5) == doctest::Approx(10));
   CHECK(f.grad().is_same(g_before));

@@ -11,7 +11,11 @@ import os
 
 import torch
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64, "bool": torch.bool}
+DTYPES = {
+    "float32": torch.float32, "float64": torch.float64, "int64": torch.int64, "bool": torch.bool,
+    "uint8": torch.uint8, "int8": torch.int8, "int16": torch.int16, "int32": torch.int32,
+    "float16": torch.float16, "bfloat16": torch.bfloat16,
+}
 NAMES = {v: k for k, v in DTYPES.items()}
 # A scalar is an int or a float in Python; in C++ both are doubles, a whole
 # number counting as an int.

@@ -160,7 +160,7 @@ std::vector<BadRow> bad_rows() {
   add("linspace: negative steps", K::Value, "linspace", [] { tg::linspace(0, 1, -1); });
   add("linspace: 2^62 steps", K::Shape, "too many elements", [] { tg::linspace(0, 1, 1LL << 62); });
   add("eye: a negative size", K::Value, "eye", [] { tg::eye(-1); });
-  add("tensor: values do not fill the shape", K::Shape, "tensor", [] { tg::tensor({1, 2, 3}, {2, 2}); });
+  add("tensor: values do not fill the shape", K::Shape, "tensor", [] { tg::tensor({1.0, 2.0, 3.0}, {2, 2}); });
   add("randint: an empty range", K::Value, "randint", [] { tg::randint(5, 5, {2}); });
   add("randint: a bool dtype", K::DType, "randint", [] { tg::randint(0, 2, {2}, {.dtype = tg::kBool}); });
   add("randperm: a negative n", K::Value, "randperm", [] { tg::randperm(-1); });
@@ -760,6 +760,24 @@ std::vector<BadRow> bad_rows() {
   add("TransformerEncoderLayer: an unknown activation", K::Value, "activation",
       [] { tg::nn::TransformerEncoderLayer(8, 2, {.activation = "tanh"}); });
 
+  // ---- issue 14 dtypes: narrow integers, 16-bit floats, uint8 images ----
+  add("full: 256 for uint8", K::Value, "full", [] { tg::full({2}, 256, tg::kUInt8); });
+  add("full: -1 for uint8", K::Value, "full", [] { tg::full({2}, -1, tg::kUInt8); });
+  add("full: 128 for int8", K::Value, "full", [] { tg::full({2}, 128, tg::kInt8); });
+  add("scalar_tensor: 70000 for float16", K::Value, "scalar_tensor", [] { tg::scalar_tensor(70000, tg::kFloat16); });
+  add("tensor: 40000 as int16", K::Value, "tensor", [] { tg::tensor({40000.0}, {}, tg::kInt16); });
+  add("tensor: a uint64 beyond int64", K::Value, "tensor",
+      [] { tg::tensor(std::vector<std::uint64_t>{std::uint64_t{1} << 63}); });
+  add("add_: a float16 tensor into a uint8 tensor", K::DType, "add_", [] {
+    Tensor a = tg::zeros({3}, tg::kUInt8);
+    a.add_(tg::ones({3}, tg::kFloat16));
+  });
+  add("mm: float16 matrices", K::DType, "mm", [] {
+    tg::mm(tg::ones({2, 2}, tg::kFloat16), tg::ones({2, 2}, tg::kFloat16));
+  });
+  add("load_mnist_images_uint8: a label file", K::Format, "load_mnist_images_uint8",
+      [] { tg::data::load_mnist_images_uint8(files().idx_labels); });
+
   // ---- the ops: the registry's known bad inputs ----
   for (const auto& op : tg::testing::op_registry())
     for (const auto& bad : op.bad_inputs) r.push_back({op.name + ": " + bad.what, bad.kind, bad.fragment, bad.run});
@@ -825,7 +843,7 @@ std::vector<GoodRow> good_rows() {
   });
   add("dot of empty vectors is 0", [] { CHECK(tg::dot(f32({0}), f32({0})).item<double>() == 0); });
   add("cat with an empty tensor", [] {
-    Tensor a = tg::arange(6).reshape({2, 3});
+    Tensor a = tg::arange(6.0).reshape({2, 3});
     Tensor c = tg::cat({a, f32({0, 3})}, 0);
     CHECK(tg::equal(c, a));
     CHECK(tg::cat({f32({0, 3}), f32({0, 3})}, 0).shape() == tg::Dims{0, 3});
@@ -1123,7 +1141,8 @@ std::vector<GoodRow> good_rows() {
 
 // The rows written in this file, and at least as many from the registry as
 // it had when the per-op rows moved there (it may only gain some).
-constexpr std::size_t kBadRows = 208 + 8 + 29 + 5;  // + distributed, containers and recurrent layers, attention
+constexpr std::size_t kBadRows =
+    208 + 8 + 29 + 5 + 9;  // + distributed, containers and recurrent layers, attention, dtypes
 constexpr std::size_t kRegistryBadRowsAtLeast = 169;
 constexpr std::size_t kGoodRows = 57;  // 53 + 2 linalg + 2 attention
 

@@ -14,6 +14,6 @@ int linear_alone() {
   tg::nn::Linear layer(own.in, own.out, tg::nn::LinearOptions{.bias = false});
   // y = x @ W^T with W set to ones: every output is the sum of the inputs.
   layer.weight.detach().fill_(1);
-  const tg::Tensor y = layer(tg::tensor({1, 2, 3}, {1, 3}));
+  const tg::Tensor y = layer(tg::tensor({1.0, 2.0, 3.0}, {1, 3}));
   return y.to_vector<float>() == std::vector<float>{6, 6} ? 0 : 1;
 }

@@ -46,7 +46,7 @@ int main() {
 
   // [[1, 2], [3, 4]] @ [[5], [6]] = [[17], [39]]
   tg::Tensor a = tg::tensor({1, 2, 3, 4}, {2, 2}, {.requires_grad = true});
-  tg::Tensor b = tg::tensor({5, 6}, {2, 1});
+  tg::Tensor b = tg::tensor({5.0, 6.0}, {2, 1});
   tg::Tensor y = tg::matmul(a, b);
   expect(y.to_vector<float>() == std::vector<float>{17, 39}, "a @ b != [17, 39]");
   // d(sum(a @ b)) / da = ones([2, 1]) @ b^T = [[5, 6], [5, 6]]
@@ -65,7 +65,7 @@ int main() {
   // One SGD step on Net: w <- w - lr * dL/dw, with L = sum(fc(x)) so that
   // dL/dw = sum of the rows of x = [4, 6] and dL/db = 2 (two rows).
   Net net;
-  const tg::Tensor x = tg::tensor({1, 2, 3, 4}, {2, 2});
+  const tg::Tensor x = tg::tensor({1.0, 2.0, 3.0, 4.0}, {2, 2});
   const std::vector<float> w0 = net.fc.weight.to_vector<float>();
   const float b0 = net.fc.bias.item<float>();
   tg::optim::SGD sgd(net.parameters(), {.lr = 0.5});
@@ -77,7 +77,7 @@ int main() {
          "one SGD step did not move the weights by -lr * grad");
 
   // A dataset of the two rows.
-  tg::data::TensorDataset dataset(x, tg::tensor({0, 1}, {2}));
+  tg::data::TensorDataset dataset(x, tg::tensor({0.0, 1.0}, {2}));
   expect(dataset.size() == 2 && dataset.get(1).input.to_vector<float>() == std::vector<float>{3, 4},
          "TensorDataset example 1 != [3, 4]");
 
