@@ -526,37 +526,43 @@ double PolynomialLR::chained_lr(std::size_t, std::int64_t epoch, double current)
 // ---- CyclicLR ---------------------------------------------------------------------------
 
 Optimizer& CyclicLR::start_at_base_lr(Optimizer& optimizer, const CyclicLROptions& options) {
+  // Everything is checked before the optimizer's lr changes, so a bad option
+  // leaves the optimizer as it was.
   const std::string who = "CyclicLR";
-  const auto base = per_group(who, "base_lr", options.base_lr, optimizer.num_param_groups());
-  for (double lr : base) check_factor(who, "base_lr", lr);
-  // As PyTorch: the cycle starts from base_lr, and base_lr is what the
-  // optimizer keeps as its initial lr if no scheduler set one before.
-  for (std::size_t g = 0; g < base.size(); ++g) optimizer.set_lr(g, base[g]);
-  return optimizer;
-}
-
-CyclicLR::CyclicLR(Optimizer& optimizer, CyclicLROptions options_in)
-    : LRScheduler(start_at_base_lr(optimizer, options_in)), options(std::move(options_in)) {
-  const std::string who = name();
   const std::size_t groups = optimizer.num_param_groups();
-  base_lrs_ = per_group(who, "base_lr", options.base_lr, groups);
-  max_lrs_ = per_group(who, "max_lr", options.max_lr, groups);
-  for (double lr : max_lrs_) check_factor(who, "max_lr", lr);
+  const auto base = per_group(who, "base_lr", options.base_lr, groups);
+  for (double lr : base) check_factor(who, "base_lr", lr);
+  for (double lr : per_group(who, "max_lr", options.max_lr, groups)) check_factor(who, "max_lr", lr);
   const std::int64_t down = options.step_size_down.value_or(options.step_size_up);
   if (options.step_size_up <= 0 || down <= 0)
     throw ValueError(fmt::format("{}: step_size_up and step_size_down must be positive, got {} and {}", who,
                                  options.step_size_up, down));
   check_factor(who, "gamma", options.gamma);
-  total_size_ = static_cast<double>(options.step_size_up) + static_cast<double>(down);
-  step_ratio_ = static_cast<double>(options.step_size_up) / total_size_;
   if (options.cycle_momentum) {
     if (!optimizer.has_momentum())
       throw ValueError(
           fmt::format("{}: {} has no momentum or beta1 to cycle; set cycle_momentum = false", who, optimizer.name()));
-    base_momentums_ = per_group(who, "base_momentum", options.base_momentum, groups);
-    max_momentums_ = per_group(who, "max_momentum", options.max_momentum, groups);
-    for (double m : base_momentums_) check_factor(who, "base_momentum", m);
-    for (double m : max_momentums_) check_factor(who, "max_momentum", m);
+    for (double m : per_group(who, "base_momentum", options.base_momentum, groups))
+      check_factor(who, "base_momentum", m);
+    for (double m : per_group(who, "max_momentum", options.max_momentum, groups)) check_factor(who, "max_momentum", m);
+  }
+  // As PyTorch: the cycle starts from base_lr, and base_lr is what the
+  // optimizer keeps as its initial lr if no scheduler set one before.
+  for (std::size_t g = 0; g < groups; ++g) optimizer.set_lr(g, base[g]);
+  return optimizer;
+}
+
+CyclicLR::CyclicLR(Optimizer& optimizer, CyclicLROptions options_in)
+    : LRScheduler(start_at_base_lr(optimizer, options_in)), options(std::move(options_in)) {
+  const std::size_t groups = optimizer.num_param_groups();
+  base_lrs_ = per_group(name(), "base_lr", options.base_lr, groups);
+  max_lrs_ = per_group(name(), "max_lr", options.max_lr, groups);
+  const std::int64_t down = options.step_size_down.value_or(options.step_size_up);
+  total_size_ = static_cast<double>(options.step_size_up) + static_cast<double>(down);
+  step_ratio_ = static_cast<double>(options.step_size_up) / total_size_;
+  if (options.cycle_momentum) {
+    base_momentums_ = per_group(name(), "base_momentum", options.base_momentum, groups);
+    max_momentums_ = per_group(name(), "max_momentum", options.max_momentum, groups);
     for (std::size_t g = 0; g < groups; ++g) optimizer.set_momentum(g, base_momentums_[g]);
   }
   initial_step();
@@ -633,6 +639,9 @@ ChainedScheduler::ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> sch
     if (&schedulers_[i]->optimizer_ != &optimizer_)
       throw ValueError(fmt::format("ChainedScheduler: scheduler {} ({}) drives another optimizer than scheduler 0 ({})",
                                    i, schedulers_[i]->name(), schedulers_[0]->name()));
+  for (std::size_t i = 0; i < schedulers_.size(); ++i)
+    if (dynamic_cast<const SequentialLR*>(schedulers_[i].get()))
+      throw ValueError(fmt::format("ChainedScheduler: scheduler {} is a SequentialLR, which cannot be chained", i));
   // Each scheduler set epoch 0's lr from its closed form when it was made;
   // in PyTorch each applied its epoch 0 to the lr the ones made before it
   // left. Redone that way, from the initial lr, schedulers that have not

@@ -217,7 +217,6 @@ class SequentialLR : public LRScheduler {
 
  protected:
   double lr_at(std::size_t group, std::int64_t epoch) const override;
-  void chain_step() override { step(); }
 
  private:
   std::vector<std::shared_ptr<LRScheduler>> schedulers_;
@@ -357,6 +356,8 @@ class CosineAnnealingWarmRestarts : public LRScheduler {
 // the ones before it left (PyTorch's ChainedScheduler): ConstantLR then
 // ExponentialLR gives a damped start of an exponential decay. All must drive
 // the same optimizer. Making it recomputes epoch 0 through the chain.
+// A SequentialLR cannot be a link (it is refused): its parts restart from
+// closed forms at its milestones, which a chain cannot compose.
 class ChainedScheduler : public Scheduler {
  public:
   explicit ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers);

@@ -385,6 +385,10 @@ TEST_CASE("ChainedScheduler: each scheduler applies its change to the lr the one
   auto b = std::make_shared<O::ConstantLR>(other.opt);
   CHECK_THROWS_WITH_AS(O::ChainedScheduler({}), "ChainedScheduler: needs at least one scheduler", tg::ValueError);
   CHECK_THROWS_WITH_AS(O::ChainedScheduler({a, b}), doctest::Contains("drives another optimizer"), tg::ValueError);
+  auto seq = std::make_shared<O::SequentialLR>(m.opt, std::vector<std::shared_ptr<O::LRScheduler>>{a},
+                                               std::vector<std::int64_t>{});
+  CHECK_THROWS_WITH_AS(O::ChainedScheduler({a, seq}), doctest::Contains("scheduler 1 is a SequentialLR"),
+                       tg::ValueError);
 }
 
 TEST_CASE("new schedulers: state dicts restore the position exactly") {
@@ -434,6 +438,9 @@ TEST_CASE("new schedulers: bad options are errors naming the scheduler and the v
                        tg::ValueError);
   CHECK_THROWS_WITH_AS(O::CyclicLR(m.opt, {.base_lr = {0.1, 0.2, 0.3}, .max_lr = {1}}),
                        doctest::Contains("CyclicLR: expected 1 or 2 values of base_lr"), tg::ValueError);
+  // A bad option leaves the optimizer's lr as it was (not at base_lr).
+  CHECK_THROWS_AS(O::CyclicLR(m.opt, {.base_lr = {0.5}, .max_lr = {1}, .step_size_up = -3}), tg::ValueError);
+  CHECK(m.opt.lr(0) == 0.1);
   CHECK_THROWS_WITH_AS(O::CyclicLR(m.opt, {.base_lr = {0.1}, .max_lr = {1}, .step_size_up = 0}),
                        doctest::Contains("CyclicLR: step_size_up and step_size_down must be positive"), tg::ValueError);
   CHECK_THROWS_WITH_AS(O::CosineAnnealingWarmRestarts(m.opt, {.T_0 = 0}),
