@@ -126,6 +126,23 @@ void LRScheduler::set_epoch(std::int64_t epoch) {
   last_lr_ = std::move(lrs);
 }
 
+double LRScheduler::chained_lr(std::size_t group, std::int64_t epoch, double) const { return lr_at(group, epoch); }
+
+void LRScheduler::chain_step() {
+  const std::int64_t epoch = next_epoch(name(), last_epoch_);
+  std::vector<double> lrs;
+  for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+    lrs.push_back(chained_lr(g, epoch, optimizer_.lr(g)));
+    if (!std::isfinite(lrs.back()) || lrs.back() < 0)
+      throw ValueError(fmt::format("{}: the learning rate of group {} at epoch {} would be {} (in a ChainedScheduler)",
+                                   name(), g, epoch, lrs.back()));
+  }
+  last_epoch_ = epoch;
+  for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, lrs[g]);
+  set_extras(epoch);
+  last_lr_ = std::move(lrs);
+}
+
 std::string LRScheduler::state_dict() const {
   return json{{"scheduler", name()}, {"last_epoch", last_epoch_}, {"base_lrs", base_lrs_}, {"last_lr", last_lr_}}
       .dump();
@@ -155,6 +172,13 @@ double StepLR::lr_at(std::size_t group, std::int64_t epoch) const {
   return base_lrs_[group] * std::pow(options.gamma, static_cast<double>(epoch / options.step_size));
 }
 
+// The chainable forms below are PyTorch 1.13's get_lr(), line for line, so a
+// chain gives PyTorch's lrs to the last bit or so.
+double StepLR::chained_lr(std::size_t, std::int64_t epoch, double current) const {
+  if (epoch == 0 || epoch % options.step_size != 0) return current;
+  return current * options.gamma;
+}
+
 MultiStepLR::MultiStepLR(Optimizer& optimizer, MultiStepLROptions options_in)
     : LRScheduler(optimizer), options([&] {
         std::sort(options_in.milestones.begin(), options_in.milestones.end());
@@ -170,6 +194,12 @@ double MultiStepLR::lr_at(std::size_t group, std::int64_t epoch) const {
   return base_lrs_[group] * std::pow(options.gamma, static_cast<double>(passed));
 }
 
+double MultiStepLR::chained_lr(std::size_t, std::int64_t epoch, double current) const {
+  const auto count = std::count(options.milestones.begin(), options.milestones.end(), epoch);
+  if (count == 0) return current;
+  return current * std::pow(options.gamma, static_cast<double>(count));
+}
+
 ExponentialLR::ExponentialLR(Optimizer& optimizer, ExponentialLROptions options)
     : LRScheduler(optimizer), options(options) {
   check_factor(name(), "gamma", options.gamma);
@@ -178,6 +208,10 @@ ExponentialLR::ExponentialLR(Optimizer& optimizer, ExponentialLROptions options)
 
 double ExponentialLR::lr_at(std::size_t group, std::int64_t epoch) const {
   return base_lrs_[group] * std::pow(options.gamma, static_cast<double>(epoch));
+}
+
+double ExponentialLR::chained_lr(std::size_t, std::int64_t epoch, double current) const {
+  return epoch == 0 ? current : current * options.gamma;
 }
 
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, CosineAnnealingLROptions options)
@@ -194,6 +228,15 @@ double CosineAnnealingLR::lr_at(std::size_t group, std::int64_t epoch) const {
   return options.eta_min + (base_lrs_[group] - options.eta_min) * (1 + std::cos(phase)) / 2;
 }
 
+double CosineAnnealingLR::chained_lr(std::size_t group, std::int64_t epoch, double current) const {
+  const double pi = std::numbers::pi, t_max = static_cast<double>(options.T_max), e = static_cast<double>(epoch);
+  if (epoch == 0) return current;
+  if ((epoch - 1 - options.T_max) % (2 * options.T_max) == 0)
+    return current + (base_lrs_[group] - options.eta_min) * (1 - std::cos(pi / t_max)) / 2;
+  return (1 + std::cos(pi * e / t_max)) / (1 + std::cos(pi * (e - 1) / t_max)) * (current - options.eta_min) +
+         options.eta_min;
+}
+
 LinearLR::LinearLR(Optimizer& optimizer, LinearLROptions options) : LRScheduler(optimizer), options(options) {
   if (!(options.start_factor > 0 && options.start_factor <= 1))
     throw ValueError(fmt::format("LinearLR: start_factor must be in (0, 1], got {}", options.start_factor));
@@ -208,6 +251,14 @@ double LinearLR::lr_at(std::size_t group, std::int64_t epoch) const {
   const double done =
       static_cast<double>(std::min(epoch, options.total_iters)) / static_cast<double>(options.total_iters);
   return base_lrs_[group] * (options.start_factor + (options.end_factor - options.start_factor) * done);
+}
+
+double LinearLR::chained_lr(std::size_t, std::int64_t epoch, double current) const {
+  if (epoch == 0) return current * options.start_factor;
+  if (epoch > options.total_iters) return current;
+  const double span = options.end_factor - options.start_factor;
+  return current * (1 + span / (static_cast<double>(options.total_iters) * options.start_factor +
+                                static_cast<double>(epoch - 1) * span));
 }
 
 // ---- OneCycleLR ---------------------------------------------------------------------
@@ -388,6 +439,249 @@ void SequentialLR::load_state_dict(const std::string& text) {
     throw;
   }
   LRScheduler::load_state_dict(text);
+}
+
+// ---- LambdaLR, MultiplicativeLR, ConstantLR, PolynomialLR -----------------------------
+
+namespace {
+
+std::vector<LRLambda> per_group_lambdas(const std::string& who, const std::vector<LRLambda>& lambdas,
+                                        std::size_t groups) {
+  if (lambdas.size() != 1 && lambdas.size() != groups)
+    throw ValueError(fmt::format("{}: expected 1 or {} lr_lambda functions (one per parameter group), got {}", who,
+                                 groups, lambdas.size()));
+  for (std::size_t i = 0; i < lambdas.size(); ++i)
+    if (!lambdas[i]) throw ValueError(fmt::format("{}: lr_lambda {} is empty", who, i));
+  return lambdas.size() == 1 ? std::vector<LRLambda>(groups, lambdas[0]) : lambdas;
+}
+
+}  // namespace
+
+LambdaLR::LambdaLR(Optimizer& optimizer, LambdaLROptions options_in)
+    : LRScheduler(optimizer),
+      options(std::move(options_in)),
+      lambdas_(per_group_lambdas(name(), options.lr_lambda, optimizer.num_param_groups())) {
+  initial_step();
+}
+
+double LambdaLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  return base_lrs_[group] * lambdas_[group](epoch);
+}
+
+MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, MultiplicativeLROptions options_in)
+    : LRScheduler(optimizer),
+      options(std::move(options_in)),
+      lambdas_(per_group_lambdas(name(), options.lr_lambda, optimizer.num_param_groups())) {
+  initial_step();
+}
+
+double MultiplicativeLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  return chained_lr(group, epoch, optimizer_.lr(group));
+}
+
+double MultiplicativeLR::chained_lr(std::size_t group, std::int64_t epoch, double current) const {
+  return epoch > 0 ? current * lambdas_[group](epoch) : current;
+}
+
+ConstantLR::ConstantLR(Optimizer& optimizer, ConstantLROptions options) : LRScheduler(optimizer), options(options) {
+  if (!(options.factor >= 0 && options.factor <= 1))
+    throw ValueError(fmt::format("ConstantLR: factor must be in [0, 1], got {}", options.factor));
+  if (options.total_iters < 0)
+    throw ValueError(fmt::format("ConstantLR: total_iters must be >= 0, got {}", options.total_iters));
+  initial_step();
+}
+
+double ConstantLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  return epoch < options.total_iters ? base_lrs_[group] * options.factor : base_lrs_[group];
+}
+
+double ConstantLR::chained_lr(std::size_t, std::int64_t epoch, double current) const {
+  if (epoch == 0) return current * options.factor;
+  if (epoch != options.total_iters) return current;
+  return current * (1.0 / options.factor);
+}
+
+PolynomialLR::PolynomialLR(Optimizer& optimizer, PolynomialLROptions options)
+    : LRScheduler(optimizer), options(options) {
+  if (options.total_iters <= 0)
+    throw ValueError(fmt::format("PolynomialLR: total_iters must be positive, got {}", options.total_iters));
+  // A negative power sends the lr to infinity at total_iters.
+  if (!(options.power >= 0) || !std::isfinite(options.power))
+    throw ValueError(fmt::format("PolynomialLR: power must be a finite number >= 0, got {}", options.power));
+  initial_step();
+}
+
+double PolynomialLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  const double done =
+      static_cast<double>(std::min(epoch, options.total_iters)) / static_cast<double>(options.total_iters);
+  return base_lrs_[group] * std::pow(1 - done, options.power);
+}
+
+double PolynomialLR::chained_lr(std::size_t, std::int64_t epoch, double current) const {
+  if (epoch == 0 || epoch > options.total_iters) return current;
+  const double total = static_cast<double>(options.total_iters), e = static_cast<double>(epoch);
+  return current * std::pow((1 - e / total) / (1 - (e - 1) / total), options.power);
+}
+
+// ---- CyclicLR ---------------------------------------------------------------------------
+
+Optimizer& CyclicLR::start_at_base_lr(Optimizer& optimizer, const CyclicLROptions& options) {
+  // Everything is checked before the optimizer's lr changes, so a bad option
+  // leaves the optimizer as it was.
+  const std::string who = "CyclicLR";
+  const std::size_t groups = optimizer.num_param_groups();
+  const auto base = per_group(who, "base_lr", options.base_lr, groups);
+  for (double lr : base) check_factor(who, "base_lr", lr);
+  for (double lr : per_group(who, "max_lr", options.max_lr, groups)) check_factor(who, "max_lr", lr);
+  const std::int64_t down = options.step_size_down.value_or(options.step_size_up);
+  if (options.step_size_up <= 0 || down <= 0)
+    throw ValueError(fmt::format("{}: step_size_up and step_size_down must be positive, got {} and {}", who,
+                                 options.step_size_up, down));
+  check_factor(who, "gamma", options.gamma);
+  if (options.cycle_momentum) {
+    if (!optimizer.has_momentum())
+      throw ValueError(
+          fmt::format("{}: {} has no momentum or beta1 to cycle; set cycle_momentum = false", who, optimizer.name()));
+    for (double m : per_group(who, "base_momentum", options.base_momentum, groups))
+      check_factor(who, "base_momentum", m);
+    for (double m : per_group(who, "max_momentum", options.max_momentum, groups)) check_factor(who, "max_momentum", m);
+  }
+  // As PyTorch: the cycle starts from base_lr, and base_lr is what the
+  // optimizer keeps as its initial lr if no scheduler set one before.
+  for (std::size_t g = 0; g < groups; ++g) optimizer.set_lr(g, base[g]);
+  return optimizer;
+}
+
+CyclicLR::CyclicLR(Optimizer& optimizer, CyclicLROptions options_in)
+    : LRScheduler(start_at_base_lr(optimizer, options_in)), options(std::move(options_in)) {
+  const std::size_t groups = optimizer.num_param_groups();
+  base_lrs_ = per_group(name(), "base_lr", options.base_lr, groups);
+  max_lrs_ = per_group(name(), "max_lr", options.max_lr, groups);
+  const std::int64_t down = options.step_size_down.value_or(options.step_size_up);
+  total_size_ = static_cast<double>(options.step_size_up) + static_cast<double>(down);
+  step_ratio_ = static_cast<double>(options.step_size_up) / total_size_;
+  if (options.cycle_momentum) {
+    base_momentums_ = per_group(name(), "base_momentum", options.base_momentum, groups);
+    max_momentums_ = per_group(name(), "max_momentum", options.max_momentum, groups);
+    for (std::size_t g = 0; g < groups; ++g) optimizer.set_momentum(g, base_momentums_[g]);
+  }
+  initial_step();
+}
+
+std::pair<double, double> CyclicLR::position(std::int64_t epoch) const {
+  const double e = static_cast<double>(epoch);
+  const double cycle = std::floor(1 + e / total_size_);
+  const double x = 1. + e / total_size_ - cycle;
+  const double rise = x <= step_ratio_ ? x / step_ratio_ : (x - 1) / (step_ratio_ - 1);
+  const bool by_cycle =
+      options.scale_fn ? options.scale_mode == CyclicScaleMode::Cycle : options.mode != CyclicMode::ExpRange;
+  const double arg = by_cycle ? cycle : e;
+  double scale = 1;
+  if (options.scale_fn) scale = options.scale_fn(arg);
+  else if (options.mode == CyclicMode::Triangular2) scale = 1 / std::pow(2., arg - 1);
+  else if (options.mode == CyclicMode::ExpRange) scale = std::pow(options.gamma, arg);
+  return {rise, scale};
+}
+
+double CyclicLR::lr_at(std::size_t group, std::int64_t epoch) const {
+  const auto [rise, scale] = position(epoch);
+  return base_lrs_[group] + (max_lrs_[group] - base_lrs_[group]) * rise * scale;
+}
+
+void CyclicLR::set_extras(std::int64_t epoch) {
+  if (!options.cycle_momentum) return;
+  const auto [rise, scale] = position(epoch);
+  for (std::size_t g = 0; g < max_momentums_.size(); ++g)
+    optimizer_.set_momentum(g, max_momentums_[g] - (max_momentums_[g] - base_momentums_[g]) * rise * scale);
+}
+
+// ---- CosineAnnealingWarmRestarts -----------------------------------------------------
+
+CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(Optimizer& optimizer,
+                                                         CosineAnnealingWarmRestartsOptions options)
+    : LRScheduler(optimizer), options(options) {
+  if (options.T_0 <= 0)
+    throw ValueError(fmt::format("CosineAnnealingWarmRestarts: T_0 must be positive, got {}", options.T_0));
+  if (options.T_mult < 1)
+    throw ValueError(fmt::format("CosineAnnealingWarmRestarts: T_mult must be >= 1, got {}", options.T_mult));
+  check_factor(name(), "eta_min", options.eta_min);
+  initial_step();
+}
+
+double CosineAnnealingWarmRestarts::lr_at(std::size_t group, std::int64_t epoch) const {
+  // Where epoch falls in its period: what PyTorch reaches by stepping one
+  // epoch at a time (T_cur += 1, restarting when it reaches T_i).
+  std::int64_t t_i = options.T_0, t_cur = epoch;
+  if (options.T_mult == 1) {
+    t_cur = epoch % options.T_0;
+  } else {
+    while (t_cur >= t_i) {
+      t_cur -= t_i;
+      if (__builtin_mul_overflow(t_i, options.T_mult, &t_i)) t_i = std::numeric_limits<std::int64_t>::max();
+    }
+  }
+  const double phase = std::numbers::pi * static_cast<double>(t_cur) / static_cast<double>(t_i);
+  return options.eta_min + (base_lrs_[group] - options.eta_min) * (1 + std::cos(phase)) / 2;
+}
+
+// ---- ChainedScheduler ------------------------------------------------------------------
+
+Optimizer& ChainedScheduler::optimizer_of(const std::vector<std::shared_ptr<LRScheduler>>& schedulers) {
+  if (schedulers.empty()) throw ValueError("ChainedScheduler: needs at least one scheduler");
+  for (std::size_t i = 0; i < schedulers.size(); ++i)
+    if (!schedulers[i]) throw ValueError(fmt::format("ChainedScheduler: scheduler {} is null", i));
+  return schedulers[0]->optimizer_;
+}
+
+ChainedScheduler::ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers)
+    : Scheduler(optimizer_of(schedulers)), schedulers_(std::move(schedulers)) {
+  for (std::size_t i = 0; i < schedulers_.size(); ++i)
+    if (&schedulers_[i]->optimizer_ != &optimizer_)
+      throw ValueError(fmt::format("ChainedScheduler: scheduler {} ({}) drives another optimizer than scheduler 0 ({})",
+                                   i, schedulers_[i]->name(), schedulers_[0]->name()));
+  for (std::size_t i = 0; i < schedulers_.size(); ++i)
+    if (dynamic_cast<const SequentialLR*>(schedulers_[i].get()))
+      throw ValueError(fmt::format("ChainedScheduler: scheduler {} is a SequentialLR, which cannot be chained", i));
+  // Each scheduler set epoch 0's lr from its closed form when it was made;
+  // in PyTorch each applied its epoch 0 to the lr the ones made before it
+  // left. Redone that way, from the initial lr, schedulers that have not
+  // stepped yet compose as they do there.
+  for (std::size_t g = 0; g < optimizer_.num_param_groups(); ++g) optimizer_.set_lr(g, schedulers_[0]->base_lrs_[g]);
+  for (auto& s : schedulers_) {
+    --s->last_epoch_;
+    s->chain_step();
+  }
+  for (std::size_t g = 0; g < optimizer_.num_param_groups(); ++g) last_lr_.push_back(optimizer_.lr(g));
+}
+
+void ChainedScheduler::step() {
+  for (auto& s : schedulers_) s->chain_step();
+  for (std::size_t g = 0; g < optimizer_.num_param_groups(); ++g) last_lr_[g] = optimizer_.lr(g);
+}
+
+std::string ChainedScheduler::state_dict() const {
+  json subs = json::array();
+  for (const auto& s : schedulers_) subs.push_back(json::parse(s->state_dict()));
+  return json{{"scheduler", name()}, {"schedulers", subs}, {"last_lr", last_lr_}}.dump();
+}
+
+void ChainedScheduler::load_state_dict(const std::string& text) {
+  const std::string who = name();
+  const json state = parse_state(who, text);
+  auto subs = state.find("schedulers");
+  if (subs == state.end() || !subs->is_array() || subs->size() != schedulers_.size())
+    throw FormatError(fmt::format("{}::load_state_dict: \"schedulers\" must hold {} states", who, schedulers_.size()));
+  auto last = get_lrs(who, state, "last_lr", last_lr_.size());
+  // All or nothing, as SequentialLR.
+  std::vector<std::string> previous;
+  for (const auto& s : schedulers_) previous.push_back(s->state_dict());
+  try {
+    for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict((*subs)[i].dump());
+  } catch (...) {
+    for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict(previous[i]);
+    throw;
+  }
+  last_lr_ = std::move(last);
 }
 
 // ---- ReduceLROnPlateau -------------------------------------------------------------

@@ -13,7 +13,9 @@
 // when nothing else changes the lr. A scheduler refers to its optimizer,
 // which must outlive it.
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,14 @@ class LRScheduler : public Scheduler {
   virtual double lr_at(std::size_t group, std::int64_t epoch) const = 0;
   // Anything besides the lr a scheduler sets at `epoch` (OneCycleLR's momentum).
   virtual void set_extras(std::int64_t) {}
+  // The lr of `group` at `epoch` inside a ChainedScheduler, where `current`
+  // is the lr the schedulers before it in the chain left: PyTorch's chainable
+  // form (a factor applied to `current`) for the schedulers that have one;
+  // the closed form for those that set the lr outright (LambdaLR, CyclicLR,
+  // OneCycleLR, CosineAnnealingWarmRestarts).
+  virtual double chained_lr(std::size_t group, std::int64_t epoch, double current) const;
+  // One step inside a ChainedScheduler.
+  virtual void chain_step();
   // Moves to `epoch` and sets every group's lr for it.
   void set_epoch(std::int64_t epoch);
   // Epoch 0; derived constructors call it once they are complete.
@@ -65,6 +75,7 @@ class LRScheduler : public Scheduler {
   std::int64_t last_epoch_ = -1;
 
   friend class SequentialLR;
+  friend class ChainedScheduler;
 };
 
 struct StepLROptions {
@@ -80,6 +91,7 @@ class StepLR : public LRScheduler {
 
  protected:
   double lr_at(std::size_t group, std::int64_t epoch) const override;
+  double chained_lr(std::size_t group, std::int64_t epoch, double current) const override;
 };
 
 struct MultiStepLROptions {
@@ -95,6 +107,7 @@ class MultiStepLR : public LRScheduler {
 
  protected:
   double lr_at(std::size_t group, std::int64_t epoch) const override;
+  double chained_lr(std::size_t group, std::int64_t epoch, double current) const override;
 };
 
 struct ExponentialLROptions {
@@ -109,6 +122,7 @@ class ExponentialLR : public LRScheduler {
 
  protected:
   double lr_at(std::size_t group, std::int64_t epoch) const override;
+  double chained_lr(std::size_t group, std::int64_t epoch, double current) const override;
 };
 
 struct CosineAnnealingLROptions {
@@ -124,6 +138,7 @@ class CosineAnnealingLR : public LRScheduler {
 
  protected:
   double lr_at(std::size_t group, std::int64_t epoch) const override;
+  double chained_lr(std::size_t group, std::int64_t epoch, double current) const override;
 };
 
 struct LinearLROptions {
@@ -140,6 +155,7 @@ class LinearLR : public LRScheduler {
 
  protected:
   double lr_at(std::size_t group, std::int64_t epoch) const override;
+  double chained_lr(std::size_t group, std::int64_t epoch, double current) const override;
 };
 
 enum class AnnealStrategy { Cos, Linear };
@@ -205,6 +221,154 @@ class SequentialLR : public LRScheduler {
  private:
   std::vector<std::shared_ptr<LRScheduler>> schedulers_;
   std::vector<std::int64_t> milestones_;
+};
+
+// A function of the epoch, for LambdaLR and MultiplicativeLR.
+using LRLambda = std::function<double(std::int64_t)>;
+
+struct LambdaLROptions {
+  std::vector<LRLambda> lr_lambda{};  // one for every group, or one per group
+};
+// lr = base * lr_lambda(epoch)
+class LambdaLR : public LRScheduler {
+ public:
+  LambdaLR(Optimizer& optimizer, LambdaLROptions options);
+  std::string name() const override { return "LambdaLR"; }
+  const LambdaLROptions options;
+
+ protected:
+  double lr_at(std::size_t group, std::int64_t epoch) const override;
+
+ private:
+  std::vector<LRLambda> lambdas_;
+};
+
+struct MultiplicativeLROptions {
+  std::vector<LRLambda> lr_lambda{};  // one for every group, or one per group
+};
+// lr = lr of the epoch before * lr_lambda(epoch), for epoch > 0: the one
+// scheduler that works from the optimizer's current lr, as PyTorch's does.
+class MultiplicativeLR : public LRScheduler {
+ public:
+  MultiplicativeLR(Optimizer& optimizer, MultiplicativeLROptions options);
+  std::string name() const override { return "MultiplicativeLR"; }
+  const MultiplicativeLROptions options;
+
+ protected:
+  double lr_at(std::size_t group, std::int64_t epoch) const override;
+  double chained_lr(std::size_t group, std::int64_t epoch, double current) const override;
+
+ private:
+  std::vector<LRLambda> lambdas_;
+};
+
+struct ConstantLROptions {
+  double factor = 1.0 / 3;  // in [0, 1]
+  std::int64_t total_iters = 5;
+};
+// lr = base * factor until epoch total_iters, then base
+class ConstantLR : public LRScheduler {
+ public:
+  ConstantLR(Optimizer& optimizer, ConstantLROptions options = {});
+  std::string name() const override { return "ConstantLR"; }
+  const ConstantLROptions options;
+
+ protected:
+  double lr_at(std::size_t group, std::int64_t epoch) const override;
+  double chained_lr(std::size_t group, std::int64_t epoch, double current) const override;
+};
+
+struct PolynomialLROptions {
+  std::int64_t total_iters = 5;
+  double power = 1.0;
+};
+// lr = base * (1 - min(epoch, total_iters) / total_iters)^power
+class PolynomialLR : public LRScheduler {
+ public:
+  PolynomialLR(Optimizer& optimizer, PolynomialLROptions options = {});
+  std::string name() const override { return "PolynomialLR"; }
+  const PolynomialLROptions options;
+
+ protected:
+  double lr_at(std::size_t group, std::int64_t epoch) const override;
+  double chained_lr(std::size_t group, std::int64_t epoch, double current) const override;
+};
+
+enum class CyclicMode { Triangular, Triangular2, ExpRange };
+enum class CyclicScaleMode { Cycle, Iterations };
+
+struct CyclicLROptions {
+  std::vector<double> base_lr{};  // one for every group, or one per group
+  std::vector<double> max_lr{};   // likewise
+  std::int64_t step_size_up = 2000;
+  std::optional<std::int64_t> step_size_down{};  // step_size_up when not given
+  CyclicMode mode = CyclicMode::Triangular;
+  double gamma = 1.0;  // ExpRange: the amplitude scales by gamma^iteration
+  // A custom amplitude scale, in place of mode's, of the cycle number (from 1)
+  // or of the iteration, as scale_mode says.
+  std::function<double(double)> scale_fn{};
+  CyclicScaleMode scale_mode = CyclicScaleMode::Cycle;
+  bool cycle_momentum = true;  // momentum (or beta1) moves against the lr
+  std::vector<double> base_momentum{0.8};
+  std::vector<double> max_momentum{0.9};
+};
+// The cyclical learning rate policy, stepped once per batch: the lr rises
+// from base_lr to max_lr over step_size_up iterations and falls back over
+// step_size_down, the amplitude scaled by mode (Triangular: 1; Triangular2:
+// halved each cycle; ExpRange: gamma^iteration). Making it sets every
+// group's lr to base_lr (and its momentum to base_momentum).
+class CyclicLR : public LRScheduler {
+ public:
+  CyclicLR(Optimizer& optimizer, CyclicLROptions options);
+  std::string name() const override { return "CyclicLR"; }
+  const CyclicLROptions options;
+
+ protected:
+  double lr_at(std::size_t group, std::int64_t epoch) const override;
+  void set_extras(std::int64_t epoch) override;
+
+ private:
+  static Optimizer& start_at_base_lr(Optimizer& optimizer, const CyclicLROptions& options);
+  // The position in the cycle (0 at base_lr, 1 at max_lr) and the amplitude's scale.
+  std::pair<double, double> position(std::int64_t epoch) const;
+  std::vector<double> max_lrs_, base_momentums_, max_momentums_;
+  double total_size_ = 0, step_ratio_ = 0;
+};
+
+struct CosineAnnealingWarmRestartsOptions {
+  std::int64_t T_0 = 1;     // epochs until the first restart
+  std::int64_t T_mult = 1;  // each period is T_mult times the one before
+  double eta_min = 0;
+};
+// SGDR: cosine annealing from the base lr to eta_min over T_i epochs, then a
+// restart: lr = eta_min + (base - eta_min) (1 + cos(pi T_cur / T_i)) / 2.
+class CosineAnnealingWarmRestarts : public LRScheduler {
+ public:
+  CosineAnnealingWarmRestarts(Optimizer& optimizer, CosineAnnealingWarmRestartsOptions options);
+  std::string name() const override { return "CosineAnnealingWarmRestarts"; }
+  const CosineAnnealingWarmRestartsOptions options;
+
+ protected:
+  double lr_at(std::size_t group, std::int64_t epoch) const override;
+};
+
+// Several schedulers stepped together, each applying its change to the lr
+// the ones before it left (PyTorch's ChainedScheduler): ConstantLR then
+// ExponentialLR gives a damped start of an exponential decay. All must drive
+// the same optimizer. Making it recomputes epoch 0 through the chain.
+// A SequentialLR cannot be a link (it is refused): its parts restart from
+// closed forms at its milestones, which a chain cannot compose.
+class ChainedScheduler : public Scheduler {
+ public:
+  explicit ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers);
+  void step();
+  std::string name() const override { return "ChainedScheduler"; }
+  std::string state_dict() const override;
+  void load_state_dict(const std::string& state) override;
+
+ private:
+  static Optimizer& optimizer_of(const std::vector<std::shared_ptr<LRScheduler>>& schedulers);
+  std::vector<std::shared_ptr<LRScheduler>> schedulers_;
 };
 
 enum class PlateauMode { Min, Max };

@@ -168,6 +168,15 @@ std::int64_t load_step(const std::string& optimizer, const std::string& key, con
   return step;
 }
 
+double load_state_scalar(const std::string& optimizer, const std::string& key, const Tensor& value) {
+  if (!value.defined() || value.numel() != 1 || !value.is_floating_point())
+    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" must be one floating-point number", optimizer, key));
+  const double v = kernel::to(value, kFloat64).item<double>();
+  if (!std::isfinite(v))
+    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is not finite ({})", optimizer, key, v));
+  return v;
+}
+
 void throw_bad_option(const std::string& optimizer, const std::string& what, double value) {
   throw ValueError(fmt::format("{}: invalid {} {} (must be >= 0)", optimizer, what, value));
 }

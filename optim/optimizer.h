@@ -31,6 +31,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -146,6 +147,16 @@ std::int64_t load_step(const std::string& optimizer, const std::string& key, con
 
 [[noreturn]] void throw_bad_option(const std::string& optimizer, const std::string& what, double value);
 
+// A per-parameter number of the state that is not shaped like the parameter
+// (NAdam's mu_product), kept in a state dict as a float64 scalar.
+double load_state_scalar(const std::string& optimizer, const std::string& key, const Tensor& value);
+
+// Calls State::scalars(s, f) for a State that has such numbers.
+template <class State, class F>
+void state_scalars(State& s, F&& f) {
+  if constexpr (requires { std::decay_t<State>::scalars(s, f); }) std::decay_t<State>::scalars(s, f);
+}
+
 }  // namespace detail
 
 // The groups, options and per-parameter state every optimizer has. Options
@@ -154,6 +165,7 @@ std::int64_t load_step(const std::string& optimizer, const std::string& key, con
 //   void validate(const std::string& optimizer) const;                  // Options only
 //   template <class Self, class F> static void tensors(Self& s, F&& f); // State: f(name, Tensor&)
 //   std::int64_t step;                                                  // State
+//   template <class Self, class F> static void scalars(Self& s, F&& f); // optional: f(name, double&)
 template <class Options, class State>
 class OptimizerWithState : public Optimizer {
  public:
@@ -194,6 +206,9 @@ class OptimizerWithState : public Optimizer {
               scalar_tensor(static_cast<double>(s.step), {.dtype = kInt64});
           State::tensors(s, [&](const char* field, const Tensor& t) {
             if (t.defined()) out.tensors[fmt::format("state.{}.{}", index, field)] = t.clone();
+          });
+          detail::state_scalars(s, [&](const char* field, double v) {
+            out.tensors[fmt::format("state.{}.{}", index, field)] = scalar_tensor(v, {.dtype = kFloat64});
           });
         }
         ++index;
@@ -259,6 +274,11 @@ class OptimizerWithState : public Optimizer {
         continue;
       }
       bool known = false;
+      detail::state_scalars(s, [&, &key = key, &value = value, &field = field](const char* name, double& v) {
+        if (field != name) return;
+        v = detail::load_state_scalar(who, key, value);
+        known = true;
+      });
       // Init-captures: Clang before 16 cannot capture structured bindings directly.
       State::tensors(s, [&, &key = key, &value = value, &field = field, g = g, i = i](const char* name, Tensor& t) {
         if (field != name) return;

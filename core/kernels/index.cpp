@@ -330,12 +330,12 @@ TensorBase scatter_reduce(const TensorBase& x, std::int64_t dim, const TensorBas
             slot = T(1);
             break;
           case ScatterReduce::Amax:
-            slot = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
-                                                        : std::numeric_limits<T>::lowest();
+            slot = std::numeric_limits<T>::has_infinity ? T(-std::numeric_limits<T>::infinity())
+                                                        : T(std::numeric_limits<T>::lowest());
             break;
           case ScatterReduce::Amin:
-            slot = std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity()
-                                                        : std::numeric_limits<T>::max();
+            slot = std::numeric_limits<T>::has_infinity ? T(std::numeric_limits<T>::infinity())
+                                                        : T(std::numeric_limits<T>::max());
             break;
           default:
             slot = T(0);
@@ -371,8 +371,8 @@ TensorBase scatter_reduce(const TensorBase& x, std::int64_t dim, const TensorBas
     if (reduce == ScatterReduce::Mean)
       for (std::size_t i = 0; i < count.size(); ++i) {
         if (count[i] <= 1) continue;  // 0: untouched; 1: the value itself
-        if constexpr (std::is_floating_point_v<T>) {
-          o[i] = o[i] / static_cast<T>(count[i]);
+        if constexpr (is_floating_v<T>) {
+          o[i] = T(o[i] / static_cast<T>(count[i]));
         } else if constexpr (!std::is_same_v<T, bool>) {
           const T c = static_cast<T>(count[i]);
           T q = o[i] / c;

@@ -48,6 +48,15 @@ namespace tg::kernel {
 
 namespace {
 
+// LAPACK has single and double precision only: float16 and bfloat16 inputs
+// are refused (as torch.linalg refuses them on CPU).
+template <class F>
+decltype(auto) dispatch_lapack(DType d, std::string_view op, F&& fn) {
+  if (d == kFloat32) return fn.template operator()<float>();
+  if (d == kFloat64) return fn.template operator()<double>();
+  throw DTypeError(fmt::format("{}: expected a float32 or float64 matrix, got {}", op, dtype_name(d)));
+}
+
 // One overload set per routine, so the templates below pick by T.
 void getrf(int m, int n, float* a, int lda, int* ipiv, int* info) { sgetrf_(&m, &n, a, &lda, ipiv, info); }
 void getrf(int m, int n, double* a, int lda, int* ipiv, int* info) { dgetrf_(&m, &n, a, &lda, ipiv, info); }
@@ -204,7 +213,7 @@ TensorBase lu_solve(const char* op, const TensorBase& A, const TensorBase& B) {
   const std::int64_t nbatch = batch_of(A).product();
   if (nbatch == 0 || n == 0 || k == 0) return out;
   const TensorBase a = contiguous(A), b = contiguous(B);
-  dispatch_floating(A.dtype(), op, [&]<class T>() {
+  dispatch_lapack(A.dtype(), op, [&]<class T>() {
     std::vector<T> lu(static_cast<std::size_t>(n) * n), x(static_cast<std::size_t>(n) * k);
     std::vector<int> ipiv(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < nbatch; ++i) {
@@ -229,7 +238,7 @@ std::tuple<TensorBase, TensorBase> slogdet(const TensorBase& A) {
   TensorBase sign = make_tensor(batch, A.dtype()), logabs = make_tensor(batch, A.dtype());
   const std::int64_t nbatch = batch.product();
   const TensorBase a = contiguous(A);
-  dispatch_floating(A.dtype(), op, [&]<class T>() {
+  dispatch_lapack(A.dtype(), op, [&]<class T>() {
     std::vector<T> lu(static_cast<std::size_t>(n) * n);
     std::vector<int> ipiv(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < nbatch; ++i) {
@@ -248,7 +257,7 @@ TensorBase det(const TensorBase& A) {
   TensorBase out = make_tensor(batch, A.dtype());
   const std::int64_t nbatch = batch.product();
   const TensorBase a = contiguous(A);
-  dispatch_floating(A.dtype(), op, [&]<class T>() {
+  dispatch_lapack(A.dtype(), op, [&]<class T>() {
     std::vector<T> lu(static_cast<std::size_t>(n) * n);
     std::vector<int> ipiv(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < nbatch; ++i) {
@@ -275,7 +284,7 @@ TensorBase cholesky(const char* op, const TensorBase& A, bool upper) {
   const std::int64_t nbatch = batch_of(A).product();
   if (nbatch == 0 || n == 0) return out;
   const TensorBase a = contiguous(A);
-  dispatch_floating(A.dtype(), op, [&]<class T>() {
+  dispatch_lapack(A.dtype(), op, [&]<class T>() {
     std::vector<T> buf(static_cast<std::size_t>(n) * n);
     for (std::int64_t b = 0; b < nbatch; ++b) {
       to_colmajor(a.data_ptr<T>() + b * n * n, n, n, buf.data(), n);
@@ -304,7 +313,7 @@ TensorBase cholesky_solve(const char* op, const TensorBase& B, const TensorBase&
   const std::int64_t nbatch = batch_of(L).product();
   if (nbatch == 0 || n == 0 || k == 0) return out;
   const TensorBase l = contiguous(L), b = contiguous(B);
-  dispatch_floating(L.dtype(), op, [&]<class T>() {
+  dispatch_lapack(L.dtype(), op, [&]<class T>() {
     std::vector<T> f(static_cast<std::size_t>(n) * n), x(static_cast<std::size_t>(n) * k);
     for (std::int64_t i = 0; i < nbatch; ++i) {
       to_colmajor(l.data_ptr<T>() + i * n * n, n, n, f.data(), n);
@@ -328,7 +337,7 @@ std::tuple<TensorBase, TensorBase> eigh(const char* op, const TensorBase& A, boo
   const std::int64_t nbatch = batch.product();
   if (nbatch == 0 || n == 0) return {w, v};
   const TensorBase a = contiguous(A);
-  dispatch_floating(A.dtype(), op, [&]<class T>() {
+  dispatch_lapack(A.dtype(), op, [&]<class T>() {
     check_finite(op, a.data_ptr<T>(), static_cast<std::int64_t>(n) * n, nbatch, A);
     std::vector<T> buf(static_cast<std::size_t>(n) * n);
     T query = 0;
@@ -367,7 +376,7 @@ std::tuple<TensorBase, TensorBase, TensorBase> svd(const char* op, const TensorB
     if (compute_uv) {
       fill_(u, 0);
       fill_(vh, 0);
-      dispatch_floating(A.dtype(), op, [&]<class T>() {
+      dispatch_lapack(A.dtype(), op, [&]<class T>() {
         for (std::int64_t b = 0; b < nbatch; ++b) {
           for (int i = 0; i < std::min(m, ucols); ++i) u.data_ptr<T>()[b * m * ucols + i * ucols + i] = 1;
           for (int i = 0; i < std::min(vrows, n); ++i) vh.data_ptr<T>()[b * vrows * n + i * n + i] = 1;
@@ -378,7 +387,7 @@ std::tuple<TensorBase, TensorBase, TensorBase> svd(const char* op, const TensorB
   }
   const TensorBase a = contiguous(A);
   const char jobz = !compute_uv ? 'N' : full_matrices ? 'A' : 'S';
-  dispatch_floating(A.dtype(), op, [&]<class T>() {
+  dispatch_lapack(A.dtype(), op, [&]<class T>() {
     check_finite(op, a.data_ptr<T>(), static_cast<std::int64_t>(m) * n, nbatch, A);
     std::vector<T> buf(static_cast<std::size_t>(m) * n), ub(static_cast<std::size_t>(m) * ucols),
         vb(static_cast<std::size_t>(vrows) * n);
@@ -416,7 +425,7 @@ std::tuple<TensorBase, TensorBase> qr(const char* op, const TensorBase& A, std::
   const std::int64_t nbatch = batch.product();
   if (nbatch == 0) return {q, r};
   const TensorBase a = contiguous(A);
-  dispatch_floating(A.dtype(), op, [&]<class T>() {
+  dispatch_lapack(A.dtype(), op, [&]<class T>() {
     const int cols = std::max(n, qcols), lda = std::max(1, m);
     std::vector<T> buf(static_cast<std::size_t>(lda) * std::max(1, cols)),
         tau(static_cast<std::size_t>(std::max(1, k)));

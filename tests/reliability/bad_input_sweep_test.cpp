@@ -436,6 +436,24 @@ std::vector<BadRow> bad_rows() {
     state.metadata["param_groups"] = "{not json";
     opt.load_state_dict(state);
   });
+  add("NAdam: a negative momentum_decay", K::Value, "NAdam",
+      [] { tg::optim::NAdam({leaf({2})}, {.momentum_decay = -0.004}); });
+  add("NAdam: beta2 = 1", K::Value, "NAdam", [] { tg::optim::NAdam({leaf({2})}, {.betas = {0.9, 1.0}}); });
+  add("RAdam: a negative lr", K::Value, "RAdam", [] { tg::optim::RAdam({leaf({2})}, {.lr = -1}); });
+  add("RAdam: a negative beta1", K::Value, "RAdam", [] { tg::optim::RAdam({leaf({2})}, {.betas = {-0.1, 0.9}}); });
+  add("Adamax: a negative eps", K::Value, "Adamax", [] { tg::optim::Adamax({leaf({2})}, {.eps = -1}); });
+  add("Adamax: a NaN weight_decay", K::Value, "Adamax", [] { tg::optim::Adamax({leaf({2})}, {.weight_decay = kNaN}); });
+  add("Adadelta: rho above 1", K::Value, "Adadelta", [] { tg::optim::Adadelta({leaf({2})}, {.rho = 1.5}); });
+  add("Adadelta: a negative lr", K::Value, "Adadelta", [] { tg::optim::Adadelta({leaf({2})}, {.lr = -1}); });
+  add("NAdam: load_state_dict with a mu_product that is not one number", K::Format, "NAdam", [] {
+    Tensor w = leaf({2});
+    tg::optim::NAdam opt({w});
+    w.set_grad(tg::ones({2}));
+    opt.step();
+    auto state = opt.state_dict();
+    state.tensors["state.0.mu_product"] = tg::ones({2});
+    opt.load_state_dict(state);
+  });
 
   // ---- schedulers ----
   auto with_sgd = [](auto make) {
@@ -479,6 +497,29 @@ std::vector<BadRow> bad_rows() {
         tg::optim::StepLR sched(o, {.step_size = 2});
         sched.load_state_dict("[1, 2");
       }));
+  add("ConstantLR: factor above 1", K::Value, "ConstantLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::ConstantLR(o, {.factor = 2}); }));
+  add("PolynomialLR: total_iters 0", K::Value, "PolynomialLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::PolynomialLR(o, {.total_iters = 0}); }));
+  add("PolynomialLR: a negative power", K::Value, "PolynomialLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::PolynomialLR(o, {.power = -1}); }));
+  add("LambdaLR: no function", K::Value, "LambdaLR", with_sgd([](tg::optim::SGD& o) { tg::optim::LambdaLR(o, {}); }));
+  add("MultiplicativeLR: an empty function", K::Value, "MultiplicativeLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::MultiplicativeLR(o, {.lr_lambda = {tg::optim::LRLambda{}}}); }));
+  add("CyclicLR: a negative max_lr", K::Value, "CyclicLR",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::CyclicLR(o, {.base_lr = {0.01}, .max_lr = {-0.1}}); }));
+  add("CyclicLR: step_size_up 0", K::Value, "CyclicLR", with_sgd([](tg::optim::SGD& o) {
+        tg::optim::CyclicLR(o, {.base_lr = {0.01}, .max_lr = {0.1}, .step_size_up = 0});
+      }));
+  add("CyclicLR: cycle_momentum on an optimizer without momentum", K::Value, "CyclicLR", [] {
+    tg::optim::Adadelta opt({leaf({2})});
+    tg::optim::CyclicLR(opt, {.base_lr = {0.01}, .max_lr = {0.1}});
+  });
+  add("CosineAnnealingWarmRestarts: T_0 0", K::Value, "CosineAnnealingWarmRestarts",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::CosineAnnealingWarmRestarts(o, {.T_0 = 0}); }));
+  add("CosineAnnealingWarmRestarts: T_mult 0", K::Value, "CosineAnnealingWarmRestarts",
+      with_sgd([](tg::optim::SGD& o) { tg::optim::CosineAnnealingWarmRestarts(o, {.T_0 = 2, .T_mult = 0}); }));
+  add("ChainedScheduler: no schedulers", K::Value, "ChainedScheduler", [] { tg::optim::ChainedScheduler({}); });
 
   // ---- loaders ----
   add("read_idx: a missing file", K::Format, "read_idx", [] { tg::data::read_idx(files().missing); });
@@ -1141,8 +1182,8 @@ std::vector<GoodRow> good_rows() {
 
 // The rows written in this file, and at least as many from the registry as
 // it had when the per-op rows moved there (it may only gain some).
-constexpr std::size_t kBadRows =
-    208 + 8 + 29 + 5 + 9;  // + distributed, containers and recurrent layers, attention, dtypes
+// + distributed, containers and recurrent layers, attention, dtypes, optimizers and schedulers
+constexpr std::size_t kBadRows = 208 + 8 + 29 + 5 + 9 + 20;
 constexpr std::size_t kRegistryBadRowsAtLeast = 169;
 constexpr std::size_t kGoodRows = 57;  // 53 + 2 linalg + 2 attention
 

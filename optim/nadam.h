@@ -1,0 +1,68 @@
+#pragma once
+// NAdam, as PyTorch 1.13's torch.optim.NAdam (Adam with Nesterov momentum):
+//   g = grad + weight_decay * p
+//   mu_t = beta1 (1 - 0.5 * 0.96^(t momentum_decay))
+//   mu_product *= mu_t
+//   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+//   d = sqrt(v / (1 - beta2^t)) + eps
+//   p -= lr (1 - mu_t) / (1 - mu_product) g / d
+//   p -= lr mu_{t+1} / (1 - mu_product mu_t mu_{t+1}) m / d
+// The last line is PyTorch 1.13's (mu_t counted twice; later versions use
+// mu_product mu_{t+1}), kept so the trajectory is PyTorch 1.13's. PyTorch
+// keeps mu_product in a tensor of its default dtype; here it is a double,
+// as PyTorch with torch.set_default_dtype(torch.float64) (with float32 the
+// step sizes differ from these in the 7th digit).
+#include <array>
+
+#include <tapegrad/optim/optimizer.h>
+
+namespace tg::optim {
+
+struct NAdamOptions {
+  double lr = 2e-3;
+  std::array<double, 2> betas{0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 0;
+  double momentum_decay = 4e-3;
+
+  void validate(const std::string& optimizer) const;
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("lr", o.lr);
+    f("beta1", o.betas[0]);
+    f("beta2", o.betas[1]);
+    f("eps", o.eps);
+    f("weight_decay", o.weight_decay);
+    f("momentum_decay", o.momentum_decay);
+  }
+};
+
+struct NAdamState {
+  std::int64_t step = 0;
+  double mu_product = 1;  // product of mu_1 .. mu_t
+  Tensor exp_avg;         // m
+  Tensor exp_avg_sq;      // v
+
+  template <class Self, class F>
+  static void tensors(Self& s, F&& f) {
+    f("exp_avg", s.exp_avg);
+    f("exp_avg_sq", s.exp_avg_sq);
+  }
+  template <class Self, class F>
+  static void scalars(Self& s, F&& f) {
+    f("mu_product", s.mu_product);
+  }
+};
+
+class NAdam : public OptimizerWithState<NAdamOptions, NAdamState> {
+ public:
+  NAdam(std::vector<Tensor> params, NAdamOptions options = {});
+  explicit NAdam(std::vector<ParamGroup<NAdamOptions>> groups);
+  void step() override;
+  std::string name() const override { return "NAdam"; }
+  bool has_momentum() const override { return true; }
+  double momentum(std::size_t group) const override { return options(group).betas[0]; }
+  void set_momentum(std::size_t group, double beta1) override;
+};
+
+}  // namespace tg::optim
