@@ -760,6 +760,15 @@ std::vector<BadRow> bad_rows() {
   add("TransformerEncoderLayer: an unknown activation", K::Value, "activation",
       [] { tg::nn::TransformerEncoderLayer(8, 2, {.activation = "tanh"}); });
 
+  // ---- issue 15: loss modules ----
+  add("SmoothL1Loss: a negative beta", K::Value, "SmoothL1Loss", [] { tg::nn::SmoothL1Loss({.beta = -1}); });
+  add("TripletMarginLoss: p 0", K::Value, "TripletMarginLoss", [] { tg::nn::TripletMarginLoss({.p = 0}); });
+  add("TripletMarginLoss: anchors of another shape", K::Shape, "triplet_margin_loss", [] {
+    tg::nn::TripletMarginLoss()(f32({2, 3}), f32({2, 4}), f32({2, 4}));
+  });
+  add("GaussianNLLLoss: a negative var", K::Value, "gaussian_nll_loss",
+      [] { tg::nn::GaussianNLLLoss()(f32({2}), f32({2}), tg::full({2}, -1.0)); });
+
   // ---- the ops: the registry's known bad inputs ----
   for (const auto& op : tg::testing::op_registry())
     for (const auto& bad : op.bad_inputs) r.push_back({op.name + ": " + bad.what, bad.kind, bad.fragment, bad.run});
@@ -1117,6 +1126,19 @@ std::vector<GoodRow> good_rows() {
   add("scaled_dot_product_attention with no queries is empty", [] {
     CHECK(tg::scaled_dot_product_attention(f32({2, 0, 4}), f32({2, 3, 4}), f32({2, 3, 5})).shape() ==
           tg::Dims{2, 0, 5});
+  });
+  // ---- issue 15: losses ----
+  add("the issue-15 losses on an empty batch: NaN mean, 0 sum", [] {
+    CHECK(std::isnan(F::kl_div(f32({0, 3}), f32({0, 3})).item<double>()));
+    CHECK(F::kl_div(f32({0, 3}), f32({0, 3}), {.reduction = tg::KLDivReduction::BatchMean}).item<double>() == 0);
+    CHECK(F::smooth_l1_loss(f32({0}), f32({0}), {.reduction = tg::nn::Reduction::Sum}).item<double>() == 0);
+    CHECK(std::isnan(F::gaussian_nll_loss(f32({0, 2}), f32({0, 2}), f32({0})).item<double>()));
+    CHECK(std::isnan(F::multilabel_soft_margin_loss(f32({0, 4}), f32({0, 4})).item<double>()));
+    CHECK(
+        F::triplet_margin_loss(f32({0, 3}), f32({0, 3}), f32({0, 3}), {.reduction = tg::nn::Reduction::None}).shape() ==
+        tg::Dims{0});
+    CHECK(F::cosine_embedding_loss(f32({0, 3}), f32({0, 3}), f32({0}), {.reduction = tg::nn::Reduction::Sum})
+              .item<double>() == 0);
   });
   return r;
 }
