@@ -175,4 +175,109 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCE
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const BCEWithLogitsLossOptions& options = {});
 
+// ---- more losses (autograd/ops/loss.cpp), composed of differentiable ops ------------
+// Each is PyTorch's formula with its defaults; where PyTorch broadcasts the
+// input against the target (with a warning at most), these ask for one shape,
+// as mse_loss does.
+
+// KLDivLoss's reduction has a fourth choice: BatchMean, the sum divided by
+// input.size(0) (by 1 for a 0-d input), which is the true KL divergence per
+// sample; Mean divides by the number of elements, as PyTorch's default does.
+enum class KLDivReduction { None, Mean, Sum, BatchMean };
+constexpr const char* reduction_name(KLDivReduction reduction) {  // "none", "mean", "sum", "batchmean"
+  switch (reduction) {
+    case KLDivReduction::None:
+      return "none";
+    case KLDivReduction::Mean:
+      return "mean";
+    case KLDivReduction::Sum:
+      return "sum";
+    case KLDivReduction::BatchMean:
+      return "batchmean";
+  }
+  return "?";
+}
+
+struct KLDivLossOptions {
+  KLDivReduction reduction = KLDivReduction::Mean;
+  bool log_target = false;  // the target holds log-probabilities
+};
+
+struct SmoothL1LossOptions {
+  Reduction reduction = Reduction::Mean;
+  double beta = 1.0;  // >= 0: quadratic inside |x - y| < beta; 0 is l1_loss
+};
+
+struct CosineEmbeddingLossOptions {
+  double margin = 0;
+  Reduction reduction = Reduction::Mean;
+};
+
+struct MarginRankingLossOptions {
+  double margin = 0;
+  Reduction reduction = Reduction::Mean;
+};
+
+struct TripletMarginLossOptions {
+  double margin = 1.0;
+  double p = 2;       // the norm of the distances, > 0
+  double eps = 1e-6;  // added to the differences before the norm, as pairwise_distance
+  bool swap = false;  // use min(d(a, n), d(p, n)) as the negative distance
+  Reduction reduction = Reduction::Mean;
+};
+
+struct PoissonNLLLossOptions {
+  bool log_input = true;  // the input is log(rate): exp(x) - t x; else x - t log(x + eps)
+  bool full = false;      // add Stirling's t log t - t + 0.5 log(2 pi t) where t > 1
+  double eps = 1e-8;
+  Reduction reduction = Reduction::Mean;
+};
+
+struct GaussianNLLLossOptions {
+  bool full = false;  // add 0.5 log(2 pi)
+  double eps = 1e-6;  // var is clamped at eps in value only (the gradient passes as if unclamped)
+  Reduction reduction = Reduction::Mean;
+};
+
+struct MultiLabelSoftMarginLossOptions {
+  Tensor weight{};  // [C] (broadcasts to the input's shape): rescales each class
+  Reduction reduction = Reduction::Mean;
+};
+
+// target (log target) - target input, elementwise (0 where the target is 0),
+// with input log-probabilities; input and target have one shape.
+Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions& options = {});
+
+// 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = input - target.
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossOptions& options = {});
+
+// 1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1 (0
+// elsewhere), per row: x1, x2 [N, D] with target [N], or [D] with a 0-d target.
+// cos = x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)).
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                             const CosineEmbeddingLossOptions& options = {});
+
+// max(0, -target (input1 - input2) + margin); the three have one shape.
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                           const MarginRankingLossOptions& options = {});
+
+// max(0, margin + d(a, p) - d(a, n)), d(x, y) = |x - y + eps|_p over the last
+// dim; anchor, positive and negative have one shape ([N, D] or [D]).
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                           const TripletMarginLossOptions& options = {});
+
+// The negative log-likelihood of target counts under Poisson(rate).
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, const PoissonNLLLossOptions& options = {});
+
+// 0.5 (log(var) + (input - target)^2 / var) (+ 0.5 log(2 pi) if full). var has
+// the input's shape, or that shape without its last dim, or with a last dim of
+// 1 (one variance shared by the last dim). A negative var is a ValueError.
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var,
+                         const GaussianNLLLossOptions& options = {});
+
+// -(t log sigmoid(x) + (1 - t) log sigmoid(-x)), weighted, averaged over the
+// last (class) dim: one loss per sample of an [N, C] (or [C]) input.
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
+                                   const MultiLabelSoftMarginLossOptions& options = {});
+
 }  // namespace tg

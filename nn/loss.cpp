@@ -50,4 +50,47 @@ Tensor BCEWithLogitsLoss::forward(const Tensor& input, const Tensor& target) {
   return functional::binary_cross_entropy_with_logits(input, target, options);
 }
 
+Tensor KLDivLoss::forward(const Tensor& input, const Tensor& target) {
+  return functional::kl_div(input, target, options);
+}
+
+SmoothL1Loss::SmoothL1Loss(SmoothL1LossOptions options) : options(options) {
+  if (!(options.beta >= 0))
+    throw ValueError(fmt::format("SmoothL1Loss: beta must be non-negative, got {}", options.beta));
+}
+Tensor SmoothL1Loss::forward(const Tensor& input, const Tensor& target) {
+  return functional::smooth_l1_loss(input, target, options);
+}
+
+Tensor PoissonNLLLoss::forward(const Tensor& input, const Tensor& target) {
+  return functional::poisson_nll_loss(input, target, options);
+}
+
+MultiLabelSoftMarginLoss::MultiLabelSoftMarginLoss(MultiLabelSoftMarginLossOptions options)
+    : options(std::move(options)) {
+  if (this->options.weight.defined()) this->options.weight = register_buffer("weight", this->options.weight);
+}
+Tensor MultiLabelSoftMarginLoss::forward(const Tensor& input, const Tensor& target) {
+  return functional::multilabel_soft_margin_loss(input, target, options);
+}
+
+Tensor CosineEmbeddingLoss::forward(const Tensor& input1, const Tensor& input2, const Tensor& target) {
+  return functional::cosine_embedding_loss(input1, input2, target, options);
+}
+
+Tensor MarginRankingLoss::forward(const Tensor& input1, const Tensor& input2, const Tensor& target) {
+  return functional::margin_ranking_loss(input1, input2, target, options);
+}
+
+TripletMarginLoss::TripletMarginLoss(TripletMarginLossOptions options) : options(options) {
+  if (!(options.p > 0)) throw ValueError(fmt::format("TripletMarginLoss: p must be positive, got {}", options.p));
+}
+Tensor TripletMarginLoss::forward(const Tensor& anchor, const Tensor& positive, const Tensor& negative) {
+  return functional::triplet_margin_loss(anchor, positive, negative, options);
+}
+
+Tensor GaussianNLLLoss::forward(const Tensor& input, const Tensor& target, const Tensor& var) {
+  return functional::gaussian_nll_loss(input, target, var, options);
+}
+
 }  // namespace tg::nn

@@ -19,14 +19,23 @@ namespace tg::nn {
 
 using tg::BCELossOptions;
 using tg::BCEWithLogitsLossOptions;
+using tg::CosineEmbeddingLossOptions;
 using tg::CrossEntropyLossOptions;
+using tg::GaussianNLLLossOptions;
 using tg::HuberLossOptions;
+using tg::KLDivLossOptions;
+using tg::KLDivReduction;
 using tg::L1LossOptions;
+using tg::MarginRankingLossOptions;
 using tg::MSELossOptions;
+using tg::MultiLabelSoftMarginLossOptions;
 using tg::NLLLossOptions;
+using tg::PoissonNLLLossOptions;
 using tg::reduce_loss;
 using tg::Reduction;
 using tg::reduction_name;
+using tg::SmoothL1LossOptions;
+using tg::TripletMarginLossOptions;
 
 }  // namespace tg::nn
 
@@ -53,6 +62,35 @@ inline Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, co
 inline Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                                const BCEWithLogitsLossOptions& options = {}) {
   return tg::binary_cross_entropy_with_logits(input, target, options);
+}
+inline Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions& options = {}) {
+  return tg::kl_div(input, target, options);
+}
+inline Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossOptions& options = {}) {
+  return tg::smooth_l1_loss(input, target, options);
+}
+inline Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                                    const CosineEmbeddingLossOptions& options = {}) {
+  return tg::cosine_embedding_loss(input1, input2, target, options);
+}
+inline Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                                  const MarginRankingLossOptions& options = {}) {
+  return tg::margin_ranking_loss(input1, input2, target, options);
+}
+inline Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                  const TripletMarginLossOptions& options = {}) {
+  return tg::triplet_margin_loss(anchor, positive, negative, options);
+}
+inline Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, const PoissonNLLLossOptions& options = {}) {
+  return tg::poisson_nll_loss(input, target, options);
+}
+inline Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var,
+                                const GaussianNLLLossOptions& options = {}) {
+  return tg::gaussian_nll_loss(input, target, var, options);
+}
+inline Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
+                                          const MultiLabelSoftMarginLossOptions& options = {}) {
+  return tg::multilabel_soft_margin_loss(input, target, options);
 }
 
 }  // namespace tg::nn::functional
@@ -123,6 +161,71 @@ class BCEWithLogitsLoss : public Loss {
   Tensor forward(const Tensor& input, const Tensor& target) override;
   std::string type_name() const override { return "BCEWithLogitsLoss"; }
   BCEWithLogitsLossOptions options;
+};
+
+class KLDivLoss : public Loss {
+ public:
+  explicit KLDivLoss(KLDivLossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+  std::string type_name() const override { return "KLDivLoss"; }
+  KLDivLossOptions options;
+};
+
+class SmoothL1Loss : public Loss {
+ public:
+  explicit SmoothL1Loss(SmoothL1LossOptions options = {});
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+  std::string type_name() const override { return "SmoothL1Loss"; }
+  SmoothL1LossOptions options;
+};
+
+class PoissonNLLLoss : public Loss {
+ public:
+  explicit PoissonNLLLoss(PoissonNLLLossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+  std::string type_name() const override { return "PoissonNLLLoss"; }
+  PoissonNLLLossOptions options;
+};
+
+class MultiLabelSoftMarginLoss : public Loss {
+ public:
+  explicit MultiLabelSoftMarginLoss(MultiLabelSoftMarginLossOptions options = {});
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+  std::string type_name() const override { return "MultiLabelSoftMarginLoss"; }
+  MultiLabelSoftMarginLossOptions options;
+};
+
+// The three-input losses: called as criterion(a, b, c).
+class CosineEmbeddingLoss : public Callable<CosineEmbeddingLoss> {
+ public:
+  explicit CosineEmbeddingLoss(CosineEmbeddingLossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& input1, const Tensor& input2, const Tensor& target);
+  std::string type_name() const override { return "CosineEmbeddingLoss"; }
+  CosineEmbeddingLossOptions options;
+};
+
+class MarginRankingLoss : public Callable<MarginRankingLoss> {
+ public:
+  explicit MarginRankingLoss(MarginRankingLossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& input1, const Tensor& input2, const Tensor& target);
+  std::string type_name() const override { return "MarginRankingLoss"; }
+  MarginRankingLossOptions options;
+};
+
+class TripletMarginLoss : public Callable<TripletMarginLoss> {
+ public:
+  explicit TripletMarginLoss(TripletMarginLossOptions options = {});
+  Tensor forward(const Tensor& anchor, const Tensor& positive, const Tensor& negative);
+  std::string type_name() const override { return "TripletMarginLoss"; }
+  TripletMarginLossOptions options;
+};
+
+class GaussianNLLLoss : public Callable<GaussianNLLLoss> {
+ public:
+  explicit GaussianNLLLoss(GaussianNLLLossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& input, const Tensor& target, const Tensor& var);
+  std::string type_name() const override { return "GaussianNLLLoss"; }
+  GaussianNLLLossOptions options;
 };
 
 }  // namespace tg::nn

@@ -698,6 +698,61 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("scaled_dot_product_attention", "a NaN scale", K::Value, "scale", [] {
     tg::scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 6}), {}, 0.0, false, kNaN);
   });
+  // Issue 15, losses.
+  bad("F::kl_div", "shapes differ", K::Shape, "kl_div", [] { F::kl_div(f32({2, 3}), f32({3})); });
+  bad("F::kl_div", "an int64 input", K::DType, "kl_div", [] { F::kl_div(i64({2}), f32({2})); });
+  bad("F::smooth_l1_loss", "a negative beta", K::Value, "smooth_l1_loss",
+      [] { F::smooth_l1_loss(f32({2}), f32({2}), {.beta = -1}); });
+  bad("F::smooth_l1_loss", "a NaN beta", K::Value, "smooth_l1_loss",
+      [] { F::smooth_l1_loss(f32({2}), f32({2}), {.beta = kNaN}); });
+  bad("F::smooth_l1_loss", "shapes differ", K::Shape, "smooth_l1_loss", [] {
+    F::smooth_l1_loss(f32({2, 3}), f32({2, 1}));
+  });
+  bad("F::cosine_embedding_loss", "inputs of different shapes", K::Shape, "cosine_embedding_loss", [] {
+    F::cosine_embedding_loss(f32({2, 3}), f32({2, 4}), f32({2}));
+  });
+  bad("F::cosine_embedding_loss", "a target of the wrong size", K::Shape, "cosine_embedding_loss", [] {
+    F::cosine_embedding_loss(f32({2, 3}), f32({2, 3}), f32({3}));
+  });
+  bad("F::cosine_embedding_loss", "3-D inputs", K::Shape, "cosine_embedding_loss", [] {
+    F::cosine_embedding_loss(f32({1, 2, 3}), f32({1, 2, 3}), f32({1, 2}));
+  });
+  bad("F::cosine_embedding_loss", "int64 inputs", K::DType, "cosine_embedding_loss", [] {
+    F::cosine_embedding_loss(i64({2, 3}), i64({2, 3}), f32({2}));
+  });
+  bad("F::margin_ranking_loss", "a target of another shape", K::Shape, "margin_ranking_loss",
+      [] { F::margin_ranking_loss(f32({3}), f32({3}), f32({2})); });
+  bad("F::margin_ranking_loss", "inputs of different shapes", K::Shape, "margin_ranking_loss", [] {
+    F::margin_ranking_loss(f32({3}), f32({3, 1}), f32({3}));
+  });
+  bad("F::triplet_margin_loss", "inputs of different dims", K::Shape, "triplet_margin_loss", [] {
+    F::triplet_margin_loss(f32({2, 3}), f32({3}), f32({2, 3}));
+  });
+  bad("F::triplet_margin_loss", "0-d inputs", K::Shape, "triplet_margin_loss",
+      [] { F::triplet_margin_loss(f32({}), f32({}), f32({})); });
+  bad("F::triplet_margin_loss", "p 0", K::Value, "triplet_margin_loss", [] {
+    F::triplet_margin_loss(f32({2, 3}), f32({2, 3}), f32({2, 3}), {.p = 0});
+  });
+  bad("F::poisson_nll_loss", "shapes differ", K::Shape, "poisson_nll_loss", [] {
+    F::poisson_nll_loss(f32({2, 3}), f32({3, 2}));
+  });
+  bad("F::gaussian_nll_loss", "a var that fits no rule", K::Shape, "gaussian_nll_loss", [] {
+    F::gaussian_nll_loss(f32({2, 3}), f32({2, 3}), f32({3}));
+  });
+  bad("F::gaussian_nll_loss", "a negative var", K::Value, "gaussian_nll_loss", [] {
+    F::gaussian_nll_loss(f32({2}), f32({2}), tg::tensor({1.0f, -0.5f}));
+  });
+  bad("F::gaussian_nll_loss", "an int64 var", K::DType, "gaussian_nll_loss",
+      [] { F::gaussian_nll_loss(f32({2}), f32({2}), i64({2})); });
+  bad("F::multilabel_soft_margin_loss", "shapes differ", K::Shape, "multilabel_soft_margin_loss", [] {
+    F::multilabel_soft_margin_loss(f32({2, 3}), f32({2, 4}));
+  });
+  bad("F::multilabel_soft_margin_loss", "a weight that does not broadcast", K::Shape, "multilabel_soft_margin_loss",
+      [] {
+        F::multilabel_soft_margin_loss(f32({2, 3}), f32({2, 3}), {.weight = f32({2})});
+      });
+  bad("F::multilabel_soft_margin_loss", "a 0-d input", K::Shape, "multilabel_soft_margin_loss",
+      [] { F::multilabel_soft_margin_loss(f32({}), f32({})); });
 }
 
 }  // namespace tg::testing::detail

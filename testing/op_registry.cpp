@@ -1714,6 +1714,71 @@ void habit_methods(Builder& r) {
   r.add("Tensor::byte", "", kUnary, u([](auto& x, Args&) { return x.byte(); })).alias("to_dtype").no_grad();
 }
 
+// Issue 15: the losses of autograd/ops/loss.cpp composed of differentiable ops.
+void more_losses(Builder& r) {
+  r.family = "nn";
+  r.dtypes = float_types();
+  const auto signs = [](const Tensor& like, std::vector<double> v) {
+    const auto n = static_cast<std::int64_t>(v.size());
+    return tg::tensor(v, {n}, like.dtype());
+  };
+  r.add("F::kl_div", "batchmean", "3x4 3x4 | [] []",
+        b([](auto& x, auto& t, Args&) { return F::kl_div(x, t, {.reduction = tg::KLDivReduction::BatchMean}); }))
+      .dom({A, Pr});
+  r.add("F::kl_div", "mean", "3x4 3x4", b([](auto& x, auto& t, Args&) { return F::kl_div(x, t); })).dom({A, Pr});
+  r.add("F::kl_div", "log_target, none", "3x4 3x4", b([](auto& x, auto& t, Args& a) {
+          return F::kl_div(x, t, {.reduction = tg::KLDivReduction::None, .log_target = a.flag(true)});
+        }));
+  r.add("F::smooth_l1_loss", "beta 0.5", "3x4 3x4 | [] []",
+        b([](auto& x, auto& t, Args& a) { return F::smooth_l1_loss(x, t, {.beta = a.scalar(0.5)}); }));
+  r.add("F::smooth_l1_loss", "beta 2, none", "3x4 3x4", b([](auto& x, auto& t, Args& a) {
+          return F::smooth_l1_loss(x, t, {.reduction = Reduction::None, .beta = a.scalar(2.0)});
+        }));
+  r.add("F::cosine_embedding_loss", "margin 0.2", "4x3 4x3", b([signs](auto& x1, auto& x2, Args& a) {
+          return F::cosine_embedding_loss(x1, x2, signs(x1, {1, -1, -1, 1}), {.margin = a.scalar(0.2)});
+        }));
+  r.add("F::cosine_embedding_loss", "margin -0.5, 1-D, sum", "3 3", b([](auto& x1, auto& x2, Args& a) {
+          return F::cosine_embedding_loss(x1, x2, tg::scalar_tensor(-1.0, {.dtype = x1.dtype()}),
+                                          {.margin = a.scalar(-0.5), .reduction = Reduction::Sum});
+        }));
+  r.add("F::margin_ranking_loss", "margin 0.3", "3x2 3x2 3x2", t3([](auto& x1, auto& x2, auto& y, Args& a) {
+          return F::margin_ranking_loss(x1, x2, y, {.margin = a.scalar(0.3)});
+        }))
+      .dom({A, A, Z});
+  r.add("F::triplet_margin_loss", "", "4x3 4x3 4x3 | 3 3 3",
+        t3([](auto& an, auto& po, auto& ne, Args&) { return F::triplet_margin_loss(an, po, ne); }));
+  r.add("F::triplet_margin_loss", "p 1.5, margin 2, swap, none", "4x3 4x3 4x3",
+        t3([](auto& an, auto& po, auto& ne, Args& a) {
+          return F::triplet_margin_loss(
+              an, po, ne,
+              {.margin = a.scalar(2.0), .p = a.scalar(1.5), .swap = a.flag(true), .reduction = Reduction::None});
+        }));
+  r.add("F::poisson_nll_loss", "log_input", "3x4 3x4 | [] []",
+        b([](auto& x, auto& t, Args&) { return F::poisson_nll_loss(x, t); }))
+      .dom({A, P});
+  r.add("F::poisson_nll_loss", "rate, full, sum", "3x4 3x4", b([](auto& x, auto& t, Args& a) {
+          return F::poisson_nll_loss(
+              x, t,
+              {.log_input = a.flag(false), .full = a.flag(true), .eps = a.scalar(1e-8), .reduction = Reduction::Sum});
+        }))
+      .dom({P, P});
+  r.add("F::gaussian_nll_loss", "", "4x3 4x3 4x3 | 4x3 4x3 4 | 2x3 2x3 2x1",
+        t3([](auto& x, auto& t, auto& var, Args&) { return F::gaussian_nll_loss(x, t, var); }))
+      .dom({A, A, P});
+  r.add("F::gaussian_nll_loss", "full, none", "4x3 4x3 4x3", t3([](auto& x, auto& t, auto& var, Args& a) {
+          return F::gaussian_nll_loss(x, t, var, {.full = a.flag(true), .reduction = Reduction::None});
+        }))
+      .dom({A, A, P});
+  r.add("F::multilabel_soft_margin_loss", "", "3x4 3x4 | 4 4",
+        b([](auto& x, auto& t, Args&) { return F::multilabel_soft_margin_loss(x, t); }))
+      .dom({A, Pr});
+  r.add("F::multilabel_soft_margin_loss", "weight, none", "3x4 3x4", b([](auto& x, auto& t, Args&) {
+          return F::multilabel_soft_margin_loss(
+              x, t, {.weight = tg::tensor({0.5, 1, 2, 1.5}, {4}, {.dtype = x.dtype()}), .reduction = Reduction::None});
+        }))
+      .dom({A, Pr});
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -1732,6 +1797,7 @@ std::vector<OpInfo> build() {
   index_scatter(r);          // issue 14, indexing: appended last (fuzzer seeds index entries by position)
   attention_ops(r);          // issue 15: appended last
   habit_methods(r);          // issue 14 habits: appended last as well
+  more_losses(r);            // issue 15, losses: appended last
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

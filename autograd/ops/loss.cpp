@@ -21,6 +21,9 @@
 // Every fused backward is an op of its own: its derivative is written below
 // with differentiable ops (or is the forward op again), so create_graph
 // gives higher derivatives without a second formula for the first one.
+#include <algorithm>
+#include <cmath>
+#include <numbers>
 #include <optional>
 #include <utility>
 
@@ -402,6 +405,199 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     neg_log_sigmoid = tg::mul(tg::add(tg::mul(tg::sub(pos_weight, 1.0), t), 1.0), neg_log_sigmoid);
   Tensor loss = tg::add(tg::mul(tg::rsub(t, 1.0), input), neg_log_sigmoid);
   if (weight.defined()) loss = tg::mul(loss, weight);
+  return reduce_loss(loss, options.reduction);
+}
+
+// ---- more losses, each composed of differentiable ops --------------------------
+
+namespace {
+
+// Mean, sum or none, for a loss whose reduction was already checked.
+Tensor reduce_kl(const Tensor& loss, const Tensor& input, KLDivReduction reduction) {
+  switch (reduction) {
+    case KLDivReduction::None:
+      return loss;
+    case KLDivReduction::Mean:
+      return tg::mean(loss);
+    case KLDivReduction::Sum:
+      return tg::sum(loss);
+    case KLDivReduction::BatchMean:
+      // As PyTorch: a 0-d input is one sample.
+      return input.dim() == 0 ? tg::sum(loss) : tg::div(tg::sum(loss), static_cast<double>(input.size(0)));
+  }
+  throw ValueError("kl_div: unknown reduction");
+}
+
+void check_same_shape(const char* op, const char* a_name, const Tensor& a, const char* b_name, const Tensor& b) {
+  if (a.shape() != b.shape())
+    throw ShapeError(fmt::format("{}: {} and {} must have one shape, got {} and {}", op, a_name, b_name,
+                                 shape_str(a.sizes()), shape_str(b.sizes())));
+}
+
+void check_floating(const char* op, const char* name, const Tensor& t) {
+  if (!t.is_floating_point())
+    throw DTypeError(fmt::format("{}: {} must be float32 or float64, got {}", op, name, dtype_name(t.dtype())));
+}
+
+// A target of any dtype taken in the dtype of `like` (int64 labels such as
+// -1 and 1 are common), a floating one left to promote.
+Tensor as_floating(const Tensor& t, const Tensor& like) {
+  return t.is_floating_point() ? t : tg::to_dtype(t, like.dtype());
+}
+
+// t log t, 0 at t = 0 (xlogy(t, t)); its gradient there is 0, where PyTorch's
+// xlogy gives NaN.
+Tensor t_log_t(const Tensor& t) {
+  const Tensor zero = t.eq(0.0);
+  return tg::where(zero, 0.0, tg::mul(t, tg::log(tg::where(zero, 1.0, t))));
+}
+
+}  // namespace
+
+Tensor kl_div(const Tensor& input, const Tensor& target_in, const KLDivLossOptions& options) {
+  TG_PROFILE_OP("kl_div", input, target_in);
+  const Tensor target = elementwise_loss_target("kl_div", input, target_in);
+  const Tensor loss = options.log_target ? tg::mul(tg::exp(target), tg::sub(target, input))
+                                         : tg::sub(t_log_t(target), tg::mul(target, input));
+  return reduce_kl(loss, input, options.reduction);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossOptions& options) {
+  TG_PROFILE_OP("smooth_l1_loss", input, target);
+  const double beta = options.beta;
+  if (!(beta >= 0)) throw ValueError(fmt::format("smooth_l1_loss: beta must be non-negative, got {}", beta));
+  const Tensor d = tg::sub(input, elementwise_loss_target("smooth_l1_loss", input, target));
+  const Tensor a = tg::abs(d);
+  // beta = 0 would divide by zero in the quadratic branch, which never applies.
+  if (beta == 0) return reduce_loss(a, options.reduction);
+  const Tensor quadratic = tg::mul(tg::mul(d, d), 0.5 / beta);
+  return reduce_loss(tg::where(a.lt(beta), quadratic, tg::sub(a, 0.5 * beta)), options.reduction);
+}
+
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target_in,
+                             const CosineEmbeddingLossOptions& options) {
+  TG_PROFILE_OP("cosine_embedding_loss", input1, input2, target_in);
+  const char* op = "cosine_embedding_loss";
+  check_floating(op, "input1", input1);
+  check_floating(op, "input2", input2);
+  check_same_shape(op, "input1", input1, "input2", input2);
+  if (input1.dim() != 1 && input1.dim() != 2)
+    throw ShapeError(fmt::format("{}: inputs must be [N, D] or [D], got {}", op, shape_str(input1.sizes())));
+  const Dims rows = input1.dim() == 2 ? Dims{input1.size(0)} : Dims{};
+  if (target_in.shape() != rows)
+    throw ShapeError(fmt::format("{}: target must be {} for inputs of shape {}, got {}", op, shape_str(rows),
+                                 shape_str(input1.sizes()), shape_str(target_in.sizes())));
+  const Tensor target = as_floating(target_in, input1);
+  constexpr double kEpsilon = 1e-12;  // PyTorch's, added to each squared norm
+  const std::int64_t d = input1.dim() - 1;
+  const Tensor dot = tg::sum(tg::mul(input1, input2), {d});
+  const Tensor sq1 = tg::add(tg::sum(tg::mul(input1, input1), {d}), kEpsilon);
+  const Tensor sq2 = tg::add(tg::sum(tg::mul(input2, input2), {d}), kEpsilon);
+  const Tensor cos = tg::div(dot, tg::sqrt(tg::mul(sq1, sq2)));
+  const Tensor pos = tg::where(target.eq(1.0), tg::rsub(cos, 1.0), 0.0);
+  const Tensor neg = tg::where(target.eq(-1.0), tg::clamp(tg::sub(cos, options.margin), 0.0, std::nullopt), 0.0);
+  return reduce_loss(tg::add(pos, neg), options.reduction);
+}
+
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target_in,
+                           const MarginRankingLossOptions& options) {
+  TG_PROFILE_OP("margin_ranking_loss", input1, input2, target_in);
+  const char* op = "margin_ranking_loss";
+  check_floating(op, "input1", input1);
+  check_floating(op, "input2", input2);
+  check_same_shape(op, "input1", input1, "input2", input2);
+  check_same_shape(op, "input1", input1, "target", target_in);
+  const Tensor target = as_floating(target_in, input1);
+  const Tensor z = tg::add(tg::neg(tg::mul(target, tg::sub(input1, input2))), options.margin);
+  return reduce_loss(tg::clamp(z, 0.0, std::nullopt), options.reduction);
+}
+
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                           const TripletMarginLossOptions& options) {
+  TG_PROFILE_OP("triplet_margin_loss", anchor, positive, negative);
+  const char* op = "triplet_margin_loss";
+  check_floating(op, "anchor", anchor);
+  check_floating(op, "positive", positive);
+  check_floating(op, "negative", negative);
+  check_same_shape(op, "anchor", anchor, "positive", positive);
+  check_same_shape(op, "anchor", anchor, "negative", negative);
+  if (anchor.dim() < 1)
+    throw ShapeError(
+        fmt::format("{}: inputs must have at least 1 dim ([N, D] or [D]), got {}", op, shape_str(anchor.sizes())));
+  // p <= 0 is no distance (PyTorch computes a count of nonzeros or worse).
+  if (!(options.p > 0)) throw ValueError(fmt::format("{}: p must be positive, got {}", op, options.p));
+  const std::int64_t last = anchor.dim() - 1;
+  const auto distance = [&](const Tensor& x, const Tensor& y) {
+    return tg::norm(tg::add(tg::sub(x, y), options.eps), options.p, {last});
+  };
+  const Tensor d_pos = distance(anchor, positive);
+  Tensor d_neg = distance(anchor, negative);
+  if (options.swap) d_neg = tg::minimum(d_neg, distance(positive, negative));
+  const Tensor z = tg::sub(tg::add(d_pos, options.margin), d_neg);
+  return reduce_loss(tg::clamp(z, 0.0, std::nullopt), options.reduction);
+}
+
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target_in, const PoissonNLLLossOptions& options) {
+  TG_PROFILE_OP("poisson_nll_loss", input, target_in);
+  const Tensor target = elementwise_loss_target("poisson_nll_loss", input, target_in);
+  Tensor loss = options.log_input ? tg::sub(tg::exp(input), tg::mul(target, input))
+                                  : tg::sub(input, tg::mul(target, tg::log(tg::add(input, options.eps))));
+  if (options.full) {
+    // Stirling's approximation of log(t!), 0 where t <= 1; the masked entries
+    // see t = 2 so that their (unused) branch stays finite, gradient included.
+    const Tensor big = target.gt(1.0);
+    const Tensor t = tg::where(big, target, 2.0);
+    const Tensor stirling = tg::add(tg::sub(t_log_t(t), t), tg::mul(tg::log(tg::mul(t, 2 * std::numbers::pi)), 0.5));
+    loss = tg::add(loss, tg::where(big, stirling, 0.0));
+  }
+  return reduce_loss(loss, options.reduction);
+}
+
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target_in, const Tensor& var_in,
+                         const GaussianNLLLossOptions& options) {
+  TG_PROFILE_OP("gaussian_nll_loss", input, target_in, var_in);
+  const char* op = "gaussian_nll_loss";
+  const Tensor target = elementwise_loss_target(op, input, target_in);
+  check_floating(op, "var", var_in);
+  Tensor var = var_in;
+  if (var.shape() != input.shape()) {
+    const auto in = input.sizes();
+    const auto v = var.sizes();
+    const bool no_last = input.dim() >= 1 && std::equal(in.begin(), in.end() - 1, v.begin(), v.end());
+    const bool last_one = input.dim() >= 1 && var.dim() == input.dim() && v.back() == 1 &&
+                          std::equal(in.begin(), in.end() - 1, v.begin(), v.end() - 1);
+    if (no_last) var = tg::unsqueeze(var, -1);
+    else if (!last_one)
+      throw ShapeError(
+          fmt::format("{}: var of shape {} fits neither the input's shape {}, nor it without its last "
+                      "dim, nor it with a last dim of 1",
+                      op, shape_str(var.sizes()), shape_str(input.sizes())));
+  }
+  const double smallest = var.numel() == 0 ? 0.0 : tg::min(var.detach()).item<double>();
+  if (smallest < 0) throw ValueError(fmt::format("{}: var has negative entries (the smallest is {})", op, smallest));
+  // As PyTorch's no_grad clamp_ of a clone: the value is clamped at eps, the
+  // gradient passes as though it were not (c + (v - v) is exactly c).
+  var = tg::add(tg::clamp(var, options.eps, std::nullopt).detach(), tg::sub(var, var.detach()));
+  const Tensor d = tg::sub(input, target);
+  Tensor loss = tg::mul(tg::add(tg::log(var), tg::div(tg::mul(d, d), var)), 0.5);
+  if (options.full) loss = tg::add(loss, 0.5 * std::log(2 * std::numbers::pi));
+  return reduce_loss(loss, options.reduction);
+}
+
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target_in,
+                                   const MultiLabelSoftMarginLossOptions& options) {
+  TG_PROFILE_OP("multilabel_soft_margin_loss", input, target_in);
+  const char* op = "multilabel_soft_margin_loss";
+  const Tensor t = elementwise_loss_target(op, input, target_in);
+  if (input.dim() < 1)
+    throw ShapeError(
+        fmt::format("{}: the input needs a class dim ([N, C] or [C]), got {}", op, shape_str(input.sizes())));
+  // -(t log sigmoid(x) + (1 - t) log sigmoid(-x)) = t softplus(-x) + (1 - t) softplus(x)
+  Tensor loss = tg::add(tg::mul(t, softplus_exact(tg::neg(input))), tg::mul(tg::rsub(t, 1.0), softplus_exact(input)));
+  const Tensor weight = elementwise_weight(op, "weight", options.weight, input);
+  if (weight.defined()) loss = tg::mul(loss, weight);
+  const std::int64_t c = input.dim() - 1;
+  loss = tg::div(tg::sum(loss, {c}), static_cast<double>(input.size(c)));
   return reduce_loss(loss, options.reduction);
 }
 

@@ -818,6 +818,14 @@ std::vector<BadRow> bad_rows() {
   });
   add("load_mnist_images_uint8: a label file", K::Format, "load_mnist_images_uint8",
       [] { tg::data::load_mnist_images_uint8(files().idx_labels); });
+  // ---- issue 15: loss modules ----
+  add("SmoothL1Loss: a negative beta", K::Value, "SmoothL1Loss", [] { tg::nn::SmoothL1Loss({.beta = -1}); });
+  add("TripletMarginLoss: p 0", K::Value, "TripletMarginLoss", [] { tg::nn::TripletMarginLoss({.p = 0}); });
+  add("TripletMarginLoss: anchors of another shape", K::Shape, "triplet_margin_loss", [] {
+    tg::nn::TripletMarginLoss()(f32({2, 3}), f32({2, 4}), f32({2, 4}));
+  });
+  add("GaussianNLLLoss: a negative var", K::Value, "gaussian_nll_loss",
+      [] { tg::nn::GaussianNLLLoss()(f32({2}), f32({2}), tg::full({2}, -1.0)); });
 
   // ---- the ops: the registry's known bad inputs ----
   for (const auto& op : tg::testing::op_registry())
@@ -1177,15 +1185,29 @@ std::vector<GoodRow> good_rows() {
     CHECK(tg::scaled_dot_product_attention(f32({2, 0, 4}), f32({2, 3, 4}), f32({2, 3, 5})).shape() ==
           tg::Dims{2, 0, 5});
   });
+  // ---- issue 15: losses ----
+  add("the issue-15 losses on an empty batch: NaN mean, 0 sum", [] {
+    CHECK(std::isnan(F::kl_div(f32({0, 3}), f32({0, 3})).item<double>()));
+    // batchmean divides the sum 0 by the batch size 0, as PyTorch.
+    CHECK(std::isnan(F::kl_div(f32({0, 3}), f32({0, 3}), {.reduction = tg::KLDivReduction::BatchMean}).item<double>()));
+    CHECK(F::smooth_l1_loss(f32({0}), f32({0}), {.reduction = tg::nn::Reduction::Sum}).item<double>() == 0);
+    CHECK(std::isnan(F::gaussian_nll_loss(f32({0, 2}), f32({0, 2}), f32({0})).item<double>()));
+    CHECK(std::isnan(F::multilabel_soft_margin_loss(f32({0, 4}), f32({0, 4})).item<double>()));
+    CHECK(
+        F::triplet_margin_loss(f32({0, 3}), f32({0, 3}), f32({0, 3}), {.reduction = tg::nn::Reduction::None}).shape() ==
+        tg::Dims{0});
+    CHECK(F::cosine_embedding_loss(f32({0, 3}), f32({0, 3}), f32({0}), {.reduction = tg::nn::Reduction::Sum})
+              .item<double>() == 0);
+  });
   return r;
 }
 
 // The rows written in this file, and at least as many from the registry as
 // it had when the per-op rows moved there (it may only gain some).
-// + distributed, containers and recurrent layers, attention, dtypes, optimizers and schedulers
-constexpr std::size_t kBadRows = 208 + 8 + 29 + 5 + 9 + 20;
+// + distributed, containers and recurrent layers, attention, dtypes, optimizers and schedulers, losses
+constexpr std::size_t kBadRows = 208 + 8 + 29 + 5 + 9 + 20 + 4;
 constexpr std::size_t kRegistryBadRowsAtLeast = 169;
-constexpr std::size_t kGoodRows = 57;  // 53 + 2 linalg + 2 attention
+constexpr std::size_t kGoodRows = 58;  // 53 + 2 linalg + 2 attention + 1 losses
 
 }  // namespace
 
