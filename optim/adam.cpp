@@ -4,20 +4,11 @@
 #include <cmath>
 #include <type_traits>
 
+#include <tapegrad/optim/adam_family.h>
+
 namespace tg::optim {
 
 namespace {
-
-template <class Options>
-void validate_adam(const Options& o, const std::string& optimizer) {
-  if (!(o.lr >= 0)) detail::throw_bad_option(optimizer, "learning rate", o.lr);
-  if (!(o.eps >= 0)) detail::throw_bad_option(optimizer, "epsilon", o.eps);
-  for (int i = 0; i < 2; ++i)
-    if (!(o.betas[static_cast<std::size_t>(i)] >= 0 && o.betas[static_cast<std::size_t>(i)] < 1))
-      throw ValueError(fmt::format("{}: invalid beta parameter at index {}: {} (must be in [0, 1))", optimizer, i,
-                                   o.betas[static_cast<std::size_t>(i)]));
-  if (!(o.weight_decay >= 0)) detail::throw_bad_option(optimizer, "weight_decay", o.weight_decay);
-}
 
 // Per-step constants of the update, in the parameter's dtype.
 template <class T>
@@ -57,10 +48,7 @@ void with_flag(bool b, F&& f) {
 template <class Options>
 void adam_update(const Options& o, AdamState& s, detail::ParamUpdate& u, bool decoupled, const char* who) {
   ++s.step;
-  if (!s.exp_avg.defined()) {
-    s.exp_avg = zeros_like(u.data);
-    s.exp_avg_sq = zeros_like(u.data);
-  }
+  detail::zeros_once(s.exp_avg, s.exp_avg_sq, u.data);
   if (o.amsgrad && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = zeros_like(u.data);
   const double t = static_cast<double>(s.step);
   const double bias_correction1 = 1 - std::pow(o.betas[0], t);
@@ -97,8 +85,12 @@ void adam_update(const Options& o, AdamState& s, detail::ParamUpdate& u, bool de
 
 }  // namespace
 
-void AdamOptions::validate(const std::string& optimizer) const { validate_adam(*this, optimizer); }
-void AdamWOptions::validate(const std::string& optimizer) const { validate_adam(*this, optimizer); }
+void AdamOptions::validate(const std::string& optimizer) const {
+  detail::validate_adam_family(optimizer, lr, betas, eps, weight_decay);
+}
+void AdamWOptions::validate(const std::string& optimizer) const {
+  detail::validate_adam_family(optimizer, lr, betas, eps, weight_decay);
+}
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options)
     : Adam(std::vector<ParamGroup<AdamOptions>>{{std::move(params), options}}) {}
@@ -111,11 +103,7 @@ void Adam::step() {
   });
 }
 
-void Adam::set_momentum(std::size_t group, double beta1) {
-  AdamOptions o = options(group);
-  o.betas[0] = beta1;
-  set_options(group, o);
-}
+void Adam::set_momentum(std::size_t group, double beta1) { detail::set_beta1(*this, group, beta1); }
 
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
     : AdamW(std::vector<ParamGroup<AdamWOptions>>{{std::move(params), options}}) {}
@@ -128,10 +116,6 @@ void AdamW::step() {
   });
 }
 
-void AdamW::set_momentum(std::size_t group, double beta1) {
-  AdamWOptions o = options(group);
-  o.betas[0] = beta1;
-  set_options(group, o);
-}
+void AdamW::set_momentum(std::size_t group, double beta1) { detail::set_beta1(*this, group, beta1); }
 
 }  // namespace tg::optim

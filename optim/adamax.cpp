@@ -16,19 +16,12 @@ Adamax::Adamax(std::vector<Tensor> params, AdamaxOptions options)
 
 Adamax::Adamax(std::vector<ParamGroup<AdamaxOptions>> groups) : OptimizerWithState(std::move(groups)) { init(name()); }
 
-void Adamax::set_momentum(std::size_t group, double beta1) {
-  AdamaxOptions o = options(group);
-  o.betas[0] = beta1;
-  set_options(group, o);
-}
+void Adamax::set_momentum(std::size_t group, double beta1) { detail::set_beta1(*this, group, beta1); }
 
 void Adamax::step() {
   for_each_update([](const AdamaxOptions& o, AdamaxState& s, detail::ParamUpdate& u) {
     ++s.step;
-    if (!s.exp_avg.defined()) {
-      s.exp_avg = zeros_like(u.data);
-      s.exp_inf = zeros_like(u.data);
-    }
+    detail::zeros_once(s.exp_avg, s.exp_inf, u.data);
     const double clr = o.lr / (1 - std::pow(o.betas[0], static_cast<double>(s.step)));
     dispatch_floating(u.data.dtype(), "Adamax", [&]<class T>() {
       T* p = u.data.data_ptr<T>();

@@ -16,19 +16,12 @@ NAdam::NAdam(std::vector<Tensor> params, NAdamOptions options)
 
 NAdam::NAdam(std::vector<ParamGroup<NAdamOptions>> groups) : OptimizerWithState(std::move(groups)) { init(name()); }
 
-void NAdam::set_momentum(std::size_t group, double beta1) {
-  NAdamOptions o = options(group);
-  o.betas[0] = beta1;
-  set_options(group, o);
-}
+void NAdam::set_momentum(std::size_t group, double beta1) { detail::set_beta1(*this, group, beta1); }
 
 void NAdam::step() {
   for_each_update([](const NAdamOptions& o, NAdamState& s, detail::ParamUpdate& u) {
     ++s.step;
-    if (!s.exp_avg.defined()) {
-      s.exp_avg = zeros_like(u.data);
-      s.exp_avg_sq = zeros_like(u.data);
-    }
+    detail::zeros_once(s.exp_avg, s.exp_avg_sq, u.data);
     const double t = static_cast<double>(s.step);
     const double beta1 = o.betas[0], beta2 = o.betas[1];
     const double bias_correction2 = 1 - std::pow(beta2, t);

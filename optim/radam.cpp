@@ -15,19 +15,12 @@ RAdam::RAdam(std::vector<Tensor> params, RAdamOptions options)
 
 RAdam::RAdam(std::vector<ParamGroup<RAdamOptions>> groups) : OptimizerWithState(std::move(groups)) { init(name()); }
 
-void RAdam::set_momentum(std::size_t group, double beta1) {
-  RAdamOptions o = options(group);
-  o.betas[0] = beta1;
-  set_options(group, o);
-}
+void RAdam::set_momentum(std::size_t group, double beta1) { detail::set_beta1(*this, group, beta1); }
 
 void RAdam::step() {
   for_each_update([](const RAdamOptions& o, RAdamState& s, detail::ParamUpdate& u) {
     ++s.step;
-    if (!s.exp_avg.defined()) {
-      s.exp_avg = zeros_like(u.data);
-      s.exp_avg_sq = zeros_like(u.data);
-    }
+    detail::zeros_once(s.exp_avg, s.exp_avg_sq, u.data);
     const double t = static_cast<double>(s.step);
     const double beta1 = o.betas[0], beta2 = o.betas[1];
     const double bias_correction1 = 1 - std::pow(beta1, t);
