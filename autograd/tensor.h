@@ -5,6 +5,7 @@
 // records itself on the tape. It adds no state, so a TensorBase converts to a
 // Tensor implicitly and for free: `Tensor y = kernel::relu(x);`. The same
 // split as PyTorch's at::TensorBase / at::Tensor; see docs/architecture.md.
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -342,6 +343,17 @@ class Tensor : public TensorBase {
   Tensor& bernoulli_(double p = 0.5, Generator* gen = nullptr);
   Tensor& bernoulli_(const Tensor& p, Generator* gen = nullptr);
   Tensor& exponential_(double lambd = 1, Generator* gen = nullptr);
+  // Uniform integers (in self's dtype) in [from, to); without `to`, up to the
+  // largest integer self's dtype holds exactly (2^24 for float32, the maximum
+  // for an integer type); random_() starts at 0. As PyTorch's random_.
+  Tensor& random_(std::int64_t from, std::optional<std::int64_t> to, Generator* gen = nullptr);
+  // A template so that a literal 0 is never taken for a null generator:
+  // x.random_(-5, 0) is the range [-5, 0), not random_(-5) with no generator.
+  template <std::same_as<Generator*> G = Generator*>
+  Tensor& random_(std::int64_t to, G gen = nullptr) {
+    return random_(0, to, gen);
+  }
+  Tensor& random_(Generator* gen = nullptr);
 };
 
 // Tensor adds no state: converting either way only copies the handle.

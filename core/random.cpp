@@ -3,7 +3,11 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numbers>
+#include <optional>
+#include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -130,21 +134,62 @@ TensorBase randn(Dims shape, TensorOptions options, Generator* gen) {
   return fill_random(shape, options.dtype, gen, "randn", [](Generator& g) { return g.normal(); });
 }
 
+namespace {
+
+// The integers that every value of `dtype` holds exactly, [lo, hi]: for a
+// floating type up to 2^digits (PyTorch only warns beyond that; here a value
+// that would be rounded is refused, since it is silently not what was asked).
+std::pair<std::int64_t, std::int64_t> exact_integers(DType dtype) {
+  return dispatch(dtype, [&]<class T>() -> std::pair<std::int64_t, std::int64_t> {
+    if constexpr (std::is_same_v<T, bool>) return {0, 1};
+    else if constexpr (std::is_integral_v<T>) return {std::numeric_limits<T>::min(), std::numeric_limits<T>::max()};
+    else {
+      constexpr int digits = std::is_same_v<T, Half>       ? 11
+                             : std::is_same_v<T, BFloat16> ? 8
+                                                           : std::numeric_limits<T>::digits;
+      return {-(std::int64_t{1} << digits), std::int64_t{1} << digits};
+    }
+  });
+}
+
+// Uniform integers in [low, high_inclusive], stored as `dtype`, after
+// checking that both ends are exact in it (a narrower type would wrap).
+TensorBase integers_in(std::int64_t low, std::int64_t high_inclusive, Dims shape, DType dtype, Generator* gen,
+                       const char* op) {
+  const auto [lo, hi] = exact_integers(dtype);
+  for (const auto& [name, v] : {std::pair<const char*, std::int64_t>{"from", low}, {"to - 1", high_inclusive}})
+    if (v < lo || v > hi)
+      throw ValueError(fmt::format("{}: {} = {} is outside the integers {} holds exactly, [{}, {}]", op, name, v,
+                                   dtype_name(dtype), lo, hi));
+  // In unsigned arithmetic: the span overflows int64 for ranges wider than
+  // 2^63 (and is 0 for all 2^64 values), and going through double would
+  // round int64 draws past 2^53.
+  const std::uint64_t span = static_cast<std::uint64_t>(high_inclusive) - static_cast<std::uint64_t>(low) + 1;
+  TensorBase t = make_tensor(shape, dtype);
+  auto& g = pick(gen);
+  std::lock_guard lock(g.mutex());
+  dispatch(dtype, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+      const std::uint64_t draw = span == 0 ? g.next_u64() : g.below(span);
+      p[i] = convert_element<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + draw));
+    }
+  });
+  return t;
+}
+
+}  // namespace
+
 TensorBase randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options, Generator* gen) {
   if (high <= low) throw ValueError(fmt::format("randint: empty range [{}, {})", low, high));
   if (options.dtype == kBool) throw DTypeError("randint: bool is not an integer dtype");
-  // In unsigned arithmetic: high - low overflows int64 for ranges wider than
-  // 2^63, and going through double would round int64 draws past 2^53.
-  const std::uint64_t span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
-  TensorBase t = make_tensor(shape, options.dtype);
-  auto& g = pick(gen);
-  std::lock_guard lock(g.mutex());
-  dispatch(options.dtype, [&]<class T>() {
-    T* p = t.data_ptr<T>();
-    for (std::int64_t i = 0; i < t.numel(); ++i)
-      p[i] = static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + g.below(span)));
-  });
-  return t;
+  return integers_in(low, high - 1, std::move(shape), options.dtype, gen, "randint");
+}
+
+TensorBase random_integers(Dims shape, DType dtype, std::int64_t from, std::optional<std::int64_t> to, Generator* gen,
+                           const char* op) {
+  if (to && *to <= from) throw ValueError(fmt::format("{}: empty range [{}, {})", op, from, *to));
+  return integers_in(from, to ? *to - 1 : exact_integers(dtype).second, std::move(shape), dtype, gen, op);
 }
 
 TensorBase bernoulli(const TensorBase& probabilities, Generator* gen) {

@@ -224,6 +224,10 @@ TensorBase rand(Dims shape, TensorOptions options = {}, Generator* gen = nullptr
 TensorBase randn(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
 TensorBase randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options = {.dtype = kInt64},
                    Generator* gen = nullptr);
+// Tensor::random_: uniform integers in [from, to), or [from, the largest
+// integer `dtype` holds exactly] without `to`; both ends must be exact in dtype.
+TensorBase random_integers(Dims shape, DType dtype, std::int64_t from, std::optional<std::int64_t> to, Generator* gen,
+                           const char* op);
 TensorBase bernoulli(const TensorBase& probabilities, Generator* gen = nullptr);
 TensorBase bernoulli(Dims shape, double p, TensorOptions options = {}, Generator* gen = nullptr);
 TensorBase randperm(std::int64_t n, Generator* gen = nullptr);

@@ -495,6 +495,12 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("Tensor::bernoulli_", "a tensor p that does not broadcast", K::Shape, "bernoulli_",
       [] { f32({3}).bernoulli_(f32({2})); });
   bad("Tensor::exponential_", "a negative rate", K::Value, "exponential_", [] { f32({3}).exponential_(-1); });
+  bad("Tensor::random_", "an empty range", K::Value, "random_", [] { i64({3}).random_(4, 4); });
+  bad("Tensor::random_", "to beyond uint8", K::Value, "uint8", [] { tg::zeros({3}, tg::kUInt8).random_(0, 300); });
+  bad("Tensor::random_", "from below int8", K::Value, "int8", [] { tg::zeros({3}, tg::kInt8).random_(-200, 0); });
+  bad("Tensor::random_", "to beyond 2^24 in float32", K::Value, "float32",
+      [] { f32({3}).random_(0, (std::int64_t{1} << 24) + 2); });
+  bad("Tensor::random_", "a leaf that requires grad", K::Autograd, "random_", [] { leaf({3}).random_(); });
   // ---- tg::linalg (issue 14) ----
   namespace L = tg::linalg;
   bad("linalg::solve", "a non-square A", K::Shape, "linalg::solve", [] { L::solve(f64({2, 3}), f64({2, 1})); });

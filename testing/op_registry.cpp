@@ -33,9 +33,25 @@ using V = std::vector<Tensor>;
 
 // Functions, not globals: the registry may be built during another file's
 // static initialisation (the benchmarks register themselves that way).
-std::vector<DType> float_types() { return {kFloat32, kFloat64}; }
-std::vector<DType> number_types() { return {kFloat32, kFloat64, kInt64}; }
-std::vector<DType> all_types() { return {kFloat32, kFloat64, kInt64, kBool}; }
+// The dtypes an entry accepts, float32 first (the dtype its samples run in).
+// float16 and bfloat16 are storage types: every floating op takes them.
+std::vector<DType> float_types() { return {kFloat32, kFloat64, kFloat16, kBFloat16}; }
+std::vector<DType> number_types() {
+  return {kFloat32, kFloat64, kFloat16, kBFloat16, kInt64, kInt32, kInt16, kInt8, kUInt8};
+}
+std::vector<DType> all_types() {
+  auto t = number_types();
+  t.push_back(kBool);
+  return t;
+}
+// Entries whose fixed arguments include a negative scalar or bound, which
+// uint8 cannot hold (refused, as PyTorch refuses it, not wrapped).
+// LAPACK has no 16-bit floats; PyTorch's linalg refuses them too.
+std::vector<DType> lapack_types() { return {kFloat32, kFloat64}; }
+std::vector<DType> without_uint8(std::vector<DType> t) {
+  std::erase(t, kUInt8);
+  return t;
+}
 
 // A fixed bool pattern of the given shape (about one in three true).
 Tensor pattern_mask(const Dims& shape) {
@@ -193,7 +209,8 @@ void elementwise(Builder& r) {
   r.add("where", "tensor, scalar", kUnary,
         u([](auto& x, Args& a) { return tg::where(a.mask(pattern_mask(x.shape())), x, a.scalar(2.0)); }));
   r.add("where", "scalar, tensor", kUnary,
-        u([](auto& x, Args& a) { return tg::where(a.mask(pattern_mask(x.shape())), a.scalar(-1.0), x); }));
+        u([](auto& x, Args& a) { return tg::where(a.mask(pattern_mask(x.shape())), a.scalar(-1.0), x); }))
+      .types(without_uint8(all_types()));
   // The operators forward to the ops above.
   r.add("operator+", "tensor + tensor", kBinary, b([](auto& x, auto& y, Args&) { return x + y; })).alias("add");
   r.add("operator+", "tensor + scalar", kUnary, u([](auto& x, Args& a) { return x + a.scalar(2.0); })).alias("add");
@@ -628,7 +645,8 @@ void index(Builder& r) {
         }))
       .types(number_types());
   r.add("masked_fill", "", "3x4 | 5 | 2x3x2",
-        u([](auto& x, Args& a) { return tg::masked_fill(x, a.mask(pattern_mask(x.shape())), a.scalar(-2.0)); }));
+        u([](auto& x, Args& a) { return tg::masked_fill(x, a.mask(pattern_mask(x.shape())), a.scalar(-2.0)); }))
+      .types(without_uint8(all_types()));
   r.add("masked_fill", "broadcast mask", "3x4",
         u([](auto& x, Args& a) { return tg::masked_fill(x, a.mask(pattern_mask({x.size(-1)})), a.scalar(7.0)); }));
   r.add("one_hot", "", "4 | 2x3", u([](auto& labels, Args& a) { return tg::one_hot(labels, a.count(-1)); }))
@@ -1062,7 +1080,7 @@ void math_functions(Builder& r) {
   r.add("selu", "", kUnary, u([](auto& x, Args&) { return tg::selu(x); })).dom({Z});
   r.add("celu", "alpha 2", kUnary, u([](auto& x, Args& a) { return tg::celu(x, a.scalar(2.0)); })).dom({Z});
   r.add("mish", "", kUnary, u([](auto& x, Args&) { return tg::mish(x); }));
-  r.add("hardtanh", "", kUnary, u([](auto& x, Args&) { return tg::hardtanh(x); })).types(number_types());
+  r.add("hardtanh", "", kUnary, u([](auto& x, Args&) { return tg::hardtanh(x); })).types(without_uint8(number_types()));
   r.add("hardtanh", "min -0.5, max 2", kUnary,
         u([](auto& x, Args& a) { return tg::hardtanh(x, a.scalar(-0.5), a.scalar(2.0)); }))
       .types(number_types());
@@ -1311,7 +1329,7 @@ void products_random(Builder& r) {
           tg::Generator gen(11);
           return tg::randint_like(x, a.count(-3), a.count(4), &gen);
         }))
-      .types(number_types())
+      .types(without_uint8(number_types()))
       .no_grad();
 
   r.family = "inplace";
@@ -1340,6 +1358,21 @@ void products_random(Builder& r) {
          tg::Generator gen(11);
          s.exponential_(a.scalar(2.0), &gen);
        }));
+  fill("Tensor::random_", "from, to", kUnary, inplace([](Tensor& s, const V&, Args& a) {
+         tg::Generator gen(11);
+         s.random_(a.count(0), a.count(2), &gen);
+       }))
+      .types(all_types());
+  fill("Tensor::random_", "to", kUnary, inplace([](Tensor& s, const V&, Args& a) {
+         tg::Generator gen(11);
+         s.random_(a.count(2), &gen);
+       }))
+      .types(all_types());
+  fill("Tensor::random_", "", kUnary, inplace([](Tensor& s, const V&, Args&) {
+         tg::Generator gen(11);
+         s.random_(&gen);
+       }))
+      .types(all_types());
 }
 
 // tg::linalg (issue 14). Inputs are made well-conditioned inside the entry,
@@ -1350,7 +1383,7 @@ void products_random(Builder& r) {
 void linalg_decompositions(Builder& r) {
   namespace L = tg::linalg;
   r.family = "linalg";
-  r.dtypes = float_types();
+  r.dtypes = lapack_types();
   const auto mT = [](const Tensor& x) { return x.transpose(-1, -2); };
   // x + k I on each matrix's leading diagonal.
   const auto shifted = [](const Tensor& x, double k) {
@@ -1415,6 +1448,7 @@ void linalg_decompositions(Builder& r) {
         u([shifted](auto& x, Args& args) { return L::pinv(shifted(x, args.scalar(2))); }));
   r.add("linalg::lstsq", "solution", "4x3 4x2 | 2x4x3 2x4x1 | 2x3 2x1",
         b([shifted](auto& a, auto& y, Args& args) { return std::get<0>(L::lstsq(shifted(a, args.scalar(2)), y)); }));
+  r.dtypes = float_types();  // norms need no LAPACK, but nuclear and spectral ones do (svdvals)
   r.add("linalg::vector_norm", "", "3x4 | 5 | 2x3x2", u([](auto& x, Args&) { return L::vector_norm(x); }));
   r.add("linalg::vector_norm", "ord 3 dims 0 2 keepdim", "2x3x2", u([](auto& x, Args& args) {
           return L::vector_norm(x, args.scalar(3.0), args.dims({0, 2}), args.flag(true));
@@ -1427,7 +1461,8 @@ void linalg_decompositions(Builder& r) {
   r.add("linalg::matrix_norm", "nuc dims 2 0 keepdim", "2x3x4", u([shifted](auto& x, Args& args) {
           return L::matrix_norm(shifted(x, args.scalar(2)), "nuc", args.dims({2, 0}), args.flag(true));
         }))
-      .no_expand();  // repeated columns: a zero singular value, where the nuclear norm has a kink
+      .no_expand()  // repeated columns: a zero singular value, where the nuclear norm has a kink
+      .types(lapack_types());
   r.add("linalg::matrix_norm", "ord 1", "3x4 | 2x3x4",
         u([](auto& x, Args& args) { return L::matrix_norm(x, args.scalar(1.0)); }))
       .no_expand();
@@ -1435,7 +1470,8 @@ void linalg_decompositions(Builder& r) {
         u([](auto& x, Args& args) { return L::matrix_norm(x, args.scalar(-std::numeric_limits<double>::infinity())); }))
       .no_expand();
   r.add("linalg::matrix_norm", "ord 2", "3x4 | 2x3x3",
-        u([shifted](auto& x, Args& args) { return L::matrix_norm(shifted(x, args.scalar(2)), args.scalar(2.0)); }));
+        u([shifted](auto& x, Args& args) { return L::matrix_norm(shifted(x, args.scalar(2)), args.scalar(2.0)); }))
+      .types(lapack_types());
 }
 
 // Advanced indexing and the scatter family (autograd/indexing.h). Targets
@@ -1495,7 +1531,7 @@ void index_scatter(Builder& r) {
        "scatter", "value, reduce multiply", "3x4", u([](auto& x, Args& a) {
          return tg::scatter(x, a.dim(1), a.index(index_tensor({0, 0, 1, 1, 2, 0}, {3, 2})), a.scalar(-1.5), "multiply");
        }))
-      .types(all_types());
+      .types(without_uint8(all_types()));
   for (const char* reduce : {"sum", "prod", "mean", "amax", "amin"})
     for (bool include_self : {true, false}) {
       r.add("scatter_reduce", std::string(reduce) + (include_self ? "" : ", exclude self"), "3x4 3x3",
@@ -1510,7 +1546,7 @@ void index_scatter(Builder& r) {
   r.add("index_add", "repeated", "3x4 3x4 | 3x2x2 3x2x2", b([](auto& x, auto& src, Args& a) {
           return tg::index_add(x, a.dim(0), a.index(index_tensor({2, 0, 2}, {3})), src, a.scalar(-2.0));
         }))
-      .types(all_types());
+      .types(without_uint8(all_types()));
   r.add("index_copy", "", "3x4 3x2", b([](auto& x, auto& src, Args& a) {
           return tg::index_copy(x, a.dim(1), a.index(index_tensor({3, 0}, {2})), src);
         }));
@@ -1537,7 +1573,8 @@ void index_scatter(Builder& r) {
   r.add("Tensor::scatter", "value", "3x4", u([](auto& x, Args& a) {
           return x.scatter(a.dim(1), a.index(index_tensor({2, 1, 0}, {3, 1})), a.scalar(-1.0));
         }))
-      .alias("scatter");
+      .alias("scatter")
+      .types(without_uint8(all_types()));
   r.add("Tensor::scatter", "src, reduce multiply", "3x4 3x1", b([](auto& x, auto& src, Args& a) {
           return x.scatter(a.dim(1), a.index(index_tensor({2, 1, 0}, {3, 1})), src, "multiply");
         }))
@@ -1563,7 +1600,8 @@ void index_scatter(Builder& r) {
       .alias("index_copy");
   r.add("Tensor::index_fill", "", "3x4",
         u([](auto& x, Args& a) { return x.index_fill(a.dim(0), a.index(index_tensor({2}, {1})), a.scalar(-3.0)); }))
-      .alias("index_fill");
+      .alias("index_fill")
+      .types(without_uint8(all_types()));
   r.add("Tensor::masked_select", "", "3x4",
         u([](auto& x, Args& a) { return x.masked_select(a.mask(pattern_mask({x.size(-1)}))); }))
       .alias("masked_select");
@@ -1600,7 +1638,8 @@ void index_scatter(Builder& r) {
   entry("Tensor::index_put_", "value", "3x4", inplace([](Tensor& s, const V&, Args& a) {
           s.index_put_({Slice(), a.index(index_tensor({3, 0}, {2}))}, a.scalar(-1.0));
         }))
-      .alias("index_put_");
+      .alias("index_put_")
+      .types(without_uint8(all_types()));
   entry("Tensor::index_put_", "value, vector", "3x4", inplace([](Tensor& s, const V&, Args& a) {
           const std::vector<TensorIndex> key{None, Slice(None, a.count(2))};
           s.index_put_(key, a.scalar(0.5));
@@ -1884,8 +1923,8 @@ std::vector<Tensor> OpInfo::sample(std::size_t k, DType dtype, Generator& gen) c
     for (auto& x : v) x = draw(domain, gen);
     // Integer and bool inputs: small whole numbers (indices stay in range),
     // and about half true.
-    if (dtype == kInt64 && domain != Domain::Index)
-      for (auto& x : v) x = std::round(2 * x);
+    if (is_integer(dtype) && domain != Domain::Index)
+      for (auto& x : v) x = dtype == kUInt8 ? std::round(2 * std::abs(x)) : std::round(2 * x);
     if (dtype == kBool)
       for (auto& x : v) x = x > (domain == Domain::Positive || domain == Domain::Probability ? 1.0 : 0.0) ? 1 : 0;
     out.push_back(tg::tensor(v, shapes[i], domain == Domain::Index ? kInt64 : dtype));

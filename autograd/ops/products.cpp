@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
@@ -36,13 +37,18 @@ Tensor add_scaled(const char* op, const Tensor& input, const Tensor& product, do
   if (input.dtype() != product.dtype())
     throw DTypeError(fmt::format("{}: input is {} but the product is {}", op, dtype_name(input.dtype()),
                                  dtype_name(product.dtype())));
-  // As addmm (and PyTorch): an int64 product takes whole-number scales only.
-  if (!is_floating(product.dtype()))
-    for (double s : {alpha, beta})
-      if (!(std::trunc(s) == s && s >= -0x1p63 && s < 0x1p63))
-        throw ValueError(fmt::format(
-            "{}: alpha and beta must be whole numbers within int64 for int64 tensors, got alpha {} and beta {}", op,
-            alpha, beta));
+  // As addmm (and PyTorch): an integer product takes whole-number scales
+  // within its dtype only.
+  if (is_integer(product.dtype()))
+    dispatch_numeric(product.dtype(), op, [&]<class T>() {
+      constexpr double lo = static_cast<double>(std::numeric_limits<T>::min());
+      constexpr double hi = static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
+      for (double s : {alpha, beta})
+        if (!(std::trunc(s) == s && s >= lo && s < hi))
+          throw ValueError(
+              fmt::format("{}: alpha and beta must be whole numbers within {} for {} tensors, got alpha {} and beta {}",
+                          op, dtype_name(product.dtype()), dtype_name(product.dtype()), alpha, beta));
+    });
   const Dims& shape = product.shape();
   bool ok = input.dim() <= shape.size();
   for (int i = 0; ok && i < input.dim(); ++i) {
@@ -385,8 +391,7 @@ class Einsum {
   void check_sizes() {
     std::array<int, kLabels> from{};
     for (auto& s : size_) s = -1;
-    if (in_[0].dtype() == kBool)
-      fail<DTypeError>("expected float32, float64 or int64 operands (a product through GEMM), got bool");
+    if (in_[0].dtype() == kBool) fail<DTypeError>("expected numeric operands (a product through GEMM), got bool");
     for (std::size_t i = 0; i < in_.size(); ++i) {
       if (i > 0 && in_[i].dtype() != in_[0].dtype())
         fail<DTypeError>(fmt::format("operand {} is {} but operand 0 is {}", i, dtype_name(in_[i].dtype()),

@@ -17,7 +17,8 @@ namespace {
 
 void require_floating(const char* op, const char* what, DType d) {
   if (!is_floating(d))
-    throw DTypeError(fmt::format("{}: {} must be float32 or float64, got {}", op, what, dtype_name(d)));
+    throw DTypeError(fmt::format("{}: {} must be a floating dtype (float16, bfloat16, float32 or float64), got {}", op,
+                                 what, dtype_name(d)));
 }
 
 // `t` as float64 values laid out contiguously in `shape` (broadcast).
@@ -150,6 +151,20 @@ Tensor& Tensor::exponential_(double lambd, Generator* gen) {
   detail::assign_random_(
       *this, [&] { return kernel::exponential(shape(), dtype(), lambd, gen, "exponential_"); }, "exponential_");
   return *this;
+}
+
+Tensor& Tensor::random_(std::int64_t from, std::optional<std::int64_t> to, Generator* gen) {
+  TG_PROFILE_OP("random_", *this);
+  // Checked before the draw, so a bad range leaves self and the generator untouched.
+  if (to && *to <= from) throw ValueError(fmt::format("random_: empty range [{}, {})", from, *to));
+  detail::assign_random_(
+      *this, [&] { return kernel::random_integers(shape(), dtype(), from, to, gen, "random_"); }, "random_");
+  return *this;
+}
+
+Tensor& Tensor::random_(Generator* gen) {
+  TG_PROFILE_OP("random_", *this);
+  return random_(0, std::nullopt, gen);
 }
 
 }  // namespace tg

@@ -4,7 +4,9 @@
 #include <atomic>
 #include <climits>
 #include <cmath>
+#include <limits>
 #include <type_traits>
+#include <vector>
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -43,25 +45,79 @@ void scale_rows(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc) 
   }
 }
 
-// Integer GEMM (BLAS has none): row by row, the k loop outside the n loop so
-// the inner loop runs along a row of C.
-
-void gemm_int64(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t alpha, const std::int64_t* a,
-                GemmLayout la, const std::int64_t* b, GemmLayout lb, std::int64_t beta, std::int64_t* c,
-                std::int64_t ldc) {
+// Integer GEMM (BLAS has none), wrapping at the dtype's width as PyTorch's:
+// row by row, the k loop outside the n loop so the inner loop runs along a
+// row of C.
+template <class T>
+void gemm_integer(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, GemmLayout la, const T* b,
+                  GemmLayout lb, T beta, T* c, std::int64_t ldc) {
   const bool parallel = m > 1 && m * n * k >= kParallelThreshold * 16 && !in_parallel_region();
 #pragma omp parallel for if (parallel) num_threads(detail::team_size()) schedule(static)
   for (std::int64_t i = 0; i < m; ++i) {
-    std::int64_t* row = c + i * ldc;
-    for (std::int64_t j = 0; j < n; ++j) row[j] = beta == 0 ? 0 : wrap_mul(beta, row[j]);
+    T* row = c + i * ldc;
+    for (std::int64_t j = 0; j < n; ++j) row[j] = beta == 0 ? T(0) : wrap_mul(beta, row[j]);
     for (std::int64_t p = 0; p < k; ++p) {
-      const std::int64_t aip = wrap_mul(alpha, la.trans ? a[p * la.ld + i] : a[i * la.ld + p]);
+      const T aip = wrap_mul(alpha, la.trans ? a[p * la.ld + i] : a[i * la.ld + p]);
       if (lb.trans)
         for (std::int64_t j = 0; j < n; ++j) row[j] = wrap_add(row[j], wrap_mul(aip, b[j * lb.ld + p]));
       else
         for (std::int64_t j = 0; j < n; ++j) row[j] = wrap_add(row[j], wrap_mul(aip, b[p * lb.ld + j]));
     }
   }
+}
+
+// An integer product takes alpha and beta in its own dtype: casting a
+// fraction or an out-of-range value would be undefined behaviour or silently
+// wrong.
+template <class T>
+T integer_scalar(double s, double alpha, double beta, const char* op) {
+  constexpr double lo = static_cast<double>(std::numeric_limits<T>::min());
+  constexpr double hi = static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
+  if (!(std::trunc(s) == s && s >= lo && s < hi))
+    throw ValueError(
+        fmt::format("{}: alpha and beta must be whole numbers within {} for {} tensors, got alpha {} and "
+                    "beta {}",
+                    op, dtype_name(dtype_of<T>()), dtype_name(dtype_of<T>()), alpha, beta));
+  return static_cast<T>(s);
+}
+
+void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const void* a, GemmLayout la,
+               const void* b, GemmLayout lb, double beta, void* c, std::int64_t ldc, const char* op) {
+  const blasint M = to_blasint(m, op, m, n, k), N = to_blasint(n, op, m, n, k), K = to_blasint(k, op, m, n, k);
+  const blasint lda = to_blasint(la.ld, op, m, n, k), ldb = to_blasint(lb.ld, op, m, n, k),
+                ldcc = to_blasint(ldc, op, m, n, k);
+  // The calling thread only: OpenBLAS's own worker threads keep theirs
+  // (set_flush_denormal(true) sets them too).
+  FlushDenormalGuard flush;
+  detail::prepare_blas_team();
+  if (dtype == kFloat32)
+    cblas_sgemm(CblasRowMajor, flag(la), flag(lb), M, N, K, static_cast<float>(alpha), static_cast<const float*>(a),
+                lda, static_cast<const float*>(b), ldb, static_cast<float>(beta), static_cast<float*>(c), ldcc);
+  else
+    cblas_dgemm(CblasRowMajor, flag(la), flag(lb), M, N, K, alpha, static_cast<const double*>(a), lda,
+                static_cast<const double*>(b), ldb, beta, static_cast<double*>(c), ldcc);
+}
+
+// float16 and bfloat16 are storage types: the operands are widened to
+// float32, multiplied by sgemm and the result rounded once on store.
+template <class T>
+void gemm_reduced(std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const T* a, GemmLayout la, const T* b,
+                  GemmLayout lb, double beta, T* c, std::int64_t ldc, const char* op) {
+  std::vector<float> fa(static_cast<std::size_t>(m * k)), fb(static_cast<std::size_t>(k * n)),
+      fc(static_cast<std::size_t>(m * n));
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t p = 0; p < k; ++p)
+      fa[static_cast<std::size_t>(i * k + p)] = static_cast<float>(la.trans ? a[p * la.ld + i] : a[i * la.ld + p]);
+  for (std::int64_t p = 0; p < k; ++p)
+    for (std::int64_t j = 0; j < n; ++j)
+      fb[static_cast<std::size_t>(p * n + j)] = static_cast<float>(lb.trans ? b[j * lb.ld + p] : b[p * lb.ld + j]);
+  if (beta != 0)
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) fc[static_cast<std::size_t>(i * n + j)] = static_cast<float>(c[i * ldc + j]);
+  blas_gemm(kFloat32, m, n, k, alpha, fa.data(), GemmLayout{false, std::max<std::int64_t>(k, 1)}, fb.data(),
+            GemmLayout{false, std::max<std::int64_t>(n, 1)}, beta, fc.data(), std::max<std::int64_t>(n, 1), op);
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] = T(fc[static_cast<std::size_t>(i * n + j)]);
 }
 
 }  // namespace
@@ -83,72 +139,55 @@ std::optional<GemmLayout> gemm_layout(std::int64_t rows, std::int64_t cols, std:
 
 void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const void* a, GemmLayout la,
           const void* b, GemmLayout lb, double beta, void* c, std::int64_t ldc, const char* op) {
-  if (dtype != kFloat32 && dtype != kFloat64 && dtype != kInt64)
-    throw DTypeError(fmt::format("{}: expected float32, float64 or int64 tensors, got {}", op, dtype_name(dtype)));
-  if (m == 0 || n == 0) return;
-  // An int64 product takes alpha and beta as int64: casting a fraction out of
-  // range, an infinity or NaN would be undefined behaviour.
-  if (dtype == kInt64)
-    for (double s : {alpha, beta})
-      if (!(std::trunc(s) == s && s >= -0x1p63 && s < 0x1p63))
-        throw ValueError(
-            fmt::format("{}: alpha and beta must be whole numbers within int64 for int64 tensors, got "
-                        "alpha {} and beta {}",
-                        op, alpha, beta));
-  g_calls.fetch_add(1, std::memory_order_relaxed);
-  if (k == 0) {
-    dispatch_numeric(dtype, op, [&]<class T>() { scale_rows<T>(m, n, static_cast<T>(beta), static_cast<T*>(c), ldc); });
-    return;
-  }
-  if (dtype == kInt64) {
-    gemm_int64(m, n, k, static_cast<std::int64_t>(alpha), static_cast<const std::int64_t*>(a), la,
-               static_cast<const std::int64_t*>(b), lb, static_cast<std::int64_t>(beta), static_cast<std::int64_t*>(c),
-               ldc);
-    return;
-  }
-  const blasint M = to_blasint(m, op, m, n, k), N = to_blasint(n, op, m, n, k), K = to_blasint(k, op, m, n, k);
-  const blasint lda = to_blasint(la.ld, op, m, n, k), ldb = to_blasint(lb.ld, op, m, n, k),
-                ldcc = to_blasint(ldc, op, m, n, k);
-  // The calling thread only: OpenBLAS's own worker threads keep theirs
-  // (set_flush_denormal(true) sets them too).
-  FlushDenormalGuard flush;
-  detail::prepare_blas_team();
-  if (dtype == kFloat32) {
-    cblas_sgemm(CblasRowMajor, flag(la), flag(lb), M, N, K, static_cast<float>(alpha), static_cast<const float*>(a),
-                lda, static_cast<const float*>(b), ldb, static_cast<float>(beta), static_cast<float*>(c), ldcc);
-  } else if (dtype == kFloat64) {
-    cblas_dgemm(CblasRowMajor, flag(la), flag(lb), M, N, K, alpha, static_cast<const double*>(a), lda,
-                static_cast<const double*>(b), ldb, beta, static_cast<double*>(c), ldcc);
-  } else {
-    throw DTypeError(fmt::format("{}: expected float32, float64 or int64 tensors, got {}", op, dtype_name(dtype)));
-  }
+  dispatch_numeric(dtype, op, [&]<class T>() {
+    // Checked before any early return, so a bad scalar is refused on every shape.
+    T int_alpha{}, int_beta{};
+    if constexpr (is_int_v<T>) {
+      int_alpha = integer_scalar<T>(alpha, alpha, beta, op);
+      int_beta = integer_scalar<T>(beta, alpha, beta, op);
+    }
+    if (m == 0 || n == 0) return;
+    g_calls.fetch_add(1, std::memory_order_relaxed);
+    T* out = static_cast<T*>(c);
+    if (k == 0) {
+      if constexpr (is_int_v<T>) scale_rows<T>(m, n, int_beta, out, ldc);
+      else scale_rows<T>(m, n, T(static_cast<float>(beta)), out, ldc);
+    } else if constexpr (is_int_v<T>) {
+      gemm_integer<T>(m, n, k, int_alpha, static_cast<const T*>(a), la, static_cast<const T*>(b), lb, int_beta, out,
+                      ldc);
+    } else if constexpr (is_reduced_float_v<T>) {
+      gemm_reduced<T>(m, n, k, alpha, static_cast<const T*>(a), la, static_cast<const T*>(b), lb, beta, out, ldc, op);
+    } else {
+      blas_gemm(dtype, m, n, k, alpha, a, la, b, lb, beta, c, ldc, op);
+    }
+  });
 }
 
 void dot(DType dtype, std::int64_t n, const void* a, std::int64_t inc_a, const void* b, std::int64_t inc_b, void* out,
          const char* op) {
-  // As gemm: BLAS types and int64 only (the narrower dtypes are refused by the callers' checks too).
-  if (dtype != kFloat32 && dtype != kFloat64 && dtype != kInt64)
-    throw DTypeError(fmt::format("{}: expected float32, float64 or int64 tensors, got {}", op, dtype_name(dtype)));
   dispatch_numeric(dtype, op, [&]<class T>() {
-    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int64_t>) {
-      const T* x = static_cast<const T*>(a);
-      const T* y = static_cast<const T*>(b);
-      T* r = static_cast<T*>(out);
+    const T* x = static_cast<const T*>(a);
+    const T* y = static_cast<const T*>(b);
+    T* r = static_cast<T*>(out);
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
       // BLAS does not promise anything for a zero increment (a broadcast vector).
-      if constexpr (!std::is_same_v<T, std::int64_t>) {
-        if (inc_a > 0 && inc_b > 0 && n <= INT_MAX && inc_a <= INT_MAX && inc_b <= INT_MAX) {
-          const auto N = static_cast<blasint>(n), ia = static_cast<blasint>(inc_a), ib = static_cast<blasint>(inc_b);
-          if constexpr (std::is_same_v<T, float>) *r = cblas_sdot(N, x, ia, y, ib);
-          else *r = cblas_ddot(N, x, ia, y, ib);
-          return;
-        }
+      if (inc_a > 0 && inc_b > 0 && n <= INT_MAX && inc_a <= INT_MAX && inc_b <= INT_MAX) {
+        const auto N = static_cast<blasint>(n), ia = static_cast<blasint>(inc_a), ib = static_cast<blasint>(inc_b);
+        if constexpr (std::is_same_v<T, float>) *r = cblas_sdot(N, x, ia, y, ib);
+        else *r = cblas_ddot(N, x, ia, y, ib);
+        return;
       }
+    }
+    if constexpr (is_int_v<T>) {
       T acc = 0;
-      if constexpr (std::is_same_v<T, std::int64_t>)
-        for (std::int64_t i = 0; i < n; ++i) acc = wrap_add(acc, wrap_mul(x[i * inc_a], y[i * inc_b]));
-      else
-        for (std::int64_t i = 0; i < n; ++i) acc += x[i * inc_a] * y[i * inc_b];
+      for (std::int64_t i = 0; i < n; ++i) acc = wrap_add(acc, wrap_mul(x[i * inc_a], y[i * inc_b]));
       *r = acc;
+    } else {
+      // A 16-bit float sums in float32 and rounds once.
+      using Acc = std::conditional_t<is_reduced_float_v<T>, float, T>;
+      Acc acc = 0;
+      for (std::int64_t i = 0; i < n; ++i) acc += static_cast<Acc>(x[i * inc_a]) * static_cast<Acc>(y[i * inc_b]);
+      *r = T(acc);
     }
   });
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The GEMM layer: every matrix product in tapegrad goes through gemm() below,
-// which calls OpenBLAS's cblas_sgemm / cblas_dgemm (int64 gets a plain loop).
+// which calls OpenBLAS's cblas_sgemm / cblas_dgemm. Integer dtypes get a plain
+// loop that wraps as PyTorch's; float16 and bfloat16 are widened to float32.
 //
 // A strided 2-D view is handed to BLAS as it is whenever one of its strides is
 // 1 and the other at least the row length: a transposed view becomes the
@@ -28,8 +29,8 @@ std::optional<GemmLayout> gemm_layout(std::int64_t rows, std::int64_t cols, std:
                                       std::int64_t col_stride);
 
 // C = alpha * A @ B + beta * C, with A m x k, B k x n and C m x n row-major
-// with leading dimension ldc. All pointers hold `dtype` elements (float32,
-// float64 or int64). beta == 0 means C is not read (NaNs in it do not leak).
+// with leading dimension ldc. All pointers hold `dtype` elements (any numeric
+// dtype; bool is a DTypeError). beta == 0 means C is not read (NaNs in it do not leak).
 // k == 0 scales C by beta. `op` names the caller in error messages.
 void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const void* a, GemmLayout la,
           const void* b, GemmLayout lb, double beta, void* c, std::int64_t ldc, const char* op = "matmul");

@@ -1,6 +1,7 @@
 #include <tapegrad/core/kernels/inplace.h>
 
 #include <cmath>
+#include <limits>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -41,20 +42,27 @@ void check_result(const TensorBase& self, DType result, const char* op) {
 void check_alpha(DType result, double alpha, const char* op) {
   if (result == kBool && alpha != 1)
     throw DTypeError(fmt::format("{}: alpha must be 1 for a bool result, got {}", op, alpha));
-  if (result == kInt64 && !ew::is_whole(alpha))
-    throw DTypeError(fmt::format("{}: alpha must be a whole number for an int64 result, got {}", op, alpha));
+  if (is_integer(result) && !ew::is_whole(alpha))
+    throw DTypeError(
+        fmt::format("{}: alpha must be a whole number for a {} result, got {}", op, dtype_name(result), alpha));
 }
 
-// A double scalar counts as an integer for int64 tensors when its value is one.
+// A double scalar counts as an integer for an integer tensor when its value
+// is one, within the dtype's range: a fraction would be silently dropped, and
+// converting an out-of-range value (or an infinity) is undefined behaviour.
 void check_scalar(const TensorBase& self, double value, const char* op, const char* what) {
   if (self.dtype() == kBool)
     throw DTypeError(fmt::format("{}: arithmetic on a bool tensor is not supported; convert it with to() first", op));
-  if (self.dtype() == kInt64 && std::trunc(value) != value)
-    throw DTypeError(
-        fmt::format("{}: {} {} is not an integer and cannot be applied to an int64 tensor in place", op, what, value));
-  // Infinities pass the test above, and casting them to int64 is undefined.
-  if (self.dtype() == kInt64 && !(value >= -0x1p63 && value < 0x1p63))
-    throw ValueError(fmt::format("{}: {} {} is out of the range of int64", op, what, value));
+  if (!is_integer(self.dtype())) return;
+  if (std::trunc(value) != value)
+    throw DTypeError(fmt::format("{}: {} {} is not an integer and cannot be applied to a {} tensor in place", op, what,
+                                 value, dtype_name(self.dtype())));
+  dispatch_numeric(self.dtype(), op, [&]<class T>() {
+    constexpr double lo = static_cast<double>(std::numeric_limits<T>::min());
+    constexpr double hi = static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
+    if (!(value >= lo && value < hi))
+      throw ValueError(fmt::format("{}: {} {} is out of the range of {}", op, what, value, dtype_name(self.dtype())));
+  });
 }
 
 // self[i] = f(self[i], other[i]) computed in `common` (self's or other's

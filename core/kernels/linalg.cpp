@@ -18,7 +18,7 @@ void check_dtypes(const char* op, const TensorBase& a, const TensorBase& b) {
     throw DTypeError(fmt::format("{}: both operands must have the same dtype, got {} {} and {} {}", op,
                                  dtype_name(a.dtype()), shape_str(a.sizes()), dtype_name(b.dtype()),
                                  shape_str(b.sizes())));
-  if (a.dtype() == kBool) throw DTypeError(fmt::format("{}: expected float32, float64 or int64 tensors, got bool", op));
+  if (a.dtype() == kBool) throw DTypeError(fmt::format("{}: expected numeric tensors, got bool", op));
 }
 
 [[noreturn]] void throw_mismatch(const char* op, const TensorBase& a, const TensorBase& b, std::int64_t ka,

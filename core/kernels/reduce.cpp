@@ -210,7 +210,12 @@ typename Op::Acc reduce_row(const Op& op, const T* p, std::int64_t n, std::int64
   return total;
 }
 
+// How many pieces a large reduction is cut into, whatever the team size: few
+// enough that the partials are cheap, enough to keep 16 cores busy.
+constexpr std::int64_t kReduceBlocks = 16;
+
 // Runs `op` over x with the plan, calling store(output_index, acc) once per output.
+
 template <class T, class Op, class Store>
 void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store store) {
   using Acc = typename Op::Acc;
@@ -266,38 +271,46 @@ void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store st
     }
   };
 
+  // The bits of a result must not depend on the team size, which follows
+  // the machine's load (core/parallel.h): the split of the work is fixed by
+  // the shape alone, and threads only decide who computes which piece.
   const std::int64_t total = p.num_out * p.num_red;
-  const int threads = total >= kParallelThreshold && !in_parallel_region() ? detail::team_size() : 1;
-  if (threads <= 1) {
+  if (total < kParallelThreshold) {
     process(0, p.num_out, 0, p.num_red, nullptr);
     return;
   }
-  if (p.num_out >= 4 * threads) {
-#pragma omp parallel num_threads(threads)
+  const int threads = in_parallel_region() ? 1 : detail::team_size();
+  if (p.num_out >= kReduceBlocks) {
+    // Many outputs: each is reduced whole, by one thread.
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
       FlushDenormalGuard worker_flush;  // MXCSR is per thread
-      const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-      const std::int64_t chunk = (p.num_out + nt - 1) / nt;
-      process(std::min(p.num_out, t * chunk), std::min(p.num_out, (t + 1) * chunk), 0, p.num_red, nullptr);
+#pragma omp for schedule(static)
+      for (std::int64_t b = 0; b < kReduceBlocks; ++b) {
+        const std::int64_t chunk = (p.num_out + kReduceBlocks - 1) / kReduceBlocks;
+        process(std::min(p.num_out, b * chunk), std::min(p.num_out, (b + 1) * chunk), 0, p.num_red, nullptr);
+      }
     }
     return;
   }
-  // Few outputs (a full sum, say): each thread folds a share of the reduced
-  // range into its own partials, combined afterwards in a fixed order.
-  const auto num_partial = static_cast<std::size_t>(threads * p.num_out);
+  // Few outputs (a full sum, say): the reduced range in kReduceBlocks blocks,
+  // each folded into its own partials, combined afterwards in block order.
+  const std::int64_t blocks = std::min(kReduceBlocks, p.num_red);
+  const std::int64_t chunk = (p.num_red + blocks - 1) / blocks;
+  const auto num_partial = static_cast<std::size_t>(blocks * p.num_out);
   std::unique_ptr<Acc[]> partial(new Acc[num_partial]);
   std::fill(partial.get(), partial.get() + num_partial, op.init());
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     FlushDenormalGuard worker_flush;
-    const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const std::int64_t chunk = (p.num_red + nt - 1) / nt;
-    process(0, p.num_out, std::min(p.num_red, t * chunk), std::min(p.num_red, (t + 1) * chunk),
-            partial.get() + t * p.num_out);
+#pragma omp for schedule(static)
+    for (std::int64_t b = 0; b < blocks; ++b)
+      process(0, p.num_out, std::min(p.num_red, b * chunk), std::min(p.num_red, (b + 1) * chunk),
+              partial.get() + b * p.num_out);
   }
   for (std::int64_t o = 0; o < p.num_out; ++o) {
     Acc a = partial[static_cast<std::size_t>(o)];
-    for (int t = 1; t < threads; ++t) a = op.combine(a, partial[static_cast<std::size_t>(t * p.num_out + o)]);
+    for (std::int64_t b = 1; b < blocks; ++b) a = op.combine(a, partial[static_cast<std::size_t>(b * p.num_out + o)]);
     store(o, a);
   }
 }

@@ -65,6 +65,8 @@ TEST_CASE("every random op gives the same values from the same seed, and a Gener
          return tg::zeros({2, 3}).bernoulli_(probs, g);
        }},
       {"exponential_", [&](tg::Generator* g) { return tg::zeros({7}).exponential_(2, g); }},
+      {"random_(from, to)", [&](tg::Generator* g) { return tg::zeros({7}).random_(-3, 9, g); }},
+      {"random_()", [&](tg::Generator* g) { return tg::zeros({7}, tg::kInt16).random_(g); }},
   };
   for (const auto& [name, draw] : draws) {
     const std::string op = name;
@@ -305,4 +307,59 @@ TEST_CASE("random ops refuse invalid arguments with a tg::Error naming the op") 
     else msg = tg_test::require_tg_error<tg::DTypeError>(row.run, row.op);
     CHECK(msg.find(op) != std::string::npos);
   }
+}
+
+TEST_CASE("random_ draws whole numbers in its range, for every dtype") {
+  tg::Generator gen(5);
+  // [from, to): every value hit, nothing outside, in each dtype.
+  for (tg::DType dtype : tg::kAllDTypes) {
+    if (dtype == tg::kBool) continue;
+    CAPTURE(tg::dtype_name(dtype));
+    const std::int64_t from = tg::is_integer(dtype) && dtype == tg::kUInt8 ? 0 : -3;
+    const auto v = tg::zeros({2000}, dtype).random_(from, from + 7, &gen).to_vector<double>();
+    std::set<double> seen(v.begin(), v.end());
+    CHECK(seen.size() == 7);
+    CHECK(*seen.begin() == from);
+    CHECK(*seen.rbegin() == from + 6);
+  }
+  // random_(): up to the largest integer the dtype holds exactly.
+  const auto top = [&](tg::DType dtype) {
+    const auto v = tg::zeros({4000}, dtype).random_(&gen).to_vector<double>();
+    for (double x : v) REQUIRE((x >= 0 && x == std::floor(x)));
+    return *std::max_element(v.begin(), v.end());
+  };
+  CHECK(top(tg::kUInt8) > 200);
+  CHECK(top(tg::kUInt8) <= 255);
+  CHECK(top(tg::kInt8) <= 127);
+  CHECK(top(tg::kInt8) > 100);
+  CHECK(top(tg::kBFloat16) <= 256);
+  CHECK(top(tg::kFloat32) <= 16777216);
+  CHECK(top(tg::kFloat32) > 1e7);
+  CHECK(top(tg::kInt64) > 1e18);  // the whole non-negative int64 range
+  const auto b = tg::zeros({100}, tg::kBool).random_(&gen).to_vector<double>();
+  CHECK(std::count(b.begin(), b.end(), 1.0) > 20);
+  CHECK(std::count(b.begin(), b.end(), 0.0) > 20);
+  // A literal 0 as `to` is the end of the range, never a null generator.
+  const auto neg = tg::zeros({200}, tg::kInt8).random_(-5, 0).to_vector<double>();
+  CHECK(*std::min_element(neg.begin(), neg.end()) == -5);
+  CHECK(*std::max_element(neg.begin(), neg.end()) == -1);
+  // random_(to) is random_(0, to); the whole int64 range has no overflow.
+  tg::Generator g1(9), g2(9);
+  CHECK(tg::zeros({50}).random_(5, &g1).to_vector<double>() == tg::zeros({50}).random_(0, 5, &g2).to_vector<double>());
+  const auto wide = tg::zeros({200}, tg::kInt64)
+                        .random_(std::numeric_limits<std::int64_t>::min(), std::nullopt, &gen)
+                        .to_vector<std::int64_t>();
+  CHECK(std::count_if(wide.begin(), wide.end(), [](std::int64_t x) { return x < 0; }) > 50);
+}
+
+TEST_CASE("randint refuses a range its dtype cannot hold, rather than wrapping") {
+  CHECK_THROWS_AS(tg::randint(0, 300, {3}, tg::kUInt8), tg::ValueError);
+  CHECK_THROWS_AS(tg::randint(-129, 0, {3}, tg::kInt8), tg::ValueError);
+  CHECK_THROWS_AS(tg::randint(0, (std::int64_t{1} << 24) + 2, {3}, tg::kFloat32), tg::ValueError);
+  const auto v = tg::randint(0, 256, {500}, tg::kUInt8).to_vector<double>();
+  CHECK(*std::max_element(v.begin(), v.end()) > 200);
+  // A bad range leaves the tensor as it was.
+  Tensor t = tg::full({3}, 7.0, tg::kInt8);
+  CHECK_THROWS_AS(t.random_(0, 1000), tg::ValueError);
+  CHECK(t.to_vector<double>() == std::vector<double>{7, 7, 7});
 }

@@ -308,7 +308,7 @@ TEST_CASE("every registry entry is well formed and runs on its samples") {
 
 TEST_CASE("every registry entry accepts exactly its dtypes") {
   for (const auto& op : tg::testing::op_registry()) {
-    for (tg::DType dtype : {tg::kFloat32, tg::kFloat64, tg::kInt64, tg::kBool}) {
+    for (tg::DType dtype : tg::kAllDTypes) {
       const bool listed = std::find(op.dtypes.begin(), op.dtypes.end(), dtype) != op.dtypes.end();
       tg::Generator gen(7);
       const auto inputs = op.sample(0, dtype, gen);

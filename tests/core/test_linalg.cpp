@@ -338,8 +338,7 @@ TEST_CASE("error messages name the op and the shapes or dtypes") {
                        "matmul: both operands must have the same dtype, got float32 [2, 3] and float64 [3, 2]",
                        tg::DTypeError);
   Tensor flags = tg::zeros({2, 2}, {.dtype = tg::kBool});
-  CHECK_THROWS_WITH_AS(kernel::matmul(flags, flags), "matmul: expected float32, float64 or int64 tensors, got bool",
-                       tg::DTypeError);
+  CHECK_THROWS_WITH_AS(kernel::matmul(flags, flags), "matmul: expected numeric tensors, got bool", tg::DTypeError);
   CHECK_THROWS_WITH_AS(kernel::addmm(random({3, 5}), random({4, 2}), random({2, 5})),
                        "addmm: input of shape [3, 5] does not broadcast to the product's shape [4, 5] "
                        "([4, 2] @ [2, 5])",

@@ -813,8 +813,8 @@ std::vector<BadRow> bad_rows() {
     Tensor a = tg::zeros({3}, tg::kUInt8);
     a.add_(tg::ones({3}, tg::kFloat16));
   });
-  add("mm: float16 matrices", K::DType, "mm", [] {
-    tg::mm(tg::ones({2, 2}, tg::kFloat16), tg::ones({2, 2}, tg::kFloat16));
+  add("mm: float16 by bfloat16 matrices", K::DType, "mm", [] {
+    tg::mm(tg::ones({2, 2}, tg::kFloat16), tg::ones({2, 2}, tg::kBFloat16));
   });
   add("load_mnist_images_uint8: a label file", K::Format, "load_mnist_images_uint8",
       [] { tg::data::load_mnist_images_uint8(files().idx_labels); });

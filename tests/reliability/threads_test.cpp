@@ -67,6 +67,13 @@ bool bit_identical(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 TEST_CASE("threads: two trainings at once match the same two run one after the other, bit for bit") {
+  // A fixed team size: by default it follows the machine's load, and
+  // OpenBLAS's sgemm rounds differently on 1 and 2 threads (docs/performance.md,
+  // "Reproducible results"). Our own reductions split by shape, not by team.
+  tg::set_num_threads(2);
+  struct Reset {
+    ~Reset() { tg::reset_num_threads(); }
+  } reset;
   const Run a = train(11);
   const Run b = train(22);
   REQUIRE(a.losses.size() == 25);
