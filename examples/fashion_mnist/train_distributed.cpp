@@ -97,7 +97,9 @@ RunResult train_distributed(const Config& config) {
   const bool resume_mid_epoch = state.mid_epoch();
   if (root && !config.resume.empty())
     fmt::print("resumed from {} ({} ranks) after epoch {}{}\n", config.resume, state.world_size, state.epoch,
-               resume_mid_epoch ? fmt::format(" and {} steps of epoch {}", state.epoch_batches, state.epoch + 1) : "");
+               resume_mid_epoch ? fmt::format(" and {} steps of epoch {}",
+                                              state.epoch_batches / std::max(state.world_size, 1), state.epoch + 1)
+                                : "");
   const tg::data::TensorDataset test_set(data.test_images, data.test_labels);
 
   RunResult result;
