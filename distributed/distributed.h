@@ -81,4 +81,16 @@ void all_reduce(Tensor& tensor, ReduceOp op = ReduceOp::kSum);
 void broadcast(Tensor& tensor, int root = 0);
 void barrier();
 
+// Evaluation metrics over every rank's share of a dataset: each rank passes
+// its partial sums (its examples' summed loss, its correct predictions, its
+// example count, a confusion matrix's cells...) and every rank gets their sums
+// over all ranks, from one float64 all-reduce (counts up to 2^53 stay exact).
+// Divide afterwards: mean loss = total loss / total count. Give each rank a
+// disjoint share without padding (DistributedSampler with pad = false), or
+// padded examples count twice.
+//
+//   auto totals = tg::distributed::all_reduce_values({loss_sum, correct, count});
+//   double accuracy = totals[1] / totals[2];
+std::vector<double> all_reduce_values(const std::vector<double>& values, ReduceOp op = ReduceOp::kSum);
+
 }  // namespace tg::distributed

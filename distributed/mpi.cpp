@@ -311,4 +311,12 @@ void all_reduce(Tensor& tensor, ReduceOp op) { default_group().all_reduce(tensor
 void broadcast(Tensor& tensor, int root) { default_group().broadcast(tensor, root)->wait(); }
 void barrier() { default_group().barrier()->wait(); }
 
+std::vector<double> all_reduce_values(const std::vector<double>& values, ReduceOp op) {
+  require_init("all_reduce_values");
+  if (values.empty()) return {};
+  Tensor t = tensor(values);  // float64, 1-D
+  all_reduce(t, op);
+  return t.to_vector<double>();
+}
+
 }  // namespace tg::distributed

@@ -1,6 +1,7 @@
 #include "checkpoint.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@ namespace {
 
 constexpr std::string_view kModelPrefix = "model.";
 constexpr std::string_view kOptimizerPrefix = "optimizer.";
+constexpr std::string_view kSamplerPrefix = "sampler.";
 
 std::string encode_metrics(const std::vector<EpochMetrics>& metrics) {
   std::string s;
@@ -44,7 +46,29 @@ const std::string& required(const std::string& path, const tg::Metadata& metadat
 
 bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
 
+int parse_count(const std::string& path, const std::string& key, const std::string& text) {
+  int value = 0;
+  if (std::from_chars(text.data(), text.data() + text.size(), value).ec != std::errc() || value < 0)
+    throw tg::FormatError(fmt::format("'{}': bad {} '{}'", path, key, text));
+  return value;
+}
+
 }  // namespace
+
+bool Checkpoint::mid_epoch() const {
+  auto it = sampler.find("position");
+  return it != sampler.end() && it->second != "0";
+}
+
+Checkpoint epoch_end(const std::string& model_kind, int epoch, const std::vector<EpochMetrics>& metrics,
+                     int world_size) {
+  Checkpoint info;
+  info.model_kind = model_kind;
+  info.epoch = epoch;
+  info.metrics = metrics;
+  info.world_size = world_size;
+  return info;
+}
 
 void save_checkpoint(const std::string& path, const tg::nn::Module& model, const tg::optim::Optimizer& optimizer,
                      const Checkpoint& info) {
@@ -58,6 +82,12 @@ void save_checkpoint(const std::string& path, const tg::nn::Module& model, const
   metadata["epoch"] = std::to_string(info.epoch);
   metadata["metrics"] = encode_metrics(info.metrics);
   metadata["rng"] = fmt::format("{}", fmt::join(tg::default_generator().state(), " "));
+  metadata["world_size"] = std::to_string(info.world_size);
+  for (const auto& [key, value] : info.sampler) metadata.emplace(std::string(kSamplerPrefix) + key, value);
+  if (info.mid_epoch()) {
+    metadata["epoch_loss_sum"] = fmt::format("{:.17g}", info.epoch_loss_sum);
+    metadata["epoch_batches"] = std::to_string(info.epoch_batches);
+  }
   tg::save(path, tensors, metadata);
 }
 
@@ -73,6 +103,15 @@ Checkpoint load_checkpoint(const std::string& path, tg::nn::Module& model, tg::o
   if (std::from_chars(epoch.data(), epoch.data() + epoch.size(), info.epoch).ec != std::errc() || info.epoch < 0)
     throw tg::FormatError(fmt::format("'{}': bad epoch '{}'", path, epoch));
   info.metrics = decode_metrics(path, required(path, file.metadata, "metrics"));
+  // Checkpoints from before the world size was recorded are single-process ones.
+  if (auto it = file.metadata.find("world_size"); it != file.metadata.end())
+    info.world_size = parse_count(path, "world_size", it->second);
+  for (const auto& [key, value] : file.metadata)
+    if (starts_with(key, kSamplerPrefix)) info.sampler.emplace(key.substr(kSamplerPrefix.size()), value);
+  if (info.mid_epoch()) {
+    info.epoch_loss_sum = std::strtod(required(path, file.metadata, "epoch_loss_sum").c_str(), nullptr);
+    info.epoch_batches = parse_count(path, "epoch_batches", required(path, file.metadata, "epoch_batches"));
+  }
   std::vector<std::uint64_t> rng;
   {
     std::istringstream words(required(path, file.metadata, "rng"));

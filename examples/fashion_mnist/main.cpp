@@ -30,6 +30,8 @@ constexpr const char* kUsage = R"(usage: fashion_mnist [options]
   --evaluate FILE   evaluate a checkpoint on the test set and print the confusion matrix
   --distributed     data-parallel over the ranks of an MPI job: mpirun -np 2 fashion_mnist --distributed
                     (--batch-size is the global batch, split over the ranks; rank 0 writes the outputs)
+  --save-every N    with --distributed: also write the checkpoint every N steps within an epoch
+                    (resumable mid-epoch only with the same number of ranks)
   --profile FILE    profile the first 20 training steps: print the op table, write a Chrome
                     trace (open it in https://ui.perfetto.dev)
   --graph FILE.dot  write the first step's autograd graph as Graphviz DOT (and FILE.svg when
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
       else if (flag == "--evaluate") evaluate = value;
       else if (flag == "--profile") config.profile = value;
       else if (flag == "--graph") config.graph = value;
+      else if (flag == "--save-every") config.save_every = static_cast<int>(parse_int(flag, value));
       else throw tg::ValueError(fmt::format("unknown option '{}'\n{}", flag, kUsage));
     }
     if (!evaluate.empty()) {

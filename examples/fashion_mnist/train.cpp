@@ -57,6 +57,9 @@ Evaluation evaluate(nn::Module& model, const tg::Tensor& images, const tg::Tenso
       ++result.confusion[static_cast<std::size_t>(truth[i])][static_cast<std::size_t>(predicted[i])];
     }
   }
+  result.loss_sum = loss_sum;
+  result.correct = correct;
+  result.count = n;
   result.loss = n ? loss_sum / static_cast<double>(n) : 0;
   result.accuracy = n ? static_cast<double>(correct) / static_cast<double>(n) : 0;
   model.train(was_training);
@@ -103,12 +106,21 @@ RunResult train(const Config& config) {
 
   auto model = make_model(config.model);
   tg::optim::Adam optimizer(model->parameters(), {.lr = config.lr});
-  Checkpoint state{config.model, 0, {}};
+  Checkpoint state;
+  state.model_kind = config.model;
   if (!config.resume.empty()) {
     state = load_checkpoint(config.resume, *model, &optimizer);
     if (state.model_kind != config.model)
       throw tg::ValueError(
           fmt::format("checkpoint '{}' holds a {} model, not {}", config.resume, state.model_kind, config.model));
+    // A mid-epoch position is a position in one rank's share of a job of
+    // world_size ranks; this run's single order would skip or repeat examples.
+    if (state.mid_epoch())
+      throw tg::ValueError(fmt::format(
+          "world size mismatch on resume: checkpoint '{}' was saved in the middle of epoch {} by a job of {} ranks, "
+          "but this run is a single process (1 rank); resume it with mpirun -np {} --distributed, or use a checkpoint "
+          "saved at the end of an epoch",
+          config.resume, state.epoch + 1, state.world_size, state.world_size));
     fmt::print("resumed from {} after epoch {}\n", config.resume, state.epoch);
   }
   loader.set_epoch(static_cast<std::uint64_t>(state.epoch));
@@ -158,11 +170,11 @@ RunResult train(const Config& config) {
                epoch, m.train_loss, m.test_loss, 100 * m.test_accuracy, seconds,
                seconds > 0 ? static_cast<double>(samples) / seconds : 0);
     std::fflush(stdout);
-    save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, epoch, result.metrics});
+    save_checkpoint(result.checkpoint_path, *model, optimizer, epoch_end(config.model, epoch, result.metrics));
   }
   finish_profile();  // fewer steps than kProfiledSteps
   if (config.epochs <= state.epoch)
-    save_checkpoint(result.checkpoint_path, *model, optimizer, {config.model, state.epoch, result.metrics});
+    save_checkpoint(result.checkpoint_path, *model, optimizer, epoch_end(config.model, state.epoch, result.metrics));
   const auto out = std::filesystem::path(config.out_dir);
   write_metrics_csv((out / "metrics.csv").string(), result.metrics);
   write_curves_svg((out / "curves.svg").string(), result.metrics);

@@ -26,6 +26,7 @@ struct Config {
   std::size_t train_limit = 0;  // 0: all 60,000 training images
   bool progress = true;
   bool distributed = false;  // data-parallel under mpirun (train_distributed)
+  int save_every = 0;        // --distributed: also checkpoint every N steps within an epoch
   std::string profile{};     // Chrome trace of the first training steps goes here
   std::string graph{};       // Graphviz DOT of the first step's graph goes here
 };
@@ -36,6 +37,10 @@ std::shared_ptr<tg::nn::Sequential> make_model(const std::string& kind);
 struct Evaluation {
   double loss = 0;
   double accuracy = 0;
+  // The sums behind loss and accuracy (a distributed evaluation adds them up over the ranks).
+  double loss_sum = 0;
+  long correct = 0;
+  std::size_t count = 0;
   std::vector<std::vector<long>> confusion;  // [true][predicted]
 };
 Evaluation evaluate(tg::nn::Module& model, const tg::Tensor& images, const tg::Tensor& labels,

@@ -101,6 +101,24 @@ void parity(tg::DType dtype, bool accumulate, double tol) {
   }
 }
 
+std::vector<double> flat_grads(const nn::Module& m) {
+  std::vector<double> out;
+  for (const Tensor& p : m.parameters()) {
+    auto v = p.grad().to_vector<double>();
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+// A small CNN with dropout, float64: [N, 1, 8, 8] -> 10 logits.
+std::shared_ptr<nn::Sequential> dropout_cnn(std::uint64_t seed) {
+  tg::manual_seed(seed);
+  auto m = std::make_shared<nn::Sequential>(nn::Conv2d(1, 4, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2),
+                                            nn::Dropout(0.5), nn::Flatten(), nn::Linear(4 * 4 * 4, 10));
+  m->to(tg::kFloat64);
+  return m;
+}
+
 struct TwoHeads : nn::Module {
   nn::Linear a{4, 3}, b{4, 3};
   bool use_b = true;
@@ -118,6 +136,47 @@ TEST_CASE("DDP: p ranks x batch 16 give the parameters of 1 process x batch 16p"
   SUBCASE("float32") { parity(tg::kFloat32, false, 1e-6); }
   SUBCASE("float64, no_sync accumulation") { parity(tg::kFloat64, true, 1e-12); }
   SUBCASE("float32, no_sync accumulation") { parity(tg::kFloat32, true, 1e-6); }
+}
+
+TEST_CASE("DDP: CNN with dropout: the all-reduced gradients are the whole batch's with each rank's masks") {
+  const int p = dist::world_size(), r = dist::rank();
+  const std::int64_t local = 16, global = local * p;
+  tg::Generator gen(2024);
+  Tensor x = tg::randn({global, 1, 8, 8}, {.dtype = tg::kFloat64}, &gen);
+  Tensor y = tg::randint(0, 10, {global}, {.dtype = tg::kInt64}, &gen);
+
+  auto model = dropout_cnn(7 + static_cast<std::uint64_t>(r));  // rank 0's weights must win
+  dist::DistributedDataParallel ddp(model);
+  ddp.train();
+  // Every rank draws its own dropout masks (its own seed), as in real training.
+  tg::manual_seed(500 + static_cast<std::uint64_t>(r));
+  tg::cross_entropy(ddp(x.narrow(0, r * local, local)), y.narrow(0, r * local, local)).backward();
+  const auto got = flat_grads(*model);
+
+  // One process, the concatenated batch of 16p: its mean loss is the mean
+  // over ranks of each rank's mean loss, so its gradient is the mean of the
+  // slices' gradients; slice q is run with rank q's seed, which redraws
+  // exactly rank q's masks.
+  auto reference = dropout_cnn(7);
+  reference->train();
+  auto whole_batch_grads = [&](bool per_rank_masks) {
+    reference->zero_grad();
+    for (int q = 0; q < p; ++q) {
+      tg::manual_seed(500 + static_cast<std::uint64_t>(per_rank_masks ? q : 0));
+      (tg::cross_entropy((*reference)(x.narrow(0, q * local, local)), y.narrow(0, q * local, local)) /
+       static_cast<double>(p))
+          .backward();
+    }
+    return flat_grads(*reference);
+  };
+  check_parity(got, whole_batch_grads(true), 1e-12);
+
+  // The masks matter: rank 0's masks on every slice give other gradients,
+  // so the check above does see each rank's own masks.
+  const auto wrong = whole_batch_grads(false);
+  double worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - wrong[i]));
+  CHECK(worst > 1e-6);
 }
 
 TEST_CASE("DDP: buckets hold the parameters in reverse order, split at the size cap") {

@@ -103,7 +103,7 @@ std::string untrained_checkpoint(const std::string& name) {
   auto model = fashion::make_model("mlp");
   tg::optim::Adam optimizer(model->parameters());
   const std::string path = scratch() / name;
-  fashion::save_checkpoint(path, *model, optimizer, {"mlp", 0, {}});
+  fashion::save_checkpoint(path, *model, optimizer, fashion::epoch_end("mlp", 0, {}));
   return path;
 }
 
@@ -196,10 +196,41 @@ TEST_CASE("fashion_mnist: a damaged checkpoint is a FormatError naming the file"
     auto model = fashion::make_model("mlp");
     tg::optim::Adam optimizer(model->parameters());
     const std::string path = scratch() / "mislabelled.safetensors";
-    fashion::save_checkpoint(path, *model, optimizer, {"cnn", 1, {}});
+    fashion::save_checkpoint(path, *model, optimizer, fashion::epoch_end("cnn", 1, {}));
     CHECK_THROWS_WITH_AS(fashion::evaluate_checkpoint(path, ""), doctest::Contains("mislabelled.safetensors"),
                          tg::FormatError);
   }
+}
+
+TEST_CASE("fashion_mnist: a checkpoint records its world size; a mid-epoch one resumes with that size only") {
+  auto model = fashion::make_model("mlp");
+  tg::optim::Adam optimizer(model->parameters());
+  // As rank 0 of a 2-rank --distributed --save-every run writes it, 60 steps into epoch 1.
+  fashion::Checkpoint mid = fashion::epoch_end("mlp", 0, {}, 2);
+  mid.sampler = {{"epoch", "0"}, {"position", "960"}, {"seed", "0"}, {"dataset_size", "2000"}, {"world_size", "2"}};
+  mid.epoch_loss_sum = 123.25;
+  mid.epoch_batches = 120;
+  const std::string path = scratch() / "mid_epoch.safetensors";
+  fashion::save_checkpoint(path, *model, optimizer, mid);
+  const auto loaded = fashion::load_checkpoint(path, *model, &optimizer);
+  CHECK(loaded.world_size == 2);
+  CHECK(loaded.mid_epoch());
+  CHECK(loaded.sampler == mid.sampler);
+  CHECK(loaded.epoch_loss_sum == 123.25);
+  CHECK(loaded.epoch_batches == 120);
+  // A single-process one, saved at the end of an epoch.
+  const std::string single = untrained_checkpoint("single.safetensors");
+  CHECK(fashion::load_checkpoint(single, *model, &optimizer).world_size == 1);
+  CHECK_FALSE(fashion::load_checkpoint(single, *model, &optimizer).mid_epoch());
+
+  SKIP_WITHOUT_FASHION_MNIST();
+  // The single-process run cannot continue another world size's share of an epoch.
+  CHECK_THROWS_WITH_AS(
+      fashion::train(
+          {.epochs = 1, .out_dir = scratch() / "refused", .resume = path, .train_limit = 2000, .progress = false}),
+      doctest::Contains("saved in the middle of epoch 1 by a job of 2 ranks, but this run is a "
+                        "single process (1 rank)"),
+      tg::ValueError);
 }
 
 TEST_CASE("fashion_mnist: an output folder that cannot be made is an error naming it, before any training") {
