@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/nn/nn.h>
 
 namespace F = tg::nn::functional;
@@ -66,6 +67,25 @@ TEST_CASE("Conv2d with groups: weight [out, in / groups, kh, kw]") {
   x2.slice(1, 0, 3).mul_(3.0);
   CHECK(tg::equal(conv(x).slice(1, 2, 4), conv(x2).slice(1, 2, 4)));
   CHECK_FALSE(tg::equal(conv(x).slice(1, 0, 2), conv(x2).slice(1, 0, 2)));
+}
+
+TEST_CASE("grouped and transposed convolutions: one GEMM per image and group, no operand copies") {
+  tg::manual_seed(6);
+  const Tensor x = tg::randn({3, 4, 6, 6}, {.requires_grad = true});
+  const Tensor w = tg::randn({6, 2, 3, 3}, {.requires_grad = true});
+  const auto before = tg::kernel::gemm_stats();
+  const Tensor y = F::conv2d(x, w, {}, 1, 1, 1, 2);
+  const auto mid = tg::kernel::gemm_stats();
+  CHECK(mid.calls - before.calls == 3 * 2);
+  y.sum().backward();
+  const auto after = tg::kernel::gemm_stats();
+  CHECK(after.calls - mid.calls == 2 * 3 * 2);  // input and weight gradients
+  CHECK(after.operand_copies == before.operand_copies);
+  // The transposed convolution is conv2d's input gradient, recorded under its own name.
+  const Tensor t =
+      F::conv_transpose2d(tg::randn({2, 4, 3, 3}), tg::randn({4, 3, 2, 2}, {.requires_grad = true}), {}, 1, 0, 0, 2);
+  CHECK(t.grad_fn_name() == "conv_transpose2d");
+  CHECK(tg::kernel::gemm_stats().calls - after.calls == 2 * 2);
 }
 
 TEST_CASE("ConvTranspose1d/2d: weight [in, out / groups, k...], fan_in from that layout, output sizes") {

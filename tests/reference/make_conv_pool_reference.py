@@ -65,6 +65,10 @@ def main():
     cases["conv_transpose2d groups 2 rectangular"] = case(
         "conv_transpose2d", [r(1, 4, 3, 4), r(4, 3, 2, 3), r(6)], stride=[1, 2], padding=[0, 1],
         output_padding=[1, 1], groups=2, dilation=[2, 1])
+    # 1 x 1 kernels take the path without a column buffer.
+    cases["conv1d pointwise groups 2"] = case("conv1d", [r(2, 4, 5), r(6, 2, 1), r(6)], groups=2)
+    cases["conv_transpose2d pointwise groups 2"] = case("conv_transpose2d", [r(2, 4, 3, 2), r(4, 3, 1, 1), r(6)],
+                                                        groups=2)
     cases["conv_transpose2d unbatched no bias"] = case("conv_transpose2d", [r(3, 4, 4), r(3, 2, 2, 2)], padding=1)
 
     # Pooling.
