@@ -282,6 +282,9 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("F::conv_transpose1d", "an output of size -1", K::Shape, "conv_transpose1d", [] {
     F::conv_transpose1d(f32({1, 1, 1}), f32({1, 1, 1}), {}, 1, 1);
   });
+  bad("F::conv_transpose1d", "an input of length 0", K::Shape, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 2, 0}), f32({2, 3, 3}));
+  });
   bad("F::conv_transpose1d", "float32 input, float64 weight", K::DType, "conv_transpose1d", [] {
     F::conv_transpose1d(f32({1, 1, 5}), f64({1, 1, 3}));
   });

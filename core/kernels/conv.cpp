@@ -238,6 +238,12 @@ Conv2dGeometry conv_transpose2d_geometry(const TensorBase& x, const TensorBase& 
     throw ValueError(fmt::format(
         "{}: output_padding ({}, {}) must be smaller than either the stride ({}, {}) or the dilation ({}, {})", op,
         output_padding.h, output_padding.w, stride.h, stride.w, dilation.h, dilation.w));
+  // As PyTorch: an empty image has no transposed convolution (the formula
+  // would give an output of bias alone), unless there is no image at all.
+  if (x.size(0) != 0 && x.size(1) != 0 && (x.size(2) == 0 || x.size(3) == 0))
+    throw ShapeError(
+        fmt::format("{}: input {} has an empty spatial dim; only an empty batch or no channels are allowed", op,
+                    shape_str(x.sizes())));
   const std::int64_t h_out =
       transposed_size(x.size(2), stride.h, padding.h, dilation.h, weight.size(2), output_padding.h);
   const std::int64_t w_out =
