@@ -7,7 +7,9 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/args.h>
@@ -56,12 +58,26 @@ std::tuple<Tensor, Tensor> scaled_dot_product_attention_math(const Tensor& query
                                                              Generator* generator = nullptr);
 
 // ---- autograd/ops/conv.cpp ----------------------------------------------------------
-// x [N, C, H, W] (or unbatched [C, H, W]), weight [O, C, kh, kw], bias [O]
-// or undefined. Zero padding. Each image is unfolded (im2col) into one buffer
-// and multiplied by the weight in one GEMM; backward folds the input gradient
-// back (col2im) and takes the weight gradient by GEMM.
+// x [N, C, H, W] (or unbatched [C, H, W]), weight [O, C / groups, kh, kw],
+// bias [O] or undefined. Zero padding. Each image is unfolded (im2col) into
+// one buffer and multiplied by the weight in one GEMM per group; backward
+// folds the input gradient back (col2im) and takes the weight gradient by GEMM.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1, Size2 padding = 0,
-              Size2 dilation = 1);
+              Size2 dilation = 1, std::int64_t groups = 1);
+// x [N, C, L] (or [C, L]), weight [O, C / groups, k]: conv2d on a height of 1.
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
+              std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
+// The transposed convolutions (PyTorch's argument order: output_padding, then
+// groups, then dilation): x [N, Cin, H, W] (or [Cin, H, W]), weight
+// [Cin, Cout / groups, kh, kw], bias [Cout]; the output is
+// [N, Cout, (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1, ...].
+// They are conv2d's input gradient, and differentiate as such to any order.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
+                        Size2 padding = 0, Size2 output_padding = 0, std::int64_t groups = 1, Size2 dilation = 1);
+// x [N, Cin, L] (or [Cin, L]), weight [Cin, Cout / groups, k].
+Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
+                        std::int64_t padding = 0, std::int64_t output_padding = 0, std::int64_t groups = 1,
+                        std::int64_t dilation = 1);
 
 // ---- autograd/ops/pool.cpp ----------------------------------------------------------
 // x [N, C, H, W] or [C, H, W]. stride defaults to the kernel size. Padding is
@@ -78,6 +94,42 @@ std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel
 // rv, w, b, 0.1)`, meant as the momentum) would otherwise read as true.
 Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
                   StrictBool count_include_pad = true);
+// x [N, C, L] or [C, L]: avg_pool2d on a height of 1 (no ceil_mode, as avg_pool2d).
+Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = {},
+                  std::int64_t padding = 0, StrictBool count_include_pad = true);
+// x [N, C, H, W] or [C, H, W] -> [N, C, Ho, Wo]: output row i averages input
+// rows [floor(i H / Ho), ceil((i + 1) H / Ho)), and so for columns (PyTorch's
+// bins, which overlap when Ho does not divide H).
+Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size);
+// x [N, C, L] or [C, L] -> [N, C, output_size].
+Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size);
+
+// ---- autograd/ops/resample.cpp ------------------------------------------------------
+// torch.nn.functional.interpolate's arguments (antialias aside):
+//   F::interpolate(x, {.size = {8, 8}, .mode = "bilinear"})
+//   F::interpolate(x, {.scale_factor = {2.5}, .mode = "linear", .align_corners = true})
+struct InterpolateOptions {
+  std::vector<std::int64_t> size{};    // output spatial sizes: one for all, or one per spatial dim
+  std::vector<double> scale_factor{};  // or factors: output size floor(input size * factor)
+  std::string mode = "nearest";        // "nearest" (3-D to 5-D input), "linear" (3-D), "bilinear" (4-D)
+  // Linear modes: sample corners to corners ((in - 1) / (out - 1) apart);
+  // unset means false, and setting it with "nearest" is an error, as PyTorch.
+  std::optional<bool> align_corners{};
+  // With scale_factor: place samples by in / out instead of 1 / scale_factor.
+  bool recompute_scale_factor = false;
+};
+// x [N, C, spatial...] resampled to new spatial sizes. Exactly one of size and
+// scale_factor. Sources as PyTorch's kernels: 'nearest' takes
+// floor(j * in / out) (PyTorch's legacy nearest, computed in float as it is);
+// 'linear'/'bilinear' weigh the two neighbours of (j + 0.5) in / out - 0.5
+// (align_corners: j (in - 1) / (out - 1)). With a scale factor, 1 / factor
+// stands for in / out unless recompute_scale_factor.
+Tensor interpolate(const Tensor& x, const InterpolateOptions& options);
+// [*, C r^2, H, W] -> [*, C, H r, W r]: channel c r^2 + i r + j goes to
+// pixel (h r + i, w r + j) of channel c.
+Tensor pixel_shuffle(const Tensor& x, std::int64_t upscale_factor);
+// Its inverse: [*, C, H r, W r] -> [*, C r^2, H, W].
+Tensor pixel_unshuffle(const Tensor& x, std::int64_t downscale_factor);
 
 // ---- autograd/ops/normalization.cpp ------------------------------------------------
 // Normalises over the last normalized_shape.size() dims of x, which must equal

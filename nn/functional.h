@@ -19,6 +19,7 @@
 
 namespace tg::nn {
 
+using tg::InterpolateOptions;
 using tg::Size2;  // a height and width (core/args.h)
 
 }  // namespace tg::nn
@@ -73,8 +74,22 @@ requires std::same_as<B, bool> Tensor dropout(const Tensor& x, B p, Rest&&... re
 = delete;
 
 inline Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
-                     Size2 padding = 0, Size2 dilation = 1) {
-  return tg::conv2d(x, weight, bias, stride, padding, dilation);
+                     Size2 padding = 0, Size2 dilation = 1, std::int64_t groups = 1) {
+  return tg::conv2d(x, weight, bias, stride, padding, dilation, groups);
+}
+inline Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
+                     std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1) {
+  return tg::conv1d(x, weight, bias, stride, padding, dilation, groups);
+}
+inline Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
+                               Size2 padding = 0, Size2 output_padding = 0, std::int64_t groups = 1,
+                               Size2 dilation = 1) {
+  return tg::conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation);
+}
+inline Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
+                               std::int64_t padding = 0, std::int64_t output_padding = 0, std::int64_t groups = 1,
+                               std::int64_t dilation = 1) {
+  return tg::conv_transpose1d(x, weight, bias, stride, padding, output_padding, groups, dilation);
 }
 
 inline Tensor max_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
@@ -89,6 +104,24 @@ inline std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2
 inline Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
                          StrictBool count_include_pad = true) {
   return tg::avg_pool2d(x, kernel_size, stride, padding, count_include_pad);
+}
+inline Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = {},
+                         std::int64_t padding = 0, StrictBool count_include_pad = true) {
+  return tg::avg_pool1d(x, kernel_size, stride, padding, count_include_pad);
+}
+inline Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
+  return tg::adaptive_avg_pool2d(x, output_size);
+}
+inline Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size) {
+  return tg::adaptive_avg_pool1d(x, output_size);
+}
+
+inline Tensor interpolate(const Tensor& x, const InterpolateOptions& options) { return tg::interpolate(x, options); }
+inline Tensor pixel_shuffle(const Tensor& x, std::int64_t upscale_factor) {
+  return tg::pixel_shuffle(x, upscale_factor);
+}
+inline Tensor pixel_unshuffle(const Tensor& x, std::int64_t downscale_factor) {
+  return tg::pixel_unshuffle(x, downscale_factor);
 }
 
 inline Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,

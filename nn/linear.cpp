@@ -46,4 +46,14 @@ Tensor Flatten::forward(const Tensor& input) { return flatten(input, start_dim, 
 
 std::string Flatten::extra_repr() const { return fmt::format("start_dim={}, end_dim={}", start_dim, end_dim); }
 
+Tensor Unflatten::forward(const Tensor& input) { return tg::unflatten(input, dim, unflattened_size); }
+
+std::string Unflatten::extra_repr() const {
+  // PyTorch prints the sizes as a tuple: (2, 5), or (4,).
+  std::string sizes;
+  for (std::int64_t v : unflattened_size) sizes += fmt::format("{}{}", sizes.empty() ? "" : ", ", v);
+  if (unflattened_size.size() == 1) sizes += ",";
+  return fmt::format("dim={}, unflattened_size=({})", dim, sizes);
+}
+
 }  // namespace tg::nn

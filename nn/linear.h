@@ -1,6 +1,7 @@
 #pragma once
 // Linear, and the two shape-only modules Identity and Flatten.
 #include <cstdint>
+#include <utility>
 
 #include <tapegrad/nn/module.h>
 
@@ -47,6 +48,19 @@ class Flatten : public Module {
 
   std::int64_t start_dim;
   std::int64_t end_dim;
+};
+
+// Splits dim into unflattened_size (one entry may be -1), as tg::unflatten:
+// Unflatten(1, {2, 5}) takes [N, 10] to [N, 2, 5].
+class Unflatten : public Module {
+ public:
+  Unflatten(std::int64_t dim, Dims unflattened_size) : dim(dim), unflattened_size(std::move(unflattened_size)) {}
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "Unflatten"; }
+  std::string extra_repr() const override;
+
+  std::int64_t dim;
+  Dims unflattened_size;
 };
 
 }  // namespace tg::nn

@@ -16,4 +16,5 @@
 #include <tapegrad/nn/pooling.h>
 #include <tapegrad/nn/rnn.h>
 #include <tapegrad/nn/transformer.h>
+#include <tapegrad/nn/upsampling.h>
 #include <tapegrad/nn/utils.h>

@@ -31,4 +31,20 @@ std::string AvgPool2d::extra_repr() const {
   return s;
 }
 
+Tensor AvgPool1d::forward(const Tensor& input) {
+  return functional::avg_pool1d(input, kernel_size, stride, padding, count_include_pad);
+}
+
+std::string AvgPool1d::extra_repr() const {
+  return fmt::format("kernel_size=({},), stride=({},), padding=({},)", kernel_size, stride, padding);
+}
+
+Tensor AdaptiveAvgPool2d::forward(const Tensor& input) { return functional::adaptive_avg_pool2d(input, output_size); }
+
+std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + size_str(output_size); }
+
+Tensor AdaptiveAvgPool1d::forward(const Tensor& input) { return functional::adaptive_avg_pool1d(input, output_size); }
+
+std::string AdaptiveAvgPool1d::extra_repr() const { return fmt::format("output_size={}", output_size); }
+
 }  // namespace tg::nn

@@ -42,4 +42,45 @@ class AvgPool2d : public Module {
   bool count_include_pad;
 };
 
+// Mean over each window of [N, C, L] or [C, L]; stride defaults to the kernel size.
+class AvgPool1d : public Module {
+ public:
+  explicit AvgPool1d(std::int64_t kernel_size, std::optional<std::int64_t> stride = {}, std::int64_t padding = 0,
+                     StrictBool count_include_pad = true)
+      : kernel_size(kernel_size),
+        stride(stride.value_or(kernel_size)),
+        padding(padding),
+        count_include_pad(count_include_pad) {}
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "AvgPool1d"; }
+  std::string extra_repr() const override;
+
+  std::int64_t kernel_size;
+  std::int64_t stride;
+  std::int64_t padding;
+  bool count_include_pad;
+};
+
+// Averages [N, C, H, W] or [C, H, W] down to output_size with PyTorch's bins.
+class AdaptiveAvgPool2d : public Module {
+ public:
+  explicit AdaptiveAvgPool2d(Size2 output_size) : output_size(output_size) {}
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "AdaptiveAvgPool2d"; }
+  std::string extra_repr() const override;
+
+  Size2 output_size;
+};
+
+// Averages [N, C, L] or [C, L] down to output_size with PyTorch's bins.
+class AdaptiveAvgPool1d : public Module {
+ public:
+  explicit AdaptiveAvgPool1d(std::int64_t output_size) : output_size(output_size) {}
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "AdaptiveAvgPool1d"; }
+  std::string extra_repr() const override;
+
+  std::int64_t output_size;
+};
+
 }  // namespace tg::nn

@@ -246,6 +246,157 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("F::conv2d", "bias of the wrong size", K::Shape, "conv2d", [] {
     F::conv2d(f32({1, 1, 5, 5}), f32({2, 1, 3, 3}), f32({3}));
   });
+  // ---- conv1d, groups, transposed convolutions ----
+  bad("F::conv2d", "groups that do not match the input's channels", K::Shape, "conv2d", [] {
+    F::conv2d(f32({1, 3, 5, 5}), f32({4, 2, 3, 3}), {}, 1, 0, 1, 2);
+  });
+  bad("F::conv1d", "a 4-D input", K::Shape, "conv1d", [] { F::conv1d(f32({1, 1, 1, 5}), f32({2, 1, 3})); });
+  bad("F::conv1d", "a 2-D weight", K::Shape, "conv1d", [] { F::conv1d(f32({1, 1, 5}), f32({2, 3})); });
+  bad("F::conv1d", "3 input channels for a weight of 2", K::Shape, "conv1d", [] {
+    F::conv1d(f32({1, 3, 5}), f32({2, 2, 3}));
+  });
+  bad("F::conv1d", "groups 2 for 3 output channels", K::Value, "conv1d", [] {
+    F::conv1d(f32({1, 4, 5}), f32({3, 2, 3}), {}, 1, 0, 1, 2);
+  });
+  bad("F::conv1d", "groups 0", K::Value, "conv1d", [] { F::conv1d(f32({1, 2, 5}), f32({2, 2, 3}), {}, 1, 0, 1, 0); });
+  bad("F::conv1d", "stride 0", K::Value, "conv1d", [] { F::conv1d(f32({1, 1, 5}), f32({2, 1, 3}), {}, 0); });
+  bad("F::conv1d", "an input shorter than the dilated kernel", K::Shape, "conv1d", [] {
+    F::conv1d(f32({1, 1, 3}), f32({1, 1, 2}), {}, 1, 0, 3);
+  });
+  bad("F::conv1d", "int64 input and weight", K::DType, "conv1d", [] { F::conv1d(i64({1, 1, 5}), i64({1, 1, 3})); });
+  bad("F::conv_transpose1d", "a 4-D input", K::Shape, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 2, 1, 5}), f32({2, 1, 3}));
+  });
+  bad("F::conv_transpose1d", "3 input channels for a weight of 2", K::Shape, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 3, 5}), f32({2, 2, 3}));
+  });
+  bad("F::conv_transpose1d", "groups 2 for 3 input channels", K::Value, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 3, 5}), f32({3, 2, 3}), {}, 1, 0, 0, 2);
+  });
+  bad("F::conv_transpose1d", "output_padding 2 with stride 2", K::Value, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 1, 5}), f32({1, 1, 3}), {}, 2, 0, 2);
+  });
+  bad("F::conv_transpose1d", "negative padding", K::Value, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 1, 5}), f32({1, 1, 3}), {}, 1, -1);
+  });
+  bad("F::conv_transpose1d", "an output of size -1", K::Shape, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 1, 1}), f32({1, 1, 1}), {}, 1, 1);
+  });
+  bad("F::conv_transpose1d", "an input of length 0", K::Shape, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 2, 0}), f32({2, 3, 3}));
+  });
+  bad("F::conv_transpose1d", "float32 input, float64 weight", K::DType, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 1, 5}), f64({1, 1, 3}));
+  });
+  bad("F::conv_transpose1d", "bias of the wrong size", K::Shape, "conv_transpose1d", [] {
+    F::conv_transpose1d(f32({1, 2, 5}), f32({2, 3, 3}), f32({2}));
+  });
+  bad("F::conv_transpose2d", "a 2-D input", K::Shape, "conv_transpose2d", [] {
+    F::conv_transpose2d(f32({4, 4}), f32({1, 1, 3, 3}));
+  });
+  bad("F::conv_transpose2d", "a 3-D weight", K::Shape, "conv_transpose2d", [] {
+    F::conv_transpose2d(f32({1, 1, 4, 4}), f32({1, 3, 3}));
+  });
+  bad("F::conv_transpose2d", "stride 0", K::Value, "conv_transpose2d", [] {
+    F::conv_transpose2d(f32({1, 1, 4, 4}), f32({1, 1, 3, 3}), {}, 0);
+  });
+  bad("F::conv_transpose2d", "a stride of 2^62 with padding 2^62", K::Shape, "conv_transpose2d", [] {
+    F::conv_transpose2d(f32({1, 1, 4, 4}), f32({1, 1, 3, 3}), {}, 1LL << 62, 1LL << 62);
+  });
+  bad("F::conv_transpose2d", "int64 input and weight", K::DType, "conv_transpose2d", [] {
+    F::conv_transpose2d(i64({1, 1, 4, 4}), i64({1, 1, 3, 3}));
+  });
+  // ---- 1-D and adaptive pooling ----
+  bad("F::avg_pool1d", "a 4-D input", K::Shape, "avg_pool1d", [] { F::avg_pool1d(f32({1, 1, 4, 4}), 2); });
+  bad("F::avg_pool1d", "kernel 0", K::Value, "avg_pool1d", [] { F::avg_pool1d(f32({1, 1, 4}), 0); });
+  bad("F::avg_pool1d", "padding past half the kernel", K::Value, "avg_pool1d", [] {
+    F::avg_pool1d(f32({1, 1, 4}), 2, 1, 2);
+  });
+  bad("F::avg_pool1d", "an input shorter than the kernel", K::Shape, "avg_pool1d", [] {
+    F::avg_pool1d(f32({1, 1, 2}), 3);
+  });
+  bad("F::avg_pool1d", "an int64 input", K::DType, "avg_pool1d", [] { F::avg_pool1d(i64({1, 1, 4}), 2); });
+  bad("F::adaptive_avg_pool1d", "a 4-D input", K::Shape, "adaptive_avg_pool1d", [] {
+    F::adaptive_avg_pool1d(f32({1, 1, 4, 4}), 2);
+  });
+  bad("F::adaptive_avg_pool1d", "output size -1", K::Value, "adaptive_avg_pool1d", [] {
+    F::adaptive_avg_pool1d(f32({1, 1, 4}), -1);
+  });
+  bad("F::adaptive_avg_pool1d", "an empty length", K::Shape, "adaptive_avg_pool1d", [] {
+    F::adaptive_avg_pool1d(f32({1, 1, 0}), 2);
+  });
+  bad("F::adaptive_avg_pool1d", "an int64 input", K::DType, "adaptive_avg_pool1d", [] {
+    F::adaptive_avg_pool1d(i64({1, 1, 4}), 2);
+  });
+  bad("F::adaptive_avg_pool2d", "a 2-D input", K::Shape, "adaptive_avg_pool2d", [] {
+    F::adaptive_avg_pool2d(f32({4, 4}), 2);
+  });
+  bad("F::adaptive_avg_pool2d", "output size (2, -3)", K::Value, "adaptive_avg_pool2d", [] {
+    F::adaptive_avg_pool2d(f32({1, 1, 4, 4}), {2, -3});
+  });
+  bad("F::adaptive_avg_pool2d", "a zero-width input", K::Shape, "adaptive_avg_pool2d", [] {
+    F::adaptive_avg_pool2d(f32({1, 1, 4, 0}), 2);
+  });
+  bad("F::adaptive_avg_pool2d", "output size 2^62", K::Shape, "adaptive_avg_pool2d", [] {
+    F::adaptive_avg_pool2d(f32({1, 1, 4, 4}), 1LL << 62);
+  });
+  bad("F::adaptive_avg_pool2d", "an int64 input", K::DType, "adaptive_avg_pool2d", [] {
+    F::adaptive_avg_pool2d(i64({1, 1, 4, 4}), 2);
+  });
+  // ---- interpolate and the pixel shuffles ----
+  bad("F::interpolate", "both size and scale_factor", K::Value, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4}), {.size = {8}, .scale_factor = {2}});
+  });
+  bad("F::interpolate", "neither size nor scale_factor", K::Value, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4}), {});
+  });
+  bad("F::interpolate", "mode 'cubic'", K::Value, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4}), {.size = {8}, .mode = "cubic"});
+  });
+  bad("F::interpolate", "bilinear on a 3-D input", K::Shape, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4}), {.size = {8}, .mode = "bilinear"});
+  });
+  bad("F::interpolate", "linear on a 4-D input", K::Shape, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4, 4}), {.size = {8}, .mode = "linear"});
+  });
+  bad("F::interpolate", "a 2-D input", K::Shape, "interpolate", [] { F::interpolate(f32({4, 4}), {.size = {8}}); });
+  bad("F::interpolate", "align_corners with nearest", K::Value, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4}), {.size = {8}, .align_corners = true});
+  });
+  bad("F::interpolate", "size 0", K::Shape, "interpolate", [] { F::interpolate(f32({1, 1, 4}), {.size = {0}}); });
+  bad("F::interpolate", "a scale factor that leaves no element", K::Shape, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4}), {.scale_factor = {0.2}});
+  });
+  bad("F::interpolate", "scale factor -2", K::Value, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4}), {.scale_factor = {-2}});
+  });
+  bad("F::interpolate", "scale factor NaN", K::Value, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4}), {.scale_factor = {kNaN}, .mode = "linear"});
+  });
+  bad("F::interpolate", "an input of length 0", K::Shape, "interpolate", [] {
+    F::interpolate(f32({1, 1, 0}), {.size = {4}});
+  });
+  bad("F::interpolate", "three sizes for two spatial dims", K::Value, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4, 4}), {.size = {2, 3, 4}});
+  });
+  bad("F::interpolate", "an int64 input", K::DType, "interpolate", [] {
+    F::interpolate(i64({1, 1, 4}), {.size = {8}});
+  });
+  bad("F::interpolate", "size 2^62 along two dims", K::Shape, "interpolate", [] {
+    F::interpolate(f32({1, 1, 4, 4}), {.size = {1LL << 62}});
+  });
+  bad("F::pixel_shuffle", "a 2-D input", K::Shape, "pixel_shuffle", [] { F::pixel_shuffle(f32({4, 4}), 2); });
+  bad("F::pixel_shuffle", "6 channels for factor 2", K::Shape, "pixel_shuffle", [] {
+    F::pixel_shuffle(f32({1, 6, 2, 2}), 2);
+  });
+  bad("F::pixel_shuffle", "factor 0", K::Value, "pixel_shuffle", [] { F::pixel_shuffle(f32({1, 4, 2, 2}), 0); });
+  bad("F::pixel_unshuffle", "a 2-D input", K::Shape, "pixel_unshuffle", [] { F::pixel_unshuffle(f32({4, 4}), 2); });
+  bad("F::pixel_unshuffle", "a width of 5 for factor 2", K::Shape, "pixel_unshuffle", [] {
+    F::pixel_unshuffle(f32({1, 1, 4, 5}), 2);
+  });
+  bad("F::pixel_unshuffle", "factor -1", K::Value, "pixel_unshuffle", [] {
+    F::pixel_unshuffle(f32({1, 1, 4, 4}), -1);
+  });
   bad("F::batch_norm", "running_mean without running_var", K::Value, "batch_norm", [] {
     F::batch_norm(f32({4, 3}), f32({3}), Tensor(), {}, {}, true);
   });

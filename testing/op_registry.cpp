@@ -756,6 +756,30 @@ void nn_ops(Builder& r) {
   r.add("F::conv2d", "dilation 2, no bias, rectangular", "2x1x4x5 2x1x2x2", b([](auto& x, auto& w, Args& a) {
           return F::conv2d(x, w, {}, {a.count(1), a.count(2)}, {a.count(1), a.count(0)}, a.count(2));
         }));
+  r.add("F::conv2d", "groups 2, padding 1", "1x4x5x5 4x2x3x3 4", t3([](auto& x, auto& w, auto& bias, Args& a) {
+          return F::conv2d(x, w, bias, a.count(1), a.count(1), a.count(1), a.count(2));
+        }));
+  r.add("F::conv1d", "bias, groups 2, stride 2, padding 1, dilation 2", "2x4x9 6x2x3 6 | 4x9 6x2x3 6",
+        t3([](auto& x, auto& w, auto& bias, Args& a) {
+          return F::conv1d(x, w, bias, a.count(2), a.count(1), a.count(2), a.count(2));
+        }));
+  r.add("F::conv1d", "no bias", "1x3x7 2x3x3", b([](auto& x, auto& w, Args&) { return F::conv1d(x, w); }));
+  r.add("F::conv_transpose1d", "bias, stride 2, padding 1, output_padding 1", "1x4x5 4x3x3 3 | 4x5 4x3x3 3",
+        t3([](auto& x, auto& w, auto& bias, Args& a) {
+          return F::conv_transpose1d(x, w, bias, a.count(2), a.count(1), a.count(1));
+        }));
+  r.add("F::conv_transpose1d", "groups 2, stride 3, output_padding 2, dilation 2, no bias", "2x4x4 4x1x2",
+        b([](auto& x, auto& w, Args& a) {
+          return F::conv_transpose1d(x, w, {}, a.count(3), a.count(0), a.count(2), a.count(2), a.count(2));
+        }));
+  r.add("F::conv_transpose2d", "bias, stride 2, padding 1, output_padding 1", "1x3x3x4 3x2x3x3 2 | 3x3x4 3x2x3x3 2",
+        t3([](auto& x, auto& w, auto& bias, Args& a) {
+          return F::conv_transpose2d(x, w, bias, a.count(2), a.count(1), a.count(1));
+        }));
+  r.add("F::conv_transpose2d", "groups 2, rectangular, no bias", "1x4x3x4 4x3x2x3", b([](auto& x, auto& w, Args& a) {
+          return F::conv_transpose2d(x, w, {}, {a.count(1), a.count(2)}, {a.count(0), a.count(1)}, a.count(1),
+                                     a.count(2), {a.count(2), a.count(1)});
+        }));
   r.add("F::max_pool2d", "kernel 2", "1x2x4x4 | 2x4x4",
         u([](auto& x, Args& a) { return F::max_pool2d(x, a.count(2)); }))
       .no_expand();
@@ -771,6 +795,37 @@ void nn_ops(Builder& r) {
         u([](auto& x, Args& a) { return F::avg_pool2d(x, a.count(2)); }));
   r.add("F::avg_pool2d", "kernel 3, stride 2, padding 1, padding not counted", "1x2x5x5",
         u([](auto& x, Args& a) { return F::avg_pool2d(x, a.count(3), a.count(2), a.count(1), a.flag(false)); }));
+  r.add("F::avg_pool1d", "kernel 3, stride 2, padding 1", "2x3x8 | 3x8",
+        u([](auto& x, Args& a) { return F::avg_pool1d(x, a.count(3), a.count(2), a.count(1)); }));
+  r.add("F::avg_pool1d", "kernel 4, stride 3, padding 2, padding not counted", "1x2x9",
+        u([](auto& x, Args& a) { return F::avg_pool1d(x, a.count(4), a.count(3), a.count(2), a.flag(false)); }));
+  r.add("F::adaptive_avg_pool1d", "7 -> 3", "2x3x7 | 3x7",
+        u([](auto& x, Args& a) { return F::adaptive_avg_pool1d(x, a.count(3)); }));
+  r.add("F::adaptive_avg_pool1d", "5 -> 8", "1x2x5",
+        u([](auto& x, Args& a) { return F::adaptive_avg_pool1d(x, a.count(8)); }));
+  r.add("F::adaptive_avg_pool2d", "7x5 -> 3x4", "2x3x7x5 | 3x7x5", u([](auto& x, Args& a) {
+          return F::adaptive_avg_pool2d(x, {a.count(3), a.count(4)});
+        }));
+  r.add("F::interpolate", "nearest, size 8", "1x2x5",
+        u([](auto& x, Args& a) { return F::interpolate(x, {.size = {a.count(8)}}); }));
+  r.add("F::interpolate", "nearest 2-D, scale 1.7", "1x2x4x5",
+        u([](auto& x, Args& a) { return F::interpolate(x, {.scale_factor = {a.scalar(1.7)}}); }));
+  r.add("F::interpolate", "linear, scale 2.5, align_corners", "2x3x5", u([](auto& x, Args& a) {
+          return F::interpolate(x, {.scale_factor = {a.scalar(2.5)}, .mode = "linear", .align_corners = a.flag(true)});
+        }));
+  r.add("F::interpolate", "bilinear, size (7, 3)", "1x2x4x5", u([](auto& x, Args& a) {
+          return F::interpolate(x,
+                                {.size = {a.count(7), a.count(3)}, .mode = "bilinear", .align_corners = a.flag(false)});
+        }));
+  r.add("F::interpolate", "bilinear, scale 1.5, align_corners", "1x2x4x5", u([](auto& x, Args& a) {
+          return F::interpolate(x,
+                                {.scale_factor = {a.scalar(1.5)}, .mode = "bilinear", .align_corners = a.flag(true)});
+        }));
+  r.add("F::pixel_shuffle", "2", "2x8x3x2 | 8x2x3", u([](auto& x, Args& a) { return F::pixel_shuffle(x, a.count(2)); }))
+      .types(all_types());
+  r.add("F::pixel_unshuffle", "2", "2x2x4x6 | 2x4x6",
+        u([](auto& x, Args& a) { return F::pixel_unshuffle(x, a.count(2)); }))
+      .types(all_types());
   r.add("F::layer_norm", "affine", "3x4 4 4 | 2x3x4 4 4",
         t3([](auto& x, auto& w, auto& bias, Args& a) { return F::layer_norm(x, a.shape({x.size(-1)}), w, bias); }));
   r.add("F::layer_norm", "two dims, no affine", "2x3x4", u([](auto& x, Args& a) {

@@ -8,6 +8,10 @@
 //   max_pool2d_backward  dx = dy added at idx          (its derivative: read at idx again)
 //   avg_pool2d           y  = mean of each window
 //   avg_pool2d_backward  dx = dy / divisor spread over each window  (its derivative: avg_pool2d)
+// Adaptive average pooling is average pooling over other windows (the
+// kernel's g.adaptive), and the 1-D forms are the 2-D ones on a height of 1.
+#include <fmt/format.h>
+
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/pool.h>
@@ -62,7 +66,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Pool2dGeometry& g);
 Tensor avg_pool_forward(const Tensor& x, const Pool2dGeometry& g) {
   Tensor y = kernel::avg_pool2d(x, g);
   if (autograd::needs_grad(x))
-    autograd::record("avg_pool2d", {&x}, {&y}, [g](Backward& bw) {
+    autograd::record(g.adaptive ? "adaptive_avg_pool2d" : "avg_pool2d", {&x}, {&y}, [g](Backward& bw) {
       // y [N,C,Ho,Wo] = mean of each window of x;  dx [N,C,H,W] = dy / divisor spread over each window
       bw.add(0, avg_pool_backward(bw.grad(), g));
     });
@@ -72,11 +76,19 @@ Tensor avg_pool_forward(const Tensor& x, const Pool2dGeometry& g) {
 Tensor avg_pool_backward(const Tensor& dy, const Pool2dGeometry& g) {
   Tensor dx = kernel::avg_pool2d_backward(dy, g);
   if (autograd::needs_grad(dy))
-    autograd::record("avg_pool2d_backward", {&dy}, {&dx}, [g](Backward& bw) {
-      // dx = avg_pool2d's adjoint applied to dy;  d(dy) = avg_pool2d(ddx) [N,C,Ho,Wo]
-      bw.add(0, avg_pool_forward(bw.grad(), g));
-    });
+    autograd::record(g.adaptive ? "adaptive_avg_pool2d_backward" : "avg_pool2d_backward", {&dy}, {&dx},
+                     [g](Backward& bw) {
+                       // dx = avg_pool2d's adjoint applied to dy;  d(dy) = avg_pool2d(ddx) [N,C,Ho,Wo]
+                       bw.add(0, avg_pool_forward(bw.grad(), g));
+                     });
   return dx;
+}
+
+// The 1-D pools run as 2-D ones on a height of 1; the rank is checked first
+// so that the error shows the 1-D shape.
+void check_1d(const char* op, const Tensor& x) {
+  if (x.dim() != 2 && x.dim() != 3)
+    throw ShapeError(fmt::format("{}: expected a 2-D [C, L] or 3-D [N, C, L] input, got {}", op, shape_str(x.sizes())));
 }
 
 }  // namespace
@@ -104,6 +116,34 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> strid
   Pool2dGeometry g = kernel::pool2d_geometry("avg_pool2d", x, kernel_size, stride, padding, 1);
   g.count_include_pad = count_include_pad;
   return avg_pool_forward(x, g);
+}
+
+Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride, std::int64_t padding,
+                  StrictBool count_include_pad) {
+  TG_PROFILE_OP("avg_pool1d", x);
+  check_1d("avg_pool1d", x);
+  if (x.dim() == 2)
+    return tg::squeeze(avg_pool1d(tg::unsqueeze(x, 0), kernel_size, stride, padding, count_include_pad), 0);
+  const Tensor x2 = tg::unsqueeze(x, 2);
+  Pool2dGeometry g = kernel::pool2d_geometry("avg_pool1d", x2, {1, kernel_size}, Size2(1, stride.value_or(kernel_size)),
+                                             {0, padding}, 1);
+  g.count_include_pad = count_include_pad;
+  return tg::squeeze(avg_pool_forward(x2, g), 2);
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
+  TG_PROFILE_OP("adaptive_avg_pool2d", x);
+  if (x.dim() == 3) return tg::squeeze(adaptive_avg_pool2d(tg::unsqueeze(x, 0), output_size), 0);
+  return avg_pool_forward(x, kernel::adaptive_pool2d_geometry("adaptive_avg_pool2d", x, output_size));
+}
+
+Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size) {
+  TG_PROFILE_OP("adaptive_avg_pool1d", x);
+  check_1d("adaptive_avg_pool1d", x);
+  if (x.dim() == 2) return tg::squeeze(adaptive_avg_pool1d(tg::unsqueeze(x, 0), output_size), 0);
+  const Tensor x2 = tg::unsqueeze(x, 2);
+  return tg::squeeze(
+      avg_pool_forward(x2, kernel::adaptive_pool2d_geometry("adaptive_avg_pool1d", x2, {1, output_size})), 2);
 }
 
 }  // namespace tg

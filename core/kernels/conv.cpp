@@ -1,4 +1,5 @@
-// conv2d by im2col + GEMM and its two gradients (declared in conv.h).
+// conv2d by im2col + GEMM and its two gradients (declared in conv.h), and
+// the shape rules of the convolutions and transposed convolutions.
 #include <tapegrad/core/kernels/conv.h>
 
 #include <algorithm>
@@ -128,67 +129,149 @@ void for_each_image(std::int64_t images, int threads, Body body) {
   if (error) std::rethrow_exception(error);
 }
 
-void check_same_floating(const TensorBase& a, const char* a_name, const TensorBase& b, const char* b_name) {
+void check_same_floating(const char* op, const TensorBase& a, const char* a_name, const TensorBase& b,
+                         const char* b_name) {
   if (!a.is_floating_point() || a.dtype() != b.dtype())
-    throw DTypeError(fmt::format("conv2d: {} and {} must share one floating dtype, got {} and {}", a_name, b_name,
+    throw DTypeError(fmt::format("{}: {} and {} must share one floating dtype, got {} and {}", op, a_name, b_name,
                                  dtype_name(a.dtype()), dtype_name(b.dtype())));
+}
+
+// (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1,
+// or -1 past int64.
+std::int64_t transposed_size(std::int64_t size, std::int64_t stride, std::int64_t padding, std::int64_t dilation,
+                             std::int64_t kernel, std::int64_t output_padding) {
+  std::int64_t a = 0, b = 0, p2 = 0;
+  if (mul_overflows(size - 1, stride, &a) || mul_overflows(dilation, kernel - 1, &b) || add_overflows(a, b, &a) ||
+      add_overflows(a, output_padding + 1, &a) || mul_overflows(padding, 2, &p2))
+    return -1;
+  return a - p2;
 }
 
 }  // namespace
 
 Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, const TensorBase& bias, Size2 stride,
-                               Size2 padding, Size2 dilation) {
+                               Size2 padding, Size2 dilation, std::int64_t groups, const char* op) {
   if (weight.dim() != 4)
-    throw ShapeError(fmt::format("conv2d: weight must be 4-D [out_channels, in_channels, kh, kw], got {}",
+    throw ShapeError(fmt::format("{}: weight must be 4-D [out_channels, in_channels / groups, kh, kw], got {}", op,
                                  shape_str(weight.sizes())));
   if (x.dim() != 4)
     throw ShapeError(
-        fmt::format("conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", shape_str(x.sizes())));
-  if (x.size(1) != weight.size(1))
-    throw ShapeError(fmt::format("conv2d: input has {} channels but the weight expects {} (input {}, weight {})",
-                                 x.size(1), weight.size(1), shape_str(x.sizes()), shape_str(weight.sizes())));
-  check_same_floating(x, "input", weight, "weight");
+        fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op, shape_str(x.sizes())));
+  if (groups < 1 || weight.size(0) % groups != 0)
+    throw ValueError(
+        fmt::format("{}: groups ({}) must be positive and divide out_channels ({})", op, groups, weight.size(0)));
+  std::int64_t in_channels = 0;
+  if (mul_overflows(weight.size(1), groups, &in_channels) || x.size(1) != in_channels)
+    throw ShapeError(fmt::format(
+        "{}: input has {} channels but the weight expects {} ({} per group, {} groups; input {}, weight {})", op,
+        x.size(1), in_channels, weight.size(1), groups, shape_str(x.sizes()), shape_str(weight.sizes())));
+  check_same_floating(op, x, "input", weight, "weight");
   if (bias.defined()) {
     if (bias.dim() != 1 || bias.size(0) != weight.size(0))
-      throw ShapeError(fmt::format("conv2d: bias must be [{}] (one per output channel), got {}", weight.size(0),
+      throw ShapeError(fmt::format("{}: bias must be [{}] (one per output channel), got {}", op, weight.size(0),
                                    shape_str(bias.sizes())));
-    check_same_floating(weight, "weight", bias, "bias");
+    check_same_floating(op, weight, "weight", bias, "bias");
   }
   if (stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1 || padding.h < 0 || padding.w < 0)
     throw ValueError(
-        fmt::format("conv2d: stride ({}, {}) and dilation ({}, {}) must be positive and padding ({}, {}) "
+        fmt::format("{}: stride ({}, {}) and dilation ({}, {}) must be positive and padding ({}, {}) "
                     "non-negative",
-                    stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w));
-  Conv2dGeometry g{x.size(0),      x.size(1),      x.size(2),  x.size(3), weight.size(0),
-                   weight.size(2), weight.size(3), stride.h,   stride.w,  padding.h,
-                   padding.w,      dilation.h,     dilation.w, 0,         0};
+                    op, stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w));
+  Conv2dGeometry g{x.size(0),      x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2),
+                   weight.size(3), stride.h,  stride.w,  padding.h, padding.w,      dilation.h,
+                   dilation.w,     0,         0,         groups};
   std::int64_t span_h = 0, span_w = 0, padded_h = 0, padded_w = 0;
   if (mul_overflows(g.dh, g.kh - 1, &span_h) || add_overflows(span_h, 1, &span_h) ||
       mul_overflows(g.dw, g.kw - 1, &span_w) || add_overflows(span_w, 1, &span_w) ||
       mul_overflows(g.ph, 2, &padded_h) || add_overflows(padded_h, g.h, &padded_h) ||
       mul_overflows(g.pw, 2, &padded_w) || add_overflows(padded_w, g.w, &padded_w))
     throw ShapeError(
-        fmt::format("conv2d: input {}, weight {}, padding ({}, {}) and dilation ({}, {}) give sizes past "
+        fmt::format("{}: input {}, weight {}, padding ({}, {}) and dilation ({}, {}) give sizes past "
                     "int64",
-                    shape_str(x.sizes()), shape_str(weight.sizes()), g.ph, g.pw, g.dh, g.dw));
+                    op, shape_str(x.sizes()), shape_str(weight.sizes()), g.ph, g.pw, g.dh, g.dw));
   if (padded_h < span_h || padded_w < span_w)
-    throw ShapeError(fmt::format("conv2d: input {} padded by ({}, {}) is smaller than the dilated kernel ({}, {})",
+    throw ShapeError(fmt::format("{}: input {} padded by ({}, {}) is smaller than the dilated kernel ({}, {})", op,
                                  shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));
   g.ho = (padded_h - span_h) / g.sh + 1;
   g.wo = (padded_w - span_w) / g.sw + 1;
   // The output and the column buffer are counted with these; the work
   // estimate (n * o * col_rows * col_cols) saturates instead.
-  checked_numel(Dims{g.n, g.o, g.ho, g.wo}, "conv2d");
-  checked_numel(Dims{g.c, g.kh, g.kw, g.ho, g.wo}, "conv2d");
+  checked_numel(Dims{g.n, g.o, g.ho, g.wo}, op);
+  checked_numel(Dims{g.c, g.kh, g.kw, g.ho, g.wo}, op);
   return g;
 }
 
-// y[n] = W [O, CKK] @ col(x[n]) [CKK, HoWo] (+ b), one GEMM per image.
+Conv2dGeometry conv_transpose2d_geometry(const TensorBase& x, const TensorBase& weight, const TensorBase& bias,
+                                         Size2 stride, Size2 padding, Size2 output_padding, Size2 dilation,
+                                         std::int64_t groups, const char* op) {
+  if (weight.dim() != 4)
+    throw ShapeError(fmt::format("{}: weight must be 4-D [in_channels, out_channels / groups, kh, kw], got {}", op,
+                                 shape_str(weight.sizes())));
+  if (x.dim() != 4)
+    throw ShapeError(
+        fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op, shape_str(x.sizes())));
+  if (groups < 1 || weight.size(0) % groups != 0)
+    throw ValueError(
+        fmt::format("{}: groups ({}) must be positive and divide in_channels ({})", op, groups, weight.size(0)));
+  if (x.size(1) != weight.size(0))
+    throw ShapeError(fmt::format("{}: input has {} channels but the weight expects {} (input {}, weight {})", op,
+                                 x.size(1), weight.size(0), shape_str(x.sizes()), shape_str(weight.sizes())));
+  check_same_floating(op, x, "input", weight, "weight");
+  std::int64_t out_channels = 0;
+  if (mul_overflows(weight.size(1), groups, &out_channels))
+    throw ShapeError(fmt::format("{}: weight {} with {} groups gives more channels than int64 holds", op,
+                                 shape_str(weight.sizes()), groups));
+  if (bias.defined()) {
+    if (bias.dim() != 1 || bias.size(0) != out_channels)
+      throw ShapeError(fmt::format("{}: bias must be [{}] (one per output channel), got {}", op, out_channels,
+                                   shape_str(bias.sizes())));
+    check_same_floating(op, weight, "weight", bias, "bias");
+  }
+  if (stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1 || padding.h < 0 || padding.w < 0 ||
+      output_padding.h < 0 || output_padding.w < 0)
+    throw ValueError(fmt::format(
+        "{}: stride ({}, {}) and dilation ({}, {}) must be positive, padding ({}, {}) and output_padding "
+        "({}, {}) non-negative",
+        op, stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w, output_padding.h, output_padding.w));
+  if ((output_padding.h >= stride.h && output_padding.h >= dilation.h) ||
+      (output_padding.w >= stride.w && output_padding.w >= dilation.w))
+    throw ValueError(fmt::format(
+        "{}: output_padding ({}, {}) must be smaller than either the stride ({}, {}) or the dilation ({}, {})", op,
+        output_padding.h, output_padding.w, stride.h, stride.w, dilation.h, dilation.w));
+  // As PyTorch: an empty image has no transposed convolution (the formula
+  // would give an output of bias alone), unless there is no image at all.
+  if (x.size(0) != 0 && x.size(1) != 0 && (x.size(2) == 0 || x.size(3) == 0))
+    throw ShapeError(
+        fmt::format("{}: input {} has an empty spatial dim; only an empty batch or no channels are allowed", op,
+                    shape_str(x.sizes())));
+  const std::int64_t h_out =
+      transposed_size(x.size(2), stride.h, padding.h, dilation.h, weight.size(2), output_padding.h);
+  const std::int64_t w_out =
+      transposed_size(x.size(3), stride.w, padding.w, dilation.w, weight.size(3), output_padding.w);
+  if (h_out < 1 || w_out < 1)
+    throw ShapeError(
+        fmt::format("{}: input {}, weight {}, stride ({}, {}), padding ({}, {}), output_padding ({}, {}) and dilation "
+                    "({}, {}) give an output of {} x {}: it must be positive (and fit int64)",
+                    op, shape_str(x.sizes()), shape_str(weight.sizes()), stride.h, stride.w, padding.h, padding.w,
+                    output_padding.h, output_padding.w, dilation.h, dilation.w, h_out, w_out));
+  // The convolution whose input gradient this is: input [N, Cout, h_out,
+  // w_out], output x. Its output size is set to x's, not derived: with
+  // output_padding >= stride (allowed below the dilation) the formula would
+  // give one more row, which x does not have.
+  Conv2dGeometry g{x.size(0), out_channels, h_out,     w_out,      x.size(1),  weight.size(2), weight.size(3), stride.h,
+                   stride.w,  padding.h,    padding.w, dilation.h, dilation.w, x.size(2),      x.size(3),      groups};
+  checked_numel(Dims{g.n, g.c, g.h, g.w}, op);
+  checked_numel(Dims{g.c, g.kh, g.kw, g.ho, g.wo}, op);
+  return g;
+}
+
+// y[n] = W [O, CKK] @ col(x[n]) [CKK, HoWo] (+ b), one GEMM per image and
+// group (group g: W's rows of that group times col's rows of that group).
 TensorBase conv2d(const TensorBase& x_in, const TensorBase& w_in, const TensorBase& b_in, const Conv2dGeometry& g) {
   const TensorBase x = contiguous(x_in), w = contiguous(w_in);
   const TensorBase b = b_in.defined() ? contiguous(b_in) : b_in;
   TensorBase y = make_tensor({g.n, g.o, g.ho, g.wo}, x.dtype());
-  const std::int64_t k = g.col_rows(), m = g.col_cols();
+  const std::int64_t k = g.col_rows(), m = g.col_cols(), kg = g.group_rows(), og = g.group_out();
   const int threads = image_threads(g);
   dispatch_floating(x.dtype(), kConv, [&]<class T>() {
     TensorBase cols = g.is_pointwise() ? TensorBase() : make_tensor({threads, k, m}, x.dtype());
@@ -206,17 +289,19 @@ TensorBase conv2d(const TensorBase& x_in, const TensorBase& w_in, const TensorBa
         const T* bp = b.data_ptr<T>();
         for (std::int64_t o = 0; o < g.o; ++o) std::fill(yn + o * m, yn + (o + 1) * m, bp[o]);
       }
-      gemm(x.dtype(), g.o, m, k, 1.0, wp, rows(k), cp, rows(m), b.defined() ? 1.0 : 0.0, yn, m, kConv);
+      for (std::int64_t gi = 0; gi < g.groups; ++gi)
+        gemm(x.dtype(), og, m, kg, 1.0, wp + gi * og * kg, rows(kg), cp + gi * kg * m, rows(m), b.defined() ? 1.0 : 0.0,
+             yn + gi * og * m, m, kConv);
     });
   });
   return y;
 }
 
-// dx[n] = col2im(W^T [CKK, O] @ dy[n] [O, HoWo]).
+// dx[n] = col2im(W^T [CKK, O] @ dy[n] [O, HoWo]), per group.
 TensorBase conv2d_input_grad(const TensorBase& dy_in, const TensorBase& w_in, const Conv2dGeometry& g) {
   const TensorBase dy = contiguous(dy_in), w = contiguous(w_in);
   TensorBase dx = make_tensor({g.n, g.c, g.h, g.w}, dy.dtype());
-  const std::int64_t k = g.col_rows(), m = g.col_cols();
+  const std::int64_t k = g.col_rows(), m = g.col_cols(), kg = g.group_rows(), og = g.group_out();
   const int threads = image_threads(g);
   dispatch_floating(dy.dtype(), kConv, [&]<class T>() {
     const bool direct = g.is_pointwise();
@@ -225,7 +310,9 @@ TensorBase conv2d_input_grad(const TensorBase& dy_in, const TensorBase& w_in, co
       T* dxn = dx.data_ptr<T>() + n * g.c * g.h * g.w;
       const T* dyn = dy.data_ptr<T>() + n * g.o * m;
       T* target = direct ? dxn : cols.data_ptr<T>() + t * k * m;
-      gemm(dy.dtype(), k, m, g.o, 1.0, w.data_ptr<T>(), transposed(k), dyn, rows(m), 0.0, target, m, kConv);
+      for (std::int64_t gi = 0; gi < g.groups; ++gi)
+        gemm(dy.dtype(), kg, m, og, 1.0, w.data_ptr<T>() + gi * og * kg, transposed(kg), dyn + gi * og * m, rows(m),
+             0.0, target + gi * kg * m, m, kConv);
       if (!direct) {
         std::fill(dxn, dxn + g.c * g.h * g.w, T(0));
         col2im(target, g, dxn);
@@ -235,16 +322,17 @@ TensorBase conv2d_input_grad(const TensorBase& dy_in, const TensorBase& w_in, co
   return dx;
 }
 
-// dW [O, CKK] = sum_n dy[n] [O, HoWo] @ col(x[n])^T [HoWo, CKK]; each thread
+// dW [O, CKK/G] = sum_n dy[n] [O, HoWo] @ col(x[n])^T [HoWo, CKK], group by
+// group (the blocks off the diagonal are not weights); each thread
 // sums its images into its own slice, and the slices are added at the end.
 TensorBase conv2d_weight_grad(const TensorBase& x_in, const TensorBase& dy_in, const Conv2dGeometry& g) {
   const TensorBase x = contiguous(x_in), dy = contiguous(dy_in);
-  TensorBase dw = make_tensor({g.o, g.c, g.kh, g.kw}, x.dtype());
-  const std::int64_t k = g.col_rows(), m = g.col_cols(), size = g.o * k;
+  TensorBase dw = make_tensor({g.o, g.c / g.groups, g.kh, g.kw}, x.dtype());
+  const std::int64_t k = g.col_rows(), m = g.col_cols(), kg = g.group_rows(), og = g.group_out(), size = g.o * kg;
   const int threads = image_threads(g);
   dispatch_floating(x.dtype(), kConv, [&]<class T>() {
     TensorBase cols = g.is_pointwise() ? TensorBase() : make_tensor({threads, k, m}, x.dtype());
-    TensorBase partial = threads > 1 ? make_tensor({threads, g.o, k}, x.dtype()) : dw;
+    TensorBase partial = threads > 1 ? make_tensor({threads, g.o, kg}, x.dtype()) : dw;
     T* pp = partial.data_ptr<T>();
     std::fill(pp, pp + partial.numel(), T(0));
     for_each_image(g.n, threads, [&](std::int64_t n, int t) {
@@ -255,8 +343,9 @@ TensorBase conv2d_weight_grad(const TensorBase& x_in, const TensorBase& dy_in, c
         im2col(xn, g, col);
         cp = col;
       }
-      gemm(x.dtype(), g.o, k, m, 1.0, dy.data_ptr<T>() + n * g.o * m, rows(m), cp, transposed(m), 1.0, pp + t * size, k,
-           kConv);
+      for (std::int64_t gi = 0; gi < g.groups; ++gi)
+        gemm(x.dtype(), og, kg, m, 1.0, dy.data_ptr<T>() + (n * g.o + gi * og) * m, rows(m), cp + gi * kg * m,
+             transposed(m), 1.0, pp + t * size + gi * og * kg, kg, kConv);
     });
     if (threads > 1) {
       T* out = dw.data_ptr<T>();

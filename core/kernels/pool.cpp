@@ -44,6 +44,25 @@ Window window_at(const Pool2dGeometry& g, std::int64_t oh, std::int64_t ow) {
   return win;
 }
 
+// Adaptive bins: [floor(i * in / out), ceil((i + 1) * in / out)); the
+// products fit int64 (adaptive_pool2d_geometry checks out * in).
+Window adaptive_window_at(const Pool2dGeometry& g, std::int64_t oh, std::int64_t ow) {
+  Window win{oh * g.h / g.ho, ((oh + 1) * g.h + g.ho - 1) / g.ho, ow * g.w / g.wo, ((ow + 1) * g.w + g.wo - 1) / g.wo,
+             0};
+  win.divisor = static_cast<double>((win.h1 - win.h0) * (win.w1 - win.w0));
+  return win;
+}
+
+Window average_window(const Pool2dGeometry& g, std::int64_t oh, std::int64_t ow) {
+  return g.adaptive ? adaptive_window_at(g, oh, ow) : window_at(g, oh, ow);
+}
+
+// The work of one plane: every output reads its window (adaptive windows
+// together cover the plane about once).
+std::int64_t average_work(const Pool2dGeometry& g) {
+  return g.adaptive ? std::max(g.h * g.w, g.ho * g.wo) : g.ho * g.wo * g.kh * g.kw;
+}
+
 }  // namespace
 
 Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel, std::optional<Size2> stride_opt,
@@ -72,6 +91,26 @@ Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel
                                  shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));
   g.ho = (g.h + 2 * g.ph - span_h) / g.sh + 1;
   g.wo = (g.w + 2 * g.pw - span_w) / g.sw + 1;
+  return g;
+}
+
+Pool2dGeometry adaptive_pool2d_geometry(const char* op, const TensorBase& x, Size2 output_size) {
+  if (x.dim() != 4)
+    throw ShapeError(
+        fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op, shape_str(x.sizes())));
+  if (!x.is_floating_point())
+    throw DTypeError(fmt::format("{}: expected a floating-point input, got {}", op, dtype_name(x.dtype())));
+  if (x.size(2) == 0 || x.size(3) == 0)
+    throw ShapeError(fmt::format("{}: the input's spatial sizes must be positive, got {}", op, shape_str(x.sizes())));
+  if (output_size.h < 0 || output_size.w < 0)
+    throw ValueError(fmt::format("{}: output size ({}, {}) must not be negative", op, output_size.h, output_size.w));
+  std::int64_t product = 0;
+  if (mul_overflows(output_size.h + 1, x.size(2), &product) || mul_overflows(output_size.w + 1, x.size(3), &product))
+    throw ShapeError(fmt::format("{}: output size ({}, {}) for input {} is past what int64 can index", op,
+                                 output_size.h, output_size.w, shape_str(x.sizes())));
+  Pool2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), 0, 0, 0, 0, 0, 0, 0, 0, output_size.h, output_size.w};
+  g.adaptive = true;
+  checked_numel(Dims{g.n, g.c, g.ho, g.wo}, op);
   return g;
 }
 
@@ -153,12 +192,12 @@ TensorBase avg_pool2d(const TensorBase& x_in, const Pool2dGeometry& g) {
   dispatch_floating(x.dtype(), "avg_pool2d", [&]<class T>() {
     const T* xp = x.data_ptr<T>();
     T* yp = y.data_ptr<T>();
-    for_each_plane(g, g.ho * g.wo * g.kh * g.kw, [&](std::int64_t p) {
+    for_each_plane(g, average_work(g), [&](std::int64_t p) {
       const T* in = xp + p * g.h * g.w;
       T* out = yp + p * g.ho * g.wo;
       for (std::int64_t oh = 0; oh < g.ho; ++oh)
         for (std::int64_t ow = 0; ow < g.wo; ++ow) {
-          const Window win = window_at(g, oh, ow);
+          const Window win = average_window(g, oh, ow);
           T total = 0;
           for (std::int64_t ih = win.h0; ih < win.h1; ++ih)
             for (std::int64_t iw = win.w0; iw < win.w1; ++iw) total += in[ih * g.w + iw];
@@ -177,12 +216,12 @@ TensorBase avg_pool2d_backward(const TensorBase& dy_in, const Pool2dGeometry& g)
     const T* gp = dy.data_ptr<T>();
     T* dp = dx.data_ptr<T>();
     std::fill(dp, dp + dx.numel(), T(0));
-    for_each_plane(g, g.ho * g.wo * g.kh * g.kw, [&](std::int64_t p) {
+    for_each_plane(g, average_work(g), [&](std::int64_t p) {
       const T* in = gp + p * g.ho * g.wo;
       T* out = dp + p * g.h * g.w;
       for (std::int64_t oh = 0; oh < g.ho; ++oh)
         for (std::int64_t ow = 0; ow < g.wo; ++ow) {
-          const Window win = window_at(g, oh, ow);
+          const Window win = average_window(g, oh, ow);
           const T share = static_cast<T>(in[oh * g.wo + ow] / static_cast<T>(win.divisor));
           for (std::int64_t ih = win.h0; ih < win.h1; ++ih)
             for (std::int64_t iw = win.w0; iw < win.w1; ++iw) out[ih * g.w + iw] += share;

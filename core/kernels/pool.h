@@ -1,5 +1,6 @@
 #pragma once
-// 2-D max and average pooling over [N, C, H, W], and their adjoints.
+// 2-D max, average and adaptive average pooling over [N, C, H, W], and
+// their adjoints.
 // autograd/ops/pool.cpp records them as ops.
 #include <cstdint>
 #include <optional>
@@ -15,6 +16,10 @@ struct Pool2dGeometry {
   std::int64_t kh, kw, sh, sw, ph, pw, dh, dw;
   std::int64_t ho, wo;
   bool count_include_pad = true;
+  // Adaptive average pooling: output row i averages input rows
+  // [floor(i H / Ho), ceil((i + 1) H / Ho)), as PyTorch (and so for columns);
+  // the kernel, stride, padding and dilation are unused.
+  bool adaptive = false;
   std::int64_t planes() const { return n * c; }
 };
 
@@ -31,6 +36,10 @@ TensorBase max_pool2d_backward(const TensorBase& dy, const TensorBase& idx, cons
 // [N, C, Ho, Wo]: dx read at each window's argmax (the adjoint of the above).
 TensorBase max_pool2d_gather(const TensorBase& dx, const TensorBase& idx, const Pool2dGeometry& g);
 
+// adaptive_avg_pool2d's: x [N, C, H, W] with H, W > 0, output sizes >= 0.
+Pool2dGeometry adaptive_pool2d_geometry(const char* op, const TensorBase& x, Size2 output_size);
+
+// The mean of each window (adaptive ones when g.adaptive).
 TensorBase avg_pool2d(const TensorBase& x, const Pool2dGeometry& g);
 // The adjoint of avg_pool2d: dx[window] += dy / divisor.
 TensorBase avg_pool2d_backward(const TensorBase& dy, const Pool2dGeometry& g);

@@ -1,0 +1,43 @@
+#include <tapegrad/nn/upsampling.h>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace tg::nn {
+
+namespace {
+
+// Python's repr of a float (2.0, 2.5) and of one value or a tuple.
+std::string py_float(double v) {
+  return std::isfinite(v) && v == std::floor(v) ? fmt::format("{:.1f}", v) : fmt::format("{}", v);
+}
+
+template <class T, class F>
+std::string py_values(const std::vector<T>& values, F format) {
+  if (values.size() == 1) return format(values[0]);
+  std::string s;
+  for (const T& v : values) s += (s.empty() ? "" : ", ") + format(v);
+  return "(" + s + ")";
+}
+
+}  // namespace
+
+Tensor Upsample::forward(const Tensor& input) { return functional::interpolate(input, options); }
+
+std::string Upsample::extra_repr() const {
+  std::string s = options.scale_factor.empty()
+                      ? "size=" + py_values(options.size, [](std::int64_t v) { return std::to_string(v); })
+                      : "scale_factor=" + py_values(options.scale_factor, py_float);
+  return s + fmt::format(", mode='{}'", options.mode);
+}
+
+Tensor PixelShuffle::forward(const Tensor& input) { return functional::pixel_shuffle(input, upscale_factor); }
+
+std::string PixelShuffle::extra_repr() const { return fmt::format("upscale_factor={}", upscale_factor); }
+
+Tensor PixelUnshuffle::forward(const Tensor& input) { return functional::pixel_unshuffle(input, downscale_factor); }
+
+std::string PixelUnshuffle::extra_repr() const { return fmt::format("downscale_factor={}", downscale_factor); }
+
+}  // namespace tg::nn

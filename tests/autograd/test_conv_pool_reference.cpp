@@ -1,0 +1,169 @@
+// conv1d, conv2d with groups, conv_transpose1d/2d, avg_pool1d,
+// adaptive_avg_pool1d/2d, interpolate and the pixel shuffles: outputs and
+// input/weight/bias gradients against PyTorch (tests/reference/conv_pool.json,
+// from make_conv_pool_reference.py) to 1e-10 in float64, and second
+// derivatives of the transposed convolutions against finite differences.
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/ops.h>
+#include <tapegrad/nn/functional.h>
+
+#include "support/reference.h"
+
+namespace F = tg::nn::functional;
+using tg::Size2;
+using tg::Tensor;
+using Json = nlohmann::json;
+
+constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
+
+namespace {
+
+const Json& cases() { return tg_test::reference_file("conv_pool.json").at("cases"); }
+
+// An int or a pair, as PyTorch's int-or-tuple arguments.
+Size2 size2(const Json& o, const char* key, std::int64_t fallback) {
+  if (!o.contains(key)) return fallback;
+  const Json& v = o.at(key);
+  if (v.is_array()) return {v.at(0).get<std::int64_t>(), v.at(1).get<std::int64_t>()};
+  return v.get<std::int64_t>();
+}
+
+std::int64_t int_of(const Json& o, const char* key, std::int64_t fallback) { return o.value(key, fallback); }
+
+template <class T>
+std::vector<T> list_of(const Json& o, const char* key) {
+  if (!o.contains(key)) return {};
+  const Json& v = o.at(key);
+  return v.is_array() ? v.get<std::vector<T>>() : std::vector<T>{v.get<T>()};
+}
+
+// The tapegrad call of a reference case.
+Tensor call(const std::string& fn, const Json& o, const std::vector<Tensor>& in) {
+  const Tensor bias = in.size() > 2 ? in[2] : Tensor();
+  if (fn == "conv1d")
+    return F::conv1d(in[0], in[1], bias, int_of(o, "stride", 1), int_of(o, "padding", 0), int_of(o, "dilation", 1),
+                     int_of(o, "groups", 1));
+  if (fn == "conv2d")
+    return F::conv2d(in[0], in[1], bias, size2(o, "stride", 1), size2(o, "padding", 0), size2(o, "dilation", 1),
+                     int_of(o, "groups", 1));
+  if (fn == "conv_transpose1d")
+    return F::conv_transpose1d(in[0], in[1], bias, int_of(o, "stride", 1), int_of(o, "padding", 0),
+                               int_of(o, "output_padding", 0), int_of(o, "groups", 1), int_of(o, "dilation", 1));
+  if (fn == "conv_transpose2d")
+    return F::conv_transpose2d(in[0], in[1], bias, size2(o, "stride", 1), size2(o, "padding", 0),
+                               size2(o, "output_padding", 0), int_of(o, "groups", 1), size2(o, "dilation", 1));
+  if (fn == "avg_pool1d") {
+    std::optional<std::int64_t> stride;
+    if (o.contains("stride")) stride = o.at("stride").get<std::int64_t>();
+    return F::avg_pool1d(in[0], o.at("kernel_size").get<std::int64_t>(), stride, int_of(o, "padding", 0),
+                         o.value("count_include_pad", true));
+  }
+  if (fn == "adaptive_avg_pool1d") return F::adaptive_avg_pool1d(in[0], o.at("output_size").get<std::int64_t>());
+  if (fn == "adaptive_avg_pool2d") return F::adaptive_avg_pool2d(in[0], size2(o, "output_size", 0));
+  if (fn == "interpolate") {
+    tg::InterpolateOptions options{.size = list_of<std::int64_t>(o, "size"),
+                                   .scale_factor = list_of<double>(o, "scale_factor"),
+                                   .mode = o.at("mode").get<std::string>(),
+                                   .recompute_scale_factor = o.value("recompute_scale_factor", false)};
+    if (o.contains("align_corners")) options.align_corners = o.at("align_corners").get<bool>();
+    return F::interpolate(in[0], options);
+  }
+  if (fn == "pixel_shuffle") return F::pixel_shuffle(in[0], o.at("upscale_factor").get<std::int64_t>());
+  if (fn == "pixel_unshuffle") return F::pixel_unshuffle(in[0], o.at("downscale_factor").get<std::int64_t>());
+  FAIL("no tapegrad call for " << fn);
+  return {};
+}
+
+Tensor tensor_of(const Json& j) {
+  const auto shape = j.at("shape").get<std::vector<std::int64_t>>();
+  return tg::tensor(j.at("values").get<std::vector<double>>(), tg::Dims(shape), tg::kFloat64);
+}
+
+// sum(out * w), w = 1, 2, 3, ... as the reference script weights it.
+Tensor weighted_sum(const Tensor& out) {
+  const Tensor w =
+      tg::reshape(tg::add(tg::arange(static_cast<double>(out.numel()), {.dtype = tg::kFloat64}), 1.0), out.shape());
+  return tg::sum(tg::mul(out, w));
+}
+
+// Every reference case of `fn`: output shape and values, and the gradient of
+// every input, equal PyTorch's; with `second_order`, gradcheck and
+// gradgradcheck of the same call on the same inputs too.
+void check_against_torch(const std::string& fn, bool second_order = false) {
+  int seen = 0;
+  for (const auto& [name, c] : cases().items()) {
+    if (c.at("fn").get<std::string>() != fn) continue;
+    ++seen;
+    CAPTURE(name);
+    std::vector<Tensor> in;
+    for (const auto& j : c.at("inputs")) in.push_back(tensor_of(j).set_requires_grad(true));
+    const Tensor out = call(fn, c.at("options"), in);
+    CHECK(std::vector<std::int64_t>(out.sizes().begin(), out.sizes().end()) ==
+          c.at("output").at("shape").get<std::vector<std::int64_t>>());
+    tg_test::check_values(out, c.at("output").at("values").get<std::vector<double>>(), 1e-10);
+    weighted_sum(out).backward();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      CAPTURE(i);
+      REQUIRE(in[i].grad().defined());
+      tg_test::check_values(in[i].grad(), c.at("grads").at(i).at("values").get<std::vector<double>>(), 1e-10);
+    }
+    if (second_order) {
+      std::vector<Tensor> fresh;
+      for (const Tensor& t : in) fresh.push_back(t.detach().requires_grad_(true));
+      const auto fn_of = [&](const std::vector<Tensor>& xs) { return weighted_sum(call(fn, c.at("options"), xs)); };
+      CHECK(tg::gradcheck(fn_of, fresh));
+      CHECK(tg::gradgradcheck(fn_of, fresh));
+    }
+  }
+  CHECK(seen > 0);
+}
+
+}  // namespace
+
+TEST_CASE("conv1d equals PyTorch: stride, padding, dilation, groups, no bias, unbatched") {
+  check_against_torch("conv1d");
+}
+TEST_CASE("conv2d with groups equals PyTorch") { check_against_torch("conv2d"); }
+TEST_CASE("conv_transpose1d equals PyTorch, and its second derivatives match finite differences") {
+  check_against_torch("conv_transpose1d", true);
+}
+TEST_CASE("conv_transpose2d equals PyTorch, and its second derivatives match finite differences") {
+  check_against_torch("conv_transpose2d", true);
+}
+TEST_CASE("avg_pool1d equals PyTorch: stride, padding, count_include_pad, unbatched") {
+  check_against_torch("avg_pool1d");
+}
+TEST_CASE("adaptive_avg_pool1d equals PyTorch, shrinking and growing") { check_against_torch("adaptive_avg_pool1d"); }
+TEST_CASE("adaptive_avg_pool2d equals PyTorch, overlapping bins included") {
+  check_against_torch("adaptive_avg_pool2d");
+}
+TEST_CASE("interpolate equals PyTorch: nearest, linear, bilinear; align_corners both ways; odd scale factors") {
+  check_against_torch("interpolate");
+}
+TEST_CASE("pixel_shuffle and pixel_unshuffle equal PyTorch") {
+  check_against_torch("pixel_shuffle");
+  check_against_torch("pixel_unshuffle");
+}
+
+TEST_CASE("conv1d is conv2d on a height of 1, and conv_transpose2d is conv2d's input gradient") {
+  tg::manual_seed(3);
+  const Tensor x = tg::randn({2, 4, 9}, kF64), w = tg::randn({6, 2, 3}, kF64);
+  const Tensor y1 = F::conv1d(x, w, {}, 2, 1, 2, 2);
+  const Tensor y2 = F::conv2d(x.unsqueeze(2), w.unsqueeze(2), {}, {1, 2}, {0, 1}, {1, 2}, 2).squeeze(2);
+  tg_test::check_values(y1, y2.to_vector<double>(), 1e-15);
+  // <conv(u, W), v> = <u, conv^T(v, W)>
+  const Tensor u = tg::randn({2, 4, 8, 6}, kF64).set_requires_grad(true);
+  const Tensor w2 = tg::randn({6, 2, 3, 2}, kF64);
+  const Tensor y = F::conv2d(u, w2, {}, 2, 1, 1, 2);
+  const Tensor v = tg::randn(y.shape(), kF64);
+  tg::sum(tg::mul(y, v)).backward();
+  // the output size of the transposed conv is ambiguous by stride - 1: output_padding picks u's.
+  const Tensor t = F::conv_transpose2d(v, w2, {}, 2, 1, {1, 0}, 2);
+  REQUIRE(t.shape() == u.shape());
+  tg_test::check_values(t, u.grad().to_vector<double>(), 1e-12);
+}
