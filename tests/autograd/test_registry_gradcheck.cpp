@@ -121,9 +121,11 @@ void run_entry(const OpInfo& op, std::uint64_t seed, std::int64_t& checks) {
       INFO("op: ", op_label, ", shapes: ", shapes, ", layout: ", layout_name(layout));
       const auto first = tg::gradcheck_result(pure(op), inputs, op.tolerance);
       CHECK_MESSAGE(first.ok, first.message);
+      ++checks;
+      if (!op.twice_differentiable) continue;
       const auto second = tg::gradgradcheck_result(pure(op), inputs, {}, op.tolerance);
       CHECK_MESSAGE(second.ok, second.message);
-      checks += 2;
+      ++checks;
     }
   }
 }
