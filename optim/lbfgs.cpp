@@ -148,8 +148,8 @@ LBFGS::LBFGS(std::vector<Tensor> params, LBFGSOptions options) : params_(std::mo
   if (!(options_.tolerance_grad >= 0)) detail::throw_bad_option(who, "tolerance_grad", options_.tolerance_grad);
   if (!(options_.tolerance_change >= 0)) detail::throw_bad_option(who, "tolerance_change", options_.tolerance_change);
   if (options_.line_search_fn && *options_.line_search_fn != "strong_wolfe")
-    throw ValueError(fmt::format("LBFGS: only line_search_fn \"strong_wolfe\" is supported, got \"{}\"",
-                                 *options_.line_search_fn));
+    throw ValueError(
+        fmt::format("LBFGS: only line_search_fn \"strong_wolfe\" is supported, got \"{}\"", *options_.line_search_fn));
   detail::check_params(who, {params_});
   for (const Tensor& p : params_) numel_ += p.numel();
   initial_lrs_.assign(1, std::nullopt);
@@ -172,8 +172,9 @@ void LBFGS::set_lr(std::size_t group, double lr) {
 }
 
 void LBFGS::step() {
-  throw ValueError("LBFGS: step() needs a closure that recomputes the loss and the gradients and returns the loss, "
-                   "as step([&] { opt.zero_grad(); Tensor loss = ...; loss.backward(); return loss; })");
+  throw ValueError(
+      "LBFGS: step() needs a closure that recomputes the loss and the gradients and returns the loss, "
+      "as step([&] { opt.zero_grad(); Tensor loss = ...; loss.backward(); return loss; })");
 }
 
 LBFGS::Vec LBFGS::gather_flat_grad() const {
@@ -324,7 +325,7 @@ Tensor LBFGS::step(const Closure& closure) {
     if (n_iter == o.max_iter || current_evals >= *o.max_eval || opt_cond) break;
     double step_max = 0;
     for (double v : d_) step_max = std::max(step_max, std::abs(v * t_));
-    if (step_max <= o.tolerance_change) break;  // the parameters no longer move
+    if (step_max <= o.tolerance_change) break;                    // the parameters no longer move
     if (std::abs(loss - prev_loss_) < o.tolerance_change) break;  // nor does the loss
   }
   return orig_loss;
@@ -379,8 +380,8 @@ void LBFGS::load_state_dict(const OptimizerState& in) {
     throw ValueError(fmt::format("{}::load_state_dict: the state is for {}", who, meta("optimizer")));
   const auto groups = detail::decode_param_groups(who, meta("param_groups"));
   if (groups.size() != 1 || groups[0].num_params != params_.size())
-    throw ValueError(fmt::format("{}::load_state_dict: the state is not for one group of {} parameters", who,
-                                 params_.size()));
+    throw ValueError(
+        fmt::format("{}::load_state_dict: the state is not for one group of {} parameters", who, params_.size()));
   // Build everything first, so that a bad state changes nothing.
   LBFGSOptions o = options_;
   for (const auto& [field, value] : groups[0].options) {
@@ -399,10 +400,9 @@ void LBFGS::load_state_dict(const OptimizerState& in) {
     else throw FormatError(fmt::format("{}::load_state_dict: unknown option \"{}\"", who, field));
   }
   for (const auto& [key, value] : in.tensors) {
-    static const std::vector<std::string> known{"func_evals", "n_iter", "d", "t", "old_dirs", "old_stps",
-                                                "ro", "H_diag", "prev_flat_grad", "prev_loss"};
-    if (key.rfind("state.0.", 0) != 0 ||
-        std::find(known.begin(), known.end(), key.substr(8)) == known.end())
+    static const std::vector<std::string> known{
+        "func_evals", "n_iter", "d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss"};
+    if (key.rfind("state.0.", 0) != 0 || std::find(known.begin(), known.end(), key.substr(8)) == known.end())
       throw FormatError(fmt::format("{}::load_state_dict: unknown state \"{}\"", who, key));
   }
   auto get = [&](const std::string& field) -> const Tensor* {
@@ -423,12 +423,14 @@ void LBFGS::load_state_dict(const OptimizerState& in) {
       throw ShapeError(fmt::format("{}::load_state_dict: \"state.0.{}\" must be [{}, {}]", who, field, rows, numel_));
     const Vec all = t->to_vector<double>();
     std::vector<Vec> out;
-    for (std::int64_t r = 0; r < rows; ++r)
-      out.emplace_back(all.begin() + r * numel_, all.begin() + (r + 1) * numel_);
+    for (std::int64_t r = 0; r < rows; ++r) out.emplace_back(all.begin() + r * numel_, all.begin() + (r + 1) * numel_);
     return out;
   };
-  auto number = [&](const std::string& field) { return detail::load_state_scalar(who, "state.0." + field, *get(field)); };
-  const std::int64_t func_evals = get("func_evals") ? detail::load_step(who, "state.0.func_evals", *get("func_evals")) : 0;
+  auto number = [&](const std::string& field) {
+    return detail::load_state_scalar(who, "state.0." + field, *get(field));
+  };
+  const std::int64_t func_evals =
+      get("func_evals") ? detail::load_step(who, "state.0.func_evals", *get("func_evals")) : 0;
   const std::int64_t n_iter = get("n_iter") ? detail::load_step(who, "state.0.n_iter", *get("n_iter")) : 0;
   const bool started = get("d") != nullptr;
   Vec d, prev_flat_grad, ro;

@@ -51,17 +51,20 @@ Tensor ctc_neg_log_likelihood(const Tensor& log_probs, const kernel::CTCLayout& 
 Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
                 const Tensor& target_lengths, const CTCLossOptions& options) {
   TG_PROFILE_OP("ctc_loss", log_probs, targets, input_lengths, target_lengths);
-  const kernel::CTCLayout layout =
-      kernel::ctc_layout(log_probs, targets, input_lengths, target_lengths, options.blank);
+  const kernel::CTCLayout layout = kernel::ctc_layout(log_probs, targets, input_lengths, target_lengths, options.blank);
   Tensor loss = ctc_neg_log_likelihood(log_probs, layout, options.zero_infinity);
   if (options.zero_infinity) loss = tg::where(tg::isinf(loss), 0.0, loss);
   switch (options.reduction) {
-    case Reduction::None: return loss;
-    case Reduction::Sum: return tg::sum(loss);
-    case Reduction::Mean: break;
+    case Reduction::None:
+      return loss;
+    case Reduction::Sum:
+      return tg::sum(loss);
+    case Reduction::Mean:
+      break;
   }
   std::vector<double> divisors;
-  for (std::int64_t length : layout.target_lengths) divisors.push_back(static_cast<double>(std::max<std::int64_t>(length, 1)));
+  for (std::int64_t length : layout.target_lengths)
+    divisors.push_back(static_cast<double>(std::max<std::int64_t>(length, 1)));
   const Tensor lengths = tg::tensor(divisors, {layout.N}, {.dtype = loss.dtype()});
   return tg::mean(tg::div(loss, lengths));
 }

@@ -48,7 +48,8 @@ CTCLayout ctc_layout(const TensorBase& log_probs, const TensorBase& targets, con
   CTCLayout l;
   l.T = log_probs.size(0), l.N = log_probs.size(1), l.C = log_probs.size(2), l.blank = blank;
   if (blank < 0 || blank >= l.C)
-    throw ValueError(fmt::format("ctc_loss: blank {} is not a class of log_probs {}", blank, shape_str(log_probs.sizes())));
+    throw ValueError(
+        fmt::format("ctc_loss: blank {} is not a class of log_probs {}", blank, shape_str(log_probs.sizes())));
   l.input_lengths = lengths_of("input_lengths", input_lengths, l.N);
   l.target_lengths = lengths_of("target_lengths", target_lengths, l.N);
   if (!is_integer(targets.dtype()))
@@ -90,7 +91,8 @@ CTCLayout ctc_layout(const TensorBase& log_probs, const TensorBase& targets, con
     for (std::int64_t i = 0; i < l.target_lengths[static_cast<std::size_t>(b)]; ++i) {
       const std::int64_t label = tp[l.target_offsets[static_cast<std::size_t>(b)] + i];
       if (label < 0 || label >= l.C)
-        throw IndexError(fmt::format("ctc_loss: target {} of sample {} is {}, not a class in [0, {})", i, b, label, l.C));
+        throw IndexError(
+            fmt::format("ctc_loss: target {} of sample {} is {}, not a class in [0, {})", i, b, label, l.C));
     }
   return l;
 }
@@ -118,8 +120,7 @@ CTCForward ctc_loss(const TensorBase& log_probs_in, const CTCLayout& l) {
           const T* prev = alpha + (t - 1) * S;
           const double a1 = prev[s];
           const double a2 = s > 0 ? static_cast<double>(prev[s - 1]) : kNegInf;
-          const double a3 =
-              s > 1 && target_prime(tg, s - 2, l.blank) != c ? static_cast<double>(prev[s - 2]) : kNegInf;
+          const double a3 = s > 1 && target_prime(tg, s - 2, l.blank) != c ? static_cast<double>(prev[s - 2]) : kNegInf;
           alpha[t * S + s] = static_cast<T>(log_sum_exp3(a1, a2, a3) + lp_at(t, c));
         }
       const T* last = alpha + (il - 1) * S;
@@ -194,7 +195,8 @@ TensorBase ctc_loss_backward(const TensorBase& grad_out_in, const TensorBase& lo
             continue;
           }
           const double p = lp_at(t, c);
-          grad_at(t, c) = static_cast<T>((std::exp(p) - std::exp(ab[static_cast<std::size_t>(t * l.C + c)] + nll - p)) * scale);
+          grad_at(t, c) =
+              static_cast<T>((std::exp(p) - std::exp(ab[static_cast<std::size_t>(t * l.C + c)] + nll - p)) * scale);
         }
     }
   });

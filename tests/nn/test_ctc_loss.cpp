@@ -72,7 +72,8 @@ Case case_of(const Json& c) {
   const auto n = static_cast<std::int64_t>(c.at("input_lengths").size());
   return {tg::tensor(lp, tg::Dims(lp_shape), tg::kFloat64).set_requires_grad(true),
           ints(c.at("targets").at("values"), c.at("targets").at("shape").get<std::vector<std::int64_t>>()),
-          ints(c.at("input_lengths"), {n}), ints(c.at("target_lengths"), {n}),
+          ints(c.at("input_lengths"), {n}),
+          ints(c.at("target_lengths"), {n}),
           {.blank = o.value("blank", std::int64_t{0}),
            .reduction = reduction_of(o),
            .zero_infinity = o.value("zero_infinity", false)}};

@@ -84,8 +84,8 @@ TEST_CASE("embedding max_norm: only looked-up rows change; the repr; bad values"
   Tensor w = tg::full({4, 2}, 3.0, {.dtype = tg::kFloat64});
   F::embedding(tg::tensor(std::vector<std::int64_t>{1, 1}, {2}), w, {}, 1.0);
   const Vec after = w.to_vector<double>();
-  CHECK(after[0] == 3.0);                                       // row 0 untouched
-  CHECK(after[2] == doctest::Approx(1.0 / std::sqrt(2.0)));     // row 1 scaled to norm 1
+  CHECK(after[0] == 3.0);                                    // row 0 untouched
+  CHECK(after[2] == doctest::Approx(1.0 / std::sqrt(2.0)));  // row 1 scaled to norm 1
   CHECK(after[6] == 3.0);
   CHECK(tg::nn::Embedding(4, 2, {}, 1.0, 1.0, true).extra_repr() ==
         "4, 2, max_norm=1, norm_type=1, scale_grad_by_freq=True");

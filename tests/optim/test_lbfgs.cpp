@@ -32,8 +32,8 @@ Tensor loss_of(const std::string& problem, const std::vector<Tensor>& p) {
     return tg::add(tg::pow(tg::sub(x, 1.0), 2.0), tg::mul(tg::pow(tg::sub(y, tg::pow(x, 2.0)), 2.0), 100.0));
   }
   if (problem == "logistic") {
-    const Tensor X = tg::tensor({0.5, -1.2, 0.3, 1.5, 0.2, -0.7, -0.3, 0.8, 1.1, 0.9, -0.4, -1.6,
-                                 -1.4, 1.0, 0.2, 0.1, 0.1, 0.9, 2.0, -0.6, 0.4, -0.8, -1.1, -0.3},
+    const Tensor X = tg::tensor({0.5,  -1.2, 0.3, 1.5, 0.2, -0.7, -0.3, 0.8,  1.1, 0.9,  -0.4, -1.6,
+                                 -1.4, 1.0,  0.2, 0.1, 0.1, 0.9,  2.0,  -0.6, 0.4, -0.8, -1.1, -0.3},
                                 {8, 3}, kF64);
     const Tensor Y = tg::tensor({1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0}, {8}, kF64);
     const Tensor z = tg::add(tg::matmul(X, p[0]), p[1]);
@@ -41,8 +41,8 @@ Tensor loss_of(const std::string& problem, const std::vector<Tensor>& p) {
                    tg::mul(tg::sum(tg::mul(p[0], p[0])), 0.01));
   }
   REQUIRE(problem == "least_squares");
-  const Tensor A = tg::tensor({1.0, 0.5, -0.2, 0.3, 0.2, 1.5, 0.7, -0.4, -0.6, 0.1, 2.0, 0.5,
-                               0.3, -0.8, 0.4, 1.2, 1.1, 0.9, -0.5, 0.0, 0.0, 0.4, 0.6, -1.3},
+  const Tensor A = tg::tensor({1.0, 0.5,  -0.2, 0.3, 0.2, 1.5, 0.7,  -0.4, -0.6, 0.1, 2.0, 0.5,
+                               0.3, -0.8, 0.4,  1.2, 1.1, 0.9, -0.5, 0.0,  0.0,  0.4, 0.6, -1.3},
                               {6, 4}, kF64);
   const Tensor R = tg::tensor({1.0, -2.0, 0.5, 3.0, -1.0, 0.25}, {6}, kF64);
   return tg::mul(tg::sum(tg::pow(tg::sub(tg::matmul(A, tg::reshape(p[0], {4})), R), 2.0)), 0.5);
@@ -143,7 +143,8 @@ TEST_CASE("LBFGS: a state dict, saved and loaded, continues the run identically"
     CHECK(fresh.options().max_iter == opt.options().max_iter);
     CHECK(fresh.options().line_search_fn == opt.options().line_search_fn);
     const auto closure = closure_for(fresh, problem, copies);
-    for (std::size_t s = 2; s < c.at("steps").size(); ++s) check_step(c.at("steps").at(s), fresh.step(closure), copies, fresh);
+    for (std::size_t s = 2; s < c.at("steps").size(); ++s)
+      check_step(c.at("steps").at(s), fresh.step(closure), copies, fresh);
   }
 }
 
