@@ -136,6 +136,16 @@ Tensor pixel_unshuffle(const Tensor& x, std::int64_t downscale_factor);
 // normalized_shape; weight and bias (either may be undefined) have that shape.
 Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
+// x * rsqrt(mean(x^2) + eps) * weight over the last normalized_shape.size()
+// dims (no centring, no bias); eps defaults to the machine epsilon of x's
+// dtype (torch.finfo(x.dtype).eps), as PyTorch. weight may be undefined.
+Tensor rms_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight = {},
+                std::optional<double> eps = std::nullopt);
+// x [N, C, ...]: the C channels split into num_groups groups (C divisible by
+// num_groups), each sample's group normalised over its channels and positions
+// (biased variance), then weight and bias [C] (either may be undefined) per channel.
+Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
 // x [N, C, ...] normalised per channel C. Training (or without running
 // statistics): batch mean and biased variance, and when running_mean and
 // running_var are given they are updated in place,
@@ -147,8 +157,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 // ---- autograd/ops/embedding.cpp ----------------------------------------------------
 // Rows of weight [num_embeddings, dim] picked by int64 indices of any shape:
 // the result is [*indices.shape, dim]. The row padding_idx (negative counts
-// from the end) receives no gradient.
-Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx = {});
+// from the end) receives no gradient. With max_norm, each looked-up row whose
+// norm_type-norm exceeds max_norm is first scaled down to it, in place in
+// weight and unrecorded, as PyTorch. scale_grad_by_freq divides each row's
+// gradient by how often its index occurs in `indices`.
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx = {},
+                 std::optional<double> max_norm = {}, double norm_type = 2, StrictBool scale_grad_by_freq = false);
 
 // ---- autograd/ops/loss.cpp ----------------------------------------------------------
 // Every loss works in float32 and float64. Reduction (core/args.h) says how
@@ -235,6 +249,23 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 // KLDivLoss's reduction has a fourth choice: BatchMean, the sum divided by
 // input.size(0) (by 1 for a 0-d input), which is the true KL divergence per
 // sample; Mean divides by the number of elements, as PyTorch's default does.
+// ---- autograd/ops/ctc_loss.cpp --------------------------------------------------------
+struct CTCLossOptions {
+  std::int64_t blank = 0;  // the blank class
+  Reduction reduction = Reduction::Mean;
+  bool zero_infinity = false;  // impossible alignments (inf) count 0, and give 0 gradient
+};
+// Connectionist temporal classification: log_probs [T, N, C] (time, batch,
+// classes; log-softmax outputs), targets [N, S] padded or 1-D concatenated
+// (integer labels in [0, C)), input_lengths and target_lengths integer [N].
+// Per sample, -log of the summed probability of all alignments (inf when
+// there is none); mean divides each by its target length (at least 1) before
+// averaging over the batch, as PyTorch. The gradient w.r.t. log_probs is
+// PyTorch's, which assumes log_probs came from log_softmax. Differentiable
+// once: a second derivative is an AutogradError, as in PyTorch.
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                const Tensor& target_lengths, const CTCLossOptions& options = {});
+
 enum class KLDivReduction { None, Mean, Sum, BatchMean };
 constexpr const char* reduction_name(KLDivReduction reduction) {  // "none", "mean", "sum", "batchmean"
   switch (reduction) {

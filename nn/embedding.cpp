@@ -8,8 +8,14 @@
 
 namespace tg::nn {
 
-Embedding::Embedding(std::int64_t num, std::int64_t dim, std::optional<std::int64_t> pad)
-    : num_embeddings(num), embedding_dim(dim), padding_idx(pad) {
+Embedding::Embedding(std::int64_t num, std::int64_t dim, std::optional<std::int64_t> pad,
+                     std::optional<double> max_norm, double norm_type, StrictBool scale_grad_by_freq)
+    : num_embeddings(num),
+      embedding_dim(dim),
+      padding_idx(pad),
+      max_norm(max_norm),
+      norm_type(norm_type),
+      scale_grad_by_freq(scale_grad_by_freq) {
   if (num < 0 || dim < 0)
     throw ValueError(
         fmt::format("Embedding: sizes must be non-negative, got num_embeddings={}, embedding_dim={}", num, dim));
@@ -30,11 +36,16 @@ void Embedding::reset_parameters() {
   }
 }
 
-Tensor Embedding::forward(const Tensor& indices) { return functional::embedding(indices, weight, padding_idx); }
+Tensor Embedding::forward(const Tensor& indices) {
+  return functional::embedding(indices, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq);
+}
 
 std::string Embedding::extra_repr() const {
   std::string s = fmt::format("{}, {}", num_embeddings, embedding_dim);
   if (padding_idx) s += fmt::format(", padding_idx={}", *padding_idx);
+  if (max_norm) s += fmt::format(", max_norm={}", *max_norm);
+  if (norm_type != 2) s += fmt::format(", norm_type={}", norm_type);
+  if (scale_grad_by_freq) s += ", scale_grad_by_freq=True";
   return s;
 }
 

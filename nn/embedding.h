@@ -9,10 +9,12 @@ namespace tg::nn {
 // A table of num_embeddings vectors of size embedding_dim, looked up by
 // int64 indices of any shape ([*indices.shape, embedding_dim] out).
 // Initialised N(0, 1), as PyTorch; the padding_idx row (negative counts from
-// the end) starts at zero and receives no gradient.
+// the end) starts at zero and receives no gradient. max_norm, norm_type and
+// scale_grad_by_freq as F::embedding (rows renormalised in place when looked up).
 class Embedding : public Module {
  public:
-  Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim, std::optional<std::int64_t> padding_idx = {});
+  Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim, std::optional<std::int64_t> padding_idx = {},
+            std::optional<double> max_norm = {}, double norm_type = 2, StrictBool scale_grad_by_freq = false);
   Tensor forward(const Tensor& indices) override;
   std::string type_name() const override { return "Embedding"; }
   std::string extra_repr() const override;
@@ -21,7 +23,10 @@ class Embedding : public Module {
   std::int64_t num_embeddings;
   std::int64_t embedding_dim;
   std::optional<std::int64_t> padding_idx;  // normalised to [0, num_embeddings)
-  Tensor weight;                            // [num_embeddings, embedding_dim]
+  std::optional<double> max_norm;
+  double norm_type;
+  bool scale_grad_by_freq;
+  Tensor weight;  // [num_embeddings, embedding_dim]
 };
 
 }  // namespace tg::nn

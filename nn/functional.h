@@ -134,14 +134,24 @@ inline Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& w
                          double eps = 1e-5) {
   return tg::layer_norm(x, std::move(normalized_shape), weight, bias, eps);
 }
+inline Tensor rms_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight = {},
+                       std::optional<double> eps = std::nullopt) {
+  return tg::rms_norm(x, std::move(normalized_shape), weight, eps);
+}
+inline Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
+                         double eps = 1e-5) {
+  return tg::group_norm(x, num_groups, weight, bias, eps);
+}
 inline Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                          const Tensor& weight = {}, const Tensor& bias = {}, StrictBool training = false,
                          double momentum = 0.1, double eps = 1e-5) {
   return tg::batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
 }
 
-inline Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx = {}) {
-  return tg::embedding(indices, weight, padding_idx);
+inline Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx = {},
+                        std::optional<double> max_norm = {}, double norm_type = 2,
+                        StrictBool scale_grad_by_freq = false) {
+  return tg::embedding(indices, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq);
 }
 
 }  // namespace tg::nn::functional

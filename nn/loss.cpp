@@ -89,6 +89,11 @@ Tensor TripletMarginLoss::forward(const Tensor& anchor, const Tensor& positive, 
   return functional::triplet_margin_loss(anchor, positive, negative, options);
 }
 
+Tensor CTCLoss::forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                        const Tensor& target_lengths) {
+  return functional::ctc_loss(log_probs, targets, input_lengths, target_lengths, options);
+}
+
 Tensor GaussianNLLLoss::forward(const Tensor& input, const Tensor& target, const Tensor& var) {
   return functional::gaussian_nll_loss(input, target, var, options);
 }

@@ -93,6 +93,11 @@ inline Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& tar
   return tg::multilabel_soft_margin_loss(input, target, options);
 }
 
+inline Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                       const Tensor& target_lengths, const CTCLossOptions& options = {}) {
+  return tg::ctc_loss(log_probs, targets, input_lengths, target_lengths, options);
+}
+
 }  // namespace tg::nn::functional
 
 namespace tg::nn {
@@ -218,6 +223,16 @@ class TripletMarginLoss : public Callable<TripletMarginLoss> {
   Tensor forward(const Tensor& anchor, const Tensor& positive, const Tensor& negative);
   std::string type_name() const override { return "TripletMarginLoss"; }
   TripletMarginLossOptions options;
+};
+
+// Called as ctc(log_probs, targets, input_lengths, target_lengths).
+class CTCLoss : public Callable<CTCLoss> {
+ public:
+  explicit CTCLoss(CTCLossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                 const Tensor& target_lengths);
+  std::string type_name() const override { return "CTCLoss"; }
+  CTCLossOptions options;
 };
 
 class GaussianNLLLoss : public Callable<GaussianNLLLoss> {

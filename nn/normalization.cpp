@@ -46,6 +46,56 @@ std::string LayerNorm::extra_repr() const {
                      py_bool(elementwise_affine));
 }
 
+RMSNorm::RMSNorm(Dims shape, RMSNormOptions options)
+    : normalized_shape(shape), eps(options.eps), elementwise_affine(options.elementwise_affine) {
+  if (shape.empty()) throw ValueError("RMSNorm: normalized_shape must have at least one dim");
+  for (auto s : shape)
+    if (s < 0) throw ValueError(fmt::format("RMSNorm: negative size in normalized_shape {}", shape_str(shape)));
+  if (elementwise_affine) weight = register_parameter("weight", empty(shape));
+  reset_parameters();
+}
+
+void RMSNorm::reset_parameters() {
+  if (weight.defined()) init::ones_(weight);
+}
+
+Tensor RMSNorm::forward(const Tensor& input) { return functional::rms_norm(input, normalized_shape, weight, eps); }
+
+std::string RMSNorm::extra_repr() const {
+  return fmt::format("{}, eps={}, elementwise_affine={}", tuple_str(normalized_shape),
+                     eps ? fmt::format("{}", *eps) : "None", py_bool(elementwise_affine));
+}
+
+GroupNorm::GroupNorm(std::int64_t num_groups, std::int64_t num_channels, GroupNormOptions options)
+    : num_groups(num_groups), num_channels(num_channels), eps(options.eps), affine(options.affine) {
+  if (num_groups <= 0) throw ValueError(fmt::format("GroupNorm: num_groups must be positive, got {}", num_groups));
+  if (num_channels < 0 || num_channels % num_groups != 0)
+    throw ValueError(
+        fmt::format("GroupNorm: num_channels {} must be divisible by num_groups {}", num_channels, num_groups));
+  if (affine) {
+    weight = register_parameter("weight", empty({num_channels}));
+    bias = register_parameter("bias", empty({num_channels}));
+  }
+  reset_parameters();
+}
+
+void GroupNorm::reset_parameters() {
+  if (!affine) return;
+  init::ones_(weight);
+  init::zeros_(bias);
+}
+
+Tensor GroupNorm::forward(const Tensor& input) {
+  if (input.dim() >= 2 && input.size(1) != num_channels)
+    throw ShapeError(fmt::format("GroupNorm: expected {} channels, got {} (input shape {})", num_channels,
+                                 input.size(1), shape_str(input.sizes())));
+  return functional::group_norm(input, num_groups, weight, bias, eps);
+}
+
+std::string GroupNorm::extra_repr() const {
+  return fmt::format("{}, {}, eps={}, affine={}", num_groups, num_channels, eps, py_bool(affine));
+}
+
 BatchNorm::BatchNorm(std::int64_t num_features, BatchNormOptions options)
     : num_features(num_features),
       eps(options.eps),

@@ -1,5 +1,5 @@
 #pragma once
-// LayerNorm, BatchNorm1d and BatchNorm2d.
+// LayerNorm, RMSNorm, GroupNorm, BatchNorm1d and BatchNorm2d.
 #include <cstdint>
 #include <optional>
 
@@ -34,6 +34,50 @@ class LayerNorm : public Module {
   bool elementwise_affine;
   Tensor weight;  // normalized_shape, or undefined
   Tensor bias;    // normalized_shape, or undefined
+};
+
+struct RMSNormOptions {
+  std::optional<double> eps = std::nullopt;  // nothing: the machine epsilon of the input's dtype
+  bool elementwise_affine = true;            // learn weight (ones) of normalized_shape
+};
+
+// x * rsqrt(mean(x^2) + eps) * weight over the last dims (normalized_shape).
+class RMSNorm : public Module {
+ public:
+  explicit RMSNorm(Dims normalized_shape, RMSNormOptions options = {});
+  explicit RMSNorm(std::int64_t normalized_size, RMSNormOptions options = {})
+      : RMSNorm(Dims{normalized_size}, options) {}
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "RMSNorm"; }
+  std::string extra_repr() const override;
+  void reset_parameters();
+
+  Dims normalized_shape;
+  std::optional<double> eps;
+  bool elementwise_affine;
+  Tensor weight;  // normalized_shape, or undefined
+};
+
+struct GroupNormOptions {
+  double eps = 1e-5;
+  bool affine = true;  // learn weight (ones) and bias (zeros) per channel
+};
+
+// Input [N, C, ...]: the channels in num_groups groups, each normalised per
+// sample over its channels and positions; the same in training and eval.
+class GroupNorm : public Module {
+ public:
+  GroupNorm(std::int64_t num_groups, std::int64_t num_channels, GroupNormOptions options = {});
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "GroupNorm"; }
+  std::string extra_repr() const override;
+  void reset_parameters();
+
+  std::int64_t num_groups;
+  std::int64_t num_channels;
+  double eps;
+  bool affine;
+  Tensor weight, bias;  // [num_channels], or undefined
 };
 
 struct BatchNormOptions {

@@ -4,6 +4,7 @@
 #include <tapegrad/optim/adagrad.h>
 #include <tapegrad/optim/adam.h>
 #include <tapegrad/optim/adamax.h>
+#include <tapegrad/optim/lbfgs.h>
 #include <tapegrad/optim/lr_scheduler.h>
 #include <tapegrad/optim/nadam.h>
 #include <tapegrad/optim/optimizer.h>

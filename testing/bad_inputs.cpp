@@ -407,6 +407,46 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("F::layer_norm", "weight of the wrong shape", K::Shape, "layer_norm", [] {
     F::layer_norm(f32({2, 3}), {3}, f32({4}));
   });
+  bad("F::rms_norm", "an input not ending with normalized_shape", K::Shape, "rms_norm", [] {
+    F::rms_norm(f32({2, 3}), {4});
+  });
+  bad("F::rms_norm", "weight of the wrong shape", K::Shape, "rms_norm", [] {
+    F::rms_norm(f32({2, 3}), {3}, f32({4}));
+  });
+  bad("F::rms_norm", "an int64 input", K::DType, "rms_norm", [] { F::rms_norm(i64({2, 3}), {3}); });
+  bad("F::group_norm", "channels not divisible by num_groups", K::Shape, "group_norm", [] {
+    F::group_norm(f32({2, 6, 3}), 4);
+  });
+  bad("F::group_norm", "a 1-D input", K::Shape, "group_norm", [] { F::group_norm(f32({6}), 2); });
+  bad("F::group_norm", "weight of the wrong shape", K::Shape, "group_norm", [] {
+    F::group_norm(f32({2, 6, 3}), 2, f32({3}));
+  });
+  bad("F::group_norm", "zero groups", K::Value, "group_norm", [] { F::group_norm(f32({2, 6}), 0); });
+  bad("F::group_norm", "an int64 input", K::DType, "group_norm", [] { F::group_norm(i64({2, 6}), 2); });
+  bad("F::ctc_loss", "2-D log_probs", K::Shape, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 4}), ints({1, 2}), ints({5}), ints({2}));
+  });
+  bad("F::ctc_loss", "input_lengths of the wrong size", K::Shape, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 2, 4}), ints({1, 2, 1, 2}), ints({5}), ints({2, 2}));
+  });
+  bad("F::ctc_loss", "an input length above T", K::Value, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 1, 4}), ints({1, 2}), ints({6}), ints({2}));
+  });
+  bad("F::ctc_loss", "a target length above the padded length", K::Value, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 1, 4}), tg::tensor(std::vector<std::int64_t>{1, 2}, {1, 2}), ints({5}), ints({3}));
+  });
+  bad("F::ctc_loss", "concatenated targets shorter than target_lengths", K::Shape, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 2, 4}), ints({1, 2, 3}), ints({5, 5}), ints({2, 2}));
+  });
+  bad("F::ctc_loss", "a label out of range", K::Index, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 1, 4}), ints({1, 4}), ints({5}), ints({2}));
+  });
+  bad("F::ctc_loss", "a blank out of range", K::Value, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 1, 4}), ints({1, 2}), ints({5}), ints({2}), {.blank = 4});
+  });
+  bad("F::ctc_loss", "float targets", K::DType, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 1, 4}), f32({2}), ints({5}), ints({2}));
+  });
   bad("F::embedding", "a 1-D weight", K::Shape, "embedding", [] { F::embedding(ints({0}), f32({5})); });
   bad("F::dropout", "a negative p", K::Value, "dropout", [] { F::dropout(f32({2}), -0.1); });
   bad("F::dropout", "an int64 input", K::DType, "dropout", [] { F::dropout(i64({2}), 0.5); });

@@ -129,6 +129,9 @@ class Builder {
   Builder& no_grad() {
     return set([](OpInfo& o) { o.differentiable = false; });
   }
+  Builder& once_differentiable() {
+    return set([](OpInfo& o) { o.twice_differentiable = false; });
+  }
   Builder& in_place() {
     return set([](OpInfo& o) { o.in_place = true; });
   }
@@ -831,6 +834,15 @@ void nn_ops(Builder& r) {
   r.add("F::layer_norm", "two dims, no affine", "2x3x4", u([](auto& x, Args& a) {
           return F::layer_norm(x, a.shape({3, 4}));
         }));
+  r.add("F::rms_norm", "affine", "3x4 4 | 2x3x4 4",
+        b([](auto& x, auto& w, Args& a) { return F::rms_norm(x, a.shape({x.size(-1)}), w); }));
+  r.add("F::rms_norm", "two dims, no affine, eps 1e-5", "2x3x4", u([](auto& x, Args& a) {
+          return F::rms_norm(x, a.shape({3, 4}), {}, a.scalar(1e-5));
+        }));
+  r.add("F::group_norm", "2 groups, affine", "2x6x3 6 6 | 3x4x2x2 4 4",
+        t3([](auto& x, auto& w, auto& bias, Args& a) { return F::group_norm(x, a.count(2), w, bias); }));
+  r.add("F::group_norm", "3 groups, no affine", "2x6x2",
+        u([](auto& x, Args& a) { return F::group_norm(x, a.count(3), {}, {}, a.scalar(1e-3)); }));
   r.add("F::batch_norm", "training, affine", "4x3 3 3 | 2x3x2x2 3 3",
         t3([](auto& x, auto& w, auto& bias, Args&) { return F::batch_norm(x, {}, {}, w, bias, true); }))
       .no_expand();
@@ -1812,6 +1824,21 @@ void habit_methods(Builder& r) {
 void more_losses(Builder& r) {
   r.family = "nn";
   r.dtypes = float_types();
+  // PyTorch's ctc gradient assumes log_probs from log_softmax, so the entry
+  // starts from logits. Sample 1 repeats a label; its input is shorter.
+  const auto ctc = [](const Tensor& logits, Args& a, const Tensor& targets, Reduction reduction) {
+    return F::ctc_loss(tg::log_softmax(logits, 2), a.index(targets),
+                       a.index(index_tensor({logits.size(0), logits.size(0) - 1}, {2})),
+                       a.index(index_tensor({2, 2}, {2})), {.reduction = reduction});
+  };
+  r.add("F::ctc_loss", "padded targets, mean", "5x2x4", u([ctc](auto& x, Args& a) {
+          return ctc(x, a, index_tensor({1, 2, 3, 3}, {2, 2}), Reduction::Mean);
+        }))
+      .once_differentiable();
+  r.add("F::ctc_loss", "concatenated targets, none", "5x2x4", u([ctc](auto& x, Args& a) {
+          return ctc(x, a, index_tensor({2, 1, 3, 3}, {4}), Reduction::None);
+        }))
+      .once_differentiable();
   const auto signs = [](const Tensor& like, std::vector<double> v) {
     const auto n = static_cast<std::int64_t>(v.size());
     return tg::tensor(v, {n}, like.dtype());
@@ -2037,7 +2064,7 @@ std::string ops_markdown() {
     std::set<int> arities;
     std::set<std::string> dtypes;
     std::vector<std::string> dtype_order;
-    bool differentiable = false;
+    bool differentiable = false, twice = true;
     std::string alias;
     int forms = 0;
     for (const auto& op : op_registry()) {
@@ -2047,6 +2074,7 @@ std::string ops_markdown() {
       for (DType d : op.dtypes)
         if (dtypes.insert(std::string(dtype_name(d))).second) dtype_order.push_back(std::string(dtype_name(d)));
       differentiable = differentiable || op.differentiable;
+      twice = twice && op.twice_differentiable;
       if (!op.alias_of.empty() && alias.find(op.alias_of) == std::string::npos)
         alias += (alias.empty() ? "" : ", ") + op.alias_of;
     }
@@ -2054,7 +2082,8 @@ std::string ops_markdown() {
     for (int a : arities) arity += (arity.empty() ? "" : ", ") + std::to_string(a);
     for (const auto& d : dtype_order) dt += (dt.empty() ? "" : ", ") + d;
     md += "| `" + name + "` | " + std::to_string(forms) + " | " + arity + " | " + dt + " | " +
-          (differentiable ? "yes" : "no") + " | " + (alias.empty() ? "" : "`" + alias + "`") + " |\n";
+          (differentiable ? (twice ? "yes" : "once") : "no") + " | " + (alias.empty() ? "" : "`" + alias + "`") +
+          " |\n";
   }
   md += "\n" + std::to_string(op_registry().size()) + " registry entries, " +
         std::to_string(registry_op_names().size()) + " op names.\n";

@@ -75,6 +75,9 @@ struct OpInfo {
   int arity = 1;              // tensor inputs
   std::vector<DType> dtypes;  // of the tensor inputs that the op accepts (floating ops: f32, f64)
   bool differentiable = true;
+  // false: the gradient itself is not differentiable (ctc_loss, as in
+  // PyTorch), so gradgradcheck is skipped and the docs say "once".
+  bool twice_differentiable = true;
   // Writes into its first input (add_, operator+=, ...): a pure function of
   // its inputs only when handed a copy of that input.
   bool in_place = false;

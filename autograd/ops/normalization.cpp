@@ -8,13 +8,22 @@
 //   d(dy) = w N(G) + H xhat + B,   dw' = sum of N(G) dy,
 //   dx'   = -r (xhat mean_S(G dx) + mean_S(G xhat) dx + mean_S(g xhat) N(G)) + N(H dy),
 // where dx and N(.) are that same op again, so gradients of any order exist.
+//
+// rms_norm has no centring and no bias: y = x r w with r = 1 / sqrt(mean_S(x^2) + eps),
+//   dx = r g - x r^3 mean_S(g x)  (g = dy w),  dw = sum of dy x r;
+// its backward is written with the differentiable ops, so it is differentiable again.
+// group_norm is layer_norm over [N, G, C/G * spatial] followed by a per-channel affine,
+// built from those ops (layer_norm's fused backward gives its gradients of any order).
 #include <array>
+#include <limits>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/half.h>
 #include <tapegrad/core/kernels/normalization.h>
 #include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/profiler.h>
@@ -162,6 +171,89 @@ Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, 
                        if (bw.needs(2)) bw.add(2, db);
                      });
   }
+  return y;
+}
+
+namespace {
+
+// torch.finfo(dtype).eps: rms_norm's eps when none is given.
+double machine_epsilon(DType dtype) {
+  switch (dtype) {
+    case kFloat64:
+      return std::numeric_limits<double>::epsilon();
+    case kFloat16:
+      return static_cast<double>(std::numeric_limits<Half>::epsilon());
+    case kBFloat16:
+      return static_cast<double>(std::numeric_limits<BFloat16>::epsilon());
+    default:
+      return std::numeric_limits<float>::epsilon();
+  }
+}
+
+}  // namespace
+
+Tensor rms_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, std::optional<double> eps_opt) {
+  TG_PROFILE_OP("rms_norm", x, weight);
+  const int k = normalized_shape.size();
+  bool matches = k >= 1 && x.dim() >= k;
+  for (int i = 0; matches && i < k; ++i) matches = x.size(x.dim() - k + i) == normalized_shape[i];
+  if (!matches)
+    throw ShapeError(fmt::format("rms_norm: input {} does not end with the normalized shape {}", shape_str(x.sizes()),
+                                 shape_str(normalized_shape)));
+  if (!x.is_floating_point())
+    throw DTypeError(fmt::format("rms_norm: expected a floating-point input, got {}", dtype_name(x.dtype())));
+  check_param("rms_norm", "weight", weight, normalized_shape, x);
+  const double eps = eps_opt.value_or(machine_epsilon(x.dtype()));
+  kernel::RMSNormStats stats = kernel::rms_norm(x, weight, normalized_shape.product(), eps);
+  Tensor y = stats.y;
+  if (autograd::needs_grad(x, weight)) {
+    Dims dims, leading;  // the normalised dims, and the dims dw sums over
+    for (int d = 0; d < x.dim(); ++d) (d < x.dim() - k ? leading : dims).push_back(d);
+    Dims kept = x.shape();  // rstd broadcast against x
+    for (int d : dims) kept[d] = 1;
+    autograd::record("rms_norm", {&x, &weight}, {&y},
+                     [sx = SavedTensor(x, false), sw = save_if(weight.defined(), weight), rstd = Tensor(stats.rstd),
+                      dims, leading, kept, normalized_shape, eps](Backward& bw) {
+                       // y = x r w over the last dims; x [..., *shape], w [*shape]:
+                       //   dx = r g - x r^3 mean_S(g x) with g = dy w,  dw = sum over the leading dims of dy x r.
+                       const Tensor x = bw.unpack(sx), w = bw.unpack(sw), dy = bw.grad();
+                       // With create_graph r must depend on x; otherwise the forward's is exact.
+                       const Tensor r = is_grad_enabled()
+                                            ? tg::rsqrt(tg::add(tg::mean(tg::mul(x, x), dims, /*keepdim=*/true), eps))
+                                            : Tensor(kernel::view(rstd, kept));
+                       if (bw.needs(0)) {
+                         const Tensor g = w.defined() ? tg::mul(dy, w) : dy;
+                         const Tensor mean_gx = tg::mean(tg::mul(g, x), dims, /*keepdim=*/true);
+                         bw.add(0, tg::sub(tg::mul(r, g), tg::mul(tg::mul(x, tg::pow(r, 3.0)), mean_gx)));
+                       }
+                       if (bw.needs(1)) {
+                         const Tensor t = tg::mul(tg::mul(dy, x), r);
+                         bw.add(1, tg::reshape(leading.empty() ? t : tg::sum(t, leading), normalized_shape));
+                       }
+                     });
+  }
+  return y;
+}
+
+Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  TG_PROFILE_OP("group_norm", x, weight, bias);
+  if (x.dim() < 2)
+    throw ShapeError(
+        fmt::format("group_norm: expected an input [N, C, ...] with at least 2 dims, got {}", shape_str(x.sizes())));
+  if (!x.is_floating_point())
+    throw DTypeError(fmt::format("group_norm: expected a floating-point input, got {}", dtype_name(x.dtype())));
+  const std::int64_t channels = x.size(1);
+  if (num_groups <= 0) throw ValueError(fmt::format("group_norm: num_groups must be positive, got {}", num_groups));
+  if (channels % num_groups != 0)
+    throw ShapeError(fmt::format("group_norm: the {} channels of input {} are not divisible by num_groups {}", channels,
+                                 shape_str(x.sizes()), num_groups));
+  check_param("group_norm", "weight", weight, Dims{channels}, x);
+  check_param("group_norm", "bias", bias, Dims{channels}, x);
+  // Each (sample, group) is one row of layer_norm: its channels and all positions.
+  const std::int64_t n = x.size(0), row = n * num_groups == 0 ? 0 : x.numel() / (n * num_groups);
+  Tensor y = tg::reshape(tg::layer_norm(tg::reshape(x, {n, num_groups, row}), {row}, {}, {}, eps), x.shape());
+  if (weight.defined()) y = tg::mul(y, per_channel(weight, x.dim()));
+  if (bias.defined()) y = tg::add(y, per_channel(bias, x.dim()));
   return y;
 }
 

@@ -1,4 +1,4 @@
-// layer_norm and batch_norm kernels (declared in normalization.h): one pass
+// layer_norm, rms_norm and batch_norm kernels (declared in normalization.h): one pass
 // for the statistics, one for the output; backward likewise fused.
 #include <tapegrad/core/kernels/normalization.h>
 
@@ -114,6 +114,34 @@ std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorB
     }
   });
   return {dx, dw, db};
+}
+
+// ---- rms_norm: rows of length m -------------------------------------------------
+
+RMSNormStats rms_norm(const TensorBase& x_in, const TensorBase& w_in, std::int64_t m, double eps) {
+  const TensorBase x = contiguous(x_in);
+  const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in;
+  const std::int64_t rows = m == 0 ? 0 : x.numel() / m;
+  RMSNormStats out{make_tensor(x.shape(), x.dtype()), make_tensor({rows}, x.dtype())};
+  dispatch_floating(x.dtype(), "rms_norm", [&]<class T>() {
+    const T* xp = x.data_ptr<T>();
+    const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
+    T* yp = out.y.data_ptr<T>();
+    T* rp = out.rstd.data_ptr<T>();
+    for_each_group(rows, x.numel(), [&](std::int64_t r) {
+      const T* row = xp + r * m;
+      double squares = 0;
+      for (std::int64_t j = 0; j < m; ++j) squares += static_cast<double>(row[j]) * static_cast<double>(row[j]);
+      const double rstd = 1.0 / std::sqrt(squares / static_cast<double>(m) + eps);
+      T* yr = yp + r * m;
+      for (std::int64_t j = 0; j < m; ++j) {
+        const T xhat = static_cast<T>(row[j] * rstd);
+        yr[j] = wp ? T(xhat * wp[j]) : xhat;
+      }
+      rp[r] = static_cast<T>(rstd);
+    });
+  });
+  return out;
 }
 
 // ---- batch_norm: x seen as [N, C, S], statistics per channel over N and S ----------

@@ -24,6 +24,13 @@ std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorB
                                                                    const TensorBase& w, std::int64_t m, bool need_dx,
                                                                    bool need_dw, bool need_db);
 
+// ---- rms_norm: rows of length m (the normalised dims, innermost) -------------
+//   y = x * rstd * w,  rstd = 1 / sqrt(mean(x^2) + eps)   (no centring, no bias)
+struct RMSNormStats {
+  TensorBase y, rstd;  // rstd [rows]
+};
+RMSNormStats rms_norm(const TensorBase& x, const TensorBase& w, std::int64_t m, double eps);
+
 // ---- batch_norm: x seen as [N, C, S], statistics per channel over N and S ----
 struct BatchNormStats {
   TensorBase y, mean, var, rstd;  // [C]; var is biased
