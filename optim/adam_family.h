@@ -1,5 +1,6 @@
 #pragma once
-// The option checks NAdam, RAdam and Adamax share with Adam (PyTorch's).
+/// @file
+/// The option checks NAdam, RAdam and Adamax share with Adam (PyTorch's).
 #include <array>
 #include <string>
 
