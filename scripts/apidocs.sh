@@ -20,7 +20,7 @@ fi
 input=(
   docs/apidocs
   data io checkpoint optim autograd/tensor.h core/tensor.h core/dims.h
-  nn/module.h nn/container.h nn/linear.h nn/dropout.h nn/embedding.h
+  nn/module.h nn/container.h nn/linear.h nn/dropout.h nn/embedding.h nn/activation.h
   autograd/engine.h autograd/grad_mode.h autograd/functional.h autograd/gradcheck.h autograd/grad_checkpoint.h autograd/dot.h autograd/custom_function.h core/error.h core/profiler.h core/memory.h core/random.h core/float_mode.h core/parallel.h core/print.h core/dtype.h core/regular_file.h
 )
 
