@@ -1,35 +1,38 @@
 #pragma once
-// User-defined differentiable functions, as LibTorch's torch::autograd::Function:
-//
-//   struct Cube : tg::autograd::Function<Cube> {
-//     static tg::Tensor forward(tg::autograd::AutogradContext* ctx, const tg::Tensor& x) {
-//       ctx->save_for_backward({x});
-//       return x * x * x;
-//     }
-//     static std::vector<tg::Tensor> backward(tg::autograd::AutogradContext* ctx, std::vector<tg::Tensor> grads) {
-//       auto x = ctx->get_saved_variables()[0];   // y = x^3;  dx = dy * 3 x^2
-//       return {grads[0] * 3 * x * x};
-//     }
-//   };
-//   tg::Tensor y = Cube::apply(x);
-//
-// forward runs with grad mode off (nothing inside is recorded) and returns a
-// Tensor or a std::vector<Tensor>. Its arguments may be tensors, vectors of
-// tensors, and anything else (doubles, ints, options), which are passed
-// through. If grad mode is on and a tensor argument requires grad, one node is
-// recorded whose backward calls Derived::backward with one gradient per output
-// (zeros where none flowed). backward returns one gradient per tensor argument
-// (in order, a vector argument counting as its elements), or one per argument
-// with undefined tensors at the non-tensor positions; undefined means "no
-// gradient". Gradients are summed back over broadcast dims and cast to their
-// input's dtype, as for built-in ops; a gradient whose shape cannot be reduced
-// to its input's is a ShapeError. When backward uses differentiable ops,
-// create_graph gives higher-order gradients.
-//
-// Saved tensors are checked like the built-in ops' (an in-place change after
-// saving is an error; saving an output keeps no reference cycle). Not
-// supported: in-place modification of inputs inside forward (mark_dirty), and
-// non-differentiable outputs other than integer/bool ones.
+/// @file
+/// User-defined differentiable functions, as LibTorch's torch::autograd::Function:
+///
+/// @code
+/// struct Cube : tg::autograd::Function<Cube> {
+///   static tg::Tensor forward(tg::autograd::AutogradContext* ctx, const tg::Tensor& x) {
+///     ctx->save_for_backward({x});
+///     return x * x * x;
+///   }
+///   static std::vector<tg::Tensor> backward(tg::autograd::AutogradContext* ctx, std::vector<tg::Tensor> grads) {
+///     auto x = ctx->get_saved_variables()[0];   // y = x^3;  dx = dy * 3 x^2
+///     return {grads[0] * 3 * x * x};
+///   }
+/// };
+/// tg::Tensor y = Cube::apply(x);
+/// @endcode
+///
+/// forward runs with grad mode off (nothing inside is recorded) and returns a
+/// Tensor or a std::vector<Tensor>. Its arguments may be tensors, vectors of
+/// tensors, and anything else (doubles, ints, options), which are passed
+/// through. If grad mode is on and a tensor argument requires grad, one node is
+/// recorded whose backward calls Derived::backward with one gradient per output
+/// (zeros where none flowed). backward returns one gradient per tensor argument
+/// (in order, a vector argument counting as its elements), or one per argument
+/// with undefined tensors at the non-tensor positions; undefined means "no
+/// gradient". Gradients are summed back over broadcast dims and cast to their
+/// input's dtype, as for built-in ops; a gradient whose shape cannot be reduced
+/// to its input's is a ShapeError. When backward uses differentiable ops,
+/// create_graph gives higher-order gradients.
+///
+/// Saved tensors are checked like the built-in ops' (an in-place change after
+/// saving is an error; saving an output keeps no reference cycle). Not
+/// supported: in-place modification of inputs inside forward (mark_dirty), and
+/// non-differentiable outputs other than integer/bool ones.
 #include <cxxabi.h>
 
 #include <cstdint>
@@ -52,32 +55,39 @@
 
 namespace tg::autograd {
 
-// A non-tensor value kept for backward in AutogradContext::saved_data.
+/// A non-tensor value kept for backward in AutogradContext::saved_data.
 class SavedValue {
  public:
   SavedValue() = default;
+  ///@{
+  /// A number or a flag: `ctx->saved_data["alpha"] = alpha;`.
   SavedValue(double v) : v_(v) {}
   SavedValue(float v) : v_(static_cast<double>(v)) {}
   SavedValue(std::int64_t v) : v_(v) {}
   SavedValue(int v) : v_(static_cast<std::int64_t>(v)) {}
   SavedValue(bool v) : v_(v) {}
-  // Anything else backward needs (a callable, a vector of words), shared.
+  ///@}
+  /// Anything else backward needs (a callable, a vector of words), shared.
   template <class T>
   SavedValue(std::shared_ptr<T> object) : v_(Object{std::move(object), &typeid(T)}) {}
 
+  /// The number saved (an integer converts). @throws tg::ValueError for anything else.
   double to_double() const {
     if (auto* d = std::get_if<double>(&v_)) return *d;
     if (auto* i = std::get_if<std::int64_t>(&v_)) return static_cast<double>(*i);
     throw ValueError("saved_data: the value is not a number");
   }
+  /// The integer saved. @throws tg::ValueError for anything else.
   std::int64_t to_int() const {
     if (auto* i = std::get_if<std::int64_t>(&v_)) return *i;
     throw ValueError("saved_data: the value is not an integer");
   }
+  /// The flag saved. @throws tg::ValueError for anything else.
   bool to_bool() const {
     if (auto* b = std::get_if<bool>(&v_)) return *b;
     throw ValueError("saved_data: the value is not a bool");
   }
+  /// The object saved, as its own type T. @throws tg::ValueError when it is not a T.
   template <class T>
   std::shared_ptr<const T> to_object() const {
     auto* o = std::get_if<Object>(&v_);
@@ -94,11 +104,13 @@ class SavedValue {
   std::variant<std::monostate, double, std::int64_t, bool, Object> v_;
 };
 
+/// What a custom Function's forward leaves for its backward: saved tensors
+/// (checked against in-place changes, as the built-in ops' are) and other values.
 class AutogradContext {
  public:
-  // Tensors backward will read: inputs, outputs, or intermediates.
+  /// Tensors backward will read: inputs, outputs, or intermediates.
   void save_for_backward(std::vector<Tensor> tensors) { to_save_ = std::move(tensors); }
-  // The saved tensors, checked against in-place modification since saving.
+  /// The saved tensors, checked against in-place modification since saving.
   std::vector<Tensor> get_saved_variables() const {
     auto owner = node_.lock();
     std::vector<Tensor> out;
@@ -106,10 +118,10 @@ class AutogradContext {
     for (const auto& s : saved_) out.push_back(s.unpack(owner));
     return out;
   }
-  // Whether tensor argument i (counted as for backward's result) needs a gradient.
+  /// Whether tensor argument i (counted as for backward's result) needs a gradient.
   bool needs_input_grad(std::size_t i) const { return i < needs_input_grad_.size() && needs_input_grad_[i]; }
 
-  std::unordered_map<std::string, SavedValue> saved_data;
+  std::unordered_map<std::string, SavedValue> saved_data;  ///< non-tensor values for backward, by name
 
  private:
   template <class>
@@ -138,8 +150,8 @@ inline constexpr bool is_tensor_v = std::is_same_v<std::remove_cvref_t<T>, Tenso
 template <class T>
 inline constexpr bool is_tensor_list_v = std::is_same_v<std::remove_cvref_t<T>, std::vector<Tensor>>;
 
-// Flattens the arguments: the tensors, and for every argument position
-// whether it held a tensor (a vector argument is one position per element).
+/// Flattens the arguments: the tensors, and for every argument position
+/// whether it held a tensor (a vector argument is one position per element).
 struct ArgumentList {
   std::vector<Tensor> tensors;
   std::vector<bool> is_tensor;
@@ -161,17 +173,24 @@ struct ArgumentList {
 
 inline std::vector<Tensor> as_list(const Tensor& t) { return {t}; }
 
-// Whether Backward::add can bring a gradient of shape `g` to `shape`: the
-// same number of elements, or `shape` broadcasts to `g`.
+/// Whether Backward::add can bring a gradient of shape `g` to `shape`: the
+/// same number of elements, or `shape` broadcasts to `g`.
 inline std::vector<Tensor> as_list(std::vector<Tensor> ts) { return ts; }
 
 }  // namespace detail
 
+/// The node a Function<Derived> records: its apply() calls Derived::backward
+/// and checks what it returns (one gradient per tensor argument, or per
+/// argument; shapes and dtypes of the inputs).
 template <class Derived>
 class CustomNode final : public Node {
  public:
+  /// `is_tensor_argument[k]`: whether argument k of forward is a tensor.
   explicit CustomNode(std::vector<bool> is_tensor_argument) : is_tensor_(std::move(is_tensor_argument)) {}
 
+  /// Derived::backward with one gradient per output (zeros where none flowed).
+  /// @throws tg::AutogradError when backward returns the wrong number of
+  ///   gradients, or one of the wrong shape or dtype.
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     if (released()) throw_backward_twice(name());
     std::vector<Tensor> grad_outputs(output_shapes_.size());
@@ -211,7 +230,9 @@ class CustomNode final : public Node {
     return grad_inputs;
   }
 
+  /// The Function's C++ type name ("Softplus").
   std::string_view name() const override { return name_; }
+  /// Frees the saved tensors once backward has run (without retain_graph).
   void release_saved() override {
     for (auto& s : ctx_.saved_) s.release();
   }
@@ -227,8 +248,14 @@ class CustomNode final : public Node {
   std::vector<DType> output_dtypes_;
 };
 
+/// The base of a user-defined differentiable function (see this file's
+/// description): Derived has static forward(AutogradContext*, args...) and
+/// backward(AutogradContext*, std::vector<Tensor> grads).
 template <class Derived>
 struct Function {
+  /// Runs Derived::forward with recording off and, when grad mode is on and a
+  /// tensor argument requires grad, records one CustomNode for its backward.
+  /// Returns what forward returns (a Tensor or a std::vector<Tensor>).
   template <class... Args>
   static auto apply(Args&&... args) {
     detail::ArgumentList arguments;

@@ -1,7 +1,8 @@
 #pragma once
-// The backward engine: runs the tape's nodes reachable from the roots, each
-// once all its dependencies have delivered (highest sequence number first
-// among ready nodes), with an explicit heap (no recursion).
+/// @file
+/// The backward engine: runs the tape's nodes reachable from the roots, each
+/// once all its dependencies have delivered (highest sequence number first
+/// among ready nodes), with an explicit heap (no recursion).
 #include <concepts>
 #include <functional>
 #include <vector>
@@ -10,43 +11,47 @@
 
 namespace tg {
 
-// Designated initializers must follow the declaration order:
-// {.retain_graph = ..., .create_graph = ..., .allow_unused = ...}, any subset.
+/// Designated initializers must follow the declaration order:
+/// {.retain_graph = ..., .create_graph = ..., .allow_unused = ...}, any subset.
 struct GradOptions {
-  bool retain_graph = false;
-  bool create_graph = false;
-  bool allow_unused = false;
+  bool retain_graph = false;  ///< keep the graph for another backward pass (implied by create_graph)
+  bool create_graph = false;  ///< record the backward pass, so the gradients can be differentiated
+  bool allow_unused = false;  ///< an input the outputs do not depend on gets an undefined gradient, not an error
 };
 
-// Gradients of `outputs` with respect to `inputs`, without touching any
-// tensor's .grad(). grad_outputs may be empty for scalar outputs.
+/// Gradients of `outputs` with respect to `inputs`, without touching any
+/// tensor's .grad(). grad_outputs may be empty for scalar outputs.
+/// @throws tg::AutogradError for an output that does not require grad, an
+///   input the outputs do not depend on (unless allow_unused), or a graph
+///   already freed by an earlier pass; tg::ShapeError for a grad_output whose
+///   shape differs from its output's.
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs = {}, GradOptions options = {});
 
-// One output and one input without grad_outputs, as
-// torch.autograd.grad(y, x, create_graph=True): grad(y, x) or
-// grad(y, x, {.create_graph = true}), one gradient in the vector. For lists,
-// pass grad_outputs: grad(ys, xs, {}, {.create_graph = true}) (a third
-// overload taking GradOptions is ambiguous under GCC, which weighs a
-// designated list against std::vector's explicit size constructor).
-// A template so that a braced list never picks it: grad({y}, {}) stays the
-// vector form (no inputs, an AutogradError) instead of y with an undefined x.
+/// One output and one input without grad_outputs, as
+/// torch.autograd.grad(y, x, create_graph=True): grad(y, x) or
+/// grad(y, x, {.create_graph = true}), one gradient in the vector. For lists,
+/// pass grad_outputs: grad(ys, xs, {}, {.create_graph = true}) (a third
+/// overload taking GradOptions is ambiguous under GCC, which weighs a
+/// designated list against std::vector's explicit size constructor).
+/// A template so that a braced list never picks it: grad({y}, {}) stays the
+/// vector form (no inputs, an AutogradError) instead of y with an undefined x.
 template <std::derived_from<Tensor> Y, std::derived_from<Tensor> X>
 std::vector<Tensor> grad(const Y& output, const X& input, GradOptions options = {}) {
   return grad(std::vector<Tensor>{output}, std::vector<Tensor>{input}, {}, options);
 }
 
-// Accumulates into the leaves' .grad(), as Tensor::backward.
+/// Accumulates into the leaves' .grad(), as Tensor::backward.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               bool retain_graph = false, bool create_graph = false);
 
 namespace autograd {
 
-// Runs `callback` once the backward pass running on this thread has finished
-// with the graph (every leaf accumulated), before backward()/grad() returns,
-// as PyTorch's Variable._execution_engine.queue_callback. Call it from a hook
-// or a custom backward; outside a pass it is an AutogradError. An exception
-// from the callback propagates out of backward().
+/// Runs `callback` once the backward pass running on this thread has finished
+/// with the graph (every leaf accumulated), before backward()/grad() returns,
+/// as PyTorch's Variable._execution_engine.queue_callback. Call it from a hook
+/// or a custom backward; outside a pass it is an AutogradError. An exception
+/// from the callback propagates out of backward().
 void queue_callback(std::function<void()> callback);
 
 }  // namespace autograd

@@ -1,12 +1,17 @@
 #pragma once
-// Grad mode and anomaly mode: thread-local switches with RAII guards.
+/// @file
+/// Grad mode and anomaly mode: thread-local switches with RAII guards.
 
 namespace tg {
 
+///@{
+/// Whether ops are recorded on the current thread (on by default), as
+/// torch.is_grad_enabled / torch.set_grad_enabled.
 bool is_grad_enabled();
 void set_grad_enabled(bool enabled);
+///@}
 
-// Turns recording off for the current thread while alive.
+/// Turns recording off for the current thread while alive.
 class NoGradGuard {
  public:
   NoGradGuard() : previous_(is_grad_enabled()) { set_grad_enabled(false); }
@@ -18,7 +23,7 @@ class NoGradGuard {
   bool previous_;
 };
 
-// Turns recording on (inside a NoGradGuard, say) while alive.
+/// Turns recording on (inside a NoGradGuard, say) while alive.
 class EnableGradGuard {
  public:
   EnableGradGuard() : previous_(is_grad_enabled()) { set_grad_enabled(true); }
@@ -30,11 +35,14 @@ class EnableGradGuard {
   bool previous_;
 };
 
+///@{
+/// Whether anomaly mode is on for the current thread (see DetectAnomalyGuard).
 bool is_anomaly_enabled();
 void set_anomaly_enabled(bool enabled);
+///@}
 
-// While alive, ops remember where they were recorded, and a NaN or Inf
-// produced in backward throws AutogradError naming the op and that place.
+/// While alive, ops remember where they were recorded, and a NaN or Inf
+/// produced in backward throws AutogradError naming the op and that place.
 class DetectAnomalyGuard {
  public:
   DetectAnomalyGuard() : previous_(is_anomaly_enabled()) { set_anomaly_enabled(true); }

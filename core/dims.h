@@ -1,7 +1,8 @@
 #pragma once
-// Sizes and strides: a fixed-capacity inline array, so creating a tensor never
-// allocates for its shape. Eight dimensions cover every model we know of;
-// asking for more is a ShapeError rather than a silent heap fallback.
+/// @file
+/// Sizes and strides: a fixed-capacity inline array, so creating a tensor never
+/// allocates for its shape. Eight dimensions cover every model we know of;
+/// asking for more is a ShapeError rather than a silent heap fallback.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -14,21 +15,24 @@
 
 namespace tg {
 
+/// The most dimensions a tensor may have (Dims holds them inline).
 inline constexpr int kMaxDims = 8;
 
-// Overflow-checked int64 arithmetic for element counts, strides and offsets:
-// true when the exact result does not fit (then *out is unspecified).
+///@{
+/// Overflow-checked int64 arithmetic for element counts, strides and offsets:
+/// true when the exact result does not fit (then *out is unspecified).
 inline bool mul_overflows(std::int64_t a, std::int64_t b, std::int64_t* out) {
   return __builtin_mul_overflow(a, b, out);
 }
 inline bool add_overflows(std::int64_t a, std::int64_t b, std::int64_t* out) {
   return __builtin_add_overflow(a, b, out);
 }
-// ShapeError naming `op` and `shape`: its element count does not fit in int64.
+///@}
+/// ShapeError naming `op` and `shape`: its element count does not fit in int64.
 [[noreturn]] void throw_numel_overflow(const char* op, std::span<const std::int64_t> shape);
-// The element count of `shape` (0 if any size is 0, whatever the others);
-// ShapeError naming `op` when it does not fit in int64. Negative sizes are
-// the caller's to reject.
+/// The element count of `shape` (0 if any size is 0, whatever the others);
+/// ShapeError naming `op` when it does not fit in int64. Negative sizes are
+/// the caller's to reject.
 inline std::int64_t checked_numel(std::span<const std::int64_t> shape, const char* op) {
   std::int64_t p = 1;
   bool overflow = false;
@@ -40,18 +44,28 @@ inline std::int64_t checked_numel(std::span<const std::int64_t> shape, const cha
   return p;
 }
 
+/// A shape or strides: at most kMaxDims int64 values stored inline, used like
+/// a small std::vector (`Dims{2, 3}`, `d.size()`, `d[0]`, range-for).
+/// @throws tg::ShapeError from every member that would exceed kMaxDims.
 class Dims {
  public:
+  /// No dimensions (the shape of a 0-d tensor).
   Dims() = default;
+  ///@{
+  /// The given values, in order.
   Dims(std::initializer_list<std::int64_t> values) { assign(values.begin(), values.end()); }
   Dims(std::span<const std::int64_t> values) { assign(values.begin(), values.end()); }
   Dims(const std::vector<std::int64_t>& values) { assign(values.begin(), values.end()); }
+  ///@}
+  /// `n` copies of `v`.
   static Dims filled(int n, std::int64_t v) {
     Dims d;
     d.resize(n, v);
     return d;
   }
 
+  ///@{
+  /// std::vector-like access to the values (size() of them).
   int size() const { return n_; }
   bool empty() const { return n_ == 0; }
   std::int64_t* data() { return v_.data(); }
@@ -63,7 +77,10 @@ class Dims {
   std::int64_t& operator[](int i) { return v_[static_cast<std::size_t>(i)]; }
   std::int64_t operator[](int i) const { return v_[static_cast<std::size_t>(i)]; }
   std::int64_t back() const { return v_[static_cast<std::size_t>(n_ - 1)]; }
+  ///@}
 
+  ///@{
+  /// std::vector-like changes; growing past kMaxDims is a tg::ShapeError.
   void push_back(std::int64_t x) {
     check_rank(n_ + 1);
     v_[static_cast<std::size_t>(n_++)] = x;
@@ -83,13 +100,16 @@ class Dims {
     for (int i = n_; i < n; ++i) v_[static_cast<std::size_t>(i)] = fill;
     n_ = n;
   }
+  ///@}
 
+  /// The values as a span (what IntArrayRef parameters take).
   operator std::span<const std::int64_t>() const { return {v_.data(), static_cast<std::size_t>(n_)}; }
+  /// The values as a std::vector.
   std::vector<std::int64_t> vec() const { return {begin(), end()}; }
 
   friend bool operator==(const Dims& a, const Dims& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
 
-  // ShapeError when the product does not fit in int64.
+  /// ShapeError when the product does not fit in int64.
   std::int64_t product() const { return checked_numel(*this, "shape"); }
 
  private:
@@ -110,19 +130,20 @@ class Dims {
   int n_ = 0;
 };
 
+/// A read-only view of sizes or strides (LibTorch's IntArrayRef).
 using IntArrayRef = std::span<const std::int64_t>;
 
-// "[32, 784]"
+/// "[32, 784]"
 std::string shape_str(IntArrayRef dims);
 
-// Contiguous (row-major) strides for `sizes`; ShapeError naming `op` if they
-// do not fit in int64 (possible even for an empty shape such as [0, 2^40, 2^40]).
+/// Contiguous (row-major) strides for `sizes`; ShapeError naming `op` if they
+/// do not fit in int64 (possible even for an empty shape such as [0, 2^40, 2^40]).
 Dims contiguous_strides(const Dims& sizes, const char* op = "contiguous_strides");
 
-// Wraps a possibly negative dim into [0, ndim); IndexError naming `op` otherwise.
+/// Wraps a possibly negative dim into [0, ndim); IndexError naming `op` otherwise.
 int wrap_dim(std::int64_t dim, int ndim, const char* op);
 
-// The NumPy broadcast of two shapes; ShapeError naming `op` and both shapes otherwise.
+/// The NumPy broadcast of two shapes; ShapeError naming `op` and both shapes otherwise.
 Dims broadcast_shapes(const Dims& a, const Dims& b, const char* op);
 
 }  // namespace tg

@@ -1,6 +1,7 @@
 #pragma once
-// Element types and the one helper that turns a runtime dtype into a
-// compile-time type: kernels are written once as templates and dispatched here.
+/// @file
+/// Element types and the one helper that turns a runtime dtype into a
+/// compile-time type: kernels are written once as templates and dispatched here.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -13,10 +14,12 @@
 
 namespace tg {
 
-// The order is PyTorch's ScalarType order, so a table indexed by DType reads
-// like c10's.
+/// The order is PyTorch's ScalarType order, so a table indexed by DType reads
+/// like c10's.
 enum class DType : std::uint8_t { UInt8, Int8, Int16, Int32, Int64, Float16, Float32, Float64, Bool, BFloat16 };
 
+///@{
+/// The dtypes under PyTorch's names (torch.uint8 is tg::kUInt8, ...).
 inline constexpr DType kUInt8 = DType::UInt8;
 inline constexpr DType kInt8 = DType::Int8;
 inline constexpr DType kInt16 = DType::Int16;
@@ -27,7 +30,9 @@ inline constexpr DType kFloat32 = DType::Float32;
 inline constexpr DType kFloat64 = DType::Float64;
 inline constexpr DType kBool = DType::Bool;
 inline constexpr DType kBFloat16 = DType::BFloat16;
-// PyTorch's aliases.
+///@}
+///@{
+/// PyTorch's aliases (torch.long is tg::kLong, ...).
 inline constexpr DType kByte = kUInt8;
 inline constexpr DType kChar = kInt8;
 inline constexpr DType kShort = kInt16;
@@ -36,11 +41,13 @@ inline constexpr DType kLong = kInt64;
 inline constexpr DType kHalf = kFloat16;
 inline constexpr DType kFloat = kFloat32;
 inline constexpr DType kDouble = kFloat64;
+///@}
 
-// Every dtype, in enum order (tests and tables iterate it).
+/// Every dtype, in enum order (tests and tables iterate it).
 inline constexpr DType kAllDTypes[] = {kUInt8,   kInt8,    kInt16,   kInt32, kInt64,
                                        kFloat16, kFloat32, kFloat64, kBool,  kBFloat16};
 
+/// Bytes per element.
 constexpr std::size_t itemsize(DType d) {
   switch (d) {
     case DType::UInt8:
@@ -61,6 +68,7 @@ constexpr std::size_t itemsize(DType d) {
   return 0;
 }
 
+/// The name PyTorch prints without "torch.": "float32", "int64", ...
 constexpr std::string_view dtype_name(DType d) {
   switch (d) {
     case DType::UInt8:
@@ -87,22 +95,23 @@ constexpr std::string_view dtype_name(DType d) {
   return "?";
 }
 
+/// The floating dtypes: float16, bfloat16, float32, float64.
 constexpr bool is_floating(DType d) {
   return d == DType::Float32 || d == DType::Float64 || d == DType::Float16 || d == DType::BFloat16;
 }
-// The integer dtypes (bool is not one, as in PyTorch's is_integral(include_bool=false)).
+/// The integer dtypes (bool is not one, as in PyTorch's is_integral(include_bool=false)).
 constexpr bool is_integer(DType d) {
   return d == DType::UInt8 || d == DType::Int8 || d == DType::Int16 || d == DType::Int32 || d == DType::Int64;
 }
 
-// An integer C++ type other than bool: the ones whose arithmetic wraps.
+/// An integer C++ type other than bool: the ones whose arithmetic wraps.
 template <class T>
 inline constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
 
-// A floating value as T, for converting tensors (scalars that are stored go
-// through checked_scalar below). bool is v != 0. An integer type truncates toward
-// zero and saturates: out-of-range values give its minimum or maximum and NaN
-// gives 0, where a plain cast would be undefined behaviour.
+/// A floating value as T, for converting tensors (scalars that are stored go
+/// through checked_scalar below). bool is v != 0. An integer type truncates toward
+/// zero and saturates: out-of-range values give its minimum or maximum and NaN
+/// gives 0, where a plain cast would be undefined behaviour.
 template <class T, class F>
 constexpr T cast_floating(F v) {
   static_assert(is_floating_v<F>);
@@ -124,9 +133,9 @@ constexpr T cast_floating(F v) {
   }
 }
 
-// One element converted between dtypes, as copies, item() and to_vector() do:
-// to bool is v != 0, from floating as cast_floating, between integers a cast
-// (modular, as PyTorch's), and a 16-bit float goes through float.
+/// One element converted between dtypes, as copies, item() and to_vector() do:
+/// to bool is v != 0, from floating as cast_floating, between integers a cast
+/// (modular, as PyTorch's), and a 16-bit float goes through float.
 template <class To, class From>
 constexpr To convert_element(From v) {
   if constexpr (std::is_same_v<To, From>) return v;
@@ -138,6 +147,7 @@ constexpr To convert_element(From v) {
   else return static_cast<To>(v);
 }
 
+/// The DType of the C++ element type T (float is kFloat32, ...).
 template <class T>
 constexpr DType dtype_of() {
   if constexpr (std::is_same_v<T, float>) return DType::Float32;
@@ -153,15 +163,15 @@ constexpr DType dtype_of() {
   else static_assert(!sizeof(T), "tapegrad stores float, double, Half, BFloat16, int64/32/16/8, uint8 and bool");
 }
 
-// ValueError: "{op}: value {value} cannot be converted to {dtype} without overflow".
+/// ValueError: "{op}: value {value} cannot be converted to {dtype} without overflow".
 [[noreturn]] void throw_unrepresentable(std::string_view op, double value, DType dtype);
 
-// A scalar given to an op that stores it (full, fill_, masked_fill, ...) as
-// T, checked as PyTorch checks such scalars: an integer dtype refuses NaN,
-// infinities and values outside its range (a fraction truncates toward zero);
-// float32 refuses finite values beyond its range (NaN and infinities are
-// kept); bool takes anything (true unless 0, so NaN is true). Silently storing
-// 0 or INT64_MAX for NaN would hide the bug that produced the NaN.
+/// A scalar given to an op that stores it (full, fill_, masked_fill, ...) as
+/// T, checked as PyTorch checks such scalars: an integer dtype refuses NaN,
+/// infinities and values outside its range (a fraction truncates toward zero);
+/// float32 refuses finite values beyond its range (NaN and infinities are
+/// kept); bool takes anything (true unless 0, so NaN is true). Silently storing
+/// 0 or INT64_MAX for NaN would hide the bug that produced the NaN.
 template <class T>
 T checked_scalar(double v, std::string_view op) {
   if constexpr (std::is_same_v<T, bool>) {
@@ -181,9 +191,9 @@ T checked_scalar(double v, std::string_view op) {
   }
 }
 
-// Calls fn.template operator()<T>() with the C++ type of `d`.
-// Usage: dispatch(d, [&]<class T>() { ... });
-// Every kernel dispatches through these three, so a dtype is added here once.
+/// Calls `fn.template operator()<T>()` with the C++ type of `d`.
+/// Usage: `dispatch(d, [&]<class T>() { ... });`
+/// Every kernel dispatches through these three, so a dtype is added here once.
 template <class F>
 decltype(auto) dispatch(DType d, F&& fn) {
   switch (d) {
@@ -211,7 +221,7 @@ decltype(auto) dispatch(DType d, F&& fn) {
   throw DTypeError("dispatch: unknown dtype");
 }
 
-// Same, but only for floating types; any other dtype is a DTypeError naming `op`.
+/// Same, but only for floating types; any other dtype is a DTypeError naming `op`.
 template <class F>
 decltype(auto) dispatch_floating(DType d, std::string_view op, F&& fn) {
   switch (d) {
@@ -230,7 +240,7 @@ decltype(auto) dispatch_floating(DType d, std::string_view op, F&& fn) {
   }
 }
 
-// Numeric types (everything but bool).
+/// Numeric types (everything but bool).
 template <class F>
 decltype(auto) dispatch_numeric(DType d, std::string_view op, F&& fn) {
   if (d == DType::Bool) throw DTypeError(std::string(op) + ": expected a numeric tensor, got bool");
@@ -240,11 +250,11 @@ decltype(auto) dispatch_numeric(DType d, std::string_view op, F&& fn) {
   });
 }
 
-// Type promotion for binary ops, PyTorch's promoteTypes: bool below every
-// number; an integer with a floating type gives the floating type; two
-// floating or two integer types give the wider, except that uint8 with int8
-// gives int16 (the smallest type holding both ranges) and float16 with
-// bfloat16 gives float32.
+/// Type promotion for binary ops, PyTorch's promoteTypes: bool below every
+/// number; an integer with a floating type gives the floating type; two
+/// floating or two integer types give the wider, except that uint8 with int8
+/// gives int16 (the smallest type holding both ranges) and float16 with
+/// bfloat16 gives float32.
 constexpr DType promote_types(DType a, DType b) {
   if (a == b) return a;
   if (a == DType::Bool) return b;

@@ -1,6 +1,7 @@
 #pragma once
-// The exception hierarchy. Every user-facing failure throws one of these with
-// a message naming the op and the values involved.
+/// @file
+/// The exception hierarchy. Every user-facing failure throws one of these with
+/// a message naming the op and the values involved.
 #include <stdexcept>
 #include <string>
 
@@ -24,14 +25,14 @@ struct FormatError : Error {
 struct AutogradError : Error {
   using Error::Error;
 };
-// Bad argument values that are neither shape, dtype nor index problems
-// (a negative learning rate, an unknown option).
+/// Bad argument values that are neither shape, dtype nor index problems
+/// (a negative learning rate, an unknown option).
 struct ValueError : Error {
   using Error::Error;
 };
-// An allocation that cannot be satisfied (a tensor, or a list sized by the
-// caller, larger than the machine can hold). The message names the op and
-// the byte count.
+/// An allocation that cannot be satisfied (a tensor, or a list sized by the
+/// caller, larger than the machine can hold). The message names the op and
+/// the byte count.
 struct OutOfMemoryError : Error {
   using Error::Error;
 };

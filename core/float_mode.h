@@ -1,22 +1,23 @@
 #pragma once
-// Subnormal (denormal) floats and tapegrad's kernels.
-//
-// Late in training gradients get tiny and products such as Adam's g * g fall
-// below FLT_MIN. x86 handles subnormal operands and results in microcode,
-// tens of times slower than normal arithmetic (issue 13 measured Adam 9x
-// slower). So by default tapegrad runs its own loops (optimizer steps,
-// elementwise, reduction, softmax, normalization, pooling and convolution
-// kernels, in every OpenMP thread) with flush-to-zero and
-// denormals-are-zero set, and gives the calling thread its mode back when the
-// kernel returns. Only values below FLT_MIN (DBL_MIN for float64) change:
-// they read and write as zero. Results on normal numbers are bit-identical.
-//
-// set_flush_denormal(true), as torch.set_flush_denormal(True), extends this
-// to the whole program: FTZ/DAZ in the calling thread and every OpenMP worker,
-// so the caller's own code and OpenBLAS flush too. set_flush_denormal(false)
-// turns flushing off everywhere, tapegrad's kernels included: IEEE gradual
-// underflow, PyTorch's default, for code that needs subnormals.
-// On machines without SSE's MXCSR both return false and change nothing.
+/// @file
+/// Subnormal (denormal) floats and tapegrad's kernels.
+///
+/// Late in training gradients get tiny and products such as Adam's g * g fall
+/// below FLT_MIN. x86 handles subnormal operands and results in microcode,
+/// tens of times slower than normal arithmetic (issue 13 measured Adam 9x
+/// slower). So by default tapegrad runs its own loops (optimizer steps,
+/// elementwise, reduction, softmax, normalization, pooling and convolution
+/// kernels, in every OpenMP thread) with flush-to-zero and
+/// denormals-are-zero set, and gives the calling thread its mode back when the
+/// kernel returns. Only values below FLT_MIN (DBL_MIN for float64) change:
+/// they read and write as zero. Results on normal numbers are bit-identical.
+///
+/// set_flush_denormal(true), as torch.set_flush_denormal(True), extends this
+/// to the whole program: FTZ/DAZ in the calling thread and every OpenMP worker,
+/// so the caller's own code and OpenBLAS flush too. set_flush_denormal(false)
+/// turns flushing off everywhere, tapegrad's kernels included: IEEE gradual
+/// underflow, PyTorch's default, for code that needs subnormals.
+/// On machines without SSE's MXCSR both return false and change nothing.
 #include <atomic>
 
 #if defined(__SSE__)
@@ -25,32 +26,32 @@
 
 namespace tg {
 
-// Returns whether the machine supports it (false: nothing changed).
+/// Returns whether the machine supports it (false: nothing changed).
 bool set_flush_denormal(bool on);
 
 namespace detail {
-// Whether tapegrad's kernels flush subnormals; set_flush_denormal sets it.
+/// Whether tapegrad's kernels flush subnormals; set_flush_denormal sets it.
 inline std::atomic<bool> kernel_flush_denormal{true};
-// The mode set_flush_denormal(true/false) last asked for the whole program:
-// 0 never called, 1 flush, -1 gradual underflow.
+/// The mode set_flush_denormal(true/false) last asked for the whole program:
+/// 0 never called, 1 flush, -1 gradual underflow.
 inline std::atomic<int> program_flush_denormal{0};
-// Gives every thread of OpenMP's current team that mode (set_num_threads
-// calls it, as a larger team brings new threads).
+/// Gives every thread of OpenMP's current team that mode (set_num_threads
+/// calls it, as a larger team brings new threads).
 void apply_flush_denormal_to_workers();
 }  // namespace detail
 
-// Whether tapegrad's kernels currently flush subnormals to zero.
+/// Whether tapegrad's kernels currently flush subnormals to zero.
 inline bool flush_denormal_enabled() { return detail::kernel_flush_denormal.load(std::memory_order_relaxed); }
 
-// Scoped FTZ/DAZ for the calling thread around one of tapegrad's loops, when
-// flushing is on. Restores only the two mode bits, so exception flags the
-// loop raised stay visible to the caller. When the thread already flushes
-// (the common case once set_flush_denormal(true) ran) it costs one read of
-// MXCSR; otherwise two writes, a few nanoseconds per kernel call.
+/// Scoped FTZ/DAZ for the calling thread around one of tapegrad's loops, when
+/// flushing is on. Restores only the two mode bits, so exception flags the
+/// loop raised stay visible to the caller. When the thread already flushes
+/// (the common case once set_flush_denormal(true) ran) it costs one read of
+/// MXCSR; otherwise two writes, a few nanoseconds per kernel call.
 class FlushDenormalGuard {
  public:
 #if defined(__SSE__)
-  static constexpr unsigned kBits = 0x8040u;  // FTZ (bit 15) | DAZ (bit 6)
+  static constexpr unsigned kBits = 0x8040u;  ///< FTZ (bit 15) | DAZ (bit 6)
 
   FlushDenormalGuard() noexcept {
     if (!flush_denormal_enabled()) return;

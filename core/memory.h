@@ -1,21 +1,30 @@
 #pragma once
-// How much memory tensors use (like torch.cuda.memory_stats, for the CPU
-// allocator of core/storage.h). Counted where storage is allocated and
-// freed, for every thread of the process.
+/// @file
+/// How much memory tensors use (like torch.cuda.memory_stats, for the CPU
+/// allocator of core/storage.h). Counted where storage is allocated and
+/// freed, for every thread of the process.
 #include <cstdint>
 
 namespace tg {
 
+/// Counters of tensor memory, from memory_stats().
 struct MemoryStats {
-  std::int64_t allocated_bytes = 0;       // bytes of tensor storage alive now (as requested)
-  std::int64_t peak_allocated_bytes = 0;  // the most alive at once since start or reset_peak_memory_stats()
-  std::int64_t cached_bytes = 0;          // freed blocks the allocator keeps for reuse (all threads' caches)
-  std::int64_t num_allocations = 0;       // tensor storages allocated so far
-  std::int64_t num_frees = 0;             // ... and freed
+  std::int64_t allocated_bytes = 0;       ///< bytes of tensor storage alive now (as requested)
+  std::int64_t peak_allocated_bytes = 0;  ///< the most alive at once since start or reset_peak_memory_stats()
+  std::int64_t cached_bytes = 0;          ///< freed blocks the allocator keeps for reuse (all threads' caches)
+  std::int64_t num_allocations = 0;       ///< tensor storages allocated so far
+  std::int64_t num_frees = 0;             ///< ... and freed
 };
 
+/// The counters now (as torch.cuda.memory_stats for the CPU allocator).
+///
+/// @code
+/// tg::reset_peak_memory_stats();
+/// train_step();
+/// fmt::print("peak {} MiB\n", tg::memory_stats().peak_allocated_bytes >> 20);
+/// @endcode
 MemoryStats memory_stats();
-// Sets the peak to what is allocated now, to measure the peak of one step.
+/// Sets the peak to what is allocated now, to measure the peak of one step.
 void reset_peak_memory_stats();
 
 }  // namespace tg

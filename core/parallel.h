@@ -1,53 +1,54 @@
 #pragma once
-// One thread pool: our kernels use OpenMP and we link OpenBLAS's OpenMP
-// build, so both share one runtime.
-//
-// Threads on a shared machine (issue 13). libgomp's workers spin between
-// parallel regions and at barriers; when another process keeps the cores
-// busy, a spinning worker holds the core the thread it waits for needs, and
-// a step runs 2-5x slower (10x with several busy processes). The wait policy
-// cannot be changed once libgomp has started (it reads OMP_WAIT_POLICY in its
-// own constructor, before any of ours), so tapegrad sizes its teams instead:
-// by default a parallel region uses all the cores the process may run on,
-// fewer while other processes keep them busy (the count of runnable tasks in
-// /proc/loadavg, read at most every 20 ms), one when the machine is full. A
-// single-thread team never waits at a barrier. docs/performance.md has the
-// measurements.
+/// @file
+/// One thread pool: our kernels use OpenMP and we link OpenBLAS's OpenMP
+/// build, so both share one runtime.
+///
+/// Threads on a shared machine (issue 13). libgomp's workers spin between
+/// parallel regions and at barriers; when another process keeps the cores
+/// busy, a spinning worker holds the core the thread it waits for needs, and
+/// a step runs 2-5x slower (10x with several busy processes). The wait policy
+/// cannot be changed once libgomp has started (it reads OMP_WAIT_POLICY in its
+/// own constructor, before any of ours), so tapegrad sizes its teams instead:
+/// by default a parallel region uses all the cores the process may run on,
+/// fewer while other processes keep them busy (the count of runnable tasks in
+/// /proc/loadavg, read at most every 20 ms), one when the machine is full. A
+/// single-thread team never waits at a barrier. docs/performance.md has the
+/// measurements.
 #include <cstdint>
 
 namespace tg {
 
-// A fixed team of n threads for tapegrad's kernels and OpenBLAS, from now on
-// and whatever the load (as torch.set_num_threads). OMP_NUM_THREADS in the
-// environment fixes it the same way at start-up.
+/// A fixed team of n threads for tapegrad's kernels and OpenBLAS, from now on
+/// and whatever the load (as torch.set_num_threads). OMP_NUM_THREADS in the
+/// environment fixes it the same way at start-up.
 void set_num_threads(int n);
-// Back to the default: as many threads as cores, fewer under load.
+/// Back to the default: as many threads as cores, fewer under load.
 void reset_num_threads();
-// The most threads a parallel region may use: the fixed count, or the number
-// of cores the process may run on.
+/// The most threads a parallel region may use: the fixed count, or the number
+/// of cores the process may run on.
 int get_num_threads();
-// Whether teams shrink under load (no fixed count was set).
+/// Whether teams shrink under load (no fixed count was set).
 bool adaptive_threads();
 
-// Elementwise and reduction kernels go parallel only from this many elements
-// up: waking an OpenMP team costs microseconds, more than a small op's whole
-// work. Measured with bench/bench_parallel.cpp (a float add, wall time, 2 CPUs,
-// OpenMP's default wait policy): 2 threads lose at 32k elements (5.2 vs
-// 4.5 us) and win from 64k (6.6 vs 7.8 us). With OMP_WAIT_POLICY=PASSIVE a
-// sleeping team costs ~25 us to wake and 2 threads only break even near 512k.
+/// Elementwise and reduction kernels go parallel only from this many elements
+/// up: waking an OpenMP team costs microseconds, more than a small op's whole
+/// work. Measured with bench/bench_parallel.cpp (a float add, wall time, 2 CPUs,
+/// OpenMP's default wait policy): 2 threads lose at 32k elements (5.2 vs
+/// 4.5 us) and win from 64k (6.6 vs 7.8 us). With OMP_WAIT_POLICY=PASSIVE a
+/// sleeping team costs ~25 us to wake and 2 threads only break even near 512k.
 inline constexpr std::int64_t kParallelThreshold = 65536;
 
-// True inside a parallel region (kernels then stay serial).
+/// True inside a parallel region (kernels then stay serial).
 bool in_parallel_region();
 
 namespace detail {
-// The team a parallel region started now should have (1 inside a region).
+/// The team a parallel region started now should have (1 inside a region).
 int team_size();
-// Sets the calling thread's OpenMP team size to team_size() before a BLAS
-// call, since OpenBLAS sizes its team from it.
+/// Sets the calling thread's OpenMP team size to team_size() before a BLAS
+/// call, since OpenBLAS sizes its team from it.
 void prepare_blas_team();
-// The team team_size() picks when `others` runnable tasks that are not ours
-// compete for `online` CPUs and at most `cap` threads are allowed (tested).
+/// The team team_size() picks when `others` runnable tasks that are not ours
+/// compete for `online` CPUs and at most `cap` threads are allowed (tested).
 int team_for_load(int cap, int online, int others);
 }  // namespace detail
 

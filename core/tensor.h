@@ -1,15 +1,16 @@
 #pragma once
-// tg::TensorBase: a cheap handle (shared ownership) over a TensorImpl, which
-// is a view (sizes, strides and an offset) on a shared Storage. Copying a
-// handle aliases.
-//
-// This is core's tensor: metadata and data access only, no op methods. The
-// kernels (core/kernels/), creation and random functions (tg::kernel::zeros,
-// ...) and printing take and return TensorBase, so core is a plain tensor
-// library on its own. Users' tg::Tensor (autograd/tensor.h) derives from it
-// and adds the PyTorch-like method syntax (x.relu(), x.sum(1), x.backward()),
-// each method an op that records itself on the tape; a TensorBase converts
-// to a Tensor implicitly. See docs/architecture.md.
+/// @file
+/// tg::TensorBase: a cheap handle (shared ownership) over a TensorImpl, which
+/// is a view (sizes, strides and an offset) on a shared Storage. Copying a
+/// handle aliases.
+///
+/// This is core's tensor: metadata and data access only, no op methods. The
+/// kernels (core/kernels/), creation and random functions (tg::kernel::zeros,
+/// ...) and printing take and return TensorBase, so core is a plain tensor
+/// library on its own. Users' tg::Tensor (autograd/tensor.h) derives from it
+/// and adds the PyTorch-like method syntax (x.relu(), x.sum(1), x.backward()),
+/// each method an op that records itself on the tape; a TensorBase converts
+/// to a Tensor implicitly. See docs/architecture.md.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,49 +31,70 @@ namespace tg {
 // autograd/ attaches its per-tensor state through this interface, so core
 // needs to know nothing about the tape.
 class TensorBase;
+/// The interface of autograd's per-tensor state, as core sees it: autograd/
+/// attaches its state through it, so core needs to know nothing about the tape.
 struct AutogradMetaBase {
   virtual ~AutogradMetaBase() = default;
-  // What printing shows (grad_fn=<...>, requires_grad=True). `self` is the
-  // tensor owning this state: for a view modified in place, autograd first
-  // brings its history up to date, as every other query of it does.
+  /// What printing shows (grad_fn=<...>, requires_grad=True). `self` is the
+  /// tensor owning this state: for a view modified in place, autograd first
+  /// brings its history up to date, as every other query of it does.
   virtual bool requires_grad_for(const TensorBase& self) = 0;
-  // The recording op's name ("mul"), empty for leaves.
+  /// The recording op's name ("mul"), empty for leaves.
   virtual std::string_view grad_fn_name_for(const TensorBase& self) = 0;
 };
 
+/// What a tensor handle points at: a storage and the view of it (sizes,
+/// strides, offset, dtype), plus autograd's state. Shared by every handle
+/// copied from one another.
 struct TensorImpl {
-  std::shared_ptr<Storage> storage;
-  Dims sizes;
-  Dims strides;
-  std::int64_t offset = 0;  // in elements
-  std::int64_t numel = 0;
-  DType dtype = kFloat32;
-  std::unique_ptr<AutogradMetaBase> autograd;
+  std::shared_ptr<Storage> storage;            ///< the data, shared with views
+  Dims sizes;                                  ///< the shape
+  Dims strides;                                ///< in elements, per dim
+  std::int64_t offset = 0;                     ///< in elements
+  std::int64_t numel = 0;                      ///< the product of sizes
+  DType dtype = kFloat32;                      ///< the element type
+  std::unique_ptr<AutogradMetaBase> autograd;  ///< null until autograd needs state
 
+  /// Whether the strides are the row-major ones for sizes (size-1 dims aside).
   bool is_contiguous() const;
 };
 
-// Designated initializers follow the declaration order: {.dtype = ...,
-// .requires_grad = ..., .device = ...}, any subset. Every creation function
-// also takes a bare DType in its place: tg::randn({3}, tg::kFloat64).
+/// Designated initializers follow the declaration order: {.dtype = ...,
+/// .requires_grad = ..., .device = ...}, any subset. Every creation function
+/// also takes a bare DType in its place: tg::randn({3}, tg::kFloat64).
 struct TensorOptions {
-  DType dtype = kFloat32;
-  bool requires_grad = false;
-  Device device{};
+  DType dtype = kFloat32;      ///< the element type
+  bool requires_grad = false;  ///< make a leaf the tape tracks (floating dtypes only)
+  Device device{};             ///< the CPU: the only device there is
 };
 
+/// The handle over a TensorImpl: identity, metadata and data access, with
+/// no autograd (as PyTorch's at::TensorBase). Users hold tg::Tensor, which
+/// adds the methods; see autograd/tensor.h.
 class TensorBase {
  public:
+  ///@{
+  /// An undefined handle, or one on `impl`.
   TensorBase() = default;
   explicit TensorBase(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+  ///@}
 
   // ---- identity and metadata -------------------------------------------
+  ///@{
+  /// Identity: whether the handle names a tensor; dropping it; the TensorImpl
+  /// behind it; whether two handles name the same one.
   bool defined() const { return impl_ != nullptr; }
   void reset() { impl_.reset(); }
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   bool is_same(const TensorBase& other) const { return impl_ == other.impl_; }
+  ///@}
 
+  ///@{
+  /// Metadata, as torch.Tensor's methods of the same names (sizes() and shape()
+  /// are the same values; size(dim) and stride(dim) take negative dims).
+  /// @throws tg::Error on an undefined tensor; size and stride tg::IndexError
+  ///   for a dim out of range.
   DType dtype() const { return checked().dtype; }
   Device device() const { return checked().storage->device(); }
   int dim() const { return checked().sizes.size(); }
@@ -87,8 +109,9 @@ class TensorBase {
   bool is_floating_point() const { return is_floating(dtype()); }
   std::size_t element_size() const { return itemsize(dtype()); }
   const std::shared_ptr<Storage>& storage() const { return checked().storage; }
+  ///@}
 
-  // Pointer to the first element (offset applied). T must match the dtype.
+  /// Pointer to the first element (offset applied). T must match the dtype.
   template <class T>
   T* data_ptr() const {
     const auto& i = checked();
@@ -97,18 +120,21 @@ class TensorBase {
                        std::string(dtype_name(dtype_of<T>())));
     return static_cast<T*>(i.storage->data()) + i.offset;
   }
+  /// Pointer to the first element (offset applied), untyped.
   void* raw_data() const {
     const auto& i = checked();
     return static_cast<char*>(i.storage->data()) + i.offset * static_cast<std::int64_t>(itemsize(i.dtype));
   }
 
-  // The single value of a one-element tensor, converted to T.
+  /// The single value of a one-element tensor, converted to T.
   template <class T>
   T item() const;
-  // All elements in row-major order, converted to T.
+  /// All elements in row-major order, converted to T.
   template <class T>
   std::vector<T> to_vector() const;
 
+  /// The storage's version counter, which in-place ops bump (autograd checks
+  /// saved tensors against it).
   std::uint32_t version() const { return storage()->version(); }
 
  private:
@@ -135,9 +161,9 @@ TensorBase empty_like(const TensorBase& t, std::optional<DType> dtype = {});
 TensorBase full_like(const TensorBase& t, double value, std::optional<DType> dtype = {});
 TensorBase scalar_tensor(double value, TensorOptions options = {});
 TensorBase arange_range(double start, double end, double step, TensorOptions options);
-// As PyTorch: integer start, end and step give int64, any floating one the
-// default float32; options given explicitly decide. The numbers are deduced
-// so that `arange(5, {})` cannot read `{}` as end = 0.
+/// As PyTorch: integer start, end and step give int64, any floating one the
+/// default float32; options given explicitly decide. The numbers are deduced
+/// so that `arange(5, {})` cannot read `{}` as end = 0.
 template <Real E>
 TensorBase arange(E end, TensorOptions options = {.dtype = std::is_integral_v<E> ? kInt64 : kFloat32}) {
   return arange_range(0, static_cast<double>(end), 1, options);
@@ -151,14 +177,14 @@ TensorBase arange(S start, E end, P step = 1,
 }
 TensorBase linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
 TensorBase eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
-// From values in row-major order; the shape defaults to 1-D. A list of
-// floating numbers gives float32 and a list of integers int64, as
-// torch.tensor([1.5]) and torch.tensor([1, 2]) (a list of bools: bool).
+/// From values in row-major order; the shape defaults to 1-D. A list of
+/// floating numbers gives float32 and a list of integers int64, as
+/// torch.tensor([1.5]) and torch.tensor([1, 2]) (a list of bools: bool).
 TensorBase tensor(std::initializer_list<double> values, Dims shape = {}, TensorOptions options = {});
 
-// The dtype a std::vector<T> becomes: its own where tapegrad has it (as
-// torch.from_numpy: int32 stays int32, uint8 uint8), int64 for the other
-// integer types and float64 for long double.
+/// The dtype a std::vector<T> becomes: its own where tapegrad has it (as
+/// torch.from_numpy: int32 stays int32, uint8 uint8), int64 for the other
+/// integer types and float64 for long double.
 template <class T>
 using stored_type_t =
     std::conditional_t<std::is_same_v<T, bool> || std::is_same_v<T, float> || std::is_same_v<T, double> ||
@@ -167,12 +193,12 @@ using stored_type_t =
                            std::is_same_v<T, std::int64_t> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>,
                        T, std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>>;
 
-// `values` of a type tapegrad stores (explicitly instantiated in creation.cpp).
+/// `values` of a type tapegrad stores (explicitly instantiated in creation.cpp).
 template <class S>
 TensorBase tensor_stored(const std::vector<S>& values, Dims shape, DType dtype);
 
-// Any arithmetic T (and Half, BFloat16). An integer that int64 cannot hold
-// (a uint64 above 2^63 - 1) is a ValueError.
+/// Any arithmetic T (and Half, BFloat16). An integer that int64 cannot hold
+/// (a uint64 above 2^63 - 1) is a ValueError.
 template <class T>
 requires std::is_arithmetic_v<T> || is_reduced_float_v<T> TensorBase
 tensor(const std::vector<T>& values, Dims shape = {}, TensorOptions options = {.dtype = dtype_of<stored_type_t<T>>()}) {
@@ -196,7 +222,7 @@ requires std::is_arithmetic_v<T> || is_reduced_float_v<T> TensorBase tensor(cons
                                                                             DType dtype) {
   return tensor(values, std::move(shape), TensorOptions{.dtype = dtype});
 }
-// Checked as stored scalars (full, fill_): a value the dtype cannot hold is a ValueError.
+/// Checked as stored scalars (full, fill_): a value the dtype cannot hold is a ValueError.
 TensorBase tensor_values(std::span<const double> values, Dims shape, TensorOptions options);
 template <Real T>
 requires(!std::same_as<T, double>) TensorBase
@@ -209,7 +235,7 @@ requires(!std::same_as<T, double>) TensorBase
   std::vector<double> as_double(values.begin(), values.end());
   return tensor_values(as_double, std::move(shape), options);
 }
-// A template, so that a list of numbers never reaches it through a conversion to bool.
+/// A template, so that a list of numbers never reaches it through a conversion to bool.
 template <std::same_as<bool> B>
 TensorBase tensor(std::initializer_list<B> values, Dims shape = {}, TensorOptions options = {.dtype = kBool}) {
   return tensor(std::vector<bool>(values), std::move(shape), options);
@@ -218,6 +244,7 @@ TensorBase tensor(std::initializer_list<B> values, Dims shape = {}, TensorOption
 
 // ---- random numbers (core/random.cpp) ----------------------------------------
 class Generator;
+/// Reseeds the default generator, as torch.manual_seed.
 void manual_seed(std::uint64_t seed);
 namespace kernel {
 TensorBase rand(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
@@ -233,9 +260,9 @@ TensorBase bernoulli(Dims shape, double p, TensorOptions options = {}, Generator
 TensorBase randperm(std::int64_t n, Generator* gen = nullptr);
 }  // namespace kernel
 
-// Makes a tensor with a fresh contiguous storage (core internals and kernels).
+/// Makes a tensor with a fresh contiguous storage (core internals and kernels).
 TensorBase make_tensor(Dims shape, DType dtype);
-// A new TensorImpl viewing `base`'s storage (no autograd state).
+/// A new TensorImpl viewing `base`'s storage (no autograd state).
 TensorBase make_view(const TensorBase& base, Dims sizes, Dims strides, std::int64_t offset);
 
 }  // namespace tg

@@ -1,6 +1,7 @@
 #pragma once
-// Fashion-MNIST (Zalando's drop-in replacement for MNIST): 60,000 training and
-// 10,000 test images of 28x28 grey pixels in ten classes of clothing.
+/// @file
+/// Fashion-MNIST (Zalando's drop-in replacement for MNIST): 60,000 training and
+/// 10,000 test images of 28x28 grey pixels in ten classes of clothing.
 #include <array>
 #include <string>
 #include <string_view>
@@ -9,23 +10,27 @@
 
 namespace tg::data {
 
-// Images are float32 [N, 28, 28] in [0, 1]; labels are int64 [N] in 0..9.
+/// Images are float32 [N, 28, 28] in [0, 1]; labels are int64 [N] in 0..9.
 struct FashionMnist {
-  Tensor train_images, train_labels, test_images, test_labels;
+  Tensor train_images;  ///< float32 [60000, 28, 28] in [0, 1]
+  Tensor train_labels;  ///< int64 [60000] in 0..9
+  Tensor test_images;   ///< float32 [10000, 28, 28] in [0, 1]
+  Tensor test_labels;   ///< int64 [10000] in 0..9
 };
 
-// Reads train-images-idx3-ubyte, train-labels-idx1-ubyte,
-// t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte from `dir`, each either
-// plain or with a .gz suffix. A missing file, or images and labels that
-// disagree on the number of examples, is a FormatError naming the files.
+/// Reads train-images-idx3-ubyte, train-labels-idx1-ubyte,
+/// t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte from `dir`, each either
+/// plain or with a .gz suffix. A missing file, or images and labels that
+/// disagree on the number of examples, is a FormatError naming the files.
+/// @throws tg::FormatError as above, and for a file that is not valid IDX.
 FashionMnist load_fashion_mnist(const std::string& dir);
 
-// $TAPEGRAD_FASHION_MNIST_DIR if set and non-empty, otherwise
-// /usr/share/datasets/fashion-mnist, where Debian's dataset-fashion-mnist
-// package installs the files.
+/// $TAPEGRAD_FASHION_MNIST_DIR if set and non-empty, otherwise
+/// /usr/share/datasets/fashion-mnist, where Debian's dataset-fashion-mnist
+/// package installs the files.
 std::string default_fashion_mnist_dir();
 
-// Class names, indexed by label.
+/// Class names, indexed by label.
 inline constexpr std::array<std::string_view, 10> kFashionMnistClasses{
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 };

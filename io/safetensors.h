@@ -1,12 +1,13 @@
 #pragma once
-// Checkpoints in the safetensors format (https://github.com/huggingface/safetensors):
-// an 8-byte little-endian header length, a JSON header naming each tensor's
-// dtype, shape and byte range, then the raw little-endian row-major data.
-// Files written here load in Python's safetensors and PyTorch, and theirs load
-// here as long as they hold dtypes tapegrad has.
-//
-// This layer knows tensors only: checkpoint/checkpoint.h saves modules,
-// optimizers and RNG state by building a TensorMap and calling these.
+/// @file
+/// Checkpoints in the safetensors format (https://github.com/huggingface/safetensors):
+/// an 8-byte little-endian header length, a JSON header naming each tensor's
+/// dtype, shape and byte range, then the raw little-endian row-major data.
+/// Files written here load in Python's safetensors and PyTorch, and theirs load
+/// here as long as they hold dtypes tapegrad has.
+///
+/// This layer knows tensors only: checkpoint/checkpoint.h saves modules,
+/// optimizers and RNG state by building a TensorMap and calling these.
 #include <cstdint>
 #include <map>
 #include <span>
@@ -18,33 +19,38 @@
 
 namespace tg {
 
-// Ordered by name: the same order safetensors gives, so saves are reproducible.
+/// Ordered by name: the same order safetensors gives, so saves are reproducible.
 using TensorMap = std::map<std::string, Tensor>;
-// Free-form text stored in the header under "__metadata__".
+/// Free-form text stored in the header under "__metadata__".
 using Metadata = std::map<std::string, std::string>;
 
+/// What a safetensors file holds.
 struct LoadedFile {
-  TensorMap tensors;
-  Metadata metadata;
+  TensorMap tensors;  ///< by name
+  Metadata metadata;  ///< the header's "__metadata__"
 };
 
-// Writes `tensors` (any layout; non-contiguous ones are written contiguous) to
-// `path` through a temporary file in the same folder that is renamed into
-// place, so a crash leaves either the old file or the new one, never half of
-// one. Throws tg::Error naming the path on an I/O failure, tg::ValueError for
-// an undefined tensor or a name that cannot be stored.
+/// Writes `tensors` (any layout; non-contiguous ones are written contiguous) to
+/// `path` through a temporary file in the same folder that is renamed into
+/// place, so a crash leaves either the old file or the new one, never half of
+/// one. Throws tg::Error naming the path on an I/O failure, tg::ValueError for
+/// an undefined tensor or a name that cannot be stored.
 void save(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
-// Reads a whole file. Throws tg::FormatError naming the file and the problem
-// for anything that is not a valid safetensors file, and for dtypes tapegrad
-// lacks (F16, BF16, U64, ...). Integer dtypes narrower than 64 bits (I8, I16,
-// I32, U8, U16, U32) are widened to int64.
+/// Reads a whole file. Throws tg::FormatError naming the file and the problem
+/// for anything that is not a valid safetensors file, and for dtypes tapegrad
+/// lacks (F16, BF16, U64, ...). Integer dtypes narrower than 64 bits (I8, I16,
+/// I32, U8, U16, U32) are widened to int64.
 LoadedFile load_file(const std::string& path);
+/// The tensors of load_file(path), without the metadata.
+/// @throws tg::FormatError as load_file.
 TensorMap load(const std::string& path);
 
-// The same without a file: the exact bytes save() writes, and a loader whose
-// errors name `source_name` instead of a path (for buffers and fuzzing).
+/// The same without a file: the exact bytes save() writes, and a loader whose
+/// errors name `source_name` instead of a path (for buffers and fuzzing).
 std::vector<std::uint8_t> save_to_bytes(const TensorMap& tensors, const Metadata& metadata = {});
+/// Reads a file's bytes, as load_file; errors name `source_name`.
+/// @throws tg::FormatError naming `source_name` and the problem.
 LoadedFile load_from_bytes(std::span<const std::uint8_t> bytes, std::string_view source_name = "<memory>");
 
 }  // namespace tg

@@ -1,27 +1,32 @@
 #pragma once
-// Activation modules: thin wrappers over the ops of autograd/ops.h.
+/// @file
+/// Activation modules: thin wrappers over the ops of autograd/ops.h.
 #include <cstdint>
 
 #include <tapegrad/nn/module.h>
 
 namespace tg::nn {
 
+/// max(x, 0), elementwise (torch.nn.ReLU).
 class ReLU : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "ReLU"; }
 };
 
+/// x where x > 0, else negative_slope * x, elementwise (torch.nn.LeakyReLU).
 class LeakyReLU : public Module {
  public:
+  /// The slope for x < 0.
   explicit LeakyReLU(double negative_slope = 0.01) : negative_slope(negative_slope) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "LeakyReLU"; }
   std::string extra_repr() const override;
-  double negative_slope;
+  double negative_slope;  ///< the slope for x < 0
 };
 
-// The exact (erf) form, as PyTorch's default.
+/// x * Phi(x), Phi the standard normal CDF: the exact (erf) form, as PyTorch's
+/// default (torch.nn.GELU).
 class GELU : public Module {
  public:
   Tensor forward(const Tensor& input) override;
@@ -29,122 +34,147 @@ class GELU : public Module {
   std::string extra_repr() const override { return "approximate='none'"; }
 };
 
+/// 1 / (1 + exp(-x)), elementwise (torch.nn.Sigmoid).
 class Sigmoid : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Sigmoid"; }
 };
 
+/// tanh(x), elementwise (torch.nn.Tanh).
 class Tanh : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Tanh"; }
 };
 
+/// softmax along `dim`: exp(x) / sum(exp(x)) (torch.nn.Softmax).
 class Softmax : public Module {
  public:
+  /// Normalizes along `dim` (negative counts from the end).
   explicit Softmax(std::int64_t dim) : dim(dim) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Softmax"; }
   std::string extra_repr() const override;
-  std::int64_t dim;
+  std::int64_t dim;  ///< see the constructor
 };
 
+/// log(softmax(x)) along `dim`, computed stably (torch.nn.LogSoftmax).
 class LogSoftmax : public Module {
  public:
+  /// Normalizes along `dim` (negative counts from the end).
   explicit LogSoftmax(std::int64_t dim) : dim(dim) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "LogSoftmax"; }
   std::string extra_repr() const override;
-  std::int64_t dim;
+  std::int64_t dim;  ///< see the constructor
 };
 
 // ---- the activations of autograd/ops/activation_functions.cpp ----
+/// log(1 + exp(beta x)) / beta, linear where beta x > threshold (torch.nn.Softplus).
 class Softplus : public Module {
  public:
+  /// The sharpness beta, and the threshold: where beta x > threshold the output is x.
   explicit Softplus(double beta = 1, double threshold = 20) : beta(beta), threshold(threshold) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Softplus"; }
   std::string extra_repr() const override;
-  double beta, threshold;
+  double beta;       ///< the sharpness
+  double threshold;  ///< where beta x exceeds it, the output is x
 };
 
+/// x * sigmoid(x), elementwise (torch.nn.SiLU).
 class SiLU : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "SiLU"; }
 };
 
+/// x where x > 0, else alpha (exp(x) - 1), elementwise (torch.nn.ELU).
 class ELU : public Module {
  public:
+  /// The value the negative side tends to is -alpha.
   explicit ELU(double alpha = 1) : alpha(alpha) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "ELU"; }
   std::string extra_repr() const override;
-  double alpha;
+  double alpha;  ///< see the constructor
 };
 
+/// scale * ELU(x) with PyTorch's fixed alpha and scale (torch.nn.SELU).
 class SELU : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "SELU"; }
 };
 
+/// max(0, x) + min(0, alpha (exp(x / alpha) - 1)), elementwise (torch.nn.CELU).
 class CELU : public Module {
  public:
+  /// The value the negative side tends to is -alpha.
   explicit CELU(double alpha = 1) : alpha(alpha) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "CELU"; }
   std::string extra_repr() const override;
-  double alpha;
+  double alpha;  ///< see the constructor
 };
 
+/// x * tanh(softplus(x)), elementwise (torch.nn.Mish).
 class Mish : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Mish"; }
 };
 
+/// x clamped to [min_val, max_val] (torch.nn.Hardtanh).
 class Hardtanh : public Module {
  public:
+  /// The range the output is clamped to.
   explicit Hardtanh(double min_val = -1, double max_val = 1) : min_val(min_val), max_val(max_val) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Hardtanh"; }
   std::string extra_repr() const override;
-  double min_val, max_val;
+  double min_val;  ///< the lower bound
+  double max_val;  ///< the upper bound
 };
 
+/// x * relu6(x + 3) / 6, elementwise (torch.nn.Hardswish).
 class Hardswish : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Hardswish"; }
 };
 
+/// relu6(x + 3) / 6, elementwise (torch.nn.Hardsigmoid).
 class Hardsigmoid : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Hardsigmoid"; }
 };
 
+/// log(sigmoid(x)), computed stably (torch.nn.LogSigmoid).
 class LogSigmoid : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "LogSigmoid"; }
 };
 
+/// x / (1 + |x|), elementwise (torch.nn.Softsign).
 class Softsign : public Module {
  public:
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Softsign"; }
 };
 
+/// a * sigmoid(b), where a and b are the halves of the input along `dim` (torch.nn.GLU).
 class GLU : public Module {
  public:
+  /// Splits the input in halves along `dim`, whose size must be even.
   explicit GLU(std::int64_t dim = -1) : dim(dim) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "GLU"; }
   std::string extra_repr() const override;
-  std::int64_t dim;
+  std::int64_t dim;  ///< see the constructor
 };
 
 }  // namespace tg::nn

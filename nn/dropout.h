@@ -9,13 +9,14 @@ class Generator;
 
 namespace tg::nn {
 
-// Training: zeroes each element with probability p and scales the rest by
-// 1 / (1 - p); eval: the identity. Draws from `generator`, or from the
-// default generator (tg::manual_seed) when none is given.
+/// Training: zeroes each element with probability p and scales the rest by
+/// 1 / (1 - p); eval: the identity. Draws from `generator`, or from the
+/// default generator (tg::manual_seed) when none is given.
 class Dropout : public Module {
  public:
+  /// @throws tg::ValueError for p outside [0, 1].
   explicit Dropout(double p = 0.5, Generator* generator = nullptr);
-  // A bool would be p = 1 (everything dropped), as F::dropout's.
+  /// A bool would be p = 1 (everything dropped), as F::dropout's.
   template <class B>
   requires std::same_as<B, bool>
   explicit Dropout(B p, Generator* generator = nullptr) = delete;
@@ -23,8 +24,8 @@ class Dropout : public Module {
   std::string type_name() const override { return "Dropout"; }
   std::string extra_repr() const override;
 
-  double p;
-  Generator* generator;
+  double p;              ///< the probability of zeroing an element
+  Generator* generator;  ///< null: the default generator
 };
 
 }  // namespace tg::nn

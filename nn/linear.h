@@ -1,5 +1,6 @@
 #pragma once
-// Linear, and the two shape-only modules Identity and Flatten.
+/// @file
+/// Linear, and the two shape-only modules Identity and Flatten.
 #include <cstdint>
 #include <utility>
 
@@ -7,47 +8,53 @@
 
 namespace tg::nn {
 
+/// Options of Linear.
 struct LinearOptions {
-  bool bias = true;
+  bool bias = true;  ///< add a learned bias
 };
 
-// y = x @ weight^T + bias, one GEMM with the bias folded in; x [..., in].
-// Initialised as PyTorch: weight by kaiming_uniform_(a = sqrt(5)), i.e.
-// U(-1/sqrt(in), 1/sqrt(in)), and the bias from the same range.
+/// y = x @ weight^T + bias, one GEMM with the bias folded in; x [..., in].
+/// Initialised as PyTorch: weight by kaiming_uniform_(a = sqrt(5)), i.e.
+/// U(-1/sqrt(in), 1/sqrt(in)), and the bias from the same range.
 class Linear : public Module {
  public:
-  // StrictBool: `Linear(in, out, {})` is the default options (with a bias),
-  // not bias = false, and an integer is neither.
+  /// StrictBool: `Linear(in, out, {})` is the default options (with a bias),
+  /// not bias = false, and an integer is neither.
+  /// @throws tg::ValueError for a non-positive number of features.
   Linear(std::int64_t in_features, std::int64_t out_features, StrictBool bias = true);
+  /// The same with options.
   Linear(std::int64_t in_features, std::int64_t out_features, LinearOptions options);
 
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Linear"; }
   std::string extra_repr() const override;
+  /// Draws weight and bias again, as the constructor does.
   void reset_parameters();
 
-  std::int64_t in_features;
-  std::int64_t out_features;
-  Tensor weight;  // [out_features, in_features]
-  Tensor bias;    // [out_features], or undefined
+  std::int64_t in_features;   ///< the size of the input's last dim
+  std::int64_t out_features;  ///< the size of the output's last dim
+  Tensor weight;              ///< [out_features, in_features]
+  Tensor bias;                ///< [out_features], or undefined
 };
 
+/// Returns its input (a placeholder, as torch.nn.Identity).
 class Identity : public Module {
  public:
   Tensor forward(const Tensor& input) override { return input; }
   std::string type_name() const override { return "Identity"; }
 };
 
-// Flattens dims start_dim..end_dim into one (by default all but the batch dim).
+/// Flattens dims start_dim..end_dim into one (by default all but the batch dim).
 class Flatten : public Module {
  public:
+  /// Flattens dims start_dim..end_dim (negative dims count from the end).
   explicit Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1) : start_dim(start_dim), end_dim(end_dim) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Flatten"; }
   std::string extra_repr() const override;
 
-  std::int64_t start_dim;
-  std::int64_t end_dim;
+  std::int64_t start_dim;  ///< the first dim flattened
+  std::int64_t end_dim;    ///< the last dim flattened
 };
 
 // Splits dim into unflattened_size (one entry may be -1), as tg::unflatten:

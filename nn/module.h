@@ -1,27 +1,32 @@
 #pragma once
-// tg::nn::Module: a model is a plain class whose members are tensors and
-// submodules, registered once by name in the constructor:
-//
-//   struct Net : tg::nn::Module {
-//     tg::nn::Linear fc1{784, 32}, fc2{32, 10};
-//     Net() { register_module("fc1", fc1); register_module("fc2", fc2); }
-//     tg::Tensor forward(const tg::Tensor& x) { return fc2(tg::relu(fc1(x))); }
-//   };
-//
-// Parameters and buffers are tensor handles: the member and the registry
-// alias one tensor, so loading a state dict or converting the dtype changes
-// the member too. Modules move (copying is disabled): the submodules a module
-// registered by reference move with it, so a moved Net refers to its own new
-// members, and Net can live in a std::vector, a ModuleList or a Sequential
-// (docs/modules.md explains the design).
-//
-// A module whose forward takes several inputs derives from Callable<Self> to
-// be called as `block(x, mask)`:
-//
-//   struct Block : tg::nn::Callable<Block> {
-//     using Module::forward;  // keeps Clang's -Woverloaded-virtual quiet
-//     tg::Tensor forward(const tg::Tensor& x, const tg::Tensor& mask);
-//   };
+/// @file
+/// tg::nn::Module: a model is a plain class whose members are tensors and
+/// submodules, registered once by name in the constructor:
+///
+/// @code
+/// struct Net : tg::nn::Module {
+///   tg::nn::Linear fc1{784, 32}, fc2{32, 10};
+///   Net() { register_module("fc1", fc1); register_module("fc2", fc2); }
+///   tg::Tensor forward(const tg::Tensor& x) { return fc2(tg::relu(fc1(x))); }
+/// };
+/// @endcode
+///
+/// Parameters and buffers are tensor handles: the member and the registry
+/// alias one tensor, so loading a state dict or converting the dtype changes
+/// the member too. Modules move (copying is disabled): the submodules a module
+/// registered by reference move with it, so a moved Net refers to its own new
+/// members, and Net can live in a std::vector, a ModuleList or a Sequential
+/// (docs/modules.md explains the design).
+///
+/// A module whose forward takes several inputs derives from Callable<Self> to
+/// be called as `block(x, mask)`:
+///
+/// @code
+/// struct Block : tg::nn::Callable<Block> {
+///   using Module::forward;  // keeps Clang's -Woverloaded-virtual quiet
+///   tg::Tensor forward(const tg::Tensor& x, const tg::Tensor& mask);
+/// };
+/// @endcode
 #include <concepts>
 #include <functional>
 #include <iosfwd>
@@ -37,22 +42,32 @@
 
 namespace tg::nn {
 
+/// Parameters and buffers by dotted name ("fc1.weight"), as PyTorch's state_dict().
 using StateDict = std::map<std::string, Tensor>;
 
+/// The base of every layer and model, as torch.nn.Module: see this file's
+/// description.
 class Module {
  public:
   Module() = default;
   virtual ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
+  ///@{
+  /// Moves the module; submodules registered by reference follow it (see this
+  /// file's description). Copying is disabled.
   Module(Module&& other);
   Module& operator=(Module&& other);
+  ///@}
 
-  // Single-tensor forward, for modules that have one (Sequential calls it).
+  ///@{
+  /// Single-tensor forward, for modules that have one (Sequential calls it);
+  /// `m(x)` calls it. The base's throws tg::Error: override it.
   virtual Tensor forward(const Tensor& input);
   Tensor operator()(const Tensor& input) { return forward(input); }
-  // Any other arguments need the module's own type to reach its forward,
-  // which this base cannot know in C++20: Callable<Self> supplies it.
+  ///@}
+  /// Any other arguments need the module's own type to reach its forward,
+  /// which this base cannot know in C++20: Callable<Self> supplies it.
   template <class... Args>
   requires(sizeof...(Args) != 1) void operator()(Args&&...) {
     static_assert(sizeof...(Args) == 1,
@@ -60,63 +75,83 @@ class Module {
                   "to be called as m(x, mask)");
   }
 
-  // The type name shown when printing ("Linear"; by default the C++ class
-  // name without its namespaces), and the text inside its parentheses
-  // ("in_features=784, out_features=32, bias=True").
+  ///@{
+  /// The type name shown when printing ("Linear"; by default the C++ class
+  /// name without its namespaces), and the text inside its parentheses
+  /// ("in_features=784, out_features=32, bias=True").
   virtual std::string type_name() const;
   virtual std::string extra_repr() const { return {}; }
+  ///@}
 
+  ///@{
+  /// The registered parameters, buffers and direct submodules, in registration
+  /// order, with their dotted names for the named_ forms ("fc1.weight"); with
+  /// recurse=false only this module's own.
   std::vector<Tensor> parameters(bool recurse = true) const;
   std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
   std::vector<Tensor> buffers(bool recurse = true) const;
   std::vector<std::pair<std::string, Tensor>> named_buffers(bool recurse = true) const;
   std::vector<Module*> children() const;
   std::vector<std::pair<std::string, Module*>> named_children() const;
-  // This module and all below it, depth first, parents before children; a
-  // submodule registered at two paths is listed once, at the first (so are
-  // parameters and buffers), as in PyTorch.
+  ///@}
+  ///@{
+  /// This module and all below it, depth first, parents before children; a
+  /// submodule registered at two paths is listed once, at the first (so are
+  /// parameters and buffers), as in PyTorch.
   std::vector<Module*> modules();
   std::vector<std::pair<std::string, Module*>> named_modules();
+  ///@}
 
+  ///@{
+  /// Training mode (on by default) for this module and all below it: dropout
+  /// drops and batch norm uses batch statistics; eval() is train(false).
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
+  ///@}
 
-  // Drops (set_to_none, PyTorch's default) or zeroes every parameter's .grad().
+  /// Drops (set_to_none, PyTorch's default) or zeroes every parameter's .grad().
   void zero_grad(bool set_to_none = true);
-  // Converts every floating parameter and buffer in place. Only floating
-  // dtypes (DTypeError otherwise). Optimizers keep working: they hold the
-  // same tensors and convert their state at the next step.
+  /// Converts every floating parameter and buffer in place. Only floating
+  /// dtypes (DTypeError otherwise). Optimizers keep working: they hold the
+  /// same tensors and convert their state at the next step.
   void to(DType dtype);
 
+  /// Every parameter and buffer by dotted name (the tensors themselves, not copies).
   StateDict state_dict() const;
-  // Strict: missing keys, unexpected keys and shape mismatches are reported
-  // together in one ValueError/ShapeError, and nothing is changed unless all
-  // match. Non-strict loads what matches and ignores the rest.
+  /// Strict: missing keys, unexpected keys and shape mismatches are reported
+  /// together in one ValueError/ShapeError, and nothing is changed unless all
+  /// match. Non-strict loads what matches and ignores the rest.
+  /// @throws tg::ValueError or tg::ShapeError listing every mismatch.
   void load_state_dict(const StateDict& state, bool strict = true);
 
-  // The module tree, as PyTorch prints it.
+  /// The module tree, as PyTorch prints it.
   std::string repr() const;
 
  protected:
-  // Returns the registered tensor (the same handle the caller should keep).
+  ///@{
+  /// Registers a parameter (trained, in parameters()) or a buffer (state that
+  /// is saved but not trained, such as running statistics) under `name`.
+  /// Returns the registered tensor (the same handle the caller should keep).
+  /// @throws tg::ValueError for a name already used, empty or dotted.
   Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, Tensor tensor);
-  // A submodule that is a member of this object (not owned). Registering
-  // this module itself, or one that already contains it, is a ValueError:
-  // the tree may share submodules but never loop.
+  ///@}
+  /// A submodule that is a member of this object (not owned). Registering
+  /// this module itself, or one that already contains it, is a ValueError:
+  /// the tree may share submodules but never loop.
   template <class M>
   M& register_module(const std::string& name, M& child) {
     add_child(name, &child, nullptr);
     return child;
   }
-  // A submodule owned by this module.
+  /// A submodule owned by this module.
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
     add_child(name, child.get(), child);
     return child;
   }
-  // Replaces a registered parameter's tensor (same name), e.g. after resizing.
+  /// Replaces a registered parameter's tensor (same name), e.g. after resizing.
   void replace_parameter(const std::string& name, const Tensor& tensor);
 
  private:
@@ -130,8 +165,8 @@ class Module {
   void collect(const std::string& prefix, bool params, bool recurse,
                std::vector<std::pair<std::string, Tensor>>& out) const;
   void repr_into(std::string& out, int indent) const;
-  // Keeps the parents that registered this module by reference pointing at
-  // it when it moves from `from` to this object.
+  /// Keeps the parents that registered this module by reference pointing at
+  /// it when it moves from `from` to this object.
   void follow_move(const Module* from);
   void forget_links();
 
@@ -139,27 +174,30 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<Child> children_;
   bool training_ = true;
-  // Whether this module is in the by-reference link table (as a parent or
-  // a child): most modules are not, and skip its lock on destruction.
+  /// Whether this module is in the by-reference link table (as a parent or
+  /// a child): most modules are not, and skip its lock on destruction.
   bool linked_ = false;
 };
 
-// A module called with its forward's own arguments: `m(x, mask)`,
-// `lstm(x, {h0, c0})`. Self is the deriving class (CRTP).
+/// A module called with its forward's own arguments: `m(x, mask)`,
+/// `lstm(x, {h0, c0})`. Self is the deriving class (CRTP).
 template <class Self>
 class Callable : public Module {
  public:
+  /// Calls Self::forward with these arguments.
   template <class... Args>
   decltype(auto) operator()(Args&&... args) {
     return static_cast<Self&>(*this).forward(std::forward<Args>(args)...);
   }
 };
 
-// Prints repr(): `std::cout << model` or `fmt::format("{}", model)`.
+/// Prints repr(): `std::cout << model` or `fmt::format("{}", model)`.
 std::ostream& operator<<(std::ostream& os, const Module& module);
 
 }  // namespace tg::nn
 
+/// @cond FMT_SPECIALIZATIONS
+// fmt's formatter for modules (Doxygen cannot place it in fmt).
 template <class M, class Char>
 requires std::derived_from<M, tg::nn::Module>
 struct fmt::formatter<M, Char> : fmt::formatter<std::string_view, Char> {
@@ -168,3 +206,4 @@ struct fmt::formatter<M, Char> : fmt::formatter<std::string_view, Char> {
     return fmt::formatter<std::string_view, Char>::format(module.repr(), ctx);
   }
 };
+/// @endcond

@@ -1,6 +1,7 @@
 #pragma once
-// What Adam, AdamW, NAdam, RAdam and Adamax share: PyTorch's option checks,
-// beta1 as the momentum a scheduler cycles, and moment buffers made on first use.
+/// @file
+/// What Adam, AdamW, NAdam, RAdam and Adamax share: PyTorch's option checks,
+/// beta1 as the momentum a scheduler cycles, and moment buffers made on first use.
 #include <array>
 #include <cstddef>
 #include <string>

@@ -1,22 +1,28 @@
 #pragma once
-// Adamax, as PyTorch's torch.optim.Adamax (Adam with the infinity norm):
-//   g = -grad if maximize, else grad;  g += weight_decay * p
-//   m = beta1 m + (1 - beta1) g;  u = max(beta2 u, |g| + eps)
-//   p -= lr / (1 - beta1^t) * m / u
+/// @file
+/// Adamax, as PyTorch's torch.optim.Adamax (Adam with the infinity norm):
+/// @code
+/// g = -grad if maximize, else grad;  g += weight_decay * p
+/// m = beta1 m + (1 - beta1) g;  u = max(beta2 u, |g| + eps)
+/// p -= lr / (1 - beta1^t) * m / u
+/// @endcode
 #include <array>
 
 #include <tapegrad/optim/optimizer.h>
 
 namespace tg::optim {
 
+/// The options of Adamax (torch.optim.Adamax's arguments): `{.lr = 1e-3, ...}`.
 struct AdamaxOptions {
-  double lr = 2e-3;
-  std::array<double, 2> betas{0.9, 0.999};
-  double eps = 1e-8;
-  double weight_decay = 0;
-  bool maximize = false;
+  double lr = 2e-3;                         ///< learning rate
+  std::array<double, 2> betas{0.9, 0.999};  ///< coefficients of the running averages of the gradient and of its square
+  double eps = 1e-8;                        ///< added to the denominator for numerical stability
+  double weight_decay = 0;                  ///< L2 penalty, added to the gradient as weight_decay * p
+  bool maximize = false;                    ///< maximize the objective instead of minimizing it
 
+  /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
+  /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
     f("lr", o.lr);
@@ -28,11 +34,13 @@ struct AdamaxOptions {
   }
 };
 
+/// The per-parameter state of Adamax, kept in state dicts.
 struct AdamaxState {
-  std::int64_t step = 0;
-  Tensor exp_avg;  // m
-  Tensor exp_inf;  // u
+  std::int64_t step = 0;  ///< updates done so far
+  Tensor exp_avg;         ///< m
+  Tensor exp_inf;         ///< u
 
+  /// Calls f(name, tensor) for each state tensor (state dicts).
   template <class Self, class F>
   static void tensors(Self& s, F&& f) {
     f("exp_avg", s.exp_avg);
@@ -40,10 +48,23 @@ struct AdamaxState {
   }
 };
 
+/// torch.optim.Adamax: the update rule is in this file's description.
+///
+/// @code
+/// tg::optim::Adamax opt(model.parameters(), {.lr = 1e-3});
+/// opt.zero_grad();
+/// loss.backward();
+/// opt.step();
+/// @endcode
 class Adamax : public OptimizerWithState<AdamaxOptions, AdamaxState> {
  public:
+  ///@{
+  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   Adamax(std::vector<Tensor> params, AdamaxOptions options = {});
   explicit Adamax(std::vector<ParamGroup<AdamaxOptions>> groups);
+  ///@}
   void step() override;
   std::string name() const override { return "Adamax"; }
   bool has_momentum() const override { return true; }

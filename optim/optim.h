@@ -1,5 +1,6 @@
 #pragma once
-// Everything in tg::optim: the optimizers and the learning-rate schedulers.
+/// @file
+/// Everything in tg::optim: the optimizers and the learning-rate schedulers.
 #include <tapegrad/optim/adadelta.h>
 #include <tapegrad/optim/adagrad.h>
 #include <tapegrad/optim/adam.h>

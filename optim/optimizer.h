@@ -1,31 +1,36 @@
 #pragma once
-// tg::optim::Optimizer: parameter groups with their own options, per-parameter
-// state, a fused step, and state dicts that tg::save can write.
-//
-//   tg::optim::Adam opt(model.parameters(), {.lr = 1e-3, .weight_decay = 0.01});
-//   for (...) { opt.zero_grad(); loss(model).backward(); opt.step(); }
-//
-// Parameter groups: each group has its own options.
-//
-//   std::vector<tg::optim::ParamGroup<tg::optim::SGDOptions>> groups{
-//       {body.parameters(), {.lr = 0.01, .momentum = 0.9}},
-//       {head.parameters(), {.lr = 0.1}}};
-//   tg::optim::SGD opt(groups);
-//
-// Options are validated when the optimizer is made (ValueError naming the
-// option and its value). step() runs with grad mode off as one loop over each
-// parameter's data (float32 or float64), skipping parameters without a
-// gradient; the update rules are those PyTorch documents for torch.optim.
-//
-// State dicts: state_dict() gives tensors named "state.<i>.<field>" (i counts
-// parameters over all groups in order; "step" is an int64 scalar) and
-// metadata "optimizer" (the class name) and "param_groups" (JSON: each
-// group's options and parameter count). load_state_dict() checks all of it
-// against this optimizer before changing anything; floating state is cast to
-// its parameter's dtype, as PyTorch does.
-//
-// Module::to converts parameters in place, so an optimizer keeps them; at the
-// next step each parameter's state is converted to its new dtype.
+/// @file
+/// tg::optim::Optimizer: parameter groups with their own options, per-parameter
+/// state, a fused step, and state dicts that tg::save can write.
+///
+/// @code
+/// tg::optim::Adam opt(model.parameters(), {.lr = 1e-3, .weight_decay = 0.01});
+/// for (...) { opt.zero_grad(); loss(model).backward(); opt.step(); }
+/// @endcode
+///
+/// Parameter groups: each group has its own options.
+///
+/// @code
+/// std::vector<tg::optim::ParamGroup<tg::optim::SGDOptions>> groups{
+///     {body.parameters(), {.lr = 0.01, .momentum = 0.9}},
+///     {head.parameters(), {.lr = 0.1}}};
+/// tg::optim::SGD opt(groups);
+/// @endcode
+///
+/// Options are validated when the optimizer is made (ValueError naming the
+/// option and its value). step() runs with grad mode off as one loop over each
+/// parameter's data (float32 or float64), skipping parameters without a
+/// gradient; the update rules are those PyTorch documents for torch.optim.
+///
+/// State dicts: state_dict() gives tensors named "state.<i>.<field>" (i counts
+/// parameters over all groups in order; "step" is an int64 scalar) and
+/// metadata "optimizer" (the class name) and "param_groups" (JSON: each
+/// group's options and parameter count). load_state_dict() checks all of it
+/// against this optimizer before changing anything; floating state is cast to
+/// its parameter's dtype, as PyTorch does.
+///
+/// Module::to converts parameters in place, so an optimizer keeps them; at the
+/// next step each parameter's state is converted to its new dtype.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -43,61 +48,81 @@
 
 namespace tg::optim {
 
-// The two halves of a safetensors file: tg::save(path, s.tensors, s.metadata).
+/// The two halves of a safetensors file: tg::save(path, s.tensors, s.metadata).
 struct OptimizerState {
-  std::map<std::string, Tensor> tensors;
-  std::map<std::string, std::string> metadata;
+  std::map<std::string, Tensor> tensors;        ///< "state.<i>.<field>", per parameter
+  std::map<std::string, std::string> metadata;  ///< "optimizer" (the class name) and "param_groups" (JSON)
 };
 
+/// Parameters that share options (as one dict of PyTorch's param_groups).
 template <class Options>
 struct ParamGroup {
-  std::vector<Tensor> params{};
-  Options options{};
+  std::vector<Tensor> params{};  ///< leaf tensors, floating, each in one group only
+  Options options{};             ///< this group's learning rate, momentum, ...
 };
 
+/// The interface of every optimizer (SGD, Adam, ...) and what schedulers,
+/// checkpoints and gradient clipping use; see this file's description.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
-  // One update of every parameter that has a gradient.
+  /// One update of every parameter that has a gradient.
   virtual void step() = 0;
-  // Drops (set_to_none, PyTorch's default) or zeroes every parameter's gradient.
+  /// Drops (set_to_none, PyTorch's default) or zeroes every parameter's gradient.
   void zero_grad(bool set_to_none = true);
 
-  virtual std::string name() const = 0;  // "Adam"
+  virtual std::string name() const = 0;  ///< "Adam"
+  /// The number of parameter groups.
   virtual std::size_t num_param_groups() const = 0;
+  /// The parameters of a group. @throws tg::IndexError for a group out of range.
   virtual const std::vector<Tensor>& params(std::size_t group) const = 0;
-  std::vector<Tensor> parameters() const;  // every group's, in order
+  std::vector<Tensor> parameters() const;  ///< every group's, in order
 
-  // The learning rate of a group, which schedulers change.
+  ///@{
+  /// The learning rate of a group, which schedulers change.
+  /// @throws tg::IndexError for a group out of range; set_lr tg::ValueError for a negative or NaN lr.
   virtual double lr(std::size_t group) const = 0;
   virtual void set_lr(std::size_t group, double lr) = 0;
-  // The lr schedulers count from: set by the first scheduler made for this
-  // optimizer (from the lr at that time) and kept in state dicts, as
-  // PyTorch's group["initial_lr"].
+  ///@}
+  /// The lr schedulers count from: set by the first scheduler made for this
+  /// optimizer (from the lr at that time) and kept in state dicts, as
+  /// PyTorch's group["initial_lr"].
+  ///@{
   std::optional<double> initial_lr(std::size_t group) const;
   void set_initial_lr(std::size_t group, double lr);
+  ///@}
 
-  // The momentum OneCycleLR cycles: SGD's and RMSprop's momentum, Adam's beta1.
+  ///@{
+  /// The momentum OneCycleLR and CyclicLR cycle: SGD's and RMSprop's momentum,
+  /// the Adam family's beta1. Optimizers without one (has_momentum() false)
+  /// throw tg::ValueError from momentum() and set_momentum().
   virtual bool has_momentum() const { return false; }
   virtual double momentum(std::size_t group) const;
   virtual void set_momentum(std::size_t group, double momentum);
+  ///@}
 
+  /// Options and per-parameter state, as tensors and metadata that tg::save can
+  /// write (see this file's description for the names).
   virtual OptimizerState state_dict() const = 0;
+  /// Restores a state_dict(): all of it is checked against this optimizer
+  /// (class, groups, parameter counts and shapes) before anything changes.
+  /// @throws tg::ValueError or tg::FormatError naming the optimizer and what differs.
   virtual void load_state_dict(const OptimizerState& state) = 0;
 
  protected:
   Optimizer() = default;
+  /// @throws tg::IndexError naming the optimizer when `group` is out of range.
   void check_group(std::size_t group) const;
 
-  std::vector<std::optional<double>> initial_lrs_;
+  std::vector<std::optional<double>> initial_lrs_;  ///< per group, see initial_lr()
 };
 
 namespace detail {
 
-// An option as kept in a state dict.
+/// An option as kept in a state dict.
 using OptionValue = std::variant<double, bool>;
 
 struct GroupRecord {
@@ -106,19 +131,19 @@ struct GroupRecord {
   std::optional<double> initial_lr;
 };
 
-// JSON for the "param_groups" metadata, and back. decode checks the
-// structure and throws FormatError naming `optimizer` and what is wrong.
+/// JSON for the "param_groups" metadata, and back. decode checks the
+/// structure and throws FormatError naming `optimizer` and what is wrong.
 std::string encode_param_groups(const std::vector<GroupRecord>& groups);
 std::vector<GroupRecord> decode_param_groups(const std::string& optimizer, const std::string& json);
 
-// A parameter's data for an in-place update: the parameter itself when
-// contiguous, otherwise a contiguous copy written back by commit(); and its
-// gradient, contiguous, checked to match the parameter's dtype and shape.
+/// A parameter's data for an in-place update: the parameter itself when
+/// contiguous, otherwise a contiguous copy written back by commit(); and its
+/// gradient, contiguous, checked to match the parameter's dtype and shape.
 class ParamUpdate {
  public:
-  // group and index name the parameter in error messages.
+  /// group and index name the parameter in error messages.
   ParamUpdate(const std::string& optimizer, std::size_t group, std::size_t index, const Tensor& param);
-  // Writes a copy back and bumps the version counter, as an in-place op does.
+  /// Writes a copy back and bumps the version counter, as an in-place op does.
   void commit();
   Tensor data;
   Tensor grad;
@@ -127,31 +152,31 @@ class ParamUpdate {
   Tensor param_;
 };
 
-// Checks for the parameters an optimizer is given: defined, floating, leaves,
-// each in one group only, and at least one overall.
+/// Checks for the parameters an optimizer is given: defined, floating, leaves,
+/// each in one group only, and at least one overall.
 void check_params(const std::string& optimizer, const std::vector<std::vector<Tensor>>& groups);
 
-// A state tensor from a state dict, checked against its parameter (same
-// shape) and copied, so the optimizer never shares it. Floating state is cast
-// to the parameter's dtype, as PyTorch does, so a float32 checkpoint loads
-// into a float64 model.
+/// A state tensor from a state dict, checked against its parameter (same
+/// shape) and copied, so the optimizer never shares it. Floating state is cast
+/// to the parameter's dtype, as PyTorch does, so a float32 checkpoint loads
+/// into a float64 model.
 Tensor load_state_tensor(const std::string& optimizer, const std::string& key, const Tensor& value,
                          const Tensor& param);
-// Before an update: a state tensor made for the parameter as it was. After
-// Module::to changed the parameter's dtype in place, the state follows it (as
-// PyTorch's state follows on load); a shape that no longer matches is a
-// ShapeError naming the optimizer, the parameter and the state.
+/// Before an update: a state tensor made for the parameter as it was. After
+/// Module::to changed the parameter's dtype in place, the state follows it (as
+/// PyTorch's state follows on load); a shape that no longer matches is a
+/// ShapeError naming the optimizer, the parameter and the state.
 void match_state(const std::string& optimizer, std::size_t group, std::size_t index, const char* field, Tensor& state,
                  const Tensor& param);
 std::int64_t load_step(const std::string& optimizer, const std::string& key, const Tensor& value);
 
 [[noreturn]] void throw_bad_option(const std::string& optimizer, const std::string& what, double value);
 
-// A per-parameter number of the state that is not shaped like the parameter
-// (NAdam's mu_product), kept in a state dict as a float64 scalar.
+/// A per-parameter number of the state that is not shaped like the parameter
+/// (NAdam's mu_product), kept in a state dict as a float64 scalar.
 double load_state_scalar(const std::string& optimizer, const std::string& key, const Tensor& value);
 
-// Calls State::scalars(s, f) for a State that has such numbers.
+/// Calls State::scalars(s, f) for a State that has such numbers.
 template <class State, class F>
 void state_scalars(State& s, F&& f) {
   if constexpr (requires { std::decay_t<State>::scalars(s, f); }) std::decay_t<State>::scalars(s, f);
@@ -159,35 +184,45 @@ void state_scalars(State& s, F&& f) {
 
 }  // namespace detail
 
-// The groups, options and per-parameter state every optimizer has. Options
-// and State describe their fields to it:
-//   template <class Self, class F> static void fields(Self& o, F&& f);  // f(name, double& or bool&)
-//   void validate(const std::string& optimizer) const;                  // Options only
-//   template <class Self, class F> static void tensors(Self& s, F&& f); // State: f(name, Tensor&)
-//   std::int64_t step;                                                  // State
-//   template <class Self, class F> static void scalars(Self& s, F&& f); // optional: f(name, double&)
+/// The groups, options and per-parameter state every optimizer has. Options
+/// and State describe their fields to it:
+/// @code
+/// template <class Self, class F> static void fields(Self& o, F&& f);  // f(name, double& or bool&)
+/// void validate(const std::string& optimizer) const;                  // Options only
+/// template <class Self, class F> static void tensors(Self& s, F&& f); // State: f(name, Tensor&)
+/// std::int64_t step;                                                  // State
+/// template <class Self, class F> static void scalars(Self& s, F&& f); // optional: f(name, double&)
+/// @endcode
 template <class Options, class State>
 class OptimizerWithState : public Optimizer {
  public:
+  /// The number of parameter groups.
   std::size_t num_param_groups() const override { return groups_.size(); }
+  /// The parameters of a group. @throws tg::IndexError for a group out of range.
   const std::vector<Tensor>& params(std::size_t group) const override { return group_at(group).params; }
+  /// A group's learning rate. @throws tg::IndexError for a group out of range.
   double lr(std::size_t group) const override { return group_at(group).options.lr; }
+  /// Sets a group's learning rate.
+  /// @throws tg::IndexError for a group out of range, tg::ValueError for a negative or NaN lr.
   void set_lr(std::size_t group, double lr) override {
     if (!(lr >= 0)) detail::throw_bad_option(name(), "learning rate", lr);
     group_at(group).options.lr = lr;
   }
 
+  /// Every group with its options.
   const std::vector<ParamGroup<Options>>& param_groups() const { return groups_; }
+  /// A group's options. @throws tg::IndexError for a group out of range.
   const Options& options(std::size_t group) const { return group_at(group).options; }
-  // Replaces a group's options (validated).
+  /// Replaces a group's options (validated).
   void set_options(std::size_t group, const Options& options) {
     options.validate(name());
     group_at(group).options = options;
   }
-  // The state of parameter `index` of `group` (step 0 and undefined tensors
-  // until its first update).
+  /// The state of parameter `index` of `group` (step 0 and undefined tensors
+  /// until its first update).
   const State& state(std::size_t group, std::size_t index) const { return state_.at(group).at(index); }
 
+  /// See Optimizer::state_dict().
   OptimizerState state_dict() const override {
     OptimizerState out;
     std::vector<detail::GroupRecord> records;
@@ -219,6 +254,7 @@ class OptimizerWithState : public Optimizer {
     return out;
   }
 
+  /// See Optimizer::load_state_dict().
   void load_state_dict(const OptimizerState& in) override {
     const std::string who = name();
     auto kind = in.metadata.find("optimizer");
@@ -295,8 +331,9 @@ class OptimizerWithState : public Optimizer {
   }
 
  protected:
+  /// Keeps the groups; the derived constructor then calls init().
   explicit OptimizerWithState(std::vector<ParamGroup<Options>> groups) : groups_(std::move(groups)) {}
-  // Derived constructors call this (name() is virtual, so not from here).
+  /// Derived constructors call this (name() is virtual, so not from here).
   void init(const std::string& who) {
     std::vector<std::vector<Tensor>> lists;
     for (const auto& g : groups_) {
@@ -309,8 +346,8 @@ class OptimizerWithState : public Optimizer {
     initial_lrs_.assign(groups_.size(), std::nullopt);
   }
 
-  // Calls update(options, state, ParamUpdate&) for every parameter with a
-  // gradient, with grad mode off.
+  /// Calls update(options, state, ParamUpdate&) for every parameter with a
+  /// gradient, with grad mode off.
   template <class Update>
   void for_each_update(Update update) {
     NoGradGuard no_grad;
@@ -330,17 +367,19 @@ class OptimizerWithState : public Optimizer {
       }
   }
 
+  /// A group, checked. @throws tg::IndexError for a group out of range.
   ParamGroup<Options>& group_at(std::size_t group) {
     check_group(group);
     return groups_[group];
   }
+  /// A group, checked. @throws tg::IndexError for a group out of range.
   const ParamGroup<Options>& group_at(std::size_t group) const {
     check_group(group);
     return groups_[group];
   }
 
-  std::vector<ParamGroup<Options>> groups_;
-  std::vector<std::vector<State>> state_;
+  std::vector<ParamGroup<Options>> groups_;  ///< the parameter groups
+  std::vector<std::vector<State>> state_;    ///< state_[group][index], per parameter
 
  private:
   static std::pair<std::size_t, std::string> split_key(const std::string& who, const std::string& key) {

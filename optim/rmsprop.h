@@ -1,25 +1,31 @@
 #pragma once
-// RMSprop, as PyTorch's torch.optim.RMSprop:
-//   g = -grad if maximize, else grad;  g += weight_decay * p
-//   v = alpha v + (1 - alpha) g^2
-//   centered: a = alpha a + (1 - alpha) g;  d = sqrt(v - a^2) + eps
-//   otherwise d = sqrt(v) + eps
-//   momentum > 0: b = momentum b + g / d;  p -= lr * b
-//   otherwise p -= lr * g / d
+/// @file
+/// RMSprop, as PyTorch's torch.optim.RMSprop:
+/// @code
+/// g = -grad if maximize, else grad;  g += weight_decay * p
+/// v = alpha v + (1 - alpha) g^2
+/// centered: a = alpha a + (1 - alpha) g;  d = sqrt(v - a^2) + eps
+/// otherwise d = sqrt(v) + eps
+/// momentum > 0: b = momentum b + g / d;  p -= lr * b
+/// otherwise p -= lr * g / d
+/// @endcode
 #include <tapegrad/optim/optimizer.h>
 
 namespace tg::optim {
 
+/// The options of RMSprop (torch.optim.RMSprop's arguments): `{.lr = 1e-3, ...}`.
 struct RMSpropOptions {
-  double lr = 1e-2;
-  double alpha = 0.99;
-  double eps = 1e-8;
-  double weight_decay = 0;
-  double momentum = 0;
-  bool centered = false;
-  bool maximize = false;
+  double lr = 1e-2;         ///< learning rate
+  double alpha = 0.99;      ///< smoothing constant of the squared-gradient average
+  double eps = 1e-8;        ///< added to the denominator for numerical stability
+  double weight_decay = 0;  ///< L2 penalty, added to the gradient as weight_decay * p
+  double momentum = 0;      ///< momentum factor
+  bool centered = false;    ///< normalize by an estimate of the gradient's variance
+  bool maximize = false;    ///< maximize the objective instead of minimizing it
 
+  /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
+  /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
     f("lr", o.lr);
@@ -32,12 +38,14 @@ struct RMSpropOptions {
   }
 };
 
+/// The per-parameter state of RMSprop, kept in state dicts.
 struct RMSpropState {
-  std::int64_t step = 0;
-  Tensor square_avg;       // v
-  Tensor grad_avg;         // a, when centered
-  Tensor momentum_buffer;  // b, when momentum > 0
+  std::int64_t step = 0;   ///< updates done so far
+  Tensor square_avg;       ///< v
+  Tensor grad_avg;         ///< a, when centered
+  Tensor momentum_buffer;  ///< b, when momentum > 0
 
+  /// Calls f(name, tensor) for each state tensor (state dicts).
   template <class Self, class F>
   static void tensors(Self& s, F&& f) {
     f("square_avg", s.square_avg);
@@ -46,10 +54,23 @@ struct RMSpropState {
   }
 };
 
+/// torch.optim.RMSprop: the update rule is in this file's description.
+///
+/// @code
+/// tg::optim::RMSprop opt(model.parameters(), {.lr = 1e-3});
+/// opt.zero_grad();
+/// loss.backward();
+/// opt.step();
+/// @endcode
 class RMSprop : public OptimizerWithState<RMSpropOptions, RMSpropState> {
  public:
+  ///@{
+  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   RMSprop(std::vector<Tensor> params, RMSpropOptions options = {});
   explicit RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups);
+  ///@}
   void step() override;
   std::string name() const override { return "RMSprop"; }
   bool has_momentum() const override { return true; }

@@ -1,24 +1,30 @@
 #pragma once
-// Stochastic gradient descent with momentum, dampening, Nesterov momentum,
-// weight decay (an L2 term added to the gradient) and maximize, as PyTorch's
-// torch.optim.SGD:
-//   g = -grad if maximize, else grad;  g += weight_decay * p
-//   b = g on the first step, else momentum * b + (1 - dampening) * g
-//   g = g + momentum * b (nesterov) or b
-//   p -= lr * g
+/// @file
+/// Stochastic gradient descent with momentum, dampening, Nesterov momentum,
+/// weight decay (an L2 term added to the gradient) and maximize, as PyTorch's
+/// torch.optim.SGD:
+/// @code
+/// g = -grad if maximize, else grad;  g += weight_decay * p
+/// b = g on the first step, else momentum * b + (1 - dampening) * g
+/// g = g + momentum * b (nesterov) or b
+/// p -= lr * g
+/// @endcode
 #include <tapegrad/optim/optimizer.h>
 
 namespace tg::optim {
 
+/// The options of SGD (torch.optim.SGD's arguments): `{.lr = 1e-3, ...}`.
 struct SGDOptions {
-  double lr = 1e-3;
-  double momentum = 0;
-  double dampening = 0;
-  double weight_decay = 0;
-  bool nesterov = false;
-  bool maximize = false;
+  double lr = 1e-3;         ///< learning rate
+  double momentum = 0;      ///< momentum factor
+  double dampening = 0;     ///< dampening for momentum
+  double weight_decay = 0;  ///< L2 penalty, added to the gradient as weight_decay * p
+  bool nesterov = false;    ///< Nesterov momentum
+  bool maximize = false;    ///< maximize the objective instead of minimizing it
 
+  /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
+  /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
     f("lr", o.lr);
@@ -30,20 +36,35 @@ struct SGDOptions {
   }
 };
 
+/// The per-parameter state of SGD, kept in state dicts.
 struct SGDState {
-  std::int64_t step = 0;
-  Tensor momentum_buffer;  // once momentum is non-zero
+  std::int64_t step = 0;   ///< updates done so far
+  Tensor momentum_buffer;  ///< once momentum is non-zero
 
+  /// Calls f(name, tensor) for each state tensor (state dicts).
   template <class Self, class F>
   static void tensors(Self& s, F&& f) {
     f("momentum_buffer", s.momentum_buffer);
   }
 };
 
+/// torch.optim.SGD: the update rule is in this file's description.
+///
+/// @code
+/// tg::optim::SGD opt(model.parameters(), {.lr = 1e-3});
+/// opt.zero_grad();
+/// loss.backward();
+/// opt.step();
+/// @endcode
 class SGD : public OptimizerWithState<SGDOptions, SGDState> {
  public:
+  ///@{
+  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   SGD(std::vector<Tensor> params, SGDOptions options = {});
   explicit SGD(std::vector<ParamGroup<SGDOptions>> groups);
+  ///@}
   void step() override;
   std::string name() const override { return "SGD"; }
   bool has_momentum() const override { return true; }
