@@ -57,17 +57,18 @@ class Flatten : public Module {
   std::int64_t end_dim;    ///< the last dim flattened
 };
 
-// Splits dim into unflattened_size (one entry may be -1), as tg::unflatten:
-// Unflatten(1, {2, 5}) takes [N, 10] to [N, 2, 5].
+/// Splits dim into unflattened_size (one entry may be -1), as tg::unflatten:
+/// Unflatten(1, {2, 5}) takes [N, 10] to [N, 2, 5].
 class Unflatten : public Module {
  public:
+  /// The sizes are checked against the input when forward runs (tg::ShapeError).
   Unflatten(std::int64_t dim, Dims unflattened_size) : dim(dim), unflattened_size(std::move(unflattened_size)) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Unflatten"; }
   std::string extra_repr() const override;
 
-  std::int64_t dim;
-  Dims unflattened_size;
+  std::int64_t dim;       ///< the dim split (negative counts from the end)
+  Dims unflattened_size;  ///< the sizes it is split into
 };
 
 }  // namespace tg::nn

@@ -1,23 +1,24 @@
 #pragma once
-// L-BFGS, as PyTorch's torch.optim.LBFGS: each step(closure) runs up to
-// max_iter iterations of
-//   d = -H g              (H from the last history_size pairs s = x' - x,
-//                          y = g' - g, by the two-loop recursion; H0 = s.y / y.y)
-//   x += t d              (t = lr, or min(1, 1 / |g|_1) lr on the very first
-//                          iteration; or PyTorch's strong-Wolfe line search)
-// and stops early on |g|_inf <= tolerance_grad, |t d|_inf <= tolerance_change,
-// |loss change| < tolerance_change or max_eval evaluations. The closure
-// recomputes the loss and the gradients (zero_grad, forward, backward) and
-// returns the loss; step() returns the closure's first loss.
-//
-//   tg::optim::LBFGS opt(model.parameters(), {.line_search_fn = "strong_wolfe"});
-//   opt.step([&] { opt.zero_grad(); Tensor loss = criterion(model(x), y); loss.backward(); return loss; });
-//
-// All parameters form one flat vector (PyTorch allows no parameter groups
-// here either). The directions, history and step length persist across
-// step() calls, so repeated calls continue one run, as PyTorch's. They are
-// kept in float64 whatever the parameters' dtype: float32 parameters follow
-// PyTorch's trajectory to float32 rounding, float64 ones to the last bits.
+/// @file
+/// L-BFGS, as PyTorch's torch.optim.LBFGS: each step(closure) runs up to
+/// max_iter iterations of
+///   d = -H g              (H from the last history_size pairs s = x' - x,
+///                          y = g' - g, by the two-loop recursion; H0 = s.y / y.y)
+///   x += t d              (t = lr, or min(1, 1 / |g|_1) lr on the very first
+///                          iteration; or PyTorch's strong-Wolfe line search)
+/// and stops early on |g|_inf <= tolerance_grad, |t d|_inf <= tolerance_change,
+/// |loss change| < tolerance_change or max_eval evaluations. The closure
+/// recomputes the loss and the gradients (zero_grad, forward, backward) and
+/// returns the loss; step() returns the closure's first loss.
+///
+///   tg::optim::LBFGS opt(model.parameters(), {.line_search_fn = "strong_wolfe"});
+///   opt.step([&] { opt.zero_grad(); Tensor loss = criterion(model(x), y); loss.backward(); return loss; });
+///
+/// All parameters form one flat vector (PyTorch allows no parameter groups
+/// here either). The directions, history and step length persist across
+/// step() calls, so repeated calls continue one run, as PyTorch's. They are
+/// kept in float64 whatever the parameters' dtype: float32 parameters follow
+/// PyTorch's trajectory to float32 rounding, float64 ones to the last bits.
 #include <functional>
 #include <optional>
 #include <string>
@@ -27,24 +28,29 @@
 
 namespace tg::optim {
 
+/// LBFGS's options, PyTorch's defaults, in declaration order.
 struct LBFGSOptions {
-  double lr = 1;
-  std::int64_t max_iter = 20;              // iterations per step()
-  std::optional<std::int64_t> max_eval{};  // closure calls per step(); nothing: max_iter * 5 / 4
-  double tolerance_grad = 1e-7;
-  double tolerance_change = 1e-9;
-  std::int64_t history_size = 100;
-  std::optional<std::string> line_search_fn{};  // nothing, or "strong_wolfe"
+  double lr = 1;                                ///< the step length (or the line search's first trial)
+  std::int64_t max_iter = 20;                   ///< iterations per step()
+  std::optional<std::int64_t> max_eval{};       ///< closure calls per step(); nothing: max_iter * 5 / 4
+  double tolerance_grad = 1e-7;                 ///< stop when |g|_inf is at most this
+  double tolerance_change = 1e-9;               ///< stop when the step or the loss changes less than this
+  std::int64_t history_size = 100;              ///< (s, y) pairs kept for the two-loop recursion
+  std::optional<std::string> line_search_fn{};  ///< nothing, or "strong_wolfe"
 };
 
+/// L-BFGS over all `params` as one flat vector (see the file's description).
 class LBFGS : public Optimizer {
  public:
+  /// Recomputes the loss and the gradients, and returns the loss.
   using Closure = std::function<Tensor()>;
 
+  /// @throws tg::ValueError for a negative lr or tolerance, max_iter, max_eval or history_size below 1, or an
+  /// unknown line search.
   LBFGS(std::vector<Tensor> params, LBFGSOptions options = {});
 
-  // Runs the iterations above, calling `closure` (with grad mode on) for each
-  // evaluation; returns its first loss.
+  /// Runs the iterations above, calling `closure` (with grad mode on) for each
+  /// evaluation; returns its first loss.
   Tensor step(const Closure& closure);
   // L-BFGS evaluates the loss several times per step: a ValueError saying so.
   void step() override;
@@ -54,6 +60,7 @@ class LBFGS : public Optimizer {
   const std::vector<Tensor>& params(std::size_t group) const override;
   double lr(std::size_t group) const override;
   void set_lr(std::size_t group, double lr) override;
+  /// The options it was made with.
   const LBFGSOptions& options() const { return options_; }
 
   // "state.0.<field>" (the state sits on the first parameter, as PyTorch's):

@@ -1477,7 +1477,11 @@ void linalg_decompositions(Builder& r) {
         b([shifted](auto& a, auto& y, Args& args) { return L::solve(shifted(a, args.scalar(4)), y); }));
   r.add("linalg::inv", "", "3x3 | 2x2x2 | 1x1",
         u([shifted](auto& x, Args& args) { return L::inv(shifted(x, args.scalar(4))); }));
-  r.add("linalg::det", "", "3x3 | 2x2x2 | 1x1", u([](auto& x, Args&) { return L::det(x); }));
+  r.add("linalg::det", "", "3x3 | 2x2x2 | 1x1", u([](auto& x, Args&) { return L::det(x); }))
+      // Repeated rows make a matrix of rank 1: its cofactor comes from the SVD,
+      // whose derivative is NaN at repeated (zero) singular values, as PyTorch's.
+      // Singular first derivatives are checked against PyTorch in tests/autograd/test_linalg.cpp.
+      .no_expand();
   r.add("linalg::slogdet", "", "3x3 | 2x2x2", many([shifted](const V& in, Args& args) {
           const auto [sign, logabs] = L::slogdet(shifted(in[0], args.scalar(4)));
           return V{sign, logabs};

@@ -151,7 +151,8 @@ void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double al
     T* out = static_cast<T*>(c);
     if (k == 0) {
       if constexpr (is_int_v<T>) scale_rows<T>(m, n, int_beta, out, ldc);
-      else scale_rows<T>(m, n, T(static_cast<float>(beta)), out, ldc);
+      else if constexpr (is_reduced_float_v<T>) scale_rows<T>(m, n, T(static_cast<float>(beta)), out, ldc);
+      else scale_rows<T>(m, n, static_cast<T>(beta), out, ldc);
     } else if constexpr (is_int_v<T>) {
       gemm_integer<T>(m, n, k, int_alpha, static_cast<const T*>(a), la, static_cast<const T*>(b), lb, int_beta, out,
                       ldc);

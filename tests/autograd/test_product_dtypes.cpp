@@ -82,8 +82,8 @@ TEST_CASE("float16 and bfloat16 linear layers run and match float32 rounded once
     CAPTURE(tg::dtype_name(dtype));
     const Tensor x = tg::randn({6, 5}).to(dtype), w = tg::randn({3, 5}).to(dtype), bias = tg::randn({3}).to(dtype);
     const Tensor got = tg::linear(x, w, bias);
-    const Tensor ref = tg::linear(x.to(tg::kFloat32), w.to(tg::kFloat32), {}).to(dtype).to(tg::kFloat32) +
-                       bias.to(tg::kFloat32);
+    const Tensor ref =
+        tg::linear(x.to(tg::kFloat32), w.to(tg::kFloat32), {}).to(dtype).to(tg::kFloat32) + bias.to(tg::kFloat32);
     CHECK(got.dtype() == dtype);
     // The bias is added after the product is rounded: within one more rounding.
     CHECK(tg::allclose(got.to(tg::kFloat32), ref.to(dtype).to(tg::kFloat32), 1e-2, 1e-2));

@@ -119,7 +119,7 @@ void run_entry(const OpInfo& op, std::uint64_t seed, std::int64_t& checks) {
       if (!any_changed) continue;  // the same as the contiguous run
       const std::string op_label = op.label();
       const std::string shapes = shapes_str(op.samples[k]);
-      INFO("op: ", op_label, ", shapes: ", shapes, ", layout: ", layout_name(layout));
+      INFO("op: ", op_label, ", shapes: ", shapes, ", layout: ", std::string(layout_name(layout)));
       const auto first = tg::gradcheck_result(pure(op), inputs, op.tolerance);
       CHECK_MESSAGE(first.ok, first.message);
       ++checks;
