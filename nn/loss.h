@@ -203,6 +203,7 @@ class MultiLabelSoftMarginLoss : public Loss {
 // The three-input losses: called as criterion(a, b, c).
 class CosineEmbeddingLoss : public Callable<CosineEmbeddingLoss> {
  public:
+  using Module::forward;
   explicit CosineEmbeddingLoss(CosineEmbeddingLossOptions options = {}) : options(options) {}
   Tensor forward(const Tensor& input1, const Tensor& input2, const Tensor& target);
   std::string type_name() const override { return "CosineEmbeddingLoss"; }
@@ -211,6 +212,7 @@ class CosineEmbeddingLoss : public Callable<CosineEmbeddingLoss> {
 
 class MarginRankingLoss : public Callable<MarginRankingLoss> {
  public:
+  using Module::forward;
   explicit MarginRankingLoss(MarginRankingLossOptions options = {}) : options(options) {}
   Tensor forward(const Tensor& input1, const Tensor& input2, const Tensor& target);
   std::string type_name() const override { return "MarginRankingLoss"; }
@@ -219,6 +221,7 @@ class MarginRankingLoss : public Callable<MarginRankingLoss> {
 
 class TripletMarginLoss : public Callable<TripletMarginLoss> {
  public:
+  using Module::forward;
   explicit TripletMarginLoss(TripletMarginLossOptions options = {});
   Tensor forward(const Tensor& anchor, const Tensor& positive, const Tensor& negative);
   std::string type_name() const override { return "TripletMarginLoss"; }
@@ -228,6 +231,7 @@ class TripletMarginLoss : public Callable<TripletMarginLoss> {
 // Called as ctc(log_probs, targets, input_lengths, target_lengths).
 class CTCLoss : public Callable<CTCLoss> {
  public:
+  using Module::forward;
   explicit CTCLoss(CTCLossOptions options = {}) : options(options) {}
   Tensor forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
                  const Tensor& target_lengths);
@@ -237,6 +241,7 @@ class CTCLoss : public Callable<CTCLoss> {
 
 class GaussianNLLLoss : public Callable<GaussianNLLLoss> {
  public:
+  using Module::forward;
   explicit GaussianNLLLoss(GaussianNLLLossOptions options = {}) : options(options) {}
   Tensor forward(const Tensor& input, const Tensor& target, const Tensor& var);
   std::string type_name() const override { return "GaussianNLLLoss"; }

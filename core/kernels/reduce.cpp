@@ -373,7 +373,7 @@ struct ExtremeOp {
     if constexpr (is_floating_v<T>) {
       // Written so that it vectorizes: no short-circuit. A NaN x is taken,
       // and a NaN a stays, since every comparison with it is false.
-      const bool take = (Max ? (x > a) : (x < a)) | (x != x);
+      const bool take = static_cast<bool>(static_cast<int>(Max ? (x > a) : (x < a)) | static_cast<int>(x != x));
       return take ? x : a;
     } else {
       return beats<Max>(x, a) ? x : a;

@@ -96,7 +96,11 @@ Tensor weighted_sum(const Tensor& out) {
 // gradgradcheck of the same call on the same inputs too.
 void check_against_torch(const std::string& fn, bool second_order = false) {
   int seen = 0;
-  for (const auto& [name, c] : cases().items()) {
+  // Named references, not a structured binding: Clang 14 cannot capture a
+  // binding in a lambda (CAPTURE and fn_of below are lambdas).
+  for (const auto& item : cases().items()) {
+    const std::string& name = item.key();
+    const auto& c = item.value();
     if (c.at("fn").get<std::string>() != fn) continue;
     ++seen;
     CAPTURE(name);

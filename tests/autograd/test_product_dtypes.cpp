@@ -50,8 +50,9 @@ TEST_CASE("matrix products on every numeric dtype wrap or round as PyTorch's") {
   for (tg::DType dtype : tg::kAllDTypes) {
     if (dtype == tg::kBool) continue;
     const Tensor a = values({5, 4}, 1, dtype), b = values({4, 3}, 2, dtype);
-    for (const auto& [name, f] : products) {
-      CAPTURE(name);
+    for (const auto& product : products) {
+      const auto& f = product.second;  // a named pair, not a binding: Clang 14 cannot capture one
+      CAPTURE(product.first);
       CAPTURE(tg::dtype_name(dtype));
       const Tensor got = f(a, b);
       CHECK(got.dtype() == dtype);

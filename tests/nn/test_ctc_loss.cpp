@@ -90,7 +90,11 @@ Tensor weighted_sum(const Tensor& out) {
 TEST_CASE("ctc_loss equals PyTorch: losses and gradients for every case of ctc.json") {
   const Json& cases = tg_test::reference_file("ctc.json").at("cases");
   REQUIRE(cases.size() >= 12);
-  for (const auto& [name, c] : cases.items()) {
+  // Named references, not a structured binding: Clang 14 cannot capture
+  // a binding in a lambda (doctest's CAPTURE is one).
+  for (const auto& item : cases.items()) {
+    const std::string& name = item.key();
+    const auto& c = item.value();
     CAPTURE(name);
     Case k = case_of(c);
     const Tensor out = F::ctc_loss(k.log_probs, k.targets, k.input_lengths, k.target_lengths, k.options);

@@ -56,7 +56,11 @@ Tensor weighted_sum(const Tensor& out) {
 TEST_CASE("embedding max_norm, norm_type, scale_grad_by_freq equal PyTorch (function and module)") {
   const Json& cases = tg_test::reference_file("embedding.json").at("cases");
   REQUIRE(cases.size() >= 5);
-  for (const auto& [name, c] : cases.items()) {
+  // Named references, not a structured binding: Clang 14 cannot capture
+  // a binding in a lambda (doctest's CAPTURE is one).
+  for (const auto& item : cases.items()) {
+    const std::string& name = item.key();
+    const auto& c = item.value();
     CAPTURE(name);
     const Options o = options_of(c.at("options"));
     const Tensor idx = indices_of(c);

@@ -46,7 +46,11 @@ Tensor weighted_sum(const Tensor& out) {
 
 void check_against_torch(const std::string& fn) {
   int seen = 0;
-  for (const auto& [name, c] : tg_test::reference_file("norms.json").at("cases").items()) {
+  // Named references, not a structured binding: Clang 14 cannot capture
+  // a binding in a lambda (doctest's CAPTURE is one).
+  for (const auto& item : tg_test::reference_file("norms.json").at("cases").items()) {
+    const std::string& name = item.key();
+    const auto& c = item.value();
     if (c.at("fn").get<std::string>() != fn) continue;
     ++seen;
     CAPTURE(name);

@@ -108,7 +108,11 @@ void check_step(const Json& expected, const Tensor& loss, const std::vector<Tens
 TEST_CASE("LBFGS: trajectories over repeated steps equal PyTorch's, with and without strong_wolfe") {
   const Json& cases = tg_test::reference_file("lbfgs.json").at("cases");
   REQUIRE(cases.size() >= 8);
-  for (const auto& [name, c] : cases.items()) {
+  // Named references, not a structured binding: Clang 14 cannot capture
+  // a binding in a lambda (doctest's CAPTURE is one).
+  for (const auto& item : cases.items()) {
+    const std::string& name = item.key();
+    const auto& c = item.value();
     CAPTURE(name);
     const std::string problem = c.at("problem").get<std::string>();
     std::vector<Tensor> params = initial_params(c.at("init"));
