@@ -27,12 +27,12 @@ Tensor matrix_norm(const Tensor& A, double ord, const DimList& dim, bool keepdim
 }  // namespace detail
 
 /// Solves A X = B, as torch.linalg.solve.
+/// X with A X = B. A [..., n, n]; B [..., n, k], or a vector [n] (also [..., n]
+/// when that is A's shape without its last dim, as torch 1.13), giving X of B's form.
 /// @param A [..., n, n], float32 or float64
 /// @param B [..., n, k] or a vector
 /// @throws tg::ValueError for a singular A, tg::ShapeError for shapes that do
 ///   not match, tg::DTypeError for mixed or non-floating dtypes.
-/// X with A X = B. A [..., n, n]; B [..., n, k], or a vector [n] (also [..., n]
-/// when that is A's shape without its last dim, as torch 1.13), giving X of B's form.
 Tensor solve(const Tensor& A, const Tensor& B);
 /// The inverse of square matrices, as torch.linalg.inv.
 /// @throws tg::ValueError for a singular A.

@@ -28,14 +28,14 @@ class Generator;
 
 // ---- autograd/ops/dropout.cpp ----------------------------------------------------
 /// Dropout, as torch.nn.functional.dropout.
+/// Training: each element is zeroed with probability p and the survivors are
+/// scaled by 1 / (1 - p), drawing from `generator` (default: the global one,
+/// seeded by tg::manual_seed). Not training, or p == 0: x itself.
 /// @param x         a floating-point input
 /// @param p         the probability of zeroing an element, in [0, 1]
 /// @param training  whether to drop (otherwise x is returned)
 /// @param generator the generator, or null for the default one
 /// @throws tg::ValueError for p outside [0, 1], tg::DTypeError for a non-floating x.
-/// Training: each element is zeroed with probability p and the survivors are
-/// scaled by 1 / (1 - p), drawing from `generator` (default: the global one,
-/// seeded by tg::manual_seed). Not training, or p == 0: x itself.
 Tensor dropout(const Tensor& x, double p = 0.5, StrictBool training = true, Generator* generator = nullptr);
 /// Deleted: `dropout(x, training)` would read the flag as p = 1 and zero everything.
 template <class B, class... Rest>
@@ -86,6 +86,10 @@ std::tuple<Tensor, Tensor> scaled_dot_product_attention_math(const Tensor& query
 
 // ---- autograd/ops/conv.cpp ----------------------------------------------------------
 /// 2-D convolution (cross-correlation), as torch.nn.functional.conv2d.
+/// x [N, C, H, W] (or unbatched [C, H, W]), weight [O, C / groups, kh, kw],
+/// bias [O] or undefined. Zero padding. Each image is unfolded (im2col) into
+/// one buffer and multiplied by the weight in one GEMM per group; backward
+/// folds the input gradient back (col2im) and takes the weight gradient by GEMM.
 /// @param x        [N, C, H, W] or [C, H, W]
 /// @param weight   [O, C / groups, kh, kw]
 /// @param bias     [O], or undefined for none
@@ -94,10 +98,6 @@ std::tuple<Tensor, Tensor> scaled_dot_product_attention_math(const Tensor& query
 /// @param dilation the spacing of the kernel's taps
 /// @param groups   the number of channel groups
 /// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes.
-/// x [N, C, H, W] (or unbatched [C, H, W]), weight [O, C / groups, kh, kw],
-/// bias [O] or undefined. Zero padding. Each image is unfolded (im2col) into
-/// one buffer and multiplied by the weight in one GEMM per group; backward
-/// folds the input gradient back (col2im) and takes the weight gradient by GEMM.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1, Size2 padding = 0,
               Size2 dilation = 1, std::int64_t groups = 1);
 /// 1-D convolution, as torch.nn.functional.conv1d.
@@ -120,6 +120,9 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
 
 // ---- autograd/ops/pool.cpp ----------------------------------------------------------
 /// 2-D max pooling, as torch.nn.functional.max_pool2d (without ceil_mode).
+/// x [N, C, H, W] or [C, H, W]. stride defaults to the kernel size. Padding is
+/// at most half the (dilated) kernel, as PyTorch; the output size rounds down.
+/// max_pool2d's gradient goes to the first maximum of each window.
 /// @param x           [N, C, H, W] or [C, H, W], floating point
 /// @param kernel_size the window
 /// @param stride      the step (default: kernel_size)
@@ -127,20 +130,17 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
 /// @param dilation    the spacing of the window's taps
 /// @throws tg::ValueError for a non-positive kernel, stride or dilation or too
 ///   large a padding, tg::ShapeError for an input smaller than the window.
-/// x [N, C, H, W] or [C, H, W]. stride defaults to the kernel size. Padding is
-/// at most half the (dilated) kernel, as PyTorch; the output size rounds down.
-/// max_pool2d's gradient goes to the first maximum of each window.
 Tensor max_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
                   Size2 dilation = 1);
 /// max_pool2d that also returns the int64 indices, as torch's return_indices=True.
 /// Also the argmax of each window as a flat index into its input plane (H * W).
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {},
                                                    Size2 padding = 0, Size2 dilation = 1);
+// The flags below are StrictBool: a number in their place (`batch_norm(x, rm,
+// rv, w, b, 0.1)`, meant as the momentum) would otherwise read as true.
 /// 2-D average pooling, as torch.nn.functional.avg_pool2d (without ceil_mode).
 /// count_include_pad: padded zeros count in each window's divisor (PyTorch's
 /// default); otherwise only the input elements do.
-/// The flags below are StrictBool: a number in their place (`batch_norm(x, rm,
-/// rv, w, b, 0.1)`, meant as the momentum) would otherwise read as true.
 Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
                   StrictBool count_include_pad = true);
 /// 1-D average pooling, as torch.nn.functional.avg_pool1d.
@@ -174,14 +174,14 @@ struct InterpolateOptions {
   bool recompute_scale_factor = false;
 };
 /// Resampling, as torch.nn.functional.interpolate (see InterpolateOptions).
-/// @throws tg::ValueError for an unknown mode, both or neither of size and
-///   scale_factor, or a non-positive factor; tg::ShapeError for an input rank the mode does not take.
 /// x [N, C, spatial...] resampled to new spatial sizes. Exactly one of size and
 /// scale_factor. Sources as PyTorch's kernels: 'nearest' takes
 /// floor(j * in / out) (PyTorch's legacy nearest, computed in float as it is);
 /// 'linear'/'bilinear' weigh the two neighbours of (j + 0.5) in / out - 0.5
 /// (align_corners: j (in - 1) / (out - 1)). With a scale factor, 1 / factor
 /// stands for in / out unless recompute_scale_factor.
+/// @throws tg::ValueError for an unknown mode, both or neither of size and
+///   scale_factor, or a non-positive factor; tg::ShapeError for an input rank the mode does not take.
 Tensor interpolate(const Tensor& x, const InterpolateOptions& options);
 /// Rearranges channels into space, as torch.nn.functional.pixel_shuffle.
 /// [*, C r^2, H, W] -> [*, C, H r, W r]: channel c r^2 + i r + j goes to
@@ -192,14 +192,14 @@ Tensor pixel_unshuffle(const Tensor& x, std::int64_t downscale_factor);
 
 // ---- autograd/ops/normalization.cpp ------------------------------------------------
 /// Layer normalisation, as torch.nn.functional.layer_norm (biased variance).
+/// Normalises over the last normalized_shape.size() dims of x, which must equal
+/// normalized_shape; weight and bias (either may be undefined) have that shape.
 /// @param x                a floating-point input
 /// @param normalized_shape the trailing shape normalised over
 /// @param weight           the scale, or undefined
 /// @param bias             the shift, or undefined
 /// @param eps              added to the variance
 /// @throws tg::ShapeError when x does not end with normalized_shape, tg::DTypeError for a non-floating x.
-/// Normalises over the last normalized_shape.size() dims of x, which must equal
-/// normalized_shape; weight and bias (either may be undefined) have that shape.
 Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
 /// RMS normalisation, as torch.nn.functional.rms_norm.
@@ -209,13 +209,18 @@ Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight =
 Tensor rms_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight = {},
                 std::optional<double> eps = std::nullopt);
 /// Group normalisation, as torch.nn.functional.group_norm.
-/// @throws tg::ShapeError when C is not divisible by num_groups, tg::ValueError for num_groups <= 0.
 /// x [N, C, ...]: the C channels split into num_groups groups (C divisible by
 /// num_groups), each sample's group normalised over its channels and positions
 /// (biased variance), then weight and bias [C] (either may be undefined) per channel.
+/// @throws tg::ShapeError when C is not divisible by num_groups, tg::ValueError for num_groups <= 0.
 Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
 /// Batch normalisation, as torch.nn.functional.batch_norm.
+/// x [N, C, ...] normalised per channel C. Training (or without running
+/// statistics): batch mean and biased variance, and when running_mean and
+/// running_var are given they are updated in place,
+///   running = (1 - momentum) * running + momentum * batch   (unbiased variance).
+/// Otherwise the running statistics are used. weight, bias [C] may be undefined.
 /// @param x            [N, C, ...], floating point
 /// @param running_mean [C] or undefined; updated in place when training
 /// @param running_var  [C] or undefined; updated in place when training
@@ -226,16 +231,17 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
 /// @param eps          added to the variance
 /// @throws tg::ValueError when only one running statistic is given or a training
 ///   batch has one value per channel, tg::DTypeError for a non-floating x.
-/// x [N, C, ...] normalised per channel C. Training (or without running
-/// statistics): batch mean and biased variance, and when running_mean and
-/// running_var are given they are updated in place,
-///   running = (1 - momentum) * running + momentum * batch   (unbiased variance).
-/// Otherwise the running statistics are used. weight, bias [C] may be undefined.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
                   const Tensor& bias = {}, StrictBool training = false, double momentum = 0.1, double eps = 1e-5);
 
 // ---- autograd/ops/embedding.cpp ----------------------------------------------------
 /// An embedding lookup, as torch.nn.functional.embedding.
+/// Rows of weight [num_embeddings, dim] picked by int64 indices of any shape:
+/// the result is [*indices.shape, dim]. The row padding_idx (negative counts
+/// from the end) receives no gradient. With max_norm, each looked-up row whose
+/// norm_type-norm exceeds max_norm is first scaled down to it, in place in
+/// weight and unrecorded, as PyTorch. scale_grad_by_freq divides each row's
+/// gradient by how often its index occurs in `indices`.
 /// @param indices            int64 indices of any shape
 /// @param weight             [num_embeddings, dim]
 /// @param padding_idx        a row that gets no gradient
@@ -244,12 +250,6 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 /// @param scale_grad_by_freq divide gradients by index frequency
 /// @throws tg::IndexError for an index out of range, tg::DTypeError for
 ///   non-int64 indices, tg::ValueError for a bad padding_idx, max_norm or norm_type.
-/// Rows of weight [num_embeddings, dim] picked by int64 indices of any shape:
-/// the result is [*indices.shape, dim]. The row padding_idx (negative counts
-/// from the end) receives no gradient. With max_norm, each looked-up row whose
-/// norm_type-norm exceeds max_norm is first scaled down to it, in place in
-/// weight and unrecorded, as PyTorch. scale_grad_by_freq divides each row's
-/// gradient by how often its index occurs in `indices`.
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx = {},
                  std::optional<double> max_norm = {}, double norm_type = 2, StrictBool scale_grad_by_freq = false);
 

@@ -24,7 +24,7 @@
 namespace tg::autograd {
 
 class Node;
-struct RecordingSite;  ///< autograd/anomaly.cpp
+struct RecordingSite;  // autograd/anomaly.cpp
 
 /// Where an input's gradient goes: an output of another node.
 struct Edge {

@@ -32,7 +32,8 @@ namespace tg {
 /// `a - alpha * b`, `a * b`, `a / b` with a tensor or a number as b; rsub is
 /// `b - a` and rdiv `b / a`. Results have the broadcast shape and the promoted
 /// dtype (integer division by zero is a tg::ValueError).
-/// @throws tg::ShapeError for shapes that do not broadcast, tg::DTypeError for bool operands.
+/// @throws tg::ShapeError for shapes that do not broadcast, tg::DTypeError for a
+///   subtraction with a bool tensor or a fractional alpha with an integer result.
 Tensor add(const Tensor& a, const Tensor& b, double alpha = 1);
 Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1);
 Tensor mul(const Tensor& a, const Tensor& b);

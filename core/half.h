@@ -27,19 +27,19 @@ constexpr std::uint16_t half_bits_from_float(float f) {
   if (a >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);
   if (a >= 0x38800000u) {  // a normal half (>= 2^-14): rebias the exponent by 127 - 15
     std::uint32_t r = a - 0x38000000u;
-    r += 0xfffu + ((r >> 13) & 1u);  ///< round the 13 dropped bits to nearest even
+    r += 0xfffu + ((r >> 13) & 1u);  // round the 13 dropped bits to nearest even
     return static_cast<std::uint16_t>(sign | (r >> 13));
   }
-  /// 2^-25 is the midpoint between 0 and the smallest subnormal 2^-24: ties go to 0.
+  // 2^-25 is the midpoint between 0 and the smallest subnormal 2^-24: ties go to 0.
   if (a <= 0x33000000u) return sign;
-  /// A subnormal half: round(|f| * 2^24) from the 24-bit significand.
+  // A subnormal half: round(|f| * 2^24) from the 24-bit significand.
   const std::uint32_t e = a >> 23;
   const std::uint32_t m = (a & 0x7fffffu) | 0x800000u;
-  const std::uint32_t shift = 126 - e;  ///< 14 .. 24
+  const std::uint32_t shift = 126 - e;  // 14 .. 24
   std::uint32_t q = m >> shift;
   const std::uint32_t rem = m & ((1u << shift) - 1);
   const std::uint32_t halfway = 1u << (shift - 1);
-  if (rem > halfway || (rem == halfway && (q & 1u))) ++q;  ///< q = 0x400 is the smallest normal: still right
+  if (rem > halfway || (rem == halfway && (q & 1u))) ++q;  // q = 0x400 is the smallest normal: still right
   return static_cast<std::uint16_t>(sign | q);
 }
 
