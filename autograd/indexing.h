@@ -106,11 +106,18 @@ Tensor index(const Tensor& x, const std::vector<indexing::TensorIndex>& indices)
 /// x[indices] = values (or += with accumulate), in place, as LibTorch's index_put_; values broadcast to
 /// the shape of x[indices]. Through advanced indices values must have x's
 /// dtype (as PyTorch); through basic ones only, they are converted as copy_ does.
+/// @throws tg::IndexError for an index out of range, tg::ShapeError for values
+///   that do not broadcast, tg::DTypeError for values of another dtype through
+///   advanced indices, tg::AutogradError for a leaf that requires grad (grad mode on).
 Tensor& index_put_(Tensor& x, const std::vector<indexing::TensorIndex>& indices, const Tensor& values,
                    bool accumulate = false);
 Tensor& index_put_(Tensor& x, const std::vector<indexing::TensorIndex>& indices, double value);
 ///@}
-/// index_put_ on a copy of x, as torch.index_put.
+/// index_put_ on a copy of x, as torch.index_put (differentiable in x and values).
+/// @param x          the tensor (not modified)
+/// @param indices    where to write
+/// @param values     broadcast to the shape of x[indices]
+/// @param accumulate add instead of overwriting
 Tensor index_put(const Tensor& x, const std::vector<indexing::TensorIndex>& indices, const Tensor& values,
                  bool accumulate = false);
 
@@ -127,13 +134,35 @@ Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, double va
 /// reduce: "sum", "prod", "mean", "amax", "amin". Gradients as PyTorch's:
 /// amax/amin share it evenly between the tied values; prod handles zeros
 /// (a single zero in a group gets the product of the others).
+/// @param x            the input (not modified)
+/// @param dim          the dim indexed
+/// @param index        int64, of x's rank
+/// @param src          the values, at least index's size in each dim
+/// @param reduce       "sum", "prod", "mean", "amax" or "amin"
+/// @param include_self whether x's own values join each reduction
+/// @throws tg::ValueError for another reduce, tg::IndexError for an index out of range,
+///   tg::ShapeError for a rank mismatch or an index larger than src.
 Tensor scatter_reduce(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
                       std::string_view reduce, StrictBool include_self = true);
 /// As torch.index_add: x + alpha * (src's slices added at index along dim); index 1-D or 0-d.
+/// @param x     the input (not modified)
+/// @param dim   the dim indexed
+/// @param index int64 positions along dim
+/// @param src   the slices added, index.numel() of them along dim
+/// @param alpha the factor of src
+/// @throws tg::IndexError for an index out of range, tg::ShapeError for a src of the wrong shape.
 Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src, double alpha = 1);
 /// As torch.index_copy: x with the slices at index along dim replaced by src's (the last one wins).
+/// @param x     the input (not modified)
+/// @param dim   the dim indexed
+/// @param index int64 positions along dim
+/// @param src   the slices written, index.numel() of them along dim
 Tensor index_copy(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
 /// As torch.index_fill: x with the slices at index along dim set to value; negative indices count from the end.
+/// @param x     the input (not modified)
+/// @param dim   the dim indexed
+/// @param index int64 positions along dim
+/// @param value the fill value
 Tensor index_fill(const Tensor& x, std::int64_t dim, const Tensor& index, double value);
 ///@{
 /// The coordinates [n, x.dim()] (int64) of x's nonzero elements, as
@@ -142,6 +171,9 @@ Tensor nonzero(const Tensor& x);
 Tensor argwhere(const Tensor& x);
 ///@}
 /// As torch.masked_select: x's elements where mask (bool, broadcast together) is true, as a 1-D tensor.
+/// @param x    the input
+/// @param mask bool, broadcast with x
+/// @throws tg::DTypeError for a mask that is not bool, tg::ShapeError for shapes that do not broadcast.
 Tensor masked_select(const Tensor& x, const Tensor& mask);
 ///@{
 /// Whether any (all) element is nonzero, in the whole tensor or along dim,

@@ -102,6 +102,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Si
               Size2 dilation = 1, std::int64_t groups = 1);
 /// 1-D convolution, as torch.nn.functional.conv1d.
 /// x [N, C, L] (or [C, L]), weight [O, C / groups, k]: conv2d on a height of 1.
+/// @param x        [N, C, L] or [C, L]
+/// @param weight   [O, C / groups, k]
+/// @param bias     [O], or undefined for none
+/// @param stride   the step of the kernel
+/// @param padding  zeros added on each side
+/// @param dilation the spacing of the kernel's taps
+/// @param groups   the number of channel groups
+/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
               std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
 /// 2-D transposed convolution, as torch.nn.functional.conv_transpose2d.
@@ -110,10 +118,28 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, st
 /// [Cin, Cout / groups, kh, kw], bias [Cout]; the output is
 /// [N, Cout, (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1, ...].
 /// They are conv2d's input gradient, and differentiate as such to any order.
+/// @param x              the input
+/// @param weight         [Cin, Cout / groups, kernel...]
+/// @param bias           [Cout], or undefined for none
+/// @param stride         the step of the kernel
+/// @param padding        removed from each side of the output
+/// @param output_padding added to one side of the output (below stride or dilation)
+/// @param groups         the number of channel groups
+/// @param dilation       the spacing of the kernel's taps
+/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
                         Size2 padding = 0, Size2 output_padding = 0, std::int64_t groups = 1, Size2 dilation = 1);
 /// 1-D transposed convolution, as torch.nn.functional.conv_transpose1d.
 /// x [N, Cin, L] (or [Cin, L]), weight [Cin, Cout / groups, k].
+/// @param x              the input
+/// @param weight         [Cin, Cout / groups, kernel...]
+/// @param bias           [Cout], or undefined for none
+/// @param stride         the step of the kernel
+/// @param padding        removed from each side of the output
+/// @param output_padding added to one side of the output (below stride or dilation)
+/// @param groups         the number of channel groups
+/// @param dilation       the spacing of the kernel's taps
+/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes.
 Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
                         std::int64_t padding = 0, std::int64_t output_padding = 0, std::int64_t groups = 1,
                         std::int64_t dilation = 1);
@@ -141,19 +167,39 @@ std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel
 /// 2-D average pooling, as torch.nn.functional.avg_pool2d (without ceil_mode).
 /// count_include_pad: padded zeros count in each window's divisor (PyTorch's
 /// default); otherwise only the input elements do.
+/// @param x                 the input, floating point
+/// @param kernel_size       the window
+/// @param stride            the step (default: kernel_size)
+/// @param padding           zeros added on each side, at most half the kernel
+/// @param count_include_pad whether padded zeros count in the divisor
+/// @throws tg::ValueError for a non-positive kernel or stride or too large a
+///   padding, tg::ShapeError for an input smaller than the window.
 Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
                   StrictBool count_include_pad = true);
 /// 1-D average pooling, as torch.nn.functional.avg_pool1d.
 /// x [N, C, L] or [C, L]: avg_pool2d on a height of 1 (no ceil_mode, as avg_pool2d).
+/// @param x                 the input, floating point
+/// @param kernel_size       the window
+/// @param stride            the step (default: kernel_size)
+/// @param padding           zeros added on each side, at most half the kernel
+/// @param count_include_pad whether padded zeros count in the divisor
+/// @throws tg::ValueError for a non-positive kernel or stride or too large a
+///   padding, tg::ShapeError for an input smaller than the window.
 Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = {},
                   std::int64_t padding = 0, StrictBool count_include_pad = true);
 /// 2-D adaptive average pooling to a fixed output size, as torch.nn.functional.adaptive_avg_pool2d.
 /// x [N, C, H, W] or [C, H, W] -> [N, C, Ho, Wo]: output row i averages input
 /// rows [floor(i H / Ho), ceil((i + 1) H / Ho)), and so for columns (PyTorch's
 /// bins, which overlap when Ho does not divide H).
+/// @param x           [N, C, H, W] or [C, H, W], floating point
+/// @param output_size (Ho, Wo)
+/// @throws tg::ValueError for a negative output size, tg::ShapeError for an empty input.
 Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size);
 /// 1-D adaptive average pooling, as torch.nn.functional.adaptive_avg_pool1d.
 /// x [N, C, L] or [C, L] -> [N, C, output_size].
+/// @param x           [N, C, L] or [C, L], floating point
+/// @param output_size the output's length
+/// @throws tg::ValueError for a negative output size, tg::ShapeError for an empty input.
 Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size);
 
 // ---- autograd/ops/resample.cpp ------------------------------------------------------
@@ -180,14 +226,23 @@ struct InterpolateOptions {
 /// 'linear'/'bilinear' weigh the two neighbours of (j + 0.5) in / out - 0.5
 /// (align_corners: j (in - 1) / (out - 1)). With a scale factor, 1 / factor
 /// stands for in / out unless recompute_scale_factor.
+/// @param x       [N, C, spatial...]
+/// @param options size or scale_factor, mode, align_corners, recompute_scale_factor
 /// @throws tg::ValueError for an unknown mode, both or neither of size and
 ///   scale_factor, or a non-positive factor; tg::ShapeError for an input rank the mode does not take.
 Tensor interpolate(const Tensor& x, const InterpolateOptions& options);
 /// Rearranges channels into space, as torch.nn.functional.pixel_shuffle.
 /// [*, C r^2, H, W] -> [*, C, H r, W r]: channel c r^2 + i r + j goes to
 /// pixel (h r + i, w r + j) of channel c.
+/// @param x              [*, C r^2, H, W]
+/// @param upscale_factor r, > 0
+/// @throws tg::ValueError for r <= 0, tg::ShapeError for an input of fewer than 3 dims or channels not divisible by
+/// r^2.
 Tensor pixel_shuffle(const Tensor& x, std::int64_t upscale_factor);
 /// pixel_shuffle's inverse, as torch.nn.functional.pixel_unshuffle: [*, C, H r, W r] -> [*, C r^2, H, W].
+/// @param x                [*, C, H r, W r]
+/// @param downscale_factor r, > 0
+/// @throws tg::ValueError for r <= 0, tg::ShapeError for an input of fewer than 3 dims or H, W not divisible by r.
 Tensor pixel_unshuffle(const Tensor& x, std::int64_t downscale_factor);
 
 // ---- autograd/ops/normalization.cpp ------------------------------------------------
@@ -206,12 +261,22 @@ Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight =
 /// x * rsqrt(mean(x^2) + eps) * weight over the last normalized_shape.size()
 /// dims (no centring, no bias); eps defaults to the machine epsilon of x's
 /// dtype (torch.finfo(x.dtype).eps), as PyTorch. weight may be undefined.
+/// @param x                a floating-point input
+/// @param normalized_shape the trailing shape normalised over
+/// @param weight           the scale, or undefined
+/// @param eps              added to mean(x^2); nothing: the dtype's machine epsilon
+/// @throws tg::ShapeError when x does not end with normalized_shape, tg::DTypeError for a non-floating x.
 Tensor rms_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight = {},
                 std::optional<double> eps = std::nullopt);
 /// Group normalisation, as torch.nn.functional.group_norm.
 /// x [N, C, ...]: the C channels split into num_groups groups (C divisible by
 /// num_groups), each sample's group normalised over its channels and positions
 /// (biased variance), then weight and bias [C] (either may be undefined) per channel.
+/// @param x          [N, C, ...], floating point
+/// @param num_groups the number of groups, dividing C
+/// @param weight     [C] scale, or undefined
+/// @param bias       [C] shift, or undefined
+/// @param eps        added to the variance
 /// @throws tg::ShapeError when C is not divisible by num_groups, tg::ValueError for num_groups <= 0.
 Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
@@ -329,6 +394,10 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 /// The negative log-likelihood loss, as torch.nn.functional.nll_loss.
 /// Negative log-likelihood of log-probabilities `input` [N, C] (or [C], or
 /// [N, C, d1, ...]) at int64 class indices `target`: -weight[t] * input[n, t].
+/// @param input   log-probabilities [N, C], [C] or [N, C, d1, ...]
+/// @param target  int64 class indices [N], [] or [N, d1, ...]
+/// @param options weight, ignore_index and reduction
+/// @throws tg::ShapeError for a target or weight of the wrong shape, tg::IndexError for a class out of range.
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options = {});
 
 ///@{
@@ -341,6 +410,9 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& o
 
 /// The Huber loss, as torch.nn.functional.huber_loss:
 /// 0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta), d = input - target.
+/// @param input   the predictions
+/// @param target  the targets, of input's shape
+/// @param options delta and reduction
 /// @throws tg::ValueError for delta <= 0, tg::ShapeError when the shapes differ.
 Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOptions& options = {});
 
@@ -348,12 +420,20 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOpti
 /// -weight * (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1],
 /// each log clamped at -100 as PyTorch (so x = 0 or 1 gives a finite loss).
 /// Input values outside [0, 1] are a ValueError naming the first such value.
+/// @param input   probabilities in [0, 1]
+/// @param target  targets of input's shape
+/// @param options weight and reduction
+/// @throws tg::ValueError for an input outside [0, 1], tg::ShapeError when the shapes differ.
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCELossOptions& options = {});
 
 /// Binary cross-entropy of logits, as torch.nn.functional.binary_cross_entropy_with_logits,
 /// computed stably as
 ///   (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x),
 /// never forming sigmoid(x); finite for logits of any magnitude.
+/// @param input   logits
+/// @param target  targets of input's shape
+/// @param options weight, pos_weight and reduction
+/// @throws tg::ShapeError when input and target shapes differ, tg::DTypeError for a non-floating input.
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const BCEWithLogitsLossOptions& options = {});
 
@@ -458,10 +538,18 @@ struct MultiLabelSoftMarginLossOptions {
 /// The Kullback-Leibler divergence loss, as torch.nn.functional.kl_div:
 /// target (log target) - target input, elementwise (0 where the target is 0),
 /// with input log-probabilities; input and target have one shape.
+/// @param input   log-probabilities
+/// @param target  probabilities (log-probabilities with log_target), of input's shape
+/// @param options reduction and log_target
+/// @throws tg::ShapeError when input and target shapes differ, tg::DTypeError for a non-floating input.
 Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions& options = {});
 
 /// The smooth L1 loss, as torch.nn.functional.smooth_l1_loss:
 /// 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = input - target.
+/// @param input   the predictions
+/// @param target  the targets, of input's shape
+/// @param options beta and reduction
+/// @throws tg::ValueError for a negative beta, tg::ShapeError when the shapes differ.
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossOptions& options = {});
 
 /// The cosine embedding loss, as torch.nn.functional.cosine_embedding_loss:
@@ -484,6 +572,10 @@ Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const T
 
 /// The negative log-likelihood of target counts under Poisson(rate), as
 /// torch.nn.functional.poisson_nll_loss.
+/// @param input   log-rates (rates without log_input)
+/// @param target  counts, of input's shape
+/// @param options log_input, full, eps and reduction
+/// @throws tg::ShapeError when input and target shapes differ, tg::DTypeError for a non-floating input.
 Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, const PoissonNLLLossOptions& options = {});
 
 /// The Gaussian negative log-likelihood, as torch.nn.functional.gaussian_nll_loss:
@@ -496,6 +588,10 @@ Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor
 /// The multi-label soft margin loss, as torch.nn.functional.multilabel_soft_margin_loss:
 /// -(t log sigmoid(x) + (1 - t) log sigmoid(-x)), weighted, averaged over the
 /// last (class) dim: one loss per sample of an [N, C] (or [C]) input.
+/// @param input   logits [N, C] or [C]
+/// @param target  0/1 labels of input's shape
+/// @param options weight and reduction
+/// @throws tg::ShapeError when input and target shapes differ, tg::DTypeError for a non-floating input.
 Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
                                    const MultiLabelSoftMarginLossOptions& options = {});
 
