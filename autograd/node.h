@@ -1,15 +1,16 @@
 #pragma once
-// The tape. Every recorded op appends a Node: its backward function, what it
-// saved, and edges to the nodes of its inputs. Nodes carry a sequence number
-// from a thread-local counter. The engine runs a node once every edge into it
-// has delivered (dependency counts); the sequence number only picks which
-// ready node goes first. It cannot be the order itself: a graph may be
-// recorded on several threads, whose counters are unrelated.
-//
-// Ownership: a tensor owns its grad_fn node, a node owns its edges (shared),
-// saved outputs are kept without their node (no cycles). Dropping the result
-// of a forward frees its part of the tape at once, and ~Node frees long chains
-// with a loop instead of recursion.
+/// @file
+/// The tape. Every recorded op appends a Node: its backward function, what it
+/// saved, and edges to the nodes of its inputs. Nodes carry a sequence number
+/// from a thread-local counter. The engine runs a node once every edge into it
+/// has delivered (dependency counts); the sequence number only picks which
+/// ready node goes first. It cannot be the order itself: a graph may be
+/// recorded on several threads, whose counters are unrelated.
+///
+/// Ownership: a tensor owns its grad_fn node, a node owns its edges (shared),
+/// saved outputs are kept without their node (no cycles). Dropping the result
+/// of a forward frees its part of the tape at once, and ~Node frees long chains
+/// with a loop instead of recursion.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,78 +26,81 @@ namespace tg::autograd {
 class Node;
 struct RecordingSite;  // autograd/anomaly.cpp
 
+/// Where an input's gradient goes: an output of another node.
 struct Edge {
-  std::shared_ptr<Node> fn;    // null: this input needs no gradient
-  std::uint32_t input_nr = 0;  // which output of `fn` this input was
+  std::shared_ptr<Node> fn;    ///< null: this input needs no gradient
+  std::uint32_t input_nr = 0;  ///< which output of `fn` this input was
 };
 
+/// A gradient hook (Tensor::register_hook): takes the gradient, returns it or
+/// a replacement (an undefined result keeps it).
 using TensorHook = std::function<Tensor(const Tensor&)>;
 
-// Per-tensor autograd state (the AutogradMetaBase of core/tensor.h).
+/// Per-tensor autograd state (the AutogradMetaBase of core/tensor.h).
 struct AutogradMeta final : AutogradMetaBase {
-  bool requires_grad = false;
-  bool retains_grad = false;
-  std::uint32_t output_nr = 0;
-  std::shared_ptr<Node> grad_fn;         // set for non-leaves
-  std::weak_ptr<Node> grad_accumulator;  // leaves: their AccumulateGrad node
-  // Guards grad_accumulator: a leaf (a model's parameter) is used by ops
-  // recorded on several threads at once, which must all share its one
-  // AccumulateGrad.
+  bool requires_grad = false;            ///< a leaf that accumulates a gradient
+  bool retains_grad = false;             ///< a non-leaf that keeps its .grad() (retain_grad())
+  std::uint32_t output_nr = 0;           ///< which output of grad_fn this tensor is
+  std::shared_ptr<Node> grad_fn;         ///< set for non-leaves
+  std::weak_ptr<Node> grad_accumulator;  ///< leaves: their AccumulateGrad node
+  /// Guards grad_accumulator: a leaf (a model's parameter) is used by ops
+  /// recorded on several threads at once, which must all share its one
+  /// AccumulateGrad.
   std::mutex accumulator_mutex;
-  Tensor grad;
-  std::vector<TensorHook> hooks;  // leaves: run before accumulation
-  // Leaves: run with the leaf after its .grad() was updated by backward().
+  Tensor grad;                    ///< the accumulated gradient (.grad())
+  std::vector<TensorHook> hooks;  ///< leaves: run before accumulation
+  /// Leaves: run with the leaf after its .grad() was updated by backward().
   std::vector<std::function<void(const Tensor&)>> post_accumulate_hooks;
-  // Views (see autograd/views.h): the tensor whose memory this one views
-  // (never itself a tracked view), the storage version at which grad_fn was
-  // last made to describe this view, and how the view was made. Undefined
-  // base: not a tracked view.
+  /// Views (see autograd/views.h): the tensor whose memory this one views
+  /// (never itself a tracked view), the storage version at which grad_fn was
+  /// last made to describe this view, and how the view was made. Undefined
+  /// base: not a tracked view.
   enum class ViewKind : std::uint8_t {
     kPlain,
     kNoGrad,       // made with grad mode off (or a view of such a view)
     kMultiOutput,  // one of the pieces of split or chunk (or a view of one)
   };
-  Tensor view_base;
-  std::uint32_t view_version = 0;
-  ViewKind view_kind = ViewKind::kPlain;
+  Tensor view_base;                       ///< the viewed tensor, or undefined
+  std::uint32_t view_version = 0;         ///< the storage version grad_fn describes
+  ViewKind view_kind = ViewKind::kPlain;  ///< how the view was made
 
-  // For core's printing (Tensor::requires_grad and grad_fn_name).
+  /// For core's printing (Tensor::requires_grad and grad_fn_name).
   bool requires_grad_for(const TensorBase& self) override;
   std::string_view grad_fn_name_for(const TensorBase& self) override;
 };
 
-// Returns the tensor's autograd state, or null if it has none. For a view
-// whose memory was modified in place since its grad_fn was made, the grad_fn
-// is first made again from the base's current history.
+/// Returns the tensor's autograd state, or null if it has none. For a view
+/// whose memory was modified in place since its grad_fn was made, the grad_fn
+/// is first made again from the base's current history.
 AutogradMeta* meta_of(const Tensor& t);
-// The slow path of meta_of for tracked views (autograd/views.cpp).
+/// The slow path of meta_of for tracked views (autograd/views.cpp).
 void refresh_view(const Tensor& view, AutogradMeta& m);
+/// The tensor's autograd state, created (empty) if it has none.
 AutogradMeta& ensure_meta(const Tensor& t);
 
-// Where a tensor's gradient goes: its grad_fn, or its leaf's AccumulateGrad.
-// An empty edge when the tensor does not require grad.
+/// Where a tensor's gradient goes: its grad_fn, or its leaf's AccumulateGrad.
+/// An empty edge when the tensor does not require grad.
 Edge gradient_edge(const Tensor& t);
 
-// A tensor kept for backward. Inputs are kept as they are; outputs are kept
-// without their grad_fn (that would be a cycle) and get it back on unpack.
-// Unpack checks the storage's version counter, so an in-place change after
-// saving is an error instead of a wrong gradient.
-// What a node saved, for pictures of the graph (autograd/dot.h): kept only for
-// nodes recorded while a GraphDetailGuard is alive, so recording costs
-// nothing more otherwise.
+// A tensor kept for backward: see SavedTensor below.
+/// What a node saved, for pictures of the graph (autograd/dot.h): kept only for
+/// nodes recorded while a GraphDetailGuard is alive, so recording costs
+/// nothing more otherwise.
 struct SavedInfo {
-  Dims shape;
-  DType dtype = kFloat32;
-  std::int64_t nbytes = 0;
-  bool is_output = false;
+  Dims shape;               ///< the saved tensor's shape
+  DType dtype = kFloat32;   ///< its dtype
+  std::int64_t nbytes = 0;  ///< its size in bytes
+  bool is_output = false;   ///< whether it is an output of the op (else an input)
 };
+/// Whether ops recorded on this thread keep SavedInfo (a GraphDetailGuard is alive).
 bool is_graph_detail_enabled();
+/// Turns SavedInfo keeping on or off for this thread (GraphDetailGuard does it).
 void set_graph_detail_enabled(bool enabled);
-// The SavedInfo of the tensors saved on this thread since the last call.
+/// The SavedInfo of the tensors saved on this thread since the last call.
 std::vector<SavedInfo> take_pending_saved_info();
 
-// While alive, ops recorded on this thread remember the shapes, dtypes and
-// sizes of the tensors they save, which to_dot then shows.
+/// While alive, ops recorded on this thread remember the shapes, dtypes and
+/// sizes of the tensors they save, which to_dot then shows.
 class GraphDetailGuard {
  public:
   GraphDetailGuard() : previous_(is_graph_detail_enabled()) { set_graph_detail_enabled(true); }
@@ -108,12 +112,24 @@ class GraphDetailGuard {
   bool previous_;
 };
 
+/// A tensor kept for backward. Inputs are kept as they are; outputs are kept
+/// without their grad_fn (that would be a cycle) and get it back on unpack.
+/// Unpack checks the storage's version counter, so an in-place change after
+/// saving is an error instead of a wrong gradient.
 class SavedTensor {
  public:
-  SavedTensor() = default;
+  SavedTensor() = default;  ///< nothing saved (defined() is false)
+  /// Saves t (nothing for an undefined t).
+  /// @param t         the tensor
+  /// @param is_output whether t is an output of the op that saves it
   SavedTensor(const Tensor& t, bool is_output);
-  bool defined() const { return saved_; }
+  bool defined() const { return saved_; }  ///< whether a tensor was saved
+  /// The saved tensor (an undefined one if none); with grad mode on, an
+  /// output gets `owner` back as its grad_fn, so a backward can be recorded.
+  /// @param owner the node that saved it
+  /// @throws tg::AutogradError if it was released, or modified in place since it was saved.
   Tensor unpack(const std::shared_ptr<Node>& owner) const;
+  /// Frees the tensor; a later unpack() throws.
   void release() {
     data_.reset();
     released_ = true;
@@ -129,6 +145,8 @@ class SavedTensor {
   bool released_ = false;
 };
 
+/// A recorded op on the tape: its backward, its edges to the inputs' nodes,
+/// and what the engine needs to schedule it (see this file's description).
 class Node : public std::enable_shared_from_this<Node> {
  public:
   Node();
@@ -136,65 +154,71 @@ class Node : public std::enable_shared_from_this<Node> {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // grads holds one gradient per output (undefined where none flowed).
-  // Returns one gradient per input edge (undefined where none is needed).
-  // Gradients returned are *added* into what the input already received: two
-  // uses of one tensor must both count.
+  /// grads holds one gradient per output (undefined where none flowed).
+  /// Returns one gradient per input edge (undefined where none is needed).
+  /// Gradients returned are *added* into what the input already received: two
+  /// uses of one tensor must both count.
   virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
-  virtual std::string_view name() const = 0;
-  // Frees saved tensors after a backward without retain_graph.
+  virtual std::string_view name() const = 0;  ///< the op's name, as grad_fn_name() shows it
+  /// Frees saved tensors after a backward without retain_graph.
   virtual void release_saved() {}
 
-  std::uint64_t sequence_nr() const { return sequence_nr_; }
-  void set_sequence_nr(std::uint64_t s) { sequence_nr_ = s; }
-  std::uint32_t num_outputs() const { return num_outputs_; }
-  void set_num_outputs(std::uint32_t n) { num_outputs_ = n; }
+  std::uint64_t sequence_nr() const { return sequence_nr_; }   ///< the tape position (which ready node runs first)
+  void set_sequence_nr(std::uint64_t s) { sequence_nr_ = s; }  ///< sets sequence_nr()
+  std::uint32_t num_outputs() const { return num_outputs_; }   ///< the op's number of outputs
+  void set_num_outputs(std::uint32_t n) { num_outputs_ = n; }  ///< sets num_outputs()
 
+  ///@{
+  /// The edges to the inputs' nodes, one per input.
   std::vector<Edge>& next_edges() { return next_edges_; }
   const std::vector<Edge>& next_edges() const { return next_edges_; }
+  ///@}
+  /// Whether input i needs a gradient (its edge leads somewhere).
   bool needs_input_grad(std::size_t i) const { return i < next_edges_.size() && next_edges_[i].fn != nullptr; }
 
-  // Input shapes and dtypes, so a gradient can be summed back over broadcast
-  // dims and cast back to its input's dtype in one place (see Backward).
-  // One vector for both: recording an op is dominated by allocations.
+  /// Input shapes and dtypes, so a gradient can be summed back over broadcast
+  /// dims and cast back to its input's dtype in one place (see Backward).
+  /// One vector for both: recording an op is dominated by allocations.
   struct InputMeta {
-    Dims shape;
-    DType dtype = kFloat32;
+    Dims shape;              ///< the input's shape
+    DType dtype = kFloat32;  ///< the input's dtype
   };
-  std::vector<InputMeta>& input_metas() { return input_metas_; }
-  const Dims& input_shape(std::size_t i) const { return input_metas_[i].shape; }
-  DType input_dtype(std::size_t i) const { return input_metas_[i].dtype; }
+  std::vector<InputMeta>& input_metas() { return input_metas_; }                  ///< one per input
+  const Dims& input_shape(std::size_t i) const { return input_metas_[i].shape; }  ///< input i's shape
+  DType input_dtype(std::size_t i) const { return input_metas_[i].dtype; }        ///< input i's dtype
 
-  // Hooks on non-leaf outputs: (output index, hook), run when that output's
-  // gradient is complete.
+  /// Hooks on non-leaf outputs: (output index, hook), run when that output's
+  /// gradient is complete.
   std::vector<std::pair<std::uint32_t, TensorHook>>& output_hooks() { return output_hooks_; }
 
+  /// Whether a backward without retain_graph has run it (its saved tensors are freed).
   bool released() const { return released_; }
-  // True for a leaf's AccumulateGrad: the engine asks for every node it runs,
-  // and a flag is far cheaper than a dynamic_cast.
+  /// True for a leaf's AccumulateGrad: the engine asks for every node it runs,
+  /// and a flag is far cheaper than a dynamic_cast.
   bool is_accumulator() const { return is_accumulator_; }
-  void mark_released() { released_ = true; }
+  void mark_released() { released_ = true; }  ///< sets released()
 
-  // Held by the engine while it runs this node (its hooks, its backward, the
-  // release of what it saved, or a leaf's accumulation). Two backward calls
-  // may share a graph from two threads, as in PyTorch: they must not
-  // interleave inside one node, where one could free the saved tensors the
-  // other is reading, or both write one .grad(). Recursive: a hook or a
-  // custom backward may itself run a backward (on this thread) that reaches
-  // this node again.
+  /// Held by the engine while it runs this node (its hooks, its backward, the
+  /// release of what it saved, or a leaf's accumulation). Two backward calls
+  /// may share a graph from two threads, as in PyTorch: they must not
+  /// interleave inside one node, where one could free the saved tensors the
+  /// other is reading, or both write one .grad(). Recursive: a hook or a
+  /// custom backward may itself run a backward (on this thread) that reaches
+  /// this node again.
   std::recursive_mutex& mutex() const { return mutex_; }
 
-  // Set when anomaly mode was on at recording time: where the op was
-  // recorded, as function names, files and lines (symbolised on this call).
+  /// Set when anomaly mode was on at recording time: where the op was
+  /// recorded, as function names, files and lines (symbolised on this call).
   std::string recorded_at() const;
-  void set_recorded_at(std::string where) { recorded_at_ = std::move(where); }
+  void set_recorded_at(std::string where) { recorded_at_ = std::move(where); }  ///< sets recorded_at() as text
+  /// Sets recorded_at() as raw frames, symbolised when asked for.
   void set_recording_site(std::shared_ptr<const RecordingSite> site) { recording_site_ = std::move(site); }
-  // Filled only under a GraphDetailGuard.
+  /// Filled only under a GraphDetailGuard.
   const std::vector<SavedInfo>& saved_info() const { return saved_info_; }
-  void set_saved_info(std::vector<SavedInfo> info) { saved_info_ = std::move(info); }
+  void set_saved_info(std::vector<SavedInfo> info) { saved_info_ = std::move(info); }  ///< sets saved_info()
 
  protected:
-  void mark_accumulator() { is_accumulator_ = true; }
+  void mark_accumulator() { is_accumulator_ = true; }  ///< makes is_accumulator() true (AccumulateGrad)
 
  private:
   std::uint64_t sequence_nr_ = 0;
@@ -210,19 +234,20 @@ class Node : public std::enable_shared_from_this<Node> {
   mutable std::recursive_mutex mutex_;
 };
 
-// Next number of the calling thread's tape.
+/// Next number of the calling thread's tape.
 std::uint64_t next_sequence_nr();
 
-// Live-node counter for tests of tape memory (counts every Node alive).
+/// Live-node counter for tests of tape memory (counts every Node alive).
 std::int64_t live_node_count();
 
-// Leaves' sink: adds the incoming gradient into the leaf's .grad().
+/// Leaves' sink: adds the incoming gradient into the leaf's .grad().
 class AccumulateGrad final : public Node {
  public:
+  /// The sink of `leaf`, which it refers to weakly.
   explicit AccumulateGrad(const Tensor& leaf);
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override;
-  std::string_view name() const override { return "AccumulateGrad"; }
-  // The leaf, if it is still alive.
+  std::string_view name() const override { return "AccumulateGrad"; }  ///< "AccumulateGrad"
+  /// The leaf, if it is still alive.
   Tensor variable() const;
 
  private:

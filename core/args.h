@@ -1,16 +1,17 @@
 #pragma once
-// Parameter types that decide which overload a call reaches. A braced list
-// converts to almost anything (`double p = {1}` is valid C++), so an overload
-// set that mixes a dims list with numbers or bools silently picks the number:
-// `x.var({1})` used to be var(correction = 1) over every element. The rules,
-// and what each public call reaches, are in docs/overloads.md:
-//   - dims are a DimList: one integer, a braced list, a Dims, a vector, or
-//     std::nullopt for every dim;
-//   - numbers that share an overload set with dims (var's correction, norm's
-//     p) are deduced templates constrained by Real, which a braced list can
-//     never bind, and which a bool does not satisfy. They have no default
-//     template argument: with one, `{0}` would fall back to it and bind;
-//   - keepdim-like flags are StrictBool, which only a bool initialises.
+/// @file
+/// Parameter types that decide which overload a call reaches. A braced list
+/// converts to almost anything (`double p = {1}` is valid C++), so an overload
+/// set that mixes a dims list with numbers or bools silently picks the number:
+/// `x.var({1})` used to be var(correction = 1) over every element. The rules,
+/// and what each public call reaches, are in docs/overloads.md:
+///   - dims are a DimList: one integer, a braced list, a Dims, a vector, or
+///     std::nullopt for every dim;
+///   - numbers that share an overload set with dims (var's correction, norm's
+///     p) are deduced templates constrained by Real, which a braced list can
+///     never bind, and which a bool does not satisfy. They have no default
+///     template argument: with one, `{0}` would fall back to it and bind;
+///   - keepdim-like flags are StrictBool, which only a bool initialises.
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
@@ -23,42 +24,49 @@
 
 namespace tg {
 
-// A number given as itself (not a bool, not a braced list: template argument
-// deduction never looks inside braces).
+/// A number given as itself (not a bool, not a braced list: template argument
+/// deduction never looks inside braces).
 template <class T>
 concept Real = std::is_arithmetic_v<T> && !std::same_as<T, bool>;
 
-// A flag only a bool initialises: `x.sum(0, 1)` (dims 0 and 1?) must not
-// compile as keepdim = true, and `{}` must not quietly mean false.
+/// A flag only a bool initialises: `x.sum(0, 1)` (dims 0 and 1?) must not
+/// compile as keepdim = true, and `{}` must not quietly mean false.
 class StrictBool {
  public:
+  /// From a bool only (implicit).
   template <class B>
   requires std::same_as<B, bool>
-  constexpr StrictBool(B value) : value_(value) {}  // NOLINT: implicit on purpose, a bool is a StrictBool
-  constexpr operator bool() const { return value_; }
+  constexpr StrictBool(B value) : value_(value) {}    // NOLINT: implicit on purpose, a bool is a StrictBool
+  constexpr operator bool() const { return value_; }  ///< the flag
 
  private:
   bool value_;
 };
 
-// The dims a reduction folds, as LibTorch's OptionalIntArrayRef: `1`, `{0, 1}`,
-// a Dims, a vector, or std::nullopt (and `{}`) for every dim. Floating-point
-// numbers and bools are not dims.
+/// The dims a reduction folds, as LibTorch's OptionalIntArrayRef: `1`, `{0, 1}`,
+/// a Dims, a vector, or std::nullopt (and `{}`) for every dim. Floating-point
+/// numbers and bools are not dims.
 class DimList {
  public:
-  DimList() = default;
+  DimList() = default;  ///< every dim
+  /// std::nullopt: every dim.
   DimList(std::nullopt_t) {}  // NOLINT: implicit on purpose
+  /// One dim (an integer, not a bool).
   template <class I>
   requires std::integral<I> &&(!std::same_as<I, bool>)DimList(I dim)
       : dims_{static_cast<std::int64_t>(dim)} {}  // NOLINT: implicit on purpose, as x.sum(1)
+  ///@{
+  /// A list of dims (negative ones count from the end); an empty one is every dim.
   DimList(std::initializer_list<std::int64_t> dims) : dims_(dims) {}
   DimList(const Dims& dims) : dims_(dims) {}                       // NOLINT
   DimList(const std::vector<std::int64_t>& dims) : dims_(dims) {}  // NOLINT
   DimList(std::span<const std::int64_t> dims) : dims_(dims) {}     // NOLINT
+  ///@}
 
-  const Dims& dims() const { return dims_; }
+  const Dims& dims() const { return dims_; }  ///< the dims as given (empty: every dim)
+  /// The dims as a span, for the kernels.
   operator IntArrayRef() const { return dims_; }  // NOLINT: kernels take spans
-  bool empty() const { return dims_.empty(); }
+  bool empty() const { return dims_.empty(); }    ///< whether no dim was given (every dim)
 
  private:
   Dims dims_;
@@ -68,20 +76,22 @@ class DimList {
 
 namespace tg {
 
-// A height and width: `3` means {3, 3}, `{3, 5}` means height 3, width 5
-// (conv and pooling sizes, as PyTorch's int-or-tuple).
+/// A height and width: `3` means {3, 3}, `{3, 5}` means height 3, width 5
+/// (conv and pooling sizes, as PyTorch's int-or-tuple).
 struct Size2 {
-  std::int64_t h = 0;
-  std::int64_t w = 0;
+  std::int64_t h = 0;  ///< the height
+  std::int64_t w = 0;  ///< the width
+  /// The same size for both (implicit, as PyTorch's `kernel_size=3`).
   Size2(std::int64_t both) : h(both), w(both) {}  // NOLINT: implicit on purpose, as PyTorch's int-or-tuple
-  Size2(std::int64_t height, std::int64_t width) : h(height), w(width) {}
+  Size2(std::int64_t height, std::int64_t width) : h(height), w(width) {}  ///< a height and a width
   friend bool operator==(const Size2&, const Size2&) = default;
 };
 
-// How per-element losses become the result: kept as they are, averaged, or
-// summed (PyTorch's reduction='none' | 'mean' | 'sum').
+/// How per-element losses become the result: kept as they are, averaged, or
+/// summed (PyTorch's reduction='none' | 'mean' | 'sum').
 enum class Reduction { None, Mean, Sum };
 
+/// PyTorch's spelling of a Reduction: "none", "mean" or "sum".
 constexpr const char* reduction_name(Reduction reduction) {  // "none", "mean", "sum"
   switch (reduction) {
     case Reduction::None:

@@ -1,10 +1,11 @@
 #pragma once
-// The two 16-bit storage types, float16 (IEEE binary16) and bfloat16 (the top
-// half of a float32). Kernels compute in float32: a Half or BFloat16 converts
-// implicitly to float, so `x + y` on two of them is a float sum, and it is
-// rounded to 16 bits once, when stored (assigned or returned as the type).
-// The conversions are exact integer code rather than float tricks, so they
-// give the same bits under the kernels' flush-to-zero mode.
+/// @file
+/// The two 16-bit storage types, float16 (IEEE binary16) and bfloat16 (the top
+/// half of a float32). Kernels compute in float32: a Half or BFloat16 converts
+/// implicitly to float, so `x + y` on two of them is a float sum, and it is
+/// rounded to 16 bits once, when stored (assigned or returned as the type).
+/// The conversions are exact integer code rather than float tricks, so they
+/// give the same bits under the kernels' flush-to-zero mode.
 #include <bit>
 #include <concepts>
 #include <cstdint>
@@ -15,9 +16,9 @@ namespace tg {
 
 namespace detail {
 
-// float -> binary16, rounding to nearest, ties to even, as c10::Half. Every
-// NaN becomes the quiet NaN 0x7E00 with the input's sign; values from 65520
-// up (the midpoint between the largest half, 65504, and 2^16) become inf.
+/// float -> binary16, rounding to nearest, ties to even, as c10::Half. Every
+/// NaN becomes the quiet NaN 0x7E00 with the input's sign; values from 65520
+/// up (the midpoint between the largest half, 65504, and 2^16) become inf.
 constexpr std::uint16_t half_bits_from_float(float f) {
   const auto x = std::bit_cast<std::uint32_t>(f);
   const auto sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
@@ -66,9 +67,9 @@ constexpr float float_from_half_bits(std::uint16_t h) {
   return std::bit_cast<float>(bits);
 }
 
-// float -> bfloat16, rounding to nearest even, as c10::BFloat16's scalar
-// conversion: every NaN becomes 0x7FC0 (PyTorch's vectorised CPU path writes
-// 0xFFFF instead; both are NaN). Overflow rounds to inf by the same carry.
+/// float -> bfloat16, rounding to nearest even, as c10::BFloat16's scalar
+/// conversion: every NaN becomes 0x7FC0 (PyTorch's vectorised CPU path writes
+/// 0xFFFF instead; both are NaN). Overflow rounds to inf by the same carry.
 constexpr std::uint16_t bfloat16_bits_from_float(float f) {
   const auto x = std::bit_cast<std::uint32_t>(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return 0x7fc0u;
@@ -79,9 +80,9 @@ constexpr float float_from_bfloat16_bits(std::uint16_t b) {
   return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16);
 }
 
-// A value converted to float on its way into a 16-bit type: a double is
-// rounded to float first, as PyTorch does (c10::Half has only a float
-// constructor), so both libraries give the same bits.
+/// A value converted to float on its way into a 16-bit type: a double is
+/// rounded to float first, as PyTorch does (c10::Half has only a float
+/// constructor), so both libraries give the same bits.
 template <class V>
 constexpr float to_float(V v) {
   return static_cast<float>(v);
@@ -92,21 +93,31 @@ constexpr float to_float(V v) {
 struct Half;
 struct BFloat16;
 
+/// IEEE binary16 (float16, PyTorch's torch.half): a storage type that
+/// computes in float and rounds to nearest even when assigned.
+/// @code
+/// tg::Half h = 0.1;            // rounded once to 16 bits
+/// float f = h + 1.0f;          // float arithmetic
+/// @endcode
 struct Half {
-  std::uint16_t bits = 0;
+  std::uint16_t bits = 0;  ///< the binary16 bit pattern
 
-  Half() = default;
+  Half() = default;  ///< +0
+  /// From any number (or a BFloat16), through float, rounding to nearest even.
   template <class V>
   requires std::is_arithmetic_v<V> || std::is_same_v<V, BFloat16>
   constexpr Half(V v)  // NOLINT: implicit on purpose, a kernel's `T out = x + y` rounds here
       : bits(detail::half_bits_from_float(detail::to_float(v))) {}
+  /// The exact float value.
   constexpr operator float() const { return detail::float_from_half_bits(bits); }  // NOLINT: computes in float
+  /// The Half with bit pattern b.
   static constexpr Half from_bits(std::uint16_t b) {
     Half h;
     h.bits = b;
     return h;
   }
-  // Compound assignment rounds once per step, as storing into a half tensor would.
+  ///@{
+  /// Compound assignment rounds once per step, as storing into a half tensor would.
   template <class V>
   constexpr Half& operator+=(V v) {
     return *this = Half(static_cast<float>(*this) + static_cast<float>(v));
@@ -123,22 +134,30 @@ struct Half {
   constexpr Half& operator/=(V v) {
     return *this = Half(static_cast<float>(*this) / static_cast<float>(v));
   }
+  ///@}
 };
 
+/// bfloat16 (the top half of a float32, PyTorch's torch.bfloat16): a storage
+/// type that computes in float and rounds to nearest even when assigned.
 struct BFloat16 {
-  std::uint16_t bits = 0;
+  std::uint16_t bits = 0;  ///< the bfloat16 bit pattern
 
-  BFloat16() = default;
+  BFloat16() = default;  ///< +0
+  /// From any number (or a Half), through float, rounding to nearest even.
   template <class V>
   requires std::is_arithmetic_v<V> || std::is_same_v<V, Half>
   constexpr BFloat16(V v)  // NOLINT: implicit on purpose, as Half
       : bits(detail::bfloat16_bits_from_float(detail::to_float(v))) {}
+  /// The exact float value.
   constexpr operator float() const { return detail::float_from_bfloat16_bits(bits); }  // NOLINT
+  /// The BFloat16 with bit pattern b.
   static constexpr BFloat16 from_bits(std::uint16_t b) {
     BFloat16 h;
     h.bits = b;
     return h;
   }
+  ///@{
+  /// Compound assignment rounds once per step, as Half's.
   template <class V>
   constexpr BFloat16& operator+=(V v) {
     return *this = BFloat16(static_cast<float>(*this) + static_cast<float>(v));
@@ -155,11 +174,13 @@ struct BFloat16 {
   constexpr BFloat16& operator/=(V v) {
     return *this = BFloat16(static_cast<float>(*this) / static_cast<float>(v));
   }
+  ///@}
 };
 
-// The 16-bit storage types, and every floating type including them.
+/// Whether T is one of the 16-bit storage types (Half, BFloat16).
 template <class T>
 inline constexpr bool is_reduced_float_v = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
+/// Whether T is a floating type: float, double (long double) or a 16-bit one.
 template <class T>
 inline constexpr bool is_floating_v = std::is_floating_point_v<T> || is_reduced_float_v<T>;
 

@@ -1,7 +1,8 @@
 #pragma once
-// Storage: one allocation of raw bytes, shared by every view on it, plus the
-// version counter that in-place ops bump so autograd can detect a saved tensor
-// that was modified after it was saved.
+/// @file
+/// Storage: one allocation of raw bytes, shared by every view on it, plus the
+/// version counter that in-place ops bump so autograd can detect a saved tensor
+/// that was modified after it was saved.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -9,50 +10,62 @@
 
 namespace tg {
 
+/// The kinds of device memory (only the CPU so far).
 enum class DeviceType : std::uint8_t { CPU };
 
+/// Where a storage's memory lives.
 struct Device {
-  DeviceType type = DeviceType::CPU;
+  DeviceType type = DeviceType::CPU;  ///< the kind of device
   friend bool operator==(Device, Device) = default;
 };
 
-// Per-device allocator. The CPU one keeps a per-thread cache of freed blocks in
-// power-of-two size classes, so a training loop that makes the same small
-// tensors every step stops calling malloc after the first step.
+/// Per-device allocator. The CPU one keeps a per-thread cache of freed blocks in
+/// power-of-two size classes, so a training loop that makes the same small
+/// tensors every step stops calling malloc after the first step.
 class Allocator {
  public:
   virtual ~Allocator() = default;
+  /// nbytes of memory.
+  /// @throws tg::OutOfMemoryError when they cannot be had.
   virtual void* allocate(std::size_t nbytes) = 0;
+  /// Gives back memory from allocate() with the same nbytes.
   virtual void deallocate(void* ptr, std::size_t nbytes) noexcept = 0;
 };
+/// The allocator of a device.
 Allocator& allocator_for(Device device);
 
-// Releases every cached block of the calling thread back to the system.
+/// Releases every cached block of the calling thread back to the system.
 void empty_cache();
 
-// OutOfMemoryError naming `op` when `count` items of `item_bytes` each could
-// never be allocated (more than the machine's memory plus swap, or past
-// size_t). For containers sized by the caller (the pieces of a split, a
-// dataset's index list): operator new cannot report a failure without
-// throwing std::bad_alloc, or aborting under ASan, so they check first.
+/// OutOfMemoryError naming `op` when `count` items of `item_bytes` each could
+/// never be allocated (more than the machine's memory plus swap, or past
+/// size_t). For containers sized by the caller (the pieces of a split, a
+/// dataset's index list): operator new cannot report a failure without
+/// throwing std::bad_alloc, or aborting under ASan, so they check first.
+/// @throws tg::OutOfMemoryError as described.
 void check_allocation(std::size_t count, std::size_t item_bytes, const char* op);
 
-// The CPU allocator itself: 64-byte aligned blocks from a per-thread cache of
-// power-of-two size classes (what allocator_for(CPU) forwards to).
+/// The CPU allocator itself: 64-byte aligned blocks from a per-thread cache of
+/// power-of-two size classes (what allocator_for(CPU) forwards to).
+/// @throws tg::OutOfMemoryError when the memory cannot be had.
 void* cpu_allocate(std::size_t nbytes);
+/// Gives a block from cpu_allocate() (with the same nbytes) back to the cache.
 void cpu_deallocate(void* ptr, std::size_t nbytes) noexcept;
 
-// A std allocator over the CPU caching allocator, for the small objects
-// that every op creates (TensorImpl, Storage and autograd nodes, with their
-// shared_ptr control blocks): a thread-local free list is cheaper than
-// malloc/free, which took about a third of a recorded op's instructions.
+/// A std allocator over the CPU caching allocator, for the small objects
+/// that every op creates (TensorImpl, Storage and autograd nodes, with their
+/// shared_ptr control blocks): a thread-local free list is cheaper than
+/// malloc/free, which took about a third of a recorded op's instructions.
 template <class T>
 struct CachingAllocator {
-  using value_type = T;
-  CachingAllocator() = default;
+  using value_type = T;          ///< what it allocates
+  CachingAllocator() = default;  ///< stateless
+  /// Rebinding (stateless: every CachingAllocator is equal).
   template <class U>
   CachingAllocator(const CachingAllocator<U>&) noexcept {}
+  /// n objects' worth of memory (cpu_allocate).
   T* allocate(std::size_t n) { return static_cast<T*>(cpu_allocate(n * sizeof(T))); }
+  /// Gives back memory from allocate(n).
   void deallocate(T* p, std::size_t n) noexcept { cpu_deallocate(p, n * sizeof(T)); }
   template <class U>
   friend bool operator==(const CachingAllocator&, const CachingAllocator<U>&) noexcept {
@@ -60,22 +73,32 @@ struct CachingAllocator {
   }
 };
 
+/// One allocation of raw bytes, shared by every tensor viewing it, with the
+/// version counter that in-place ops bump.
 class Storage {
  public:
+  /// nbytes of fresh memory on `device` (uninitialised).
+  /// @throws tg::OutOfMemoryError when they cannot be had.
   Storage(std::size_t nbytes, Device device);
-  // Wraps memory owned elsewhere (no copy); `deleter`, if given, runs when the
-  // storage dies, otherwise the memory is left alone.
+  /// Wraps memory owned elsewhere (no copy); `deleter`, if given, runs when the
+  /// storage dies, otherwise the memory is left alone.
+  /// @param data        the memory
+  /// @param nbytes      its size
+  /// @param device      where it lives
+  /// @param deleter     called as deleter(deleter_ctx, data) when the storage dies, or null
+  /// @param deleter_ctx the deleter's first argument
   Storage(void* data, std::size_t nbytes, Device device, void (*deleter)(void*, void*), void* deleter_ctx);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
-  void* data() const { return data_; }
-  std::size_t nbytes() const { return nbytes_; }
-  Device device() const { return device_; }
+  void* data() const { return data_; }            ///< the first byte
+  std::size_t nbytes() const { return nbytes_; }  ///< the size in bytes
+  Device device() const { return device_; }       ///< where the memory lives
 
+  /// The number of in-place modifications so far (saved tensors compare it).
   std::uint32_t version() const { return version_.load(std::memory_order_relaxed); }
-  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }  ///< records an in-place modification
 
  private:
   void* data_ = nullptr;

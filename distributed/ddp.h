@@ -1,32 +1,35 @@
 #pragma once
-// DistributedDataParallel: one replica of a module per process, gradients
-// averaged over all processes during backward, as torch.nn.parallel.DistributedDataParallel.
-//
-//   tg::distributed::init();
-//   auto model = std::make_shared<Net>();
-//   tg::distributed::DistributedDataParallel ddp(model);   // rank 0's parameters everywhere
-//   tg::optim::SGD opt(ddp.parameters(), {.lr = 0.1});
-//   for (...) {                                            // each rank its own share of the batch
-//     opt.zero_grad();
-//     loss(ddp(x), y).backward();                          // gradients: the mean over all ranks
-//     opt.step();
-//   }
-//
-// Gradients are grouped in buckets of about bucket_cap_mb megabytes, filled
-// with the parameters in reverse registration order (roughly the order
-// backward produces their gradients). A hook on each parameter's gradient
-// accumulation marks it ready; when a bucket is complete, its all-reduce
-// starts at once, while backward goes on with the layers before it. Buckets
-// start in bucket order on every rank (as MPI requires), and at the end of
-// backward (autograd::queue_callback) every bucket is waited for and the
-// averages are written into the parameters' .grad().
-//
-// Every parameter that requires grad must get a gradient in every backward;
-// one that does not is a ValueError at the end of that backward naming it.
-// With find_unused_parameters, forward walks the output's graph and counts
-// the parameters it does not reach as ready (their gradient counts as zero
-// in the average). Inside no_sync(), backward only accumulates locally; the
-// next backward outside it averages the accumulated gradients.
+/// @file
+/// DistributedDataParallel: one replica of a module per process, gradients
+/// averaged over all processes during backward, as torch.nn.parallel.DistributedDataParallel.
+///
+/// @code
+/// tg::distributed::init();
+/// auto model = std::make_shared<Net>();
+/// tg::distributed::DistributedDataParallel ddp(model);   // rank 0's parameters everywhere
+/// tg::optim::SGD opt(ddp.parameters(), {.lr = 0.1});
+/// for (...) {                                            // each rank its own share of the batch
+///   opt.zero_grad();
+///   loss(ddp(x), y).backward();                          // gradients: the mean over all ranks
+///   opt.step();
+/// }
+/// @endcode
+///
+/// Gradients are grouped in buckets of about bucket_cap_mb megabytes, filled
+/// with the parameters in reverse registration order (roughly the order
+/// backward produces their gradients). A hook on each parameter's gradient
+/// accumulation marks it ready; when a bucket is complete, its all-reduce
+/// starts at once, while backward goes on with the layers before it. Buckets
+/// start in bucket order on every rank (as MPI requires), and at the end of
+/// backward (autograd::queue_callback) every bucket is waited for and the
+/// averages are written into the parameters' .grad().
+///
+/// Every parameter that requires grad must get a gradient in every backward;
+/// one that does not is a ValueError at the end of that backward naming it.
+/// With find_unused_parameters, forward walks the output's graph and counts
+/// the parameters it does not reach as ready (their gradient counts as zero
+/// in the average). Inside no_sync(), backward only accumulates locally; the
+/// next backward outside it averages the accumulated gradients.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,30 +41,39 @@
 
 namespace tg::distributed {
 
+/// Options of DistributedDataParallel, as PyTorch's keyword arguments.
 struct DDPOptions {
-  double bucket_cap_mb = 25.0;
-  bool find_unused_parameters = false;
-  // Copy rank 0's buffers (batch norm statistics) to every rank at each forward.
+  double bucket_cap_mb = 25.0;          ///< the buckets' approximate size, > 0
+  bool find_unused_parameters = false;  ///< count parameters forward did not reach as ready
+  /// Copy rank 0's buffers (batch norm statistics) to every rank at each forward.
   bool broadcast_buffers = true;
-  // Null: default_group().
+  /// Null: default_group().
   ProcessGroup* process_group = nullptr;
 };
 
+/// Data-parallel training of a module, as torch.nn.parallel.DistributedDataParallel
+/// (see this file's description).
 class DistributedDataParallel : public nn::Module {
  public:
-  // Broadcasts the module's parameters and buffers from rank 0 (collective).
+  /// Broadcasts the module's parameters and buffers from rank 0 (collective).
+  /// @param module  the replica (registered as the submodule "module")
+  /// @param options buckets, unused parameters, buffers, group
+  /// @throws tg::ValueError for a null module or bucket_cap_mb <= 0.
   explicit DistributedDataParallel(std::shared_ptr<nn::Module> module, DDPOptions options = {});
-  ~DistributedDataParallel() override;
-  DistributedDataParallel(DistributedDataParallel&&) = default;
+  ~DistributedDataParallel() override;  ///< its gradient hooks, which hold the reducer weakly, then do nothing
+  DistributedDataParallel(DistributedDataParallel&&) = default;  ///< moves the replica and its reducer
 
+  /// module()(input), after broadcasting rank 0's buffers (broadcast_buffers)
+  /// and, with find_unused_parameters, marking the parameters it does not reach.
   Tensor forward(const Tensor& input) override;
-  nn::Module& module() const { return *module_; }
+  nn::Module& module() const { return *module_; }  ///< the wrapped module
   std::string type_name() const override { return "DistributedDataParallel"; }
 
-  // While alive, backward accumulates gradients without communicating.
+  /// While alive, backward accumulates gradients without communicating (as
+  /// PyTorch's no_sync() context); made by no_sync().
   class NoSync {
    public:
-    ~NoSync();
+    ~NoSync();  ///< restores synchronisation as it was
     NoSync(const NoSync&) = delete;
     NoSync& operator=(const NoSync&) = delete;
 
@@ -71,12 +83,17 @@ class DistributedDataParallel : public nn::Module {
     std::shared_ptr<struct Reducer> reducer_;
     bool previous_;
   };
+  /// A guard under which backward does not communicate.
+  /// @code
+  /// { auto guard = ddp.no_sync(); loss(ddp(x1), y1).backward(); }  // local only
+  /// loss(ddp(x2), y2).backward();  // averages both
+  /// @endcode
   [[nodiscard]] NoSync no_sync();
 
-  // The buckets, each as the names of its parameters (in module()'s naming).
+  /// The buckets, each as the names of its parameters (in module()'s naming).
   std::vector<std::vector<std::string>> buckets() const;
-  // Seconds the last synchronised backward spent waiting for all-reduces at
-  // its end: the communication that overlapping with backward did not hide.
+  /// Seconds the last synchronised backward spent waiting for all-reduces at
+  /// its end: the communication that overlapping with backward did not hide.
   double last_wait_seconds() const;
 
  private:

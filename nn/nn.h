@@ -1,6 +1,7 @@
 #pragma once
-// Everything in tg::nn: the Module base, the modules, tg::nn::functional
-// (with the losses), tg::nn::init and tg::nn::utils.
+/// @file
+/// Everything in tg::nn: the Module base, the modules, tg::nn::functional
+/// (with the losses), tg::nn::init and tg::nn::utils.
 #include <tapegrad/nn/activation.h>
 #include <tapegrad/nn/container.h>
 #include <tapegrad/nn/conv.h>

@@ -1,4 +1,7 @@
 #pragma once
+/// @file
+/// The pooling modules: MaxPool2d, AvgPool2d, AvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool1d.
+/// Their arguments are checked when forward runs, by the ops of autograd/nn_ops.h.
 #include <optional>
 
 #include <tapegrad/nn/functional.h>
@@ -6,26 +9,29 @@
 
 namespace tg::nn {
 
-// Max over each window; stride defaults to the kernel size. Input
-// [N, C, H, W] or [C, H, W].
+/// 2-D max pooling, as torch.nn.MaxPool2d (tg::max_pool2d): max over each window; stride defaults to the kernel size.
+/// Input [N, C, H, W] or [C, H, W].
 class MaxPool2d : public Module {
  public:
+  /// Pooling over kernel_size windows every stride (default: kernel_size) steps,
+  /// with -inf padding and dilated windows.
   explicit MaxPool2d(Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0, Size2 dilation = 1)
       : kernel_size(kernel_size), stride(stride.value_or(kernel_size)), padding(padding), dilation(dilation) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
 
-  Size2 kernel_size;
-  Size2 stride;
-  Size2 padding;
-  Size2 dilation;
+  Size2 kernel_size;  ///< the window
+  Size2 stride;       ///< the step between windows
+  Size2 padding;      ///< padding on each side
+  Size2 dilation;     ///< the spacing of the window's taps
 };
 
-// Mean over each window; padded zeros count in the divisor unless
-// count_include_pad is false.
+/// 2-D average pooling, as torch.nn.AvgPool2d (tg::avg_pool2d): mean over each window; padded zeros count in the
+/// divisor unless count_include_pad is false.
 class AvgPool2d : public Module {
  public:
+  /// Pooling over kernel_size windows every stride (default: kernel_size) steps, with zero padding.
   explicit AvgPool2d(Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
                      StrictBool count_include_pad = true)
       : kernel_size(kernel_size),
@@ -36,15 +42,17 @@ class AvgPool2d : public Module {
   std::string type_name() const override { return "AvgPool2d"; }
   std::string extra_repr() const override;
 
-  Size2 kernel_size;
-  Size2 stride;
-  Size2 padding;
-  bool count_include_pad;
+  Size2 kernel_size;       ///< the window
+  Size2 stride;            ///< the step between windows
+  Size2 padding;           ///< padding on each side
+  bool count_include_pad;  ///< whether padded zeros count in the divisor
 };
 
-// Mean over each window of [N, C, L] or [C, L]; stride defaults to the kernel size.
+/// 1-D average pooling, as torch.nn.AvgPool1d (tg::avg_pool1d): mean over each window of [N, C, L] or [C, L]; stride
+/// defaults to the kernel size.
 class AvgPool1d : public Module {
  public:
+  /// Pooling over kernel_size windows every stride (default: kernel_size) steps, with zero padding.
   explicit AvgPool1d(std::int64_t kernel_size, std::optional<std::int64_t> stride = {}, std::int64_t padding = 0,
                      StrictBool count_include_pad = true)
       : kernel_size(kernel_size),
@@ -55,32 +63,36 @@ class AvgPool1d : public Module {
   std::string type_name() const override { return "AvgPool1d"; }
   std::string extra_repr() const override;
 
-  std::int64_t kernel_size;
-  std::int64_t stride;
-  std::int64_t padding;
-  bool count_include_pad;
+  std::int64_t kernel_size;  ///< the window
+  std::int64_t stride;       ///< the step between windows
+  std::int64_t padding;      ///< padding on each side
+  bool count_include_pad;    ///< whether padded zeros count in the divisor
 };
 
-// Averages [N, C, H, W] or [C, H, W] down to output_size with PyTorch's bins.
+/// 2-D adaptive average pooling, as torch.nn.AdaptiveAvgPool2d: averages [N, C, H, W] or [C, H, W] down to output_size
+/// with PyTorch's bins.
 class AdaptiveAvgPool2d : public Module {
  public:
+  /// Pooling down to output_size (height, width).
   explicit AdaptiveAvgPool2d(Size2 output_size) : output_size(output_size) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "AdaptiveAvgPool2d"; }
   std::string extra_repr() const override;
 
-  Size2 output_size;
+  Size2 output_size;  ///< the output size
 };
 
-// Averages [N, C, L] or [C, L] down to output_size with PyTorch's bins.
+/// 1-D adaptive average pooling, as torch.nn.AdaptiveAvgPool1d: averages [N, C, L] or [C, L] down to output_size with
+/// PyTorch's bins.
 class AdaptiveAvgPool1d : public Module {
  public:
+  /// Pooling down to output_size steps.
   explicit AdaptiveAvgPool1d(std::int64_t output_size) : output_size(output_size) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "AdaptiveAvgPool1d"; }
   std::string extra_repr() const override;
 
-  std::int64_t output_size;
+  std::int64_t output_size;  ///< the output size
 };
 
 }  // namespace tg::nn

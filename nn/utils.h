@@ -1,9 +1,12 @@
 #pragma once
-// Gradient clipping, as torch.nn.utils:
-//
-//   loss.backward();
-//   double norm = tg::nn::utils::clip_grad_norm_(model.parameters(), 1.0);
-//   optimizer.step();
+/// @file
+/// Gradient clipping, as torch.nn.utils:
+///
+/// @code
+/// loss.backward();
+/// double norm = tg::nn::utils::clip_grad_norm_(model.parameters(), 1.0);
+/// optimizer.step();
+/// @endcode
 #include <concepts>
 #include <vector>
 
@@ -11,22 +14,29 @@
 
 namespace tg::nn::utils {
 
-// The p-norm of all the parameters' gradients together (as if concatenated
-// into one vector; p > 0 or infinity). When it exceeds max_norm every
-// gradient is scaled in place by max_norm / (norm + 1e-6), as PyTorch.
-// Parameters without a gradient are skipped. Returns the norm before
-// clipping. With error_if_nonfinite, a NaN or infinite norm is a ValueError
-// (and nothing is scaled).
+/// The p-norm of all the parameters' gradients together (as if concatenated
+/// into one vector; p > 0 or infinity). When it exceeds max_norm every
+/// gradient is scaled in place by max_norm / (norm + 1e-6), as PyTorch.
+/// Parameters without a gradient are skipped. Returns the norm before
+/// clipping. With error_if_nonfinite, a NaN or infinite norm is a ValueError
+/// (and nothing is scaled).
+/// @param parameters         the tensors whose .grad() is clipped
+/// @param max_norm           the largest norm allowed
+/// @param norm_type          p (> 0, or infinity)
+/// @param error_if_nonfinite throw instead of scaling by a NaN or infinite norm
+/// @throws tg::ValueError for a norm_type that is not positive, or (with
+///   error_if_nonfinite) a non-finite norm.
 double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type = 2.0,
                        bool error_if_nonfinite = false);
-// `clip_grad_norm_(params, 1.0, true)`, meant as error_if_nonfinite, would
-// otherwise clip by the L1 norm (norm_type = true = 1).
+/// Deleted: `clip_grad_norm_(params, 1.0, true)`, meant as error_if_nonfinite, would
+/// otherwise clip by the L1 norm (norm_type = true = 1).
 template <class B>
 requires std::same_as<B, bool>
 double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, B norm_type,
                        bool error_if_nonfinite = false) = delete;
 
-// Clamps every gradient element into [-clip_value, clip_value] in place.
+/// Clamps every gradient element into [-clip_value, clip_value] in place, as torch.nn.utils.clip_grad_value_.
+/// @throws tg::ValueError for a negative clip_value.
 void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value);
 
 }  // namespace tg::nn::utils

@@ -1,5 +1,7 @@
 #pragma once
-// The whole public API of tapegrad.
+/// @file
+/// The whole public API of tapegrad: `#include <tapegrad/tapegrad.h>`.
+/// (distributed/ is separate: include `<tapegrad/distributed/ddp.h>` in a build with TAPEGRAD_WITH_MPI.)
 #include <tapegrad/autograd/custom_function.h>
 #include <tapegrad/autograd/dot.h>
 #include <tapegrad/autograd/engine.h>
