@@ -123,6 +123,10 @@ class SavedTensor {
   /// @param t         the tensor
   /// @param is_output whether t is an output of the op that saves it
   SavedTensor(const Tensor& t, bool is_output);
+  /// Saves the input t only when a backward will need it (`needed`), else nothing.
+  /// @param needed whether any gradient that reads t is wanted
+  /// @param t      an input of the op that saves it
+  static SavedTensor input_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
   bool defined() const { return saved_; }  ///< whether a tensor was saved
   /// The saved tensor (an undefined one if none); with grad mode on, an
   /// output gets `owner` back as its grad_fn, so a backward can be recorded.

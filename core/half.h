@@ -183,6 +183,13 @@ inline constexpr bool is_reduced_float_v = std::is_same_v<T, Half> || std::is_sa
 /// Whether T is a floating type: float, double (long double) or a 16-bit one.
 template <class T>
 inline constexpr bool is_floating_v = std::is_floating_point_v<T> || is_reduced_float_v<T>;
+/// Whether v is a NaN; false for every integer and bool T.
+/// @param v the value
+template <class T>
+constexpr bool is_nan(T v) {
+  if constexpr (is_floating_v<T>) return v != v;
+  else return false;
+}
 
 }  // namespace tg
 

@@ -1,13 +1,15 @@
 #include <tapegrad/core/regular_file.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace tg {
+
+std::string errno_text(int error_number) { return std::generic_category().message(error_number); }
 
 const char* non_regular_kind(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";
@@ -20,7 +22,7 @@ const char* non_regular_kind(mode_t mode) {
 
 std::string RegularFile::problem() const {
   if (kind) return std::string("is ") + kind + ", not a regular file";
-  return std::strerror(error);
+  return errno_text(error);
 }
 
 RegularFile open_regular_file(const std::string& path) {

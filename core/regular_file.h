@@ -22,6 +22,11 @@ struct RegularFile {
   std::string problem() const;
 };
 
+/// The system's text for an errno value ("No such file or directory"); unlike
+/// std::strerror, safe to call from several threads at once.
+/// @param error_number an errno value
+std::string errno_text(int error_number);
+
 /// What a file of this st_mode is, for a message: "a FIFO", "a directory", ...
 const char* non_regular_kind(mode_t mode);
 

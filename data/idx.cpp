@@ -81,7 +81,7 @@ class ByteSource {
     if (!f) {
       const int error_number = errno;
       ::close(file.fd);
-      fail_(fmt::format("cannot open: {}", std::strerror(error_number)));
+      fail_(fmt::format("cannot open: {}", errno_text(error_number)));
     }
     unsigned char magic[2] = {0, 0};
     const std::size_t got = std::fread(magic, 1, 2, f);
@@ -89,7 +89,7 @@ class ByteSource {
     if (std::fseek(f, 0, SEEK_SET) != 0) {
       const int error_number = errno;
       std::fclose(f);
-      fail_(fmt::format("cannot seek: {}", std::strerror(error_number)));
+      fail_(fmt::format("cannot seek: {}", errno_text(error_number)));
     }
     if (!gzip_) {
       plain_ = f;
@@ -105,7 +105,7 @@ class ByteSource {
       gz_ = gzdopen(gz_fd, "rb");
       if (!gz_) ::close(gz_fd);
     }
-    if (!gz_) fail_(fmt::format("cannot open as gzip: {}", std::strerror(errno)));
+    if (!gz_) fail_(fmt::format("cannot open as gzip: {}", errno_text(errno)));
     gzbuffer(gz_, 256 * 1024);
   }
   // Bytes already in memory, plain or gzip: the same reads, without a file.
@@ -135,7 +135,7 @@ class ByteSource {
     if (!plain_ && !gz_) return gzip_ ? inflate_memory(dst, n) : read_memory(dst, n);
     if (plain_) {
       const std::size_t got = std::fread(dst, 1, n, plain_);
-      if (got < n && std::ferror(plain_)) fail_(fmt::format("read error: {}", std::strerror(errno)));
+      if (got < n && std::ferror(plain_)) fail_(fmt::format("read error: {}", errno_text(errno)));
       return got;
     }
     std::size_t total = 0;

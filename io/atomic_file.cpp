@@ -26,8 +26,6 @@ namespace {
 constexpr std::size_t kBufferBytes = std::size_t{1} << 18;
 constexpr int kNameAttempts = 100;
 
-std::string errno_text(int error_number) { return std::generic_category().message(error_number); }
-
 // Six characters that differ between processes, threads and calls. O_EXCL
 // makes a clash harmless (we try another name), so this need not be secure.
 std::string random_suffix() {

@@ -129,8 +129,6 @@ std::string shown(const json& value) {
   return s;
 }
 
-std::string errno_text(int error_number) { return std::generic_category().message(error_number); }
-
 [[noreturn]] void bad_file(std::string_view source, std::string_view problem) {
   throw FormatError(fmt::format("safetensors: {}: {}", quote_name(source), problem));
 }

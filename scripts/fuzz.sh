@@ -46,24 +46,37 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-failed=()
-for target in "${targets[@]}"; do
-  corpus="$work/$target"
-  artifacts="$build_dir/artifacts/$target"
+# One target: its corpus copy, its log; a failure leaves $work/<target>.failed.
+fuzz_one() {
+  local target=$1
+  local corpus="$work/$target" artifacts="$build_dir/artifacts/$target"
+  local log="$build_dir/artifacts/$target.log"
   mkdir -p "$corpus" "$artifacts"
   cp -R "fuzz/corpus/$target/." "$corpus/"
-  log="$build_dir/artifacts/$target.log"
-  extra=()
+  local extra=()
   [[ -f "fuzz/$target.dict" ]] && extra+=("-dict=fuzz/$target.dict")
-  echo "== $target: ${seconds} s from $(find "$corpus" -type f | wc -l) seed inputs (log: $log)"
   if "$build_dir/fuzz/$target" "$corpus" "${extra[@]}" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1; then
+    echo "== $target: ${seconds} s from $(find "fuzz/corpus/$target" -type f | wc -l) seed inputs (log: $log)"
     grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done )|cov: ' "$log" | tail -n 4
   else
+    echo "== $target (log: $log)"
     tail -n 60 "$log"
     echo "fuzz.sh: $target FAILED; the input is in $artifacts/" >&2
-    failed+=("$target")
+    touch "$work/$target.failed"
   fi
+}
+
+# As many targets at once as there are cores (each fuzzes on one thread);
+# each prints its summary when it ends.
+for target in "${targets[@]}"; do
+  while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
+  fuzz_one "$target" &
+done
+wait
+failed=()
+for target in "${targets[@]}"; do
+  [[ -f "$work/$target.failed" ]] && failed+=("$target")
 done
 
 if ((${#failed[@]} > 0)); then

@@ -14,12 +14,7 @@ using autograd::Backward;
 using autograd::requires_grad_of;
 using autograd::SavedTensor;
 
-namespace {
-
-// Saved only when backward will read it.
-SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
-
-}  // namespace
+namespace {}  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
   TG_PROFILE_OP("add", a, b);
@@ -50,7 +45,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::mul(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("mul", {&a, &b}, {&y},
-                     [sa = save_if(requires_grad_of(b), a), sb = save_if(requires_grad_of(a), b)](Backward& bw) {
+                     [sa = SavedTensor::input_if(requires_grad_of(b), a),
+                      sb = SavedTensor::input_if(requires_grad_of(a), b)](Backward& bw) {
                        // y = a b;  da = dy b,  db = dy a
                        if (bw.needs(0)) bw.add(0, mul(bw.grad(), bw.unpack(sb)));
                        if (bw.needs(1)) bw.add(1, mul(bw.grad(), bw.unpack(sa)));
@@ -63,7 +59,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::div(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("div", {&a, &b}, {&y},
-                     [sa = save_if(requires_grad_of(b), a), sb = SavedTensor(b, false)](Backward& bw) {
+                     [sa = SavedTensor::input_if(requires_grad_of(b), a), sb = SavedTensor(b, false)](Backward& bw) {
                        // y = a / b;  da = dy / b,  db = -dy a / b^2
                        const Tensor b = bw.unpack(sb);
                        const Tensor da = div(bw.grad(), b);

@@ -27,8 +27,6 @@ using autograd::SavedTensor;
 
 namespace {
 
-SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
-
 Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const kernel::Conv2dGeometry& g);
 Tensor conv_input_grad(const Tensor& dy, const Tensor& w, const kernel::Conv2dGeometry& g,
                        const char* name = "conv2d_input_grad");
@@ -38,15 +36,16 @@ Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ker
   Tensor y = kernel::conv2d(x, w, b, g);
   if (autograd::needs_grad(x, w, b)) {
     const bool gx = autograd::requires_grad_of(x), gw = autograd::requires_grad_of(w);
-    autograd::record("conv2d", {&x, &w, &b}, {&y}, [sx = save_if(gw, x), sw = save_if(gx, w), g](Backward& bw) {
-      // y = conv(x, W) + b, x [N,C,H,W], W [O,C/G,kh,kw], b [O], y [N,O,Ho,Wo]:
-      //   dx = conv^T(dy, W) [N,C,H,W],  dW = sum_n dy[n] @ col(x[n])^T [O,C/G,kh,kw],
-      //   db = dy summed over N, Ho, Wo [O].
-      const Tensor& dy = bw.grad();
-      if (bw.needs(0)) bw.add(0, conv_input_grad(dy, bw.unpack(sw), g));
-      if (bw.needs(1)) bw.add(1, conv_weight_grad(bw.unpack(sx), dy, g));
-      if (bw.needs(2)) bw.add(2, tg::sum(dy, {0, 2, 3}));
-    });
+    autograd::record("conv2d", {&x, &w, &b}, {&y},
+                     [sx = SavedTensor::input_if(gw, x), sw = SavedTensor::input_if(gx, w), g](Backward& bw) {
+                       // y = conv(x, W) + b, x [N,C,H,W], W [O,C/G,kh,kw], b [O], y [N,O,Ho,Wo]:
+                       //   dx = conv^T(dy, W) [N,C,H,W],  dW = sum_n dy[n] @ col(x[n])^T [O,C/G,kh,kw],
+                       //   db = dy summed over N, Ho, Wo [O].
+                       const Tensor& dy = bw.grad();
+                       if (bw.needs(0)) bw.add(0, conv_input_grad(dy, bw.unpack(sw), g));
+                       if (bw.needs(1)) bw.add(1, conv_weight_grad(bw.unpack(sx), dy, g));
+                       if (bw.needs(2)) bw.add(2, tg::sum(dy, {0, 2, 3}));
+                     });
   }
   return y;
 }
@@ -55,13 +54,14 @@ Tensor conv_input_grad(const Tensor& dy, const Tensor& w, const kernel::Conv2dGe
   Tensor dx = kernel::conv2d_input_grad(dy, w, g);
   if (autograd::needs_grad(dy, w)) {
     const bool gdy = autograd::requires_grad_of(dy), gw = autograd::requires_grad_of(w);
-    autograd::record(name, {&dy, &w}, {&dx}, [sdy = save_if(gw, dy), sw = save_if(gdy, w), g](Backward& bw) {
-      // dx = conv^T(dy, W), dx [N,C,H,W]; with ddx its gradient:
-      //   d(dy) = conv(ddx, W) [N,O,Ho,Wo],  dW = conv_weight_grad(ddx, dy) [O,C/G,kh,kw]
-      const Tensor& ddx = bw.grad();
-      if (bw.needs(0)) bw.add(0, conv_forward(ddx, bw.unpack(sw), Tensor(), g));
-      if (bw.needs(1)) bw.add(1, conv_weight_grad(ddx, bw.unpack(sdy), g));
-    });
+    autograd::record(name, {&dy, &w}, {&dx},
+                     [sdy = SavedTensor::input_if(gw, dy), sw = SavedTensor::input_if(gdy, w), g](Backward& bw) {
+                       // dx = conv^T(dy, W), dx [N,C,H,W]; with ddx its gradient:
+                       //   d(dy) = conv(ddx, W) [N,O,Ho,Wo],  dW = conv_weight_grad(ddx, dy) [O,C/G,kh,kw]
+                       const Tensor& ddx = bw.grad();
+                       if (bw.needs(0)) bw.add(0, conv_forward(ddx, bw.unpack(sw), Tensor(), g));
+                       if (bw.needs(1)) bw.add(1, conv_weight_grad(ddx, bw.unpack(sdy), g));
+                     });
   }
   return dx;
 }
@@ -71,7 +71,7 @@ Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, const kernel::Conv2dG
   if (autograd::needs_grad(x, dy)) {
     const bool gx = autograd::requires_grad_of(x), gdy = autograd::requires_grad_of(dy);
     autograd::record("conv2d_weight_grad", {&x, &dy}, {&dw},
-                     [sx = save_if(gdy, x), sdy = save_if(gx, dy), g](Backward& bw) {
+                     [sx = SavedTensor::input_if(gdy, x), sdy = SavedTensor::input_if(gx, dy), g](Backward& bw) {
                        // dW = sum_n dy[n] @ col(x[n])^T, dW [O,C/G,kh,kw]; with ddW its gradient:
                        //   dx = conv^T(dy, ddW) [N,C,H,W],  d(dy) = conv(x, ddW) [N,O,Ho,Wo]
                        const Tensor& ddw = bw.grad();

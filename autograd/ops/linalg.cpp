@@ -13,9 +13,6 @@ using autograd::SavedTensor;
 
 namespace {
 
-// Keeps `t` for backward only when the other operand's gradient needs it.
-SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
-
 // Product of all dims but the last.
 std::int64_t leading_rows(const Tensor& t) {
   std::int64_t rows = 1;
@@ -26,7 +23,8 @@ std::int64_t leading_rows(const Tensor& t) {
 void record_matmul(const char* name, const Tensor& a, const Tensor& b, Tensor& y) {
   const bool ga = autograd::requires_grad_of(a), gb = autograd::requires_grad_of(b);
   autograd::record(name, {&a, &b}, {&y},
-                   [sa = save_if(gb, a), sb = save_if(ga, b), a_dim = a.dim(), b_dim = b.dim()](Backward& bw) {
+                   [sa = SavedTensor::input_if(gb, a), sb = SavedTensor::input_if(ga, b), a_dim = a.dim(),
+                    b_dim = b.dim()](Backward& bw) {
                      // y = a @ b with a [..., m, k] and b [..., k, n] (batch dims broadcast):
                      //   da = dy @ b^T  [..., m, k],   db = a^T @ dy  [..., k, n],
                      // summed back over broadcast batch dims by bw.add. A 1-D a is a row
@@ -88,7 +86,7 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
   if (autograd::needs_grad(input, a, b)) {
     const bool ga = autograd::requires_grad_of(a), gb = autograd::requires_grad_of(b);
     autograd::record("addmm", {&input, &a, &b}, {&y},
-                     [sa = save_if(gb, a), sb = save_if(ga, b), beta, alpha](Backward& bw) {
+                     [sa = SavedTensor::input_if(gb, a), sb = SavedTensor::input_if(ga, b), beta, alpha](Backward& bw) {
                        // y = beta * input + alpha * (a @ b), a [m, k], b [k, n], y [m, n]:
                        //   dinput = beta * dy (summed to input's shape by bw.add),
                        //   da = alpha * dy @ b^T [m, k],   db = alpha * a^T @ dy [k, n].
@@ -113,7 +111,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (autograd::needs_grad(x, weight, bias)) {
     const bool gx = autograd::requires_grad_of(x), gw = autograd::requires_grad_of(weight);
     autograd::record("linear", {&x, &weight, &bias}, {&y},
-                     [sx = save_if(gw, x), sw = save_if(gx, weight)](Backward& bw) {
+                     [sx = SavedTensor::input_if(gw, x), sw = SavedTensor::input_if(gx, weight)](Backward& bw) {
                        // y = x @ W^T + b with x [..., in], W [out, in], b [out], y [..., out].
                        // With the leading dims flattened, x2 [N, in] and dy2 [N, out]:
                        //   dx = dy @ W [..., in],   dW = dy2^T @ x2 [out, in],
@@ -137,11 +135,12 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::dot(a, b);
   if (autograd::needs_grad(a, b)) {
     const bool ga = autograd::requires_grad_of(a), gb = autograd::requires_grad_of(b);
-    autograd::record("dot", {&a, &b}, {&y}, [sa = save_if(gb, a), sb = save_if(ga, b)](Backward& bw) {
-      // y = sum_i a_i b_i (0-d):  da = dy * b,  db = dy * a.
-      if (bw.needs(0)) bw.add(0, mul(bw.grad(), bw.unpack(sb)));
-      if (bw.needs(1)) bw.add(1, mul(bw.grad(), bw.unpack(sa)));
-    });
+    autograd::record("dot", {&a, &b}, {&y},
+                     [sa = SavedTensor::input_if(gb, a), sb = SavedTensor::input_if(ga, b)](Backward& bw) {
+                       // y = sum_i a_i b_i (0-d):  da = dy * b,  db = dy * a.
+                       if (bw.needs(0)) bw.add(0, mul(bw.grad(), bw.unpack(sb)));
+                       if (bw.needs(1)) bw.add(1, mul(bw.grad(), bw.unpack(sa)));
+                     });
   }
   return y;
 }
@@ -151,13 +150,14 @@ Tensor outer(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::outer(a, b);
   if (autograd::needs_grad(a, b)) {
     const bool ga = autograd::requires_grad_of(a), gb = autograd::requires_grad_of(b);
-    autograd::record("outer", {&a, &b}, {&y}, [sa = save_if(gb, a), sb = save_if(ga, b)](Backward& bw) {
-      // y_ij = a_i b_j, a [n], b [m], y [n, m]:  da = dy @ b [n],  db = dy^T @ a [m].
-      // Mixed dtypes promote in the forward; matmul takes one dtype, dy's.
-      const DType dt = bw.grad().dtype();
-      if (bw.needs(0)) bw.add(0, matmul(bw.grad(), to_dtype(bw.unpack(sb), dt)));
-      if (bw.needs(1)) bw.add(1, matmul(transpose(bw.grad(), 0, 1), to_dtype(bw.unpack(sa), dt)));
-    });
+    autograd::record("outer", {&a, &b}, {&y},
+                     [sa = SavedTensor::input_if(gb, a), sb = SavedTensor::input_if(ga, b)](Backward& bw) {
+                       // y_ij = a_i b_j, a [n], b [m], y [n, m]:  da = dy @ b [n],  db = dy^T @ a [m].
+                       // Mixed dtypes promote in the forward; matmul takes one dtype, dy's.
+                       const DType dt = bw.grad().dtype();
+                       if (bw.needs(0)) bw.add(0, matmul(bw.grad(), to_dtype(bw.unpack(sb), dt)));
+                       if (bw.needs(1)) bw.add(1, matmul(transpose(bw.grad(), 0, 1), to_dtype(bw.unpack(sa), dt)));
+                     });
   }
   return y;
 }

@@ -43,8 +43,6 @@ using kernel::ClassLoss;
 
 namespace {
 
-SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
-
 // ---- the class-dim losses ------------------------------------------------------
 
 // g_r, the per-row share of dy, as a tensor broadcasting against [N, C, S].
@@ -87,13 +85,13 @@ Tensor class_index_forward(const Tensor& x, const Tensor& target, const ClassLos
   Tensor loss = r.loss;
   if (autograd::needs_grad(x)) {
     const bool nll = spec.log_probabilities;
-    autograd::record(
-        nll ? "nll_loss" : "cross_entropy", {&x}, {&loss},
-        [sx = save_if(!nll, x), target, lse = r.lse, spec, denom = r.denom, shape = x.shape()](Backward& bw) {
-          // loss_r = sum_c q_rc (lse_r - x_rc);  dx_rc = g_r ((sum_c q_rc) p_rc - q_rc)   [N, C, S]
-          // (nll_loss: lse = 0 and no p term)
-          bw.add(0, class_index_grad(bw.grad(), bw.unpack(sx), shape, target, lse, spec, denom));
-        });
+    autograd::record(nll ? "nll_loss" : "cross_entropy", {&x}, {&loss},
+                     [sx = SavedTensor::input_if(!nll, x), target, lse = r.lse, spec, denom = r.denom,
+                      shape = x.shape()](Backward& bw) {
+                       // loss_r = sum_c q_rc (lse_r - x_rc);  dx_rc = g_r ((sum_c q_rc) p_rc - q_rc)   [N, C, S]
+                       // (nll_loss: lse = 0 and no p term)
+                       bw.add(0, class_index_grad(bw.grad(), bw.unpack(sx), shape, target, lse, spec, denom));
+                     });
   }
   return loss;
 }
@@ -103,8 +101,8 @@ Tensor class_index_grad(const Tensor& dy, const Tensor& x, const Dims& input_sha
   Tensor dx = kernel::class_index_loss_backward(dy, x, input_shape, target, lse, spec, denom);
   if (autograd::needs_grad(dy, x)) {
     autograd::record(spec.log_probabilities ? "nll_loss_backward" : "cross_entropy_backward", {&dy, &x}, {&dx},
-                     [sdy = save_if(autograd::requires_grad_of(x), dy), sx = save_if(x.defined(), x), target, spec,
-                      denom](Backward& bw) {
+                     [sdy = SavedTensor::input_if(autograd::requires_grad_of(x), dy),
+                      sx = SavedTensor::input_if(x.defined(), x), target, spec, denom](Backward& bw) {
                        // dx = g ((sum_c q) p - q), dx [N, C, S];  with G its gradient:
                        //   d(dy) = sum_c G (qsum p - q) per row, reduced as dy was spread;  d(x) = g qsum p (G - sum_c
                        //   G p)

@@ -22,8 +22,6 @@ using autograd::SavedTensor;
 
 namespace {
 
-SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
-
 // An op whose derivative is 0 wherever it exists (floor, ceil, round, trunc):
 // recorded so that gradients through it are zeros rather than missing, as PyTorch.
 Tensor zero_grad_op(const char* name, const Tensor& x, Tensor y) {
@@ -313,8 +311,8 @@ Tensor hypot(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::hypot(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("hypot", {&a, &b}, {&y},
-                     [sa = save_if(requires_grad_of(a), a), sb = save_if(requires_grad_of(b), b),
-                      sy = SavedTensor(y, true)](Backward& bw) {
+                     [sa = SavedTensor::input_if(requires_grad_of(a), a),
+                      sb = SavedTensor::input_if(requires_grad_of(b), b), sy = SavedTensor(y, true)](Backward& bw) {
                        // y = sqrt(a^2 + b^2);  da = dy a / y,  db = dy b / y
                        const Tensor g = div(bw.grad(), bw.unpack(sy));
                        if (bw.needs(0)) bw.add(0, mul(g, bw.unpack(sa)));
@@ -331,7 +329,8 @@ Tensor fmod(const Tensor& a, const Tensor& b) {
   if (autograd::needs_grad(a, b))
     autograd::record(
         "fmod", {&a, &b}, {&y},
-        [sa = save_if(requires_grad_of(b), a), sb = save_if(requires_grad_of(b), b)](Backward& bw) {
+        [sa = SavedTensor::input_if(requires_grad_of(b), a),
+         sb = SavedTensor::input_if(requires_grad_of(b), b)](Backward& bw) {
           // y = a - trunc(a / b) b;  da = dy,  db = -dy trunc(a / b)
           if (bw.needs(0)) bw.add(0, bw.grad());
           if (bw.needs(1))
@@ -345,7 +344,8 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::remainder(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("remainder", {&a, &b}, {&y},
-                     [sa = save_if(requires_grad_of(b), a), sb = save_if(requires_grad_of(b), b)](Backward& bw) {
+                     [sa = SavedTensor::input_if(requires_grad_of(b), a),
+                      sb = SavedTensor::input_if(requires_grad_of(b), b)](Backward& bw) {
                        // y = a - floor(a / b) b;  da = dy,  db = -dy floor(a / b)
                        if (bw.needs(0)) bw.add(0, bw.grad());
                        if (bw.needs(1))
@@ -393,15 +393,16 @@ Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight) {
   TG_PROFILE_OP("lerp", start, end, weight);
   Tensor y = kernel::lerp(start, end, weight);
   if (autograd::needs_grad(start, end, weight))
-    autograd::record("lerp", {&start, &end, &weight}, {&y},
-                     [ss = save_if(requires_grad_of(weight), start), se = save_if(requires_grad_of(weight), end),
-                      sw = SavedTensor(weight, false)](Backward& bw) {
-                       // ds = dy (1 - w),  de = dy w,  dw = dy (e - s)
-                       const Tensor w = bw.unpack(sw);
-                       if (bw.needs(0)) bw.add(0, mul(bw.grad(), rsub(w, 1.0)));
-                       if (bw.needs(1)) bw.add(1, mul(bw.grad(), w));
-                       if (bw.needs(2)) bw.add(2, mul(bw.grad(), sub(bw.unpack(se), bw.unpack(ss))));
-                     });
+    autograd::record(
+        "lerp", {&start, &end, &weight}, {&y},
+        [ss = SavedTensor::input_if(requires_grad_of(weight), start),
+         se = SavedTensor::input_if(requires_grad_of(weight), end), sw = SavedTensor(weight, false)](Backward& bw) {
+          // ds = dy (1 - w),  de = dy w,  dw = dy (e - s)
+          const Tensor w = bw.unpack(sw);
+          if (bw.needs(0)) bw.add(0, mul(bw.grad(), rsub(w, 1.0)));
+          if (bw.needs(1)) bw.add(1, mul(bw.grad(), w));
+          if (bw.needs(2)) bw.add(2, mul(bw.grad(), sub(bw.unpack(se), bw.unpack(ss))));
+        });
   return y;
 }
 

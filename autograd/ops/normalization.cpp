@@ -35,8 +35,6 @@ using autograd::SavedTensor;
 
 namespace {
 
-SavedTensor save_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
-
 void check_param(const char* op, const char* name, const Tensor& p, const Dims& shape, const Tensor& x) {
   if (!p.defined()) return;
   if (!(p.shape() == shape))
@@ -88,8 +86,8 @@ std::array<Tensor, 3> normalization_backward(const Tensor& dy, const Tensor& x, 
   if (autograd::needs_grad(dy, x, w)) {
     autograd::record(s.batch ? "batch_norm_backward" : "layer_norm_backward", {&dy, &x, &w},
                      {dx.defined() ? &dx : nullptr, dw.defined() ? &dw : nullptr, db.defined() ? &db : nullptr},
-                     [sdy = SavedTensor(dy, false), sx = SavedTensor(x, false), sw = save_if(w.defined(), w), mean,
-                      rstd, s](Backward& bw) {
+                     [sdy = SavedTensor(dy, false), sx = SavedTensor(x, false),
+                      sw = SavedTensor::input_if(w.defined(), w), mean, rstd, s](Backward& bw) {
                        // (dx, dw, db) of the top of this file; with G, H, B their gradients:
                        //   d(dy), dx', dw' as given there, shapes of dy, x, w.
                        const Tensor dy = bw.unpack(sdy), x = bw.unpack(sx), w = bw.unpack(sw);
@@ -160,8 +158,8 @@ Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, 
     for (int d = 0; d < x.dim(); ++d) (d < x.dim() - k ? s.param_dims : s.dims).push_back(d);
     const bool gx = autograd::requires_grad_of(x);
     autograd::record("layer_norm", {&x, &weight, &bias}, {&y},
-                     [sx = SavedTensor(x, false), sw = save_if(gx && weight.defined(), weight), mean = stats.mean,
-                      rstd = stats.rstd, s](Backward& bw) {
+                     [sx = SavedTensor(x, false), sw = SavedTensor::input_if(gx && weight.defined(), weight),
+                      mean = stats.mean, rstd = stats.rstd, s](Backward& bw) {
                        // y = xhat * w + b over the last dims (see the top of this file); x [..., *shape],
                        // w, b [*shape]: dx [..., *shape], dw = sum of dy * xhat, db = sum of dy [*shape].
                        auto [dx, dw, db] = normalization_backward(bw.grad(), bw.unpack(sx), bw.unpack(sw), mean, rstd,
@@ -212,8 +210,8 @@ Tensor rms_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, st
     Dims kept = x.shape();  // rstd broadcast against x
     for (int d : dims) kept[d] = 1;
     autograd::record("rms_norm", {&x, &weight}, {&y},
-                     [sx = SavedTensor(x, false), sw = save_if(weight.defined(), weight), rstd = Tensor(stats.rstd),
-                      dims, leading, kept, normalized_shape, eps](Backward& bw) {
+                     [sx = SavedTensor(x, false), sw = SavedTensor::input_if(weight.defined(), weight),
+                      rstd = Tensor(stats.rstd), dims, leading, kept, normalized_shape, eps](Backward& bw) {
                        // y = x r w over the last dims; x [..., *shape], w [*shape]:
                        //   dx = r g - x r^3 mean_S(g x) with g = dy w,  dw = sum over the leading dims of dy x r.
                        const Tensor x = bw.unpack(sx), w = bw.unpack(sw), dy = bw.grad();
@@ -304,8 +302,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     s.param_dims = s.dims;
     const bool gx = autograd::requires_grad_of(x);
     autograd::record("batch_norm", {&x, &weight, &bias}, {&y},
-                     [sx = SavedTensor(x, false), sw = save_if(gx && weight.defined(), weight), mean = stats.mean,
-                      rstd = stats.rstd, s](Backward& bw) {
+                     [sx = SavedTensor(x, false), sw = SavedTensor::input_if(gx && weight.defined(), weight),
+                      mean = stats.mean, rstd = stats.rstd, s](Backward& bw) {
                        // y = xhat * w + b per channel, statistics over N and the spatial dims (see the top of
                        // this file); x [N, C, ...], w, b [C]: dx [N, C, ...], dw, db [C].
                        auto [dx, dw, db] = normalization_backward(bw.grad(), bw.unpack(sx), bw.unpack(sw), mean, rstd,

@@ -340,12 +340,6 @@ struct ProdOp {
   Acc combine(Acc a, Acc b) const { return wrap_mul(a, b); }
 };
 
-template <class T>
-bool is_nan(T v) {
-  if constexpr (is_floating_v<T>) return v != v;
-  else return false;
-}
-
 // x beats a for max (Max) or min; NaN beats everything, as PyTorch.
 template <bool Max, class T>
 bool beats(T x, T a) {

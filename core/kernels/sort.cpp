@@ -35,12 +35,6 @@ TensorBase unrows(const TensorBase& r, int d) {
   return contiguous(permute(r, inverse));
 }
 
-template <class T>
-bool is_nan(T v) {
-  if constexpr (is_floating_v<T>) return std::isnan(v);
-  else return false;
-}
-
 // Runs f(in_row, out_row, n) on every row along `dim`; out has x's shape and `out_dtype`.
 template <class In, class Out, class F>
 TensorBase along(const TensorBase& x, std::int64_t dim, DType out_dtype, const char* op, F f) {
