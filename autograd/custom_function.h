@@ -59,8 +59,8 @@ namespace tg::autograd {
 class SavedValue {
  public:
   SavedValue() = default;
-  ///@{
   /// A number or a flag: `ctx->saved_data["alpha"] = alpha;`.
+  ///@{
   SavedValue(double v) : v_(v) {}
   SavedValue(float v) : v_(static_cast<double>(v)) {}
   SavedValue(std::int64_t v) : v_(v) {}
@@ -248,8 +248,8 @@ class CustomNode final : public Node {
   std::vector<DType> output_dtypes_;
 };
 
-/// The base of a user-defined differentiable function (see this file's
-/// description): Derived has static forward(AutogradContext*, args...) and
+/// The base of a user-defined differentiable function (see the description of
+/// custom_function.h): Derived has static forward(AutogradContext*, args...) and
 /// backward(AutogradContext*, std::vector<Tensor> grads).
 template <class Derived>
 struct Function {

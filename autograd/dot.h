@@ -34,7 +34,7 @@ struct DotOptions {
 /// Names for leaves, as Module::named_parameters() gives them.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
-/// The graph that produced `outputs` as Graphviz DOT text (see this file's description).
+/// The graph that produced `outputs` as Graphviz DOT text (see the description of dot.h).
 /// @param outputs      the tensors whose history is drawn
 /// @param named_leaves labels for the leaves among them (model.named_parameters())
 /// @param options      collapsing repeated blocks, showing saved tensors

@@ -97,6 +97,7 @@ Tensor sum_to_shape(const Tensor& g, const Dims& shape);
 template <class F>
 class FunctionNode final : public Node {
  public:
+  /// A node named `name` whose backward calls `fn`.
   /// @param name the op's name (a string literal: it is not copied)
   /// @param fn   the backward lambda, called with a Backward
   FunctionNode(const char* name, F&& fn) : name_(name), fn_(std::move(fn)) {}
@@ -140,7 +141,7 @@ void attach(const std::shared_ptr<Node>& node, std::span<const Tensor* const> in
 void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<Tensor* const> outputs);
 
 /// Records an op: a FunctionNode named `name` running `backward`, attached
-/// to `inputs` and made the grad_fn of `outputs` (see this file's example).
+/// to `inputs` and made the grad_fn of `outputs` (see the example in function.h).
 /// Call it only when needs_grad() is true.
 /// @param name     the op's name (a string literal)
 /// @param inputs   the op's tensor inputs (null: a non-tensor slot)

@@ -42,10 +42,10 @@ using TensorFunction = std::function<Tensor(const Tensor&)>;  ///< one tensor to
 using TensorListFunction = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 using ScalarListFunction = std::function<Tensor(const std::vector<Tensor>&)>;  ///< several tensors to a scalar
 
-///@{
 /// The Jacobian of `fn` at `input`: shape fn(input).shape + input.shape; for
 /// lists, result[i][j] = d fn_i / d x_j.
 /// @throws tg::AutogradError with strict=true when an output does not depend on an input.
+///@{
 Tensor jacobian(const TensorFunction& fn, const Tensor& input, FunctionalOptions options = {});
 std::vector<std::vector<Tensor>> jacobian(const TensorListFunction& fn, const std::vector<Tensor>& inputs,
                                           FunctionalOptions options = {});
@@ -59,10 +59,10 @@ Tensor hessian(const TensorFunction& fn, const Tensor& input, FunctionalOptions 
 std::vector<std::vector<Tensor>> hessian(const ScalarListFunction& fn, const std::vector<Tensor>& inputs,
                                          FunctionalOptions options = {});
 
-///@{
 /// (fn(input), v^T J). v has fn's output shape; it may be omitted when the
 /// output has one element.
 /// @throws tg::ShapeError when v's shape differs from the output's.
+///@{
 std::pair<Tensor, Tensor> vjp(const TensorFunction& fn, const Tensor& input, const Tensor& v = {},
                               FunctionalOptions options = {});
 std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction& fn, const std::vector<Tensor>& inputs,
@@ -70,10 +70,10 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction
                                                         FunctionalOptions options = {});
 ///@}
 
-///@{
 /// (fn(input), J v). v has the input's shape; it may be omitted when the input
 /// has one element.
 /// @throws tg::ShapeError when v's shape differs from the input's.
+///@{
 std::pair<Tensor, Tensor> jvp(const TensorFunction& fn, const Tensor& input, const Tensor& v = {},
                               FunctionalOptions options = {});
 std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction& fn, const std::vector<Tensor>& inputs,

@@ -39,7 +39,7 @@ struct CheckpointOptions {
 };
 
 /// fn(inputs), keeping only `inputs` for backward, where fn runs again (see
-/// this file's description).
+/// the description of autograd/grad_checkpoint.h).
 /// @param fn     the computation, a pure function of `inputs` and `params`
 /// @param inputs what fn is called with, kept for the recomputation
 /// @param params every other tensor fn reads that requires grad (a module's parameters)

@@ -4,9 +4,9 @@
 
 namespace tg {
 
-///@{
 /// Whether ops are recorded on the current thread (on by default), as
 /// torch.is_grad_enabled / torch.set_grad_enabled.
+///@{
 bool is_grad_enabled();
 void set_grad_enabled(bool enabled);
 ///@}
@@ -35,8 +35,8 @@ class EnableGradGuard {
   bool previous_;
 };
 
-///@{
 /// Whether anomaly mode is on for the current thread (see DetectAnomalyGuard).
+///@{
 bool is_anomaly_enabled();
 void set_anomaly_enabled(bool enabled);
 ///@}

@@ -102,13 +102,13 @@ namespace tg {
 /// @throws tg::IndexError for an index out of range or too many indices,
 ///   tg::ValueError for a string other than "...".
 Tensor index(const Tensor& x, const std::vector<indexing::TensorIndex>& indices);
-///@{
-/// x[indices] = values (or += with accumulate), in place, as LibTorch's index_put_; values broadcast to
+/// x[indices] = values (or += with accumulate), in place, as LibTorch's index_put_. Values broadcast to
 /// the shape of x[indices]. Through advanced indices values must have x's
 /// dtype (as PyTorch); through basic ones only, they are converted as copy_ does.
 /// @throws tg::IndexError for an index out of range, tg::ShapeError for values
 ///   that do not broadcast, tg::DTypeError for values of another dtype through
 ///   advanced indices, tg::AutogradError for a leaf that requires grad (grad mode on).
+///@{
 Tensor& index_put_(Tensor& x, const std::vector<indexing::TensorIndex>& indices, const Tensor& values,
                    bool accumulate = false);
 Tensor& index_put_(Tensor& x, const std::vector<indexing::TensorIndex>& indices, double value);
@@ -121,10 +121,10 @@ Tensor& index_put_(Tensor& x, const std::vector<indexing::TensorIndex>& indices,
 Tensor index_put(const Tensor& x, const std::vector<indexing::TensorIndex>& indices, const Tensor& values,
                  bool accumulate = false);
 
-///@{
-/// Scatter, as torch.scatter: x with x[..index[..i..]..] = src[..i..] (or value) along dim (the last one wins for a
-/// repeated target); index may be smaller than src. reduce "add" or "multiply"
+/// Scatter along dim, as torch.scatter. The result is x with x[..index[..i..]..] = src[..i..] (or value) along dim
+/// (the last one wins for a repeated target); index may be smaller than src. reduce "add" or "multiply"
 /// combines instead, as scatter_reduce's "sum" and "prod" with include_self.
+///@{
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, double value);
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce);
@@ -164,9 +164,9 @@ Tensor index_copy(const Tensor& x, std::int64_t dim, const Tensor& index, const 
 /// @param index int64 positions along dim
 /// @param value the fill value
 Tensor index_fill(const Tensor& x, std::int64_t dim, const Tensor& index, double value);
-///@{
 /// The coordinates [n, x.dim()] (int64) of x's nonzero elements, as
 /// torch.nonzero / argwhere (the same); no gradient.
+///@{
 Tensor nonzero(const Tensor& x);
 Tensor argwhere(const Tensor& x);
 ///@}
@@ -175,9 +175,9 @@ Tensor argwhere(const Tensor& x);
 /// @param mask bool, broadcast with x
 /// @throws tg::DTypeError for a mask that is not bool, tg::ShapeError for shapes that do not broadcast.
 Tensor masked_select(const Tensor& x, const Tensor& mask);
-///@{
 /// Whether any (all) element is nonzero, in the whole tensor or along dim,
 /// as torch.any / all: a bool tensor, no gradient.
+///@{
 Tensor any(const Tensor& x);
 Tensor any(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
 Tensor all(const Tensor& x);

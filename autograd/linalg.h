@@ -98,21 +98,21 @@ Tensor pinv(const Tensor& A, double rtol = -1);
 /// @throws tg::ShapeError for shapes that do not match.
 std::tuple<Tensor, Tensor, Tensor, Tensor> lstsq(const Tensor& A, const Tensor& B);
 
-///@{
-/// The vector norm, as torch.linalg.vector_norm:
+/// The vector norm, as torch.linalg.vector_norm.
 /// ||x||_ord over dim (every dim when empty): ord 2 by default; inf, -inf, 0
 /// (the count of nonzeros) and any other real as torch.linalg.vector_norm.
+///@{
 Tensor vector_norm(const Tensor& x);
 template <Real P>
 Tensor vector_norm(const Tensor& x, P ord, DimList dim = {}, StrictBool keepdim = false) {
   return detail::vector_norm(x, static_cast<double>(ord), dim, keepdim);
 }
 ///@}
-///@{
-/// The matrix norm, as torch.linalg.matrix_norm:
+/// The matrix norm, as torch.linalg.matrix_norm.
 /// Matrix norms over the two dims `dim` (the last two by default): ord "fro"
 /// or "nuc", or a number: 1, -1 (max/min column sum of |a|), inf, -inf (rows),
 /// 2, -2 (largest/smallest singular value).
+///@{
 Tensor matrix_norm(const Tensor& A, std::string_view ord = "fro", DimList dim = {-2, -1}, StrictBool keepdim = false);
 template <Real P>
 Tensor matrix_norm(const Tensor& A, P ord, DimList dim = {-2, -1}, StrictBool keepdim = false) {

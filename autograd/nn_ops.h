@@ -400,10 +400,10 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 /// @throws tg::ShapeError for a target or weight of the wrong shape, tg::IndexError for a class out of range.
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options = {});
 
-///@{
-/// The squared error (input - target)^2 and the absolute error |input - target|,
-/// reduced, as torch.nn.functional.mse_loss / l1_loss; input and target have one shape.
+/// The mean squared error and the mean absolute error, as torch.nn.functional.mse_loss / l1_loss.
+/// (input - target)^2 and |input - target|, reduced; input and target have one shape.
 /// @throws tg::ShapeError when input and target shapes disagree, tg::DTypeError for a non-floating input.
+///@{
 Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions& options = {});
 Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& options = {});
 ///@}

@@ -150,7 +150,7 @@ class SavedTensor {
 };
 
 /// A recorded op on the tape: its backward, its edges to the inputs' nodes,
-/// and what the engine needs to schedule it (see this file's description).
+/// and what the engine needs to schedule it (see the description of node.h).
 class Node : public std::enable_shared_from_this<Node> {
  public:
   Node();
@@ -172,8 +172,8 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint32_t num_outputs() const { return num_outputs_; }   ///< the op's number of outputs
   void set_num_outputs(std::uint32_t n) { num_outputs_ = n; }  ///< sets num_outputs()
 
-  ///@{
   /// The edges to the inputs' nodes, one per input.
+  ///@{
   std::vector<Edge>& next_edges() { return next_edges_; }
   const std::vector<Edge>& next_edges() const { return next_edges_; }
   ///@}

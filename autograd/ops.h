@@ -27,13 +27,13 @@
 namespace tg {
 
 // ---- autograd/ops/arithmetic.cpp, math.cpp, activation.cpp, compare.cpp --------
-///@{
-/// Elementwise arithmetic, as torch.add / sub / mul / div: `a + alpha * b`,
+/// Elementwise arithmetic, as torch.add / sub / mul / div. `a + alpha * b`,
 /// `a - alpha * b`, `a * b`, `a / b` with a tensor or a number as b; rsub is
 /// `b - a` and rdiv `b / a`. Results have the broadcast shape and the promoted
 /// dtype (integer division by zero is a tg::ValueError).
 /// @throws tg::ShapeError for shapes that do not broadcast, tg::DTypeError for a
 ///   subtraction with a bool tensor or a fractional alpha with an integer result.
+///@{
 Tensor add(const Tensor& a, const Tensor& b, double alpha = 1);
 Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -45,14 +45,14 @@ Tensor mul(const Tensor& a, double b);
 Tensor div(const Tensor& a, double b);
 Tensor rdiv(const Tensor& a, double b);  // b / a
 ///@}
-///@{
-/// Elementwise math, as the torch functions of the same names: -x, e^x, ln x,
+/// Elementwise math, as the torch functions of the same names. In order: -x, e^x, ln x,
 /// ln(1 + x), sqrt, 1 / sqrt, x^exponent (tensor or number base and exponent,
 /// broadcast), |x|, sign (-1, 0 or 1), max(x, 0), leaky_relu (x for x >= 0,
 /// else negative_slope * x), sigmoid, tanh and gelu (the exact erf form, as
 /// PyTorch's default). Recorded for backward.
 /// @throws tg::DTypeError for a dtype the op does not take (docs/ops.md);
 ///   pow raises an integer to a negative integer power as tg::ValueError.
+///@{
 Tensor neg(const Tensor& x);
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
@@ -76,24 +76,24 @@ Tensor gelu(const Tensor& x);  // exact (erf) form, as PyTorch's default
 /// @param max the upper bound, or std::nullopt
 /// @throws tg::ValueError when both bounds are absent, tg::DTypeError for a bool x.
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
-///@{
 /// The elementwise larger (smaller) of a and b, broadcast, as torch.maximum / minimum.
+///@{
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
 ///@}
-///@{
 /// a where the bool `condition` is true, else b, all three broadcast
 /// together, as torch.where; a number stands for a 0-d operand.
 /// @throws tg::ShapeError for shapes that do not broadcast, tg::DTypeError for a condition that is not bool.
+///@{
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& condition, const Tensor& a, double b);
 Tensor where(const Tensor& condition, double a, const Tensor& b);
 ///@}
 
-///@{
 /// Comparisons and logic, as torch.eq, ne, lt, le, gt, ge, logical_and,
-/// logical_or, logical_not, isnan and isfinite: bool results of the broadcast
+/// logical_or, logical_not, isnan and isfinite. Bool results of the broadcast
 /// shape, no gradient (they cut the tape).
+///@{
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
@@ -118,11 +118,11 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol 
 bool equal(const Tensor& a, const Tensor& b);  // same shape and same values
 
 // ---- autograd/ops/math_functions.cpp (kernels and dtype rules: core/kernels/math.h) ----
-///@{
-/// Elementwise math, as the torch functions of the same names (trigonometric,
-/// hyperbolic, error functions, logarithms and exponentials, 1 / x). Integer
+/// Trigonometric, hyperbolic and error functions, logarithms, exponentials and 1 / x, as torch's.
+/// Integer
 /// inputs give float32 results, as PyTorch. Recorded for backward.
 /// @throws tg::DTypeError for a dtype the op does not take (docs/ops.md).
+///@{
 Tensor sin(const Tensor& x);
 Tensor cos(const Tensor& x);
 Tensor tan(const Tensor& x);
@@ -143,10 +143,10 @@ Tensor log10(const Tensor& x);
 Tensor exp2(const Tensor& x);
 Tensor reciprocal(const Tensor& x);
 ///@}
-///@{
-/// Rounding, as torch.floor, ceil, round (halves to even; with `decimals`,
-/// to that many decimal places, floating only), trunc and frac (x - trunc(x)).
+/// Rounding, as torch.floor, ceil, round, trunc and frac. round takes halves to even (with `decimals`,
+/// to that many decimal places, floating only); frac is x - trunc(x).
 /// floor, ceil, round and trunc have a zero gradient, as PyTorch.
+///@{
 // floor, ceil, round (halves to even), trunc: zero gradient, as PyTorch.
 Tensor floor(const Tensor& x);
 Tensor ceil(const Tensor& x);
@@ -155,10 +155,10 @@ Tensor round(const Tensor& x, std::int64_t decimals);  // torch.round(x, decimal
 Tensor trunc(const Tensor& x);
 Tensor frac(const Tensor& x);  // x - trunc(x)
 ///@}
+/// Binary elementwise math, broadcast, as torch.atan2, hypot, fmod and remainder. atan2 is of a / b;
+/// fmod's result has the sign of a (as C's fmod), remainder's the sign of b (as Python's %); integer
+/// division by zero is a tg::ValueError.
 ///@{
-/// Binary elementwise math, broadcast, as torch.atan2 (of a / b), hypot,
-/// fmod (the result has the sign of a, as C's fmod) and remainder (the sign
-/// of b, as Python's %); integer division by zero is a tg::ValueError.
 Tensor atan2(const Tensor& a, const Tensor& b);
 Tensor hypot(const Tensor& a, const Tensor& b);
 Tensor fmod(const Tensor& a, const Tensor& b);       // the sign of a, as C's fmod
@@ -166,8 +166,8 @@ Tensor remainder(const Tensor& a, const Tensor& b);  // the sign of b, as Python
 Tensor fmod(const Tensor& a, double b);
 Tensor remainder(const Tensor& a, double b);
 ///@}
-///@{
 /// start + weight * (end - start), broadcast, as torch.lerp.
+///@{
 Tensor lerp(const Tensor& start, const Tensor& end, double weight);  // start + weight (end - start)
 Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
 ///@}
@@ -192,8 +192,8 @@ Tensor clamp(const Tensor& x, const T& min, const T& max) {
 // NaN -> nan, +-inf -> posinf/neginf (default: the dtype's extremes); gradient 0 there.
 Tensor nan_to_num(const Tensor& x, double nan = 0, std::optional<double> posinf = std::nullopt,
                   std::optional<double> neginf = std::nullopt);
-///@{
 /// Bool tensors: where x is +-inf, +inf or -inf, as torch.isinf, isposinf and isneginf.
+///@{
 Tensor isinf(const Tensor& x);
 Tensor isposinf(const Tensor& x);
 Tensor isneginf(const Tensor& x);
@@ -208,13 +208,13 @@ Tensor isneginf(const Tensor& x);
 Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false);
 
 // ---- autograd/ops/activation_functions.cpp (also in tg::nn::functional) ----------
-///@{
-/// Activation functions with torch.nn.functional's formulas and defaults:
+/// Activation functions with torch.nn.functional's formulas and defaults.
 /// softplus (log(1 + e^(beta x)) / beta, linear above `threshold`), silu,
 /// elu, selu, celu, mish, hardtanh (clamped to [min_val, max_val]),
 /// hardswish, hardsigmoid, logsigmoid, softsign, and glu (the first half of
 /// `dim` times the sigmoid of the second; that dim's size must be even).
 /// @throws tg::DTypeError for a dtype the op does not take, tg::ShapeError for glu on an odd size.
+///@{
 Tensor softplus(const Tensor& x, double beta = 1, double threshold = 20);
 Tensor silu(const Tensor& x);
 Tensor elu(const Tensor& x, double alpha = 1);
@@ -229,12 +229,12 @@ Tensor softsign(const Tensor& x);
 Tensor glu(const Tensor& x, std::int64_t dim = -1);
 ///@}
 
-///@{
-/// Operators: the arithmetic ops above (add, sub, mul, div, neg) and the
-/// comparisons (eq, ne, lt, le, gt, ge: bool results, no gradient); the
+/// Operators for the arithmetic ops above and the comparisons. + - * / and unary - are add, sub,
+/// mul, div and neg; == != < <= > >= are eq, ne, lt, le, gt, ge (bool results, no gradient); the
 /// compound assignments are in place, as torch's `+=`.
 /// @throws tg::ShapeError for shapes that do not broadcast (or, in place, that
 ///   would change a's shape), tg::DTypeError for a dtype the op does not take.
+///@{
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
 Tensor operator*(const Tensor& a, const Tensor& b);
@@ -274,12 +274,11 @@ Tensor& operator/=(Tensor& a, double b);
 // The same signatures as the Tensor methods (autograd/tensor.h, core/args.h):
 // dims are a DimList, correction and p are Real (never a braced list or a
 // bool), keepdim is a StrictBool.
+/// Reductions, as torch.sum, mean, var, std, amax, amin, max, min, argmax, argmin, logsumexp and prod.
+/// Over every element, or over `dims` (keepdim keeps them with size 1). var and std use correction 1
+/// unless given; max and min along one dim give (values, indices); argmax and argmin without a dim give
+/// an index into the flattened tensor. See Tensor's methods and docs/overloads.md.
 ///@{
-/// Reductions, as torch.sum, mean, var, std (correction 1 unless given),
-/// amax, amin, max and min (over every element, or (values, indices) along
-/// one dim), argmax and argmin (an index into the flattened tensor without a
-/// dim), logsumexp and prod: over every element, or over `dims` (keepdim
-/// keeps them with size 1). See Tensor's methods and docs/overloads.md.
 Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, DimList dims, StrictBool keepdim = false);
 Tensor mean(const Tensor& x);
@@ -310,8 +309,8 @@ Tensor logsumexp(const Tensor& x, DimList dims, StrictBool keepdim = false);
 Tensor prod(const Tensor& x);
 Tensor prod(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
 ///@}
-///@{
 /// The p-norm (p = 2 by default), as torch.norm: of every element, or over `dims`.
+///@{
 // A number after x is p, as torch.norm(x, 1); a braced list is dims (p = 2).
 Tensor norm(const Tensor& x);
 template <Real P>
@@ -324,9 +323,9 @@ Tensor norm(const Tensor& x, P p, DimList dims, StrictBool keepdim = false) {
   return detail::norm_dims(x, static_cast<double>(p), dims, keepdim);
 }
 ///@}
-///@{
 /// softmax (log_softmax) along dim, as torch.softmax: exp(x) / sum(exp(x)),
 /// computed stably (the maximum subtracted first).
+///@{
 Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
 ///@}
@@ -362,8 +361,7 @@ Tensor dot(const Tensor& a, const Tensor& b);
 Tensor outer(const Tensor& a, const Tensor& b);
 
 // ---- autograd/ops/shape.cpp ----------------------------------------------------
-///@{
-/// Shape and layout operations, as the torch functions of the same names:
+/// Shape and layout operations, as the torch functions of the same names.
 /// view, transpose, permute, narrow, slice (x[start:end:step] along dim),
 /// select, expand, squeeze, unsqueeze, split and chunk return views that
 /// share x's storage (reshape and flatten too when the layout allows); cat
@@ -371,6 +369,7 @@ Tensor outer(const Tensor& a, const Tensor& b);
 /// only when needed, clone always, to_dtype converts (differentiable between
 /// floating types). All are recorded for backward.
 /// @throws tg::ShapeError or tg::IndexError naming the op for a shape or a dim that does not fit.
+///@{
 Tensor view(const Tensor& x, Dims shape);
 Tensor reshape(const Tensor& x, Dims shape);
 Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1);
@@ -425,9 +424,9 @@ Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);  // no grad
 
 // ---- autograd/ops/order.cpp ----------------------------------------------------
 // Shape: triangles, diagonals, tiling, flips, rolls, splitting and moving dims.
-///@{
 /// The lower (upper) triangle of the last two dims, the rest zeroed, as
 /// torch.tril / triu; `diagonal` > 0 moves the boundary above the main diagonal.
+///@{
 Tensor tril(const Tensor& x, std::int64_t diagonal = 0);
 Tensor triu(const Tensor& x, std::int64_t diagonal = 0);
 ///@}
@@ -460,8 +459,8 @@ Tensor roll(const Tensor& x, Dims shifts, Dims dims = {});
 std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& split_sizes, std::int64_t dim = 0);
 /// The slices of x along dim, that dim removed (views), as torch.unbind.
 std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim = 0);
-///@{
 /// x with the dims `source` moved to positions `destination` (a view), as torch.movedim.
+///@{
 Tensor movedim(const Tensor& x, Dims source, Dims destination);
 Tensor movedim(const Tensor& x, std::int64_t source, std::int64_t destination);
 ///@}
@@ -475,17 +474,17 @@ Tensor unflatten(const Tensor& x, std::int64_t dim, Dims sizes);
 // 0-d or 1-D tensors of one dtype; indexing "ij" (PyTorch's default) or "xy".
 // The grids are expanded views of the inputs.
 std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing = "ij");
-///@{
 /// Scans along dim, as torch.cumsum, cumprod and logcumsumexp: int64 and bool
 /// inputs give int64 (cumsum, cumprod).
+///@{
 // Scans along dim: int64 and bool inputs give int64 (cumsum, cumprod).
 Tensor cumsum(const Tensor& x, std::int64_t dim);
 Tensor cumprod(const Tensor& x, std::int64_t dim);
 Tensor logcumsumexp(const Tensor& x, std::int64_t dim);
 ///@}
-///@{
 /// The running max (min) along dim and the int64 index where it was last
 /// reached, as torch.cummax / cummin.
+///@{
 // Running max (min) and the int64 index where it was last reached.
 std::tuple<Tensor, Tensor> cummax(const Tensor& x, std::int64_t dim);
 std::tuple<Tensor, Tensor> cummin(const Tensor& x, std::int64_t dim);
@@ -494,12 +493,11 @@ std::tuple<Tensor, Tensor> cummin(const Tensor& x, std::int64_t dim);
 // they came from) and int64 indices. NaN sorts after every number. Sorting is
 // always stable; `stable` exists for PyTorch's signature, as topk's `sorted`
 // (the result is always sorted).
+/// Order statistics, as torch.sort, argsort, msort, topk, kthvalue and median. msort sorts along
+/// dim 0; topk gives the k largest (or smallest), kthvalue the k-th smallest (k from 1), median the
+/// lower median (NaN if the slice holds one). Results are values (differentiable, their gradient goes
+/// back to where they came from) and int64 indices. NaN sorts after every number; sorting is always stable.
 ///@{
-/// Order statistics, as torch.sort, argsort, msort (along dim 0), topk (the
-/// k largest, or smallest), kthvalue (the k-th smallest, k from 1) and median
-/// (the lower median; NaN if the slice holds one): values (differentiable,
-/// their gradient goes back to where they came from) and int64 indices. NaN
-/// sorts after every number; sorting is always stable.
 std::tuple<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim = -1, StrictBool descending = false,
                                 StrictBool stable = false);
 Tensor argsort(const Tensor& x, std::int64_t dim = -1, StrictBool descending = false, StrictBool stable = false);
@@ -526,10 +524,9 @@ std::tuple<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, StrictBool 
 /// @throws tg::ValueError for an unknown mode, tg::ShapeError for an
 ///   odd-length pad list or a pad the input's size cannot take.
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pad, std::string_view mode = "constant", double value = 0);
+/// Each element (each slice along dim) repeated, as torch.repeat_interleave. `repeats` is a number,
+/// or int64 counts per slice; without dim, x is flattened first.
 ///@{
-/// Each element (each slice along dim) repeated `repeats` times (a number,
-/// or int64 counts per slice), as torch.repeat_interleave; without dim, x is
-/// flattened first.
 // Each element (each slice along dim) repeated; without dim, x is flattened first.
 Tensor repeat_interleave(const Tensor& x, std::int64_t repeats, std::optional<std::int64_t> dim = {});
 Tensor repeat_interleave(const Tensor& x, const Tensor& repeats, std::optional<std::int64_t> dim = {});
@@ -606,27 +603,27 @@ Tensor einsum(std::string_view equation, const std::vector<Tensor>& operands);
 ///   weights; tg::ShapeError for probs that are not 1-D or 2-D.
 Tensor multinomial(const Tensor& probs, std::int64_t num_samples, StrictBool replacement = false,
                    Generator* gen = nullptr);
-///@{
-/// Normal samples, as torch.normal: with the broadcast shape of mean and std
+/// Normal samples, as torch.normal. With the broadcast shape of mean and std
 /// (std >= 0), or of `size` for two numbers; from `gen`, or the default
 /// generator when it is null.
 /// @throws tg::ValueError for a negative std.
+///@{
 // Normal samples with the broadcast shape of mean and std (std >= 0).
 Tensor normal(const Tensor& mean, const Tensor& std, Generator* gen = nullptr);
 Tensor normal(const Tensor& mean, double std = 1, Generator* gen = nullptr);
 Tensor normal(double mean, const Tensor& std, Generator* gen = nullptr);
 Tensor normal(double mean, double std, Dims size, TensorOptions options = {}, Generator* gen = nullptr);
 ///@}
-///@{
 /// Uniform [0, 1) (normal) samples shaped as x, of x's dtype unless one is
 /// given, as torch.rand_like / randn_like.
+///@{
 // Shaped as x, of x's dtype unless one is given.
 Tensor rand_like(const Tensor& x, std::optional<DType> dtype = {}, Generator* gen = nullptr);
 Tensor randn_like(const Tensor& x, std::optional<DType> dtype = {}, Generator* gen = nullptr);
 ///@}
-///@{
 /// Integers in [0, high) or [low, high) shaped as x, of x's dtype (not
 /// bool), as torch.randint_like.
+///@{
 // Integers in [0, high) or [low, high), of x's dtype (not bool).
 Tensor randint_like(const Tensor& x, std::int64_t high, Generator* gen = nullptr);
 Tensor randint_like(const Tensor& x, std::int64_t low, std::int64_t high, Generator* gen = nullptr);

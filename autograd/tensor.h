@@ -59,7 +59,8 @@ class Tensor : public TensorBase {
  public:
   /// An undefined tensor (defined() is false), as a default-constructed torch::Tensor.
   Tensor() = default;
-  /// TensorBase's constructors (a handle on an existing TensorImpl).
+  /// TensorBase's constructors, inherited (listed under TensorBase's name):
+  /// Tensor(impl) is a handle on an existing TensorImpl.
   using TensorBase::TensorBase;
   /// Implicit: every kernel result (a TensorBase) is a Tensor without history.
   ///@{
@@ -68,23 +69,29 @@ class Tensor : public TensorBase {
   ///@}
 
   // ---- conversions ------------------------------------------------------
-  Tensor to(DType dtype) const;  ///< differentiable between floating types
+  /// This tensor converted to `dtype` (itself when it already has it), as
+  /// torch.Tensor.to; recorded for backward when the result is floating (a
+  /// cast to an integer type or bool cuts the tape).
+  Tensor to(DType dtype) const;
   /// A copy of the data, recorded for backward (gradients flow back to this tensor).
   Tensor clone() const;
   /// This tensor when contiguous, else a contiguous copy (recorded for backward).
   Tensor contiguous() const;
   /// The same data without history: a tensor that does not require grad.
   Tensor detach() const;
-  /// PyTorch's dtype shorthands whose names are not C++ keywords. x.float(),
-  /// x.double(), x.long(), x.int(), x.short(), x.char() and x.bool() cannot
-  /// be declared in C++; write x.to(tg::kFloat), x.to(tg::kDouble),
-  /// x.to(tg::kLong), ... as LibTorch does (docs/pytorch.md).
-  Tensor half() const;      ///< x.to(kFloat16)
-  Tensor bfloat16() const;  ///< x.to(kBFloat16)
-  Tensor byte() const;      ///< x.to(kUInt8)
+  /// PyTorch's dtype shorthands whose names are not C++ keywords. x.half(),
+  /// x.bfloat16() and x.byte() are x.to(kFloat16), x.to(kBFloat16) and
+  /// x.to(kUInt8). x.float(), x.double(), x.long(), x.int(), x.short(),
+  /// x.char() and x.bool() cannot be declared in C++; write x.to(tg::kFloat),
+  /// x.to(tg::kDouble), x.to(tg::kLong), ... as LibTorch does (docs/pytorch.md).
   ///@{
-  /// Method forms of the arithmetic ops (tg::add(x, y), ...), as torch.Tensor's:
+  Tensor half() const;
+  Tensor bfloat16() const;
+  Tensor byte() const;
+  ///@}
+  /// Method forms of the arithmetic ops tg::add, sub, mul and div, as torch.Tensor's.
   /// this + alpha * other, this - alpha * other, this * other, this / other, broadcast.
+  ///@{
   Tensor add(const Tensor& other, double alpha = 1) const;
   Tensor add(double other) const;
   Tensor sub(const Tensor& other, double alpha = 1) const;
@@ -94,8 +101,8 @@ class Tensor : public TensorBase {
   Tensor div(const Tensor& other) const;
   Tensor div(double other) const;
   ///@}
-  ///@{
   /// softmax (or its log, computed stably) along `dim`, as torch.Tensor.softmax.
+  ///@{
   Tensor softmax(std::int64_t dim) const;
   Tensor log_softmax(std::int64_t dim) const;
   ///@}
@@ -104,10 +111,10 @@ class Tensor : public TensorBase {
   /// Whether ops on this tensor are recorded: a leaf made to require grad, or
   /// the result of recorded ops.
   bool requires_grad() const;
-  ///@{
   /// Makes this leaf tracked by the tape (or not); returns *this.
   /// @throws tg::DTypeError for a tensor that is not floating, tg::AutogradError
   ///   when turning it off on a non-leaf (use detach()).
+  ///@{
   Tensor& set_requires_grad(bool requires_grad = true);
   Tensor& requires_grad_(bool requires_grad = true) { return set_requires_grad(requires_grad); }
   ///@}
@@ -136,9 +143,9 @@ class Tensor : public TensorBase {
   /// @throws tg::AutogradError for a tensor that does not require grad, a graph
   ///   already freed, or (in anomaly mode) a NaN or Inf produced in backward.
   void backward(const Tensor& gradient = {}, bool retain_graph = false, bool create_graph = false) const;
-  ///@{
   /// A non-leaf keeps its gradient in grad() after backward, as
   /// torch.Tensor.retain_grad; retains_grad() says whether it does.
+  ///@{
   void retain_grad() const;
   bool retains_grad() const;
   ///@}
@@ -151,7 +158,6 @@ class Tensor : public TensorBase {
   void register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
 
   // ---- views (no copy) ---------------------------------------------------
-  ///@{
   /// Shape and layout operations, as torch.Tensor's methods of the same names,
   /// recorded for backward. view, transpose, permute, t, narrow, slice, select,
   /// operator[], expand, squeeze, unsqueeze, diagonal, split, unbind, movedim and
@@ -160,6 +166,7 @@ class Tensor : public TensorBase {
   /// and roll make new tensors.
   /// @throws tg::ShapeError or tg::IndexError naming the op for a shape or a dim
   ///   that does not fit.
+  ///@{
   Tensor view(Dims shape) const;
   Tensor reshape(Dims shape) const;
   Tensor view_as(const Tensor& other) const { return view(other.shape()); }
@@ -196,13 +203,13 @@ class Tensor : public TensorBase {
   ///@}
 
   // ---- elementwise --------------------------------------------------------
-  ///@{
-  /// Elementwise math, as torch.Tensor's methods of the same names: a new tensor
+  /// Elementwise math, as torch.Tensor's methods of the same names. A new tensor
   /// (of the broadcast shape for two operands), recorded for backward where the
   /// op is differentiable; isinf, isposinf, isneginf and isclose give bool
   /// tensors. docs/ops.md lists each op's dtypes.
   /// @throws tg::DTypeError for a dtype the op does not take, tg::ShapeError for
   ///   shapes that do not broadcast.
+  ///@{
   Tensor neg() const;
   Tensor exp() const;
   Tensor log() const;
@@ -265,8 +272,7 @@ class Tensor : public TensorBase {
   ///@}
 
   // ---- reductions ---------------------------------------------------------
-  ///@{
-  /// Reductions, as torch.Tensor's methods of the same names: over every
+  /// Reductions, as torch.Tensor's methods of the same names. Over every
   /// element, or over `dims` (keepdim keeps them with size 1); max, min and
   /// their dim forms return (values, indices).
   /// Dims come first and are a DimList: x.sum(1), x.sum({0, 1}), x.mean(1, true),
@@ -276,6 +282,7 @@ class Tensor : public TensorBase {
   /// x.var(std::nullopt, 0). norm's number first is p, as in PyTorch:
   /// x.norm(1) is the L1 norm, x.norm({1}) the 2-norm over dim 1. See
   /// core/args.h and docs/overloads.md.
+  ///@{
   Tensor sum() const;
   Tensor sum(DimList dims, StrictBool keepdim = false) const;
   Tensor mean() const;
@@ -311,9 +318,9 @@ class Tensor : public TensorBase {
   }
   Tensor norm(DimList dims) const;
   ///@}
-  ///@{
   /// Scans and order statistics, as torch.Tensor's methods of the same names
   /// (autograd/ops/order.cpp); tuple results are (values, indices).
+  ///@{
   Tensor cumsum(std::int64_t dim) const;
   Tensor cumprod(std::int64_t dim) const;
   Tensor logcumsumexp(std::int64_t dim) const;
@@ -338,10 +345,10 @@ class Tensor : public TensorBase {
   ///@}
 
   // ---- linear algebra and indexing ----------------------------------------
-  ///@{
-  /// Matrix product and indexing, as torch.Tensor's: matmul broadcasts batch
+  /// Matrix product and indexing, as torch.Tensor's. matmul broadcasts batch
   /// dims; index_select, gather and scatter_add take int64 indices, masked_fill
   /// a bool mask.
+  ///@{
   Tensor matmul(const Tensor& other) const;
   Tensor index_select(std::int64_t dim, const Tensor& index) const;
   Tensor gather(std::int64_t dim, const Tensor& index) const;
@@ -350,10 +357,10 @@ class Tensor : public TensorBase {
   ///@}
 
   // ---- advanced indexing and the scatter family (autograd/indexing.h) -----
-  ///@{
   /// Advanced indexing and the scatter family, as torch.Tensor's methods of
-  /// the same names (autograd/indexing.h); any and all reduce with or.
+  /// the same names. See autograd/indexing.h; any and all reduce with or.
   /// x.index({0, Slice(1, None), mask}) is x[0, 1:, mask]; x.index_put_({...}, v) is x[...] = v.
+  ///@{
   Tensor index(std::initializer_list<indexing::TensorIndex> indices) const;
   Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
   Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, const Tensor& values,
@@ -394,9 +401,9 @@ class Tensor : public TensorBase {
   ///@}
 
   // ---- comparisons (bool results, no gradient) ----------------------------
-  ///@{
   /// Elementwise comparisons with a tensor (broadcast) or a number: bool
   /// tensors, never recorded.
+  ///@{
   Tensor eq(const Tensor& other) const;
   Tensor ne(const Tensor& other) const;
   Tensor lt(const Tensor& other) const;
@@ -412,13 +419,13 @@ class Tensor : public TensorBase {
   ///@}
 
   // ---- in place (bump the version counter) --------------------------------
-  ///@{
-  /// In-place forms of the ops without the underscore: they write into this
+  /// In-place forms of the ops without the underscore. They write into this
   /// tensor, bump its version counter (backward then refuses a saved tensor that
   /// changed) and return *this; on a view of a tensor in a graph they rewrite
   /// its history, as in PyTorch.
   /// @throws tg::AutogradError for a leaf that requires grad while grad mode is
   ///   on (optimizers update under tg::NoGradGuard).
+  ///@{
   Tensor& add_(const Tensor& other, double alpha = 1);
   Tensor& add_(double other);
   Tensor& sub_(const Tensor& other, double alpha = 1);
@@ -434,9 +441,9 @@ class Tensor : public TensorBase {
   Tensor& relu_();
   Tensor& masked_fill_(const Tensor& mask, double value);
   ///@}
+  /// Random in-place fills, as torch.Tensor's. From `gen` or the default
+  /// generator, with a zero gradient to the old value, as fill_ (autograd/ops/random_ops.cpp).
   ///@{
-  /// Random in-place fills (autograd/ops/random_ops.cpp), from `gen` or the
-  /// default generator: a zero gradient to the old value, as fill_.
   Tensor& uniform_(double from = 0, double to = 1, Generator* gen = nullptr);
   Tensor& normal_(double mean = 0, double std = 1, Generator* gen = nullptr);
   Tensor& bernoulli_(double p = 0.5, Generator* gen = nullptr);
@@ -459,9 +466,9 @@ class Tensor : public TensorBase {
 /// Tensor adds no state: converting either way only copies the handle.
 static_assert(sizeof(Tensor) == sizeof(TensorBase));
 
-///@{
 /// For kernels that take or return several tensors (kernel::cat): the
 /// handles, copied (no data is).
+///@{
 inline std::vector<TensorBase> as_bases(std::span<const Tensor> tensors) { return {tensors.begin(), tensors.end()}; }
 inline std::vector<Tensor> as_tensors(std::vector<TensorBase> bases) {
   return {std::make_move_iterator(bases.begin()), std::make_move_iterator(bases.end())};
@@ -469,13 +476,13 @@ inline std::vector<Tensor> as_tensors(std::vector<TensorBase> bases) {
 ///@}
 
 // ---- creation (autograd/creation.cpp) --------------------------------------
-///@{
-/// Tensors filled with a value, as torch.empty, zeros, ones, full, the *_like
-/// forms (t's shape, and its dtype unless one is given) and scalar_tensor (0-d).
+/// Tensors filled with a value, as torch.empty, zeros, ones, full, the *_like forms and scalar_tensor.
+/// The *_like forms take t's shape, and its dtype unless one is given; scalar_tensor is 0-d.
 /// The kernel::... versions of core/tensor.h make the data; these return a
 /// Tensor and apply TensorOptions::requires_grad.
 /// @throws tg::ShapeError for a negative size, tg::OutOfMemoryError when the
 ///   data cannot be allocated.
+///@{
 Tensor empty(Dims shape, TensorOptions options = {});
 Tensor zeros(Dims shape, TensorOptions options = {});
 Tensor ones(Dims shape, TensorOptions options = {});
@@ -490,11 +497,11 @@ namespace detail {
 Tensor arange_range(double start, double end, double step, TensorOptions options);
 Tensor finish_creation(TensorBase t, const TensorOptions& options);  ///< applies requires_grad
 }  // namespace detail
-///@{
 /// Values from start (0) to end, excluding end, by step, as torch.arange.
 /// As PyTorch: integer start, end and step give int64, any floating one the
 /// default float32; options given explicitly decide (kernel::arange). The
 /// numbers are deduced so that `arange(5, {})` cannot read `{}` as end = 0.
+///@{
 template <Real E>
 Tensor arange(E end, TensorOptions options = {.dtype = std::is_integral_v<E> ? kInt64 : kFloat32}) {
   return detail::arange_range(0, static_cast<double>(end), 1, options);
@@ -511,13 +518,13 @@ Tensor arange(S start, E end, P step = 1,
 Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
 /// An n x m (m defaults to n) identity matrix (torch.eye).
 Tensor eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
-///@{
 /// A tensor from values in row-major order, as torch.tensor.
 /// @throws tg::ShapeError when the shape does not hold as many values.
 /// From values in row-major order; the shape defaults to 1-D. Integers give
 /// int64, floating numbers float32, bools bool, as torch.tensor; a
 /// std::vector<T> of any arithmetic T keeps T's dtype where tapegrad has it
 /// (kernel::tensor in core/tensor.h).
+///@{
 Tensor tensor(std::initializer_list<double> values, Dims shape = {}, TensorOptions options = {});
 template <Real T>
 requires(!std::same_as<T, double>) Tensor
@@ -538,11 +545,10 @@ tensor(const std::vector<T>& values, Dims shape = {},
 ///@}
 
 // ---- random numbers (autograd/creation.cpp; the generators are core/random.h)
+/// Random tensors, as torch.rand, randn, randint, bernoulli and randperm. rand is uniform in [0, 1),
+/// randn standard normal, randint uniform integers in [low, high), bernoulli 0 or 1 with the given
+/// probabilities, randperm a permutation of 0..n-1; from `gen`, or the default generator (tg::manual_seed).
 ///@{
-/// Random tensors, as torch.rand (uniform in [0, 1)), randn (standard normal),
-/// randint (uniform integers in [low, high)), bernoulli (0 or 1 with the given
-/// probabilities) and randperm (a permutation of 0..n-1); from `gen`, or the
-/// default generator (tg::manual_seed).
 Tensor rand(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
 Tensor randn(Dims shape, TensorOptions options = {}, Generator* gen = nullptr);
 Tensor randint(std::int64_t low, std::int64_t high, Dims shape, TensorOptions options = {.dtype = kInt64},
@@ -552,11 +558,11 @@ Tensor bernoulli(Dims shape, double p, TensorOptions options = {}, Generator* ge
 Tensor randperm(std::int64_t n, Generator* gen = nullptr);
 ///@}
 
-///@{
-/// A bare DType wherever TensorOptions go: tg::randn({3}, tg::kFloat64),
+/// A bare DType wherever TensorOptions go. tg::randn({3}, tg::kFloat64),
 /// tg::arange(1, 5, tg::kFloat64), tg::tensor({1, 2}, {}, tg::kFloat16). A
 /// template, so that `{}` still means default options and is never read as a
 /// DType.
+///@{
 template <std::same_as<DType> D>
 Tensor empty(Dims shape, D dtype) {
   return empty(std::move(shape), TensorOptions{.dtype = dtype});

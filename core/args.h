@@ -55,8 +55,8 @@ class DimList {
   template <class I>
   requires std::integral<I> &&(!std::same_as<I, bool>)DimList(I dim)
       : dims_{static_cast<std::int64_t>(dim)} {}  // NOLINT: implicit on purpose, as x.sum(1)
-  ///@{
   /// A list of dims (negative ones count from the end); an empty one is every dim.
+  ///@{
   DimList(std::initializer_list<std::int64_t> dims) : dims_(dims) {}
   DimList(const Dims& dims) : dims_(dims) {}                       // NOLINT
   DimList(const std::vector<std::int64_t>& dims) : dims_(dims) {}  // NOLINT

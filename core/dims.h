@@ -18,9 +18,9 @@ namespace tg {
 /// The most dimensions a tensor may have (Dims holds them inline).
 inline constexpr int kMaxDims = 8;
 
+/// Overflow-checked int64 arithmetic for element counts, strides and offsets.
+/// True when the exact result does not fit (then *out is unspecified).
 ///@{
-/// Overflow-checked int64 arithmetic for element counts, strides and offsets:
-/// true when the exact result does not fit (then *out is unspecified).
 inline bool mul_overflows(std::int64_t a, std::int64_t b, std::int64_t* out) {
   return __builtin_mul_overflow(a, b, out);
 }
@@ -51,8 +51,8 @@ class Dims {
  public:
   /// No dimensions (the shape of a 0-d tensor).
   Dims() = default;
-  ///@{
   /// The given values, in order.
+  ///@{
   Dims(std::initializer_list<std::int64_t> values) { assign(values.begin(), values.end()); }
   Dims(std::span<const std::int64_t> values) { assign(values.begin(), values.end()); }
   Dims(const std::vector<std::int64_t>& values) { assign(values.begin(), values.end()); }
@@ -64,8 +64,8 @@ class Dims {
     return d;
   }
 
-  ///@{
   /// std::vector-like access to the values (size() of them).
+  ///@{
   int size() const { return n_; }
   bool empty() const { return n_ == 0; }
   std::int64_t* data() { return v_.data(); }
@@ -79,8 +79,8 @@ class Dims {
   std::int64_t back() const { return v_[static_cast<std::size_t>(n_ - 1)]; }
   ///@}
 
-  ///@{
   /// std::vector-like changes; growing past kMaxDims is a tg::ShapeError.
+  ///@{
   void push_back(std::int64_t x) {
     check_rank(n_ + 1);
     v_[static_cast<std::size_t>(n_++)] = x;

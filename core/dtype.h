@@ -18,8 +18,8 @@ namespace tg {
 /// like c10's.
 enum class DType : std::uint8_t { UInt8, Int8, Int16, Int32, Int64, Float16, Float32, Float64, Bool, BFloat16 };
 
-///@{
 /// The dtypes under PyTorch's names (torch.uint8 is tg::kUInt8, ...).
+///@{
 inline constexpr DType kUInt8 = DType::UInt8;
 inline constexpr DType kInt8 = DType::Int8;
 inline constexpr DType kInt16 = DType::Int16;
@@ -31,8 +31,8 @@ inline constexpr DType kFloat64 = DType::Float64;
 inline constexpr DType kBool = DType::Bool;
 inline constexpr DType kBFloat16 = DType::BFloat16;
 ///@}
-///@{
 /// PyTorch's aliases (torch.long is tg::kLong, ...).
+///@{
 inline constexpr DType kByte = kUInt8;
 inline constexpr DType kChar = kInt8;
 inline constexpr DType kShort = kInt16;

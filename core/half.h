@@ -116,8 +116,8 @@ struct Half {
     h.bits = b;
     return h;
   }
-  ///@{
   /// Compound assignment rounds once per step, as storing into a half tensor would.
+  ///@{
   template <class V>
   constexpr Half& operator+=(V v) {
     return *this = Half(static_cast<float>(*this) + static_cast<float>(v));
@@ -156,8 +156,8 @@ struct BFloat16 {
     h.bits = b;
     return h;
   }
-  ///@{
   /// Compound assignment rounds once per step, as Half's.
+  ///@{
   template <class V>
   constexpr BFloat16& operator+=(V v) {
     return *this = BFloat16(static_cast<float>(*this) + static_cast<float>(v));

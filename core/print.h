@@ -40,7 +40,7 @@
 
 namespace tg {
 
-/// The text print(t) shows in PyTorch (see this file's description).
+/// The text print(t) shows in PyTorch (see the description of print.h).
 std::string repr(const TensorBase& t);
 /// Writes repr(t).
 std::ostream& operator<<(std::ostream& os, const TensorBase& t);

@@ -73,16 +73,16 @@ struct TensorOptions {
 /// adds the methods; see autograd/tensor.h.
 class TensorBase {
  public:
-  ///@{
   /// An undefined handle, or one on `impl`.
+  ///@{
   TensorBase() = default;
   explicit TensorBase(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
   ///@}
 
   // ---- identity and metadata -------------------------------------------
-  ///@{
-  /// Identity: whether the handle names a tensor; dropping it; the TensorImpl
+  /// The handle itself. Whether it names a tensor; dropping it; the TensorImpl
   /// behind it; whether two handles name the same one.
+  ///@{
   bool defined() const { return impl_ != nullptr; }
   void reset() { impl_.reset(); }
   TensorImpl* impl() const { return impl_.get(); }
@@ -90,11 +90,11 @@ class TensorBase {
   bool is_same(const TensorBase& other) const { return impl_ == other.impl_; }
   ///@}
 
-  ///@{
-  /// Metadata, as torch.Tensor's methods of the same names (sizes() and shape()
+  /// Metadata, as torch.Tensor's methods of the same names. sizes() and shape()
   /// are the same values; size(dim) and stride(dim) take negative dims).
   /// @throws tg::Error on an undefined tensor; size and stride tg::IndexError
   ///   for a dim out of range.
+  ///@{
   DType dtype() const { return checked().dtype; }
   Device device() const { return checked().storage->device(); }
   int dim() const { return checked().sizes.size(); }

@@ -37,6 +37,7 @@ struct DataLoaderOptions {
 /// DistributedSampler.set_epoch does).
 class DataLoader {
  public:
+  /// Batches of `dataset`, drawn in order or shuffled as `options` say.
   /// @param dataset the examples, shared (the loader and its iterators keep it alive)
   /// @param options batch size, shuffling, seed
   /// @throws tg::ValueError for a null dataset or a batch size of zero.
@@ -68,15 +69,15 @@ class DataLoader {
     using value_type = Batch;                ///< What dereferencing gives.
     using difference_type = std::ptrdiff_t;  ///< For std::input_iterator.
 
-    ///@{
     /// The current batch.
+    ///@{
     Batch& operator*() { return batch_; }
     const Batch& operator*() const { return batch_; }
     Batch* operator->() { return &batch_; }
     const Batch* operator->() const { return &batch_; }
     ///@}
-    ///@{
     /// Loads the next batch.
+    ///@{
     Iterator& operator++();
     void operator++(int) { ++*this; }
     ///@}

@@ -46,8 +46,8 @@ class Dataset {
   virtual Batch get_batch(std::span<const std::size_t> indices) const;
 
  protected:
-  ///@{
   /// Copyable only as part of a derived class, so a Dataset cannot be sliced.
+  ///@{
   Dataset() = default;
   Dataset(const Dataset&) = default;
   Dataset& operator=(const Dataset&) = default;
@@ -64,6 +64,7 @@ class Dataset {
 /// @endcode
 class TensorDataset : public Dataset {
  public:
+  /// Pairs inputs[i] with targets[i].
   /// @param inputs  example i is inputs[i]
   /// @param targets target i is targets[i]
   /// @throws tg::ShapeError unless both tensors have at least one dimension and
@@ -95,6 +96,7 @@ class TensorDataset : public Dataset {
 /// subset of a TensorDataset keeps the fast path.
 class Subset : public Dataset {
  public:
+  /// The examples of `base` at `indices`, in that order.
   /// @param base    the dataset to take examples from, shared
   /// @param indices example i of the subset is example indices[i] of `base`
   /// @throws tg::IndexError if an index is out of range for `base`.
@@ -121,8 +123,8 @@ class Subset : public Dataset {
   std::vector<std::size_t> indices_;
 };
 
-///@{
 /// The first n examples of `base`. @throws tg::IndexError if it has fewer.
+///@{
 Subset first_n(std::shared_ptr<const Dataset> base, std::size_t n);
 template <std::derived_from<Dataset> D>
 Subset first_n(D base, std::size_t n) {

@@ -52,7 +52,7 @@ struct DDPOptions {
 };
 
 /// Data-parallel training of a module, as torch.nn.parallel.DistributedDataParallel
-/// (see this file's description).
+/// (see the description of ddp.h).
 class DistributedDataParallel : public nn::Module {
  public:
   /// Broadcasts the module's parameters and buffers from rank 0 (collective).

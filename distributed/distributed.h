@@ -81,9 +81,9 @@ void init();
 bool is_initialized();
 /// Finalises MPI (collective: every rank must call it). Also done at exit.
 void finalize();
-///@{
 /// This process's rank and the number of processes, as torch.distributed.get_rank / get_world_size.
 /// @throws tg::ValueError before init().
+///@{
 int rank();
 int world_size();
 ///@}
@@ -93,9 +93,9 @@ ProcessGroup& default_group();
 /// Prints "[rank r] message" to stderr and ends the whole job with `code`.
 [[noreturn]] void abort(const std::string& message, int code = 1);
 
-///@{
 /// Blocking conveniences on the default group: the ProcessGroup collective, then wait().
 /// @throws tg::ValueError before init(), or as the ProcessGroup collective.
+///@{
 void all_reduce(Tensor& tensor, ReduceOp op = ReduceOp::kSum);
 void broadcast(Tensor& tensor, int root = 0);
 void barrier();

@@ -48,7 +48,7 @@ struct DistributedSamplerOptions {
 };
 
 /// This rank's share of a dataset's indices per epoch, as
-/// torch.utils.data.DistributedSampler (see this file's description).
+/// torch.utils.data.DistributedSampler (see the description of sampler.h).
 class DistributedSampler {
  public:
   /// A sampler for `rank` of `world_size` processes.

@@ -39,17 +39,17 @@ concept ModuleArgument =
 /// A list of owned submodules without a forward of its own.
 class ModuleList : public Module {
  public:
-  ///@{
   /// Empty, or holding `modules` (each moved in, or shared as a std::shared_ptr)
   /// registered as "0", "1", ...
+  ///@{
   ModuleList() = default;
   template <detail::ModuleArgument... Ms>
   requires(sizeof...(Ms) > 0) explicit ModuleList(Ms&&... modules) { (push_back(std::forward<Ms>(modules)), ...); }
   ///@}
 
-  ///@{
   /// Appends a module, registered as its index: by value (move it in:
   /// std::move(m) or a temporary), or shared through a std::shared_ptr.
+  ///@{
   template <class M>
   requires std::derived_from<std::remove_cvref_t<M>, Module>
   void push_back(M&& module) {
@@ -62,9 +62,9 @@ class ModuleList : public Module {
   void push_back(std::shared_ptr<M> module) { append(std::shared_ptr<Module>(std::move(module))); }
   ///@}
 
-  ///@{
   /// std::vector-like access; operator[] and ptr() throw tg::IndexError for an
   /// index out of range.
+  ///@{
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
   Module& operator[](std::size_t index) const { return *ptr(index); }
@@ -79,8 +79,8 @@ class ModuleList : public Module {
   /// The shared pointer holding the module at `index`.
   /// @throws tg::IndexError for an index out of range.
   const std::shared_ptr<Module>& ptr(std::size_t index) const;
-  ///@{
   /// The modules' shared pointers, in order.
+  ///@{
   auto begin() const { return items_.begin(); }
   auto end() const { return items_.end(); }
   ///@}
@@ -113,9 +113,9 @@ class ModuleDict : public Module {
  public:
   ModuleDict() = default;
 
-  ///@{
   /// A module by value (moved in) or shared through std::shared_ptr. A name
   /// already in the dict, empty or with a '.' is a ValueError.
+  ///@{
   template <class M>
   requires std::derived_from<std::remove_cvref_t<M>, Module>
   void insert(const std::string& key, M&& module) {
@@ -130,18 +130,18 @@ class ModuleDict : public Module {
   }
   ///@}
 
-  ///@{
   /// The number of modules, whether there are none, whether `key` is one, the
   /// keys in insertion order.
+  ///@{
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
   bool contains(const std::string& key) const;
   std::vector<std::string> keys() const;
   ///@}
-  ///@{
   /// The module under `key` (ptr: its shared pointer; at: as its own type M).
   /// @throws tg::IndexError naming the key and the keys there are, if it is
   ///   absent; at() tg::ValueError if the module is not an M.
+  ///@{
   Module& operator[](const std::string& key) const { return *ptr(key); }
   const std::shared_ptr<Module>& ptr(const std::string& key) const;
   template <class M>
@@ -151,8 +151,8 @@ class ModuleDict : public Module {
     return *m;
   }
   ///@}
-  ///@{
   /// (key, module) pairs in insertion order.
+  ///@{
   auto begin() const { return items_.begin(); }
   auto end() const { return items_.end(); }
   ///@}
@@ -169,15 +169,15 @@ class ModuleDict : public Module {
 /// ParameterList); each entry is the same tensor as the registry's.
 class ParameterList : public Module {
  public:
-  ///@{
   /// Empty, or registering each of `parameters` (as append()).
+  ///@{
   ParameterList() = default;
   explicit ParameterList(const std::vector<Tensor>& parameters);
   ///@}
   /// Returns the registered tensor. An undefined tensor is a ValueError.
   Tensor append(const Tensor& parameter);
-  ///@{
   /// std::vector-like access; operator[] throws tg::IndexError for an index out of range.
+  ///@{
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
   const Tensor& operator[](std::size_t index) const;
@@ -198,9 +198,9 @@ class ParameterDict : public Module {
   /// Returns the registered tensor. A taken, empty or dotted name, or an
   /// undefined tensor, is a ValueError.
   Tensor insert(const std::string& key, const Tensor& parameter);
-  ///@{
   /// The number of parameters, whether there are none, whether `key` is one,
   /// the keys in insertion order.
+  ///@{
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
   bool contains(const std::string& key) const;
@@ -209,8 +209,8 @@ class ParameterDict : public Module {
   /// The parameter under `key`.
   /// @throws tg::IndexError naming the key, if it is absent.
   const Tensor& operator[](const std::string& key) const;
-  ///@{
   /// (key, parameter) pairs in insertion order.
+  ///@{
   auto begin() const { return items_.begin(); }
   auto end() const { return items_.end(); }
   ///@}

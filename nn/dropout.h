@@ -14,6 +14,7 @@ namespace tg::nn {
 /// default generator (tg::manual_seed) when none is given.
 class Dropout : public Module {
  public:
+  /// Zeroes each element with probability `p` in training mode.
   /// @throws tg::ValueError for p outside [0, 1].
   explicit Dropout(double p = 0.5, Generator* generator = nullptr);
   /// A bool would be p = 1 (everything dropped), as F::dropout's.

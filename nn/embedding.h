@@ -13,6 +13,7 @@ namespace tg::nn {
 /// scale_grad_by_freq as F::embedding (rows renormalised in place when looked up).
 class Embedding : public Module {
  public:
+  /// A [num_embeddings, embedding_dim] table, initialised from N(0, 1) (the padding_idx row zero).
   /// @throws tg::ValueError for non-positive sizes, a padding_idx out of range or a bad max_norm.
   Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim, std::optional<std::int64_t> padding_idx = {},
             std::optional<double> max_norm = {}, double norm_type = 2, StrictBool scale_grad_by_freq = false);

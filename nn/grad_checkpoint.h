@@ -21,7 +21,7 @@
 
 namespace tg::nn {
 
-/// seq(input), run in `segments` checkpointed pieces (see this file's description).
+/// seq(input), run in `segments` checkpointed pieces (see the description of nn/grad_checkpoint.h).
 /// @param seq      the modules, run in order
 /// @param segments how many runs to split them into, 1 to seq.size()
 /// @param input    the first module's input

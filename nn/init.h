@@ -37,10 +37,10 @@ enum class Nonlinearity {
 /// pass's variance, fan_out the backward pass's.
 enum class FanMode { FanIn, FanOut };
 
-///@{
-/// The recommended gain for a nonlinearity, as torch.nn.init.calculate_gain: 1 for linear, convolutions and
+/// The recommended gain for a nonlinearity, as torch.nn.init.calculate_gain. 1 for linear, convolutions and
 /// sigmoid; 5/3 for tanh; sqrt(2) for relu; sqrt(2 / (1 + slope^2)) for
 /// leaky_relu (param = slope, default 0.01); 3/4 for selu.
+///@{
 double calculate_gain(Nonlinearity nonlinearity, std::optional<double> param = {});
 /// By PyTorch's name ("relu", "leaky_relu", "conv2d", ...); ValueError for others.
 /// @throws tg::ValueError for an unknown name.

@@ -18,7 +18,8 @@ struct LinearOptions {
 /// U(-1/sqrt(in), 1/sqrt(in)), and the bias from the same range.
 class Linear : public Module {
  public:
-  /// StrictBool: `Linear(in, out, {})` is the default options (with a bias),
+  /// A layer from `in_features` to `out_features`, with a bias unless `bias` is false.
+  /// `bias` is a StrictBool: `Linear(in, out, {})` is the default options (with a bias),
   /// not bias = false, and an integer is neither.
   /// @throws tg::ValueError for a non-positive number of features.
   Linear(std::int64_t in_features, std::int64_t out_features, StrictBool bias = true);

@@ -45,24 +45,24 @@ namespace tg::nn {
 /// Parameters and buffers by dotted name ("fc1.weight"), as PyTorch's state_dict().
 using StateDict = std::map<std::string, Tensor>;
 
-/// The base of every layer and model, as torch.nn.Module: see this file's
-/// description.
+/// The base of every layer and model, as torch.nn.Module: see the description
+/// of module.h.
 class Module {
  public:
   Module() = default;
   virtual ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
-  ///@{
   /// Moves the module; submodules registered by reference follow it (see this
   /// file's description). Copying is disabled.
+  ///@{
   Module(Module&& other);
   Module& operator=(Module&& other);
   ///@}
 
-  ///@{
   /// Single-tensor forward, for modules that have one (Sequential calls it);
   /// `m(x)` calls it. The base's throws tg::Error: override it.
+  ///@{
   virtual Tensor forward(const Tensor& input);
   Tensor operator()(const Tensor& input) { return forward(input); }
   ///@}
@@ -75,18 +75,16 @@ class Module {
                   "to be called as m(x, mask)");
   }
 
+  /// What printing shows: the type name and the text inside its parentheses. The name is "Linear" (by
+  /// default the C++ class name without its namespaces), the text "in_features=784, out_features=32, bias=True".
   ///@{
-  /// The type name shown when printing ("Linear"; by default the C++ class
-  /// name without its namespaces), and the text inside its parentheses
-  /// ("in_features=784, out_features=32, bias=True").
   virtual std::string type_name() const;
   virtual std::string extra_repr() const { return {}; }
   ///@}
 
+  /// The registered parameters, buffers and direct submodules, in registration order.
+  /// The named_ forms give their dotted names ("fc1.weight"); with recurse=false only this module's own.
   ///@{
-  /// The registered parameters, buffers and direct submodules, in registration
-  /// order, with their dotted names for the named_ forms ("fc1.weight"); with
-  /// recurse=false only this module's own.
   std::vector<Tensor> parameters(bool recurse = true) const;
   std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
   std::vector<Tensor> buffers(bool recurse = true) const;
@@ -94,17 +92,17 @@ class Module {
   std::vector<Module*> children() const;
   std::vector<std::pair<std::string, Module*>> named_children() const;
   ///@}
-  ///@{
-  /// This module and all below it, depth first, parents before children; a
+  /// This module and all below it, depth first, parents before children. A
   /// submodule registered at two paths is listed once, at the first (so are
   /// parameters and buffers), as in PyTorch.
+  ///@{
   std::vector<Module*> modules();
   std::vector<std::pair<std::string, Module*>> named_modules();
   ///@}
 
-  ///@{
-  /// Training mode (on by default) for this module and all below it: dropout
+  /// Training mode (on by default) for this module and all below it. Dropout
   /// drops and batch norm uses batch statistics; eval() is train(false).
+  ///@{
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
@@ -129,11 +127,11 @@ class Module {
   std::string repr() const;
 
  protected:
-  ///@{
-  /// Registers a parameter (trained, in parameters()) or a buffer (state that
-  /// is saved but not trained, such as running statistics) under `name`.
+  /// Registers a parameter or a buffer under `name`. A parameter is trained (in parameters()), a
+  /// buffer is state that is saved but not trained, such as running statistics.
   /// Returns the registered tensor (the same handle the caller should keep).
   /// @throws tg::ValueError for a name already used, empty or dotted.
+  ///@{
   Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, Tensor tensor);
   ///@}

@@ -87,6 +87,7 @@ struct GroupNormOptions {
 /// sample over its channels and positions; the same in training and eval.
 class GroupNorm : public Module {
  public:
+  /// Normalises each of `num_groups` groups of channels over the group and the spatial dims.
   /// @param num_groups   the number of groups, > 0
   /// @param num_channels C, divisible by num_groups
   /// @param options      eps and affine
@@ -101,8 +102,8 @@ class GroupNorm : public Module {
   std::int64_t num_channels;  ///< C
   double eps;                 ///< added to the variance
   bool affine;                ///< whether weight and bias are learned
-  ///@{
   /// The scale and shift, [num_channels], or undefined.
+  ///@{
   Tensor weight, bias;
   ///@}
 };
@@ -136,12 +137,12 @@ class BatchNorm : public Module {
   std::optional<double> momentum;  ///< the batch's weight in the running statistics (none: cumulative)
   bool affine;                     ///< whether weight and bias are learned
   bool track_running_stats;        ///< whether running statistics are kept
-  ///@{
   /// The scale and shift, [C], or undefined.
+  ///@{
   Tensor weight, bias;
   ///@}
-  ///@{
   /// The running statistics (buffers), or undefined.
+  ///@{
   Tensor running_mean, running_var, num_batches_tracked;
   ///@}
 
@@ -156,6 +157,7 @@ class BatchNorm : public Module {
 /// Batch normalisation, as torch.nn.BatchNorm1d: input [N, C] or [N, C, L].
 class BatchNorm1d : public BatchNorm {
  public:
+  /// Over `num_features` channels (C), with BatchNormOptions' eps, momentum, affine and running statistics.
   /// @throws tg::ValueError for a negative num_features.
   explicit BatchNorm1d(std::int64_t num_features, BatchNormOptions options = {}) : BatchNorm(num_features, options) {}
   std::string type_name() const override { return "BatchNorm1d"; }
@@ -167,6 +169,7 @@ class BatchNorm1d : public BatchNorm {
 /// Batch normalisation, as torch.nn.BatchNorm2d: input [N, C, H, W].
 class BatchNorm2d : public BatchNorm {
  public:
+  /// Over `num_features` channels (C), with BatchNormOptions' eps, momentum, affine and running statistics.
   /// @throws tg::ValueError for a negative num_features.
   explicit BatchNorm2d(std::int64_t num_features, BatchNormOptions options = {}) : BatchNorm(num_features, options) {}
   std::string type_name() const override { return "BatchNorm2d"; }

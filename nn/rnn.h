@@ -106,11 +106,11 @@ class RNN : public RNNBase {
   /// @param options     layers, bias, layout, dropout, direction
   /// @throws tg::ValueError for a bad size, num_layers < 1 or dropout outside [0, 1].
   RNN(std::int64_t input_size, std::int64_t hidden_size, RNNOptions options = {});
-  ///@{
   /// (output, h_n) for input [T, B, I] ([B, T, I] batch_first, [T, I]
   /// unbatched, or packed). h0 [L*D, B, H] or undefined for zeros.
   /// @throws tg::ShapeError for an input or state of the wrong shape, tg::DTypeError
   ///   for one whose dtype differs from the parameters'.
+  ///@{
   std::pair<Tensor, Tensor> forward(const Tensor& input, const Tensor& h0);
   std::pair<PackedSequence, Tensor> forward(const PackedSequence& input, const Tensor& h0);
   std::pair<Tensor, Tensor> operator()(const Tensor& input, const Tensor& h0 = {}) { return forward(input, h0); }
@@ -134,11 +134,11 @@ class LSTM : public RNNBase {
   /// @param options     layers, bias, layout, dropout, direction
   /// @throws tg::ValueError for a bad size, num_layers < 1 or dropout outside [0, 1].
   LSTM(std::int64_t input_size, std::int64_t hidden_size, RNNOptions options = {});
-  ///@{
   /// (output, (h_n, c_n)) for input [T, B, I] ([B, T, I] batch_first, [T, I]
   /// unbatched, or packed); no hx means zeros.
   /// @throws tg::ShapeError for an input or state of the wrong shape, tg::DTypeError
   ///   for one whose dtype differs from the parameters'.
+  ///@{
   std::tuple<Tensor, LSTMState> forward(const Tensor& input, const std::optional<LSTMState>& hx);
   std::tuple<PackedSequence, LSTMState> forward(const PackedSequence& input, const std::optional<LSTMState>& hx);
   std::tuple<Tensor, LSTMState> operator()(const Tensor& input, const std::optional<LSTMState>& hx = std::nullopt) {
@@ -162,10 +162,10 @@ class GRU : public RNNBase {
   /// @param options     layers, bias, layout, dropout, direction
   /// @throws tg::ValueError for a bad size, num_layers < 1 or dropout outside [0, 1].
   GRU(std::int64_t input_size, std::int64_t hidden_size, RNNOptions options = {});
-  ///@{
   /// (output, h_n), as RNN's.
   /// @throws tg::ShapeError for an input or state of the wrong shape, tg::DTypeError
   ///   for one whose dtype differs from the parameters'.
+  ///@{
   std::pair<Tensor, Tensor> forward(const Tensor& input, const Tensor& h0);
   std::pair<PackedSequence, Tensor> forward(const PackedSequence& input, const Tensor& h0);
   std::pair<Tensor, Tensor> operator()(const Tensor& input, const Tensor& h0 = {}) { return forward(input, h0); }
@@ -226,9 +226,9 @@ class RNNCell : public RNNCellBase {
   /// @param options     bias and nonlinearity
   /// @throws tg::ValueError for a bad size or nonlinearity.
   RNNCell(std::int64_t input_size, std::int64_t hidden_size, RNNCellOptions options = {});
-  ///@{
   /// The next hidden state h' for input [B, I] (or [I]) and hx (undefined: zeros).
   /// @throws tg::ShapeError for an input or state of the wrong shape.
+  ///@{
   Tensor forward(const Tensor& input, const Tensor& hx);
   Tensor operator()(const Tensor& input, const Tensor& hx = {}) { return forward(input, hx); }
   ///@}
@@ -245,9 +245,9 @@ class LSTMCell : public RNNCellBase {
   /// @param options     bias and nonlinearity
   /// @throws tg::ValueError for a bad size or nonlinearity.
   LSTMCell(std::int64_t input_size, std::int64_t hidden_size, RNNCellOptions options = {});
-  ///@{
   /// The next state (h', c') for input [B, I] (or [I]) and hx (none: zeros).
   /// @throws tg::ShapeError for an input or state of the wrong shape.
+  ///@{
   LSTMState forward(const Tensor& input, const std::optional<LSTMState>& hx);
   LSTMState operator()(const Tensor& input, const std::optional<LSTMState>& hx = std::nullopt) {
     return forward(input, hx);
@@ -266,9 +266,9 @@ class GRUCell : public RNNCellBase {
   /// @param options     bias and nonlinearity
   /// @throws tg::ValueError for a bad size or nonlinearity.
   GRUCell(std::int64_t input_size, std::int64_t hidden_size, RNNCellOptions options = {});
-  ///@{
   /// The next hidden state h' for input [B, I] (or [I]) and hx (undefined: zeros).
   /// @throws tg::ShapeError for an input or state of the wrong shape.
+  ///@{
   Tensor forward(const Tensor& input, const Tensor& hx);
   Tensor operator()(const Tensor& input, const Tensor& hx = {}) { return forward(input, hx); }
   ///@}
@@ -279,11 +279,11 @@ class GRUCell : public RNNCellBase {
 
 namespace tg::nn::utils {
 
-///@{
-/// Packs a padded batch, as torch.nn.utils.rnn.pack_padded_sequence: ([T, B, *], or [B, T, *] with batch_first) whose
-/// sequence b has lengths[b] valid steps (1 <= lengths[b] <= T). With
+/// Packs a padded batch, as torch.nn.utils.rnn.pack_padded_sequence. The batch is [T, B, *] ([B, T, *] with
+/// batch_first), whose sequence b has lengths[b] valid steps (1 <= lengths[b] <= T). With
 /// enforce_sorted the lengths must be non-increasing (ValueError otherwise);
 /// without, the batch is sorted here and the order remembered.
+///@{
 PackedSequence pack_padded_sequence(const Tensor& input, const Tensor& lengths, bool batch_first = false,
                                     bool enforce_sorted = true);
 PackedSequence pack_padded_sequence(const Tensor& input, const std::vector<std::int64_t>& lengths,

@@ -93,15 +93,15 @@ class MultiheadAttention : public Module {
   /// Initialises the parameters again, as the constructor does.
   void reset_parameters();
 
-  ///@{
   /// The sizes: E, the heads, E / heads, and the key's and value's features.
+  ///@{
   std::int64_t embed_dim, num_heads, head_dim, kdim, vdim;
   ///@}
   double dropout;    ///< the attention weights' dropout probability (training only)
   bool batch_first;  ///< inputs are [N, L, E]
-  ///@{
   /// The input projections: in_proj_weight [3E, E] when kdim == vdim ==
   /// embed_dim, else the three separate ones (the others undefined).
+  ///@{
   Tensor in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight;
   ///@}
   Tensor in_proj_bias;               ///< [3 E] or undefined
@@ -146,12 +146,12 @@ class TransformerEncoderLayer : public Module {
 
   TransformerLayerOptions options;                ///< as constructed
   std::shared_ptr<MultiheadAttention> self_attn;  ///< the self-attention
-  ///@{
   /// The feed-forward block: d_model -> dim_feedforward -> d_model.
+  ///@{
   std::shared_ptr<Linear> linear1, linear2;
   ///@}
-  ///@{
   /// After (or, norm_first, before) the attention and the feed-forward block.
+  ///@{
   std::shared_ptr<LayerNorm> norm1, norm2;
   ///@}
 
@@ -191,16 +191,16 @@ class TransformerDecoderLayer : public Module {
   std::string type_name() const override { return "TransformerDecoderLayer"; }
 
   TransformerLayerOptions options;  ///< as constructed
-  ///@{
   /// The self-attention and the attention over memory.
+  ///@{
   std::shared_ptr<MultiheadAttention> self_attn, multihead_attn;
   ///@}
-  ///@{
   /// The feed-forward block: d_model -> dim_feedforward -> d_model.
+  ///@{
   std::shared_ptr<Linear> linear1, linear2;
   ///@}
-  ///@{
   /// One per block (self-attention, memory attention, feed-forward).
+  ///@{
   std::shared_ptr<LayerNorm> norm1, norm2, norm3;
   ///@}
 

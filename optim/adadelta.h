@@ -20,6 +20,7 @@ struct AdadeltaOptions {
   double weight_decay = 0;  ///< L2 penalty, added to the gradient as weight_decay * p
   bool maximize = false;    ///< maximize the objective instead of minimizing it
 
+  /// Checks every option's range (the constructor, set_options and load_state_dict call it).
   /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
   /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
@@ -47,7 +48,7 @@ struct AdadeltaState {
   }
 };
 
-/// torch.optim.Adadelta: the update rule is in this file's description.
+/// torch.optim.Adadelta: the update rule is in the description of adadelta.h.
 ///
 /// @code
 /// tg::optim::Adadelta opt(model.parameters(), {.lr = 1e-3});
@@ -57,10 +58,10 @@ struct AdadeltaState {
 /// @endcode
 class Adadelta : public OptimizerWithState<AdadeltaOptions, AdadeltaState> {
  public:
-  ///@{
   /// Updates `params` with one set of options, or each group of parameters with its own.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
+  ///@{
   Adadelta(std::vector<Tensor> params, AdadeltaOptions options = {});
   explicit Adadelta(std::vector<ParamGroup<AdadeltaOptions>> groups);
   ///@}

@@ -20,6 +20,7 @@ struct AdagradOptions {
   double eps = 1e-10;                    ///< added to the denominator for numerical stability
   bool maximize = false;                 ///< maximize the objective instead of minimizing it
 
+  /// Checks every option's range (the constructor, set_options and load_state_dict call it).
   /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
   /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
@@ -46,7 +47,7 @@ struct AdagradState {
   }
 };
 
-/// torch.optim.Adagrad: the update rule is in this file's description.
+/// torch.optim.Adagrad: the update rule is in the description of adagrad.h.
 ///
 /// @code
 /// tg::optim::Adagrad opt(model.parameters(), {.lr = 1e-3});
@@ -56,10 +57,10 @@ struct AdagradState {
 /// @endcode
 class Adagrad : public OptimizerWithState<AdagradOptions, AdagradState> {
  public:
-  ///@{
   /// Updates `params` with one set of options, or each group of parameters with its own.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
+  ///@{
   Adagrad(std::vector<Tensor> params, AdagradOptions options = {});
   explicit Adagrad(std::vector<ParamGroup<AdagradOptions>> groups);
   ///@}

@@ -23,6 +23,7 @@ struct AdamOptions {
   bool amsgrad = false;                     ///< use the maximum of the past squared-gradient averages (AMSGrad)
   bool maximize = false;                    ///< maximize the objective instead of minimizing it
 
+  /// Checks every option's range (the constructor, set_options and load_state_dict call it).
   /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
   /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
@@ -48,6 +49,7 @@ struct AdamWOptions {
   bool amsgrad = false;                     ///< use the maximum of the past squared-gradient averages (AMSGrad)
   bool maximize = false;                    ///< maximize the objective instead of minimizing it
 
+  /// Checks every option's range (the constructor, set_options and load_state_dict call it).
   /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
   /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
@@ -73,7 +75,7 @@ struct AdamState {
   }
 };
 
-/// torch.optim.Adam: the update rule is in this file's description.
+/// torch.optim.Adam: the update rule is in the description of adam.h.
 ///
 /// @code
 /// tg::optim::Adam opt(model.parameters(), {.lr = 1e-3});
@@ -83,10 +85,10 @@ struct AdamState {
 /// @endcode
 class Adam : public OptimizerWithState<AdamOptions, AdamState> {
  public:
-  ///@{
   /// Updates `params` with one set of options, or each group of parameters with its own.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
+  ///@{
   Adam(std::vector<Tensor> params, AdamOptions options = {});
   explicit Adam(std::vector<ParamGroup<AdamOptions>> groups);
   ///@}
@@ -97,7 +99,7 @@ class Adam : public OptimizerWithState<AdamOptions, AdamState> {
   void set_momentum(std::size_t group, double beta1) override;
 };
 
-/// torch.optim.AdamW: the update rule is in this file's description.
+/// torch.optim.AdamW: the update rule is in the description of adam.h.
 ///
 /// @code
 /// tg::optim::AdamW opt(model.parameters(), {.lr = 1e-3});
@@ -107,10 +109,10 @@ class Adam : public OptimizerWithState<AdamOptions, AdamState> {
 /// @endcode
 class AdamW : public OptimizerWithState<AdamWOptions, AdamState> {
  public:
-  ///@{
   /// Updates `params` with one set of options, or each group of parameters with its own.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
+  ///@{
   AdamW(std::vector<Tensor> params, AdamWOptions options = {});
   explicit AdamW(std::vector<ParamGroup<AdamWOptions>> groups);
   ///@}

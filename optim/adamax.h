@@ -20,6 +20,7 @@ struct AdamaxOptions {
   double weight_decay = 0;                  ///< L2 penalty, added to the gradient as weight_decay * p
   bool maximize = false;                    ///< maximize the objective instead of minimizing it
 
+  /// Checks every option's range (the constructor, set_options and load_state_dict call it).
   /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
   /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
@@ -48,7 +49,7 @@ struct AdamaxState {
   }
 };
 
-/// torch.optim.Adamax: the update rule is in this file's description.
+/// torch.optim.Adamax: the update rule is in the description of adamax.h.
 ///
 /// @code
 /// tg::optim::Adamax opt(model.parameters(), {.lr = 1e-3});
@@ -58,10 +59,10 @@ struct AdamaxState {
 /// @endcode
 class Adamax : public OptimizerWithState<AdamaxOptions, AdamaxState> {
  public:
-  ///@{
   /// Updates `params` with one set of options, or each group of parameters with its own.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
+  ///@{
   Adamax(std::vector<Tensor> params, AdamaxOptions options = {});
   explicit Adamax(std::vector<ParamGroup<AdamaxOptions>> groups);
   ///@}

@@ -45,6 +45,7 @@ class LBFGS : public Optimizer {
   /// Recomputes the loss and the gradients, and returns the loss.
   using Closure = std::function<Tensor()>;
 
+  /// Over `params` (one group), with the options' lr, iteration limits, tolerances and line search.
   /// @throws tg::ValueError for a negative lr or tolerance, max_iter, max_eval or history_size below 1, or an
   /// unknown line search.
   LBFGS(std::vector<Tensor> params, LBFGSOptions options = {});

@@ -240,6 +240,7 @@ class OneCycleLR : public LRScheduler {
 /// from its epoch 0, and so on. All must drive the same optimizer.
 class SequentialLR : public LRScheduler {
  public:
+  /// Runs `schedulers` one after another, switching at `milestones`.
   /// @param optimizer  the optimizer all `schedulers` drive
   /// @param schedulers one more than there are milestones
   /// @param milestones increasing epochs at which the next scheduler takes over
@@ -418,6 +419,7 @@ class CosineAnnealingWarmRestarts : public LRScheduler {
 /// closed forms at its milestones, which a chain cannot compose.
 class ChainedScheduler : public Scheduler {
  public:
+  /// Steps every scheduler in `schedulers` (all of one optimizer) at each step().
   /// @throws tg::ValueError for no schedulers, schedulers of different
   ///   optimizers, or a SequentialLR among them.
   explicit ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers);

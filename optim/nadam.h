@@ -29,6 +29,7 @@ struct NAdamOptions {
   double weight_decay = 0;                  ///< L2 penalty, added to the gradient as weight_decay * p
   double momentum_decay = 4e-3;             ///< momentum decay (psi)
 
+  /// Checks every option's range (the constructor, set_options and load_state_dict call it).
   /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
   /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
@@ -63,7 +64,7 @@ struct NAdamState {
   }
 };
 
-/// torch.optim.NAdam: the update rule is in this file's description.
+/// torch.optim.NAdam: the update rule is in the description of nadam.h.
 ///
 /// @code
 /// tg::optim::NAdam opt(model.parameters(), {.lr = 1e-3});
@@ -73,10 +74,10 @@ struct NAdamState {
 /// @endcode
 class NAdam : public OptimizerWithState<NAdamOptions, NAdamState> {
  public:
-  ///@{
   /// Updates `params` with one set of options, or each group of parameters with its own.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
+  ///@{
   NAdam(std::vector<Tensor> params, NAdamOptions options = {});
   explicit NAdam(std::vector<ParamGroup<NAdamOptions>> groups);
   ///@}

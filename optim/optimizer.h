@@ -62,7 +62,7 @@ struct ParamGroup {
 };
 
 /// The interface of every optimizer (SGD, Adam, ...) and what schedulers,
-/// checkpoints and gradient clipping use; see this file's description.
+/// checkpoints and gradient clipping use; see the description of optimizer.h.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -81,13 +81,13 @@ class Optimizer {
   virtual const std::vector<Tensor>& params(std::size_t group) const = 0;
   std::vector<Tensor> parameters() const;  ///< every group's, in order
 
-  ///@{
   /// The learning rate of a group, which schedulers change.
   /// @throws tg::IndexError for a group out of range; set_lr tg::ValueError for a negative or NaN lr.
+  ///@{
   virtual double lr(std::size_t group) const = 0;
   virtual void set_lr(std::size_t group, double lr) = 0;
   ///@}
-  /// The lr schedulers count from: set by the first scheduler made for this
+  /// The lr schedulers count from. Set by the first scheduler made for this
   /// optimizer (from the lr at that time) and kept in state dicts, as
   /// PyTorch's group["initial_lr"].
   ///@{
@@ -95,17 +95,17 @@ class Optimizer {
   void set_initial_lr(std::size_t group, double lr);
   ///@}
 
-  ///@{
   /// The momentum OneCycleLR and CyclicLR cycle: SGD's and RMSprop's momentum,
   /// the Adam family's beta1. Optimizers without one (has_momentum() false)
   /// throw tg::ValueError from momentum() and set_momentum().
+  ///@{
   virtual bool has_momentum() const { return false; }
   virtual double momentum(std::size_t group) const;
   virtual void set_momentum(std::size_t group, double momentum);
   ///@}
 
   /// Options and per-parameter state, as tensors and metadata that tg::save can
-  /// write (see this file's description for the names).
+  /// write (see the description of optimizer.h for the names).
   virtual OptimizerState state_dict() const = 0;
   /// Restores a state_dict(): all of it is checked against this optimizer
   /// (class, groups, parameter counts and shapes) before anything changes.
@@ -114,6 +114,7 @@ class Optimizer {
 
  protected:
   Optimizer() = default;
+  /// Checks a parameter-group index for the per-group accessors.
   /// @throws tg::IndexError naming the optimizer when `group` is out of range.
   void check_group(std::size_t group) const;
 

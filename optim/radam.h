@@ -22,6 +22,7 @@ struct RAdamOptions {
   double eps = 1e-8;                        ///< added to the denominator for numerical stability
   double weight_decay = 0;                  ///< L2 penalty, added to the gradient as weight_decay * p
 
+  /// Checks every option's range (the constructor, set_options and load_state_dict call it).
   /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
   /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
@@ -49,7 +50,7 @@ struct RAdamState {
   }
 };
 
-/// torch.optim.RAdam: the update rule is in this file's description.
+/// torch.optim.RAdam: the update rule is in the description of radam.h.
 ///
 /// @code
 /// tg::optim::RAdam opt(model.parameters(), {.lr = 1e-3});
@@ -59,10 +60,10 @@ struct RAdamState {
 /// @endcode
 class RAdam : public OptimizerWithState<RAdamOptions, RAdamState> {
  public:
-  ///@{
   /// Updates `params` with one set of options, or each group of parameters with its own.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
+  ///@{
   RAdam(std::vector<Tensor> params, RAdamOptions options = {});
   explicit RAdam(std::vector<ParamGroup<RAdamOptions>> groups);
   ///@}

@@ -23,6 +23,7 @@ struct RMSpropOptions {
   bool centered = false;    ///< normalize by an estimate of the gradient's variance
   bool maximize = false;    ///< maximize the objective instead of minimizing it
 
+  /// Checks every option's range (the constructor, set_options and load_state_dict call it).
   /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
   /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
@@ -54,7 +55,7 @@ struct RMSpropState {
   }
 };
 
-/// torch.optim.RMSprop: the update rule is in this file's description.
+/// torch.optim.RMSprop: the update rule is in the description of rmsprop.h.
 ///
 /// @code
 /// tg::optim::RMSprop opt(model.parameters(), {.lr = 1e-3});
@@ -64,10 +65,10 @@ struct RMSpropState {
 /// @endcode
 class RMSprop : public OptimizerWithState<RMSpropOptions, RMSpropState> {
  public:
-  ///@{
   /// Updates `params` with one set of options, or each group of parameters with its own.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
+  ///@{
   RMSprop(std::vector<Tensor> params, RMSpropOptions options = {});
   explicit RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups);
   ///@}

@@ -22,6 +22,7 @@ struct SGDOptions {
   bool nesterov = false;    ///< Nesterov momentum
   bool maximize = false;    ///< maximize the objective instead of minimizing it
 
+  /// Checks every option's range (the constructor, set_options and load_state_dict call it).
   /// @throws tg::ValueError naming `optimizer`, the option and its value when one is out of range.
   void validate(const std::string& optimizer) const;
   /// Calls f(name, field) for each option, in order (state dicts, param_groups metadata).
@@ -48,7 +49,7 @@ struct SGDState {
   }
 };
 
-/// torch.optim.SGD: the update rule is in this file's description.
+/// torch.optim.SGD: the update rule is in the description of sgd.h.
 ///
 /// @code
 /// tg::optim::SGD opt(model.parameters(), {.lr = 1e-3});
@@ -58,10 +59,10 @@ struct SGDState {
 /// @endcode
 class SGD : public OptimizerWithState<SGDOptions, SGDState> {
  public:
-  ///@{
   /// Updates `params` with one set of options, or each group of parameters with its own.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
+  ///@{
   SGD(std::vector<Tensor> params, SGDOptions options = {});
   explicit SGD(std::vector<ParamGroup<SGDOptions>> groups);
   ///@}
