@@ -3,7 +3,8 @@
 # graphs) over the public headers, with docs/Doxyfile.
 #   scripts/apidocs.sh [OUT]   writes OUT/html/index.html (OUT: build/apidocs)
 # Fails, listing them, on any warning: an undocumented public class, function
-# or member, a @param that names no parameter, a broken reference. CI runs it
+# or member, a @param that names no parameter, a broken reference; and, before
+# Doxygen runs, on a member group whose comment follows its `///@{`. CI runs it
 # (the ctest entry `apidocs`).
 #
 # Which headers: every layer's (CMakeLists.txt installs each layer's *.h except
@@ -28,6 +29,17 @@ input=(
 
 mkdir -p "$out"
 cd "$root"
+# Doxygen 1.9.4 gives the members of a group no brief in the summary tables
+# when the group's comment follows a `///@{` standing on its own line: the
+# comment goes before the `///@{`.
+grouped=$(find "${input[@]}" -name '*.h' -not -path 'core/kernels/*' -print0 | sort -z |
+  xargs -0 awk 'open && /^[ \t]*\/\/\/([^@<]|$)/ { print FILENAME ":" FNR ": the group comment goes before the ///@{" }
+                { open = /^[ \t]*\/\/\/[ \t]*@\{[ \t]*$/ }')
+if [[ -n "$grouped" ]]; then
+  echo "$grouped" >&2
+  echo "apidocs.sh: member groups whose comment follows their ///@{ (see above)" >&2
+  exit 1
+fi
 log="$out/warnings.log"
 # Doxygen reads both from the environment ($(VAR) in docs/Doxyfile).
 if ! TAPEGRAD_APIDOCS_OUT="$out" TAPEGRAD_APIDOCS_INPUT="${input[*]}" doxygen docs/Doxyfile >"$log" 2>&1 ||
