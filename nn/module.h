@@ -53,8 +53,8 @@ class Module {
   virtual ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
-  /// Moves the module; submodules registered by reference follow it (see this
-  /// file's description). Copying is disabled.
+  /// Moves the module; submodules registered by reference follow it (see the
+  /// description of module.h). Copying is disabled.
   ///@{
   Module(Module&& other);
   Module& operator=(Module&& other);
