@@ -11,6 +11,7 @@
 
 namespace tg {
 
+/// Options of tg::grad(), as torch.autograd.grad's keyword arguments.
 /// Designated initializers must follow the declaration order:
 /// {.retain_graph = ..., .create_graph = ..., .allow_unused = ...}, any subset.
 struct GradOptions {

@@ -7,21 +7,29 @@
 
 namespace tg {
 
+/// The base of every tapegrad exception: catch tg::Error for all of them.
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+/// Shapes that do not fit the op: operands that do not broadcast, a negative size, a tensor with
+/// more or fewer dims than the op takes.
 struct ShapeError : Error {
   using Error::Error;
 };
+/// A dtype the op does not take, or operands whose dtypes do not go together.
 struct DTypeError : Error {
   using Error::Error;
 };
+/// An index or a dim out of range.
 struct IndexError : Error {
   using Error::Error;
 };
+/// A file or a saved state that cannot be read: not the expected format, or missing or mistyped entries.
 struct FormatError : Error {
   using Error::Error;
 };
+/// A misuse of the tape: backward on a tensor that does not require grad or through a freed graph,
+/// a saved tensor changed in place, an in-place op on a leaf that requires grad.
 struct AutogradError : Error {
   using Error::Error;
 };

@@ -59,6 +59,7 @@ struct TensorImpl {
   bool is_contiguous() const;
 };
 
+/// The dtype, requires_grad and device of a new tensor, as torch's keyword arguments.
 /// Designated initializers follow the declaration order: {.dtype = ...,
 /// .requires_grad = ..., .device = ...}, any subset. Every creation function
 /// also takes a bare DType in its place: tg::randn({3}, tg::kFloat64).

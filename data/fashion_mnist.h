@@ -10,6 +10,7 @@
 
 namespace tg::data {
 
+/// The Fashion-MNIST training and test sets, as load_fashion_mnist() reads them.
 /// Images are float32 [N, 28, 28] in [0, 1]; labels are int64 [N] in 0..9.
 struct FashionMnist {
   Tensor train_images;  ///< float32 [60000, 28, 28] in [0, 1]

@@ -102,7 +102,7 @@ class Sequential : public ModuleList {
   std::string type_name() const override { return "Sequential"; }
 };
 
-/// Named owned submodules, in insertion order (as PyTorch's ModuleDict):
+/// Named owned submodules, in insertion order (as PyTorch's ModuleDict).
 ///
 /// @code
 /// tg::nn::ModuleDict heads;

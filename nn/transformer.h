@@ -48,7 +48,7 @@ struct MultiheadAttentionOptions {
 using AttentionResult = std::tuple<Tensor, Tensor>;
 
 /// Multi-head attention, as torch.nn.MultiheadAttention (same parameter
-/// names and layouts; masks as described in this file).
+/// names and layouts; masks as the description of transformer.h says).
 class MultiheadAttention : public Module {
  public:
   /// Attention over embed_dim features split into num_heads heads.

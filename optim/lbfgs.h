@@ -39,7 +39,7 @@ struct LBFGSOptions {
   std::optional<std::string> line_search_fn{};  ///< nothing, or "strong_wolfe"
 };
 
-/// L-BFGS over all `params` as one flat vector (see the file's description).
+/// L-BFGS over all `params` as one flat vector (see the description of lbfgs.h).
 class LBFGS : public Optimizer {
  public:
   /// Recomputes the loss and the gradients, and returns the loss.
