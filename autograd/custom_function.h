@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// User-defined differentiable functions, as LibTorch's torch::autograd::Function:
+/// User-defined differentiable functions, as LibTorch's torch::autograd::Function.
 ///
 /// @code
 /// struct Cube : tg::autograd::Function<Cube> {

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Higher-level differentiation of whole functions, as torch.autograd.functional:
+/// Higher-level differentiation of whole functions, as torch.autograd.functional.
 ///
 /// @code
 /// Tensor J = tg::autograd::jacobian([](const Tensor& x) { return x * x; }, x);  // [n, n], diag(2x)

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
 /// Advanced indexing in LibTorch's torch::indexing shape, and the scatter
-/// family (autograd/ops/advanced_index.cpp):
+/// family (autograd/ops/advanced_index.cpp).
 ///
 /// @code
 /// using namespace tg::indexing;

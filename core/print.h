@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Printing tensors the way PyTorch's print(t) does:
+/// Printing tensors the way PyTorch's print(t) does.
 ///
 /// @code
 /// tensor([[1., 2.],

@@ -1,4 +1,6 @@
 #pragma once
+/// @file
+/// The Dropout module, as torch.nn.Dropout.
 #include <concepts>
 
 #include <tapegrad/nn/module.h>
@@ -9,8 +11,8 @@ class Generator;
 
 namespace tg::nn {
 
-/// Training: zeroes each element with probability p and scales the rest by
-/// 1 / (1 - p); eval: the identity. Draws from `generator`, or from the
+/// Dropout, as torch.nn.Dropout. Training: zeroes each element with probability p
+/// and scales the rest by 1 / (1 - p); eval: the identity. Draws from `generator`, or from the
 /// default generator (tg::manual_seed) when none is given.
 class Dropout : public Module {
  public:

@@ -1,4 +1,6 @@
 #pragma once
+/// @file
+/// The Embedding module, as torch.nn.Embedding: a table of vectors looked up by index.
 #include <cstdint>
 #include <optional>
 

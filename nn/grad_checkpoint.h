@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Checkpointing a Sequential in segments, as torch.utils.checkpoint.checkpoint_sequential:
+/// Checkpointing a Sequential in segments, as torch.utils.checkpoint.checkpoint_sequential.
 ///
 /// @code
 /// tg::nn::Sequential model{...64 layers...};

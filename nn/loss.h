@@ -1,7 +1,7 @@
 #pragma once
 /// @file
 /// Losses, as functions (tg::nn::functional, like torch.nn.functional) and as
-/// modules (tg::nn, like torch.nn):
+/// modules (tg::nn, like torch.nn).
 ///
 /// @code
 /// namespace F = tg::nn::functional;

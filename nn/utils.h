@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Gradient clipping, as torch.nn.utils:
+/// Gradient clipping, as torch.nn.utils.
 ///
 /// @code
 /// loss.backward();

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Adadelta, as PyTorch's torch.optim.Adadelta:
+/// Adadelta, as PyTorch's torch.optim.Adadelta. The update:
 /// @code
 /// g = -grad if maximize, else grad;  g += weight_decay * p
 /// v = rho v + (1 - rho) g^2

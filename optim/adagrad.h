@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Adagrad, as PyTorch's torch.optim.Adagrad:
+/// Adagrad, as PyTorch's torch.optim.Adagrad. The update:
 /// @code
 /// g = -grad if maximize, else grad;  g += weight_decay * p
 /// lr_t = lr / (1 + (t - 1) lr_decay)

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Adam and AdamW, as PyTorch's torch.optim.Adam and torch.optim.AdamW:
+/// Adam and AdamW, as PyTorch's torch.optim.Adam and torch.optim.AdamW. The update:
 /// @code
 /// g = -grad if maximize, else grad
 /// Adam:  g += weight_decay * p        AdamW: p *= 1 - lr * weight_decay

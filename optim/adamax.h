@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Adamax, as PyTorch's torch.optim.Adamax (Adam with the infinity norm):
+/// Adamax, as PyTorch's torch.optim.Adamax (Adam with the infinity norm). The update:
 /// @code
 /// g = -grad if maximize, else grad;  g += weight_decay * p
 /// m = beta1 m + (1 - beta1) g;  u = max(beta2 u, |g| + eps)

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Learning-rate schedulers, as torch.optim.lr_scheduler:
+/// Learning-rate schedulers, as torch.optim.lr_scheduler.
 ///
 /// @code
 /// tg::optim::SGD opt(model.parameters(), {.lr = 0.1});

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// NAdam, as PyTorch 1.13's torch.optim.NAdam (Adam with Nesterov momentum):
+/// NAdam, as PyTorch 1.13's torch.optim.NAdam (Adam with Nesterov momentum). The update:
 /// @code
 /// g = grad + weight_decay * p
 /// mu_t = beta1 (1 - 0.5 * 0.96^(t momentum_decay))

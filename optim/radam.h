@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// RAdam, as PyTorch's torch.optim.RAdam (Adam with the variance rectified):
+/// RAdam, as PyTorch's torch.optim.RAdam (Adam with the variance rectified). The update:
 /// @code
 /// g = grad + weight_decay * p
 /// m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2

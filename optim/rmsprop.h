@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// RMSprop, as PyTorch's torch.optim.RMSprop:
+/// RMSprop, as PyTorch's torch.optim.RMSprop. The update:
 /// @code
 /// g = -grad if maximize, else grad;  g += weight_decay * p
 /// v = alpha v + (1 - alpha) g^2

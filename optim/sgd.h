@@ -2,7 +2,7 @@
 /// @file
 /// Stochastic gradient descent with momentum, dampening, Nesterov momentum,
 /// weight decay (an L2 term added to the gradient) and maximize, as PyTorch's
-/// torch.optim.SGD:
+/// torch.optim.SGD. The update:
 /// @code
 /// g = -grad if maximize, else grad;  g += weight_decay * p
 /// b = g on the first step, else momentum * b + (1 - dampening) * g
