@@ -58,13 +58,14 @@ struct AdadeltaState {
 /// @endcode
 class Adadelta : public OptimizerWithState<AdadeltaOptions, AdadeltaState> {
  public:
-  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// Updates `params` with one set of options.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
-  ///@{
   Adadelta(std::vector<Tensor> params, AdadeltaOptions options = {});
+  /// Updates each group of parameters with its own options.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   explicit Adadelta(std::vector<ParamGroup<AdadeltaOptions>> groups);
-  ///@}
   void step() override;
   std::string name() const override { return "Adadelta"; }
 };

@@ -57,13 +57,14 @@ struct AdagradState {
 /// @endcode
 class Adagrad : public OptimizerWithState<AdagradOptions, AdagradState> {
  public:
-  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// Updates `params` with one set of options.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
-  ///@{
   Adagrad(std::vector<Tensor> params, AdagradOptions options = {});
+  /// Updates each group of parameters with its own options.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   explicit Adagrad(std::vector<ParamGroup<AdagradOptions>> groups);
-  ///@}
   void step() override;
   std::string name() const override { return "Adagrad"; }
 };

@@ -85,13 +85,14 @@ struct AdamState {
 /// @endcode
 class Adam : public OptimizerWithState<AdamOptions, AdamState> {
  public:
-  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// Updates `params` with one set of options.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
-  ///@{
   Adam(std::vector<Tensor> params, AdamOptions options = {});
+  /// Updates each group of parameters with its own options.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   explicit Adam(std::vector<ParamGroup<AdamOptions>> groups);
-  ///@}
   void step() override;
   std::string name() const override { return "Adam"; }
   bool has_momentum() const override { return true; }
@@ -109,13 +110,14 @@ class Adam : public OptimizerWithState<AdamOptions, AdamState> {
 /// @endcode
 class AdamW : public OptimizerWithState<AdamWOptions, AdamState> {
  public:
-  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// Updates `params` with one set of options.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
-  ///@{
   AdamW(std::vector<Tensor> params, AdamWOptions options = {});
+  /// Updates each group of parameters with its own options.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   explicit AdamW(std::vector<ParamGroup<AdamWOptions>> groups);
-  ///@}
   void step() override;
   std::string name() const override { return "AdamW"; }
   bool has_momentum() const override { return true; }

@@ -59,13 +59,14 @@ struct AdamaxState {
 /// @endcode
 class Adamax : public OptimizerWithState<AdamaxOptions, AdamaxState> {
  public:
-  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// Updates `params` with one set of options.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
-  ///@{
   Adamax(std::vector<Tensor> params, AdamaxOptions options = {});
+  /// Updates each group of parameters with its own options.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   explicit Adamax(std::vector<ParamGroup<AdamaxOptions>> groups);
-  ///@}
   void step() override;
   std::string name() const override { return "Adamax"; }
   bool has_momentum() const override { return true; }

@@ -74,13 +74,14 @@ struct NAdamState {
 /// @endcode
 class NAdam : public OptimizerWithState<NAdamOptions, NAdamState> {
  public:
-  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// Updates `params` with one set of options.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
-  ///@{
   NAdam(std::vector<Tensor> params, NAdamOptions options = {});
+  /// Updates each group of parameters with its own options.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   explicit NAdam(std::vector<ParamGroup<NAdamOptions>> groups);
-  ///@}
   void step() override;
   std::string name() const override { return "NAdam"; }
   bool has_momentum() const override { return true; }

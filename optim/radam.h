@@ -60,13 +60,14 @@ struct RAdamState {
 /// @endcode
 class RAdam : public OptimizerWithState<RAdamOptions, RAdamState> {
  public:
-  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// Updates `params` with one set of options.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
-  ///@{
   RAdam(std::vector<Tensor> params, RAdamOptions options = {});
+  /// Updates each group of parameters with its own options.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   explicit RAdam(std::vector<ParamGroup<RAdamOptions>> groups);
-  ///@}
   void step() override;
   std::string name() const override { return "RAdam"; }
   bool has_momentum() const override { return true; }

@@ -65,13 +65,14 @@ struct RMSpropState {
 /// @endcode
 class RMSprop : public OptimizerWithState<RMSpropOptions, RMSpropState> {
  public:
-  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// Updates `params` with one set of options.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
-  ///@{
   RMSprop(std::vector<Tensor> params, RMSpropOptions options = {});
+  /// Updates each group of parameters with its own options.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   explicit RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups);
-  ///@}
   void step() override;
   std::string name() const override { return "RMSprop"; }
   bool has_momentum() const override { return true; }

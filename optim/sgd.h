@@ -59,13 +59,14 @@ struct SGDState {
 /// @endcode
 class SGD : public OptimizerWithState<SGDOptions, SGDState> {
  public:
-  /// Updates `params` with one set of options, or each group of parameters with its own.
+  /// Updates `params` with one set of options.
   /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
   ///   floating leaf tensor or is in two groups.
-  ///@{
   SGD(std::vector<Tensor> params, SGDOptions options = {});
+  /// Updates each group of parameters with its own options.
+  /// @throws tg::ValueError for an invalid option, no parameters, or a parameter that is not a
+  ///   floating leaf tensor or is in two groups.
   explicit SGD(std::vector<ParamGroup<SGDOptions>> groups);
-  ///@}
   void step() override;
   std::string name() const override { return "SGD"; }
   bool has_momentum() const override { return true; }
