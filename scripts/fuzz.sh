@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with Clang (ASan + UBSan + libFuzzer,
-# in build-fuzz/ or $BUILD_DIR) and runs each for N seconds (default 30):
+# in build-fuzz/ or $BUILD_DIR) and runs each for N seconds (default 30), as
+# many at once as there are cores:
 #
 #   scripts/fuzz.sh [seconds-per-target]
 #

@@ -19,6 +19,8 @@
 #include <tapegrad/core/random.h>
 #include <tapegrad/testing/op_registry.h>
 
+#include "support/registry_gradcheck.h"
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -40,107 +42,6 @@ using tg::Tensor;
 using tg::testing::OpInfo;
 
 namespace {
-
-enum class Layout { Contiguous, Transposed, Strided, Expanded };
-
-const char* layout_name(Layout l) {
-  switch (l) {
-    case Layout::Contiguous:
-      return "contiguous";
-    case Layout::Transposed:
-      return "transposed";
-    case Layout::Strided:
-      return "sliced with step 2";
-    case Layout::Expanded:
-      return "expanded";
-  }
-  return "?";
-}
-
-// The values `c` in the given layout, or an undefined tensor when the shape
-// has no room for it (0-d, or no dim to transpose or expand).
-Tensor in_layout(const Tensor& c, Layout layout) {
-  tg::NoGradGuard no_grad;
-  const int nd = c.dim();
-  switch (layout) {
-    case Layout::Contiguous:
-      return c;
-    case Layout::Transposed:
-      if (nd < 2 || (c.size(-1) == 1 && c.size(-2) == 1)) return {};
-      return c.transpose(-1, -2).contiguous().transpose(-1, -2);
-    case Layout::Strided: {
-      if (nd < 1) return {};
-      Dims big = c.shape();
-      big[0] *= 2;
-      Tensor base = tg::zeros(big, {.dtype = c.dtype()});
-      Tensor view = base.slice(0, 0, big[0], 2);
-      view.copy_(c);
-      return view;
-    }
-    case Layout::Expanded:
-      for (int d = 0; d < nd; ++d)
-        if (c.size(d) > 1) return c.narrow(d, 0, 1).contiguous().expand(c.shape());
-      return {};
-  }
-  return {};
-}
-
-// The entry as a pure function: an in-place op gets a copy of its first input.
-tg::GradcheckFunction pure(const OpInfo& op) {
-  return [&op](const std::vector<Tensor>& in) {
-    if (!op.in_place) return op(in);
-    std::vector<Tensor> copy = in;
-    copy[0] = in[0].clone();
-    return op(copy);
-  };
-}
-
-std::string shapes_str(const std::vector<Dims>& shapes) {
-  std::string s;
-  for (const auto& d : shapes) s += (s.empty() ? "" : " ") + tg::shape_str(d);
-  return s;
-}
-
-void run_entry(const OpInfo& op, std::uint64_t seed, std::int64_t& checks) {
-  for (std::size_t k = 0; k < op.samples.size(); ++k) {
-    tg::Generator gen(seed + k);
-    const std::vector<Tensor> values = op.sample(k, tg::kFloat64, gen);
-    for (Layout layout : {Layout::Contiguous, Layout::Transposed, Layout::Strided, Layout::Expanded}) {
-      if (!op.strided_ok && layout != Layout::Contiguous) continue;
-      if (!op.expand_ok && layout == Layout::Expanded) continue;
-      std::vector<Tensor> inputs;
-      bool any_changed = layout == Layout::Contiguous;
-      for (const auto& v : values) {
-        Tensor t = in_layout(v, layout);
-        any_changed = any_changed || t.defined();
-        // Leaves of their own, so the shared values never require grad.
-        inputs.push_back((t.defined() ? t : v.clone()).detach().set_requires_grad(true));
-      }
-      if (!any_changed) continue;  // the same as the contiguous run
-      const std::string op_label = op.label();
-      const std::string shapes = shapes_str(op.samples[k]);
-      INFO("op: ", op_label, ", shapes: ", shapes, ", layout: ", std::string(layout_name(layout)));
-      const auto first = tg::gradcheck_result(pure(op), inputs, op.tolerance);
-      CHECK_MESSAGE(first.ok, first.message);
-      ++checks;
-      if (!op.twice_differentiable) continue;
-      const auto second = tg::gradgradcheck_result(pure(op), inputs, {}, op.tolerance);
-      CHECK_MESSAGE(second.ok, second.message);
-      ++checks;
-    }
-  }
-}
-
-void run_family(const std::string& family) {
-  std::int64_t checks = 0;
-  std::uint64_t seed = 1000;
-  for (const auto& op : tg::testing::op_registry()) {
-    seed += 100;
-    if (op.family == family && op.differentiable) run_entry(op, seed, checks);
-  }
-  MESSAGE(family << ": " << checks << " gradient checks");
-  CHECK(checks > 0);
-}
 
 // ---- completeness -------------------------------------------------------------
 
@@ -352,10 +253,8 @@ TEST_CASE("docs/ops.md matches the registry") {
       same, "docs/ops.md is stale: build the write_ops_md target and run `build-test/tests/write_ops_md docs/ops.md`");
 }
 
-TEST_CASE("registry gradcheck: elementwise ops") { run_family("elementwise"); }
-TEST_CASE("registry gradcheck: reductions") { run_family("reduce"); }
-TEST_CASE("registry gradcheck: linear algebra") { run_family("linalg"); }
-TEST_CASE("registry gradcheck: shape ops") { run_family("shape"); }
-TEST_CASE("registry gradcheck: indexing") { run_family("index"); }
-TEST_CASE("registry gradcheck: in-place methods") { run_family("inplace"); }
-TEST_CASE("registry gradcheck: nn functional ops") { run_family("nn"); }
+// The nn, reduction and shape families: test_registry_gradcheck_nn.cpp.
+TEST_CASE("registry gradcheck: elementwise ops") { tg_test::run_family("elementwise"); }
+TEST_CASE("registry gradcheck: linear algebra") { tg_test::run_family("linalg"); }
+TEST_CASE("registry gradcheck: indexing") { tg_test::run_family("index"); }
+TEST_CASE("registry gradcheck: in-place methods") { tg_test::run_family("inplace"); }
