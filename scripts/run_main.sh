@@ -11,12 +11,7 @@ build_dir="${BUILD_DIR:-build}"
 read -r -a extra_cmake_args <<<"${CMAKE_ARGS:-}"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${extra_cmake_args[@]}"
 
-# The main job is the Fashion-MNIST training example; until it is written,
-# the smallest example stands in so that the flow can be exercised end to end.
-if [[ -f examples/fashion_mnist.cpp || -f examples/fashion_mnist/main.cpp ]]; then
-  main=fashion_mnist
-else
-  main=hello_tensors
-fi
+# The main job: the Fashion-MNIST training example.
+main=fashion_mnist
 cmake --build "$build_dir" --target "$main" -j "$(nproc)"
 exec "$build_dir/examples/$main" "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch's conv1d, conv2d with groups, conv_transpose1d/2d, avg_pool1d,
 adaptive_avg_pool1d/2d, interpolate (nearest, linear, bilinear) and
-pixel_shuffle/pixel_unshuffle, for tests/nn/test_conv_pool_reference.cpp.
+pixel_shuffle/pixel_unshuffle, for tests/autograd/test_conv_pool_reference.cpp.
 
 Run with an interpreter that has torch (Debian's /usr/bin/python3 here):
     /usr/bin/python3 tests/reference/make_conv_pool_reference.py
