@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
-#include <system_error>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
