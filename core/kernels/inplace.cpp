@@ -65,20 +65,24 @@ void check_scalar(const TensorBase& self, double value, const char* op, const ch
   });
 }
 
-// self[i] = f(self[i], other[i]) computed in `common` (self's or other's
-// dtype: promotion picks one of the two) and stored in self's dtype.
+// self[i] = f(self[i], other[i]) computed in `common`, the promoted type of
+// the two operands, and stored in self's dtype. Promotion can pick a third
+// dtype (bfloat16 and float16 give float32, int8 and uint8 give int16), so
+// both operands are seen in `common`: a converted copy of `other` where its
+// dtype differs, and of `self` (written back with copy_) where self's does.
+// The loop is then instantiated once per dtype, not once per pair of dtypes
+// (the pairs made this file 5 MB of the library); the common case, an update
+// with an operand of self's own dtype, converts nothing.
 template <class F>
 void update2(const TensorBase& self, const TensorBase& other_in, DType common, const char* op, F f) {
   check_writable(self, op);
   check_broadcast(self, other_in, op);
-  TensorBase other = unaliased(self, other_in);
-  dispatch(self.dtype(), [&]<class T>() {
-    dispatch(other.dtype(), [&]<class O>() {
-      if (common == self.dtype())
-        map2<T, T, O>(self, self, other, [f](T a, O b) { return static_cast<T>(f(a, static_cast<T>(b))); });
-      else map2<T, T, O>(self, self, other, [f](T a, O b) { return static_cast<T>(f(static_cast<O>(a), b)); });
-    });
-  });
+  const TensorBase unaliased_other = unaliased(self, other_in);
+  const ew::As other(unaliased_other, common);
+  const TensorBase acc = common == self.dtype() ? self : to(self, common);
+  dispatch(common,
+           [&]<class T>() { map2<T, T, T>(acc, acc, *other, [f](T a, T b) { return static_cast<T>(f(a, b)); }); });
+  if (common != self.dtype()) copy_(self, acc);
 }
 
 template <class F>
