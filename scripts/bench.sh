@@ -45,7 +45,12 @@ def load(path):
     if not os.path.exists(path):
         return {}, {}
     doc = json.load(open(path))
-    return {b["name"]: b for b in doc["benchmarks"] if b.get("run_type", "iteration") == "iteration"}, doc["context"]
+    runs = {b["name"]: b for b in doc["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
+    # With --benchmark_repetitions=N, the median of the N runs.
+    for b in doc["benchmarks"]:
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median":
+            runs[b["run_name"]] = b
+    return runs, doc["context"]
 
 ours, context = load(sys.argv[1])
 theirs, _ = load(sys.argv[2])
