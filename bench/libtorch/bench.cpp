@@ -161,7 +161,8 @@ struct GPTBlockImpl : torch::nn::Module {
     namespace F = torch::nn::functional;
     const auto drop = F::DropoutFuncOptions().p(p).training(is_training());
     const torch::Tensor h = norm1(x);
-    x = x + F::dropout(std::get<0>(self_attn->forward(h, h, h, /*key_padding_mask=*/{}, /*need_weights=*/false, mask)), drop);
+    x = x + F::dropout(std::get<0>(self_attn->forward(h, h, h, /*key_padding_mask=*/{}, /*need_weights=*/false, mask)),
+                       drop);
     const torch::Tensor f = F::dropout(F::gelu(linear1(norm2(x))), drop);
     return x + F::dropout(linear2(f), drop);
   }
