@@ -206,6 +206,9 @@ void BM_gpt_step(benchmark::State& state) {
   const torch::Tensor x = torch::randint(0, V, {T, B});
   const torch::Tensor y = torch::randint(0, V, {T, B});
   const torch::Tensor mask = torch::triu(torch::full({T, T}, -INFINITY), 1);
+  std::int64_t params = 0;
+  for (const auto& p : model->parameters()) params += p.numel();
+  state.counters["params"] = static_cast<double>(params);  // the same count as tapegrad's model
   for (auto _ : state) {
     const torch::Tensor logits = model(x, mask);
     const torch::Tensor loss = torch::nn::functional::cross_entropy(logits.reshape({-1, V}), y.reshape({-1}));
