@@ -4,7 +4,9 @@
 #   scripts/bench.sh [google-benchmark flags...]
 #   e.g. scripts/bench.sh --benchmark_min_time=0.2 --benchmark_filter='BM_step'
 # Environment: BUILD_DIR (default build-bench), JOBS (default 2),
-#              SKIP_BUILD=1 to reuse existing executables.
+#              SKIP_BUILD=1 to reuse existing executables,
+#              SKIP_PROGRAMS=1 for the benchmarks alone (no start-up,
+#              memory and attention tables).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-bench}
@@ -14,11 +16,12 @@ common=(-DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON -DTAPEGRAD_BUILD_TE
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   # The LibTorch side only if find_package(Torch) succeeds.
   if cmake -S "$root" -B "$build" "${common[@]}" -DTAPEGRAD_BENCH_LIBTORCH=ON >/dev/null 2>&1; then
-    targets=(bench_tapegrad startup_tapegrad memory_tapegrad bench_libtorch startup_libtorch memory_libtorch)
+    targets=(bench_tapegrad startup_tapegrad memory_tapegrad attention_tapegrad
+             bench_libtorch startup_libtorch memory_libtorch attention_libtorch)
   else
     echo "bench.sh: LibTorch not found; benchmarking tapegrad alone" >&2
     cmake -S "$root" -B "$build" "${common[@]}" -DTAPEGRAD_BENCH_LIBTORCH=OFF >/dev/null
-    targets=(bench_tapegrad startup_tapegrad memory_tapegrad)
+    targets=(bench_tapegrad startup_tapegrad memory_tapegrad attention_tapegrad)
   fi
   cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 fi
@@ -42,7 +45,12 @@ def load(path):
     if not os.path.exists(path):
         return {}, {}
     doc = json.load(open(path))
-    return {b["name"]: b for b in doc["benchmarks"] if b.get("run_type", "iteration") == "iteration"}, doc["context"]
+    runs = {b["name"]: b for b in doc["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
+    # With --benchmark_repetitions=N, the median of the N runs.
+    for b in doc["benchmarks"]:
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median":
+            runs[b["run_name"]] = b
+    return runs, doc["context"]
 
 ours, context = load(sys.argv[1])
 theirs, _ = load(sys.argv[2])
@@ -109,7 +117,8 @@ def memory(path):
     return int(out[1]) / 1024, int(out[3]) / 1024
 
 programs = sys.argv[3]
-engines = [e for e in ("tapegrad", "libtorch") if os.access(f"{programs}/startup_{e}", os.X_OK)]
+skip_programs = os.environ.get("SKIP_PROGRAMS", "0") == "1"
+engines = [] if skip_programs else [e for e in ("tapegrad", "libtorch") if os.access(f"{programs}/startup_{e}", os.X_OK)]
 if engines:
     print()
     print("| whole program | " + " | ".join(engines) + (" | tapegrad / LibTorch |" if len(engines) == 2 else " |"))
@@ -130,4 +139,31 @@ if engines:
         at_100, at_10000 = mems[e]
         cells.append(f"{at_100:.1f} → {at_10000:.1f} MiB ({(at_10000 / at_100 - 1) * 100:+.2f} %)")
     print("| resident memory, step 100 → 10,000 (seed model) | " + " | ".join(cells) + (" | |" if len(engines) == 2 else " |"))
+
+# Attention forward + backward, 4 heads of 64, 1 thread (bench/programs/attention.cpp,
+# bench/libtorch/attention.cpp): per L, time (median of 5 rounds) and peak memory
+# of tapegrad's fused and naive paths and LibTorch 1.13's naive path (it has no
+# scaled_dot_product_attention).
+def attention(path):
+    rows = {}
+    for line in subprocess.run([path], capture_output=True, text=True, check=True).stdout.splitlines():
+        f = line.split()  # attention <path> L <L> ms <wall> cpu_ms <cpu> peak_mib <MiB>
+        rows[(f[1], int(f[3]))] = {"real": float(f[5]), "cpu": float(f[7]), "mib": float(f[9])}
+    return rows
+
+if not skip_programs and os.access(f"{programs}/attention_tapegrad", os.X_OK):
+    att = attention(f"{programs}/attention_tapegrad")
+    if os.access(f"{programs}/attention_libtorch", os.X_OK):
+        att.update(attention(f"{programs}/attention_libtorch"))
+    t = os.environ.get("BENCH_TIME", "cpu")
+    print()
+    print(f"| attention fwd+bwd, L | tapegrad fused | tapegrad naive | LibTorch naive | fused / LibTorch | naive / LibTorch "
+          f"| peak MiB fused / naive / LibTorch |")
+    print("|---|---|---|---|---|---|---|")
+    for L in sorted({L for _, L in att}):
+        fu, na, lt = (att.get((p, L)) for p in ("fused", "naive", "libtorch"))
+        ms = lambda r: f"{r[t]:.3g} ms" if r else "-"
+        ratio = lambda r: f"{r[t] / lt[t]:.2f}" if r and lt else "-"
+        mib = " / ".join(f"{r['mib']:.1f}" if r else "-" for r in (fu, na, lt))
+        print(f"| {L} | {ms(fu)} | {ms(na)} | {ms(lt)} | {ratio(fu)} | {ratio(na)} | {mib} |")
 PY

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <ctime>
 #include <stdexcept>
@@ -134,6 +135,94 @@ BENCHMARK(BM_lstm_step)
     ->Args({32, 16, 128, 1})
     ->Args({32, 64, 256, 1})
     ->Unit(benchmark::kMicrosecond);
+
+// examples/char_gpt's model written with torch::nn (tapegrad's side is
+// bench/bench_gpt.cpp): token + position embeddings, pre-norm blocks as
+// PyTorch's TransformerEncoderLayer with norm_first (x + dropout(attn(norm1(x))),
+// x + dropout(linear2(dropout(gelu(linear1(norm2(x))))))), causal
+// self-attention through nn::MultiheadAttention with a [T, T] float mask
+// (LibTorch 1.13's C++ TransformerEncoderLayer has no norm_first), a final
+// LayerNorm, the head tied to the token embedding. Sequence first, [T, B, d],
+// as LibTorch's MultiheadAttention wants.
+struct GPTBlockImpl : torch::nn::Module {
+  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  torch::nn::MultiheadAttention self_attn{nullptr};
+  torch::nn::Linear linear1{nullptr}, linear2{nullptr};
+  double p;
+  GPTBlockImpl(std::int64_t d, std::int64_t heads, double dropout) : p(dropout) {
+    norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+    norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+    self_attn = register_module(
+        "self_attn", torch::nn::MultiheadAttention(torch::nn::MultiheadAttentionOptions(d, heads).dropout(dropout)));
+    linear1 = register_module("linear1", torch::nn::Linear(d, 4 * d));
+    linear2 = register_module("linear2", torch::nn::Linear(4 * d, d));
+  }
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& mask) {
+    namespace F = torch::nn::functional;
+    const auto drop = F::DropoutFuncOptions().p(p).training(is_training());
+    const torch::Tensor h = norm1(x);
+    x = x + F::dropout(std::get<0>(self_attn->forward(h, h, h, /*key_padding_mask=*/{}, /*need_weights=*/false, mask)),
+                       drop);
+    const torch::Tensor f = F::dropout(F::gelu(linear1(norm2(x))), drop);
+    return x + F::dropout(linear2(f), drop);
+  }
+};
+TORCH_MODULE(GPTBlock);
+
+struct CharGPTImpl : torch::nn::Module {
+  torch::nn::Embedding tok_emb{nullptr};
+  torch::Tensor pos_emb;
+  std::vector<GPTBlock> blocks;
+  torch::nn::LayerNorm norm{nullptr};
+  CharGPTImpl(std::int64_t vocab, std::int64_t block, std::int64_t d, std::int64_t layers, std::int64_t heads,
+              double dropout) {
+    tok_emb = register_module("tok_emb", torch::nn::Embedding(vocab, d));
+    torch::nn::init::normal_(tok_emb->weight, 0, 0.02);
+    pos_emb = register_parameter("pos_emb", torch::zeros({block, d}));
+    torch::nn::init::normal_(pos_emb, 0, 0.02);
+    for (std::int64_t i = 0; i < layers; ++i)
+      blocks.push_back(register_module("block" + std::to_string(i), GPTBlock(d, heads, dropout)));
+    norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  }
+  // idx [T, B] -> logits [T, B, vocab]; mask [T, T], -inf above the diagonal.
+  torch::Tensor forward(const torch::Tensor& idx, const torch::Tensor& mask) {
+    torch::Tensor x = tok_emb(idx) + pos_emb.narrow(0, 0, idx.size(0)).unsqueeze(1);
+    for (auto& b : blocks) x = b(x, mask);
+    return torch::nn::functional::linear(norm(x), tok_emb->weight);
+  }
+};
+TORCH_MODULE(CharGPT);
+
+// Arguments: batch, T (context), d_model, layers, heads, threads.
+void BM_gpt_step(benchmark::State& state) {
+  set_threads(state, 5);
+  torch::manual_seed(0);
+  const std::int64_t V = 114;
+  const auto B = state.range(0), T = state.range(1);
+  CharGPT model(V, T, state.range(2), state.range(3), state.range(4), 0.1);
+  model->train();
+  torch::optim::AdamW opt(model->parameters(),
+                          torch::optim::AdamWOptions(2e-3).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.01));
+  const torch::Tensor x = torch::randint(0, V, {T, B});
+  const torch::Tensor y = torch::randint(0, V, {T, B});
+  const torch::Tensor mask = torch::triu(torch::full({T, T}, -INFINITY), 1);
+  std::int64_t params = 0;
+  for (const auto& p : model->parameters()) params += p.numel();
+  state.counters["params"] = static_cast<double>(params);  // the same count as tapegrad's model
+  for (auto _ : state) {
+    const torch::Tensor logits = model(x, mask);
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(logits.reshape({-1, V}), y.reshape({-1}));
+    opt.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    opt.step();
+    benchmark::DoNotOptimize(loss.data_ptr());
+  }
+}
+BENCHMARK(BM_gpt_step)
+    ->ArgNames({"batch", "T", "d_model", "layers", "heads", "threads"})
+    ->Args({32, 64, 96, 3, 4, 1})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_matmul(benchmark::State& state) {
   const auto n = state.range(0);

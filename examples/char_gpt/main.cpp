@@ -27,6 +27,7 @@
 
 #include <tapegrad/tapegrad.h>
 
+#include "model.h"
 #include "progress.h"
 #include "report.h"
 
@@ -198,34 +199,12 @@ double bigram_loss(const std::vector<std::int64_t>& train, const std::vector<std
 
 // ---- the model ----------------------------------------------------------------------
 
-struct CharGPT : nn::Module {
-  std::int64_t block;
-  std::shared_ptr<nn::Embedding> tok_emb;
-  tg::Tensor pos_emb;
-  std::shared_ptr<nn::TransformerEncoder> blocks;  // pre-norm layers and the final LayerNorm
+using char_gpt::CharGPT;
 
-  CharGPT(std::int64_t vocab, const Config& c) : block(c.block) {
-    tok_emb = register_module("tok_emb", std::make_shared<nn::Embedding>(vocab, c.d_model));
-    nn::init::normal_(tok_emb->weight, 0, 0.02);  // also the output head: keep logits small at the start
-    pos_emb = register_parameter("pos_emb", tg::zeros({c.block, c.d_model}));
-    nn::init::normal_(pos_emb, 0, 0.02);
-    nn::TransformerLayerOptions layer;
-    layer.dim_feedforward = 4 * c.d_model;
-    layer.dropout = c.dropout;
-    layer.activation = "gelu";
-    layer.batch_first = true;
-    layer.norm_first = true;
-    blocks = register_module("blocks", std::make_shared<nn::TransformerEncoder>(c.d_model, c.heads, c.layers, layer,
-                                                                                /*final_norm=*/true));
-  }
-  // idx [B, T] (T <= block) -> logits [B, T, vocab].
-  tg::Tensor forward(const tg::Tensor& idx) override {
-    const tg::Tensor x = tg::add((*tok_emb)(idx), pos_emb.narrow(0, 0, idx.size(1)));
-    const tg::Tensor h = blocks->forward(x, {}, {}, /*is_causal=*/true);
-    return tg::linear(h, tok_emb->weight);  // the head shares the token embedding
-  }
-  std::string type_name() const override { return "CharGPT"; }
-};
+// The model's shape from the command line.
+char_gpt::Shape shape(const Config& c) {
+  return {.block = c.block, .d_model = c.d_model, .layers = c.layers, .heads = c.heads, .dropout = c.dropout};
+}
 
 struct Evaluation {
   double loss = 0, accuracy = 0;
@@ -294,7 +273,7 @@ std::pair<Config, std::string> checkpoint_shape(const std::string& path, Config 
 std::string sample(const Config& given) {
   const std::string path = given.checkpoint.empty() ? given.out_dir + "/char_gpt.safetensors" : given.checkpoint;
   auto [c, vocab] = checkpoint_shape(path, given);
-  CharGPT model(static_cast<std::int64_t>(vocab.size()), c);
+  CharGPT model(static_cast<std::int64_t>(vocab.size()), shape(c));
   tg::Checkpoint in{.model = &model};
   tg::load_checkpoint(path, in);
   model.eval();
@@ -342,7 +321,7 @@ void train(const Config& c) {
   fmt::print("data: {} training and {} validation characters, vocabulary {}\n", train_ids.size(), val_ids.size(), V);
   fmt::print("character-bigram baseline: validation loss {:.4f} nats/char\n", bigram);
 
-  CharGPT model(static_cast<std::int64_t>(V), c);
+  CharGPT model(static_cast<std::int64_t>(V), shape(c));
   std::int64_t n_params = 0;
   for (const auto& p : model.parameters()) n_params += p.numel();
   fmt::print("model: {} blocks, d_model {}, {} heads, context {}, {} parameters\n", c.layers, c.d_model, c.heads,
