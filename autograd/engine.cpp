@@ -31,7 +31,7 @@ bool all_finite(const Tensor& t) {
 
 // The profiler's name for a node's backward ("mul_backward"), built only
 // while a Profile records.
-std::string backward_event_name(const Node& node) {
+[[maybe_unused]] std::string backward_event_name(const Node& node) {
   if (!profiler::enabled()) return {};
   return node.is_accumulator() ? std::string(node.name()) : fmt::format("{}_backward", node.name());
 }
@@ -177,7 +177,9 @@ class GraphTask {
       std::unique_lock node_lock(node->mutex());
       run_output_hooks(*node, grads);
       capture(*node, grads);
+#ifndef TAPEGRAD_PROFILER_OFF
       profiler::RecordScope profile_scope(backward_event_name(*node), profiler::EventKind::kBackward, grads);
+#endif
       if (node->is_accumulator()) {
         // moved: lets a sole owner be adopted, not cloned
         if (accumulate_) accumulate_leaf(static_cast<AccumulateGrad&>(*node), std::move(grads[0]));

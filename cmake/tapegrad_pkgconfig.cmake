@@ -91,4 +91,4 @@ Requires: @pc_requires@
 Cflags: -I\${includedir}
 Libs: @pc_libs@
 @pc_private@")
-install(FILES ${PROJECT_BINARY_DIR}/tapegrad.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+install(FILES ${PROJECT_BINARY_DIR}/tapegrad.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT Development)

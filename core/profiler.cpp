@@ -180,6 +180,11 @@ void RecordScope::end() noexcept {
 }
 
 Profile::Profile() {
+#ifdef TAPEGRAD_PROFILER_OFF
+  throw Error(
+      "profiler::Profile: this tapegrad was built with -DTAPEGRAD_PROFILER=OFF, so ops record no events; "
+      "rebuild with the default -DTAPEGRAD_PROFILER=ON to profile");
+#endif
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   if (r.active) throw ValueError("profiler::Profile: another Profile is already recording; stop it first");

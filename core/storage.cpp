@@ -123,8 +123,10 @@ void count_allocation(std::size_t nbytes) {
   std::int64_t peak = g_peak_bytes.load(std::memory_order_relaxed);
   while (now > peak && !g_peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {}
   g_num_allocations.fetch_add(1, std::memory_order_relaxed);
+#ifndef TAPEGRAD_PROFILER_OFF
   if (profiler::enabled()) [[unlikely]]
     profiler::detail::note_allocation(nbytes);
+#endif
 }
 
 void count_free(std::size_t nbytes) {
