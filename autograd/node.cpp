@@ -1,5 +1,6 @@
 #include <tapegrad/autograd/node.h>
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -75,6 +76,12 @@ void Node::mark_accumulator() {
 // thread-local list, and only the outermost destructor drains that list.
 Node::~Node() {
   if (!is_accumulator_) g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
+  // Usually no edge is the last owner of its node (a leaf's AccumulateGrad
+  // is owned by the leaf too): nothing to hand over, and the thread-local
+  // list is not touched. It is only ever non-empty while an outermost
+  // destructor drains it.
+  if (std::none_of(next_edges_.begin(), next_edges_.end(), [](const Edge& e) { return e.fn && e.fn.use_count() == 1; }))
+    return;
   thread_local std::vector<std::shared_ptr<Node>> pending;
   thread_local bool draining = false;
   for (auto& e : next_edges_)
