@@ -36,6 +36,16 @@ struct Counts {
   std::int64_t storages = 0;  // tensor storages allocated (memory_stats)
 };
 
+// Whether the replacement above is the operator new in use: under valgrind
+// the tool's own replaces it, and nothing can be counted.
+bool counting() {
+  const std::int64_t before = g_news.load();
+  delete new int(3);
+  if (g_news.load() != before) return true;
+  MESSAGE("operator new is not this binary's (valgrind?): allocations are not counted");
+  return false;
+}
+
 // The counts made by `reps` calls of `op`, after a few calls to warm the
 // caches (the allocator's free lists, the leaves' accumulators).
 template <class F>
@@ -52,6 +62,7 @@ constexpr int kReps = 100;
 }  // namespace
 
 TEST_CASE("a recorded binary op allocates nothing from the heap on warm caches") {
+  if (!counting()) return;
   for (std::int64_t n : {1, 32}) {
     CAPTURE(n);
     Tensor a = tg::ones({n, n}).set_requires_grad();
@@ -68,6 +79,7 @@ TEST_CASE("a recorded binary op allocates nothing from the heap on warm caches")
 }
 
 TEST_CASE("recording with two inputs that require grad allocates nothing from the heap") {
+  if (!counting()) return;
   Tensor a = tg::ones({4}).set_requires_grad();
   Tensor b = tg::ones({4}).set_requires_grad();
   const Counts c = count(kReps, [&] { Tensor y = tg::mul(a, b); });
@@ -76,6 +88,7 @@ TEST_CASE("recording with two inputs that require grad allocates nothing from th
 }
 
 TEST_CASE("a recorded chain allocates nothing from the heap on warm caches") {
+  if (!counting()) return;
   Tensor x = tg::ones({1}).set_requires_grad();
   const Counts c = count(kReps, [&] {
     Tensor y = x;
@@ -86,6 +99,7 @@ TEST_CASE("a recorded chain allocates nothing from the heap on warm caches") {
 }
 
 TEST_CASE("the counting hook sees allocations") {
+  if (!counting()) return;
   const std::int64_t before = g_news.load();
   auto* p = new int(3);
   CHECK(g_news.load() - before == 1);
