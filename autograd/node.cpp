@@ -1,5 +1,6 @@
 #include <tapegrad/autograd/node.h>
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -44,14 +45,17 @@ Edge gradient_edge(const Tensor& t) {
   if (!m) return {};
   if (m->grad_fn) return {m->grad_fn, m->output_nr};
   if (!m->requires_grad) return {};
-  // A leaf: share one AccumulateGrad node among all its uses while any is alive.
-  std::lock_guard lock(m->accumulator_mutex);
-  auto acc = m->grad_accumulator.lock();
-  if (!acc) {
-    acc = std::allocate_shared<AccumulateGrad>(CachingAllocator<AccumulateGrad>{}, t);
-    m->grad_accumulator = acc;
+  // A leaf: one AccumulateGrad node for all its uses, made on the first and
+  // kept while the leaf lives. Once made it never changes, so after the
+  // acquire load it is read without the lock.
+  if (!m->accumulator_ready.load(std::memory_order_acquire)) {
+    std::lock_guard lock(m->accumulator_mutex);
+    if (!m->grad_accumulator) {
+      m->grad_accumulator = std::allocate_shared<AccumulateGrad>(CachingAllocator<AccumulateGrad>{}, t);
+      m->accumulator_ready.store(true, std::memory_order_release);
+    }
   }
-  return {acc, 0};
+  return {m->grad_accumulator, 0};
 }
 
 std::string Node::recorded_at() const {
@@ -60,11 +64,24 @@ std::string Node::recorded_at() const {
 
 Node::Node() { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
 
+// Leaves' accumulators are not counted by live_node_count (they belong to
+// their leaf, not to a tape): AccumulateGrad takes itself off the count.
+void Node::mark_accumulator() {
+  if (!is_accumulator_) g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
+  is_accumulator_ = true;
+}
+
 // Freeing a long chain through shared_ptr destructors would recurse once per
 // node and overflow the stack. Instead, a node hands the edges it owns to a
 // thread-local list, and only the outermost destructor drains that list.
 Node::~Node() {
-  g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
+  if (!is_accumulator_) g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
+  // Usually no edge is the last owner of its node (a leaf's AccumulateGrad
+  // is owned by the leaf too): nothing to hand over, and the thread-local
+  // list is not touched. It is only ever non-empty while an outermost
+  // destructor drains it.
+  if (std::none_of(next_edges_.begin(), next_edges_.end(), [](const Edge& e) { return e.fn && e.fn.use_count() == 1; }))
+    return;
   thread_local std::vector<std::shared_ptr<Node>> pending;
   thread_local bool draining = false;
   for (auto& e : next_edges_)

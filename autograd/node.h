@@ -7,10 +7,12 @@
 /// ready node goes first. It cannot be the order itself: a graph may be
 /// recorded on several threads, whose counters are unrelated.
 ///
-/// Ownership: a tensor owns its grad_fn node, a node owns its edges (shared),
+/// Ownership: a tensor owns its grad_fn node, a leaf its AccumulateGrad (made
+/// on its first recorded use), a node owns its edges (shared),
 /// saved outputs are kept without their node (no cycles). Dropping the result
 /// of a forward frees its part of the tape at once, and ~Node frees long chains
 /// with a loop instead of recursion.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include <tapegrad/autograd/tensor.h>
+#include <tapegrad/core/small_vector.h>
 
 namespace tg::autograd {
 
@@ -38,17 +41,23 @@ using TensorHook = std::function<Tensor(const Tensor&)>;
 
 /// Per-tensor autograd state (the AutogradMetaBase of core/tensor.h).
 struct AutogradMeta final : AutogradMetaBase {
-  bool requires_grad = false;            ///< a leaf that accumulates a gradient
-  bool retains_grad = false;             ///< a non-leaf that keeps its .grad() (retain_grad())
-  std::uint32_t output_nr = 0;           ///< which output of grad_fn this tensor is
-  std::shared_ptr<Node> grad_fn;         ///< set for non-leaves
-  std::weak_ptr<Node> grad_accumulator;  ///< leaves: their AccumulateGrad node
-  /// Guards grad_accumulator: a leaf (a model's parameter) is used by ops
-  /// recorded on several threads at once, which must all share its one
+  bool requires_grad = false;     ///< a leaf that accumulates a gradient
+  bool retains_grad = false;      ///< a non-leaf that keeps its .grad() (retain_grad())
+  std::uint32_t output_nr = 0;    ///< which output of grad_fn this tensor is
+  std::shared_ptr<Node> grad_fn;  ///< set for non-leaves
+  /// Leaves: their AccumulateGrad node, made on first use and kept as long as
+  /// the leaf lives (it refers back to the leaf weakly, so no cycle), so a
+  /// training loop does not make it again for every step's graph. Set once,
+  /// under accumulator_mutex, and never changed after: accumulator_ready
+  /// (release/acquire) says it may be read without the lock.
+  std::shared_ptr<Node> grad_accumulator;
+  /// Guards making grad_accumulator: a leaf (a model's parameter) is used by
+  /// ops recorded on several threads at once, which must all share its one
   /// AccumulateGrad.
   std::mutex accumulator_mutex;
-  Tensor grad;                    ///< the accumulated gradient (.grad())
-  std::vector<TensorHook> hooks;  ///< leaves: run before accumulation
+  std::atomic<bool> accumulator_ready{false};  ///< grad_accumulator is set (see there)
+  Tensor grad;                                 ///< the accumulated gradient (.grad())
+  std::vector<TensorHook> hooks;               ///< leaves: run before accumulation
   /// Leaves: run with the leaf after its .grad() was updated by backward().
   std::vector<std::function<void(const Tensor&)>> post_accumulate_hooks;
   /// Views (see autograd/views.h): the tensor whose memory this one views
@@ -67,6 +76,16 @@ struct AutogradMeta final : AutogradMetaBase {
   /// For core's printing (Tensor::requires_grad and grad_fn_name).
   bool requires_grad_for(const TensorBase& self) override;
   std::string_view grad_fn_name_for(const TensorBase& self) override;
+
+  /// Allocated from the CPU caching allocator (core/storage.h), a per-thread
+  /// free list, not malloc: every recorded op's output gets one.
+  /// @param nbytes the object's size
+  /// @throws tg::OutOfMemoryError when the memory cannot be had.
+  static void* operator new(std::size_t nbytes) { return cpu_allocate(nbytes); }
+  /// Gives the object's memory back to the caching allocator.
+  /// @param p      the object's memory
+  /// @param nbytes the object's size
+  static void operator delete(void* p, std::size_t nbytes) noexcept { cpu_deallocate(p, nbytes); }
 };
 
 /// Returns the tensor's autograd state, or null if it has none. For a view
@@ -172,22 +191,30 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint32_t num_outputs() const { return num_outputs_; }   ///< the op's number of outputs
   void set_num_outputs(std::uint32_t n) { num_outputs_ = n; }  ///< sets num_outputs()
 
+  /// How many inputs' edges and shapes a node holds inline (beyond them they
+  /// go to the heap): ops of one or two tensor inputs allocate no vector.
+  static constexpr std::size_t kInlineInputs = 2;
+  /// The edges to the inputs' nodes, one per input (held inline up to kInlineInputs).
+  using EdgeList = SmallVector<Edge, kInlineInputs>;
   /// The edges to the inputs' nodes, one per input.
   ///@{
-  std::vector<Edge>& next_edges() { return next_edges_; }
-  const std::vector<Edge>& next_edges() const { return next_edges_; }
+  EdgeList& next_edges() { return next_edges_; }
+  const EdgeList& next_edges() const { return next_edges_; }
   ///@}
   /// Whether input i needs a gradient (its edge leads somewhere).
   bool needs_input_grad(std::size_t i) const { return i < next_edges_.size() && next_edges_[i].fn != nullptr; }
 
   /// Input shapes and dtypes, so a gradient can be summed back over broadcast
   /// dims and cast back to its input's dtype in one place (see Backward).
-  /// One vector for both: recording an op is dominated by allocations.
+  /// Held inline for up to kInlineInputs inputs, as the edges: recording an
+  /// op is dominated by allocations.
   struct InputMeta {
     Dims shape;              ///< the input's shape
     DType dtype = kFloat32;  ///< the input's dtype
   };
-  std::vector<InputMeta>& input_metas() { return input_metas_; }                  ///< one per input
+  /// Input shapes and dtypes, one per input (held inline up to kInlineInputs).
+  using InputMetaList = SmallVector<InputMeta, kInlineInputs>;
+  InputMetaList& input_metas() { return input_metas_; }                           ///< one per input
   const Dims& input_shape(std::size_t i) const { return input_metas_[i].shape; }  ///< input i's shape
   DType input_dtype(std::size_t i) const { return input_metas_[i].dtype; }        ///< input i's dtype
 
@@ -222,15 +249,15 @@ class Node : public std::enable_shared_from_this<Node> {
   void set_saved_info(std::vector<SavedInfo> info) { saved_info_ = std::move(info); }  ///< sets saved_info()
 
  protected:
-  void mark_accumulator() { is_accumulator_ = true; }  ///< makes is_accumulator() true (AccumulateGrad)
+  void mark_accumulator();  ///< makes is_accumulator() true (AccumulateGrad)
 
  private:
   std::uint64_t sequence_nr_ = 0;
   std::uint32_t num_outputs_ = 1;
   bool released_ = false;
   bool is_accumulator_ = false;
-  std::vector<Edge> next_edges_;
-  std::vector<InputMeta> input_metas_;
+  EdgeList next_edges_;
+  InputMetaList input_metas_;
   std::vector<std::pair<std::uint32_t, TensorHook>> output_hooks_;
   std::string recorded_at_;
   std::shared_ptr<const RecordingSite> recording_site_;
@@ -241,7 +268,9 @@ class Node : public std::enable_shared_from_this<Node> {
 /// Next number of the calling thread's tape.
 std::uint64_t next_sequence_nr();
 
-/// Live-node counter for tests of tape memory (counts every Node alive).
+/// Live-node counter for tests of tape memory: every Node alive except the
+/// leaves' AccumulateGrad nodes, which belong to their leaf and live as long
+/// as it does.
 std::int64_t live_node_count();
 
 /// Leaves' sink: adds the incoming gradient into the leaf's .grad().

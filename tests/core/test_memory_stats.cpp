@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include <tapegrad/autograd/tensor.h>  // tg::empty
 #include <tapegrad/core/memory.h>
 #include <tapegrad/core/storage.h>
 #include <tapegrad/core/tensor.h>

@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/nn/embedding.h>
 #include <tapegrad/nn/functional.h>

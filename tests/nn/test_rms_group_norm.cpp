@@ -11,6 +11,7 @@
 
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/normalization.h>
 
 #include "support/reference.h"
