@@ -156,6 +156,16 @@ void record(const char* name, std::initializer_list<const Tensor*> inputs, std::
          std::span<Tensor* const>(outputs.begin(), outputs.size()));
 }
 
+/// record() with the outputs as a span (ops with a list of results: split,
+/// unbind). Output i gets output_nr i.
+template <class F>
+void record(const char* name, std::initializer_list<const Tensor*> inputs, std::span<Tensor* const> outputs,
+            F&& backward) {
+  auto node =
+      std::allocate_shared<FunctionNode<std::decay_t<F>>>(CachingAllocator<Node>{}, name, std::forward<F>(backward));
+  attach(node, std::span<const Tensor* const>(inputs.begin(), inputs.size()), outputs);
+}
+
 /// record() with the inputs as a span of tensors (ops of a list: cat, stack).
 template <class F>
 void record(const char* name, std::span<const Tensor> inputs, std::initializer_list<Tensor*> outputs, F&& backward) {

@@ -30,14 +30,16 @@ std::int64_t gate_count(RNNBase::Mode mode) {
 // pre-activation (input and hidden projections with their biases).
 Tensor rnn_step(const Tensor& gates, bool relu_activation) { return relu_activation ? relu(gates) : tanh(gates); }
 
-// Gates stacked i|f|g|o, as PyTorch's.
+// Gates stacked i|f|g|o, as PyTorch's. Each step's gates are cut by one
+// split (one node, whose backward is one cat), not a narrow per gate.
 std::pair<Tensor, Tensor> lstm_step(const Tensor& gates, const Tensor& c, std::int64_t H) {
+  const auto pre = split(gates, {2 * H, H, H}, 1);
   // i and f are adjacent: one sigmoid for both.
-  const Tensor if_gates = sigmoid(narrow(gates, 1, 0, 2 * H));
-  const Tensor i = narrow(if_gates, 1, 0, H);
-  const Tensor f = narrow(if_gates, 1, H, H);
-  const Tensor g = tanh(narrow(gates, 1, 2 * H, H));
-  const Tensor o = sigmoid(narrow(gates, 1, 3 * H, H));
+  const auto i_f = chunk(sigmoid(pre[0]), 2, 1);
+  const Tensor& i = i_f[0];
+  const Tensor& f = i_f[1];
+  const Tensor g = tanh(pre[1]);
+  const Tensor o = sigmoid(pre[2]);
   Tensor c_next = f * c + i * g;
   Tensor h_next = o * tanh(c_next);
   return {h_next, c_next};
@@ -46,10 +48,12 @@ std::pair<Tensor, Tensor> lstm_step(const Tensor& gates, const Tensor& c, std::i
 // Gates stacked r|z|n; the hidden projection gh keeps its bias apart,
 // because n = tanh(x_n + r * (W_hn h + b_hn)).
 Tensor gru_step(const Tensor& gi, const Tensor& gh, const Tensor& h, std::int64_t H) {
-  const Tensor rz = sigmoid(narrow(gi, 1, 0, 2 * H) + narrow(gh, 1, 0, 2 * H));
-  const Tensor r = narrow(rz, 1, 0, H);
-  const Tensor z = narrow(rz, 1, H, H);
-  const Tensor n = tanh(narrow(gi, 1, 2 * H, H) + r * narrow(gh, 1, 2 * H, H));
+  const auto x_parts = split(gi, {2 * H, H}, 1);
+  const auto h_parts = split(gh, {2 * H, H}, 1);
+  const auto rz = chunk(sigmoid(x_parts[0] + h_parts[0]), 2, 1);
+  const Tensor& r = rz[0];
+  const Tensor& z = rz[1];
+  const Tensor n = tanh(x_parts[1] + r * h_parts[1]);
   // (1 - z) * n + z * h
   return n + z * (h - n);
 }
@@ -204,16 +208,14 @@ std::tuple<PackedSequence, Tensor, Tensor> RNNBase::run(const PackedSequence& in
   return {PackedSequence{out, input.batch_sizes, input.sorted_indices, input.unsorted_indices}, h_n, c_n};
 }
 
-// The stack over time-major packed rows: step t is rows offset[t] ..
-// offset[t] + sizes[t] of `data`. A padded batch is the case of equal sizes.
+// The stack over time-major packed rows: step t is the next sizes[t] rows of
+// `data`. A padded batch is the case of equal sizes.
 std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const std::vector<std::int64_t>& sizes,
                                                        Tensor h0, Tensor c0) {
   const std::int64_t T = static_cast<std::int64_t>(sizes.size());
   const std::int64_t B = sizes[0];
   const std::int64_t H = hidden_size;
   const bool lstm = mode == Mode::LSTM;
-  std::vector<std::int64_t> offset(sizes.size(), 0);
-  for (std::int64_t t = 1; t < T; ++t) offset[t] = offset[t - 1] + sizes[t - 1];
   const TensorOptions state_options{.dtype = data.dtype()};
 
   Tensor layer_input = data;
@@ -232,14 +234,15 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
         input_bias = mode == Mode::GRU ? w[2] : w[2] + w[3];
         if (mode == Mode::GRU) hidden_bias = w[3];
       }
-      // Every time step's input projection, in one GEMM.
-      const Tensor gi_all = linear(layer_input, w_ih, input_bias);
+      // Every time step's input projection, in one GEMM, cut into the steps
+      // by one split (see split_views in autograd/ops/shape.cpp for why).
+      const std::vector<Tensor> gi_steps = split(linear(layer_input, w_ih, input_bias), sizes, 0);
       Tensor h = h0.defined() ? select(h0, 0, index) : zeros({B, H}, state_options);
       Tensor c;
       if (lstm) c = c0.defined() ? select(c0, 0, index) : zeros({B, H}, state_options);
 
       auto step = [&](std::int64_t t) {
-        const Tensor gi = narrow(gi_all, 0, offset[t], sizes[t]);
+        const Tensor& gi = gi_steps[static_cast<std::size_t>(t)];
         switch (mode) {
           case Mode::LSTM:
             std::tie(h, c) = lstm_step(addmm(gi, h, w_hh_t), c, H);
@@ -496,11 +499,13 @@ PackedSequence pack_padded_sequence(const Tensor& input, const std::vector<std::
   const std::int64_t steps = lengths[static_cast<std::size_t>(order[0])];
   std::vector<std::int64_t> sizes;
   std::vector<Tensor> pieces;
+  // One unbind, not a select per step: its backward is one pass over x.
+  const std::vector<Tensor> time_steps = unbind(sorted_x, 0);
   for (std::int64_t t = 0; t < steps; ++t) {
     std::int64_t count = 0;
     for (auto length : lengths) count += length > t ? 1 : 0;
     sizes.push_back(count);
-    pieces.push_back(narrow(select(sorted_x, 0, t), 0, 0, count));
+    pieces.push_back(narrow(time_steps[static_cast<std::size_t>(t)], 0, 0, count));
   }
   return PackedSequence{pieces.size() == 1 ? pieces[0].contiguous() : cat(pieces, 0), tensor(sizes), sorted_indices,
                         unsorted_indices};
@@ -528,18 +533,18 @@ std::pair<Tensor, Tensor> pad_packed_sequence(const PackedSequence& sequence, bo
   Dims row_shape(data.sizes());
   row_shape[0] = B;
   std::vector<Tensor> steps;
-  std::int64_t offset = 0;
+  // One split, not a narrow per step: its backward is one pass over data.
+  const std::vector<Tensor> data_steps = split(data, sizes, 0);
   for (std::int64_t t = 0; t < std::max(T, total_length); ++t) {
     const std::int64_t rows = t < T ? sizes[static_cast<std::size_t>(t)] : 0;
-    Tensor step = narrow(data, 0, offset, rows);
-    offset += rows;
-    if (rows < B) {
-      Dims pad_shape = row_shape;
-      pad_shape[0] = B - rows;
-      step = rows == 0 ? full(row_shape, padding_value, {.dtype = data.dtype()})
-                       : cat({step, full(pad_shape, padding_value, {.dtype = data.dtype()})}, 0);
+    if (rows == B) {
+      steps.push_back(data_steps[static_cast<std::size_t>(t)]);
+      continue;
     }
-    steps.push_back(step);
+    Dims pad_shape = row_shape;
+    pad_shape[0] = B - rows;
+    const Tensor pad = full(pad_shape, padding_value, {.dtype = data.dtype()});
+    steps.push_back(rows == 0 ? pad : cat({data_steps[static_cast<std::size_t>(t)], pad}, 0));
   }
   Tensor padded = stack(steps, 0);
   std::vector<std::int64_t> lengths(static_cast<std::size_t>(B), 0);

@@ -1,4 +1,4 @@
-// Triangles, diagonals, tiling, flips and rolls, splitting and moving dims;
+// Triangles, diagonals, tiling, flips and rolls, moving dims;
 // scans (cumsum, cumprod, logcumsumexp, cummax, cummin); and order
 // statistics (sort, argsort, topk, kthvalue, median, msort). Kernels and
 // checks: core/kernels/sort.h. Values picked by an index (sort, cummax, ...)
@@ -231,46 +231,6 @@ Tensor roll(const Tensor& x, Dims shifts, Dims dims) {
     y = roll_one(y, shifts[i], wrap_dim(dims[i], x.dim(), "roll"));
   }
   return y;
-}
-
-std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& split_sizes, std::int64_t dim) {
-  TG_PROFILE_OP("split", x);
-  if (x.dim() == 0) throw ShapeError("split: cannot split a 0-d tensor");
-  const int d = wrap_dim(dim, x.dim(), "split");
-  std::int64_t total = 0;
-  for (const std::int64_t s : split_sizes) {
-    if (s < 0)
-      throw ValueError(fmt::format("split: split_sizes {} hold the negative size {}",
-                                   shape_str(Dims(std::span<const std::int64_t>(
-                                       split_sizes.data(), std::min<std::size_t>(split_sizes.size(), kMaxDims)))),
-                                   s));
-    if (add_overflows(total, s, &total)) total = -1;
-    if (total < 0) break;
-  }
-  if (total != x.size(d))
-    throw ShapeError(fmt::format(
-        "split: split_sizes ({} of them) sum to {} but dimension {} of shape {} has size {}", split_sizes.size(),
-        total < 0 ? std::string("more than int64 holds") : std::to_string(total), d, shape_str(x.sizes()), x.size(d)));
-  std::vector<Tensor> out;
-  out.reserve(split_sizes.size());
-  std::int64_t start = 0;
-  for (const std::int64_t s : split_sizes) {
-    out.push_back(tg::narrow(x, d, start, s));
-    start += s;
-  }
-  autograd::mark_multi_output_views(out);
-  return out;
-}
-
-std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
-  TG_PROFILE_OP("unbind", x);
-  if (x.dim() == 0) throw ShapeError("unbind: cannot unbind a 0-d tensor");
-  const int d = wrap_dim(dim, x.dim(), "unbind");
-  std::vector<Tensor> out;
-  out.reserve(static_cast<std::size_t>(x.size(d)));
-  for (std::int64_t i = 0; i < x.size(d); ++i) out.push_back(tg::select(x, d, i));
-  autograd::mark_multi_output_views(out);
-  return out;
 }
 
 Tensor movedim(const Tensor& x, Dims source, Dims destination) {

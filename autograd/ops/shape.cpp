@@ -61,6 +61,54 @@ void record_identity(const char* name, const Tensor& x, Tensor& y) {
   });
 }
 
+// Each piece is a handle and a TensorImpl: a count no machine can hold is
+// an error up front, not std::bad_alloc from a vector.
+void check_piece_count(std::int64_t pieces, const char* op) {
+  check_allocation(static_cast<std::size_t>(pieces), sizeof(Tensor) + sizeof(TensorImpl), op);
+}
+
+// split, chunk and unbind: the pieces of x along dim d, `lengths[k]`
+// elements each, one after another (unbind: `drop_dim`, one element each, d
+// removed). Each piece is a view of x, and all are the outputs of one node,
+// as in PyTorch. Its backward joins the pieces' gradients with one cat (zeros
+// for a piece that got none), so a loop over T pieces costs one pass over x in
+// backward. T narrow or select nodes would each write a zero gradient of x's
+// whole shape, and the engine would add T of them: an LSTM over T steps would
+// be quadratic in T.
+std::vector<Tensor> split_views(const Tensor& x, int d, std::vector<std::int64_t> lengths, bool drop_dim,
+                                const char* name) {
+  std::vector<Tensor> out;
+  out.reserve(lengths.size());
+  std::int64_t start = 0;
+  for (const std::int64_t length : lengths) {
+    const SliceSpec s = drop_dim ? kernel::select_spec(x, d, start) : kernel::narrow_spec(x, d, start, length);
+    out.emplace_back(drop_dim ? kernel::select(x, s) : kernel::slice(x, s));
+    start += length;
+  }
+  if (autograd::needs_grad(x)) {
+    std::vector<Tensor*> outputs(out.size());
+    for (std::size_t k = 0; k < out.size(); ++k) outputs[k] = &out[k];
+    autograd::record(name, {&x}, std::span<Tensor* const>(outputs), [d, drop_dim, lengths](Backward& bw) {
+      // y_k = x[start_k : start_k + lengths[k]] along d (unbind: y_k = x[k], d dropped);
+      // dx = cat(dy_k, d), with zeros for a y_k that got no gradient
+      std::vector<Tensor> parts;
+      parts.reserve(lengths.size());
+      Dims shape = bw.input_shape(0);
+      for (std::size_t k = 0; k < lengths.size(); ++k) {
+        const Tensor& g = bw.grad(k);
+        shape[d] = lengths[k];
+        parts.push_back(!g.defined() ? tg::zeros(shape, {.dtype = bw.input_dtype(0)})
+                        : drop_dim   ? tg::unsqueeze(g, d)
+                                     : g);
+      }
+      bw.add(0, parts.size() == 1 ? parts[0] : tg::cat(parts, d));
+    });
+  }
+  for (auto& piece : out) autograd::track_view(x, piece);
+  autograd::mark_multi_output_views(out);
+  return out;
+}
+
 }  // namespace
 
 Tensor view(const Tensor& x, Dims shape) {
@@ -234,17 +282,32 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t
   // (Not (size + split_size - 1) / split_size, which overflows for a huge split_size.)
   const std::int64_t pieces =
       split_size == 0 ? 1 : std::max<std::int64_t>(size / split_size + (size % split_size != 0), 1);
-  // Each piece is a handle and a TensorImpl: a count no machine can hold is
-  // an error up front, not std::bad_alloc from the vector.
-  check_allocation(static_cast<std::size_t>(pieces), sizeof(Tensor) + sizeof(TensorImpl), "split");
-  std::vector<Tensor> out;
-  out.reserve(static_cast<std::size_t>(pieces));
-  for (std::int64_t k = 0; k < pieces; ++k) {
-    const std::int64_t start = k * split_size;
-    out.push_back(narrow(x, d, start, std::min(split_size, size - start)));
+  check_piece_count(pieces, "split");
+  std::vector<std::int64_t> lengths(static_cast<std::size_t>(pieces));
+  for (std::int64_t k = 0; k < pieces; ++k)
+    lengths[static_cast<std::size_t>(k)] = std::min(split_size, size - k * split_size);
+  return split_views(x, d, std::move(lengths), false, "split");
+}
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& split_sizes, std::int64_t dim) {
+  TG_PROFILE_OP("split", x);
+  if (x.dim() == 0) throw ShapeError("split: cannot split a 0-d tensor");
+  const int d = wrap_dim(dim, x.dim(), "split");
+  std::int64_t total = 0;
+  for (const std::int64_t s : split_sizes) {
+    if (s < 0)
+      throw ValueError(fmt::format("split: split_sizes {} hold the negative size {}",
+                                   shape_str(Dims(std::span<const std::int64_t>(
+                                       split_sizes.data(), std::min<std::size_t>(split_sizes.size(), kMaxDims)))),
+                                   s));
+    if (add_overflows(total, s, &total)) total = -1;
+    if (total < 0) break;
   }
-  autograd::mark_multi_output_views(out);
-  return out;
+  if (total != x.size(d))
+    throw ShapeError(fmt::format(
+        "split: split_sizes ({} of them) sum to {} but dimension {} of shape {} has size {}", split_sizes.size(),
+        total < 0 ? std::string("more than int64 holds") : std::to_string(total), d, shape_str(x.sizes()), x.size(d)));
+  return split_views(x, d, split_sizes, false, "split");
 }
 
 std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
@@ -254,14 +317,19 @@ std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim
   const int d = wrap_dim(dim, x.dim(), "chunk");
   const std::int64_t size = x.size(d);
   if (size == 0) {
-    check_allocation(static_cast<std::size_t>(chunks), sizeof(Tensor) + sizeof(TensorImpl), "chunk");
-    std::vector<Tensor> out;
-    out.reserve(static_cast<std::size_t>(chunks));
-    for (std::int64_t k = 0; k < chunks; ++k) out.push_back(narrow(x, d, 0, 0));
-    autograd::mark_multi_output_views(out);
-    return out;
+    // PyTorch gives `chunks` empty pieces here.
+    check_piece_count(chunks, "chunk");
+    return split_views(x, d, std::vector<std::int64_t>(static_cast<std::size_t>(chunks), 0), false, "chunk");
   }
   return split(x, size / chunks + (size % chunks != 0), d);
+}
+
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
+  TG_PROFILE_OP("unbind", x);
+  if (x.dim() == 0) throw ShapeError("unbind: cannot unbind a 0-d tensor");
+  const int d = wrap_dim(dim, x.dim(), "unbind");
+  check_piece_count(x.size(d), "unbind");
+  return split_views(x, d, std::vector<std::int64_t>(static_cast<std::size_t>(x.size(d)), 1), true, "unbind");
 }
 
 Tensor contiguous(const Tensor& x) {

@@ -10,12 +10,16 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <tapegrad/autograd/gradcheck.h>
+#include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/error.h>
+#include <tapegrad/nn/rnn.h>
 
 #include "support/op_reference.h"
 
@@ -196,6 +200,109 @@ TEST_CASE("diagonal, split, unbind and meshgrid give views; tril, diag and sort 
   CHECK(grid[0].shape() == Dims{2, 3});
   CHECK(grid[0].storage() == a.storage());
   CHECK(grid[0].stride(0) == 0);
+}
+
+TEST_CASE("split, chunk and unbind record one node for all their pieces") {
+  // One node per call, not one per piece: its backward is one cat over the
+  // input, where a node per piece would write T whole-input zero gradients.
+  Tensor x = tg::randn({6, 4}, {.dtype = tg::kFloat64}).requires_grad_(true);
+  const std::vector<std::pair<std::string, std::vector<Tensor>>> calls = {
+      {"split size", tg::split(x, 2, 0)},
+      {"split sizes", tg::split(x, std::vector<std::int64_t>{1, 0, 2, 1}, 1)},
+      {"chunk", tg::chunk(x.t(), 3, 1)},
+      {"unbind", tg::unbind(x, 0)},
+  };
+  for (const auto& call : calls) {
+    const std::string& name = call.first;
+    const std::vector<Tensor>& pieces = call.second;
+    CAPTURE(name);
+    REQUIRE(pieces.size() > 1);
+    for (std::size_t k = 0; k < pieces.size(); ++k) {
+      CHECK(pieces[k].grad_fn() == pieces[0].grad_fn());
+      CHECK(pieces[k].output_nr() == k);
+    }
+    CHECK(pieces[0].grad_fn()->num_outputs() == pieces.size());
+  }
+}
+
+TEST_CASE("split, chunk and unbind: pieces without a gradient get zeros, to the second order") {
+  // Only some pieces reach the loss: the others' gradients never flow, and
+  // the node fills their place in x's gradient with zeros. Every layout of x.
+  const auto layouts = [] {
+    const Tensor base = tg::randn({4, 6}, {.dtype = tg::kFloat64});
+    return std::vector<std::pair<std::string, Tensor>>{
+        {"contiguous", base.clone()},
+        {"transposed", tg::randn({6, 4}, {.dtype = tg::kFloat64}).t()},
+        {"strided", tg::randn({4, 12}, {.dtype = tg::kFloat64}).slice(1, 0, 12, 2)},
+        {"expanded", tg::randn({1, 6}, {.dtype = tg::kFloat64}).expand({4, 6})},
+    };
+  }();
+  using Fn = std::function<Tensor(const Tensor&)>;
+  const std::vector<std::pair<std::string, Fn>> ops = {
+      {"split size, dim 1, pieces 0 and 2",
+       [](const Tensor& x) {
+         const auto p = tg::split(x, 2, 1);
+         return (p[0] * p[0]).sum() + (p[2] * 3.0).sum();
+       }},
+      {"split sizes, dim 0, piece 1 only",
+       [](const Tensor& x) {
+         const auto p = tg::split(x, std::vector<std::int64_t>{1, 2, 0, 1}, 0);
+         return (p[1] * p[1] * p[1]).sum();
+       }},
+      {"chunk, last piece only",
+       [](const Tensor& x) {
+         const auto p = tg::chunk(x, 4, 1);
+         return tg::sin(p.back()).sum();
+       }},
+      {"unbind, dim 1, rows 1 and 4",
+       [](const Tensor& x) {
+         const auto p = tg::unbind(x, 1);
+         return (p[1] * p[4]).sum();
+       }},
+      {"unbind, all rows",
+       [](const Tensor& x) {
+         const auto p = tg::unbind(x, 0);
+         return tg::stack({p[3], p[0] * p[1], p[2]}, 0).exp().sum();
+       }},
+  };
+  for (const auto& layout : layouts) {
+    for (const auto& op : ops) {
+      const std::string& layout_name = layout.first;
+      const std::string& op_name = op.first;
+      CAPTURE(layout_name);
+      CAPTURE(op_name);
+      const Tensor x = layout.second.detach().requires_grad_(true);
+      const Fn& f = op.second;
+      const auto fn = [&f](const std::vector<Tensor>& in) { return f(in[0]); };
+      CHECK(tg::gradcheck(fn, {x}));
+      CHECK(tg::gradgradcheck(fn, {x}));
+    }
+  }
+  // The zeros are exact zeros where no piece was used.
+  Tensor x = tg::ones({3, 4}, {.dtype = tg::kFloat64}).requires_grad_(true);
+  (tg::unbind(x, 0)[1] * 2.0).sum().backward();
+  tg_test::check_close(x.grad(), {0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0});
+}
+
+TEST_CASE("an LSTM's graph holds no narrow or select node per step") {
+  // The per-step slices of the input projection and of the gates are split
+  // nodes; a narrow per step would make backward quadratic in the length.
+  tg::manual_seed(0);
+  tg::nn::LSTM lstm(3, 4);
+  const auto [out, state] = lstm(tg::randn({5, 2, 3}));
+  std::map<std::string, int> counts;
+  std::set<const tg::autograd::Node*> seen;
+  std::vector<const tg::autograd::Node*> todo{out.grad_fn().get()};
+  while (!todo.empty()) {
+    const auto* node = todo.back();
+    todo.pop_back();
+    if (!node || !seen.insert(node).second) continue;
+    ++counts[std::string(node->name())];
+    for (const auto& edge : node->next_edges()) todo.push_back(edge.fn.get());
+  }
+  CHECK(counts["narrow"] == 0);
+  CHECK(counts["select"] == 0);
+  CHECK(counts["split"] == 1 + 5 * 2);  // the projection, then the gates and the i|f halves each step
 }
 
 TEST_CASE("scans and sorts keep PyTorch's dtypes") {
