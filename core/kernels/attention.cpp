@@ -13,6 +13,7 @@
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/shape.h>
+#include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
@@ -198,11 +199,9 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
           continue;
         }
         const T alpha = std::exp(m[r] - m_new);  // 0 when m[r] was -inf
+        vec::exp_shifted(sr, sr, cols, m_new);
         T sum = 0;
-        for (std::int64_t c = 0; c < cols; ++c) {
-          sr[c] = std::exp(sr[c] - m_new);
-          sum += sr[c];
-        }
+        for (std::int64_t c = 0; c < cols; ++c) sum += sr[c];
         l[r] = l[r] * alpha + sum;
         m[r] = m_new;
         if (alpha != T(1)) {
@@ -272,7 +271,7 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
           if (std::isinf(l) && l < 0) {
             std::fill(pr, pr + cols, T(0));
           } else {
-            for (std::int64_t c = 0; c < cols; ++c) pr[c] = std::exp(pr[c] - l);
+            vec::exp_shifted(pr, pr, cols, l);
           }
         }
         const T* weights = P.data();  // what multiplied v in the forward

@@ -13,6 +13,7 @@
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/kernels/wrapping.h>
 #include <tapegrad/core/parallel.h>
 
@@ -760,6 +761,9 @@ void for_each_softmax_block(const SoftmaxShape& s, F f) {
   }
 }
 
+// log_softmax's exponentials over the last dim go through a stack buffer of this many.
+constexpr std::int64_t kSoftmaxRun = 256;
+
 template <class T, bool Log>
 void softmax_forward(const T* x, T* y, const SoftmaxShape& s) {
   const std::int64_t D = s.dim, inner = s.inner;
@@ -770,10 +774,17 @@ void softmax_forward(const T* x, T* y, const SoftmaxShape& s) {
       const ExtremeOp<true, T> maxop;
       const T m = reduce_row(maxop, xb, D, 1, 0);
       double sum = 0;
-      for (std::int64_t k = 0; k < D; ++k) {
-        const T e = std::exp(xb[k] - m);
-        if constexpr (!Log) yb[k] = e;
-        sum += e;
+      if constexpr (Log) {
+        // The exponentials only for their sum, a run at a time.
+        T e[kSoftmaxRun];
+        for (std::int64_t k0 = 0; k0 < D; k0 += kSoftmaxRun) {
+          const std::int64_t n = std::min(kSoftmaxRun, D - k0);
+          vec::exp_shifted(xb + k0, e, n, m);
+          for (std::int64_t k = 0; k < n; ++k) sum += e[k];
+        }
+      } else {
+        vec::exp_shifted(xb, yb, D, m);
+        for (std::int64_t k = 0; k < D; ++k) sum += yb[k];
       }
       if constexpr (Log) {
         // (x - m) - log(sum), not x - (m + log(sum)): m + log(sum) would round

@@ -1,14 +1,18 @@
 // Unary elementwise kernels, clamp, and the fused gradient kernels of the
 // activations.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/elementwise_loop.h>
+#include <tapegrad/core/kernels/vector_math.h>
 
 namespace tg::kernel {
 
@@ -29,6 +33,46 @@ TensorBase float_unary(const TensorBase& x, F f) {
   else unary_compute<float>(out, x, f);
   return out;
 }
+
+// The vectorised kernels below (vector_math.h) take runs of at most this
+// many elements, so that their temporaries fit on the stack.
+constexpr std::int64_t kVectorRun = 256;
+
+// out = block(x) for float32 and float64: `block(const T* x, T* y, n)` with
+// n <= kVectorRun. Contiguous rows go to it in runs; strided ones through a
+// buffer, so every element meets the same vector arithmetic whatever the
+// layout. Other dtypes go elementwise through `f`, as float_unary.
+template <class Block, class F>
+TensorBase vector_unary(const TensorBase& x, Block block, F f) {
+  if (x.dtype() != kFloat32 && x.dtype() != kFloat64) return float_unary(x, f);
+  TensorBase out = make_tensor(x.shape(), x.dtype());
+  const auto run = [&]<class T>() {
+    auto plan = make_plan<2>(out.shape(), {&out, &x});
+    for_each_row(plan, [block](std::array<char*, 2> p, std::array<std::int64_t, 2> s, std::int64_t n) {
+      T* o = reinterpret_cast<T*>(p[0]);  // fresh and contiguous
+      const char* in = p[1];
+      T buf[kVectorRun];
+      for (std::int64_t i = 0; i < n; i += kVectorRun) {
+        const std::int64_t k = std::min(kVectorRun, n - i);
+        const T* src = reinterpret_cast<const T*>(in + i * s[1]);
+        if (s[1] != static_cast<std::int64_t>(sizeof(T))) {
+          for (std::int64_t j = 0; j < k; ++j) buf[j] = *reinterpret_cast<const T*>(in + (i + j) * s[1]);
+          src = buf;
+        }
+        block(src, o + i, k);
+      }
+    });
+  };
+  if (x.dtype() == kFloat64) run.template operator()<double>();
+  else run.template operator()<float>();
+  return out;
+}
+
+// out = block(dy, x) for a float32 or float64 dy (x converted to it), the
+// gradient kernels' counterpart of vector_unary: `block(const T* g, const
+// T* x, T* out, n)` with n <= kVectorRun. Other dtypes: grad_kernel with `f`.
+template <class Block, class F>
+TensorBase vector_grad_kernel(const TensorBase& dy, const TensorBase& x, const char* op, Block block, F f);
 
 void check_not_bool(const char* op, const TensorBase& x, const char* hint = "") {
   if (x.dtype() == kBool) throw DTypeError(fmt::format("{}: not supported for bool tensors{}", op, hint));
@@ -79,6 +123,38 @@ TensorBase grad_kernel(const TensorBase& dy, const TensorBase& x, const char* op
   TensorBase out = make_tensor(shape, dy.dtype());
   dispatch_floating(dy.dtype(), op,
                     [&]<class T>() { binary_compute<T>(out, dy, x, [f](T g, T v) -> T { return f(g, v); }); });
+  return out;
+}
+
+template <class Block, class F>
+TensorBase vector_grad_kernel(const TensorBase& dy, const TensorBase& x, const char* op, Block block, F f) {
+  if (dy.dtype() != kFloat32 && dy.dtype() != kFloat64) return grad_kernel(dy, x, op, f);
+  const Dims shape = binary_shape(dy, x, op);
+  TensorBase out = make_tensor(shape, dy.dtype());
+  const auto run = [&]<class T>() {
+    As cg(dy, dtype_of<T>()), cx(x, dtype_of<T>());
+    auto plan = make_plan<3>(out.shape(), {&out, &*cg, &*cx});
+    for_each_row(plan, [block](std::array<char*, 3> p, std::array<std::int64_t, 3> s, std::int64_t n) {
+      T* o = reinterpret_cast<T*>(p[0]);
+      T gbuf[kVectorRun], xbuf[kVectorRun];
+      for (std::int64_t i = 0; i < n; i += kVectorRun) {
+        const std::int64_t k = std::min(kVectorRun, n - i);
+        const T* g = reinterpret_cast<const T*>(p[1] + i * s[1]);
+        const T* v = reinterpret_cast<const T*>(p[2] + i * s[2]);
+        if (s[1] != static_cast<std::int64_t>(sizeof(T))) {
+          for (std::int64_t j = 0; j < k; ++j) gbuf[j] = *reinterpret_cast<const T*>(p[1] + (i + j) * s[1]);
+          g = gbuf;
+        }
+        if (s[2] != static_cast<std::int64_t>(sizeof(T))) {
+          for (std::int64_t j = 0; j < k; ++j) xbuf[j] = *reinterpret_cast<const T*>(p[2] + (i + j) * s[2]);
+          v = xbuf;
+        }
+        block(g, v, o + i, k);
+      }
+    });
+  };
+  if (dy.dtype() == kFloat64) run.template operator()<double>();
+  else run.template operator()<float>();
   return out;
 }
 
@@ -152,7 +228,9 @@ TensorBase leaky_relu(const TensorBase& x, double negative_slope) {
 }
 
 TensorBase exp(const TensorBase& x) {
-  return float_unary(x, [](auto v) -> decltype(v) { return std::exp(v); });
+  return vector_unary(
+      x, [](const auto* v, auto* y, std::int64_t n) { vec::exp(v, y, n); },
+      [](auto v) -> decltype(v) { return std::exp(v); });
 }
 TensorBase log(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) { return std::log(v); });
@@ -166,20 +244,41 @@ TensorBase sqrt(const TensorBase& x) {
 TensorBase rsqrt(const TensorBase& x) {
   return float_unary(x, [](auto v) -> decltype(v) { return decltype(v)(1) / std::sqrt(v); });
 }
+// 1 / (1 + exp(-x)), as PyTorch.
 TensorBase sigmoid(const TensorBase& x) {
-  return float_unary(x, [](auto v) -> decltype(v) {
-    using T = decltype(v);
-    return T(1) / (T(1) + std::exp(-v));
-  });
+  return vector_unary(
+      x,
+      [](const auto* v, auto* y, std::int64_t n) {
+        using T = std::remove_cvref_t<decltype(*v)>;
+        for (std::int64_t i = 0; i < n; ++i) y[i] = -v[i];
+        vec::exp(y, y, n);
+        for (std::int64_t i = 0; i < n; ++i) y[i] = T(1) / (T(1) + y[i]);
+      },
+      [](auto v) -> decltype(v) {
+        using T = decltype(v);
+        return T(1) / (T(1) + std::exp(-v));
+      });
 }
 TensorBase tanh(const TensorBase& x) {
-  return float_unary(x, [](auto v) -> decltype(v) { return std::tanh(v); });
+  return vector_unary(
+      x, [](const auto* v, auto* y, std::int64_t n) { vec::tanh(v, y, n); },
+      [](auto v) -> decltype(v) { return std::tanh(v); });
 }
+// x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2.
 TensorBase gelu(const TensorBase& x) {
-  return float_unary(x, [](auto v) -> decltype(v) {
-    using T = decltype(v);
-    return T(0.5) * v * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
-  });
+  return vector_unary(
+      x,
+      [](const auto* v, auto* y, std::int64_t n) {
+        using T = std::remove_cvref_t<decltype(*v)>;
+        T e[kVectorRun];
+        for (std::int64_t i = 0; i < n; ++i) e[i] = v[i] * T(std::numbers::sqrt2 / 2);
+        vec::erf(e, e, n);
+        for (std::int64_t i = 0; i < n; ++i) y[i] = T(0.5) * v[i] * (T(1) + e[i]);
+      },
+      [](auto v) -> decltype(v) {
+        using T = decltype(v);
+        return T(0.5) * v * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
+      });
 }
 
 // ---- fused gradients --------------------------------------------------------------------
@@ -225,12 +324,27 @@ TensorBase tanh_backward(const TensorBase& dy, const TensorBase& y) {
 
 // d/dx [x Phi(x)] = Phi(x) + x phi(x).
 TensorBase gelu_backward(const TensorBase& dy, const TensorBase& x) {
-  return grad_kernel(dy, x, "gelu_backward", [](auto g, auto v) {
-    using T = decltype(g);
-    const T cdf = T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
-    const T pdf = std::exp(T(-0.5) * v * v) * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
-    return g * (cdf + v * pdf);
-  });
+  return vector_grad_kernel(
+      dy, x, "gelu_backward",
+      [](const auto* g, const auto* v, auto* out, std::int64_t n) {
+        using T = std::remove_cvref_t<decltype(*g)>;
+        T cdf[kVectorRun], pdf[kVectorRun];
+        for (std::int64_t i = 0; i < n; ++i) {
+          cdf[i] = v[i] * T(std::numbers::sqrt2 / 2);
+          pdf[i] = T(-0.5) * v[i] * v[i];
+        }
+        vec::erf(cdf, cdf, n);
+        vec::exp(pdf, pdf, n);
+        for (std::int64_t i = 0; i < n; ++i)
+          out[i] =
+              g[i] * (T(0.5) * (T(1) + cdf[i]) + v[i] * (pdf[i] * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2)));
+      },
+      [](auto g, auto v) {
+        using T = decltype(g);
+        const T cdf = T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
+        const T pdf = std::exp(T(-0.5) * v * v) * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+        return g * (cdf + v * pdf);
+      });
 }
 
 }  // namespace tg::kernel

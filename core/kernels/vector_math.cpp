@@ -1,0 +1,118 @@
+// Dispatch of vector_math.h: AVX2 (vector_math_avx2.cpp) when the CPU has it,
+// else SSE2 through SLEEF's 4-float / 2-double functions, else scalar libm.
+#include <tapegrad/core/kernels/vector_math.h>
+
+#include <atomic>
+#include <cmath>
+
+#if defined(TAPEGRAD_HAVE_SLEEF) && defined(__x86_64__)
+#include <immintrin.h>
+#include <sleef.h>
+#define TG_VEC_X86 1
+#endif
+
+namespace tg::kernel::vec {
+
+#if TG_VEC_X86
+namespace avx2 {
+void exp(const float* x, float* y, std::int64_t n);
+void exp(const double* x, double* y, std::int64_t n);
+void tanh(const float* x, float* y, std::int64_t n);
+void tanh(const double* x, double* y, std::int64_t n);
+void erf(const float* x, float* y, std::int64_t n);
+void erf(const double* x, double* y, std::int64_t n);
+}  // namespace avx2
+#endif
+
+namespace {
+
+Isa best_isa() {
+#if TG_VEC_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+  return Isa::kSse2;
+#else
+  return Isa::kScalar;
+#endif
+}
+
+const Isa kBest = best_isa();
+std::atomic<Isa> current{kBest};
+
+#if TG_VEC_X86
+// y = f(x), 4 floats at a time (SSE2); the tail in a padded vector.
+template <auto F>
+void sse2_f32(const float* x, float* y, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, F(_mm_loadu_ps(x + i)));
+  if (i == n) return;
+  alignas(16) float tail[4] = {};
+  for (std::int64_t k = 0; i + k < n; ++k) tail[k] = x[i + k];
+  _mm_store_ps(tail, F(_mm_load_ps(tail)));
+  for (std::int64_t k = 0; i + k < n; ++k) y[i + k] = tail[k];
+}
+
+// y = f(x), 2 doubles at a time (SSE2); the tail in a padded vector.
+template <auto F>
+void sse2_f64(const double* x, double* y, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + 2 <= n; i += 2) _mm_storeu_pd(y + i, F(_mm_loadu_pd(x + i)));
+  if (i == n) return;
+  alignas(16) double tail[2] = {};
+  tail[0] = x[i];
+  _mm_store_pd(tail, F(_mm_load_pd(tail)));
+  y[i] = tail[0];
+}
+#endif
+
+template <class T, class Scalar>
+void scalar(const T* x, T* y, std::int64_t n, Scalar f) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+}  // namespace
+
+Isa isa() { return current.load(std::memory_order_relaxed); }
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kSse2:
+      return "sse2";
+    default:
+      return "scalar";
+  }
+}
+
+bool force_isa(Isa isa) {
+  if (static_cast<int>(isa) < static_cast<int>(kBest)) return false;
+  current.store(isa, std::memory_order_relaxed);
+  return true;
+}
+
+#if TG_VEC_X86
+#define TG_VEC_DISPATCH(name, T, sse2_map, sleef_sse2, std_fn) \
+  void name(const T* x, T* y, std::int64_t n) {                \
+    switch (isa()) {                                           \
+      case Isa::kAvx2:                                         \
+        return avx2::name(x, y, n);                            \
+      case Isa::kSse2:                                         \
+        return sse2_map<sleef_sse2>(x, y, n);                  \
+      default:                                                 \
+        return scalar(x, y, n, [](T v) { return std_fn(v); }); \
+    }                                                          \
+  }
+#else
+#define TG_VEC_DISPATCH(name, T, sse2_map, sleef_sse2, std_fn) \
+  void name(const T* x, T* y, std::int64_t n) { scalar(x, y, n, [](T v) { return std_fn(v); }); }
+#endif
+
+TG_VEC_DISPATCH(exp, float, sse2_f32, Sleef_expf4_u10, std::exp)
+TG_VEC_DISPATCH(exp, double, sse2_f64, Sleef_expd2_u10, std::exp)
+TG_VEC_DISPATCH(tanh, float, sse2_f32, Sleef_tanhf4_u10, std::tanh)
+TG_VEC_DISPATCH(tanh, double, sse2_f64, Sleef_tanhd2_u10, std::tanh)
+TG_VEC_DISPATCH(erf, float, sse2_f32, Sleef_erff4_u10, std::erf)
+TG_VEC_DISPATCH(erf, double, sse2_f64, Sleef_erfd2_u10, std::erf)
+
+}  // namespace tg::kernel::vec

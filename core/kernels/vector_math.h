@@ -1,0 +1,48 @@
+#pragma once
+// exp, tanh and erf over arrays of float32 or float64, for the activations,
+// softmax and attention: SLEEF's vector functions (Debian's libsleef), whose
+// error is at most 1 ULP, as glibc's scalar ones. With AVX2 and FMA (checked
+// at run time) they take 8 floats or 4 doubles at a time, else 4 floats or 2
+// doubles (SSE2, which every x86-64 has). Other CPUs, or a build without
+// SLEEF, use the C library's scalar functions.
+//
+// An element's result never depends on where it sits: the last, partial
+// vector is computed in a padded copy, so a tensor's values are the same
+// whatever its layout or length. `y` may be `x` (in place).
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+namespace tg::kernel::vec {
+
+void exp(const float* x, float* y, std::int64_t n);
+void exp(const double* x, double* y, std::int64_t n);
+void tanh(const float* x, float* y, std::int64_t n);
+void tanh(const double* x, double* y, std::int64_t n);
+void erf(const float* x, float* y, std::int64_t n);
+void erf(const double* x, double* y, std::int64_t n);
+
+// y[i] = exp(x[i] - shift), i < n: softmax's step. float and double go
+// through exp above; the 16-bit floats keep the scalar expression. y may be x.
+template <class T>
+void exp_shifted(const T* x, T* y, std::int64_t n, T shift) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
+    exp(y, y, n);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(std::exp(x[i] - shift));
+  }
+}
+
+// The instruction sets the functions can use, best first.
+enum class Isa { kAvx2, kSse2, kScalar };
+// The one in use: the best this CPU and build allow, unless force_isa chose
+// another.
+Isa isa();
+// Its name: "avx2", "sse2" or "scalar" (docs, benchmarks, tests).
+const char* isa_name(Isa isa);
+// Uses `isa` from now on (tests compare the paths); one the CPU lacks is
+// refused with false. Not thread-safe against running kernels.
+bool force_isa(Isa isa);
+
+}  // namespace tg::kernel::vec
