@@ -390,6 +390,18 @@ Tensor contiguous(const Tensor& x);
 Tensor clone(const Tensor& x);
 Tensor to_dtype(const Tensor& x, DType dtype);
 ///@}
+/// Pieces of the given sizes along dim (a view each), which must add up to
+/// the dim's size, as torch.split with a list.
+/// @throws tg::ShapeError when the sizes do not add up.
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& split_sizes, std::int64_t dim = 0);
+/// The slices of x along dim, that dim removed (views), as torch.unbind.
+///
+/// split, chunk and unbind record one node for all their pieces, as PyTorch:
+/// its backward joins the pieces' gradients with one cat (zeros for pieces
+/// that got none). Slicing a tensor into T pieces in a loop (the time steps
+/// of an RNN) should use them: T narrow or select calls are T nodes, and each
+/// one's backward writes a zero gradient of the whole tensor.
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim = 0);
 
 // ---- autograd/ops/index.cpp ----------------------------------------------------
 /// The slices of x at the int64 `index` (1-D) along dim, as torch.index_select.
@@ -452,13 +464,6 @@ Tensor flip(const Tensor& x, Dims dims);
 /// x's elements shifted by shifts[i] along dims[i], wrapping around, as torch.roll.
 // Empty dims: x flattened, rolled by shifts[0], reshaped back.
 Tensor roll(const Tensor& x, Dims shifts, Dims dims = {});
-/// Pieces of the given sizes along dim (a view each), which must add up to
-/// the dim's size, as torch.split with a list.
-/// @throws tg::ShapeError when the sizes do not add up.
-// Pieces of the given sizes (a view each), which must add up to the dim's size.
-std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& split_sizes, std::int64_t dim = 0);
-/// The slices of x along dim, that dim removed (views), as torch.unbind.
-std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim = 0);
 /// x with the dims `source` moved to positions `destination` (a view), as torch.movedim.
 ///@{
 Tensor movedim(const Tensor& x, Dims source, Dims destination);
