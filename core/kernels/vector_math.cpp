@@ -105,7 +105,9 @@ bool force_isa(Isa isa) {
   }
 #else
 #define TG_VEC_DISPATCH(name, T, sse2_map, sleef_sse2, std_fn) \
-  void name(const T* x, T* y, std::int64_t n) { scalar(x, y, n, [](T v) { return std_fn(v); }); }
+  void name(const T* x, T* y, std::int64_t n) {                \
+    scalar(x, y, n, [](T v) { return std_fn(v); });            \
+  }
 #endif
 
 TG_VEC_DISPATCH(exp, float, sse2_f32, Sleef_expf4_u10, std::exp)

@@ -127,18 +127,24 @@ TEST_CASE("vector exp, tanh and erf agree with libm on every instruction set") {
     REQUIRE(tg::kernel::vec::force_isa(isa));
     using F = const float*;
     using D = const double*;
-    check_against_libm<float>("exp f32", [](F x, float* y, std::int64_t n) { tg::kernel::vec::exp(x, y, n); },
-                              [](float v) { return std::exp(v); });
-    check_against_libm<double>("exp f64", [](D x, double* y, std::int64_t n) { tg::kernel::vec::exp(x, y, n); },
-                               [](double v) { return std::exp(v); });
-    check_against_libm<float>("tanh f32", [](F x, float* y, std::int64_t n) { tg::kernel::vec::tanh(x, y, n); },
-                              [](float v) { return std::tanh(v); });
-    check_against_libm<double>("tanh f64", [](D x, double* y, std::int64_t n) { tg::kernel::vec::tanh(x, y, n); },
-                               [](double v) { return std::tanh(v); });
-    check_against_libm<float>("erf f32", [](F x, float* y, std::int64_t n) { tg::kernel::vec::erf(x, y, n); },
-                              [](float v) { return std::erf(v); });
-    check_against_libm<double>("erf f64", [](D x, double* y, std::int64_t n) { tg::kernel::vec::erf(x, y, n); },
-                               [](double v) { return std::erf(v); });
+    check_against_libm<float>(
+        "exp f32", [](F x, float* y, std::int64_t n) { tg::kernel::vec::exp(x, y, n); },
+        [](float v) { return std::exp(v); });
+    check_against_libm<double>(
+        "exp f64", [](D x, double* y, std::int64_t n) { tg::kernel::vec::exp(x, y, n); },
+        [](double v) { return std::exp(v); });
+    check_against_libm<float>(
+        "tanh f32", [](F x, float* y, std::int64_t n) { tg::kernel::vec::tanh(x, y, n); },
+        [](float v) { return std::tanh(v); });
+    check_against_libm<double>(
+        "tanh f64", [](D x, double* y, std::int64_t n) { tg::kernel::vec::tanh(x, y, n); },
+        [](double v) { return std::tanh(v); });
+    check_against_libm<float>(
+        "erf f32", [](F x, float* y, std::int64_t n) { tg::kernel::vec::erf(x, y, n); },
+        [](float v) { return std::erf(v); });
+    check_against_libm<double>(
+        "erf f64", [](D x, double* y, std::int64_t n) { tg::kernel::vec::erf(x, y, n); },
+        [](double v) { return std::erf(v); });
     check_specials<float>();
     check_specials<double>();
   }
