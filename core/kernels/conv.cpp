@@ -104,6 +104,12 @@ int image_threads(const Conv2dGeometry& g) {
   return static_cast<int>(std::min<std::int64_t>(detail::team_size(), g.n));
 }
 
+// The weight gradient's partial sums: this many blocks of images at most,
+// on any thread count (see conv2d_weight_grad).
+constexpr std::int64_t kWeightGradBlocks = 8;
+// ... and at most about this many bytes of them.
+constexpr std::int64_t kPartialBytes = std::int64_t{32} << 20;
+
 // Calls body(n, thread) for every image n on `threads` threads. An exception
 // may not leave an OpenMP region, so the first one is carried out.
 template <class Body>
@@ -323,35 +329,46 @@ TensorBase conv2d_input_grad(const TensorBase& dy_in, const TensorBase& w_in, co
 }
 
 // dW [O, CKK/G] = sum_n dy[n] [O, HoWo] @ col(x[n])^T [HoWo, CKK], group by
-// group (the blocks off the diagonal are not weights); each thread
-// sums its images into its own slice, and the slices are added at the end.
+// group (the blocks off the diagonal are not weights). The images are cut
+// into a fixed number of consecutive blocks, whatever the thread count; each
+// block sums its images in order into its own slice, and the slices are
+// added in block order. So the rounding, and the result, is the same on one
+// thread or many (as reduce's fixed blocks); threads take whole blocks.
 TensorBase conv2d_weight_grad(const TensorBase& x_in, const TensorBase& dy_in, const Conv2dGeometry& g) {
   const TensorBase x = contiguous(x_in), dy = contiguous(dy_in);
   TensorBase dw = make_tensor({g.o, g.c / g.groups, g.kh, g.kw}, x.dtype());
   const std::int64_t k = g.col_rows(), m = g.col_cols(), kg = g.group_rows(), og = g.group_out(), size = g.o * kg;
-  const int threads = image_threads(g);
+  // Fewer blocks for large weights, whose partial slices would take much
+  // memory (their GEMMs are large enough for BLAS to thread inside instead).
+  const std::int64_t block_bytes = std::max<std::int64_t>(size * static_cast<std::int64_t>(itemsize(x.dtype())), 1);
+  const std::int64_t blocks =
+      std::min({kWeightGradBlocks, g.n, std::max<std::int64_t>(kPartialBytes / block_bytes, 1)});
+  const std::int64_t per_block = blocks > 0 ? (g.n + blocks - 1) / blocks : 0;
+  const int threads = static_cast<int>(std::min<std::int64_t>(image_threads(g), std::max<std::int64_t>(blocks, 1)));
   dispatch_floating(x.dtype(), kConv, [&]<class T>() {
     TensorBase cols = g.is_pointwise() ? TensorBase() : make_tensor({threads, k, m}, x.dtype());
-    TensorBase partial = threads > 1 ? make_tensor({threads, g.o, kg}, x.dtype()) : dw;
+    TensorBase partial = blocks > 1 ? make_tensor({blocks, g.o, kg}, x.dtype()) : dw;
     T* pp = partial.data_ptr<T>();
     std::fill(pp, pp + partial.numel(), T(0));
-    for_each_image(g.n, threads, [&](std::int64_t n, int t) {
-      const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
-      const T* cp = xn;
-      if (cols.defined()) {
-        T* col = cols.data_ptr<T>() + t * k * m;
-        im2col(xn, g, col);
-        cp = col;
+    for_each_image(blocks, threads, [&](std::int64_t b, int t) {
+      for (std::int64_t n = b * per_block; n < std::min(g.n, (b + 1) * per_block); ++n) {
+        const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
+        const T* cp = xn;
+        if (cols.defined()) {
+          T* col = cols.data_ptr<T>() + t * k * m;
+          im2col(xn, g, col);
+          cp = col;
+        }
+        for (std::int64_t gi = 0; gi < g.groups; ++gi)
+          gemm(x.dtype(), og, kg, m, 1.0, dy.data_ptr<T>() + (n * g.o + gi * og) * m, rows(m), cp + gi * kg * m,
+               transposed(m), 1.0, pp + b * size + gi * og * kg, kg, kConv);
       }
-      for (std::int64_t gi = 0; gi < g.groups; ++gi)
-        gemm(x.dtype(), og, kg, m, 1.0, dy.data_ptr<T>() + (n * g.o + gi * og) * m, rows(m), cp + gi * kg * m,
-             transposed(m), 1.0, pp + t * size + gi * og * kg, kg, kConv);
     });
-    if (threads > 1) {
+    if (blocks > 1) {
       T* out = dw.data_ptr<T>();
       std::copy(pp, pp + size, out);
-      for (int t = 1; t < threads; ++t)
-        for (std::int64_t i = 0; i < size; ++i) out[i] += pp[t * size + i];
+      for (std::int64_t b = 1; b < blocks; ++b)
+        for (std::int64_t i = 0; i < size; ++i) out[i] += pp[b * size + i];
     }
   });
   return dw;
