@@ -30,18 +30,6 @@ void Generator::seed_with(std::uint64_t seed) {
   has_cached_normal_ = false;
 }
 
-std::uint64_t Generator::next_u64() {
-  const std::uint64_t result = std::rotl(s_[0] + s_[3], 23) + s_[0];
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = std::rotl(s_[3], 45);
-  return result;
-}
-
 double Generator::normal() {
   if (has_cached_normal_) {
     has_cached_normal_ = false;

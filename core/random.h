@@ -3,6 +3,7 @@
 /// Random numbers: xoshiro256++ seeded through splitmix64. Fast, small state
 /// (saved in checkpoints for exact resume), same stream on every platform.
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -22,8 +23,19 @@ class Generator {
   /// Restarts the stream from `seed`, as torch.Generator.manual_seed.
   void seed_with(std::uint64_t seed);
 
-  /// The next 64 random bits.
-  std::uint64_t next_u64();
+  /// The next 64 random bits (xoshiro256++; inline, since dropout draws one
+  /// per element).
+  std::uint64_t next_u64() {
+    const std::uint64_t result = std::rotl(s_[0] + s_[3], 23) + s_[0];
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = std::rotl(s_[3], 45);
+    return result;
+  }
   /// Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
   /// Standard normal (Box-Muller, the second value kept for the next call).

@@ -12,6 +12,7 @@
 
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/dropout.h>
 #include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/parallel.h>
@@ -67,13 +68,15 @@ BatchedView batched(const TensorBase& x, const Dims& batch, std::int64_t rows, s
   return view;
 }
 
-// A uniform draw in [0, 1) for weight (b, i, j), from seed alone (splitmix64).
-inline double dropout_uniform(std::uint64_t seed, std::uint64_t index) {
+// A 53-bit draw for weight (b, i, j), from seed alone (splitmix64); the
+// weight is dropped when it is below dropout_threshold(p) (a uniform
+// draw * 2^-53 below p).
+inline std::uint64_t dropout_draw(std::uint64_t seed, std::uint64_t index) {
   std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ULL;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   z ^= z >> 31;
-  return static_cast<double>(z >> 11) * 0x1.0p-53;
+  return z >> 11;
 }
 
 // Runs body(task) for task in [0, tasks), on several threads when the work is
@@ -159,11 +162,12 @@ template <class T>
 void drop_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::int64_t i0, std::int64_t rows,
                std::int64_t j0, std::int64_t cols, T* w) {
   const T keep_scale = o.dropout_p < 1 ? static_cast<T>(1.0 / (1.0 - o.dropout_p)) : T(0);
+  const std::uint64_t threshold = dropout_threshold(o.dropout_p);
   for (std::int64_t r = 0; r < rows; ++r) {
     const auto base = static_cast<std::uint64_t>((b * p.L + i0 + r) * p.S + j0);
     for (std::int64_t c = 0; c < cols; ++c)
       w[r * cols + c] *=
-          dropout_uniform(o.dropout_seed, base + static_cast<std::uint64_t>(c)) < o.dropout_p ? T(0) : keep_scale;
+          dropout_draw(o.dropout_seed, base + static_cast<std::uint64_t>(c)) < threshold ? T(0) : keep_scale;
   }
 }
 
@@ -383,8 +387,9 @@ TensorBase attention_dropout_mask(const Dims& batch, std::int64_t L, std::int64_
   dispatch_floating(dtype, kOp, [&]<class T>() {
     const T keep_scale = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
     T* m = mask.data_ptr<T>();
+    const std::uint64_t threshold = dropout_threshold(p);
     for (std::int64_t i = 0; i < mask.numel(); ++i)
-      m[i] = dropout_uniform(seed, static_cast<std::uint64_t>(i)) < p ? T(0) : keep_scale;
+      m[i] = dropout_draw(seed, static_cast<std::uint64_t>(i)) < threshold ? T(0) : keep_scale;
   });
   return mask;
 }

@@ -16,7 +16,9 @@ TensorBase dropout_mask(const TensorBase& x, double p, Generator& gen) {
     const T keep_scale = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
     T* m = mask.data_ptr<T>();
     std::lock_guard lock(gen.mutex());
-    for (std::int64_t i = 0; i < mask.numel(); ++i) m[i] = gen.uniform() < p ? T(0) : keep_scale;
+    // gen.uniform() < p, compared as integers (the same draws and masks).
+    const std::uint64_t threshold = dropout_threshold(p);
+    for (std::int64_t i = 0; i < mask.numel(); ++i) m[i] = (gen.next_u64() >> 11) < threshold ? T(0) : keep_scale;
   });
   return mask;
 }

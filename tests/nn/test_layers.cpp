@@ -10,6 +10,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/core/kernels/blas.h>
+#include <tapegrad/core/kernels/dropout.h>
 #include <tapegrad/core/random.h>
 #include <tapegrad/nn/activation.h>
 #include <tapegrad/nn/dropout.h>
@@ -139,6 +140,24 @@ TEST_CASE("Flatten and Identity") {
   CHECK(flatten.repr() == "Flatten(start_dim=1, end_dim=-1)");
   CHECK(identity.repr() == "Identity()");
   CHECK(input_gradcheck(flatten, {2, 3, 2}));
+}
+
+TEST_CASE("dropout: masks compare 53-bit draws as integers, with the same masks as uniform() < p") {
+  // dropout_threshold(p) turns `draw * 2^-53 < p` into `draw < threshold`:
+  // the same decision for every draw, at the edges around the threshold too.
+  for (const double p : {0.0, 1e-300, 0.1, 0.25, 1.0 / 3.0, 0.5, 0.7, 0.9999999999999999, 1.0}) {
+    CAPTURE(p);
+    const std::uint64_t t = tg::kernel::dropout_threshold(p);
+    for (const std::uint64_t d : {std::uint64_t{0}, t == 0 ? 0 : t - 1, t, t + 1, (std::uint64_t{1} << 53) - 1}) {
+      if (d >= (std::uint64_t{1} << 53)) continue;
+      CHECK((static_cast<double>(d) * 0x1.0p-53 < p) == (d < t));
+    }
+  }
+  // The mask itself: what a copy of the generator's uniform() < p gives.
+  const double p = 0.3;
+  tg::Generator gen(1234), copy(1234);
+  const auto mask = F::dropout(tg::ones({5000}, {.dtype = tg::kFloat64}), p, true, &gen).to_vector<double>();
+  for (const double m : mask) CHECK((m == 0) == (copy.uniform() < p));
 }
 
 TEST_CASE("dropout: keep rate, scaling, seeding, train vs eval, gradient") {
