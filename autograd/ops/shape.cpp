@@ -88,21 +88,22 @@ std::vector<Tensor> split_views(const Tensor& x, int d, std::vector<std::int64_t
   if (autograd::needs_grad(x)) {
     std::vector<Tensor*> outputs(out.size());
     for (std::size_t k = 0; k < out.size(); ++k) outputs[k] = &out[k];
-    autograd::record(name, {&x}, std::span<Tensor* const>(outputs), [d, drop_dim, lengths](Backward& bw) {
-      // y_k = x[start_k : start_k + lengths[k]] along d (unbind: y_k = x[k], d dropped);
-      // dx = cat(dy_k, d), with zeros for a y_k that got no gradient
-      std::vector<Tensor> parts;
-      parts.reserve(lengths.size());
-      Dims shape = bw.input_shape(0);
-      for (std::size_t k = 0; k < lengths.size(); ++k) {
-        const Tensor& g = bw.grad(k);
-        shape[d] = lengths[k];
-        parts.push_back(!g.defined() ? tg::zeros(shape, {.dtype = bw.input_dtype(0)})
-                        : drop_dim   ? tg::unsqueeze(g, d)
-                                     : g);
-      }
-      bw.add(0, parts.size() == 1 ? parts[0] : tg::cat(parts, d));
-    });
+    autograd::record(name, {&x}, std::span<Tensor* const>(outputs),
+                     [d, drop_dim, lengths = std::move(lengths)](Backward& bw) {
+                       // y_k = x[start_k : start_k + lengths[k]] along d (unbind: y_k = x[k], d dropped);
+                       // dx = cat(dy_k, d), with zeros for a y_k that got no gradient
+                       std::vector<Tensor> parts;
+                       parts.reserve(lengths.size());
+                       Dims shape = bw.input_shape(0);
+                       for (std::size_t k = 0; k < lengths.size(); ++k) {
+                         const Tensor& g = bw.grad(k);
+                         shape[d] = lengths[k];
+                         parts.push_back(!g.defined() ? tg::zeros(shape, {.dtype = bw.input_dtype(0)})
+                                         : drop_dim   ? tg::unsqueeze(g, d)
+                                                      : g);
+                       }
+                       bw.add(0, parts.size() == 1 ? parts[0] : tg::cat(parts, d));
+                     });
   }
   for (auto& piece : out) autograd::track_view(x, piece);
   autograd::mark_multi_output_views(out);

@@ -38,6 +38,15 @@ TensorBase float_unary(const TensorBase& x, F f) {
 // many elements, so that their temporaries fit on the stack.
 constexpr std::int64_t kVectorRun = 256;
 
+// Elements [i, i + k) of a row starting at `row` with byte stride `stride`:
+// the row itself when it is contiguous, else a copy in `buf` (k <= kVectorRun).
+template <class T>
+const T* run_of(const char* row, std::int64_t stride, std::int64_t i, std::int64_t k, T* buf) {
+  if (stride == static_cast<std::int64_t>(sizeof(T))) return reinterpret_cast<const T*>(row) + i;
+  for (std::int64_t j = 0; j < k; ++j) buf[j] = *reinterpret_cast<const T*>(row + (i + j) * stride);
+  return buf;
+}
+
 // out = block(x) for float32 and float64: `block(const T* x, T* y, n)` with
 // n <= kVectorRun. Contiguous rows go to it in runs; strided ones through a
 // buffer, so every element meets the same vector arithmetic whatever the
@@ -50,16 +59,10 @@ TensorBase vector_unary(const TensorBase& x, Block block, F f) {
     auto plan = make_plan<2>(out.shape(), {&out, &x});
     for_each_row(plan, [block](std::array<char*, 2> p, std::array<std::int64_t, 2> s, std::int64_t n) {
       T* o = reinterpret_cast<T*>(p[0]);  // fresh and contiguous
-      const char* in = p[1];
       T buf[kVectorRun];
       for (std::int64_t i = 0; i < n; i += kVectorRun) {
         const std::int64_t k = std::min(kVectorRun, n - i);
-        const T* src = reinterpret_cast<const T*>(in + i * s[1]);
-        if (s[1] != static_cast<std::int64_t>(sizeof(T))) {
-          for (std::int64_t j = 0; j < k; ++j) buf[j] = *reinterpret_cast<const T*>(in + (i + j) * s[1]);
-          src = buf;
-        }
-        block(src, o + i, k);
+        block(run_of(p[1], s[1], i, k, buf), o + i, k);
       }
     });
   };
@@ -139,17 +142,7 @@ TensorBase vector_grad_kernel(const TensorBase& dy, const TensorBase& x, const c
       T gbuf[kVectorRun], xbuf[kVectorRun];
       for (std::int64_t i = 0; i < n; i += kVectorRun) {
         const std::int64_t k = std::min(kVectorRun, n - i);
-        const T* g = reinterpret_cast<const T*>(p[1] + i * s[1]);
-        const T* v = reinterpret_cast<const T*>(p[2] + i * s[2]);
-        if (s[1] != static_cast<std::int64_t>(sizeof(T))) {
-          for (std::int64_t j = 0; j < k; ++j) gbuf[j] = *reinterpret_cast<const T*>(p[1] + (i + j) * s[1]);
-          g = gbuf;
-        }
-        if (s[2] != static_cast<std::int64_t>(sizeof(T))) {
-          for (std::int64_t j = 0; j < k; ++j) xbuf[j] = *reinterpret_cast<const T*>(p[2] + (i + j) * s[2]);
-          v = xbuf;
-        }
-        block(g, v, o + i, k);
+        block(run_of(p[1], s[1], i, k, gbuf), run_of(p[2], s[2], i, k, xbuf), o + i, k);
       }
     });
   };

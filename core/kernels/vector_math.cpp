@@ -9,20 +9,11 @@
 #include <immintrin.h>
 #include <sleef.h>
 #define TG_VEC_X86 1
+
+#include "vector_math_avx2.h"
 #endif
 
 namespace tg::kernel::vec {
-
-#if TG_VEC_X86
-namespace avx2 {
-void exp(const float* x, float* y, std::int64_t n);
-void exp(const double* x, double* y, std::int64_t n);
-void tanh(const float* x, float* y, std::int64_t n);
-void tanh(const double* x, double* y, std::int64_t n);
-void erf(const float* x, float* y, std::int64_t n);
-void erf(const double* x, double* y, std::int64_t n);
-}  // namespace avx2
-#endif
 
 namespace {
 

@@ -3,13 +3,13 @@
 // the CPU, so nothing here may run elsewhere: it holds no inline function or
 // template another file could share (the linker might keep this file's AVX2
 // copy of it), only internal code and hidden entry points.
+#include "vector_math_avx2.h"
+
 #include <cstdint>
 
 #if defined(TAPEGRAD_HAVE_SLEEF) && defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #include <sleef.h>
-
-#define TG_VEC_HIDDEN __attribute__((visibility("hidden")))
 
 namespace tg::kernel::vec::avx2 {
 
@@ -41,12 +41,12 @@ void map_f64(const double* x, double* y, std::int64_t n) {
 
 }  // namespace
 
-TG_VEC_HIDDEN void exp(const float* x, float* y, std::int64_t n) { map_f32<Sleef_expf8_u10avx2>(x, y, n); }
-TG_VEC_HIDDEN void exp(const double* x, double* y, std::int64_t n) { map_f64<Sleef_expd4_u10avx2>(x, y, n); }
-TG_VEC_HIDDEN void tanh(const float* x, float* y, std::int64_t n) { map_f32<Sleef_tanhf8_u10avx2>(x, y, n); }
-TG_VEC_HIDDEN void tanh(const double* x, double* y, std::int64_t n) { map_f64<Sleef_tanhd4_u10avx2>(x, y, n); }
-TG_VEC_HIDDEN void erf(const float* x, float* y, std::int64_t n) { map_f32<Sleef_erff8_u10avx2>(x, y, n); }
-TG_VEC_HIDDEN void erf(const double* x, double* y, std::int64_t n) { map_f64<Sleef_erfd4_u10avx2>(x, y, n); }
+void exp(const float* x, float* y, std::int64_t n) { map_f32<Sleef_expf8_u10avx2>(x, y, n); }
+void exp(const double* x, double* y, std::int64_t n) { map_f64<Sleef_expd4_u10avx2>(x, y, n); }
+void tanh(const float* x, float* y, std::int64_t n) { map_f32<Sleef_tanhf8_u10avx2>(x, y, n); }
+void tanh(const double* x, double* y, std::int64_t n) { map_f64<Sleef_tanhd4_u10avx2>(x, y, n); }
+void erf(const float* x, float* y, std::int64_t n) { map_f32<Sleef_erff8_u10avx2>(x, y, n); }
+void erf(const double* x, double* y, std::int64_t n) { map_f64<Sleef_erfd4_u10avx2>(x, y, n); }
 
 }  // namespace tg::kernel::vec::avx2
 #endif

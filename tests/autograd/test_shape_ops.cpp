@@ -292,13 +292,13 @@ TEST_CASE("an LSTM's graph holds no narrow or select node per step") {
   const auto [out, state] = lstm(tg::randn({5, 2, 3}));
   std::map<std::string, int> counts;
   std::set<const tg::autograd::Node*> seen;
-  std::vector<const tg::autograd::Node*> todo{out.grad_fn().get()};
-  while (!todo.empty()) {
-    const auto* node = todo.back();
-    todo.pop_back();
+  std::vector<const tg::autograd::Node*> pending{out.grad_fn().get()};
+  while (!pending.empty()) {
+    const auto* node = pending.back();
+    pending.pop_back();
     if (!node || !seen.insert(node).second) continue;
     ++counts[std::string(node->name())];
-    for (const auto& edge : node->next_edges()) todo.push_back(edge.fn.get());
+    for (const auto& edge : node->next_edges()) pending.push_back(edge.fn.get());
   }
   CHECK(counts["narrow"] == 0);
   CHECK(counts["select"] == 0);

@@ -1,0 +1,20 @@
+#pragma once
+// The entry points of vector_math_avx2.cpp (the AVX2 + FMA half of
+// vector_math.h), declared once for both its files: hidden, and to be called
+// only after vector_math.cpp has checked the CPU. Internal: not installed.
+#include <cstdint>
+
+#define TG_VEC_HIDDEN __attribute__((visibility("hidden")))
+
+namespace tg::kernel::vec::avx2 {
+
+TG_VEC_HIDDEN void exp(const float* x, float* y, std::int64_t n);
+TG_VEC_HIDDEN void exp(const double* x, double* y, std::int64_t n);
+TG_VEC_HIDDEN void tanh(const float* x, float* y, std::int64_t n);
+TG_VEC_HIDDEN void tanh(const double* x, double* y, std::int64_t n);
+TG_VEC_HIDDEN void erf(const float* x, float* y, std::int64_t n);
+TG_VEC_HIDDEN void erf(const double* x, double* y, std::int64_t n);
+
+}  // namespace tg::kernel::vec::avx2
+
+#undef TG_VEC_HIDDEN
