@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <stdexcept>
@@ -377,6 +378,64 @@ BENCHMARK(BM_epochs10)
     ->ArgsProduct({{0, 1}, {1}})
     ->Iterations(10)
     ->Unit(benchmark::kMillisecond);
+
+// bench/bench_layouts.cpp's rows.
+torch::Tensor layout_operand(std::int64_t layout) {
+  switch (layout) {
+    case 1:
+      return torch::randn({1024});
+    case 2:
+      return torch::randn({1024, 1024}).t();
+    case 3:
+      return torch::randn({1024, 2048}).slice(1, 0, 2048, 2);
+    case 4:
+      return torch::randn({1024, 1});
+    default:
+      return torch::randn({1024, 1024});
+  }
+}
+
+void BM_layout_add(benchmark::State& state) {
+  set_threads(state, 1);
+  const torch::Tensor a = torch::randn({1024, 1024});
+  const torch::Tensor b = layout_operand(state.range(0));
+  for (auto _ : state) {
+    torch::Tensor c = a + b;
+    benchmark::DoNotOptimize(c.data_ptr());
+  }
+}
+BENCHMARK(BM_layout_add)->ArgNames({"layout", "threads"})->ArgsProduct({{0, 1, 2, 3, 4}, {1}});
+
+void BM_layout_narrow_rows(benchmark::State& state) {
+  set_threads(state, 0);
+  const torch::Tensor x = torch::randn({262144, 4}).t();
+  for (auto _ : state) {
+    torch::Tensor y = x.exp();
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+}
+BENCHMARK(BM_layout_narrow_rows)->ArgNames({"threads"})->Arg(1);
+
+void BM_layout_sum(benchmark::State& state) {
+  set_threads(state, 1);
+  const torch::Tensor x = torch::randn({1024, 1024});
+  const std::int64_t dim = state.range(0);
+  for (auto _ : state) {
+    torch::Tensor s = x.sum(dim);
+    benchmark::DoNotOptimize(s.data_ptr());
+  }
+}
+BENCHMARK(BM_layout_sum)->ArgNames({"dim", "threads"})->ArgsProduct({{0, 1}, {1}});
+
+void BM_layout_softmax(benchmark::State& state) {
+  set_threads(state, 0);
+  const torch::Tensor x = torch::randn({256, 1024});
+  for (auto _ : state) {
+    torch::Tensor y = torch::softmax(x, -1);
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+}
+BENCHMARK(BM_layout_softmax)->ArgNames({"threads"})->Arg(1);
 
 }  // namespace
 

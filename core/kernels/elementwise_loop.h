@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/kernels/wrapping.h>
+#include <tapegrad/core/parallel.h>
 
 namespace tg::kernel::ew {
 
@@ -52,43 +54,48 @@ bool is_whole(double v);
 // out[i] = f(x[i]); x has type X and out type O, x broadcasts to out's shape.
 template <class O, class X, class F>
 void unary_into(const TensorBase& out, const TensorBase& x, F f) {
-  const std::int64_t n = out.numel();
   // Same element count and both contiguous: the flat indices line up.
-  if (n < kParallelThreshold && x.numel() == n && out.is_contiguous() && x.is_contiguous()) {
-    FlushDenormalGuard flush;
-    // Outputs are fresh tensors, so `o` never aliases an input.
-    O* __restrict o = static_cast<O*>(out.raw_data());
-    const X* p = static_cast<const X*>(x.raw_data());
-    for (std::int64_t i = 0; i < n; ++i) o[i] = f(p[i]);
-    return;
+  if constexpr (!kStridedRowsOnly<O, X>) {
+    const std::int64_t n = out.numel();
+    if (n < kParallelThreshold && x.numel() == n && out.is_contiguous() && x.is_contiguous()) {
+      FlushDenormalGuard flush;
+      // Outputs are fresh tensors, so `o` never aliases an input.
+      O* __restrict o = static_cast<O*>(out.raw_data());
+      const X* p = static_cast<const X*>(x.raw_data());
+      for (std::int64_t i = 0; i < n; ++i) o[i] = f(p[i]);
+      return;
+    }
   }
   map1<O, X>(out, x, f);
 }
 
 // out[i] = f(a[i], b[i]), with fast paths for same-shape contiguous operands
-// and for a one-element operand, before the general plan.
+// and for a one-element operand, before the general plan (not for 16-bit
+// floats: see kStridedRowsOnly).
 template <class O, class A, class B, class F>
 void binary_into(const TensorBase& out, const TensorBase& a, const TensorBase& b, F f) {
-  const std::int64_t n = out.numel();
-  if (n < kParallelThreshold && out.is_contiguous()) {
-    FlushDenormalGuard flush;
-    O* __restrict o = static_cast<O*>(out.raw_data());
-    const A* x = static_cast<const A*>(a.raw_data());
-    const B* y = static_cast<const B*>(b.raw_data());
-    const std::int64_t na = a.numel(), nb = b.numel();
-    if (na == n && nb == n && a.is_contiguous() && b.is_contiguous()) {
-      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-      return;
-    }
-    if (nb == 1 && na == n && a.is_contiguous()) {
-      const B yv = *y;
-      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-      return;
-    }
-    if (na == 1 && nb == n && b.is_contiguous()) {
-      const A xv = *x;
-      for (std::int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
-      return;
+  if constexpr (!kStridedRowsOnly<O, A, B>) {
+    const std::int64_t n = out.numel();
+    if (n < kParallelThreshold && out.is_contiguous()) {
+      FlushDenormalGuard flush;
+      O* __restrict o = static_cast<O*>(out.raw_data());
+      const A* x = static_cast<const A*>(a.raw_data());
+      const B* y = static_cast<const B*>(b.raw_data());
+      const std::int64_t na = a.numel(), nb = b.numel();
+      if (na == n && nb == n && a.is_contiguous() && b.is_contiguous()) {
+        for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+        return;
+      }
+      if (nb == 1 && na == n && a.is_contiguous()) {
+        const B yv = *y;
+        for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+        return;
+      }
+      if (na == 1 && nb == n && b.is_contiguous()) {
+        const A xv = *x;
+        for (std::int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+        return;
+      }
     }
   }
   map2<O, A, B>(out, a, b, f);

@@ -3,15 +3,10 @@
 // one iteration shape, size-1 dims dropped and adjacent dims merged where
 // every operand allows it, then rows handed to a typed inner function with a
 // contiguous fast path the compiler vectorizes. Large loops split their flat
-// index range across OpenMP threads.
-#include <algorithm>
+// index range across OpenMP threads (loop.cpp).
 #include <array>
 #include <cstdint>
 
-#include <omp.h>
-
-#include <tapegrad/core/float_mode.h>
-#include <tapegrad/core/parallel.h>
 #include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
@@ -28,95 +23,63 @@ struct LoopPlan {
   std::int64_t numel = 1;
 };
 
+// The loop over `shape` of `operands` (at most four): size-1 dims dropped,
+// adjacent dims merged where every operand steps through both as one run.
 template <std::size_t N>
-LoopPlan<N> make_plan(const Dims& shape, const std::array<const TensorBase*, N>& operands) {
-  LoopPlan<N> plan;
-  std::array<Dims, N> elem;
-  for (std::size_t k = 0; k < N; ++k) {
-    elem[k] = broadcast_strides(*operands[k], shape);
-    plan.data[k] = static_cast<char*>(operands[k]->raw_data());
-  }
-  // Keep dims of size != 1, innermost last, merging a dim into the one
-  // inside it when every operand steps through both as one run.
-  int nd = 0;
-  for (int d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
-    bool merge = nd > 0;
-    for (std::size_t k = 0; k < N && merge; ++k)
-      merge =
-          plan.strides[k][nd - 1] == elem[k][d] * shape[d] * static_cast<std::int64_t>(itemsize(operands[k]->dtype()));
-    if (merge) {
-      plan.shape[nd - 1] *= shape[d];
-      for (std::size_t k = 0; k < N; ++k)
-        plan.strides[k][nd - 1] = elem[k][d] * static_cast<std::int64_t>(itemsize(operands[k]->dtype()));
-    } else {
-      plan.shape.push_back(shape[d]);
-      for (std::size_t k = 0; k < N; ++k)
-        plan.strides[k].push_back(elem[k][d] * static_cast<std::int64_t>(itemsize(operands[k]->dtype())));
-      ++nd;
-    }
-  }
-  if (nd == 0) {
-    plan.shape.push_back(1);
-    for (std::size_t k = 0; k < N; ++k) plan.strides[k].push_back(0);
-  }
-  plan.numel = shape.product();
-  return plan;
-}
+LoopPlan<N> make_plan(const Dims& shape, const std::array<const TensorBase*, N>& operands);
 
-// Calls row(ptrs, inner_byte_strides, count) for the flat range [begin, end).
-template <std::size_t N, class Row>
-void run_rows(const LoopPlan<N>& p, std::int64_t begin, std::int64_t end, Row& row) {
-  const int nd = p.shape.size();
-  const std::int64_t inner = p.shape[nd - 1];
-  std::array<std::int64_t, N> inner_stride;
-  for (std::size_t k = 0; k < N; ++k) inner_stride[k] = p.strides[k][nd - 1];
-  // Multi-index of `begin`.
-  Dims idx = Dims::filled(nd, 0);
-  std::int64_t rest = begin;
-  for (int d = nd - 1; d >= 0; --d) {
-    idx[d] = rest % p.shape[d];
-    rest /= p.shape[d];
+// A row function seen through a pointer. The index stepping and the OpenMP
+// region of for_each_row are compiled once per operand count in loop.cpp;
+// only the row's own loop is instantiated per op and dtype. As templates on
+// the row they were a fifth of the library's code (about a thousand copies of
+// the same stepping, and as many OpenMP regions), for no speed: a row is
+// usually long, and one indirect call per row is nothing beside it.
+template <std::size_t N>
+struct RowRef {
+  using Call = void (*)(const void* row, std::array<char*, N> ptrs, std::array<std::int64_t, N> strides,
+                        std::int64_t count);
+  const void* row;
+  Call call;
+
+  template <class Row>
+  static RowRef of(const Row& r) {
+    return {&r, [](const void* row, std::array<char*, N> ptrs, std::array<std::int64_t, N> strides,
+                   std::int64_t count) { (*static_cast<const Row*>(row))(ptrs, strides, count); }};
   }
-  std::int64_t pos = begin;
-  while (pos < end) {
-    std::array<char*, N> ptr;
-    for (std::size_t k = 0; k < N; ++k) {
-      std::int64_t off = 0;
-      for (int d = 0; d < nd; ++d) off += idx[d] * p.strides[k][d];
-      ptr[k] = p.data[k] + off;
-    }
-    std::int64_t count = std::min(inner - idx[nd - 1], end - pos);
-    row(ptr, inner_stride, count);
-    pos += count;
-    idx[nd - 1] += count;
-    for (int d = nd - 1; d > 0 && idx[d] == p.shape[d]; --d) {
-      idx[d] = 0;
-      ++idx[d - 1];
-    }
-  }
-}
+};
+
+// Calls row(ptrs, inner_byte_strides, count) for every row of the plan, in
+// order on one thread, or with the flat index range split into one
+// contiguous part per OpenMP thread when the loop is large (the row is
+// called concurrently then, so it must not change any shared state).
+template <std::size_t N>
+void for_each_row(const LoopPlan<N>& p, RowRef<N> row);
 
 template <std::size_t N, class Row>
-void for_each_row(const LoopPlan<N>& p, Row row) {
-  if (p.numel == 0) return;
-  FlushDenormalGuard flush;
-  const int threads = p.numel >= kParallelThreshold && !in_parallel_region() ? detail::team_size() : 1;
-  if (threads <= 1) {
-    run_rows(p, 0, p.numel, row);
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    FlushDenormalGuard worker_flush;  // MXCSR is per thread
-    const std::int64_t t = omp_get_thread_num();
-    const std::int64_t nt = omp_get_num_threads();
-    const std::int64_t chunk = (p.numel + nt - 1) / nt;
-    const std::int64_t b = t * chunk, e = std::min(p.numel, b + chunk);
-    Row local = row;
-    if (b < e) run_rows(p, b, e, local);
-  }
+void for_each_row(const LoopPlan<N>& p, const Row& row) {
+  for_each_row(p, RowRef<N>::of(row));
 }
+
+// Calls body(i) for i in [0, n): on a team of `threads` OpenMP threads
+// (static schedule, each thread with flush-to-zero as its caller's) when
+// threads > 1, else in order on this thread. An exception thrown by the body
+// stops nothing else but is rethrown here, the first one if several throw.
+// Not a template on the body, so that a kernel instantiated per dtype does
+// not get an OpenMP region per dtype.
+void parallel_for(std::int64_t n, int threads, void (*body)(const void* context, std::int64_t i), const void* context);
+
+template <class Body>
+void parallel_for(std::int64_t n, int threads, const Body& body) {
+  parallel_for(
+      n, threads, [](const void* context, std::int64_t i) { (*static_cast<const Body*>(context))(i); }, &body);
+}
+
+// Whether a row over these element types takes only the general strided
+// loop. A 16-bit float converts through scalar code that does not vectorise,
+// so the contiguous and broadcast copies of its loop would be code without
+// speed (a sixth of the library, for two rarely hot dtypes).
+template <class... T>
+inline constexpr bool kStridedRowsOnly = (is_reduced_float_v<T> || ...);
 
 // out[i] = f(a[i]); `a` broadcasts to out's shape.
 template <class Out, class A, class F>
@@ -125,15 +88,19 @@ void map1(const TensorBase& out, const TensorBase& a, F f) {
   for_each_row(plan, [f](std::array<char*, 2> p, std::array<std::int64_t, 2> s, std::int64_t n) {
     auto* o = reinterpret_cast<Out*>(p[0]);
     auto* x = reinterpret_cast<const A*>(p[1]);
-    if (s[0] == sizeof(Out) && s[1] == sizeof(A)) {
-      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
-    } else if (s[0] == sizeof(Out) && s[1] == 0) {
-      const Out v = f(*x);
-      for (std::int64_t i = 0; i < n; ++i) o[i] = v;
-    } else {
-      for (std::int64_t i = 0; i < n; ++i)
-        *reinterpret_cast<Out*>(p[0] + i * s[0]) = f(*reinterpret_cast<const A*>(p[1] + i * s[1]));
+    if constexpr (!kStridedRowsOnly<Out, A>) {
+      if (s[0] == sizeof(Out) && s[1] == sizeof(A)) {
+        for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+        return;
+      }
+      if (s[0] == sizeof(Out) && s[1] == 0) {
+        const Out v = f(*x);
+        for (std::int64_t i = 0; i < n; ++i) o[i] = v;
+        return;
+      }
     }
+    for (std::int64_t i = 0; i < n; ++i)
+      *reinterpret_cast<Out*>(p[0] + i * s[0]) = f(*reinterpret_cast<const A*>(p[1] + i * s[1]));
   });
 }
 
@@ -145,19 +112,25 @@ void map2(const TensorBase& out, const TensorBase& a, const TensorBase& b, F f) 
     auto* o = reinterpret_cast<Out*>(p[0]);
     auto* x = reinterpret_cast<const A*>(p[1]);
     auto* y = reinterpret_cast<const B*>(p[2]);
-    if (s[0] == sizeof(Out) && s[1] == sizeof(A) && s[2] == sizeof(B)) {
-      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-    } else if (s[0] == sizeof(Out) && s[1] == sizeof(A) && s[2] == 0) {
-      const B yv = *y;
-      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-    } else if (s[0] == sizeof(Out) && s[1] == 0 && s[2] == sizeof(B)) {
-      const A xv = *x;
-      for (std::int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
-    } else {
-      for (std::int64_t i = 0; i < n; ++i)
-        *reinterpret_cast<Out*>(p[0] + i * s[0]) =
-            f(*reinterpret_cast<const A*>(p[1] + i * s[1]), *reinterpret_cast<const B*>(p[2] + i * s[2]));
+    if constexpr (!kStridedRowsOnly<Out, A, B>) {
+      if (s[0] == sizeof(Out) && s[1] == sizeof(A) && s[2] == sizeof(B)) {
+        for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+        return;
+      }
+      if (s[0] == sizeof(Out) && s[1] == sizeof(A) && s[2] == 0) {
+        const B yv = *y;
+        for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+        return;
+      }
+      if (s[0] == sizeof(Out) && s[1] == 0 && s[2] == sizeof(B)) {
+        const A xv = *x;
+        for (std::int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+        return;
+      }
     }
+    for (std::int64_t i = 0; i < n; ++i)
+      *reinterpret_cast<Out*>(p[0] + i * s[0]) =
+          f(*reinterpret_cast<const A*>(p[1] + i * s[1]), *reinterpret_cast<const B*>(p[2] + i * s[2]));
   });
 }
 
@@ -166,13 +139,15 @@ template <class Out, class A, class B, class C, class F>
 void map3(const TensorBase& out, const TensorBase& a, const TensorBase& b, const TensorBase& c, F f) {
   auto plan = make_plan<4>(out.shape(), {&out, &a, &b, &c});
   for_each_row(plan, [f](std::array<char*, 4> p, std::array<std::int64_t, 4> s, std::int64_t n) {
-    if (s[0] == sizeof(Out) && s[1] == sizeof(A) && s[2] == sizeof(B) && s[3] == sizeof(C)) {
-      auto* o = reinterpret_cast<Out*>(p[0]);
-      auto* x = reinterpret_cast<const A*>(p[1]);
-      auto* y = reinterpret_cast<const B*>(p[2]);
-      auto* z = reinterpret_cast<const C*>(p[3]);
-      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], z[i]);
-      return;
+    if constexpr (!kStridedRowsOnly<Out, A, B, C>) {
+      if (s[0] == sizeof(Out) && s[1] == sizeof(A) && s[2] == sizeof(B) && s[3] == sizeof(C)) {
+        auto* o = reinterpret_cast<Out*>(p[0]);
+        auto* x = reinterpret_cast<const A*>(p[1]);
+        auto* y = reinterpret_cast<const B*>(p[2]);
+        auto* z = reinterpret_cast<const C*>(p[3]);
+        for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], z[i]);
+        return;
+      }
     }
     for (std::int64_t i = 0; i < n; ++i)
       *reinterpret_cast<Out*>(p[0] + i * s[0]) =

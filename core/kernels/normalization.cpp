@@ -7,6 +7,7 @@
 
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
@@ -18,12 +19,7 @@ namespace {
 template <class Body>
 void for_each_group(std::int64_t count, std::int64_t numel, Body body) {
   const bool parallel = count > 1 && numel >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel if (parallel) num_threads(detail::team_size())
-  {
-    FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
-#pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < count; ++i) body(i);
-  }
+  parallel_for(count, parallel ? detail::team_size() : 1, body);
 }
 
 }  // namespace

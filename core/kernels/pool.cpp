@@ -10,6 +10,7 @@
 
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
@@ -20,12 +21,7 @@ namespace {
 template <class Body>
 void for_each_plane(const Pool2dGeometry& g, std::int64_t work_per_plane, Body body) {
   const bool parallel = g.planes() > 1 && g.planes() * work_per_plane >= kParallelThreshold && !in_parallel_region();
-#pragma omp parallel if (parallel) num_threads(detail::team_size())
-  {
-    FlushDenormalGuard flush;  // in every thread: MXCSR is per thread
-#pragma omp for schedule(static)
-    for (std::int64_t p = 0; p < g.planes(); ++p) body(p);
-  }
+  parallel_for(g.planes(), parallel ? detail::team_size() : 1, body);
 }
 
 // The window of output (oh, ow) clipped to the input, and its divisor.

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
@@ -283,15 +282,10 @@ void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store st
   const int threads = in_parallel_region() ? 1 : detail::team_size();
   if (p.num_out >= kReduceBlocks) {
     // Many outputs: each is reduced whole, by one thread.
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-      FlushDenormalGuard worker_flush;  // MXCSR is per thread
-#pragma omp for schedule(static)
-      for (std::int64_t b = 0; b < kReduceBlocks; ++b) {
-        const std::int64_t chunk = (p.num_out + kReduceBlocks - 1) / kReduceBlocks;
-        process(std::min(p.num_out, b * chunk), std::min(p.num_out, (b + 1) * chunk), 0, p.num_red, nullptr);
-      }
-    }
+    const std::int64_t chunk = (p.num_out + kReduceBlocks - 1) / kReduceBlocks;
+    parallel_for(kReduceBlocks, threads, [&](std::int64_t b) {
+      process(std::min(p.num_out, b * chunk), std::min(p.num_out, (b + 1) * chunk), 0, p.num_red, nullptr);
+    });
     return;
   }
   // Few outputs (a full sum, say): the reduced range in kReduceBlocks blocks,
@@ -301,14 +295,10 @@ void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store st
   const auto num_partial = static_cast<std::size_t>(blocks * p.num_out);
   std::unique_ptr<Acc[]> partial(new Acc[num_partial]);
   std::fill(partial.get(), partial.get() + num_partial, op.init());
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    FlushDenormalGuard worker_flush;
-#pragma omp for schedule(static)
-    for (std::int64_t b = 0; b < blocks; ++b)
-      process(0, p.num_out, std::min(p.num_red, b * chunk), std::min(p.num_red, (b + 1) * chunk),
-              partial.get() + b * p.num_out);
-  }
+  parallel_for(blocks, threads, [&](std::int64_t b) {
+    process(0, p.num_out, std::min(p.num_red, b * chunk), std::min(p.num_red, (b + 1) * chunk),
+            partial.get() + b * p.num_out);
+  });
   for (std::int64_t o = 0; o < p.num_out; ++o) {
     Acc a = partial[static_cast<std::size_t>(o)];
     for (std::int64_t b = 1; b < blocks; ++b) a = op.combine(a, partial[static_cast<std::size_t>(b * p.num_out + o)]);
@@ -748,17 +738,7 @@ void for_each_softmax_block(const SoftmaxShape& s, F f) {
     const std::int64_t j0 = b * kSoftmaxBlock;
     f(o, j0, s.inner == 1 ? 1 : std::min(kSoftmaxBlock, s.inner - j0));
   };
-  FlushDenormalGuard flush;
-  if (!parallel) {
-    for (std::int64_t u = 0; u < units; ++u) run(u);
-    return;
-  }
-#pragma omp parallel num_threads(detail::team_size())
-  {
-    FlushDenormalGuard worker_flush;  // MXCSR is per thread
-#pragma omp for schedule(static)
-    for (std::int64_t u = 0; u < units; ++u) run(u);
-  }
+  parallel_for(units, parallel ? detail::team_size() : 1, run);
 }
 
 // log_softmax's exponentials over the last dim go through a stack buffer of this many.

@@ -15,8 +15,10 @@
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/inplace.h>
 #include <tapegrad/core/kernels/linalg.h>
+#include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/kernels/shape.h>
+#include <tapegrad/core/parallel.h>
 #include <tapegrad/core/print.h>
 #include <tapegrad/core/random.h>
 #include <tapegrad/core/tensor.h>
@@ -96,4 +98,45 @@ TEST_CASE("core alone: printing and errors") {
   CHECK(fmt::format("{}", x) == out.str());
   CHECK_THROWS_AS(kernel::matmul(x, kernel::ones({3, 2})), tg::ShapeError);
   CHECK_THROWS_AS((void)TensorBase().numel(), tg::Error);
+}
+
+// The shared loop of the kernels (core/kernels/loop.h, internal): its row
+// stepping and its OpenMP region are compiled once, behind a pointer to the
+// row, so these check them directly, on one thread and on two.
+TEST_CASE("core alone: parallel_for visits each index once and rethrows a body's exception") {
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    std::vector<int> seen(1000, 0);
+    kernel::parallel_for(1000, threads, [&seen](std::int64_t i) { ++seen[static_cast<std::size_t>(i)]; });
+    CHECK(std::all_of(seen.begin(), seen.end(), [](int k) { return k == 1; }));
+    CHECK_THROWS_WITH_AS(kernel::parallel_for(1000, threads,
+                                              [](std::int64_t i) {
+                                                if (i == 700) throw tg::ValueError("body failed at 700");
+                                              }),
+                         "body failed at 700", tg::ValueError);
+  }
+  std::vector<std::int64_t> order;
+  kernel::parallel_for(5, 1, [&order](std::int64_t i) { order.push_back(i); });
+  CHECK(order == std::vector<std::int64_t>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("core alone: map2 over transposed and broadcast operands, on one thread and on two") {
+  // 400 x 400 = 160000 elements: above kParallelThreshold, so two threads split the rows.
+  const TensorBase a =
+      kernel::transpose(kernel::view(kernel::arange(0, 160000, 1, {.dtype = tg::kFloat64}), {400, 400}), 0, 1);
+  const TensorBase b = kernel::arange(0, 400, 1, {.dtype = tg::kFloat64});
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    tg::set_num_threads(threads);
+    const TensorBase out = tg::make_tensor({400, 400}, tg::kFloat64);
+    kernel::map2<double, double, double>(out, a, b, [](double x, double y) { return x * 1000 + y; });
+    const std::vector<double> v = out.to_vector<double>();
+    bool all = true;
+    for (std::int64_t i = 0; i < 400 && all; ++i)
+      for (std::int64_t j = 0; j < 400 && all; ++j)
+        all = v[static_cast<std::size_t>(i * 400 + j)] ==
+              static_cast<double>(j * 400 + i) * 1000 + static_cast<double>(j);
+    CHECK(all);
+  }
+  tg::reset_num_threads();
 }

@@ -1,0 +1,79 @@
+// Elementwise ops and reductions on the layouts real models produce, at
+// sizes where the loop itself (not the per-op overhead) is the cost: the
+// shared loop of core/kernels/loop.h on each of its paths.
+//
+//   BM_layout_add/layout:L   a + b, 1024×1024 float32, where b is
+//                            L=0 contiguous, 1 a row broadcast ([1024]),
+//                            2 transposed, 3 every other column of a
+//                            1024×2048 tensor, 4 a column broadcast
+//                            ([1024, 1]);
+//   BM_layout_narrow_rows    exp of a transposed [4, 262144] tensor:
+//                            rows of 4 elements, the most rows per element;
+//   BM_layout_sum/dim:D      sum over dim D of a 1024×1024 float32 tensor;
+//   BM_layout_softmax        softmax over the last dim of [256, 1024].
+// bench/libtorch/bench.cpp has the same rows, so scripts/bench.sh pairs them.
+#include <benchmark/benchmark.h>
+#include <tapegrad/tapegrad.h>
+
+#include <cstdint>
+
+namespace {
+
+tg::Tensor layout_operand(std::int64_t layout) {
+  switch (layout) {
+    case 1:
+      return tg::randn({1024});
+    case 2:
+      return tg::randn({1024, 1024}).t();
+    case 3:
+      return tg::randn({1024, 2048}).slice(1, 0, 2048, 2);
+    case 4:
+      return tg::randn({1024, 1});
+    default:
+      return tg::randn({1024, 1024});
+  }
+}
+
+void BM_layout_add(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(1)));
+  const tg::Tensor a = tg::randn({1024, 1024});
+  const tg::Tensor b = layout_operand(state.range(0));
+  for (auto _ : state) {
+    tg::Tensor c = a + b;
+    benchmark::DoNotOptimize(c.impl());
+  }
+}
+BENCHMARK(BM_layout_add)->ArgNames({"layout", "threads"})->ArgsProduct({{0, 1, 2, 3, 4}, {1}});
+
+void BM_layout_narrow_rows(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(0)));
+  const tg::Tensor x = tg::randn({262144, 4}).t();
+  for (auto _ : state) {
+    tg::Tensor y = x.exp();
+    benchmark::DoNotOptimize(y.impl());
+  }
+}
+BENCHMARK(BM_layout_narrow_rows)->ArgNames({"threads"})->Arg(1);
+
+void BM_layout_sum(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(1)));
+  const tg::Tensor x = tg::randn({1024, 1024});
+  const std::int64_t dim = state.range(0);
+  for (auto _ : state) {
+    tg::Tensor s = x.sum(dim);
+    benchmark::DoNotOptimize(s.impl());
+  }
+}
+BENCHMARK(BM_layout_sum)->ArgNames({"dim", "threads"})->ArgsProduct({{0, 1}, {1}});
+
+void BM_layout_softmax(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(0)));
+  const tg::Tensor x = tg::randn({256, 1024});
+  for (auto _ : state) {
+    tg::Tensor y = tg::softmax(x, -1);
+    benchmark::DoNotOptimize(y.impl());
+  }
+}
+BENCHMARK(BM_layout_softmax)->ArgNames({"threads"})->Arg(1);
+
+}  // namespace
