@@ -9,6 +9,8 @@
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/error.h>
 
+namespace test_anomaly_backtrace {
+
 namespace {
 
 // noinline: the frame must exist for the trace to name it.
@@ -34,3 +36,5 @@ TEST_CASE("anomaly mode: the recording site names the function and file that rec
   CHECK(message.find("test_anomaly_backtrace.cpp:") != std::string::npos);
   CHECK(message.find("+0x") == std::string::npos);
 }
+
+}  // namespace test_anomaly_backtrace

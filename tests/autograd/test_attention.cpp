@@ -18,6 +18,8 @@
 
 #include "support/reference.h"
 
+namespace test_attention {
+
 using tg::Dims;
 using tg::Tensor;
 namespace F = tg::nn::functional;
@@ -210,3 +212,5 @@ TEST_CASE("scaled_dot_product_attention: bad inputs name the op and the shapes")
   CHECK_THROWS_AS(F::scaled_dot_product_attention(q, k, v, {}, -0.1), tg::ValueError);
   CHECK_THROWS_AS(F::scaled_dot_product_attention(q, k, v, {}, 0.0, false, std::nan("")), tg::ValueError);
 }
+
+}  // namespace test_attention

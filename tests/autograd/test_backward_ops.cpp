@@ -12,6 +12,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/random.h>
 
+namespace test_backward_ops {
+
 using tg::Tensor;
 
 namespace {
@@ -171,3 +173,5 @@ TEST_CASE("mse, l1 and huber losses: second derivatives") {
                           {x, t}));
   CHECK(tg::gradgradcheck([](const Inputs& in) { return tg::huber_loss(in[0], in[1], {.delta = 0.7}); }, {x, t}));
 }
+
+}  // namespace test_backward_ops

@@ -14,6 +14,8 @@
 
 #include "support/reference.h"
 
+namespace test_conv_pool_reference {
+
 namespace F = tg::nn::functional;
 using tg::Size2;
 using tg::Tensor;
@@ -171,3 +173,5 @@ TEST_CASE("conv1d is conv2d on a height of 1, and conv_transpose2d is conv2d's i
   REQUIRE(t.shape() == u.shape());
   tg_test::check_values(t, u.grad().to_vector<double>(), 1e-12);
 }
+
+}  // namespace test_conv_pool_reference

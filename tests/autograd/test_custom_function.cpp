@@ -14,6 +14,8 @@
 
 #include "support/close.h"
 
+namespace test_custom_function {
+
 using tg::Tensor;
 using tg::autograd::AutogradContext;
 
@@ -256,3 +258,5 @@ TEST_CASE("retain_graph lets a custom function run backward twice") {
   y.backward();
   check_close(x.grad(), {24});
 }
+
+}  // namespace test_custom_function

@@ -12,6 +12,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
 
+namespace test_dot {
+
 using tg::Tensor;
 
 namespace {
@@ -106,3 +108,5 @@ TEST_CASE("to_dot: Graphviz renders the text (when dot is installed)") {
   std::filesystem::remove(dot_path);
   std::filesystem::remove(svg_path);
 }
+
+}  // namespace test_dot

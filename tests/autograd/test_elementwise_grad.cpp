@@ -18,6 +18,8 @@
 
 #include "support/close.h"
 
+namespace test_elementwise_grad {
+
 using namespace tg;
 
 namespace {
@@ -395,3 +397,5 @@ TEST_CASE("comparisons, logic and no-grad mode record nothing") {
   CHECK_FALSE(exp(c).requires_grad());
   CHECK(exp(c).grad_fn() == nullptr);
 }
+
+}  // namespace test_elementwise_grad

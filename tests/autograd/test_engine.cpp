@@ -15,6 +15,8 @@
 
 #include "support/close.h"
 
+namespace test_engine {
+
 using tg::Tensor;
 using tg::autograd::live_node_count;
 
@@ -354,3 +356,5 @@ TEST_CASE("a very deep chain runs backward and is freed without recursion") {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE("chain of " << kChainLength << " ops built, run backward, built again and dropped in " << seconds << " s");
 }
+
+}  // namespace test_engine

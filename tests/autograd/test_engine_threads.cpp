@@ -19,6 +19,8 @@
 #include <tapegrad/autograd/tensor.h>
 #include "support/reference.h"
 
+namespace test_engine_threads {
+
 using tg::Tensor;
 
 namespace {
@@ -270,3 +272,5 @@ TEST_CASE("edges that carry no gradient still count as delivered") {
   (Blocker::apply(z).sum() + (w * 3.0).sum()).backward();
   check_same(w.grad(), tg::full({2}, 3.0, {.dtype = tg::kFloat64}), "only undefined through one branch");
 }
+
+}  // namespace test_engine_threads

@@ -13,6 +13,8 @@
 #include <tapegrad/core/error.h>
 #include <tapegrad/testing/op_registry.h>
 
+namespace test_error_suggestions {
+
 namespace {
 
 std::string message_of(const std::function<void()>& f) {
@@ -76,3 +78,5 @@ TEST_CASE("error messages suggest only functions that exist") {
   CHECK(messages[0].find("logical_xor") == std::string::npos);
   CHECK(messages[0].find("ne for an exclusive or") != std::string::npos);
 }
+
+}  // namespace test_error_suggestions

@@ -9,6 +9,8 @@
 
 #include "support/close.h"
 
+namespace test_functional {
+
 using tg::Tensor;
 namespace ag = tg::autograd;
 
@@ -170,3 +172,5 @@ TEST_CASE("jvp by the double-vjp trick") {
   CHECK_THROWS_WITH_AS(ag::jvp([](const Tensor& t) { return t * t; }, x), doctest::Contains("v is needed"),
                        tg::ValueError);
 }
+
+}  // namespace test_functional

@@ -10,6 +10,8 @@
 #include <tapegrad/autograd/ops.h>
 #include "tg_error_check.h"
 
+namespace test_functional_sizes {
+
 using namespace tg;
 using tg_test::require_tg_error;
 
@@ -48,3 +50,5 @@ TEST_CASE("gradcheck of a 2^40-element output is an OutOfMemoryError, not std::b
       "gradcheck");
   CHECK(msg.find("gradcheck") != std::string::npos);
 }
+
+}  // namespace test_functional_sizes

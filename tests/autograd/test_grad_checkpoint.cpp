@@ -15,6 +15,8 @@
 
 #include "support/close.h"
 
+namespace test_grad_checkpoint {
+
 using tg::Tensor;
 using tg_test::check_close;
 
@@ -211,3 +213,5 @@ TEST_CASE("post-accumulate-grad hooks see the leaf after its .grad() was updated
   CHECK_THROWS_AS(tg::tensor({1.0}, {}, kF64).register_post_accumulate_grad_hook([](const Tensor&) {}),
                   tg::AutogradError);
 }
+
+}  // namespace test_grad_checkpoint

@@ -11,6 +11,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
 
+namespace test_gradcheck {
+
 using tg::Tensor;
 using tg::autograd::AutogradContext;
 
@@ -183,3 +185,5 @@ TEST_CASE("gradcheck leaves the inputs and their gradients untouched") {
   CHECK(x.to_vector<double>() == before);
   CHECK_FALSE(x.grad().defined());
 }
+
+}  // namespace test_gradcheck

@@ -11,6 +11,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
 
+namespace test_gradient_contract {
+
 using tg::Tensor;
 using tg::autograd::AutogradContext;
 
@@ -143,3 +145,5 @@ TEST_CASE("every autograd entry point refuses an undefined tensor") {
   Tensor w = tg::ones({1}, kF64Grad);
   CHECK_THROWS_AS(w.register_hook(nullptr), tg::AutogradError);
 }
+
+}  // namespace test_gradient_contract

@@ -24,6 +24,8 @@
 #include "support/reference.h"
 #include "tg_error_check.h"
 
+namespace test_hostile_engine {
+
 using tg::Tensor;
 using tg_test::require_tg_error;
 
@@ -516,3 +518,5 @@ TEST_CASE("hostile engine: a hook that runs a backward through its own node (ree
   check_close(inner, 2.0 * x.detach());
   check_close(x.grad(), 6.0 * x.detach());
 }
+
+}  // namespace test_hostile_engine

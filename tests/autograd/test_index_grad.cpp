@@ -7,6 +7,8 @@
 #include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
 
+namespace test_index_grad {
+
 using namespace tg;
 
 namespace {
@@ -131,3 +133,5 @@ TEST_CASE("index ops are differentiable to higher order") {
   CHECK(values(dg) == std::vector<double>{0, 0, 11});
   CHECK(values(grad({dg}, {v}, {f64({4, 5, 6})})[0]) == std::vector<double>{6, 6});
 }
+
+}  // namespace test_index_grad

@@ -21,6 +21,8 @@
 #include "support/op_reference.h"
 #include "tg_error_check.h"
 
+namespace test_index_ops {
+
 using tg::Dims;
 using tg::Tensor;
 using namespace tg::indexing;
@@ -455,3 +457,5 @@ TEST_CASE("bad indices are tg errors naming the op and the shapes") {
       },
       "masked_select");
 }
+
+}  // namespace test_index_ops

@@ -16,6 +16,8 @@
 
 #include "support/close.h"
 
+namespace test_inplace {
+
 using tg::Tensor;
 
 namespace {
@@ -445,3 +447,5 @@ TEST_CASE("in-place int64 arithmetic: infinite scalars are errors, overflow wrap
   x.mul_(2.0);
   CHECK(x.to_vector<std::int64_t>() == std::vector<std::int64_t>{-2, 4});
 }
+
+}  // namespace test_inplace

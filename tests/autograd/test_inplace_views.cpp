@@ -20,6 +20,8 @@
 #include <tapegrad/autograd/tensor.h>
 #include "support/reference.h"
 
+namespace test_inplace_views {
+
 #ifndef TAPEGRAD_SOURCE_DIR
 #error "TAPEGRAD_SOURCE_DIR must be defined by the build"
 #endif
@@ -506,3 +508,5 @@ TEST_CASE("in-place on an empty view, and on a view of a 0-d tensor") {
   z.backward();
   CHECK(s.grad().item<double>() == 4);
 }
+
+}  // namespace test_inplace_views

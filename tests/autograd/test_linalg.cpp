@@ -19,6 +19,8 @@
 #include "support/op_reference.h"
 #include "tg_error_check.h"
 
+namespace test_linalg {
+
 using tg::Dims;
 using tg::Tensor;
 namespace L = tg::linalg;
@@ -312,3 +314,5 @@ TEST_CASE("linalg: qr in mode \"r\" and \"complete\" with more rows than columns
     CHECK(msg.find("linalg::qr") != std::string::npos);
   }
 }
+
+}  // namespace test_linalg

@@ -13,6 +13,8 @@
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/print.h>
 
+namespace test_linalg_grad {
+
 using tg::Dims;
 using tg::Tensor;
 
@@ -219,3 +221,5 @@ TEST_CASE("public ops report errors with the op's name") {
   CHECK_THROWS_WITH_AS(tg::dot(tg::zeros({2}), tg::zeros({3})), doctest::Contains("dot"), tg::ShapeError);
   CHECK_THROWS_WITH_AS(tg::outer(tg::zeros({2, 1}), tg::zeros({3})), doctest::Contains("outer"), tg::ShapeError);
 }
+
+}  // namespace test_linalg_grad

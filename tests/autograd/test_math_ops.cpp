@@ -20,6 +20,8 @@
 
 #include "support/reference.h"
 
+namespace test_math_ops {
+
 namespace {
 
 using tg::Tensor;
@@ -218,3 +220,5 @@ TEST_CASE("round with the most extreme decimals: NaN as PyTorch's formula gives,
     for (const double v : tg::round(x, d).to_vector<double>()) CHECK(std::isnan(v));
   }
 }
+
+}  // namespace test_math_ops

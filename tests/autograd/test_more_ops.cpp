@@ -19,6 +19,8 @@
 
 #include "support/op_reference.h"
 
+namespace test_more_ops {
+
 using tg::Dims;
 using tg::Tensor;
 
@@ -117,3 +119,5 @@ TEST_CASE("pad and repeat_interleave have second derivatives; dtypes are kept") 
   CHECK(tg::gradgradcheck(r, {x}));
   CHECK(tg::pad(tg::ones({2}, {.dtype = tg::kBool}), {1, 0}).to_vector<double>() == std::vector<double>{0, 1, 1});
 }
+
+}  // namespace test_more_ops

@@ -14,6 +14,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/error.h>
 
+namespace test_product_dtypes {
+
 namespace {
 
 using tg::Tensor;
@@ -90,3 +92,5 @@ TEST_CASE("float16 and bfloat16 linear layers run and match float32 rounded once
     CHECK(tg::allclose(got.to(tg::kFloat32), ref.to(dtype).to(tg::kFloat32), 1e-2, 1e-2));
   }
 }
+
+}  // namespace test_product_dtypes

@@ -21,6 +21,8 @@
 #include "support/op_reference.h"
 #include "tg_error_check.h"
 
+namespace test_product_ops {
+
 using tg::Dims;
 using tg::Tensor;
 using tg_test::check_close;
@@ -255,3 +257,5 @@ TEST_CASE("the products accept int64 as the GEMM layer does") {
   CHECK(y.to_vector<double>() == tg::bmm(a, b).to_vector<double>());
   CHECK(tg::kron(a, b).dtype() == tg::kInt64);
 }
+
+}  // namespace test_product_ops

@@ -17,6 +17,8 @@
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/profiler.h>
 
+namespace test_profiler {
+
 using tg::Tensor;
 namespace prof = tg::profiler;
 
@@ -178,3 +180,5 @@ TEST_CASE("profiler: a custom Function's forward is an event, with the ops it ca
   REQUIRE(find(events, "mul") != nullptr);
   CHECK(find(events, "mul")->depth == custom->depth + 1);
 }
+
+}  // namespace test_profiler

@@ -17,6 +17,8 @@
 
 #include "support/reference.h"
 
+namespace test_promotion {
+
 using tg::Tensor;
 
 namespace {
@@ -374,3 +376,5 @@ TEST_CASE("promotion: losses promote or keep the input's dtype as PyTorch does")
   F::cross_entropy(logits64, probs).backward();
   check_close(logits.grad(), logits64.grad().to_vector<double>(), 1e-6);
 }
+
+}  // namespace test_promotion

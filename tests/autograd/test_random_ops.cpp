@@ -19,6 +19,8 @@
 
 #include "tg_error_check.h"
 
+namespace test_random_ops {
+
 using tg::Tensor;
 
 namespace {
@@ -363,3 +365,5 @@ TEST_CASE("randint refuses a range its dtype cannot hold, rather than wrapping")
   CHECK_THROWS_AS(t.random_(0, 1000), tg::ValueError);
   CHECK(t.to_vector<double>() == std::vector<double>{7, 7, 7});
 }
+
+}  // namespace test_random_ops

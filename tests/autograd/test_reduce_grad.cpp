@@ -15,6 +15,8 @@
 
 #include "support/close.h"
 
+namespace test_reduce_grad {
+
 using namespace tg;
 
 namespace {
@@ -201,3 +203,5 @@ TEST_CASE("softmax and log_softmax gradients along each dim") {
   Tensor big = leaf({1e4, 1e4});
   check_values(grad_of_sum(tg::mul(tg::log_softmax(big, 0), w), big), {0.5, -0.5});
 }
+
+}  // namespace test_reduce_grad

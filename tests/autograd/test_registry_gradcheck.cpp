@@ -30,6 +30,8 @@
 #include <string>
 #include <vector>
 
+namespace test_registry_gradcheck {
+
 #ifndef TAPEGRAD_SOURCE_DIR
 #error "tests/CMakeLists.txt must define TAPEGRAD_SOURCE_DIR (the source tree, to read docs/ops.md)"
 #endif
@@ -258,3 +260,5 @@ TEST_CASE("registry gradcheck: elementwise ops") { tg_test::run_family("elementw
 TEST_CASE("registry gradcheck: linear algebra") { tg_test::run_family("linalg"); }
 TEST_CASE("registry gradcheck: indexing") { tg_test::run_family("index"); }
 TEST_CASE("registry gradcheck: in-place methods") { tg_test::run_family("inplace"); }
+
+}  // namespace test_registry_gradcheck

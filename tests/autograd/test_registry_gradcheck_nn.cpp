@@ -5,6 +5,10 @@
 
 #include "support/registry_gradcheck.h"
 
+namespace test_registry_gradcheck_nn {
+
 TEST_CASE("registry gradcheck: nn functional ops") { tg_test::run_family("nn"); }
 TEST_CASE("registry gradcheck: reductions") { tg_test::run_family("reduce"); }
 TEST_CASE("registry gradcheck: shape ops") { tg_test::run_family("shape"); }
+
+}  // namespace test_registry_gradcheck_nn

@@ -9,6 +9,8 @@
 #include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
 
+namespace test_shape_grad {
+
 using namespace tg;
 
 namespace {
@@ -213,3 +215,5 @@ TEST_CASE("slicing is differentiable to higher order") {
   CHECK(values(dm) == std::vector<double>{0, 7, 0, 8});
   CHECK(values(grad({dm}, {v}, {f64({1, 2, 3, 4}, {2, 2})})[0]) == std::vector<double>{2, 4});
 }
+
+}  // namespace test_shape_grad

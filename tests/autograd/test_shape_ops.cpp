@@ -23,6 +23,8 @@
 
 #include "support/op_reference.h"
 
+namespace test_shape_ops {
+
 using tg::Dims;
 using tg::Tensor;
 
@@ -340,3 +342,5 @@ TEST_CASE("bad arguments are tg errors naming the op and the shape") {
   CHECK_THROWS_WITH_AS(tg::meshgrid({tg::ones({2})}, "ji"), doctest::Contains("meshgrid"), tg::ValueError);
   CHECK_THROWS_WITH_AS(tg::movedim(tg::ones({2, 3, 4}), {0, 0}, {1, 2}), doctest::Contains("movedim"), tg::ValueError);
 }
+
+}  // namespace test_shape_ops

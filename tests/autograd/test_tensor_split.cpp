@@ -15,6 +15,8 @@
 #include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/print.h>
 
+namespace test_tensor_split {
+
 using tg::Tensor;
 using tg::TensorBase;
 
@@ -97,3 +99,5 @@ TEST_CASE("tensor split: printing a TensorBase shows its autograd state") {
   CHECK(tg::repr(TensorBase(v)) == fmt::format("{}", v));
   CHECK(tg::repr(v).find("grad_fn=<AsStridedBackward>") != std::string::npos);
 }
+
+}  // namespace test_tensor_split

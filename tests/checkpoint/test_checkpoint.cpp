@@ -11,6 +11,8 @@
 #include <tapegrad/optim/optim.h>
 #include "io/io_test_files.h"
 
+namespace test_checkpoint {
+
 using tg::Tensor;
 namespace nn = tg::nn;
 namespace optim = tg::optim;
@@ -200,3 +202,5 @@ TEST_CASE("checkpoint: a module alone, under its plain state_dict names") {
   const std::string named = "checkpoint '" + path + "'";
   CHECK_THROWS_WITH_AS(tg::load(path, wrong), doctest::Contains(named.c_str()), tg::FormatError);
 }
+
+}  // namespace test_checkpoint

@@ -8,6 +8,8 @@
 #include <tapegrad/optim/optim.h>
 #include "io/io_test_files.h"
 
+namespace test_checkpoint_ints {
+
 using tg::Tensor;
 
 namespace {
@@ -76,3 +78,5 @@ TEST_CASE("checkpoint: an optimizer or scheduler number that does not fit is a F
                        tg::FormatError);
   CHECK(sched.last_epoch() == 0);
 }
+
+}  // namespace test_checkpoint_ints

@@ -15,6 +15,8 @@
 
 #include "support/reference.h"
 
+namespace test_dtypes_new {
+
 using tg::Tensor;
 
 namespace {
@@ -272,3 +274,5 @@ TEST_CASE("printing: new dtypes and summaries as torch prints them") {
         "         1.1990e+03]])");
   CHECK(tg::repr(Tensor()) == "tensor(undefined)");
 }
+
+}  // namespace test_dtypes_new

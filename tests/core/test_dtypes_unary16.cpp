@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+namespace test_dtypes_unary16 {
+
 using tg::Tensor;
 
 namespace {
@@ -67,3 +69,5 @@ TEST_CASE("unary functions on float16 and bfloat16 compute in float32 and round 
     }
   }
 }
+
+}  // namespace test_dtypes_unary16

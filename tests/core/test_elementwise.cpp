@@ -16,6 +16,8 @@
 
 #include "support/close.h"
 
+namespace test_elementwise {
+
 using namespace tg;
 
 namespace {
@@ -485,3 +487,5 @@ TEST_CASE("writing to an output never touches the inputs") {
   check_close(sub(b, f64({1})), {2, 3});
   check_close(sub(f64({10}), b), {7, 6});
 }
+
+}  // namespace test_elementwise

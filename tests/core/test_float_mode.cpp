@@ -22,6 +22,8 @@
 #if defined(__SSE__)
 #include <immintrin.h>
 
+namespace test_float_mode {
+
 using namespace tg;
 
 namespace {
@@ -275,3 +277,5 @@ TEST_CASE("float_mode: set_flush_denormal reaches every OpenMP thread, also ones
 }
 
 #endif  // __SSE__
+
+}  // namespace test_float_mode

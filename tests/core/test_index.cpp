@@ -8,6 +8,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/index.h>
 
+namespace test_index {
+
 using namespace tg;
 
 namespace {
@@ -147,3 +149,5 @@ TEST_CASE("scatter_add on int64 wraps modulo 2^64 instead of overflowing") {
   const Tensor out = scatter_add(x, 0, i64({0}), tensor(std::vector<std::int64_t>{2}));
   CHECK(out.to_vector<std::int64_t>() == std::vector<std::int64_t>{INT64_MIN + 1});
 }
+
+}  // namespace test_index

@@ -11,6 +11,8 @@
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/linalg.h>
 
+namespace test_linalg {
+
 using tg::Dims;
 using tg::Tensor;
 namespace kernel = tg::kernel;
@@ -369,3 +371,5 @@ TEST_CASE("error messages name the op and the shapes or dtypes") {
   // outer is an elementwise product in PyTorch: mixed dtypes promote, unlike matmul.
   CHECK(kernel::outer(random({3}), random({3}, tg::kFloat64)).dtype() == tg::kFloat64);
 }
+
+}  // namespace test_linalg

@@ -9,6 +9,8 @@
 #include <tapegrad/core/storage.h>
 #include <tapegrad/core/tensor.h>
 
+namespace test_memory_stats {
+
 TEST_CASE("memory_stats counts each storage's bytes while it lives, and the peak") {
   const tg::MemoryStats before = tg::memory_stats();
   std::optional<tg::Storage> a(std::in_place, 1000, tg::Device{});
@@ -65,3 +67,5 @@ TEST_CASE("memory_stats: cached_bytes is what the allocator keeps after a free, 
   tg::empty_cache();
   CHECK(tg::memory_stats().cached_bytes == cached);
 }
+
+}  // namespace test_memory_stats

@@ -20,6 +20,8 @@
 
 #include "support/close.h"
 
+namespace test_overloads {
+
 namespace {
 
 using tg::DimList;
@@ -281,3 +283,5 @@ TEST_CASE("overloads: Linear's `{}` is the default options, with a bias") {
   tg::nn::Linear without(3, 2, false);
   CHECK(without.parameters().size() == 1);
 }
+
+}  // namespace test_overloads

@@ -7,6 +7,8 @@
 
 #include <tapegrad/core/parallel.h>
 
+namespace test_parallel {
+
 namespace {
 
 // Restores the default policy whatever a test case set.
@@ -56,3 +58,5 @@ TEST_CASE("a region started inside a parallel region gets a team of one") {
   }
   CHECK(inner == 1);
 }
+
+}  // namespace test_parallel

@@ -8,6 +8,8 @@
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/print.h>
 
+namespace test_print {
+
 using tg::Dims;
 using tg::Tensor;
 
@@ -123,3 +125,5 @@ TEST_CASE("print: requires_grad, and the stream and fmt forms agree") {
   CHECK(fmt::format("{}", x) == tg::repr(x));
   CHECK(tg::repr(Tensor()) == "tensor(undefined)");
 }
+
+}  // namespace test_print

@@ -15,6 +15,8 @@
 
 #include "support/close.h"
 
+namespace test_reduce {
+
 using namespace tg;
 
 namespace {
@@ -423,3 +425,5 @@ TEST_CASE("int64 sum and prod wrap modulo 2^64 instead of overflowing") {
   CHECK(x.prod().item<std::int64_t>() == static_cast<std::int64_t>(static_cast<std::uint64_t>(INT64_MAX) * 9u));
   CHECK(x.sum().item<std::int64_t>() == static_cast<std::int64_t>(static_cast<std::uint64_t>(INT64_MAX) + 9u));
 }
+
+}  // namespace test_reduce

@@ -13,6 +13,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/nn/init.h>
 
+namespace test_scalar_checks {
+
 using tg::Tensor;
 
 namespace {
@@ -85,3 +87,5 @@ TEST_CASE("arange and linspace refuse integer values that int64 cannot hold") {
   CHECK(ints(tg::linspace(0, 4, 3, kI64)) == std::vector<std::int64_t>{0, 2, 4});
   CHECK(std::isnan(tg::linspace(0, kNaN, 3).to_vector<float>()[2]));
 }
+
+}  // namespace test_scalar_checks

@@ -8,6 +8,8 @@
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/shape.h>
 
+namespace test_shape {
+
 using namespace tg;
 
 namespace {
@@ -299,3 +301,5 @@ TEST_CASE("zero-size dims pass through the views") {
   CHECK(zeros({1, 0}).expand({4, 0}).shape() == Dims{4, 0});
   CHECK(e.flatten().numel() == 0);
 }
+
+}  // namespace test_shape

@@ -12,6 +12,8 @@
 #include <tapegrad/nn/functional.h>
 #include "tg_error_check.h"
 
+namespace test_sizes {
+
 using namespace tg;
 using tg_test::require_tg_error;
 
@@ -169,3 +171,5 @@ TEST_CASE("one_hot with a label of INT64_MAX is a ShapeError, not an overflowed 
   require_tg_error<ShapeError>([] { one_hot(tensor(std::vector<std::int64_t>{1, kMax})); }, "one_hot of INT64_MAX");
   CHECK(one_hot(tensor(std::vector<std::int64_t>{2, 0})).shape() == Dims{2, 3});
 }
+
+}  // namespace test_sizes

@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+namespace test_small_vector {
+
 namespace {
 
 // Counts live objects, so a test sees every element destroyed exactly once.
@@ -74,3 +76,5 @@ TEST_CASE("SmallVector copies and moves, inline and on the heap") {
     CHECK(Counted::live == 0);
   }
 }
+
+}  // namespace test_small_vector

@@ -7,6 +7,8 @@
 
 #include <tapegrad/tapegrad.h>
 
+namespace test_tensor {
+
 using tg::Tensor;
 
 TEST_CASE("creation functions give the documented values") {
@@ -154,3 +156,5 @@ TEST_CASE("a large elementwise op gives the same result in parallel as serially"
   CHECK(serial == parallel);
   CHECK(parallel[99999] == 199999.0);
 }
+
+}  // namespace test_tensor

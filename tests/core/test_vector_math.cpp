@@ -16,6 +16,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/vector_math.h>
 
+namespace test_vector_math {
+
 using tg::kernel::vec::Isa;
 
 namespace {
@@ -202,3 +204,5 @@ TEST_CASE("exp, sigmoid, tanh, gelu and softmax give the same values for every l
     }
   }
 }
+
+}  // namespace test_vector_math

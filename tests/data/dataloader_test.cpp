@@ -11,6 +11,8 @@
 #include <tapegrad/data/dataloader.h>
 #include <tapegrad/data/dataset.h>
 
+namespace test_dataloader_test {
+
 using tg::data::Batch;
 using tg::data::DataLoader;
 using tg::data::Dataset;
@@ -333,3 +335,5 @@ TEST_CASE("a Fashion-MNIST-sized epoch: 1875 batches of 32 covering 60000 rows")
   CHECK(batches == 1875);
   CHECK(std::all_of(seen.begin(), seen.end(), [](char c) { return c == 1; }));
 }
+
+}  // namespace test_dataloader_test

@@ -14,6 +14,8 @@
 #include <tapegrad/data/fashion_mnist.h>
 #include "data/fixtures/idx_writer.h"
 
+namespace test_fashion_mnist_test {
+
 using namespace tg::data::testing;
 
 namespace {
@@ -153,3 +155,5 @@ TEST_CASE("the installed Fashion-MNIST has 60000 + 10000 balanced images in [0, 
   check_split(data.train_images, data.train_labels, 60000);
   check_split(data.test_images, data.test_labels, 10000);
 }
+
+}  // namespace test_fashion_mnist_test

@@ -10,6 +10,8 @@
 #include <tapegrad/data/dataset.h>
 #include "tg_error_check.h"
 
+namespace test_huge_dataset_test {
+
 using namespace tg;
 using tg_test::require_tg_error;
 
@@ -56,3 +58,5 @@ TEST_CASE("a huge dataset still serves the batches asked for directly") {
   CHECK(b.input.shape() == Dims{2, 2});
   CHECK(b.input.to_vector<double>()[2] == static_cast<double>(last));
 }
+
+}  // namespace test_huge_dataset_test

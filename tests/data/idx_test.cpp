@@ -9,6 +9,8 @@
 #include <tapegrad/data/idx.h>
 #include "data/fixtures/idx_writer.h"
 
+namespace test_idx_test {
+
 using namespace tg::data::testing;
 using tg::data::load_mnist_images;
 using tg::data::load_mnist_labels;
@@ -268,3 +270,5 @@ TEST_CASE("read_idx_bytes: a zero dimension beside dimensions too large for any 
                        doctest::Contains("even an empty one"), tg::FormatError);
   CHECK(tg::data::read_idx_bytes(idx_file(0x08, {0, m}, {}), "fine").numel() == 0);
 }
+
+}  // namespace test_idx_test

@@ -10,6 +10,8 @@
 #include <tapegrad/data/idx.h>
 #include "data/fixtures/idx_writer.h"
 
+namespace test_mnist_uint8_test {
+
 using namespace tg::data::testing;
 using tg::data::load_mnist_images;
 using tg::data::load_mnist_images_uint8;
@@ -66,3 +68,5 @@ TEST_CASE("load_mnist_images_uint8 refuses what load_mnist_images refuses, namin
   CHECK_THROWS_WITH_AS(load_mnist_images_uint8(missing), doctest::Contains("no-such-images-idx3"), tg::FormatError);
   CHECK_THROWS_WITH_AS(load_mnist_images_uint8(dir.path().string()), doctest::Contains("directory"), tg::FormatError);
 }
+
+}  // namespace test_mnist_uint8_test

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+namespace test_char_gpt_test {
+
 namespace {
 
 struct Run {
@@ -86,3 +88,5 @@ TEST_CASE("examples/char_gpt: trains a few steps, resumes, and samples from its 
   CHECK(contains(bad.output, "multiple of --heads"));
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace test_char_gpt_test

@@ -23,6 +23,8 @@
 #include "checkpoint.h"
 #include "train.h"
 
+namespace test_fashion_mnist_test {
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -294,3 +296,5 @@ TEST_CASE("fashion_mnist: 2 epochs straight equal 1 epoch + resume for 1, bit fo
   CHECK(a.metrics[1].test_accuracy == b.metrics[1].test_accuracy);
   CHECK(resumed_file.metadata.at("epoch") == "2");
 }
+
+}  // namespace test_fashion_mnist_test

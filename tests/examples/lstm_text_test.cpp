@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+namespace test_lstm_text_test {
+
 namespace {
 
 struct Run {
@@ -71,3 +73,5 @@ TEST_CASE("examples/lstm_text: the fortunes text when installed; clear errors fo
   CHECK(unknown.exit_code == 1);
   CHECK(contains(unknown.output, "unknown option '--colour'"));
 }
+
+}  // namespace test_lstm_text_test

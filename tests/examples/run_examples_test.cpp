@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+namespace test_run_examples_test {
+
 namespace {
 
 struct Run {
@@ -79,3 +81,5 @@ TEST_CASE("examples/fashion_mnist: --help, and a clear error for a bad option") 
   CHECK(zero_batch.exit_code == 1);
   CHECK(contains(zero_batch.output, "batch size 0"));
 }
+
+}  // namespace test_run_examples_test

@@ -13,6 +13,8 @@
 #include <tapegrad/io/safetensors.h>
 #include "io/io_test_files.h"
 
+namespace test_safetensors {
+
 using tg::test::Bytes;
 using tg::test::file_bytes;
 using tg::test::read_bytes;
@@ -345,3 +347,5 @@ TEST_CASE("safetensors: loading a file that does not exist names it") {
   CHECK_THROWS_WITH_AS(tg::load(path), doctest::Contains(path.c_str()), tg::Error);
   CHECK_THROWS_WITH_AS(tg::load(dir.path().string()), doctest::Contains("not a regular file"), tg::Error);
 }
+
+}  // namespace test_safetensors

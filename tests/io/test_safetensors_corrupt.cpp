@@ -7,6 +7,8 @@
 #include <tapegrad/io/safetensors.h>
 #include "io/io_test_files.h"
 
+namespace test_safetensors_corrupt {
+
 using tg::test::Bytes;
 using tg::test::file_bytes;
 using tg::test::TempDir;
@@ -223,3 +225,5 @@ TEST_CASE("safetensors corrupt: changed bytes load or throw FormatError, never c
   CHECK(loaded > 0);   // changes to the data section load
   CHECK(refused > 0);  // changes to the length and the header mostly do not
 }
+
+}  // namespace test_safetensors_corrupt

@@ -27,6 +27,8 @@
 #include "io/io_test_files.h"
 #include "tg_error_check.h"
 
+namespace test_special_files {
+
 using tg_test::require_tg_error;
 
 namespace {
@@ -146,3 +148,5 @@ TEST_CASE("a FIFO that has a writer is still refused, and regular files still lo
   tg::save(file, tg::TensorMap{{"x", tg::arange(3.0)}});
   CHECK(tg::load(file).at("x").to_vector<float>() == std::vector<float>{0, 1, 2});
 }
+
+}  // namespace test_special_files

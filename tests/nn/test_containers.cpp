@@ -11,6 +11,8 @@
 #include <tapegrad/io/safetensors.h>
 #include <tapegrad/nn/nn.h>
 
+namespace test_containers {
+
 using tg::Tensor;
 
 namespace {
@@ -281,3 +283,5 @@ TEST_CASE("containers: only members move with their parent; other registrations 
   CHECK(moved.named_children()[1].second == &moved.fc2);
   CHECK(moved.named_parameters().size() == 5);
 }
+
+}  // namespace test_containers

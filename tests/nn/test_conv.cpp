@@ -16,6 +16,8 @@
 
 #include "support/close.h"
 
+namespace test_conv {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 
@@ -232,3 +234,5 @@ TEST_CASE("Conv2d module: shapes, PyTorch initialisation bounds, options and pri
   plain.to(tg::kFloat64);
   CHECK(tg::gradcheck([&](const std::vector<Tensor>& v) { return plain(v[0]); }, {randn64({1, 1, 7, 4})}));
 }
+
+}  // namespace test_conv

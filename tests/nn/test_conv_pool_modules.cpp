@@ -12,6 +12,8 @@
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/nn/nn.h>
 
+namespace test_conv_pool_modules {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 
@@ -190,3 +192,5 @@ TEST_CASE("errors name the op and the shapes") {
   CHECK_THROWS_WITH_AS(F::adaptive_avg_pool2d(tg::randn({1, 2, 3, 3}), -1),
                        doctest::Contains("adaptive_avg_pool2d: output size (-1, -1)"), tg::ValueError);
 }
+
+}  // namespace test_conv_pool_modules

@@ -16,6 +16,8 @@
 
 #include "support/reference.h"
 
+namespace test_ctc_loss {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 using tg::nn::Reduction;
@@ -157,3 +159,5 @@ TEST_CASE("ctc_loss: bad inputs name ctc_loss and the offending values") {
                                    tg::tensor(std::vector<std::int64_t>{5, 0}, {2}), tl),
                        doctest::Contains("input_lengths[1] = 0"), tg::ValueError);
 }
+
+}  // namespace test_ctc_loss

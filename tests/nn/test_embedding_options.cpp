@@ -16,6 +16,8 @@
 
 #include "support/reference.h"
 
+namespace test_embedding_options {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 using Json = nlohmann::json;
@@ -97,3 +99,5 @@ TEST_CASE("embedding max_norm: only looked-up rows change; the repr; bad values"
   CHECK_THROWS_WITH_AS(F::embedding(tg::tensor(std::vector<std::int64_t>{0}, {1}), w, {}, -1.0),
                        doctest::Contains("max_norm"), tg::ValueError);
 }
+
+}  // namespace test_embedding_options

@@ -10,6 +10,8 @@
 
 #include "support/close.h"
 
+namespace test_grad_checkpoint {
+
 using tg::Tensor;
 
 namespace {
@@ -57,3 +59,5 @@ TEST_CASE("checkpoint_sequential: a segment count outside [1, modules] is a Valu
   tg::nn::Sequential empty;
   CHECK_THROWS_AS(tg::nn::checkpoint_sequential(empty, 1, x), tg::ValueError);
 }
+
+}  // namespace test_grad_checkpoint

@@ -7,6 +7,8 @@
 #include <tapegrad/core/random.h>
 #include <tapegrad/nn/init.h>
 
+namespace test_init {
+
 namespace init = tg::nn::init;
 using tg::Tensor;
 
@@ -135,3 +137,5 @@ TEST_CASE("initialisers work in place on parameters and follow an explicit gener
   init::normal_(b, 0, 1, &g2);
   CHECK(a.to_vector<double>() == b.to_vector<double>());
 }
+
+}  // namespace test_init

@@ -20,6 +20,8 @@
 
 #include "support/close.h"
 
+namespace test_layers {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 
@@ -241,3 +243,5 @@ TEST_CASE("embedding: lookup, gradient accumulation, padding_idx") {
     CHECK(tg::gradgradcheck(fn, {table}));
   }
 }
+
+}  // namespace test_layers

@@ -14,6 +14,8 @@
 
 #include "support/close.h"
 
+namespace test_loss {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 using tg::nn::Reduction;
@@ -434,3 +436,5 @@ TEST_CASE("cross_entropy and nll_loss refuse an input with no classes") {
   // No rows at all is fine: an empty batch.
   CHECK(F::cross_entropy(tg::zeros({0, 0}), tg::zeros({0, 0}), {.reduction = Reduction::Sum}).item<float>() == 0);
 }
+
+}  // namespace test_loss

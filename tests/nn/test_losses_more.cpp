@@ -15,6 +15,8 @@
 
 #include "support/reference.h"
 
+namespace test_losses_more {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 using tg::nn::Reduction;
@@ -239,3 +241,5 @@ TEST_CASE("the new losses refuse bad inputs with errors naming the op and the sh
   CHECK_THROWS_WITH_AS(F::multilabel_soft_margin_loss(tg::zeros({}, kF64), tg::zeros({}, kF64)),
                        doctest::Contains("multilabel_soft_margin_loss: the input needs a class dim"), tg::ShapeError);
 }
+
+}  // namespace test_losses_more

@@ -14,6 +14,8 @@
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/nn/nn.h>
 
+namespace test_module {
+
 using tg::Tensor;
 
 namespace {
@@ -256,3 +258,5 @@ TEST_CASE("ModuleList holds modules without chaining them") {
   CHECK_THROWS_WITH_AS(layers(x), doctest::Contains("ModuleList: this module has no single-tensor forward()"),
                        tg::Error);
 }
+
+}  // namespace test_module

@@ -10,6 +10,8 @@
 
 #include <tapegrad/nn/nn.h>
 
+namespace test_module_graph {
+
 using tg::Tensor;
 
 namespace {
@@ -111,3 +113,5 @@ TEST_CASE("modules: to() a non-floating dtype is a DTypeError and changes nothin
   CHECK_THROWS_AS(seq.to(tg::kInt64), tg::DTypeError);
   for (const Tensor& p : seq.parameters()) CHECK(p.dtype() == tg::kFloat32);
 }
+
+}  // namespace test_module_graph

@@ -13,6 +13,8 @@
 
 #include "support/close.h"
 
+namespace test_normalization {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 
@@ -190,3 +192,5 @@ TEST_CASE("LayerNorm module") {
   ln.to(tg::kFloat64);
   CHECK(tg::gradcheck([&](const std::vector<Tensor>& v) { return ln(v[0]); }, {randn64({3, 4})}));
 }
+
+}  // namespace test_normalization

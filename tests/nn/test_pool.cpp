@@ -13,6 +13,8 @@
 
 #include "support/close.h"
 
+namespace test_pool {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 using Size2 = tg::nn::Size2;
@@ -151,3 +153,5 @@ TEST_CASE("pooling modules and error messages") {
                        tg::ShapeError);
   CHECK_THROWS_WITH_AS(F::max_pool2d(x, 0), doctest::Contains("must be positive"), tg::ValueError);
 }
+
+}  // namespace test_pool

@@ -16,6 +16,8 @@
 
 #include "support/reference.h"
 
+namespace test_rms_group_norm {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 using Json = nlohmann::json;
@@ -126,3 +128,5 @@ TEST_CASE("rms_norm and group_norm: bad inputs name the op and the shapes") {
   CHECK_THROWS_WITH_AS(gn(tg::ones({2, 6})), doctest::Contains("expected 4 channels"), tg::ShapeError);
   CHECK_THROWS_AS(tg::nn::RMSNorm(tg::Dims{}), tg::ValueError);
 }
+
+}  // namespace test_rms_group_norm

@@ -17,6 +17,8 @@
 
 #include "support/reference.h"
 
+namespace test_rnn {
+
 using tg::Tensor;
 using json = nlohmann::json;
 
@@ -345,3 +347,5 @@ TEST_CASE("rnn: an LSTM inside a module that moves, trained one step") {
     CHECK(entry.second.grad().defined());
   }
 }
+
+}  // namespace test_rnn

@@ -8,6 +8,8 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/nn/nn.h>
 
+namespace test_training {
+
 using tg::Tensor;
 
 namespace {
@@ -115,3 +117,5 @@ TEST_CASE("Embedding, LayerNorm, GELU and a linear head train together") {
   // The padding row never moved.
   CHECK(net.at<tg::nn::Embedding>(0).weight.select(0, 0).abs().sum().item<double>() == 0);
 }
+
+}  // namespace test_training

@@ -20,6 +20,8 @@
 
 #include "support/reference.h"
 
+namespace test_transformer {
+
 using tg::Dims;
 using tg::Tensor;
 namespace nn = tg::nn;
@@ -252,3 +254,5 @@ TEST_CASE("MultiheadAttention and the Transformer layers refuse bad arguments by
       tg::ShapeError);
   CHECK_THROWS_AS(m(tg::randn({5, 8}), tg::randn({6, 2, 8}), tg::randn({6, 2, 8})), tg::ShapeError);
 }
+
+}  // namespace test_transformer

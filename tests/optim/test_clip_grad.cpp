@@ -7,6 +7,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/nn/utils.h>
 
+namespace test_clip_grad {
+
 using tg::Tensor;
 using Vec = std::vector<double>;
 namespace utils = tg::nn::utils;
@@ -99,3 +101,5 @@ TEST_CASE("clip_grad_value_: clamps every element") {
   CHECK_THROWS_WITH_AS(utils::clip_grad_value_(ps, -1), doctest::Contains("clip_value must be >= 0, got -1"),
                        tg::ValueError);
 }
+
+}  // namespace test_clip_grad

@@ -16,6 +16,8 @@
 #include "io/io_test_files.h"
 #include "support/reference.h"
 
+namespace test_lbfgs {
+
 using tg::Tensor;
 using Json = nlohmann::json;
 using Vec = std::vector<double>;
@@ -187,3 +189,5 @@ TEST_CASE("LBFGS: defaults as PyTorch's, and the checks") {
   CHECK(got[0] == doctest::Approx(1.0).epsilon(1e-3));
   CHECK(got[1] == doctest::Approx(1.0).epsilon(1e-3));
 }
+
+}  // namespace test_lbfgs

@@ -9,6 +9,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/optim/optim.h>
 
+namespace test_lr_scheduler {
+
 using tg::Tensor;
 using Vec = std::vector<double>;
 namespace optim = tg::optim;
@@ -276,3 +278,5 @@ TEST_CASE("schedulers: bad options are errors naming the value") {
   CHECK_THROWS_WITH_AS(optim::OneCycleLR(opt, {.max_lr = {1.0}, .total_steps = 10, .pct_start = 1.2}),
                        doctest::Contains("pct_start must be in [0, 1], got 1.2"), tg::ValueError);
 }
+
+}  // namespace test_lr_scheduler

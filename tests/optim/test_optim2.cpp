@@ -17,6 +17,8 @@
 #include "io/io_test_files.h"
 #include "support/reference.h"
 
+namespace test_optim2 {
+
 using tg::Tensor;
 using Vec = std::vector<double>;
 namespace O = tg::optim;
@@ -456,3 +458,5 @@ TEST_CASE("new schedulers: bad options are errors naming the scheduler and the v
                        tg::ValueError);
   CHECK(m.opt.lr(0) == before);
 }
+
+}  // namespace test_optim2

@@ -11,6 +11,8 @@
 #include <tapegrad/nn/nn.h>
 #include <tapegrad/optim/optim.h>
 
+namespace test_optimizer_dtype {
+
 using tg::Tensor;
 
 namespace {
@@ -136,3 +138,5 @@ TEST_CASE("optimizers: state that no longer fits its parameter's shape names the
                                          "parameter is now float32 [3]"),
                        tg::ShapeError);
 }
+
+}  // namespace test_optimizer_dtype

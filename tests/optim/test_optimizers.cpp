@@ -12,6 +12,8 @@
 #include <tapegrad/optim/optim.h>
 #include "io/io_test_files.h"
 
+namespace test_optimizers {
+
 using tg::Tensor;
 using Vec = std::vector<double>;
 
@@ -491,3 +493,5 @@ TEST_CASE("Adam: a float32 weight of model size is stepped in place, its state s
   CHECK(opt.state(0, 0).exp_avg.dtype() == tg::kFloat32);
   CHECK(opt.state(0, 0).exp_avg.shape() == w.shape());
 }
+
+}  // namespace test_optimizers

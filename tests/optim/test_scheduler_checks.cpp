@@ -11,6 +11,8 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/optim/optim.h>
 
+namespace test_scheduler_checks {
+
 using tg::Tensor;
 namespace optim = tg::optim;
 
@@ -117,3 +119,5 @@ TEST_CASE("scheduler states: integers that do not fit and bad lrs are a FormatEr
                   tg::FormatError);
   CHECK(plateau.num_bad_epochs() == 0);
 }
+
+}  // namespace test_scheduler_checks

@@ -30,6 +30,8 @@
 
 #include "io/io_test_files.h"
 
+namespace test_bad_input_sweep_test {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 
@@ -1245,3 +1247,5 @@ TEST_CASE("bad input sweep: zero-size, NaN and Inf inputs work as in PyTorch") {
     }
   }
 }
+
+}  // namespace test_bad_input_sweep_test

@@ -28,6 +28,8 @@
 #include <tapegrad/io/safetensors.h>
 #include "io/io_test_files.h"
 
+namespace test_crash_safe_save_test {
+
 namespace {
 
 constexpr std::int64_t kTensorElements = std::int64_t{1} << 18;  // 1 MiB of float32 each
@@ -183,3 +185,5 @@ TEST_CASE("crash-safe save: needs fork() and SIGKILL (Linux only)") {
 }
 
 #endif
+
+}  // namespace test_crash_safe_save_test

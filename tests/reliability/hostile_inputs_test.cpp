@@ -31,6 +31,8 @@
 
 #include "tg_error_check.h"
 
+namespace test_hostile_inputs_test {
+
 namespace F = tg::nn::functional;
 using tg::Tensor;
 
@@ -1512,3 +1514,5 @@ TEST_CASE("hostile schedulers: per-group lists of the wrong length") {
   EXPECT_TG(ReduceLROnPlateau(opt, {.min_lr = {}}));
   EXPECT_TG(ReduceLROnPlateau(opt, {.min_lr = {0.0, 0.0, 0.0}}));
 }
+
+}  // namespace test_hostile_inputs_test

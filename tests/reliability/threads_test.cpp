@@ -12,6 +12,8 @@
 
 #include <tapegrad/tapegrad.h>
 
+namespace test_threads_test {
+
 namespace F = tg::nn::functional;
 
 namespace {
@@ -164,3 +166,5 @@ TEST_CASE("threads: tensors made in one thread can be freed in another") {
   });
   user.join();
 }
+
+}  // namespace test_threads_test
