@@ -3,16 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <vector>
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/dropout.h>
+#include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/parallel.h>
@@ -80,26 +79,13 @@ inline std::uint64_t dropout_draw(std::uint64_t seed, std::uint64_t index) {
 }
 
 // Runs body(task) for task in [0, tasks), on several threads when the work is
-// worth waking them; the first exception is carried out of the region.
+// worth waking them; the first exception is carried out (parallel_for).
 template <class Body>
 void for_each_task(std::int64_t tasks, double flops, Body body) {
   const bool parallel = tasks > 1 && flops > static_cast<double>(kParallelThreshold) * 16 && !in_parallel_region() &&
                         get_num_threads() > 1;
-  if (!parallel) {
-    for (std::int64_t t = 0; t < tasks; ++t) body(t);
-    return;
-  }
-  std::exception_ptr error;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(get_num_threads())
-  for (std::int64_t t = 0; t < tasks; ++t) {
-    try {
-      body(t);
-    } catch (...) {
-#pragma omp critical(tg_attention_error)
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+  // Dynamic: causal tiles differ in length.
+  parallel_for(tasks, parallel ? get_num_threads() : 1, body, Schedule::Dynamic);
 }
 
 // The geometry shared by forward and backward: contiguous q, k, v read per

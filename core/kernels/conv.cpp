@@ -3,15 +3,13 @@
 #include <tapegrad/core/kernels/conv.h>
 
 #include <algorithm>
-#include <exception>
 #include <limits>
-
-#include <omp.h>
 
 #include <fmt/format.h>
 
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
@@ -109,31 +107,6 @@ int image_threads(const Conv2dGeometry& g) {
 constexpr std::int64_t kWeightGradBlocks = 8;
 // ... and at most about this many bytes of them.
 constexpr std::int64_t kPartialBytes = std::int64_t{32} << 20;
-
-// Calls body(n, thread) for every image n on `threads` threads. An exception
-// may not leave an OpenMP region, so the first one is carried out.
-template <class Body>
-void for_each_image(std::int64_t images, int threads, Body body) {
-  if (threads <= 1) {
-    for (std::int64_t n = 0; n < images; ++n) body(n, 0);
-    return;
-  }
-  std::exception_ptr error;
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
-#pragma omp for schedule(static)
-    for (std::int64_t n = 0; n < images; ++n) {
-      try {
-        body(n, t);
-      } catch (...) {
-#pragma omp critical(tg_conv2d_error)
-        if (!error) error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-}
 
 void check_same_floating(const char* op, const TensorBase& a, const char* a_name, const TensorBase& b,
                          const char* b_name) {
@@ -282,7 +255,7 @@ TensorBase conv2d(const TensorBase& x_in, const TensorBase& w_in, const TensorBa
   dispatch_floating(x.dtype(), kConv, [&]<class T>() {
     TensorBase cols = g.is_pointwise() ? TensorBase() : make_tensor({threads, k, m}, x.dtype());
     const T* wp = w.data_ptr<T>();
-    for_each_image(g.n, threads, [&](std::int64_t n, int t) {
+    parallel_for(g.n, threads, [&](std::int64_t n, int t) {
       const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
       T* yn = y.data_ptr<T>() + n * g.o * m;
       const T* cp = xn;
@@ -312,7 +285,7 @@ TensorBase conv2d_input_grad(const TensorBase& dy_in, const TensorBase& w_in, co
   dispatch_floating(dy.dtype(), kConv, [&]<class T>() {
     const bool direct = g.is_pointwise();
     TensorBase cols = direct ? TensorBase() : make_tensor({threads, k, m}, dy.dtype());
-    for_each_image(g.n, threads, [&](std::int64_t n, int t) {
+    parallel_for(g.n, threads, [&](std::int64_t n, int t) {
       T* dxn = dx.data_ptr<T>() + n * g.c * g.h * g.w;
       const T* dyn = dy.data_ptr<T>() + n * g.o * m;
       T* target = direct ? dxn : cols.data_ptr<T>() + t * k * m;
@@ -350,7 +323,7 @@ TensorBase conv2d_weight_grad(const TensorBase& x_in, const TensorBase& dy_in, c
     TensorBase partial = blocks > 1 ? make_tensor({blocks, g.o, kg}, x.dtype()) : dw;
     T* pp = partial.data_ptr<T>();
     std::fill(pp, pp + partial.numel(), T(0));
-    for_each_image(blocks, threads, [&](std::int64_t b, int t) {
+    parallel_for(blocks, threads, [&](std::int64_t b, int t) {
       for (std::int64_t n = b * per_block; n < std::min(g.n, (b + 1) * per_block); ++n) {
         const T* xn = x.data_ptr<T>() + n * g.c * g.h * g.w;
         const T* cp = xn;

@@ -115,24 +115,33 @@ void for_each_row(const LoopPlan<N>& p, RowRef<N> row) {
   }
 }
 
-void parallel_for(std::int64_t n, int threads, void (*body)(const void* context, std::int64_t i), const void* context) {
+void parallel_for(std::int64_t n, int threads, void (*body)(const void* context, std::int64_t i, int thread),
+                  const void* context, Schedule schedule) {
   FlushDenormalGuard flush;
   if (threads <= 1 || n <= 1) {
-    for (std::int64_t i = 0; i < n; ++i) body(context, i);
+    for (std::int64_t i = 0; i < n; ++i) body(context, i, 0);
     return;
   }
   std::exception_ptr error;
+  // Carries the first exception out: one may not leave an OpenMP region.
+  const auto run = [&](std::int64_t i, int thread) {
+    try {
+      body(context, i, thread);
+    } catch (...) {
+#pragma omp critical(tg_parallel_for_error)
+      if (!error) error = std::current_exception();
+    }
+  };
 #pragma omp parallel num_threads(threads)
   {
     FlushDenormalGuard worker_flush;  // MXCSR is per thread
+    const int thread = omp_get_thread_num();
+    if (schedule == Schedule::Dynamic) {
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t i = 0; i < n; ++i) run(i, thread);
+    } else {
 #pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-      try {
-        body(context, i);
-      } catch (...) {
-#pragma omp critical(tg_parallel_for_error)
-        if (!error) error = std::current_exception();
-      }
+      for (std::int64_t i = 0; i < n; ++i) run(i, thread);
     }
   }
   if (error) std::rethrow_exception(error);

@@ -6,6 +6,7 @@
 // index range across OpenMP threads (loop.cpp).
 #include <array>
 #include <cstdint>
+#include <type_traits>
 
 #include <tapegrad/core/tensor.h>
 
@@ -60,18 +61,30 @@ void for_each_row(const LoopPlan<N>& p, const Row& row) {
   for_each_row(p, RowRef<N>::of(row));
 }
 
-// Calls body(i) for i in [0, n): on a team of `threads` OpenMP threads
-// (static schedule, each thread with flush-to-zero as its caller's) when
-// threads > 1, else in order on this thread. An exception thrown by the body
-// stops nothing else but is rethrown here, the first one if several throw.
-// Not a template on the body, so that a kernel instantiated per dtype does
-// not get an OpenMP region per dtype.
-void parallel_for(std::int64_t n, int threads, void (*body)(const void* context, std::int64_t i), const void* context);
+// How parallel_for hands out the indices: in equal contiguous parts, or one
+// at a time to whichever thread is free (for tasks of unequal length).
+enum class Schedule { Static, Dynamic };
+
+// Calls body(i) or body(i, thread) for i in [0, n): on a team of `threads`
+// OpenMP threads (each with flush-to-zero as its caller's; `thread` is the
+// worker's number, for per-thread scratch) when threads > 1, else in order on
+// this thread (thread 0). An exception thrown by the body stops nothing else
+// but is rethrown here, the first one if several throw. Not a template on the
+// body, so that a kernel instantiated per dtype does not get an OpenMP region
+// per dtype.
+void parallel_for(std::int64_t n, int threads, void (*body)(const void* context, std::int64_t i, int thread),
+                  const void* context, Schedule schedule);
 
 template <class Body>
-void parallel_for(std::int64_t n, int threads, const Body& body) {
+void parallel_for(std::int64_t n, int threads, const Body& body, Schedule schedule = Schedule::Static) {
   parallel_for(
-      n, threads, [](const void* context, std::int64_t i) { (*static_cast<const Body*>(context))(i); }, &body);
+      n, threads,
+      [](const void* context, std::int64_t i, int thread) {
+        const Body& f = *static_cast<const Body*>(context);
+        if constexpr (std::is_invocable_v<const Body&, std::int64_t, int>) f(i, thread);
+        else f(i);
+      },
+      &body, schedule);
 }
 
 // Whether a row over these element types takes only the general strided

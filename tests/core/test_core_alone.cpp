@@ -115,6 +115,13 @@ TEST_CASE("core alone: parallel_for visits each index once and rethrows a body's
                                               }),
                          "body failed at 700", tg::ValueError);
   }
+  // The thread's number, on both schedules: each index once, on worker 0 or 1.
+  for (auto schedule : {kernel::Schedule::Static, kernel::Schedule::Dynamic}) {
+    std::vector<int> worker(1000, -1);
+    kernel::parallel_for(
+        1000, 2, [&worker](std::int64_t i, int thread) { worker[static_cast<std::size_t>(i)] = thread; }, schedule);
+    CHECK(std::all_of(worker.begin(), worker.end(), [](int t) { return t == 0 || t == 1; }));
+  }
   std::vector<std::int64_t> order;
   kernel::parallel_for(5, 1, [&order](std::int64_t i) { order.push_back(i); });
   CHECK(order == std::vector<std::int64_t>{0, 1, 2, 3, 4});
