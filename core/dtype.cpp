@@ -9,4 +9,9 @@ void throw_unrepresentable(std::string_view op, double value, DType dtype) {
       fmt::format("{}: value {} cannot be converted to {} without overflow", op, value, dtype_name(dtype)));
 }
 
+void throw_not_floating(std::string_view op, DType d) {
+  throw DTypeError(fmt::format("{}: expected a floating-point tensor (float16, bfloat16, float32 or float64), got {}",
+                               op, dtype_name(d)));
+}
+
 }  // namespace tg

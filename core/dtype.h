@@ -165,6 +165,8 @@ constexpr DType dtype_of() {
 
 /// ValueError: "{op}: value {value} cannot be converted to {dtype} without overflow".
 [[noreturn]] void throw_unrepresentable(std::string_view op, double value, DType dtype);
+/// Throws the DTypeError of `op` given a tensor of the non-floating dtype `d`.
+[[noreturn]] void throw_not_floating(std::string_view op, DType d);
 
 /// A scalar given to an op that stores it (full, fill_, masked_fill, ...) as
 /// T, checked as PyTorch checks such scalars: an integer dtype refuses NaN,
@@ -191,6 +193,13 @@ T checked_scalar(double v, std::string_view op) {
   }
 }
 
+namespace detail {
+template <class T, class F>
+[[gnu::cold, gnu::noinline]] decltype(auto) call_cold(F& fn) {
+  return fn.template operator()<T>();
+}
+}  // namespace detail
+
 /// Calls `fn.template operator()<T>()` with the C++ type of `d`.
 /// Usage: `dispatch(d, [&]<class T>() { ... });`
 /// Every kernel dispatches through these three, so a dtype is added here once.
@@ -200,23 +209,23 @@ decltype(auto) dispatch(DType d, F&& fn) {
     case DType::UInt8:
       return fn.template operator()<std::uint8_t>();
     case DType::Int8:
-      return fn.template operator()<std::int8_t>();
+      return detail::call_cold<std::int8_t>(fn);
     case DType::Int16:
-      return fn.template operator()<std::int16_t>();
+      return detail::call_cold<std::int16_t>(fn);
     case DType::Int32:
-      return fn.template operator()<std::int32_t>();
+      return detail::call_cold<std::int32_t>(fn);
     case DType::Int64:
       return fn.template operator()<std::int64_t>();
     case DType::Float16:
-      return fn.template operator()<Half>();
+      return detail::call_cold<Half>(fn);
     case DType::Float32:
       return fn.template operator()<float>();
     case DType::Float64:
       return fn.template operator()<double>();
     case DType::Bool:
-      return fn.template operator()<bool>();
+      return detail::call_cold<bool>(fn);
     case DType::BFloat16:
-      return fn.template operator()<BFloat16>();
+      return detail::call_cold<BFloat16>(fn);
   }
   throw DTypeError("dispatch: unknown dtype");
 }
@@ -226,18 +235,64 @@ template <class F>
 decltype(auto) dispatch_floating(DType d, std::string_view op, F&& fn) {
   switch (d) {
     case DType::Float16:
-      return fn.template operator()<Half>();
+      return detail::call_cold<Half>(fn);
     case DType::Float32:
       return fn.template operator()<float>();
     case DType::Float64:
       return fn.template operator()<double>();
     case DType::BFloat16:
-      return fn.template operator()<BFloat16>();
+      return detail::call_cold<BFloat16>(fn);
     default:
-      throw DTypeError(std::string(op) +
-                       ": expected a floating-point tensor (float16, bfloat16, float32 or float64), got " +
-                       std::string(dtype_name(d)));
+      throw_not_floating(op, d);
   }
+}
+
+/// dispatch() over the three dtypes that sorting, scanning and reducing kernels
+/// compute in (float32, float64, int64; kernel::widen gives them); any other
+/// dtype is a DTypeError naming `op`.
+template <class F>
+decltype(auto) dispatch_compute(DType d, std::string_view op, F&& fn) {
+  switch (d) {
+    case DType::Float32:
+      return fn.template operator()<float>();
+    case DType::Float64:
+      return fn.template operator()<double>();
+    case DType::Int64:
+      return fn.template operator()<std::int64_t>();
+    default:
+      throw DTypeError(std::string(op) + ": " + std::string(dtype_name(d)) + " is not a compute dtype (widen it)");
+  }
+}
+
+/// The same over float32 and float64, with dispatch_floating's error for any other dtype.
+template <class F>
+decltype(auto) dispatch_compute_floating(DType d, std::string_view op, F&& fn) {
+  switch (d) {
+    case DType::Float32:
+      return fn.template operator()<float>();
+    case DType::Float64:
+      return fn.template operator()<double>();
+    default:
+      throw_not_floating(op, d);
+  }
+}
+
+/// Calls `fn.template operator()<U>()` with an unsigned integer U of `d`'s
+/// size: for kernels that only move elements or write zeros (all bits zero is
+/// zero, false or +0 in every dtype), which need no more than one copy per size.
+template <class F>
+decltype(auto) dispatch_bits(DType d, F&& fn) {
+  switch (itemsize(d)) {
+    case 1:
+      return fn.template operator()<std::uint8_t>();
+    case 2:
+      return fn.template operator()<std::uint16_t>();
+    case 4:
+      return fn.template operator()<std::uint32_t>();
+    case 8:
+      return fn.template operator()<std::uint64_t>();
+  }
+  throw DTypeError("dispatch_bits: unexpected element size");
 }
 
 /// Numeric types (everything but bool).

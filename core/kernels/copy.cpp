@@ -44,6 +44,20 @@ TensorBase clone(const TensorBase& x) {
   return out;
 }
 
+bool is_compute_dtype(DType d) { return d == kFloat32 || d == kFloat64 || d == kInt64; }
+
+TensorBase widen(const TensorBase& x) {
+  if (is_compute_dtype(x.dtype())) return x;
+  const DType wide = is_floating(x.dtype()) ? kFloat32 : kInt64;
+  std::int64_t span = 1;
+  for (int d = 0; d < x.dim(); ++d) {
+    if (x.size(d) == 0 || x.stride(d) < 0) return to(x, wide);
+    span += (x.size(d) - 1) * x.stride(d);
+  }
+  const TensorBase elements = to(make_view(x, Dims{span}, Dims{1}, x.storage_offset()), wide);
+  return make_view(elements, Dims(x.sizes()), Dims(x.strides()), 0);
+}
+
 TensorBase contiguous(const TensorBase& x) { return x.is_contiguous() ? x : clone(x); }
 
 TensorBase to(const TensorBase& x, DType dtype) {

@@ -149,9 +149,9 @@ TensorBase gather(const TensorBase& x, std::int64_t dim, const TensorBase& index
   Dims x_strides(x.strides());
   if (x.dim() > 0) x_strides[d] = 0;  // the index supplies this coordinate
   const std::array<Dims, 3> strides{out.strides(), index.strides(), x_strides};
-  dispatch(x.dtype(), [&]<class T>() {
-    T* o = out.data_ptr<T>();
-    const T* xp = x.data_ptr<T>();
+  dispatch_bits(x.dtype(), [&]<class T>() {  // moves elements only
+    T* o = elements<T>(out);
+    const T* xp = elements<T>(x);
     const std::int64_t* ip = index.data_ptr<std::int64_t>();
     for_each_position<3>(index.shape(), strides, [&](const std::array<std::int64_t, 3>& off) {
       const std::int64_t v = ip[off[1]];

@@ -474,6 +474,16 @@ A repeated_prod(A a, std::int64_t repeat) {
   }
 }
 
+// ---- the dtypes the reductions compute in ---------------------------------------------
+//
+// Only float32, float64 and int64 (kernel::widen, copy.h): for the folds this
+// is bit for bit what computing in a narrower type gave, since every
+// accumulator was float32, float64 or int64 already and a result went to
+// float before it was rounded to 16 bits (Half(double) rounds through float).
+// Elementwise steps (softmax's exponentials, var's squares, logsumexp) are now
+// rounded once at the end instead of at every step, as PyTorch computes
+// 16-bit types in float.
+
 // Output of the reduction of x over mask: a fresh contiguous tensor.
 TensorBase make_output(const TensorBase& x, DimMask mask, bool keepdim, DType dtype) {
   return make_tensor(reduced_shape(x.shape(), mask, keepdim), dtype);
@@ -494,7 +504,7 @@ TensorBase extreme(const TensorBase& x, IntArrayRef dims, bool keepdim, const ch
   const DimMask mask = reduction_mask(dims, x.dim(), op);
   check_nonempty(x, mask, op);
   const TensorBase folded = collapse_broadcast(x, mask).x;
-  return dispatch(x.dtype(), [&]<class T>() {
+  return dispatch_compute(x.dtype(), op, [&]<class T>() {
     return reduce_into<T, ExtremeOp<Max, T>, T>(folded, mask, keepdim, x.dtype(), ExtremeOp<Max, T>{},
                                                 [](T a) { return a; });
   });
@@ -512,7 +522,7 @@ std::tuple<TensorBase, TensorBase> extreme_dim(const TensorBase& x, std::int64_t
   const Collapsed collapsed = collapse_broadcast(x, mask);
   const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
-  dispatch(x.dtype(), [&]<class T>() {
+  dispatch_compute(x.dtype(), op, [&]<class T>() {
     T* v = values.data_ptr<T>();
     std::int64_t* i = indices.data_ptr<std::int64_t>();
     run_reduce<T>(folded, make_reduce_plan(folded, mask, false), ArgExtremeOp<Max, T>{},
@@ -532,7 +542,7 @@ TensorBase arg_extreme(const TensorBase& x, std::optional<std::int64_t> dim, boo
   const Collapsed collapsed = collapse_broadcast(x, mask);
   const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
-  return dispatch(x.dtype(), [&]<class T>() {
+  return dispatch_compute(x.dtype(), op, [&]<class T>() {
     return reduce_into<T, ArgExtremeOp<Max, T>, std::int64_t>(
         folded, mask, keepdim, kInt64, ArgExtremeOp<Max, T>{},
         [&, &f = folded, r = repeat](const ValueIndex<T>& a) {
@@ -551,11 +561,15 @@ TensorBase reshape_contiguous(const TensorBase& t, const Dims& shape) {
 // ---- public kernels ------------------------------------------------------------------
 
 TensorBase sum(const TensorBase& x, IntArrayRef dims, bool keepdim) {
+  if (!is_compute_dtype(x.dtype())) {
+    TensorBase s = sum(widen(x), dims, keepdim);  // integers and bool sum to int64
+    return is_floating(x.dtype()) ? to(s, x.dtype()) : s;
+  }
   const DimMask mask = reduction_mask(dims, x.dim(), "sum");
   const Collapsed collapsed = collapse_broadcast(x, mask);
   const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
-  return dispatch(x.dtype(), [&]<class T>() {
+  return dispatch_compute(x.dtype(), "sum", [&]<class T>() {
     using Out = SumOut<T>;
     return reduce_into<T, SumOp<T>, Out>(folded, mask, keepdim, dtype_of<Out>(), SumOp<T>{},
                                          [r = repeat](WideAcc<T> a) { return static_cast<Out>(repeated_sum(a, r)); });
@@ -563,12 +577,13 @@ TensorBase sum(const TensorBase& x, IntArrayRef dims, bool keepdim) {
 }
 
 TensorBase mean(const TensorBase& x, IntArrayRef dims, bool keepdim) {
+  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype())) return to(mean(widen(x), dims, keepdim), x.dtype());
   const DimMask mask = reduction_mask(dims, x.dim(), "mean");
   const std::int64_t n = reduced_count(x.shape(), mask);
   const Collapsed collapsed = collapse_broadcast(x, mask);
   const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
-  return dispatch_floating(x.dtype(), "mean", [&]<class T>() {
+  return dispatch_compute_floating(x.dtype(), "mean", [&]<class T>() {
     return reduce_into<T, SumOp<T>, T>(folded, mask, keepdim, x.dtype(), SumOp<T>{}, [n, r = repeat](double a) {
       if (r != 1) a = repeated_sum(a, r);
       return static_cast<T>(n == 0 ? std::numeric_limits<double>::quiet_NaN() : a / static_cast<double>(n));
@@ -577,9 +592,11 @@ TensorBase mean(const TensorBase& x, IntArrayRef dims, bool keepdim) {
 }
 
 TensorBase var(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim) {
+  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype()))
+    return to(var(widen(x), dims, correction, keepdim), x.dtype());
   const DimMask mask = reduction_mask(dims, x.dim(), "var");
   const std::int64_t n = reduced_count(x.shape(), mask);
-  return dispatch_floating(x.dtype(), "var", [&]<class T>() {
+  return dispatch_compute_floating(x.dtype(), "var", [&]<class T>() {
     // Two passes: subtracting the mean first keeps the sum of squares exact
     // enough when the values sit far from zero.
     TensorBase m = mean(x, dims, /*keepdim=*/true);
@@ -600,38 +617,43 @@ TensorBase std(const TensorBase& x, IntArrayRef dims, double correction, bool ke
         fmt::format("std: expected a floating-point tensor (float32 or float64), got {}", dtype_name(x.dtype())));
   // Checked here too, so that a bad dim names std rather than the var under it.
   reduction_mask(dims, x.dim(), "std");
+  if (!is_compute_dtype(x.dtype())) return to(std(widen(x), dims, correction, keepdim), x.dtype());
   TensorBase v = var(x, dims, correction, keepdim);
-  dispatch_floating(v.dtype(), "std", [&]<class T>() { map1<T, T>(v, v, [](T a) { return std::sqrt(a); }); });
+  dispatch_compute_floating(v.dtype(), "std", [&]<class T>() { map1<T, T>(v, v, [](T a) { return std::sqrt(a); }); });
   return v;
 }
 
+// The widened values are exact, so the extremes round back exactly.
 TensorBase amax(const TensorBase& x, IntArrayRef dims, bool keepdim, const char* op) {
-  return extreme<true>(x, dims, keepdim, op);
+  return to(extreme<true>(widen(x), dims, keepdim, op), x.dtype());
 }
 TensorBase amin(const TensorBase& x, IntArrayRef dims, bool keepdim, const char* op) {
-  return extreme<false>(x, dims, keepdim, op);
+  return to(extreme<false>(widen(x), dims, keepdim, op), x.dtype());
 }
 
 std::tuple<TensorBase, TensorBase> max(const TensorBase& x, std::int64_t dim, bool keepdim) {
-  return extreme_dim<true>(x, dim, keepdim, "max");
+  auto [values, indices] = extreme_dim<true>(widen(x), dim, keepdim, "max");
+  return {to(values, x.dtype()), indices};
 }
 std::tuple<TensorBase, TensorBase> min(const TensorBase& x, std::int64_t dim, bool keepdim) {
-  return extreme_dim<false>(x, dim, keepdim, "min");
+  auto [values, indices] = extreme_dim<false>(widen(x), dim, keepdim, "min");
+  return {to(values, x.dtype()), indices};
 }
 
 TensorBase argmax(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim) {
-  return arg_extreme<true>(x, dim, keepdim, "argmax");
+  return arg_extreme<true>(widen(x), dim, keepdim, "argmax");
 }
 TensorBase argmin(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim) {
-  return arg_extreme<false>(x, dim, keepdim, "argmin");
+  return arg_extreme<false>(widen(x), dim, keepdim, "argmin");
 }
 
 TensorBase logsumexp(const TensorBase& x, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "logsumexp");
   if (!x.is_floating_point()) return logsumexp(to(x, kFloat32), dims, keepdim);
+  if (!is_compute_dtype(x.dtype())) return to(logsumexp(widen(x), dims, keepdim), x.dtype());
   if (reduced_count(x.shape(), mask) == 0)
     return full(reduced_shape(x.shape(), mask, keepdim), -std::numeric_limits<double>::infinity(), {x.dtype()});
-  return dispatch_floating(x.dtype(), "logsumexp", [&]<class T>() {
+  return dispatch_compute_floating(x.dtype(), "logsumexp", [&]<class T>() {
     // An infinite max shifts by 0 instead: inf - inf would be NaN.
     TensorBase shift = extreme<true>(x, dims, /*keepdim=*/true, "logsumexp");
     map1<T, T>(shift, shift, [](T m) { return std::isfinite(m) ? m : T(0); });
@@ -645,11 +667,15 @@ TensorBase logsumexp(const TensorBase& x, IntArrayRef dims, bool keepdim) {
 }
 
 TensorBase prod(const TensorBase& x, IntArrayRef dims, bool keepdim) {
+  if (!is_compute_dtype(x.dtype())) {
+    TensorBase p = prod(widen(x), dims, keepdim);  // integers and bool multiply in int64
+    return is_floating(x.dtype()) ? to(p, x.dtype()) : p;
+  }
   const DimMask mask = reduction_mask(dims, x.dim(), "prod");
   const Collapsed collapsed = collapse_broadcast(x, mask);
   const TensorBase& folded = collapsed.x;
   const std::int64_t repeat = collapsed.repeat;
-  return dispatch(x.dtype(), [&]<class T>() {
+  return dispatch_compute(x.dtype(), "prod", [&]<class T>() {
     using Out = SumOut<T>;
     return reduce_into<T, ProdOp<T>, Out>(
         folded, mask, keepdim, dtype_of<Out>(), ProdOp<T>{},
@@ -659,6 +685,7 @@ TensorBase prod(const TensorBase& x, IntArrayRef dims, bool keepdim) {
 
 TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "norm");
+  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype())) return to(norm(widen(x), p, dims, keepdim), x.dtype());
   if (x.numel() > kCollapseBroadcastAbove && is_floating(x.dtype())) {
     const Collapsed collapsed = collapse_broadcast(x, mask);
     const TensorBase& folded = collapsed.x;
@@ -668,12 +695,13 @@ TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim) {
       // sum |x|^p over the repeats is repeat times that over one copy.
       const double scale = p == 0 ? static_cast<double>(repeat) : std::pow(static_cast<double>(repeat), 1.0 / p);
       TensorBase out = norm(folded, p, dims, keepdim);
-      dispatch_floating(out.dtype(), "norm",
-                        [&]<class T>() { map1<T, T>(out, out, [scale](T a) { return static_cast<T>(a * scale); }); });
+      dispatch_compute_floating(out.dtype(), "norm", [&]<class T>() {
+        map1<T, T>(out, out, [scale](T a) { return static_cast<T>(a * scale); });
+      });
       return out;
     }
   }
-  return dispatch_floating(x.dtype(), "norm", [&]<class T>() {
+  return dispatch_compute_floating(x.dtype(), "norm", [&]<class T>() {
     auto done = [](double a) { return static_cast<T>(a); };
     if (std::isinf(p)) {
       if (reduced_count(x.shape(), mask) == 0)
@@ -865,7 +893,9 @@ void softmax_backward_impl(const T* y, const T* dy, T* dx, const SoftmaxShape& s
 template <bool Log>
 TensorBase softmax_op(const TensorBase& x, std::int64_t dim, const char* op) {
   const int d = wrap_dim(dim, x.dim(), op);
-  return dispatch_floating(x.dtype(), op, [&]<class T>() {
+  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype()))
+    return to(softmax_op<Log>(to(x, kFloat32), dim, op), x.dtype());
+  return dispatch_compute_floating(x.dtype(), op, [&]<class T>() {
     TensorBase xc = contiguous(x);
     TensorBase y = make_tensor(x.shape(), x.dtype());
     softmax_forward<T, Log>(xc.data_ptr<T>(), y.data_ptr<T>(), softmax_shape(x, d));
@@ -882,7 +912,9 @@ TensorBase softmax_backward_op(const TensorBase& y, const TensorBase& dy, std::i
     throw DTypeError(fmt::format("{}: gradient of dtype {} for an output of dtype {}", op, dtype_name(dy.dtype()),
                                  dtype_name(y.dtype())));
   const int d = wrap_dim(dim, y.dim(), op);
-  return dispatch_floating(y.dtype(), op, [&]<class T>() {
+  if (is_floating(y.dtype()) && !is_compute_dtype(y.dtype()))
+    return to(softmax_backward_op<Log>(to(y, kFloat32), to(dy, kFloat32), dim, op), y.dtype());
+  return dispatch_compute_floating(y.dtype(), op, [&]<class T>() {
     TensorBase yc = contiguous(y), gc = contiguous(dy);
     TensorBase dx = make_tensor(y.shape(), y.dtype());
     softmax_backward_impl<T, Log>(yc.data_ptr<T>(), gc.data_ptr<T>(), dx.data_ptr<T>(), softmax_shape(y, d));
@@ -904,7 +936,9 @@ TensorBase log_softmax_backward(const TensorBase& y, const TensorBase& dy, std::
 // ---- gradient helpers ----------------------------------------------------------------
 
 TensorBase tie_weights(const TensorBase& x, const TensorBase& y, DimMask mask) {
-  return dispatch_floating(x.dtype(), "tie_weights", [&]<class T>() {
+  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype()))
+    return to(tie_weights(to(x, kFloat32), to(y, kFloat32), mask), x.dtype());
+  return dispatch_compute_floating(x.dtype(), "tie_weights", [&]<class T>() {
     TensorBase hit = make_tensor(x.shape(), x.dtype());
     map2<T, T, T>(hit, x, y, [](T a, T b) { return a == b || (a != a && b != b) ? T(1) : T(0); });
     TensorBase count = reduce_into<T, SumOp<T>, T>(hit, mask, /*keepdim=*/true, x.dtype(), SumOp<T>{},

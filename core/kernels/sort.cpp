@@ -49,8 +49,8 @@ TensorBase along(const TensorBase& x, std::int64_t dim, DType out_dtype, const c
   const std::int64_t n = x.size(d);
   if (n > 0) {
     const std::int64_t count = r.numel() / n;
-    const In* in = r.data_ptr<In>();
-    Out* o = out.data_ptr<Out>();
+    const In* in = elements<In>(r);
+    Out* o = elements<Out>(out);
     for (std::int64_t k = 0; k < count; ++k) f(in + k * n, o + k * n, n);
   }
   return unrows(out, d);
@@ -60,10 +60,15 @@ TensorBase along(const TensorBase& x, std::int64_t dim, DType out_dtype, const c
 template <class T>
 using Acc = std::conditional_t<is_floating_v<T>, double, T>;
 
+// Like the reductions, these kernels compute in float32, float64 or int64
+// only (kernel::widen, copy.h), exactly: scans accumulated in double or int64
+// already, a double rounds to 16 bits through float, and widening keeps the
+// order and equality of values. Integer scans give int64, as PyTorch's.
 template <bool Sum>
 TensorBase scan(const TensorBase& x, std::int64_t dim, const char* op) {
   if (!x.is_floating_point() && x.dtype() != kInt64) return scan<Sum>(to(x, kInt64), dim, op);
-  return dispatch_numeric(x.dtype(), op, [&]<class T>() {
+  if (!is_compute_dtype(x.dtype())) return to(scan<Sum>(widen(x), dim, op), x.dtype());
+  return dispatch_compute(x.dtype(), op, [&]<class T>() {
     return along<T, T>(x, dim, x.dtype(), op, [](const T* in, T* out, std::int64_t n) {
       Acc<T> acc = Sum ? Acc<T>(0) : Acc<T>(1);
       for (std::int64_t i = 0; i < n; ++i) {
@@ -77,7 +82,11 @@ TensorBase scan(const TensorBase& x, std::int64_t dim, const char* op) {
 
 template <bool Max>
 std::tuple<TensorBase, TensorBase> cumulative_extreme(const TensorBase& x, std::int64_t dim, const char* op) {
-  TensorBase values = dispatch(x.dtype(), [&]<class T>() {
+  if (!is_compute_dtype(x.dtype())) {
+    auto [values, indices] = cumulative_extreme<Max>(widen(x), dim, op);
+    return {to(values, x.dtype()), indices};
+  }
+  TensorBase values = dispatch_compute(x.dtype(), op, [&]<class T>() {
     return along<T, T>(x, dim, x.dtype(), op, [](const T* in, T* out, std::int64_t n) {
       T best = in[0];
       for (std::int64_t i = 0; i < n; ++i) {
@@ -86,7 +95,7 @@ std::tuple<TensorBase, TensorBase> cumulative_extreme(const TensorBase& x, std::
       }
     });
   });
-  TensorBase indices = dispatch(x.dtype(), [&]<class T>() {
+  TensorBase indices = dispatch_compute(x.dtype(), op, [&]<class T>() {
     return along<T, std::int64_t>(x, dim, kInt64, op, [](const T* in, std::int64_t* out, std::int64_t n) {
       T best = in[0];
       std::int64_t at = 0;
@@ -110,8 +119,8 @@ TensorBase triangle(const TensorBase& x, std::int64_t diagonal, bool upper, cons
   const std::int64_t rows = x.size(-2), cols = x.size(-1);
   if (out.numel() == 0) return out;
   const std::int64_t batch = out.numel() / (rows * cols);
-  dispatch(x.dtype(), [&]<class T>() {
-    T* p = out.data_ptr<T>();
+  dispatch_bits(x.dtype(), [&]<class T>() {  // writes zeros only
+    T* p = elements<T>(out);
     for (std::int64_t b = 0; b < batch; ++b)
       for (std::int64_t i = 0; i < rows; ++i)
         for (std::int64_t j = 0; j < cols; ++j) {
@@ -189,7 +198,7 @@ TensorBase flip(const TensorBase& x, const Dims& dims) {
   if (x.dim() == 0) return out;
   for (int d = 0; d < x.dim(); ++d) {
     if (!seen[static_cast<std::size_t>(d)]) continue;
-    out = dispatch(x.dtype(), [&]<class T>() {
+    out = dispatch_bits(x.dtype(), [&]<class T>() {  // moves elements only
       return along<T, T>(out, d, x.dtype(), "flip", [](const T* in, T* o, std::int64_t n) {
         for (std::int64_t i = 0; i < n; ++i) o[i] = in[n - 1 - i];
       });
@@ -202,7 +211,8 @@ TensorBase cumsum(const TensorBase& x, std::int64_t dim) { return scan<true>(x, 
 TensorBase cumprod(const TensorBase& x, std::int64_t dim) { return scan<false>(x, dim, "cumprod"); }
 
 TensorBase logcumsumexp(const TensorBase& x, std::int64_t dim) {
-  return dispatch_floating(x.dtype(), "logcumsumexp", [&]<class T>() {
+  if (x.is_floating_point() && !is_compute_dtype(x.dtype())) return to(logcumsumexp(widen(x), dim), x.dtype());
+  return dispatch_compute_floating(x.dtype(), "logcumsumexp", [&]<class T>() {
     return along<T, T>(x, dim, x.dtype(), "logcumsumexp", [](const T* in, T* out, std::int64_t n) {
       double acc = -std::numeric_limits<double>::infinity();
       for (std::int64_t i = 0; i < n; ++i) {
@@ -228,7 +238,8 @@ std::tuple<TensorBase, TensorBase> cummin(const TensorBase& x, std::int64_t dim)
 }
 
 TensorBase sort_indices(const TensorBase& x, std::int64_t dim, bool descending) {
-  return dispatch(x.dtype(), [&]<class T>() {
+  if (!is_compute_dtype(x.dtype())) return sort_indices(widen(x), dim, descending);
+  return dispatch_compute(x.dtype(), "sort", [&]<class T>() {
     return along<T, std::int64_t>(x, dim, kInt64, "sort", [descending](const T* in, std::int64_t* out, std::int64_t n) {
       std::iota(out, out + n, std::int64_t{0});
       if (descending)
@@ -244,7 +255,8 @@ TensorBase sort_indices(const TensorBase& x, std::int64_t dim, bool descending) 
 }
 
 TensorBase mode_index(const TensorBase& x, std::int64_t dim) {
-  const TensorBase all = dispatch(x.dtype(), [&]<class T>() {
+  if (!is_compute_dtype(x.dtype())) return mode_index(widen(x), dim);
+  const TensorBase all = dispatch_compute(x.dtype(), "mode", [&]<class T>() {
     return along<T, std::int64_t>(x, dim, kInt64, "mode", [](const T* in, std::int64_t* out, std::int64_t n) {
       std::vector<std::int64_t> order(n);
       std::iota(order.begin(), order.end(), std::int64_t{0});
