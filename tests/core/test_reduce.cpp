@@ -14,6 +14,7 @@
 #include <tapegrad/core/parallel.h>
 
 #include "support/close.h"
+#include "support/dtype_layouts.h"
 
 namespace test_reduce {
 
@@ -431,73 +432,54 @@ TEST_CASE("int64 sum and prod wrap modulo 2^64 instead of overflowing") {
 // give what the float64 reduction of the same values gives, rounded to the
 // result's dtype (exactly, for the folds and the extremes).
 TEST_CASE("every dtype reduces like its values in float64, on every layout") {
-  const std::vector<DType> dtypes = {kBool,  kUInt8,   kInt8,     kInt16,   kInt32,
-                                     kInt64, kFloat16, kBFloat16, kFloat32, kFloat64};
-  for (DType dtype : dtypes) {
-    CAPTURE(dtype_name(dtype));
-    // Small integers (0 and 1 for bool), exact in every dtype, with ties.
-    std::vector<double> v(24);
-    for (std::size_t i = 0; i < v.size(); ++i)
-      v[i] = dtype == kBool ? static_cast<double>(i % 3 == 1) : static_cast<double>(static_cast<int>(i * 7 % 11) - 4);
-    const Tensor base = tensor(v, {4, 6}).to(dtype);
-    const std::vector<Tensor> views = {
-        base,                                           // contiguous
-        base.t(),                                       // transposed
-        base.slice(1, 1, 6, 2),                         // strided
-        base.select(1, 2).unsqueeze(1).expand({4, 5}),  // expanded
-    };
-    for (std::size_t k = 0; k < views.size(); ++k) {
-      CAPTURE(k);
-      const Tensor& x = views[k];
-      const Tensor wide = x.to(kFloat64);
-      const bool floating = is_floating(dtype);
-      const DType sum_dtype = floating ? dtype : kInt64;
-      for (const Dims& dims : std::vector<Dims>{{}, {0}, {1}}) {
-        CAPTURE(dims.size());
-        const Tensor s = kernel::sum(x, dims, false);
-        CHECK(s.dtype() == sum_dtype);
-        check_close(s, values(kernel::to(kernel::sum(wide, dims, false), sum_dtype)), 0);
-        const Tensor p = kernel::prod(x, dims, true);
-        CHECK(p.dtype() == sum_dtype);
-        check_close(p, values(kernel::to(kernel::prod(wide, dims, true), sum_dtype)), 0);
-        const Tensor hi = kernel::amax(x, dims, false), lo = kernel::amin(x, dims, false);
-        CHECK(hi.dtype() == dtype);
-        check_close(hi, values(kernel::amax(wide, dims, false)), 0);
-        check_close(lo, values(kernel::amin(wide, dims, false)), 0);
-        if (floating) {
-          const double tol = dtype == kBFloat16 ? 1e-2 : dtype == kFloat16 ? 1e-3 : 1e-6;
-          const Tensor m = kernel::mean(x, dims, false);
-          CHECK(m.dtype() == dtype);
-          check_close(m, values(kernel::mean(wide, dims, false)), tol);
-          check_close(kernel::var(x, dims, 1, false), values(kernel::var(wide, dims, 1, false)), tol);
-          check_close(kernel::std(x, dims, 0, false), values(kernel::std(wide, dims, 0, false)), tol);
-          check_close(kernel::norm(x, 2, dims, false), values(kernel::norm(wide, 2, dims, false)), tol);
-          check_close(kernel::logsumexp(x, dims, false), values(kernel::logsumexp(wide, dims, false)), tol);
-        } else {
-          CHECK_THROWS_WITH_AS(kernel::mean(x, dims, false), doctest::Contains(std::string(dtype_name(dtype)).c_str()),
-                               DTypeError);
-        }
-      }
-      for (int d = 0; d < 2; ++d) {
-        auto [mv, mi] = kernel::max(x, d, false);
-        auto [wv, wi] = kernel::max(wide, d, false);
-        CHECK(mv.dtype() == dtype);
-        check_close(mv, values(wv), 0);
-        CHECK(values(mi) == values(wi));  // ties: the first index
-        CHECK(values(kernel::argmin(x, d, false)) == values(kernel::argmin(wide, d, false)));
-        if (is_floating(dtype)) {
-          const double tol = dtype == kBFloat16 ? 1e-2 : dtype == kFloat16 ? 1e-3 : 1e-6;
-          const Tensor sm = kernel::softmax(x, d);
-          CHECK(sm.dtype() == dtype);
-          check_close(sm, values(kernel::softmax(wide, d)), tol);
-          check_close(kernel::log_softmax(x, d), values(kernel::log_softmax(wide, d)), tol);
-          const Tensor g = kernel::softmax_backward(sm, x, d);
-          CHECK(g.dtype() == dtype);
-          check_close(g, values(kernel::softmax_backward(sm.to(kFloat64), wide, d)), 5 * tol);
-        }
+  tg_test::for_each_dtype_and_layout([](DType dtype, const Tensor& x, const Tensor& wide) {
+    const bool floating = is_floating(dtype);
+    const DType sum_dtype = floating ? dtype : kInt64;
+    for (const Dims& dims : std::vector<Dims>{{}, {0}, {1}}) {
+      CAPTURE(dims.size());
+      const Tensor s = kernel::sum(x, dims, false);
+      CHECK(s.dtype() == sum_dtype);
+      check_close(s, values(kernel::to(kernel::sum(wide, dims, false), sum_dtype)), 0);
+      const Tensor p = kernel::prod(x, dims, true);
+      CHECK(p.dtype() == sum_dtype);
+      check_close(p, values(kernel::to(kernel::prod(wide, dims, true), sum_dtype)), 0);
+      const Tensor hi = kernel::amax(x, dims, false), lo = kernel::amin(x, dims, false);
+      CHECK(hi.dtype() == dtype);
+      check_close(hi, values(kernel::amax(wide, dims, false)), 0);
+      check_close(lo, values(kernel::amin(wide, dims, false)), 0);
+      if (floating) {
+        const double tol = dtype == kBFloat16 ? 1e-2 : dtype == kFloat16 ? 1e-3 : 1e-6;
+        const Tensor m = kernel::mean(x, dims, false);
+        CHECK(m.dtype() == dtype);
+        check_close(m, values(kernel::mean(wide, dims, false)), tol);
+        check_close(kernel::var(x, dims, 1, false), values(kernel::var(wide, dims, 1, false)), tol);
+        check_close(kernel::std(x, dims, 0, false), values(kernel::std(wide, dims, 0, false)), tol);
+        check_close(kernel::norm(x, 2, dims, false), values(kernel::norm(wide, 2, dims, false)), tol);
+        check_close(kernel::logsumexp(x, dims, false), values(kernel::logsumexp(wide, dims, false)), tol);
+      } else {
+        CHECK_THROWS_WITH_AS(kernel::mean(x, dims, false), doctest::Contains(std::string(dtype_name(dtype)).c_str()),
+                             DTypeError);
       }
     }
-  }
+    for (int d = 0; d < 2; ++d) {
+      auto [mv, mi] = kernel::max(x, d, false);
+      auto [wv, wi] = kernel::max(wide, d, false);
+      CHECK(mv.dtype() == dtype);
+      check_close(mv, values(wv), 0);
+      CHECK(values(mi) == values(wi));  // ties: the first index
+      CHECK(values(kernel::argmin(x, d, false)) == values(kernel::argmin(wide, d, false)));
+      if (is_floating(dtype)) {
+        const double tol = dtype == kBFloat16 ? 1e-2 : dtype == kFloat16 ? 1e-3 : 1e-6;
+        const Tensor sm = kernel::softmax(x, d);
+        CHECK(sm.dtype() == dtype);
+        check_close(sm, values(kernel::softmax(wide, d)), tol);
+        check_close(kernel::log_softmax(x, d), values(kernel::log_softmax(wide, d)), tol);
+        const Tensor g = kernel::softmax_backward(sm, x, d);
+        CHECK(g.dtype() == dtype);
+        check_close(g, values(kernel::softmax_backward(sm.to(kFloat64), wide, d)), 5 * tol);
+      }
+    }
+  });
 }
 
 }  // namespace test_reduce
