@@ -54,6 +54,9 @@ TensorBase widen(const TensorBase& x) {
     if (x.size(d) == 0 || x.stride(d) < 0) return to(x, wide);
     span += (x.size(d) - 1) * x.stride(d);
   }
+  // A sparse view (every 1000th element) would convert more than its own
+  // elements: it is copied out instead, so memory stays at most x's numel.
+  if (span > x.numel()) return to(x, wide);
   const TensorBase elements = to(make_view(x, Dims{span}, Dims{1}, x.storage_offset()), wide);
   return make_view(elements, Dims(x.sizes()), Dims(x.strides()), 0);
 }

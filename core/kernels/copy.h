@@ -20,9 +20,10 @@ TensorBase to(const TensorBase& x, DType dtype);  // x itself when the dtype mat
 // docs/architecture.md). The other dtypes widen exactly (float16 and bfloat16
 // to float32; the integers and bool to int64) and the results round back.
 bool is_compute_dtype(DType d);
-// x in its compute dtype, with x's sizes and strides: what x's elements span
-// in its storage is converted, so an expanded or strided x is not
-// materialised. x itself when it is in a compute dtype already.
+// x in its compute dtype, in no more elements than x has and x holds in
+// storage: an expanded or transposed x keeps its strides over a converted
+// copy of what its elements span; a sparser x is copied out contiguous. x
+// itself when it is in a compute dtype already.
 TensorBase widen(const TensorBase& x);
 
 // x's elements as T* (x.data_ptr<T>()); an unsigned T from dispatch_bits
