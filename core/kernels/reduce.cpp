@@ -577,7 +577,7 @@ TensorBase sum(const TensorBase& x, IntArrayRef dims, bool keepdim) {
 }
 
 TensorBase mean(const TensorBase& x, IntArrayRef dims, bool keepdim) {
-  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype())) return to(mean(widen(x), dims, keepdim), x.dtype());
+  if (is_reduced_float(x.dtype())) return to(mean(widen(x), dims, keepdim), x.dtype());
   const DimMask mask = reduction_mask(dims, x.dim(), "mean");
   const std::int64_t n = reduced_count(x.shape(), mask);
   const Collapsed collapsed = collapse_broadcast(x, mask);
@@ -592,8 +592,7 @@ TensorBase mean(const TensorBase& x, IntArrayRef dims, bool keepdim) {
 }
 
 TensorBase var(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim) {
-  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype()))
-    return to(var(widen(x), dims, correction, keepdim), x.dtype());
+  if (is_reduced_float(x.dtype())) return to(var(widen(x), dims, correction, keepdim), x.dtype());
   const DimMask mask = reduction_mask(dims, x.dim(), "var");
   const std::int64_t n = reduced_count(x.shape(), mask);
   return dispatch_compute_floating(x.dtype(), "var", [&]<class T>() {
@@ -685,7 +684,7 @@ TensorBase prod(const TensorBase& x, IntArrayRef dims, bool keepdim) {
 
 TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim) {
   const DimMask mask = reduction_mask(dims, x.dim(), "norm");
-  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype())) return to(norm(widen(x), p, dims, keepdim), x.dtype());
+  if (is_reduced_float(x.dtype())) return to(norm(widen(x), p, dims, keepdim), x.dtype());
   if (x.numel() > kCollapseBroadcastAbove && is_floating(x.dtype())) {
     const Collapsed collapsed = collapse_broadcast(x, mask);
     const TensorBase& folded = collapsed.x;
@@ -893,8 +892,7 @@ void softmax_backward_impl(const T* y, const T* dy, T* dx, const SoftmaxShape& s
 template <bool Log>
 TensorBase softmax_op(const TensorBase& x, std::int64_t dim, const char* op) {
   const int d = wrap_dim(dim, x.dim(), op);
-  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype()))
-    return to(softmax_op<Log>(to(x, kFloat32), dim, op), x.dtype());
+  if (is_reduced_float(x.dtype())) return to(softmax_op<Log>(to(x, kFloat32), dim, op), x.dtype());
   return dispatch_compute_floating(x.dtype(), op, [&]<class T>() {
     TensorBase xc = contiguous(x);
     TensorBase y = make_tensor(x.shape(), x.dtype());
@@ -912,7 +910,7 @@ TensorBase softmax_backward_op(const TensorBase& y, const TensorBase& dy, std::i
     throw DTypeError(fmt::format("{}: gradient of dtype {} for an output of dtype {}", op, dtype_name(dy.dtype()),
                                  dtype_name(y.dtype())));
   const int d = wrap_dim(dim, y.dim(), op);
-  if (is_floating(y.dtype()) && !is_compute_dtype(y.dtype()))
+  if (is_reduced_float(y.dtype()))
     return to(softmax_backward_op<Log>(to(y, kFloat32), to(dy, kFloat32), dim, op), y.dtype());
   return dispatch_compute_floating(y.dtype(), op, [&]<class T>() {
     TensorBase yc = contiguous(y), gc = contiguous(dy);
@@ -936,8 +934,7 @@ TensorBase log_softmax_backward(const TensorBase& y, const TensorBase& dy, std::
 // ---- gradient helpers ----------------------------------------------------------------
 
 TensorBase tie_weights(const TensorBase& x, const TensorBase& y, DimMask mask) {
-  if (is_floating(x.dtype()) && !is_compute_dtype(x.dtype()))
-    return to(tie_weights(to(x, kFloat32), to(y, kFloat32), mask), x.dtype());
+  if (is_reduced_float(x.dtype())) return to(tie_weights(to(x, kFloat32), to(y, kFloat32), mask), x.dtype());
   return dispatch_compute_floating(x.dtype(), "tie_weights", [&]<class T>() {
     TensorBase hit = make_tensor(x.shape(), x.dtype());
     map2<T, T, T>(hit, x, y, [](T a, T b) { return a == b || (a != a && b != b) ? T(1) : T(0); });

@@ -211,7 +211,7 @@ TensorBase cumsum(const TensorBase& x, std::int64_t dim) { return scan<true>(x, 
 TensorBase cumprod(const TensorBase& x, std::int64_t dim) { return scan<false>(x, dim, "cumprod"); }
 
 TensorBase logcumsumexp(const TensorBase& x, std::int64_t dim) {
-  if (x.is_floating_point() && !is_compute_dtype(x.dtype())) return to(logcumsumexp(widen(x), dim), x.dtype());
+  if (is_reduced_float(x.dtype())) return to(logcumsumexp(widen(x), dim), x.dtype());
   return dispatch_compute_floating(x.dtype(), "logcumsumexp", [&]<class T>() {
     return along<T, T>(x, dim, x.dtype(), "logcumsumexp", [](const T* in, T* out, std::int64_t n) {
       double acc = -std::numeric_limits<double>::infinity();
