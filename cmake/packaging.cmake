@@ -22,6 +22,10 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Define-by-run autograd tensor engine for 
 set(CPACK_PACKAGE_CONTACT "tapegrad dev <dev@tapegrad>")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${CPACK_PACKAGE_CONTACT})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# Stripped, as Debian ships libraries (dh_strip): the symbols a program links
+# against stay (the dynamic table); the debug information goes (the sanitized
+# CI tree's library: 128 MB to 100 MB, and deb_package 32 s to 25 s).
+set(CPACK_STRIP_FILES ON)
 
 # One package per install component (CMakeLists.txt puts every install rule
 # in Runtime or Development), named as Debian names libraries, with Debian's

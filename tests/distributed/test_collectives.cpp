@@ -9,6 +9,8 @@
 
 #include "support/close.h"
 
+namespace test_collectives {
+
 using tg::Tensor;
 namespace dist = tg::distributed;
 using dist::ReduceOp;
@@ -99,3 +101,5 @@ TEST_CASE("collectives: bad arguments are clear errors, raised on the calling ra
   CHECK_THROWS_AS(pg.all_gather(small, t), tg::ShapeError);
   CHECK_THROWS_AS(pg.reduce_scatter(t, small), tg::ShapeError);
 }
+
+}  // namespace test_collectives

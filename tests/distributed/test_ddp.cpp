@@ -18,6 +18,8 @@
 
 #include "support/close.h"
 
+namespace test_ddp {
+
 using tg::Tensor;
 namespace dist = tg::distributed;
 namespace nn = tg::nn;
@@ -275,3 +277,5 @@ TEST_CASE("DistributedSampler: disjoint shares that cover the dataset, padded to
   dist::broadcast(root, 0);
   CHECK(tg::equal(first, root));
 }
+
+}  // namespace test_ddp

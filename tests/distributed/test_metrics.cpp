@@ -14,6 +14,8 @@
 #include <tapegrad/distributed/sampler.h>
 #include <tapegrad/nn/nn.h>
 
+namespace test_metrics {
+
 using tg::Tensor;
 namespace dist = tg::distributed;
 
@@ -67,3 +69,5 @@ TEST_CASE("all_reduce_values: metrics over disjoint unpadded shares equal the wh
   CHECK(dist::all_reduce_values({static_cast<double>(dist::rank())}, dist::ReduceOp::kMin)[0] == 0);
   CHECK(dist::all_reduce_values({}).empty());
 }
+
+}  // namespace test_metrics

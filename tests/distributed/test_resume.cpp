@@ -12,6 +12,8 @@
 #include <tapegrad/core/error.h>
 #include <tapegrad/distributed/sampler.h>
 
+namespace test_resume {
+
 namespace dist = tg::distributed;
 
 TEST_CASE("DistributedSampler state: a mid-epoch position resumes with the same world size only") {
@@ -108,3 +110,5 @@ TEST_CASE("DistributedSampler without padding: every example exactly once, uneve
     }
   }
 }
+
+}  // namespace test_resume
