@@ -67,17 +67,6 @@ BatchedView batched(const TensorBase& x, const Dims& batch, std::int64_t rows, s
   return view;
 }
 
-// A 53-bit draw for weight (b, i, j), from seed alone (splitmix64); the
-// weight is dropped when it is below dropout_threshold(p) (a uniform
-// draw * 2^-53 below p).
-inline std::uint64_t dropout_draw(std::uint64_t seed, std::uint64_t index) {
-  std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  z ^= z >> 31;
-  return z >> 11;
-}
-
 // Runs body(task) for task in [0, tasks), on several threads when the work is
 // worth waking them; the first exception is carried out (parallel_for).
 template <class Body>
@@ -143,18 +132,17 @@ void score_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::i
   }
 }
 
-// Multiplies tile weights by their dropout multipliers (0 or keep_scale).
+// The dropout multipliers of a tile, d[r * cols + c] for weight
+// (b, i0 + r, j0 + c): 0 or 1 / (1 - p), from draw (b L + i) S + j of the
+// stream dropout_seed (dropout.h), as attention_dropout_mask draws them.
 template <class T>
-void drop_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::int64_t i0, std::int64_t rows,
-               std::int64_t j0, std::int64_t cols, T* w) {
-  const T keep_scale = o.dropout_p < 1 ? static_cast<T>(1.0 / (1.0 - o.dropout_p)) : T(0);
+void dropout_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::int64_t i0, std::int64_t rows,
+                  std::int64_t j0, std::int64_t cols, T* d) {
+  const T keep = o.dropout_p < 1 ? static_cast<T>(1.0 / (1.0 - o.dropout_p)) : T(0);
   const std::uint64_t threshold = dropout_threshold(o.dropout_p);
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const auto base = static_cast<std::uint64_t>((b * p.L + i0 + r) * p.S + j0);
-    for (std::int64_t c = 0; c < cols; ++c)
-      w[r * cols + c] *=
-          dropout_draw(o.dropout_seed, base + static_cast<std::uint64_t>(c)) < threshold ? T(0) : keep_scale;
-  }
+  for (std::int64_t r = 0; r < rows; ++r)
+    hashed_dropout_multipliers(o.dropout_seed, static_cast<std::uint64_t>((b * p.L + i0 + r) * p.S + j0), cols,
+                               threshold, keep, d + r * cols);
 }
 
 // Keys a query block [i0, i0 + rows) may attend: [0, end).
@@ -171,7 +159,8 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
     const std::int64_t b = task / qblocks, i0 = (task % qblocks) * kBlockQ;
     const std::int64_t rows = std::min(kBlockQ, p.L - i0);
     constexpr T kNegInf = -std::numeric_limits<T>::infinity();
-    std::vector<T> s(static_cast<std::size_t>(rows * kBlockK));
+    std::vector<T> s(static_cast<std::size_t>(rows * kBlockK)), drop;
+    if (o.dropout_p > 0) drop.resize(s.size());
     std::vector<T> m(static_cast<std::size_t>(rows), kNegInf), l(static_cast<std::size_t>(rows), T(0));
     T* o_rows = out + (b * p.L + i0) * p.Ev;  // accumulated unnormalised, divided by l at the end
     std::fill(o_rows, o_rows + rows * p.Ev, T(0));
@@ -199,7 +188,11 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
           for (std::int64_t e = 0; e < p.Ev; ++e) orow[e] *= alpha;
         }
       }
-      if (o.dropout_p > 0) drop_tile(p, o, b, i0, rows, j0, cols, s.data());
+      if (o.dropout_p > 0) {
+        dropout_tile(p, o, b, i0, rows, j0, cols, drop.data());
+        for (std::int64_t i = 0; i < rows * cols; ++i)
+          s[static_cast<std::size_t>(i)] *= drop[static_cast<std::size_t>(i)];
+      }
       const T* vb = p.v.t.data_ptr<T>() + p.v.offsets[b] + j0 * p.Ev;
       gemm(dtype_of<T>(), rows, p.Ev, cols, 1.0, s.data(), {false, cols}, vb, {false, p.Ev}, 1.0, o_rows, p.Ev, kOp);
     }
@@ -246,8 +239,12 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
       for (std::int64_t e = 0; e < p.Ev; ++e) acc += dob[i * p.Ev + e] * ob[i * p.Ev + e];
       D[static_cast<std::size_t>(i)] = acc;
     }
-    std::vector<T> P(static_cast<std::size_t>(kBlockQ * kBlockK)), Pd, dP(static_cast<std::size_t>(kBlockQ * kBlockK));
-    if (o.dropout_p > 0) Pd.resize(P.size());
+    std::vector<T> P(static_cast<std::size_t>(kBlockQ * kBlockK)), Pd, drop,
+        dP(static_cast<std::size_t>(kBlockQ * kBlockK));
+    if (o.dropout_p > 0) {
+      Pd.resize(P.size());
+      drop.resize(P.size());
+    }
     for (std::int64_t j0 = 0; j0 < p.S; j0 += kBlockK) {
       const std::int64_t cols = std::min(kBlockK, p.S - j0);
       // Causal: query blocks wholly above the diagonal attend none of these keys.
@@ -265,9 +262,9 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
           }
         }
         const T* weights = P.data();  // what multiplied v in the forward
-        if (o.dropout_p > 0) {
-          std::copy(P.begin(), P.begin() + rows * cols, Pd.begin());
-          drop_tile(p, o, b, i0, rows, j0, cols, Pd.data());
+        if (o.dropout_p > 0) {        // the tile's multipliers, drawn once for both products
+          dropout_tile(p, o, b, i0, rows, j0, cols, drop.data());
+          for (std::size_t i = 0; i < static_cast<std::size_t>(rows * cols); ++i) Pd[i] = P[i] * drop[i];
           weights = Pd.data();
         }
         // dv_j += weights^T dout_i
@@ -276,7 +273,8 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
         // dP = dout_i v_j^T (times the dropout multipliers)
         gemm(dtype_of<T>(), rows, cols, p.Ev, 1.0, dob + i0 * p.Ev, {false, p.Ev}, vb + j0 * p.Ev, {true, p.Ev}, 0.0,
              dP.data(), cols, kOp);
-        if (o.dropout_p > 0) drop_tile(p, o, b, i0, rows, j0, cols, dP.data());
+        if (o.dropout_p > 0)
+          for (std::size_t i = 0; i < static_cast<std::size_t>(rows * cols); ++i) dP[i] *= drop[i];
         // dS = P * (dP - D_i), written over dP
         for (std::int64_t r = 0; r < rows; ++r) {
           const T d = D[static_cast<std::size_t>(i0 + r)];
@@ -371,11 +369,8 @@ TensorBase attention_dropout_mask(const Dims& batch, std::int64_t L, std::int64_
                                   std::uint64_t seed) {
   TensorBase mask = make_tensor(with_matrix(batch, L, S), dtype);
   dispatch_floating(dtype, kOp, [&]<class T>() {
-    const T keep_scale = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
-    T* m = mask.data_ptr<T>();
-    const std::uint64_t threshold = dropout_threshold(p);
-    for (std::int64_t i = 0; i < mask.numel(); ++i)
-      m[i] = dropout_draw(seed, static_cast<std::uint64_t>(i)) < threshold ? T(0) : keep_scale;
+    const T keep = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+    hashed_dropout_multipliers(seed, 0, mask.numel(), dropout_threshold(p), keep, mask.data_ptr<T>());
   });
   return mask;
 }

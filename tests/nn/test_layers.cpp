@@ -144,22 +144,66 @@ TEST_CASE("Flatten and Identity") {
   CHECK(input_gradcheck(flatten, {2, 3, 2}));
 }
 
-TEST_CASE("dropout: masks compare 53-bit draws as integers, with the same masks as uniform() < p") {
-  // dropout_threshold(p) turns `draw * 2^-53 < p` into `draw < threshold`:
+TEST_CASE("dropout: masks compare 32-bit draws as integers, two per generator word, low half first") {
+  // dropout_threshold(p) turns `draw * 2^-32 < p` into `draw < threshold`:
   // the same decision for every draw, at the edges around the threshold too.
-  for (const double p : {0.0, 1e-300, 0.1, 0.25, 1.0 / 3.0, 0.5, 0.7, 0.9999999999999999, 1.0}) {
+  constexpr std::uint64_t kDraws = std::uint64_t{1} << 32;
+  for (const double p : {0.0, 1e-300, 0x1p-33, 0x1p-32, 0.1, 0.25, 1.0 / 3.0, 0.5, 0.7, 0.9999999999999999, 1.0}) {
     CAPTURE(p);
     const std::uint64_t t = tg::kernel::dropout_threshold(p);
-    for (const std::uint64_t d : {std::uint64_t{0}, t == 0 ? 0 : t - 1, t, t + 1, (std::uint64_t{1} << 53) - 1}) {
-      if (d >= (std::uint64_t{1} << 53)) continue;
-      CHECK((static_cast<double>(d) * 0x1.0p-53 < p) == (d < t));
+    CHECK(t <= kDraws);
+    for (const std::uint64_t d : {std::uint64_t{0}, t == 0 ? 0 : t - 1, t, t + 1, kDraws - 1}) {
+      if (d >= kDraws) continue;
+      CHECK((static_cast<double>(d) * 0x1.0p-32 < p) == (d < t));
     }
   }
-  // The mask itself: what a copy of the generator's uniform() < p gives.
+  // The mask itself, odd and even lengths: each word of a copy of the
+  // generator decides two elements, its low 32 bits first.
   const double p = 0.3;
-  tg::Generator gen(1234), copy(1234);
-  const auto mask = F::dropout(tg::ones({5000}, {.dtype = tg::kFloat64}), p, true, &gen).to_vector<double>();
-  for (const double m : mask) CHECK((m == 0) == (copy.uniform() < p));
+  for (const std::int64_t n : {1, 2, 4999, 5000}) {
+    CAPTURE(n);
+    tg::Generator gen(1234), copy(1234);
+    const auto mask = F::dropout(tg::ones({n}, {.dtype = tg::kFloat64}), p, true, &gen).to_vector<double>();
+    std::uint64_t word = 0;
+    for (std::size_t i = 0; i < mask.size(); ++i) {
+      if (i % 2 == 0) word = copy.next_u64();
+      const std::uint64_t draw = i % 2 == 0 ? word & 0xFFFFFFFFu : word >> 32;
+      CHECK((mask[i] == 0) == (static_cast<double>(draw) * 0x1.0p-32 < p));
+    }
+    // The generator moved by one word per two elements, no more.
+    CHECK(gen.next_u64() == copy.next_u64());
+  }
+}
+
+TEST_CASE("dropout: hashed multipliers give draw k from word k / 2 wherever a row starts and ends") {
+  // What the fused attention draws per tile row must equal what the whole
+  // mask draws at the same indices (attention_dropout_mask), for rows that
+  // start or end at odd indices.
+  const std::uint64_t seed = 0x0123456789ABCDEFULL;
+  const double p = 0.45;
+  const std::uint64_t t = tg::kernel::dropout_threshold(p);
+  const double keep = 1 / (1 - p);
+  std::vector<double> whole(41);
+  tg::kernel::hashed_dropout_multipliers(seed, 0, 41, t, keep, whole.data());
+  std::int64_t dropped = 0;
+  for (std::size_t k = 0; k < whole.size(); ++k) {
+    const std::uint64_t w = tg::kernel::hashed_word(seed, k / 2);
+    const std::uint64_t draw = k % 2 == 0 ? w & 0xFFFFFFFFu : w >> 32;
+    CHECK(whole[k] == (draw < t ? 0.0 : keep));
+    dropped += whole[k] == 0 ? 1 : 0;
+  }
+  CHECK(dropped > 0);
+  CHECK(dropped < 41);
+  for (std::uint64_t first = 0; first < 6; ++first)
+    for (std::int64_t n = 0; n <= 7; ++n) {
+      CAPTURE(first);
+      CAPTURE(n);
+      std::vector<double> row(8, -1.0);
+      tg::kernel::hashed_dropout_multipliers(seed, first, n, t, keep, row.data());
+      for (std::int64_t i = 0; i < n; ++i)
+        CHECK(row[static_cast<std::size_t>(i)] == whole[first + static_cast<std::size_t>(i)]);
+      CHECK(row[static_cast<std::size_t>(n)] == -1.0);  // nothing written past the row
+    }
 }
 
 TEST_CASE("dropout: keep rate, scaling, seeding, train vs eval, gradient") {
