@@ -10,7 +10,9 @@
 //   BM_layout_narrow_rows    exp of a transposed [4, 262144] tensor:
 //                            rows of 4 elements, the most rows per element;
 //   BM_layout_sum/dim:D      sum over dim D of a 1024×1024 float32 tensor;
-//   BM_layout_softmax        softmax over the last dim of [256, 1024].
+//   BM_layout_softmax        softmax over the last dim of [256, 1024];
+//   BM_gelu/backward:B       GELU of [2048, 384] float32 (the char-GPT
+//                            MLP's hidden layer), B=1 with its backward.
 // bench/libtorch/bench.cpp has the same rows, so scripts/bench.sh pairs them.
 #include <benchmark/benchmark.h>
 #include <tapegrad/tapegrad.h>
@@ -75,5 +77,18 @@ void BM_layout_softmax(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_layout_softmax)->ArgNames({"threads"})->Arg(1);
+
+void BM_gelu(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(1)));
+  const bool backward = state.range(0) != 0;
+  const tg::Tensor x = tg::randn({2048, 384}).requires_grad_(backward);
+  const tg::Tensor dy = tg::randn({2048, 384});
+  for (auto _ : state) {
+    tg::Tensor y = tg::gelu(x);
+    if (backward) y.backward(dy);
+    benchmark::DoNotOptimize(y.impl());
+  }
+}
+BENCHMARK(BM_gelu)->ArgNames({"backward", "threads"})->ArgsProduct({{0, 1}, {1}});
 
 }  // namespace

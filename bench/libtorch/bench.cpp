@@ -437,6 +437,19 @@ void BM_layout_softmax(benchmark::State& state) {
 }
 BENCHMARK(BM_layout_softmax)->ArgNames({"threads"})->Arg(1);
 
+void BM_gelu(benchmark::State& state) {
+  set_threads(state, 1);
+  const bool backward = state.range(0) != 0;
+  const torch::Tensor x = torch::randn({2048, 384}).requires_grad_(backward);
+  const torch::Tensor dy = torch::randn({2048, 384});
+  for (auto _ : state) {
+    torch::Tensor y = torch::gelu(x);
+    if (backward) y.backward(dy);
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+}
+BENCHMARK(BM_gelu)->ArgNames({"backward", "threads"})->ArgsProduct({{0, 1}, {1}});
+
 }  // namespace
 
 BENCHMARK_MAIN();

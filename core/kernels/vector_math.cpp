@@ -2,8 +2,13 @@
 // else SSE2 through SLEEF's 4-float / 2-double functions, else scalar libm.
 #include <tapegrad/core/kernels/vector_math.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <iterator>
+#include <numbers>
+
+#include "normal_tail.h"
 
 #if defined(TAPEGRAD_HAVE_SLEEF) && defined(__x86_64__)
 #include <immintrin.h>
@@ -61,6 +66,31 @@ void scalar(const T* x, T* y, std::int64_t n, Scalar f) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
+// normal_cdf one element at a time (normal_tail.h): the path without AVX2,
+// which the AVX2 one follows step for step.
+void normal_cdf_scalar(const float* x, float* cdf, float* pdf, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (std::isnan(v)) {
+      cdf[i] = v;
+      if (pdf) pdf[i] = v;
+      continue;
+    }
+    const double d = std::clamp(static_cast<double>(v), -kNormalTailXMax, kNormalTailXMax);
+    const double z2 = 0.5 * d * d;  // exact: a float's square fits a double
+    const double t = 1 / (1 + std::abs(d) * (0.5 * std::numbers::sqrt2 / 2));
+    double g = kNormalTail[0];  // G(t), Horner
+    for (std::size_t k = 1; k < std::size(kNormalTail); ++k) g = g * t + kNormalTail[k];
+    const float hi = static_cast<float>(z2);
+    const double lo = z2 - static_cast<double>(hi);
+    const double e = static_cast<double>(std::exp(-hi)) * (1 - lo);  // exp(-z2), as exp(-hi) exp(-lo)
+    const double tail = 0.5 * t * g * e;                             // Phi(-|x|)
+    const float phi = static_cast<float>(d < 0 ? tail : 1 - tail);
+    if (pdf) pdf[i] = static_cast<float>(e * (std::numbers::inv_sqrtpi / std::numbers::sqrt2));
+    cdf[i] = phi;
+  }
+}
+
 }  // namespace
 
 Isa isa() { return current.load(std::memory_order_relaxed); }
@@ -107,5 +137,12 @@ TG_VEC_DISPATCH(tanh, float, sse2_f32, Sleef_tanhf4_u10, std::tanh)
 TG_VEC_DISPATCH(tanh, double, sse2_f64, Sleef_tanhd2_u10, std::tanh)
 TG_VEC_DISPATCH(erf, float, sse2_f32, Sleef_erff4_u10, std::erf)
 TG_VEC_DISPATCH(erf, double, sse2_f64, Sleef_erfd2_u10, std::erf)
+
+void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n) {
+#if TG_VEC_X86
+  if (isa() == Isa::kAvx2) return avx2::normal_cdf(x, cdf, pdf, n);
+#endif
+  normal_cdf_scalar(x, cdf, pdf, n);
+}
 
 }  // namespace tg::kernel::vec

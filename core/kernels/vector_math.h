@@ -22,6 +22,14 @@ void tanh(const double* x, double* y, std::int64_t n);
 void erf(const float* x, float* y, std::int64_t n);
 void erf(const double* x, double* y, std::int64_t n);
 
+// The standard normal distribution of float32 x: its CDF
+// Phi(x) = erfc(-x / sqrt 2) / 2 into cdf and, when pdf is not null, its
+// density phi(x) = exp(-x^2 / 2) / sqrt(2 pi) into pdf (GELU and its
+// gradient). Within 2 ULP of the exact values wherever they are normal
+// floats, the far negative tail included, where 1 + erf(x / sqrt 2) is 0;
+// NaN gives NaN. cdf or pdf may be x.
+void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n);
+
 // y[i] = exp(x[i] - shift), i < n: softmax's step. float and double go
 // through exp above; the 16-bit floats keep the scalar expression. y may be x.
 template <class T>

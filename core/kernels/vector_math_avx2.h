@@ -14,6 +14,7 @@ TG_VEC_HIDDEN void tanh(const float* x, float* y, std::int64_t n);
 TG_VEC_HIDDEN void tanh(const double* x, double* y, std::int64_t n);
 TG_VEC_HIDDEN void erf(const float* x, float* y, std::int64_t n);
 TG_VEC_HIDDEN void erf(const double* x, double* y, std::int64_t n);
+TG_VEC_HIDDEN void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n);
 
 }  // namespace tg::kernel::vec::avx2
 
