@@ -333,14 +333,32 @@ Dims attention_batch_shape(const TensorBase& q, const TensorBase& k, const Tenso
   return batch;
 }
 
+// float16 and bfloat16 attention computes in float32 (the scores, the online
+// softmax and the products accumulate there anyway, and a 16-bit copy of the
+// tiled kernels was 16 KB of the library): the inputs widen exactly, the
+// results round back once. A float mask widens with them.
+namespace {
+AttentionOptions widened(const AttentionOptions& o) {
+  AttentionOptions wide = o;
+  if (o.mask.defined() && o.mask.dtype() != kBool) wide.mask = widen(o.mask);
+  return wide;
+}
+}  // namespace
+
 std::tuple<TensorBase, TensorBase> attention_forward(const TensorBase& q, const TensorBase& k, const TensorBase& v,
                                                      const AttentionOptions& o) {
+  if (is_reduced_float(q.dtype())) {
+    attention_batch_shape(q, k, v, o);  // the checks, on the dtypes as given
+    auto [out, lse] = attention_forward(widen(q), widen(k), widen(v), widened(o));
+    return {to(out, q.dtype()), to(lse, q.dtype())};
+  }
   const Plan p = make_plan(q, k, v, o);
   TensorBase out = make_tensor(with_matrix(p.batch, p.L, p.Ev), q.dtype());
   Dims lse_shape = p.batch;
   lse_shape.push_back(p.L);
   TensorBase lse = make_tensor(lse_shape, q.dtype());
-  dispatch_floating(q.dtype(), kOp, [&]<class T>() { forward_impl<T>(p, o, out.data_ptr<T>(), lse.data_ptr<T>()); });
+  dispatch_compute_floating(q.dtype(), kOp,
+                            [&]<class T>() { forward_impl<T>(p, o, out.data_ptr<T>(), lse.data_ptr<T>()); });
   return {out, lse};
 }
 
@@ -348,17 +366,22 @@ std::tuple<TensorBase, TensorBase, TensorBase> attention_backward(const TensorBa
                                                                   const TensorBase& k, const TensorBase& v,
                                                                   const TensorBase& out, const TensorBase& logsumexp,
                                                                   const AttentionOptions& o) {
-  const Plan p = make_plan(q, k, v, o);
-  const Dims out_shape = with_matrix(p.batch, p.L, p.Ev);
+  const Dims out_shape = with_matrix(attention_batch_shape(q, k, v, o), q.size(-2), v.size(-1));
   if (dout.shape() != out_shape || dout.dtype() != q.dtype())
     throw ShapeError(fmt::format("{}_backward: the output gradient is {} {}, expected {} {}", kOp,
                                  shape_str(dout.sizes()), dtype_name(dout.dtype()), shape_str(out_shape),
                                  dtype_name(q.dtype())));
+  if (is_reduced_float(q.dtype())) {  // in float32, as the forward
+    auto [dq, dk, dv] =
+        attention_backward(widen(dout), widen(q), widen(k), widen(v), widen(out), widen(logsumexp), widened(o));
+    return {to(dq, q.dtype()), to(dk, q.dtype()), to(dv, q.dtype())};
+  }
+  const Plan p = make_plan(q, k, v, o);
   const TensorBase dout_c = contiguous(dout), out_c = contiguous(out), lse_c = contiguous(logsumexp);
   TensorBase dq = make_tensor(with_matrix(p.batch, p.L, p.E), q.dtype());
   TensorBase dk = make_tensor(with_matrix(p.batch, p.S, p.E), q.dtype());
   TensorBase dv = make_tensor(with_matrix(p.batch, p.S, p.Ev), q.dtype());
-  dispatch_floating(q.dtype(), kOp, [&]<class T>() {
+  dispatch_compute_floating(q.dtype(), kOp, [&]<class T>() {
     backward_impl<T>(p, o, dout_c.data_ptr<T>(), out_c.data_ptr<T>(), lse_c.data_ptr<T>(), dq.data_ptr<T>(),
                      dk.data_ptr<T>(), dv.data_ptr<T>());
   });
