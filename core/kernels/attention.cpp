@@ -333,10 +333,10 @@ Dims attention_batch_shape(const TensorBase& q, const TensorBase& k, const Tenso
   return batch;
 }
 
-// float16 and bfloat16 attention computes in float32 (the scores, the online
-// softmax and the products accumulate there anyway, and a 16-bit copy of the
-// tiled kernels was 16 KB of the library): the inputs widen exactly, the
-// results round back once. A float mask widens with them.
+// float16 and bfloat16 attention computes in float32: the inputs widen
+// exactly, the results round back once, and a float mask widens with them.
+// The 16-bit copy of the tiled kernels kept the online softmax's running
+// sums in 16 bits, and was 16 KB of the library.
 namespace {
 AttentionOptions widened(const AttentionOptions& o) {
   AttentionOptions wide = o;
