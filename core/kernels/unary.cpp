@@ -275,9 +275,9 @@ TensorBase gelu(const TensorBase& x) {
           for (std::int64_t i = 0; i < n; ++i) y[i] = T(0.5) * v[i] * (T(1) + e[i]);
         }
       },
-      [](auto v) -> decltype(v) {
+      [](auto v) -> decltype(v) {  // the 16-bit floats, in float: erfc keeps the tail too
         using T = decltype(v);
-        return T(0.5) * v * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
+        return T(0.5) * v * std::erfc(-v * T(std::numbers::sqrt2 / 2));
       });
 }
 
@@ -346,7 +346,7 @@ TensorBase gelu_backward(const TensorBase& dy, const TensorBase& x) {
       },
       [](auto g, auto v) {
         using T = decltype(g);
-        const T cdf = T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
+        const T cdf = T(0.5) * std::erfc(-v * T(std::numbers::sqrt2 / 2));
         const T pdf = std::exp(T(-0.5) * v * v) * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
         return g * (cdf + v * pdf);
       });

@@ -280,6 +280,14 @@ TEST_CASE("float32 gelu and its gradient keep their digits in the negative tail"
   CHECK(worst <= 3);
   CHECK(worst_dx < 1e-6);
   CHECK(tg::gelu(tg::tensor(std::vector<float>{-6.0f})).to_vector<float>()[0] < 0);  // -5.9e-9, not 0
+  // bfloat16 has float's range: its GELU (computed in float) keeps the tail as well.
+  const tg::Tensor b = tg::tensor({-6.0, -10.0}, {2}, {.dtype = tg::kBFloat16});
+  const auto gb = tg::gelu(b).to(tg::kFloat64).to_vector<double>();
+  CHECK(gb[0] == doctest::Approx(-5.9197e-9).epsilon(0.01));
+  CHECK(gb[1] == doctest::Approx(-7.6199e-23).epsilon(0.01));
+  const tg::Tensor bx = b.detach().requires_grad_();
+  const auto gbx = tg::grad({tg::sum(tg::gelu(bx))}, {bx})[0].to(tg::kFloat64).to_vector<double>();
+  CHECK(gbx[0] == doctest::Approx(-3.5469e-8).epsilon(0.01));
 }
 
 TEST_CASE("exp, sigmoid, tanh, gelu and softmax give the same values for every layout") {
