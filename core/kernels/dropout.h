@@ -33,6 +33,22 @@ inline std::uint64_t hashed_word(std::uint64_t seed, std::uint64_t counter) {
   return z ^ (z >> 31);
 }
 
+// out[i] = 0 or keep for i < n, from the draws of successive 64-bit words
+// next_word(): the low half of each word decides out[i], its high half
+// out[i + 1] (the rule of this header, for the generator's words and the
+// hashed ones alike); the last word of an odd n uses its low half only.
+template <class T, class NextWord>
+void dropout_multipliers_from_words(std::int64_t n, std::uint64_t threshold, T keep, T* out, NextWord next_word) {
+  const auto decide = [&](std::uint64_t draw) { return draw < threshold ? T(0) : keep; };
+  std::int64_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    const std::uint64_t w = next_word();
+    out[i] = decide(w & 0xFFFFFFFFu);
+    out[i + 1] = decide(w >> 32);
+  }
+  if (i < n) out[i] = decide(next_word() & 0xFFFFFFFFu);
+}
+
 // out[i] = the multiplier (0 or keep) of draw first + i of the stream
 // `seed`, i < n: draw k is the low (k even) or high (k odd) half of
 // hashed_word(seed, k / 2), so one hash serves two elements wherever a row
@@ -40,15 +56,14 @@ inline std::uint64_t hashed_word(std::uint64_t seed, std::uint64_t counter) {
 template <class T>
 void hashed_dropout_multipliers(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t threshold,
                                 T keep, T* out) {
-  const auto decide = [&](std::uint64_t draw) { return draw < threshold ? T(0) : keep; };
-  std::int64_t i = 0;
-  if (n > 0 && (first & 1) != 0) out[i++] = decide(hashed_word(seed, first >> 1) >> 32);
-  for (; i + 1 < n; i += 2) {
-    const std::uint64_t w = hashed_word(seed, (first + static_cast<std::uint64_t>(i)) >> 1);
-    out[i] = decide(w & 0xFFFFFFFFu);
-    out[i + 1] = decide(w >> 32);
+  if (n <= 0) return;
+  std::uint64_t word = first >> 1;
+  if ((first & 1) != 0) {  // a row starting at an odd draw: the high half of its first word
+    out[0] = (hashed_word(seed, word++) >> 32) < threshold ? T(0) : keep;
+    ++out;
+    --n;
   }
-  if (i < n) out[i] = decide(hashed_word(seed, (first + static_cast<std::uint64_t>(i)) >> 1) & 0xFFFFFFFFu);
+  dropout_multipliers_from_words(n, threshold, keep, out, [&] { return hashed_word(seed, word++); });
 }
 
 }  // namespace tg::kernel
