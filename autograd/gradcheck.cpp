@@ -1,5 +1,6 @@
 #include <tapegrad/autograd/gradcheck.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -70,17 +71,32 @@ Tensor one_hot_like(const Tensor& t, std::int64_t flat) {
   return g;
 }
 
+// A gradient must have its input's shape and dtype: never reshaped to fit.
+void check_gradient_matches(const Tensor& g, const Tensor& input, std::size_t o, std::size_t i) {
+  if (g.shape() != input.shape() || g.dtype() != input.dtype())
+    throw AutogradError(fmt::format(
+        "gradcheck: the gradient of output {} with respect to input {} has shape {} and dtype {}, but the "
+        "input has shape {} and dtype {}",
+        o, i, shape_str(g.sizes()), dtype_name(g.dtype()), shape_str(input.sizes()), dtype_name(input.dtype())));
+}
+
+// The indices of the inputs that require grad, and those inputs.
+void differentiable_inputs(const std::vector<Tensor>& inputs, std::vector<Tensor>& diff,
+                           std::vector<std::size_t>& diff_index) {
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].defined() && inputs[i].requires_grad()) {
+      diff.push_back(inputs[i]);
+      diff_index.push_back(i);
+    }
+}
+
 // blocks[o][i]: analytic Jacobian of output o with respect to input i (for
 // inputs that require grad; others stay empty).
 std::vector<std::vector<Block>> analytic_jacobian(const std::vector<Tensor>& inputs,
                                                   const std::vector<Tensor>& outputs) {
   std::vector<Tensor> diff;
   std::vector<std::size_t> diff_index;
-  for (std::size_t i = 0; i < inputs.size(); ++i)
-    if (inputs[i].defined() && inputs[i].requires_grad()) {
-      diff.push_back(inputs[i]);
-      diff_index.push_back(i);
-    }
+  differentiable_inputs(inputs, diff, diff_index);
   std::vector<std::vector<Block>> blocks(outputs.size(), std::vector<Block>(inputs.size()));
   for (std::size_t o = 0; o < outputs.size(); ++o) {
     if (!is_checked_output(outputs[o])) continue;
@@ -103,12 +119,7 @@ std::vector<std::vector<Block>> analytic_jacobian(const std::vector<Tensor>& inp
         const Tensor& g = grads[k];
         if (!g.defined()) continue;
         const std::size_t i = diff_index[k];
-        if (g.shape() != inputs[i].shape() || g.dtype() != inputs[i].dtype())
-          throw AutogradError(fmt::format(
-              "gradcheck: the gradient of output {} with respect to input {} has shape {} and dtype {}, but the "
-              "input has shape {} and dtype {}",
-              o, i, shape_str(g.sizes()), dtype_name(g.dtype()), shape_str(inputs[i].sizes()),
-              dtype_name(inputs[i].dtype())));
+        check_gradient_matches(g, inputs[i], o, i);
         const auto row = g.to_vector<double>();
         for (std::int64_t c = 0; c < static_cast<std::int64_t>(row.size()); ++c)
           blocks[o][i].at(r, c) = row[static_cast<std::size_t>(c)];
@@ -124,6 +135,102 @@ std::string output_name(const Tensor& out) {
   return out.requires_grad() ? "a leaf" : "does not require grad";
 }
 
+// Compares analytic with numeric for input i and output o. Counts a
+// mismatch, and returns true when it is the worst so far (which `result`
+// then describes; the caller adds the element indices).
+bool record_mismatch(GradcheckResult& result, double& worst_excess, const GradcheckOptions& opt, std::size_t i,
+                     std::size_t o, double analytic, double numeric) {
+  const double gap = std::abs(analytic - numeric);
+  const double tolerance = opt.atol + opt.rtol * std::abs(numeric);
+  if (gap <= tolerance) return false;
+  ++result.mismatches;
+  const double excess = std::isnan(gap) ? INFINITY : gap - tolerance;
+  if (excess <= worst_excess) return false;
+  worst_excess = excess;
+  result.ok = false;
+  result.input_index = static_cast<int>(i);
+  result.output_index = static_cast<int>(o);
+  result.analytic = analytic;
+  result.numeric = numeric;
+  return true;
+}
+
+// A unit vector of n fixed-seed normal draws (all zero when n is 0).
+std::vector<double> unit_direction(std::int64_t n, Generator& gen) {
+  std::vector<double> u = randn({n}, {.dtype = kFloat64}, &gen).to_vector<double>();
+  double norm = 0;
+  for (double x : u) norm += x * x;
+  norm = std::sqrt(norm);
+  if (norm > 0)
+    for (double& x : u) x /= norm;
+  return u;
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (std::size_t k = 0; k < a.size(); ++k) s += a[k] * b[k];
+  return s;
+}
+
+// GradcheckOptions::fast_mode: for each checked input i and output o, v_o^T J
+// u_i from backward against the central difference of f along u_i, projected
+// on v_o. `copies` are the contiguous leaf copies, perturbed in place.
+GradcheckResult check_projections(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                                  const std::vector<Tensor>& outputs, std::vector<Tensor>& copies,
+                                  const GradcheckOptions& opt, const char* op) {
+  std::vector<Tensor> diff;
+  std::vector<std::size_t> diff_index;
+  differentiable_inputs(inputs, diff, diff_index);
+  Generator gen(20240612);
+  std::vector<std::vector<double>> u(inputs.size()), v(outputs.size());
+  for (std::size_t i : diff_index) u[i] = unit_direction(inputs[i].numel(), gen);
+  for (std::size_t o = 0; o < outputs.size(); ++o)
+    if (is_checked_output(outputs[o])) v[o] = unit_direction(outputs[o].numel(), gen);
+
+  // analytic[o][i] = v_o^T J u_i, one backward per output.
+  std::vector<std::vector<double>> analytic(outputs.size(), std::vector<double>(inputs.size(), 0.0));
+  for (std::size_t o = 0; o < outputs.size(); ++o) {
+    if (!is_checked_output(outputs[o]) || !outputs[o].requires_grad()) continue;
+    const Tensor seed =
+        tensor(v[o], {static_cast<std::int64_t>(v[o].size())}, {.dtype = kFloat64}).reshape(outputs[o].shape());
+    auto grads = tg::grad({outputs[o]}, diff, {seed}, {.retain_graph = true, .allow_unused = true});
+    for (std::size_t k = 0; k < diff.size(); ++k) {
+      if (!grads[k].defined()) continue;
+      check_gradient_matches(grads[k], inputs[diff_index[k]], o, diff_index[k]);
+      analytic[o][diff_index[k]] = dot(grads[k].to_vector<double>(), u[diff_index[k]]);
+    }
+  }
+
+  GradcheckResult result;
+  double worst_excess = -1;
+  for (std::size_t i : diff_index) {
+    double* data = copies[i].data_ptr<double>();
+    const std::vector<double> original(data, data + copies[i].numel());
+    auto evaluate = [&](double step) {
+      for (std::size_t c = 0; c < original.size(); ++c) data[c] = original[c] + step * u[i][c];
+      return values_of(fn(copies));
+    };
+    const auto plus = evaluate(opt.eps);
+    const auto minus = evaluate(-opt.eps);
+    std::copy(original.begin(), original.end(), data);
+    for (std::size_t o = 0; o < outputs.size(); ++o) {
+      if (!is_checked_output(outputs[o])) continue;
+      double numeric = 0;
+      for (std::size_t r = 0; r < v[o].size(); ++r) numeric += v[o][r] * (plus[o][r] - minus[o][r]) / (2 * opt.eps);
+      record_mismatch(result, worst_excess, opt, i, o, analytic[o][i], numeric);
+    }
+  }
+  if (result.ok) return result;
+  const auto o = static_cast<std::size_t>(result.output_index);
+  result.message = fmt::format(
+      "{} (fast mode): the projection v^T J u of output {} ({}) with respect to input {} does not match: analytic "
+      "{:.10g}, numeric {:.10g} (|difference| {:.3g} > atol {:g} + rtol {:g} * |numeric|); {} of the projections "
+      "are out of tolerance. Run without fast_mode to see which Jacobian entries differ",
+      op, o, output_name(outputs[o]), result.input_index, result.analytic, result.numeric,
+      std::abs(result.analytic - result.numeric), opt.atol, opt.rtol, result.mismatches);
+  return result;
+}
+
 GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& inputs, GradcheckOptions opt,
                       const char* op) {
   check_inputs(inputs, op);
@@ -132,7 +239,8 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
 
   const std::vector<Tensor> outputs = fn(inputs);
   check_outputs(outputs, op);
-  const auto analytic = analytic_jacobian(inputs, outputs);
+  std::vector<std::vector<Block>> analytic;
+  if (!opt.fast_mode) analytic = analytic_jacobian(inputs, outputs);
   const auto reference = values_of(outputs);
 
   // Contiguous leaf copies of the checked inputs, perturbed in place below.
@@ -160,6 +268,7 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
             op, o, output_name(outputs[o]), index_str(unravel(static_cast<std::int64_t>(k), outputs[o].shape())), a,
             b));
     }
+  if (opt.fast_mode) return check_projections(fn, inputs, outputs, copies, opt, op);
 
   double worst_excess = -1;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -178,20 +287,9 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
           const auto rr = static_cast<std::size_t>(r);
           const double numeric = (plus[o][rr] - minus[o][rr]) / (2 * opt.eps);
           const double a = analytic[o][i].v[static_cast<std::size_t>(r * copies[i].numel() + c)];
-          const double tolerance = opt.atol + opt.rtol * std::abs(numeric);
-          const double diff = std::abs(a - numeric);
-          if (diff <= tolerance) continue;
-          ++result.mismatches;
-          const double excess = std::isnan(diff) ? INFINITY : diff - tolerance;
-          if (excess <= worst_excess) continue;
-          worst_excess = excess;
-          result.ok = false;
-          result.input_index = static_cast<int>(i);
-          result.output_index = static_cast<int>(o);
+          if (!record_mismatch(result, worst_excess, opt, i, o, a, numeric)) continue;
           result.input_element = unravel(c, inputs[i].shape());
           result.output_element = unravel(r, outputs[o].shape());
-          result.analytic = a;
-          result.numeric = numeric;
         }
       }
     }

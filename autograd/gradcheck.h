@@ -39,6 +39,14 @@ struct GradcheckOptions {
   double eps = 1e-6;   ///< finite-difference step
   double atol = 1e-5;  ///< an entry passes when |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-3;  ///< see atol
+  /// Checks one random projection per input and output instead of the whole
+  /// Jacobian, as PyTorch's `gradcheck(fast_mode=True)`: v^T J u from one
+  /// backward per output against (f(x + eps u) - f(x - eps u)) / 2 eps from
+  /// two forwards per input, for fixed-seed unit vectors u and v. The same
+  /// forward and backward code runs as in the full check, with a cost that no
+  /// longer grows with the number of elements; a mismatch names the input and
+  /// output but not the entry (run the full check to find it).
+  bool fast_mode = false;
 };
 
 /// The function under test, from a callable returning a Tensor or a

@@ -27,7 +27,7 @@ constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = tru
 
 using tg_test::check_close;
 
-#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+#if defined(__SANITIZE_ADDRESS__) || defined(TAPEGRAD_TEST_SANITIZED) || !defined(NDEBUG)
 // Sanitized and unoptimised builds run the deep-chain tests shorter; 2e5 nodes
 // freed recursively would still overflow an 8 MB stack.
 constexpr int kChainLength = 200'000;

@@ -186,4 +186,69 @@ TEST_CASE("gradcheck leaves the inputs and their gradients untouched") {
   CHECK_FALSE(x.grad().defined());
 }
 
+TEST_CASE("gradcheck in fast mode checks projections of the same forward and backward") {
+  tg::manual_seed(4);
+  constexpr tg::GradcheckOptions kFast{.fast_mode = true};
+  Tensor x = tg::randn({2, 3}, kF64Grad);
+  Tensor y = tg::randn({3}, kF64Grad);
+  Tensor t = tg::randn({3, 2}, kF64).t().set_requires_grad(true);
+  Tensor e = tg::randn({1, 3}, kF64).expand({2, 3}).set_requires_grad(true);
+  auto product = [](const std::vector<Tensor>& in) { return (in[0] * in[1]).exp(); };
+  for (const Tensor& a : {x, t, e}) {
+    CHECK(tg::gradcheck(product, {a, y}, kFast));
+    CHECK(tg::gradgradcheck(product, {a, y}, {}, kFast));
+  }
+  // Several outputs, a 0-d one among them, and an output that ignores an input.
+  CHECK(tg::gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return std::vector<Tensor>{in[0].sum(), in[0].tanh(), in[1] * 2};
+      },
+      {x, y}, kFast));
+
+  // It evaluates fn a fixed number of times: once, once on the contiguous
+  // copies, and twice per checked input, whatever the number of elements.
+  int calls = 0;
+  auto counted = [&calls](const std::vector<Tensor>& in) {
+    ++calls;
+    return in[0].matmul(in[1]);
+  };
+  Tensor a = tg::randn({8, 16}, kF64Grad), b = tg::randn({16, 4}, kF64Grad);
+  CHECK(tg::gradcheck(counted, {a, b}, kFast));
+  CHECK(calls == 2 + 2 * 2);
+  calls = 0;
+  CHECK(tg::gradcheck(counted, {a, b}));
+  CHECK(calls == 2 + 2 * (8 * 16 + 16 * 4));
+}
+
+TEST_CASE("gradcheck in fast mode catches wrong first and second derivatives") {
+  constexpr tg::GradcheckOptions kFast{.fast_mode = true};
+  Tensor x = tg::tensor({1, 2, -0.5}, {3}, kF64Grad);
+  Tensor y = tg::tensor({1, 1, 1}, {3}, kF64Grad);
+  auto wrong = [](const std::vector<Tensor>& in) { return in[1] + WrongSquare::apply(in[0]); };
+  const auto r = tg::gradcheck_result(wrong, {x, y}, kFast);
+  CHECK_FALSE(r.ok);
+  CHECK(r.input_index == 0);  // y's gradient is right
+  CHECK(r.output_index == 0);
+  CHECK(r.mismatches == 1);
+  CHECK(r.input_element.empty());  // a projection has no single entry
+  // Along u, the analytic projection is 3/2 of the numeric one (3x against 2x).
+  CHECK(r.analytic == doctest::Approx(1.5 * r.numeric).epsilon(1e-6));
+  CHECK(r.message.find("fast mode") != std::string::npos);
+  CHECK(r.message.find("input 0") != std::string::npos);
+  CHECK_THROWS_WITH_AS(tg::gradcheck(wrong, {x, y}, kFast), doctest::Contains("v^T J u"), tg::AutogradError);
+
+  auto flat = [](const std::vector<Tensor>& in) { return FlatSecondDerivative::apply(in[0]); };
+  CHECK(tg::gradcheck(flat, {x}, kFast));
+  CHECK_FALSE(tg::gradgradcheck_result(flat, {x}, {}, kFast).ok);
+
+  // The forward check on contiguous copies runs in fast mode too.
+  Tensor s = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kF64).t().set_requires_grad(true);
+  auto strided = [](const std::vector<Tensor>& in) { return ContiguousOnlyDouble::apply(in[0]); };
+  CHECK_THROWS_WITH_AS(tg::gradcheck(strided, {s}, kFast), doctest::Contains("contiguous copies"), tg::AutogradError);
+  // And the inputs come back unchanged.
+  const auto before = x.to_vector<double>();
+  CHECK(tg::gradgradcheck([](const std::vector<Tensor>& in) { return in[0].exp(); }, {x}, {}, kFast));
+  CHECK(x.to_vector<double>() == before);
+}
+
 }  // namespace test_gradcheck

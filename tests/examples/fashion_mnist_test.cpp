@@ -37,7 +37,7 @@ constexpr std::size_t kFloorImages = 5000;
 constexpr double kAccuracyFloor = 0.60;
 // The exact-resume test needs no accuracy, only identical runs: a small
 // subset, smaller still under AddressSanitizer, where every op is slower.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(TAPEGRAD_TEST_SANITIZED)
 constexpr std::size_t kResumeImages = 640;
 #else
 constexpr std::size_t kResumeImages = 2000;
