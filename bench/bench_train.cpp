@@ -1,6 +1,10 @@
 // One training step (forward, cross-entropy, backward, Adam) of the seed
 // model 784-32-64-10 and of a wide model 784-1024-1024-10.
 #include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <array>
+#include <vector>
 
 #include <tapegrad/tapegrad.h>
 
@@ -37,6 +41,51 @@ BENCHMARK(BM_step)
     ->ArgNames({"h1", "h2", "batch", "threads"})
     ->Args({32, 64, 32, 1})
     ->Args({32, 64, 32, 2})
+    ->Args({1024, 1024, 256, 1})
+    ->Args({1024, 1024, 256, 2})
+    ->Unit(benchmark::kMicrosecond);
+
+// The GEMMs of that step alone, straight through cblas_sgemm at the same
+// shapes and thread count, each into a fresh output as the step allocates
+// one: per layer (in -> out, batch B) the forward A W^T, the weight gradient
+// dY^T A and, except for the first layer (the input needs no gradient), the
+// input gradient dY W. What the step costs beyond them is the engine's and
+// the other kernels' (issue 13: the wide step within 1.15x of this).
+void BM_step_gemms(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(3)));
+  const int batch = static_cast<int>(state.range(2));
+  const std::array<int, 4> width{784, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)), 10};
+  std::vector<tg::Tensor> acts, weights, grads;
+  for (std::size_t l = 0; l < 3; ++l) {
+    acts.push_back(tg::randn({batch, width[l]}));
+    weights.push_back(tg::randn({width[l + 1], width[l]}));
+    grads.push_back(tg::randn({batch, width[l + 1]}));
+  }
+  for (auto _ : state) {
+    for (std::size_t l = 0; l < 3; ++l) {
+      const int in = width[l], out = width[l + 1];
+      const float* a = acts[l].data_ptr<float>();
+      const float* w = weights[l].data_ptr<float>();
+      const float* dy = grads[l].data_ptr<float>();
+      tg::Tensor y = tg::empty({batch, out});
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out, in, 1.0f, a, in, w, in, 0.0f,
+                  y.data_ptr<float>(), out);
+      tg::Tensor dw = tg::empty({out, in});
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, 1.0f, dy, out, a, in, 0.0f,
+                  dw.data_ptr<float>(), in);
+      benchmark::DoNotOptimize(y.impl());
+      benchmark::DoNotOptimize(dw.impl());
+      if (l == 0) continue;
+      tg::Tensor da = tg::empty({batch, in});
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out, 1.0f, dy, out, w, in, 0.0f,
+                  da.data_ptr<float>(), in);
+      benchmark::DoNotOptimize(da.impl());
+    }
+  }
+}
+BENCHMARK(BM_step_gemms)
+    ->ArgNames({"h1", "h2", "batch", "threads"})
+    ->Args({32, 64, 32, 1})
     ->Args({1024, 1024, 256, 1})
     ->Args({1024, 1024, 256, 2})
     ->Unit(benchmark::kMicrosecond);
