@@ -155,6 +155,12 @@ bool record_mismatch(GradcheckResult& result, double& worst_excess, const Gradch
   return true;
 }
 
+// The worst mismatch's values and the tolerance it broke, for the messages.
+std::string mismatch_values(const GradcheckResult& r, const GradcheckOptions& opt) {
+  return fmt::format("analytic {:.10g}, numeric {:.10g} (|difference| {:.3g} > atol {:g} + rtol {:g} * |numeric|)",
+                     r.analytic, r.numeric, std::abs(r.analytic - r.numeric), opt.atol, opt.rtol);
+}
+
 // A unit vector of n fixed-seed normal draws (all zero when n is 0).
 std::vector<double> unit_direction(std::int64_t n, Generator& gen) {
   std::vector<double> u = randn({n}, {.dtype = kFloat64}, &gen).to_vector<double>();
@@ -174,13 +180,12 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
 
 // GradcheckOptions::fast_mode: for each checked input i and output o, v_o^T J
 // u_i from backward against the central difference of f along u_i, projected
-// on v_o. `copies` are the contiguous leaf copies, perturbed in place.
+// on v_o. `copies` are the contiguous leaf copies, perturbed in place and
+// restored exactly (the next input's evaluations see the others unmoved).
 GradcheckResult check_projections(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                                  const std::vector<Tensor>& diff, const std::vector<std::size_t>& diff_index,
                                   const std::vector<Tensor>& outputs, std::vector<Tensor>& copies,
                                   const GradcheckOptions& opt, const char* op) {
-  std::vector<Tensor> diff;
-  std::vector<std::size_t> diff_index;
-  differentiable_inputs(inputs, diff, diff_index);
   Generator gen(20240612);
   std::vector<std::vector<double>> u(inputs.size()), v(outputs.size());
   for (std::size_t i : diff_index) u[i] = unit_direction(inputs[i].numel(), gen);
@@ -191,8 +196,8 @@ GradcheckResult check_projections(const GradcheckFunction& fn, const std::vector
   std::vector<std::vector<double>> analytic(outputs.size(), std::vector<double>(inputs.size(), 0.0));
   for (std::size_t o = 0; o < outputs.size(); ++o) {
     if (!is_checked_output(outputs[o]) || !outputs[o].requires_grad()) continue;
-    const Tensor seed =
-        tensor(v[o], {static_cast<std::int64_t>(v[o].size())}, {.dtype = kFloat64}).reshape(outputs[o].shape());
+    const Tensor seed = tensor(v[o], {static_cast<std::int64_t>(v[o].size())}, {.dtype = outputs[o].dtype()})
+                            .reshape(outputs[o].shape());
     auto grads = tg::grad({outputs[o]}, diff, {seed}, {.retain_graph = true, .allow_unused = true});
     for (std::size_t k = 0; k < diff.size(); ++k) {
       if (!grads[k].defined()) continue;
@@ -222,12 +227,12 @@ GradcheckResult check_projections(const GradcheckFunction& fn, const std::vector
   }
   if (result.ok) return result;
   const auto o = static_cast<std::size_t>(result.output_index);
+  std::size_t projections = 0;
+  for (const auto& w : v) projections += w.empty() ? 0 : diff_index.size();
   result.message = fmt::format(
-      "{} (fast mode): the projection v^T J u of output {} ({}) with respect to input {} does not match: analytic "
-      "{:.10g}, numeric {:.10g} (|difference| {:.3g} > atol {:g} + rtol {:g} * |numeric|); {} of the projections "
-      "are out of tolerance. Run without fast_mode to see which Jacobian entries differ",
-      op, o, output_name(outputs[o]), result.input_index, result.analytic, result.numeric,
-      std::abs(result.analytic - result.numeric), opt.atol, opt.rtol, result.mismatches);
+      "{} (fast mode): the projection v^T J u of output {} ({}) with respect to input {} does not match: {}; {} of {} "
+      "projections are out of tolerance. Run without fast_mode to see which Jacobian entries differ",
+      op, o, output_name(outputs[o]), result.input_index, mismatch_values(result, opt), result.mismatches, projections);
   return result;
 }
 
@@ -244,10 +249,10 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
   const auto reference = values_of(outputs);
 
   // Contiguous leaf copies of the checked inputs, perturbed in place below.
-  std::vector<Tensor> copies = inputs;
-  for (std::size_t i = 0; i < inputs.size(); ++i)
-    if (inputs[i].defined() && inputs[i].requires_grad())
-      copies[i] = Tensor(kernel::clone(inputs[i])).set_requires_grad(true);
+  std::vector<Tensor> copies = inputs, diff;
+  std::vector<std::size_t> diff_index;
+  differentiable_inputs(inputs, diff, diff_index);
+  for (std::size_t i : diff_index) copies[i] = Tensor(kernel::clone(inputs[i])).set_requires_grad(true);
 
   GradcheckResult result;
   auto fail = [&](std::string message) {
@@ -268,11 +273,10 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
             op, o, output_name(outputs[o]), index_str(unravel(static_cast<std::int64_t>(k), outputs[o].shape())), a,
             b));
     }
-  if (opt.fast_mode) return check_projections(fn, inputs, outputs, copies, opt, op);
+  if (opt.fast_mode) return check_projections(fn, inputs, diff, diff_index, outputs, copies, opt, op);
 
   double worst_excess = -1;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i].defined() || !inputs[i].requires_grad()) continue;
+  for (std::size_t i : diff_index) {
     double* data = copies[i].data_ptr<double>();
     for (std::int64_t c = 0; c < copies[i].numel(); ++c) {
       const double original = data[c];
@@ -301,11 +305,9 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
   const auto o = static_cast<std::size_t>(result.output_index);
   result.message = fmt::format(
       "{}: Jacobian mismatch for output {} ({}) with respect to input {}, at output element {} and input element "
-      "{}: analytic {:.10g}, numeric {:.10g} (|difference| {:.3g} > atol {:g} + rtol {:g} * |numeric|); {} of {} "
-      "Jacobian entries are out of tolerance",
+      "{}: {}; {} of {} Jacobian entries are out of tolerance",
       op, o, output_name(outputs[o]), result.input_index, index_str(result.output_element),
-      index_str(result.input_element), result.analytic, result.numeric, std::abs(result.analytic - result.numeric),
-      opt.atol, opt.rtol, result.mismatches, entries);
+      index_str(result.input_element), mismatch_values(result, opt), result.mismatches, entries);
   return result;
 }
 
@@ -316,8 +318,8 @@ GradcheckFunction first_derivative(const GradcheckFunction& fn, std::size_t num_
     const std::vector<Tensor> inputs(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(num_inputs));
     const std::vector<Tensor> outputs = fn(inputs);
     std::vector<Tensor> diff_inputs, roots, seeds;
-    for (const auto& t : inputs)
-      if (t.defined() && t.requires_grad()) diff_inputs.push_back(t);
+    std::vector<std::size_t> diff_index;
+    differentiable_inputs(inputs, diff_inputs, diff_index);
     for (std::size_t o = 0; o < outputs.size(); ++o)
       if (is_checked_output(outputs[o]) && outputs[o].requires_grad()) {
         roots.push_back(outputs[o]);

@@ -22,7 +22,8 @@
 /// several logical elements at once, while the analytic Jacobian (computed on
 /// the inputs as given, which is what tests non-contiguous forwards and
 /// backwards) has one column per logical element. fn's outputs on the copies
-/// are also compared with its outputs on the original inputs.
+/// are also compared with its outputs on the original inputs. (With
+/// GradcheckOptions::fast_mode each copy moves along one direction at once.)
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -40,12 +41,17 @@ struct GradcheckOptions {
   double atol = 1e-5;  ///< an entry passes when |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-3;  ///< see atol
   /// Checks one random projection per input and output instead of the whole
-  /// Jacobian, as PyTorch's `gradcheck(fast_mode=True)`: v^T J u from one
+  /// Jacobian, like PyTorch's `gradcheck(fast_mode=True)`: v^T J u from one
   /// backward per output against (f(x + eps u) - f(x - eps u)) / 2 eps from
-  /// two forwards per input, for fixed-seed unit vectors u and v. The same
-  /// forward and backward code runs as in the full check, with a cost that no
-  /// longer grows with the number of elements; a mismatch names the input and
-  /// output but not the entry (run the full check to find it).
+  /// two forwards per input. The same forward and backward code runs as in
+  /// the full check, at a cost that no longer grows with the number of
+  /// elements. Unlike PyTorch, u and v are fixed-seed normal draws scaled to
+  /// unit length (PyTorch: uniform, non-negative) and atol and rtol apply to
+  /// each projection unscaled. A projection sums over entries, so an error
+  /// confined to a few entries moves it less than it moves those entries:
+  /// fast mode is a cheaper, weaker check. A mismatch names the input and
+  /// output, not the entry (GradcheckResult::input_element and
+  /// output_element stay empty); the full check finds the entry.
   bool fast_mode = false;
 };
 
@@ -80,7 +86,7 @@ struct GradcheckResult {
   std::vector<std::int64_t> output_element;  ///< multi-dim index into the output
   double analytic = 0;                       ///< what backward gave for it
   double numeric = 0;                        ///< what finite differences gave
-  std::int64_t mismatches = 0;               ///< Jacobian entries out of tolerance
+  std::int64_t mismatches = 0;               ///< Jacobian entries (fast mode: projections) out of tolerance
 };
 
 /// Compares backward's Jacobian of `fn` at `inputs` with central finite

@@ -1,8 +1,10 @@
 // One training step (forward, cross-entropy, backward, Adam) of the seed
-// model 784-32-64-10 and of a wide model 784-1024-1024-10.
+// model 784-32-64-10 and of a wide model 784-1024-1024-10, and those steps'
+// GEMMs alone through cblas_sgemm (BM_step_gemms).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -47,18 +49,20 @@ BENCHMARK(BM_step)
 
 // The GEMMs of that step alone, straight through cblas_sgemm at the same
 // shapes and thread count, each into a fresh output as the step allocates
-// one: per layer (in -> out, batch B) the forward A W^T, the weight gradient
-// dY^T A and, except for the first layer (the input needs no gradient), the
-// input gradient dY W. What the step costs beyond them is the engine's and
-// the other kernels' (issue 13: the wide step within 1.15x of this).
+// one: per layer (in -> out, batch B) the forward A W^T + b (the bias copied
+// into the output first and added with beta = 1, as tg::nn::Linear does), the
+// weight gradient dY^T A and, except for the first layer (the input needs no
+// gradient), the input gradient dY W. What the step costs beyond them is the
+// engine's and the other kernels' (issue 13: the wide step within 1.15x).
 void BM_step_gemms(benchmark::State& state) {
   tg::set_num_threads(static_cast<int>(state.range(3)));
   const int batch = static_cast<int>(state.range(2));
   const std::array<int, 4> width{784, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)), 10};
-  std::vector<tg::Tensor> acts, weights, grads;
+  std::vector<tg::Tensor> acts, weights, biases, grads;
   for (std::size_t l = 0; l < 3; ++l) {
     acts.push_back(tg::randn({batch, width[l]}));
     weights.push_back(tg::randn({width[l + 1], width[l]}));
+    biases.push_back(tg::randn({width[l + 1]}));
     grads.push_back(tg::randn({batch, width[l + 1]}));
   }
   for (auto _ : state) {
@@ -68,8 +72,10 @@ void BM_step_gemms(benchmark::State& state) {
       const float* w = weights[l].data_ptr<float>();
       const float* dy = grads[l].data_ptr<float>();
       tg::Tensor y = tg::empty({batch, out});
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out, in, 1.0f, a, in, w, in, 0.0f,
-                  y.data_ptr<float>(), out);
+      float* yp = y.data_ptr<float>();
+      const float* b = biases[l].data_ptr<float>();
+      for (int r = 0; r < batch; ++r) std::copy(b, b + out, yp + static_cast<std::ptrdiff_t>(r) * out);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out, in, 1.0f, a, in, w, in, 1.0f, yp, out);
       tg::Tensor dw = tg::empty({out, in});
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, 1.0f, dy, out, a, in, 0.0f,
                   dw.data_ptr<float>(), in);
@@ -86,6 +92,7 @@ void BM_step_gemms(benchmark::State& state) {
 BENCHMARK(BM_step_gemms)
     ->ArgNames({"h1", "h2", "batch", "threads"})
     ->Args({32, 64, 32, 1})
+    ->Args({32, 64, 32, 2})
     ->Args({1024, 1024, 256, 1})
     ->Args({1024, 1024, 256, 2})
     ->Unit(benchmark::kMicrosecond);

@@ -218,6 +218,30 @@ TEST_CASE("gradcheck in fast mode checks projections of the same forward and bac
   calls = 0;
   CHECK(tg::gradcheck(counted, {a, b}));
   CHECK(calls == 2 + 2 * (8 * 16 + 16 * 4));
+
+  // Input 0's copy is restored exactly before input 1 moves: calls 5 and 6
+  // (after the output, the copies, and input 0's two) see it unmoved.
+  calls = 0;
+  std::vector<std::vector<double>> seen;
+  auto recorded = [&](const std::vector<Tensor>& in) {
+    if (++calls >= 5) seen.push_back(in[0].to_vector<double>());
+    return in[0].matmul(in[1]);
+  };
+  CHECK(tg::gradcheck(recorded, {a, b}, kFast));
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == a.to_vector<double>());
+  CHECK(seen[1] == a.to_vector<double>());
+
+  // Integer inputs pass through; an output that does not require grad and a
+  // float32 output (seeded in its own dtype) are checked like the others.
+  Tensor index = tg::tensor({2, 0}, {2}, {.dtype = tg::kInt64});
+  Tensor v = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+  CHECK(tg::gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return std::vector<Tensor>{tg::index_select(in[0], 0, in[1]) * 2, tg::ones({2}, kF64),
+                                   in[0].to(tg::kFloat32) * 3};
+      },
+      {v, index}, {.eps = 1e-2, .atol = 1e-3, .fast_mode = true}));
 }
 
 TEST_CASE("gradcheck in fast mode catches wrong first and second derivatives") {
@@ -236,6 +260,15 @@ TEST_CASE("gradcheck in fast mode catches wrong first and second derivatives") {
   CHECK(r.message.find("fast mode") != std::string::npos);
   CHECK(r.message.find("input 0") != std::string::npos);
   CHECK_THROWS_WITH_AS(tg::gradcheck(wrong, {x, y}, kFast), doctest::Contains("v^T J u"), tg::AutogradError);
+  CHECK(r.message.find("1 of 2 projections") != std::string::npos);
+  // A wrong gradient in a later output names that output.
+  const auto later = tg::gradcheck_result(
+      [](const std::vector<Tensor>& in) {
+        return std::vector<Tensor>{in[0] * 2, WrongSquare::apply(in[0])};
+      },
+      {x}, kFast);
+  CHECK_FALSE(later.ok);
+  CHECK(later.output_index == 1);
 
   auto flat = [](const std::vector<Tensor>& in) { return FlatSecondDerivative::apply(in[0]); };
   CHECK(tg::gradcheck(flat, {x}, kFast));
