@@ -92,11 +92,9 @@ void differentiable_inputs(const std::vector<Tensor>& inputs, std::vector<Tensor
 
 // blocks[o][i]: analytic Jacobian of output o with respect to input i (for
 // inputs that require grad; others stay empty).
-std::vector<std::vector<Block>> analytic_jacobian(const std::vector<Tensor>& inputs,
+std::vector<std::vector<Block>> analytic_jacobian(const std::vector<Tensor>& inputs, const std::vector<Tensor>& diff,
+                                                  const std::vector<std::size_t>& diff_index,
                                                   const std::vector<Tensor>& outputs) {
-  std::vector<Tensor> diff;
-  std::vector<std::size_t> diff_index;
-  differentiable_inputs(inputs, diff, diff_index);
   std::vector<std::vector<Block>> blocks(outputs.size(), std::vector<Block>(inputs.size()));
   for (std::size_t o = 0; o < outputs.size(); ++o) {
     if (!is_checked_output(outputs[o])) continue;
@@ -244,14 +242,15 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
 
   const std::vector<Tensor> outputs = fn(inputs);
   check_outputs(outputs, op);
+  std::vector<Tensor> diff;
+  std::vector<std::size_t> diff_index;
+  differentiable_inputs(inputs, diff, diff_index);
   std::vector<std::vector<Block>> analytic;
-  if (!opt.fast_mode) analytic = analytic_jacobian(inputs, outputs);
+  if (!opt.fast_mode) analytic = analytic_jacobian(inputs, diff, diff_index, outputs);
   const auto reference = values_of(outputs);
 
   // Contiguous leaf copies of the checked inputs, perturbed in place below.
-  std::vector<Tensor> copies = inputs, diff;
-  std::vector<std::size_t> diff_index;
-  differentiable_inputs(inputs, diff, diff_index);
+  std::vector<Tensor> copies = inputs;
   for (std::size_t i : diff_index) copies[i] = Tensor(kernel::clone(inputs[i])).set_requires_grad(true);
 
   GradcheckResult result;

@@ -34,18 +34,22 @@ void run_steps(benchmark::State& state) {
     benchmark::DoNotOptimize(loss.impl());
   }
 }
-// Arguments: hidden1, hidden2, batch, threads.
+// Arguments: hidden1, hidden2, batch, threads. BM_step and BM_step_gemms
+// take the same ones: scripts/bench.sh pairs their rows by name.
+void step_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"h1", "h2", "batch", "threads"})
+      ->Args({32, 64, 32, 1})
+      ->Args({32, 64, 32, 2})
+      ->Args({1024, 1024, 256, 1})
+      ->Args({1024, 1024, 256, 2})
+      ->Unit(benchmark::kMicrosecond);
+}
+
 void BM_step(benchmark::State& state) {
   tg::set_num_threads(static_cast<int>(state.range(3)));
   run_steps(state);
 }
-BENCHMARK(BM_step)
-    ->ArgNames({"h1", "h2", "batch", "threads"})
-    ->Args({32, 64, 32, 1})
-    ->Args({32, 64, 32, 2})
-    ->Args({1024, 1024, 256, 1})
-    ->Args({1024, 1024, 256, 2})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_step)->Apply(step_shapes);
 
 // The GEMMs of that step alone, straight through cblas_sgemm at the same
 // shapes and thread count, each into a fresh output as the step allocates
@@ -89,13 +93,7 @@ void BM_step_gemms(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_step_gemms)
-    ->ArgNames({"h1", "h2", "batch", "threads"})
-    ->Args({32, 64, 32, 1})
-    ->Args({32, 64, 32, 2})
-    ->Args({1024, 1024, 256, 1})
-    ->Args({1024, 1024, 256, 2})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_step_gemms)->Apply(step_shapes);
 
 // The same step with the default thread count a user gets who never sets
 // one (tapegrad: all cores, fewer while other processes keep them busy), in
