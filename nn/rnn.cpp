@@ -9,6 +9,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/nn_ops.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/autograd/recurrent.h>
 #include <tapegrad/nn/init.h>
 
 namespace tg::nn {
@@ -226,7 +227,6 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
       const std::int64_t index = layer * directions() + direction;
       const auto& w = all_weights[static_cast<std::size_t>(index)];
       const Tensor& w_ih = w[0];
-      const Tensor w_hh_t = w[1].t();
       Tensor input_bias, hidden_bias;
       if (options.bias) {
         // The hidden bias folds into the up-front GEMM, except the GRU's,
@@ -236,7 +236,16 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
       }
       // Every time step's input projection, in one GEMM, cut into the steps
       // by one split (see split_views in autograd/ops/shape.cpp for why).
-      const std::vector<Tensor> gi_steps = split(linear(layer_input, w_ih, input_bias), sizes, 0);
+      // LSTM and RNN open a recurrent sequence on it, so that W_hh's gradient
+      // is one GEMM over all steps (autograd/recurrent.h).
+      Tensor projection = linear(layer_input, w_ih, input_bias);
+      std::shared_ptr<autograd::RecurrentSequence> sequence;
+      if (mode != Mode::GRU) {
+        autograd::RecurrentOpen open = autograd::recurrent_open(projection, w[1], T);
+        projection = open.projection;
+        sequence = std::move(open.sequence);
+      }
+      const std::vector<Tensor> gi_steps = split(projection, sizes, 0);
       Tensor h = h0.defined() ? select(h0, 0, index) : zeros({B, H}, state_options);
       Tensor c;
       if (lstm) c = c0.defined() ? select(c0, 0, index) : zeros({B, H}, state_options);
@@ -245,13 +254,13 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
         const Tensor& gi = gi_steps[static_cast<std::size_t>(t)];
         switch (mode) {
           case Mode::LSTM:
-            std::tie(h, c) = lstm_step(addmm(gi, h, w_hh_t), c, H);
+            std::tie(h, c) = lstm_step(autograd::recurrent_step(gi, h, w[1], sequence.get(), t), c, H);
             break;
           case Mode::GRU:
             h = gru_step(gi, linear(h, w[1], hidden_bias), h, H);
             break;
           default:
-            h = rnn_step(addmm(gi, h, w_hh_t), mode == Mode::RNNRelu);
+            h = rnn_step(autograd::recurrent_step(gi, h, w[1], sequence.get(), t), mode == Mode::RNNRelu);
         }
       };
       std::vector<Tensor> outputs(static_cast<std::size_t>(T));

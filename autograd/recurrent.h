@@ -1,0 +1,58 @@
+#pragma once
+/// @file
+/// Internal (not installed; nn/rnn.cpp's): the hidden products of a recurrent
+/// layer, h_{t-1} @ W_hh^T per step, with the gradient of W_hh over the whole
+/// sequence taken as one GEMM.
+///
+/// Recorded as T addmm ops, W_hh's gradient is T products of K = batch rows
+/// (each zeroing its output first) that the engine then adds together: at
+/// T 32, batch 64, hidden 256 that is 32 thin GEMMs and 31 adds of a
+/// [1024, 256] matrix. But the gradient of every step's gates is also the
+/// gradient of that step's rows of the input projection (gates = gi_t +
+/// h_{t-1} W_hh^T), and the projection's split gathers those rows into one
+/// [N, G] tensor dG anyway. So recurrent_open() puts a node between the
+/// projection and its split that passes dG through and adds
+///     dW_hh = dG^T @ [h_{t-1} of every step, in time order]   (one GEMM, K = N)
+/// while each recurrent_step() node gives only dgi and dh. A backward that is
+/// recorded (create_graph) takes the ordinary route instead: every step adds
+/// its own dG_t^T @ h_{t-1}, with h_{t-1} unpacked with its history, and the
+/// open node adds nothing to W_hh, so gradients of any order are those of T
+/// addmm ops. Both nodes read the grad mode of the one backward that runs
+/// them (the engine sets it to create_graph), so they always agree.
+///
+/// The pair is not an op on its own: recurrent_step's W_hh gradient is
+/// missing without its open node. It is checked as a whole, through the LSTM
+/// and RNN layers (gradcheck and gradgradcheck in tests/nn/test_rnn.cpp).
+/// GRU cannot use it: its hidden product's gradient is not the gates'.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <tapegrad/autograd/tensor.h>
+#include <tapegrad/core/export.h>
+
+namespace tg::autograd {
+
+/// What one run of one recurrent layer direction shares between its open
+/// node and its steps: each step's hidden input, by time step.
+struct RecurrentSequence {
+  std::vector<Tensor> hidden_inputs;  ///< h_{t-1} of step t (aliases without history), once step t has run
+};
+
+/// The input projection, passed through, and the sequence its steps record into.
+struct RecurrentOpen {
+  Tensor projection;                            ///< the input projection (an alias of it with the open node)
+  std::shared_ptr<RecurrentSequence> sequence;  ///< null when W_hh gets no gradient: the steps are plain addmm
+};
+
+/// Opens a recurrent sequence over `projection` [N, G], every step's input
+/// projection stacked in time order (step t's rows follow step t-1's), whose
+/// hidden weight is `w_hh` [G, H], for `steps` time steps.
+TG_API RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, std::int64_t steps);
+
+/// Step t's gates: gi + h @ w_hh^T, gi [B_t, G] (step t's rows of the opened
+/// projection), h [B_t, H]. With a null `sequence` it is addmm(gi, h, w_hh^T).
+TG_API Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, RecurrentSequence* sequence,
+                             std::int64_t t);
+
+}  // namespace tg::autograd
