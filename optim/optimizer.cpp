@@ -181,6 +181,44 @@ void throw_bad_option(const std::string& optimizer, const std::string& what, dou
   throw ValueError(fmt::format("{}: invalid {} {} (must be >= 0)", optimizer, what, value));
 }
 
+std::string state_key(std::size_t index, const char* field) { return fmt::format("state.{}.{}", index, field); }
+
+std::pair<std::size_t, std::string> split_state_key(const std::string& optimizer, const std::string& key) {
+  const std::string prefix = "state.";
+  const auto dot = key.find('.', prefix.size());
+  std::size_t index = 0;
+  bool ok = key.compare(0, prefix.size(), prefix) == 0 && dot != std::string::npos && dot > prefix.size();
+  for (std::size_t k = prefix.size(); ok && k < dot; ++k) {
+    ok = key[k] >= '0' && key[k] <= '9' && index < (std::size_t{1} << 40);
+    index = index * 10 + static_cast<std::size_t>(key[k] - '0');
+  }
+  if (!ok) throw_bad_state(optimizer, fmt::format("unexpected tensor \"{}\"", key));
+  return {index, key.substr(dot + 1)};
+}
+
+std::vector<GroupRecord> load_param_groups(const std::string& optimizer, const OptimizerState& in,
+                                           const std::vector<std::size_t>& group_sizes) {
+  auto kind = in.metadata.find("optimizer");
+  if (kind == in.metadata.end() || kind->second != optimizer)
+    throw ValueError(fmt::format("{}::load_state_dict: the state is for {}", optimizer,
+                                 kind == in.metadata.end() ? "an unnamed optimizer" : kind->second));
+  auto groups_json = in.metadata.find("param_groups");
+  if (groups_json == in.metadata.end()) throw_bad_state(optimizer, "no \"param_groups\" metadata");
+  auto records = decode_param_groups(optimizer, groups_json->second);
+  if (records.size() != group_sizes.size())
+    throw ValueError(fmt::format("{}::load_state_dict: the state has {} parameter groups, this optimizer {}", optimizer,
+                                 records.size(), group_sizes.size()));
+  for (std::size_t g = 0; g < records.size(); ++g)
+    if (records[g].num_params != group_sizes[g])
+      throw ValueError(fmt::format("{}::load_state_dict: group {} of the state has {} parameters, this optimizer's {}",
+                                   optimizer, g, records[g].num_params, group_sizes[g]));
+  return records;
+}
+
+void throw_bad_state(const std::string& optimizer, const std::string& what) {
+  throw FormatError(fmt::format("{}::load_state_dict: {}", optimizer, what));
+}
+
 }  // namespace detail
 
 }  // namespace tg::optim

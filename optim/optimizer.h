@@ -177,6 +177,22 @@ std::int64_t load_step(const std::string& optimizer, const std::string& key, con
 /// (NAdam's mu_product), kept in a state dict as a float64 scalar.
 double load_state_scalar(const std::string& optimizer, const std::string& key, const Tensor& value);
 
+// What OptimizerWithState's state_dict and load_state_dict do that does not
+// depend on the optimizer, compiled once rather than once per optimizer.
+
+/// "state.<index>.<field>": the key of one part of parameter `index`'s state.
+std::string state_key(std::size_t index, const char* field);
+/// The parameter index and field of a state key.
+/// @throws tg::FormatError naming `optimizer` for a key not made by state_key.
+std::pair<std::size_t, std::string> split_state_key(const std::string& optimizer, const std::string& key);
+/// The parameter groups a state dict records, checked against the optimizer
+/// that loads it: its name and its groups' sizes.
+/// @throws tg::ValueError or tg::FormatError naming `optimizer` and what differs.
+std::vector<GroupRecord> load_param_groups(const std::string& optimizer, const OptimizerState& in,
+                                           const std::vector<std::size_t>& group_sizes);
+/// Throws tg::FormatError "<optimizer>::load_state_dict: <what>".
+[[noreturn]] void throw_bad_state(const std::string& optimizer, const std::string& what);
+
 /// Calls State::scalars(s, f) for a State that has such numbers.
 template <class State, class F>
 void state_scalars(State& s, F&& f) {
@@ -238,13 +254,12 @@ class OptimizerWithState : public Optimizer {
       records.push_back(std::move(record));
       for (const State& s : state_[g]) {
         if (s.step > 0) {
-          out.tensors[fmt::format("state.{}.step", index)] =
-              scalar_tensor(static_cast<double>(s.step), {.dtype = kInt64});
+          out.tensors[detail::state_key(index, "step")] = scalar_tensor(static_cast<double>(s.step), {.dtype = kInt64});
           State::tensors(s, [&](const char* field, const Tensor& t) {
-            if (t.defined()) out.tensors[fmt::format("state.{}.{}", index, field)] = t.clone();
+            if (t.defined()) out.tensors[detail::state_key(index, field)] = t.clone();
           });
           detail::state_scalars(s, [&](const char* field, double v) {
-            out.tensors[fmt::format("state.{}.{}", index, field)] = scalar_tensor(v, {.dtype = kFloat64});
+            out.tensors[detail::state_key(index, field)] = scalar_tensor(v, {.dtype = kFloat64});
           });
         }
         ++index;
@@ -258,27 +273,15 @@ class OptimizerWithState : public Optimizer {
   /// See Optimizer::load_state_dict().
   void load_state_dict(const OptimizerState& in) override {
     const std::string who = name();
-    auto kind = in.metadata.find("optimizer");
-    if (kind == in.metadata.end() || kind->second != who)
-      throw ValueError(fmt::format("{}::load_state_dict: the state is for {}", who,
-                                   kind == in.metadata.end() ? "an unnamed optimizer" : kind->second));
-    auto groups_json = in.metadata.find("param_groups");
-    if (groups_json == in.metadata.end())
-      throw FormatError(fmt::format("{}::load_state_dict: no \"param_groups\" metadata", who));
-    const auto records = detail::decode_param_groups(who, groups_json->second);
-    if (records.size() != groups_.size())
-      throw ValueError(fmt::format("{}::load_state_dict: the state has {} parameter groups, this optimizer {}", who,
-                                   records.size(), groups_.size()));
+    std::vector<std::size_t> group_sizes;
+    for (const auto& group : groups_) group_sizes.push_back(group.params.size());
+    const auto records = detail::load_param_groups(who, in, group_sizes);
     // Build everything first, so that a bad state changes nothing.
     std::vector<Options> options(groups_.size());
     std::vector<std::optional<double>> initial_lrs(groups_.size());
     std::vector<std::vector<State>> state(groups_.size());
     std::vector<std::pair<std::size_t, std::size_t>> where;  // global index -> (group, index)
     for (std::size_t g = 0; g < groups_.size(); ++g) {
-      if (records[g].num_params != groups_[g].params.size())
-        throw ValueError(
-            fmt::format("{}::load_state_dict: group {} of the state has {} parameters, this optimizer's {}", who, g,
-                        records[g].num_params, groups_[g].params.size()));
       options[g] = groups_[g].options;
       std::size_t found = 0;
       Options::fields(options[g], [&](const char* field, auto& value) {
@@ -286,21 +289,20 @@ class OptimizerWithState : public Optimizer {
           if (key != field) continue;
           using V = std::decay_t<decltype(value)>;
           if (!std::holds_alternative<V>(stored))
-            throw FormatError(
-                fmt::format("{}::load_state_dict: option \"{}\" of group {} has the wrong type", who, field, g));
+            detail::throw_bad_state(who, fmt::format("option \"{}\" of group {} has the wrong type", field, g));
           value = std::get<V>(stored);
           ++found;
         }
       });
       if (found != records[g].options.size())
-        throw FormatError(fmt::format("{}::load_state_dict: group {} has options this optimizer lacks", who, g));
+        detail::throw_bad_state(who, fmt::format("group {} has options this optimizer lacks", g));
       options[g].validate(who);
       initial_lrs[g] = records[g].initial_lr;
       state[g].resize(groups_[g].params.size());
       for (std::size_t i = 0; i < groups_[g].params.size(); ++i) where.emplace_back(g, i);
     }
     for (const auto& [key, value] : in.tensors) {
-      const auto [index, field] = split_key(who, key);
+      const auto [index, field] = detail::split_state_key(who, key);
       if (index >= where.size())
         throw ValueError(fmt::format("{}::load_state_dict: \"{}\" names parameter {}, but there are {}", who, key,
                                      index, where.size()));
@@ -322,7 +324,7 @@ class OptimizerWithState : public Optimizer {
         t = detail::load_state_tensor(who, key, value, groups_[g].params[i]);
         known = true;
       });
-      if (!known) throw FormatError(fmt::format("{}::load_state_dict: unknown state \"{}\"", who, key));
+      if (!known) detail::throw_bad_state(who, fmt::format("unknown state \"{}\"", key));
     }
     for (std::size_t g = 0; g < groups_.size(); ++g) {
       groups_[g].options = options[g];
@@ -381,20 +383,6 @@ class OptimizerWithState : public Optimizer {
 
   std::vector<ParamGroup<Options>> groups_;  ///< the parameter groups
   std::vector<std::vector<State>> state_;    ///< state_[group][index], per parameter
-
- private:
-  static std::pair<std::size_t, std::string> split_key(const std::string& who, const std::string& key) {
-    const std::string prefix = "state.";
-    const auto dot = key.find('.', prefix.size());
-    std::size_t index = 0;
-    bool ok = key.compare(0, prefix.size(), prefix) == 0 && dot != std::string::npos && dot > prefix.size();
-    for (std::size_t k = prefix.size(); ok && k < dot; ++k) {
-      ok = key[k] >= '0' && key[k] <= '9' && index < (std::size_t{1} << 40);
-      index = index * 10 + static_cast<std::size_t>(key[k] - '0');
-    }
-    if (!ok) throw FormatError(fmt::format("{}::load_state_dict: unexpected tensor \"{}\"", who, key));
-    return {index, key.substr(dot + 1)};
-  }
 };
 
 }  // namespace tg::optim
