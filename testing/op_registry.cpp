@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace tg::testing {
@@ -63,21 +64,41 @@ Tensor pattern_mask(const Dims& shape) {
 Tensor index_tensor(const std::vector<std::int64_t>& values, Dims shape) { return tg::tensor(values, shape, kInt64); }
 
 // Adapters from the entries' lambdas (tensors first, then Args) to OpFn.
-template <class G>
-OpFn u(G g) {
+// Most entries capture nothing and return one Tensor: those go through a
+// function pointer and one adapter per arity. A template adapter per entry
+// cost a std::function instantiation each, about a third of this file's
+// compile time; it stays for the entries that capture or return otherwise.
+using UnaryFn = Tensor (*)(const Tensor&, Args&);
+using BinaryFn = Tensor (*)(const Tensor&, const Tensor&, Args&);
+using TernaryFn = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, Args&);
+using ManyFn = V (*)(const V&, Args&);
+OpFn u(UnaryFn g) {
   return [g](const V& in, Args& a) { return V{g(in[0], a)}; };
 }
 template <class G>
-OpFn b(G g) {
+requires(!std::is_convertible_v<G, UnaryFn>) OpFn u(G g) {
+  return [g](const V& in, Args& a) { return V{g(in[0], a)}; };
+}
+OpFn b(BinaryFn g) {
   return [g](const V& in, Args& a) { return V{g(in[0], in[1], a)}; };
 }
 template <class G>
-OpFn t3(G g) {
+requires(!std::is_convertible_v<G, BinaryFn>) OpFn b(G g) {
+  return [g](const V& in, Args& a) { return V{g(in[0], in[1], a)}; };
+}
+OpFn t3(TernaryFn g) {
+  return [g](const V& in, Args& a) { return V{g(in[0], in[1], in[2], a)}; };
+}
+template <class G>
+requires(!std::is_convertible_v<G, TernaryFn>) OpFn t3(G g) {
   return [g](const V& in, Args& a) { return V{g(in[0], in[1], in[2], a)}; };
 }
 // The entry returns its own vector (tuples, lists of pieces).
+OpFn many(ManyFn g) {
+  return [g](const V& in, Args& a) { return g(in, a); };
+}
 template <class G>
-OpFn many(G g) {
+requires(!std::is_convertible_v<G, ManyFn>) OpFn many(G g) {
   return [g](const V& in, Args& a) { return V(g(in, a)); };
 }
 // A bool result (allclose, equal) as a 0-d bool tensor.
@@ -1926,13 +1947,12 @@ std::vector<OpInfo> build() {
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.
-  detail::add_bad_inputs(
-      [&](std::string op, std::string what, ErrorKind kind, std::string fragment, std::function<void()> run) {
-        const auto it = first.find(op);
-        if (it == first.end())
-          throw std::logic_error("op registry: a bad input for \"" + op + "\", which has no entry");
-        r.ops[it->second].bad_inputs.push_back({std::move(what), kind, std::move(fragment), std::move(run)});
-      });
+  detail::add_bad_inputs([&](const char* op, const char* what, ErrorKind kind, const char* fragment, void (*run)()) {
+    const auto it = first.find(op);
+    if (it == first.end())
+      throw std::logic_error("op registry: a bad input for \"" + std::string(op) + "\", which has no entry");
+    r.ops[it->second].bad_inputs.push_back({what, kind, fragment, run});
+  });
   for (const auto& op : r.ops)
     if (!op.alias_of.empty() && !first.contains(op.alias_of))
       throw std::logic_error("op registry: " + op.label() + " is an alias of \"" + op.alias_of +
