@@ -37,6 +37,10 @@ namespace tg::autograd {
 /// node and its steps: each step's hidden input, by time step.
 struct RecurrentSequence {
   std::vector<Tensor> hidden_inputs;  ///< h_{t-1} of step t (aliases without history), once step t has run
+  /// Their storage versions when saved: an in-place change before the
+  /// backward is an error there, as for any saved tensor (SavedTensor cannot
+  /// hold them: with their history they would lead back to the open node).
+  std::vector<std::uint32_t> versions;
 };
 
 /// The input projection, passed through, and the sequence its steps record into.

@@ -1,5 +1,7 @@
 // The recurrent layers' hidden products (autograd/recurrent.h says why W_hh's
 // gradient is taken in the open node).
+#include <fmt/format.h>
+
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
@@ -22,6 +24,7 @@ RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, std::
   if (!needs_grad(w_hh)) return {projection, nullptr};
   auto sequence = std::make_shared<RecurrentSequence>();
   sequence->hidden_inputs.resize(static_cast<std::size_t>(steps));
+  sequence->versions.resize(static_cast<std::size_t>(steps));
   // An alias of the projection, so that the node can be its grad_fn.
   Tensor y = make_view(projection, projection.shape(), Dims(projection.strides()), projection.storage_offset());
   record("recurrent_open", {&projection, &w_hh}, {&y}, [sequence](Backward& bw) {
@@ -29,7 +32,15 @@ RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, std::
     //   dW_hh = dy^T @ H_prev, H_prev [N, H] the steps' hidden inputs in time order.
     const Tensor& dy = bw.grad();
     if (bw.needs(0)) bw.add(0, dy);
-    if (bw.needs(1) && !is_grad_enabled()) bw.add(1, matmul(transpose(dy, 0, 1), cat(sequence->hidden_inputs, 0)));
+    if (!bw.needs(1) || is_grad_enabled()) return;
+    const auto& h = sequence->hidden_inputs;
+    for (std::size_t t = 0; t < h.size(); ++t)
+      if (h[t].version() != sequence->versions[t])
+        throw AutogradError(fmt::format(
+            "recurrent_open: the hidden state step {} read was modified by an in-place operation (version {} at "
+            "save, {} now); clone it before modifying it in place",
+            t, sequence->versions[t], h[t].version()));
+    bw.add(1, matmul(transpose(dy, 0, 1), cat(h, 0)));
   });
   return {y, std::move(sequence)};
 }
@@ -38,7 +49,10 @@ Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, Rec
                       std::int64_t t) {
   TG_PROFILE_OP("recurrent_step", gi, h, w_hh);
   Tensor y = kernel::addmm(gi, h, transposed(w_hh));
-  if (sequence) sequence->hidden_inputs[static_cast<std::size_t>(t)] = h.detach();
+  if (sequence) {
+    sequence->hidden_inputs[static_cast<std::size_t>(t)] = h.detach();
+    sequence->versions[static_cast<std::size_t>(t)] = h.version();
+  }
   if (needs_grad(gi, h, w_hh)) {
     const bool gh = requires_grad_of(h), gw = requires_grad_of(w_hh);
     record("recurrent_step", {&gi, &h, &w_hh}, {&y},

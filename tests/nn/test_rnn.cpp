@@ -431,6 +431,22 @@ TEST_CASE("rnn: the hidden weight's gradient is the same alone, with the others,
   tg_test::check_close(x.grad(), full_x.to_vector<double>(), 1e-13);
 }
 
+TEST_CASE("rnn: an initial state modified in place after the forward is an error in backward") {
+  // W_hh's gradient reads every step's hidden input; h0 is the first.
+  tg::manual_seed(13);
+  for (const bool lstm_layer : {true, false}) {
+    CAPTURE(lstm_layer);
+    tg::nn::LSTM lstm(3, 4);
+    tg::nn::RNN rnn(3, 4);
+    const Tensor x = tg::randn({5, 2, 3});
+    Tensor h0 = tg::randn({1, 2, 4});
+    const Tensor out =
+        lstm_layer ? std::get<0>(lstm(x, tg::nn::LSTMState{h0, tg::zeros({1, 2, 4})})) : std::get<0>(rnn(x, h0));
+    h0.add_(1.0);
+    CHECK_THROWS_AS(out.sum().backward(), tg::AutogradError);
+  }
+}
+
 TEST_CASE("rnn: an LSTM inside a module that moves, trained one step") {
   struct Tagger : tg::nn::Module {
     tg::nn::Embedding embed{10, 4};
