@@ -129,6 +129,17 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   }
 }
 
+SavedTensor SavedTensor::without_history(const Tensor& t) {
+  SavedTensor s;
+  if (!t.defined()) return s;
+  s.saved_ = true;
+  s.version_ = t.version();
+  // As an output's data is kept, but never given a grad_fn back on unpack.
+  s.is_output_ = true;
+  s.data_ = make_view(t, t.shape(), Dims(t.strides()), t.storage_offset());
+  return s;
+}
+
 Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
   if (!saved_) return {};
   if (released_)

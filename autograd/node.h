@@ -146,6 +146,12 @@ class SavedTensor {
   /// @param needed whether any gradient that reads t is wanted
   /// @param t      an input of the op that saves it
   static SavedTensor input_if(bool needed, const Tensor& t) { return needed ? SavedTensor(t, false) : SavedTensor(); }
+  /// Saves t's data without its history: unpack() checks the version as
+  /// usual and gives the data alone. For a node that reads a tensor whose
+  /// history leads back to the node itself, where holding the history would
+  /// be a reference cycle (the recurrent layers' hidden states, autograd/recurrent.h).
+  /// @param t the tensor
+  static SavedTensor without_history(const Tensor& t);
   bool defined() const { return saved_; }  ///< whether a tensor was saved
   /// The saved tensor (an undefined one if none); with grad mode on, an
   /// output gets `owner` back as its grad_fn, so a backward can be recorded.

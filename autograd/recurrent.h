@@ -28,6 +28,7 @@
 #include <memory>
 #include <vector>
 
+#include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/export.h>
 
@@ -36,11 +37,10 @@ namespace tg::autograd {
 /// What one run of one recurrent layer direction shares between its open
 /// node and its steps: each step's hidden input, by time step.
 struct RecurrentSequence {
-  std::vector<Tensor> hidden_inputs;  ///< h_{t-1} of step t (aliases without history), once step t has run
-  /// Their storage versions when saved: an in-place change before the
-  /// backward is an error there, as for any saved tensor (SavedTensor cannot
-  /// hold them: with their history they would lead back to the open node).
-  std::vector<std::uint32_t> versions;
+  /// h_{t-1} of step t, once step t has run: saved without history (with it
+  /// they would lead back to the open node), so an in-place change before
+  /// the backward is still an error there, as for any saved tensor.
+  std::vector<SavedTensor> hidden_inputs;
 };
 
 /// The input projection, passed through, and the sequence its steps record into.

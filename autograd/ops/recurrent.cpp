@@ -1,30 +1,19 @@
 // The recurrent layers' hidden products (autograd/recurrent.h says why W_hh's
 // gradient is taken in the open node).
-#include <fmt/format.h>
-
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/recurrent.h>
 #include <tapegrad/core/kernels/linalg.h>
+#include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/profiler.h>
 
 namespace tg::autograd {
-
-namespace {
-
-// w [G, H] as the [H, G] view w^T, without recording a transpose.
-TensorBase transposed(const Tensor& w) {
-  return make_view(w, Dims{w.size(1), w.size(0)}, Dims{w.stride(1), w.stride(0)}, w.storage_offset());
-}
-
-}  // namespace
 
 RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, std::int64_t steps) {
   if (!needs_grad(w_hh)) return {projection, nullptr};
   auto sequence = std::make_shared<RecurrentSequence>();
   sequence->hidden_inputs.resize(static_cast<std::size_t>(steps));
-  sequence->versions.resize(static_cast<std::size_t>(steps));
   // An alias of the projection, so that the node can be its grad_fn.
   Tensor y = make_view(projection, projection.shape(), Dims(projection.strides()), projection.storage_offset());
   record("recurrent_open", {&projection, &w_hh}, {&y}, [sequence](Backward& bw) {
@@ -33,14 +22,9 @@ RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, std::
     const Tensor& dy = bw.grad();
     if (bw.needs(0)) bw.add(0, dy);
     if (!bw.needs(1) || is_grad_enabled()) return;
-    const auto& h = sequence->hidden_inputs;
-    for (std::size_t t = 0; t < h.size(); ++t)
-      if (h[t].version() != sequence->versions[t])
-        throw AutogradError(fmt::format(
-            "recurrent_open: the hidden state step {} read was modified by an in-place operation (version {} at "
-            "save, {} now); clone it before modifying it in place",
-            t, sequence->versions[t], h[t].version()));
-    bw.add(1, matmul(transpose(dy, 0, 1), cat(h, 0)));
+    std::vector<Tensor> h_prev;
+    for (const SavedTensor& h : sequence->hidden_inputs) h_prev.push_back(bw.unpack(h));
+    bw.add(1, matmul(transpose(dy, 0, 1), cat(h_prev, 0)));
   });
   return {y, std::move(sequence)};
 }
@@ -48,11 +32,9 @@ RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, std::
 Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, RecurrentSequence* sequence,
                       std::int64_t t) {
   TG_PROFILE_OP("recurrent_step", gi, h, w_hh);
-  Tensor y = kernel::addmm(gi, h, transposed(w_hh));
-  if (sequence) {
-    sequence->hidden_inputs[static_cast<std::size_t>(t)] = h.detach();
-    sequence->versions[static_cast<std::size_t>(t)] = h.version();
-  }
+  // W^T as a view, unrecorded: the node below is W's only use here.
+  Tensor y = kernel::addmm(gi, h, kernel::transpose(w_hh, 0, 1));
+  if (sequence) sequence->hidden_inputs[static_cast<std::size_t>(t)] = SavedTensor::without_history(h);
   if (needs_grad(gi, h, w_hh)) {
     const bool gh = requires_grad_of(h), gw = requires_grad_of(w_hh);
     record("recurrent_step", {&gi, &h, &w_hh}, {&y},
