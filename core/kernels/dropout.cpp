@@ -16,7 +16,8 @@ TensorBase dropout_mask(const TensorBase& x, double p, Generator& gen) {
     const T keep = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
     T* m = mask.data_ptr<T>();
     std::lock_guard lock(gen.mutex());
-    dropout_multipliers_from_words(mask.numel(), dropout_threshold(p), keep, m, [&] { return gen.next_u64(); });
+    dropout_multipliers_from_words(mask.numel(), dropout_threshold(p), keep, m,
+                                   [&gen](std::uint64_t) { return gen.next_u64(); });
   });
   return mask;
 }

@@ -4,8 +4,10 @@
 // 32-bit draw d with dropout_threshold(p), and each 64-bit random word gives
 // two draws, its low half first. 32 bits, not 53: half the generator's (or
 // the hash's) work per element, and p moves by less than 2^-32.
+#include <bit>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include <tapegrad/core/random.h>
 #include <tapegrad/core/tensor.h>
@@ -33,20 +35,36 @@ inline std::uint64_t hashed_word(std::uint64_t seed, std::uint64_t counter) {
   return z ^ (z >> 31);
 }
 
-// out[i] = 0 or keep for i < n, from the draws of successive 64-bit words
-// next_word(): the low half of each word decides out[i], its high half
-// out[i + 1] (the rule of this header, for the generator's words and the
-// hashed ones alike); the last word of an odd n uses its low half only.
-template <class T, class NextWord>
-void dropout_multipliers_from_words(std::int64_t n, std::uint64_t threshold, T keep, T* out, NextWord next_word) {
-  const auto decide = [&](std::uint64_t draw) { return draw < threshold ? T(0) : keep; };
+// A draw's multiplier, 0 or keep, without a branch: a branch on the draw is
+// mispredicted at rate p, which cost more than the generator itself (dropout
+// masks took three times as long).
+// (GCC turns `T(draw >= threshold) * keep` back into a branch, so float and
+// double select keep's bits with an all-ones or all-zeros mask.)
+template <class T>
+T dropout_multiplier(std::uint64_t draw, std::uint64_t threshold, T keep) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    using Bits = std::conditional_t<std::is_same_v<T, float>, std::uint32_t, std::uint64_t>;
+    const Bits all = Bits{0} - static_cast<Bits>(draw >= threshold);
+    return std::bit_cast<T>(static_cast<Bits>(std::bit_cast<Bits>(keep) & all));
+  } else {
+    return draw >= threshold ? keep : T(0);
+  }
+}
+
+// out[i] = 0 or keep for i < n, from the draws of the 64-bit words
+// word(0), word(1), ..., taken in that order: the low half of word k decides
+// out[2k], its high half out[2k + 1] (the rule of this header, for the
+// generator's words and the hashed ones alike); the last word of an odd n
+// uses its low half only.
+template <class T, class Word>
+void dropout_multipliers_from_words(std::int64_t n, std::uint64_t threshold, T keep, T* out, Word word) {
   std::int64_t i = 0;
   for (; i + 1 < n; i += 2) {
-    const std::uint64_t w = next_word();
-    out[i] = decide(w & 0xFFFFFFFFu);
-    out[i + 1] = decide(w >> 32);
+    const std::uint64_t w = word(static_cast<std::uint64_t>(i / 2));
+    out[i] = dropout_multiplier(w & 0xFFFFFFFFu, threshold, keep);
+    out[i + 1] = dropout_multiplier(w >> 32, threshold, keep);
   }
-  if (i < n) out[i] = decide(next_word() & 0xFFFFFFFFu);
+  if (i < n) out[i] = dropout_multiplier(word(static_cast<std::uint64_t>(i / 2)) & 0xFFFFFFFFu, threshold, keep);
 }
 
 // out[i] = the multiplier (0 or keep) of draw first + i of the stream
@@ -57,13 +75,16 @@ template <class T>
 void hashed_dropout_multipliers(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t threshold,
                                 T keep, T* out) {
   if (n <= 0) return;
-  std::uint64_t word = first >> 1;
+  std::uint64_t base = first >> 1;
   if ((first & 1) != 0) {  // a row starting at an odd draw: the high half of its first word
-    out[0] = (hashed_word(seed, word++) >> 32) < threshold ? T(0) : keep;
+    out[0] = dropout_multiplier(hashed_word(seed, base++) >> 32, threshold, keep);
     ++out;
     --n;
   }
-  dropout_multipliers_from_words(n, threshold, keep, out, [&] { return hashed_word(seed, word++); });
+  // The words by index, not by a counter the lambda increments: each hash is
+  // then independent of the last, and the loop overlaps them.
+  dropout_multipliers_from_words(n, threshold, keep, out,
+                                 [seed, base](std::uint64_t k) { return hashed_word(seed, base + k); });
 }
 
 }  // namespace tg::kernel

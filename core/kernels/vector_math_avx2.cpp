@@ -5,6 +5,7 @@
 // copy of it), only internal code and hidden entry points.
 #include "vector_math_avx2.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -44,69 +45,84 @@ void map_f64(const double* x, double* y, std::int64_t n) {
   for (std::int64_t k = 0; i + k < n; ++k) y[i + k] = tail[k];
 }
 
-// Phi(-|x|) and exp(-x^2 / 2) of four doubles (normal_tail.h), in the order
-// of normal_cdf_scalar's steps; `hi` gets x^2 / 2 rounded to float, whose exp
-// the caller takes for eight elements at once and passes back as e_hi.
-struct TailHalf {
-  __m256d d, t_g, lo;
-  __m128 hi;
+// normal_cdf in blocks, each in two passes over a few kilobytes that stay in
+// L1: the first splits z2 = x^2 / 2 into a float hi and a remainder lo and
+// takes exp(-hi) (a call into Sleef, which saves no vector register); the
+// second evaluates the tail polynomial in double and combines. One pass with
+// the call in the middle of the polynomial's long chain of dependent FMAs ran
+// at half this speed: every call spilled the chain's registers and each
+// vector's chain had to finish before the next could start.
+constexpr std::int64_t kBlock = 256;
+
+struct Split {
+  alignas(32) float clamped[kBlock];
+  alignas(32) float e_hi[kBlock];  // exp(-hi)
+  alignas(32) float lo[kBlock];    // z2 - hi, exactly
 };
 
-inline TailHalf tail_half(__m128 v) {
-  TailHalf h;
-  h.d = _mm256_cvtps_pd(v);
-  const __m256d z2 = _mm256_mul_pd(_mm256_set1_pd(0.5), _mm256_mul_pd(h.d, h.d));  // exact
-  const __m256d abs_d = _mm256_andnot_pd(_mm256_set1_pd(-0.0), h.d);
+// Pass one over m floats (a multiple of 8). x^2 = h + l exactly (the FMA's
+// remainder), so hi = h / 2 is z2 rounded to float and lo = l / 2 the rest,
+// as in normal_cdf_scalar's double arithmetic.
+void split_block(const float* x, std::int64_t m, Split& s) {
+  const __m256 lowest = _mm256_set1_ps(static_cast<float>(-kNormalTailXMax));
+  const __m256 highest = _mm256_set1_ps(static_cast<float>(kNormalTailXMax));
+  const __m256 half = _mm256_set1_ps(0.5f);
+  for (std::int64_t i = 0; i < m; i += 8) {
+    const __m256 c = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(x + i), lowest), highest);  // NaN: -15
+    const __m256 h = _mm256_mul_ps(c, c);
+    _mm256_store_ps(s.clamped + i, c);
+    _mm256_store_ps(s.lo + i, _mm256_mul_ps(half, _mm256_fmsub_ps(c, c, h)));
+    _mm256_store_ps(s.e_hi + i, Sleef_expf8_u10avx2(_mm256_mul_ps(_mm256_set1_ps(-0.5f), h)));
+  }
+}
+
+// Phi and phi of four clamped floats from exp(-hi) and lo.
+inline void finish_half(__m128 clamped, __m128 e_hi, __m128 lo, __m128& cdf, __m128& pdf) {
+  const __m256d d = _mm256_cvtps_pd(clamped);
+  const __m256d abs_d = _mm256_andnot_pd(_mm256_set1_pd(-0.0), d);
   const __m256d t = _mm256_div_pd(
       _mm256_set1_pd(1.0), _mm256_fmadd_pd(abs_d, _mm256_set1_pd(0.5 * std::numbers::sqrt2 / 2), _mm256_set1_pd(1.0)));
   __m256d g = _mm256_set1_pd(kNormalTail[0]);  // G(t), Horner
   for (std::size_t k = 1; k < std::size(kNormalTail); ++k) g = _mm256_fmadd_pd(g, t, _mm256_set1_pd(kNormalTail[k]));
-  h.t_g = _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0.5), t), g);
-  h.hi = _mm256_cvtpd_ps(z2);
-  h.lo = _mm256_sub_pd(z2, _mm256_cvtps_pd(h.hi));
-  return h;
-}
-
-// Phi (cdf) and phi (pdf) of one half, from exp(-hi) as four floats.
-void finish_half(const TailHalf& h, __m128 e_hi, __m128& cdf, __m128& pdf) {
-  const __m256d e = _mm256_mul_pd(_mm256_cvtps_pd(e_hi), _mm256_sub_pd(_mm256_set1_pd(1.0), h.lo));
-  const __m256d tail = _mm256_mul_pd(h.t_g, e);
-  const __m256d negative = _mm256_cmp_pd(h.d, _mm256_setzero_pd(), _CMP_LT_OQ);
+  const __m256d e = _mm256_mul_pd(_mm256_cvtps_pd(e_hi), _mm256_sub_pd(_mm256_set1_pd(1.0), _mm256_cvtps_pd(lo)));
+  const __m256d tail = _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0.5), t), g), e);  // Phi(-|x|)
+  const __m256d negative = _mm256_cmp_pd(d, _mm256_setzero_pd(), _CMP_LT_OQ);
   cdf = _mm256_cvtpd_ps(_mm256_blendv_pd(_mm256_sub_pd(_mm256_set1_pd(1.0), tail), tail, negative));
   pdf = _mm256_cvtpd_ps(_mm256_mul_pd(e, _mm256_set1_pd(std::numbers::inv_sqrtpi / std::numbers::sqrt2)));
 }
 
-void normal_cdf8(__m256 v, __m256& cdf, __m256& pdf) {
-  const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-  const __m256 c = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(static_cast<float>(-kNormalTailXMax))),
-                                 _mm256_set1_ps(static_cast<float>(kNormalTailXMax)));
-  const TailHalf low = tail_half(_mm256_castps256_ps128(c)), high = tail_half(_mm256_extractf128_ps(c, 1));
-  const __m256 neg_hi = _mm256_xor_ps(_mm256_set_m128(high.hi, low.hi), _mm256_set1_ps(-0.0f));
-  const __m256 e_hi = Sleef_expf8_u10avx2(neg_hi);
-  __m128 cdf_low, cdf_high, pdf_low, pdf_high;
-  finish_half(low, _mm256_castps256_ps128(e_hi), cdf_low, pdf_low);
-  finish_half(high, _mm256_extractf128_ps(e_hi, 1), cdf_high, pdf_high);
-  cdf = _mm256_blendv_ps(_mm256_set_m128(cdf_high, cdf_low), v, nan);
-  pdf = _mm256_blendv_ps(_mm256_set_m128(pdf_high, pdf_low), v, nan);
+// Pass two: x is read again only for its NaNs (cdf may be x itself; each
+// vector is read before it is written).
+void finish_block(const float* x, const Split& s, std::int64_t m, float* cdf, float* pdf) {
+  for (std::int64_t i = 0; i < m; i += 8) {
+    const __m256 c = _mm256_load_ps(s.clamped + i), e = _mm256_load_ps(s.e_hi + i), lo = _mm256_load_ps(s.lo + i);
+    __m128 cdf_low, cdf_high, pdf_low, pdf_high;
+    finish_half(_mm256_castps256_ps128(c), _mm256_castps256_ps128(e), _mm256_castps256_ps128(lo), cdf_low, pdf_low);
+    finish_half(_mm256_extractf128_ps(c, 1), _mm256_extractf128_ps(e, 1), _mm256_extractf128_ps(lo, 1), cdf_high,
+                pdf_high);
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    _mm256_storeu_ps(cdf + i, _mm256_blendv_ps(_mm256_set_m128(cdf_high, cdf_low), v, nan));
+    if (pdf) _mm256_storeu_ps(pdf + i, _mm256_blendv_ps(_mm256_set_m128(pdf_high, pdf_low), v, nan));
+  }
 }
 
 }  // namespace
 
 void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n) {
-  std::int64_t i = 0;
-  __m256 c, p;
-  for (; i + 8 <= n; i += 8) {
-    normal_cdf8(_mm256_loadu_ps(x + i), c, p);
-    _mm256_storeu_ps(cdf + i, c);
-    if (pdf) _mm256_storeu_ps(pdf + i, p);
+  Split s;
+  const std::int64_t whole = n & ~std::int64_t{7};  // in whole vectors
+  for (std::int64_t i = 0; i < whole; i += kBlock) {
+    const std::int64_t m = std::min(kBlock, whole - i);
+    split_block(x + i, m, s);
+    finish_block(x + i, s, m, cdf + i, pdf ? pdf + i : nullptr);
   }
+  const std::int64_t i = whole;
   if (i == n) return;
-  alignas(32) float tail[8] = {};
+  alignas(32) float tail[8] = {}, out_c[8], out_p[8];  // the last few, padded
   for (std::int64_t k = 0; i + k < n; ++k) tail[k] = x[i + k];
-  normal_cdf8(_mm256_load_ps(tail), c, p);
-  alignas(32) float out_c[8], out_p[8];
-  _mm256_store_ps(out_c, c);
-  _mm256_store_ps(out_p, p);
+  split_block(tail, 8, s);
+  finish_block(tail, s, 8, out_c, out_p);
   for (std::int64_t k = 0; i + k < n; ++k) {
     cdf[i + k] = out_c[k];
     if (pdf) pdf[i + k] = out_p[k];
