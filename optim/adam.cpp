@@ -75,8 +75,10 @@ void adam_update(const Options& o, AdamState& s, detail::ParamUpdate& u, bool de
     with_flag(o.weight_decay != 0 && !decoupled, [&](auto l2) {
       with_flag(o.weight_decay != 0 && decoupled, [&](auto decoupled_decay) {
         with_flag(o.amsgrad, [&](auto amsgrad) {
-          adam_loop<T, decltype(l2)::value, decltype(decoupled_decay)::value, decltype(amsgrad)::value>(n, p, grad, m,
-                                                                                                        v, v_max, c);
+          detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
+            adam_loop<T, decltype(l2)::value, decltype(decoupled_decay)::value, decltype(amsgrad)::value>(
+                end - begin, p + begin, grad + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, c);
+          });
         });
       });
     });

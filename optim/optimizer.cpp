@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/parallel.h>
 
 namespace tg::optim {
 
@@ -110,6 +112,21 @@ ParamUpdate::ParamUpdate(const std::string& optimizer, std::size_t group, std::s
 void ParamUpdate::commit() {
   if (!data.is_same(param_)) kernel::copy_(param_, data);
   param_.storage()->bump_version();
+}
+
+void for_each_range(std::int64_t n, void (*body)(const void* context, std::int64_t begin, std::int64_t end),
+                    const void* context) {
+  const int threads = n >= kParallelThreshold && !in_parallel_region() ? tg::detail::team_size() : 1;
+  if (threads <= 1) {
+    if (n > 0) body(context, 0, n);
+    return;
+  }
+  // Parts of whole cache lines (16 floats), so two threads never write one line.
+  const std::int64_t part = ((n + threads - 1) / threads + 15) & ~std::int64_t{15};
+  kernel::parallel_for(threads, threads, [&](std::int64_t t) {
+    const std::int64_t begin = t * part, end = std::min(n, begin + part);
+    if (begin < end) body(context, begin, end);
+  });
 }
 
 void check_params(const std::string& optimizer, const std::vector<std::vector<Tensor>>& groups) {

@@ -193,6 +193,27 @@ std::vector<GroupRecord> load_param_groups(const std::string& optimizer, const O
 /// Throws tg::FormatError "<optimizer>::load_state_dict: <what>".
 [[noreturn]] void throw_bad_state(const std::string& optimizer, const std::string& what);
 
+/// Calls body(context, begin, end) on contiguous ranges that cover [0, n):
+/// one range on the calling thread below kParallelThreshold elements, else
+/// one per thread of a team, each thread flushing subnormals as tapegrad's
+/// kernels do. The optimizers' updates are elementwise, so how [0, n) is cut
+/// changes no result; a large model's step then uses every core, where the
+/// update was the one serial part of a wide step at 2 threads (issue 13).
+void for_each_range(std::int64_t n, void (*body)(const void* context, std::int64_t begin, std::int64_t end),
+                    const void* context);
+
+/// for_each_range with body(begin, end). Not a template all the way down, so
+/// that each optimizer and dtype does not get an OpenMP region of its own.
+template <class Body>
+void for_each_range(std::int64_t n, const Body& body) {
+  for_each_range(
+      n,
+      [](const void* context, std::int64_t begin, std::int64_t end) {
+        (*static_cast<const Body*>(context))(begin, end);
+      },
+      &body);
+}
+
 /// Calls State::scalars(s, f) for a State that has such numbers.
 template <class State, class F>
 void state_scalars(State& s, F&& f) {

@@ -224,35 +224,40 @@ TEST_CASE("float_mode: optimizer steps flush subnormal state and are bit-identic
     const Tensor normal = scalar_tensor(1.0);
     CHECK(bit_equal(run(true, normal), run(false, normal)));
 
-    // Gradients of 1e-30: g * g (1e-60) underflows. Flushed, the second
-    // moments are zero; kept, they are subnormal.
-    ModeFixture::reset();  // default: kernels flush, caller's mode untouched
-    Tensor p = zeros({8}).set_requires_grad();
-    p.set_grad(full({8}, 1e-20));
-    auto opt = make(p);
-    opt->step();
-    const auto state = opt->state_dict().tensors;
-    bool found = false;
-    for (const auto& item : state) {
-      const std::string& key = item.first;
-      const Tensor& t = item.second;
-      if (key.find("exp_avg_sq") == std::string::npos && key.find("square_avg") == std::string::npos &&
-          key.find(".sum") == std::string::npos)
-        continue;
-      found = true;
-      CAPTURE(key);
-      CHECK(all_zero(t));
+    // Gradients of 1e-20: g * g (1e-40) underflows. Flushed, the second
+    // moments are zero; kept, they are subnormal. Past kParallelThreshold
+    // the update runs on a team of 2, whose workers must flush too.
+    set_num_threads(2);
+    for (std::int64_t n : {std::int64_t{8}, 3 * kParallelThreshold + 5}) {
+      CAPTURE(n);
+      ModeFixture::reset();  // default: kernels flush, caller's mode untouched
+      Tensor p = zeros({n}).set_requires_grad();
+      p.set_grad(full({n}, 1e-20));
+      auto opt = make(p);
+      opt->step();
+      const auto state = opt->state_dict().tensors;
+      bool found = false;
+      for (const auto& item : state) {
+        const std::string& key = item.first;
+        const Tensor& t = item.second;
+        if (key.find("exp_avg_sq") == std::string::npos && key.find("square_avg") == std::string::npos &&
+            key.find(".sum") == std::string::npos)
+          continue;
+        found = true;
+        CAPTURE(key);
+        CHECK(all_zero(t));
+      }
+      if (std::string(name).starts_with("SGD")) {
+        // SGD has no squares: a subnormal step (lr * 1e-38) on a subnormal weight.
+        Tensor q = full({n}, kTiny).set_requires_grad();
+        q.set_grad(full({n}, 1e-37));
+        auto sgd = make(q);
+        sgd->step();
+        CHECK(all_zero(q.detach()));
+        found = true;
+      }
+      CHECK(found);
     }
-    if (std::string(name).starts_with("SGD")) {
-      // SGD has no squares: a subnormal step (lr * 1e-38) on a subnormal weight.
-      Tensor q = full({8}, kTiny).set_requires_grad();
-      q.set_grad(full({8}, 1e-37));
-      auto sgd = make(q);
-      sgd->step();
-      CHECK(all_zero(q.detach()));
-      found = true;
-    }
-    CHECK(found);
   }
 }
 
