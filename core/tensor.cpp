@@ -36,9 +36,10 @@ TensorBase make_tensor(Dims shape, DType dtype) {
       empty = true;
       continue;
     }
-    if (extent > std::numeric_limits<std::int64_t>::max() / s / 8)
+    // extent * s * 8 <= INT64_MAX, tested without a division (make_tensor
+    // runs once per op; an idiv was a sixth of its time).
+    if (mul_overflows(extent, s, &extent) || extent > std::numeric_limits<std::int64_t>::max() / 8)
       throw ShapeError(fmt::format("cannot create a tensor of shape {}: too many elements", shape_str(shape)));
-    extent *= s;
   }
   const std::int64_t numel = empty ? 0 : extent;
   const std::size_t nbytes = static_cast<std::size_t>(numel) * itemsize(dtype);
