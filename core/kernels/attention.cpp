@@ -170,18 +170,14 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
       score_tile(p, o, b, i0, rows, j0, cols, s.data());
       for (std::int64_t r = 0; r < rows; ++r) {
         T* sr = s.data() + r * cols;
-        T tile_max = kNegInf;
-        for (std::int64_t c = 0; c < cols; ++c) tile_max = std::max(tile_max, sr[c]);
-        const T m_new = std::max(m[r], tile_max);
+        const T m_new = std::max(m[r], lane_max(sr, cols, kNegInf));
         if (m_new == kNegInf) {  // nothing attended yet in this row
           std::fill(sr, sr + cols, T(0));
           continue;
         }
         const T alpha = std::exp(m[r] - m_new);  // 0 when m[r] was -inf
         vec::exp_shifted(sr, sr, cols, m_new);
-        T sum = 0;
-        for (std::int64_t c = 0; c < cols; ++c) sum += sr[c];
-        l[r] = l[r] * alpha + sum;
+        l[r] = l[r] * alpha + lane_sum<T>(cols, [sr](std::int64_t c) { return sr[c]; });
         m[r] = m_new;
         if (alpha != T(1)) {
           T* orow = o_rows + r * p.Ev;
@@ -235,9 +231,9 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
     // softmax backward's row term.
     std::vector<T> D(static_cast<std::size_t>(p.L));
     for (std::int64_t i = 0; i < p.L; ++i) {
-      T acc = 0;
-      for (std::int64_t e = 0; e < p.Ev; ++e) acc += dob[i * p.Ev + e] * ob[i * p.Ev + e];
-      D[static_cast<std::size_t>(i)] = acc;
+      const T* dor = dob + i * p.Ev;
+      const T* orow = ob + i * p.Ev;
+      D[static_cast<std::size_t>(i)] = lane_sum<T>(p.Ev, [dor, orow](std::int64_t e) { return dor[e] * orow[e]; });
     }
     std::vector<T> P(static_cast<std::size_t>(kBlockQ * kBlockK)), Pd, drop,
         dP(static_cast<std::size_t>(kBlockQ * kBlockK));

@@ -87,6 +87,40 @@ void parallel_for(std::int64_t n, int threads, const Body& body, Schedule schedu
       &body, schedule);
 }
 
+// The sum of term(j) for j in [0, n), accumulated in Acc as eight
+// interleaved partial sums, and the largest term the same way. One running
+// total is a chain of dependent instructions (four cycles per element for an
+// add); eight independent ones run side by side and vectorise. The order is
+// fixed by n alone, so a result never depends on the thread count. Terms that
+// are NaN: the sum is NaN; lane_max skips them, as std::max(m, x) does when m
+// is not NaN.
+template <class Acc, class Term>
+Acc lane_sum(std::int64_t n, Term term) {
+  constexpr int kLanes = 8;
+  Acc lanes[kLanes] = {};
+  std::int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+#pragma GCC unroll 1
+    for (int k = 0; k < kLanes; ++k) lanes[k] += term(j + k);
+  }
+  for (; j < n; ++j) lanes[0] += term(j);
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int k = 0; k < w; ++k) lanes[k] += lanes[k + w];
+  return lanes[0];
+}
+
+template <class T>
+T lane_max(const T* x, std::int64_t n, T lowest) {
+  T lanes[8] = {lowest, lowest, lowest, lowest, lowest, lowest, lowest, lowest};
+  std::int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) lanes[k] = lanes[k] < x[j + k] ? x[j + k] : lanes[k];
+  for (int k = 0; j < n; ++j, ++k) lanes[k] = lanes[k] < x[j] ? x[j] : lanes[k];
+  T m = lanes[0];
+  for (int k = 1; k < 8; ++k) m = m < lanes[k] ? lanes[k] : m;
+  return m;
+}
+
 // Whether a row over these element types takes only the general strided
 // loop. A 16-bit float converts through scalar code that does not vectorise,
 // so the contiguous and broadcast copies of its loop would be code without

@@ -23,21 +23,6 @@ void for_each_group(std::int64_t count, std::int64_t numel, Body body) {
   parallel_for(count, parallel ? detail::team_size() : 1, body);
 }
 
-// The sum of term(j) for j in [0, m), in double, kept as eight interleaved
-// partial sums: one running total is a chain of dependent additions (four
-// cycles each), which made a row of 96 take ~1000 cycles; eight independent
-// ones run side by side and vectorise. The order is fixed by m alone, so a
-// row's result does not depend on the thread count.
-template <class Term>
-double lane_sum(std::int64_t m, Term term) {
-  double lanes[8] = {};
-  std::int64_t j = 0;
-  for (; j + 8 <= m; j += 8)
-    for (int k = 0; k < 8; ++k) lanes[k] += term(j + k);
-  for (int k = 0; j < m; ++j, ++k) lanes[k] += term(j);
-  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-}
-
 // batch norm's float16 and bfloat16 inputs compute in float32, where its
 // sums accumulate anyway: the inputs widen exactly and the results round
 // back once, so the library holds one copy of its loops per compute dtype
@@ -65,8 +50,8 @@ LayerNormStats layer_norm(const TensorBase& x_in, const TensorBase& w_in, const 
     for_each_group(rows, x.numel(), [&](std::int64_t r) {
       const T* row = xp + r * m;
       const double mean =
-          lane_sum(m, [row](std::int64_t j) { return static_cast<double>(row[j]); }) / static_cast<double>(m);
-      const double squares = lane_sum(m, [row, mean](std::int64_t j) {
+          lane_sum<double>(m, [row](std::int64_t j) { return static_cast<double>(row[j]); }) / static_cast<double>(m);
+      const double squares = lane_sum<double>(m, [row, mean](std::int64_t j) {
         const double d = row[j] - mean;
         return d * d;
       });
@@ -115,9 +100,10 @@ std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorB
             if constexpr (decltype(with_weight)::value) return static_cast<double>(gr[j] * wp[j]);
             else return static_cast<double>(gr[j]);
           };
-          const double mean_g = lane_sum(m, g_at) / static_cast<double>(m);
+          const double mean_g = lane_sum<double>(m, g_at) / static_cast<double>(m);
           const double mean_gx =
-              lane_sum(m, [&](std::int64_t j) { return g_at(j) * (xr[j] - mean_r) * rstd_r; }) / static_cast<double>(m);
+              lane_sum<double>(m, [&](std::int64_t j) { return g_at(j) * (xr[j] - mean_r) * rstd_r; }) /
+              static_cast<double>(m);
           for (std::int64_t j = 0; j < m; ++j) {
             const double xhat = (xr[j] - mean_r) * rstd_r;
             dxr[j] = static_cast<T>(rstd_r * (g_at(j) - mean_g - xhat * mean_gx));
@@ -158,8 +144,8 @@ RMSNormStats rms_norm(const TensorBase& x_in, const TensorBase& w_in, std::int64
     T* rp = out.rstd.data_ptr<T>();
     for_each_group(rows, x.numel(), [&](std::int64_t r) {
       const T* row = xp + r * m;
-      const double squares =
-          lane_sum(m, [row](std::int64_t j) { return static_cast<double>(row[j]) * static_cast<double>(row[j]); });
+      const double squares = lane_sum<double>(
+          m, [row](std::int64_t j) { return static_cast<double>(row[j]) * static_cast<double>(row[j]); });
       const double rstd = 1.0 / std::sqrt(squares / static_cast<double>(m) + eps);
       T* yr = yp + r * m;
       for (std::int64_t j = 0; j < m; ++j) {

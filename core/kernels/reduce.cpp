@@ -781,17 +781,7 @@ double sum_double(const T* p, std::int64_t n) {
 
 template <class T>
 double dot_double(const T* a, const T* b, std::int64_t n) {
-  constexpr int kLanes = 8;
-  double lanes[kLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-#pragma GCC unroll 1
-    for (int k = 0; k < kLanes; ++k) lanes[k] += static_cast<double>(a[i + k]) * static_cast<double>(b[i + k]);
-  }
-  for (; i < n; ++i) lanes[0] += static_cast<double>(a[i]) * static_cast<double>(b[i]);
-  for (int w = kLanes / 2; w > 0; w /= 2)
-    for (int k = 0; k < w; ++k) lanes[k] += lanes[k + w];
-  return lanes[0];
+  return lane_sum<double>(n, [a, b](std::int64_t i) { return static_cast<double>(a[i]) * static_cast<double>(b[i]); });
 }
 
 template <class T, bool Log>
