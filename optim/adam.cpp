@@ -4,6 +4,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/optim/adam_family.h>
 
 namespace tg::optim {
@@ -37,19 +38,17 @@ template <class T, bool kL2, bool kDecoupled, bool kAmsgrad>
   }
 }
 
-// The same loop on 8 floats (4 doubles) at a time where the CPU has AVX2.
-// Its square roots and divisions bound Adam (a third of the seed model's
-// step with SSE's 4-wide ones). No FMA: AVX2's sqrt, div, mul and add round
-// as SSE's and the scalar ones do, so the bits are the same on any CPU.
+// The same loop on 8 floats (4 doubles) at a time, used where the vector
+// functions run on AVX2 (vec::isa(), the library's one CPU check, which tests
+// can switch). Its square roots and divisions bound Adam (a third of the seed
+// model's step with SSE's 4-wide ones). No FMA: AVX2's sqrt, div, mul and add
+// round as SSE's and the scalar ones do, so the bits are the same on any CPU.
+// Safe beside baseline code: both loops have internal linkage, so the linker
+// never mistakes one copy for the other.
 template <class T, bool kL2, bool kDecoupled, bool kAmsgrad>
 [[gnu::target("avx2")]] void adam_loop_avx2(std::int64_t n, T* __restrict p, const T* __restrict grad, T* __restrict m,
                                             T* __restrict v, T* __restrict v_max, const AdamConstants<T> c) {
   adam_loop<T, kL2, kDecoupled, kAmsgrad>(n, p, grad, m, v, v_max, c);
-}
-
-bool cpu_has_avx2() {
-  static const bool has = __builtin_cpu_supports("avx2");
-  return has;
 }
 
 // Calls f(std::bool_constant<b>{}).
@@ -92,7 +91,7 @@ void adam_update(const Options& o, AdamState& s, detail::ParamUpdate& u, bool de
         with_flag(o.amsgrad, [&](auto amsgrad) {
           constexpr bool kL2 = decltype(l2)::value, kDecoupled = decltype(decoupled_decay)::value,
                          kAmsgrad = decltype(amsgrad)::value;
-          const bool wide = cpu_has_avx2();
+          const bool wide = kernel::vec::isa() == kernel::vec::Isa::kAvx2;
           detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
             T* const vm = v_max ? v_max + begin : nullptr;
             if (wide)

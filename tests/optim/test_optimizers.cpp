@@ -7,10 +7,12 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include <doctest/doctest.h>
 
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/io/safetensors.h>
 #include <tapegrad/optim/optim.h>
 #include "io/io_test_files.h"
@@ -557,11 +559,20 @@ TEST_CASE("Adam and AdamW: the same bits as the update written out, on every CPU
       {{.lr = 1e-2, .weight_decay = 0.1, .maximize = true}, true},
       {{.lr = 3e-3, .weight_decay = 0.01, .amsgrad = true}, true},
   };
-  for (std::size_t k = 0; k < cases.size(); ++k) {
-    CAPTURE(k);
-    check_adam_bits<float>(cases[k].first, cases[k].second);
-    check_adam_bits<double>(cases[k].first, cases[k].second);
+  // Each instruction set this CPU has (the AVX2 loop and the baseline one).
+  namespace vec = tg::kernel::vec;
+  const vec::Isa saved = vec::isa();
+  for (vec::Isa isa : {vec::Isa::kAvx2, vec::Isa::kSse2, vec::Isa::kScalar}) {
+    if (!vec::force_isa(isa)) continue;
+    const std::string isa_name = vec::isa_name(isa);
+    CAPTURE(isa_name);
+    for (std::size_t k = 0; k < cases.size(); ++k) {
+      CAPTURE(k);
+      check_adam_bits<float>(cases[k].first, cases[k].second);
+      check_adam_bits<double>(cases[k].first, cases[k].second);
+    }
   }
+  vec::force_isa(saved);
 }
 
 }  // namespace test_optimizers
