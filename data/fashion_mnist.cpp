@@ -24,10 +24,10 @@ std::string find_file(const std::string& dir, const std::string& name) {
                   plain.string(), gz.string()));
 }
 
-void load_split(const std::string& dir, const char* prefix, Tensor& images, Tensor& labels) {
+void load_split(const std::string& dir, const char* prefix, DType dtype, Tensor& images, Tensor& labels) {
   const std::string images_path = find_file(dir, fmt::format("{}-images-idx3-ubyte", prefix));
   const std::string labels_path = find_file(dir, fmt::format("{}-labels-idx1-ubyte", prefix));
-  images = load_mnist_images(images_path);
+  images = dtype == kUInt8 ? load_mnist_images_uint8(images_path) : load_mnist_images(images_path);
   labels = load_mnist_labels(labels_path);
   if (images.shape()[0] != labels.shape()[0])
     throw FormatError(fmt::format("load_fashion_mnist: '{}' holds {} images but '{}' holds {} labels", images_path,
@@ -36,10 +36,12 @@ void load_split(const std::string& dir, const char* prefix, Tensor& images, Tens
 
 }  // namespace
 
-FashionMnist load_fashion_mnist(const std::string& dir) {
+FashionMnist load_fashion_mnist(const std::string& dir, DType images) {
+  if (images != kFloat32 && images != kUInt8)
+    throw DTypeError(fmt::format("load_fashion_mnist: images load as float32 or uint8, not {}", dtype_name(images)));
   FashionMnist out;
-  load_split(dir, "train", out.train_images, out.train_labels);
-  load_split(dir, "t10k", out.test_images, out.test_labels);
+  load_split(dir, "train", images, out.train_images, out.train_labels);
+  load_split(dir, "t10k", images, out.test_images, out.test_labels);
   return out;
 }
 

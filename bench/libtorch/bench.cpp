@@ -266,12 +266,14 @@ torch::Tensor read_idx_gz(const std::string& path) {
 // One Fashion-MNIST epoch of the seed model, as a LibTorch user writes it
 // with the data in memory: a fresh permutation, then index_select per batch
 // (faster than torch::data's per-example collation, so LibTorch's best case).
+// The images stay uint8 until the batch, as on tapegrad's side
+// (bench/bench_epoch.cpp): index_select of the bytes, then to float / 255.
 void BM_epoch(benchmark::State& state) {
   set_threads(state, 0);
   torch::manual_seed(0);
   const char* env = std::getenv("TAPEGRAD_FASHION_MNIST_DIR");
   const std::string dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
-  const torch::Tensor images = read_idx_gz(dir + "/train-images-idx3-ubyte.gz").to(torch::kFloat) / 255.0;
+  const torch::Tensor images = read_idx_gz(dir + "/train-images-idx3-ubyte.gz");
   const torch::Tensor labels = read_idx_gz(dir + "/train-labels-idx1-ubyte.gz").to(torch::kLong);
   torch::nn::Sequential model(torch::nn::Linear(784, 32), torch::nn::ReLU(), torch::nn::Linear(32, 64),
                               torch::nn::ReLU(), torch::nn::Linear(64, 10));
@@ -283,8 +285,8 @@ void BM_epoch(benchmark::State& state) {
     for (std::int64_t start = 0; start < images.size(0); start += batch) {
       const torch::Tensor index = order.narrow(0, start, std::min(batch, images.size(0) - start));
       opt.zero_grad();
-      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(images.index_select(0, index)),
-                                                                labels.index_select(0, index));
+      const torch::Tensor input = images.index_select(0, index).to(torch::kFloat).div_(255.0);
+      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(input), labels.index_select(0, index));
       loss.backward();
       opt.step();
       total += loss.item<double>();
@@ -297,14 +299,15 @@ BENCHMARK(BM_epoch)->ArgNames({"threads"})->Arg(1)->Unit(benchmark::kMillisecond
 // bench/bench_denormal.cpp's rows. `mxcsr` 1 is at::globalContext().setFlushDenormal(true),
 // 0 PyTorch's default (gradual underflow).
 struct FashionData {
-  torch::Tensor images, labels;
+  torch::Tensor images, labels, pixels;  // pixels: the images as uint8, for the epochs
 };
 const FashionData& fashion() {
   static const FashionData data = [] {
     const char* env = std::getenv("TAPEGRAD_FASHION_MNIST_DIR");
     const std::string dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
-    return FashionData{read_idx_gz(dir + "/train-images-idx3-ubyte.gz").to(torch::kFloat) / 255.0,
-                       read_idx_gz(dir + "/train-labels-idx1-ubyte.gz").to(torch::kLong)};
+    const torch::Tensor pixels = read_idx_gz(dir + "/train-images-idx3-ubyte.gz");
+    return FashionData{pixels.to(torch::kFloat) / 255.0,
+                       read_idx_gz(dir + "/train-labels-idx1-ubyte.gz").to(torch::kLong), pixels};
   }();
   return data;
 }
@@ -359,8 +362,9 @@ void BM_epochs10(benchmark::State& state) {
     for (std::int64_t begin = 0; begin < data.images.size(0); begin += batch) {
       const torch::Tensor index = order.narrow(0, begin, std::min(batch, data.images.size(0) - begin));
       opt.zero_grad();
-      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(data.images.index_select(0, index)),
-                                                                data.labels.index_select(0, index));
+      const torch::Tensor input = data.pixels.index_select(0, index).to(torch::kFloat).div_(255.0);
+      torch::Tensor loss =
+          torch::nn::functional::cross_entropy(model->forward(input), data.labels.index_select(0, index));
       loss.backward();
       opt.step();
       total += loss.item<double>();

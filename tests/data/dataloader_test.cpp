@@ -289,6 +289,58 @@ TEST_CASE("stacking examples of different shapes or dtypes names the examples") 
   CHECK_THROWS_AS(Squares(5).get_batch(out_of_range), tg::IndexError);
 }
 
+TEST_CASE("TensorDataset with kToUnitFloat hands out uint8 inputs as float32 byte / 255") {
+  // 40 examples of [3, 5] bytes covering 0..255; targets 0..39.
+  tg::Tensor bytes = tg::empty({40, 3, 5}, {.dtype = tg::kUInt8});
+  std::uint8_t* pb = bytes.data_ptr<std::uint8_t>();
+  for (std::int64_t i = 0; i < bytes.numel(); ++i) pb[i] = static_cast<std::uint8_t>((i * 37) % 256);
+  tg::Tensor targets = tg::arange(0, 40, 1, tg::kInt64);
+  const TensorDataset data(bytes, targets, tg::data::InputTransform::kToUnitFloat);
+  CHECK(data.transform() == tg::data::InputTransform::kToUnitFloat);
+  CHECK(data.inputs().dtype() == tg::kUInt8);
+  const auto expect_row = [&](const tg::Tensor& got, std::size_t row) {
+    REQUIRE(got.dtype() == tg::kFloat32);
+    REQUIRE(got.numel() == 15);
+    const std::vector<float> v = got.contiguous().to_vector<float>();
+    for (std::size_t k = 0; k < 15; ++k)  // exactly the floats load_mnist_images gives
+      CHECK(v[k] == static_cast<float>(pb[row * 15 + k]) / 255.0f);
+  };
+  const Example e = data.get(7);
+  CHECK(e.input.shape().vec() == std::vector<std::int64_t>{3, 5});
+  expect_row(e.input, 7);
+  CHECK(e.target.item<std::int64_t>() == 7);
+
+  // Shuffled, repeated and consecutive indices, as a DataLoader asks for them.
+  const std::vector<std::size_t> indices{39, 0, 1, 2, 17, 17, 5};
+  const Batch b = data.get_batch(indices);
+  CHECK(b.input.shape().vec() == std::vector<std::int64_t>{7, 3, 5});
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    CAPTURE(i);
+    expect_row(b.input.select(0, static_cast<std::int64_t>(i)), indices[i]);
+    CHECK(b.target.select(0, static_cast<std::int64_t>(i)).item<std::int64_t>() ==
+          static_cast<std::int64_t>(indices[i]));
+  }
+  CHECK_THROWS_AS(data.get_batch(std::vector<std::size_t>{3, 40}), tg::IndexError);
+
+  // narrow keeps the transform; a DataLoader batches through it.
+  const TensorDataset tail = data.narrow(30, 10);
+  CHECK(tail.transform() == tg::data::InputTransform::kToUnitFloat);
+  expect_row(tail.get(2).input, 32);
+  DataLoader loader(tail, {.batch_size = 4});
+  std::size_t seen = 0;
+  for (const Batch& batch : loader) {
+    CHECK(batch.input.dtype() == tg::kFloat32);
+    for (std::int64_t i = 0; i < batch.input.size(0); ++i) expect_row(batch.input.select(0, i), 30 + seen++);
+  }
+  CHECK(seen == 10);
+}
+
+TEST_CASE("TensorDataset with kToUnitFloat refuses inputs that are not uint8") {
+  CHECK_THROWS_WITH_AS(TensorDataset(tg::zeros({4, 2}), tg::zeros({4}), tg::data::InputTransform::kToUnitFloat),
+                       doctest::Contains("kToUnitFloat converts uint8 pixels, but the inputs [4, 2] are float32"),
+                       tg::DTypeError);
+}
+
 TEST_CASE("TensorDataset::narrow, Subset and first_n select examples") {
   const auto ds = rows(10);
   SUBCASE("narrow views a range of rows") {

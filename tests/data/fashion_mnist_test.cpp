@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <tapegrad/autograd/ops.h>
 #include <tapegrad/data/fashion_mnist.h>
 #include "data/fixtures/idx_writer.h"
 
@@ -70,6 +71,28 @@ TEST_CASE("load_fashion_mnist reads plain and gzip files from a directory") {
   CHECK(std::vector<std::int64_t>(train, train + 3) == std::vector<std::int64_t>{4, 0, 9});
   const std::int64_t* test = data.test_labels.data_ptr<std::int64_t>();
   CHECK(std::vector<std::int64_t>(test, test + 2) == std::vector<std::int64_t>{1, 2});
+}
+
+TEST_CASE("load_fashion_mnist(dir, kUInt8) keeps the pixels; the float load is those pixels / 255") {
+  TempDir dir;
+  write_plain(dir / "train-images-idx3-ubyte", images(3));
+  write_plain(dir / "train-labels-idx1-ubyte", labels({4, 0, 9}));
+  write_plain(dir / "t10k-images-idx3-ubyte", images(2));
+  write_plain(dir / "t10k-labels-idx1-ubyte", labels({1, 2}));
+  const auto bytes = tg::data::load_fashion_mnist(dir.path().string(), tg::kUInt8);
+  const auto floats = tg::data::load_fashion_mnist(dir.path().string());
+  CHECK(bytes.train_images.dtype() == tg::kUInt8);
+  CHECK(bytes.test_images.dtype() == tg::kUInt8);
+  CHECK(bytes.train_images.shape().vec() == std::vector<std::int64_t>{3, 2, 2});
+  const std::uint8_t* b = bytes.train_images.data_ptr<std::uint8_t>();
+  const float* f = floats.train_images.data_ptr<float>();
+  for (int i = 0; i < 12; ++i) {
+    CHECK(b[i] == i / 4);
+    CHECK(f[i] == static_cast<float>(b[i]) / 255.0f);
+  }
+  CHECK(tg::equal(bytes.train_labels, floats.train_labels));
+  CHECK_THROWS_WITH_AS(tg::data::load_fashion_mnist(dir.path().string(), tg::kFloat64),
+                       doctest::Contains("float32 or uint8, not float64"), tg::DTypeError);
 }
 
 TEST_CASE("load_fashion_mnist: a count mismatch names both files and both counts") {
