@@ -33,16 +33,15 @@ void Adadelta::step() {
       const T rho = static_cast<T>(o.rho), one_minus_rho = static_cast<T>(1 - o.rho);
       const T wd = static_cast<T>(o.weight_decay), eps = static_cast<T>(o.eps), lr = static_cast<T>(o.lr);
       const T sign = o.maximize ? T(-1) : T(1);
-      detail::for_each_range(u.data.numel(), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t i = begin; i < end; ++i) {
-          T g = sign * grad[i];
-          if (wd != 0) g += wd * p[i];
-          v[i] = rho * v[i] + one_minus_rho * g * g;
-          const T delta = std::sqrt(acc[i] + eps) / std::sqrt(v[i] + eps) * g;
-          acc[i] = rho * acc[i] + one_minus_rho * delta * delta;
-          p[i] -= lr * delta;
-        }
-      });
+      const std::int64_t n = u.data.numel();
+      for (std::int64_t i = 0; i < n; ++i) {
+        T g = sign * grad[i];
+        if (wd != 0) g += wd * p[i];
+        v[i] = rho * v[i] + one_minus_rho * g * g;
+        const T delta = std::sqrt(acc[i] + eps) / std::sqrt(v[i] + eps) * g;
+        acc[i] = rho * acc[i] + one_minus_rho * delta * delta;
+        p[i] -= lr * delta;
+      }
     });
   });
 }

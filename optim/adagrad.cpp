@@ -32,14 +32,13 @@ void Adagrad::step() {
       const T lr = static_cast<T>(clr), eps = static_cast<T>(o.eps);
       const T weight_decay = static_cast<T>(o.weight_decay);
       const T sign = o.maximize ? T(-1) : T(1);
-      detail::for_each_range(u.data.numel(), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t i = begin; i < end; ++i) {
-          T g = sign * grad[i];
-          if (weight_decay != 0) g += weight_decay * p[i];
-          sum[i] += g * g;  // every squared gradient so far
-          p[i] -= lr * g / (std::sqrt(sum[i]) + eps);
-        }
-      });
+      const std::int64_t n = u.data.numel();
+      for (std::int64_t i = 0; i < n; ++i) {
+        T g = sign * grad[i];
+        if (weight_decay != 0) g += weight_decay * p[i];
+        sum[i] += g * g;  // every squared gradient so far
+        p[i] -= lr * g / (std::sqrt(sum[i]) + eps);
+      }
     });
   });
 }

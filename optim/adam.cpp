@@ -1,6 +1,7 @@
 #include <tapegrad/optim/adam.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <type_traits>
 
@@ -19,24 +20,33 @@ struct AdamConstants {
 };
 
 // The update of one parameter's n elements. The options that change the
-// formula are template flags, so the common case (no weight decay, no
-// amsgrad) is a branch-free loop over unaliased arrays that the compiler
-// vectorises; with runtime branches inside it stayed scalar and Adam took
-// half of the seed model's training step.
-template <class T, bool kL2, bool kDecoupled, bool kAmsgrad>
+// formula (Flags: l2, decoupled, amsgrad) are std::bool_constant for float
+// and double, so the common case (no weight decay, no amsgrad) is a
+// branch-free loop over unaliased arrays that the compiler vectorises (with
+// run-time branches inside it stayed scalar and Adam took half of the seed
+// model's step); for 16-bit floats, whose arithmetic converts through scalar
+// code anyway, they are run-time bools, one copy of the loop instead of eight.
+template <class T, class Flags>
 [[gnu::always_inline]] inline void adam_loop(std::int64_t n, T* __restrict p, const T* __restrict grad, T* __restrict m,
-                                             T* __restrict v, T* __restrict v_max, const AdamConstants<T> c) {
+                                             T* __restrict v, T* __restrict v_max, const AdamConstants<T> c, Flags f) {
   for (std::int64_t i = 0; i < n; ++i) {
     T g = c.sign * grad[i];
-    if constexpr (kL2) g += c.weight_decay * p[i];      // Adam: L2 penalty in the gradient
-    if constexpr (kDecoupled) p[i] *= c.decay_factor;   // AdamW: shrink the weight itself
+    if (f.l2) g += c.weight_decay * p[i];               // Adam: L2 penalty in the gradient
+    if (f.decoupled) p[i] *= c.decay_factor;            // AdamW: shrink the weight itself
     m[i] = c.beta1 * m[i] + c.one_minus_beta1 * g;      // first moment
     v[i] = c.beta2 * v[i] + c.one_minus_beta2 * g * g;  // second moment
     T second = v[i];
-    if constexpr (kAmsgrad) second = v_max[i] = std::max(v_max[i], v[i]);
+    if (f.amsgrad) second = v_max[i] = std::max(v_max[i], v[i]);
     p[i] -= c.step_size * m[i] / (std::sqrt(second) / c.bias_correction2_sqrt + c.eps);
   }
 }
+
+template <class L2, class Decoupled, class Amsgrad>
+struct AdamFlags {
+  L2 l2;
+  Decoupled decoupled;
+  Amsgrad amsgrad;
+};
 
 // The same loop on 8 floats (4 doubles) at a time, used where the vector
 // functions run on AVX2 (vec::isa(), the library's one CPU check, which tests
@@ -45,22 +55,48 @@ template <class T, bool kL2, bool kDecoupled, bool kAmsgrad>
 // round as SSE's and the scalar ones do, so the bits are the same on any CPU.
 // Safe beside baseline code: both loops have internal linkage, so the linker
 // never mistakes one copy for the other.
-template <class T, bool kL2, bool kDecoupled, bool kAmsgrad>
+template <class T, class Flags>
 [[gnu::target("avx2")]] void adam_loop_avx2(std::int64_t n, T* __restrict p, const T* __restrict grad, T* __restrict m,
-                                            T* __restrict v, T* __restrict v_max, const AdamConstants<T> c) {
-  adam_loop<T, kL2, kDecoupled, kAmsgrad>(n, p, grad, m, v, v_max, c);
+                                            T* __restrict v, T* __restrict v_max, const AdamConstants<T> c, Flags f) {
+  adam_loop(n, p, grad, m, v, v_max, c, f);
 }
 
-// Calls f(std::bool_constant<b>{}).
-template <class F>
-void with_flag(bool b, F&& f) {
-  if (b) f(std::true_type{});
-  else f(std::false_type{});
+// Runs the loop over [0, n) in ranges (for_each_range), on AVX2 where the
+// vector functions use it (float and double: 16-bit floats would gain nothing).
+template <class T, class Flags>
+void run_adam(std::int64_t n, T* p, const T* grad, T* m, T* v, T* v_max, const AdamConstants<T>& c, Flags f) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    if (kernel::vec::isa() == kernel::vec::Isa::kAvx2) {
+      detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
+        adam_loop_avx2(end - begin, p + begin, grad + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, c,
+                       f);
+      });
+      return;
+    }
+  }
+  detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
+    adam_loop(end - begin, p + begin, grad + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, c, f);
+  });
 }
 
-// One Adam or AdamW update of one parameter; `decoupled` is AdamW's weight decay.
+// What Adam and AdamW share of their options; one update function for both,
+// so each loop is compiled once, and only for the combinations that occur (a
+// decay is the L2 penalty or the decoupled one, never both).
+struct AdamHyper {
+  double lr;
+  std::array<double, 2> betas;
+  double eps, weight_decay;
+  bool amsgrad, maximize;
+  bool decoupled;  // AdamW's weight decay
+};
+
 template <class Options>
-void adam_update(const Options& o, AdamState& s, detail::ParamUpdate& u, bool decoupled, const char* who) {
+AdamHyper hyper(const Options& o, bool decoupled) {
+  return {o.lr, o.betas, o.eps, o.weight_decay, o.amsgrad, o.maximize, decoupled};
+}
+
+// One Adam or AdamW update of one parameter.
+void adam_update(const AdamHyper& o, AdamState& s, detail::ParamUpdate& u, const char* who) {
   ++s.step;
   detail::zeros_once(s.exp_avg, s.exp_avg_sq, u.data);
   if (o.amsgrad && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = zeros_like(u.data);
@@ -86,24 +122,21 @@ void adam_update(const Options& o, AdamState& s, detail::ParamUpdate& u, bool de
     T* v = s.exp_avg_sq.data_ptr<T>();
     T* v_max = o.amsgrad ? s.max_exp_avg_sq.data_ptr<T>() : nullptr;
     const std::int64_t n = u.data.numel();
-    with_flag(o.weight_decay != 0 && !decoupled, [&](auto l2) {
-      with_flag(o.weight_decay != 0 && decoupled, [&](auto decoupled_decay) {
-        with_flag(o.amsgrad, [&](auto amsgrad) {
-          constexpr bool kL2 = decltype(l2)::value, kDecoupled = decltype(decoupled_decay)::value,
-                         kAmsgrad = decltype(amsgrad)::value;
-          const bool wide = kernel::vec::isa() == kernel::vec::Isa::kAvx2;
-          detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
-            T* const vm = v_max ? v_max + begin : nullptr;
-            if (wide)
-              adam_loop_avx2<T, kL2, kDecoupled, kAmsgrad>(end - begin, p + begin, grad + begin, m + begin, v + begin,
-                                                           vm, c);
-            else
-              adam_loop<T, kL2, kDecoupled, kAmsgrad>(end - begin, p + begin, grad + begin, m + begin, v + begin, vm,
-                                                      c);
-          });
-        });
-      });
-    });
+    const bool l2 = o.weight_decay != 0 && !o.decoupled, decoupled = o.weight_decay != 0 && o.decoupled;
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      using Yes = std::true_type;
+      using No = std::false_type;
+      const auto run = [&](auto amsgrad) {
+        using Ams = decltype(amsgrad);
+        if (l2) run_adam(n, p, grad, m, v, v_max, c, AdamFlags<Yes, No, Ams>{});
+        else if (decoupled) run_adam(n, p, grad, m, v, v_max, c, AdamFlags<No, Yes, Ams>{});
+        else run_adam(n, p, grad, m, v, v_max, c, AdamFlags<No, No, Ams>{});
+      };
+      if (o.amsgrad) run(Yes{});
+      else run(No{});
+    } else {
+      run_adam(n, p, grad, m, v, v_max, c, AdamFlags<bool, bool, bool>{l2, decoupled, o.amsgrad});
+    }
   });
 }
 
@@ -123,7 +156,7 @@ Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups) : OptimizerWithState(std
 
 void Adam::step() {
   for_each_update([](const AdamOptions& o, AdamState& s, detail::ParamUpdate& u) {
-    adam_update(o, s, u, /*decoupled=*/false, "Adam");
+    adam_update(hyper(o, /*decoupled=*/false), s, u, "Adam");
   });
 }
 
@@ -136,7 +169,7 @@ AdamW::AdamW(std::vector<ParamGroup<AdamWOptions>> groups) : OptimizerWithState(
 
 void AdamW::step() {
   for_each_update([](const AdamWOptions& o, AdamState& s, detail::ParamUpdate& u) {
-    adam_update(o, s, u, /*decoupled=*/true, "AdamW");
+    adam_update(hyper(o, /*decoupled=*/true), s, u, "AdamW");
   });
 }
 

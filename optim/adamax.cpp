@@ -32,16 +32,15 @@ void Adamax::step() {
       const T one_minus_b1 = static_cast<T>(1 - o.betas[0]);
       const T wd = static_cast<T>(o.weight_decay), eps = static_cast<T>(o.eps), step = static_cast<T>(clr);
       const T sign = o.maximize ? T(-1) : T(1);
-      detail::for_each_range(u.data.numel(), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t i = begin; i < end; ++i) {
-          T g = sign * grad[i];
-          if (wd != 0) g += wd * p[i];
-          m[i] = b1 * m[i] + one_minus_b1 * g;
-          // eps inside the max keeps u > 0, so the division below is safe.
-          inf_norm[i] = std::max(b2 * inf_norm[i], std::abs(g) + eps);
-          p[i] -= step * (m[i] / inf_norm[i]);
-        }
-      });
+      const std::int64_t n = u.data.numel();
+      for (std::int64_t i = 0; i < n; ++i) {
+        T g = sign * grad[i];
+        if (wd != 0) g += wd * p[i];
+        m[i] = b1 * m[i] + one_minus_b1 * g;
+        // eps inside the max keeps u > 0, so the division below is safe.
+        inf_norm[i] = std::max(b2 * inf_norm[i], std::abs(g) + eps);
+        p[i] -= step * (m[i] / inf_norm[i]);
+      }
     });
   });
 }

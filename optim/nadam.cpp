@@ -41,17 +41,16 @@ void NAdam::step() {
       const T one_minus_b1 = static_cast<T>(1 - beta1), one_minus_b2 = static_cast<T>(1 - beta2);
       const T wd = static_cast<T>(o.weight_decay), eps = static_cast<T>(o.eps), bc2 = static_cast<T>(bias_correction2);
       const T gs = static_cast<T>(grad_scale), as = static_cast<T>(avg_scale);
-      detail::for_each_range(u.data.numel(), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t i = begin; i < end; ++i) {
-          T g = grad[i];
-          if (wd != 0) g += wd * p[i];
-          m[i] = b1 * m[i] + one_minus_b1 * g;
-          v[i] = b2 * v[i] + one_minus_b2 * g * g;
-          const T denom = std::sqrt(v[i] / bc2) + eps;
-          p[i] += gs * (g / denom);
-          p[i] += as * (m[i] / denom);
-        }
-      });
+      const std::int64_t n = u.data.numel();
+      for (std::int64_t i = 0; i < n; ++i) {
+        T g = grad[i];
+        if (wd != 0) g += wd * p[i];
+        m[i] = b1 * m[i] + one_minus_b1 * g;
+        v[i] = b2 * v[i] + one_minus_b2 * g * g;
+        const T denom = std::sqrt(v[i] / bc2) + eps;
+        p[i] += gs * (g / denom);
+        p[i] += as * (m[i] / denom);
+      }
     });
   });
 }

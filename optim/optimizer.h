@@ -199,6 +199,8 @@ std::vector<GroupRecord> load_param_groups(const std::string& optimizer, const O
 /// kernels do. The optimizers' updates are elementwise, so how [0, n) is cut
 /// changes no result; a large model's step then uses every core, where the
 /// update was the one serial part of a wide step at 2 threads (issue 13).
+/// Adam and AdamW use it; the other optimizers' loops stay serial, since a
+/// parallel copy of each cost the shared library more than it had to spare.
 void for_each_range(std::int64_t n, void (*body)(const void* context, std::int64_t begin, std::int64_t end),
                     const void* context);
 

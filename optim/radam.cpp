@@ -42,17 +42,16 @@ void RAdam::step() {
       const T wd = static_cast<T>(o.weight_decay), eps = static_cast<T>(o.eps), lr = static_cast<T>(o.lr);
       const T bc1 = static_cast<T>(bias_correction1), bc2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
       const T r = static_cast<T>(rect);
-      detail::for_each_range(u.data.numel(), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t i = begin; i < end; ++i) {
-          T g = grad[i];
-          if (wd != 0) g += wd * p[i];
-          m[i] = b1 * m[i] + one_minus_b1 * g;
-          v[i] = b2 * v[i] + one_minus_b2 * g * g;
-          const T corrected = m[i] / bc1;
-          if (rectified) p[i] -= corrected * lr * (bc2_sqrt / (std::sqrt(v[i]) + eps)) * r;
-          else p[i] -= corrected * lr;
-        }
-      });
+      const std::int64_t n = u.data.numel();
+      for (std::int64_t i = 0; i < n; ++i) {
+        T g = grad[i];
+        if (wd != 0) g += wd * p[i];
+        m[i] = b1 * m[i] + one_minus_b1 * g;
+        v[i] = b2 * v[i] + one_minus_b2 * g * g;
+        const T corrected = m[i] / bc1;
+        if (rectified) p[i] -= corrected * lr * (bc2_sqrt / (std::sqrt(v[i]) + eps)) * r;
+        else p[i] -= corrected * lr;
+      }
     });
   });
 }

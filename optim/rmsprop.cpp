@@ -41,26 +41,25 @@ void RMSprop::step() {
       const T one_minus_alpha = static_cast<T>(1 - o.alpha), eps = static_cast<T>(o.eps);
       const T weight_decay = static_cast<T>(o.weight_decay), momentum = static_cast<T>(o.momentum);
       const T sign = o.maximize ? T(-1) : T(1);
-      detail::for_each_range(u.data.numel(), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t i = begin; i < end; ++i) {
-          T g = sign * grad[i];
-          if (weight_decay != 0) g += weight_decay * p[i];
-          v[i] = alpha * v[i] + one_minus_alpha * g * g;  // running mean of g^2
-          T denom;
-          if (a) {
-            a[i] = alpha * a[i] + one_minus_alpha * g;  // running mean of g: v - a^2 estimates the variance
-            denom = std::sqrt(v[i] - a[i] * a[i]) + eps;
-          } else {
-            denom = std::sqrt(v[i]) + eps;
-          }
-          if (b) {
-            b[i] = momentum * b[i] + g / denom;
-            p[i] -= lr * b[i];
-          } else {
-            p[i] -= lr * g / denom;
-          }
+      const std::int64_t n = u.data.numel();
+      for (std::int64_t i = 0; i < n; ++i) {
+        T g = sign * grad[i];
+        if (weight_decay != 0) g += weight_decay * p[i];
+        v[i] = alpha * v[i] + one_minus_alpha * g * g;  // running mean of g^2
+        T denom;
+        if (a) {
+          a[i] = alpha * a[i] + one_minus_alpha * g;  // running mean of g: v - a^2 estimates the variance
+          denom = std::sqrt(v[i] - a[i] * a[i]) + eps;
+        } else {
+          denom = std::sqrt(v[i]) + eps;
         }
-      });
+        if (b) {
+          b[i] = momentum * b[i] + g / denom;
+          p[i] -= lr * b[i];
+        } else {
+          p[i] -= lr * g / denom;
+        }
+      }
     });
   });
 }

@@ -40,17 +40,16 @@ void SGD::step() {
       const T lr = static_cast<T>(o.lr), weight_decay = static_cast<T>(o.weight_decay);
       const T momentum = static_cast<T>(o.momentum), damped = static_cast<T>(1 - o.dampening);
       const T sign = o.maximize ? T(-1) : T(1);
-      detail::for_each_range(u.data.numel(), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t i = begin; i < end; ++i) {
-          T g = sign * grad[i];
-          if (weight_decay != 0) g += weight_decay * p[i];  // L2 penalty
-          if (buf) {
-            buf[i] = first ? g : T(momentum * buf[i] + damped * g);  // b = mu b + (1 - tau) g
-            g = o.nesterov ? T(g + momentum * buf[i]) : buf[i];
-          }
-          p[i] -= lr * g;
+      const std::int64_t n = u.data.numel();
+      for (std::int64_t i = 0; i < n; ++i) {
+        T g = sign * grad[i];
+        if (weight_decay != 0) g += weight_decay * p[i];  // L2 penalty
+        if (buf) {
+          buf[i] = first ? g : T(momentum * buf[i] + damped * g);  // b = mu b + (1 - tau) g
+          g = o.nesterov ? T(g + momentum * buf[i]) : buf[i];
         }
-      });
+        p[i] -= lr * g;
+      }
     });
   });
 }

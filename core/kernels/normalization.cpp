@@ -36,11 +36,16 @@ TensorBase rounded(const TensorBase& t, DType dtype) { return t.defined() ? to(t
 
 LayerNormStats layer_norm(const TensorBase& x_in, const TensorBase& w_in, const TensorBase& b_in, std::int64_t m,
                           double eps) {
+  if (is_reduced_float(x_in.dtype())) {  // computed in float32, rounded once (as batch_norm, below)
+    const LayerNormStats wide = layer_norm(widen(x_in), widened(w_in), widened(b_in), m, eps);
+    const DType dt = x_in.dtype();
+    return {to(wide.y, dt), to(wide.mean, dt), to(wide.rstd, dt)};
+  }
   const TensorBase x = contiguous(x_in);
   const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in, b = b_in.defined() ? contiguous(b_in) : b_in;
   const std::int64_t rows = m == 0 ? 0 : x.numel() / m;
   LayerNormStats out{make_tensor(x.shape(), x.dtype()), make_tensor({rows}, x.dtype()), make_tensor({rows}, x.dtype())};
-  dispatch_floating(x.dtype(), "layer_norm", [&]<class T>() {
+  dispatch_compute_floating(x.dtype(), "layer_norm", [&]<class T>() {
     const T* xp = x.data_ptr<T>();
     const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
     const T* bp = b.defined() ? b.data_ptr<T>() : nullptr;
@@ -73,13 +78,19 @@ std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorB
                                                                    const TensorBase& mean, const TensorBase& rstd,
                                                                    const TensorBase& w_in, std::int64_t m, bool need_dx,
                                                                    bool need_dw, bool need_db) {
+  if (is_reduced_float(x_in.dtype())) {
+    const auto [dx, dw, db] = layer_norm_backward(widen(dy_in), widen(x_in), widen(mean), widen(rstd), widened(w_in), m,
+                                                  need_dx, need_dw, need_db);
+    const DType dt = x_in.dtype();
+    return {rounded(dx, dt), rounded(dw, dt), rounded(db, dt)};
+  }
   const TensorBase dy = contiguous(dy_in), x = contiguous(x_in);
   const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in;
   const std::int64_t rows = mean.numel();
   TensorBase dx = need_dx ? make_tensor(x.shape(), x.dtype()) : TensorBase();
   TensorBase dw = need_dw ? make_tensor({m}, x.dtype()) : TensorBase();
   TensorBase db = need_db ? make_tensor({m}, x.dtype()) : TensorBase();
-  dispatch_floating(x.dtype(), "layer_norm", [&]<class T>() {
+  dispatch_compute_floating(x.dtype(), "layer_norm", [&]<class T>() {
     const T* gp = dy.data_ptr<T>();
     const T* xp = x.data_ptr<T>();
     const T* mp = mean.data_ptr<T>();
@@ -87,31 +98,28 @@ std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorB
     const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
     if (need_dx) {
       T* dxp = dx.data_ptr<T>();
-      // Two copies of the row loop, with and without a weight, so that no
-      // test of the weight sits inside the sums (they then vectorise).
-      const auto dx_rows = [&](auto with_weight) {
-        for_each_group(rows, x.numel(), [&](std::int64_t r) {
-          const T* xr = xp + r * m;
-          const T* gr = gp + r * m;
-          T* dxr = dxp + r * m;
-          // Locals, not mp[r] and rp[r]: the compiler cannot tell that dxr aliases neither.
-          const T mean_r = mp[r], rstd_r = rp[r];
-          const auto g_at = [gr, wp](std::int64_t j) {
-            if constexpr (decltype(with_weight)::value) return static_cast<double>(gr[j] * wp[j]);
-            else return static_cast<double>(gr[j]);
-          };
-          const double mean_g = lane_sum<double>(m, g_at) / static_cast<double>(m);
-          const double mean_gx =
-              lane_sum<double>(m, [&](std::int64_t j) { return g_at(j) * (xr[j] - mean_r) * rstd_r; }) /
-              static_cast<double>(m);
-          for (std::int64_t j = 0; j < m; ++j) {
-            const double xhat = (xr[j] - mean_r) * rstd_r;
-            dxr[j] = static_cast<T>(rstd_r * (g_at(j) - mean_g - xhat * mean_gx));
-          }
-        });
-      };
-      if (wp) dx_rows(std::true_type{});
-      else dx_rows(std::false_type{});
+      // Without a weight, a row of ones: gr[j] * 1 is gr[j] exactly, and one
+      // loop without a test of the weight inside the sums (they then
+      // vectorise) serves both cases.
+      std::vector<T> ones;
+      if (!wp) ones.assign(static_cast<std::size_t>(m), T(1));
+      const T* weight = wp ? wp : ones.data();
+      for_each_group(rows, x.numel(), [&](std::int64_t r) {
+        const T* xr = xp + r * m;
+        const T* gr = gp + r * m;
+        T* dxr = dxp + r * m;
+        // Locals, not mp[r] and rp[r]: the compiler cannot tell that dxr aliases neither.
+        const T mean_r = mp[r], rstd_r = rp[r];
+        const auto g_at = [gr, weight](std::int64_t j) { return static_cast<double>(gr[j] * weight[j]); };
+        const double mean_g = lane_sum<double>(m, g_at) / static_cast<double>(m);
+        const double mean_gx =
+            lane_sum<double>(m, [&](std::int64_t j) { return g_at(j) * (xr[j] - mean_r) * rstd_r; }) /
+            static_cast<double>(m);
+        for (std::int64_t j = 0; j < m; ++j) {
+          const double xhat = (xr[j] - mean_r) * rstd_r;
+          dxr[j] = static_cast<T>(rstd_r * (g_at(j) - mean_g - xhat * mean_gx));
+        }
+      });
     }
     if (need_dw || need_db) {
       std::vector<double> sw(static_cast<std::size_t>(m), 0.0), sb(static_cast<std::size_t>(m), 0.0);
@@ -133,11 +141,16 @@ std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorB
 // ---- rms_norm: rows of length m -------------------------------------------------
 
 RMSNormStats rms_norm(const TensorBase& x_in, const TensorBase& w_in, std::int64_t m, double eps) {
+  if (is_reduced_float(x_in.dtype())) {
+    const RMSNormStats wide = rms_norm(widen(x_in), widened(w_in), m, eps);
+    const DType dt = x_in.dtype();
+    return {to(wide.y, dt), to(wide.rstd, dt)};
+  }
   const TensorBase x = contiguous(x_in);
   const TensorBase w = w_in.defined() ? contiguous(w_in) : w_in;
   const std::int64_t rows = m == 0 ? 0 : x.numel() / m;
   RMSNormStats out{make_tensor(x.shape(), x.dtype()), make_tensor({rows}, x.dtype())};
-  dispatch_floating(x.dtype(), "rms_norm", [&]<class T>() {
+  dispatch_compute_floating(x.dtype(), "rms_norm", [&]<class T>() {
     const T* xp = x.data_ptr<T>();
     const T* wp = w.defined() ? w.data_ptr<T>() : nullptr;
     T* yp = out.y.data_ptr<T>();

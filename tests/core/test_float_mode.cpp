@@ -226,7 +226,7 @@ TEST_CASE("float_mode: optimizer steps flush subnormal state and are bit-identic
 
     // Gradients of 1e-20: g * g (1e-40) underflows. Flushed, the second
     // moments are zero; kept, they are subnormal. Past kParallelThreshold
-    // the update runs on a team of 2, whose workers must flush too.
+    // Adam's update runs on a team of 2, whose workers must flush too.
     set_num_threads(2);
     for (std::int64_t n : {std::int64_t{8}, 3 * kParallelThreshold + 5}) {
       CAPTURE(n);
