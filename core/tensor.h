@@ -55,6 +55,12 @@ struct TensorImpl {
   DType dtype = kFloat32;                      ///< the element type
   std::unique_ptr<AutogradMetaBase> autograd;  ///< null until autograd needs state
 
+  /// Empty (no storage, 0-d). User-provided on purpose: make_shared value-
+  /// initialises, which for an implicit constructor zeroes the whole object
+  /// (a `rep stos`, a twentieth of a recorded op) before the members'
+  /// initialisers run again.
+  TensorImpl() noexcept {}
+
   /// Whether the strides are the row-major ones for sizes (size-1 dims aside).
   bool is_contiguous() const;
 };

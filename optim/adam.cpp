@@ -54,17 +54,23 @@ struct AdamFlags {
 // model's step with SSE's 4-wide ones). No FMA: AVX2's sqrt, div, mul and add
 // round as SSE's and the scalar ones do, so the bits are the same on any CPU.
 // Safe beside baseline code: both loops have internal linkage, so the linker
-// never mistakes one copy for the other.
+// never mistakes one copy for the other. x86-64 only (the target attribute
+// means nothing elsewhere), under the condition vector_math.cpp gives isa()
+// its AVX2 answer.
+#if defined(TAPEGRAD_HAVE_SLEEF) && defined(__x86_64__)
+#define TG_ADAM_AVX2 1
 template <class T, class Flags>
 [[gnu::target("avx2")]] void adam_loop_avx2(std::int64_t n, T* __restrict p, const T* __restrict grad, T* __restrict m,
                                             T* __restrict v, T* __restrict v_max, const AdamConstants<T> c, Flags f) {
   adam_loop(n, p, grad, m, v, v_max, c, f);
 }
+#endif
 
 // Runs the loop over [0, n) in ranges (for_each_range), on AVX2 where the
 // vector functions use it (float and double: 16-bit floats would gain nothing).
 template <class T, class Flags>
 void run_adam(std::int64_t n, T* p, const T* grad, T* m, T* v, T* v_max, const AdamConstants<T>& c, Flags f) {
+#ifdef TG_ADAM_AVX2
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
     if (kernel::vec::isa() == kernel::vec::Isa::kAvx2) {
       detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
@@ -74,6 +80,7 @@ void run_adam(std::int64_t n, T* p, const T* grad, T* m, T* v, T* v_max, const A
       return;
     }
   }
+#endif
   detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
     adam_loop(end - begin, p + begin, grad + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, c, f);
   });

@@ -121,7 +121,9 @@ void for_each_range(std::int64_t n, void (*body)(const void* context, std::int64
     if (n > 0) body(context, 0, n);
     return;
   }
-  // Parts of whole cache lines (16 floats), so two threads never write one line.
+  // Parts of 16 elements: whole cache lines for float32, so two threads never
+  // write one line (for 16-bit floats a part may share its last line with the
+  // next one's first: slower, never wrong, as elements are never shared).
   const std::int64_t part = ((n + threads - 1) / threads + 15) & ~std::int64_t{15};
   kernel::parallel_for(threads, threads, [&](std::int64_t t) {
     const std::int64_t begin = t * part, end = std::min(n, begin + part);

@@ -15,6 +15,7 @@
 
 #include <tapegrad/autograd/custom_function.h>
 #include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
 #include "support/reference.h"
@@ -271,6 +272,24 @@ TEST_CASE("edges that carry no gradient still count as delivered") {
   std::thread([&] { z = tg::sigmoid(w) * 1.0; }).join();
   (Blocker::apply(z).sum() + (w * 3.0).sum()).backward();
   check_same(w.grad(), tg::full({2}, 3.0, {.dtype = tg::kFloat64}), "only undefined through one branch");
+}
+
+// Each thread counts the nodes it makes and frees (live_node_count sums the
+// threads): a graph recorded on a thread that then ends, and freed here, must
+// bring the count back exactly.
+TEST_CASE("live_node_count stays exact for nodes made on one thread and freed on another") {
+  const auto nodes = tg::autograd::live_node_count();
+  Tensor w = tg::ones({2}, kF64Grad);
+  Tensor y;
+  std::thread([&] { y = (w * 2.0).exp().sum(); }).join();
+  CHECK(tg::autograd::live_node_count() == nodes + 3);
+  Tensor z = y * 3.0;
+  CHECK(tg::autograd::live_node_count() == nodes + 4);
+  std::thread([&] {
+    y = Tensor();
+    z = Tensor();
+  }).join();
+  CHECK(tg::autograd::live_node_count() == nodes);
 }
 
 }  // namespace test_engine_threads

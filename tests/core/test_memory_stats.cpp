@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <optional>
+#include <thread>
 
 #include <tapegrad/autograd/tensor.h>  // tg::empty
 #include <tapegrad/core/memory.h>
@@ -50,6 +51,31 @@ TEST_CASE(
     CHECK(tg::memory_stats().allocated_bytes - before.allocated_bytes == 240);
   }
   CHECK(tg::memory_stats().allocated_bytes == before.allocated_bytes);
+}
+
+// Each thread counts its own storages (memory_stats sums them); a storage
+// made on one thread and freed on another, and a thread that ends, must
+// leave the totals exact.
+TEST_CASE("memory_stats: the counts stay exact across threads and after a thread ends") {
+  const tg::MemoryStats before = tg::memory_stats();
+  std::optional<tg::Storage> made_there;
+  std::thread([&] {
+    made_there.emplace(100, tg::Device{});
+    tg::Storage gone(200, tg::Device{});
+  }).join();
+  tg::MemoryStats s = tg::memory_stats();
+  CHECK(s.num_allocations - before.num_allocations == 2);
+  CHECK(s.num_frees - before.num_frees == 1);
+  CHECK(s.allocated_bytes - before.allocated_bytes == 100);
+  std::optional<tg::Storage> made_here(std::in_place, 300, tg::Device{});
+  std::thread([&] {
+    made_there.reset();
+    made_here.reset();
+  }).join();
+  s = tg::memory_stats();
+  CHECK(s.num_allocations - before.num_allocations == 3);
+  CHECK(s.num_frees - before.num_frees == 3);
+  CHECK(s.allocated_bytes == before.allocated_bytes);
 }
 
 TEST_CASE("memory_stats: cached_bytes is what the allocator keeps after a free, until empty_cache") {

@@ -77,14 +77,17 @@ TEST_CASE("optimizers: a large parameter's update on 2 or 3 threads gives one th
     const std::string name = entry.first;
     const Make& make = entry.second;
     CAPTURE(name);
-    for (tg::DType dtype : {tg::kFloat32, tg::kFloat64}) {
+    for (tg::DType dtype : {tg::kFloat32, tg::kFloat64, tg::kBFloat16, tg::kFloat16}) {
       CAPTURE(tg::dtype_name(dtype));
       const Tensor one = run(make, n, dtype, 1);
       // The steps moved the parameter (float32 rounding may leave the odd
-      // element where it was, never a range).
+      // element where it was, never a range; 16-bit floats, with 8 or 11
+      // bits, keep many of a small step's elements where they were).
       tg::manual_seed(11);
       const Tensor start = tg::randn({n}, {.dtype = dtype});
-      CHECK(tg::eq(one, start).sum().item<std::int64_t>() < n / 1000);
+      const std::int64_t unmoved = tg::eq(one, start).sum().item<std::int64_t>();
+      if (tg::itemsize(dtype) >= 4) CHECK(unmoved < n / 1000);
+      else CHECK(unmoved < n);
       CHECK(same_bits(run(make, n, dtype, 2), one));
       CHECK(same_bits(run(make, n, dtype, 3), one));
     }
