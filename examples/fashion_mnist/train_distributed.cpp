@@ -71,9 +71,11 @@ RunResult train_distributed(const Config& config) {
   }
   tg::set_num_threads(config.threads);
   tg::manual_seed(config.seed);
-  const auto data =
-      tg::data::load_fashion_mnist(config.data_dir.empty() ? tg::data::default_fashion_mnist_dir() : config.data_dir);
-  tg::data::TensorDataset full_train(data.train_images, data.train_labels);
+  // Bytes until batched (train.cpp says why).
+  constexpr auto kToUnitFloat = tg::data::InputTransform::kToUnitFloat;
+  const auto data = tg::data::load_fashion_mnist(
+      config.data_dir.empty() ? tg::data::default_fashion_mnist_dir() : config.data_dir, tg::kUInt8);
+  tg::data::TensorDataset full_train(data.train_images, data.train_labels, kToUnitFloat);
   const std::size_t n_train = config.train_limit ? std::min(config.train_limit, full_train.size()) : full_train.size();
   const tg::data::TensorDataset train_set = full_train.narrow(0, n_train);
 
@@ -100,7 +102,7 @@ RunResult train_distributed(const Config& config) {
                resume_mid_epoch ? fmt::format(" and {} steps of epoch {}",
                                               state.epoch_batches / std::max(state.world_size, 1), state.epoch + 1)
                                 : "");
-  const tg::data::TensorDataset test_set(data.test_images, data.test_labels);
+  const tg::data::TensorDataset test_set(data.test_images, data.test_labels, kToUnitFloat);
 
   RunResult result;
   result.metrics = state.metrics;
