@@ -301,20 +301,20 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 
 // ---- autograd/ops/embedding.cpp ----------------------------------------------------
 /// An embedding lookup, as torch.nn.functional.embedding.
-/// Rows of weight [num_embeddings, dim] picked by int64 indices of any shape:
+/// Rows of weight [num_embeddings, dim] picked by int64 (or int32) indices of any shape:
 /// the result is [*indices.shape, dim]. The row padding_idx (negative counts
 /// from the end) receives no gradient. With max_norm, each looked-up row whose
 /// norm_type-norm exceeds max_norm is first scaled down to it, in place in
 /// weight and unrecorded, as PyTorch. scale_grad_by_freq divides each row's
 /// gradient by how often its index occurs in `indices`.
-/// @param indices            int64 indices of any shape
+/// @param indices            int64 or int32 indices of any shape
 /// @param weight             [num_embeddings, dim]
 /// @param padding_idx        a row that gets no gradient
 /// @param max_norm           renormalise looked-up rows to at most this norm
 /// @param norm_type          the p of max_norm's norm
 /// @param scale_grad_by_freq divide gradients by index frequency
 /// @throws tg::IndexError for an index out of range, tg::DTypeError for
-///   non-int64 indices, tg::ValueError for a bad padding_idx, max_norm or norm_type.
+///   indices neither int64 nor int32, tg::ValueError for a bad padding_idx, max_norm or norm_type.
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx = {},
                  std::optional<double> max_norm = {}, double norm_type = 2, StrictBool scale_grad_by_freq = false);
 

@@ -9,7 +9,7 @@
 namespace tg::nn {
 
 /// A table of num_embeddings vectors of size embedding_dim, looked up by
-/// int64 indices of any shape ([*indices.shape, embedding_dim] out).
+/// int64 (or int32) indices of any shape ([*indices.shape, embedding_dim] out).
 /// Initialised N(0, 1), as PyTorch; the padding_idx row (negative counts from
 /// the end) starts at zero and receives no gradient. max_norm, norm_type and
 /// scale_grad_by_freq as F::embedding (rows renormalised in place when looked up).

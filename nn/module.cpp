@@ -26,8 +26,12 @@ namespace {
 // the moves of its members then find the pending entries under their old
 // addresses and re-aim the new parent at the new members. A child that moves
 // on its own (no pending entry) leaves its parents pointing at the moved-from
-// object, which outlives nothing it did not before. One table for the
-// process: moves are rare (construction time), and may happen on any thread.
+// object, and is recorded as its successor: if the moved-from object dies
+// first (a std::vector of modules reallocating), the parents follow the
+// successor; if the successor dies first, the record goes. A child that dies
+// with no successor leaves its parents' lists, so no parent ever holds a
+// dangling child. One table for the process: moves are rare (construction
+// time), and may happen on any thread.
 struct Link {
   Module* parent;
   bool pending;  // the parent moved and this child has not moved with it yet
@@ -35,6 +39,11 @@ struct Link {
 std::mutex links_mutex;
 std::multimap<const Module*, Link>& links() {
   static std::multimap<const Module*, Link> table;
+  return table;
+}
+// moved-from child -> the module it moved into (see above).
+std::map<const Module*, Module*>& successors() {
+  static std::map<const Module*, Module*> table;
   return table;
 }
 
@@ -108,6 +117,14 @@ void Module::follow_move(const Module* from) {
     table.emplace(this, Link{parent, false});
     linked = true;
   }
+  // A module that moved into `from` earlier now lives on here.
+  auto& succ = successors();
+  for (auto& entry : succ)
+    if (entry.second == from) entry.second = this;
+  if (stays) {  // still registered under its old address: this is its successor
+    succ[from] = this;
+    linked = true;
+  }
   linked_ = linked_ || linked;
   // A moved-from module still registered somewhere keeps its entries.
   const_cast<Module*>(from)->linked_ = stays;
@@ -122,7 +139,29 @@ void Module::forget_links() {
     auto [first, last] = table.equal_range(c.module);
     for (auto it = first; it != last;) it = it->second.parent == this ? table.erase(it) : std::next(it);
   }
+  // As a child still registered in parents (which outlive their entries):
+  // they follow this module's successor if it has one, else forget it.
+  auto& succ = successors();
+  Module* successor = nullptr;
+  if (auto s = succ.find(this); s != succ.end()) {
+    successor = s->second;
+    succ.erase(s);
+  }
+  std::erase_if(succ, [this](const auto& entry) { return entry.second == this; });
+  std::vector<Module*> parents;
+  auto [first, last] = table.equal_range(this);
+  for (auto it = first; it != last; ++it) parents.push_back(it->second.parent);
   table.erase(this);
+  for (Module* parent : parents) {
+    if (successor) {
+      for (auto& c : parent->children_)
+        if (c.module == this) c.module = successor;
+      table.emplace(successor, Link{parent, false});
+      successor->linked_ = true;
+    } else {
+      std::erase_if(parent->children_, [this](const Child& c) { return c.module == this; });
+    }
+  }
   linked_ = false;
 }
 

@@ -114,23 +114,47 @@ AttentionResult MultiheadAttention::forward(const Tensor& query, const Tensor& k
                     "and {}",
                     embed_dim, kdim, vdim, batch_first, shape_str(query.sizes()), shape_str(key.sizes()),
                     shape_str(value.sizes())));
-  Tensor w_q, w_k, w_v, b_q, b_k, b_v;
-  if (in_proj_weight.defined()) {
-    const auto w = tg::chunk(in_proj_weight, 3, 0);
-    w_q = w[0], w_k = w[1], w_v = w[2];
+  // Dtypes named here, not by the ops below (linear, the attention), which
+  // know nothing of the module's arguments.
+  const DType dtype = (in_proj_weight.defined() ? in_proj_weight : q_proj_weight).dtype();
+  if (query.dtype() != dtype || key.dtype() != dtype || value.dtype() != dtype)
+    throw DTypeError(
+        fmt::format("MultiheadAttention: query, key and value must have the parameters' dtype {}, got "
+                    "{}, {} and {}",
+                    dtype_name(dtype), dtype_name(query.dtype()), dtype_name(key.dtype()), dtype_name(value.dtype())));
+  for (const auto& [mask_name, m] :
+       {std::pair{"attn_mask", &attn_mask}, std::pair{"key_padding_mask", &key_padding_mask}})
+    if (m->defined() && m->dtype() != kBool && m->dtype() != dtype)
+      throw DTypeError(fmt::format("MultiheadAttention: {} must be bool or {} (the query's dtype), got {}", mask_name,
+                                   dtype_name(dtype), dtype_name(m->dtype())));
+  Tensor q, k, v;  // [N, H, len, head_dim]
+  if (in_proj_weight.defined() && query.is_same(key) && key.is_same(value)) {
+    // Self-attention: one product for the three projections, as PyTorch's
+    // packed in-projection (one GEMM of 3 * embed_dim columns is faster than
+    // three, and backward sums one input gradient instead of three).
+    const Tensor qkv = tg::linear(q_in, in_proj_weight, in_proj_bias).view({N, L, 3, num_heads, head_dim});
+    q = qkv.select(2, 0).transpose(1, 2);
+    k = qkv.select(2, 1).transpose(1, 2);
+    v = qkv.select(2, 2).transpose(1, 2);
   } else {
-    w_q = q_proj_weight, w_k = k_proj_weight, w_v = v_proj_weight;
+    Tensor w_q, w_k, w_v, b_q, b_k, b_v;
+    if (in_proj_weight.defined()) {
+      const auto w = tg::chunk(in_proj_weight, 3, 0);
+      w_q = w[0], w_k = w[1], w_v = w[2];
+    } else {
+      w_q = q_proj_weight, w_k = k_proj_weight, w_v = v_proj_weight;
+    }
+    if (in_proj_bias.defined()) {
+      const auto b = tg::chunk(in_proj_bias, 3, 0);
+      b_q = b[0], b_k = b[1], b_v = b[2];
+    }
+    const auto heads = [&](const Tensor& t, std::int64_t len) {
+      return t.view({N, len, num_heads, head_dim}).transpose(1, 2);
+    };
+    q = heads(tg::linear(q_in, w_q, b_q), L);
+    k = heads(tg::linear(k_in, w_k, b_k), S);
+    v = heads(tg::linear(v_in, w_v, b_v), S);
   }
-  if (in_proj_bias.defined()) {
-    const auto b = tg::chunk(in_proj_bias, 3, 0);
-    b_q = b[0], b_k = b[1], b_v = b[2];
-  }
-  const auto heads = [&](const Tensor& t, std::int64_t len) {
-    return t.view({N, len, num_heads, head_dim}).transpose(1, 2);  // [N, H, len, head_dim]
-  };
-  const Tensor q = heads(tg::linear(q_in, w_q, b_q), L);
-  const Tensor k = heads(tg::linear(k_in, w_k, b_k), S);
-  const Tensor v = heads(tg::linear(v_in, w_v, b_v), S);
 
   Tensor mask;
   if (attn_mask.defined()) {
@@ -267,7 +291,8 @@ TransformerEncoder::TransformerEncoder(std::int64_t d_model, std::int64_t nhead,
   for (std::int64_t i = 0; i < num_layers; ++i)
     layers->push_back(std::make_shared<TransformerEncoderLayer>(d_model, nhead, o));
   if (final_norm)
-    norm = register_module("norm", std::make_shared<LayerNorm>(d_model, LayerNormOptions{.eps = o.layer_norm_eps}));
+    norm = register_module(
+        "norm", std::make_shared<LayerNorm>(d_model, LayerNormOptions{.eps = o.layer_norm_eps, .bias = o.bias}));
 }
 
 Tensor TransformerEncoder::forward(const Tensor& src, const Tensor& mask, const Tensor& padding, StrictBool is_causal) {
@@ -283,7 +308,8 @@ TransformerDecoder::TransformerDecoder(std::int64_t d_model, std::int64_t nhead,
   for (std::int64_t i = 0; i < num_layers; ++i)
     layers->push_back(std::make_shared<TransformerDecoderLayer>(d_model, nhead, o));
   if (final_norm)
-    norm = register_module("norm", std::make_shared<LayerNorm>(d_model, LayerNormOptions{.eps = o.layer_norm_eps}));
+    norm = register_module(
+        "norm", std::make_shared<LayerNorm>(d_model, LayerNormOptions{.eps = o.layer_norm_eps, .bias = o.bias}));
 }
 
 Tensor TransformerDecoder::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,

@@ -116,7 +116,7 @@ struct TransformerLayerOptions {
   double layer_norm_eps = 1e-5;         ///< the LayerNorms' eps
   bool batch_first = false;             ///< inputs are [N, L, E]
   bool norm_first = false;              ///< pre-norm: x + f(norm(x)) instead of norm(x + f(x))
-  bool bias = true;                     ///< of the linear layers and the attention's projections
+  bool bias = true;  ///< of the linear layers, the attention's projections and the LayerNorms (final ones too)
 };
 
 /// Self-attention and a feed-forward block, each with a residual and a

@@ -444,6 +444,12 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("F::ctc_loss", "a blank out of range", K::Value, "ctc_loss", [] {
     F::ctc_loss(f32({5, 1, 4}), ints({1, 2}), ints({5}), ints({2}), {.blank = 4});
   });
+  bad("F::ctc_loss", "float input_lengths", K::DType, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 1, 4}), ints({1, 2}), f32({1}), ints({2}));
+  });
+  bad("F::ctc_loss", "a negative input length", K::Value, "ctc_loss", [] {
+    F::ctc_loss(f32({5, 1, 4}), ints({1, 2}), ints({-1}), ints({2}));
+  });
   bad("F::ctc_loss", "float targets", K::DType, "ctc_loss", [] {
     F::ctc_loss(f32({5, 1, 4}), f32({2}), ints({5}), ints({2}));
   });

@@ -25,6 +25,11 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 double resolve_scale(const Tensor& q, std::optional<double> scale) {
   if (scale) return *scale;
+  if (q.dim() >= 2 && q.size(-1) == 0)
+    throw ValueError(
+        fmt::format("scaled_dot_product_attention: query {} has E = 0 features, so the default scale "
+                    "1 / sqrt(E) is infinite; pass a scale",
+                    shape_str(q.sizes())));
   return 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
 }
 
@@ -52,6 +57,9 @@ Tensor additive_mask(const Tensor& mask, bool is_causal, std::int64_t L, std::in
 Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& add_mask, double scale) {
   Tensor scores = tg::mul(tg::matmul(q, k.transpose(-2, -1)), scale);
   if (add_mask.defined()) scores = tg::add(scores, add_mask);
+  // No keys (S = 0): the weights are empty and the output zero; amax has no
+  // row to reduce.
+  if (scores.size(-1) == 0) return scores;
   const Tensor valid = tg::isfinite(tg::amax(scores.detach(), Dims{-1}, /*keepdim=*/true));
   return tg::where(valid, tg::softmax(tg::where(valid, scores, 0.0), -1), 0.0);
 }

@@ -77,14 +77,24 @@ void for_each_task(std::int64_t tasks, double flops, Body body) {
   parallel_for(tasks, parallel ? get_num_threads() : 1, body, Schedule::Dynamic);
 }
 
-// The geometry shared by forward and backward: contiguous q, k, v read per
-// flattened batch index, and the mask read through its broadcast strides.
+// The geometry shared by forward and backward: q, k, v read per flattened
+// batch index as matrices of unit column stride (rows row_stride apart), and
+// the mask read through its broadcast strides.
 struct Plan {
   Dims batch;
   std::int64_t B = 0, L = 0, S = 0, E = 0, Ev = 0;
   BatchedView q, k, v, mask;
   bool has_mask = false, bool_mask = false;
 };
+
+// x itself when each of its matrices is one a GEMM reads (unit column stride,
+// rows apart by at least a row): the heads of a packed projection, [N, L, 3,
+// H, E] viewed as [N, H, L, E], need no copy. Otherwise a contiguous copy.
+TensorBase gemm_ready(const TensorBase& x) {
+  const std::int64_t cols = x.size(-1), row_stride = x.stride(-2);
+  if (x.stride(-1) == 1 && row_stride >= std::max<std::int64_t>(cols, 1)) return x;
+  return contiguous(x);
+}
 
 Plan make_plan(const TensorBase& q, const TensorBase& k, const TensorBase& v, const AttentionOptions& o) {
   Plan p;
@@ -94,9 +104,9 @@ Plan make_plan(const TensorBase& q, const TensorBase& k, const TensorBase& v, co
   p.S = k.size(-2);
   p.E = q.size(-1);
   p.Ev = v.size(-1);
-  p.q = batched(contiguous(q), p.batch, p.L, p.E);
-  p.k = batched(contiguous(k), p.batch, p.S, p.E);
-  p.v = batched(contiguous(v), p.batch, p.S, p.Ev);
+  p.q = batched(gemm_ready(q), p.batch, p.L, p.E);
+  p.k = batched(gemm_ready(k), p.batch, p.S, p.E);
+  p.v = batched(gemm_ready(v), p.batch, p.S, p.Ev);
   if (o.mask.defined()) {
     p.has_mask = true;
     p.bool_mask = o.mask.dtype() == kBool;
@@ -110,9 +120,10 @@ Plan make_plan(const TensorBase& q, const TensorBase& k, const TensorBase& v, co
 template <class T>
 void score_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::int64_t i0, std::int64_t rows,
                 std::int64_t j0, std::int64_t cols, T* s) {
-  const T* qb = p.q.t.data_ptr<T>() + p.q.offsets[b] + i0 * p.E;
-  const T* kb = p.k.t.data_ptr<T>() + p.k.offsets[b] + j0 * p.E;
-  gemm(dtype_of<T>(), rows, cols, p.E, o.scale, qb, {false, p.E}, kb, {true, p.E}, 0.0, s, cols, kOp);
+  const T* qb = p.q.t.data_ptr<T>() + p.q.offsets[b] + i0 * p.q.row_stride;
+  const T* kb = p.k.t.data_ptr<T>() + p.k.offsets[b] + j0 * p.k.row_stride;
+  gemm(dtype_of<T>(), rows, cols, p.E, o.scale, qb, {false, p.q.row_stride}, kb, {true, p.k.row_stride}, 0.0, s, cols,
+       kOp);
   constexpr T kNegInf = -std::numeric_limits<T>::infinity();
   if (o.is_causal) {
     for (std::int64_t r = 0; r < rows; ++r)
@@ -189,8 +200,9 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
         for (std::int64_t i = 0; i < rows * cols; ++i)
           s[static_cast<std::size_t>(i)] *= drop[static_cast<std::size_t>(i)];
       }
-      const T* vb = p.v.t.data_ptr<T>() + p.v.offsets[b] + j0 * p.Ev;
-      gemm(dtype_of<T>(), rows, p.Ev, cols, 1.0, s.data(), {false, cols}, vb, {false, p.Ev}, 1.0, o_rows, p.Ev, kOp);
+      const T* vb = p.v.t.data_ptr<T>() + p.v.offsets[b] + j0 * p.v.row_stride;
+      gemm(dtype_of<T>(), rows, p.Ev, cols, 1.0, s.data(), {false, cols}, vb, {false, p.v.row_stride}, 1.0, o_rows,
+           p.Ev, kOp);
     }
     for (std::int64_t r = 0; r < rows; ++r) {
       T* orow = o_rows + r * p.Ev;
@@ -267,8 +279,8 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
         gemm(dtype_of<T>(), cols, p.Ev, rows, 1.0, weights, {true, cols}, dob + i0 * p.Ev, {false, p.Ev}, 1.0,
              dvb + j0 * p.Ev, p.Ev, kOp);
         // dP = dout_i v_j^T (times the dropout multipliers)
-        gemm(dtype_of<T>(), rows, cols, p.Ev, 1.0, dob + i0 * p.Ev, {false, p.Ev}, vb + j0 * p.Ev, {true, p.Ev}, 0.0,
-             dP.data(), cols, kOp);
+        gemm(dtype_of<T>(), rows, cols, p.Ev, 1.0, dob + i0 * p.Ev, {false, p.Ev}, vb + j0 * p.v.row_stride,
+             {true, p.v.row_stride}, 0.0, dP.data(), cols, kOp);
         if (o.dropout_p > 0)
           for (std::size_t i = 0; i < static_cast<std::size_t>(rows * cols); ++i) dP[i] *= drop[i];
         // dS = P * (dP - D_i), written over dP
@@ -277,10 +289,10 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
           for (std::int64_t c = 0; c < cols; ++c) dP[r * cols + c] = P[r * cols + c] * (dP[r * cols + c] - d);
         }
         // dq_i += scale dS k_j;  dk_j += scale dS^T q_i
-        gemm(dtype_of<T>(), rows, p.E, cols, o.scale, dP.data(), {false, cols}, kb + j0 * p.E, {false, p.E}, 1.0,
-             dqb + i0 * p.E, p.E, kOp);
-        gemm(dtype_of<T>(), cols, p.E, rows, o.scale, dP.data(), {true, cols}, qb + i0 * p.E, {false, p.E}, 1.0,
-             dkb + j0 * p.E, p.E, kOp);
+        gemm(dtype_of<T>(), rows, p.E, cols, o.scale, dP.data(), {false, cols}, kb + j0 * p.k.row_stride,
+             {false, p.k.row_stride}, 1.0, dqb + i0 * p.E, p.E, kOp);
+        gemm(dtype_of<T>(), cols, p.E, rows, o.scale, dP.data(), {true, cols}, qb + i0 * p.q.row_stride,
+             {false, p.q.row_stride}, 1.0, dkb + j0 * p.E, p.E, kOp);
       }
     }
   });

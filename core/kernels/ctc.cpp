@@ -25,7 +25,10 @@ double log_sum_exp3(double a, double b, double c) {
 }
 
 std::vector<std::int64_t> lengths_of(const char* name, const TensorBase& t, std::int64_t n) {
-  if (!is_integer(t.dtype()) || t.dim() != 1 || t.numel() != n)
+  if (!is_integer(t.dtype()))
+    throw DTypeError(fmt::format("ctc_loss: {} must be an integer tensor of {} elements (one per sample), got {} {}",
+                                 name, n, dtype_name(t.dtype()), shape_str(t.sizes())));
+  if (t.dim() != 1 || t.numel() != n)
     throw ShapeError(fmt::format("ctc_loss: {} must be an integer tensor of {} elements (one per sample), got {} {}",
                                  name, n, dtype_name(t.dtype()), shape_str(t.sizes())));
   return t.to_vector<std::int64_t>();
@@ -57,8 +60,8 @@ CTCLayout ctc_layout(const TensorBase& log_probs, const TensorBase& targets, con
   for (std::int64_t b = 0; b < l.N; ++b) {
     const std::int64_t il = l.input_lengths[static_cast<std::size_t>(b)];
     const std::int64_t tl = l.target_lengths[static_cast<std::size_t>(b)];
-    if (il < 1 || il > l.T)
-      throw ValueError(fmt::format("ctc_loss: input_lengths[{}] = {} is not in [1, T = {}]", b, il, l.T));
+    if (il < 0 || il > l.T)
+      throw ValueError(fmt::format("ctc_loss: input_lengths[{}] = {} is not in [0, T = {}]", b, il, l.T));
     if (tl < 0) throw ValueError(fmt::format("ctc_loss: target_lengths[{}] = {} is negative", b, tl));
     l.max_target_length = std::max(l.max_target_length, tl);
   }
@@ -112,6 +115,10 @@ CTCForward ctc_loss(const TensorBase& log_probs_in, const CTCLayout& l) {
       const std::int64_t* tg = l.targets.data_ptr<std::int64_t>() + l.target_offsets[static_cast<std::size_t>(b)];
       T* alpha = alpha_all + b * l.T * S;
       auto lp_at = [&](std::int64_t t, std::int64_t c) { return static_cast<double>(lp[(t * l.N + b) * l.C + c]); };
+      if (il == 0) {  // no frames: the empty target is certain, any other impossible (as PyTorch)
+        nll[b] = tl == 0 ? T(0) : std::numeric_limits<T>::infinity();
+        continue;
+      }
       alpha[0] = static_cast<T>(lp_at(0, l.blank));
       if (tl > 0) alpha[1] = static_cast<T>(lp_at(0, tg[0]));
       for (std::int64_t t = 1; t < il; ++t)
@@ -152,7 +159,7 @@ TensorBase ctc_loss_backward(const TensorBase& grad_out_in, const TensorBase& lo
       const double nll = nll_all[b];
       auto lp_at = [&](std::int64_t t, std::int64_t c) { return static_cast<double>(lp[(t * l.N + b) * l.C + c]); };
       auto grad_at = [&](std::int64_t t, std::int64_t c) -> T& { return g[(t * l.N + b) * l.C + c]; };
-      if (zero_infinity && nll == std::numeric_limits<double>::infinity()) {
+      if (il == 0 || (zero_infinity && nll == std::numeric_limits<double>::infinity())) {  // nothing flows back
         for (std::int64_t t = 0; t < l.T; ++t)
           for (std::int64_t c = 0; c < l.C; ++c) grad_at(t, c) = T(0);
         continue;

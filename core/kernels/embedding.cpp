@@ -12,8 +12,8 @@ namespace tg::kernel {
 
 std::optional<std::int64_t> embedding_check(const TensorBase& indices, const TensorBase& weight,
                                             std::optional<std::int64_t> padding_idx) {
-  if (indices.dtype() != kInt64)
-    throw DTypeError(fmt::format("embedding: indices must be int64, got {}", dtype_name(indices.dtype())));
+  if (indices.dtype() != kInt64 && indices.dtype() != kInt32)
+    throw DTypeError(fmt::format("embedding: indices must be int64 or int32, got {}", dtype_name(indices.dtype())));
   if (weight.dim() != 2)
     throw ShapeError(fmt::format("embedding: weight must be 2-D [num_embeddings, embedding_dim], got {}",
                                  shape_str(weight.sizes())));
@@ -29,7 +29,7 @@ std::optional<std::int64_t> embedding_check(const TensorBase& indices, const Ten
 
 TensorBase embedding_indices(const TensorBase& indices, const TensorBase& weight) {
   const std::int64_t num = weight.size(0);
-  const TensorBase idx = contiguous(indices);
+  const TensorBase idx = contiguous(indices.dtype() == kInt64 ? indices : to(indices, kInt64));
   const TensorBase flat = make_view(idx, {idx.numel()}, {1}, idx.storage_offset());
   const std::int64_t* ip = flat.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < flat.numel(); ++i)

@@ -101,6 +101,28 @@ TEST_CASE("scaled_dot_product_attention: a row that attends nothing is zero, wit
   for (double x : k.grad().to_vector<double>()) CHECK(std::isfinite(x));
 }
 
+// No keys at all (S = 0): every row attends nothing, so the output is zero
+// on both paths (PyTorch's too), and the weights are empty. E = 0 leaves the
+// default scale 1 / sqrt(E) infinite: an error, unless a scale is given.
+TEST_CASE("scaled_dot_product_attention: no keys give zeros; no features need a scale") {
+  Tensor q = leaf_randn({2, 3, 4}), k = leaf_randn({2, 0, 4}), v = leaf_randn({2, 0, 5});
+  const Tensor fused = F::scaled_dot_product_attention(q, k, v);
+  auto [math, weights] = tg::scaled_dot_product_attention_math(q, k, v);
+  CHECK(fused.shape() == Dims{2, 3, 5});
+  CHECK(tg::equal(fused, tg::zeros({2, 3, 5}, {.dtype = tg::kFloat64})));
+  CHECK(tg::equal(math, fused));
+  CHECK(weights.shape() == Dims{2, 3, 0});
+  tg::sum(math).backward();
+  CHECK(tg::equal(q.grad(), tg::zeros({2, 3, 4}, {.dtype = tg::kFloat64})));
+
+  const Tensor q0 = leaf_randn({1, 3, 0}), k0 = leaf_randn({1, 2, 0}), v0 = leaf_randn({1, 2, 2});
+  CHECK_THROWS_WITH_AS(F::scaled_dot_product_attention(q0, k0, v0),
+                       doctest::Contains("scaled_dot_product_attention: query [1, 3, 0] has E = 0"), tg::ValueError);
+  const Tensor uniform = F::scaled_dot_product_attention(q0, k0, v0, {}, 0.0, false, 1.0);
+  CHECK(tg::allclose(uniform, tg::mean(v0, Dims{1}, true).expand({1, 3, 2})));
+  CHECK(tg::allclose(std::get<0>(tg::scaled_dot_product_attention_math(q0, k0, v0, {}, 0.0, false, 1.0)), uniform));
+}
+
 TEST_CASE("scaled_dot_product_attention: the fused op equals the math path, dropout included") {
   tg::manual_seed(7);
   struct Config {
@@ -131,6 +153,46 @@ TEST_CASE("scaled_dot_product_attention: the fused op equals the math path, drop
     const auto composed = tg::grad({tg::sum(tg::mul(fused, w))}, {q, k, v}, {}, {.create_graph = true});
     for (std::size_t i = 0; i < 3; ++i) tg_test::check_close(fused_grads[i], composed[i], 1e-10);
   }
+}
+
+// The fused op reads a matrix of unit column stride in place, whatever its
+// row stride (the heads of a packed projection: [N, L, 3, H, E] viewed as
+// [N, H, L, E] has rows 3 H E apart); others it copies. Both must give what
+// contiguous inputs give, values and gradients, bit for bit.
+TEST_CASE("scaled_dot_product_attention: strided heads of a packed projection equal contiguous inputs") {
+  tg::manual_seed(5);
+  const std::int64_t N = 2, L = 70, H = 3, E = 4;
+  for (const bool causal : {false, true})
+    for (const double p : {0.0, 0.25}) {
+      CAPTURE(causal);
+      CAPTURE(p);
+      Tensor qkv = leaf_randn({N, L, 3, H, E});
+      const Tensor q = qkv.select(2, 0).transpose(1, 2), k = qkv.select(2, 1).transpose(1, 2),
+                   v = qkv.select(2, 2).transpose(1, 2);
+      CHECK_FALSE(q.is_contiguous());
+      Tensor qc = q.detach().contiguous().set_requires_grad();
+      Tensor kc = k.detach().contiguous().set_requires_grad();
+      Tensor vc = v.detach().contiguous().set_requires_grad();
+      tg::Generator g1(3), g2(3);
+      const Tensor strided = F::scaled_dot_product_attention(q, k, v, {}, p, causal, {}, &g1);
+      const Tensor packed = F::scaled_dot_product_attention(qc, kc, vc, {}, p, causal, {}, &g2);
+      CHECK(tg::equal(strided, packed));
+      const Tensor w = tg::randn(strided.shape(), {.dtype = tg::kFloat64});
+      const auto got = tg::grad({tg::sum(tg::mul(strided, w))}, {qkv});
+      const auto want = tg::grad({tg::sum(tg::mul(packed, w))}, {qc, kc, vc});
+      CHECK(tg::equal(got[0].select(2, 0).transpose(1, 2), want[0]));
+      CHECK(tg::equal(got[0].select(2, 1).transpose(1, 2), want[1]));
+      CHECK(tg::equal(got[0].select(2, 2).transpose(1, 2), want[2]));
+    }
+  // A key shared by the batch (stride 0) with rows 2 E apart, and a value
+  // whose columns are not adjacent (copied).
+  Tensor kv = leaf_randn({L, 2 * E});
+  const Tensor q = leaf_randn({N, L, E});
+  const Tensor k = kv.narrow(1, 0, E).expand({N, L, E});
+  const Tensor v = kv.narrow(1, E, E).transpose(0, 1).reshape({E, L}).transpose(0, 1).expand({N, L, E});
+  const Tensor got = F::scaled_dot_product_attention(q, k, v);
+  const Tensor want = F::scaled_dot_product_attention(q, k.contiguous(), v.contiguous());
+  CHECK(tg::equal(got, want));
 }
 
 TEST_CASE("scaled_dot_product_attention: dropout masks are reproducible by seed and drop about p") {

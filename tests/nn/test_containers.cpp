@@ -284,4 +284,43 @@ TEST_CASE("containers: only members move with their parent; other registrations 
   CHECK(moved.named_parameters().size() == 5);
 }
 
+// Children registered by reference from a std::vector member: reallocation
+// moves each element and destroys the old one, and the parent follows the
+// element. A registered module that dies with no successor leaves its
+// parent's list instead of dangling there.
+TEST_CASE("containers: children in a reallocating std::vector stay registered; dead children leave") {
+  struct Net : tg::nn::Module {
+    std::vector<tg::nn::Linear> layers;
+    Net() {
+      for (int i = 0; i < 9; ++i) {
+        layers.emplace_back(2, 2);
+        register_module(std::to_string(i), layers.back());
+      }
+    }
+  };
+  Net net;
+  const auto check = [](Net& n) {
+    REQUIRE(n.named_children().size() == 9);
+    for (std::size_t i = 0; i < 9; ++i) CHECK(n.named_children()[i].second == &n.layers[i]);
+    CHECK(n.parameters().size() == 18);
+  };
+  check(net);
+  Net moved = std::move(net);
+  check(moved);
+  moved.layers.reserve(100);  // every element moves again
+  check(moved);
+
+  struct Holder : tg::nn::Module {
+    void add(tg::nn::Module& m) { register_module("m", m); }
+  };
+  Holder holder;
+  {
+    tg::nn::Linear outside(2, 2);
+    holder.add(outside);
+    CHECK(holder.parameters().size() == 2);
+  }
+  CHECK(holder.children().empty());
+  CHECK(holder.parameters().empty());
+}
+
 }  // namespace test_containers

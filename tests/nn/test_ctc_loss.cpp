@@ -147,6 +147,27 @@ TEST_CASE("CTCLoss module and float32: the same as the function") {
         doctest::Approx(a.item<double>()));
 }
 
+// A sample with no frames (input length 0): its empty target costs 0 and
+// any other is impossible (+inf, or 0 with zero_infinity), and no gradient
+// reaches its frames; as PyTorch.
+TEST_CASE("ctc_loss: an input length of 0") {
+  const Tensor lp = tg::log_softmax(tg::randn({4, 2, 3}, {.dtype = tg::kFloat64}), 2).detach().set_requires_grad();
+  const auto lengths = [](std::vector<std::int64_t> v) { return tg::tensor(v, {static_cast<std::int64_t>(v.size())}); };
+  const Tensor none = F::ctc_loss(lp, lengths({2}), lengths({0, 4}), lengths({0, 1}), {.reduction = Reduction::None});
+  CHECK(none.to_vector<double>()[0] == 0.0);
+  const Tensor alone =
+      F::ctc_loss(lp.narrow(1, 1, 1), lengths({2}), lengths({4}), lengths({1}), {.reduction = Reduction::None});
+  CHECK(none.to_vector<double>()[1] == alone.item<double>());
+  tg::sum(none).backward();
+  CHECK(tg::equal(lp.grad().select(1, 0), tg::zeros({4, 3}, {.dtype = tg::kFloat64})));
+  const Tensor impossible =
+      F::ctc_loss(lp, lengths({1, 2}), lengths({0, 4}), lengths({1, 1}), {.reduction = Reduction::None});
+  CHECK(std::isinf(impossible.to_vector<double>()[0]));
+  const Tensor zeroed = F::ctc_loss(lp, lengths({1, 2}), lengths({0, 4}), lengths({1, 1}),
+                                    {.reduction = Reduction::None, .zero_infinity = true});
+  CHECK(zeroed.to_vector<double>()[0] == 0.0);
+}
+
 TEST_CASE("ctc_loss: bad inputs name ctc_loss and the offending values") {
   const Tensor lp = tg::zeros({5, 2, 4});
   const Tensor il = tg::tensor(std::vector<std::int64_t>{5, 5}, {2});
@@ -156,8 +177,8 @@ TEST_CASE("ctc_loss: bad inputs name ctc_loss and the offending values") {
   CHECK_THROWS_WITH_AS(F::ctc_loss(lp, tg::tensor(std::vector<std::int64_t>{1, 2, 3, 7}, {2, 2}), il, tl),
                        doctest::Contains("ctc_loss: target 1 of sample 1 is 7"), tg::IndexError);
   CHECK_THROWS_WITH_AS(F::ctc_loss(lp, tg::tensor(std::vector<std::int64_t>{1, 2, 3, 1}, {2, 2}),
-                                   tg::tensor(std::vector<std::int64_t>{5, 0}, {2}), tl),
-                       doctest::Contains("input_lengths[1] = 0"), tg::ValueError);
+                                   tg::tensor(std::vector<std::int64_t>{5, -1}, {2}), tl),
+                       doctest::Contains("input_lengths[1] = -1 is not in [0, T = 5]"), tg::ValueError);
 }
 
 }  // namespace test_ctc_loss

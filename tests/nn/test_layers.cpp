@@ -272,8 +272,13 @@ TEST_CASE("embedding: lookup, gradient accumulation, padding_idx") {
   CHECK(*e2.padding_idx == 4);
   CHECK_THROWS_WITH_AS(e2(tg::tensor(std::vector<std::int64_t>{0, 5})),
                        doctest::Contains("embedding: index 5 is out of range for 5 embeddings"), tg::IndexError);
-  CHECK_THROWS_WITH_AS(e2(tg::tensor({0.0, 1.0})), doctest::Contains("indices must be int64, got float32"),
+  CHECK_THROWS_WITH_AS(e2(tg::tensor({0.0, 1.0})), doctest::Contains("indices must be int64 or int32, got float32"),
                        tg::DTypeError);
+  // int32 indices (PyTorch's IntTensor) look up the same rows.
+  const Tensor i64 = tg::tensor(std::vector<std::int64_t>{3, 0, 4, 3}, {2, 2});
+  CHECK(tg::equal(e2(i64), e2(i64.to(tg::kInt32))));
+  CHECK_THROWS_WITH_AS(e2(tg::tensor(std::vector<std::int64_t>{0, 5}).to(tg::kInt32)),
+                       doctest::Contains("embedding: index 5 is out of range"), tg::IndexError);
 
   // float64 gradient checks, first and second order, with and without padding.
   tg::manual_seed(34);

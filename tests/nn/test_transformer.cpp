@@ -225,6 +225,37 @@ TEST_CASE("Transformer modules can be moved and stored in containers") {
   CHECK(y.shape() == Dims{3, 2, 8});
 }
 
+// No keys (S = 0), with the weights asked for (the math path) or not: zeros,
+// as PyTorch gives.
+TEST_CASE("MultiheadAttention with an empty key sequence returns zeros") {
+  for (const bool need_weights : {true, false}) {
+    CAPTURE(need_weights);
+    nn::MultiheadAttention mha(4, 2);
+    mha.to(tg::kFloat64);
+    const Tensor empty = tg::randn({0, 2, 4}, {.dtype = tg::kFloat64});
+    const auto [out, w] = mha(tg::randn({3, 2, 4}, {.dtype = tg::kFloat64}), empty, empty, {}, need_weights);
+    CHECK(out.shape() == Dims{3, 2, 4});
+    if (need_weights) CHECK(w.shape() == Dims{2, 3, 0});
+    // out_proj of zeros: its bias alone (zero-initialised).
+    CHECK(tg::equal(out, tg::zeros({3, 2, 4}, {.dtype = tg::kFloat64})));
+  }
+}
+
+// bias = false leaves out every bias, the final LayerNorms' too (as
+// torch.nn.Transformer(bias=False)), so a bias-free checkpoint loads strictly.
+TEST_CASE("Transformer without bias has no bias parameter anywhere") {
+  nn::Transformer t({.d_model = 8,
+                     .nhead = 2,
+                     .num_encoder_layers = 1,
+                     .num_decoder_layers = 1,
+                     .layer = {.dim_feedforward = 16, .bias = false}});
+  std::vector<std::string> biases;
+  for (const auto& [name, p] : t.named_parameters())
+    if (name.find("bias") != std::string::npos) biases.push_back(name);
+  CHECK(biases.empty());
+  CHECK(t.named_parameters().size() > 0);
+}
+
 TEST_CASE("MultiheadAttention: is_causal equals the square subsequent mask, with and without padding") {
   nn::MultiheadAttention m(8, 2, {.batch_first = true});
   const Tensor x = tg::randn({2, 5, 8});
@@ -253,6 +284,17 @@ TEST_CASE("MultiheadAttention and the Transformer layers refuse bad arguments by
       m(tg::randn({5, 2, 8}), tg::randn({6, 2, 8}), tg::randn({6, 2, 8}), tg::zeros({2, 5}, {.dtype = tg::kBool})),
       tg::ShapeError);
   CHECK_THROWS_AS(m(tg::randn({5, 8}), tg::randn({6, 2, 8}), tg::randn({6, 2, 8})), tg::ShapeError);
+  // Dtypes: the module's own name and the argument at fault.
+  const Tensor x = tg::randn({5, 2, 8});
+  CHECK_THROWS_WITH_AS(m(x.to(tg::kFloat64), x.to(tg::kFloat64), x.to(tg::kFloat64)),
+                       doctest::Contains("MultiheadAttention: query, key and value must have the parameters' dtype "
+                                         "float32, got float64"),
+                       tg::DTypeError);
+  CHECK_THROWS_WITH_AS(m(x, x, x, tg::zeros({2, 5}, {.dtype = tg::kFloat64})),
+                       doctest::Contains("MultiheadAttention: key_padding_mask must be bool or float32"),
+                       tg::DTypeError);
+  CHECK_THROWS_WITH_AS(m(x, x, x, {}, true, tg::zeros({5, 5}, {.dtype = tg::kInt64})),
+                       doctest::Contains("MultiheadAttention: attn_mask must be bool or float32"), tg::DTypeError);
 }
 
 }  // namespace test_transformer
