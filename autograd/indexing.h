@@ -147,7 +147,7 @@ Tensor scatter_reduce(const Tensor& x, std::int64_t dim, const Tensor& index, co
 /// As torch.index_add: x + alpha * (src's slices added at index along dim); index 1-D or 0-d.
 /// @param x     the input (not modified)
 /// @param dim   the dim indexed
-/// @param index int64 positions along dim
+/// @param index int64 (or int32) positions along dim
 /// @param src   the slices added, index.numel() of them along dim
 /// @param alpha the factor of src
 /// @throws tg::IndexError for an index out of range, tg::ShapeError for a src of the wrong shape.
@@ -155,13 +155,13 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const T
 /// As torch.index_copy: x with the slices at index along dim replaced by src's (the last one wins).
 /// @param x     the input (not modified)
 /// @param dim   the dim indexed
-/// @param index int64 positions along dim
+/// @param index int64 (or int32) positions along dim
 /// @param src   the slices written, index.numel() of them along dim
 Tensor index_copy(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
 /// As torch.index_fill: x with the slices at index along dim set to value; negative indices count from the end.
 /// @param x     the input (not modified)
 /// @param dim   the dim indexed
-/// @param index int64 positions along dim
+/// @param index int64 (or int32) positions along dim
 /// @param value the fill value
 Tensor index_fill(const Tensor& x, std::int64_t dim, const Tensor& index, double value);
 /// The coordinates [n, x.dim()] (int64) of x's nonzero elements, as

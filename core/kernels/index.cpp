@@ -24,10 +24,20 @@ void check_index_dtype(const TensorBase& index, const char* op) {
     throw DTypeError(fmt::format("{}: index must be int64, got {}", op, dtype_name(index.dtype())));
 }
 
-void check_vector_index(const TensorBase& index, const char* op) {
-  check_index_dtype(index, op);
+// The index of index_select, index_add, index_copy and index_fill as
+// contiguous int64: int32 is taken too, as PyTorch's index_select and
+// index_add take IntTensor and LongTensor alike (gather and scatter: int64).
+TensorBase slice_index(const TensorBase& index, const char* op) {
+  if (index.dtype() == kInt64) return contiguous(index);
+  if (index.dtype() == kInt32) return to(index, kInt64);
+  throw DTypeError(fmt::format("{}: index must be int64 or int32, got {}", op, dtype_name(index.dtype())));
+}
+
+TensorBase vector_index(const TensorBase& index, const char* op) {
+  TensorBase idx = slice_index(index, op);
   if (index.dim() != 1)
     throw ShapeError(fmt::format("{}: index must be 1-D, got shape {}", op, shape_str(index.sizes())));
+  return idx;
 }
 
 void check_in_range(std::int64_t v, std::int64_t size, int dim, const char* op) {
@@ -73,10 +83,9 @@ Rows rows_around(const Dims& shape, int dim) {
 }  // namespace
 
 TensorBase index_select(const TensorBase& x, std::int64_t dim, const TensorBase& index) {
-  check_vector_index(index, "index_select");
+  const TensorBase idx = vector_index(index, "index_select");
   const int d = wrap_dim(dim, x.dim(), "index_select");
   const Rows r = rows_around(x.shape(), d);
-  const TensorBase idx = contiguous(index);
   const std::int64_t n = idx.numel();
   const std::int64_t* ip = idx.data_ptr<std::int64_t>();
   for (std::int64_t j = 0; j < n; ++j) check_in_range(ip[j], r.size, d, "index_select");
@@ -101,10 +110,9 @@ TensorBase index_select(const TensorBase& x, std::int64_t dim, const TensorBase&
 
 TensorBase index_add_zeros(const Dims& shape, std::int64_t dim, const TensorBase& index, const TensorBase& src) {
   const char* op = "index_select_backward";
-  check_vector_index(index, op);
+  const TensorBase idx = vector_index(index, op);
   const int d = wrap_dim(dim, shape.size(), op);
   const Rows r = rows_around(shape, d);
-  const TensorBase idx = contiguous(index);
   const std::int64_t n = idx.numel();
   Dims expected = shape;
   if (!shape.empty()) expected[d] = n;
@@ -249,14 +257,13 @@ namespace tg::kernel {
 
 namespace {
 
-// index_copy, index_fill: a 1-D or 0-d int64 index; its values wrapped
+// index_copy, index_fill: a 1-D or 0-d int64 (or int32) index; its values wrapped
 // (negative from the end) when `wrap`, checked against the dim's size.
 std::vector<std::int64_t> slice_indices(const TensorBase& index, std::int64_t size, int dim, bool wrap,
                                         const char* op) {
-  check_index_dtype(index, op);
+  const TensorBase idx = slice_index(index, op);
   if (index.dim() > 1)
     throw ShapeError(fmt::format("{}: index must be 1-D or 0-d, got shape {}", op, shape_str(index.sizes())));
-  const TensorBase idx = contiguous(index);
   const std::int64_t* ip = idx.data_ptr<std::int64_t>();
   std::vector<std::int64_t> out(ip, ip + idx.numel());
   for (auto& v : out) {

@@ -36,10 +36,30 @@ TEST_CASE("index_select picks rows or columns, repeats allowed") {
                        IndexError);
   CHECK_THROWS_WITH_AS(index_select(x, 1, i64({-1})), doctest::Contains("index -1"), IndexError);
   CHECK_THROWS_WITH_AS(index_select(x, 0, f64({0})),
-                       doctest::Contains("index_select: index must be int64, got float64"), DTypeError);
+                       doctest::Contains("index_select: index must be int64 or int32, got float64"), DTypeError);
   CHECK_THROWS_WITH_AS(index_select(x, 0, i64({0, 1}, {1, 2})), doctest::Contains("must be 1-D, got shape [1, 2]"),
                        ShapeError);
   CHECK_THROWS_AS(index_select(x, 2, i64({0})), IndexError);
+}
+
+// int32 indices, which PyTorch's index_select and index_add take too: the
+// same results and gradients as int64 ones, for the four slice-index ops.
+TEST_CASE("index_select, index_add, index_copy and index_fill take int32 indices as int64 ones") {
+  const Tensor x = tg::randn({4, 3}, {.dtype = kFloat64}).set_requires_grad();
+  const Tensor i64 = tensor(std::vector<std::int64_t>{2, 0, 2}, {3});
+  const Tensor i32 = i64.to(kInt32);
+  const Tensor a = tg::index_select(x, 0, i64), b = tg::index_select(x, 0, i32);
+  CHECK(tg::equal(a, b));
+  const Tensor ga = tg::grad({tg::sum(a * a)}, {x})[0], gb = tg::grad({tg::sum(b * b)}, {x})[0];
+  CHECK(tg::equal(ga, gb));
+  const Tensor src = tg::randn({3, 3}, {.dtype = kFloat64});
+  CHECK(tg::equal(tg::index_add(x, 0, i64, src), tg::index_add(x, 0, i32, src)));
+  const Tensor one = tensor(std::vector<std::int64_t>{1}, {1});
+  CHECK(tg::equal(tg::index_copy(x, 0, one, src.narrow(0, 0, 1)),
+                  tg::index_copy(x, 0, one.to(kInt32), src.narrow(0, 0, 1))));
+  CHECK(tg::equal(tg::index_fill(x, 1, i64, 5.0), tg::index_fill(x, 1, i32, 5.0)));
+  CHECK_THROWS_WITH_AS(tg::index_select(x, 0, tensor(std::vector<std::int64_t>{4}, {1}).to(kInt32)),
+                       doctest::Contains("index_select: index 4 is out of range"), IndexError);
 }
 
 TEST_CASE("gather follows PyTorch's indexing rule") {
