@@ -269,7 +269,11 @@ TensorBase randperm(std::int64_t n, Generator* gen = nullptr);
 
 /// Makes a tensor with a fresh contiguous storage (core internals and kernels).
 TensorBase make_tensor(Dims shape, DType dtype);
-/// A new TensorImpl viewing `base`'s storage (no autograd state).
+/// A new TensorImpl viewing `base`'s storage (core internals and kernels).
+/// Autograd does not know the result aliases `base`: it has no grad_fn, and
+/// writing through it in place does not reach base's history, so gradients
+/// through base would silently ignore the write. Model code uses the
+/// recorded views (view, reshape, narrow, select, transpose, expand, ...).
 TensorBase make_view(const TensorBase& base, Dims sizes, Dims strides, std::int64_t offset);
 
 }  // namespace tg

@@ -50,7 +50,20 @@ void close_quietly(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
-std::string temp_prefix(const std::string& file_name) { return file_name + ".tmp-"; }
+// "<name>.tmp-": what temporary files next to the file `name` start with,
+// followed by "<pid>-XXXXXX" (at most 14 more bytes). A name too long for
+// that within a folder entry's 255 bytes is cut short in the prefix, so
+// saving under any valid name works.
+constexpr std::size_t kMaxNameBytes = 255;
+constexpr std::size_t kTempSuffixBytes = 5 + 14;  // ".tmp-" and "<pid>-XXXXXX"
+std::string temp_prefix(const std::string& file_name) {
+  return file_name.substr(0, kMaxNameBytes - kTempSuffixBytes) + ".tmp-";
+}
+// The same for a whole path: its folder, then the prefix of its name.
+std::string temp_path_prefix(const std::string& path) {
+  const std::filesystem::path p(path);
+  return (p.parent_path() / temp_prefix(p.filename().string())).string();
+}
 
 // Removes the temporary files next to `path` ("<name>.tmp-<pid>-XXXXXX") left
 // by processes that no longer exist: writers killed before they could commit
@@ -108,7 +121,7 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(save_destination(pa
   // checkpoint should get the usual permissions (0666 less the umask), as
   // any other newly created file.
   for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
-    temp_path_ = temp_prefix(path_) + std::to_string(::getpid()) + "-" + random_suffix();
+    temp_path_ = temp_path_prefix(path_) + std::to_string(::getpid()) + "-" + random_suffix();
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0) break;
     if (errno != EEXIST) {
@@ -120,6 +133,11 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(save_destination(pa
   if (fd_ < 0)
     throw Error(fmt::format("save: cannot create a temporary file next to '{}': {} names tried, all taken", path_,
                             kNameAttempts));
+  // Replacing a file keeps its permission bits (a private checkpoint stays
+  // private), as writing into it would. Owner and group cannot follow
+  // without privileges; a new file gets 0666 less the umask.
+  struct stat existing {};
+  if (::stat(path_.c_str(), &existing) == 0) (void)::fchmod(fd_, existing.st_mode & 07777);
   buffer_.reserve(kBufferBytes);
 }
 

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <set>
+#include <string>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -222,10 +224,21 @@ json parse_json(std::string_view text, std::string_view source) {
     bad_file(source, fmt::format("header is not valid JSON: it holds a NUL byte at offset {}", nul));
   std::string top_key;  // the tensor being read, for messages
   std::size_t array_elements = 0;
+  // The parser keeps the last of repeated keys; a file that repeats a name
+  // (or a field of one entry) is ambiguous, so it is refused.
+  std::set<std::string> top_keys, entry_keys;
   auto guard = [&](int depth, json::parse_event_t event, json& parsed) {
     switch (event) {
       case json::parse_event_t::key:
-        if (depth == 1) top_key = parsed.get<std::string>();
+        if (depth == 1) {
+          top_key = parsed.get<std::string>();
+          if (!top_keys.insert(top_key).second)
+            bad_file(source, fmt::format("header: the name {} appears twice", quote_name(top_key)));
+          entry_keys.clear();
+        } else if (depth == 2 && !entry_keys.insert(parsed.get<std::string>()).second) {
+          bad_file(source, fmt::format("header: entry {} gives {} twice", quote_name(top_key),
+                                       quote_name(parsed.get<std::string>())));
+        }
         break;
       case json::parse_event_t::object_start:
         if (depth > 1) bad_file(source, fmt::format("header: entry {} holds a nested object", quote_name(top_key)));
@@ -256,6 +269,7 @@ json parse_json(std::string_view text, std::string_view source) {
 }
 
 void read_metadata(const json& value, Metadata& out, std::string_view source) {
+  if (value.is_null()) return;  // as the reference reader: no metadata
   if (!value.is_object())
     bad_file(source, fmt::format("\"__metadata__\" is {} instead of an object of strings", value.type_name()));
   for (auto it = value.begin(); it != value.end(); ++it) {
@@ -299,8 +313,9 @@ Entry read_entry(const std::string& name, const json& value, std::uint64_t data_
   if (shape.size() > static_cast<std::size_t>(kMaxDims))
     bad(fmt::format("shape has {} dimensions; tensors have at most {}", shape.size(), kMaxDims));
   // Sizes must leave the contiguous strides representable even when a zero
-  // makes the tensor empty, so the product of the nonzero ones must fit.
-  constexpr auto kMaxExtent = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  // makes the tensor empty, so the product of the nonzero ones must fit, in
+  // bytes of the widest dtype (make_tensor's bound).
+  constexpr auto kMaxExtent = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() / 8);
   std::uint64_t extent = 1;
   bool has_zero = false;
   for (const json& d : shape) {

@@ -38,9 +38,10 @@ struct LoadedFile {
 void save(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
 /// Reads a whole file. Throws tg::FormatError naming the file and the problem
-/// for anything that is not a valid safetensors file, and for dtypes tapegrad
-/// lacks (F16, BF16, U64, ...). Integer dtypes narrower than 64 bits (I8, I16,
-/// I32, U8, U16, U32) are widened to int64.
+/// for anything that is not a valid safetensors file (a name given twice
+/// included), and for dtypes tapegrad lacks (U64, F8, ...). F16, BF16, F32,
+/// F64, BOOL, U8, I8, I16, I32 and I64 load as themselves; U16 and U32 are
+/// widened to int64.
 LoadedFile load_file(const std::string& path);
 /// The tensors of load_file(path), without the metadata.
 /// @throws tg::FormatError as load_file.

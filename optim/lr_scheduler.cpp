@@ -735,6 +735,7 @@ void ReduceLROnPlateau::step(double metric) {
 
 std::string ReduceLROnPlateau::state_dict() const {
   return json{{"scheduler", name()},
+              {"mode", options.mode == PlateauMode::Min ? "min" : "max"},
               {"last_epoch", last_epoch_},
               {"best", double_text(best_)},
               {"num_bad_epochs", num_bad_epochs_},
@@ -746,6 +747,13 @@ std::string ReduceLROnPlateau::state_dict() const {
 void ReduceLROnPlateau::load_state_dict(const std::string& text) {
   const std::string who = name();
   const json state = parse_state(who, text);
+  // `best` means the lowest metric in min mode and the highest in max mode:
+  // a state of the other mode would compare against the wrong end. (States
+  // saved before the mode was recorded are taken as they are.)
+  const std::string mode = options.mode == PlateauMode::Min ? "min" : "max";
+  if (auto it = state.find("mode"); it != state.end() && (!it->is_string() || it->get<std::string>() != mode))
+    throw ValueError(fmt::format("{}::load_state_dict: the state was saved in mode {}, this scheduler is in mode {}",
+                                 who, it->dump(), mode));
   const auto last_epoch = get_int(who, state, "last_epoch", -1);
   const double best = text_double(who, state, "best");
   const auto bad = get_int(who, state, "num_bad_epochs", 0);

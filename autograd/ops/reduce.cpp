@@ -84,23 +84,29 @@ Tensor prod_over(const Tensor& x, Dims dims, bool keepdim) {
   if (autograd::needs_grad(x)) {
     const DimMask mask = kernel::reduction_mask(dims, x.dim(), "prod");
     autograd::record("prod", {&x}, {&y}, [sx = SavedTensor(x, false), mask, keepdim](Backward& bw) {
-      // y = prod(x);  dx_i = dy * prod_{j != i} x_j, without dividing by zero:
-      //   no zero in the slice:  dx_i = dy * p / x_i, with p the product;
-      //   one zero, x_k:         dx_k = dy * p' (p' the product of the nonzeros) and
-      //                          dx_i = dy * x_k * p' / x_i, which is 0 but keeps its
-      //                          dependence on x_k, so second derivatives are right;
-      //   two zeros or more:     dx = 0.
+      // y = prod(x);  dx_i = dy * prod_{j != i} x_j, without dividing by zero.
+      // With p1 the product of the nonzeros and Z that of the zeros (1 if
+      // none; else 0, kept as a function of them):
+      //   x_i != 0:  dx_i = dy * p1 * Z / x_i;
+      //   x_i == 0:  dx_i = dy * p1 * (the product of the other zeros): 1 with
+      //              one zero, the other zero itself with two, 0 with three or
+      //              more.
+      // Every zero stays in the formula where it matters, so second
+      // derivatives are right (the Hessian of a slice with two zeros is not
+      // 0; PyTorch refuses that one). A third derivative through three zeros
+      // or more is 0.
       const Tensor x = bw.unpack(sx);
       const Dims& shape = bw.input_shape(0);
       const Dims dims = dims_of(mask, x.dim());
       const Tensor zero = x == 0.0;
-      const Tensor zeros_in_slice = kernel::sum(zero, dims, /*keepdim=*/true);
+      const Tensor count = kernel::sum(zero, dims, /*keepdim=*/true);
       const Tensor x1 = tg::where(zero, 1.0, x);
       const Tensor p1 = prod_over(x1, dims, /*keepdim=*/true);
-      const Tensor the_zero = tg::sum(tg::where(zero, x, 0.0), dims, /*keepdim=*/true);
-      const Tensor factor = tg::where(zeros_in_slice == 0.0, 1.0, the_zero);
-      Tensor g = tg::where(zero, p1, tg::div(tg::mul(p1, factor), x1));
-      g = tg::where(zeros_in_slice > 1.0, 0.0, g);
+      const Tensor zeros_product = prod_over(tg::where(zero, x, 1.0), dims, /*keepdim=*/true);
+      const Tensor zeros_sum = tg::sum(tg::where(zero, x, 0.0), dims, /*keepdim=*/true);
+      const Tensor at_zero =
+          tg::where(count == 1.0, p1, tg::where(count == 2.0, tg::mul(p1, tg::sub(zeros_sum, x)), 0.0));
+      const Tensor g = tg::where(zero, at_zero, tg::div(tg::mul(p1, zeros_product), x1));
       bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), g));
     });
   }

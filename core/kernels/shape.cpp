@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -27,9 +28,19 @@ Dims infer_size(const Dims& shape, std::int64_t numel, const char* op) {
       overflow |= mul_overflows(known, shape[d], &known);
     }
   }
-  // A wrapped product could match numel ([INT64_MAX, INT64_MAX] wraps to 1);
-  // a zero size makes it an honest 0 whatever the others.
-  if (overflow && std::find(shape.begin(), shape.end(), 0) == shape.end()) throw_numel_overflow(op, shape);
+  // A wrapped product could match numel ([INT64_MAX, INT64_MAX] wraps to 1).
+  // A zero size makes the count an honest 0, but the other sizes must still
+  // be ones a tensor can have (make_tensor's bound, INT64_MAX / 8 elements),
+  // wherever the zero is: else the view is fine until .to() or clone().
+  const bool has_zero = std::find(shape.begin(), shape.end(), 0) != shape.end();
+  if (has_zero) {
+    std::int64_t others = 1;
+    bool too_many = false;
+    for (auto size : shape)
+      if (size > 0) too_many |= mul_overflows(others, size, &others);
+    if (too_many || others > std::numeric_limits<std::int64_t>::max() / 8) throw_numel_overflow(op, shape);
+  }
+  if (overflow && !has_zero) throw_numel_overflow(op, shape);
   if (overflow) known = 0;
   if (inferred >= 0) {
     if (known == 0 && numel == 0)

@@ -154,6 +154,17 @@ TEST_CASE("prod with and without zeros") {
   CHECK(gradcheck([](const Inputs& in) { return tg::prod(in[0], 1); }, {one_zero}));
   CHECK(gradcheck([](const Inputs& in) { return tg::prod(in[0]); }, {one_zero}));
   CHECK(gradgradcheck([](const Inputs& in) { return tg::prod(in[0], 1); }, {one_zero}));
+  // Two and three zeros in a slice: the first derivative is 0 there, the
+  // second is not (d2/dx1 dx2 of x0 x1 x2 at (3, 0, 0) is x0 = 3).
+  Tensor two = leaf({3, 0, 0});
+  const Tensor g = tg::grad({tg::prod(two)}, {two}, {}, {.create_graph = true})[0];
+  check_values(g.to_vector<double>(), {0, 0, 0});
+  check_values(tg::grad({tg::sum(g)}, {two})[0].to_vector<double>(), {0, 3, 3});
+  Tensor zeros = leaf({1.5, 0, 0, 0.5, 0, 0, 0, 2, 0, 3, 0, 0}, {3, 4});
+  CHECK(gradcheck([](const Inputs& in) { return tg::prod(in[0], 1); }, {zeros}));
+  CHECK(gradgradcheck([](const Inputs& in) { return tg::prod(in[0], 1); }, {zeros}));
+  CHECK(gradgradcheck([](const Inputs& in) { return tg::prod(in[0], 0); }, {zeros}));
+  CHECK(gradgradcheck([](const Inputs& in) { return tg::prod(in[0]); }, {zeros}));
 }
 
 TEST_CASE("norm: p = 2, 1, inf, 3 and 0.5; the 2-norm at 0 has gradient 0") {

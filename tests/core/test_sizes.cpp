@@ -38,6 +38,10 @@ TEST_CASE("reshape and view to a shape whose element count overflows int64 are S
   // A zero size makes the count an honest 0, but the strides of such a
   // shape do not fit either.
   require_tg_error<ShapeError>([] { reshape(ones({0}), {0, k2_32, k2_32}); }, "reshape [0, 2^32, 2^32]");
+  // Wherever the zero is, and up to make_tensor's bound (INT64_MAX / 8 elements).
+  require_tg_error<ShapeError>([] { reshape(ones({0}), {k2_32, k2_32, 0}); }, "reshape [2^32, 2^32, 0]");
+  require_tg_error<ShapeError>([] { ones({0}).view({k2_32 / 2, k2_32 / 2, 0}); }, "view [2^31, 2^31, 0]");
+  CHECK_THROWS_AS(reshape(ones({0}), {k2_32 / 2, k2_32 / 2, 0}).to(kFloat64), ShapeError);
   // Unchanged: valid reshapes of empty tensors.
   CHECK(reshape(ones({0}), {0, 5, 7}).shape() == Dims{0, 5, 7});
   CHECK(reshape(ones({6}), {-1, 3}).shape() == Dims{2, 3});

@@ -292,6 +292,28 @@ TEST_CASE("safetensors: a saved file gets the usual permissions, not a temporary
   CHECK((st.st_mode & 0777) == 0644);
 }
 
+// Replacing a file keeps its permission bits (a private checkpoint stays
+// private), and a name near the 255-byte limit still saves (the temporary
+// file's name is cut short to fit).
+TEST_CASE("safetensors: saving over a file keeps its permissions; long names save") {
+  TempDir dir;
+  const std::string path = dir.file("private.safetensors");
+  tg::save(path, {{"x", tg::ones({1})}});
+  REQUIRE(::chmod(path.c_str(), 0600) == 0);
+  tg::save(path, {{"x", tg::zeros({1})}});
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(tg::load(path).at("x").item<float>() == 0.0f);
+
+  const std::string long_path = dir.file(std::string(250, 'n'));
+  tg::save(long_path, {{"x", tg::ones({2})}});
+  CHECK(tg::load(long_path).at("x").numel() == 2);
+  tg::save(long_path, {{"x", tg::ones({3})}});
+  CHECK(tg::load(long_path).at("x").numel() == 3);
+  CHECK(dir.entries().size() == 2);
+}
+
 TEST_CASE("safetensors: a save that fails throws and leaves nothing behind") {
   TempDir dir;
   SUBCASE("into a folder that does not exist") {

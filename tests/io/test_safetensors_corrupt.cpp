@@ -123,6 +123,11 @@ TEST_CASE("safetensors corrupt: negative or absurd shapes") {
   // The product of the nonzero sizes overflows int64, even though the 0 makes it empty.
   CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]})"),
                    "is absurdly large");
+  // Within int64 but past what a tensor may hold in bytes (make_tensor's bound): the file is named too.
+  CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[0,2147483648,2147483648],"data_offsets":[0,0]})"),
+                   "is absurdly large");
+  CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[4611686018427387904,0],"data_offsets":[0,0]})"),
+                   "is absurdly large");
   CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,16]})", kFourFloats),
                    "is absurdly large");
   CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[100000000000000000000],"data_offsets":[0,16]})", kFourFloats),
@@ -181,6 +186,25 @@ TEST_CASE("safetensors corrupt: metadata that is not an object of strings") {
   CHECK_LOAD_ERROR(file_bytes(R"({"__metadata__":{"epoch":3}})"),
                    "\"__metadata__\" entry 'epoch' is number instead of a string");
   CHECK_LOAD_ERROR(file_bytes(R"({"__metadata__":{"steps":[1,2]}})"), "instead of a string");
+}
+
+// nlohmann keeps the last of repeated keys; a repeated name or field is
+// ambiguous and refused. A null "__metadata__" is no metadata, as the
+// reference reader takes it.
+TEST_CASE("safetensors corrupt: a name or a field given twice") {
+  CHECK_LOAD_ERROR(file_bytes(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                              R"("w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                              kFourFloats),
+                   "header: the name 'w' appears twice");
+  CHECK_LOAD_ERROR(one_tensor(R"({"dtype":"F32","shape":[4],"shape":[2],"data_offsets":[0,16]})", kFourFloats),
+                   "header: entry 'w' gives 'shape' twice");
+  TempDir dir;
+  const std::string path = dir.file("null_metadata.safetensors");
+  write_bytes(
+      path, file_bytes(R"({"__metadata__":null,"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", kFourFloats));
+  const tg::LoadedFile loaded = tg::load_file(path);
+  CHECK(loaded.metadata.empty());
+  CHECK(loaded.tensors.at("w").numel() == 4);
 }
 
 TEST_CASE("safetensors corrupt: a very long tensor name is shortened in the message") {

@@ -118,6 +118,17 @@ TEST_CASE("scheduler states: integers that do not fit and bad lrs are a FormatEr
       "num_bad_epochs": 9223372036854775808, "cooldown_counter": 0, "last_lr": [1.0]})"),
                   tg::FormatError);
   CHECK(plateau.num_bad_epochs() == 0);
+  // A state of the other mode: its best is the wrong end of the metric.
+  optim::ReduceLROnPlateau maximizing(opt, {.mode = optim::PlateauMode::Max});
+  maximizing.step(0.9);
+  CHECK_THROWS_WITH_AS(plateau.load_state_dict(maximizing.state_dict()),
+                       "ReduceLROnPlateau::load_state_dict: the state was saved in mode \"max\", this scheduler is in "
+                       "mode min",
+                       tg::ValueError);
+  optim::ReduceLROnPlateau minimizing(opt);
+  minimizing.step(0.3);
+  plateau.load_state_dict(minimizing.state_dict());
+  CHECK(plateau.best() == 0.3);
 }
 
 }  // namespace test_scheduler_checks
