@@ -7,8 +7,10 @@
 /// bytes (1f 8b), never by the file name.
 ///
 /// Every failure — a missing file, a bad header, dimensions the file cannot
-/// hold, truncated or corrupt data, trailing bytes — is a tg::FormatError whose
-/// message names the file and the problem. The reader never allocates more
+/// hold, truncated or corrupt data, data past what the header describes — is
+/// a tg::FormatError whose message names the file and the problem. (Bytes
+/// after a gzip stream's last member that do not begin another member are
+/// not data: they are ignored, as zlib's gzread and `gzip -d` ignore them.) The reader never allocates more
 /// than the file could hold, so garbage input cannot ask for gigabytes.
 #include <cstdint>
 #include <span>
