@@ -55,9 +55,10 @@ struct AdamFlags {
 // round as SSE's and the scalar ones do, so the bits are the same on any CPU.
 // Safe beside baseline code: both loops have internal linkage, so the linker
 // never mistakes one copy for the other. x86-64 only (the target attribute
-// means nothing elsewhere), under the condition vector_math.cpp gives isa()
-// its AVX2 answer.
-#if defined(TAPEGRAD_HAVE_SLEEF) && defined(__x86_64__)
+// means nothing elsewhere); it runs only when isa() says AVX2, which needs
+// SLEEF too (a definition private to core/, so not tested here: an earlier
+// test of it here compiled this loop out everywhere).
+#if defined(__x86_64__)
 #define TG_ADAM_AVX2 1
 template <class T, class Flags>
 [[gnu::target("avx2")]] void adam_loop_avx2(std::int64_t n, T* __restrict p, const T* __restrict grad, T* __restrict m,
@@ -148,6 +149,14 @@ void adam_update(const AdamHyper& o, AdamState& s, detail::ParamUpdate& u, const
 }
 
 }  // namespace
+
+bool detail::adam_has_avx2_loop() {
+#ifdef TG_ADAM_AVX2
+  return true;
+#else
+  return false;
+#endif
+}
 
 void AdamOptions::validate(const std::string& optimizer) const {
   detail::validate_adam_family(optimizer, lr, betas, eps, weight_decay);

@@ -216,6 +216,10 @@ void for_each_range(std::int64_t n, const Body& body) {
       &body);
 }
 
+/// Whether Adam and AdamW have their AVX2 loop in this build (x86-64): used
+/// where the vector functions run on AVX2. For the test that keeps it there.
+bool adam_has_avx2_loop();
+
 /// Calls State::scalars(s, f) for a State that has such numbers.
 template <class State, class F>
 void state_scalars(State& s, F&& f) {

@@ -575,4 +575,14 @@ TEST_CASE("Adam and AdamW: the same bits as the update written out, on every CPU
   vec::force_isa(saved);
 }
 
+// Wherever the vector functions can run on AVX2, Adam's AVX2 loop must be in
+// the build: a condition on a macro private to core/ once compiled it out
+// everywhere, and the bits above cannot tell (both loops give the same).
+TEST_CASE("Adam and AdamW: the AVX2 loop is built wherever AVX2 is used") {
+  namespace vec = tg::kernel::vec;
+  const vec::Isa saved = vec::isa();
+  if (vec::force_isa(vec::Isa::kAvx2)) CHECK(tg::optim::detail::adam_has_avx2_loop());
+  vec::force_isa(saved);
+}
+
 }  // namespace test_optimizers
