@@ -137,7 +137,7 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(save_destination(pa
   // private), as writing into it would. Owner and group cannot follow
   // without privileges; a new file gets 0666 less the umask.
   struct stat existing {};
-  if (::stat(path_.c_str(), &existing) == 0) (void)::fchmod(fd_, existing.st_mode & 07777);
+  if (::stat(path_.c_str(), &existing) == 0) (void)::fchmod(fd_, existing.st_mode & 0777);
   buffer_.reserve(kBufferBytes);
 }
 

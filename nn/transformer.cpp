@@ -130,8 +130,9 @@ AttentionResult MultiheadAttention::forward(const Tensor& query, const Tensor& k
   Tensor q, k, v;  // [N, H, len, head_dim]
   if (in_proj_weight.defined() && query.is_same(key) && key.is_same(value)) {
     // Self-attention: one product for the three projections, as PyTorch's
-    // packed in-projection (one GEMM of 3 * embed_dim columns is faster than
-    // three, and backward sums one input gradient instead of three).
+    // packed in-projection (PyTorch's arithmetic, and backward sums one input
+    // gradient instead of three; no faster in the GPT step, round six of
+    // docs/performance.md).
     const Tensor qkv = tg::linear(q_in, in_proj_weight, in_proj_bias).view({N, L, 3, num_heads, head_dim});
     q = qkv.select(2, 0).transpose(1, 2);
     k = qkv.select(2, 1).transpose(1, 2);
