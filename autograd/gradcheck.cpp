@@ -47,6 +47,16 @@ void check_inputs(const std::vector<Tensor>& inputs, const char* op) {
     any = any || t.requires_grad();
   }
   if (!any) throw ValueError(fmt::format("{}: no input requires grad, so there is nothing to check", op));
+  // Each checked input is perturbed in a copy of its own; two inputs sharing
+  // memory would each see half of the change the analytic gradient counts.
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    for (std::size_t j = i + 1; j < inputs.size(); ++j)
+      if (inputs[i].defined() && inputs[j].defined() && inputs[i].requires_grad() && inputs[j].requires_grad() &&
+          inputs[i].storage() == inputs[j].storage())
+        throw ValueError(
+            fmt::format("{}: inputs {} and {} share memory (the same tensor, or views of one); pass it "
+                        "once and use it twice inside fn",
+                        op, i, j));
 }
 
 // An undefined output is a bug in fn (PyTorch's gradcheck cannot take a None
@@ -55,6 +65,26 @@ void check_outputs(const std::vector<Tensor>& outputs, const char* op) {
   for (std::size_t o = 0; o < outputs.size(); ++o)
     if (!outputs[o].defined())
       throw ValueError(fmt::format("{}: fn returned an undefined tensor as output {} (of {})", op, o, outputs.size()));
+}
+
+std::vector<std::vector<double>> values_of(const std::vector<Tensor>& outputs);
+
+// fn's outputs at perturbed inputs, which must have the shapes of `outputs`
+// (fn at the given inputs): an output whose size depends on the values
+// (masked_select, nonzero) has no Jacobian to check, and reading it as if it
+// had the reference's size would run past its end.
+std::vector<std::vector<double>> perturbed_values(const GradcheckFunction& fn, const std::vector<Tensor>& args,
+                                                  const std::vector<Tensor>& outputs, const char* op) {
+  const std::vector<Tensor> got = fn(args);
+  bool same = got.size() == outputs.size();
+  for (std::size_t o = 0; same && o < got.size(); ++o) same = got[o].defined() && got[o].shape() == outputs[o].shape();
+  if (!same)
+    throw ValueError(
+        fmt::format("{}: fn's outputs change shape when its inputs move by eps ({} outputs, the first "
+                    "{} at the given inputs); gradients are checked only for outputs whose shapes do "
+                    "not depend on the input values",
+                    op, got.size(), outputs.empty() ? std::string("-") : shape_str(outputs.front().sizes())));
+  return values_of(got);
 }
 
 // The output values flattened to doubles, one vector per output.
@@ -211,7 +241,7 @@ GradcheckResult check_projections(const GradcheckFunction& fn, const std::vector
     const std::vector<double> original(data, data + copies[i].numel());
     auto evaluate = [&](double step) {
       for (std::size_t c = 0; c < original.size(); ++c) data[c] = original[c] + step * u[i][c];
-      return values_of(fn(copies));
+      return perturbed_values(fn, copies, outputs, op);
     };
     const auto plus = evaluate(opt.eps);
     const auto minus = evaluate(-opt.eps);
@@ -238,6 +268,9 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
                       const char* op) {
   check_inputs(inputs, op);
   if (!(opt.eps > 0)) throw ValueError(fmt::format("{}: eps must be positive, got {}", op, opt.eps));
+  if (!(opt.atol >= 0) || !(opt.rtol >= 0))
+    throw ValueError(
+        fmt::format("{}: atol and rtol must be non-negative numbers, got {} and {}", op, opt.atol, opt.rtol));
   EnableGradGuard grad_on;
 
   const std::vector<Tensor> outputs = fn(inputs);
@@ -261,7 +294,7 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
   };
 
   // The forward on contiguous copies must agree with the forward on the inputs as given.
-  const auto on_copies = values_of(fn(copies));
+  const auto on_copies = perturbed_values(fn, copies, outputs, op);
   for (std::size_t o = 0; o < outputs.size(); ++o)
     for (std::size_t k = 0; k < reference[o].size(); ++k) {
       const double a = reference[o][k], b = on_copies[o][k];
@@ -280,9 +313,9 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
     for (std::int64_t c = 0; c < copies[i].numel(); ++c) {
       const double original = data[c];
       data[c] = original + opt.eps;
-      const auto plus = values_of(fn(copies));
+      const auto plus = perturbed_values(fn, copies, outputs, op);
       data[c] = original - opt.eps;
-      const auto minus = values_of(fn(copies));
+      const auto minus = perturbed_values(fn, copies, outputs, op);
       data[c] = original;
       for (std::size_t o = 0; o < outputs.size(); ++o) {
         if (!is_checked_output(outputs[o])) continue;

@@ -62,8 +62,8 @@ class Formatter {
     std::string s;
     if constexpr (is_floating_v<T>) {
       const double d = static_cast<double>(v);
-      if (std::isnan(d)) s = "nan";  // never "-nan", as Python
-      else if (sci_mode_) s = fmt::format("{:{}.{}e}", d, width_, kPrecision);
+      if (std::isnan(d)) s = "nan";                                              // never "-nan", as Python
+      else if (sci_mode_) s = fmt::format("{:>{}.{}e}", d, width_, kPrecision);  // right-aligned: fmt puts inf left
       else if (int_mode_) s = fmt::format("{:.0f}", d) + (std::isinf(d) ? "" : ".");
       else s = fmt::format("{:.{}f}", d, kPrecision);
     } else {

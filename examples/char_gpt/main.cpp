@@ -27,6 +27,7 @@
 
 #include <tapegrad/tapegrad.h>
 
+#include "cli.h"
 #include "model.h"
 #include "progress.h"
 #include "report.h"
@@ -288,7 +289,10 @@ std::string sample(const Config& given) {
     const std::vector<std::int64_t> window(context.end() - T, context.end());
     const tg::Tensor logits = model(tg::tensor(window, {1, T}, tg::kInt64));
     std::vector<double> l = logits.select(1, T - 1).reshape({-1}).to_vector<double>();
-    for (auto& v : l) v /= given.temperature;
+    // Shifted by the largest logit before dividing: a tiny temperature then
+    // gives -inf for the others and 0 for the best (greedy), never inf - inf.
+    const double best_logit = *std::max_element(l.begin(), l.end());
+    for (auto& v : l) v = v == best_logit ? 0.0 : (v - best_logit) / given.temperature;
     if (given.top_k > 0 && static_cast<std::size_t>(given.top_k) < l.size()) {
       std::vector<double> sorted = l;
       std::nth_element(sorted.begin(), sorted.begin() + given.top_k - 1, sorted.end(), std::greater<>());
@@ -316,6 +320,13 @@ void train(const Config& c) {
   const auto train_ids = encode(corpus.train, corpus.vocab);
   const auto val_ids = encode(corpus.val, corpus.vocab);
   const std::size_t V = corpus.vocab.size();
+  // A window is block + 1 characters (inputs and the next-character targets).
+  for (const auto& [part, n] : {std::pair{"training", train_ids.size()}, std::pair{"validation", val_ids.size()}})
+    if (n < static_cast<std::size_t>(c.block) + 2)
+      throw tg::ValueError(
+          fmt::format("the {} text has {} characters, too few for --block {} (it needs at least {}); "
+                      "use a shorter --block or more text",
+                      part, n, c.block, c.block + 2));
   const auto val_batches = eval_windows(val_ids.size(), c);
   const double bigram = bigram_loss(train_ids, val_ids, val_batches, c.block, V);
   fmt::print("data: {} training and {} validation characters, vocabulary {}\n", train_ids.size(), val_ids.size(), V);
@@ -423,19 +434,8 @@ void train(const Config& c) {
   fmt::print("wrote {}, {}/metrics.csv and {}/curves.svg\n", ckpt_path, c.out_dir, c.out_dir);
 }
 
-long parse_int(const std::string& flag, const std::string& value) {
-  char* end = nullptr;
-  const long v = std::strtol(value.c_str(), &end, 10);
-  if (value.empty() || *end) throw tg::ValueError(fmt::format("{} expects an integer, got '{}'", flag, value));
-  return v;
-}
-
-double parse_double(const std::string& flag, const std::string& value) {
-  char* end = nullptr;
-  const double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end) throw tg::ValueError(fmt::format("{} expects a number, got '{}'", flag, value));
-  return v;
-}
+using examples::parse_double;
+using examples::parse_int;
 
 void check(const Config& c) {
   const auto positive = [](const char* flag, std::int64_t v) {
@@ -471,7 +471,7 @@ int main(int argc, char** argv) {
         c.progress = false;
         continue;
       }
-      if (i + 1 >= argc) throw tg::ValueError(fmt::format("{} needs a value\n{}", flag, kUsage));
+      if (i + 1 >= argc) throw examples::missing_value(flag, kUsage);
       const std::string value = argv[++i];
       if (flag == "--steps") c.steps = parse_int(flag, value);
       else if (flag == "--batch-size") c.batch = parse_int(flag, value);
@@ -484,12 +484,12 @@ int main(int argc, char** argv) {
       else if (flag == "--warmup") c.warmup = parse_int(flag, value);
       else if (flag == "--eval-interval") c.eval_interval = parse_int(flag, value);
       else if (flag == "--eval-batches") c.eval_batches = parse_int(flag, value);
-      else if (flag == "--threads") c.threads = static_cast<int>(parse_int(flag, value));
+      else if (flag == "--threads") c.threads = examples::parse_threads(flag, value);
       else if (flag == "--seed") c.seed = static_cast<std::uint64_t>(parse_int(flag, value));
       else if (flag == "--data") c.data_dir = value;
       else if (flag == "--out") c.out_dir = value;
       else if (flag == "--resume") c.resume = value;
-      else if (flag == "--sample") c.sample = parse_int(flag, value);
+      else if (flag == "--sample") c.sample = parse_int(flag, value, 0);
       else if (flag == "--checkpoint") c.checkpoint = value;
       else if (flag == "--temperature") c.temperature = parse_double(flag, value);
       else if (flag == "--top-k") c.top_k = parse_int(flag, value);

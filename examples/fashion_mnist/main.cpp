@@ -3,10 +3,12 @@
 // checkpoint's test accuracy and confusion matrix.
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "cli.h"
 #include "train.h"
 
 #ifdef TAPEGRAD_EXAMPLE_MPI
@@ -38,19 +40,9 @@ constexpr const char* kUsage = R"(usage: fashion_mnist [options]
                     graphviz's dot is installed)
 )";
 
-long parse_int(const std::string& flag, const std::string& value) {
-  char* end = nullptr;
-  const long v = std::strtol(value.c_str(), &end, 10);
-  if (value.empty() || *end) throw tg::ValueError(fmt::format("{} expects an integer, got '{}'", flag, value));
-  return v;
-}
-
-double parse_double(const std::string& flag, const std::string& value) {
-  char* end = nullptr;
-  const double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end) throw tg::ValueError(fmt::format("{} expects a number, got '{}'", flag, value));
-  return v;
-}
+using examples::parse_double;
+using examples::parse_int;
+constexpr long kIntMax = std::numeric_limits<int>::max();
 
 }  // namespace
 
@@ -77,22 +69,22 @@ int main(int argc, char** argv) {
         throw tg::ValueError("--distributed: this build has no MPI (configure with -DTAPEGRAD_WITH_MPI=ON)");
 #endif
       }
-      if (i + 1 >= argc) throw tg::ValueError(fmt::format("{} needs a value\n{}", flag, kUsage));
+      if (i + 1 >= argc) throw examples::missing_value(flag, kUsage);
       const std::string value = argv[++i];
-      if (flag == "--epochs") config.epochs = static_cast<int>(parse_int(flag, value));
-      else if (flag == "--batch-size") config.batch_size = static_cast<int>(parse_int(flag, value));
+      if (flag == "--epochs") config.epochs = static_cast<int>(parse_int(flag, value, 0, kIntMax));
+      else if (flag == "--batch-size") config.batch_size = static_cast<int>(parse_int(flag, value, 1, kIntMax));
       else if (flag == "--lr") config.lr = parse_double(flag, value);
       else if (flag == "--model") config.model = value;
-      else if (flag == "--threads") config.threads = static_cast<int>(parse_int(flag, value));
+      else if (flag == "--threads") config.threads = examples::parse_threads(flag, value);
       else if (flag == "--seed") config.seed = static_cast<std::uint64_t>(parse_int(flag, value));
       else if (flag == "--out") config.out_dir = value;
       else if (flag == "--resume") config.resume = value;
       else if (flag == "--data") config.data_dir = value;
-      else if (flag == "--limit") config.train_limit = static_cast<std::size_t>(parse_int(flag, value));
+      else if (flag == "--limit") config.train_limit = static_cast<std::size_t>(parse_int(flag, value, 1));
       else if (flag == "--evaluate") evaluate = value;
       else if (flag == "--profile") config.profile = value;
       else if (flag == "--graph") config.graph = value;
-      else if (flag == "--save-every") config.save_every = static_cast<int>(parse_int(flag, value));
+      else if (flag == "--save-every") config.save_every = static_cast<int>(parse_int(flag, value, 1, kIntMax));
       else throw tg::ValueError(fmt::format("unknown option '{}'\n{}", flag, kUsage));
     }
     if (!evaluate.empty()) {

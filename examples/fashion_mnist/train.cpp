@@ -93,7 +93,14 @@ void write_graph(const std::string& path, const tg::Tensor& loss, const nn::Modu
   fmt::print("wrote the graph {}\n", path);
   if (std::system("command -v dot >/dev/null 2>&1") != 0) return;
   const std::string svg = std::filesystem::path(path).replace_extension(".svg").string();
-  const std::string cmd = fmt::format("dot -Tsvg '{}' -o '{}'", path, svg);
+  // Each path single-quoted for the shell, its own quotes as '\'' (a path
+  // with a quote in it once ended the quoting: a broken command, or another).
+  const auto quoted = [](const std::string& p) {
+    std::string q = "'";
+    for (char ch : p) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return q + "'";
+  };
+  const std::string cmd = fmt::format("dot -Tsvg {} -o {}", quoted(path), quoted(svg));
   if (std::system(cmd.c_str()) == 0) fmt::print("wrote the picture {}\n", svg);
 }
 

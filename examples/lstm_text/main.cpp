@@ -21,6 +21,8 @@
 
 #include <tapegrad/tapegrad.h>
 
+#include "cli.h"
+
 namespace {
 
 constexpr const char* kUsage = R"(usage: lstm_text [options]
@@ -44,13 +46,7 @@ struct Config {
   std::string text = "/usr/share/games/fortunes";
 };
 
-long parse_int(const std::string& flag, const std::string& value, long min) {
-  char* end = nullptr;
-  const long v = std::strtol(value.c_str(), &end, 10);
-  if (value.empty() || *end) throw tg::ValueError(fmt::format("{} expects an integer, got '{}'", flag, value));
-  if (v < min) throw tg::ValueError(fmt::format("{} must be at least {}, got {}", flag, min, v));
-  return v;
-}
+using examples::parse_int;
 
 // The fortune files are the plain files of the folder (the .dat indexes and
 // .u8 links are skipped); non-ASCII bytes are dropped to keep the vocabulary small.
@@ -235,7 +231,7 @@ int main(int argc, char** argv) {
         fmt::print("{}", kUsage);
         return 0;
       }
-      if (i + 1 >= argc) throw tg::ValueError(fmt::format("{} needs a value\n{}", flag, kUsage));
+      if (i + 1 >= argc) throw examples::missing_value(flag, kUsage);
       const std::string value = argv[++i];
       if (flag == "--steps") config.steps = parse_int(flag, value, 1);
       else if (flag == "--batch") config.batch = parse_int(flag, value, 1);

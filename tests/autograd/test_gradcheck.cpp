@@ -124,6 +124,29 @@ TEST_CASE("gradcheck wants float64 and something to check") {
   CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return tg::index_select(in[0], 0, in[1]) * 2; }, {x, index}));
 }
 
+// Misuses that used to read past an output's end (an output whose size
+// depends on the values), report a false mismatch (one tensor passed twice)
+// or a nonsense message (NaN tolerances): each a clear ValueError now.
+TEST_CASE("gradcheck refuses value-dependent output shapes, aliased inputs and bad tolerances") {
+  Tensor x = tg::tensor({0.0, 1.0, 2.0}, {3}, kF64Grad);
+  const auto selected = [](const std::vector<Tensor>& in) { return tg::masked_select(in[0], in[0] >= 0.0); };
+  for (const bool fast : {false, true}) {
+    CAPTURE(fast);
+    CHECK_THROWS_WITH_AS(tg::gradcheck(selected, {x}, {.fast_mode = fast}),
+                         doctest::Contains("outputs change shape when its inputs move by eps"), tg::ValueError);
+  }
+  const auto product = [](const std::vector<Tensor>& in) { return in[0] * in[1]; };
+  CHECK_THROWS_WITH_AS(tg::gradcheck(product, {x, x}), doctest::Contains("inputs 0 and 1 share memory"),
+                       tg::ValueError);
+  CHECK_THROWS_AS(tg::gradcheck(product, {x, x.view({3})}), tg::ValueError);
+  CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return in[0] * in[0]; }, {x}));
+  for (const double bad : {std::nan(""), -1.0}) {
+    CHECK_THROWS_WITH_AS(tg::gradcheck(product, {x, tg::ones({3}, kF64Grad)}, {.atol = bad}),
+                         doctest::Contains("atol and rtol must be non-negative"), tg::ValueError);
+    CHECK_THROWS_AS(tg::gradcheck(product, {x, tg::ones({3}, kF64Grad)}, {.rtol = bad}), tg::ValueError);
+  }
+}
+
 TEST_CASE("gradcheck on non-contiguous and expanded inputs") {
   tg::manual_seed(2);
   Tensor w = tg::randn({4, 3}, kF64);

@@ -50,6 +50,9 @@ TEST_CASE("print: nan and inf") {
   CHECK(tg::repr(tg::tensor({1, kNaN, kInf})) == "tensor([1., nan, inf])");
   CHECK(tg::repr(tg::tensor({0.5, -kInf})) == "tensor([0.5000,   -inf])");
   CHECK(tg::repr(tg::tensor({-kNaN})) == "tensor([nan])");
+  // In scientific notation too, right-aligned (torch 1.13's string).
+  CHECK(tg::repr(tg::tensor({kNaN, kInf, -kInf, 1e-7, 1.0})) ==
+        "tensor([       nan,        inf,       -inf, 1.0000e-07, 1.0000e+00])");
 }
 
 TEST_CASE("print: dtypes") {

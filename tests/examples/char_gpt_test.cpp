@@ -86,6 +86,23 @@ TEST_CASE("examples/char_gpt: trains a few steps, resumes, and samples from its 
   const Run bad = run_char_gpt("--heads 3 --d-model 16");
   CHECK(bad.exit_code == 1);
   CHECK(contains(bad.output, "multiple of --heads"));
+  // A context longer than the text (it used to read past the validation
+  // text), a flag nobody knows left last, a negative sample count (it used to
+  // start training), a thread count past int.
+  const Run long_block = run_char_gpt(common + " --steps 1 --block 5000");
+  CHECK(long_block.exit_code == 1);
+  CHECK(contains(long_block.output, "too few for --block 5000"));
+  const Run unknown = run_char_gpt("--bogus");
+  CHECK(unknown.exit_code == 1);
+  CHECK(contains(unknown.output, "unknown option '--bogus'"));
+  const Run negative = run_char_gpt("--out '" + (dir / "out").string() + "' --sample -5");
+  CHECK(negative.exit_code == 1);
+  CHECK(contains(negative.output, "--sample must be at least 0, got -5"));
+  const Run threads = run_char_gpt("--threads 4294967297");
+  CHECK(threads.exit_code == 1);
+  CHECK(contains(threads.output, "--threads must be at most"));
+  const Run huge = run_char_gpt("--steps 99999999999999999999");
+  CHECK(contains(huge.output, "--steps is out of range"));
   std::filesystem::remove_all(dir);
 }
 

@@ -79,7 +79,15 @@ TEST_CASE("examples/fashion_mnist: --help, and a clear error for a bad option") 
 
   const Run zero_batch = run_example("fashion_mnist", "--batch-size 0 --no-progress");
   CHECK(zero_batch.exit_code == 1);
-  CHECK(contains(zero_batch.output, "batch size 0"));
+  CHECK(contains(zero_batch.output, "--batch-size must be at least 1, got 0"));
+  // A flag nobody knows, left last: unknown, not "needs a value"; numbers
+  // past int are refused, not wrapped.
+  const Run trailing = run_example("fashion_mnist", "--colour");
+  CHECK(trailing.exit_code == 1);
+  CHECK(contains(trailing.output, "unknown option '--colour'"));
+  const Run threads = run_example("fashion_mnist", "--threads 4294967297");
+  CHECK(threads.exit_code == 1);
+  CHECK(contains(threads.output, "--threads must be at most"));
 }
 
 }  // namespace test_run_examples_test

@@ -1,0 +1,50 @@
+#pragma once
+// Command-line parsing shared by the example programs: numbers are checked
+// for range (strtol saturates silently, and a cast to int wraps), and a flag
+// left without a value is reported as unknown unless the usage text lists it.
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+
+#include <fmt/format.h>
+#include <tapegrad/core/error.h>
+
+namespace examples {
+
+// The integer `value` of `flag`, in [min, max].
+inline long parse_int(const std::string& flag, const std::string& value, long min = std::numeric_limits<long>::min(),
+                      long max = std::numeric_limits<long>::max()) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end) throw tg::ValueError(fmt::format("{} expects an integer, got '{}'", flag, value));
+  if (errno == ERANGE) throw tg::ValueError(fmt::format("{} is out of range: '{}'", flag, value));
+  if (v < min) throw tg::ValueError(fmt::format("{} must be at least {}, got {}", flag, min, v));
+  if (v > max) throw tg::ValueError(fmt::format("{} must be at most {}, got {}", flag, max, v));
+  return v;
+}
+
+// A thread count: positive and small enough for an int.
+inline int parse_threads(const std::string& flag, const std::string& value) {
+  return static_cast<int>(parse_int(flag, value, 1, 4096));
+}
+
+// The finite number `value` of `flag`.
+inline double parse_double(const std::string& flag, const std::string& value) {
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end) throw tg::ValueError(fmt::format("{} expects a number, got '{}'", flag, value));
+  if (!std::isfinite(v)) throw tg::ValueError(fmt::format("{} must be a finite number, got '{}'", flag, value));
+  return v;
+}
+
+// The error for `flag` given last, with no value after it.
+inline tg::ValueError missing_value(const std::string& flag, const std::string& usage) {
+  if (usage.find("  " + flag + " ") == std::string::npos)
+    return tg::ValueError(fmt::format("unknown option '{}'\n{}", flag, usage));
+  return tg::ValueError(fmt::format("{} needs a value\n{}", flag, usage));
+}
+
+}  // namespace examples
