@@ -121,7 +121,12 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   }
   if (c.scheduler) metadata["scheduler"] = c.scheduler->state_dict();
   if (c.generator) metadata["rng"] = json(c.generator->state()).dump();
-  metadata["counters"] = json(c.counters).dump();
+  try {
+    metadata["counters"] = json(c.counters).dump();
+  } catch (const json::type_error&) {  // a counter's name that is not UTF-8
+    throw ValueError(fmt::format("save_checkpoint '{}': a counter's name is not valid UTF-8, which JSON requires: {}",
+                                 path, json(c.counters).dump(-1, ' ', false, json::error_handler_t::replace)));
+  }
   for (const auto& [key, value] : c.metadata) metadata[kUser + key] = value;
   save(path, tensors, metadata);
 }

@@ -65,6 +65,38 @@ std::int64_t since_start(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t - registry().start).count();
 }
 
+// `s` with every byte that does not belong to a well-formed UTF-8 sequence
+// replaced by U+FFFD: JSON text is UTF-8, and a scope named with other bytes
+// made the whole trace unreadable.
+std::string valid_utf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    std::size_t len = c < 0x80                 ? 1
+                      : c >= 0xC2 && c <= 0xDF ? 2
+                      : c >= 0xE0 && c <= 0xEF ? 3
+                      : c >= 0xF0 && c <= 0xF4 ? 4
+                                               : 0;
+    // The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF.
+    const unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    const unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    bool ok = len > 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k)
+      ok = k == 1 ? p[i + k] >= lo && p[i + k] <= hi : p[i + k] >= 0x80 && p[i + k] <= 0xBF;
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 // Everything a JSON string may not hold as is.
 std::string json_escape(std::string_view s) {
   std::string out;
@@ -88,7 +120,7 @@ std::string json_escape(std::string_view s) {
         else out += c;
     }
   }
-  return out;
+  return valid_utf8(out);
 }
 
 std::string format_ns(std::int64_t ns) {
@@ -210,14 +242,24 @@ void Profile::stop() {
   for (auto& b : buffers) {
     std::lock_guard lock(b->mutex);
     if (b->generation != generation_) continue;
-    // Events still open (the Profile stopped inside them) end now.
+    // Events still open (the Profile stopped inside them) end now, innermost
+    // first, each passing its time and bytes to the one around it as
+    // RecordScope::end does (else the outer one's self time counted the
+    // inner one's again, and an inner one's bytes were missing).
     const std::int64_t now = since_start(Clock::now());
-    for (const auto& open : b->open)
-      if (open.index < b->events.size() && b->events[open.index].duration_ns == 0) {
-        Event& e = b->events[open.index];
-        e.duration_ns = std::max<std::int64_t>(0, now - e.start_ns);
-        e.self_ns = std::max<std::int64_t>(0, e.duration_ns - open.child_ns);
+    std::vector<ThreadBuffer::Open> open = b->open;
+    for (std::size_t k = open.size(); k-- > 0;) {
+      if (open[k].generation != generation_ || open[k].index >= b->events.size()) continue;
+      Event& e = b->events[open[k].index];
+      if (e.duration_ns != 0) continue;
+      e.duration_ns = std::max<std::int64_t>(0, now - e.start_ns);
+      e.self_ns = std::max<std::int64_t>(0, e.duration_ns - open[k].child_ns);
+      e.bytes += e.self_bytes;
+      if (k > 0 && open[k - 1].generation == open[k].generation && open[k - 1].index < b->events.size()) {
+        open[k - 1].child_ns += e.duration_ns;
+        b->events[open[k - 1].index].bytes += e.bytes;
       }
+    }
     events_.insert(events_.end(), std::make_move_iterator(b->events.begin()), std::make_move_iterator(b->events.end()));
     b->events.clear();
   }

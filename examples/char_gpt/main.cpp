@@ -240,10 +240,25 @@ std::string hex(const std::string& bytes) {
   return s;
 }
 
-std::string unhex(const std::string& s) {
+// The bytes of hex(); FormatError naming `path` for anything else.
+std::string unhex(const std::string& s, const std::string& path) {
+  const auto digit = [&](char ch) -> int {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    throw tg::FormatError(fmt::format("'{}': the vocabulary is not hexadecimal text", path));
+  };
+  if (s.size() % 2 != 0) throw tg::FormatError(fmt::format("'{}': the vocabulary has an odd number of digits", path));
   std::string out;
-  for (std::size_t i = 0; i + 1 < s.size(); i += 2) out += static_cast<char>(std::stoi(s.substr(i, 2), nullptr, 16));
+  for (std::size_t i = 0; i + 1 < s.size(); i += 2) out += static_cast<char>(digit(s[i]) * 16 + digit(s[i + 1]));
   return out;
+}
+
+// A counter the training loop saved; FormatError naming `path` when missing.
+std::int64_t counter_at(const tg::Checkpoint& in, const std::string& path, const std::string& key) {
+  const auto it = in.counters.find(key);
+  if (it == in.counters.end())
+    throw tg::FormatError(fmt::format("'{}' is not a char_gpt training checkpoint (no counter {})", path, key));
+  return it->second;
 }
 
 // The model's shape lives in the checkpoint's metadata, so --sample needs no flags.
@@ -265,8 +280,12 @@ std::pair<Config, std::string> checkpoint_shape(const std::string& path, Config 
   std::istringstream shape(metadata_at(file.metadata, path, "shape"));
   if (!(shape >> c.d_model >> c.layers >> c.heads >> c.block))
     throw tg::FormatError(fmt::format("'{}': bad model shape", path));
-  c.dropout = std::stod(metadata_at(file.metadata, path, "dropout"));
-  return {c, unhex(metadata_at(file.metadata, path, "vocab"))};
+  const std::string dropout = metadata_at(file.metadata, path, "dropout");
+  char* end = nullptr;
+  c.dropout = std::strtod(dropout.c_str(), &end);
+  if (dropout.empty() || *end || !(c.dropout >= 0 && c.dropout < 1))
+    throw tg::FormatError(fmt::format("'{}': bad dropout '{}'", path, dropout));
+  return {c, unhex(metadata_at(file.metadata, path, "vocab"), path)};
 }
 
 // ---- sampling -----------------------------------------------------------------------
@@ -359,16 +378,16 @@ void train(const Config& c) {
       throw tg::ValueError(fmt::format("'{}' was trained with another model shape or vocabulary", c.resume));
     tg::Checkpoint in{.model = &model, .optimizer = &opt, .scheduler = &sched, .generator = &batch_gen};
     tg::load_checkpoint(c.resume, in);
-    step = in.counters.at("step");
-    const std::int64_t intervals = in.counters.at("intervals");
+    step = counter_at(in, c.resume, "step");
+    const std::int64_t intervals = counter_at(in, c.resume, "intervals");
     // The metrics so far travel as counters, in micro-units.
     for (std::int64_t k = 0; k < intervals; ++k) {
       fashion::EpochMetrics m;
       m.epoch = static_cast<int>(k + 1);
-      m.train_loss = static_cast<double>(in.counters.at(fmt::format("m{}.train", k))) * 1e-6;
-      m.test_loss = static_cast<double>(in.counters.at(fmt::format("m{}.val", k))) * 1e-6;
-      m.test_accuracy = static_cast<double>(in.counters.at(fmt::format("m{}.acc", k))) * 1e-6;
-      m.seconds = static_cast<double>(in.counters.at(fmt::format("m{}.ms", k))) * 1e-3;
+      m.train_loss = static_cast<double>(counter_at(in, c.resume, fmt::format("m{}.train", k))) * 1e-6;
+      m.test_loss = static_cast<double>(counter_at(in, c.resume, fmt::format("m{}.val", k))) * 1e-6;
+      m.test_accuracy = static_cast<double>(counter_at(in, c.resume, fmt::format("m{}.acc", k))) * 1e-6;
+      m.seconds = static_cast<double>(counter_at(in, c.resume, fmt::format("m{}.ms", k))) * 1e-3;
       metrics.push_back(m);
     }
     fmt::print("resumed from {} at step {}\n", c.resume, step);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -124,6 +125,44 @@ TEST_CASE("profiler: key_averages groups by name, sorted by self time; the table
   CHECK(table.find("matmul") != std::string::npos);
   CHECK(table.find("neg") != std::string::npos);
   CHECK(table.find("Self time total") != std::string::npos);
+}
+
+// Stopped inside two scopes: the inner one's time and bytes must reach the
+// outer one as when scopes end normally (the outer's self time counted the
+// inner's again, and the inner's total bytes were below its own).
+TEST_CASE("profiler: scopes still open when the Profile stops add up as closed ones do") {
+  Tensor x = tg::ones({4, 4});
+  prof::Profile p;
+  std::optional<prof::RecordScope> outer(std::in_place, "outer");
+  std::optional<prof::RecordScope> inner(std::in_place, "inner");
+  Tensor y = tg::add(x, x);
+  const auto& events = p.events();  // stops
+  const prof::Event* o = find(events, "outer");
+  const prof::Event* i = find(events, "inner");
+  REQUIRE(o != nullptr);
+  REQUIRE(i != nullptr);
+  CHECK(o->self_ns == o->duration_ns - i->duration_ns);
+  CHECK(i->bytes >= i->self_bytes);
+  CHECK(i->bytes == 16 * 4);
+  CHECK(o->bytes == 16 * 4);
+  inner.reset();
+  outer.reset();
+}
+
+// A scope named with bytes that are not UTF-8: the trace stays valid JSON
+// (each such byte becomes U+FFFD); valid UTF-8 passes unchanged.
+TEST_CASE("profiler: the Chrome trace is valid UTF-8 whatever the scope names") {
+  prof::Profile p;
+  { prof::RecordScope scope(std::string("bad\xff\xfe")); }
+  { prof::RecordScope scope(std::string("caf\xc3\xa9 \xe2\x82\xac")); }
+  const auto json = nlohmann::json::parse(p.chrome_trace_json());
+  bool saw_bad = false, saw_good = false;
+  for (const auto& e : json["traceEvents"]) {
+    saw_bad |= e["name"] == "bad\xEF\xBF\xBD\xEF\xBF\xBD";
+    saw_good |= e["name"] == "caf\xc3\xa9 \xe2\x82\xac";
+  }
+  CHECK(saw_bad);
+  CHECK(saw_good);
 }
 
 TEST_CASE("profiler: the Chrome trace is valid JSON with complete events in microseconds") {

@@ -79,4 +79,15 @@ TEST_CASE("checkpoint: an optimizer or scheduler number that does not fit is a F
   CHECK(sched.last_epoch() == 0);
 }
 
+// A counter named with bytes that are not UTF-8 cannot go into the JSON
+// metadata: a tg::ValueError naming the file, and no file written.
+TEST_CASE("checkpoint: a counter name that is not UTF-8 is a ValueError, and nothing is written") {
+  tg::test::TempDir dir;
+  const std::string path = dir.file("bad_counter.ckpt");
+  tg::Checkpoint c{.counters = {{std::string("step\xff"), 3}}};
+  CHECK_THROWS_WITH_AS(tg::save_checkpoint(path, c), doctest::Contains("a counter's name is not valid UTF-8"),
+                       tg::ValueError);
+  CHECK(dir.entries().empty());
+}
+
 }  // namespace test_checkpoint_ints

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace test_char_gpt_test {
@@ -82,6 +83,20 @@ TEST_CASE("examples/char_gpt: trains a few steps, resumes, and samples from its 
   INFO(sampled.output);
   REQUIRE(sampled.exit_code == 0);
   CHECK(sampled.output.size() >= 40);
+
+  // A hand-edited checkpoint whose vocabulary is not hex: a message naming
+  // the file (it used to be the bare "stoi" of the standard library).
+  {
+    std::ifstream in(dir / "out" / "char_gpt.safetensors", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = bytes.find("\"user.vocab\":\"");
+    REQUIRE(at != std::string::npos);
+    bytes.replace(at + 14, 2, "zz");  // same length: the offsets stay right
+    std::ofstream(dir / "edited.safetensors", std::ios::binary) << bytes;
+  }
+  const Run edited = run_char_gpt("--sample 5 --checkpoint '" + (dir / "edited.safetensors").string() + "'");
+  CHECK(edited.exit_code == 1);
+  CHECK(contains(edited.output, "the vocabulary is not hexadecimal text"));
 
   const Run bad = run_char_gpt("--heads 3 --d-model 16");
   CHECK(bad.exit_code == 1);
