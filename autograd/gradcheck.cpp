@@ -65,6 +65,10 @@ void check_outputs(const std::vector<Tensor>& outputs, const char* op) {
   for (std::size_t o = 0; o < outputs.size(); ++o)
     if (!outputs[o].defined())
       throw ValueError(fmt::format("{}: fn returned an undefined tensor as output {} (of {})", op, o, outputs.size()));
+  // For the same reason: with no floating output there is no gradient to check.
+  if (std::none_of(outputs.begin(), outputs.end(), is_checked_output))
+    throw ValueError(fmt::format("{}: fn returned no floating-point output ({} outputs), so there is nothing to check",
+                                 op, outputs.size()));
 }
 
 std::vector<std::vector<double>> values_of(const std::vector<Tensor>& outputs);

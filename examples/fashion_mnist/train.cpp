@@ -131,10 +131,11 @@ RunResult train(const Config& config) {
   Checkpoint state;
   state.model_kind = config.model;
   if (!config.resume.empty()) {
+    // The kind first: loading a cnn checkpoint into the mlp fails on its
+    // parameter names, a message that hides this plainer one.
+    if (const std::string kind = checkpoint_model_kind(config.resume); kind != config.model)
+      throw tg::ValueError(fmt::format("checkpoint '{}' holds a {} model, not {}", config.resume, kind, config.model));
     state = load_checkpoint(config.resume, *model, &optimizer);
-    if (state.model_kind != config.model)
-      throw tg::ValueError(
-          fmt::format("checkpoint '{}' holds a {} model, not {}", config.resume, state.model_kind, config.model));
     // A mid-epoch position is a position in one rank's share of a job of
     // world_size ranks; this run's single order would skip or repeat examples.
     if (state.mid_epoch())

@@ -85,10 +85,11 @@ RunResult train_distributed(const Config& config) {
   Checkpoint state = epoch_end(config.model, 0, {}, world);
   if (!config.resume.empty()) {
     // Every rank reads it: the optimizer's state must match everywhere.
+    // The kind first: loading a cnn checkpoint into the mlp fails on its
+    // parameter names, a message that hides this plainer one.
+    if (const std::string kind = checkpoint_model_kind(config.resume); kind != config.model)
+      throw tg::ValueError(fmt::format("checkpoint '{}' holds a {} model, not {}", config.resume, kind, config.model));
     state = load_checkpoint(config.resume, *model, &optimizer);
-    if (state.model_kind != config.model)
-      throw tg::ValueError(
-          fmt::format("checkpoint '{}' holds a {} model, not {}", config.resume, state.model_kind, config.model));
   }
   dist::DistributedDataParallel ddp(model);
   dist::DistributedSampler sampler(n_train, {.seed = config.seed});

@@ -138,6 +138,9 @@ TEST_CASE("gradcheck refuses value-dependent output shapes, aliased inputs and b
   const auto product = [](const std::vector<Tensor>& in) { return in[0] * in[1]; };
   CHECK_THROWS_WITH_AS(tg::gradcheck(product, {x, x}), doctest::Contains("inputs 0 and 1 share memory"),
                        tg::ValueError);
+  // Nothing floating to check: an error, not a pass.
+  CHECK_THROWS_WITH_AS(tg::gradcheck([](const std::vector<Tensor>& in) { return tg::argmax(in[0]); }, {x}),
+                       doctest::Contains("no floating-point output"), tg::ValueError);
   CHECK_THROWS_AS(tg::gradcheck(product, {x, x.view({3})}), tg::ValueError);
   CHECK(tg::gradcheck([](const std::vector<Tensor>& in) { return in[0] * in[0]; }, {x}));
   for (const double bad : {std::nan(""), -1.0}) {

@@ -295,6 +295,12 @@ TEST_CASE("fashion_mnist: 2 epochs straight equal 1 epoch + resume for 1, bit fo
   CHECK(a.metrics[1].train_loss == b.metrics[1].train_loss);
   CHECK(a.metrics[1].test_accuracy == b.metrics[1].test_accuracy);
   CHECK(resumed_file.metadata.at("epoch") == "2");
+  // Resuming with another model kind names both kinds, before any load
+  // error about parameter names could hide that.
+  fashion::Config other = second;
+  other.model = "cnn";
+  other.out_dir = scratch() / "other_kind";
+  CHECK_THROWS_WITH_AS(fashion::train(other), doctest::Contains("holds a mlp model, not cnn"), tg::ValueError);
 }
 
 }  // namespace test_fashion_mnist_test
