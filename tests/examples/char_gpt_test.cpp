@@ -94,30 +94,24 @@ TEST_CASE("examples/char_gpt: trains a few steps, resumes, and samples from its 
     bytes.replace(at + 14, 2, "zz");  // same length: the offsets stay right
     std::ofstream(dir / "edited.safetensors", std::ios::binary) << bytes;
   }
-  const Run edited = run_char_gpt("--sample 5 --checkpoint '" + (dir / "edited.safetensors").string() + "'");
-  CHECK(edited.exit_code == 1);
-  CHECK(contains(edited.output, "the vocabulary is not hexadecimal text"));
-
-  const Run bad = run_char_gpt("--heads 3 --d-model 16");
-  CHECK(bad.exit_code == 1);
-  CHECK(contains(bad.output, "multiple of --heads"));
+  // Each refused with exit code 1 and the message given.
+  const auto refused = [](const std::string& arguments, const std::string& message) {
+    const Run run = run_char_gpt(arguments);
+    INFO(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(contains(run.output, message));
+  };
+  refused("--sample 5 --checkpoint '" + (dir / "edited.safetensors").string() + "'",
+          "the vocabulary is not hexadecimal text");
+  refused("--heads 3 --d-model 16", "multiple of --heads");
   // A context longer than the text (it used to read past the validation
   // text), a flag nobody knows left last, a negative sample count (it used to
-  // start training), a thread count past int.
-  const Run long_block = run_char_gpt(common + " --steps 1 --block 5000");
-  CHECK(long_block.exit_code == 1);
-  CHECK(contains(long_block.output, "too few for --block 5000"));
-  const Run unknown = run_char_gpt("--bogus");
-  CHECK(unknown.exit_code == 1);
-  CHECK(contains(unknown.output, "unknown option '--bogus'"));
-  const Run negative = run_char_gpt("--out '" + (dir / "out").string() + "' --sample -5");
-  CHECK(negative.exit_code == 1);
-  CHECK(contains(negative.output, "--sample must be at least 0, got -5"));
-  const Run threads = run_char_gpt("--threads 4294967297");
-  CHECK(threads.exit_code == 1);
-  CHECK(contains(threads.output, "--threads must be at most"));
-  const Run huge = run_char_gpt("--steps 99999999999999999999");
-  CHECK(contains(huge.output, "--steps is out of range"));
+  // start training), a thread count past int, a count past long.
+  refused(common + " --steps 1 --block 5000", "too few for --block 5000");
+  refused("--bogus", "unknown option '--bogus'");
+  refused("--out '" + (dir / "out").string() + "' --sample -5", "--sample must be at least 0, got -5");
+  refused("--threads 4294967297", "--threads must be at most");
+  refused("--steps 99999999999999999999", "--steps is out of range");
   std::filesystem::remove_all(dir);
 }
 

@@ -69,25 +69,20 @@ TEST_CASE("examples/fashion_mnist: --help, and a clear error for a bad option") 
   CHECK(help.exit_code == 0);
   CHECK(contains(help.output, "--resume FILE"));
 
-  const Run bad = run_example("fashion_mnist", "--epochs many");
-  CHECK(bad.exit_code == 1);
-  CHECK(contains(bad.output, "--epochs expects an integer, got 'many'"));
-
-  const Run unknown = run_example("fashion_mnist", "--colour red");
-  CHECK(unknown.exit_code == 1);
-  CHECK(contains(unknown.output, "unknown option '--colour'"));
-
-  const Run zero_batch = run_example("fashion_mnist", "--batch-size 0 --no-progress");
-  CHECK(zero_batch.exit_code == 1);
-  CHECK(contains(zero_batch.output, "--batch-size must be at least 1, got 0"));
+  // Each refused with exit code 1 and the message given.
+  const auto refused = [](const std::string& arguments, const std::string& message) {
+    const Run run = run_example("fashion_mnist", arguments);
+    INFO(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(contains(run.output, message));
+  };
+  refused("--epochs many", "--epochs expects an integer, got 'many'");
+  refused("--colour red", "unknown option '--colour'");
+  refused("--batch-size 0 --no-progress", "--batch-size must be at least 1, got 0");
   // A flag nobody knows, left last: unknown, not "needs a value"; numbers
   // past int are refused, not wrapped.
-  const Run trailing = run_example("fashion_mnist", "--colour");
-  CHECK(trailing.exit_code == 1);
-  CHECK(contains(trailing.output, "unknown option '--colour'"));
-  const Run threads = run_example("fashion_mnist", "--threads 4294967297");
-  CHECK(threads.exit_code == 1);
-  CHECK(contains(threads.output, "--threads must be at most"));
+  refused("--colour", "unknown option '--colour'");
+  refused("--threads 4294967297", "--threads must be at most");
 }
 
 }  // namespace test_run_examples_test
