@@ -352,9 +352,14 @@ class GraphTask {
       throw AutogradError(fmt::format("AccumulateGrad: the gradient for a leaf of shape {} contains NaN or Inf",
                                       shape_str(leaf.sizes())));
     if (!m.grad.defined()) {
-      // Keep our own copy unless nobody else can see this tensor.
-      const bool sole_owner = g.impl_ptr().use_count() == 1 && g.is_contiguous() && !meta_of(g);
-      m.grad = create_graph_ ? g : (sole_owner ? g : kernel::clone(g));
+      // Keep our own copy unless nobody else can see this tensor or its
+      // memory: a view whose handle is ours alone can still share storage
+      // with another leaf's gradient (add hands one g to both inputs, and a
+      // view's backward wraps it), and the next accumulation adds in place.
+      // With create_graph the copy is recorded (tg::clone), as PyTorch's.
+      const bool sole_owner =
+          g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() && !meta_of(g);
+      m.grad = create_graph_ ? tg::clone(g) : (sole_owner ? g : kernel::clone(g));
     } else if (create_graph_ || m.grad.requires_grad()) {
       m.grad = tg::add(m.grad, g);
     } else {

@@ -79,16 +79,19 @@ Tensor tanh_grad(const Tensor& dy, const Tensor& y) {
   return dx;
 }
 
-Tensor gelu_grad(const Tensor& dy, const Tensor& x) {
-  Tensor dx = kernel::gelu_backward(dy, x);
+// `d`, when defined, is gelu's derivative at x from the forward
+// (kernel::gelu_with_derivative): dy * d then has gelu_backward's bits
+// without computing Phi and phi again.
+Tensor gelu_grad(const Tensor& dy, const Tensor& x, const Tensor& d) {
+  Tensor dx = d.defined() ? kernel::mul(dy, d) : kernel::gelu_backward(dy, x);
   if (autograd::needs_grad(dy, x))
     autograd::record("gelu_backward", {&dy, &x}, {&dx},
                      [sdy = autograd::requires_grad_of(x) ? SavedTensor(dy, false) : SavedTensor(),
-                      sx = SavedTensor(x, false)](Backward& bw) {
+                      sx = SavedTensor(x, false), sd = SavedTensor(d, false)](Backward& bw) {
                        // dx = dy (Phi(x) + x phi(x));  d(dy) = ddx (Phi(x) + x phi(x)),
                        // d(x) = ddx dy (2 phi(x) + x phi'(x)) = ddx dy phi(x) (2 - x^2)
                        const Tensor x = bw.unpack(sx);
-                       if (bw.needs(0)) bw.add(0, gelu_grad(bw.grad(), x));
+                       if (bw.needs(0)) bw.add(0, gelu_grad(bw.grad(), x, bw.unpack(sd)));
                        if (bw.needs(1)) {
                          const double inv_sqrt_2pi = std::numbers::inv_sqrtpi / std::numbers::sqrt2;
                          const Tensor x2 = mul(x, x);
@@ -148,12 +151,16 @@ Tensor tanh(const Tensor& x) {
 
 Tensor gelu(const Tensor& x) {
   TG_PROFILE_OP("gelu", x);
-  Tensor y = kernel::gelu(x);
-  if (autograd::needs_grad(x))
-    autograd::record("gelu", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
-      // y = x Phi(x);  dx = dy (Phi(x) + x phi(x))
-      bw.add(0, gelu_grad(bw.grad(), bw.unpack(sx)));
-    });
+  if (!autograd::needs_grad(x)) return Tensor(kernel::gelu(x));
+  // Training: the derivative comes from the forward's Phi and phi (one more
+  // saved tensor), which halves what gelu costs a step.
+  auto both = kernel::gelu_with_derivative(x);
+  Tensor y(both ? std::move(both->first) : kernel::gelu(x));
+  const Tensor d = both ? Tensor(std::move(both->second)) : Tensor();
+  autograd::record("gelu", {&x}, {&y}, [sx = SavedTensor(x, false), sd = SavedTensor(d, false)](Backward& bw) {
+    // y = x Phi(x);  dx = dy (Phi(x) + x phi(x))
+    bw.add(0, gelu_grad(bw.grad(), bw.unpack(sx), bw.unpack(sd)));
+  });
   return y;
 }
 

@@ -16,6 +16,7 @@
 //   int64/bool inputs; neg, abs, sign, relu, clamp, maximum keep int64;
 // - sub and neg reject bool, as PyTorch (use logical_not instead).
 #include <optional>
+#include <utility>
 
 #include <tapegrad/core/tensor.h>
 
@@ -52,6 +53,9 @@ TensorBase rsqrt(const TensorBase& x);
 TensorBase sigmoid(const TensorBase& x);
 TensorBase tanh(const TensorBase& x);
 TensorBase gelu(const TensorBase& x);  // 0.5 x (1 + erf(x / sqrt(2)))
+// gelu(x) and its derivative Phi(x) + x phi(x) from one pass, for a float32
+// or float64 x (nullopt otherwise); dy * derivative has gelu_backward's bits.
+std::optional<std::pair<TensorBase, TensorBase>> gelu_with_derivative(const TensorBase& x);
 TensorBase clamp(const TensorBase& x, std::optional<double> min, std::optional<double> max);
 TensorBase pow(const TensorBase& x, double exponent);
 TensorBase pow(const TensorBase& x, const TensorBase& exponent);

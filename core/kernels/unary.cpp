@@ -47,28 +47,41 @@ const T* run_of(const char* row, std::int64_t stride, std::int64_t i, std::int64
   return buf;
 }
 
-// out = block(x) for float32 and float64: `block(const T* x, T* y, n)` with
-// n <= kVectorRun. Contiguous rows go to it in runs; strided ones through a
-// buffer, so every element meets the same vector arithmetic whatever the
-// layout. Other dtypes go elementwise through `f`, as float_unary.
-template <class Block, class F>
-TensorBase vector_unary(const TensorBase& x, Block block, F f) {
-  if (x.dtype() != kFloat32 && x.dtype() != kFloat64) return float_unary(x, f);
-  TensorBase out = make_tensor(x.shape(), x.dtype());
+// outs = block(x) for a float32 or float64 x: `block(const T* x,
+// std::array<T*, Outs> y, n)` writes n <= kVectorRun elements of each output.
+// Contiguous rows go to it in runs; strided ones through a buffer, so every
+// element meets the same vector arithmetic whatever the layout.
+template <std::size_t Outs, class Block>
+std::array<TensorBase, Outs> vector_outputs(const TensorBase& x, Block block) {
+  std::array<TensorBase, Outs> outs;
+  for (auto& o : outs) o = make_tensor(x.shape(), x.dtype());
   const auto run = [&]<class T>() {
-    auto plan = make_plan<2>(out.shape(), {&out, &x});
-    for_each_row(plan, [block](std::array<char*, 2> p, std::array<std::int64_t, 2> s, std::int64_t n) {
-      T* o = reinterpret_cast<T*>(p[0]);  // fresh and contiguous
+    std::array<const TensorBase*, Outs + 1> operands{};
+    for (std::size_t j = 0; j < Outs; ++j) operands[j] = &outs[j];
+    operands[Outs] = &x;
+    auto plan = make_plan<Outs + 1>(x.shape(), operands);
+    for_each_row(plan, [block](std::array<char*, Outs + 1> p, std::array<std::int64_t, Outs + 1> s, std::int64_t n) {
       T buf[kVectorRun];
       for (std::int64_t i = 0; i < n; i += kVectorRun) {
         const std::int64_t k = std::min(kVectorRun, n - i);
-        block(run_of(p[1], s[1], i, k, buf), o + i, k);
+        std::array<T*, Outs> y;  // the outputs are fresh and contiguous
+        for (std::size_t j = 0; j < Outs; ++j) y[j] = reinterpret_cast<T*>(p[j]) + i;
+        block(run_of(p[Outs], s[Outs], i, k, buf), y, k);
       }
     });
   };
   if (x.dtype() == kFloat64) run.template operator()<double>();
   else run.template operator()<float>();
-  return out;
+  return outs;
+}
+
+// out = block(x) for float32 and float64: `block(const T* x, T* y, n)` with
+// n <= kVectorRun (vector_outputs). Other dtypes go elementwise through `f`,
+// as float_unary.
+template <class Block, class F>
+TensorBase vector_unary(const TensorBase& x, Block block, F f) {
+  if (x.dtype() != kFloat32 && x.dtype() != kFloat64) return float_unary(x, f);
+  return vector_outputs<1>(x, [block](const auto* v, auto y, std::int64_t n) { block(v, y[0], n); })[0];
 }
 
 // out = block(dy, x) for a float32 or float64 dy (x converted to it), the
@@ -257,28 +270,48 @@ TensorBase tanh(const TensorBase& x) {
       x, [](const auto* v, auto* y, std::int64_t n) { vec::tanh(v, y, n); },
       [](auto v) -> decltype(v) { return std::tanh(v); });
 }
+namespace {
+
 // x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2; float32 through
 // vec::normal_cdf, which keeps Phi's digits in the negative tail and costs
-// less than the erf.
+// less than the erf. With `d`, also the derivative Phi(x) + x phi(x) in the
+// arithmetic gelu_backward uses, so that dy * d gives its bits.
+template <class T>
+void gelu_block(const T* v, T* y, T* d, std::int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    T cdf[kVectorRun], pdf[kVectorRun];
+    vec::normal_cdf(v, cdf, d ? pdf : nullptr, n);  // Phi and phi from one exp
+    for (std::int64_t i = 0; i < n; ++i) y[i] = v[i] * cdf[i];
+    if (d)
+      for (std::int64_t i = 0; i < n; ++i) d[i] = cdf[i] + v[i] * pdf[i];
+  } else {
+    T e[kVectorRun], pdf[kVectorRun];
+    for (std::int64_t i = 0; i < n; ++i) e[i] = v[i] * T(std::numbers::sqrt2 / 2);
+    vec::erf(e, e, n);
+    for (std::int64_t i = 0; i < n; ++i) y[i] = T(0.5) * v[i] * (T(1) + e[i]);
+    if (!d) return;
+    for (std::int64_t i = 0; i < n; ++i) pdf[i] = T(-0.5) * v[i] * v[i];
+    vec::exp(pdf, pdf, n);
+    for (std::int64_t i = 0; i < n; ++i)
+      d[i] = T(0.5) * (T(1) + e[i]) + v[i] * (pdf[i] * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2));
+  }
+}
+
+}  // namespace
+
 TensorBase gelu(const TensorBase& x) {
   return vector_unary(
-      x,
-      [](const auto* v, auto* y, std::int64_t n) {
-        using T = std::remove_cvref_t<decltype(*v)>;
-        T e[kVectorRun];
-        if constexpr (std::is_same_v<T, float>) {
-          vec::normal_cdf(v, e, nullptr, n);
-          for (std::int64_t i = 0; i < n; ++i) y[i] = v[i] * e[i];
-        } else {
-          for (std::int64_t i = 0; i < n; ++i) e[i] = v[i] * T(std::numbers::sqrt2 / 2);
-          vec::erf(e, e, n);
-          for (std::int64_t i = 0; i < n; ++i) y[i] = T(0.5) * v[i] * (T(1) + e[i]);
-        }
-      },
+      x, [](const auto* v, auto* y, std::int64_t n) { gelu_block(v, y, decltype(y){}, n); },
       [](auto v) -> decltype(v) {  // the 16-bit floats, in float: erfc keeps the tail too
         using T = decltype(v);
         return T(0.5) * v * std::erfc(-v * T(std::numbers::sqrt2 / 2));
       });
+}
+
+std::optional<std::pair<TensorBase, TensorBase>> gelu_with_derivative(const TensorBase& x) {
+  if (x.dtype() != kFloat32 && x.dtype() != kFloat64) return std::nullopt;
+  auto [y, d] = vector_outputs<2>(x, [](const auto* v, auto out, std::int64_t n) { gelu_block(v, out[0], out[1], n); });
+  return std::pair{std::move(y), std::move(d)};
 }
 
 // ---- fused gradients --------------------------------------------------------------------
@@ -322,27 +355,15 @@ TensorBase tanh_backward(const TensorBase& dy, const TensorBase& y) {
   return grad_kernel(dy, y, "tanh_backward", [](auto g, auto t) { return g * (decltype(g)(1) - t * t); });
 }
 
-// d/dx [x Phi(x)] = Phi(x) + x phi(x).
+// d/dx [x Phi(x)] = Phi(x) + x phi(x), gelu_block's derivative times dy.
 TensorBase gelu_backward(const TensorBase& dy, const TensorBase& x) {
   return vector_grad_kernel(
       dy, x, "gelu_backward",
       [](const auto* g, const auto* v, auto* out, std::int64_t n) {
         using T = std::remove_cvref_t<decltype(*g)>;
-        T cdf[kVectorRun], pdf[kVectorRun];
-        if constexpr (std::is_same_v<T, float>) {
-          vec::normal_cdf(v, cdf, pdf, n);  // Phi and phi from one exp
-          for (std::int64_t i = 0; i < n; ++i) out[i] = g[i] * (cdf[i] + v[i] * pdf[i]);
-        } else {
-          for (std::int64_t i = 0; i < n; ++i) {
-            cdf[i] = v[i] * T(std::numbers::sqrt2 / 2);
-            pdf[i] = T(-0.5) * v[i] * v[i];
-          }
-          vec::erf(cdf, cdf, n);
-          vec::exp(pdf, pdf, n);
-          for (std::int64_t i = 0; i < n; ++i)
-            out[i] =
-                g[i] * (T(0.5) * (T(1) + cdf[i]) + v[i] * (pdf[i] * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2)));
-        }
+        T y[kVectorRun];
+        gelu_block(v, y, out, n);
+        for (std::int64_t i = 0; i < n; ++i) out[i] = g[i] * out[i];
       },
       [](auto g, auto v) {
         using T = decltype(g);

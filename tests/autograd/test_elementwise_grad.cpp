@@ -14,6 +14,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/random.h>
 
 #include "support/close.h"
@@ -351,6 +352,26 @@ TEST_CASE("higher derivatives by hand: d2/dx2 of x^3, sigmoid, tanh and gelu") {
   // gelu'' = phi(x) (2 - x^2).
   const double pdf = std::exp(-0.125) / std::sqrt(2 * std::numbers::pi);
   CHECK(second(gelu(x)) == doctest::Approx(pdf * (2 - 0.25)).epsilon(1e-12));
+}
+
+TEST_CASE("gelu's gradient from the forward's saved derivative has gelu_backward's bits") {
+  // Training saves Phi(x) + x phi(x) from the forward instead of computing
+  // Phi and phi again in backward: the gradient must not move by a bit, in
+  // either dtype, for any layout, with or without create_graph.
+  for (const DType dt : {kFloat32, kFloat64, kFloat16}) {
+    CAPTURE(dtype_name(dt));
+    manual_seed(3);
+    const Tensor base = mul(randn({37, 29}, {.dtype = kFloat64}), 4.0).to(dt);  // the tails too
+    const Tensor dy = randn({29, 37}, {.dtype = dt});
+    for (const bool create_graph : {false, true}) {
+      const Tensor x = base.detach().set_requires_grad(true);
+      const Tensor xt = x.t();  // a transposed input
+      const Tensor got = tg::grad({gelu(xt)}, {x}, {dy}, {.create_graph = create_graph})[0];
+      const Tensor want = Tensor(kernel::gelu_backward(dy, xt.detach())).t();
+      CHECK(equal(got, want));
+      CHECK(equal(gelu(xt).detach(), Tensor(kernel::gelu(xt.detach()))));
+    }
+  }
 }
 
 TEST_CASE("gradient dtypes follow the inputs") {

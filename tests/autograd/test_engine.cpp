@@ -73,6 +73,37 @@ TEST_CASE("gradients accumulate across backward calls until cleared") {
   check_close(x.grad(), {3, 5});
 }
 
+TEST_CASE("two leaves never share their .grad's memory, so accumulating into one leaves the other alone") {
+  // add hands one gradient to both inputs; a view's backward wraps it in a
+  // handle of its own, which alone used to be enough to adopt it as .grad:
+  // a and b then shared storage and the second backward added twice.
+  const Tensor c = tg::tensor({1, 2, 3}, {3}, kF64);
+  for (const bool reshaped : {false, true}) {
+    CAPTURE(reshaped);
+    Tensor a = tg::tensor({1, 2, 3, 4}, {4}, kF64Grad), b = tg::tensor({1, 2, 3, 4}, {4}, kF64Grad);
+    const auto view = [&](const Tensor& t) { return reshaped ? t.reshape({2, 2}) : t.view({4}); };
+    const Tensor w = tg::tensor({1, 2, 3, 4}, reshaped ? tg::Dims{2, 2} : tg::Dims{4}, kF64);
+    for (int step = 1; step <= 3; ++step) {
+      ((view(a) + view(b)) * w).sum().backward();
+      check_close(a.grad(), {1.0 * step, 2.0 * step, 3.0 * step, 4.0 * step});
+      check_close(b.grad(), {1.0 * step, 2.0 * step, 3.0 * step, 4.0 * step});
+    }
+  }
+  // With create_graph the first gradient is a recorded copy too: a later
+  // plain backward adds into a's .grad in place, never into b's.
+  Tensor a = tg::tensor({1, 2, 3}, {3}, kF64Grad), b = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+  ((a.view({3}) + b.view({3})) * c).sum().backward({}, false, true);
+  ((a.view({3}) + b.view({3})) * c).sum().backward();
+  check_close(a.grad(), {2, 4, 6});
+  check_close(b.grad(), {2, 4, 6});
+  // The gradient a second-order program differentiates stays connected.
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  (x * x * x).sum().backward({}, false, true);
+  REQUIRE(x.grad().requires_grad());
+  const Tensor gg = tg::grad({x.grad().sum()}, {x})[0];
+  check_close(gg, {6, 12});
+}
+
 TEST_CASE("retain_grad keeps a non-leaf's gradient") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
   Tensor y = x * 2;
