@@ -147,12 +147,14 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
 // ---- autograd/ops/pool.cpp ----------------------------------------------------------
 /// 2-D max pooling, as torch.nn.functional.max_pool2d (without ceil_mode).
 /// x [N, C, H, W] or [C, H, W]. stride defaults to the kernel size. Padding is
-/// at most half the (dilated) kernel, as PyTorch; the output size rounds down.
-/// max_pool2d's gradient goes to the first maximum of each window.
+/// at most half the kernel size (not dilated), as PyTorch 1.13; the output
+/// size rounds down. max_pool2d's gradient goes to the first maximum of each
+/// window. With dilation a window can hold only padding: its output is -inf,
+/// its index -1, and it passes no gradient.
 /// @param x           [N, C, H, W] or [C, H, W], floating point
 /// @param kernel_size the window
 /// @param stride      the step (default: kernel_size)
-/// @param padding     implicit -inf padding, at most half the dilated kernel
+/// @param padding     implicit -inf padding, at most half the kernel size
 /// @param dilation    the spacing of the window's taps
 /// @throws tg::ValueError for a non-positive kernel, stride or dilation or too
 ///   large a padding, tg::ShapeError for an input smaller than the window.
@@ -284,8 +286,10 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
 /// x [N, C, ...] normalised per channel C. Training (or without running
 /// statistics): batch mean and biased variance, and when running_mean and
 /// running_var are given they are updated in place,
-///   running = (1 - momentum) * running + momentum * batch   (unbiased variance).
-/// Otherwise the running statistics are used. weight, bias [C] may be undefined.
+///   running = (1 - momentum) * running + momentum * batch   (unbiased variance),
+/// except by an empty input (an empty batch or no channels), which gives an
+/// empty output and leaves them as they are, as PyTorch. Otherwise the running statistics are used. weight, bias [C]
+/// may be undefined.
 /// @param x            [N, C, ...], floating point
 /// @param running_mean [C] or undefined; updated in place when training
 /// @param running_var  [C] or undefined; updated in place when training
@@ -306,7 +310,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 /// from the end) receives no gradient. With max_norm, each looked-up row whose
 /// norm_type-norm exceeds max_norm is first scaled down to it, in place in
 /// weight and unrecorded, as PyTorch. scale_grad_by_freq divides each row's
-/// gradient by how often its index occurs in `indices`.
+/// gradient by how often its index occurs in `indices`; higher derivatives
+/// scale once, as PyTorch's (the scaled gradient is no true derivative).
 /// @param indices            int64 or int32 indices of any shape
 /// @param weight             [num_embeddings, dim]
 /// @param padding_idx        a row that gets no gradient

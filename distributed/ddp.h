@@ -24,12 +24,27 @@
 /// backward (autograd::queue_callback) every bucket is waited for and the
 /// averages are written into the parameters' .grad().
 ///
+/// Construction checks that every rank has the same replica and options:
+/// the parameters (names, order, dtypes, shapes, requires_grad), the buffers
+/// (names, order, dtypes, shapes) and the DDPOptions other than the group. A
+/// difference is a ValueError on every rank naming the first one, e.g.
+/// "parameter 2 is b.weight (float32, shape [3, 4], requires grad) on rank 0
+/// but b.weight (float32, shape [4, 3], requires grad) on rank 1".
+///
 /// Every parameter that requires grad must get a gradient in every backward;
 /// one that does not is a ValueError at the end of that backward naming it.
 /// With find_unused_parameters, forward walks the output's graph and counts
 /// the parameters it does not reach as ready (their gradient counts as zero
-/// in the average). Inside no_sync(), backward only accumulates locally; the
-/// next backward outside it averages the accumulated gradients.
+/// in the average); a parameter that no rank used keeps its .grad() as it was
+/// (undefined stays undefined, as PyTorch 1.13). A parameter counted as unused
+/// that then gets a gradient in the same backward (used outside forward, or
+/// backward through several forwards the last of which did not use it) is a
+/// ValueError naming it, as PyTorch's "Expected to mark a variable ready only
+/// once". Errors at the end of backward are thrown after this rank has
+/// started and finished the same all-reduces as a rank without the error, so
+/// no rank is left waiting in a collective. Inside no_sync(), backward only
+/// accumulates locally; the next backward outside it averages the accumulated
+/// gradients.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -55,10 +70,13 @@ struct DDPOptions {
 /// (see the description of ddp.h).
 class DistributedDataParallel : public nn::Module {
  public:
-  /// Broadcasts the module's parameters and buffers from rank 0 (collective).
+  /// Checks that every rank's replica and options match, then broadcasts the
+  /// module's parameters and buffers from rank 0 (collective).
   /// @param module  the replica (registered as the submodule "module")
   /// @param options buckets, unused parameters, buffers, group
-  /// @throws tg::ValueError for a null module or bucket_cap_mb <= 0.
+  /// @throws tg::ValueError for a null module or bucket_cap_mb <= 0 (on this
+  /// rank only, before any communication), or, on every rank, when the ranks'
+  /// parameters, buffers or options differ (naming the first difference).
   explicit DistributedDataParallel(std::shared_ptr<nn::Module> module, DDPOptions options = {});
   ~DistributedDataParallel() override;  ///< its gradient hooks, which hold the reducer weakly, then do nothing
   DistributedDataParallel(DistributedDataParallel&&) = default;  ///< moves the replica and its reducer

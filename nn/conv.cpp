@@ -1,6 +1,7 @@
 #include <tapegrad/nn/conv.h>
 
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -11,12 +12,13 @@ namespace tg::nn {
 namespace {
 
 // Channels, kernel and groups, checked when the module is built (the op
-// checks the rest when it runs).
-void check_sizes(const char* module, std::int64_t in, std::int64_t out, std::int64_t kh, std::int64_t kw,
+// checks the rest when it runs). The 1-D modules pass no kh: their error
+// shows the one kernel size they were given.
+void check_sizes(const char* module, std::int64_t in, std::int64_t out, std::optional<std::int64_t> kh, std::int64_t kw,
                  std::int64_t groups) {
-  if (in < 1 || out < 1 || kh < 1 || kw < 1)
-    throw ValueError(
-        fmt::format("{}: channels ({}, {}) and kernel size ({}, {}) must be positive", module, in, out, kh, kw));
+  if (in < 1 || out < 1 || kh.value_or(1) < 1 || kw < 1)
+    throw ValueError(fmt::format("{}: channels ({}, {}) and kernel size {} must be positive", module, in, out,
+                                 kh ? fmt::format("({}, {})", *kh, kw) : fmt::format("{}", kw)));
   if (groups < 1 || in % groups != 0 || out % groups != 0)
     throw ValueError(fmt::format("{}: groups ({}) must be positive and divide in_channels ({}) and out_channels ({})",
                                  module, groups, in, out));
@@ -85,7 +87,7 @@ Conv1d::Conv1d(std::int64_t in, std::int64_t out, std::int64_t kernel, Conv1dOpt
       padding(options.padding),
       dilation(options.dilation),
       groups(options.groups) {
-  check_sizes("Conv1d", in, out, 1, kernel, groups);
+  check_sizes("Conv1d", in, out, std::nullopt, kernel, groups);
   weight = register_parameter("weight", empty({out, in / groups, kernel}));
   if (options.bias) bias = register_parameter("bias", empty({out}));
   reset_parameters();
@@ -137,7 +139,7 @@ ConvTranspose1d::ConvTranspose1d(std::int64_t in, std::int64_t out, std::int64_t
       output_padding(options.output_padding),
       groups(options.groups),
       dilation(options.dilation) {
-  check_sizes("ConvTranspose1d", in, out, 1, kernel, groups);
+  check_sizes("ConvTranspose1d", in, out, std::nullopt, kernel, groups);
   weight = register_parameter("weight", empty({in, out / groups, kernel}));
   if (options.bias) bias = register_parameter("bias", empty({out}));
   reset_parameters();

@@ -2,6 +2,7 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 #include <map>
@@ -20,61 +21,88 @@ namespace tg::nn {
 
 namespace {
 
-// Which parent registered which child by reference (child -> parent). C++
-// moves a class's base before its members, so when a parent moves, its
-// Module base runs first: it takes over its entries and marks them pending;
-// the moves of its members then find the pending entries under their old
-// addresses and re-aim the new parent at the new members. A child that moves
-// on its own (no pending entry) leaves its parents pointing at the moved-from
-// object, and is recorded as its successor: if the moved-from object dies
-// first (a std::vector of modules reallocating), the parents follow the
-// successor; if the successor dies first, the record goes. A child that dies
-// with no successor leaves its parents' lists, so no parent ever holds a
-// dangling child. One table for the process: moves are rare (construction
-// time), and may happen on any thread.
+// Which parent registered which child by reference, and where a moved-out
+// child's content went. C++ moves a class's base before its members, so when
+// a parent moves, its Module base runs first: it takes over its entries and
+// marks them pending; the moves of its members then find the pending entries
+// under their old addresses and re-aim the new parent at the new members. A
+// child that moves on its own (no pending entry) leaves its parents pointing
+// at the moved-from object, which is given a successor: the module now
+// holding its content. If the moved-from object dies while it has one (a
+// std::vector of modules reallocating), its parents follow the successor; a
+// child that dies with none leaves its parents' lists, so no parent ever
+// holds a dangling child.
+//
+// The entries are keyed by address, so they must never outlive their
+// objects (another module may be built at the same address). Invariants,
+// kept under the mutex:
+// - every object named anywhere in these tables has linked_ set, and linked_
+//   is never cleared while the object lives: its destructor removes every
+//   entry that names it (as child, parent, moved-from or successor);
+// - `links` holds one (child, parent) entry for each by-reference entry of
+//   child in parent->children_;
+// - a `successors` key is still some parent's child (else it is erased: it
+//   would never be followed), and is not its own successor.
 struct Link {
   Module* parent;
   bool pending;  // the parent moved and this child has not moved with it yet
 };
-std::mutex links_mutex;
-std::multimap<const Module*, Link>& links() {
-  static std::multimap<const Module*, Link> table;
-  return table;
-}
-// moved-from child -> the module it moved into (see above).
-std::map<const Module*, Module*>& successors() {
-  static std::map<const Module*, Module*> table;
-  return table;
+struct Tables {
+  std::mutex mutex;
+  std::multimap<const Module*, Link> links;     // child -> parent
+  std::map<const Module*, Module*> successors;  // moved-from child -> the module holding its content
+};
+// One table for the process: moves are rare (construction time), and may
+// happen on any thread. Never destroyed: a module with static storage
+// duration (a global model) can die after any function-local static, and
+// its destructor still needs the tables.
+Tables& tables() {
+  static auto* t = new Tables;
+  return *t;
 }
 
 }  // namespace
 
 Module::Module(Module&& other)
-    : parameters_(std::move(other.parameters_)),
-      buffers_(std::move(other.buffers_)),
-      children_(std::move(other.children_)),
-      training_(other.training_) {
+    : parameters_(std::move(other.parameters_)), buffers_(std::move(other.buffers_)), training_(other.training_) {
+  if (!other.linked_) {
+    children_ = std::move(other.children_);
+    other.children_.clear();
+    return;
+  }
+  std::lock_guard lock(tables().mutex);
+  children_ = std::move(other.children_);
   other.children_.clear();
-  follow_move(&other);
+  follow_move(other);
 }
 
 Module& Module::operator=(Module&& other) {
   if (this == &other) return *this;
-  // The children this module had are no longer its own.
-  if (linked_) {
-    std::lock_guard lock(links_mutex);
-    for (const auto& c : children_) {
-      if (c.owned) continue;
-      auto [first, last] = links().equal_range(c.module);
-      for (auto it = first; it != last;) it = it->second.parent == this ? links().erase(it) : std::next(it);
-    }
-  }
   parameters_ = std::move(other.parameters_);
   buffers_ = std::move(other.buffers_);
-  children_ = std::move(other.children_);
-  other.children_.clear();
   training_ = other.training_;
-  follow_move(&other);
+  // Destroyed after the lock is released: an owned child's destructor takes it.
+  std::vector<Child> old_children = std::move(children_);
+  children_.clear();
+  if (linked_ || other.linked_) {
+    auto& t = tables();
+    std::lock_guard lock(t.mutex);
+    // The children this module had are no longer its own.
+    for (const auto& c : old_children) {
+      if (c.owned) continue;
+      auto [first, last] = t.links.equal_range(c.module);
+      for (auto it = first; it != last;) it = it->second.parent == this ? t.links.erase(it) : std::next(it);
+    }
+    // The content that moved into this module earlier is destroyed now: a
+    // parent of the module it came from drops it when that dies.
+    std::erase_if(t.successors, [this](const auto& entry) { return entry.second == this; });
+    children_ = std::move(other.children_);
+    other.children_.clear();
+    follow_move(other);
+  } else {
+    children_ = std::move(other.children_);
+    other.children_.clear();
+  }
   return *this;
 }
 
@@ -82,87 +110,96 @@ Module::~Module() {
   if (linked_) forget_links();
 }
 
-void Module::follow_move(const Module* from) {
-  if (!from->linked_) return;
-  std::lock_guard lock(links_mutex);
-  auto& table = links();
-  bool linked = false;
+void Module::follow_move(const Module& from) {
+  if (!from.linked_) return;
+  auto& t = tables();
   // As a parent: the entries of the children it took over name it now,
   // pending until those children move too.
   for (const auto& c : children_) {
     if (c.owned) continue;
-    auto [first, last] = table.equal_range(c.module);
+    auto [first, last] = t.links.equal_range(c.module);
     for (auto it = first; it != last; ++it)
-      if (it->second.parent == from) {
+      if (it->second.parent == &from) {
         it->second = {this, true};
-        linked = true;
+        linked_ = true;
       }
   }
-  // As a child moved with its parent: the parent refers to this object now.
-  bool stays = false;
-  std::vector<Module*> parents;
-  auto [first, last] = table.equal_range(from);
-  for (auto it = first; it != last;) {
-    if (it->second.pending) {
-      parents.push_back(it->second.parent);
-      it = table.erase(it);
-    } else {
-      stays = true;
+  // As a child moved with its parent: that parent refers to this object now,
+  // for all of its entries (registered twice, once after its own move: both).
+  std::vector<Module*> moved_parents;
+  auto [first, last] = t.links.equal_range(&from);
+  for (auto it = first; it != last; ++it)
+    if (it->second.pending) moved_parents.push_back(it->second.parent);
+  for (auto it = t.links.lower_bound(&from); it != t.links.end() && it->first == &from;) {
+    if (std::find(moved_parents.begin(), moved_parents.end(), it->second.parent) == moved_parents.end()) {
       ++it;
+      continue;
     }
+    // Re-keyed in place: a node moved from one key to another allocates nothing.
+    auto node = t.links.extract(it++);
+    node.key() = this;
+    node.mapped().pending = false;
+    t.links.insert(std::move(node));
+    linked_ = true;
   }
-  for (Module* parent : parents) {
+  for (Module* parent : moved_parents)
     for (auto& c : parent->children_)
-      if (c.module == from) c.module = this;
-    table.emplace(this, Link{parent, false});
-    linked = true;
+      if (!c.owned && c.module == &from) c.module = this;
+  // Content that had moved into `from` lives on here now.
+  for (auto& entry : t.successors)
+    if (entry.second == &from) {
+      entry.second = this;
+      linked_ = true;
+    }
+  if (t.links.contains(&from)) {
+    // Still a child under its old address: this module is its successor.
+    t.successors[&from] = this;
+    linked_ = true;
+  } else {
+    // No parent refers to `from` any more, so nothing would follow it.
+    t.successors.erase(&from);
   }
-  // A module that moved into `from` earlier now lives on here.
-  auto& succ = successors();
-  for (auto& entry : succ)
-    if (entry.second == from) entry.second = this;
-  if (stays) {  // still registered under its old address: this is its successor
-    succ[from] = this;
-    linked = true;
-  }
-  linked_ = linked_ || linked;
-  // A moved-from module still registered somewhere keeps its entries.
-  const_cast<Module*>(from)->linked_ = stays;
+  // Moved out and back (tmp = std::move(l); l = std::move(tmp)): the content
+  // is home again, and a module is never its own successor.
+  if (auto self = t.successors.find(this); self != t.successors.end() && self->second == this) t.successors.erase(self);
 }
 
 void Module::forget_links() {
-  std::lock_guard lock(links_mutex);
-  auto& table = links();
+  auto& t = tables();
+  std::lock_guard lock(t.mutex);
   // The child pointers are used as keys only: members die before the parent.
   for (const auto& c : children_) {
     if (c.owned) continue;
-    auto [first, last] = table.equal_range(c.module);
-    for (auto it = first; it != last;) it = it->second.parent == this ? table.erase(it) : std::next(it);
+    auto [first, last] = t.links.equal_range(c.module);
+    for (auto it = first; it != last;) it = it->second.parent == this ? t.links.erase(it) : std::next(it);
   }
   // As a child still registered in parents (which outlive their entries):
   // they follow this module's successor if it has one, else forget it.
-  auto& succ = successors();
   Module* successor = nullptr;
-  if (auto s = succ.find(this); s != succ.end()) {
+  if (auto s = t.successors.find(this); s != t.successors.end()) {
     successor = s->second;
-    succ.erase(s);
+    t.successors.erase(s);
   }
-  std::erase_if(succ, [this](const auto& entry) { return entry.second == this; });
+  std::erase_if(t.successors, [this](const auto& entry) { return entry.second == this; });
   std::vector<Module*> parents;
-  auto [first, last] = table.equal_range(this);
+  auto [first, last] = t.links.equal_range(this);
   for (auto it = first; it != last; ++it) parents.push_back(it->second.parent);
-  table.erase(this);
+  t.links.erase(this);
   for (Module* parent : parents) {
-    if (successor) {
+    // The successor may since have come to contain the parent (registered
+    // it): following it then would make a loop, so the parent drops it.
+    bool follow = successor != nullptr;
+    if (follow)
+      for (Module* m : successor->modules()) follow = follow && m != parent;
+    if (follow) {
       for (auto& c : parent->children_)
-        if (c.module == this) c.module = successor;
-      table.emplace(successor, Link{parent, false});
+        if (!c.owned && c.module == this) c.module = successor;
+      t.links.emplace(successor, Link{parent, false});
       successor->linked_ = true;
     } else {
-      std::erase_if(parent->children_, [this](const Child& c) { return c.module == this; });
+      std::erase_if(parent->children_, [this](const Child& c) { return !c.owned && c.module == this; });
     }
   }
-  linked_ = false;
 }
 
 std::string Module::type_name() const {
@@ -227,13 +264,21 @@ void Module::add_child(const std::string& name, Module* child, std::shared_ptr<M
       throw ValueError(fmt::format(
           "{}: cannot register '{}' ({}): it already contains this module (at '{}.{}'), which would make a cycle",
           type_name(), name, child->type_name(), name, path));
-  if (!owned) {
-    std::lock_guard lock(links_mutex);
-    links().emplace(child, Link{this, false});
+  const bool by_reference = !owned;
+  // The entry first, then its link: a parent never has a link without the
+  // entry it describes, even when an allocation throws.
+  children_.push_back({name, child, std::move(owned)});
+  if (!by_reference) return;
+  try {
+    auto& t = tables();
+    std::lock_guard lock(t.mutex);
+    t.links.emplace(child, Link{this, false});
     linked_ = true;
     child->linked_ = true;
+  } catch (...) {
+    children_.pop_back();
+    throw;
   }
-  children_.push_back({name, child, std::move(owned)});
 }
 
 void Module::collect(const std::string& prefix, bool params, bool recurse,

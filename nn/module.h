@@ -53,8 +53,9 @@ class Module {
   virtual ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
-  /// Moves the module; submodules registered by reference follow it (see the
-  /// description of module.h). Copying is disabled.
+  /// Moves the module; the submodules it registered by reference that are
+  /// its members move with it, and its parents keep a valid child (see
+  /// docs/modules.md). Copying is disabled.
   ///@{
   Module(Module&& other);
   Module& operator=(Module&& other);
@@ -135,7 +136,10 @@ class Module {
   Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, Tensor tensor);
   ///@}
-  /// A submodule that is a member of this object (not owned). Registering
+  /// A submodule that is a member of this object (not owned). It moves with
+  /// this module; moved out alone it stays registered where it was (the
+  /// moved-from object) until that dies, and the parent then follows it to
+  /// where it moved, or drops it if it is gone (docs/modules.md). Registering
   /// this module itself, or one that already contains it, is a ValueError:
   /// the tree may share submodules but never loop.
   template <class M>
@@ -163,17 +167,23 @@ class Module {
   void collect(const std::string& prefix, bool params, bool recurse,
                std::vector<std::pair<std::string, Tensor>>& out) const;
   void repr_into(std::string& out, int indent) const;
-  /// Keeps the parents that registered this module by reference pointing at
-  /// it when it moves from `from` to this object.
-  void follow_move(const Module* from);
+  // Keeps the by-reference bookkeeping (module.cpp) true when this object
+  // takes `from`'s content: parents that moved follow their moving members,
+  // and a child moved out alone becomes its old object's successor. Called
+  // with the tables' lock held.
+  void follow_move(const Module& from);
+  // Removes every entry naming this dying module; its parents follow its
+  // successor, if it has one, or drop it.
   void forget_links();
 
   std::vector<std::pair<std::string, Tensor>> parameters_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<Child> children_;
   bool training_ = true;
-  /// Whether this module is in the by-reference link table (as a parent or
-  /// a child): most modules are not, and skip its lock on destruction.
+  // Whether this object was ever named in the by-reference tables (as a
+  // parent, a child or a successor). Never cleared while it lives, so its
+  // destructor always removes what names it; most modules never are, and
+  // skip the tables' lock on destruction.
   bool linked_ = false;
 };
 

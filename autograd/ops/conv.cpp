@@ -108,7 +108,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
   if (x.dim() == 2) return tg::squeeze(conv1d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0);
   const Tensor x2 = tg::unsqueeze(x, 2), w2 = tg::unsqueeze(weight, 2);
   const kernel::Conv2dGeometry g =
-      kernel::conv2d_geometry(x2, w2, bias, {1, stride}, {0, padding}, {1, dilation}, groups, "conv1d");
+      kernel::conv2d_geometry(x2, w2, bias, {1, stride}, {0, padding}, {1, dilation}, groups, "conv1d", /*one_d=*/true);
   return tg::squeeze(conv_forward(x2, w2, bias, g), 2);
 }
 
@@ -132,8 +132,9 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
     return tg::squeeze(
         conv_transpose1d(tg::unsqueeze(x, 0), weight, bias, stride, padding, output_padding, groups, dilation), 0);
   const Tensor x2 = tg::unsqueeze(x, 2), w2 = tg::unsqueeze(weight, 2);
-  const kernel::Conv2dGeometry g = kernel::conv_transpose2d_geometry(
-      x2, w2, bias, {1, stride}, {0, padding}, {0, output_padding}, {1, dilation}, groups, "conv_transpose1d");
+  const kernel::Conv2dGeometry g =
+      kernel::conv_transpose2d_geometry(x2, w2, bias, {1, stride}, {0, padding}, {0, output_padding}, {1, dilation},
+                                        groups, "conv_transpose1d", /*one_d=*/true);
   Tensor y = tg::squeeze(conv_input_grad(x2, w2, g, "conv_transpose1d"), 2);
   return bias.defined() ? tg::add(y, tg::reshape(bias, {1, bias.size(0), 1})) : y;
 }

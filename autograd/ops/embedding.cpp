@@ -7,8 +7,13 @@
 // max_norm renormalises, in place and unrecorded (as PyTorch's
 // embedding_renorm_), each looked-up row whose norm_type-norm exceeds it:
 // row *= max_norm / (norm + 1e-7). scale_grad_by_freq divides the gradient of
-// each output row by how often its index occurs in `indices`: dy is scaled by
-// a constant before the scatter, so the scatter's derivatives are unchanged.
+// each output row by how often its index occurs in `indices`. That gradient
+// is a convention, not the derivative of anything, so its derivatives follow
+// PyTorch's: the scaled scatter's derivative with respect to dy reads rows
+// unscaled (torch's embedding_dense_double_backward: "first backward takes
+// care of scaling by frequency"). Recording the scaling as an op of its own
+// applied it twice in second derivatives: once there, and again when the
+// gradient flowed back into the weight through this same scaled embedding.
 #include <map>
 #include <vector>
 
@@ -27,10 +32,11 @@ using autograd::SavedTensor;
 
 namespace {
 
-Tensor embedding_backward(const Tensor& dy, const Tensor& idx, std::int64_t num, std::optional<std::int64_t> pad);
+Tensor embedding_backward(const Tensor& dy, const Tensor& idx, std::int64_t num, std::optional<std::int64_t> pad,
+                          const Tensor& grad_scale = {});
 
 // y [*shape, dim] = W[idx]; rows at `zero_index` (if any) read as zeros.
-// grad_scale, if defined, multiplies dy before the scatter ([*shape, 1]).
+// grad_scale, if defined, multiplies dy in the scatter ([*shape, 1]).
 Tensor embedding_rows(const Tensor& idx, const Tensor& weight, const Dims& shape, std::optional<std::int64_t> pad,
                       std::optional<std::int64_t> zero_index, const Tensor& grad_scale = {}) {
   Tensor y = kernel::embedding(idx, weight, shape, zero_index);
@@ -40,8 +46,7 @@ Tensor embedding_rows(const Tensor& idx, const Tensor& weight, const Dims& shape
                        // y[..., :] = W[idx[...], :], W [num, dim], y [*idx.shape, dim]:
                        //   dW [num, dim] = zeros with the rows of dy added at idx, rows where idx == padding_idx
                        //   left out (each row of dy first divided by its index's count with scale_grad_by_freq).
-                       const Tensor dy = grad_scale.defined() ? tg::mul(bw.grad(), grad_scale) : bw.grad();
-                       bw.add(0, embedding_backward(dy, bw.unpack(sidx), num, pad));
+                       bw.add(0, embedding_backward(bw.grad(), bw.unpack(sidx), num, pad, grad_scale));
                      });
   return y;
 }
@@ -73,14 +78,22 @@ Tensor inverse_frequencies(const Tensor& flat_indices, const Dims& shape, DType 
   return tg::tensor(scale, scale_shape, {.dtype = dtype});
 }
 
-Tensor embedding_backward(const Tensor& dy, const Tensor& idx, std::int64_t num, std::optional<std::int64_t> pad) {
-  Tensor dw = kernel::embedding_backward(dy, idx, num, pad);
+// dW [num, dim] = (dy * grad_scale)'s rows added at idx; the scaling is part
+// of this op, not recorded apart (see the top of this file).
+Tensor embedding_backward(const Tensor& dy, const Tensor& idx, std::int64_t num, std::optional<std::int64_t> pad,
+                          const Tensor& grad_scale) {
+  Tensor scaled = dy;
+  if (grad_scale.defined()) {
+    NoGradGuard no_grad;
+    scaled = tg::mul(dy, grad_scale);
+  }
+  Tensor dw = kernel::embedding_backward(scaled, idx, num, pad);
   if (autograd::needs_grad(dy)) {
     Dims shape = dy.shape();
     shape.resize(shape.size() - 1);
     autograd::record("embedding_backward", {&dy}, {&dw}, [sidx = SavedTensor(idx, false), pad, shape](Backward& bw) {
-      // dW [num, dim] = dy's rows added at idx (padding_idx left out);
-      //   d(dy) [*idx.shape, dim] = ddW[idx], zero where idx == padding_idx
+      // dW [num, dim] = dy's rows (scaled by frequency, if asked) added at idx (padding_idx left out);
+      //   d(dy) [*idx.shape, dim] = ddW[idx], zero where idx == padding_idx, unscaled as PyTorch
       bw.add(0, embedding_rows(bw.unpack(sidx), bw.grad(), shape, pad, pad));
     });
   }

@@ -281,12 +281,18 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     return y;
   }
 
-  const std::int64_t count = x.numel() / std::max<std::int64_t>(x.size(1), 1);
-  if (count <= 1)
+  // Values per channel: N times the spatial sizes, counted without dividing
+  // numel by C (which is 0 with no channels). As PyTorch only exactly one
+  // value is refused (its variance is 0/0 unbiased); an empty input gives an
+  // empty output and leaves the running statistics as they are.
+  std::int64_t count = x.size(0);
+  for (int d = 2; d < x.dim(); ++d)
+    if (mul_overflows(count, x.size(d), &count)) count = std::numeric_limits<std::int64_t>::max();
+  if (count == 1)
     throw ValueError(fmt::format("batch_norm: expected more than 1 value per channel when training, got input {}",
                                  shape_str(x.sizes())));
   kernel::BatchNormStats stats = kernel::batch_norm_train(x, weight, bias, eps);
-  if (training && running_mean.defined()) {
+  if (training && running_mean.defined() && x.numel() > 0) {
     // running = (1 - momentum) * running + momentum * batch, variance unbiased.
     NoGradGuard no_grad;
     const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);

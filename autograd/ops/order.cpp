@@ -195,7 +195,7 @@ Tensor repeat(const Tensor& x, Dims repeats) {
           fmt::format("repeat: repeats {} of shape {} overflow int64", shape_str(repeats), shape_str(x.sizes())));
     out.push_back(m);
   }
-  checked_numel(out, "repeat");
+  kernel::check_output_size("repeat", out);
   return tg::reshape(tg::expand(tg::reshape(x, pairs), expanded), out);
 }
 

@@ -126,7 +126,7 @@ Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::
     return tg::squeeze(avg_pool1d(tg::unsqueeze(x, 0), kernel_size, stride, padding, count_include_pad), 0);
   const Tensor x2 = tg::unsqueeze(x, 2);
   Pool2dGeometry g = kernel::pool2d_geometry("avg_pool1d", x2, {1, kernel_size}, Size2(1, stride.value_or(kernel_size)),
-                                             {0, padding}, 1);
+                                             {0, padding}, 1, /*one_d=*/true);
   g.count_include_pad = count_include_pad;
   return tg::squeeze(avg_pool_forward(x2, g), 2);
 }
@@ -142,8 +142,9 @@ Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size) {
   check_1d("adaptive_avg_pool1d", x);
   if (x.dim() == 2) return tg::squeeze(adaptive_avg_pool1d(tg::unsqueeze(x, 0), output_size), 0);
   const Tensor x2 = tg::unsqueeze(x, 2);
-  return tg::squeeze(
-      avg_pool_forward(x2, kernel::adaptive_pool2d_geometry("adaptive_avg_pool1d", x2, {1, output_size})), 2);
+  return tg::squeeze(avg_pool_forward(x2, kernel::adaptive_pool2d_geometry("adaptive_avg_pool1d", x2, {1, output_size},
+                                                                           /*one_d=*/true)),
+                     2);
 }
 
 }  // namespace tg

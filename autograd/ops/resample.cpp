@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/profiler.h>
 
 namespace tg {
@@ -60,18 +61,35 @@ LinearTaps linear_taps(std::int64_t in, std::int64_t out, bool align_corners, st
   return taps;
 }
 
-// PyTorch's legacy 'nearest': src = min(floor(j * scale), in - 1) with the
-// scale and the product in float, and exact copies for out = in and out = 2 in.
-Tensor nearest_sources(std::int64_t in, std::int64_t out, std::optional<double> scale_factor) {
-  const float scale =
-      scale_factor ? static_cast<float>(1.0 / *scale_factor) : static_cast<float>(in) / static_cast<float>(out);
+// PyTorch 1.13's legacy 'nearest': src = min(floor(j * scale), in - 1),
+// scale = 1 / scale_factor (when one is used) or in / out. Its kernels differ
+// by rank, and tapegrad follows each (checked against torch 1.13):
+//  - 2-D and 3-D inputs (nearest_idx): scale and product in float, and exact
+//    copies for out = in and out = 2 in (shortcuts): with scale_factor 1.1 a
+//    size of 7 stays 7 and is copied.
+//  - 1-D inputs (compute_indices_weights_nearest): no shortcuts (size 7 with
+//    scale_factor 1.1 reads 0 0 1 2 3 4 5), and the arithmetic in the input's
+//    opmath type: double for a float64 input (the product then rounded to
+//    float before the floor), float otherwise.
+Tensor nearest_sources(std::int64_t in, std::int64_t out, std::optional<double> scale_factor, bool shortcuts,
+                       bool in_double) {
   Tensor sources = tg::empty({out}, kInt64);
   std::int64_t* src = sources.data_ptr<std::int64_t>();
-  for (std::int64_t j = 0; j < out; ++j) {
-    if (out == in) src[j] = j;
-    else if (out == 2 * in) src[j] = j >> 1;
-    else src[j] = std::min(static_cast<std::int64_t>(std::floor(static_cast<float>(j) * scale)), in - 1);
+  if (shortcuts && (out == in || out == 2 * in)) {
+    for (std::int64_t j = 0; j < out; ++j) src[j] = out == in ? j : j >> 1;
+    return sources;
   }
+  if (in_double) {
+    const double scale = scale_factor ? 1.0 / *scale_factor : static_cast<double>(in) / static_cast<double>(out);
+    for (std::int64_t j = 0; j < out; ++j)
+      src[j] =
+          std::min(static_cast<std::int64_t>(std::floor(static_cast<float>(static_cast<double>(j) * scale))), in - 1);
+    return sources;
+  }
+  const float scale =
+      scale_factor ? static_cast<float>(1.0 / *scale_factor) : static_cast<float>(in) / static_cast<float>(out);
+  for (std::int64_t j = 0; j < out; ++j)
+    src[j] = std::min(static_cast<std::int64_t>(std::floor(static_cast<float>(j) * scale)), in - 1);
   return sources;
 }
 
@@ -134,16 +152,26 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& options) {
   }
   Dims result_shape = x.sizes();
   for (std::size_t i = 0; i < spatial; ++i) result_shape[static_cast<int>(i) + 2] = out[i];
-  checked_numel(result_shape, "interpolate");
+  // Before the source index tensors are built: their own error would name
+  // neither interpolate nor the output asked for.
+  if (!kernel::tensor_size_fits(result_shape))
+    throw ShapeError(fmt::format("interpolate: input {} resized to {} has more elements than a tensor can hold",
+                                 shape_str(x.sizes()), shape_str(result_shape)));
   // The last dim first, as PyTorch's separable kernels weight the innermost
   // dim first.
   Tensor y = x;
   for (std::size_t k = spatial; k-- > 0;) {
     const std::int64_t dim = static_cast<std::int64_t>(k) + 2, in = x.size(dim);
     if (mode == Mode::Nearest) {
-      y = tg::index_select(y, dim, nearest_sources(in, out[k], factor[k]));
+      y = tg::index_select(y, dim,
+                           nearest_sources(in, out[k], factor[k], /*shortcuts=*/spatial > 1,
+                                           /*in_double=*/spatial == 1 && x.dtype() == kFloat64));
       continue;
     }
+    // PyTorch 1.13's linear kernels leave a dim whose size does not change
+    // as it is, whatever the scale factor (7 with scale_factor 1.1 stays
+    // 0 1 2 ... 6, not a blend at 1 / 1.1 steps).
+    if (out[k] == in) continue;
     const LinearTaps taps = linear_taps(in, out[k], options.align_corners.value_or(false), factor[k], dim, x.dim());
     y = tg::index_select(y, dim, taps.i0) * tg::to_dtype(taps.l0, x.dtype()) +
         tg::index_select(y, dim, taps.i1) * tg::to_dtype(taps.l1, x.dtype());

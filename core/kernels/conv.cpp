@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <limits>
 
+#include <string>
+
 #include <fmt/format.h>
 
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
@@ -126,10 +129,19 @@ std::int64_t transposed_size(std::int64_t size, std::int64_t stride, std::int64_
   return a - p2;
 }
 
+// The 1-D ops run as 2-D ones on a height of 1; their errors show what the
+// caller passed: single numbers, and tensors without that height.
+std::string sizes(Size2 s, bool one_d) { return one_d ? fmt::format("{}", s.w) : fmt::format("({}, {})", s.h, s.w); }
+
+std::string shape_of(const TensorBase& t, bool one_d) {
+  if (!one_d || t.dim() != 4) return shape_str(t.sizes());
+  return shape_str(Dims{t.size(0), t.size(1), t.size(3)});
+}
+
 }  // namespace
 
 Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, const TensorBase& bias, Size2 stride,
-                               Size2 padding, Size2 dilation, std::int64_t groups, const char* op) {
+                               Size2 padding, Size2 dilation, std::int64_t groups, const char* op, bool one_d) {
   if (weight.dim() != 4)
     throw ShapeError(fmt::format("{}: weight must be 4-D [out_channels, in_channels / groups, kh, kw], got {}", op,
                                  shape_str(weight.sizes())));
@@ -143,7 +155,7 @@ Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, co
   if (mul_overflows(weight.size(1), groups, &in_channels) || x.size(1) != in_channels)
     throw ShapeError(fmt::format(
         "{}: input has {} channels but the weight expects {} ({} per group, {} groups; input {}, weight {})", op,
-        x.size(1), in_channels, weight.size(1), groups, shape_str(x.sizes()), shape_str(weight.sizes())));
+        x.size(1), in_channels, weight.size(1), groups, shape_of(x, one_d), shape_of(weight, one_d)));
   check_same_floating(op, x, "input", weight, "weight");
   if (bias.defined()) {
     if (bias.dim() != 1 || bias.size(0) != weight.size(0))
@@ -152,10 +164,8 @@ Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, co
     check_same_floating(op, weight, "weight", bias, "bias");
   }
   if (stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1 || padding.h < 0 || padding.w < 0)
-    throw ValueError(
-        fmt::format("{}: stride ({}, {}) and dilation ({}, {}) must be positive and padding ({}, {}) "
-                    "non-negative",
-                    op, stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w));
+    throw ValueError(fmt::format("{}: stride {} and dilation {} must be positive and padding {} non-negative", op,
+                                 sizes(stride, one_d), sizes(dilation, one_d), sizes(padding, one_d)));
   Conv2dGeometry g{x.size(0),      x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2),
                    weight.size(3), stride.h,  stride.w,  padding.h, padding.w,      dilation.h,
                    dilation.w,     0,         0,         groups};
@@ -164,25 +174,24 @@ Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, co
       mul_overflows(g.dw, g.kw - 1, &span_w) || add_overflows(span_w, 1, &span_w) ||
       mul_overflows(g.ph, 2, &padded_h) || add_overflows(padded_h, g.h, &padded_h) ||
       mul_overflows(g.pw, 2, &padded_w) || add_overflows(padded_w, g.w, &padded_w))
-    throw ShapeError(
-        fmt::format("{}: input {}, weight {}, padding ({}, {}) and dilation ({}, {}) give sizes past "
-                    "int64",
-                    op, shape_str(x.sizes()), shape_str(weight.sizes()), g.ph, g.pw, g.dh, g.dw));
+    throw ShapeError(fmt::format("{}: input {}, weight {}, padding {} and dilation {} give sizes past int64", op,
+                                 shape_of(x, one_d), shape_of(weight, one_d), sizes(padding, one_d),
+                                 sizes(dilation, one_d)));
   if (padded_h < span_h || padded_w < span_w)
-    throw ShapeError(fmt::format("{}: input {} padded by ({}, {}) is smaller than the dilated kernel ({}, {})", op,
-                                 shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));
+    throw ShapeError(fmt::format("{}: input {} padded by {} is smaller than the dilated kernel {}", op,
+                                 shape_of(x, one_d), sizes(padding, one_d), sizes({span_h, span_w}, one_d)));
   g.ho = (padded_h - span_h) / g.sh + 1;
   g.wo = (padded_w - span_w) / g.sw + 1;
   // The output and the column buffer are counted with these; the work
   // estimate (n * o * col_rows * col_cols) saturates instead.
-  checked_numel(Dims{g.n, g.o, g.ho, g.wo}, op);
+  check_output_size(op, one_d ? Dims{g.n, g.o, g.wo} : Dims{g.n, g.o, g.ho, g.wo});
   checked_numel(Dims{g.c, g.kh, g.kw, g.ho, g.wo}, op);
   return g;
 }
 
 Conv2dGeometry conv_transpose2d_geometry(const TensorBase& x, const TensorBase& weight, const TensorBase& bias,
                                          Size2 stride, Size2 padding, Size2 output_padding, Size2 dilation,
-                                         std::int64_t groups, const char* op) {
+                                         std::int64_t groups, const char* op, bool one_d) {
   if (weight.dim() != 4)
     throw ShapeError(fmt::format("{}: weight must be 4-D [in_channels, out_channels / groups, kh, kw], got {}", op,
                                  shape_str(weight.sizes())));
@@ -194,12 +203,12 @@ Conv2dGeometry conv_transpose2d_geometry(const TensorBase& x, const TensorBase& 
         fmt::format("{}: groups ({}) must be positive and divide in_channels ({})", op, groups, weight.size(0)));
   if (x.size(1) != weight.size(0))
     throw ShapeError(fmt::format("{}: input has {} channels but the weight expects {} (input {}, weight {})", op,
-                                 x.size(1), weight.size(0), shape_str(x.sizes()), shape_str(weight.sizes())));
+                                 x.size(1), weight.size(0), shape_of(x, one_d), shape_of(weight, one_d)));
   check_same_floating(op, x, "input", weight, "weight");
   std::int64_t out_channels = 0;
   if (mul_overflows(weight.size(1), groups, &out_channels))
     throw ShapeError(fmt::format("{}: weight {} with {} groups gives more channels than int64 holds", op,
-                                 shape_str(weight.sizes()), groups));
+                                 shape_of(weight, one_d), groups));
   if (bias.defined()) {
     if (bias.dim() != 1 || bias.size(0) != out_channels)
       throw ShapeError(fmt::format("{}: bias must be [{}] (one per output channel), got {}", op, out_channels,
@@ -208,38 +217,37 @@ Conv2dGeometry conv_transpose2d_geometry(const TensorBase& x, const TensorBase& 
   }
   if (stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1 || padding.h < 0 || padding.w < 0 ||
       output_padding.h < 0 || output_padding.w < 0)
-    throw ValueError(fmt::format(
-        "{}: stride ({}, {}) and dilation ({}, {}) must be positive, padding ({}, {}) and output_padding "
-        "({}, {}) non-negative",
-        op, stride.h, stride.w, dilation.h, dilation.w, padding.h, padding.w, output_padding.h, output_padding.w));
+    throw ValueError(
+        fmt::format("{}: stride {} and dilation {} must be positive, padding {} and output_padding {} non-negative", op,
+                    sizes(stride, one_d), sizes(dilation, one_d), sizes(padding, one_d), sizes(output_padding, one_d)));
   if ((output_padding.h >= stride.h && output_padding.h >= dilation.h) ||
       (output_padding.w >= stride.w && output_padding.w >= dilation.w))
-    throw ValueError(fmt::format(
-        "{}: output_padding ({}, {}) must be smaller than either the stride ({}, {}) or the dilation ({}, {})", op,
-        output_padding.h, output_padding.w, stride.h, stride.w, dilation.h, dilation.w));
+    throw ValueError(fmt::format("{}: output_padding {} must be smaller than either the stride {} or the dilation {}",
+                                 op, sizes(output_padding, one_d), sizes(stride, one_d), sizes(dilation, one_d)));
   // As PyTorch: an empty image has no transposed convolution (the formula
   // would give an output of bias alone), unless there is no image at all.
   if (x.size(0) != 0 && x.size(1) != 0 && (x.size(2) == 0 || x.size(3) == 0))
     throw ShapeError(
         fmt::format("{}: input {} has an empty spatial dim; only an empty batch or no channels are allowed", op,
-                    shape_str(x.sizes())));
+                    shape_of(x, one_d)));
   const std::int64_t h_out =
       transposed_size(x.size(2), stride.h, padding.h, dilation.h, weight.size(2), output_padding.h);
   const std::int64_t w_out =
       transposed_size(x.size(3), stride.w, padding.w, dilation.w, weight.size(3), output_padding.w);
   if (h_out < 1 || w_out < 1)
     throw ShapeError(
-        fmt::format("{}: input {}, weight {}, stride ({}, {}), padding ({}, {}), output_padding ({}, {}) and dilation "
-                    "({}, {}) give an output of {} x {}: it must be positive (and fit int64)",
-                    op, shape_str(x.sizes()), shape_str(weight.sizes()), stride.h, stride.w, padding.h, padding.w,
-                    output_padding.h, output_padding.w, dilation.h, dilation.w, h_out, w_out));
+        fmt::format("{}: input {}, weight {}, stride {}, padding {}, output_padding {} and dilation {} give an output "
+                    "of {}: it must be positive (and fit int64)",
+                    op, shape_of(x, one_d), shape_of(weight, one_d), sizes(stride, one_d), sizes(padding, one_d),
+                    sizes(output_padding, one_d), sizes(dilation, one_d),
+                    one_d ? fmt::format("{}", w_out) : fmt::format("{} x {}", h_out, w_out)));
   // The convolution whose input gradient this is: input [N, Cout, h_out,
   // w_out], output x. Its output size is set to x's, not derived: with
   // output_padding >= stride (allowed below the dilation) the formula would
   // give one more row, which x does not have.
   Conv2dGeometry g{x.size(0), out_channels, h_out,     w_out,      x.size(1),  weight.size(2), weight.size(3), stride.h,
                    stride.w,  padding.h,    padding.w, dilation.h, dilation.w, x.size(2),      x.size(3),      groups};
-  checked_numel(Dims{g.n, g.c, g.h, g.w}, op);
+  check_output_size(op, one_d ? Dims{g.n, g.c, g.w} : Dims{g.n, g.c, g.h, g.w});
   checked_numel(Dims{g.c, g.kh, g.kw, g.ho, g.wo}, op);
   return g;
 }

@@ -29,8 +29,11 @@ struct Conv2dGeometry {
 
 // The shape rule: x [N, C, H, W], weight [O, C / groups, kh, kw], bias [O]
 // or undefined, all one floating dtype; errors name `op` and the shapes.
+// one_d: a 1-D op's tensors seen with a height of 1, and errors show the
+// widths alone and the shapes without that height.
 Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, const TensorBase& bias, Size2 stride,
-                               Size2 padding, Size2 dilation, std::int64_t groups = 1, const char* op = "conv2d");
+                               Size2 padding, Size2 dilation, std::int64_t groups = 1, const char* op = "conv2d",
+                               bool one_d = false);
 
 // The transposed convolution of x [N, Cin, H, W] by weight
 // [Cin, Cout / groups, kh, kw] is the input gradient of the convolution
@@ -40,7 +43,7 @@ Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, co
 // the dilation, as PyTorch.
 Conv2dGeometry conv_transpose2d_geometry(const TensorBase& x, const TensorBase& weight, const TensorBase& bias,
                                          Size2 stride, Size2 padding, Size2 output_padding, Size2 dilation,
-                                         std::int64_t groups, const char* op = "conv_transpose2d");
+                                         std::int64_t groups, const char* op = "conv_transpose2d", bool one_d = false);
 
 // y [N, O, Ho, Wo] = conv(x, w) + b (b may be undefined).
 TensorBase conv2d(const TensorBase& x, const TensorBase& w, const TensorBase& b, const Conv2dGeometry& g);

@@ -64,7 +64,13 @@ void check_pad(const TensorBase& x, const std::vector<std::int64_t>& pad, PadMod
   }
   Dims shape = x.shape();
   for (std::size_t k = 0; k < pad.size() / 2; ++k) shape[padded_dim(x, k)] += pad[2 * k] + pad[2 * k + 1];
-  checked_numel(shape, "pad");
+  // Before the index tensors (one per padded dim) are built: their own error
+  // would not name pad.
+  if (!tensor_size_fits(shape))
+    throw ShapeError(
+        fmt::format("pad: padding [{}] of input {} gives output shape {}, more elements than a tensor "
+                    "can hold",
+                    fmt::join(pad, ", "), shape_str(x.sizes()), shape_str(shape)));
 }
 
 TensorBase pad_index(std::int64_t size, std::int64_t before, std::int64_t after, PadMode mode) {
@@ -144,7 +150,7 @@ TensorBase repeat_interleave_index(const std::vector<std::int64_t>& repeats, std
     if (__builtin_add_overflow(total, r, &total))
       throw ShapeError(fmt::format("{}: the repeated size overflows int64", op));
   }
-  checked_numel(Dims{total}, op);
+  check_output_size(op, Dims{total});
   TensorBase index = make_tensor({total}, kInt64);
   std::int64_t* out = index.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i) {

@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include <fmt/format.h>
 
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
@@ -59,10 +61,19 @@ std::int64_t average_work(const Pool2dGeometry& g) {
   return g.adaptive ? std::max(g.h * g.w, g.ho * g.wo) : g.ho * g.wo * g.kh * g.kw;
 }
 
+// The 1-D ops run as 2-D ones on a height of 1; their errors show what the
+// caller passed: single numbers, and the input without that height.
+std::string sizes(Size2 s, bool one_d) { return one_d ? fmt::format("{}", s.w) : fmt::format("({}, {})", s.h, s.w); }
+
+std::string input_shape(const TensorBase& x, bool one_d) {
+  if (!one_d || x.dim() != 4) return shape_str(x.sizes());
+  return shape_str(Dims{x.size(0), x.size(1), x.size(3)});
+}
+
 }  // namespace
 
 Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel, std::optional<Size2> stride_opt,
-                               Size2 padding, Size2 dilation) {
+                               Size2 padding, Size2 dilation, bool one_d) {
   if (x.dim() != 4)
     throw ShapeError(
         fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op, shape_str(x.sizes())));
@@ -70,43 +81,47 @@ Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel
     throw DTypeError(fmt::format("{}: expected a floating-point input, got {}", op, dtype_name(x.dtype())));
   const Size2 stride = stride_opt.value_or(kernel);
   if (kernel.h < 1 || kernel.w < 1 || stride.h < 1 || stride.w < 1 || dilation.h < 1 || dilation.w < 1)
-    throw ValueError(fmt::format("{}: kernel size ({}, {}), stride ({}, {}) and dilation ({}, {}) must be positive", op,
-                                 kernel.h, kernel.w, stride.h, stride.w, dilation.h, dilation.w));
+    throw ValueError(fmt::format("{}: kernel size {}, stride {} and dilation {} must be positive", op,
+                                 sizes(kernel, one_d), sizes(stride, one_d), sizes(dilation, one_d)));
   std::int64_t span_h = 0, span_w = 0;
   if (mul_overflows(dilation.h, kernel.h - 1, &span_h) || add_overflows(span_h, 1, &span_h) ||
       mul_overflows(dilation.w, kernel.w - 1, &span_w) || add_overflows(span_w, 1, &span_w))
-    throw ShapeError(fmt::format("{}: kernel size ({}, {}) with dilation ({}, {}) spans more than int64 can count", op,
-                                 kernel.h, kernel.w, dilation.h, dilation.w));
-  if (padding.h < 0 || padding.w < 0 || padding.h > span_h / 2 || padding.w > span_w / 2)
-    throw ValueError(fmt::format("{}: padding ({}, {}) must be between 0 and half the kernel size ({}, {})", op,
-                                 padding.h, padding.w, span_h, span_w));
+    throw ShapeError(fmt::format("{}: kernel size {} with dilation {} spans more than int64 can count", op,
+                                 sizes(kernel, one_d), sizes(dilation, one_d)));
+  // PyTorch 1.13 bounds the padding by half the kernel size without its
+  // dilation (max_pool2d and avg_pool2d alike). Even so, a dilated window can
+  // hold only padding (kernel 2, padding 1, dilation 3 on a 2 x 2 input):
+  // max_pool2d gives such windows -inf and the index -1.
+  if (padding.h < 0 || padding.w < 0 || padding.h > kernel.h / 2 || padding.w > kernel.w / 2)
+    throw ValueError(fmt::format("{}: padding {} must be between 0 and half the kernel size {}", op,
+                                 sizes(padding, one_d), sizes(kernel, one_d)));
   Pool2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3),  kernel.h,   kernel.w, stride.h,
                    stride.w,  padding.h, padding.w, dilation.h, dilation.w, 0,        0};
   if (g.h + 2 * g.ph < span_h || g.w + 2 * g.pw < span_w)
-    throw ShapeError(fmt::format("{}: input {} padded by ({}, {}) is smaller than the kernel ({}, {})", op,
-                                 shape_str(x.sizes()), g.ph, g.pw, span_h, span_w));
+    throw ShapeError(fmt::format("{}: input {} padded by {} is smaller than the kernel {}", op, input_shape(x, one_d),
+                                 sizes(padding, one_d), sizes({span_h, span_w}, one_d)));
   g.ho = (g.h + 2 * g.ph - span_h) / g.sh + 1;
   g.wo = (g.w + 2 * g.pw - span_w) / g.sw + 1;
   return g;
 }
 
-Pool2dGeometry adaptive_pool2d_geometry(const char* op, const TensorBase& x, Size2 output_size) {
+Pool2dGeometry adaptive_pool2d_geometry(const char* op, const TensorBase& x, Size2 output_size, bool one_d) {
   if (x.dim() != 4)
     throw ShapeError(
         fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op, shape_str(x.sizes())));
   if (!x.is_floating_point())
     throw DTypeError(fmt::format("{}: expected a floating-point input, got {}", op, dtype_name(x.dtype())));
   if (x.size(2) == 0 || x.size(3) == 0)
-    throw ShapeError(fmt::format("{}: the input's spatial sizes must be positive, got {}", op, shape_str(x.sizes())));
+    throw ShapeError(fmt::format("{}: the input's spatial sizes must be positive, got {}", op, input_shape(x, one_d)));
   if (output_size.h < 0 || output_size.w < 0)
-    throw ValueError(fmt::format("{}: output size ({}, {}) must not be negative", op, output_size.h, output_size.w));
+    throw ValueError(fmt::format("{}: output size {} must not be negative", op, sizes(output_size, one_d)));
   std::int64_t product = 0;
   if (mul_overflows(output_size.h + 1, x.size(2), &product) || mul_overflows(output_size.w + 1, x.size(3), &product))
-    throw ShapeError(fmt::format("{}: output size ({}, {}) for input {} is past what int64 can index", op,
-                                 output_size.h, output_size.w, shape_str(x.sizes())));
+    throw ShapeError(fmt::format("{}: output size {} for input {} is past what int64 can index", op,
+                                 sizes(output_size, one_d), input_shape(x, one_d)));
   Pool2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), 0, 0, 0, 0, 0, 0, 0, 0, output_size.h, output_size.w};
   g.adaptive = true;
-  checked_numel(Dims{g.n, g.c, g.ho, g.wo}, op);
+  check_output_size(op, one_d ? Dims{g.n, g.c, g.wo} : Dims{g.n, g.c, g.ho, g.wo});
   return g;
 }
 
@@ -160,7 +175,11 @@ TensorBase max_pool2d_backward(const TensorBase& dy_in, const TensorBase& idx, c
     std::fill(dp, dp + dx.numel(), T(0));
     const std::int64_t out_plane = g.ho * g.wo, in_plane = g.h * g.w;
     for_each_plane(g, out_plane, [&](std::int64_t p) {
-      for (std::int64_t k = 0; k < out_plane; ++k) dp[p * in_plane + ip[p * out_plane + k]] += gp[p * out_plane + k];
+      for (std::int64_t k = 0; k < out_plane; ++k) {
+        // A window of padding only (index -1) read no input: it passes no gradient.
+        const std::int64_t at = ip[p * out_plane + k];
+        if (at >= 0) dp[p * in_plane + at] += gp[p * out_plane + k];
+      }
     });
   });
   return dx;
@@ -176,7 +195,11 @@ TensorBase max_pool2d_gather(const TensorBase& dx_in, const TensorBase& idx, con
     T* op = out.data_ptr<T>();
     const std::int64_t out_plane = g.ho * g.wo, in_plane = g.h * g.w;
     for_each_plane(g, out_plane, [&](std::int64_t p) {
-      for (std::int64_t k = 0; k < out_plane; ++k) op[p * out_plane + k] = dp[p * in_plane + ip[p * out_plane + k]];
+      for (std::int64_t k = 0; k < out_plane; ++k) {
+        // A window of padding only (index -1) is constant (-inf): its derivative is 0.
+        const std::int64_t at = ip[p * out_plane + k];
+        op[p * out_plane + k] = at >= 0 ? dp[p * in_plane + at] : T(0);
+      }
     });
   });
   return out;

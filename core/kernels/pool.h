@@ -24,12 +24,15 @@ struct Pool2dGeometry {
 };
 
 // The shape rule of `op` (max_pool2d or avg_pool2d) for x [N, C, H, W]:
-// stride defaults to the kernel, padding at most half the dilated kernel.
+// stride defaults to the kernel, padding at most half the kernel (without
+// its dilation, as PyTorch 1.13). one_d: x is a 1-D op's [N, C, L] seen as
+// [N, C, 1, L], and errors show the widths alone and [N, C, L].
 Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel, std::optional<Size2> stride,
-                               Size2 padding, Size2 dilation);
+                               Size2 padding, Size2 dilation, bool one_d = false);
 
 // y [N, C, Ho, Wo] and the flat index (ih * W + iw) of each window's first
-// maximum (NaN wins).
+// maximum (NaN wins); a window of padding only (possible with dilation) gives
+// -inf and the index -1, which the two below treat as reading nothing.
 std::pair<TensorBase, TensorBase> max_pool2d(const TensorBase& x, const Pool2dGeometry& g);
 // dx [N, C, H, W]: zeros with each dy added at its window's argmax.
 TensorBase max_pool2d_backward(const TensorBase& dy, const TensorBase& idx, const Pool2dGeometry& g);
@@ -37,7 +40,7 @@ TensorBase max_pool2d_backward(const TensorBase& dy, const TensorBase& idx, cons
 TensorBase max_pool2d_gather(const TensorBase& dx, const TensorBase& idx, const Pool2dGeometry& g);
 
 // adaptive_avg_pool2d's: x [N, C, H, W] with H, W > 0, output sizes >= 0.
-Pool2dGeometry adaptive_pool2d_geometry(const char* op, const TensorBase& x, Size2 output_size);
+Pool2dGeometry adaptive_pool2d_geometry(const char* op, const TensorBase& x, Size2 output_size, bool one_d = false);
 
 // The mean of each window (adaptive ones when g.adaptive).
 TensorBase avg_pool2d(const TensorBase& x, const Pool2dGeometry& g);

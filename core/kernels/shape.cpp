@@ -10,6 +10,20 @@
 
 namespace tg::kernel {
 
+bool tensor_size_fits(std::span<const std::int64_t> shape) {
+  std::int64_t extent = 1;
+  for (auto s : shape) {
+    if (s == 0) continue;
+    if (mul_overflows(extent, s, &extent) || extent > std::numeric_limits<std::int64_t>::max() / 8) return false;
+  }
+  return true;
+}
+
+void check_output_size(const char* op, std::span<const std::int64_t> shape) {
+  if (!tensor_size_fits(shape))
+    throw ShapeError(fmt::format("{}: output shape {} has more elements than a tensor can hold", op, shape_str(shape)));
+}
+
 Dims infer_size(const Dims& shape, std::int64_t numel, const char* op) {
   Dims out = shape;
   int inferred = -1;

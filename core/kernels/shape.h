@@ -11,6 +11,16 @@
 
 namespace tg::kernel {
 
+// Whether a tensor of `shape` can be created at all: make_tensor's rule,
+// the element count (zero sizes aside) times 8 bytes within int64. Ops
+// check their output shape with these first, so that a size past it is an
+// error naming the op and the shape asked for, not one about an internal
+// tensor (an index list) the op builds on the way.
+bool tensor_size_fits(std::span<const std::int64_t> shape);
+// ShapeError "op: output shape [...] has more elements than a tensor can
+// hold" unless tensor_size_fits(shape).
+void check_output_size(const char* op, std::span<const std::int64_t> shape);
+
 // `shape` with its one -1 replaced so that it holds `numel` elements;
 // ShapeError naming `op` when that is impossible or ambiguous.
 Dims infer_size(const Dims& shape, std::int64_t numel, const char* op);

@@ -151,6 +151,30 @@ TEST_CASE("adaptive_avg_pool2d equals PyTorch, overlapping bins included") {
 TEST_CASE("interpolate equals PyTorch: nearest, linear, bilinear; align_corners both ways; odd scale factors") {
   check_against_torch("interpolate");
 }
+TEST_CASE("interpolate nearest reads PyTorch's source positions for each rank and dtype") {
+  // PyTorch 1.13's 1-D kernel has no exact copy for out = in or out = 2 in
+  // and computes in the input's opmath type; its 2-D and 3-D kernels copy and
+  // compute in float. Interpolating arange shows the position each output reads.
+  const Json& all = tg_test::reference_file("conv_pool.json").at("nearest_sources");
+  REQUIRE(all.size() >= 40);
+  for (const Json& c : all) {
+    const std::string dtype = c.at("dtype").get<std::string>();
+    const auto shape = c.at("input").get<std::vector<std::int64_t>>();
+    const Json& o = c.at("options");
+    CAPTURE(dtype);
+    CAPTURE(o.dump());
+    const tg::DType dt = dtype == "float32" ? tg::kFloat32 : tg::kFloat64;
+    const Tensor x = tg::arange(static_cast<double>(shape.back()), {.dtype = dt}).reshape(tg::Dims(shape));
+    const tg::InterpolateOptions options{.size = list_of<std::int64_t>(o, "size"),
+                                         .scale_factor = list_of<double>(o, "scale_factor"),
+                                         .mode = "nearest",
+                                         .recompute_scale_factor = o.value("recompute_scale_factor", false)};
+    const Tensor y = F::interpolate(x, options);
+    std::vector<std::int64_t> got;
+    for (double v : y.to_vector<double>()) got.push_back(static_cast<std::int64_t>(v));
+    CHECK(got == c.at("sources").get<std::vector<std::int64_t>>());
+  }
+}
 TEST_CASE("pixel_shuffle and pixel_unshuffle equal PyTorch") {
   check_against_torch("pixel_shuffle");
   check_against_torch("pixel_unshuffle");

@@ -2,6 +2,8 @@
 // process x batch 16 p (each rank also runs that reference itself).
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -131,6 +133,41 @@ struct TwoHeads : nn::Module {
   Tensor forward(const Tensor& x) override { return use_b ? a(x) + b(x) : a(x); }
 };
 
+// A module made of the parameters and buffers listed, for the replica check.
+struct Spec {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  tg::DType dtype = tg::kFloat32;
+  bool requires_grad = true;
+};
+struct Listed : nn::Module {
+  explicit Listed(const std::vector<Spec>& params, const std::vector<Spec>& buffers = {}) {
+    for (const Spec& s : params) register_parameter(s.name, tg::zeros(s.shape, {.dtype = s.dtype}), s.requires_grad);
+    for (const Spec& s : buffers) register_buffer(s.name, tg::zeros(s.shape, {.dtype = s.dtype}));
+  }
+  Tensor forward(const Tensor& x) override { return x; }
+};
+
+// The last rank builds `last`, the others `base`: construction must throw on
+// every rank, with the same message naming the first difference.
+void check_refused(const std::vector<Spec>& base, const std::vector<Spec>& last, const std::string& want,
+                   const std::vector<Spec>& base_buffers = {}, const std::vector<Spec>& last_buffers = {},
+                   double last_bucket_cap_mb = 25.0) {
+  const bool is_last = dist::rank() == dist::world_size() - 1;
+  auto model = std::make_shared<Listed>(is_last ? last : base, is_last ? last_buffers : base_buffers);
+  const dist::DDPOptions options{.bucket_cap_mb = is_last ? last_bucket_cap_mb : 25.0};
+  CHECK_THROWS_WITH_AS(dist::DistributedDataParallel(model, options), doctest::Contains(want.c_str()), tg::ValueError);
+}
+
+// After a refused or failed collective step: the ranks' collectives are
+// still in step (a rank that skipped one would block or mismatch here).
+void check_in_step() {
+  Tensor t = tg::ones({5}, {.dtype = tg::kFloat64}) * static_cast<double>(dist::rank() + 1);
+  dist::all_reduce(t);
+  const int p = dist::world_size();
+  tg_test::check_close(t, std::vector<double>(5, p * (p + 1) / 2.0), 0);
+}
+
 }  // namespace
 
 TEST_CASE("DDP: p ranks x batch 16 give the parameters of 1 process x batch 16p") {
@@ -225,6 +262,139 @@ TEST_CASE("DDP: a parameter without gradient is an error naming it, or zero with
   REQUIRE(model->b.bias.grad().defined());
   tg_test::check_close(model->b.bias.grad(), std::vector<double>(3, 2.0 / dist::world_size()), 1e-6);
   tg_test::check_close(model->a.bias.grad(), std::vector<double>(3, 2.0), 1e-6);
+}
+
+TEST_CASE("DDP: a parameter without gradient on one rank only is an error there, and no rank is left waiting") {
+  auto model = std::make_shared<TwoHeads>();
+  dist::DistributedDataParallel ddp(model);
+  model->use_b = dist::rank() == 0;
+  Tensor x = tg::ones({2, 4});
+  if (dist::rank() == 0) {
+    CHECK_NOTHROW(ddp(x).sum().backward());
+  } else {
+    CHECK_THROWS_WITH_AS(ddp(x).sum().backward(),
+                         doctest::Contains("got no gradient in this backward: b.weight (shape [3, 4]), b.bias"),
+                         tg::ValueError);
+  }
+  // Every rank started the bucket's all-reduce: the next step averages normally.
+  model->use_b = true;
+  model->zero_grad();
+  ddp(x).sum().backward();
+  tg_test::check_close(model->b.bias.grad(), std::vector<double>(3, 2.0), 1e-6);
+  check_in_step();
+}
+
+// As PyTorch's "Expected to mark a variable ready only once".
+TEST_CASE("DDP, find_unused_parameters: a gradient for a parameter the last forward did not use is an error") {
+  auto model = std::make_shared<TwoHeads>();
+  dist::DistributedDataParallel ddp(model, {.find_unused_parameters = true});
+  Tensor x = tg::ones({2, 4});
+  const std::string late = "got a gradient in this backward although the last forward did not use them: ";
+  SUBCASE("a regulariser on a parameter forward does not use") {
+    model->use_b = false;
+    CHECK_THROWS_WITH_AS((ddp(x).sum() + model->b.bias.pow(2).sum()).backward(),
+                         doctest::Contains((late + "b.bias (shape [3])").c_str()), tg::ValueError);
+  }
+  SUBCASE("two forwards, one backward: the last forward does not use b") {
+    model->use_b = true;
+    Tensor first = ddp(x);
+    model->use_b = false;
+    Tensor second = ddp(x);
+    CHECK_THROWS_WITH_AS((first.sum() + second.sum()).backward(),
+                         doctest::Contains((late + "b.weight (shape [3, 4]), b.bias (shape [3])").c_str()),
+                         tg::ValueError);
+  }
+  SUBCASE("the regulariser on rank 0 only: rank 0 throws, the others go on") {
+    model->use_b = false;
+    Tensor loss = ddp(x).sum();
+    if (dist::rank() == 0) {
+      CHECK_THROWS_WITH_AS((loss + model->b.bias.pow(2).sum()).backward(), doctest::Contains(late.c_str()),
+                           tg::ValueError);
+    } else {
+      CHECK_NOTHROW(loss.backward());
+    }
+  }
+  SUBCASE("a regulariser on a parameter forward uses is fine") {
+    model->use_b = true;
+    model->zero_grad();
+    (ddp(x).sum() + model->b.bias.pow(2).sum()).backward();
+    // d/db (sum(a(x) + b(x)) + |b|^2) = 2 + 2 b, the same on every rank.
+    Tensor want = model->b.bias.detach() * 2.0 + 2.0;
+    tg_test::check_close(model->b.bias.grad(), want.to_vector<double>(), 1e-6);
+  }
+  // Every rank finished the same collectives: the next step averages normally.
+  model->use_b = true;
+  model->zero_grad();
+  ddp(x).sum().backward();
+  tg_test::check_close(model->a.bias.grad(), std::vector<double>(3, 2.0), 1e-6);
+  tg_test::check_close(model->b.bias.grad(), std::vector<double>(3, 2.0), 1e-6);
+  check_in_step();
+}
+
+TEST_CASE("DDP, find_unused_parameters: a parameter no rank used keeps its .grad() as it was, as PyTorch 1.13") {
+  auto model = std::make_shared<TwoHeads>();
+  model->use_b = false;
+  dist::DistributedDataParallel ddp(model, {.find_unused_parameters = true});
+  Tensor x = tg::ones({2, 4});
+  model->zero_grad();
+  ddp(x).sum().backward();
+  CHECK_FALSE(model->b.bias.grad().defined());
+  CHECK_FALSE(model->b.weight.grad().defined());
+  tg_test::check_close(model->a.bias.grad(), std::vector<double>(3, 2.0), 1e-6);
+  // Defined before: left as it was on each rank (not averaged).
+  const double mine = dist::rank() + 1.0;
+  model->b.bias.mutable_grad() = tg::ones({3}) * mine;
+  ddp(x).sum().backward();
+  tg_test::check_close(model->b.bias.grad(), std::vector<double>(3, mine), 0);
+}
+
+// On every rank, naming the first difference and the rank.
+TEST_CASE("DDP: construction refuses replicas or options that differ across ranks") {
+  const std::vector<Spec> base{{"w0", {3, 4}}, {"w1", {3}}};
+  const std::string last = std::to_string(dist::world_size() - 1);
+  SUBCASE("parameter count") {
+    check_refused(base, {{"w0", {3, 4}}, {"w1", {3}}, {"w2", {2}}},
+                  "rank 0's module has 2 parameters and rank " + last +
+                      "'s has 3; parameter 2 is absent on rank 0 but w2 (float32, shape [2], requires grad) on rank " +
+                      last);
+  }
+  SUBCASE("shape, with the same number of elements") {
+    check_refused(base, {{"w0", {4, 3}}, {"w1", {3}}},
+                  "parameter 0 is w0 (float32, shape [3, 4], requires grad) on rank 0 but w0 (float32, shape [4, 3], "
+                  "requires grad) on rank " +
+                      last);
+  }
+  SUBCASE("dtype") {
+    check_refused(base, {{"w0", {3, 4}}, {"w1", {3}, tg::kFloat64}},
+                  "parameter 1 is w1 (float32, shape [3], requires grad) on rank 0 but w1 (float64, shape [3], "
+                  "requires grad) on rank " +
+                      last);
+  }
+  SUBCASE("requires_grad") {
+    check_refused(base, {{"w0", {3, 4}}, {"w1", {3}, tg::kFloat32, false}},
+                  "parameter 1 is w1 (float32, shape [3], requires grad) on rank 0 but w1 (float32, shape [3], "
+                  "requires_grad = false) on rank " +
+                      last);
+  }
+  SUBCASE("name") {
+    check_refused(base, {{"w0", {3, 4}}, {"v1", {3}}},
+                  "parameter 1 is w1 (float32, shape [3], requires grad) on rank 0 but v1 (float32, shape [3], "
+                  "requires grad) on rank " +
+                      last);
+  }
+  SUBCASE("a buffer's shape") {
+    check_refused(base, base,
+                  "buffer 0 is running (float32, shape [4]) on rank 0 but running (float32, shape [5]) on rank " + last,
+                  {{"running", {4}}}, {{"running", {5}}});
+  }
+  SUBCASE("bucket_cap_mb") {
+    check_refused(base, base, "the option bucket_cap_mb is 25 on rank 0 but 0.5 on rank " + last, {}, {}, 0.5);
+  }
+  check_in_step();
+  // The same replica everywhere passes.
+  auto model = std::make_shared<Listed>(base, std::vector<Spec>{{"running", {4}}});
+  dist::DistributedDataParallel ddp(model);
+  CHECK(ddp.buckets().size() == 1);
 }
 
 TEST_CASE("DistributedSampler: disjoint shares that cover the dataset, padded to equal length") {

@@ -3,7 +3,10 @@
 // ParameterList and ParameterDict; Callable's variadic call operator.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +68,11 @@ void check_points_into(Block& b) {
   CHECK(children[2].second == &b.norm);
   CHECK(b.named_parameters()[1].second.is_same(b.fc1.weight));
 }
+
+// Registers modules from outside, by reference.
+struct Holder : tg::nn::Module {
+  void add(tg::nn::Module& m, const std::string& name = "m") { register_module(name, m); }
+};
 
 }  // namespace
 
@@ -321,6 +329,148 @@ TEST_CASE("containers: children in a reallocating std::vector stay registered; d
   }
   CHECK(holder.children().empty());
   CHECK(holder.parameters().empty());
+}
+
+// A registered module moved out alone: its parents keep the moved-from object
+// while it lives, then follow the module holding its content, or drop it.
+// Each case checks the parent's list after every death, so a parent left
+// pointing at a dead module fails even without a sanitizer.
+TEST_CASE("containers: a registered module moved into a vector that reallocates, then destroyed, leaves no parent") {
+  Holder parent;
+  std::optional<tg::nn::Linear> l(std::in_place, 2, 2);
+  parent.add(*l);
+  {
+    std::vector<tg::nn::Linear> v;
+    v.push_back(std::move(*l));
+    v.reserve(16);  // the successor moves again
+    CHECK(parent.children() == std::vector<tg::nn::Module*>{&*l});
+  }
+  CHECK(parent.children() == std::vector<tg::nn::Module*>{&*l});
+  l.reset();
+  CHECK(parent.children().empty());
+  CHECK(parent.parameters().empty());
+
+  // The moved-from module dies first: the parent follows the content along
+  // both moves, and drops it when it dies.
+  l.emplace(2, 2);
+  parent.add(*l);
+  const Tensor w = l->weight;
+  std::vector<tg::nn::Linear> v;
+  v.push_back(std::move(*l));
+  v.reserve(16);
+  l.reset();
+  REQUIRE(parent.children() == std::vector<tg::nn::Module*>{&v[0]});
+  CHECK(parent.parameters()[0].is_same(w));
+  v.clear();
+  CHECK(parent.children().empty());
+}
+
+TEST_CASE("containers: a registered module moved out and back stays registered, and leaves when it dies") {
+  Holder parent;
+  std::optional<tg::nn::Linear> l(std::in_place, 2, 2);
+  parent.add(*l);
+  const Tensor w = l->weight;
+  {
+    tg::nn::Linear tmp = std::move(*l);
+    *l = std::move(tmp);
+  }
+  CHECK(parent.children() == std::vector<tg::nn::Module*>{&*l});
+  CHECK(parent.parameters()[0].is_same(w));
+  l.reset();
+  CHECK(parent.children().empty());
+}
+
+TEST_CASE("containers: swapping a registered module, then destroying both in either order, leaves no parent") {
+  for (const bool registered_dies_first : {true, false}) {
+    CAPTURE(registered_dies_first);
+    Holder parent;
+    std::optional<tg::nn::Linear> a(std::in_place, 2, 2), b(std::in_place, 2, 2);
+    parent.add(*a);
+    const Tensor wa = a->weight, wb = b->weight;
+    std::swap(*a, *b);
+    // The parent keeps its child's address, which holds b's old content now.
+    REQUIRE(parent.children() == std::vector<tg::nn::Module*>{&*a});
+    CHECK(parent.parameters()[0].is_same(wb));
+    if (registered_dies_first) {
+      a.reset();  // the parent follows a's old content, now in b
+      REQUIRE(parent.children() == std::vector<tg::nn::Module*>{&*b});
+      CHECK(parent.parameters()[0].is_same(wa));
+      b.reset();
+    } else {
+      b.reset();
+      CHECK(parent.children() == std::vector<tg::nn::Module*>{&*a});
+      a.reset();
+    }
+    CHECK(parent.children().empty());
+  }
+}
+
+TEST_CASE("containers: a chain of moves a -> b -> c with deaths in every order never leaves a parent dangling") {
+  std::array<int, 3> order{0, 1, 2};
+  do {
+    const std::string deaths = std::to_string(order[0]) + std::to_string(order[1]) + std::to_string(order[2]);
+    CAPTURE(deaths);
+    Holder parent;
+    std::array<std::optional<tg::nn::Linear>, 3> m;
+    m[0].emplace(2, 2);
+    parent.add(*m[0]);
+    const Tensor w = m[0]->weight;
+    m[1].emplace(std::move(*m[0]));
+    m[2].emplace(std::move(*m[1]));
+    // The parent refers to a while a lives; when a dies it follows the
+    // content to c if c lives, else drops it. b never matters.
+    tg::nn::Module* expected = &*m[0];
+    for (const int dying : order) {
+      const auto index = static_cast<std::size_t>(dying);
+      if (index == 0) expected = m[2] ? &*m[2] : nullptr;
+      if (index == 2 && expected == &*m[2]) expected = nullptr;
+      m[index].reset();
+      if (expected) {
+        REQUIRE(parent.children() == std::vector<tg::nn::Module*>{expected});
+        // While a lives the parent sees it moved-from and empty; then c.
+        CHECK(parent.parameters().size() == (m[0] ? 0U : 2U));
+        if (!m[0]) CHECK(parent.parameters()[0].is_same(w));
+      } else {
+        CHECK(parent.children().empty());
+      }
+    }
+    CHECK(parent.children().empty());
+  } while (std::next_permutation(order.begin(), order.end()));
+}
+
+// An entry keyed by the address of a dead module must not survive it: a new
+// module built at that address and registered elsewhere would inherit it.
+TEST_CASE("containers: a module built where a moved-out member was is not taken for it") {
+  std::optional<Block> block(std::in_place);
+  tg::nn::Linear fc = std::move(block->fc1);
+  const tg::nn::Module* old_fc1 = &block->fc1;
+  { Block moved = std::move(*block); }
+  block.reset();
+  block.emplace();
+  REQUIRE(&block->fc1 == old_fc1);  // the optional's storage: the same address
+  Holder holder;
+  holder.add(block->fc1);
+  block.reset();
+  CHECK(holder.children().empty());
+  CHECK(fc.parameters().size() == 2);
+}
+
+TEST_CASE("containers: one module registered twice and in two parents, moved alone and with its parent") {
+  Holder first, second;
+  std::optional<tg::nn::Linear> l(std::in_place, 2, 2);
+  first.add(*l, "a");
+  first.add(*l, "b");
+  second.add(*l);
+  std::optional<tg::nn::Linear> moved(std::in_place, std::move(*l));
+  l.reset();  // both parents follow, each entry
+  CHECK(first.children() == std::vector<tg::nn::Module*>{&*moved, &*moved});
+  CHECK(second.children() == std::vector<tg::nn::Module*>{&*moved});
+  Holder third = std::move(first);
+  CHECK(third.children() == std::vector<tg::nn::Module*>{&*moved, &*moved});
+  moved.reset();
+  CHECK(third.children().empty());
+  CHECK(second.children().empty());
+  CHECK(first.children().empty());
 }
 
 }  // namespace test_containers

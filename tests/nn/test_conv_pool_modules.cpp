@@ -193,4 +193,56 @@ TEST_CASE("errors name the op and the shapes") {
                        doctest::Contains("adaptive_avg_pool2d: output size (-1, -1)"), tg::ValueError);
 }
 
+TEST_CASE("the 1-D convolutions' errors show the numbers and the shapes the caller passed") {
+  const Tensor x = tg::randn({2, 4, 10});
+  CHECK_THROWS_WITH_AS(F::conv1d(x, tg::randn({6, 4, 3}), {}, 0),
+                       doctest::Contains("conv1d: stride 0 and dilation 1 must be positive and padding 0 non-negative"),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::conv1d(tg::randn({2, 4, 2}), tg::randn({6, 4, 5})),
+                       doctest::Contains("conv1d: input [2, 4, 2] padded by 0 is smaller than the dilated kernel 5"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::conv1d(tg::randn({2, 3, 10}), tg::randn({6, 4, 3})),
+                       doctest::Contains("(4 per group, 1 groups; input [2, 3, 10], weight [6, 4, 3])"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::conv_transpose1d(tg::randn({1, 2, 3}), tg::randn({2, 1, 3}), {}, 2, 0, 2),
+                       doctest::Contains("conv_transpose1d: output_padding 2 must be smaller than either the "
+                                         "stride 2 or the dilation 1"),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::conv_transpose1d(tg::randn({1, 2, 1}), tg::randn({2, 1, 1}), {}, 1, 5),
+                       doctest::Contains("conv_transpose1d: input [1, 2, 1], weight [2, 1, 1], stride 1, padding 5, "
+                                         "output_padding 0 and dilation 1 give an output of -9"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::nn::Conv1d(4, 6, 0), doctest::Contains("Conv1d: channels (4, 6) and kernel size 0 must"),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::nn::ConvTranspose1d(4, 6, 0),
+                       doctest::Contains("ConvTranspose1d: channels (4, 6) and kernel size 0 must"), tg::ValueError);
+  // The 2-D forms keep their pairs.
+  CHECK_THROWS_WITH_AS(tg::nn::Conv2d(4, 6, {1, 0}), doctest::Contains("kernel size (1, 0) must"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::conv2d(tg::randn({1, 4, 5, 5}), tg::randn({6, 4, 3, 3}), {}, 0),
+                       doctest::Contains("stride (0, 0)"), tg::ValueError);
+}
+
+TEST_CASE("an output too large to create is an error naming the op and the output shape") {
+  // Each of these once failed creating an internal tensor (an index list,
+  // or the 4-D output of a 1-D op): "cannot create a tensor of shape [...]".
+  CHECK_THROWS_WITH_AS(F::interpolate(tg::randn({1, 1, 4}), {.size = {1LL << 62}}),
+                       doctest::Contains("interpolate: input [1, 1, 4] resized to [1, 1, 4611686018427387904] has "
+                                         "more elements than a tensor can hold"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::interpolate(tg::randn({1, 1, 4, 4}), {.scale_factor = {0x1p30}, .mode = "bilinear"}),
+                       doctest::Contains("interpolate: input [1, 1, 4, 4] resized to [1, 1, 4294967296, 4294967296]"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::pad(tg::randn({3}), {1LL << 62, 0}),
+                       doctest::Contains("pad: padding [4611686018427387904, 0] of input [3] gives output shape "
+                                         "[4611686018427387907], more elements than a tensor can hold"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::conv_transpose1d(tg::randn({1, 1, 3}), tg::randn({1, 1, 1}), {}, 1LL << 61),
+                       doctest::Contains("conv_transpose1d: output shape [1, 1, 4611686018427387905] has more "
+                                         "elements than a tensor can hold"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::randn({2}).repeat({1LL << 61}),
+                       doctest::Contains("repeat: output shape [4611686018427387904] has more elements"),
+                       tg::ShapeError);
+}
+
 }  // namespace test_conv_pool_modules

@@ -87,6 +87,52 @@ TEST_CASE("embedding max_norm, norm_type, scale_grad_by_freq equal PyTorch (func
   }
 }
 
+TEST_CASE("embedding scale_grad_by_freq: derivatives of order 2 and 3 scale by frequency once, as PyTorch") {
+  // The frequency-scaled gradient is a convention, not a derivative, so no
+  // finite-difference check applies (torch.autograd.gradgradcheck fails on it
+  // too); PyTorch defines its derivatives by scaling once, in the first
+  // backward. tapegrad scaled again when the second backward reached the
+  // weight through the same embedding: 1 instead of 2 for W = [[1.5]],
+  // indices [0, 0], sum(y^2).
+  {
+    Tensor w = tg::tensor({1.5}, {1, 1}, tg::kFloat64).set_requires_grad(true);
+    const Tensor idx = tg::tensor(std::vector<std::int64_t>{0, 0}, {2}, tg::kInt64);
+    const Tensor y = tg::sum(tg::pow(F::embedding(idx, w, std::nullopt, std::nullopt, 2, true), 2.0));
+    const Tensor g = tg::grad({y}, {w}, {}, {.create_graph = true})[0];
+    CHECK(g.item<double>() == doctest::Approx(3.0));
+    CHECK(tg::grad({tg::sum(g)}, {w})[0].item<double>() == doctest::Approx(2.0));
+  }
+  const Json& cases = tg_test::reference_file("embedding.json").at("higher_order");
+  REQUIRE(cases.size() >= 3);
+  for (const auto& item : cases.items()) {
+    const std::string& name = item.key();
+    const auto& c = item.value();
+    CAPTURE(name);
+    const Options o = options_of(c.at("options"));
+    const auto shape = c.at("shape").get<std::vector<std::int64_t>>();
+    std::vector<std::int64_t> flat_idx;
+    for (const auto& row : c.at("indices"))
+      for (const auto& i : row) flat_idx.push_back(i.get<std::int64_t>());
+    const std::int64_t rows = static_cast<std::int64_t>(c.at("indices").size());
+    const Tensor idx = tg::tensor(flat_idx, {rows, static_cast<std::int64_t>(flat_idx.size()) / rows}, tg::kInt64);
+    Tensor w = tg::tensor(c.at("weight").get<Vec>(), tg::Dims(shape), tg::kFloat64).set_requires_grad(true);
+    // f = sum(y^3 * c) + sum(sum(y, -1)^2), c = (1, 2, 3, ...) / numel, as the script.
+    const Tensor y = F::embedding(idx, w, o.padding_idx, std::nullopt, 2, true);
+    const Tensor scale = tg::div(
+        tg::reshape(tg::add(tg::arange(static_cast<double>(y.numel()), {.dtype = tg::kFloat64}), 1.0), y.shape()),
+        static_cast<double>(y.numel()));
+    const Tensor f = tg::add(tg::sum(tg::mul(tg::pow(y, 3.0), scale)), tg::sum(tg::pow(tg::sum(y, {-1}), 2.0)));
+    const Tensor u =
+        tg::reshape(tg::add(tg::arange(static_cast<double>(w.numel()), {.dtype = tg::kFloat64}), 1.0), w.shape());
+    const Tensor g = tg::grad({f}, {w}, {}, {.create_graph = true})[0];
+    tg_test::check_values(g, c.at("grad").get<Vec>(), 1e-12);
+    const Tensor gg = tg::grad({tg::sum(tg::mul(g, u))}, {w}, {}, {.create_graph = true})[0];
+    tg_test::check_values(gg, c.at("grad2").get<Vec>(), 1e-11);
+    const Tensor ggg = tg::grad({tg::sum(tg::mul(gg, u))}, {w})[0];
+    tg_test::check_values(ggg, c.at("grad3").get<Vec>(), 1e-11);
+  }
+}
+
 TEST_CASE("embedding max_norm: only looked-up rows change; the repr; bad values") {
   Tensor w = tg::full({4, 2}, 3.0, {.dtype = tg::kFloat64});
   F::embedding(tg::tensor(std::vector<std::int64_t>{1, 1}, {2}), w, {}, 1.0);

@@ -114,6 +114,58 @@ TEST_CASE("batch_norm errors") {
                        tg::ShapeError);
 }
 
+TEST_CASE("batch_norm of an empty input: an empty output, running statistics unchanged, gradients (PyTorch)") {
+  // The count per channel was numel / C: 0 for an empty batch and for no
+  // channels, refused as "more than 1 value per channel". PyTorch refuses
+  // exactly one value only.
+  for (const tg::Dims& shape : {tg::Dims{0, 3, 2}, tg::Dims{0, 3}, tg::Dims{1, 3, 0}, tg::Dims{2, 3, 0}}) {
+    CAPTURE(tg::shape_str(shape));
+    Tensor x = tg::zeros(shape, {.dtype = tg::kFloat64}).set_requires_grad(true);
+    Tensor w = tg::ones({3}, {.dtype = tg::kFloat64}).set_requires_grad(true);
+    Tensor b = tg::zeros({3}, {.dtype = tg::kFloat64}).set_requires_grad(true);
+    Tensor rm = tg::full({3}, 0.5, {.dtype = tg::kFloat64}), rv = tg::full({3}, 2.0, {.dtype = tg::kFloat64});
+    const Tensor y = F::batch_norm(x, rm, rv, w, b, true);
+    CHECK(y.shape() == shape);
+    CHECK(rm.to_vector<double>() == std::vector<double>{0.5, 0.5, 0.5});
+    CHECK(rv.to_vector<double>() == std::vector<double>{2, 2, 2});
+    y.sum().backward();
+    CHECK(x.grad().shape() == shape);
+    CHECK(w.grad().to_vector<double>() == std::vector<double>{0, 0, 0});
+    CHECK(b.grad().to_vector<double>() == std::vector<double>{0, 0, 0});
+    CHECK(F::batch_norm(x, {}, {}, {}, {}, true).shape() == shape);
+    CHECK(F::batch_norm(x, rm, rv, {}, {}, false).shape() == shape);
+  }
+  // No channels: nothing to normalise, whatever the batch.
+  Tensor none = tg::zeros({2, 0, 3}, {.dtype = tg::kFloat64}).set_requires_grad(true);
+  const Tensor y = F::batch_norm(none, tg::zeros({0}, {.dtype = tg::kFloat64}), tg::ones({0}, {.dtype = tg::kFloat64}),
+                                 {}, {}, true);
+  CHECK(y.shape() == tg::Dims{2, 0, 3});
+  y.sum().backward();
+  CHECK(none.grad().shape() == tg::Dims{2, 0, 3});
+  CHECK(F::batch_norm(tg::zeros({0, 0, 2}), {}, {}, {}, {}, true).shape() == tg::Dims{0, 0, 2});
+  // Exactly one value per channel is still refused, as PyTorch.
+  CHECK_THROWS_WITH_AS(F::batch_norm(tg::randn({1, 3, 1}), {}, {}, {}, {}, true),
+                       doctest::Contains("batch_norm: expected more than 1 value per channel when training, got "
+                                         "input [1, 3, 1]"),
+                       tg::ValueError);
+
+  // The module: running statistics unchanged, the batch still counted (as
+  // nn.BatchNorm1d).
+  tg::nn::BatchNorm1d bn(3);
+  const Tensor out = bn(tg::zeros({0, 3, 2}));
+  CHECK(out.shape() == tg::Dims{0, 3, 2});
+  CHECK(bn.running_mean.to_vector<double>() == std::vector<double>{0, 0, 0});
+  CHECK(bn.running_var.to_vector<double>() == std::vector<double>{1, 1, 1});
+  CHECK(bn.num_batches_tracked.item<std::int64_t>() == 1);
+
+  // group_norm and layer_norm of empty inputs, as PyTorch.
+  CHECK(F::group_norm(tg::zeros({0, 3, 2}), 1).shape() == tg::Dims{0, 3, 2});
+  CHECK(F::group_norm(tg::zeros({2, 0, 3}), 1).shape() == tg::Dims{2, 0, 3});
+  CHECK(F::group_norm(tg::zeros({1, 3, 0}), 3).shape() == tg::Dims{1, 3, 0});
+  CHECK(F::layer_norm(tg::zeros({0, 3, 2}), {2}).shape() == tg::Dims{0, 3, 2});
+  CHECK(F::layer_norm(tg::zeros({2, 3, 0}), {0}).shape() == tg::Dims{2, 3, 0});
+}
+
 TEST_CASE("BatchNorm1d and BatchNorm2d: buffers, train vs eval, printing") {
   tg::manual_seed(23);
   tg::nn::BatchNorm2d bn(3);

@@ -154,4 +154,85 @@ TEST_CASE("pooling modules and error messages") {
   CHECK_THROWS_WITH_AS(F::max_pool2d(x, 0), doctest::Contains("must be positive"), tg::ValueError);
 }
 
+TEST_CASE("max_pool2d: a dilated window of padding only is -inf with index -1 and passes no gradient") {
+  // Kernel 2, padding 1, dilation 3 on 2 x 2: the one window reads rows and
+  // columns -1 and 2, all padding. Its index -1 was used as an offset: the
+  // backward wrote before plane 0 (heap corruption) and into plane 0 from
+  // plane 1; the double backward read there.
+  Tensor x = tg::arange(8.0, {.dtype = tg::kFloat64}).reshape({1, 2, 2, 2}).set_requires_grad(true);
+  const auto pooled = F::max_pool2d_with_indices(x, 2, Size2{1}, 1, 3);
+  const Tensor y = std::get<0>(pooled), idx = std::get<1>(pooled);
+  REQUIRE(y.shape() == tg::Dims{1, 2, 1, 1});
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK(y.to_vector<double>() == std::vector<double>{-inf, -inf});
+  CHECK(idx.to_vector<std::int64_t>() == std::vector<std::int64_t>{-1, -1});
+  y.sum().backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>(8, 0.0));
+
+  // Second order: d/dv of sum(dx * w), dx the gradient for v, reads w at each
+  // window's index: nothing for these windows.
+  const Tensor x2 = x.detach().requires_grad_(true);
+  const Tensor v = tg::ones({1, 2, 1, 1}, {.dtype = tg::kFloat64}).set_requires_grad(true);
+  const Tensor dx = tg::grad({F::max_pool2d(x2, 2, Size2{1}, 1, 3)}, {x2}, {v}, {.create_graph = true})[0];
+  CHECK(dx.to_vector<double>() == std::vector<double>(8, 0.0));
+  const Tensor w = tg::add(tg::arange(8.0, {.dtype = tg::kFloat64}), 1.0).reshape({1, 2, 2, 2});
+  const Tensor dv = tg::grad({tg::sum(tg::mul(dx, w))}, {v})[0];
+  CHECK(dv.to_vector<double>() == std::vector<double>{0, 0});
+
+  // Unbatched [C, H, W] likewise.
+  Tensor x3 = tg::arange(4.0, {.dtype = tg::kFloat64}).reshape({1, 2, 2}).set_requires_grad(true);
+  F::max_pool2d(x3, 2, Size2{1}, 1, 3).sum().backward();
+  CHECK(x3.grad().to_vector<double>() == std::vector<double>(4, 0.0));
+}
+
+TEST_CASE("max_pool2d's padding is at most half the kernel size, not the dilated one (PyTorch 1.13)") {
+  const Tensor x = tg::randn({1, 1, 20, 20});
+  // torch 1.13: "pad should be at most half of kernel size, but got pad=2 and kernel_size=2".
+  CHECK_THROWS_WITH_AS(F::max_pool2d(x, 2, 1, 2, 3),
+                       doctest::Contains("max_pool2d: padding (2, 2) must be between 0 and half the kernel "
+                                         "size (2, 2)"),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::max_pool2d(x, 3, 1, 2, 2), doctest::Contains("padding (2, 2)"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::max_pool2d(x, 1, 1, 1, 3), doctest::Contains("padding (1, 1)"), tg::ValueError);
+  CHECK(F::max_pool2d(x, 2, 1, 1, 3).shape() == tg::Dims{1, 1, 19, 19});
+  CHECK(F::max_pool2d(x, 4, 1, 2).shape() == tg::Dims{1, 1, 21, 21});
+  CHECK_THROWS_WITH_AS(F::avg_pool2d(x, {2, 3}, 1, {1, 2}), doctest::Contains("padding (1, 2)"), tg::ValueError);
+}
+
+TEST_CASE("avg_pool2d never has a window of padding only: count_include_pad=false divides by a positive count") {
+  // Padding is at most half the (undilated) kernel, so every window reaches
+  // the input; the smallest count is kernel - padding.
+  Tensor x = tg::ones({1, 1, 1, 3}, {.dtype = tg::kFloat64}).set_requires_grad(true);
+  const Tensor y = F::avg_pool2d(x, {3, 1}, Size2{2, 1}, {1, 0}, false);
+  CHECK(y.to_vector<double>() == std::vector<double>{1, 1, 1});
+  y.sum().backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{1, 1, 1});
+}
+
+TEST_CASE("the 1-D pools' errors show the numbers and the shape the caller passed") {
+  const Tensor x = tg::randn({2, 4, 10});
+  CHECK_THROWS_WITH_AS(F::avg_pool1d(x, 0),
+                       doctest::Contains("avg_pool1d: kernel size 0, stride 0 and dilation 1 must be positive"),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(
+      F::avg_pool1d(x, 3, 1, 1LL << 62),
+      doctest::Contains("avg_pool1d: padding 4611686018427387904 must be between 0 and half the kernel size 3"),
+      tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::avg_pool1d(tg::randn({2, 4, 2}), 3),
+                       doctest::Contains("avg_pool1d: input [2, 4, 2] padded by 0 is smaller than the kernel 3"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::adaptive_avg_pool1d(x, -1),
+                       doctest::Contains("adaptive_avg_pool1d: output size -1 must not be negative"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::adaptive_avg_pool1d(tg::randn({2, 4, 0}), 3),
+                       doctest::Contains("adaptive_avg_pool1d: the input's spatial sizes must be positive, "
+                                         "got [2, 4, 0]"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::adaptive_avg_pool1d(x, 1LL << 61),
+                       doctest::Contains("adaptive_avg_pool1d: output size 2305843009213693952 for input [2, 4, 10]"),
+                       tg::ShapeError);
+  // The 2-D forms keep their pairs.
+  CHECK_THROWS_WITH_AS(F::avg_pool2d(tg::randn({1, 1, 4, 4}), 0), doctest::Contains("kernel size (0, 0)"),
+                       tg::ValueError);
+}
+
 }  // namespace test_pool

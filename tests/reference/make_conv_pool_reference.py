@@ -9,6 +9,8 @@ It rewrites tests/reference/conv_pool.json. Each case names the function of
 torch.nn.functional, its keyword options, its tensor inputs (float64,
 flattened row-major; all require grad), the output, and the gradient of each
 input of sum(output * w), w = 1, 2, 3, ... over the output's elements.
+"nearest_sources" lists, for interpolate(mode="nearest") of arange inputs of
+several ranks and dtypes, the input position each output reads.
 """
 import json
 import os
@@ -35,6 +37,22 @@ def case(fn, inputs, **options):
         "output": tensor_json(out),
         "grads": [tensor_json(x.grad) for x in leaves],
     }
+
+
+def adjoint_case(fn, x, **options):
+    """case() for an op linear in its one input, with the gradient taken as
+    the adjoint of PyTorch's forward (its output on each basis vector) rather
+    than from PyTorch's backward. torch 1.13's 1-D 'nearest' backward copies
+    for out = in and halves for out = 2 in, as its 2-D kernel does, while its
+    1-D forward does not: there its gradient is not its forward's derivative.
+    """
+    result = case(fn, [x], **options)
+    out = getattr(F, fn)(x, **options)
+    w = torch.arange(1, out.numel() + 1, dtype=out.dtype).reshape(out.shape)
+    basis = torch.eye(x.numel(), dtype=x.dtype)
+    grad = [float((getattr(F, fn)(e.reshape(x.shape), **options) * w).sum()) for e in basis]
+    result["grads"] = [{"shape": list(x.shape), "values": grad}]
+    return result
 
 
 def main():
@@ -123,7 +141,46 @@ def main():
     cases["pixel_unshuffle 2"] = case("pixel_unshuffle", [r(2, 2, 4, 6)], downscale_factor=2)
     cases["pixel_unshuffle 3 unbatched"] = case("pixel_unshuffle", [r(1, 3, 6)], downscale_factor=3)
 
-    out = {"torch": torch.__version__, "cases": cases}
+    # Cases added later come last, so that the inputs above keep their values.
+    # nearest keeps no exact copy for out = in or out = 2 in in 1-D (it does in
+    # 2-D and 3-D); linear and bilinear with those sizes.
+    cases["interpolate nearest scale 1.1 (out = in)"] = adjoint_case("interpolate", r(1, 2, 7), scale_factor=1.1,
+                                                                    mode="nearest")
+    cases["interpolate nearest scale 2.01 (out = 2 in)"] = adjoint_case("interpolate", r(1, 1, 50),
+                                                                       scale_factor=2.01, mode="nearest")
+    cases["interpolate nearest 2-D scale (1.1, 2.01)"] = case("interpolate", [r(1, 1, 7, 10)],
+                                                             scale_factor=[1.1, 2.01], mode="nearest")
+    cases["interpolate nearest 3-D scale (1.1, 2.01, 0.7)"] = case("interpolate", [r(1, 1, 7, 5, 4)],
+                                                                  scale_factor=[1.1, 2.01, 0.7], mode="nearest")
+    cases["interpolate linear scale 1.1 (out = in)"] = case("interpolate", [r(1, 2, 7)], scale_factor=1.1,
+                                                           mode="linear")
+    cases["interpolate linear scale 2.01 (out = 2 in)"] = case("interpolate", [r(1, 1, 9)], scale_factor=2.01,
+                                                              mode="linear")
+    cases["interpolate bilinear scale (1.1, 2.01)"] = case("interpolate", [r(1, 1, 7, 6)], scale_factor=[1.1, 2.01],
+                                                          mode="bilinear")
+    cases["interpolate bilinear scale (1.1, 2.01) recompute_scale_factor"] = case(
+        "interpolate", [r(1, 1, 7, 6)], scale_factor=[1.1, 2.01], mode="bilinear", recompute_scale_factor=True)
+
+    # The source index of each output position of 'nearest' (interpolating
+    # arange), where PyTorch's kernels round differently: per rank (1-D has
+    # no exact copies), per dtype (1-D computes in the input's opmath type).
+    sources = []
+    for dtype in [torch.float64, torch.float32]:
+        for rank in [1, 2, 3]:
+            for inn, options in [(7, {"scale_factor": 1.1}), (50, {"scale_factor": 2.01}), (14, {"size": 46}),
+                                 (21, {"size": 69}), (26, {"size": 22}), (9, {"scale_factor": 2.0}),
+                                 (13, {"scale_factor": 0.7}), (7, {"scale_factor": 1.1, "recompute_scale_factor": True})]:
+                x = torch.arange(inn, dtype=dtype).reshape([1, 1] + [1] * (rank - 1) + [inn])
+                o = dict(options)
+                if "size" in o:
+                    o["size"] = [1] * (rank - 1) + [o["size"]]
+                else:
+                    o["scale_factor"] = [1.0] * (rank - 1) + [o["scale_factor"]]
+                y = F.interpolate(x, mode="nearest", **o)
+                sources.append({"dtype": str(dtype).replace("torch.", ""), "input": list(x.shape), "options": o,
+                                "sources": [int(v) for v in y.reshape(-1).tolist()]})
+
+    out = {"torch": torch.__version__, "cases": cases, "nearest_sources": sources}
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conv_pool.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
