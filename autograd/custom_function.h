@@ -30,9 +30,13 @@
 /// create_graph gives higher-order gradients.
 ///
 /// Saved tensors are checked like the built-in ops' (an in-place change after
-/// saving is an error; saving an output keeps no reference cycle). Not
-/// supported: in-place modification of inputs inside forward (mark_dirty), and
-/// non-differentiable outputs other than integer/bool ones.
+/// saving is an error; saving an output keeps no reference cycle). An output
+/// that shares memory with a tensor argument (the argument itself, or a view
+/// of it) cannot be modified in place when grad is involved, nor used once
+/// that argument was modified in place, as in PyTorch: backward is yours and
+/// could not account for either. Not supported: in-place modification of
+/// inputs inside forward (mark_dirty), and non-differentiable outputs other
+/// than integer/bool ones.
 #include <cxxabi.h>
 
 #include <cstdint>
@@ -51,6 +55,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/node.h>
+#include <tapegrad/autograd/views.h>
 #include <tapegrad/core/profiler.h>
 
 namespace tg::autograd {
@@ -300,6 +305,7 @@ struct Function {
       node->output_dtypes_.push_back(out.defined() ? out.dtype() : kFloat64);
     }
     attach(node, std::span<const Tensor>(arguments.tensors), std::span<Tensor* const>(slots));
+    mark_custom_function_views(std::span<const Tensor>(arguments.tensors), std::span<Tensor* const>(slots));
     node->ctx_.node_ = node;
     for (const auto& t : ctx.to_save_) {
       std::size_t k = 0;

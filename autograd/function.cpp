@@ -83,6 +83,7 @@ void connect_outputs(const std::shared_ptr<Node>& node, std::span<Tensor* const>
     m.grad_fn = node;
     m.output_nr = static_cast<std::uint32_t>(i);
     m.requires_grad = false;
+    if (m.retains_grad) install_retain_hook(*out, m);
   }
 }
 

@@ -140,6 +140,13 @@ void attach(const std::shared_ptr<Node>& node, std::span<const Tensor* const> in
 /// attach() with the inputs as a span of tensors.
 void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<Tensor* const> outputs);
 
+/// Makes the current grad_fn of `t` (a non-leaf that retains its gradient,
+/// `m` its state) add the gradient of t to t's .grad(). attach() calls it
+/// again when an in-place op or a view's new history gives t another grad_fn,
+/// and the hook on the older one then stands aside: .grad() is the gradient
+/// of t's current value, as in PyTorch.
+void install_retain_hook(const Tensor& t, AutogradMeta& m);
+
 /// Records an op: a FunctionNode named `name` running `backward`, attached
 /// to `inputs` and made the grad_fn of `outputs` (see the example in function.h).
 /// Call it only when needs_grad() is true.

@@ -66,8 +66,9 @@ struct AutogradMeta final : AutogradMetaBase {
   /// base: not a tracked view.
   enum class ViewKind : std::uint8_t {
     kPlain,
-    kNoGrad,       // made with grad mode off (or a view of such a view)
-    kMultiOutput,  // one of the pieces of split or chunk (or a view of one)
+    kNoGrad,          // made with grad mode off (or a view of such a view)
+    kMultiOutput,     // one of the pieces of split or chunk (or a view of one)
+    kCustomFunction,  // a custom Function's output sharing an input's memory (or a view of one)
   };
   Tensor view_base;                       ///< the viewed tensor, or undefined
   std::uint32_t view_version = 0;         ///< the storage version grad_fn describes

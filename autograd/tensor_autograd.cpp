@@ -114,13 +114,24 @@ void Tensor::retain_grad() const {
   auto& m = ensure_meta(*this);
   if (m.retains_grad) return;
   m.retains_grad = true;
-  std::weak_ptr<TensorImpl> weak = impl_ptr();
-  m.grad_fn->output_hooks().emplace_back(m.output_nr, [weak](const Tensor& g) {
-    if (auto impl = weak.lock()) {
-      Tensor self(impl);
-      auto& meta = ensure_meta(self);
-      meta.grad = meta.grad.defined() ? tg::add(meta.grad, g) : g.detach().clone();
-    }
+  autograd::install_retain_hook(*this, m);
+}
+
+void autograd::install_retain_hook(const Tensor& t, AutogradMeta& m) {
+  std::weak_ptr<TensorImpl> weak = t.impl_ptr();
+  const Node* fn = m.grad_fn.get();
+  const std::uint32_t nr = m.output_nr;
+  m.grad_fn->output_hooks().emplace_back(nr, [weak, fn, nr](const Tensor& g) {
+    auto impl = weak.lock();
+    if (!impl) return Tensor();
+    const Tensor self(impl);
+    auto& meta = ensure_meta(self);
+    // An older grad_fn of self (before an in-place op): its gradient is not
+    // the current value's.
+    if (meta.grad_fn.get() != fn || meta.output_nr != nr) return Tensor();
+    // tg::clone and tg::add are recorded under create_graph, so the retained
+    // gradient can be differentiated again (a gradient penalty), as PyTorch's.
+    meta.grad = meta.grad.defined() ? tg::add(meta.grad, g) : tg::clone(g);
     return Tensor();
   });
 }

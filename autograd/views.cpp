@@ -146,13 +146,21 @@ using ViewKind = AutogradMeta::ViewKind;
 // grad is involved: PyTorch forbids both cases, as ambiguous (no-grad views)
 // or unsupported (pieces of split and chunk).
 const char* why_view_cannot_follow(ViewKind kind) {
-  return kind == ViewKind::kNoGrad
-             ? "was made with grad mode off of a tensor that requires grad; whether an in-place change should be "
-               "part of its history is ambiguous, so it is forbidden (as in PyTorch). Make the view and the in-place "
-               "op both under tg::NoGradGuard (not recorded) or both outside it (recorded)"
-             : "is one of the pieces returned by split or chunk (or a view of one); such views cannot follow an "
-               "in-place change when grad is involved (as in PyTorch). Take the piece with narrow() or slice() "
-               "instead, or build the result out of place";
+  switch (kind) {
+    case ViewKind::kNoGrad:
+      return "was made with grad mode off of a tensor that requires grad; whether an in-place change should be "
+             "part of its history is ambiguous, so it is forbidden (as in PyTorch). Make the view and the in-place "
+             "op both under tg::NoGradGuard (not recorded) or both outside it (recorded)";
+    case ViewKind::kCustomFunction:
+      return "is an output of a custom autograd Function that shares memory with one of its inputs (or a view of "
+             "one); its backward is the Function's, which cannot account for an in-place change of either, so "
+             "this is forbidden when grad is involved (as in PyTorch). Return a clone() from forward, or modify a "
+             "clone() of the output";
+    default:
+      return "is one of the pieces returned by split or chunk (or a view of one); such views cannot follow an "
+             "in-place change when grad is involved (as in PyTorch). Take the piece with narrow() or slice() "
+             "instead, or build the result out of place";
+  }
 }
 
 }  // namespace
@@ -190,6 +198,21 @@ void mark_multi_output_views(std::span<Tensor> pieces) {
   }
 }
 
+void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor* const> outputs) {
+  for (Tensor* out : outputs) {
+    if (!out || !out->defined()) continue;
+    for (const Tensor& in : inputs) {
+      if (!in.defined() || !in.storage() || in.storage() != out->storage()) continue;
+      const auto* in_meta = static_cast<const AutogradMeta*>(in.impl()->autograd.get());
+      auto& m = ensure_meta(*out);
+      m.view_base = in_meta && in_meta->view_base.defined() ? in_meta->view_base : in;
+      m.view_version = out->version();
+      m.view_kind = ViewKind::kCustomFunction;
+      break;
+    }
+  }
+}
+
 bool check_inplace_on_view(const Tensor& self, const char* op, bool any_requires_grad) {
   auto* m = static_cast<AutogradMeta*>(self.impl()->autograd.get());
   if (!m || !m->view_base.defined()) return false;
@@ -197,7 +220,7 @@ bool check_inplace_on_view(const Tensor& self, const char* op, bool any_requires
   // A no-grad view of a tensor that requires grad is refused even when
   // nothing else requires grad: in PyTorch such a view requires grad itself.
   if ((m->view_kind == ViewKind::kNoGrad && requires_grad_of(base)) ||
-      (m->view_kind == ViewKind::kMultiOutput && any_requires_grad))
+      ((m->view_kind == ViewKind::kMultiOutput || m->view_kind == ViewKind::kCustomFunction) && any_requires_grad))
     throw AutogradError(fmt::format("{}: the tensor being modified in place (shape {}) is a view that {}", op,
                                     shape_str(self.sizes()), why_view_cannot_follow(m->view_kind)));
   if (m->view_kind == ViewKind::kNoGrad || !any_requires_grad) return false;
@@ -244,6 +267,7 @@ void rebase_view_history(const Tensor& self) {
   bm.grad_fn = copy;
   bm.output_nr = 0;
   bm.requires_grad = false;
+  if (bm.retains_grad) install_retain_hook(base, bm);
   m->view_version = self.version();
   regenerate(self, base);
 }

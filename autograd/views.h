@@ -43,6 +43,13 @@ void track_view(const Tensor& input, Tensor& view);
 /// in-place change of their base.
 void mark_multi_output_views(std::span<Tensor> pieces);
 
+/// A custom Function's outputs (autograd/custom_function.h) that share memory
+/// with one of its tensor inputs become tracked views of that input which, as
+/// in PyTorch, cannot be modified in place when grad is involved nor follow an
+/// in-place change of the input: their backward is the user's, which knows
+/// nothing of either. Called once the outputs have their grad_fn.
+void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor* const> outputs);
+
 /// The checks of an in-place op `op` on `self` that apply when self is a
 /// tracked view and the op is recorded (`any_requires_grad`: self or another
 /// operand requires grad). Returns true when self is a view whose base's

@@ -102,6 +102,20 @@ struct Identity : tg::autograd::Function<Identity> {
   static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) { return {grads[0]}; }
 };
 
+// Returns the first two elements of its input as a view.
+struct Head : tg::autograd::Function<Head> {
+  static Tensor forward(AutogradContext*, const Tensor& x) { return x.narrow(0, 0, 2); }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) {
+    return {tg::cat({grads[0], tg::zeros({1}, kF64)}, 0)};
+  }
+};
+
+// Returns its first input unchanged and scales the second's gradient.
+struct PassFirst : tg::autograd::Function<PassFirst> {
+  static std::vector<Tensor> forward(AutogradContext*, const Tensor& x, const Tensor& w) { return {x, w * 2}; }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) { return {grads[0], grads[1] * 2}; }
+};
+
 struct WrongShape : tg::autograd::Function<WrongShape> {
   static Tensor forward(AutogradContext*, const Tensor& x) { return x * 2; }
   static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor>) { return {tg::ones({5}, kF64)}; }
@@ -231,6 +245,50 @@ TEST_CASE("returning an input does not rewrite the input's history") {
   CHECK_FALSE(y.is_leaf());
   (y * 3).sum().backward();
   check_close(x.grad(), {3, 3});
+}
+
+TEST_CASE("an output sharing an input's memory is not modified in place, nor used after its input was") {
+  // Its backward is the user's: it cannot account for either change, which
+  // went through silently and gave wrong gradients (or modified a leaf).
+  const auto refused = doctest::Contains("custom autograd Function that shares memory");
+  {  // the input returned as is: a leaf that requires grad
+    Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+    Tensor y = Identity::apply(x);
+    CHECK_THROWS_WITH_AS(y.mul_(2), refused, tg::AutogradError);
+    check_close(x, {1, 2});
+    CHECK_THROWS_WITH_AS(y.narrow(0, 0, 1).add_(1), refused, tg::AutogradError);  // a view of the output too
+  }
+  {  // a view of a non-leaf input
+    Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+    Tensor h = x * 1;
+    Tensor y = Head::apply(h);
+    CHECK_THROWS_WITH_AS(y.mul_(10), refused, tg::AutogradError);
+    (y.sum() + h.sum()).backward();  // unchanged values: the gradient is right
+    check_close(x.grad(), {2, 2, 1});
+  }
+  {  // the input modified in place afterwards: using the output is refused
+    Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+    Tensor h = x * 1;
+    Tensor y = Head::apply(h);
+    h.mul_(10);
+    CHECK_THROWS_WITH_AS(y.sum(), refused, tg::AutogradError);
+  }
+  {  // an input that does not require grad, next to one that does
+    Tensor c = tg::tensor({1, 2}, {2}, kF64);
+    Tensor w = tg::tensor({3, 4}, {2}, kF64Grad);
+    std::vector<Tensor> out = PassFirst::apply(c, w);
+    CHECK_THROWS_WITH_AS(out[0].mul_(2), refused, tg::AutogradError);
+    check_close(c, {1, 2});
+    out[1].mul_(2);  // a fresh output is an ordinary tensor
+    (out[0].sum() + out[1].sum()).backward();
+    check_close(w.grad(), {4, 4});
+  }
+  {  // without grad nothing is tracked, and in place is allowed
+    Tensor x = tg::tensor({1, 2}, {2}, kF64);
+    Tensor y = Identity::apply(x);
+    y.mul_(2);
+    check_close(x, {2, 4});
+  }
 }
 
 TEST_CASE("errors from custom functions name them") {

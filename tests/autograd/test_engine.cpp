@@ -116,6 +116,48 @@ TEST_CASE("retain_grad keeps a non-leaf's gradient") {
   check_close(x.grad(), {8 + 3, 16 + 3});
 }
 
+TEST_CASE("retain_grad follows the tensor's current value and keeps the graph under create_graph") {
+  {  // an in-place op after retain_grad: .grad() is the new value's gradient
+    Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+    Tensor h = x * 1;
+    h.retain_grad();
+    h.mul_(3);
+    (h * 5).sum().backward();
+    check_close(h.grad(), {5, 5});
+    check_close(x.grad(), {15, 15});
+  }
+  {  // a retained view whose base changed in place gets its history anew, and keeps retaining
+    Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+    Tensor h = x * 1;
+    Tensor v = h.narrow(0, 0, 2);
+    v.retain_grad();
+    h.mul_(2);
+    (v * 5).sum().backward();
+    REQUIRE(v.grad().defined());
+    check_close(v.grad(), {5, 5});
+    check_close(x.grad(), {10, 10, 0});
+  }
+  {  // an in-place op on a view of a retained base
+    Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+    Tensor h = x * 1;
+    h.retain_grad();
+    h.narrow(0, 1, 2).mul_(4);
+    (h * 2).sum().backward();
+    check_close(h.grad(), {2, 2, 2});
+    check_close(x.grad(), {2, 8, 8});
+  }
+  {  // create_graph: the retained gradient is part of the graph (a gradient penalty)
+    Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+    Tensor h = x * 2;
+    h.retain_grad();
+    (h * h * h).sum().backward({}, false, true);  // dL/dh = 3 h^2
+    REQUIRE(h.grad().requires_grad());
+    check_close(h.grad(), {12, 48});
+    const Tensor g = tg::grad({h.grad().sum()}, {x})[0];  // d/dx sum 3 (2x)^2 = 24 x
+    check_close(g, {24, 48});
+  }
+}
+
 TEST_CASE("hooks see and may replace gradients") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
   std::vector<double> seen;
