@@ -39,6 +39,7 @@
 /// than integer/bool ones.
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -295,9 +296,11 @@ struct Function {
         slots.push_back(nullptr);
         continue;
       }
-      // An output carrying autograd state (an input returned as is) must not
-      // have it overwritten: hand out an alias instead.
-      if (meta_of(out)) out = make_view(out, out.shape(), Dims(out.strides()), out.storage_offset());
+      // An input returned as is, or an output carrying autograd state, must
+      // not have it overwritten: hand out an alias instead.
+      const bool is_input = std::any_of(arguments.tensors.begin(), arguments.tensors.end(),
+                                        [&out](const Tensor& t) { return t.defined() && t.is_same(out); });
+      if (is_input || meta_of(out)) out = make_view(out, out.shape(), Dims(out.strides()), out.storage_offset());
       slots.push_back(&out);
     }
     for (const auto& out : outputs) {

@@ -169,7 +169,11 @@ void refresh_view(const Tensor& view, AutogradMeta& m) {
   const std::uint32_t version = view.version();
   if (version == m.view_version) return;
   if (m.view_kind != ViewKind::kPlain) {
-    if (!is_grad_enabled() || !requires_grad_of(m.view_base)) return;
+    // A custom Function's output has a history of its own even when the
+    // input it shares memory with has none.
+    const bool grad_involved =
+        m.view_kind == ViewKind::kCustomFunction ? m.grad_fn != nullptr : requires_grad_of(m.view_base);
+    if (!is_grad_enabled() || !grad_involved) return;
     throw AutogradError(fmt::format("a view (shape {}) whose memory was modified in place since it was made {}",
                                     shape_str(view.sizes()), why_view_cannot_follow(m.view_kind)));
   }

@@ -401,8 +401,6 @@ struct Reducer : std::enable_shared_from_this<Reducer> {
 DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> module, DDPOptions options)
     : module_(std::move(module)), reducer_(std::make_shared<Reducer>()) {
   if (!module_) throw ValueError("DistributedDataParallel: the module is null");
-  if (!(options.bucket_cap_mb > 0))
-    throw ValueError(fmt::format("DistributedDataParallel: bucket_cap_mb must be > 0, got {}", options.bucket_cap_mb));
   register_module("module", module_);
   Reducer& r = *reducer_;
   r.pg = options.process_group ? options.process_group : &default_group();
@@ -410,6 +408,11 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> mod
   broadcast_buffers_ = options.broadcast_buffers;
 
   check_replicas(*r.pg, *module_, options);
+  // After the check, which compares the options too: a bad value on one rank
+  // alone is then the same mismatch error on every rank, not a rank that
+  // throws while the others wait for it.
+  if (!(options.bucket_cap_mb > 0))
+    throw ValueError(fmt::format("DistributedDataParallel: bucket_cap_mb must be > 0, got {}", options.bucket_cap_mb));
   for (const auto& [name, p] : module_->named_parameters()) broadcast_from_zero(*r.pg, p);
   for (const auto& [name, b] : module_->named_buffers()) broadcast_from_zero(*r.pg, b);
 

@@ -176,7 +176,9 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& options) {
     y = tg::index_select(y, dim, taps.i0) * tg::to_dtype(taps.l0, x.dtype()) +
         tg::index_select(y, dim, taps.i1) * tg::to_dtype(taps.l1, x.dtype());
   }
-  return y;
+  // Every dim kept: a copy, as PyTorch's, never x itself (an in-place op on
+  // the result would change x).
+  return y.is_same(x) ? tg::clone(x) : y;
 }
 
 Tensor pixel_shuffle(const Tensor& x, std::int64_t upscale_factor) {

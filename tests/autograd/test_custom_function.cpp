@@ -277,11 +277,17 @@ TEST_CASE("an output sharing an input's memory is not modified in place, nor use
     Tensor c = tg::tensor({1, 2}, {2}, kF64);
     Tensor w = tg::tensor({3, 4}, {2}, kF64Grad);
     std::vector<Tensor> out = PassFirst::apply(c, w);
+    CHECK_FALSE(out[0].is_same(c));  // an alias: c itself gets no history
+    CHECK_FALSE(c.requires_grad());
+    CHECK(c.grad_fn() == nullptr);
     CHECK_THROWS_WITH_AS(out[0].mul_(2), refused, tg::AutogradError);
     check_close(c, {1, 2});
     out[1].mul_(2);  // a fresh output is an ordinary tensor
     (out[0].sum() + out[1].sum()).backward();
     check_close(w.grad(), {4, 4});
+    c.mul_(2);  // the caller's own tensor stays theirs to change...
+    check_close(c, {2, 4});
+    CHECK_THROWS_WITH_AS(out[0].sum(), refused, tg::AutogradError);  // ...but the output cannot follow
   }
   {  // without grad nothing is tracked, and in place is allowed
     Tensor x = tg::tensor({1, 2}, {2}, kF64);

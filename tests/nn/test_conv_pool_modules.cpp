@@ -159,6 +159,32 @@ TEST_CASE("Upsample equals interpolate; nearest and linear by hand") {
   CHECK(bilinear.parameters().empty());
 }
 
+TEST_CASE("resampling that changes nothing still returns a new tensor, as PyTorch") {
+  // A U-Net resizes a skip connection "to match" and adds in place: with
+  // every size kept, interpolate used to hand back x itself.
+  const Tensor img = tg::randn({1, 2, 3, 4}, {.dtype = tg::kFloat64});
+  const Tensor line = tg::randn({1, 2, 4}, {.dtype = tg::kFloat64});
+  const std::vector<std::pair<Tensor, tg::InterpolateOptions>> cases = {
+      {img, {.size = {3, 4}, .mode = "bilinear"}},       {img, {.scale_factor = {1.0, 1.0}, .mode = "bilinear"}},
+      {img, {.size = {3, 4}, .mode = "nearest"}},        {line, {.size = {4}, .mode = "linear"}},
+      {line, {.scale_factor = {1.1}, .mode = "linear"}}, {line, {.size = {4}, .mode = "nearest"}},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    CAPTURE(i);
+    const Tensor x = cases[i].first.detach().clone().set_requires_grad(true);
+    Tensor y = F::interpolate(x, cases[i].second);
+    CHECK_FALSE(y.is_same(x));
+    CHECK(tg::equal(y, x));
+    const Tensor before = x.detach().clone();
+    y.mul_(2);  // allowed: y is not the leaf
+    CHECK(tg::equal(x.detach(), before));
+    y.sum().backward();
+    CHECK(tg::equal(x.grad(), tg::full(x.shape(), 2.0, {.dtype = tg::kFloat64})));
+  }
+  const Tensor x = line.detach().clone();
+  CHECK_FALSE(F::pad(x, {0, 0}).is_same(x));
+}
+
 TEST_CASE("PixelShuffle by hand, PixelUnshuffle undoes it, Unflatten") {
   const Tensor x = tg::arange(8.0, tg::kFloat64).reshape({1, 4, 1, 2});
   // channel c r^2 + i r + j goes to pixel (h r + i, w r + j)

@@ -159,20 +159,27 @@ TEST_CASE("dropout: masks compare 32-bit draws as integers, two per generator wo
   }
   // The mask itself, odd and even lengths: each word of a copy of the
   // generator decides two elements, its low 32 bits first.
-  const double p = 0.3;
-  for (const std::int64_t n : {1, 2, 4999, 5000}) {
-    CAPTURE(n);
-    tg::Generator gen(1234), copy(1234);
-    const auto mask = F::dropout(tg::ones({n}, {.dtype = tg::kFloat64}), p, true, &gen).to_vector<double>();
-    std::uint64_t word = 0;
-    for (std::size_t i = 0; i < mask.size(); ++i) {
-      if (i % 2 == 0) word = copy.next_u64();
-      const std::uint64_t draw = i % 2 == 0 ? word & 0xFFFFFFFFu : word >> 32;
-      CHECK((mask[i] == 0) == (static_cast<double>(draw) * 0x1.0p-32 < p));
-    }
-    // The generator moved by one word per two elements, no more.
-    CHECK(gen.next_u64() == copy.next_u64());
-  }
+  // Lengths around the kernel's chunks of 512 draws; both dtypes; p = 1.
+  for (const tg::DType dt : {tg::kFloat64, tg::kFloat32, tg::kBFloat16})
+    for (const double p : {0.3, 1.0})
+      for (const std::int64_t n : {1, 2, 511, 512, 513, 1025, 4999, 5000}) {
+        CAPTURE(tg::dtype_name(dt));
+        CAPTURE(p);
+        CAPTURE(n);
+        tg::Generator gen(1234), copy(1234);
+        const auto mask = F::dropout(tg::ones({n}, {.dtype = dt}), p, true, &gen).to(tg::kFloat64).to_vector<double>();
+        std::uint64_t word = 0;
+        std::int64_t wrong = 0;
+        for (std::size_t i = 0; i < mask.size(); ++i) {
+          if (i % 2 == 0) word = copy.next_u64();
+          const std::uint64_t draw = i % 2 == 0 ? word & 0xFFFFFFFFu : word >> 32;
+          const bool dropped = static_cast<double>(draw) * 0x1.0p-32 < p;
+          if ((mask[i] == 0) != dropped || (!dropped && std::abs(mask[i] - 1 / (1 - p)) > 1e-2)) ++wrong;
+        }
+        CHECK(wrong == 0);
+        // The generator moved by one word per two elements, no more.
+        CHECK(gen.next_u64() == copy.next_u64());
+      }
 }
 
 TEST_CASE("dropout: hashed multipliers give draw k from word k / 2 wherever a row starts and ends") {
