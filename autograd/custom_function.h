@@ -24,7 +24,11 @@
 /// (zeros where none flowed). backward returns one gradient per tensor argument
 /// (in order, a vector argument counting as its elements), or one per argument
 /// with undefined tensors at the non-tensor positions; undefined means "no
-/// gradient". Gradients are summed back over broadcast dims and cast to their
+/// gradient". Which inputs need one: AutogradContext::needs_argument_grad
+/// counts as the one-per-argument list, needs_tensor_grad as the one-per-tensor
+/// list; needs_input_grad answers only where the two agree (no non-tensor
+/// argument up to its index) and throws elsewhere, so that an index meant one
+/// way is never read the other way. Gradients are summed back over broadcast dims and cast to their
 /// input's dtype, as for built-in ops; a gradient whose shape cannot be reduced
 /// to its input's is a ShapeError. When backward uses differentiable ops,
 /// create_graph gives higher-order gradients.
@@ -57,6 +61,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/views.h>
+#include <tapegrad/core/error.h>
 #include <tapegrad/core/profiler.h>
 
 namespace tg::autograd {
@@ -124,8 +129,48 @@ class AutogradContext {
     for (const auto& s : saved_) out.push_back(s.unpack(owner));
     return out;
   }
-  /// Whether tensor argument i (counted as for backward's result) needs a gradient.
-  bool needs_input_grad(std::size_t i) const { return i < needs_input_grad_.size() && needs_input_grad_[i]; }
+  /// Whether forward's argument `i` needs a gradient, counting every
+  /// argument as backward's one-per-argument result does (a vector argument
+  /// counts as its elements; a non-tensor argument never needs one), as
+  /// PyTorch's `ctx.needs_input_grad[i]`.
+  /// @throws tg::IndexError when forward has no argument `i`.
+  bool needs_argument_grad(std::size_t i) const {
+    if (i >= is_tensor_.size()) throw_out_of_range("needs_argument_grad", i, is_tensor_.size(), "arguments");
+    if (!is_tensor_[i]) return false;
+    std::size_t tensor_index = 0;
+    for (std::size_t k = 0; k < i; ++k) tensor_index += is_tensor_[k] ? 1 : 0;
+    return needs_input_grad_[tensor_index];
+  }
+  /// Whether tensor argument `k` needs a gradient, counting only the tensor
+  /// arguments as backward's one-per-tensor result does (LibTorch's
+  /// `ctx->needs_input_grad(k)`).
+  /// @throws tg::IndexError when forward has no tensor argument `k`.
+  bool needs_tensor_grad(std::size_t k) const {
+    if (k >= needs_input_grad_.size())
+      throw_out_of_range("needs_tensor_grad", k, needs_input_grad_.size(), "tensor arguments");
+    return needs_input_grad_[k];
+  }
+  /// needs_argument_grad(i), which is needs_tensor_grad(i), when arguments 0
+  /// to `i` are all tensors, so that both ways of counting agree. Otherwise
+  /// the index could mean either (PyTorch counts every argument, LibTorch
+  /// only tensors, and backward may return either list): rather than guess,
+  /// this throws, and the caller picks needs_argument_grad or
+  /// needs_tensor_grad to match what its backward returns.
+  /// @throws tg::IndexError when forward has no argument `i`;
+  ///   tg::AutogradError when an argument before `i`, or `i` itself, is not a tensor.
+  bool needs_input_grad(std::size_t i) const {
+    if (i >= is_tensor_.size()) throw_out_of_range("needs_input_grad", i, is_tensor_.size(), "arguments");
+    for (std::size_t k = 0; k <= i; ++k) {
+      if (is_tensor_[k]) continue;
+      throw AutogradError(fmt::format(
+          "{}: needs_input_grad({}) is ambiguous: forward's argument {} is not a tensor, so {} means argument {} "
+          "({}) counting every argument, but another tensor argument counting tensors only. Call "
+          "ctx->needs_argument_grad({}) when backward returns one gradient per argument, or "
+          "ctx->needs_tensor_grad({}) when it returns one per tensor argument",
+          function_name(), i, k, i, i, is_tensor_[i] ? "a tensor" : "not a tensor", i, i));
+    }
+    return needs_input_grad_[i];
+  }
 
   std::unordered_map<std::string, SavedValue> saved_data;  ///< non-tensor values for backward, by name
 
@@ -135,9 +180,17 @@ class AutogradContext {
   template <class>
   friend class CustomNode;
 
+  [[noreturn]] void throw_out_of_range(const char* what, std::size_t i, std::size_t n, const char* counted) const {
+    throw IndexError(
+        fmt::format("{}: {}({}) is out of range: forward has {} {}", function_name(), what, i, n, counted));
+  }
+  std::string function_name() const { return name_of_ ? name_of_() : std::string("custom Function"); }
+
   std::vector<Tensor> to_save_;
   std::vector<SavedTensor> saved_;
-  std::vector<bool> needs_input_grad_;
+  std::vector<bool> needs_input_grad_;  // per tensor argument
+  std::vector<bool> is_tensor_;         // per argument: whether it is a tensor
+  std::string (*name_of_)() = nullptr;  // the Function's type name, for errors (demangled only then)
   std::weak_ptr<Node> node_;
 };
 
@@ -276,6 +329,8 @@ struct Function {
     if (record) node = std::make_shared<CustomNode<Derived>>(arguments.is_tensor);
     AutogradContext& ctx = node ? node->ctx_ : local;
     for (const auto& t : arguments.tensors) ctx.needs_input_grad_.push_back(record && requires_grad_of(t));
+    ctx.is_tensor_ = arguments.is_tensor;
+    ctx.name_of_ = &detail::type_name<Derived>;
 
     using Result = decltype(Derived::forward(&ctx, std::forward<Args>(args)...));
     static_assert(std::is_same_v<std::remove_cvref_t<Result>, Tensor> ||

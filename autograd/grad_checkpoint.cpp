@@ -84,16 +84,18 @@ struct CheckpointFn : autograd::Function<CheckpointFn> {
     const bool create_graph = is_grad_enabled();
     std::vector<Tensor> fn_inputs(n_inputs), targets;
     std::vector<std::size_t> target_index;
+    // saved[i] is tensor argument i (the state before them is not a tensor),
+    // and backward returns one gradient per tensor argument: needs_tensor_grad.
     for (std::size_t i = 0; i < saved.size(); ++i) {
       if (i >= n_inputs) {  // a parameter: read by fn directly
-        if (ctx->needs_input_grad(i)) {
+        if (ctx->needs_tensor_grad(i)) {
           targets.push_back(saved[i]);
           target_index.push_back(i);
         }
         continue;
       }
       const Tensor& x = saved[i];
-      const bool needs = ctx->needs_input_grad(i);
+      const bool needs = ctx->needs_tensor_grad(i);
       if (needs && create_graph) {
         EnableGradGuard grad_on;
         fn_inputs[i] = x.view(x.shape());

@@ -24,6 +24,13 @@
 /// backwards) has one column per logical element. fn's outputs on the copies
 /// are also compared with its outputs on the original inputs. (With
 /// GradcheckOptions::fast_mode each copy moves along one direction at once.)
+///
+/// Two checked inputs may be views of one storage when they reach disjoint
+/// elements (`{w.select(0, 0), w.select(0, 1)}`, or the interleaved columns
+/// `w[:, ::2]` and `w[:, 1::2]`). Inputs reaching a common element (one
+/// tensor passed twice, a tensor and a view of it) are refused with a
+/// tg::ValueError: their copies would move independently while the analytic
+/// gradient counts them as one.
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -96,7 +103,8 @@ struct GradcheckResult {
 ///   that require grad are checked
 /// @param options step and tolerances
 /// @throws tg::AutogradError with GradcheckResult::message on a mismatch;
-///   tg::DTypeError for a floating input that is not float64.
+///   tg::DTypeError for a floating input that is not float64; tg::ValueError
+///   for two checked inputs whose elements overlap in memory.
 ///
 /// @code
 /// auto fn = [](const std::vector<tg::Tensor>& in) { return (in[0] * in[1]).sum(); };

@@ -17,10 +17,15 @@ namespace {
 // locked read-modify-writes per recorded op (about 8 ns of a 170 ns add).
 // Each thread adds the nodes it makes and subtracts those it frees (a node
 // freed on another thread than the one that made it leaves one count high
-// and the other low; the sum is exact). Only its own thread writes a
+// and the other low; the sum counts it once). Only its own thread writes a
 // thread's count, so plain loads and stores suffice; live_node_count() sums
 // the counts of the threads alive under the registry's lock, plus what the
-// threads that ended left behind.
+// threads that ended left behind. The lock keeps threads from coming and
+// going, not nodes: the counts are read one after another, not at one
+// instant, so the sum is exact only while no other thread makes or frees
+// nodes. Read during such work it may be off either way by the nodes made
+// or freed meanwhile (a node made on a thread already read and freed on one
+// not yet read counts -1), and a difference of two readings can be negative.
 struct NodeTallies {
   std::mutex mutex;
   std::vector<const std::atomic<std::int64_t>*> counts;  // of the threads alive

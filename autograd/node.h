@@ -278,6 +278,12 @@ std::uint64_t next_sequence_nr();
 /// Live-node counter for tests of tape memory: every Node alive except the
 /// leaves' AccumulateGrad nodes, which belong to their leaf and live as long
 /// as it does.
+///
+/// Exact only when no other thread is making or freeing nodes at the same
+/// time (say, after joining the threads that record): it sums per-thread
+/// counts one after another, which is not a snapshot, so a reading taken
+/// while other threads record or free may be off by their nodes in either
+/// direction, and a difference of two such readings can even be negative.
 std::int64_t live_node_count();
 
 /// Leaves' sink: adds the incoming gradient into the leaf's .grad().

@@ -18,6 +18,13 @@ struct MemoryStats {
 
 /// The counters now (as torch.cuda.memory_stats for the CPU allocator).
 ///
+/// Exact when no other thread is allocating or freeing tensor storage at the
+/// same time. Otherwise it is not a snapshot: num_allocations, num_frees and
+/// cached_bytes sum per-thread counters read one after another, and the byte
+/// counts are read apart from them, so the fields may disagree with each
+/// other and with any single instant (a storage made on a thread already read
+/// and freed on one not yet read counts as a free without its allocation).
+///
 /// @code
 /// tg::reset_peak_memory_stats();
 /// train_step();

@@ -70,7 +70,8 @@ struct ThreadCache {
   // another (a relaxed load and store cost what a plain one does).
   std::atomic<std::size_t> cached_bytes{0};
   // This thread's tensor storages made and freed (memory_stats() sums the
-  // threads'; a thread's exit folds its counts into the global ones). Kept
+  // threads', one after another: exact only while no other thread allocates
+  // or frees; a thread's exit folds its counts into the global ones). Kept
   // here because a locked increment per storage, two per tensor, was 5 % of a
   // recorded op.
   std::atomic<std::int64_t> allocations{0};

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -19,6 +20,7 @@
 
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/regular_file.h>
+#include <tapegrad/io/atomic_file_internal.h>
 
 namespace tg {
 namespace {
@@ -50,19 +52,23 @@ void close_quietly(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
-// "<name>.tmp-": what temporary files next to the file `name` start with,
-// followed by "<pid>-XXXXXX" (at most 14 more bytes). A name too long for
-// that within a folder entry's 255 bytes is cut short in the prefix, so
-// saving under any valid name works.
-constexpr std::size_t kMaxNameBytes = 255;
+constexpr std::size_t kLinuxNameMax = 255;
 constexpr std::size_t kTempSuffixBytes = 5 + 14;  // ".tmp-" and "<pid>-XXXXXX"
-std::string temp_prefix(const std::string& file_name) {
-  return file_name.substr(0, kMaxNameBytes - kTempSuffixBytes) + ".tmp-";
+
+std::atomic<detail::TempFileCreatedHook> temp_file_created_hook{nullptr};
+
+// The folder a path's file lives in ("." for a bare name).
+std::string folder_of(const std::string& path) {
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  return parent.empty() ? std::string(1, '.') : parent;
 }
-// The same for a whole path: its folder, then the prefix of its name.
+
+// The prefix of the temporary files of a whole path: its folder, then the
+// prefix of its name, cut to fit that folder's filesystem.
 std::string temp_path_prefix(const std::string& path) {
   const std::filesystem::path p(path);
-  return (p.parent_path() / temp_prefix(p.filename().string())).string();
+  const std::string name = p.filename().string();
+  return (p.parent_path() / detail::temp_name_prefix(name, detail::folder_name_max(folder_of(path)))).string();
 }
 
 // Removes the temporary files next to `path` ("<name>.tmp-<pid>-XXXXXX") left
@@ -74,7 +80,8 @@ void remove_orphaned_temp_files(const std::string& path) noexcept {
     const fs::path target(path);
     fs::path folder = target.parent_path();
     if (folder.empty()) folder = ".";
-    const std::string prefix = temp_prefix(target.filename().string());
+    const std::string prefix =
+        detail::temp_name_prefix(target.filename().string(), detail::folder_name_max(folder.string()));
     const auto self = static_cast<long long>(::getpid());
     std::error_code ec;
     for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
@@ -116,13 +123,48 @@ std::string save_destination(const std::string& path) {
 
 }  // namespace
 
+namespace detail {
+
+std::size_t folder_name_max(const std::string& folder) {
+  const long reported = ::pathconf(folder.c_str(), _PC_NAME_MAX);
+  // -1: no limit, or the folder cannot be asked (open() will then say why).
+  if (reported <= 0) return kLinuxNameMax;
+  return std::min(static_cast<std::size_t>(reported), kLinuxNameMax);
+}
+
+std::string temp_name_prefix(const std::string& file_name, std::size_t name_max) {
+  const std::size_t room = name_max > kTempSuffixBytes ? name_max - kTempSuffixBytes : 0;
+  std::size_t keep = std::min(file_name.size(), room);
+  if (keep < file_name.size()) {
+    // file_name[keep], the first byte cut off, continues a character: cut
+    // before that character instead. A UTF-8 character has at most three
+    // continuation bytes; more in a row is not UTF-8, cut as it comes.
+    auto continues = [&](std::size_t k) { return (static_cast<unsigned char>(file_name[k]) & 0xC0) == 0x80; };
+    std::size_t start = keep;
+    for (int back = 0; back < 3 && start > 0 && continues(start); ++back) --start;
+    if (!continues(start)) keep = start;
+  }
+  return file_name.substr(0, keep) + ".tmp-";
+}
+
+void set_temp_file_created_hook(TempFileCreatedHook hook) { temp_file_created_hook.store(hook); }
+
+}  // namespace detail
+
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(save_destination(path)) {
-  // Not mkstemp: it creates files readable by the owner only, and a
-  // checkpoint should get the usual permissions (0666 less the umask), as
-  // any other newly created file.
+  // Replacing a file keeps its permission bits (a private checkpoint stays
+  // private), as writing into it would. The temporary file is created with
+  // them, never wider: created 0666 less the umask and narrowed later, it
+  // was open to other users in between, and a descriptor opened then keeps
+  // reading what is written after. Owner and group cannot follow without
+  // privileges. A new file gets 0666 less the umask, as any other. (Not
+  // mkstemp: it creates files readable by the owner only.)
+  struct stat existing {};
+  const bool replacing = ::stat(path_.c_str(), &existing) == 0;
+  const ::mode_t mode = replacing ? (existing.st_mode & 0777) : 0666;
   for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
     temp_path_ = temp_path_prefix(path_) + std::to_string(::getpid()) + "-" + random_suffix();
-    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd_ >= 0) break;
     if (errno != EEXIST) {
       const int error_number = errno;
@@ -133,11 +175,14 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(save_destination(pa
   if (fd_ < 0)
     throw Error(fmt::format("save: cannot create a temporary file next to '{}': {} names tried, all taken", path_,
                             kNameAttempts));
-  // Replacing a file keeps its permission bits (a private checkpoint stays
-  // private), as writing into it would. Owner and group cannot follow
-  // without privileges; a new file gets 0666 less the umask.
-  struct stat existing {};
-  if (::stat(path_.c_str(), &existing) == 0) (void)::fchmod(fd_, existing.st_mode & 0777);
+  if (const auto hook = temp_file_created_hook.load()) hook(fd_, temp_path_);
+  // The umask (or a default ACL) may have taken bits the destination has:
+  // give them back. Only adding, up to the destination's own bits, so the
+  // file is never more open than the one it replaces. Best effort, as a
+  // filesystem without permissions (vfat) refuses: the file then stays
+  // narrower, never wider.
+  struct stat created {};
+  if (replacing && ::fstat(fd_, &created) == 0 && (created.st_mode & 0777) != mode) (void)::fchmod(fd_, mode);
   buffer_.reserve(kBufferBytes);
 }
 
@@ -196,8 +241,7 @@ void AtomicFileWriter::commit() {
 
   // The rename lives in the folder's entries: without this it could be lost
   // in a power cut even though the file's data reached the disk.
-  const std::string parent = std::filesystem::path(path_).parent_path().string();
-  const std::string folder = parent.empty() ? std::string(1, '.') : parent;
+  const std::string folder = folder_of(path_);
   const int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) {
     const int error_number = errno;

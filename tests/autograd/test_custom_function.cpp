@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include <tapegrad/autograd/custom_function.h>
@@ -72,6 +73,51 @@ struct ScaledProduct : tg::autograd::Function<ScaledProduct> {
     Tensor db = ctx->needs_input_grad(1) ? grads[0] * saved[0] : Tensor();
     return {da, db};  // one per tensor argument
   }
+};
+
+// y = alpha * x * w, with the scalar between the tensors: forward(ctx, x,
+// alpha, w). PyTorch-style: w is argument 2, one gradient per argument.
+struct ScaledMulByArgument : tg::autograd::Function<ScaledMulByArgument> {
+  static inline std::vector<bool> seen;
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, double alpha, const Tensor& w) {
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["alpha"] = alpha;
+    return x * w * alpha;
+  }
+  static std::vector<Tensor> backward(AutogradContext* ctx, std::vector<Tensor> grads) {
+    auto saved = ctx->get_saved_variables();
+    const double alpha = ctx->saved_data["alpha"].to_double();
+    seen = {ctx->needs_argument_grad(0), ctx->needs_argument_grad(1), ctx->needs_argument_grad(2)};
+    Tensor dx = ctx->needs_argument_grad(0) ? grads[0] * saved[1] * alpha : Tensor();
+    Tensor dw = ctx->needs_argument_grad(2) ? grads[0] * saved[0] * alpha : Tensor();
+    return {dx, Tensor(), dw};
+  }
+};
+
+// The same, LibTorch-style: w is tensor argument 1, one gradient per tensor.
+struct ScaledMulByTensor : tg::autograd::Function<ScaledMulByTensor> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, double alpha, const Tensor& w) {
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["alpha"] = alpha;
+    return x * w * alpha;
+  }
+  static std::vector<Tensor> backward(AutogradContext* ctx, std::vector<Tensor> grads) {
+    auto saved = ctx->get_saved_variables();
+    const double alpha = ctx->saved_data["alpha"].to_double();
+    Tensor dx = ctx->needs_tensor_grad(0) ? grads[0] * saved[1] * alpha : Tensor();
+    Tensor dw = ctx->needs_tensor_grad(1) ? grads[0] * saved[0] * alpha : Tensor();
+    return {dx, dw};
+  }
+};
+
+// What needs_input_grad and the explicit forms say in forward(ctx, x, alpha, w).
+struct NeedsProbe : tg::autograd::Function<NeedsProbe> {
+  static inline std::function<void(AutogradContext*)> probe;
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, double, const Tensor& w) {
+    probe(ctx);
+    return x * w;
+  }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) { return {grads[0], grads[0]}; }
 };
 
 // Two outputs: (2x, 3x). backward sees zeros for an output no gradient reached.
@@ -197,6 +243,77 @@ TEST_CASE("needs_input_grad and non-tensor arguments") {
   Tensor b2 = tg::tensor({3, 4}, {2}, kF64Grad);
   auto fn = [](const std::vector<Tensor>& in) { return ScaledProduct::apply(in[0], in[1], std::int64_t{-3}); };
   CHECK(tg::gradcheck(fn, {a, b2}));
+}
+
+// forward(ctx, x, double, w): with needs_input_grad counting tensors only,
+// PyTorch-style code asking needs_input_grad(2) for w got false and returned
+// no gradient for w, silently.
+TEST_CASE("needs_input_grad with a non-tensor argument between tensors") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor w = tg::tensor({3, -4}, {2}, kF64Grad);
+  ScaledMulByArgument::apply(x, 0.5, w).sum().backward();
+  CHECK(ScaledMulByArgument::seen == std::vector<bool>{true, false, true});
+  check_close(x.grad(), {1.5, -2});
+  check_close(w.grad(), {0.5, 1});
+
+  // Only w needs a gradient: argument 0 says no, argument 2 yes.
+  Tensor x_const = tg::tensor({1, 2}, {2}, kF64);
+  Tensor w2 = tg::tensor({3, -4}, {2}, kF64Grad);
+  ScaledMulByArgument::apply(x_const, 2.0, w2).sum().backward();
+  CHECK(ScaledMulByArgument::seen == std::vector<bool>{false, false, true});
+  check_close(w2.grad(), {2, 4});
+
+  Tensor x3 = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor w3 = tg::tensor({3, -4}, {2}, kF64Grad);
+  ScaledMulByTensor::apply(x3, 0.5, w3).sum().backward();
+  check_close(x3.grad(), {1.5, -2});
+  check_close(w3.grad(), {0.5, 1});
+
+  const auto by_argument = [](const std::vector<Tensor>& in) { return ScaledMulByArgument::apply(in[0], -3.0, in[1]); };
+  const auto by_tensor = [](const std::vector<Tensor>& in) { return ScaledMulByTensor::apply(in[0], -3.0, in[1]); };
+  CHECK(tg::gradcheck(by_argument, {x, w}));
+  CHECK(tg::gradcheck(by_tensor, {x, w}));
+  CHECK(tg::gradcheck(by_argument, {x_const, w}));
+  CHECK(tg::gradcheck(by_tensor, {x_const, w}));
+}
+
+TEST_CASE("needs_input_grad refuses an index that counts differently per argument and per tensor") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64);
+  Tensor w = tg::tensor({3, 4}, {2}, kF64Grad);
+  bool probed = false;
+  NeedsProbe::probe = [&probed](AutogradContext* ctx) {
+    probed = true;
+    CHECK_FALSE(ctx->needs_input_grad(0));  // argument 0 is tensor 0 either way
+    CHECK_FALSE(ctx->needs_argument_grad(0));
+    CHECK_FALSE(ctx->needs_argument_grad(1));  // the double
+    CHECK(ctx->needs_argument_grad(2));
+    CHECK_FALSE(ctx->needs_tensor_grad(0));
+    CHECK(ctx->needs_tensor_grad(1));
+    // Argument 1 is the double; argument 2 is w, but tensor 2 does not exist.
+    CHECK_THROWS_WITH_AS(ctx->needs_input_grad(1), doctest::Contains("needs_input_grad(1) is ambiguous"),
+                         tg::AutogradError);
+    CHECK_THROWS_WITH_AS(ctx->needs_input_grad(2), doctest::Contains("ctx->needs_argument_grad(2)"), tg::AutogradError);
+    CHECK_THROWS_WITH_AS(ctx->needs_input_grad(2), doctest::Contains("NeedsProbe"), tg::AutogradError);
+    CHECK_THROWS_WITH_AS(ctx->needs_argument_grad(3), doctest::Contains("forward has 3 arguments"), tg::IndexError);
+    CHECK_THROWS_WITH_AS(ctx->needs_tensor_grad(2), doctest::Contains("forward has 2 tensor arguments"),
+                         tg::IndexError);
+    CHECK_THROWS_AS(ctx->needs_input_grad(3), tg::IndexError);
+  };
+  NeedsProbe::apply(x, 1.0, w);
+  CHECK(probed);
+  // Without grad nothing is recorded; the indices are checked all the same.
+  probed = false;
+  NeedsProbe::probe = [&probed](AutogradContext* ctx) {
+    probed = true;
+    CHECK_FALSE(ctx->needs_argument_grad(2));
+    CHECK_THROWS_AS(ctx->needs_input_grad(2), tg::AutogradError);
+  };
+  {
+    tg::NoGradGuard no_grad;
+    NeedsProbe::apply(x, 1.0, w);
+  }
+  CHECK(probed);
+  NeedsProbe::probe = nullptr;
 }
 
 TEST_CASE("a custom function with several outputs") {

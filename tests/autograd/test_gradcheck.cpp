@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include <tapegrad/autograd/custom_function.h>
@@ -148,6 +149,53 @@ TEST_CASE("gradcheck refuses value-dependent output shapes, aliased inputs and b
                          doctest::Contains("atol and rtol must be non-negative"), tg::ValueError);
     CHECK_THROWS_AS(tg::gradcheck(product, {x, tg::ones({3}, kF64Grad)}, {.rtol = bad}), tg::ValueError);
   }
+}
+
+// Views of one storage that reach disjoint elements are independent inputs
+// (their gradients are right); only views reaching a common element are
+// refused. Interleaved columns have overlapping byte ranges but no common
+// element, so the check must look at the elements.
+TEST_CASE("gradcheck takes disjoint views of one tensor and refuses overlapping ones") {
+  tg::manual_seed(5);
+  Tensor w = tg::randn({3, 4}, kF64Grad);
+  const auto product = [](const std::vector<Tensor>& in) { return in[0].sin() * in[1]; };
+  const Tensor row0 = w.select(0, 0), row1 = w.select(0, 1);
+  const Tensor even = w.slice(1, 0, 4, 2), odd = w.slice(1, 1, 4, 2);
+  REQUIRE(row0.storage() == row1.storage());
+  for (const bool fast : {false, true}) {
+    CAPTURE(fast);
+    CHECK(tg::gradcheck(product, {row0, row1}, {.fast_mode = fast}));
+    CHECK(tg::gradcheck(product, {even, odd}, {.fast_mode = fast}));
+    CHECK(tg::gradcheck(product, {odd, even}, {.fast_mode = fast}));
+    // The transposed halves: rows 0-1 against row 2, read column-wise.
+    CHECK(tg::gradcheck(product, {w.t().slice(1, 0, 1), w.t().slice(1, 2, 3)}, {.fast_mode = fast}));
+  }
+  CHECK(tg::gradgradcheck(product, {row0, row1}));
+  CHECK(tg::gradgradcheck(product, {even, odd}));
+
+  // Reaching a common element: the same tensor twice, a tensor and its view,
+  // overlapping slices, strided views sharing one column.
+  const std::vector<std::pair<Tensor, Tensor>> overlapping = {
+      {row0, row0},
+      {row0, w.select(0, 0)},
+      {w.slice(0, 0, 2), w.slice(0, 1, 3)},
+      {even, w.slice(1, 2, 4)},              // columns {0, 2} and {2, 3}
+      {w.t().select(0, 1), w.select(0, 2)},  // column 1 and row 2 meet at w[2][1]
+  };
+  for (std::size_t k = 0; k < overlapping.size(); ++k) {
+    CAPTURE(k);
+    const Tensor& a = overlapping[k].first;
+    const Tensor& b = overlapping[k].second;
+    const auto sum_of_both = [](const std::vector<Tensor>& in) { return in[0].sum() * in[1].sum(); };
+    CHECK_THROWS_WITH_AS(tg::gradcheck(sum_of_both, {a, b}), doctest::Contains("inputs 0 and 1 share memory"),
+                         tg::ValueError);
+  }
+  // Whole w against a row of it, in either order.
+  const auto scaled = [](const std::vector<Tensor>& in) { return in[0].sum() * in[1].sum(); };
+  CHECK_THROWS_AS(tg::gradcheck(scaled, {w, row1}), tg::ValueError);
+  CHECK_THROWS_AS(tg::gradcheck(scaled, {row1, w}), tg::ValueError);
+  // An input that does not require grad is not perturbed: sharing is harmless.
+  CHECK(tg::gradcheck(product, {row0, row0.detach()}));
 }
 
 TEST_CASE("gradcheck on non-contiguous and expanded inputs") {
