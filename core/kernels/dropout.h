@@ -4,11 +4,15 @@
 // 32-bit draw d with dropout_threshold(p), and each 64-bit random word gives
 // two draws, its low half first. 32 bits, not 53: half the generator's (or
 // the hash's) work per element, and p moves by less than 2^-32.
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
+#include <tapegrad/core/kernels/splitmix.h>
+#include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/random.h>
 #include <tapegrad/core/tensor.h>
 
@@ -28,11 +32,12 @@ TensorBase dropout_mask(const TensorBase& x, double p, Generator& generator);
 // Word `counter` of the counter-based stream `seed` (splitmix64's
 // finaliser): what the fused attention draws its weights' decisions from, so
 // that forward and backward recompute a tile's mask from (seed, index) alone.
+// vec::hashed_words computes many at once.
 inline std::uint64_t hashed_word(std::uint64_t seed, std::uint64_t counter) {
-  std::uint64_t z = seed + (counter + 1) * 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
+  std::uint64_t z = seed + (counter + 1) * splitmix::kGamma;
+  z = (z ^ (z >> splitmix::kShift1)) * splitmix::kMul1;
+  z = (z ^ (z >> splitmix::kShift2)) * splitmix::kMul2;
+  return z ^ (z >> splitmix::kShift3);
 }
 
 // A draw's multiplier, 0 or keep, without a branch: a branch on the draw is
@@ -80,6 +85,27 @@ void hashed_dropout_multipliers(std::uint64_t seed, std::uint64_t first, std::in
     out[0] = dropout_multiplier(hashed_word(seed, base++) >> 32, threshold, keep);
     ++out;
     --n;
+  }
+  if constexpr ((std::is_same_v<T, float> || std::is_same_v<T, double>)&&std::endian::native == std::endian::little) {
+    if (threshold <= 0xFFFFFFFFu) {
+      // The words in chunks from vec::hashed_words (AVX2 where the CPU has
+      // it), whose bytes are the draws in order, low half first; then one
+      // vectorised comparison per draw: the same multipliers as below.
+      using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+      const auto t32 = static_cast<std::uint32_t>(threshold);
+      const Bits keep_bits = std::bit_cast<Bits>(keep);
+      constexpr std::int64_t kWords = 128;
+      std::uint64_t words[kWords];
+      for (std::int64_t i = 0; i < n; i += 2 * kWords) {
+        const std::int64_t m = std::min(2 * kWords, n - i), w = (m + 1) / 2;
+        vec::hashed_words(seed, base + static_cast<std::uint64_t>(i / 2), w, words);
+        std::uint32_t draws[2 * kWords];
+        std::memcpy(draws, words, static_cast<std::size_t>(w) * sizeof(std::uint64_t));  // word k's low half: draw 2k
+        Bits* o = reinterpret_cast<Bits*>(out + i);
+        for (std::int64_t k = 0; k < m; ++k) o[k] = keep_bits & (Bits{0} - static_cast<Bits>(draws[k] >= t32));
+      }
+      return;
+    }
   }
   // The words by index, not by a counter the lambda increments: each hash is
   // then independent of the last, and the loop overlaps them.

@@ -9,6 +9,7 @@
 #include <numbers>
 
 #include "normal_tail.h"
+#include "splitmix.h"
 
 #if defined(TAPEGRAD_HAVE_SLEEF) && defined(__x86_64__)
 #include <immintrin.h>
@@ -137,6 +138,18 @@ TG_VEC_DISPATCH(tanh, float, sse2_f32, Sleef_tanhf4_u10, std::tanh)
 TG_VEC_DISPATCH(tanh, double, sse2_f64, Sleef_tanhd2_u10, std::tanh)
 TG_VEC_DISPATCH(erf, float, sse2_f32, Sleef_erff4_u10, std::erf)
 TG_VEC_DISPATCH(erf, double, sse2_f64, Sleef_erfd2_u10, std::erf)
+
+void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out) {
+#if TG_VEC_X86
+  if (isa() == Isa::kAvx2) return avx2::hashed_words(seed, first, n, out);
+#endif
+  for (std::int64_t k = 0; k < n; ++k) {
+    std::uint64_t z = seed + (first + static_cast<std::uint64_t>(k) + 1) * splitmix::kGamma;
+    z = (z ^ (z >> splitmix::kShift1)) * splitmix::kMul1;
+    z = (z ^ (z >> splitmix::kShift2)) * splitmix::kMul2;
+    out[k] = z ^ (z >> splitmix::kShift3);
+  }
+}
 
 void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n) {
 #if TG_VEC_X86

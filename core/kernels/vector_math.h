@@ -30,6 +30,11 @@ void erf(const double* x, double* y, std::int64_t n);
 // NaN gives NaN. cdf or pdf may be x.
 void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n);
 
+// out[k] = hashed_word(seed, first + k) for k < n (dropout.h: splitmix64's
+// finaliser of a counter), 4 words at a time with AVX2: the fused
+// attention's dropout draws.
+void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out);
+
 // y[i] = exp(x[i] - shift), i < n: softmax's step. float and double go
 // through exp above; the 16-bit floats keep the scalar expression. y may be x.
 template <class T>

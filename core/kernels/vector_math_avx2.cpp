@@ -12,6 +12,7 @@
 #include <numbers>
 
 #include "normal_tail.h"
+#include "splitmix.h"
 
 #if defined(TAPEGRAD_HAVE_SLEEF) && defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -127,6 +128,42 @@ void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n) {
     cdf[i + k] = out_c[k];
     if (pdf) pdf[i + k] = out_p[k];
   }
+}
+
+namespace {
+
+// a * b mod 2^64 in each lane (AVX2 has no 64-bit multiply): the low halves'
+// full product plus the cross products shifted up.
+inline __m256i mul64(__m256i a, __m256i b) {
+  const __m256i low = _mm256_mul_epu32(a, b);
+  const __m256i cross =
+      _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), b), _mm256_mul_epu32(a, _mm256_srli_epi64(b, 32)));
+  return _mm256_add_epi64(low, _mm256_slli_epi64(cross, 32));
+}
+
+inline __m256i finalise(__m256i z) {
+  z = mul64(_mm256_xor_si256(z, _mm256_srli_epi64(z, splitmix::kShift1)),
+            _mm256_set1_epi64x(static_cast<long long>(splitmix::kMul1)));
+  z = mul64(_mm256_xor_si256(z, _mm256_srli_epi64(z, splitmix::kShift2)),
+            _mm256_set1_epi64x(static_cast<long long>(splitmix::kMul2)));
+  return _mm256_xor_si256(z, _mm256_srli_epi64(z, splitmix::kShift3));
+}
+
+}  // namespace
+
+void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out) {
+  // Lane j holds seed + (first + k + j + 1) gamma, stepped by 4 gamma (all
+  // mod 2^64, as the scalar arithmetic).
+  const auto lane = [&](std::uint64_t j) { return static_cast<long long>(seed + (first + j + 1) * splitmix::kGamma); };
+  __m256i z = _mm256_set_epi64x(lane(3), lane(2), lane(1), lane(0));
+  const __m256i step = _mm256_set1_epi64x(static_cast<long long>(4 * splitmix::kGamma));
+  std::int64_t k = 0;
+  for (; k + 4 <= n; k += 4, z = _mm256_add_epi64(z, step))
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k), finalise(z));
+  if (k == n) return;
+  alignas(32) std::uint64_t tail[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(tail), finalise(z));
+  for (std::int64_t j = 0; k + j < n; ++j) out[k + j] = tail[j];
 }
 
 void exp(const float* x, float* y, std::int64_t n) { map_f32<Sleef_expf8_u10avx2>(x, y, n); }

@@ -15,6 +15,7 @@ TG_VEC_HIDDEN void tanh(const double* x, double* y, std::int64_t n);
 TG_VEC_HIDDEN void erf(const float* x, float* y, std::int64_t n);
 TG_VEC_HIDDEN void erf(const double* x, double* y, std::int64_t n);
 TG_VEC_HIDDEN void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n);
+TG_VEC_HIDDEN void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out);
 
 }  // namespace tg::kernel::vec::avx2
 

@@ -18,6 +18,7 @@
 
 #include <tapegrad/autograd/functional.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/dropout.h>
 #include <tapegrad/core/kernels/vector_math.h>
 
 namespace test_vector_math {
@@ -314,6 +315,30 @@ TEST_CASE("exp, sigmoid, tanh, gelu and softmax give the same values for every l
       CAPTURE(name);
       CHECK(tg::equal(fn(x), fn(xt)));
     }
+  }
+}
+
+TEST_CASE("hashed_words gives hashed_word's words on every instruction set, wherever a run starts and ends") {
+  IsaGuard guard;
+  const std::uint64_t seed = 0xFEDCBA9876543210ULL;
+  for (Isa isa : available_isas()) {
+    CAPTURE(tg::kernel::vec::isa_name(isa));
+    REQUIRE(tg::kernel::vec::force_isa(isa));
+    for (const std::uint64_t first :
+         {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{7}, (std::uint64_t{1} << 63) + 5,
+          ~std::uint64_t{0} - 2})  // the counter wraps as the scalar one
+      for (const std::int64_t n : {0, 1, 3, 4, 5, 8, 13, 1000}) {
+        CAPTURE(first);
+        CAPTURE(n);
+        std::vector<std::uint64_t> out(static_cast<std::size_t>(n) + 1, 0xAAAAAAAAAAAAAAAAULL);
+        tg::kernel::vec::hashed_words(seed, first, n, out.data());
+        std::int64_t wrong = 0;
+        for (std::int64_t k = 0; k < n; ++k)
+          if (out[static_cast<std::size_t>(k)] != tg::kernel::hashed_word(seed, first + static_cast<std::uint64_t>(k)))
+            ++wrong;
+        CHECK(wrong == 0);
+        CHECK(out.back() == 0xAAAAAAAAAAAAAAAAULL);  // nothing past n
+      }
   }
 }
 
