@@ -173,10 +173,13 @@ std::string to_dot(const std::vector<Tensor>& outputs, const NamedTensors& named
     for (const auto& [nr, m] : g.outputs[i])
       text += g.outputs[i].size() > 1 ? fmt::format("\n{}: {}", nr, meta_str(m.shape, m.dtype))
                                       : fmt::format("\n{}", meta_str(m.shape, m.dtype));
+    // A backward without retain_graph frees what a node saved once the node
+    // has run: the info (kept at recording) outlives the tensors, so say so
+    // rather than show memory the graph no longer holds.
     if (options.show_saved)
       for (const auto& s : node.saved_info())
-        text += fmt::format("\nsaved{}: {} ({})", s.is_output ? " output" : "", meta_str(s.shape, s.dtype),
-                            bytes_str(s.nbytes));
+        text += fmt::format("\nsaved{}: {} ({}{})", s.is_output ? " output" : "", meta_str(s.shape, s.dtype),
+                            bytes_str(s.nbytes), node.released() ? ", freed" : "");
     return text;
   };
   auto node_line = [&](std::size_t i) {

@@ -11,7 +11,8 @@
 ///
 /// Each node is one recorded op: its name, the shape and dtype of each of its
 /// outputs, and (for ops recorded under a GraphDetailGuard) the shapes, dtypes
-/// and bytes of the tensors it saved for backward. Leaves are the tensors
+/// and bytes of the tensors it saved for backward, marked ", freed" once a
+/// backward without retain_graph has run the op and released them. Leaves are the tensors
 /// that require grad, named when they are among the named parameters given.
 /// Edges go from an input to the op that used it.
 #include <string>
@@ -28,7 +29,9 @@ struct DotOptions {
   /// the other, like the hidden layers of an MLP) once, as a cluster labelled
   /// "×N".
   bool collapse_repeats = false;
-  bool show_saved = true;  ///< list what each op saved (recorded under a GraphDetailGuard)
+  /// List what each op saved (recorded under a GraphDetailGuard); what a
+  /// backward has freed is marked ", freed".
+  bool show_saved = true;
 };
 
 /// Names for leaves, as Module::named_parameters() gives them.

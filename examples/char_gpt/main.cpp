@@ -39,7 +39,7 @@ namespace F = tg::nn::functional;
 namespace fs = std::filesystem;
 
 constexpr const char* kUsage = R"(usage: char_gpt [options]
-  --steps N            training steps (2000)
+  --steps N            train up to step N (2000; with --resume the checkpoint's steps count)
   --batch-size N       sequences per step (32)
   --block N            context length in characters (64)
   --d-model N          embedding width (96)
@@ -60,7 +60,7 @@ constexpr const char* kUsage = R"(usage: char_gpt [options]
   --checkpoint FILE    the checkpoint --sample reads
   --temperature X      sampling temperature (0.8)
   --top-k K            sample among the K likeliest characters (0: all) (20)
-  --prompt TEXT        text to continue ("\n")
+  --prompt TEXT        text to continue ("\n"); every character must be in the checkpoint's vocabulary
 )";
 
 struct Config {
@@ -130,13 +130,37 @@ Corpus read_corpus(const std::string& dir) {
   return c;
 }
 
-std::vector<std::int64_t> encode(const std::string& text, const std::string& vocab) {
+// A byte as a message shows it: itself when printable, else an escape.
+std::string show_char(unsigned char ch) {
+  if (ch == '\n') return "'\\n'";
+  if (ch == '\t') return "'\\t'";
+  if (ch >= 0x20 && ch < 0x7f) return fmt::format("'{}'", static_cast<char>(ch));
+  return fmt::format("'\\x{:02x}'", ch);
+}
+
+// The ids of `text`'s characters. A character outside the vocabulary is a
+// ValueError naming each such character, `what` the text is and `whose`
+// vocabulary it is: mapping it to some id (it once became id 0) would have
+// the model continue a text nobody gave it.
+std::vector<std::int64_t> encode(const std::string& text, const std::string& vocab, const std::string& what,
+                                 const std::string& whose) {
   std::vector<std::int64_t> table(256, -1);
   for (std::size_t i = 0; i < vocab.size(); ++i)
     table[static_cast<unsigned char>(vocab[i])] = static_cast<std::int64_t>(i);
   std::vector<std::int64_t> ids;
   ids.reserve(text.size());
-  for (unsigned char ch : text) ids.push_back(std::max<std::int64_t>(table[ch], 0));
+  std::set<unsigned char> unknown;
+  for (unsigned char ch : text) {
+    if (table[ch] < 0) unknown.insert(ch);
+    ids.push_back(table[ch]);
+  }
+  if (!unknown.empty()) {
+    std::vector<std::string> shown;
+    for (unsigned char ch : unknown) shown.push_back(show_char(ch));
+    throw tg::ValueError(fmt::format("{} has {} outside the vocabulary of {} ({} characters): {}", what,
+                                     unknown.size() == 1 ? "a character" : "characters", whose, vocab.size(),
+                                     fmt::join(shown, ", ")));
+  }
   return ids;
 }
 
@@ -299,8 +323,11 @@ std::string sample(const Config& given) {
   model.eval();
   tg::NoGradGuard no_grad;
   tg::Generator gen(given.seed);
-  std::vector<std::int64_t> context = encode(given.prompt, vocab);
-  if (context.empty()) context.push_back(0);
+  // The model has no start token: it continues a text, so there must be one
+  // (an empty prompt used to begin with whatever character has id 0).
+  if (given.prompt.empty())
+    throw tg::ValueError("--prompt is empty: give at least one character to continue (the default is a newline)");
+  std::vector<std::int64_t> context = encode(given.prompt, vocab, "--prompt", fmt::format("'{}'", path));
   std::string out;
   for (std::int64_t i = 0; i < given.sample; ++i) {
     const auto n = static_cast<std::int64_t>(context.size());
@@ -336,8 +363,9 @@ std::string sample(const Config& given) {
 void train(const Config& c) {
   tg::manual_seed(c.seed);
   const Corpus corpus = read_corpus(c.data_dir);
-  const auto train_ids = encode(corpus.train, corpus.vocab);
-  const auto val_ids = encode(corpus.val, corpus.vocab);
+  // The vocabulary is made from both texts: every character is in it.
+  const auto train_ids = encode(corpus.train, corpus.vocab, "the training text", "the corpus");
+  const auto val_ids = encode(corpus.val, corpus.vocab, "the validation text", "the corpus");
   const std::size_t V = corpus.vocab.size();
   // A window is block + 1 characters (inputs and the next-character targets).
   for (const auto& [part, n] : {std::pair{"training", train_ids.size()}, std::pair{"validation", val_ids.size()}})
@@ -391,6 +419,12 @@ void train(const Config& c) {
       metrics.push_back(m);
     }
     fmt::print("resumed from {} at step {}\n", c.resume, step);
+    // The loop below would not run: no checkpoint or metrics would be saved,
+    // and the closing lines would claim a run and files that did not happen.
+    if (step >= c.steps) {
+      fmt::print("nothing to train: the checkpoint is at step {} and --steps is {}; nothing written\n", step, c.steps);
+      return;
+    }
   }
   const auto save = [&] {
     tg::Checkpoint out{.model = &model, .optimizer = &opt, .scheduler = &sched, .generator = &batch_gen};

@@ -18,7 +18,9 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage: fashion_mnist [options]
-  --epochs N        training epochs (10)
+  --epochs N        train up to epoch N (10); with --resume the checkpoint's epochs count, and one
+                    already at N or past it is saved to --out unchanged; 0 needs --resume (from
+                    scratch it would only overwrite --out's checkpoint with untrained weights)
   --batch-size N    batch size (32)
   --lr X            Adam learning rate (0.001)
   --model mlp|cnn   784-32-64-10 MLP (default) or two conv blocks + linear head
@@ -34,10 +36,11 @@ constexpr const char* kUsage = R"(usage: fashion_mnist [options]
                     (--batch-size is the global batch, split over the ranks; rank 0 writes the outputs)
   --save-every N    with --distributed: also write the checkpoint every N steps within an epoch
                     (resumable mid-epoch only with the same number of ranks)
-  --profile FILE    profile the first 20 training steps: print the op table, write a Chrome
-                    trace (open it in https://ui.perfetto.dev)
+  --profile FILE    profile the first 20 training steps (all of the first epoch's when it has fewer;
+                    never the evaluation): print the op table, write a Chrome trace (open it in
+                    https://ui.perfetto.dev); not with --distributed
   --graph FILE.dot  write the first step's autograd graph as Graphviz DOT (and FILE.svg when
-                    graphviz's dot is installed)
+                    graphviz's dot is installed); not with --distributed
 )";
 
 using examples::parse_double;

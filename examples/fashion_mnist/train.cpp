@@ -106,10 +106,24 @@ void write_graph(const std::string& path, const tg::Tensor& loss, const nn::Modu
 
 }  // namespace
 
-RunResult train(const Config& config) {
+void check_config(const Config& config) {
   if (config.epochs < 0 || config.batch_size <= 0 || config.threads <= 0)
     throw tg::ValueError(fmt::format("invalid settings: epochs {}, batch size {}, threads {}", config.epochs,
                                      config.batch_size, config.threads));
+  // A run that trains nothing still saves (a resumed one copies its
+  // checkpoint to --out); from scratch that would overwrite a trained
+  // checkpoint with freshly initialised weights, and an empty metrics.csv.
+  if (config.epochs == 0 && config.resume.empty())
+    throw tg::ValueError(
+        "--epochs 0 without --resume trains nothing (and would overwrite the checkpoint in --out with untrained "
+        "weights); to evaluate a checkpoint use --evaluate FILE");
+  // train_distributed() has neither: refused rather than silently ignored.
+  if (config.distributed && (!config.profile.empty() || !config.graph.empty()))
+    throw tg::ValueError("--profile and --graph work in a single process only, not with --distributed");
+}
+
+RunResult train(const Config& config) {
+  check_config(config);
   // Before the data, so a bad --out fails at once, as a tg::Error.
   std::error_code error;
   std::filesystem::create_directories(config.out_dir, error);
@@ -145,6 +159,9 @@ RunResult train(const Config& config) {
           "saved at the end of an epoch",
           config.resume, state.epoch + 1, state.world_size, state.world_size));
     fmt::print("resumed from {} after epoch {}\n", config.resume, state.epoch);
+    if (config.epochs <= state.epoch)
+      fmt::print("nothing to train: --epochs {} and the checkpoint is at epoch {}; it is saved to {} unchanged\n",
+                 config.epochs, state.epoch, config.out_dir);
   }
   loader.set_epoch(static_cast<std::uint64_t>(state.epoch));
 
@@ -153,18 +170,28 @@ RunResult train(const Config& config) {
   result.checkpoint_path = (std::filesystem::path(config.out_dir) / "checkpoint.safetensors").string();
   const bool interactive = config.progress && stdout_is_terminal();
   // --profile: the first steps are enough to see where a step's time goes.
+  // The window is training steps only: it ends after kProfiledSteps steps or
+  // with the first epoch's last step, whichever comes first, so the test-set
+  // evaluation and the checkpoint writing after an epoch are never in it.
   constexpr std::size_t kProfiledSteps = 20;
   std::optional<tg::profiler::Profile> profile;
-  if (!config.profile.empty()) profile.emplace();
+  std::size_t steps = 0;
+  if (!config.profile.empty()) {
+    if (state.epoch < config.epochs) profile.emplace();
+    else fmt::print("--profile: no training step to profile, no trace written\n");
+  }
+  if (!config.graph.empty() && state.epoch >= config.epochs)
+    fmt::print("--graph: no training step to draw, no graph written\n");
   auto finish_profile = [&] {
     if (!profile) return;
     profile->stop();
-    fmt::print("profile of the first {} steps:\n{}", kProfiledSteps, profile->table(15));
+    if (steps == kProfiledSteps) fmt::print("profile of the first {} training steps:\n", steps);
+    else fmt::print("profile of the first epoch's {} training steps (it has fewer than {}):\n", steps, kProfiledSteps);
+    fmt::print("{}", profile->table(15));
     profile->export_chrome_trace(config.profile);
     fmt::print("wrote the Chrome trace {}\n", config.profile);
     profile.reset();
   };
-  std::size_t steps = 0;
   for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     ProgressBar bar(fmt::format("epoch {}/{}", epoch, config.epochs), loader.size(), interactive);
@@ -185,6 +212,7 @@ RunResult train(const Config& config) {
       if (++steps == kProfiledSteps) finish_profile();
     }
     if (config.progress) bar.finish();
+    finish_profile();  // a first epoch shorter than kProfiledSteps: before its evaluation
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const Evaluation test = evaluate(*model, test_images, data.test_labels);
     EpochMetrics m{epoch, batches ? loss_sum / static_cast<double>(batches) : 0, test.loss, test.accuracy, seconds};
@@ -195,7 +223,6 @@ RunResult train(const Config& config) {
     std::fflush(stdout);
     save_checkpoint(result.checkpoint_path, *model, optimizer, epoch_end(config.model, epoch, result.metrics));
   }
-  finish_profile();  // fewer steps than kProfiledSteps
   if (config.epochs <= state.epoch)
     save_checkpoint(result.checkpoint_path, *model, optimizer, epoch_end(config.model, state.epoch, result.metrics));
   const auto out = std::filesystem::path(config.out_dir);

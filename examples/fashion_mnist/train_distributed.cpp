@@ -57,9 +57,7 @@ RunResult train_distributed(const Config& config) {
   dist::init();
   const int world = dist::world_size();
   const bool root = dist::rank() == 0;
-  if (config.epochs < 0 || config.batch_size <= 0 || config.threads <= 0)
-    throw tg::ValueError(fmt::format("invalid settings: epochs {}, batch size {}, threads {}", config.epochs,
-                                     config.batch_size, config.threads));
+  check_config(config);
   if (config.batch_size % world != 0)
     throw tg::ValueError(fmt::format("--batch-size {} does not split evenly over {} ranks", config.batch_size, world));
   const auto local_batch = static_cast<std::size_t>(config.batch_size / world);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include <tapegrad/autograd/dot.h>
+#include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
@@ -65,6 +66,37 @@ TEST_CASE("to_dot: saved tensors and their sizes under a GraphDetailGuard only")
   const std::string dot = tg::autograd::to_dot(y);
   CHECK(dot.find("saved output: [5, 4] float32 (80 B)") != std::string::npos);
   CHECK(tg::autograd::to_dot(y, {}, {.show_saved = false}).find("saved") == std::string::npos);
+}
+
+TEST_CASE("to_dot: saved tensors a backward freed are drawn as freed, those still held are not") {
+  tg::autograd::GraphDetailGuard detail;
+  Tensor a = tg::ones({5, 4}).set_requires_grad(true);
+  Tensor b = tg::ones({3}).set_requires_grad(true);
+  const std::string a_saved = "saved output: [5, 4] float32 (80 B";
+  const std::string b_saved = "saved output: [3] float32 (12 B";
+
+  SUBCASE("backward without retain_graph frees every node it ran") {
+    Tensor loss = tg::sum(tg::exp(a));
+    const std::string before = tg::autograd::to_dot(loss);
+    CHECK(before.find(a_saved + ")") != std::string::npos);
+    CHECK(before.find("freed") == std::string::npos);
+    loss.backward();
+    const std::string after = tg::autograd::to_dot(loss);
+    CHECK(after.find(a_saved + ", freed)") != std::string::npos);
+    CHECK(after.find(a_saved + ")") == std::string::npos);
+  }
+  SUBCASE("retain_graph keeps them") {
+    Tensor loss = tg::sum(tg::exp(a));
+    loss.backward({}, /*retain_graph=*/true);
+    CHECK(tg::autograd::to_dot(loss).find("freed") == std::string::npos);
+  }
+  SUBCASE("a branch the backward did not need keeps what it saved") {
+    Tensor loss = tg::add(tg::sum(tg::exp(a)), tg::sum(tg::exp(b)));
+    tg::grad({loss}, {a});
+    const std::string after = tg::autograd::to_dot(loss);
+    CHECK(after.find(a_saved + ", freed)") != std::string::npos);
+    CHECK(after.find(b_saved + ")") != std::string::npos);
+  }
 }
 
 TEST_CASE("to_dot: collapse_repeats draws a run of identical blocks once, labelled with its count") {

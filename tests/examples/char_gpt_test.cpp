@@ -112,6 +112,28 @@ TEST_CASE("examples/char_gpt: trains a few steps, resumes, and samples from its 
   refused("--out '" + (dir / "out").string() + "' --sample -5", "--sample must be at least 0, got -5");
   refused("--threads 4294967297", "--threads must be at most");
   refused("--steps 99999999999999999999", "--steps is out of range");
+  // Prompt characters the checkpoint has no id for (the corpus has no
+  // capitals and no '~'), each named once: they used to become the
+  // vocabulary's first character without a word. An empty prompt used to
+  // start from that character too.
+  const std::string sample_out = "--out '" + (dir / "out").string() + "' --sample 5";
+  refused(sample_out + " --prompt 'the Cat~ sat Q'", "--prompt has characters outside the vocabulary of '" +
+                                                         (dir / "out" / "char_gpt.safetensors").string() + "'");
+  refused(sample_out + " --prompt 'the Cat~ sat Q'", "characters): 'C', 'Q', '~'");
+  refused(sample_out + " --prompt 'the caT'", "--prompt has a character outside the vocabulary");
+  refused(sample_out + " --prompt ''", "--prompt is empty");
+  const Run known = run_char_gpt(sample_out + " --prompt 'the cat'");
+  CHECK(known.exit_code == 0);
+
+  // Resumed at or past --steps: nothing trained, and it says so instead of
+  // reporting a run and files it did not write.
+  const Run nothing = run_char_gpt(common + " --steps 9 --resume '" + (dir / "out" / "char_gpt.safetensors").string() +
+                                   "' --out '" + (dir / "untouched").string() + "'");
+  INFO(nothing.output);
+  CHECK(nothing.exit_code == 0);
+  CHECK(contains(nothing.output, "nothing to train: the checkpoint is at step 9 and --steps is 9"));
+  CHECK_FALSE(contains(nothing.output, "wrote"));
+  CHECK_FALSE(std::filesystem::exists(dir / "untouched" / "char_gpt.safetensors"));
   std::filesystem::remove_all(dir);
 }
 

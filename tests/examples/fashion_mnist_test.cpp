@@ -242,6 +242,22 @@ TEST_CASE("fashion_mnist: an output folder that cannot be made is an error namin
                        doctest::Contains("not_a_folder/run"), tg::Error);
 }
 
+TEST_CASE("fashion_mnist: settings no run can use are refused before anything is written") {
+  // From scratch, 0 epochs trained nothing but saved untrained weights over
+  // the checkpoint in out_dir.
+  const std::string out = scratch() / "zero_epochs";
+  CHECK_THROWS_WITH_AS(fashion::train({.epochs = 0, .out_dir = out, .progress = false}),
+                       doctest::Contains("--epochs 0 without --resume trains nothing"), tg::ValueError);
+  CHECK_FALSE(fs::exists(out));
+  // With a checkpoint to start from, 0 epochs is a valid (copying) run.
+  CHECK_NOTHROW(fashion::check_config({.epochs = 0, .resume = "given.safetensors"}));
+  // The distributed run has no --profile and no --graph: refused, not ignored.
+  CHECK_THROWS_WITH_AS(fashion::check_config({.distributed = true, .profile = "trace.json"}),
+                       doctest::Contains("not with --distributed"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(fashion::check_config({.distributed = true, .graph = "graph.dot"}),
+                       doctest::Contains("not with --distributed"), tg::ValueError);
+}
+
 TEST_CASE("fashion_mnist: a failed load leaves the model as it was") {
   const std::string good = untrained_checkpoint("for_rollback.safetensors");
   auto model = fashion::make_model("mlp");

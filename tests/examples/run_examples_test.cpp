@@ -3,9 +3,17 @@
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+
+#include <fmt/format.h>
+
+#include <tapegrad/data/fashion_mnist.h>
 
 namespace test_run_examples_test {
 
@@ -83,6 +91,51 @@ TEST_CASE("examples/fashion_mnist: --help, and a clear error for a bad option") 
   // past int are refused, not wrapped.
   refused("--colour", "unknown option '--colour'");
   refused("--threads 4294967297", "--threads must be at most");
+}
+
+TEST_CASE("examples/fashion_mnist: --epochs 0 without --resume is refused and leaves the checkpoint alone") {
+  // It used to save freshly initialised weights over the trained checkpoint
+  // in --out (and an empty metrics.csv), and exit 0.
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("tapegrad_fashion_epochs0_{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  const auto checkpoint = dir / "checkpoint.safetensors";
+  std::ofstream(checkpoint) << "trained weights";
+  const Run run = run_example("fashion_mnist", "--epochs 0 --no-progress --out '" + dir.string() + "'");
+  INFO(run.output);
+  CHECK(run.exit_code == 1);
+  CHECK(contains(run.output, "--epochs 0 without --resume trains nothing"));
+  std::ifstream in(checkpoint);
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "trained weights");
+  CHECK_FALSE(std::filesystem::exists(dir / "metrics.csv"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("examples/fashion_mnist: --profile of a first epoch under 20 steps says so and leaves out the evaluation") {
+  const std::filesystem::path data = tg::data::default_fashion_mnist_dir();
+  if (!std::filesystem::exists(data / "t10k-images-idx3-ubyte.gz") &&
+      !std::filesystem::exists(data / "t10k-images-idx3-ubyte")) {
+    MESSAGE("skipped: Fashion-MNIST is not in " << data.string());
+    return;
+  }
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("tapegrad_fashion_profile_{}", ::getpid());
+  const auto trace = dir / "trace.json";
+  // 64 images in batches of 32: two steps, then the test-set evaluation.
+  const Run run = run_example("fashion_mnist", "--epochs 2 --limit 64 --batch-size 32 --no-progress --out '" +
+                                                   dir.string() + "' --profile '" + trace.string() + "'");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  // It used to say "the first 20 steps" over a window that ran on through
+  // both epochs' evaluations and checkpoint writes.
+  CHECK(contains(run.output, "profile of the first epoch's 2 training steps (it has fewer than 20):"));
+  CHECK_FALSE(contains(run.output, "first 20"));
+  // The profile is printed before the first epoch's line, that is before its evaluation.
+  CHECK(run.output.find("profile of the") < run.output.find("epoch  1:"));
+  std::ifstream in(trace);
+  const std::string json(std::istreambuf_iterator<char>(in), {});
+  CHECK(contains(json, "cross_entropy"));
+  // argmax runs only in the evaluation (the predicted classes).
+  CHECK_FALSE(contains(json, "argmax"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace test_run_examples_test
