@@ -122,7 +122,14 @@ ReplicaDesc decode(std::span<const std::int64_t> w, int rank) {
     t.requires_grad = next() != 0;
     t.shape.resize(count());
     for (auto& s : t.shape) s = next();
-    t.name.resize(count());
+    // A name of n bytes takes (n + 7) / 8 words: bounded by the words left,
+    // not by their count (a long name in a small model is longer than that).
+    const std::int64_t name_bytes = next();
+    if (name_bytes < 0 || (static_cast<std::size_t>(name_bytes) + 7) / 8 > w.size() - at)
+      throw ValueError(fmt::format(
+          "DistributedDataParallel: rank {}'s description of its module is malformed (a different tapegrad build?)",
+          rank));
+    t.name.resize(static_cast<std::size_t>(name_bytes));
     for (std::size_t c = 0; c < t.name.size(); c += 8) {
       const std::int64_t word = next();
       std::memcpy(t.name.data() + c, &word, std::min<std::size_t>(8, t.name.size() - c));

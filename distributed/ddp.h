@@ -74,9 +74,11 @@ class DistributedDataParallel : public nn::Module {
   /// module's parameters and buffers from rank 0 (collective).
   /// @param module  the replica (registered as the submodule "module")
   /// @param options buckets, unused parameters, buffers, group
-  /// @throws tg::ValueError for a null module or bucket_cap_mb <= 0 (on this
-  /// rank only, before any communication), or, on every rank, when the ranks'
-  /// parameters, buffers or options differ (naming the first difference).
+  /// @throws tg::ValueError for a null module (on this rank only, before any
+  /// communication), or, on every rank, when the ranks' parameters, buffers or
+  /// options differ (naming the first difference), or for bucket_cap_mb <= 0
+  /// (checked after that comparison, so a bad value on one rank is the
+  /// mismatch error on every rank).
   explicit DistributedDataParallel(std::shared_ptr<nn::Module> module, DDPOptions options = {});
   ~DistributedDataParallel() override;  ///< its gradient hooks, which hold the reducer weakly, then do nothing
   DistributedDataParallel(DistributedDataParallel&&) = default;  ///< moves the replica and its reducer

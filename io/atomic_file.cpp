@@ -78,10 +78,8 @@ void remove_orphaned_temp_files(const std::string& path) noexcept {
   try {
     namespace fs = std::filesystem;
     const fs::path target(path);
-    fs::path folder = target.parent_path();
-    if (folder.empty()) folder = ".";
-    const std::string prefix =
-        detail::temp_name_prefix(target.filename().string(), detail::folder_name_max(folder.string()));
+    const fs::path folder = folder_of(path);
+    const std::string prefix = detail::temp_name_prefix(target.filename().string(), detail::folder_name_max(folder));
     const auto self = static_cast<long long>(::getpid());
     std::error_code ec;
     for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {

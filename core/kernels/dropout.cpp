@@ -24,9 +24,6 @@ void generator_multipliers(std::int64_t n, std::uint64_t threshold, T keep, T* o
     for (std::int64_t w = 0; w < (n + 1) / 2; ++w) gen.next_u64();  // the stream moves on as before
     return;
   }
-  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-  const auto t32 = static_cast<std::uint32_t>(threshold);
-  const Bits keep_bits = std::bit_cast<Bits>(keep);
   constexpr std::int64_t kChunk = 512;  // even: a word's two draws never straddle chunks
   alignas(32) std::uint32_t draws[kChunk];
   for (std::int64_t i = 0; i < n; i += kChunk) {
@@ -36,8 +33,7 @@ void generator_multipliers(std::int64_t n, std::uint64_t threshold, T keep, T* o
       draws[k] = static_cast<std::uint32_t>(w);
       draws[k + 1] = static_cast<std::uint32_t>(w >> 32);
     }
-    Bits* o = reinterpret_cast<Bits*>(out + i);
-    for (std::int64_t k = 0; k < m; ++k) o[k] = keep_bits & (Bits{0} - static_cast<Bits>(draws[k] >= t32));
+    multipliers_from_draws(draws, m, static_cast<std::uint32_t>(threshold), keep, out + i);
   }
 }
 

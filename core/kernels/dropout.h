@@ -56,6 +56,18 @@ T dropout_multiplier(std::uint64_t draw, std::uint64_t threshold, T keep) {
   }
 }
 
+// out[k] = dropout_multiplier(draws[k], threshold, keep) for k < n, for
+// float and double and a threshold below 2^32, in a loop the compiler
+// vectorises (the chunked paths: dropout_mask's generator words, the
+// hashed words of hashed_dropout_multipliers).
+template <class T>
+void multipliers_from_draws(const std::uint32_t* draws, std::int64_t n, std::uint32_t threshold, T keep, T* out) {
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  const Bits keep_bits = std::bit_cast<Bits>(keep);
+  for (std::int64_t k = 0; k < n; ++k)
+    out[k] = std::bit_cast<T>(static_cast<Bits>(keep_bits & (Bits{0} - static_cast<Bits>(draws[k] >= threshold))));
+}
+
 // out[i] = 0 or keep for i < n, from the draws of the 64-bit words
 // word(0), word(1), ..., taken in that order: the low half of word k decides
 // out[2k], its high half out[2k + 1] (the rule of this header, for the
@@ -91,9 +103,6 @@ void hashed_dropout_multipliers(std::uint64_t seed, std::uint64_t first, std::in
       // The words in chunks from vec::hashed_words (AVX2 where the CPU has
       // it), whose bytes are the draws in order, low half first; then one
       // vectorised comparison per draw: the same multipliers as below.
-      using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-      const auto t32 = static_cast<std::uint32_t>(threshold);
-      const Bits keep_bits = std::bit_cast<Bits>(keep);
       constexpr std::int64_t kWords = 128;
       std::uint64_t words[kWords];
       for (std::int64_t i = 0; i < n; i += 2 * kWords) {
@@ -101,8 +110,7 @@ void hashed_dropout_multipliers(std::uint64_t seed, std::uint64_t first, std::in
         vec::hashed_words(seed, base + static_cast<std::uint64_t>(i / 2), w, words);
         std::uint32_t draws[2 * kWords];
         std::memcpy(draws, words, static_cast<std::size_t>(w) * sizeof(std::uint64_t));  // word k's low half: draw 2k
-        Bits* o = reinterpret_cast<Bits*>(out + i);
-        for (std::int64_t k = 0; k < m; ++k) o[k] = keep_bits & (Bits{0} - static_cast<Bits>(draws[k] >= t32));
+        multipliers_from_draws(draws, m, static_cast<std::uint32_t>(threshold), keep, out + i);
       }
       return;
     }

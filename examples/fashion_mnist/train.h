@@ -51,9 +51,10 @@ struct RunResult {
   std::string checkpoint_path;
 };
 // Throws tg::ValueError for settings no run can use: a negative epoch count,
-// a batch size or thread count below 1, and --epochs 0 without --resume
+// a batch size or thread count below 1, --epochs 0 without --resume
 // (nothing to train, and saving would replace the checkpoint in out_dir with
-// untrained weights). train() and train_distributed() call it first.
+// untrained weights), and --profile or --graph with --distributed (which
+// would ignore them). train() and train_distributed() call it first.
 void check_config(const Config& config);
 // Trains, printing progress and a line per epoch; writes the checkpoint, the
 // metrics CSV and the curves SVG into config.out_dir.

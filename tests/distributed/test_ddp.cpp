@@ -390,6 +390,14 @@ TEST_CASE("DDP: construction refuses replicas or options that differ across rank
   SUBCASE("bucket_cap_mb") {
     check_refused(base, base, "the option bucket_cap_mb is 25 on rank 0 but 0.5 on rank " + last, {}, {}, 0.5);
   }
+  SUBCASE("a long name in a small model") {
+    // The name's bytes outnumber the description's words: that is not a
+    // malformed description, and the message still names the difference.
+    const std::string name(200, 'n');
+    check_refused({{name, {3, 4}}}, {{name, {4, 3}}},
+                  "parameter 0 is " + name + " (float32, shape [3, 4], requires grad) on rank 0 but " + name +
+                      " (float32, shape [4, 3], requires grad) on rank " + last);
+  }
   check_in_step();
   // The same replica everywhere passes.
   auto model = std::make_shared<Listed>(base, std::vector<Spec>{{"running", {4}}});
