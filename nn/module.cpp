@@ -61,6 +61,17 @@ Tables& tables() {
   return *t;
 }
 
+// Erases the links naming `parent` as the parent of its children held by
+// reference (owned children are never linked). The tables' lock is held.
+template <class Children>
+void unlink_children(Tables& t, const Children& children, const Module* parent) {
+  for (const auto& c : children) {
+    if (c.owned) continue;
+    auto [first, last] = t.links.equal_range(c.module);
+    for (auto it = first; it != last;) it = it->second.parent == parent ? t.links.erase(it) : std::next(it);
+  }
+}
+
 }  // namespace
 
 Module::Module(Module&& other)
@@ -88,11 +99,7 @@ Module& Module::operator=(Module&& other) {
     auto& t = tables();
     std::lock_guard lock(t.mutex);
     // The children this module had are no longer its own.
-    for (const auto& c : old_children) {
-      if (c.owned) continue;
-      auto [first, last] = t.links.equal_range(c.module);
-      for (auto it = first; it != last;) it = it->second.parent == this ? t.links.erase(it) : std::next(it);
-    }
+    unlink_children(t, old_children, this);
     // The content that moved into this module earlier is destroyed now: a
     // parent of the module it came from drops it when that dies.
     std::erase_if(t.successors, [this](const auto& entry) { return entry.second == this; });
@@ -168,11 +175,7 @@ void Module::forget_links() {
   auto& t = tables();
   std::lock_guard lock(t.mutex);
   // The child pointers are used as keys only: members die before the parent.
-  for (const auto& c : children_) {
-    if (c.owned) continue;
-    auto [first, last] = t.links.equal_range(c.module);
-    for (auto it = first; it != last;) it = it->second.parent == this ? t.links.erase(it) : std::next(it);
-  }
+  unlink_children(t, children_, this);
   // As a child still registered in parents (which outlive their entries):
   // they follow this module's successor if it has one, else forget it.
   Module* successor = nullptr;

@@ -8,8 +8,9 @@
 #include <iterator>
 #include <numbers>
 
+#include <tapegrad/core/kernels/dropout.h>  // hashed_word, the scalar path of hashed_words
+
 #include "normal_tail.h"
-#include "splitmix.h"
 
 #if defined(TAPEGRAD_HAVE_SLEEF) && defined(__x86_64__)
 #include <immintrin.h>
@@ -143,12 +144,7 @@ void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::
 #if TG_VEC_X86
   if (isa() == Isa::kAvx2) return avx2::hashed_words(seed, first, n, out);
 #endif
-  for (std::int64_t k = 0; k < n; ++k) {
-    std::uint64_t z = seed + (first + static_cast<std::uint64_t>(k) + 1) * splitmix::kGamma;
-    z = (z ^ (z >> splitmix::kShift1)) * splitmix::kMul1;
-    z = (z ^ (z >> splitmix::kShift2)) * splitmix::kMul2;
-    out[k] = z ^ (z >> splitmix::kShift3);
-  }
+  for (std::int64_t k = 0; k < n; ++k) out[k] = hashed_word(seed, first + static_cast<std::uint64_t>(k));
 }
 
 void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n) {
