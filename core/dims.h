@@ -107,7 +107,14 @@ class Dims {
   /// The values as a std::vector.
   std::vector<std::int64_t> vec() const { return {begin(), end()}; }
 
-  friend bool operator==(const Dims& a, const Dims& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
+  // A loop rather than std::equal, which calls memcmp: every binary op
+  // compares its operands' shapes, and the call cost more than the few values.
+  friend bool operator==(const Dims& a, const Dims& b) {
+    if (a.n_ != b.n_) return false;
+    for (int i = 0; i < a.n_; ++i)
+      if (a.v_[static_cast<std::size_t>(i)] != b.v_[static_cast<std::size_t>(i)]) return false;
+    return true;
+  }
 
   /// ShapeError when the product does not fit in int64.
   std::int64_t product() const { return checked_numel(*this, "shape"); }

@@ -50,7 +50,14 @@ TensorBase make_tensor(Dims shape, DType dtype) {
     throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes for a tensor of shape {} ({})", nbytes,
                                        shape_str(shape), dtype_name(dtype)));
   }
-  impl->strides = contiguous_strides(shape);
+  // Row-major strides, products of the non-zero sizes: the loop above bounded
+  // them all by `extent`, so unlike contiguous_strides() nothing can overflow.
+  impl->strides = shape;
+  std::int64_t running = 1;
+  for (int d = shape.size() - 1; d >= 0; --d) {
+    impl->strides[d] = running;
+    running *= std::max<std::int64_t>(shape[d], 1);
+  }
   impl->sizes = shape;
   impl->numel = numel;
   impl->dtype = dtype;

@@ -18,7 +18,8 @@ namespace tg::nn::utils {
 /// into one vector; p > 0 or infinity). When it exceeds max_norm every
 /// gradient is scaled in place by max_norm / (norm + 1e-6), as PyTorch.
 /// Parameters without a gradient are skipped. Returns the norm before
-/// clipping. With error_if_nonfinite, a NaN or infinite norm is a ValueError
+/// clipping. A NaN norm (or max_norm) makes every gradient NaN, as PyTorch;
+/// with error_if_nonfinite, a NaN or infinite norm is a ValueError instead
 /// (and nothing is scaled).
 /// @param parameters         the tensors whose .grad() is clipped
 /// @param max_norm           the largest norm allowed

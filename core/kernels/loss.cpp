@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/vector_math.h>
 
 namespace tg::kernel {
 
@@ -49,12 +51,30 @@ TensorBase reduce_rows(const std::vector<double>& row_loss, const Dims& loss_sha
 }
 
 // log sum_k exp(row[k * stride]) over c classes.
+// exp(row[k * stride] - shift) for k in [k0, k0 + n) into out, n <= kExpRun:
+// vec::exp's vector loops for a contiguous float or double row (the logits
+// of a language model's vocabulary), the C library's exp otherwise.
+constexpr std::int64_t kExpRun = 256;
+
+template <class T>
+void row_exp(const T* row, std::int64_t stride, std::int64_t k0, std::int64_t n, T shift, T* out) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    if (stride == 1) return vec::exp_shifted(row + k0, out, n, shift);
+  }
+  for (std::int64_t k = 0; k < n; ++k) out[k] = std::exp(row[(k0 + k) * stride] - shift);
+}
+
 template <class T>
 double row_lse(const T* row, std::int64_t c, std::int64_t stride) {
   T m = row[0];
   for (std::int64_t k = 1; k < c; ++k) m = std::max(m, row[k * stride]);
   double sum = 0;
-  for (std::int64_t k = 0; k < c; ++k) sum += static_cast<double>(std::exp(row[k * stride] - m));
+  T e[kExpRun];
+  for (std::int64_t k0 = 0; k0 < c; k0 += kExpRun) {
+    const std::int64_t n = std::min(kExpRun, c - k0);
+    row_exp(row, stride, k0, n, m, e);
+    sum += lane_sum<double>(n, [&e](std::int64_t k) { return static_cast<double>(e[k]); });
+  }
   return static_cast<double>(m) + std::log(sum);
 }
 
@@ -197,11 +217,16 @@ TensorBase class_index_loss_backward(const TensorBase& dy, const TensorBase& x, 
       const double qsum = (1 - eps) * wy + smooth * weight_total;
       const double gr = g(r);
       const T lse_r = lse_d[r];
-      for (std::int64_t k = 0; k < l.c; ++k) {
-        const double p = static_cast<double>(std::exp(row[k * l.s] - lse_r));
-        double q = smooth * (w ? static_cast<double>(w[k]) : 1.0);
-        if (k == y[r]) q += (1 - eps) * wy;
-        drow[k * l.s] = static_cast<T>(gr * (qsum * p - q));
+      T p[kExpRun];
+      for (std::int64_t k0 = 0; k0 < l.c; k0 += kExpRun) {
+        const std::int64_t n = std::min(kExpRun, l.c - k0);
+        row_exp(row, l.s, k0, n, lse_r, p);
+        for (std::int64_t j = 0; j < n; ++j) {
+          const std::int64_t k = k0 + j;
+          double q = smooth * (w ? static_cast<double>(w[k]) : 1.0);
+          if (k == y[r]) q += (1 - eps) * wy;
+          drow[k * l.s] = static_cast<T>(gr * (qsum * static_cast<double>(p[j]) - q));
+        }
       }
     });
   });
@@ -294,15 +319,19 @@ std::pair<TensorBase, TensorBase> cross_entropy_probabilities_backward(const Ten
       double qsum = 0;
       for (std::int64_t k = 0; k < l.c; ++k)
         qsum += (w ? static_cast<double>(w[k]) : 1.0) * ((1 - eps) * static_cast<double>(td[base + k * l.s]) + smooth);
-      for (std::int64_t k = 0; k < l.c; ++k) {
-        const std::int64_t e = base + k * l.s;
-        const double wk = w ? static_cast<double>(w[k]) : 1.0;
-        if (dxd) {
-          const double p = static_cast<double>(std::exp(xd[e] - lse_r));
-          const double q = wk * ((1 - eps) * static_cast<double>(td[e]) + smooth);
-          dxd[e] = static_cast<T>(gr * (qsum * p - q));
+      T p[kExpRun];
+      for (std::int64_t k0 = 0; k0 < l.c; k0 += kExpRun) {
+        const std::int64_t n = std::min(kExpRun, l.c - k0);
+        if (dxd) row_exp(xd + base, l.s, k0, n, lse_r, p);
+        for (std::int64_t j = 0; j < n; ++j) {
+          const std::int64_t e = base + (k0 + j) * l.s;
+          const double wk = w ? static_cast<double>(w[k0 + j]) : 1.0;
+          if (dxd) {
+            const double q = wk * ((1 - eps) * static_cast<double>(td[e]) + smooth);
+            dxd[e] = static_cast<T>(gr * (qsum * static_cast<double>(p[j]) - q));
+          }
+          if (dtd) dtd[e] = static_cast<T>(gr * (1 - eps) * wk * static_cast<double>(lse_r - xd[e]));
         }
-        if (dtd) dtd[e] = static_cast<T>(gr * (1 - eps) * wk * static_cast<double>(lse_r - xd[e]));
       }
     });
   });

@@ -737,6 +737,18 @@ TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim) {
   });
 }
 
+double power_sum(const TensorBase& x, double p) {
+  if (is_reduced_float(x.dtype())) return power_sum(widen(x), p);
+  const TensorBase xc = contiguous(x);
+  return dispatch_compute_floating(x.dtype(), "power_sum", [&]<class T>() {
+    const T* d = xc.data_ptr<T>();
+    const std::int64_t n = xc.numel();
+    if (p == 2) return reduce_row(sum_of<T>([](double v) { return v * v; }), d, n, 1, 0);
+    if (p == 1) return reduce_row(sum_of<T>([](double v) { return std::abs(v); }), d, n, 1, 0);
+    return reduce_row(sum_of<T>([p](double v) { return std::pow(std::abs(v), p); }), d, n, 1, 0);
+  });
+}
+
 // ---- softmax -----------------------------------------------------------------------
 //
 // The tensor is seen contiguous as [outer, D, inner] with softmax over D.

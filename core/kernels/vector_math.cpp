@@ -140,6 +140,42 @@ TG_VEC_DISPATCH(tanh, double, sse2_f64, Sleef_tanhd2_u10, std::tanh)
 TG_VEC_DISPATCH(erf, float, sse2_f32, Sleef_erff4_u10, std::erf)
 TG_VEC_DISPATCH(erf, double, sse2_f64, Sleef_erfd2_u10, std::erf)
 
+namespace {
+
+template <class T>
+void arith_baseline(Arith op, const T* a, const T* b, T* out, std::int64_t n) {
+  switch (op) {
+    case Arith::kAdd:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+      return;
+    case Arith::kSub:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] - b[i];
+      return;
+    case Arith::kMul:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] * b[i];
+      return;
+    case Arith::kDiv:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] / b[i];
+      return;
+  }
+}
+
+}  // namespace
+
+void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n) {
+#if TG_VEC_X86
+  if (isa() == Isa::kAvx2) return avx2::arith(op, a, b, out, n);
+#endif
+  arith_baseline(op, a, b, out, n);
+}
+
+void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n) {
+#if TG_VEC_X86
+  if (isa() == Isa::kAvx2) return avx2::arith(op, a, b, out, n);
+#endif
+  arith_baseline(op, a, b, out, n);
+}
+
 void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out) {
 #if TG_VEC_X86
   if (isa() == Isa::kAvx2) return avx2::hashed_words(seed, first, n, out);

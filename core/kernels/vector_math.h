@@ -35,6 +35,14 @@ void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n);
 // attention's dropout draws.
 void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out);
 
+// out[i] = a[i] op b[i] for i < n: the same-shape float and double arithmetic
+// of add, sub, mul and div (the residual adds, the products of gradients),
+// 8 floats or 4 doubles at a time with AVX2. Each element is one IEEE
+// operation, so every instruction set gives the same bits. out may be a or b.
+enum class Arith { kAdd, kSub, kMul, kDiv };
+void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n);
+void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n);
+
 // y[i] = exp(x[i] - shift), i < n: softmax's step. float and double go
 // through exp above; the 16-bit floats keep the scalar expression. y may be x.
 template <class T>

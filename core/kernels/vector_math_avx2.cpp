@@ -166,6 +166,55 @@ void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::
   for (std::int64_t j = 0; k + j < n; ++j) out[k + j] = tail[j];
 }
 
+namespace {
+
+// One IEEE operation per element, 8 floats or 4 doubles at a time, two
+// vectors per turn; the last few elements one by one (a padded vector would
+// divide by the padding and raise exception flags the caller could see).
+__m256 load(const float* p) { return _mm256_loadu_ps(p); }
+__m256d load(const double* p) { return _mm256_loadu_pd(p); }
+void store(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
+void store(double* p, __m256d v) { _mm256_storeu_pd(p, v); }
+
+template <Arith kOp, class T>
+void arith_loop(const T* a, const T* b, T* out, std::int64_t n) {
+  constexpr std::int64_t kWidth = 32 / sizeof(T);
+  const auto op = [](auto x, auto y) {
+    if constexpr (kOp == Arith::kAdd) return x + y;
+    else if constexpr (kOp == Arith::kSub) return x - y;
+    else if constexpr (kOp == Arith::kMul) return x * y;
+    else return x / y;
+  };
+  std::int64_t i = 0;
+  for (; i + 2 * kWidth <= n; i += 2 * kWidth) {
+    const auto x0 = load(a + i), x1 = load(a + i + kWidth);
+    const auto y0 = load(b + i), y1 = load(b + i + kWidth);
+    store(out + i, op(x0, y0));
+    store(out + i + kWidth, op(x1, y1));
+  }
+  for (; i + kWidth <= n; i += kWidth) store(out + i, op(load(a + i), load(b + i)));
+  for (; i < n; ++i) out[i] = op(a[i], b[i]);
+}
+
+template <class T>
+void arith_any(Arith op, const T* a, const T* b, T* out, std::int64_t n) {
+  switch (op) {
+    case Arith::kAdd:
+      return arith_loop<Arith::kAdd>(a, b, out, n);
+    case Arith::kSub:
+      return arith_loop<Arith::kSub>(a, b, out, n);
+    case Arith::kMul:
+      return arith_loop<Arith::kMul>(a, b, out, n);
+    case Arith::kDiv:
+      return arith_loop<Arith::kDiv>(a, b, out, n);
+  }
+}
+
+}  // namespace
+
+void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n) { arith_any(op, a, b, out, n); }
+void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n) { arith_any(op, a, b, out, n); }
+
 void exp(const float* x, float* y, std::int64_t n) { map_f32<Sleef_expf8_u10avx2>(x, y, n); }
 void exp(const double* x, double* y, std::int64_t n) { map_f64<Sleef_expd4_u10avx2>(x, y, n); }
 void tanh(const float* x, float* y, std::int64_t n) { map_f32<Sleef_tanhf8_u10avx2>(x, y, n); }

@@ -4,6 +4,8 @@
 // only after vector_math.cpp has checked the CPU. Internal: not installed.
 #include <cstdint>
 
+#include "vector_math.h"
+
 #define TG_VEC_HIDDEN __attribute__((visibility("hidden")))
 
 namespace tg::kernel::vec::avx2 {
@@ -15,6 +17,8 @@ TG_VEC_HIDDEN void tanh(const double* x, double* y, std::int64_t n);
 TG_VEC_HIDDEN void erf(const float* x, float* y, std::int64_t n);
 TG_VEC_HIDDEN void erf(const double* x, double* y, std::int64_t n);
 TG_VEC_HIDDEN void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n);
+TG_VEC_HIDDEN void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n);
+TG_VEC_HIDDEN void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n);
 TG_VEC_HIDDEN void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out);
 
 }  // namespace tg::kernel::vec::avx2

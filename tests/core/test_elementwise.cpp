@@ -467,6 +467,29 @@ TEST_CASE("strided inputs give the results of their contiguous copies") {
   }
 }
 
+TEST_CASE("same-shape add, sub, mul and div give the general loop's bits, whatever the size") {
+  // Contiguous operands take vec::arith (and skip the flush guard when tiny);
+  // every other element of a wider tensor takes the strided loop.
+  for (DType dt : {kFloat32, kFloat64})
+    for (std::int64_t n : {std::int64_t{1}, std::int64_t{5}, std::int64_t{16}, std::int64_t{17}, std::int64_t{1000},
+                           kParallelThreshold + 9}) {
+      CAPTURE(dtype_name(dt));
+      CAPTURE(n);
+      Tensor wide_a = div(sub(iota({n, 2}, 0, dt), 3.0 * static_cast<double>(n)), 7.0);
+      Tensor wide_b = add(mul(wide_a, wide_a), 0.5);
+      const Tensor a = wide_a.select(1, 0), b = wide_b.select(1, 0);
+      REQUIRE(a.is_contiguous() == (n == 1));  // one element is contiguous at any stride
+      const Tensor ac = a.contiguous(), bc = b.contiguous();
+      CHECK(equal(add(ac, bc), add(a, b)));
+      CHECK(equal(sub(ac, bc), sub(a, b)));
+      CHECK(equal(add(ac, bc, -1), sub(a, b)));
+      CHECK(equal(mul(ac, bc), mul(a, b)));
+      CHECK(equal(div(ac, bc), div(a, b)));
+      CHECK(equal(div(bc, ac), div(b, a)));
+      CHECK(equal(add(ac, bc, 2.5), add(a, b, 2.5)));
+    }
+}
+
 TEST_CASE("int64 and float32 operands of different layouts mix correctly") {
   Tensor i = tensor(std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}, {2, 3});
   Tensor it = make_view(i, {3, 2}, {1, 3}, 0);  // i^T: [[1 4] [2 5] [3 6]]

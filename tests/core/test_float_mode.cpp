@@ -99,6 +99,14 @@ std::vector<Case> kernel_cases() {
          return mul(full({2, n}, 1e-20).t(), full({n, 2}, 1e-20));
        }},
       {"add subnormal inputs (DAZ)", [](std::int64_t n) { return add(full({n}, kTiny), full({n}, kTiny)); }},
+      {"sub (result underflows)", [](std::int64_t n) { return sub(full({n}, 2.5e-38), full({n}, 2.4e-38)); }},
+      {"div (result underflows)", [](std::int64_t n) { return div(full({n}, 1e-20), full({n}, 1e20)); }},
+      {"add float64 (result underflows)",
+       [](std::int64_t n) {
+         // Read as float32, a float64 subnormal is 0 either way; scaled up it is not.
+         const TensorOptions d{.dtype = kFloat64};
+         return mul(sub(full({n}, 2.5e-308, d), full({n}, 2.4e-308, d)), 1e300).to(kFloat32);
+       }},
       {"exp", [](std::int64_t n) { return exp(full({n}, -90.0)); }},
       {"sum over columns",
        [](std::int64_t n) {
@@ -140,7 +148,8 @@ TEST_CASE("float_mode: kernels flush subnormals by default and set_flush_denorma
   ModeFixture fixture;
   set_num_threads(2);
   for (const Case& c : kernel_cases())
-    for (std::int64_t n : {std::int64_t{1}, std::int64_t{1000}, std::int64_t{3 * kParallelThreshold}}) {
+    for (std::int64_t n : {std::int64_t{1}, std::int64_t{16}, std::int64_t{17}, std::int64_t{1000},
+                           std::int64_t{3 * kParallelThreshold}}) {
       CAPTURE(c.name);
       CAPTURE(n);
       ModeFixture::reset();

@@ -342,4 +342,58 @@ TEST_CASE("hashed_words gives hashed_word's words on every instruction set, wher
   }
 }
 
+namespace {
+
+// Operands mixing ordinary values with zeros of both signs, infinities, NaN,
+// subnormals and values whose products and quotients overflow or underflow.
+template <class T>
+std::vector<T> arith_operands(std::size_t n, unsigned salt) {
+  using L = std::numeric_limits<T>;
+  const T special[] = {T(0),         -T(0),    L::infinity(), -L::infinity(), L::quiet_NaN(), L::denorm_min(),
+                       L::min() / 3, L::min(), L::max(),      T(-1.5),        T(1e-30),       T(3)};
+  std::vector<T> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned h = static_cast<unsigned>(i) * 2654435761u + salt;
+    v[i] = h % 3 == 0 ? special[(h >> 4) % std::size(special)] : static_cast<T>(std::sin(static_cast<double>(h)) * 7);
+  }
+  return v;
+}
+
+template <class T>
+void check_arith_bits() {
+  using tg::kernel::vec::Arith;
+  for (const Arith op : {Arith::kAdd, Arith::kSub, Arith::kMul, Arith::kDiv})
+    for (const std::int64_t n : {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 1001}) {
+      CAPTURE(static_cast<int>(op));
+      CAPTURE(n);
+      const auto a = arith_operands<T>(static_cast<std::size_t>(n), 1),
+                 b = arith_operands<T>(static_cast<std::size_t>(n), 7);
+      std::vector<T> out(static_cast<std::size_t>(n) + 1, T(42));
+      tg::kernel::vec::arith(op, a.data(), b.data(), out.data(), n);
+      std::vector<T> in_place = a;  // out may be a
+      tg::kernel::vec::arith(op, in_place.data(), b.data(), in_place.data(), n);
+      std::int64_t wrong = 0;
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+        volatile T x = a[i], y = b[i];  // one scalar IEEE operation, as the test's own code does it
+        const T want = op == Arith::kAdd ? x + y : op == Arith::kSub ? x - y : op == Arith::kMul ? x * y : x / y;
+        if (std::memcmp(&out[i], &want, sizeof(T)) != 0 && !(std::isnan(want) && std::isnan(out[i]))) ++wrong;
+        if (std::memcmp(&in_place[i], &out[i], sizeof(T)) != 0) ++wrong;
+      }
+      CHECK(wrong == 0);
+      CHECK(out.back() == T(42));  // nothing past n
+    }
+}
+
+}  // namespace
+
+TEST_CASE("arith gives one IEEE operation's bits per element on every instruction set, in place too") {
+  IsaGuard guard;
+  for (Isa isa : available_isas()) {
+    CAPTURE(tg::kernel::vec::isa_name(isa));
+    REQUIRE(tg::kernel::vec::force_isa(isa));
+    check_arith_bits<float>();
+    check_arith_bits<double>();
+  }
+}
+
 }  // namespace test_vector_math

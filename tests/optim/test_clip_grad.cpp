@@ -94,6 +94,38 @@ TEST_CASE("clip_grad_norm_: non-finite norms and bad orders") {
                        tg::ValueError);
 }
 
+TEST_CASE("clip_grad_norm_: a NaN norm or max_norm makes every gradient NaN, as PyTorch's") {
+  for (double p : {1.0, 2.0, 3.0, std::numeric_limits<double>::infinity()}) {
+    CAPTURE(p);
+    auto ps = params_with_grads();
+    ps[0].mutable_grad().fill_(std::nan(""));
+    CHECK(std::isnan(utils::clip_grad_norm_(ps, 1, p)));
+    for (double g : grads(ps)) CHECK(std::isnan(g));  // the finite [12] too
+    auto qs = params_with_grads();
+    CHECK(utils::clip_grad_norm_(qs, std::nan(""), p) > 0);
+    for (double g : grads(qs)) CHECK(std::isnan(g));
+  }
+}
+
+TEST_CASE("clip_grad_norm_: float32 and float64 gradients of many sizes sum like one vector") {
+  // Lengths around the eight-lane blocks, and float32 summed in double.
+  for (std::int64_t n : {1, 7, 8, 9, 63, 4097, 10001}) {
+    CAPTURE(n);
+    Tensor a = tg::zeros({n}, {.requires_grad = true});
+    Tensor b = tg::zeros({n}, {.dtype = tg::kFloat64, .requires_grad = true});
+    a.set_grad(tg::full({n}, 0.5));
+    b.set_grad(tg::full({n}, -0.25, {.dtype = tg::kFloat64}));
+    const double nn = static_cast<double>(n);
+    CHECK(utils::clip_grad_norm_({a, b}, 1e30, 2) == doctest::Approx(std::sqrt(nn * 0.3125)).epsilon(1e-14));
+    CHECK(utils::clip_grad_norm_({a, b}, 1e30, 1) == doctest::Approx(nn * 0.75).epsilon(1e-14));
+    CHECK(utils::clip_grad_norm_({a, b}, 1e30, 3) ==
+          doctest::Approx(std::cbrt(nn * (0.125 + 0.015625))).epsilon(1e-14));
+  }
+  Tensor i = tg::zeros({2}, {.requires_grad = true});
+  i.set_grad(tg::zeros({2}));
+  CHECK(utils::clip_grad_norm_({i}, 1) == 0);
+}
+
 TEST_CASE("clip_grad_value_: clamps every element") {
   auto ps = params_with_grads();
   utils::clip_grad_value_(ps, 3.5);
