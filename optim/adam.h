@@ -73,6 +73,12 @@ struct AdamState {
     f("exp_avg_sq", s.exp_avg_sq);
     f("max_exp_avg_sq", s.max_exp_avg_sq);
   }
+  /// Whether a state dict must hold `field` (see detail::state_needs): the
+  /// moments always, max_exp_avg_sq with amsgrad (PyTorch's step reads it then).
+  template <class Options>
+  static bool needs(const Options& o, std::string_view field) {
+    return field != "max_exp_avg_sq" || o.amsgrad;
+  }
 };
 
 /// torch.optim.Adam: the update rule is in the description of adam.h.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace tg::optim {
 
@@ -51,7 +52,7 @@ struct LineSearchResult {
 // kept 10 % of the bracket away from its ends after a step of little progress).
 template <class Objective>
 LineSearchResult strong_wolfe(Objective obj, double t, const Vec& d, double f, const Vec& g, double gtd,
-                              double tolerance_change, double c1 = 1e-4, double c2 = 0.9, int max_ls = 25) {
+                              double tolerance_change = 1e-9, double c1 = 1e-4, double c2 = 0.9, int max_ls = 25) {
   const double d_norm = max_abs(d);
   auto [f_new, g_new] = obj(t);
   std::int64_t evals = 1;
@@ -133,23 +134,43 @@ LineSearchResult strong_wolfe(Objective obj, double t, const Vec& d, double f, c
   return {bracket_f[low], bracket_g[low], bracket[low], evals};
 }
 
+// An integer option of a state dict, where options are JSON numbers (doubles): a whole number
+// in int64's range, since casting 1e300 or 2.5 changes it (1e300 became INT64_MIN). The range
+// is then the constructor's check.
+std::int64_t whole_option(const std::string& who, const std::string& field, double v) {
+  if (!(v >= -0x1p63 && v < 0x1p63) || v != std::floor(v))
+    throw ValueError(fmt::format("{}::load_state_dict: option \"{}\" must be a whole number in int64's range, got {}",
+                                 who, field, v));
+  return static_cast<std::int64_t>(v);
+}
+
 }  // namespace
+
+void LBFGSOptions::validate(const std::string& optimizer) const {
+  if (!(lr >= 0)) detail::throw_bad_option(optimizer, "learning rate", lr);
+  if (max_iter < 1) throw ValueError(fmt::format("{}: max_iter must be at least 1, got {}", optimizer, max_iter));
+  if (max_eval && *max_eval < 1)
+    throw ValueError(fmt::format("{}: max_eval must be at least 1, got {}", optimizer, *max_eval));
+  if (history_size < 1)
+    throw ValueError(fmt::format("{}: history_size must be at least 1, got {}", optimizer, history_size));
+  if (!(tolerance_grad >= 0)) detail::throw_bad_option(optimizer, "tolerance_grad", tolerance_grad);
+  if (!(tolerance_change >= 0)) detail::throw_bad_option(optimizer, "tolerance_change", tolerance_change);
+  if (line_search_fn && *line_search_fn != "strong_wolfe")
+    throw ValueError(
+        fmt::format("{}: only line_search_fn \"strong_wolfe\" is supported, got \"{}\"", optimizer, *line_search_fn));
+}
 
 LBFGS::LBFGS(std::vector<Tensor> params, LBFGSOptions options) : params_(std::move(params)), options_(options) {
   const std::string who = name();
-  if (!(options_.lr >= 0)) detail::throw_bad_option(who, "learning rate", options_.lr);
-  if (options_.max_iter < 1)
-    throw ValueError(fmt::format("LBFGS: max_iter must be at least 1, got {}", options_.max_iter));
-  if (!options_.max_eval) options_.max_eval = options_.max_iter * 5 / 4;
-  if (*options_.max_eval < 1)
-    throw ValueError(fmt::format("LBFGS: max_eval must be at least 1, got {}", *options_.max_eval));
-  if (options_.history_size < 1)
-    throw ValueError(fmt::format("LBFGS: history_size must be at least 1, got {}", options_.history_size));
-  if (!(options_.tolerance_grad >= 0)) detail::throw_bad_option(who, "tolerance_grad", options_.tolerance_grad);
-  if (!(options_.tolerance_change >= 0)) detail::throw_bad_option(who, "tolerance_change", options_.tolerance_change);
-  if (options_.line_search_fn && *options_.line_search_fn != "strong_wolfe")
-    throw ValueError(
-        fmt::format("LBFGS: only line_search_fn \"strong_wolfe\" is supported, got \"{}\"", *options_.line_search_fn));
+  options_.validate(who);
+  // PyTorch's max_iter * 5 // 4, as max_iter + max_iter / 4: max_iter * 5 overflowed int64 for a
+  // max_iter above INT64_MAX / 5, where the sum saturates instead.
+  if (!options_.max_eval) {
+    std::int64_t max_eval = 0;
+    if (__builtin_add_overflow(options_.max_iter, options_.max_iter / 4, &max_eval))
+      max_eval = std::numeric_limits<std::int64_t>::max();
+    options_.max_eval = max_eval;
+  }
   detail::check_params(who, {params_});
   for (const Tensor& p : params_) numel_ += p.numel();
   initial_lrs_.assign(1, std::nullopt);
@@ -169,6 +190,12 @@ void LBFGS::set_lr(std::size_t group, double lr) {
   check_group(group);
   if (!(lr >= 0)) detail::throw_bad_option(name(), "learning rate", lr);
   options_.lr = lr;
+}
+
+void LBFGS::add_param_group(std::vector<Tensor>) {
+  throw ValueError(
+      "LBFGS::add_param_group: LBFGS has one parameter group only (as PyTorch's, it does not support "
+      "per-parameter options)");
 }
 
 void LBFGS::step() {
@@ -305,7 +332,9 @@ Tensor LBFGS::step(const Closure& closure) {
       std::vector<Tensor> x_init;
       for (const Tensor& p : params_) x_init.push_back(p.clone());
       auto obj = [&](double t) { return directional_evaluate(closure, x_init, t, d_); };
-      LineSearchResult r = strong_wolfe(obj, t_, d_, loss, flat_grad, gtd, o.tolerance_change);
+      // PyTorch 1.13 calls _strong_wolfe without tolerance_change, so the line search keeps its
+      // default 1e-9 whatever the option says (the option bounds the iterations only).
+      LineSearchResult r = strong_wolfe(obj, t_, d_, loss, flat_grad, gtd);
       loss = r.f, flat_grad = std::move(r.g), t_ = r.t, ls_func_evals = r.func_evals;
       add_to_params(t_, d_);
       opt_cond = max_abs(flat_grad) <= o.tolerance_grad;
@@ -392,13 +421,15 @@ void LBFGS::load_state_dict(const OptimizerState& in) {
     }
     if (!v) throw FormatError(fmt::format("{}::load_state_dict: option \"{}\" has the wrong type", who, field));
     if (field == "lr") o.lr = *v;
-    else if (field == "max_iter") o.max_iter = static_cast<std::int64_t>(*v);
-    else if (field == "max_eval") o.max_eval = static_cast<std::int64_t>(*v);
+    else if (field == "max_iter") o.max_iter = whole_option(who, field, *v);
+    else if (field == "max_eval") o.max_eval = whole_option(who, field, *v);
     else if (field == "tolerance_grad") o.tolerance_grad = *v;
     else if (field == "tolerance_change") o.tolerance_change = *v;
-    else if (field == "history_size") o.history_size = static_cast<std::int64_t>(*v);
+    else if (field == "history_size") o.history_size = whole_option(who, field, *v);
     else throw FormatError(fmt::format("{}::load_state_dict: unknown option \"{}\"", who, field));
   }
+  // The constructor's checks: history_size 0 made step() erase from an empty history.
+  o.validate(who + "::load_state_dict");
   for (const auto& [key, value] : in.tensors) {
     static const std::vector<std::string> known{
         "func_evals", "n_iter", "d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss"};
@@ -442,6 +473,10 @@ void LBFGS::load_state_dict(const OptimizerState& in) {
     d = vector("d", numel_);
     prev_flat_grad = vector("prev_flat_grad", numel_);
     ro = vector("ro", -1);
+    // step() drops the oldest pair when the history is full (size == history_size): a longer one would never shrink.
+    if (static_cast<std::int64_t>(ro.size()) > o.history_size)
+      throw ValueError(fmt::format("{}::load_state_dict: the state holds {} (s, y) pairs, more than history_size {}",
+                                   who, ro.size(), o.history_size));
     old_dirs = matrix("old_dirs", static_cast<std::int64_t>(ro.size()));
     old_stps = matrix("old_stps", static_cast<std::int64_t>(ro.size()));
     t = number("t"), h_diag = number("H_diag"), prev_loss = number("prev_loss");

@@ -30,13 +30,20 @@ namespace tg::optim {
 
 /// LBFGS's options, PyTorch's defaults, in declaration order.
 struct LBFGSOptions {
-  double lr = 1;                                ///< the step length (or the line search's first trial)
-  std::int64_t max_iter = 20;                   ///< iterations per step()
-  std::optional<std::int64_t> max_eval{};       ///< closure calls per step(); nothing: max_iter * 5 / 4
-  double tolerance_grad = 1e-7;                 ///< stop when |g|_inf is at most this
-  double tolerance_change = 1e-9;               ///< stop when the step or the loss changes less than this
+  double lr = 1;                           ///< the step length (or the line search's first trial)
+  std::int64_t max_iter = 20;              ///< iterations per step()
+  std::optional<std::int64_t> max_eval{};  ///< closure calls per step(); nothing: max_iter * 5 / 4
+  double tolerance_grad = 1e-7;            ///< stop when |g|_inf is at most this
+  /// Stop when the step or the loss changes less than this. The strong-Wolfe line search keeps its own
+  /// 1e-9, as PyTorch 1.13's (which does not pass this option to it).
+  double tolerance_change = 1e-9;
   std::int64_t history_size = 100;              ///< (s, y) pairs kept for the two-loop recursion
   std::optional<std::string> line_search_fn{};  ///< nothing, or "strong_wolfe"
+
+  /// Checks every option's range (the constructor and load_state_dict call it).
+  /// @throws tg::ValueError naming `optimizer`, the option and its value for a negative lr or
+  ///   tolerance, max_iter, max_eval or history_size below 1, or an unknown line search.
+  void validate(const std::string& optimizer) const;
 };
 
 /// L-BFGS over all `params` as one flat vector (see the description of lbfgs.h).
@@ -57,6 +64,8 @@ class LBFGS : public Optimizer {
   void step() override;
 
   std::string name() const override { return "LBFGS"; }
+  /// A ValueError: L-BFGS treats all parameters as one vector, with one set of options (as PyTorch's).
+  void add_param_group(std::vector<Tensor> params) override;
   std::size_t num_param_groups() const override { return 1; }
   const std::vector<Tensor>& params(std::size_t group) const override;
   double lr(std::size_t group) const override;

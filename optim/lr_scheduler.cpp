@@ -96,6 +96,25 @@ std::int64_t next_epoch(const std::string& who, std::int64_t epoch) {
   return epoch + 1;
 }
 
+// The lrs and momenta of an optimizer, put back when a composite scheduler's
+// load fails after some of its parts set theirs.
+class OptimizerSettings {
+ public:
+  explicit OptimizerSettings(const Optimizer& optimizer) {
+    for (std::size_t g = 0; g < optimizer.num_param_groups(); ++g) {
+      lrs_.push_back(optimizer.lr(g));
+      if (optimizer.has_momentum()) momenta_.push_back(optimizer.momentum(g));
+    }
+  }
+  void restore(Optimizer& optimizer) const {
+    for (std::size_t g = 0; g < lrs_.size(); ++g) optimizer.set_lr(g, lrs_[g]);
+    for (std::size_t g = 0; g < momenta_.size(); ++g) optimizer.set_momentum(g, momenta_[g]);
+  }
+
+ private:
+  std::vector<double> lrs_, momenta_;
+};
+
 }  // namespace
 
 // ---- LRScheduler -----------------------------------------------------------------
@@ -154,9 +173,20 @@ void LRScheduler::load_state_dict(const std::string& text) {
   const std::int64_t last_epoch = get_int(who, state, "last_epoch", -1);
   auto base = get_lrs(who, state, "base_lrs", base_lrs_.size());
   auto last = get_lrs(who, state, "last_lr", base_lrs_.size());
+  check_loaded_epoch(last_epoch);
   last_epoch_ = last_epoch;
   base_lrs_ = std::move(base);
   last_lr_ = std::move(last);
+  restore_optimizer();
+}
+
+void LRScheduler::restore_optimizer() {
+  // Making the scheduler set epoch 0's lr (and momentum); a resume that makes
+  // it after loading the optimizer's state then ran at epoch 0's lr while
+  // get_last_lr() gave the restored one. The optimizer now holds what the
+  // last step() gave it, in whichever order the two states are loaded.
+  for (std::size_t g = 0; g < last_lr_.size(); ++g) optimizer_.set_lr(g, last_lr_[g]);
+  if (last_epoch_ >= 0) set_extras(last_epoch_);
 }
 
 // ---- closed forms -------------------------------------------------------------------
@@ -184,6 +214,11 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, MultiStepLROptions options_in)
         std::sort(options_in.milestones.begin(), options_in.milestones.end());
         return options_in;
       }()) {
+  // Epochs start at 0, so PyTorch never reaches a negative milestone (its
+  // step() ignores it), while its closed form counts it: refused rather than
+  // picking one of the two.
+  if (!options.milestones.empty() && options.milestones.front() < 0)
+    throw ValueError(fmt::format("MultiStepLR: milestones must be >= 0, got {}", options.milestones.front()));
   check_factor(name(), "gamma", options.gamma);
   initial_step();
 }
@@ -231,7 +266,9 @@ double CosineAnnealingLR::lr_at(std::size_t group, std::int64_t epoch) const {
 double CosineAnnealingLR::chained_lr(std::size_t group, std::int64_t epoch, double current) const {
   const double pi = std::numbers::pi, t_max = static_cast<double>(options.T_max), e = static_cast<double>(epoch);
   if (epoch == 0) return current;
-  if ((epoch - 1 - options.T_max) % (2 * options.T_max) == 0)
+  // 2 * T_max overflows for T_max > INT64_MAX / 2, where only 0 is a multiple of it in reach.
+  const std::int64_t since = epoch - 1 - options.T_max;
+  if (options.T_max > std::numeric_limits<std::int64_t>::max() / 2 ? since == 0 : since % (2 * options.T_max) == 0)
     return current + (base_lrs_[group] - options.eta_min) * (1 - std::cos(pi / t_max)) / 2;
   return (1 + std::cos(pi * e / t_max)) / (1 + std::cos(pi * (e - 1) / t_max)) * (current - options.eta_min) +
          options.eta_min;
@@ -342,6 +379,12 @@ std::pair<const OneCycleLR::Phase*, double> OneCycleLR::locate(std::int64_t step
   return {&phases_.back(), 1.0};
 }
 
+void OneCycleLR::check_loaded_epoch(std::int64_t epoch) const {
+  if (epoch > total_steps_)
+    throw ValueError(fmt::format("OneCycleLR::load_state_dict: the state is at step {}, past this schedule's {} steps",
+                                 epoch, total_steps_));
+}
+
 double OneCycleLR::anneal(double start, double end, double pct) const {
   // The last step (total_steps) lies past the last phase's end, pct > 1.
   // PyTorch extrapolates there, which for a linear fall is a negative lr that
@@ -432,13 +475,19 @@ void SequentialLR::load_state_dict(const std::string& text) {
   // All or nothing: if one part fails, the parts already loaded go back.
   std::vector<std::string> previous;
   for (const auto& s : schedulers_) previous.push_back(s->state_dict());
+  const OptimizerSettings before(optimizer_);
   try {
     for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict((*subs)[i].dump());
   } catch (...) {
     for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict(previous[i]);
+    before.restore(optimizer_);  // each part's load set the lr it had
     throw;
   }
   LRScheduler::load_state_dict(text);
+  // Each part restored the momentum of its own epoch; the one running now has the last word.
+  const auto idx = static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
+                                            milestones_.begin());
+  if (schedulers_[idx]->last_epoch_ >= 0) schedulers_[idx]->set_extras(schedulers_[idx]->last_epoch_);
 }
 
 // ---- LambdaLR, MultiplicativeLR, ConstantLR, PolynomialLR -----------------------------
@@ -492,7 +541,10 @@ ConstantLR::ConstantLR(Optimizer& optimizer, ConstantLROptions options) : LRSche
 }
 
 double ConstantLR::lr_at(std::size_t group, std::int64_t epoch) const {
-  return epoch < options.total_iters ? base_lrs_[group] * options.factor : base_lrs_[group];
+  // total_iters 0: PyTorch 1.13 applies the factor at epoch 0 and, never
+  // reaching epoch total_iters again, never takes it back.
+  const bool factored = epoch < options.total_iters || options.total_iters == 0;
+  return factored ? base_lrs_[group] * options.factor : base_lrs_[group];
 }
 
 double ConstantLR::chained_lr(std::size_t, std::int64_t epoch, double current) const {
@@ -656,7 +708,8 @@ ChainedScheduler::ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> sch
 
 void ChainedScheduler::step() {
   for (auto& s : schedulers_) s->chain_step();
-  for (std::size_t g = 0; g < optimizer_.num_param_groups(); ++g) last_lr_[g] = optimizer_.lr(g);
+  // last_lr_'s groups: a group added to the optimizer later is not scheduled (as PyTorch's).
+  for (std::size_t g = 0; g < last_lr_.size(); ++g) last_lr_[g] = optimizer_.lr(g);
 }
 
 std::string ChainedScheduler::state_dict() const {
@@ -675,13 +728,17 @@ void ChainedScheduler::load_state_dict(const std::string& text) {
   // All or nothing, as SequentialLR.
   std::vector<std::string> previous;
   for (const auto& s : schedulers_) previous.push_back(s->state_dict());
+  const OptimizerSettings before(optimizer_);
   try {
     for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict((*subs)[i].dump());
   } catch (...) {
     for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict(previous[i]);
+    before.restore(optimizer_);  // each part's load set the lr it had
     throw;
   }
   last_lr_ = std::move(last);
+  // Each link set its own last lr; the optimizer's is what the whole chain left.
+  for (std::size_t g = 0; g < last_lr_.size(); ++g) optimizer_.set_lr(g, last_lr_[g]);
 }
 
 // ---- ReduceLROnPlateau -------------------------------------------------------------
@@ -714,8 +771,8 @@ void ReduceLROnPlateau::step(double metric) {
   if (is_better(metric)) {
     best_ = metric;
     num_bad_epochs_ = 0;
-  } else {
-    ++num_bad_epochs_;
+  } else if (num_bad_epochs_ < std::numeric_limits<std::int64_t>::max()) {
+    ++num_bad_epochs_;  // a loaded state may hold any count; INT64_MAX + 1 would be undefined
   }
   if (cooldown_counter_ > 0) {
     --cooldown_counter_;
@@ -756,6 +813,8 @@ void ReduceLROnPlateau::load_state_dict(const std::string& text) {
                                  who, it->dump(), mode));
   const auto last_epoch = get_int(who, state, "last_epoch", -1);
   const double best = text_double(who, state, "best");
+  // NaN compares false with every metric: the lr would never be cut again.
+  if (std::isnan(best)) throw FormatError(fmt::format("{}::load_state_dict: \"best\" is NaN", who));
   const auto bad = get_int(who, state, "num_bad_epochs", 0);
   const auto cooldown = get_int(who, state, "cooldown_counter", 0);
   auto last = get_lrs(who, state, "last_lr", min_lrs_.size());
@@ -764,6 +823,8 @@ void ReduceLROnPlateau::load_state_dict(const std::string& text) {
   num_bad_epochs_ = bad;
   cooldown_counter_ = cooldown;
   last_lr_ = std::move(last);
+  // As LRScheduler::restore_optimizer: the optimizer resumes with the lr the last step() left.
+  for (std::size_t g = 0; g < last_lr_.size(); ++g) optimizer_.set_lr(g, last_lr_[g]);
 }
 
 }  // namespace tg::optim

@@ -39,7 +39,9 @@ class Scheduler {
   const std::vector<double>& get_last_lr() const { return last_lr_; }
   /// The state (epoch, learning rates, counters) as JSON, for checkpoints.
   virtual std::string state_dict() const = 0;
-  /// Restores a state_dict(), checking the whole state before changing anything.
+  /// Restores a state_dict(), checking the whole state before changing anything,
+  /// and sets the optimizer's lrs to get_last_lr() (and the momentum a
+  /// scheduler cycles to that of its epoch), as the last step() left them.
   /// @throws tg::FormatError or tg::ValueError naming the problem.
   virtual void load_state_dict(const std::string& state) = 0;
 
@@ -61,6 +63,10 @@ class LRScheduler : public Scheduler {
   /// Each group's starting lr (the optimizer's initial_lr).
   const std::vector<double>& base_lrs() const { return base_lrs_; }
   std::string state_dict() const override;
+  /// Restores a state_dict() and sets the optimizer's lrs (and the momentum a
+  /// scheduler cycles) to what the last step() set, so a resume continues as
+  /// an uninterrupted run whether the optimizer's state was loaded before or
+  /// after the scheduler was made.
   void load_state_dict(const std::string& state) override;
 
  protected:
@@ -82,6 +88,10 @@ class LRScheduler : public Scheduler {
   void set_epoch(std::int64_t epoch);
   /// Epoch 0; derived constructors call it once they are complete.
   void initial_step() { set_epoch(last_epoch_ + 1); }
+  /// Refuses an epoch of a state to be loaded that this schedule cannot reach (OneCycleLR's past its end).
+  virtual void check_loaded_epoch(std::int64_t) const {}
+  /// Sets the optimizer's lrs to last_lr_ and the extras (momentum) to last_epoch_'s, after a load.
+  void restore_optimizer();
 
   std::vector<double> base_lrs_;  ///< see base_lrs()
   std::int64_t last_epoch_ = -1;  ///< see last_epoch()
@@ -114,7 +124,8 @@ struct MultiStepLROptions {
   std::vector<std::int64_t> milestones{};  ///< a milestone named twice decays twice, as PyTorch
   double gamma = 0.1;                      ///< multiplicative factor of the decay
 };
-/// lr = base * gamma^(number of milestones <= epoch)
+/// lr = base * gamma^(number of milestones <= epoch). A negative milestone is a
+/// ValueError: no epoch reaches it (PyTorch's step() ignores it, its closed form counts it).
 class MultiStepLR : public LRScheduler {
  public:
   /// Schedules `optimizer` (which must outlive this) and sets its lr for epoch 0.
@@ -220,6 +231,7 @@ class OneCycleLR : public LRScheduler {
  protected:
   double lr_at(std::size_t group, std::int64_t epoch) const override;
   void set_extras(std::int64_t epoch) override;
+  void check_loaded_epoch(std::int64_t epoch) const override;
 
  private:
   enum Level { kInitial, kMax, kMin };  ///< lr levels; momentum uses kInitial for its base, kMax for its max
@@ -312,7 +324,8 @@ struct ConstantLROptions {
   double factor = 1.0 / 3;       ///< in [0, 1]
   std::int64_t total_iters = 5;  ///< steps until the schedule ends
 };
-/// lr = base * factor until epoch total_iters, then base
+/// lr = base * factor until epoch total_iters, then base; with total_iters 0,
+/// base * factor at every epoch (PyTorch 1.13's behaviour).
 class ConstantLR : public LRScheduler {
  public:
   /// Schedules `optimizer` (which must outlive this) and sets its lr for epoch 0.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <tapegrad/core/kernels/copy.h>
@@ -153,6 +154,21 @@ void check_params(const std::string& optimizer, const std::vector<std::vector<Te
   if (total == 0) throw ValueError(fmt::format("{}: got an empty parameter list", optimizer));
 }
 
+void check_new_group(const std::string& optimizer, const std::vector<std::vector<Tensor>>& groups,
+                     const std::vector<Tensor>& params) {
+  for (std::size_t i = 0; i < params.size(); ++i)
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      for (const Tensor& p : groups[g])
+        if (params[i].defined() && p.is_same(params[i]))
+          throw ValueError(fmt::format(
+              "{}::add_param_group: parameter {} of the new group is already in group {} (a parameter can be in "
+              "one group only)",
+              optimizer, i, g));
+  auto all = groups;
+  all.push_back(params);
+  check_params(optimizer, all);
+}
+
 Tensor load_state_tensor(const std::string& optimizer, const std::string& key, const Tensor& value,
                          const Tensor& param) {
   if (!value.defined()) throw ValueError(fmt::format("{}::load_state_dict: \"{}\" is undefined", optimizer, key));
@@ -184,6 +200,11 @@ std::int64_t load_step(const std::string& optimizer, const std::string& key, con
     throw FormatError(fmt::format("{}::load_state_dict: \"{}\" must be one int64", optimizer, key));
   const auto step = value.item<std::int64_t>();
   if (step < 0) throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is negative ({})", optimizer, key, step));
+  // Counters go up by one per step: one loaded near INT64_MAX overflowed (undefined) a few
+  // steps later. 2^53, the integers a float64 (and PyTorch's step, a float) holds exactly, is
+  // far past any real run.
+  if (step > (std::int64_t{1} << 53))
+    throw FormatError(fmt::format("{}::load_state_dict: \"{}\" is {}, past 2^53", optimizer, key, step));
   return step;
 }
 
@@ -232,6 +253,16 @@ std::vector<GroupRecord> load_param_groups(const std::string& optimizer, const O
       throw ValueError(fmt::format("{}::load_state_dict: group {} of the state has {} parameters, this optimizer's {}",
                                    optimizer, g, records[g].num_params, group_sizes[g]));
   return records;
+}
+
+void check_state_complete(const std::string& optimizer, std::size_t index, const std::vector<std::string>& needed,
+                          const std::set<std::string>& loaded) {
+  for (const auto& field : needed)
+    if (!loaded.contains(field))
+      throw ValueError(fmt::format(
+          "{}::load_state_dict: the state of parameter {} lacks \"{}\" (it has {}); a parameter's state must be "
+          "complete or absent",
+          optimizer, index, state_key(index, field.c_str()), fmt::join(loaded, ", ")));
 }
 
 void throw_bad_state(const std::string& optimizer, const std::string& what) {

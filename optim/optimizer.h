@@ -27,7 +27,9 @@
 /// metadata "optimizer" (the class name) and "param_groups" (JSON: each
 /// group's options and parameter count). load_state_dict() checks all of it
 /// against this optimizer before changing anything; floating state is cast to
-/// its parameter's dtype, as PyTorch does.
+/// its parameter's dtype, as PyTorch does. A parameter's state is all or
+/// nothing: none (it starts fresh at its next update), or every field the
+/// optimizer's state needs with its options ("step" always).
 ///
 /// Module::to converts parameters in place, so an optimizer keeps them; at the
 /// next step each parameter's state is converted to its new dtype.
@@ -35,7 +37,9 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <variant>
 #include <vector>
@@ -80,6 +84,16 @@ class Optimizer {
   /// The parameters of a group. @throws tg::IndexError for a group out of range.
   virtual const std::vector<Tensor>& params(std::size_t group) const = 0;
   std::vector<Tensor> parameters() const;  ///< every group's, in order
+  /// Adds a group of parameters with the optimizer's default options
+  /// (PyTorch's add_param_group({"params": ...})); their state is made at
+  /// their first update. Schedulers made before it do not schedule the new
+  /// group (as PyTorch's). A state dict records the groups, so one saved
+  /// after add_param_group loads into an optimizer with the same groups.
+  /// OptimizerWithState also takes a group with its own options.
+  /// @throws tg::ValueError naming the optimizer for a parameter already in a
+  ///   group (or twice in `params`), or one that is not a floating leaf; LBFGS
+  ///   (one group only, as PyTorch's) always.
+  virtual void add_param_group(std::vector<Tensor> params) = 0;
 
   /// The learning rate of a group, which schedulers change.
   /// @throws tg::IndexError for a group out of range; set_lr tg::ValueError for a negative or NaN lr.
@@ -156,6 +170,10 @@ class ParamUpdate {
 /// Checks for the parameters an optimizer is given: defined, floating, leaves,
 /// each in one group only, and at least one overall.
 void check_params(const std::string& optimizer, const std::vector<std::vector<Tensor>>& groups);
+/// add_param_group's checks of `params`, a group to follow `groups`: check_params,
+/// and a ValueError naming the group that already holds a parameter.
+void check_new_group(const std::string& optimizer, const std::vector<std::vector<Tensor>>& groups,
+                     const std::vector<Tensor>& params);
 
 /// A state tensor from a state dict, checked against its parameter (same
 /// shape) and copied, so the optimizer never shares it. Floating state is cast
@@ -169,6 +187,8 @@ Tensor load_state_tensor(const std::string& optimizer, const std::string& key, c
 /// ShapeError naming the optimizer, the parameter and the state.
 void match_state(const std::string& optimizer, std::size_t group, std::size_t index, const char* field, Tensor& state,
                  const Tensor& param);
+/// A step count of a state dict: one int64 in [0, 2^53].
+/// @throws tg::FormatError naming `optimizer` and `key` otherwise.
 std::int64_t load_step(const std::string& optimizer, const std::string& key, const Tensor& value);
 
 [[noreturn]] void throw_bad_option(const std::string& optimizer, const std::string& what, double value);
@@ -220,6 +240,20 @@ void for_each_range(std::int64_t n, const Body& body) {
 /// where the vector functions run on AVX2. For the test that keeps it there.
 bool adam_has_avx2_loop();
 
+/// Whether a state dict must hold State's tensor `field` for a parameter that
+/// has any state, with options `o`: State::needs(o, field) where a State says
+/// (Adam's max_exp_avg_sq only with amsgrad), else every tensor.
+template <class State, class Options>
+bool state_needs(const Options& o, std::string_view field) {
+  if constexpr (requires { State::needs(o, field); }) return State::needs(o, field);
+  else return true;
+}
+
+/// Checks that the fields `loaded` for parameter `index` include every one of `needed`.
+/// @throws tg::ValueError "<optimizer>::load_state_dict: ..." naming the parameter and the missing key.
+void check_state_complete(const std::string& optimizer, std::size_t index, const std::vector<std::string>& needed,
+                          const std::set<std::string>& loaded);
+
 /// Calls State::scalars(s, f) for a State that has such numbers.
 template <class State, class F>
 void state_scalars(State& s, F&& f) {
@@ -236,6 +270,8 @@ void state_scalars(State& s, F&& f) {
 /// template <class Self, class F> static void tensors(Self& s, F&& f); // State: f(name, Tensor&)
 /// std::int64_t step;                                                  // State
 /// template <class Self, class F> static void scalars(Self& s, F&& f); // optional: f(name, double&)
+/// template <class O> static bool needs(const O& o, std::string_view name);
+///     // optional: whether a state dict must hold tensor `name` (else every one)
 /// @endcode
 template <class Options, class State>
 class OptimizerWithState : public Optimizer {
@@ -255,6 +291,28 @@ class OptimizerWithState : public Optimizer {
 
   /// Every group with its options.
   const std::vector<ParamGroup<Options>>& param_groups() const { return groups_; }
+  /// The options add_param_group(params) gives a new group: those of the first
+  /// group when the optimizer was made (the options it was made with, when made
+  /// from one list of parameters; PyTorch's defaults).
+  const Options& defaults() const { return defaults_; }
+
+  /// See Optimizer::add_param_group: a group with the default options.
+  void add_param_group(std::vector<Tensor> params) override {
+    add_param_group(ParamGroup<Options>{std::move(params), defaults_});
+  }
+  /// Adds a group with its own options (validated), as PyTorch's add_param_group({"params": ..., "lr": ...}).
+  /// @throws tg::ValueError naming the optimizer for an invalid option, a parameter already in a group
+  ///   (or twice in this one), or one that is not a floating leaf.
+  void add_param_group(ParamGroup<Options> group) {
+    const std::string who = name();
+    group.options.validate(who);
+    std::vector<std::vector<Tensor>> lists;
+    for (const auto& g : groups_) lists.push_back(g.params);
+    detail::check_new_group(who, lists, group.params);
+    groups_.push_back(std::move(group));
+    state_.emplace_back(groups_.back().params.size());
+    initial_lrs_.push_back(std::nullopt);
+  }
   /// A group's options. @throws tg::IndexError for a group out of range.
   const Options& options(std::size_t group) const { return group_at(group).options; }
   /// Replaces a group's options (validated).
@@ -328,6 +386,7 @@ class OptimizerWithState : public Optimizer {
       state[g].resize(groups_[g].params.size());
       for (std::size_t i = 0; i < groups_[g].params.size(); ++i) where.emplace_back(g, i);
     }
+    std::vector<std::set<std::string>> loaded(where.size());  // the fields found for each parameter
     for (const auto& [key, value] : in.tensors) {
       const auto [index, field] = detail::split_state_key(who, key);
       if (index >= where.size())
@@ -335,6 +394,7 @@ class OptimizerWithState : public Optimizer {
                                      index, where.size()));
       const auto [g, i] = where[index];
       State& s = state[g][i];
+      loaded[index].insert(field);
       if (field == "step") {
         s.step = detail::load_step(who, key, value);
         continue;
@@ -353,6 +413,18 @@ class OptimizerWithState : public Optimizer {
       });
       if (!known) detail::throw_bad_state(who, fmt::format("unknown state \"{}\"", key));
     }
+    // A parameter's state is all or nothing: a part missing (exp_avg_sq, or step, which restarted
+    // the bias correction) was a generic error at the next step(), or silently zeros.
+    for (std::size_t index = 0; index < where.size(); ++index) {
+      if (loaded[index].empty()) continue;
+      const std::size_t g = where[index].first, i = where[index].second;
+      std::vector<std::string> needed{"step"};
+      State::tensors(state[g][i], [&](const char* field, const Tensor&) {
+        if (detail::state_needs<State>(options[g], field)) needed.emplace_back(field);
+      });
+      detail::state_scalars(state[g][i], [&](const char* field, double) { needed.emplace_back(field); });
+      detail::check_state_complete(who, index, needed, loaded[index]);
+    }
     for (std::size_t g = 0; g < groups_.size(); ++g) {
       groups_[g].options = options[g];
       initial_lrs_[g] = initial_lrs[g];
@@ -365,6 +437,7 @@ class OptimizerWithState : public Optimizer {
   explicit OptimizerWithState(std::vector<ParamGroup<Options>> groups) : groups_(std::move(groups)) {}
   /// Derived constructors call this (name() is virtual, so not from here).
   void init(const std::string& who) {
+    if (!groups_.empty()) defaults_ = groups_[0].options;
     std::vector<std::vector<Tensor>> lists;
     for (const auto& g : groups_) {
       g.options.validate(who);
@@ -410,6 +483,7 @@ class OptimizerWithState : public Optimizer {
 
   std::vector<ParamGroup<Options>> groups_;  ///< the parameter groups
   std::vector<std::vector<State>> state_;    ///< state_[group][index], per parameter
+  Options defaults_{};                       ///< see defaults()
 };
 
 }  // namespace tg::optim

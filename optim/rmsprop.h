@@ -53,6 +53,15 @@ struct RMSpropState {
     f("grad_avg", s.grad_avg);
     f("momentum_buffer", s.momentum_buffer);
   }
+  /// Whether a state dict must hold `field` (see detail::state_needs): what
+  /// PyTorch's step reads, square_avg always, grad_avg when centered,
+  /// momentum_buffer with momentum > 0.
+  template <class Options>
+  static bool needs(const Options& o, std::string_view field) {
+    if (field == "grad_avg") return o.centered;
+    if (field == "momentum_buffer") return o.momentum > 0;
+    return true;
+  }
 };
 
 /// torch.optim.RMSprop: the update rule is in the description of rmsprop.h.

@@ -47,6 +47,13 @@ struct SGDState {
   static void tensors(Self& s, F&& f) {
     f("momentum_buffer", s.momentum_buffer);
   }
+  /// Whether a state dict must hold `field` (see detail::state_needs): never the
+  /// momentum buffer, which PyTorch keeps as None until momentum is used; the
+  /// next step then starts it from the gradient, as at the first step.
+  template <class Options>
+  static bool needs(const Options&, std::string_view) {
+    return false;
+  }
 };
 
 /// torch.optim.SGD: the update rule is in the description of sgd.h.
