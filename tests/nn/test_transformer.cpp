@@ -297,4 +297,66 @@ TEST_CASE("MultiheadAttention and the Transformer layers refuse bad arguments by
                        doctest::Contains("MultiheadAttention: attn_mask must be bool or float32"), tg::DTypeError);
 }
 
+// torch 1.13's MultiheadAttention: a NaN key makes every output and weight
+// NaN, a NaN query its own row; with the weights (the math path) or without
+// (the fused op) alike. A query row that attn_mask lets attend nothing is
+// zero (tapegrad's convention; PyTorch gives NaN), NaN or not.
+TEST_CASE("MultiheadAttention propagates NaN with and without the weights") {
+  tg::manual_seed(3);
+  nn::MultiheadAttention m(4, 1);
+  m.to(tg::kFloat64);
+  const Tensor x = tg::randn({3, 1, 4}, {.dtype = tg::kFloat64}), kv = tg::randn({5, 1, 4}, {.dtype = tg::kFloat64});
+  const auto with_nan = [](const Tensor& t, std::int64_t row) {
+    Tensor out = t.clone();
+    out.index_put_({tg::tensor({row}), tg::tensor({0}), tg::tensor({1})}, tg::full({1}, NAN, {.dtype = tg::kFloat64}));
+    return out.set_requires_grad(true);
+  };
+  const auto all_nan = [](const Tensor& t) { return tg::isnan(t).all().item<bool>(); };
+  const auto row_nan = [](const Tensor& out, std::int64_t row) {
+    return tg::isnan(out.select(0, row)).all().item<bool>();
+  };
+  const auto row_finite = [](const Tensor& out, std::int64_t row) {
+    return tg::isfinite(out.select(0, row)).all().item<bool>();
+  };
+  SUBCASE("NaN in a key: everything") {
+    const Tensor key = with_nan(kv, 2);
+    auto [out, weights] = m(x, key, kv);
+    CHECK(all_nan(out));
+    CHECK(all_nan(weights));
+    auto [fused, none] = m(x, key, kv, {}, false);
+    CHECK(all_nan(fused));
+    CHECK_FALSE(none.defined());
+    tg::sum(fused).backward();
+    CHECK(all_nan(key.grad()));
+  }
+  SUBCASE("NaN in a query: its row") {
+    const Tensor query = with_nan(x, 1);
+    auto [out, weights] = m(query, kv, kv);
+    auto [fused, none] = m(query, kv, kv, {}, false);
+    for (const Tensor& o : {out, fused}) {
+      CHECK(row_nan(o, 1));
+      CHECK(row_finite(o, 0));
+      CHECK(row_finite(o, 2));
+    }
+    tg_test::check_close(fused, out, 1e-12);
+    CHECK(tg::isnan(weights.select(1, 1)).all().item<bool>());  // weights [N, L, S]
+    tg::sum(fused).backward();
+    CHECK(row_nan(query.grad(), 1));
+    CHECK(row_finite(query.grad(), 0));
+  }
+  SUBCASE("a query row that attends nothing stays zero, NaN or not") {
+    const Tensor query = with_nan(x, 2);
+    Tensor mask = tg::zeros({3, 5}, {.dtype = tg::kBool});  // true = not allowed
+    mask = tg::logical_or(mask, tg::tensor({0.0, 0.0, 1.0}, {3, 1}) > 0.5);
+    auto [out, weights] = m(query, kv, kv, {}, true, mask);
+    auto [fused, none] = m(query, kv, kv, {}, false, mask);
+    for (const Tensor& o : {out, fused}) {
+      CHECK(tg::equal(o.select(0, 2), tg::zeros({1, 4}, {.dtype = tg::kFloat64})));  // out_proj's zero bias
+      CHECK(row_finite(o, 0));
+    }
+    tg_test::check_close(fused, out, 1e-12);
+    CHECK(tg::equal(weights.select(1, 2), tg::zeros({1, 5}, {.dtype = tg::kFloat64})));
+  }
+}
+
 }  // namespace test_transformer
