@@ -297,6 +297,49 @@ TEST_CASE("MultiheadAttention and the Transformer layers refuse bad arguments by
                        doctest::Contains("MultiheadAttention: attn_mask must be bool or float32"), tg::DTypeError);
 }
 
+// An undefined tensor where one is required: the module names itself and the
+// argument (Tensor's own error names neither).
+TEST_CASE("MultiheadAttention and the Transformer modules name an undefined input") {
+  const Tensor x = tg::randn({3, 2, 4});
+  nn::MultiheadAttention m(4, 2);
+  CHECK_THROWS_WITH_AS(m(Tensor(), x, x), doctest::Contains("MultiheadAttention: query is undefined"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(m(x, Tensor(), x), doctest::Contains("MultiheadAttention: key is undefined"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(m(x, x, Tensor()), doctest::Contains("MultiheadAttention: value is undefined"), tg::ShapeError);
+  nn::TransformerEncoderLayer enc(4, 2, {.dim_feedforward = 8});
+  CHECK_THROWS_WITH_AS(enc(Tensor()), doctest::Contains("TransformerEncoderLayer: src is undefined"), tg::ShapeError);
+  nn::TransformerDecoderLayer dec(4, 2, {.dim_feedforward = 8});
+  CHECK_THROWS_WITH_AS(dec(Tensor(), x), doctest::Contains("TransformerDecoderLayer: tgt is undefined"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(dec(x, Tensor()), doctest::Contains("TransformerDecoderLayer: memory is undefined"),
+                       tg::ShapeError);
+  nn::Transformer t(
+      {.d_model = 4, .nhead = 2, .num_encoder_layers = 1, .num_decoder_layers = 1, .layer = {.dim_feedforward = 8}});
+  CHECK_THROWS_WITH_AS(t(Tensor(), x), doctest::Contains("Transformer: src is undefined"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(t(x, Tensor()), doctest::Contains("Transformer: tgt is undefined"), tg::ShapeError);
+  // The stacks alone, with no layer to ask: the final norm would see the undefined tensor.
+  CHECK_THROWS_WITH_AS(t.encoder->forward(Tensor(), {}, {}), doctest::Contains("TransformerEncoder: src is undefined"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(t.decoder->forward(x, Tensor()), doctest::Contains("TransformerDecoder: memory is undefined"),
+                       tg::ShapeError);
+}
+
+// The mask holds -inf, so only a floating dtype can hold it; it is made in
+// the dtype asked for.
+TEST_CASE("Transformer::generate_square_subsequent_mask: floating dtypes only, sz >= 0") {
+  const Tensor half = nn::Transformer::generate_square_subsequent_mask(3, tg::kFloat16);
+  CHECK(half.dtype() == tg::kFloat16);
+  tg_test::check_close(half, Dims{3, 3}, {0, -INFINITY, -INFINITY, 0, 0, -INFINITY, 0, 0, 0}, 0);
+  CHECK(nn::Transformer::generate_square_subsequent_mask(2, tg::kFloat64).dtype() == tg::kFloat64);
+  CHECK(nn::Transformer::generate_square_subsequent_mask(0).shape() == Dims{0, 0});
+  for (const tg::DType dtype : {tg::kInt64, tg::kBool}) {
+    CAPTURE(tg::dtype_name(dtype));
+    CHECK_THROWS_WITH_AS(nn::Transformer::generate_square_subsequent_mask(3, dtype),
+                         doctest::Contains("generate_square_subsequent_mask: dtype must be floating"), tg::DTypeError);
+  }
+  CHECK_THROWS_WITH_AS(nn::Transformer::generate_square_subsequent_mask(-1),
+                       doctest::Contains("generate_square_subsequent_mask: sz must be >= 0, got -1"), tg::ShapeError);
+}
+
 // torch 1.13's MultiheadAttention: a NaN key makes every output and weight
 // NaN, a NaN query its own row; with the weights (the math path) or without
 // (the fused op) alike. A query row that attn_mask lets attend nothing is
