@@ -59,8 +59,12 @@ requires std::same_as<B, bool> Tensor dropout(const Tensor& x, B p, Rest&&... re
 /// (default: the global one), so one seed gives one mask.
 /// One fused op (core/kernels/attention.h): tiles of at most 64 x 64 scores
 /// with an online softmax, never the whole [L, S] matrix; its backward
-/// recomputes the tiles. A query row that attends no key gives zeros (and
-/// zero gradients), where PyTorch's math path gives NaN.
+/// recomputes the tiles. A query row that attends no key (its scores all
+/// -inf after masking) gives zeros (and zero gradients), where PyTorch's math
+/// path gives NaN. A NaN or +inf score makes its row NaN, values and
+/// gradients, as in PyTorch; a bool mask or is_causal excludes a key's score
+/// altogether (a NaN there does not reach the row), a float mask is added.
+/// float16 and bfloat16 compute in float32, the result rounded once.
 /// @param query     [..., L, E]
 /// @param key       [..., S, E]
 /// @param value     [..., S, Ev]

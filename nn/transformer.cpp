@@ -39,6 +39,13 @@ void check_activation(const std::string& activation, const char* who) {
     throw ValueError(fmt::format("{}: activation should be \"relu\" or \"gelu\", not \"{}\"", who, activation));
 }
 
+// A module's tensor argument that has to be given: an error naming the
+// module and the argument, as RNN's input check reports "undefined" (Tensor's
+// own "tensor is undefined" names neither).
+void require_defined(const char* module, const char* arg, const Tensor& t) {
+  if (!t.defined()) throw ShapeError(fmt::format("{}: {} is undefined (a tensor is required)", module, arg));
+}
+
 MultiheadAttentionOptions attention_options(const TransformerLayerOptions& o) {
   return {.dropout = o.dropout, .bias = o.bias, .kdim = {}, .vdim = {}, .batch_first = o.batch_first};
 }
@@ -93,6 +100,9 @@ AttentionResult MultiheadAttention::forward(const Tensor& query, const Tensor& k
                                             const Tensor& key_padding_mask, StrictBool need_weights,
                                             const Tensor& attn_mask, StrictBool average_attn_weights,
                                             StrictBool is_causal) {
+  require_defined("MultiheadAttention", "query", query);
+  require_defined("MultiheadAttention", "key", key);
+  require_defined("MultiheadAttention", "value", value);
   const bool batched = query.dim() == 3;
   if ((query.dim() != 2 && query.dim() != 3) || key.dim() != query.dim() || value.dim() != query.dim())
     throw ShapeError(
@@ -227,6 +237,7 @@ Tensor TransformerEncoderLayer::feed_forward_block(const Tensor& x) {
 
 Tensor TransformerEncoderLayer::forward(const Tensor& src, const Tensor& src_mask, const Tensor& padding,
                                         StrictBool is_causal) {
+  require_defined("TransformerEncoderLayer", "src", src);
   Tensor x = src;
   if (options.norm_first) {
     x = tg::add(x, self_attention_block((*norm1)(x), src_mask, padding, is_causal));
@@ -263,6 +274,8 @@ Tensor TransformerDecoderLayer::feed_forward_block(const Tensor& x) {
 Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
                                         const Tensor& memory_mask, const Tensor& tgt_padding,
                                         const Tensor& memory_padding, StrictBool tgt_is_causal) {
+  require_defined("TransformerDecoderLayer", "tgt", tgt);
+  require_defined("TransformerDecoderLayer", "memory", memory);
   const bool training = is_training();
   const auto sa = [&](const Tensor& x) {
     return tg::dropout(std::get<0>(self_attn->forward(x, x, x, tgt_padding, false, tgt_mask, true, tgt_is_causal)),
@@ -297,6 +310,7 @@ TransformerEncoder::TransformerEncoder(std::int64_t d_model, std::int64_t nhead,
 }
 
 Tensor TransformerEncoder::forward(const Tensor& src, const Tensor& mask, const Tensor& padding, StrictBool is_causal) {
+  require_defined("TransformerEncoder", "src", src);
   Tensor x = src;
   for (std::size_t i = 0; i < layers->size(); ++i) x = layer(i).forward(x, mask, padding, is_causal);
   return norm ? (*norm)(x) : x;
@@ -316,6 +330,8 @@ TransformerDecoder::TransformerDecoder(std::int64_t d_model, std::int64_t nhead,
 Tensor TransformerDecoder::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
                                    const Tensor& memory_mask, const Tensor& tgt_padding, const Tensor& memory_padding,
                                    StrictBool tgt_is_causal) {
+  require_defined("TransformerDecoder", "tgt", tgt);
+  require_defined("TransformerDecoder", "memory", memory);
   Tensor x = tgt;
   for (std::size_t i = 0; i < layers->size(); ++i)
     x = layer(i).forward(x, memory, tgt_mask, memory_mask, tgt_padding, memory_padding, tgt_is_causal);
@@ -336,11 +352,20 @@ Transformer::Transformer(TransformerOptions o) : options(std::move(o)) {
 Tensor Transformer::forward(const Tensor& src, const Tensor& tgt, const Tensor& src_mask, const Tensor& tgt_mask,
                             const Tensor& memory_mask, const Tensor& src_padding, const Tensor& tgt_padding,
                             const Tensor& memory_padding) {
+  require_defined("Transformer", "src", src);
+  require_defined("Transformer", "tgt", tgt);
   const Tensor memory = encoder->forward(src, src_mask, src_padding);
   return decoder->forward(tgt, memory, tgt_mask, memory_mask, tgt_padding, memory_padding);
 }
 
 Tensor Transformer::generate_square_subsequent_mask(std::int64_t sz, DType dtype) {
+  // The mask holds -inf: an integer or bool mask cannot, and float32
+  // instead of the dtype asked for would be a silent surprise.
+  if (!is_floating(dtype))
+    throw DTypeError(
+        fmt::format("Transformer::generate_square_subsequent_mask: dtype must be floating, got {}", dtype_name(dtype)));
+  if (sz < 0)
+    throw ShapeError(fmt::format("Transformer::generate_square_subsequent_mask: sz must be >= 0, got {}", sz));
   const Tensor allowed = tg::tril(tg::ones({sz, sz}, {.dtype = kBool}));
   return tg::where(allowed, tg::zeros({}, {.dtype = dtype}), kNegInf);
 }

@@ -74,8 +74,8 @@ class MultiheadAttention : public Module {
   /// @param attn_mask            [L, S] or [N * num_heads, L, S]; undefined for none
   /// @param average_attn_weights average the weights over heads
   /// @param is_causal            mask keys after each query (not with attn_mask)
-  /// @throws tg::ShapeError for inputs or masks of the wrong shape,
-  ///   tg::ValueError for both attn_mask and is_causal.
+  /// @throws tg::ShapeError for inputs or masks of the wrong shape or an undefined
+  ///   query, key or value (named), tg::ValueError for both attn_mask and is_causal.
   AttentionResult forward(const Tensor& query, const Tensor& key, const Tensor& value,
                           const Tensor& key_padding_mask = {}, StrictBool need_weights = true,
                           const Tensor& attn_mask = {}, StrictBool average_attn_weights = true,
@@ -134,6 +134,7 @@ class TransformerEncoderLayer : public Module {
   /// @param src_mask             attention mask [L, L] (or per head); undefined for none
   /// @param src_key_padding_mask [N, L]: true at positions to ignore; undefined for none
   /// @param is_causal            causal self-attention (instead of src_mask)
+  /// @throws tg::ShapeError for an undefined src (named), or as MultiheadAttention::forward.
   Tensor forward(const Tensor& src, const Tensor& src_mask, const Tensor& src_key_padding_mask = {},
                  StrictBool is_causal = false);
   Tensor forward(const Tensor& src) override { return forward(src, {}, {}); }
@@ -179,6 +180,7 @@ class TransformerDecoderLayer : public Module {
   /// @param tgt_key_padding_mask    [N, T]: true at target positions to ignore
   /// @param memory_key_padding_mask [N, S]: true at memory positions to ignore
   /// @param tgt_is_causal           causal self-attention (instead of tgt_mask)
+  /// @throws tg::ShapeError for an undefined tgt or memory (named), or as MultiheadAttention::forward.
   Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {}, const Tensor& memory_mask = {},
                  const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {},
                  StrictBool tgt_is_causal = false);
@@ -305,6 +307,7 @@ class Transformer : public Module {
   /// @param src_key_padding_mask    true at src positions to ignore
   /// @param tgt_key_padding_mask    true at tgt positions to ignore
   /// @param memory_key_padding_mask true at memory positions to ignore
+  /// @throws tg::ShapeError for an undefined src or tgt (named), or as the layers.
   Tensor forward(const Tensor& src, const Tensor& tgt, const Tensor& src_mask = {}, const Tensor& tgt_mask = {},
                  const Tensor& memory_mask = {}, const Tensor& src_key_padding_mask = {},
                  const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {});
@@ -317,7 +320,8 @@ class Transformer : public Module {
   }
   std::string type_name() const override { return "Transformer"; }
   /// A causal mask, as torch.nn.Transformer.generate_square_subsequent_mask:
-  /// [sz, sz] of dtype: 0 on and below the diagonal, -inf above.
+  /// [sz, sz] of dtype: 0 on and below the diagonal, -inf above. DTypeError
+  /// for a dtype that is not floating, ShapeError for a negative sz.
   static Tensor generate_square_subsequent_mask(std::int64_t sz, DType dtype = kFloat32);
 
   TransformerOptions options;                   ///< as constructed

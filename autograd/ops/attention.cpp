@@ -40,27 +40,32 @@ std::uint64_t draw_seed(double dropout_p, Generator* generator) {
   return gen.next_u64();
 }
 
-// The mask as scores' addend (0 / -inf for a bool mask, the lower triangle
-// for is_causal), or undefined.
-Tensor additive_mask(const Tensor& mask, bool is_causal, std::int64_t L, std::int64_t S, DType dtype) {
-  if (is_causal) {
-    Tensor allowed = tg::tril(tg::ones({L, S}, {.dtype = kBool}));
-    return tg::where(allowed, tg::zeros({}, {.dtype = dtype}), kNegInf);
-  }
+// The mask in two parts, either or both undefined: the keys each query may
+// attend (is_causal's lower triangle or a bool mask), and a float addend.
+struct ScoreMask {
+  Tensor allowed, addend;
+};
+ScoreMask score_mask(const Tensor& mask, bool is_causal, std::int64_t L, std::int64_t S) {
+  if (is_causal) return {tg::tril(tg::ones({L, S}, {.dtype = kBool})), {}};
   if (!mask.defined()) return {};
-  if (mask.dtype() == kBool) return tg::where(mask, tg::zeros({}, {.dtype = dtype}), kNegInf);
-  return mask;
+  if (mask.dtype() == kBool) return {mask, {}};
+  return {{}, mask};
 }
 
 // softmax(scale q k^T + mask) along the keys, with rows that attend nothing
 // all zero (not NaN), as the fused kernel defines them.
-Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& add_mask, double scale) {
+Tensor attention_weights(const Tensor& q, const Tensor& k, const ScoreMask& mask, double scale) {
   Tensor scores = tg::mul(tg::matmul(q, k.transpose(-2, -1)), scale);
-  if (add_mask.defined()) scores = tg::add(scores, add_mask);
-  // No keys (S = 0): the weights are empty and the output zero; amax has no
+  // A bool mask selects, as the fused kernel does: an excluded key's score
+  // is -inf even when it is NaN (adding -inf would keep the NaN).
+  if (mask.allowed.defined()) scores = tg::where(mask.allowed, scores, kNegInf);
+  if (mask.addend.defined()) scores = tg::add(scores, mask.addend);
+  // No keys (S = 0): the weights are empty and the output zero; there is no
   // row to reduce.
   if (scores.size(-1) == 0) return scores;
-  const Tensor valid = tg::isfinite(tg::amax(scores.detach(), Dims{-1}, /*keepdim=*/true));
+  // A row attends nothing when every score is -inf. NaN and +inf scores
+  // stay in the softmax, which makes their row NaN (amax would skip a NaN).
+  const Tensor valid = tg::any(scores.detach() != kNegInf, -1, /*keepdim=*/true);
   return tg::where(valid, tg::softmax(tg::where(valid, scores, 0.0), -1), 0.0);
 }
 
@@ -69,16 +74,19 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& add_mas
 struct MathGrads {
   Tensor dq, dk, dv, dmask;
 };
-MathGrads math_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& add_mask,
+MathGrads math_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const ScoreMask& mask,
                         const Tensor& drop, double scale) {
-  const Tensor P = attention_weights(q, k, add_mask, scale);
+  const Tensor P = attention_weights(q, k, mask, scale);
   const Tensor Pd = drop.defined() ? tg::mul(P, drop) : P;
   MathGrads g;
   g.dv = tg::matmul(Pd.transpose(-2, -1), dout);
   Tensor dP = tg::matmul(dout, v.transpose(-2, -1));
   if (drop.defined()) dP = tg::mul(dP, drop);
   // softmax backward: dS = P (dP - sum_j P dP)
-  const Tensor dS = tg::mul(P, tg::sub(dP, tg::sum(tg::mul(dP, P), Dims{-1}, /*keepdim=*/true)));
+  Tensor dS = tg::mul(P, tg::sub(dP, tg::sum(tg::mul(dP, P), Dims{-1}, /*keepdim=*/true)));
+  // A key the mask excludes had its score replaced by -inf: no gradient,
+  // even in a NaN row, whose P is NaN there (attention_weights' where).
+  if (mask.allowed.defined()) dS = tg::where(mask.allowed, dS, 0.0);
   g.dq = tg::mul(tg::matmul(dS, k), scale);
   g.dk = tg::mul(tg::matmul(dS.transpose(-2, -1), q), scale);
   g.dmask = dS;
@@ -121,14 +129,14 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                        if (mask_grad || autograd::needs_grad(dout, q, k, v)) {
                          kernel::AttentionOptions mo = o;
                          const Tensor mask = bw.unpack(sm);
-                         const Tensor add_mask = additive_mask(mask, o.is_causal, q.size(-2), k.size(-2), q.dtype());
+                         const ScoreMask smask = score_mask(mask, o.is_causal, q.size(-2), k.size(-2));
                          const Tensor out = bw.unpack(so);
                          const Tensor drop =
                              o.dropout_p > 0
                                  ? Tensor(kernel::attention_dropout_mask(batch_dims_of(out), q.size(-2), k.size(-2),
                                                                          q.dtype(), o.dropout_p, o.dropout_seed))
                                  : Tensor();
-                         const MathGrads g = math_backward(dout, q, k, v, add_mask, drop, o.scale);
+                         const MathGrads g = math_backward(dout, q, k, v, smask, drop, o.scale);
                          if (bw.needs(0)) bw.add(0, g.dq);
                          if (bw.needs(1)) bw.add(1, g.dk);
                          if (bw.needs(2)) bw.add(2, g.dv);
@@ -157,7 +165,7 @@ std::tuple<Tensor, Tensor> scaled_dot_product_attention_math(const Tensor& query
   const Dims batch = kernel::attention_batch_shape(query, key, value, o);
   o.dropout_seed = draw_seed(dropout_p, generator);
   const std::int64_t L = query.size(-2), S = key.size(-2);
-  Tensor weights = attention_weights(query, key, additive_mask(attn_mask, is_causal, L, S, query.dtype()), o.scale);
+  Tensor weights = attention_weights(query, key, score_mask(attn_mask, is_causal, L, S), o.scale);
   if (dropout_p > 0)
     weights =
         tg::mul(weights, Tensor(kernel::attention_dropout_mask(batch, L, S, query.dtype(), dropout_p, o.dropout_seed)));

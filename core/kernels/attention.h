@@ -13,7 +13,15 @@
 // aligned lower triangle, torch.ones(L, S).tril(), also when L != S) and
 // may not be combined with a mask. A query row that may attend no key at
 // all gives a zero output row with zero gradients (PyTorch's math path gives
-// NaN there).
+// NaN there): that is a row whose scores are all -inf after masking, and
+// only that. A NaN or +inf score in a row makes the row's output, logsumexp
+// and gradients NaN, as softmax does (torch 1.13). A bool mask and is_causal
+// select: the scores of keys they exclude are never looked at, so a NaN there
+// does not reach the row (PyTorch's math path adds -inf to it and gets NaN).
+// A float mask is added, NaN + -inf staying NaN. Under is_causal the tiles
+// wholly above the diagonal (blocks of 64) are skipped: a NaN in q, k or v
+// does not reach an output or gradient through their zero weights, as it does
+// through the math path's products (0 * NaN is NaN).
 //
 // Dropout (p > 0) zeroes each attention weight with probability p and scales
 // the rest by 1 / (1 - p). Its mask is a hash of (seed, batch, i, j), not a
@@ -41,7 +49,9 @@ Dims attention_batch_shape(const TensorBase& q, const TensorBase& k, const Tenso
                            const AttentionOptions& options);
 
 // {out [*batch, L, Ev], logsumexp [*batch, L]} (a fully masked row's
-// logsumexp is -inf).
+// logsumexp is -inf, a NaN row's NaN). out has q's dtype; the logsumexp is
+// float32 for float16 and bfloat16 inputs (the backward's exp(s - lse) needs
+// its precision and range), else q's dtype.
 std::tuple<TensorBase, TensorBase> attention_forward(const TensorBase& q, const TensorBase& k, const TensorBase& v,
                                                      const AttentionOptions& options);
 

@@ -2,11 +2,15 @@
 // (tests/reference/attention.json, written by
 // tests/reference/make_attention_reference.py with torch 1.13), against
 // tapegrad's own unfused math path (dropout included), gradchecks of both
-// derivative orders, and its bad inputs.
+// derivative orders, and its bad inputs; NaN and infinite inputs and the
+// 16-bit cases against tests/reference/attention_nonfinite.json (written by
+// tests/reference/make_attention_nonfinite_reference.py).
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <tapegrad/autograd/engine.h>
@@ -74,6 +78,33 @@ Tensor leaf_randn(Dims shape, tg::DType dtype = tg::kFloat64) {
   return t;
 }
 
+// attention_nonfinite.json writes NaN and the infinities as strings.
+std::vector<double> values_of(const nlohmann::json& j) {
+  std::vector<double> out;
+  for (const auto& x : j) {
+    if (!x.is_string()) {
+      out.push_back(x.get<double>());
+      continue;
+    }
+    const std::string s = x.get<std::string>();
+    REQUIRE((s == "nan" || s == "inf" || s == "-inf"));
+    out.push_back(s == "nan" ? NAN : s == "inf" ? INFINITY : -INFINITY);
+  }
+  return out;
+}
+
+Tensor leaf_of(const nlohmann::json& c, const char* key, const char* shape_key, tg::DType dtype) {
+  Tensor t = tg::tensor(values_of(c.at(key)), dims_of(c.at(shape_key)), dtype);
+  t.set_requires_grad(true);
+  return t;
+}
+
+// The largest difference of got and want relative to want's largest magnitude.
+double relative_error(const Tensor& got, const Tensor& want) {
+  const Tensor w = want.detach().to(tg::kFloat64), g = got.detach().to(tg::kFloat64);
+  return tg::max(tg::abs(tg::sub(g, w))).item<double>() / tg::max(tg::abs(w)).item<double>();
+}
+
 }  // namespace
 
 TEST_CASE("scaled_dot_product_attention equals PyTorch's math path in float64, values and gradients") {
@@ -99,6 +130,145 @@ TEST_CASE("scaled_dot_product_attention: a row that attends nothing is zero, wit
   const auto dq = q.grad().to_vector<double>();
   for (int e = 4; e < 8; ++e) CHECK(dq[static_cast<std::size_t>(e)] == 0.0);
   for (double x : k.grad().to_vector<double>()) CHECK(std::isfinite(x));
+}
+
+// The NaN class against PyTorch (tests/reference/attention_nonfinite.json): a
+// NaN or +inf score makes its row NaN, values and gradients, on the fused
+// path (its backward kernel, and the math formula that create_graph takes)
+// and on the math path alike; a row whose scores are all -inf is zero.
+TEST_CASE("scaled_dot_product_attention: NaN and +inf propagate as in PyTorch; only rows attending nothing are zero") {
+  const auto& cases = tg_test::reference_file("attention_nonfinite.json").at("cases");
+  REQUIRE(cases.size() >= 10);
+  for (const auto& [name, c] : cases.items()) {
+    for (const std::string path : {"fused", "fused, create_graph", "math"}) {
+      CAPTURE(name);
+      CAPTURE(path);
+      const Tensor q = leaf_of(c, "q", "q_shape", tg::kFloat64), k = leaf_of(c, "k", "k_shape", tg::kFloat64),
+                   v = leaf_of(c, "v", "v_shape", tg::kFloat64);
+      Tensor mask;
+      const std::string kind = c.at("mask_kind").get<std::string>();
+      if (kind == "bool") mask = tg::tensor(values_of(c.at("mask")), dims_of(c.at("mask_shape")), tg::kBool);
+      if (kind == "float") mask = leaf_of(c, "mask", "mask_shape", tg::kFloat64);
+      std::optional<double> scale;
+      if (c.contains("scale")) scale = c.at("scale").get<double>();
+      const bool causal = c.at("is_causal").get<bool>();
+      Tensor out, weights;
+      if (path == "math")
+        std::tie(out, weights) = tg::scaled_dot_product_attention_math(q, k, v, mask, 0.0, causal, scale);
+      else out = F::scaled_dot_product_attention(q, k, v, mask, 0.0, causal, scale);
+      tg_test::check_close(out, dims_of(c.at("out_shape")), values_of(c.at("out")), 1e-10);
+      if (weights.defined() && c.contains("weights")) tg_test::check_close(weights, values_of(c.at("weights")), 1e-10);
+      const Tensor w = tg::div(tg::arange(1, static_cast<double>(out.numel()) + 1, 1, {.dtype = tg::kFloat64}),
+                               static_cast<double>(out.numel()))
+                           .reshape(out.shape());
+      std::vector<Tensor> wrt = {q, k, v};
+      if (kind == "float") wrt.push_back(mask);
+      const auto grads = tg::grad({tg::sum(tg::mul(out, w))}, wrt, {}, {.create_graph = path == "fused, create_graph"});
+      tg_test::check_close(grads[0], values_of(c.at("dq")), 1e-10);
+      tg_test::check_close(grads[1], values_of(c.at("dk")), 1e-10);
+      tg_test::check_close(grads[2], values_of(c.at("dv")), 1e-10);
+      if (kind == "float") tg_test::check_close(grads[3], values_of(c.at("dmask")), 1e-10);
+    }
+  }
+}
+
+// The same NaN rows in float32 (the kernel's other compute dtype) and in the
+// 16-bit dtypes, which compute in float32.
+TEST_CASE("scaled_dot_product_attention: a NaN query row is NaN in every floating dtype, a masked row zero") {
+  for (const tg::DType dtype : {tg::kFloat32, tg::kFloat16, tg::kBFloat16}) {
+    CAPTURE(tg::dtype_name(dtype));
+    // Row 0 has a NaN, row 1 attends nothing (its key is masked), row 2 is plain.
+    Tensor q = tg::tensor({NAN, 1.0, 0.5, -1.0, 0.25, 0.75}, {3, 2}, dtype).set_requires_grad(true);
+    Tensor k = tg::tensor({1.0, 0.0, 0.0, 1.0}, {2, 2}, dtype).set_requires_grad(true);
+    Tensor v = tg::tensor({1.0, 2.0, 3.0, 4.0}, {2, 2}, dtype).set_requires_grad(true);
+    const Tensor mask = tg::tensor({1, 1, 0, 0, 1, 1}, {3, 2}, {.dtype = tg::kBool});
+    const Tensor out = F::scaled_dot_product_attention(q, k, v, mask);
+    const auto values = out.to_vector<double>();
+    CHECK(std::isnan(values[0]));
+    CHECK(std::isnan(values[1]));
+    CHECK(values[2] == 0.0);
+    CHECK(values[3] == 0.0);
+    CHECK(std::isfinite(values[4]));
+    CHECK(std::isfinite(values[5]));
+    tg::sum(out).backward();
+    const auto dq = q.grad().to_vector<double>();
+    CHECK(std::isnan(dq[0]));
+    CHECK(dq[2] == 0.0);
+    CHECK(dq[3] == 0.0);
+    CHECK(std::isfinite(dq[4]));
+    for (const double x : v.grad().to_vector<double>()) CHECK(std::isnan(x));  // row 0's NaN weights reach every key
+  }
+}
+
+// The documented exception (core/kernels/attention.h): under is_causal the
+// fused op skips the tiles wholly above the diagonal, so a NaN value at key
+// 69 does not reach the queries of the first block of 64 through their zero
+// weights; the math path's product (0 * NaN) does, as PyTorch's.
+TEST_CASE("scaled_dot_product_attention: causal tiles above the diagonal are never read") {
+  const Tensor q = leaf_randn({1, 70, 3}), k = leaf_randn({1, 70, 3});
+  Tensor v = tg::randn({1, 70, 2}, {.dtype = tg::kFloat64});
+  v.index_put_({tg::tensor({0}), tg::tensor({69}), tg::tensor({0})}, tg::full({1}, NAN, {.dtype = tg::kFloat64}));
+  const Tensor fused = F::scaled_dot_product_attention(q, k, v, {}, 0.0, true);
+  const Tensor math = std::get<0>(tg::scaled_dot_product_attention_math(q, k, v, {}, 0.0, true));
+  CHECK(tg::isfinite(fused.narrow(1, 0, 64)).all().item<bool>());
+  CHECK(tg::isnan(math.narrow(1, 0, 64).select(2, 0)).all().item<bool>());
+  CHECK(std::isnan(fused.select(1, 69).select(1, 0).item<double>()));  // the row that attends key 69
+}
+
+// float16 and bfloat16 compute in float32 and keep the logsumexp there: the
+// backward's weights exp(s - lse) from a 16-bit lse were 5.5 % off in
+// bfloat16 (scores of 40), and float16's lse of 65536 was inf, which made
+// every gradient 0. PyTorch's values in float64
+// (attention_nonfinite.json's "sixteen_bit").
+TEST_CASE("scaled_dot_product_attention in float16 and bfloat16: gradients from a float32 logsumexp") {
+  for (const auto& [name, c] : tg_test::reference_file("attention_nonfinite.json").at("sixteen_bit").items()) {
+    for (const tg::DType dtype : {tg::kFloat16, tg::kBFloat16}) {
+      CAPTURE(name);
+      CAPTURE(tg::dtype_name(dtype));
+      const double tol = dtype == tg::kFloat16 ? 2e-3 : 8e-3;
+      const Tensor q = leaf_of(c, "q", "q_shape", dtype), k = leaf_of(c, "k", "k_shape", dtype),
+                   v = leaf_of(c, "v", "v_shape", dtype);
+      const Tensor out = F::scaled_dot_product_attention(q, k, v, {}, 0.0, false, c.at("scale").get<double>());
+      tg::sum(out).backward();
+      tg_test::check_close(out, values_of(c.at("out")), tol);
+      tg_test::check_close(q.grad(), values_of(c.at("dq")), tol);
+      tg_test::check_close(k.grad(), values_of(c.at("dk")), tol);
+      tg_test::check_close(v.grad(), values_of(c.at("dv")), tol);
+    }
+  }
+}
+
+// Random inputs with scores of tens (a logsumexp near 40, where bfloat16's
+// spacing is 0.25 and float16's 1/32): the 16-bit gradients equal float32's
+// from the same rounded inputs to the 16-bit rounding of the results (errors
+// up to 0.0013 of the largest gradient in float16 and 0.0063 in bfloat16;
+// with a 16-bit logsumexp they were 0.0046 to 0.014 and 0.037 to 0.15).
+TEST_CASE("scaled_dot_product_attention: 16-bit gradients equal float32's within 16-bit precision") {
+  tg::manual_seed(17);
+  for (const tg::DType dtype : {tg::kFloat16, tg::kBFloat16})
+    for (const bool causal : {false, true}) {
+      CAPTURE(tg::dtype_name(dtype));
+      CAPTURE(causal);
+      const Tensor q16 = tg::mul(tg::randn({2, 70, 8}), 4.0).to(dtype),
+                   k16 = tg::mul(tg::randn({2, 70, 8}), 4.0).to(dtype), v16 = tg::randn({2, 70, 4}).to(dtype),
+                   dout16 = tg::randn({2, 70, 4}).to(dtype);
+      std::vector<Tensor> narrow, wide;
+      for (const Tensor& t : {q16, k16, v16}) {
+        narrow.push_back(t.detach().clone().set_requires_grad(true));
+        wide.push_back(t.to(tg::kFloat32).set_requires_grad(true));
+      }
+      const Tensor out16 = F::scaled_dot_product_attention(narrow[0], narrow[1], narrow[2], {}, 0.0, causal);
+      const Tensor out32 = F::scaled_dot_product_attention(wide[0], wide[1], wide[2], {}, 0.0, causal);
+      const double tol = dtype == tg::kFloat16 ? 0.003 : 0.015;
+      CHECK(relative_error(out16, out32) < tol);
+      const auto g16 = tg::grad({tg::sum(tg::mul(out16, dout16))}, narrow);
+      const auto g32 = tg::grad({tg::sum(tg::mul(out32, dout16.to(tg::kFloat32)))}, wide);
+      for (std::size_t i = 0; i < 3; ++i) {
+        CAPTURE(i);
+        CHECK(g16[i].dtype() == dtype);
+        CHECK(relative_error(g16[i], g32[i]) < tol);
+      }
+    }
 }
 
 // No keys at all (S = 0): every row attends nothing, so the output is zero

@@ -297,4 +297,109 @@ TEST_CASE("MultiheadAttention and the Transformer layers refuse bad arguments by
                        doctest::Contains("MultiheadAttention: attn_mask must be bool or float32"), tg::DTypeError);
 }
 
+// An undefined tensor where one is required: the module names itself and the
+// argument (Tensor's own error names neither).
+TEST_CASE("MultiheadAttention and the Transformer modules name an undefined input") {
+  const Tensor x = tg::randn({3, 2, 4});
+  nn::MultiheadAttention m(4, 2);
+  CHECK_THROWS_WITH_AS(m(Tensor(), x, x), doctest::Contains("MultiheadAttention: query is undefined"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(m(x, Tensor(), x), doctest::Contains("MultiheadAttention: key is undefined"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(m(x, x, Tensor()), doctest::Contains("MultiheadAttention: value is undefined"), tg::ShapeError);
+  nn::TransformerEncoderLayer enc(4, 2, {.dim_feedforward = 8});
+  CHECK_THROWS_WITH_AS(enc(Tensor()), doctest::Contains("TransformerEncoderLayer: src is undefined"), tg::ShapeError);
+  nn::TransformerDecoderLayer dec(4, 2, {.dim_feedforward = 8});
+  CHECK_THROWS_WITH_AS(dec(Tensor(), x), doctest::Contains("TransformerDecoderLayer: tgt is undefined"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(dec(x, Tensor()), doctest::Contains("TransformerDecoderLayer: memory is undefined"),
+                       tg::ShapeError);
+  nn::Transformer t(
+      {.d_model = 4, .nhead = 2, .num_encoder_layers = 1, .num_decoder_layers = 1, .layer = {.dim_feedforward = 8}});
+  CHECK_THROWS_WITH_AS(t(Tensor(), x), doctest::Contains("Transformer: src is undefined"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(t(x, Tensor()), doctest::Contains("Transformer: tgt is undefined"), tg::ShapeError);
+  // The stacks alone, with no layer to ask: the final norm would see the undefined tensor.
+  CHECK_THROWS_WITH_AS(t.encoder->forward(Tensor(), {}, {}), doctest::Contains("TransformerEncoder: src is undefined"),
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(t.decoder->forward(x, Tensor()), doctest::Contains("TransformerDecoder: memory is undefined"),
+                       tg::ShapeError);
+}
+
+// The mask holds -inf, so only a floating dtype can hold it; it is made in
+// the dtype asked for.
+TEST_CASE("Transformer::generate_square_subsequent_mask: floating dtypes only, sz >= 0") {
+  const Tensor half = nn::Transformer::generate_square_subsequent_mask(3, tg::kFloat16);
+  CHECK(half.dtype() == tg::kFloat16);
+  tg_test::check_close(half, Dims{3, 3}, {0, -INFINITY, -INFINITY, 0, 0, -INFINITY, 0, 0, 0}, 0);
+  CHECK(nn::Transformer::generate_square_subsequent_mask(2, tg::kFloat64).dtype() == tg::kFloat64);
+  CHECK(nn::Transformer::generate_square_subsequent_mask(0).shape() == Dims{0, 0});
+  for (const tg::DType dtype : {tg::kInt64, tg::kBool}) {
+    CAPTURE(tg::dtype_name(dtype));
+    CHECK_THROWS_WITH_AS(nn::Transformer::generate_square_subsequent_mask(3, dtype),
+                         doctest::Contains("generate_square_subsequent_mask: dtype must be floating"), tg::DTypeError);
+  }
+  CHECK_THROWS_WITH_AS(nn::Transformer::generate_square_subsequent_mask(-1),
+                       doctest::Contains("generate_square_subsequent_mask: sz must be >= 0, got -1"), tg::ShapeError);
+}
+
+// torch 1.13's MultiheadAttention: a NaN key makes every output and weight
+// NaN, a NaN query its own row; with the weights (the math path) or without
+// (the fused op) alike. A query row that attn_mask lets attend nothing is
+// zero (tapegrad's convention; PyTorch gives NaN), NaN or not.
+TEST_CASE("MultiheadAttention propagates NaN with and without the weights") {
+  tg::manual_seed(3);
+  nn::MultiheadAttention m(4, 1);
+  m.to(tg::kFloat64);
+  const Tensor x = tg::randn({3, 1, 4}, {.dtype = tg::kFloat64}), kv = tg::randn({5, 1, 4}, {.dtype = tg::kFloat64});
+  const auto with_nan = [](const Tensor& t, std::int64_t row) {
+    Tensor out = t.clone();
+    out.index_put_({tg::tensor({row}), tg::tensor({0}), tg::tensor({1})}, tg::full({1}, NAN, {.dtype = tg::kFloat64}));
+    return out.set_requires_grad(true);
+  };
+  const auto all_nan = [](const Tensor& t) { return tg::isnan(t).all().item<bool>(); };
+  const auto row_nan = [](const Tensor& out, std::int64_t row) {
+    return tg::isnan(out.select(0, row)).all().item<bool>();
+  };
+  const auto row_finite = [](const Tensor& out, std::int64_t row) {
+    return tg::isfinite(out.select(0, row)).all().item<bool>();
+  };
+  SUBCASE("NaN in a key: everything") {
+    const Tensor key = with_nan(kv, 2);
+    auto [out, weights] = m(x, key, kv);
+    CHECK(all_nan(out));
+    CHECK(all_nan(weights));
+    auto [fused, none] = m(x, key, kv, {}, false);
+    CHECK(all_nan(fused));
+    CHECK_FALSE(none.defined());
+    tg::sum(fused).backward();
+    CHECK(all_nan(key.grad()));
+  }
+  SUBCASE("NaN in a query: its row") {
+    const Tensor query = with_nan(x, 1);
+    auto [out, weights] = m(query, kv, kv);
+    auto [fused, none] = m(query, kv, kv, {}, false);
+    for (const Tensor& o : {out, fused}) {
+      CHECK(row_nan(o, 1));
+      CHECK(row_finite(o, 0));
+      CHECK(row_finite(o, 2));
+    }
+    tg_test::check_close(fused, out, 1e-12);
+    CHECK(tg::isnan(weights.select(1, 1)).all().item<bool>());  // weights [N, L, S]
+    tg::sum(fused).backward();
+    CHECK(row_nan(query.grad(), 1));
+    CHECK(row_finite(query.grad(), 0));
+  }
+  SUBCASE("a query row that attends nothing stays zero, NaN or not") {
+    const Tensor query = with_nan(x, 2);
+    Tensor mask = tg::zeros({3, 5}, {.dtype = tg::kBool});  // true = not allowed
+    mask = tg::logical_or(mask, tg::tensor({0.0, 0.0, 1.0}, {3, 1}) > 0.5);
+    auto [out, weights] = m(query, kv, kv, {}, true, mask);
+    auto [fused, none] = m(query, kv, kv, {}, false, mask);
+    for (const Tensor& o : {out, fused}) {
+      CHECK(tg::equal(o.select(0, 2), tg::zeros({1, 4}, {.dtype = tg::kFloat64})));  // out_proj's zero bias
+      CHECK(row_finite(o, 0));
+    }
+    tg_test::check_close(fused, out, 1e-12);
+    CHECK(tg::equal(weights.select(1, 2), tg::zeros({1, 5}, {.dtype = tg::kFloat64})));
+  }
+}
+
 }  // namespace test_transformer
