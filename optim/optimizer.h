@@ -297,13 +297,13 @@ class OptimizerWithState : public Optimizer {
   const Options& defaults() const { return defaults_; }
 
   /// See Optimizer::add_param_group: a group with the default options.
-  void add_param_group(std::vector<Tensor> params) override {
+  [[gnu::cold]] void add_param_group(std::vector<Tensor> params) override {
     add_param_group(ParamGroup<Options>{std::move(params), defaults_});
   }
   /// Adds a group with its own options (validated), as PyTorch's add_param_group({"params": ..., "lr": ...}).
   /// @throws tg::ValueError naming the optimizer for an invalid option, a parameter already in a group
   ///   (or twice in this one), or one that is not a floating leaf.
-  void add_param_group(ParamGroup<Options> group) {
+  [[gnu::cold]] void add_param_group(ParamGroup<Options> group) {
     const std::string who = name();
     group.options.validate(who);
     std::vector<std::vector<Tensor>> lists;
@@ -325,7 +325,7 @@ class OptimizerWithState : public Optimizer {
   const State& state(std::size_t group, std::size_t index) const { return state_.at(group).at(index); }
 
   /// See Optimizer::state_dict().
-  OptimizerState state_dict() const override {
+  [[gnu::cold]] OptimizerState state_dict() const override {
     OptimizerState out;
     std::vector<detail::GroupRecord> records;
     std::size_t index = 0;
@@ -356,7 +356,7 @@ class OptimizerWithState : public Optimizer {
   }
 
   /// See Optimizer::load_state_dict().
-  void load_state_dict(const OptimizerState& in) override {
+  [[gnu::cold]] void load_state_dict(const OptimizerState& in) override {
     const std::string who = name();
     std::vector<std::size_t> group_sizes;
     for (const auto& group : groups_) group_sizes.push_back(group.params.size());

@@ -49,8 +49,8 @@ TensorBase prod(const TensorBase& x, IntArrayRef dims, bool keepdim);
 // The vector p-norm over `dims`: p = 2, 1, inf, -inf, 0 (count of nonzeros)
 // or any other p as (sum |x|^p)^(1/p). Floating point only.
 TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim);
-// The sum of |x|^p over every element, accumulated in double over eight
-// lanes (p = 1 and 2 without pow): clip_grad_norm_'s one total over many
+// The sum of |x|^p over every element, accumulated in double (for p = 2,
+// the common order, over eight lanes): clip_grad_norm_'s one total over many
 // tensors. Floating point only.
 double power_sum(const TensorBase& x, double p);
 
