@@ -456,6 +456,22 @@ TensorBase index_copy_or_add(const TensorBase& x, std::int64_t dim, const Tensor
     T* o = out.data_ptr<T>();
     const T* from = sc.data_ptr<T>();
     const T a = add ? checked_scalar<T>(alpha, op) : T(1);
+    if constexpr (is_reduced_float_v<T>) {
+      if (add) {
+        // Repeated indices add up in float and round once, as scatter_add's
+        // (in float16, 2048 + 1 is 2048); index_put_(accumulate) comes here.
+        std::vector<float> wide(o, o + out.numel());
+        const auto fa = static_cast<float>(a);
+        for (std::int64_t b = 0; b < r.outer; ++b)
+          for (std::int64_t j = 0; j < n; ++j) {
+            float* row = wide.data() + (b * r.size + idx[static_cast<std::size_t>(j)]) * r.inner;
+            const T* s = from + (b * n + j) * r.inner;
+            for (std::int64_t i = 0; i < r.inner; ++i) row[i] += fa * static_cast<float>(s[i]);
+          }
+        for (std::size_t i = 0; i < wide.size(); ++i) o[i] = static_cast<T>(wide[i]);
+        return;
+      }
+    }
     for (std::int64_t b = 0; b < r.outer; ++b)
       for (std::int64_t j = 0; j < n; ++j) {
         T* row = o + (b * r.size + idx[static_cast<std::size_t>(j)]) * r.inner;

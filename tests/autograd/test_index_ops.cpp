@@ -170,7 +170,8 @@ TEST_CASE("scatter and scatter_reduce match PyTorch, ties and zeros included") {
              }));
 }
 
-TEST_CASE("scatter_reduce's sum and mean, and scatter_add, add up wide and count in int64, whatever the dtype") {
+TEST_CASE(
+    "scatter_reduce's sum and mean, scatter_add and index_add add up wide and count in int64, whatever the dtype") {
   // n equal values into element 0 of zeros({2}): their mean is the value.
   const auto mean_of = [](tg::DType dtype, std::int64_t n, double value, bool include_self = false) {
     return tg::scatter_reduce(tg::zeros({2}, {.dtype = dtype}), 0, tg::zeros({n}, {.dtype = tg::kInt64}),
@@ -197,6 +198,15 @@ TEST_CASE("scatter_reduce's sum and mean, and scatter_add, add up wide and count
       tg::scatter_add(tg::zeros({2}, {.dtype = tg::kFloat16}), 0, tg::zeros({3000}, {.dtype = tg::kInt64}),
                       tg::ones({3000}, {.dtype = tg::kFloat16})),
       {3000, 0}, 0);
+  // index_add and index_put_(accumulate) with one position repeated 3000 times.
+  tg_test::check_close(
+      tg::index_add(tg::zeros({2}, {.dtype = tg::kFloat16}), 0, tg::zeros({3000}, {.dtype = tg::kInt64}),
+                    tg::ones({3000}, {.dtype = tg::kFloat16})),
+      {3000, 0}, 0);
+  tg_test::check_close(
+      tg::index_put(tg::zeros({2}, {.dtype = tg::kBFloat16}), {tg::zeros({3000}, {.dtype = tg::kInt64})},
+                    tg::ones({3000}, {.dtype = tg::kBFloat16}), true),
+      {3008, 0}, 0);  // 3000 rounded to bfloat16's 8 bits
   // Integer means round toward minus infinity, as PyTorch's: -1/3 is -1.
   const Tensor i8 = tg::tensor(std::vector<double>{-1, -1, 1}, {3}, tg::kInt8);
   tg_test::check_close(tg::scatter_reduce(tg::zeros({2}, {.dtype = tg::kInt8}), 0, ii({0, 0, 1}), i8, "mean", false),
