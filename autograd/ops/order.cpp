@@ -90,6 +90,50 @@ auto as_1d_if_scalar(const Tensor& x, std::int64_t dim, const char* op, F f) {
   }
 }
 
+// cumprod's backward where x has zeros, O(n) per slice and without dividing
+// by one: dx_k = sum_{j >= k} dy_j prod_{i <= j, i != k} x_i. Split each
+// product into its nonzero factors, W_j / w_k with w = x with its zeros set
+// to 1 and W = cumprod(w), and the product of the zeros among i <= j other
+// than k. The latter is written out for as many zeros as first derivatives
+// of dx can see: 1 with none, the zero itself with one, 0 with two or more
+// (a product of two zeros and more has value and gradient 0). With z1 and z2
+// the slice's first two zeros and c_j the number of zeros at or before j:
+//   x_k != 0:  dx_k = sum_{j >= k} dy_j W_j Z_j / w_k,  Z_j = 1, x_z1, 0 for c_j = 0, 1, more;
+//   k == z1:   dx_k = sum_{j >= k} dy_j W_j (1, x_z2, 0 for c_j = 1, 2, more);
+//   k == z2:   dx_k = sum_{j >= k} dy_j W_j (x_z1, 0 for c_j = 2, more);
+//   later zeros: 0.
+// Each is exact, with its first derivatives, around x, so gradgradcheck holds;
+// every step is a recorded op, so the second derivative comes from these.
+Tensor cumprod_backward_zeros(const Tensor& dy, const Tensor& x, int d) {
+  Tensor is_zero, count;
+  {
+    NoGradGuard masks;  // piecewise constant: no gradient
+    is_zero = x == 0.0;
+    count = tg::cumsum(kernel::to(is_zero, kInt64), d);
+  }
+  const Tensor c1 = count == 1.0, c2 = count == 2.0;
+  const Tensor is_z1 = tg::logical_and(is_zero, c1), is_z2 = tg::logical_and(is_zero, c2);
+  // The first and second zeros of each slice (0 if there is none), keeping
+  // their gradient: each slice has at most one of each.
+  const Tensor x_z1 = tg::sum(tg::where(is_z1, x, 0.0), {d}, /*keepdim=*/true);
+  const Tensor x_z2 = tg::sum(tg::where(is_z2, x, 0.0), {d}, /*keepdim=*/true);
+  const Tensor w = tg::where(is_zero, 1.0, x);
+  const Tensor a = tg::mul(dy, tg::cumprod(w, d));  // dy_j W_j
+  // W runs on past the zeros, where y stops at 0, and may overflow there
+  // (2^j past j = 1023): a term times a zero x_z is 0 in value even then,
+  // not inf * 0 (its derivative along x_z, infinite, is taken as 0).
+  const Tensor a_finite = tg::where(tg::isfinite(a), a, 0.0);
+  const Tensor x1 = tg::expand(x_z1, x.shape()), x2 = tg::expand(x_z2, x.shape());
+  const Tensor none = count == 0.0;
+  const Tensor t_nonzero = tg::where(none, a, tg::where(c1, tg::mul(a_finite, x1), 0.0));
+  const Tensor t_first = tg::where(c1, a, tg::where(c2, tg::mul(a_finite, x2), 0.0));
+  const Tensor t_second = tg::where(c2, tg::mul(a_finite, x1), 0.0);
+  const Tensor at_nonzero = tg::div(reverse_cumsum(t_nonzero, d), w);
+  const Tensor at_first = reverse_cumsum(t_first, d);
+  const Tensor at_second = reverse_cumsum(t_second, d);
+  return tg::where(tg::logical_not(is_zero), at_nonzero, tg::where(is_z1, at_first, tg::where(is_z2, at_second, 0.0)));
+}
+
 Tensor roll_one(const Tensor& x, std::int64_t shift, int d) {
   const std::int64_t n = x.size(d);
   if (n == 0) return tg::clone(x);
@@ -363,20 +407,7 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
         bw.add(0, tg::div(reverse_cumsum(tg::mul(dy, bw.unpack(sy)), d), x));
         return;
       }
-      // With zeros, no division: per slice, the n x n products with x_k
-      // replaced by 1 in row k, cumulated; row k, column j >= k, is the
-      // product above. Quadratic in the dim's size, but only where zeros are.
-      const std::int64_t n = x.size(d);
-      const Tensor xm = tg::unsqueeze(tg::movedim(x, d, -1), -2);             // [..., 1, n]
-      const Tensor dym = tg::unsqueeze(tg::movedim(dy, d, -1), -2);           // [..., 1, n]
-      const Tensor eye_mask = kernel::to(tg::eye(n), kBool);                  // [n, n]: i == k
-      const Tensor upper = kernel::to(tg::triu(tg::ones({n, n}), 0), kBool);  // j >= k
-      Dims square = xm.shape();
-      square[square.size() - 2] = n;
-      const Tensor rows = tg::where(eye_mask, 1.0, tg::expand(xm, square));  // row k: x with x_k = 1
-      const Tensor products = tg::cumprod(rows, -1);
-      const Tensor dx = tg::sum(tg::mul(tg::where(upper, products, 0.0), dym), {-1});  // [..., n]
-      bw.add(0, tg::movedim(dx, -1, d));
+      bw.add(0, cumprod_backward_zeros(dy, x, d));
     });
   }
   return y;
@@ -455,6 +486,9 @@ std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t di
   TG_PROFILE_OP("topk", x);
   (void)sorted;  // always sorted, which PyTorch's sorted=false allows
   refuse_bool(x, "topk");
+  // A 0-d tensor cannot hold zero elements: PyTorch 1.13 gives its k = 0 the
+  // value and index 0, as k = 1 (and the gradient with them), not an error.
+  if (x.dim() == 0 && k == 0) k = 1;
   return as_1d_if_scalar(x, dim, "topk", [&](const Tensor& t, int d) {
     if (k < 0 || k > t.size(d))
       throw IndexError(fmt::format("topk: k = {} is out of range for dimension {} of size {} (shape {})", k, d,
@@ -510,8 +544,20 @@ Tensor median(const Tensor& x) {
                                    dtype_name(x.dtype()), shape_str(x.sizes())));
     return tg::full({}, std::numeric_limits<double>::quiet_NaN(), {.dtype = x.dtype()});
   }
-  const Tensor flat = tg::reshape(x, {-1});
-  return tg::reshape(take_along(flat, 0, median_index(flat, 0), "median"), {});
+  // As PyTorch's, the gradient of the median of everything is shared evenly
+  // among the elements equal to it (NaN among the NaNs), as max()'s is; the
+  // median along a dim sends it to the returned index only.
+  const TensorBase flat = kernel::reshape(x, {-1});
+  Tensor y = kernel::reshape(kernel::gather(flat, 0, median_index(flat, 0)), {});
+  if (autograd::needs_grad(x))
+    autograd::record("median", {&x}, {&y}, [sx = SavedTensor(x, false), sy = SavedTensor(y, true)](Backward& bw) {
+      // y = the median of x;  dx = dy * (x == y) / (number of elements equal to y)
+      const Tensor x = bw.unpack(sx);
+      const TensorBase y_kept = kernel::reshape(bw.unpack(sy), Dims::filled(x.dim(), 1));
+      const kernel::DimMask all = kernel::reduction_mask(Dims{}, x.dim(), "median");
+      bw.add(0, tg::mul(bw.grad(), Tensor(kernel::tie_weights(x, y_kept, all))));
+    });
+  return y;
 }
 
 std::tuple<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, StrictBool keepdim) {

@@ -106,7 +106,14 @@ Tensor prod_over(const Tensor& x, Dims dims, bool keepdim) {
       const Tensor zeros_sum = tg::sum(tg::where(zero, x, 0.0), dims, /*keepdim=*/true);
       const Tensor at_zero =
           tg::where(count == 1.0, p1, tg::where(count == 2.0, tg::mul(p1, tg::sub(zeros_sum, x)), 0.0));
-      const Tensor g = tg::where(zero, at_zero, tg::div(tg::mul(p1, zeros_product), x1));
+      // A nonzero x_i of a slice with zeros gets Z * (p1 / x_i): exactly 0 in
+      // value, with its derivative along the zeros kept. p1 / x_i is taken
+      // only where finite there, so an infinite element makes no inf * 0 or
+      // inf / inf: prod([inf, 0, 2]) gives [0, inf, 0] (PyTorch [0, inf, NaN],
+      // its x_2 an inf * 0 of products). Without zeros it is the gradient.
+      const Tensor ratio = tg::div(p1, x1);
+      const Tensor others = tg::where(tg::logical_or(count == 0.0, tg::isfinite(ratio)), ratio, 0.0);
+      const Tensor g = tg::where(zero, at_zero, tg::mul(others, zeros_product));
       bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), g));
     });
   }

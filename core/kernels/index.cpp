@@ -201,12 +201,20 @@ TensorBase scatter_add(const TensorBase& x, std::int64_t dim, const TensorBase& 
     T* o = out.data_ptr<T>();
     const T* sp = src.data_ptr<T>();
     const std::int64_t* ip = index.data_ptr<std::int64_t>();
+    // 16-bit floats add up in float and round once, as scatter_reduce's sum
+    // (in float16, 2048 + 1 is 2048); other types in their own.
+    using Acc = std::conditional_t<is_reduced_float_v<T>, float, T>;
+    std::vector<Acc> wide;
+    if constexpr (!std::is_same_v<Acc, T>) wide.assign(o, o + out.numel());
     for_each_position<3>(index.shape(), strides, [&](const std::array<std::int64_t, 3>& off) {
       const std::int64_t v = ip[off[1]];
       check_in_range(v, size, d, "scatter_add");
-      T& slot = o[off[0] + v * step];
-      slot = wrap_add(slot, sp[off[2]]);
+      const std::int64_t at = off[0] + v * step;
+      if constexpr (std::is_same_v<Acc, T>) o[at] = wrap_add(o[at], sp[off[2]]);
+      else wide[static_cast<std::size_t>(at)] += static_cast<float>(sp[off[2]]);
     });
+    if constexpr (!std::is_same_v<Acc, T>)
+      for (std::size_t i = 0; i < wide.size(); ++i) o[i] = static_cast<T>(wide[i]);
   });
   return out;
 }
@@ -326,12 +334,28 @@ TensorBase scatter_reduce(const TensorBase& x, std::int64_t dim, const TensorBas
   const auto run = [&]<class T>() {
     T* o = out.data_ptr<T>();
     const T* sp = src.data_ptr<T>();
-    // How many values each element of out has taken (mean divides by it).
+    // Sums and means add up in a wide type and round once at the end: 16-bit
+    // floats in float (in their own type 2048 + 1 is 2048), integers in int64
+    // (a sum wraps as in T after the narrowing, which is modular; a mean is
+    // exact however many values, and always fits in T). PyTorch 1.13 adds
+    // and counts in T itself, so its uint8 mean of 256 ones divides by a
+    // count of 0 (taken as 1) and gives 0, and its float16 counts stop at 2048.
+    using Acc =
+        std::conditional_t<is_reduced_float_v<T>, float,
+                           std::conditional_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, std::int64_t, T>>;
+    const bool widen = reduce == ScatterReduce::Sum || reduce == ScatterReduce::Mean;
+    std::vector<Acc> acc;
+    if (widen) {
+      acc.resize(static_cast<std::size_t>(out.numel()));
+      for (std::size_t i = 0; i < acc.size(); ++i) acc[i] = static_cast<Acc>(o[i]);
+    }
+    // How many values each element of out has taken (mean divides by it); int64, never T.
     std::vector<std::int64_t> count;
     if (reduce == ScatterReduce::Mean) count.assign(static_cast<std::size_t>(out.numel()), include_self ? 1 : 0);
     if (!include_self)
       for_each_position<3>(index.shape(), strides, [&](const std::array<std::int64_t, 3>& off) {
-        T& slot = o[off[0] + ip[off[1]] * step];
+        const std::int64_t at = off[0] + ip[off[1]] * step;
+        T& slot = o[at];
         switch (reduce) {
           case ScatterReduce::Prod:
             slot = T(1);
@@ -343,6 +367,10 @@ TensorBase scatter_reduce(const TensorBase& x, std::int64_t dim, const TensorBas
           case ScatterReduce::Amin:
             slot = std::numeric_limits<T>::has_infinity ? T(std::numeric_limits<T>::infinity())
                                                         : T(std::numeric_limits<T>::max());
+            break;
+          case ScatterReduce::Sum:
+          case ScatterReduce::Mean:
+            acc[static_cast<std::size_t>(at)] = Acc(0);
             break;
           default:
             slot = T(0);
@@ -358,10 +386,12 @@ TensorBase scatter_reduce(const TensorBase& x, std::int64_t dim, const TensorBas
           slot = v;
           break;
         case ScatterReduce::Sum:
-          slot = wrap_add(slot, v);
+          acc[static_cast<std::size_t>(at)] =
+              wrap_add(static_cast<Acc>(acc[static_cast<std::size_t>(at)]), static_cast<Acc>(v));
           break;
         case ScatterReduce::Mean:
-          slot = wrap_add(slot, v);
+          acc[static_cast<std::size_t>(at)] =
+              wrap_add(static_cast<Acc>(acc[static_cast<std::size_t>(at)]), static_cast<Acc>(v));
           ++count[static_cast<std::size_t>(at)];
           break;
         case ScatterReduce::Prod:
@@ -375,16 +405,21 @@ TensorBase scatter_reduce(const TensorBase& x, std::int64_t dim, const TensorBas
           break;
       }
     });
+    if (reduce == ScatterReduce::Sum)
+      for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i]);
     if (reduce == ScatterReduce::Mean)
       for (std::size_t i = 0; i < count.size(); ++i) {
-        if (count[i] <= 1) continue;  // 0: untouched; 1: the value itself
-        if constexpr (is_floating_v<T>) {
-          o[i] = T(o[i] / static_cast<T>(count[i]));
+        const Acc a = acc[i];
+        const std::int64_t c = count[i];
+        if (c <= 1) {  // 0: untouched (self, or 0 without include_self); 1: the value itself
+          o[i] = static_cast<T>(a);
+        } else if constexpr (is_floating_v<T>) {
+          o[i] = static_cast<T>(static_cast<double>(a) / static_cast<double>(c));
         } else if constexpr (!std::is_same_v<T, bool>) {
-          const T c = static_cast<T>(count[i]);
-          T q = o[i] / c;
-          if ((o[i] % c != 0) && ((o[i] < 0) != (c < 0))) --q;
-          o[i] = q;
+          // Floor division, as PyTorch's integer mean (c > 0).
+          std::int64_t q = a / c;
+          if (a % c != 0 && a < 0) --q;
+          o[i] = static_cast<T>(q);
         }
       }
   };
@@ -421,6 +456,22 @@ TensorBase index_copy_or_add(const TensorBase& x, std::int64_t dim, const Tensor
     T* o = out.data_ptr<T>();
     const T* from = sc.data_ptr<T>();
     const T a = add ? checked_scalar<T>(alpha, op) : T(1);
+    if constexpr (is_reduced_float_v<T>) {
+      if (add) {
+        // Repeated indices add up in float and round once, as scatter_add's
+        // (in float16, 2048 + 1 is 2048); index_put_(accumulate) comes here.
+        std::vector<float> wide(o, o + out.numel());
+        const auto fa = static_cast<float>(a);
+        for (std::int64_t b = 0; b < r.outer; ++b)
+          for (std::int64_t j = 0; j < n; ++j) {
+            float* row = wide.data() + (b * r.size + idx[static_cast<std::size_t>(j)]) * r.inner;
+            const T* s = from + (b * n + j) * r.inner;
+            for (std::int64_t i = 0; i < r.inner; ++i) row[i] += fa * static_cast<float>(s[i]);
+          }
+        for (std::size_t i = 0; i < wide.size(); ++i) o[i] = static_cast<T>(wide[i]);
+        return;
+      }
+    }
     for (std::int64_t b = 0; b < r.outer; ++b)
       for (std::int64_t j = 0; j < n; ++j) {
         T* row = o + (b * r.size + idx[static_cast<std::size_t>(j)]) * r.inner;

@@ -170,6 +170,53 @@ TEST_CASE("scatter and scatter_reduce match PyTorch, ties and zeros included") {
              }));
 }
 
+TEST_CASE(
+    "scatter_reduce's sum and mean, scatter_add and index_add add up wide and count in int64, whatever the dtype") {
+  // n equal values into element 0 of zeros({2}): their mean is the value.
+  const auto mean_of = [](tg::DType dtype, std::int64_t n, double value, bool include_self = false) {
+    return tg::scatter_reduce(tg::zeros({2}, {.dtype = dtype}), 0, tg::zeros({n}, {.dtype = tg::kInt64}),
+                              tg::full({n}, value, {.dtype = dtype}), "mean", include_self);
+  };
+  // A count of 256 was 0 in uint8 (SIGFPE), 300 was 44; PyTorch 1.13 counts
+  // in uint8 too and gives 0 for 256 ones (a sum of 0 over a count of 0 taken as 1).
+  tg_test::check_close(mean_of(tg::kUInt8, 256, 1), {1, 0}, 0);
+  tg_test::check_close(mean_of(tg::kUInt8, 300, 2), {2, 0}, 0);
+  tg_test::check_close(mean_of(tg::kUInt8, 3, 100), {100, 0}, 0);  // 300 in the sum
+  tg_test::check_close(mean_of(tg::kInt8, 300, -3), {-3, 0}, 0);
+  tg_test::check_close(mean_of(tg::kInt16, 70000, 1), {1, 0}, 0);
+  // float16 counted to inf past 65504 (and inexactly past 2048), and summed
+  // in half, where 2048 + 1 is 2048.
+  tg_test::check_close(mean_of(tg::kFloat16, 70000, 1), {1, 0}, 0);
+  tg_test::check_close(mean_of(tg::kBFloat16, 3000, 1), {1, 0}, 0);
+  const double self_too = tg::tensor({3000.0 / 3001.0}, {1}, tg::kFloat16).to_vector<double>()[0];
+  tg_test::check_close(mean_of(tg::kFloat16, 3000, 1, true), {self_too, 0}, 0);
+  tg_test::check_close(
+      tg::scatter_reduce(tg::zeros({2}, {.dtype = tg::kFloat16}), 0, tg::zeros({3000}, {.dtype = tg::kInt64}),
+                         tg::ones({3000}, {.dtype = tg::kFloat16}), "sum", true),
+      {3000, 0}, 0);
+  tg_test::check_close(
+      tg::scatter_add(tg::zeros({2}, {.dtype = tg::kFloat16}), 0, tg::zeros({3000}, {.dtype = tg::kInt64}),
+                      tg::ones({3000}, {.dtype = tg::kFloat16})),
+      {3000, 0}, 0);
+  // index_add and index_put_(accumulate) with one position repeated 3000 times.
+  tg_test::check_close(
+      tg::index_add(tg::zeros({2}, {.dtype = tg::kFloat16}), 0, tg::zeros({3000}, {.dtype = tg::kInt64}),
+                    tg::ones({3000}, {.dtype = tg::kFloat16})),
+      {3000, 0}, 0);
+  tg_test::check_close(
+      tg::index_put(tg::zeros({2}, {.dtype = tg::kBFloat16}), {tg::zeros({3000}, {.dtype = tg::kInt64})},
+                    tg::ones({3000}, {.dtype = tg::kBFloat16}), true),
+      {3008, 0}, 0);  // 3000 rounded to bfloat16's 8 bits
+  // Integer means round toward minus infinity, as PyTorch's: -1/3 is -1.
+  const Tensor i8 = tg::tensor(std::vector<double>{-1, -1, 1}, {3}, tg::kInt8);
+  tg_test::check_close(tg::scatter_reduce(tg::zeros({2}, {.dtype = tg::kInt8}), 0, ii({0, 0, 1}), i8, "mean", false),
+                       {-1, 1}, 0);
+  // Sums of integers still wrap in their own type, as PyTorch's.
+  tg_test::check_close(tg::scatter_reduce(tg::zeros({1}, {.dtype = tg::kUInt8}), 0, ii({0, 0}),
+                                          tg::full({2}, 200.0, {.dtype = tg::kUInt8}), "sum", true),
+                       {144}, 0);
+}
+
 TEST_CASE("index_add, index_copy and index_fill match PyTorch") {
   check_case("index_add_duplicates", both(X34, seq(12)), split({3, 4}, {3, 4}, [](const Tensor& s, const Tensor& v) {
                return s.index_add(0, ii({2, 0, 2}), v, 2.0);

@@ -167,6 +167,19 @@ TEST_CASE("prod with and without zeros") {
   CHECK(gradgradcheck([](const Inputs& in) { return tg::prod(in[0]); }, {zeros}));
 }
 
+TEST_CASE("prod with one zero and an infinity: the nonzeros' gradient is exactly 0") {
+  // d prod / dx_i = the product of the others: 0 * 2 = 0 for the inf, inf * 2
+  // for the zero; for the 2, inf * 0 is taken as 0 (PyTorch: NaN), as for
+  // every nonzero of a slice with a zero.
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  Tensor x = leaf({inf, 0, 2});
+  check_values(grad_of_sum(tg::prod(x), x), {0, inf, 0});
+  Tensor rows = leaf({inf, 0, 2, 1, 2, 3, 0, 0, 3}, {3, 3});
+  check_values(grad_of_sum(tg::prod(rows, 1), rows), {0, inf, 0, 6, 3, 2, 0, 0, 0});
+  Tensor cols = leaf({inf, 1, 0, 2, 5, 0}, {3, 2});
+  check_values(grad_of_sum(tg::prod(cols, 0, true), cols), {0, 0, inf, 0, 0, 2});
+}
+
 TEST_CASE("norm: p = 2, 1, inf, 3 and 0.5; the 2-norm at 0 has gradient 0") {
   Tensor x = random_leaf({3, 4}, 8);
   CHECK(gradcheck([](const Inputs& in) { return tg::norm(in[0]); }, {x}));

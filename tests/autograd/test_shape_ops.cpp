@@ -44,6 +44,9 @@ const std::vector<double> X34 = {0.5, -1.25, 2.0, 3.5, -0.75, 1.5, -2.25, 0.25, 
 const std::vector<double> X_TIES = {3, 1, 2, 1, 3, 2, 1};
 const std::vector<double> X_RUN = {1, 3, 3, 2, 5, 5, 0, 6};
 const std::vector<double> X_ZEROS = {2, 0, 3, 4, 0, 0, 1.5, 2, 1, -2, 0.5, 3, 0, 1.5, -1, 2.5};
+// Rows with no zero, one in the middle, one first, one last, two, three.
+const std::vector<double> X_ZERO_ROWS = {1.5, -2, 0.5, 3, -1, 2,   0.5, 0, 3, -1.5, 0, 2, -1, 0.5, 3,
+                                         2,   -1, 0.5, 3, 0,  1.5, 0,   2, 0, -3,   0, 0, 2,  0,   1};
 
 Tensor x34() { return leaf(X34, {3, 4}); }
 Tensor x234() { return leaf(iota(24), {2, 3, 4}); }
@@ -104,6 +107,8 @@ TEST_CASE("cumsum, cumprod, logcumsumexp, cummax and cummin match PyTorch") {
   check_case("cumprod_1", x34(), [](const Tensor& x) { return one(tg::cumprod(x, 1)); });
   check_case("cumprod_zeros_1", leaf(X_ZEROS, {4, 4}), [](const Tensor& x) { return one(tg::cumprod(x, 1)); });
   check_case("cumprod_zeros_0", leaf(X_ZEROS, {4, 4}), [](const Tensor& x) { return one(x.cumprod(0)); });
+  check_case("cumprod_zero_rows_1", leaf(X_ZERO_ROWS, {6, 5}), [](const Tensor& x) { return one(tg::cumprod(x, 1)); });
+  check_case("cumprod_zero_rows_0", leaf(X_ZERO_ROWS, {6, 5}), [](const Tensor& x) { return one(tg::cumprod(x, 0)); });
   check_case("logcumsumexp_1", x34(), [](const Tensor& x) { return one(tg::logcumsumexp(x, 1)); });
   check_case("logcumsumexp_wide", leaf({-1000, 1000, 3, 999}, {4}),
              [](const Tensor& x) { return one(x.logcumsumexp(0)); });
@@ -138,6 +143,11 @@ TEST_CASE("sort, argsort, msort, topk, kthvalue and median match PyTorch") {
   check_case("median_nan", leaf({1, kNaN, 3, kNaN, 2, 0, 1, 5}, {2, 4}, false),
              [](const Tensor& x) { return pair(tg::median(x, 1)); });
   check_case("median_all_nan", leaf({1, kNaN, 3}, {3}, false), [](const Tensor& x) { return one(tg::median(x)); });
+  // The median of everything shares its gradient evenly among the elements
+  // equal to it (NaN among the NaNs), as PyTorch's; along a dim it does not.
+  check_case("median_all_ties", leaf(X_TIES, {7}), [](const Tensor& x) { return one(tg::median(x)); });
+  check_case("median_all_ties_2d", leaf({2, 1, 2, 2, 3, 0}, {2, 3}), [](const Tensor& x) { return one(x.median()); });
+  check_case("median_all_nan_grad", leaf({1, kNaN, 3, kNaN}, {4}), [](const Tensor& x) { return one(tg::median(x)); });
   // With ties PyTorch's index is unspecified: values and the gradient's total only.
   for (const char* name : {"median_ties_values", "kthvalue_ties_values"}) {
     CAPTURE(name);
@@ -161,6 +171,8 @@ TEST_CASE("0-d inputs are one element along dim 0 or -1, as PyTorch") {
   check_case("cummax_scalar", s(), [](const Tensor& x) { return pair(tg::cummax(x, 0)); });
   check_case("median_scalar", s(), [](const Tensor& x) { return one(tg::median(x)); });
   check_case("topk_scalar", s(), [](const Tensor& x) { return pair(tg::topk(x, 1)); });
+  // A 0-d tensor cannot be empty: PyTorch's k = 0 gives the element, as k = 1.
+  check_case("topk_scalar_0", s(), [](const Tensor& x) { return pair(tg::topk(x, 0)); });
 }
 
 TEST_CASE("cumprod's gradient is exact through zeros, to the second order") {
@@ -177,6 +189,64 @@ TEST_CASE("cumprod's gradient is exact through zeros, to the second order") {
   const auto g = [](const std::vector<Tensor>& in) { return std::vector<Tensor>{tg::cumprod(in[0], 0)}; };
   CHECK(tg::gradcheck(g, {v}));
   CHECK(tg::gradgradcheck(g, {v}));
+  // Rows with no zero, one in the middle, first or last, two and three.
+  const Tensor rows = leaf(X_ZERO_ROWS, {6, 5});
+  for (std::int64_t dim : {0, 1}) {
+    CAPTURE(dim);
+    const auto f = [dim](const std::vector<Tensor>& in) { return std::vector<Tensor>{tg::cumprod(in[0], dim)}; };
+    CHECK(tg::gradcheck(f, {rows}));
+    CHECK(tg::gradgradcheck(f, {rows}));
+  }
+}
+
+TEST_CASE("cumprod's backward through zeros is linear in the size") {
+  // One zero anywhere used to send every slice down an n x n path: 200 rows
+  // of 2000 asked for 6 GB per [200, 2000, 2000] tensor, a vector of 100000
+  // for 80 GB. Ones with zeros placed in them: dx_k = sum_{j >= k} dy_j over
+  // j below the slice's first zero z, for k < z; at z the number of j >= z
+  // before the second zero; 0 after z.
+  SUBCASE("200 rows of 2000, one zero") {
+    std::vector<double> values(200 * 2000, 1.0);
+    values[7 * 2000 + 500] = 0.0;
+    const Tensor x = leaf(values, {200, 2000});
+    const Tensor grad = tg::grad({tg::cumprod(x, 1).sum()}, {x})[0];
+    const std::vector<double> g = grad.to_vector<double>();
+    CHECK(g[0] == 2000.0);            // a row without zero: sum over j >= 0
+    CHECK(g[7 * 2000 + 0] == 500.0);  // before the zero: j in [0, 500)
+    CHECK(g[7 * 2000 + 499] == 1.0);
+    CHECK(g[7 * 2000 + 500] == 1500.0);  // the zero: j in [500, 2000)
+    CHECK(g[7 * 2000 + 501] == 0.0);     // after it
+    CHECK(grad.sum().item<double>() == 199.0 * 2001.0 * 1000.0 + 500.0 * 501.0 / 2.0 + 1500.0);
+  }
+  SUBCASE("a vector of 100000 with zeros") {
+    std::vector<double> values(100000, 1.0);
+    values[1000] = 0.0;
+    values[50000] = 0.0;
+    values[99999] = 0.0;
+    const Tensor x = leaf(values, {100000});
+    const Tensor grad = tg::grad({tg::cumprod(x, 0).sum()}, {x})[0];
+    const std::vector<double> g = grad.to_vector<double>();
+    CHECK(g[0] == 1000.0);
+    CHECK(g[999] == 1.0);
+    CHECK(g[1000] == 49000.0);  // j in [1000, 50000)
+    CHECK(g[1001] == 0.0);
+    CHECK(g[50000] == 0.0);
+    CHECK(g[99999] == 0.0);
+    CHECK(grad.sum().item<double>() == 1000.0 * 1001.0 / 2.0 + 49000.0);
+  }
+  SUBCASE("products of the nonzeros overflow past the zero") {
+    // y stops at 0 at position 3; 2^j of the nonzeros overflows past j = 1026.
+    std::vector<double> values(5000, 2.0);
+    values[3] = 0.0;
+    const Tensor x = leaf(values, {5000});
+    const std::vector<double> g = tg::grad({tg::cumprod(x, 0).sum()}, {x})[0].to_vector<double>();
+    CHECK(g[0] == 7.0);  // 1 + 2 + 4
+    CHECK(g[1] == 6.0);  // 2 + 4
+    CHECK(g[2] == 4.0);
+    CHECK(g[3] == std::numeric_limits<double>::infinity());  // 8 + 16 + ... overflows, truly
+    CHECK(g[4] == 0.0);
+    CHECK(g[4999] == 0.0);
+  }
 }
 
 TEST_CASE("logcumsumexp's gradient stays finite over a range of thousands") {

@@ -23,6 +23,9 @@ X234 = [float(v) for v in range(24)]
 X_TIES = [3.0, 1.0, 2.0, 1.0, 3.0, 2.0, 1.0]
 X_RUN = [1.0, 3.0, 3.0, 2.0, 5.0, 5.0, 0.0, 6.0]
 X_ZEROS = [[2.0, 0.0, 3.0, 4.0], [0.0, 0.0, 1.5, 2.0], [1.0, -2.0, 0.5, 3.0], [0.0, 1.5, -1.0, 2.5]]
+# Rows with no zero, one in the middle, one first, one last, two, three.
+X_ZERO_ROWS = [[1.5, -2.0, 0.5, 3.0, -1.0], [2.0, 0.5, 0.0, 3.0, -1.5], [0.0, 2.0, -1.0, 0.5, 3.0],
+               [2.0, -1.0, 0.5, 3.0, 0.0], [1.5, 0.0, 2.0, 0.0, -3.0], [0.0, 0.0, 2.0, 0.0, 1.0]]
 
 
 from op_cases import case, cases, flat, write  # noqa: E402,F401  (the shared case format)
@@ -71,6 +74,8 @@ case("cumsum_empty", torch.zeros(0, 3, requires_grad=True), lambda x: torch.cums
 case("cumprod_1", X34, lambda x: torch.cumprod(x, 1))
 case("cumprod_zeros_1", X_ZEROS, lambda x: torch.cumprod(x, 1))
 case("cumprod_zeros_0", X_ZEROS, lambda x: torch.cumprod(x, 0))
+case("cumprod_zero_rows_1", X_ZERO_ROWS, lambda x: torch.cumprod(x, 1))
+case("cumprod_zero_rows_0", X_ZERO_ROWS, lambda x: torch.cumprod(x, 0))
 case("logcumsumexp_1", X34, lambda x: torch.logcumsumexp(x, 1))
 case("logcumsumexp_wide", [-1000.0, 1000.0, 3.0, 999.0], lambda x: torch.logcumsumexp(x, 0))
 case("cummax", X_RUN, lambda x: torch.cummax(x, 0))
@@ -101,6 +106,10 @@ case("median_dim_1", X34, lambda x: torch.median(x, 1))
 case("median_dim_minus2_keepdim", X34, lambda x: torch.median(x, -2, keepdim=True))
 case("median_nan", [[1.0, NAN, 3.0, NAN], [2.0, 0.0, 1.0, 5.0]], lambda x: torch.median(x.detach(), 1))
 case("median_all_nan", [1.0, NAN, 3.0], lambda x: torch.median(x.detach()))
+# The median of everything shares its gradient among the elements equal to it.
+case("median_all_ties", X_TIES, lambda x: torch.median(x))
+case("median_all_ties_2d", [[2.0, 1.0, 2.0], [2.0, 3.0, 0.0]], lambda x: torch.median(x))
+case("median_all_nan_grad", [1.0, NAN, 3.0, NAN], lambda x: torch.median(x))
 case("median_ties_values", X_TIES, lambda x: torch.median(x, 0).values)
 case("kthvalue_ties_values", X_TIES, lambda x: torch.kthvalue(x, 4).values)
 
@@ -112,6 +121,7 @@ case("kthvalue_scalar", 2.5, lambda x: torch.kthvalue(x, 1))
 case("cummax_scalar", 2.5, lambda x: torch.cummax(x, 0))
 case("median_scalar", 2.5, lambda x: torch.median(x))
 case("topk_scalar", 2.5, lambda x: torch.topk(x, 1))
+case("topk_scalar_0", 2.5, lambda x: torch.topk(x, 0))
 
 
 write("shape_ops.json")
