@@ -17,8 +17,8 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, d
   if (!(norm_type > 0))
     throw ValueError(fmt::format("clip_grad_norm_: norm_type must be positive or inf, got {}", norm_type));
   // One pass over every gradient: the max of |g| (inf), or the sum of |g|^p
-  // (over eight lanes: a single running total was a chain of dependent adds,
-  // 1.4 % of the char-GPT step).
+  // (for p = 2 over eight lanes: a single running total was a chain of
+  // dependent adds, 1.4 % of the char-GPT step).
   double acc = 0;
   for (const Tensor& p : parameters) {
     if (!p.defined() || !p.grad().defined()) continue;

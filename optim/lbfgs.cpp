@@ -194,8 +194,8 @@ void LBFGS::set_lr(std::size_t group, double lr) {
 
 void LBFGS::add_param_group(std::vector<Tensor>) {
   throw ValueError(
-      "LBFGS::add_param_group: LBFGS has one parameter group only (as PyTorch's, it does not support "
-      "per-parameter options)");
+      "LBFGS::add_param_group: LBFGS has one parameter group only (it does not support per-parameter "
+      "options; PyTorch's accepts the group and then fails at its next step)");
 }
 
 void LBFGS::step() {

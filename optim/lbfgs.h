@@ -64,7 +64,8 @@ class LBFGS : public Optimizer {
   void step() override;
 
   std::string name() const override { return "LBFGS"; }
-  /// A ValueError: L-BFGS treats all parameters as one vector, with one set of options (as PyTorch's).
+  /// A ValueError: L-BFGS treats all parameters as one vector, with one set of options (PyTorch's
+  /// accepts a second group, then fails at its next step).
   void add_param_group(std::vector<Tensor> params) override;
   std::size_t num_param_groups() const override { return 1; }
   const std::vector<Tensor>& params(std::size_t group) const override;

@@ -309,8 +309,13 @@ class OptimizerWithState : public Optimizer {
     std::vector<std::vector<Tensor>> lists;
     for (const auto& g : groups_) lists.push_back(g.params);
     detail::check_new_group(who, lists, group.params);
+    // Everything that can throw first, so a failure leaves the three lists as they were.
+    std::vector<State> fresh(group.params.size());
+    groups_.reserve(groups_.size() + 1);
+    state_.reserve(state_.size() + 1);
+    initial_lrs_.reserve(initial_lrs_.size() + 1);
     groups_.push_back(std::move(group));
-    state_.emplace_back(groups_.back().params.size());
+    state_.push_back(std::move(fresh));
     initial_lrs_.push_back(std::nullopt);
   }
   /// A group's options. @throws tg::IndexError for a group out of range.

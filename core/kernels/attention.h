@@ -21,7 +21,9 @@
 // A float mask is added, NaN + -inf staying NaN. Under is_causal the tiles
 // wholly above the diagonal (blocks of 64) are skipped: a NaN in q, k or v
 // does not reach an output or gradient through their zero weights, as it does
-// through the math path's products (0 * NaN is NaN).
+// through the math path's products (0 * NaN is NaN); and a query row made NaN
+// by its own NaN reaches dv only for the keys of the tiles visited, not those
+// of skipped tiles, where PyTorch's math path makes every key's dv NaN.
 //
 // Dropout (p > 0) zeroes each attention weight with probability p and scales
 // the rest by 1 / (1 - p). Its mask is a hash of (seed, batch, i, j), not a

@@ -43,7 +43,10 @@ bool near_subnormal(const T* p, std::int64_t n) {
 // Operands this small skip the flush guard's MXCSR writes (about 15 ns, a
 // tenth of a recorded one-element add) unless a value is near the subnormal
 // range, when the operation runs again under the guard: the same bits as
-// always flushing, since each element is one operation.
+// always flushing, since each element is one operation (x86 detects tininess
+// after rounding, so an underflow shows as a result of magnitude at most the
+// smallest normal). The unflushed attempt may leave the denormal and
+// underflow exception flags set, which the guarded loop would not raise.
 constexpr std::int64_t kUnguardedMax = 16;
 
 // Same-shape contiguous float or double operands, most of training's
@@ -60,6 +63,8 @@ bool flat_arith(vec::Arith op, const TensorBase& out, const TensorBase& a, const
     const T* x = static_cast<const T*>(a.raw_data());
     const T* y = static_cast<const T*>(b.raw_data());
     if (n <= kUnguardedMax) {
+      // `out` is a fresh tensor (add, sub, mul and div; in-place ops have
+      // their own loops), so x and y still hold the operands for the rerun.
       vec::arith(op, x, y, o, n);
       if (!flush_denormal_enabled() || !(near_subnormal(x, n) || near_subnormal(y, n) || near_subnormal(o, n))) return;
     }

@@ -52,16 +52,20 @@ TensorBase reduce_rows(const std::vector<double>& row_loss, const Dims& loss_sha
 
 // log sum_k exp(row[k * stride]) over c classes.
 // exp(row[k * stride] - shift) for k in [k0, k0 + n) into out, n <= kExpRun:
-// vec::exp's vector loops for a contiguous float or double row (the logits
-// of a language model's vocabulary), the C library's exp otherwise.
+// vec::exp's vector loops for float and double (a strided row gathered into
+// out first, so the values do not depend on the layout), the C library's exp
+// for 16-bit floats.
 constexpr std::int64_t kExpRun = 256;
 
 template <class T>
 void row_exp(const T* row, std::int64_t stride, std::int64_t k0, std::int64_t n, T shift, T* out) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
     if (stride == 1) return vec::exp_shifted(row + k0, out, n, shift);
+    for (std::int64_t k = 0; k < n; ++k) out[k] = row[(k0 + k) * stride];
+    return vec::exp_shifted(out, out, n, shift);
+  } else {
+    for (std::int64_t k = 0; k < n; ++k) out[k] = std::exp(row[(k0 + k) * stride] - shift);
   }
-  for (std::int64_t k = 0; k < n; ++k) out[k] = std::exp(row[(k0 + k) * stride] - shift);
 }
 
 template <class T>

@@ -38,7 +38,8 @@ void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::
 // out[i] = a[i] op b[i] for i < n: the same-shape float and double arithmetic
 // of add, sub, mul and div (the residual adds, the products of gradients),
 // 8 floats or 4 doubles at a time with AVX2. Each element is one IEEE
-// operation, so every instruction set gives the same bits. out may be a or b.
+// operation, so every instruction set gives the same bits (NaN + NaN keeps
+// a's payload, as x86 does). out may be a or b.
 enum class Arith { kAdd, kSub, kMul, kDiv };
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n);
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n);

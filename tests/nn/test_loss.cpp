@@ -176,6 +176,23 @@ TEST_CASE("cross_entropy: an unbatched [C] input and a [N, C, d] input") {
       tg::allclose(none.reshape({8}), F::cross_entropy(flat_x, flat_y, {.reduction = Reduction::None}), 1e-13, 1e-13));
 }
 
+TEST_CASE("cross_entropy: a class dim of any stride gives the same bits, values and gradients") {
+  // [N, C, d] rows stride by d; the same logits as [N*d, C] rows are contiguous.
+  for (tg::DType dt : {tg::kFloat32, tg::kFloat64}) {
+    CAPTURE(tg::dtype_name(dt));
+    Tensor x = tg::randn({3, 300, 2}, {.dtype = dt});  // more classes than one run of exps
+    Tensor y = tg::randint(0, 300, {3, 2});
+    Tensor flat = x.permute({0, 2, 1}).reshape({6, 300}).detach().set_requires_grad(true);
+    Tensor strided = x.detach().set_requires_grad(true);
+    Tensor a = F::cross_entropy(strided, y, {.reduction = Reduction::None});
+    Tensor b = F::cross_entropy(flat, y.reshape({6}), {.reduction = Reduction::None});
+    CHECK(tg::equal(a.reshape({6}), b));
+    a.sum().backward();
+    b.sum().backward();
+    CHECK(tg::equal(strided.grad().permute({0, 2, 1}).reshape({6, 300}), flat.grad()));
+  }
+}
+
 TEST_CASE("cross_entropy: gradients match finite differences") {
   tg::manual_seed(3);
   Tensor y = labels({2, 0, -100, 1, 3});
