@@ -200,8 +200,19 @@ void save(const std::string& path, const nn::Module& module, const Metadata& met
 
 void load(const std::string& path, nn::Module& module) {
   const TensorMap tensors = load(path);
-  check_module_state(path, "", module.state_dict(), tensors);
-  naming_file(path, [&] { module.load_state_dict(nn::StateDict(tensors.begin(), tensors.end())); });
+  // Module::load_state_dict's rules, as PyTorch's load_state_dict(load_file(path)):
+  // strict names and shapes, dtypes converted, an omitted num_batches_tracked
+  // zeroed. A file that does not match the module is a FormatError naming it.
+  const auto mismatch = [&](const Error& e) { return FormatError(fmt::format("checkpoint '{}': {}", path, e.what())); };
+  try {
+    module.load_state_dict(nn::StateDict(tensors.begin(), tensors.end()));
+  } catch (const ShapeError& e) {
+    throw mismatch(e);
+  } catch (const DTypeError& e) {
+    throw mismatch(e);
+  } catch (const ValueError& e) {
+    throw mismatch(e);
+  }
 }
 
 }  // namespace tg

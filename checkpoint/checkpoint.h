@@ -69,9 +69,10 @@ void load_checkpoint(const std::string& path, Checkpoint& checkpoint);
 /// A module's state_dict alone, under its plain names (no prefix), as
 /// PyTorch's save_file(model.state_dict()) writes it.
 void save(const std::string& path, const nn::Module& module, const Metadata& metadata = {});
-/// Loads such a file into `module`: strict (every name and shape must match),
-/// all or nothing; errors name the file.
-/// @throws tg::FormatError, tg::ValueError or tg::ShapeError naming the file.
+/// Loads such a file into `module` with Module::load_state_dict's rules: strict
+/// (every name and shape must match; dtypes are converted, as PyTorch's; an
+/// omitted BatchNorm num_batches_tracked is zeroed), all or nothing.
+/// @throws tg::FormatError naming the file: unreadable, or not matching the module.
 void load(const std::string& path, nn::Module& module);
 
 }  // namespace tg

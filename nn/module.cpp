@@ -75,7 +75,10 @@ void unlink_children(Tables& t, const Children& children, const Module* parent) 
 }  // namespace
 
 Module::Module(Module&& other)
-    : parameters_(std::move(other.parameters_)), buffers_(std::move(other.buffers_)), training_(other.training_) {
+    : parameters_(std::move(other.parameters_)),
+      buffers_(std::move(other.buffers_)),
+      zero_if_missing_(std::move(other.zero_if_missing_)),
+      training_(other.training_) {
   if (!other.linked_) {
     children_ = std::move(other.children_);
     other.children_.clear();
@@ -91,6 +94,7 @@ Module& Module::operator=(Module&& other) {
   if (this == &other) return *this;
   parameters_ = std::move(other.parameters_);
   buffers_ = std::move(other.buffers_);
+  zero_if_missing_ = std::move(other.zero_if_missing_);
   training_ = other.training_;
   // Destroyed after the lock is released: an owned child's destructor takes it.
   std::vector<Child> old_children = std::move(children_);
@@ -233,8 +237,20 @@ void Module::check_new_name(const std::string& name, const char* what) const {
     throw ValueError(fmt::format("{}: the name '{}' is already registered", type_name(), name));
 }
 
+// A parameter computed from other tensors (x * 2) would never get a .grad()
+// (its gradient flows on to x) and no optimizer could update it; PyTorch's
+// nn.Parameter(y) makes a new leaf instead. Refused with the way out.
+void Module::check_leaf(const std::string& name, const Tensor& tensor) const {
+  if (tensor.defined() && !tensor.is_leaf())
+    throw ValueError(
+        fmt::format("{}: parameter '{}' must be a leaf tensor, got the result of {} (register "
+                    "x.detach() to make a new leaf sharing its memory)",
+                    type_name(), name, tensor.grad_fn_name()));
+}
+
 Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
   check_new_name(name, "parameter");
+  check_leaf(name, tensor);
   if (tensor.defined() && requires_grad) tensor.set_requires_grad(true);
   parameters_.emplace_back(name, tensor);
   return tensor;
@@ -247,6 +263,7 @@ Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
 }
 
 void Module::replace_parameter(const std::string& name, const Tensor& tensor) {
+  check_leaf(name, tensor);
   for (auto& [n, t] : parameters_)
     if (n == name) {
       t = tensor;
@@ -329,13 +346,17 @@ std::vector<Tensor> Module::buffers(bool recurse) const {
 
 std::vector<Module*> Module::children() const {
   std::vector<Module*> out;
-  for (const auto& c : children_) out.push_back(c.module);
+  for (const auto& [name, child] : named_children()) out.push_back(child);
   return out;
 }
 
 std::vector<std::pair<std::string, Module*>> Module::named_children() const {
+  // A child registered under two names is listed once, under the first, as
+  // PyTorch's named_children and our named_modules do.
   std::vector<std::pair<std::string, Module*>> out;
-  for (const auto& c : children_) out.emplace_back(c.name, c.module);
+  for (const auto& c : children_)
+    if (std::none_of(out.begin(), out.end(), [&c](const auto& seen) { return seen.second == c.module; }))
+      out.emplace_back(c.name, c.module);
   return out;
 }
 
@@ -381,12 +402,14 @@ void Module::to(DType dtype) {
     // Swap the data inside the shared TensorImpl, so every handle (the
     // module's member, the registry, an optimizer's list) sees the change.
     Tensor converted = t.to(dtype).contiguous();
+    // The gradient follows, as PyTorch's Module.to converts param.grad too.
+    const Tensor grad = t.grad().defined() ? t.grad().to(dtype).contiguous() : Tensor();
     TensorImpl* impl = t.impl();
     impl->storage = converted.storage();
     impl->dtype = dtype;
     impl->offset = converted.storage_offset();
     impl->strides = Dims(converted.strides());
-    if (t.grad().defined()) t.mutable_grad().reset();
+    if (grad.defined()) t.mutable_grad() = grad;
   };
   for (auto& t : parameters()) convert(t);
   for (auto& t : buffers()) convert(t);
@@ -405,13 +428,18 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
   std::vector<std::pair<std::string, Tensor>> own;
   collect("", true, true, own);
   collect("", false, true, own);
+  std::set<std::string> optional;
+  for (const auto& [path, m] : named_modules())
+    for (const std::string& n : m->zero_if_missing_) optional.insert(path.empty() ? n : path + "." + n);
   std::vector<std::string> missing, unexpected, mismatched;
+  std::vector<Tensor> zeroed;
   std::set<std::string> own_names;
   for (const auto& [name, t] : own) {
     own_names.insert(name);
     auto it = state.find(name);
     if (it == state.end()) {
-      missing.push_back(name);
+      if (optional.contains(name)) zeroed.push_back(t);
+      else missing.push_back(name);
     } else if (!it->second.defined() || it->second.shape() != t.shape()) {
       mismatched.push_back(fmt::format("{}: expected shape {}, got {}", name, shape_str(t.sizes()),
                                        it->second.defined() ? shape_str(it->second.sizes()) : "undefined"));
@@ -433,6 +461,7 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     auto it = state.find(name);
     if (it != state.end()) t.copy_(it->second);
   }
+  for (Tensor& t : zeroed) t.zero_();
 }
 
 void Module::repr_into(std::string& out, int indent) const {

@@ -109,11 +109,12 @@ class Module {
   bool is_training() const { return training_; }
   ///@}
 
-  /// Drops (set_to_none, PyTorch's default) or zeroes every parameter's .grad().
+  /// Drops (set_to_none, PyTorch 2's default; 1.13's was false) or zeroes every parameter's .grad().
   void zero_grad(bool set_to_none = true);
-  /// Converts every floating parameter and buffer in place. Only floating
-  /// dtypes (DTypeError otherwise). Optimizers keep working: they hold the
-  /// same tensors and convert their state at the next step.
+  /// Converts every floating parameter and buffer in place, and a parameter's
+  /// .grad() with it (as PyTorch's). Only floating dtypes (DTypeError
+  /// otherwise). Optimizers keep working: they hold the same tensors and
+  /// convert their state at the next step.
   void to(DType dtype);
 
   /// Every parameter and buffer by dotted name (the tensors themselves, not copies).
@@ -131,11 +132,16 @@ class Module {
   /// Registers a parameter or a buffer under `name`. A parameter is trained (in parameters()), a
   /// buffer is state that is saved but not trained, such as running statistics.
   /// Returns the registered tensor (the same handle the caller should keep).
-  /// @throws tg::ValueError for a name already used, empty or dotted.
+  /// @throws tg::ValueError for a name already used, empty or dotted, or a
+  ///   parameter that is not a leaf (the result of an op: register x.detach()).
   ///@{
   Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, Tensor tensor);
   ///@}
+  /// Lets a state dict omit the registered buffer `name`: load_state_dict then
+  /// sets it to zero, as PyTorch does for BatchNorm's num_batches_tracked,
+  /// which checkpoints of older PyTorch versions lack.
+  void zero_if_missing(const std::string& name) { zero_if_missing_.push_back(name); }
   /// A submodule that is a member of this object (not owned). It moves with
   /// this module; moved out alone it stays registered where it was (the
   /// moved-from object) until that dies, and the parent then follows it to
@@ -164,6 +170,7 @@ class Module {
   };
   void add_child(const std::string& name, Module* child, std::shared_ptr<Module> owned);
   void check_new_name(const std::string& name, const char* what) const;
+  void check_leaf(const std::string& name, const Tensor& tensor) const;
   void collect(const std::string& prefix, bool params, bool recurse,
                std::vector<std::pair<std::string, Tensor>>& out) const;
   void repr_into(std::string& out, int indent) const;
@@ -178,6 +185,7 @@ class Module {
 
   std::vector<std::pair<std::string, Tensor>> parameters_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
+  std::vector<std::string> zero_if_missing_;  ///< buffers a loaded state may omit (see zero_if_missing)
   std::vector<Child> children_;
   bool training_ = true;
   // Whether this object was ever named in the by-reference tables (as a

@@ -112,6 +112,7 @@ BatchNorm::BatchNorm(std::int64_t num_features, BatchNormOptions options)
     running_mean = register_buffer("running_mean", zeros({num_features}));
     running_var = register_buffer("running_var", ones({num_features}));
     num_batches_tracked = register_buffer("num_batches_tracked", scalar_tensor(0, {.dtype = kInt64}));
+    zero_if_missing("num_batches_tracked");
   }
   reset_parameters();
 }

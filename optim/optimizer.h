@@ -75,7 +75,7 @@ class Optimizer {
 
   /// One update of every parameter that has a gradient.
   virtual void step() = 0;
-  /// Drops (set_to_none, PyTorch's default) or zeroes every parameter's gradient.
+  /// Drops (set_to_none, PyTorch 2's default; 1.13's was false) or zeroes every parameter's gradient.
   void zero_grad(bool set_to_none = true);
 
   virtual std::string name() const = 0;  ///< "Adam"

@@ -203,4 +203,29 @@ TEST_CASE("checkpoint: a module alone, under its plain state_dict names") {
   CHECK_THROWS_WITH_AS(tg::load(path, wrong), doctest::Contains(named.c_str()), tg::FormatError);
 }
 
+TEST_CASE("checkpoint: a module file from PyTorch loads as load_state_dict(load_file(path)) would") {
+  tg::test::TempDir dir;
+  const std::string path = dir.file("bn.safetensors");
+  // Older PyTorch checkpoints have no num_batches_tracked, and files may hold
+  // another floating dtype than the model: PyTorch zeroes the one and converts the other.
+  nn::BatchNorm1d source(2);
+  source.running_mean.fill_(0.5);
+  auto file = source.state_dict();
+  file.erase("num_batches_tracked");
+  tg::TensorMap as_float64;
+  for (const auto& [name, t] : file) as_float64.emplace(name, t.to(tg::kFloat64));
+  tg::save(path, as_float64);
+  nn::BatchNorm1d target(2);
+  target.num_batches_tracked.fill_(7);
+  tg::load(path, target);
+  CHECK(target.num_batches_tracked.item<std::int64_t>() == 0);
+  CHECK(target.running_mean.dtype() == tg::kFloat32);
+  CHECK(tg::equal(target.running_mean, tg::full({2}, 0.5)));
+  // Only that buffer may be omitted.
+  tg::TensorMap partial = as_float64;
+  partial.erase("running_var");
+  tg::save(path, partial);
+  CHECK_THROWS_WITH_AS(tg::load(path, target), doctest::Contains("missing keys: running_var"), tg::FormatError);
+}
+
 }  // namespace test_checkpoint

@@ -259,4 +259,52 @@ TEST_CASE("ModuleList holds modules without chaining them") {
                        tg::Error);
 }
 
+TEST_CASE("load_state_dict: BatchNorm's num_batches_tracked may be omitted and is then zero, as PyTorch's") {
+  Net net;
+  net.bn.num_batches_tracked.fill_(3);
+  auto state = net.state_dict();
+  state.erase("bn.num_batches_tracked");
+  net.load_state_dict(state);
+  CHECK(net.bn.num_batches_tracked.item<std::int64_t>() == 0);
+  state.erase("bn.running_mean");
+  CHECK_THROWS_WITH_AS(net.load_state_dict(state), doctest::Contains("missing keys: bn.running_mean"), tg::ValueError);
+}
+
+TEST_CASE("a parameter must be a leaf: the result of an op would never get a gradient") {
+  Tensor x = tg::ones({2}, {.requires_grad = true});
+  tg::nn::ParameterList list;
+  CHECK_THROWS_WITH_AS(list.append(x * 2.0), doctest::Contains("must be a leaf tensor"), tg::ValueError);
+  CHECK(list.size() == 0);
+  list.append((x * 2.0).detach());  // the way out the message names
+  CHECK(list[0].is_leaf());
+  tg::nn::ParameterDict dict;
+  CHECK_THROWS_AS(dict.insert("w", x + 1.0), tg::ValueError);
+}
+
+TEST_CASE("to(dtype) converts each parameter's .grad() with it, as PyTorch's") {
+  tg::nn::Linear m(2, 3);
+  tg::sum(m(tg::ones({1, 2}))).backward();
+  const Tensor before = m.weight.grad().clone();
+  m.to(tg::kFloat64);
+  REQUIRE(m.weight.grad().defined());
+  CHECK(m.weight.grad().dtype() == tg::kFloat64);
+  CHECK(tg::equal(m.weight.grad(), before.to(tg::kFloat64)));
+  CHECK(m.bias.grad().dtype() == tg::kFloat64);
+}
+
+TEST_CASE("children() and named_children() list a child registered twice once, under its first name") {
+  struct Shared : tg::nn::Module {
+    std::shared_ptr<tg::nn::Linear> a = std::make_shared<tg::nn::Linear>(2, 2);
+    Shared() {
+      register_module("a", a);
+      register_module("b", a);
+    }
+  } s;
+  const auto named = s.named_children();
+  REQUIRE(named.size() == 1);
+  CHECK(named[0].first == "a");
+  CHECK(s.children().size() == 1);
+  CHECK(s.named_modules().size() == 2);  // itself and the shared child, as before
+}
+
 }  // namespace test_module
