@@ -35,17 +35,7 @@ cases = {}
 sixteen_bit = {}
 
 
-def enc(v):
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def flat(t):
-    return [enc(v) for v in t.detach().reshape(-1).tolist()]
+from op_cases import enc, flat_enc as flat  # noqa: E402  (NaN and infinities as strings)
 
 
 def tapegrad_attention(q, k, v, allowed, addend, scale):

@@ -13,7 +13,6 @@ the gradient of sum(y * w), w = 1, 2, 3, ... in y's shape, for each input
 "nan", "inf" and "-inf".
 """
 import json
-import math
 import os
 
 import torch
@@ -23,17 +22,7 @@ NAN, INF = float("nan"), float("inf")
 cases = {}
 
 
-def enc(v):
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def flat(t):
-    return [enc(v) for v in t.detach().reshape(-1).tolist()]
+from op_cases import enc, flat_enc as flat  # noqa: E402  (NaN and infinities as strings)
 
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "int64": torch.int64, "bool": torch.bool}

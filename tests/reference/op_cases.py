@@ -2,15 +2,34 @@
 tests/support/op_reference.h): for each case, the output's shapes and values
 (the first output of a tuple), its indices when the op has them, and x.grad
 for the loss sum(y * w) with w = 1, 2, 3, ... over the outputs one after the
-other. Imported from the scripts' own folder.
+other. Also enc() and flat_enc(), the encoding of NaN and infinities that
+make_math_ops.py and make_attention_nonfinite_reference.py write. Imported
+from the scripts' own folder.
 """
 import json
+import math
 import os
 
 import torch
 
 def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
+
+
+def enc(v):
+    """A number for JSON, which has no NaN or infinities: those become the
+    strings "nan", "inf" and "-inf", which the tests reading them decode."""
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def flat_enc(t):
+    """flat() for tensors that may hold NaN or infinities."""
+    return [enc(v) for v in t.detach().reshape(-1).tolist()]
 
 
 cases = {}
