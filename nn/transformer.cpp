@@ -50,6 +50,13 @@ MultiheadAttentionOptions attention_options(const TransformerLayerOptions& o) {
   return {.dropout = o.dropout, .bias = o.bias, .kdim = {}, .vdim = {}, .batch_first = o.batch_first};
 }
 
+// linear2(dropout(activation(linear1(x)))): both layers' feed-forward block,
+// before the dropout that follows it.
+Tensor feed_forward(const std::string& activation, Linear& linear1, Dropout& dropout, Linear& linear2,
+                    const Tensor& x) {
+  return linear2(dropout(activate(activation, linear1(x))));
+}
+
 }  // namespace
 
 // ---- MultiheadAttention ---------------------------------------------------------
@@ -217,34 +224,35 @@ TransformerEncoderLayer::TransformerEncoderLayer(std::int64_t d_model, std::int6
       register_module("self_attn", std::make_shared<MultiheadAttention>(d_model, nhead, attention_options(options)));
   linear1 =
       register_module("linear1", std::make_shared<Linear>(d_model, options.dim_feedforward, StrictBool(options.bias)));
+  // PyTorch's order of registration, so that named_modules() is the same.
+  dropout = register_module("dropout", std::make_shared<Dropout>(options.dropout));
   linear2 =
       register_module("linear2", std::make_shared<Linear>(options.dim_feedforward, d_model, StrictBool(options.bias)));
   const LayerNormOptions ln{.eps = options.layer_norm_eps, .elementwise_affine = true, .bias = options.bias};
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(d_model, ln));
   norm2 = register_module("norm2", std::make_shared<LayerNorm>(d_model, ln));
+  dropout1 = register_module("dropout1", std::make_shared<Dropout>(options.dropout));
+  dropout2 = register_module("dropout2", std::make_shared<Dropout>(options.dropout));
 }
 
 Tensor TransformerEncoderLayer::self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding,
                                                      bool is_causal) {
-  const Tensor a = std::get<0>(self_attn->forward(x, x, x, padding, false, mask, true, is_causal));
-  return tg::dropout(a, options.dropout, is_training());
-}
-
-Tensor TransformerEncoderLayer::feed_forward_block(const Tensor& x) {
-  const Tensor h = tg::dropout(activate(options.activation, (*linear1)(x)), options.dropout, is_training());
-  return tg::dropout((*linear2)(h), options.dropout, is_training());
+  return (*dropout1)(std::get<0>(self_attn->forward(x, x, x, padding, false, mask, true, is_causal)));
 }
 
 Tensor TransformerEncoderLayer::forward(const Tensor& src, const Tensor& src_mask, const Tensor& padding,
                                         StrictBool is_causal) {
   require_defined("TransformerEncoderLayer", "src", src);
+  const auto ff = [this](const Tensor& x) {
+    return (*dropout2)(feed_forward(options.activation, *linear1, *dropout, *linear2, x));
+  };
   Tensor x = src;
   if (options.norm_first) {
     x = tg::add(x, self_attention_block((*norm1)(x), src_mask, padding, is_causal));
-    return tg::add(x, feed_forward_block((*norm2)(x)));
+    return tg::add(x, ff((*norm2)(x)));
   }
   x = (*norm1)(tg::add(x, self_attention_block(x, src_mask, padding, is_causal)));
-  return (*norm2)(tg::add(x, feed_forward_block(x)));
+  return (*norm2)(tg::add(x, ff(x)));
 }
 
 // ---- TransformerDecoderLayer ----------------------------------------------------
@@ -258,17 +266,16 @@ TransformerDecoderLayer::TransformerDecoderLayer(std::int64_t d_model, std::int6
                                    std::make_shared<MultiheadAttention>(d_model, nhead, attention_options(options)));
   linear1 =
       register_module("linear1", std::make_shared<Linear>(d_model, options.dim_feedforward, StrictBool(options.bias)));
+  dropout = register_module("dropout", std::make_shared<Dropout>(options.dropout));
   linear2 =
       register_module("linear2", std::make_shared<Linear>(options.dim_feedforward, d_model, StrictBool(options.bias)));
   const LayerNormOptions ln{.eps = options.layer_norm_eps, .elementwise_affine = true, .bias = options.bias};
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(d_model, ln));
   norm2 = register_module("norm2", std::make_shared<LayerNorm>(d_model, ln));
   norm3 = register_module("norm3", std::make_shared<LayerNorm>(d_model, ln));
-}
-
-Tensor TransformerDecoderLayer::feed_forward_block(const Tensor& x) {
-  const Tensor h = tg::dropout(activate(options.activation, (*linear1)(x)), options.dropout, is_training());
-  return tg::dropout((*linear2)(h), options.dropout, is_training());
+  dropout1 = register_module("dropout1", std::make_shared<Dropout>(options.dropout));
+  dropout2 = register_module("dropout2", std::make_shared<Dropout>(options.dropout));
+  dropout3 = register_module("dropout3", std::make_shared<Dropout>(options.dropout));
 }
 
 Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
@@ -276,24 +283,24 @@ Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory,
                                         const Tensor& memory_padding, StrictBool tgt_is_causal) {
   require_defined("TransformerDecoderLayer", "tgt", tgt);
   require_defined("TransformerDecoderLayer", "memory", memory);
-  const bool training = is_training();
   const auto sa = [&](const Tensor& x) {
-    return tg::dropout(std::get<0>(self_attn->forward(x, x, x, tgt_padding, false, tgt_mask, true, tgt_is_causal)),
-                       options.dropout, training);
+    return (*dropout1)(std::get<0>(self_attn->forward(x, x, x, tgt_padding, false, tgt_mask, true, tgt_is_causal)));
   };
   const auto mha = [&](const Tensor& x) {
-    return tg::dropout(std::get<0>(multihead_attn->forward(x, memory, memory, memory_padding, false, memory_mask)),
-                       options.dropout, training);
+    return (*dropout2)(std::get<0>(multihead_attn->forward(x, memory, memory, memory_padding, false, memory_mask)));
+  };
+  const auto ff = [this](const Tensor& x) {
+    return (*dropout3)(feed_forward(options.activation, *linear1, *dropout, *linear2, x));
   };
   Tensor x = tgt;
   if (options.norm_first) {
     x = tg::add(x, sa((*norm1)(x)));
     x = tg::add(x, mha((*norm2)(x)));
-    return tg::add(x, feed_forward_block((*norm3)(x)));
+    return tg::add(x, ff((*norm3)(x)));
   }
   x = (*norm1)(tg::add(x, sa(x)));
   x = (*norm2)(tg::add(x, mha(x)));
-  return (*norm3)(tg::add(x, feed_forward_block(x)));
+  return (*norm3)(tg::add(x, ff(x)));
 }
 
 // ---- stacks ---------------------------------------------------------------------

@@ -9,6 +9,10 @@
 /// - layers.0.*, ..., norm.* in TransformerEncoder / TransformerDecoder,
 /// - encoder.*, decoder.* in Transformer.
 ///
+/// The submodules are PyTorch's too, in its order, so named_modules() lists
+/// the same tree: a layer's dropouts are Dropout children (dropout, dropout1,
+/// dropout2, and dropout3 in decoder layers) that train() and eval() reach.
+///
 /// @code
 /// tg::nn::TransformerEncoder encoder(512, 8, 6, {.batch_first = true});
 /// tg::Tensor y = encoder(x, {}, padding_mask);  // x [N, L, 512]
@@ -28,6 +32,7 @@
 #include <tuple>
 
 #include <tapegrad/nn/container.h>
+#include <tapegrad/nn/dropout.h>
 #include <tapegrad/nn/linear.h>
 #include <tapegrad/nn/module.h>
 #include <tapegrad/nn/normalization.h>
@@ -155,10 +160,15 @@ class TransformerEncoderLayer : public Module {
   ///@{
   std::shared_ptr<LayerNorm> norm1, norm2;
   ///@}
+  /// Dropouts of probability options.dropout, as PyTorch's: inside the
+  /// feed-forward block (after the activation), after the self-attention,
+  /// after the feed-forward block.
+  ///@{
+  std::shared_ptr<Dropout> dropout, dropout1, dropout2;
+  ///@}
 
  private:
   Tensor self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding, bool is_causal);
-  Tensor feed_forward_block(const Tensor& x);
 };
 
 /// Self-attention, attention over the encoder's output (memory) and a
@@ -205,9 +215,12 @@ class TransformerDecoderLayer : public Module {
   ///@{
   std::shared_ptr<LayerNorm> norm1, norm2, norm3;
   ///@}
-
- private:
-  Tensor feed_forward_block(const Tensor& x);
+  /// Dropouts of probability options.dropout, as PyTorch's: inside the
+  /// feed-forward block (after the activation), then after each block
+  /// (self-attention, memory attention, feed-forward).
+  ///@{
+  std::shared_ptr<Dropout> dropout, dropout1, dropout2, dropout3;
+  ///@}
 };
 
 /// A stack of TransformerEncoderLayer, as torch.nn.TransformerEncoder:
