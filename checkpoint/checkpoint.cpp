@@ -198,14 +198,15 @@ void save(const std::string& path, const nn::Module& module, const Metadata& met
   save(path, TensorMap(state.begin(), state.end()), metadata);
 }
 
-void load(const std::string& path, nn::Module& module) {
+nn::IncompatibleKeys load(const std::string& path, nn::Module& module, bool strict) {
   const TensorMap tensors = load(path);
-  // Module::load_state_dict's rules, as PyTorch's load_state_dict(load_file(path)):
-  // strict names and shapes, dtypes converted, an omitted num_batches_tracked
-  // zeroed. A file that does not match the module is a FormatError naming it.
+  // Module::load_state_dict's rules, as safetensors.torch.load_model(model,
+  // path, strict): names (if strict) and shapes, dtypes converted, an omitted
+  // num_batches_tracked zeroed. A file that does not match the module is a
+  // FormatError naming it.
   const auto mismatch = [&](const Error& e) { return FormatError(fmt::format("checkpoint '{}': {}", path, e.what())); };
   try {
-    module.load_state_dict(nn::StateDict(tensors.begin(), tensors.end()));
+    return module.load_state_dict(nn::StateDict(tensors.begin(), tensors.end()), strict);
   } catch (const ShapeError& e) {
     throw mismatch(e);
   } catch (const DTypeError& e) {

@@ -27,13 +27,11 @@
 #include <string>
 
 #include <tapegrad/io/safetensors.h>
+#include <tapegrad/nn/module.h>  // tg::load returns nn::IncompatibleKeys
 
 namespace tg {
 
 class Generator;
-namespace nn {
-class Module;
-}
 namespace optim {
 class Optimizer;
 class Scheduler;
@@ -69,10 +67,13 @@ void load_checkpoint(const std::string& path, Checkpoint& checkpoint);
 /// A module's state_dict alone, under its plain names (no prefix), as
 /// PyTorch's save_file(model.state_dict()) writes it.
 void save(const std::string& path, const nn::Module& module, const Metadata& metadata = {});
-/// Loads such a file into `module` with Module::load_state_dict's rules: strict
-/// (every name and shape must match; dtypes are converted, as PyTorch's; an
-/// omitted BatchNorm num_batches_tracked is zeroed), all or nothing.
+/// Loads such a file into `module` with Module::load_state_dict's rules, as
+/// safetensors.torch.load_model(model, path, strict) does: every shape must
+/// match, and with `strict` every name (dtypes are converted, as PyTorch's; an
+/// omitted BatchNorm num_batches_tracked is zeroed); all or nothing.
+/// @returns the module's keys the file lacks and the file's keys the module
+///   lacks (both empty when `strict`, which refuses either).
 /// @throws tg::FormatError naming the file: unreadable, or not matching the module.
-void load(const std::string& path, nn::Module& module);
+nn::IncompatibleKeys load(const std::string& path, nn::Module& module, bool strict = true);
 
 }  // namespace tg

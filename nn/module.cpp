@@ -301,17 +301,23 @@ void Module::add_child(const std::string& name, Module* child, std::shared_ptr<M
   }
 }
 
-void Module::collect(const std::string& prefix, bool params, bool recurse,
+// A module's parameters, then its buffers, then its children's in turn:
+// PyTorch's state_dict order (and its missing_keys').
+void Module::collect(const std::string& prefix, Gather what, bool recurse,
                      std::vector<std::pair<std::string, Tensor>>& out) const {
-  for (const auto& [name, t] : params ? parameters_ : buffers_)
-    if (t.defined()) out.emplace_back(prefix + name, t);
+  const auto add = [&](const std::vector<std::pair<std::string, Tensor>>& tensors) {
+    for (const auto& [name, t] : tensors)
+      if (t.defined()) out.emplace_back(prefix + name, t);
+  };
+  if (what != Gather::kBuffers) add(parameters_);
+  if (what != Gather::kParameters) add(buffers_);
   if (!recurse) return;
-  for (const auto& c : children_) c.module->collect(prefix + c.name + ".", params, true, out);
+  for (const auto& c : children_) c.module->collect(prefix + c.name + ".", what, true, out);
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
   std::vector<std::pair<std::string, Tensor>> out;
-  collect("", true, recurse, out);
+  collect("", Gather::kParameters, recurse, out);
   // A tensor shared by two modules (tied weights) is listed once.
   std::vector<std::pair<std::string, Tensor>> unique;
   std::set<const TensorImpl*> seen;
@@ -328,7 +334,7 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
   std::vector<std::pair<std::string, Tensor>> out;
-  collect("", false, recurse, out);
+  collect("", Gather::kBuffers, recurse, out);
   // As parameters: a buffer reached along two paths (a submodule registered
   // twice) is listed once, at its first path, as PyTorch does.
   std::vector<std::pair<std::string, Tensor>> unique;
@@ -418,16 +424,14 @@ void Module::to(DType dtype) {
 StateDict Module::state_dict() const {
   StateDict out;
   std::vector<std::pair<std::string, Tensor>> all;
-  collect("", true, true, all);
-  collect("", false, true, all);
+  collect("", Gather::kBoth, true, all);
   for (auto& [name, t] : all) out.emplace(name, t.detach());
   return out;
 }
 
-void Module::load_state_dict(const StateDict& state, bool strict) {
+IncompatibleKeys Module::load_state_dict(const StateDict& state, bool strict) {
   std::vector<std::pair<std::string, Tensor>> own;
-  collect("", true, true, own);
-  collect("", false, true, own);
+  collect("", Gather::kBoth, true, own);
   std::set<std::string> optional;
   for (const auto& [path, m] : named_modules())
     for (const std::string& n : m->zero_if_missing_) optional.insert(path.empty() ? n : path + "." + n);
@@ -447,6 +451,8 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
   }
   for (const auto& [name, t] : state)
     if (!own_names.contains(name)) unexpected.push_back(name);
+  // A shape mismatch fails in either mode, as PyTorch's (which raises after
+  // copying what matched; this loads nothing).
   const bool bad = !mismatched.empty() || (strict && (!missing.empty() || !unexpected.empty()));
   if (bad) {
     std::string msg = fmt::format("{}: load_state_dict failed; nothing was loaded", type_name());
@@ -462,6 +468,7 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     if (it != state.end()) t.copy_(it->second);
   }
   for (Tensor& t : zeroed) t.zero_();
+  return {std::move(missing), std::move(unexpected)};
 }
 
 void Module::repr_into(std::string& out, int indent) const {

@@ -45,6 +45,22 @@ namespace tg::nn {
 /// Parameters and buffers by dotted name ("fc1.weight"), as PyTorch's state_dict().
 using StateDict = std::map<std::string, Tensor>;
 
+/// The keys a non-strict Module::load_state_dict left aside, as PyTorch's
+/// `_IncompatibleKeys(missing_keys, unexpected_keys)`: both empty when every
+/// key matched (and always after a strict load, which throws otherwise).
+struct IncompatibleKeys {
+  /// The module's parameters and buffers the state lacks (they keep their
+  /// values), in PyTorch's order: each module's parameters, then its buffers,
+  /// then its children's, depth first.
+  std::vector<std::string> missing_keys;
+  /// The state's keys that name nothing in the module (ignored), sorted.
+  std::vector<std::string> unexpected_keys;
+  /// Whether both lists are empty.
+  bool empty() const { return missing_keys.empty() && unexpected_keys.empty(); }
+  /// Equal lists.
+  friend bool operator==(const IncompatibleKeys&, const IncompatibleKeys&) = default;
+};
+
 /// The base of every layer and model, as torch.nn.Module: see the description
 /// of module.h.
 class Module {
@@ -119,11 +135,18 @@ class Module {
 
   /// Every parameter and buffer by dotted name (the tensors themselves, not copies).
   StateDict state_dict() const;
-  /// Strict: missing keys, unexpected keys and shape mismatches are reported
-  /// together in one ValueError/ShapeError, and nothing is changed unless all
-  /// match. Non-strict loads what matches and ignores the rest.
-  /// @throws tg::ValueError or tg::ShapeError listing every mismatch.
-  void load_state_dict(const StateDict& state, bool strict = true);
+  /// Copies `state`'s tensors into the parameters and buffers of the same
+  /// names (converting the dtype), as PyTorch's load_state_dict. Strict:
+  /// missing keys, unexpected keys and shape mismatches are reported together
+  /// in one ValueError/ShapeError, and nothing is changed unless all match.
+  /// Non-strict loads the keys that match and returns the others; a shape
+  /// mismatch (or an undefined tensor) is still a ShapeError, as in PyTorch,
+  /// and then nothing is loaded. A BatchNorm's num_batches_tracked may be
+  /// omitted in either mode: it is then zeroed and not reported as missing.
+  /// @returns the missing and unexpected keys (both empty after a strict load).
+  /// @throws tg::ValueError (strict: missing or unexpected keys) or
+  ///   tg::ShapeError (any mode: a shape mismatch), listing every mismatch.
+  IncompatibleKeys load_state_dict(const StateDict& state, bool strict = true);
 
   /// The module tree, as PyTorch prints it.
   std::string repr() const;
@@ -171,7 +194,9 @@ class Module {
   void add_child(const std::string& name, Module* child, std::shared_ptr<Module> owned);
   void check_new_name(const std::string& name, const char* what) const;
   void check_leaf(const std::string& name, const Tensor& tensor) const;
-  void collect(const std::string& prefix, bool params, bool recurse,
+  // Which registered tensors collect() gathers.
+  enum class Gather { kParameters, kBuffers, kBoth };
+  void collect(const std::string& prefix, Gather what, bool recurse,
                std::vector<std::pair<std::string, Tensor>>& out) const;
   void repr_into(std::string& out, int indent) const;
   // Keeps the by-reference bookkeeping (module.cpp) true when this object

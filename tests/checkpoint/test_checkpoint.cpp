@@ -228,4 +228,31 @@ TEST_CASE("checkpoint: a module file from PyTorch loads as load_state_dict(load_
   CHECK_THROWS_WITH_AS(tg::load(path, target), doctest::Contains("missing keys: running_var"), tg::FormatError);
 }
 
+TEST_CASE("checkpoint: tg::load(path, module, false) returns what did not match, as safetensors' load_model") {
+  tg::test::TempDir dir;
+  const std::string path = dir.file("partial.safetensors");
+  tg::manual_seed(3);
+  auto source = make_model();
+  auto file = source->state_dict();
+  file.erase("3.bias");
+  file.emplace("4.weight", tg::zeros({2}));
+  tg::save(path, tg::TensorMap(file.begin(), file.end()));
+  auto target = make_model();
+  const Tensor bias_before = target->at<nn::Linear>(3).bias.clone();
+  CHECK_THROWS_WITH_AS(tg::load(path, *target), doctest::Contains("unexpected keys: 4.weight"), tg::FormatError);
+  const nn::IncompatibleKeys result = tg::load(path, *target, /*strict=*/false);
+  CHECK(result.missing_keys == std::vector<std::string>{"3.bias"});
+  CHECK(result.unexpected_keys == std::vector<std::string>{"4.weight"});
+  CHECK(tg::equal(target->at<nn::Linear>(0).weight, source->at<nn::Linear>(0).weight));
+  CHECK(tg::equal(target->at<nn::Linear>(3).bias, bias_before));
+  CHECK(tg::load(path, *source, false) == result);
+  // A strict load that succeeds has nothing to report.
+  tg::save(path, *source);
+  CHECK(tg::load(path, *target).empty());
+  // Shapes must match in either mode (FormatError naming the file, as strict's).
+  nn::Sequential wrong(nn::Linear(4, 2));
+  CHECK_THROWS_WITH_AS(tg::load(path, wrong, false), doctest::Contains("0.weight: expected shape [2, 4], got [16, 4]"),
+                       tg::FormatError);
+}
+
 }  // namespace test_checkpoint

@@ -170,6 +170,78 @@ TEST_CASE("load_state_dict reports missing, unexpected and mismatched keys toget
   CHECK(tg::equal(b.scale, b_before.at("scale")));
 }
 
+TEST_CASE("load_state_dict returns the missing and unexpected keys, as PyTorch's _IncompatibleKeys") {
+  using Keys = std::vector<std::string>;
+  tg::manual_seed(5);
+  Net a;
+  a(tg::randn({6, 4}));  // running statistics and num_batches_tracked away from their defaults
+
+  SUBCASE("strict success: both lists empty") {
+    Net b;
+    const tg::nn::IncompatibleKeys result = b.load_state_dict(a.state_dict());
+    CHECK(result.empty());
+    CHECK(result == tg::nn::IncompatibleKeys{});
+    CHECK(same_values(a.state_dict(), b.state_dict()));
+  }
+  SUBCASE("missing keys, nested ones included, in PyTorch's order; the rest is loaded") {
+    Net b;
+    const auto b_before = snapshot(b);
+    auto state = a.state_dict();
+    for (const char* key : {"encoder.fc2.bias", "bn.running_var", "scale"}) state.erase(key);
+    CHECK_THROWS_WITH_AS(b.load_state_dict(state),
+                         doctest::Contains("missing keys: scale, encoder.fc2.bias, bn.running_var"), tg::ValueError);
+    CHECK(same_values(snapshot(b), b_before));  // strict: nothing loaded
+    const auto result = b.load_state_dict(state, /*strict=*/false);
+    // torch: missing_keys=['scale', 'encoder.fc2.bias', 'bn.running_var'] (a
+    // module's parameters, then its buffers, then its children's).
+    CHECK(result.missing_keys == Keys{"scale", "encoder.fc2.bias", "bn.running_var"});
+    CHECK(result.unexpected_keys.empty());
+    CHECK_FALSE(result.empty());
+    CHECK(tg::equal(b.encoder.fc2.weight, a.encoder.fc2.weight));
+    CHECK(tg::equal(b.bn.running_mean, a.bn.running_mean));
+    CHECK(tg::equal(b.encoder.fc2.bias, b_before.at("encoder.fc2.bias")));
+    CHECK(tg::equal(b.bn.running_var, b_before.at("bn.running_var")));
+    CHECK(tg::equal(b.scale, b_before.at("scale")));
+  }
+  SUBCASE("unexpected keys, nested ones included, sorted; everything else is loaded") {
+    Net b;
+    auto state = a.state_dict();
+    state.emplace("extra", tg::zeros({2}));
+    state.emplace("encoder.fc3.weight", tg::zeros({1}));
+    state.emplace("encoder", tg::zeros({1}));  // a child's name is no tensor's
+    const auto result = b.load_state_dict(state, false);
+    CHECK(result.missing_keys.empty());
+    CHECK(result.unexpected_keys == Keys{"encoder", "encoder.fc3.weight", "extra"});
+    CHECK(same_values(a.state_dict(), b.state_dict()));
+  }
+  SUBCASE("both") {
+    Net b;
+    auto state = a.state_dict();
+    state.erase("head.weight");
+    state.erase("bn.num_batches_tracked");  // may be omitted: zeroed, not missing
+    state.emplace("head.weights", a.head.weight);
+    const auto result = b.load_state_dict(state, false);
+    CHECK(result.missing_keys == Keys{"head.weight"});
+    CHECK(result.unexpected_keys == Keys{"head.weights"});
+    CHECK(b.bn.num_batches_tracked.item<std::int64_t>() == 0);
+    CHECK(tg::equal(b.head.bias, a.head.bias));
+  }
+  SUBCASE("a shape mismatch is a ShapeError in non-strict mode too, as PyTorch's, and loads nothing") {
+    Net b;
+    const auto b_before = snapshot(b);
+    auto state = a.state_dict();
+    state["encoder.fc1.weight"] = tg::zeros({2, 2});
+    state.erase("head.bias");
+    CHECK_THROWS_WITH_AS(b.load_state_dict(state, false),
+                         doctest::Contains("encoder.fc1.weight: expected shape [8, 4], got [2, 2]"), tg::ShapeError);
+    state["encoder.fc1.weight"] = Tensor();
+    CHECK_THROWS_WITH_AS(b.load_state_dict(state, false),
+                         doctest::Contains("encoder.fc1.weight: expected shape [8, 4], got undefined"), tg::ShapeError);
+    // PyTorch copies the keys that matched before it raises; this loads none.
+    CHECK(same_values(snapshot(b), b_before));
+  }
+}
+
 TEST_CASE("printing a module tree as PyTorch does") {
   Net net;
   const std::string expected =
