@@ -550,7 +550,7 @@ std::tuple<Tensor, Tensor> mode(const Tensor& x, std::int64_t dim = -1, StrictBo
 // GEMM per batch through OpenBLAS), permute/reshape and mul; their gradients
 // are those of the ops they are built of. Operands share one dtype (float32,
 // float64 or int64), except kron, which promotes as mul does. beta == 0
-// ignores input's values (NaN included), as PyTorch does.
+// ignores input's values (NaN included), as PyTorch does; input still gets its gradient, zeros.
 /// Batched matrix products [B, n, m] @ [B, m, p] -> [B, n, p], as torch.bmm (no broadcasting).
 /// @throws tg::ShapeError for operands that are not 3-D with matching sizes.
 Tensor bmm(const Tensor& a, const Tensor& b);  // [B, n, m] @ [B, m, p], no broadcasting

@@ -559,7 +559,7 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("fmod", "an integer divisor holding 0", K::Value, "fmod", [] { tg::fmod(ints({5, 6}), ints({2, 0})); });
   bad("fmod", "an integer tensor by the scalar 0", K::Value, "fmod", [] { tg::fmod(ints({5, 6}), 0); });
   bad("fmod", "shapes that do not broadcast", K::Shape, "fmod", [] { tg::fmod(f32({2, 3}), f32({4})); });
-  bad("remainder", "bool tensors", K::DType, "remainder", [] { tg::remainder(b8({2}), i64({2})); });
+  bad("remainder", "bool tensors", K::DType, "remainder", [] { tg::remainder(b8({2}), b8({2})); });
   bad("remainder", "an integer divisor holding 0", K::Value, "remainder", [] {
     tg::remainder(ints({5, 6}), ints({0, 1}));
   });

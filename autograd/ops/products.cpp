@@ -59,8 +59,14 @@ Tensor add_scaled(const char* op, const Tensor& input, const Tensor& product, do
     throw ShapeError(fmt::format("{}: input of shape {} does not broadcast to the product's shape {}", op,
                                  shape_str(input.sizes()), shape_str(shape)));
   const Tensor scaled = alpha == 1 ? product : mul(product, alpha);
-  // beta == 0: input is not read (0 * NaN would leak NaN); it gets no gradient.
-  if (beta == 0) return scaled;
+  // beta == 0: input's values are not read (0 * NaN would leak NaN), but an
+  // input that requires grad stays in the graph with the gradient PyTorch's
+  // (and addmm's) beta * dy gives it: zeros. where() with a false condition
+  // reads none of its values and passes it exactly that gradient.
+  if (beta == 0) {
+    if (!is_grad_enabled() || !input.requires_grad()) return scaled;
+    return add(scaled, where(scalar_tensor(0, {.dtype = kBool}), input, 0.0));
+  }
   return add(scaled, beta == 1 ? input : mul(input, beta));
 }
 

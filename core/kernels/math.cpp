@@ -53,8 +53,10 @@ TensorBase rounding(const char* op, const TensorBase& x, F f) {
   return out;
 }
 
+// As PyTorch: a bool operand promotes (bool with int64 is int64), only a
+// bool result has no fmod/remainder ("not implemented for 'Bool'").
 void check_no_bool(const char* op, const TensorBase& a, const TensorBase& b) {
-  if (a.dtype() == kBool || b.dtype() == kBool)
+  if (result_type(a, b) == kBool)
     throw DTypeError(fmt::format("{}: not supported for bool tensors (got {} and {})", op, dtype_name(a.dtype()),
                                  dtype_name(b.dtype())));
 }

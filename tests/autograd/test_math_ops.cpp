@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <map>
@@ -219,6 +220,27 @@ TEST_CASE("round with the most extreme decimals: NaN as PyTorch's formula gives,
     CAPTURE(d);
     for (const double v : tg::round(x, d).to_vector<double>()) CHECK(std::isnan(v));
   }
+}
+
+TEST_CASE("fmod and remainder take a bool operand next to a wider one, as PyTorch (bool with bool is refused)") {
+  // torch.fmod(torch.tensor([True, False, True]), torch.tensor([2, 2, -2])) is int64 [1, 0, 1];
+  // remainder gives [1, 0, -1]; a float divisor gives float32.
+  const Tensor b = tg::tensor({true, false, true});
+  const Tensor d = tg::tensor({2, 2, -2});
+  const Tensor f = tg::fmod(b, d), r = tg::remainder(b, d);
+  CHECK(f.dtype() == tg::kInt64);
+  CHECK(f.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 0, 1});
+  CHECK(r.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 0, -1});
+  const Tensor x = tg::tensor({3.5f, -2.5f, 1.0f}).set_requires_grad(true);
+  const Tensor y = tg::remainder(x, b.to(tg::kFloat32).add(1.0));
+  CHECK(y.dtype() == tg::kFloat32);
+  const Tensor yb = tg::fmod(x, b);  // x % 1 or x % 0 (NaN), float32
+  CHECK(yb.dtype() == tg::kFloat32);
+  CHECK(std::isnan(yb.to_vector<float>()[1]));
+  yb.sum().backward();
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{1, 1, 1});
+  CHECK_THROWS_AS(tg::fmod(b, b), tg::DTypeError);
+  CHECK_THROWS_AS(tg::remainder(b, b), tg::DTypeError);
 }
 
 }  // namespace test_math_ops

@@ -249,6 +249,40 @@ TEST_CASE("baddbmm, addbmm and addmv with beta = 0 ignore input, NaN included, a
     for (double v : y.to_vector<double>()) CHECK(std::isfinite(v));
 }
 
+TEST_CASE("baddbmm, addbmm and addmv with beta = 0 keep input in the graph with a zero gradient, as addmm") {
+  // PyTorch's gradient for input is beta * dy: zeros, not "unused". An input
+  // that alone requires grad still makes the result require grad.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor a = ones64({2, 2, 3}), b = ones64({2, 3, 2});
+  using Product = std::function<Tensor(const Tensor&)>;
+  const std::vector<std::pair<Tensor, Product>> cases{
+      {tg::full({2, 1, 2}, nan, {.dtype = tg::kFloat64}),
+       [&](const Tensor& in) { return tg::baddbmm(in, a, b, 0, 2); }},
+      {tg::full({2, 2}, nan, {.dtype = tg::kFloat64}), [&](const Tensor& in) { return tg::addbmm(in, a, b, 0, 1); }},
+      {tg::full({2}, nan, {.dtype = tg::kFloat64}),
+       [&](const Tensor& in) {
+         return tg::addmv(in, ones64({2, 3}), ones64({3}), 0, 1);
+       }},
+      {tg::full({2, 2}, nan, {.dtype = tg::kFloat64}),
+       [&](const Tensor& in) {
+         return tg::addmm(in, ones64({2, 3}), ones64({3, 2}), 0, 1);
+       }},
+  };
+  for (const auto& c : cases) {
+    const Tensor input = c.first.clone().set_requires_grad(true);
+    const Tensor y = c.second(input);
+    CHECK(y.requires_grad());
+    for (double v : y.to_vector<double>()) CHECK(std::isfinite(v));
+    const std::vector<Tensor> g = tg::grad({y.sum()}, {input}, {}, {.retain_graph = true});
+    REQUIRE(g[0].defined());
+    CHECK(g[0].shape() == input.shape());
+    for (double v : g[0].to_vector<double>()) CHECK(v == 0);
+    y.sum().backward();
+    REQUIRE(input.grad().defined());
+    for (double v : input.grad().to_vector<double>()) CHECK(v == 0);
+  }
+}
+
 TEST_CASE("the products accept int64 as the GEMM layer does") {
   const Tensor a = tg::arange(0, 12, 1, {.dtype = tg::kInt64}).reshape({2, 2, 3});
   const Tensor b = tg::arange(0, 12, 1, {.dtype = tg::kInt64}).reshape({2, 3, 2});
