@@ -143,6 +143,13 @@ void score_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::i
   }
 }
 
+// How many keys of the tile [j0, j0 + cols) query i attends at most: with
+// is_causal, keys after i are masked (their weights are 0 unless the row is
+// NaN), so exps, sums and dropout draws stop there.
+std::int64_t attended(const AttentionOptions& o, std::int64_t i, std::int64_t j0, std::int64_t cols) {
+  return o.is_causal ? std::clamp<std::int64_t>(i + 1 - j0, 0, cols) : cols;
+}
+
 // The dropout multipliers of a tile, d[r * cols + c] for weight
 // (b, i0 + r, j0 + c): 0 or 1 / (1 - p), from draw (b L + i) S + j of the
 // stream dropout_seed (dropout.h), as attention_dropout_mask draws them.
@@ -151,9 +158,27 @@ void dropout_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std:
                   std::int64_t j0, std::int64_t cols, T* d) {
   const T keep = o.dropout_p < 1 ? static_cast<T>(1.0 / (1.0 - o.dropout_p)) : T(0);
   const std::uint64_t threshold = dropout_threshold(o.dropout_p);
-  for (std::int64_t r = 0; r < rows; ++r)
-    hashed_dropout_multipliers(o.dropout_seed, static_cast<std::uint64_t>((b * p.L + i0 + r) * p.S + j0), cols,
-                               threshold, keep, d + r * cols);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    // Masked keys' multipliers are 0: their weights are 0 (or NaN, which
+    // stays NaN), so drawing them would change nothing.
+    const std::int64_t n = attended(o, i0 + r, j0, cols);
+    hashed_dropout_multipliers(o.dropout_seed, static_cast<std::uint64_t>((b * p.L + i0 + r) * p.S + j0), n, threshold,
+                               keep, d + r * cols);
+    std::fill(d + r * cols + n, d + (r + 1) * cols, T(0));
+  }
+}
+
+// The calling thread's tile buffer of at least n elements, kept between
+// tasks and calls and never zeroed: every element a task reads it wrote
+// first (GEMMs with beta 0, the exps, the dropout multipliers). Tasks used to
+// make and zero their own std::vectors, about 100 KiB of memset per head in
+// forward and backward together: at the char-GPT's L = 64, 2.4 % of its
+// training step. Tasks on one thread run one after another, never nested.
+template <class T>
+T* tile_scratch(std::size_t n) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
 }
 
 // Keys a query block [i0, i0 + rows) may attend: [0, end).
@@ -178,23 +203,29 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
     const std::int64_t b = task / qblocks, i0 = (task % qblocks) * kBlockQ;
     const std::int64_t rows = std::min(kBlockQ, p.L - i0);
     constexpr T kNegInf = -std::numeric_limits<T>::infinity();
-    std::vector<T> s(static_cast<std::size_t>(rows * kBlockK)), drop;
-    if (o.dropout_p > 0) drop.resize(s.size());
-    std::vector<T> m(static_cast<std::size_t>(rows), kNegInf), l(static_cast<std::size_t>(rows), T(0));
+    constexpr std::size_t kTile = kBlockQ * kBlockK;
+    T* const s = tile_scratch<T>(2 * kTile + 2 * kBlockQ);  // scores, dropout multipliers, m, l
+    T* const drop = s + kTile;
+    T* const m = drop + kTile;
+    T* const l = m + kBlockQ;
+    std::fill(m, m + rows, kNegInf);
+    std::fill(l, l + rows, T(0));
     T* o_rows = out + (b * p.L + i0) * p.Ev;  // accumulated unnormalised, divided by l at the end
-    std::fill(o_rows, o_rows + rows * p.Ev, T(0));
     const std::int64_t end = key_end(p, o, i0, rows);
+    if (end == 0) std::fill(o_rows, o_rows + rows * p.Ev, T(0));  // no keys; otherwise the first tile writes them
     for (std::int64_t j0 = 0; j0 < end; j0 += kBlockK) {
       const std::int64_t cols = std::min(kBlockK, end - j0);
-      score_tile(p, o, b, i0, rows, j0, cols, s.data());
+      score_tile(p, o, b, i0, rows, j0, cols, s);
       for (std::int64_t r = 0; r < rows; ++r) {
-        T* sr = s.data() + r * cols;
+        T* sr = s + r * cols;
+        // Keys from n on are masked (-inf) by is_causal.
+        std::int64_t n = attended(o, i0 + r, j0, cols);
         // lane_max skips NaN; NaN scores still reach l (exp(NaN) is NaN), so
         // the row comes out NaN, as softmax gives it. Unless the max is -inf:
         // then only the rare check below tells a NaN row from a masked one.
-        T m_new = std::max(m[r], lane_max(sr, cols, kNegInf));
+        T m_new = std::max(m[r], lane_max(sr, n, kNegInf));
         if (m_new == kNegInf) {
-          if (std::none_of(sr, sr + cols, [](T x) { return std::isnan(x); })) {  // nothing attended yet in this row
+          if (std::none_of(sr, sr + n, [](T x) { return std::isnan(x); })) {  // nothing attended yet in this row
             std::fill(sr, sr + cols, T(0));
             continue;
           }
@@ -202,23 +233,24 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
           // so are the row's output and logsumexp (std::max keeps a NaN m).
           m_new = std::numeric_limits<T>::quiet_NaN();
         }
+        if (std::isnan(m_new)) n = cols;         // softmax's NaN row: masked keys' weights are NaN too
         const T alpha = std::exp(m[r] - m_new);  // 0 when m[r] was -inf
-        vec::exp_shifted(sr, sr, cols, m_new);
-        l[r] = l[r] * alpha + lane_sum<T>(cols, [sr](std::int64_t c) { return sr[c]; });
+        vec::exp_shifted(sr, sr, n, m_new);
+        std::fill(sr + n, sr + cols, T(0));  // exp(-inf)
+        l[r] = l[r] * alpha + lane_sum<T>(n, [sr](std::int64_t c) { return sr[c]; });
         m[r] = m_new;
-        if (alpha != T(1)) {
+        if (alpha != T(1) && j0 > 0) {  // the first tile's product overwrites the rows
           T* orow = o_rows + r * p.Ev;
           for (std::int64_t e = 0; e < p.Ev; ++e) orow[e] *= alpha;
         }
       }
       if (o.dropout_p > 0) {
-        dropout_tile(p, o, b, i0, rows, j0, cols, drop.data());
-        for (std::int64_t i = 0; i < rows * cols; ++i)
-          s[static_cast<std::size_t>(i)] *= drop[static_cast<std::size_t>(i)];
+        dropout_tile(p, o, b, i0, rows, j0, cols, drop);
+        for (std::int64_t i = 0; i < rows * cols; ++i) s[i] *= drop[i];
       }
       const T* vb = p.v.t.data_ptr<T>() + p.v.offsets[b] + j0 * p.v.row_stride;
-      gemm(dtype_of<T>(), rows, p.Ev, cols, 1.0, s.data(), {false, cols}, vb, {false, p.v.row_stride}, 1.0, o_rows,
-           p.Ev, kOp);
+      gemm(dtype_of<T>(), rows, p.Ev, cols, 1.0, s, {false, cols}, vb, {false, p.v.row_stride}, j0 == 0 ? 0.0 : 1.0,
+           o_rows, p.Ev, kOp);
     }
     for (std::int64_t r = 0; r < rows; ++r) {
       T* orow = o_rows + r * p.Ev;
@@ -252,58 +284,66 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
     T* dqb = dq + b * p.L * p.E;
     T* dkb = dk + b * p.S * p.E;
     T* dvb = dv + b * p.S * p.Ev;
-    std::fill(dqb, dqb + p.L * p.E, T(0));
-    std::fill(dkb, dkb + p.S * p.E, T(0));
-    std::fill(dvb, dvb + p.S * p.Ev, T(0));
+    // The gradients are not zeroed first: the first product into each block
+    // of rows writes it (beta 0), and only blocks no product reaches are
+    // filled with zeros.
+    if (p.S == 0) std::fill(dqb, dqb + p.L * p.E, T(0));
+    constexpr std::size_t kTile = kBlockQ * kBlockK;
+    T* const P = tile_scratch<T>(4 * kTile + static_cast<std::size_t>(p.L));
+    T* const Pd = P + kTile;  // P times the dropout multipliers
+    T* const drop = Pd + kTile;
+    T* const dP = drop + kTile;
     // D_i = dout_i . out_i = sum_j P_ij dP_ij (also with dropout), the
     // softmax backward's row term.
-    std::vector<T> D(static_cast<std::size_t>(p.L));
+    T* const D = dP + kTile;
     for (std::int64_t i = 0; i < p.L; ++i) {
       const T* dor = dob + i * p.Ev;
       const T* orow = ob + i * p.Ev;
-      D[static_cast<std::size_t>(i)] = lane_sum<T>(p.Ev, [dor, orow](std::int64_t e) { return dor[e] * orow[e]; });
-    }
-    std::vector<T> P(static_cast<std::size_t>(kBlockQ * kBlockK)), Pd, drop,
-        dP(static_cast<std::size_t>(kBlockQ * kBlockK));
-    if (o.dropout_p > 0) {
-      Pd.resize(P.size());
-      drop.resize(P.size());
+      D[i] = lane_sum<T>(p.Ev, [dor, orow](std::int64_t e) { return dor[e] * orow[e]; });
     }
     for (std::int64_t j0 = 0; j0 < p.S; j0 += kBlockK) {
       const std::int64_t cols = std::min(kBlockK, p.S - j0);
       // Causal: query blocks wholly above the diagonal attend none of these keys.
       const std::int64_t first = o.is_causal ? (j0 / kBlockQ) * kBlockQ : 0;
+      if (first >= p.L) {  // no query attends these keys
+        std::fill(dkb + j0 * p.E, dkb + (j0 + cols) * p.E, T(0));
+        std::fill(dvb + j0 * p.Ev, dvb + (j0 + cols) * p.Ev, T(0));
+      }
       for (std::int64_t i0 = first; i0 < p.L; i0 += kBlockQ) {
         const std::int64_t rows = std::min(kBlockQ, p.L - i0);
-        score_tile(p, o, b, i0, rows, j0, cols, P.data());
+        const double dkv_beta = i0 == first ? 0.0 : 1.0, dq_beta = j0 == 0 ? 0.0 : 1.0;
+        score_tile(p, o, b, i0, rows, j0, cols, P);
         bool nan_rows = false;  // a NaN row's weights are all NaN, excluded keys' too
         for (std::int64_t r = 0; r < rows; ++r) {
           const T l = lb[i0 + r];
-          T* pr = P.data() + r * cols;
+          T* pr = P + r * cols;
           if (std::isinf(l) && l < 0) {
             std::fill(pr, pr + cols, T(0));
           } else {
             nan_rows = nan_rows || std::isnan(l);
-            vec::exp_shifted(pr, pr, cols, l);
+            // Keys from n on are masked by is_causal: weight 0, or NaN in a NaN row.
+            const std::int64_t n = std::isnan(l) ? cols : attended(o, i0 + r, j0, cols);
+            vec::exp_shifted(pr, pr, n, l);
+            std::fill(pr + n, pr + cols, T(0));
           }
         }
-        const T* weights = P.data();  // what multiplied v in the forward
-        if (o.dropout_p > 0) {        // the tile's multipliers, drawn once for both products
-          dropout_tile(p, o, b, i0, rows, j0, cols, drop.data());
-          for (std::size_t i = 0; i < static_cast<std::size_t>(rows * cols); ++i) Pd[i] = P[i] * drop[i];
-          weights = Pd.data();
+        const T* weights = P;   // what multiplied v in the forward
+        if (o.dropout_p > 0) {  // the tile's multipliers, drawn once for both products
+          dropout_tile(p, o, b, i0, rows, j0, cols, drop);
+          for (std::int64_t i = 0; i < rows * cols; ++i) Pd[i] = P[i] * drop[i];
+          weights = Pd;
         }
         // dv_j += weights^T dout_i
-        gemm(dtype_of<T>(), cols, p.Ev, rows, 1.0, weights, {true, cols}, dob + i0 * p.Ev, {false, p.Ev}, 1.0,
+        gemm(dtype_of<T>(), cols, p.Ev, rows, 1.0, weights, {true, cols}, dob + i0 * p.Ev, {false, p.Ev}, dkv_beta,
              dvb + j0 * p.Ev, p.Ev, kOp);
         // dP = dout_i v_j^T (times the dropout multipliers)
         gemm(dtype_of<T>(), rows, cols, p.Ev, 1.0, dob + i0 * p.Ev, {false, p.Ev}, vb + j0 * p.v.row_stride,
-             {true, p.v.row_stride}, 0.0, dP.data(), cols, kOp);
+             {true, p.v.row_stride}, 0.0, dP, cols, kOp);
         if (o.dropout_p > 0)
-          for (std::size_t i = 0; i < static_cast<std::size_t>(rows * cols); ++i) dP[i] *= drop[i];
+          for (std::int64_t i = 0; i < rows * cols; ++i) dP[i] *= drop[i];
         // dS = P * (dP - D_i), written over dP
         for (std::int64_t r = 0; r < rows; ++r) {
-          const T d = D[static_cast<std::size_t>(i0 + r)];
+          const T d = D[i0 + r];
           for (std::int64_t c = 0; c < cols; ++c) dP[r * cols + c] = P[r * cols + c] * (dP[r * cols + c] - d);
         }
         // Rare: in a NaN row dS is NaN, but a key that the mask excludes had
@@ -315,10 +355,10 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
               for (std::int64_t c = 0; c < cols; ++c)
                 if (excluded(p, o, b, i0 + r, j0 + c)) dP[r * cols + c] = T(0);
         // dq_i += scale dS k_j;  dk_j += scale dS^T q_i
-        gemm(dtype_of<T>(), rows, p.E, cols, o.scale, dP.data(), {false, cols}, kb + j0 * p.k.row_stride,
-             {false, p.k.row_stride}, 1.0, dqb + i0 * p.E, p.E, kOp);
-        gemm(dtype_of<T>(), cols, p.E, rows, o.scale, dP.data(), {true, cols}, qb + i0 * p.q.row_stride,
-             {false, p.q.row_stride}, 1.0, dkb + j0 * p.E, p.E, kOp);
+        gemm(dtype_of<T>(), rows, p.E, cols, o.scale, dP, {false, cols}, kb + j0 * p.k.row_stride,
+             {false, p.k.row_stride}, dq_beta, dqb + i0 * p.E, p.E, kOp);
+        gemm(dtype_of<T>(), cols, p.E, rows, o.scale, dP, {true, cols}, qb + i0 * p.q.row_stride,
+             {false, p.q.row_stride}, dkv_beta, dkb + j0 * p.E, p.E, kOp);
       }
     }
   });
