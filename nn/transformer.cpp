@@ -149,11 +149,14 @@ AttentionResult MultiheadAttention::forward(const Tensor& query, const Tensor& k
     // Self-attention: one product for the three projections, as PyTorch's
     // packed in-projection (PyTorch's arithmetic, and backward sums one input
     // gradient instead of three; no faster in the GPT step, round six of
-    // docs/performance.md).
+    // docs/performance.md). unbind, not three selects: its backward writes
+    // the three gradients into one tensor where each select's wrote a zero
+    // tensor of the whole [N, L, 3 * E] and the engine added them.
     const Tensor qkv = tg::linear(q_in, in_proj_weight, in_proj_bias).view({N, L, 3, num_heads, head_dim});
-    q = qkv.select(2, 0).transpose(1, 2);
-    k = qkv.select(2, 1).transpose(1, 2);
-    v = qkv.select(2, 2).transpose(1, 2);
+    const std::vector<Tensor> heads = tg::unbind(qkv, 2);
+    q = heads[0].transpose(1, 2);
+    k = heads[1].transpose(1, 2);
+    v = heads[2].transpose(1, 2);
   } else {
     Tensor w_q, w_k, w_v, b_q, b_k, b_v;
     if (in_proj_weight.defined()) {
