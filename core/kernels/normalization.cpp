@@ -9,6 +9,7 @@
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
+#include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
@@ -54,6 +55,8 @@ LayerNormStats layer_norm(const TensorBase& x_in, const TensorBase& w_in, const 
     T* rp = out.rstd.data_ptr<T>();
     for_each_group(rows, x.numel(), [&](std::int64_t r) {
       const T* row = xp + r * m;
+      if constexpr (std::is_same_v<T, float>)  // the same arithmetic with AVX2 (normalization_avx2.cpp)
+        if (vec::layer_norm_row(row, wp, bp, m, eps, yp + r * m, mp + r, rp + r)) return;
       const double mean =
           lane_sum<double>(m, [row](std::int64_t j) { return static_cast<double>(row[j]); }) / static_cast<double>(m);
       const double squares = lane_sum<double>(m, [row, mean](std::int64_t j) {
@@ -110,6 +113,8 @@ std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorB
         T* dxr = dxp + r * m;
         // Locals, not mp[r] and rp[r]: the compiler cannot tell that dxr aliases neither.
         const T mean_r = mp[r], rstd_r = rp[r];
+        if constexpr (std::is_same_v<T, float>)
+          if (vec::layer_norm_backward_row(xr, gr, weight, mean_r, rstd_r, m, dxr)) return;
         const auto g_at = [gr, weight](std::int64_t j) { return static_cast<double>(gr[j] * weight[j]); };
         const double mean_g = lane_sum<double>(m, g_at) / static_cast<double>(m);
         const double mean_gx =
@@ -123,12 +128,15 @@ std::tuple<TensorBase, TensorBase, TensorBase> layer_norm_backward(const TensorB
     }
     if (need_dw || need_db) {
       std::vector<double> sw(static_cast<std::size_t>(m), 0.0), sb(static_cast<std::size_t>(m), 0.0);
-      for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t r = 0; r < rows; ++r) {
+        if constexpr (std::is_same_v<T, float>)
+          if (vec::layer_norm_param_grads_row(xp + r * m, gp + r * m, mp[r], rp[r], m, sw.data(), sb.data())) continue;
         for (std::int64_t j = 0; j < m; ++j) {
           const double g = gp[r * m + j];
           sw[static_cast<std::size_t>(j)] += g * (xp[r * m + j] - mp[r]) * rp[r];
           sb[static_cast<std::size_t>(j)] += g;
         }
+      }
       for (std::int64_t j = 0; j < m; ++j) {
         if (need_dw) dw.data_ptr<T>()[j] = static_cast<T>(sw[static_cast<std::size_t>(j)]);
         if (need_db) db.data_ptr<T>()[j] = static_cast<T>(sb[static_cast<std::size_t>(j)]);

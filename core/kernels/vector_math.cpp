@@ -183,6 +183,39 @@ void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::
   for (std::int64_t k = 0; k < n; ++k) out[k] = hashed_word(seed, first + static_cast<std::uint64_t>(k));
 }
 
+bool layer_norm_row(const float* x, const float* w, const float* b, std::int64_t m, double eps, float* y, float* mean,
+                    float* rstd) {
+#if TG_VEC_X86
+  if (isa() == Isa::kAvx2) {
+    avx2::layer_norm_row(x, w, b, m, eps, y, mean, rstd);
+    return true;
+  }
+#endif
+  return false;
+}
+
+bool layer_norm_backward_row(const float* x, const float* g, const float* w, float mean, float rstd, std::int64_t m,
+                             float* dx) {
+#if TG_VEC_X86
+  if (isa() == Isa::kAvx2) {
+    avx2::layer_norm_backward_row(x, g, w, mean, rstd, m, dx);
+    return true;
+  }
+#endif
+  return false;
+}
+
+bool layer_norm_param_grads_row(const float* x, const float* g, float mean, float rstd, std::int64_t m, double* sw,
+                                double* sb) {
+#if TG_VEC_X86
+  if (isa() == Isa::kAvx2) {
+    avx2::layer_norm_param_grads_row(x, g, mean, rstd, m, sw, sb);
+    return true;
+  }
+#endif
+  return false;
+}
+
 void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n) {
 #if TG_VEC_X86
   if (isa() == Isa::kAvx2) return avx2::normal_cdf(x, cdf, pdf, n);

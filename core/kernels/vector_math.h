@@ -44,6 +44,19 @@ enum class Arith { kAdd, kSub, kMul, kDiv };
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n);
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n);
 
+// layer_norm's float32 rows (normalization.cpp) with AVX2: one row's forward
+// (y, its mean and 1 / std), one row's input gradient, and one row's terms
+// added into the weight and bias gradients' double sums. The same arithmetic
+// in the same order as normalization.cpp's portable loops, so the same bits.
+// Each returns false, doing nothing, where AVX2 is not in use: the caller's
+// portable loop runs then. w and b may be null in the forward.
+bool layer_norm_row(const float* x, const float* w, const float* b, std::int64_t m, double eps, float* y, float* mean,
+                    float* rstd);
+bool layer_norm_backward_row(const float* x, const float* g, const float* w, float mean, float rstd, std::int64_t m,
+                             float* dx);
+bool layer_norm_param_grads_row(const float* x, const float* g, float mean, float rstd, std::int64_t m, double* sw,
+                                double* sb);
+
 // y[i] = exp(x[i] - shift), i < n: softmax's step. float and double go
 // through exp above; the 16-bit floats keep the scalar expression. y may be x.
 template <class T>

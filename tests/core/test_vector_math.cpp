@@ -396,4 +396,59 @@ TEST_CASE("arith gives one IEEE operation's bits per element on every instructio
   }
 }
 
+namespace {
+
+// layer_norm's output and the gradients of x, weight and bias (whichever
+// it has) for rows of length m, as float32 bit patterns.
+std::vector<std::vector<float>> layer_norm_results(std::int64_t m, int affine, bool strided) {
+  tg::manual_seed(static_cast<std::uint64_t>(m * 3 + affine));
+  // Far from zero with a small spread, as activations late in training: the
+  // mean's rounding then matters in every term.
+  tg::Tensor x = (strided ? tg::randn({m, 37}).t() : tg::randn({37, m})) * 0.5 + 300;
+  x = x.detach().requires_grad_();
+  x.data_ptr<float>()[0] = 1e-40f;  // a subnormal input
+  const tg::Tensor w = tg::randn({m}).requires_grad_(), b = tg::randn({m}).requires_grad_();
+  const tg::Tensor g = tg::randn({37, m});
+  const tg::Tensor y = tg::layer_norm(x, {m}, affine > 0 ? w : tg::Tensor(), affine > 1 ? b : tg::Tensor());
+  std::vector<tg::Tensor> inputs{x};
+  if (affine > 0) inputs.push_back(w);
+  if (affine > 1) inputs.push_back(b);
+  std::vector<tg::Tensor> outs = tg::grad({tg::mul(y, g).sum()}, inputs);
+  outs.insert(outs.begin(), y);
+  std::vector<std::vector<float>> bits;
+  for (const tg::Tensor& t : outs) {
+    const tg::Tensor c = t.contiguous();
+    bits.emplace_back(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  }
+  return bits;
+}
+
+}  // namespace
+
+TEST_CASE("float32 layer_norm gives the same bits on every instruction set, forward and backward") {
+  // normalization_avx2.cpp repeats the portable loops' arithmetic in AVX2;
+  // any change of order, rounding or fusing shows here.
+  IsaGuard guard;
+  const std::vector<Isa> isas = available_isas();
+  for (std::int64_t m : {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 33, 96, 100}) {
+    for (int affine = 0; affine < 3; ++affine) {
+      for (bool strided : {false, true}) {
+        CAPTURE(m);
+        CAPTURE(affine);
+        CAPTURE(strided);
+        REQUIRE(tg::kernel::vec::force_isa(isas.back()));
+        const auto want = layer_norm_results(m, affine, strided);
+        for (Isa isa : isas) {
+          CAPTURE(tg::kernel::vec::isa_name(isa));
+          REQUIRE(tg::kernel::vec::force_isa(isa));
+          const auto got = layer_norm_results(m, affine, strided);
+          REQUIRE(got.size() == want.size());
+          for (std::size_t k = 0; k < got.size(); ++k)
+            CHECK(std::memcmp(got[k].data(), want[k].data(), got[k].size() * sizeof(float)) == 0);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace test_vector_math
