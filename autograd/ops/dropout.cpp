@@ -1,6 +1,8 @@
 // dropout: y = x * mask, with mask 0 (probability p) or 1 / (1 - p), so the
 // expected value of y is x. The mask (core/kernels/dropout.h) is all that
 // backward keeps.
+#include <utility>
+
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/function.h>
@@ -19,8 +21,15 @@ Tensor dropout(const Tensor& x, double p, StrictBool training, Generator* genera
   if (!(p >= 0 && p <= 1))
     throw ValueError(fmt::format("dropout: probability has to be between 0 and 1, but got {}", p));
   if (!training || p == 0) return x;
-  const Tensor mask = kernel::dropout_mask(x, p, generator ? *generator : default_generator());
-  Tensor y = kernel::mul(x, mask);
+  Generator& gen = generator ? *generator : default_generator();
+  Tensor y, mask;
+  if (auto fused = kernel::dropout_apply(x, p, gen)) {
+    y = std::move(fused->first);
+    mask = std::move(fused->second);
+  } else {
+    mask = kernel::dropout_mask(x, p, gen);
+    y = kernel::mul(x, mask);
+  }
   if (autograd::needs_grad(x))
     autograd::record("dropout", {&x}, {&y}, [smask = SavedTensor(mask, false)](Backward& bw) {
       // y = x * mask;  dx = dy * mask

@@ -4,9 +4,13 @@
 #include <algorithm>
 #include <bit>
 #include <mutex>
+#include <optional>
 #include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
+
+#include <tapegrad/core/float_mode.h>
 
 namespace tg::kernel {
 
@@ -17,11 +21,18 @@ namespace {
 // multipliers in a loop the compiler vectorises. The same draws meet the same
 // comparisons as dropout_multipliers_from_words, so the masks are unchanged;
 // this took half the time of one word at a time.
+//
+// With x, also y = x * out, chunk by chunk while the multipliers are in L1
+// (dropout's forward: one pass over memory fewer than a mask, then mul), by
+// vec::arith as mul's same-shape loop, under the flush guard mul takes.
 template <class T>
-void generator_multipliers(std::int64_t n, std::uint64_t threshold, T keep, T* out, Generator& gen) {
+void generator_multipliers(std::int64_t n, std::uint64_t threshold, T keep, T* out, Generator& gen,
+                           const T* x = nullptr, T* y = nullptr) {
+  FlushDenormalGuard flush;
   if (threshold > 0xFFFFFFFFu) {  // p == 1: every draw is below it
     for (std::int64_t i = 0; i < n; ++i) out[i] = T(0);
     for (std::int64_t w = 0; w < (n + 1) / 2; ++w) gen.next_u64();  // the stream moves on as before
+    if (x) vec::arith(vec::Arith::kMul, x, out, y, n);
     return;
   }
   constexpr std::int64_t kChunk = 512;  // even: a word's two draws never straddle chunks
@@ -34,6 +45,7 @@ void generator_multipliers(std::int64_t n, std::uint64_t threshold, T keep, T* o
       draws[k + 1] = static_cast<std::uint32_t>(w >> 32);
     }
     multipliers_from_draws(draws, m, static_cast<std::uint32_t>(threshold), keep, out + i);
+    if (x) vec::arith(vec::Arith::kMul, x + i, out + i, y + i, m);
   }
 }
 
@@ -56,6 +68,20 @@ TensorBase dropout_mask(const TensorBase& x, double p, Generator& gen) {
     }
   });
   return mask;
+}
+
+std::optional<std::pair<TensorBase, TensorBase>> dropout_apply(const TensorBase& x, double p, Generator& gen) {
+  if ((x.dtype() != kFloat32 && x.dtype() != kFloat64) || !x.is_contiguous()) return std::nullopt;
+  TensorBase y = make_tensor(x.shape(), x.dtype()), mask = make_tensor(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "dropout", [&]<class T>() {
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      const T keep = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+      std::lock_guard lock(gen.mutex());
+      generator_multipliers(x.numel(), dropout_threshold(p), keep, mask.data_ptr<T>(), gen, x.data_ptr<T>(),
+                            y.data_ptr<T>());
+    }
+  });
+  return std::pair{std::move(y), std::move(mask)};
 }
 
 }  // namespace tg::kernel

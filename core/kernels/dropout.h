@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <type_traits>
+#include <utility>
 
 #include <tapegrad/core/kernels/splitmix.h>
 #include <tapegrad/core/kernels/vector_math.h>
@@ -28,6 +30,11 @@ inline std::uint64_t dropout_threshold(double p) {
 // A mask of x's shape and (floating) dtype, drawn in one pass under the
 // generator's lock. p is checked by the caller.
 TensorBase dropout_mask(const TensorBase& x, double p, Generator& generator);
+
+// x * mask and the mask dropout_mask(x, p, generator) would draw, in one pass,
+// for a contiguous float32 or float64 x (the values x * mask gives, from the
+// same stream); nullopt, drawing nothing, for any other x.
+std::optional<std::pair<TensorBase, TensorBase>> dropout_apply(const TensorBase& x, double p, Generator& generator);
 
 // Word `counter` of the counter-based stream `seed` (splitmix64's
 // finaliser): what the fused attention draws its weights' decisions from, so

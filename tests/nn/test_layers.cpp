@@ -3,7 +3,9 @@
 // their options, errors and printing.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 #include <vector>
 
@@ -179,6 +181,37 @@ TEST_CASE("dropout: masks compare 32-bit draws as integers, two per generator wo
         CHECK(wrong == 0);
         // The generator moved by one word per two elements, no more.
         CHECK(gen.next_u64() == copy.next_u64());
+      }
+}
+
+TEST_CASE("dropout: the one-pass forward gives x times the mask, bit for bit, as mask then mul") {
+  // dropout_apply multiplies each chunk of the mask into x while drawing it;
+  // the values must be those of dropout_mask and mul (subnormal products
+  // flushed as mul flushes them, NaN and infinities kept), in any layout.
+  for (const tg::DType dt : {tg::kFloat32, tg::kFloat64})
+    for (const std::int64_t n : {1, 16, 17, 511, 512, 513, 5000})
+      for (const bool strided : {false, true}) {
+        CAPTURE(tg::dtype_name(dt));
+        CAPTURE(n);
+        CAPTURE(strided);
+        tg::manual_seed(static_cast<std::uint64_t>(n));
+        Tensor base = tg::randn({2 * n}, {.dtype = dt}) * 1e-37;  // some products are subnormal
+        const std::int64_t specials = std::min<std::int64_t>(3, 2 * n);
+        base.index_put_({tg::indexing::Slice(0, specials)},
+                        tg::tensor({std::nan(""), INFINITY, -0.0}).to(dt).narrow(0, 0, specials));
+        const Tensor x = strided ? base.slice(0, 0, 2 * n, 2) : base.slice(0, 0, n);
+        tg::Generator gen(77), copy(77);
+        const Tensor y = F::dropout(x, 0.25, true, &gen);
+        const Tensor mask = tg::kernel::dropout_mask(x, 0.25, copy);
+        const Tensor want = tg::mul(x, mask);
+        const auto got_v = y.to(tg::kFloat64).to_vector<double>(), want_v = want.to(tg::kFloat64).to_vector<double>();
+        std::int64_t wrong = 0;
+        for (std::size_t i = 0; i < got_v.size(); ++i)
+          if (std::memcmp(&got_v[i], &want_v[i], sizeof(double)) != 0 &&
+              !(std::isnan(got_v[i]) && std::isnan(want_v[i])))
+            ++wrong;
+        CHECK(wrong == 0);
+        CHECK(gen.next_u64() == copy.next_u64());  // the same words taken
       }
 }
 
