@@ -1,5 +1,6 @@
 #include <tapegrad/core/kernels/linalg.h>
 
+#include <cstring>
 #include <optional>
 
 #include <fmt/format.h>
@@ -253,7 +254,17 @@ TensorBase linear(const TensorBase& x, const TensorBase& weight, const TensorBas
   }
   double beta = 0;
   if (bias.defined()) {
-    copy_(make_view(out, {n_rows, out_features}, {out_features, 1}, 0), bias);
+    if (bias.numel() == out_features && bias.is_contiguous()) {
+      // A row of out_features into each of the n_rows: one memcpy a row
+      // (the general copy_ stepped a broadcast plan row by row, 1.2 % of the
+      // char-GPT step).
+      const std::size_t row_bytes = static_cast<std::size_t>(out_features) * out.element_size();
+      auto* dst = static_cast<char*>(out.raw_data());
+      for (std::int64_t r = 0; r < n_rows; ++r)
+        std::memcpy(dst + static_cast<std::size_t>(r) * row_bytes, bias.raw_data(), row_bytes);
+    } else {
+      copy_(make_view(out, {n_rows, out_features}, {out_features, 1}, 0), bias);
+    }
     beta = 1;
   }
   gemm(x.dtype(), n_rows, out_features, in_features, 1, xs.raw_data(), *lx, w.raw_data(), *lw, beta, out.raw_data(),

@@ -134,8 +134,8 @@ void layer_norm_backward_row(const float* x, const float* g, const float* w, flo
   const __m256d mean_g_v = _mm256_set1_pd(mean_g), mean_gx_v = _mm256_set1_pd(mean_gx);
   // dx = rstd * ((g_j - mean_g) - xhat * mean_gx), xhat = (x[j] - mean) * rstd in float.
   const auto dx4 = [&](__m128 gw, __m128 xhat) {
-    const __m256d t = _mm256_sub_pd(_mm256_sub_pd(_mm256_cvtps_pd(gw), mean_g_v),
-                                    _mm256_mul_pd(_mm256_cvtps_pd(xhat), mean_gx_v));
+    const __m256d t =
+        _mm256_sub_pd(_mm256_sub_pd(_mm256_cvtps_pd(gw), mean_g_v), _mm256_mul_pd(_mm256_cvtps_pd(xhat), mean_gx_v));
     return _mm256_cvtpd_ps(_mm256_mul_pd(rstd_d, t));
   };
   for (std::int64_t j = 0; j < whole; j += 8) {
