@@ -404,10 +404,11 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& spli
 std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim = 0);
 
 // ---- autograd/ops/index.cpp ----------------------------------------------------
-/// The slices of x at the int64 (or int32) `index` (1-D) along dim, as torch.index_select.
+/// The slices of x at the int64 (or int32) `index` along dim, as torch.index_select.
+/// A 0-d index is one position: the result keeps dim, with size 1 (as PyTorch's).
 /// @param x     the input
 /// @param dim   the dim indexed
-/// @param index 1-D int64 or int32 positions in [0, size) along dim
+/// @param index 1-D or 0-d int64 or int32 positions in [0, size) along dim
 /// @throws tg::IndexError for a position out of range, tg::DTypeError for an index neither int64 nor int32.
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
 /// out[i][j] = x[index[i][j]][j] (for dim 0, and so on), as torch.gather.
