@@ -277,7 +277,8 @@ Tensor& operator/=(Tensor& a, double b);
 /// Reductions, as torch.sum, mean, var, std, amax, amin, max, min, argmax, argmin, logsumexp and prod.
 /// Over every element, or over `dims` (keepdim keeps them with size 1). var and std use correction 1
 /// unless given; max and min along one dim give (values, indices); argmax and argmin without a dim give
-/// an index into the flattened tensor. See Tensor's methods and docs/overloads.md.
+/// an index into the flattened tensor, and refuse bool (a tg::DTypeError, as PyTorch's; max, min,
+/// amax and amin take it). See Tensor's methods and docs/overloads.md.
 ///@{
 Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, DimList dims, StrictBool keepdim = false);
@@ -456,8 +457,9 @@ Tensor diagonal(const Tensor& x, std::int64_t offset = 0, std::int64_t dim1 = 0,
 /// @param diagonal above (> 0) or below (< 0) the main diagonal
 // 1-D: the square matrix with x on diagonal `diagonal`; 2-D: that diagonal (a copy).
 Tensor diag(const Tensor& x, std::int64_t diagonal = 0);
-/// The sum of the main diagonal of a 2-D x, as torch.trace.
-Tensor trace(const Tensor& x);  // 2-D only
+/// The sum of the main diagonal of a 2-D x, as torch.trace (integers sum to int64).
+/// @throws tg::ShapeError for x not 2-D, tg::DTypeError for bool (as PyTorch's).
+Tensor trace(const Tensor& x);
 /// x tiled `repeats` times along each dim, as torch.Tensor.repeat (repeats may add leading dims).
 Tensor repeat(const Tensor& x, Dims repeats);
 /// x reversed along each of `dims`, as torch.flip (a copy).
