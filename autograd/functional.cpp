@@ -164,6 +164,10 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction
     } else if (seed.shape() != out[i].shape()) {
       throw ShapeError(fmt::format("vjp: v[{}] has shape {} but output {} has shape {}", i, shape_str(seed.sizes()), i,
                                    shape_str(out[i].sizes())));
+    } else if (seed.dtype() != out[i].dtype()) {
+      // Checked here: tg::grad would refuse it too, but under its own name.
+      throw AutogradError(fmt::format("vjp: v[{}] has dtype {} but output {} has dtype {}", i, dtype_name(seed.dtype()),
+                                      i, dtype_name(out[i].dtype())));
     }
     if (!out[i].requires_grad()) continue;
     roots.push_back(out[i]);
@@ -211,6 +215,10 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction
     } else if (t.shape() != in[j].shape()) {
       throw ShapeError(fmt::format("jvp: v[{}] has shape {} but input {} has shape {}", j, shape_str(t.sizes()), j,
                                    shape_str(in[j].sizes())));
+    } else if (t.dtype() != in[j].dtype()) {
+      // Checked here: tg::grad would refuse it too, but under its own name.
+      throw AutogradError(fmt::format("jvp: v[{}] has dtype {} but input {} has dtype {}", j, dtype_name(t.dtype()), j,
+                                      dtype_name(in[j].dtype())));
     }
     tangents[j] = t;
   }

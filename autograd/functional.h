@@ -61,7 +61,8 @@ std::vector<std::vector<Tensor>> hessian(const ScalarListFunction& fn, const std
 
 /// (fn(input), v^T J). v has fn's output shape; it may be omitted when the
 /// output has one element.
-/// @throws tg::ShapeError when v's shape differs from the output's.
+/// @throws tg::ShapeError when v's shape differs from the output's,
+///   tg::AutogradError when its dtype does (PyTorch converts v).
 ///@{
 std::pair<Tensor, Tensor> vjp(const TensorFunction& fn, const Tensor& input, const Tensor& v = {},
                               FunctionalOptions options = {});
@@ -72,7 +73,8 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction
 
 /// (fn(input), J v). v has the input's shape; it may be omitted when the input
 /// has one element.
-/// @throws tg::ShapeError when v's shape differs from the input's.
+/// @throws tg::ShapeError when v's shape differs from the input's,
+///   tg::AutogradError when its dtype does (PyTorch converts v).
 ///@{
 std::pair<Tensor, Tensor> jvp(const TensorFunction& fn, const Tensor& input, const Tensor& v = {},
                               FunctionalOptions options = {});

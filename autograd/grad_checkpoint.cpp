@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include <tapegrad/autograd/custom_function.h>
 #include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/node.h>
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/random.h>
 
@@ -58,6 +60,38 @@ class RngStateSwap {
   bool active_;
   std::vector<std::uint64_t> saved_;
 };
+
+// The recomputed graph may reach, besides the tensors fn was called with and
+// the params, a leaf that requires grad: one fn captured (or one whose
+// history a captured tensor carries). Its gradient would be lost without a
+// word (the first run recorded nothing, so the checkpoint's node has no edge
+// to it), so this walks the graph from `out`, stopping at the nodes of
+// `allowed`, and refuses any other leaf it finds.
+void check_no_hidden_leaves(const Tensor& out, const std::vector<Tensor>& allowed) {
+  using autograd::Node;
+  std::unordered_set<const Node*> stop, seen;
+  for (const Tensor& t : allowed)
+    if (t.defined())
+      if (const auto e = autograd::gradient_edge(t); e.fn) stop.insert(e.fn.get());
+  std::vector<const Node*> todo;
+  if (const auto root = autograd::gradient_edge(out); root.fn) todo.push_back(root.fn.get());
+  while (!todo.empty()) {
+    const Node* node = todo.back();
+    todo.pop_back();
+    if (stop.count(node) || !seen.insert(node).second) continue;
+    if (node->is_accumulator()) {
+      const Tensor leaf = static_cast<const autograd::AccumulateGrad*>(node)->variable();
+      throw AutogradError(fmt::format(
+          "checkpoint: the function reads a tensor that requires grad (a leaf of shape {}, dtype {}) other than "
+          "through its inputs or params, so that tensor would get no gradient; pass it to checkpoint in inputs "
+          "(or params) and read it from there",
+          leaf.defined() ? shape_str(leaf.sizes()) : std::string("?"),
+          leaf.defined() ? dtype_name(leaf.dtype()) : std::string_view("?")));
+    }
+    for (const auto& e : node->next_edges())
+      if (e.fn) todo.push_back(e.fn.get());
+  }
+}
 
 struct CheckpointFn : autograd::Function<CheckpointFn> {
   static Tensor forward(autograd::AutogradContext* ctx, const std::shared_ptr<CheckpointState>& state,
@@ -114,9 +148,16 @@ struct CheckpointFn : autograd::Function<CheckpointFn> {
       EnableGradGuard grad_on;
       out = state->fn(fn_inputs);
     }
+    std::vector<Tensor> allowed = fn_inputs;
+    allowed.insert(allowed.end(), saved.begin() + static_cast<std::ptrdiff_t>(n_inputs), saved.end());
+    check_no_hidden_leaves(out, allowed);
     std::vector<Tensor> result(saved.size());
     if (targets.empty() || !out.requires_grad()) return result;
     GradOptions options;
+    // The recomputed graph dies with `out` below anyway. Retaining it keeps
+    // alive what fn read of the outer graph (a captured non-leaf whose leaves
+    // are params): the outer pass may still have to run those nodes.
+    options.retain_graph = true;
     options.create_graph = create_graph;
     options.allow_unused = true;
     std::vector<Tensor> g = tg::grad({out}, targets, {grads[0]}, options);

@@ -17,9 +17,13 @@
 ///
 /// Any tensor that requires grad and that `fn` reads other than through
 /// `inputs` (a module's parameters, captured by the lambda) must be listed in
-/// `params`: the first run records nothing, so a tensor not listed gets no
-/// gradient. A module's buffers (batch norm's running statistics) are
-/// updated by both runs, as in PyTorch.
+/// `params`: the first run records nothing, so the checkpoint's node has no
+/// edge to it. PyTorch's checkpoint gives such a tensor a gradient; here the
+/// recomputation in backward finds it (a leaf that requires grad, reached
+/// from fn's result other than through `inputs` and `params`, also through
+/// the history of a captured non-leaf) and throws tg::AutogradError naming
+/// checkpoint, instead of leaving it without a gradient. A module's buffers
+/// (batch norm's running statistics) are updated by both runs, as in PyTorch.
 #include <functional>
 #include <vector>
 
@@ -45,7 +49,9 @@ struct CheckpointOptions {
 /// @param params every other tensor fn reads that requires grad (a module's parameters)
 /// @param options whether to replay the random generator's state
 /// @throws tg::ValueError for an empty fn, an undefined input or parameter, or
-///   fn returning an undefined tensor.
+///   fn returning an undefined tensor; in backward, tg::AutogradError when the
+///   recomputed fn reads a tensor that requires grad other than through
+///   `inputs` or `params` (it would get no gradient).
 Tensor checkpoint(CheckpointFunction fn, const std::vector<Tensor>& inputs, const std::vector<Tensor>& params = {},
                   CheckpointOptions options = {});
 

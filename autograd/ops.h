@@ -277,7 +277,8 @@ Tensor& operator/=(Tensor& a, double b);
 /// Reductions, as torch.sum, mean, var, std, amax, amin, max, min, argmax, argmin, logsumexp and prod.
 /// Over every element, or over `dims` (keepdim keeps them with size 1). var and std use correction 1
 /// unless given; max and min along one dim give (values, indices); argmax and argmin without a dim give
-/// an index into the flattened tensor. See Tensor's methods and docs/overloads.md.
+/// an index into the flattened tensor, and refuse bool (a tg::DTypeError, as PyTorch's; max, min,
+/// amax and amin take it). See Tensor's methods and docs/overloads.md.
 ///@{
 Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, DimList dims, StrictBool keepdim = false);
@@ -404,10 +405,11 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& spli
 std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim = 0);
 
 // ---- autograd/ops/index.cpp ----------------------------------------------------
-/// The slices of x at the int64 (or int32) `index` (1-D) along dim, as torch.index_select.
+/// The slices of x at the int64 (or int32) `index` along dim, as torch.index_select.
+/// A 0-d index is one position: the result keeps dim, with size 1 (as PyTorch's).
 /// @param x     the input
 /// @param dim   the dim indexed
-/// @param index 1-D int64 or int32 positions in [0, size) along dim
+/// @param index 1-D or 0-d int64 or int32 positions in [0, size) along dim
 /// @throws tg::IndexError for a position out of range, tg::DTypeError for an index neither int64 nor int32.
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
 /// out[i][j] = x[index[i][j]][j] (for dim 0, and so on), as torch.gather.
@@ -455,8 +457,9 @@ Tensor diagonal(const Tensor& x, std::int64_t offset = 0, std::int64_t dim1 = 0,
 /// @param diagonal above (> 0) or below (< 0) the main diagonal
 // 1-D: the square matrix with x on diagonal `diagonal`; 2-D: that diagonal (a copy).
 Tensor diag(const Tensor& x, std::int64_t diagonal = 0);
-/// The sum of the main diagonal of a 2-D x, as torch.trace.
-Tensor trace(const Tensor& x);  // 2-D only
+/// The sum of the main diagonal of a 2-D x, as torch.trace (integers sum to int64).
+/// @throws tg::ShapeError for x not 2-D, tg::DTypeError for bool (as PyTorch's).
+Tensor trace(const Tensor& x);
 /// x tiled `repeats` times along each dim, as torch.Tensor.repeat (repeats may add leading dims).
 Tensor repeat(const Tensor& x, Dims repeats);
 /// x reversed along each of `dims`, as torch.flip (a copy).

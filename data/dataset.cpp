@@ -163,8 +163,10 @@ Batch TensorDataset::get_batch(std::span<const std::size_t> indices) const {
 TensorDataset TensorDataset::narrow(std::size_t start, std::size_t length) const {
   const std::size_t n = size();
   if (start > n || length > n - start)
-    throw IndexError(fmt::format("TensorDataset::narrow: examples [{}, {}) are out of range for a dataset of {}", start,
-                                 start + length, n));
+    // Start and length as given: start + length may wrap around.
+    throw IndexError(
+        fmt::format("TensorDataset::narrow: start {} and length {} are out of range for a dataset of {} examples",
+                    start, length, n));
   const auto part = [&](const Tensor& t) {
     return make_view(t, sizes_with_first(t, static_cast<std::int64_t>(length)), t.strides(),
                      t.storage_offset() + static_cast<std::int64_t>(start) * t.strides()[0]);

@@ -414,12 +414,20 @@ void reduce(Builder& r) {
           return V{values, indices};
         }))
       .no_expand();
-  r.add("argmax", "all", kUnary, u([](auto& x, Args&) { return tg::argmax(x); })).no_grad().no_expand();
-  r.add("argmax", "dim keepdim", kDims, u([](auto& x, Args& a) { return tg::argmax(x, a.dim(1), a.flag(true)); }))
+  r.add("argmax", "all", kUnary, u([](auto& x, Args&) { return tg::argmax(x); }))
+      .types(number_types())
       .no_grad()
       .no_expand();
-  r.add("argmin", "all", kUnary, u([](auto& x, Args&) { return tg::argmin(x); })).no_grad().no_expand();
+  r.add("argmax", "dim keepdim", kDims, u([](auto& x, Args& a) { return tg::argmax(x, a.dim(1), a.flag(true)); }))
+      .types(number_types())
+      .no_grad()
+      .no_expand();
+  r.add("argmin", "all", kUnary, u([](auto& x, Args&) { return tg::argmin(x); }))
+      .types(number_types())
+      .no_grad()
+      .no_expand();
   r.add("argmin", "dim", kDims, u([](auto& x, Args& a) { return tg::argmin(x, a.dim(0), a.flag(false)); }))
+      .types(number_types())
       .no_grad()
       .no_expand();
   r.add("logsumexp", "dim 1", kDims, u([](auto& x, Args& a) { return tg::logsumexp(x, a.dims({1})); }));
@@ -497,18 +505,22 @@ void reduce(Builder& r) {
       .no_expand()
       .alias("min");
   r.add("Tensor::argmax", "all", kUnary, u([](auto& x, Args&) { return x.argmax(); }))
+      .types(number_types())
       .no_grad()
       .no_expand()
       .alias("argmax");
   r.add("Tensor::argmax", "dim", kDims, u([](auto& x, Args& a) { return x.argmax(a.dim(1), a.flag(false)); }))
+      .types(number_types())
       .no_grad()
       .no_expand()
       .alias("argmax");
   r.add("Tensor::argmin", "all", kUnary, u([](auto& x, Args&) { return x.argmin(); }))
+      .types(number_types())
       .no_grad()
       .no_expand()
       .alias("argmin");
   r.add("Tensor::argmin", "dim", kDims, u([](auto& x, Args& a) { return x.argmin(a.dim(0), a.flag(true)); }))
+      .types(number_types())
       .no_grad()
       .no_expand()
       .alias("argmin");
@@ -959,7 +971,7 @@ void order_ops(Builder& r) {
   r.add("diag", "vector", "3 | 1", u([](auto& x, Args& a) { return tg::diag(x, a.count(0)); }));
   r.add("diag", "vector, offset", "3", u([](auto& x, Args& a) { return tg::diag(x, a.count(-2)); }));
   r.add("diag", "matrix", "3x4 | 4x2", u([](auto& x, Args& a) { return tg::diag(x, a.count(1)); }));
-  r.add("trace", "", "3x4 | 3x3", u([](auto& x, Args&) { return tg::trace(x); }));
+  r.add("trace", "", "3x4 | 3x3", u([](auto& x, Args&) { return tg::trace(x); })).types(number_types());
   r.add("repeat", "", "3x2 | 2 | []", u([](auto& x, Args& a) { return tg::repeat(x, a.shape({2, 1, 3})); }));
   r.add("flip", "", "3x4 | 2x3x2", u([](auto& x, Args& a) { return tg::flip(x, a.dims({0, -1})); }));
   r.add("roll", "dims", "3x4 | 2x3x2", u([](auto& x, Args& a) {
@@ -986,7 +998,7 @@ void order_ops(Builder& r) {
   r.add("Tensor::triu", "", "3x4", u([](auto& x, Args& a) { return x.triu(a.count(-1)); })).alias("triu");
   r.add("Tensor::diagonal", "", "3x4", u([](auto& x, Args& a) { return x.diagonal(a.count(1)); })).alias("diagonal");
   r.add("Tensor::diag", "", "3", u([](auto& x, Args&) { return x.diag(); })).alias("diag");
-  r.add("Tensor::trace", "", "3x4", u([](auto& x, Args&) { return x.trace(); })).alias("trace");
+  r.add("Tensor::trace", "", "3x4", u([](auto& x, Args&) { return x.trace(); })).types(number_types()).alias("trace");
   r.add("Tensor::repeat", "", "3x2", u([](auto& x, Args& a) { return x.repeat(a.shape({2, 2})); })).alias("repeat");
   r.add("Tensor::flip", "", "3x4", u([](auto& x, Args& a) { return x.flip(a.dims({1})); })).alias("flip");
   r.add("Tensor::roll", "", "3x4", u([](auto& x, Args& a) { return x.roll(a.dims({2}), a.dims({1})); })).alias("roll");

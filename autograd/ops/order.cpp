@@ -66,7 +66,7 @@ Tensor take_along(const Tensor& x, int d, const Tensor& index, const char* name)
   return y;
 }
 
-// topk, kthvalue and median refuse bool, as PyTorch's do.
+// topk, kthvalue, median and trace refuse bool, as PyTorch's do.
 void refuse_bool(const Tensor& x, const char* op) {
   if (x.dtype() == kBool)
     throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool (shape {})", op, shape_str(x.sizes())));
@@ -209,6 +209,7 @@ Tensor diag(const Tensor& x, std::int64_t diagonal) {
 
 Tensor trace(const Tensor& x) {
   TG_PROFILE_OP("trace", x);
+  refuse_bool(x, "trace");
   if (x.dim() != 2) throw ShapeError(fmt::format("trace: expected a 2-D tensor, got shape {}", shape_str(x.sizes())));
   return tg::sum(diagonal_view(x, 0, 0, 1));
 }

@@ -33,10 +33,12 @@ TensorBase slice_index(const TensorBase& index, const char* op) {
   throw DTypeError(fmt::format("{}: index must be int64 or int32, got {}", op, dtype_name(index.dtype())));
 }
 
+// index_select's index: 1-D, or 0-d as one index (as PyTorch's, which then
+// keeps the indexed dim with size 1).
 TensorBase vector_index(const TensorBase& index, const char* op) {
   TensorBase idx = slice_index(index, op);
-  if (index.dim() != 1)
-    throw ShapeError(fmt::format("{}: index must be 1-D, got shape {}", op, shape_str(index.sizes())));
+  if (index.dim() > 1)
+    throw ShapeError(fmt::format("{}: index must be 1-D or 0-d, got shape {}", op, shape_str(index.sizes())));
   return idx;
 }
 

@@ -9,7 +9,8 @@
 
 namespace tg::kernel {
 
-// out = x with dim `dim` replaced by x[index[j]] for each j; index is 1-D int64.
+// out = x with dim `dim` replaced by x[index[j]] for each j; index is 1-D
+// int64 or int32, or 0-d (one index: dim keeps size 1).
 TensorBase index_select(const TensorBase& x, std::int64_t dim, const TensorBase& index);
 // The adjoint of index_select: a zero tensor of `shape` to which src's slices
 // are added at index[j] along `dim` (repeated indices accumulate).

@@ -38,7 +38,8 @@ TensorBase amin(const TensorBase& x, IntArrayRef dims, bool keepdim, const char*
 // Values and int64 indices along one dim; ties give the first index.
 std::tuple<TensorBase, TensorBase> max(const TensorBase& x, std::int64_t dim, bool keepdim);
 std::tuple<TensorBase, TensorBase> min(const TensorBase& x, std::int64_t dim, bool keepdim);
-// Without a dim: the index into the flattened (row-major) tensor.
+// Without a dim: the index into the flattened (row-major) tensor. Bool is a
+// DTypeError (as PyTorch).
 TensorBase argmax(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim);
 TensorBase argmin(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim);
 // log(sum(exp(x - m))) + m with m the max, so large inputs stay finite.

@@ -141,6 +141,32 @@ TEST_CASE("vjp") {
                        doctest::Contains("int64"), tg::DTypeError);
 }
 
+// A v of another dtype than its output (vjp) or input (jvp): the error names
+// the call the user made, not the tg::grad inside it.
+TEST_CASE("vjp and jvp name themselves for a v of the wrong dtype") {
+  const Tensor x = tg::tensor({1, 2, 3}, {3}, kF64);
+  const Tensor v32 = tg::ones({3});
+  CHECK_THROWS_WITH_AS(ag::vjp([](const Tensor& t) { return t * t; }, x, v32),
+                       "vjp: v[0] has dtype float32 but output 0 has dtype float64", tg::AutogradError);
+  CHECK_THROWS_WITH_AS(ag::jvp([](const Tensor& t) { return t * t; }, x, v32),
+                       "jvp: v[0] has dtype float32 but input 0 has dtype float64", tg::AutogradError);
+  // The list forms, v[1] wrong; with create_graph too.
+  const auto two = [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * 2, in[1].to(tg::kFloat32)}; };
+  CHECK_THROWS_WITH_AS(ag::vjp(two, {x, x}, {tg::ones({3}, kF64), tg::ones({3}, kF64)}, {.create_graph = true}),
+                       "vjp: v[1] has dtype float64 but output 1 has dtype float32", tg::AutogradError);
+  CHECK_THROWS_WITH_AS(ag::jvp(two, {x, x}, {tg::ones({3}, kF64), v32}),
+                       "jvp: v[1] has dtype float32 but input 1 has dtype float64", tg::AutogradError);
+  // Matching dtypes where an output's differs from its input's work.
+  auto [outs, g] = ag::vjp(two, {x, x}, {tg::ones({3}, kF64), v32});
+  CHECK(g[1].dtype() == tg::kFloat64);
+  check_close(g[1], {3}, {1, 1, 1});
+  // jacobian and hessian take no v: their own errors name them.
+  CHECK_THROWS_WITH_AS(ag::jacobian([](const Tensor& t) { return t.to(tg::kInt64); }, x),
+                       doctest::Contains("jacobian: output 0 of the function is int64"), tg::DTypeError);
+  CHECK_THROWS_WITH_AS(ag::hessian([](const Tensor& t) { return t.sum().to(tg::kInt64); }, x),
+                       doctest::Contains("hessian: output 0 of the function is int64"), tg::DTypeError);
+}
+
 TEST_CASE("jvp by the double-vjp trick") {
   Tensor x = tg::tensor({1, 2, 3}, {3}, kF64);
   Tensor u = tg::tensor({1, 0.5, -1}, {3}, kF64);

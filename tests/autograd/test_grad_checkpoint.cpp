@@ -180,6 +180,54 @@ TEST_CASE("checkpoint: bad arguments are ValueErrors naming checkpoint") {
                        "checkpoint: the function returned an undefined tensor", tg::ValueError);
 }
 
+// PyTorch's checkpoint gives a tensor the lambda captured a gradient; here
+// the node has no edge to it, so the recomputation refuses it rather than
+// leave it without one.
+TEST_CASE("checkpoint: a tensor that requires grad read other than through inputs or params is an AutogradError") {
+  Weights w;
+  Tensor x = tg::randn({5, 3}, kF64).set_requires_grad();
+  const auto says = doctest::Contains("checkpoint: the function reads a tensor that requires grad (a leaf of shape");
+  const auto hint = doctest::Contains("pass it to checkpoint in inputs (or params)");
+
+  // w.b1 captured but not listed: backward and tg::grad both refuse it.
+  const std::vector<Tensor> some = {w.w1, w.w2};
+  CHECK_THROWS_WITH_AS(tg::checkpoint(as_fn(w, 0), {x}, some).sum().backward(), says, tg::AutogradError);
+  CHECK_THROWS_WITH_AS(tg::checkpoint(as_fn(w, 0), {x}, some).sum().backward(), hint, tg::AutogradError);
+  CHECK_THROWS_WITH_AS(tg::grad({tg::checkpoint(as_fn(w, 0), {x}, some).sum()}, {x}),
+                       doctest::Contains("a leaf of shape [4], dtype float64"), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(
+      tg::grad({tg::checkpoint(as_fn(w, 0), {x}, some).pow(2.0).sum()}, {x}, {}, {.create_graph = true}), says,
+      tg::AutogradError);
+  CHECK_FALSE(w.b1.grad().defined());
+
+  // The lambda reading the input itself instead of in[0].
+  const auto reads_x = [&w, &x](const std::vector<Tensor>&) { return block(w, x, 0); };
+  CHECK_THROWS_WITH_AS(tg::checkpoint(reads_x, {x}, w.all()).sum().backward(),
+                       doctest::Contains("a leaf of shape [5, 3]"), tg::AutogradError);
+
+  // A captured non-leaf whose history reaches an unlisted leaf.
+  Tensor scale = tg::randn({3}, kF64).set_requires_grad();
+  Tensor doubled = scale * 2;
+  const auto reads_doubled = [&w, &doubled](const std::vector<Tensor>& in) { return block(w, in[0] * doubled, 0); };
+  CHECK_THROWS_WITH_AS(tg::checkpoint(reads_doubled, {x}, w.all()).sum().backward(),
+                       doctest::Contains("a leaf of shape [3]"), tg::AutogradError);
+
+  // Listed, the same function is fine and its gradients are the plain run's:
+  // a captured non-leaf whose leaves are all params passes too, also when the
+  // outer graph reaches it by another path after the checkpoint's backward.
+  const std::vector<Tensor> with_scale = {w.w1, w.b1, w.w2, scale};
+  const auto plain = tg::grad({reads_doubled({x}).sum() + doubled.sum()}, {x, scale, w.b1}, {}, {.retain_graph = true});
+  const auto checked =
+      tg::grad({tg::checkpoint(reads_doubled, {x}, with_scale).sum() + doubled.sum()}, {x, scale, w.b1});
+  for (std::size_t i = 0; i < plain.size(); ++i) check_close(checked[i], plain[i].to_vector<double>(), 1e-14);
+
+  // A captured tensor that does not require grad is only data.
+  Tensor data = tg::randn({3}, kF64);
+  const auto reads_data = [&w, &data](const std::vector<Tensor>& in) { return block(w, in[0] * data, 0); };
+  tg::checkpoint(reads_data, {x}, w.all()).sum().backward();
+  CHECK(x.grad().defined());
+}
+
 TEST_CASE("post-accumulate-grad hooks see the leaf after its .grad() was updated; queue_callback runs at the end") {
   Tensor a = tg::tensor({1.0, 2.0}, {}, kF64).set_requires_grad();
   Tensor b = tg::tensor({3.0}, {}, kF64).set_requires_grad();

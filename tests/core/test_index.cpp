@@ -37,9 +37,57 @@ TEST_CASE("index_select picks rows or columns, repeats allowed") {
   CHECK_THROWS_WITH_AS(index_select(x, 1, i64({-1})), doctest::Contains("index -1"), IndexError);
   CHECK_THROWS_WITH_AS(index_select(x, 0, f64({0})),
                        doctest::Contains("index_select: index must be int64 or int32, got float64"), DTypeError);
-  CHECK_THROWS_WITH_AS(index_select(x, 0, i64({0, 1}, {1, 2})), doctest::Contains("must be 1-D, got shape [1, 2]"),
-                       ShapeError);
+  CHECK_THROWS_WITH_AS(index_select(x, 0, i64({0, 1}, {1, 2})),
+                       doctest::Contains("must be 1-D or 0-d, got shape [1, 2]"), ShapeError);
   CHECK_THROWS_AS(index_select(x, 2, i64({0})), IndexError);
+}
+
+// A 0-d index, against torch 1.13: index_select takes it as one index and
+// keeps the dim (size 1); gather and scatter want index of self's rank (so a
+// 0-d index only with a 0-d self); index_add/copy/fill take it as one index;
+// embedding and x[t] drop the dim.
+TEST_CASE("a 0-d index is taken where PyTorch takes it, with PyTorch's shapes") {
+  const Tensor x = arange(12, {.dtype = kFloat64}).reshape({3, 4});
+  const Tensor one = scalar_tensor(1, {.dtype = kInt64});
+  const Tensor zero = scalar_tensor(0, {.dtype = kInt64});
+  const Tensor s = scalar_tensor(5, {.dtype = kFloat64});
+  // torch.arange(12.).reshape(3, 4).index_select(0, torch.tensor(1)) -> shape (1, 4)
+  CHECK(index_select(x, 0, one).shape() == Dims{1, 4});
+  CHECK(values(index_select(x, 0, one)) == std::vector<double>{4, 5, 6, 7});
+  CHECK(index_select(x, 1, one).shape() == Dims{3, 1});
+  CHECK(values(index_select(x, -1, one.to(kInt32))) == std::vector<double>{1, 5, 9});
+  CHECK(index_select(s, 0, zero).shape() == Dims{});
+  CHECK(values(x.index_select(0, one)) == std::vector<double>{4, 5, 6, 7});
+  CHECK_THROWS_WITH_AS(index_select(x, 0, scalar_tensor(3, {.dtype = kInt64})),
+                       doctest::Contains("index_select: index 3 is out of range for dimension 0 with size 3"),
+                       IndexError);
+  // Its gradient goes back to the row picked.
+  const Tensor leaf = x.clone().set_requires_grad();
+  const Tensor g = tg::grad({(index_select(leaf, 0, one) * 2).sum()}, {leaf})[0];
+  CHECK(values(g) == std::vector<double>{0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0});
+  const Tensor sl = s.clone().set_requires_grad();
+  CHECK(values(tg::grad({index_select(sl, 0, zero) * 3}, {sl})[0]) == std::vector<double>{3});
+
+  // gather and scatter: an index of self's rank, as PyTorch's.
+  CHECK(gather(s, 0, zero).shape() == Dims{});
+  CHECK_THROWS_AS(gather(x, 0, one), ShapeError);
+  CHECK(values(scatter(s, 0, zero, scalar_tensor(7, {.dtype = kFloat64}))) == std::vector<double>{7});
+  CHECK(values(scatter(s, 0, zero, 3.0)) == std::vector<double>{3});
+  CHECK(values(scatter_add(s, 0, zero, scalar_tensor(7, {.dtype = kFloat64}))) == std::vector<double>{12});
+  CHECK_THROWS_AS(scatter(x, 0, one, x), ShapeError);
+
+  // index_add, index_copy, index_fill: one index; src keeps the dim (size 1).
+  const Tensor row = full({1, 4}, -1.0, {.dtype = kFloat64});
+  CHECK(values(index_add(x, 0, one, row).select(0, 1)) == std::vector<double>{3, 4, 5, 6});
+  CHECK(values(index_copy(x, 0, one, row).select(0, 1)) == std::vector<double>{-1, -1, -1, -1});
+  CHECK(values(index_fill(x, 1, one, 9.0).select(1, 1)) == std::vector<double>{9, 9, 9});
+  CHECK(values(index_add(s, 0, zero, scalar_tensor(2, {.dtype = kFloat64}))) == std::vector<double>{7});
+  CHECK_THROWS_AS(index_add(x, 0, one, row.reshape({4})), ShapeError);
+
+  // embedding and x[t]: the index's (empty) shape, then the row.
+  CHECK(embedding(one, x).shape() == Dims{4});
+  CHECK(x.index({one}).shape() == Dims{4});
+  CHECK(values(x.index({one})) == std::vector<double>{4, 5, 6, 7});
 }
 
 // int32 indices, which PyTorch's index_select and index_add take too: the

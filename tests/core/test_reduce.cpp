@@ -269,6 +269,50 @@ TEST_CASE("argmax and argmin") {
   CHECK(tg::argmax(x, -1).to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 1});
 }
 
+// A bool matrix through the reductions and orderings, against torch 1.13 on
+// torch.tensor([[True, False], [False, True]]): argmax, argmin, trace, topk,
+// kthvalue and median raise ("not implemented for 'Bool'"), the others give
+// these dtypes and values.
+TEST_CASE("bool: argmax, argmin and trace refuse it as PyTorch does; max, sort, cumsum and the rest take it") {
+  const Tensor b = tensor({1, 0, 0, 1}, {2, 2}, {.dtype = kBool});
+  CHECK_THROWS_WITH_AS(tg::argmax(b), "argmax: expected a numeric tensor, got bool (shape [2, 2])", DTypeError);
+  CHECK_THROWS_WITH_AS(tg::argmax(b, 0), doctest::Contains("argmax: expected a numeric tensor, got bool"), DTypeError);
+  CHECK_THROWS_WITH_AS(b.argmax(1, true), doctest::Contains("argmax"), DTypeError);
+  CHECK_THROWS_WITH_AS(tg::argmin(b), "argmin: expected a numeric tensor, got bool (shape [2, 2])", DTypeError);
+  CHECK_THROWS_WITH_AS(b.argmin(0), doctest::Contains("argmin: expected a numeric tensor, got bool"), DTypeError);
+  CHECK_THROWS_WITH_AS(kernel::argmax(b, {}, false), doctest::Contains("argmax"), DTypeError);
+  CHECK_THROWS_WITH_AS(tg::trace(b), "trace: expected a numeric tensor, got bool (shape [2, 2])", DTypeError);
+  CHECK_THROWS_WITH_AS(b.trace(), doctest::Contains("trace: expected a numeric tensor, got bool"), DTypeError);
+  CHECK_THROWS_WITH_AS(tg::topk(b, 1), doctest::Contains("topk"), DTypeError);
+  CHECK_THROWS_WITH_AS(tg::kthvalue(b, 1), doctest::Contains("kthvalue"), DTypeError);
+  CHECK_THROWS_WITH_AS(tg::median(b), doctest::Contains("median"), DTypeError);
+  // trace of the same matrix in uint8 or int8: int64, as PyTorch.
+  CHECK(tg::trace(b.to(kUInt8)).dtype() == kInt64);
+  CHECK(tg::trace(b.to(kInt8)).item<std::int64_t>() == 2);
+  // Taken, with PyTorch's dtypes and values.
+  CHECK(tg::max(b).dtype() == kBool);
+  CHECK(tg::max(b).item<bool>());
+  CHECK_FALSE(tg::min(b).item<bool>());
+  const auto [mv, mi] = tg::min(b, 0);
+  CHECK(mv.dtype() == kBool);
+  CHECK(mi.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 0});
+  const auto [sv, si] = tg::sort(b);
+  CHECK(sv.to_vector<bool>() == std::vector<bool>{false, true, false, true});
+  CHECK(si.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 0, 0, 1});
+  CHECK(tg::msort(b).to_vector<bool>() == std::vector<bool>{false, false, true, true});
+  const Tensor cs = tg::cumsum(b, 0);
+  CHECK(cs.dtype() == kInt64);
+  CHECK(cs.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 0, 1, 1});
+  CHECK(tg::cumprod(b, 0).dtype() == kInt64);
+  CHECK(tg::cumprod(b, 0).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 0, 0, 0});
+  const auto [cv, ci] = tg::cummax(b, 0);
+  CHECK(cv.dtype() == kBool);
+  CHECK(ci.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 0, 0, 1});
+  CHECK(tg::sum(b).item<std::int64_t>() == 2);
+  CHECK(tg::prod(b).dtype() == kInt64);
+  CHECK(tg::diagonal(b).to_vector<bool>() == std::vector<bool>{true, true});
+}
+
 TEST_CASE("logsumexp is stable") {
   Tensor x = tensor({0, std::log(3.0), 1, 1}, {2, 2}, {.dtype = kFloat64});
   check_close(kernel::logsumexp(x, Dims{1}, false), {std::log(4.0), 1 + std::log(2.0)}, 1e-12);
@@ -467,7 +511,9 @@ TEST_CASE("every dtype reduces like its values in float64, on every layout") {
       CHECK(mv.dtype() == dtype);
       check_close(mv, values(wv), 0);
       CHECK(values(mi) == values(wi));  // ties: the first index
-      CHECK(values(kernel::argmin(x, d, false)) == values(kernel::argmin(wide, d, false)));
+      // argmin refuses bool, as PyTorch's.
+      if (dtype == kBool) CHECK_THROWS_AS(kernel::argmin(x, d, false), DTypeError);
+      else CHECK(values(kernel::argmin(x, d, false)) == values(kernel::argmin(wide, d, false)));
       if (is_floating(dtype)) {
         const double tol = dtype == kBFloat16 ? 1e-2 : dtype == kFloat16 ? 1e-3 : 1e-6;
         const Tensor sm = kernel::softmax(x, d);

@@ -350,7 +350,15 @@ TEST_CASE("TensorDataset::narrow, Subset and first_n select examples") {
     DataLoader loader(part, {.batch_size = 2});
     CHECK(flat(epoch(loader)) == std::vector<std::int64_t>{2, 3, 4, 5, 6});
     CHECK(ds.narrow(10, 0).size() == 0);
-    CHECK_THROWS_WITH_AS(ds.narrow(8, 3), doctest::Contains("[8, 11) are out of range"), tg::IndexError);
+    CHECK_THROWS_WITH_AS(ds.narrow(8, 3),
+                         "TensorDataset::narrow: start 8 and length 3 are out of range for a dataset of 10 examples",
+                         tg::IndexError);
+    // start + length wraps around: the message names what was asked for.
+    CHECK_THROWS_WITH_AS(ds.narrow(3, SIZE_MAX),
+                         "TensorDataset::narrow: start 3 and length 18446744073709551615 are out of range for a "
+                         "dataset of 10 examples",
+                         tg::IndexError);
+    CHECK_THROWS_WITH_AS(ds.narrow(11, 0), doctest::Contains("start 11 and length 0"), tg::IndexError);
   }
   SUBCASE("Subset keeps its indices' order and may repeat them") {
     const tg::data::Subset sub(ds, {7, 1, 1, 0});
