@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -194,8 +195,28 @@ bool excluded(const Plan& p, const AttentionOptions& o, std::int64_t b, std::int
   return !p.mask.t.data_ptr<bool>()[p.mask.offsets[b] + i * p.mask.row_stride + j * p.mask.col_stride];
 }
 
+// The output, [*batch, L, Ev], laid out in memory as [*batch[:-1], L, heads,
+// Ev] (the last batch dim, the heads, inside the rows), as PyTorch's
+// memory-efficient attention lays it out: what usually follows,
+// out.transpose(-3, -2).reshape(..., L, heads * Ev) to join the heads, is
+// then a view where it was a copy (1.1 % of the char-GPT step), and that
+// reshape's gradient reaches the backward in the same layout, read in place.
+TensorBase make_output(const Plan& p, DType dtype) {
+  const Dims sizes = with_matrix(p.batch, p.L, p.Ev);
+  const int n = p.batch.size();
+  if (n == 0) return make_tensor(sizes, dtype);
+  Dims memory = p.batch;
+  memory[n - 1] = p.L;
+  memory.push_back(p.batch.back());
+  memory.push_back(p.Ev);
+  const TensorBase base = make_tensor(memory, dtype);
+  Dims strides(base.strides());
+  std::swap(strides[n - 1], strides[n]);  // heads and rows trade places
+  return make_view(base, sizes, strides, 0);
+}
+
 template <class T>
-void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
+void forward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& out, T* lse) {
   const std::int64_t qblocks = (p.L + kBlockQ - 1) / kBlockQ;
   const double flops = 2.0 * static_cast<double>(p.B) * static_cast<double>(p.L) * static_cast<double>(p.S) *
                        static_cast<double>(p.E + p.Ev);
@@ -210,9 +231,12 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
     T* const l = m + kBlockQ;
     std::fill(m, m + rows, kNegInf);
     std::fill(l, l + rows, T(0));
-    T* o_rows = out + (b * p.L + i0) * p.Ev;  // accumulated unnormalised, divided by l at the end
+    // The rows accumulate unnormalised and are divided by l at the end.
+    const std::int64_t ld = out.row_stride;
+    T* o_rows = out.t.data_ptr<T>() + out.offsets[b] + i0 * ld;
     const std::int64_t end = key_end(p, o, i0, rows);
-    if (end == 0) std::fill(o_rows, o_rows + rows * p.Ev, T(0));  // no keys; otherwise the first tile writes them
+    if (end == 0)  // no keys; otherwise the first tile writes the rows
+      for (std::int64_t r = 0; r < rows; ++r) std::fill(o_rows + r * ld, o_rows + r * ld + p.Ev, T(0));
     for (std::int64_t j0 = 0; j0 < end; j0 += kBlockK) {
       const std::int64_t cols = std::min(kBlockK, end - j0);
       score_tile(p, o, b, i0, rows, j0, cols, s);
@@ -240,7 +264,7 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
         l[r] = l[r] * alpha + lane_sum<T>(n, [sr](std::int64_t c) { return sr[c]; });
         m[r] = m_new;
         if (alpha != T(1) && j0 > 0) {  // the first tile's product overwrites the rows
-          T* orow = o_rows + r * p.Ev;
+          T* orow = o_rows + r * ld;
           for (std::int64_t e = 0; e < p.Ev; ++e) orow[e] *= alpha;
         }
       }
@@ -250,10 +274,10 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
       }
       const T* vb = p.v.t.data_ptr<T>() + p.v.offsets[b] + j0 * p.v.row_stride;
       gemm(dtype_of<T>(), rows, p.Ev, cols, 1.0, s, {false, cols}, vb, {false, p.v.row_stride}, j0 == 0 ? 0.0 : 1.0,
-           o_rows, p.Ev, kOp);
+           o_rows, ld, kOp);
     }
     for (std::int64_t r = 0; r < rows; ++r) {
-      T* orow = o_rows + r * p.Ev;
+      T* orow = o_rows + r * ld;
       if (l[r] == T(0)) {  // a row that attends nothing: zeros
         std::fill(orow, orow + p.Ev, T(0));
         lse[b * p.L + i0 + r] = kNegInf;
@@ -270,13 +294,14 @@ void forward_impl(const Plan& p, const AttentionOptions& o, T* out, T* lse) {
 // accumulate over the query blocks), and dq of the whole batch index belongs
 // to this task, so no two threads write one gradient row.
 template <class T>
-void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, const T* out, const T* lse, T* dq, T* dk,
-                   T* dv) {
+void backward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& dout, const BatchedView& out,
+                   const T* lse, T* dq, T* dk, T* dv) {
   const double flops = 4.0 * static_cast<double>(p.B) * static_cast<double>(p.L) * static_cast<double>(p.S) *
                        static_cast<double>(p.E + p.Ev);
   for_each_task(p.B, flops, [&](std::int64_t b) {
-    const T* dob = dout + b * p.L * p.Ev;
-    const T* ob = out + b * p.L * p.Ev;
+    const std::int64_t dld = dout.row_stride, old = out.row_stride;
+    const T* dob = dout.t.data_ptr<T>() + dout.offsets[b];
+    const T* ob = out.t.data_ptr<T>() + out.offsets[b];
     const T* lb = lse + b * p.L;
     const T* qb = p.q.t.data_ptr<T>() + p.q.offsets[b];
     const T* kb = p.k.t.data_ptr<T>() + p.k.offsets[b];
@@ -297,8 +322,8 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
     // softmax backward's row term.
     T* const D = dP + kTile;
     for (std::int64_t i = 0; i < p.L; ++i) {
-      const T* dor = dob + i * p.Ev;
-      const T* orow = ob + i * p.Ev;
+      const T* dor = dob + i * dld;
+      const T* orow = ob + i * old;
       D[i] = lane_sum<T>(p.Ev, [dor, orow](std::int64_t e) { return dor[e] * orow[e]; });
     }
     for (std::int64_t j0 = 0; j0 < p.S; j0 += kBlockK) {
@@ -334,10 +359,10 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const T* dout, cons
           weights = Pd;
         }
         // dv_j += weights^T dout_i
-        gemm(dtype_of<T>(), cols, p.Ev, rows, 1.0, weights, {true, cols}, dob + i0 * p.Ev, {false, p.Ev}, dkv_beta,
+        gemm(dtype_of<T>(), cols, p.Ev, rows, 1.0, weights, {true, cols}, dob + i0 * dld, {false, dld}, dkv_beta,
              dvb + j0 * p.Ev, p.Ev, kOp);
         // dP = dout_i v_j^T (times the dropout multipliers)
-        gemm(dtype_of<T>(), rows, cols, p.Ev, 1.0, dob + i0 * p.Ev, {false, p.Ev}, vb + j0 * p.v.row_stride,
+        gemm(dtype_of<T>(), rows, cols, p.Ev, 1.0, dob + i0 * dld, {false, dld}, vb + j0 * p.v.row_stride,
              {true, p.v.row_stride}, 0.0, dP, cols, kOp);
         if (o.dropout_p > 0)
           for (std::int64_t i = 0; i < rows * cols; ++i) dP[i] *= drop[i];
@@ -431,12 +456,12 @@ std::tuple<TensorBase, TensorBase> attention_forward(const TensorBase& q, const 
     return {to(out, q.dtype()), lse};
   }
   const Plan p = make_plan(q, k, v, o);
-  TensorBase out = make_tensor(with_matrix(p.batch, p.L, p.Ev), q.dtype());
+  TensorBase out = make_output(p, q.dtype());
   Dims lse_shape = p.batch;
   lse_shape.push_back(p.L);
   TensorBase lse = make_tensor(lse_shape, q.dtype());
-  dispatch_compute_floating(q.dtype(), kOp,
-                            [&]<class T>() { forward_impl<T>(p, o, out.data_ptr<T>(), lse.data_ptr<T>()); });
+  dispatch_compute_floating(
+      q.dtype(), kOp, [&]<class T>() { forward_impl<T>(p, o, batched(out, p.batch, p.L, p.Ev), lse.data_ptr<T>()); });
   return {out, lse};
 }
 
@@ -455,13 +480,16 @@ std::tuple<TensorBase, TensorBase, TensorBase> attention_backward(const TensorBa
     return {to(dq, q.dtype()), to(dk, q.dtype()), to(dv, q.dtype())};
   }
   const Plan p = make_plan(q, k, v, o);
-  const TensorBase dout_c = contiguous(dout), out_c = contiguous(out), lse_c = contiguous(logsumexp);
+  // dout and out read in place when their rows can be (make_output's layout).
+  const BatchedView dout_rows = batched(gemm_ready(dout), p.batch, p.L, p.Ev);
+  const BatchedView out_rows = batched(gemm_ready(out), p.batch, p.L, p.Ev);
+  const TensorBase lse_c = contiguous(logsumexp);
   TensorBase dq = make_tensor(with_matrix(p.batch, p.L, p.E), q.dtype());
   TensorBase dk = make_tensor(with_matrix(p.batch, p.S, p.E), q.dtype());
   TensorBase dv = make_tensor(with_matrix(p.batch, p.S, p.Ev), q.dtype());
   dispatch_compute_floating(q.dtype(), kOp, [&]<class T>() {
-    backward_impl<T>(p, o, dout_c.data_ptr<T>(), out_c.data_ptr<T>(), lse_c.data_ptr<T>(), dq.data_ptr<T>(),
-                     dk.data_ptr<T>(), dv.data_ptr<T>());
+    backward_impl<T>(p, o, dout_rows, out_rows, lse_c.data_ptr<T>(), dq.data_ptr<T>(), dk.data_ptr<T>(),
+                     dv.data_ptr<T>());
   });
   return {dq, dk, dv};
 }

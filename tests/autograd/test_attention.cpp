@@ -370,6 +370,36 @@ TEST_CASE("scaled_dot_product_attention: strided heads of a packed projection eq
   CHECK(tg::equal(got, want));
 }
 
+// The output is laid out as [N, L, H, E] (as PyTorch's memory-efficient
+// attention), so joining the heads is a view; gradients arriving in any
+// layout (that one, contiguous, broadcast by a sum) give the same bits.
+TEST_CASE("scaled_dot_product_attention: heads joined without a copy; any gradient layout, the same gradients") {
+  tg::manual_seed(11);
+  const std::int64_t N = 2, H = 3, L = 70, E = 4;
+  for (const bool causal : {false, true}) {
+    CAPTURE(causal);
+    Tensor q = leaf_randn({N, H, L, E}), k = leaf_randn({N, H, L, E}), v = leaf_randn({N, H, L, E});
+    const Tensor out = F::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
+    CHECK(out.transpose(1, 2).is_contiguous());  // reshape to [N, L, H E] is a view
+    const Tensor joined = out.transpose(1, 2).reshape({N, L, H * E});
+    CHECK(joined.data_ptr<double>() == out.data_ptr<double>());
+    const Tensor w = tg::randn({N, L, H * E}, {.dtype = tg::kFloat64});
+    // The gradient through the join reaches the op as [N, L, H, E] memory;
+    // the same values given contiguous must give the same gradients.
+    const auto through_join = tg::grad({tg::sum(tg::mul(joined, w))}, {q, k, v});
+    const Tensor w_heads = w.view({N, L, H, E}).transpose(1, 2).contiguous();
+    const Tensor out2 = F::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
+    const auto contiguous = tg::grad({tg::sum(tg::mul(out2, w_heads))}, {q, k, v});
+    for (std::size_t i = 0; i < 3; ++i) CHECK(tg::equal(through_join[i], contiguous[i]));
+    // A plain sum: the gradient is a broadcast scalar (stride 0), copied.
+    const Tensor out3 = F::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
+    const auto summed = tg::grad({tg::sum(out3)}, {q, k, v});
+    const Tensor out4 = F::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
+    const auto ones = tg::grad({tg::sum(tg::mul(out4, tg::ones({N, H, L, E}, {.dtype = tg::kFloat64})))}, {q, k, v});
+    for (std::size_t i = 0; i < 3; ++i) CHECK(tg::equal(summed[i], ones[i]));
+  }
+}
+
 TEST_CASE("scaled_dot_product_attention: dropout masks are reproducible by seed and drop about p") {
   const Tensor q = tg::randn({2, 64, 8}), k = tg::randn({2, 64, 8}), v = tg::randn({2, 64, 8});
   tg::manual_seed(5);
