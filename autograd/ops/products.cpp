@@ -62,10 +62,11 @@ Tensor add_scaled(const char* op, const Tensor& input, const Tensor& product, do
   // beta == 0: input's values are not read (0 * NaN would leak NaN), but an
   // input that requires grad stays in the graph with the gradient PyTorch's
   // (and addmm's) beta * dy gives it: zeros. where() with a false condition
-  // reads none of its values and passes it exactly that gradient.
+  // reads none of its values, passes it exactly that gradient and returns
+  // `scaled` itself, bit for bit (-0 too, which adding +0 would turn to +0).
   if (beta == 0) {
     if (!is_grad_enabled() || !input.requires_grad()) return scaled;
-    return add(scaled, where(scalar_tensor(0, {.dtype = kBool}), input, 0.0));
+    return where(scalar_tensor(0, {.dtype = kBool}), input, scaled);
   }
   return add(scaled, beta == 1 ? input : mul(input, beta));
 }

@@ -261,7 +261,9 @@ void forward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& o
         const T alpha = std::exp(m[r] - m_new);  // 0 when m[r] was -inf
         vec::exp_shifted(sr, sr, n, m_new);
         std::fill(sr + n, sr + cols, T(0));  // exp(-inf)
-        l[r] = l[r] * alpha + lane_sum<T>(n, [sr](std::int64_t c) { return sr[c]; });
+        // Over all cols (the masked ones are +0): lane_sum's lanes depend on
+        // the length, and the sum must not change with the truncation.
+        l[r] = l[r] * alpha + lane_sum<T>(cols, [sr](std::int64_t c) { return sr[c]; });
         m[r] = m_new;
         if (alpha != T(1) && j0 > 0) {  // the first tile's product overwrites the rows
           T* orow = o_rows + r * ld;

@@ -281,6 +281,12 @@ TEST_CASE("baddbmm, addbmm and addmv with beta = 0 keep input in the graph with 
     REQUIRE(input.grad().defined());
     for (double v : input.grad().to_vector<double>()) CHECK(v == 0);
   }
+  // The result is the scaled product itself, bit for bit, whether or not
+  // input requires grad (nothing is added to it).
+  const Tensor x = tg::randn({2, 2, 3}, {.dtype = tg::kFloat64}), z = tg::randn({2, 3, 2}, {.dtype = tg::kFloat64});
+  const Tensor want = tg::mul(tg::bmm(x, z), 3.0);
+  CHECK(tg::equal(tg::baddbmm(ones64({2, 2, 2}).set_requires_grad(true), x, z, 0, 3), want));
+  CHECK(tg::equal(tg::baddbmm(ones64({2, 2, 2}), x, z, 0, 3), want));
 }
 
 TEST_CASE("the products accept int64 as the GEMM layer does") {
