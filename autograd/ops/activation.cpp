@@ -1,5 +1,8 @@
 // Activations and clamp: relu, leaky_relu, sigmoid, tanh, gelu, clamp.
 //
+// On bool, as PyTorch 1.13: relu, leaky_relu and gelu refuse it; sigmoid and
+// tanh give float32.
+//
 // Each backward is one fused kernel (core/kernels/elementwise.h) instead of a
 // chain of temporaries, since these run once per layer per training step. The
 // fused gradients are ops themselves, recorded with their own backward, so
@@ -8,8 +11,11 @@
 #include <numbers>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/profiler.h>
 
@@ -19,6 +25,12 @@ using autograd::Backward;
 using autograd::SavedTensor;
 
 namespace {
+
+// leaky_relu and gelu refuse bool, as PyTorch's kernels do ("not implemented for 'Bool'").
+void refuse_bool(const Tensor& x, const char* op) {
+  if (x.dtype() == kBool)
+    throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool (shape {})", op, shape_str(x.sizes())));
+}
 
 // dx = dy [y > 0]: linear in dy, and its derivative in y is 0 almost everywhere.
 Tensor relu_grad(const Tensor& dy, const Tensor& y) {
@@ -118,6 +130,7 @@ Tensor relu(const Tensor& x) {
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
   TG_PROFILE_OP("leaky_relu", x);
+  refuse_bool(x, "leaky_relu");
   Tensor y = kernel::leaky_relu(x, negative_slope);
   if (autograd::needs_grad(x))
     autograd::record("leaky_relu", {&x}, {&y}, [sx = SavedTensor(x, false), negative_slope](Backward& bw) {
@@ -151,6 +164,7 @@ Tensor tanh(const Tensor& x) {
 
 Tensor gelu(const Tensor& x) {
   TG_PROFILE_OP("gelu", x);
+  refuse_bool(x, "gelu");
   if (!autograd::needs_grad(x)) return Tensor(kernel::gelu(x));
   // Training: the derivative comes from the forward's Phi and phi (one more
   // saved tensor), which halves what gelu costs a step.

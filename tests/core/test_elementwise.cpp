@@ -204,10 +204,18 @@ TEST_CASE("dtype rules of the unary functions") {
                   +[](const Tensor& x) { return tanh(x); }, +[](const Tensor& x) { return gelu(x); },
                   +[](const Tensor& x) { return leaky_relu(x); }}) {
     CHECK(fn(i).dtype() == kFloat32);
-    CHECK(fn(b).dtype() == kFloat32);
     CHECK(fn(f64({1})).dtype() == kFloat64);
     CHECK(fn(f32({1})).dtype() == kFloat32);
   }
+  // bool gives float32, but gelu and leaky_relu refuse it, as PyTorch
+  // (tests/autograd/test_activation_bool.cpp).
+  for (auto fn : {+[](const Tensor& x) { return exp(x); }, +[](const Tensor& x) { return log(x); },
+                  +[](const Tensor& x) { return log1p(x); }, +[](const Tensor& x) { return sqrt(x); },
+                  +[](const Tensor& x) { return rsqrt(x); }, +[](const Tensor& x) { return sigmoid(x); },
+                  +[](const Tensor& x) { return tanh(x); }})
+    CHECK(fn(b).dtype() == kFloat32);
+  CHECK_THROWS_AS(gelu(b), DTypeError);
+  CHECK_THROWS_AS(leaky_relu(b), DTypeError);
   check_close(exp(b), {std::exp(1.0), 1, std::exp(1.0)}, 1e-6);
   check_close(sigmoid(i64({0})), {0.5});
   // These keep int64.
