@@ -25,6 +25,11 @@ std::int64_t TensorBase::stride(std::int64_t dim) const {
   return checked().strides[wrap_dim(dim, this->dim(), "stride")];
 }
 
+void refuse_bool(const TensorBase& x, const char* op) {
+  if (x.dtype() == kBool)
+    throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool (shape {})", op, shape_str(x.sizes())));
+}
+
 TensorBase make_tensor(Dims shape, DType dtype) {
   // The strides multiply the non-zero sizes, so their product must not
   // overflow even when a zero size makes the tensor empty.

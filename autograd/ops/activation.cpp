@@ -11,11 +11,8 @@
 #include <numbers>
 #include <optional>
 
-#include <fmt/format.h>
-
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
-#include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/profiler.h>
 
@@ -25,12 +22,6 @@ using autograd::Backward;
 using autograd::SavedTensor;
 
 namespace {
-
-// leaky_relu and gelu refuse bool, as PyTorch's kernels do ("not implemented for 'Bool'").
-void refuse_bool(const Tensor& x, const char* op) {
-  if (x.dtype() == kBool)
-    throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool (shape {})", op, shape_str(x.sizes())));
-}
 
 // dx = dy [y > 0]: linear in dy, and its derivative in y is 0 almost everywhere.
 Tensor relu_grad(const Tensor& dy, const Tensor& y) {

@@ -66,11 +66,7 @@ Tensor take_along(const Tensor& x, int d, const Tensor& index, const char* name)
   return y;
 }
 
-// topk, kthvalue, median and trace refuse bool, as PyTorch's do.
-void refuse_bool(const Tensor& x, const char* op) {
-  if (x.dtype() == kBool)
-    throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool (shape {})", op, shape_str(x.sizes())));
-}
+// topk, kthvalue, median and trace refuse bool, as PyTorch's do (refuse_bool, core/tensor.h).
 
 // Reversed cumulative sum along d: r_k = sum_{j >= k} g_j. Differentiable.
 Tensor reverse_cumsum(const Tensor& g, int d) { return tg::flip(tg::cumsum(tg::flip(g, {d}), d), {d}); }

@@ -649,13 +649,6 @@ std::tuple<TensorBase, TensorBase> min(const TensorBase& x, std::int64_t dim, bo
 
 // argmax and argmin refuse bool, as PyTorch's ("argmax_cpu" not implemented
 // for 'Bool'); max, min, amax and amin take it.
-namespace {
-void refuse_bool(const TensorBase& x, const char* op) {
-  if (x.dtype() == kBool)
-    throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool (shape {})", op, shape_str(x.sizes())));
-}
-}  // namespace
-
 TensorBase argmax(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim) {
   refuse_bool(x, "argmax");
   return arg_extreme<true>(widen(x), dim, keepdim, "argmax");
