@@ -146,7 +146,8 @@ void score_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::i
 
 // How many keys of the tile [j0, j0 + cols) query i attends at most: with
 // is_causal, keys after i are masked (their weights are 0 unless the row is
-// NaN), so exps, sums and dropout draws stop there.
+// NaN), so the row's maximum, exps and dropout draws stop there (its sum
+// still runs over the tile, the masked terms +0, to keep lane_sum's order).
 std::int64_t attended(const AttentionOptions& o, std::int64_t i, std::int64_t j0, std::int64_t cols) {
   return o.is_causal ? std::clamp<std::int64_t>(i + 1 - j0, 0, cols) : cols;
 }
