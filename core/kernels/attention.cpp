@@ -158,7 +158,7 @@ std::int64_t attended(const AttentionOptions& o, std::int64_t i, std::int64_t j0
 template <class T>
 void dropout_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::int64_t i0, std::int64_t rows,
                   std::int64_t j0, std::int64_t cols, T* d) {
-  const T keep = o.dropout_p < 1 ? static_cast<T>(1.0 / (1.0 - o.dropout_p)) : T(0);
+  const T keep = dropout_keep<T>(o.dropout_p);
   const std::uint64_t threshold = dropout_threshold(o.dropout_p);
   for (std::int64_t r = 0; r < rows; ++r) {
     // Masked keys' multipliers are 0: their weights are 0 (or NaN, which
@@ -501,7 +501,7 @@ TensorBase attention_dropout_mask(const Dims& batch, std::int64_t L, std::int64_
                                   std::uint64_t seed) {
   TensorBase mask = make_tensor(with_matrix(batch, L, S), dtype);
   dispatch_floating(dtype, kOp, [&]<class T>() {
-    const T keep = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+    const T keep = dropout_keep<T>(p);
     hashed_dropout_multipliers(seed, 0, mask.numel(), dropout_threshold(p), keep, mask.data_ptr<T>());
   });
   return mask;

@@ -49,19 +49,17 @@ void generator_multipliers(std::int64_t n, std::uint64_t threshold, T keep, T* o
   }
 }
 
-}  // namespace
-
-TensorBase dropout_mask(const TensorBase& x, double p, Generator& gen) {
-  if (!x.is_floating_point())
-    throw DTypeError(fmt::format("dropout: expected a floating-point input, got {}", dtype_name(x.dtype())));
+// The mask of x's shape and dtype under the generator's lock; with y (only
+// for a contiguous float32 or float64 x), y = x * mask as well.
+TensorBase draw_mask(const TensorBase& x, double p, Generator& gen, const TensorBase* y) {
   TensorBase mask = make_tensor(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "dropout", [&]<class T>() {
-    // p == 1 keeps nothing (every draw is below 2^32), so the scale is never used.
-    const T keep = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+    const T keep = dropout_keep<T>(p);
     T* m = mask.data_ptr<T>();
     std::lock_guard lock(gen.mutex());
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-      generator_multipliers(mask.numel(), dropout_threshold(p), keep, m, gen);
+      generator_multipliers(mask.numel(), dropout_threshold(p), keep, m, gen, y ? x.data_ptr<T>() : nullptr,
+                            y ? y->data_ptr<T>() : nullptr);
     } else {
       dropout_multipliers_from_words(mask.numel(), dropout_threshold(p), keep, m,
                                      [&gen](std::uint64_t) { return gen.next_u64(); });
@@ -70,17 +68,18 @@ TensorBase dropout_mask(const TensorBase& x, double p, Generator& gen) {
   return mask;
 }
 
+}  // namespace
+
+TensorBase dropout_mask(const TensorBase& x, double p, Generator& gen) {
+  if (!x.is_floating_point())
+    throw DTypeError(fmt::format("dropout: expected a floating-point input, got {}", dtype_name(x.dtype())));
+  return draw_mask(x, p, gen, nullptr);
+}
+
 std::optional<std::pair<TensorBase, TensorBase>> dropout_apply(const TensorBase& x, double p, Generator& gen) {
   if ((x.dtype() != kFloat32 && x.dtype() != kFloat64) || !x.is_contiguous()) return std::nullopt;
-  TensorBase y = make_tensor(x.shape(), x.dtype()), mask = make_tensor(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), "dropout", [&]<class T>() {
-    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-      const T keep = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
-      std::lock_guard lock(gen.mutex());
-      generator_multipliers(x.numel(), dropout_threshold(p), keep, mask.data_ptr<T>(), gen, x.data_ptr<T>(),
-                            y.data_ptr<T>());
-    }
-  });
+  TensorBase y = make_tensor(x.shape(), x.dtype());
+  TensorBase mask = draw_mask(x, p, gen, &y);
   return std::pair{std::move(y), std::move(mask)};
 }
 

@@ -27,6 +27,13 @@ inline std::uint64_t dropout_threshold(double p) {
   return p >= 1 ? std::uint64_t{1} << 32 : static_cast<std::uint64_t>(std::ceil(p * 0x1p32));
 }
 
+// A kept element's multiplier, 1 / (1 - p), in T. p == 1 keeps nothing
+// (every draw is below the threshold), so 0 there, never used.
+template <class T>
+T dropout_keep(double p) {
+  return p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+}
+
 // A mask of x's shape and (floating) dtype, drawn in one pass under the
 // generator's lock. p is checked by the caller.
 TensorBase dropout_mask(const TensorBase& x, double p, Generator& generator);
