@@ -112,15 +112,16 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   if (query.defined() && query.dim() >= 1) o.scale = resolve_scale(query, scale);
   kernel::attention_batch_shape(query, key, value, o);  // checks before a seed is drawn
   o.dropout_seed = draw_seed(dropout_p, generator);
-  auto [out_base, lse_base] = kernel::attention_forward(query, key, value, o);
-  Tensor out = out_base;
+  const bool record = autograd::needs_grad(query, key, value, attn_mask);
+  kernel::AttentionForward forward = kernel::attention_forward(query, key, value, o, /*keep_weights=*/record);
+  Tensor out = forward.out;
   const bool mask_grad = attn_mask.defined() && autograd::requires_grad_of(attn_mask);
-  if (autograd::needs_grad(query, key, value, attn_mask)) {
-    const Tensor lse = lse_base;
+  if (record) {
+    const Tensor lse = forward.logsumexp, weights = forward.weights;
     autograd::record("scaled_dot_product_attention", {&query, &key, &value, &attn_mask}, {&out},
                      [sq = SavedTensor(query, false), sk = SavedTensor(key, false), sv = SavedTensor(value, false),
                       sm = SavedTensor(attn_mask, false), so = SavedTensor(out, true), slse = SavedTensor(lse, false),
-                      o, mask_grad](Backward& bw) {
+                      sw = SavedTensor(weights, false), o, mask_grad](Backward& bw) {
                        const Tensor q = bw.unpack(sq), k = bw.unpack(sk), v = bw.unpack(sv);
                        const Tensor& dout = bw.grad();
                        // First derivatives: the fused kernel, which recomputes the score
@@ -143,7 +144,8 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                          if (bw.needs(3)) bw.add(3, g.dmask);
                          return;
                        }
-                       auto [dq, dk, dv] = kernel::attention_backward(dout, q, k, v, bw.unpack(so), bw.unpack(slse), o);
+                       auto [dq, dk, dv] =
+                           kernel::attention_backward(dout, q, k, v, bw.unpack(so), bw.unpack(slse), bw.unpack(sw), o);
                        if (bw.needs(0)) bw.add(0, dq);
                        if (bw.needs(1)) bw.add(1, dk);
                        if (bw.needs(2)) bw.add(2, dv);

@@ -27,6 +27,14 @@ constexpr const char* kOp = "scaled_dot_product_attention";
 // enough for BLAS to run near its peak.
 constexpr std::int64_t kBlockQ = 64;
 constexpr std::int64_t kBlockK = 64;
+// Up to this many keys, one tile spans them all (a 64 x 256 tile is 64 KiB
+// in float32, still in L2): the softmax needs no online rescaling, the GEMMs
+// are larger, and the forward can keep the weights for the backward at a
+// cost linear in L (at most 256 per query row), which then skips the
+// recomputed score GEMM and exps (Plan::whole_rows).
+constexpr std::int64_t kWholeRowKeys = 256;
+// M N K of the largest tile product wanted (make_plan).
+constexpr std::int64_t kSmallGemm = 800'000;
 
 Dims batch_of(const TensorBase& x) {
   Dims b;
@@ -85,7 +93,19 @@ struct Plan {
   Dims batch;
   std::int64_t B = 0, L = 0, S = 0, E = 0, Ev = 0;
   BatchedView q, k, v, mask;
+  // k and v transposed, [*batch, E, S] and [*batch, Ev, S], when asked for
+  // (make_plan): the products that read keys or values as B^T (the scores
+  // q k^T, the backward's dout v^T) read these as B instead. OpenBLAS's
+  // small-matrix kernels run those about a third faster (64 x 64 x 24, the
+  // char-GPT's heads: 2.77 us as B^T, 1.81 us as B), and one transposed copy
+  // per call costs little (omatcopy).
+  BatchedView kt, vt;
   bool has_mask = false, bool_mask = false;
+  // Keys per tile: all S of them when S <= kWholeRowKeys (one tile per
+  // query block, whole_rows), else kBlockK. Query rows per tile: kBlockQ, or
+  // fewer for wide tiles (see make_plan).
+  std::int64_t block_k = kBlockK, block_q = kBlockQ;
+  bool whole_rows = false;
 };
 
 // x itself when each of its matrices is one a GEMM reads (unit column stride,
@@ -97,6 +117,22 @@ TensorBase gemm_ready(const TensorBase& x) {
   return contiguous(x);
 }
 
+// x [..., rows, cols] as [..., cols, rows], contiguous: one transpose per
+// matrix of x's own batch (a broadcast operand is transposed once).
+TensorBase transposed(const TensorBase& x) {
+  const TensorBase rows = gemm_ready(x);
+  const std::int64_t R = x.size(-2), C = x.size(-1);
+  Dims sizes = batch_of(x);
+  const BatchedView in = batched(rows, sizes, R, C);
+  TensorBase t = make_tensor(with_matrix(sizes, C, R), x.dtype());
+  const std::size_t width = x.element_size();
+  for (std::size_t b = 0; b < in.offsets.size(); ++b)
+    transpose(x.dtype(), R, C, static_cast<const char*>(rows.raw_data()) + in.offsets[b] * width, in.row_stride,
+              static_cast<char*>(t.raw_data()) + static_cast<std::int64_t>(b) * R * C * width, R, kOp);
+  return t;
+}
+
+// Plan::kt and Plan::vt are left to the caller (transposed).
 Plan make_plan(const TensorBase& q, const TensorBase& k, const TensorBase& v, const AttentionOptions& o) {
   Plan p;
   p.batch = attention_batch_shape(q, k, v, o);
@@ -113,33 +149,41 @@ Plan make_plan(const TensorBase& q, const TensorBase& k, const TensorBase& v, co
     p.bool_mask = o.mask.dtype() == kBool;
     p.mask = batched(o.mask, p.batch, p.L, p.S);
   }
+  p.whole_rows = p.S > 0 && p.S <= kWholeRowKeys;
+  if (p.whole_rows) p.block_k = p.S;
+  // OpenBLAS runs a product of up to about 10^6 multiply-adds (M N K) in its
+  // small-matrix kernels, which at these shapes are about a fifth faster than
+  // its blocked path (64 x 256 x 64: 23.4 us; 32 x 256 x 64 twice: 19.0 us).
+  // So a tile's products are kept under that size by taking fewer query rows.
+  while (p.block_q > 16 && p.block_q * p.block_k * std::max(p.E, p.Ev) > kSmallGemm) p.block_q /= 2;
   return p;
 }
 
-// Scores of one tile, s[r * cols + c] for query i0 + r and key j0 + c:
-// scale * q k^T (one GEMM), then the mask (-inf where not attended).
+// Scores of one tile, s[r * ld + c] for query i0 + r and key j0 + c:
+// scale * q k^T (one GEMM, reading the transposed keys p.kt), then the mask
+// (-inf where not attended).
 template <class T>
 void score_tile(const Plan& p, const AttentionOptions& o, std::int64_t b, std::int64_t i0, std::int64_t rows,
-                std::int64_t j0, std::int64_t cols, T* s) {
+                std::int64_t j0, std::int64_t cols, T* s, std::int64_t ld) {
   const T* qb = p.q.t.data_ptr<T>() + p.q.offsets[b] + i0 * p.q.row_stride;
-  const T* kb = p.k.t.data_ptr<T>() + p.k.offsets[b] + j0 * p.k.row_stride;
-  gemm(dtype_of<T>(), rows, cols, p.E, o.scale, qb, {false, p.q.row_stride}, kb, {true, p.k.row_stride}, 0.0, s, cols,
+  const T* kt = p.kt.t.data_ptr<T>() + p.kt.offsets[b] + j0;
+  gemm(dtype_of<T>(), rows, cols, p.E, o.scale, qb, {false, p.q.row_stride}, kt, {false, p.kt.row_stride}, 0.0, s, ld,
        kOp);
   constexpr T kNegInf = -std::numeric_limits<T>::infinity();
   if (o.is_causal) {
     for (std::int64_t r = 0; r < rows; ++r)
-      for (std::int64_t c = std::max<std::int64_t>(0, i0 + r - j0 + 1); c < cols; ++c) s[r * cols + c] = kNegInf;
+      for (std::int64_t c = std::max<std::int64_t>(0, i0 + r - j0 + 1); c < cols; ++c) s[r * ld + c] = kNegInf;
   } else if (p.has_mask) {
     const std::int64_t off = p.mask.offsets[b] + i0 * p.mask.row_stride + j0 * p.mask.col_stride;
     if (p.bool_mask) {
       const bool* m = p.mask.t.data_ptr<bool>() + off;
       for (std::int64_t r = 0; r < rows; ++r)
         for (std::int64_t c = 0; c < cols; ++c)
-          if (!m[r * p.mask.row_stride + c * p.mask.col_stride]) s[r * cols + c] = kNegInf;
+          if (!m[r * p.mask.row_stride + c * p.mask.col_stride]) s[r * ld + c] = kNegInf;
     } else {
       const T* m = p.mask.t.data_ptr<T>() + off;
       for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t c = 0; c < cols; ++c) s[r * cols + c] += m[r * p.mask.row_stride + c * p.mask.col_stride];
+        for (std::int64_t c = 0; c < cols; ++c) s[r * ld + c] += m[r * p.mask.row_stride + c * p.mask.col_stride];
     }
   }
 }
@@ -216,33 +260,40 @@ TensorBase make_output(const Plan& p, DType dtype) {
   return make_view(base, sizes, strides, 0);
 }
 
+// weights: when not null (whole_rows only), where the forward keeps the
+// normalised weights for the backward, [B, L, S]: query i's row at (b L + i)
+// S, its first key_end entries written (the kept_weights layout).
 template <class T>
-void forward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& out, T* lse) {
-  const std::int64_t qblocks = (p.L + kBlockQ - 1) / kBlockQ;
+void forward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& out, T* lse, T* weights) {
+  const std::int64_t qblocks = (p.L + p.block_q - 1) / p.block_q;
   const double flops = 2.0 * static_cast<double>(p.B) * static_cast<double>(p.L) * static_cast<double>(p.S) *
                        static_cast<double>(p.E + p.Ev);
   for_each_task(p.B * qblocks, flops, [&](std::int64_t task) {
-    const std::int64_t b = task / qblocks, i0 = (task % qblocks) * kBlockQ;
-    const std::int64_t rows = std::min(kBlockQ, p.L - i0);
+    const std::int64_t b = task / qblocks, i0 = (task % qblocks) * p.block_q;
+    const std::int64_t rows = std::min(p.block_q, p.L - i0);
     constexpr T kNegInf = -std::numeric_limits<T>::infinity();
-    constexpr std::size_t kTile = kBlockQ * kBlockK;
-    T* const s = tile_scratch<T>(2 * kTile + 2 * kBlockQ);  // scores, dropout multipliers, m, l
-    T* const drop = s + kTile;
-    T* const m = drop + kTile;
-    T* const l = m + kBlockQ;
+    const std::size_t tile = static_cast<std::size_t>(p.block_q * p.block_k);
+    T* const scratch = tile_scratch<T>(2 * tile + 2 * p.block_q);  // scores, dropout multipliers, m, l
+    T* const drop = scratch + tile;
+    T* const m = drop + tile;
+    T* const l = m + p.block_q;
     std::fill(m, m + rows, kNegInf);
     std::fill(l, l + rows, T(0));
-    // The rows accumulate unnormalised and are divided by l at the end.
+    // The rows accumulate unnormalised and are divided by l at the end, or,
+    // with whole rows, the weights are normalised before their product.
     const std::int64_t ld = out.row_stride;
     T* o_rows = out.t.data_ptr<T>() + out.offsets[b] + i0 * ld;
     const std::int64_t end = key_end(p, o, i0, rows);
     if (end == 0)  // no keys; otherwise the first tile writes the rows
       for (std::int64_t r = 0; r < rows; ++r) std::fill(o_rows + r * ld, o_rows + r * ld + p.Ev, T(0));
-    for (std::int64_t j0 = 0; j0 < end; j0 += kBlockK) {
-      const std::int64_t cols = std::min(kBlockK, end - j0);
-      score_tile(p, o, b, i0, rows, j0, cols, s);
+    for (std::int64_t j0 = 0; j0 < end; j0 += p.block_k) {
+      const std::int64_t cols = std::min(p.block_k, end - j0);
+      // The scores, then the weights: row r at s + r * sld.
+      T* const s = weights ? weights + (b * p.L + i0) * p.S : scratch;
+      const std::int64_t sld = weights ? p.S : cols;
+      score_tile(p, o, b, i0, rows, j0, cols, s, sld);
       for (std::int64_t r = 0; r < rows; ++r) {
-        T* sr = s + r * cols;
+        T* sr = s + r * sld;
         // Keys from n on are masked (-inf) by is_causal.
         std::int64_t n = attended(o, i0 + r, j0, cols);
         // lane_max skips NaN; NaN scores still reach l (exp(NaN) is NaN), so
@@ -266,17 +317,27 @@ void forward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& o
         // the length, and the sum must not change with the truncation.
         l[r] = l[r] * alpha + lane_sum<T>(cols, [sr](std::int64_t c) { return sr[c]; });
         m[r] = m_new;
-        if (alpha != T(1) && j0 > 0) {  // the first tile's product overwrites the rows
+        if (p.whole_rows) {  // the one tile: l is the row's sum, so normalise here
+          const T inv = T(1) / l[r];
+          for (std::int64_t c = 0; c < n; ++c) sr[c] *= inv;
+        } else if (alpha != T(1) && j0 > 0) {  // the first tile's product overwrites the rows
           T* orow = o_rows + r * ld;
           for (std::int64_t e = 0; e < p.Ev; ++e) orow[e] *= alpha;
         }
       }
+      const T* w = s;  // what multiplies v
+      std::int64_t wld = sld;
       if (o.dropout_p > 0) {
         dropout_tile(p, o, b, i0, rows, j0, cols, drop);
-        for (std::int64_t i = 0; i < rows * cols; ++i) s[i] *= drop[i];
+        // The kept weights stay as softmax gave them; the product goes to drop.
+        T* const dst = weights ? drop : s;
+        for (std::int64_t r = 0; r < rows; ++r)
+          for (std::int64_t c = 0; c < cols; ++c) dst[r * cols + c] = s[r * sld + c] * drop[r * cols + c];
+        w = dst;
+        wld = cols;
       }
       const T* vb = p.v.t.data_ptr<T>() + p.v.offsets[b] + j0 * p.v.row_stride;
-      gemm(dtype_of<T>(), rows, p.Ev, cols, 1.0, s, {false, cols}, vb, {false, p.v.row_stride}, j0 == 0 ? 0.0 : 1.0,
+      gemm(dtype_of<T>(), rows, p.Ev, cols, 1.0, w, {false, wld}, vb, {false, p.v.row_stride}, j0 == 0 ? 0.0 : 1.0,
            o_rows, ld, kOp);
     }
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -286,8 +347,10 @@ void forward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& o
         lse[b * p.L + i0 + r] = kNegInf;
         continue;
       }
-      const T inv = T(1) / l[r];
-      for (std::int64_t e = 0; e < p.Ev; ++e) orow[e] *= inv;
+      if (!p.whole_rows) {
+        const T inv = T(1) / l[r];
+        for (std::int64_t e = 0; e < p.Ev; ++e) orow[e] *= inv;
+      }
       lse[b * p.L + i0 + r] = m[r] + std::log(l[r]);
     }
   });
@@ -295,10 +358,12 @@ void forward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& o
 
 // One batch index per task: the key-block loop is outer (dk, dv of a block
 // accumulate over the query blocks), and dq of the whole batch index belongs
-// to this task, so no two threads write one gradient row.
+// to this task, so no two threads write one gradient row. With the weights
+// the forward kept (whole_rows), the tiles' scores and exps are not
+// recomputed.
 template <class T>
 void backward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& dout, const BatchedView& out,
-                   const T* lse, T* dq, T* dk, T* dv) {
+                   const T* lse, const T* kept, T* dq, T* dk, T* dv) {
   const double flops = 4.0 * static_cast<double>(p.B) * static_cast<double>(p.L) * static_cast<double>(p.S) *
                        static_cast<double>(p.E + p.Ev);
   for_each_task(p.B, flops, [&](std::int64_t b) {
@@ -308,71 +373,95 @@ void backward_impl(const Plan& p, const AttentionOptions& o, const BatchedView& 
     const T* lb = lse + b * p.L;
     const T* qb = p.q.t.data_ptr<T>() + p.q.offsets[b];
     const T* kb = p.k.t.data_ptr<T>() + p.k.offsets[b];
-    const T* vb = p.v.t.data_ptr<T>() + p.v.offsets[b];
     T* dqb = dq + b * p.L * p.E;
     T* dkb = dk + b * p.S * p.E;
     T* dvb = dv + b * p.S * p.Ev;
     // The gradients are not zeroed first: the first product into each block
     // of rows writes it (beta 0), and only blocks no product reaches are
-    // filled with zeros.
+    // filled with zeros. Except causal whole rows, where each query block
+    // reaches a few more keys than the one before: zeros, then all beta 1.
     if (p.S == 0) std::fill(dqb, dqb + p.L * p.E, T(0));
-    constexpr std::size_t kTile = kBlockQ * kBlockK;
-    T* const P = tile_scratch<T>(4 * kTile + static_cast<std::size_t>(p.L));
-    T* const Pd = P + kTile;  // P times the dropout multipliers
-    T* const drop = Pd + kTile;
-    T* const dP = drop + kTile;
+    const bool growing = p.whole_rows && o.is_causal;
+    if (growing) {
+      std::fill(dkb, dkb + p.S * p.E, T(0));
+      std::fill(dvb, dvb + p.S * p.Ev, T(0));
+    }
+    const std::size_t tile = static_cast<std::size_t>(p.block_q * p.block_k);
+    T* const scratch = tile_scratch<T>(4 * tile + static_cast<std::size_t>(p.L));
+    T* const Pd = scratch + tile;  // P times the dropout multipliers
+    T* const drop = Pd + tile;
+    T* const dP = drop + tile;
     // D_i = dout_i . out_i = sum_j P_ij dP_ij (also with dropout), the
     // softmax backward's row term.
-    T* const D = dP + kTile;
+    T* const D = dP + tile;
     for (std::int64_t i = 0; i < p.L; ++i) {
       const T* dor = dob + i * dld;
       const T* orow = ob + i * old;
       D[i] = lane_sum<T>(p.Ev, [dor, orow](std::int64_t e) { return dor[e] * orow[e]; });
     }
-    for (std::int64_t j0 = 0; j0 < p.S; j0 += kBlockK) {
-      const std::int64_t cols = std::min(kBlockK, p.S - j0);
+    for (std::int64_t j0 = 0; j0 < p.S; j0 += p.block_k) {
       // Causal: query blocks wholly above the diagonal attend none of these keys.
-      const std::int64_t first = o.is_causal ? (j0 / kBlockQ) * kBlockQ : 0;
+      const std::int64_t first = o.is_causal ? (j0 / p.block_q) * p.block_q : 0;
       if (first >= p.L) {  // no query attends these keys
+        const std::int64_t cols = std::min(p.block_k, p.S - j0);
         std::fill(dkb + j0 * p.E, dkb + (j0 + cols) * p.E, T(0));
         std::fill(dvb + j0 * p.Ev, dvb + (j0 + cols) * p.Ev, T(0));
       }
-      for (std::int64_t i0 = first; i0 < p.L; i0 += kBlockQ) {
-        const std::int64_t rows = std::min(kBlockQ, p.L - i0);
-        const double dkv_beta = i0 == first ? 0.0 : 1.0, dq_beta = j0 == 0 ? 0.0 : 1.0;
-        score_tile(p, o, b, i0, rows, j0, cols, P);
+      const std::int64_t tile_cols = std::min(p.block_k, p.S - j0);
+      const T* vt = p.vt.t.data_ptr<T>() + p.vt.offsets[b] + j0;  // the value tile, transposed
+      for (std::int64_t i0 = first; i0 < p.L; i0 += p.block_q) {
+        const std::int64_t rows = std::min(p.block_q, p.L - i0);
+        // A whole-row tile stops at the block's last attended key, as the forward's did.
+        const std::int64_t cols = p.whole_rows ? key_end(p, o, i0, rows) : tile_cols;
+        const double dkv_beta = i0 == first && !growing ? 0.0 : 1.0, dq_beta = j0 == 0 ? 0.0 : 1.0;
+        // The weights, row r at P + r * pld.
+        const T* P = nullptr;
+        std::int64_t pld = cols;
         bool nan_rows = false;  // a NaN row's weights are all NaN, excluded keys' too
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const T l = lb[i0 + r];
-          T* pr = P + r * cols;
-          if (std::isinf(l) && l < 0) {
-            std::fill(pr, pr + cols, T(0));
-          } else {
-            nan_rows = nan_rows || std::isnan(l);
-            // Keys from n on are masked by is_causal: weight 0, or NaN in a NaN row.
-            const std::int64_t n = std::isnan(l) ? cols : attended(o, i0 + r, j0, cols);
-            vec::exp_shifted(pr, pr, n, l);
-            std::fill(pr + n, pr + cols, T(0));
+        for (std::int64_t r = 0; r < rows; ++r) nan_rows = nan_rows || std::isnan(lb[i0 + r]);
+        if (kept) {
+          P = kept + (b * p.L + i0) * p.S;
+          pld = p.S;
+        } else {
+          T* const s = scratch;
+          score_tile(p, o, b, i0, rows, j0, cols, s, cols);
+          for (std::int64_t r = 0; r < rows; ++r) {
+            const T l = lb[i0 + r];
+            T* pr = s + r * cols;
+            if (std::isinf(l) && l < 0) {
+              std::fill(pr, pr + cols, T(0));
+            } else {
+              // Keys from n on are masked by is_causal: weight 0, or NaN in a NaN row.
+              const std::int64_t n = std::isnan(l) ? cols : attended(o, i0 + r, j0, cols);
+              vec::exp_shifted(pr, pr, n, l);
+              std::fill(pr + n, pr + cols, T(0));
+            }
           }
+          P = s;
         }
-        const T* weights = P;   // what multiplied v in the forward
+        const T* weights = P;  // what multiplied v in the forward
+        std::int64_t wld = pld;
         if (o.dropout_p > 0) {  // the tile's multipliers, drawn once for both products
           dropout_tile(p, o, b, i0, rows, j0, cols, drop);
-          for (std::int64_t i = 0; i < rows * cols; ++i) Pd[i] = P[i] * drop[i];
+          for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t c = 0; c < cols; ++c) Pd[r * cols + c] = P[r * pld + c] * drop[r * cols + c];
           weights = Pd;
+          wld = cols;
         }
         // dv_j += weights^T dout_i
-        gemm(dtype_of<T>(), cols, p.Ev, rows, 1.0, weights, {true, cols}, dob + i0 * dld, {false, dld}, dkv_beta,
+        gemm(dtype_of<T>(), cols, p.Ev, rows, 1.0, weights, {true, wld}, dob + i0 * dld, {false, dld}, dkv_beta,
              dvb + j0 * p.Ev, p.Ev, kOp);
         // dP = dout_i v_j^T (times the dropout multipliers)
-        gemm(dtype_of<T>(), rows, cols, p.Ev, 1.0, dob + i0 * dld, {false, dld}, vb + j0 * p.v.row_stride,
-             {true, p.v.row_stride}, 0.0, dP, cols, kOp);
+        gemm(dtype_of<T>(), rows, cols, p.Ev, 1.0, dob + i0 * dld, {false, dld}, vt, {false, p.vt.row_stride}, 0.0, dP,
+             cols, kOp);
         if (o.dropout_p > 0)
           for (std::int64_t i = 0; i < rows * cols; ++i) dP[i] *= drop[i];
         // dS = P * (dP - D_i), written over dP
         for (std::int64_t r = 0; r < rows; ++r) {
           const T d = D[i0 + r];
-          for (std::int64_t c = 0; c < cols; ++c) dP[r * cols + c] = P[r * cols + c] * (dP[r * cols + c] - d);
+          const T* pr = P + r * pld;
+          T* dr = dP + r * cols;
+          for (std::int64_t c = 0; c < cols; ++c) dr[c] = pr[c] * (dr[c] - d);
         }
         // Rare: in a NaN row dS is NaN, but a key that the mask excludes had
         // its score replaced by -inf, which passes no gradient back (the math
@@ -447,30 +536,37 @@ AttentionOptions widened(const AttentionOptions& o) {
 }
 }  // namespace
 
-std::tuple<TensorBase, TensorBase> attention_forward(const TensorBase& q, const TensorBase& k, const TensorBase& v,
-                                                     const AttentionOptions& o) {
+AttentionForward attention_forward(const TensorBase& q, const TensorBase& k, const TensorBase& v,
+                                   const AttentionOptions& o, bool keep_weights) {
   if (is_reduced_float(q.dtype())) {
     attention_batch_shape(q, k, v, o);  // the checks, on the dtypes as given
     // The logsumexp stays in float32: the backward's weights exp(s - lse)
     // are off by as much as the lse is. Rounded to bfloat16, an lse of 40.69
     // was 40.75 (weights 6 % off); float16 rounded 65536 to inf (all weights
-    // and gradients 0).
-    auto [out, lse] = attention_forward(widen(q), widen(k), widen(v), widened(o));
-    return {to(out, q.dtype()), lse};
+    // and gradients 0). So do kept weights.
+    AttentionForward wide = attention_forward(widen(q), widen(k), widen(v), widened(o), keep_weights);
+    wide.out = to(wide.out, q.dtype());
+    return wide;
   }
-  const Plan p = make_plan(q, k, v, o);
-  TensorBase out = make_output(p, q.dtype());
+  Plan p = make_plan(q, k, v, o);
+  p.kt = batched(transposed(k), p.batch, p.E, p.S);
+  AttentionForward result;
+  result.out = make_output(p, q.dtype());
   Dims lse_shape = p.batch;
   lse_shape.push_back(p.L);
-  TensorBase lse = make_tensor(lse_shape, q.dtype());
-  dispatch_compute_floating(
-      q.dtype(), kOp, [&]<class T>() { forward_impl<T>(p, o, batched(out, p.batch, p.L, p.Ev), lse.data_ptr<T>()); });
-  return {out, lse};
+  result.logsumexp = make_tensor(lse_shape, q.dtype());
+  if (keep_weights && p.whole_rows) result.weights = make_tensor(with_matrix(p.batch, p.L, p.S), q.dtype());
+  dispatch_compute_floating(q.dtype(), kOp, [&]<class T>() {
+    forward_impl<T>(p, o, batched(result.out, p.batch, p.L, p.Ev), result.logsumexp.data_ptr<T>(),
+                    result.weights.defined() ? result.weights.data_ptr<T>() : nullptr);
+  });
+  return result;
 }
 
 std::tuple<TensorBase, TensorBase, TensorBase> attention_backward(const TensorBase& dout, const TensorBase& q,
                                                                   const TensorBase& k, const TensorBase& v,
                                                                   const TensorBase& out, const TensorBase& logsumexp,
+                                                                  const TensorBase& weights,
                                                                   const AttentionOptions& o) {
   const Dims out_shape = with_matrix(attention_batch_shape(q, k, v, o), q.size(-2), v.size(-1));
   if (dout.shape() != out_shape || dout.dtype() != q.dtype())
@@ -478,11 +574,19 @@ std::tuple<TensorBase, TensorBase, TensorBase> attention_backward(const TensorBa
                                  shape_str(dout.sizes()), dtype_name(dout.dtype()), shape_str(out_shape),
                                  dtype_name(q.dtype())));
   if (is_reduced_float(q.dtype())) {  // in float32, as the forward
-    auto [dq, dk, dv] =
-        attention_backward(widen(dout), widen(q), widen(k), widen(v), widen(out), widen(logsumexp), widened(o));
+    auto [dq, dk, dv] = attention_backward(widen(dout), widen(q), widen(k), widen(v), widen(out), widen(logsumexp),
+                                           weights, widened(o));
     return {to(dq, q.dtype()), to(dk, q.dtype()), to(dv, q.dtype())};
   }
-  const Plan p = make_plan(q, k, v, o);
+  Plan p = make_plan(q, k, v, o);
+  const bool use_kept = weights.defined() && p.whole_rows;
+  if (!use_kept) p.kt = batched(transposed(k), p.batch, p.E, p.S);
+  p.vt = batched(transposed(v), p.batch, p.Ev, p.S);
+  if (use_kept &&
+      (weights.shape() != with_matrix(p.batch, p.L, p.S) || weights.dtype() != q.dtype() || !weights.is_contiguous()))
+    throw ShapeError(fmt::format("{}_backward: kept weights are {} {}, expected contiguous {} {}", kOp,
+                                 shape_str(weights.sizes()), dtype_name(weights.dtype()),
+                                 shape_str(with_matrix(p.batch, p.L, p.S)), dtype_name(q.dtype())));
   // dout and out read in place when their rows can be (make_output's layout).
   const BatchedView dout_rows = batched(gemm_ready(dout), p.batch, p.L, p.Ev);
   const BatchedView out_rows = batched(gemm_ready(out), p.batch, p.L, p.Ev);
@@ -491,8 +595,8 @@ std::tuple<TensorBase, TensorBase, TensorBase> attention_backward(const TensorBa
   TensorBase dk = make_tensor(with_matrix(p.batch, p.S, p.E), q.dtype());
   TensorBase dv = make_tensor(with_matrix(p.batch, p.S, p.Ev), q.dtype());
   dispatch_compute_floating(q.dtype(), kOp, [&]<class T>() {
-    backward_impl<T>(p, o, dout_rows, out_rows, lse_c.data_ptr<T>(), dq.data_ptr<T>(), dk.data_ptr<T>(),
-                     dv.data_ptr<T>());
+    backward_impl<T>(p, o, dout_rows, out_rows, lse_c.data_ptr<T>(), use_kept ? weights.data_ptr<T>() : nullptr,
+                     dq.data_ptr<T>(), dk.data_ptr<T>(), dv.data_ptr<T>());
   });
   return {dq, dk, dv};
 }

@@ -2,9 +2,14 @@
 // Fused scaled dot-product attention (memory-efficient / flash attention on
 // the CPU): softmax(q k^T * scale + mask) v computed tile by tile with an
 // online softmax (running row max and sum), so that no more than one
-// [block, block] tile of scores per thread exists at a time. The forward
-// keeps only the output and each query row's logsumexp; the backward
-// recomputes the tiles from them. Every tile product is one GEMM (blas.h).
+// [64, 64] tile of scores per thread exists at a time (fewer query rows
+// when the features are many). The forward keeps only the output and each
+// query row's logsumexp; the backward recomputes the tiles from them. Up to
+// 256 keys, one [64 or fewer, S] tile spans every key (no rescaling), and
+// the forward may keep the weights for the backward instead
+// (attention_forward's keep_weights): at most 256 values per query row, so
+// memory stays linear in L. Every tile product is one GEMM (blas.h), which
+// reads keys and values transposed once per call.
 //
 // Shapes (PyTorch 2.x): q [..., L, E], k [..., S, E], v [..., S, Ev]; the
 // batch dims "..." of q, k and v broadcast together. The mask, when defined,
@@ -19,7 +24,7 @@
 // select: the scores of keys they exclude are never looked at, so a NaN there
 // does not reach the row (PyTorch's math path adds -inf to it and gets NaN).
 // A float mask is added, NaN + -inf staying NaN. Under is_causal the tiles
-// wholly above the diagonal (blocks of 64) are skipped: a NaN in q, k or v
+// wholly above the diagonal (blocks of 64 or fewer) are skipped: a NaN in q, k or v
 // does not reach an output or gradient through their zero weights, as it does
 // through the math path's products (0 * NaN is NaN); and a query row made NaN
 // by its own NaN reaches dv only for the keys of the tiles visited, not those
@@ -50,18 +55,28 @@ struct AttentionOptions {
 Dims attention_batch_shape(const TensorBase& q, const TensorBase& k, const TensorBase& v,
                            const AttentionOptions& options);
 
-// {out [*batch, L, Ev], logsumexp [*batch, L]} (a fully masked row's
-// logsumexp is -inf, a NaN row's NaN). out has q's dtype; the logsumexp is
-// float32 for float16 and bfloat16 inputs (the backward's exp(s - lse) needs
-// its precision and range), else q's dtype.
-std::tuple<TensorBase, TensorBase> attention_forward(const TensorBase& q, const TensorBase& k, const TensorBase& v,
-                                                     const AttentionOptions& options);
+// What the forward gives: out [*batch, L, Ev] and logsumexp [*batch, L] (a
+// fully masked row's logsumexp is -inf, a NaN row's NaN). out has q's dtype;
+// the logsumexp is float32 for float16 and bfloat16 inputs (the backward's
+// exp(s - lse) needs its precision and range), else q's dtype. weights, when
+// keep_weights was asked and S <= 256 keys (so that it costs at most 256
+// values per query row, linear in L): the softmax weights before dropout,
+// [*batch, L, S] in the logsumexp's dtype, for attention_backward, which
+// then recomputes no scores; their entries for keys that is_causal excludes
+// from a query's block of rows are not written (an internal layout).
+struct AttentionForward {
+  TensorBase out, logsumexp, weights;
+};
+AttentionForward attention_forward(const TensorBase& q, const TensorBase& k, const TensorBase& v,
+                                   const AttentionOptions& options, bool keep_weights = false);
 
 // {dq [*batch, L, E], dk [*batch, S, E], dv [*batch, S, Ev]} (the broadcast
-// batch shape: the caller sums them back to each input's shape).
+// batch shape: the caller sums them back to each input's shape). weights:
+// the forward's kept weights, or undefined to recompute them.
 std::tuple<TensorBase, TensorBase, TensorBase> attention_backward(const TensorBase& dout, const TensorBase& q,
                                                                   const TensorBase& k, const TensorBase& v,
                                                                   const TensorBase& out, const TensorBase& logsumexp,
+                                                                  const TensorBase& weights,
                                                                   const AttentionOptions& options);
 
 // The dropout multipliers (0 or 1 / (1 - p)) that attention_forward applies,

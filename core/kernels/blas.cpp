@@ -193,6 +193,20 @@ void dot(DType dtype, std::int64_t n, const void* a, std::int64_t inc_a, const v
   });
 }
 
+void transpose(DType dtype, std::int64_t rows, std::int64_t cols, const void* x, std::int64_t ldx, void* t,
+               std::int64_t ldt, const char* op) {
+  if (rows == 0 || cols == 0) return;
+  const blasint R = to_blasint(rows, op, rows, cols, 1), C = to_blasint(cols, op, rows, cols, 1);
+  const blasint lx = to_blasint(ldx, op, rows, cols, 1), lt = to_blasint(ldt, op, rows, cols, 1);
+  if (dtype == kFloat32)
+    cblas_somatcopy(CblasRowMajor, CblasTrans, R, C, 1.0f, static_cast<const float*>(x), lx, static_cast<float*>(t),
+                    lt);
+  else if (dtype == kFloat64)
+    cblas_domatcopy(CblasRowMajor, CblasTrans, R, C, 1.0, static_cast<const double*>(x), lx, static_cast<double*>(t),
+                    lt);
+  else throw DTypeError(fmt::format("{}: transpose takes float32 or float64, got {}", op, dtype_name(dtype)));
+}
+
 GemmStats gemm_stats() { return {g_calls.load(std::memory_order_relaxed), g_copies.load(std::memory_order_relaxed)}; }
 
 void count_operand_copy() { g_copies.fetch_add(1, std::memory_order_relaxed); }

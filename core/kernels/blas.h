@@ -40,6 +40,13 @@ void gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double al
 void dot(DType dtype, std::int64_t n, const void* a, std::int64_t inc_a, const void* b, std::int64_t inc_b, void* out,
          const char* op = "dot");
 
+// t = x^T: x a rows x cols matrix of float32 or float64 (row-major, leading
+// dimension ldx >= cols), t cols x rows (leading dimension ldt >= rows).
+// OpenBLAS's omatcopy: about five times faster than a loop's strided stores
+// (a 256 x 64 float32 matrix: 1.8 us against 8-15 us).
+void transpose(DType dtype, std::int64_t rows, std::int64_t cols, const void* x, std::int64_t ldx, void* t,
+               std::int64_t ldt, const char* op);
+
 // Counters for tests and benchmarks: how many GEMMs ran, and how many
 // operands had to be copied because BLAS could not read their layout.
 struct GemmStats {

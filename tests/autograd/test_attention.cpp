@@ -17,6 +17,7 @@
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/error.h>
+#include <tapegrad/core/kernels/attention.h>
 #include <tapegrad/core/random.h>
 #include <tapegrad/nn/functional.h>
 
@@ -208,14 +209,73 @@ TEST_CASE("scaled_dot_product_attention: a NaN query row is NaN in every floatin
 // 69 does not reach the queries of the first block of 64 through their zero
 // weights; the math path's product (0 * NaN) does, as PyTorch's.
 TEST_CASE("scaled_dot_product_attention: causal tiles above the diagonal are never read") {
-  const Tensor q = leaf_randn({1, 70, 3}), k = leaf_randn({1, 70, 3});
-  Tensor v = tg::randn({1, 70, 2}, {.dtype = tg::kFloat64});
-  v.index_put_({tg::tensor({0}), tg::tensor({69}), tg::tensor({0})}, tg::full({1}, NAN, {.dtype = tg::kFloat64}));
-  const Tensor fused = F::scaled_dot_product_attention(q, k, v, {}, 0.0, true);
-  const Tensor math = std::get<0>(tg::scaled_dot_product_attention_math(q, k, v, {}, 0.0, true));
-  CHECK(tg::isfinite(fused.narrow(1, 0, 64)).all().item<bool>());
-  CHECK(tg::isnan(math.narrow(1, 0, 64).select(2, 0)).all().item<bool>());
-  CHECK(std::isnan(fused.select(1, 69).select(1, 0).item<double>()));  // the row that attends key 69
+  for (const std::int64_t L : {70, 300}) {  // one tile of all keys per query block, and 64-key tiles
+    CAPTURE(L);
+    const Tensor q = leaf_randn({1, L, 3}), k = leaf_randn({1, L, 3});
+    Tensor v = tg::randn({1, L, 2}, {.dtype = tg::kFloat64});
+    v.index_put_({tg::tensor({0}), tg::tensor({L - 1}), tg::tensor({0})}, tg::full({1}, NAN, {.dtype = tg::kFloat64}));
+    const Tensor fused = F::scaled_dot_product_attention(q, k, v, {}, 0.0, true);
+    const Tensor math = std::get<0>(tg::scaled_dot_product_attention_math(q, k, v, {}, 0.0, true));
+    const std::int64_t clean = (L - 1) / 64 * 64;  // the query blocks before the last key's
+    CHECK(tg::isfinite(fused.narrow(1, 0, clean)).all().item<bool>());
+    CHECK(tg::isnan(math.narrow(1, 0, clean).select(2, 0)).all().item<bool>());
+    CHECK(std::isnan(fused.select(1, L - 1).select(1, 0).item<double>()));  // the row that attends key L - 1
+    // The clean rows' query gradients stay finite too.
+    const auto dq = tg::grad({tg::sum(fused)}, {q});
+    CHECK(tg::isfinite(dq[0].narrow(1, 0, clean)).all().item<bool>());
+    CHECK(tg::isnan(dq[0].narrow(1, clean, L - clean)).any().item<bool>());
+  }
+}
+
+// Up to 256 keys the forward keeps the softmax weights, and the backward
+// reads them instead of recomputing the scores; given none, it recomputes.
+// The two must agree (to rounding: exp(s - m) / l against exp(s - lse)),
+// with masks, causal rows, dropout and rows that attend nothing; beyond 256
+// keys nothing is kept, so that memory stays linear in L.
+TEST_CASE("scaled_dot_product_attention: kept weights and recomputed ones give the same gradients") {
+  namespace K = tg::kernel;
+  tg::manual_seed(17);
+  for (const bool causal : {false, true})
+    for (const double p : {0.0, 0.4})
+      for (const bool masked : {false, true}) {
+        if (causal && masked) continue;
+        CAPTURE(causal);
+        CAPTURE(p);
+        CAPTURE(masked);
+        const Tensor q = tg::randn({2, 3, 130, 5}, {.dtype = tg::kFloat64});
+        const Tensor k = tg::randn({2, 3, 150, 5}, {.dtype = tg::kFloat64});
+        const Tensor v = tg::randn({2, 3, 150, 4}, {.dtype = tg::kFloat64});
+        K::AttentionOptions o;
+        o.is_causal = causal;
+        o.scale = 0.4;
+        o.dropout_p = p;
+        o.dropout_seed = 1234;
+        if (masked) {
+          Tensor m = tg::rand({130, 150}) > 0.5;
+          m.index_fill_(0, tg::tensor({3, 100}), 0.0);  // rows that attend nothing
+          o.mask = m;
+        }
+        const K::AttentionForward kept = K::attention_forward(q, k, v, o, true);
+        const K::AttentionForward plain = K::attention_forward(q, k, v, o);
+        REQUIRE(kept.weights.defined());
+        CHECK_FALSE(plain.weights.defined());
+        CHECK(tg::equal(Tensor(kept.out), Tensor(plain.out)));
+        CHECK(tg::equal(Tensor(kept.logsumexp), Tensor(plain.logsumexp)));
+        const Tensor dout = tg::randn({2, 3, 130, 4}, {.dtype = tg::kFloat64});
+        const auto a = K::attention_backward(dout, q, k, v, kept.out, kept.logsumexp, kept.weights, o);
+        const auto b = K::attention_backward(dout, q, k, v, plain.out, plain.logsumexp, {}, o);
+        tg_test::check_close(Tensor(std::get<0>(a)), Tensor(std::get<0>(b)), 1e-12);
+        tg_test::check_close(Tensor(std::get<1>(a)), Tensor(std::get<1>(b)), 1e-12);
+        tg_test::check_close(Tensor(std::get<2>(a)), Tensor(std::get<2>(b)), 1e-12);
+      }
+  const Tensor q = tg::randn({1, 8, 4}), k = tg::randn({1, 257, 4}), v = tg::randn({1, 257, 4});
+  CHECK_FALSE(K::attention_forward(q, k, v, {.scale = 0.5}, true).weights.defined());
+  // Kept weights of the wrong shape are refused, not read out of bounds.
+  const Tensor k2 = tg::randn({1, 20, 4}), v2 = tg::randn({1, 20, 4});
+  const K::AttentionForward f = K::attention_forward(q, k2, v2, {.scale = 0.5}, true);
+  CHECK_THROWS_AS(
+      K::attention_backward(tg::randn({1, 8, 4}), q, k2, v2, f.out, f.logsumexp, tg::zeros({1, 8, 19}), {.scale = 0.5}),
+      tg::ShapeError);
 }
 
 // float16 and bfloat16 compute in float32 and keep the logsumexp there: the
@@ -300,24 +360,39 @@ TEST_CASE("scaled_dot_product_attention: no keys give zeros; no features need a 
 
 TEST_CASE("scaled_dot_product_attention: the fused op equals the math path, dropout included") {
   tg::manual_seed(7);
+  enum class Mask { none, boolean, additive };
   struct Config {
     Dims q, k, v;
     bool causal;
     double p;
+    Mask mask = Mask::none;
   };
+  // Up to 256 keys one tile spans them all and the forward keeps the
+  // weights; beyond, 64-key tiles with the online softmax's rescaling.
   const std::vector<Config> configs = {
       {{2, 70, 8}, {2, 130, 8}, {2, 130, 5}, false, 0.0},
       {{2, 3, 100, 4}, {2, 3, 100, 4}, {2, 3, 100, 4}, true, 0.0},
       {{2, 66, 4}, {2, 80, 4}, {2, 80, 3}, false, 0.3},
       {{1, 2, 90, 4}, {1, 2, 90, 4}, {1, 2, 90, 6}, true, 0.5},
+      {{2, 70, 4}, {2, 256, 4}, {2, 256, 3}, false, 0.2, Mask::boolean},
+      {{2, 70, 4}, {2, 300, 4}, {2, 300, 3}, false, 0.0},
+      {{1, 300, 4}, {1, 300, 4}, {1, 300, 3}, true, 0.3},
+      {{2, 130, 4}, {2, 257, 4}, {2, 257, 3}, false, 0.0, Mask::boolean},
+      {{2, 65, 4}, {2, 270, 4}, {2, 270, 3}, false, 0.25, Mask::additive},
+      {{2, 65, 4}, {2, 200, 4}, {2, 200, 3}, false, 0.0, Mask::additive},
   };
   for (const auto& cfg : configs) {
     CAPTURE(cfg.q);
+    CAPTURE(cfg.k);
     CAPTURE(cfg.p);
     Tensor q = leaf_randn(cfg.q), k = leaf_randn(cfg.k), v = leaf_randn(cfg.v);
+    Tensor mask;
+    const std::int64_t L = cfg.q[cfg.q.size() - 2], S = cfg.k[cfg.k.size() - 2];
+    if (cfg.mask == Mask::boolean) mask = tg::rand({L, S}) > 0.3;
+    if (cfg.mask == Mask::additive) mask = tg::randn({L, S}, {.dtype = tg::kFloat64});
     tg::Generator g1(99), g2(99);
-    const Tensor fused = F::scaled_dot_product_attention(q, k, v, {}, cfg.p, cfg.causal, {}, &g1);
-    auto [math, weights] = tg::scaled_dot_product_attention_math(q, k, v, {}, cfg.p, cfg.causal, {}, &g2);
+    const Tensor fused = F::scaled_dot_product_attention(q, k, v, mask, cfg.p, cfg.causal, {}, &g1);
+    auto [math, weights] = tg::scaled_dot_product_attention_math(q, k, v, mask, cfg.p, cfg.causal, {}, &g2);
     tg_test::check_close(fused, math, 1e-12);
     const Tensor w = tg::randn(fused.shape(), {.dtype = tg::kFloat64});
     const auto fused_grads = tg::grad({tg::sum(tg::mul(fused, w))}, {q, k, v}, {}, {.retain_graph = true});
