@@ -175,8 +175,8 @@ Tensor argwhere(const Tensor& x);
 /// @param mask bool, broadcast with x
 /// @throws tg::DTypeError for a mask that is not bool, tg::ShapeError for shapes that do not broadcast.
 Tensor masked_select(const Tensor& x, const Tensor& mask);
-/// Whether any (all) element is nonzero, in the whole tensor or along dim,
-/// as torch.any / all: a bool tensor, no gradient.
+/// Whether any (all) element is nonzero, in the whole tensor or along dim, as
+/// torch.any / all: a bool tensor (uint8 for a uint8 x, as torch), no gradient.
 ///@{
 Tensor any(const Tensor& x);
 Tensor any(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);

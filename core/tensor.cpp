@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/dtype_check.h>
 #include <tapegrad/core/kernels/loop.h>
 
 namespace tg {
@@ -25,10 +26,15 @@ std::int64_t TensorBase::stride(std::int64_t dim) const {
   return checked().strides[wrap_dim(dim, this->dim(), "stride")];
 }
 
-void refuse_bool(const TensorBase& x, const char* op) {
-  if (x.dtype() == kBool)
-    throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool (shape {})", op, shape_str(x.sizes())));
+void check_dtype(const TensorBase& x, const char* op, DTypeClass accepted) {
+  const DType d = x.dtype();
+  if (accepted == DTypeClass::Floating ? is_floating(d) : d != kBool) return;
+  throw DTypeError(fmt::format("{}: expected a {} tensor, got {} (shape {})", op,
+                               accepted == DTypeClass::Floating ? "floating-point" : "numeric", dtype_name(d),
+                               shape_str(x.sizes())));
 }
+
+void refuse_bool(const TensorBase& x, const char* op) { check_dtype(x, op, DTypeClass::Numeric); }
 
 TensorBase make_tensor(Dims shape, DType dtype) {
   // The strides multiply the non-zero sizes, so their product must not

@@ -270,9 +270,9 @@ TensorBase randperm(std::int64_t n, Generator* gen = nullptr);
 /// Makes a tensor with a fresh contiguous storage (core internals and kernels).
 TensorBase make_tensor(Dims shape, DType dtype);
 
-/// For the ops PyTorch refuses bool for (argmax, topk, trace, gelu, ...).
-/// @throws tg::DTypeError "<op>: expected a numeric tensor, got bool (shape
-///   ...)" when x is bool.
+/// For the ops PyTorch refuses bool for (argmax, topk, trace, ...): the same as
+/// check_dtype(x, op, DTypeClass::Numeric) (core/dtype_check.h, which has the
+///   floating-only check too).
 void refuse_bool(const TensorBase& x, const char* op);
 /// A new TensorImpl viewing `base`'s storage (core internals and kernels).
 /// Autograd does not know the result aliases `base`: it has no grad_fn, and

@@ -217,13 +217,13 @@ void elementwise(Builder& r) {
   r.add("relu", "", kUnary, u([](auto& x, Args&) { return tg::relu(x); })).dom({Z}).types(number_types());
   r.add("leaky_relu", "default slope", kUnary, u([](auto& x, Args&) { return tg::leaky_relu(x); }))
       .dom({Z})
-      .types(number_types());
+      .types(float_types());
   r.add("leaky_relu", "slope 0.2", kUnary, u([](auto& x, Args& a) { return tg::leaky_relu(x, a.scalar(0.2)); }))
       .dom({Z})
-      .types(number_types());
+      .types(float_types());
   r.add("sigmoid", "", kUnary, u([](auto& x, Args&) { return tg::sigmoid(x); }));
   r.add("tanh", "", kUnary, u([](auto& x, Args&) { return tg::tanh(x); }));
-  r.add("gelu", "", kUnary, u([](auto& x, Args&) { return tg::gelu(x); })).types(number_types());
+  r.add("gelu", "", kUnary, u([](auto& x, Args&) { return tg::gelu(x); })).types(float_types());
   r.add("clamp", "min and max", kUnary,
         u([](auto& x, Args& a) { return tg::clamp(x, a.scalar(-0.7), a.scalar(0.8)); }));
   r.add("clamp", "min", kUnary, u([](auto& x, Args& a) { return tg::clamp(x, a.scalar(-0.3), std::nullopt); }));
@@ -318,7 +318,7 @@ void elementwise(Builder& r) {
       .types(number_types());
   r.add("Tensor::sigmoid", "", kUnary, u([](auto& x, Args&) { return x.sigmoid(); })).alias("sigmoid");
   r.add("Tensor::tanh", "", kUnary, u([](auto& x, Args&) { return x.tanh(); })).alias("tanh");
-  r.add("Tensor::gelu", "", kUnary, u([](auto& x, Args&) { return x.gelu(); })).alias("gelu").types(number_types());
+  r.add("Tensor::gelu", "", kUnary, u([](auto& x, Args&) { return x.gelu(); })).alias("gelu").types(float_types());
   r.add("Tensor::clamp", "", kUnary, u([](auto& x, Args& a) { return x.clamp(a.scalar(-0.5), a.scalar(0.5)); }))
       .alias("clamp");
 }
@@ -766,8 +766,8 @@ void nn_ops(Builder& r) {
   r.add("F::leaky_relu", "", kUnary, u([](auto& x, Args& a) { return F::leaky_relu(x, a.scalar(0.1)); }))
       .dom({Z})
       .alias("leaky_relu")
-      .types(number_types());
-  r.add("F::gelu", "", kUnary, u([](auto& x, Args&) { return F::gelu(x); })).alias("gelu").types(number_types());
+      .types(float_types());
+  r.add("F::gelu", "", kUnary, u([](auto& x, Args&) { return F::gelu(x); })).alias("gelu").types(float_types());
   r.add("F::sigmoid", "", kUnary, u([](auto& x, Args&) { return F::sigmoid(x); })).alias("sigmoid").types(all_types());
   r.add("F::tanh", "", kUnary, u([](auto& x, Args&) { return F::tanh(x); })).alias("tanh").types(all_types());
   r.add("F::softmax", "", kDims, u([](auto& x, Args& a) { return F::softmax(x, a.dim(-1)); })).alias("softmax");

@@ -1,7 +1,8 @@
 // Activations and clamp: relu, leaky_relu, sigmoid, tanh, gelu, clamp.
 //
-// On bool, as PyTorch 1.13: relu, leaky_relu and gelu refuse it; sigmoid and
-// tanh give float32.
+// Dtypes, as PyTorch 1.13: leaky_relu and gelu take floating tensors only
+// (check_dtype); relu refuses bool; sigmoid and tanh give float32 on integers
+// and bool (tests/autograd/test_dtype_support.cpp holds them to torch's table).
 //
 // Each backward is one fused kernel (core/kernels/elementwise.h) instead of a
 // chain of temporaries, since these run once per layer per training step. The
@@ -13,6 +14,7 @@
 
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/dtype_check.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/profiler.h>
 
@@ -121,7 +123,7 @@ Tensor relu(const Tensor& x) {
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
   TG_PROFILE_OP("leaky_relu", x);
-  refuse_bool(x, "leaky_relu");
+  check_dtype(x, "leaky_relu", DTypeClass::Floating);
   Tensor y = kernel::leaky_relu(x, negative_slope);
   if (autograd::needs_grad(x))
     autograd::record("leaky_relu", {&x}, {&y}, [sx = SavedTensor(x, false), negative_slope](Backward& bw) {
@@ -155,7 +157,7 @@ Tensor tanh(const Tensor& x) {
 
 Tensor gelu(const Tensor& x) {
   TG_PROFILE_OP("gelu", x);
-  refuse_bool(x, "gelu");
+  check_dtype(x, "gelu", DTypeClass::Floating);
   if (!autograd::needs_grad(x)) return Tensor(kernel::gelu(x));
   // Training: the derivative comes from the forward's Phi and phi (one more
   // saved tensor), which halves what gelu costs a step.

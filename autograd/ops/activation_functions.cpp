@@ -10,6 +10,7 @@
 
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/dtype_check.h>
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/math.h>
@@ -37,12 +38,6 @@ Tensor elu_op(const char* name, const Tensor& x, double alpha, double scale, dou
                       mul(dy, mul(exp(mul(x, input_scale)), alpha * scale * input_scale))));
     });
   return y;
-}
-
-void check_floating(const char* op, const Tensor& x) {
-  if (!is_floating(x.dtype()))
-    throw DTypeError(
-        fmt::format("{}: expected a floating-point tensor (float32 or float64), got {}", op, dtype_name(x.dtype())));
 }
 
 }  // namespace
@@ -165,7 +160,7 @@ Tensor softsign(const Tensor& x) {
 // narrow/sigmoid/mul it is made of.
 Tensor glu(const Tensor& x, std::int64_t dim) {
   TG_PROFILE_OP("glu", x);
-  check_floating("glu", x);
+  check_dtype(x, "glu", DTypeClass::Floating);
   if (x.dim() == 0) throw ShapeError("glu: does not support 0-d tensors (it halves a dimension)");
   const std::int64_t d = dim < 0 ? dim + x.dim() : dim;
   if (d < 0 || d >= x.dim())

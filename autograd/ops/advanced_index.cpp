@@ -520,15 +520,21 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 }
 
 // Counting nonzero (zero) elements: NaN counts as nonzero, as in PyTorch.
-Tensor any(const Tensor& x) { return x.detach().ne(0.0).sum().gt(0.0); }
+// A uint8 x gives uint8 0 and 1, as PyTorch's any and all (its legacy rule).
+namespace {
+Tensor logical_result(const Tensor& x, const Tensor& result) {
+  return x.dtype() == kUInt8 ? result.to(kUInt8) : result;
+}
+}  // namespace
+Tensor any(const Tensor& x) { return logical_result(x, x.detach().ne(0.0).sum().gt(0.0)); }
 Tensor any(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
   wrap_dim(dim, x.dim(), "any");
-  return x.detach().ne(0.0).sum(dim, keepdim).gt(0.0);
+  return logical_result(x, x.detach().ne(0.0).sum(dim, keepdim).gt(0.0));
 }
-Tensor all(const Tensor& x) { return x.detach().eq(0.0).sum().eq(0.0); }
+Tensor all(const Tensor& x) { return logical_result(x, x.detach().eq(0.0).sum().eq(0.0)); }
 Tensor all(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
   wrap_dim(dim, x.dim(), "all");
-  return x.detach().eq(0.0).sum(dim, keepdim).eq(0.0);
+  return logical_result(x, x.detach().eq(0.0).sum(dim, keepdim).eq(0.0));
 }
 
 // ---- Tensor methods ---------------------------------------------------------------

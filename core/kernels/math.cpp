@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/dtype_check.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/elementwise_loop.h>
 
@@ -484,7 +485,7 @@ TensorBase mish(const TensorBase& x) {
 }
 
 TensorBase hardtanh(const TensorBase& x, double min, double max) {
-  if (x.dtype() == kBool) throw DTypeError("hardtanh: not supported for bool tensors");
+  check_dtype(x, "hardtanh", DTypeClass::Numeric);
   return clamp(x, min, max);
 }
 
@@ -511,7 +512,7 @@ TensorBase logsigmoid(const TensorBase& x) {
 }
 
 TensorBase softsign(const TensorBase& x) {
-  if (x.dtype() == kBool) throw DTypeError("softsign: not supported for bool tensors");
+  check_dtype(x, "softsign", DTypeClass::Numeric);
   return real_unary(x, [](auto v) { return v / (decltype(v)(1) + std::abs(v)); });
 }
 

@@ -79,11 +79,14 @@ TEST_CASE("bool: the activations PyTorch refuses throw DTypeError naming the op 
   }
 }
 
-TEST_CASE("bool: leaky_relu and gelu word the refusal as argmax does") {
+TEST_CASE("bool: leaky_relu and gelu word the refusal as every floating-only op does (check_dtype)") {
   const Tensor b = bool_matrix();
-  CHECK_THROWS_WITH_AS(tg::leaky_relu(b), "leaky_relu: expected a numeric tensor, got bool (shape [2, 2])",
+  CHECK_THROWS_WITH_AS(tg::leaky_relu(b), "leaky_relu: expected a floating-point tensor, got bool (shape [2, 2])",
                        tg::DTypeError);
-  CHECK_THROWS_WITH_AS(tg::gelu(b), "gelu: expected a numeric tensor, got bool (shape [2, 2])", tg::DTypeError);
+  CHECK_THROWS_WITH_AS(tg::gelu(b), "gelu: expected a floating-point tensor, got bool (shape [2, 2])", tg::DTypeError);
+  // Integers too, as PyTorch 1.13 ("GeluKernelImpl" not implemented for 'Long').
+  CHECK_THROWS_WITH_AS(tg::gelu(tg::tensor({1, 2})), "gelu: expected a floating-point tensor, got int64 (shape [2])",
+                       tg::DTypeError);
   // 0-d and empty ones too.
   CHECK_THROWS_AS(tg::gelu(tg::tensor({1.0}, {}, {.dtype = tg::kBool})), tg::DTypeError);
   CHECK_THROWS_AS(tg::leaky_relu(tg::zeros({0, 3}, {.dtype = tg::kBool})), tg::DTypeError);

@@ -70,8 +70,8 @@ const std::set<std::string> kNotOps = {
     "backward", "grad", "gradcheck", "gradcheck_result", "gradgradcheck", "gradgradcheck_result",
     // gradient checkpointing runs the caller's function (autograd/grad_checkpoint.h)
     "checkpoint",
-    // the ops' shared dtype check (core/tensor.h)
-    "refuse_bool",
+    // the ops' shared dtype checks (core/tensor.h, core/dtype_check.h)
+    "refuse_bool", "check_dtype",
     // printing and files
     "operator<<", "repr", "to_string", "print", "save", "save_to_bytes", "load", "load_from_bytes"};
 
