@@ -244,7 +244,8 @@ std::string mismatch(const Form& form, const nlohmann::json& row, const Tensor& 
     const bool value_error = row.at("kind") == "value";
     try {
       const Tensor y = form.call(x, x);
-      return "returned " + std::string(tg::dtype_name(y.dtype())) + ", torch raises: " + row.at("error").get<std::string>();
+      return "returned " + std::string(tg::dtype_name(y.dtype())) +
+             ", torch raises: " + row.at("error").get<std::string>();
     } catch (const tg::DTypeError& e) {
       const std::string message = e.what();
       if (value_error) return "threw DTypeError, torch refuses the values (a ValueError): " + message;

@@ -42,14 +42,20 @@ const std::map<std::string, Call>& calls() {
       {"index_select idx [0]", [] { return tg::index_select(x(), 0, idx({0})); }},
       {"index_select idx 0-d", [] { return tg::index_select(x(), 0, idx0(0)); }},
       {"index_select dim -1", [] { return tg::index_select(x(), -1, idx({0})); }},
-      {"index_select idx [0, 0]", [] { return tg::index_select(x(), 0, idx({0, 0})); }},
+      {"index_select idx [0, 0]",
+       [] {
+         return tg::index_select(x(), 0, idx({0, 0}));
+       }},
       {"index_select idx []", [] { return tg::index_select(x(), 0, idx({})); }},
       {"index_select idx [1]", [] { return tg::index_select(x(), 0, idx({1})); }},
       {"index_select dim 1", [] { return tg::index_select(x(), 1, idx({0})); }},
       {"index_select 1-d, idx 0-d", [] { return tg::index_select(v(), 0, idx0(2)); }},
       {"gather idx 0-d", [] { return tg::gather(x(), 0, idx0(0)); }},
       {"gather idx [0]", [] { return tg::gather(x(), 0, idx({0})); }},
-      {"gather idx [0, 0]", [] { return tg::gather(x(), 0, idx({0, 0})); }},
+      {"gather idx [0, 0]",
+       [] {
+         return tg::gather(x(), 0, idx({0, 0}));
+       }},
       {"gather idx 0-d 1", [] { return tg::gather(x(), 0, idx0(1)); }},
       {"gather 1-d, idx 0-d", [] { return tg::gather(v(), 0, idx0(2)); }},
       {"scatter idx 0-d src 0-d", [] { return tg::scatter(x(), 0, idx0(0), f0(7)); }},
@@ -61,12 +67,21 @@ const std::map<std::string, Call>& calls() {
       {"index_add idx 0-d src 0-d", [] { return tg::index_add(x(), 0, idx0(0), f0(7)); }},
       {"index_add idx [0] src 0-d", [] { return tg::index_add(x(), 0, idx({0}), f0(7)); }},
       {"index_add idx [0] src [7]", [] { return tg::index_add(x(), 0, idx({0}), f1({7})); }},
-      {"index_add idx [0, 0] src [7, 8]", [] { return tg::index_add(x(), 0, idx({0, 0}), f1({7, 8})); }},
-      {"index_copy idx [0, 0] src [7, 8]", [] { return tg::index_copy(x(), 0, idx({0, 0}), f1({7, 8})); }},
+      {"index_add idx [0, 0] src [7, 8]",
+       [] {
+         return tg::index_add(x(), 0, idx({0, 0}), f1({7, 8}));
+       }},
+      {"index_copy idx [0, 0] src [7, 8]",
+       [] {
+         return tg::index_copy(x(), 0, idx({0, 0}), f1({7, 8}));
+       }},
       {"index_add 1-d, idx 0-d src [7]", [] { return tg::index_add(v(), 0, idx0(2), f1({7})); }},
       {"index_fill idx 0-d", [] { return tg::index_fill(x(), 0, idx0(0), 7.0); }},
       {"index_fill idx [0]", [] { return tg::index_fill(x(), 0, idx({0}), 7.0); }},
-      {"index_fill idx [0, 0]", [] { return tg::index_fill(x(), 0, idx({0, 0}), 7.0); }},
+      {"index_fill idx [0, 0]",
+       [] {
+         return tg::index_fill(x(), 0, idx({0, 0}), 7.0);
+       }},
       {"index_fill idx [1]", [] { return tg::index_fill(x(), 0, idx({1}), 7.0); }},
       {"index_fill 1-d, idx 0-d", [] { return tg::index_fill(v(), 0, idx0(2), 7.0); }},
       {"index_copy idx 0-d src 0-d", [] { return tg::index_copy(x(), 0, idx0(0), f0(7)); }},
@@ -75,7 +90,10 @@ const std::map<std::string, Call>& calls() {
       {"index_copy 1-d, idx 0-d src [7]", [] { return tg::index_copy(v(), 0, idx0(2), f1({7})); }},
       {"masked_select mask 0-d true", [] { return tg::masked_select(x(), flag(true)); }},
       {"masked_select mask 0-d false", [] { return tg::masked_select(x(), flag(false)); }},
-      {"masked_select mask [true, false]", [] { return tg::masked_select(x(), tg::tensor({true, false})); }},
+      {"masked_select mask [true, false]",
+       [] {
+         return tg::masked_select(x(), tg::tensor({true, false}));
+       }},
       {"masked_select 1-d, mask 0-d", [] { return tg::masked_select(v(), flag(true)); }},
       {"masked_fill mask 0-d", [] { return tg::masked_fill(x(), flag(true), 7.0); }},
   };
@@ -108,8 +126,7 @@ TEST_CASE("index ops on 0-d inputs and with 0-d indices give torch 1.13's result
       }
       CHECK_MESSAGE(!message.empty(), "returned, torch raises: " << want.at("error").get<std::string>());
       // A message of tapegrad's own (expected differences) is checked word for word.
-      if (want.contains("expected_difference"))
-        CHECK(message.starts_with(want.at("error").get<std::string>()));
+      if (want.contains("expected_difference")) CHECK(message.starts_with(want.at("error").get<std::string>()));
       continue;
     }
     if (want.contains("known_gap")) {
@@ -140,15 +157,14 @@ TEST_CASE("index ops on 0-d: the errors are tapegrad's kinds, naming the op") {
   CHECK_THROWS_WITH_AS(tg::index_select(x(), 1, idx({0})), doctest::Contains("index_select"), tg::IndexError);
   CHECK_THROWS_WITH_AS(tg::gather(x(), 0, idx0(1)), doctest::Contains("gather"), tg::IndexError);
   CHECK_THROWS_WITH_AS(tg::index_fill(x(), 0, idx({1}), 7.0), doctest::Contains("index_fill"), tg::IndexError);
-  CHECK_THROWS_WITH_AS(tg::index_add(x(), 0, idx({0, 0}), f1({7, 8})), doctest::Contains("index_add"),
-                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::index_add(x(), 0, idx({0, 0}), f1({7, 8})), doctest::Contains("index_add"), tg::ShapeError);
 }
 
 TEST_CASE("index ops on 0-d: gradients flow back to the 0-d input and source") {
   const Tensor a = tg::scalar_tensor(5.0, tg::kFloat64).set_requires_grad(true);
   const Tensor s = tg::scalar_tensor(7.0, tg::kFloat64).set_requires_grad(true);
-  Tensor y = tg::index_select(a, 0, idx({0})) * 3 + tg::gather(a, 0, idx0(0)) +
-             tg::index_add(a, 0, idx0(0), s, 2.0) + tg::masked_select(a, flag(true)).sum();
+  Tensor y = tg::index_select(a, 0, idx({0})) * 3 + tg::gather(a, 0, idx0(0)) + tg::index_add(a, 0, idx0(0), s, 2.0) +
+             tg::masked_select(a, flag(true)).sum();
   y.backward();
   CHECK(a.grad().shape() == tg::Dims{});
   CHECK(a.grad().item<double>() == 3 + 1 + 1 + 1);  // index_add: dx = dy (alpha scales src)
