@@ -136,9 +136,11 @@ std::string capture_recording_site();
 
 /// Connects `node` to its inputs and makes it the grad_fn of `outputs`
 /// (output i gets output_nr i; a null pointer skips a non-differentiable slot).
-void attach(const std::shared_ptr<Node>& node, std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs);
+/// Takes `node` by value: record() moves its only reference in, which the
+/// last output then keeps (no count to raise and lower again).
+void attach(std::shared_ptr<Node> node, std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs);
 /// attach() with the inputs as a span of tensors.
-void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<Tensor* const> outputs);
+void attach(std::shared_ptr<Node> node, std::span<const Tensor> inputs, std::span<Tensor* const> outputs);
 
 /// Makes the current grad_fn of `t` (a non-leaf that retains its gradient,
 /// `m` its state) add the gradient of t to t's .grad(). attach() calls it
@@ -157,9 +159,9 @@ void install_retain_hook(const Tensor& t, AutogradMeta& m);
 template <class F>
 void record(const char* name, std::initializer_list<const Tensor*> inputs, std::initializer_list<Tensor*> outputs,
             F&& backward) {
-  auto node =
+  std::shared_ptr<Node> node =
       std::allocate_shared<FunctionNode<std::decay_t<F>>>(CachingAllocator<Node>{}, name, std::forward<F>(backward));
-  attach(node, std::span<const Tensor* const>(inputs.begin(), inputs.size()),
+  attach(std::move(node), std::span<const Tensor* const>(inputs.begin(), inputs.size()),
          std::span<Tensor* const>(outputs.begin(), outputs.size()));
 }
 
@@ -168,17 +170,17 @@ void record(const char* name, std::initializer_list<const Tensor*> inputs, std::
 template <class F>
 void record(const char* name, std::initializer_list<const Tensor*> inputs, std::span<Tensor* const> outputs,
             F&& backward) {
-  auto node =
+  std::shared_ptr<Node> node =
       std::allocate_shared<FunctionNode<std::decay_t<F>>>(CachingAllocator<Node>{}, name, std::forward<F>(backward));
-  attach(node, std::span<const Tensor* const>(inputs.begin(), inputs.size()), outputs);
+  attach(std::move(node), std::span<const Tensor* const>(inputs.begin(), inputs.size()), outputs);
 }
 
 /// record() with the inputs as a span of tensors (ops of a list: cat, stack).
 template <class F>
 void record(const char* name, std::span<const Tensor> inputs, std::initializer_list<Tensor*> outputs, F&& backward) {
-  auto node =
+  std::shared_ptr<Node> node =
       std::allocate_shared<FunctionNode<std::decay_t<F>>>(CachingAllocator<Node>{}, name, std::forward<F>(backward));
-  attach(node, inputs, std::span<Tensor* const>(outputs.begin(), outputs.size()));
+  attach(std::move(node), inputs, std::span<Tensor* const>(outputs.begin(), outputs.size()));
 }
 
 }  // namespace tg::autograd

@@ -74,6 +74,11 @@ struct AutogradMeta final : AutogradMetaBase {
   std::uint32_t view_version = 0;         ///< the storage version grad_fn describes
   ViewKind view_kind = ViewKind::kPlain;  ///< how the view was made
 
+  /// Empty. User-provided on purpose: make_unique value-initialises, which
+  /// for an implicit constructor zeroes the whole object (a `rep stos`, about
+  /// a twentieth of a recorded op) before the members' initialisers run again.
+  AutogradMeta() noexcept {}
+
   /// For core's printing (Tensor::requires_grad and grad_fn_name).
   bool requires_grad_for(const TensorBase& self) override;
   std::string_view grad_fn_name_for(const TensorBase& self) override;

@@ -4,10 +4,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
 #include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
@@ -377,6 +381,49 @@ TEST_CASE("the tape is freed when its outputs are dropped, with or without backw
   }
   CHECK(live_node_count() == nodes);
   x.mutable_grad().reset();
+}
+
+// record() hands its node to attach(), whose last defined output keeps it
+// (the others share it): the outputs are then its only owners, and a skipped
+// last slot moves it into an earlier output instead of dropping it.
+TEST_CASE("a recorded node is owned by its outputs alone, whichever output slots are skipped") {
+  Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+  {
+    Tensor y = x * 2;
+    CHECK(y.grad_fn().use_count() == 2);  // y's, and the copy grad_fn() returns
+  }
+  for (int skipped : {0, 1, 2}) {
+    CAPTURE(skipped);
+    const auto nodes = live_node_count();
+    Tensor outs[3] = {x.detach() * 1, x.detach() * 2, x.detach() * 3};
+    Tensor* slots[3] = {&outs[0], &outs[1], &outs[2]};
+    slots[skipped] = nullptr;
+    tg::autograd::record("three_outputs", {&x}, std::span<Tensor* const>(slots), [](tg::autograd::Backward& bw) {
+      for (std::size_t i = 0; i < 3; ++i)
+        if (bw.grad(i).defined()) bw.add(0, bw.grad(i));
+    });
+    CHECK(live_node_count() == nodes + 1);
+    std::shared_ptr<tg::autograd::Node> fn;
+    for (int i = 0; i < 3; ++i) {
+      CAPTURE(i);
+      if (i == skipped) {
+        CHECK(outs[i].grad_fn() == nullptr);
+        continue;
+      }
+      CHECK(outs[i].output_nr() == static_cast<std::uint32_t>(i));
+      if (!fn) fn = outs[i].grad_fn();
+      CHECK(outs[i].grad_fn() == fn);
+    }
+    CHECK(fn.use_count() == 3);  // the two outputs', and fn
+    fn.reset();
+    Tensor total = tg::zeros({3}, kF64);
+    for (int i = 0; i < 3; ++i)
+      if (i != skipped) total = total + outs[i];
+    total.sum().backward();
+    // Each of the two kept outputs passes its gradient of ones on to x.
+    check_close(x.grad(), {2, 2, 2});
+    x.mutable_grad().reset();
+  }
 }
 
 TEST_CASE("a training-like loop keeps the tape flat") {
