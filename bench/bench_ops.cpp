@@ -5,7 +5,8 @@
 //
 //   BM_op/<entry>/record:<0|1>   each registry entry that is no alias of
 //                                another, on its first sample shapes;
-//   BM_add, BM_relu, BM_matmul64 the same entries at the sizes and names of
+//   BM_add, BM_relu, BM_matmul64 tg::add, tg::relu and tg::matmul called
+//                                directly, at the sizes and names of
 //                                bench/libtorch/bench.cpp, so scripts/bench.sh
 //                                pairs them with LibTorch's;
 //   BM_chain100                  the chain.
@@ -24,14 +25,20 @@ namespace {
 
 using tg::testing::OpInfo;
 
-void run_op(benchmark::State& state, const OpInfo& op, const std::vector<tg::Tensor>& values, bool record) {
-  tg::set_num_threads(1);
+// Copies of values, the first one requiring grad when recording (and floating).
+std::vector<tg::Tensor> inputs_of(const std::vector<tg::Tensor>& values, bool record) {
   std::vector<tg::Tensor> inputs;
   for (std::size_t i = 0; i < values.size(); ++i) {
     tg::Tensor t = values[i].clone();
     if (record && i == 0 && t.is_floating_point()) t.set_requires_grad(true);
     inputs.push_back(t);
   }
+  return inputs;
+}
+
+void run_op(benchmark::State& state, const OpInfo& op, const std::vector<tg::Tensor>& values, bool record) {
+  tg::set_num_threads(1);
+  const std::vector<tg::Tensor> inputs = inputs_of(values, record);
   tg::testing::Args fixed;
   for (auto _ : state) {
     auto out = op.fn(inputs, fixed);
@@ -39,10 +46,14 @@ void run_op(benchmark::State& state, const OpInfo& op, const std::vector<tg::Ten
   }
 }
 
-const OpInfo& entry(const std::string& label) {
-  for (const auto& op : tg::testing::op_registry())
-    if (op.label() == label) return op;
-  throw tg::ValueError("bench_ops: no registry entry \"" + label + "\"");
+template <class F>
+void run_direct(benchmark::State& state, const std::vector<tg::Tensor>& values, bool record, F fn) {
+  tg::set_num_threads(1);
+  const std::vector<tg::Tensor> inputs = inputs_of(values, record);
+  for (auto _ : state) {
+    tg::Tensor out = fn(inputs);
+    benchmark::DoNotOptimize(out.impl());
+  }
 }
 
 std::vector<tg::Tensor> sample(const OpInfo& op, std::size_t k) {
@@ -70,19 +81,23 @@ const bool registered = [] {
                                    [&op, values, record](benchmark::State& s) { run_op(s, op, values, record); });
     }
   }
-  // The LibTorch side's names and sizes.
+  // The LibTorch side's names and sizes, calling the public functions as it
+  // calls torch::add, torch::relu and torch::mm: the registry's entries add a
+  // std::function call and a std::vector of results (a malloc and a free, 5 %
+  // of a 1-element add) that no user program pays.
   for (bool record : {false, true}) {
     const std::string r = record ? "1" : "0";
     for (std::int64_t n : {1, 32})
       benchmark::RegisterBenchmark(("BM_add/n:" + std::to_string(n) + "/record:" + r + "/threads:1").c_str(),
                                    [n, record](benchmark::State& s) {
-                                     run_op(s, entry("add (tensor)"), {tg::ones({n, n}), tg::ones({n, n})}, record);
+                                     run_direct(s, {tg::ones({n, n}), tg::ones({n, n})}, record,
+                                                [](const auto& x) { return tg::add(x[0], x[1]); });
                                    });
     benchmark::RegisterBenchmark(("BM_relu/record:" + r + "/threads:1").c_str(), [record](benchmark::State& s) {
-      run_op(s, entry("relu"), randn({{32, 32}}), record);
+      run_direct(s, randn({{32, 32}}), record, [](const auto& x) { return tg::relu(x[0]); });
     });
     benchmark::RegisterBenchmark(("BM_matmul64/record:" + r + "/threads:1").c_str(), [record](benchmark::State& s) {
-      run_op(s, entry("matmul"), randn({{64, 64}, {64, 64}}), record);
+      run_direct(s, randn({{64, 64}, {64, 64}}), record, [](const auto& x) { return tg::matmul(x[0], x[1]); });
     });
   }
   return true;
