@@ -57,9 +57,11 @@ requires std::same_as<B, bool> Tensor dropout(const Tensor& x, B p, Rest&&... re
 /// 1 / sqrt(E). dropout_p > 0 drops attention weights (always, as PyTorch's
 /// function; modules pass 0 in eval mode), drawing one seed from `generator`
 /// (default: the global one), so one seed gives one mask.
-/// One fused op (core/kernels/attention.h): tiles of at most 64 x 64 scores
-/// with an online softmax, never the whole [L, S] matrix; its backward
-/// recomputes the tiles. A query row that attends no key (its scores all
+/// One fused op (core/kernels/attention.h): tiles of scores with an online
+/// softmax, never the whole [L, S] matrix when S > 256 keys (its backward
+/// recomputes the tiles); up to 256 keys, one tile of every key per block of
+/// query rows, and the weights are kept for the backward (at most 256 values
+/// per query row, linear in L). A query row that attends no key (its scores all
 /// -inf after masking) gives zeros (and zero gradients), where PyTorch's math
 /// path gives NaN. A NaN or +inf score makes its row NaN, values and
 /// gradients, as in PyTorch; a bool mask or is_causal excludes a key's score

@@ -113,9 +113,12 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   kernel::attention_batch_shape(query, key, value, o);  // checks before a seed is drawn
   o.dropout_seed = draw_seed(dropout_p, generator);
   const bool record = autograd::needs_grad(query, key, value, attn_mask);
-  kernel::AttentionForward forward = kernel::attention_forward(query, key, value, o, /*keep_weights=*/record);
-  Tensor out = forward.out;
   const bool mask_grad = attn_mask.defined() && autograd::requires_grad_of(attn_mask);
+  // A float mask that wants its gradient takes the math path's backward,
+  // which does not read kept weights.
+  kernel::AttentionForward forward =
+      kernel::attention_forward(query, key, value, o, /*keep_weights=*/record && !mask_grad);
+  Tensor out = forward.out;
   if (record) {
     const Tensor lse = forward.logsumexp, weights = forward.weights;
     autograd::record("scaled_dot_product_attention", {&query, &key, &value, &attn_mask}, {&out},
@@ -124,8 +127,8 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                       sw = SavedTensor(weights, false), o, mask_grad](Backward& bw) {
                        const Tensor q = bw.unpack(sq), k = bw.unpack(sk), v = bw.unpack(sv);
                        const Tensor& dout = bw.grad();
-                       // First derivatives: the fused kernel, which recomputes the score
-                       // tiles. With create_graph (or a float mask that wants its own
+                       // First derivatives: the fused kernel (from the kept weights, or
+                       // recomputing the score tiles). With create_graph (or a float mask that wants its own
                        // gradient) the math path's formula instead, made of recorded ops.
                        if (mask_grad || autograd::needs_grad(dout, q, k, v)) {
                          kernel::AttentionOptions mo = o;

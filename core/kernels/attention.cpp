@@ -22,9 +22,9 @@ namespace tg::kernel {
 namespace {
 
 constexpr const char* kOp = "scaled_dot_product_attention";
-// Query rows and keys per tile: a 64 x 64 score tile (16 KiB in float32)
-// stays in L1/L2 beside its operand rows, and each GEMM is still large
-// enough for BLAS to run near its peak.
+// Query rows and keys per tile above kWholeRowKeys keys: a 64 x 64 score
+// tile (16 KiB in float32) stays in L1/L2 beside its operand rows, and each
+// GEMM is still large enough for BLAS to run near its peak.
 constexpr std::int64_t kBlockQ = 64;
 constexpr std::int64_t kBlockK = 64;
 // Up to this many keys, one tile spans them all (a 64 x 256 tile is 64 KiB
@@ -71,7 +71,9 @@ BatchedView batched(const TensorBase& x, const Dims& batch, std::int64_t rows, s
     }
     view.offsets[static_cast<std::size_t>(b)] = off;
   }
-  view.row_stride = strides[nb];
+  // A single row's stride means nothing (a view may give it 1 for any
+  // width); BLAS wants a leading dimension of at least the row's length.
+  view.row_stride = rows <= 1 ? std::max<std::int64_t>(cols, 1) : strides[nb];
   view.col_stride = strides[nb + 1];
   return view;
 }
@@ -118,13 +120,22 @@ TensorBase gemm_ready(const TensorBase& x) {
 }
 
 // x [..., rows, cols] as [..., cols, rows], contiguous: one transpose per
-// matrix of x's own batch (a broadcast operand is transposed once).
+// matrix of x's own batch. A broadcast operand is transposed once: batch
+// dims of stride 0 (an expanded one) are taken as size 1, which batched()
+// broadcasts again.
 TensorBase transposed(const TensorBase& x) {
-  const TensorBase rows = gemm_ready(x);
+  Dims sizes(x.sizes()), strides(x.strides());
+  bool expanded = false;
+  for (int d = 0; d + 2 < x.dim(); ++d)
+    if (strides[d] == 0 && sizes[d] > 1) {
+      sizes[d] = 1;
+      expanded = true;
+    }
+  const TensorBase rows = gemm_ready(expanded ? make_view(x, sizes, strides, x.storage_offset()) : x);
   const std::int64_t R = x.size(-2), C = x.size(-1);
-  Dims sizes = batch_of(x);
-  const BatchedView in = batched(rows, sizes, R, C);
-  TensorBase t = make_tensor(with_matrix(sizes, C, R), x.dtype());
+  const Dims batch = batch_of(rows);
+  const BatchedView in = batched(rows, batch, R, C);
+  TensorBase t = make_tensor(with_matrix(batch, C, R), x.dtype());
   const std::size_t width = x.element_size();
   for (std::size_t b = 0; b < in.offsets.size(); ++b)
     transpose(x.dtype(), R, C, static_cast<const char*>(rows.raw_data()) + in.offsets[b] * width, in.row_stride,
@@ -582,8 +593,8 @@ std::tuple<TensorBase, TensorBase, TensorBase> attention_backward(const TensorBa
   const bool use_kept = weights.defined() && p.whole_rows;
   if (!use_kept) p.kt = batched(transposed(k), p.batch, p.E, p.S);
   p.vt = batched(transposed(v), p.batch, p.Ev, p.S);
-  if (use_kept &&
-      (weights.shape() != with_matrix(p.batch, p.L, p.S) || weights.dtype() != q.dtype() || !weights.is_contiguous()))
+  if (use_kept && (weights.shape() != with_matrix(p.batch, p.L, p.S) || weights.dtype() != q.dtype() ||
+                   (weights.numel() > 0 && !weights.is_contiguous())))
     throw ShapeError(fmt::format("{}_backward: kept weights are {} {}, expected contiguous {} {}", kOp,
                                  shape_str(weights.sizes()), dtype_name(weights.dtype()),
                                  shape_str(with_matrix(p.batch, p.L, p.S)), dtype_name(q.dtype())));

@@ -1,14 +1,14 @@
 #pragma once
 // Fused scaled dot-product attention (memory-efficient / flash attention on
 // the CPU): softmax(q k^T * scale + mask) v computed tile by tile with an
-// online softmax (running row max and sum), so that no more than one
-// [64, 64] tile of scores per thread exists at a time (fewer query rows
-// when the features are many). The forward keeps only the output and each
-// query row's logsumexp; the backward recomputes the tiles from them. Up to
-// 256 keys, one [64 or fewer, S] tile spans every key (no rescaling), and
+// online softmax (running row max and sum). Above 256 keys, no more than
+// one [64, 64] tile of scores per thread exists at a time (fewer query rows
+// when the features are many); the forward keeps only the output and each
+// query row's logsumexp, and the backward recomputes the tiles from them. Up
+// to 256 keys, one [64 or fewer, S] tile spans every key (no rescaling), and
 // the forward may keep the weights for the backward instead
-// (attention_forward's keep_weights): at most 256 values per query row, so
-// memory stays linear in L. Every tile product is one GEMM (blas.h), which
+// (attention_forward's keep_weights; float32 for 16-bit inputs): at most 256
+// values per query row, so memory stays linear in L. Every tile product is one GEMM (blas.h), which
 // reads keys and values transposed once per call.
 //
 // Shapes (PyTorch 2.x): q [..., L, E], k [..., S, E], v [..., S, Ev]; the

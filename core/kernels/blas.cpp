@@ -86,6 +86,15 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
   const blasint M = to_blasint(m, op, m, n, k), N = to_blasint(n, op, m, n, k), K = to_blasint(k, op, m, n, k);
   const blasint lda = to_blasint(la.ld, op, m, n, k), ldb = to_blasint(lb.ld, op, m, n, k),
                 ldcc = to_blasint(ldc, op, m, n, k);
+  // OpenBLAS answers a leading dimension below a row's length by printing to
+  // stderr and computing nothing, which would leave C as it was: refuse it.
+  const std::int64_t need_a = la.trans ? m : k, need_b = lb.trans ? k : n;
+  if (la.ld < std::max<std::int64_t>(need_a, 1) || lb.ld < std::max<std::int64_t>(need_b, 1) ||
+      ldc < std::max<std::int64_t>(n, 1))
+    throw ShapeError(
+        fmt::format("{}: a {}x{}x{} matrix product was given leading dimensions {}, {} and {}, below "
+                    "the rows' lengths {}, {} and {}",
+                    op, m, k, n, la.ld, lb.ld, ldc, need_a, need_b, n));
   // The calling thread only: OpenBLAS's own worker threads keep theirs
   // (set_flush_denormal(true) sets them too).
   FlushDenormalGuard flush;
@@ -196,6 +205,11 @@ void dot(DType dtype, std::int64_t n, const void* a, std::int64_t inc_a, const v
 void transpose(DType dtype, std::int64_t rows, std::int64_t cols, const void* x, std::int64_t ldx, void* t,
                std::int64_t ldt, const char* op) {
   if (rows == 0 || cols == 0) return;
+  if (ldx < cols || ldt < rows)
+    throw ShapeError(
+        fmt::format("{}: transposing a {}x{} matrix needs leading dimensions of at least {} and {}, got {} "
+                    "and {}",
+                    op, rows, cols, cols, rows, ldx, ldt));
   const blasint R = to_blasint(rows, op, rows, cols, 1), C = to_blasint(cols, op, rows, cols, 1);
   const blasint lx = to_blasint(ldx, op, rows, cols, 1), lt = to_blasint(ldt, op, rows, cols, 1);
   if (dtype == kFloat32)

@@ -227,6 +227,53 @@ TEST_CASE("scaled_dot_product_attention: causal tiles above the diagonal are nev
   }
 }
 
+// Shapes at the edges: no query rows (alone or inside the batch), a single
+// query or key row whose row stride is smaller than its width (a view may
+// give a size-1 dim any stride), keys expanded over the batch.
+TEST_CASE("scaled_dot_product_attention: no queries, single rows of any stride, expanded keys") {
+  tg::manual_seed(23);
+  const auto check_against_math = [](const Tensor& q, const Tensor& k, const Tensor& v) {
+    const Tensor fused = F::scaled_dot_product_attention(q, k, v);
+    const Tensor math = std::get<0>(tg::scaled_dot_product_attention_math(q, k, v));
+    CHECK(fused.shape() == math.shape());
+    tg_test::check_close(fused, math, 1e-12);
+    const Tensor w = tg::randn(fused.shape(), {.dtype = tg::kFloat64});
+    // Views shared by both graphs: the first backward keeps them.
+    const auto a = tg::grad({tg::sum(tg::mul(fused, w))}, {q, k, v}, {}, {.retain_graph = true});
+    const auto b = tg::grad({tg::sum(tg::mul(math, w))}, {q, k, v});
+    for (std::size_t i = 0; i < 3; ++i) tg_test::check_close(a[i], b[i], 1e-12);
+  };
+  SUBCASE("no query rows") {
+    check_against_math(leaf_randn({2, 0, 4}), leaf_randn({2, 20, 4}), leaf_randn({2, 20, 3}));
+    check_against_math(leaf_randn({2, 0, 5, 4}), leaf_randn({2, 0, 7, 4}), leaf_randn({2, 0, 7, 3}));
+  }
+  SUBCASE("one row, its stride below its width") {
+    // transpose of [2, E, 1] gives [2, 1, E] with strides [E, 1, 1].
+    const Tensor q1 = leaf_randn({2, 8, 1}), k1 = leaf_randn({2, 8, 1}), v1 = leaf_randn({2, 3, 1});
+    const Tensor q = q1.transpose(1, 2), k = k1.transpose(1, 2), v = v1.transpose(1, 2);
+    CHECK(q.stride(1) == 1);
+    const Tensor k5 = leaf_randn({2, 5, 8}), v5 = leaf_randn({2, 5, 3});
+    for (const Tensor& out : {F::scaled_dot_product_attention(q, k5, v5), F::scaled_dot_product_attention(q, k, v)})
+      CHECK(tg::isfinite(out).all().item<bool>());
+    tg_test::check_close(F::scaled_dot_product_attention(q, k5, v5),
+                         std::get<0>(tg::scaled_dot_product_attention_math(q, k5, v5)), 1e-12);
+    const Tensor q5 = leaf_randn({2, 5, 8});
+    tg_test::check_close(F::scaled_dot_product_attention(q5, k, v),
+                         std::get<0>(tg::scaled_dot_product_attention_math(q5, k, v)), 1e-12);
+    const auto a =
+        tg::grad({tg::sum(F::scaled_dot_product_attention(q5, k, v))}, {q5, k1, v1}, {}, {.retain_graph = true});
+    const auto b = tg::grad({tg::sum(std::get<0>(tg::scaled_dot_product_attention_math(q5, k, v)))}, {q5, k1, v1});
+    for (std::size_t i = 0; i < 3; ++i) tg_test::check_close(a[i], b[i], 1e-12);
+  }
+  SUBCASE("keys and values expanded over the batch and heads") {
+    const Tensor kv = leaf_randn({1, 1, 40, 6});
+    const Tensor q = leaf_randn({3, 2, 30, 6});
+    const Tensor k = kv.expand({3, 2, 40, 6}), v = kv.expand({3, 2, 40, 6});
+    check_against_math(q, k, v);
+    check_against_math(q, kv, kv);
+  }
+}
+
 // Up to 256 keys the forward keeps the softmax weights, and the backward
 // reads them instead of recomputing the scores; given none, it recomputes.
 // The two must agree (to rounding: exp(s - m) / l against exp(s - lse)),
@@ -380,6 +427,10 @@ TEST_CASE("scaled_dot_product_attention: the fused op equals the math path, drop
       {{2, 130, 4}, {2, 257, 4}, {2, 257, 3}, false, 0.0, Mask::boolean},
       {{2, 65, 4}, {2, 270, 4}, {2, 270, 3}, false, 0.25, Mask::additive},
       {{2, 65, 4}, {2, 200, 4}, {2, 200, 3}, false, 0.0, Mask::additive},
+      // Many features: fewer query rows per tile (32 here, then 16).
+      {{1, 2, 100, 64}, {1, 2, 256, 64}, {1, 2, 256, 50}, true, 0.2},
+      {{1, 130, 200}, {1, 300, 200}, {1, 300, 260}, true, 0.0},
+      {{1, 70, 260}, {1, 200, 260}, {1, 200, 8}, false, 0.0, Mask::boolean},
   };
   for (const auto& cfg : configs) {
     CAPTURE(cfg.q);
