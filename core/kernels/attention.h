@@ -2,7 +2,7 @@
 // Fused scaled dot-product attention (memory-efficient / flash attention on
 // the CPU): softmax(q k^T * scale + mask) v computed tile by tile with an
 // online softmax (running row max and sum). Above 256 keys, no more than
-// one [64, 64] tile of scores per thread exists at a time (fewer query rows
+// one [64, 128] tile of scores per thread exists at a time (fewer query rows
 // when the features are many); the forward keeps only the output and each
 // query row's logsumexp, and the backward recomputes the tiles from them. Up
 // to 256 keys, one [64 or fewer, S] tile spans every key (no rescaling), and
