@@ -286,6 +286,11 @@ Tensor cut_to(Tensor src, const Dims& shape) {
 
 using kernel::ScatterReduce;
 
+// A 0-d tensor as shape [1]: the index of index_add/index_copy/index_fill
+// (index_select's backward needs 1-D), and any operand of the scatters when
+// kernel::zero_d_counts_as_one.
+Tensor as_vector(const Tensor& t) { return t.dim() == 0 ? t.reshape({1}) : t; }
+
 Tensor scatter_reduce_impl(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
                            ScatterReduce reduce, bool include_self, const char* op);
 
@@ -349,6 +354,9 @@ void scatter_reduce_backward(Backward& bw, int d, const Tensor& idx, const Tenso
 
 Tensor scatter_reduce_impl(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
                            ScatterReduce reduce, bool include_self, const char* op) {
+  if (kernel::zero_d_counts_as_one({&x, &index, &src}))
+    return scatter_reduce_impl(as_vector(x), dim, as_vector(index), as_vector(src), reduce, include_self, op)
+        .reshape(x.shape());
   Tensor y = kernel::scatter_reduce(x, dim, index, src, reduce, include_self, op);
   if (autograd::needs_grad(x, src)) {
     const int d = wrap_dim(dim, x.dim(), op);
@@ -388,9 +396,6 @@ ScatterReduce scatter_kind(std::string_view reduce) {
   if (reduce == "multiply") return ScatterReduce::Prod;
   throw ValueError(fmt::format("scatter: reduce must be \"add\" or \"multiply\", got \"{}\"", reduce));
 }
-
-// A 0-d index of index_add/index_copy/index_fill as a 1-D one (index_select's backward needs 1-D).
-Tensor as_vector(const Tensor& index) { return index.dim() == 0 ? index.reshape({1}) : index; }
 
 }  // namespace
 

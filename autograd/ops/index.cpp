@@ -26,6 +26,9 @@ Tensor index_add_zeros(const Dims& shape, int dim, const Tensor& index, const Te
   return y;
 }
 
+// A 0-d operand as shape [1] (kernel::zero_d_counts_as_one).
+Tensor as_1d(const Tensor& t) { return t.dim() == 0 ? t.reshape({1}) : t; }
+
 }  // namespace
 
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
@@ -42,6 +45,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
 }
 
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  if (kernel::zero_d_counts_as_one({&x, &index})) return tg::gather(as_1d(x), dim, as_1d(index)).reshape(index.shape());
   TG_PROFILE_OP("gather", x, index);
   Tensor y = kernel::gather(x, dim, index);
   if (autograd::needs_grad(x)) {
@@ -57,6 +61,8 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
 }
 
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  if (kernel::zero_d_counts_as_one({&x, &index, &src}))
+    return tg::scatter_add(as_1d(x), dim, as_1d(index), as_1d(src)).reshape(x.shape());
   TG_PROFILE_OP("scatter_add", x, index, src);
   Tensor y = kernel::scatter_add(x, dim, index, src);
   if (autograd::needs_grad(x, src)) {

@@ -172,6 +172,16 @@ TensorBase gather(const TensorBase& x, std::int64_t dim, const TensorBase& index
   return out;
 }
 
+bool zero_d_counts_as_one(std::initializer_list<const TensorBase*> operands) {
+  const int first = (*operands.begin())->dim();
+  bool differ = false;
+  for (const TensorBase* t : operands) {
+    if (std::max(t->dim(), 1) != std::max(first, 1)) return false;
+    differ = differ || t->dim() != first;
+  }
+  return differ;
+}
+
 TensorBase scatter_add(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src) {
   check_index_dtype(index, "scatter_add");
   if (src.dtype() != x.dtype())

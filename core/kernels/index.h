@@ -3,6 +3,7 @@
 // masking, and one-hot encoding. Each checks dtypes, shapes and every index
 // value, naming the op, the bad value and the size it had to fit.
 #include <cstdint>
+#include <initializer_list>
 #include <string_view>
 
 #include <tapegrad/core/tensor.h>
@@ -20,6 +21,13 @@ TensorBase index_add_zeros(const Dims& shape, std::int64_t dim, const TensorBase
 TensorBase gather(const TensorBase& x, std::int64_t dim, const TensorBase& index);
 // out = x, then out[..index[..i..]..] += src[..i..] along `dim`.
 TensorBase scatter_add(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& src);
+
+// gather's and the scatters' rank rule as PyTorch has it: a 0-d input, index
+// or src counts as shape [1]. True when the operands' ranks differ but agree
+// under that count (a 0-d input with a [2] index, a [3] input with a 0-d
+// index): the caller computes on [1] and gives the result its usual shape.
+// The kernels above want equal ranks.
+bool zero_d_counts_as_one(std::initializer_list<const TensorBase*> operands);
 
 // out = value where mask (bool, broadcast with x), x elsewhere.
 TensorBase masked_fill(const TensorBase& x, const TensorBase& mask, double value);

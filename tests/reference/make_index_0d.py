@@ -73,6 +73,35 @@ CASES = {
     "masked_select mask [true, false]": lambda: x.masked_select(torch.tensor([True, False])),
     "masked_select 1-d, mask 0-d": lambda: v.masked_select(torch.tensor(True)),
     "masked_fill mask 0-d": lambda: x.masked_fill(torch.tensor(True), 7.),
+    # gather and the scatters count a 0-d operand as shape [1] when the ranks differ, nowhere else
+    "gather idx [[0]]": lambda: x.gather(0, torch.tensor([[0]])),
+    "gather 2-d, idx 0-d": lambda: v.reshape(1, 3).gather(1, torch.tensor(2)),
+    "scatter idx [0] src 0-d": lambda: x.scatter(0, idx(0), torch.tensor(7.)),
+    "scatter 2-d, idx 0-d value": lambda: v.reshape(1, 3).scatter(1, torch.tensor(2), 7.),
+    "scatter_add idx [0] src [7]": lambda: x.scatter_add(0, idx(0), torch.tensor([7.])),
+    "scatter_add idx 0-d src [7, 8]": lambda: x.scatter_add(0, i0, torch.tensor([7., 8.])),
+    "scatter_add 1-d, idx 0-d src 0-d": lambda: v.scatter_add(0, torch.tensor(2), torch.tensor(7.)),
+    "scatter_reduce amax idx [0, 0] src [7, 8]": lambda: x.scatter_reduce(0, idx(0, 0), torch.tensor([7., 8.]),
+                                                                         "amax"),
+    "scatter_reduce prod 1-d, idx 0-d src 0-d": lambda: v.scatter_reduce(0, torch.tensor(1), torch.tensor(4.),
+                                                                        "prod"),
+    "scatter_reduce mean idx [0] src [7], not self": lambda: x.scatter_reduce(0, idx(0), torch.tensor([7.]), "mean",
+                                                                             include_self=False),
+}
+
+# Gradients of (y * w).sum() with w = 1, 2, ... over y's elements, for the
+# differentiable inputs (x or v first, then src) of the mixed-rank calls.
+# (Not "scatter_add idx 0-d src [7, 8]": torch 1.13's backward returns a 0-d
+# gradient for the [2] src there and fails; the test derives that one by hand.)
+GRAD_CASES = {
+    "gather idx [0, 0]": (lambda a: a[0].gather(0, idx(0, 0)), [x]),
+    "gather 1-d, idx 0-d": (lambda a: a[0].gather(0, torch.tensor(2)), [v]),
+    "scatter idx [0] src [7]": (lambda a: a[0].scatter(0, idx(0), a[1]), [x, torch.tensor([7.])]),
+    "scatter_add 1-d, idx 0-d src 0-d": (lambda a: a[0].scatter_add(0, torch.tensor(2), a[1]), [v, torch.tensor(7.)]),
+    "scatter_reduce amax idx [0, 0] src [7, 8]": (lambda a: a[0].scatter_reduce(0, idx(0, 0), a[1], "amax"),
+                                                  [x, torch.tensor([7., 8.])]),
+    "scatter_reduce prod 1-d, idx 0-d src 0-d": (lambda a: a[0].scatter_reduce(0, torch.tensor(1), a[1], "prod"),
+                                                 [v, torch.tensor(4.)]),
 }
 
 # torch 1.13 goes past the 0-d tensor: what tapegrad does instead, and why.
@@ -90,12 +119,17 @@ for name, message in [("index_add idx [0, 0] src [7, 8]", "index_add: source of 
     EXPECTED[name] = {"error": message, "reason": ONE_INDEX}
 
 
-# Cases tapegrad does not match yet: it refuses them with a ShapeError naming
-# the op (never a wrong result); the test holds it to that until they are fixed.
-RANK_GAP = ("not yet matched: tapegrad's gather and scatter want index (and src) of input's rank; torch 1.13 "
-            "counts a 0-d tensor as one of shape [1] there")
-KNOWN_GAPS = {name: RANK_GAP for name in ["gather idx [0]", "gather idx [0, 0]", "gather 1-d, idx 0-d",
-                                          "scatter idx [0] src [7]", "scatter 1-d, idx 0-d value"]}
+
+def result(y):
+    return {"shape": list(y.shape), "values": y.reshape(-1).tolist()}
+
+
+def gradients(fn, inputs):
+    leaves = [t.clone().requires_grad_() for t in inputs]
+    y = fn(leaves)
+    w = torch.arange(1., y.numel() + 1.).reshape(y.shape)
+    (y * w).sum().backward()
+    return [result(t.grad) for t in leaves]
 
 
 def main():
@@ -103,16 +137,18 @@ def main():
     for name, fn in CASES.items():
         try:
             y = fn()
-            entry = {"shape": list(y.shape), "values": y.reshape(-1).tolist()}
+            entry = result(y)
         except Exception as e:  # noqa: BLE001  (what torch raises is the datum)
             entry = {"error": str(e).splitlines()[0].strip()}
         if name in EXPECTED:
             instead = dict(EXPECTED[name])
             reason = instead.pop("reason", PAST_THE_END)
             entry = dict(instead, torch=entry, expected_difference=reason)
-        if name in KNOWN_GAPS:
-            entry["known_gap"] = KNOWN_GAPS[name]
+        if name in GRAD_CASES:
+            entry["grads"] = gradients(*GRAD_CASES[name])
         cases[name] = entry
+    missing = set(GRAD_CASES) - set(cases)
+    assert not missing, missing
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "index_0d.json")
     with open(out, "w") as f:
         json.dump({"torch": torch.__version__, "cases": cases}, f, indent=1)
