@@ -29,24 +29,7 @@ Tensor index_add_zeros(const Dims& shape, int dim, const Tensor& index, const Te
 // A 0-d operand as shape [1] (kernel::zero_d_counts_as_one).
 Tensor as_1d(const Tensor& t) { return t.dim() == 0 ? t.reshape({1}) : t; }
 
-}  // namespace
-
-Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
-  TG_PROFILE_OP("index_select", x, index);
-  Tensor y = kernel::index_select(x, dim, index);
-  if (autograd::needs_grad(x)) {
-    const int d = wrap_dim(dim, x.dim(), "index_select");
-    autograd::record("index_select", {&x}, {&y}, [d, index = SavedTensor(index, false)](Backward& bw) {
-      // y = x[index] along d;  dx = zeros(x.shape) with dy's slices added at index (repeats accumulate)
-      bw.add(0, index_add_zeros(bw.input_shape(0), d, bw.unpack(index), bw.grad()));
-    });
-  }
-  return y;
-}
-
-Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
-  if (kernel::zero_d_counts_as_one({&x, &index})) return tg::gather(as_1d(x), dim, as_1d(index)).reshape(index.shape());
-  TG_PROFILE_OP("gather", x, index);
+Tensor gather_equal_ranks(const Tensor& x, std::int64_t dim, const Tensor& index) {
   Tensor y = kernel::gather(x, dim, index);
   if (autograd::needs_grad(x)) {
     const int d = wrap_dim(dim, x.dim(), "gather");
@@ -60,10 +43,7 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
   return y;
 }
 
-Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
-  if (kernel::zero_d_counts_as_one({&x, &index, &src}))
-    return tg::scatter_add(as_1d(x), dim, as_1d(index), as_1d(src)).reshape(x.shape());
-  TG_PROFILE_OP("scatter_add", x, index, src);
+Tensor scatter_add_equal_ranks(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
   Tensor y = kernel::scatter_add(x, dim, index, src);
   if (autograd::needs_grad(x, src)) {
     const int d = wrap_dim(dim, x.dim(), "scatter_add");
@@ -90,6 +70,35 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
     });
   }
   return y;
+}
+
+}  // namespace
+
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  TG_PROFILE_OP("index_select", x, index);
+  Tensor y = kernel::index_select(x, dim, index);
+  if (autograd::needs_grad(x)) {
+    const int d = wrap_dim(dim, x.dim(), "index_select");
+    autograd::record("index_select", {&x}, {&y}, [d, index = SavedTensor(index, false)](Backward& bw) {
+      // y = x[index] along d;  dx = zeros(x.shape) with dy's slices added at index (repeats accumulate)
+      bw.add(0, index_add_zeros(bw.input_shape(0), d, bw.unpack(index), bw.grad()));
+    });
+  }
+  return y;
+}
+
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  TG_PROFILE_OP("gather", x, index);
+  if (kernel::zero_d_counts_as_one({&x, &index}))
+    return gather_equal_ranks(as_1d(x), dim, as_1d(index)).reshape(index.shape());
+  return gather_equal_ranks(x, dim, index);
+}
+
+Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  TG_PROFILE_OP("scatter_add", x, index, src);
+  if (kernel::zero_d_counts_as_one({&x, &index, &src}))
+    return scatter_add_equal_ranks(as_1d(x), dim, as_1d(index), as_1d(src)).reshape(x.shape());
+  return scatter_add_equal_ranks(x, dim, index, src);
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
