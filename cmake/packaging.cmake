@@ -71,7 +71,7 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY "=")
 #   libopenmpi-dev      find_dependency(MPI), when the distributed layer is built;
 #   libomp-dev          find_dependency(OpenMP) under Clang (GCC's libgomp
 #                       comes with g++ itself).
-# Not OpenBLAS, SLEEF, Boost or libbacktrace: a shared libtapegrad links them itself
+# Not OpenBLAS, SLEEF, oneDNN, Boost or libbacktrace: a shared libtapegrad links them itself
 # and no installed header or file names them.
 set(tapegrad_dev_depends "libtapegrad (= ${PROJECT_VERSION})" libfmt-dev nlohmann-json3-dev zlib1g-dev)
 if(TAPEGRAD_WITH_MPI)

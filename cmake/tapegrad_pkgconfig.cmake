@@ -3,13 +3,17 @@
 # Paths are relative to the .pc file itself, so `cmake --install --prefix`
 # anywhere gives a working file.
 
-# fmt is public: the headers include it. OpenBLAS, SLEEF and OpenMP are linked by
+# fmt is public: the headers include it. OpenBLAS, SLEEF, oneDNN and OpenMP are linked by
 # their library files here, not by name through pkg-config, so that the
 # variant this build used (Debian's OpenMP OpenBLAS) is the one users get.
 set(pc_requires fmt)
 set(pc_requires_private zlib)
 set(pc_libs_private "")
-foreach(lib ${OpenBLAS_LIBRARIES} ${TAPEGRAD_SLEEF_LIBRARY})
+set(pc_library_files ${OpenBLAS_LIBRARIES} ${TAPEGRAD_SLEEF_LIBRARY})
+if(TAPEGRAD_WITH_DNNL)
+  list(APPEND pc_library_files ${TAPEGRAD_DNNL_LIBRARY})
+endif()
+foreach(lib ${pc_library_files})
   get_filename_component(dir ${lib} DIRECTORY)
   get_filename_component(name ${lib} NAME_WE)
   string(REGEX REPLACE "^lib" "" name ${name})

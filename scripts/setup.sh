@@ -14,7 +14,7 @@
 #   scripts/setup.sh --format     also clang-format 14 (for scripts/format.sh)
 set -euo pipefail
 
-packages=(build-essential cmake ninja-build g++ libopenblas-openmp-dev libsleef-dev libfmt-dev doctest-dev nlohmann-json3-dev zlib1g-dev libboost-stacktrace-dev graphviz doxygen pkg-config)
+packages=(build-essential cmake ninja-build g++ libopenblas-openmp-dev libdnnl-dev libsleef-dev libfmt-dev doctest-dev nlohmann-json3-dev zlib1g-dev libboost-stacktrace-dev graphviz doxygen pkg-config)
 for arg in "$@"; do
   case "$arg" in
     --dataset) packages+=(dataset-fashion-mnist) ;;

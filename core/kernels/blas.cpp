@@ -10,6 +10,9 @@
 
 #include <cblas.h>
 #include <fmt/format.h>
+#ifdef TAPEGRAD_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/wrapping.h>
@@ -33,6 +36,10 @@ blasint to_blasint(std::int64_t v, const char* op, std::int64_t m, std::int64_t 
 }
 
 CBLAS_TRANSPOSE flag(GemmLayout l) { return l.trans ? CblasTrans : CblasNoTrans; }
+
+#ifdef TAPEGRAD_HAVE_DNNL
+constexpr double kDnnlMinProduct = 0x1p20;  // m * n * k, in double: the product of three sizes may pass 2^63
+#endif
 
 // C = beta * C, with beta == 0 writing zeros (BLAS semantics: C is not read).
 template <class T>
@@ -99,6 +106,27 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
   // (set_flush_denormal(true) sets them too).
   FlushDenormalGuard flush;
   detail::prepare_blas_team();
+#ifdef TAPEGRAD_HAVE_DNNL
+  // float32 products of 2^20 multiply-adds or more go to oneDNN's sgemm:
+  // measured 1.4x OpenBLAS's speed on an LSTM step's h W^T (64x1024x256:
+  // 0.30 against 0.41 ms), 1.2x on the char-GPT's linear layers and on
+  // attention tiles, both libraries on AVX-512 kernels (docs/performance.md,
+  // round eleven). Smaller ones stay with OpenBLAS: its small-matrix kernels
+  // win there (the seed model's 32x32x784: 14 against 17 us), and a program
+  // that never multiplies large matrices never pays oneDNN's first call
+  // (about 30 ms, generating its kernels). One product, 1024x256x2048 with
+  // A transposed (an LSTM's weight gradient), is 1.15x slower; kept simple.
+  if (dtype == kFloat32 &&
+      static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kDnnlMinProduct) {
+    const dnnl_status_t status = dnnl_sgemm(
+        la.trans ? 'T' : 'N', lb.trans ? 'T' : 'N', m, n, k, static_cast<float>(alpha), static_cast<const float*>(a),
+        la.ld, static_cast<const float*>(b), lb.ld, static_cast<float>(beta), static_cast<float*>(c), ldc);
+    if (status != dnnl_success)
+      throw ValueError(fmt::format("{}: oneDNN's sgemm refused a {}x{}x{} product (status {})", op, m, k, n,
+                                   static_cast<int>(status)));
+    return;
+  }
+#endif
   if (dtype == kFloat32)
     cblas_sgemm(CblasRowMajor, flag(la), flag(lb), M, N, K, static_cast<float>(alpha), static_cast<const float*>(a),
                 lda, static_cast<const float*>(b), ldb, static_cast<float>(beta), static_cast<float*>(c), ldcc);

@@ -1,6 +1,8 @@
 #pragma once
 // The GEMM layer: every matrix product in tapegrad goes through gemm() below,
-// which calls OpenBLAS's cblas_sgemm / cblas_dgemm. Integer dtypes get a plain
+// which calls OpenBLAS's cblas_sgemm / cblas_dgemm, or oneDNN's dnnl_sgemm for
+// float32 products of 2^20 multiply-adds or more (when built with libdnnl-dev:
+// faster there, see blas.cpp). Integer dtypes get a plain
 // loop that wraps as PyTorch's; float16 and bfloat16 are widened to float32.
 //
 // A strided 2-D view is handed to BLAS as it is whenever one of its strides is

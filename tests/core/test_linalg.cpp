@@ -280,6 +280,35 @@ TEST_CASE("addmm: beta * input + alpha * a @ b, input broadcast") {
         std::vector<float>{20, 40, 20, 40});
 }
 
+TEST_CASE("float32 products either side of 2^20 multiply-adds (oneDNN above, OpenBLAS below): every layout") {
+  // With libdnnl-dev the GEMM layer sends float32 products of m * n * k >= 2^20
+  // to oneDNN's sgemm (core/kernels/blas.cpp); these take both sides of that
+  // line through both libraries' flags and leading dimensions.
+  tg::manual_seed(11);
+  const std::vector<std::array<std::int64_t, 3>> shapes = {
+      {64, 256, 64}, {64, 255, 64}, {17, 300, 260}, {1, 1100, 1000}};
+  for (auto [m, k, n] : shapes) {
+    const Tensor a = random({m, k}), b = random({k, n});
+    const Tensor at = random({k, m}), bt = random({n, k});
+    check_matmul(a, b);
+    check_matmul(transposed(at), b);
+    check_matmul(a, transposed(bt));
+    check_matmul(transposed(at), transposed(bt));
+    // Row-strided blocks of wider matrices: leading dimensions above the rows' lengths.
+    const Tensor wide_a = random({m, k + 7}), wide_b = random({k, n + 5});
+    check_matmul(wide_a.narrow(1, 3, k), wide_b.narrow(1, 0, n));
+    // alpha and beta, with a NaN input that beta = 0 must not read.
+    const Tensor c = random({m, n});
+    Tensor got = kernel::addmm(c, transposed(at), b, 0.5, -2);
+    Ref want = ref_matmul(ref_of(transposed(at)), ref_of(b));
+    const auto cv = c.to_vector<double>();
+    for (std::size_t i = 0; i < want.v.size(); ++i) want.v[i] = 0.5 * cv[i] - 2 * want.v[i];
+    check_close(got, want, 1e-4);
+    const Tensor nan_input = tg::full({m, n}, std::numeric_limits<double>::quiet_NaN());
+    check_close(kernel::addmm(nan_input, a, b, 0), ref_matmul(ref_of(a), ref_of(b)), 1e-4);
+  }
+}
+
 TEST_CASE("linear: x @ W^T + b over any leading dims, one GEMM") {
   tg::manual_seed(9);
   for (auto dtype : {tg::kFloat32, tg::kFloat64}) {
