@@ -202,4 +202,19 @@ TEST_CASE("interpolate: an expanded input of 2^62 elements along the resized dim
   CHECK(F::interpolate(y, {.size = {1, 3}}).to_vector<float>() == std::vector<float>{0, 1, 2});
 }
 
+TEST_CASE("rms_norm: backward through rows of no elements (a normalized shape with a 0)") {
+  // The forward worked; the backward viewed the kernel's rstd (no rows) as
+  // [2, 1] and threw a ShapeError naming view. As layer_norm, it is empty.
+  const Tensor x = tg::ones({2, 0}).requires_grad_();
+  const Tensor w = tg::ones({0}).requires_grad_();
+  tg::nn::functional::rms_norm(x, {0}, w).sum().backward();
+  CHECK(x.grad().shape() == tg::Dims{2, 0});
+  CHECK(w.grad().shape() == tg::Dims{0});
+  const Tensor x3 = tg::ones({2, 3, 0}).requires_grad_();
+  tg::nn::RMSNorm norm(tg::Dims{3, 0});
+  norm(x3).sum().backward();
+  CHECK(x3.grad().shape() == tg::Dims{2, 3, 0});
+  CHECK(norm.weight.grad().shape() == tg::Dims{3, 0});
+}
+
 }  // namespace test_bad_input_modules
