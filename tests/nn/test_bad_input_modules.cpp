@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <tapegrad/nn/nn.h>
@@ -215,6 +216,27 @@ TEST_CASE("rms_norm: backward through rows of no elements (a normalized shape wi
   norm(x3).sum().backward();
   CHECK(x3.grad().shape() == tg::Dims{2, 3, 0});
   CHECK(norm.weight.grad().shape() == tg::Dims{3, 0});
+}
+
+TEST_CASE("optimizers: an expanded parameter is refused (its shared elements would keep one step)") {
+  // SGD left [1, 1, 1] expanded from one element at 0.7 after grads 1, 2, 3
+  // (each element's update overwrote the others'); LBFGS failed in add_.
+  const Tensor p = tg::ones({1}).expand({3}).requires_grad_();
+  const std::string message = "parameter 0 of group 0 (shape [3], strides [0]) is expanded along dim 0";
+  const auto names = [&](const char* optimizer) { return std::string(optimizer) + ": " + message; };
+  CHECK_THROWS_WITH_AS(tg::optim::SGD({p}, {.lr = 0.1}), Contains(names("SGD").c_str()), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::optim::Adam({p}), Contains(names("Adam").c_str()), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::optim::NAdam({p}), Contains(names("NAdam").c_str()), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::optim::LBFGS({p}), Contains(names("LBFGS").c_str()), tg::ValueError);
+  tg::optim::RAdam radam({tg::ones({2}).requires_grad_()});
+  CHECK_THROWS_WITH_AS(radam.add_param_group({p}), Contains("RAdam: parameter 0 of group 1 (shape [3], strides [0])"),
+                       tg::ValueError);
+  // A broadcast size-1 dim shares nothing: still a parameter.
+  const Tensor q = tg::ones({3, 1}).expand({3, 1}).requires_grad_();
+  tg::optim::SGD sgd({q}, {.lr = 0.1});
+  (q * 2).sum().backward();
+  sgd.step();
+  CHECK(q.to_vector<float>() == std::vector<float>{0.8f, 0.8f, 0.8f});
 }
 
 }  // namespace test_bad_input_modules
