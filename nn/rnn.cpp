@@ -10,6 +10,8 @@
 #include <tapegrad/autograd/nn_ops.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/recurrent.h>
+#include <tapegrad/core/dims.h>
+#include <tapegrad/core/storage.h>
 #include <tapegrad/nn/init.h>
 
 namespace tg::nn {
@@ -64,10 +66,24 @@ void check_nonlinearity(const std::string& module, const std::string& nonlineari
     throw ValueError(fmt::format("{}: unknown nonlinearity '{}' (expected 'tanh' or 'relu')", module, nonlinearity));
 }
 
-void check_sizes(const std::string& module, std::int64_t input_size, std::int64_t hidden_size) {
+// `gates` stacked gates of hidden_size rows each: their count must fit int64
+// (as a weight's dim), or the products below would overflow.
+void check_sizes(const std::string& module, std::int64_t input_size, std::int64_t hidden_size, std::int64_t gates) {
   if (input_size < 0 || hidden_size <= 0)
     throw ValueError(fmt::format("{}: input_size must be >= 0 and hidden_size > 0, got input_size={}, hidden_size={}",
                                  module, input_size, hidden_size));
+  std::int64_t rows = 0;
+  if (mul_overflows(gates, hidden_size, &rows))
+    throw ShapeError(
+        fmt::format("{}: hidden_size {} times {} gates is more rows than int64 can count", module, hidden_size, gates));
+}
+
+// The weights of one layer direction: W_ih [gates, in], W_hh [gates, hidden]
+// and two biases [gates]. True when their count overflows int64.
+bool checked_layer_elements(std::int64_t gates, std::int64_t in, std::int64_t hidden, bool bias, std::int64_t* out) {
+  std::int64_t ih = 0, hh = 0, total = 0, with_one_bias = 0;
+  return mul_overflows(gates, in, &ih) || mul_overflows(gates, hidden, &hh) || add_overflows(ih, hh, &total) ||
+         add_overflows(total, bias ? gates : 0, &with_one_bias) || add_overflows(with_one_bias, bias ? gates : 0, out);
 }
 
 void check_dtype(const std::string& module, const char* what, const Tensor& t, const Tensor& weight) {
@@ -89,11 +105,39 @@ std::vector<std::int64_t> batch_sizes_of(const std::string& module, const Packed
     if (sizes[t] <= 0 || (t > 0 && sizes[t] > sizes[t - 1]))
       throw ValueError(fmt::format("{}: PackedSequence batch_sizes must be positive and non-increasing, got [{}]",
                                    module, fmt::join(sizes, ", ")));
-    total += sizes[t];
+    if (add_overflows(total, sizes[t], &total))
+      throw ShapeError(fmt::format("{}: PackedSequence batch_sizes [{}] sum past int64 (data has shape {})", module,
+                                   fmt::join(sizes, ", "), shape_str(packed.data.sizes())));
   }
   if (packed.data.dim() < 1 || packed.data.size(0) != total)
     throw ShapeError(fmt::format("{}: PackedSequence data has shape {} but its batch_sizes sum to {}", module,
                                  shape_str(packed.data.sizes()), total));
+  // The batch's order: sorted_indices[i] is the caller's sequence in packed
+  // row i, unsorted_indices its inverse. Without both, or with a wrong pair,
+  // the states would come back silently in the packed order.
+  const Tensor& sorted = packed.sorted_indices;
+  const Tensor& unsorted = packed.unsorted_indices;
+  if (sorted.defined() != unsorted.defined())
+    throw ValueError(
+        fmt::format("{}: a PackedSequence needs both sorted_indices and unsorted_indices or neither, got only {}",
+                    module, sorted.defined() ? "sorted_indices" : "unsorted_indices"));
+  if (sorted.defined()) {
+    const std::int64_t B = sizes[0];
+    for (const auto& [name, t] : {std::pair{"sorted_indices", &sorted}, std::pair{"unsorted_indices", &unsorted}})
+      if (t->dtype() != kInt64 || t->dim() != 1 || t->size(0) != B)
+        throw ValueError(fmt::format("{}: PackedSequence {} must be int64 of shape [{}] (batch_sizes[0]), got {} {}",
+                                     module, name, B, dtype_name(t->dtype()), shape_str(t->sizes())));
+    const std::vector<std::int64_t> order = sorted.to_vector<std::int64_t>();
+    const std::vector<std::int64_t> inverse = unsorted.to_vector<std::int64_t>();
+    for (std::int64_t i = 0; i < B; ++i) {
+      const std::int64_t b = order[static_cast<std::size_t>(i)];
+      if (b < 0 || b >= B || inverse[static_cast<std::size_t>(b)] != i)
+        throw ValueError(
+            fmt::format("{}: PackedSequence sorted_indices [{}] and unsorted_indices [{}] must be a permutation of "
+                        "[0, {}) and its inverse (as pack_padded_sequence makes them)",
+                        module, fmt::join(order, ", "), fmt::join(inverse, ", "), B));
+    }
+  }
   return sizes;
 }
 
@@ -104,12 +148,26 @@ std::vector<std::int64_t> batch_sizes_of(const std::string& module, const Packed
 RNNBase::RNNBase(Mode mode, std::int64_t input_size, std::int64_t hidden_size, RNNOptions opts)
     : mode(mode), input_size(input_size), hidden_size(hidden_size), options(std::move(opts)) {
   const char* name = mode == Mode::LSTM ? "LSTM" : mode == Mode::GRU ? "GRU" : "RNN";
-  check_sizes(name, input_size, hidden_size);
+  check_sizes(name, input_size, hidden_size, gate_count(mode));
   if (options.num_layers < 1)
     throw ValueError(fmt::format("{}: num_layers must be at least 1, got {}", name, options.num_layers));
   if (!(options.dropout >= 0 && options.dropout <= 1))
     throw ValueError(fmt::format("{}: dropout must be a probability in [0, 1], got {}", name, options.dropout));
   const std::int64_t gates = gate_count(mode) * hidden_size;
+  // The layers above the first take both directions' hidden states. Their
+  // weights, all num_layers of them, must fit in memory: checked before the
+  // loop below, which would otherwise allocate until memory ran out (or
+  // for ever, for a num_layers of 2^40 small layers).
+  std::int64_t upper_in = 0, upper_elements = 0;
+  if (mul_overflows(hidden_size, directions(), &upper_in) ||
+      checked_layer_elements(gates, upper_in, hidden_size, options.bias, &upper_elements))
+    throw ShapeError(fmt::format("{}: a layer of hidden_size {} (bidirectional={}) has more weights than int64 counts",
+                                 name, hidden_size, options.bidirectional));
+  if (options.num_layers > 1) {
+    check_allocation(static_cast<std::size_t>(upper_elements), sizeof(float), name);  // so the product below fits
+    check_allocation(static_cast<std::size_t>(options.num_layers - 1) * static_cast<std::size_t>(directions()),
+                     static_cast<std::size_t>(upper_elements) * sizeof(float), name);
+  }
   for (std::int64_t layer = 0; layer < options.num_layers; ++layer)
     for (std::int64_t direction = 0; direction < directions(); ++direction) {
       const std::int64_t in = layer == 0 ? input_size : hidden_size * directions();
@@ -170,6 +228,9 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run(const Tensor& input, const Tenso
                                  shape_str(input.sizes())));
   check_state(h0, mode == Mode::LSTM ? "h0" : "hx", B, input, batched);
   check_state(c0, "c0", B, input, batched);
+  // Per time step: its batch size, and its output and states (an expanded
+  // input may have 2^40 steps, which a std::vector cannot hold).
+  check_allocation(static_cast<std::size_t>(T), sizeof(std::int64_t) + 2 * sizeof(Tensor), name.c_str());
   auto [out, h_n, c_n] =
       run_packed(x.reshape({T * B, input_size}), std::vector<std::int64_t>(T, B),
                  batched || !h0.defined() ? h0 : h0.unsqueeze(1), batched || !c0.defined() ? c0 : c0.unsqueeze(1));
@@ -387,7 +448,7 @@ std::pair<PackedSequence, Tensor> GRU::forward(const PackedSequence& input, cons
 RNNCellBase::RNNCellBase(const char* name, std::int64_t input_size, std::int64_t hidden_size, std::int64_t gates,
                          RNNCellOptions opts)
     : input_size(input_size), hidden_size(hidden_size), options(std::move(opts)) {
-  check_sizes(name, input_size, hidden_size);
+  check_sizes(name, input_size, hidden_size, gates);
   weight_ih = register_parameter("weight_ih", empty({gates * hidden_size, input_size}));
   weight_hh = register_parameter("weight_hh", empty({gates * hidden_size, hidden_size}));
   if (options.bias) {
@@ -544,18 +605,26 @@ std::pair<Tensor, Tensor> pad_packed_sequence(const PackedSequence& sequence, bo
   std::vector<Tensor> steps;
   // One split, not a narrow per step: its backward is one pass over data.
   const std::vector<Tensor> data_steps = split(data, sizes, 0);
-  for (std::int64_t t = 0; t < std::max(T, total_length); ++t) {
-    const std::int64_t rows = t < T ? sizes[static_cast<std::size_t>(t)] : 0;
+  for (std::int64_t t = 0; t < T; ++t) {
+    const std::int64_t rows = sizes[static_cast<std::size_t>(t)];
     if (rows == B) {
       steps.push_back(data_steps[static_cast<std::size_t>(t)]);
       continue;
     }
     Dims pad_shape = row_shape;
     pad_shape[0] = B - rows;
-    const Tensor pad = full(pad_shape, padding_value, {.dtype = data.dtype()});
-    steps.push_back(rows == 0 ? pad : cat({data_steps[static_cast<std::size_t>(t)], pad}, 0));
+    steps.push_back(
+        cat({data_steps[static_cast<std::size_t>(t)], full(pad_shape, padding_value, {.dtype = data.dtype()})}, 0));
   }
   Tensor padded = stack(steps, 0);
+  if (total_length > T) {
+    // The steps past the longest sequence: one tensor of padding, not one
+    // per step (a total_length of 2^40 looped for ever before allocating).
+    Dims tail_shape = padded.shape();
+    tail_shape[0] = total_length - T;
+    checked_numel(tail_shape, "pad_packed_sequence");
+    padded = cat({padded, full(tail_shape, padding_value, {.dtype = data.dtype()})}, 0);
+  }
   std::vector<std::int64_t> lengths(static_cast<std::size_t>(B), 0);
   for (std::int64_t b = 0; b < B; ++b)
     for (auto size : sizes) lengths[static_cast<std::size_t>(b)] += size > b ? 1 : 0;

@@ -35,7 +35,9 @@ namespace tg::nn {
 /// (as torch.nn.utils.rnn.PackedSequence): step t holds batch_sizes[t] rows,
 /// the sequences longer than t, longest first. sorted_indices[i] is the
 /// original batch index of packed row i (undefined if the batch was given
-/// sorted); unsorted_indices inverts it.
+/// sorted); unsorted_indices inverts it. The layers and pad_packed_sequence
+/// take both or neither, and check that they are a permutation of [0, B) and
+/// its inverse (tg::ValueError otherwise).
 struct PackedSequence {
   Tensor data;              ///< [sum(batch_sizes), *]
   Tensor batch_sizes;       ///< int64 [T], non-increasing
@@ -80,7 +82,8 @@ class RNNBase : public Module {
  protected:
   /// Registers and initialises the parameters of `mode`.
   /// @throws tg::ValueError for a bad size, num_layers < 1, dropout outside [0, 1]
-  ///   or an unknown nonlinearity.
+  ///   or an unknown nonlinearity; tg::ShapeError for a hidden_size whose gate rows
+  ///   overflow int64; tg::OutOfMemoryError for num_layers whose weights cannot fit.
   RNNBase(Mode mode, std::int64_t input_size, std::int64_t hidden_size, RNNOptions options);
   /// The whole stack over a padded [T, B, I] (or [B, T, I], or unbatched
   /// [T, I]) input or a packed one. `h0`/`c0` may be undefined (zeros).
@@ -292,7 +295,9 @@ PackedSequence pack_padded_sequence(const Tensor& input, const std::vector<std::
 /// pack_padded_sequence's inverse, as torch.nn.utils.rnn.pad_packed_sequence: (padded [T, B, *] or [B, T, *], lengths
 /// as int64 [B]) in the original batch order, padded with padding_value up to total_length steps (the longest sequence
 /// when total_length is 0).
-/// @throws tg::ValueError for a total_length below the longest sequence.
+/// @throws tg::ValueError for a total_length below the longest sequence or inconsistent
+///   sorted_indices and unsorted_indices; tg::ShapeError or tg::OutOfMemoryError for a
+///   total_length whose padding cannot be allocated.
 std::pair<Tensor, Tensor> pad_packed_sequence(const PackedSequence& sequence, bool batch_first = false,
                                               double padding_value = 0, std::int64_t total_length = 0);
 

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/dims.h>
+#include <tapegrad/core/storage.h>
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/init.h>
 
@@ -76,6 +78,13 @@ MultiheadAttention::MultiheadAttention(std::int64_t embed_dim_, std::int64_t num
     throw ValueError(fmt::format("MultiheadAttention: kdim ({}) and vdim ({}) must be positive", kdim, vdim));
   if (!(dropout >= 0 && dropout <= 1))
     throw ValueError(fmt::format("MultiheadAttention: dropout has to be between 0 and 1, got {}", dropout));
+  // The packed in-projection stacks q, k and v: 3 * embed_dim rows.
+  std::int64_t rows = 0;
+  if (mul_overflows(embed_dim, 3, &rows))
+    throw ShapeError(
+        fmt::format("MultiheadAttention: embed_dim {} times 3 (the packed q, k and v projections) is more "
+                    "rows than int64 can count",
+                    embed_dim));
   head_dim = embed_dim / num_heads;
   if (kdim == embed_dim && vdim == embed_dim) {
     in_proj_weight = register_parameter("in_proj_weight", empty({3 * embed_dim, embed_dim}));
@@ -308,12 +317,28 @@ Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory,
 
 // ---- stacks ---------------------------------------------------------------------
 
+namespace {
+
+// Before a stack makes the rest of its num_layers layers (copies of `first`):
+// OutOfMemoryError when their parameters could never fit in memory. Without
+// it, a num_layers of 2^40 small layers looped for ever, allocating.
+void check_stack_size(const char* stack, std::int64_t num_layers, const Module& first) {
+  if (num_layers <= 1) return;
+  std::size_t bytes = 0;
+  for (const Tensor& p : first.parameters()) bytes += static_cast<std::size_t>(p.numel()) * p.element_size();
+  check_allocation(static_cast<std::size_t>(num_layers - 1), bytes, stack);
+}
+
+}  // namespace
+
 TransformerEncoder::TransformerEncoder(std::int64_t d_model, std::int64_t nhead, std::int64_t num_layers,
                                        TransformerLayerOptions o, bool final_norm) {
   if (num_layers < 0) throw ValueError(fmt::format("TransformerEncoder: num_layers must be >= 0, got {}", num_layers));
   layers = register_module("layers", std::make_shared<ModuleList>());
-  for (std::int64_t i = 0; i < num_layers; ++i)
+  for (std::int64_t i = 0; i < num_layers; ++i) {
     layers->push_back(std::make_shared<TransformerEncoderLayer>(d_model, nhead, o));
+    if (i == 0) check_stack_size("TransformerEncoder", num_layers, layer(0));
+  }
   if (final_norm)
     norm = register_module(
         "norm", std::make_shared<LayerNorm>(d_model, LayerNormOptions{.eps = o.layer_norm_eps, .bias = o.bias}));
@@ -330,8 +355,10 @@ TransformerDecoder::TransformerDecoder(std::int64_t d_model, std::int64_t nhead,
                                        TransformerLayerOptions o, bool final_norm) {
   if (num_layers < 0) throw ValueError(fmt::format("TransformerDecoder: num_layers must be >= 0, got {}", num_layers));
   layers = register_module("layers", std::make_shared<ModuleList>());
-  for (std::int64_t i = 0; i < num_layers; ++i)
+  for (std::int64_t i = 0; i < num_layers; ++i) {
     layers->push_back(std::make_shared<TransformerDecoderLayer>(d_model, nhead, o));
+    if (i == 0) check_stack_size("TransformerDecoder", num_layers, layer(0));
+  }
   if (final_norm)
     norm = register_module(
         "norm", std::make_shared<LayerNorm>(d_model, LayerNormOptions{.eps = o.layer_norm_eps, .bias = o.bias}));

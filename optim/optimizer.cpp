@@ -147,6 +147,16 @@ void check_params(const std::string& optimizer, const std::vector<std::vector<Te
             fmt::format("{}: parameter {} of group {} is not a leaf (it was computed by an op); "
                         "optimize the tensor it came from",
                         optimizer, i, g));
+      // An expanded tensor's elements share memory: the fused updates below
+      // would write each shared element once per element (the last wins),
+      // where an in-place op refuses such a tensor (kernel::check_writable).
+      for (int d = 0; d < p.dim(); ++d)
+        if (p.stride(d) == 0 && p.size(d) > 1)
+          throw ValueError(
+              fmt::format("{}: parameter {} of group {} (shape {}, strides {}) is expanded along dim {}, so several "
+                          "of its elements share one memory location and an update would lose all but one of their "
+                          "steps; optimize a tensor of its own (clone() or contiguous())",
+                          optimizer, i, g, shape_str(p.sizes()), shape_str(p.strides()), d));
       if (!seen.insert(p.impl()).second)
         throw ValueError(fmt::format("{}: parameter {} of group {} appears more than once", optimizer, i, g));
       ++total;

@@ -168,7 +168,8 @@ class ParamUpdate {
 };
 
 /// Checks for the parameters an optimizer is given: defined, floating, leaves,
-/// each in one group only, and at least one overall.
+/// not expanded (no elements sharing memory), each in one group only, and at
+/// least one overall.
 void check_params(const std::string& optimizer, const std::vector<std::vector<Tensor>>& groups);
 /// add_param_group's checks of `params`, a group to follow `groups`: check_params,
 /// and a ValueError naming the group that already holds a parameter.

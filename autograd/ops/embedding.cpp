@@ -110,6 +110,10 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std:
   if (max_norm) {
     if (!(*max_norm >= 0)) throw ValueError(fmt::format("embedding: max_norm must be non-negative, got {}", *max_norm));
     if (!(norm_type > 0)) throw ValueError(fmt::format("embedding: norm_type must be positive, got {}", norm_type));
+    if (!weight.is_floating_point())
+      throw DTypeError(
+          fmt::format("embedding: max_norm rescales rows of the weight, which must be floating point, got {}",
+                      dtype_name(weight.dtype())));
     renorm_rows(flat, weight, *max_norm, norm_type);
   }
   const bool scale = scale_grad_by_freq && autograd::needs_grad(weight);

@@ -209,14 +209,17 @@ Tensor rms_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, st
     for (int d = 0; d < x.dim(); ++d) (d < x.dim() - k ? leading : dims).push_back(d);
     Dims kept = x.shape();  // rstd broadcast against x
     for (int d : dims) kept[d] = 1;
+    // Rows of no elements (a normalized shape with a 0): the kernel, which
+    // sees only the row length, returns no rstd at all, not one per row.
+    const bool empty_rows = normalized_shape.product() == 0;
     autograd::record("rms_norm", {&x, &weight}, {&y},
                      [sx = SavedTensor(x, false), sw = SavedTensor::input_if(weight.defined(), weight),
-                      rstd = Tensor(stats.rstd), dims, leading, kept, normalized_shape, eps](Backward& bw) {
+                      rstd = Tensor(stats.rstd), dims, leading, kept, normalized_shape, eps, empty_rows](Backward& bw) {
                        // y = x r w over the last dims; x [..., *shape], w [*shape]:
                        //   dx = r g - x r^3 mean_S(g x) with g = dy w,  dw = sum over the leading dims of dy x r.
                        const Tensor x = bw.unpack(sx), w = bw.unpack(sw), dy = bw.grad();
                        // With create_graph r must depend on x; otherwise the forward's is exact.
-                       const Tensor r = is_grad_enabled()
+                       const Tensor r = is_grad_enabled() || empty_rows
                                             ? tg::rsqrt(tg::add(tg::mean(tg::mul(x, x), dims, /*keepdim=*/true), eps))
                                             : Tensor(kernel::view(rstd, kept));
                        if (bw.needs(0)) {

@@ -75,7 +75,8 @@ Tensor nearest_sources(std::int64_t in, std::int64_t out, std::optional<double> 
                        bool in_double) {
   Tensor sources = tg::empty({out}, kInt64);
   std::int64_t* src = sources.data_ptr<std::int64_t>();
-  if (shortcuts && (out == in || out == 2 * in)) {
+  // out / 2, not 2 * in: an expanded input's size may be near 2^63.
+  if (shortcuts && (out == in || (out % 2 == 0 && out / 2 == in))) {
     for (std::int64_t j = 0; j < out; ++j) src[j] = out == in ? j : j >> 1;
     return sources;
   }
@@ -188,7 +189,7 @@ Tensor pixel_shuffle(const Tensor& x, std::int64_t upscale_factor) {
     throw ShapeError(fmt::format("pixel_shuffle: expected an input of at least 3 dims [*, C r^2, H, W], got {}",
                                  shape_str(x.sizes())));
   if (r < 1 || r > 3037000499)  // r * r must fit int64
-    throw ValueError(fmt::format("pixel_shuffle: upscale_factor ({}) must be positive", r));
+    throw ValueError(fmt::format("pixel_shuffle: upscale_factor ({}) must be positive and its square fit int64", r));
   const std::int64_t c = x.size(-3), h = x.size(-2), w = x.size(-1);
   if (c % (r * r) != 0)
     throw ShapeError(
@@ -216,7 +217,8 @@ Tensor pixel_unshuffle(const Tensor& x, std::int64_t downscale_factor) {
     throw ShapeError(fmt::format("pixel_unshuffle: expected an input of at least 3 dims [*, C, H r, W r], got {}",
                                  shape_str(x.sizes())));
   if (r < 1 || r > 3037000499)
-    throw ValueError(fmt::format("pixel_unshuffle: downscale_factor ({}) must be positive", r));
+    throw ValueError(
+        fmt::format("pixel_unshuffle: downscale_factor ({}) must be positive and its square fit int64", r));
   const std::int64_t c = x.size(-3), h = x.size(-2), w = x.size(-1);
   if (h % r != 0 || w % r != 0)
     throw ShapeError(

@@ -16,6 +16,7 @@
 #include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/parallel.h>
+#include <tapegrad/core/storage.h>
 
 namespace tg::kernel {
 
@@ -65,6 +66,9 @@ BatchedView batched(const TensorBase& x, const Dims& batch, std::int64_t rows, s
   const auto strides = view.t.strides();
   const int nb = batch.size();
   const std::int64_t count = batch.product();
+  // One offset per batch entry: a batch broadcast from expanded inputs may
+  // have more entries than the machine has memory for (a std::bad_alloc).
+  check_allocation(static_cast<std::size_t>(count), sizeof(std::int64_t), kOp);
   view.offsets.resize(static_cast<std::size_t>(count));
   for (std::int64_t b = 0; b < count; ++b) {
     std::int64_t rest = b, off = 0;
@@ -515,6 +519,7 @@ Dims attention_batch_shape(const TensorBase& q, const TensorBase& k, const Tenso
     throw ShapeError(fmt::format("{}: key {} and value {} differ in the sequence length S (dim -2)", kOp,
                                  shape_str(k.sizes()), shape_str(v.sizes())));
   const Dims batch = broadcast_shapes(broadcast_shapes(batch_of(q), batch_of(k), kOp), batch_of(v), kOp);
+  checked_numel(batch, kOp);  // batch dims broadcast from different inputs: [2^40, 1] and [1, 2^40]
   if (o.mask.defined()) {
     if (o.is_causal)
       throw ValueError(

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/dims.h>
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/copy.h>
 
@@ -80,7 +81,11 @@ CTCLayout ctc_layout(const TensorBase& log_probs, const TensorBase& targets, con
   } else if (targets.dim() == 1) {
     for (std::int64_t b = 0; b < l.N; ++b) {
       l.target_offsets.push_back(offset);
-      offset += l.target_lengths[static_cast<std::size_t>(b)];
+      if (add_overflows(offset, l.target_lengths[static_cast<std::size_t>(b)], &offset))
+        throw ShapeError(
+            fmt::format("ctc_loss: concatenated targets have {} elements but target_lengths sum past int64 (at "
+                        "target_lengths[{}] = {})",
+                        targets.numel(), b, l.target_lengths[static_cast<std::size_t>(b)]));
     }
     if (offset != targets.numel())
       throw ShapeError(fmt::format("ctc_loss: concatenated targets have {} elements but target_lengths sum to {}",

@@ -97,11 +97,17 @@ Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel
                                  sizes(padding, one_d), sizes(kernel, one_d)));
   Pool2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3),  kernel.h,   kernel.w, stride.h,
                    stride.w,  padding.h, padding.w, dilation.h, dilation.w, 0,        0};
-  if (g.h + 2 * g.ph < span_h || g.w + 2 * g.pw < span_w)
+  // The padding is at most half the kernel, which may be near 2^63.
+  std::int64_t padded_h = 0, padded_w = 0;
+  if (mul_overflows(g.ph, 2, &padded_h) || add_overflows(padded_h, g.h, &padded_h) ||
+      mul_overflows(g.pw, 2, &padded_w) || add_overflows(padded_w, g.w, &padded_w))
+    throw ShapeError(fmt::format("{}: input {} padded by {} is past what int64 can count", op, input_shape(x, one_d),
+                                 sizes(padding, one_d)));
+  if (padded_h < span_h || padded_w < span_w)
     throw ShapeError(fmt::format("{}: input {} padded by {} is smaller than the kernel {}", op, input_shape(x, one_d),
                                  sizes(padding, one_d), sizes({span_h, span_w}, one_d)));
-  g.ho = (g.h + 2 * g.ph - span_h) / g.sh + 1;
-  g.wo = (g.w + 2 * g.pw - span_w) / g.sw + 1;
+  g.ho = (padded_h - span_h) / g.sh + 1;
+  g.wo = (padded_w - span_w) / g.sw + 1;
   return g;
 }
 
@@ -116,7 +122,8 @@ Pool2dGeometry adaptive_pool2d_geometry(const char* op, const TensorBase& x, Siz
   if (output_size.h < 0 || output_size.w < 0)
     throw ValueError(fmt::format("{}: output size {} must not be negative", op, sizes(output_size, one_d)));
   std::int64_t product = 0;
-  if (mul_overflows(output_size.h + 1, x.size(2), &product) || mul_overflows(output_size.w + 1, x.size(3), &product))
+  if (add_overflows(output_size.h, 1, &product) || mul_overflows(product, x.size(2), &product) ||
+      add_overflows(output_size.w, 1, &product) || mul_overflows(product, x.size(3), &product))
     throw ShapeError(fmt::format("{}: output size {} for input {} is past what int64 can index", op,
                                  sizes(output_size, one_d), input_shape(x, one_d)));
   Pool2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), 0, 0, 0, 0, 0, 0, 0, 0, output_size.h, output_size.w};
