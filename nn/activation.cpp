@@ -38,6 +38,11 @@ std::string CELU::extra_repr() const { return fmt::format("alpha={}", alpha); }
 
 Tensor Mish::forward(const Tensor& input) { return mish(input); }
 
+Hardtanh::Hardtanh(double min_val, double max_val) : min_val(min_val), max_val(max_val) {
+  if (!(max_val > min_val))
+    throw ValueError(
+        fmt::format("Hardtanh: max_val must be above min_val, got min_val={}, max_val={}", min_val, max_val));
+}
 Tensor Hardtanh::forward(const Tensor& input) { return hardtanh(input, min_val, max_val); }
 std::string Hardtanh::extra_repr() const { return fmt::format("min_val={}, max_val={}", min_val, max_val); }
 

@@ -130,7 +130,8 @@ class Mish : public Module {
 class Hardtanh : public Module {
  public:
   /// The range the output is clamped to.
-  explicit Hardtanh(double min_val = -1, double max_val = 1) : min_val(min_val), max_val(max_val) {}
+  /// @throws tg::ValueError unless max_val > min_val (as torch.nn.Hardtanh asserts).
+  explicit Hardtanh(double min_val = -1, double max_val = 1);
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Hardtanh"; }
   std::string extra_repr() const override;

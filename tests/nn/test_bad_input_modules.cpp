@@ -6,6 +6,8 @@
 // order. Each must be a tg::Error subclass naming the module or op.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -237,6 +239,15 @@ TEST_CASE("optimizers: an expanded parameter is refused (its shared elements wou
   (q * 2).sum().backward();
   sgd.step();
   CHECK(q.to_vector<float>() == std::vector<float>{0.8f, 0.8f, 0.8f});
+}
+
+TEST_CASE("Hardtanh: max_val must be above min_val, as torch.nn.Hardtanh asserts") {
+  CHECK_THROWS_WITH_AS(tg::nn::Hardtanh(2, -2), "Hardtanh: max_val must be above min_val, got min_val=2, max_val=-2",
+                       tg::ValueError);
+  CHECK_THROWS_AS(tg::nn::Hardtanh(1, 1), tg::ValueError);
+  CHECK_THROWS_AS(tg::nn::Hardtanh(std::nan(""), 1), tg::ValueError);
+  tg::nn::Hardtanh ok(-0.5, 0.5);
+  CHECK(ok.forward(tg::tensor({-2.0, 0.25, 2.0})).to_vector<float>() == std::vector<float>{-0.5f, 0.25f, 0.5f});
 }
 
 }  // namespace test_bad_input_modules
