@@ -1,13 +1,13 @@
 // One training step (forward, cross-entropy, backward, Adam) of the seed
 // model 784-32-64-10 and of a wide model 784-1024-1024-10, and those steps'
-// GEMMs alone through cblas_sgemm (BM_step_gemms).
+// GEMMs alone through the GEMM layer the step calls (BM_step_gemms).
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 
 #include <algorithm>
 #include <array>
 #include <vector>
 
+#include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/tapegrad.h>
 
 namespace {
@@ -51,13 +51,21 @@ void BM_step(benchmark::State& state) {
 }
 BENCHMARK(BM_step)->Apply(step_shapes);
 
-// The GEMMs of that step alone, straight through cblas_sgemm at the same
+// The GEMMs of that step alone, straight through the GEMM layer at the same
 // shapes and thread count, each into a fresh output as the step allocates
 // one: per layer (in -> out, batch B) the forward A W^T + b (the bias copied
 // into the output first and added with beta = 1, as tg::nn::Linear does), the
 // weight gradient dY^T A and, except for the first layer (the input needs no
 // gradient), the input gradient dY W. What the step costs beyond them is the
 // engine's and the other kernels' (issue 13: the wide step within 1.15x).
+// tg::kernel::gemm, not cblas_sgemm: it sends each product to oneDNN or
+// OpenBLAS by size as the step's own products go, so both sides of the
+// comparison run the same GEMM code.
+void gemm(int m, int n, int k, const float* a, tg::kernel::GemmLayout la, const float* b, tg::kernel::GemmLayout lb,
+          double beta, float* c, int ldc) {
+  tg::kernel::gemm(tg::kFloat32, m, n, k, 1.0, a, la, b, lb, beta, c, ldc);
+}
+
 void BM_step_gemms(benchmark::State& state) {
   tg::set_num_threads(static_cast<int>(state.range(3)));
   const int batch = static_cast<int>(state.range(2));
@@ -79,16 +87,14 @@ void BM_step_gemms(benchmark::State& state) {
       float* yp = y.data_ptr<float>();
       const float* b = biases[l].data_ptr<float>();
       for (int r = 0; r < batch; ++r) std::copy(b, b + out, yp + static_cast<std::ptrdiff_t>(r) * out);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out, in, 1.0f, a, in, w, in, 1.0f, yp, out);
+      gemm(batch, out, in, a, {false, in}, w, {true, in}, 1.0, yp, out);
       tg::Tensor dw = tg::empty({out, in});
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, 1.0f, dy, out, a, in, 0.0f,
-                  dw.data_ptr<float>(), in);
+      gemm(out, in, batch, dy, {true, out}, a, {false, in}, 0.0, dw.data_ptr<float>(), in);
       benchmark::DoNotOptimize(y.impl());
       benchmark::DoNotOptimize(dw.impl());
       if (l == 0) continue;
       tg::Tensor da = tg::empty({batch, in});
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out, 1.0f, dy, out, w, in, 0.0f,
-                  da.data_ptr<float>(), in);
+      gemm(batch, in, out, dy, {false, out}, w, {false, in}, 0.0, da.data_ptr<float>(), in);
       benchmark::DoNotOptimize(da.impl());
     }
   }
