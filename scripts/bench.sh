@@ -94,7 +94,7 @@ for name, b in ours.items():
     if name.startswith("BM_step/"):
         sg = ours.get(name.replace("BM_step/", "BM_step_gemms/"))
         if sg:
-            print(f"| ↳ its GEMMs alone, cblas_sgemm | {fmt(seconds(sg))} | | step/GEMMs = {mine / seconds(sg):.2f} |")
+            print(f"| ↳ its GEMMs alone, tg::kernel::gemm | {fmt(seconds(sg))} | | step/GEMMs = {mine / seconds(sg):.2f} |")
 
 # Whole programs: start-up (wall time and peak resident memory of a minimal
 # program, median of 21 runs) and resident memory over 10,000 training steps.
