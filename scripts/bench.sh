@@ -90,7 +90,7 @@ for name, b in ours.items():
     if name.startswith("BM_matmul/"):
         sg = ours.get(name.replace("BM_matmul/", "BM_sgemm/"))
         if sg:
-            print(f"| ↳ cblas_sgemm, same size | {fmt(seconds(sg))} | | sgemm/matmul = {seconds(sg) / mine:.0%} |")
+            print(f"| ↳ tg::kernel::gemm, same size | {fmt(seconds(sg))} | | sgemm/matmul = {seconds(sg) / mine:.0%} |")
     if name.startswith("BM_step/"):
         sg = ours.get(name.replace("BM_step/", "BM_step_gemms/"))
         if sg:

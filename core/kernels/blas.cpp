@@ -102,8 +102,8 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
         fmt::format("{}: a {}x{}x{} matrix product was given leading dimensions {}, {} and {}, below "
                     "the rows' lengths {}, {} and {}",
                     op, m, k, n, la.ld, lb.ld, ldc, need_a, need_b, n));
-  // The calling thread only: OpenBLAS's own worker threads keep theirs
-  // (set_flush_denormal(true) sets them too).
+  // The calling thread only: OpenBLAS's and oneDNN's worker threads keep
+  // theirs (set_flush_denormal(true) sets them too).
   FlushDenormalGuard flush;
   detail::prepare_blas_team();
 #ifdef TAPEGRAD_HAVE_DNNL
@@ -121,6 +121,8 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
     const dnnl_status_t status = dnnl_sgemm(
         la.trans ? 'T' : 'N', lb.trans ? 'T' : 'N', m, n, k, static_cast<float>(alpha), static_cast<const float*>(a),
         la.ld, static_cast<const float*>(b), lb.ld, static_cast<float>(beta), static_cast<float*>(c), ldc);
+    if (status == dnnl_out_of_memory)
+      throw OutOfMemoryError(fmt::format("{}: oneDNN's sgemm ran out of memory for a {}x{}x{} product", op, m, k, n));
     if (status != dnnl_success)
       throw ValueError(fmt::format("{}: oneDNN's sgemm refused a {}x{}x{} product (status {})", op, m, k, n,
                                    static_cast<int>(status)));

@@ -304,8 +304,23 @@ TEST_CASE("float32 products either side of 2^20 multiply-adds (oneDNN above, Ope
     const auto cv = c.to_vector<double>();
     for (std::size_t i = 0; i < want.v.size(); ++i) want.v[i] = 0.5 * cv[i] - 2 * want.v[i];
     check_close(got, want, 1e-4);
-    const Tensor nan_input = tg::full({m, n}, std::numeric_limits<double>::quiet_NaN());
-    check_close(kernel::addmm(nan_input, a, b, 0), ref_matmul(ref_of(a), ref_of(b)), 1e-4);
+    // Straight into an output full of NaN with a leading dimension past its rows:
+    // beta = 0 must not read C, and the padding columns stay untouched.
+    const std::int64_t ldc = n + 3;
+    std::vector<float> out(static_cast<std::size_t>(m * ldc), std::numeric_limits<float>::quiet_NaN());
+    kernel::gemm(tg::kFloat32, m, n, k, 1.0, a.data_ptr<float>(), {false, k}, b.data_ptr<float>(), {false, n}, 0.0,
+                 out.data(), ldc);
+    const Ref direct = ref_matmul(ref_of(a), ref_of(b));
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < ldc; ++j) {
+        const float got = out[static_cast<std::size_t>(i * ldc + j)];
+        if (j >= n) {
+          CHECK(std::isnan(got));
+          continue;
+        }
+        const double want = direct.v[static_cast<std::size_t>(i * n + j)];
+        CHECK(std::abs(got - want) <= 1e-4 * (1 + std::abs(want)));
+      }
   }
 }
 
