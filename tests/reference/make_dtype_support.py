@@ -23,11 +23,12 @@ A row where tapegrad differs on purpose (docs/pytorch.md) holds what tapegrad
 gives instead, "expected_difference" (the reason) and "torch" (torch's row).
 """
 import json
-import math
 import os
 
 import torch
 import torch.nn.functional as F
+
+from op_cases import enc  # NaN and infinities as strings, as every reference file writes them
 
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64"]
 SHAPE = [2, 3]
@@ -224,15 +225,6 @@ def expected_difference(op, dtype, fn, n_inputs, entry):
             y = y.to(getattr(torch, dtype))
         return HALF_REASON, values_row(op, dtype, y)
     return None
-
-
-def enc(v):
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
 
 
 def row(op, dtype, fn, n_inputs):
