@@ -2,7 +2,7 @@
 /// @file
 /// Internal (not installed; nn/rnn.cpp's): the hidden products of a recurrent
 /// layer, h_{t-1} @ W_hh^T per step, with the gradient of W_hh over the whole
-/// sequence taken as one GEMM.
+/// sequence taken as one GEMM; and the LSTM cell, fused (at the end).
 ///
 /// Recorded as T addmm ops, W_hh's gradient is T products of K = batch rows
 /// (each zeroing its output first) that the engine then adds together: at
@@ -26,6 +26,7 @@
 /// GRU cannot use it: its hidden product's gradient is not the gates'.
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <tapegrad/autograd/node.h>
@@ -58,5 +59,14 @@ TG_API RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh
 /// projection), h [B_t, H]. With a null `sequence` it is addmm(gi, h, w_hh^T).
 TG_API Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, RecurrentSequence* sequence,
                              std::int64_t t);
+
+/// One LSTM step's states from its gates: gates [B, 4H], the pre-activations
+/// stacked i|f|g|o as PyTorch's, and c [B, H] give {h', c'} with
+/// c' = sigmoid(f) c + sigmoid(i) tanh(g), h' = sigmoid(o) tanh(c'). One node:
+/// float32 and float64 run core/kernels/recurrent.h's fused kernel, whose
+/// backward writes the gates' gradient in one piece; a recorded backward
+/// (create_graph) gives the same gradients through ops, so gradients of any
+/// order exist. Other dtypes compose the ops.
+TG_API std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c);
 
 }  // namespace tg::autograd

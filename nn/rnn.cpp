@@ -33,21 +33,6 @@ std::int64_t gate_count(RNNBase::Mode mode) {
 // pre-activation (input and hidden projections with their biases).
 Tensor rnn_step(const Tensor& gates, bool relu_activation) { return relu_activation ? relu(gates) : tanh(gates); }
 
-// Gates stacked i|f|g|o, as PyTorch's. Each step's gates are cut by one
-// split (one node, whose backward is one cat), not a narrow per gate.
-std::pair<Tensor, Tensor> lstm_step(const Tensor& gates, const Tensor& c, std::int64_t H) {
-  const auto pre = split(gates, {2 * H, H, H}, 1);
-  // i and f are adjacent: one sigmoid for both.
-  const auto i_f = chunk(sigmoid(pre[0]), 2, 1);
-  const Tensor& i = i_f[0];
-  const Tensor& f = i_f[1];
-  const Tensor g = tanh(pre[1]);
-  const Tensor o = sigmoid(pre[2]);
-  Tensor c_next = f * c + i * g;
-  Tensor h_next = o * tanh(c_next);
-  return {h_next, c_next};
-}
-
 // Gates stacked r|z|n; the hidden projection gh keeps its bias apart,
 // because n = tanh(x_n + r * (W_hn h + b_hn)).
 Tensor gru_step(const Tensor& gi, const Tensor& gh, const Tensor& h, std::int64_t H) {
@@ -315,7 +300,7 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
         const Tensor& gi = gi_steps[static_cast<std::size_t>(t)];
         switch (mode) {
           case Mode::LSTM:
-            std::tie(h, c) = lstm_step(autograd::recurrent_step(gi, h, w[1], sequence.get(), t), c, H);
+            std::tie(h, c) = autograd::lstm_cell(autograd::recurrent_step(gi, h, w[1], sequence.get(), t), c);
             break;
           case Mode::GRU:
             h = gru_step(gi, linear(h, w[1], hidden_bias), h, H);
@@ -511,7 +496,7 @@ LSTMState LSTMCell::forward(const Tensor& input, const std::optional<LSTMState>&
   const auto [h0, c0] = lstm_state(type_name(), hx);
   const Tensor h = prepare_state(h0, "h0", input, batched);
   const Tensor c = prepare_state(c0, "c0", input, batched);
-  auto [h1, c1] = lstm_step(linear(x, weight_ih, bias_ih) + linear(h, weight_hh, bias_hh), c, hidden_size);
+  auto [h1, c1] = autograd::lstm_cell(linear(x, weight_ih, bias_ih) + linear(h, weight_hh, bias_hh), c);
   if (!batched) return {h1.squeeze(0), c1.squeeze(0)};
   return {h1, c1};
 }

@@ -1,10 +1,11 @@
 // The recurrent layers' hidden products (autograd/recurrent.h says why W_hh's
-// gradient is taken in the open node).
+// gradient is taken in the open node), and the LSTM cell.
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/recurrent.h>
 #include <tapegrad/core/kernels/linalg.h>
+#include <tapegrad/core/kernels/recurrent.h>
 #include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/profiler.h>
 
@@ -50,6 +51,67 @@ Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, Rec
            });
   }
   return y;
+}
+
+namespace {
+
+// The cell composed of ops: the forward of dtypes the kernel does not take.
+std::pair<Tensor, Tensor> lstm_cell_composed(const Tensor& gates, const Tensor& c) {
+  const std::int64_t H = c.size(-1);
+  const auto pre = split(gates, {2 * H, H, H}, 1);
+  const auto i_f = chunk(sigmoid(pre[0]), 2, 1);  // i and f are adjacent: one sigmoid
+  const Tensor g = tanh(pre[1]);
+  const Tensor o = sigmoid(pre[2]);
+  Tensor c_next = i_f[1] * c + i_f[0] * g;
+  return {o * tanh(c_next), c_next};
+}
+
+// The kernel's backward (core/kernels/recurrent.h) written with ops, from
+// the recorded inputs: a backward that is itself recorded (create_graph)
+// differentiates this. dh or dc may be undefined.
+std::pair<Tensor, Tensor> lstm_cell_grads_composed(const Tensor& dh, const Tensor& dc, const Tensor& gates,
+                                                   const Tensor& c) {
+  const std::int64_t H = c.size(-1);
+  const auto pre = split(gates, {H, H, H, H}, 1);
+  const Tensor i = sigmoid(pre[0]), f = sigmoid(pre[1]), g = tanh(pre[2]), o = sigmoid(pre[3]);
+  const Tensor tc = tanh(f * c + i * g);
+  Tensor dct = dc, d_o;
+  if (dh.defined()) {
+    const Tensor through_h = dh * o * rsub(tc * tc, 1.0);
+    dct = dct.defined() ? dct + through_h : through_h;
+    d_o = dh * tc * o * rsub(o, 1.0);
+  } else {
+    d_o = zeros_like(o);
+  }
+  if (!dct.defined()) dct = zeros_like(c);
+  Tensor dgates = cat({dct * g * i * rsub(i, 1.0), dct * c * f * rsub(f, 1.0), dct * i * rsub(g * g, 1.0), d_o}, 1);
+  return {dgates, dct * f};
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c) {
+  TG_PROFILE_OP("lstm_cell", gates, c);
+  const DType dtype = c.dtype();
+  if (gates.dtype() != dtype || (dtype != kFloat32 && dtype != kFloat64)) return lstm_cell_composed(gates, c);
+  kernel::LstmCellForward fw = kernel::lstm_cell(gates, c);
+  Tensor h = fw.h, c_next = fw.c;
+  if (needs_grad(gates, c)) {
+    record("lstm_cell", {&gates, &c}, {&h, &c_next},
+           [sg = SavedTensor(gates, false), sc = SavedTensor(c, false), act = std::move(fw.gates),
+            tc = std::move(fw.tanh_c)](Backward& bw) {
+             if (is_grad_enabled()) {  // create_graph: the same gradients, recorded
+               const auto [dgates, dc] = lstm_cell_grads_composed(bw.grad(0), bw.grad(1), bw.unpack(sg), bw.unpack(sc));
+               if (bw.needs(0)) bw.add(0, dgates);
+               if (bw.needs(1)) bw.add(1, dc);
+               return;
+             }
+             auto grads = kernel::lstm_cell_backward(bw.grad(0), bw.grad(1), act, bw.unpack(sc), tc, bw.needs(1));
+             if (bw.needs(0)) bw.add(0, std::move(grads.first));
+             if (bw.needs(1)) bw.add(1, std::move(grads.second));
+           });
+  }
+  return {h, c_next};
 }
 
 }  // namespace tg::autograd

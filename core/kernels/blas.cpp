@@ -114,9 +114,13 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
   // round eleven). Smaller ones stay with OpenBLAS: its small-matrix kernels
   // win there (the seed model's 32x32x784: 14 against 17 us), and a program
   // that never multiplies large matrices never pays oneDNN's first call
-  // (about 30 ms, generating its kernels). One product, 1024x256x2048 with
-  // A transposed (an LSTM's weight gradient), is 1.15x slower; kept simple.
-  if (dtype == kFloat32 &&
+  // (about 30 ms, generating its kernels). The exception: A transposed, B
+  // not, and C tall (m >= 1024 and m >= 4n), where oneDNN took 1.05-1.14x
+  // OpenBLAS's time on every shape of a grid of m, n and k (an LSTM's weight
+  // gradients, 1024x256x2048: 9.3 against 7.8 ms) and was faster on all
+  // others (docs/performance.md, round twelve).
+  const bool tall_tn = la.trans && !lb.trans && m >= 1024 && m >= 4 * n;
+  if (dtype == kFloat32 && !tall_tn &&
       static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kDnnlMinProduct) {
     const dnnl_status_t status = dnnl_sgemm(
         la.trans ? 'T' : 'N', lb.trans ? 'T' : 'N', m, n, k, static_cast<float>(alpha), static_cast<const float*>(a),

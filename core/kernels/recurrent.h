@@ -1,0 +1,38 @@
+#pragma once
+// The LSTM cell's elementwise part in one pass: from the gates'
+// pre-activations a [B, 4H], stacked i|f|g|o as PyTorch's, and the cell state
+// c [B, H],
+//   i, f, o = sigmoid(a_i, a_f, a_o),  g = tanh(a_g),
+//   c' = f c + i g,  h' = o tanh(c').
+// Composed from ops, that is a split, a chunk, two sigmoids, two tanh, four
+// products and a sum, each a pass over memory and a node whose backward is
+// another; the cat that the split's backward needs to give the gates one
+// gradient is a further copy (issue 15's LSTM step spent a third of its time
+// there). The arithmetic is the composed ops' (sigmoid as 1 / (1 + exp(-x))
+// with vec::exp, tanh with vec::tanh, each product and sum rounded on its own),
+// so both give the same bits; tests/nn/test_lstm_cell.cpp holds them to it.
+// float32 and float64 only: the op (autograd/ops/recurrent.cpp) composes the
+// ops for other dtypes.
+#include <utility>
+
+#include <tapegrad/core/tensor.h>
+
+namespace tg::kernel {
+
+struct LstmCellForward {
+  TensorBase h, c;    // h' and c', [B, H]
+  TensorBase gates;   // the activated gates i|f|g|o, [B, 4H], for the backward
+  TensorBase tanh_c;  // tanh(c'), [B, H], for the backward
+};
+
+// gates [B, 4H] and c [B, H] of one floating dtype (any layout).
+LstmCellForward lstm_cell(const TensorBase& gates, const TensorBase& c);
+
+// The gradients of the pre-activations [B, 4H] and, when need_dc, of c [B, H],
+// from those of h' and c' (dh, dc; either may be undefined: no gradient
+// reached it). gates and tanh_c are what the forward gave; c its input.
+std::pair<TensorBase, TensorBase> lstm_cell_backward(const TensorBase& dh, const TensorBase& dc,
+                                                     const TensorBase& gates, const TensorBase& c,
+                                                     const TensorBase& tanh_c, bool need_dc);
+
+}  // namespace tg::kernel
