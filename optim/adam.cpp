@@ -73,7 +73,7 @@ template <class T, class Flags>
 void run_adam(std::int64_t n, T* p, const T* grad, T* m, T* v, T* v_max, const AdamConstants<T>& c, Flags f) {
 #ifdef TG_ADAM_AVX2
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    if (kernel::vec::isa() == kernel::vec::Isa::kAvx2) {
+    if (kernel::vec::uses_avx2()) {
       detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
         adam_loop_avx2(end - begin, p + begin, grad + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, c,
                        f);

@@ -1,4 +1,5 @@
-// Dispatch of vector_math.h: AVX2 (vector_math_avx2.cpp) when the CPU has it,
+// Dispatch of vector_math.h: AVX-512 (vector_math_avx512.cpp) for exp, tanh
+// and erf and AVX2 (vector_math_avx2.cpp) for the rest when the CPU has them,
 // else SSE2 through SLEEF's 4-float / 2-double functions, else scalar libm.
 #include <tapegrad/core/kernels/vector_math.h>
 
@@ -27,7 +28,11 @@ namespace {
 Isa best_isa() {
 #if TG_VEC_X86
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+  // GCC's check covers the operating system's support too (XCR0 saves the
+  // registers), so a kernel without AVX-512 state is not picked.
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2 && __builtin_cpu_supports("avx512f")) return Isa::kAvx512;
+  if (avx2) return Isa::kAvx2;
   return Isa::kSse2;
 #else
   return Isa::kScalar;
@@ -99,6 +104,8 @@ Isa isa() { return current.load(std::memory_order_relaxed); }
 
 const char* isa_name(Isa isa) {
   switch (isa) {
+    case Isa::kAvx512:
+      return "avx512";
     case Isa::kAvx2:
       return "avx2";
     case Isa::kSse2:
@@ -107,6 +114,8 @@ const char* isa_name(Isa isa) {
       return "scalar";
   }
 }
+
+bool uses_avx2() { return static_cast<int>(isa()) <= static_cast<int>(Isa::kAvx2); }
 
 bool force_isa(Isa isa) {
   if (static_cast<int>(isa) < static_cast<int>(kBest)) return false;
@@ -118,6 +127,8 @@ bool force_isa(Isa isa) {
 #define TG_VEC_DISPATCH(name, T, sse2_map, sleef_sse2, std_fn) \
   void name(const T* x, T* y, std::int64_t n) {                \
     switch (isa()) {                                           \
+      case Isa::kAvx512:                                       \
+        return avx512::name(x, y, n);                          \
       case Isa::kAvx2:                                         \
         return avx2::name(x, y, n);                            \
       case Isa::kSse2:                                         \
@@ -164,21 +175,21 @@ void arith_baseline(Arith op, const T* a, const T* b, T* out, std::int64_t n) {
 
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n) {
 #if TG_VEC_X86
-  if (isa() == Isa::kAvx2) return avx2::arith(op, a, b, out, n);
+  if (uses_avx2()) return avx2::arith(op, a, b, out, n);
 #endif
   arith_baseline(op, a, b, out, n);
 }
 
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n) {
 #if TG_VEC_X86
-  if (isa() == Isa::kAvx2) return avx2::arith(op, a, b, out, n);
+  if (uses_avx2()) return avx2::arith(op, a, b, out, n);
 #endif
   arith_baseline(op, a, b, out, n);
 }
 
 void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out) {
 #if TG_VEC_X86
-  if (isa() == Isa::kAvx2) return avx2::hashed_words(seed, first, n, out);
+  if (uses_avx2()) return avx2::hashed_words(seed, first, n, out);
 #endif
   for (std::int64_t k = 0; k < n; ++k) out[k] = hashed_word(seed, first + static_cast<std::uint64_t>(k));
 }
@@ -186,7 +197,7 @@ void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::
 bool layer_norm_row(const float* x, const float* w, const float* b, std::int64_t m, double eps, float* y, float* mean,
                     float* rstd) {
 #if TG_VEC_X86
-  if (isa() == Isa::kAvx2) {
+  if (uses_avx2()) {
     avx2::layer_norm_row(x, w, b, m, eps, y, mean, rstd);
     return true;
   }
@@ -197,7 +208,7 @@ bool layer_norm_row(const float* x, const float* w, const float* b, std::int64_t
 bool layer_norm_backward_row(const float* x, const float* g, const float* w, float mean, float rstd, std::int64_t m,
                              float* dx) {
 #if TG_VEC_X86
-  if (isa() == Isa::kAvx2) {
+  if (uses_avx2()) {
     avx2::layer_norm_backward_row(x, g, w, mean, rstd, m, dx);
     return true;
   }
@@ -208,7 +219,7 @@ bool layer_norm_backward_row(const float* x, const float* g, const float* w, flo
 bool layer_norm_param_grads_row(const float* x, const float* g, float mean, float rstd, std::int64_t m, double* sw,
                                 double* sb) {
 #if TG_VEC_X86
-  if (isa() == Isa::kAvx2) {
+  if (uses_avx2()) {
     avx2::layer_norm_param_grads_row(x, g, mean, rstd, m, sw, sb);
     return true;
   }
@@ -218,7 +229,7 @@ bool layer_norm_param_grads_row(const float* x, const float* g, float mean, floa
 
 void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n) {
 #if TG_VEC_X86
-  if (isa() == Isa::kAvx2) return avx2::normal_cdf(x, cdf, pdf, n);
+  if (uses_avx2()) return avx2::normal_cdf(x, cdf, pdf, n);
 #endif
   normal_cdf_scalar(x, cdf, pdf, n);
 }

@@ -69,13 +69,18 @@ void exp_shifted(const T* x, T* y, std::int64_t n, T shift) {
   }
 }
 
-// The instruction sets the functions can use, best first.
-enum class Isa { kAvx2, kSse2, kScalar };
+// The instruction sets the functions can use, best first. AVX-512 runs exp,
+// tanh and erf 16 floats or 8 doubles at a time (the same bits as AVX2's);
+// everything else takes its AVX2 path there.
+enum class Isa { kAvx512, kAvx2, kSse2, kScalar };
 // The one in use: the best this CPU and build allow, unless force_isa chose
 // another.
 Isa isa();
-// Its name: "avx2", "sse2" or "scalar" (docs, benchmarks, tests).
+// Its name: "avx512", "avx2", "sse2" or "scalar" (docs, benchmarks, tests).
 const char* isa_name(Isa isa);
+// Whether the one in use has AVX2 and FMA (AVX-512 or AVX2): the functions
+// and loops written for AVX2 may run.
+bool uses_avx2();
 // Uses `isa` from now on (tests compare the paths); one the CPU lacks is
 // refused with false. Not thread-safe against running kernels.
 bool force_isa(Isa isa);

@@ -562,7 +562,7 @@ TEST_CASE("Adam and AdamW: the same bits as the update written out, on every CPU
   // Each instruction set this CPU has (the AVX2 loop and the baseline one).
   namespace vec = tg::kernel::vec;
   const vec::Isa saved = vec::isa();
-  for (vec::Isa isa : {vec::Isa::kAvx2, vec::Isa::kSse2, vec::Isa::kScalar}) {
+  for (vec::Isa isa : {vec::Isa::kAvx512, vec::Isa::kAvx2, vec::Isa::kSse2, vec::Isa::kScalar}) {
     if (!vec::force_isa(isa)) continue;
     const std::string isa_name = vec::isa_name(isa);
     CAPTURE(isa_name);
