@@ -1,6 +1,7 @@
 #pragma once
-// The entry points of vector_math_avx2.cpp and normalization_avx2.cpp (the
-// AVX2 halves of vector_math.h) and of vector_math_avx512.cpp, declared once for all their files: hidden, and to be called
+// The entry points of vector_math_avx2.cpp, normalization_avx2.cpp and
+// recurrent_avx2.cpp (the AVX2 halves of vector_math.h, normalization.cpp and
+// recurrent.cpp) and of vector_math_avx512.cpp, declared once for all their files: hidden, and to be called
 // only after vector_math.cpp has checked the CPU. Internal: not installed.
 #include <cstdint>
 
@@ -26,6 +27,12 @@ TG_VEC_HIDDEN void layer_norm_backward_row(const float* x, const float* g, const
 TG_VEC_HIDDEN void layer_norm_param_grads_row(const float* x, const float* g, float mean, float rstd, std::int64_t m,
                                               double* sw, double* sb);
 TG_VEC_HIDDEN void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out);
+// recurrent_avx2.cpp: the LSTM cell's float32 rows (recurrent_rows.h).
+TG_VEC_HIDDEN void lstm_forward_row(const float* a, const float* c, std::int64_t H, float* act, float* h, float* c_next,
+                                    float* tc);
+using LstmBackwardRowF32 = void (*)(const float* dh, const float* dc, const float* act, const float* c, const float* tc,
+                                    std::int64_t H, float* dgates, float* dc_prev);
+TG_VEC_HIDDEN LstmBackwardRowF32 lstm_backward_row(bool has_dh, bool has_dc);
 
 }  // namespace tg::kernel::vec::avx2
 

@@ -13,6 +13,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/recurrent.h>
 #include <tapegrad/core/error.h>
+#include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/random.h>
 
 #include "support/registry_gradcheck.h"
@@ -53,31 +54,44 @@ Grads run(Cell cell, const Tensor& gates_value, const Tensor& c_value, Use use) 
   Tensor gates = gates_value.clone().set_requires_grad(true), c = c_value.clone().set_requires_grad(true);
   auto [h, c_next] = cell(gates, c);
   tg::Generator gen(7);
-  const Tensor wh = tg::randn(h.shape(), {.dtype = h.dtype()}, &gen), wc = tg::randn(h.shape(), {.dtype = h.dtype()}, &gen);
-  Tensor loss = use == Use::HOnly ? (h * wh).sum() : use == Use::COnly ? (c_next * wc).sum() : (h * wh + c_next * wc).sum();
+  const Tensor wh = tg::randn(h.shape(), {.dtype = h.dtype()}, &gen),
+               wc = tg::randn(h.shape(), {.dtype = h.dtype()}, &gen);
+  Tensor loss = use == Use::HOnly   ? (h * wh).sum()
+                : use == Use::COnly ? (c_next * wc).sum()
+                                    : (h * wh + c_next * wc).sum();
   loss.backward();
   return {h, c_next, gates.grad(), c.grad()};
 }
 
 }  // namespace
 
-TEST_CASE("lstm_cell: the fused kernel gives the composed ops' bits, forward and backward") {
-  tg::Generator gen(3);
-  for (tg::DType dtype : {tg::kFloat32, tg::kFloat64}) {
-    // 37 columns: every vector loop has a tail. Values up to +-6 reach
-    // sigmoid's and tanh's flat ends.
-    const Tensor gates = tg::randn({5, 4 * 37}, {.dtype = dtype}, &gen) * 3;
-    const Tensor c = tg::randn({5, 37}, {.dtype = dtype}, &gen) * 2;
-    for (Use use : {Use::Both, Use::HOnly, Use::COnly}) {
-      CAPTURE(static_cast<int>(use));
-      CAPTURE(tg::dtype_name(dtype));
-      const Grads fused = run(tg::autograd::lstm_cell, gates, c, use);
-      const Grads ops = run(composed, gates, c, use);
-      CHECK(same_bits(fused.h, ops.h));
-      CHECK(same_bits(fused.c, ops.c));
-      CHECK(same_bits(fused.dgates, ops.dgates));
-      CHECK(same_bits(fused.dc, ops.dc));
-      CHECK(fused.h.grad_fn_name() == "lstm_cell");
+TEST_CASE("lstm_cell: the fused kernel gives the composed ops' bits, forward and backward, on every instruction set") {
+  namespace vec = tg::kernel::vec;
+  const vec::Isa best = vec::isa();
+  struct Restore {
+    vec::Isa isa;
+    ~Restore() { vec::force_isa(isa); }
+  } restore{best};
+  for (vec::Isa isa : {vec::Isa::kAvx512, vec::Isa::kAvx2, vec::Isa::kSse2, vec::Isa::kScalar}) {
+    if (!vec::force_isa(isa)) continue;
+    CAPTURE(vec::isa_name(isa));
+    tg::Generator gen(3);
+    for (tg::DType dtype : {tg::kFloat32, tg::kFloat64}) {
+      // 37 columns: every vector loop has a tail. Values up to +-6 reach
+      // sigmoid's and tanh's flat ends.
+      const Tensor gates = tg::randn({5, 4 * 37}, {.dtype = dtype}, &gen) * 3;
+      const Tensor c = tg::randn({5, 37}, {.dtype = dtype}, &gen) * 2;
+      for (Use use : {Use::Both, Use::HOnly, Use::COnly}) {
+        CAPTURE(static_cast<int>(use));
+        CAPTURE(tg::dtype_name(dtype));
+        const Grads fused = run(tg::autograd::lstm_cell, gates, c, use);
+        const Grads ops = run(composed, gates, c, use);
+        CHECK(same_bits(fused.h, ops.h));
+        CHECK(same_bits(fused.c, ops.c));
+        CHECK(same_bits(fused.dgates, ops.dgates));
+        CHECK(same_bits(fused.dc, ops.dc));
+        CHECK(fused.h.grad_fn_name() == "lstm_cell");
+      }
     }
   }
 }
