@@ -61,12 +61,15 @@ TG_API Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_
                              std::int64_t t);
 
 /// One LSTM step's states from its gates: gates [B, 4H], the pre-activations
-/// stacked i|f|g|o as PyTorch's, and c [B, H] give {h', c'} with
+/// stacked i|f|g|o as PyTorch's (plus `bias` [4H] on every row when defined:
+/// the layers' b_ih + b_hh, added here rather than broadcast into the input
+/// projection, and its gradient summed while the gates' is in cache), and
+/// c [B, H] give {h', c'} with
 /// c' = sigmoid(f) c + sigmoid(i) tanh(g), h' = sigmoid(o) tanh(c'). One node:
 /// float32 and float64 run core/kernels/recurrent.h's fused kernel, whose
 /// backward writes the gates' gradient in one piece; a recorded backward
 /// (create_graph) gives the same gradients through ops, so gradients of any
 /// order exist. Other dtypes compose the ops.
-TG_API std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c);
+TG_API std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias = {});
 
 }  // namespace tg::autograd

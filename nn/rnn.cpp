@@ -273,12 +273,21 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
       const std::int64_t index = layer * directions() + direction;
       const auto& w = all_weights[static_cast<std::size_t>(index)];
       const Tensor& w_ih = w[0];
-      Tensor input_bias, hidden_bias;
+      Tensor input_bias, hidden_bias, cell_bias;
       if (options.bias) {
-        // The hidden bias folds into the up-front GEMM, except the GRU's,
-        // which sits inside r * (W_hn h + b_hn).
-        input_bias = mode == Mode::GRU ? w[2] : w[2] + w[3];
-        if (mode == Mode::GRU) hidden_bias = w[3];
+        // The hidden bias folds into the up-front GEMM (the RNN's) or into
+        // the fused cell with the input bias (the LSTM's: no pass broadcasting
+        // it into the projection, and its gradient summed per step while the
+        // gates' is in cache), except the GRU's, which sits inside
+        // r * (W_hn h + b_hn).
+        if (mode == Mode::GRU) {
+          input_bias = w[2];
+          hidden_bias = w[3];
+        } else if (mode == Mode::LSTM) {
+          cell_bias = w[2] + w[3];
+        } else {
+          input_bias = w[2] + w[3];
+        }
       }
       // Every time step's input projection, in one GEMM, cut into the steps
       // by one split (see split_views in autograd/ops/shape.cpp for why).
@@ -300,7 +309,8 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
         const Tensor& gi = gi_steps[static_cast<std::size_t>(t)];
         switch (mode) {
           case Mode::LSTM:
-            std::tie(h, c) = autograd::lstm_cell(autograd::recurrent_step(gi, h, w[1], sequence.get(), t), c);
+            std::tie(h, c) =
+                autograd::lstm_cell(autograd::recurrent_step(gi, h, w[1], sequence.get(), t), c, cell_bias);
             break;
           case Mode::GRU:
             h = gru_step(gi, linear(h, w[1], hidden_bias), h, H);

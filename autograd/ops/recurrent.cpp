@@ -56,9 +56,9 @@ Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, Rec
 namespace {
 
 // The cell composed of ops: the forward of dtypes the kernel does not take.
-std::pair<Tensor, Tensor> lstm_cell_composed(const Tensor& gates, const Tensor& c) {
+std::pair<Tensor, Tensor> lstm_cell_composed(const Tensor& gates, const Tensor& c, const Tensor& bias) {
   const std::int64_t H = c.size(-1);
-  const auto pre = split(gates, {2 * H, H, H}, 1);
+  const auto pre = split(bias.defined() ? gates + bias : gates, {2 * H, H, H}, 1);
   const auto i_f = chunk(sigmoid(pre[0]), 2, 1);  // i and f are adjacent: one sigmoid
   const Tensor g = tanh(pre[1]);
   const Tensor o = sigmoid(pre[2]);
@@ -68,11 +68,12 @@ std::pair<Tensor, Tensor> lstm_cell_composed(const Tensor& gates, const Tensor& 
 
 // The kernel's backward (core/kernels/recurrent.h) written with ops, from
 // the recorded inputs: a backward that is itself recorded (create_graph)
-// differentiates this. dh or dc may be undefined.
+// differentiates this. dh or dc may be undefined. The bias's gradient is the
+// gates' summed over the rows (Backward::add reduces the broadcast).
 std::pair<Tensor, Tensor> lstm_cell_grads_composed(const Tensor& dh, const Tensor& dc, const Tensor& gates,
-                                                   const Tensor& c) {
+                                                   const Tensor& c, const Tensor& bias) {
   const std::int64_t H = c.size(-1);
-  const auto pre = split(gates, {H, H, H, H}, 1);
+  const auto pre = split(bias.defined() ? gates + bias : gates, {H, H, H, H}, 1);
   const Tensor i = sigmoid(pre[0]), f = sigmoid(pre[1]), g = tanh(pre[2]), o = sigmoid(pre[3]);
   const Tensor tc = tanh(f * c + i * g);
   Tensor dct = dc, d_o;
@@ -90,26 +91,32 @@ std::pair<Tensor, Tensor> lstm_cell_grads_composed(const Tensor& dh, const Tenso
 
 }  // namespace
 
-std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c) {
-  TG_PROFILE_OP("lstm_cell", gates, c);
+std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias) {
+  TG_PROFILE_OP("lstm_cell", gates, c, bias);
   const DType dtype = c.dtype();
-  if (gates.dtype() != dtype || (dtype != kFloat32 && dtype != kFloat64)) return lstm_cell_composed(gates, c);
-  kernel::LstmCellForward fw = kernel::lstm_cell(gates, c);
+  if (gates.dtype() != dtype || (bias.defined() && bias.dtype() != dtype) || (dtype != kFloat32 && dtype != kFloat64))
+    return lstm_cell_composed(gates, c, bias);
+  kernel::LstmCellForward fw = kernel::lstm_cell(gates, c, bias);
   Tensor h = fw.h, c_next = fw.c;
-  if (needs_grad(gates, c)) {
-    record("lstm_cell", {&gates, &c}, {&h, &c_next},
-           [sg = SavedTensor(gates, false), sc = SavedTensor(c, false), act = std::move(fw.gates),
-            tc = std::move(fw.tanh_c)](Backward& bw) {
-             if (is_grad_enabled()) {  // create_graph: the same gradients, recorded
-               const auto [dgates, dc] = lstm_cell_grads_composed(bw.grad(0), bw.grad(1), bw.unpack(sg), bw.unpack(sc));
-               if (bw.needs(0)) bw.add(0, dgates);
-               if (bw.needs(1)) bw.add(1, dc);
-               return;
-             }
-             auto grads = kernel::lstm_cell_backward(bw.grad(0), bw.grad(1), act, bw.unpack(sc), tc, bw.needs(1));
-             if (bw.needs(0)) bw.add(0, std::move(grads.first));
-             if (bw.needs(1)) bw.add(1, std::move(grads.second));
-           });
+  if (needs_grad(gates, c, bias)) {
+    record(
+        "lstm_cell", {&gates, &c, &bias}, {&h, &c_next},
+        [sg = SavedTensor(gates, false), sc = SavedTensor(c, false), sb = SavedTensor::input_if(bias.defined(), bias),
+         act = std::move(fw.gates), tc = std::move(fw.tanh_c)](Backward& bw) {
+          if (is_grad_enabled()) {  // create_graph: the same gradients, recorded
+            const Tensor b = sb.defined() ? bw.unpack(sb) : Tensor();
+            const auto [dgates, dc] = lstm_cell_grads_composed(bw.grad(0), bw.grad(1), bw.unpack(sg), bw.unpack(sc), b);
+            if (bw.needs(0)) bw.add(0, dgates);
+            if (bw.needs(1)) bw.add(1, dc);
+            if (bw.needs(2)) bw.add(2, dgates);
+            return;
+          }
+          kernel::LstmCellGrads grads =
+              kernel::lstm_cell_backward(bw.grad(0), bw.grad(1), act, bw.unpack(sc), tc, bw.needs(1), bw.needs(2));
+          if (bw.needs(0)) bw.add(0, std::move(grads.gates));
+          if (bw.needs(1)) bw.add(1, std::move(grads.c));
+          if (bw.needs(2)) bw.add(2, std::move(grads.bias));
+        });
   }
   return {h, c_next};
 }

@@ -4,6 +4,7 @@
 #include <tapegrad/core/kernels/recurrent.h>
 
 #include <string>
+#include <vector>
 
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/copy.h>
@@ -47,41 +48,44 @@ void for_each_row(std::int64_t rows, std::int64_t numel, const Body& body) {
   parallel_for(rows, parallel ? detail::team_size() : 1, body);
 }
 
-void check_shapes(const char* op, const TensorBase& gates, const TensorBase& c) {
-  if (gates.dim() != 2 || c.dim() != 2 || c.size(0) != gates.size(0) || gates.size(1) != 4 * c.size(1))
-    throw ShapeError(std::string(op) + ": expected gates [B, 4H] and c [B, H], got " + shape_str(gates.shape()) +
-                     " and " + shape_str(c.shape()));
-  if (gates.dtype() != c.dtype())
+void check_shapes(const char* op, const TensorBase& gates, const TensorBase& c, const TensorBase& bias) {
+  if (gates.dim() != 2 || c.dim() != 2 || c.size(0) != gates.size(0) || gates.size(1) != 4 * c.size(1) ||
+      (bias.defined() && (bias.dim() != 1 || bias.size(0) != gates.size(1))))
+    throw ShapeError(std::string(op) + ": expected gates [B, 4H], c [B, H] and bias [4H], got " +
+                     shape_str(gates.shape()) + ", " + shape_str(c.shape()) + " and " +
+                     (bias.defined() ? shape_str(bias.shape()) : std::string("none")));
+  if (gates.dtype() != c.dtype() || (bias.defined() && bias.dtype() != c.dtype()))
     throw DTypeError(std::string(op) + ": gates and c must have one dtype, got " +
                      std::string(dtype_name(gates.dtype())) + " and " + std::string(dtype_name(c.dtype())));
 }
 
 }  // namespace
 
-LstmCellForward lstm_cell(const TensorBase& gates_in, const TensorBase& c_in) {
-  check_shapes("lstm_cell", gates_in, c_in);
+LstmCellForward lstm_cell(const TensorBase& gates_in, const TensorBase& c_in, const TensorBase& bias_in) {
+  check_shapes("lstm_cell", gates_in, c_in, bias_in);
   const TensorBase a = contiguous(gates_in), c = contiguous(c_in);
+  const TensorBase bias = bias_in.defined() ? contiguous(bias_in) : bias_in;
   const std::int64_t B = c.size(0), H = c.size(1);
   LstmCellForward out{make_tensor({B, H}, c.dtype()), make_tensor({B, H}, c.dtype()),
                       make_tensor({B, 4 * H}, c.dtype()), make_tensor({B, H}, c.dtype())};
   dispatch_compute_floating(c.dtype(), "lstm_cell", [&]<class T>() {
     const T* ap = a.data_ptr<T>();
     const T* cp = c.data_ptr<T>();
+    const T* bp = bias.defined() ? bias.data_ptr<T>() : nullptr;
     T* act = out.gates.data_ptr<T>();
     T* hp = out.h.data_ptr<T>();
     T* c1 = out.c.data_ptr<T>();
     T* tc = out.tanh_c.data_ptr<T>();
     const auto row = lstm_forward_row_for<T>();
     for_each_row(B, 4 * B * H, [=](std::int64_t r) {
-      row(ap + r * 4 * H, cp + r * H, H, act + r * 4 * H, hp + r * H, c1 + r * H, tc + r * H);
+      row(ap + r * 4 * H, bp, cp + r * H, H, act + r * 4 * H, hp + r * H, c1 + r * H, tc + r * H);
     });
   });
   return out;
 }
 
-std::pair<TensorBase, TensorBase> lstm_cell_backward(const TensorBase& dh_in, const TensorBase& dc_in,
-                                                     const TensorBase& gates, const TensorBase& c_in,
-                                                     const TensorBase& tanh_c, bool need_dc) {
+LstmCellGrads lstm_cell_backward(const TensorBase& dh_in, const TensorBase& dc_in, const TensorBase& gates,
+                                 const TensorBase& c_in, const TensorBase& tanh_c, bool need_dc, bool need_dbias) {
   const std::int64_t B = c_in.size(0), H = c_in.size(1);
   const TensorBase dh = dh_in.defined() ? contiguous(dh_in) : dh_in, dc = dc_in.defined() ? contiguous(dc_in) : dc_in;
   const TensorBase c = contiguous(c_in);
@@ -93,6 +97,7 @@ std::pair<TensorBase, TensorBase> lstm_cell_backward(const TensorBase& dh_in, co
   TensorBase dgates = make_tensor({B, 4 * H}, c.dtype());
   // c's gradient costs one product per element: computed always, kept when asked for.
   TensorBase dc_prev = make_tensor({B, H}, c.dtype());
+  TensorBase dbias;
   dispatch_compute_floating(c.dtype(), "lstm_cell_backward", [&]<class T>() {
     const T* dhp = dh.defined() ? dh.data_ptr<T>() : nullptr;
     const T* dcp = dc.defined() ? dc.data_ptr<T>() : nullptr;
@@ -106,8 +111,16 @@ std::pair<TensorBase, TensorBase> lstm_cell_backward(const TensorBase& dh_in, co
       row(dhp ? dhp + r * H : nullptr, dcp ? dcp + r * H : nullptr, act + r * 4 * H, cp + r * H, tc + r * H, H,
           dg + r * 4 * H, dcv + r * H);
     });
+    if (need_dbias) {  // column sums of dgates, which is still in cache; in double, row by row
+      dbias = make_tensor({4 * H}, c.dtype());
+      std::vector<double> sums(static_cast<std::size_t>(4 * H), 0.0);
+      for (std::int64_t r = 0; r < B; ++r)
+        for (std::int64_t j = 0; j < 4 * H; ++j) sums[static_cast<std::size_t>(j)] += dg[r * 4 * H + j];
+      T* db = dbias.data_ptr<T>();
+      for (std::int64_t j = 0; j < 4 * H; ++j) db[j] = static_cast<T>(sums[static_cast<std::size_t>(j)]);
+    }
   });
-  return {dgates, need_dc ? dc_prev : TensorBase()};
+  return {dgates, need_dc ? dc_prev : TensorBase(), dbias};
 }
 
 }  // namespace tg::kernel

@@ -25,14 +25,20 @@ struct LstmCellForward {
   TensorBase tanh_c;  // tanh(c'), [B, H], for the backward
 };
 
-// gates [B, 4H] and c [B, H] of one floating dtype (any layout).
-LstmCellForward lstm_cell(const TensorBase& gates, const TensorBase& c);
+// gates [B, 4H] and c [B, H] of one floating dtype (any layout); bias [4H],
+// when defined, is added to every row of gates first (the layers' b_ih + b_hh,
+// so that the input projection needs no pass to broadcast it).
+LstmCellForward lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias);
 
-// The gradients of the pre-activations [B, 4H] and, when need_dc, of c [B, H],
-// from those of h' and c' (dh, dc; either may be undefined: no gradient
-// reached it). gates and tanh_c are what the forward gave; c its input.
-std::pair<TensorBase, TensorBase> lstm_cell_backward(const TensorBase& dh, const TensorBase& dc,
-                                                     const TensorBase& gates, const TensorBase& c,
-                                                     const TensorBase& tanh_c, bool need_dc);
+struct LstmCellGrads {
+  TensorBase gates;  // [B, 4H]
+  TensorBase c;      // [B, H], when asked for
+  TensorBase bias;   // [4H]: the gates' gradient summed over the rows, when asked for
+};
+
+// The gradients from those of h' and c' (dh, dc; either may be undefined: no
+// gradient reached it). gates and tanh_c are what the forward gave; c its input.
+LstmCellGrads lstm_cell_backward(const TensorBase& dh, const TensorBase& dc, const TensorBase& gates,
+                                 const TensorBase& c, const TensorBase& tanh_c, bool need_dc, bool need_dbias);
 
 }  // namespace tg::kernel

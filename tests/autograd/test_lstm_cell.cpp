@@ -25,14 +25,18 @@ using tg::Tensor;
 namespace {
 
 // The cell as the ops it fuses (nn/rnn.cpp before the fusion).
-std::pair<Tensor, Tensor> composed(const Tensor& gates, const Tensor& c) {
+std::pair<Tensor, Tensor> composed(const Tensor& gates, const Tensor& c, const Tensor& bias) {
   const std::int64_t H = c.size(-1);
-  const auto pre = tg::split(gates, {2 * H, H, H}, 1);
+  const auto pre = tg::split(bias.defined() ? gates + bias : gates, {2 * H, H, H}, 1);
   const auto i_f = tg::chunk(tg::sigmoid(pre[0]), 2, 1);
   const Tensor g = tg::tanh(pre[1]);
   const Tensor o = tg::sigmoid(pre[2]);
   Tensor c_next = i_f[1] * c + i_f[0] * g;
   return {o * tg::tanh(c_next), c_next};
+}
+
+std::pair<Tensor, Tensor> fused_cell(const Tensor& gates, const Tensor& c, const Tensor& bias) {
+  return tg::autograd::lstm_cell(gates, c, bias);
 }
 
 bool same_bits(const Tensor& a, const Tensor& b) {
@@ -44,15 +48,16 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 enum class Use { Both, HOnly, COnly };
 
 struct Grads {
-  Tensor h, c, dgates, dc;
+  Tensor h, c, dgates, dc, dbias;
 };
 
-// The outputs, and the gradients of gates and c from a weighted sum of the
-// outputs that `use` picks.
+// The outputs, and the gradients of gates, c and bias (when defined) from a
+// weighted sum of the outputs that `use` picks.
 template <class Cell>
-Grads run(Cell cell, const Tensor& gates_value, const Tensor& c_value, Use use) {
+Grads run(Cell cell, const Tensor& gates_value, const Tensor& c_value, const Tensor& bias_value, Use use) {
   Tensor gates = gates_value.clone().set_requires_grad(true), c = c_value.clone().set_requires_grad(true);
-  auto [h, c_next] = cell(gates, c);
+  Tensor bias = bias_value.defined() ? bias_value.clone().set_requires_grad(true) : Tensor();
+  auto [h, c_next] = cell(gates, c, bias);
   tg::Generator gen(7);
   const Tensor wh = tg::randn(h.shape(), {.dtype = h.dtype()}, &gen),
                wc = tg::randn(h.shape(), {.dtype = h.dtype()}, &gen);
@@ -60,7 +65,7 @@ Grads run(Cell cell, const Tensor& gates_value, const Tensor& c_value, Use use) 
                 : use == Use::COnly ? (c_next * wc).sum()
                                     : (h * wh + c_next * wc).sum();
   loss.backward();
-  return {h, c_next, gates.grad(), c.grad()};
+  return {h, c_next, gates.grad(), c.grad(), bias.defined() ? bias.grad() : Tensor()};
 }
 
 }  // namespace
@@ -81,17 +86,23 @@ TEST_CASE("lstm_cell: the fused kernel gives the composed ops' bits, forward and
       // sigmoid's and tanh's flat ends.
       const Tensor gates = tg::randn({5, 4 * 37}, {.dtype = dtype}, &gen) * 3;
       const Tensor c = tg::randn({5, 37}, {.dtype = dtype}, &gen) * 2;
-      for (Use use : {Use::Both, Use::HOnly, Use::COnly}) {
-        CAPTURE(static_cast<int>(use));
-        CAPTURE(tg::dtype_name(dtype));
-        const Grads fused = run(tg::autograd::lstm_cell, gates, c, use);
-        const Grads ops = run(composed, gates, c, use);
-        CHECK(same_bits(fused.h, ops.h));
-        CHECK(same_bits(fused.c, ops.c));
-        CHECK(same_bits(fused.dgates, ops.dgates));
-        CHECK(same_bits(fused.dc, ops.dc));
-        CHECK(fused.h.grad_fn_name() == "lstm_cell");
-      }
+      const Tensor bias = tg::randn({4 * 37}, {.dtype = dtype}, &gen);
+      for (bool with_bias : {false, true})
+        for (Use use : {Use::Both, Use::HOnly, Use::COnly}) {
+          CAPTURE(static_cast<int>(use));
+          CAPTURE(with_bias);
+          CAPTURE(tg::dtype_name(dtype));
+          const Tensor b = with_bias ? bias : Tensor();
+          const Grads fused = run(fused_cell, gates, c, b, use);
+          const Grads ops = run(composed, gates, c, b, use);
+          CHECK(same_bits(fused.h, ops.h));
+          CHECK(same_bits(fused.c, ops.c));
+          CHECK(same_bits(fused.dgates, ops.dgates));
+          CHECK(same_bits(fused.dc, ops.dc));
+          // The bias's gradient sums the rows in another order (in double either way).
+          if (with_bias) CHECK(tg::allclose(fused.dbias, ops.dbias, 1e-12, 1e-12));
+          CHECK(fused.h.grad_fn_name() == "lstm_cell");
+        }
     }
   }
 }
@@ -100,27 +111,35 @@ TEST_CASE("lstm_cell: gradcheck and gradgradcheck in float64 on four layouts") {
   using tg_test::Layout;
   tg::Generator gen(5);
   const tg::TensorOptions f64{.dtype = tg::kFloat64};
-  const Tensor gates = tg::randn({3, 8}, f64, &gen), c = tg::randn({3, 2}, f64, &gen);
-  const tg::GradcheckFunction both = [](const std::vector<Tensor>& in) {
-    auto [h, c_next] = tg::autograd::lstm_cell(in[0], in[1]);
+  const Tensor gates = tg::randn({3, 8}, f64, &gen), c = tg::randn({3, 2}, f64, &gen), bias = tg::randn({8}, f64, &gen);
+  // The bias is the third input when there is one.
+  const auto cell = [](const std::vector<Tensor>& in) {
+    return tg::autograd::lstm_cell(in[0], in[1], in.size() > 2 ? in[2] : Tensor());
+  };
+  const tg::GradcheckFunction both = [cell](const std::vector<Tensor>& in) {
+    auto [h, c_next] = cell(in);
     return std::vector<Tensor>{h, c_next};
   };
-  const tg::GradcheckFunction h_only = [](const std::vector<Tensor>& in) {
-    return std::vector<Tensor>{tg::autograd::lstm_cell(in[0], in[1]).first};
+  const tg::GradcheckFunction h_only = [cell](const std::vector<Tensor>& in) {
+    return std::vector<Tensor>{cell(in).first};
   };
-  const tg::GradcheckFunction c_only = [](const std::vector<Tensor>& in) {
-    return std::vector<Tensor>{tg::autograd::lstm_cell(in[0], in[1]).second};
+  const tg::GradcheckFunction c_only = [cell](const std::vector<Tensor>& in) {
+    return std::vector<Tensor>{cell(in).second};
   };
   for (Layout layout : {Layout::Contiguous, Layout::Transposed, Layout::Strided, Layout::Expanded}) {
     CAPTURE(tg_test::layout_name(layout));
-    std::vector<Tensor> inputs;
-    for (const Tensor& v : {gates, c}) {
-      const Tensor t = tg_test::in_layout(v, layout);
-      inputs.push_back((t.defined() ? t : v.clone()).detach().set_requires_grad(true));
-    }
-    for (const auto* fn : {&both, &h_only, &c_only}) {
-      CHECK(tg::gradcheck(*fn, inputs));
-      CHECK(tg::gradgradcheck(*fn, inputs));
+    for (bool with_bias : {false, true}) {
+      CAPTURE(with_bias);
+      std::vector<Tensor> inputs;
+      for (const Tensor& v : {gates, c, bias}) {
+        if (&v == &bias && !with_bias) continue;
+        const Tensor t = tg_test::in_layout(v, layout);
+        inputs.push_back((t.defined() ? t : v.clone()).detach().set_requires_grad(true));
+      }
+      for (const auto* fn : {&both, &h_only, &c_only}) {
+        CHECK(tg::gradcheck(*fn, inputs));
+        CHECK(tg::gradgradcheck(*fn, inputs));
+      }
     }
   }
 }
@@ -131,16 +150,16 @@ TEST_CASE("lstm_cell: gradcheck and gradgradcheck in float64 on four layouts") {
 TEST_CASE("lstm_cell: a recorded backward gives the kernel's gradients") {
   tg::Generator gen(6);
   const tg::TensorOptions f64{.dtype = tg::kFloat64, .requires_grad = true};
-  Tensor gates = tg::randn({4, 20}, f64, &gen) * 2, c = tg::randn({4, 5}, f64, &gen);
+  Tensor gates = tg::randn({4, 20}, f64, &gen) * 2, c = tg::randn({4, 5}, f64, &gen), bias = tg::randn({20}, f64, &gen);
   for (Use use : {Use::Both, Use::HOnly, Use::COnly}) {
     CAPTURE(static_cast<int>(use));
     std::vector<Tensor> grads[2];
     for (bool create_graph : {false, true}) {
-      auto [h, c_next] = tg::autograd::lstm_cell(gates, c);
+      auto [h, c_next] = tg::autograd::lstm_cell(gates, c, bias);
       Tensor loss = use == Use::HOnly ? (h * h).sum() : use == Use::COnly ? (c_next * 3).sum() : (h * c_next).sum();
-      grads[create_graph] = tg::grad({loss}, {gates, c}, {}, {.create_graph = create_graph});
+      grads[create_graph] = tg::grad({loss}, {gates, c, bias}, {}, {.create_graph = create_graph});
     }
-    for (std::size_t k = 0; k < 2; ++k) {
+    for (std::size_t k = 0; k < 3; ++k) {
       CHECK(grads[1][k].requires_grad());
       CHECK(tg::allclose(grads[0][k], grads[1][k].detach(), 1e-13, 1e-13));
     }
@@ -152,19 +171,19 @@ TEST_CASE("lstm_cell: other dtypes compose the ops; mixed dtypes promote as they
   const Tensor gates = tg::randn({2, 12}, {}, &gen), c = tg::randn({2, 3}, {}, &gen);
   for (tg::DType dtype : {tg::kFloat16, tg::kBFloat16}) {
     CAPTURE(tg::dtype_name(dtype));
-    const Grads fused = run(tg::autograd::lstm_cell, gates.to(dtype), c.to(dtype), Use::Both);
-    const Grads ops = run(composed, gates.to(dtype), c.to(dtype), Use::Both);
+    const Grads fused = run(fused_cell, gates.to(dtype), c.to(dtype), Tensor(), Use::Both);
+    const Grads ops = run(composed, gates.to(dtype), c.to(dtype), Tensor(), Use::Both);
     CHECK(same_bits(fused.h, ops.h));
     CHECK(same_bits(fused.dgates, ops.dgates));
   }
-  const Grads mixed = run(tg::autograd::lstm_cell, gates, c.to(tg::kFloat64), Use::Both);
-  const Grads mixed_ops = run(composed, gates, c.to(tg::kFloat64), Use::Both);
+  const Grads mixed = run(fused_cell, gates, c.to(tg::kFloat64), Tensor(), Use::Both);
+  const Grads mixed_ops = run(composed, gates, c.to(tg::kFloat64), Tensor(), Use::Both);
   CHECK(mixed.h.dtype() == tg::kFloat64);
   CHECK(same_bits(mixed.h, mixed_ops.h));
   CHECK(same_bits(mixed.dgates, mixed_ops.dgates));
 }
 
-TEST_CASE("lstm_cell: gates that are not [B, 4H] for c [B, H] are a ShapeError naming the op") {
+TEST_CASE("lstm_cell: gates that are not [B, 4H] for c [B, H], or a bias not [4H], are a ShapeError naming the op") {
   const Tensor c = tg::zeros({2, 3});
   for (const tg::Dims& shape : {tg::Dims{2, 13}, tg::Dims{3, 12}, tg::Dims{2, 3, 4}, tg::Dims{24}}) {
     CAPTURE(tg::shape_str(shape));
@@ -174,6 +193,10 @@ TEST_CASE("lstm_cell: gates that are not [B, 4H] for c [B, H] are a ShapeError n
     } catch (const tg::ShapeError& e) {
       CHECK(std::string(e.what()).find("lstm_cell") != std::string::npos);
     }
+  }
+  for (const tg::Dims& shape : {tg::Dims{11}, tg::Dims{1, 12}, tg::Dims{}}) {
+    CAPTURE(tg::shape_str(shape));
+    CHECK_THROWS_AS((void)tg::autograd::lstm_cell(tg::zeros({2, 12}), c, tg::zeros(shape)), tg::ShapeError);
   }
 }
 
