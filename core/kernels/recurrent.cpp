@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
@@ -51,12 +53,13 @@ void for_each_row(std::int64_t rows, std::int64_t numel, const Body& body) {
 void check_shapes(const char* op, const TensorBase& gates, const TensorBase& c, const TensorBase& bias) {
   if (gates.dim() != 2 || c.dim() != 2 || c.size(0) != gates.size(0) || gates.size(1) != 4 * c.size(1) ||
       (bias.defined() && (bias.dim() != 1 || bias.size(0) != gates.size(1))))
-    throw ShapeError(std::string(op) + ": expected gates [B, 4H], c [B, H] and bias [4H], got " +
-                     shape_str(gates.shape()) + ", " + shape_str(c.shape()) + " and " +
-                     (bias.defined() ? shape_str(bias.shape()) : std::string("none")));
+    throw ShapeError(fmt::format("{}: expected gates [B, 4H], c [B, H] and bias [4H], got {}, {} and {}", op,
+                                 shape_str(gates.shape()), shape_str(c.shape()),
+                                 bias.defined() ? shape_str(bias.shape()) : std::string("none")));
   if (gates.dtype() != c.dtype() || (bias.defined() && bias.dtype() != c.dtype()))
-    throw DTypeError(std::string(op) + ": gates and c must have one dtype, got " +
-                     std::string(dtype_name(gates.dtype())) + " and " + std::string(dtype_name(c.dtype())));
+    throw DTypeError(fmt::format("{}: gates, c and bias must have one dtype, got {}, {} and {}", op,
+                                 dtype_name(gates.dtype()), dtype_name(c.dtype()),
+                                 bias.defined() ? dtype_name(bias.dtype()) : "none"));
 }
 
 }  // namespace
@@ -91,9 +94,10 @@ LstmCellGrads lstm_cell_backward(const TensorBase& dh_in, const TensorBase& dc_i
   const TensorBase c = contiguous(c_in);
   for (const TensorBase* g : {&dh, &dc})
     if (g->defined() && (g->shape() != c.shape() || g->dtype() != c.dtype()))
-      throw ShapeError("lstm_cell_backward: a gradient of shape " + shape_str(g->shape()) + " and dtype " +
-                       std::string(dtype_name(g->dtype())) + " for an output of shape " + shape_str(c.shape()) +
-                       " and dtype " + std::string(dtype_name(c.dtype())));
+      throw ShapeError(
+          fmt::format("lstm_cell_backward: a gradient of shape {} and dtype {} for an output of shape {} "
+                      "and dtype {}",
+                      shape_str(g->shape()), dtype_name(g->dtype()), shape_str(c.shape()), dtype_name(c.dtype())));
   TensorBase dgates = make_tensor({B, 4 * H}, c.dtype());
   // c's gradient costs one product per element: computed always, kept when asked for.
   TensorBase dc_prev = make_tensor({B, H}, c.dtype());
