@@ -93,6 +93,7 @@ std::pair<Tensor, Tensor> lstm_cell_grads_composed(const Tensor& dh, const Tenso
 
 std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias) {
   TG_PROFILE_OP("lstm_cell", gates, c, bias);
+  kernel::check_lstm_cell(gates, c, bias);  // for every dtype, before either path
   const DType dtype = c.dtype();
   if (gates.dtype() != dtype || (bias.defined() && bias.dtype() != dtype) || (dtype != kFloat32 && dtype != kFloat64))
     return lstm_cell_composed(gates, c, bias);

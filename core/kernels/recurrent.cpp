@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/dtype_check.h>
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
@@ -50,22 +51,26 @@ void for_each_row(std::int64_t rows, std::int64_t numel, const Body& body) {
   parallel_for(rows, parallel ? detail::team_size() : 1, body);
 }
 
-void check_shapes(const char* op, const TensorBase& gates, const TensorBase& c, const TensorBase& bias) {
-  if (gates.dim() != 2 || c.dim() != 2 || c.size(0) != gates.size(0) || gates.size(1) != 4 * c.size(1) ||
-      (bias.defined() && (bias.dim() != 1 || bias.size(0) != gates.size(1))))
-    throw ShapeError(fmt::format("{}: expected gates [B, 4H], c [B, H] and bias [4H], got {}, {} and {}", op,
-                                 shape_str(gates.shape()), shape_str(c.shape()),
-                                 bias.defined() ? shape_str(bias.shape()) : std::string("none")));
-  if (gates.dtype() != c.dtype() || (bias.defined() && bias.dtype() != c.dtype()))
-    throw DTypeError(fmt::format("{}: gates, c and bias must have one dtype, got {}, {} and {}", op,
-                                 dtype_name(gates.dtype()), dtype_name(c.dtype()),
-                                 bias.defined() ? dtype_name(bias.dtype()) : "none"));
-}
-
 }  // namespace
 
+void check_lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias) {
+  if (!gates.defined() || !c.defined()) throw ValueError("lstm_cell: gates and c must be defined tensors");
+  for (const TensorBase* t : {&gates, &c, &bias})
+    if (t->defined()) check_dtype(*t, "lstm_cell", DTypeClass::Floating);
+  // gates.size(1) == 4 * c.size(1), without the product (an empty view's sizes may be huge).
+  if (gates.dim() != 2 || c.dim() != 2 || c.size(0) != gates.size(0) || gates.size(1) % 4 != 0 ||
+      gates.size(1) / 4 != c.size(1) || (bias.defined() && (bias.dim() != 1 || bias.size(0) != gates.size(1))))
+    throw ShapeError(fmt::format("lstm_cell: expected gates [B, 4H], c [B, H] and bias [4H], got {}, {} and {}",
+                                 shape_str(gates.shape()), shape_str(c.shape()),
+                                 bias.defined() ? shape_str(bias.shape()) : std::string("none")));
+}
+
 LstmCellForward lstm_cell(const TensorBase& gates_in, const TensorBase& c_in, const TensorBase& bias_in) {
-  check_shapes("lstm_cell", gates_in, c_in, bias_in);
+  check_lstm_cell(gates_in, c_in, bias_in);
+  if (gates_in.dtype() != c_in.dtype() || (bias_in.defined() && bias_in.dtype() != c_in.dtype()))
+    throw DTypeError(fmt::format("lstm_cell: the fused kernel takes gates, c and bias of one dtype, got {}, {} and {}",
+                                 dtype_name(gates_in.dtype()), dtype_name(c_in.dtype()),
+                                 bias_in.defined() ? dtype_name(bias_in.dtype()) : "none"));
   const TensorBase a = contiguous(gates_in), c = contiguous(c_in);
   const TensorBase bias = bias_in.defined() ? contiguous(bias_in) : bias_in;
   const std::int64_t B = c.size(0), H = c.size(1);
@@ -93,11 +98,12 @@ LstmCellGrads lstm_cell_backward(const TensorBase& dh_in, const TensorBase& dc_i
   const TensorBase dh = dh_in.defined() ? contiguous(dh_in) : dh_in, dc = dc_in.defined() ? contiguous(dc_in) : dc_in;
   const TensorBase c = contiguous(c_in);
   for (const TensorBase* g : {&dh, &dc})
-    if (g->defined() && (g->shape() != c.shape() || g->dtype() != c.dtype()))
-      throw ShapeError(
-          fmt::format("lstm_cell_backward: a gradient of shape {} and dtype {} for an output of shape {} "
-                      "and dtype {}",
-                      shape_str(g->shape()), dtype_name(g->dtype()), shape_str(c.shape()), dtype_name(c.dtype())));
+    if (g->defined() && g->shape() != c.shape())
+      throw ShapeError(fmt::format("lstm_cell_backward: a gradient of shape {} for an output of shape {}",
+                                   shape_str(g->shape()), shape_str(c.shape())));
+    else if (g->defined() && g->dtype() != c.dtype())
+      throw DTypeError(fmt::format("lstm_cell_backward: a gradient of dtype {} for an output of dtype {}",
+                                   dtype_name(g->dtype()), dtype_name(c.dtype())));
   TensorBase dgates = make_tensor({B, 4 * H}, c.dtype());
   // c's gradient costs one product per element: computed always, kept when asked for.
   TensorBase dc_prev = make_tensor({B, H}, c.dtype());

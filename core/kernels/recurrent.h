@@ -10,7 +10,7 @@
 // gradient is a further copy (issue 15's LSTM step spent a third of its time
 // there). The arithmetic is the composed ops' (sigmoid as 1 / (1 + exp(-x))
 // with vec::exp, tanh with vec::tanh, each product and sum rounded on its own),
-// so both give the same bits; tests/nn/test_lstm_cell.cpp holds them to it.
+// so both give the same bits; tests/autograd/test_lstm_cell.cpp holds them to it.
 // float32 and float64 only: the op (autograd/ops/recurrent.cpp) composes the
 // ops for other dtypes.
 #include <utility>
@@ -24,6 +24,11 @@ struct LstmCellForward {
   TensorBase gates;   // the activated gates i|f|g|o, [B, 4H], for the backward
   TensorBase tanh_c;  // tanh(c'), [B, H], for the backward
 };
+
+// Refuses what lstm_cell takes in no dtype: undefined gates or c, a dtype
+// that is not floating (DTypeError), shapes other than gates [B, 4H], c [B, H]
+// and bias [4H] or undefined (ShapeError), each naming lstm_cell.
+void check_lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias);
 
 // gates [B, 4H] and c [B, H] of one floating dtype (any layout); bias [4H],
 // when defined, is added to every row of gates first (the layers' b_ih + b_hh,

@@ -39,8 +39,16 @@ Isa best_isa() {
 #endif
 }
 
-const Isa kBest = best_isa();
-std::atomic<Isa> current{kBest};
+// The best instruction set, found on first use. Not a namespace-scope
+// constant: a vector function called while static objects are constructed
+// would read it before its dynamic initialisation, as zero, which is
+// kAvx512.
+Isa best() {
+  static const Isa found = best_isa();
+  return found;
+}
+// What isa() answers: -1 until the first call, then an Isa (force_isa may change it).
+constinit std::atomic<int> current{-1};
 
 #if TG_VEC_X86
 // y = f(x), 4 floats at a time (SSE2); the tail in a padded vector.
@@ -100,7 +108,14 @@ void normal_cdf_scalar(const float* x, float* cdf, float* pdf, std::int64_t n) {
 
 }  // namespace
 
-Isa isa() { return current.load(std::memory_order_relaxed); }
+Isa isa() {
+  const int v = current.load(std::memory_order_relaxed);
+  if (v >= 0) [[likely]]
+    return static_cast<Isa>(v);
+  int unset = -1;
+  current.compare_exchange_strong(unset, static_cast<int>(best()), std::memory_order_relaxed);
+  return static_cast<Isa>(current.load(std::memory_order_relaxed));
+}
 
 const char* isa_name(Isa isa) {
   switch (isa) {
@@ -118,8 +133,8 @@ const char* isa_name(Isa isa) {
 bool uses_avx2() { return static_cast<int>(isa()) <= static_cast<int>(Isa::kAvx2); }
 
 bool force_isa(Isa isa) {
-  if (static_cast<int>(isa) < static_cast<int>(kBest)) return false;
-  current.store(isa, std::memory_order_relaxed);
+  if (static_cast<int>(isa) < static_cast<int>(best())) return false;
+  current.store(static_cast<int>(isa), std::memory_order_relaxed);
   return true;
 }
 

@@ -4,6 +4,7 @@
 // layouts; the dtypes it leaves to the composed ops; bad shapes.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include <tapegrad/autograd/recurrent.h>
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/vector_math.h>
+#include <tapegrad/core/parallel.h>
 #include <tapegrad/core/random.h>
 
 #include "support/registry_gradcheck.h"
@@ -39,10 +41,16 @@ std::pair<Tensor, Tensor> fused_cell(const Tensor& gates, const Tensor& c, const
   return tg::autograd::lstm_cell(gates, c, bias);
 }
 
+// The same bits in every element, except that any NaN equals any NaN: the
+// payload and sign a NaN ends with depends on which operand of a product the
+// compiler puts first, which IEEE leaves open.
 bool same_bits(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  const Tensor x = a.contiguous(), y = b.contiguous();
-  return std::memcmp(x.raw_data(), y.raw_data(), static_cast<std::size_t>(x.numel()) * x.element_size()) == 0;
+  const Tensor x = a.to(tg::kFloat64).contiguous(), y = b.to(tg::kFloat64).contiguous();
+  const auto xs = x.to_vector<double>(), ys = y.to_vector<double>();
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    if (std::memcmp(&xs[i], &ys[i], sizeof(double)) != 0 && !(std::isnan(xs[i]) && std::isnan(ys[i]))) return false;
+  return true;
 }
 
 enum class Use { Both, HOnly, COnly };
@@ -164,6 +172,66 @@ TEST_CASE("lstm_cell: a recorded backward gives the kernel's gradients") {
       CHECK(tg::allclose(grads[0][k], grads[1][k].detach(), 1e-13, 1e-13));
     }
   }
+}
+
+// Sizes past the parallel threshold (the rows on two threads), empty
+// batches and features, and values at sigmoid's and tanh's ends: +-inf,
+// +-100, NaN, subnormals (flushed in both).
+TEST_CASE("lstm_cell: the same bits on two threads, on empty tensors and at the functions' ends") {
+  const int threads = tg::get_num_threads();
+  tg::set_num_threads(2);
+  tg::Generator gen(8);
+  struct Case {
+    tg::Dims gates, c;
+  };
+  for (const Case& k : {Case{{64, 1024}, {64, 256}}, Case{{0, 16}, {0, 4}}, Case{{3, 0}, {3, 0}}}) {
+    CAPTURE(tg::shape_str(k.gates));
+    std::vector<double> values;
+    for (float v : (tg::randn(k.gates, {}, &gen) * 4).to_vector<float>()) values.push_back(v);
+    if (values.size() > 8 * 37) {
+      const double specials[] = {INFINITY, -INFINITY, 100.0, -100.0, NAN, 1e-41, -1e-41, 88.0};
+      for (std::size_t i = 0; i < 8; ++i) values[i * 37] = specials[i];
+    }
+    const Tensor gates = tg::tensor(values, k.gates, tg::kFloat32);
+    const Tensor c = tg::randn(k.c, {}, &gen), bias = tg::randn({k.gates[1]}, {}, &gen);
+    for (Use use : {Use::Both, Use::HOnly}) {
+      const Grads fused = run(fused_cell, gates, c, bias, use);
+      const Grads ops = run(composed, gates, c, bias, use);
+      CHECK(same_bits(fused.h, ops.h));
+      CHECK(same_bits(fused.c, ops.c));
+      CHECK(same_bits(fused.dgates, ops.dgates));
+      CHECK(same_bits(fused.dc, ops.dc));
+      CHECK(fused.dbias.shape() == ops.dbias.shape());
+    }
+  }
+  tg::set_num_threads(threads);
+}
+
+TEST_CASE("lstm_cell: bad input in any dtype is an error naming the op") {
+  const auto names_op = [](const auto& call) {
+    try {
+      call();
+    } catch (const tg::Error& e) {
+      return std::string(e.what()).find("lstm_cell") != std::string::npos;
+    }
+    return false;
+  };
+  for (tg::DType dtype : {tg::kFloat32, tg::kFloat16, tg::kBFloat16, tg::kFloat64}) {
+    CAPTURE(tg::dtype_name(dtype));
+    const tg::TensorOptions o{.dtype = dtype};
+    // c broadcasting against the gates would give a result of some shape: it is refused.
+    CHECK_THROWS_AS((void)tg::autograd::lstm_cell(tg::zeros({2, 12}, o), tg::zeros({1, 3}, o)), tg::ShapeError);
+    CHECK_THROWS_AS((void)tg::autograd::lstm_cell(tg::zeros({2, 12}, o), tg::zeros({3}, o)), tg::ShapeError);
+    CHECK_THROWS_AS((void)tg::autograd::lstm_cell(tg::zeros({2, 12}, o), tg::zeros({2, 3}, o), tg::zeros({1, 12}, o)),
+                    tg::ShapeError);
+    CHECK(names_op([&] { (void)tg::autograd::lstm_cell(tg::zeros({2, 12}, o), tg::zeros({}, o)); }));
+  }
+  // Mixed floating dtypes promote (the composed ops); the shapes are still checked.
+  CHECK_THROWS_AS((void)tg::autograd::lstm_cell(tg::zeros({2, 12}), tg::zeros({2, 4}, {.dtype = tg::kFloat64})),
+                  tg::ShapeError);
+  CHECK_THROWS_AS((void)tg::autograd::lstm_cell(tg::zeros({2, 12}, {.dtype = tg::kInt64}), tg::zeros({2, 3})),
+                  tg::DTypeError);
+  CHECK(names_op([] { (void)tg::autograd::lstm_cell(tg::zeros({2, 12}), Tensor()); }));
 }
 
 TEST_CASE("lstm_cell: other dtypes compose the ops; mixed dtypes promote as they do") {

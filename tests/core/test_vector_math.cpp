@@ -214,7 +214,9 @@ TEST_CASE("exp, tanh and erf give the same bits on every instruction set that ha
       {"exp", {tg::kernel::vec::exp, tg::kernel::vec::exp}},
       {"tanh", {tg::kernel::vec::tanh, tg::kernel::vec::tanh}},
       {"erf", {tg::kernel::vec::erf, tg::kernel::vec::erf}}};
-  for (const auto& [name, fns] : functions) {
+  for (const auto& function : functions) {
+    const std::string name = function.first;
+    const auto& fns = function.second;
     CAPTURE(name);
     std::vector<float> f512(xf.size()), f2(xf.size());
     std::vector<double> d512(xd.size()), d2(xd.size());
