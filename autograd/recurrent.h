@@ -56,20 +56,23 @@ struct RecurrentOpen {
 TG_API RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, std::int64_t steps);
 
 /// Step t's gates: gi + h @ w_hh^T, gi [B_t, G] (step t's rows of the opened
-/// projection), h [B_t, H]. With a null `sequence` it is addmm(gi, h, w_hh^T).
+/// projection), h [B_t, H]; h @ w_hh^T alone when gi is undefined (the LSTM
+/// adds gi in its cell). With a null `sequence` it is addmm(gi, h, w_hh^T).
 TG_API Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, RecurrentSequence* sequence,
                              std::int64_t t);
 
-/// One LSTM step's states from its gates: gates [B, 4H], the pre-activations
-/// stacked i|f|g|o as PyTorch's (plus `bias` [4H] on every row when defined:
-/// the layers' b_ih + b_hh, added here rather than broadcast into the input
-/// projection, and its gradient summed while the gates' is in cache), and
-/// c [B, H] give {h', c'} with
-/// c' = sigmoid(f) c + sigmoid(i) tanh(g), h' = sigmoid(o) tanh(c'). One node:
-/// float32 and float64 run core/kernels/recurrent.h's fused kernel, whose
-/// backward writes the gates' gradient in one piece; a recorded backward
-/// (create_graph) gives the same gradients through ops, so gradients of any
-/// order exist. Other dtypes compose the ops.
-TG_API std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias = {});
+/// One LSTM step's states from its gates: the pre-activations
+/// (gates + hidden) + bias, stacked i|f|g|o as PyTorch's, and c [B, H] give
+/// {h', c'} with c' = sigmoid(f) c + sigmoid(i) tanh(g), h' = sigmoid(o) tanh(c').
+/// gates [B, 4H]; hidden [B, 4H] (a layer's h W_hh^T: added here, its step's
+/// product needs no copy of the input projection) and bias [4H] (the layers'
+/// b_ih + b_hh: added here, the projection needs no pass to broadcast it, and
+/// its gradient is summed while the gates' is in cache) may be undefined. One
+/// node: float32 and float64 run core/kernels/recurrent.h's fused kernel,
+/// whose backward writes the gates' gradient in one piece; a recorded
+/// backward (create_graph) gives the same gradients through ops, so
+/// gradients of any order exist. Other dtypes, or mixed ones, compose the ops.
+TG_API std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias = {},
+                                           const Tensor& hidden = {});
 
 }  // namespace tg::autograd

@@ -310,7 +310,7 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
         switch (mode) {
           case Mode::LSTM:
             std::tie(h, c) =
-                autograd::lstm_cell(autograd::recurrent_step(gi, h, w[1], sequence.get(), t), c, cell_bias);
+                autograd::lstm_cell(gi, c, cell_bias, autograd::recurrent_step({}, h, w[1], sequence.get(), t));
             break;
           case Mode::GRU:
             h = gru_step(gi, linear(h, w[1], hidden_bias), h, H);

@@ -1,5 +1,8 @@
 // The recurrent layers' hidden products (autograd/recurrent.h says why W_hh's
 // gradient is taken in the open node), and the LSTM cell.
+#include <memory>
+#include <tuple>
+
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
@@ -34,14 +37,15 @@ Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, Rec
                       std::int64_t t) {
   TG_PROFILE_OP("recurrent_step", gi, h, w_hh);
   // W^T as a view, unrecorded: the node below is W's only use here.
-  Tensor y = kernel::addmm(gi, h, kernel::transpose(w_hh, 0, 1));
+  const TensorBase w_t = kernel::transpose(w_hh, 0, 1);
+  Tensor y = gi.defined() ? kernel::addmm(gi, h, w_t) : kernel::mm(h, w_t);
   if (sequence) sequence->hidden_inputs[static_cast<std::size_t>(t)] = SavedTensor::without_history(h);
   if (needs_grad(gi, h, w_hh)) {
     const bool gh = requires_grad_of(h), gw = requires_grad_of(w_hh);
     record("recurrent_step", {&gi, &h, &w_hh}, {&y},
            [sh = SavedTensor::input_if(gw, h), sw = SavedTensor::input_if(gh, w_hh),
             in_open = sequence != nullptr](Backward& bw) {
-             // y = gi + h @ W^T, gi [B, G], h [B, H], W [G, H]:
+             // y = gi + h @ W^T (or h @ W^T without gi), gi [B, G], h [B, H], W [G, H]:
              //   dgi = dy,   dh = dy @ W [B, H],
              //   dW = dy^T @ h [G, H], left to the open node in a first-order backward.
              const Tensor& dy = bw.grad();
@@ -55,10 +59,16 @@ Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, Rec
 
 namespace {
 
+// (gates + hidden) + bias, each term when defined.
+Tensor pre_activations(const Tensor& gates, const Tensor& hidden, const Tensor& bias) {
+  Tensor pre = hidden.defined() ? gates + hidden : gates;
+  return bias.defined() ? pre + bias : pre;
+}
+
 // The cell composed of ops: the forward of dtypes the kernel does not take.
-std::pair<Tensor, Tensor> lstm_cell_composed(const Tensor& gates, const Tensor& c, const Tensor& bias) {
+std::pair<Tensor, Tensor> lstm_cell_composed(const Tensor& pre_activation, const Tensor& c) {
   const std::int64_t H = c.size(-1);
-  const auto pre = split(bias.defined() ? gates + bias : gates, {2 * H, H, H}, 1);
+  const auto pre = split(pre_activation, {2 * H, H, H}, 1);
   const auto i_f = chunk(sigmoid(pre[0]), 2, 1);  // i and f are adjacent: one sigmoid
   const Tensor g = tanh(pre[1]);
   const Tensor o = sigmoid(pre[2]);
@@ -66,58 +76,73 @@ std::pair<Tensor, Tensor> lstm_cell_composed(const Tensor& gates, const Tensor& 
   return {o * tanh(c_next), c_next};
 }
 
-// The kernel's backward (core/kernels/recurrent.h) written with ops, from
-// the recorded inputs: a backward that is itself recorded (create_graph)
-// differentiates this. dh or dc may be undefined. The bias's gradient is the
-// gates' summed over the rows (Backward::add reduces the broadcast).
-std::pair<Tensor, Tensor> lstm_cell_grads_composed(const Tensor& dh, const Tensor& dc, const Tensor& gates,
-                                                   const Tensor& c, const Tensor& bias) {
+// The gradients of the pre-activations and of c, written with ops from the
+// activated gates `act` and c as the node saved them: a backward that is
+// itself recorded (create_graph) differentiates this. act is the node's own
+// (hidden) third output, so the derivatives of this expression in act come
+// back to the node as a gradient of that output, `dact`, which this adds
+// through the activations' derivatives; that closes the loop for every
+// order. dh, dc and dact may be undefined.
+std::pair<Tensor, Tensor> lstm_cell_grads_composed(const Tensor& dh, const Tensor& dc, const Tensor& dact,
+                                                   const Tensor& act, const Tensor& c) {
   const std::int64_t H = c.size(-1);
-  const auto pre = split(bias.defined() ? gates + bias : gates, {H, H, H, H}, 1);
-  const Tensor i = sigmoid(pre[0]), f = sigmoid(pre[1]), g = tanh(pre[2]), o = sigmoid(pre[3]);
+  const auto a = split(act, {H, H, H, H}, 1);
+  const Tensor &i = a[0], &f = a[1], &g = a[2], &o = a[3];
   const Tensor tc = tanh(f * c + i * g);
   Tensor dct = dc, d_o;
   if (dh.defined()) {
     const Tensor through_h = dh * o * rsub(tc * tc, 1.0);
     dct = dct.defined() ? dct + through_h : through_h;
-    d_o = dh * tc * o * rsub(o, 1.0);
+    d_o = dh * tc;
   } else {
     d_o = zeros_like(o);
   }
   if (!dct.defined()) dct = zeros_like(c);
-  Tensor dgates = cat({dct * g * i * rsub(i, 1.0), dct * c * f * rsub(f, 1.0), dct * i * rsub(g * g, 1.0), d_o}, 1);
-  return {dgates, dct * f};
+  Tensor d_act = cat({dct * g, dct * c, dct * i, d_o}, 1);  // the gradient of act, through h and c'
+  if (dact.defined()) d_act = d_act + dact;
+  const auto d = split(d_act, {H, H, H, H}, 1);
+  Tensor dpre =
+      cat({d[0] * i * rsub(i, 1.0), d[1] * f * rsub(f, 1.0), d[2] * rsub(g * g, 1.0), d[3] * o * rsub(o, 1.0)}, 1);
+  return {dpre, dct * f};
 }
 
 }  // namespace
 
-std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias) {
-  TG_PROFILE_OP("lstm_cell", gates, c, bias);
-  kernel::check_lstm_cell(gates, c, bias);  // for every dtype, before either path
+std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias, const Tensor& hidden) {
+  TG_PROFILE_OP("lstm_cell", gates, c, bias, hidden);
+  kernel::check_lstm_cell(gates, c, bias, hidden);  // for every dtype, before either path
   const DType dtype = c.dtype();
-  if (gates.dtype() != dtype || (bias.defined() && bias.dtype() != dtype) || (dtype != kFloat32 && dtype != kFloat64))
-    return lstm_cell_composed(gates, c, bias);
-  kernel::LstmCellForward fw = kernel::lstm_cell(gates, c, bias);
-  Tensor h = fw.h, c_next = fw.c;
-  if (needs_grad(gates, c, bias)) {
-    record(
-        "lstm_cell", {&gates, &c, &bias}, {&h, &c_next},
-        [sg = SavedTensor(gates, false), sc = SavedTensor(c, false), sb = SavedTensor::input_if(bias.defined(), bias),
-         act = std::move(fw.gates), tc = std::move(fw.tanh_c)](Backward& bw) {
-          if (is_grad_enabled()) {  // create_graph: the same gradients, recorded
-            const Tensor b = sb.defined() ? bw.unpack(sb) : Tensor();
-            const auto [dgates, dc] = lstm_cell_grads_composed(bw.grad(0), bw.grad(1), bw.unpack(sg), bw.unpack(sc), b);
-            if (bw.needs(0)) bw.add(0, dgates);
-            if (bw.needs(1)) bw.add(1, dc);
-            if (bw.needs(2)) bw.add(2, dgates);
-            return;
-          }
-          kernel::LstmCellGrads grads =
-              kernel::lstm_cell_backward(bw.grad(0), bw.grad(1), act, bw.unpack(sc), tc, bw.needs(1), bw.needs(2));
-          if (bw.needs(0)) bw.add(0, std::move(grads.gates));
-          if (bw.needs(1)) bw.add(1, std::move(grads.c));
-          if (bw.needs(2)) bw.add(2, std::move(grads.bias));
-        });
+  const auto other_dtype = [dtype](const Tensor& t) { return t.defined() && t.dtype() != dtype; };
+  if (other_dtype(gates) || other_dtype(bias) || other_dtype(hidden) || (dtype != kFloat32 && dtype != kFloat64))
+    return lstm_cell_composed(pre_activations(gates, hidden, bias), c);
+  kernel::LstmCellForward fw = kernel::lstm_cell(gates, c, bias, hidden);
+  Tensor h = fw.h, c_next = fw.c, act = fw.gates;
+  if (needs_grad(gates, c, bias, hidden)) {
+    // act, the activated gates, is a third output that no caller sees: saved
+    // as an output, it carries this node's history into a recorded backward
+    // (lstm_cell_grads_composed), so nothing else need be kept for one.
+    // Saved once record() has made it output 2 (SavedTensor keeps the output number).
+    auto saved_act = std::make_shared<SavedTensor>();
+    record("lstm_cell", {&gates, &c, &bias, &hidden}, {&h, &c_next, &act},
+           [saved_act, sc = SavedTensor(c, false), tc = std::move(fw.tanh_c)](Backward& bw) {
+             const SavedTensor& sa = *saved_act;
+             Tensor dpre, dc;
+             if (is_grad_enabled() || bw.grad(2).defined()) {  // create_graph, or a higher order's gradient of act
+               std::tie(dpre, dc) =
+                   lstm_cell_grads_composed(bw.grad(0), bw.grad(1), bw.grad(2), bw.unpack(sa), bw.unpack(sc));
+               if (bw.needs(2)) bw.add(2, dpre);  // summed over the rows
+             } else {
+               kernel::LstmCellGrads grads = kernel::lstm_cell_backward(bw.grad(0), bw.grad(1), bw.unpack(sa),
+                                                                        bw.unpack(sc), tc, bw.needs(1), bw.needs(2));
+               dpre = std::move(grads.gates);
+               dc = std::move(grads.c);
+               if (bw.needs(2)) bw.add(2, std::move(grads.bias));
+             }
+             if (bw.needs(1)) bw.add(1, std::move(dc));
+             if (bw.needs(3)) bw.add(3, dpre);
+             if (bw.needs(0)) bw.add(0, std::move(dpre));
+           });
+    *saved_act = SavedTensor(act, true);
   }
   return {h, c_next};
 }

@@ -53,9 +53,12 @@ void for_each_row(std::int64_t rows, std::int64_t numel, const Body& body) {
 
 }  // namespace
 
-void check_lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias) {
+void check_lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias, const TensorBase& hidden) {
   if (!gates.defined() || !c.defined()) throw ValueError("lstm_cell: gates and c must be defined tensors");
-  for (const TensorBase* t : {&gates, &c, &bias})
+  if (hidden.defined() && hidden.shape() != gates.shape())
+    throw ShapeError(fmt::format("lstm_cell: the hidden gates {} must have the shape of the gates {}",
+                                 shape_str(hidden.shape()), shape_str(gates.shape())));
+  for (const TensorBase* t : {&gates, &c, &bias, &hidden})
     if (t->defined()) check_dtype(*t, "lstm_cell", DTypeClass::Floating);
   // gates.size(1) == 4 * c.size(1), without the product (an empty view's sizes may be huge).
   if (gates.dim() != 2 || c.dim() != 2 || c.size(0) != gates.size(0) || gates.size(1) % 4 != 0 ||
@@ -65,14 +68,16 @@ void check_lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorB
                                  bias.defined() ? shape_str(bias.shape()) : std::string("none")));
 }
 
-LstmCellForward lstm_cell(const TensorBase& gates_in, const TensorBase& c_in, const TensorBase& bias_in) {
-  check_lstm_cell(gates_in, c_in, bias_in);
-  if (gates_in.dtype() != c_in.dtype() || (bias_in.defined() && bias_in.dtype() != c_in.dtype()))
-    throw DTypeError(fmt::format("lstm_cell: the fused kernel takes gates, c and bias of one dtype, got {}, {} and {}",
-                                 dtype_name(gates_in.dtype()), dtype_name(c_in.dtype()),
-                                 bias_in.defined() ? dtype_name(bias_in.dtype()) : "none"));
-  const TensorBase a = contiguous(gates_in), c = contiguous(c_in);
-  const TensorBase bias = bias_in.defined() ? contiguous(bias_in) : bias_in;
+LstmCellForward lstm_cell(const TensorBase& gates_in, const TensorBase& c_in, const TensorBase& bias_in,
+                          const TensorBase& hidden_in) {
+  check_lstm_cell(gates_in, c_in, bias_in, hidden_in);
+  for (const TensorBase* t : {&gates_in, &bias_in, &hidden_in})
+    if (t->defined() && t->dtype() != c_in.dtype())
+      throw DTypeError(fmt::format("lstm_cell: the fused kernel takes its tensors in one dtype, got {} and c's {}",
+                                   dtype_name(t->dtype()), dtype_name(c_in.dtype())));
+  const auto contiguous_if_defined = [](const TensorBase& t) { return t.defined() ? contiguous(t) : t; };
+  const TensorBase a = contiguous(gates_in), c = contiguous(c_in), bias = contiguous_if_defined(bias_in),
+                   a2 = contiguous_if_defined(hidden_in);
   const std::int64_t B = c.size(0), H = c.size(1);
   LstmCellForward out{make_tensor({B, H}, c.dtype()), make_tensor({B, H}, c.dtype()),
                       make_tensor({B, 4 * H}, c.dtype()), make_tensor({B, H}, c.dtype())};
@@ -80,13 +85,15 @@ LstmCellForward lstm_cell(const TensorBase& gates_in, const TensorBase& c_in, co
     const T* ap = a.data_ptr<T>();
     const T* cp = c.data_ptr<T>();
     const T* bp = bias.defined() ? bias.data_ptr<T>() : nullptr;
+    const T* a2p = a2.defined() ? a2.data_ptr<T>() : nullptr;
     T* act = out.gates.data_ptr<T>();
     T* hp = out.h.data_ptr<T>();
     T* c1 = out.c.data_ptr<T>();
     T* tc = out.tanh_c.data_ptr<T>();
     const auto row = lstm_forward_row_for<T>();
     for_each_row(B, 4 * B * H, [=](std::int64_t r) {
-      row(ap + r * 4 * H, bp, cp + r * H, H, act + r * 4 * H, hp + r * H, c1 + r * H, tc + r * H);
+      row(ap + r * 4 * H, a2p ? a2p + r * 4 * H : nullptr, bp, cp + r * H, H, act + r * 4 * H, hp + r * H, c1 + r * H,
+          tc + r * H);
     });
   });
   return out;

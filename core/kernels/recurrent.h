@@ -26,14 +26,18 @@ struct LstmCellForward {
 };
 
 // Refuses what lstm_cell takes in no dtype: undefined gates or c, a dtype
-// that is not floating (DTypeError), shapes other than gates [B, 4H], c [B, H]
-// and bias [4H] or undefined (ShapeError), each naming lstm_cell.
-void check_lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias);
+// that is not floating (DTypeError), shapes other than gates [B, 4H], c [B, H],
+// bias [4H] or undefined and hidden [B, 4H] or undefined (ShapeError), each
+// naming lstm_cell.
+void check_lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias, const TensorBase& hidden);
 
-// gates [B, 4H] and c [B, H] of one floating dtype (any layout); bias [4H],
-// when defined, is added to every row of gates first (the layers' b_ih + b_hh,
-// so that the input projection needs no pass to broadcast it).
-LstmCellForward lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias);
+// gates [B, 4H] and c [B, H] of one floating dtype (any layout). The
+// pre-activations are (gates + hidden) + bias, each term when defined: hidden
+// [B, 4H] is a recurrent layer's h W_hh^T (so that the step's product needs no
+// copy of its input projection to add to), bias [4H] the layers' b_ih + b_hh
+// on every row (so that the input projection needs no pass to broadcast it).
+LstmCellForward lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias,
+                          const TensorBase& hidden);
 
 struct LstmCellGrads {
   TensorBase gates;  // [B, 4H]

@@ -9,9 +9,9 @@
 
 namespace tg::kernel::vec::avx2 {
 
-void lstm_forward_row(const float* a, const float* bias, const float* c, std::int64_t H, float* act, float* h,
-                      float* c_next, float* tc) {
-  rows::lstm_forward_row(a, bias, c, H, act, h, c_next, tc);
+void lstm_forward_row(const float* a, const float* a2, const float* bias, const float* c, std::int64_t H, float* act,
+                      float* h, float* c_next, float* tc) {
+  rows::lstm_forward_row(a, a2, bias, c, H, act, h, c_next, tc);
 }
 
 LstmBackwardRowF32 lstm_backward_row(bool has_dh, bool has_dc) {

@@ -19,30 +19,29 @@ namespace tg::kernel {
 namespace {
 namespace rows {
 
-// sigmoid(x + bias) (bias may be null), with the add rounded as the add op
-// rounds it: the negation after it is exact.
 template <class T>
-void sigmoid(const T* x, const T* bias, T* y, std::int64_t n) {
-  if (bias)
-    for (std::int64_t j = 0; j < n; ++j) y[j] = -(x[j] + bias[j]);
-  else
-    for (std::int64_t j = 0; j < n; ++j) y[j] = -x[j];
+void sigmoid(const T* x, T* y, std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) y[j] = -x[j];
   vec::exp(y, y, n);
   for (std::int64_t j = 0; j < n; ++j) y[j] = T(1) / (T(1) + y[j]);
 }
 
-// One row: pre-activations a [4H] (plus bias [4H] when not null) and c [H]
-// give the activated gates act [4H], h' [H], c' [H] and tanh(c') [H].
+// One row: pre-activations a [4H] (plus a2 [4H], then bias [4H], each when
+// not null, summed in act in that order as the add ops would) and c [H] give
+// the activated gates act [4H], h' [H], c' [H] and tanh(c') [H].
 template <class T>
-void lstm_forward_row(const T* a, const T* bias, const T* c, std::int64_t H, T* act, T* h, T* c_next, T* tc) {
-  sigmoid(a, bias, act, 2 * H);  // i and f, adjacent
-  if (bias) {
-    for (std::int64_t j = 2 * H; j < 3 * H; ++j) act[j] = a[j] + bias[j];
-    vec::tanh(act + 2 * H, act + 2 * H, H);
-  } else {
-    vec::tanh(a + 2 * H, act + 2 * H, H);
-  }
-  sigmoid(a + 3 * H, bias ? bias + 3 * H : nullptr, act + 3 * H, H);
+void lstm_forward_row(const T* a, const T* a2, const T* bias, const T* c, std::int64_t H, T* act, T* h, T* c_next,
+                      T* tc) {
+  if (a2 && bias)
+    for (std::int64_t j = 0; j < 4 * H; ++j) act[j] = (a[j] + a2[j]) + bias[j];
+  else if (a2)
+    for (std::int64_t j = 0; j < 4 * H; ++j) act[j] = a[j] + a2[j];
+  else if (bias)
+    for (std::int64_t j = 0; j < 4 * H; ++j) act[j] = a[j] + bias[j];
+  const T* pre = a2 || bias ? act : a;
+  sigmoid(pre, act, 2 * H);  // i and f, adjacent
+  vec::tanh(pre + 2 * H, act + 2 * H, H);
+  sigmoid(pre + 3 * H, act + 3 * H, H);
   const T* __restrict i = act, * __restrict f = act + H, * __restrict g = act + 2 * H, * __restrict o = act + 3 * H;
   for (std::int64_t j = 0; j < H; ++j) c_next[j] = f[j] * c[j] + i[j] * g[j];
   vec::tanh(c_next, tc, H);

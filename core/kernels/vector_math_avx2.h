@@ -28,8 +28,8 @@ TG_VEC_HIDDEN void layer_norm_param_grads_row(const float* x, const float* g, fl
                                               double* sw, double* sb);
 TG_VEC_HIDDEN void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out);
 // recurrent_avx2.cpp: the LSTM cell's float32 rows (recurrent_rows.h).
-TG_VEC_HIDDEN void lstm_forward_row(const float* a, const float* bias, const float* c, std::int64_t H, float* act,
-                                    float* h, float* c_next, float* tc);
+TG_VEC_HIDDEN void lstm_forward_row(const float* a, const float* a2, const float* bias, const float* c, std::int64_t H,
+                                    float* act, float* h, float* c_next, float* tc);
 using LstmBackwardRowF32 = void (*)(const float* dh, const float* dc, const float* act, const float* c, const float* tc,
                                     std::int64_t H, float* dgates, float* dc_prev);
 TG_VEC_HIDDEN LstmBackwardRowF32 lstm_backward_row(bool has_dh, bool has_dc);

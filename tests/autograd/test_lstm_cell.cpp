@@ -27,9 +27,11 @@ using tg::Tensor;
 namespace {
 
 // The cell as the ops it fuses (nn/rnn.cpp before the fusion).
-std::pair<Tensor, Tensor> composed(const Tensor& gates, const Tensor& c, const Tensor& bias) {
+std::pair<Tensor, Tensor> composed(const Tensor& gates, const Tensor& c, const Tensor& bias, const Tensor& hidden) {
   const std::int64_t H = c.size(-1);
-  const auto pre = tg::split(bias.defined() ? gates + bias : gates, {2 * H, H, H}, 1);
+  Tensor sum = hidden.defined() ? gates + hidden : gates;
+  if (bias.defined()) sum = sum + bias;
+  const auto pre = tg::split(sum, {2 * H, H, H}, 1);
   const auto i_f = tg::chunk(tg::sigmoid(pre[0]), 2, 1);
   const Tensor g = tg::tanh(pre[1]);
   const Tensor o = tg::sigmoid(pre[2]);
@@ -37,8 +39,8 @@ std::pair<Tensor, Tensor> composed(const Tensor& gates, const Tensor& c, const T
   return {o * tg::tanh(c_next), c_next};
 }
 
-std::pair<Tensor, Tensor> fused_cell(const Tensor& gates, const Tensor& c, const Tensor& bias) {
-  return tg::autograd::lstm_cell(gates, c, bias);
+std::pair<Tensor, Tensor> fused_cell(const Tensor& gates, const Tensor& c, const Tensor& bias, const Tensor& hidden) {
+  return tg::autograd::lstm_cell(gates, c, bias, hidden);
 }
 
 // The same bits in every element, except that any NaN equals any NaN: the
@@ -56,16 +58,17 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 enum class Use { Both, HOnly, COnly };
 
 struct Grads {
-  Tensor h, c, dgates, dc, dbias;
+  Tensor h, c, dgates, dc, dbias, dhidden;
 };
 
-// The outputs, and the gradients of gates, c and bias (when defined) from a
-// weighted sum of the outputs that `use` picks.
+// The outputs, and the gradients of gates, c, bias and hidden (when defined)
+// from a weighted sum of the outputs that `use` picks.
 template <class Cell>
-Grads run(Cell cell, const Tensor& gates_value, const Tensor& c_value, const Tensor& bias_value, Use use) {
-  Tensor gates = gates_value.clone().set_requires_grad(true), c = c_value.clone().set_requires_grad(true);
-  Tensor bias = bias_value.defined() ? bias_value.clone().set_requires_grad(true) : Tensor();
-  auto [h, c_next] = cell(gates, c, bias);
+Grads run(Cell cell, const Tensor& gates_value, const Tensor& c_value, const Tensor& bias_value, Use use,
+          const Tensor& hidden_value = {}) {
+  const auto leaf = [](const Tensor& v) { return v.defined() ? v.clone().set_requires_grad(true) : Tensor(); };
+  Tensor gates = leaf(gates_value), c = leaf(c_value), bias = leaf(bias_value), hidden = leaf(hidden_value);
+  auto [h, c_next] = cell(gates, c, bias, hidden);
   tg::Generator gen(7);
   const Tensor wh = tg::randn(h.shape(), {.dtype = h.dtype()}, &gen),
                wc = tg::randn(h.shape(), {.dtype = h.dtype()}, &gen);
@@ -73,7 +76,27 @@ Grads run(Cell cell, const Tensor& gates_value, const Tensor& c_value, const Ten
                 : use == Use::COnly ? (c_next * wc).sum()
                                     : (h * wh + c_next * wc).sum();
   loss.backward();
-  return {h, c_next, gates.grad(), c.grad(), bias.defined() ? bias.grad() : Tensor()};
+  return {h,
+          c_next,
+          gates.grad(),
+          c.grad(),
+          bias.defined() ? bias.grad() : Tensor(),
+          hidden.defined() ? hidden.grad() : Tensor()};
+}
+
+// Runs the fused cell and the composed ops on the same values and checks
+// that the outputs and the gradients of gates and c have the same bits; the
+// fused run's results.
+Grads check_same_as_composed(const Tensor& gates, const Tensor& c, const Tensor& bias, Use use,
+                             const Tensor& hidden = {}) {
+  const Grads fused = run(fused_cell, gates, c, bias, use, hidden);
+  const Grads ops = run(composed, gates, c, bias, use, hidden);
+  if (hidden.defined()) CHECK(same_bits(fused.dhidden, ops.dhidden));
+  CHECK(same_bits(fused.h, ops.h));
+  CHECK(same_bits(fused.c, ops.c));
+  CHECK(same_bits(fused.dgates, ops.dgates));
+  CHECK(same_bits(fused.dc, ops.dc));
+  return fused;
 }
 
 }  // namespace
@@ -95,20 +118,19 @@ TEST_CASE("lstm_cell: the fused kernel gives the composed ops' bits, forward and
       const Tensor gates = tg::randn({5, 4 * 37}, {.dtype = dtype}, &gen) * 3;
       const Tensor c = tg::randn({5, 37}, {.dtype = dtype}, &gen) * 2;
       const Tensor bias = tg::randn({4 * 37}, {.dtype = dtype}, &gen);
-      for (bool with_bias : {false, true})
+      const Tensor hidden = tg::randn({5, 4 * 37}, {.dtype = dtype}, &gen);
+      for (int terms = 0; terms < 4; ++terms)  // bit 0: bias, bit 1: hidden
         for (Use use : {Use::Both, Use::HOnly, Use::COnly}) {
+          const bool with_bias = terms & 1;
           CAPTURE(static_cast<int>(use));
-          CAPTURE(with_bias);
+          CAPTURE(terms);
           CAPTURE(tg::dtype_name(dtype));
           const Tensor b = with_bias ? bias : Tensor();
-          const Grads fused = run(fused_cell, gates, c, b, use);
-          const Grads ops = run(composed, gates, c, b, use);
-          CHECK(same_bits(fused.h, ops.h));
-          CHECK(same_bits(fused.c, ops.c));
-          CHECK(same_bits(fused.dgates, ops.dgates));
-          CHECK(same_bits(fused.dc, ops.dc));
+          const Grads fused = check_same_as_composed(gates, c, b, use, terms & 2 ? hidden : Tensor());
           // The bias's gradient sums the rows in another order (in double either way).
-          if (with_bias) CHECK(tg::allclose(fused.dbias, ops.dbias, 1e-12, 1e-12));
+          if (with_bias)
+            CHECK(tg::allclose(fused.dbias, run(composed, gates, c, b, use, terms & 2 ? hidden : Tensor()).dbias, 1e-12,
+                               1e-12));
           CHECK(fused.h.grad_fn_name() == "lstm_cell");
         }
     }
@@ -119,10 +141,11 @@ TEST_CASE("lstm_cell: gradcheck and gradgradcheck in float64 on four layouts") {
   using tg_test::Layout;
   tg::Generator gen(5);
   const tg::TensorOptions f64{.dtype = tg::kFloat64};
-  const Tensor gates = tg::randn({3, 8}, f64, &gen), c = tg::randn({3, 2}, f64, &gen), bias = tg::randn({8}, f64, &gen);
-  // The bias is the third input when there is one.
+  const Tensor gates = tg::randn({3, 8}, f64, &gen), c = tg::randn({3, 2}, f64, &gen), bias = tg::randn({8}, f64, &gen),
+               hidden = tg::randn({3, 8}, f64, &gen);
+  // The bias is the third input and hidden the fourth, when there are so many.
   const auto cell = [](const std::vector<Tensor>& in) {
-    return tg::autograd::lstm_cell(in[0], in[1], in.size() > 2 ? in[2] : Tensor());
+    return tg::autograd::lstm_cell(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), in.size() > 3 ? in[3] : Tensor());
   };
   const tg::GradcheckFunction both = [cell](const std::vector<Tensor>& in) {
     auto [h, c_next] = cell(in);
@@ -136,11 +159,11 @@ TEST_CASE("lstm_cell: gradcheck and gradgradcheck in float64 on four layouts") {
   };
   for (Layout layout : {Layout::Contiguous, Layout::Transposed, Layout::Strided, Layout::Expanded}) {
     CAPTURE(tg_test::layout_name(layout));
-    for (bool with_bias : {false, true}) {
-      CAPTURE(with_bias);
+    for (std::size_t count : {2, 3, 4}) {  // gates and c; with the bias; with hidden too
+      CAPTURE(count);
       std::vector<Tensor> inputs;
-      for (const Tensor& v : {gates, c, bias}) {
-        if (&v == &bias && !with_bias) continue;
+      for (const Tensor& v : {gates, c, bias, hidden}) {
+        if (inputs.size() == count) break;
         const Tensor t = tg_test::in_layout(v, layout);
         inputs.push_back((t.defined() ? t : v.clone()).detach().set_requires_grad(true));
       }
@@ -158,16 +181,17 @@ TEST_CASE("lstm_cell: gradcheck and gradgradcheck in float64 on four layouts") {
 TEST_CASE("lstm_cell: a recorded backward gives the kernel's gradients") {
   tg::Generator gen(6);
   const tg::TensorOptions f64{.dtype = tg::kFloat64, .requires_grad = true};
-  Tensor gates = tg::randn({4, 20}, f64, &gen) * 2, c = tg::randn({4, 5}, f64, &gen), bias = tg::randn({20}, f64, &gen);
+  Tensor gates = tg::randn({4, 20}, f64, &gen) * 2, c = tg::randn({4, 5}, f64, &gen), bias = tg::randn({20}, f64, &gen),
+         hidden = tg::randn({4, 20}, f64, &gen);
   for (Use use : {Use::Both, Use::HOnly, Use::COnly}) {
     CAPTURE(static_cast<int>(use));
     std::vector<Tensor> grads[2];
     for (bool create_graph : {false, true}) {
-      auto [h, c_next] = tg::autograd::lstm_cell(gates, c, bias);
+      auto [h, c_next] = tg::autograd::lstm_cell(gates, c, bias, hidden);
       Tensor loss = use == Use::HOnly ? (h * h).sum() : use == Use::COnly ? (c_next * 3).sum() : (h * c_next).sum();
-      grads[create_graph] = tg::grad({loss}, {gates, c, bias}, {}, {.create_graph = create_graph});
+      grads[create_graph] = tg::grad({loss}, {gates, c, bias, hidden}, {}, {.create_graph = create_graph});
     }
-    for (std::size_t k = 0; k < 3; ++k) {
+    for (std::size_t k = 0; k < 4; ++k) {
       CHECK(grads[1][k].requires_grad());
       CHECK(tg::allclose(grads[0][k], grads[1][k].detach(), 1e-13, 1e-13));
     }
@@ -194,15 +218,8 @@ TEST_CASE("lstm_cell: the same bits on two threads, on empty tensors and at the 
     }
     const Tensor gates = tg::tensor(values, k.gates, tg::kFloat32);
     const Tensor c = tg::randn(k.c, {}, &gen), bias = tg::randn({k.gates[1]}, {}, &gen);
-    for (Use use : {Use::Both, Use::HOnly}) {
-      const Grads fused = run(fused_cell, gates, c, bias, use);
-      const Grads ops = run(composed, gates, c, bias, use);
-      CHECK(same_bits(fused.h, ops.h));
-      CHECK(same_bits(fused.c, ops.c));
-      CHECK(same_bits(fused.dgates, ops.dgates));
-      CHECK(same_bits(fused.dc, ops.dc));
-      CHECK(fused.dbias.shape() == ops.dbias.shape());
-    }
+    for (Use use : {Use::Both, Use::HOnly})
+      CHECK(check_same_as_composed(gates, c, bias, use).dbias.shape() == bias.shape());
   }
   tg::set_num_threads(threads);
 }
