@@ -18,7 +18,12 @@
 /// its own dG_t^T @ h_{t-1}, with h_{t-1} unpacked with its history, and the
 /// open node adds nothing to W_hh, so gradients of any order are those of T
 /// addmm ops. Both nodes read the grad mode of the one backward that runs
-/// them (the engine sets it to create_graph), so they always agree.
+/// them (the engine sets it to create_graph), so they always agree. The LSTM
+/// cells of a first-order backward write their gates' gradients straight into
+/// rows of one [N, G] slab, which the open node then takes as dG, where the
+/// steps' separate gradients would need a concatenation (an 8 MB copy per
+/// step of issue 15's LSTM at batch 64); anything else (a recorded backward,
+/// a hook, the RNN's steps) falls back to it.
 ///
 /// The pair is not an op on its own: recurrent_step's W_hh gradient is
 /// missing without its open node. It is checked as a whole, through the LSTM
@@ -36,24 +41,37 @@
 namespace tg::autograd {
 
 /// What one run of one recurrent layer direction shares between its open
-/// node and its steps: each step's hidden input, by time step.
+/// node and its steps: each step's hidden input, by time step, and the slab
+/// the LSTM cells write their gates' gradients into.
 struct RecurrentSequence {
   /// h_{t-1} of step t, once step t has run: saved without history (with it
   /// they would lead back to the open node), so an in-place change before
   /// the backward is still an error there, as for any saved tensor.
   std::vector<SavedTensor> hidden_inputs;
+  /// Step t's first row in the projection: offsets[t], t <= steps (the last is N).
+  std::vector<std::int64_t> offsets;
+  /// [N, G], the gates' gradient of every step, filled in place by the LSTM
+  /// cells of a first-order backward (the first to run allocates it), so
+  /// that the open node finds dG whole instead of concatenating T pieces;
+  /// released by the open node's backward.
+  TensorBase gate_grads;
+  /// Step t's rows of gate_grads (`cols` columns of `dtype`), allocating it
+  /// on first use; undefined when a step's rows would not fit it.
+  TensorBase gate_grad_rows(std::int64_t t, std::int64_t rows, std::int64_t cols, DType dtype);
 };
 
-/// The input projection, passed through, and the sequence its steps record into.
+/// The steps' slices of the input projection, and the sequence they record into.
 struct RecurrentOpen {
-  Tensor projection;                            ///< the input projection (an alias of it with the open node)
+  std::vector<Tensor> steps;                    ///< step t's rows of the projection (views, the open node's outputs)
   std::shared_ptr<RecurrentSequence> sequence;  ///< null when W_hh gets no gradient: the steps are plain addmm
 };
 
 /// Opens a recurrent sequence over `projection` [N, G], every step's input
-/// projection stacked in time order (step t's rows follow step t-1's), whose
-/// hidden weight is `w_hh` [G, H], for `steps` time steps.
-TG_API RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, std::int64_t steps);
+/// projection stacked in time order (step t's sizes[t] rows follow step
+/// t-1's), whose hidden weight is `w_hh` [G, H]: cuts it into the steps (as
+/// split(projection, sizes, 0) would, one node).
+TG_API RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh,
+                                    const std::vector<std::int64_t>& sizes);
 
 /// Step t's gates: gi + h @ w_hh^T, gi [B_t, G] (step t's rows of the opened
 /// projection), h [B_t, H]; h @ w_hh^T alone when gi is undefined (the LSTM
@@ -72,7 +90,11 @@ TG_API Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_
 /// whose backward writes the gates' gradient in one piece; a recorded
 /// backward (create_graph) gives the same gradients through ops, so
 /// gradients of any order exist. Other dtypes, or mixed ones, compose the ops.
+/// With a `sequence` (the layer's, gates being step t's rows of its
+/// projection), a first-order backward writes the gates' gradient into the
+/// sequence's slab.
 TG_API std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias = {},
-                                           const Tensor& hidden = {});
+                                           const Tensor& hidden = {},
+                                           std::shared_ptr<RecurrentSequence> sequence = nullptr, std::int64_t t = 0);
 
 }  // namespace tg::autograd

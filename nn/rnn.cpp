@@ -290,17 +290,20 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
         }
       }
       // Every time step's input projection, in one GEMM, cut into the steps
-      // by one split (see split_views in autograd/ops/shape.cpp for why).
-      // LSTM and RNN open a recurrent sequence on it, so that W_hh's gradient
-      // is one GEMM over all steps (autograd/recurrent.h).
-      Tensor projection = linear(layer_input, w_ih, input_bias);
+      // by one node (see split_views in autograd/ops/shape.cpp for why). LSTM
+      // and RNN cut it by opening a recurrent sequence on it, so that W_hh's
+      // gradient is one GEMM over all steps and the LSTM's gate gradients
+      // land in one slab (autograd/recurrent.h).
+      const Tensor projection = linear(layer_input, w_ih, input_bias);
       std::shared_ptr<autograd::RecurrentSequence> sequence;
+      std::vector<Tensor> gi_steps;
       if (mode != Mode::GRU) {
-        autograd::RecurrentOpen open = autograd::recurrent_open(projection, w[1], T);
-        projection = open.projection;
+        autograd::RecurrentOpen open = autograd::recurrent_open(projection, w[1], sizes);
+        gi_steps = std::move(open.steps);
         sequence = std::move(open.sequence);
+      } else {
+        gi_steps = split(projection, sizes, 0);
       }
-      const std::vector<Tensor> gi_steps = split(projection, sizes, 0);
       Tensor h = h0.defined() ? select(h0, 0, index) : zeros({B, H}, state_options);
       Tensor c;
       if (lstm) c = c0.defined() ? select(c0, 0, index) : zeros({B, H}, state_options);
@@ -309,8 +312,8 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run_packed(const Tensor& data, const
         const Tensor& gi = gi_steps[static_cast<std::size_t>(t)];
         switch (mode) {
           case Mode::LSTM:
-            std::tie(h, c) =
-                autograd::lstm_cell(gi, c, cell_bias, autograd::recurrent_step({}, h, w[1], sequence.get(), t));
+            std::tie(h, c) = autograd::lstm_cell(gi, c, cell_bias,
+                                                 autograd::recurrent_step({}, h, w[1], sequence.get(), t), sequence, t);
             break;
           case Mode::GRU:
             h = gru_step(gi, linear(h, w[1], hidden_bias), h, H);

@@ -1,12 +1,16 @@
 // The recurrent layers' hidden products (autograd/recurrent.h says why W_hh's
 // gradient is taken in the open node), and the LSTM cell.
 #include <memory>
+#include <span>
 #include <tuple>
+
+#include <fmt/format.h>
 
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/recurrent.h>
+#include <tapegrad/autograd/views.h>
 #include <tapegrad/core/kernels/linalg.h>
 #include <tapegrad/core/kernels/recurrent.h>
 #include <tapegrad/core/kernels/shape.h>
@@ -14,23 +18,74 @@
 
 namespace tg::autograd {
 
-RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, std::int64_t steps) {
-  if (!needs_grad(w_hh)) return {projection, nullptr};
+TensorBase RecurrentSequence::gate_grad_rows(std::int64_t t, std::int64_t rows, std::int64_t cols, DType dtype) {
+  const auto k = static_cast<std::size_t>(t);
+  if (t < 0 || k + 1 >= offsets.size() || offsets[k + 1] - offsets[k] != rows) return {};
+  if (!gate_grads.defined()) gate_grads = make_tensor({offsets.back(), cols}, dtype);
+  if (gate_grads.size(1) != cols || gate_grads.dtype() != dtype) return {};
+  return kernel::slice(gate_grads, kernel::narrow_spec(gate_grads, 0, offsets[k], rows));
+}
+
+namespace {
+
+// Whether g is exactly `rows` rows of `slab` from row `first`: the memory a
+// step's LSTM cell wrote its gradient into (RecurrentSequence::gate_grads).
+bool is_slab_rows(const Tensor& g, const TensorBase& slab, std::int64_t first, std::int64_t rows) {
+  if (!g.defined() || !slab.defined() || !g.is_contiguous() || g.dtype() != slab.dtype() ||
+      g.shape() != Dims{rows, slab.size(1)})
+    return false;
+  const auto* base = static_cast<const char*>(slab.raw_data());
+  return g.raw_data() == base + first * slab.size(1) * static_cast<std::int64_t>(itemsize(slab.dtype()));
+}
+
+}  // namespace
+
+RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, const std::vector<std::int64_t>& sizes) {
+  if (!needs_grad(w_hh)) return {split(projection, sizes, 0), nullptr};
   auto sequence = std::make_shared<RecurrentSequence>();
-  sequence->hidden_inputs.resize(static_cast<std::size_t>(steps));
-  // An alias of the projection, so that the node can be its grad_fn.
-  Tensor y = make_view(projection, projection.shape(), Dims(projection.strides()), projection.storage_offset());
-  record("recurrent_open", {&projection, &w_hh}, {&y}, [sequence](Backward& bw) {
-    // y = projection;  dprojection = dy, and (first order only)
-    //   dW_hh = dy^T @ H_prev, H_prev [N, H] the steps' hidden inputs in time order.
-    const Tensor& dy = bw.grad();
-    if (bw.needs(0)) bw.add(0, dy);
+  sequence->hidden_inputs.resize(sizes.size());
+  sequence->offsets.assign(1, 0);
+  for (const std::int64_t rows : sizes) sequence->offsets.push_back(sequence->offsets.back() + rows);
+  if (projection.dim() != 2 || sequence->offsets.back() != projection.size(0))
+    throw ShapeError(fmt::format("recurrent_open: steps of {} rows in all for a projection of shape {}",
+                                 sequence->offsets.back(), shape_str(projection.shape())));
+  std::vector<Tensor> steps;
+  steps.reserve(sizes.size());
+  for (std::size_t t = 0; t < sizes.size(); ++t)
+    steps.emplace_back(kernel::slice(projection, kernel::narrow_spec(projection, 0, sequence->offsets[t], sizes[t])));
+  std::vector<Tensor*> outputs;
+  for (Tensor& step : steps) outputs.push_back(&step);
+  record("recurrent_open", {&projection, &w_hh}, std::span<Tensor* const>(outputs), [sequence](Backward& bw) {
+    // y_t = projection's rows of step t;  dprojection = dG, the y_t's gradients
+    // stacked, and (first order only) dW_hh = dG^T @ H_prev, H_prev [N, H] the
+    // steps' hidden inputs in time order.
+    const std::vector<std::int64_t>& offsets = sequence->offsets;
+    const std::size_t T = offsets.size() - 1;
+    bool whole = true;
+    for (std::size_t t = 0; t < T && whole; ++t)
+      whole = is_slab_rows(bw.grad(t), sequence->gate_grads, offsets[t], offsets[t + 1] - offsets[t]);
+    Tensor dG;
+    if (whole && T > 0) {
+      dG = Tensor(sequence->gate_grads);
+    } else {
+      std::vector<Tensor> parts;
+      Dims shape = bw.input_shape(0);
+      for (std::size_t t = 0; t < T; ++t) {
+        shape[0] = offsets[t + 1] - offsets[t];
+        parts.push_back(bw.grad(t).defined() ? bw.grad(t) : zeros(shape, {.dtype = bw.input_dtype(0)}));
+      }
+      dG = parts.size() == 1 ? parts[0] : cat(parts, 0);
+    }
+    sequence->gate_grads = TensorBase();
+    if (bw.needs(0)) bw.add(0, dG);
     if (!bw.needs(1) || is_grad_enabled()) return;
     std::vector<Tensor> h_prev;
     for (const SavedTensor& h : sequence->hidden_inputs) h_prev.push_back(bw.unpack(h));
-    bw.add(1, matmul(transpose(dy, 0, 1), cat(h_prev, 0)));
+    bw.add(1, matmul(transpose(dG, 0, 1), cat(h_prev, 0)));
   });
-  return {y, std::move(sequence)};
+  for (Tensor& step : steps) track_view(projection, step);
+  mark_multi_output_views(steps);
+  return {std::move(steps), std::move(sequence)};
 }
 
 Tensor recurrent_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, RecurrentSequence* sequence,
@@ -108,7 +163,8 @@ std::pair<Tensor, Tensor> lstm_cell_grads_composed(const Tensor& dh, const Tenso
 
 }  // namespace
 
-std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias, const Tensor& hidden) {
+std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const Tensor& bias, const Tensor& hidden,
+                                    std::shared_ptr<RecurrentSequence> sequence, std::int64_t t) {
   TG_PROFILE_OP("lstm_cell", gates, c, bias, hidden);
   kernel::check_lstm_cell(gates, c, bias, hidden);  // for every dtype, before either path
   const DType dtype = c.dtype();
@@ -124,7 +180,8 @@ std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const 
     // Saved once record() has made it output 2 (SavedTensor keeps the output number).
     auto saved_act = std::make_shared<SavedTensor>();
     record("lstm_cell", {&gates, &c, &bias, &hidden}, {&h, &c_next, &act},
-           [saved_act, sc = SavedTensor(c, false), tc = std::move(fw.tanh_c)](Backward& bw) {
+           [saved_act, sc = SavedTensor(c, false), tc = std::move(fw.tanh_c), sequence = std::move(sequence),
+            t](Backward& bw) {
              const SavedTensor& sa = *saved_act;
              Tensor dpre, dc;
              if (is_grad_enabled() || bw.grad(2).defined()) {  // create_graph, or a higher order's gradient of act
@@ -132,8 +189,13 @@ std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const 
                    lstm_cell_grads_composed(bw.grad(0), bw.grad(1), bw.grad(2), bw.unpack(sa), bw.unpack(sc));
                if (bw.needs(2)) bw.add(2, dpre);  // summed over the rows
              } else {
-               kernel::LstmCellGrads grads = kernel::lstm_cell_backward(bw.grad(0), bw.grad(1), bw.unpack(sa),
-                                                                        bw.unpack(sc), tc, bw.needs(1), bw.needs(2));
+               const Tensor act_value = bw.unpack(sa);
+               const TensorBase rows =
+                   sequence && bw.needs(0)
+                       ? sequence->gate_grad_rows(t, act_value.size(0), act_value.size(1), act_value.dtype())
+                       : TensorBase();
+               kernel::LstmCellGrads grads = kernel::lstm_cell_backward(
+                   bw.grad(0), bw.grad(1), act_value, bw.unpack(sc), tc, bw.needs(1), bw.needs(2), rows);
                dpre = std::move(grads.gates);
                dc = std::move(grads.c);
                if (bw.needs(2)) bw.add(2, std::move(grads.bias));

@@ -100,7 +100,8 @@ LstmCellForward lstm_cell(const TensorBase& gates_in, const TensorBase& c_in, co
 }
 
 LstmCellGrads lstm_cell_backward(const TensorBase& dh_in, const TensorBase& dc_in, const TensorBase& gates,
-                                 const TensorBase& c_in, const TensorBase& tanh_c, bool need_dc, bool need_dbias) {
+                                 const TensorBase& c_in, const TensorBase& tanh_c, bool need_dc, bool need_dbias,
+                                 const TensorBase& dgates_out) {
   const std::int64_t B = c_in.size(0), H = c_in.size(1);
   const TensorBase dh = dh_in.defined() ? contiguous(dh_in) : dh_in, dc = dc_in.defined() ? contiguous(dc_in) : dc_in;
   const TensorBase c = contiguous(c_in);
@@ -111,7 +112,9 @@ LstmCellGrads lstm_cell_backward(const TensorBase& dh_in, const TensorBase& dc_i
     else if (g->defined() && g->dtype() != c.dtype())
       throw DTypeError(fmt::format("lstm_cell_backward: a gradient of dtype {} for an output of dtype {}",
                                    dtype_name(g->dtype()), dtype_name(c.dtype())));
-  TensorBase dgates = make_tensor({B, 4 * H}, c.dtype());
+  const bool into_out = dgates_out.defined() && dgates_out.is_contiguous() && dgates_out.dtype() == c.dtype() &&
+                        dgates_out.shape() == Dims{B, 4 * H};
+  TensorBase dgates = into_out ? dgates_out : make_tensor({B, 4 * H}, c.dtype());
   // c's gradient costs one product per element: computed always, kept when asked for.
   TensorBase dc_prev = make_tensor({B, H}, c.dtype());
   TensorBase dbias;

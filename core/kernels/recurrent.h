@@ -47,7 +47,11 @@ struct LstmCellGrads {
 
 // The gradients from those of h' and c' (dh, dc; either may be undefined: no
 // gradient reached it). gates and tanh_c are what the forward gave; c its input.
+// The gates' gradient is written into dgates_out when that is a contiguous
+// [B, 4H] tensor of c's dtype (a recurrent layer's rows for the step, autograd/recurrent.h),
+// else into a new tensor.
 LstmCellGrads lstm_cell_backward(const TensorBase& dh, const TensorBase& dc, const TensorBase& gates,
-                                 const TensorBase& c, const TensorBase& tanh_c, bool need_dc, bool need_dbias);
+                                 const TensorBase& c, const TensorBase& tanh_c, bool need_dc, bool need_dbias,
+                                 const TensorBase& dgates_out = {});
 
 }  // namespace tg::kernel

@@ -16,7 +16,9 @@
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/parallel.h>
+#include <tapegrad/core/profiler.h>
 #include <tapegrad/core/random.h>
+#include <tapegrad/nn/rnn.h>
 
 #include "support/registry_gradcheck.h"
 
@@ -283,6 +285,33 @@ TEST_CASE("lstm_cell: gates that are not [B, 4H] for c [B, H], or a bias not [4H
     CAPTURE(tg::shape_str(shape));
     CHECK_THROWS_AS((void)tg::autograd::lstm_cell(tg::zeros({2, 12}), c, tg::zeros(shape)), tg::ShapeError);
   }
+}
+
+// In a layer, the cells of a first-order backward write the gates'
+// gradients into one slab that the open node takes whole: the backward's only
+// concatenation is the hidden inputs' (autograd/recurrent.h). A recorded
+// backward concatenates the steps' gradients instead, with the same values.
+TEST_CASE("lstm_cell: an LSTM layer's gate gradients land in one slab, not a concatenation") {
+  tg::manual_seed(13);
+  tg::nn::LSTM lstm(3, 4);
+  lstm.to(tg::kFloat64);
+  const Tensor x = tg::randn({6, 2, 3}, {.dtype = tg::kFloat64});
+  std::vector<Tensor> grads[2];
+  for (bool create_graph : {false, true}) {
+    lstm.zero_grad();
+    auto [out, state] = lstm(x);
+    const Tensor loss = (out * out).sum() + std::get<1>(state).sum();
+    std::vector<Tensor> params;
+    for (const Tensor& w : lstm.all_weights[0]) params.push_back(w);
+    tg::profiler::Profile prof;
+    grads[create_graph] = tg::grad({loss}, params, {}, {.create_graph = create_graph});
+    prof.stop();
+    std::int64_t cats = 0;
+    for (const auto& e : prof.events()) cats += e.name == "cat" && e.kind == tg::profiler::EventKind::kForward;
+    if (!create_graph) CHECK(cats == 1);  // a recorded backward's cells concatenate their own pieces
+  }
+  for (std::size_t k = 0; k < grads[0].size(); ++k)
+    CHECK(tg::allclose(grads[0][k], grads[1][k].detach(), 1e-13, 1e-13));
 }
 
 }  // namespace test_lstm_cell
