@@ -450,6 +450,8 @@ void queue_callback(std::function<void()> callback) {
   current_callbacks->push_back(std::move(callback));
 }
 
+const void* current_backward_pass() { return current_callbacks; }
+
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&) {
   // The engine accumulates leaves itself (it knows whether create_graph is on
   // and whether this is a tg::grad call that must not touch .grad()).

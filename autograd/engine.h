@@ -55,6 +55,12 @@ namespace autograd {
 /// from the callback propagates out of backward().
 void queue_callback(std::function<void()> callback);
 
+/// An identity of the innermost backward pass running on this thread, equal
+/// for all of that pass's nodes and different for any other pass running at
+/// the same time (another thread's, or a nested one); null outside a pass.
+/// For state a pass's nodes share (autograd/recurrent.h's gradient slab).
+const void* current_backward_pass();
+
 }  // namespace autograd
 
 }  // namespace tg

@@ -31,6 +31,7 @@
 /// GRU cannot use it: its hidden product's gradient is not the gates'.
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -43,21 +44,30 @@ namespace tg::autograd {
 /// What one run of one recurrent layer direction shares between its open
 /// node and its steps: each step's hidden input, by time step, and the slab
 /// the LSTM cells write their gates' gradients into.
-struct RecurrentSequence {
+struct RecurrentSequence : std::enable_shared_from_this<RecurrentSequence> {
   /// h_{t-1} of step t, once step t has run: saved without history (with it
   /// they would lead back to the open node), so an in-place change before
   /// the backward is still an error there, as for any saved tensor.
   std::vector<SavedTensor> hidden_inputs;
   /// Step t's first row in the projection: offsets[t], t <= steps (the last is N).
   std::vector<std::int64_t> offsets;
-  /// [N, G], the gates' gradient of every step, filled in place by the LSTM
-  /// cells of a first-order backward (the first to run allocates it), so
-  /// that the open node finds dG whole instead of concatenating T pieces;
-  /// released by the open node's backward.
-  TensorBase gate_grads;
-  /// Step t's rows of gate_grads (`cols` columns of `dtype`), allocating it
-  /// on first use; undefined when a step's rows would not fit it.
+  /// Step t's rows of the slab (`cols` columns of `dtype`), allocating it on
+  /// the current backward pass's first call; undefined outside a pass, when
+  /// another pass owns the slab (passes over a retained graph may run at
+  /// once, on two threads or nested), or when the rows would not fit it.
   TensorBase gate_grad_rows(std::int64_t t, std::int64_t rows, std::int64_t cols, DType dtype);
+  /// The slab, taken away, when the current backward pass owns it; else undefined.
+  TensorBase take_gate_grads();
+
+ private:
+  std::mutex mutex_;
+  /// [N, G], the gates' gradient of every step, filled in place by the LSTM
+  /// cells of one first-order backward pass, so that the open node finds dG
+  /// whole instead of concatenating T pieces. Owned by that pass
+  /// (engine.h's current_backward_pass) until the open node takes it or the
+  /// pass ends.
+  TensorBase gate_grads_;
+  const void* owner_ = nullptr;
 };
 
 /// The steps' slices of the input projection, and the sequence they record into.

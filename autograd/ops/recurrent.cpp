@@ -3,9 +3,11 @@
 #include <memory>
 #include <span>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
+#include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
@@ -19,11 +21,34 @@
 namespace tg::autograd {
 
 TensorBase RecurrentSequence::gate_grad_rows(std::int64_t t, std::int64_t rows, std::int64_t cols, DType dtype) {
+  const void* pass = current_backward_pass();
   const auto k = static_cast<std::size_t>(t);
-  if (t < 0 || k + 1 >= offsets.size() || offsets[k + 1] - offsets[k] != rows) return {};
-  if (!gate_grads.defined()) gate_grads = make_tensor({offsets.back(), cols}, dtype);
-  if (gate_grads.size(1) != cols || gate_grads.dtype() != dtype) return {};
-  return kernel::slice(gate_grads, kernel::narrow_spec(gate_grads, 0, offsets[k], rows));
+  if (!pass || t < 0 || k + 1 >= offsets.size() || offsets[k + 1] - offsets[k] != rows) return {};
+  std::lock_guard lock(mutex_);
+  if (!gate_grads_.defined()) {
+    gate_grads_ = make_tensor({offsets.back(), cols}, dtype);
+    owner_ = pass;
+    // Released when the pass ends if the open node did not take it (a pass
+    // that stops short of the projection: tg::grad for h0 alone).
+    queue_callback([weak = weak_from_this(), pass] {
+      if (const auto sequence = weak.lock()) {
+        std::lock_guard lock(sequence->mutex_);
+        if (sequence->owner_ == pass) {
+          sequence->gate_grads_ = TensorBase();
+          sequence->owner_ = nullptr;
+        }
+      }
+    });
+  }
+  if (owner_ != pass || gate_grads_.size(1) != cols || gate_grads_.dtype() != dtype) return {};
+  return kernel::slice(gate_grads_, kernel::narrow_spec(gate_grads_, 0, offsets[k], rows));
+}
+
+TensorBase RecurrentSequence::take_gate_grads() {
+  std::lock_guard lock(mutex_);
+  if (!gate_grads_.defined() || owner_ != current_backward_pass()) return {};
+  owner_ = nullptr;
+  return std::exchange(gate_grads_, TensorBase());
 }
 
 namespace {
@@ -61,12 +86,13 @@ RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, const
     // steps' hidden inputs in time order.
     const std::vector<std::int64_t>& offsets = sequence->offsets;
     const std::size_t T = offsets.size() - 1;
-    bool whole = true;
+    const TensorBase slab = sequence->take_gate_grads();
+    bool whole = slab.defined() && T > 0;
     for (std::size_t t = 0; t < T && whole; ++t)
-      whole = is_slab_rows(bw.grad(t), sequence->gate_grads, offsets[t], offsets[t + 1] - offsets[t]);
+      whole = is_slab_rows(bw.grad(t), slab, offsets[t], offsets[t + 1] - offsets[t]);
     Tensor dG;
-    if (whole && T > 0) {
-      dG = Tensor(sequence->gate_grads);
+    if (whole) {
+      dG = Tensor(slab);
     } else {
       std::vector<Tensor> parts;
       Dims shape = bw.input_shape(0);
@@ -76,7 +102,6 @@ RecurrentOpen recurrent_open(const Tensor& projection, const Tensor& w_hh, const
       }
       dG = parts.size() == 1 ? parts[0] : cat(parts, 0);
     }
-    sequence->gate_grads = TensorBase();
     if (bw.needs(0)) bw.add(0, dG);
     if (!bw.needs(1) || is_grad_enabled()) return;
     std::vector<Tensor> h_prev;
@@ -183,6 +208,7 @@ std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c, const 
            [saved_act, sc = SavedTensor(c, false), tc = std::move(fw.tanh_c), sequence = std::move(sequence),
             t](Backward& bw) {
              const SavedTensor& sa = *saved_act;
+             if (!sa.defined()) throw AutogradError("lstm_cell: its activated gates were not saved");
              Tensor dpre, dc;
              if (is_grad_enabled() || bw.grad(2).defined()) {  // create_graph, or a higher order's gradient of act
                std::tie(dpre, dc) =

@@ -4,9 +4,11 @@
 // layouts; the dtypes it leaves to the composed ops; bad shapes.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <tapegrad/autograd/grad_mode.h>
@@ -312,6 +314,53 @@ TEST_CASE("lstm_cell: an LSTM layer's gate gradients land in one slab, not a con
   }
   for (std::size_t k = 0; k < grads[0].size(); ++k)
     CHECK(tg::allclose(grads[0][k], grads[1][k].detach(), 1e-13, 1e-13));
+}
+
+// Passes over one retained graph may run at once (two threads, or a hook's
+// nested pass): each must see its own gate gradients, the slab belonging to
+// one pass at a time. Also a pass that stops short of the projection (the
+// gradient of h0 alone) and then a full one.
+TEST_CASE("lstm_cell: passes over one retained LSTM graph, in turn and at once, each get their own gradients") {
+  tg::manual_seed(14);
+  tg::nn::LSTM lstm(3, 4);
+  lstm.to(tg::kFloat64);
+  const tg::TensorOptions f64{.dtype = tg::kFloat64};
+  const Tensor x = tg::randn({5, 2, 3}, f64), w1 = tg::randn({5, 2, 4}, f64), w2 = tg::randn({5, 2, 4}, f64) * 3;
+  const Tensor h0 = tg::randn({1, 2, 4}, {.dtype = tg::kFloat64, .requires_grad = true}),
+               c0 = tg::zeros({1, 2, 4}, f64);
+  std::vector<Tensor> params{h0};
+  for (const Tensor& w : lstm.all_weights[0]) params.push_back(w);
+  const auto loss_of = [&](const Tensor& w) {
+    auto [out, state] = lstm(x, tg::nn::LSTMState{h0, c0});
+    return (out * w).sum();
+  };
+  // References, each from a graph of its own.
+  const std::vector<Tensor> want1 = tg::grad({loss_of(w1)}, params), want2 = tg::grad({loss_of(w2)}, params);
+  const auto matches = [](const std::vector<Tensor>& got, const std::vector<Tensor>& want) {
+    for (std::size_t k = 0; k < want.size(); ++k)
+      if (!tg::allclose(got[k], want[k], 1e-12, 1e-12)) return false;
+    return true;
+  };
+  // One graph with both losses on it.
+  auto [out, state] = lstm(x, tg::nn::LSTMState{h0, c0});
+  const Tensor loss1 = (out * w1).sum(), loss2 = (out * w2).sum();
+  (void)tg::grad({loss1}, {h0}, {}, {.retain_graph = true});  // stops before the projection
+  CHECK(matches(tg::grad({loss1}, params, {}, {.retain_graph = true}), want1));
+  CHECK(matches(tg::grad({loss2}, params, {}, {.retain_graph = true}), want2));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> pool;
+  for (int k = 0; k < 2; ++k)
+    pool.emplace_back([&, k] {
+      try {
+        for (int step = 0; step < 50; ++step)
+          if (!matches(tg::grad({k == 0 ? loss1 : loss2}, params, {}, {.retain_graph = true}), k == 0 ? want1 : want2))
+            ++failures;
+      } catch (...) {
+        ++failures;
+      }
+    });
+  for (auto& thread : pool) thread.join();
+  CHECK(failures.load() == 0);
 }
 
 }  // namespace test_lstm_cell
