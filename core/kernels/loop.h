@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <tapegrad/core/parallel.h>
 #include <tapegrad/core/tensor.h>
 
 namespace tg::kernel {
@@ -85,6 +86,15 @@ void parallel_for(std::int64_t n, int threads, const Body& body, Schedule schedu
         else f(i);
       },
       &body, schedule);
+}
+
+// Runs body(i) for every group i (a row, a channel) in [0, count): on the
+// team when the tensor has `numel` >= kParallelThreshold elements and no
+// parallel region is running yet, else in order on this thread.
+template <class Body>
+void for_each_group(std::int64_t count, std::int64_t numel, const Body& body) {
+  const bool parallel = count > 1 && numel >= kParallelThreshold && !in_parallel_region();
+  parallel_for(count, parallel ? detail::team_size() : 1, body);
 }
 
 // The sum of term(j) for j in [0, n), accumulated in Acc as eight

@@ -16,14 +16,6 @@ namespace tg::kernel {
 
 namespace {
 
-// Runs body(i) for every group i (a row or a channel) in [0, count), in
-// parallel when the tensor has `numel` >= kParallelThreshold elements.
-template <class Body>
-void for_each_group(std::int64_t count, std::int64_t numel, Body body) {
-  const bool parallel = count > 1 && numel >= kParallelThreshold && !in_parallel_region();
-  parallel_for(count, parallel ? detail::team_size() : 1, body);
-}
-
 // batch norm's float16 and bfloat16 inputs compute in float32, where its
 // sums accumulate anyway: the inputs widen exactly and the results round
 // back once, so the library holds one copy of its loops per compute dtype

@@ -13,7 +13,6 @@
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/kernels/vector_math.h>
-#include <tapegrad/core/parallel.h>
 
 #include "recurrent_rows.h"
 #if defined(TAPEGRAD_HAVE_SLEEF) && defined(__x86_64__)
@@ -41,14 +40,6 @@ auto lstm_backward_row_for(bool has_dh, bool has_dc) {
     if (vec::uses_avx2()) return vec::avx2::lstm_backward_row(has_dh, has_dc);
 #endif
   return rows::lstm_backward_row<T>(has_dh, has_dc);
-}
-
-// Runs body(r) for the rows r in [0, rows), on the team when the gates are
-// big enough to pay for it. parallel_for sets flush-to-zero in every thread.
-template <class Body>
-void for_each_row(std::int64_t rows, std::int64_t numel, const Body& body) {
-  const bool parallel = rows > 1 && numel >= kParallelThreshold && !in_parallel_region();
-  parallel_for(rows, parallel ? detail::team_size() : 1, body);
 }
 
 }  // namespace
@@ -91,7 +82,7 @@ LstmCellForward lstm_cell(const TensorBase& gates_in, const TensorBase& c_in, co
     T* c1 = out.c.data_ptr<T>();
     T* tc = out.tanh_c.data_ptr<T>();
     const auto row = lstm_forward_row_for<T>();
-    for_each_row(B, 4 * B * H, [=](std::int64_t r) {
+    for_each_group(B, 4 * B * H, [=](std::int64_t r) {
       row(ap + r * 4 * H, a2p ? a2p + r * 4 * H : nullptr, bp, cp + r * H, H, act + r * 4 * H, hp + r * H, c1 + r * H,
           tc + r * H);
     });
@@ -127,7 +118,7 @@ LstmCellGrads lstm_cell_backward(const TensorBase& dh_in, const TensorBase& dc_i
     T* dg = dgates.data_ptr<T>();
     T* dcv = dc_prev.data_ptr<T>();
     const auto row = lstm_backward_row_for<T>(dhp != nullptr, dcp != nullptr);
-    for_each_row(B, 4 * B * H, [=](std::int64_t r) {
+    for_each_group(B, 4 * B * H, [=](std::int64_t r) {
       row(dhp ? dhp + r * H : nullptr, dcp ? dcp + r * H : nullptr, act + r * 4 * H, cp + r * H, tc + r * H, H,
           dg + r * 4 * H, dcv + r * H);
     });
