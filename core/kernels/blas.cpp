@@ -17,6 +17,7 @@
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/wrapping.h>
 #include <tapegrad/core/parallel.h>
+#include <tapegrad/core/storage.h>
 
 namespace tg::kernel {
 
@@ -39,6 +40,50 @@ CBLAS_TRANSPOSE flag(GemmLayout l) { return l.trans ? CblasTrans : CblasNoTrans;
 
 #ifdef TAPEGRAD_HAVE_DNNL
 constexpr double kDnnlMinProduct = 0x1p20;  // m * n * k, in double: the product of three sizes may pass 2^63
+
+// C = alpha op(A) op(B) + beta C through oneDNN's sgemm (row-major), with its
+// failures as the project's exceptions.
+void dnnl_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+               std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
+               const char* op) {
+  const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (status == dnnl_out_of_memory)
+    throw OutOfMemoryError(fmt::format("{}: oneDNN's sgemm ran out of memory for a {}x{}x{} product", op, m, k, n));
+  if (status != dnnl_success)
+    throw ValueError(fmt::format("{}: oneDNN's sgemm refused a {}x{}x{} product (status {})", op, m, k, n,
+                                 static_cast<int>(status)));
+}
+
+// A float buffer from the caching allocator, given back on scope exit: the
+// transposed product's C^T, a megabyte per LSTM weight gradient, would be
+// faulted in afresh on every call from malloc.
+struct ScratchFloats {
+  explicit ScratchFloats(std::size_t n) : data(static_cast<float*>(cpu_allocate(n * sizeof(float)))), size(n) {}
+  ~ScratchFloats() { cpu_deallocate(data, size * sizeof(float)); }
+  ScratchFloats(const ScratchFloats&) = delete;
+  ScratchFloats& operator=(const ScratchFloats&) = delete;
+  float* data;
+  std::size_t size;
+};
+
+// C[j][i] = T[i][j] + beta C[j][i] for T rows x cols (contiguous). beta = 0
+// writes without reading C, as BLAS does, through OpenBLAS's transposing copy
+// (56 us for 256 x 1024, against 144 for 16 x 16 blocks in plain C++); other
+// betas, which the engine's products never pass here, in those blocks.
+void add_transposed(std::int64_t rows, std::int64_t cols, const float* t, float beta, float* c, std::int64_t ldc) {
+  if (beta == 0.0f) {
+    cblas_somatcopy(CblasRowMajor, CblasTrans, static_cast<blasint>(rows), static_cast<blasint>(cols), 1.0f, t,
+                    static_cast<blasint>(cols), c, static_cast<blasint>(ldc));
+    return;
+  }
+  constexpr std::int64_t kBlock = 16;
+  for (std::int64_t j0 = 0; j0 < cols; j0 += kBlock)
+    for (std::int64_t i0 = 0; i0 < rows; i0 += kBlock) {
+      const std::int64_t j1 = std::min(cols, j0 + kBlock), i1 = std::min(rows, i0 + kBlock);
+      for (std::int64_t j = j0; j < j1; ++j)
+        for (std::int64_t i = i0; i < i1; ++i) c[j * ldc + i] = t[i * cols + j] + beta * c[j * ldc + i];
+    }
+}
 #endif
 
 // C = beta * C, with beta == 0 writing zeros (BLAS semantics: C is not read).
@@ -114,23 +159,29 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
   // round eleven). Smaller ones stay with OpenBLAS: its small-matrix kernels
   // win there (the seed model's 32x32x784: 14 against 17 us), and a program
   // that never multiplies large matrices never pays oneDNN's first call
-  // (about 30 ms, generating its kernels). The exception: A transposed, B
-  // not, and C tall (m >= 1024 and m >= 4n), where oneDNN took 1.05-1.14x
-  // OpenBLAS's time on every shape of a grid of m, n and k (an LSTM's weight
-  // gradients, 1024x256x2048: 9.3 against 7.8 ms) and was faster on all
-  // others (docs/performance.md, round twelve).
-  const bool tall_tn = la.trans && !lb.trans && m >= 1024 && m >= 4 * n;
-  if (dtype == kFloat32 && !tall_tn &&
+  // (about 30 ms, generating its kernels).
+  if (dtype == kFloat32 &&
       static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kDnnlMinProduct) {
-    const dnnl_status_t status = dnnl_sgemm(
-        la.trans ? 'T' : 'N', lb.trans ? 'T' : 'N', m, n, k, static_cast<float>(alpha), static_cast<const float*>(a),
-        la.ld, static_cast<const float*>(b), lb.ld, static_cast<float>(beta), static_cast<float*>(c), ldc);
-    if (status == dnnl_out_of_memory)
-      throw OutOfMemoryError(fmt::format("{}: oneDNN's sgemm ran out of memory for a {}x{}x{} product", op, m, k, n));
-    if (status != dnnl_success)
-      throw ValueError(fmt::format("{}: oneDNN's sgemm refused a {}x{}x{} product (status {})", op, m, k, n,
-                                   static_cast<int>(status)));
-    return;
+    // The exception: A transposed, B not, and C tall (m >= 1024 and m >= 4n),
+    // where oneDNN took 1.05-1.14x OpenBLAS's time on a grid of shapes (round
+    // twelve). Deep ones (k >= 1024: weight gradients over many rows, as an
+    // LSTM's, 1024x256x2048) go to oneDNN as the transposed problem,
+    // C^T = B^T A, whose C^T is wide, then C^T is transposed into C: 6.99
+    // against OpenBLAS's 7.84 ms there, 0.83-0.92x its time on a grid of
+    // m, n and k = 1024..4096 (round thirteen). Shallow ones stay with OpenBLAS.
+    const bool tall_tn = la.trans && !lb.trans && m >= 1024 && m >= 4 * n;
+    if (!tall_tn) {
+      dnnl_gemm(la.trans, lb.trans, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a), la.ld,
+                static_cast<const float*>(b), lb.ld, static_cast<float>(beta), static_cast<float*>(c), ldc, op);
+      return;
+    }
+    if (k >= 1024) {
+      ScratchFloats ct(static_cast<std::size_t>(m * n));
+      dnnl_gemm(true, false, n, m, k, static_cast<float>(alpha), static_cast<const float*>(b), lb.ld,
+                static_cast<const float*>(a), la.ld, 0.0f, ct.data, m, op);
+      add_transposed(n, m, ct.data, static_cast<float>(beta), static_cast<float*>(c), ldc);
+      return;
+    }
   }
 #endif
   if (dtype == kFloat32)

@@ -324,6 +324,51 @@ TEST_CASE("float32 products either side of 2^20 multiply-adds (oneDNN above, Ope
   }
 }
 
+TEST_CASE("float32 A^T B with a tall, deep C (computed as its transpose): alpha, beta, ldc") {
+  // core/kernels/blas.cpp sends float32 A^T B with m >= 1024, m >= 4n and
+  // k >= 1024 (an LSTM's weight gradients) to oneDNN as C^T = B^T A and then
+  // transposes C^T into C; below those lines (k = 1000 here) it goes straight
+  // to a library. Mismatches are counted, not checked one by one: a quarter
+  // of a million elements per shape.
+  tg::manual_seed(12);
+  const std::vector<std::array<std::int64_t, 3>> shapes = {
+      {1024, 1024, 70}, {1100, 1024, 3}, {1024, 1024, 256}, {1024, 1000, 70}};
+  for (auto [m, k, n] : shapes) {
+    CAPTURE(m);
+    CAPTURE(k);
+    CAPTURE(n);
+    const Tensor at = random({k, m}), b = random({k, n}), c = random({m, n});
+    const Ref want = ref_matmul(ref_of(transposed(at)), ref_of(b));
+    const auto close = [](double got, double w) { return std::abs(got - w) <= 1e-4 * (1 + std::abs(w)); };
+    // The product, then C = 0.5 C - 2 A^T B.
+    const auto plain = kernel::matmul(transposed(at), b).to_vector<double>();
+    const auto scaled = kernel::addmm(c, transposed(at), b, 0.5, -2).to_vector<double>();
+    const auto cv = c.to_vector<double>();
+    REQUIRE(plain.size() == want.v.size());
+    REQUIRE(scaled.size() == want.v.size());
+    std::int64_t bad_plain = 0, bad_scaled = 0;
+    for (std::size_t i = 0; i < want.v.size(); ++i) {
+      bad_plain += !close(plain[i], want.v[i]);
+      bad_scaled += !close(scaled[i], 0.5 * cv[i] - 2 * want.v[i]);
+    }
+    CHECK(bad_plain == 0);
+    CHECK(bad_scaled == 0);
+    // beta = 0 into NaN with a leading dimension past the rows: C is not
+    // read, and the padding columns stay untouched.
+    const std::int64_t ldc = n + 3;
+    std::vector<float> out(static_cast<std::size_t>(m * ldc), std::numeric_limits<float>::quiet_NaN());
+    kernel::gemm(tg::kFloat32, m, n, k, 1.0, at.data_ptr<float>(), {true, m}, b.data_ptr<float>(), {false, n}, 0.0,
+                 out.data(), ldc);
+    std::int64_t bad_out = 0;
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < ldc; ++j) {
+        const float v = out[static_cast<std::size_t>(i * ldc + j)];
+        bad_out += j >= n ? !std::isnan(v) : !close(v, want.v[static_cast<std::size_t>(i * n + j)]);
+      }
+    CHECK(bad_out == 0);
+  }
+}
+
 TEST_CASE("linear: x @ W^T + b over any leading dims, one GEMM") {
   tg::manual_seed(9);
   for (auto dtype : {tg::kFloat32, tg::kFloat64}) {
