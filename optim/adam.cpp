@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include <tapegrad/core/kernels/vector_math.h>
@@ -17,7 +18,35 @@ template <class T>
 struct AdamConstants {
   T beta1, beta2, one_minus_beta1, one_minus_beta2, weight_decay, eps, decay_factor, step_size, bias_correction2_sqrt,
       sign;
+  T inverse_bias_correction2_sqrt;  // RN(1 / bias_correction2_sqrt), in T
 };
+
+// s / c, correctly rounded, with c's rounded reciprocal r = RN(1 / c) in
+// place of the divider: q = s r, then twice q += (s - q c) r with FMAs.
+// Markstein's theorem (as in Muller et al., Handbook of Floating-Point
+// Arithmetic, on the Itanium's division): when q is within an ulp of s / c
+// and r within half an ulp of 1 / c, s - q c is exact and q + (s - q c) r
+// rounds to s / c rounded. One correction brings s r, which may be off by up
+// to one and a half ulps, within that ulp; the second rounds correctly. The
+// conditions hold for Adam's operands: s = sqrt(v) is 0 or at least
+// sqrt(the smallest subnormal) and at most sqrt(the largest finite), and c =
+// sqrt(1 - beta2^t) lies in [2^-40, 1] (the caller checks, and divides
+// otherwise), so nothing overflows and the residual s - q c is exactly
+// representable (a subnormal residual flushed to zero under FTZ is far below
+// half an ulp of q). A zero, infinite or NaN s takes s r, which is then s / c.
+// Checked beyond the proof: every float s against 15 constants c, the
+// division's bits wherever s could be sqrt(v) (a throwaway program), and
+// tests/optim/test_optimizers.cpp over both dtypes' ranges. Adam's square
+// root and two divisions per element share one divider, which bounds the
+// loop; this moves one division to the FMA units (the seed model's step 60.5
+// -> 56.5 us, docs/performance.md, round thirteen).
+template <class T>
+[[gnu::always_inline]] inline T divide_by_constant(T s, T c, T r) {
+  const T q0 = s * r;
+  T q = std::fma(std::fma(-q0, c, s), r, q0);
+  q = std::fma(std::fma(-q, c, s), r, q);
+  return std::abs(q0) > T(0) && std::abs(q0) < std::numeric_limits<T>::infinity() ? q : q0;
+}
 
 // The update of one parameter's n elements. The options that change the
 // formula (Flags: l2, decoupled, amsgrad) are std::bool_constant for float
@@ -26,7 +55,7 @@ struct AdamConstants {
 // run-time branches inside it stayed scalar and Adam took half of the seed
 // model's step); for 16-bit floats, whose arithmetic converts through scalar
 // code anyway, they are run-time bools, one copy of the loop instead of eight.
-template <class T, class Flags>
+template <bool kReciprocal = false, class T, class Flags>
 [[gnu::always_inline]] inline void adam_loop(std::int64_t n, T* __restrict p, const T* __restrict grad, T* __restrict m,
                                              T* __restrict v, T* __restrict v_max, const AdamConstants<T> c, Flags f) {
   for (std::int64_t i = 0; i < n; ++i) {
@@ -37,7 +66,12 @@ template <class T, class Flags>
     v[i] = c.beta2 * v[i] + c.one_minus_beta2 * g * g;  // second moment
     T second = v[i];
     if (f.amsgrad) second = v_max[i] = std::max(v_max[i], v[i]);
-    p[i] -= c.step_size * m[i] / (std::sqrt(second) / c.bias_correction2_sqrt + c.eps);
+    const T root = std::sqrt(second);
+    T scaled;
+    if constexpr (kReciprocal)
+      scaled = divide_by_constant(root, c.bias_correction2_sqrt, c.inverse_bias_correction2_sqrt);
+    else scaled = root / c.bias_correction2_sqrt;
+    p[i] -= c.step_size * m[i] / (scaled + c.eps);
   }
 }
 
@@ -51,8 +85,11 @@ struct AdamFlags {
 // The same loop on 8 floats (4 doubles) at a time, used where the vector
 // functions run on AVX2 (vec::isa(), the library's one CPU check, which tests
 // can switch). Its square roots and divisions bound Adam (a third of the seed
-// model's step with SSE's 4-wide ones). No FMA: AVX2's sqrt, div, mul and add
-// round as SSE's and the scalar ones do, so the bits are the same on any CPU.
+// model's step with SSE's 4-wide ones). FMA only where written out, in
+// divide_by_constant (optim/adam.cpp is built with -ffp-contract=off): AVX2's
+// sqrt, div, mul and add round as SSE's and the scalar ones do, and
+// divide_by_constant's result is the division's, so the bits are the same on
+// any CPU.
 // Safe beside baseline code: both loops have internal linkage, so the linker
 // never mistakes one copy for the other. x86-64 only (the target attribute
 // means nothing elsewhere); it runs only when isa() says AVX2, which needs
@@ -61,9 +98,10 @@ struct AdamFlags {
 #if defined(__x86_64__)
 #define TG_ADAM_AVX2 1
 template <class T, class Flags>
-[[gnu::target("avx2")]] void adam_loop_avx2(std::int64_t n, T* __restrict p, const T* __restrict grad, T* __restrict m,
-                                            T* __restrict v, T* __restrict v_max, const AdamConstants<T> c, Flags f) {
-  adam_loop(n, p, grad, m, v, v_max, c, f);
+[[gnu::target("avx2,fma")]] void adam_loop_avx2(std::int64_t n, T* __restrict p, const T* __restrict grad,
+                                                T* __restrict m, T* __restrict v, T* __restrict v_max,
+                                                const AdamConstants<T> c, Flags f) {
+  adam_loop</*kReciprocal=*/true>(n, p, grad, m, v, v_max, c, f);
 }
 #endif
 
@@ -73,7 +111,10 @@ template <class T, class Flags>
 void run_adam(std::int64_t n, T* p, const T* grad, T* m, T* v, T* v_max, const AdamConstants<T>& c, Flags f) {
 #ifdef TG_ADAM_AVX2
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    if (kernel::vec::uses_avx2()) {
+    // divide_by_constant's condition on c, which betas in [0, 1) always meet
+    // (c >= sqrt(1 - beta2) >= 2^-27); the baseline loop divides otherwise.
+    const bool reciprocal = c.bias_correction2_sqrt >= T(0x1p-40) && c.bias_correction2_sqrt <= T(1);
+    if (kernel::vec::uses_avx2() && reciprocal) {
       detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
         adam_loop_avx2(end - begin, p + begin, grad + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, c,
                        f);
@@ -112,6 +153,7 @@ void adam_update(const AdamHyper& o, AdamState& s, detail::ParamUpdate& u, const
   const double bias_correction1 = 1 - std::pow(o.betas[0], t);
   const double bias_correction2 = 1 - std::pow(o.betas[1], t);
   dispatch_floating(u.data.dtype(), who, [&]<class T>() {
+    const T bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
     const AdamConstants<T> c{
         .beta1 = static_cast<T>(o.betas[0]),
         .beta2 = static_cast<T>(o.betas[1]),
@@ -121,8 +163,9 @@ void adam_update(const AdamHyper& o, AdamState& s, detail::ParamUpdate& u, const
         .eps = static_cast<T>(o.eps),
         .decay_factor = static_cast<T>(1 - o.lr * o.weight_decay),
         .step_size = static_cast<T>(o.lr / bias_correction1),
-        .bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2)),
+        .bias_correction2_sqrt = bias_correction2_sqrt,
         .sign = o.maximize ? T(-1) : T(1),
+        .inverse_bias_correction2_sqrt = T(1) / bias_correction2_sqrt,
     };
     T* p = u.data.data_ptr<T>();
     const T* grad = u.grad.data_ptr<T>();

@@ -6,10 +6,15 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <random>
 #include <string>
 
 #include <doctest/doctest.h>
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
 
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/vector_math.h>
@@ -573,6 +578,72 @@ TEST_CASE("Adam and AdamW: the same bits as the update written out, on every CPU
     }
   }
   vec::force_isa(saved);
+}
+
+namespace {
+
+// Adam's bits against the update written out when the second moments span
+// the dtype's range: the AVX2 loop divides sqrt(v) by sqrt(1 - beta2^t)
+// through that constant's reciprocal and FMAs (divide_by_constant in
+// optim/adam.cpp), which must round as the division does for every sqrt(v)
+// and every step's constant. Gradients from 2^-lo to 2^hi with both signs,
+// zeros, runs of zero gradients (v decays), an infinity and a NaN; 40 steps.
+// The calling thread flushes subnormals (see the test case), as the library's
+// loops do by default, so the update written out rounds as they do.
+template <class T>
+void check_adam_bits_wide(double beta2, int lo, int hi) {
+  const std::int64_t n = 1037;
+  tg::manual_seed(6);
+  const tg::optim::AdamWOptions o{.lr = 1e-2, .betas = {0.9, beta2}, .weight_decay = 0};
+  Tensor p = tg::randn({n}, {.dtype = tg::dtype_of<T>(), .requires_grad = true});
+  std::vector<T> ref = p.to_vector<T>(), m(ref.size()), v(ref.size()), v_max(ref.size());
+  tg::optim::Adam opt({p}, tg::optim::AdamOptions{.lr = o.lr, .betas = o.betas});
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int> exponent(-lo, hi);
+  std::uniform_real_distribution<double> mantissa(1.0, 2.0);
+  for (int t = 1; t <= 40; ++t) {
+    std::vector<T> g(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      const bool quiet = (i % 7 == 0 && t % 3 != 0) || i % 11 == 0;
+      const double sign = (i + static_cast<std::size_t>(t)) % 2 ? -1.0 : 1.0;
+      g[i] = quiet ? T(0) : static_cast<T>(sign * std::ldexp(mantissa(rng), exponent(rng)));
+    }
+    if (t == 20) {
+      g[5] = std::numeric_limits<T>::infinity();
+      g[6] = std::numeric_limits<T>::quiet_NaN();
+    }
+    p.set_grad(tg::tensor(g, {n}, tg::dtype_of<T>()));
+    opt.step();
+    adam_by_hand<T>(ref, g, m, v, v_max, o, false, t);
+  }
+  const std::vector<T> got = p.to_vector<T>();
+  std::int64_t differ = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) differ += std::memcmp(&got[i], &ref[i], sizeof(T)) != 0;
+  CHECK(differ == 0);
+}
+
+}  // namespace
+
+TEST_CASE("Adam: the same bits as the update written out when v spans the dtype's range") {
+#if defined(__SSE__)
+  namespace vec = tg::kernel::vec;
+  const vec::Isa saved = vec::isa();
+  const unsigned saved_csr = _mm_getcsr();
+  _mm_setcsr(saved_csr | 0x8040u);  // FTZ and DAZ, as the library's loops run by default
+  for (vec::Isa isa : {vec::Isa::kAvx512, vec::Isa::kAvx2, vec::Isa::kSse2}) {
+    if (!vec::force_isa(isa)) continue;
+    const std::string isa_name = vec::isa_name(isa);
+    CAPTURE(isa_name);
+    // beta2 = 0 makes the constant 1; 1 - 2^-52 the smallest one there is.
+    for (double beta2 : {0.0, 0.5, 0.9, 0.999, 0.99999, 1 - 0x1p-52}) {
+      CAPTURE(beta2);
+      check_adam_bits_wide<float>(beta2, 70, 62);
+      check_adam_bits_wide<double>(beta2, 540, 510);
+    }
+  }
+  vec::force_isa(saved);
+  _mm_setcsr(saved_csr);
+#endif
 }
 
 // Wherever the vector functions can run on AVX2, Adam's AVX2 loop must be in
