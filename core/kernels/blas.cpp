@@ -1,6 +1,7 @@
 #include <tapegrad/core/kernels/blas.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <climits>
 #include <cmath>
@@ -42,16 +43,18 @@ CBLAS_TRANSPOSE flag(GemmLayout l) { return l.trans ? CblasTrans : CblasNoTrans;
 constexpr double kDnnlMinProduct = 0x1p20;  // m * n * k, in double: the product of three sizes may pass 2^63
 
 // C = alpha op(A) op(B) + beta C through oneDNN's sgemm (row-major), with its
-// failures as the project's exceptions.
+// failures as the project's exceptions naming `shape` (the caller's m, k, n:
+// for a transposed problem, not the sizes passed here).
 void dnnl_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
                std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
-               const char* op) {
+               const char* op, const std::array<std::int64_t, 3>& shape) {
   const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   if (status == dnnl_out_of_memory)
-    throw OutOfMemoryError(fmt::format("{}: oneDNN's sgemm ran out of memory for a {}x{}x{} product", op, m, k, n));
+    throw OutOfMemoryError(
+        fmt::format("{}: oneDNN's sgemm ran out of memory for a {}x{}x{} product", op, shape[0], shape[1], shape[2]));
   if (status != dnnl_success)
-    throw ValueError(fmt::format("{}: oneDNN's sgemm refused a {}x{}x{} product (status {})", op, m, k, n,
-                                 static_cast<int>(status)));
+    throw ValueError(fmt::format("{}: oneDNN's sgemm refused a {}x{}x{} product (status {})", op, shape[0], shape[1],
+                                 shape[2], static_cast<int>(status)));
 }
 
 // A float buffer from the caching allocator, given back on scope exit: the
@@ -69,7 +72,7 @@ struct ScratchFloats {
 // C[j][i] = T[i][j] + beta C[j][i] for T rows x cols (contiguous). beta = 0
 // writes without reading C, as BLAS does, through OpenBLAS's transposing copy
 // (56 us for 256 x 1024, against 144 for 16 x 16 blocks in plain C++); other
-// betas, which the engine's products never pass here, in those blocks.
+// betas (addmm's; the engine's weight gradients pass 0) in those blocks.
 void add_transposed(std::int64_t rows, std::int64_t cols, const float* t, float beta, float* c, std::int64_t ldc) {
   if (beta == 0.0f) {
     cblas_somatcopy(CblasRowMajor, CblasTrans, static_cast<blasint>(rows), static_cast<blasint>(cols), 1.0f, t,
@@ -167,18 +170,20 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
     // twelve). Deep ones (k >= 1024: weight gradients over many rows, as an
     // LSTM's, 1024x256x2048) go to oneDNN as the transposed problem,
     // C^T = B^T A, whose C^T is wide, then C^T is transposed into C: 6.99
-    // against OpenBLAS's 7.84 ms there, 0.83-0.92x its time on a grid of
-    // m, n and k = 1024..4096 (round thirteen). Shallow ones stay with OpenBLAS.
+    // against OpenBLAS's 7.84 ms there, 0.39-0.92x its time on a grid of
+    // m = 1024..4096, n = 1..512 and k = 1024..8192 (docs/performance.md,
+    // round thirteen). Shallow ones stay with OpenBLAS.
     const bool tall_tn = la.trans && !lb.trans && m >= 1024 && m >= 4 * n;
     if (!tall_tn) {
       dnnl_gemm(la.trans, lb.trans, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a), la.ld,
-                static_cast<const float*>(b), lb.ld, static_cast<float>(beta), static_cast<float*>(c), ldc, op);
+                static_cast<const float*>(b), lb.ld, static_cast<float>(beta), static_cast<float*>(c), ldc, op,
+                {m, k, n});
       return;
     }
     if (k >= 1024) {
       ScratchFloats ct(static_cast<std::size_t>(m * n));
       dnnl_gemm(true, false, n, m, k, static_cast<float>(alpha), static_cast<const float*>(b), lb.ld,
-                static_cast<const float*>(a), la.ld, 0.0f, ct.data, m, op);
+                static_cast<const float*>(a), la.ld, 0.0f, ct.data, m, op, {m, k, n});
       add_transposed(n, m, ct.data, static_cast<float>(beta), static_cast<float*>(c), ldc);
       return;
     }

@@ -339,7 +339,10 @@ TEST_CASE("float32 A^T B with a tall, deep C (computed as its transpose): alpha,
     CAPTURE(n);
     const Tensor at = random({k, m}), b = random({k, n}), c = random({m, n});
     const Ref want = ref_matmul(ref_of(transposed(at)), ref_of(b));
-    const auto close = [](double got, double w) { return std::abs(got - w) <= 1e-4 * (1 + std::abs(w)); };
+    // float32 sums of k products of about unit size: errors near sqrt(k) ulps
+    // of the terms even where the result cancels to near 0.
+    const double slack = std::sqrt(static_cast<double>(k));
+    const auto close = [slack](double got, double w) { return std::abs(got - w) <= 1e-4 * (slack + std::abs(w)); };
     // The product, then C = 0.5 C - 2 A^T B.
     const auto plain = kernel::matmul(transposed(at), b).to_vector<double>();
     const auto scaled = kernel::addmm(c, transposed(at), b, 0.5, -2).to_vector<double>();
@@ -366,6 +369,24 @@ TEST_CASE("float32 A^T B with a tall, deep C (computed as its transpose): alpha,
         bad_out += j >= n ? !std::isnan(v) : !close(v, want.v[static_cast<std::size_t>(i * n + j)]);
       }
     CHECK(bad_out == 0);
+    // Operands inside wider rows (leading dimensions past m and n), into C
+    // with ldc > n and beta != 0 (read): C = 1.5 C - 0.5 A^T B, the padding
+    // columns untouched.
+    const Tensor wide_a = random({k, m + 5}), wide_b = random({k, n + 2});
+    std::vector<float> acc(static_cast<std::size_t>(m * ldc));
+    for (std::size_t i = 0; i < acc.size(); ++i) acc[i] = static_cast<float>(i % 13) - 6.0f;
+    const std::vector<float> before = acc;
+    kernel::gemm(tg::kFloat32, m, n, k, -0.5, wide_a.data_ptr<float>(), {true, m + 5}, wide_b.data_ptr<float>(),
+                 {false, n + 2}, 1.5, acc.data(), ldc);
+    const Ref strided = ref_matmul(ref_of(transposed(wide_a.narrow(1, 0, m))), ref_of(wide_b.narrow(1, 0, n)));
+    std::int64_t bad_acc = 0;
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < ldc; ++j) {
+        const auto e = static_cast<std::size_t>(i * ldc + j);
+        bad_acc += j >= n ? acc[e] != before[e]
+                          : !close(acc[e], 1.5 * before[e] - 0.5 * strided.v[static_cast<std::size_t>(i * n + j)]);
+      }
+    CHECK(bad_acc == 0);
   }
 }
 

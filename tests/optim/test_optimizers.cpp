@@ -17,6 +17,7 @@
 #endif
 
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/io/safetensors.h>
 #include <tapegrad/optim/optim.h>
@@ -587,11 +588,11 @@ namespace {
 // through that constant's reciprocal and FMAs (divide_by_constant in
 // optim/adam.cpp), which must round as the division does for every sqrt(v)
 // and every step's constant. Gradients from 2^-lo to 2^hi with both signs,
-// zeros, runs of zero gradients (v decays), an infinity and a NaN; 40 steps.
-// The calling thread flushes subnormals (see the test case), as the library's
-// loops do by default, so the update written out rounds as they do.
+// zeros, runs of zero gradients (v decays), and from step 20 on gradients
+// whose square overflows (v = inf while m stays finite, so p must stay put),
+// an infinity and a NaN; 40 steps.
 template <class T>
-void check_adam_bits_wide(double beta2, int lo, int hi) {
+void check_adam_bits_wide(double beta2, int lo, int hi, T overflowing) {
   const std::int64_t n = 1037;
   tg::manual_seed(6);
   const tg::optim::AdamWOptions o{.lr = 1e-2, .betas = {0.9, beta2}, .weight_decay = 0};
@@ -608,6 +609,10 @@ void check_adam_bits_wide(double beta2, int lo, int hi) {
       const double sign = (i + static_cast<std::size_t>(t)) % 2 ? -1.0 : 1.0;
       g[i] = quiet ? T(0) : static_cast<T>(sign * std::ldexp(mantissa(rng), exponent(rng)));
     }
+    if (t >= 20) {
+      g[3] = overflowing;
+      g[4] = -overflowing;
+    }
     if (t == 20) {
       g[5] = std::numeric_limits<T>::infinity();
       g[6] = std::numeric_limits<T>::quiet_NaN();
@@ -617,32 +622,53 @@ void check_adam_bits_wide(double beta2, int lo, int hi) {
     adam_by_hand<T>(ref, g, m, v, v_max, o, false, t);
   }
   const std::vector<T> got = p.to_vector<T>();
+  // v = inf and m finite: the step is m / inf = 0 (with beta2 = 0, the next
+  // step's 0 * inf makes v NaN, as in PyTorch).
+  if (beta2 > 0) CHECK(std::isfinite(got[3]));
   std::int64_t differ = 0;
   for (std::size_t i = 0; i < got.size(); ++i) differ += std::memcmp(&got[i], &ref[i], sizeof(T)) != 0;
   CHECK(differ == 0);
 }
+
+#if defined(__SSE__)
+// Puts back the instruction set, the calling thread's MXCSR and the
+// library's flushing, however the test ends.
+struct IsaAndFloatMode {
+  tg::kernel::vec::Isa isa = tg::kernel::vec::isa();
+  unsigned csr = _mm_getcsr();
+  ~IsaAndFloatMode() {
+    tg::kernel::vec::force_isa(isa);
+    tg::detail::kernel_flush_denormal = true;
+    tg::detail::program_flush_denormal = 0;
+    _mm_setcsr(csr);
+  }
+};
+#endif
 
 }  // namespace
 
 TEST_CASE("Adam: the same bits as the update written out when v spans the dtype's range") {
 #if defined(__SSE__)
   namespace vec = tg::kernel::vec;
-  const vec::Isa saved = vec::isa();
-  const unsigned saved_csr = _mm_getcsr();
-  _mm_setcsr(saved_csr | 0x8040u);  // FTZ and DAZ, as the library's loops run by default
-  for (vec::Isa isa : {vec::Isa::kAvx512, vec::Isa::kAvx2, vec::Isa::kSse2}) {
-    if (!vec::force_isa(isa)) continue;
-    const std::string isa_name = vec::isa_name(isa);
-    CAPTURE(isa_name);
-    // beta2 = 0 makes the constant 1; 1 - 2^-52 the smallest one there is.
-    for (double beta2 : {0.0, 0.5, 0.9, 0.999, 0.99999, 1 - 0x1p-52}) {
-      CAPTURE(beta2);
-      check_adam_bits_wide<float>(beta2, 70, 62);
-      check_adam_bits_wide<double>(beta2, 540, 510);
+  const IsaAndFloatMode restore;
+  // Both sides flush subnormals (the library's default, FTZ and DAZ set in
+  // this thread for the update written out), then neither does.
+  for (bool flush : {true, false}) {
+    CAPTURE(flush);
+    if (flush) _mm_setcsr(restore.csr | 0x8040u);
+    else tg::set_flush_denormal(false);
+    for (vec::Isa isa : {vec::Isa::kAvx512, vec::Isa::kAvx2, vec::Isa::kSse2}) {
+      if (!vec::force_isa(isa)) continue;
+      const std::string isa_name = vec::isa_name(isa);
+      CAPTURE(isa_name);
+      // beta2 = 0 makes the constant 1; 1 - 2^-53 the smallest (2^-26.5).
+      for (double beta2 : {0.0, 0.5, 0.9, 0.999, 0.99999, 1 - 0x1p-52, 1 - 0x1p-53}) {
+        CAPTURE(beta2);
+        check_adam_bits_wide<float>(beta2, 70, 62, 0x1p70f);
+        check_adam_bits_wide<double>(beta2, 540, 510, 0x1p600);
+      }
     }
   }
-  vec::force_isa(saved);
-  _mm_setcsr(saved_csr);
 #endif
 }
 
