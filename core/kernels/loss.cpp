@@ -69,17 +69,10 @@ void row_exp(const T* row, std::int64_t stride, std::int64_t k0, std::int64_t n,
 }
 
 template <class T>
-double row_lse(const T* row, std::int64_t c, std::int64_t stride) {
+T row_max(const T* row, std::int64_t c, std::int64_t stride) {
   T m = row[0];
   for (std::int64_t k = 1; k < c; ++k) m = std::max(m, row[k * stride]);
-  double sum = 0;
-  T e[kExpRun];
-  for (std::int64_t k0 = 0; k0 < c; k0 += kExpRun) {
-    const std::int64_t n = std::min(kExpRun, c - k0);
-    row_exp(row, stride, k0, n, m, e);
-    sum += lane_sum<double>(n, [&e](std::int64_t k) { return static_cast<double>(e[k]); });
-  }
-  return static_cast<double>(m) + std::log(sum);
+  return m;
 }
 
 // Calls body(i, j, r, base) for every row r = i * S + j, whose classes start at
@@ -88,6 +81,60 @@ template <class Body>
 void for_each_row(const ClassLayout& l, Body body) {
   for (std::int64_t i = 0; i < l.n; ++i)
     for (std::int64_t j = 0; j < l.s; ++j) body(i * l.s + j, i * l.c * l.s + j);
+}
+
+// Rows of at most kExpRun adjacent classes (s = 1) take their exps from
+// vec::exp a block of rows at a time, up to kExpBlock elements: one call per
+// row made 64 calls of 10 exps for a 10-class cross-entropy on a batch of 32,
+// forward and backward, 5 % of the seed model's training step. Each element
+// is exp(x - shift) in T either way, so the bits do not change.
+constexpr std::int64_t kExpBlock = 2048;
+
+// body(r, base, k0, n, p, shift_r) for every row r (classes from base) and
+// every run [k0, k0 + n) of its classes, in order, with p[j] =
+// exp(x[base + (k0 + j) * s] - shift_r) and shift_r = shift(r, base).
+template <class T, class Shift, class Body>
+void for_each_row_exps(const T* x, const ClassLayout& l, Shift shift, Body body) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    if (l.s == 1 && l.c > 0 && l.c <= kExpRun) {  // (an empty batch may have no classes)
+      const std::int64_t c = l.c, per = kExpBlock / c;
+      T buf[kExpBlock];
+      T shifts[kExpBlock];
+      for (std::int64_t r0 = 0; r0 < l.rows(); r0 += per) {
+        const std::int64_t nr = std::min(per, l.rows() - r0);
+        for (std::int64_t i = 0; i < nr; ++i) {
+          const T* row = x + (r0 + i) * c;
+          shifts[i] = shift(r0 + i, (r0 + i) * c);
+          for (std::int64_t k = 0; k < c; ++k) buf[i * c + k] = row[k] - shifts[i];
+        }
+        vec::exp(buf, buf, nr * c);
+        for (std::int64_t i = 0; i < nr; ++i) body(r0 + i, (r0 + i) * c, std::int64_t{0}, c, buf + i * c, shifts[i]);
+      }
+      return;
+    }
+  }
+  T p[kExpRun];
+  for_each_row(l, [&](std::int64_t r, std::int64_t base) {
+    const T sh = shift(r, base);
+    for (std::int64_t k0 = 0; k0 < l.c; k0 += kExpRun) {
+      const std::int64_t n = std::min(kExpRun, l.c - k0);
+      row_exp(x + base, l.s, k0, n, sh, p);
+      body(r, base, k0, n, static_cast<const T*>(p), sh);
+    }
+  });
+}
+
+// Every row's log sum_k exp(x[k]): body(r, base, lse_r) once per row, in order.
+template <class T, class Body>
+void for_each_row_lse(const T* x, const ClassLayout& l, Body body) {
+  double sum = 0;
+  for_each_row_exps(
+      x, l, [&](std::int64_t, std::int64_t base) { return row_max(x + base, l.c, l.s); },
+      [&](std::int64_t r, std::int64_t base, std::int64_t k0, std::int64_t n, const T* p, T m) {
+        if (k0 == 0) sum = 0;
+        sum += lane_sum<double>(n, [p](std::int64_t k) { return static_cast<double>(p[k]); });
+        if (k0 + n == l.c) body(r, base, static_cast<double>(m) + std::log(sum));
+      });
 }
 
 }  // namespace
@@ -160,7 +207,8 @@ ClassLossResult class_index_loss(const TensorBase& x, const TensorBase& target, 
     T* lse_d = result.lse.defined() ? result.lse.data_ptr<T>() : nullptr;
     std::vector<double> row_loss(static_cast<std::size_t>(l.rows()), 0.0);
     const double smooth = eps / static_cast<double>(l.c);
-    for_each_row(l, [&](std::int64_t r, std::int64_t base) {
+    // One row's loss given its log-sum-exp (unused with log-probabilities).
+    const auto row_loss_at = [&](std::int64_t r, std::int64_t base, double lse_r) {
       if (lse_d) lse_d[r] = 0;
       if (y[r] == spec.ignore_index) return;
       const T* row = xd + base;
@@ -170,7 +218,6 @@ ClassLossResult class_index_loss(const TensorBase& x, const TensorBase& target, 
         row_loss[static_cast<std::size_t>(r)] = -wy * static_cast<double>(row[y[r] * l.s]);
         return;
       }
-      const double lse_r = row_lse(row, l.c, l.s);
       lse_d[r] = static_cast<T>(lse_r);
       double loss = (1 - eps) * wy * (lse_r - static_cast<double>(row[y[r] * l.s]));
       if (eps > 0) {
@@ -180,7 +227,9 @@ ClassLossResult class_index_loss(const TensorBase& x, const TensorBase& target, 
         loss += smooth * smooth_sum;
       }
       row_loss[static_cast<std::size_t>(r)] = loss;
-    });
+    };
+    if (spec.log_probabilities) for_each_row(l, [&](std::int64_t r, std::int64_t base) { row_loss_at(r, base, 0.0); });
+    else for_each_row_lse(xd, l, row_loss_at);
     return reduce_rows<T>(row_loss, l.loss_shape, spec.reduction, result.denom);
   });
   return result;
@@ -207,32 +256,34 @@ TensorBase class_index_loss_backward(const TensorBase& dy, const TensorBase& x, 
       weight_total = 0;
       for (std::int64_t k = 0; k < l.c; ++k) weight_total += static_cast<double>(w[k]);
     }
-    for_each_row(l, [&](std::int64_t r, std::int64_t base) {
-      T* drow = dxd + base;
-      if (y[r] == spec.ignore_index || spec.log_probabilities)
+    if (spec.log_probabilities) {
+      for_each_row(l, [&](std::int64_t r, std::int64_t base) {
+        T* drow = dxd + base;
         for (std::int64_t k = 0; k < l.c; ++k) drow[k * l.s] = 0;
-      if (y[r] == spec.ignore_index) return;
-      const double wy = w ? static_cast<double>(w[y[r]]) : 1.0;
-      if (spec.log_probabilities) {
-        drow[y[r] * l.s] = static_cast<T>(-g(r) * wy);
-        return;
-      }
-      const T* row = xd + base;
-      const double qsum = (1 - eps) * wy + smooth * weight_total;
-      const double gr = g(r);
-      const T lse_r = lse_d[r];
-      T p[kExpRun];
-      for (std::int64_t k0 = 0; k0 < l.c; k0 += kExpRun) {
-        const std::int64_t n = std::min(kExpRun, l.c - k0);
-        row_exp(row, l.s, k0, n, lse_r, p);
-        for (std::int64_t j = 0; j < n; ++j) {
-          const std::int64_t k = k0 + j;
-          double q = smooth * (w ? static_cast<double>(w[k]) : 1.0);
-          if (k == y[r]) q += (1 - eps) * wy;
-          drow[k * l.s] = static_cast<T>(gr * (qsum * static_cast<double>(p[j]) - q));
-        }
-      }
-    });
+        if (y[r] != spec.ignore_index)
+          drow[y[r] * l.s] = static_cast<T>(-g(r) * (w ? static_cast<double>(w[y[r]]) : 1.0));
+      });
+      return;
+    }
+    // softmax(x) = exp(x - lse) per run of classes, then the gradient.
+    for_each_row_exps(
+        xd, l, [&](std::int64_t r, std::int64_t) { return lse_d[r]; },
+        [&](std::int64_t r, std::int64_t base, std::int64_t k0, std::int64_t n, const T* p, T) {
+          T* drow = dxd + base;
+          if (y[r] == spec.ignore_index) {
+            for (std::int64_t j = 0; j < n; ++j) drow[(k0 + j) * l.s] = 0;
+            return;
+          }
+          const double wy = w ? static_cast<double>(w[y[r]]) : 1.0;
+          const double qsum = (1 - eps) * wy + smooth * weight_total;
+          const double gr = g(r);
+          for (std::int64_t j = 0; j < n; ++j) {
+            const std::int64_t k = k0 + j;
+            double q = smooth * (w ? static_cast<double>(w[k]) : 1.0);
+            if (k == y[r]) q += (1 - eps) * wy;
+            drow[k * l.s] = static_cast<T>(gr * (qsum * static_cast<double>(p[j]) - q));
+          }
+        });
   });
   return dx;
 }
@@ -281,8 +332,7 @@ ClassLossResult cross_entropy_probabilities(const TensorBase& x, const TensorBas
     T* lse_d = result.lse.data_ptr<T>();
     std::vector<double> row_loss(static_cast<std::size_t>(l.rows()), 0.0);
     const double smooth = eps / static_cast<double>(l.c);
-    for_each_row(l, [&](std::int64_t r, std::int64_t base) {
-      const double lse_r = row_lse(xd + base, l.c, l.s);
+    for_each_row_lse(xd, l, [&](std::int64_t r, std::int64_t base, double lse_r) {
       lse_d[r] = static_cast<T>(lse_r);
       double loss = 0;
       for (std::int64_t k = 0; k < l.c; ++k) {
@@ -317,27 +367,39 @@ std::pair<TensorBase, TensorBase> cross_entropy_probabilities_backward(const Ten
     T* dtd = dt.defined() ? dt.data_ptr<T>() : nullptr;
     const RowGrad<T> g = row_grad<T>(dyc, spec.reduction, denom);
     const double smooth = eps / static_cast<double>(l.c);
-    for_each_row(l, [&](std::int64_t r, std::int64_t base) {
-      const double gr = g(r);
-      const T lse_r = lse_d[r];
+    // The q's sum per row, then the gradients per run of classes (with
+    // softmax(x) = exp(x - lse) when x gets one).
+    const auto qsum_of = [&](std::int64_t base) {
       double qsum = 0;
       for (std::int64_t k = 0; k < l.c; ++k)
         qsum += (w ? static_cast<double>(w[k]) : 1.0) * ((1 - eps) * static_cast<double>(td[base + k * l.s]) + smooth);
-      T p[kExpRun];
-      for (std::int64_t k0 = 0; k0 < l.c; k0 += kExpRun) {
-        const std::int64_t n = std::min(kExpRun, l.c - k0);
-        if (dxd) row_exp(xd + base, l.s, k0, n, lse_r, p);
-        for (std::int64_t j = 0; j < n; ++j) {
-          const std::int64_t e = base + (k0 + j) * l.s;
-          const double wk = w ? static_cast<double>(w[k0 + j]) : 1.0;
-          if (dxd) {
-            const double q = wk * ((1 - eps) * static_cast<double>(td[e]) + smooth);
-            dxd[e] = static_cast<T>(gr * (qsum * static_cast<double>(p[j]) - q));
-          }
-          if (dtd) dtd[e] = static_cast<T>(gr * (1 - eps) * wk * static_cast<double>(lse_r - xd[e]));
+      return qsum;
+    };
+    const auto grads = [&](std::int64_t r, std::int64_t base, std::int64_t k0, std::int64_t n, const T* p,
+                           double qsum) {
+      const double gr = g(r);
+      const T lse_r = lse_d[r];
+      for (std::int64_t j = 0; j < n; ++j) {
+        const std::int64_t e = base + (k0 + j) * l.s;
+        const double wk = w ? static_cast<double>(w[k0 + j]) : 1.0;
+        if (dxd) {
+          const double q = wk * ((1 - eps) * static_cast<double>(td[e]) + smooth);
+          dxd[e] = static_cast<T>(gr * (qsum * static_cast<double>(p[j]) - q));
         }
+        if (dtd) dtd[e] = static_cast<T>(gr * (1 - eps) * wk * static_cast<double>(lse_r - xd[e]));
       }
-    });
+    };
+    if (dxd) {
+      double qsum = 0;
+      for_each_row_exps(
+          xd, l, [&](std::int64_t r, std::int64_t) { return lse_d[r]; },
+          [&](std::int64_t r, std::int64_t base, std::int64_t k0, std::int64_t n, const T* p, T) {
+            if (k0 == 0) qsum = qsum_of(base);
+            grads(r, base, k0, n, p, qsum);
+          });
+    } else {
+      for_each_row(l, [&](std::int64_t r, std::int64_t base) { grads(r, base, 0, l.c, nullptr, 0.0); });
+    }
   });
   return {dx, dt};
 }

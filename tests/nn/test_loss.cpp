@@ -193,6 +193,41 @@ TEST_CASE("cross_entropy: a class dim of any stride gives the same bits, values 
   }
 }
 
+TEST_CASE("cross_entropy: short rows take their exps in blocks, with the bits of one row at a time") {
+  // Contiguous rows of at most 256 classes get their exps from one vector
+  // call per block of rows (core/kernels/loss.cpp); a strided class dim goes
+  // row by row. The same logits both ways, over several blocks, with
+  // ignored rows, class weights and label smoothing, and probability targets.
+  tg::manual_seed(21);
+  for (tg::DType dt : {tg::kFloat32, tg::kFloat64}) {
+    for (std::int64_t c : {3, 10, 256}) {
+      CAPTURE(tg::dtype_name(dt));
+      CAPTURE(c);
+      const std::int64_t n = 100, d = 7;  // 700 rows: three blocks of 3 classes, four of 10
+      Tensor x = tg::randn({n, c, d}, {.dtype = dt});
+      Tensor y = tg::randint(0, c, {n, d});
+      y.index_put_({tg::indexing::Slice(0, 10)}, -100);
+      Tensor w = tg::rand({c}, {.dtype = dt}) + 0.5;
+      Tensor probs = tg::softmax(tg::randn({n, c, d}, {.dtype = dt}), 1);
+      const auto flat_of = [&](const Tensor& t) { return t.permute({0, 2, 1}).reshape({n * d, c}); };
+      for (int target_kind = 0; target_kind < 2; ++target_kind) {
+        CAPTURE(target_kind);
+        Tensor strided = x.detach().set_requires_grad(true);
+        Tensor flat = flat_of(x).detach().set_requires_grad(true);
+        const tg::nn::CrossEntropyLossOptions o{.weight = w, .label_smoothing = 0.1, .reduction = Reduction::None};
+        Tensor a = target_kind == 0 ? F::cross_entropy(strided, y, o) : F::cross_entropy(strided, probs, o);
+        Tensor b = target_kind == 0 ? F::cross_entropy(flat, y.reshape({n * d}), o)
+                                    : F::cross_entropy(flat, flat_of(probs), o);
+        CHECK(tg::equal(a.reshape({n * d}), b));
+        Tensor up = tg::randn({n * d}, {.dtype = dt});
+        (a.reshape({n * d}) * up).sum().backward();
+        (b * up).sum().backward();
+        CHECK(tg::equal(flat_of(strided.grad()), flat.grad()));
+      }
+    }
+  }
+}
+
 TEST_CASE("cross_entropy: gradients match finite differences") {
   tg::manual_seed(3);
   Tensor y = labels({2, 0, -100, 1, 3});
