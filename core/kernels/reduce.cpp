@@ -217,6 +217,9 @@ constexpr std::int64_t kReduceBlocks = 16;
 // whole row each (8 MiB of double accumulators at most).
 constexpr std::int64_t kMaxColumnPartials = std::int64_t{1} << 16;
 
+template <class T>
+struct SumOp;
+
 // Runs `op` over x with the plan, calling store(output_index, acc) once per output.
 
 template <class T, class Op, class Store>
@@ -253,6 +256,8 @@ void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store st
         for_each_run(p.red_sizes, p.red_strides, rb, re,
                      [&](std::int64_t off, std::int64_t idx0, std::int64_t n, std::int64_t stride) {
                        const T* row = base + off;
+                       if constexpr (std::is_same_v<Op, SumOp<float>>)
+                         if (vec::add_rows_to_double(row, n, stride, len, a)) return;
                        for (std::int64_t i = 0; i < n; ++i, row += stride)
                          for (std::int64_t j = 0; j < len; ++j) a[j] = op.step(a[j], row[j], idx0 + i);
                      });

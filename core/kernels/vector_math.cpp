@@ -209,6 +209,16 @@ void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::
   for (std::int64_t k = 0; k < n; ++k) out[k] = hashed_word(seed, first + static_cast<std::uint64_t>(k));
 }
 
+bool add_rows_to_double(const float* x, std::int64_t rows, std::int64_t stride, std::int64_t len, double* acc) {
+#if TG_VEC_X86
+  if (uses_avx2()) {
+    avx2::add_rows_to_double(x, rows, stride, len, acc);
+    return true;
+  }
+#endif
+  return false;
+}
+
 bool layer_norm_row(const float* x, const float* w, const float* b, std::int64_t m, double eps, float* y, float* mean,
                     float* rstd) {
 #if TG_VEC_X86

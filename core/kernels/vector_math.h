@@ -57,6 +57,12 @@ bool layer_norm_backward_row(const float* x, const float* g, const float* w, flo
 bool layer_norm_param_grads_row(const float* x, const float* g, float mean, float rstd, std::int64_t m, double* sw,
                                 double* sb);
 
+// acc[j] += x[i * stride + j] in double, for rows i < rows in order and
+// columns j < len: a float32 column sum (a bias gradient) on AVX2, the same
+// bits as the plain loop. Returns false, doing nothing, where AVX2 is not in
+// use.
+bool add_rows_to_double(const float* x, std::int64_t rows, std::int64_t stride, std::int64_t len, double* acc);
+
 // y[i] = exp(x[i] - shift), i < n: softmax's step. float and double go
 // through exp above; the 16-bit floats keep the scalar expression. y may be x.
 template <class T>

@@ -247,6 +247,33 @@ void arith_any(Arith op, const T* a, const T* b, T* out, std::int64_t n) {
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 
+// Four rows at a time, each column's additions still one row after another
+// (the portable loop's order), so the accumulators are loaded and stored once
+// per four rows.
+void add_rows_to_double(const float* x, std::int64_t rows, std::int64_t stride, std::int64_t len, double* acc) {
+  std::int64_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const float* r0 = x + i * stride;
+    const float *r1 = r0 + stride, *r2 = r1 + stride, *r3 = r2 + stride;
+    std::int64_t j = 0;
+    for (; j + 4 <= len; j += 4) {
+      __m256d a = _mm256_loadu_pd(acc + j);
+      a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(r0 + j)));
+      a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(r1 + j)));
+      a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(r2 + j)));
+      a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(r3 + j)));
+      _mm256_storeu_pd(acc + j, a);
+    }
+    for (; j < len; ++j)
+      acc[j] = (((acc[j] + static_cast<double>(r0[j])) + static_cast<double>(r1[j])) + static_cast<double>(r2[j])) +
+               static_cast<double>(r3[j]);
+  }
+  for (; i < rows; ++i) {
+    const float* r = x + i * stride;
+    for (std::int64_t j = 0; j < len; ++j) acc[j] += static_cast<double>(r[j]);
+  }
+}
+
 void exp(const float* x, float* y, std::int64_t n) { map_f32<Sleef_expf8_u10avx2>(x, y, n); }
 void exp(const double* x, double* y, std::int64_t n) { map_f64<Sleef_expd4_u10avx2>(x, y, n); }
 void tanh(const float* x, float* y, std::int64_t n) { map_f32<Sleef_tanhf8_u10avx2>(x, y, n); }

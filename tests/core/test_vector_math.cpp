@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <numbers>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -494,6 +495,53 @@ TEST_CASE("float32 layer_norm gives the same bits on every instruction set, forw
           for (std::size_t k = 0; k < got.size(); ++k)
             CHECK(std::memcmp(got[k].data(), want[k].data(), got[k].size() * sizeof(float)) == 0);
         }
+      }
+    }
+  }
+}
+
+TEST_CASE("float32 column sums (bias gradients) give the same bits on every instruction set") {
+  // sum over the leading dims runs down the columns in double, one row after
+  // another; on AVX2 four rows at a time (vec::add_rows_to_double), in the
+  // same order. Row counts either side of the groups of four, column counts
+  // either side of the vectors of four, sizes past the parallel threshold
+  // (rows in blocks), a strided input and two summed dims; with values that
+  // round differently in another order (a regrouping of one pair of rows
+  // fails it).
+  const IsaGuard guard;
+  tg::manual_seed(31);
+  struct Case {
+    tg::Dims shape;
+    std::vector<std::int64_t> dims;
+  };
+  const std::vector<Case> cases = {{{7, 5}, {0}},       {{4, 1}, {0}},       {{256, 1024}, {0}},   {{1000, 37}, {0}},
+                                   {{3, 9, 6}, {0, 1}}, {{5, 6, 7}, {0, 2}}, {{130, 2, 700}, {0}}, {{1, 3}, {0}}};
+  for (const Case& c : cases) {
+    CAPTURE(tg::shape_str(c.shape));
+    // Small values among +-2^60, which cancel: whether a small value survives
+    // depends on the order of the additions, so another order (or grouping)
+    // gives other bits.
+    std::vector<float> values(static_cast<std::size_t>(tg::checked_numel(c.shape, "test")));
+    std::mt19937 rng(static_cast<unsigned>(values.size()));
+    std::uniform_int_distribution<int> kind(0, 4);
+    std::normal_distribution<float> small;
+    for (float& v : values) {
+      const int k = kind(rng);
+      v = k == 0 ? 0x1p60f : k == 1 ? -0x1p60f : small(rng);
+    }
+    const tg::Tensor x = tg::tensor(values, c.shape, tg::kFloat32);
+    // Each layout against itself on every instruction set (another layout
+    // may take another order).
+    const tg::Tensor column_major = x.transpose(0, -1).contiguous().transpose(0, -1);
+    for (const tg::Tensor* input : {&x, &column_major}) {
+      std::vector<std::vector<float>> results;
+      for (Isa isa : available_isas()) {
+        REQUIRE(tg::kernel::vec::force_isa(isa));
+        results.push_back(input->sum(c.dims).to_vector<float>());
+      }
+      for (const auto& r : results) {
+        REQUIRE(r.size() == results[0].size());
+        CHECK(std::memcmp(r.data(), results[0].data(), r.size() * sizeof(float)) == 0);
       }
     }
   }
