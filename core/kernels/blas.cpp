@@ -170,7 +170,7 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
     // twelve). Deep ones (k >= 1024: weight gradients over many rows, as an
     // LSTM's, 1024x256x2048) go to oneDNN as the transposed problem,
     // C^T = B^T A, whose C^T is wide, then C^T is transposed into C: 6.99
-    // against OpenBLAS's 7.84 ms there, 0.39-0.92x its time on a grid of
+    // against OpenBLAS's 7.84 ms there, 0.39-0.99x its time on a grid of
     // m = 1024..4096, n = 1..512 and k = 1024..8192 (docs/performance.md,
     // round thirteen). Shallow ones stay with OpenBLAS.
     const bool tall_tn = la.trans && !lb.trans && m >= 1024 && m >= 4 * n;

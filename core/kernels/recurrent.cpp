@@ -42,15 +42,6 @@ auto lstm_backward_row_for(bool has_dh, bool has_dc) {
   return rows::lstm_backward_row<T>(has_dh, has_dc);
 }
 
-template <class T>
-auto column_sums_for() {
-#if TG_LSTM_AVX2
-  if constexpr (std::is_same_v<T, float>)
-    if (vec::uses_avx2()) return &vec::avx2::column_sums;
-#endif
-  return &rows::column_sums<T>;
-}
-
 }  // namespace
 
 void check_lstm_cell(const TensorBase& gates, const TensorBase& c, const TensorBase& bias, const TensorBase& hidden) {
@@ -131,10 +122,16 @@ LstmCellGrads lstm_cell_backward(const TensorBase& dh_in, const TensorBase& dc_i
       row(dhp ? dhp + r * H : nullptr, dcp ? dcp + r * H : nullptr, act + r * 4 * H, cp + r * H, tc + r * H, H,
           dg + r * 4 * H, dcv + r * H);
     });
-    if (need_dbias) {  // column sums of dgates, which is still in cache
+    if (need_dbias) {  // column sums of dgates, which is still in cache: in double, row by row
       dbias = make_tensor({4 * H}, c.dtype());
-      std::vector<double> sums(static_cast<std::size_t>(4 * H));
-      column_sums_for<T>()(dg, B, 4 * H, sums.data(), dbias.data_ptr<T>());
+      std::vector<double> sums(static_cast<std::size_t>(4 * H), 0.0);
+      bool done = false;
+      if constexpr (std::is_same_v<T, float>) done = vec::add_rows_to_double(dg, B, 4 * H, 4 * H, sums.data());
+      if (!done)
+        for (std::int64_t r = 0; r < B; ++r)
+          for (std::int64_t j = 0; j < 4 * H; ++j) sums[static_cast<std::size_t>(j)] += dg[r * 4 * H + j];
+      T* db = dbias.data_ptr<T>();
+      for (std::int64_t j = 0; j < 4 * H; ++j) db[j] = static_cast<T>(sums[static_cast<std::size_t>(j)]);
     }
   });
   return {dgates, need_dc ? dc_prev : TensorBase(), dbias};

@@ -18,8 +18,4 @@ LstmBackwardRowF32 lstm_backward_row(bool has_dh, bool has_dc) {
   return rows::lstm_backward_row<float>(has_dh, has_dc);
 }
 
-void column_sums(const float* x, std::int64_t rows, std::int64_t cols, double* sums, float* db) {
-  rows::column_sums(x, rows, cols, sums, db);
-}
-
 }  // namespace tg::kernel::vec::avx2

@@ -72,16 +72,6 @@ void lstm_backward_row(const T* __restrict dh, const T* __restrict dc, const T* 
   }
 }
 
-// The bias's gradient: the column sums of dgates [B, 4H] (rows x cols), in
-// double, row by row, rounded once into db.
-template <class T>
-void column_sums(const T* x, std::int64_t rows, std::int64_t cols, double* sums, T* db) {
-  for (std::int64_t j = 0; j < cols; ++j) sums[j] = 0.0;
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t j = 0; j < cols; ++j) sums[j] += static_cast<double>(x[r * cols + j]);
-  for (std::int64_t j = 0; j < cols; ++j) db[j] = static_cast<T>(sums[j]);
-}
-
 template <class T>
 using LstmBackwardRow = void (*)(const T*, const T*, const T*, const T*, const T*, std::int64_t, T*, T*);
 

@@ -35,9 +35,6 @@ TG_VEC_HIDDEN void lstm_forward_row(const float* a, const float* a2, const float
 using LstmBackwardRowF32 = void (*)(const float* dh, const float* dc, const float* act, const float* c, const float* tc,
                                     std::int64_t H, float* dgates, float* dc_prev);
 TG_VEC_HIDDEN LstmBackwardRowF32 lstm_backward_row(bool has_dh, bool has_dc);
-// The LSTM bias's gradient: column sums of x [rows, cols] in double (sums,
-// cols of them), rounded into db (recurrent_rows.h).
-TG_VEC_HIDDEN void column_sums(const float* x, std::int64_t rows, std::int64_t cols, double* sums, float* db);
 
 }  // namespace tg::kernel::vec::avx2
 

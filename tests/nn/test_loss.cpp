@@ -195,18 +195,20 @@ TEST_CASE("cross_entropy: a class dim of any stride gives the same bits, values 
 
 TEST_CASE("cross_entropy: short rows take their exps in blocks, with the bits of one row at a time") {
   // Contiguous rows of at most 256 classes get their exps from one vector
-  // call per block of rows (core/kernels/loss.cpp); a strided class dim goes
-  // row by row. The same logits both ways, over several blocks, with
-  // ignored rows, class weights and label smoothing, and probability targets.
+  // call per block of 2048 elements (core/kernels/loss.cpp), ignored rows
+  // left out; a strided class dim, or more classes, go row by row. The same
+  // logits both ways, over several blocks, with ignored rows (which compute
+  // no exps), class weights and label smoothing, and probability targets.
   tg::manual_seed(21);
   for (tg::DType dt : {tg::kFloat32, tg::kFloat64}) {
-    for (std::int64_t c : {3, 10, 256}) {
+    for (std::int64_t c : {1, 3, 10, 256, 300}) {
       CAPTURE(tg::dtype_name(dt));
       CAPTURE(c);
-      const std::int64_t n = 100, d = 7;  // 700 rows: three blocks of 3 classes, four of 10
+      const std::int64_t n = 200, d = 7;  // 1400 rows: one block of 1 class, three of 3, seven of 10
       Tensor x = tg::randn({n, c, d}, {.dtype = dt});
       Tensor y = tg::randint(0, c, {n, d});
-      y.index_put_({tg::indexing::Slice(0, 10)}, -100);
+      y.index_put_({tg::indexing::Slice(0, 10)}, -100);  // ignored: all of the first block's rows with c = 256
+      y.index_put_({tg::indexing::Slice(50, 60), 3}, -100);
       Tensor w = tg::rand({c}, {.dtype = dt}) + 0.5;
       Tensor probs = tg::softmax(tg::randn({n, c, d}, {.dtype = dt}), 1);
       const auto flat_of = [&](const Tensor& t) { return t.permute({0, 2, 1}).reshape({n * d, c}); };
