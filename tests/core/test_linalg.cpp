@@ -333,7 +333,10 @@ TEST_CASE("float32 A^T B with a tall, deep C (computed as its transpose): alpha,
   tg::manual_seed(12);
   const std::vector<std::array<std::int64_t, 3>> shapes = {
       {1024, 1024, 70}, {1100, 1024, 3}, {1024, 1024, 256}, {1024, 1000, 70}};
-  for (auto [m, k, n] : shapes) {
+  for (const auto& shape : shapes) {
+    // Named copies, not a structured binding: Clang 14 refuses those in
+    // CAPTURE's lambda.
+    const std::int64_t m = shape[0], k = shape[1], n = shape[2];
     CAPTURE(m);
     CAPTURE(k);
     CAPTURE(n);
