@@ -18,7 +18,6 @@
 #include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/wrapping.h>
 #include <tapegrad/core/parallel.h>
-#include <tapegrad/core/storage.h>
 
 namespace tg::kernel {
 
@@ -56,18 +55,6 @@ void dnnl_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
     throw ValueError(fmt::format("{}: oneDNN's sgemm refused a {}x{}x{} product (status {})", op, shape[0], shape[1],
                                  shape[2], static_cast<int>(status)));
 }
-
-// A float buffer from the caching allocator, given back on scope exit: the
-// transposed product's C^T, a megabyte per LSTM weight gradient, would be
-// faulted in afresh on every call from malloc.
-struct ScratchFloats {
-  explicit ScratchFloats(std::size_t n) : data(static_cast<float*>(cpu_allocate(n * sizeof(float)))), size(n) {}
-  ~ScratchFloats() { cpu_deallocate(data, size * sizeof(float)); }
-  ScratchFloats(const ScratchFloats&) = delete;
-  ScratchFloats& operator=(const ScratchFloats&) = delete;
-  float* data;
-  std::size_t size;
-};
 
 // C[j][i] = T[i][j] + beta C[j][i] for T rows x cols (contiguous). beta = 0
 // writes without reading C, as BLAS does, through OpenBLAS's transposing copy
@@ -181,10 +168,12 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
       return;
     }
     if (k >= 1024) {
-      ScratchFloats ct(static_cast<std::size_t>(m * n));
+      // C^T in a tensor of its own (the caching allocator's block, not
+      // memory faulted in afresh on every call).
+      const TensorBase ct = make_tensor({n, m}, kFloat32);
       dnnl_gemm(true, false, n, m, k, static_cast<float>(alpha), static_cast<const float*>(b), lb.ld,
-                static_cast<const float*>(a), la.ld, 0.0f, ct.data, m, op, {m, k, n});
-      add_transposed(n, m, ct.data, static_cast<float>(beta), static_cast<float*>(c), ldc);
+                static_cast<const float*>(a), la.ld, 0.0f, ct.data_ptr<float>(), m, op, {m, k, n});
+      add_transposed(n, m, ct.data_ptr<float>(), static_cast<float>(beta), static_cast<float*>(c), ldc);
       return;
     }
   }
