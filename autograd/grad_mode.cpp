@@ -1,9 +1,11 @@
 #include <tapegrad/autograd/grad_mode.h>
 
+#include <tapegrad/core/export.h>
+
 namespace tg {
 namespace {
-thread_local bool tl_grad_enabled = true;
-thread_local bool tl_anomaly_enabled = false;
+thread_local bool tl_grad_enabled TG_TLS_FAST = true;
+thread_local bool tl_anomaly_enabled TG_TLS_FAST = false;
 }  // namespace
 
 bool is_grad_enabled() { return tl_grad_enabled; }

@@ -10,6 +10,7 @@
 
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/core/export.h>
 
 namespace tg::autograd {
 namespace {
@@ -35,9 +36,9 @@ NodeTallies& tallies() {
   static auto* t = new NodeTallies;  // never destroyed: threads may end after static destruction
   return *t;
 }
-thread_local std::atomic<std::int64_t> tl_live_nodes{0};
-thread_local bool tl_tally_registered = false;
-thread_local bool tl_tally_retired = false;
+thread_local std::atomic<std::int64_t> tl_live_nodes TG_TLS_FAST{0};
+thread_local bool tl_tally_registered TG_TLS_FAST = false;
+thread_local bool tl_tally_retired TG_TLS_FAST = false;
 // Registers this thread's count on its first node and, through its
 // destructor at thread exit, folds it into `retired`; nodes freed later in
 // that thread's exit count there directly.
@@ -65,8 +66,8 @@ void tally_nodes(std::int64_t delta) {
   }
   tl_live_nodes.store(tl_live_nodes.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
 }
-thread_local std::uint64_t tl_next_sequence_nr = 1;
-thread_local bool tl_graph_detail = false;
+thread_local std::uint64_t tl_next_sequence_nr TG_TLS_FAST = 1;
+thread_local bool tl_graph_detail TG_TLS_FAST = false;
 thread_local std::vector<SavedInfo> tl_pending_saved;
 }  // namespace
 

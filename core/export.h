@@ -10,3 +10,13 @@
 
 /// Exports one declaration from libtapegrad.so (default visibility).
 #define TG_API __attribute__((visibility("default")))
+
+/// For the library's own hot thread-local variables (the allocator's cache,
+/// grad mode, the tape's counters): the initial-exec TLS model, an offset
+/// from the thread pointer, instead of the call to __tls_get_addr that -fPIC
+/// code makes for every access. A static link relaxes that call away but
+/// keeps its cost around it: the registers saved for the call made the
+/// allocator's cached path twice as long as its work. The library then needs
+/// static TLS, a few words of it: loaded with the program, or dlopen()ed
+/// into glibc's reserve (as libGL and jemalloc are).
+#define TG_TLS_FAST __attribute__((tls_model("initial-exec")))

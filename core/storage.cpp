@@ -9,11 +9,13 @@
 #include <new>
 #include <vector>
 
+#include <sanitizer/asan_interface.h>
 #include <sys/sysinfo.h>
 
 #include <fmt/format.h>
 
 #include <tapegrad/core/error.h>
+#include <tapegrad/core/export.h>
 #include <tapegrad/core/memory.h>
 #include <tapegrad/core/profiler.h>
 
@@ -32,12 +34,24 @@ constexpr std::size_t kSmallClassCacheBytes = std::size_t{256} << 10;
 constexpr std::size_t max_cached(int c) {
   return std::max(kMinCachedPerClass, kSmallClassCacheBytes >> static_cast<unsigned>(c));
 }
+// max_cached per class, read by the free path instead of computed there.
+constexpr auto kMaxCached = [] {
+  std::array<std::size_t, kMaxClass + 1> limits{};
+  for (int c = 0; c <= kMaxClass; ++c) limits[static_cast<std::size_t>(c)] = max_cached(c);
+  return limits;
+}();
 constexpr std::size_t kMaxCachedBytes = std::size_t{512} << 20;
 
-int size_class(std::size_t nbytes) {
-  const int c = std::bit_width(std::max<std::size_t>(nbytes, 1) - 1);
-  return std::max(c, kMinClass);
+// The power-of-two class of a block of nbytes, at least kMinClass; above
+// kMaxClass for sizes the cache does not keep. Without branches: nbytes - 1
+// (0 for 0) with the bits of the smallest class set has the class's width.
+constexpr int size_class(std::size_t nbytes) {
+  constexpr std::size_t kMinBits = (std::size_t{1} << kMinClass) - 1;
+  return std::bit_width((nbytes - (nbytes != 0)) | kMinBits);
 }
+static_assert(size_class(0) == kMinClass && size_class(64) == kMinClass && size_class(65) == kMinClass + 1 &&
+              size_class(128) == kMinClass + 1 && size_class(std::size_t{1} << kMaxClass) == kMaxClass &&
+              size_class((std::size_t{1} << kMaxClass) + 1) == kMaxClass + 1 && size_class(SIZE_MAX) == 64);
 
 void* system_alloc(std::size_t nbytes) {
   void* p = std::aligned_alloc(kAlignment, nbytes);
@@ -64,8 +78,13 @@ std::size_t memory_limit() {
 // is an intrusive list threaded through the free blocks themselves (every
 // block holds at least 64 bytes), so caching a block never allocates.
 struct ThreadCache {
-  std::array<void*, kMaxClass + 1> heads{};
-  std::array<std::size_t, kMaxClass + 1> counts{};
+  // Per class: the first free block and how many are kept, side by side,
+  // so a block taken or given back touches one cache line of the cache.
+  struct Bin {
+    void* head = nullptr;
+    std::size_t count = 0;
+  };
+  std::array<Bin, kMaxClass + 1> bins{};
   // Written by its thread only; atomic so memory_stats() may read it from
   // another (a relaxed load and store cost what a plain one does).
   std::atomic<std::size_t> cached_bytes{0};
@@ -85,12 +104,12 @@ struct ThreadCache {
   }
   ~ThreadCache() { release(); }
   void release() {
-    for (std::size_t c = 0; c < heads.size(); ++c) {
-      while (void* p = heads[c]) {
-        heads[c] = next_of(p);
+    for (Bin& bin : bins) {
+      while (void* p = bin.head) {
+        bin.head = next_of(p);
         std::free(p);
       }
-      counts[c] = 0;
+      bin.count = 0;
     }
     cached_bytes.store(0, std::memory_order_relaxed);
   }
@@ -100,8 +119,8 @@ struct ThreadCache {
 // The cache is reached through a trivially destructible pointer, so storage
 // freed during thread exit (after the cache is gone) sees null and falls back
 // to free() instead of touching a destroyed object.
-thread_local ThreadCache* tl_cache = nullptr;
-thread_local bool tl_cache_dead = false;
+thread_local ThreadCache* tl_cache TG_TLS_FAST = nullptr;
+thread_local bool tl_cache_dead TG_TLS_FAST = false;
 
 // Tensor storage counters (memory_stats). Relaxed: they are statistics, not
 // synchronisation. The counts of storages are the threads' (in their caches)
@@ -184,9 +203,11 @@ class CachingCpuAllocator final : public Allocator {
   void deallocate(void* ptr, std::size_t nbytes) noexcept override { cpu_deallocate(ptr, nbytes); }
 };
 
-}  // namespace
-
-void* cpu_allocate(std::size_t nbytes) {
+// The paths of cpu_allocate and cpu_deallocate that leave the thread's
+// cache: blocks above kMaxClass, an empty bin, a full cache, the thread's
+// first call, a thread that is exiting. Out of line, so the cached paths (ten
+// calls per recorded op) save no registers and stay a few instructions.
+[[gnu::noinline]] void* allocate_uncached(std::size_t nbytes) {
   const int c = size_class(nbytes);
   if (c > kMaxClass) {
     // round_up would wrap to a tiny block.
@@ -194,36 +215,54 @@ void* cpu_allocate(std::size_t nbytes) {
       throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
     return system_alloc(round_up(nbytes));
   }
-  if (ThreadCache* cache = thread_cache()) {
-    const auto k = static_cast<std::size_t>(c);
-    if (void* p = cache->heads[k]) {
-      cache->heads[k] = ThreadCache::next_of(p);
-      --cache->counts[k];
-      cache->add_cached(-(std::ptrdiff_t{1} << c));
-      return p;
-    }
+  if (!tl_cache) {
+    // The thread's first block: make its cache, then take from it as usual.
+    if (make_thread_cache()) return cpu_allocate(nbytes);
   }
   return system_alloc(std::size_t{1} << c);
 }
 
-void cpu_deallocate(void* ptr, std::size_t nbytes) noexcept {
+[[gnu::noinline]] void deallocate_uncached(void* ptr, std::size_t nbytes) noexcept {
   if (!ptr) return;
-  const int c = size_class(nbytes);
-  if (c <= kMaxClass) {
-    const std::size_t block = std::size_t{1} << c;
-    if (ThreadCache* cache = thread_cache()) {
-      const auto k = static_cast<std::size_t>(c);
-      if (cache->counts[k] < max_cached(c) &&
-          cache->cached_bytes.load(std::memory_order_relaxed) + block <= kMaxCachedBytes) {
-        ThreadCache::next_of(ptr) = cache->heads[k];
-        cache->heads[k] = ptr;
-        ++cache->counts[k];
-        cache->add_cached(static_cast<std::ptrdiff_t>(block));
-        return;
-      }
-    }
+  if (!tl_cache && size_class(nbytes) <= kMaxClass && make_thread_cache()) {
+    cpu_deallocate(ptr, nbytes);
+    return;
   }
   std::free(ptr);
+}
+
+}  // namespace
+
+void* cpu_allocate(std::size_t nbytes) {
+  const int c = size_class(nbytes);
+  ThreadCache* cache = tl_cache;
+  if (c > kMaxClass || !cache) [[unlikely]]
+    return allocate_uncached(nbytes);
+  ThreadCache::Bin& bin = cache->bins[static_cast<std::size_t>(c)];
+  void* p = bin.head;
+  if (!p) [[unlikely]]
+    return allocate_uncached(nbytes);
+  bin.head = ThreadCache::next_of(p);
+  --bin.count;
+  cache->cached_bytes.store(cache->cached_bytes.load(std::memory_order_relaxed) - (std::size_t{1} << c),
+                            std::memory_order_relaxed);
+  return p;
+}
+
+void cpu_deallocate(void* ptr, std::size_t nbytes) noexcept {
+  const int c = size_class(nbytes);
+  ThreadCache* cache = tl_cache;
+  if (c > kMaxClass || !cache || !ptr) [[unlikely]]
+    return deallocate_uncached(ptr, nbytes);
+  const auto k = static_cast<std::size_t>(c);
+  ThreadCache::Bin& bin = cache->bins[k];
+  const std::size_t cached = cache->cached_bytes.load(std::memory_order_relaxed) + (std::size_t{1} << c);
+  if (bin.count >= kMaxCached[k] || cached > kMaxCachedBytes) [[unlikely]]
+    return deallocate_uncached(ptr, nbytes);
+  ThreadCache::next_of(ptr) = bin.head;
+  bin.head = ptr;
+  ++bin.count;
+  cache->cached_bytes.store(cached, std::memory_order_relaxed);
 }
 
 Allocator& allocator_for(Device device) {
@@ -268,7 +307,13 @@ void empty_cache() {
 
 Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   // CPU directly: the virtual call showed up in the per-op profile.
-  data_ = device.type == DeviceType::CPU ? cpu_allocate(nbytes) : allocator_for(device).allocate(nbytes);
+  if (device.type != DeviceType::CPU) data_ = allocator_for(device).allocate(nbytes);
+  else if (nbytes <= kInlineBytes) {
+    data_ = inline_;
+    // AddressSanitizer still sees a read past a small tensor's bytes, as it
+    // did when they had a heap block of their own (a no-op without it).
+    ASAN_POISON_MEMORY_REGION(inline_ + nbytes, kInlineBytes - nbytes);
+  } else data_ = cpu_allocate(nbytes);
   count_allocation(nbytes);
 }
 
@@ -278,8 +323,10 @@ Storage::Storage(void* data, std::size_t nbytes, Device device, void (*deleter)(
 Storage::~Storage() {
   if (owns_data_) count_free(nbytes_);
   if (deleter_) deleter_(deleter_ctx_, data_);
-  else if (owns_data_ && device_.type == DeviceType::CPU) cpu_deallocate(data_, nbytes_);
-  else if (owns_data_) allocator_for(device_).deallocate(data_, nbytes_);
+  else if (owns_data_ && device_.type == DeviceType::CPU) {
+    if (data_ != inline_) cpu_deallocate(data_, nbytes_);
+    else ASAN_UNPOISON_MEMORY_REGION(inline_, kInlineBytes);
+  } else if (owns_data_) allocator_for(device_).deallocate(data_, nbytes_);
 }
 
 }  // namespace tg

@@ -4,10 +4,14 @@
 // set_flush_denormal() switches flushing for the whole program, OpenMP
 // workers included.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -159,6 +163,73 @@ TEST_CASE("float_mode: kernels flush subnormals by default and set_flush_denorma
       set_flush_denormal(false);
       CHECK_FALSE(all_zero(c.run(n)));
     }
+}
+
+// Same-shape arithmetic on at most 16 elements runs without the flush guard
+// and again under it when any operand or result is near the subnormal range
+// (binary.cpp: a scalar loop up to 4 elements, vector loops above). The
+// strided copy of the same operands takes the general loop, always guarded:
+// the two must agree bit for bit wherever the one tiny value sits, in each
+// operand or the result, at both dtypes, with flushing on and off.
+template <class T>
+void check_small_arith_flushes_as_guarded() {
+  const int e = std::numeric_limits<T>::min_exponent;  // min() is 2^(e - 1)
+  const T denormal = std::ldexp(T(1), e - 4);          // subnormal
+  const T half = std::ldexp(T(1), (e - 1) / 2);        // its square is near min()
+  struct Op {
+    const char* name;
+    std::function<Tensor(const Tensor&, const Tensor&)> fn;
+  };
+  const std::vector<Op> ops = {{"add", [](const Tensor& a, const Tensor& b) { return add(a, b); }},
+                               {"sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); }},
+                               {"mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }},
+                               {"div", [](const Tensor& a, const Tensor& b) { return div(a, b); }}};
+  // (x, y) at the tiny slot: a subnormal operand on either side, a product
+  // that lands exactly on min() (normal: kept), products and quotients of
+  // normals that underflow, and a difference of normals that underflows.
+  const std::vector<std::pair<T, T>> tiny_pairs = {
+      {denormal, T(64)}, {T(64), denormal},     {-denormal, T(0.5)},
+      {half, half},      {half, half * T(0.5)}, {std::ldexp(T(1), e), std::ldexp(T(1.5), e - 1)}};
+  // Column 0 of an [n, 2] tensor: the same values, a stride of 2, made
+  // without a kernel that could flush them on the way.
+  const auto make = [](const std::vector<T>& v, bool strided) {
+    const auto n = static_cast<std::int64_t>(v.size());
+    if (!strided) return tensor(v, {n});
+    std::vector<T> both;
+    for (T value : v) both.insert(both.end(), {value, T(7)});
+    return tensor(both, {n, 2}).select(1, 0);
+  };
+  for (bool flush : {true, false}) {
+    detail::kernel_flush_denormal = flush;
+    for (std::int64_t n = 1; n <= 17; ++n)
+      for (std::int64_t at = 0; at < n; at += std::max<std::int64_t>(1, n / 3))
+        for (const auto& pair : tiny_pairs)
+          for (const Op& op : ops) {
+            std::vector<T> xs(static_cast<std::size_t>(n), T(1.5)), ys(static_cast<std::size_t>(n), T(0.75));
+            xs[static_cast<std::size_t>(at)] = pair.first;
+            ys[static_cast<std::size_t>(at)] = pair.second;
+            const Tensor x = make(xs, false), y = make(ys, false);
+            const Tensor general = op.fn(make(xs, true), make(ys, true));
+            const Tensor flat = op.fn(x, y);
+            CAPTURE(flush);
+            CAPTURE(n);
+            CAPTURE(at);
+            CAPTURE(op.name);
+            CAPTURE(static_cast<double>(pair.first));
+            CAPTURE(static_cast<double>(pair.second));
+            const auto a = flat.template to_vector<T>(), b = general.contiguous().template to_vector<T>();
+            REQUIRE(a.size() == b.size());
+            CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+          }
+  }
+}
+
+TEST_CASE("float_mode: small same-shape arithmetic flushes exactly where the guarded loop does") {
+  ModeFixture fixture;
+  _mm_setcsr(_mm_getcsr() & ~kFtzDaz);  // a caller with IEEE gradual underflow
+  check_small_arith_flushes_as_guarded<float>();
+  check_small_arith_flushes_as_guarded<double>();
+  CHECK((_mm_getcsr() & kFtzDaz) == 0);
 }
 
 TEST_CASE("float_mode: the caller's MXCSR comes back from ops and optimizer steps") {

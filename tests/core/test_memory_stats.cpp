@@ -2,8 +2,11 @@
 // and the number of allocations, on known allocation sequences.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <tapegrad/autograd/tensor.h>  // tg::empty
 #include <tapegrad/core/memory.h>
@@ -91,6 +94,69 @@ TEST_CASE("memory_stats: cached_bytes is what the allocator keeps after a free, 
   CHECK(tg::memory_stats().cached_bytes == cached);
   cpu.deallocate(q, 4000);
   tg::empty_cache();
+  CHECK(tg::memory_stats().cached_bytes == cached);
+}
+
+TEST_CASE("storage: up to kInlineBytes live in the Storage, counted and aligned as a block of their own") {
+  for (tg::DType dt : {tg::kFloat32, tg::kFloat64, tg::kUInt8, tg::kInt64}) {
+    const auto item = static_cast<std::int64_t>(tg::itemsize(dt));
+    for (std::int64_t n = 0; n * item <= 2 * static_cast<std::int64_t>(tg::Storage::kInlineBytes); ++n) {
+      CAPTURE(tg::dtype_name(dt));
+      CAPTURE(n);
+      const tg::MemoryStats before = tg::memory_stats();
+      {
+        tg::Tensor t = tg::empty({n}, dt);
+        const tg::MemoryStats s = tg::memory_stats();
+        CHECK(s.allocated_bytes - before.allocated_bytes == n * item);
+        CHECK(s.num_allocations - before.num_allocations == 1);
+        const auto address = reinterpret_cast<std::uintptr_t>(t.storage()->data());
+        CHECK(address % 16 == 0);
+        if (n * item > static_cast<std::int64_t>(tg::Storage::kInlineBytes)) CHECK(address % 64 == 0);
+        // Every byte is the tensor's own: a second tensor's writes leave it alone.
+        std::vector<unsigned char> pattern(static_cast<std::size_t>(n * item));
+        for (std::size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<unsigned char>(i * 7 + 1);
+        if (!pattern.empty()) std::memcpy(t.storage()->data(), pattern.data(), pattern.size());
+        tg::Tensor u = tg::empty({n}, dt);
+        if (!pattern.empty()) std::memset(u.storage()->data(), 0xFF, pattern.size());
+        CHECK(u.storage()->data() != t.storage()->data());
+        CHECK(std::memcmp(t.storage()->data(), pattern.data(), pattern.size()) == 0);
+      }
+      const tg::MemoryStats after = tg::memory_stats();
+      CHECK(after.allocated_bytes == before.allocated_bytes);
+      CHECK(after.num_frees - before.num_frees == 2);
+    }
+  }
+}
+
+TEST_CASE("allocator: blocks of one size class come back for any request of that class, and only of it") {
+  tg::Allocator& cpu = tg::allocator_for(tg::Device{});
+  // (request, a request of the same class, one of the next class up)
+  struct Edge {
+    std::size_t size, same, next;
+  };
+  for (const Edge& e : {Edge{1, 64, 65}, Edge{0, 64, 65}, Edge{65, 128, 129}, Edge{3000, 4096, 4097},
+                        Edge{(std::size_t{1} << 26) - 1, std::size_t{1} << 26, (std::size_t{1} << 26) + 1}}) {
+    CAPTURE(e.size);
+    tg::empty_cache();
+    const std::int64_t cached = tg::memory_stats().cached_bytes;
+    void* p = cpu.allocate(e.size);
+    cpu.deallocate(p, e.size);
+    void* q = cpu.allocate(e.same);
+    CHECK(q == p);
+    void* r = cpu.allocate(e.next);
+    CHECK(r != p);
+    cpu.deallocate(r, e.next);
+    cpu.deallocate(q, e.same);
+    tg::empty_cache();
+    CHECK(tg::memory_stats().cached_bytes == cached);
+  }
+  // Past the largest class (64 MiB) blocks go back to the system at once.
+  tg::empty_cache();
+  const std::int64_t cached = tg::memory_stats().cached_bytes;
+  const std::size_t big = (std::size_t{1} << 26) + 1;
+  void* p = cpu.allocate(big);
+  static_cast<unsigned char*>(p)[big - 1] = 1;
+  cpu.deallocate(p, big);
   CHECK(tg::memory_stats().cached_bytes == cached);
 }
 
