@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <sanitizer/asan_interface.h>
+#include <sys/mman.h>
 #include <sys/sysinfo.h>
 
 #include <fmt/format.h>
@@ -53,9 +54,20 @@ static_assert(size_class(0) == kMinClass && size_class(64) == kMinClass && size_
               size_class(128) == kMinClass + 1 && size_class(std::size_t{1} << kMaxClass) == kMaxClass &&
               size_class((std::size_t{1} << kMaxClass) + 1) == kMaxClass + 1 && size_class(SIZE_MAX) == 64);
 
+// Blocks of at least a huge page (2 MiB on x86-64) start on one and ask the
+// kernel for transparent huge pages, which Debian grants on request only
+// (enabled=madvise). Weights, gradients and optimizer state of a wide model
+// are such blocks; streamed through 4 KiB pages, every 4 KiB of them cost a
+// TLB miss.
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
 void* system_alloc(std::size_t nbytes) {
-  void* p = std::aligned_alloc(kAlignment, nbytes);
+  const bool huge = nbytes >= kHugePage;
+  void* p = std::aligned_alloc(huge ? kHugePage : kAlignment, nbytes);
   if (!p) throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
+#ifdef MADV_HUGEPAGE
+  if (huge) madvise(p, nbytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // advice: a failure changes nothing
+#endif
   return p;
 }
 

@@ -115,11 +115,13 @@ TEST_CASE("storage: up to kInlineBytes live in the Storage, counted and aligned 
         // Every byte is the tensor's own: a second tensor's writes leave it alone.
         std::vector<unsigned char> pattern(static_cast<std::size_t>(n * item));
         for (std::size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<unsigned char>(i * 7 + 1);
-        if (!pattern.empty()) std::memcpy(t.storage()->data(), pattern.data(), pattern.size());
         tg::Tensor u = tg::empty({n}, dt);
-        if (!pattern.empty()) std::memset(u.storage()->data(), 0xFF, pattern.size());
         CHECK(u.storage()->data() != t.storage()->data());
-        CHECK(std::memcmp(t.storage()->data(), pattern.data(), pattern.size()) == 0);
+        if (!pattern.empty()) {  // memcpy and memcmp take no null pointer, even for 0 bytes
+          std::memcpy(t.storage()->data(), pattern.data(), pattern.size());
+          std::memset(u.storage()->data(), 0xFF, pattern.size());
+          CHECK(std::memcmp(t.storage()->data(), pattern.data(), pattern.size()) == 0);
+        }
       }
       const tg::MemoryStats after = tg::memory_stats();
       CHECK(after.allocated_bytes == before.allocated_bytes);
@@ -149,6 +151,15 @@ TEST_CASE("allocator: blocks of one size class come back for any request of that
     cpu.deallocate(q, e.same);
     tg::empty_cache();
     CHECK(tg::memory_stats().cached_bytes == cached);
+  }
+  // Blocks of 2 MiB and more start on a huge page, which the allocator asks
+  // the kernel to back them with (transparent huge pages).
+  for (std::size_t size : {std::size_t{2} << 20, std::size_t{3} << 20, (std::size_t{1} << 26) + 1}) {
+    CAPTURE(size);
+    tg::empty_cache();
+    void* p = cpu.allocate(size);
+    CHECK(reinterpret_cast<std::uintptr_t>(p) % (std::size_t{2} << 20) == 0);
+    cpu.deallocate(p, size);
   }
   // Past the largest class (64 MiB) blocks go back to the system at once.
   tg::empty_cache();
