@@ -1,5 +1,5 @@
-// Dispatch of vector_math.h: AVX-512 (vector_math_avx512.cpp) for exp, tanh
-// and erf and AVX2 (vector_math_avx2.cpp) for the rest when the CPU has them,
+// Dispatch of vector_math.h: AVX-512 (vector_math_avx512.cpp) for exp, tanh,
+// erf and arith, and AVX2 (vector_math_avx2.cpp) for the rest when the CPU has them,
 // else SSE2 through SLEEF's 4-float / 2-double functions, else scalar libm.
 #include <tapegrad/core/kernels/vector_math.h>
 
@@ -190,6 +190,7 @@ void arith_baseline(Arith op, const T* a, const T* b, T* out, std::int64_t n) {
 
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n) {
 #if TG_VEC_X86
+  if (isa() == Isa::kAvx512) return avx512::arith(op, a, b, out, n);
   if (uses_avx2()) return avx2::arith(op, a, b, out, n);
 #endif
   arith_baseline(op, a, b, out, n);
@@ -197,6 +198,7 @@ void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n)
 
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n) {
 #if TG_VEC_X86
+  if (isa() == Isa::kAvx512) return avx512::arith(op, a, b, out, n);
   if (uses_avx2()) return avx2::arith(op, a, b, out, n);
 #endif
   arith_baseline(op, a, b, out, n);

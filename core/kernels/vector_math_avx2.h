@@ -47,6 +47,8 @@ TG_VEC_HIDDEN void tanh(const float* x, float* y, std::int64_t n);
 TG_VEC_HIDDEN void tanh(const double* x, double* y, std::int64_t n);
 TG_VEC_HIDDEN void erf(const float* x, float* y, std::int64_t n);
 TG_VEC_HIDDEN void erf(const double* x, double* y, std::int64_t n);
+TG_VEC_HIDDEN void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n);
+TG_VEC_HIDDEN void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n);
 
 }  // namespace tg::kernel::vec::avx512
 
