@@ -61,12 +61,19 @@ static_assert(size_class(0) == kMinClass && size_class(64) == kMinClass && size_
 // TLB miss.
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
+// nbytes: a multiple of kAlignment (a size class, or round_up's result).
 void* system_alloc(std::size_t nbytes) {
   const bool huge = nbytes >= kHugePage;
-  void* p = std::aligned_alloc(huge ? kHugePage : kAlignment, nbytes);
+  if (huge && nbytes > std::numeric_limits<std::size_t>::max() - kHugePage)
+    throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
+  // aligned_alloc takes a size that is a multiple of the alignment (C17;
+  // AddressSanitizer's refuses others, where glibc's accepts them).
+  const std::size_t align = huge ? kHugePage : kAlignment;
+  const std::size_t bytes = (nbytes + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, bytes);
   if (!p) throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
 #ifdef MADV_HUGEPAGE
-  if (huge) madvise(p, nbytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // advice: a failure changes nothing
+  if (huge) madvise(p, bytes, MADV_HUGEPAGE);  // advice: a failure changes nothing
 #endif
   return p;
 }

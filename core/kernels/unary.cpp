@@ -132,6 +132,26 @@ void clamp_into(const TensorBase& out, const TensorBase& x, std::optional<double
   });
 }
 
+// body(begin, count) over [0, n) under the flush guard: at once when small
+// or already on the team, else in blocks on the team (parallel_for guards
+// each worker). For float32 relu and its gradient on contiguous tensors,
+// whose vec:: loops run 8 or 16 floats at a time where the portable loops
+// of map1 and map2 ran 4 (the library's baseline is SSE2): a tenth of the
+// wide model's step beyond its GEMMs.
+template <class Body>
+void in_flat_blocks(std::int64_t n, const Body& body) {
+  if (n < kParallelThreshold || in_parallel_region()) {
+    FlushDenormalGuard flush;
+    body(0, n);
+    return;
+  }
+  constexpr std::int64_t kBlock = 16384;
+  parallel_for((n + kBlock - 1) / kBlock, detail::team_size(), [&](std::int64_t k) {
+    const std::int64_t begin = k * kBlock;
+    body(begin, std::min(kBlock, n - begin));
+  });
+}
+
 // Gradient kernels: out = f(dy, x) in dy's (floating) dtype.
 template <class F>
 TensorBase grad_kernel(const TensorBase& dy, const TensorBase& x, const char* op, F f) {
@@ -209,6 +229,12 @@ TensorBase sign(const TensorBase& x) {
 TensorBase relu(const TensorBase& x) {
   check_not_bool("relu", x);
   TensorBase out = make_tensor(x.shape(), x.dtype());
+  if (x.dtype() == kFloat32 && x.is_contiguous()) {
+    const float* p = static_cast<const float*>(x.raw_data());
+    float* o = static_cast<float*>(out.raw_data());
+    in_flat_blocks(x.numel(), [&](std::int64_t begin, std::int64_t n) { vec::relu(p + begin, o + begin, n); });
+    return out;
+  }
   dispatch_numeric(x.dtype(), "relu",
                    [&]<class T>() { unary_compute<T>(out, x, [](T v) { return v < T(0) ? T(0) : v; }); });
   return out;
@@ -317,6 +343,16 @@ std::optional<std::pair<TensorBase, TensorBase>> gelu_with_derivative(const Tens
 // ---- fused gradients --------------------------------------------------------------------
 
 TensorBase relu_backward(const TensorBase& dy, const TensorBase& y) {
+  if (dy.dtype() == kFloat32 && y.dtype() == kFloat32 && dy.shape() == y.shape() && dy.is_contiguous() &&
+      y.is_contiguous()) {
+    TensorBase out = make_tensor(dy.shape(), kFloat32);
+    const float* g = static_cast<const float*>(dy.raw_data());
+    const float* v = static_cast<const float*>(y.raw_data());
+    float* o = static_cast<float*>(out.raw_data());
+    in_flat_blocks(dy.numel(),
+                   [&](std::int64_t begin, std::int64_t n) { vec::relu_backward(g + begin, v + begin, o + begin, n); });
+    return out;
+  }
   return grad_kernel(dy, y, "relu_backward", [](auto g, auto v) { return v > 0 ? g : decltype(g)(0); });
 }
 

@@ -1,5 +1,5 @@
 // Dispatch of vector_math.h: AVX-512 (vector_math_avx512.cpp) for exp, tanh,
-// erf and arith, and AVX2 (vector_math_avx2.cpp) for the rest when the CPU has them,
+// erf, arith and relu, and AVX2 (vector_math_avx2.cpp) for the rest when the CPU has them,
 // else SSE2 through SLEEF's 4-float / 2-double functions, else scalar libm.
 #include <tapegrad/core/kernels/vector_math.h>
 
@@ -202,6 +202,22 @@ void arith(Arith op, const double* a, const double* b, double* out, std::int64_t
   if (uses_avx2()) return avx2::arith(op, a, b, out, n);
 #endif
   arith_baseline(op, a, b, out, n);
+}
+
+void relu(const float* x, float* y, std::int64_t n) {
+#if TG_VEC_X86
+  if (isa() == Isa::kAvx512) return avx512::relu(x, y, n);
+  if (uses_avx2()) return avx2::relu(x, y, n);
+#endif
+  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n) {
+#if TG_VEC_X86
+  if (isa() == Isa::kAvx512) return avx512::relu_backward(dy, y, dx, n);
+  if (uses_avx2()) return avx2::relu_backward(dy, y, dx, n);
+#endif
+  for (std::int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out) {

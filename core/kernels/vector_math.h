@@ -44,6 +44,14 @@ enum class Arith { kAdd, kSub, kMul, kDiv };
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n);
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n);
 
+// y[i] = x[i] < 0 ? 0 : x[i] (relu), and dx[i] = y[i] > 0 ? dy[i] : 0 (its
+// gradient through the output y), for float32, 8 or 16 at a time with AVX2
+// or AVX-512. Comparisons and bitwise selects only: every instruction set
+// gives the portable expression's bits (-0 and NaN pass relu unchanged; a
+// zero or NaN y gives +0), also under DAZ, which the comparisons obey alike.
+void relu(const float* x, float* y, std::int64_t n);
+void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n);
+
 // layer_norm's float32 rows (normalization.cpp) with AVX2: one row's forward
 // (y, its mean and 1 / std), one row's input gradient, and one row's terms
 // added into the weight and bias gradients' double sums. The same arithmetic

@@ -20,6 +20,8 @@ TG_VEC_HIDDEN void erf(const double* x, double* y, std::int64_t n);
 TG_VEC_HIDDEN void normal_cdf(const float* x, float* cdf, float* pdf, std::int64_t n);
 TG_VEC_HIDDEN void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n);
 TG_VEC_HIDDEN void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n);
+TG_VEC_HIDDEN void relu(const float* x, float* y, std::int64_t n);
+TG_VEC_HIDDEN void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n);
 TG_VEC_HIDDEN void layer_norm_row(const float* x, const float* w, const float* b, std::int64_t m, double eps, float* y,
                                   float* mean, float* rstd);
 TG_VEC_HIDDEN void layer_norm_backward_row(const float* x, const float* g, const float* w, float mean, float rstd,
@@ -49,6 +51,8 @@ TG_VEC_HIDDEN void erf(const float* x, float* y, std::int64_t n);
 TG_VEC_HIDDEN void erf(const double* x, double* y, std::int64_t n);
 TG_VEC_HIDDEN void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n);
 TG_VEC_HIDDEN void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n);
+TG_VEC_HIDDEN void relu(const float* x, float* y, std::int64_t n);
+TG_VEC_HIDDEN void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n);
 
 }  // namespace tg::kernel::vec::avx512
 

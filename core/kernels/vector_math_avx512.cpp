@@ -105,6 +105,27 @@ void arith_any(Arith op, const T* a, const T* b, T* out, std::int64_t n) {
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 
+// The masked tail loads zeros past n, which both functions map to zeros that
+// the masked store does not write.
+void relu(const float* x, float* y, std::int64_t n) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (std::int64_t i = 0; i < n; i += 16) {
+    const auto left = static_cast<unsigned>(std::min<std::int64_t>(16, n - i));
+    const __m512 v = load(x + i, left);
+    // Lanes where v < 0 (ordered: a NaN is kept) become +0.
+    store(y + i, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_NLT_UQ), v), left);
+  }
+}
+
+void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (std::int64_t i = 0; i < n; i += 16) {
+    const auto left = static_cast<unsigned>(std::min<std::int64_t>(16, n - i));
+    const __mmask16 positive = _mm512_cmp_ps_mask(load(y + i, left), zero, _CMP_GT_OQ);
+    store(dx + i, _mm512_maskz_mov_ps(positive, load(dy + i, left)), left);
+  }
+}
+
 void exp(const float* x, float* y, std::int64_t n) { map_f32<Sleef_expf16_u10avx512f>(x, y, n); }
 void exp(const double* x, double* y, std::int64_t n) { map_f64<Sleef_expd8_u10avx512f>(x, y, n); }
 void tanh(const float* x, float* y, std::int64_t n) { map_f32<Sleef_tanhf16_u10avx512f>(x, y, n); }

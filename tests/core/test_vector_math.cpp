@@ -18,9 +18,14 @@
 
 #include <doctest/doctest.h>
 
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
+
 #include <tapegrad/autograd/functional.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/dropout.h>
+#include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/vector_math.h>
 
 namespace test_vector_math {
@@ -434,6 +439,65 @@ void check_arith_bits() {
 }
 
 }  // namespace
+
+#if defined(__SSE__)
+TEST_CASE("relu and its gradient give the portable expression's bits on every instruction set, with and without DAZ") {
+  IsaGuard guard;
+  const unsigned saved_csr = _mm_getcsr();
+  for (Isa isa : available_isas())
+    for (unsigned mode : {0u, 0x8040u})  // IEEE, and FTZ | DAZ as tapegrad's kernels run
+      for (const std::int64_t n : {0, 1, 7, 8, 9, 15, 16, 17, 33, 1001}) {
+        CAPTURE(tg::kernel::vec::isa_name(isa));
+        CAPTURE(mode);
+        CAPTURE(n);
+        REQUIRE(tg::kernel::vec::force_isa(isa));
+        const auto x = arith_operands<float>(static_cast<std::size_t>(n), 3),
+                   g = arith_operands<float>(static_cast<std::size_t>(n), 11);
+        std::vector<float> y(static_cast<std::size_t>(n) + 1, 42.0f), dx(y);
+        _mm_setcsr((saved_csr & ~0x8040u) | mode);
+        tg::kernel::vec::relu(x.data(), y.data(), n);
+        tg::kernel::vec::relu_backward(g.data(), x.data(), dx.data(), n);
+        std::int64_t wrong = 0;
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+          volatile float v = x[i];  // the comparisons under the same MXCSR
+          const float want_y = v < 0.0f ? 0.0f : x[i], want_dx = v > 0.0f ? g[i] : 0.0f;
+          if (std::memcmp(&y[i], &want_y, sizeof(float)) != 0) ++wrong;
+          if (std::memcmp(&dx[i], &want_dx, sizeof(float)) != 0) ++wrong;
+        }
+        _mm_setcsr(saved_csr);
+        CHECK(wrong == 0);
+        CHECK(y.back() == 42.0f);  // nothing past n
+        CHECK(dx.back() == 42.0f);
+      }
+}
+#endif
+
+TEST_CASE("relu and its gradient: a contiguous float32 tensor as a strided one (the portable loops)") {
+  for (const std::int64_t n : {5, 300, 70000}) {  // past kParallelThreshold too
+    CAPTURE(n);
+    const auto values = arith_operands<float>(static_cast<std::size_t>(n), 5);
+    const tg::Tensor x = tg::tensor(values, {n});
+    std::vector<float> doubled;
+    for (float v : values) doubled.insert(doubled.end(), {v, -1.0f});
+    const tg::Tensor strided = tg::tensor(doubled, {n, 2}).select(1, 0);
+    const tg::Tensor g = tg::tensor(arith_operands<float>(static_cast<std::size_t>(n), 9), {n});
+    const auto bits = [](const tg::Tensor& t) { return t.contiguous().to_vector<float>(); };
+    const auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+      return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    };
+    const tg::Tensor y = tg::relu(x), y_strided = tg::relu(strided);
+    CHECK(same(bits(y), bits(y_strided)));
+    // The gradient through y, against y as a strided view (map2's loop).
+    std::vector<float> y_doubled;
+    for (float v : bits(y)) y_doubled.insert(y_doubled.end(), {v, 1.0f});
+    const tg::Tensor y_view = tg::tensor(y_doubled, {n, 2}).select(1, 0);
+    CHECK(same(bits(tg::kernel::relu_backward(g, y)), bits(tg::kernel::relu_backward(g, y_view))));
+    // And through autograd, as a model's backward runs it.
+    const tg::Tensor leaf = x.clone().set_requires_grad();
+    tg::relu(leaf).backward(g);
+    CHECK(same(bits(leaf.grad()), bits(tg::kernel::relu_backward(g, y_view))));
+  }
+}
 
 TEST_CASE("arith gives one IEEE operation's bits per element on every instruction set, in place too") {
   IsaGuard guard;
