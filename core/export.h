@@ -16,7 +16,9 @@
 /// from the thread pointer, instead of the call to __tls_get_addr that -fPIC
 /// code makes for every access. A static link relaxes that call away but
 /// keeps its cost around it: the registers saved for the call made the
-/// allocator's cached path twice as long as its work. The library then needs
-/// static TLS, a few words of it: loaded with the program, or dlopen()ed
-/// into glibc's reserve (as libGL and jemalloc are).
+/// allocator's cached path twice as long as its work. The library's whole
+/// thread-local block (about 300 bytes; keep it small: large thread-local
+/// objects go on the heap) is then static TLS: set up with the program, or,
+/// for a dlopen()ed library, taken from glibc's reserve for such libraries,
+/// as jemalloc's and libGL's are.
 #define TG_TLS_FAST __attribute__((tls_model("initial-exec")))

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -66,8 +67,8 @@ void* system_alloc(std::size_t nbytes) {
   const bool huge = nbytes >= kHugePage;
   if (huge && nbytes > std::numeric_limits<std::size_t>::max() - kHugePage)
     throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
-  // aligned_alloc takes a size that is a multiple of the alignment (C17;
-  // AddressSanitizer's refuses others, where glibc's accepts them).
+  // A size that is a multiple of the alignment: C11's rule for aligned_alloc,
+  // which AddressSanitizer's enforces (glibc's and C17 accept any size).
   const std::size_t align = huge ? kHugePage : kAlignment;
   const std::size_t bytes = (nbytes + align - 1) / align * align;
   void* p = std::aligned_alloc(align, bytes);
@@ -182,7 +183,10 @@ struct ThreadCacheOwner {
 // call, ten calls per recorded op).
 [[gnu::noinline]] ThreadCache* make_thread_cache() {
   if (!tl_cache_dead) {
-    thread_local ThreadCacheOwner owner;
+    // On the heap, so that the library's thread-local block stays small:
+    // initial-exec TLS (TG_TLS_FAST) puts all of it in glibc's static TLS,
+    // whose reserve a dlopen()ed library shares with others.
+    thread_local std::unique_ptr<ThreadCacheOwner> owner = std::make_unique<ThreadCacheOwner>();
   }
   return tl_cache;
 }
@@ -327,13 +331,12 @@ void empty_cache() {
 Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   // CPU directly: the virtual call showed up in the per-op profile.
   if (device.type != DeviceType::CPU) data_ = allocator_for(device).allocate(nbytes);
-  else if (nbytes <= kInlineBytes) {
-    data_ = inline_;
-    // AddressSanitizer still sees a read past a small tensor's bytes, as it
-    // did when they had a heap block of their own (a no-op without it).
-    ASAN_POISON_MEMORY_REGION(inline_ + nbytes, kInlineBytes - nbytes);
-  } else data_ = cpu_allocate(nbytes);
+  else data_ = nbytes <= kInlineBytes ? inline_ : cpu_allocate(nbytes);
   count_allocation(nbytes);
+  // AddressSanitizer reports a read past a small tensor's bytes (a no-op
+  // without it). After the count, which may throw: a constructor that
+  // throws runs no destructor to unpoison the block before it is reused.
+  if (data_ == inline_) ASAN_POISON_MEMORY_REGION(inline_ + nbytes, kInlineBytes - nbytes);
 }
 
 Storage::Storage(void* data, std::size_t nbytes, Device device, void (*deleter)(void*, void*), void* deleter_ctx)

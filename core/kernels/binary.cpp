@@ -81,10 +81,8 @@ T scalar_arith(vec::Arith op, T x, T y) {
 bool flat_arith(vec::Arith op, const TensorBase& out, const TensorBase& a, const TensorBase& b) {
   const DType dt = out.dtype();
   const std::int64_t n = out.numel();
-  // One element is contiguous whatever its strides (a loss, a scalar).
-  const auto flat = [n](const TensorBase& t) { return n <= 1 || t.is_contiguous(); };
   if ((dt != kFloat32 && dt != kFloat64) || a.dtype() != dt || b.dtype() != dt || a.numel() != n || b.numel() != n ||
-      !flat(out) || !flat(a) || !flat(b))
+      !out.is_contiguous() || !a.is_contiguous() || !b.is_contiguous())
     return false;
   const auto run = [&]<class T>(T) {
     T* o = static_cast<T*>(out.raw_data());

@@ -2,7 +2,9 @@
 // activations.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numbers>
 #include <type_traits>
@@ -226,6 +228,30 @@ TensorBase sign(const TensorBase& x) {
 }
 
 // `v < 0 ? 0 : v` keeps NaN, as PyTorch.
+// v < 0 and v > 0 for relu and its gradient; for float and double on the
+// bits, as vec::relu does (vector_math.h: IEEE's answer under DAZ too, and
+// never compiled to max): the sign, and a magnitude in (0, inf].
+template <class T>
+bool relu_below_zero(T v) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    constexpr int kSign = static_cast<int>(sizeof(T) * 8 - 1);
+    const auto b = std::bit_cast<Bits>(v);
+    return (b >> kSign) != 0 && (b & ~(Bits{1} << kSign)) - 1 < std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
+  } else {
+    return v < T(0);
+  }
+}
+template <class T>
+bool relu_above_zero(T v) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    return std::bit_cast<Bits>(v) - 1 < std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
+  } else {
+    return v > T(0);
+  }
+}
+
 TensorBase relu(const TensorBase& x) {
   check_not_bool("relu", x);
   TensorBase out = make_tensor(x.shape(), x.dtype());
@@ -236,7 +262,7 @@ TensorBase relu(const TensorBase& x) {
     return out;
   }
   dispatch_numeric(x.dtype(), "relu",
-                   [&]<class T>() { unary_compute<T>(out, x, [](T v) { return v < T(0) ? T(0) : v; }); });
+                   [&]<class T>() { unary_compute<T>(out, x, [](T v) { return relu_below_zero(v) ? T(0) : v; }); });
   return out;
 }
 
@@ -353,7 +379,7 @@ TensorBase relu_backward(const TensorBase& dy, const TensorBase& y) {
                    [&](std::int64_t begin, std::int64_t n) { vec::relu_backward(g + begin, v + begin, o + begin, n); });
     return out;
   }
-  return grad_kernel(dy, y, "relu_backward", [](auto g, auto v) { return v > 0 ? g : decltype(g)(0); });
+  return grad_kernel(dy, y, "relu_backward", [](auto g, auto v) { return relu_above_zero(v) ? g : decltype(g)(0); });
 }
 
 TensorBase leaky_relu_backward(const TensorBase& dy, const TensorBase& x, double negative_slope) {

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <iterator>
 #include <numbers>
 
@@ -204,12 +206,27 @@ void arith(Arith op, const double* a, const double* b, double* out, std::int64_t
   arith_baseline(op, a, b, out, n);
 }
 
+namespace {
+
+// relu's tests on the bits (vector_math.h): below zero is the sign set and
+// a magnitude in (0, inf]; above zero, the sign clear and the same.
+bool below_zero(float v) {
+  const auto b = std::bit_cast<std::uint32_t>(v);
+  return (b >> 31) != 0 && (b & 0x7fffffffu) - 1u < 0x7f800000u;
+}
+bool above_zero(float v) {
+  const auto b = std::bit_cast<std::uint32_t>(v);
+  return (b >> 31) == 0 && b - 1u < 0x7f800000u;
+}
+
+}  // namespace
+
 void relu(const float* x, float* y, std::int64_t n) {
 #if TG_VEC_X86
   if (isa() == Isa::kAvx512) return avx512::relu(x, y, n);
   if (uses_avx2()) return avx2::relu(x, y, n);
 #endif
-  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+  for (std::int64_t i = 0; i < n; ++i) y[i] = below_zero(x[i]) ? 0.0f : x[i];
 }
 
 void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n) {
@@ -217,7 +234,7 @@ void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n) {
   if (isa() == Isa::kAvx512) return avx512::relu_backward(dy, y, dx, n);
   if (uses_avx2()) return avx2::relu_backward(dy, y, dx, n);
 #endif
-  for (std::int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  for (std::int64_t i = 0; i < n; ++i) dx[i] = above_zero(y[i]) ? dy[i] : 0.0f;
 }
 
 void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out) {

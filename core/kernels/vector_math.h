@@ -46,9 +46,12 @@ void arith(Arith op, const double* a, const double* b, double* out, std::int64_t
 
 // y[i] = x[i] < 0 ? 0 : x[i] (relu), and dx[i] = y[i] > 0 ? dy[i] : 0 (its
 // gradient through the output y), for float32, 8 or 16 at a time with AVX2
-// or AVX-512. Comparisons and bitwise selects only: every instruction set
-// gives the portable expression's bits (-0 and NaN pass relu unchanged; a
-// zero or NaN y gives +0), also under DAZ, which the comparisons obey alike.
+// or AVX-512. The tests read the bits (sign, and a magnitude in (0, inf]),
+// not the floating-point unit: IEEE's answer whatever MXCSR says, where
+// DAZ would read a subnormal as zero (relu(-subnormal) came out negative),
+// and no compiler can turn them into max, as Clang does with the
+// expression. Every instruction set gives the same bits: -0 and NaN pass
+// relu unchanged, a y of ±0 or NaN gives +0.
 void relu(const float* x, float* y, std::int64_t n);
 void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n);
 

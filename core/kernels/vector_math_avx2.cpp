@@ -247,24 +247,54 @@ void arith_any(Arith op, const T* a, const T* b, T* out, std::int64_t n) {
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 
+namespace {
+
+// relu on the bits (vector_math.h): |v| in (0, inf] for 8 lanes, and the
+// lanes of a tail of `left` < 8 elements (masked loads read zeros past them,
+// which are neither below nor above zero; masked stores skip them).
+__m256i magnitude_in_range(__m256i bits) {
+  const __m256i magnitude = _mm256_and_si256(bits, _mm256_set1_epi32(0x7fffffff));
+  return _mm256_and_si256(_mm256_cmpgt_epi32(magnitude, _mm256_setzero_si256()),
+                          _mm256_cmpgt_epi32(_mm256_set1_epi32(0x7f800001), magnitude));
+}
+__m256i first_lanes(std::int64_t left) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+const int* as_ints(const float* p) { return reinterpret_cast<const int*>(p); }
+int* as_ints(float* p) { return reinterpret_cast<int*>(p); }
+
+// relu: the lanes below zero cleared. Whole vectors, then the tail masked.
+__m256i relu_lanes(__m256i v) {
+  return _mm256_andnot_si256(_mm256_and_si256(_mm256_srai_epi32(v, 31), magnitude_in_range(v)), v);
+}
+// relu's gradient: dy where y is above zero, else +0.
+__m256i relu_backward_lanes(__m256i g, __m256i v) {
+  return _mm256_and_si256(_mm256_andnot_si256(_mm256_srai_epi32(v, 31), magnitude_in_range(v)), g);
+}
+
+}  // namespace
+
 void relu(const float* x, float* y, std::int64_t n) {
-  const __m256 zero = _mm256_setzero_ps();
   std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_loadu_ps(x + i);
-    _mm256_storeu_ps(y + i, _mm256_andnot_ps(_mm256_cmp_ps(v, zero, _CMP_LT_OQ), v));
-  }
-  for (; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i),
+                        relu_lanes(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i))));
+  if (i == n) return;
+  const __m256i lanes = first_lanes(n - i);
+  _mm256_maskstore_epi32(as_ints(y + i), lanes, relu_lanes(_mm256_maskload_epi32(as_ints(x + i), lanes)));
 }
 
 void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n) {
-  const __m256 zero = _mm256_setzero_ps();
   std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 positive = _mm256_cmp_ps(_mm256_loadu_ps(y + i), zero, _CMP_GT_OQ);
-    _mm256_storeu_ps(dx + i, _mm256_and_ps(positive, _mm256_loadu_ps(dy + i)));
-  }
-  for (; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dx + i),
+                        relu_backward_lanes(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dy + i)),
+                                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y + i))));
+  if (i == n) return;
+  const __m256i lanes = first_lanes(n - i);
+  _mm256_maskstore_epi32(
+      as_ints(dx + i), lanes,
+      relu_backward_lanes(_mm256_maskload_epi32(as_ints(dy + i), lanes), _mm256_maskload_epi32(as_ints(y + i), lanes)));
 }
 
 // Four rows at a time, each column's additions still one row after another

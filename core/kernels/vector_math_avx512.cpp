@@ -53,8 +53,11 @@ void store(double* p, __m512d v) { _mm512_storeu_pd(p, v); }
 __m512 load(const float* p, unsigned left) {
   return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << left) - 1), p);
 }
-__m512d load(const double* p, unsigned left) {
-  return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << left) - 1), p);
+__m512 load_or_one(const float* p, unsigned left) {
+  return _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), static_cast<__mmask16>((1u << left) - 1), p);
+}
+__m512d load_or_one(const double* p, unsigned left) {
+  return _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), static_cast<__mmask8>((1u << left) - 1), p);
 }
 void store(float* p, __m512 v, unsigned left) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << left) - 1), v); }
 void store(double* p, __m512d v, unsigned left) {
@@ -80,9 +83,11 @@ void arith_loop(const T* a, const T* b, T* out, std::int64_t n) {
     store(out + i, op(x0, y0));
     store(out + i + kWidth, op(x1, y1));
   }
+  // The lanes past n hold 1 (1 op 1 raises no flag: zeros would make 0 / 0
+  // set the invalid flag the caller can see) and are not written.
   for (; i < n; i += kWidth) {
     const auto left = static_cast<unsigned>(std::min(kWidth, n - i));
-    store(out + i, op(load(a + i, left), load(b + i, left)), left);
+    store(out + i, op(load_or_one(a + i, left), load_or_one(b + i, left)), left);
   }
 }
 
@@ -100,29 +105,35 @@ void arith_any(Arith op, const T* a, const T* b, T* out, std::int64_t n) {
   }
 }
 
+// |v| in (0, inf] for 16 lanes of float bits (relu, below).
+__mmask16 magnitude_in_range(__m512i bits) {
+  const __m512i magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7fffffff));
+  return _mm512_cmpgt_epi32_mask(magnitude, _mm512_setzero_si512()) &
+         _mm512_cmplt_epi32_mask(magnitude, _mm512_set1_epi32(0x7f800001));
+}
+
 }  // namespace
 
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 
-// The masked tail loads zeros past n, which both functions map to zeros that
-// the masked store does not write.
+// relu on the bits (vector_math.h). The masked tail loads zeros past n,
+// which are neither below nor above zero, and the masked store skips them.
 void relu(const float* x, float* y, std::int64_t n) {
-  const __m512 zero = _mm512_setzero_ps();
   for (std::int64_t i = 0; i < n; i += 16) {
     const auto left = static_cast<unsigned>(std::min<std::int64_t>(16, n - i));
-    const __m512 v = load(x + i, left);
-    // Lanes where v < 0 (ordered: a NaN is kept) become +0.
-    store(y + i, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_NLT_UQ), v), left);
+    const __m512i v = _mm512_castps_si512(load(x + i, left));
+    const __mmask16 below = _mm512_cmplt_epi32_mask(v, _mm512_setzero_si512()) & magnitude_in_range(v);
+    store(y + i, _mm512_castsi512_ps(_mm512_maskz_mov_epi32(static_cast<__mmask16>(~below), v)), left);
   }
 }
 
 void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n) {
-  const __m512 zero = _mm512_setzero_ps();
   for (std::int64_t i = 0; i < n; i += 16) {
     const auto left = static_cast<unsigned>(std::min<std::int64_t>(16, n - i));
-    const __mmask16 positive = _mm512_cmp_ps_mask(load(y + i, left), zero, _CMP_GT_OQ);
-    store(dx + i, _mm512_maskz_mov_ps(positive, load(dy + i, left)), left);
+    const __m512i v = _mm512_castps_si512(load(y + i, left));
+    const __mmask16 above = _mm512_cmpge_epi32_mask(v, _mm512_setzero_si512()) & magnitude_in_range(v);
+    store(dx + i, _mm512_maskz_mov_ps(above, load(dy + i, left)), left);
   }
 }
 

@@ -179,11 +179,13 @@ void check_small_arith_flushes_as_guarded() {
   struct Op {
     const char* name;
     std::function<Tensor(const Tensor&, const Tensor&)> fn;
+    T (*scalar)(T, T);  // the same operation on two scalars, the oracle below
   };
-  const std::vector<Op> ops = {{"add", [](const Tensor& a, const Tensor& b) { return add(a, b); }},
-                               {"sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); }},
-                               {"mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }},
-                               {"div", [](const Tensor& a, const Tensor& b) { return div(a, b); }}};
+  const std::vector<Op> ops = {
+      {"add", [](const Tensor& a, const Tensor& b) { return add(a, b); }, [](T x, T y) { return x + y; }},
+      {"sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); }, [](T x, T y) { return x - y; }},
+      {"mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, [](T x, T y) { return x * y; }},
+      {"div", [](const Tensor& a, const Tensor& b) { return div(a, b); }, [](T x, T y) { return x / y; }}};
   // (x, y) at the tiny slot: a subnormal operand on either side, a product
   // that lands exactly on min() (normal: kept), products and quotients of
   // normals that underflow, and a difference of normals that underflows.
@@ -220,6 +222,18 @@ void check_small_arith_flushes_as_guarded() {
             const auto a = flat.template to_vector<T>(), b = general.contiguous().template to_vector<T>();
             REQUIRE(a.size() == b.size());
             CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+            // And each element as one scalar operation under the mode the
+            // kernels take (FTZ | DAZ when flushing): at n = 1 the strided
+            // view above is contiguous too, so this is the independent check.
+            std::vector<T> want(a.size());
+            const unsigned csr = _mm_getcsr();
+            _mm_setcsr(flush ? (csr | kFtzDaz) : (csr & ~kFtzDaz));
+            for (std::size_t i = 0; i < want.size(); ++i) {
+              volatile T xv = xs[i], yv = ys[i];
+              want[i] = op.scalar(xv, yv);
+            }
+            _mm_setcsr(csr);
+            CHECK(std::memcmp(a.data(), want.data(), a.size() * sizeof(T)) == 0);
           }
   }
 }

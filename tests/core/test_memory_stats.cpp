@@ -8,6 +8,12 @@
 #include <thread>
 #include <vector>
 
+#if defined(__has_include)
+#if __has_include(<sanitizer/asan_interface.h>)
+#include <sanitizer/asan_interface.h>
+#endif
+#endif
+
 #include <tapegrad/autograd/tensor.h>  // tg::empty
 #include <tapegrad/core/memory.h>
 #include <tapegrad/core/storage.h>
@@ -130,6 +136,33 @@ TEST_CASE("storage: up to kInlineBytes live in the Storage, counted and aligned 
   }
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_MEMORY_STATS_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_MEMORY_STATS_ASAN 1
+#endif
+#ifdef TEST_MEMORY_STATS_ASAN
+TEST_CASE("storage: AddressSanitizer sees the bytes past a small tensor's end, until its storage is freed") {
+  for (std::int64_t n : {0, 1, 3, 15}) {
+    CAPTURE(n);
+    const auto* data = [&] {
+      tg::Tensor t = tg::empty({n});
+      const auto* bytes = static_cast<const char*>(t.storage()->data());
+      const std::size_t used = static_cast<std::size_t>(n) * sizeof(float);
+      if (n > 0) CHECK_FALSE(__asan_address_is_poisoned(bytes + used - 1));
+      CHECK(__asan_address_is_poisoned(bytes + used));
+      CHECK(__asan_address_is_poisoned(bytes + tg::Storage::kInlineBytes - 1));
+      return bytes;
+    }();
+    // Freed: the block is back in the allocator's cache, unpoisoned for its next user.
+    CHECK_FALSE(__asan_address_is_poisoned(data + tg::Storage::kInlineBytes - 1));
+  }
+}
+#endif
+
 TEST_CASE("allocator: blocks of one size class come back for any request of that class, and only of it") {
   tg::Allocator& cpu = tg::allocator_for(tg::Device{});
   // (request, a request of the same class, one of the next class up)
@@ -145,10 +178,10 @@ TEST_CASE("allocator: blocks of one size class come back for any request of that
     cpu.deallocate(p, e.size);
     void* q = cpu.allocate(e.same);
     CHECK(q == p);
+    cpu.deallocate(q, e.same);  // cached again: only a request of its class may take it
     void* r = cpu.allocate(e.next);
     CHECK(r != p);
     cpu.deallocate(r, e.next);
-    cpu.deallocate(q, e.same);
     tg::empty_cache();
     CHECK(tg::memory_stats().cached_bytes == cached);
   }
