@@ -115,10 +115,6 @@ struct ThreadCache {
   // recorded op.
   std::atomic<std::int64_t> allocations{0};
   std::atomic<std::int64_t> frees{0};
-  void add_cached(std::ptrdiff_t delta) {
-    cached_bytes.store(cached_bytes.load(std::memory_order_relaxed) + static_cast<std::size_t>(delta),
-                       std::memory_order_relaxed);
-  }
   static void bump(std::atomic<std::int64_t>& count) {
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }

@@ -138,8 +138,8 @@ void clamp_into(const TensorBase& out, const TensorBase& x, std::optional<double
 // or already on the team, else in blocks on the team (parallel_for guards
 // each worker). For float32 relu and its gradient on contiguous tensors,
 // whose vec:: loops run 8 or 16 floats at a time where the portable loops
-// of map1 and map2 ran 4 (the library's baseline is SSE2): a tenth of the
-// wide model's step beyond its GEMMs.
+// of map1 and map2 ran 4 (the library's baseline is SSE2): a 32x32 relu
+// 137 -> 102 ns. At 1 MB, as in the wide model's step, memory bounds both.
 template <class Body>
 void in_flat_blocks(std::int64_t n, const Body& body) {
   if (n < kParallelThreshold || in_parallel_region()) {
@@ -228,6 +228,7 @@ TensorBase sign(const TensorBase& x) {
 }
 
 // `v < 0 ? 0 : v` keeps NaN, as PyTorch.
+//
 // v < 0 and v > 0 for relu and its gradient; for float and double on the
 // bits, as vec::relu does (vector_math.h: IEEE's answer under DAZ too, and
 // never compiled to max): the sign, and a magnitude in (0, inf].
