@@ -98,16 +98,8 @@ bool flat_arith(vec::Arith op, const TensorBase& out, const TensorBase& a, const
       } else vec::arith(op, x, y, o, n);
       if (!flush_denormal_enabled() || !near_subnormal(x, y, o, n)) return;
     }
-    if (n < kParallelThreshold || in_parallel_region()) {
-      FlushDenormalGuard flush;
-      vec::arith(op, x, y, o, n);
-      return;
-    }
-    constexpr std::int64_t kBlock = 16384;
-    parallel_for((n + kBlock - 1) / kBlock, detail::team_size(), [&](std::int64_t k) {
-      const std::int64_t begin = k * kBlock;
-      vec::arith(op, x + begin, y + begin, o + begin, std::min(kBlock, n - begin));
-    });
+    in_flat_blocks(
+        n, [&](std::int64_t begin, std::int64_t count) { vec::arith(op, x + begin, y + begin, o + begin, count); });
   };
   if (dt == kFloat32) run(float{});
   else run(double{});

@@ -134,26 +134,6 @@ void clamp_into(const TensorBase& out, const TensorBase& x, std::optional<double
   });
 }
 
-// body(begin, count) over [0, n) under the flush guard: at once when small
-// or already on the team, else in blocks on the team (parallel_for guards
-// each worker). For float32 relu and its gradient on contiguous tensors,
-// whose vec:: loops run 8 or 16 floats at a time where the portable loops
-// of map1 and map2 ran 4 (the library's baseline is SSE2): a 32x32 relu
-// 137 -> 102 ns. At 1 MB, as in the wide model's step, memory bounds both.
-template <class Body>
-void in_flat_blocks(std::int64_t n, const Body& body) {
-  if (n < kParallelThreshold || in_parallel_region()) {
-    FlushDenormalGuard flush;
-    body(0, n);
-    return;
-  }
-  constexpr std::int64_t kBlock = 16384;
-  parallel_for((n + kBlock - 1) / kBlock, detail::team_size(), [&](std::int64_t k) {
-    const std::int64_t begin = k * kBlock;
-    body(begin, std::min(kBlock, n - begin));
-  });
-}
-
 // Gradient kernels: out = f(dy, x) in dy's (floating) dtype.
 template <class F>
 TensorBase grad_kernel(const TensorBase& dy, const TensorBase& x, const char* op, F f) {
