@@ -241,6 +241,11 @@ void for_each_range(std::int64_t n, const Body& body) {
 /// where the vector functions run on AVX2. For the test that keeps it there.
 bool adam_has_avx2_loop();
 
+/// out[i] = sqrt(v[i]) through the square root of Adam's AVX-512 loop, which
+/// runs on the FMA units and must round as the divider's does; false (and
+/// nothing written) where that loop is not in use. For its test.
+bool adam_sqrt_avx512(const float* v, float* out, std::int64_t n);
+
 /// Whether a state dict must hold State's tensor `field` for a parameter that
 /// has any state, with options `o`: State::needs(o, field) where a State says
 /// (Adam's max_exp_avg_sq only with amsgrad), else every tensor.

@@ -4,6 +4,7 @@
 // dicts that continue identically; the odd parameter (no gradient, strided).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -680,6 +681,53 @@ TEST_CASE("Adam and AdamW: the AVX2 loop is built wherever AVX2 is used") {
   const vec::Isa saved = vec::isa();
   if (vec::force_isa(vec::Isa::kAvx2)) CHECK(tg::optim::detail::adam_has_avx2_loop());
   vec::force_isa(saved);
+}
+
+// Adam's AVX-512 loop takes some square roots on the FMA units (sqrt_on_fma
+// in optim/adam.cpp), which must give the divider's bits for every v: here
+// every subnormal, every float near the 2^-60 line where it scales v, 2^-126
+// and the top of the range, a stride through all the others, the infinity,
+// NaNs and negative numbers (to the divider: NaN), with and without FTZ/DAZ.
+// (A throwaway program compared every float: 0 differences.)
+TEST_CASE("Adam's AVX-512 square root rounds as the divider's") {
+#if defined(__SSE__)
+  namespace vec = tg::kernel::vec;
+  const IsaAndFloatMode restore;
+  if (!vec::force_isa(vec::Isa::kAvx512)) return;
+  std::vector<std::uint32_t> bits;
+  for (std::uint32_t b = 0; b < 0x00800000u; ++b) bits.push_back(b);  // zero and the subnormals
+  const auto around = [&](float x) {
+    std::uint32_t b;
+    std::memcpy(&b, &x, sizeof b);
+    for (std::uint32_t d = 0; d < 4096; ++d) {
+      bits.push_back(b + d);
+      bits.push_back(b - d);
+    }
+  };
+  around(0x1p-60f);
+  around(0x1p-126f);
+  around(std::numeric_limits<float>::max());
+  for (std::uint32_t b = 0x00800000u; b < 0x7f800000u; b += 997) bits.push_back(b);
+  for (std::uint32_t b :
+       {0x7f800000u, 0x7fc00000u, 0x7f800001u, 0xffc00000u, 0x80000000u, 0x80000001u, 0xbf800000u, 0xff800000u})
+    bits.push_back(b);
+  std::vector<float> v(bits.size()), got(bits.size());
+  std::memcpy(v.data(), bits.data(), bits.size() * sizeof(float));
+  for (bool flush : {false, true}) {
+    CAPTURE(flush);
+    _mm_setcsr(flush ? restore.csr | 0x8040u : restore.csr & ~0x8040u);
+    REQUIRE(tg::optim::detail::adam_sqrt_avx512(v.data(), got.data(), static_cast<std::int64_t>(v.size())));
+    std::int64_t differ = 0;
+    std::uint32_t first = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const float want = std::sqrt(v[i]);
+      const bool same = std::isnan(want) ? std::isnan(got[i]) : std::memcmp(&want, &got[i], sizeof want) == 0;
+      if (!same && differ++ == 0) first = bits[i];
+    }
+    CAPTURE(first);
+    CHECK(differ == 0);
+  }
+#endif
 }
 
 }  // namespace test_optimizers
