@@ -94,6 +94,18 @@ AutogradMeta* meta_of(const Tensor& t) {
   return m;
 }
 
+void AutogradMeta::set_view_base(Tensor base) {
+  if (followed_storage) followed_storage->remove_follower();
+  view_base = std::move(base);
+  // A view shares its base's storage when it is made.
+  followed_storage = view_base.defined() ? view_base.storage().get() : nullptr;
+  if (followed_storage) followed_storage->add_follower();
+}
+
+AutogradMeta::~AutogradMeta() {
+  if (followed_storage) followed_storage->remove_follower();
+}
+
 AutogradMeta& ensure_meta(const Tensor& t) {
   auto& slot = t.impl()->autograd;
   if (!slot) slot = std::make_unique<AutogradMeta>();

@@ -70,9 +70,19 @@ struct AutogradMeta final : AutogradMetaBase {
     kMultiOutput,     // one of the pieces of split or chunk (or a view of one)
     kCustomFunction,  // a custom Function's output sharing an input's memory (or a view of one)
   };
-  Tensor view_base;                       ///< the viewed tensor, or undefined
+  Tensor view_base;                       ///< the viewed tensor, or undefined (set_view_base)
   std::uint32_t view_version = 0;         ///< the storage version grad_fn describes
   ViewKind view_kind = ViewKind::kPlain;  ///< how the view was made
+
+  /// Makes this tensor a tracked view of `base` (undefined: no longer one),
+  /// counting it among the followers of the memory they share
+  /// (Storage::followers), which in-place ops on the base read.
+  void set_view_base(Tensor base);
+  ~AutogradMeta() override;
+  /// The storage this view counts itself a follower of (its own, which its
+  /// TensorImpl keeps alive past this object), or null. Not view_base's: a
+  /// base's memory can be swapped later (nn::Module::to).
+  Storage* followed_storage = nullptr;
 
   /// Empty. User-provided on purpose: make_unique value-initialises, which
   /// for an implicit constructor zeroes the whole object (a `rep stos`, about

@@ -190,7 +190,7 @@ void track_view(const Tensor& input, Tensor& view) {
   auto* in = static_cast<AutogradMeta*>(input.impl()->autograd.get());
   const bool input_is_view = in && in->view_base.defined();
   auto& m = ensure_meta(view);
-  m.view_base = input_is_view ? in->view_base : input;
+  m.set_view_base(input_is_view ? in->view_base : input);
   m.view_version = view.version();
   m.view_kind = !grad_mode ? ViewKind::kNoGrad : input_is_view ? in->view_kind : ViewKind::kPlain;
 }
@@ -209,7 +209,7 @@ void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor
       if (!in.defined() || !in.storage() || in.storage() != out->storage()) continue;
       const auto* in_meta = static_cast<const AutogradMeta*>(in.impl()->autograd.get());
       auto& m = ensure_meta(*out);
-      m.view_base = in_meta && in_meta->view_base.defined() ? in_meta->view_base : in;
+      m.set_view_base(in_meta && in_meta->view_base.defined() ? in_meta->view_base : in);
       m.view_version = out->version();
       m.view_kind = ViewKind::kCustomFunction;
       break;

@@ -64,8 +64,9 @@ TensorBase linspace(double start, double end, std::int64_t steps, TensorOptions 
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0;
   dispatch(options.dtype, [&]<class T>() {
     T* p = t.data_ptr<T>();
-    // Fill from both ends, as PyTorch, so the last value is exactly `end`.
-    const std::int64_t half = steps / 2;
+    // Fill from both ends, as PyTorch, so the last value is exactly `end`;
+    // one step is `start` alone (the half from `end` would be all of it).
+    const std::int64_t half = steps == 1 ? 1 : steps / 2;
     for (std::int64_t i = 0; i < steps; ++i)
       p[i] = checked_scalar<T>(
           i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - 1 - i),

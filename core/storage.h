@@ -108,11 +108,20 @@ class Storage {
   std::uint32_t version() const { return version_.load(std::memory_order_relaxed); }
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }  ///< records an in-place modification
 
+  /// Tensors sharing this memory that follow its in-place changes (autograd's
+  /// tracked views, which remake their history from their base's): the other
+  /// sharers, use_count() beyond these and the one being modified, do not,
+  /// and autograd refuses to write a value with history under them.
+  std::int32_t followers() const { return followers_.load(std::memory_order_relaxed); }
+  void add_follower() { followers_.fetch_add(1, std::memory_order_relaxed); }     ///< one more follows
+  void remove_follower() { followers_.fetch_sub(1, std::memory_order_relaxed); }  ///< one fewer follows
+
  private:
   void* data_ = nullptr;
   std::size_t nbytes_ = 0;
   Device device_{};
   std::atomic<std::uint32_t> version_{0};
+  std::atomic<std::int32_t> followers_{0};
   bool owns_data_ = true;
   void (*deleter_)(void*, void*) = nullptr;
   void* deleter_ctx_ = nullptr;

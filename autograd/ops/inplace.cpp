@@ -4,9 +4,9 @@
 // Every one bumps the storage's version counter, so a tensor saved for
 // backward and modified afterwards is caught when backward unpacks it. Our
 // own nodes save copies where they must read a value they overwrite (mul_
-// keeps the old self when the other operand needs a gradient); div_ keeps its
-// result instead, so modifying that result again in place before backward is
-// an error naming div_.
+// and div_ keep the old self when the other operand needs a gradient), so
+// modifying the result again in place before backward is allowed, as in
+// PyTorch.
 //
 // With grad mode on:
 // - a leaf that requires grad cannot be modified (its .grad would describe a
@@ -21,9 +21,10 @@
 //   (autograd/views.h). A view of a leaf that requires grad, and a view made
 //   with grad mode off of a tensor that requires grad, cannot be modified;
 // - a tensor that does not require grad and shares its memory with tensors
-//   that do not follow its history (ones made by detach(), a non-view base
-//   with live views, a copy saved for backward) cannot take a value that
-//   requires grad: their histories would be wrong.
+//   that do not follow its history (ones made by detach(), views made with
+//   grad mode off, a copy saved for backward) cannot take a value that
+//   requires grad: their histories would be wrong. Views made with grad mode
+//   on follow (as in PyTorch): they remake their grad_fn from the base's.
 #include <string_view>
 
 #include <fmt/format.h>
@@ -41,8 +42,16 @@ namespace {
 using autograd::Backward;
 using autograd::SavedTensor;
 
-// Another live tensor (a base, a view, a saved tensor) sees this memory.
-bool memory_is_shared(const Tensor& t) { return t.storage().use_count() > 1; }
+// Another live tensor sees this memory and would not follow a change of its
+// history (one made by detach(), a view made with grad mode off, a copy saved
+// for backward, a leaf view that requires grad): every sharer of the storage
+// but `t` and the tracked views, which remake their history from their
+// base's (autograd/views.h). `t` may be a tracked view itself.
+bool memory_has_untracked_alias(const Tensor& t) {
+  const auto* m = static_cast<const autograd::AutogradMeta*>(t.impl()->autograd.get());
+  const long self_follows = m && m->followed_storage == t.storage().get() ? 1 : 0;
+  return t.storage().use_count() - 1 > static_cast<long>(t.storage()->followers()) - self_follows;
+}
 
 // Checks whether the in-place op `op` on `self` may run with grad mode as it
 // is, and says whether it must be recorded.
@@ -60,12 +69,12 @@ bool must_record(const Tensor& self, const char* op, std::initializer_list<const
   // A view of a tensor in a graph: recorded, then the base's history is rewritten.
   if (autograd::check_inplace_on_view(self, op, self_requires || other_requires)) return true;
   if (!self_requires && !other_requires) return false;
-  if (!self_requires && memory_is_shared(self))
+  if (!self_requires && memory_has_untracked_alias(self))
     throw AutogradError(fmt::format(
         "{}: the tensor being modified (shape {}) does not require grad but shares its memory with another tensor "
-        "that does not follow its history (a view of it, one made with grad mode off or by detach(), or a copy "
-        "saved for backward); writing a value that requires grad into it would leave the other tensor's history "
-        "wrong. Call clone() first",
+        "that does not follow its history (one made by detach(), a view made with grad mode off, a leaf view that "
+        "requires grad, or a copy saved for backward); writing a value that requires grad into it would leave the "
+        "other tensor's history wrong. Call clone() first",
         op, shape_str(self.sizes())));
   return true;
 }
@@ -83,13 +92,6 @@ void record_inplace(const char* op, std::initializer_list<const Tensor*> inputs,
 // Only floating tensors carry gradients: an in-place op writing into an
 // integer or bool tensor is never recorded.
 bool differentiable(const Tensor& self) { return self.is_floating_point(); }
-
-// The tensor after the op, saved as this node's output (output 0). An alias
-// without autograd state, so the saved output_nr is 0 whatever the tensor's
-// previous grad_fn numbered it.
-SavedTensor saved_result(const Tensor& self) {
-  return SavedTensor(make_view(self, self.shape(), Dims(self.strides()), self.storage_offset()), true);
-}
 
 void add_impl(Tensor& self, const Tensor& other, double alpha, const char* op) {
   const bool record = must_record(self, op, {&other}) && differentiable(self);
@@ -189,17 +191,26 @@ Tensor& Tensor::mul_(double other) {
 Tensor& Tensor::div_(const Tensor& other_in) {
   TG_PROFILE_OP("div_", *this, other_in);
   const bool record = must_record(*this, "div_", {&other_in}) && differentiable(*this);
-  SavedTensor saved_other;
-  if (record) saved_other = SavedTensor(other_in.storage() == storage() ? tg::clone(other_in) : other_in, false);
+  SavedTensor saved_other, saved_self;
+  if (record) {
+    // As mul_: differentiable copies of what backward reads and this op
+    // overwrites. y = self_before / other is made again from the copy (the
+    // same bits), so a later in-place op on self does not break backward.
+    const Tensor other = other_in.storage() == storage() ? tg::clone(other_in) : other_in;
+    saved_other = SavedTensor(other, false);
+    if (autograd::requires_grad_of(other_in)) saved_self = SavedTensor(tg::clone(*this), false);
+  }
   kernel::div_(*this, other_in, "div_");
   storage()->bump_version();
   if (record) {
-    SavedTensor saved_out = autograd::requires_grad_of(other_in) ? saved_result(*this) : SavedTensor();
-    record_inplace("div_", {this, &other_in}, *this, [saved_other, saved_out](Backward& bw) {
-      // self /= other (y is the new self);  dself = dy / other, dother = -dy * y / other (summed to other's shape)
+    record_inplace("div_", {this, &other_in}, *this, [saved_other, saved_self](Backward& bw) {
+      // self /= other, y = self_before / other;  dself = dy / other, dother = -dy * y / other (summed to other's shape)
       const Tensor other = bw.unpack(saved_other);
       if (bw.needs(0)) bw.add(0, tg::div(bw.grad(), other));
-      if (bw.needs(1)) bw.add(1, tg::neg(tg::div(tg::mul(bw.grad(), bw.unpack(saved_out)), other)));
+      if (bw.needs(1)) {
+        const Tensor y = tg::div(bw.unpack(saved_self), other);
+        bw.add(1, tg::neg(tg::div(tg::mul(bw.grad(), y), other)));
+      }
     });
   }
   return *this;

@@ -173,6 +173,13 @@ void clamp_(const TensorBase& self, std::optional<double> min, std::optional<dou
   dispatch_numeric(self.dtype(), op, [&]<class T>() {
     const bool has_lo = min.has_value(), has_hi = max.has_value();
     const T lo = checked_scalar<T>(min.value_or(0), op), hi = checked_scalar<T>(max.value_or(0), op);
+    // A NaN bound gives NaN everywhere, as clamp's (core/kernels/unary.cpp).
+    if constexpr (is_floating_v<T>) {
+      if ((has_lo && lo != lo) || (has_hi && hi != hi)) {
+        const T nan = has_lo && lo != lo ? lo : hi;
+        return map1<T, T>(self, self, [nan](T) { return nan; });
+      }
+    }
     // As PyTorch, a min above max gives max everywhere.
     map1<T, T>(self, self, [=](T a) {
       if (has_lo && a < lo) a = lo;

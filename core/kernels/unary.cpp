@@ -121,11 +121,20 @@ std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> ma
   return {lo, hi};
 }
 
-// NaN passes through; min > max gives max everywhere, as PyTorch.
+// NaN passes through; min > max gives max everywhere, as PyTorch. A NaN
+// bound makes every element NaN, as PyTorch's clamp with both bounds,
+// clamp_min and clamp_max, and as a tensor bound of NaN does here (the
+// comparisons below are false for it, so it would be ignored).
 void clamp_into(const TensorBase& out, const TensorBase& x, std::optional<double> min, std::optional<double> max,
                 DType dt) {
   dispatch_numeric(dt, "clamp", [&]<class T>() {
     const auto [lo, hi] = clamp_bounds<T>(min, max);
+    if constexpr (is_floating_v<T>) {
+      if (lo != lo || hi != hi) {  // (a NaN bound: the floating dtypes only hold one)
+        const T nan = lo != lo ? lo : hi;
+        return unary_compute<T>(out, x, [nan](T) { return nan; });
+      }
+    }
     // Init-captures: Clang before 16 cannot capture structured bindings directly.
     unary_compute<T>(out, x, [lo = lo, hi = hi](T v) {
       const T r = v < lo ? lo : v;

@@ -313,14 +313,29 @@ TEST_CASE("in-place ops pass gradcheck and gradgradcheck") {
   }
 }
 
-TEST_CASE("a saved tensor modified in place is caught by backward, naming the op that saved it") {
-  // div_ with an operand that requires grad saves its result.
-  Tensor w = tg::tensor({2, 4}, {2}, kF64Grad);
-  Tensor q = w * 1;
-  q.div_(w);
-  q.add_(1);
-  CHECK_THROWS_WITH_AS(q.sum().backward(), doctest::Contains("div_"), tg::AutogradError);
+TEST_CASE("the result of mul_ or div_ by a tensor that requires grad can be modified in place again") {
+  // Both keep a copy of self from before the op (as PyTorch): y = x / w,
+  // then y + 1 and y * 3, give dx = 3 / w and dw = -3 x / w^2 (PyTorch: the same).
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor w = tg::tensor({4, 5}, {2}, kF64Grad);
+  Tensor y = x * 1;
+  y.div_(w);
+  y.add_(1);
+  y.mul_(3);
+  y.sum().backward();
+  check_close(x.grad(), {0.75, 0.6});
+  check_close(w.grad(), {-0.1875, -0.24});
+  x.mutable_grad().reset();
+  w.mutable_grad().reset();
+  Tensor z = x * 1;
+  z.mul_(w);
+  z.sub_(1);
+  (z * z).sum().backward();  // z = x w - 1: dx = 2 z w, dw = 2 z x
+  check_close(x.grad(), {24, 90});
+  check_close(w.grad(), {6, 36});
+}
 
+TEST_CASE("a saved tensor modified in place is caught by backward, naming the op that saved it") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
   Tensor y = x.exp();  // exp saves its output
   y.add_(1);
@@ -355,10 +370,49 @@ TEST_CASE("in-place on a view of a tensor that requires grad rewrites the base's
   check_close(x.grad(), {2, 2, 2, 2});
 
   // Writing a value that requires grad into memory that a tensor not
-  // following this one's history (here a detached alias) shares.
+  // following this one's history shares: a detached alias, a view made with
+  // grad mode off, a leaf view that requires grad.
   Tensor buf = tg::zeros({2, 2}, kF64);
-  Tensor alias = buf.detach();
-  CHECK_THROWS_WITH_AS(buf.copy_(tg::ones({2, 2}, kF64Grad)), doctest::Contains("copy_"), tg::AutogradError);
+  {
+    Tensor alias = buf.detach();
+    CHECK_THROWS_WITH_AS(buf.copy_(tg::ones({2, 2}, kF64Grad)), doctest::Contains("copy_"), tg::AutogradError);
+  }
+  {
+    Tensor no_grad_view;
+    {
+      tg::NoGradGuard no_grad;
+      no_grad_view = buf.view({4});
+    }
+    CHECK_THROWS_WITH_AS(buf.add_(tg::ones({2, 2}, kF64Grad)), doctest::Contains("add_"), tg::AutogradError);
+  }
+  {
+    Tensor leaf_view = buf.view({4});
+    leaf_view.requires_grad_();
+    CHECK_THROWS_WITH_AS(buf.mul_(tg::ones({2, 2}, kF64Grad)), doctest::Contains("mul_"), tg::AutogradError);
+  }
+  // Views made with grad mode on follow the base's new history, as in
+  // PyTorch, so the base takes the value; once the untracked aliases above
+  // are gone it does too.
+  {
+    Tensor w = tg::tensor({1, 2, 3, 4}, {4}, kF64Grad);
+    Tensor base = tg::zeros({4}, kF64);
+    Tensor v = base.view({2, 2});
+    Tensor vv = base.view({2, 2}).t().select(0, 1);  // a view of a view: base [1] and [3]
+    base.add_(w);
+    (v * v).sum().backward(Tensor(), /*retain_graph=*/true);  // v = w: dw = 2 w
+    check_close(w.grad(), {2, 4, 6, 8});
+    w.mutable_grad().reset();
+    vv.sum().backward();
+    check_close(w.grad(), {0, 1, 0, 1});
+    w.mutable_grad().reset();
+    Tensor other = tg::zeros({2, 2}, kF64);
+    Tensor row = other.select(0, 1);
+    other.copy_(tg::reshape(w, {2, 2}) * 2);
+    row.sum().backward();
+    check_close(w.grad(), {0, 0, 2, 2});
+  }
+  buf.copy_(tg::ones({2, 2}, kF64Grad));
+  CHECK(buf.requires_grad());
 
   // Under NoGradGuard views are written freely.
   {

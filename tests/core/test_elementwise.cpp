@@ -241,6 +241,27 @@ TEST_CASE("dtype rules of the unary functions") {
   CHECK_THROWS_WITH_AS(clamp(i, {}, {}), doctest::Contains("clamp"), ValueError);
 }
 
+TEST_CASE("clamp with a NaN bound gives NaN everywhere, as with a NaN tensor bound") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor x = tg::tensor({1.0, 5.0, -2.0}, {3});
+  for (const Tensor& y :
+       {clamp(x, nan, 3.0), clamp(x, 0.0, nan), clamp(x, nan, {}), clamp(x, {}, nan), clamp(x, nan, nan),
+        clamp(tg::tensor({1.0, 5.0}, {2}, kFloat64), nan, 3.0), clamp(i64({1, 5}), nan, 3.0), hardtanh(x, nan, 1.0)})
+    for (double v : y.to(kFloat64).to_vector<double>()) CHECK(std::isnan(v));
+  CHECK(clamp(i64({1, 5}), nan, 3.0).dtype() == kFloat32);
+  Tensor z = x.clone();
+  z.clamp_(nan, 3.0);
+  for (float v : z.to_vector<float>()) CHECK(std::isnan(v));
+  // Bounds that are numbers keep NaN elements as they are.
+  const std::vector<float> kept = clamp(tg::tensor({nan, 4.0}, {2}), 0.0, 3.0).to_vector<float>();
+  CHECK(std::isnan(kept[0]));
+  CHECK(kept[1] == 3.0f);
+  // No gradient passes a NaN bound (PyTorch: the same zeros).
+  Tensor w = tg::tensor({1.0, 5.0}, {2}, {.dtype = kFloat64, .requires_grad = true});
+  clamp(w, nan, 3.0).sum().backward();
+  CHECK(w.grad().to_vector<double>() == std::vector<double>{0, 0});
+}
+
 TEST_CASE("float32 functions compute in float, not double") {
   // volatile: computed at run time by the same libm, not folded (correctly rounded) by the compiler.
   volatile float input = 0.7f;

@@ -21,6 +21,18 @@ TEST_CASE("creation functions give the documented values") {
   // linspace hits both ends exactly.
   CHECK(tg::linspace(0, 1, 5, {.dtype = tg::kFloat64}).to_vector<double>() ==
         std::vector<double>{0, 0.25, 0.5, 0.75, 1});
+  // Every count of steps: the first value is start, the last end (one step
+  // is start alone, as PyTorch), and none is empty but zero steps.
+  CHECK(tg::linspace(2, 5, 1, {.dtype = tg::kFloat64}).to_vector<double>() == std::vector<double>{2});
+  CHECK(tg::linspace(2, 5, 1, {.dtype = tg::kInt64}).to_vector<std::int64_t>() == std::vector<std::int64_t>{2});
+  CHECK(tg::linspace(2, 5, 2, {.dtype = tg::kFloat64}).to_vector<double>() == std::vector<double>{2, 5});
+  CHECK(tg::linspace(2, 5, 0).numel() == 0);
+  for (std::int64_t steps = 1; steps <= 9; ++steps) {
+    CAPTURE(steps);
+    const std::vector<double> v = tg::linspace(-1.5, 7, steps, {.dtype = tg::kFloat64}).to_vector<double>();
+    CHECK(v.front() == -1.5);
+    if (steps > 1) CHECK(v.back() == 7);
+  }
   CHECK(tg::eye(2, 3).to_vector<float>() == std::vector<float>{1, 0, 0, 0, 1, 0});
   Tensor t = tg::tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3});
   CHECK(t.sizes().size() == 2);
