@@ -79,9 +79,10 @@ struct AutogradMeta final : AutogradMetaBase {
   /// (Storage::followers), which in-place ops on the base read.
   void set_view_base(Tensor base);
   ~AutogradMeta() override;
-  /// The storage this view counts itself a follower of (its own, which its
-  /// TensorImpl keeps alive past this object), or null. Not view_base's: a
-  /// base's memory can be swapped later (nn::Module::to).
+  /// The storage this view counts itself a follower of, or null: its own,
+  /// which its TensorImpl keeps alive past this object (a raw pointer: a
+  /// shared_ptr would count among the storage's sharers). Whatever swaps a
+  /// tensor's storage (nn::Module::to) ends its view tracking first.
   Storage* followed_storage = nullptr;
 
   /// Empty. User-provided on purpose: make_unique value-initialises, which

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/node.h>
 #include <tapegrad/autograd/ops.h>
 
 namespace tg::nn {
@@ -411,6 +412,8 @@ void Module::to(DType dtype) {
     // The gradient follows, as PyTorch's Module.to converts param.grad too.
     const Tensor grad = t.grad().defined() ? t.grad().to(dtype).contiguous() : Tensor();
     TensorImpl* impl = t.impl();
+    // Its own memory from now on: no longer a view following a base's.
+    if (auto* m = static_cast<autograd::AutogradMeta*>(impl->autograd.get())) m->set_view_base(Tensor());
     impl->storage = converted.storage();
     impl->dtype = dtype;
     impl->offset = converted.storage_offset();

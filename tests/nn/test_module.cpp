@@ -120,6 +120,30 @@ TEST_CASE("to(float64) converts parameters and floating buffers in place, member
   CHECK(net(tg::randn({5, 4}, {.dtype = tg::kFloat64})).dtype() == tg::kFloat64);
 }
 
+// A buffer that is a view (made with grad mode on) of a tensor that is also
+// a buffer: to() gives each its own memory, and the view stops following the
+// other's (the in-place rules count the views that do, Storage::followers).
+TEST_CASE("to(dtype) of a buffer that views another buffer") {
+  struct Views : tg::nn::Module {
+    Tensor table, row;
+    Views() {
+      table = register_buffer("table", tg::arange(6, tg::kFloat32).reshape({2, 3}));
+      row = register_buffer("row", table.select(0, 1));
+    }
+  };
+  Views m;
+  CHECK(m.row.storage() == m.table.storage());
+  m.to(tg::kFloat64);
+  CHECK(m.row.to_vector<double>() == std::vector<double>{3, 4, 5});
+  CHECK(m.row.storage() != m.table.storage());
+  // Nothing else shares the table's memory now, so it takes a value with
+  // history; the former view does not follow it.
+  const Tensor w = tg::ones({2, 3}, {.dtype = tg::kFloat64, .requires_grad = true});
+  m.table.add_(w);
+  CHECK(m.table.requires_grad());
+  CHECK_FALSE(m.row.requires_grad());
+}
+
 TEST_CASE("state_dict round trip into a fresh model") {
   tg::manual_seed(41);
   Net a;
