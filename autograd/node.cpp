@@ -94,11 +94,14 @@ AutogradMeta* meta_of(const Tensor& t) {
   return m;
 }
 
-void AutogradMeta::set_view_base(Tensor base) {
-  if (followed_storage) followed_storage->remove_follower();
+void AutogradMeta::set_view(Tensor base, ViewKind kind, Storage* own) {
   view_base = std::move(base);
-  // A view shares its base's storage when it is made.
-  followed_storage = view_base.defined() ? view_base.storage().get() : nullptr;
+  view_kind = kind;
+  Storage* const follows =
+      view_base.defined() && kind == ViewKind::kPlain && view_base.storage().get() == own ? own : nullptr;
+  if (follows == followed_storage) return;
+  if (followed_storage) followed_storage->remove_follower();
+  followed_storage = follows;
   if (followed_storage) followed_storage->add_follower();
 }
 

@@ -70,17 +70,19 @@ struct AutogradMeta final : AutogradMetaBase {
     kMultiOutput,     // one of the pieces of split or chunk (or a view of one)
     kCustomFunction,  // a custom Function's output sharing an input's memory (or a view of one)
   };
-  Tensor view_base;                       ///< the viewed tensor, or undefined (set_view_base)
+  Tensor view_base;                       ///< the viewed tensor, or undefined (set_view)
   std::uint32_t view_version = 0;         ///< the storage version grad_fn describes
-  ViewKind view_kind = ViewKind::kPlain;  ///< how the view was made
+  ViewKind view_kind = ViewKind::kPlain;  ///< how the view was made (set_view)
 
-  /// Makes this tensor a tracked view of `base` (undefined: no longer one),
-  /// counting it among the followers of the memory they share
-  /// (Storage::followers), which in-place ops on the base read.
-  void set_view_base(Tensor base);
+  /// Makes this tensor, whose memory is `own`, a tracked view of `base` of
+  /// kind `kind` (undefined base: no longer a view). A plain view whose base
+  /// shares `own` follows the base's in-place changes: it is counted among
+  /// own's followers (Storage::followers), which in-place ops on the base
+  /// read; the other kinds refuse to follow, so they are not.
+  void set_view(Tensor base, ViewKind kind, Storage* own);
   ~AutogradMeta() override;
-  /// The storage this view counts itself a follower of, or null: its own,
-  /// which its TensorImpl keeps alive past this object (a raw pointer: a
+  /// The storage this view is counted a follower of, or null: its own, which
+  /// its TensorImpl keeps alive past this object (a raw pointer: a
   /// shared_ptr would count among the storage's sharers). Whatever swaps a
   /// tensor's storage (nn::Module::to) ends its view tracking first.
   Storage* followed_storage = nullptr;

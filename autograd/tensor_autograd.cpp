@@ -36,7 +36,7 @@ Tensor& Tensor::set_requires_grad(bool requires_grad) {
   // A leaf view that requires grad stops following its base: a node saving
   // it (a leaf is saved as itself) would otherwise own the base, whose
   // history may come to own that node.
-  if (requires_grad && m) m->set_view_base(Tensor());
+  if (requires_grad && m) m->set_view(Tensor(), autograd::AutogradMeta::ViewKind::kPlain, nullptr);
   if (requires_grad || m) ensure_meta(*this).requires_grad = requires_grad;
   return *this;
 }

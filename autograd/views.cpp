@@ -177,10 +177,17 @@ void refresh_view(const Tensor& view, AutogradMeta& m) {
     throw AutogradError(fmt::format("a view (shape {}) whose memory was modified in place since it was made {}",
                                     shape_str(view.sizes()), why_view_cannot_follow(m.view_kind)));
   }
+  // A base moved to other memory since (nn::Module::to) no longer holds this
+  // view's elements: its history cannot describe them.
+  if (m.view_base.storage() != view.storage() && is_grad_enabled() && requires_grad_of(m.view_base))
+    throw AutogradError(
+        fmt::format("a view (shape {}) whose memory was modified in place since it was made no longer lies in its base "
+                    "(shape {}), whose memory was replaced (nn::Module::to); make the view again from the base",
+                    shape_str(view.sizes()), shape_str(m.view_base.sizes())));
   m.view_version = version;
   // A base that does not require grad has no history to make one from; the
   // view keeps its (empty) grad_fn.
-  if (requires_grad_of(m.view_base)) regenerate(view, m.view_base);
+  if (requires_grad_of(m.view_base) && m.view_base.storage() == view.storage()) regenerate(view, m.view_base);
 }
 
 void track_view(const Tensor& input, Tensor& view) {
@@ -189,16 +196,24 @@ void track_view(const Tensor& input, Tensor& view) {
   if (!grad_mode && !requires_grad_of(input)) return;
   auto* in = static_cast<AutogradMeta*>(input.impl()->autograd.get());
   const bool input_is_view = in && in->view_base.defined();
+  const Tensor& base = input_is_view ? in->view_base : input;
+  // A base whose memory was swapped since (nn::Module::to) no longer has
+  // this view in it: the view is then an alias tracked by nothing.
+  if (base.storage() != view.storage()) return;
   auto& m = ensure_meta(view);
-  m.set_view_base(input_is_view ? in->view_base : input);
+  m.set_view(base,
+             !grad_mode      ? ViewKind::kNoGrad
+             : input_is_view ? in->view_kind
+                             : ViewKind::kPlain,
+             view.storage().get());
   m.view_version = view.version();
-  m.view_kind = !grad_mode ? ViewKind::kNoGrad : input_is_view ? in->view_kind : ViewKind::kPlain;
 }
 
 void mark_multi_output_views(std::span<Tensor> pieces) {
   for (auto& piece : pieces) {
     auto* m = static_cast<AutogradMeta*>(piece.impl()->autograd.get());
-    if (m && m->view_base.defined() && m->view_kind == ViewKind::kPlain) m->view_kind = ViewKind::kMultiOutput;
+    if (m && m->view_base.defined() && m->view_kind == ViewKind::kPlain)
+      m->set_view(m->view_base, ViewKind::kMultiOutput, piece.storage().get());
   }
 }
 
@@ -209,9 +224,9 @@ void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor
       if (!in.defined() || !in.storage() || in.storage() != out->storage()) continue;
       const auto* in_meta = static_cast<const AutogradMeta*>(in.impl()->autograd.get());
       auto& m = ensure_meta(*out);
-      m.set_view_base(in_meta && in_meta->view_base.defined() ? in_meta->view_base : in);
+      m.set_view(in_meta && in_meta->view_base.defined() ? in_meta->view_base : in, ViewKind::kCustomFunction,
+                 out->storage().get());
       m.view_version = out->version();
-      m.view_kind = ViewKind::kCustomFunction;
       break;
     }
   }
@@ -228,6 +243,11 @@ bool check_inplace_on_view(const Tensor& self, const char* op, bool any_requires
     throw AutogradError(fmt::format("{}: the tensor being modified in place (shape {}) is a view that {}", op,
                                     shape_str(self.sizes()), why_view_cannot_follow(m->view_kind)));
   if (m->view_kind == ViewKind::kNoGrad || !any_requires_grad) return false;
+  if (base.storage() != self.storage())
+    throw AutogradError(fmt::format(
+        "{}: the tensor being modified in place (shape {}) is a view of a tensor (shape {}) whose memory was "
+        "replaced since (nn::Module::to), so the view no longer lies in it; make the view again from the base",
+        op, shape_str(self.sizes()), shape_str(base.sizes())));
   if (base.is_leaf() && base.requires_grad())
     throw AutogradError(fmt::format(
         "{}: a view (shape {}) of a leaf tensor that requires grad (shape {}) is being modified in place; modify "

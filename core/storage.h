@@ -111,10 +111,16 @@ class Storage {
   /// Tensors sharing this memory that follow its in-place changes (autograd's
   /// tracked views, which remake their history from their base's): the other
   /// sharers, use_count() beyond these and the one being modified, do not,
-  /// and autograd refuses to write a value with history under them.
-  std::int32_t followers() const { return followers_.load(std::memory_order_relaxed); }
+  /// and autograd refuses to write a value with history under them. 0 once
+  /// forget_followers() was called.
+  std::int32_t followers() const {
+    return followers_known_.load(std::memory_order_relaxed) ? followers_.load(std::memory_order_relaxed) : 0;
+  }
   void add_follower() { followers_.fetch_add(1, std::memory_order_relaxed); }     ///< one more follows
   void remove_follower() { followers_.fetch_sub(1, std::memory_order_relaxed); }  ///< one fewer follows
+  /// The tensor the followers followed moved to other memory (nn::Module::to):
+  /// they follow nothing here any more.
+  void forget_followers() { followers_known_.store(false, std::memory_order_relaxed); }
 
  private:
   void* data_ = nullptr;
@@ -123,6 +129,7 @@ class Storage {
   std::atomic<std::uint32_t> version_{0};
   std::atomic<std::int32_t> followers_{0};
   bool owns_data_ = true;
+  std::atomic<bool> followers_known_{true};
   void (*deleter_)(void*, void*) = nullptr;
   void* deleter_ctx_ = nullptr;
   // A small tensor's bytes. Every op makes a fresh output: for one of a few

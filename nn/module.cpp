@@ -412,8 +412,11 @@ void Module::to(DType dtype) {
     // The gradient follows, as PyTorch's Module.to converts param.grad too.
     const Tensor grad = t.grad().defined() ? t.grad().to(dtype).contiguous() : Tensor();
     TensorImpl* impl = t.impl();
-    // Its own memory from now on: no longer a view following a base's.
-    if (auto* m = static_cast<autograd::AutogradMeta*>(impl->autograd.get())) m->set_view_base(Tensor());
+    // Its own memory from now on: no longer a view following a base's, and
+    // the views of it left in the old memory follow nothing there.
+    if (auto* m = static_cast<autograd::AutogradMeta*>(impl->autograd.get()))
+      m->set_view(Tensor(), autograd::AutogradMeta::ViewKind::kPlain, nullptr);
+    impl->storage->forget_followers();
     impl->storage = converted.storage();
     impl->dtype = dtype;
     impl->offset = converted.storage_offset();

@@ -109,14 +109,16 @@ template <class T, class Flags>
 }
 #endif
 
-// float32 on AVX-512: 16 elements a vector, with the square root on the FMA
-// units. The divider does a 16-float square root or division in about as
-// many cycles as AVX2's does 8, so the AVX2 loop's two (sqrt(v) and m over
-// the denominator) bound it at the same speed on AVX-512; the FMA units do
-// twice AVX2's work there. So the square root moves to them, the division by
-// the bias correction stays there (divide_by_constant), and the divider keeps
-// the one division. Same bits as the loops above (IEEE's square root, see
-// sqrt_on_fma). The tail is masked: its lanes read zeros and the division,
+// float32 on AVX-512: 16 elements a vector, with some square roots on the
+// FMA units. A 16-float square root or division takes the divider about
+// twice as long as an 8-float one (11.8 and 9.9 cycles against 5.6 and 4.6
+// on a Sapphire Rapids core), so the AVX2 loop's two per element (sqrt(v) and
+// m over the denominator) bound it at the same speed on AVX-512, while the
+// FMA units do twice AVX2's work there. So one square root in three moves to
+// them (adam_loop_avx512 says why not all), the division by the bias
+// correction stays there (divide_by_constant), and the divider keeps the
+// other roots and the one division. Same bits as the loops above (IEEE's
+// square root, see sqrt_on_fma). The tail is masked: its lanes read zeros and the division,
 // the one operation that could raise a flag on them (0 / eps with eps = 0),
 // is masked too.
 #if defined(__x86_64__)
@@ -133,7 +135,7 @@ constexpr __mmask16 kAllLanes = 0xffff;
 // 2^-60 is scaled by 2^100 first and its root by 2^-50 after (both exact),
 // so no residual v - s^2 is subnormal; a subnormal v read as zero under DAZ
 // scales to zero, whose root is the divider's there too. rsqrt14 reads
-// max(v, FLT_MIN), so v = 0 gives s = 0 (of v's sign), not 0 * inf.
+// max(v, FLT_MIN), so v = +0 gives s = +0, not 0 * inf.
 // Checked against the divider's square root for every float in [0, FLT_MAX],
 // with and without FTZ/DAZ: 0 differences (a throwaway program, 1 s;
 // without the last correction 2.7e8 differ, without the scaling 1.8e6);
@@ -152,8 +154,9 @@ constexpr __mmask16 kAllLanes = 0xffff;
   return _mm512_mask_mul_ps(s, tiny, s, _mm512_set1_ps(0x1p-50f));
 }
 
-// sqrt(v) for any v: the lanes in [0, FLT_MAX] (as bits: below +inf's) on the
-// FMA units, a vector with an infinity or a NaN on the divider.
+// sqrt(v) for any v: on the FMA units when every lane is in [+0, FLT_MAX] (as
+// bits: below +inf's), else (-0, a negative number, an infinity or a NaN in
+// some lane) on the divider.
 [[gnu::target("avx512f")]] [[gnu::always_inline]] inline __m512 adam_sqrt(__m512 v) {
   const __mmask16 finite = _mm512_cmplt_epu32_mask(_mm512_castps_si512(v), _mm512_set1_epi32(0x7f800000));
   return finite == kAllLanes ? sqrt_on_fma(v) : _mm512_maskz_sqrt_ps(kAllLanes, v);
@@ -210,8 +213,8 @@ template <bool kFmaRoot, class Flags>
 // units and two on the divider, which then has about as much to do (two
 // square roots and three divisions, 12 and 10 cycles each) as the FMA units
 // (one root's eleven operations and three vectors' twenty others), where
-// AVX2's loop left them half idle. A throwaway program over Adam's arrays of
-// the seed model (27,888 floats, in L2) timed 22 cycles per 16 elements with
+// AVX2's loop left them half idle. A throwaway program over arrays of the
+// seed model's size (27,888 floats, in L2) timed 22 cycles per 16 elements with
 // every root on the divider, 25.5 with every root on the FMA units (which
 // then wait on each other's long chains), 20.6 with one in three.
 template <class Flags>

@@ -22,9 +22,10 @@
 //   with grad mode off of a tensor that requires grad, cannot be modified;
 // - a tensor that does not require grad and shares its memory with tensors
 //   that do not follow its history (ones made by detach(), views made with
-//   grad mode off, a copy saved for backward) cannot take a value that
-//   requires grad: their histories would be wrong. Views made with grad mode
-//   on follow (as in PyTorch): they remake their grad_fn from the base's.
+//   grad mode off, pieces of split and chunk, a custom Function's outputs, a
+//   copy saved for backward) cannot take a value that requires grad: their
+//   histories would be wrong. The other views made with grad mode on follow
+//   (as in PyTorch): they remake their grad_fn from the base's.
 #include <string_view>
 
 #include <fmt/format.h>
@@ -43,14 +44,21 @@ using autograd::Backward;
 using autograd::SavedTensor;
 
 // Another live tensor sees this memory and would not follow a change of its
-// history (one made by detach(), a view made with grad mode off, a copy saved
-// for backward, a leaf view that requires grad): every sharer of the storage
-// but `t` and the tracked views, which remake their history from their
-// base's (autograd/views.h). `t` may be a tracked view itself.
+// history (one made by detach(), a view made with grad mode off, a piece of
+// split, a copy saved for backward, a leaf view that requires grad): every
+// sharer of the storage but `t` and the followers, the plain views that remake
+// their history from their base's (autograd/views.h, Storage::followers). `t`
+// may be a follower itself. The sharers are read before the followers: a
+// follower that dies on another thread in between makes this answer yes (a
+// refusal), never a wrong no; one made on another thread in between would
+// be read the other way, but making a view of memory being written is a race
+// in the caller's program already.
 bool memory_has_untracked_alias(const Tensor& t) {
   const auto* m = static_cast<const autograd::AutogradMeta*>(t.impl()->autograd.get());
+  const long sharers = t.storage().use_count() - 1;
+  const long followers = t.storage()->followers();
   const long self_follows = m && m->followed_storage == t.storage().get() ? 1 : 0;
-  return t.storage().use_count() - 1 > static_cast<long>(t.storage()->followers()) - self_follows;
+  return sharers > followers - self_follows;
 }
 
 // Checks whether the in-place op `op` on `self` may run with grad mode as it
@@ -194,8 +202,11 @@ Tensor& Tensor::div_(const Tensor& other_in) {
   SavedTensor saved_other, saved_self;
   if (record) {
     // As mul_: differentiable copies of what backward reads and this op
-    // overwrites. y = self_before / other is made again from the copy (the
-    // same bits), so a later in-place op on self does not break backward.
+    // overwrites, so a later in-place op on self does not break backward.
+    // y = self_before / other is made again from the copy: the result's bits
+    // when self and other share a dtype; with a wider other, the quotient
+    // before the kernel rounded it to self's dtype (as an out-of-place div's
+    // gradient would use).
     const Tensor other = other_in.storage() == storage() ? tg::clone(other_in) : other_in;
     saved_other = SavedTensor(other, false);
     if (autograd::requires_grad_of(other_in)) saved_self = SavedTensor(tg::clone(*this), false);

@@ -390,6 +390,11 @@ TEST_CASE("in-place on a view of a tensor that requires grad rewrites the base's
     leaf_view.requires_grad_();
     CHECK_THROWS_WITH_AS(buf.mul_(tg::ones({2, 2}, kF64Grad)), doctest::Contains("mul_"), tg::AutogradError);
   }
+  {
+    // Pieces of chunk and split cannot follow (autograd/views.h): refused at once.
+    const std::vector<Tensor> pieces = tg::chunk(buf, 2);
+    CHECK_THROWS_WITH_AS(buf.add_(tg::ones({2, 2}, kF64Grad)), doctest::Contains("add_"), tg::AutogradError);
+  }
   // Views made with grad mode on follow the base's new history, as in
   // PyTorch, so the base takes the value; once the untracked aliases above
   // are gone it does too.

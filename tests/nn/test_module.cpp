@@ -144,6 +144,36 @@ TEST_CASE("to(dtype) of a buffer that views another buffer") {
   CHECK_FALSE(m.row.requires_grad());
 }
 
+// Views of a buffer made before to() stay in the old memory, where they
+// follow nothing: the old memory counts no followers, a view made of them is
+// an untracked alias, and one whose memory changes cannot take its base's
+// history any more.
+TEST_CASE("to(dtype) leaves the views made before it in the old memory, following nothing") {
+  struct Table : tg::nn::Module {
+    Tensor table;
+    Table() { table = register_buffer("table", tg::ones({2, 3})); }  // not itself a view
+  };
+  const Tensor w = tg::ones({3}, {.requires_grad = true});
+  Table m;
+  Tensor v = m.table.select(0, 0);
+  m.to(tg::kFloat64);
+  Tensor vv = v.unsqueeze(0);  // its base's memory is elsewhere now
+  m.to(tg::kFloat32);          // and moves again: the memory vv was counted in, if it were, is gone
+  Tensor d = v.detach();
+  CHECK_THROWS_WITH_AS(d.add_(w), doctest::Contains("does not follow its history"), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(vv.mul_(w.unsqueeze(0)), doctest::Contains("does not follow its history"), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(v.mul_(w), doctest::Contains("nn::Module::to"), tg::AutogradError);
+  // A parameter's view: its memory modified without grad, then used with it.
+  tg::nn::Linear fc(3, 2);
+  Tensor row = fc.weight.select(0, 1);
+  fc.to(tg::kFloat64);
+  {
+    tg::NoGradGuard no_grad;
+    row.zero_();
+  }
+  CHECK_THROWS_WITH_AS(row * 2, doctest::Contains("nn::Module::to"), tg::AutogradError);
+}
+
 TEST_CASE("state_dict round trip into a fresh model") {
   tg::manual_seed(41);
   Net a;

@@ -591,15 +591,22 @@ namespace {
 // and every step's constant. Gradients from 2^-lo to 2^hi with both signs,
 // zeros, runs of zero gradients (v decays), and from step 20 on gradients
 // whose square overflows (v = inf while m stays finite, so p must stay put),
-// an infinity and a NaN; 40 steps.
+// an infinity and a NaN; 40 steps. With amsgrad, an L2 weight decay (Adam)
+// or a decoupled one (AdamW) where asked.
 template <class T>
-void check_adam_bits_wide(double beta2, int lo, int hi, T overflowing) {
+void check_adam_bits_wide(double beta2, int lo, int hi, T overflowing, bool amsgrad = false, double weight_decay = 0,
+                          bool decoupled = false) {
   const std::int64_t n = 1037;
   tg::manual_seed(6);
-  const tg::optim::AdamWOptions o{.lr = 1e-2, .betas = {0.9, beta2}, .weight_decay = 0};
+  const tg::optim::AdamWOptions o{.lr = 1e-2, .betas = {0.9, beta2}, .weight_decay = weight_decay, .amsgrad = amsgrad};
   Tensor p = tg::randn({n}, {.dtype = tg::dtype_of<T>(), .requires_grad = true});
   std::vector<T> ref = p.to_vector<T>(), m(ref.size()), v(ref.size()), v_max(ref.size());
-  tg::optim::Adam opt({p}, tg::optim::AdamOptions{.lr = o.lr, .betas = o.betas});
+  std::unique_ptr<tg::optim::Optimizer> opt;
+  if (decoupled) opt = std::make_unique<tg::optim::AdamW>(std::vector{p}, o);
+  else
+    opt = std::make_unique<tg::optim::Adam>(
+        std::vector{p},
+        tg::optim::AdamOptions{.lr = o.lr, .betas = o.betas, .weight_decay = weight_decay, .amsgrad = amsgrad});
   std::mt19937_64 rng(7);
   std::uniform_int_distribution<int> exponent(-lo, hi);
   std::uniform_real_distribution<double> mantissa(1.0, 2.0);
@@ -619,8 +626,8 @@ void check_adam_bits_wide(double beta2, int lo, int hi, T overflowing) {
       g[6] = std::numeric_limits<T>::quiet_NaN();
     }
     p.set_grad(tg::tensor(g, {n}, tg::dtype_of<T>()));
-    opt.step();
-    adam_by_hand<T>(ref, g, m, v, v_max, o, false, t);
+    opt->step();
+    adam_by_hand<T>(ref, g, m, v, v_max, o, decoupled, t);
   }
   const std::vector<T> got = p.to_vector<T>();
   // v = inf and m finite: the step is m / inf = 0 (with beta2 = 0, the next
@@ -668,6 +675,25 @@ TEST_CASE("Adam: the same bits as the update written out when v spans the dtype'
         check_adam_bits_wide<float>(beta2, 70, 62, 0x1p70f);
         check_adam_bits_wide<double>(beta2, 540, 510, 0x1p600);
       }
+      // amsgrad's max and both decays on the same range. With beta2 = 0 an
+      // overflowed square is followed by v = 0 * inf = NaN beside a finite m,
+      // where max(v_max, v) must keep v_max (std::max's order), not the NaN.
+      struct Flags {
+        bool amsgrad;
+        double decay;
+        bool decoupled;
+      };
+      for (const Flags f :
+           {Flags{true, 0.0, false}, Flags{true, 0.1, false}, Flags{false, 0.01, true}, Flags{true, 0.01, true}}) {
+        CAPTURE(f.amsgrad);
+        CAPTURE(f.decay);
+        CAPTURE(f.decoupled);
+        for (double beta2 : {0.0, 0.999}) {
+          CAPTURE(beta2);
+          check_adam_bits_wide<float>(beta2, 70, 62, 0x1p70f, f.amsgrad, f.decay, f.decoupled);
+          check_adam_bits_wide<double>(beta2, 540, 510, 0x1p600, f.amsgrad, f.decay, f.decoupled);
+        }
+      }
     }
   }
 #endif
@@ -696,17 +722,19 @@ TEST_CASE("Adam's AVX-512 square root rounds as the divider's") {
   if (!vec::force_isa(vec::Isa::kAvx512)) return;
   std::vector<std::uint32_t> bits;
   for (std::uint32_t b = 0; b < 0x00800000u; ++b) bits.push_back(b);  // zero and the subnormals
-  const auto around = [&](float x) {
+  // 8,192 floats around x (or the 4,096 up to x), whole vectors of finite
+  // values, so the FMA units take them.
+  const auto around = [&](float x, bool above) {
     std::uint32_t b;
     std::memcpy(&b, &x, sizeof b);
     for (std::uint32_t d = 0; d < 4096; ++d) {
-      bits.push_back(b + d);
+      if (above) bits.push_back(b + d);
       bits.push_back(b - d);
     }
   };
-  around(0x1p-60f);
-  around(0x1p-126f);
-  around(std::numeric_limits<float>::max());
+  around(0x1p-60f, true);
+  around(0x1p-126f, true);
+  around(std::numeric_limits<float>::max(), false);
   for (std::uint32_t b = 0x00800000u; b < 0x7f800000u; b += 997) bits.push_back(b);
   for (std::uint32_t b :
        {0x7f800000u, 0x7fc00000u, 0x7f800001u, 0xffc00000u, 0x80000000u, 0x80000001u, 0xbf800000u, 0xff800000u})
