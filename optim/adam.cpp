@@ -109,16 +109,17 @@ template <class T, class Flags>
 }
 #endif
 
-// float32 on AVX-512: 16 elements a vector, with some square roots on the
-// FMA units. A 16-float square root or division takes the divider about
-// twice as long as an 8-float one (11.8 and 9.9 cycles against 5.6 and 4.6
-// on a Sapphire Rapids core), so the AVX2 loop's two per element (sqrt(v) and
-// m over the denominator) bound it at the same speed on AVX-512, while the
-// FMA units do twice AVX2's work there. So one square root in three moves to
-// them (adam_loop_avx512 says why not all), the division by the bias
-// correction stays there (divide_by_constant), and the divider keeps the
-// other roots and the one division. Same bits as the loops above (IEEE's
-// square root, see sqrt_on_fma). The tail is masked: its lanes read zeros and the division,
+// float32 on AVX-512: 16 elements a vector, on Intel's cores with some
+// square roots on the FMA units. A 16-float square root or division takes
+// the divider about twice as long as an 8-float one (11.8 and 9.9 cycles
+// against 5.6 and 4.6 on a Sapphire Rapids core), so the AVX2 loop's two per
+// element (sqrt(v) and m over the denominator) bound it at the same speed on
+// AVX-512, while the FMA units do twice AVX2's work there. So one square
+// root in three moves to them (adam_loop_avx512 says why not all, and why
+// not on AMD's cores), the division by the bias correction stays there
+// (divide_by_constant), and the divider keeps the other roots and the one
+// division. Same bits as the loops above (IEEE's square root, see
+// sqrt_on_fma). The tail is masked: its lanes read zeros and the division,
 // the one operation that could raise a flag on them (0 / eps with eps = 0),
 // is masked too.
 #if defined(__x86_64__)
@@ -209,28 +210,50 @@ template <bool kFmaRoot, class Flags>
   _mm512_mask_storeu_ps(v + i, k, vv);
 }
 
-// The loop: in each group of three vectors one square root runs on the FMA
-// units and two on the divider, which then has about as much to do (two
-// square roots and three divisions, 12 and 10 cycles each) as the FMA units
-// (one root's eleven operations and three vectors' twenty others), where
-// AVX2's loop left them half idle. A throwaway program over arrays of the
-// seed model's size (27,888 floats, in L2) timed 22 cycles per 16 elements with
-// every root on the divider, 25.5 with every root on the FMA units (which
-// then wait on each other's long chains), 20.6 with one in three.
+// The loop. On Intel cores (Sapphire Rapids measured), in each group of
+// three vectors one square root runs on the FMA units and two on the
+// divider, which then has about as much to do (two square roots and three
+// divisions, 12 and 10 cycles each) as the FMA units (one root's eleven
+// operations and three vectors' twenty others), where AVX2's loop left them
+// half idle. A throwaway program over arrays of the seed model's size
+// (27,888 floats, in L2) timed 22 cycles per 16 elements with every root on
+// the divider, 25.5 with every root on the FMA units (which then wait on each
+// other's long chains), 20.6 with one in three. On AMD's Zen 4 the FMA units
+// are 256 bits wide (a 512-bit operation takes both halves' turns) and the
+// divider keeps up: the same program took 9.5 us with every root on the
+// divider, 11.0 with one in four, 11.4 with one in three, 16.0 with all on
+// the FMA units (an AMD EPYC 9004-series VM), so there every root stays on
+// the divider (fma_roots false).
 template <class Flags>
 [[gnu::target("avx512f")]] void adam_loop_avx512(std::int64_t n, float* __restrict p, const float* __restrict grad,
                                                  float* __restrict m, float* __restrict v, float* __restrict v_max,
-                                                 const AdamConstants<float> c, Flags f) {
+                                                 const AdamConstants<float> c, Flags f, bool fma_roots) {
   std::int64_t i = 0;
-  for (; i + 48 <= n; i += 48) {
-    adam_vector_avx512<true>(i, kAllLanes, p, grad, m, v, v_max, c, f);
-    adam_vector_avx512<false>(i + 16, kAllLanes, p, grad, m, v, v_max, c, f);
-    adam_vector_avx512<false>(i + 32, kAllLanes, p, grad, m, v, v_max, c, f);
+  if (fma_roots) {
+    for (; i + 48 <= n; i += 48) {
+      adam_vector_avx512<true>(i, kAllLanes, p, grad, m, v, v_max, c, f);
+      adam_vector_avx512<false>(i + 16, kAllLanes, p, grad, m, v, v_max, c, f);
+      adam_vector_avx512<false>(i + 32, kAllLanes, p, grad, m, v, v_max, c, f);
+    }
+  } else {
+    for (; i + 16 <= n; i += 16) adam_vector_avx512<false>(i, kAllLanes, p, grad, m, v, v_max, c, f);
   }
   for (; i < n; i += 16) {
     const __mmask16 k = n - i >= 16 ? kAllLanes : __mmask16((1u << (n - i)) - 1);
-    adam_vector_avx512<true>(i, k, p, grad, m, v, v_max, c, f);
+    adam_vector_avx512<false>(i, k, p, grad, m, v, v_max, c, f);
   }
+}
+
+// Whether adam_loop_avx512 sends some square roots to the FMA units: on
+// Intel's cores, not on AMD's (above); an unknown vendor keeps the divider,
+// which is never wrong, only perhaps slower. detail::adam_fma_roots overrides.
+bool adam_fma_roots() {
+  static const bool intel = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_is("intel") != 0;
+  }();
+  const int chosen = detail::adam_fma_roots.load(std::memory_order_relaxed);
+  return chosen < 0 ? intel : chosen != 0;
 }
 #endif
 
@@ -246,9 +269,10 @@ void run_adam(std::int64_t n, T* p, const T* grad, T* m, T* v, T* v_max, const A
     const bool reciprocal = c.bias_correction2_sqrt >= T(0x1p-40) && c.bias_correction2_sqrt <= T(1);
     if constexpr (std::is_same_v<T, float>)
       if (kernel::vec::isa() == kernel::vec::Isa::kAvx512 && reciprocal) {
+        const bool fma_roots = adam_fma_roots();
         detail::for_each_range(n, [&](std::int64_t begin, std::int64_t end) {
           adam_loop_avx512(end - begin, p + begin, grad + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr,
-                           c, f);
+                           c, f, fma_roots);
         });
         return;
       }

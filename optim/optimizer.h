@@ -33,6 +33,7 @@
 ///
 /// Module::to converts parameters in place, so an optimizer keeps them; at the
 /// next step each parameter's state is converted to its new dtype.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -245,6 +246,12 @@ bool adam_has_avx2_loop();
 /// runs on the FMA units and must round as the divider's does; false (and
 /// nothing written) where that loop is not in use. For its test.
 bool adam_sqrt_avx512(const float* v, float* out, std::int64_t n);
+
+/// Where Adam's float32 AVX-512 loop takes its square roots: -1 (the
+/// default) as this CPU's vendor suits (optim/adam.cpp), 0 all on the
+/// divider, 1 one in three on the FMA units. The bits are the same either
+/// way; the tests run both on any CPU.
+inline std::atomic<int> adam_fma_roots{-1};
 
 /// Whether a state dict must hold State's tensor `field` for a parameter that
 /// has any state, with options `o`: State::needs(o, field) where a State says
