@@ -112,29 +112,43 @@ __mmask16 magnitude_in_range(__m512i bits) {
          _mm512_cmplt_epi32_mask(magnitude, _mm512_set1_epi32(0x7f800001));
 }
 
+// relu on the bits (vector_math.h): the lanes below zero cleared.
+__m512i relu_lanes(__m512i v) {
+  const __mmask16 below = _mm512_cmplt_epi32_mask(v, _mm512_setzero_si512()) & magnitude_in_range(v);
+  return _mm512_maskz_mov_epi32(static_cast<__mmask16>(~below), v);
+}
+// relu's gradient: dy where y is above zero, else +0.
+__m512 relu_backward_lanes(__m512 g, __m512i v) {
+  const __mmask16 above = _mm512_cmpge_epi32_mask(v, _mm512_setzero_si512()) & magnitude_in_range(v);
+  return _mm512_maskz_mov_ps(above, g);
+}
+
 }  // namespace
 
 void arith(Arith op, const float* a, const float* b, float* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 void arith(Arith op, const double* a, const double* b, double* out, std::int64_t n) { arith_any(op, a, b, out, n); }
 
-// relu on the bits (vector_math.h). The masked tail loads zeros past n,
-// which are neither below nor above zero, and the masked store skips them.
+// relu and its gradient: whole vectors with plain loads and stores, then the
+// tail masked: its masked loads read zeros past n, which are neither below
+// nor above zero, and the masked store skips them. A masked load and store
+// in every iteration instead took 1.25 times as long on AMD's Zen 4 (2,048
+// floats: 221 against 177 ns in a throwaway loop; kernel::relu_backward on
+// 32x64 floats: 241-254 against 190 ns), where masked stores are slow.
+
 void relu(const float* x, float* y, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; i += 16) {
-    const auto left = static_cast<unsigned>(std::min<std::int64_t>(16, n - i));
-    const __m512i v = _mm512_castps_si512(load(x + i, left));
-    const __mmask16 below = _mm512_cmplt_epi32_mask(v, _mm512_setzero_si512()) & magnitude_in_range(v);
-    store(y + i, _mm512_castsi512_ps(_mm512_maskz_mov_epi32(static_cast<__mmask16>(~below), v)), left);
-  }
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16) store(y + i, _mm512_castsi512_ps(relu_lanes(_mm512_castps_si512(load(x + i)))));
+  if (i == n) return;
+  const auto left = static_cast<unsigned>(n - i);
+  store(y + i, _mm512_castsi512_ps(relu_lanes(_mm512_castps_si512(load(x + i, left)))), left);
 }
 
 void relu_backward(const float* dy, const float* y, float* dx, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; i += 16) {
-    const auto left = static_cast<unsigned>(std::min<std::int64_t>(16, n - i));
-    const __m512i v = _mm512_castps_si512(load(y + i, left));
-    const __mmask16 above = _mm512_cmpge_epi32_mask(v, _mm512_setzero_si512()) & magnitude_in_range(v);
-    store(dx + i, _mm512_maskz_mov_ps(above, load(dy + i, left)), left);
-  }
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16) store(dx + i, relu_backward_lanes(load(dy + i), _mm512_castps_si512(load(y + i))));
+  if (i == n) return;
+  const auto left = static_cast<unsigned>(n - i);
+  store(dx + i, relu_backward_lanes(load(dy + i, left), _mm512_castps_si512(load(y + i, left))), left);
 }
 
 void exp(const float* x, float* y, std::int64_t n) { map_f32<Sleef_expf16_u10avx512f>(x, y, n); }
