@@ -246,7 +246,9 @@ template <class Flags>
 
 // Whether adam_loop_avx512 sends some square roots to the FMA units: on
 // Intel's cores, not on AMD's (above); an unknown vendor keeps the divider,
-// which is never wrong, only perhaps slower. detail::adam_fma_roots overrides.
+// which is never wrong, only perhaps slower. Only Sapphire Rapids and Zen 4
+// were measured; other cores of each vendor (Zen 5's FMA units are 512 bits
+// wide) follow it untested. detail::adam_fma_roots overrides.
 bool adam_fma_roots() {
   static const bool intel = [] {
     __builtin_cpu_init();

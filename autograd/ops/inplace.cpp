@@ -48,11 +48,11 @@ using autograd::SavedTensor;
 // split, a copy saved for backward, a leaf view that requires grad): every
 // sharer of the storage but `t` and the followers, the plain views that remake
 // their history from their base's (autograd/views.h, Storage::followers). `t`
-// may be a follower itself. The sharers are read before the followers: a
-// follower that dies on another thread in between makes this answer yes (a
-// refusal), never a wrong no; one made on another thread in between would
-// be read the other way, but making a view of memory being written is a race
-// in the caller's program already.
+// may be a follower itself. Both counts are relaxed loads, which the
+// language does not order: a view made or dropped on another thread while
+// this runs may be miscounted either way, but making or dropping a view of
+// memory that is being written in place is a race in the caller's program
+// already.
 bool memory_has_untracked_alias(const Tensor& t) {
   const auto* m = static_cast<const autograd::AutogradMeta*>(t.impl()->autograd.get());
   const long sharers = t.storage().use_count() - 1;

@@ -397,6 +397,8 @@ TEST_CASE("an output sharing an input's memory is not modified in place, nor use
     CHECK_FALSE(out[0].is_same(c));  // an alias: c itself gets no history
     CHECK_FALSE(c.requires_grad());
     CHECK(c.grad_fn() == nullptr);
+    // The output cannot follow c's history, so c cannot take one while it lives.
+    CHECK_THROWS_WITH_AS(c.add_(w), doctest::Contains("does not follow its history"), tg::AutogradError);
     CHECK_THROWS_WITH_AS(out[0].mul_(2), refused, tg::AutogradError);
     check_close(c, {1, 2});
     out[1].mul_(2);  // a fresh output is an ordinary tensor

@@ -159,9 +159,11 @@ TEST_CASE("to(dtype) leaves the views made before it in the old memory, followin
   m.to(tg::kFloat64);
   Tensor vv = v.unsqueeze(0);  // its base's memory is elsewhere now
   m.to(tg::kFloat32);          // and moves again: the memory vv was counted in, if it were, is gone
+  // v and vv alone share the old memory: without forget_followers, v would
+  // still count as a follower there and vv's write would be let through.
+  CHECK_THROWS_WITH_AS(vv.mul_(w.unsqueeze(0)), doctest::Contains("does not follow its history"), tg::AutogradError);
   Tensor d = v.detach();
   CHECK_THROWS_WITH_AS(d.add_(w), doctest::Contains("does not follow its history"), tg::AutogradError);
-  CHECK_THROWS_WITH_AS(vv.mul_(w.unsqueeze(0)), doctest::Contains("does not follow its history"), tg::AutogradError);
   CHECK_THROWS_WITH_AS(v.mul_(w), doctest::Contains("nn::Module::to"), tg::AutogradError);
   // A parameter's view: its memory modified without grad, then used with it.
   tg::nn::Linear fc(3, 2);
