@@ -130,10 +130,11 @@ int team_size() {
   return adaptive_team();
 }
 
-void prepare_blas_team() {
+int prepare_blas_team() {
   // The OpenMP team-size setting belongs to each thread.
   const int team = team_size();
   if (omp_get_max_threads() != team) omp_set_num_threads(team);
+  return team;
 }
 
 }  // namespace detail

@@ -45,8 +45,8 @@ namespace detail {
 /// The team a parallel region started now should have (1 inside a region).
 int team_size();
 /// Sets the calling thread's OpenMP team size to team_size() before a BLAS
-/// call, since OpenBLAS sizes its team from it.
-void prepare_blas_team();
+/// call, since OpenBLAS sizes its team from it; returns that size.
+int prepare_blas_team();
 /// The team team_size() picks when `others` runnable tasks that are not ours
 /// compete for `online` CPUs and at most `cap` threads are allowed (tested).
 int team_for_load(int cap, int online, int others);
