@@ -41,17 +41,19 @@ CBLAS_TRANSPOSE flag(GemmLayout l) { return l.trans ? CblasTrans : CblasNoTrans;
 #ifdef TAPEGRAD_HAVE_DNNL
 constexpr double kDnnlMinProduct = 0x1p20;  // m * n * k, in double: the product of three sizes may pass 2^63
 
-// Whether this CPU is AMD's (the routing below was measured per vendor).
-bool cpu_is_amd() {
+// Whether the routing below follows AMD's rules: this CPU is AMD's, unless
+// detail::gemm_amd_rules says otherwise.
+bool amd_rules() {
 #if defined(__x86_64__) || defined(__i386__)
   static const bool amd = [] {
     __builtin_cpu_init();
     return __builtin_cpu_is("amd") != 0;
   }();
-  return amd;
 #else
-  return false;
+  constexpr bool amd = false;
 #endif
+  const int chosen = detail::gemm_amd_rules.load(std::memory_order_relaxed);
+  return chosen < 0 ? amd : chosen != 0;
 }
 
 // C = alpha op(A) op(B) + beta C through oneDNN's sgemm (row-major), with its
@@ -175,15 +177,16 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
     // round thirteen). Shallow ones stay with OpenBLAS.
     const bool tall_tn = la.trans && !lb.trans && m >= 1024 && m >= 4 * n;
     // And on AMD's cores with a team of two or more: B transposed (A not),
-    // deep (k >= 1024) and C at most 2^18 elements, the product of a Linear
-    // layer with 1024 or more inputs. oneDNN split those poorly over two
-    // threads on a Zen 4 EPYC: 1.13-1.98x OpenBLAS's time on all ten such
-    // shapes of a grid of m = 64..1024, n = 256..1024, k = 256..2048, while
-    // one thread, the other layouts, k = 256 and C of 2^20 elements stay
-    // oneDNN's (docs/performance.md, round sixteen). Intel's cores were not
-    // measured at two threads (round eleven), so they keep oneDNN.
-    const bool deep_nt_team =
-        !la.trans && lb.trans && k >= 1024 && m * n <= (std::int64_t{1} << 18) && team > 1 && cpu_is_amd();
+    // deep (k >= 1024), m >= 64, n >= 256 and C at most 2^18 elements, the
+    // product of a Linear layer with 1024 or more inputs. oneDNN split those
+    // poorly over two threads on a Zen 4 EPYC: 1.13-1.98x OpenBLAS's time on
+    // all ten such shapes of a grid of m = 64..1024, n = 256..1024,
+    // k = 256..2048, while one thread, the other layouts, k = 256 and C of
+    // 2^20 elements stay oneDNN's (docs/performance.md, round sixteen); the
+    // rule stays inside the grid. No Intel core was compared per shape at two
+    // threads, so they keep oneDNN.
+    const bool deep_nt_team = !la.trans && lb.trans && k >= 1024 && m >= 64 && n >= 256 &&
+                              m * n <= (std::int64_t{1} << 18) && team > 1 && amd_rules();
     if (!tall_tn && !deep_nt_team) {
       dnnl_gemm(la.trans, lb.trans, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a), la.ld,
                 static_cast<const float*>(b), lb.ld, static_cast<float>(beta), static_cast<float*>(c), ldc, op,

@@ -9,6 +9,7 @@
 // 1 and the other at least the row length: a transposed view becomes the
 // Trans flag, never a copy. Only views BLAS cannot describe (broadcast rows
 // with stride 0, every-other-column slices) are made contiguous first.
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -59,3 +60,10 @@ GemmStats gemm_stats();
 void count_operand_copy();
 
 }  // namespace tg::kernel
+
+namespace tg::detail {
+/// Which vendor's rules kernel::gemm follows between OpenBLAS and oneDNN
+/// (core/kernels/blas.cpp): -1 (the default) this CPU's, 0 Intel's, 1
+/// AMD's. The results are right either way; the tests run both on any CPU.
+inline std::atomic<int> gemm_amd_rules{-1};
+}  // namespace tg::detail

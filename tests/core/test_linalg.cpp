@@ -324,25 +324,34 @@ TEST_CASE("float32 products either side of 2^20 multiply-adds (oneDNN above, Ope
   }
 }
 
-TEST_CASE("float32 A B^T, deep, on one and two threads (OpenBLAS on AMD's cores with two): alpha, beta") {
-  // core/kernels/blas.cpp sends a deep (k >= 1024) A B^T with C of at most
-  // 2^18 elements to OpenBLAS instead of oneDNN when the team has two threads
-  // or more on an AMD CPU; the result must not care which library ran.
+TEST_CASE("float32 A B^T, deep, on one and two threads (OpenBLAS under AMD's rules with two): alpha, beta") {
+  // core/kernels/blas.cpp sends a deep (k >= 1024) A B^T with m >= 64,
+  // n >= 256 and C of at most 2^18 elements to OpenBLAS instead of oneDNN
+  // when the team has two threads or more under AMD's rules; the result must
+  // not care which library ran. Both vendors' rules, whatever this CPU is.
+  struct Restore {
+    ~Restore() {
+      tg::reset_num_threads();
+      tg::detail::gemm_amd_rules = -1;
+    }
+  } restore;
   tg::manual_seed(12);
-  const std::int64_t m = 40, k = 1100, n = 60;
+  const std::int64_t m = 64, k = 1100, n = 260;
   const Tensor a = random({m, k}), bt = random({n, k}), c = random({m, n});
   const Ref product = ref_matmul(ref_of(a), ref_of(transposed(bt)));
-  for (int threads : {1, 2}) {
-    CAPTURE(threads);
-    tg::set_num_threads(threads);
-    check_matmul(a, transposed(bt));
-    Tensor got = kernel::addmm(c, a, transposed(bt), 0.5, -2);
-    Ref want = product;
-    const auto cv = c.to_vector<double>();
-    for (std::size_t i = 0; i < want.v.size(); ++i) want.v[i] = 0.5 * cv[i] - 2 * want.v[i];
-    check_close(got, want, 1e-4);
-  }
-  tg::reset_num_threads();
+  for (int amd : {0, 1})
+    for (int threads : {1, 2}) {
+      CAPTURE(amd);
+      CAPTURE(threads);
+      tg::detail::gemm_amd_rules = amd;
+      tg::set_num_threads(threads);
+      check_matmul(a, transposed(bt));
+      Tensor got = kernel::addmm(c, a, transposed(bt), 0.5, -2);
+      Ref want = product;
+      const auto cv = c.to_vector<double>();
+      for (std::size_t i = 0; i < want.v.size(); ++i) want.v[i] = 0.5 * cv[i] - 2 * want.v[i];
+      check_close(got, want, 1e-4);
+    }
 }
 
 TEST_CASE("float32 A^T B with a tall, deep C (computed as its transpose): alpha, beta, ldc") {
