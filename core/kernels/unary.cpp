@@ -327,7 +327,10 @@ void gelu_block(const T* v, T* y, T* d, std::int64_t n) {
     if (d)
       for (std::int64_t i = 0; i < n; ++i) d[i] = cdf[i] + v[i] * pdf[i];
   } else {
-    T e[kVectorRun], pdf[kVectorRun];
+    // e zeroed first: GCC 12's Release build warned that vec::erf may read it
+    // uninitialised (it reads only the n elements written just below). The
+    // fill is a few stores beside 256 erfs.
+    T e[kVectorRun] = {}, pdf[kVectorRun];
     for (std::int64_t i = 0; i < n; ++i) e[i] = v[i] * T(std::numbers::sqrt2 / 2);
     vec::erf(e, e, n);
     for (std::int64_t i = 0; i < n; ++i) y[i] = T(0.5) * v[i] * (T(1) + e[i]);
