@@ -250,12 +250,8 @@ template <class Flags>
 // were measured; other cores of each vendor (Zen 5's FMA units are 512 bits
 // wide) follow it untested. detail::adam_fma_roots overrides.
 bool adam_fma_roots() {
-  static const bool intel = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_is("intel") != 0;
-  }();
   const int chosen = detail::adam_fma_roots.load(std::memory_order_relaxed);
-  return chosen < 0 ? intel : chosen != 0;
+  return chosen < 0 ? kernel::vec::cpu_vendor() == kernel::vec::Vendor::kIntel : chosen != 0;
 }
 #endif
 

@@ -16,6 +16,7 @@
 #endif
 
 #include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/kernels/vector_math.h>
 #include <tapegrad/core/kernels/wrapping.h>
 #include <tapegrad/core/parallel.h>
 
@@ -44,16 +45,8 @@ constexpr double kDnnlMinProduct = 0x1p20;  // m * n * k, in double: the product
 // Whether the routing below follows AMD's rules: this CPU is AMD's, unless
 // detail::gemm_amd_rules says otherwise.
 bool amd_rules() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool amd = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_is("amd") != 0;
-  }();
-#else
-  constexpr bool amd = false;
-#endif
   const int chosen = detail::gemm_amd_rules.load(std::memory_order_relaxed);
-  return chosen < 0 ? amd : chosen != 0;
+  return chosen < 0 ? vec::cpu_vendor() == vec::Vendor::kAmd : chosen != 0;
 }
 
 // C = alpha op(A) op(B) + beta C through oneDNN's sgemm (row-major), with its

@@ -41,6 +41,15 @@ Isa best_isa() {
 #endif
 }
 
+Vendor find_vendor() {
+#if TG_VEC_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_is("intel")) return Vendor::kIntel;
+  if (__builtin_cpu_is("amd")) return Vendor::kAmd;
+#endif
+  return Vendor::kOther;
+}
+
 // The best instruction set, found on first use. Not a namespace-scope
 // constant: a vector function called while static objects are constructed
 // would read it before its dynamic initialisation, as zero, which is
@@ -138,6 +147,11 @@ bool force_isa(Isa isa) {
   if (static_cast<int>(isa) < static_cast<int>(best())) return false;
   current.store(static_cast<int>(isa), std::memory_order_relaxed);
   return true;
+}
+
+Vendor cpu_vendor() {
+  static const Vendor vendor = find_vendor();
+  return vendor;
 }
 
 #if TG_VEC_X86

@@ -102,4 +102,10 @@ bool uses_avx2();
 // refused with false. Not thread-safe against running kernels.
 bool force_isa(Isa isa);
 
+// Who made this CPU: a few loops and the GEMM routing were measured to want
+// different choices on Intel's and AMD's cores (optim/adam.cpp,
+// core/kernels/blas.cpp). Found once; kOther off x86.
+enum class Vendor { kIntel, kAmd, kOther };
+Vendor cpu_vendor();
+
 }  // namespace tg::kernel::vec
