@@ -301,9 +301,15 @@ TensorBase class_index_loss_backward(const TensorBase& dy, const TensorBase& x, 
             for (std::int64_t k = 0; k < l.c; ++k) drow[k * l.s] = 0;
             return;
           }
+          const double gr = g(r);
+          if (!w && eps == 0) {  // q is one-hot and sums to 1: the general loop's values, without its branches
+            for (std::int64_t j = 0; j < n; ++j) drow[(k0 + j) * l.s] = static_cast<T>(gr * static_cast<double>(p[j]));
+            if (y[r] >= k0 && y[r] < k0 + n)
+              drow[y[r] * l.s] = static_cast<T>(gr * (static_cast<double>(p[y[r] - k0]) - 1.0));
+            return;
+          }
           const double wy = w ? static_cast<double>(w[y[r]]) : 1.0;
           const double qsum = (1 - eps) * wy + smooth * weight_total;
-          const double gr = g(r);
           for (std::int64_t j = 0; j < n; ++j) {
             const std::int64_t k = k0 + j;
             double q = smooth * (w ? static_cast<double>(w[k]) : 1.0);

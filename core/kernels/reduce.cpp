@@ -203,9 +203,7 @@ typename Op::Acc reduce_row(const Op& op, const T* p, std::int64_t n, std::int64
       for (int k = 0; k < kLanes; ++k) lanes[k] = op.step(lanes[k], q[i + k], base + i + k);
     }
     for (; i < m; ++i) lanes[0] = op.step(lanes[0], q[i], base + i);
-    for (int w = kLanes / 2; w > 0; w /= 2)
-      for (int k = 0; k < w; ++k) lanes[k] = op.combine(lanes[k], lanes[k + w]);
-    total = op.combine(total, lanes[0]);
+    total = op.combine(total, fold_eight_lanes(lanes, [&op](const Acc& a, const Acc& b) { return op.combine(a, b); }));
   }
   return total;
 }

@@ -10,6 +10,7 @@
 
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/parallel.h>
 
@@ -68,6 +69,46 @@ TEST_CASE("sum over all, one and several dims, with keepdim and negative dims") 
   check_close(kernel::sum(y, Dims{1}, false), {12, 15, 18, 21, 48, 51, 54, 57});
   CHECK(tg::sum(x).item<double>() == 15);
   CHECK(x.sum({1}).shape() == Dims{2});
+}
+
+// The order of a lane-wise sum is part of its result: element j goes to lane
+// j % 8 (the tail past the last whole eight to lane 0), then lanes 0-3 take
+// 4-7, 0-1 take 2-3, and 0 takes 1. The terms (+-2^53 and small values) make
+// other orders of folding the lanes give other doubles; both the row sum of
+// reductions (n >= 16) and kernel::lane_sum (the losses' row sums) must keep
+// this one.
+TEST_CASE("lane-wise sums fold their eight lanes in one fixed order") {
+  const auto term = [](std::int64_t j) {
+    const double big = std::ldexp(1.0, 53);
+    const double first[8] = {big, 1, big, 1, -big, 1, -big, 1};
+    return j < 8 ? first[j] : static_cast<double>(j % 3) + 0.5;
+  };
+  // The lanes after the element loop, then a fold in the given order.
+  const auto folded = [&](std::int64_t n, int order) {
+    double l[8] = {};
+    std::int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+      for (int k = 0; k < 8; ++k) l[k] += term(j + k);
+    for (; j < n; ++j) l[0] += term(j);
+    if (order == 0) return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));  // ours
+    if (order == 1) return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));  // neighbours
+    double s = 0;                                                                              // one running total
+    for (double x : l) s += x;
+    return s;
+  };
+  int neighbours_differ = 0, running_differs = 0;
+  for (std::int64_t n = 0; n <= 70; ++n) {
+    const double expected = folded(n, 0);
+    neighbours_differ += folded(n, 1) != expected;
+    running_differs += folded(n, 2) != expected;
+    CHECK_MESSAGE(kernel::lane_sum<double>(n, term) == expected, "n = ", n);
+    std::vector<double> v(static_cast<std::size_t>(n));
+    for (std::int64_t j = 0; j < n; ++j) v[static_cast<std::size_t>(j)] = term(j);
+    if (n >= 16) CHECK_MESSAGE(sum(tensor(v, {n})).item<double>() == expected, "n = ", n);
+  }
+  // The check above tells the orders apart at most sizes.
+  CHECK(neighbours_differ >= 40);
+  CHECK(running_differs >= 40);
 }
 
 TEST_CASE("sum dtypes: float stays, int64 and bool give int64") {

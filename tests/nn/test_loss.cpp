@@ -89,6 +89,38 @@ TEST_CASE("cross_entropy: a custom ignore_index, and every row ignored") {
   CHECK(F::cross_entropy(x, labels({-100, -100}), {.reduction = Reduction::Sum}).item<double>() == 0);
 }
 
+// Without weights or smoothing the gradient takes a loop of its own (the
+// common case: q is one-hot); weights of one and zero smoothing go through the
+// general formula, whose values it must reproduce bit for bit: every dtype,
+// reduction, ignored rows, classes along dim 1 of a 3-D input, and rows past
+// one block of exps.
+TEST_CASE("cross_entropy: the unweighted gradient's loop has the general formula's bits") {
+  tg::manual_seed(7);
+  for (tg::DType dtype : {tg::kFloat32, tg::kFloat64})
+    for (Reduction reduction : {Reduction::Mean, Reduction::Sum, Reduction::None})
+      for (tg::Dims shape : {tg::Dims{33, 10}, tg::Dims{300, 10}, tg::Dims{4, 5, 3}, tg::Dims{7}}) {
+        CAPTURE(tg::dtype_name(dtype));
+        CAPTURE(static_cast<int>(reduction));
+        CAPTURE(shape.product());
+        const std::int64_t classes = shape.size() == 1 ? shape[0] : shape[1];
+        tg::Dims target_shape;
+        if (shape.size() > 1) target_shape.push_back(shape[0]);
+        for (int d = 2; d < shape.size(); ++d) target_shape.push_back(shape[d]);
+        Tensor y = tg::randint(0, classes, target_shape);
+        if (y.dim() > 0) y.view({-1}).narrow(0, 0, 1).fill_(-100);  // an ignored row
+        Tensor x = (tg::randn(shape) * 3).to(dtype);
+        Tensor a = x.detach().requires_grad_(), b = x.detach().requires_grad_();
+        const tg::CrossEntropyLossOptions plain{.reduction = reduction};
+        const tg::CrossEntropyLossOptions general{.weight = tg::ones({classes}, {.dtype = dtype}),
+                                                  .reduction = reduction};
+        Tensor la = F::cross_entropy(a, y, plain), lb = F::cross_entropy(b, y, general);
+        Tensor seed = tg::rand(la.sizes(), {.dtype = dtype});
+        la.backward(seed);
+        lb.backward(seed);
+        CHECK(tg::equal(a.grad(), b.grad()));
+      }
+}
+
 TEST_CASE("cross_entropy: label smoothing mixes in the uniform distribution") {
   // eps 0.5 over 2 classes: q = [0.5 + 0.25, 0.25];  p = [1/4, 3/4]
   Tensor x = tg::tensor({0, ln3}, {1, 2}, kF64Grad);
