@@ -250,7 +250,7 @@ class CustomNode final : public Node {
   /// Derived::backward with one gradient per output (zeros where none flowed).
   /// @throws tg::AutogradError when backward returns the wrong number of
   ///   gradients, or one of the wrong shape or dtype.
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+  GradList apply(GradList& grads) override {
     if (released()) throw_backward_twice(name());
     std::vector<Tensor> grad_outputs(output_shapes_.size());
     for (std::size_t i = 0; i < grad_outputs.size(); ++i)
@@ -272,7 +272,7 @@ class CustomNode final : public Node {
       }
       returned = std::move(by_tensor);
     }
-    std::vector<Tensor> grad_inputs(n_tensors);
+    GradList grad_inputs(n_tensors);
     Backward bw(*this, grads, grad_inputs, shared_from_this());
     for (std::size_t i = 0; i < n_tensors; ++i) {
       const Tensor& g = returned[i];

@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 #include <queue>
+#include <span>
 #include <string>
 
 #include <fmt/format.h>
@@ -169,8 +170,7 @@ class GraphTask {
       const bool runs = info.runs;
       Buffer& buffer = buffers_[info.buffer];
       std::shared_ptr<Node> node = std::move(buffer.node);
-      std::vector<Tensor> grads = std::move(buffer.grads);
-      buffer.grads.clear();
+      Node::GradList grads = std::move(buffer.grads);
       free_buffers_.push_back(info.buffer);
       info.buffer = -1;
       if (grads.empty()) grads.resize(node->num_outputs());
@@ -178,14 +178,15 @@ class GraphTask {
       run_output_hooks(*node, grads);
       capture(*node, grads);
 #ifndef TAPEGRAD_PROFILER_OFF
-      profiler::RecordScope profile_scope(backward_event_name(*node), profiler::EventKind::kBackward, grads);
+      profiler::RecordScope profile_scope(backward_event_name(*node), profiler::EventKind::kBackward,
+                                          std::span<const Tensor>(grads.data(), grads.size()));
 #endif
       if (node->is_accumulator()) {
         // moved: lets a sole owner be adopted, not cloned
         if (accumulate_) accumulate_leaf(static_cast<AccumulateGrad&>(*node), std::move(grads[0]));
         continue;
       }
-      std::vector<Tensor> input_grads;
+      Node::GradList input_grads;
       const bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
       if (runs && any_grad) {
         if (node->released()) throw_backward_twice(node->name());
@@ -233,7 +234,7 @@ class GraphTask {
   // slots are reused.
   struct Buffer {
     std::shared_ptr<Node> node;
-    std::vector<Tensor> grads;  // one slot per output, allocated on the first gradient
+    Node::GradList grads;  // one slot per output, made on the first gradient
   };
 
   // Leaves' accumulators run as soon as they are ready: that frees their
@@ -308,7 +309,7 @@ class GraphTask {
   // exactly that input's shape and dtype (or none). Anything else is a bug in
   // the op, the custom function or the hook, and must not be reshaped into
   // something that looks plausible.
-  void validate(Node& node, const std::vector<Tensor>& input_grads) {
+  void validate(Node& node, const Node::GradList& input_grads) {
     const auto& metas = node.input_metas();
     if (metas.empty()) return;
     for (std::size_t i = 0; i < input_grads.size() && i < metas.size(); ++i) {
@@ -322,8 +323,10 @@ class GraphTask {
     }
   }
 
-  void run_output_hooks(Node& node, std::vector<Tensor>& grads) {
-    for (auto& [index, hook] : node.output_hooks()) {
+  void run_output_hooks(Node& node, Node::GradList& grads) {
+    const Node::OutputHooks* hooks = node.output_hooks_if_any();
+    if (!hooks) return;
+    for (auto& [index, hook] : *hooks) {
       if (index >= grads.size() || !grads[index].defined()) continue;
       Tensor replaced = hook(grads[index]);
       if (!replaced.defined()) continue;
@@ -332,7 +335,7 @@ class GraphTask {
     }
   }
 
-  void capture(Node& node, const std::vector<Tensor>& grads) {
+  void capture(Node& node, const Node::GradList& grads) {
     for (std::size_t k = 0; k < targets_.size(); ++k)
       if (targets_[k].node == &node && targets_[k].output_nr < grads.size())
         captured_[k] = grads[targets_[k].output_nr];
@@ -341,6 +344,15 @@ class GraphTask {
   void accumulate_leaf(AccumulateGrad& acc, Tensor g) {
     Tensor leaf = acc.variable();
     if (!leaf.defined() || !g.defined()) return;
+    // The graph's gradient has the leaf's shape and dtype at recording time
+    // (validate); a leaf converted since (nn::Module::to swaps a parameter's
+    // memory and dtype in place) must not get a gradient of the old dtype.
+    if (g.shape() != leaf.shape() || g.dtype() != leaf.dtype())
+      throw AutogradError(fmt::format(
+          "AccumulateGrad: the gradient is {} {} but its leaf is now {} {}: the leaf was converted or replaced after "
+          "the graph was recorded (nn::Module::to converts parameters in place); run the forward pass again after "
+          "converting",
+          dtype_name(g.dtype()), shape_str(g.sizes()), dtype_name(leaf.dtype()), shape_str(leaf.sizes())));
     auto& m = ensure_meta(leaf);
     for (std::size_t k = 0; k < m.hooks.size(); ++k) {
       Tensor replaced = m.hooks[k](g);
@@ -378,7 +390,7 @@ class GraphTask {
         dtype_name(expected.dtype())));
   }
 
-  void check_anomaly(Node& node, const std::vector<Tensor>& input_grads) {
+  void check_anomaly(Node& node, const Node::GradList& input_grads) {
     for (std::size_t i = 0; i < input_grads.size(); ++i) {
       if (!input_grads[i].defined() || all_finite(input_grads[i])) continue;
       const std::string where = node.recorded_at();
@@ -452,7 +464,7 @@ void queue_callback(std::function<void()> callback) {
 
 const void* current_backward_pass() { return current_callbacks; }
 
-std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&) {
+Node::GradList AccumulateGrad::apply(GradList&) {
   // The engine accumulates leaves itself (it knows whether create_graph is on
   // and whether this is a tg::grad call that must not touch .grad()).
   return {};

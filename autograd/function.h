@@ -59,7 +59,7 @@ class Backward {
  public:
   /// Made by FunctionNode::apply: the node, its output gradients, the input
   /// gradients being filled, and the node's owning pointer (for unpack).
-  Backward(Node& node, std::vector<Tensor>& grads, std::vector<Tensor>& grad_inputs, std::shared_ptr<Node> self)
+  Backward(Node& node, Node::GradList& grads, Node::GradList& grad_inputs, std::shared_ptr<Node> self)
       : node_(node), grads_(grads), grad_inputs_(grad_inputs), self_(std::move(self)) {}
 
   /// Gradient of output `i` (single-output ops: always defined; multi-output
@@ -82,8 +82,8 @@ class Backward {
 
  private:
   Node& node_;
-  std::vector<Tensor>& grads_;
-  std::vector<Tensor>& grad_inputs_;
+  Node::GradList& grads_;
+  Node::GradList& grad_inputs_;
   std::shared_ptr<Node> self_;
 };
 
@@ -101,9 +101,9 @@ class FunctionNode final : public Node {
   /// @param name the op's name (a string literal: it is not copied)
   /// @param fn   the backward lambda, called with a Backward
   FunctionNode(const char* name, F&& fn) : name_(name), fn_(std::move(fn)) {}
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+  GradList apply(GradList& grads) override {
     if (!fn_) throw_released();
-    std::vector<Tensor> grad_inputs(next_edges().size());
+    GradList grad_inputs(next_edges().size());
     Backward bw(*this, grads, grad_inputs, shared_from_this());
     (*fn_)(bw);
     return grad_inputs;

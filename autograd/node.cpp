@@ -133,8 +133,31 @@ Edge gradient_edge(const Tensor& t) {
   return {m->grad_accumulator, 0};
 }
 
+struct Node::Rare {
+  OutputHooks output_hooks;
+  std::string recorded_at;
+  std::shared_ptr<const RecordingSite> recording_site;
+  std::vector<SavedInfo> saved_info;
+};
+
+Node::Rare& Node::rare() {
+  if (!rare_) rare_ = std::make_unique<Rare>();
+  return *rare_;
+}
+
+Node::OutputHooks& Node::output_hooks() { return rare().output_hooks; }
+const Node::OutputHooks* Node::output_hooks_if_any() const { return rare_ ? &rare_->output_hooks : nullptr; }
+void Node::set_recorded_at(std::string where) { rare().recorded_at = std::move(where); }
+void Node::set_recording_site(std::shared_ptr<const RecordingSite> site) { rare().recording_site = std::move(site); }
+void Node::set_saved_info(std::vector<SavedInfo> info) { rare().saved_info = std::move(info); }
+const std::vector<SavedInfo>& Node::saved_info() const {
+  static const std::vector<SavedInfo> none;
+  return rare_ ? rare_->saved_info : none;
+}
+
 std::string Node::recorded_at() const {
-  return recording_site_ ? describe_recording_site(*recording_site_) : recorded_at_;
+  if (!rare_) return {};
+  return rare_->recording_site ? describe_recording_site(*rare_->recording_site) : rare_->recorded_at;
 }
 
 Node::Node() { tally_nodes(1); }
@@ -176,6 +199,7 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   saved_ = true;
   is_output_ = is_output;
   version_ = t.version();
+  dtype_ = t.dtype();
   if (tl_graph_detail) [[unlikely]]
     tl_pending_saved.push_back(
         {t.shape(), t.dtype(), t.numel() * static_cast<std::int64_t>(itemsize(t.dtype())), is_output});
@@ -209,6 +233,7 @@ SavedTensor SavedTensor::without_history(const Tensor& t) {
   if (!t.defined()) return s;
   s.saved_ = true;
   s.version_ = t.version();
+  s.dtype_ = t.dtype();
   // As an output's data is kept, but never given a grad_fn back on unpack.
   s.is_output_ = true;
   s.data_ = make_view(t, t.shape(), Dims(t.strides()), t.storage_offset());
@@ -222,6 +247,13 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
         fmt::format("{}: trying to backward through the graph a second time, but its saved tensors were already freed; "
                     "pass retain_graph=true to the first backward if you need to backward twice",
                     owner ? owner->name() : "backward"));
+  // Before the version: conversion gives a leaf fresh memory, whose count
+  // starts again, and "modified in place" would send the user the wrong way.
+  if (data_.dtype() != dtype_)
+    throw AutogradError(fmt::format(
+        "{}: a tensor saved for backward was converted from {} to {} after it was saved (nn::Module::to converts "
+        "parameters in place); run the forward pass again after converting",
+        owner ? owner->name() : "backward", dtype_name(dtype_), dtype_name(data_.dtype())));
   if (data_.version() != version_)
     throw AutogradError(fmt::format(
         "{}: a tensor saved for backward was modified by an in-place operation (version {} at save, {} now); "

@@ -175,7 +175,8 @@ class SavedTensor {
   /// The saved tensor (an undefined one if none); with grad mode on, an
   /// output gets `owner` back as its grad_fn, so a backward can be recorded.
   /// @param owner the node that saved it
-  /// @throws tg::AutogradError if it was released, or modified in place since it was saved.
+  /// @throws tg::AutogradError if it was released, modified in place or
+  ///   converted to another dtype since it was saved.
   Tensor unpack(const std::shared_ptr<Node>& owner) const;
   /// Frees the tensor; a later unpack() throws.
   void release() {
@@ -187,6 +188,7 @@ class SavedTensor {
   Tensor data_;
   std::uint32_t version_ = 0;
   std::uint32_t output_nr_ = 0;
+  DType dtype_ = kFloat32;  // at save: a leaf kept itself can be converted in place (nn::Module::to)
   bool saved_ = false;
   bool is_output_ = false;
   bool output_requires_grad_ = false;
@@ -202,11 +204,19 @@ class Node : public std::enable_shared_from_this<Node> {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
+  /// How many inputs' edges and shapes a node holds inline (beyond them they
+  /// go to the heap): ops of up to three tensor inputs (linear, addmm, the
+  /// norms with weight and bias) allocate no vector.
+  static constexpr std::size_t kInlineInputs = 3;
+  /// Gradients in and out of a backward, inline up to kInlineInputs: a pass
+  /// over a graph of one- and two-input ops allocates no list per node.
+  using GradList = SmallVector<Tensor, kInlineInputs>;
+
   /// grads holds one gradient per output (undefined where none flowed).
   /// Returns one gradient per input edge (undefined where none is needed).
   /// Gradients returned are *added* into what the input already received: two
   /// uses of one tensor must both count.
-  virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
+  virtual GradList apply(GradList& grads) = 0;
   virtual std::string_view name() const = 0;  ///< the op's name, as grad_fn_name() shows it
   /// Frees saved tensors after a backward without retain_graph.
   virtual void release_saved() {}
@@ -216,9 +226,6 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint32_t num_outputs() const { return num_outputs_; }   ///< the op's number of outputs
   void set_num_outputs(std::uint32_t n) { num_outputs_ = n; }  ///< sets num_outputs()
 
-  /// How many inputs' edges and shapes a node holds inline (beyond them they
-  /// go to the heap): ops of one or two tensor inputs allocate no vector.
-  static constexpr std::size_t kInlineInputs = 2;
   /// The edges to the inputs' nodes, one per input (held inline up to kInlineInputs).
   using EdgeList = SmallVector<Edge, kInlineInputs>;
   /// The edges to the inputs' nodes, one per input.
@@ -245,7 +252,11 @@ class Node : public std::enable_shared_from_this<Node> {
 
   /// Hooks on non-leaf outputs: (output index, hook), run when that output's
   /// gradient is complete.
-  std::vector<std::pair<std::uint32_t, TensorHook>>& output_hooks() { return output_hooks_; }
+  using OutputHooks = std::vector<std::pair<std::uint32_t, TensorHook>>;
+  /// The hooks, made empty on first use (registering a hook).
+  OutputHooks& output_hooks();
+  /// The hooks, or null when none was ever registered (what the engine asks).
+  const OutputHooks* output_hooks_if_any() const;
 
   /// Whether a backward without retain_graph has run it (its saved tensors are freed).
   bool released() const { return released_; }
@@ -266,12 +277,12 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Set when anomaly mode was on at recording time: where the op was
   /// recorded, as function names, files and lines (symbolised on this call).
   std::string recorded_at() const;
-  void set_recorded_at(std::string where) { recorded_at_ = std::move(where); }  ///< sets recorded_at() as text
+  void set_recorded_at(std::string where);  ///< sets recorded_at() as text
   /// Sets recorded_at() as raw frames, symbolised when asked for.
-  void set_recording_site(std::shared_ptr<const RecordingSite> site) { recording_site_ = std::move(site); }
+  void set_recording_site(std::shared_ptr<const RecordingSite> site);
   /// Filled only under a GraphDetailGuard.
-  const std::vector<SavedInfo>& saved_info() const { return saved_info_; }
-  void set_saved_info(std::vector<SavedInfo> info) { saved_info_ = std::move(info); }  ///< sets saved_info()
+  const std::vector<SavedInfo>& saved_info() const;
+  void set_saved_info(std::vector<SavedInfo> info);  ///< sets saved_info()
 
  protected:
   void mark_accumulator();  ///< makes is_accumulator() true (AccumulateGrad)
@@ -283,10 +294,12 @@ class Node : public std::enable_shared_from_this<Node> {
   bool is_accumulator_ = false;
   EdgeList next_edges_;
   InputMetaList input_metas_;
-  std::vector<std::pair<std::uint32_t, TensorHook>> output_hooks_;
-  std::string recorded_at_;
-  std::shared_ptr<const RecordingSite> recording_site_;
-  std::vector<SavedInfo> saved_info_;
+  // What few nodes have (hooks, anomaly mode's recording site, a graph
+  // detail's saved-tensor list): behind one pointer, made on first use, so
+  // that recording an op neither builds nor destroys them.
+  struct Rare;
+  Rare& rare();
+  std::unique_ptr<Rare> rare_;
   mutable std::recursive_mutex mutex_;
 };
 
@@ -309,7 +322,7 @@ class AccumulateGrad final : public Node {
  public:
   /// The sink of `leaf`, which it refers to weakly.
   explicit AccumulateGrad(const Tensor& leaf);
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override;
+  GradList apply(GradList& grads) override;
   std::string_view name() const override { return "AccumulateGrad"; }  ///< "AccumulateGrad"
   /// The leaf, if it is still alive.
   Tensor variable() const;

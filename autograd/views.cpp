@@ -104,14 +104,15 @@ class CopySlices final : public Node {
   CopySlices(std::shared_ptr<Node> fn, Tensor index, Dims view_shape)
       : fn_(std::move(fn)), index_(std::move(index)), view_shape_(std::move(view_shape)) {}
 
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+  GradList apply(GradList& grads) override {
     if (!fn_) throw_backward_twice(name());
     const Tensor& g = grads[0];
     const Dims& base_shape = input_shape(0);
     const Tensor flat = tg::reshape(g, {g.numel()});
-    std::vector<Tensor> view_grads{tg::reshape(tg::index_select(flat, 0, index_), view_shape_)};
-    std::vector<Tensor> fn_grads = fn_->apply(view_grads);
-    std::vector<Tensor> out(next_edges().size());
+    GradList view_grads;
+    view_grads.push_back(tg::reshape(tg::index_select(flat, 0, index_), view_shape_));
+    GradList fn_grads = fn_->apply(view_grads);
+    GradList out(next_edges().size());
     if (needs_input_grad(0)) {
       // dbase = g outside the view; inside it, the op's gradient for the view's old value (0 if none)
       Tensor inside = fn_grads[0].defined() ? into_base(fn_grads[0], index_, {base_shape.product()})

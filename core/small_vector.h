@@ -27,6 +27,9 @@ class SmallVector {
 
   /// Empty, with room for N elements inline.
   SmallVector() noexcept = default;
+  /// `n` value-initialised elements (inline when n <= N).
+  /// @param n how many
+  explicit SmallVector(std::size_t n) { resize(n); }
   /// A copy of `other`'s elements.
   /// @param other the vector copied
   SmallVector(const SmallVector& other) {
@@ -94,6 +97,16 @@ class SmallVector {
     return *p;
   }
   void pop_back() noexcept { data_[--size_].~T(); }
+  /// Value-initialises elements up to `n`, or destroys those past it.
+  void resize(std::size_t n) {
+    if (n < size_) {
+      std::destroy(data_ + n, data_ + size_);
+      size_ = n;
+      return;
+    }
+    reserve(n);
+    for (; size_ < n; ++size_) ::new (static_cast<void*>(data_ + size_)) T();
+  }
   void clear() noexcept {
     std::destroy(data_, data_ + size_);
     size_ = 0;

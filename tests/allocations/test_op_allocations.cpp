@@ -98,6 +98,31 @@ TEST_CASE("a recorded chain allocates nothing from the heap on warm caches") {
   CHECK(c.storages == 20 * kReps);
 }
 
+// A backward pass allocates for the pass (its node table, stacks and
+// queues, growing with the graph's depth at most logarithmically), never a
+// gradient list per node: lists of up to three gradients live inline. Before
+// that, each node cost two heap blocks.
+TEST_CASE("a backward pass does not allocate per node") {
+  if (!counting()) return;
+  Tensor x = tg::ones({1}).set_requires_grad();
+  Tensor w = tg::ones({1}).set_requires_grad();
+  Tensor b = tg::ones({1}).set_requires_grad();
+  const auto backward_news = [&](int ops) {
+    return count(kReps,
+                 [&] {
+                   Tensor y = x;
+                   for (int i = 0; i < ops; ++i) y = tg::lerp(y, b, w);  // three tensor inputs
+                   y.sum().backward();
+                 })
+               .news /
+           kReps;
+  };
+  const std::int64_t short_chain = backward_news(10), long_chain = backward_news(80);
+  CAPTURE(short_chain);
+  CAPTURE(long_chain);
+  CHECK(long_chain - short_chain <= 4);
+}
+
 TEST_CASE("the counting hook sees allocations") {
   if (!counting()) return;
   const std::int64_t before = g_news.load();

@@ -176,6 +176,34 @@ TEST_CASE("to(dtype) leaves the views made before it in the old memory, followin
   CHECK_THROWS_WITH_AS(row * 2, doctest::Contains("nn::Module::to"), tg::AutogradError);
 }
 
+// A graph recorded before to() has the old dtype's gradients: its backward
+// must not leave a gradient of the old dtype on a converted parameter (the
+// optimizer would then refuse it, and later backwards round into it), nor
+// compute with a saved parameter that now holds other memory. Both paths:
+// the weight not read by the backward (an input without grad: the leaf's
+// accumulation refuses) and read by it (an input with grad: unpacking the
+// saved weight refuses), in both directions of conversion.
+TEST_CASE("to(dtype) between the forward and backward is refused, naming nn::Module::to") {
+  for (auto [from, to] : {std::pair{tg::kFloat32, tg::kFloat64}, std::pair{tg::kFloat64, tg::kFloat32}})
+    for (bool input_grad : {false, true}) {
+      CAPTURE(tg::dtype_name(from));
+      CAPTURE(input_grad);
+      tg::nn::Linear fc(2, 3);
+      fc.to(from);
+      Tensor x = tg::randn({4, 2}, {.dtype = from, .requires_grad = input_grad});
+      Tensor loss = fc(x).pow(2).sum();
+      fc.to(to);
+      CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("nn::Module::to"), tg::AutogradError);
+      for (const Tensor& p : fc.parameters()) {
+        CHECK(p.dtype() == to);
+        if (p.grad().defined()) CHECK(p.grad().dtype() == to);
+      }
+      // The forward run again after converting trains as usual.
+      fc(x.detach().to(to)).pow(2).sum().backward();
+      for (const Tensor& p : fc.parameters()) CHECK(p.grad().dtype() == to);
+    }
+}
+
 TEST_CASE("state_dict round trip into a fresh model") {
   tg::manual_seed(41);
   Net a;
