@@ -326,7 +326,10 @@ class GraphTask {
   void run_output_hooks(Node& node, Node::GradList& grads) {
     const Node::OutputHooks* hooks = node.output_hooks_if_any();
     if (!hooks) return;
-    for (auto& [index, hook] : *hooks) {
+    // By index, each hook copied before it runs: a hook may register another
+    // one on this node (the list may grow and move while it runs).
+    for (std::size_t k = 0; k < hooks->size(); ++k) {
+      const auto [index, hook] = (*hooks)[k];
       if (index >= grads.size() || !grads[index].defined()) continue;
       Tensor replaced = hook(grads[index]);
       if (!replaced.defined()) continue;
@@ -337,25 +340,33 @@ class GraphTask {
 
   void capture(Node& node, const Node::GradList& grads) {
     for (std::size_t k = 0; k < targets_.size(); ++k)
-      if (targets_[k].node == &node && targets_[k].output_nr < grads.size())
-        captured_[k] = grads[targets_[k].output_nr];
+      if (targets_[k].node == &node && targets_[k].output_nr < grads.size()) {
+        const Tensor& g = grads[targets_[k].output_nr];
+        if (node.is_accumulator() && g.defined())
+          if (Tensor leaf = static_cast<AccumulateGrad&>(node).variable(); leaf.defined()) check_leaf_gradient(leaf, g);
+        captured_[k] = g;
+      }
+  }
+
+  // The graph's gradient has the leaf's shape and dtype at recording time
+  // (validate); a leaf converted since (nn::Module::to swaps a parameter's
+  // memory and dtype in place) must not get, or be given, one of the old dtype.
+  static void check_leaf_gradient(const Tensor& leaf, const Tensor& g) {
+    if (g.shape() == leaf.shape() && g.dtype() == leaf.dtype()) return;
+    throw AutogradError(fmt::format(
+        "AccumulateGrad: the gradient is {} {} but its leaf is now {} {}: the leaf was converted after the graph was "
+        "recorded (nn::Module::to converts parameters in place); run the forward pass again after converting",
+        dtype_name(g.dtype()), shape_str(g.sizes()), dtype_name(leaf.dtype()), shape_str(leaf.sizes())));
   }
 
   void accumulate_leaf(AccumulateGrad& acc, Tensor g) {
     Tensor leaf = acc.variable();
     if (!leaf.defined() || !g.defined()) return;
-    // The graph's gradient has the leaf's shape and dtype at recording time
-    // (validate); a leaf converted since (nn::Module::to swaps a parameter's
-    // memory and dtype in place) must not get a gradient of the old dtype.
-    if (g.shape() != leaf.shape() || g.dtype() != leaf.dtype())
-      throw AutogradError(fmt::format(
-          "AccumulateGrad: the gradient is {} {} but its leaf is now {} {}: the leaf was converted or replaced after "
-          "the graph was recorded (nn::Module::to converts parameters in place); run the forward pass again after "
-          "converting",
-          dtype_name(g.dtype()), shape_str(g.sizes()), dtype_name(leaf.dtype()), shape_str(leaf.sizes())));
+    check_leaf_gradient(leaf, g);
     auto& m = ensure_meta(leaf);
     for (std::size_t k = 0; k < m.hooks.size(); ++k) {
-      Tensor replaced = m.hooks[k](g);
+      const auto hook = m.hooks[k];  // a copy: a hook may register another one
+      Tensor replaced = hook(g);
       if (!replaced.defined()) continue;
       check_hook_result(fmt::format("hook {} on a leaf", k), g, replaced);
       g = replaced;
@@ -378,7 +389,10 @@ class GraphTask {
       NoGradGuard no_grad;
       m.grad.add_(g);
     }
-    for (std::size_t k = 0; k < m.post_accumulate_hooks.size(); ++k) m.post_accumulate_hooks[k](leaf);
+    for (std::size_t k = 0; k < m.post_accumulate_hooks.size(); ++k) {
+      const auto hook = m.post_accumulate_hooks[k];  // a copy, as above
+      hook(leaf);
+    }
   }
 
   static void check_hook_result(const std::string& hook, const Tensor& expected, const Tensor& got) {

@@ -254,11 +254,17 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
         "{}: a tensor saved for backward was converted from {} to {} after it was saved (nn::Module::to converts "
         "parameters in place); run the forward pass again after converting",
         owner ? owner->name() : "backward", dtype_name(dtype_), dtype_name(data_.dtype())));
-  if (data_.version() != version_)
+  if (data_.version() != version_) {
+    if (data_.storage()->converted())
+      throw AutogradError(fmt::format(
+          "{}: a tensor saved for backward was converted by nn::Module::to (or modified in place) after it was saved "
+          "(version {} at save, {} now); run the forward pass again after converting",
+          owner ? owner->name() : "backward", version_, data_.version()));
     throw AutogradError(fmt::format(
         "{}: a tensor saved for backward was modified by an in-place operation (version {} at save, {} now); "
         "clone it before modifying it in place",
         owner ? owner->name() : "backward", version_, data_.version()));
+  }
   if (is_output_ && output_requires_grad_ && is_grad_enabled() && owner) {
     // create_graph: the output gets its grad_fn back so the backward is recorded.
     Tensor t = make_view(data_, data_.shape(), Dims(data_.strides()), data_.storage_offset());

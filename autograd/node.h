@@ -209,7 +209,8 @@ class Node : public std::enable_shared_from_this<Node> {
   /// norms with weight and bias) allocate no vector.
   static constexpr std::size_t kInlineInputs = 3;
   /// Gradients in and out of a backward, inline up to kInlineInputs: a pass
-  /// over a graph of one- and two-input ops allocates no list per node.
+  /// over a graph of ops with up to three inputs and outputs allocates no
+  /// list per node.
   using GradList = SmallVector<Tensor, kInlineInputs>;
 
   /// grads holds one gradient per output (undefined where none flowed).

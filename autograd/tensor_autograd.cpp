@@ -1,4 +1,6 @@
 // The autograd members of tg::Tensor.
+#include <mutex>
+
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/engine.h>
@@ -121,6 +123,9 @@ void autograd::install_retain_hook(const Tensor& t, AutogradMeta& m) {
   std::weak_ptr<TensorImpl> weak = t.impl_ptr();
   const Node* fn = m.grad_fn.get();
   const std::uint32_t nr = m.output_nr;
+  // Under the node's lock, as the engine runs its hooks (recursive: a hook
+  // running on this thread may register another).
+  std::lock_guard lock(m.grad_fn->mutex());
   m.grad_fn->output_hooks().emplace_back(nr, [weak, fn, nr](const Tensor& g) {
     auto impl = weak.lock();
     if (!impl) return Tensor();
@@ -147,8 +152,12 @@ void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
   if (!requires_grad())
     throw AutogradError("register_hook: cannot register a hook on a tensor that does not require grad");
   auto& m = ensure_meta(*this);
-  if (m.grad_fn) m.grad_fn->output_hooks().emplace_back(m.output_nr, std::move(hook));
-  else m.hooks.push_back(std::move(hook));
+  if (m.grad_fn) {
+    std::lock_guard lock(m.grad_fn->mutex());  // as the engine runs the node's hooks
+    m.grad_fn->output_hooks().emplace_back(m.output_nr, std::move(hook));
+  } else {
+    m.hooks.push_back(std::move(hook));
+  }
 }
 
 void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {

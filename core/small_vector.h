@@ -2,8 +2,9 @@
 /// @file
 /// tg::SmallVector: a std::vector that keeps its first N elements inside
 /// itself and goes to the heap only past them. Autograd nodes hold their
-/// edges and input shapes in one, so recording an op of one or two inputs
-/// allocates no vector at all (issue 13: per-op cost).
+/// edges, input shapes and gradient lists in one, so recording and running
+/// the backward of an op of up to three inputs allocates no vector at all
+/// (issue 13: per-op cost).
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -29,7 +30,7 @@ class SmallVector {
   SmallVector() noexcept = default;
   /// `n` value-initialised elements (inline when n <= N).
   /// @param n how many
-  explicit SmallVector(std::size_t n) { resize(n); }
+  explicit SmallVector(std::size_t n) : SmallVector() { resize(n); }
   /// A copy of `other`'s elements.
   /// @param other the vector copied
   SmallVector(const SmallVector& other) {

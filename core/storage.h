@@ -107,6 +107,15 @@ class Storage {
   /// The number of in-place modifications so far (saved tensors compare it).
   std::uint32_t version() const { return version_.load(std::memory_order_relaxed); }
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }  ///< records an in-place modification
+  /// This fresh storage takes the place of `old` under a tensor converted in
+  /// place (nn::Module::to): its count continues past old's, so a tensor
+  /// saved before the conversion never matches it, however many round trips.
+  void continue_versions_of(const Storage& old) {
+    version_.store(old.version() + 1, std::memory_order_relaxed);
+    converted_ = true;
+  }
+  /// Whether continue_versions_of made it (the error of a saved tensor says so).
+  bool converted() const { return converted_; }
 
   /// Tensors sharing this memory that follow its in-place changes (autograd's
   /// tracked views, which remake their history from their base's): the other
@@ -129,6 +138,7 @@ class Storage {
   std::atomic<std::uint32_t> version_{0};
   std::atomic<std::int32_t> followers_{0};
   bool owns_data_ = true;
+  bool converted_ = false;
   std::atomic<bool> followers_known_{true};
   void (*deleter_)(void*, void*) = nullptr;
   void* deleter_ctx_ = nullptr;

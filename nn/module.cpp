@@ -417,6 +417,7 @@ void Module::to(DType dtype) {
     if (auto* m = static_cast<autograd::AutogradMeta*>(impl->autograd.get()))
       m->set_view(Tensor(), autograd::AutogradMeta::ViewKind::kPlain, nullptr);
     impl->storage->forget_followers();
+    converted.storage()->continue_versions_of(*impl->storage);
     impl->storage = converted.storage();
     impl->dtype = dtype;
     impl->offset = converted.storage_offset();

@@ -162,6 +162,35 @@ TEST_CASE("retain_grad follows the tensor's current value and keeps the graph un
   }
 }
 
+// A hook may register further hooks while the engine runs the node's hooks
+// (the list grows under the running one): each registration is kept, the
+// new hook on this output runs in the same pass, and nothing reads freed
+// memory (the sanitizer build would say).
+TEST_CASE("a hook that registers hooks while backward runs") {
+  Tensor x = tg::ones({3}, {.requires_grad = true});
+  Tensor y = x * 2;
+  int ran = 0;
+  y.register_hook([&](const Tensor&) {
+    for (int k = 0; k < 20; ++k)
+      y.register_hook([&ran](const Tensor&) {
+        ++ran;
+        return Tensor();
+      });
+    return Tensor();
+  });
+  y.sum().backward();
+  CHECK(ran == 20);
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{2, 2, 2});
+  // Leaf hooks likewise.
+  Tensor z = tg::ones({2}, {.requires_grad = true});
+  z.register_hook([&](const Tensor& g) {
+    for (int k = 0; k < 20; ++k) z.register_hook([](const Tensor& h) { return h; });
+    return g * 3;
+  });
+  (z * 1).sum().backward();
+  CHECK(z.grad().to_vector<double>() == std::vector<double>{3, 3});
+}
+
 TEST_CASE("hooks see and may replace gradients") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
   std::vector<double> seen;

@@ -14,6 +14,7 @@ namespace {
 struct Counted {
   static inline int live = 0;
   std::string value;
+  Counted() : value("-") { ++live; }
   explicit Counted(std::string v) : value(std::move(v)) { ++live; }
   Counted(const Counted& o) : value(o.value) { ++live; }
   Counted(Counted&& o) noexcept : value(std::move(o.value)) { ++live; }
@@ -21,6 +22,31 @@ struct Counted {
 };
 
 }  // namespace
+
+TEST_CASE("SmallVector's resize and size constructor make and destroy elements as std::vector's") {
+  {
+    tg::SmallVector<Counted, 2> v(2);  // inline
+    CHECK(v.capacity() == 2);
+    CHECK(Counted::live == 2);
+    v[0].value = "a";
+    v.resize(5);  // past the inline room: the first keeps its value
+    REQUIRE(v.size() == 5);
+    CHECK(v.capacity() >= 5);
+    CHECK(Counted::live == 5);
+    CHECK(v[0].value == "a");
+    CHECK(v[4].value == "-");
+    v.resize(1);
+    CHECK(v.size() == 1);
+    CHECK(Counted::live == 1);
+    tg::SmallVector<Counted, 2> w(std::move(v));
+    CHECK(v.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty and usable
+    v.resize(3);
+    CHECK(Counted::live == 4);
+    tg::SmallVector<Counted, 2> none(0);
+    CHECK(none.empty());
+  }
+  CHECK(Counted::live == 0);
+}
 
 TEST_CASE("SmallVector holds N elements inline and grows onto the heap past them") {
   {

@@ -184,8 +184,9 @@ TEST_CASE("to(dtype) leaves the views made before it in the old memory, followin
 // accumulation refuses) and read by it (an input with grad: unpacking the
 // saved weight refuses), in both directions of conversion.
 TEST_CASE("to(dtype) between the forward and backward is refused, naming nn::Module::to") {
-  for (auto [from, to] : {std::pair{tg::kFloat32, tg::kFloat64}, std::pair{tg::kFloat64, tg::kFloat32}})
+  for (const auto& dtypes : {std::pair{tg::kFloat32, tg::kFloat64}, std::pair{tg::kFloat64, tg::kFloat32}})
     for (bool input_grad : {false, true}) {
+      const tg::DType from = dtypes.first, to = dtypes.second;  // (Clang 14: no structured bindings in CAPTURE)
       CAPTURE(tg::dtype_name(from));
       CAPTURE(input_grad);
       tg::nn::Linear fc(2, 3);
@@ -196,12 +197,35 @@ TEST_CASE("to(dtype) between the forward and backward is refused, naming nn::Mod
       CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("nn::Module::to"), tg::AutogradError);
       for (const Tensor& p : fc.parameters()) {
         CHECK(p.dtype() == to);
-        if (p.grad().defined()) CHECK(p.grad().dtype() == to);
+        CHECK_FALSE(p.grad().defined());  // nothing accumulated, in any dtype
       }
       // The forward run again after converting trains as usual.
       fc(x.detach().to(to)).pow(2).sum().backward();
       for (const Tensor& p : fc.parameters()) CHECK(p.grad().dtype() == to);
     }
+}
+
+// The same, for the other ways a converted leaf could get a gradient of the
+// old dtype: tg::grad (which gives gradients instead of accumulating them),
+// and a round trip of conversions, whose memory is fresh but whose dtype is
+// the one saved (the saved weight must not match it).
+TEST_CASE("to(dtype) between the forward and tg::grad, or there and back, is refused too") {
+  tg::nn::Linear fc(2, 3);
+  Tensor x = tg::randn({4, 2});
+  Tensor loss = fc(x).pow(2).sum();
+  fc.to(tg::kFloat64);
+  CHECK_THROWS_WITH_AS(tg::grad({loss}, {fc.weight}), doctest::Contains("nn::Module::to"), tg::AutogradError);
+
+  tg::nn::Linear back(2, 3);
+  Tensor xg = tg::randn({4, 2}, {.requires_grad = true});  // the backward reads the saved weight
+  Tensor loss2 = back(xg).pow(2).sum();
+  back.to(tg::kFloat64);
+  {
+    tg::NoGradGuard no_grad;
+    back.weight.mul_(2);  // what an optimizer step in float64 would do
+  }
+  back.to(tg::kFloat32);
+  CHECK_THROWS_WITH_AS(loss2.backward(), doctest::Contains("nn::Module::to"), tg::AutogradError);
 }
 
 TEST_CASE("state_dict round trip into a fresh model") {
