@@ -149,6 +149,13 @@ constexpr To convert_element(From v) {
   else return static_cast<To>(v);
 }
 
+/// The C++ types a tensor stores, one per DType (float for kFloat32, ...).
+template <class T>
+concept ElementType = std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int64_t> ||
+    std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int16_t> || std::is_same_v<T, std::int8_t> ||
+    std::is_same_v<T, std::uint8_t> || std::is_same_v<T, bool> || std::is_same_v<T, Half> ||
+    std::is_same_v<T, BFloat16>;
+
 /// The DType of the C++ element type T (float is kFloat32, ...).
 template <class T>
 constexpr DType dtype_of() {

@@ -128,7 +128,7 @@ TensorBase make_view(const TensorBase& base, Dims sizes, Dims strides, std::int6
   return TensorBase(std::move(impl));
 }
 
-template <class T>
+template <ElementType T>
 T TensorBase::item() const {
   if (numel() != 1)
     throw ShapeError(fmt::format("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", numel(),
@@ -136,7 +136,7 @@ T TensorBase::item() const {
   return dispatch(dtype(), [&]<class S>() { return convert_element<T>(*static_cast<const S*>(raw_data())); });
 }
 
-template <class T>
+template <ElementType T>
 std::vector<T> TensorBase::to_vector() const {
   TensorBase dst = make_tensor(shape(), dtype_of<T>());
   dispatch(dtype(), [&]<class S>() { kernel::map1<T, S>(dst, *this, [](S v) { return convert_element<T>(v); }); });
@@ -144,13 +144,20 @@ std::vector<T> TensorBase::to_vector() const {
   return std::vector<T>(p, p + numel());
 }
 
-template float TensorBase::item<float>() const;
-template double TensorBase::item<double>() const;
-template std::int64_t TensorBase::item<std::int64_t>() const;
-template bool TensorBase::item<bool>() const;
-template std::vector<float> TensorBase::to_vector<float>() const;
-template std::vector<double> TensorBase::to_vector<double>() const;
-template std::vector<std::int64_t> TensorBase::to_vector<std::int64_t>() const;
-template std::vector<bool> TensorBase::to_vector<bool>() const;
+// Every element type the header's ElementType admits, so none fails to link.
+#define TG_INSTANTIATE_SCALAR_READS(T)    \
+  template T TensorBase::item<T>() const; \
+  template std::vector<T> TensorBase::to_vector<T>() const;
+TG_INSTANTIATE_SCALAR_READS(float)
+TG_INSTANTIATE_SCALAR_READS(double)
+TG_INSTANTIATE_SCALAR_READS(std::int64_t)
+TG_INSTANTIATE_SCALAR_READS(std::int32_t)
+TG_INSTANTIATE_SCALAR_READS(std::int16_t)
+TG_INSTANTIATE_SCALAR_READS(std::int8_t)
+TG_INSTANTIATE_SCALAR_READS(std::uint8_t)
+TG_INSTANTIATE_SCALAR_READS(bool)
+TG_INSTANTIATE_SCALAR_READS(Half)
+TG_INSTANTIATE_SCALAR_READS(BFloat16)
+#undef TG_INSTANTIATE_SCALAR_READS
 
 }  // namespace tg

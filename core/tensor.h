@@ -133,11 +133,12 @@ class TensorBase {
     return static_cast<char*>(i.storage->data()) + i.offset * static_cast<std::int64_t>(itemsize(i.dtype));
   }
 
-  /// The single value of a one-element tensor, converted to T.
-  template <class T>
+  /// The single value of a one-element tensor, converted to T (any type a
+  /// tensor stores: float, double, Half, BFloat16, int64/32/16/8, uint8, bool).
+  template <ElementType T>
   T item() const;
-  /// All elements in row-major order, converted to T.
-  template <class T>
+  /// All elements in row-major order, converted to T (as item's).
+  template <ElementType T>
   std::vector<T> to_vector() const;
 
   /// The storage's version counter, which in-place ops bump (autograd checks

@@ -12,6 +12,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/index.h>
+#include <tapegrad/core/kernels/inplace.h>
 #include <tapegrad/core/profiler.h>
 
 #include <fmt/format.h>
@@ -421,10 +422,12 @@ Tensor& index_put_(Tensor& x, const std::vector<TensorIndex>& indices, const Ten
           fmt::format("{}: shape mismatch: value tensor of shape {} cannot be broadcast to indexing "
                       "result of shape {}",
                       op, shape_str(values.sizes()), shape_str(w.sizes())));
+    kernel::check_writable(w, op);
     if (accumulate) w.add_(values);
     else w.copy_(values);
     return x;
   }
+  kernel::check_writable(w, op);  // as write_back: the op's name, before the work
   const Plan p = plan(w, r, op);
   // The new value of the indexed region is computed apart (a fresh tensor)
   // and copied in, so copy_ rewrites the history of a view's base.
@@ -556,6 +559,9 @@ Tensor& write_back(Tensor& self, const char* op, F f) {
         "{}: a leaf tensor that requires grad (shape {}) cannot be modified in place while grad mode is on; "
         "modify it under tg::NoGradGuard or work on a clone()",
         op, shape_str(self.sizes())));
+  // Refused here, under the op's own name and before the work, what the
+  // copy_ below would refuse as copy_'s (an expanded self).
+  kernel::check_writable(self, op);
   const Tensor before = is_grad_enabled() ? tg::clone(self) : self;
   self.copy_(f(before));
   return self;

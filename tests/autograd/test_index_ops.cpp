@@ -505,4 +505,30 @@ TEST_CASE("bad indices are tg errors naming the op and the shapes") {
       "masked_select");
 }
 
+// An in-place index or scatter write into an expanded tensor (several
+// elements share memory) is refused under the op's own name, before any
+// work: each was refused as copy_'s (the write-back's) after computing the
+// whole result.
+TEST_CASE("index and scatter writes into an expanded tensor name their op") {
+  const auto expanded = [] { return tg::zeros({1, 3}).expand({2, 3}); };
+  const Tensor idx = tg::tensor(std::vector<std::int64_t>{0, 1}, {1, 2});
+  const Tensor rows = tg::tensor(std::vector<std::int64_t>{0, 1}, {2});
+  const Tensor src = tg::ones({1, 2});
+  const auto refused = [](const char* op, const std::function<void()>& f) {
+    CAPTURE(op);
+    CHECK_THROWS_WITH_AS(f(), doctest::Contains((std::string(op) + ": ").c_str()), tg::ValueError);
+  };
+  refused("scatter_", [&] { expanded().scatter_(0, idx, 1.0); });
+  refused("scatter_", [&] { expanded().scatter_(0, idx, src); });
+  refused("scatter_add_", [&] { expanded().scatter_add_(0, idx, src); });
+  refused("scatter_reduce_", [&] { expanded().scatter_reduce_(0, idx, src, "amax"); });
+  refused("index_fill_", [&] { expanded().index_fill_(0, rows, 2.0); });
+  refused("index_add_", [&] { expanded().index_add_(0, rows, tg::ones({2, 3})); });
+  refused("index_copy_", [&] { expanded().index_copy_(0, rows, tg::ones({2, 3})); });
+  refused("index_put_", [&] {
+    Tensor e = expanded();
+    tg::index_put_(e, {rows}, tg::ones({2, 3}), false);
+  });
+}
+
 }  // namespace test_index_ops

@@ -92,6 +92,28 @@ TEST_CASE("item and to_vector convert between dtypes") {
   CHECK(tg::tensor({-0.5}, {}, {.dtype = tg::kFloat64}).item<bool>());
 }
 
+// Every element type a tensor stores can be read back as any of them (each
+// was a link error but float, double, int64 and bool), with the dtype
+// conversion's meaning: floats truncate toward zero into integers, integers
+// wrap into narrower ones, 16-bit floats round.
+TEST_CASE("item and to_vector read every element type") {
+  const Tensor t = tg::tensor({-2.5, 0, 3.75, 300}, {4}, {.dtype = tg::kFloat64});
+  CHECK(t.to_vector<std::int32_t>() == std::vector<std::int32_t>{-2, 0, 3, 300});
+  CHECK(t.to_vector<std::int16_t>() == std::vector<std::int16_t>{-2, 0, 3, 300});
+  CHECK(t.to(tg::kInt64).to_vector<std::int8_t>() == std::vector<std::int8_t>{-2, 0, 3, 44});  // 300 wraps
+  CHECK(t.to(tg::kInt64).to_vector<std::uint8_t>() == std::vector<std::uint8_t>{254, 0, 3, 44});
+  CHECK(static_cast<float>(t.to_vector<tg::Half>()[2]) == 3.75f);
+  CHECK(static_cast<float>(t.to_vector<tg::BFloat16>()[3]) == 300.0f);
+  const Tensor one = tg::tensor({7}, {}, {.dtype = tg::kInt32});
+  CHECK(one.item<int>() == 7);
+  CHECK(one.item<std::int16_t>() == 7);
+  CHECK(one.item<std::int8_t>() == 7);
+  CHECK(one.item<std::uint8_t>() == 7);
+  CHECK(static_cast<float>(one.item<tg::Half>()) == 7.0f);
+  CHECK(static_cast<float>(one.item<tg::BFloat16>()) == 7.0f);
+  CHECK(tg::tensor({1.5}, {}, {.dtype = tg::kFloat16}).item<double>() == 1.5);
+}
+
 TEST_CASE("manual_seed makes random numbers repeat exactly") {
   tg::manual_seed(42);
   auto a = tg::randn({100}).to_vector<float>();
