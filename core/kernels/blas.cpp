@@ -39,8 +39,11 @@ blasint to_blasint(std::int64_t v, const char* op, std::int64_t m, std::int64_t 
 
 CBLAS_TRANSPOSE flag(GemmLayout l) { return l.trans ? CblasTrans : CblasNoTrans; }
 
+// float32 products from this many multiply-adds up go to oneDNN's sgemm when
+// it is there (m * n * k, in double: the product of three sizes may pass 2^63).
+constexpr double kDnnlMinProduct = 0x1p20;
+
 #ifdef TAPEGRAD_HAVE_DNNL
-constexpr double kDnnlMinProduct = 0x1p20;  // m * n * k, in double: the product of three sizes may pass 2^63
 
 // Whether the routing below follows AMD's rules: this CPU is AMD's, unless
 // detail::gemm_amd_rules says otherwise.
@@ -131,6 +134,23 @@ T integer_scalar(double s, double alpha, double beta, const char* op) {
   return static_cast<T>(s);
 }
 
+// Whether a float32 A B^T (a Linear layer's forward product) below oneDNN's
+// line runs faster through OpenBLAS as A times a transposed copy of B. Its
+// small-matrix kernels take A B^T only for some shapes (few rows and
+// columns); elsewhere it packs B^T slowly: a grid of m = 32..256,
+// n = 10..256, k = 16..512 (1 thread, OpenBLAS 0.3.21, Zen 4) gave the copy
+// and A B 0.55-0.82x the time of A B^T wherever k <= 32, n >= 64 or m >= 128,
+// and up to 1.69x where the small kernels run (m <= 64, n <= 32, k >= 64),
+// which keep A B^T (docs/performance.md, round seventeen). The seed model's
+// 32x64x32 layer: 1.87 -> 1.32 us.
+bool transpose_b_first(std::int64_t m, std::int64_t n, std::int64_t k, GemmLayout la, GemmLayout lb) {
+  if (la.trans || !lb.trans || m < 1 || n < 1 || k < 1) return false;
+  // Only inside the measured grid, which stops at oneDNN's line (also when
+  // oneDNN is not installed and larger products stay with OpenBLAS).
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kDnnlMinProduct) return false;
+  return k <= 32 || n >= 64 || m >= 128;
+}
+
 void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const void* a, GemmLayout la,
                const void* b, GemmLayout lb, double beta, void* c, std::int64_t ldc, const char* op) {
   const blasint M = to_blasint(m, op, m, n, k), N = to_blasint(n, op, m, n, k), K = to_blasint(k, op, m, n, k);
@@ -197,6 +217,15 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
     }
   }
 #endif
+  if (dtype == kFloat32 && transpose_b_first(m, n, k, la, lb)) {
+    // B^T copied into a block of the caching allocator, then A B as OpenBLAS
+    // multiplies fastest (its transposing copy, as add_transposed's).
+    const TensorBase bt = make_tensor({k, n}, kFloat32);
+    cblas_somatcopy(CblasRowMajor, CblasTrans, N, K, 1.0f, static_cast<const float*>(b), ldb, bt.data_ptr<float>(), N);
+    cblas_sgemm(CblasRowMajor, flag(la), CblasNoTrans, M, N, K, static_cast<float>(alpha), static_cast<const float*>(a),
+                lda, bt.data_ptr<float>(), N, static_cast<float>(beta), static_cast<float*>(c), ldcc);
+    return;
+  }
   if (dtype == kFloat32)
     cblas_sgemm(CblasRowMajor, flag(la), flag(lb), M, N, K, static_cast<float>(alpha), static_cast<const float*>(a),
                 lda, static_cast<const float*>(b), ldb, static_cast<float>(beta), static_cast<float*>(c), ldcc);

@@ -324,6 +324,46 @@ TEST_CASE("float32 products either side of 2^20 multiply-adds (oneDNN above, Ope
   }
 }
 
+TEST_CASE("float32 A B^T below oneDNN's line, through a transposed copy of B or not: alpha, beta, ldb, ldc") {
+  // core/kernels/blas.cpp multiplies A by a transposed copy of B when k <= 32,
+  // n >= 64 or m >= 128 (below 2^20 multiply-adds), and keeps A B^T for
+  // OpenBLAS's small kernels otherwise: shapes on each side, B^T's rows
+  // strided past k, C's past n, and beta = 0 over a C of NaN.
+  tg::manual_seed(13);
+  const std::vector<std::array<std::int64_t, 3>> shapes = {{32, 64, 32}, {32, 16, 16},  {130, 10, 64},
+                                                           {3, 70, 5},   {32, 32, 128}, {64, 10, 200}};
+  for (const auto& shape : shapes) {
+    const std::int64_t m = shape[0], n = shape[1], k = shape[2];  // (Clang 14: no structured bindings in CAPTURE)
+    CAPTURE(m);
+    CAPTURE(n);
+    CAPTURE(k);
+    const Tensor a = random({m, k}), bt_wide = random({n, k + 5}), c = random({m, n});
+    const Tensor b = transposed(bt_wide.narrow(1, 2, k));  // [k, n], B^T's rows k + 5 apart
+    check_matmul(a, b);
+    const Ref product = ref_matmul(ref_of(a), ref_of(b));
+    Tensor got = kernel::addmm(c, a, b, 0.5, -2);
+    Ref want = product;
+    const auto cv = c.to_vector<double>();
+    for (std::size_t i = 0; i < want.v.size(); ++i) want.v[i] = 0.5 * cv[i] - 2 * want.v[i];
+    check_close(got, want, 1e-4);
+    const std::int64_t ldc = n + 3;
+    std::vector<float> out(static_cast<std::size_t>(m * ldc), std::numeric_limits<float>::quiet_NaN());
+    const Tensor bt = bt_wide.narrow(1, 2, k);
+    kernel::gemm(tg::kFloat32, m, n, k, 1.0, a.data_ptr<float>(), {false, k}, bt.data_ptr<float>(), {true, k + 5}, 0.0,
+                 out.data(), ldc);
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < ldc; ++j) {
+        const float v = out[static_cast<std::size_t>(i * ldc + j)];
+        if (j >= n) {
+          CHECK(std::isnan(v));
+          continue;
+        }
+        const double w = product.v[static_cast<std::size_t>(i * n + j)];
+        CHECK(std::abs(v - w) <= 1e-4 * (1 + std::abs(w)));
+      }
+  }
+}
+
 TEST_CASE("float32 A B^T, deep, on one and two threads (OpenBLAS under AMD's rules with two): alpha, beta") {
   // core/kernels/blas.cpp sends a deep (k >= 1024) A B^T with m >= 64,
   // n >= 256 and C of at most 2^18 elements to OpenBLAS instead of oneDNN
