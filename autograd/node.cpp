@@ -257,8 +257,9 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
   if (data_.version() != version_) {
     if (data_.storage()->converted())
       throw AutogradError(fmt::format(
-          "{}: a tensor saved for backward was converted by nn::Module::to (or modified in place) after it was saved "
-          "(version {} at save, {} now); run the forward pass again after converting",
+          "{}: a tensor saved for backward was modified in place or converted by nn::Module::to after it was saved "
+          "(version {} at save, {} now); clone it before modifying it in place, or run the forward pass again after "
+          "converting",
           owner ? owner->name() : "backward", version_, data_.version()));
     throw AutogradError(fmt::format(
         "{}: a tensor saved for backward was modified by an in-place operation (version {} at save, {} now); "

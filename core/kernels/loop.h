@@ -99,10 +99,11 @@ void for_each_group(std::int64_t count, std::int64_t numel, const Body& body) {
 
 // Folds eight partial results into one, pairwise: lanes 0-3 with 4-7, then
 // 0-1 with 2-3, then 0 with 1, in that order (with which lane each element
-// went to, this fixes a lane-wise reduction's order). Written out because GCC did not unroll the
-// loop over halving widths and kept the lanes on the stack, where 16-byte
-// loads of lanes just stored 8 bytes at a time missed store forwarding:
-// about 60 cycles for a 10-class row of the cross-entropy, in registers now.
+// went to, this fixes a lane-wise reduction's order). Written out because
+// GCC did not unroll the loop over halving widths and kept the lanes on the
+// stack, where 16-byte loads of lanes just stored 8 bytes at a time missed
+// store forwarding: about 60 cycles for a 10-class row of the
+// cross-entropy, in registers now.
 template <class Acc, class Combine>
 Acc fold_eight_lanes(Acc (&lanes)[8], Combine combine) {
   lanes[0] = combine(lanes[0], lanes[4]);
