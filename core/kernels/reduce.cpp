@@ -104,7 +104,13 @@ ReducePlan make_reduce_plan(const TensorBase& x, DimMask mask, bool reorder) {
       p.kept_strides.push_back(stride);
     }
   }
-  if (reorder) std::stable_sort(red.begin(), red.begin() + nred, [](auto a, auto b) { return a.second > b.second; });
+  // Largest stride first, ties in dim order: an insertion sort (stable, as
+  // std::stable_sort, whose buffer was a heap block for every reduction).
+  if (reorder)
+    for (int i = 1; i < nred; ++i)
+      for (int j = i; j > 0 && red[static_cast<std::size_t>(j)].second > red[static_cast<std::size_t>(j - 1)].second;
+           --j)
+        std::swap(red[static_cast<std::size_t>(j)], red[static_cast<std::size_t>(j - 1)]);
   for (int i = 0; i < nred; ++i) {
     const auto [size, stride] = red[static_cast<std::size_t>(i)];
     if (!p.red_sizes.empty() && p.red_strides.back() == stride * size) {

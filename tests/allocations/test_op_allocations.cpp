@@ -124,6 +124,24 @@ TEST_CASE("a backward pass does not allocate per node") {
   CHECK(long_chain - short_chain <= 4);
 }
 
+// A reduction's plan sorts its reduced dims without a heap buffer (a bias
+// gradient's sum over the batch took one per call through std::stable_sort):
+// only the output's storage, from the caching allocator.
+TEST_CASE("a reduction allocates nothing from the heap on warm caches") {
+  if (!counting()) return;
+  const Tensor x = tg::ones({32, 10});
+  const Tensor xt = tg::ones({10, 32}).t();  // reduced dims reordered by stride
+  tg::NoGradGuard no_grad;
+  for (const Tensor& t : {x, xt}) {
+    const Counts c = count(kReps, [&] {
+      Tensor s = tg::sum(t, {0});
+      Tensor m = tg::mean(t);
+    });
+    CHECK(c.news == 0);
+    CHECK(c.storages == 2 * kReps);
+  }
+}
+
 TEST_CASE("the counting hook sees allocations") {
   if (!counting()) return;
   const std::int64_t before = g_news.load();
