@@ -99,6 +99,34 @@ void check_matmul(const Tensor& a, const Tensor& b) {
   check_close(kernel::matmul(a, b), ref_matmul(ref_of(a), ref_of(b)), tol_for(a.dtype()));
 }
 
+// float32 C = 0.5 C - 2 A B through addmm, against `product` (A B, ref_matmul's).
+void check_scaled_addmm(const Tensor& c, const Tensor& a, const Tensor& b, const Ref& product) {
+  Ref want = product;
+  const auto cv = c.to_vector<double>();
+  for (std::size_t i = 0; i < want.v.size(); ++i) want.v[i] = 0.5 * cv[i] - 2 * want.v[i];
+  check_close(kernel::addmm(c, a, b, 0.5, -2), want, 1e-4);
+}
+
+// float32 A B through kernel::gemm straight into a C full of NaN whose rows
+// are n + 3 apart: beta = 0 must not read C, and the padding columns stay
+// untouched. `product` is A B (ref_matmul's).
+void check_gemm_into_nan(std::int64_t m, std::int64_t n, std::int64_t k, const Tensor& a, kernel::GemmLayout la,
+                         const Tensor& b, kernel::GemmLayout lb, const Ref& product) {
+  const std::int64_t ldc = n + 3;
+  std::vector<float> out(static_cast<std::size_t>(m * ldc), std::numeric_limits<float>::quiet_NaN());
+  kernel::gemm(tg::kFloat32, m, n, k, 1.0, a.data_ptr<float>(), la, b.data_ptr<float>(), lb, 0.0, out.data(), ldc);
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < ldc; ++j) {
+      const float got = out[static_cast<std::size_t>(i * ldc + j)];
+      if (j >= n) {
+        CHECK(std::isnan(got));
+        continue;
+      }
+      const double want = product.v[static_cast<std::size_t>(i * n + j)];
+      CHECK(std::abs(got - want) <= 1e-4 * (1 + std::abs(want)));
+    }
+}
+
 }  // namespace
 
 TEST_CASE("matmul 2-D matches a triple loop on assorted shapes, float32 and float64") {
@@ -297,30 +325,9 @@ TEST_CASE("float32 products either side of 2^20 multiply-adds (oneDNN above, Ope
     // Row-strided blocks of wider matrices: leading dimensions above the rows' lengths.
     const Tensor wide_a = random({m, k + 7}), wide_b = random({k, n + 5});
     check_matmul(wide_a.narrow(1, 3, k), wide_b.narrow(1, 0, n));
-    // alpha and beta, with a NaN input that beta = 0 must not read.
-    const Tensor c = random({m, n});
-    Tensor got = kernel::addmm(c, transposed(at), b, 0.5, -2);
-    Ref want = ref_matmul(ref_of(transposed(at)), ref_of(b));
-    const auto cv = c.to_vector<double>();
-    for (std::size_t i = 0; i < want.v.size(); ++i) want.v[i] = 0.5 * cv[i] - 2 * want.v[i];
-    check_close(got, want, 1e-4);
-    // Straight into an output full of NaN with a leading dimension past its rows:
-    // beta = 0 must not read C, and the padding columns stay untouched.
-    const std::int64_t ldc = n + 3;
-    std::vector<float> out(static_cast<std::size_t>(m * ldc), std::numeric_limits<float>::quiet_NaN());
-    kernel::gemm(tg::kFloat32, m, n, k, 1.0, a.data_ptr<float>(), {false, k}, b.data_ptr<float>(), {false, n}, 0.0,
-                 out.data(), ldc);
-    const Ref direct = ref_matmul(ref_of(a), ref_of(b));
-    for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = 0; j < ldc; ++j) {
-        const float got = out[static_cast<std::size_t>(i * ldc + j)];
-        if (j >= n) {
-          CHECK(std::isnan(got));
-          continue;
-        }
-        const double want = direct.v[static_cast<std::size_t>(i * n + j)];
-        CHECK(std::abs(got - want) <= 1e-4 * (1 + std::abs(want)));
-      }
+    // alpha and beta, then beta = 0 into a C of NaN with a leading dimension past its rows.
+    check_scaled_addmm(random({m, n}), transposed(at), b, ref_matmul(ref_of(transposed(at)), ref_of(b)));
+    check_gemm_into_nan(m, n, k, a, {false, k}, b, {false, n}, ref_matmul(ref_of(a), ref_of(b)));
   }
 }
 
@@ -337,30 +344,12 @@ TEST_CASE("float32 A B^T below oneDNN's line, through a transposed copy of B or 
     CAPTURE(m);
     CAPTURE(n);
     CAPTURE(k);
-    const Tensor a = random({m, k}), bt_wide = random({n, k + 5}), c = random({m, n});
-    const Tensor b = transposed(bt_wide.narrow(1, 2, k));  // [k, n], B^T's rows k + 5 apart
+    const Tensor a = random({m, k}), bt = random({n, k + 5}).narrow(1, 2, k);  // B^T's rows k + 5 apart
+    const Tensor b = transposed(bt);                                           // [k, n]
     check_matmul(a, b);
     const Ref product = ref_matmul(ref_of(a), ref_of(b));
-    Tensor got = kernel::addmm(c, a, b, 0.5, -2);
-    Ref want = product;
-    const auto cv = c.to_vector<double>();
-    for (std::size_t i = 0; i < want.v.size(); ++i) want.v[i] = 0.5 * cv[i] - 2 * want.v[i];
-    check_close(got, want, 1e-4);
-    const std::int64_t ldc = n + 3;
-    std::vector<float> out(static_cast<std::size_t>(m * ldc), std::numeric_limits<float>::quiet_NaN());
-    const Tensor bt = bt_wide.narrow(1, 2, k);
-    kernel::gemm(tg::kFloat32, m, n, k, 1.0, a.data_ptr<float>(), {false, k}, bt.data_ptr<float>(), {true, k + 5}, 0.0,
-                 out.data(), ldc);
-    for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = 0; j < ldc; ++j) {
-        const float v = out[static_cast<std::size_t>(i * ldc + j)];
-        if (j >= n) {
-          CHECK(std::isnan(v));
-          continue;
-        }
-        const double w = product.v[static_cast<std::size_t>(i * n + j)];
-        CHECK(std::abs(v - w) <= 1e-4 * (1 + std::abs(w)));
-      }
+    check_scaled_addmm(random({m, n}), a, b, product);
+    check_gemm_into_nan(m, n, k, a, {false, k}, bt, {true, k + 5}, product);
   }
 }
 
@@ -386,11 +375,7 @@ TEST_CASE("float32 A B^T, deep, on one and two threads (OpenBLAS under AMD's rul
       tg::detail::gemm_amd_rules = amd;
       tg::set_num_threads(threads);
       check_matmul(a, transposed(bt));
-      Tensor got = kernel::addmm(c, a, transposed(bt), 0.5, -2);
-      Ref want = product;
-      const auto cv = c.to_vector<double>();
-      for (std::size_t i = 0; i < want.v.size(); ++i) want.v[i] = 0.5 * cv[i] - 2 * want.v[i];
-      check_close(got, want, 1e-4);
+      check_scaled_addmm(c, a, transposed(bt), product);
     }
 }
 
