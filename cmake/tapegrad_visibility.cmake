@@ -13,10 +13,15 @@
 # declaration outside the installed headers that must still be exported.
 
 # tapegrad_public_headers(OUT layer...): the headers of those layers that are
-# installed, relative to the source tree.
+# installed, relative to the source tree. An item ending in .h is one header
+# (a layer's TYPES, see tapegrad_layer).
 function(tapegrad_public_headers out)
   set(headers "")
   foreach(layer ${ARGN})
+    if(layer MATCHES "\\.h$")
+      list(APPEND headers ${layer})
+      continue()
+    endif()
     file(GLOB_RECURSE found CONFIGURE_DEPENDS RELATIVE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/${layer}/*.h)
     list(APPEND headers ${found})
   endforeach()

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/data/pixels.h>
 
 namespace tg::data {
@@ -146,7 +147,7 @@ Example TensorDataset::get(std::size_t index) const {
   check_index("TensorDataset::get", index, size());
   if (transform_ == InputTransform::kToUnitFloat) {
     const std::size_t one[] = {index};
-    return {gather_unit_floats(inputs_, one).reshape(sizes_with_first(inputs_, std::nullopt)),
+    return {kernel::reshape(gather_unit_floats(inputs_, one), sizes_with_first(inputs_, std::nullopt)),
             row_view(targets_, index)};
   }
   return {row_view(inputs_, index), row_view(targets_, index)};

@@ -412,7 +412,7 @@ LoadedFile load_from(const ByteSource& src, std::string_view source) {
   LoadedFile out;
   out.metadata = std::move(header.metadata);
   for (Entry& e : header.entries) {
-    Tensor t = empty(e.shape, {.dtype = e.type->loads_as});
+    Tensor t = kernel::empty(e.shape, {.dtype = e.type->loads_as});
     const std::size_t nbytes = e.end - e.begin;
     if (e.type->widen) {
       std::vector<unsigned char> raw(nbytes);
