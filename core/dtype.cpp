@@ -10,8 +10,8 @@ void throw_unrepresentable(std::string_view op, double value, DType dtype) {
 }
 
 void throw_not_floating(std::string_view op, DType d) {
-  throw DTypeError(fmt::format("{}: expected a floating-point tensor (float16, bfloat16, float32 or float64), got {}",
-                               op, dtype_name(d)));
+  throw DTypeError(
+      fmt::format("{}: expected a floating-point tensor ({}), got {}", op, kFloatingDTypeNames, dtype_name(d)));
 }
 
 }  // namespace tg

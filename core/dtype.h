@@ -99,6 +99,8 @@ constexpr std::string_view dtype_name(DType d) {
 constexpr bool is_floating(DType d) {
   return d == DType::Float32 || d == DType::Float64 || d == DType::Float16 || d == DType::BFloat16;
 }
+/// The dtypes is_floating accepts, as error messages list them.
+inline constexpr std::string_view kFloatingDTypeNames = "float16, bfloat16, float32 or float64";
 /// The 16-bit floating dtypes, float16 and bfloat16 (is_reduced_float_v for C++ types).
 constexpr bool is_reduced_float(DType d) { return d == DType::Float16 || d == DType::BFloat16; }
 /// The integer dtypes (bool is not one, as in PyTorch's is_integral(include_bool=false)).

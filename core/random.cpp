@@ -103,7 +103,7 @@ TensorBase fill_random(Dims shape, DType dtype, Generator* g, const char* op, Dr
 
 void require_floating(DType d, const char* op) {
   if (!is_floating(d))
-    throw DTypeError(fmt::format("{}: expected a floating dtype (float32 or float64), got {}", op, dtype_name(d)));
+    throw DTypeError(fmt::format("{}: expected a floating dtype ({}), got {}", op, kFloatingDTypeNames, dtype_name(d)));
 }
 
 }  // namespace

@@ -401,8 +401,8 @@ void Module::to(DType dtype) {
   // As PyTorch's Module.to: only floating dtypes, since integer parameters
   // could not be trained (and buffers would lose their fractions).
   if (!is_floating(dtype))
-    throw DTypeError(fmt::format("{}.to: only floating dtypes (float32, float64) are accepted, got {}", type_name(),
-                                 dtype_name(dtype)));
+    throw DTypeError(fmt::format("{}.to: only floating dtypes ({}) are accepted, got {}", type_name(),
+                                 kFloatingDTypeNames, dtype_name(dtype)));
   NoGradGuard no_grad;
   auto convert = [dtype](Tensor t) {
     if (!t.defined() || !t.is_floating_point() || t.dtype() == dtype) return;

@@ -140,8 +140,8 @@ void check_params(const std::string& optimizer, const std::vector<std::vector<Te
       const Tensor& p = groups[g][i];
       if (!p.defined()) throw ValueError(fmt::format("{}: parameter {} of group {} is undefined", optimizer, i, g));
       if (!p.is_floating_point())
-        throw DTypeError(fmt::format("{}: parameter {} of group {} is {}, not float32 or float64", optimizer, i, g,
-                                     dtype_name(p.dtype())));
+        throw DTypeError(fmt::format("{}: parameter {} of group {} is {}, not a floating dtype ({})", optimizer, i, g,
+                                     dtype_name(p.dtype()), kFloatingDTypeNames));
       if (!p.is_leaf())
         throw ValueError(
             fmt::format("{}: parameter {} of group {} is not a leaf (it was computed by an op); "

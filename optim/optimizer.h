@@ -19,7 +19,7 @@
 ///
 /// Options are validated when the optimizer is made (ValueError naming the
 /// option and its value). step() runs with grad mode off as one loop over each
-/// parameter's data (float32 or float64), skipping parameters without a
+/// parameter's data (float16, bfloat16, float32 or float64), skipping parameters without a
 /// gradient; the update rules are those PyTorch documents for torch.optim.
 ///
 /// State dicts: state_dict() gives tensors named "state.<i>.<field>" (i counts

@@ -196,7 +196,8 @@ Tensor probabilities_forward(const Tensor& x, const Tensor& t, const ClassLoss& 
 // left to promote with the input. Errors name `op` and both.
 Tensor elementwise_loss_target(const char* op, const Tensor& input, const Tensor& target) {
   if (!input.is_floating_point())
-    throw DTypeError(fmt::format("{}: input must be float32 or float64, got {}", op, dtype_name(input.dtype())));
+    throw DTypeError(
+        fmt::format("{}: input must be floating ({}), got {}", op, kFloatingDTypeNames, dtype_name(input.dtype())));
   if (target.shape() != input.shape())
     throw ShapeError(fmt::format("{}: target must have the input's shape {}, got {} {}", op, shape_str(input.sizes()),
                                  dtype_name(target.dtype()), shape_str(target.sizes())));
@@ -434,7 +435,8 @@ void check_same_shape(const char* op, const char* a_name, const Tensor& a, const
 
 void check_floating(const char* op, const char* name, const Tensor& t) {
   if (!t.is_floating_point())
-    throw DTypeError(fmt::format("{}: {} must be float32 or float64, got {}", op, name, dtype_name(t.dtype())));
+    throw DTypeError(
+        fmt::format("{}: {} must be floating ({}), got {}", op, name, kFloatingDTypeNames, dtype_name(t.dtype())));
 }
 
 // A target of any dtype taken in the dtype of `like` (int64 labels such as

@@ -17,8 +17,8 @@ namespace {
 
 void require_floating(const char* op, const char* what, DType d) {
   if (!is_floating(d))
-    throw DTypeError(fmt::format("{}: {} must be a floating dtype (float16, bfloat16, float32 or float64), got {}", op,
-                                 what, dtype_name(d)));
+    throw DTypeError(
+        fmt::format("{}: {} must be a floating dtype ({}), got {}", op, what, kFloatingDTypeNames, dtype_name(d)));
 }
 
 // `t` as float64 values laid out contiguously in `shape` (broadcast).

@@ -166,7 +166,8 @@ constexpr auto kNoRowSkipped = [](std::int64_t) { return false; };
 ClassLayout class_layout(const char* op, const TensorBase& input) {
   if (input.dim() == 0) throw ShapeError(fmt::format("{}: input must have a class dim, got a scalar", op));
   if (!input.is_floating_point())
-    throw DTypeError(fmt::format("{}: input must be float32 or float64, got {}", op, dtype_name(input.dtype())));
+    throw DTypeError(
+        fmt::format("{}: input must be floating ({}), got {}", op, kFloatingDTypeNames, dtype_name(input.dtype())));
   ClassLayout l;
   if (input.dim() == 1) {
     l.c = input.size(0);

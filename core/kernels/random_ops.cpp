@@ -36,8 +36,8 @@ TensorBase multinomial(const TensorBase& probs, std::int64_t n, bool replacement
   if (probs.dim() != 1 && probs.dim() != 2)
     throw ShapeError(fmt::format("{}: probabilities must be 1-D or 2-D, got {}", op, shape_str(probs.sizes())));
   if (!is_floating(probs.dtype()))
-    throw DTypeError(
-        fmt::format("{}: probabilities must be float32 or float64, got {}", op, dtype_name(probs.dtype())));
+    throw DTypeError(fmt::format("{}: probabilities must be floating ({}), got {}", op, kFloatingDTypeNames,
+                                 dtype_name(probs.dtype())));
   if (n <= 0) throw ValueError(fmt::format("{}: the number of samples must be positive, got {}", op, n));
   const std::int64_t rows = probs.dim() == 2 ? probs.size(0) : 1, k = probs.size(-1);
   if (!replacement && n > k)

@@ -628,9 +628,7 @@ TensorBase var(const TensorBase& x, IntArrayRef dims, double correction, bool ke
 }
 
 TensorBase std(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim) {
-  if (!x.is_floating_point())
-    throw DTypeError(
-        fmt::format("std: expected a floating-point tensor (float32 or float64), got {}", dtype_name(x.dtype())));
+  if (!x.is_floating_point()) throw_not_floating("std", x.dtype());
   // Checked here too, so that a bad dim names std rather than the var under it.
   reduction_mask(dims, x.dim(), "std");
   if (!is_compute_dtype(x.dtype())) return to(std(widen(x), dims, correction, keepdim), x.dtype());

@@ -104,8 +104,10 @@ TEST_CASE("modules: a submodule shared at two paths is visited once, as in PyTor
 
 TEST_CASE("modules: to() a non-floating dtype is a DTypeError and changes nothing") {
   tg::nn::Linear fc(2, 3);
-  CHECK_THROWS_WITH_AS(fc.to(tg::kInt64), "Linear.to: only floating dtypes (float32, float64) are accepted, got int64",
-                       tg::DTypeError);
+  CHECK_THROWS_WITH_AS(
+      fc.to(tg::kInt64),
+      "Linear.to: only floating dtypes (float16, bfloat16, float32 or float64) are accepted, got int64",
+      tg::DTypeError);
   CHECK_THROWS_WITH_AS(fc.to(tg::kBool), doctest::Contains("got bool"), tg::DTypeError);
   CHECK(fc.weight.dtype() == tg::kFloat32);
   CHECK(fc.bias.dtype() == tg::kFloat32);

@@ -4,6 +4,9 @@
 // A mismatch that cannot be fixed names the optimizer and the parameter.
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -137,6 +140,47 @@ TEST_CASE("optimizers: state that no longer fits its parameter's shape names the
                        doctest::Contains("Adam: state \"exp_avg\" of parameter 0 of group 0 is float32 [2], but the "
                                          "parameter is now float32 [3]"),
                        tg::ShapeError);
+}
+
+TEST_CASE("floating-only checks list the dtypes they accept, and accept each one they list") {
+  // Every refusal names the four floating dtypes (tg::kFloatingDTypeNames);
+  // these messages once said "float32 or float64" while float16 and
+  // bfloat16 went through.
+  const std::string listed = std::string(tg::kFloatingDTypeNames);
+  const Tensor ints = tg::tensor({1, 2, 3, 4}, {2, 2});  // int64
+  const Tensor labels = tg::tensor({0, 1});
+  namespace F = tg::nn::functional;
+  const std::vector<std::pair<const char*, std::function<void()>>> refusals = {
+      {"Module::to", [] { tg::nn::Linear(2, 2).to(tg::kInt64); }},
+      {"Adam", [&] { tg::optim::Adam({ints}); }},
+      {"std", [&] { (void)tg::std(ints); }},
+      {"randn", [] { (void)tg::randn({2}, {.dtype = tg::kInt32}); }},
+      {"multinomial", [&] { (void)tg::multinomial(ints, 1); }},
+      {"cross_entropy", [&] { (void)F::cross_entropy(ints, labels); }},
+      {"mse_loss", [&] { (void)F::mse_loss(ints, ints); }},
+      {"triplet_margin_loss", [&] { (void)F::triplet_margin_loss(ints, ints, ints); }},
+  };
+  for (const auto& refusal : refusals) {
+    const std::string name = refusal.first;
+    CAPTURE(name);
+    CHECK_THROWS_WITH_AS(refusal.second(), doctest::Contains(listed.c_str()), tg::DTypeError);
+  }
+  // What the messages list goes through the same checks.
+  for (const tg::DType dt : {tg::kFloat16, tg::kBFloat16, tg::kFloat32, tg::kFloat64}) {
+    CAPTURE(tg::dtype_name(dt));
+    CHECK(listed.find(tg::dtype_name(dt)) != std::string::npos);
+    tg::nn::Linear fc(2, 2);
+    fc.to(dt);
+    tg::optim::Adam opt(fc.parameters());
+    const Tensor x = tg::ones({2, 2}, {.dtype = dt});
+    F::cross_entropy(fc(x), labels).backward();
+    opt.step();
+    CHECK(fc.weight.dtype() == dt);
+    CHECK(tg::std(x).dtype() == dt);
+    CHECK(tg::randn({2}, {.dtype = dt}).dtype() == dt);
+    CHECK(tg::multinomial(x, 1).dtype() == tg::kInt64);
+    CHECK(F::mse_loss(x, x).dtype() == dt);
+  }
 }
 
 }  // namespace test_optimizer_dtype
