@@ -8,6 +8,7 @@
 #include <limits>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/half.h>
@@ -202,6 +203,49 @@ T checked_scalar(double v, std::string_view op) {
   } else {
     return static_cast<T>(v);
   }
+}
+
+/// Whether the element `v` read out as To (item, to_vector) would not fit,
+/// as PyTorch's c10::checked_convert decides: an integer To refuses NaN,
+/// infinities and values outside its range (a fraction truncates toward zero),
+/// except that a negative integer may wrap into an unsigned type of at least
+/// its magnitude (int64 -1 reads as uint8 255, as in PyTorch); a floating To
+/// refuses finite values beyond its range (NaN and infinities are kept).
+/// Reading as bool, or reading a bool, always fits.
+template <class To, class From>
+constexpr bool element_overflows(From v) {
+  if constexpr (std::is_same_v<To, bool> || std::is_same_v<From, bool> || std::is_same_v<To, From>) {
+    return false;
+  } else if constexpr (is_floating_v<From> || is_reduced_float_v<From>) {
+    const double d = is_reduced_float_v<From> ? static_cast<double>(static_cast<float>(v)) : static_cast<double>(v);
+    if constexpr (std::is_integral_v<To>) {
+      constexpr double lo = static_cast<double>(std::numeric_limits<To>::min());
+      constexpr double hi =
+          -static_cast<double>(std::numeric_limits<std::make_signed_t<To>>::min()) * (std::is_signed_v<To> ? 1.0 : 2.0);
+      return !(std::trunc(d) >= lo && d < hi);
+    } else {
+      return std::isfinite(d) && std::fabs(d) > static_cast<double>(std::numeric_limits<To>::max());
+    }
+  } else if constexpr (std::is_integral_v<To>) {
+    if (std::is_unsigned_v<To> && v < 0)
+      return std::cmp_greater(-static_cast<std::uint64_t>(v), std::numeric_limits<To>::max());
+    return std::cmp_less(v, std::numeric_limits<To>::min()) || std::cmp_greater(v, std::numeric_limits<To>::max());
+  } else {
+    return std::fabs(static_cast<double>(v)) > static_cast<double>(std::numeric_limits<To>::max());
+  }
+}
+
+/// convert_element, refusing (ValueError naming `op`, the value and To's
+/// dtype) a value that element_overflows says does not fit.
+template <class To, class From>
+To checked_element(From v, std::string_view op) {
+  if (element_overflows<To>(v)) {
+    double shown;
+    if constexpr (is_reduced_float_v<From>) shown = static_cast<double>(static_cast<float>(v));
+    else shown = static_cast<double>(v);
+    throw_unrepresentable(op, shown, dtype_of<To>());
+  }
+  return convert_element<To>(v);
 }
 
 namespace detail {

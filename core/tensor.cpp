@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/core/dtype_check.h>
+#include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
 
 namespace tg {
@@ -133,13 +134,24 @@ T TensorBase::item() const {
   if (numel() != 1)
     throw ShapeError(fmt::format("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", numel(),
                                  shape_str(sizes())));
-  return dispatch(dtype(), [&]<class S>() { return convert_element<T>(*static_cast<const S*>(raw_data())); });
+  return dispatch(dtype(), [&]<class S>() { return checked_element<T>(*static_cast<const S*>(raw_data()), "item"); });
 }
 
 template <ElementType T>
 std::vector<T> TensorBase::to_vector() const {
   TensorBase dst = make_tensor(shape(), dtype_of<T>());
-  dispatch(dtype(), [&]<class S>() { kernel::map1<T, S>(dst, *this, [](S v) { return convert_element<T>(v); }); });
+  if (dtype() == dtype_of<T>()) {
+    dispatch(dtype(), [&]<class S>() { kernel::map1<T, S>(dst, *this, [](S v) { return convert_element<T>(v); }); });
+  } else {
+    // One thread: a value that does not fit throws, which must not happen
+    // inside a parallel loop. Reading a tensor out is not a hot path.
+    const TensorBase src = kernel::contiguous(*this);
+    T* out = static_cast<T*>(dst.raw_data());
+    dispatch(dtype(), [&]<class S>() {
+      const S* in = static_cast<const S*>(src.raw_data());
+      for (std::int64_t i = 0; i < numel(); ++i) out[i] = checked_element<T>(in[i], "to_vector");
+    });
+  }
   const T* p = static_cast<const T*>(dst.raw_data());
   return std::vector<T>(p, p + numel());
 }

@@ -135,9 +135,13 @@ class TensorBase {
 
   /// The single value of a one-element tensor, converted to T (any type a
   /// tensor stores: float, double, Half, BFloat16, int64/32/16/8, uint8, bool).
+  /// A value that T cannot hold is a ValueError, as in LibTorch: NaN, an
+  /// infinity or an out-of-range value as an integer, a finite value beyond
+  /// a floating T's range (see element_overflows in core/dtype.h). A fraction
+  /// truncates toward zero; anything reads as bool (true unless 0).
   template <ElementType T>
   T item() const;
-  /// All elements in row-major order, converted to T (as item's).
+  /// All elements in row-major order, converted to T and checked as item's.
   template <ElementType T>
   std::vector<T> to_vector() const;
 

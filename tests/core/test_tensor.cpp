@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <set>
 
 #include <tapegrad/tapegrad.h>
@@ -72,9 +73,10 @@ TEST_CASE("floating to int64 conversions truncate and saturate; NaN gives 0") {
   const std::vector<std::int64_t> expected{0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, -2, 2};
   CHECK(x.to(tg::kInt64).to_vector<std::int64_t>() == expected);
   CHECK(x.to(tg::kFloat32).to(tg::kInt64).to_vector<std::int64_t>() == expected);
-  CHECK(x.to_vector<std::int64_t>() == expected);
-  CHECK(tg::tensor({NAN}).item<std::int64_t>() == 0);
-  // A scalar that is stored, not a tensor that is converted, is checked instead (test_scalar_checks.cpp).
+  // Reading values out is checked instead, as LibTorch's item (next tests),
+  // and so is a scalar that is stored (test_scalar_checks.cpp).
+  CHECK_THROWS_AS(x.to_vector<std::int64_t>(), tg::ValueError);
+  CHECK(x.narrow(0, 5, 2).to_vector<std::int64_t>() == std::vector<std::int64_t>{-2, 2});
 }
 
 TEST_CASE("an empty shape whose other sizes overflow int64 is a ShapeError") {
@@ -94,14 +96,15 @@ TEST_CASE("item and to_vector convert between dtypes") {
 
 // Every element type a tensor stores can be read back as any of them (each
 // was a link error but float, double, int64 and bool), with the dtype
-// conversion's meaning: floats truncate toward zero into integers, integers
-// wrap into narrower ones, 16-bit floats round.
+// conversion's meaning: floats truncate toward zero into integers, a negative
+// integer wraps into an unsigned one, 16-bit floats round.
 TEST_CASE("item and to_vector read every element type") {
   const Tensor t = tg::tensor({-2.5, 0, 3.75, 300}, {4}, {.dtype = tg::kFloat64});
   CHECK(t.to_vector<std::int32_t>() == std::vector<std::int32_t>{-2, 0, 3, 300});
   CHECK(t.to_vector<std::int16_t>() == std::vector<std::int16_t>{-2, 0, 3, 300});
-  CHECK(t.to(tg::kInt64).to_vector<std::int8_t>() == std::vector<std::int8_t>{-2, 0, 3, 44});  // 300 wraps
-  CHECK(t.to(tg::kInt64).to_vector<std::uint8_t>() == std::vector<std::uint8_t>{254, 0, 3, 44});
+  const Tensor small = tg::tensor({-2, 0, 3, 127}, {4}, {.dtype = tg::kInt64});
+  CHECK(small.to_vector<std::int8_t>() == std::vector<std::int8_t>{-2, 0, 3, 127});
+  CHECK(small.to_vector<std::uint8_t>() == std::vector<std::uint8_t>{254, 0, 3, 127});
   CHECK(static_cast<float>(t.to_vector<tg::Half>()[2]) == 3.75f);
   CHECK(static_cast<float>(t.to_vector<tg::BFloat16>()[3]) == 300.0f);
   const Tensor one = tg::tensor({7}, {}, {.dtype = tg::kInt32});
@@ -112,6 +115,57 @@ TEST_CASE("item and to_vector read every element type") {
   CHECK(static_cast<float>(one.item<tg::Half>()) == 7.0f);
   CHECK(static_cast<float>(one.item<tg::BFloat16>()) == 7.0f);
   CHECK(tg::tensor({1.5}, {}, {.dtype = tg::kFloat16}).item<double>() == 1.5);
+}
+
+// As LibTorch's item<T>() (c10::checked_convert): a value T cannot hold is
+// an error naming the read, never a wrapped, saturated or infinite number (a
+// NaN loss read as int was 0, int64 300 as int8 was 44).
+TEST_CASE("item and to_vector refuse a value the type cannot hold") {
+  const auto f64 = [](double v) { return tg::tensor({v}, {}, {.dtype = tg::kFloat64}); };
+  const auto i64 = [](std::int64_t v) { return tg::full({1}, static_cast<double>(v), {.dtype = tg::kInt64}); };
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH_AS(tg::tensor({nan}).item<int>(), "item: value nan cannot be converted to int32 without overflow",
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(i64(300).item<std::int8_t>(), "item: value 300 cannot be converted to int8 without overflow",
+                       tg::ValueError);
+  CHECK_THROWS_AS(f64(inf).item<std::int64_t>(), tg::ValueError);
+  CHECK_THROWS_AS(f64(-inf).item<std::uint8_t>(), tg::ValueError);
+  CHECK_THROWS_AS(f64(300).item<std::int8_t>(), tg::ValueError);
+  CHECK_THROWS_AS(f64(-1).item<std::uint8_t>(), tg::ValueError);  // floats do not wrap
+  CHECK_THROWS_AS(f64(3e9).item<std::int32_t>(), tg::ValueError);
+  CHECK_THROWS_AS(f64(0x1p63).item<std::int64_t>(), tg::ValueError);
+  CHECK_THROWS_AS(f64(1e300).item<float>(), tg::ValueError);
+  CHECK_THROWS_AS(tg::tensor({1e5}).item<tg::Half>(), tg::ValueError);
+  CHECK_THROWS_AS(i64(100000).item<tg::Half>(), tg::ValueError);
+  CHECK_THROWS_AS(i64(-256).item<std::uint8_t>(), tg::ValueError);
+  CHECK_THROWS_AS(i64(40000).item<std::int16_t>(), tg::ValueError);
+  CHECK_THROWS_AS(i64(std::int64_t{1} << 32).item<std::uint8_t>(), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::tensor({1.0, nan, 3.0}).to_vector<std::int64_t>(),
+                       "to_vector: value nan cannot be converted to int64 without overflow", tg::ValueError);
+  CHECK_THROWS_AS(tg::tensor({1, 2, 300}, {3}, {.dtype = tg::kInt32}).t().to_vector<std::int8_t>(), tg::ValueError);
+  // What fits reads as before: fractions truncate, NaN and infinities stay
+  // floating, anything is a bool, a negative integer wraps into an unsigned
+  // type it fits (as in PyTorch), bounds are exact.
+  CHECK(f64(2.7).item<int>() == 2);
+  CHECK(f64(-2.7).item<int>() == -2);
+  CHECK(f64(-0.5).item<std::uint8_t>() == 0);
+  CHECK(f64(0x1p63 - 1024).item<std::int64_t>() == std::numeric_limits<std::int64_t>::max() - 1023);
+  CHECK(f64(-0x1p63).item<std::int64_t>() == std::numeric_limits<std::int64_t>::min());
+  CHECK(f64(255.9).item<std::uint8_t>() == 255);
+  CHECK(std::isnan(tg::tensor({nan}).item<double>()));
+  CHECK(std::isnan(static_cast<float>(f64(nan).item<tg::Half>())));
+  CHECK(std::isinf(f64(inf).item<float>()));
+  CHECK(f64(nan).item<bool>());
+  CHECK(i64(2).item<bool>());
+  CHECK(i64(-1).item<std::uint8_t>() == 255);
+  CHECK(i64(-255).item<std::uint8_t>() == 1);
+  CHECK(i64(32767).item<std::int16_t>() == 32767);
+  CHECK(static_cast<float>(i64(65504).item<tg::Half>()) == 65504.0f);
+  CHECK(static_cast<float>(f64(3e38).item<tg::BFloat16>()) > 2.9e38f);
+  CHECK(tg::tensor({true}, {}, {.dtype = tg::kBool}).item<std::int8_t>() == 1);
+  const Tensor h = tg::tensor({60000.0}, {}, {.dtype = tg::kFloat16});
+  CHECK(h.item<std::int32_t>() == 60000);
+  CHECK_THROWS_AS(h.item<std::int16_t>(), tg::ValueError);
 }
 
 TEST_CASE("manual_seed makes random numbers repeat exactly") {
