@@ -373,6 +373,11 @@ struct Function {
       else node->ctx_.saved_.emplace_back(t, false);
     }
     ctx.to_save_.clear();
+    // Saved after attach (an output saved as one needs its output_nr), so
+    // the pictures' list of what was saved goes to this node here, not to
+    // the next op recorded on the thread.
+    if (is_graph_detail_enabled()) [[unlikely]]
+      node->set_saved_info(take_pending_saved_info());
 
     if constexpr (std::is_same_v<std::remove_cvref_t<Result>, Tensor>) return outputs[0];
     else return outputs;

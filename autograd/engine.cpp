@@ -371,6 +371,10 @@ class GraphTask {
       check_hook_result(fmt::format("hook {} on a leaf", k), g, replaced);
       g = replaced;
     }
+    // A leaf that stopped requiring grad since it was recorded (frozen after
+    // the forward) gets nothing, as PyTorch's AccumulateGrad: an optimizer
+    // would otherwise still step it.
+    if (!m.requires_grad) return;
     if (is_anomaly_enabled() && !all_finite(g))
       throw AutogradError(fmt::format("AccumulateGrad: the gradient for a leaf of shape {} contains NaN or Inf",
                                       shape_str(leaf.sizes())));

@@ -153,8 +153,9 @@ const char* why_view_cannot_follow(ViewKind kind) {
              "part of its history is ambiguous, so it is forbidden (as in PyTorch). Make the view and the in-place "
              "op both under tg::NoGradGuard (not recorded) or both outside it (recorded)";
     case ViewKind::kCustomFunction:
-      return "is an output of a custom autograd Function that shares memory with one of its inputs (or a view of "
-             "one); its backward is the Function's, which cannot account for an in-place change of either, so "
+      return "is an output of a custom autograd Function that shares memory with one of its inputs or another of "
+             "its outputs (or a view of one); its backward is the Function's, which cannot account for an in-place "
+             "change of either, so "
              "this is forbidden when grad is involved (as in PyTorch). Return a clone() from forward, or modify a "
              "clone() of the output";
     default:
@@ -219,17 +220,35 @@ void mark_multi_output_views(std::span<Tensor> pieces) {
 }
 
 void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor* const> outputs) {
-  for (Tensor* out : outputs) {
+  const auto mark = [](Tensor& out, Tensor base) {
+    auto& m = ensure_meta(out);
+    m.set_view(std::move(base), ViewKind::kCustomFunction, out.storage().get());
+    m.view_version = out.version();
+  };
+  // Outputs sharing memory with each other (an output and a view of it, two
+  // views of one temporary) share one base: the whole memory, as a tensor
+  // that no one else holds and that has no history.
+  Tensor shared_base;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    Tensor* out = outputs[i];
     if (!out || !out->defined()) continue;
-    for (const Tensor& in : inputs) {
-      if (!in.defined() || !in.storage() || in.storage() != out->storage()) continue;
-      const auto* in_meta = static_cast<const AutogradMeta*>(in.impl()->autograd.get());
-      auto& m = ensure_meta(*out);
-      m.set_view(in_meta && in_meta->view_base.defined() ? in_meta->view_base : in, ViewKind::kCustomFunction,
-                 out->storage().get());
-      m.view_version = out->version();
-      break;
+    const auto input = std::find_if(inputs.begin(), inputs.end(), [&](const Tensor& in) {
+      return in.defined() && in.storage() && in.storage() == out->storage();
+    });
+    if (input != inputs.end()) {
+      const auto* in_meta = static_cast<const AutogradMeta*>(input->impl()->autograd.get());
+      mark(*out, in_meta && in_meta->view_base.defined() ? in_meta->view_base : *input);
+      continue;
     }
+    const bool overlaps_another = std::any_of(outputs.begin(), outputs.end(), [&](const Tensor* other) {
+      return other && other != out && other->defined() && other->storage() == out->storage();
+    });
+    if (!overlaps_another) continue;
+    if (!shared_base.defined() || shared_base.storage() != out->storage()) {
+      const auto elements = static_cast<std::int64_t>(out->storage()->nbytes() / out->element_size());
+      shared_base = make_view(*out, {elements}, {1}, 0);
+    }
+    mark(*out, shared_base);
   }
 }
 

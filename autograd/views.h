@@ -44,9 +44,10 @@ void track_view(const Tensor& input, Tensor& view);
 void mark_multi_output_views(std::span<Tensor> pieces);
 
 /// A custom Function's outputs (autograd/custom_function.h) that share memory
-/// with one of its tensor inputs become tracked views of that input which, as
-/// in PyTorch, cannot be modified in place when grad is involved nor follow an
-/// in-place change of the input: their backward is the user's, which knows
+/// with one of its tensor inputs, or with another of its outputs, become
+/// tracked views (of that input, or of their shared memory) which, as in
+/// PyTorch, cannot be modified in place when grad is involved nor follow an
+/// in-place change of an alias: their backward is the user's, which knows
 /// nothing of either. Called once the outputs have their grad_fn.
 void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor* const> outputs);
 

@@ -416,6 +416,69 @@ TEST_CASE("an output sharing an input's memory is not modified in place, nor use
   }
 }
 
+// Outputs overlapping each other, not an input: an output and a view of it,
+// or two overlapping views of one temporary. An in-place change of one
+// changed the other's value behind its history, and backward gave the
+// gradient of the old value ([2, 2] for [10, 2]); LibTorch refuses both.
+struct OutputAndHead : tg::autograd::Function<OutputAndHead> {
+  static std::vector<Tensor> forward(AutogradContext*, const Tensor& x) {
+    const Tensor y = x * 2;
+    return {y, y.narrow(0, 0, 1)};
+  }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> g) {
+    Tensor r = g[0] * 2;
+    r.narrow(0, 0, 1).add_(g[1] * 2);
+    return {r};
+  }
+};
+struct OverlappingWindows : tg::autograd::Function<OverlappingWindows> {
+  static std::vector<Tensor> forward(AutogradContext*, const Tensor& x) {
+    const Tensor t = x * 2;
+    return {t.narrow(0, 0, 2), t.narrow(0, 1, 2)};
+  }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> g) {
+    Tensor r = tg::zeros({3}, kF64);
+    r.narrow(0, 0, 2).add_(g[0] * 2);
+    r.narrow(0, 1, 2).add_(g[1] * 2);
+    return {r};
+  }
+};
+struct TwoFresh : tg::autograd::Function<TwoFresh> {
+  static std::vector<Tensor> forward(AutogradContext*, const Tensor& x) { return {x * 2, x * 3}; }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> g) { return {g[0] * 2 + g[1] * 3}; }
+};
+
+TEST_CASE("outputs sharing memory with each other are not modified in place, nor used after an alias was") {
+  const auto refused = doctest::Contains("shares memory with one of its inputs or another of its outputs");
+  {
+    Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+    auto o = OutputAndHead::apply(x);
+    CHECK_THROWS_WITH_AS(o[1].mul_(5), refused, tg::AutogradError);
+    CHECK_THROWS_WITH_AS(o[0].mul_(5), refused, tg::AutogradError);
+    CHECK_THROWS_WITH_AS(o[0].narrow(0, 1, 1).mul_(5), refused, tg::AutogradError);  // a view of one too
+    check_close(o[0], {2, 4});
+    (o[0].sum() + 10 * o[1].sum()).backward();  // untouched, the gradient is right
+    check_close(x.grad(), {22, 2});
+  }
+  {
+    Tensor x = tg::tensor({1, 2, 3}, {3}, kF64Grad);
+    auto o = OverlappingWindows::apply(x);
+    CHECK_THROWS_WITH_AS(o[0].mul_(5), refused, tg::AutogradError);
+    {
+      tg::NoGradGuard no_grad;  // a change made outside autograd's sight...
+      o[0].mul_(5);
+    }
+    CHECK_THROWS_WITH_AS(o[1].sum(), refused, tg::AutogradError);  // ...is refused when the alias is used
+  }
+  {  // outputs in memory of their own stay ordinary tensors
+    Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+    auto o = TwoFresh::apply(x);
+    o[0].mul_(5);
+    (o[0].sum() + o[1].sum()).backward();
+    check_close(x.grad(), {13, 13});
+  }
+}
+
 TEST_CASE("errors from custom functions name them") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
   CHECK_THROWS_WITH_AS(WrongShape::apply(x).sum().backward(), doctest::Contains("WrongShape"), tg::AutogradError);

@@ -6,7 +6,9 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <vector>
 
+#include <tapegrad/autograd/custom_function.h>
 #include <tapegrad/autograd/dot.h>
 #include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/node.h>
@@ -66,6 +68,28 @@ TEST_CASE("to_dot: saved tensors and their sizes under a GraphDetailGuard only")
   const std::string dot = tg::autograd::to_dot(y);
   CHECK(dot.find("saved output: [5, 4] float32 (80 B)") != std::string::npos);
   CHECK(tg::autograd::to_dot(y, {}, {.show_saved = false}).find("saved") == std::string::npos);
+}
+
+// A custom Function saves its tensors after its node is attached; they
+// were listed on the next op recorded on the thread instead (an unrelated
+// neg showed Scale's input).
+struct SavesInput : tg::autograd::Function<SavesInput> {
+  static Tensor forward(tg::autograd::AutogradContext* ctx, const Tensor& x) {
+    ctx->save_for_backward({x});
+    return x * 2;
+  }
+  static std::vector<Tensor> backward(tg::autograd::AutogradContext*, std::vector<Tensor> g) { return {g[0] * 2}; }
+};
+
+TEST_CASE("to_dot: a custom Function's saved tensors are drawn on its own node") {
+  tg::autograd::GraphDetailGuard detail;
+  Tensor w = tg::ones({2}).set_requires_grad(true);
+  Tensor v = tg::ones({3}).set_requires_grad(true);
+  Tensor y = SavesInput::apply(w);
+  Tensor u = v.neg();
+  const std::string scale = tg::autograd::to_dot(y), neg = tg::autograd::to_dot(u);
+  CHECK(scale.find("saved: [2] float32 (8 B)") != std::string::npos);
+  CHECK(neg.find("saved") == std::string::npos);
 }
 
 TEST_CASE("to_dot: saved tensors a backward freed are drawn as freed, those still held are not") {

@@ -108,6 +108,31 @@ TEST_CASE("two leaves never share their .grad's memory, so accumulating into one
   check_close(gg, {6, 12});
 }
 
+// As PyTorch's AccumulateGrad: a leaf frozen between the forward and the
+// backward gets no gradient, so an optimizer leaves it alone (it got one,
+// and SGD stepped a weight the user had frozen). Its hooks still see the
+// gradient flowing past; the after-accumulation ones do not run.
+TEST_CASE("a leaf that stops requiring grad after the forward gets no gradient") {
+  Tensor x = tg::tensor({1.0, 2.0}, {2}, {.dtype = tg::kFloat64, .requires_grad = true});
+  Tensor w = tg::tensor({3.0, 4.0}, {2}, {.dtype = tg::kFloat64, .requires_grad = true});
+  int seen = 0, after = 0;
+  x.register_hook([&seen](const Tensor& g) {
+    ++seen;
+    return g;
+  });
+  x.register_post_accumulate_grad_hook([&after](const Tensor&) { ++after; });
+  Tensor y = (x * w).sum();
+  x.set_requires_grad(false);
+  y.backward();
+  CHECK_FALSE(x.grad().defined());
+  CHECK(seen == 1);
+  CHECK(after == 0);
+  tg_test::check_close(w.grad(), {1, 2});  // the rest of the graph is unchanged
+  // tg::grad for it is refused as for any tensor that does not require grad.
+  Tensor z = (w * w).sum();
+  CHECK_THROWS_AS(tg::grad({z}, {x}), tg::AutogradError);
+}
+
 TEST_CASE("retain_grad keeps a non-leaf's gradient") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
   Tensor y = x * 2;
