@@ -1,6 +1,7 @@
 #include <tapegrad/autograd/dot.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <set>
@@ -96,6 +97,135 @@ std::string signature(const Graph& g, std::size_t i) {
   return s;
 }
 
+// Longest common extensions in a sequence of ids, O(log n) each, from the
+// names of its substrings of length 2^k (Karp, Miller and Rosenberg): two
+// substrings of one length are equal exactly when their names are.
+class Extensions {
+ public:
+  // `ids` are below ids.size() (signatures numbered as they first appear).
+  explicit Extensions(const std::vector<std::uint32_t>& ids) : n_(ids.size()) {
+    names_.push_back(ids);
+    // A level whose names all differ is the last needed: no two substrings of
+    // its length are equal, nor of any longer one.
+    for (std::size_t half = 1; 2 * half <= n_ && !all_distinct_; half *= 2) names_.push_back(name_pairs(half));
+  }
+
+  // The largest L with ids[a, a + L) == ids[b, b + L).
+  std::size_t forward(std::size_t a, std::size_t b) const {
+    return extension([&](std::size_t k, std::size_t length) {
+      const std::size_t step = std::size_t{1} << k;
+      return std::max(a, b) + length + step <= n_ && names_[k][a + length] == names_[k][b + length];
+    });
+  }
+  // The largest L with ids[a - L, a) == ids[b - L, b).
+  std::size_t backward(std::size_t a, std::size_t b) const {
+    return extension([&](std::size_t k, std::size_t length) {
+      const std::size_t step = std::size_t{1} << k;
+      return length + step <= std::min(a, b) && names_[k][a - length - step] == names_[k][b - length - step];
+    });
+  }
+
+ private:
+  // The longest extension, by blocks of 2^k that `extends(k, length)` says
+  // continue one of `length`: growing blocks while they match, then
+  // shrinking ones, so that an extension L costs O(log L) (most are 0).
+  template <class Extends>
+  std::size_t extension(const Extends& extends) const {
+    std::size_t length = 0, k = 0;
+    for (; k < names_.size() && extends(k, length); ++k) length += std::size_t{1} << k;
+    while (k-- > 0)
+      if (extends(k, length)) length += std::size_t{1} << k;
+    return length;
+  }
+
+  // Names of the substrings of length 2 * half, from the pairs of names of
+  // length `half`: positions ordered by the pair with two stable counting
+  // sorts (names are below n_), then numbered.
+  std::vector<std::uint32_t> name_pairs(std::size_t half) {
+    const std::vector<std::uint32_t>& previous = names_.back();
+    const std::size_t count = n_ - 2 * half + 1;
+    std::vector<std::uint32_t> order(count), sorted(count), bucket(n_ + 1);
+    auto sort_by = [&](std::size_t shift, const std::vector<std::uint32_t>& in, std::vector<std::uint32_t>& out) {
+      std::fill(bucket.begin(), bucket.end(), 0);
+      for (const std::uint32_t i : in) ++bucket[previous[i + shift] + 1];
+      for (std::size_t v = 1; v <= n_; ++v) bucket[v] += bucket[v - 1];
+      for (const std::uint32_t i : in) out[bucket[previous[i + shift]]++] = i;
+    };
+    for (std::size_t i = 0; i < count; ++i) order[i] = static_cast<std::uint32_t>(i);
+    sort_by(half, order, sorted);
+    sort_by(0, sorted, order);
+    std::vector<std::uint32_t> names(count);
+    std::uint32_t name = 0;
+    for (std::size_t r = 0; r < count; ++r) {
+      const std::uint32_t i = order[r], j = r > 0 ? order[r - 1] : i;
+      if (previous[i] != previous[j] || previous[i + half] != previous[j + half]) ++name;
+      names[i] = name;
+    }
+    all_distinct_ = name + 1 == count;
+    return names;
+  }
+
+  std::size_t n_;
+  bool all_distinct_ = false;
+  std::vector<std::vector<std::uint32_t>> names_;  // names_[k][i]: ids[i, i + 2^k)
+};
+
+struct Run {
+  std::size_t start, period, count;  // `count` copies of ids[start, start + period)
+};
+
+// Runs of repeated blocks, chosen greedily from the front: at each start s,
+// the period p whose repeats cover the most ops (the shortest on a tie), if
+// the block repeats at least twice; otherwise the next start. Trying every p
+// at every s took quadratic time (15 s for a chain of 100k ops). Instead:
+// every block that repeats lies in a maximal stretch [begin, end) of period p
+// (ids[i] == ids[i + p] for i in [begin, end - p)), and such a stretch at
+// least 2p long contains i and i + p for some multiple i of p, from which two
+// extensions find it: n / p positions for each p, n ln n in all, each O(1)
+// unless it extends (O(log n)). Starting at s inside a stretch, the block
+// repeats (end - s) / p times.
+std::vector<Run> repeated_runs(const std::vector<std::uint32_t>& ids) {
+  struct Stretch {
+    std::size_t begin, end, period;
+  };
+  const std::size_t n = ids.size();
+  const Extensions extend(ids);
+  std::vector<Stretch> stretches;
+  for (std::size_t p = 1; 2 * p <= n; ++p) {
+    for (std::size_t i = 0; i + p < n;) {
+      const std::size_t ahead = extend.forward(i, i + p);
+      const std::size_t behind = extend.backward(i, i + p);
+      if (behind + ahead >= p) stretches.push_back({i - behind, i + p + ahead, p});
+      i = (i + ahead) / p * p + p;  // the next multiple of p in another stretch
+    }
+  }
+  std::sort(stretches.begin(), stretches.end(), [](const Stretch& a, const Stretch& b) { return a.begin < b.begin; });
+
+  // Stretches in which a block starting at s repeats: at most one per period,
+  // so no more of them than half the ops the best of them covers.
+  std::vector<Run> runs;
+  std::vector<Stretch> active;
+  std::size_t next = 0;
+  for (std::size_t s = 0; s < n;) {
+    for (; next < stretches.size() && stretches[next].begin <= s; ++next) active.push_back(stretches[next]);
+    std::erase_if(active, [&](const Stretch& t) { return s + 2 * t.period > t.end; });
+    std::size_t best_period = 0, best_count = 0;
+    for (const Stretch& t : active) {
+      const std::size_t count = (t.end - s) / t.period;
+      if (t.period * count > best_period * best_count ||
+          (t.period * count == best_period * best_count && t.period < best_period))
+        best_period = t.period, best_count = count;
+    }
+    if (best_count < 2) {
+      ++s;
+      continue;
+    }
+    runs.push_back({s, best_period, best_count});
+    s += best_period * best_count;
+  }
+  return runs;
+}
+
 }  // namespace
 
 std::string to_dot(const Tensor& output, const NamedTensors& named_leaves, const DotOptions& options) {
@@ -122,35 +252,23 @@ std::string to_dot(const std::vector<Tensor>& outputs, const NamedTensors& named
   std::vector<std::size_t> rep(n);
   for (std::size_t i = 0; i < n; ++i) rep[i] = i;
   std::vector<int> group(n, -1), copy(n, 0);
-  struct Run {
-    std::size_t start, period, count;
-  };
   std::vector<Run> runs;
   if (options.collapse_repeats) {
-    std::vector<std::string> sig;
-    for (auto i : ops) sig.push_back(signature(g, i));
-    const std::size_t m = ops.size();
-    for (std::size_t s = 0; s < m;) {
-      std::size_t best_p = 0, best_k = 1;
-      for (std::size_t p = 1; s + 2 * p <= m; ++p) {
-        std::size_t k = 1;
-        while (s + (k + 1) * p <= m && std::equal(sig.begin() + s, sig.begin() + s + p, sig.begin() + s + k * p)) ++k;
-        if (k >= 2 && p * k > best_p * best_k) best_p = p, best_k = k;
-      }
-      if (best_k < 2) {
-        ++s;
-        continue;
-      }
-      runs.push_back({s, best_p, best_k});
-      for (std::size_t k = 0; k < best_k; ++k)
-        for (std::size_t r = 0; r < best_p; ++r) {
-          const std::size_t i = ops[s + k * best_p + r];
-          rep[i] = ops[s + r];
-          group[i] = static_cast<int>(runs.size() - 1);
+    // Ops with equal signatures get equal ids, numbered as they first appear.
+    std::unordered_map<std::string, std::uint32_t> id_of;
+    std::vector<std::uint32_t> ids;
+    ids.reserve(ops.size());
+    for (auto i : ops)
+      ids.push_back(id_of.try_emplace(signature(g, i), static_cast<std::uint32_t>(id_of.size())).first->second);
+    runs = repeated_runs(ids);
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      for (std::size_t k = 0; k < runs[r].count; ++k)
+        for (std::size_t j = 0; j < runs[r].period; ++j) {
+          const std::size_t i = ops[runs[r].start + k * runs[r].period + j];
+          rep[i] = ops[runs[r].start + j];
+          group[i] = static_cast<int>(r);
           copy[i] = static_cast<int>(k);
         }
-      s += best_p * best_k;
-    }
   }
 
   // Leaves used only by hidden repeats are hidden too.

@@ -473,7 +473,7 @@ struct GradModeRestore {
 }  // namespace
 
 void queue_callback(std::function<void()> callback) {
-  if (!callback) throw AutogradError("queue_callback: the callback is empty");
+  require_function<AutogradError>(callback, "queue_callback", "the callback");
   if (!current_callbacks)
     throw AutogradError(
         "queue_callback: no backward pass is running on this thread (call it from a hook or a custom backward)");

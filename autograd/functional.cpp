@@ -119,6 +119,7 @@ std::vector<Tensor> gradient_of_scalar(const ScalarListFunction& fn, const std::
 
 std::vector<std::vector<Tensor>> jacobian(const TensorListFunction& fn, const std::vector<Tensor>& inputs,
                                           FunctionalOptions options) {
+  require_function(fn, "jacobian", "the function");
   EnableGradGuard grad_on;
   const auto in = prepare_inputs(inputs, options.create_graph, "jacobian");
   const auto out = fn(in);
@@ -127,12 +128,14 @@ std::vector<std::vector<Tensor>> jacobian(const TensorListFunction& fn, const st
 }
 
 Tensor jacobian(const TensorFunction& fn, const Tensor& input, FunctionalOptions options) {
+  require_function(fn, "jacobian", "the function");
   return jacobian([&](const std::vector<Tensor>& in) { return std::vector<Tensor>{fn(in[0])}; },
                   std::vector<Tensor>{input}, options)[0][0];
 }
 
 std::vector<std::vector<Tensor>> hessian(const ScalarListFunction& fn, const std::vector<Tensor>& inputs,
                                          FunctionalOptions options) {
+  require_function(fn, "hessian", "the function");
   EnableGradGuard grad_on;
   const auto in = prepare_inputs(inputs, options.create_graph, "hessian");
   const auto grads = gradient_of_scalar(fn, in, options);
@@ -140,11 +143,13 @@ std::vector<std::vector<Tensor>> hessian(const ScalarListFunction& fn, const std
 }
 
 Tensor hessian(const TensorFunction& fn, const Tensor& input, FunctionalOptions options) {
+  require_function(fn, "hessian", "the function");
   return hessian([&](const std::vector<Tensor>& in) { return fn(in[0]); }, std::vector<Tensor>{input}, options)[0][0];
 }
 
 std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction& fn, const std::vector<Tensor>& inputs,
                                                         const std::vector<Tensor>& v, FunctionalOptions options) {
+  require_function(fn, "vjp", "the function");
   EnableGradGuard grad_on;
   const auto in = prepare_inputs(inputs, options.create_graph, "vjp");
   const auto out = fn(in);
@@ -191,6 +196,7 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction
 
 std::pair<Tensor, Tensor> vjp(const TensorFunction& fn, const Tensor& input, const Tensor& v,
                               FunctionalOptions options) {
+  require_function(fn, "vjp", "the function");
   auto [out, grads] = vjp([&](const std::vector<Tensor>& in) { return std::vector<Tensor>{fn(in[0])}; },
                           std::vector<Tensor>{input}, std::vector<Tensor>{v}, options);
   return {out[0], grads[0]};
@@ -198,6 +204,7 @@ std::pair<Tensor, Tensor> vjp(const TensorFunction& fn, const Tensor& input, con
 
 std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction& fn, const std::vector<Tensor>& inputs,
                                                         const std::vector<Tensor>& v, FunctionalOptions options) {
+  require_function(fn, "jvp", "the function");
   EnableGradGuard grad_on;
   const auto in = prepare_inputs(inputs, options.create_graph, "jvp");
   if (!v.empty() && v.size() != in.size())
@@ -270,6 +277,7 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction
 
 std::pair<Tensor, Tensor> jvp(const TensorFunction& fn, const Tensor& input, const Tensor& v,
                               FunctionalOptions options) {
+  require_function(fn, "jvp", "the function");
   auto [out, d] = jvp([&](const std::vector<Tensor>& in) { return std::vector<Tensor>{fn(in[0])}; },
                       std::vector<Tensor>{input}, std::vector<Tensor>{v}, options);
   return {out[0], d[0]};

@@ -170,7 +170,7 @@ struct CheckpointFn : autograd::Function<CheckpointFn> {
 
 Tensor checkpoint(CheckpointFunction fn, const std::vector<Tensor>& inputs, const std::vector<Tensor>& params,
                   CheckpointOptions options) {
-  if (!fn) throw ValueError("checkpoint: the function is empty");
+  require_function(fn, "checkpoint", "the function");
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (!inputs[i].defined()) throw ValueError(fmt::format("checkpoint: inputs[{}] is undefined", i));
   for (std::size_t i = 0; i < params.size(); ++i)

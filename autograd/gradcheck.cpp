@@ -434,6 +434,7 @@ GradcheckFunction first_derivative(const GradcheckFunction& fn, std::size_t num_
 
 GradcheckResult gradcheck_result(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
                                  GradcheckOptions options) {
+  require_function(fn, "gradcheck", "the function");
   return check(fn, inputs, options, "gradcheck");
 }
 
@@ -445,6 +446,7 @@ bool gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs, G
 
 GradcheckResult gradgradcheck_result(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
                                      const std::vector<Tensor>& grad_outputs, GradcheckOptions options) {
+  require_function(fn, "gradgradcheck", "the function");
   check_inputs(inputs, "gradgradcheck");
   std::vector<Tensor> outputs;
   {

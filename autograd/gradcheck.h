@@ -71,12 +71,18 @@ class GradcheckFunction {
   template <class F>
   requires std::invocable < F&, const std::vector<Tensor>
   & > GradcheckFunction(F f) {  // NOLINT: implicit on purpose, so lambdas pass directly
+    // An empty std::function or a null pointer leaves fn_ empty, for
+    // gradcheck to refuse by name (wrapped, it would only throw when called).
+    if constexpr (std::is_pointer_v<F> || requires { typename F::result_type; })
+      if (!f) return;
     if constexpr (std::is_convertible_v<std::invoke_result_t<F&, const std::vector<Tensor>&>, Tensor>)
       fn_ = [f = std::move(f)](const std::vector<Tensor>& in) mutable { return std::vector<Tensor>{f(in)}; };
     else fn_ = std::move(f);
   }
   /// Calls the function: its outputs, as a list.
   std::vector<Tensor> operator()(const std::vector<Tensor>& inputs) const { return fn_(inputs); }
+  /// False when made from an empty std::function or a null pointer.
+  explicit operator bool() const { return static_cast<bool>(fn_); }
 
  private:
   Fn fn_;

@@ -148,7 +148,7 @@ bool Tensor::retains_grad() const {
 
 void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
   require_defined(*this, "register_hook");
-  if (!hook) throw AutogradError("register_hook: the hook is empty");
+  require_function<AutogradError>(hook, "register_hook", "the hook");
   if (!requires_grad())
     throw AutogradError("register_hook: cannot register a hook on a tensor that does not require grad");
   auto& m = ensure_meta(*this);
@@ -162,7 +162,7 @@ void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
 
 void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
   require_defined(*this, "register_post_accumulate_grad_hook");
-  if (!hook) throw AutogradError("register_post_accumulate_grad_hook: the hook is empty");
+  require_function<AutogradError>(hook, "register_post_accumulate_grad_hook", "the hook");
   if (!requires_grad())
     throw AutogradError(fmt::format("register_post_accumulate_grad_hook: the tensor (shape {}) does not require grad",
                                     shape_str(sizes())));

@@ -4,6 +4,7 @@
 /// a message naming the op and the values involved.
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace tg {
 
@@ -44,5 +45,13 @@ struct ValueError : Error {
 struct OutOfMemoryError : Error {
   using Error::Error;
 };
+
+/// Refuses an empty std::function that `op` was given as `what` ("the hook"):
+/// calling it would throw std::bad_function_call, which names neither.
+/// @throws ErrorType "op: what is empty"
+template <class ErrorType = ValueError, class Function>
+void require_function(const Function& function, std::string_view op, std::string_view what) {
+  if (!function) throw ErrorType(std::string(op) + ": " + std::string(what) + " is empty");
+}
 
 }  // namespace tg

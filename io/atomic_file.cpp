@@ -99,23 +99,51 @@ void remove_orphaned_temp_files(const std::string& path) noexcept {
   } catch (...) {}
 }
 
+// Linux's own limit on links followed in one path (MAXSYMLINKS); open()
+// fails with ELOOP beyond it.
+constexpr int kMaxSymlinkHops = 40;
+
+// The file a symlink chain at `path` ends in, whether or not that file
+// exists yet: a dangling link names the file open(O_CREAT) would create.
+std::filesystem::path follow_symlinks(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path target = path;
+  for (int hops = 0;; ++hops) {
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(target, ec))) return target;
+    if (hops == kMaxSymlinkHops)
+      throw Error(fmt::format("save: cannot follow the symlink '{}': {}", path, errno_text(ELOOP)));
+    const fs::path next = fs::read_symlink(target, ec);
+    if (ec) throw Error(fmt::format("save: cannot read the symlink '{}': {}", target.string(), ec.message()));
+    // A relative link is relative to the folder the link is in.
+    target = next.is_absolute() ? next : target.parent_path() / next;
+  }
+}
+
 // The file the rename will replace. A symlink is followed, so that saving
-// through it updates the file it names (as writing through open() would)
-// rather than replacing the link. Whatever exists and is not a regular file
-// is refused: the rename would silently swap a device, a FIFO or a socket
-// for a regular file (as root, /dev/full itself), and cannot replace a folder.
+// through it writes the file it names and the link stays (as writing through
+// open() would), even when that file does not exist yet. The rename needs
+// write permission on the folder only, so a file the caller may not write
+// (chmod a-w, the usual guard of a checkpoint to keep) is refused here, as
+// open() for writing would refuse it; root may write anything, as with open().
+// Whatever exists and is not a regular file is refused: the rename would
+// silently swap a device, a FIFO or a socket for a regular file (as root,
+// /dev/full itself), and cannot replace a folder.
 std::string save_destination(const std::string& path) {
   if (path.empty()) throw Error("save: the path is empty");
-  std::string target = path;
+  const std::string target = follow_symlinks(path).string();
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-    std::error_code ec;
-    const auto resolved = std::filesystem::weakly_canonical(path, ec);
-    if (!ec && !resolved.empty()) target = resolved.string();
-  }
-  if (::stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+  if (::stat(target.c_str(), &st) != 0) return target;
+  if (!S_ISREG(st.st_mode))
     throw Error(fmt::format("save: '{}' is {}, not a regular file; save writes a new regular file", path,
                             non_regular_kind(st.st_mode)));
+  if (::faccessat(AT_FDCWD, target.c_str(), W_OK, AT_EACCESS) != 0) {
+    const int error_number = errno;
+    throw Error(
+        fmt::format("save: cannot replace '{}': {} (the file is not writable by this user; make it "
+                    "writable or save elsewhere)",
+                    target, errno_text(error_number)));
+  }
   return target;
 }
 

@@ -21,8 +21,11 @@ namespace tg {
 class AtomicFileWriter {
  public:
   /// Creates the temporary file `path + ".tmp-PID-XXXXXX"` (the writing
-  /// process's id, then six random characters).
-  /// @throws tg::Error naming `path` and the system's reason if it cannot.
+  /// process's id, then six random characters). A symlink at `path` is
+  /// followed, dangling or not: the file it names is written, the link stays.
+  /// @throws tg::Error naming `path` and the system's reason if it cannot,
+  ///   and when the destination exists but is not a regular file or is not
+  ///   writable by this user (as open() for writing would refuse it).
   explicit AtomicFileWriter(std::string path);
   /// Without a successful commit(), removes the temporary file: the
   /// destination keeps whatever it held before.

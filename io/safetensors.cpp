@@ -29,7 +29,8 @@ static_assert(std::endian::native == std::endian::little,
               "safetensors data are little-endian; a big-endian build needs byte swapping here");
 
 // The reference implementation refuses larger headers; so do we, before
-// allocating anything for one.
+// allocating anything for one. save() refuses to write one, which load would
+// refuse to read back.
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr std::size_t kLengthBytes = 8;
 
@@ -505,11 +506,35 @@ struct PreparedFile {
   std::string header;
 };
 
+// A header load_file would refuse is refused before it is written.
+// `destination` names the caller and its file ("save: 'a.safetensors'").
+void check_header_size(std::uint64_t header_bytes, bool exact, std::string_view destination, const TensorMap& tensors,
+                       const Metadata& metadata) {
+  if (header_bytes <= kMaxHeaderBytes) return;
+  throw ValueError(fmt::format(
+      "{}: the header would be {}{} bytes ({} tensors, {} metadata entries), over the "
+      "{}-byte limit of load_file and of the reference reader, so the file could not be "
+      "read back; store less metadata or fewer tensors",
+      destination, exact ? "" : "at least ", header_bytes, tensors.size(), metadata.size(), kMaxHeaderBytes));
+}
+
+// Escaping never shortens a string, so the names and the metadata as they
+// are give a floor on the header's size: one far over the limit is refused
+// before hundreds of megabytes are escaped.
+std::uint64_t header_floor(const TensorMap& tensors, const Metadata& metadata) {
+  std::uint64_t bytes = 0;
+  for (const auto& [key, value] : metadata) bytes += key.size() + value.size();
+  for (const auto& entry : tensors) bytes += entry.first.size();
+  return bytes;
+}
+
 // Everything that can fail on bad input fails here, before a file is touched.
-PreparedFile prepare(const TensorMap& tensors, const Metadata& metadata) {
+PreparedFile prepare(const TensorMap& tensors, const Metadata& metadata, std::string_view destination) {
+  check_header_size(header_floor(tensors, metadata), false, destination, tensors, metadata);
   PreparedFile f;
   f.plan = plan_layout(tensors);
   f.header = build_header(f.plan, metadata);
+  check_header_size(f.header.size(), true, destination, tensors, metadata);
   return f;
 }
 
@@ -527,7 +552,7 @@ void write_prepared(Sink&& sink, const PreparedFile& file) {
 }  // namespace
 
 void save(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
-  const PreparedFile prepared = prepare(tensors, metadata);
+  const PreparedFile prepared = prepare(tensors, metadata, fmt::format("save: '{}'", path));
   AtomicFileWriter file(path);
   write_prepared([&](const void* p, std::size_t n) { file.write(p, n); }, prepared);
   file.commit();
@@ -539,7 +564,7 @@ std::vector<std::uint8_t> save_to_bytes(const TensorMap& tensors, const Metadata
       [&](const void* p, std::size_t n) {
         if (n > 0) out.insert(out.end(), static_cast<const std::uint8_t*>(p), static_cast<const std::uint8_t*>(p) + n);
       },
-      prepare(tensors, metadata));
+      prepare(tensors, metadata, "save_to_bytes"));
   return out;
 }
 

@@ -34,7 +34,9 @@ struct LoadedFile {
 /// `path` through a temporary file in the same folder that is renamed into
 /// place, so a crash leaves either the old file or the new one, never half of
 /// one. Throws tg::Error naming the path on an I/O failure, tg::ValueError for
-/// an undefined tensor or a name that cannot be stored.
+/// an undefined tensor, a name that cannot be stored, or a header (names,
+/// shapes and metadata) over the 100 MB that load_file() reads, before any
+/// file is written.
 void save(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
 /// Reads a whole file. Throws tg::FormatError naming the file and the problem

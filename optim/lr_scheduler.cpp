@@ -499,8 +499,7 @@ std::vector<LRLambda> per_group_lambdas(const std::string& who, const std::vecto
   if (lambdas.size() != 1 && lambdas.size() != groups)
     throw ValueError(fmt::format("{}: expected 1 or {} lr_lambda functions (one per parameter group), got {}", who,
                                  groups, lambdas.size()));
-  for (std::size_t i = 0; i < lambdas.size(); ++i)
-    if (!lambdas[i]) throw ValueError(fmt::format("{}: lr_lambda {} is empty", who, i));
+  for (std::size_t i = 0; i < lambdas.size(); ++i) require_function(lambdas[i], who, fmt::format("lr_lambda {}", i));
   return lambdas.size() == 1 ? std::vector<LRLambda>(groups, lambdas[0]) : lambdas;
 }
 

@@ -199,4 +199,20 @@ TEST_CASE("jvp by the double-vjp trick") {
                        tg::ValueError);
 }
 
+// An empty std::function threw std::bad_function_call, which names neither
+// the call nor the argument; each form is checked, as the one-tensor forms
+// wrap the function into a list form's.
+TEST_CASE("jacobian, hessian, vjp and jvp refuse an empty function by name") {
+  const Tensor x = tg::ones({2}, {.dtype = tg::kFloat64});
+  const std::vector<Tensor> xs{x};
+  CHECK_THROWS_WITH_AS(ag::jacobian(ag::TensorFunction(), x), "jacobian: the function is empty", tg::ValueError);
+  CHECK_THROWS_WITH_AS(ag::jacobian(ag::TensorListFunction(), xs), "jacobian: the function is empty", tg::ValueError);
+  CHECK_THROWS_WITH_AS(ag::hessian(ag::TensorFunction(), x), "hessian: the function is empty", tg::ValueError);
+  CHECK_THROWS_WITH_AS(ag::hessian(ag::ScalarListFunction(), xs), "hessian: the function is empty", tg::ValueError);
+  CHECK_THROWS_WITH_AS(ag::vjp(ag::TensorFunction(), x), "vjp: the function is empty", tg::ValueError);
+  CHECK_THROWS_WITH_AS(ag::vjp(ag::TensorListFunction(), xs), "vjp: the function is empty", tg::ValueError);
+  CHECK_THROWS_WITH_AS(ag::jvp(ag::TensorFunction(), x, x), "jvp: the function is empty", tg::ValueError);
+  CHECK_THROWS_WITH_AS(ag::jvp(ag::TensorListFunction(), xs, xs), "jvp: the function is empty", tg::ValueError);
+}
+
 }  // namespace test_functional

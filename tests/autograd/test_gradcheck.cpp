@@ -358,4 +358,22 @@ TEST_CASE("gradcheck in fast mode catches wrong first and second derivatives") {
   CHECK(x.to_vector<double>() == before);
 }
 
+// An empty std::function (or a null pointer) threw std::bad_function_call
+// from inside the check: neither tapegrad's error nor the call's name.
+TEST_CASE("gradcheck and gradgradcheck refuse an empty function by name") {
+  const Tensor x = tg::ones({2}, {.dtype = tg::kFloat64, .requires_grad = true});
+  using ListFn = tg::GradcheckFunction::Fn;
+  using TensorFn = std::function<Tensor(const std::vector<Tensor>&)>;  // wrapped into a list's
+  using Pointer = Tensor (*)(const std::vector<Tensor>&);
+  for (const tg::GradcheckFunction& empty :
+       {tg::GradcheckFunction(ListFn()), tg::GradcheckFunction(TensorFn()), tg::GradcheckFunction(Pointer{nullptr})}) {
+    CHECK_FALSE(static_cast<bool>(empty));
+    CHECK_THROWS_WITH_AS(tg::gradcheck(empty, {x}), "gradcheck: the function is empty", tg::ValueError);
+    CHECK_THROWS_WITH_AS(tg::gradcheck_result(empty, {x}), "gradcheck: the function is empty", tg::ValueError);
+    CHECK_THROWS_WITH_AS(tg::gradgradcheck(empty, {x}), "gradgradcheck: the function is empty", tg::ValueError);
+    CHECK_THROWS_WITH_AS(tg::gradgradcheck_result(empty, {x}), "gradgradcheck: the function is empty", tg::ValueError);
+  }
+  CHECK(static_cast<bool>(tg::GradcheckFunction([](const std::vector<Tensor>& in) { return in[0] * 2; })));
+}
+
 }  // namespace test_gradcheck

@@ -1,12 +1,16 @@
 // AtomicFileWriter's temporary file: born with no more permission bits than
 // the file it replaces (another user must never get a descriptor to a private
 // checkpoint's bytes), and named within the folder's name limit, cut between
-// UTF-8 characters.
+// UTF-8 characters. Its destination: the file a symlink names, dangling or
+// not, and never a file its user may not write.
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -14,6 +18,7 @@
 #include <doctest/doctest.h>
 
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/checkpoint/checkpoint.h>
 #include <tapegrad/io/atomic_file.h>
 #include <tapegrad/io/atomic_file_internal.h>
 #include <tapegrad/io/safetensors.h>
@@ -21,6 +26,8 @@
 
 namespace test_atomic_file {
 
+using tg::test::Bytes;
+using tg::test::read_bytes;
 using tg::test::TempDir;
 
 namespace {
@@ -95,6 +102,9 @@ TEST_CASE("atomic_file: the temporary file is never more open than the file it r
   TempDir dir;
   for (const mode_t mask : {mode_t{0}, mode_t{022}, mode_t{077}}) {
     for (const mode_t target : {mode_t{0600}, mode_t{0640}, mode_t{0755}, mode_t{0444}}) {
+      // Only root may replace a file without write permission: see the
+      // write-protected test below.
+      if ((target & S_IWUSR) == 0 && ::geteuid() != 0) continue;
       CAPTURE(mask);
       CAPTURE(target);
       const std::string path = dir.file("ckpt.safetensors");
@@ -152,6 +162,105 @@ TEST_CASE("atomic_file: saving through a symlink keeps the linked file's bits fr
   CHECK(std::filesystem::is_symlink(link));
   CHECK(mode_of(real) == 0600);
   CHECK(tg::load(link).at("x").numel() == 3);
+}
+
+// A dangling link replaced by a regular file broke the usual "latest ->
+// run/ckpt_N" link made before the checkpoint is written.
+TEST_CASE("atomic_file: saving through a dangling symlink creates the file it names and keeps the link") {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  fs::create_directory(dir.path() / "run");
+  const std::string latest = dir.file("latest");
+  fs::create_symlink("run/ckpt_100.safetensors", latest);  // relative to the link's folder
+  tg::save(latest, {{"w", tg::ones({2})}});
+  CHECK(fs::is_symlink(latest));
+  CHECK(tg::load(dir.file("run/ckpt_100.safetensors")).at("w").numel() == 2);
+
+  // A chain of links, the last one absolute, through save_checkpoint.
+  const std::string chain = dir.file("chain");
+  fs::create_symlink(dir.file("run/ckpt_200.safetensors"), dir.file("absolute"));
+  fs::create_symlink("absolute", chain);
+  tg::save_checkpoint(chain, {.counters = {{"step", 200}}});
+  CHECK(fs::is_symlink(chain));
+  CHECK(fs::is_symlink(dir.file("absolute")));
+  tg::Checkpoint loaded;
+  tg::load_checkpoint(dir.file("run/ckpt_200.safetensors"), loaded);
+  CHECK(loaded.counters.at("step") == 200);
+
+  // A loop is refused as open() refuses it, and nothing is written.
+  fs::create_symlink("loop_b", dir.file("loop_a"));
+  fs::create_symlink("loop_a", dir.file("loop_b"));
+  CHECK_THROWS_WITH_AS(tg::save(dir.file("loop_a"), {{"w", tg::ones({2})}}),
+                       doctest::Contains("Too many levels of symbolic links"), tg::Error);
+  CHECK(fs::is_symlink(dir.file("loop_a")));
+  std::vector<std::string> entries = dir.entries();
+  std::sort(entries.begin(), entries.end());
+  CHECK(entries == std::vector<std::string>{"absolute", "chain", "latest", "loop_a", "loop_b", "run"});
+}
+
+namespace {
+
+// What a save over a file its user may not write did.
+enum class ProtectedSave { kRefused, kReplaced, kOtherError, kUntestable };
+
+// Saves `t` over `path` as a user without write permission on it. Root may
+// write any file, so as root (as in CI) the save runs in a child process that
+// drops to the unprivileged uid and gid 65534 first; the folder must be
+// writable by that user, so that only the file's own bits can stop the save.
+ProtectedSave save_without_write_permission(const std::string& path, const tg::Tensor& t) {
+  auto attempt = [&] {
+    try {
+      tg::save(path, {{"x", t}});
+      return ProtectedSave::kReplaced;
+    } catch (const tg::Error& e) {
+      const std::string message = e.what();
+      const bool named = message.find(path) != std::string::npos;
+      return named && message.find("Permission denied") != std::string::npos ? ProtectedSave::kRefused
+                                                                             : ProtectedSave::kOtherError;
+    }
+  };
+  if (::geteuid() != 0) return attempt();
+  const std::string folder = std::filesystem::path(path).parent_path().string();
+  std::fflush(nullptr);  // nothing buffered twice through the fork
+  const pid_t child = ::fork();
+  if (child < 0) return ProtectedSave::kUntestable;
+  if (child == 0) {
+    const bool dropped = ::setgid(65534) == 0 && ::setuid(65534) == 0 && ::geteuid() != 0;
+    if (!dropped || ::access(folder.c_str(), W_OK | X_OK) != 0) ::_exit(static_cast<int>(ProtectedSave::kUntestable));
+    ::_exit(static_cast<int>(attempt()));
+  }
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return ProtectedSave::kOtherError;
+  return static_cast<ProtectedSave>(WEXITSTATUS(status));
+}
+
+}  // namespace
+
+// The rename needs write permission on the folder only: a checkpoint made
+// read-only (chmod a-w) to keep it was silently replaced, where open() for
+// writing, torch.save and the reference writer fail with EACCES.
+TEST_CASE("atomic_file: a file its user may not write is not replaced") {
+  TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0777) == 0);  // for the unprivileged child, see above
+  const std::string path = dir.file("best.safetensors");
+  tg::save(path, {{"x", tg::ones({2})}});
+  REQUIRE(::chmod(path.c_str(), 0444) == 0);
+  const Bytes before = read_bytes(path);
+  const tg::Tensor replacement = tg::zeros({5});  // made here: the child runs no OpenMP region
+  const ProtectedSave outcome = save_without_write_permission(path, replacement);
+  if (outcome == ProtectedSave::kUntestable) {
+    MESSAGE("skipped: running as root, and a child process could not drop to uid 65534 to test as another user");
+    return;
+  }
+  CHECK(outcome == ProtectedSave::kRefused);
+  CHECK(read_bytes(path) == before);
+  CHECK(mode_of(path) == 0444);
+  CHECK(dir.entries() == std::vector<std::string>{"best.safetensors"});
+  // Root writes it, as open() would let it.
+  if (::geteuid() == 0) {
+    tg::save(path, {{"x", replacement}});
+    CHECK(tg::load(path).at("x").numel() == 5);
+  }
 }
 
 TEST_CASE("atomic_file: a long name of multi-byte characters saves; its temporary name stays UTF-8") {

@@ -363,6 +363,34 @@ TEST_CASE("safetensors: a failed save keeps the old file intact") {
   CHECK(dir.entries() == std::vector<std::string>{"keep.safetensors"});
 }
 
+// load_file refuses a header over 100 MB, as the reference reader does. A
+// save that wrote one reported success and left a file nothing can read back.
+TEST_CASE("safetensors: save refuses a header over load's limit, before touching the file") {
+  TempDir dir;
+  const std::string path = dir.file("vocab.safetensors");
+  const tg::TensorMap tensors{{"w", tg::ones({2})}};
+  tg::save(path, tensors);
+  const Bytes before = read_bytes(path);
+  const tg::Metadata huge{{"vocab", std::string(100'000'000, 'x')}};
+  std::string message;
+  try {
+    tg::save(path, tensors, huge);
+  } catch (const tg::ValueError& e) {
+    message = e.what();
+  }
+  CAPTURE(message);
+  CHECK(message.find(path) != std::string::npos);
+  CHECK(message.find("the header would be at least 100000006 bytes") != std::string::npos);
+  CHECK(message.find("over the 100000000-byte limit") != std::string::npos);
+  CHECK(read_bytes(path) == before);
+  CHECK(dir.entries() == std::vector<std::string>{"vocab.safetensors"});
+  // Under the limit as given, over it once escaped: a control character
+  // takes six bytes in JSON ("\u0001").
+  const tg::Metadata escaped{{"k", std::string(16'700'000, '\x01')}};
+  CHECK_THROWS_WITH_AS(tg::save_to_bytes(tensors, escaped),
+                       doctest::Contains("save_to_bytes: the header would be 100200"), tg::ValueError);
+}
+
 TEST_CASE("safetensors: loading a file that does not exist names it") {
   TempDir dir;
   const std::string path = dir.file("nope.safetensors");

@@ -164,6 +164,8 @@ TEST_CASE("LBFGS: defaults as PyTorch's, and the checks") {
   CHECK(!opt.options().line_search_fn);
   CHECK(opt.state_dict().tensors.empty());
   CHECK_THROWS_WITH_AS(opt.step(), doctest::Contains("closure"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(opt.step(O::LBFGS::Closure()), doctest::Contains("LBFGS: step() needs a closure"),
+                       tg::ValueError);
   CHECK_THROWS_WITH_AS(O::LBFGS({p}, {.line_search_fn = "backtracking"}), doctest::Contains("strong_wolfe"),
                        tg::ValueError);
   CHECK_THROWS_AS(O::LBFGS({p}, {.lr = -1}), tg::ValueError);

@@ -280,6 +280,8 @@ TEST_CASE("LambdaLR and MultiplicativeLR: one function per group") {
                        tg::ValueError);
   CHECK_THROWS_WITH_AS(O::MultiplicativeLR(m.opt, {.lr_lambda = {O::LRLambda{}}}),
                        doctest::Contains("MultiplicativeLR: lr_lambda 0 is empty"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(O::LambdaLR(m.opt, {.lr_lambda = {O::LRLambda{}, O::LRLambda{}}}),
+                       doctest::Contains("LambdaLR: lr_lambda 0 is empty"), tg::ValueError);
 }
 
 TEST_CASE("CyclicLR: triangular, triangular2, exp_range, momentum cycled, as PyTorch") {
