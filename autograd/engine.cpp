@@ -1,14 +1,20 @@
 #include <tapegrad/autograd/engine.h>
 
 #include <algorithm>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <mutex>
 #include <queue>
 #include <span>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
+#include <omp.h>
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
 
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
@@ -105,6 +111,42 @@ class NodeTable {
 // running on this thread; null outside one.
 thread_local std::vector<std::function<void()>>* current_callbacks = nullptr;
 
+// How many backward passes are running on this thread, one inside another.
+thread_local int tl_nested_passes = 0;
+constexpr int kMaxNestedPasses = 60;
+
+// What a pass moved to another thread must see as its caller did: the
+// per-thread modes of autograd, OpenMP's team size and the floating-point
+// control word (flush-to-zero, rounding), which user code in a backward may
+// rely on.
+struct ThreadModes {
+  bool grad = true, anomaly = false, graph_detail = false;
+  int omp_threads = 1;
+#if defined(__SSE__)
+  unsigned mxcsr = 0;
+#endif
+  static ThreadModes of_this_thread() {
+    ThreadModes m;
+    m.grad = is_grad_enabled();
+    m.anomaly = is_anomaly_enabled();
+    m.graph_detail = is_graph_detail_enabled();
+    m.omp_threads = omp_get_max_threads();
+#if defined(__SSE__)
+    m.mxcsr = _mm_getcsr() & ~0x3fu;  // the control bits, without the exception flags
+#endif
+    return m;
+  }
+  void apply_to_this_thread() const {
+    set_grad_enabled(grad);
+    set_anomaly_enabled(anomaly);
+    set_graph_detail_enabled(graph_detail);
+    omp_set_num_threads(omp_threads);
+#if defined(__SSE__)
+    _mm_setcsr(mxcsr);
+#endif
+  }
+};
+
 // One backward pass over the graph reachable from its roots.
 //
 // Order: before anything runs, a walk of the reachable graph counts for each
@@ -133,7 +175,40 @@ class GraphTask {
     captured_.resize(targets.size());
   }
 
+  std::vector<Tensor>& captured() { return captured_; }
+
+  // Runs the pass on this thread or, when passes already nest
+  // kMaxNestedPasses deep on it (a custom backward, or a checkpoint's
+  // recomputation, that runs a backward of its own, and so on), on a new
+  // thread with a stack of its own: each nesting costs stack, and thousands
+  // overflowed the main thread's (a crash). PyTorch's engine hands such passes
+  // to a pool thread at depth 60 as well. This thread waits, so the order of
+  // work is unchanged; the worker takes this thread's modes.
   void run() {
+    if (tl_nested_passes < kMaxNestedPasses) {
+      ++tl_nested_passes;
+      struct Leave {
+        ~Leave() { --tl_nested_passes; }
+      } leave;
+      run_here();
+      return;
+    }
+    const ThreadModes modes = ThreadModes::of_this_thread();
+    std::exception_ptr error;
+    std::thread worker([&] {
+      modes.apply_to_this_thread();
+      try {
+        run();
+      } catch (...) {
+        error = std::current_exception();
+      }
+    });
+    worker.join();
+    if (error) std::rethrow_exception(error);
+  }
+
+ private:
+  void run_here() {
     // Nested passes (a custom backward that runs one) queue into their own list.
     struct CallbackScope {
       std::vector<std::function<void()>>* previous = current_callbacks;
@@ -216,8 +291,6 @@ class GraphTask {
       }
     }
   }
-
-  std::vector<Tensor>& captured() { return captured_; }
 
  private:
   // What the walk before the run learns of each reachable node. Kept small:

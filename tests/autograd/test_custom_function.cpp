@@ -479,6 +479,53 @@ TEST_CASE("outputs sharing memory with each other are not modified in place, nor
   }
 }
 
+// A backward that runs a backward of its own (as a reentrant checkpoint
+// does), nested `depth` times. Past 60 on one thread the engine moves the
+// pass to a new thread: 6,000 levels overflowed the 8 MB main stack (a
+// segfault). The deepest level checks it sees its caller's modes.
+struct Nested : tg::autograd::Function<Nested> {
+  static inline int calls = 0;
+  static inline bool deepest_saw_modes = false;
+  static inline bool throw_at_bottom = false;
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, int depth) {
+    ctx->saved_data["depth"] = depth;
+    return x * 1;
+  }
+  static std::vector<Tensor> backward(AutogradContext* ctx, std::vector<Tensor> g) {
+    ++calls;
+    const auto depth = ctx->saved_data["depth"].to_int();
+    if (depth > 0) {
+      tg::EnableGradGuard enable;
+      Tensor x = tg::ones({1}, kF64Grad);
+      Nested::apply(x, static_cast<int>(depth) - 1).sum().backward();
+    } else {
+      deepest_saw_modes = tg::is_anomaly_enabled() && tg::get_num_threads() == 1;
+      if (throw_at_bottom) throw tg::ValueError("Nested: the deepest backward fails");
+    }
+    return {g[0] * 2};
+  }
+};
+
+TEST_CASE("backward passes nested thousands deep run without exhausting the stack") {
+  const int threads = tg::get_num_threads();
+  tg::set_num_threads(1);
+  tg::DetectAnomalyGuard anomaly;
+  constexpr int kDepth = 8000;
+  Tensor x = tg::ones({1}, kF64Grad);
+  Nested::calls = 0;
+  Nested::apply(x, kDepth).sum().backward();
+  CHECK(Nested::calls == kDepth + 1);
+  CHECK(Nested::deepest_saw_modes);
+  check_close(x.grad(), {2});
+  // An error at the bottom reaches the outermost caller.
+  Nested::throw_at_bottom = true;
+  Tensor y = tg::ones({1}, kF64Grad);
+  CHECK_THROWS_WITH_AS(Nested::apply(y, 200).sum().backward(), doctest::Contains("the deepest backward fails"),
+                       tg::Error);
+  Nested::throw_at_bottom = false;
+  tg::set_num_threads(threads);
+}
+
 TEST_CASE("errors from custom functions name them") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
   CHECK_THROWS_WITH_AS(WrongShape::apply(x).sum().backward(), doctest::Contains("WrongShape"), tg::AutogradError);
