@@ -112,7 +112,9 @@ Tensor isfinite(const Tensor& x);
 /// @param b    the second tensor (the reference for rtol)
 /// @param rtol the relative tolerance
 /// @param atol the absolute tolerance
-/// @throws tg::ShapeError for shapes that do not broadcast.
+/// @throws tg::ShapeError for shapes that do not broadcast, tg::DTypeError
+///   for two dtypes (as torch.allclose and tg::isclose), tg::ValueError for a
+///   negative tolerance.
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
 /// Whether a and b have the same shape and equal values, as torch.equal (NaN is unequal).
 bool equal(const Tensor& a, const Tensor& b);  // same shape and same values

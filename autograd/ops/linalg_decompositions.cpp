@@ -487,6 +487,12 @@ Tensor detail::matrix_norm(const Tensor& A, double ord, const DimList& dim, bool
   if (a != 1 && a != 2 && !std::isinf(ord))
     throw ValueError(
         fmt::format("{}: ord must be one of 1, -1, 2, -2, inf, -inf, \"fro\" or \"nuc\", got {}", op, ord));
+  // The largest (or smallest) of no values is undefined: say so under this
+  // op's name and the input's shape, not amax's of an inner tensor.
+  const std::int64_t candidates = a == 2 ? std::min(A.size(d0), A.size(d1)) : (a == 1 ? A.size(d1) : A.size(d0));
+  if (candidates == 0)
+    throw IndexError(fmt::format("{}: ord {} takes the {} over an empty dim of input {}", op, ord,
+                                 ord > 0 ? "maximum" : "minimum", shape_str(A.sizes())));
   const Tensor M = matrices_last(A, d0, d1);
   Tensor y;
   if (a == 2) {

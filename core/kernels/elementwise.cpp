@@ -138,6 +138,13 @@ TensorBase isfinite(const TensorBase& x) {
 
 // Equal values (infinities included) are close; otherwise |a - b| <= atol + rtol |b|.
 bool allclose(const TensorBase& a, const TensorBase& b, double rtol, double atol) {
+  // isclose's checks, as torch.allclose is isclose(...).all(): comparing
+  // float32 with float64 hid that the two were computed differently.
+  if (a.dtype() != b.dtype())
+    throw DTypeError(fmt::format("allclose: expected both inputs to have the same dtype, got {} and {}",
+                                 dtype_name(a.dtype()), dtype_name(b.dtype())));
+  if (!(rtol >= 0) || !(atol >= 0))
+    throw ValueError(fmt::format("allclose: rtol and atol must be non-negative, got rtol {} and atol {}", rtol, atol));
   const Dims shape = binary_shape(a, b, "allclose");
   TensorBase close = make_tensor(shape, kBool);
   binary_compute<double, bool>(close, a, b, [rtol, atol](double x, double y) {

@@ -229,6 +229,24 @@ TEST_CASE("linalg: vector_norm and matrix_norm match PyTorch for every ord") {
   tg_test::check_close(L::vector_norm(x, 3, 1), tg::norm(x, 3, 1), 1e-15);
 }
 
+// The max or min over an empty dim is undefined; the error named amax and
+// an inner shape ([0]) the user never wrote.
+TEST_CASE("linalg: matrix_norm over an empty dim names itself and the input") {
+  const double inf = std::numeric_limits<double>::infinity();
+  const Tensor rows0 = tg::zeros({0, 3}, {.dtype = tg::kFloat64}), cols0 = tg::zeros({3, 0}, {.dtype = tg::kFloat64});
+  for (const double ord : {inf, -inf, 2.0, -2.0}) {
+    CAPTURE(ord);
+    CHECK_THROWS_WITH_AS(L::matrix_norm(rows0, ord), doctest::Contains("linalg::matrix_norm: ord"), tg::IndexError);
+    CHECK_THROWS_WITH_AS(L::matrix_norm(rows0, ord), doctest::Contains("of input [0, 3]"), tg::IndexError);
+  }
+  for (const double ord : {1.0, -1.0, 2.0})
+    CHECK_THROWS_WITH_AS(L::matrix_norm(cols0, ord), doctest::Contains("of input [3, 0]"), tg::IndexError);
+  // A maximum over columns that exist, of sums over no rows, is 0.
+  CHECK(L::matrix_norm(rows0, 1.0).item<double>() == 0);
+  CHECK(L::matrix_norm(cols0, inf).item<double>() == 0);
+  CHECK(L::matrix_norm(rows0).item<double>() == 0);
+}
+
 TEST_CASE("linalg: singular and non-positive-definite inputs throw ValueError naming the op, batch element and info") {
   // Batch element 1 is singular (its second row is twice its first).
   const Tensor A = leaf({2.0, 0.0, 0.0, 2.0, 1.0, 2.0, 2.0, 4.0}, {2, 2, 2}, false);

@@ -440,7 +440,12 @@ TEST_CASE("allclose and equal") {
   CHECK_FALSE(allclose(f64({kInf}), f64({-kInf})));
   CHECK_FALSE(allclose(f64({1}), f64({kInf})));
   CHECK(allclose(f64({2, 2}, {2, 1}), f64({2})));  // broadcast
-  CHECK(allclose(f32({0.1}), f64({0.1}), 1e-6));   // mixed dtypes
+  // As torch.allclose and isclose: one dtype, tolerances that are not negative.
+  CHECK_THROWS_WITH_AS(allclose(f32({0.1}), f64({0.1}), 1e-6),
+                       "allclose: expected both inputs to have the same dtype, got float32 and float64", DTypeError);
+  CHECK(allclose(f32({0.1}), f64({0.1}).to(kFloat32), 1e-6));
+  CHECK_THROWS_AS(allclose(a, a, -1e-5), ValueError);
+  CHECK_THROWS_AS(allclose(a, a, 1e-5, kNaN), ValueError);
   CHECK_THROWS_AS(allclose(a, f64({1, 2})), ShapeError);
   CHECK(allclose(zeros({0}), zeros({0})));
 
