@@ -36,11 +36,15 @@
 /// Saved tensors are checked like the built-in ops' (an in-place change after
 /// saving is an error; saving an output keeps no reference cycle). An output
 /// that shares memory with a tensor argument (the argument itself, or a view
-/// of it) cannot be modified in place when grad is involved, nor used once
-/// that argument was modified in place, as in PyTorch: backward is yours and
-/// could not account for either. Not supported: in-place modification of
-/// inputs inside forward (mark_dirty), and non-differentiable outputs other
-/// than integer/bool ones.
+/// of it) or with another output cannot be modified in place when grad is
+/// involved, nor used once such an alias was modified in place, as in
+/// PyTorch: backward is yours and could not account for either. Not
+/// supported: in-place modification of inputs inside forward (mark_dirty), and
+/// non-differentiable outputs other than integer/bool ones.
+///
+/// The node is named (graphs, errors, and printing as `grad_fn=<NameBackward>`)
+/// after the type, or after `static constexpr std::string_view kName` when
+/// the Function declares one.
 #include <cxxabi.h>
 
 #include <algorithm>
@@ -48,6 +52,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <typeinfo>
 #include <unordered_map>
@@ -204,6 +209,15 @@ std::string type_name() {
   return status == 0 && name ? name.get() : typeid(T).name();
 }
 
+// What a Function's node is called in graphs, errors and printing: its
+// `static constexpr std::string_view kName` when it has one, else its type's
+// name.
+template <class T>
+std::string function_name() {
+  if constexpr (requires { T::kName; }) return std::string(T::kName);
+  else return type_name<T>();
+}
+
 template <class T>
 inline constexpr bool is_tensor_v = std::is_same_v<std::remove_cvref_t<T>, Tensor>;
 template <class T>
@@ -259,9 +273,13 @@ class CustomNode final : public Node {
     std::vector<Tensor> returned = Derived::backward(&ctx_, std::move(grad_outputs));
     const std::size_t n_tensors = next_edges().size();
     if (returned.size() != n_tensors && returned.size() != is_tensor_.size())
-      throw AutogradError(fmt::format(
-          "{}: backward returned {} gradients; expected {} (one per tensor argument) or {} (one per argument)", name(),
-          returned.size(), n_tensors, is_tensor_.size()));
+      throw AutogradError(
+          n_tensors == is_tensor_.size()
+              ? fmt::format("{}: backward returned {} gradients; expected {} (one per argument)", name(),
+                            returned.size(), n_tensors)
+              : fmt::format(
+                    "{}: backward returned {} gradients; expected {} (one per tensor argument) or {} (one per argument)",
+                    name(), returned.size(), n_tensors, is_tensor_.size()));
     if (returned.size() != n_tensors) {  // one per argument: keep the tensor positions
       std::vector<Tensor> by_tensor;
       for (std::size_t k = 0; k < returned.size(); ++k) {
@@ -300,7 +318,7 @@ class CustomNode final : public Node {
   template <class>
   friend struct Function;
 
-  std::string name_ = detail::type_name<Derived>();
+  std::string name_ = detail::function_name<Derived>();
   AutogradContext ctx_;
   std::vector<bool> is_tensor_;
   std::vector<Dims> output_shapes_;
@@ -320,7 +338,7 @@ struct Function {
     detail::ArgumentList arguments;
     (arguments.add(args), ...);
     // The profiler's event for the forward, like a built-in op's TG_PROFILE_OP.
-    profiler::RecordScope profile_scope(profiler::enabled() ? detail::type_name<Derived>() : std::string(),
+    profiler::RecordScope profile_scope(profiler::enabled() ? detail::function_name<Derived>() : std::string(),
                                         profiler::EventKind::kForward, arguments.tensors);
     const bool record = needs_grad_list(arguments.tensors);
 
@@ -330,7 +348,7 @@ struct Function {
     AutogradContext& ctx = node ? node->ctx_ : local;
     for (const auto& t : arguments.tensors) ctx.needs_input_grad_.push_back(record && requires_grad_of(t));
     ctx.is_tensor_ = arguments.is_tensor;
-    ctx.name_of_ = &detail::type_name<Derived>;
+    ctx.name_of_ = &detail::function_name<Derived>;
 
     using Result = decltype(Derived::forward(&ctx, std::forward<Args>(args)...));
     static_assert(std::is_same_v<std::remove_cvref_t<Result>, Tensor> ||

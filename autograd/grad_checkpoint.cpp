@@ -94,6 +94,7 @@ void check_no_hidden_leaves(const Tensor& out, const std::vector<Tensor>& allowe
 }
 
 struct CheckpointFn : autograd::Function<CheckpointFn> {
+  static constexpr std::string_view kName = "Checkpoint";  // not the anonymous namespace's type name
   static Tensor forward(autograd::AutogradContext* ctx, const std::shared_ptr<CheckpointState>& state,
                         const std::vector<Tensor>& inputs, const std::vector<Tensor>& params) {
     if (state->preserve_rng_state) state->rng_state = rng_state();

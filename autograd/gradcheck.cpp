@@ -357,6 +357,15 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
   };
 
   // The forward on contiguous copies must agree with the forward on the inputs as given.
+  // When every input already was a contiguous tensor of its own, only a
+  // forward that is random or keeps state can disagree.
+  const bool any_strided = std::any_of(diff_index.begin(), diff_index.end(), [&](std::size_t i) {
+    return !inputs[i].is_contiguous() || inputs[i].storage_offset() != 0 ||
+           inputs[i].storage()->nbytes() != static_cast<std::size_t>(inputs[i].numel()) * inputs[i].element_size();
+  });
+  const char* const disagreement = any_strided ? "the forward mishandles strided inputs"
+                                               : "the forward is not deterministic (random, or keeping state "
+                                                 "between calls), so its gradient cannot be checked";
   const auto on_copies = perturbed_values(fn, copies, outputs, op);
   for (std::size_t o = 0; o < outputs.size(); ++o)
     for (std::size_t k = 0; k < reference[o].size(); ++k) {
@@ -364,9 +373,9 @@ GradcheckResult check(const GradcheckFunction& fn, const std::vector<Tensor>& in
       if (!(std::abs(a - b) <= opt.atol + opt.rtol * std::abs(b)) && !(std::isnan(a) && std::isnan(b)))
         return fail(fmt::format(
             "{}: output {} ({}) differs between the inputs as given and contiguous copies of them, at element {}: "
-            "{} vs {}; the forward mishandles strided inputs",
-            op, o, output_name(outputs[o]), index_str(unravel(static_cast<std::int64_t>(k), outputs[o].shape())), a,
-            b));
+            "{} vs {}; {}",
+            op, o, output_name(outputs[o]), index_str(unravel(static_cast<std::int64_t>(k), outputs[o].shape())), a, b,
+            disagreement));
     }
   if (opt.fast_mode) return check_projections(fn, inputs, diff, diff_index, outputs, copies, opt, op);
 
@@ -466,6 +475,12 @@ GradcheckResult gradgradcheck_result(const GradcheckFunction& fn, const std::vec
   }
   for (std::size_t o = 0; o < outputs.size(); ++o) {
     if (!is_checked_output(outputs[o])) continue;
+    // Named as the caller passed it, before check() calls it input k.
+    if (seeds[o].defined() && seeds[o].is_floating_point() && seeds[o].dtype() != kFloat64)
+      throw DTypeError(fmt::format(
+          "gradgradcheck: grad_outputs[{}] (shape {}) is {}, but gradient checks need float64: convert it with "
+          ".to(tg::kFloat64)",
+          o, shape_str(seeds[o].sizes()), dtype_name(seeds[o].dtype())));
     if (!seeds[o].defined() || seeds[o].shape() != outputs[o].shape())
       throw ShapeError(fmt::format("gradgradcheck: grad_output {} has shape {} but output {} has shape {}", o,
                                    seeds[o].defined() ? shape_str(seeds[o].sizes()) : "undefined", o,

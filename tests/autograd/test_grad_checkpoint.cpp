@@ -2,7 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/grad_checkpoint.h>
@@ -51,6 +54,15 @@ tg::CheckpointFunction as_fn(const Weights& w, double p) {
 }
 
 }  // namespace
+
+// Its node was named after an internal type, tg::(anonymous namespace)::CheckpointFn.
+TEST_CASE("checkpoint: its node is called Checkpoint") {
+  Tensor x = tg::ones({2}, {.requires_grad = true});
+  Tensor y = tg::checkpoint([](const std::vector<Tensor>& in) { return in[0] * 2; }, {x});
+  REQUIRE(y.grad_fn() != nullptr);
+  CHECK(y.grad_fn()->name() == "Checkpoint");
+  CHECK(fmt::format("{}", y).find("grad_fn=<CheckpointBackward>") != std::string::npos);
+}
 
 TEST_CASE("checkpoint: gradients of inputs and params equal the unchecked run's, dropout masks included") {
   for (double p : {0.0, 0.5}) {
