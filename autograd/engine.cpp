@@ -265,7 +265,12 @@ class GraphTask {
       const bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
       if (runs && any_grad) {
         if (node->released()) throw_backward_twice(node->name());
-        input_grads = node->apply(grads);
+        try {
+          input_grads = node->apply(grads);
+        } catch (const Error& e) {
+          if (is_anomaly_enabled()) rethrow_with_site(e, *node);
+          throw;
+        }
         validate(*node, input_grads);
         if (is_anomaly_enabled()) check_anomaly(*node, input_grads);
         if (!retain_graph_) {
@@ -479,6 +484,27 @@ class GraphTask {
         "a hook must return a gradient of the same shape and dtype (or nothing)",
         hook, shape_str(got.sizes()), dtype_name(got.dtype()), shape_str(expected.sizes()),
         dtype_name(expected.dtype())));
+  }
+
+  // Anomaly mode, as PyTorch's: an error thrown inside a node's backward
+  // (a custom backward's bad matmul) also says which node and where it was
+  // recorded, keeping its type. Once: a nested pass's error passes through
+  // every outer node, and the innermost is the one that says most.
+  [[noreturn]] static void rethrow_with_site(const Error& e, Node& node) {
+    static constexpr std::string_view kMark = "\n(anomaly mode) thrown in the backward of ";
+    const std::string_view what = e.what();
+    if (what.find(kMark) != std::string_view::npos) throw;
+    const std::string where = node.recorded_at();
+    const std::string message =
+        fmt::format("{}{}{}, recorded at:\n{}", what, kMark, node.name(),
+                    where.empty() ? std::string("  (unknown: anomaly mode was off when it was recorded)") : where);
+    rethrow_as<ShapeError, DTypeError, IndexError, FormatError, AutogradError, ValueError, OutOfMemoryError>(e,
+                                                                                                             message);
+  }
+  template <class... Types>
+  [[noreturn]] static void rethrow_as(const Error& e, const std::string& message) {
+    (..., (dynamic_cast<const Types*>(&e) ? throw Types(message) : void()));
+    throw Error(message);
   }
 
   void check_anomaly(Node& node, const Node::GradList& input_grads) {
