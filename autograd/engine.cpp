@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <typeinfo>
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -18,6 +19,7 @@
 
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/profiler.h>
 
@@ -116,10 +118,12 @@ thread_local int tl_nested_passes = 0;
 constexpr int kMaxNestedPasses = 60;
 
 // What a pass moved to another thread must see as its caller did: the
-// per-thread modes of autograd, OpenMP's team size and the floating-point
-// control word (flush-to-zero, rounding), which user code in a backward may
-// rely on.
+// logical thread it continues (so it may re-enter nodes its caller holds
+// locked, LogicalThreadMutex), the per-thread modes of autograd, OpenMP's
+// team size and the floating-point control word (flush-to-zero, rounding),
+// which user code in a backward may rely on.
 struct ThreadModes {
+  std::uint64_t logical_thread = 0;
   bool grad = true, anomaly = false, graph_detail = false;
   int omp_threads = 1;
 #if defined(__SSE__)
@@ -127,6 +131,7 @@ struct ThreadModes {
 #endif
   static ThreadModes of_this_thread() {
     ThreadModes m;
+    m.logical_thread = logical_thread_id();
     m.grad = is_grad_enabled();
     m.anomaly = is_anomaly_enabled();
     m.graph_detail = is_graph_detail_enabled();
@@ -137,6 +142,7 @@ struct ThreadModes {
     return m;
   }
   void apply_to_this_thread() const {
+    continue_logical_thread(logical_thread);
     set_grad_enabled(grad);
     set_anomaly_enabled(anomaly);
     set_graph_detail_enabled(graph_detail);
@@ -144,6 +150,9 @@ struct ThreadModes {
 #if defined(__SSE__)
     _mm_setcsr(mxcsr);
 #endif
+    // This thread's OpenMP team is new: its workers have not seen
+    // set_flush_denormal's mode yet.
+    tg::detail::apply_flush_denormal_to_workers();
   }
 };
 
@@ -440,8 +449,8 @@ class GraphTask {
   void accumulate_leaf(AccumulateGrad& acc, Tensor g) {
     Tensor leaf = acc.variable();
     if (!leaf.defined() || !g.defined()) return;
-    check_leaf_gradient(leaf, g);
     auto& m = ensure_meta(leaf);
+    if (m.requires_grad) check_leaf_gradient(leaf, g);
     for (std::size_t k = 0; k < m.hooks.size(); ++k) {
       const auto hook = m.hooks[k];  // a copy: a hook may register another one
       Tensor replaced = hook(g);
@@ -488,8 +497,10 @@ class GraphTask {
 
   // Anomaly mode, as PyTorch's: an error thrown inside a node's backward
   // (a custom backward's bad matmul) also says which node and where it was
-  // recorded, keeping its type. Once: a nested pass's error passes through
-  // every outer node, and the innermost is the one that says most.
+  // recorded, keeping its type (one of tapegrad's own; a user's subclass or
+  // another exception passes unchanged rather than be sliced). Once: a
+  // nested pass's error passes through every outer node, and the innermost
+  // is the one that says most.
   [[noreturn]] static void rethrow_with_site(const Error& e, Node& node) {
     static constexpr std::string_view kMark = "\n(anomaly mode) thrown in the backward of ";
     const std::string_view what = e.what();
@@ -503,8 +514,9 @@ class GraphTask {
   }
   template <class... Types>
   [[noreturn]] static void rethrow_as(const Error& e, const std::string& message) {
-    (..., (dynamic_cast<const Types*>(&e) ? throw Types(message) : void()));
-    throw Error(message);
+    (..., (typeid(e) == typeid(Types) ? throw Types(message) : void()));
+    if (typeid(e) == typeid(Error)) throw Error(message);
+    throw;
   }
 
   void check_anomaly(Node& node, const Node::GradList& input_grads) {

@@ -71,6 +71,18 @@ thread_local bool tl_graph_detail TG_TLS_FAST = false;
 thread_local std::vector<SavedInfo> tl_pending_saved;
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> g_next_logical_thread{1};
+thread_local std::uint64_t tl_logical_thread = 0;
+}  // namespace
+
+std::uint64_t logical_thread_id() {
+  if (tl_logical_thread == 0) [[unlikely]]
+    tl_logical_thread = g_next_logical_thread.fetch_add(1, std::memory_order_relaxed);
+  return tl_logical_thread;
+}
+void continue_logical_thread(std::uint64_t id) { tl_logical_thread = id; }
+
 bool is_graph_detail_enabled() { return tl_graph_detail; }
 void set_graph_detail_enabled(bool enabled) {
   tl_graph_detail = enabled;

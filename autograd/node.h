@@ -195,6 +195,44 @@ class SavedTensor {
   bool released_ = false;
 };
 
+/// The id of the logical thread running: an OS thread's own, or the one it
+/// continues (the engine runs a deeply nested backward pass on a fresh thread
+/// while the caller waits, as one logical thread). Never 0.
+std::uint64_t logical_thread_id();
+/// Makes this OS thread continue logical thread `id` (the engine's worker).
+void continue_logical_thread(std::uint64_t id);
+
+/// A recursive mutex owned by a logical thread (logical_thread_id), so that a
+/// backward pass the engine moved to a fresh thread may re-enter a node its
+/// waiting caller holds, as it could on the caller's own thread. Only one OS
+/// thread of a logical thread runs at a time, and every lock is released by
+/// the OS thread that took the underlying mutex.
+class LogicalThreadMutex {
+ public:
+  /// Takes the mutex, or counts one more hold when this logical thread has it.
+  void lock() {
+    const std::uint64_t me = logical_thread_id();
+    if (owner_.load(std::memory_order_relaxed) == me) {
+      ++depth_;
+      return;
+    }
+    mutex_.lock();
+    owner_.store(me, std::memory_order_relaxed);
+    depth_ = 1;
+  }
+  /// Gives back one hold; the last one releases the mutex.
+  void unlock() {
+    if (--depth_ > 0) return;
+    owner_.store(0, std::memory_order_relaxed);
+    mutex_.unlock();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::atomic<std::uint64_t> owner_{0};
+  std::uint32_t depth_ = 0;  // touched only by the owner
+};
+
 /// A recorded op on the tape: its backward, its edges to the inputs' nodes,
 /// and what the engine needs to schedule it (see the description of node.h).
 class Node : public std::enable_shared_from_this<Node> {
@@ -271,9 +309,10 @@ class Node : public std::enable_shared_from_this<Node> {
   /// may share a graph from two threads, as in PyTorch: they must not
   /// interleave inside one node, where one could free the saved tensors the
   /// other is reading, or both write one .grad(). Recursive: a hook or a
-  /// custom backward may itself run a backward (on this thread) that reaches
-  /// this node again.
-  std::recursive_mutex& mutex() const { return mutex_; }
+  /// custom backward may itself run a backward (on this thread, or on the
+  /// fresh thread the engine hands deeply nested passes to) that reaches this
+  /// node again.
+  LogicalThreadMutex& mutex() const { return mutex_; }
 
   /// Set when anomaly mode was on at recording time: where the op was
   /// recorded, as function names, files and lines (symbolised on this call).
@@ -301,7 +340,7 @@ class Node : public std::enable_shared_from_this<Node> {
   struct Rare;
   Rare& rare();
   std::unique_ptr<Rare> rare_;
-  mutable std::recursive_mutex mutex_;
+  mutable LogicalThreadMutex mutex_;
 };
 
 /// Next number of the calling thread's tape.

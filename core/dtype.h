@@ -207,7 +207,8 @@ T checked_scalar(double v, std::string_view op) {
 
 /// Whether the element `v` read out as To (item, to_vector) would not fit,
 /// as PyTorch's c10::checked_convert decides: an integer To refuses NaN,
-/// infinities and values outside its range (a fraction truncates toward zero),
+/// infinities and values outside its range (compared before a fraction
+/// truncates toward zero, so -0.5 does not read as uint8),
 /// except that a negative integer may wrap into an unsigned type of at least
 /// its magnitude (int64 -1 reads as uint8 255, as in PyTorch); a floating To
 /// refuses finite values beyond its range (NaN and infinities are kept).
@@ -219,10 +220,14 @@ constexpr bool element_overflows(From v) {
   } else if constexpr (is_floating_v<From> || is_reduced_float_v<From>) {
     const double d = is_reduced_float_v<From> ? static_cast<double>(static_cast<float>(v)) : static_cast<double>(v);
     if constexpr (std::is_integral_v<To>) {
+      // As c10: the value itself against the bounds, before truncation (so
+      // -0.5 and 255.5 do not read as uint8); hi, 2^63 for int64, is where
+      // max() rounds to as a double, itself out of range.
       constexpr double lo = static_cast<double>(std::numeric_limits<To>::min());
+      constexpr double max = static_cast<double>(std::numeric_limits<To>::max());
       constexpr double hi =
           -static_cast<double>(std::numeric_limits<std::make_signed_t<To>>::min()) * (std::is_signed_v<To> ? 1.0 : 2.0);
-      return !(std::trunc(d) >= lo && d < hi);
+      return !(d >= lo && d <= max && d < hi);
     } else {
       return std::isfinite(d) && std::fabs(d) > static_cast<double>(std::numeric_limits<To>::max());
     }

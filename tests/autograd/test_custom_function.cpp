@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include <tapegrad/autograd/custom_function.h>
@@ -419,7 +420,10 @@ TEST_CASE("an output sharing an input's memory is not modified in place, nor use
 // Outputs overlapping each other, not an input: an output and a view of it,
 // or two overlapping views of one temporary. An in-place change of one
 // changed the other's value behind its history, and backward gave the
-// gradient of the old value ([2, 2] for [10, 2]); LibTorch refuses both.
+// gradient of the old value ([2, 2] for [10, 2]). LibTorch refuses both, an
+// in-place change of a view output at once and one of the output it views at
+// the view's next use; tapegrad refuses an in-place change of any of these
+// outputs at once (stricter, and never a wrong gradient).
 struct OutputAndHead : tg::autograd::Function<OutputAndHead> {
   static std::vector<Tensor> forward(AutogradContext*, const Tensor& x) {
     const Tensor y = x * 2;
@@ -482,11 +486,17 @@ TEST_CASE("outputs sharing memory with each other are not modified in place, nor
 // A backward that runs a backward of its own (as a reentrant checkpoint
 // does), nested `depth` times. Past 60 on one thread the engine moves the
 // pass to a new thread: 6,000 levels overflowed the 8 MB main stack (a
-// segfault). The deepest level checks it sees its caller's modes.
+// segfault). The deepest level checks it sees its caller's modes, and may
+// run a backward through the outermost node, which the waiting main thread
+// holds locked.
 struct Nested : tg::autograd::Function<Nested> {
   static inline int calls = 0;
   static inline bool deepest_saw_modes = false;
   static inline bool throw_at_bottom = false;
+  static inline bool nest = true;
+  static inline const Tensor* reenter_output = nullptr;
+  static inline const Tensor* reenter_input = nullptr;
+  static inline double reentered_grad = 0;
   static Tensor forward(AutogradContext* ctx, const Tensor& x, int depth) {
     ctx->saved_data["depth"] = depth;
     return x * 1;
@@ -494,22 +504,26 @@ struct Nested : tg::autograd::Function<Nested> {
   static std::vector<Tensor> backward(AutogradContext* ctx, std::vector<Tensor> g) {
     ++calls;
     const auto depth = ctx->saved_data["depth"].to_int();
-    if (depth > 0) {
+    if (depth > 0 && nest) {
       tg::EnableGradGuard enable;
       Tensor x = tg::ones({1}, kF64Grad);
       Nested::apply(x, static_cast<int>(depth) - 1).sum().backward();
-    } else {
-      deepest_saw_modes = tg::is_anomaly_enabled() && tg::get_num_threads() == 1;
+    } else if (nest) {
+      deepest_saw_modes = tg::is_anomaly_enabled() && tg::autograd::is_graph_detail_enabled();
       if (throw_at_bottom) throw tg::ValueError("Nested: the deepest backward fails");
+      if (reenter_output) {
+        nest = false;  // the outermost node's backward, run again, returns at once
+        reentered_grad = tg::grad({*reenter_output}, {*reenter_input}, {}, {.retain_graph = true})[0].item<double>();
+        nest = true;
+      }
     }
     return {g[0] * 2};
   }
 };
 
 TEST_CASE("backward passes nested thousands deep run without exhausting the stack") {
-  const int threads = tg::get_num_threads();
-  tg::set_num_threads(1);
   tg::DetectAnomalyGuard anomaly;
+  tg::autograd::GraphDetailGuard detail;
   constexpr int kDepth = 8000;
   Tensor x = tg::ones({1}, kF64Grad);
   Nested::calls = 0;
@@ -517,13 +531,35 @@ TEST_CASE("backward passes nested thousands deep run without exhausting the stac
   CHECK(Nested::calls == kDepth + 1);
   CHECK(Nested::deepest_saw_modes);
   check_close(x.grad(), {2});
-  // An error at the bottom reaches the outermost caller.
+  // An error at the bottom reaches the outermost caller with its type, and
+  // anomaly mode's site is added once.
   Nested::throw_at_bottom = true;
   Tensor y = tg::ones({1}, kF64Grad);
-  CHECK_THROWS_WITH_AS(Nested::apply(y, 200).sum().backward(), doctest::Contains("the deepest backward fails"),
-                       tg::Error);
+  std::string message;
+  try {
+    Nested::apply(y, 200).sum().backward();
+  } catch (const tg::ValueError& e) {
+    message = e.what();
+  }
   Nested::throw_at_bottom = false;
-  tg::set_num_threads(threads);
+  CHECK(message.find("Nested: the deepest backward fails") == 0);
+  CHECK(message.find("(anomaly mode)") != std::string::npos);
+  CHECK(message.find("(anomaly mode)") == message.rfind("(anomaly mode)"));
+}
+
+// The outermost node is locked by the main thread, which waits for the
+// worker running level 100: re-entering it from there deadlocked when the
+// lock belonged to the OS thread (the hook of test_hostile_engine's reentrant
+// case, 61 levels down).
+TEST_CASE("a pass moved to a fresh thread may re-enter a node its waiting caller holds") {
+  Tensor x = tg::ones({1}, kF64Grad);
+  const Tensor out = Nested::apply(x, 100).sum();
+  Nested::reenter_output = &out;
+  Nested::reenter_input = &x;
+  out.backward({}, /*retain_graph=*/true);
+  Nested::reenter_output = nullptr;
+  CHECK(Nested::reentered_grad == 2);
+  check_close(x.grad(), {2});
 }
 
 TEST_CASE("errors from custom functions name them") {
