@@ -495,6 +495,12 @@ class GraphTask {
         dtype_name(expected.dtype())));
   }
 
+  // Where `node` was recorded, for anomaly mode's errors.
+  static std::string recording_site(const Node& node) {
+    std::string where = node.recorded_at();
+    return where.empty() ? std::string("  (unknown: anomaly mode was off when it was recorded)") : where;
+  }
+
   // Anomaly mode, as PyTorch's: an error thrown inside a node's backward
   // (a custom backward's bad matmul) also says which node and where it was
   // recorded, keeping its type (one of tapegrad's own; a user's subclass or
@@ -505,10 +511,7 @@ class GraphTask {
     static constexpr std::string_view kMark = "\n(anomaly mode) thrown in the backward of ";
     const std::string_view what = e.what();
     if (what.find(kMark) != std::string_view::npos) throw;
-    const std::string where = node.recorded_at();
-    const std::string message =
-        fmt::format("{}{}{}, recorded at:\n{}", what, kMark, node.name(),
-                    where.empty() ? std::string("  (unknown: anomaly mode was off when it was recorded)") : where);
+    const std::string message = fmt::format("{}{}{}, recorded at:\n{}", what, kMark, node.name(), recording_site(node));
     rethrow_as<ShapeError, DTypeError, IndexError, FormatError, AutogradError, ValueError, OutOfMemoryError>(e,
                                                                                                              message);
   }
@@ -522,11 +525,9 @@ class GraphTask {
   void check_anomaly(Node& node, const Node::GradList& input_grads) {
     for (std::size_t i = 0; i < input_grads.size(); ++i) {
       if (!input_grads[i].defined() || all_finite(input_grads[i])) continue;
-      const std::string where = node.recorded_at();
       throw AutogradError(fmt::format(
           "{}: backward produced NaN or Inf in the gradient of input {} (shape {}); the op was recorded at:\n{}",
-          node.name(), i, shape_str(input_grads[i].sizes()),
-          where.empty() ? std::string("  (unknown: anomaly mode was off when it was recorded)") : where));
+          node.name(), i, shape_str(input_grads[i].sizes()), recording_site(node)));
     }
   }
 

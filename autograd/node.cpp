@@ -69,9 +69,6 @@ void tally_nodes(std::int64_t delta) {
 thread_local std::uint64_t tl_next_sequence_nr TG_TLS_FAST = 1;
 thread_local bool tl_graph_detail TG_TLS_FAST = false;
 thread_local std::vector<SavedInfo> tl_pending_saved;
-}  // namespace
-
-namespace {
 std::atomic<std::uint64_t> g_next_logical_thread{1};
 thread_local std::uint64_t tl_logical_thread = 0;
 }  // namespace

@@ -180,30 +180,22 @@ constexpr DType dtype_of() {
 /// Throws the DTypeError of `op` given a tensor of the non-floating dtype `d`.
 [[noreturn]] void throw_not_floating(std::string_view op, DType d);
 
-/// A scalar given to an op that stores it (full, fill_, masked_fill, ...) as
-/// T, checked as PyTorch checks such scalars: an integer dtype refuses NaN,
-/// infinities and values outside its range (a fraction truncates toward zero);
-/// float32 refuses finite values beyond its range (NaN and infinities are
-/// kept); bool takes anything (true unless 0, so NaN is true). Silently storing
-/// 0 or INT64_MAX for NaN would hide the bug that produced the NaN.
+namespace detail {
+// An integer type's range as doubles, [integer_lo, integer_hi): integer_hi is
+// max() + 1, a power of two a double holds exactly (int64's max() itself
+// rounds up to it).
 template <class T>
-T checked_scalar(double v, std::string_view op) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return v != 0;
-  } else if constexpr (std::is_integral_v<T>) {
-    constexpr double lo = static_cast<double>(std::numeric_limits<T>::min());
-    constexpr double hi =
-        -static_cast<double>(std::numeric_limits<std::make_signed_t<T>>::min()) * (std::is_signed_v<T> ? 1.0 : 2.0);
-    if (!(std::trunc(v) >= lo && v < hi)) throw_unrepresentable(op, v, dtype_of<T>());
-    return static_cast<T>(v);
-  } else if constexpr (std::is_same_v<T, float> || is_reduced_float_v<T>) {
-    if (std::isfinite(v) && std::fabs(v) > static_cast<double>(static_cast<float>(std::numeric_limits<T>::max())))
-      throw_unrepresentable(op, v, dtype_of<T>());
-    return T(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
+inline constexpr double integer_lo = static_cast<double>(std::numeric_limits<T>::min());
+template <class T>
+inline constexpr double integer_hi = -static_cast<double>(std::numeric_limits<std::make_signed_t<T>>::min()) *
+                                     (std::is_signed_v<T> ? 1.0 : 2.0);
+// A floating element's value as a double (the 16-bit types through float).
+template <class F>
+constexpr double floating_as_double(F v) {
+  if constexpr (is_reduced_float_v<F>) return static_cast<double>(static_cast<float>(v));
+  else return static_cast<double>(v);
 }
+}  // namespace detail
 
 /// Whether the element `v` read out as To (item, to_vector) would not fit,
 /// as PyTorch's c10::checked_convert decides: an integer To refuses NaN,
@@ -218,16 +210,13 @@ constexpr bool element_overflows(From v) {
   if constexpr (std::is_same_v<To, bool> || std::is_same_v<From, bool> || std::is_same_v<To, From>) {
     return false;
   } else if constexpr (is_floating_v<From> || is_reduced_float_v<From>) {
-    const double d = is_reduced_float_v<From> ? static_cast<double>(static_cast<float>(v)) : static_cast<double>(v);
+    const double d = detail::floating_as_double(v);
     if constexpr (std::is_integral_v<To>) {
       // As c10: the value itself against the bounds, before truncation (so
-      // -0.5 and 255.5 do not read as uint8); hi, 2^63 for int64, is where
-      // max() rounds to as a double, itself out of range.
-      constexpr double lo = static_cast<double>(std::numeric_limits<To>::min());
+      // -0.5 and 255.5 do not read as uint8); integer_hi, 2^63 for int64, is
+      // where max() rounds to as a double, itself out of range.
       constexpr double max = static_cast<double>(std::numeric_limits<To>::max());
-      constexpr double hi =
-          -static_cast<double>(std::numeric_limits<std::make_signed_t<To>>::min()) * (std::is_signed_v<To> ? 1.0 : 2.0);
-      return !(d >= lo && d <= max && d < hi);
+      return !(d >= detail::integer_lo<To> && d <= max && d < detail::integer_hi<To>);
     } else {
       return std::isfinite(d) && std::fabs(d) > static_cast<double>(std::numeric_limits<To>::max());
     }
@@ -245,12 +234,34 @@ constexpr bool element_overflows(From v) {
 template <class To, class From>
 To checked_element(From v, std::string_view op) {
   if (element_overflows<To>(v)) {
-    double shown;
-    if constexpr (is_reduced_float_v<From>) shown = static_cast<double>(static_cast<float>(v));
-    else shown = static_cast<double>(v);
-    throw_unrepresentable(op, shown, dtype_of<To>());
+    if constexpr (is_floating_v<From> || is_reduced_float_v<From>)
+      throw_unrepresentable(op, detail::floating_as_double(v), dtype_of<To>());
+    else throw_unrepresentable(op, static_cast<double>(v), dtype_of<To>());
   }
   return convert_element<To>(v);
+}
+
+/// A scalar given to an op that stores it (full, fill_, masked_fill, ...) as
+/// T, checked as PyTorch checks such scalars: an integer dtype refuses NaN,
+/// infinities and values outside its range (a fraction truncates toward zero);
+/// float32 refuses finite values beyond its range (NaN and infinities are
+/// kept); bool takes anything (true unless 0, so NaN is true). Silently storing
+/// 0 or INT64_MAX for NaN would hide the bug that produced the NaN.
+template <class T>
+T checked_scalar(double v, std::string_view op) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v != 0;
+  } else if constexpr (std::is_integral_v<T>) {
+    // Truncated before the bounds, unlike a value read out (element_overflows).
+    if (!(std::trunc(v) >= detail::integer_lo<T> && v < detail::integer_hi<T>))
+      throw_unrepresentable(op, v, dtype_of<T>());
+    return static_cast<T>(v);
+  } else if constexpr (std::is_same_v<T, float> || is_reduced_float_v<T>) {
+    if (element_overflows<T>(v)) throw_unrepresentable(op, v, dtype_of<T>());  // the same rule as reading out
+    return T(static_cast<float>(v));
+  } else {
+    return static_cast<T>(v);
+  }
 }
 
 namespace detail {
