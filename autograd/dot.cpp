@@ -21,6 +21,12 @@ std::string escape(std::string_view s) {
       out += "\\n";  // a line break in a Graphviz label
       continue;
     }
+    // Other control bytes (a NUL in a parameter's name ended the DOT text
+    // for Graphviz) are shown as \xNN.
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += fmt::format("\\\\x{:02x}", static_cast<unsigned char>(c));
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -271,9 +277,12 @@ std::string to_dot(const std::vector<Tensor>& outputs, const NamedTensors& named
         }
   }
 
-  // Leaves used only by hidden repeats are hidden too.
+  // Leaves used only by hidden repeats are hidden too; a leaf asked for
+  // itself is drawn (alone, as torchviz draws it).
   std::vector<bool> visible(n, false);
   for (auto i : ops) visible[i] = rep[i] == i;
+  for (std::size_t i = 0; i < n; ++i)
+    if (g.is_root[i] && g.nodes[i]->is_accumulator()) visible[i] = true;
   for (std::size_t i = 0; i < n; ++i)
     for (const auto& e : g.nodes[i]->next_edges())
       if (e.fn && e.fn->is_accumulator() && visible[i]) visible[g.index.at(e.fn.get())] = true;
@@ -316,6 +325,11 @@ std::string to_dot(const std::vector<Tensor>& outputs, const NamedTensors& named
   }
   for (std::size_t i = 0; i < n; ++i)
     if (visible[i] && group[i] < 0) out += node_line(i);
+  // An output without history (it requires no grad) still gets its box.
+  for (std::size_t k = 0; k < outputs.size(); ++k)
+    if (outputs[k].defined() && !gradient_edge(outputs[k]).fn)
+      out += fmt::format("  c{} [label=\"{}\", style=dashed];\n", k,
+                         escape(fmt::format("no grad\n{}", meta_str(outputs[k].shape(), outputs[k].dtype()))));
 
   std::set<std::pair<std::size_t, std::size_t>> edges;
   for (std::size_t c = 0; c < n; ++c) {

@@ -14,7 +14,10 @@
 /// and bytes of the tensors it saved for backward, marked ", freed" once a
 /// backward without retain_graph has run the op and released them. Leaves are the tensors
 /// that require grad, named when they are among the named parameters given.
-/// Edges go from an input to the op that used it.
+/// Edges go from an input to the op that used it. An output that is itself a
+/// leaf is drawn as that leaf alone; one that requires no grad (it has no
+/// history) as a dashed box "no grad" with its shape and dtype. Control bytes
+/// in names show as \\xNN.
 #include <string>
 #include <utility>
 #include <vector>

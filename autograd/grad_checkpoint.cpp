@@ -26,6 +26,8 @@ struct CheckpointState {
   bool preserve_rng_state = true;
   std::vector<std::uint64_t> rng_state;
   std::size_t n_inputs = 0;
+  Dims out_shape;  // what the first run returned, which the recomputation must return again
+  DType out_dtype = kFloat32;
 };
 
 std::vector<std::uint64_t> rng_state() {
@@ -100,6 +102,8 @@ struct CheckpointFn : autograd::Function<CheckpointFn> {
     if (state->preserve_rng_state) state->rng_state = rng_state();
     Tensor out = state->fn(inputs);
     if (!out.defined()) throw ValueError("checkpoint: the function returned an undefined tensor");
+    state->out_shape = out.shape();
+    state->out_dtype = out.dtype();
     std::vector<Tensor> saved = inputs;
     saved.insert(saved.end(), params.begin(), params.end());
     ctx->save_for_backward(std::move(saved));
@@ -149,6 +153,15 @@ struct CheckpointFn : autograd::Function<CheckpointFn> {
       EnableGradGuard grad_on;
       out = state->fn(fn_inputs);
     }
+    // Otherwise the gradient of the first run's output would meet another
+    // tensor, and tg::grad's message would not say where it came from.
+    if (!out.defined() || out.shape() != state->out_shape || out.dtype() != state->out_dtype)
+      throw AutogradError(
+          fmt::format("checkpoint: the recomputation in backward returned {} where the forward returned {} {}; the "
+                      "function must compute the same thing both times (does it read state that changed in between?)",
+                      out.defined() ? fmt::format("{} {}", shape_str(out.shape()), dtype_name(out.dtype()))
+                                    : std::string("an undefined tensor"),
+                      shape_str(state->out_shape), dtype_name(state->out_dtype)));
     std::vector<Tensor> allowed = fn_inputs;
     allowed.insert(allowed.end(), saved.begin() + static_cast<std::ptrdiff_t>(n_inputs), saved.end());
     check_no_hidden_leaves(out, allowed);

@@ -226,9 +226,9 @@ void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor
     m.view_version = out.version();
   };
   // Outputs sharing memory with each other (an output and a view of it, two
-  // views of one temporary) share one base: the whole memory, as a tensor
-  // that no one else holds and that has no history.
-  Tensor shared_base;
+  // views of one temporary) share one base per memory: the whole memory, as
+  // a tensor that no one else holds and that has no history.
+  std::vector<Tensor> shared_bases;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     Tensor* out = outputs[i];
     if (!out || !out->defined()) continue;
@@ -244,11 +244,13 @@ void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor
       return other && other != out && other->defined() && other->storage() == out->storage();
     });
     if (!overlaps_another) continue;
-    if (!shared_base.defined() || shared_base.storage() != out->storage()) {
+    auto base = std::find_if(shared_bases.begin(), shared_bases.end(),
+                             [&](const Tensor& b) { return b.storage() == out->storage(); });
+    if (base == shared_bases.end()) {
       const auto elements = static_cast<std::int64_t>(out->storage()->nbytes() / out->element_size());
-      shared_base = make_view(*out, {elements}, {1}, 0);
+      base = shared_bases.insert(shared_bases.end(), make_view(*out, {elements}, {1}, 0));
     }
-    mark(*out, shared_base);
+    mark(*out, *base);
   }
 }
 

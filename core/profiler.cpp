@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include <fmt/format.h>
@@ -93,6 +94,21 @@ std::string valid_utf8(const std::string& s) {
       out += "\xEF\xBF\xBD";
       ++i;
     }
+  }
+  return out;
+}
+
+// A scope's name as one table cell: a line break or tab in it broke the
+// table's rows and columns, so control bytes show as \n, \t or \xNN.
+std::string table_name(const std::string& name) {
+  std::string out;
+  out.reserve(name.size());
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
+    else out += c;
   }
   return out;
 }
@@ -297,16 +313,20 @@ std::string Profile::table(std::size_t row_limit) {
   const auto rows = key_averages();
   std::int64_t self_total = 0;
   for (const auto& r : rows) self_total += r.self_ns;
+  std::vector<std::string> names;
+  names.reserve(rows.size());
+  for (const auto& r : rows) names.push_back(table_name(r.name));
   std::size_t width = 4;
-  for (const auto& r : rows) width = std::max(width, r.name.size());
+  for (const auto& name : names) width = std::max(width, name.size());
   std::string out = fmt::format("{:<{}}  {:>8}  {:>7}  {:>12}  {:>12}  {:>12}  {:>6}  {:>11}  {:>11}\n", "Name", width,
                                 "Kind", "Self %", "Self total", "Total", "Avg total", "Calls", "Self alloc", "Alloc");
   out += std::string(out.size() - 1, '-') + "\n";
   std::size_t shown = 0;
-  for (const auto& r : rows) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
     if (row_limit && shown++ == row_limit) break;
     const double pct = self_total ? 100.0 * static_cast<double>(r.self_ns) / static_cast<double>(self_total) : 0.0;
-    out += fmt::format("{:<{}}  {:>8}  {:>6.2f}%  {:>12}  {:>12}  {:>12}  {:>6}  {:>11}  {:>11}\n", r.name, width,
+    out += fmt::format("{:<{}}  {:>8}  {:>6.2f}%  {:>12}  {:>12}  {:>12}  {:>6}  {:>11}  {:>11}\n", names[i], width,
                        kind_name(r.kind), pct, format_ns(r.self_ns), format_ns(r.total_ns),
                        format_ns(r.count ? r.total_ns / r.count : 0), r.count, format_bytes(r.self_bytes),
                        format_bytes(r.bytes));

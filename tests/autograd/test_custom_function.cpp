@@ -452,6 +452,30 @@ struct TwoFresh : tg::autograd::Function<TwoFresh> {
   static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> g) { return {g[0] * 2 + g[1] * 3}; }
 };
 
+// Outputs alternating between two memories: each memory gets one base, kept
+// for all its outputs (a switch back made a second base for the first).
+struct Interleaved : tg::autograd::Function<Interleaved> {
+  static std::vector<Tensor> forward(AutogradContext*, const Tensor& x) {
+    const Tensor a = x * 2, b = x * 3;
+    return {a.narrow(0, 0, 1), b.narrow(0, 0, 1), a.narrow(0, 1, 1), b.narrow(0, 1, 1)};
+  }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> g) {
+    return {tg::cat({g[0] * 2 + g[1] * 3, g[2] * 2 + g[3] * 3})};
+  }
+};
+
+TEST_CASE("outputs alternating between two memories get one base per memory") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  auto o = Interleaved::apply(x);
+  const auto base = [](const Tensor& t) { return tg::autograd::meta_of(t)->view_base; };
+  REQUIRE(base(o[0]).defined());
+  CHECK(base(o[0]).is_same(base(o[2])));
+  CHECK(base(o[1]).is_same(base(o[3])));
+  CHECK_FALSE(base(o[0]).is_same(base(o[1])));
+  (o[0].sum() + 10 * o[1].sum() + 100 * o[2].sum() + 1000 * o[3].sum()).backward();
+  check_close(x.grad(), {32, 3200});
+}
+
 TEST_CASE("outputs sharing memory with each other are not modified in place, nor used after an alias was") {
   const auto refused = doctest::Contains("shares memory with one of its inputs or another of its outputs");
   {

@@ -59,6 +59,34 @@ TEST_CASE("to_dot: ops with output shape and dtype, named leaves, edges from inp
   CHECK(tg::autograd::to_dot(loss).find("leaf\\n[3, 2] float32") != std::string::npos);
 }
 
+// A leaf, or a tensor without history, drew an empty graph; torchviz draws
+// the tensor. A control byte in a name (a NUL ended the text for Graphviz)
+// shows as \xNN.
+TEST_CASE("to_dot: a leaf or a tensor that requires no grad is drawn alone; control bytes in names are escaped") {
+  Tensor w = tg::ones({3, 2}).set_requires_grad(true);
+  const std::string leaf = tg::autograd::to_dot(w, {{"fc.weight", w}});
+  CHECK(count(leaf, "[label=") == 1);
+  CHECK(leaf.find("[label=\"fc.weight\\n[3, 2] float32\", style=filled, fillcolor=lightblue]") != std::string::npos);
+  CHECK(count(leaf, " -> ") == 0);
+
+  Tensor c = tg::ones({2}, {.dtype = tg::kFloat64});
+  const std::string constant = tg::autograd::to_dot(c);
+  CHECK(constant.find("c0 [label=\"no grad\\n[2] float64\", style=dashed];") != std::string::npos);
+  CHECK(count(constant, "[label=") == 1);
+  // Beside an output with history, in the order given.
+  const std::string both = tg::autograd::to_dot(std::vector<Tensor>{tg::sum(w * 2), c});
+  CHECK(both.find("c1 [label=\"no grad") != std::string::npos);
+  CHECK(both.find("mul\\n[3, 2] float32") != std::string::npos);
+
+  std::string name = "w";
+  name += '\0';
+  name += "\t\x7f\"";
+  const std::string dot = tg::autograd::to_dot(tg::sum(w * 2), {{name, w}});
+  CHECK(dot.find("[label=\"w\\\\x00\\\\x09\\\\x7f\\\"\\n[3, 2] float32\"") != std::string::npos);
+  CHECK(dot.find('\0') == std::string::npos);
+  CHECK(dot.find('\t') == std::string::npos);
+}
+
 TEST_CASE("to_dot: saved tensors and their sizes under a GraphDetailGuard only") {
   Tensor a = tg::ones({5, 4}).set_requires_grad(true);
   Tensor plain = tg::exp(a);
@@ -240,13 +268,24 @@ TEST_CASE("to_dot: Graphviz renders the text (when dot is installed)") {
   Tensor loss = tg::sum(tg::sigmoid(tg::matmul(tg::ones({4, 3}), w)));
   const auto dir = std::filesystem::temp_directory_path();
   const auto dot_path = dir / "tapegrad_to_dot_test.dot", svg_path = dir / "tapegrad_to_dot_test.svg";
-  std::ofstream(dot_path) << tg::autograd::to_dot(loss, {{"w", w}});
   const std::string cmd = "dot -Tsvg '" + dot_path.string() + "' -o '" + svg_path.string() + "'";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  std::ifstream in(svg_path);
-  const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto render = [&](const std::string& text) {
+    std::ofstream(dot_path) << text;
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    std::ifstream in(svg_path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string svg = render(tg::autograd::to_dot(loss, {{"w", w}}));
   CHECK(svg.find("<svg") != std::string::npos);
   CHECK(svg.find("sigmoid") != std::string::npos);
+  // Graphviz read the text after a NUL in a name as its end.
+  std::string odd = "w";
+  odd += '\0';
+  odd += "\x01";
+  const std::string odd_svg = render(tg::autograd::to_dot(loss, {{odd, w}}));
+  CHECK(odd_svg.find("sigmoid") != std::string::npos);
+  CHECK(odd_svg.find("w\\x00\\x01") != std::string::npos);
+  CHECK(render(tg::autograd::to_dot(w, {{"w", w}})).find("[3, 2] float32") != std::string::npos);
   std::filesystem::remove(dot_path);
   std::filesystem::remove(svg_path);
 }

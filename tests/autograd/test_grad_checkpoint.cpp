@@ -192,6 +192,34 @@ TEST_CASE("checkpoint: bad arguments are ValueErrors naming checkpoint") {
                        "checkpoint: the function returned an undefined tensor", tg::ValueError);
 }
 
+// A function whose second run differs (it reads state that changed) was
+// refused by tg::grad inside, under grad's name, not checkpoint's.
+TEST_CASE("checkpoint: a recomputation that returns another shape, dtype or nothing names checkpoint") {
+  Tensor x = tg::randn({4}, kF64).set_requires_grad();
+  int calls = 0;
+  const auto grows = [&calls](const std::vector<Tensor>& in) {
+    return ++calls == 1 ? in[0] * 2 : in[0].narrow(0, 0, 3);
+  };
+  CHECK_THROWS_WITH_AS(tg::checkpoint(grows, {x}).sum().backward(),
+                       "checkpoint: the recomputation in backward returned [3] float64 where the forward returned [4] "
+                       "float64; the function must compute the same thing both times (does it read state that "
+                       "changed in between?)",
+                       tg::AutogradError);
+  calls = 0;
+  const auto converts = [&calls](const std::vector<Tensor>& in) {
+    return ++calls == 1 ? in[0] * 2 : in[0].to(tg::kFloat32);
+  };
+  CHECK_THROWS_WITH_AS(tg::checkpoint(converts, {x}).sum().backward(),
+                       doctest::Contains("returned [4] float32 where the forward returned [4] float64"),
+                       tg::AutogradError);
+  calls = 0;
+  const auto vanishes = [&calls](const std::vector<Tensor>& in) { return ++calls == 1 ? in[0] * 2 : Tensor(); };
+  CHECK_THROWS_WITH_AS(tg::checkpoint(vanishes, {x}).sum().backward(),
+                       doctest::Contains("returned an undefined tensor where the forward returned [4] float64"),
+                       tg::AutogradError);
+  CHECK_FALSE(x.grad().defined());
+}
+
 // PyTorch's checkpoint gives a tensor the lambda captured a gradient; here
 // the node has no edge to it, so the recomputation refuses it rather than
 // leave it without one.

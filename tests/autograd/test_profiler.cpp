@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -125,6 +126,31 @@ TEST_CASE("profiler: key_averages groups by name, sorted by self time; the table
   CHECK(table.find("matmul") != std::string::npos);
   CHECK(table.find("neg") != std::string::npos);
   CHECK(table.find("Self time total") != std::string::npos);
+}
+
+// A line break in a scope's name started a new row in the middle of a cell.
+TEST_CASE("profiler: the table keeps one row per scope whatever the scope names") {
+  prof::Profile p;
+  { prof::RecordScope scope(std::string("two\nlines")); }
+  { prof::RecordScope scope(std::string("tab\there")); }
+  { prof::RecordScope scope(std::string("nul\0bell\a", 10)); }
+  const std::string table = p.table();
+  CHECK(table.find("two\\nlines") != std::string::npos);
+  CHECK(table.find("tab\\there") != std::string::npos);
+  CHECK(table.find("nul\\x00bell\\x07") != std::string::npos);
+  // A header, its rule, three rows and the total: every line equally wide
+  // up to the total.
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t end; (end = table.find('\n', start)) != std::string::npos; start = end + 1)
+    lines.push_back(table.substr(start, end - start));
+  REQUIRE(lines.size() == 6);
+  for (std::size_t i = 1; i + 1 < lines.size(); ++i) CHECK(lines[i].size() == lines[0].size());
+  // The trace keeps the names as they are.
+  const auto json = nlohmann::json::parse(p.chrome_trace_json());
+  bool saw = false;
+  for (const auto& e : json["traceEvents"]) saw |= e["name"] == "two\nlines";
+  CHECK(saw);
 }
 
 // Stopped inside two scopes: the inner one's time and bytes must reach the
