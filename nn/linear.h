@@ -21,7 +21,7 @@ class Linear : public Module {
   /// A layer from `in_features` to `out_features`, with a bias unless `bias` is false.
   /// `bias` is a StrictBool: `Linear(in, out, {})` is the default options (with a bias),
   /// not bias = false, and an integer is neither.
-  /// @throws tg::ValueError for a non-positive number of features.
+  /// @throws tg::ValueError for a negative number of features (zero is allowed, as in PyTorch).
   Linear(std::int64_t in_features, std::int64_t out_features, StrictBool bias = true);
   /// The same with options.
   Linear(std::int64_t in_features, std::int64_t out_features, LinearOptions options);

@@ -138,6 +138,13 @@ std::string shape_of(const TensorBase& t, bool one_d) {
   return shape_str(Dims{t.size(0), t.size(1), t.size(3)});
 }
 
+// A kernel needs at least one tap in each dim: an empty one gave an output
+// larger than the input, of zeros (or the bias alone).
+void check_kernel_size(const char* op, const TensorBase& weight, bool one_d) {
+  if (weight.size(2) < 1 || weight.size(3) < 1)
+    throw ShapeError(fmt::format("{}: the kernel size must be positive, got weight {}", op, shape_of(weight, one_d)));
+}
+
 }  // namespace
 
 Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, const TensorBase& bias, Size2 stride,
@@ -145,6 +152,7 @@ Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, co
   if (weight.dim() != 4)
     throw ShapeError(fmt::format("{}: weight must be 4-D [out_channels, in_channels / groups, kh, kw], got {}", op,
                                  shape_str(weight.sizes())));
+  check_kernel_size(op, weight, one_d);
   if (x.dim() != 4)
     throw ShapeError(
         fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op, shape_str(x.sizes())));
@@ -195,6 +203,7 @@ Conv2dGeometry conv_transpose2d_geometry(const TensorBase& x, const TensorBase& 
   if (weight.dim() != 4)
     throw ShapeError(fmt::format("{}: weight must be 4-D [in_channels, out_channels / groups, kh, kw], got {}", op,
                                  shape_str(weight.sizes())));
+  check_kernel_size(op, weight, one_d);
   if (x.dim() != 4)
     throw ShapeError(
         fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op, shape_str(x.sizes())));

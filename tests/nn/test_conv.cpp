@@ -211,6 +211,25 @@ TEST_CASE("conv2d error messages name the op and the shapes") {
                        doctest::Contains("float32 and float64"), tg::DTypeError);
 }
 
+// A kernel with no taps in a dim gave an output larger than the input, of
+// zeros or the bias alone (the modules refused it, the functions did not).
+TEST_CASE("convolutions refuse an empty kernel, naming the op and the weight") {
+  Tensor x = tg::randn({2, 4, 6, 7});
+  CHECK_THROWS_WITH_AS(F::conv2d(x, tg::randn({4, 4, 0, 3})),
+                       "conv2d: the kernel size must be positive, got weight [4, 4, 0, 3]", tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::conv2d(x, tg::randn({4, 4, 3, 0}), tg::ones({4})),
+                       doctest::Contains("got weight [4, 4, 3, 0]"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::conv1d(tg::randn({2, 4, 6}), tg::randn({4, 4, 0})),
+                       "conv1d: the kernel size must be positive, got weight [4, 4, 0]", tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::conv_transpose2d(x, tg::randn({4, 4, 0, 3})),
+                       doctest::Contains("conv_transpose2d: the kernel size must be positive"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::conv_transpose1d(tg::randn({2, 4, 6}), tg::randn({4, 4, 0})),
+                       doctest::Contains("conv_transpose1d: the kernel size must be positive, got weight [4, 4, 0]"),
+                       tg::ShapeError);
+  // No channels or an empty batch stay allowed, as in PyTorch.
+  CHECK(F::conv2d(tg::randn({0, 4, 6, 7}), tg::randn({4, 4, 3, 3})).shape() == tg::Dims{0, 4, 4, 5});
+}
+
 TEST_CASE("Conv2d module: shapes, PyTorch initialisation bounds, options and printing") {
   tg::manual_seed(5);
   tg::nn::Conv2d conv(3, 16, 5, {.stride = 2, .padding = 2});
