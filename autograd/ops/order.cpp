@@ -130,6 +130,53 @@ Tensor cumprod_backward_zeros(const Tensor& dy, const Tensor& x, int d) {
   return tg::where(tg::logical_not(is_zero), at_nonzero, tg::where(is_z1, at_first, tg::where(is_z2, at_second, 0.0)));
 }
 
+// t moved one place along d, `fill` in the place it leaves: towards the end
+// (forward) or towards the start.
+Tensor shift_one(const Tensor& t, int d, bool forward, double fill) {
+  const std::int64_t n = t.size(d);
+  const Tensor pad = tg::full_like(tg::narrow(t, d, 0, 1), fill);
+  return forward ? tg::cat({pad, tg::narrow(t, d, 0, n - 1)}, d) : tg::cat({tg::narrow(t, d, 1, n - 1), pad}, d);
+}
+
+// cumprod's backward where x has zeros, for a backward pass that will itself
+// be differentiated (create_graph): cumprod_backward_zeros is exact with its
+// first derivatives only, and a third derivative through two zeros was wrong
+// ([1, 2, 1] for [2, 2, 2] at x = [0, 2, 0]). Here only recorded products
+// and sums, with no division and no case for zeros, so derivatives of every
+// order are exact:
+//   dx_k = P_k S_k,  P_k = prod_{i < k} x_i,
+//   S_k = sum_{j >= k} dy_j prod_{k < i <= j} x_i = dy_k + x_{k+1} S_{k+1},
+// both scanned in log2(n) rounds of shifted operands (Hillis and Steele):
+// P as products, S as the composition of the maps s -> dy_k + x_{k+1} s,
+// run from the end on the flipped slices.
+Tensor cumprod_backward_exact(const Tensor& dy, const Tensor& x, int d) {
+  const std::int64_t n = x.size(d);
+  if (n == 0) return tg::zeros_like(x);
+  const auto head = [d](const Tensor& t, std::int64_t k) { return tg::narrow(t, d, 0, k); };
+  const auto tail = [d, n](const Tensor& t, std::int64_t k) { return tg::narrow(t, d, k, n - k); };
+  Tensor p = shift_one(x, d, /*forward=*/true, 1.0);
+  for (std::int64_t k = 1; k < n; k *= 2) p = tg::cat({head(p, k), tg::mul(tail(p, k), head(p, n - k))}, d);
+  // On the flipped slices: s_t = b_t + a_t s_{t-1}, with a_t = x_{k+1} for
+  // t = n - 1 - k (0 at t = 0, where s_{-1} = 0 anyway).
+  Tensor a = tg::flip(shift_one(x, d, /*forward=*/false, 0.0), {d});
+  Tensor b = tg::flip(dy, {d});
+  for (std::int64_t k = 1; k < n; k *= 2) {
+    // (a, b)_t after (a, b)_{t-k}: s -> b_t + a_t (b_{t-k} + a_{t-k} s).
+    const Tensor a_t = tail(a, k);
+    b = tg::cat({head(b, k), tg::add(tail(b, k), tg::mul(a_t, head(b, n - k)))}, d);
+    a = tg::cat({head(a, k), tg::mul(a_t, head(a, n - k))}, d);
+  }
+  const Tensor s = tg::flip(b, {d});
+  // Past a zero P is 0, and a product in S may have overflowed to inf there
+  // (y itself stopped at 0): the term is 0, not 0 * inf.
+  Tensor overflowed;
+  {
+    NoGradGuard mask;
+    overflowed = tg::logical_and(p == 0.0, tg::logical_not(tg::isfinite(s)));
+  }
+  return tg::mul(p, tg::where(overflowed, 0.0, s));
+}
+
 Tensor roll_one(const Tensor& x, std::int64_t shift, int d) {
   const std::int64_t n = x.size(d);
   if (n == 0) return tg::clone(x);
@@ -404,7 +451,7 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
         bw.add(0, tg::div(reverse_cumsum(tg::mul(dy, bw.unpack(sy)), d), x));
         return;
       }
-      bw.add(0, cumprod_backward_zeros(dy, x, d));
+      bw.add(0, is_grad_enabled() ? cumprod_backward_exact(dy, x, d) : cumprod_backward_zeros(dy, x, d));
     });
   }
   return y;

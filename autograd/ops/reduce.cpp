@@ -1,10 +1,12 @@
 // Reductions: sum, mean, var, std, amax/amin, max/min, argmax/argmin,
 // logsumexp, prod, norm. Kernels and checks: core/kernels/reduce.h.
 // softmax and log_softmax are in softmax.cpp.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/reduce.h>
@@ -79,6 +81,39 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool k
   return {values, indices};
 }
 
+// prod_{j != i} x_j over the reduced dims, for each i: the products before
+// and after i in one flattened slice, from cumprod. No division and no case
+// for zeros, and cumprod's backward is exact at every order when it is
+// differentiated itself, so this is too: prod_over's formula below drops the
+// product of three zeros or more from x_i's gradient (0 in value), and with
+// it the third derivatives through them ([0, 0, 0, 0] for [4, 4, 4, 0] at
+// [0, 0, 0, 2]).
+Tensor prod_of_others(const Tensor& x, const Dims& dims) {
+  if (x.dim() == 0) return tg::ones_like(x);
+  Dims perm;
+  for (int d = 0; d < x.dim(); ++d)
+    if (std::find(dims.begin(), dims.end(), d) == dims.end()) perm.push_back(d);
+  const int kept = perm.size();
+  for (const auto d : dims) perm.push_back(d);
+  const Tensor moved = tg::permute(x, perm);
+  Dims flat;
+  for (int i = 0; i < kept; ++i) flat.push_back(moved.size(i));
+  std::int64_t n = 1;
+  for (const auto d : dims) n *= x.size(d);
+  flat.push_back(n);
+  if (n == 0) return tg::zeros_like(x);
+  const Tensor t = tg::reshape(moved, flat);
+  const Tensor one = tg::ones_like(tg::narrow(t, kept, 0, 1));
+  const auto before = [&](const Tensor& u) {
+    return tg::cumprod(tg::cat({one, tg::narrow(u, kept, 0, n - 1)}, kept), kept);
+  };
+  const Tensor others = tg::mul(before(t), tg::flip(before(tg::flip(t, {kept})), {kept}));
+  Dims inverse;
+  inverse.resize(perm.size());
+  for (int i = 0; i < perm.size(); ++i) inverse[static_cast<int>(perm[i])] = i;
+  return tg::permute(tg::reshape(others, moved.shape()), inverse);
+}
+
 Tensor prod_over(const Tensor& x, Dims dims, bool keepdim) {
   Tensor y = kernel::prod(x, dims, keepdim);
   if (autograd::needs_grad(x)) {
@@ -93,13 +128,24 @@ Tensor prod_over(const Tensor& x, Dims dims, bool keepdim) {
       //              more.
       // Every zero stays in the formula where it matters, so second
       // derivatives are right (the Hessian of a slice with two zeros is not
-      // 0; PyTorch refuses that one). A third derivative through three zeros
-      // or more is 0.
+      // 0; PyTorch refuses that one). A slice with three zeros or more keeps
+      // them in prod_of_others when the backward is differentiated itself.
       const Tensor x = bw.unpack(sx);
       const Dims& shape = bw.input_shape(0);
       const Dims dims = dims_of(mask, x.dim());
       const Tensor zero = x == 0.0;
       const Tensor count = kernel::sum(zero, dims, /*keepdim=*/true);
+      if (is_grad_enabled()) {  // create_graph: derivatives of every order must hold
+        bool three_zeros = false;
+        {
+          NoGradGuard data;
+          three_zeros = x.numel() > 0 && Tensor(kernel::amax(count, {}, false)).item<double>() >= 3;
+        }
+        if (three_zeros) {
+          bw.add(0, tg::mul(keep_dims(bw.grad(), shape, mask, keepdim), prod_of_others(x, dims)));
+          return;
+        }
+      }
       const Tensor x1 = tg::where(zero, 1.0, x);
       const Tensor p1 = prod_over(x1, dims, /*keepdim=*/true);
       const Tensor zeros_product = prod_over(tg::where(zero, x, 1.0), dims, /*keepdim=*/true);
