@@ -121,6 +121,27 @@ Tensor cofactor_by_svd(const Tensor& A) {
   return matmul(mul(U, unsqueeze(c, -2)), Vh);
 }
 
+// The cofactor matrix as a polynomial in A, for a backward that will itself
+// be differentiated at a singular A: derivatives through the SVD form are
+// wrong past the second where a singular value is 0 (a third derivative of a
+// 2x2 det, which is quadratic, came out nonzero). Faddeev and LeVerrier:
+//   M_1 = I,  M_k = A M_{k-1} - tr(A M_{k-1}) / (k - 1) I,  adj(A) = (-1)^(n+1) M_n,
+// only products, sums and divisions by integers, so exact at every order. Its
+// rounding grows with n and A's spread of scales, so only small matrices take it.
+constexpr std::int64_t kPolynomialCofactorMaxN = 8;
+
+Tensor cofactor_by_polynomial(const Tensor& A) {
+  const std::int64_t n = A.size(-1);
+  const Tensor I = eye(n, std::nullopt, {.dtype = A.dtype()});
+  Tensor M = expand(I, A.shape());
+  for (std::int64_t k = 2; k <= n; ++k) {
+    const Tensor AM = matmul(A, M);
+    const Tensor c = sum(diagonal(AM, 0, -2, -1), {-1}, /*keepdim=*/true);
+    M = sub(AM, mul(unsqueeze(c, -1), I), 1.0 / static_cast<double>(k - 1));
+  }
+  return mT(n % 2 == 1 ? M : neg(M));
+}
+
 // y [batch] broadcast over a matrix's two dims.
 Tensor per_matrix(const Tensor& y) { return unsqueeze(unsqueeze(y, -1), -1); }
 
@@ -151,11 +172,14 @@ Tensor det(const Tensor& A) {
     autograd::record("linalg::det", {&A}, {&y}, [sa = SavedTensor(A, false), sy = SavedTensor(y, true)](Backward& bw) {
       // d det / dA = cof(A) = det(A) A^-T. Where some det is exactly 0 (LU
       // found a zero pivot), A^-1 does not exist: the SVD form of cof(A),
-      // as PyTorch does there.
+      // as PyTorch does there, or its polynomial when this backward is
+      // differentiated itself.
       const Tensor A = bw.unpack(sa), y = bw.unpack(sy);
       bool singular = false;
       for (const double d : y.to_vector<double>()) singular = singular || d == 0;
-      const Tensor cof = singular ? cofactor_by_svd(A) : mul(per_matrix(y), mT(inv_impl("linalg::det", A)));
+      const Tensor cof = !singular ? mul(per_matrix(y), mT(inv_impl("linalg::det", A)))
+                         : is_grad_enabled() && A.size(-1) <= kPolynomialCofactorMaxN ? cofactor_by_polynomial(A)
+                                                                                      : cofactor_by_svd(A);
       bw.add(0, mul(per_matrix(bw.grad()), cof));
     });
   }

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/linalg.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/random.h>
@@ -81,8 +82,8 @@ void check_same(const std::vector<Tensor>& got, const std::vector<Tensor>& want,
 
 // Rows of five with 0 to 5 zeros in several places.
 Tensor zero_patterns() {
-  return tg::tensor({0, 2, 0, 1.5, -1,  1.5, 0, -2, 0, 3,   0, 0, 0, 2, 1,   2, 3, 0, 0, 0,  0, 0, 0, 0, 0,
-                     1, -2, 3, 0.5, 2,  0, 1, 2, 3, 0.5,   -1, 0, 0, 0, 0,   0, 0, 2, 0, 0,  1.25, 0, 1, 0.5, 0},
+  return tg::tensor({0, 2,  0, 1.5, -1, 1.5, 0, -2, 0, 3,   0,  0, 0, 2, 1, 2, 3, 0, 0, 0, 0,    0, 0, 0,   0,
+                     1, -2, 3, 0.5, 2,  0,   1, 2,  3, 0.5, -1, 0, 0, 0, 0, 0, 0, 2, 0, 0, 1.25, 0, 1, 0.5, 0},
                     {10, 5}, kF64);
 }
 
@@ -98,14 +99,21 @@ TEST_CASE("cumprod: derivatives up to the fourth are exact where x has zeros") {
   check_same(derivatives([](const Tensor& t) { return tg::cumprod(tg::transpose(t, 0, 1), 1); }, x, 3),
              derivatives([](const Tensor& t) { return cumprod_by_muls(tg::transpose(t, 0, 1), 1); }, x, 3),
              "transposed");
-  check_same(derivatives([](const Tensor& t) { return tg::cumprod(tg::narrow(t, 1, 0, 5).slice(0, 0, 10, 2), 1); }, x,
-                         3),
-             derivatives([](const Tensor& t) { return cumprod_by_muls(tg::narrow(t, 1, 0, 5).slice(0, 0, 10, 2), 1); },
-                         x, 3),
-             "strided");
+  check_same(
+      derivatives([](const Tensor& t) { return tg::cumprod(tg::narrow(t, 1, 0, 5).slice(0, 0, 10, 2), 1); }, x, 3),
+      derivatives([](const Tensor& t) { return cumprod_by_muls(tg::narrow(t, 1, 0, 5).slice(0, 0, 10, 2), 1); }, x, 3),
+      "strided");
   const Tensor row = tg::tensor({0, 2, 0, 0}, {1, 4}, kF64);
-  check_same(derivatives([](const Tensor& t) { return tg::cumprod(tg::expand(t, {3, 4}), 1); }, row, 4),
-             derivatives([](const Tensor& t) { return cumprod_by_muls(tg::expand(t, {3, 4}), 1); }, row, 4),
+  check_same(derivatives(
+                 [](const Tensor& t) {
+                   return tg::cumprod(tg::expand(t, {3, 4}), 1);
+                 },
+                 row, 4),
+             derivatives(
+                 [](const Tensor& t) {
+                   return cumprod_by_muls(tg::expand(t, {3, 4}), 1);
+                 },
+                 row, 4),
              "expanded");
   // The case reported: sum(cumprod) at [0, 2, 0], third derivative [2, 2, 2].
   Tensor v = tg::tensor({0, 2, 0}, {3}, kF64).set_requires_grad(true);
@@ -139,6 +147,51 @@ TEST_CASE("prod: derivatives up to the fourth are exact where x has three zeros 
   Tensor h1 = tg::grad({tg::prod(y)}, {y}, {}, {.create_graph = true})[0];
   Tensor h2 = tg::grad({tg::sum(h1)}, {y}, {}, {.create_graph = true})[0];
   tg_test::check_close(tg::grad({tg::sum(h2)}, {y})[0], {4, 4, 4, 0}, 0);
+}
+
+namespace {
+
+// det of 2x2 and 3x3 matrices [..., n, n] by the Leibniz formula.
+Tensor det_by_muls(const Tensor& A) {
+  const auto a = [&](int i, int j) { return tg::select(tg::select(A, -2, i), -1, j); };
+  if (A.size(-1) == 2) return tg::sub(tg::mul(a(0, 0), a(1, 1)), tg::mul(a(0, 1), a(1, 0)));
+  Tensor y = tg::zeros_like(a(0, 0));
+  const int perms[6][3] = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}, {2, 1, 0}, {1, 0, 2}};
+  for (int p = 0; p < 6; ++p) {
+    const Tensor term = tg::mul(tg::mul(a(0, perms[p][0]), a(1, perms[p][1])), a(2, perms[p][2]));
+    y = p < 3 ? tg::add(y, term) : tg::sub(y, term);
+  }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("linalg::det: derivatives up to the fourth are exact at singular matrices") {
+  const auto det = [](const Tensor& t) { return tg::linalg::det(t); };
+  const Tensor rank1_2x2 = tg::tensor({1, 2, 2, 4}, {2, 2}, kF64);
+  check_same(derivatives(det, rank1_2x2, 4), derivatives(det_by_muls, rank1_2x2, 4), "2x2 of rank 1");
+  const Tensor rank2 = tg::tensor({1, 2, 3, 4, 5, 6, 7, 8, 9}, {3, 3}, kF64);
+  check_same(derivatives(det, rank2, 4), derivatives(det_by_muls, rank2, 4), "3x3 of rank 2");
+  const Tensor rank1 = tg::tensor({1, -2, 0.5, 2, -4, 1, -3, 6, -1.5}, {3, 3}, kF64);
+  check_same(derivatives(det, rank1, 4), derivatives(det_by_muls, rank1, 4), "3x3 of rank 1");
+  const Tensor zero = tg::zeros({3, 3}, kF64);
+  check_same(derivatives(det, zero, 4), derivatives(det_by_muls, zero, 4), "3x3 zero");
+  // A batch with one singular matrix, and the transpose of one.
+  const Tensor batch = tg::stack({rank2, tg::tensor({2, 1, 0, 1, 3, 1, 0, 1, 4}, {3, 3}, kF64)});
+  check_same(derivatives(det, batch, 3), derivatives(det_by_muls, batch, 3), "batch");
+  check_same(derivatives([](const Tensor& t) { return tg::linalg::det(tg::transpose(t, 0, 1)); }, rank2, 3),
+             derivatives([](const Tensor& t) { return det_by_muls(tg::transpose(t, 0, 1)); }, rank2, 3), "transposed");
+  // The case reported: third derivative of a 2x2 det contracted with W, 0.
+  Tensor A = tg::tensor({1, 2, 2, 4}, {2, 2}, kF64).set_requires_grad(true);
+  const Tensor W = tg::tensor({1, 2, 3, 4}, {2, 2}, kF64);
+  Tensor g1 = tg::grad({tg::linalg::det(A)}, {A}, {}, {.create_graph = true})[0];
+  Tensor g2 = tg::grad({tg::sum(tg::mul(g1, W))}, {A}, {}, {.create_graph = true})[0];
+  // The second derivative of a 2x2 det is constant: nothing left to differentiate.
+  if (g2.requires_grad()) {
+    Tensor g3 = tg::grad({tg::sum(tg::mul(g2, W))}, {A}, {}, {.allow_unused = true})[0];
+    if (g3.defined()) tg_test::check_close(g3, {0, 0, 0, 0}, 1e-14);
+  }
+  tg_test::check_close(g2, {4, -3, -2, 1}, 1e-14);
 }
 
 }  // namespace test_zero_products
