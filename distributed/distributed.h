@@ -74,6 +74,18 @@ class ProcessGroup {
   virtual std::shared_ptr<Work> barrier() = 0;
 };
 
+/// Whether each collective first checks that every rank started the same
+/// collective with the same dtype, shape, reduce op and root (one small
+/// blocking all-gather per collective), as torch.distributed does under
+/// TORCH_DISTRIBUTED_DEBUG=DETAIL. Without it, ranks that disagree get
+/// undefined results from MPI (a broadcast of [3] into [5] leaves the rest
+/// stale, float32 summed with float64 gives garbage); with it, every rank
+/// throws tg::ValueError naming what each rank passed, and none is left
+/// waiting. Off by default; init() turns it on when the environment has
+/// TAPEGRAD_DISTRIBUTED_DEBUG=DETAIL. Set it alike on every rank.
+void set_collective_checks(bool on);
+/// Whether the checks of set_collective_checks() are on.
+bool collective_checks();
 /// Initialises MPI from the launcher's environment (mpirun, srun; run alone,
 /// a world of one). Idempotent. Installs the terminate handler above.
 void init();

@@ -1,8 +1,11 @@
 // The MPI backend of ProcessGroup, and the process-wide state.
 #include <mpi.h>
 
+#include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -19,6 +22,7 @@ namespace {
 
 bool g_initialized = false;
 bool g_we_initialized = false;
+std::atomic<bool> g_collective_checks{false};
 std::unique_ptr<ProcessGroup> g_default_group;
 
 MPI_Datatype mpi_type(const Tensor& t, const char* op) {
@@ -129,6 +133,44 @@ void divide_in_place(Tensor& t, int by) {
   }
 }
 
+// What a rank passed to a collective, for collective_checks(): the
+// collective, dtype, reduce op, root, shape of its (first) tensor and element
+// count of the second. Unused fields are -1.
+enum class Collective : std::int64_t { kAllReduce, kBroadcast, kAllGather, kReduceScatter, kBarrier };
+constexpr const char* kCollectiveNames[] = {"all_reduce", "broadcast", "all_gather", "reduce_scatter", "barrier"};
+constexpr std::size_t kCallFields = 6 + kMaxDims;
+using CallPrint = std::array<std::int64_t, kCallFields>;
+
+CallPrint call_print(Collective c, const Tensor* first, const Tensor* second, std::int64_t op, std::int64_t root) {
+  CallPrint p;
+  p.fill(-1);
+  p[0] = static_cast<std::int64_t>(c);
+  p[2] = op;
+  p[3] = root;
+  if (first) {
+    p[1] = static_cast<std::int64_t>(first->dtype());
+    p[4] = first->dim();
+    for (int d = 0; d < first->dim(); ++d) p[6 + static_cast<std::size_t>(d)] = first->size(d);
+  }
+  if (second) p[5] = second->numel();
+  return p;
+}
+
+std::string describe(const CallPrint& p) {
+  const auto c = static_cast<std::size_t>(p[0]);
+  std::string s = c < std::size(kCollectiveNames) ? kCollectiveNames[c] : "?";
+  if (p[4] >= 0) {
+    Dims shape;
+    for (std::int64_t d = 0; d < p[4]; ++d) shape.push_back(p[6 + static_cast<std::size_t>(d)]);
+    s += fmt::format(" of {} {}", dtype_name(static_cast<DType>(p[1])), shape_str(shape));
+  }
+  if (p[5] >= 0) s += fmt::format(" into {} elements", p[5]);
+  constexpr const char* kOps[] = {"sum", "mean", "max", "min"};
+  if (p[2] >= 0 && static_cast<std::size_t>(p[2]) < std::size(kOps)) s += fmt::format(", op {}", kOps[p[2]]);
+  if (p[3] >= 0) s += fmt::format(", root {}", p[3]);
+  return s;
+}
+
 class MpiProcessGroup final : public ProcessGroup {
  public:
   explicit MpiProcessGroup(MPI_Comm comm) : comm_(comm) {
@@ -143,6 +185,8 @@ class MpiProcessGroup final : public ProcessGroup {
     check_tensor(tensor, "all_reduce", "tensor");
     MPI_Datatype type = mpi_type(tensor, "all_reduce");
     const int count = checked_count(tensor.numel(), "all_reduce");
+    check_agreement("all_reduce",
+                    call_print(Collective::kAllReduce, &tensor, nullptr, static_cast<std::int64_t>(op), -1));
     Tensor t = tensor;
     const int size = size_;
     std::function<void()> finish;
@@ -157,6 +201,7 @@ class MpiProcessGroup final : public ProcessGroup {
     check_tensor(tensor, "broadcast", "tensor");
     check_root(root, "broadcast");
     MPI_Datatype type = mpi_type(tensor, "broadcast");
+    check_agreement("broadcast", call_print(Collective::kBroadcast, &tensor, nullptr, -1, root));
     auto work = std::make_shared<MpiWork>(std::vector<Tensor>{tensor}, nullptr);
     check_mpi(
         MPI_Ibcast(tensor.raw_data(), checked_count(tensor.numel(), "broadcast"), type, root, comm_, work->request()),
@@ -175,6 +220,7 @@ class MpiProcessGroup final : public ProcessGroup {
           fmt::format("all_gather: output (shape {}) must have world size {} times the input's {} elements (shape {})",
                       shape_str(output.sizes()), size_, input.numel(), shape_str(input.sizes())));
     MPI_Datatype type = mpi_type(input, "all_gather");
+    check_agreement("all_gather", call_print(Collective::kAllGather, &input, &output, -1, -1));
     auto work = std::make_shared<MpiWork>(std::vector<Tensor>{output, input}, nullptr);
     const int count = checked_count(input.numel(), "all_gather");
     check_mpi(MPI_Iallgather(input.raw_data(), count, type, output.raw_data(), count, type, comm_, work->request()),
@@ -193,6 +239,8 @@ class MpiProcessGroup final : public ProcessGroup {
           "reduce_scatter: input (shape {}) must have world size {} times the output's {} elements (shape {})",
           shape_str(input.sizes()), size_, output.numel(), shape_str(output.sizes())));
     MPI_Datatype type = mpi_type(input, "reduce_scatter");
+    check_agreement("reduce_scatter",
+                    call_print(Collective::kReduceScatter, &input, &output, static_cast<std::int64_t>(op), -1));
     Tensor out = output;
     const int size = size_;
     auto work = std::make_shared<MpiWork>(
@@ -207,12 +255,37 @@ class MpiProcessGroup final : public ProcessGroup {
   }
 
   std::shared_ptr<Work> barrier() override {
+    check_agreement("barrier", call_print(Collective::kBarrier, nullptr, nullptr, -1, -1));
     auto work = std::make_shared<MpiWork>(std::vector<Tensor>{}, nullptr);
     check_mpi(MPI_Ibarrier(comm_, work->request()), "barrier");
     return work;
   }
 
  private:
+  // One blocking all-gather of what each rank passed; every rank sees the
+  // same prints, so all of them throw, or none (nobody is left waiting).
+  void check_agreement(const char* what, const CallPrint& mine) {
+    if (!g_collective_checks.load(std::memory_order_relaxed) || size_ == 1) return;
+    std::vector<std::int64_t> all(kCallFields * static_cast<std::size_t>(size_));
+    check_mpi(MPI_Allgather(mine.data(), static_cast<int>(kCallFields), MPI_INT64_T, all.data(),
+                            static_cast<int>(kCallFields), MPI_INT64_T, comm_),
+              what);
+    const auto print_of = [&](int r) {
+      CallPrint p;
+      std::memcpy(p.data(), all.data() + kCallFields * static_cast<std::size_t>(r), sizeof p);
+      return p;
+    };
+    bool agree = true;
+    for (int r = 1; r < size_; ++r) agree = agree && print_of(r) == print_of(0);
+    if (agree) return;
+    std::string ranks;
+    for (int r = 0; r < size_; ++r) ranks += fmt::format("{}rank {}: {}", r ? "; " : "", r, describe(print_of(r)));
+    throw ValueError(fmt::format(
+        "{}: the ranks disagree ({}); every rank must start the same collectives in the same order, with the same "
+        "shapes, dtypes, ops and roots",
+        what, ranks));
+  }
+
   void check_root(int root, const char* op) const {
     if (root < 0 || root >= size_)
       throw ValueError(fmt::format("{}: root {} is not a rank of a world of {}", op, root, size_));
@@ -266,6 +339,8 @@ void init() {
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   g_default_group = std::make_unique<MpiProcessGroup>(MPI_COMM_WORLD);
+  if (const char* level = std::getenv("TAPEGRAD_DISTRIBUTED_DEBUG"); level && std::strcmp(level, "DETAIL") == 0)
+    g_collective_checks.store(true, std::memory_order_relaxed);
   g_initialized = true;
   std::set_terminate(terminate_handler);
 }
@@ -306,6 +381,10 @@ void abort(const std::string& message, int code) {
   if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
   std::_Exit(code);
 }
+
+void set_collective_checks(bool on) { g_collective_checks.store(on, std::memory_order_relaxed); }
+
+bool collective_checks() { return g_collective_checks.load(std::memory_order_relaxed); }
 
 void all_reduce(Tensor& tensor, ReduceOp op) { default_group().all_reduce(tensor, op)->wait(); }
 void broadcast(Tensor& tensor, int root) { default_group().broadcast(tensor, root)->wait(); }

@@ -2,6 +2,7 @@
 // can compute alone.
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
 #include <tapegrad/autograd/ops.h>
@@ -100,6 +101,54 @@ TEST_CASE("collectives: bad arguments are clear errors, raised on the calling ra
   Tensor small = tg::zeros({1}, {.dtype = tg::kFloat64});
   CHECK_THROWS_AS(pg.all_gather(small, t), tg::ShapeError);
   CHECK_THROWS_AS(pg.reduce_scatter(t, small), tg::ShapeError);
+}
+
+// Ranks that disagree got undefined results without a word: a broadcast of
+// [3] into [5] left the rest stale, float32 summed with float64 gave
+// garbage, sum against max summed. With the checks every rank throws the
+// same error, before any data moves, and the group stays usable.
+TEST_CASE("collectives: with collective_checks, ranks that disagree all throw, naming what each passed") {
+  auto& pg = dist::default_group();
+  const int r = dist::rank();
+  const bool odd = r % 2 == 1;
+  CHECK_FALSE(dist::collective_checks());  // off unless TAPEGRAD_DISTRIBUTED_DEBUG=DETAIL
+  dist::set_collective_checks(true);
+  const auto disagree = doctest::Contains("the ranks disagree (rank 0: ");
+  {
+    Tensor t = tg::full({odd ? 5 : 3}, r + 1.0);
+    CHECK_THROWS_WITH_AS(pg.broadcast(t, 0), disagree, tg::ValueError);
+    CHECK_THROWS_WITH_AS(pg.broadcast(t, 0),
+                         doctest::Contains("rank 0: broadcast of float32 [3], root 0; rank 1: broadcast of float32 "
+                                           "[5], root 0"),
+                         tg::ValueError);
+    CHECK(t.to_vector<double>() == std::vector<double>(static_cast<std::size_t>(odd ? 5 : 3), r + 1.0));
+  }
+  {
+    Tensor t = odd ? tg::ones({4}, {.dtype = tg::kFloat64}) : tg::ones({4});
+    CHECK_THROWS_WITH_AS(pg.all_reduce(t), doctest::Contains("all_reduce of float64 [4], op sum"), tg::ValueError);
+    Tensor u = tg::ones({2});
+    CHECK_THROWS_WITH_AS(pg.all_reduce(u, odd ? ReduceOp::kMax : ReduceOp::kSum), doctest::Contains("op max"),
+                         tg::ValueError);
+    CHECK_THROWS_WITH_AS(pg.broadcast(u, odd ? 1 : 0), doctest::Contains("root 1"), tg::ValueError);
+  }
+  {
+    Tensor in = tg::ones({odd ? 3 : 2}), out = tg::zeros({(odd ? 3 : 2) * dist::world_size()});
+    CHECK_THROWS_WITH_AS(pg.all_gather(out, in), disagree, tg::ValueError);
+    // One rank in a barrier, another in an all_reduce.
+    Tensor v = tg::ones({1});
+    if (odd) CHECK_THROWS_WITH_AS(pg.barrier(), doctest::Contains("barrier"), tg::ValueError);
+    else CHECK_THROWS_WITH_AS(pg.all_reduce(v), doctest::Contains("barrier"), tg::ValueError);
+  }
+  // Calls that agree still run, with the right results.
+  Tensor t = ranked(tg::kFloat64);
+  pg.all_reduce(t)->wait();
+  const double p = dist::world_size();
+  tg_test::check_close(t, {p * (p + 1) / 2, p * (p + 1), 1.5 * p * (p + 1), 2 * p * (p + 1), 2.5 * p * (p + 1)}, 1e-12);
+  Tensor b = tg::full({3}, r + 1.0);
+  pg.broadcast(b, 0)->wait();
+  CHECK(b.to_vector<double>() == std::vector<double>{1, 1, 1});
+  pg.barrier()->wait();
+  dist::set_collective_checks(false);
 }
 
 }  // namespace test_collectives
