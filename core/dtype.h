@@ -102,6 +102,12 @@ constexpr bool is_floating(DType d) {
 }
 /// The dtypes is_floating accepts, as error messages list them.
 inline constexpr std::string_view kFloatingDTypeNames = "float16, bfloat16, float32 or float64";
+/// A floating dtype's significand bits, the implicit one included: 11
+/// (float16), 8 (bfloat16), 24 (float32), 53 (float64); 0 for the others.
+/// Random values in [0, 1) drawn with this many bits are exact in the dtype.
+constexpr int significand_bits(DType d) {
+  return d == DType::Float16 ? 11 : d == DType::BFloat16 ? 8 : d == DType::Float32 ? 24 : d == DType::Float64 ? 53 : 0;
+}
 /// The 16-bit floating dtypes, float16 and bfloat16 (is_reduced_float_v for C++ types).
 constexpr bool is_reduced_float(DType d) { return d == DType::Float16 || d == DType::BFloat16; }
 /// The integer dtypes (bool is not one, as in PyTorch's is_integral(include_bool=false)).

@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <limits>
 #include <numbers>
+#include <string>
 #include <type_traits>
 
 #include <fmt/format.h>
 
 #include <tapegrad/core/dtype_check.h>
+#include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/elementwise_loop.h>
 
@@ -62,14 +64,17 @@ void check_no_bool(const char* op, const TensorBase& a, const TensorBase& b) {
                                  dtype_name(b.dtype())));
 }
 
-// Integer fmod/remainder by zero is undefined; PyTorch raises ZeroDivisionError.
-void check_no_zero_divisor(const char* op, const TensorBase& b) {
-  const TensorBase zero = eq(b, 0.0);
+// Integer fmod/remainder by zero is undefined (SIGFPE); PyTorch raises
+// ZeroDivisionError. The divisor is checked as the op reads it, in the
+// result's dtype `dt`: an int64 256 divides a uint8 tensor as 0.
+void check_no_zero_divisor(const char* op, const TensorBase& b, DType dt) {
+  const TensorBase zero = eq(b.dtype() == dt ? b : to(b, dt), 0.0);
   const TensorBase c = contiguous(zero);
   const bool* p = c.data_ptr<bool>();
   for (std::int64_t i = 0, n = c.numel(); i < n; ++i)
     if (p[i])
-      throw ValueError(fmt::format("{}: integer division by zero (divisor {} holds a 0)", op, shape_str(b.shape())));
+      throw ValueError(fmt::format("{}: integer division by zero (divisor {} holds a 0 as {})", op,
+                                   shape_str(b.shape()), dtype_name(dt)));
 }
 
 template <class T>
@@ -250,7 +255,7 @@ TensorBase fmod(const TensorBase& a, const TensorBase& b) {
   check_no_bool("fmod", a, b);
   const Dims shape = binary_shape(a, b, "fmod");
   const DType dt = result_type(a, b);
-  if (!is_floating(dt)) check_no_zero_divisor("fmod", b);
+  if (!is_floating(dt)) check_no_zero_divisor("fmod", b, dt);
   TensorBase out = make_tensor(shape, dt);
   dispatch_numeric(dt, "fmod", [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T {
@@ -265,7 +270,7 @@ TensorBase remainder(const TensorBase& a, const TensorBase& b) {
   check_no_bool("remainder", a, b);
   const Dims shape = binary_shape(a, b, "remainder");
   const DType dt = result_type(a, b);
-  if (!is_floating(dt)) check_no_zero_divisor("remainder", b);
+  if (!is_floating(dt)) check_no_zero_divisor("remainder", b, dt);
   TensorBase out = make_tensor(shape, dt);
   dispatch_numeric(dt, "remainder", [&]<class T>() {
     binary_compute<T>(out, a, b, [](T x, T y) -> T {
@@ -278,10 +283,14 @@ TensorBase remainder(const TensorBase& a, const TensorBase& b) {
 
 TensorBase fmod(const TensorBase& a, double b) {
   const DType dt = scalar_result_type(a.dtype(), b);
-  if (!is_floating(dt) && b == 0) throw ValueError("fmod: integer division by zero (the divisor is 0)");
   TensorBase out = make_tensor(a.shape(), dt);
   dispatch_numeric(dt, "fmod", [&]<class T>() {
     const T d = scalar_as<T>(b);
+    // As the op reads it: 256 is 0 as uint8.
+    if (!is_floating(dt) && d == T(0))
+      throw ValueError(
+          b == 0 ? std::string("fmod: integer division by zero (the divisor is 0)")
+                 : fmt::format("fmod: integer division by zero (the divisor {} is 0 as {})", b, dtype_name(dt)));
     unary_compute<T>(out, a, [d](T x) -> T {
       if constexpr (is_floating_v<T>) return std::fmod(x, d);
       else return int_fmod(x, d);
@@ -292,10 +301,14 @@ TensorBase fmod(const TensorBase& a, double b) {
 
 TensorBase remainder(const TensorBase& a, double b) {
   const DType dt = scalar_result_type(a.dtype(), b);
-  if (!is_floating(dt) && b == 0) throw ValueError("remainder: integer division by zero (the divisor is 0)");
   TensorBase out = make_tensor(a.shape(), dt);
   dispatch_numeric(dt, "remainder", [&]<class T>() {
     const T d = scalar_as<T>(b);
+    // As the op reads it: 256 is 0 as uint8.
+    if (!is_floating(dt) && d == T(0))
+      throw ValueError(
+          b == 0 ? std::string("remainder: integer division by zero (the divisor is 0)")
+                 : fmt::format("remainder: integer division by zero (the divisor {} is 0 as {})", b, dtype_name(dt)));
     unary_compute<T>(out, a, [d](T x) -> T {
       if constexpr (is_floating_v<T>) return float_remainder(x, d);
       else return int_remainder(x, d);

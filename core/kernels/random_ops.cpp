@@ -115,7 +115,10 @@ TensorBase normal(const TensorBase& mean, const TensorBase& std, DType dtype, Ge
 TensorBase uniform(Dims shape, DType dtype, double from, double to, Generator* gen, const char* op) {
   if (!(from <= to) || !std::isfinite(to - from))
     throw ValueError(fmt::format("{}: expected a finite range from <= to, got from={} to={}", op, from, to));
-  return fill(shape, dtype, gen, op, [&](Generator& g) { return from + (to - from) * g.uniform(); });
+  // u with the dtype's significand bits, as rand: from + (to - from) u then
+  // stays below `to` wherever the range's rounding allows (PyTorch draws the same way).
+  const int bits = significand_bits(dtype);
+  return fill(shape, dtype, gen, op, [&](Generator& g) { return from + (to - from) * g.uniform(bits); });
 }
 
 TensorBase exponential(Dims shape, DType dtype, double lambd, Generator* gen, const char* op) {

@@ -243,4 +243,31 @@ TEST_CASE("fmod and remainder take a bool operand next to a wider one, as PyTorc
   CHECK_THROWS_AS(tg::remainder(b, b), tg::DTypeError);
 }
 
+// A divisor that is 0 only in the result's dtype (256 as uint8, 65536 as
+// int16, 1e10 as int8) passed the check on its own value and killed the
+// process with SIGFPE; PyTorch raises ZeroDivisionError.
+TEST_CASE("integer fmod and remainder refuse a divisor that is 0 in the result's dtype") {
+  const auto u8 = tg::tensor({5}, {1}, {.dtype = tg::kUInt8});
+  const auto i16 = tg::tensor({5}, {1}, {.dtype = tg::kInt16});
+  const auto i32 = tg::tensor({5, 6}, {2}, {.dtype = tg::kInt32});
+  const auto i8 = tg::tensor({5}, {1}, {.dtype = tg::kInt8});
+  CHECK_THROWS_WITH_AS(tg::remainder(u8, 256.0), "remainder: integer division by zero (the divisor 256 is 0 as uint8)",
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::fmod(i16, 65536.0), "fmod: integer division by zero (the divisor 65536 is 0 as int16)",
+                       tg::ValueError);
+  CHECK_THROWS_AS(tg::remainder(i32, 4294967296.0), tg::ValueError);
+  CHECK_THROWS_AS(tg::fmod(i8, 1e10), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::remainder(i8, 0.0), "remainder: integer division by zero (the divisor is 0)",
+                       tg::ValueError);
+  // A 0-d int64 divisor does not promote the int8 tensor: it is read as int8.
+  CHECK_THROWS_WITH_AS(tg::remainder(i8, tg::scalar_tensor(256, tg::kInt64)),
+                       "remainder: integer division by zero (divisor [] holds a 0 as int8)", tg::ValueError);
+  CHECK_THROWS_AS(tg::fmod(u8, tg::tensor({std::int64_t{512}}, {1}).reshape({})), tg::ValueError);
+  // Divisors that stay nonzero still work, wrapped as the dtype reads them.
+  CHECK(tg::remainder(u8, 257.0).to_vector<std::int64_t>() == std::vector<std::int64_t>{0});  // 257 is 1 as uint8
+  CHECK(tg::fmod(i16, 3.0).to_vector<std::int64_t>() == std::vector<std::int64_t>{2});
+  CHECK(tg::remainder(tg::tensor({-7}, {1}, {.dtype = tg::kInt8}), tg::scalar_tensor(3, tg::kInt64))
+            .to_vector<std::int64_t>() == std::vector<std::int64_t>{2});
+}
+
 }  // namespace test_math_ops
