@@ -20,6 +20,8 @@
 /// On machines without SSE's MXCSR both return false and change nothing.
 #include <atomic>
 
+#include <tapegrad/core/export.h>
+
 #if defined(__SSE__)
 #include <immintrin.h>
 #endif
@@ -38,6 +40,9 @@ inline std::atomic<int> program_flush_denormal{0};
 /// Gives every thread of OpenMP's current team that mode (set_num_threads
 /// calls it, as a larger team brings new threads).
 void apply_flush_denormal_to_workers();
+/// Nonzero while this thread runs a kernel that must read subnormals as they
+/// are (KeepDenormalsGuard); FlushDenormalGuard then does nothing.
+inline thread_local int keep_denormals TG_TLS_FAST = 0;
 }  // namespace detail
 
 /// Whether tapegrad's kernels currently flush subnormals to zero.
@@ -54,7 +59,7 @@ class FlushDenormalGuard {
   static constexpr unsigned kBits = 0x8040u;  ///< FTZ (bit 15) | DAZ (bit 6)
 
   FlushDenormalGuard() noexcept {
-    if (!flush_denormal_enabled()) return;
+    if (!flush_denormal_enabled() || detail::keep_denormals) return;
     const unsigned csr = _mm_getcsr();
     if ((csr & kBits) == kBits) return;
     saved_ = csr & kBits;
@@ -75,6 +80,29 @@ class FlushDenormalGuard {
   unsigned saved_ = 0;
   bool active_ = false;
 #endif
+};
+
+/// Scoped: tapegrad's flush guards on this thread leave subnormals alone,
+/// for the kernels whose answer is not arithmetic (dtype conversions,
+/// comparisons, logical ops): under denormals-are-zero a float32 1e-39 read
+/// as 0, so it converted to float64 0 and to bool false, and compared equal
+/// to 0. Parallel loops give their workers the caller's setting (`on`
+/// false: no change). It cannot undo a flush mode the thread already runs
+/// with (set_flush_denormal(true) asked for it everywhere).
+class KeepDenormalsGuard {
+ public:
+  /// Keeps subnormals on this thread until destroyed; `on` false does nothing.
+  explicit KeepDenormalsGuard(bool on = true) noexcept : on_(on) {
+    if (on_) ++detail::keep_denormals;
+  }
+  ~KeepDenormalsGuard() {  ///< back to the mode before
+    if (on_) --detail::keep_denormals;
+  }
+  KeepDenormalsGuard(const KeepDenormalsGuard&) = delete;
+  KeepDenormalsGuard& operator=(const KeepDenormalsGuard&) = delete;
+
+ private:
+  bool on_;
 };
 
 }  // namespace tg

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/loop.h>
 
 namespace tg::kernel {
@@ -18,6 +19,9 @@ void copy_(const TensorBase& dst, const TensorBase& src) {
       std::memmove(dst.raw_data(), src.raw_data(), static_cast<std::size_t>(dst.numel()) * dst.element_size());
     return;
   }
+  // A conversion is not arithmetic: a subnormal keeps its value (float64
+  // holds every float32 one) or its truth (to bool).
+  const KeepDenormalsGuard exact;
   dispatch(dst.dtype(), [&]<class D>() {
     dispatch(src.dtype(), [&]<class S>() { map1<D, S>(dst, src, [](S v) { return convert_element<D>(v); }); });
   });

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/float_mode.h>
+
 #include <tapegrad/core/kernels/elementwise_loop.h>
 
 namespace tg::kernel {
@@ -54,6 +56,7 @@ TensorBase compare(const TensorBase& a, const TensorBase& b, const char* op, Cmp
   const Dims shape = binary_shape(a, b, op);
   const DType dt = result_type(a, b);
   TensorBase out = make_tensor(shape, kBool);
+  const KeepDenormalsGuard exact;  // 1e-39f == 0 is false, as IEEE says
   dispatch(dt, [&]<class T>() { binary_compute<T, bool>(out, a, b, [cmp](T x, T y) { return cmp(x, y); }); });
   return out;
 }
@@ -63,6 +66,7 @@ template <class Cmp>
 TensorBase compare(const TensorBase& a, double b, const char* op, Cmp cmp) {
   const DType dt = scalar_result_type(a.dtype(), b);
   TensorBase out = make_tensor(a.shape(), kBool);
+  const KeepDenormalsGuard exact;
   dispatch_numeric(dt, op, [&]<class T>() {
     const T v = scalar_as<T>(b);
     unary_compute<T, bool>(out, a, [v, cmp](T x) { return cmp(x, v); });
@@ -97,6 +101,7 @@ TensorBase ge(const TensorBase& a, double b) { return compare(a, b, "ge", std::g
 TensorBase logical_and(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "logical_and");
   TensorBase out = make_tensor(shape, kBool);
+  const KeepDenormalsGuard exact;  // a subnormal is true
   binary_compute<bool>(out, a, b, [](bool x, bool y) { return x && y; });
   return out;
 }
@@ -104,12 +109,14 @@ TensorBase logical_and(const TensorBase& a, const TensorBase& b) {
 TensorBase logical_or(const TensorBase& a, const TensorBase& b) {
   const Dims shape = binary_shape(a, b, "logical_or");
   TensorBase out = make_tensor(shape, kBool);
+  const KeepDenormalsGuard exact;
   binary_compute<bool>(out, a, b, [](bool x, bool y) { return x || y; });
   return out;
 }
 
 TensorBase logical_not(const TensorBase& a) {
   TensorBase out = make_tensor(a.shape(), kBool);
+  const KeepDenormalsGuard exact;
   unary_compute<bool>(out, a, [](bool x) { return !x; });
   return out;
 }

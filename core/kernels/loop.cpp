@@ -104,8 +104,10 @@ void for_each_row(const LoopPlan<N>& p, RowRef<N> row) {
     run_rows(p, 0, p.numel, row);
     return;
   }
+  const bool keep = detail::keep_denormals > 0;
 #pragma omp parallel num_threads(threads)
   {
+    const KeepDenormalsGuard inherit(keep && omp_get_thread_num() != 0);
     FlushDenormalGuard worker_flush;  // MXCSR is per thread
     const std::int64_t t = omp_get_thread_num();
     const std::int64_t nt = omp_get_num_threads();
@@ -132,8 +134,10 @@ void parallel_for(std::int64_t n, int threads, void (*body)(const void* context,
       if (!error) error = std::current_exception();
     }
   };
+  const bool keep = detail::keep_denormals > 0;
 #pragma omp parallel num_threads(threads)
   {
+    const KeepDenormalsGuard inherit(keep && omp_get_thread_num() != 0);
     FlushDenormalGuard worker_flush;  // MXCSR is per thread
     const int thread = omp_get_thread_num();
     if (schedule == Schedule::Dynamic) {

@@ -165,6 +165,45 @@ TEST_CASE("float_mode: kernels flush subnormals by default and set_flush_denorma
     }
 }
 
+// Conversions, comparisons and logical ops are not arithmetic: under the
+// kernels' denormals-are-zero a float32 1e-39 read as 0, so it converted to
+// float64 0 and to bool false, and compared equal to 0 (PyTorch: 1e-39, true,
+// unequal). On one thread and on a team, small and large, and the caller's
+// mode comes back.
+TEST_CASE("float_mode: conversions, comparisons and logical ops keep subnormals by default") {
+  ModeFixture fixture;
+  const float tiny = 1e-39f;  // subnormal
+  const double tiny64 = 1e-310;
+  for (const int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (const std::int64_t n : {std::int64_t{3}, std::int64_t{3 * kParallelThreshold}}) {
+      CAPTURE(threads);
+      CAPTURE(n);
+      ModeFixture::reset();
+      _mm_setcsr(_mm_getcsr() & ~kFtzDaz);
+      const Tensor x = full({n}, static_cast<double>(tiny));
+      const Tensor strided = full({n, 2}, static_cast<double>(tiny)).select(1, 0);  // the general loop
+      for (const Tensor& t : {x, strided}) {
+        const auto wide = t.to(kFloat64).to_vector<double>();
+        CHECK(std::all_of(wide.begin(), wide.end(), [&](double v) { return v == static_cast<double>(tiny); }));
+        CHECK(t.to(kBool).all().item<bool>());
+        CHECK((t != 0.0).all().item<bool>());
+        CHECK(gt(t, zeros_like(t)).all().item<bool>());
+        CHECK_FALSE((t == 0.0).any().item<bool>());
+        CHECK(logical_or(t, zeros_like(t)).all().item<bool>());
+        CHECK_FALSE(logical_not(t).any().item<bool>());
+        CHECK(logical_and(t, t).all().item<bool>());
+      }
+      const Tensor x64 = full({n}, tiny64, {.dtype = kFloat64});
+      CHECK((x64 != 0.0).all().item<bool>());
+      CHECK(x64.to(kBool).all().item<bool>());
+      CHECK((_mm_getcsr() & kFtzDaz) == 0);
+      // Arithmetic still flushes: tiny * 1 is 0.
+      CHECK((mul(x, 1.0) == 0.0).all().item<bool>());
+    }
+  }
+}
+
 // Same-shape arithmetic on at most 16 elements runs without the flush guard
 // and again under it when any operand or result is near the subnormal range
 // (binary.cpp: a scalar loop up to 4 elements, vector loops above). The
