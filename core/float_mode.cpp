@@ -32,6 +32,8 @@ bool set_flush_denormal(bool on) {
 
 namespace detail {
 
+thread_local int keep_denormals TG_TLS_FAST = 0;
+
 void apply_flush_denormal_to_workers() {
 #if defined(__SSE__)
   const int mode = program_flush_denormal.load(std::memory_order_relaxed);

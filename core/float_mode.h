@@ -10,7 +10,9 @@
 /// kernels, in every OpenMP thread) with flush-to-zero and
 /// denormals-are-zero set, and gives the calling thread its mode back when the
 /// kernel returns. Only values below FLT_MIN (DBL_MIN for float64) change:
-/// they read and write as zero. Results on normal numbers are bit-identical.
+/// they read and write as zero in arithmetic. Results on normal numbers are
+/// bit-identical. Dtype conversions, comparisons and logical ops keep them
+/// (KeepDenormalsGuard below): they are not arithmetic.
 ///
 /// set_flush_denormal(true), as torch.set_flush_denormal(True), extends this
 /// to the whole program: FTZ/DAZ in the calling thread and every OpenMP worker,
@@ -42,7 +44,9 @@ inline std::atomic<int> program_flush_denormal{0};
 void apply_flush_denormal_to_workers();
 /// Nonzero while this thread runs a kernel that must read subnormals as they
 /// are (KeepDenormalsGuard); FlushDenormalGuard then does nothing.
-inline thread_local int keep_denormals TG_TLS_FAST = 0;
+/// Defined once in the library and exported, so a user's guard and the
+/// library's kernels see one counter per thread.
+TG_API extern thread_local int keep_denormals TG_TLS_FAST;
 }  // namespace detail
 
 /// Whether tapegrad's kernels currently flush subnormals to zero.
@@ -92,17 +96,34 @@ class FlushDenormalGuard {
 class KeepDenormalsGuard {
  public:
   /// Keeps subnormals on this thread until destroyed; `on` false does nothing.
+  /// Also clears a flush mode an enclosing guard set on this thread (an
+  /// optimizer step holds one), unless set_flush_denormal(true) asked for it.
   explicit KeepDenormalsGuard(bool on = true) noexcept : on_(on) {
-    if (on_) ++detail::keep_denormals;
+    if (!on_) return;
+    ++detail::keep_denormals;
+#if defined(__SSE__)
+    const unsigned csr = _mm_getcsr();
+    saved_ = csr & FlushDenormalGuard::kBits;
+    if (saved_ && detail::program_flush_denormal.load(std::memory_order_relaxed) != 1)
+      _mm_setcsr(csr & ~FlushDenormalGuard::kBits);
+    else saved_ = 0;
+#endif
   }
   ~KeepDenormalsGuard() {  ///< back to the mode before
-    if (on_) --detail::keep_denormals;
+    if (!on_) return;
+    --detail::keep_denormals;
+#if defined(__SSE__)
+    if (saved_) _mm_setcsr(_mm_getcsr() | saved_);
+#endif
   }
   KeepDenormalsGuard(const KeepDenormalsGuard&) = delete;
   KeepDenormalsGuard& operator=(const KeepDenormalsGuard&) = delete;
 
  private:
   bool on_;
+#if defined(__SSE__)
+  unsigned saved_ = 0;
+#endif
 };
 
 }  // namespace tg

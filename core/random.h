@@ -39,11 +39,14 @@ class Generator {
   }
   /// Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
-  /// Uniform in [0, 1) with `bits` random bits (1 to 53): the multiples of
-  /// 2^-bits. With a floating dtype's significand bits (uniform_bits), the
-  /// value is exact in that dtype, so it never rounds up to 1, as PyTorch
+  /// Uniform in [0, 1) with `bits` random bits (clamped to 1 to 53): the
+  /// multiples of 2^-bits. With a floating dtype's significand_bits (core/dtype.h)
+  /// the value is exact in that dtype, so it never rounds up to 1, as PyTorch
   /// draws rand and uniform_.
-  double uniform(int bits) { return static_cast<double>(next_u64() >> (64 - bits)) * std::ldexp(1.0, -bits); }
+  double uniform(int bits) {
+    bits = bits < 1 ? 1 : bits > 53 ? 53 : bits;
+    return static_cast<double>(next_u64() >> (64 - bits)) * std::ldexp(1.0, -bits);
+  }
   /// Standard normal (Box-Muller, the second value kept for the next call).
   double normal();
   /// Uniform integer in [0, n) without modulo bias.

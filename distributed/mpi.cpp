@@ -138,7 +138,7 @@ void divide_in_place(Tensor& t, int by) {
 // count of the second. Unused fields are -1.
 enum class Collective : std::int64_t { kAllReduce, kBroadcast, kAllGather, kReduceScatter, kBarrier };
 constexpr const char* kCollectiveNames[] = {"all_reduce", "broadcast", "all_gather", "reduce_scatter", "barrier"};
-constexpr std::size_t kCallFields = 6 + kMaxDims;
+constexpr std::size_t kCallFields = 7 + kMaxDims;  // the last: whether this rank refused its own arguments
 using CallPrint = std::array<std::int64_t, kCallFields>;
 
 CallPrint call_print(Collective c, const Tensor* first, const Tensor* second, std::int64_t op, std::int64_t root) {
@@ -147,12 +147,13 @@ CallPrint call_print(Collective c, const Tensor* first, const Tensor* second, st
   p[0] = static_cast<std::int64_t>(c);
   p[2] = op;
   p[3] = root;
-  if (first) {
+  if (first && first->defined()) {
     p[1] = static_cast<std::int64_t>(first->dtype());
     p[4] = first->dim();
     for (int d = 0; d < first->dim(); ++d) p[6 + static_cast<std::size_t>(d)] = first->size(d);
   }
-  if (second) p[5] = second->numel();
+  if (second && second->defined()) p[5] = second->numel();
+  p[kCallFields - 1] = 0;
   return p;
 }
 
@@ -182,11 +183,14 @@ class MpiProcessGroup final : public ProcessGroup {
   std::string backend() const override { return "mpi"; }
 
   std::shared_ptr<Work> all_reduce(Tensor& tensor, ReduceOp op) override {
-    check_tensor(tensor, "all_reduce", "tensor");
-    MPI_Datatype type = mpi_type(tensor, "all_reduce");
-    const int count = checked_count(tensor.numel(), "all_reduce");
+    MPI_Datatype type{};
+    int count = 0;
     check_agreement("all_reduce",
-                    call_print(Collective::kAllReduce, &tensor, nullptr, static_cast<std::int64_t>(op), -1));
+                    call_print(Collective::kAllReduce, &tensor, nullptr, static_cast<std::int64_t>(op), -1), [&] {
+                      check_tensor(tensor, "all_reduce", "tensor");
+                      type = mpi_type(tensor, "all_reduce");
+                      count = checked_count(tensor.numel(), "all_reduce");
+                    });
     Tensor t = tensor;
     const int size = size_;
     std::function<void()> finish;
@@ -198,10 +202,12 @@ class MpiProcessGroup final : public ProcessGroup {
   }
 
   std::shared_ptr<Work> broadcast(Tensor& tensor, int root) override {
-    check_tensor(tensor, "broadcast", "tensor");
-    check_root(root, "broadcast");
-    MPI_Datatype type = mpi_type(tensor, "broadcast");
-    check_agreement("broadcast", call_print(Collective::kBroadcast, &tensor, nullptr, -1, root));
+    MPI_Datatype type{};
+    check_agreement("broadcast", call_print(Collective::kBroadcast, &tensor, nullptr, -1, root), [&] {
+      check_tensor(tensor, "broadcast", "tensor");
+      check_root(root, "broadcast");
+      type = mpi_type(tensor, "broadcast");
+    });
     auto work = std::make_shared<MpiWork>(std::vector<Tensor>{tensor}, nullptr);
     check_mpi(
         MPI_Ibcast(tensor.raw_data(), checked_count(tensor.numel(), "broadcast"), type, root, comm_, work->request()),
@@ -210,17 +216,19 @@ class MpiProcessGroup final : public ProcessGroup {
   }
 
   std::shared_ptr<Work> all_gather(Tensor& output, const Tensor& input) override {
-    check_tensor(output, "all_gather", "output");
-    check_tensor(input, "all_gather", "input");
-    if (output.dtype() != input.dtype())
-      throw DTypeError(fmt::format("all_gather: output dtype {} differs from input dtype {}",
-                                   dtype_name(output.dtype()), dtype_name(input.dtype())));
-    if (output.numel() != input.numel() * size_)
-      throw ShapeError(
-          fmt::format("all_gather: output (shape {}) must have world size {} times the input's {} elements (shape {})",
-                      shape_str(output.sizes()), size_, input.numel(), shape_str(input.sizes())));
-    MPI_Datatype type = mpi_type(input, "all_gather");
-    check_agreement("all_gather", call_print(Collective::kAllGather, &input, &output, -1, -1));
+    MPI_Datatype type{};
+    check_agreement("all_gather", call_print(Collective::kAllGather, &input, &output, -1, -1), [&] {
+      check_tensor(output, "all_gather", "output");
+      check_tensor(input, "all_gather", "input");
+      if (output.dtype() != input.dtype())
+        throw DTypeError(fmt::format("all_gather: output dtype {} differs from input dtype {}",
+                                     dtype_name(output.dtype()), dtype_name(input.dtype())));
+      if (output.numel() != input.numel() * size_)
+        throw ShapeError(fmt::format(
+            "all_gather: output (shape {}) must have world size {} times the input's {} elements (shape {})",
+            shape_str(output.sizes()), size_, input.numel(), shape_str(input.sizes())));
+      type = mpi_type(input, "all_gather");
+    });
     auto work = std::make_shared<MpiWork>(std::vector<Tensor>{output, input}, nullptr);
     const int count = checked_count(input.numel(), "all_gather");
     check_mpi(MPI_Iallgather(input.raw_data(), count, type, output.raw_data(), count, type, comm_, work->request()),
@@ -229,18 +237,21 @@ class MpiProcessGroup final : public ProcessGroup {
   }
 
   std::shared_ptr<Work> reduce_scatter(Tensor& output, const Tensor& input, ReduceOp op) override {
-    check_tensor(output, "reduce_scatter", "output");
-    check_tensor(input, "reduce_scatter", "input");
-    if (output.dtype() != input.dtype())
-      throw DTypeError(fmt::format("reduce_scatter: output dtype {} differs from input dtype {}",
-                                   dtype_name(output.dtype()), dtype_name(input.dtype())));
-    if (input.numel() != output.numel() * size_)
-      throw ShapeError(fmt::format(
-          "reduce_scatter: input (shape {}) must have world size {} times the output's {} elements (shape {})",
-          shape_str(input.sizes()), size_, output.numel(), shape_str(output.sizes())));
-    MPI_Datatype type = mpi_type(input, "reduce_scatter");
-    check_agreement("reduce_scatter",
-                    call_print(Collective::kReduceScatter, &input, &output, static_cast<std::int64_t>(op), -1));
+    MPI_Datatype type{};
+    check_agreement(
+        "reduce_scatter", call_print(Collective::kReduceScatter, &input, &output, static_cast<std::int64_t>(op), -1),
+        [&] {
+          check_tensor(output, "reduce_scatter", "output");
+          check_tensor(input, "reduce_scatter", "input");
+          if (output.dtype() != input.dtype())
+            throw DTypeError(fmt::format("reduce_scatter: output dtype {} differs from input dtype {}",
+                                         dtype_name(output.dtype()), dtype_name(input.dtype())));
+          if (input.numel() != output.numel() * size_)
+            throw ShapeError(fmt::format(
+                "reduce_scatter: input (shape {}) must have world size {} times the output's {} elements (shape {})",
+                shape_str(input.sizes()), size_, output.numel(), shape_str(output.sizes())));
+          type = mpi_type(input, "reduce_scatter");
+        });
     Tensor out = output;
     const int size = size_;
     auto work = std::make_shared<MpiWork>(
@@ -255,26 +266,44 @@ class MpiProcessGroup final : public ProcessGroup {
   }
 
   std::shared_ptr<Work> barrier() override {
-    check_agreement("barrier", call_print(Collective::kBarrier, nullptr, nullptr, -1, -1));
+    check_agreement("barrier", call_print(Collective::kBarrier, nullptr, nullptr, -1, -1), [] {});
     auto work = std::make_shared<MpiWork>(std::vector<Tensor>{}, nullptr);
     check_mpi(MPI_Ibarrier(comm_, work->request()), "barrier");
     return work;
   }
 
  private:
-  // One blocking all-gather of what each rank passed; every rank sees the
-  // same prints, so all of them throw, or none (nobody is left waiting).
-  void check_agreement(const char* what, const CallPrint& mine) {
-    if (!g_collective_checks.load(std::memory_order_relaxed) || size_ == 1) return;
+  // Runs this rank's own argument checks, then, with collective checks on,
+  // one blocking all-gather of what each rank passed (and whether its own
+  // checks refused it): every rank sees the same prints, so all of them
+  // throw, or none, and nobody is left waiting in the collective.
+  template <class LocalChecks>
+  void check_agreement(const char* what, CallPrint mine, const LocalChecks& local_checks) {
+    if (!g_collective_checks.load(std::memory_order_relaxed) || size_ == 1) {
+      local_checks();
+      return;
+    }
+    std::exception_ptr refused;
+    try {
+      local_checks();
+    } catch (...) {
+      refused = std::current_exception();
+      mine[kCallFields - 1] = 1;
+    }
     std::vector<std::int64_t> all(kCallFields * static_cast<std::size_t>(size_));
     check_mpi(MPI_Allgather(mine.data(), static_cast<int>(kCallFields), MPI_INT64_T, all.data(),
                             static_cast<int>(kCallFields), MPI_INT64_T, comm_),
               what);
+    if (refused) std::rethrow_exception(refused);
     const auto print_of = [&](int r) {
       CallPrint p;
       std::memcpy(p.data(), all.data() + kCallFields * static_cast<std::size_t>(r), sizeof p);
       return p;
     };
+    for (int r = 0; r < size_; ++r)
+      if (print_of(r)[kCallFields - 1] != 0)
+        throw ValueError(fmt::format("{}: rank {} refused its own arguments ({}), so no rank starts it", what, r,
+                                     describe(print_of(r))));
     bool agree = true;
     for (int r = 1; r < size_; ++r) agree = agree && print_of(r) == print_of(0);
     if (agree) return;

@@ -127,7 +127,8 @@ Tensor cofactor_by_svd(const Tensor& A) {
 // 2x2 det, which is quadratic, came out nonzero). Faddeev and LeVerrier:
 //   M_1 = I,  M_k = A M_{k-1} - tr(A M_{k-1}) / (k - 1) I,  adj(A) = (-1)^(n+1) M_n,
 // only products, sums and divisions by integers, so exact at every order. Its
-// rounding grows with n and A's spread of scales, so only small matrices take it.
+// rounding grows with n and A's spread of scales, so only small matrices take
+// it, and only for the derivatives (det's backward takes the value from the SVD).
 constexpr std::int64_t kPolynomialCofactorMaxN = 8;
 
 Tensor cofactor_by_polynomial(const Tensor& A) {
@@ -177,9 +178,23 @@ Tensor det(const Tensor& A) {
       const Tensor A = bw.unpack(sa), y = bw.unpack(sy);
       bool singular = false;
       for (const double d : y.to_vector<double>()) singular = singular || d == 0;
-      const Tensor cof = !singular ? mul(per_matrix(y), mT(inv_impl("linalg::det", A)))
-                         : is_grad_enabled() && A.size(-1) <= kPolynomialCofactorMaxN ? cofactor_by_polynomial(A)
-                                                                                      : cofactor_by_svd(A);
+      Tensor cof;
+      if (!singular) {
+        cof = mul(per_matrix(y), mT(inv_impl("linalg::det", A)));
+      } else if (is_grad_enabled() && A.size(-1) <= kPolynomialCofactorMaxN) {
+        // The value from the SVD (the polynomial's rounding grows with n and
+        // A's scale: about 1 where the cofactor is 0 for a float32 8x8 of
+        // entries near 10), every derivative from the polynomial.
+        const Tensor P = cofactor_by_polynomial(A);
+        Tensor value;
+        {
+          NoGradGuard no_grad;
+          value = cofactor_by_svd(A);
+        }
+        cof = add(value, sub(P, P.detach()));
+      } else {
+        cof = cofactor_by_svd(A);
+      }
       bw.add(0, mul(per_matrix(bw.grad()), cof));
     });
   }

@@ -166,15 +166,18 @@ Tensor cumprod_backward_exact(const Tensor& dy, const Tensor& x, int d) {
     b = tg::cat({head(b, k), tg::add(tail(b, k), tg::mul(a_t, head(b, n - k)))}, d);
     a = tg::cat({head(a, k), tg::mul(a_t, head(a, n - k))}, d);
   }
-  const Tensor s = tg::flip(b, {d});
-  // Past a zero P is 0, and a product in S may have overflowed to inf there
-  // (y itself stopped at 0): the term is 0, not 0 * inf.
-  Tensor overflowed;
+  // The scans multiply partial ranges in another order than the slice's, so
+  // a range of large values may overflow where the true product is 0 or
+  // finite; x's own inf or NaN makes no polynomial either. Those take the
+  // first-order formula, whose values are right (higher orders through zeros
+  // are then not).
+  bool finite = false;
   {
-    NoGradGuard mask;
-    overflowed = tg::logical_and(p == 0.0, tg::logical_not(tg::isfinite(s)));
+    NoGradGuard check;
+    finite = Tensor(kernel::isfinite(p)).all().item<bool>() && Tensor(kernel::isfinite(b)).all().item<bool>();
   }
-  return tg::mul(p, tg::where(overflowed, 0.0, s));
+  if (!finite) return cumprod_backward_zeros(dy, x, d);
+  return tg::mul(p, tg::flip(b, {d}));
 }
 
 Tensor roll_one(const Tensor& x, std::int64_t shift, int d) {

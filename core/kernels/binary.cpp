@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/elementwise_loop.h>
 #include <tapegrad/core/kernels/vector_math.h>
@@ -356,6 +357,8 @@ TensorBase pow(double base, const TensorBase& exponent) {
 
 // `x != x` is true only for NaN, which wins both ways, as PyTorch.
 TensorBase maximum(const TensorBase& a, const TensorBase& b) {
+  // Comparisons: a subnormal is not 0 (float_mode.h).
+  const KeepDenormalsGuard exact;
   const Dims shape = binary_shape(a, b, "maximum");
   const DType dt = result_type(a, b);
   TensorBase out = make_tensor(shape, dt);
@@ -365,6 +368,7 @@ TensorBase maximum(const TensorBase& a, const TensorBase& b) {
 }
 
 TensorBase minimum(const TensorBase& a, const TensorBase& b) {
+  const KeepDenormalsGuard exact;
   const Dims shape = binary_shape(a, b, "minimum");
   const DType dt = result_type(a, b);
   TensorBase out = make_tensor(shape, dt);

@@ -145,6 +145,8 @@ TensorBase isfinite(const TensorBase& x) {
 
 // Equal values (infinities included) are close; otherwise |a - b| <= atol + rtol |b|.
 bool allclose(const TensorBase& a, const TensorBase& b, double rtol, double atol) {
+  // Comparisons: a subnormal is not 0 (float_mode.h).
+  const KeepDenormalsGuard exact;
   // isclose's checks, as torch.allclose is isclose(...).all(): comparing
   // float32 with float64 hid that the two were computed differently.
   if (a.dtype() != b.dtype())

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/core/dtype_check.h>
+#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/elementwise_loop.h>
@@ -445,6 +446,8 @@ TensorBase isneginf(const TensorBase& x) {
 }
 
 TensorBase isclose(const TensorBase& a, const TensorBase& b, double rtol, double atol, bool equal_nan) {
+  // Comparisons: a subnormal is not 0 (float_mode.h).
+  const KeepDenormalsGuard exact;
   if (a.dtype() != b.dtype())
     throw DTypeError(fmt::format("isclose: expected both inputs to have the same dtype, got {} and {}",
                                  dtype_name(a.dtype()), dtype_name(b.dtype())));

@@ -639,17 +639,22 @@ TensorBase std(const TensorBase& x, IntArrayRef dims, double correction, bool ke
 
 // The widened values are exact, so the extremes round back exactly.
 TensorBase amax(const TensorBase& x, IntArrayRef dims, bool keepdim, const char* op) {
+  // Comparisons: a subnormal is not 0 (float_mode.h).
+  const KeepDenormalsGuard exact;
   return to(extreme<true>(widen(x), dims, keepdim, op), x.dtype());
 }
 TensorBase amin(const TensorBase& x, IntArrayRef dims, bool keepdim, const char* op) {
+  const KeepDenormalsGuard exact;
   return to(extreme<false>(widen(x), dims, keepdim, op), x.dtype());
 }
 
 std::tuple<TensorBase, TensorBase> max(const TensorBase& x, std::int64_t dim, bool keepdim) {
+  const KeepDenormalsGuard exact;
   auto [values, indices] = extreme_dim<true>(widen(x), dim, keepdim, "max");
   return {to(values, x.dtype()), indices};
 }
 std::tuple<TensorBase, TensorBase> min(const TensorBase& x, std::int64_t dim, bool keepdim) {
+  const KeepDenormalsGuard exact;
   auto [values, indices] = extreme_dim<false>(widen(x), dim, keepdim, "min");
   return {to(values, x.dtype()), indices};
 }
@@ -657,10 +662,12 @@ std::tuple<TensorBase, TensorBase> min(const TensorBase& x, std::int64_t dim, bo
 // argmax and argmin refuse bool, as PyTorch's ("argmax_cpu" not implemented
 // for 'Bool'); max, min, amax and amin take it.
 TensorBase argmax(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim) {
+  const KeepDenormalsGuard exact;
   refuse_bool(x, "argmax");
   return arg_extreme<true>(widen(x), dim, keepdim, "argmax");
 }
 TensorBase argmin(const TensorBase& x, std::optional<std::int64_t> dim, bool keepdim) {
+  const KeepDenormalsGuard exact;
   refuse_bool(x, "argmin");
   return arg_extreme<false>(widen(x), dim, keepdim, "argmin");
 }

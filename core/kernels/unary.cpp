@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/elementwise_loop.h>
 #include <tapegrad/core/kernels/vector_math.h>
@@ -206,6 +207,8 @@ TensorBase abs(const TensorBase& x) {
 
 // sign(NaN) = 0, as PyTorch.
 TensorBase sign(const TensorBase& x) {
+  // Comparisons: a subnormal is not 0 (float_mode.h).
+  const KeepDenormalsGuard exact;
   TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch(x.dtype(), [&]<class T>() {
     unary_compute<T>(out, x, [](T v) -> T {

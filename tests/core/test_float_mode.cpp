@@ -194,10 +194,29 @@ TEST_CASE("float_mode: conversions, comparisons and logical ops keep subnormals 
         CHECK_FALSE(logical_not(t).any().item<bool>());
         CHECK(logical_and(t, t).all().item<bool>());
       }
+      // The other comparisons: sign, isclose, maximum, and the extremes.
+      CHECK((sign(x) == 1.0).all().item<bool>());
+      CHECK_FALSE(isclose(x, zeros_like(x), 0.0, 0.0).any().item<bool>());
+      CHECK_FALSE(allclose(x, zeros_like(x), 0.0, 0.0));
+      CHECK((maximum(x, zeros_like(x)) == x).all().item<bool>());
+      CHECK((minimum(neg(x), zeros_like(x)) != 0.0).all().item<bool>());
+      const Tensor pair = stack({zeros({n}), x}, 1);  // [0, tiny] rows
+      CHECK((argmax(pair, 1) == 1.0).all().item<bool>());
+      CHECK((amax(pair, {1}) == x).all().item<bool>());
+      CHECK((std::get<1>(pair.max(1)) == 1.0).all().item<bool>());
+      CHECK((argmin(neg(pair), 1) == 1.0).all().item<bool>());
       const Tensor x64 = full({n}, tiny64, {.dtype = kFloat64});
       CHECK((x64 != 0.0).all().item<bool>());
       CHECK(x64.to(kBool).all().item<bool>());
       CHECK((_mm_getcsr() & kFtzDaz) == 0);
+      // Inside a flushing scope (an optimizer step holds one), a conversion
+      // still keeps them; the scope's mode comes back after.
+      {
+        FlushDenormalGuard outer;
+        CHECK((_mm_getcsr() & kFtzDaz) == kFtzDaz);
+        CHECK(x.to(kFloat64).to_vector<double>()[0] == static_cast<double>(tiny));
+        CHECK((_mm_getcsr() & kFtzDaz) == kFtzDaz);
+      }
       // Arithmetic still flushes: tiny * 1 is 0.
       CHECK((mul(x, 1.0) == 0.0).all().item<bool>());
     }

@@ -111,8 +111,9 @@ TEST_CASE("collectives: with collective_checks, ranks that disagree all throw, n
   auto& pg = dist::default_group();
   const int r = dist::rank();
   const bool odd = r % 2 == 1;
-  CHECK_FALSE(dist::collective_checks());  // off unless TAPEGRAD_DISTRIBUTED_DEBUG=DETAIL
+  const bool was_on = dist::collective_checks();  // off unless TAPEGRAD_DISTRIBUTED_DEBUG=DETAIL
   dist::set_collective_checks(true);
+  CHECK(dist::collective_checks());
   const auto disagree = doctest::Contains("the ranks disagree (rank 0: ");
   {
     Tensor t = tg::full({odd ? 5 : 3}, r + 1.0);
@@ -148,7 +149,21 @@ TEST_CASE("collectives: with collective_checks, ranks that disagree all throw, n
   pg.broadcast(b, 0)->wait();
   CHECK(b.to_vector<double>() == std::vector<double>{1, 1, 1});
   pg.barrier()->wait();
-  dist::set_collective_checks(false);
+  // One rank refusing its own arguments: it throws its error, the others
+  // one naming it, and none waits in the all-gather.
+  {
+    Tensor ok = tg::ones({4});
+    Tensor flags = tg::zeros({4}, {.dtype = tg::kBool});
+    if (odd) CHECK_THROWS_AS(pg.all_reduce(flags), tg::DTypeError);
+    else
+      CHECK_THROWS_WITH_AS(pg.all_reduce(ok), doctest::Contains("all_reduce: rank 1 refused its own arguments"),
+                           tg::ValueError);
+    Tensor strided = tg::zeros({3, 2}).t();
+    if (r == 0) CHECK_THROWS_AS(pg.broadcast(strided, 0), tg::ValueError);
+    else CHECK_THROWS_WITH_AS(pg.broadcast(ok, 0), doctest::Contains("rank 0 refused"), tg::ValueError);
+  }
+  pg.barrier()->wait();
+  dist::set_collective_checks(was_on);
 }
 
 }  // namespace test_collectives
