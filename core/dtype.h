@@ -252,12 +252,19 @@ To checked_element(From v, std::string_view op) {
 /// infinities and values outside its range (a fraction truncates toward zero);
 /// float32 refuses finite values beyond its range (NaN and infinities are
 /// kept); bool takes anything (true unless 0, so NaN is true). Silently storing
-/// 0 or INT64_MAX for NaN would hide the bug that produced the NaN.
+/// 0 or INT64_MAX for NaN would hide the bug that produced the NaN. An
+/// unsigned dtype takes a whole negative value down to -max, wrapped (-1 is
+/// 255 as uint8), as c10 takes an integer scalar, unless `wrap_negative` is
+/// false (clamp's bounds, where a wrapped bound would clamp to the top).
 template <class T>
-T checked_scalar(double v, std::string_view op) {
+T checked_scalar(double v, std::string_view op, bool wrap_negative = true) {
   if constexpr (std::is_same_v<T, bool>) {
     return v != 0;
   } else if constexpr (std::is_integral_v<T>) {
+    if constexpr (std::is_unsigned_v<T>) {
+      if (wrap_negative && v < 0 && v == std::trunc(v) && -v <= static_cast<double>(std::numeric_limits<T>::max()))
+        return static_cast<T>(static_cast<std::int64_t>(v));
+    }
     // Truncated before the bounds, unlike a value read out (element_overflows).
     if (!(std::trunc(v) >= detail::integer_lo<T> && v < detail::integer_hi<T>))
       throw_unrepresentable(op, v, dtype_of<T>());

@@ -45,8 +45,9 @@ std::vector<DType> all_types() {
   t.push_back(kBool);
   return t;
 }
-// Entries whose fixed arguments include a negative scalar or bound, which
-// uint8 cannot hold (refused, as PyTorch refuses it, not wrapped).
+// Entries whose fixed arguments include a fractional negative scalar, or a
+// negative bound or range, which uint8 refuses as PyTorch does (a whole
+// negative value stored into uint8 wraps, as c10's checked conversion lets it).
 // LAPACK has no 16-bit floats; PyTorch's linalg refuses them too.
 std::vector<DType> lapack_types() { return {kFloat32, kFloat64}; }
 std::vector<DType> without_uint8(std::vector<DType> t) {
@@ -236,8 +237,7 @@ void elementwise(Builder& r) {
   r.add("where", "tensor, scalar", kUnary,
         u([](auto& x, Args& a) { return tg::where(a.mask(pattern_mask(x.shape())), x, a.scalar(2.0)); }));
   r.add("where", "scalar, tensor", kUnary,
-        u([](auto& x, Args& a) { return tg::where(a.mask(pattern_mask(x.shape())), a.scalar(-1.0), x); }))
-      .types(without_uint8(all_types()));
+        u([](auto& x, Args& a) { return tg::where(a.mask(pattern_mask(x.shape())), a.scalar(-1.0), x); }));
   // The operators forward to the ops above.
   r.add("operator+", "tensor + tensor", kBinary, b([](auto& x, auto& y, Args&) { return x + y; })).alias("add");
   r.add("operator+", "tensor + scalar", kUnary, u([](auto& x, Args& a) { return x + a.scalar(2.0); })).alias("add");
@@ -684,8 +684,7 @@ void index(Builder& r) {
         }))
       .types(number_types());
   r.add("masked_fill", "", "3x4 | 5 | 2x3x2",
-        u([](auto& x, Args& a) { return tg::masked_fill(x, a.mask(pattern_mask(x.shape())), a.scalar(-2.0)); }))
-      .types(without_uint8(all_types()));
+        u([](auto& x, Args& a) { return tg::masked_fill(x, a.mask(pattern_mask(x.shape())), a.scalar(-2.0)); }));
   r.add("masked_fill", "broadcast mask", "3x4",
         u([](auto& x, Args& a) { return tg::masked_fill(x, a.mask(pattern_mask({x.size(-1)})), a.scalar(7.0)); }));
   r.add("one_hot", "", "4 | 2x3", u([](auto& labels, Args& a) { return tg::one_hot(labels, a.count(-1)); }))
@@ -1652,8 +1651,7 @@ void index_scatter(Builder& r) {
     }
   r.add("index_add", "repeated", "3x4 3x4 | 3x2x2 3x2x2", b([](auto& x, auto& src, Args& a) {
           return tg::index_add(x, a.dim(0), a.index(index_tensor({2, 0, 2}, {3})), src, a.scalar(-2.0));
-        }))
-      .types(without_uint8(all_types()));
+        }));
   r.add("index_copy", "", "3x4 3x2", b([](auto& x, auto& src, Args& a) {
           return tg::index_copy(x, a.dim(1), a.index(index_tensor({3, 0}, {2})), src);
         }));
@@ -1680,8 +1678,7 @@ void index_scatter(Builder& r) {
   r.add("Tensor::scatter", "value", "3x4", u([](auto& x, Args& a) {
           return x.scatter(a.dim(1), a.index(index_tensor({2, 1, 0}, {3, 1})), a.scalar(-1.0));
         }))
-      .alias("scatter")
-      .types(without_uint8(all_types()));
+      .alias("scatter");
   r.add("Tensor::scatter", "src, reduce multiply", "3x4 3x1", b([](auto& x, auto& src, Args& a) {
           return x.scatter(a.dim(1), a.index(index_tensor({2, 1, 0}, {3, 1})), src, "multiply");
         }))
@@ -1707,8 +1704,7 @@ void index_scatter(Builder& r) {
       .alias("index_copy");
   r.add("Tensor::index_fill", "", "3x4",
         u([](auto& x, Args& a) { return x.index_fill(a.dim(0), a.index(index_tensor({2}, {1})), a.scalar(-3.0)); }))
-      .alias("index_fill")
-      .types(without_uint8(all_types()));
+      .alias("index_fill");
   r.add("Tensor::masked_select", "", "3x4",
         u([](auto& x, Args& a) { return x.masked_select(a.mask(pattern_mask({x.size(-1)}))); }))
       .alias("masked_select");
@@ -1745,8 +1741,7 @@ void index_scatter(Builder& r) {
   entry("Tensor::index_put_", "value", "3x4", inplace([](Tensor& s, const V&, Args& a) {
           s.index_put_({Slice(), a.index(index_tensor({3, 0}, {2}))}, a.scalar(-1.0));
         }))
-      .alias("index_put_")
-      .types(without_uint8(all_types()));
+      .alias("index_put_");
   entry("Tensor::index_put_", "value, vector", "3x4", inplace([](Tensor& s, const V&, Args& a) {
           const std::vector<TensorIndex> key{None, Slice(None, a.count(2))};
           s.index_put_(key, a.scalar(0.5));

@@ -114,8 +114,8 @@ template <class T>
 std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> max) {
   // The bounds can end up in the result, so they are checked as stored
   // scalars: a float32 clamp refuses 1e300, as PyTorch.
-  const T lo = min ? checked_scalar<T>(*min, "clamp") : std::numeric_limits<T>::lowest();
-  const T hi = max ? checked_scalar<T>(*max, "clamp") : std::numeric_limits<T>::max();
+  const T lo = min ? checked_scalar<T>(*min, "clamp", /*wrap_negative=*/false) : std::numeric_limits<T>::lowest();
+  const T hi = max ? checked_scalar<T>(*max, "clamp", /*wrap_negative=*/false) : std::numeric_limits<T>::max();
   if constexpr (is_floating_v<T>) {
     return {min ? lo : T(-std::numeric_limits<T>::infinity()), max ? hi : std::numeric_limits<T>::infinity()};
   }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include <tapegrad/autograd/ops.h>
@@ -57,6 +58,23 @@ TEST_CASE("float32 refuses a finite value beyond its range and keeps NaN and inf
   CHECK(tg::full({2}, kNaN, {.dtype = tg::kBool}).to_vector<bool>() == std::vector<bool>{true, true});
   CHECK(tg::full({1}, 1e300, {.dtype = tg::kBool}).item<bool>());
   CHECK(!tg::scalar_tensor(0, {.dtype = tg::kBool}).item<bool>());
+}
+
+// -1 stored into uint8 was refused; c10 lets an integer scalar wrap into an
+// unsigned dtype down to -max (torch.zeros(3, dtype=torch.uint8).fill_(-1)
+// is [255, 255, 255]). A fraction, -256, or a clamp bound still refuse.
+TEST_CASE("an unsigned dtype stores a whole negative scalar down to -max, wrapped, as c10") {
+  constexpr tg::TensorOptions kU8{.dtype = tg::kUInt8};
+  CHECK(ints(tg::zeros({3}, kU8).fill_(-1)) == std::vector<std::int64_t>{255, 255, 255});
+  CHECK(ints(tg::full({2}, -255, kU8)) == std::vector<std::int64_t>{1, 1});
+  CHECK(ints(tg::masked_fill(tg::zeros({2}, kU8), tg::tensor({true, false}), -2)) == std::vector<std::int64_t>{254, 0});
+  CHECK_THROWS_WITH_AS(tg::full({2}, -256, kU8), "full: value -256 cannot be converted to uint8 without overflow",
+                       tg::ValueError);
+  CHECK_THROWS_AS(tg::full({2}, -1.5, kU8), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::clamp(tg::zeros({2}, kU8), -1.0, std::nullopt), doctest::Contains("clamp: value -1"),
+                       tg::ValueError);
+  // Signed dtypes as before.
+  CHECK_THROWS_AS(tg::full({2}, -129, {.dtype = tg::kInt8}), tg::ValueError);
 }
 
 TEST_CASE("fill_, masked_fill and constant_ refuse such values and leave the tensor as it was") {

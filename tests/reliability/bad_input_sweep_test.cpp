@@ -810,7 +810,7 @@ std::vector<BadRow> bad_rows() {
 
   // ---- issue 14 dtypes: narrow integers, 16-bit floats, uint8 images ----
   add("full: 256 for uint8", K::Value, "full", [] { tg::full({2}, 256, tg::kUInt8); });
-  add("full: -1 for uint8", K::Value, "full", [] { tg::full({2}, -1, tg::kUInt8); });
+  add("full: -256 for uint8", K::Value, "full", [] { tg::full({2}, -256, tg::kUInt8); });
   add("full: 128 for int8", K::Value, "full", [] { tg::full({2}, 128, tg::kInt8); });
   add("scalar_tensor: 70000 for float16", K::Value, "scalar_tensor", [] { tg::scalar_tensor(70000, tg::kFloat16); });
   add("tensor: 40000 as int16", K::Value, "tensor", [] { tg::tensor({40000.0}, {}, tg::kInt16); });
