@@ -91,8 +91,8 @@ class FlushDenormalGuard {
 /// comparisons, logical ops): under denormals-are-zero a float32 1e-39 read
 /// as 0, so it converted to float64 0 and to bool false, and compared equal
 /// to 0. Parallel loops give their workers the caller's setting (`on`
-/// false: no change). It cannot undo a flush mode the thread already runs
-/// with (set_flush_denormal(true) asked for it everywhere).
+/// false: no change). The mode set_flush_denormal(true) asked for stays: the
+/// program chose to flush everywhere.
 class KeepDenormalsGuard {
  public:
   /// Keeps subnormals on this thread until destroyed; `on` false does nothing.
