@@ -217,18 +217,8 @@ class MpiProcessGroup final : public ProcessGroup {
 
   std::shared_ptr<Work> all_gather(Tensor& output, const Tensor& input) override {
     MPI_Datatype type{};
-    check_agreement("all_gather", call_print(Collective::kAllGather, &input, &output, -1, -1), [&] {
-      check_tensor(output, "all_gather", "output");
-      check_tensor(input, "all_gather", "input");
-      if (output.dtype() != input.dtype())
-        throw DTypeError(fmt::format("all_gather: output dtype {} differs from input dtype {}",
-                                     dtype_name(output.dtype()), dtype_name(input.dtype())));
-      if (output.numel() != input.numel() * size_)
-        throw ShapeError(fmt::format(
-            "all_gather: output (shape {}) must have world size {} times the input's {} elements (shape {})",
-            shape_str(output.sizes()), size_, input.numel(), shape_str(input.sizes())));
-      type = mpi_type(input, "all_gather");
-    });
+    check_agreement("all_gather", call_print(Collective::kAllGather, &input, &output, -1, -1),
+                    [&] { type = check_chunks("all_gather", output, input, /*output_is_whole=*/true); });
     auto work = std::make_shared<MpiWork>(std::vector<Tensor>{output, input}, nullptr);
     const int count = checked_count(input.numel(), "all_gather");
     check_mpi(MPI_Iallgather(input.raw_data(), count, type, output.raw_data(), count, type, comm_, work->request()),
@@ -238,20 +228,9 @@ class MpiProcessGroup final : public ProcessGroup {
 
   std::shared_ptr<Work> reduce_scatter(Tensor& output, const Tensor& input, ReduceOp op) override {
     MPI_Datatype type{};
-    check_agreement(
-        "reduce_scatter", call_print(Collective::kReduceScatter, &input, &output, static_cast<std::int64_t>(op), -1),
-        [&] {
-          check_tensor(output, "reduce_scatter", "output");
-          check_tensor(input, "reduce_scatter", "input");
-          if (output.dtype() != input.dtype())
-            throw DTypeError(fmt::format("reduce_scatter: output dtype {} differs from input dtype {}",
-                                         dtype_name(output.dtype()), dtype_name(input.dtype())));
-          if (input.numel() != output.numel() * size_)
-            throw ShapeError(fmt::format(
-                "reduce_scatter: input (shape {}) must have world size {} times the output's {} elements (shape {})",
-                shape_str(input.sizes()), size_, output.numel(), shape_str(output.sizes())));
-          type = mpi_type(input, "reduce_scatter");
-        });
+    check_agreement("reduce_scatter",
+                    call_print(Collective::kReduceScatter, &input, &output, static_cast<std::int64_t>(op), -1),
+                    [&] { type = check_chunks("reduce_scatter", output, input, /*output_is_whole=*/false); });
     Tensor out = output;
     const int size = size_;
     auto work = std::make_shared<MpiWork>(
@@ -313,6 +292,24 @@ class MpiProcessGroup final : public ProcessGroup {
         "{}: the ranks disagree ({}); every rank must start the same collectives in the same order, with the same "
         "shapes, dtypes, ops and roots",
         what, ranks));
+  }
+
+  // The arguments of a collective between one tensor of size() chunks and
+  // one chunk (all_gather's output is the whole, reduce_scatter's input):
+  // both defined and contiguous, one dtype MPI carries, and the sizes fit.
+  MPI_Datatype check_chunks(const char* op, const Tensor& output, const Tensor& input, bool output_is_whole) const {
+    check_tensor(output, op, "output");
+    check_tensor(input, op, "input");
+    if (output.dtype() != input.dtype())
+      throw DTypeError(fmt::format("{}: output dtype {} differs from input dtype {}", op, dtype_name(output.dtype()),
+                                   dtype_name(input.dtype())));
+    const Tensor& whole = output_is_whole ? output : input;
+    const Tensor& chunk = output_is_whole ? input : output;
+    if (whole.numel() != chunk.numel() * size_)
+      throw ShapeError(fmt::format("{}: {} (shape {}) must have world size {} times the {}'s {} elements (shape {})",
+                                   op, output_is_whole ? "output" : "input", shape_str(whole.sizes()), size_,
+                                   output_is_whole ? "input" : "output", chunk.numel(), shape_str(chunk.sizes())));
+    return mpi_type(input, op);
   }
 
   void check_root(int root, const char* op) const {
