@@ -28,9 +28,10 @@
 /// counts as the one-per-argument list, needs_tensor_grad as the one-per-tensor
 /// list; needs_input_grad answers only where the two agree (no non-tensor
 /// argument up to its index) and throws elsewhere, so that an index meant one
-/// way is never read the other way. Gradients are summed back over broadcast dims and cast to their
-/// input's dtype, as for built-in ops; a gradient whose shape cannot be reduced
-/// to its input's is a ShapeError. When backward uses differentiable ops,
+/// way is never read the other way. A gradient may carry broadcast dims, which are
+/// summed away as for built-in ops, but is never reshaped or converted: one whose
+/// shape cannot be reduced to its input's, or whose dtype is not its input's, is
+/// a tg::AutogradError (PyTorch 1.13 converts the dtype). When backward uses differentiable ops,
 /// create_graph gives higher-order gradients.
 ///
 /// Saved tensors are checked like the built-in ops' (an in-place change after

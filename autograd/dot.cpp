@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/node.h>
+#include <tapegrad/core/utf8.h>
 
 namespace tg::autograd {
 namespace {
@@ -30,7 +31,8 @@ std::string escape(std::string_view s) {
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
-  return out;
+  // Graphviz reads UTF-8: other bytes (a name of arbitrary bytes) become U+FFFD.
+  return ::tg::detail::valid_utf8(out);
 }
 
 std::string meta_str(const Dims& shape, DType dtype) {

@@ -417,7 +417,7 @@ class GraphTask {
     // one on this node (the list may grow and move while it runs).
     for (std::size_t k = 0; k < hooks->size(); ++k) {
       const auto [index, hook] = (*hooks)[k];
-      if (index >= grads.size() || !grads[index].defined()) continue;
+      if (!hook || index >= grads.size() || !grads[index].defined()) continue;  // removed, or no gradient
       Tensor replaced = hook(grads[index]);
       if (!replaced.defined()) continue;
       check_hook_result(fmt::format("a hook on output {} of {}", index, node.name()), grads[index], replaced);
@@ -453,6 +453,7 @@ class GraphTask {
     if (m.requires_grad) check_leaf_gradient(leaf, g);
     for (std::size_t k = 0; k < m.hooks.size(); ++k) {
       const auto hook = m.hooks[k];  // a copy: a hook may register another one
+      if (!hook) continue;           // removed
       Tensor replaced = hook(g);
       if (!replaced.defined()) continue;
       check_hook_result(fmt::format("hook {} on a leaf", k), g, replaced);

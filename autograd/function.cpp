@@ -35,6 +35,14 @@ Tensor sum_to_shape(const Tensor& g, const Dims& shape) {
   return r.shape() == shape ? r : tg::reshape(r, shape);
 }
 
+void refuse_requires_grad(const char* op, const char* arg, const Tensor& t) {
+  if (is_grad_enabled() && requires_grad_of(t))
+    throw AutogradError(
+        fmt::format("{}: not differentiable with respect to {}, which requires grad; pass {}.detach() "
+                    "or call it under tg::NoGradGuard",
+                    op, arg, arg));
+}
+
 void Backward::add(std::size_t i, Tensor g) {
   if (!g.defined() || !node_.needs_input_grad(i)) return;
   const Dims& shape = node_.input_shape(i);

@@ -54,6 +54,13 @@ inline bool needs_grad_list(std::span<const Tensor> ts) {
   return false;
 }
 
+/// Refuses `t` as argument `arg` of `op` when grad mode is on and t requires
+/// grad, for an argument the op does not differentiate (PyTorch: "not
+/// differentiable with respect to argument"): silently giving it no gradient
+/// would leave a user's learned tensor untrained.
+/// @throws tg::AutogradError naming op and arg
+void refuse_requires_grad(const char* op, const char* arg, const Tensor& t);
+
 /// What a backward lambda sees.
 class Backward {
  public:

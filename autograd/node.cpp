@@ -264,16 +264,19 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
         "parameters in place); run the forward pass again after converting",
         owner ? owner->name() : "backward", dtype_name(dtype_), dtype_name(data_.dtype())));
   if (data_.version() != version_) {
+    // Which of the op's saved tensors: an op may save several (matmul both operands).
+    const std::string which = fmt::format("{} {}, {}", dtype_name(data_.dtype()), shape_str(data_.sizes()),
+                                          is_output_ ? fmt::format("its output {}", output_nr_) : "one of its inputs");
     if (data_.storage()->converted())
       throw AutogradError(fmt::format(
-          "{}: a tensor saved for backward was modified in place or converted by nn::Module::to after it was saved "
-          "(version {} at save, {} now); clone it before modifying it in place, or run the forward pass again after "
-          "converting",
-          owner ? owner->name() : "backward", version_, data_.version()));
+          "{}: a tensor saved for backward ({}) was modified in place or converted by nn::Module::to after it was "
+          "saved (version {} at save, {} now); clone it before modifying it in place, or run the forward pass again "
+          "after converting",
+          owner ? owner->name() : "backward", which, version_, data_.version()));
     throw AutogradError(fmt::format(
-        "{}: a tensor saved for backward was modified by an in-place operation (version {} at save, {} now); "
+        "{}: a tensor saved for backward ({}) was modified by an in-place operation (version {} at save, {} now); "
         "clone it before modifying it in place",
-        owner ? owner->name() : "backward", version_, data_.version()));
+        owner ? owner->name() : "backward", which, version_, data_.version()));
   }
   if (is_output_ && output_requires_grad_ && is_grad_enabled() && owner) {
     // create_graph: the output gets its grad_fn back so the backward is recorded.

@@ -150,8 +150,14 @@ class Tensor : public TensorBase {
   bool retains_grad() const;
   ///@}
   /// The hook sees the gradient flowing into this tensor; returning a defined
-  /// tensor replaces it.
-  void register_hook(std::function<Tensor(const Tensor&)> hook) const;
+  /// tensor replaces it. Returns the hook's position, for remove_hook (as
+  /// LibTorch's register_hook).
+  unsigned register_hook(std::function<Tensor(const Tensor&)> hook) const;
+  /// Removes the hook register_hook returned `position` for; later backward
+  /// passes skip it.
+  /// @throws tg::AutogradError if this tensor has no hook at `position`, or
+  ///   it was removed already.
+  void remove_hook(unsigned position) const;
   /// Leaves only: the hook gets this tensor after backward() has added a
   /// gradient into its .grad() (not for tg::grad, which leaves .grad() alone),
   /// as PyTorch's register_post_accumulate_grad_hook.
@@ -494,7 +500,6 @@ Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype = {})
 Tensor scalar_tensor(double value, TensorOptions options = {});
 ///@}
 namespace detail {
-Tensor arange_range(double start, double end, double step, TensorOptions options);
 Tensor finish_creation(TensorBase t, const TensorOptions& options);  ///< applies requires_grad
 }  // namespace detail
 /// Values from start (0) to end, excluding end, by step, as torch.arange.
@@ -504,14 +509,14 @@ Tensor finish_creation(TensorBase t, const TensorOptions& options);  ///< applie
 ///@{
 template <Real E>
 Tensor arange(E end, TensorOptions options = {.dtype = std::is_integral_v<E> ? kInt64 : kFloat32}) {
-  return detail::arange_range(0, static_cast<double>(end), 1, options);
+  return detail::finish_creation(kernel::arange(end, options), options);
 }
 template <Real S, Real E, Real P = int>
 Tensor arange(S start, E end, P step = 1,
               TensorOptions options = {.dtype = std::is_integral_v<S> && std::is_integral_v<E> && std::is_integral_v<P>
                                                     ? kInt64
                                                     : kFloat32}) {
-  return detail::arange_range(static_cast<double>(start), static_cast<double>(end), static_cast<double>(step), options);
+  return detail::finish_creation(kernel::arange(start, end, step, options), options);
 }
 ///@}
 /// `steps` values from start to end, both included, evenly spaced (torch.linspace).

@@ -146,7 +146,7 @@ bool Tensor::retains_grad() const {
   return m && m->retains_grad;
 }
 
-void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
+unsigned Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
   require_defined(*this, "register_hook");
   require_function<AutogradError>(hook, "register_hook", "the hook");
   if (!requires_grad())
@@ -154,10 +154,32 @@ void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
   auto& m = ensure_meta(*this);
   if (m.grad_fn) {
     std::lock_guard lock(m.grad_fn->mutex());  // as the engine runs the node's hooks
-    m.grad_fn->output_hooks().emplace_back(m.output_nr, std::move(hook));
-  } else {
-    m.hooks.push_back(std::move(hook));
+    auto& hooks = m.grad_fn->output_hooks();
+    hooks.emplace_back(m.output_nr, std::move(hook));
+    return static_cast<unsigned>(hooks.size() - 1);
   }
+  m.hooks.push_back(std::move(hook));
+  return static_cast<unsigned>(m.hooks.size() - 1);
+}
+
+void Tensor::remove_hook(unsigned position) const {
+  require_defined(*this, "remove_hook");
+  auto* m = meta_of(*this);
+  // A removed hook stays in its list, emptied, so later positions keep
+  // their meaning; the engine skips empty hooks.
+  autograd::TensorHook* hook = nullptr;
+  std::unique_lock<autograd::LogicalThreadMutex> lock;
+  if (m && m->grad_fn) {
+    lock = std::unique_lock(m->grad_fn->mutex());
+    auto& hooks = m->grad_fn->output_hooks();
+    if (position < hooks.size() && hooks[position].first == m->output_nr) hook = &hooks[position].second;
+  } else if (m && position < m->hooks.size()) {
+    hook = &m->hooks[position];
+  }
+  if (!hook || !*hook)
+    throw AutogradError(fmt::format("remove_hook: this tensor (shape {}) has no hook at position {}{}",
+                                    shape_str(sizes()), position, hook ? " (it was removed already)" : ""));
+  *hook = nullptr;
 }
 
 void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {

@@ -264,16 +264,21 @@ bool check_inplace_on_view(const Tensor& self, const char* op, bool any_requires
       ((m->view_kind == ViewKind::kMultiOutput || m->view_kind == ViewKind::kCustomFunction) && any_requires_grad))
     throw AutogradError(fmt::format("{}: the tensor being modified in place (shape {}) is a view that {}", op,
                                     shape_str(self.sizes()), why_view_cannot_follow(m->view_kind)));
-  if (m->view_kind == ViewKind::kNoGrad || !any_requires_grad) return false;
-  if (base.storage() != self.storage())
-    throw AutogradError(fmt::format(
-        "{}: the tensor being modified in place (shape {}) is a view of a tensor (shape {}) whose memory was "
-        "replaced since (nn::Module::to), so the view no longer lies in it; make the view again from the base",
-        op, shape_str(self.sizes()), shape_str(base.sizes())));
-  if (base.is_leaf() && base.requires_grad())
+  if (m->view_kind == ViewKind::kNoGrad) return false;
+  const bool same_memory = base.storage() == self.storage();
+  // Whether or not anything else requires grad: a view taken before its base
+  // was made to require grad is still a view of that leaf (PyTorch's view
+  // requires grad with its base, and this write is refused there too).
+  if (same_memory && base.is_leaf() && base.requires_grad())
     throw AutogradError(fmt::format(
         "{}: a view (shape {}) of a leaf tensor that requires grad (shape {}) is being modified in place; modify "
         "the leaf under tg::NoGradGuard (as optimizers do) or work on a clone()",
+        op, shape_str(self.sizes()), shape_str(base.sizes())));
+  if (!any_requires_grad) return false;
+  if (!same_memory)
+    throw AutogradError(fmt::format(
+        "{}: the tensor being modified in place (shape {}) is a view of a tensor (shape {}) whose memory was "
+        "replaced since (nn::Module::to), so the view no longer lies in it; make the view again from the base",
         op, shape_str(self.sizes()), shape_str(base.sizes())));
   // The base's gradient is routed by memory location, which needs one base
   // element per location.

@@ -110,6 +110,7 @@ void naming_file(const std::string& path, F&& load) {
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  detail::CurrentOpScope op("save_checkpoint");
   TensorMap tensors;
   Metadata metadata{{"format", kFormat}};
   if (c.model)

@@ -1,4 +1,7 @@
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -39,6 +42,7 @@ TensorBase full_like(const TensorBase& t, double value, std::optional<DType> dty
 }
 
 TensorBase arange_range(double start, double end, double step, TensorOptions options) {
+  detail::CurrentOpScope op("arange");
   if (step == 0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
     throw ValueError(fmt::format("arange: invalid range start={} end={} step={}", start, end, step));
   if ((end - start) / step < 0)
@@ -54,6 +58,35 @@ TensorBase arange_range(double start, double end, double step, TensorOptions opt
     T* p = t.data_ptr<T>();
     // Checked: arange(0, 1e30, 1e28) with an integer dtype has values int64 cannot hold.
     for (std::int64_t i = 0; i < n; ++i) p[i] = checked_scalar<T>(start + static_cast<double>(i) * step, "arange");
+  });
+  return t;
+}
+
+TensorBase arange_integers(std::int64_t start, std::int64_t end, std::int64_t step, TensorOptions options) {
+  detail::CurrentOpScope op("arange");
+  if (step == 0) throw ValueError(fmt::format("arange: invalid range start={} end={} step={}", start, end, step));
+  if ((end < start && step > 0) || (end > start && step < 0))
+    throw ValueError(fmt::format("arange: step {} does not lead from {} to {}", step, start, end));
+  // Counted in uint64: |end - start| can pass int64 (INT64_MIN to INT64_MAX), as can |step|.
+  using U = std::uint64_t;
+  const U span = step > 0 ? static_cast<U>(end) - static_cast<U>(start) : static_cast<U>(start) - static_cast<U>(end);
+  const U stride = step > 0 ? static_cast<U>(step) : U{0} - static_cast<U>(step);
+  const U count = span / stride + (span % stride != 0);  // ceil(span / stride)
+  if (count > static_cast<U>(std::numeric_limits<std::int64_t>::max()))
+    throw ValueError(
+        fmt::format("arange: start={} end={} step={} gives more elements than a tensor can hold", start, end, step));
+  const auto n = static_cast<std::int64_t>(count);
+  TensorBase t = make_tensor({n}, options.dtype);
+  dispatch(options.dtype, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    // Every value lies between start and end, so start + i * step is an int64,
+    // though i * step alone may not be: summed modulo 2^64. Other dtypes take it as the double path's scalar (exact
+    // below 2^53, beyond every narrower integer's range; uint8 wraps -1 as PyTorch).
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto v = static_cast<std::int64_t>(static_cast<U>(start) + static_cast<U>(i) * static_cast<U>(step));
+      if constexpr (std::is_same_v<T, std::int64_t>) p[i] = v;
+      else p[i] = checked_scalar<T>(static_cast<double>(v), "arange");
+    }
   });
   return t;
 }

@@ -7,7 +7,14 @@ namespace tg {
 std::string shape_str(IntArrayRef dims) { return fmt::format("[{}]", fmt::join(dims, ", ")); }
 
 void throw_numel_overflow(const char* op, std::span<const std::int64_t> shape) {
-  throw ShapeError(fmt::format("{}: shape {} has more elements than an int64 can count", op, shape_str(shape)));
+  // A negative size overflows too (a product of two near INT64_MIN): say so.
+  bool negative = false;
+  for (auto x : shape) negative = negative || x < 0;
+  const std::string what = fmt::format("shape {} {}", shape_str(shape),
+                                       negative ? "has a negative size" : "has more elements than an int64 can count");
+  // Dims::product() knows no op ("shape"): the op running names it, if any.
+  if (std::string_view(op) == "shape") throw ShapeError(detail::in_current_op(what));
+  throw ShapeError(fmt::format("{}: {}", op, what));
 }
 
 Dims contiguous_strides(const Dims& sizes, const char* op) {

@@ -129,8 +129,8 @@ class Dims {
   }
   static void check_rank(int n) {
     if (n > kMaxDims)
-      throw ShapeError("tensors have at most " + std::to_string(kMaxDims) + " dimensions, asked for " +
-                       std::to_string(n));
+      throw ShapeError(detail::in_current_op("tensors have at most " + std::to_string(kMaxDims) +
+                                             " dimensions, asked for " + std::to_string(n)));
   }
 
   std::array<std::int64_t, kMaxDims> v_{};

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <tapegrad/core/export.h>
+
 namespace tg {
 
 /// The base of every tapegrad exception: catch tg::Error for all of them.
@@ -40,8 +42,8 @@ struct ValueError : Error {
   using Error::Error;
 };
 /// An allocation that cannot be satisfied (a tensor, or a list sized by the
-/// caller, larger than the machine can hold). The message names the op and
-/// the byte count.
+/// caller, larger than the machine can hold). The message names the op the
+/// user called (when it runs under TG_PROFILE_OP) and the byte count.
 struct OutOfMemoryError : Error {
   using Error::Error;
 };
@@ -53,5 +55,30 @@ template <class ErrorType = ValueError, class Function>
 void require_function(const Function& function, std::string_view op, std::string_view what) {
   if (!function) throw ErrorType(std::string(op) + ": " + std::string(what) + " is empty");
 }
+
+namespace detail {
+/// The outermost op running on this thread, as TG_PROFILE_OP names it; empty
+/// outside ops. Errors raised far below an op (an allocation, a shape past
+/// kMaxDims) name it through in_current_op.
+TG_API extern thread_local std::string_view current_op TG_TLS_FAST;
+/// "op: message" while an op runs on this thread, else `message`.
+std::string in_current_op(std::string message);
+/// Names `name` as current_op for its lifetime, unless an outer op already is
+/// (the one the user called is named). For ops without a profiler event.
+class CurrentOpScope {
+ public:
+  explicit CurrentOpScope(std::string_view name) noexcept : sets_(current_op.empty()) {
+    if (sets_) current_op = name;
+  }
+  ~CurrentOpScope() {
+    if (sets_) current_op = {};
+  }
+  CurrentOpScope(const CurrentOpScope&) = delete;
+  CurrentOpScope& operator=(const CurrentOpScope&) = delete;
+
+ private:
+  bool sets_;
+};
+}  // namespace detail
 
 }  // namespace tg

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/core/error.h>
+#include <tapegrad/core/utf8.h>
 
 namespace tg::profiler {
 namespace detail {
@@ -42,7 +43,10 @@ struct Registry {
   std::vector<std::shared_ptr<ThreadBuffer>> buffers;
   std::atomic<std::uint64_t> generation{0};  // of the current (or last) Profile
   bool active = false;
-  Clock::time_point start;
+  // The current Profile's start, as Clock ticks: atomic, since a thread that
+  // saw the previous generation may still be timing an event while a new
+  // Profile starts; stored before the generation that publishes it.
+  std::atomic<Clock::rep> start{0};
 };
 
 Registry& registry() {
@@ -63,39 +67,8 @@ ThreadBuffer& thread_buffer() {
 }
 
 std::int64_t since_start(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t - registry().start).count();
-}
-
-// `s` with every byte that does not belong to a well-formed UTF-8 sequence
-// replaced by U+FFFD: JSON text is UTF-8, and a scope named with other bytes
-// made the whole trace unreadable.
-std::string valid_utf8(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  for (std::size_t i = 0; i < n;) {
-    const unsigned char c = p[i];
-    std::size_t len = c < 0x80                 ? 1
-                      : c >= 0xC2 && c <= 0xDF ? 2
-                      : c >= 0xE0 && c <= 0xEF ? 3
-                      : c >= 0xF0 && c <= 0xF4 ? 4
-                                               : 0;
-    // The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF.
-    const unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    bool ok = len > 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k)
-      ok = k == 1 ? p[i + k] >= lo && p[i + k] <= hi : p[i + k] >= 0x80 && p[i + k] <= 0xBF;
-    if (ok) {
-      out.append(s, i, len);
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
+  const Clock::time_point start{Clock::duration(registry().start.load(std::memory_order_relaxed))};
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t - start).count();
 }
 
 // A scope's name as one table cell: a line break or tab in it broke the
@@ -136,7 +109,7 @@ std::string json_escape(std::string_view s) {
         else out += c;
     }
   }
-  return valid_utf8(out);
+  return ::tg::detail::valid_utf8(out);
 }
 
 std::string format_ns(std::int64_t ns) {
@@ -237,8 +210,8 @@ Profile::Profile() {
   std::lock_guard lock(r.mutex);
   if (r.active) throw ValueError("profiler::Profile: another Profile is already recording; stop it first");
   r.active = true;
-  generation_ = r.generation.fetch_add(1) + 1;
-  r.start = Clock::now();
+  r.start.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  generation_ = r.generation.fetch_add(1, std::memory_order_release) + 1;
   detail::g_enabled.store(true, std::memory_order_release);
 }
 

@@ -96,8 +96,14 @@ class RecordScope {
       begin(name, kind, {});
   }
   /// The same, recording the shapes of `inputs` (tensors, vectors or spans of them).
+  /// An op's event (kForward) also names the op for errors raised below it
+  /// (tg::detail::current_op), when no outer op does.
   template <class... Inputs>
   RecordScope(std::string_view name, EventKind kind, const Inputs&... inputs) {
+    if (kind == EventKind::kForward && tg::detail::current_op.empty()) {
+      tg::detail::current_op = name;
+      names_op_ = true;
+    }
     if (enabled()) [[unlikely]] {
       std::string shapes;
       (detail::append_shapes(shapes, inputs), ...);
@@ -107,6 +113,7 @@ class RecordScope {
   ~RecordScope() {
     if (active_) [[unlikely]]
       end();
+    if (names_op_) tg::detail::current_op = {};
   }
   RecordScope(const RecordScope&) = delete;
   RecordScope& operator=(const RecordScope&) = delete;
@@ -115,6 +122,7 @@ class RecordScope {
   void begin(std::string_view name, EventKind kind, std::string shapes);
   void end() noexcept;
   bool active_ = false;
+  bool names_op_ = false;
 };
 
 /// Records while alive (or until stop()). One at a time in a process: a

@@ -67,9 +67,18 @@ void Generator::set_state(const std::vector<std::uint64_t>& words) {
   if (words.size() != 6) throw ValueError(fmt::format("Generator::set_state: expected 6 words, got {}", words.size()));
   if ((words[0] | words[1] | words[2] | words[3]) == 0)
     throw ValueError("Generator::set_state: an all-zero state is not a valid xoshiro256++ state");
+  // state() writes 0 or 1, and the cached normal a finite double: anything
+  // else is a corrupt state, which would otherwise surface as a NaN draw.
+  if (words[4] > 1)
+    throw ValueError(
+        fmt::format("Generator::set_state: word 4 (a cached normal or not) must be 0 or 1, got {}", words[4]));
+  double cached;
+  std::memcpy(&cached, &words[5], sizeof cached);
+  if (!std::isfinite(cached))
+    throw ValueError(fmt::format("Generator::set_state: word 5 (the cached normal) is not finite ({})", cached));
   for (int i = 0; i < 4; ++i) s_[static_cast<std::size_t>(i)] = words[static_cast<std::size_t>(i)];
   has_cached_normal_ = words[4] != 0;
-  std::memcpy(&cached_normal_, &words[5], sizeof cached_normal_);
+  cached_normal_ = cached;
 }
 
 Generator& default_generator() {

@@ -66,13 +66,13 @@ constexpr std::size_t kHugePage = std::size_t{2} << 20;
 void* system_alloc(std::size_t nbytes) {
   const bool huge = nbytes >= kHugePage;
   if (huge && nbytes > std::numeric_limits<std::size_t>::max() - kHugePage)
-    throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
+    throw OutOfMemoryError(detail::in_current_op(fmt::format("out of memory: cannot allocate {} bytes", nbytes)));
   // A size that is a multiple of the alignment: C11's rule for aligned_alloc,
   // which AddressSanitizer's enforces (glibc's and C17 accept any size).
   const std::size_t align = huge ? kHugePage : kAlignment;
   const std::size_t bytes = (nbytes + align - 1) / align * align;
   void* p = std::aligned_alloc(align, bytes);
-  if (!p) throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
+  if (!p) throw OutOfMemoryError(detail::in_current_op(fmt::format("out of memory: cannot allocate {} bytes", nbytes)));
 #ifdef MADV_HUGEPAGE
   if (huge) madvise(p, bytes, MADV_HUGEPAGE);  // advice: a failure changes nothing
 #endif
@@ -231,7 +231,7 @@ class CachingCpuAllocator final : public Allocator {
   if (c > kMaxClass) {
     // round_up would wrap to a tiny block.
     if (nbytes > std::numeric_limits<std::size_t>::max() - kAlignment)
-      throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
+      throw OutOfMemoryError(detail::in_current_op(fmt::format("out of memory: cannot allocate {} bytes", nbytes)));
     return system_alloc(round_up(nbytes));
   }
   if (!tl_cache) {

@@ -51,7 +51,8 @@ TensorBase make_tensor(Dims shape, DType dtype) {
     // extent * s * 8 <= INT64_MAX, tested without a division (make_tensor
     // runs once per op; an idiv was a sixth of its time).
     if (mul_overflows(extent, s, &extent) || extent > std::numeric_limits<std::int64_t>::max() / 8)
-      throw ShapeError(fmt::format("cannot create a tensor of shape {}: too many elements", shape_str(shape)));
+      throw ShapeError(detail::in_current_op(
+          fmt::format("cannot create a tensor of shape {}: too many elements", shape_str(shape))));
   }
   const std::int64_t numel = empty ? 0 : extent;
   const std::size_t nbytes = static_cast<std::size_t>(numel) * itemsize(dtype);
@@ -59,8 +60,9 @@ TensorBase make_tensor(Dims shape, DType dtype) {
   try {
     impl->storage = std::allocate_shared<Storage>(CachingAllocator<Storage>{}, nbytes, Device{});
   } catch (const OutOfMemoryError&) {
-    throw OutOfMemoryError(fmt::format("out of memory: cannot allocate {} bytes for a tensor of shape {} ({})", nbytes,
-                                       shape_str(shape), dtype_name(dtype)));
+    throw OutOfMemoryError(
+        detail::in_current_op(fmt::format("out of memory: cannot allocate {} bytes for a tensor of shape {} ({})",
+                                          nbytes, shape_str(shape), dtype_name(dtype))));
   }
   // Row-major strides, products of the non-zero sizes: the loop above bounded
   // them all by `extent`, so unlike contiguous_strides() nothing can overflow.

@@ -13,11 +13,13 @@
 /// to a Tensor implicitly. See docs/architecture.md.
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <tapegrad/core/args.h>
@@ -173,19 +175,37 @@ TensorBase empty_like(const TensorBase& t, std::optional<DType> dtype = {});
 TensorBase full_like(const TensorBase& t, double value, std::optional<DType> dtype = {});
 TensorBase scalar_tensor(double value, TensorOptions options = {});
 TensorBase arange_range(double start, double end, double step, TensorOptions options);
+/// arange of integer start, end and step, counted and stepped in int64 as
+/// PyTorch does (exact past 2^53, where doubles are not).
+TensorBase arange_integers(std::int64_t start, std::int64_t end, std::int64_t step, TensorOptions options);
+/// An integer argument of arange as int64, refusing an unsigned one past INT64_MAX.
+template <class T>
+std::int64_t arange_integer(T v) {
+  if constexpr (std::is_unsigned_v<T>)
+    if (v > static_cast<std::make_unsigned_t<std::int64_t>>(std::numeric_limits<std::int64_t>::max()))
+      throw_unrepresentable("arange", static_cast<double>(v), kInt64);
+  return static_cast<std::int64_t>(v);
+}
+/// arange on either path: integers exactly, anything else in double.
+template <class S, class E, class P>
+TensorBase arange_any(S start, E end, P step, TensorOptions options) {
+  if constexpr (std::is_integral_v<S> && std::is_integral_v<E> && std::is_integral_v<P>)
+    return arange_integers(arange_integer(start), arange_integer(end), arange_integer(step), options);
+  else return arange_range(static_cast<double>(start), static_cast<double>(end), static_cast<double>(step), options);
+}
 /// As PyTorch: integer start, end and step give int64, any floating one the
 /// default float32; options given explicitly decide. The numbers are deduced
 /// so that `arange(5, {})` cannot read `{}` as end = 0.
 template <Real E>
 TensorBase arange(E end, TensorOptions options = {.dtype = std::is_integral_v<E> ? kInt64 : kFloat32}) {
-  return arange_range(0, static_cast<double>(end), 1, options);
+  return arange_any(E{0}, end, E{1}, options);
 }
 template <Real S, Real E, Real P = int>
 TensorBase arange(S start, E end, P step = 1,
                   TensorOptions options = {
                       .dtype = std::is_integral_v<S> && std::is_integral_v<E> && std::is_integral_v<P> ? kInt64
                                                                                                        : kFloat32}) {
-  return arange_range(static_cast<double>(start), static_cast<double>(end), static_cast<double>(step), options);
+  return arange_any(start, end, step, options);
 }
 TensorBase linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
 TensorBase eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});

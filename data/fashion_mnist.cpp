@@ -1,5 +1,6 @@
 #include <tapegrad/data/fashion_mnist.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 
@@ -9,6 +10,8 @@
 
 namespace tg::data {
 namespace {
+
+constexpr std::int64_t kClasses = 10;  // labels are 0..9
 
 // The plain file if present, else the gzip one.
 std::string find_file(const std::string& dir, const std::string& name) {
@@ -32,6 +35,13 @@ void load_split(const std::string& dir, const char* prefix, DType dtype, Tensor&
   if (images.shape()[0] != labels.shape()[0])
     throw FormatError(fmt::format("load_fashion_mnist: '{}' holds {} images but '{}' holds {} labels", images_path,
                                   images.shape()[0], labels_path, labels.shape()[0]));
+  // Ten classes, as FashionMnist promises: a model with ten outputs would
+  // read a larger label as an out-of-range class only at its loss.
+  const auto* label = labels.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < labels.numel(); ++i)
+    if (label[i] >= kClasses)
+      throw FormatError(fmt::format("load_fashion_mnist: '{}' holds label {} at example {}; Fashion-MNIST's are 0..{}",
+                                    labels_path, label[i], i, kClasses - 1));
 }
 
 }  // namespace

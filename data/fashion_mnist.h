@@ -11,7 +11,8 @@
 namespace tg::data {
 
 /// The Fashion-MNIST training and test sets, as load_fashion_mnist() reads them.
-/// Images are float32 [N, 28, 28] in [0, 1]; labels are int64 [N] in 0..9.
+/// Images are float32 [N, 28, 28] in [0, 1] (rows and columns as the files
+/// hold them); labels are int64 [N] in 0..9, checked.
 struct FashionMnist {
   Tensor train_images;  ///< float32 [60000, 28, 28] in [0, 1] (or the uint8 pixels, if asked)
   Tensor train_labels;  ///< int64 [60000] in 0..9
@@ -21,8 +22,9 @@ struct FashionMnist {
 
 /// Reads train-images-idx3-ubyte, train-labels-idx1-ubyte,
 /// t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte from `dir`, each either
-/// plain or with a .gz suffix. A missing file, or images and labels that
-/// disagree on the number of examples, is a FormatError naming the files.
+/// plain or with a .gz suffix. A missing file, images and labels that
+/// disagree on the number of examples, or a label past 9, is a FormatError
+/// naming the files.
 /// @param dir    the directory that holds the four files
 /// @param images kFloat32: pixels / 255 (load_mnist_images); kUInt8: the
 ///   pixels themselves (load_mnist_images_uint8), a quarter of the memory,

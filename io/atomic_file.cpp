@@ -112,9 +112,9 @@ std::filesystem::path follow_symlinks(const std::string& path) {
     std::error_code ec;
     if (!fs::is_symlink(fs::symlink_status(target, ec))) return target;
     if (hops == kMaxSymlinkHops)
-      throw Error(fmt::format("save: cannot follow the symlink '{}': {}", path, errno_text(ELOOP)));
+      throw Error(fmt::format("{}: cannot follow the symlink '{}': {}", saver(), path, errno_text(ELOOP)));
     const fs::path next = fs::read_symlink(target, ec);
-    if (ec) throw Error(fmt::format("save: cannot read the symlink '{}': {}", target.string(), ec.message()));
+    if (ec) throw Error(fmt::format("{}: cannot read the symlink '{}': {}", saver(), target.string(), ec.message()));
     // A relative link is relative to the folder the link is in.
     target = next.is_absolute() ? next : target.parent_path() / next;
   }
@@ -130,19 +130,19 @@ std::filesystem::path follow_symlinks(const std::string& path) {
 // silently swap a device, a FIFO or a socket for a regular file (as root,
 // /dev/full itself), and cannot replace a folder.
 std::string save_destination(const std::string& path) {
-  if (path.empty()) throw Error("save: the path is empty");
+  if (path.empty()) throw Error(fmt::format("{}: the path is empty", saver()));
   const std::string target = follow_symlinks(path).string();
   struct stat st {};
   if (::stat(target.c_str(), &st) != 0) return target;
   if (!S_ISREG(st.st_mode))
-    throw Error(fmt::format("save: '{}' is {}, not a regular file; save writes a new regular file", path,
+    throw Error(fmt::format("{}: '{}' is {}, not a regular file; save writes a new regular file", saver(), path,
                             non_regular_kind(st.st_mode)));
   if (::faccessat(AT_FDCWD, target.c_str(), W_OK, AT_EACCESS) != 0) {
     const int error_number = errno;
     throw Error(
-        fmt::format("save: cannot replace '{}': {} (the file is not writable by this user; make it "
+        fmt::format("{}: cannot replace '{}': {} (the file is not writable by this user; make it "
                     "writable or save elsewhere)",
-                    target, errno_text(error_number)));
+                    saver(), target, errno_text(error_number)));
   }
   return target;
 }
@@ -194,13 +194,13 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(save_destination(pa
     if (fd_ >= 0) break;
     if (errno != EEXIST) {
       const int error_number = errno;
-      throw Error(fmt::format("save: cannot create a temporary file '{}' to write '{}': {}", temp_path_, path_,
+      throw Error(fmt::format("{}: cannot create a temporary file '{}' to write '{}': {}", saver(), temp_path_, path_,
                               errno_text(error_number)));
     }
   }
   if (fd_ < 0)
-    throw Error(fmt::format("save: cannot create a temporary file next to '{}': {} names tried, all taken", path_,
-                            kNameAttempts));
+    throw Error(fmt::format("{}: cannot create a temporary file next to '{}': {} names tried, all taken", saver(),
+                            path_, kNameAttempts));
   if (const auto hook = temp_file_created_hook.load()) hook(fd_, temp_path_);
   // The umask (or a default ACL) may have taken bits the destination has:
   // give them back. Only adding, up to the destination's own bits, so the
@@ -218,12 +218,13 @@ AtomicFileWriter::~AtomicFileWriter() {
 }
 
 void AtomicFileWriter::fail(const char* what, int error_number) const {
-  throw Error(fmt::format("save: cannot {} '{}' (temporary file for '{}'): {}", what, temp_path_, path_,
+  throw Error(fmt::format("{}: cannot {} '{}' (temporary file for '{}'): {}", saver(), what, temp_path_, path_,
                           errno_text(error_number)));
 }
 
 void AtomicFileWriter::write(const void* data, std::size_t nbytes) {
-  if (committed_) throw Error(fmt::format("save: '{}' was already committed; nothing more can be written", path_));
+  if (committed_)
+    throw Error(fmt::format("{}: '{}' was already committed; nothing more can be written", saver(), path_));
   if (nbytes == 0) return;  // `data` may then be null, which memcpy must not see
   const char* bytes = static_cast<const char*>(data);
   if (buffer_.size() + nbytes <= kBufferBytes) {
@@ -261,7 +262,8 @@ void AtomicFileWriter::commit() {
   if (::close(fd) != 0) fail("close", errno);
   if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     const int error_number = errno;
-    throw Error(fmt::format("save: cannot rename '{}' to '{}': {}", temp_path_, path_, errno_text(error_number)));
+    throw Error(
+        fmt::format("{}: cannot rename '{}' to '{}': {}", saver(), temp_path_, path_, errno_text(error_number)));
   }
   committed_ = true;
 
@@ -271,14 +273,14 @@ void AtomicFileWriter::commit() {
   const int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) {
     const int error_number = errno;
-    throw Error(fmt::format("save: wrote '{}' but cannot open its folder '{}' to make the rename durable: {}", path_,
-                            folder, errno_text(error_number)));
+    throw Error(fmt::format("{}: wrote '{}' but cannot open its folder '{}' to make the rename durable: {}", saver(),
+                            path_, folder, errno_text(error_number)));
   }
   // EINVAL: this filesystem cannot sync folders; there is nothing more to do.
   if (::fsync(dir_fd) != 0 && errno != EINVAL) {
     const int error_number = errno;
     ::close(dir_fd);
-    throw Error(fmt::format("save: wrote '{}' but cannot flush its folder '{}' to disk: {}", path_, folder,
+    throw Error(fmt::format("{}: wrote '{}' but cannot flush its folder '{}' to disk: {}", saver(), path_, folder,
                             errno_text(error_number)));
   }
   ::close(dir_fd);

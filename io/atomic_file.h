@@ -6,9 +6,16 @@
 /// within one filesystem, hence the same folder).
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include <tapegrad/core/error.h>
+
 namespace tg {
+
+/// The name a save's errors begin with: the op the user called
+/// (save_checkpoint, Module::save, ...) when one names itself, else "save".
+inline std::string_view saver() { return detail::current_op.empty() ? "save" : detail::current_op; }
 
 /// Writes a file at a path through a temporary file that commit() renames
 /// into place, so the path holds the old file or the whole new one.

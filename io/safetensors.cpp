@@ -79,7 +79,7 @@ const FileDType* find_file_dtype(std::string_view name) {
 std::string_view file_dtype_name(DType d) {
   for (const auto& f : kFileDTypes)
     if (!f.widen && f.loads_as == d) return f.name;
-  throw DTypeError(fmt::format("save: dtype {} has no safetensors name", dtype_name(d)));
+  throw DTypeError(fmt::format("{}: dtype {} has no safetensors name", saver(), dtype_name(d)));
 }
 
 // The reference writer orders tensors by its dtype enum, largest first (I64,
@@ -446,8 +446,9 @@ std::vector<TensorToWrite> plan_layout(const TensorMap& tensors) {
   plan.reserve(tensors.size());
   for (const auto& [name, t] : tensors) {
     if (name == "__metadata__")
-      throw ValueError("save: a tensor cannot be named '__metadata__': safetensors keeps that key for metadata");
-    if (!t.defined()) throw ValueError(fmt::format("save: tensor {} is undefined", quote_name(name)));
+      throw ValueError(
+          fmt::format("{}: a tensor cannot be named '__metadata__': safetensors keeps that key for metadata", saver()));
+    if (!t.defined()) throw ValueError(fmt::format("{}: tensor {} is undefined", saver(), quote_name(name)));
     // The kernel, not Tensor::contiguous: it records nothing on the tape, and
     // io/ sits on core alone.
     plan.push_back({&name, kernel::contiguous(t)});
@@ -469,7 +470,7 @@ std::string json_string(const std::string& s, std::string_view what) {
   try {
     return json(s).dump();
   } catch (const json::type_error&) {
-    throw ValueError(fmt::format("save: {} {} is not valid UTF-8, which JSON requires", what,
+    throw ValueError(fmt::format("{}: {} {} is not valid UTF-8, which JSON requires", saver(), what,
                                  json(s).dump(-1, ' ', false, json::error_handler_t::replace)));
   }
 }
@@ -552,7 +553,8 @@ void write_prepared(Sink&& sink, const PreparedFile& file) {
 }  // namespace
 
 void save(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
-  const PreparedFile prepared = prepare(tensors, metadata, fmt::format("save: '{}'", path));
+  detail::CurrentOpScope op("save");
+  const PreparedFile prepared = prepare(tensors, metadata, fmt::format("{}: '{}'", saver(), path));
   AtomicFileWriter file(path);
   write_prepared([&](const void* p, std::size_t n) { file.write(p, n); }, prepared);
   file.commit();

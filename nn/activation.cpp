@@ -9,7 +9,7 @@ namespace tg::nn {
 Tensor ReLU::forward(const Tensor& input) { return relu(input); }
 
 Tensor LeakyReLU::forward(const Tensor& input) { return leaky_relu(input, negative_slope); }
-std::string LeakyReLU::extra_repr() const { return fmt::format("negative_slope={}", negative_slope); }
+std::string LeakyReLU::extra_repr() const { return "negative_slope=" + detail::py_float(negative_slope); }
 
 Tensor GELU::forward(const Tensor& input) { return gelu(input); }
 
@@ -29,12 +29,12 @@ std::string Softplus::extra_repr() const { return fmt::format("beta={}, threshol
 Tensor SiLU::forward(const Tensor& input) { return silu(input); }
 
 Tensor ELU::forward(const Tensor& input) { return elu(input, alpha); }
-std::string ELU::extra_repr() const { return fmt::format("alpha={}", alpha); }
+std::string ELU::extra_repr() const { return "alpha=" + detail::py_float(alpha); }
 
 Tensor SELU::forward(const Tensor& input) { return selu(input); }
 
 Tensor CELU::forward(const Tensor& input) { return celu(input, alpha); }
-std::string CELU::extra_repr() const { return fmt::format("alpha={}", alpha); }
+std::string CELU::extra_repr() const { return "alpha=" + detail::py_float(alpha); }
 
 Tensor Mish::forward(const Tensor& input) { return mish(input); }
 
@@ -44,7 +44,9 @@ Hardtanh::Hardtanh(double min_val, double max_val) : min_val(min_val), max_val(m
         fmt::format("Hardtanh: max_val must be above min_val, got min_val={}, max_val={}", min_val, max_val));
 }
 Tensor Hardtanh::forward(const Tensor& input) { return hardtanh(input, min_val, max_val); }
-std::string Hardtanh::extra_repr() const { return fmt::format("min_val={}, max_val={}", min_val, max_val); }
+std::string Hardtanh::extra_repr() const {
+  return fmt::format("min_val={}, max_val={}", detail::py_float(min_val), detail::py_float(max_val));
+}
 
 Tensor Hardswish::forward(const Tensor& input) { return hardswish(input); }
 

@@ -55,8 +55,11 @@ void ModuleDict::throw_wrong_type(const std::string& key) const {
 
 namespace {
 
+// As PyTorch prints a parameter in a list: "[float32 of size 2x3]" (without
+// PyTorch's "torch." before the dtype, as tapegrad prints dtypes).
 std::string describe(const Tensor& t) {
-  return fmt::format("Parameter containing: [{} of size {}]", dtype_name(t.dtype()), shape_str(t.sizes()));
+  return fmt::format("Parameter containing: [{} of size {}]", dtype_name(t.dtype()),
+                     fmt::join(t.sizes().begin(), t.sizes().end(), "x"));
 }
 
 }  // namespace
@@ -81,7 +84,7 @@ const Tensor& ParameterList::operator[](std::size_t index) const {
 std::string ParameterList::extra_repr() const {
   std::string out;
   for (std::size_t i = 0; i < items_.size(); ++i)
-    out += fmt::format("{}({}): {}", i == 0 ? "" : ", ", i, describe(items_[i]));
+    out += fmt::format("{}  ({}): {}", i == 0 ? "" : "\n", i, describe(items_[i]));  // a line each
   return out;
 }
 
@@ -113,7 +116,7 @@ const Tensor& ParameterDict::operator[](const std::string& key) const {
 std::string ParameterDict::extra_repr() const {
   std::string out;
   for (std::size_t i = 0; i < items_.size(); ++i)
-    out += fmt::format("{}({}): {}", i == 0 ? "" : ", ", items_[i].first, describe(items_[i].second));
+    out += fmt::format("{}  ({}): {}", i == 0 ? "" : "\n", items_[i].first, describe(items_[i].second));
   return out;
 }
 

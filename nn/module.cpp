@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <iterator>
 #include <map>
@@ -481,12 +482,20 @@ IncompatibleKeys Module::load_state_dict(const StateDict& state, bool strict) {
 void Module::repr_into(std::string& out, int indent) const {
   const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
   out += type_name() + "(";
-  if (children_.empty()) {
-    out += extra_repr() + ")";
+  // As PyTorch: a one-line extra_repr and no children stay on one line;
+  // otherwise each of its lines, then each child, on a line of its own.
+  const std::string extra = extra_repr();
+  if (children_.empty() && extra.find('\n') == std::string::npos) {
+    out += extra + ")";
     return;
   }
   out += "\n";
-  if (!extra_repr().empty()) out += pad + extra_repr() + "\n";
+  if (!extra.empty())
+    for (std::size_t begin = 0; begin <= extra.size();) {
+      const std::size_t end = std::min(extra.find('\n', begin), extra.size());
+      out += pad + extra.substr(begin, end - begin) + "\n";
+      begin = end + 1;
+    }
   for (const auto& c : children_) {
     out += pad + "(" + c.name + "): ";
     c.module->repr_into(out, indent + 2);
@@ -502,5 +511,14 @@ std::string Module::repr() const {
 }
 
 std::ostream& operator<<(std::ostream& os, const Module& module) { return os << module.repr(); }
+
+namespace detail {
+std::string py_float(double v) {
+  // Python writes a whole float with ".0" below 1e16 and in exponent form past it.
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e16) return fmt::format("{:.1f}", v);
+  return fmt::format("{}", v);
+}
+const char* py_bool(bool b) { return b ? "True" : "False"; }
+}  // namespace detail
 
 }  // namespace tg::nn

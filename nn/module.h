@@ -235,6 +235,13 @@ class Callable : public Module {
 /// Prints repr(): `std::cout << model` or `fmt::format("{}", model)`.
 std::ostream& operator<<(std::ostream& os, const Module& module);
 
+namespace detail {
+/// Python's repr of a float option in extra_repr: 1.0, 0.5, 1e-05, 1e+20.
+std::string py_float(double v);
+/// Python's spelling of a bool: True, False.
+const char* py_bool(bool b);
+}  // namespace detail
+
 }  // namespace tg::nn
 
 /// @cond FMT_SPECIALIZATIONS

@@ -16,7 +16,7 @@ std::string tuple_str(const Dims& dims) {
   return fmt::format("({})", fmt::join(dims.begin(), dims.end(), ", "));
 }
 
-const char* py_bool(bool b) { return b ? "True" : "False"; }
+using detail::py_bool;
 
 }  // namespace
 

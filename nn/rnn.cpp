@@ -180,7 +180,7 @@ std::string RNNBase::extra_repr() const {
   if (options.num_layers != 1) out += fmt::format(", num_layers={}", options.num_layers);
   if (!options.bias) out += ", bias=False";
   if (options.batch_first) out += ", batch_first=True";
-  if (options.dropout != 0) out += fmt::format(", dropout={}", options.dropout);
+  if (options.dropout != 0) out += ", dropout=" + detail::py_float(options.dropout);
   if (options.bidirectional) out += ", bidirectional=True";
   return out;
 }

@@ -8,11 +8,9 @@ namespace tg::nn {
 
 namespace {
 
-// Python's repr of a float (2.0, 2.5) and of one value or a tuple.
-std::string py_float(double v) {
-  return std::isfinite(v) && v == std::floor(v) ? fmt::format("{:.1f}", v) : fmt::format("{}", v);
-}
+using detail::py_float;
 
+// Python's repr of one value or a tuple.
 template <class T, class F>
 std::string py_values(const std::vector<T>& values, F format) {
   if (values.size() == 1) return format(values[0]);

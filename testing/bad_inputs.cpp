@@ -479,7 +479,7 @@ void add_bad_inputs(const BadInputSink& bad) {
     F::cross_entropy(f32({2, 3}), i64({2}), {.weight = f32({4})});
   });
   bad("F::nll_loss", "a class index past C", K::Index, "nll_loss", [] { F::nll_loss(f32({2, 3}), ints({1, 9})); });
-  bad("F::nll_loss", "float targets", K::Shape, "nll_loss", [] { F::nll_loss(f32({2, 3}), f32({2})); });
+  bad("F::nll_loss", "float targets", K::DType, "nll_loss", [] { F::nll_loss(f32({2, 3}), f32({2})); });
   bad("F::mse_loss", "shapes differ", K::Shape, "mse_loss", [] { F::mse_loss(f32({2, 3}), f32({3})); });
   bad("F::mse_loss", "an int64 input", K::DType, "mse_loss", [] { F::mse_loss(i64({2}), f32({2})); });
   bad("F::l1_loss", "shapes differ", K::Shape, "l1_loss", [] { F::l1_loss(f32({2}), f32({2, 1})); });

@@ -10,6 +10,7 @@
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/indexing.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/autograd/views.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/index.h>
 #include <tapegrad/core/kernels/inplace.h>
@@ -414,6 +415,9 @@ Tensor& index_put_(Tensor& x, const std::vector<TensorIndex>& indices, const Ten
         "{}: a leaf tensor that requires grad (shape {}) cannot be modified in place while grad mode is on; "
         "modify it under tg::NoGradGuard or work on a clone()",
         op, shape_str(x.sizes())));
+  // A view that may not be written (of a leaf that requires grad) is refused
+  // under this op's name, not as the copy_ below.
+  if (is_grad_enabled()) autograd::check_inplace_on_view(x, op, false);
   const Resolved r = resolve(x, indices, op);
   Tensor w = r.view;
   if (r.indices.empty()) {
@@ -560,8 +564,10 @@ Tensor& write_back(Tensor& self, const char* op, F f) {
         "modify it under tg::NoGradGuard or work on a clone()",
         op, shape_str(self.sizes())));
   // Refused here, under the op's own name and before the work, what the
-  // copy_ below would refuse as copy_'s (an expanded self).
+  // copy_ below would refuse as copy_'s (an expanded self, a view of a leaf
+  // that requires grad).
   kernel::check_writable(self, op);
+  if (is_grad_enabled()) autograd::check_inplace_on_view(self, op, false);
   const Tensor before = is_grad_enabled() ? tg::clone(self) : self;
   self.copy_(f(before));
   return self;

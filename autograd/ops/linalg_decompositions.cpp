@@ -122,8 +122,9 @@ Tensor cofactor_by_svd(const Tensor& A) {
 }
 
 // The cofactor matrix as a polynomial in A, for a backward that will itself
-// be differentiated at a singular A: derivatives through the SVD form are
-// wrong past the second where a singular value is 0 (a third derivative of a
+// be differentiated: derivatives through the SVD form are wrong past the
+// second where a singular value is 0, and those of det A^-T lose every digit
+// near a singular A (a third derivative of a
 // 2x2 det, which is quadratic, came out nonzero). Faddeev and LeVerrier:
 //   M_1 = I,  M_k = A M_{k-1} - tr(A M_{k-1}) / (k - 1) I,  adj(A) = (-1)^(n+1) M_n,
 // only products, sums and divisions by integers, so exact at every order. Its
@@ -178,22 +179,26 @@ Tensor det(const Tensor& A) {
       const Tensor A = bw.unpack(sa), y = bw.unpack(sy);
       bool singular = false;
       for (const double d : y.to_vector<double>()) singular = singular || d == 0;
+      const auto first_order = [&] {
+        return singular ? cofactor_by_svd(A) : mul(per_matrix(y), mT(inv_impl("linalg::det", A)));
+      };
       Tensor cof;
-      if (!singular) {
-        cof = mul(per_matrix(y), mT(inv_impl("linalg::det", A)));
-      } else if (is_grad_enabled() && A.size(-1) <= kPolynomialCofactorMaxN) {
-        // The value from the SVD (the polynomial's rounding grows with n and
-        // A's scale: about 1 where the cofactor is 0 for a float32 8x8 of
-        // entries near 10), every derivative from the polynomial.
+      if (is_grad_enabled() && A.size(-1) <= kPolynomialCofactorMaxN) {
+        // Differentiated again: the value as below (the polynomial's rounding
+        // grows with n and A's scale: about 1 where the cofactor is 0 for a
+        // float32 8x8 of entries near 10), every derivative from the
+        // polynomial. Not only at an exactly singular A: near one, the
+        // derivative of det A^-T is a difference of terms of size det cond^2
+        // (1e16 against a true 0 for a 3x3 of rank 2 rounded to det 7e-18).
         const Tensor P = cofactor_by_polynomial(A);
         Tensor value;
         {
           NoGradGuard no_grad;
-          value = cofactor_by_svd(A);
+          value = first_order();
         }
         cof = add(value, sub(P, P.detach()));
       } else {
-        cof = cofactor_by_svd(A);
+        cof = first_order();
       }
       bw.add(0, mul(per_matrix(bw.grad()), cof));
     });
@@ -252,14 +257,17 @@ Tensor cholesky_solve(const Tensor& B, const Tensor& L, StrictBool upper) {
         op, {&Be, &Le}, {&X},
         [sl = SavedTensor(Le, false), sx = SavedTensor(X, true), up = static_cast<bool>(upper)](Backward& bw) {
           // X = (L L^T)^-1 B:  gB = (L L^T)^-1 gX,  C = gB X^T + X gB^T,
-          // gL = -C L (U: -U C), restricted to the triangle that is read.
+          // gL = -C L (U: -U C), restricted to the triangle that is read. The
+          // product takes only that triangle of L too: the other one is never
+          // read, so it must not enter gL's value nor, under create_graph, get
+          // a derivative of its own.
           const Tensor L = bw.unpack(sl);
           const Tensor gB = cholesky_solve(bw.grad(), L, up);
           if (bw.needs(0)) bw.add(0, gB);
           if (bw.needs(1)) {
             Tensor C = matmul(gB, mT(bw.unpack(sx)));
             C = add(C, mT(C));
-            bw.add(1, up ? neg(triu(matmul(L, C))) : neg(tril(matmul(C, L))));
+            bw.add(1, up ? neg(triu(matmul(triu(L), C))) : neg(tril(matmul(C, tril(L)))));
           }
         });
   }

@@ -326,6 +326,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
                               /*log_probabilities=*/false);
   if (!(options.label_smoothing >= 0 && options.label_smoothing <= 1))
     throw ValueError(fmt::format("{}: label_smoothing must be in [0, 1], got {}", op, options.label_smoothing));
+  autograd::refuse_requires_grad(op, "weight", options.weight);
   if (target.dtype() == kInt64 && target.shape() == spec.layout.loss_shape) {
     const Tensor indices = kernel::class_indices(op, input, spec.layout, target, options.ignore_index, true);
     spec.weight = kernel::class_weight(op, options.weight, spec.layout, input.dtype());
@@ -338,13 +339,14 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
     spec.weight = kernel::class_weight(op, options.weight, spec.layout, dt);
     return probabilities_forward(tg::to_dtype(input, dt), tg::to_dtype(target, dt), spec);
   }
-  throw ShapeError(kernel::class_target_error(op, input, spec.layout, target, /*allow_probabilities=*/true));
+  kernel::throw_class_target_error(op, input, spec.layout, target, /*allow_probabilities=*/true);
 }
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options) {
   TG_PROFILE_OP("nll_loss", input, target);
   const char* op = "nll_loss";
   ClassLoss spec = class_loss(op, input, options.ignore_index, 0, options.reduction, /*log_probabilities=*/true);
+  autograd::refuse_requires_grad(op, "weight", options.weight);
   const Tensor indices = kernel::class_indices(op, input, spec.layout, target, options.ignore_index, false);
   spec.weight = kernel::class_weight(op, options.weight, spec.layout, input.dtype());
   return class_index_forward(input, indices, spec);

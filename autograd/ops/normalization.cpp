@@ -273,6 +273,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   check_param("batch_norm", "running_var", running_var, channels, x);
   if (running_mean.defined() != running_var.defined())
     throw ValueError("batch_norm: running_mean and running_var must be given together");
+  autograd::refuse_requires_grad("batch_norm", "running_mean", running_mean);
+  autograd::refuse_requires_grad("batch_norm", "running_var", running_var);
 
   const bool use_batch_stats = training || !running_mean.defined();
   if (!use_batch_stats) {

@@ -219,8 +219,8 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
 
 Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
   TG_PROFILE_OP("flatten", x);
-  if (x.dim() == 0) return reshape(x, {1});
   const int s = wrap_dim(start_dim, x.dim(), "flatten"), e = wrap_dim(end_dim, x.dim(), "flatten");
+  if (x.dim() == 0) return reshape(x, {1});  // its dims checked first: 0 and -1 only, as PyTorch
   if (s > e)
     throw ShapeError(fmt::format("flatten: start_dim {} comes after end_dim {} for a tensor of shape {}", s, e,
                                  shape_str(x.sizes())));

@@ -177,6 +177,19 @@ void check_finite(const char* op, const T* p, std::int64_t per_matrix, std::int6
                                      dtype_name(a.dtype()), shape_str(a.sizes())));
 }
 
+// check_finite over one triangle of each n x n row-major matrix (i <= j when
+// upper), the only one eigh reads: the other may hold anything, as in PyTorch.
+template <class T>
+void check_finite_triangle(const char* op, const T* p, std::int64_t n, std::int64_t nbatch, bool upper,
+                           const TensorBase& a) {
+  for (std::int64_t b = 0; b < nbatch; ++b)
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = upper ? i : 0; j < (upper ? n : i + 1); ++j)
+        if (!std::isfinite(p[(b * n + i) * n + j]))
+          throw ValueError(fmt::format("{}: the {} triangle it reads holds NaN or Inf (batch element {}; input {} {})",
+                                       op, upper ? "upper" : "lower", b, dtype_name(a.dtype()), shape_str(a.sizes())));
+}
+
 }  // namespace
 
 void check_matrix(const char* op, const TensorBase& a, bool square) {
@@ -338,7 +351,7 @@ std::tuple<TensorBase, TensorBase> eigh(const char* op, const TensorBase& A, boo
   if (nbatch == 0 || n == 0) return {w, v};
   const TensorBase a = contiguous(A);
   dispatch_lapack(A.dtype(), op, [&]<class T>() {
-    check_finite(op, a.data_ptr<T>(), static_cast<std::int64_t>(n) * n, nbatch, A);
+    check_finite_triangle(op, a.data_ptr<T>(), n, nbatch, upper, A);
     std::vector<T> buf(static_cast<std::size_t>(n) * n);
     T query = 0;
     int iquery = 0, info = 0;

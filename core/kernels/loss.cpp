@@ -197,18 +197,23 @@ TensorBase class_weight(const char* op, const TensorBase& weight, const ClassLay
   return contiguous(to(weight, dtype));
 }
 
-std::string class_target_error(const char* op, const TensorBase& input, const ClassLayout& l, const TensorBase& target,
-                               bool allow_probabilities) {
+void throw_class_target_error(const char* op, const TensorBase& input, const ClassLayout& l, const TensorBase& target,
+                              bool allow_probabilities) {
   std::string expected = fmt::format("int64 class indices of shape {}", shape_str(l.loss_shape));
   if (allow_probabilities) expected += fmt::format(" or float probabilities of shape {}", shape_str(input.sizes()));
-  return fmt::format("{}: target must be {}, got {} {}", op, expected, dtype_name(target.dtype()),
-                     shape_str(target.sizes()));
+  const std::string message = fmt::format("{}: target must be {}, got {} {}", op, expected, dtype_name(target.dtype()),
+                                          shape_str(target.sizes()));
+  // A target of an accepted shape is wrong only in its dtype (PyTorch: "expected
+  // scalar type Long"); any other is wrong in its shape.
+  const bool shape_ok = target.shape() == l.loss_shape || (allow_probabilities && target.shape() == input.shape());
+  if (shape_ok) throw DTypeError(message);
+  throw ShapeError(message);
 }
 
 TensorBase class_indices(const char* op, const TensorBase& input, const ClassLayout& l, const TensorBase& target_in,
                          std::int64_t ignore_index, bool allow_probabilities) {
   if (target_in.dtype() != kInt64 || target_in.shape() != l.loss_shape)
-    throw ShapeError(class_target_error(op, input, l, target_in, allow_probabilities));
+    throw_class_target_error(op, input, l, target_in, allow_probabilities);
   const TensorBase target = contiguous(target_in);
   const auto* t = target.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < target.numel(); ++i)

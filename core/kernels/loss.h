@@ -42,8 +42,10 @@ TensorBase class_weight(const char* op, const TensorBase& weight, const ClassLay
 // probability form to the message.
 TensorBase class_indices(const char* op, const TensorBase& input, const ClassLayout& l, const TensorBase& target,
                          std::int64_t ignore_index, bool allow_probabilities);
-std::string class_target_error(const char* op, const TensorBase& input, const ClassLayout& l, const TensorBase& target,
-                               bool allow_probabilities);
+// Throws the error for a class target of the wrong dtype (a DTypeError, when its
+// shape is one the loss takes) or the wrong shape (a ShapeError).
+[[noreturn]] void throw_class_target_error(const char* op, const TensorBase& input, const ClassLayout& l,
+                                           const TensorBase& target, bool allow_probabilities);
 
 struct ClassLossResult {
   TensorBase loss;  // the loss shape (Reduction::None) or a scalar

@@ -85,6 +85,9 @@ TEST_CASE("to_dot: a leaf or a tensor that requires no grad is drawn alone; cont
   CHECK(dot.find("[label=\"w\\\\x00\\\\x09\\\\x7f\\\"\\n[3, 2] float32\"") != std::string::npos);
   CHECK(dot.find('\0') == std::string::npos);
   CHECK(dot.find('\t') == std::string::npos);
+  // Graphviz reads UTF-8: a stray byte becomes U+FFFD, a real character stays.
+  const std::string odd = tg::autograd::to_dot(tg::sum(w * 2), {{"w\xff\xc3(\u00e9)", w}});
+  CHECK(odd.find("w\xEF\xBF\xBD\xEF\xBF\xBD(\u00e9)") != std::string::npos);
 }
 
 TEST_CASE("to_dot: saved tensors and their sizes under a GraphDetailGuard only") {

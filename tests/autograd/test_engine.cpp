@@ -239,6 +239,44 @@ TEST_CASE("hooks see and may replace gradients") {
                        doctest::Contains("register_hook"), tg::AutogradError);
 }
 
+TEST_CASE("remove_hook: a removed hook no longer runs, on leaves and non-leaves (LibTorch's positions)") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  int calls = 0;
+  const unsigned counting = x.register_hook([&](const Tensor&) {
+    ++calls;
+    return Tensor();
+  });
+  const unsigned doubling = x.register_hook([](const Tensor& g) { return g * 2; });
+  CHECK(counting == 0);
+  CHECK(doubling == 1);
+  (x * 3).sum().backward();
+  CHECK(calls == 1);
+  check_close(x.grad(), {6, 6});
+  x.remove_hook(doubling);
+  x.mutable_grad().reset();
+  (x * 3).sum().backward();
+  CHECK(calls == 2);
+  check_close(x.grad(), {3, 3});  // the later position kept its meaning
+  x.remove_hook(counting);
+  (x * 3).sum().backward();
+  CHECK(calls == 2);
+  CHECK_THROWS_WITH_AS(x.remove_hook(counting), doctest::Contains("removed already"), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(x.remove_hook(7),
+                       doctest::Contains("remove_hook: this tensor (shape [2]) has no hook at position 7"),
+                       tg::AutogradError);
+
+  // A non-leaf: positions among its node's hooks; another output's hook is not its own.
+  Tensor w = tg::tensor({1, 2, 3, 4}, {4}, kF64Grad);
+  auto halves = w.split(2);
+  const unsigned on_first = halves[0].register_hook([](const Tensor& g) { return g * 10; });
+  const unsigned on_second = halves[1].register_hook([](const Tensor& g) { return g * 100; });
+  CHECK_THROWS_AS(halves[0].remove_hook(on_second), tg::AutogradError);
+  halves[0].remove_hook(on_first);
+  (halves[0].sum() + halves[1].sum()).backward();
+  check_close(w.grad(), {1, 1, 100, 100});
+  CHECK_THROWS_AS(tg::ones({2}).remove_hook(0), tg::AutogradError);
+}
+
 TEST_CASE("retain_graph") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
   Tensor y = x.exp();

@@ -403,6 +403,21 @@ TEST_CASE("in-place on a view: the errors PyTorch gives") {
     x.select(0, 1).mul_(2);
   }
   CHECK(x.to_vector<double>() == std::vector<double>{1, 2, 6, 8});
+  // A view taken before its base was made to require grad is still a view of
+  // that leaf: PyTorch refuses the write too (it wrote into the leaf).
+  Tensor later = tg::tensor({1, 2, 3, 4}, {2, 2}, {.dtype = tg::kFloat64});
+  Tensor row = later.select(0, 0), col = later.t().select(0, 1);
+  later.set_requires_grad(true);
+  CHECK_THROWS_WITH_AS(row.mul_(2.0), doctest::Contains("mul_: a view (shape [2]) of a leaf"), tg::AutogradError);
+  CHECK_THROWS_AS(col.copy_(tg::zeros({2}, kF64)), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(row.index_fill_(0, tg::tensor(std::vector<std::int64_t>{0}), 5.0),
+                       doctest::Contains("index_fill_: a view (shape [2]) of a leaf"), tg::AutogradError);
+  CHECK(later.to_vector<double>() == std::vector<double>{1, 2, 3, 4});
+  {
+    tg::NoGradGuard no_grad;
+    row.mul_(2.0);
+  }
+  CHECK(later.to_vector<double>() == std::vector<double>{2, 4, 3, 4});
 
   // A view made with grad mode off of a tensor that requires grad.
   Tensor y = x * 1;
@@ -432,12 +447,18 @@ TEST_CASE("a tensor saved for backward and modified through a view or its base i
     Tensor p = v * v;  // saves v
     y.mul_(2);
     CHECK_THROWS_WITH_AS(p.sum().backward(), doctest::Contains("modified by an in-place operation"), tg::AutogradError);
+    // The message says which saved tensor: its dtype, shape and role.
+    CHECK_THROWS_WITH_AS(p.sum().backward(),
+                         doctest::Contains("mul: a tensor saved for backward (float64 [2], one of its inputs)"),
+                         tg::AutogradError);
   }
   SUBCASE("saved base, view modified") {
     Tensor y = x * 1;
     Tensor p = y.exp();  // saves its output p
     p.slice(0, 1, 3).add_(1);
-    CHECK_THROWS_WITH_AS(p.sum().backward(), doctest::Contains("exp"), tg::AutogradError);
+    CHECK_THROWS_WITH_AS(p.sum().backward(),
+                         doctest::Contains("exp: a tensor saved for backward (float64 [4], its output 0)"),
+                         tg::AutogradError);
   }
   SUBCASE("saved sibling view") {
     Tensor y = x * 1;

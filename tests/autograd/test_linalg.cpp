@@ -15,6 +15,7 @@
 #include <tapegrad/autograd/linalg.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/error.h>
+#include <tapegrad/core/random.h>
 
 #include "support/op_reference.h"
 #include "tg_error_check.h"
@@ -123,6 +124,86 @@ TEST_CASE("linalg: det and slogdet match PyTorch; a singular det is 0 with the c
     const Tensor d = L::det(x);
     tg::sum(d).backward();
     tg_test::check_close(x.grad(), c.cofactor, 1e-12);
+  }
+}
+
+TEST_CASE("linalg: det's higher derivatives near a singular matrix (not exactly singular) are exact") {
+  // 0.1 * [1..9] has rank 2 but LU rounds its det to about 7e-18, not 0: det
+  // A^-T's derivative was a difference of terms near 1e16. The sum of the
+  // cofactors of a 3x3 is quadratic and, at 0.1 times this integer matrix,
+  // its gradient is 0.1 times the one at [1..9], which is 0 (derived by hand:
+  // each entry is a sum of +-entries along rows and columns that cancel).
+  const Tensor A = (tg::arange(1, 10, 1, tg::kFloat64) * 0.1).reshape({3, 3}).detach().set_requires_grad(true);
+  const Tensor g = tg::grad({L::det(A)}, {A}, {}, {.create_graph = true})[0];
+  tg_test::check_close(g, {-0.03, 0.06, -0.03, 0.06, -0.12, 0.06, -0.03, 0.06, -0.03}, 1e-12);
+  const Tensor h = tg::grad({tg::sum(g)}, {A})[0];
+  tg_test::check_close(h, std::vector<double>(9, 0.0), 1e-12);
+  // Random rank n - 1 products (never exactly singular after rounding),
+  // transposed and batched too. (At 8x8 the finite differences of the first
+  // derivative, det A^-T there, are too noisy for gradgradcheck's tolerance.)
+  tg::Generator gen(20);
+  for (std::int64_t n : {3, 5}) {
+    CAPTURE(n);
+    const Tensor u = tg::randn({2, n, n - 1}, {.dtype = tg::kFloat64}, &gen);
+    const Tensor w = tg::randn({2, n - 1, n}, {.dtype = tg::kFloat64}, &gen);
+    const Tensor a = tg::matmul(u, w).detach().set_requires_grad(true);
+    const auto f = [](const std::vector<Tensor>& in) { return std::vector<Tensor>{L::det(in[0])}; };
+    CHECK(tg::gradgradcheck(f, {a}));
+    const Tensor at = mT(tg::matmul(u, w)).detach().set_requires_grad(true);
+    CHECK(tg::gradgradcheck(f, {at}));
+  }
+}
+
+TEST_CASE("linalg: cholesky_solve's gradient ignores the triangle of L it does not read, at every order") {
+  for (bool upper : {false, true}) {
+    CAPTURE(upper);
+    const std::vector<double> lower{2, 0, 0, 1, 3, 0, -1, 0.5, 1.5};
+    Tensor clean = leaf(lower, {3, 3}, false);
+    if (upper) clean = mT(clean).contiguous();
+    const Tensor garbage =
+        upper ? tg::tril(tg::full({3, 3}, 5.0, tg::kFloat64), -1) : tg::triu(tg::full({3, 3}, 5.0, tg::kFloat64), 1);
+    const Tensor B = leaf({1, -2, 0.5, 1, 3, -1}, {3, 2}, false);
+    const auto grads = [&](const Tensor& l) {
+      const Tensor x = l.detach().set_requires_grad(true);
+      const Tensor g = tg::grad({tg::sum(L::cholesky_solve(B, x, upper))}, {x}, {}, {.create_graph = true})[0];
+      const Tensor h = tg::grad({tg::sum(g * g)}, {x})[0];
+      return std::pair{g.detach(), h};
+    };
+    const auto [g_clean, h_clean] = grads(clean);
+    const auto [g_dirty, h_dirty] = grads(clean + garbage);
+    tg_test::check_close(g_dirty, g_clean.to_vector<double>(), 1e-12);
+    tg_test::check_close(h_dirty, h_clean.to_vector<double>(), 1e-12);
+    // Nothing reaches the unread triangle at either order.
+    const Tensor unread = garbage.ne(0.0);
+    CHECK(tg::all(tg::masked_select(g_clean, unread).eq(0.0)).item<bool>());
+    CHECK(tg::all(tg::masked_select(h_clean, unread).eq(0.0)).item<bool>());
+    // And the read triangle's gradients pass the checks with garbage beside them.
+    const Tensor Ld = (clean + garbage).detach().set_requires_grad(true);
+    const auto f = [&](const std::vector<Tensor>& in) {
+      return std::vector<Tensor>{L::cholesky_solve(
+          B, upper ? tg::triu(in[0]) + tg::tril(Ld.detach(), -1) : tg::tril(in[0]) + tg::triu(Ld.detach(), 1), upper)};
+    };
+    CHECK(tg::gradcheck(f, {Ld}));
+    CHECK(tg::gradgradcheck(f, {Ld}));
+  }
+}
+
+TEST_CASE("linalg: eigh reads one triangle only; NaN or Inf in the other is ignored, as PyTorch") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (bool upper : {false, true}) {
+    CAPTURE(upper);
+    // [[2.1, 0.1, 0.1], [0.1, 2.1, 0.1], [0.1, 0.1, 2.1]]: eigenvalues 2, 2, 2.3.
+    std::vector<double> a(9, 0.1);
+    for (int i = 0; i < 3; ++i) a[static_cast<std::size_t>(4 * i)] = 2.1;
+    a[upper ? 6 : 2] = nan;                                      // (2, 0) or (0, 2): the unread triangle
+    a[upper ? 3 : 1] = std::numeric_limits<double>::infinity();  // (1, 0) or (0, 1)
+    const Tensor A = leaf(a, {3, 3}, false);
+    const auto [w, v] = L::eigh(A, upper ? "U" : "L");
+    tg_test::check_close(w, {2.0, 2.0, 2.3}, 1e-12);
+    CHECK(tg::all(tg::isfinite(v)).item<bool>());
+    a[upper ? 2 : 6] = nan;  // now in the triangle read
+    CHECK_THROWS_WITH_AS(L::eigh(leaf(a, {3, 3}, false), upper ? "U" : "L"),
+                         doctest::Contains("triangle it reads holds NaN or Inf"), tg::ValueError);
   }
 }
 

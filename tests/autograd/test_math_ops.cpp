@@ -202,8 +202,13 @@ TEST_CASE("math functions and activations match PyTorch: values, dtypes and grad
 TEST_CASE("activation modules keep and print their parameters as PyTorch names them") {
   CHECK(tg::nn::Softplus(2, 5).extra_repr() == "beta=2, threshold=5");
   CHECK(tg::nn::ELU(0.5).extra_repr() == "alpha=0.5");
-  CHECK(tg::nn::CELU(2).extra_repr() == "alpha=2");
-  CHECK(tg::nn::Hardtanh(-2, 3).extra_repr() == "min_val=-2, max_val=3");
+  // Float options print as Python prints a float, as their PyTorch defaults
+  // are floats: ELU() is ELU(alpha=1.0) there (Softplus's are ints).
+  CHECK(tg::nn::CELU(2).extra_repr() == "alpha=2.0");
+  CHECK(tg::nn::ELU().extra_repr() == "alpha=1.0");
+  CHECK(tg::nn::Hardtanh(-2, 3).extra_repr() == "min_val=-2.0, max_val=3.0");
+  CHECK(tg::nn::Hardtanh().extra_repr() == "min_val=-1.0, max_val=1.0");
+  CHECK(tg::nn::LeakyReLU(1).extra_repr() == "negative_slope=1.0");
   CHECK(tg::nn::GLU(0).extra_repr() == "dim=0");
   CHECK(tg::nn::SiLU().type_name() == "SiLU");
   // The module uses its parameters: GLU(0) halves dim 0, not the last one.

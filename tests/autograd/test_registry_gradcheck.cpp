@@ -60,7 +60,7 @@ const std::set<std::string> kNotOps = {
     "Tensor::requires_grad", "Tensor::set_requires_grad", "Tensor::requires_grad_", "Tensor::grad",
     "Tensor::mutable_grad", "Tensor::set_grad", "Tensor::is_leaf", "Tensor::grad_fn", "Tensor::grad_fn_name",
     "Tensor::output_nr", "Tensor::backward", "Tensor::retain_grad", "Tensor::retains_grad", "Tensor::register_hook",
-    "Tensor::register_post_accumulate_grad_hook",
+    "Tensor::remove_hook", "Tensor::register_post_accumulate_grad_hook",
     // the conversions between core's TensorBase and Tensor (autograd/tensor.h)
     "Tensor::TensorBase", "as_bases", "as_tensors",
     // creation and random numbers (autograd/creation.cpp; core's are tg::kernel::)

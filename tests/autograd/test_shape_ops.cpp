@@ -173,6 +173,11 @@ TEST_CASE("0-d inputs are one element along dim 0 or -1, as PyTorch") {
   check_case("topk_scalar", s(), [](const Tensor& x) { return pair(tg::topk(x, 1)); });
   // A 0-d tensor cannot be empty: PyTorch's k = 0 gives the element, as k = 1.
   check_case("topk_scalar_0", s(), [](const Tensor& x) { return pair(tg::topk(x, 0)); });
+  // flatten returned [1] before looking at its dims: any dim passed.
+  for (auto [start, end] : {std::pair{0, 0}, {-1, 0}, {0, -1}, {-1, -1}})
+    CHECK(tg::flatten(s(), start, end).sizes() == tg::Dims{1});
+  for (auto [start, end] : {std::pair{5, 7}, {-3, 0}, {0, 1}, {-2, -1}})
+    CHECK_THROWS_WITH_AS(tg::flatten(s(), start, end), doctest::Contains("flatten: dimension"), tg::IndexError);
 }
 
 TEST_CASE("cumprod's gradient is exact through zeros, to the second order") {

@@ -106,4 +106,31 @@ TEST_CASE("arange and linspace refuse integer values that int64 cannot hold") {
   CHECK(std::isnan(tg::linspace(0, kNaN, 3).to_vector<float>()[2]));
 }
 
+TEST_CASE("arange of integers counts and steps in int64, exact past 2^53 (PyTorch)") {
+  using I = std::int64_t;
+  constexpr I kMax = std::numeric_limits<I>::max(), kMin = std::numeric_limits<I>::min();
+  const I c = (I{1} << 53) + 1;  // the double path read it as c - 1
+  CHECK(ints(tg::arange(c, c + 3)) == std::vector<I>{c, c + 1, c + 2});
+  const I b = I{1} << 60;
+  CHECK(ints(tg::arange(b, b + 5, 2)) == std::vector<I>{b, b + 2, b + 4});
+  CHECK(ints(tg::arange(kMax - 3, kMax)) == std::vector<I>{kMax - 3, kMax - 2, kMax - 1});
+  CHECK(ints(tg::arange(kMin + 2, kMin, -1)) == std::vector<I>{kMin + 2, kMin + 1});
+  // i * step alone passes int64 here (3 * 2^62), the value does not.
+  CHECK(ints(tg::arange(kMin, kMax, I{1} << 62)) == std::vector<I>{kMin, kMin + (I{1} << 62), 0, I{1} << 62});
+  CHECK(ints(tg::arange(kMax, kMin, kMin)) == std::vector<I>{kMax, -1});
+  CHECK_THROWS_WITH_AS(tg::arange(kMin, kMax), doctest::Contains("more elements than a tensor can hold"),
+                       tg::ValueError);  // 2^64 - 1 elements
+  CHECK(ints(tg::arange(5, 5)).empty());
+  CHECK(ints(tg::arange(0, 7, 3)) == std::vector<I>{0, 3, 6});
+  CHECK(ints(tg::arange(7, 0, -3)) == std::vector<I>{7, 4, 1});
+  CHECK_THROWS_WITH_AS(tg::arange(5, 0), "arange: step 1 does not lead from 5 to 0", tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::arange(0, 5, 0), doctest::Contains("arange: invalid range"), tg::ValueError);
+  CHECK_THROWS_AS(tg::arange(std::uint64_t{1} << 63), tg::ValueError);  // not an int64
+  // Other dtypes take each value as the double path did: uint8 wraps -1, as PyTorch.
+  CHECK(tg::arange(-1, 2, tg::kUInt8).to_vector<std::uint8_t>() == std::vector<std::uint8_t>{255, 0, 1});
+  CHECK(tg::arange(0, 5, 2, tg::kFloat64).to_vector<double>() == std::vector<double>{0, 2, 4});
+  CHECK_THROWS_AS(tg::arange(0, 300, 100, tg::kInt8), tg::ValueError);
+  CHECK(tg::arange(c, c + 1, 1, tg::kFloat64).to_vector<double>() == std::vector<double>{static_cast<double>(c)});
+}
+
 }  // namespace test_scalar_checks

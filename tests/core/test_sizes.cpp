@@ -92,6 +92,45 @@ TEST_CASE("creating enormous tensors is an OutOfMemoryError or ShapeError, never
   CHECK(ones({3}).sum().item<float>() == 3.0f);
 }
 
+TEST_CASE("errors raised far below an op (allocation, rank) name the op the user called") {
+  const auto starts_with = [](const std::string& msg, const std::string& op) {
+    INFO(msg);
+    CHECK(msg.rfind(op + ": ", 0) == 0);
+  };
+  starts_with(require_tg_error<OutOfMemoryError>([] { zeros({k2_50}); }, "zeros"), "zeros");
+  starts_with(require_tg_error<OutOfMemoryError>([] { empty({k2_50}); }, "empty"), "empty");
+  starts_with(require_tg_error<OutOfMemoryError>([] { full({k2_50}, 3); }, "full"), "full");
+  starts_with(require_tg_error<OutOfMemoryError>([] { randn({k2_50}); }, "randn"), "randn");
+  starts_with(require_tg_error<OutOfMemoryError>([] { arange(std::int64_t{0}, k2_50); }, "arange"), "arange");
+  starts_with(require_tg_error<OutOfMemoryError>([] { linspace(0, 1, k2_50); }, "linspace"), "linspace");
+  starts_with(require_tg_error<OutOfMemoryError>([] { eye(1 << 25); }, "eye"), "eye");
+  starts_with(require_tg_error<ShapeError>([] { zeros({k2_32, k2_32}); }, "zeros overflow"), "zeros");
+  // The outermost op, not the helper tensors it makes inside (pad's int64 index).
+  const Tensor x = randn({1, 2, 3});
+  starts_with(require_tg_error<OutOfMemoryError>([&] { pad(x, {k2_50, 0}, "replicate"); }, "pad"), "pad");
+  starts_with(require_tg_error<OutOfMemoryError>(
+                  [&] {
+                    x.expand({k2_50, 2, 3}).contiguous();
+                  },
+                  "contiguous"),
+              "contiguous");
+  // Past kMaxDims.
+  Tensor r = ones(Dims::filled(kMaxDims, 1));
+  starts_with(require_tg_error<ShapeError>([&] { unsqueeze(r, 0); }, "unsqueeze"), "unsqueeze");
+  starts_with(require_tg_error<ShapeError>([&] { stack({r, r}); }, "stack"), "stack");
+  // A negative size whose product overflows says it is negative.
+  const std::string negative = require_tg_error<ShapeError>(
+      [] {
+        tensor({1.0, 2.0}, {std::numeric_limits<std::int64_t>::min() + 1, 2});
+      },
+      "tensor");
+  starts_with(negative, "tensor");
+  CHECK(negative.find("has a negative size") != std::string::npos);
+  // Outside any op nothing is named: the scope ended with the error.
+  const std::string bare = require_tg_error<ShapeError>([] { (void)Dims::filled(kMaxDims + 1, 1); }, "Dims");
+  CHECK(bare.rfind("tensors have at most", 0) == 0);
+}
+
 TEST_CASE("split and chunk into more pieces than memory can hold are OutOfMemoryErrors") {
   const Tensor huge = ones({1}).expand({std::int64_t{1} << 40});
   auto msg = require_tg_error<OutOfMemoryError>([&] { split(huge, 1); }, "split into 2^40 pieces");

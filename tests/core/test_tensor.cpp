@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
 
 #include <cmath>
 #include <cstdint>
@@ -260,6 +261,12 @@ TEST_CASE("generator state round-trips for exact resume") {
   CHECK(other.normal() == a);
   CHECK(other.uniform() == b);
   CHECK_THROWS_AS(other.set_state({1, 2}), tg::ValueError);
+  // A corrupt cache word would surface as a NaN draw: refused, the state unchanged.
+  const std::uint64_t nan_bits = std::bit_cast<std::uint64_t>(std::numeric_limits<double>::quiet_NaN());
+  const auto before = other.state();
+  CHECK_THROWS_WITH_AS(other.set_state({1, 2, 3, 4, 1, nan_bits}), doctest::Contains("word 5"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(other.set_state({1, 2, 3, 4, 5, 0}), doctest::Contains("word 4"), tg::ValueError);
+  CHECK(other.state() == before);
 }
 
 TEST_CASE("set_num_threads sets the shared pool") {

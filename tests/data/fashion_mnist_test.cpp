@@ -106,6 +106,20 @@ TEST_CASE("load_fashion_mnist: a count mismatch names both files and both counts
   CHECK_THROWS_WITH_AS(load(), doctest::Contains("train-labels-idx1-ubyte' holds 4 labels"), tg::FormatError);
 }
 
+TEST_CASE("load_fashion_mnist: a label past 9 names the file, the label and the example") {
+  TempDir dir;
+  write_plain(dir / "train-images-idx3-ubyte", images(3));
+  write_plain(dir / "train-labels-idx1-ubyte", labels({1, 9, 2}));
+  write_plain(dir / "t10k-images-idx3-ubyte", images(2));
+  write_plain(dir / "t10k-labels-idx1-ubyte", labels({3, 200}));
+  CHECK_THROWS_WITH_AS(tg::data::load_fashion_mnist(dir.path().string()),
+                       doctest::Contains("t10k-labels-idx1-ubyte' holds label 200 at example 1"), tg::FormatError);
+  write_plain(dir / "t10k-labels-idx1-ubyte", labels({3, 10}));
+  CHECK_THROWS_AS(tg::data::load_fashion_mnist(dir.path().string()), tg::FormatError);
+  write_plain(dir / "t10k-labels-idx1-ubyte", labels({3, 9}));
+  CHECK(tg::data::load_fashion_mnist(dir.path().string()).test_labels.numel() == 2);
+}
+
 TEST_CASE("load_fashion_mnist: a missing file names both names it looked for") {
   TempDir dir;
   write_plain(dir / "train-images-idx3-ubyte", images(1));

@@ -306,14 +306,44 @@ TEST_CASE("cross_entropy: probability-target gradients for logits and targets") 
   }
 }
 
+TEST_CASE("class losses refuse a class weight that requires grad, as PyTorch (it would get no gradient)") {
+  Tensor x = tg::randn({4, 3}, kF64Grad);
+  Tensor w = tg::ones({3}, kF64).set_requires_grad(true);
+  Tensor y = labels({0, 2, 1, 1});
+  Tensor p = tg::softmax(tg::randn({4, 3}, kF64), 1);
+  for (double smoothing : {0.0, 0.1}) {
+    CHECK_THROWS_WITH_AS(F::cross_entropy(x, y, {.weight = w, .label_smoothing = smoothing}),
+                         doctest::Contains("cross_entropy: not differentiable with respect to weight"),
+                         tg::AutogradError);
+    CHECK_THROWS_AS(F::cross_entropy(x, p, {.weight = w, .label_smoothing = smoothing}), tg::AutogradError);
+  }
+  CHECK_THROWS_WITH_AS(F::nll_loss(x, y, {.weight = w}),
+                       doctest::Contains("nll_loss: not differentiable with respect to weight"), tg::AutogradError);
+  CHECK_THROWS_AS(tg::nn::CrossEntropyLoss({.weight = w})(x, y), tg::AutogradError);
+  tg::NoGradGuard no_grad;  // nothing is recorded, so PyTorch and tapegrad take it
+  CHECK(F::cross_entropy(x, y, {.weight = w}).defined());
+  CHECK(F::nll_loss(x, y, {.weight = w}).defined());
+}
+
 TEST_CASE("cross_entropy: wrong targets are clear errors naming both") {
   Tensor x = tg::randn({32, 10});
   CHECK_THROWS_WITH_AS(F::cross_entropy(x, tg::zeros({32})),
                        "cross_entropy: target must be int64 class indices of shape [32] or float probabilities of "
                        "shape [32, 10], got float32 [32]",
-                       tg::ShapeError);
+                       tg::DTypeError);
   CHECK_THROWS_WITH_AS(F::cross_entropy(x, tg::zeros({32, 1}, {.dtype = tg::kInt64})),
                        doctest::Contains("got int64 [32, 1]"), tg::ShapeError);
+  // A target of a shape the loss takes is wrong only in its dtype: every
+  // non-int64 index dtype, and an integer target of the probabilities' shape.
+  for (tg::DType dt : {tg::kInt32, tg::kInt16, tg::kInt8, tg::kUInt8, tg::kBool, tg::kFloat64}) {
+    CAPTURE(tg::dtype_name(dt));
+    CHECK_THROWS_AS(F::cross_entropy(x, tg::zeros({32}, {.dtype = dt})), tg::DTypeError);
+    CHECK_THROWS_AS(F::nll_loss(x, tg::zeros({32}, {.dtype = dt})), tg::DTypeError);
+    CHECK_THROWS_AS(F::nll_loss(x, tg::zeros({31}, {.dtype = dt})), tg::ShapeError);
+  }
+  CHECK_THROWS_WITH_AS(F::cross_entropy(x, tg::zeros({32, 10}, {.dtype = tg::kInt64})),
+                       doctest::Contains("got int64 [32, 10]"), tg::DTypeError);
+  CHECK_THROWS_AS(F::nll_loss(x, tg::zeros({32, 10}, {.dtype = tg::kInt64})), tg::ShapeError);
   Tensor y = tg::zeros({32}, {.dtype = tg::kInt64});
   y.data_ptr<std::int64_t>()[5] = 12;
   CHECK_THROWS_WITH_AS(F::cross_entropy(x, y), doctest::Contains("target 12 is out of bounds for 10 classes"),

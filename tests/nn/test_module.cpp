@@ -369,6 +369,37 @@ TEST_CASE("printing a module tree as PyTorch does") {
   CHECK(os.str() == expected);
 }
 
+namespace {
+struct Leafy : tg::nn::Module {
+  std::string extra_repr() const override { return "a=1,\nb=2"; }
+};
+struct Holder : tg::nn::Module {
+  Leafy leafy;
+  tg::nn::ParameterList params{std::vector<Tensor>{tg::zeros({2}), tg::zeros({2, 3})}};
+  Holder() {
+    register_module("l", leafy);
+    register_module("p", params);
+  }
+};
+}  // namespace
+
+TEST_CASE("printing: a multi-line extra_repr and a ParameterList take a line each, as PyTorch") {
+  // torch 1.13 prints these two (with "torch." before the dtypes).
+  CHECK(Leafy().repr() == "Leafy(\n  a=1,\n  b=2\n)");
+  CHECK(Holder().repr() ==
+        "Holder(\n"
+        "  (l): Leafy(\n"
+        "    a=1,\n"
+        "    b=2\n"
+        "  )\n"
+        "  (p): ParameterList(\n"
+        "      (0): Parameter containing: [float32 of size 2]\n"
+        "      (1): Parameter containing: [float32 of size 2x3]\n"
+        "  )\n"
+        ")");
+  CHECK(tg::nn::ParameterList().repr() == "ParameterList()");
+}
+
 TEST_CASE("Sequential: construction, names, indexing, forward, printing") {
   tg::nn::Sequential seq{tg::nn::Linear(784, 32), tg::nn::ReLU(), tg::nn::Linear(32, 10)};
   CHECK(seq.size() == 3);

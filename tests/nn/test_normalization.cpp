@@ -114,6 +114,22 @@ TEST_CASE("batch_norm errors") {
                        tg::ShapeError);
 }
 
+TEST_CASE("batch_norm refuses running statistics that require grad, as PyTorch (they would get no gradient)") {
+  for (bool training : {false, true}) {
+    CAPTURE(training);
+    Tensor x = randn64({4, 3});
+    Tensor mean = tg::zeros({3}, tg::kFloat64), var = tg::ones({3}, tg::kFloat64);
+    CHECK_THROWS_WITH_AS(F::batch_norm(x, mean.clone().set_requires_grad(true), var, {}, {}, training),
+                         doctest::Contains("batch_norm: not differentiable with respect to running_mean"),
+                         tg::AutogradError);
+    CHECK_THROWS_WITH_AS(F::batch_norm(x, mean, var.clone().set_requires_grad(true), {}, {}, training),
+                         doctest::Contains("batch_norm: not differentiable with respect to running_var"),
+                         tg::AutogradError);
+    tg::NoGradGuard no_grad;  // without grad mode nothing would be recorded, so they are taken
+    CHECK(F::batch_norm(x, mean.clone().set_requires_grad(true), var, {}, {}, training).defined());
+  }
+}
+
 TEST_CASE("batch_norm of an empty input: an empty output, running statistics unchanged, gradients (PyTorch)") {
   // The count per channel was numel / C: 0 for an empty batch and for no
   // channels, refused as "more than 1 value per channel". PyTorch refuses

@@ -1453,6 +1453,9 @@ TEST_CASE("hostile headers: checkpoint integers that do not fit their type") {
       {"rng", R"([1, 2, 3, 4, 5, 6.5])"},
       {"rng", R"([0, 0, 0, 0, 0, 0])"},
       {"rng", R"([1, 2, 3])"},
+      {"rng", R"([1, 2, 3, 4, 1, 9221120237041090560])"},  // a cached normal that is NaN
+      {"rng", R"([1, 2, 3, 4, 0, 9218868437227405312])"},  // or +inf, even when not flagged
+      {"rng", R"([1, 2, 3, 4, 2, 0])"},                    // a flag that is neither 0 nor 1
       {"scheduler",
        R"({"scheduler": "StepLR", "last_epoch": 9223372036854775808, "base_lrs": [0.1], "last_lr": [0.1]})"},
       {"scheduler", R"({"scheduler": "StepLR", "last_epoch": 1.5, "base_lrs": [0.1], "last_lr": [0.1]})"},
