@@ -30,6 +30,12 @@
 
 #include <tapegrad/autograd/tensor.h>
 
+// TensorIndex::Kind names its alternatives as PyTorch does (None, Ellipsis),
+// as do the tg::indexing constants: GCC's -Wshadow would flag them in a
+// user's build.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+
 namespace tg::indexing {
 
 /// The type of Ellipsis (Python's `...`).
@@ -185,3 +191,5 @@ Tensor all(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
 ///@}
 
 }  // namespace tg
+
+#pragma GCC diagnostic pop

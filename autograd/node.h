@@ -53,7 +53,9 @@ struct AutogradMeta final : AutogradMetaBase {
   std::shared_ptr<Node> grad_accumulator;
   /// Guards making grad_accumulator: a leaf (a model's parameter) is used by
   /// ops recorded on several threads at once, which must all share its one
-  /// AccumulateGrad.
+  /// AccumulateGrad. For a view (never a leaf with an accumulator) it guards
+  /// refresh_view instead: a view shared by threads (a weight's w.t()) is
+  /// refreshed by whichever reads it first after its base changed.
   std::mutex accumulator_mutex;
   std::atomic<bool> accumulator_ready{false};  ///< grad_accumulator is set (see there)
   Tensor grad;                                 ///< the accumulated gradient (.grad())
@@ -70,8 +72,10 @@ struct AutogradMeta final : AutogradMetaBase {
     kMultiOutput,     // one of the pieces of split or chunk (or a view of one)
     kCustomFunction,  // a custom Function's output sharing an input's memory (or a view of one)
   };
-  Tensor view_base;                       ///< the viewed tensor, or undefined (set_view)
-  std::uint32_t view_version = 0;         ///< the storage version grad_fn describes
+  Tensor view_base;  ///< the viewed tensor, or undefined (set_view)
+  /// The storage version grad_fn describes; stored (release) only once
+  /// grad_fn describes it, so a thread that reads it equal may read grad_fn.
+  std::atomic<std::uint32_t> view_version{0};
   ViewKind view_kind = ViewKind::kPlain;  ///< how the view was made (set_view)
 
   /// Makes this tensor, whose memory is `own`, a tracked view of `base` of

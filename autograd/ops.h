@@ -15,6 +15,7 @@
 /// (tg::ShapeError when the shapes cannot), an unsupported dtype is a
 /// tg::DTypeError, a dim out of range a tg::IndexError, and a bad argument
 /// value a tg::ValueError; every message names the op.
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -300,8 +301,8 @@ template <Real C>
 Tensor std(const Tensor& x, DimList dims, C correction, StrictBool keepdim = false) {
   return detail::std_dims(x, dims, static_cast<double>(correction), keepdim);
 }
-Tensor amax(const Tensor& x, DimList dims, StrictBool keepdim = false);
-Tensor amin(const Tensor& x, DimList dims, StrictBool keepdim = false);
+Tensor amax(const Tensor& x, DimList dims = {}, StrictBool keepdim = false);  ///< dims {}: every dim, as torch.amax
+Tensor amin(const Tensor& x, DimList dims = {}, StrictBool keepdim = false);  ///< dims {}: every dim
 std::tuple<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
 std::tuple<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, StrictBool keepdim = false);
 Tensor max(const Tensor& x);
@@ -469,6 +470,17 @@ Tensor flip(const Tensor& x, Dims dims);
 /// x's elements shifted by shifts[i] along dims[i], wrapping around, as torch.roll.
 // Empty dims: x flattened, rolled by shifts[0], reshaped back.
 Tensor roll(const Tensor& x, Dims shifts, Dims dims = {});
+/// roll by one number, as torch.roll(x, 1) (flattened) and torch.roll(x, 1, 0).
+///@{
+template <std::integral S>
+Tensor roll(const Tensor& x, S shift) {
+  return roll(x, Dims{static_cast<std::int64_t>(shift)});
+}
+template <std::integral S, std::integral D>
+Tensor roll(const Tensor& x, S shift, D dim) {
+  return roll(x, Dims{static_cast<std::int64_t>(shift)}, Dims{static_cast<std::int64_t>(dim)});
+}
+///@}
 /// x with the dims `source` moved to positions `destination` (a view), as torch.movedim.
 ///@{
 Tensor movedim(const Tensor& x, Dims source, Dims destination);

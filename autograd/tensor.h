@@ -306,6 +306,8 @@ class Tensor : public TensorBase {
   Tensor std(DimList dims, C correction, StrictBool keepdim = false) const {
     return detail::std_dims(*this, dims, static_cast<double>(correction), keepdim);
   }
+  Tensor amax(DimList dims = {}, StrictBool keepdim = false) const;  ///< {}: every dim
+  Tensor amin(DimList dims = {}, StrictBool keepdim = false) const;  ///< {}: every dim
   Tensor max() const;
   std::tuple<Tensor, Tensor> max(std::int64_t dim, StrictBool keepdim = false) const;
   Tensor min() const;
@@ -607,6 +609,13 @@ Tensor linspace(double start, double end, std::int64_t steps, D dtype) {
 template <std::same_as<DType> D>
 Tensor eye(std::int64_t n, std::optional<std::int64_t> m, D dtype) {
   return eye(n, m, TensorOptions{.dtype = dtype});
+}
+/// The n x n identity with options last, as LibTorch's torch::eye(n, options):
+/// tg::eye(3, {.dtype = tg::kFloat64}), tg::eye(3, tg::kFloat64).
+inline Tensor eye(std::int64_t n, TensorOptions options) { return eye(n, std::nullopt, options); }
+template <std::same_as<DType> D>
+Tensor eye(std::int64_t n, D dtype) {
+  return eye(n, std::nullopt, TensorOptions{.dtype = dtype});
 }
 template <std::same_as<DType> D>
 Tensor tensor(std::initializer_list<double> values, Dims shape, D dtype) {

@@ -158,6 +158,10 @@ unsigned Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const 
     hooks.emplace_back(m.output_nr, std::move(hook));
     return static_cast<unsigned>(hooks.size() - 1);
   }
+  // A leaf's hooks run in its AccumulateGrad under that node's lock, maybe
+  // on another thread's backward right now: added under it too.
+  const std::shared_ptr<autograd::Node> acc = autograd::gradient_edge(*this).fn;
+  std::lock_guard lock(acc->mutex());
   m.hooks.push_back(std::move(hook));
   return static_cast<unsigned>(m.hooks.size() - 1);
 }
@@ -173,8 +177,9 @@ void Tensor::remove_hook(unsigned position) const {
     lock = std::unique_lock(m->grad_fn->mutex());
     auto& hooks = m->grad_fn->output_hooks();
     if (position < hooks.size() && hooks[position].first == m->output_nr) hook = &hooks[position].second;
-  } else if (m && position < m->hooks.size()) {
-    hook = &m->hooks[position];
+  } else if (m && m->requires_grad) {  // a leaf's hooks: only one that requires grad has any
+    lock = std::unique_lock(autograd::gradient_edge(*this).fn->mutex());  // as register_hook
+    if (position < m->hooks.size()) hook = &m->hooks[position];
   }
   if (!hook || !*hook)
     throw AutogradError(fmt::format("remove_hook: this tensor (shape {}) has no hook at position {}{}",
@@ -194,6 +199,8 @@ void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&
         "register_post_accumulate_grad_hook: the tensor (shape {}) is not a leaf (it has grad_fn {}); only leaves "
         "accumulate gradients",
         shape_str(sizes()), m.grad_fn->name()));
+  const std::shared_ptr<autograd::Node> acc = autograd::gradient_edge(*this).fn;  // as register_hook
+  std::lock_guard lock(acc->mutex());
   m.post_accumulate_hooks.push_back(std::move(hook));
 }
 

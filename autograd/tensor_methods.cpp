@@ -97,6 +97,8 @@ Tensor Tensor::var() const { return tg::var(*this); }
 Tensor Tensor::var(DimList dims) const { return tg::var(*this, dims); }
 Tensor Tensor::std() const { return tg::std(*this); }
 Tensor Tensor::std(DimList dims) const { return tg::std(*this, dims); }
+Tensor Tensor::amax(DimList dims, StrictBool keepdim) const { return tg::amax(*this, dims, keepdim); }
+Tensor Tensor::amin(DimList dims, StrictBool keepdim) const { return tg::amin(*this, dims, keepdim); }
 Tensor Tensor::max() const { return tg::max(*this); }
 std::tuple<Tensor, Tensor> Tensor::max(std::int64_t dim, StrictBool keepdim) const {
   return tg::max(*this, dim, keepdim);

@@ -169,7 +169,12 @@ const char* why_view_cannot_follow(ViewKind kind) {
 
 void refresh_view(const Tensor& view, AutogradMeta& m) {
   const std::uint32_t version = view.version();
-  if (version == m.view_version) return;
+  if (version == m.view_version.load(std::memory_order_acquire)) return;
+  // regenerate() below reads this view again on this thread: let it through.
+  thread_local const AutogradMeta* refreshing = nullptr;
+  if (refreshing == &m) return;
+  std::lock_guard lock(m.accumulator_mutex);
+  if (version == m.view_version.load(std::memory_order_relaxed)) return;  // another thread refreshed it
   if (m.view_kind != ViewKind::kPlain) {
     // A custom Function's output has a history of its own even when the
     // input it shares memory with has none.
@@ -186,10 +191,16 @@ void refresh_view(const Tensor& view, AutogradMeta& m) {
         fmt::format("a view (shape {}) whose memory was modified in place since it was made no longer lies in its base "
                     "(shape {}), whose memory was replaced (nn::Module::to); make the view again from the base",
                     shape_str(view.sizes()), shape_str(m.view_base.sizes())));
-  m.view_version = version;
   // A base that does not require grad has no history to make one from; the
   // view keeps its (empty) grad_fn.
-  if (requires_grad_of(m.view_base) && m.view_base.storage() == view.storage()) regenerate(view, m.view_base);
+  if (requires_grad_of(m.view_base) && m.view_base.storage() == view.storage()) {
+    refreshing = &m;
+    struct Reset {
+      ~Reset() { refreshing = nullptr; }
+    } reset;
+    regenerate(view, m.view_base);
+  }
+  m.view_version.store(version, std::memory_order_release);
 }
 
 void track_view(const Tensor& input, Tensor& view) {

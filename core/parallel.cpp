@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <omp.h>
+#include <pthread.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -22,6 +23,19 @@ namespace {
 
 // 0: adaptive (the default); otherwise the fixed team size.
 std::atomic<int> g_fixed{0};
+
+// A forked child inherits the parent's OpenMP thread pool without its
+// threads: libgomp's next parallel region there waits for them forever. As
+// PyTorch does, the child runs single-threaded (set_num_threads in the
+// child changes it again).
+void single_thread_after_fork() {
+  g_fixed.store(1, std::memory_order_relaxed);
+  omp_set_num_threads(1);
+}
+[[maybe_unused]] const int g_fork_handler = pthread_atfork(nullptr, nullptr, single_thread_after_fork);
+
+// More threads than this is a mistake (libgomp crashes near 100,000).
+constexpr int kMaxThreads = 1024;
 
 // The cores this process may run on, as OpenMP saw them at start-up (its
 // default team size honours the affinity mask and OMP_NUM_THREADS).
@@ -89,6 +103,9 @@ int adaptive_team() {
 
 void set_num_threads(int n) {
   if (n < 1) throw ValueError("set_num_threads: need at least one thread, got " + std::to_string(n));
+  if (n > kMaxThreads)
+    throw ValueError("set_num_threads: at most " + std::to_string(kMaxThreads) + " threads, got " + std::to_string(n) +
+                     " (this machine has " + std::to_string(get_nprocs()) + " CPUs)");
   g_fixed.store(n, std::memory_order_relaxed);
   omp_set_num_threads(n);
   // OpenBLAS's OpenMP build takes its team size from the same runtime, but
@@ -130,11 +147,12 @@ int team_size() {
   return adaptive_team();
 }
 
-int prepare_blas_team() {
-  // The OpenMP team-size setting belongs to each thread.
-  const int team = team_size();
-  if (omp_get_max_threads() != team) omp_set_num_threads(team);
-  return team;
+// The OpenMP team-size setting belongs to each thread.
+BlasTeam::BlasTeam() : team_(team_size()), previous_(omp_get_max_threads()) {
+  if (previous_ != team_) omp_set_num_threads(team_);
+}
+BlasTeam::~BlasTeam() {
+  if (previous_ != team_) omp_set_num_threads(previous_);
 }
 
 }  // namespace detail

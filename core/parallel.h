@@ -20,7 +20,10 @@ namespace tg {
 
 /// A fixed team of n threads for tapegrad's kernels and OpenBLAS, from now on
 /// and whatever the load (as torch.set_num_threads). OMP_NUM_THREADS in the
-/// environment fixes it the same way at start-up.
+/// environment fixes it the same way at start-up. A child made by fork()
+/// starts with a team of one (its parent's OpenMP threads are not in it), as
+/// in PyTorch; it may set another.
+/// @throws tg::ValueError for n below 1 or above 1024
 void set_num_threads(int n);
 /// Back to the default: as many threads as cores, fewer under load.
 void reset_num_threads();
@@ -44,9 +47,23 @@ bool in_parallel_region();
 namespace detail {
 /// The team a parallel region started now should have (1 inside a region).
 int team_size();
-/// Sets the calling thread's OpenMP team size to team_size() before a BLAS
-/// call, since OpenBLAS sizes its team from it; returns that size.
-int prepare_blas_team();
+/// For the life of one BLAS call: the calling thread's OpenMP team size set
+/// to team_size(), since OpenBLAS sizes its team from it, and the caller's
+/// own setting given back afterwards (a user's `#pragma omp parallel` after a
+/// product keeps its team).
+class BlasTeam {
+ public:
+  BlasTeam();
+  ~BlasTeam();
+  BlasTeam(const BlasTeam&) = delete;
+  BlasTeam& operator=(const BlasTeam&) = delete;
+  /// The team the BLAS call gets.
+  int size() const { return team_; }
+
+ private:
+  int team_;
+  int previous_;
+};
 /// The team team_size() picks when `others` runnable tasks that are not ours
 /// compete for `online` CPUs and at most `cap` threads are allowed (tested).
 int team_for_load(int cap, int online, int others);

@@ -40,7 +40,10 @@ struct ThreadBuffer {
 
 struct Registry {
   std::mutex mutex;
+  // Buffers of the threads that recorded and still run (stop() drops those of
+  // threads that ended: a program making a thread per request kept them all).
   std::vector<std::shared_ptr<ThreadBuffer>> buffers;
+  std::uint32_t next_thread = 0;             // the id the next thread that records gets
   std::atomic<std::uint64_t> generation{0};  // of the current (or last) Profile
   bool active = false;
   // The current Profile's start, as Clock ticks: atomic, since a thread that
@@ -59,7 +62,7 @@ ThreadBuffer& thread_buffer() {
     auto b = std::make_shared<ThreadBuffer>();
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
-    b->thread = static_cast<std::uint32_t>(r.buffers.size());
+    b->thread = r.next_thread++;
     r.buffers.push_back(b);
     return b;
   }();
@@ -250,7 +253,13 @@ void Profile::stop() {
       }
     }
     events_.insert(events_.end(), std::make_move_iterator(b->events.begin()), std::make_move_iterator(b->events.end()));
-    b->events.clear();
+    std::vector<Event>().swap(b->events);  // its memory too, not only its events
+  }
+  buffers.clear();
+  {
+    // A buffer only the registry holds belongs to a thread that has ended.
+    std::lock_guard lock(r.mutex);
+    std::erase_if(r.buffers, [](const std::shared_ptr<ThreadBuffer>& b) { return b.use_count() == 1; });
   }
   std::stable_sort(events_.begin(), events_.end(), [](const Event& a, const Event& b) {
     return a.thread != b.thread ? a.thread < b.thread : a.start_ns < b.start_ns;
@@ -341,6 +350,12 @@ void Profile::export_chrome_trace(const std::string& path) {
   if (!f) throw Error(fmt::format("profiler::export_chrome_trace: cannot open \"{}\" for writing", path));
   if (std::fwrite(json.data(), 1, json.size(), f.get()) != json.size() || std::fflush(f.get()) != 0)
     throw Error(fmt::format("profiler::export_chrome_trace: cannot write \"{}\"", path));
+}
+
+std::size_t detail::recording_threads() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  return r.buffers.size();
 }
 
 }  // namespace tg::profiler

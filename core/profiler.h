@@ -67,6 +67,9 @@ struct EventAverage {
 
 namespace detail {
 extern std::atomic<bool> g_enabled;
+/// How many threads' event buffers the profiler keeps (tests: those of
+/// ended threads go when a Profile stops).
+std::size_t recording_threads();
 /// One "[a, b]" per tensor argument, joined by ", ": built only when enabled.
 void append_shapes(std::string& out, const TensorBase& t);
 template <class T>

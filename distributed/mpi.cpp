@@ -353,6 +353,14 @@ void finalize_at_exit() {
 
 void init() {
   if (g_initialized) return;
+  // MPI cannot start again once finalized; calling into it then aborts the
+  // whole process (MPI_Comm_set_errhandler below), so refuse first.
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized)
+    throw ValueError(
+        "distributed::init: MPI was finalized (distributed::finalize) and cannot be initialized again in this "
+        "process; call finalize only once, at the end");
   int already = 0;
   MPI_Initialized(&already);
   if (!already) {

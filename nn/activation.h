@@ -5,6 +5,11 @@
 
 #include <tapegrad/nn/module.h>
 
+// Constructor parameters carry PyTorch's argument names, which are the names
+// of the members they set: GCC's -Wshadow would flag each in a user's build.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+
 namespace tg::nn {
 
 /// max(x, 0), elementwise (torch.nn.ReLU).
@@ -179,3 +184,5 @@ class GLU : public Module {
 };
 
 }  // namespace tg::nn
+
+#pragma GCC diagnostic pop

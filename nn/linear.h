@@ -6,6 +6,11 @@
 
 #include <tapegrad/nn/module.h>
 
+// Constructor parameters carry PyTorch's argument names, which are the names
+// of the members they set: GCC's -Wshadow would flag each in a user's build.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+
 namespace tg::nn {
 
 /// Options of Linear.
@@ -73,3 +78,5 @@ class Unflatten : public Module {
 };
 
 }  // namespace tg::nn
+
+#pragma GCC diagnostic pop

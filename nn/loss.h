@@ -18,6 +18,11 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/nn/module.h>
 
+// Constructor parameters carry PyTorch's argument names, which are the names
+// of the members they set: GCC's -Wshadow would flag each in a user's build.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+
 namespace tg::nn {
 
 using tg::BCELossOptions;
@@ -321,3 +326,5 @@ class GaussianNLLLoss : public Callable<GaussianNLLLoss> {
 };
 
 }  // namespace tg::nn
+
+#pragma GCC diagnostic pop

@@ -7,6 +7,11 @@
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/module.h>
 
+// Constructor parameters carry PyTorch's argument names, which are the names
+// of the members they set: GCC's -Wshadow would flag each in a user's build.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+
 namespace tg::nn {
 
 /// 2-D max pooling, as torch.nn.MaxPool2d (tg::max_pool2d): max over each window; stride defaults to the kernel size.
@@ -96,3 +101,5 @@ class AdaptiveAvgPool1d : public Module {
 };
 
 }  // namespace tg::nn
+
+#pragma GCC diagnostic pop

@@ -116,6 +116,8 @@ class RNN : public RNNBase {
   ///@{
   std::pair<Tensor, Tensor> forward(const Tensor& input, const Tensor& h0);
   std::pair<PackedSequence, Tensor> forward(const PackedSequence& input, const Tensor& h0);
+  /// The output alone from a zero state (as LSTM's one-argument forward).
+  Tensor forward(const Tensor& input) override { return forward(input, Tensor()).first; }
   std::pair<Tensor, Tensor> operator()(const Tensor& input, const Tensor& h0 = {}) { return forward(input, h0); }
   std::pair<PackedSequence, Tensor> operator()(const PackedSequence& input, const Tensor& h0 = {}) {
     return forward(input, h0);
@@ -144,6 +146,10 @@ class LSTM : public RNNBase {
   ///@{
   std::tuple<Tensor, LSTMState> forward(const Tensor& input, const std::optional<LSTMState>& hx);
   std::tuple<PackedSequence, LSTMState> forward(const PackedSequence& input, const std::optional<LSTMState>& hx);
+  /// The output alone from zero states (lstm.forward(x), or the LSTM inside
+  /// a Sequential); LibTorch's forward(x) returns (output, (h_n, c_n)), which
+  /// lstm(x) gives here.
+  Tensor forward(const Tensor& input) override { return std::get<0>(forward(input, std::nullopt)); }
   std::tuple<Tensor, LSTMState> operator()(const Tensor& input, const std::optional<LSTMState>& hx = std::nullopt) {
     return forward(input, hx);
   }
@@ -171,6 +177,8 @@ class GRU : public RNNBase {
   ///@{
   std::pair<Tensor, Tensor> forward(const Tensor& input, const Tensor& h0);
   std::pair<PackedSequence, Tensor> forward(const PackedSequence& input, const Tensor& h0);
+  /// The output alone from a zero state (as LSTM's one-argument forward).
+  Tensor forward(const Tensor& input) override { return forward(input, Tensor()).first; }
   std::pair<Tensor, Tensor> operator()(const Tensor& input, const Tensor& h0 = {}) { return forward(input, h0); }
   std::pair<PackedSequence, Tensor> operator()(const PackedSequence& input, const Tensor& h0 = {}) {
     return forward(input, h0);

@@ -10,6 +10,11 @@
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/module.h>
 
+// Constructor parameters carry PyTorch's argument names, which are the names
+// of the members they set: GCC's -Wshadow would flag each in a user's build.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+
 namespace tg::nn {
 
 /// torch.nn.Upsample's size, scale_factor, mode, align_corners and
@@ -54,3 +59,5 @@ class PixelUnshuffle : public Module {
 };
 
 }  // namespace tg::nn
+
+#pragma GCC diagnostic pop

@@ -12,7 +12,17 @@ if [[ -z "$format" ]]; then
   echo "format.sh: clang-format is not installed (scripts/setup.sh --format installs it)" >&2
   exit 2
 fi
-mapfile -t files < <(git ls-files '*.h' '*.cpp')
+# Listed by git, whose failure a process substitution would hide (a clone
+# owned by another user, no .git): then nothing is checked, so it is an error.
+if ! listing=$(git ls-files '*.h' '*.cpp'); then
+  echo "format.sh: git ls-files failed; run it from a git clone owned by this user" >&2
+  exit 2
+fi
+mapfile -t files <<< "$listing"
+if [[ -z "$listing" || ${#files[@]} -eq 0 ]]; then
+  echo "format.sh: git lists no C++ files; nothing would be checked" >&2
+  exit 2
+fi
 if [[ "${1:-}" == "--check" ]]; then
   "$format" --dry-run -Werror "${files[@]}"
   echo "format.sh: ${#files[@]} files formatted as .clang-format says"

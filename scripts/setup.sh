@@ -24,7 +24,7 @@ for arg in "$@"; do
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
     --memcheck) packages+=(valgrind) ;;
     --ccache) packages+=(ccache) ;;
-    --format) packages+=(clang-format-14) ;;
+    --format) packages+=(clang-format-14 git) ;;  # format.sh lists the files with git
     -h | --help)
       sed -n '2,12s/^# \{0,1\}//p' "$0"
       exit 0

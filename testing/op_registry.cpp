@@ -468,6 +468,10 @@ void reduce(Builder& r) {
   r.add("Tensor::sum", "all", kUnary, u([](auto& x, Args&) { return x.sum(); })).alias("sum");
   r.add("Tensor::sum", "dim 1 keepdim", kDims, u([](auto& x, Args& a) { return x.sum(a.dims({1}), a.flag(true)); }))
       .alias("sum");
+  r.add("Tensor::amax", "all", kUnary, u([](auto& x, Args&) { return x.amax(); })).alias("amax").no_expand();
+  r.add("Tensor::amin", "dim 1 keepdim", kDims, u([](auto& x, Args& a) { return x.amin(a.dims({1}), a.flag(true)); }))
+      .alias("amin")
+      .no_expand();
   r.add("Tensor::mean", "all", kUnary, u([](auto& x, Args&) { return x.mean(); })).alias("mean").types(float_types());
   r.add("Tensor::mean", "dim 0", kDims, u([](auto& x, Args& a) { return x.mean(a.dims({0})); }))
       .alias("mean")

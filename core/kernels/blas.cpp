@@ -168,7 +168,8 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
   // The calling thread only: OpenBLAS's and oneDNN's worker threads keep
   // theirs (set_flush_denormal(true) sets them too).
   FlushDenormalGuard flush;
-  [[maybe_unused]] const int team = detail::prepare_blas_team();
+  const detail::BlasTeam blas_team;
+  [[maybe_unused]] const int team = blas_team.size();
 #ifdef TAPEGRAD_HAVE_DNNL
   // float32 products of 2^20 multiply-adds or more go to oneDNN's sgemm:
   // measured 1.4x OpenBLAS's speed on an LSTM step's h W^T (64x1024x256:

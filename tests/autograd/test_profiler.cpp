@@ -246,4 +246,23 @@ TEST_CASE("profiler: a custom Function's forward is an event, with the ops it ca
   CHECK(find(events, "mul")->depth == custom->depth + 1);
 }
 
+TEST_CASE("profiler: the buffers of threads that ended go when a Profile stops") {
+  const tg::Tensor x = tg::ones({4});
+  const auto record_on_threads = [&](int n) {
+    for (int i = 0; i < n; ++i) std::thread([&] { (void)(x * 2.0); }).join();
+  };
+  {
+    tg::profiler::Profile p;
+    record_on_threads(40);
+  }
+  const std::size_t after_one = tg::profiler::detail::recording_threads();
+  {
+    tg::profiler::Profile p;
+    record_on_threads(40);
+    CHECK(p.events().size() >= 40);  // their events were kept
+  }
+  // Before: 40 more buffers per Profile, for threads long gone.
+  CHECK(tg::profiler::detail::recording_threads() <= after_one);
+}
+
 }  // namespace test_profiler

@@ -284,4 +284,20 @@ TEST_CASE("overloads: Linear's `{}` is the default options, with a bias") {
   CHECK(without.parameters().size() == 1);
 }
 
+TEST_CASE("overloads: eye with options last, amax/amin as methods and over every dim, roll by one number") {
+  // As LibTorch's torch::eye(n, options) and Python's x.amax(), torch.roll(x, 1, 0).
+  CHECK(tg::eye(3, {.dtype = tg::kFloat64}).dtype() == tg::kFloat64);
+  CHECK(tg::eye(3, tg::kFloat64).dtype() == tg::kFloat64);
+  CHECK(tg::eye(2, tg::kInt64).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 0, 0, 1});
+  CHECK(tg::eye(2, 3).sizes() == Dims{2, 3});
+  const Tensor x = tg::tensor({1, 5, -2, 4, 0, 3}, {2, 3});
+  CHECK(x.amax().item<float>() == 5);
+  CHECK(tg::amin(x).item<float>() == -2);
+  CHECK(x.amax(1).to_vector<float>() == std::vector<float>{5, 4});
+  CHECK(x.amin({0}, true).sizes() == Dims{1, 3});
+  CHECK(tg::roll(x, 1).to_vector<float>() == std::vector<float>{3, 1, 5, -2, 4, 0});
+  CHECK(tg::roll(x, 1, 0).to_vector<float>() == std::vector<float>{4, 0, 3, 1, 5, -2});
+  CHECK(tg::roll(x, {1}, {1}).to_vector<float>() == std::vector<float>{-2, 1, 5, 3, 4, 0});
+}
+
 }  // namespace test_overloads

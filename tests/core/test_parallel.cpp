@@ -3,9 +3,19 @@
 // processes leave free.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
+#include <omp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include <tapegrad/core/kernels/linalg.h>
+#include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/parallel.h>
+#include <tapegrad/core/tensor.h>
 
 namespace test_parallel {
 
@@ -57,6 +67,50 @@ TEST_CASE("a region started inside a parallel region gets a team of one") {
     inner = tg::detail::team_size();
   }
   CHECK(inner == 1);
+}
+
+TEST_CASE("a BLAS call gives the caller's OpenMP team size back") {
+  DefaultThreadsAfter restore;
+  tg::set_num_threads(1);  // tapegrad's team: 1
+  omp_set_num_threads(3);  // the user's own regions: 3
+  const tg::TensorBase a = tg::kernel::ones({64, 64});
+  (void)tg::kernel::matmul(a, a);
+  CHECK(omp_get_max_threads() == 3);  // was left at 1
+}
+
+TEST_CASE("set_num_threads refuses more than 1024 threads (libgomp crashes near 100,000)") {
+  DefaultThreadsAfter restore;
+  CHECK_THROWS_AS(tg::set_num_threads(100000), tg::ValueError);
+  CHECK_THROWS_AS(tg::set_num_threads(0), tg::ValueError);
+  tg::set_num_threads(1024);
+  CHECK(tg::get_num_threads() == 1024);
+}
+
+TEST_CASE("a child made by fork() after parallel work runs its kernels, single-threaded") {
+  DefaultThreadsAfter restore;
+  tg::set_num_threads(2);
+  const tg::TensorBase big = tg::kernel::ones({1 << 20});
+  CHECK(tg::kernel::sum(big, tg::Dims{0}, false).item<float>() == static_cast<float>(1 << 20));  // the pool exists now
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // libgomp's pool has no threads here: a team of two waited forever.
+    const bool ok = tg::get_num_threads() == 1 &&
+                    tg::kernel::sum(big, tg::Dims{0}, false).item<float>() == static_cast<float>(1 << 20);
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  bool done = false;
+  for (int i = 0; i < 600 && !done; ++i) {  // up to a minute
+    done = waitpid(child, &status, WNOHANG) == child;
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!done) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+  }
+  CHECK(done);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }
 
 }  // namespace test_parallel

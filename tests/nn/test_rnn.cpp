@@ -189,6 +189,21 @@ TEST_CASE("rnn: GRU (2 layers, bidirectional, h0, no bias, batch_first) matches 
   run_layer_case("gru_no_bias_batch_first");
 }
 
+TEST_CASE("rnn: forward(x) alone gives the output, also inside a Sequential (it threw)") {
+  tg::manual_seed(3);
+  const Tensor x = tg::randn({5, 2, 4});
+  tg::nn::LSTM lstm(4, 3);
+  CHECK(tg::equal(lstm.forward(x), std::get<0>(lstm(x))));
+  tg::nn::GRU gru(4, 3);
+  CHECK(tg::equal(gru.forward(x), gru(x).first));
+  tg::nn::RNN rnn(4, 3);
+  CHECK(tg::equal(rnn.forward(x), rnn(x).first));
+  tg::nn::Module& as_module = lstm;
+  CHECK(as_module.forward(x).sizes() == tg::Dims{5, 2, 3});
+  tg::nn::Sequential seq{tg::nn::GRU(4, 3), tg::nn::Linear(3, 2)};
+  CHECK(seq.forward(x).sizes() == tg::Dims{5, 2, 2});
+}
+
 TEST_CASE("rnn: packed variable-length batches (sorted and unsorted) match PyTorch") {
   run_layer_case("rnn_packed");
   run_layer_case("lstm_packed_2layer_bidirectional_h0_c0");
