@@ -194,10 +194,11 @@ void refresh_view(const Tensor& view, AutogradMeta& m) {
   // A base that does not require grad has no history to make one from; the
   // view keeps its (empty) grad_fn.
   if (requires_grad_of(m.view_base) && m.view_base.storage() == view.storage()) {
-    refreshing = &m;
     struct Reset {
-      ~Reset() { refreshing = nullptr; }
+      const AutogradMeta* previous = refreshing;
+      ~Reset() { refreshing = previous; }
     } reset;
+    refreshing = &m;
     regenerate(view, m.view_base);
   }
   m.view_version.store(version, std::memory_order_release);
@@ -219,7 +220,7 @@ void track_view(const Tensor& input, Tensor& view) {
              : input_is_view ? in->view_kind
                              : ViewKind::kPlain,
              view.storage().get());
-  m.view_version = view.version();
+  m.view_version.store(view.version(), std::memory_order_relaxed);
 }
 
 void mark_multi_output_views(std::span<Tensor> pieces) {
@@ -234,7 +235,7 @@ void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor
   const auto mark = [](Tensor& out, Tensor base) {
     auto& m = ensure_meta(out);
     m.set_view(std::move(base), ViewKind::kCustomFunction, out.storage().get());
-    m.view_version = out.version();
+    m.view_version.store(out.version(), std::memory_order_relaxed);
   };
   // Outputs sharing memory with each other (an output and a view of it, two
   // views of one temporary) share one base per memory: the whole memory, as
@@ -304,7 +305,7 @@ bool check_inplace_on_view(const Tensor& self, const char* op, bool any_requires
 
 void keep_view_history(const Tensor& self) {
   auto* m = static_cast<AutogradMeta*>(self.impl()->autograd.get());
-  if (m && m->view_base.defined()) m->view_version = self.version();
+  if (m && m->view_base.defined()) m->view_version.store(self.version(), std::memory_order_relaxed);
 }
 
 void rebase_view_history(const Tensor& self) {
@@ -330,7 +331,7 @@ void rebase_view_history(const Tensor& self) {
   bm.output_nr = 0;
   bm.requires_grad = false;
   if (bm.retains_grad) install_retain_hook(base, bm);
-  m->view_version = self.version();
+  m->view_version.store(self.version(), std::memory_order_relaxed);
   regenerate(self, base);
 }
 

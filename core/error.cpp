@@ -2,7 +2,7 @@
 
 namespace tg::detail {
 
-thread_local std::string_view current_op TG_TLS_FAST;
+thread_local constinit std::string_view current_op TG_TLS_FAST;
 
 std::string in_current_op(std::string message) {
   if (current_op.empty()) return message;

@@ -60,14 +60,17 @@ namespace detail {
 /// The outermost op running on this thread, as TG_PROFILE_OP names it; empty
 /// outside ops. Errors raised far below an op (an allocation, a shape past
 /// kMaxDims) name it through in_current_op.
-TG_API extern thread_local std::string_view current_op TG_TLS_FAST;
+/// (constinit: read as one load from the thread pointer, no init-function check.)
+TG_API extern thread_local constinit std::string_view current_op TG_TLS_FAST;
 /// "op: message" while an op runs on this thread, else `message`.
 std::string in_current_op(std::string message);
 /// Names `name` as current_op for its lifetime, unless an outer op already is
-/// (the one the user called is named). For ops without a profiler event.
+/// (the one the user called is named). TG_PROFILE_OP makes one; ops without a
+/// profiler event make their own. `name` must outlive the scope (a string
+/// literal): a pointer, so that a temporary std::string cannot bind.
 class CurrentOpScope {
  public:
-  explicit CurrentOpScope(std::string_view name) noexcept : sets_(current_op.empty()) {
+  explicit CurrentOpScope(const char* name) noexcept : sets_(current_op.empty()) {
     if (sets_) current_op = name;
   }
   ~CurrentOpScope() {

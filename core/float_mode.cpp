@@ -32,16 +32,18 @@ bool set_flush_denormal(bool on) {
 
 namespace detail {
 
-thread_local int keep_denormals TG_TLS_FAST = 0;
+thread_local constinit int keep_denormals TG_TLS_FAST = 0;
 
 void apply_flush_denormal_to_workers() {
 #if defined(__SSE__)
   const int mode = program_flush_denormal.load(std::memory_order_relaxed);
   if (mode == 0 || in_parallel_region()) return;
-    // Every thread of the team OpenMP keeps for the next regions (the master
-    // included, which already has it). GOMP reuses these threads for later
-    // regions of this size or smaller, OpenBLAS's among them.
-#pragma omp parallel num_threads(get_num_threads())
+  // Every thread of the team OpenMP keeps for the next regions (the master
+  // included, which already has it). GOMP reuses these threads for later
+  // regions of this size or smaller, OpenBLAS's among them.
+  const int threads = get_num_threads();
+  note_team(threads);
+#pragma omp parallel num_threads(threads)
   set_thread_mode(mode > 0);
 #endif
 }

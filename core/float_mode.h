@@ -46,7 +46,7 @@ void apply_flush_denormal_to_workers();
 /// are (KeepDenormalsGuard); FlushDenormalGuard then does nothing.
 /// Defined once in the library and exported, so a user's guard and the
 /// library's kernels see one counter per thread.
-TG_API extern thread_local int keep_denormals TG_TLS_FAST;
+TG_API extern thread_local constinit int keep_denormals TG_TLS_FAST;
 }  // namespace detail
 
 /// Whether tapegrad's kernels currently flush subnormals to zero.

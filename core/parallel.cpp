@@ -28,7 +28,11 @@ std::atomic<int> g_fixed{0};
 // threads: libgomp's next parallel region there waits for them forever. As
 // PyTorch does, the child runs single-threaded (set_num_threads in the
 // child changes it again).
+// Only a parent that started a team of two or more has such a pool: a
+// launcher that forks before any work keeps its children's default.
+std::atomic<bool> g_team_started{false};
 void single_thread_after_fork() {
+  if (!g_team_started.load(std::memory_order_relaxed)) return;
   g_fixed.store(1, std::memory_order_relaxed);
   omp_set_num_threads(1);
 }
@@ -142,9 +146,14 @@ int team_for_load(int cap, int online, int others) {
 int team_size() {
   if (in_parallel_region()) return 1;
   const int fixed = g_fixed.load(std::memory_order_relaxed);
-  if (fixed > 0) return fixed;
-  if (fixed_by_environment()) return default_cap();
-  return adaptive_team();
+  const int team = fixed > 0 ? fixed : fixed_by_environment() ? default_cap() : adaptive_team();
+  note_team(team);  // the kernels' and OpenBLAS's teams are all sized here
+  return team;
+}
+
+void note_team(int threads) {
+  if (threads > 1 && !g_team_started.load(std::memory_order_relaxed))
+    g_team_started.store(true, std::memory_order_relaxed);
 }
 
 // The OpenMP team-size setting belongs to each thread.

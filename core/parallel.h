@@ -47,6 +47,10 @@ bool in_parallel_region();
 namespace detail {
 /// The team a parallel region started now should have (1 inside a region).
 int team_size();
+/// Records that a parallel region of `threads` threads is about to start:
+/// once one of two or more has, a child made by fork() runs single-threaded
+/// (team_size() records its own teams).
+void note_team(int threads);
 /// For the life of one BLAS call: the calling thread's OpenMP team size set
 /// to team_size(), since OpenBLAS sizes its team from it, and the caller's
 /// own setting given back afterwards (a user's `#pragma omp parallel` after a

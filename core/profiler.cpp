@@ -257,9 +257,15 @@ void Profile::stop() {
   }
   buffers.clear();
   {
-    // A buffer only the registry holds belongs to a thread that has ended.
+    // A buffer only the registry holds belongs to a thread that has ended;
+    // dropped unless it recorded into a Profile started since this one
+    // stopped (whose stop() must still collect its events).
     std::lock_guard lock(r.mutex);
-    std::erase_if(r.buffers, [](const std::shared_ptr<ThreadBuffer>& b) { return b.use_count() == 1; });
+    std::erase_if(r.buffers, [&](const std::shared_ptr<ThreadBuffer>& b) {
+      if (b.use_count() != 1) return false;
+      std::lock_guard buffer_lock(b->mutex);
+      return b->generation <= generation_ && b->events.empty();
+    });
   }
   std::stable_sort(events_.begin(), events_.end(), [](const Event& a, const Event& b) {
     return a.thread != b.thread ? a.thread < b.thread : a.start_ns < b.start_ns;

@@ -99,14 +99,8 @@ class RecordScope {
       begin(name, kind, {});
   }
   /// The same, recording the shapes of `inputs` (tensors, vectors or spans of them).
-  /// An op's event (kForward) also names the op for errors raised below it
-  /// (tg::detail::current_op), when no outer op does.
   template <class... Inputs>
   RecordScope(std::string_view name, EventKind kind, const Inputs&... inputs) {
-    if (kind == EventKind::kForward && tg::detail::current_op.empty()) {
-      tg::detail::current_op = name;
-      names_op_ = true;
-    }
     if (enabled()) [[unlikely]] {
       std::string shapes;
       (detail::append_shapes(shapes, inputs), ...);
@@ -116,7 +110,6 @@ class RecordScope {
   ~RecordScope() {
     if (active_) [[unlikely]]
       end();
-    if (names_op_) tg::detail::current_op = {};
   }
   RecordScope(const RecordScope&) = delete;
   RecordScope& operator=(const RecordScope&) = delete;
@@ -125,7 +118,6 @@ class RecordScope {
   void begin(std::string_view name, EventKind kind, std::string shapes);
   void end() noexcept;
   bool active_ = false;
-  bool names_op_ = false;
 };
 
 /// Records while alive (or until stop()). One at a time in a process: a
@@ -165,12 +157,15 @@ class Profile {
 
 #ifdef TAPEGRAD_PROFILER_OFF
 // The library built with -DTAPEGRAD_PROFILER=OFF (the macro is defined only
-// while the library itself compiles): ops open no event, not even the branch.
-#define TG_PROFILE_OP(name, ...) static_cast<void>(0)
+// while the library itself compiles): ops open no event, not even the branch;
+// they still name themselves for errors raised below them.
+#define TG_PROFILE_OP(name, ...) const ::tg::detail::CurrentOpScope tg_op_scope_(name)
 #else
-/// Opens the profiler event of an op named `name` for the rest of the
-/// enclosing scope; the remaining arguments are its tensor inputs (tensors or
-/// vectors/spans of them), whose shapes the event records.
-#define TG_PROFILE_OP(name, ...) \
+/// Names the op `name` (a string literal) for errors raised below it
+/// (tg::detail::CurrentOpScope) and opens its profiler event for the rest of
+/// the enclosing scope; the remaining arguments are its tensor inputs
+/// (tensors or vectors/spans of them), whose shapes the event records.
+#define TG_PROFILE_OP(name, ...)                         \
+  const ::tg::detail::CurrentOpScope tg_op_scope_(name); \
   ::tg::profiler::RecordScope tg_profile_scope_(name, ::tg::profiler::EventKind::kForward __VA_OPT__(, ) __VA_ARGS__)
 #endif

@@ -153,7 +153,7 @@ class TensorBase {
 
  private:
   const TensorImpl& checked() const {
-    if (!impl_) throw Error("tensor is undefined (default-constructed or reset)");
+    if (!impl_) throw Error(detail::in_current_op("tensor is undefined (default-constructed or reset)"));
     return *impl_;
   }
   std::shared_ptr<TensorImpl> impl_;

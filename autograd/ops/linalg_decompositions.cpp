@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -132,6 +133,21 @@ Tensor cofactor_by_svd(const Tensor& A) {
 // it, and only for the derivatives (det's backward takes the value from the SVD).
 constexpr std::int64_t kPolynomialCofactorMaxN = 8;
 
+// Whether some matrix of the batch is near singular: |det A| within
+// sqrt(eps) of Hadamard's bound, the product of its rows' norms (1 for
+// orthogonal rows, 0 for dependent ones), computed in float64.
+bool near_singular(const Tensor& A, const Tensor& det) {
+  NoGradGuard no_grad;
+  const double tolerance = std::sqrt(A.dtype() == kFloat32 ? 0x1p-23 : 0x1p-52);
+  const Tensor a = to_dtype(A, kFloat64);
+  const Tensor bound = prod(sqrt(sum(mul(a, a), {-1})), -1);
+  const std::vector<double> b = bound.reshape({-1}).to_vector<double>();
+  const std::vector<double> d = det.reshape({-1}).to_vector<double>();
+  for (std::size_t i = 0; i < d.size(); ++i)
+    if (!(std::fabs(d[i]) > tolerance * b[i])) return true;  // NaN counts as near
+  return false;
+}
+
 Tensor cofactor_by_polynomial(const Tensor& A) {
   const std::int64_t n = A.size(-1);
   const Tensor I = eye(n, std::nullopt, {.dtype = A.dtype()});
@@ -183,13 +199,16 @@ Tensor det(const Tensor& A) {
         return singular ? cofactor_by_svd(A) : mul(per_matrix(y), mT(inv_impl("linalg::det", A)));
       };
       Tensor cof;
-      if (is_grad_enabled() && A.size(-1) <= kPolynomialCofactorMaxN) {
+      if (is_grad_enabled() && A.size(-1) <= kPolynomialCofactorMaxN && near_singular(A, y)) {
         // Differentiated again: the value as below (the polynomial's rounding
         // grows with n and A's scale: about 1 where the cofactor is 0 for a
         // float32 8x8 of entries near 10), every derivative from the
         // polynomial. Not only at an exactly singular A: near one, the
         // derivative of det A^-T is a difference of terms of size det cond^2
         // (1e16 against a true 0 for a 3x3 of rank 2 rounded to det 7e-18).
+        // Away from singular matrices det A^-T stays: the polynomial's
+        // rounding there grows with the rows' spread of scales (a relative
+        // error of 30 in float32 for an 8x8 whose rows span 10^3.5).
         const Tensor P = cofactor_by_polynomial(A);
         Tensor value;
         {

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <latch>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -302,7 +303,7 @@ TEST_CASE("a view shared by threads after its base changed in place is refreshed
   const Tensor x = tg::randn({4, 8}, {.dtype = tg::kFloat64});
   const Tensor expected =
       tg::matmul(x.sum({0}, true).t(), tg::ones({1, 8}, {.dtype = tg::kFloat64})).t();  // d/dw of sum(x w^T)
-  constexpr int kThreads = 4, kRounds = 300;
+  constexpr int kThreads = 4, kRounds = 1000;
   for (int round = 0; round < kRounds; ++round) {
     {
       tg::NoGradGuard no_grad;
@@ -310,8 +311,12 @@ TEST_CASE("a view shared by threads after its base changed in place is refreshed
     }
     w.mutable_grad().reset();
     std::vector<std::thread> threads;
+    std::latch start(kThreads);  // all read wt at once
     for (int t = 0; t < kThreads; ++t)
-      threads.emplace_back([&] { tg::matmul(x, wt).sum().backward({}, /*retain_graph=*/true); });
+      threads.emplace_back([&] {
+        start.arrive_and_wait();
+        tg::matmul(x, wt).sum().backward({}, /*retain_graph=*/true);
+      });
     for (auto& th : threads) th.join();
     REQUIRE(w.grad().defined());
     CHECK(tg::allclose(w.grad(), expected * static_cast<double>(kThreads)));

@@ -154,6 +154,25 @@ TEST_CASE("linalg: det's higher derivatives near a singular matrix (not exactly 
   }
 }
 
+TEST_CASE("linalg: det's second derivatives away from singular matrices agree in float32 and float64") {
+  // Rows spanning 10^3.5 in scale, far from singular: det A^-T's derivatives
+  // (the polynomial's lose digits as the rows' scales spread).
+  tg::Generator gen(7);
+  Tensor a = tg::randn({8, 8}, {.dtype = tg::kFloat64}, &gen);
+  for (std::int64_t i = 0; i < 8; ++i) a[i].mul_(std::pow(10.0, -1.75 + 0.5 * static_cast<double>(i)));
+  a = a.to(tg::kFloat32).to(tg::kFloat64);  // both see the same matrix
+  const Tensor w = tg::randn({8, 8}, {.dtype = tg::kFloat64}, &gen);
+  const auto second = [&](tg::DType dtype) {
+    const Tensor x = a.to(dtype).detach().set_requires_grad(true);
+    const Tensor g = tg::grad({L::det(x)}, {x}, {}, {.create_graph = true})[0];
+    return tg::grad({tg::sum(g * w.to(dtype))}, {x})[0].to(tg::kFloat64);
+  };
+  const Tensor h64 = second(tg::kFloat64), h32 = second(tg::kFloat32);
+  const double scale = tg::amax(tg::abs(h64)).item<double>();
+  // float32's rounding times this matrix's condition (about 6e-3 here).
+  CHECK(tg::amax(tg::abs(h32 - h64)).item<double>() / scale < 2e-2);
+}
+
 TEST_CASE("linalg: cholesky_solve's gradient ignores the triangle of L it does not read, at every order") {
   for (bool upper : {false, true}) {
     CAPTURE(upper);

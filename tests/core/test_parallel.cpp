@@ -81,9 +81,9 @@ TEST_CASE("a BLAS call gives the caller's OpenMP team size back") {
 TEST_CASE("set_num_threads refuses more than 1024 threads (libgomp crashes near 100,000)") {
   DefaultThreadsAfter restore;
   CHECK_THROWS_AS(tg::set_num_threads(100000), tg::ValueError);
+  CHECK_THROWS_AS(tg::set_num_threads(1025), tg::ValueError);
   CHECK_THROWS_AS(tg::set_num_threads(0), tg::ValueError);
-  tg::set_num_threads(1024);
-  CHECK(tg::get_num_threads() == 1024);
+  CHECK(tg::get_num_threads() >= 1);  // unchanged (1024 itself is not tried: it may start 1024 threads)
 }
 
 TEST_CASE("a child made by fork() after parallel work runs its kernels, single-threaded") {
