@@ -13,8 +13,8 @@
 
 namespace tg {
 
-/// The name a save's errors begin with: the op the user called
-/// (save_checkpoint, Module::save, ...) when one names itself, else "save".
+/// The name a save's errors begin with: the op the user called when it names
+/// itself (save_checkpoint, or save, whose overloads all reach the file one).
 inline std::string_view saver() { return detail::current_op.empty() ? "save" : detail::current_op; }
 
 /// Writes a file at a path through a temporary file that commit() renames
