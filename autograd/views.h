@@ -53,8 +53,9 @@ void mark_custom_function_views(std::span<const Tensor> inputs, std::span<Tensor
 
 /// The checks of an in-place op `op` on `self` that apply when self is a
 /// tracked view and the op is recorded (`any_requires_grad`: self or another
-/// operand requires grad). Returns true when self is a view whose base's
-/// history the op must rewrite. Grad mode is on.
+/// operand requires grad); a view of a leaf that requires grad is refused
+/// either way (with false, only these refusals run). Returns true when self
+/// is a view whose base's history the op must rewrite. Grad mode is on.
 bool check_inplace_on_view(const Tensor& self, const char* op, bool any_requires_grad);
 
 /// Just after the kernel wrote `self` and bumped the version, before the op is

@@ -399,6 +399,17 @@ ScatterReduce scatter_kind(std::string_view reduce) {
   throw ValueError(fmt::format("scatter: reduce must be \"add\" or \"multiply\", got \"{}\"", reduce));
 }
 
+// The in-place writes that go through a copy_ of a computed result
+// (index_put_ and the write_back forms) refuse a leaf that requires grad
+// under their own name, with grad mode on, before the work.
+void refuse_leaf(const Tensor& self, const char* op) {
+  if (is_grad_enabled() && self.is_leaf() && self.requires_grad())
+    throw AutogradError(fmt::format(
+        "{}: a leaf tensor that requires grad (shape {}) cannot be modified in place while grad mode is on; "
+        "modify it under tg::NoGradGuard or work on a clone()",
+        op, shape_str(self.sizes())));
+}
+
 }  // namespace
 
 Tensor index(const Tensor& x, const std::vector<TensorIndex>& indices) {
@@ -410,11 +421,7 @@ Tensor index(const Tensor& x, const std::vector<TensorIndex>& indices) {
 Tensor& index_put_(Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values, bool accumulate) {
   const char* op = "index_put_";
   if (!values.defined()) throw ValueError("index_put_: values is an undefined tensor");
-  if (is_grad_enabled() && x.is_leaf() && x.requires_grad())
-    throw AutogradError(fmt::format(
-        "{}: a leaf tensor that requires grad (shape {}) cannot be modified in place while grad mode is on; "
-        "modify it under tg::NoGradGuard or work on a clone()",
-        op, shape_str(x.sizes())));
+  refuse_leaf(x, op);
   // A view that may not be written (of a leaf that requires grad) is refused
   // under this op's name, not as the copy_ below.
   if (is_grad_enabled()) autograd::check_inplace_on_view(x, op, false);
@@ -558,11 +565,7 @@ namespace {
 // not the tensor copy_ then overwrites.
 template <class F>
 Tensor& write_back(Tensor& self, const char* op, F f) {
-  if (is_grad_enabled() && self.is_leaf() && self.requires_grad())
-    throw AutogradError(fmt::format(
-        "{}: a leaf tensor that requires grad (shape {}) cannot be modified in place while grad mode is on; "
-        "modify it under tg::NoGradGuard or work on a clone()",
-        op, shape_str(self.sizes())));
+  refuse_leaf(self, op);
   // Refused here, under the op's own name and before the work, what the
   // copy_ below would refuse as copy_'s (an expanded self, a view of a leaf
   // that requires grad).
