@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/autograd/ops.h>
