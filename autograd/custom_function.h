@@ -326,6 +326,17 @@ class CustomNode final : public Node {
   std::vector<DType> output_dtypes_;
 };
 
+namespace detail {
+// `out` itself, or, when it is one of `inputs` and requires grad, an alias of
+// it that does not (Function::apply without recording).
+inline Tensor detach_if_input(Tensor out, const std::vector<Tensor>& inputs) {
+  if (!out.defined() || !out.requires_grad()) return out;
+  for (const auto& t : inputs)
+    if (t.defined() && t.is_same(out)) return out.detach();
+  return out;
+}
+}  // namespace detail
+
 /// The base of a user-defined differentiable function (see the description of
 /// custom_function.h): Derived has static forward(AutogradContext*, args...) and
 /// backward(AutogradContext*, std::vector<Tensor> grads).
@@ -360,7 +371,17 @@ struct Function {
       NoGradGuard no_grad;
       result = Derived::forward(&ctx, std::forward<Args>(args)...);
     }
-    if (!record) return result;
+    if (!record) {
+      // Under NoGradGuard an input returned as is would still require grad,
+      // and ops on it outside the guard would record into the input's graph:
+      // hand out an alias that does not, as PyTorch does.
+      if constexpr (std::is_same_v<std::remove_cvref_t<Result>, Tensor>) {
+        return detail::detach_if_input(std::move(result), arguments.tensors);
+      } else {
+        for (auto& out : result) out = detail::detach_if_input(std::move(out), arguments.tensors);
+        return result;
+      }
+    }
 
     std::vector<Tensor> outputs = detail::as_list(result);
     const std::vector<Tensor> returned = outputs;  // as forward made them, to recognise saved outputs

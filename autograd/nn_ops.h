@@ -155,8 +155,8 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
 /// x [N, C, H, W] or [C, H, W]. stride defaults to the kernel size. Padding is
 /// at most half the kernel size (not dilated), as PyTorch 1.13; the output
 /// size rounds down. max_pool2d's gradient goes to the first maximum of each
-/// window. With dilation a window can hold only padding: its output is -inf,
-/// its index -1, and it passes no gradient.
+/// window, or to its last NaN (as PyTorch's CPU kernel). With dilation a window can hold only padding: its output is
+/// -inf, its index -1, and it passes no gradient.
 /// @param x           [N, C, H, W] or [C, H, W], floating point
 /// @param kernel_size the window
 /// @param stride      the step (default: kernel_size)
@@ -164,11 +164,10 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
 /// @param dilation    the spacing of the window's taps
 /// @throws tg::ValueError for a non-positive kernel, stride or dilation or too
 ///   large a padding, tg::ShapeError for an input smaller than the window.
-Tensor max_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
-                  Size2 dilation = 1);
+Tensor max_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0, Size2 dilation = 1);
 /// max_pool2d that also returns the int64 indices, as torch's return_indices=True.
 /// Also the argmax of each window as a flat index into its input plane (H * W).
-std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {},
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {},
                                                    Size2 padding = 0, Size2 dilation = 1);
 // The flags below are StrictBool: a number in their place (`batch_norm(x, rm,
 // rv, w, b, 0.1)`, meant as the momentum) would otherwise read as true.
@@ -182,7 +181,7 @@ std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel
 /// @param count_include_pad whether padded zeros count in the divisor
 /// @throws tg::ValueError for a non-positive kernel or stride or too large a
 ///   padding, tg::ShapeError for an input smaller than the window.
-Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
+Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0,
                   StrictBool count_include_pad = true);
 /// 1-D average pooling, as torch.nn.functional.avg_pool1d.
 /// x [N, C, L] or [C, L]: avg_pool2d on a height of 1 (no ceil_mode, as avg_pool2d).

@@ -37,7 +37,7 @@ class TensorIndex;  ///< autograd/indexing.h
 namespace detail {
 Tensor var_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim);
 Tensor std_dims(const Tensor& x, const DimList& dims, double correction, bool keepdim);
-Tensor norm_dims(const Tensor& x, double p, const DimList& dims, bool keepdim);
+Tensor norm_dims(const Tensor& x, double p, const DimList& dims, bool keepdim, const char* op = "norm");
 /// tg::clamp and Tensor::clamp with tensor bounds (autograd/ops/math_functions.cpp).
 Tensor clamp_tensors(const Tensor& x, const Tensor& min, const Tensor& max);
 }  // namespace detail

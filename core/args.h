@@ -87,6 +87,22 @@ struct Size2 {
   friend bool operator==(const Size2&, const Size2&) = default;
 };
 
+/// An optional Size2 that braces initialise as PyTorch's int-or-tuple-or-None:
+/// `{}` or std::nullopt (none), `2`, `{1, 2}`, or a Size2. A plain
+/// std::optional<Size2> takes no `{1, 2}` (its converting constructor cannot
+/// deduce from a braced list), so `max_pool2d(x, 3, {1, 2})` failed to compile.
+struct OptionalSize2 : std::optional<Size2> {
+  /// Implicit, as PyTorch's stride=None, stride=2 and stride=(1, 2).
+  ///@{
+  OptionalSize2() = default;
+  OptionalSize2(std::nullopt_t) {}                                         // NOLINT
+  OptionalSize2(std::int64_t both) : std::optional<Size2>(Size2(both)) {}  // NOLINT
+  OptionalSize2(std::int64_t height, std::int64_t width) : std::optional<Size2>(Size2(height, width)) {}
+  OptionalSize2(Size2 size) : std::optional<Size2>(size) {}                 // NOLINT
+  OptionalSize2(std::optional<Size2> size) : std::optional<Size2>(size) {}  // NOLINT
+  ///@}
+};
+
 /// How per-element losses become the result: kept as they are, averaged, or
 /// summed (PyTorch's reduction='none' | 'mean' | 'sum').
 enum class Reduction { None, Mean, Sum };

@@ -14,6 +14,12 @@
 /// bit-identical. Dtype conversions, comparisons and logical ops keep them
 /// (KeepDenormalsGuard below): they are not arithmetic.
 ///
+/// libm: functions that take a subnormal input apart by its bits (log,
+/// log2, log10, pow with a general exponent, erfinv, fmod, remainder) keep
+/// subnormals too and give what PyTorch gives. Under denormals-are-zero they
+/// read it half as a number, half as zero: log(1e-310) was -745.1, neither
+/// log's -713.8 nor log(0)'s -inf.
+///
 /// set_flush_denormal(true), as torch.set_flush_denormal(True), extends this
 /// to the whole program: FTZ/DAZ in the calling thread and every OpenMP worker,
 /// so the caller's own code and OpenBLAS flush too. set_flush_denormal(false)

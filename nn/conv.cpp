@@ -63,8 +63,8 @@ Conv2d::Conv2d(std::int64_t in, std::int64_t out, Size2 kernel, Conv2dOptions op
       dilation(options.dilation),
       groups(options.groups) {
   check_sizes("Conv2d", in, out, kernel.h, kernel.w, groups);
-  weight = register_parameter("weight", empty({out, in / groups, kernel.h, kernel.w}));
-  if (options.bias) bias = register_parameter("bias", empty({out}));
+  register_parameter("weight", &Conv2d::weight, empty({out, in / groups, kernel.h, kernel.w}));
+  if (options.bias) register_parameter("bias", &Conv2d::bias, empty({out}));
   reset_parameters();
 }
 
@@ -88,8 +88,8 @@ Conv1d::Conv1d(std::int64_t in, std::int64_t out, std::int64_t kernel, Conv1dOpt
       dilation(options.dilation),
       groups(options.groups) {
   check_sizes("Conv1d", in, out, std::nullopt, kernel, groups);
-  weight = register_parameter("weight", empty({out, in / groups, kernel}));
-  if (options.bias) bias = register_parameter("bias", empty({out}));
+  register_parameter("weight", &Conv1d::weight, empty({out, in / groups, kernel}));
+  if (options.bias) register_parameter("bias", &Conv1d::bias, empty({out}));
   reset_parameters();
 }
 
@@ -114,8 +114,8 @@ ConvTranspose2d::ConvTranspose2d(std::int64_t in, std::int64_t out, Size2 kernel
       groups(options.groups),
       dilation(options.dilation) {
   check_sizes("ConvTranspose2d", in, out, kernel.h, kernel.w, groups);
-  weight = register_parameter("weight", empty({in, out / groups, kernel.h, kernel.w}));
-  if (options.bias) bias = register_parameter("bias", empty({out}));
+  register_parameter("weight", &ConvTranspose2d::weight, empty({in, out / groups, kernel.h, kernel.w}));
+  if (options.bias) register_parameter("bias", &ConvTranspose2d::bias, empty({out}));
   reset_parameters();
 }
 
@@ -140,8 +140,8 @@ ConvTranspose1d::ConvTranspose1d(std::int64_t in, std::int64_t out, std::int64_t
       groups(options.groups),
       dilation(options.dilation) {
   check_sizes("ConvTranspose1d", in, out, std::nullopt, kernel, groups);
-  weight = register_parameter("weight", empty({in, out / groups, kernel}));
-  if (options.bias) bias = register_parameter("bias", empty({out}));
+  register_parameter("weight", &ConvTranspose1d::weight, empty({in, out / groups, kernel}));
+  if (options.bias) register_parameter("bias", &ConvTranspose1d::bias, empty({out}));
   reset_parameters();
 }
 

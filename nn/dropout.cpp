@@ -13,6 +13,6 @@ Dropout::Dropout(double p, Generator* generator) : p(p), generator(generator) {
 
 Tensor Dropout::forward(const Tensor& input) { return functional::dropout(input, p, is_training(), generator); }
 
-std::string Dropout::extra_repr() const { return "p=" + detail::py_float(p); }
+std::string Dropout::extra_repr() const { return "p=" + detail::py_float(p) + ", inplace=False"; }
 
 }  // namespace tg::nn

@@ -24,7 +24,7 @@ Embedding::Embedding(std::int64_t num, std::int64_t dim, std::optional<std::int6
       throw ValueError(fmt::format("Embedding: padding_idx {} is out of range for {} embeddings", *pad, num));
     if (*pad < 0) padding_idx = *pad + num;
   }
-  weight = register_parameter("weight", empty({num, dim}));
+  register_parameter("weight", &Embedding::weight, empty({num, dim}));
   reset_parameters();
 }
 

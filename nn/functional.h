@@ -122,18 +122,17 @@ inline Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tens
 }
 
 /// tg::max_pool2d, as torch.nn.functional.max_pool2d.
-inline Tensor max_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
+inline Tensor max_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0,
                          Size2 dilation = 1) {
   return tg::max_pool2d(x, kernel_size, stride, padding, dilation);
 }
 /// tg::max_pool2d_with_indices, as torch.nn.functional.max_pool2d_with_indices.
-inline std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size,
-                                                          std::optional<Size2> stride = {}, Size2 padding = 0,
-                                                          Size2 dilation = 1) {
+inline std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {},
+                                                          Size2 padding = 0, Size2 dilation = 1) {
   return tg::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation);
 }
 /// tg::avg_pool2d, as torch.nn.functional.avg_pool2d.
-inline Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
+inline Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0,
                          StrictBool count_include_pad = true) {
   return tg::avg_pool2d(x, kernel_size, stride, padding, count_include_pad);
 }

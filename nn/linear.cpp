@@ -13,8 +13,8 @@ Linear::Linear(std::int64_t in, std::int64_t out, StrictBool with_bias) : in_fea
   if (in < 0 || out < 0)
     throw ValueError(
         fmt::format("Linear: feature counts must be non-negative, got in_features={}, out_features={}", in, out));
-  weight = register_parameter("weight", empty({out, in}));
-  if (with_bias) bias = register_parameter("bias", empty({out}));
+  register_parameter("weight", &Linear::weight, empty({out, in}));
+  if (with_bias) register_parameter("bias", &Linear::bias, empty({out}));
   reset_parameters();
 }
 

@@ -228,9 +228,9 @@ Tensor Module::forward(const Tensor&) {
 void Module::check_new_name(const std::string& name, const char* what) const {
   if (name.empty() || name.find('.') != std::string::npos)
     throw ValueError(fmt::format("{}: {} name '{}' must be non-empty and contain no '.'", type_name(), what, name));
-  auto taken = [&](const auto& list) {
-    for (const auto& entry : list)
-      if (entry.first == name) return true;
+  auto taken = [&](const std::vector<Slot>& slots) {
+    for (const auto& slot : slots)
+      if (slot.name == name) return true;
     return false;
   };
   bool child_taken = false;
@@ -254,21 +254,22 @@ Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool r
   check_new_name(name, "parameter");
   check_leaf(name, tensor);
   if (tensor.defined() && requires_grad) tensor.set_requires_grad(true);
-  parameters_.emplace_back(name, tensor);
+  parameters_.push_back({name, tensor, nullptr});
   return tensor;
 }
 
 Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
   check_new_name(name, "buffer");
-  buffers_.emplace_back(name, tensor);
+  buffers_.push_back({name, tensor, nullptr});
   return tensor;
 }
 
 void Module::replace_parameter(const std::string& name, const Tensor& tensor) {
   check_leaf(name, tensor);
-  for (auto& [n, t] : parameters_)
-    if (n == name) {
-      t = tensor;
+  for (auto& slot : parameters_)
+    if (slot.name == name) {
+      slot.tensor = tensor;
+      if (slot.member) slot.member(*this) = tensor;
       return;
     }
   throw ValueError(fmt::format("{}: no parameter named '{}'", type_name(), name));
@@ -303,13 +304,23 @@ void Module::add_child(const std::string& name, Module* child, std::shared_ptr<M
   }
 }
 
+const Tensor& Module::current(const Slot& slot) const {
+  // The member is this module's own: reading it does not change the module.
+  return slot.member ? slot.member(const_cast<Module&>(*this)) : slot.tensor;
+}
+
 // A module's parameters, then its buffers, then its children's in turn:
 // PyTorch's state_dict order (and its missing_keys').
 void Module::collect(const std::string& prefix, Gather what, bool recurse,
                      std::vector<std::pair<std::string, Tensor>>& out) const {
-  const auto add = [&](const std::vector<std::pair<std::string, Tensor>>& tensors) {
-    for (const auto& [name, t] : tensors)
-      if (t.defined()) out.emplace_back(prefix + name, t);
+  const auto add = [&](const std::vector<Slot>& slots) {
+    for (const auto& slot : slots)
+      if (const Tensor& t = current(slot); t.defined()) {
+        // A member assigned the result of an op (weight = w * 2) would never
+        // get a .grad(): refused here, as at registration.
+        if (&slots == &parameters_) check_leaf(slot.name, t);
+        out.emplace_back(prefix + slot.name, t);
+      }
   };
   if (what != Gather::kBuffers) add(parameters_);
   if (what != Gather::kParameters) add(buffers_);

@@ -161,6 +161,25 @@ class Module {
   Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, Tensor tensor);
   ///@}
+  /// Registers a member (`&Net::weight`) as a parameter or buffer under
+  /// `name` and sets it to `tensor`. The registry then reads the member
+  /// itself, so assigning it later, as PyTorch's `head.weight =
+  /// tok.weight` ties two layers, is what parameters(), state_dict() and
+  /// save see; with the other form the registry keeps the first handle.
+  /// The built-in layers register their parameters and buffers this way.
+  /// @throws as the other form
+  ///@{
+  template <class M>
+  void register_parameter(const std::string& name, Tensor M::*member, Tensor tensor, bool requires_grad = true) {
+    static_cast<M&>(*this).*member = register_parameter(name, std::move(tensor), requires_grad);
+    link_last(parameters_, member_getter(member));
+  }
+  template <class M>
+  void register_buffer(const std::string& name, Tensor M::*member, Tensor tensor) {
+    static_cast<M&>(*this).*member = register_buffer(name, std::move(tensor));
+    link_last(buffers_, member_getter(member));
+  }
+  ///@}
   /// Lets a state dict omit the registered buffer `name`: load_state_dict then
   /// sets it to zero, as PyTorch does for BatchNorm's num_batches_tracked,
   /// which checkpoints of older PyTorch versions lack.
@@ -208,8 +227,25 @@ class Module {
   // successor, if it has one, or drop it.
   void forget_links();
 
-  std::vector<std::pair<std::string, Tensor>> parameters_;
-  std::vector<std::pair<std::string, Tensor>> buffers_;
+  // A registered tensor: its name, its handle, and for a member registered
+  // as one (register_parameter(name, &M::member, ...)) how to reach that
+  // member in this module, which then holds the current tensor.
+  using MemberGetter = std::function<Tensor&(Module&)>;
+  struct Slot {
+    std::string name;
+    Tensor tensor;
+    MemberGetter member;
+  };
+  template <class M>
+  static MemberGetter member_getter(Tensor M::*member) {
+    return [member](Module& m) -> Tensor& { return static_cast<M&>(m).*member; };
+  }
+  static void link_last(std::vector<Slot>& slots, MemberGetter getter) { slots.back().member = std::move(getter); }
+  // The slot's current tensor: its member's, if it has one.
+  const Tensor& current(const Slot& slot) const;
+
+  std::vector<Slot> parameters_;
+  std::vector<Slot> buffers_;
   std::vector<std::string> zero_if_missing_;  ///< buffers a loaded state may omit (see zero_if_missing)
   std::vector<Child> children_;
   bool training_ = true;

@@ -26,8 +26,8 @@ LayerNorm::LayerNorm(Dims shape, LayerNormOptions options)
   for (auto s : shape)
     if (s < 0) throw ValueError(fmt::format("LayerNorm: negative size in normalized_shape {}", shape_str(shape)));
   if (elementwise_affine) {
-    weight = register_parameter("weight", empty(shape));
-    if (options.bias) bias = register_parameter("bias", empty(shape));
+    register_parameter("weight", &LayerNorm::weight, empty(shape));
+    if (options.bias) register_parameter("bias", &LayerNorm::bias, empty(shape));
   }
   reset_parameters();
 }
@@ -51,7 +51,7 @@ RMSNorm::RMSNorm(Dims shape, RMSNormOptions options)
   if (shape.empty()) throw ValueError("RMSNorm: normalized_shape must have at least one dim");
   for (auto s : shape)
     if (s < 0) throw ValueError(fmt::format("RMSNorm: negative size in normalized_shape {}", shape_str(shape)));
-  if (elementwise_affine) weight = register_parameter("weight", empty(shape));
+  if (elementwise_affine) register_parameter("weight", &RMSNorm::weight, empty(shape));
   reset_parameters();
 }
 
@@ -73,8 +73,8 @@ GroupNorm::GroupNorm(std::int64_t num_groups, std::int64_t num_channels, GroupNo
     throw ValueError(
         fmt::format("GroupNorm: num_channels {} must be divisible by num_groups {}", num_channels, num_groups));
   if (affine) {
-    weight = register_parameter("weight", empty({num_channels}));
-    bias = register_parameter("bias", empty({num_channels}));
+    register_parameter("weight", &GroupNorm::weight, empty({num_channels}));
+    register_parameter("bias", &GroupNorm::bias, empty({num_channels}));
   }
   reset_parameters();
 }
@@ -105,13 +105,13 @@ BatchNorm::BatchNorm(std::int64_t num_features, BatchNormOptions options)
   if (num_features < 0)
     throw ValueError(fmt::format("BatchNorm: num_features must be non-negative, got {}", num_features));
   if (affine) {
-    weight = register_parameter("weight", empty({num_features}));
-    bias = register_parameter("bias", empty({num_features}));
+    register_parameter("weight", &BatchNorm::weight, empty({num_features}));
+    register_parameter("bias", &BatchNorm::bias, empty({num_features}));
   }
   if (track_running_stats) {
-    running_mean = register_buffer("running_mean", zeros({num_features}));
-    running_var = register_buffer("running_var", ones({num_features}));
-    num_batches_tracked = register_buffer("num_batches_tracked", scalar_tensor(0, {.dtype = kInt64}));
+    register_buffer("running_mean", &BatchNorm::running_mean, zeros({num_features}));
+    register_buffer("running_var", &BatchNorm::running_var, ones({num_features}));
+    register_buffer("num_batches_tracked", &BatchNorm::num_batches_tracked, scalar_tensor(0, {.dtype = kInt64}));
     zero_if_missing("num_batches_tracked");
   }
   reset_parameters();

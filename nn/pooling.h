@@ -20,7 +20,7 @@ class MaxPool2d : public Module {
  public:
   /// Pooling over kernel_size windows every stride (default: kernel_size) steps,
   /// with -inf padding and dilated windows.
-  explicit MaxPool2d(Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0, Size2 dilation = 1)
+  explicit MaxPool2d(Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0, Size2 dilation = 1)
       : kernel_size(kernel_size), stride(stride.value_or(kernel_size)), padding(padding), dilation(dilation) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "MaxPool2d"; }
@@ -37,7 +37,7 @@ class MaxPool2d : public Module {
 class AvgPool2d : public Module {
  public:
   /// Pooling over kernel_size windows every stride (default: kernel_size) steps, with zero padding.
-  explicit AvgPool2d(Size2 kernel_size, std::optional<Size2> stride = {}, Size2 padding = 0,
+  explicit AvgPool2d(Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0,
                      StrictBool count_include_pad = true)
       : kernel_size(kernel_size),
         stride(stride.value_or(kernel_size)),

@@ -447,11 +447,11 @@ RNNCellBase::RNNCellBase(const char* name, std::int64_t input_size, std::int64_t
                          RNNCellOptions opts)
     : input_size(input_size), hidden_size(hidden_size), options(std::move(opts)) {
   check_sizes(name, input_size, hidden_size, gates);
-  weight_ih = register_parameter("weight_ih", empty({gates * hidden_size, input_size}));
-  weight_hh = register_parameter("weight_hh", empty({gates * hidden_size, hidden_size}));
+  register_parameter("weight_ih", &RNNCellBase::weight_ih, empty({gates * hidden_size, input_size}));
+  register_parameter("weight_hh", &RNNCellBase::weight_hh, empty({gates * hidden_size, hidden_size}));
   if (options.bias) {
-    bias_ih = register_parameter("bias_ih", empty({gates * hidden_size}));
-    bias_hh = register_parameter("bias_hh", empty({gates * hidden_size}));
+    register_parameter("bias_ih", &RNNCellBase::bias_ih, empty({gates * hidden_size}));
+    register_parameter("bias_hh", &RNNCellBase::bias_hh, empty({gates * hidden_size}));
   }
   reset_parameters();
 }

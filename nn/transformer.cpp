@@ -87,13 +87,13 @@ MultiheadAttention::MultiheadAttention(std::int64_t embed_dim_, std::int64_t num
                     embed_dim));
   head_dim = embed_dim / num_heads;
   if (kdim == embed_dim && vdim == embed_dim) {
-    in_proj_weight = register_parameter("in_proj_weight", empty({3 * embed_dim, embed_dim}));
+    register_parameter("in_proj_weight", &MultiheadAttention::in_proj_weight, empty({3 * embed_dim, embed_dim}));
   } else {
-    q_proj_weight = register_parameter("q_proj_weight", empty({embed_dim, embed_dim}));
-    k_proj_weight = register_parameter("k_proj_weight", empty({embed_dim, kdim}));
-    v_proj_weight = register_parameter("v_proj_weight", empty({embed_dim, vdim}));
+    register_parameter("q_proj_weight", &MultiheadAttention::q_proj_weight, empty({embed_dim, embed_dim}));
+    register_parameter("k_proj_weight", &MultiheadAttention::k_proj_weight, empty({embed_dim, kdim}));
+    register_parameter("v_proj_weight", &MultiheadAttention::v_proj_weight, empty({embed_dim, vdim}));
   }
-  if (o.bias) in_proj_bias = register_parameter("in_proj_bias", empty({3 * embed_dim}));
+  if (o.bias) register_parameter("in_proj_bias", &MultiheadAttention::in_proj_bias, empty({3 * embed_dim}));
   out_proj = register_module("out_proj", std::make_shared<Linear>(embed_dim, embed_dim, StrictBool(o.bias)));
   reset_parameters();
 }

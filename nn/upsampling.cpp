@@ -27,7 +27,7 @@ std::string Upsample::extra_repr() const {
   std::string s = options.scale_factor.empty()
                       ? "size=" + py_values(options.size, [](std::int64_t v) { return std::to_string(v); })
                       : "scale_factor=" + py_values(options.scale_factor, py_float);
-  return s + fmt::format(", mode='{}'", options.mode);
+  return s + fmt::format(", mode={}", options.mode);  // unquoted, as torch's repr
 }
 
 Tensor PixelShuffle::forward(const Tensor& input) { return functional::pixel_shuffle(input, upscale_factor); }

@@ -31,11 +31,14 @@ Tensor elu_op(const char* name, const Tensor& x, double alpha, double scale, dou
   Tensor y = kernel::elu(x, alpha, scale, input_scale, name);
   if (autograd::needs_grad(x))
     autograd::record(name, {&x}, {&y}, [sx = SavedTensor(x, false), alpha, scale, input_scale](Backward& bw) {
-      // dx = dy scale for x > 0, else dy scale alpha input_scale exp(input_scale x)
+      // dx = dy scale for x > 0, else dy scale alpha input_scale exp(input_scale x).
+      // The exp reads min(x, 0): where() gives the branch it does not pick a
+      // zero gradient, and at second order a zero times an exp that
+      // overflowed (x past 88 in float32, 8.9 for celu's alpha 0.1) is NaN.
       const Tensor x = bw.unpack(sx);
       const Tensor& dy = bw.grad();
       bw.add(0, where(kernel::gt(x, 0.0), mul(dy, scale),
-                      mul(dy, mul(exp(mul(x, input_scale)), alpha * scale * input_scale))));
+                      mul(dy, mul(exp(mul(clamp(x, std::nullopt, 0.0), input_scale)), alpha * scale * input_scale))));
     });
   return y;
 }

@@ -128,10 +128,11 @@ Tensor rdiv(const Tensor& a, double b) {
   TG_PROFILE_OP("rdiv", a);
   Tensor y = kernel::rdiv(a, b);
   if (autograd::needs_grad(a))
-    autograd::record("rdiv", {&a}, {&y}, [sa = SavedTensor(a, false), b](Backward& bw) {
-      // y = b / a;  da = -b dy / a^2
-      const Tensor a = bw.unpack(sa);
-      bw.add(0, mul(div(bw.grad(), mul(a, a)), -b));
+    autograd::record("rdiv", {&a}, {&y}, [sa = SavedTensor(a, false), sy = SavedTensor(y, true)](Backward& bw) {
+      // y = b / a;  da = -b dy / a^2, written -dy y / a: its own derivative
+      // is then inf at a = 0 and 0 at a = inf (2 b / a^3), where that of
+      // -b dy / a^2 is 0/0 and inf/inf (as PyTorch's reciprocal(a) * b).
+      bw.add(0, neg(div(mul(bw.grad(), bw.unpack(sy)), bw.unpack(sa))));
     });
   return y;
 }

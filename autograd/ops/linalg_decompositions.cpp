@@ -25,6 +25,12 @@ namespace {
 
 Tensor mT(const Tensor& x) { return transpose(x, -1, -2); }
 
+// svd and svdvals for an op built on them: bad input (NaN, a vector) is then
+// refused under the name of the op the user called (pinv's NaN says pinv).
+std::tuple<Tensor, Tensor, Tensor> svd_for(const char* caller, const Tensor& A, bool full_matrices);
+Tensor svdvals_for(const char* caller, const Tensor& A);
+Tensor pinv_for(const char* caller, const Tensor& A, double rtol);
+
 // The outputs of a multi-output op, saved once record() has numbered them: a
 // saved output remembers its output number, which record() assigns.
 struct SavedOutputs {
@@ -112,7 +118,7 @@ Tensor products_but_one(const Tensor& s) {
 // The cofactor matrix det(A) A^-T, finite where A is singular: from
 // A = U diag(S) Vh, det(U) det(Vh) U diag(prod_{j != i} s_j) Vh.
 Tensor cofactor_by_svd(const Tensor& A) {
-  const auto [U, S, Vh] = svd(A, false);
+  const auto [U, S, Vh] = svd_for("linalg::det", A, false);
   Tensor sign;
   {
     NoGradGuard constant;  // +-1, locally constant
@@ -363,8 +369,14 @@ std::tuple<Tensor, Tensor> eigh(const Tensor& A, std::string_view UPLO) {
 }
 
 std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& A, StrictBool full_matrices) {
-  const char* op = "linalg::svd";
-  auto [u_base, s_base, vh_base] = kernel::svd(op, A, full_matrices, true);
+  return svd_for("linalg::svd", A, full_matrices);
+}
+
+namespace {
+
+std::tuple<Tensor, Tensor, Tensor> svd_for(const char* caller, const Tensor& A, bool full_matrices) {
+  const char* op = "linalg::svd";  // the node's name
+  auto [u_base, s_base, vh_base] = kernel::svd(caller, A, full_matrices, true);
   Tensor U = u_base, S = s_base, Vh = vh_base;
   if (autograd::needs_grad(A)) {
     const std::int64_t m = A.size(-2), n = A.size(-1), k = std::min(m, n);
@@ -416,15 +428,23 @@ std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& A, StrictBool full_matrices
   return {U, S, Vh};
 }
 
-Tensor svdvals(const Tensor& A) {
+Tensor svdvals_for(const char* caller, const Tensor& A) {
   // With a gradient to come, U and V are needed for it.
-  if (autograd::needs_grad(A)) return std::get<1>(svd(A, false));
-  return std::get<1>(kernel::svd("linalg::svdvals", A, false, false));
+  if (autograd::needs_grad(A)) return std::get<1>(svd_for(caller, A, false));
+  return std::get<1>(kernel::svd(caller, A, false, false));
 }
 
-Tensor pinv(const Tensor& A, double rtol) {
-  const char* op = "linalg::pinv";
-  kernel::check_matrix(op, A, false);
+}  // namespace
+
+Tensor svdvals(const Tensor& A) { return svdvals_for("linalg::svdvals", A); }
+
+Tensor pinv(const Tensor& A, double rtol) { return pinv_for("linalg::pinv", A, rtol); }
+
+namespace {
+
+Tensor pinv_for(const char* caller, const Tensor& A, double rtol) {
+  const char* op = "linalg::pinv";  // the node's name
+  kernel::check_matrix(caller, A, false);
   const std::int64_t m = A.size(-2), n = A.size(-1);
   if (rtol < 0)
     rtol =
@@ -432,7 +452,7 @@ Tensor pinv(const Tensor& A, double rtol) {
   Tensor P;
   {
     NoGradGuard forward_only;
-    const auto [U, S, Vh] = svd(A, false);
+    const auto [U, S, Vh] = svd_for(caller, A, false);
     if (S.numel() == 0 || m == 0 || n == 0) {
       P = zeros(with_matrix(batch_dims(A), n, m), {.dtype = A.dtype()});
     } else {
@@ -466,6 +486,8 @@ Tensor pinv(const Tensor& A, double rtol) {
   return P;
 }
 
+}  // namespace
+
 std::tuple<Tensor, Tensor, Tensor, Tensor> lstsq(const Tensor& A, const Tensor& B) {
   const char* op = "linalg::lstsq";
   kernel::check_matrix(op, A, false);
@@ -477,11 +499,11 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> lstsq(const Tensor& A, const Tensor& 
     throw ShapeError(fmt::format("{}: A {} and B {} do not match: A has {} rows, B {}", op, shape_str(A.sizes()),
                                  shape_str(B.sizes()), A.size(-2), Bm.size(-2)));
   kernel::broadcast_matrix_batch(op, A, Bm);
-  const Tensor X = matmul(pinv(A), Bm);
+  const Tensor X = matmul(pinv_for(op, A, -1), Bm);
   Tensor rank;
   {
     NoGradGuard no_grad;
-    const Tensor S = svdvals(A);
+    const Tensor S = svdvals_for(op, A);
     const double eps = A.dtype() == kFloat32 ? 1.1920928955078125e-07 : 2.220446049250313e-16;
     if (S.size(-1) == 0) {
       rank = zeros(batch_dims(A), {.dtype = kInt64});
@@ -500,7 +522,7 @@ Tensor detail::vector_norm(const Tensor& x, double ord, const DimList& dim, bool
   if (!is_floating(x.dtype()))
     throw DTypeError(fmt::format("linalg::vector_norm: expected a floating-point tensor, got {} {}",
                                  dtype_name(x.dtype()), shape_str(x.sizes())));
-  return tg::detail::norm_dims(x, ord, dim, keepdim);
+  return tg::detail::norm_dims(x, ord, dim, keepdim, "linalg::vector_norm");
 }
 
 namespace {
@@ -540,9 +562,9 @@ Tensor keep(Tensor y, std::int64_t d0, std::int64_t d1) {
 Tensor matrix_norm(const Tensor& A, std::string_view ord, DimList dim, StrictBool keepdim) {
   const char* op = "linalg::matrix_norm";
   const auto [d0, d1] = matrix_dims(op, A, dim);
-  if (ord == "fro") return tg::detail::norm_dims(A, 2, {d0, d1}, keepdim);
+  if (ord == "fro") return tg::detail::norm_dims(A, 2, {d0, d1}, keepdim, op);
   if (ord != "nuc") throw ValueError(fmt::format("{}: ord must be \"fro\", \"nuc\" or a number, got \"{}\"", op, ord));
-  const Tensor y = sum(svdvals(matrices_last(A, d0, d1)), {-1});
+  const Tensor y = sum(svdvals_for(op, matrices_last(A, d0, d1)), {-1});
   return keepdim ? keep(y, d0, d1) : y;
 }
 
@@ -562,7 +584,7 @@ Tensor detail::matrix_norm(const Tensor& A, double ord, const DimList& dim, bool
   const Tensor M = matrices_last(A, d0, d1);
   Tensor y;
   if (a == 2) {
-    const Tensor s = svdvals(M);
+    const Tensor s = svdvals_for(op, M);
     y = ord > 0 ? amax(s, {-1}) : amin(s, {-1});
   } else {
     // 1: the largest column sum of |a_ij| (sum over rows); inf: the largest row sum.

@@ -136,7 +136,10 @@ std::array<Tensor, 3> normalization_backward(const Tensor& dy, const Tensor& x, 
 Tensor layer_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
   TG_PROFILE_OP("layer_norm", x, weight, bias);
   const int k = normalized_shape.size();
-  bool matches = k >= 1 && x.dim() >= k;
+  if (k == 0)
+    throw ShapeError(fmt::format("layer_norm: normalized_shape must name at least one dim, got [] (input {})",
+                                 shape_str(x.sizes())));
+  bool matches = x.dim() >= k;
   for (int i = 0; matches && i < k; ++i) matches = x.size(x.dim() - k + i) == normalized_shape[i];
   if (!matches)
     throw ShapeError(fmt::format("layer_norm: input {} does not end with the normalized shape {}", shape_str(x.sizes()),
@@ -193,7 +196,10 @@ double machine_epsilon(DType dtype) {
 Tensor rms_norm(const Tensor& x, Dims normalized_shape, const Tensor& weight, std::optional<double> eps_opt) {
   TG_PROFILE_OP("rms_norm", x, weight);
   const int k = normalized_shape.size();
-  bool matches = k >= 1 && x.dim() >= k;
+  if (k == 0)
+    throw ShapeError(
+        fmt::format("rms_norm: normalized_shape must name at least one dim, got [] (input {})", shape_str(x.sizes())));
+  bool matches = x.dim() >= k;
   for (int i = 0; matches && i < k; ++i) matches = x.size(x.dim() - k + i) == normalized_shape[i];
   if (!matches)
     throw ShapeError(fmt::format("rms_norm: input {} does not end with the normalized shape {}", shape_str(x.sizes()),

@@ -93,7 +93,7 @@ void check_1d(const char* op, const Tensor& x) {
 
 }  // namespace
 
-std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride,
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, OptionalSize2 stride,
                                                    Size2 padding, Size2 dilation) {
   TG_PROFILE_OP("max_pool2d_with_indices", x);
   if (x.dim() == 3) {
@@ -103,12 +103,12 @@ std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel
   return max_pool_forward(x, kernel::pool2d_geometry("max_pool2d", x, kernel_size, stride, padding, dilation));
 }
 
-Tensor max_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding, Size2 dilation) {
+Tensor max_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride, Size2 padding, Size2 dilation) {
   TG_PROFILE_OP("max_pool2d", x);
   return std::get<0>(max_pool2d_with_indices(x, kernel_size, stride, padding, dilation));
 }
 
-Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding,
+Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride, Size2 padding,
                   StrictBool count_include_pad) {
   TG_PROFILE_OP("avg_pool2d", x);
   if (x.dim() == 3)

@@ -362,10 +362,10 @@ Tensor norm(const Tensor& x, DimList dims) {
   return detail::norm_dims(x, 2, dims, false);
 }
 
-Tensor detail::norm_dims(const Tensor& x, double p, const DimList& dims, bool keepdim) {
-  Tensor y = kernel::norm(x, p, dims, keepdim);
+Tensor detail::norm_dims(const Tensor& x, double p, const DimList& dims, bool keepdim, const char* op) {
+  Tensor y = kernel::norm(x, p, dims, keepdim, op);
   if (autograd::needs_grad(x)) {
-    const DimMask mask = kernel::reduction_mask(dims, x.dim(), "norm");
+    const DimMask mask = kernel::reduction_mask(dims, x.dim(), op);
     autograd::record("norm", {&x}, {&y},
                      [sx = SavedTensor(x, false), sy = SavedTensor(y, true), p, mask, keepdim](Backward& bw) {
                        // See norm_backward for each p.

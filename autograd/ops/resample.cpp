@@ -139,9 +139,14 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& options) {
     } else {
       const double s = options.scale_factor[given == 1 ? 0 : i];
       const double o = std::floor(static_cast<double>(in) * s);
-      if (!(s > 0) || !std::isfinite(s) || !(o < 9.2e18))
+      if (!(s > 0) || !std::isfinite(s))
         throw ValueError(fmt::format("interpolate: scale_factor {} must be positive and finite (input {})", s,
                                      shape_str(x.sizes())));
+      if (!(o < 9.2e18))
+        throw ShapeError(
+            fmt::format("interpolate: scale_factor {} makes spatial dim {} of input {} {:.3g} long, more "
+                        "elements than a tensor can hold",
+                        s, i, shape_str(x.sizes()), o));
       out[i] = static_cast<std::int64_t>(o);
       if (!options.recompute_scale_factor) factor[i] = s;
     }

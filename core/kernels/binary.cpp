@@ -320,6 +320,8 @@ TensorBase pow(const TensorBase& x, double exponent) {
     } else if (exponent == -1) {
       unary_compute<T>(out, x, [](T v) { return T(1) / v; });
     } else {
+      // libm's pow reads a subnormal base by its bits ("libm" in float_mode.h).
+      const KeepDenormalsGuard exact;
       const T e = static_cast<T>(exponent);
       unary_compute<T>(out, x, [e](T v) { return std::pow(v, e); });
     }
@@ -328,6 +330,7 @@ TensorBase pow(const TensorBase& x, double exponent) {
 }
 
 TensorBase pow(const TensorBase& x, const TensorBase& exponent) {
+  const KeepDenormalsGuard exact;  // libm's pow ("libm" in float_mode.h)
   const Dims shape = binary_shape(x, exponent, "pow");
   const DType dt = result_type(x, exponent);
   TensorBase out = make_tensor(shape, dt);
@@ -341,6 +344,7 @@ TensorBase pow(const TensorBase& x, const TensorBase& exponent) {
 }
 
 TensorBase pow(double base, const TensorBase& exponent) {
+  const KeepDenormalsGuard exact;  // libm's pow ("libm" in float_mode.h)
   const DType dt = scalar_result_type(exponent.dtype(), base);
   TensorBase out = make_tensor(exponent.shape(), dt);
   dispatch_numeric(dt, "pow", [&]<class T>() {

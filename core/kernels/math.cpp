@@ -189,8 +189,21 @@ TG_REAL_UNARY(acosh, std::acosh(v))
 TG_REAL_UNARY(atanh, std::atanh(v))
 TG_REAL_UNARY(erf, std::erf(v))
 TG_REAL_UNARY(erfc, std::erfc(v))
-TG_REAL_UNARY(erfinv, static_cast<decltype(v)>(erfinv_double(static_cast<double>(v))))
 TG_REAL_UNARY(expm1, std::expm1(v))
+
+#undef TG_REAL_UNARY
+
+// Functions that take a subnormal input apart by its bits (libm's log
+// family, erfinv's scaling near 0): under denormals-are-zero they read it
+// half as a number and half as zero and return neither f(x) nor f(0), so
+// they run with subnormals kept (float_mode.h, "libm").
+#define TG_REAL_UNARY(name, expr)                                     \
+  TensorBase name(const TensorBase& x) {                              \
+    const KeepDenormalsGuard exact;                                   \
+    return real_unary(x, [](auto v) -> decltype(v) { return expr; }); \
+  }
+
+TG_REAL_UNARY(erfinv, static_cast<decltype(v)>(erfinv_double(static_cast<double>(v))))
 TG_REAL_UNARY(log2, std::log2(v))
 TG_REAL_UNARY(log10, std::log10(v))
 TG_REAL_UNARY(exp2, std::exp2(v))
@@ -253,6 +266,8 @@ TensorBase hypot(const TensorBase& a, const TensorBase& b) {
 }
 
 TensorBase fmod(const TensorBase& a, const TensorBase& b) {
+  // Exact, as fmod is: a subnormal operand is not read as 0 ("libm" in float_mode.h).
+  const KeepDenormalsGuard exact;
   check_no_bool("fmod", a, b);
   const Dims shape = binary_shape(a, b, "fmod");
   const DType dt = result_type(a, b);
@@ -268,6 +283,8 @@ TensorBase fmod(const TensorBase& a, const TensorBase& b) {
 }
 
 TensorBase remainder(const TensorBase& a, const TensorBase& b) {
+  // Exact, as fmod is: a subnormal operand is not read as 0 ("libm" in float_mode.h).
+  const KeepDenormalsGuard exact;
   check_no_bool("remainder", a, b);
   const Dims shape = binary_shape(a, b, "remainder");
   const DType dt = result_type(a, b);
@@ -283,6 +300,8 @@ TensorBase remainder(const TensorBase& a, const TensorBase& b) {
 }
 
 TensorBase fmod(const TensorBase& a, double b) {
+  // Exact, as fmod is: a subnormal operand is not read as 0 ("libm" in float_mode.h).
+  const KeepDenormalsGuard exact;
   const DType dt = scalar_result_type(a.dtype(), b);
   TensorBase out = make_tensor(a.shape(), dt);
   dispatch_numeric(dt, "fmod", [&]<class T>() {
@@ -301,6 +320,8 @@ TensorBase fmod(const TensorBase& a, double b) {
 }
 
 TensorBase remainder(const TensorBase& a, double b) {
+  // Exact, as fmod is: a subnormal operand is not read as 0 ("libm" in float_mode.h).
+  const KeepDenormalsGuard exact;
   const DType dt = scalar_result_type(a.dtype(), b);
   TensorBase out = make_tensor(a.shape(), dt);
   dispatch_numeric(dt, "remainder", [&]<class T>() {

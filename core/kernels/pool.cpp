@@ -156,7 +156,8 @@ std::pair<TensorBase, TensorBase> max_pool2d(const TensorBase& x_in, const Pool2
               const std::int64_t iw = ow * g.sw - g.pw + j * g.dw;
               if (iw < 0 || iw >= g.w) continue;
               const T v = in[ih * g.w + iw];
-              if (best_at < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+              // The first maximum, or the last NaN (PyTorch's rule).
+              if (best_at < 0 || v > best || std::isnan(v)) {
                 best = v;
                 best_at = ih * g.w + iw;
               }

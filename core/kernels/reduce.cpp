@@ -708,29 +708,29 @@ TensorBase prod(const TensorBase& x, IntArrayRef dims, bool keepdim) {
   });
 }
 
-TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim) {
-  const DimMask mask = reduction_mask(dims, x.dim(), "norm");
-  if (is_reduced_float(x.dtype())) return to(norm(widen(x), p, dims, keepdim), x.dtype());
+TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim, const char* op) {
+  const DimMask mask = reduction_mask(dims, x.dim(), op);
+  if (is_reduced_float(x.dtype())) return to(norm(widen(x), p, dims, keepdim, op), x.dtype());
   if (x.numel() > kCollapseBroadcastAbove && is_floating(x.dtype())) {
     const Collapsed collapsed = collapse_broadcast(x, mask);
     const TensorBase& folded = collapsed.x;
     const std::int64_t repeat = collapsed.repeat;
     if (repeat != 1) {
-      if (std::isinf(p)) return norm(folded, p, dims, keepdim);
+      if (std::isinf(p)) return norm(folded, p, dims, keepdim, op);
       // sum |x|^p over the repeats is repeat times that over one copy.
       const double scale = p == 0 ? static_cast<double>(repeat) : std::pow(static_cast<double>(repeat), 1.0 / p);
-      TensorBase out = norm(folded, p, dims, keepdim);
-      dispatch_compute_floating(out.dtype(), "norm", [&]<class T>() {
+      TensorBase out = norm(folded, p, dims, keepdim, op);
+      dispatch_compute_floating(out.dtype(), op, [&]<class T>() {
         map1<T, T>(out, out, [scale](T a) { return static_cast<T>(a * scale); });
       });
       return out;
     }
   }
-  return dispatch_compute_floating(x.dtype(), "norm", [&]<class T>() {
+  return dispatch_compute_floating(x.dtype(), op, [&]<class T>() {
     auto done = [](double a) { return static_cast<T>(a); };
     if (std::isinf(p)) {
       if (reduced_count(x.shape(), mask) == 0)
-        throw IndexError(fmt::format("norm: the {}inf norm of an empty slice is undefined (input shape {})",
+        throw IndexError(fmt::format("{}: the {}inf norm of an empty slice is undefined (input shape {})", op,
                                      p < 0 ? "-" : "", shape_str(x.sizes())));
       auto same = [](T a) { return a; };
       return p > 0 ? reduce_into<T, AbsExtremeOp<true, T>, T>(x, mask, keepdim, x.dtype(), {}, same)

@@ -48,8 +48,9 @@ TensorBase logsumexp(const TensorBase& x, IntArrayRef dims, bool keepdim);
 // float32 products accumulate in double; int64 and bool give int64.
 TensorBase prod(const TensorBase& x, IntArrayRef dims, bool keepdim);
 // The vector p-norm over `dims`: p = 2, 1, inf, -inf, 0 (count of nonzeros)
-// or any other p as (sum |x|^p)^(1/p). Floating point only.
-TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim);
+// or any other p as (sum |x|^p)^(1/p). Floating point only. Errors name
+// `op` (linalg::vector_norm is this kernel too).
+TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim, const char* op = "norm");
 // The sum of |x|^p over every element, accumulated in double (for p = 2,
 // the common order, over eight lanes): clip_grad_norm_'s one total over many
 // tensors. Floating point only.

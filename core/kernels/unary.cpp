@@ -284,6 +284,7 @@ TensorBase exp(const TensorBase& x) {
       [](auto v) -> decltype(v) { return std::exp(v); });
 }
 TensorBase log(const TensorBase& x) {
+  const KeepDenormalsGuard exact;  // libm reads a subnormal's bits (float_mode.h, "libm")
   return float_unary(x, [](auto v) -> decltype(v) { return std::log(v); });
 }
 TensorBase log1p(const TensorBase& x) {

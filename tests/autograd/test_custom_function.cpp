@@ -177,6 +177,39 @@ struct TooManyGrads : tg::autograd::Function<TooManyGrads> {
 
 }  // namespace
 
+namespace {
+struct ReturnsInput : tg::autograd::Function<ReturnsInput> {
+  static Tensor forward(AutogradContext*, const Tensor& x) { return x; }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> g) { return {g[0] * 2.0}; }
+};
+struct ReturnsInputs : tg::autograd::Function<ReturnsInputs> {
+  static std::vector<Tensor> forward(AutogradContext*, const Tensor& x, const Tensor& y) { return {y, x * 3.0}; }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> g) { return {g[1] * 3.0, g[0]}; }
+};
+}  // namespace
+
+TEST_CASE("a Function returning its input under NoGradGuard gives an alias that does not require grad") {
+  const Tensor x = tg::tensor({1.0, 2.0}).set_requires_grad(true);
+  const Tensor y = tg::tensor({3.0, 4.0}).set_requires_grad(true);
+  {
+    tg::NoGradGuard no_grad;
+    const Tensor out = ReturnsInput::apply(x);
+    CHECK_FALSE(out.requires_grad());
+    CHECK(out.data_ptr<float>() == x.data_ptr<float>());  // an alias, as PyTorch's
+    for (const Tensor& o : ReturnsInputs::apply(x, y)) CHECK_FALSE(o.requires_grad());
+  }
+  // Outside the guard: nothing recorded into x's graph from that alias.
+  Tensor alias;
+  {
+    tg::NoGradGuard no_grad;
+    alias = ReturnsInput::apply(x);
+  }
+  CHECK_FALSE((alias * 2.0).requires_grad());
+  // With grad on, the output is recorded as before: its gradient goes through backward.
+  ReturnsInput::apply(x).sum().backward();
+  check_close(x.grad(), {2.0, 2.0});
+}
+
 TEST_CASE("a custom cube: values, gradient, gradcheck and gradgradcheck") {
   Tensor x = tg::tensor({-1, 0.5, 2}, {3}, kF64Grad);
   Tensor y = Cube::apply(x);

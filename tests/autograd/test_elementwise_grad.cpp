@@ -3,7 +3,10 @@
 // differences in float64 for every differentiable op (tg::gradcheck) and
 // second derivatives (tg::gradgradcheck), gradient dtypes, and the ops that
 // must not record.
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <numbers>
 #include <string>
 #include <vector>
@@ -352,6 +355,73 @@ TEST_CASE("higher derivatives by hand: d2/dx2 of x^3, sigmoid, tanh and gelu") {
   // gelu'' = phi(x) (2 - x^2).
   const double pdf = std::exp(-0.125) / std::sqrt(2 * std::numbers::pi);
   CHECK(second(gelu(x)) == doctest::Approx(pdf * (2 - 0.25)).epsilon(1e-12));
+}
+
+// a equals want (infinities included), or is within a relative eps of it.
+bool near(double a, double want, double eps) {
+  return a == want || (std::isfinite(want) && std::abs(a - want) <= eps * std::max(std::abs(want), 1e-300));
+}
+
+// d2y/dx2 elementwise: the gradient of sum(dy/dx).
+Tensor second_derivative(const std::function<Tensor(const Tensor&)>& f, const Tensor& x) {
+  const Tensor leaf = x.detach().set_requires_grad(true);
+  const Tensor dydx = grad({f(leaf).sum()}, {leaf}, {}, {.create_graph = true})[0];
+  return grad({dydx.sum()}, {leaf})[0];
+}
+
+// At second order where() gives the branch it does not pick a zero
+// gradient, and a zero times an infinity in that branch's own backward is
+// NaN: elu's exp(x) past 88 in float32 (celu's exp(x / alpha) past 8.9 for
+// alpha 0.1) gave NaN for large positive x, and 1 / x's -dy / x^2 gave 0/0
+// at x = 0 and inf/inf at x = inf.
+TEST_CASE("second derivatives stay exact where a branch not taken overflows: elu, selu, celu, c / x") {
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    CAPTURE(dtype_name(dtype));
+    const std::vector<double> points = {-2.0, -0.5, 0.0, 1.0, 9.0, 100.0, 1000.0, 1e30, inf};
+    const Tensor x = tensor(points, {}, dtype);
+    struct Case {
+      const char* name;
+      std::function<Tensor(const Tensor&)> f;
+      double alpha, scale, input_scale;
+    };
+    const double selu_alpha = 1.6732632423543772848170429916717, selu_scale = 1.0507009873554804934193349852946;
+    for (const Case& c : {Case{"elu", [](const Tensor& t) { return elu(t, 1.0); }, 1.0, 1.0, 1.0},
+                          Case{"selu", [](const Tensor& t) { return selu(t); }, selu_alpha, selu_scale, 1.0},
+                          Case{"celu 0.1", [](const Tensor& t) { return celu(t, 0.1); }, 0.1, 1.0, 10.0}}) {
+      CAPTURE(c.name);
+      const std::vector<double> got = second_derivative(c.f, x).to(kFloat64).to_vector<double>();
+      for (std::size_t i = 0; i < points.size(); ++i) {
+        CAPTURE(points[i]);
+        // x <= 0 (0 on the negative branch, as the first derivative there):
+        // alpha scale input_scale^2 exp(input_scale x); x > 0: 0.
+        const double want =
+            points[i] > 0 ? 0.0
+                          : c.alpha * c.scale * c.input_scale * c.input_scale * std::exp(c.input_scale * points[i]);
+        CHECK(near(got[i], want, dtype == kFloat32 ? 1e-5 : 1e-12));
+      }
+    }
+    // c / x: d2/dx2 = 2 c / x^3, inf at +0 and 0 at inf (PyTorch's too).
+    const Tensor r = tensor({0.0, 1.0, 2.0, -2.0, inf, -inf}, {}, dtype);
+    for (const double c : {1.0, -3.0}) {
+      CAPTURE(c);
+      const std::vector<double> got =
+          second_derivative([c](const Tensor& t) { return c / t; }, r).to(kFloat64).to_vector<double>();
+      const std::vector<double> want = {c > 0 ? inf : -inf, 2 * c, c / 4, -c / 4, 0.0, 0.0};
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        CAPTURE(i);
+        CHECK(near(got[i], want[i], 1e-6));
+      }
+      // First order unchanged: -c / x^2.
+      const Tensor leaf = r.detach().set_requires_grad(true);
+      const std::vector<double> first = grad({(c / leaf).sum()}, {leaf})[0].to(kFloat64).to_vector<double>();
+      const std::vector<double> want_first = {-c * inf, -c, -c / 4, -c / 4, -0.0, -0.0};
+      for (std::size_t i = 0; i < want_first.size(); ++i) {
+        CAPTURE(i);
+        CHECK(near(first[i], want_first[i], 1e-6));
+      }
+    }
+  }
 }
 
 TEST_CASE("gelu's gradient from the forward's saved derivative has gelu_backward's bits") {

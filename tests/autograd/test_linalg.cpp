@@ -226,6 +226,41 @@ TEST_CASE("linalg: eigh reads one triangle only; NaN or Inf in the other is igno
   }
 }
 
+TEST_CASE("linalg: ops built on the SVD or the norm refuse bad input under their own name") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (bool grad : {false, true}) {
+    CAPTURE(grad);
+    const Tensor A = leaf({1.0, nan, 3.0, 4.0, 5.0, 6.0}, {2, 3}, grad);
+    const Tensor B = leaf({1.0, 2.0}, {2}, false);
+    const auto names = [](const std::string& message, const char* op) {
+      CAPTURE(message);
+      CHECK(message.rfind(std::string(op) + ": ", 0) == 0);
+      CHECK(message.find("NaN or Inf") != std::string::npos);
+    };
+    names(tg_test::require_tg_error<tg::ValueError>([&] { L::pinv(A); }, "pinv"), "linalg::pinv");
+    names(tg_test::require_tg_error<tg::ValueError>([&] { L::lstsq(A, B); }, "lstsq"), "linalg::lstsq");
+    names(tg_test::require_tg_error<tg::ValueError>([&] { L::matrix_norm(A, "nuc"); }, "nuc"), "linalg::matrix_norm");
+    names(tg_test::require_tg_error<tg::ValueError>([&] { L::matrix_norm(A, 2.0); }, "2"), "linalg::matrix_norm");
+    names(tg_test::require_tg_error<tg::ValueError>([&] { L::svdvals(A); }, "svdvals"), "linalg::svdvals");
+    names(tg_test::require_tg_error<tg::ValueError>([&] { L::svd(A); }, "svd"), "linalg::svd");
+  }
+  const Tensor x = leaf({1.0, 2.0, 3.0}, {3}, false);
+  const std::string bad_dim =
+      tg_test::require_tg_error<tg::IndexError>([&] { L::vector_norm(x, 2.0, {3}); }, "vector_norm dim");
+  CHECK(bad_dim.rfind("linalg::vector_norm: ", 0) == 0);
+  const std::string empty_inf = tg_test::require_tg_error<tg::IndexError>(
+      [&] { L::vector_norm(tg::zeros({0}, {.dtype = tg::kFloat64}), INFINITY); }, "vector_norm inf of empty");
+  CHECK(empty_inf.rfind("linalg::vector_norm: ", 0) == 0);
+  const std::string fro_dim = tg_test::require_tg_error<tg::IndexError>(
+      [&] {
+        L::matrix_norm(leaf({1.0, 2.0, 3.0, 4.0}, {2, 2}, false), "fro", {0, 5});
+      },
+      "matrix_norm dim");
+  CHECK(fro_dim.rfind("linalg::matrix_norm: ", 0) == 0);
+  // tg::norm keeps its own name.
+  CHECK(tg_test::require_tg_error<tg::IndexError>([&] { (void)tg::norm(x, {3}); }, "norm dim").rfind("norm: ", 0) == 0);
+}
+
 TEST_CASE("linalg: cholesky and cholesky_solve match PyTorch") {
   check("cholesky", mat({3, 3}, 8), [](const Tensor& x) { return one(L::cholesky(spd(x))); });
   check("cholesky_batched", mat({2, 4, 4}, 9), [](const Tensor& x) { return one(L::cholesky(spd(x))); });

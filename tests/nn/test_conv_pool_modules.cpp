@@ -145,7 +145,7 @@ TEST_CASE("Upsample equals interpolate; nearest and linear by hand") {
   const Tensor x = tg::tensor({0.0, 1.0, 2.0}, {1, 1, 3}, tg::kFloat64);
   tg::nn::Upsample twice({.scale_factor = {2}, .mode = "nearest"});
   CHECK(twice(x).to_vector<double>() == std::vector<double>{0, 0, 1, 1, 2, 2});
-  CHECK(twice.repr() == "Upsample(scale_factor=2.0, mode='nearest')");
+  CHECK(twice.repr() == "Upsample(scale_factor=2.0, mode=nearest)");
   // linear, 3 -> 5, align_corners: samples at 0, 0.5, 1, 1.5, 2.
   CHECK(F::interpolate(x, {.size = {5}, .mode = "linear", .align_corners = true}).to_vector<double>() ==
         std::vector<double>{0, 0.5, 1, 1.5, 2});
@@ -155,7 +155,7 @@ TEST_CASE("Upsample equals interpolate; nearest and linear by hand") {
   const Tensor img = tg::randn({1, 2, 3, 4});
   tg::nn::Upsample bilinear({.size = {5, 7}, .mode = "bilinear", .align_corners = false});
   CHECK(tg::equal(bilinear(img), F::interpolate(img, {.size = {5, 7}, .mode = "bilinear", .align_corners = false})));
-  CHECK(bilinear.repr() == "Upsample(size=(5, 7), mode='bilinear')");
+  CHECK(bilinear.repr() == "Upsample(size=(5, 7), mode=bilinear)");
   CHECK(bilinear.parameters().empty());
 }
 

@@ -282,7 +282,7 @@ TEST_CASE("dropout: keep rate, scaling, seeding, train vs eval, gradient") {
 
   // Eval (and p == 0) return the input itself; p == 1 zeroes everything.
   tg::nn::Dropout drop(0.5);
-  CHECK(drop.repr() == "Dropout(p=0.5)");
+  CHECK(drop.repr() == "Dropout(p=0.5, inplace=False)");
   drop.eval();
   CHECK(drop(x).is_same(x));
   drop.train();

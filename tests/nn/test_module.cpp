@@ -359,7 +359,7 @@ TEST_CASE("printing a module tree as PyTorch does") {
       "    (fc2): Linear(in_features=8, out_features=3, bias=True)\n"
       "  )\n"
       "  (bn): BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-      "  (drop): Dropout(p=0.5)\n"
+      "  (drop): Dropout(p=0.5, inplace=False)\n"
       "  (head): Linear(in_features=3, out_features=2, bias=True)\n"
       ")";
   CHECK(net.repr() == expected);
@@ -490,6 +490,57 @@ TEST_CASE("a parameter must be a leaf: the result of an op would never get a gra
   CHECK(list[0].is_leaf());
   tg::nn::ParameterDict dict;
   CHECK_THROWS_AS(dict.insert("w", x + 1.0), tg::ValueError);
+}
+
+namespace {
+// Weight tying as PyTorch programs write it (head.weight = tok.weight).
+struct Tied : tg::nn::Module {
+  tg::nn::Embedding tok{10, 4};
+  tg::nn::Linear head{4, 10, false};
+  Tied() {
+    register_module("tok", tok);
+    register_module("head", head);
+    head.weight = tok.weight;
+  }
+  Tensor forward(const Tensor& x) override { return head(tok(x)); }
+};
+}  // namespace
+
+TEST_CASE("tying weights by assigning a layer's member: the registry, state_dict and save see the tied tensor") {
+  Tied m;
+  const auto params = m.named_parameters();
+  REQUIRE(params.size() == 1);  // listed once, as PyTorch's parameters()
+  CHECK(params[0].first == "tok.weight");
+  const auto state = m.state_dict();
+  REQUIRE(state.size() == 2);  // both keys, as PyTorch's state_dict
+  CHECK(state.at("head.weight").data_ptr<float>() == m.tok.weight.data_ptr<float>());
+  CHECK(m.head.named_parameters().at(0).second.impl() == m.tok.weight.impl());
+  // Both uses reach the one tensor's gradient.
+  m.forward(tg::tensor({1.0, 3.0}, {}, tg::kInt64)).sum().backward();
+  const Tensor g = m.tok.weight.grad();
+  REQUIRE(g.defined());
+  CHECK(g.abs().sum().item<float>() > 0);
+  // A save and a load into a fresh tied model give the same tensor in both places.
+  Tied fresh;
+  fresh.load_state_dict(m.state_dict());
+  CHECK(tg::equal(fresh.tok.weight, m.tok.weight));
+  CHECK(fresh.head.weight.impl() == fresh.tok.weight.impl());
+  // A buffer member follows too.
+  tg::nn::BatchNorm1d bn(3);
+  bn.running_mean = tg::full({3}, 2.0);
+  CHECK(tg::equal(bn.state_dict().at("running_mean"), tg::full({3}, 2.0)));
+  // Moved, the module reads its own (moved) members.
+  tg::nn::Linear a(2, 3);
+  const Tensor other = tg::ones({3, 2}).set_requires_grad(true);
+  a.weight = other;
+  tg::nn::Linear b = std::move(a);
+  CHECK(b.named_parameters().at(0).second.impl() == other.impl());
+  // The result of an op assigned to a member is refused, as at registration.
+  b.weight = other * 2.0;
+  CHECK_THROWS_WITH_AS(b.parameters(), doctest::Contains("parameter 'weight' must be a leaf"), tg::ValueError);
+  // None: an undefined member is not listed, as PyTorch's weight = None.
+  b.weight = Tensor();
+  CHECK(b.named_parameters().size() == 1);
 }
 
 TEST_CASE("to(dtype) converts each parameter's .grad() with it, as PyTorch's") {

@@ -112,6 +112,16 @@ TEST_CASE("batch_norm errors") {
   CHECK_THROWS_WITH_AS(F::layer_norm(tg::randn({4, 3}), {4}),
                        doctest::Contains("layer_norm: input [4, 3] does not end with the normalized shape [4]"),
                        tg::ShapeError);
+  // Every shape ends with []: the problem is the empty normalized shape.
+  CHECK_THROWS_WITH_AS(
+      F::layer_norm(tg::randn({4, 3}), tg::Dims{}),
+      doctest::Contains("layer_norm: normalized_shape must name at least one dim, got [] (input [4, 3])"),
+      tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::rms_norm(tg::randn({4, 3}), tg::Dims{}),
+                       doctest::Contains("rms_norm: normalized_shape must name at least one dim"), tg::ShapeError);
+  // A finite positive scale whose output cannot exist says so.
+  CHECK_THROWS_WITH_AS(F::interpolate(tg::randn({1, 1, 4}), {.scale_factor = {1e300}}),
+                       doctest::Contains("more elements than a tensor can hold"), tg::ShapeError);
 }
 
 TEST_CASE("batch_norm refuses running statistics that require grad, as PyTorch (they would get no gradient)") {

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include <tapegrad/autograd/gradcheck.h>
@@ -135,6 +138,38 @@ TEST_CASE("max_pool2d sends each gradient to its window's maximum, summing where
   CHECK(y.to_vector<double>() == std::vector<double>{9, 9, 9, 9});
   y.sum().backward();
   CHECK(x.grad().to_vector<double>() == std::vector<double>{0, 0, 0, 0, 4, 0, 0, 0, 0});
+}
+
+TEST_CASE("pooling's stride takes what PyTorch's does: {h, w}, an int, a Size2, {} or std::nullopt") {
+  const Tensor x = tg::arange(0.0, 48.0).reshape({1, 1, 6, 8});
+  const Tensor want = F::max_pool2d(x, Size2{3, 2}, Size2{1, 2});
+  CHECK(tg::equal(F::max_pool2d(x, {3, 2}, {1, 2}), want));
+  CHECK(tg::equal(std::get<0>(F::max_pool2d_with_indices(x, {3, 2}, {1, 2})), want));
+  CHECK(tg::equal(tg::nn::MaxPool2d({3, 2}, {1, 2})(x), want));
+  CHECK(tg::equal(F::avg_pool2d(x, 2, {1, 2}), F::avg_pool2d(x, 2, Size2{1, 2})));
+  CHECK(tg::equal(tg::nn::AvgPool2d(2, {2, 1})(x), F::avg_pool2d(x, 2, Size2{2, 1})));
+  // An int, none ({} or std::nullopt: the kernel size), and an optional.
+  CHECK(tg::equal(F::max_pool2d(x, 2, 1), F::max_pool2d(x, 2, Size2{1, 1})));
+  CHECK(tg::equal(F::max_pool2d(x, 2, {}), F::max_pool2d(x, 2, 2)));
+  CHECK(tg::equal(F::max_pool2d(x, 2, std::nullopt), F::max_pool2d(x, 2, 2)));
+  const std::optional<Size2> stride = Size2{2, 1};
+  CHECK(tg::equal(F::max_pool2d(x, 2, stride), F::max_pool2d(x, 2, Size2{2, 1})));
+}
+
+TEST_CASE("max_pool2d: a window's last NaN is its maximum, as PyTorch's CPU kernel") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // One 2x2 window: NaN at 0 and 3 (torch 1.13: index 3), NaN at 1 only,
+  // and no NaN with a tie (the first maximum, index 1).
+  for (const auto& [values, want] : std::vector<std::pair<std::vector<double>, std::int64_t>>{
+           {{nan, 2.0, 4.0, nan}, 3}, {{1.0, nan, 4.0, 2.0}, 1}, {{1.0, 4.0, 4.0, 2.0}, 1}}) {
+    CAPTURE(want);
+    const Tensor x = tg::tensor(values, {1, 1, 2, 2}, tg::kFloat64).set_requires_grad(true);
+    const auto [y, index] = F::max_pool2d_with_indices(x, 2);
+    CHECK(index.item<std::int64_t>() == want);
+    y.sum().backward();
+    const std::vector<double> g = x.grad().to_vector<double>();
+    for (std::int64_t i = 0; i < 4; ++i) CHECK(g[static_cast<std::size_t>(i)] == (i == want ? 1.0 : 0.0));
+  }
 }
 
 TEST_CASE("pooling modules and error messages") {
