@@ -77,6 +77,13 @@ Tensor gelu(const Tensor& x);  // exact (erf) form, as PyTorch's default
 /// @param max the upper bound, or std::nullopt
 /// @throws tg::ValueError when both bounds are absent, tg::DTypeError for a bool x.
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
+/// clamp with one bound, as torch.clamp_min / clamp_max.
+///@{
+Tensor clamp_min(const Tensor& x, double min);
+Tensor clamp_max(const Tensor& x, double max);
+///@}
+/// x * x, as torch.square (pow(x, 2): the same values and gradient 2 x).
+Tensor square(const Tensor& x);
 /// The elementwise larger (smaller) of a and b, broadcast, as torch.maximum / minimum.
 ///@{
 Tensor maximum(const Tensor& a, const Tensor& b);

@@ -73,6 +73,8 @@ class Tensor : public TensorBase {
   /// torch.Tensor.to; recorded for backward when the result is floating (a
   /// cast to an integer type or bool cuts the tape).
   Tensor to(DType dtype) const;
+  /// This tensor in `other`'s dtype, as torch's type_as.
+  Tensor type_as(const Tensor& other) const;
   /// A copy of the data, recorded for backward (gradients flow back to this tensor).
   Tensor clone() const;
   /// This tensor when contiguous, else a contiguous copy (recorded for backward).
@@ -203,6 +205,7 @@ class Tensor : public TensorBase {
   std::vector<Tensor> split(std::int64_t split_size, std::int64_t dim = 0) const;
   std::vector<Tensor> split(const std::vector<std::int64_t>& split_sizes, std::int64_t dim = 0) const;
   std::vector<Tensor> unbind(std::int64_t dim = 0) const;
+  std::vector<Tensor> chunk(std::int64_t chunks, std::int64_t dim = 0) const;
   Tensor movedim(Dims source, Dims destination) const;
   Tensor movedim(std::int64_t source, std::int64_t destination) const;
   Tensor unflatten(std::int64_t dim, Dims sizes) const;
@@ -231,6 +234,9 @@ class Tensor : public TensorBase {
   Tensor tanh() const;
   Tensor gelu() const;
   Tensor clamp(std::optional<double> min, std::optional<double> max) const;
+  Tensor clamp_min(double min) const;
+  Tensor clamp_max(double max) const;
+  Tensor square() const;
   /// Tensor bounds; an undefined one is absent. A template so that clamp({}, {}) stays the scalar form.
   template <std::same_as<Tensor> T>
   Tensor clamp(const T& min, const T& max) const {

@@ -5,6 +5,10 @@
 namespace tg {
 
 Tensor Tensor::to(DType dtype) const { return to_dtype(*this, dtype); }
+Tensor Tensor::type_as(const Tensor& other) const {
+  if (!other.defined()) throw ValueError("type_as: the other tensor is undefined");
+  return to_dtype(*this, other.dtype());
+}
 Tensor Tensor::clone() const { return tg::clone(*this); }
 Tensor Tensor::contiguous() const { return tg::contiguous(*this); }
 
@@ -46,6 +50,9 @@ Tensor Tensor::sigmoid() const { return tg::sigmoid(*this); }
 Tensor Tensor::tanh() const { return tg::tanh(*this); }
 Tensor Tensor::gelu() const { return tg::gelu(*this); }
 Tensor Tensor::clamp(std::optional<double> min, std::optional<double> max) const { return tg::clamp(*this, min, max); }
+Tensor Tensor::clamp_min(double min) const { return tg::clamp_min(*this, min); }
+Tensor Tensor::clamp_max(double max) const { return tg::clamp_max(*this, max); }
+Tensor Tensor::square() const { return tg::square(*this); }
 Tensor Tensor::sin() const { return tg::sin(*this); }
 Tensor Tensor::cos() const { return tg::cos(*this); }
 Tensor Tensor::tan() const { return tg::tan(*this); }
@@ -156,6 +163,7 @@ std::vector<Tensor> Tensor::split(const std::vector<std::int64_t>& split_sizes, 
   return tg::split(*this, split_sizes, dim);
 }
 std::vector<Tensor> Tensor::unbind(std::int64_t dim) const { return tg::unbind(*this, dim); }
+std::vector<Tensor> Tensor::chunk(std::int64_t chunks, std::int64_t dim) const { return tg::chunk(*this, chunks, dim); }
 Tensor Tensor::movedim(Dims source, Dims destination) const { return tg::movedim(*this, source, destination); }
 Tensor Tensor::movedim(std::int64_t source, std::int64_t destination) const {
   return tg::movedim(*this, source, destination);

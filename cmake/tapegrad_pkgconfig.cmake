@@ -83,10 +83,18 @@ else()
   set(pc_libdir "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
   set(pc_includedir "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
+# `pkg-config --variable=distributed tapegrad`: 1 where tg::distributed
+# (over MPI) is in the library, 0 where it was built without MPI.
+if(TAPEGRAD_WITH_MPI)
+  set(pc_distributed 1)
+else()
+  set(pc_distributed 0)
+endif()
 file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/tapegrad.pc @ONLY CONTENT
 "prefix=@pc_prefix@
 libdir=@pc_libdir@
 includedir=@pc_includedir@
+distributed=@pc_distributed@
 
 Name: tapegrad
 Description: Define-by-run autograd tensor engine for C++20

@@ -100,6 +100,8 @@ struct OptionalSize2 : std::optional<Size2> {
   OptionalSize2(std::int64_t height, std::int64_t width) : std::optional<Size2>(Size2(height, width)) {}
   OptionalSize2(Size2 size) : std::optional<Size2>(size) {}                 // NOLINT
   OptionalSize2(std::optional<Size2> size) : std::optional<Size2>(size) {}  // NOLINT
+  OptionalSize2(std::optional<std::int64_t> both)                           // NOLINT
+      : std::optional<Size2>(both ? std::optional<Size2>(Size2(*both)) : std::nullopt) {}
   ///@}
 };
 

@@ -22,9 +22,20 @@ bool TensorImpl::is_contiguous() const {
   return true;
 }
 
-std::int64_t TensorBase::size(std::int64_t dim) const { return checked().sizes[wrap_dim(dim, this->dim(), "size")]; }
+namespace {
+// A 0-d tensor has no size or stride to read: ops accept dim 0 and -1 for it
+// (wrap_dim), but these accessors would read past its empty Dims, so they
+// refuse it, as PyTorch's "Dimension specified as 0 but tensor has no dimensions".
+int accessor_dim(const TensorBase& x, std::int64_t dim, const char* op) {
+  if (x.dim() == 0)
+    throw IndexError(fmt::format("{}: dimension {} out of range: the tensor is 0-d (it has no dimensions)", op, dim));
+  return wrap_dim(dim, x.dim(), op);
+}
+}  // namespace
+
+std::int64_t TensorBase::size(std::int64_t dim) const { return checked().sizes[accessor_dim(*this, dim, "size")]; }
 std::int64_t TensorBase::stride(std::int64_t dim) const {
-  return checked().strides[wrap_dim(dim, this->dim(), "stride")];
+  return checked().strides[accessor_dim(*this, dim, "stride")];
 }
 
 void check_dtype(const TensorBase& x, const char* op, DTypeClass accepted) {

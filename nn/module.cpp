@@ -254,22 +254,38 @@ Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool r
   check_new_name(name, "parameter");
   check_leaf(name, tensor);
   if (tensor.defined() && requires_grad) tensor.set_requires_grad(true);
-  parameters_.push_back({name, tensor, nullptr});
+  parameters_.push_back({name, tensor, nullptr, {}});
   return tensor;
 }
 
 Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
   check_new_name(name, "buffer");
-  buffers_.push_back({name, tensor, nullptr});
+  buffers_.push_back({name, tensor, nullptr, {}});
   return tensor;
+}
+
+void Module::link_last(std::vector<Slot>& slots, MemberGetter getter) {
+  Slot& slot = slots.back();
+  slot.member = std::move(getter);
+  slot.registered = slot.tensor.defined() ? slot.tensor.impl_ptr() : nullptr;
+  slot.tensor = Tensor();  // the member holds it
+}
+
+void Module::throw_not_member_of(const std::string& name) const {
+  throw ValueError(
+      fmt::format("{}: '{}' is registered through a member pointer of a class this module is not", type_name(), name));
 }
 
 void Module::replace_parameter(const std::string& name, const Tensor& tensor) {
   check_leaf(name, tensor);
   for (auto& slot : parameters_)
     if (slot.name == name) {
-      slot.tensor = tensor;
-      if (slot.member) slot.member(*this) = tensor;
+      if (slot.member) {
+        slot.member(*this) = tensor;
+        slot.registered = tensor.defined() ? tensor.impl_ptr() : nullptr;
+      } else {
+        slot.tensor = tensor;
+      }
       return;
     }
   throw ValueError(fmt::format("{}: no parameter named '{}'", type_name(), name));
@@ -317,8 +333,15 @@ void Module::collect(const std::string& prefix, Gather what, bool recurse,
     for (const auto& slot : slots)
       if (const Tensor& t = current(slot); t.defined()) {
         // A member assigned the result of an op (weight = w * 2) would never
-        // get a .grad(): refused here, as at registration.
-        if (&slots == &parameters_) check_leaf(slot.name, t);
+        // get a .grad(): refused when the parameters are listed, as PyTorch
+        // refuses the assignment. Only a member assigned another tensor: a
+        // registered parameter changed in place (an EMA update outside
+        // NoGradGuard) is listed as before, as PyTorch lists it.
+        if (what == Gather::kParameters && slot.member && !t.is_leaf() && slot.registered.lock().get() != t.impl())
+          throw ValueError(
+              fmt::format("{}: parameter '{}' was assigned the result of {}, which would never get a "
+                          "gradient; assign a leaf (x.detach()) or an undefined tensor",
+                          type_name(), slot.name, t.grad_fn_name()));
         out.emplace_back(prefix + slot.name, t);
       }
   };
@@ -408,6 +431,18 @@ void Module::train(bool on) {
 }
 
 void Module::zero_grad(bool set_to_none) { autograd::zero_grad(parameters(), set_to_none); }
+
+Module& Module::requires_grad_(bool requires_grad) {
+  for (auto& t : parameters()) t.set_requires_grad(requires_grad);
+  return *this;
+}
+
+Module& Module::apply(const std::function<void(Module&)>& fn) {
+  require_function(fn, type_name() + ".apply", "the function");
+  for (Module* child : children()) child->apply(fn);
+  fn(*this);
+  return *this;
+}
 
 void Module::to(DType dtype) {
   // As PyTorch's Module.to: only floating dtypes, since integer parameters

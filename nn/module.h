@@ -127,6 +127,12 @@ class Module {
 
   /// Drops (set_to_none, PyTorch 2's default; 1.13's was false) or zeroes every parameter's .grad().
   void zero_grad(bool set_to_none = true);
+  /// Sets requires_grad on every parameter of the tree (freezing it with
+  /// false), as torch's Module.requires_grad_. @returns *this
+  Module& requires_grad_(bool requires_grad = true);
+  /// Calls `fn` on every submodule (depth first) and then on this module, as
+  /// torch's Module.apply (a custom initialisation, say). @returns *this
+  Module& apply(const std::function<void(Module&)>& fn);
   /// Converts every floating parameter and buffer in place, and a parameter's
   /// .grad() with it (as PyTorch's). Only floating dtypes (DTypeError
   /// otherwise). Optimizers keep working: they hold the same tensors and
@@ -166,16 +172,19 @@ class Module {
   /// itself, so assigning it later, as PyTorch's `head.weight =
   /// tok.weight` ties two layers, is what parameters(), state_dict() and
   /// save see; with the other form the registry keeps the first handle.
-  /// The built-in layers register their parameters and buffers this way.
+  /// The layers with named parameter members (Linear, Conv*, Embedding, the
+  /// normalizations, the RNN cells, MultiheadAttention) register them this way.
   /// @throws as the other form
   ///@{
   template <class M>
   void register_parameter(const std::string& name, Tensor M::*member, Tensor tensor, bool requires_grad = true) {
+    check_member_of<M>(name);
     static_cast<M&>(*this).*member = register_parameter(name, std::move(tensor), requires_grad);
     link_last(parameters_, member_getter(member));
   }
   template <class M>
   void register_buffer(const std::string& name, Tensor M::*member, Tensor tensor) {
+    check_member_of<M>(name);
     static_cast<M&>(*this).*member = register_buffer(name, std::move(tensor));
     link_last(buffers_, member_getter(member));
   }
@@ -229,18 +238,28 @@ class Module {
 
   // A registered tensor: its name, its handle, and for a member registered
   // as one (register_parameter(name, &M::member, ...)) how to reach that
-  // member in this module, which then holds the current tensor.
+  // member in this module, which then holds the current tensor (the slot
+  // keeps no handle of its own: a tied-away weight is freed), and which
+  // tensor was registered there (weakly: expired once replaced and freed).
   using MemberGetter = std::function<Tensor&(Module&)>;
   struct Slot {
     std::string name;
     Tensor tensor;
     MemberGetter member;
+    std::weak_ptr<TensorImpl> registered;
   };
   template <class M>
   static MemberGetter member_getter(Tensor M::*member) {
     return [member](Module& m) -> Tensor& { return static_cast<M&>(m).*member; };
   }
-  static void link_last(std::vector<Slot>& slots, MemberGetter getter) { slots.back().member = std::move(getter); }
+  static void link_last(std::vector<Slot>& slots, MemberGetter getter);
+  // A member pointer of a class this module is not would make every read of
+  // it undefined: refused when registered.
+  template <class M>
+  void check_member_of(const std::string& name) const {
+    if (dynamic_cast<const M*>(this) == nullptr) throw_not_member_of(name);
+  }
+  [[noreturn]] void throw_not_member_of(const std::string& name) const;
   // The slot's current tensor: its member's, if it has one.
   const Tensor& current(const Slot& slot) const;
 

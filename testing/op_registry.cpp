@@ -229,6 +229,9 @@ void elementwise(Builder& r) {
         u([](auto& x, Args& a) { return tg::clamp(x, a.scalar(-0.7), a.scalar(0.8)); }));
   r.add("clamp", "min", kUnary, u([](auto& x, Args& a) { return tg::clamp(x, a.scalar(-0.3), std::nullopt); }));
   r.add("clamp", "max", kUnary, u([](auto& x, Args& a) { return tg::clamp(x, std::nullopt, a.scalar(0.4)); }));
+  r.add("clamp_min", "", kUnary, u([](auto& x, Args& a) { return tg::clamp_min(x, a.scalar(-0.3)); }));
+  r.add("clamp_max", "", kUnary, u([](auto& x, Args& a) { return tg::clamp_max(x, a.scalar(0.4)); }));
+  r.add("square", "", kUnary, u([](auto& x, Args&) { return tg::square(x); }));
   r.add("maximum", "", kBinary, b([](auto& x, auto& y, Args&) { return tg::maximum(x, y); }));
   r.add("minimum", "", kBinary, b([](auto& x, auto& y, Args&) { return tg::minimum(x, y); }));
   r.add("where", "tensor, tensor", kBinary, b([](auto& x, auto& y, Args& a) {
@@ -321,6 +324,11 @@ void elementwise(Builder& r) {
   r.add("Tensor::gelu", "", kUnary, u([](auto& x, Args&) { return x.gelu(); })).alias("gelu").types(float_types());
   r.add("Tensor::clamp", "", kUnary, u([](auto& x, Args& a) { return x.clamp(a.scalar(-0.5), a.scalar(0.5)); }))
       .alias("clamp");
+  r.add("Tensor::clamp_min", "", kUnary, u([](auto& x, Args& a) { return x.clamp_min(a.scalar(-0.3)); }))
+      .alias("clamp_min");
+  r.add("Tensor::clamp_max", "", kUnary, u([](auto& x, Args& a) { return x.clamp_max(a.scalar(0.4)); }))
+      .alias("clamp_max");
+  r.add("Tensor::square", "", kUnary, u([](auto& x, Args&) { return x.square(); })).alias("square");
 }
 
 void compare(Builder& r) {
@@ -661,6 +669,7 @@ void shape(Builder& r) {
   r.add("Tensor::contiguous", "", "3x4", u([](auto& x, Args&) { return x.contiguous(); })).alias("contiguous");
   r.add("Tensor::clone", "", "3x4", u([](auto& x, Args&) { return x.clone(); })).alias("clone");
   r.add("Tensor::to", "", "3x4", u([](auto& x, Args&) { return x.to(x.dtype()); })).alias("to_dtype");
+  r.add("Tensor::type_as", "", "3x4", u([](auto& x, Args&) { return x.type_as(x); })).alias("to_dtype");
   r.add("Tensor::detach", "", "3x4", u([](auto& x, Args&) { return x.detach(); })).no_grad();
 }
 
@@ -1015,6 +1024,9 @@ void order_ops(Builder& r) {
           return pieces(in[0].split(sizes(a.shape({2, 1})), a.dim(1)));
         }))
       .alias("split");
+  r.add("Tensor::chunk", "", "3x4 | 3x5",
+        many([pieces](const V& in, Args& a) { return pieces(in[0].chunk(a.count(2), a.dim(1))); }))
+      .alias("chunk");
   r.add("Tensor::unbind", "", "3x4", many([pieces](const V& in, Args& a) { return pieces(in[0].unbind(a.dim(0))); }))
       .alias("unbind");
   r.add("Tensor::movedim", "lists", "2x3x4", u([](auto& x, Args& a) { return x.movedim(a.dims({-1}), a.dims({0})); }))

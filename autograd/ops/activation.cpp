@@ -183,4 +183,13 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
   return y;
 }
 
+Tensor clamp_min(const Tensor& x, double min) {
+  TG_PROFILE_OP("clamp_min", x);
+  return clamp(x, min, std::nullopt);
+}
+Tensor clamp_max(const Tensor& x, double max) {
+  TG_PROFILE_OP("clamp_max", x);
+  return clamp(x, std::nullopt, max);
+}
+
 }  // namespace tg

@@ -545,13 +545,23 @@ Tensor logical_result(const Tensor& x, const Tensor& result) {
   return x.dtype() == kUInt8 ? result.to(kUInt8) : result;
 }
 }  // namespace
-Tensor any(const Tensor& x) { return logical_result(x, x.detach().ne(0.0).sum().gt(0.0)); }
+// Built on ne/eq and sum: the scope names any/all in an error far below
+// (out of memory for sum's int64 copy), not the inner op.
+Tensor any(const Tensor& x) {
+  const detail::CurrentOpScope op("any");
+  return logical_result(x, x.detach().ne(0.0).sum().gt(0.0));
+}
 Tensor any(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  const detail::CurrentOpScope op("any");
   wrap_dim(dim, x.dim(), "any");
   return logical_result(x, x.detach().ne(0.0).sum(dim, keepdim).gt(0.0));
 }
-Tensor all(const Tensor& x) { return logical_result(x, x.detach().eq(0.0).sum().eq(0.0)); }
+Tensor all(const Tensor& x) {
+  const detail::CurrentOpScope op("all");
+  return logical_result(x, x.detach().eq(0.0).sum().eq(0.0));
+}
 Tensor all(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  const detail::CurrentOpScope op("all");
   wrap_dim(dim, x.dim(), "all");
   return logical_result(x, x.detach().eq(0.0).sum(dim, keepdim).eq(0.0));
 }

@@ -128,11 +128,14 @@ Tensor rdiv(const Tensor& a, double b) {
   TG_PROFILE_OP("rdiv", a);
   Tensor y = kernel::rdiv(a, b);
   if (autograd::needs_grad(a))
-    autograd::record("rdiv", {&a}, {&y}, [sa = SavedTensor(a, false), sy = SavedTensor(y, true)](Backward& bw) {
-      // y = b / a;  da = -b dy / a^2, written -dy y / a: its own derivative
-      // is then inf at a = 0 and 0 at a = inf (2 b / a^3), where that of
-      // -b dy / a^2 is 0/0 and inf/inf (as PyTorch's reciprocal(a) * b).
-      bw.add(0, neg(div(mul(bw.grad(), bw.unpack(sy)), bw.unpack(sa))));
+    autograd::record("rdiv", {&a}, {&y}, [sa = SavedTensor(a, false), b](Backward& bw) {
+      // y = b / a;  da = -b dy / a^2, written -dy (b / a) / a: its own
+      // derivative is then inf at a = 0 and 0 at a = inf (2 b / a^3), where
+      // that of -b dy / a^2 is 0/0 and inf/inf (as PyTorch's reciprocal(a) * b).
+      // b / a is computed again rather than saved, so that an in-place
+      // change to y leaves this backward valid, as in PyTorch.
+      const Tensor a = bw.unpack(sa);
+      bw.add(0, neg(div(mul(bw.grad(), rdiv(a, b)), a)));
     });
   return y;
 }
@@ -162,6 +165,8 @@ Tensor pow(const Tensor& x, double exponent) {
     });
   return y;
 }
+
+Tensor square(const Tensor& x) { return pow(x, 2.0); }
 
 Tensor pow(const Tensor& x, const Tensor& exponent) {
   TG_PROFILE_OP("pow", x, exponent);

@@ -266,20 +266,17 @@ Tensor repeat(const Tensor& x, Dims repeats) {
   if (n < x.dim())
     throw ShapeError(fmt::format("repeat: {} repeats {} for a tensor of shape {}; give at least one per dimension", n,
                                  shape_str(repeats), shape_str(x.sizes())));
-  if (2 * n > kMaxDims)
+  if (n > kMaxDims)
     throw ShapeError(fmt::format("repeat: {} repeats {} exceed the {} dimensions a tensor may have", n,
                                  shape_str(repeats), kMaxDims));
-  // Each dim s becomes [r, s] expanded from [1, s], then merged: out[i] = x[i mod s].
-  Dims pairs, expanded, out;
+  // x's shape with leading 1s up to n dims, and the result's.
+  Dims padded, out;
   for (int i = 0; i < n; ++i) {
     if (repeats[i] < 0)
       throw ValueError(fmt::format("repeat: repeats {} hold the negative count {}", shape_str(repeats), repeats[i]));
     const int xd = i - (n - x.dim());
     const std::int64_t s = xd < 0 ? 1 : x.size(xd);
-    pairs.push_back(1);
-    pairs.push_back(s);
-    expanded.push_back(repeats[i]);
-    expanded.push_back(s);
+    padded.push_back(s);
     std::int64_t m = 0;
     if (mul_overflows(repeats[i], s, &m))
       throw ShapeError(
@@ -287,6 +284,26 @@ Tensor repeat(const Tensor& x, Dims repeats) {
     out.push_back(m);
   }
   kernel::check_output_size("repeat", out);
+  if (2 * n > kMaxDims) {
+    // Past 4 dims the pairs below would need more than kMaxDims: one dim at
+    // a time, as r copies side by side (none: an empty slice).
+    Tensor y = tg::reshape(x, padded);
+    bool copied = false;  // as PyTorch's, the result never shares x's memory
+    for (int i = 0; i < n; ++i) {
+      if (repeats[i] == 1) continue;
+      y = repeats[i] == 0 ? tg::narrow(y, i, 0, 0) : tg::cat(std::vector<Tensor>(repeats[i], y), i);
+      copied = repeats[i] != 0;
+    }
+    return copied ? y : tg::clone(y);
+  }
+  // Each dim s becomes [r, s] expanded from [1, s], then merged: out[i] = x[i mod s].
+  Dims pairs, expanded;
+  for (int i = 0; i < n; ++i) {
+    pairs.push_back(1);
+    pairs.push_back(padded[i]);
+    expanded.push_back(repeats[i]);
+    expanded.push_back(padded[i]);
+  }
   return tg::reshape(tg::expand(tg::reshape(x, pairs), expanded), out);
 }
 
@@ -589,7 +606,8 @@ Tensor median(const Tensor& x) {
     if (!x.is_floating_point())
       throw IndexError(fmt::format("median: cannot take the median of an empty {} tensor of shape {}",
                                    dtype_name(x.dtype()), shape_str(x.sizes())));
-    return tg::full({}, std::numeric_limits<double>::quiet_NaN(), {.dtype = x.dtype()});
+    // NaN, recorded as PyTorch's: a backward through it gives x (empty) its gradient.
+    return tg::mul(tg::sum(x), std::numeric_limits<double>::quiet_NaN());
   }
   // As PyTorch's, the gradient of the median of everything is shared evenly
   // among the elements equal to it (NaN among the NaNs), as max()'s is; the

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -47,6 +48,18 @@ DType result_type(const TensorBase& a, const TensorBase& b) {
   if (a0 == b0) return promote_types(a.dtype(), b.dtype());
   const DType dimensioned = a0 ? b.dtype() : a.dtype(), zero_dim = a0 ? a.dtype() : b.dtype();
   return category(zero_dim) > category(dimensioned) ? promote_types(dimensioned, zero_dim) : dimensioned;
+}
+
+DType result_type(std::initializer_list<const TensorBase*> operands) {
+  std::optional<DType> dimensioned, zero_dim;
+  for (const TensorBase* t : operands) {
+    if (!t->defined()) continue;
+    std::optional<DType>& d = t->dim() == 0 ? zero_dim : dimensioned;
+    d = d ? promote_types(*d, t->dtype()) : t->dtype();
+  }
+  if (!dimensioned) return *zero_dim;
+  if (!zero_dim) return *dimensioned;
+  return category(*zero_dim) > category(*dimensioned) ? promote_types(*dimensioned, *zero_dim) : *dimensioned;
 }
 
 namespace {

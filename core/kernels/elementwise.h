@@ -15,6 +15,7 @@
 // - float functions (exp, log, sqrt, sigmoid, tanh, gelu, ...) give float32 on
 //   int64/bool inputs; neg, abs, sign, relu, clamp, maximum keep int64;
 // - sub and neg reject bool, as PyTorch (use logical_not instead).
+#include <initializer_list>
 #include <optional>
 #include <utility>
 
@@ -26,6 +27,9 @@ namespace tg::kernel {
 DType scalar_result_type(DType tensor, double scalar);
 // Result dtype of `a op b` for two tensors (see above).
 DType result_type(const TensorBase& a, const TensorBase& b);
+// The same rule for several operands (undefined ones are skipped; at least
+// one must be defined): clamp's x, min and max.
+DType result_type(std::initializer_list<const TensorBase*> operands);
 
 // ---- arithmetic ------------------------------------------------------------
 TensorBase add(const TensorBase& a, const TensorBase& b, double alpha = 1);  // a + alpha * b

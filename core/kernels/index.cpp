@@ -526,25 +526,31 @@ TensorBase index_fill(const TensorBase& x, std::int64_t dim, const TensorBase& i
 TensorBase nonzero(const TensorBase& x) {
   const TensorBase xc = contiguous(x);
   const int nd = x.dim();
-  std::vector<std::int64_t> coords;
-  std::int64_t count = 0;
+  const Dims sizes = x.sizes();
+  // Counted first, then written straight into the result: no growing
+  // buffer (its doublings needed twice the result and let std::bad_alloc
+  // escape where the result itself fitted), and an allocation that fails
+  // is make_tensor's OutOfMemoryError.
+  TensorBase out;
   dispatch(x.dtype(), [&]<class T>() {
     const T* p = xc.data_ptr<T>();
     const std::int64_t n = xc.numel();
-    Dims pos = Dims::filled(nd, 0);
+    std::int64_t count = 0;
+    for (std::int64_t i = 0; i < n; ++i) count += p[i] != T(0);
+    out = make_tensor({count, nd}, kInt64);
+    if (count == 0 || nd == 0) return;
+    std::int64_t* o = out.data_ptr<std::int64_t>();
     for (std::int64_t i = 0; i < n; ++i) {
-      if (p[i] != T(0)) {
-        ++count;
-        for (int k = 0; k < nd; ++k) coords.push_back(pos[k]);
-      }
+      if (p[i] == T(0)) continue;
+      // The multi-index of flat position i, last dim fastest.
+      std::int64_t rest = i;
       for (int k = nd - 1; k >= 0; --k) {
-        if (++pos[k] < x.size(k)) break;
-        pos[k] = 0;
+        o[k] = rest % sizes[k];
+        rest /= sizes[k];
       }
+      o += nd;
     }
   });
-  TensorBase out = make_tensor({count, nd}, kInt64);
-  if (!coords.empty()) std::memcpy(out.raw_data(), coords.data(), coords.size() * sizeof(std::int64_t));
   return out;
 }
 

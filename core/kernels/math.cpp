@@ -190,6 +190,8 @@ TG_REAL_UNARY(atanh, std::atanh(v))
 TG_REAL_UNARY(erf, std::erf(v))
 TG_REAL_UNARY(erfc, std::erfc(v))
 TG_REAL_UNARY(expm1, std::expm1(v))
+TG_REAL_UNARY(exp2, std::exp2(v))
+TG_REAL_UNARY(reciprocal, decltype(v)(1) / v)
 
 #undef TG_REAL_UNARY
 
@@ -206,8 +208,6 @@ TG_REAL_UNARY(expm1, std::expm1(v))
 TG_REAL_UNARY(erfinv, static_cast<decltype(v)>(erfinv_double(static_cast<double>(v))))
 TG_REAL_UNARY(log2, std::log2(v))
 TG_REAL_UNARY(log10, std::log10(v))
-TG_REAL_UNARY(exp2, std::exp2(v))
-TG_REAL_UNARY(reciprocal, decltype(v)(1) / v)
 
 #undef TG_REAL_UNARY
 
@@ -382,16 +382,14 @@ TensorBase lerp(const TensorBase& start, const TensorBase& end, const TensorBase
 
 TensorBase clamp_tensors(const TensorBase& x, const TensorBase& min, const TensorBase& max) {
   if (!min.defined() && !max.defined()) throw ValueError("clamp: at least one of min and max must be given");
-  DType dt = x.dtype();
+  // PyTorch's result type of the three together: the dimensioned operands'
+  // dtypes promoted, lifted by a 0-d one only of a higher category (a 0-d
+  // float64 x with float32 [3] bounds gives float32). Pairwise, x's own
+  // dtype came back in.
+  const DType dt = result_type({&x, &min, &max});
   Dims shape = x.shape();
-  if (min.defined()) {
-    dt = promote_types(dt, result_type(x, min));
-    shape = broadcast_shapes(shape, min.shape(), "clamp");
-  }
-  if (max.defined()) {
-    dt = promote_types(dt, result_type(x, max));
-    shape = broadcast_shapes(shape, max.shape(), "clamp");
-  }
+  if (min.defined()) shape = broadcast_shapes(shape, min.shape(), "clamp");
+  if (max.defined()) shape = broadcast_shapes(shape, max.shape(), "clamp");
   if (dt == kBool) throw DTypeError("clamp: not supported for bool tensors");
   TensorBase out = make_tensor(shape, dt);
   dispatch_numeric(dt, "clamp", [&]<class T>() {

@@ -412,6 +412,14 @@ TEST_CASE("second derivatives stay exact where a branch not taken overflows: elu
         CAPTURE(i);
         CHECK(near(got[i], want[i], 1e-6));
       }
+      // An in-place change to c / x leaves its backward valid (nothing of it is saved).
+      {
+        const Tensor leaf = r.detach().set_requires_grad(true);
+        Tensor z = c / leaf;
+        z.add_(1.0);
+        z.sum().backward();
+        CHECK(near(leaf.grad().to(kFloat64).to_vector<double>()[1], -c, 1e-6));
+      }
       // First order unchanged: -c / x^2.
       const Tensor leaf = r.detach().set_requires_grad(true);
       const std::vector<double> first = grad({(c / leaf).sum()}, {leaf})[0].to(kFloat64).to_vector<double>();

@@ -109,6 +109,12 @@ function(check_consumer prefix work_dir)
     # A static archive: `pkg-config --static` must give a complete link too.
     list(APPEND pc_modes static)
   endif()
+  # Whether tg::distributed is in the library: 1 or 0.
+  execute_process(COMMAND ${PKG_CONFIG} --variable=distributed tapegrad OUTPUT_VARIABLE pc_distributed
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT pc_distributed MATCHES "^[01]$")
+    message(FATAL_ERROR "${TEST_NAME}: pkg-config --variable=distributed tapegrad gave '${pc_distributed}', not 0 or 1")
+  endif()
   foreach(mode ${pc_modes})
     set(pc_args --cflags --libs)
     if(mode STREQUAL "static")

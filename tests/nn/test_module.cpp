@@ -3,6 +3,7 @@
 // printing, and the containers Sequential and ModuleList.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -535,12 +536,61 @@ TEST_CASE("tying weights by assigning a layer's member: the registry, state_dict
   a.weight = other;
   tg::nn::Linear b = std::move(a);
   CHECK(b.named_parameters().at(0).second.impl() == other.impl());
-  // The result of an op assigned to a member is refused, as at registration.
+  // The result of an op assigned to a member is refused (PyTorch refuses the assignment).
   b.weight = other * 2.0;
-  CHECK_THROWS_WITH_AS(b.parameters(), doctest::Contains("parameter 'weight' must be a leaf"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(b.parameters(), doctest::Contains("parameter 'weight' was assigned the result of mul"),
+                       tg::ValueError);
+  CHECK(b.state_dict().size() == 2);  // saving it is not refused
   // None: an undefined member is not listed, as PyTorch's weight = None.
   b.weight = Tensor();
   CHECK(b.named_parameters().size() == 1);
+  // A registered parameter changed in place outside NoGradGuard (an EMA
+  // update of a frozen copy) is no longer a leaf, yet is listed, saved and
+  // loaded as before, as PyTorch does.
+  tg::nn::Linear ema(2, 2);
+  ema.requires_grad_(false);
+  const Tensor source = tg::ones({2, 2}).set_requires_grad(true);
+  ema.weight.mul_(0.9).add_(source * 0.1);
+  CHECK_FALSE(ema.weight.is_leaf());
+  CHECK(ema.parameters().size() == 2);
+  ema.load_state_dict(ema.state_dict());
+  ema.zero_grad();
+}
+
+namespace {
+// Registers a member of a class it is not: refused, since every read would be undefined.
+struct WrongMember : tg::nn::Module {
+  WrongMember() { register_parameter("w", &tg::nn::Linear::weight, tg::ones({2})); }
+};
+struct Tagged : tg::nn::Module {
+  Tensor scale;
+  Tagged() { register_parameter("scale", &Tagged::scale, tg::ones({3})); }
+};
+}  // namespace
+
+TEST_CASE("member registration: the member's class must be the module's; Module::apply and requires_grad_") {
+  CHECK_THROWS_WITH_AS(WrongMember(), doctest::Contains("'w' is registered through a member pointer of a class"),
+                       tg::ValueError);
+  Tagged t;
+  CHECK(t.scale.requires_grad());
+  t.requires_grad_(false);
+  CHECK_FALSE(t.scale.requires_grad());
+  // apply: children first, then the module, as torch's Module.apply.
+  tg::nn::Sequential seq{tg::nn::Linear(2, 3), tg::nn::ReLU(), tg::nn::Linear(3, 1)};
+  std::vector<std::string> order;
+  seq.apply([&](tg::nn::Module& m) { order.push_back(m.type_name()); });
+  CHECK(order == std::vector<std::string>{"Linear", "ReLU", "Linear", "Sequential"});
+  seq.apply([](tg::nn::Module& m) {
+    if (auto* lin = dynamic_cast<tg::nn::Linear*>(&m)) {
+      tg::NoGradGuard no_grad;
+      lin->weight.fill_(0.5);
+    }
+  });
+  for (const auto& [name, p] : seq.named_parameters())
+    if (name.find("weight") != std::string::npos) CHECK(tg::all(p == 0.5).item<bool>());
+  seq.requires_grad_(false);
+  for (const auto& p : seq.parameters()) CHECK_FALSE(p.requires_grad());
+  CHECK_THROWS_AS(seq.apply(std::function<void(tg::nn::Module&)>()), tg::ValueError);
 }
 
 TEST_CASE("to(dtype) converts each parameter's .grad() with it, as PyTorch's") {

@@ -154,14 +154,19 @@ TEST_CASE("pooling's stride takes what PyTorch's does: {h, w}, an int, a Size2, 
   CHECK(tg::equal(F::max_pool2d(x, 2, std::nullopt), F::max_pool2d(x, 2, 2)));
   const std::optional<Size2> stride = Size2{2, 1};
   CHECK(tg::equal(F::max_pool2d(x, 2, stride), F::max_pool2d(x, 2, Size2{2, 1})));
+  const std::optional<std::int64_t> one = 1, none;
+  CHECK(tg::equal(F::max_pool2d(x, 2, one), F::max_pool2d(x, 2, 1)));
+  CHECK(tg::equal(F::max_pool2d(x, 2, none), F::max_pool2d(x, 2, 2)));
 }
 
 TEST_CASE("max_pool2d: a window's last NaN is its maximum, as PyTorch's CPU kernel") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   // One 2x2 window: NaN at 0 and 3 (torch 1.13: index 3), NaN at 1 only,
   // and no NaN with a tie (the first maximum, index 1).
-  for (const auto& [values, want] : std::vector<std::pair<std::vector<double>, std::int64_t>>{
+  for (const auto& window : std::vector<std::pair<std::vector<double>, std::int64_t>>{
            {{nan, 2.0, 4.0, nan}, 3}, {{1.0, nan, 4.0, 2.0}, 1}, {{1.0, 4.0, 4.0, 2.0}, 1}}) {
+    const std::vector<double>& values = window.first;
+    const std::int64_t want = window.second;  // a plain local: Clang 14's CAPTURE cannot name a structured binding
     CAPTURE(want);
     const Tensor x = tg::tensor(values, {1, 1, 2, 2}, tg::kFloat64).set_requires_grad(true);
     const auto [y, index] = F::max_pool2d_with_indices(x, 2);
