@@ -18,8 +18,8 @@ using tg::Tensor;
 
 TEST_CASE("a 0-d tensor has no size or stride to read: IndexError, as PyTorch") {
   // Made in ways that left stale entries behind the empty shape.
-  for (const Tensor& s : {tg::ones({7})[3], tg::ones({7, 5}).select(1, 2).select(0, 4), tg::ones({7}).sum(0),
-                          tg::scalar_tensor(2.0)}) {
+  for (const Tensor& s :
+       {tg::ones({7})[3], tg::ones({7, 5}).select(1, 2).select(0, 4), tg::ones({7}).sum(0), tg::scalar_tensor(2.0)}) {
     REQUIRE(s.dim() == 0);
     for (const std::int64_t d : {0, -1, 1}) {
       CAPTURE(d);
@@ -95,8 +95,8 @@ TEST_CASE("clamp with tensor bounds: the result type of all three, 0-d x include
 }
 
 TEST_CASE("nonzero: coordinates of every nonzero element, in order, for any rank and layout") {
-  const Tensor x = tg::tensor({0.0, 1.0, 0.0, 2.0, 3.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 5.0}, {}, tg::kFloat64)
-                       .reshape({2, 2, 3});
+  const Tensor x =
+      tg::tensor({0.0, 1.0, 0.0, 2.0, 3.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 5.0}, {}, tg::kFloat64).reshape({2, 2, 3});
   const std::vector<std::int64_t> want = {0, 0, 1, 0, 1, 0, 0, 1, 1, 1, 0, 2, 1, 1, 2};
   CHECK(tg::nonzero(x).shape() == tg::Dims{5, 3});
   CHECK(tg::nonzero(x).to_vector<std::int64_t>() == want);
