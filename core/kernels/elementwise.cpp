@@ -38,6 +38,12 @@ namespace {
 
 int category(DType d) { return d == kBool ? 0 : is_floating(d) ? 2 : 1; }
 
+// The dtype of dimensioned operands beside 0-d ones: a 0-d one counts only
+// when its category is higher.
+DType beside_zero_dim(DType dimensioned, DType zero_dim) {
+  return category(zero_dim) > category(dimensioned) ? promote_types(dimensioned, zero_dim) : dimensioned;
+}
+
 }  // namespace
 
 // PyTorch's rule: a 0-d tensor next to a dimensioned one acts like a scalar,
@@ -46,8 +52,7 @@ int category(DType d) { return d == kBool ? 0 : is_floating(d) ? 2 : 1; }
 DType result_type(const TensorBase& a, const TensorBase& b) {
   const bool a0 = a.dim() == 0, b0 = b.dim() == 0;
   if (a0 == b0) return promote_types(a.dtype(), b.dtype());
-  const DType dimensioned = a0 ? b.dtype() : a.dtype(), zero_dim = a0 ? a.dtype() : b.dtype();
-  return category(zero_dim) > category(dimensioned) ? promote_types(dimensioned, zero_dim) : dimensioned;
+  return a0 ? beside_zero_dim(b.dtype(), a.dtype()) : beside_zero_dim(a.dtype(), b.dtype());
 }
 
 DType result_type(std::initializer_list<const TensorBase*> operands) {
@@ -59,7 +64,7 @@ DType result_type(std::initializer_list<const TensorBase*> operands) {
   }
   if (!dimensioned) return *zero_dim;
   if (!zero_dim) return *dimensioned;
-  return category(*zero_dim) > category(*dimensioned) ? promote_types(*dimensioned, *zero_dim) : *dimensioned;
+  return beside_zero_dim(*dimensioned, *zero_dim);
 }
 
 namespace {
