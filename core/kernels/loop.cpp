@@ -1,6 +1,7 @@
 #include <tapegrad/core/kernels/loop.h>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 
 #include <omp.h>
@@ -25,36 +26,59 @@ Dims broadcast_strides(const TensorBase& t, const Dims& shape) {
 template <std::size_t N>
 LoopPlan<N> make_plan(const Dims& shape, const std::array<const TensorBase*, N>& operands) {
   LoopPlan<N> plan;
-  std::array<Dims, N> elem;
+  std::array<Dims, N> bytes;  // each operand's strides over `shape`, in bytes
   for (std::size_t k = 0; k < N; ++k) {
-    elem[k] = broadcast_strides(*operands[k], shape);
+    bytes[k] = broadcast_strides(*operands[k], shape);
+    const auto size = static_cast<std::int64_t>(itemsize(operands[k]->dtype()));
+    for (int d = 0; d < shape.size(); ++d) bytes[k][d] *= size;
     plan.data[k] = static_cast<char*>(operands[k]->raw_data());
+    plan.itemsize[k] = size;
   }
-  // Keep dims of size != 1, innermost last, merging a dim into the one
-  // inside it when every operand steps through both as one run.
+  // The dims of size != 1, outermost first as the output lies in memory. A
+  // fresh output is contiguous and keeps the dims' order; an output that is
+  // a transposed view (an in-place op on x.t()) is walked in memory order.
+  std::array<int, kMaxDims> order{};
+  int kept = 0;
+  for (int d = 0; d < shape.size(); ++d)
+    if (shape[d] != 1) order[static_cast<std::size_t>(kept++)] = d;
+  std::stable_sort(order.begin(), order.begin() + kept, [&](int a, int b) { return bytes[0][a] > bytes[0][b]; });
+  // Merge a dim into the one outside it when every operand steps through
+  // both as one run.
   int nd = 0;
-  for (int d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
+  for (int i = 0; i < kept; ++i) {
+    const int d = order[static_cast<std::size_t>(i)];
     bool merge = nd > 0;
-    for (std::size_t k = 0; k < N && merge; ++k)
-      merge =
-          plan.strides[k][nd - 1] == elem[k][d] * shape[d] * static_cast<std::int64_t>(itemsize(operands[k]->dtype()));
+    for (std::size_t k = 0; k < N && merge; ++k) merge = plan.strides[k][nd - 1] == bytes[k][d] * shape[d];
     if (merge) {
       plan.shape[nd - 1] *= shape[d];
-      for (std::size_t k = 0; k < N; ++k)
-        plan.strides[k][nd - 1] = elem[k][d] * static_cast<std::int64_t>(itemsize(operands[k]->dtype()));
+      for (std::size_t k = 0; k < N; ++k) plan.strides[k][nd - 1] = bytes[k][d];
     } else {
       plan.shape.push_back(shape[d]);
-      for (std::size_t k = 0; k < N; ++k)
-        plan.strides[k].push_back(elem[k][d] * static_cast<std::int64_t>(itemsize(operands[k]->dtype())));
+      for (std::size_t k = 0; k < N; ++k) plan.strides[k].push_back(bytes[k][d]);
       ++nd;
     }
   }
+  plan.numel = shape.product();
   if (nd == 0) {
     plan.shape.push_back(1);
     for (std::size_t k = 0; k < N; ++k) plan.strides[k].push_back(0);
+    return plan;
   }
-  plan.numel = shape.product();
+  // Tiles, for an input whose innermost steps are a cache line or more apart
+  // while another of its dims steps within a line: the first such input
+  // chooses that dim. Below the L1 cache's size every line stays anyway.
+  constexpr std::int64_t kL1 = 32 * 1024;
+  if (nd < 2 || plan.numel * static_cast<std::int64_t>(itemsize(operands[0]->dtype())) < kL1) return plan;
+  for (std::size_t k = 1; k < N && plan.tile_dim < 0; ++k) {
+    if (plan.strides[k][nd - 1] < kTileLine) continue;
+    int best = -1;
+    for (int d = 0; d < nd - 1; ++d) {
+      const std::int64_t s = plan.strides[k][d];
+      if (s > 0 && s < kTileLine && (best < 0 || s < plan.strides[k][best])) best = d;
+    }
+    plan.tile_dim = best;
+  }
+  if (plan.tile_dim >= 0) plan.tile_cols = kTileBytes / *std::max_element(plan.itemsize.begin(), plan.itemsize.end());
   return plan;
 }
 
@@ -93,6 +117,97 @@ void run_rows(const LoopPlan<N>& p, std::int64_t begin, std::int64_t end, RowRef
   }
 }
 
+// The tiles of a tiled plan, numbered with the tile's row fastest (down
+// tile_dim), then its column, then the other dims (the innermost first).
+template <std::size_t N>
+struct Tiles {
+  std::int64_t rows, cols;  // how many tiles along tile_dim and along the innermost dim
+  std::int64_t count;       // tiles in all
+
+  explicit Tiles(const LoopPlan<N>& p)
+      : rows((p.shape[p.tile_dim] + kTileRows - 1) / kTileRows),
+        cols((p.shape[p.shape.size() - 1] + p.tile_cols - 1) / p.tile_cols),
+        count(p.numel / (p.shape[p.tile_dim] * p.shape[p.shape.size() - 1]) * rows * cols) {}
+};
+
+// Copies the rows x count block of an input at `from` (byte strides `down`
+// along the rows, `across` along them) to `to`, row after row. Reads go down
+// the columns, in the order the input lies in memory.
+template <class T>
+void gather_tile(const char* from, std::int64_t down, std::int64_t across, std::int64_t rows, std::int64_t count,
+                 char* to) {
+  T* out = reinterpret_cast<T*>(to);
+  for (std::int64_t j = 0; j < count; ++j) {
+    const char* column = from + j * across;
+    for (std::int64_t i = 0; i < rows; ++i) std::memcpy(out + i * count + j, column + i * down, sizeof(T));
+  }
+}
+
+// Every dtype is 1, 2, 4 or 8 bytes (dtype.h).
+void gather_tile(std::int64_t size, const char* from, std::int64_t down, std::int64_t across, std::int64_t rows,
+                 std::int64_t count, char* to) {
+  switch (size) {
+    case 1:
+      return gather_tile<std::uint8_t>(from, down, across, rows, count, to);
+    case 2:
+      return gather_tile<std::uint16_t>(from, down, across, rows, count, to);
+    case 4:
+      return gather_tile<std::uint32_t>(from, down, across, rows, count, to);
+    default:
+      return gather_tile<std::uint64_t>(from, down, across, rows, count, to);
+  }
+}
+
+// Calls the row for every row of tiles [begin, end) of a tiled plan. An
+// input that runs across the rows (its innermost stride a cache line or
+// more) is first copied into a buffer the rows then read contiguously: the
+// copy reads its cache lines in order, and the row meets its fast path.
+template <std::size_t N>
+void run_tiles(const LoopPlan<N>& p, const Tiles<N>& tiles, std::int64_t begin, std::int64_t end, RowRef<N> row) {
+  const int nd = p.shape.size(), td = p.tile_dim, inner = nd - 1;
+  std::array<std::int64_t, N> inner_stride;
+  std::array<bool, N> gather{};
+  for (std::size_t k = 0; k < N; ++k) {
+    gather[k] = k > 0 && p.strides[k][inner] >= kTileLine;
+    inner_stride[k] = gather[k] ? p.itemsize[k] : p.strides[k][inner];
+  }
+  alignas(64) char buffers[N > 1 ? N - 1 : 1][kTileRows * kTileBytes];  // for the inputs
+  for (std::int64_t t = begin; t < end; ++t) {
+    std::int64_t rest = t;
+    const std::int64_t i0 = rest % tiles.rows * kTileRows;
+    rest /= tiles.rows;
+    const std::int64_t j0 = rest % tiles.cols * p.tile_cols;
+    rest /= tiles.cols;
+    std::array<char*, N> base = p.data;
+    for (int d = inner - 1; d >= 0; --d) {
+      if (d == td) continue;
+      const std::int64_t at = rest % p.shape[d];
+      rest /= p.shape[d];
+      for (std::size_t k = 0; k < N; ++k) base[k] += at * p.strides[k][d];
+    }
+    const std::int64_t rows = std::min(p.shape[td] - i0, kTileRows);
+    const std::int64_t count = std::min(p.shape[inner] - j0, p.tile_cols);
+    for (std::size_t k = 0; k < N; ++k) base[k] += i0 * p.strides[k][td] + j0 * p.strides[k][inner];
+    for (std::size_t k = 1; k < N; ++k)
+      if (gather[k])
+        gather_tile(p.itemsize[k], base[k], p.strides[k][td], p.strides[k][inner], rows, count, buffers[k - 1]);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      std::array<char*, N> ptr;
+      ptr[0] = base[0] + i * p.strides[0][td];
+      for (std::size_t k = 1; k < N; ++k)
+        ptr[k] = gather[k] ? buffers[k - 1] + i * count * p.itemsize[k] : base[k] + i * p.strides[k][td];
+      row.call(row.row, ptr, inner_stride, count);
+    }
+  }
+}
+
+// The rows of [begin, end) of the plan's work units: elements, or tiles.
+template <std::size_t N>
+void run_units(const LoopPlan<N>& p, std::int64_t begin, std::int64_t end, RowRef<N> row) {
+  if (p.tile_dim >= 0) run_tiles(p, Tiles<N>(p), begin, end, row);
+  else run_rows(p, begin, end, row);
+}
+
 }  // namespace
 
 template <std::size_t N>
@@ -100,8 +215,9 @@ void for_each_row(const LoopPlan<N>& p, RowRef<N> row) {
   if (p.numel == 0) return;
   FlushDenormalGuard flush;
   const int threads = p.numel >= kParallelThreshold && !in_parallel_region() ? detail::team_size() : 1;
+  const std::int64_t units = p.tile_dim >= 0 ? Tiles<N>(p).count : p.numel;
   if (threads <= 1) {
-    run_rows(p, 0, p.numel, row);
+    run_units(p, 0, units, row);
     return;
   }
   const bool keep = detail::keep_denormals > 0;
@@ -111,9 +227,9 @@ void for_each_row(const LoopPlan<N>& p, RowRef<N> row) {
     FlushDenormalGuard worker_flush;  // MXCSR is per thread
     const std::int64_t t = omp_get_thread_num();
     const std::int64_t nt = omp_get_num_threads();
-    const std::int64_t chunk = (p.numel + nt - 1) / nt;
-    const std::int64_t b = t * chunk, e = std::min(p.numel, b + chunk);
-    if (b < e) run_rows(p, b, e, row);
+    const std::int64_t chunk = (units + nt - 1) / nt;
+    const std::int64_t b = t * chunk, e = std::min(units, b + chunk);
+    if (b < e) run_units(p, b, e, row);
   }
 }
 
