@@ -557,8 +557,7 @@ std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t di
     if (k < 0 || k > t.size(d))
       throw IndexError(fmt::format("topk: k = {} is out of range for dimension {} of size {} (shape {})", k, d,
                                    t.size(d), shape_str(x.sizes())));
-    const Tensor order = kernel::sort_indices(t, d, largest);
-    const Tensor idx = kernel::contiguous(kernel::slice(order, {d, 0, k, 1}));
+    const Tensor idx = kernel::sorted_range_indices(t, d, 0, k, largest);
     return std::tuple<Tensor, Tensor>{take_along(t, d, idx, "topk"), idx};
   });
 }
@@ -572,8 +571,7 @@ std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t k, std::int64_
           fmt::format("kthvalue: k = {} is out of range for dimension {} of size {} (shape {}); "
                       "expected 1 <= k <= {}",
                       k, d, t.size(d), shape_str(x.sizes()), t.size(d)));
-    const Tensor order = kernel::sort_indices(t, d, false);
-    const Tensor idx = kernel::contiguous(kernel::slice(order, {d, k - 1, 1, 1}));
+    const Tensor idx = kernel::sorted_range_indices(t, d, k - 1, k, false);
     Tensor v = take_along(t, d, idx, "kthvalue");
     if (keepdim || x.dim() == 0) return std::tuple<Tensor, Tensor>{v, idx};
     return std::tuple<Tensor, Tensor>{tg::squeeze(v, d), kernel::squeeze(idx, d)};
@@ -584,16 +582,13 @@ namespace {
 
 // The lower median's index along d (keepdim), or the first NaN's, as PyTorch.
 Tensor median_index(const Tensor& t, int d) {
-  const Tensor order = kernel::sort_indices(t, d, false);
-  const std::int64_t n = t.size(d);
-  Tensor idx = kernel::contiguous(kernel::slice(order, {d, (n - 1) / 2, 1, 1}));
+  const std::int64_t lower = (t.size(d) - 1) / 2;
+  Tensor idx = kernel::sorted_range_indices(t, d, lower, lower + 1, false);
   if (!t.is_floating_point()) return idx;
-  // NaNs sort last: a slice with any has one at its end; its first NaN is
-  // the smallest index among them, and sort's stability puts it first.
-  const Tensor last = kernel::slice(order, {d, n - 1, 1, 1});
-  const Tensor last_value = kernel::gather(t, d, last);
-  const Tensor any_nan = tg::isnan(last_value);
-  const Tensor first_nan = kernel::argmax(kernel::to(tg::isnan(t), kInt64), d, true);
+  // argmax of isnan is the first NaN's index, or 0 in a slice without NaN.
+  const TensorBase nan = kernel::to(tg::isnan(t), kInt64);
+  const TensorBase first_nan = kernel::argmax(nan, d, true);
+  const Tensor any_nan = kernel::to(kernel::gather(nan, d, first_nan), kBool);
   return tg::where(any_nan, kernel::to(first_nan, kFloat64), kernel::to(idx, kFloat64)).to(kInt64);
 }
 

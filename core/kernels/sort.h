@@ -39,6 +39,12 @@ std::tuple<TensorBase, TensorBase> cummin(const TensorBase& x, std::int64_t dim)
 // PyTorch). Always stable: equal values keep their order, ascending or descending.
 TensorBase sort_indices(const TensorBase& x, std::int64_t dim, bool descending);
 
+// sort_indices(x, dim, descending) sliced to [begin, end) along `dim`, the
+// same indices, found by partial selection: O(n log(end - begin)) a row, not
+// O(n log n) (topk's k, kthvalue's and median's one rank).
+TensorBase sorted_range_indices(const TensorBase& x, std::int64_t dim, std::int64_t begin, std::int64_t end,
+                                bool descending);
+
 // The int64 index along `dim` (kept, of size 1) of the mode: the smallest of
 // the most frequent values, at its last occurrence (PyTorch's CPU result).
 // Each NaN counts as a value of its own, after every number.
