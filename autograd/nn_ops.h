@@ -308,6 +308,49 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
                   const Tensor& bias = {}, StrictBool training = false, double momentum = 0.1, double eps = 1e-5);
 
+/// Instance normalisation, as torch.nn.functional.instance_norm: each (sample,
+/// channel) of x [N, C, ...] normalised over its positions (biased variance),
+/// then weight and bias [C] (either may be undefined) per channel. With
+/// use_input_stats (the default) the statistics are the input's own, and when
+/// running_mean and running_var are given they are updated in place with the
+/// batch mean of the per-instance statistics (the variance unbiased):
+///   running = (1 - momentum) * running + momentum * mean over N.
+/// Without use_input_stats the running statistics normalise every instance.
+/// @param x               [N, C, ...], floating point, with more than one position per instance
+/// @param running_mean    [C] or undefined
+/// @param running_var     [C] or undefined
+/// @param weight          [C] scale, or undefined
+/// @param bias            [C] shift, or undefined
+/// @param use_input_stats normalise by each instance's statistics (and update the running ones)
+/// @param momentum        the weight of the batch in the update
+/// @param eps             added to the variance
+/// @throws tg::ShapeError for x of fewer than 2 dims or parameters not [C],
+///   tg::ValueError for one position per instance with use_input_stats, for
+///   only one running statistic, or for no running statistics without
+///   use_input_stats, tg::DTypeError for a non-floating x.
+Tensor instance_norm(const Tensor& x, const Tensor& running_mean = {}, const Tensor& running_var = {},
+                     const Tensor& weight = {}, const Tensor& bias = {}, StrictBool use_input_stats = true,
+                     double momentum = 0.1, double eps = 1e-5);
+
+// ---- autograd/ops/distance.cpp -------------------------------------------------------
+/// x / max(||x||_p, eps) along dim, as torch.nn.functional.normalize.
+/// @throws tg::DTypeError for a non-floating x, tg::IndexError for dim out of range.
+Tensor normalize(const Tensor& x, double p = 2, std::int64_t dim = 1, double eps = 1e-12);
+/// The cosine of the angle between x1 and x2 along dim, as
+/// torch.nn.functional.cosine_similarity (PyTorch 1.13): x1 and x2 broadcast
+/// and converted to their common dtype, which must be floating point; each
+/// divided by max(its 2-norm, eps), then the product summed along dim. Where
+/// a norm is below eps the gradient is PyTorch 1.13's (its clamp also
+/// rescales the norm's own derivative, to x / eps).
+/// @throws tg::ShapeError for shapes that do not broadcast, tg::DTypeError
+///   for an integer common dtype, tg::IndexError for dim out of range.
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim = 1, double eps = 1e-8);
+/// ||x1 - x2 + eps||_p over the last dim of the broadcast shape, as
+/// torch.nn.functional.pairwise_distance.
+/// @throws tg::ShapeError for shapes that do not broadcast, tg::DTypeError for an integer common dtype.
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p = 2, double eps = 1e-6,
+                         StrictBool keepdim = false);
+
 // ---- autograd/ops/embedding.cpp ----------------------------------------------------
 /// An embedding lookup, as torch.nn.functional.embedding.
 /// Rows of weight [num_embeddings, dim] picked by int64 (or int32) indices of any shape:

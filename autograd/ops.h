@@ -71,6 +71,11 @@ Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor gelu(const Tensor& x);  // exact (erf) form, as PyTorch's default
 ///@}
+/// gelu with PyTorch's `approximate` argument: "none" is the exact erf form
+/// above, "tanh" is x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as
+/// torch.nn.functional.gelu(x, approximate='tanh').
+/// @throws tg::ValueError for another approximate, tg::DTypeError for a non-floating x.
+Tensor gelu(const Tensor& x, std::string_view approximate);
 /// x limited to [min, max], as torch.clamp; an absent bound is not applied.
 /// @param x   the input (not bool)
 /// @param min the lower bound, or std::nullopt
@@ -220,10 +225,15 @@ Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol
 // ---- autograd/ops/activation_functions.cpp (also in tg::nn::functional) ----------
 /// Activation functions with torch.nn.functional's formulas and defaults.
 /// softplus (log(1 + e^(beta x)) / beta, linear above `threshold`), silu,
-/// elu, selu, celu, mish, hardtanh (clamped to [min_val, max_val]),
-/// hardswish, hardsigmoid, logsigmoid, softsign, and glu (the first half of
-/// `dim` times the sigmoid of the second; that dim's size must be even).
-/// @throws tg::DTypeError for a dtype the op does not take, tg::ShapeError for glu on an odd size.
+/// elu, selu, celu, mish, hardtanh (clamped to [min_val, max_val]), relu6
+/// (hardtanh to [0, 6]), hardswish, hardsigmoid, logsigmoid, softsign, glu
+/// (the first half of `dim` times the sigmoid of the second; that dim's size
+/// must be even), and prelu (x where x > 0, else weight * x, with weight [C]
+/// along dim 1 or a single weight for all; inputs of fewer than 2 dims have
+/// one channel).
+/// @throws tg::DTypeError for a dtype the op does not take (prelu: a weight of
+///   another dtype than x), tg::ShapeError for glu on an odd size or a prelu
+///   weight that is not 0-d/1-d of 1 or C elements.
 ///@{
 Tensor softplus(const Tensor& x, double beta = 1, double threshold = 20);
 Tensor silu(const Tensor& x);
@@ -232,11 +242,13 @@ Tensor selu(const Tensor& x);
 Tensor celu(const Tensor& x, double alpha = 1);
 Tensor mish(const Tensor& x);
 Tensor hardtanh(const Tensor& x, double min_val = -1, double max_val = 1);
+Tensor relu6(const Tensor& x);
 Tensor hardswish(const Tensor& x);
 Tensor hardsigmoid(const Tensor& x);
 Tensor logsigmoid(const Tensor& x);
 Tensor softsign(const Tensor& x);
 Tensor glu(const Tensor& x, std::int64_t dim = -1);
+Tensor prelu(const Tensor& x, const Tensor& weight);
 ///@}
 
 /// Operators for the arithmetic ops above and the comparisons. + - * / and unary - are add, sub,

@@ -1,8 +1,11 @@
 #include <tapegrad/nn/activation.h>
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/nn/init.h>
 
 namespace tg::nn {
 
@@ -11,7 +14,24 @@ Tensor ReLU::forward(const Tensor& input) { return relu(input); }
 Tensor LeakyReLU::forward(const Tensor& input) { return leaky_relu(input, negative_slope); }
 std::string LeakyReLU::extra_repr() const { return "negative_slope=" + detail::py_float(negative_slope); }
 
-Tensor GELU::forward(const Tensor& input) { return gelu(input); }
+GELU::GELU(std::string approximate) : approximate(std::move(approximate)) {
+  if (this->approximate != "none" && this->approximate != "tanh")
+    throw ValueError(fmt::format("GELU: approximate must be \"none\" or \"tanh\", got \"{}\"", this->approximate));
+}
+Tensor GELU::forward(const Tensor& input) { return approximate == "none" ? gelu(input) : gelu(input, approximate); }
+std::string GELU::extra_repr() const { return fmt::format("approximate='{}'", approximate); }
+
+Tensor ReLU6::forward(const Tensor& input) { return relu6(input); }
+
+PReLU::PReLU(PReLUOptions options) : num_parameters(options.num_parameters), init(options.init) {
+  if (num_parameters < 1)
+    throw ValueError(fmt::format("PReLU: num_parameters must be at least 1, got {}", num_parameters));
+  register_parameter("weight", &PReLU::weight, empty({num_parameters}));
+  reset_parameters();
+}
+Tensor PReLU::forward(const Tensor& input) { return prelu(input, weight); }
+std::string PReLU::extra_repr() const { return fmt::format("num_parameters={}", num_parameters); }
+void PReLU::reset_parameters() { init::constant_(weight, init); }
 
 Tensor Sigmoid::forward(const Tensor& input) { return sigmoid(input); }
 

@@ -2,6 +2,7 @@
 /// @file
 /// Activation modules: thin wrappers over the ops of autograd/ops.h.
 #include <cstdint>
+#include <string>
 
 #include <tapegrad/nn/module.h>
 
@@ -30,13 +31,50 @@ class LeakyReLU : public Module {
   double negative_slope;  ///< the slope for x < 0
 };
 
-/// x * Phi(x), Phi the standard normal CDF: the exact (erf) form, as PyTorch's
-/// default (torch.nn.GELU).
+/// x * Phi(x), Phi the standard normal CDF (torch.nn.GELU): the exact (erf)
+/// form by default, or with approximate "tanh" the tanh approximation
+/// x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 class GELU : public Module {
  public:
+  /// approximate is "none" (exact) or "tanh".
+  /// @throws tg::ValueError for another approximate (PyTorch refuses it only in forward).
+  explicit GELU(std::string approximate = "none");
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "GELU"; }
-  std::string extra_repr() const override { return "approximate='none'"; }
+  std::string extra_repr() const override;
+  std::string approximate;  ///< "none" or "tanh"
+};
+
+/// min(max(x, 0), 6), elementwise (torch.nn.ReLU6).
+class ReLU6 : public Module {
+ public:
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "ReLU6"; }
+};
+
+/// Options of PReLU.
+struct PReLUOptions {
+  std::int64_t num_parameters = 1;  ///< 1 (one slope for all channels) or the number of channels C
+  double init = 0.25;               ///< the slopes' initial value
+};
+
+/// x where x > 0, else a * x, with a learned slope a per channel (dim 1) or one
+/// for all (torch.nn.PReLU).
+class PReLU : public Module {
+ public:
+  /// num_parameters slopes (1, or the input's channels), each starting at init.
+  /// @throws tg::ValueError for num_parameters < 1.
+  explicit PReLU(PReLUOptions options = {});
+  /// The same with PyTorch's positional arguments.
+  explicit PReLU(std::int64_t num_parameters, double init = 0.25) : PReLU(PReLUOptions{num_parameters, init}) {}
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "PReLU"; }
+  std::string extra_repr() const override;
+  void reset_parameters();  ///< every slope back to init
+
+  std::int64_t num_parameters;  ///< the number of slopes
+  double init;                  ///< their initial value
+  Tensor weight;                ///< [num_parameters], the slopes
 };
 
 /// 1 / (1 + exp(-x)), elementwise (torch.nn.Sigmoid).

@@ -14,6 +14,7 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -34,8 +35,11 @@ namespace tg::nn::functional {
 inline Tensor relu(const Tensor& x) { return tg::relu(x); }
 /// tg::leaky_relu, as torch.nn.functional.leaky_relu.
 inline Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01) { return tg::leaky_relu(x, negative_slope); }
-/// tg::gelu, as torch.nn.functional.gelu.
-inline Tensor gelu(const Tensor& x) { return tg::gelu(x); }
+/// tg::gelu, as torch.nn.functional.gelu: approximate "none" (the exact erf
+/// form) or "tanh"; anything else is a tg::ValueError.
+inline Tensor gelu(const Tensor& x, std::string_view approximate = "none") {
+  return approximate == "none" ? tg::gelu(x) : tg::gelu(x, approximate);
+}
 /// tg::sigmoid, as torch.nn.functional.sigmoid.
 inline Tensor sigmoid(const Tensor& x) { return tg::sigmoid(x); }
 /// tg::tanh, as torch.nn.functional.tanh.
@@ -58,6 +62,10 @@ inline Tensor mish(const Tensor& x) { return tg::mish(x); }
 inline Tensor hardtanh(const Tensor& x, double min_val = -1, double max_val = 1) {
   return tg::hardtanh(x, min_val, max_val);
 }
+/// tg::relu6, as torch.nn.functional.relu6.
+inline Tensor relu6(const Tensor& x) { return tg::relu6(x); }
+/// tg::prelu, as torch.nn.functional.prelu: weight [C] along dim 1, or one weight.
+inline Tensor prelu(const Tensor& x, const Tensor& weight) { return tg::prelu(x, weight); }
 /// tg::hardswish, as torch.nn.functional.hardswish.
 inline Tensor hardswish(const Tensor& x) { return tg::hardswish(x); }
 /// tg::hardsigmoid, as torch.nn.functional.hardsigmoid.
@@ -188,6 +196,27 @@ inline Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tens
                          const Tensor& weight = {}, const Tensor& bias = {}, StrictBool training = false,
                          double momentum = 0.1, double eps = 1e-5) {
   return tg::batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
+}
+/// tg::instance_norm, as torch.nn.functional.instance_norm.
+inline Tensor instance_norm(const Tensor& x, const Tensor& running_mean = {}, const Tensor& running_var = {},
+                            const Tensor& weight = {}, const Tensor& bias = {}, StrictBool use_input_stats = true,
+                            double momentum = 0.1, double eps = 1e-5) {
+  return tg::instance_norm(x, running_mean, running_var, weight, bias, use_input_stats, momentum, eps);
+}
+
+// ---- distances (autograd/ops/distance.cpp) ------------------------------------------
+/// tg::normalize, as torch.nn.functional.normalize: x / max(||x||_p, eps) along dim.
+inline Tensor normalize(const Tensor& x, double p = 2, std::int64_t dim = 1, double eps = 1e-12) {
+  return tg::normalize(x, p, dim, eps);
+}
+/// tg::cosine_similarity, as torch.nn.functional.cosine_similarity (x1 and x2 broadcast).
+inline Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim = 1, double eps = 1e-8) {
+  return tg::cosine_similarity(x1, x2, dim, eps);
+}
+/// tg::pairwise_distance, as torch.nn.functional.pairwise_distance.
+inline Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p = 2, double eps = 1e-6,
+                                StrictBool keepdim = false) {
+  return tg::pairwise_distance(x1, x2, p, eps, keepdim);
 }
 
 /// tg::embedding, as torch.nn.functional.embedding.

@@ -1,11 +1,13 @@
 #include <tapegrad/nn/init.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/linalg.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/random.h>
 
@@ -143,6 +145,47 @@ Tensor kaiming_normal_(const Tensor& tensor, double a, FanMode mode, Nonlinearit
   if (tensor.numel() == 0) return tensor;
   const double std = calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(fan(tensor, mode)));
   return normal_(tensor, 0, std, generator);
+}
+
+Tensor trunc_normal_(const Tensor& tensor, double mean, double std, double a, double b, Generator* generator) {
+  require_floating(tensor, "trunc_normal_");
+  if (!(std >= 0)) throw ValueError(fmt::format("init.trunc_normal_: std must be non-negative, got {}", std));
+  if (std::isnan(mean) || std::isnan(a) || std::isnan(b) || !(a <= b))
+    throw ValueError(
+        fmt::format("init.trunc_normal_: expected a <= b and no NaN, got mean={}, a={}, b={}", mean, a, b));
+  NoGradGuard no_grad;
+  Tensor t = tensor;
+  if (std == 0) {  // the method below would give erfinv(+-1) * 0 = NaN at the ends
+    t.fill_(std::clamp(mean, a, b));
+    return t;
+  }
+  // The normal CDF at the bounds; u uniform in (cdf(a), cdf(b)) scaled to
+  // (2 cdf(a) - 1, 2 cdf(b) - 1), where erfinv(u) sqrt(2) is the inverse CDF.
+  const auto cdf = [](double x) { return (1 + std::erf(x / std::sqrt(2.0))) / 2; };
+  const double lo = 2 * cdf((a - mean) / std) - 1, hi = 2 * cdf((b - mean) / std) - 1;
+  const Tensor u = tg::add(tg::mul(rand(t.shape(), {.dtype = kFloat64}, generator), hi - lo), lo);
+  t.copy_(tg::clamp(tg::add(tg::mul(tg::erfinv(u), std * std::sqrt(2.0)), mean), a, b));
+  return t;
+}
+
+Tensor orthogonal_(const Tensor& tensor, double gain, Generator* generator) {
+  require_floating(tensor, "orthogonal_");
+  if (tensor.dim() < 2)
+    throw ValueError(fmt::format("init.orthogonal_: only tensors with 2 or more dimensions are supported, got shape {}",
+                                 shape_str(tensor.sizes())));
+  if (tensor.numel() == 0) return tensor;
+  NoGradGuard no_grad;
+  const std::int64_t rows = tensor.size(0), cols = tensor.numel() / rows;
+  // QR of the tall orientation: Q's columns are orthonormal.
+  Tensor flat = randn({rows, cols}, {.dtype = kFloat64}, generator);
+  if (rows < cols) flat = tg::transpose(flat, 0, 1);
+  auto [q, r] = linalg::qr(flat);
+  // Multiplying column j by sign(R_jj) makes the factorisation unique, and Q Haar-distributed.
+  q = tg::mul(q, tg::sign(tg::diagonal(r)));
+  if (rows < cols) q = tg::transpose(q, 0, 1);
+  Tensor t = tensor;
+  t.copy_(tg::reshape(tg::mul(q, gain), t.shape()));
+  return t;
 }
 
 }  // namespace tg::nn::init

@@ -82,4 +82,22 @@ Tensor kaiming_uniform_(const Tensor& tensor, double a = 0, FanMode mode = FanMo
 Tensor kaiming_normal_(const Tensor& tensor, double a = 0, FanMode mode = FanMode::FanIn,
                        Nonlinearity nonlinearity = Nonlinearity::LeakyReLU, Generator* generator = nullptr);
 
+/// Fills tensor with samples of N(mean, std^2) truncated to [a, b], as
+/// torch.nn.init.trunc_normal_ (and its method: uniform samples of the
+/// normal CDF between a and b sent through the inverse CDF, then clamped to
+/// [a, b] against rounding). Computed in float64 and stored in the tensor's
+/// dtype; std = 0 fills mean clamped to [a, b].
+/// @throws tg::DTypeError for a non-floating tensor, tg::ValueError for a
+///   negative or NaN std, a > b, or a NaN bound or mean.
+Tensor trunc_normal_(const Tensor& tensor, double mean = 0, double std = 1, double a = -2, double b = 2,
+                     Generator* generator = nullptr);
+/// Fills tensor with a (semi-)orthogonal matrix times gain, as
+/// torch.nn.init.orthogonal_: the dims after the first are flattened
+/// (rows = size(0), cols = numel / rows), a standard normal matrix is drawn
+/// and the Q of its QR decomposition (signs fixed by R's diagonal, so Q is
+/// uniformly distributed) is kept: rows orthonormal if rows <= cols, else
+/// columns. Computed in float64 and stored in the tensor's dtype.
+/// @throws tg::DTypeError for a non-floating tensor, tg::ValueError for fewer than 2 dims.
+Tensor orthogonal_(const Tensor& tensor, double gain = 1, Generator* generator = nullptr);
+
 }  // namespace tg::nn::init

@@ -5,6 +5,7 @@
 #include <tapegrad/nn/activation.h>
 #include <tapegrad/nn/container.h>
 #include <tapegrad/nn/conv.h>
+#include <tapegrad/nn/distance.h>
 #include <tapegrad/nn/dropout.h>
 #include <tapegrad/nn/embedding.h>
 #include <tapegrad/nn/functional.h>

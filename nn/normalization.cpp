@@ -17,6 +17,7 @@ std::string tuple_str(const Dims& dims) {
 }
 
 using detail::py_bool;
+using detail::py_float;
 
 }  // namespace
 
@@ -162,6 +163,66 @@ void BatchNorm1d::check_input_dim(const Tensor& input) const {
 void BatchNorm2d::check_input_dim(const Tensor& input) const {
   if (input.dim() != 4)
     throw ShapeError(fmt::format("BatchNorm2d: expected a 4-D [N, C, H, W] input, got {}", shape_str(input.sizes())));
+}
+
+InstanceNorm::InstanceNorm(std::int64_t num_features, InstanceNormOptions options)
+    : num_features(num_features),
+      eps(options.eps),
+      momentum(options.momentum),
+      affine(options.affine),
+      track_running_stats(options.track_running_stats) {
+  if (num_features < 0)
+    throw ValueError(fmt::format("InstanceNorm: num_features must be non-negative, got {}", num_features));
+  if (affine) {
+    register_parameter("weight", &InstanceNorm::weight, empty({num_features}));
+    register_parameter("bias", &InstanceNorm::bias, empty({num_features}));
+  }
+  if (track_running_stats) {
+    register_buffer("running_mean", &InstanceNorm::running_mean, zeros({num_features}));
+    register_buffer("running_var", &InstanceNorm::running_var, ones({num_features}));
+    register_buffer("num_batches_tracked", &InstanceNorm::num_batches_tracked, scalar_tensor(0, {.dtype = kInt64}));
+    zero_if_missing("num_batches_tracked");
+  }
+  reset_parameters();
+}
+
+void InstanceNorm::reset_running_stats() {
+  if (!track_running_stats) return;
+  init::zeros_(running_mean);
+  init::ones_(running_var);
+  NoGradGuard no_grad;
+  num_batches_tracked.zero_();
+}
+
+void InstanceNorm::reset_parameters() {
+  reset_running_stats();
+  if (affine) {
+    init::ones_(weight);
+    init::zeros_(bias);
+  }
+}
+
+Tensor InstanceNorm::forward(const Tensor& input) {
+  const int unbatched = unbatched_dim();
+  if (input.dim() != unbatched && input.dim() != unbatched + 1)
+    throw ShapeError(fmt::format("{}: expected a {}-D (unbatched) or {}-D (batched) input, got {}", type_name(),
+                                 unbatched, unbatched + 1, shape_str(input.sizes())));
+  // As PyTorch, a channel count other than num_features is an error only
+  // where it meets a [num_features] tensor (affine; the running statistics
+  // are checked by instance_norm); without those it only warns there.
+  const int feature_dim = input.dim() - unbatched;
+  if (affine && input.size(feature_dim) != num_features)
+    throw ShapeError(fmt::format("{}: expected {} channels at dim {}, got {} (input shape {})", type_name(),
+                                 num_features, feature_dim, input.size(feature_dim), shape_str(input.sizes())));
+  const Tensor x = input.dim() == unbatched ? unsqueeze(input, 0) : input;
+  const Tensor y = functional::instance_norm(x, running_mean, running_var, weight, bias,
+                                             is_training() || !track_running_stats, momentum, eps);
+  return input.dim() == unbatched ? squeeze(y, 0) : y;
+}
+
+std::string InstanceNorm::extra_repr() const {
+  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, py_float(eps),
+                     py_float(momentum), py_bool(affine), py_bool(track_running_stats));
 }
 
 }  // namespace tg::nn

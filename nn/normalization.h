@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// LayerNorm, RMSNorm, GroupNorm, BatchNorm1d and BatchNorm2d.
+/// LayerNorm, RMSNorm, GroupNorm, BatchNorm1d, BatchNorm2d, InstanceNorm1d and InstanceNorm2d.
 ///
 /// @code
 /// tg::nn::BatchNorm2d bn(16);
@@ -181,6 +181,77 @@ class BatchNorm2d : public BatchNorm {
 
  protected:
   void check_input_dim(const Tensor& input) const override;  ///< tg::ShapeError for another rank
+};
+
+/// Options of InstanceNorm1d and InstanceNorm2d (PyTorch's defaults: no affine, no running statistics).
+struct InstanceNormOptions {
+  double eps = 1e-5;                 ///< added to the variance
+  double momentum = 0.1;             ///< the batch's weight in the running statistics
+  bool affine = false;               ///< learn weight (ones) and bias (zeros) per channel
+  bool track_running_stats = false;  ///< keep running_mean/running_var and use them in eval
+};
+
+/// Instance normalisation, the base of InstanceNorm1d and InstanceNorm2d (as
+/// torch.nn's _InstanceNorm): each (sample, channel) normalised over its
+/// positions by tg::instance_norm. With track_running_stats, training updates
+/// the buffers running_mean and running_var (num_batches_tracked is kept for
+/// PyTorch's state_dict and, as there, not counted) and eval normalises by
+/// them. An unbatched input (no N dim) is taken as a batch of one.
+class InstanceNorm : public Module {
+ public:
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  /// running_mean to zeros, running_var to ones, num_batches_tracked to 0.
+  void reset_running_stats();
+  /// reset_running_stats(), then weight to ones and bias to zeros.
+  void reset_parameters();
+
+  std::int64_t num_features;  ///< C
+  double eps;                 ///< added to the variance
+  double momentum;            ///< the batch's weight in the running statistics
+  bool affine;                ///< whether weight and bias are learned
+  bool track_running_stats;   ///< whether running statistics are kept
+  /// The scale and shift, [C], or undefined.
+  ///@{
+  Tensor weight, bias;
+  ///@}
+  /// The running statistics (buffers), or undefined.
+  ///@{
+  Tensor running_mean, running_var, num_batches_tracked;
+  ///@}
+
+ protected:
+  /// Registers the parameters and buffers of num_features channels.
+  /// @throws tg::ValueError for a negative num_features.
+  InstanceNorm(std::int64_t num_features, InstanceNormOptions options);
+  /// The rank of an unbatched input: 2 ([C, L]) for InstanceNorm1d, 3 for InstanceNorm2d.
+  virtual int unbatched_dim() const = 0;
+};
+
+/// Instance normalisation, as torch.nn.InstanceNorm1d: input [N, C, L] or [C, L].
+class InstanceNorm1d : public InstanceNorm {
+ public:
+  /// Over `num_features` channels (C), with InstanceNormOptions' eps, momentum, affine and running statistics.
+  /// @throws tg::ValueError for a negative num_features.
+  explicit InstanceNorm1d(std::int64_t num_features, InstanceNormOptions options = {})
+      : InstanceNorm(num_features, options) {}
+  std::string type_name() const override { return "InstanceNorm1d"; }
+
+ protected:
+  int unbatched_dim() const override { return 2; }  ///< [C, L]
+};
+
+/// Instance normalisation, as torch.nn.InstanceNorm2d: input [N, C, H, W] or [C, H, W].
+class InstanceNorm2d : public InstanceNorm {
+ public:
+  /// Over `num_features` channels (C), with InstanceNormOptions' eps, momentum, affine and running statistics.
+  /// @throws tg::ValueError for a negative num_features.
+  explicit InstanceNorm2d(std::int64_t num_features, InstanceNormOptions options = {})
+      : InstanceNorm(num_features, options) {}
+  std::string type_name() const override { return "InstanceNorm2d"; }
+
+ protected:
+  int unbatched_dim() const override { return 3; }  ///< [C, H, W]
 };
 
 }  // namespace tg::nn

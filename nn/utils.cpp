@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/grad_mode.h>
+#include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/reduce.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg::nn::utils {
 
@@ -63,6 +65,41 @@ void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value) 
   NoGradGuard no_grad;
   for (Tensor p : parameters)  // a handle copy: mutable_grad() needs a non-const one
     if (p.defined() && p.grad().defined()) p.mutable_grad().clamp_(-clip_value, clip_value);
+}
+
+Tensor parameters_to_vector(const std::vector<Tensor>& parameters) {
+  TG_PROFILE_OP("parameters_to_vector", parameters);
+  if (parameters.empty()) throw ValueError("parameters_to_vector: expected at least one parameter, got none");
+  std::vector<Tensor> flat;
+  flat.reserve(parameters.size());
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    if (!parameters[i].defined()) throw ValueError(fmt::format("parameters_to_vector: parameter {} is undefined", i));
+    flat.push_back(tg::reshape(parameters[i], {-1}));
+  }
+  return tg::cat(flat, 0);
+}
+
+void vector_to_parameters(const Tensor& vec, const std::vector<Tensor>& parameters) {
+  TG_PROFILE_OP("vector_to_parameters", vec, parameters);
+  if (!vec.defined()) throw ValueError("vector_to_parameters: vec is undefined");
+  if (vec.dim() != 1)
+    throw ShapeError(fmt::format("vector_to_parameters: expected a 1-D vec, got shape {}", shape_str(vec.sizes())));
+  // Count first, so that a wrong length changes nothing.
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    if (!parameters[i].defined()) throw ValueError(fmt::format("vector_to_parameters: parameter {} is undefined", i));
+    total += parameters[i].numel();
+  }
+  if (total != vec.numel())
+    throw ShapeError(fmt::format("vector_to_parameters: vec has {} elements but the {} parameters have {} together",
+                                 vec.numel(), parameters.size(), total));
+  NoGradGuard no_grad;
+  std::int64_t offset = 0;
+  for (Tensor p : parameters) {  // a handle copy: copy_ needs a non-const one
+    const std::int64_t n = p.numel();
+    p.copy_(tg::reshape(tg::narrow(vec, 0, offset, n), p.shape()));
+    offset += n;
+  }
 }
 
 }  // namespace tg::nn::utils

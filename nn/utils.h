@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Gradient clipping, as torch.nn.utils.
+/// Gradient clipping and the parameters as one vector, as torch.nn.utils.
 ///
 /// @code
 /// loss.backward();
@@ -39,5 +39,21 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, B
 /// Clamps every gradient element into [-clip_value, clip_value] in place, as torch.nn.utils.clip_grad_value_.
 /// @throws tg::ValueError for a negative clip_value.
 void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value);
+
+/// The parameters flattened and concatenated into one 1-D tensor, in order,
+/// as torch.nn.utils.parameters_to_vector. Differentiable (a cat of
+/// flattened views): a loss of the vector sends gradients to the parameters.
+/// Mixed dtypes promote as tg::cat does.
+/// @throws tg::ValueError for an empty list or an undefined tensor in it.
+Tensor parameters_to_vector(const std::vector<Tensor>& parameters);
+
+/// Copies consecutive slices of the 1-D `vec` into the parameters, in order
+/// and in place under NoGradGuard (each slice viewed as its parameter's
+/// shape, converted to its dtype), as torch.nn.utils.vector_to_parameters.
+/// Unlike PyTorch, which makes each parameter a view of vec, the parameters
+/// keep their own storage (a model's members and optimizer state stay valid).
+/// @throws tg::ShapeError unless vec is 1-D with exactly as many elements as
+///   the parameters together, tg::ValueError for an undefined tensor.
+void vector_to_parameters(const Tensor& vec, const std::vector<Tensor>& parameters);
 
 }  // namespace tg::nn::utils

@@ -7,6 +7,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/utils.h>
 #include <tapegrad/testing/op_registry.h>
 
 #include <cstdint>
@@ -956,6 +957,44 @@ void add_bad_inputs(const BadInputSink& bad) {
       });
   bad("F::multilabel_soft_margin_loss", "a 0-d input", K::Shape, "multilabel_soft_margin_loss",
       [] { F::multilabel_soft_margin_loss(f32({}), f32({})); });
+  // ---- the nn-breadth round: relu6, prelu, gelu's approximate, distances, instance_norm ----
+  bad("relu6", "a bool tensor", K::DType, "relu6", [] { tg::relu6(b8({2})); });
+  bad("prelu", "an int64 tensor", K::DType, "prelu", [] { tg::prelu(i64({2, 3}), i64({3})); });
+  bad("prelu", "a 2-D weight", K::Shape, "prelu", [] { tg::prelu(f32({2, 3}), f32({3, 1})); });
+  bad("prelu", "a weight neither 1 nor C long", K::Shape, "prelu", [] { tg::prelu(f32({2, 3}), f32({2})); });
+  bad("prelu", "a weight of another dtype", K::DType, "prelu", [] { tg::prelu(f32({2, 3}), f64({3})); });
+  bad("prelu", "an undefined weight", K::Value, "prelu", [] { tg::prelu(f32({2, 3}), Tensor()); });
+  bad("gelu", "an unknown approximate", K::Value, "gelu", [] { tg::gelu(f32({2}), "fast"); });
+  bad("gelu", "an int64 tensor, tanh form", K::DType, "gelu", [] { tg::gelu(i64({2}), "tanh"); });
+  bad("F::normalize", "an int64 tensor", K::DType, "normalize", [] { F::normalize(i64({2, 3})); });
+  bad("F::normalize", "a dim out of range", K::Index, "normalize", [] { F::normalize(f32({3})); });
+  bad("F::cosine_similarity", "shapes that do not broadcast", K::Shape, "cosine_similarity", [] {
+    F::cosine_similarity(f32({2, 3}), f32({4}));
+  });
+  bad("F::cosine_similarity", "int64 tensors", K::DType, "cosine_similarity", [] {
+    F::cosine_similarity(i64({2, 3}), i64({2, 3}));
+  });
+  bad("F::cosine_similarity", "a dim out of range", K::Index, "cosine_similarity",
+      [] { F::cosine_similarity(f32({3}), f32({3})); });
+  bad("F::pairwise_distance", "shapes that do not broadcast", K::Shape, "pairwise_distance", [] {
+    F::pairwise_distance(f32({2, 3}), f32({4}));
+  });
+  bad("F::pairwise_distance", "int64 tensors", K::DType, "pairwise_distance", [] {
+    F::pairwise_distance(i64({2, 3}), i64({2, 3}));
+  });
+  bad("F::instance_norm", "a 1-D input", K::Shape, "instance_norm", [] { F::instance_norm(f32({3})); });
+  bad("F::instance_norm", "one position per instance", K::Value, "instance_norm", [] {
+    F::instance_norm(f32({2, 3, 1}));
+  });
+  bad("F::instance_norm", "a weight that is not [C]", K::Shape, "instance_norm", [] {
+    F::instance_norm(f32({2, 3, 4}), {}, {}, f32({4}));
+  });
+  bad("F::instance_norm", "no running statistics without use_input_stats", K::Value, "instance_norm", [] {
+    F::instance_norm(f32({2, 3, 4}), {}, {}, {}, {}, false);
+  });
+  bad("F::instance_norm", "an int64 input", K::DType, "instance_norm", [] { F::instance_norm(i64({2, 3, 4})); });
+  bad("nn::utils::parameters_to_vector", "no parameters", K::Value, "parameters_to_vector",
+      [] { tg::nn::utils::parameters_to_vector({}); });
 }
 
 }  // namespace tg::testing::detail

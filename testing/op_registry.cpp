@@ -13,6 +13,7 @@
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/random.h>
 #include <tapegrad/nn/functional.h>
+#include <tapegrad/nn/utils.h>
 #include <tapegrad/testing/op_registry.h>
 
 #include <cmath>
@@ -1951,6 +1952,62 @@ void more_losses(Builder& r) {
       .dom({A, Pr});
 }
 
+// relu6, prelu, gelu's tanh form, the distances, instance_norm and
+// parameters_to_vector (the nn-breadth round), appended last: the fuzzer's
+// seeds index entries by position.
+void nn_breadth(Builder& r) {
+  r.family = "elementwise";
+  r.dtypes = float_types();
+  r.add("relu6", "", kUnary, u([](auto& x, Args&) { return tg::relu6(x); })).dom({Z}).types(number_types());
+  r.add("prelu", "one weight", "3x4 1 | 2x3x2 [] | 5 1 | [] 1",
+        b([](auto& x, auto& w, Args&) { return tg::prelu(x, w); }))
+      .dom({Z, A});
+  r.add("prelu", "a weight per channel", "2x3x2 3 | 3x4 4 | 2x3x2x2 3",
+        b([](auto& x, auto& w, Args&) { return tg::prelu(x, w); }))
+      .dom({Z, A});
+  r.add("gelu", "tanh", kUnary, u([](auto& x, Args&) { return tg::gelu(x, "tanh"); }));
+  r.family = "nn";
+  r.add("F::relu6", "", "3x4", u([](auto& x, Args&) { return F::relu6(x); }))
+      .dom({Z})
+      .alias("relu6")
+      .types(number_types());
+  r.add("F::prelu", "", "2x3x2 3", b([](auto& x, auto& w, Args&) { return F::prelu(x, w); }))
+      .dom({Z, A})
+      .alias("prelu");
+  r.add("F::gelu", "tanh", "3x4", u([](auto& x, Args&) { return F::gelu(x, "tanh"); })).alias("gelu");
+  r.add("F::normalize", "p 2, dim 1", "3x4 | 2x3x2", u([](auto& x, Args&) { return F::normalize(x); }));
+  r.add("F::normalize", "p 1, dim 0", "3x4", u([](auto& x, Args& a) { return F::normalize(x, 1.0, a.dim(0)); }))
+      .dom({Z});
+  r.add("F::normalize", "p 3, dim -1, eps 1e-6", "2x3x2 | 4",
+        u([](auto& x, Args& a) { return F::normalize(x, a.scalar(3.0), a.dim(-1), a.scalar(1e-6)); }));
+  r.add("F::cosine_similarity", "dim 1", "3x4 3x4 | 2x3x4 3x1 | 4x3 3",
+        b([](auto& x1, auto& x2, Args&) { return F::cosine_similarity(x1, x2); }));
+  r.add("F::cosine_similarity", "dim -1, eps 1e-6", "5 5 | 2x3 2x3",
+        b([](auto& x1, auto& x2, Args& a) { return F::cosine_similarity(x1, x2, a.dim(-1), a.scalar(1e-6)); }));
+  r.add("F::pairwise_distance", "p 2", "3x4 3x4 | 2x3x4 4 | 5 5",
+        b([](auto& x1, auto& x2, Args&) { return F::pairwise_distance(x1, x2); }));
+  r.add("F::pairwise_distance", "p 1.5, eps 0.1, keepdim", "3x4 3x4 | 4 2x4", b([](auto& x1, auto& x2, Args& a) {
+          return F::pairwise_distance(x1, x2, a.scalar(1.5), a.scalar(0.1), a.flag(true));
+        }));
+  r.add("F::instance_norm", "input statistics, affine", "2x3x4 3 3 | 2x2x3x2 2 2",
+        t3([](auto& x, auto& w, auto& bias, Args&) { return F::instance_norm(x, {}, {}, w, bias); }))
+      .no_expand();
+  r.add("F::instance_norm", "updating running statistics", "2x3x4", u([](auto& x, Args& a) {
+          Tensor running_mean = tg::zeros({x.size(1)}, {.dtype = x.dtype()});
+          Tensor running_var = tg::ones({x.size(1)}, {.dtype = x.dtype()});
+          return F::instance_norm(x, running_mean, running_var, {}, {}, true, a.scalar(0.1), a.scalar(1e-3));
+        }))
+      .no_expand();
+  r.add("F::instance_norm", "running statistics", "2x3x4 3 3 | 1x3x2x2 3 3",
+        t3([](auto& x, auto& w, auto& bias, Args&) {
+          return F::instance_norm(x, tg::tensor({0.5, -1, 0}, {3}, {.dtype = x.dtype()}),
+                                  tg::tensor({2, 0.5, 1}, {3}, {.dtype = x.dtype()}), w, bias, false);
+        }));
+  r.dtypes = all_types();
+  r.add("nn::utils::parameters_to_vector", "", "3x4 5 2x3x2 | [] 2x1 3",
+        many([](const V& in, Args&) { return V{tg::nn::utils::parameters_to_vector(in)}; }));
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -1970,6 +2027,7 @@ std::vector<OpInfo> build() {
   attention_ops(r);          // issue 15: appended last
   habit_methods(r);          // issue 14 habits: appended last as well
   more_losses(r);            // issue 15, losses: appended last
+  nn_breadth(r);             // relu6 ... parameters_to_vector: appended last
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

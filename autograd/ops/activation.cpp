@@ -1,4 +1,5 @@
-// Activations and clamp: relu, leaky_relu, sigmoid, tanh, gelu, clamp.
+// Activations and clamp: relu, leaky_relu, sigmoid, tanh, gelu (exact and
+// tanh forms), clamp.
 //
 // Dtypes, as PyTorch 1.13: leaky_relu and gelu take floating tensors only
 // (check_dtype); relu refuses bool; sigmoid and tanh give float32 on integers
@@ -11,10 +12,14 @@
 #include <cmath>
 #include <numbers>
 #include <optional>
+#include <string_view>
+
+#include <fmt/format.h>
 
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/dtype_check.h>
+#include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/profiler.h>
 
@@ -107,6 +112,31 @@ Tensor gelu_grad(const Tensor& dy, const Tensor& x, const Tensor& d) {
   return dx;
 }
 
+// gelu's tanh form, PyTorch's constants and order of operations (its CPU
+// kernel's), so that float64 values agree to the last bits or so:
+//   y = x/2 (1 + t),  t = tanh(u),  u = k (x + c x^3),  k = sqrt(2/pi), c = 0.044715.
+constexpr double kGeluTanhK = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // sqrt(2 / pi)
+constexpr double kGeluTanhC = 0.044715;
+
+Tensor gelu_tanh(const Tensor& x) {
+  const TensorBase inner =
+      kernel::mul(kernel::add(x, kernel::mul(kernel::mul(kernel::mul(x, x), x), kGeluTanhC)), kGeluTanhK);
+  Tensor y(kernel::mul(kernel::mul(x, 0.5), kernel::add(kernel::tanh(inner), 1.0)));
+  if (autograd::needs_grad(x))
+    autograd::record("gelu", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
+      // dx = dy ((1 + t)/2 + x/2 (1 - t^2) k (1 + 3c x^2)), written with the
+      // differentiable ops so that create_graph gives every higher order.
+      const Tensor x = bw.unpack(sx);
+      const Tensor x2 = mul(x, x);
+      const Tensor t = tanh(mul(add(x, mul(mul(x2, x), kGeluTanhC)), kGeluTanhK));
+      const Tensor left = mul(add(t, 1.0), 0.5);
+      const Tensor right =
+          mul(mul(mul(x, 0.5), rsub(mul(t, t), 1.0)), mul(add(mul(x2, 3 * kGeluTanhC), 1.0), kGeluTanhK));
+      bw.add(0, mul(bw.grad(), add(left, right)));
+    });
+  return y;
+}
+
 }  // namespace
 
 // relu(0) has gradient 0, as PyTorch (the mask is y > 0).
@@ -169,6 +199,16 @@ Tensor gelu(const Tensor& x) {
     bw.add(0, gelu_grad(bw.grad(), bw.unpack(sx), bw.unpack(sd)));
   });
   return y;
+}
+
+// "none" is the exact form above; "tanh" the approximation, as
+// torch.nn.functional.gelu(approximate='tanh').
+Tensor gelu(const Tensor& x, std::string_view approximate) {
+  TG_PROFILE_OP("gelu", x);
+  if (approximate != "none" && approximate != "tanh")
+    throw ValueError(fmt::format("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate));
+  check_dtype(x, "gelu", DTypeClass::Floating);
+  return approximate == "none" ? gelu(x) : gelu_tanh(x);
 }
 
 // The gradient passes where min <= x <= max (bounds included), as PyTorch.

@@ -1,5 +1,6 @@
 // The activations beyond relu/sigmoid/tanh/gelu: softplus, silu, elu, selu,
-// celu, mish, hardtanh, hardswish, hardsigmoid, logsigmoid, softsign, glu.
+// celu, mish, hardtanh, relu6, hardswish, hardsigmoid, logsigmoid, softsign,
+// glu, prelu.
 // The forward is one fused kernel (core/kernels/math.h); each backward is
 // written with the differentiable ops, so create_graph gives second
 // derivatives. Masks of the piecewise ones are computed off the tape: they
@@ -110,6 +111,15 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
   return y;
 }
 
+// hardtanh(x, 0, 6), as PyTorch's relu6 (which is that hardtanh): the
+// gradient stops at 0 and 6 themselves, and integer dtypes are kept. The
+// dtype check is its own so that a refusal names relu6, not hardtanh.
+Tensor relu6(const Tensor& x) {
+  TG_PROFILE_OP("relu6", x);
+  check_dtype(x, "relu6", DTypeClass::Numeric);
+  return hardtanh(x, 0, 6);
+}
+
 Tensor hardswish(const Tensor& x) {
   TG_PROFILE_OP("hardswish", x);
   Tensor y = kernel::hardswish(x);
@@ -173,6 +183,38 @@ Tensor glu(const Tensor& x, std::int64_t dim) {
     throw ShapeError(fmt::format("glu: halving dimension must be even, but dimension {} of shape {} is size {}", d,
                                  shape_str(x.shape()), n));
   return mul(narrow(x, d, 0, n / 2), sigmoid(narrow(x, d, n / 2, n / 2)));
+}
+
+// x where x > 0, else weight * x, weight [C] along dim 1 (or one weight for
+// every element), as torch.nn.functional.prelu. Recorded as the where/mul it
+// is made of: the mask x > 0 is piecewise constant and computed off the tape,
+// so gradients of every order come from mul's and where's. At x = 0 the
+// gradient of x is the weight's branch, as PyTorch's prelu_backward.
+Tensor prelu(const Tensor& x, const Tensor& weight) {
+  TG_PROFILE_OP("prelu", x, weight);
+  check_dtype(x, "prelu", DTypeClass::Floating);
+  if (!weight.defined()) throw ValueError(fmt::format("prelu: weight is undefined (input {})", shape_str(x.shape())));
+  if (weight.dim() > 1)
+    throw ShapeError(
+        fmt::format("prelu: expected weight to be a scalar or 1-D tensor, got shape {}", shape_str(weight.shape())));
+  if (weight.dtype() != x.dtype())
+    throw DTypeError(
+        fmt::format("prelu: weight is {} but the input is {}", dtype_name(weight.dtype()), dtype_name(x.dtype())));
+  // Below 2 dims there is no channel dim: one weight for all, as PyTorch.
+  const std::int64_t channels = x.dim() >= 2 ? x.size(1) : 1;
+  const std::int64_t n = weight.numel();
+  if (n != 1 && n != channels)
+    throw ShapeError(fmt::format("prelu: weight has {} elements but input {} has {} channels (dim 1); expected 1 or {}",
+                                 n, shape_str(x.shape()), channels, channels));
+  Tensor w;
+  if (n == 1) {
+    w = reshape(weight, Dims{});
+  } else {
+    Dims shape = Dims::filled(x.dim(), 1);
+    shape[1] = n;
+    w = reshape(weight, shape);
+  }
+  return where(Tensor(kernel::gt(x, 0.0)), x, mul(w, x));
 }
 
 }  // namespace tg

@@ -14,6 +14,8 @@
 // its backward is written with the differentiable ops, so it is differentiable again.
 // group_norm is layer_norm over [N, G, C/G * spatial] followed by a per-channel affine,
 // built from those ops (layer_norm's fused backward gives its gradients of any order).
+// instance_norm is the same with one group per channel (layer_norm over [N, C, spatial]),
+// or batch_norm's fixed-statistics map when it uses the running statistics.
 #include <array>
 #include <limits>
 #include <vector>
@@ -259,6 +261,57 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
   // Each (sample, group) is one row of layer_norm: its channels and all positions.
   const std::int64_t n = x.size(0), row = n * num_groups == 0 ? 0 : x.numel() / (n * num_groups);
   Tensor y = tg::reshape(tg::layer_norm(tg::reshape(x, {n, num_groups, row}), {row}, {}, {}, eps), x.shape());
+  if (weight.defined()) y = tg::mul(y, per_channel(weight, x.dim()));
+  if (bias.defined()) y = tg::add(y, per_channel(bias, x.dim()));
+  return y;
+}
+
+Tensor instance_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                     const Tensor& bias, StrictBool use_input_stats, double momentum, double eps) {
+  TG_PROFILE_OP("instance_norm", x, running_mean, running_var, weight, bias);
+  if (x.dim() < 2)
+    throw ShapeError(
+        fmt::format("instance_norm: expected an input [N, C, ...] with at least 2 dims, got {}", shape_str(x.sizes())));
+  if (!x.is_floating_point())
+    throw DTypeError(fmt::format("instance_norm: expected a floating-point input, got {}", dtype_name(x.dtype())));
+  const Dims channels{x.size(1)};
+  check_param("instance_norm", "weight", weight, channels, x);
+  check_param("instance_norm", "bias", bias, channels, x);
+  check_param("instance_norm", "running_mean", running_mean, channels, x);
+  check_param("instance_norm", "running_var", running_var, channels, x);
+  if (running_mean.defined() != running_var.defined())
+    throw ValueError("instance_norm: running_mean and running_var must be given together");
+  autograd::refuse_requires_grad("instance_norm", "running_mean", running_mean);
+  autograd::refuse_requires_grad("instance_norm", "running_var", running_var);
+  if (!use_input_stats) {
+    if (!running_mean.defined())
+      throw ValueError("instance_norm: without use_input_stats, running_mean and running_var must be given");
+    return tg::batch_norm(x, running_mean, running_var, weight, bias, false, momentum, eps);
+  }
+  // Positions per instance, counted without dividing numel (0 with no channels).
+  std::int64_t positions = 1;
+  Dims spatial;
+  for (int d = 2; d < x.dim(); ++d) {
+    if (mul_overflows(positions, x.size(d), &positions)) positions = std::numeric_limits<std::int64_t>::max();
+    spatial.push_back(d);
+  }
+  // As PyTorch's _verify_spatial_size: one position has variance 0 (0/0 unbiased).
+  if (positions == 1)
+    throw ValueError(
+        fmt::format("instance_norm: expected more than 1 spatial element when using input statistics, "
+                    "got input {}",
+                    shape_str(x.sizes())));
+  if (running_mean.defined() && x.numel() > 0) {
+    // As PyTorch: each instance updates its copy of the running statistics,
+    // and the copies' mean over the batch is kept (the variance unbiased).
+    NoGradGuard no_grad;
+    const Tensor detached = x.detach();
+    Tensor mean = running_mean, var = running_var;
+    mean.mul_(1 - momentum).add_(tg::mean(tg::mean(detached, spatial), 0), momentum);
+    var.mul_(1 - momentum).add_(tg::mean(tg::var(detached, spatial, 1), 0), momentum);
+  }
+  const std::int64_t n = x.size(0), c = x.size(1);
+  Tensor y = tg::reshape(tg::layer_norm(tg::reshape(x, {n, c, positions}), {positions}, {}, {}, eps), x.shape());
   if (weight.defined()) y = tg::mul(y, per_channel(weight, x.dim()));
   if (bias.defined()) y = tg::add(y, per_channel(bias, x.dim()));
   return y;

@@ -98,6 +98,13 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
        make<nn::RMSNorm>(Dims{3, 4}, nn::RMSNormOptions{.elementwise_affine = false})},
       {"GroupNorm(2, 6)", make<nn::GroupNorm>(2, 6)},
       {"GroupNorm(3, 6, affine=False)", make<nn::GroupNorm>(3, 6, nn::GroupNormOptions{.affine = false})},
+      {"InstanceNorm1d(4)", make<nn::InstanceNorm1d>(4)},
+      {"InstanceNorm2d(3, affine=True, track_running_stats=True)",
+       make<nn::InstanceNorm2d>(3, nn::InstanceNormOptions{.affine = true, .track_running_stats = true})},
+      {"InstanceNorm1d(5, track_running_stats=True)",
+       make<nn::InstanceNorm1d>(5, nn::InstanceNormOptions{.track_running_stats = true})},
+      {"PReLU()", make<nn::PReLU>()},
+      {"PReLU(3, 0.1)", make<nn::PReLU>(std::int64_t{3}, 0.1)},
       {"Embedding(10, 4)", make<nn::Embedding>(10, 4)},
       {"Embedding(10, 4, padding_idx=0, max_norm=1.0)",
        make<nn::Embedding>(10, 4, std::optional<std::int64_t>(0), std::optional<double>(1.0))},
@@ -158,6 +165,11 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
       {"ReLU()", make<nn::ReLU>()},
       {"LeakyReLU(0.2)", make<nn::LeakyReLU>(0.2)},
       {"GELU()", make<nn::GELU>()},
+      {"GELU(approximate='tanh')", make<nn::GELU>(std::string("tanh"))},
+      {"ReLU6()", make<nn::ReLU6>()},
+      {"CosineSimilarity(dim=0)", make<nn::CosineSimilarity>(nn::CosineSimilarityOptions{.dim = 0})},
+      {"PairwiseDistance(p=1.0, keepdim=True)",
+       make<nn::PairwiseDistance>(nn::PairwiseDistanceOptions{.p = 1.0, .keepdim = true})},
       {"Sigmoid()", make<nn::Sigmoid>()},
       {"Tanh()", make<nn::Tanh>()},
       {"Softmax(dim=1)", make<nn::Softmax>(1)},
@@ -328,7 +340,8 @@ TEST_CASE("every module's named_modules, named_parameters, named_buffers and sta
 TEST_CASE("every module class of nn/ has a reference case") {
   // The classes that derive from another, as the headers declare them, less
   // the abstract bases (what is left is what a user can build).
-  const std::set<std::string> bases = {"Module", "Callable", "Loss", "BatchNorm", "RNNBase", "RNNCellBase"};
+  const std::set<std::string> bases = {"Module",  "Callable",    "Loss",        "BatchNorm",
+                                       "RNNBase", "RNNCellBase", "InstanceNorm"};
   std::set<std::string> classes;
   const std::regex declaration(R"(^class (\w+) : public )");
   for (const auto& file : std::filesystem::directory_iterator(std::string(TAPEGRAD_SOURCE_DIR) + "/nn")) {

@@ -92,6 +92,12 @@ case("RMSNorm([3, 4], elementwise_affine=False)",
      getattr(nn, "RMSNorm", RMSNorm)([3, 4], elementwise_affine=False), "torch 2.4 nn.RMSNorm")
 case("GroupNorm(2, 6)", nn.GroupNorm(2, 6))
 case("GroupNorm(3, 6, affine=False)", nn.GroupNorm(3, 6, affine=False))
+case("InstanceNorm1d(4)", nn.InstanceNorm1d(4))
+case("InstanceNorm2d(3, affine=True, track_running_stats=True)",
+     nn.InstanceNorm2d(3, affine=True, track_running_stats=True))
+case("InstanceNorm1d(5, track_running_stats=True)", nn.InstanceNorm1d(5, track_running_stats=True))
+case("PReLU()", nn.PReLU())
+case("PReLU(3, 0.1)", nn.PReLU(3, 0.1))
 case("Embedding(10, 4)", nn.Embedding(10, 4))
 case("Embedding(10, 4, padding_idx=0, max_norm=1.0)", nn.Embedding(10, 4, padding_idx=0, max_norm=1.0))
 
@@ -166,6 +172,10 @@ for name, module in [
     ("ReLU()", nn.ReLU()),
     ("LeakyReLU(0.2)", nn.LeakyReLU(0.2)),
     ("GELU()", nn.GELU()),
+    ("GELU(approximate='tanh')", nn.GELU(approximate="tanh")),
+    ("ReLU6()", nn.ReLU6()),
+    ("CosineSimilarity(dim=0)", nn.CosineSimilarity(dim=0)),
+    ("PairwiseDistance(p=1.0, keepdim=True)", nn.PairwiseDistance(p=1.0, keepdim=True)),
     ("Sigmoid()", nn.Sigmoid()),
     ("Tanh()", nn.Tanh()),
     ("Softmax(dim=1)", nn.Softmax(dim=1)),
