@@ -71,6 +71,7 @@ class NodeTable {
     ++size_;
     return {&slot->value, true};
   }
+  std::size_t size() const { return size_; }
   // The value of a key that is known to be present.
   T& at(Node* key) { return locate(key).first->value; }
   template <class F>
@@ -115,6 +116,9 @@ thread_local std::vector<std::function<void()>>* current_callbacks = nullptr;
 
 // How many backward passes are running on this thread, one inside another.
 thread_local int tl_nested_passes = 0;
+
+// detail::nodes_walked_by_last_pass().
+thread_local std::size_t tl_nodes_walked = 0;
 constexpr int kMaxNestedPasses = 60;
 
 // What a pass moved to another thread must see as its caller did: the
@@ -354,8 +358,18 @@ class GraphTask {
   // each node's incoming edges from nodes that will run. Raw pointers are
   // safe: until the run starts, the roots hold the whole graph, and during
   // the run a node is only looked up through a live edge to it.
+  //
+  // With targets, a node numbered below every target (Node::topological_nr)
+  // cannot lead to one: it gets its Info, not needed, and the walk does not
+  // go past it. Without that, tg::grad of a tensor with a long history
+  // walked the whole history every call (quadratic over a training loop).
   void discover() {
     const bool restrict = !targets_.empty();
+    std::uint64_t floor = 0;
+    if (restrict) {
+      floor = std::numeric_limits<std::uint64_t>::max();
+      for (const Node* t : target_nodes_) floor = std::min(floor, t->topological_nr());
+    }
     std::vector<std::pair<Node*, std::size_t>> stack;
     for (auto& [edge, g] : roots_) {
       if (!info_.try_emplace(edge.fn.get()).second) continue;
@@ -366,7 +380,11 @@ class GraphTask {
         if (next < edges.size()) {
           ++stack.back().second;
           const Edge& e = edges[next];
-          if (e.fn && info_.try_emplace(e.fn.get()).second) stack.push_back({e.fn.get(), 0});
+          if (!e.fn) continue;
+          auto [info, fresh] = info_.try_emplace(e.fn.get());
+          if (!fresh) continue;
+          if (e.fn->topological_nr() < floor) info->needed = info->runs = false;
+          else stack.push_back({e.fn.get(), 0});
           continue;
         }
         stack.pop_back();
@@ -380,6 +398,7 @@ class GraphTask {
         info.needed = leads || is_target(n);
       }
     }
+    tl_nodes_walked = info_.size();
     info_.for_each([&](Node* raw, Info& info) {
       if (!info.needed || !info.runs) return;
       for (const Edge& e : raw->next_edges())
@@ -594,6 +613,8 @@ void queue_callback(std::function<void()> callback) {
 }
 
 const void* current_backward_pass() { return current_callbacks; }
+
+std::size_t detail::nodes_walked_by_last_pass() { return tl_nodes_walked; }
 
 Node::GradList AccumulateGrad::apply(GradList&) {
   // The engine accumulates leaves itself (it knows whether create_graph is on

@@ -4,6 +4,7 @@
 /// once all its dependencies have delivered (highest sequence number first
 /// among ready nodes), with an explicit heap (no recursion).
 #include <concepts>
+#include <cstddef>
 #include <functional>
 #include <vector>
 
@@ -60,6 +61,13 @@ void queue_callback(std::function<void()> callback);
 /// the same time (another thread's, or a nested one); null outside a pass.
 /// For state a pass's nodes share (autograd/recurrent.h's gradient slab).
 const void* current_backward_pass();
+
+namespace detail {
+/// How many nodes the last backward pass on this thread walked before it ran
+/// (those it ran, and those at the edge of what it walked). For tests: a
+/// tg::grad must not walk the history below its inputs.
+std::size_t nodes_walked_by_last_pass();
+}  // namespace detail
 
 }  // namespace autograd
 

@@ -76,6 +76,7 @@ void connect_inputs(Node& node, std::size_t n, auto&& input_at) {
       metas.emplace_back();
     }
   }
+  node.set_topological_nr_from_edges();
 }
 
 void connect_outputs(std::shared_ptr<Node> node, std::span<Tensor* const> outputs) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -171,11 +172,21 @@ std::string Node::recorded_at() const {
 
 Node::Node() { tally_nodes(1); }
 
+void Node::set_topological_nr_from_edges() {
+  constexpr std::uint64_t kUnsealed = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t nr = 0;
+  for (const Edge& e : next_edges_)
+    if (e.fn) nr = std::max(nr, e.fn->topological_nr_ == kUnsealed ? kUnsealed : e.fn->topological_nr_ + 1);
+  topological_nr_ = nr;
+}
+
 // Leaves' accumulators are not counted by live_node_count (they belong to
-// their leaf, not to a tape): AccumulateGrad takes itself off the count.
+// their leaf, not to a tape): AccumulateGrad takes itself off the count. It
+// leads nowhere: its topological number is 0.
 void Node::mark_accumulator() {
   if (!is_accumulator_) tally_nodes(-1);
   is_accumulator_ = true;
+  topological_nr_ = 0;
 }
 
 // Freeing a long chain through shared_ptr destructors would recurse once per

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -266,6 +267,14 @@ class Node : public std::enable_shared_from_this<Node> {
 
   std::uint64_t sequence_nr() const { return sequence_nr_; }   ///< the tape position (which ready node runs first)
   void set_sequence_nr(std::uint64_t s) { sequence_nr_ = s; }  ///< sets sequence_nr()
+  /// 1 + the largest topological number of the nodes its edges lead to, 0
+  /// for a leaf's accumulator: a node leads only to nodes of smaller numbers,
+  /// so tg::grad walks no node numbered below all its targets. A node whose
+  /// edges were not sealed (set_topological_nr_from_edges) has the largest
+  /// number: it and everything that leads to it are always walked.
+  std::uint64_t topological_nr() const { return topological_nr_; }
+  /// Sets topological_nr() from the edges, once they are all connected.
+  void set_topological_nr_from_edges();
   std::uint32_t num_outputs() const { return num_outputs_; }   ///< the op's number of outputs
   void set_num_outputs(std::uint32_t n) { num_outputs_ = n; }  ///< sets num_outputs()
 
@@ -333,6 +342,7 @@ class Node : public std::enable_shared_from_this<Node> {
 
  private:
   std::uint64_t sequence_nr_ = 0;
+  std::uint64_t topological_nr_ = std::numeric_limits<std::uint64_t>::max();
   std::uint32_t num_outputs_ = 1;
   bool released_ = false;
   bool is_accumulator_ = false;

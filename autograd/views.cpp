@@ -324,6 +324,7 @@ void rebase_view_history(const Tensor& self) {
     edges.push_back(fn->next_edges()[i]);
     metas.push_back(fn->input_metas()[i]);
   }
+  copy->set_topological_nr_from_edges();
   copy->set_sequence_nr(next_sequence_nr());
   if (is_anomaly_enabled()) copy->set_recording_site(capture_recording_frames());
   auto& bm = ensure_meta(base);
