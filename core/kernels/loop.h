@@ -2,8 +2,8 @@
 // The elementwise loop every kernel shares: N strided operands broadcast to
 // one iteration shape, size-1 dims dropped and adjacent dims merged where
 // every operand allows it, then rows handed to a typed inner function with a
-// contiguous fast path the compiler vectorizes. Large loops split their flat
-// index range across OpenMP threads (loop.cpp).
+// contiguous fast path the compiler vectorizes. Large loops split their rows
+// (or tiles) across OpenMP threads (loop.cpp).
 #include <array>
 #include <cstdint>
 #include <type_traits>
@@ -24,14 +24,18 @@ struct LoopPlan {
   std::array<char*, N> data{};
   std::array<std::int64_t, N> itemsize{};
   std::int64_t numel = 1;
-  // When >= 0, rows go by tiles of kTileRows x tile_cols over this dim and
+  // When >= 0, rows go by tiles of tile_rows x tile_cols over this dim and
   // the innermost one (make_plan says when).
   int tile_dim = -1;
-  std::int64_t tile_cols = 0;
+  std::int64_t tile_rows = 0, tile_cols = 0;
+  // A tile's rows lie one after another in every operand (or its copy):
+  // one call of the row function covers the tile.
+  bool tile_rows_as_one_run = false;
 };
 
-// A tile is kTileRows rows along tile_dim by kTileBytes / (the widest
-// operand's element size) along the innermost dim. An input whose innermost
+// A tile is kTileRows rows along tile_dim (more when its rows are one run,
+// up to as many elements) by kTileBytes / (the widest operand's element
+// size) along the innermost dim. An input whose innermost
 // steps are kTileLine bytes or more apart is copied a tile at a time into a
 // buffer the rows read contiguously (loop.cpp, run_tiles). Short wide tiles,
 // taken down the rows first, measured fastest (a 2048 x 2048 float32
@@ -46,8 +50,9 @@ inline constexpr std::int64_t kTileLine = 64;
 // output): size-1 dims dropped, dims ordered as the output lies in memory
 // (so an in-place op on a transposed view walks it in memory order), and
 // adjacent dims merged where every operand steps through both as one run.
-// When an input runs along another dim than the output, and the operands are
-// larger than the L1 cache, the plan is tiled over those two dims: without
+// When an input runs along another dim than the output, the output is larger
+// than the L1 cache and its rows are not short, the plan is tiled over those
+// two dims: without
 // tiles every element of that input is a new cache line (and, past a
 // stride of a page, a new TLB entry), 10-30x slower than contiguous.
 template <std::size_t N>

@@ -43,6 +43,13 @@ std::vector<Layout> layouts() {
          return b.permute({1, 2, 0});
        }},
       {"stepped transpose of 200 x 130", {200, 130}, [](const Tensor& b) { return b.t().slice(0, 1, 130, 3); }},
+      // Short rows: a tile's rows are handed over as one run.
+      {"thin transposed 3 x 40001", {3, 40001}, [](const Tensor& b) { return b.t(); }},
+      {"thin permute(2, 0, 1) of 2 x 3 x 3001",
+       {2, 3, 3001},
+       [](const Tensor& b) {
+         return b.permute({2, 0, 1});
+       }},
   };
 }
 
@@ -98,7 +105,9 @@ TEST_CASE("elementwise ops on views laid out across their output give the values
         const Tensor other = random_base(a.shape(), dtype);  // contiguous, the output's layout
         CHECK(same(a + other, ca + other));
         CHECK(same(other * a, other * ca));
-        CHECK(same(a - b, ca - cb));  // both inputs across the output
+        CHECK(same(a - b, ca - cb));                          // both inputs across the output
+        const Tensor row = random_base({a.size(-1)}, dtype);  // broadcast along every row: no single run
+        CHECK(same(a * row, ca * row));
         CHECK(same(a.to(kFloat64), ca.to(kFloat64)));
         CHECK(same(a.contiguous(), ca));
         CHECK(same(a.to(kFloat32), ca.to(kFloat32)));
