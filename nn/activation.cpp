@@ -18,7 +18,7 @@ GELU::GELU(std::string approximate) : approximate(std::move(approximate)) {
   if (this->approximate != "none" && this->approximate != "tanh")
     throw ValueError(fmt::format("GELU: approximate must be \"none\" or \"tanh\", got \"{}\"", this->approximate));
 }
-Tensor GELU::forward(const Tensor& input) { return approximate == "none" ? gelu(input) : gelu(input, approximate); }
+Tensor GELU::forward(const Tensor& input) { return gelu(input, approximate); }
 std::string GELU::extra_repr() const { return fmt::format("approximate='{}'", approximate); }
 
 Tensor ReLU6::forward(const Tensor& input) { return relu6(input); }

@@ -37,9 +37,7 @@ inline Tensor relu(const Tensor& x) { return tg::relu(x); }
 inline Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01) { return tg::leaky_relu(x, negative_slope); }
 /// tg::gelu, as torch.nn.functional.gelu: approximate "none" (the exact erf
 /// form) or "tanh"; anything else is a tg::ValueError.
-inline Tensor gelu(const Tensor& x, std::string_view approximate = "none") {
-  return approximate == "none" ? tg::gelu(x) : tg::gelu(x, approximate);
-}
+inline Tensor gelu(const Tensor& x, std::string_view approximate = "none") { return tg::gelu(x, approximate); }
 /// tg::sigmoid, as torch.nn.functional.sigmoid.
 inline Tensor sigmoid(const Tensor& x) { return tg::sigmoid(x); }
 /// tg::tanh, as torch.nn.functional.tanh.

@@ -1985,10 +1985,12 @@ void nn_breadth(Builder& r) {
   r.add("F::cosine_similarity", "dim -1, eps 1e-6", "5 5 | 2x3 2x3",
         b([](auto& x1, auto& x2, Args& a) { return F::cosine_similarity(x1, x2, a.dim(-1), a.scalar(1e-6)); }));
   r.add("F::pairwise_distance", "p 2", "3x4 3x4 | 2x3x4 4 | 5 5",
-        b([](auto& x1, auto& x2, Args&) { return F::pairwise_distance(x1, x2); }));
+        b([](auto& x1, auto& x2, Args&) { return F::pairwise_distance(x1, x2); }))
+      .types(number_types());  // x1 - x2 + eps is floating, as PyTorch's
   r.add("F::pairwise_distance", "p 1.5, eps 0.1, keepdim", "3x4 3x4 | 4 2x4", b([](auto& x1, auto& x2, Args& a) {
           return F::pairwise_distance(x1, x2, a.scalar(1.5), a.scalar(0.1), a.flag(true));
-        }));
+        }))
+      .types(number_types());
   r.add("F::instance_norm", "input statistics, affine", "2x3x4 3 3 | 2x2x3x2 2 2",
         t3([](auto& x, auto& w, auto& bias, Args&) { return F::instance_norm(x, {}, {}, w, bias); }))
       .no_expand();

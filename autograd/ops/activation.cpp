@@ -118,21 +118,29 @@ Tensor gelu_grad(const Tensor& dy, const Tensor& x, const Tensor& d) {
 constexpr double kGeluTanhK = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // sqrt(2 / pi)
 constexpr double kGeluTanhC = 0.044715;
 
+// A 16-bit x computes in float32 and rounds once, as PyTorch's kernels (and
+// this library's unary kernels): step by step in float16, 1 + t cancels
+// near x = -3.6 and the result was off by thousands of ulp.
 Tensor gelu_tanh(const Tensor& x) {
+  const bool narrow = is_reduced_float(x.dtype());
+  const TensorBase xc = narrow ? kernel::to(x, kFloat32) : TensorBase(x);
   const TensorBase inner =
-      kernel::mul(kernel::add(x, kernel::mul(kernel::mul(kernel::mul(x, x), x), kGeluTanhC)), kGeluTanhK);
-  Tensor y(kernel::mul(kernel::mul(x, 0.5), kernel::add(kernel::tanh(inner), 1.0)));
+      kernel::mul(kernel::add(xc, kernel::mul(kernel::mul(kernel::mul(xc, xc), xc), kGeluTanhC)), kGeluTanhK);
+  const TensorBase yc = kernel::mul(kernel::mul(xc, 0.5), kernel::add(kernel::tanh(inner), 1.0));
+  Tensor y(narrow ? kernel::to(yc, x.dtype()) : yc);
   if (autograd::needs_grad(x))
-    autograd::record("gelu", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
+    autograd::record("gelu", {&x}, {&y}, [sx = SavedTensor(x, false), narrow](Backward& bw) {
       // dx = dy ((1 + t)/2 + x/2 (1 - t^2) k (1 + 3c x^2)), written with the
-      // differentiable ops so that create_graph gives every higher order.
-      const Tensor x = bw.unpack(sx);
+      // differentiable ops so that create_graph gives every higher order;
+      // float32 for a 16-bit x, as the forward (Backward casts dx back).
+      const Tensor x = narrow ? bw.unpack(sx).to(kFloat32) : bw.unpack(sx);
+      const Tensor dy = narrow ? bw.grad().to(kFloat32) : bw.grad();
       const Tensor x2 = mul(x, x);
       const Tensor t = tanh(mul(add(x, mul(mul(x2, x), kGeluTanhC)), kGeluTanhK));
       const Tensor left = mul(add(t, 1.0), 0.5);
       const Tensor right =
           mul(mul(mul(x, 0.5), rsub(mul(t, t), 1.0)), mul(add(mul(x2, 3 * kGeluTanhC), 1.0), kGeluTanhK));
-      bw.add(0, mul(bw.grad(), add(left, right)));
+      bw.add(0, mul(dy, add(left, right)));
     });
   return y;
 }
@@ -185,9 +193,10 @@ Tensor tanh(const Tensor& x) {
   return y;
 }
 
-Tensor gelu(const Tensor& x) {
-  TG_PROFILE_OP("gelu", x);
-  check_dtype(x, "gelu", DTypeClass::Floating);
+namespace {
+
+// x Phi(x), x already checked.
+Tensor gelu_exact(const Tensor& x) {
   if (!autograd::needs_grad(x)) return Tensor(kernel::gelu(x));
   // Training: the derivative comes from the forward's Phi and phi (one more
   // saved tensor), which halves what gelu costs a step.
@@ -201,6 +210,14 @@ Tensor gelu(const Tensor& x) {
   return y;
 }
 
+}  // namespace
+
+Tensor gelu(const Tensor& x) {
+  TG_PROFILE_OP("gelu", x);
+  check_dtype(x, "gelu", DTypeClass::Floating);
+  return gelu_exact(x);
+}
+
 // "none" is the exact form above; "tanh" the approximation, as
 // torch.nn.functional.gelu(approximate='tanh').
 Tensor gelu(const Tensor& x, std::string_view approximate) {
@@ -208,7 +225,7 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
   if (approximate != "none" && approximate != "tanh")
     throw ValueError(fmt::format("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate));
   check_dtype(x, "gelu", DTypeClass::Floating);
-  return approximate == "none" ? gelu(x) : gelu_tanh(x);
+  return approximate == "none" ? gelu_exact(x) : gelu_tanh(x);
 }
 
 // The gradient passes where min <= x <= max (bounds included), as PyTorch.

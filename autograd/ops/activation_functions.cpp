@@ -203,6 +203,9 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
   // Below 2 dims there is no channel dim: one weight for all, as PyTorch.
   const std::int64_t channels = x.dim() >= 2 ? x.size(1) : 1;
   const std::int64_t n = weight.numel();
+  if (n != 1 && x.dim() < 2)
+    throw ShapeError(fmt::format("prelu: input {} has no channel dim (dim 1), so weight must have 1 element, got {}",
+                                 shape_str(x.shape()), n));
   if (n != 1 && n != channels)
     throw ShapeError(fmt::format("prelu: weight has {} elements but input {} has {} channels (dim 1); expected 1 or {}",
                                  n, shape_str(x.shape()), channels, channels));

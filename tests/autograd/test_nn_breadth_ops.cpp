@@ -71,6 +71,46 @@ Tensor weighted_sum(const Tensor& out) {
   return tg::sum(tg::mul(out, w));
 }
 
+// The case's "grads2": the gradient of sum_i <dL/dx_i, v_i>, L the weighted
+// sum of the output and v_i = 1 + 0.25 * arange, from fresh leaves (PyTorch's
+// None, an input the first derivatives do not depend on, is zero here).
+void check_second_derivatives(const std::string& fn, const Json& c) {
+  std::vector<Tensor> in;
+  for (const auto& j : c.at("inputs")) in.push_back(tensor_of(j).requires_grad_(true));
+  const std::vector<Tensor> g =
+      tg::grad({weighted_sum(call(fn, c.at("options"), in))}, in, {}, {.create_graph = true, .allow_unused = true});
+  Tensor s;
+  for (const Tensor& gi : g) {
+    if (!gi.defined() || !gi.requires_grad()) continue;
+    const Tensor v = tg::reshape(
+        tg::add(tg::mul(tg::arange(static_cast<double>(gi.numel()), {.dtype = tg::kFloat64}), 0.25), 1.0), gi.shape());
+    const Tensor term = tg::sum(tg::mul(gi, v));
+    s = s.defined() ? tg::add(s, term) : term;
+  }
+  const auto& want = c.at("grads2");
+  if (!s.defined()) {  // piecewise linear: no first derivative depends on x
+    for (const auto& w : want)
+      if (!w.is_null())
+        for (const auto& v : w.at("values")) CHECK(v.get<double>() == 0.0);
+    return;
+  }
+  const std::vector<Tensor> g2 = tg::grad({s}, in, {}, {.allow_unused = true});
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    CAPTURE(i);
+    const Tensor got = g2[i].defined() ? g2[i] : tg::zeros_like(in[i]);
+    if (want.at(i).is_null()) {
+      CHECK(got.abs().max().item<double>() == 0.0);
+      continue;
+    }
+    // Where PyTorch's is NaN ("nan": normalize's zero row, whose norm's own
+    // second derivative is 0 / 0 there), ours is the clamped branch's, 0
+    // (docs/pytorch.md).
+    std::vector<double> values;
+    for (const auto& v : want.at(i).at("values")) values.push_back(v.is_string() ? 0.0 : v.get<double>());
+    tg_test::check_values(got, values, 1e-10);
+  }
+}
+
 // Every case of `fn`: output and gradients to 1e-12 (relative, with that
 // absolute floor), then gradcheck and gradgradcheck of the same function.
 void check_against_torch(const std::string& fn, int at_least) {
@@ -99,6 +139,7 @@ void check_against_torch(const std::string& fn, int at_least) {
       REQUIRE(in[i].grad().defined());
       tg_test::check_values(in[i].grad(), c.at("grads").at(i).at("values").get<std::vector<double>>(), 1e-12);
     }
+    check_second_derivatives(fn, c);
     // Away from the kinks and the eps clamps, where the derivative is the
     // formula's: relu6 at 0 and 6, normalize's zero row and the norm below
     // eps are checked above against PyTorch's conventions only.
@@ -195,6 +236,25 @@ TEST_CASE("float32: the new ops agree with float64 and keep float32") {
   CHECK(i.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 4, 6});
 }
 
+TEST_CASE("gelu's tanh form in float16 and bfloat16 computes in float32 and rounds once, forward and backward") {
+  const Tensor x32 = tg::linspace(-6.0, 6.0, 4001);
+  for (tg::DType half : {tg::kFloat16, tg::kBFloat16}) {
+    CAPTURE(half);
+    const Tensor x = x32.to(half).requires_grad_(true);
+    const Tensor y = F::gelu(x, "tanh");
+    CHECK(y.dtype() == half);
+    const Tensor xf = x.detach().to(tg::kFloat32).requires_grad_(true);
+    const Tensor yf = F::gelu(xf, "tanh");
+    CHECK(tg::equal(y.detach(), yf.detach().to(half)));  // -3.586 gave -0 step by step, not -4.4e-4
+    y.sum().backward();
+    yf.sum().backward();
+    CHECK(tg::equal(x.grad(), xf.grad().to(half)));
+  }
+  CHECK_THROWS_WITH_AS(F::prelu(tg::tensor({1.0}).reshape({}), tg::ones({3})),
+                       doctest::Contains("prelu: input [] has no channel dim (dim 1), so weight must have 1 element"),
+                       tg::ShapeError);
+}
+
 TEST_CASE("bad inputs to the new ops: the error type, and a message naming the op") {
   const Tensor x = tg::ones({2, 3});
   CHECK_THROWS_WITH_AS(tg::relu6(tg::ones({2}, {.dtype = tg::kBool})), doctest::Contains("relu6"), tg::DTypeError);
@@ -222,8 +282,10 @@ TEST_CASE("bad inputs to the new ops: the error type, and a message naming the o
       tg::DTypeError);
   CHECK_THROWS_WITH_AS(F::cosine_similarity(x, x, 2), doctest::Contains("cosine_similarity"), tg::IndexError);
   CHECK_THROWS_WITH_AS(F::pairwise_distance(x, tg::ones({4})), doctest::Contains("pairwise_distance"), tg::ShapeError);
-  CHECK_THROWS_WITH_AS(F::pairwise_distance(tg::ones({3}, {.dtype = tg::kInt64}), tg::ones({3}, {.dtype = tg::kInt64})),
-                       doctest::Contains("pairwise_distance"), tg::DTypeError);
+  // Integer inputs give float32 distances, as PyTorch's (x1 - x2 + eps is floating).
+  const Tensor d = F::pairwise_distance(tg::tensor({1, 2}, {1, 2}, tg::kInt64), tg::tensor({3, 5}, {1, 2}, tg::kInt64));
+  CHECK(d.dtype() == tg::kFloat32);
+  CHECK(d.item<float>() == doctest::Approx(3.6055512));  // PyTorch 1.13: 3.6056, sqrt((-2 + 1e-6)^2 + (-3 + 1e-6)^2)
   CHECK_THROWS_WITH_AS(F::instance_norm(tg::ones({3})),
                        doctest::Contains("instance_norm: expected an input [N, C, ...]"), tg::ShapeError);
   CHECK_THROWS_WITH_AS(F::instance_norm(tg::ones({2, 3})),
