@@ -12,7 +12,14 @@
 //   BM_layout_sum/dim:D      sum over dim D of a 1024×1024 float32 tensor;
 //   BM_layout_softmax        softmax over the last dim of [256, 1024];
 //   BM_gelu/backward:B       GELU of [2048, 384] float32 (the char-GPT
-//                            MLP's hidden layer), B=1 with its backward.
+//                            MLP's hidden layer), B=1 with its backward;
+//   BM_layout_thin_add       x + y, x a transposed [2, 524288] float32
+//                            (points stored by coordinate), y contiguous;
+//   BM_layout_inplace_t      x.t().mul_(c), x 1024×1024 float32: an
+//                            in-place op on a transposed view;
+//   BM_topk                  topk(5) along the last dim of 1024×1024;
+//   BM_grad_history          tg::grad of a loss with respect to a tensor
+//                            that has 2000 recorded ops below it.
 // bench/libtorch/bench.cpp has the same rows, so scripts/bench.sh pairs them.
 #include <benchmark/benchmark.h>
 #include <tapegrad/tapegrad.h>
@@ -90,5 +97,48 @@ void BM_gelu(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_gelu)->ArgNames({"backward", "threads"})->ArgsProduct({{0, 1}, {1}});
+
+void BM_layout_thin_add(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(0)));
+  const tg::Tensor x = tg::randn({2, 524288}).t();
+  const tg::Tensor y = tg::randn({524288, 2});
+  for (auto _ : state) {
+    tg::Tensor z = x + y;
+    benchmark::DoNotOptimize(z.impl());
+  }
+}
+BENCHMARK(BM_layout_thin_add)->ArgNames({"threads"})->Arg(1);
+
+void BM_layout_inplace_t(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(0)));
+  tg::Tensor x = tg::randn({1024, 1024});
+  for (auto _ : state) {
+    x.t().mul_(1.0);
+    benchmark::DoNotOptimize(x.impl());
+  }
+}
+BENCHMARK(BM_layout_inplace_t)->ArgNames({"threads"})->Arg(1);
+
+void BM_topk(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(0)));
+  const tg::Tensor x = tg::randn({1024, 1024});
+  for (auto _ : state) {
+    auto [values, indices] = x.topk(5, 1);
+    benchmark::DoNotOptimize(values.impl());
+  }
+}
+BENCHMARK(BM_topk)->ArgNames({"threads"})->Arg(1);
+
+void BM_grad_history(benchmark::State& state) {
+  tg::set_num_threads(static_cast<int>(state.range(0)));
+  tg::Tensor y = tg::ones({4}, {.requires_grad = true});
+  for (int i = 0; i < 2000; ++i) y = y * 1.0001;
+  for (auto _ : state) {
+    const tg::Tensor loss = (y * y).sum();
+    auto g = tg::grad({loss}, {y});
+    benchmark::DoNotOptimize(g[0].impl());
+  }
+}
+BENCHMARK(BM_grad_history)->ArgNames({"threads"})->Arg(1);
 
 }  // namespace

@@ -454,6 +454,49 @@ void BM_gelu(benchmark::State& state) {
 }
 BENCHMARK(BM_gelu)->ArgNames({"backward", "threads"})->ArgsProduct({{0, 1}, {1}});
 
+void BM_layout_thin_add(benchmark::State& state) {
+  set_threads(state, 0);
+  const torch::Tensor x = torch::randn({2, 524288}).t();
+  const torch::Tensor y = torch::randn({524288, 2});
+  for (auto _ : state) {
+    torch::Tensor z = x + y;
+    benchmark::DoNotOptimize(z.data_ptr());
+  }
+}
+BENCHMARK(BM_layout_thin_add)->ArgNames({"threads"})->Arg(1);
+
+void BM_layout_inplace_t(benchmark::State& state) {
+  set_threads(state, 0);
+  torch::Tensor x = torch::randn({1024, 1024});
+  for (auto _ : state) {
+    x.t().mul_(1.0);
+    benchmark::DoNotOptimize(x.data_ptr());
+  }
+}
+BENCHMARK(BM_layout_inplace_t)->ArgNames({"threads"})->Arg(1);
+
+void BM_topk(benchmark::State& state) {
+  set_threads(state, 0);
+  const torch::Tensor x = torch::randn({1024, 1024});
+  for (auto _ : state) {
+    auto [values, indices] = x.topk(5, 1);
+    benchmark::DoNotOptimize(values.data_ptr());
+  }
+}
+BENCHMARK(BM_topk)->ArgNames({"threads"})->Arg(1);
+
+void BM_grad_history(benchmark::State& state) {
+  set_threads(state, 0);
+  torch::Tensor y = torch::ones({4}, torch::requires_grad());
+  for (int i = 0; i < 2000; ++i) y = y * 1.0001;
+  for (auto _ : state) {
+    const torch::Tensor loss = (y * y).sum();
+    auto g = torch::autograd::grad({loss}, {y});
+    benchmark::DoNotOptimize(g[0].data_ptr());
+  }
+}
+BENCHMARK(BM_grad_history)->ArgNames({"threads"})->Arg(1);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -45,10 +45,12 @@ bool near_subnormal(const T* x, const T* y, const T* out, std::int64_t n) {
   using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
   constexpr Bits kMagnitude = std::numeric_limits<Bits>::max() >> 1;
   constexpr Bits kMin = std::bit_cast<Bits>(std::numeric_limits<T>::min());
-  const auto tiny = [](T v) { return (std::bit_cast<Bits>(v) & kMagnitude) - 1 < kMin; };
-  bool any = false;
+  // 0 or 1 as unsigned, so that the ors below are bitwise on purpose (no
+  // branch per element; bitwise | on bools is what Clang warns about).
+  const auto tiny = [](T v) -> unsigned { return (std::bit_cast<Bits>(v) & kMagnitude) - 1 < kMin; };
+  unsigned any = 0;
   for (std::int64_t i = 0; i < n; ++i) any |= tiny(x[i]) | tiny(y[i]) | tiny(out[i]);
-  return any;
+  return any != 0;
 }
 
 // Operands this small skip the flush guard's MXCSR writes (about 15 ns, a

@@ -94,13 +94,15 @@ TEST_CASE("sort's indices are the stable sort's, and a range of them comes by se
           }
           CHECK(same);
         }
-        for (auto [begin, end] : {std::pair<std::int64_t, std::int64_t>{0, n},
+        // A pair, not a structured binding: Clang 14 cannot capture a binding (CAPTURE is a lambda).
+        for (const auto& range : {std::pair<std::int64_t, std::int64_t>{0, n},
                                   {0, 1},
                                   {0, 3},
                                   {n - 1, n},
                                   {n / 2, n / 2 + 1},
                                   {1, n - 1},
                                   {2, 2}}) {
+          const std::int64_t begin = range.first, end = range.second;
           CAPTURE(begin);
           CAPTURE(end);
           CHECK(values(kernel::sorted_range_indices(x, d, begin, end, descending)) ==
