@@ -188,6 +188,11 @@ class GraphTask {
     captured_.resize(targets.size());
   }
 
+  // With targets: a target's node is not run and the walk does not go past
+  // it, so a target's gradient is the one reaching it from the outputs,
+  // without what flows through another target (detail::grad_stopping_at_inputs).
+  void stop_at_targets() { stop_at_targets_ = true; }
+
   std::vector<Tensor>& captured() { return captured_; }
 
   // Runs the pass on this thread or, when passes already nest
@@ -292,6 +297,9 @@ class GraphTask {
         }
       }
       node_lock.unlock();
+      // A node that does not run delivers nothing, and no edge from it was
+      // counted (a target where the walk stopped, or one leading nowhere).
+      if (!runs) continue;
       // Every edge to a node that runs counts as delivered, with or without
       // a gradient: otherwise a node fed only through undefined gradients
       // would wait forever.
@@ -376,8 +384,9 @@ class GraphTask {
       stack.push_back({edge.fn.get(), 0});
       while (!stack.empty()) {
         auto [n, next] = stack.back();
+        const bool stops = stop_at_targets_ && is_target(n);
         const auto& edges = n->next_edges();
-        if (next < edges.size()) {
+        if (next < (stops ? 0 : edges.size())) {
           ++stack.back().second;
           const Edge& e = edges[next];
           if (!e.fn) continue;
@@ -391,8 +400,9 @@ class GraphTask {
         if (!restrict) continue;
         // Post-order: every child is settled (the graph has no cycles).
         bool leads = false;
-        for (const Edge& e : edges)
-          if (e.fn && info_.at(e.fn.get()).needed) leads = true;
+        if (!stops)
+          for (const Edge& e : edges)
+            if (e.fn && info_.at(e.fn.get()).needed) leads = true;
         Info& info = info_.at(n);
         info.runs = leads;
         info.needed = leads || is_target(n);
@@ -552,6 +562,7 @@ class GraphTask {
   }
 
   bool retain_graph_, create_graph_, accumulate_;
+  bool stop_at_targets_ = false;
   std::vector<std::function<void()>> callbacks_;
   std::vector<std::pair<Edge, Tensor>> roots_;
   NodeTable<Info> info_;
@@ -636,8 +647,10 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
   task.run();
 }
 
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, GradOptions options) {
+namespace {
+
+std::vector<Tensor> run_grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                             const std::vector<Tensor>& grad_outputs, GradOptions options, bool stop_at_inputs) {
   using namespace autograd;
   // Checked before anything runs: a failed call must leave the graph intact.
   if (inputs.empty())
@@ -657,6 +670,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   GraphTask task(options.retain_graph || options.create_graph, options.create_graph, /*accumulate=*/false);
   for (std::size_t i = 0; i < outputs.size(); ++i) task.add_root(gradient_edge(outputs[i]), seeds[i]);
   task.set_targets(targets);
+  if (stop_at_inputs) task.stop_at_targets();
   task.run();
   auto result = std::move(task.captured());
   for (std::size_t i = 0; i < result.size(); ++i)
@@ -666,6 +680,20 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                       "undefined gradient for it",
                       i, shape_str(inputs[i].sizes())));
   return result;
+}
+
+}  // namespace
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, GradOptions options) {
+  return run_grad(outputs, inputs, grad_outputs, options, /*stop_at_inputs=*/false);
+}
+
+std::vector<Tensor> autograd::detail::grad_stopping_at_inputs(const std::vector<Tensor>& outputs,
+                                                              const std::vector<Tensor>& inputs,
+                                                              const std::vector<Tensor>& grad_outputs,
+                                                              GradOptions options) {
+  return run_grad(outputs, inputs, grad_outputs, options, /*stop_at_inputs=*/true);
 }
 
 }  // namespace tg

@@ -67,6 +67,15 @@ namespace detail {
 /// (those it ran, and those at the edge of what it walked). For tests: a
 /// tg::grad must not walk the history below its inputs.
 std::size_t nodes_walked_by_last_pass();
+
+/// tg::grad, but a gradient stops at the input it reaches: no input's node
+/// runs, so an input's gradient does not include what flows to it through
+/// another input (whose gradient the caller hands on itself). For a
+/// backward that returns gradients for its own inputs and parameters
+/// (tg::checkpoint), which the outer pass then carries on: tg::grad would
+/// count a path through one input into another twice.
+std::vector<Tensor> grad_stopping_at_inputs(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                                            const std::vector<Tensor>& grad_outputs, GradOptions options);
 }  // namespace detail
 
 }  // namespace autograd

@@ -118,7 +118,7 @@ struct CheckpointFn : autograd::Function<CheckpointFn> {
     // With create_graph the engine runs this with grad mode on: the gradients
     // returned must then stay connected to the original inputs, so the
     // recomputation reads each input through a fresh view of it (a node of
-    // its own, which tg::grad can stop at). Otherwise detached copies do,
+    // its own, where the pass below stops). Otherwise detached copies do,
     // and nothing outside this call is recorded.
     const bool create_graph = is_grad_enabled();
     std::vector<Tensor> fn_inputs(n_inputs), targets;
@@ -174,7 +174,12 @@ struct CheckpointFn : autograd::Function<CheckpointFn> {
     options.retain_graph = true;
     options.create_graph = create_graph;
     options.allow_unused = true;
-    std::vector<Tensor> g = tg::grad({out}, targets, {grads[0]}, options);
+    // Stopping at the targets: an input read through a view, or a parameter
+    // that is not a leaf, may have another target in its history (x = 2 W
+    // with W a parameter). The outer pass carries each gradient returned
+    // here down that history itself; through tg::grad, W's would have
+    // counted the path through x twice (with create_graph, 18 for 12).
+    std::vector<Tensor> g = autograd::detail::grad_stopping_at_inputs({out}, targets, {grads[0]}, options);
     for (std::size_t k = 0; k < g.size(); ++k) result[target_index[k]] = g[k];
     return result;
   }

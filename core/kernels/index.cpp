@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 
 #include <limits>
 #include <string_view>
@@ -99,14 +98,35 @@ TensorBase index_select(const TensorBase& x, std::int64_t dim, const TensorBase&
   }
   TensorBase out = make_tensor(out_shape, x.dtype());
   const TensorBase xc = contiguous(x);
-  const auto bytes = static_cast<std::size_t>(r.inner) * x.element_size();
-  auto* dst = static_cast<char*>(out.raw_data());
-  const auto* src = static_cast<const char*>(xc.raw_data());
-  if (bytes == 0) return out;
-  for (std::int64_t o = 0; o < r.outer; ++o)
-    for (std::int64_t j = 0; j < n; ++j)
-      std::memcpy(dst + static_cast<std::size_t>(o * n + j) * bytes,
-                  src + static_cast<std::size_t>(o * r.size + ip[j]) * bytes, bytes);
+  if (r.inner == 0 || out.numel() == 0) return out;
+  // Moved as unsigned words of the element's size: along the last dim a row
+  // is one element, and a memcpy call of a run-time size for each was 8x
+  // PyTorch's time (1024 x 1024 float32, 512 indices along dim 1).
+  const auto gather = [&]<class T>() {
+    T* dst = static_cast<T*>(out.raw_data());
+    const T* src = static_cast<const T*>(xc.raw_data());
+    for (std::int64_t o = 0; o < r.outer; ++o)
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T* from = src + (o * r.size + ip[j]) * r.inner;
+        T* to = dst + (o * n + j) * r.inner;
+        if (r.inner == 1) *to = *from;
+        else std::copy_n(from, r.inner, to);
+      }
+  };
+  switch (x.element_size()) {  // every dtype is 1, 2, 4 or 8 bytes
+    case 1:
+      gather.template operator()<std::uint8_t>();
+      break;
+    case 2:
+      gather.template operator()<std::uint16_t>();
+      break;
+    case 4:
+      gather.template operator()<std::uint32_t>();
+      break;
+    default:
+      gather.template operator()<std::uint64_t>();
+      break;
+  }
   return out;
 }
 

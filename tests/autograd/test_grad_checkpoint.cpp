@@ -302,4 +302,38 @@ TEST_CASE("post-accumulate-grad hooks see the leaf after its .grad() was updated
                   tg::AutogradError);
 }
 
+TEST_CASE("checkpoint: an input or parameter whose history holds another parameter counts each path once") {
+  using tg::kFloat64;
+  for (bool create_graph : {false, true}) {
+    CAPTURE(create_graph);
+    // h = 2 W read as an input, W as a parameter: y = h W = 2 W^2, dy/dW = 4 W.
+    const Tensor w = tg::tensor({3.0}, {1}, kFloat64).requires_grad_();
+    const Tensor h = tg::mul(w, 2.0);
+    const Tensor y = tg::checkpoint([w](const std::vector<Tensor>& in) { return tg::mul(in[0], w); }, {h}, {w});
+    const Tensor gw = tg::grad({tg::sum(y)}, {w}, {}, {.create_graph = create_graph})[0];
+    check_close(gw, std::vector<double>{12.0});
+    if (create_graph) check_close(tg::grad({tg::sum(gw)}, {w})[0], std::vector<double>{4.0});  // d(4W)/dW
+
+    // One tensor as input and parameter: y = sin(x) x.
+    const Tensor x = tg::tensor({0.7, -1.3}, {2}, kFloat64).requires_grad_();
+    const Tensor z =
+        tg::checkpoint([x](const std::vector<Tensor>& in) { return tg::mul(tg::sin(in[0]), x); }, {x}, {x});
+    const Tensor gx = tg::grad({tg::sum(z)}, {x}, {}, {.create_graph = create_graph})[0];
+    check_close(gx, tg::add(tg::mul(tg::cos(x), x), tg::sin(x)).detach());
+    if (create_graph)  // -sin(x) x + 2 cos(x)
+      check_close(tg::grad({tg::sum(gx)}, {x})[0],
+                  tg::add(tg::mul(tg::neg(tg::sin(x)), x), tg::mul(tg::cos(x), 2.0)).detach());
+
+    // A parameter that is not a leaf, made from another parameter: p = 2 q, y = a p q = 2 a q^2.
+    const Tensor q = tg::tensor({1.5}, {1}, kFloat64).requires_grad_();
+    const Tensor p = tg::mul(q, 2.0);
+    const Tensor a = tg::tensor({0.5}, {1}, kFloat64).requires_grad_();
+    const Tensor u =
+        tg::checkpoint([p, q](const std::vector<Tensor>& in) { return tg::mul(tg::mul(in[0], p), q); }, {a}, {p, q});
+    const std::vector<Tensor> g = tg::grad({tg::sum(u)}, {a, q}, {}, {.create_graph = create_graph});
+    check_close(g[0], std::vector<double>{2 * 1.5 * 1.5});
+    check_close(g[1], std::vector<double>{4 * 0.5 * 1.5});
+  }
+}
+
 }  // namespace test_grad_checkpoint
