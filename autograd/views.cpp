@@ -308,6 +308,11 @@ void keep_view_history(const Tensor& self) {
   if (m && m->view_base.defined()) m->view_version.store(self.version(), std::memory_order_relaxed);
 }
 
+void forget_view_history(const Tensor& operand) {
+  auto* m = static_cast<AutogradMeta*>(operand.impl()->autograd.get());
+  if (m && m->view_base.defined()) m->view_version.store(operand.version() - 1, std::memory_order_relaxed);
+}
+
 void rebase_view_history(const Tensor& self) {
   auto* m = static_cast<AutogradMeta*>(self.impl()->autograd.get());
   if (!m || !m->view_base.defined() || !m->grad_fn) return;

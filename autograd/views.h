@@ -68,4 +68,11 @@ void keep_view_history(const Tensor& self);
 /// again from the base's.
 void rebase_view_history(const Tensor& self);
 
+/// After an in-place op on a tensor whose memory `operand` (another operand
+/// of the op) is a view of: recording the op made the operand's history from
+/// its base's before the op (the value the op read) and stamped it with the
+/// version after; it is made stale, so that its next use makes it again
+/// from the base's history after the op (a.add_(a[0:3]) then a[0:3] is 2x).
+void forget_view_history(const Tensor& operand);
+
 }  // namespace tg::autograd

@@ -95,6 +95,9 @@ void record_inplace(const char* op, std::initializer_list<const Tensor*> inputs,
   autograd::keep_view_history(self);
   autograd::record(op, inputs, {&self}, std::forward<F>(backward));
   autograd::rebase_view_history(self);
+  for (const Tensor* operand : inputs)
+    if (operand != &self && operand->defined() && !operand->is_same(self) && operand->storage() == self.storage())
+      autograd::forget_view_history(*operand);
 }
 
 // Only floating tensors carry gradients: an in-place op writing into an

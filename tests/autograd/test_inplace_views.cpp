@@ -530,4 +530,33 @@ TEST_CASE("in-place on an empty view, and on a view of a 0-d tensor") {
   CHECK(s.grad().item<double>() == 4);
 }
 
+TEST_CASE("an in-place op whose other operand is a view of the memory it writes: that view follows the op") {
+  using tg::kFloat64;
+  const auto values = [](const Tensor& t) { return t.to_vector<double>(); };
+  {  // a += a[0:3]: v is then 2x, and its gradient 2.
+    const Tensor x = tg::tensor({1.0, 2.0, 3.0}, {3}, kFloat64).requires_grad_();
+    Tensor a = tg::mul(x, 1.0);
+    const Tensor v = a.slice(0, 0, 3);
+    a.add_(v);
+    CHECK(values(v) == std::vector<double>{2.0, 4.0, 6.0});
+    CHECK(values(tg::grad({tg::sum(v)}, {x})[0]) == std::vector<double>{2.0, 2.0, 2.0});
+  }
+  {  // a *= a[0:3]: v is x^2, its gradient 2x.
+    const Tensor x = tg::tensor({1.0, 2.0, 3.0}, {3}, kFloat64).requires_grad_();
+    Tensor a = tg::mul(x, 1.0);
+    const Tensor v = a.slice(0, 0, 3);
+    a.mul_(v);
+    CHECK(values(tg::grad({tg::sum(v)}, {x})[0]) == std::vector<double>{2.0, 4.0, 6.0});
+  }
+  {  // u += w, u and w two halves of a: sum(u * w) = sum((x_i + x_{i+2}) x_{i+2}).
+    const Tensor x = tg::tensor({1.0, 2.0, 3.0, 4.0}, {4}, kFloat64).requires_grad_();
+    const Tensor a = tg::mul(x, 1.0);
+    Tensor u = a.slice(0, 0, 2);
+    const Tensor w = a.slice(0, 2, 4);
+    u.add_(w);
+    const Tensor g = tg::grad({tg::sum(tg::mul(u, w))}, {x})[0];
+    CHECK(values(g) == std::vector<double>{3.0, 4.0, 1.0 + 2 * 3.0, 2.0 + 2 * 4.0});
+  }
+}
+
 }  // namespace test_inplace_views
