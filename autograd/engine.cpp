@@ -116,10 +116,10 @@ thread_local std::vector<std::function<void()>>* current_callbacks = nullptr;
 
 // How many backward passes are running on this thread, one inside another.
 thread_local int tl_nested_passes = 0;
+constexpr int kMaxNestedPasses = 60;
 
 // detail::nodes_walked_by_last_pass().
 thread_local std::size_t tl_nodes_walked = 0;
-constexpr int kMaxNestedPasses = 60;
 
 // What a pass moved to another thread must see as its caller did: the
 // logical thread it continues (so it may re-enter nodes its caller holds

@@ -87,8 +87,9 @@ LoopPlan<N> make_plan(const Dims& shape, const std::array<const TensorBase*, N>&
   // when every operand that is not copied lies row after row there, the
   // tile's rows are one run, handed to the row function at once, and the
   // tile grows to tile_cols elements (2 KiB of float32). Row by row, 2
-  // elements a call, [2, 2000000].t() + b took 29 ms; so 1.8 ms (tiles of
-  // 4 or 16 times as many elements measured slower, up to 2x at width 64).
+  // elements a call, [2, 2000000].t() + b took 29 ms; as one run a tile,
+  // 1.8 ms (tiles of 4 or 16 times as many elements measured slower, up to
+  // 2x at width 64).
   const std::int64_t width = plan.shape[nd - 1];
   bool runs = width <= plan.tile_cols;
   for (std::size_t k = 0; k < N && runs; ++k)
