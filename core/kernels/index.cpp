@@ -102,9 +102,9 @@ TensorBase index_select(const TensorBase& x, std::int64_t dim, const TensorBase&
   // Moved as unsigned words of the element's size: along the last dim a row
   // is one element, and a memcpy call of a run-time size for each was 8x
   // PyTorch's time (1024 x 1024 float32, 512 indices along dim 1).
-  const auto gather = [&]<class T>() {
-    T* dst = static_cast<T*>(out.raw_data());
-    const T* src = static_cast<const T*>(xc.raw_data());
+  dispatch_bits(x.dtype(), [&]<class T>() {
+    T* dst = elements<T>(out);
+    const T* src = elements<T>(xc);
     for (std::int64_t o = 0; o < r.outer; ++o)
       for (std::int64_t j = 0; j < n; ++j) {
         const T* from = src + (o * r.size + ip[j]) * r.inner;
@@ -112,21 +112,7 @@ TensorBase index_select(const TensorBase& x, std::int64_t dim, const TensorBase&
         if (r.inner == 1) *to = *from;
         else std::copy_n(from, r.inner, to);
       }
-  };
-  switch (x.element_size()) {  // every dtype is 1, 2, 4 or 8 bytes
-    case 1:
-      gather.template operator()<std::uint8_t>();
-      break;
-    case 2:
-      gather.template operator()<std::uint16_t>();
-      break;
-    case 4:
-      gather.template operator()<std::uint32_t>();
-      break;
-    default:
-      gather.template operator()<std::uint64_t>();
-      break;
-  }
+  });
   return out;
 }
 
