@@ -97,28 +97,29 @@ std::string GroupNorm::extra_repr() const {
   return fmt::format("{}, {}, eps={}, affine={}", num_groups, num_channels, eps, py_bool(affine));
 }
 
-BatchNorm::BatchNorm(std::int64_t num_features, BatchNormOptions options)
+NormBase::NormBase(const char* kind, std::int64_t num_features, double eps, std::optional<double> momentum, bool affine,
+                   bool track_running_stats)
     : num_features(num_features),
-      eps(options.eps),
-      momentum(options.momentum),
-      affine(options.affine),
-      track_running_stats(options.track_running_stats) {
+      eps(eps),
+      momentum(momentum),
+      affine(affine),
+      track_running_stats(track_running_stats) {
   if (num_features < 0)
-    throw ValueError(fmt::format("BatchNorm: num_features must be non-negative, got {}", num_features));
+    throw ValueError(fmt::format("{}: num_features must be non-negative, got {}", kind, num_features));
   if (affine) {
-    register_parameter("weight", &BatchNorm::weight, empty({num_features}));
-    register_parameter("bias", &BatchNorm::bias, empty({num_features}));
+    register_parameter("weight", &NormBase::weight, empty({num_features}));
+    register_parameter("bias", &NormBase::bias, empty({num_features}));
   }
   if (track_running_stats) {
-    register_buffer("running_mean", &BatchNorm::running_mean, zeros({num_features}));
-    register_buffer("running_var", &BatchNorm::running_var, ones({num_features}));
-    register_buffer("num_batches_tracked", &BatchNorm::num_batches_tracked, scalar_tensor(0, {.dtype = kInt64}));
+    register_buffer("running_mean", &NormBase::running_mean, zeros({num_features}));
+    register_buffer("running_var", &NormBase::running_var, ones({num_features}));
+    register_buffer("num_batches_tracked", &NormBase::num_batches_tracked, scalar_tensor(0, {.dtype = kInt64}));
     zero_if_missing("num_batches_tracked");
   }
   reset_parameters();
 }
 
-void BatchNorm::reset_running_stats() {
+void NormBase::reset_running_stats() {
   if (!track_running_stats) return;
   init::zeros_(running_mean);
   init::ones_(running_var);
@@ -126,12 +127,17 @@ void BatchNorm::reset_running_stats() {
   num_batches_tracked.zero_();
 }
 
-void BatchNorm::reset_parameters() {
+void NormBase::reset_parameters() {
   reset_running_stats();
   if (affine) {
     init::ones_(weight);
     init::zeros_(bias);
   }
+}
+
+std::string NormBase::extra_repr() const {
+  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, py_float(eps),
+                     momentum ? py_float(*momentum) : "None", py_bool(affine), py_bool(track_running_stats));
 }
 
 Tensor BatchNorm::forward(const Tensor& input) {
@@ -149,11 +155,6 @@ Tensor BatchNorm::forward(const Tensor& input) {
                                 factor, eps);
 }
 
-std::string BatchNorm::extra_repr() const {
-  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, eps,
-                     momentum ? fmt::format("{}", *momentum) : "None", py_bool(affine), py_bool(track_running_stats));
-}
-
 void BatchNorm1d::check_input_dim(const Tensor& input) const {
   if (input.dim() != 2 && input.dim() != 3)
     throw ShapeError(
@@ -163,43 +164,6 @@ void BatchNorm1d::check_input_dim(const Tensor& input) const {
 void BatchNorm2d::check_input_dim(const Tensor& input) const {
   if (input.dim() != 4)
     throw ShapeError(fmt::format("BatchNorm2d: expected a 4-D [N, C, H, W] input, got {}", shape_str(input.sizes())));
-}
-
-InstanceNorm::InstanceNorm(std::int64_t num_features, InstanceNormOptions options)
-    : num_features(num_features),
-      eps(options.eps),
-      momentum(options.momentum),
-      affine(options.affine),
-      track_running_stats(options.track_running_stats) {
-  if (num_features < 0)
-    throw ValueError(fmt::format("InstanceNorm: num_features must be non-negative, got {}", num_features));
-  if (affine) {
-    register_parameter("weight", &InstanceNorm::weight, empty({num_features}));
-    register_parameter("bias", &InstanceNorm::bias, empty({num_features}));
-  }
-  if (track_running_stats) {
-    register_buffer("running_mean", &InstanceNorm::running_mean, zeros({num_features}));
-    register_buffer("running_var", &InstanceNorm::running_var, ones({num_features}));
-    register_buffer("num_batches_tracked", &InstanceNorm::num_batches_tracked, scalar_tensor(0, {.dtype = kInt64}));
-    zero_if_missing("num_batches_tracked");
-  }
-  reset_parameters();
-}
-
-void InstanceNorm::reset_running_stats() {
-  if (!track_running_stats) return;
-  init::zeros_(running_mean);
-  init::ones_(running_var);
-  NoGradGuard no_grad;
-  num_batches_tracked.zero_();
-}
-
-void InstanceNorm::reset_parameters() {
-  reset_running_stats();
-  if (affine) {
-    init::ones_(weight);
-    init::zeros_(bias);
-  }
 }
 
 Tensor InstanceNorm::forward(const Tensor& input) {
@@ -216,13 +180,8 @@ Tensor InstanceNorm::forward(const Tensor& input) {
                                  num_features, feature_dim, input.size(feature_dim), shape_str(input.sizes())));
   const Tensor x = input.dim() == unbatched ? unsqueeze(input, 0) : input;
   const Tensor y = functional::instance_norm(x, running_mean, running_var, weight, bias,
-                                             is_training() || !track_running_stats, momentum, eps);
+                                             is_training() || !track_running_stats, momentum.value_or(0.0), eps);
   return input.dim() == unbatched ? squeeze(y, 0) : y;
-}
-
-std::string InstanceNorm::extra_repr() const {
-  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, py_float(eps),
-                     py_float(momentum), py_bool(affine), py_bool(track_running_stats));
 }
 
 }  // namespace tg::nn

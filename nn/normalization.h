@@ -123,14 +123,19 @@ struct BatchNormOptions {
   bool track_running_stats = true;  ///< keep running_mean/running_var and use them in eval
 };
 
-/// Batch normalisation, the base of BatchNorm1d and BatchNorm2d (as torch.nn's _BatchNorm).
-/// Normalises each channel over the batch (and spatial dims). In training the
-/// batch statistics are used and the running statistics (buffers
-/// running_mean, running_var with the unbiased variance, and
-/// num_batches_tracked) are updated; in eval the running statistics are used.
-class BatchNorm : public Module {
+/// Options of InstanceNorm1d and InstanceNorm2d (PyTorch's defaults: no affine, no running statistics).
+struct InstanceNormOptions {
+  double eps = 1e-5;                 ///< added to the variance
+  double momentum = 0.1;             ///< the batch's weight in the running statistics
+  bool affine = false;               ///< learn weight (ones) and bias (zeros) per channel
+  bool track_running_stats = false;  ///< keep running_mean/running_var and use them in eval
+};
+
+/// What BatchNorm and InstanceNorm share (as torch.nn's _NormBase): per-channel
+/// weight and bias, and the running statistics with their buffers'
+/// names, which a state_dict must match PyTorch's by.
+class NormBase : public Module {
  public:
-  Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
   /// running_mean to zeros, running_var to ones, num_batches_tracked to 0.
   void reset_running_stats();
@@ -139,7 +144,7 @@ class BatchNorm : public Module {
 
   std::int64_t num_features;       ///< C
   double eps;                      ///< added to the variance
-  std::optional<double> momentum;  ///< the batch's weight in the running statistics (none: cumulative)
+  std::optional<double> momentum;  ///< the batch's weight in the running statistics (none: see the subclass)
   bool affine;                     ///< whether weight and bias are learned
   bool track_running_stats;        ///< whether running statistics are kept
   /// The scale and shift, [C], or undefined.
@@ -152,9 +157,28 @@ class BatchNorm : public Module {
   ///@}
 
  protected:
+  /// Registers the parameters and buffers of num_features channels, then resets them.
+  /// @throws tg::ValueError for a negative num_features (`kind` names the module in the message).
+  NormBase(const char* kind, std::int64_t num_features, double eps, std::optional<double> momentum, bool affine,
+           bool track_running_stats);
+};
+
+/// Batch normalisation, the base of BatchNorm1d and BatchNorm2d (as torch.nn's _BatchNorm).
+/// Normalises each channel over the batch (and spatial dims). In training the
+/// batch statistics are used and the running statistics (buffers
+/// running_mean, running_var with the unbiased variance, and
+/// num_batches_tracked) are updated; in eval the running statistics are used.
+/// momentum nothing: a cumulative average over all batches (1 / num_batches_tracked).
+class BatchNorm : public NormBase {
+ public:
+  Tensor forward(const Tensor& input) override;
+
+ protected:
   /// Registers the parameters and buffers of num_features channels.
   /// @throws tg::ValueError for a negative num_features.
-  BatchNorm(std::int64_t num_features, BatchNormOptions options);
+  BatchNorm(std::int64_t num_features, BatchNormOptions options)
+      : NormBase("BatchNorm", num_features, options.eps, options.momentum, options.affine,
+                 options.track_running_stats) {}
   /// Throws unless the input has a rank this module accepts.
   virtual void check_input_dim(const Tensor& input) const = 0;
 };
@@ -183,47 +207,23 @@ class BatchNorm2d : public BatchNorm {
   void check_input_dim(const Tensor& input) const override;  ///< tg::ShapeError for another rank
 };
 
-/// Options of InstanceNorm1d and InstanceNorm2d (PyTorch's defaults: no affine, no running statistics).
-struct InstanceNormOptions {
-  double eps = 1e-5;                 ///< added to the variance
-  double momentum = 0.1;             ///< the batch's weight in the running statistics
-  bool affine = false;               ///< learn weight (ones) and bias (zeros) per channel
-  bool track_running_stats = false;  ///< keep running_mean/running_var and use them in eval
-};
-
 /// Instance normalisation, the base of InstanceNorm1d and InstanceNorm2d (as
 /// torch.nn's _InstanceNorm): each (sample, channel) normalised over its
 /// positions by tg::instance_norm. With track_running_stats, training updates
 /// the buffers running_mean and running_var (num_batches_tracked is kept for
 /// PyTorch's state_dict and, as there, not counted) and eval normalises by
-/// them. An unbatched input (no N dim) is taken as a batch of one.
-class InstanceNorm : public Module {
+/// them; momentum nothing leaves them as they are (as PyTorch 2's
+/// InstanceNorm). An unbatched input (no N dim) is taken as a batch of one.
+class InstanceNorm : public NormBase {
  public:
   Tensor forward(const Tensor& input) override;
-  std::string extra_repr() const override;
-  /// running_mean to zeros, running_var to ones, num_batches_tracked to 0.
-  void reset_running_stats();
-  /// reset_running_stats(), then weight to ones and bias to zeros.
-  void reset_parameters();
-
-  std::int64_t num_features;  ///< C
-  double eps;                 ///< added to the variance
-  double momentum;            ///< the batch's weight in the running statistics
-  bool affine;                ///< whether weight and bias are learned
-  bool track_running_stats;   ///< whether running statistics are kept
-  /// The scale and shift, [C], or undefined.
-  ///@{
-  Tensor weight, bias;
-  ///@}
-  /// The running statistics (buffers), or undefined.
-  ///@{
-  Tensor running_mean, running_var, num_batches_tracked;
-  ///@}
 
  protected:
   /// Registers the parameters and buffers of num_features channels.
   /// @throws tg::ValueError for a negative num_features.
-  InstanceNorm(std::int64_t num_features, InstanceNormOptions options);
+  InstanceNorm(std::int64_t num_features, InstanceNormOptions options)
+      : NormBase("InstanceNorm", num_features, options.eps, options.momentum, options.affine,
+                 options.track_running_stats) {}
   /// The rank of an unbatched input: 2 ([C, L]) for InstanceNorm1d, 3 for InstanceNorm2d.
   virtual int unbatched_dim() const = 0;
 };

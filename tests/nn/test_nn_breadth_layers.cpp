@@ -123,6 +123,15 @@ TEST_CASE("InstanceNorm1d/2d: torch's defaults and reprs, forward as F::instance
   tg_test::check_close(plain(x), F::instance_norm(x), 0);
 }
 
+TEST_CASE("InstanceNorm with momentum set to nothing keeps its running statistics, as PyTorch 2's") {
+  nn::InstanceNorm1d norm(2, {.track_running_stats = true});
+  norm.momentum = std::nullopt;
+  CHECK(norm.repr() == "InstanceNorm1d(2, eps=1e-05, momentum=None, affine=False, track_running_stats=True)");
+  norm(tg::tensor({1.0, 3.0, 0.0, 4.0}, {1, 2, 2}));
+  tg_test::check_close(norm.running_mean, {0, 0}, 0);
+  tg_test::check_close(norm.running_var, {1, 1}, 0);
+}
+
 TEST_CASE("InstanceNorm with track_running_stats: training updates the buffers, eval uses them") {
   nn::InstanceNorm1d norm(2, {.momentum = 0.5, .track_running_stats = true});
   // [N = 2, C = 2, L = 2].

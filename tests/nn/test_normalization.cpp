@@ -196,6 +196,9 @@ TEST_CASE("BatchNorm1d and BatchNorm2d: buffers, train vs eval, printing") {
   tg::manual_seed(23);
   tg::nn::BatchNorm2d bn(3);
   CHECK(bn.repr() == "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)");
+  // Floats print as Python's repr, as torch.nn.BatchNorm1d(2, eps=1.0, momentum=1.0) does.
+  CHECK(tg::nn::BatchNorm1d(2, {.eps = 1.0, .momentum = 1.0}).repr() ==
+        "BatchNorm1d(2, eps=1.0, momentum=1.0, affine=True, track_running_stats=True)");
   const auto buffers = bn.named_buffers();
   REQUIRE(buffers.size() == 3);
   CHECK(buffers[0].first == "running_mean");
