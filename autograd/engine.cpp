@@ -268,7 +268,11 @@ class GraphTask {
       info.buffer = -1;
       if (grads.empty()) grads.resize(node->num_outputs());
       std::unique_lock node_lock(node->mutex());
-      run_output_hooks(*node, grads);
+      // A tensor's hooks run before its gradient is captured, as PyTorch 2's
+      // (1.13 captured first): tg::grad returns what backward would add
+      // into .grad().
+      if (node->is_accumulator()) run_leaf_hooks(static_cast<AccumulateGrad&>(*node), grads[0]);
+      else run_output_hooks(*node, grads);
       capture(*node, grads);
 #ifndef TAPEGRAD_PROFILER_OFF
       profiler::RecordScope profile_scope(backward_event_name(*node), profiler::EventKind::kBackward,
@@ -475,10 +479,13 @@ class GraphTask {
         dtype_name(g.dtype()), shape_str(g.sizes()), dtype_name(leaf.dtype()), shape_str(leaf.sizes())));
   }
 
-  void accumulate_leaf(AccumulateGrad& acc, Tensor g) {
+  // The leaf's own hooks (register_hook on a leaf), in order, each seeing
+  // the previous one's result.
+  static void run_leaf_hooks(AccumulateGrad& acc, Tensor& g) {
     Tensor leaf = acc.variable();
     if (!leaf.defined() || !g.defined()) return;
     auto& m = ensure_meta(leaf);
+    if (m.hooks.empty()) return;
     if (m.requires_grad) check_leaf_gradient(leaf, g);
     for (std::size_t k = 0; k < m.hooks.size(); ++k) {
       const auto hook = m.hooks[k];  // a copy: a hook may register another one
@@ -488,6 +495,14 @@ class GraphTask {
       check_hook_result(fmt::format("hook {} on a leaf", k), g, replaced);
       g = replaced;
     }
+  }
+
+  // Adds g, which the leaf's hooks have seen (run_leaf_hooks), into its .grad().
+  void accumulate_leaf(AccumulateGrad& acc, Tensor g) {
+    Tensor leaf = acc.variable();
+    if (!leaf.defined() || !g.defined()) return;
+    auto& m = ensure_meta(leaf);
+    if (m.requires_grad) check_leaf_gradient(leaf, g);
     // A leaf that stopped requiring grad since it was recorded (frozen after
     // the forward) gets nothing, as PyTorch's AccumulateGrad: an optimizer
     // would otherwise still step it.

@@ -239,6 +239,42 @@ TEST_CASE("hooks see and may replace gradients") {
                        doctest::Contains("register_hook"), tg::AutogradError);
 }
 
+TEST_CASE("tg::grad returns a tensor's gradient after its hooks, on leaves and non-leaves (PyTorch 2's order)") {
+  Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
+  Tensor y = x * 3;
+  int y_calls = 0, x_calls = 0;
+  y.register_hook([&](const Tensor& g) {
+    ++y_calls;
+    return g * 10;
+  });
+  x.register_hook([&](const Tensor& g) {
+    ++x_calls;
+    return g * 100;
+  });
+  const Tensor z = (y * y).sum();
+  // dz/dy = 2y = [6, 12], then y's hook: [60, 120]; through y = 3x: [180, 360], then x's hook.
+  const auto g = tg::grad({z}, {y, x}, {}, {.retain_graph = true});
+  check_close(g[0], {60, 120});
+  check_close(g[1], {18000, 36000});
+  CHECK(y_calls == 1);
+  CHECK(x_calls == 1);
+  CHECK_FALSE(x.grad().defined());
+  // backward adds the same into .grad(), each hook running once more.
+  z.backward();
+  check_close(x.grad(), {18000, 36000});
+  CHECK(y_calls == 2);
+  CHECK(x_calls == 2);
+  // A leaf that is not asked for does not run its hooks.
+  Tensor w = tg::tensor({1, 2}, {2}, kF64Grad);
+  int w_calls = 0;
+  w.register_hook([&](const Tensor& gw) {
+    ++w_calls;
+    return gw;
+  });
+  check_close(tg::grad({(w * x).sum()}, {x})[0], {100, 200});
+  CHECK(w_calls == 0);
+}
+
 TEST_CASE("remove_hook: a removed hook no longer runs, on leaves and non-leaves (LibTorch's positions)") {
   Tensor x = tg::tensor({1, 2}, {2}, kF64Grad);
   int calls = 0;
