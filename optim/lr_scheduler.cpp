@@ -126,18 +126,20 @@ LRScheduler::LRScheduler(Optimizer& optimizer) : Scheduler(optimizer) {
   }
 }
 
-void LRScheduler::step() { set_epoch(next_epoch(name(), last_epoch_)); }
+void LRScheduler::step() { move_to(next_epoch(name(), last_epoch_), Form::kChainable); }
 
-void LRScheduler::set_epoch(std::int64_t epoch) {
+void LRScheduler::set_epoch(std::int64_t epoch) { move_to(epoch, Form::kClosed); }
+
+void LRScheduler::move_to(std::int64_t epoch, Form form) {
   std::vector<double> lrs;
   for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
-    lrs.push_back(lr_at(g, epoch));
+    lrs.push_back(form == Form::kClosed ? lr_at(g, epoch) : chained_lr(g, epoch, optimizer_.lr(g)));
     // A growing factor (gamma > 1) overflows the lr to inf after enough
     // epochs, and 0 * inf is NaN: either would turn the weights into NaN at
     // the next optimizer step. Refused here, with the optimizer untouched.
     if (!std::isfinite(lrs.back()) || lrs.back() < 0)
-      throw ValueError(fmt::format("{}: the learning rate of group {} at epoch {} would be {} (base lr {})", name(), g,
-                                   epoch, lrs.back(), base_lrs_[g]));
+      throw ValueError(fmt::format("{}: the learning rate of group {} at epoch {} would be {} (base lr {}, lr now {})",
+                                   name(), g, epoch, lrs.back(), base_lrs_[g], optimizer_.lr(g)));
   }
   last_epoch_ = epoch;
   for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, lrs[g]);
@@ -146,21 +148,6 @@ void LRScheduler::set_epoch(std::int64_t epoch) {
 }
 
 double LRScheduler::chained_lr(std::size_t group, std::int64_t epoch, double) const { return lr_at(group, epoch); }
-
-void LRScheduler::chain_step() {
-  const std::int64_t epoch = next_epoch(name(), last_epoch_);
-  std::vector<double> lrs;
-  for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
-    lrs.push_back(chained_lr(g, epoch, optimizer_.lr(g)));
-    if (!std::isfinite(lrs.back()) || lrs.back() < 0)
-      throw ValueError(fmt::format("{}: the learning rate of group {} at epoch {} would be {} (in a ChainedScheduler)",
-                                   name(), g, epoch, lrs.back()));
-  }
-  last_epoch_ = epoch;
-  for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, lrs[g]);
-  set_extras(epoch);
-  last_lr_ = std::move(lrs);
-}
 
 std::string LRScheduler::state_dict() const {
   return json{{"scheduler", name()}, {"last_epoch", last_epoch_}, {"base_lrs", base_lrs_}, {"last_lr", last_lr_}}
@@ -546,9 +533,12 @@ double ConstantLR::lr_at(std::size_t group, std::int64_t epoch) const {
   return factored ? base_lrs_[group] * options.factor : base_lrs_[group];
 }
 
-double ConstantLR::chained_lr(std::size_t, std::int64_t epoch, double current) const {
+double ConstantLR::chained_lr(std::size_t group, std::int64_t epoch, double current) const {
   if (epoch == 0) return current * options.factor;
   if (epoch != options.total_iters) return current;
+  // A factor of 0 cannot be divided out (PyTorch raises ZeroDivisionError):
+  // the closed form's base lr, which ignores other changes to the lr.
+  if (options.factor == 0) return lr_at(group, epoch);
   return current * (1.0 / options.factor);
 }
 
@@ -693,20 +683,13 @@ ChainedScheduler::ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> sch
   for (std::size_t i = 0; i < schedulers_.size(); ++i)
     if (dynamic_cast<const SequentialLR*>(schedulers_[i].get()))
       throw ValueError(fmt::format("ChainedScheduler: scheduler {} is a SequentialLR, which cannot be chained", i));
-  // Each scheduler set epoch 0's lr from its closed form when it was made;
-  // in PyTorch each applied its epoch 0 to the lr the ones made before it
-  // left. Redone that way, from the initial lr, schedulers that have not
-  // stepped yet compose as they do there.
-  for (std::size_t g = 0; g < optimizer_.num_param_groups(); ++g) optimizer_.set_lr(g, schedulers_[0]->base_lrs_[g]);
-  for (auto& s : schedulers_) {
-    --s->last_epoch_;
-    s->chain_step();
-  }
+  // Each scheduler applied its epoch 0 to the lr the ones made before it
+  // left (PyTorch's chainable forms), so the optimizer holds the chain's lr.
   for (std::size_t g = 0; g < optimizer_.num_param_groups(); ++g) last_lr_.push_back(optimizer_.lr(g));
 }
 
 void ChainedScheduler::step() {
-  for (auto& s : schedulers_) s->chain_step();
+  for (auto& s : schedulers_) s->step();
   // last_lr_'s groups: a group added to the optimizer later is not scheduled (as PyTorch's).
   for (std::size_t g = 0; g < last_lr_.size(); ++g) last_lr_[g] = optimizer_.lr(g);
 }

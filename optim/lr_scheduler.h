@@ -11,10 +11,15 @@
 /// Making a scheduler records each group's starting lr in the optimizer
 /// (initial_lr, kept by the first scheduler made, as PyTorch's
 /// group["initial_lr"]) and sets the lr for epoch 0. Each step() advances one
-/// epoch (one batch for OneCycleLR) and sets every group's lr from a closed
-/// form of its starting lr, which is what PyTorch's chainable forms compute
-/// when nothing else changes the lr. A scheduler refers to its optimizer,
-/// which must outlive it.
+/// epoch (one batch for OneCycleLR) and sets every group's lr as PyTorch's
+/// step() does: the schedulers that have a chainable form (StepLR,
+/// MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ConstantLR,
+/// PolynomialLR, MultiplicativeLR) change the lr the optimizer holds now, so
+/// they compose with each other, with ReduceLROnPlateau and with set_lr; the
+/// others (LambdaLR, CyclicLR, OneCycleLR, CosineAnnealingWarmRestarts) set it
+/// from the starting lr. A scheduler schedules the parameter groups the
+/// optimizer had when it was made. It refers to its optimizer, which must
+/// outlive it.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -76,18 +81,17 @@ class LRScheduler : public Scheduler {
   virtual double lr_at(std::size_t group, std::int64_t epoch) const = 0;
   /// Anything besides the lr a scheduler sets at `epoch` (OneCycleLR's momentum).
   virtual void set_extras(std::int64_t) {}
-  /// The lr of `group` at `epoch` inside a ChainedScheduler, where `current`
-  /// is the lr the schedulers before it in the chain left: PyTorch's chainable
-  /// form (a factor applied to `current`) for the schedulers that have one;
-  /// the closed form for those that set the lr outright (LambdaLR, CyclicLR,
+  /// The lr of `group` at `epoch` after one step() from `epoch - 1`, where
+  /// `current` is the lr the optimizer holds: PyTorch's chainable form (a
+  /// factor applied to `current`) for the schedulers that have one; the
+  /// closed form for those that set the lr outright (LambdaLR, CyclicLR,
   /// OneCycleLR, CosineAnnealingWarmRestarts).
   virtual double chained_lr(std::size_t group, std::int64_t epoch, double current) const;
-  /// One step inside a ChainedScheduler.
-  virtual void chain_step();
-  /// Moves to `epoch` and sets every group's lr for it.
+  /// Moves to `epoch` and sets every group's lr for it from the closed form
+  /// (PyTorch's step(epoch); SequentialLR's start of a scheduler at a milestone).
   void set_epoch(std::int64_t epoch);
-  /// Epoch 0; derived constructors call it once they are complete.
-  void initial_step() { set_epoch(last_epoch_ + 1); }
+  /// Epoch 0 by the chainable form; derived constructors call it once they are complete.
+  void initial_step() { move_to(last_epoch_ + 1, Form::kChainable); }
   /// Refuses an epoch of a state to be loaded that this schedule cannot reach (OneCycleLR's past its end).
   virtual void check_loaded_epoch(std::int64_t) const {}
   /// Sets the optimizer's lrs to last_lr_ and the extras (momentum) to last_epoch_'s, after a load.
@@ -95,6 +99,10 @@ class LRScheduler : public Scheduler {
 
   std::vector<double> base_lrs_;  ///< see base_lrs()
   std::int64_t last_epoch_ = -1;  ///< see last_epoch()
+
+ private:
+  enum class Form { kClosed, kChainable };
+  void move_to(std::int64_t epoch, Form form);
 
   friend class SequentialLR;
   friend class ChainedScheduler;
@@ -427,7 +435,8 @@ class CosineAnnealingWarmRestarts : public LRScheduler {
 /// Several schedulers stepped together, each applying its change to the lr
 /// the ones before it left (PyTorch's ChainedScheduler): ConstantLR then
 /// ExponentialLR gives a damped start of an exponential decay. All must drive
-/// the same optimizer. Making it recomputes epoch 0 through the chain.
+/// the same optimizer. Each applied its epoch 0, when it was made, to the lr
+/// the ones made before it left, so making the chain changes no lr.
 /// A SequentialLR cannot be a link (it is refused): its parts restart from
 /// closed forms at its milestones, which a chain cannot compose.
 class ChainedScheduler : public Scheduler {

@@ -355,11 +355,21 @@ class OptimizerWithState : public Optimizer {
       record.num_params = groups_[g].params.size();
       record.initial_lr = initial_lrs_[g];
       records.push_back(std::move(record));
-      for (const State& s : state_[g]) {
+      for (std::size_t i = 0; i < state_[g].size(); ++i) {
+        const State& s = state_[g][i];
         if (s.step > 0) {
           out.tensors[detail::state_key(index, "step")] = scalar_tensor(static_cast<double>(s.step), {.dtype = kInt64});
           State::tensors(s, [&](const char* field, const Tensor& t) {
-            if (t.defined()) out.tensors[detail::state_key(index, field)] = t.clone();
+            if (t.defined()) {
+              out.tensors[detail::state_key(index, field)] = t.clone();
+            } else if (detail::state_needs<State>(groups_[g].options, field)) {
+              // Options changed since the last step (momentum or amsgrad
+              // turned on): the next step would start this buffer at zeros,
+              // so the state holds zeros, and load_state_dict, which wants
+              // every buffer the options use, takes it back.
+              const Tensor& p = groups_[g].params[i];
+              out.tensors[detail::state_key(index, field)] = zeros(p.shape(), {.dtype = p.dtype()});
+            }
           });
           detail::state_scalars(s, [&](const char* field, double v) {
             out.tensors[detail::state_key(index, field)] = scalar_tensor(v, {.dtype = kFloat64});
