@@ -186,6 +186,15 @@ Tensor remainder(const Tensor& a, double b);
 Tensor lerp(const Tensor& start, const Tensor& end, double weight);  // start + weight (end - start)
 Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
 ///@}
+/// input + value * tensor1 * tensor2 (addcmul) and input + value * tensor1 /
+/// tensor2 (addcdiv), the three broadcast, as torch.addcmul / torch.addcdiv.
+/// @throws tg::ShapeError for shapes that do not broadcast; tg::DTypeError
+///   for bool operands, and for addcdiv of two integer tensors (an integer
+///   division, refused as PyTorch does).
+///@{
+Tensor addcmul(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2, double value = 1);
+Tensor addcdiv(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2, double value = 1);
+///@}
 /// torch.clamp with tensor bounds, broadcast with x; an undefined one is absent.
 /// @param x   the input
 /// @param min the lower bounds, or an undefined tensor

@@ -275,6 +275,8 @@ class Tensor : public TensorBase {
   Tensor remainder(double other) const;
   Tensor lerp(const Tensor& end, double weight) const;
   Tensor lerp(const Tensor& end, const Tensor& weight) const;
+  Tensor addcmul(const Tensor& tensor1, const Tensor& tensor2, double value = 1) const;
+  Tensor addcdiv(const Tensor& tensor1, const Tensor& tensor2, double value = 1) const;
   Tensor nan_to_num(double nan = 0, std::optional<double> posinf = std::nullopt,
                     std::optional<double> neginf = std::nullopt) const;
   Tensor isinf() const;

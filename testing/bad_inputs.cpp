@@ -570,6 +570,21 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("lerp", "end of another dtype", K::DType, "lerp", [] { tg::lerp(f32({2}), f64({2}), 0.5); });
   bad("lerp", "a weight of another dtype", K::DType, "lerp", [] { tg::lerp(f64({2}), f64({2}), f32({2})); });
   bad("lerp", "int64 tensors", K::DType, "lerp", [] { tg::lerp(i64({2}), i64({2}), 0.5); });
+  bad("addcmul", "shapes that do not broadcast", K::Shape, "addcmul", [] {
+    tg::addcmul(f32({2, 3}), f32({2}), f32({3}));
+  });
+  bad("addcmul", "a fractional value for integer tensors", K::DType, "addcmul",
+      [] { tg::addcmul(i64({2}), i64({2}), i64({2}), 0.5); });
+  bad("addcmul", "bool tensors", K::DType, "addcmul", [] { tg::addcmul(b8({2}), b8({2}), b8({2})); });
+  bad("addcdiv", "shapes that do not broadcast", K::Shape, "addcdiv", [] {
+    tg::addcdiv(f32({2, 3}), f32({3}), f32({4}));
+  });
+  bad("addcdiv", "integer tensor1 and tensor2", K::DType, "addcdiv", [] { tg::addcdiv(f32({2}), i64({2}), i64({2})); });
+  bad("Tensor::addcmul", "shapes that do not broadcast", K::Shape, "addcmul", [] {
+    f32({2, 3}).addcmul(f32({4}), f32({3}));
+  });
+  bad("Tensor::addcdiv", "integer tensor1 and tensor2", K::DType, "addcdiv",
+      [] { f32({2}).addcdiv(i64({2}), i64({2})); });
   bad("clamp", "tensor bounds on a bool tensor", K::DType, "clamp", [] { tg::clamp(b8({2}), b8({2}), b8({2})); });
   bad("clamp", "a tensor bound that does not broadcast", K::Shape, "clamp", [] {
     tg::clamp(f32({2, 3}), f32({2}), Tensor());

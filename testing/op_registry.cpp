@@ -1172,6 +1172,25 @@ void math_functions(Builder& r) {
   r.add("lerp", "tensor weight", "3x4 3x4 3x4 | 3x1 1x4 4 | 2x3x4 4 [] | [] [] []",
         t3([](auto& s, auto& e, auto& w, Args&) { return tg::lerp(s, e, w); }))
       .types(float_types());
+  r.add("addcmul", "value -0.7", "3x4 3x4 3x4 | 3x1 1x4 4 | 2x3x4 4 [] | [] [] []",
+        t3([](auto& x, auto& t1, auto& t2, Args& a) { return tg::addcmul(x, t1, t2, a.scalar(-0.7)); }))
+      .types(float_types());
+  r.add("addcmul", "value 1", "3x4 3x4 3x4 | 4 3x1 []",
+        t3([](auto& x, auto& t1, auto& t2, Args&) { return tg::addcmul(x, t1, t2); }))
+      .types(number_types());
+  r.add("addcdiv", "value 1.5", "3x4 3x4 3x4 | 3x1 1x4 4 | 2x3x4 4 [] | [] [] []",
+        t3([](auto& x, auto& t1, auto& t2, Args& a) { return tg::addcdiv(x, t1, t2, a.scalar(1.5)); }))
+      .dom({A, A, Z})
+      .types(float_types());
+  r.add("Tensor::addcmul", "", "3x4 3x4 4",
+        t3([](auto& x, auto& t1, auto& t2, Args& a) { return x.addcmul(t1, t2, a.scalar(0.5)); }))
+      .alias("addcmul")
+      .types(float_types());
+  r.add("Tensor::addcdiv", "", "3x4 3x4 4",
+        t3([](auto& x, auto& t1, auto& t2, Args& a) { return x.addcdiv(t1, t2, a.scalar(0.5)); }))
+      .dom({A, A, Z})
+      .alias("addcdiv")
+      .types(float_types());
   r.add("clamp", "tensor min and max", "3x4 3x4 3x4 | 3x4 4 3x1 | 2x3 [] [] | [] [] []",
         t3([](auto& x, auto& lo, auto& hi, Args&) { return tg::clamp(x, lo, hi); }))
       .types(number_types());
