@@ -400,6 +400,18 @@ TEST_CASE("a later in-place change is caught at backward exactly where PyTorch c
     a.sum().backward();  // fine in PyTorch too
     CHECK(x.grad().defined());
   }
+  SUBCASE("the same through a view: its result is the base's memory") {
+    Tensor a = x * 1;
+    a.slice(0, 0, 2).exp_();
+    a.add_(1);
+    tg_test::require_tg_error<tg::AutogradError>([&] { a.sum().backward(); }, "exp_ on a view, then add_");
+
+    Tensor b = x * 1;
+    b.slice(0, 0, 2).sin_();
+    b.add_(1);
+    b.sum().backward();  // PyTorch: [cos 0.5, cos 1.5, 1]
+    tg_test::check_close(x.grad(), {std::cos(0.5), std::cos(1.5), 1}, 1e-15);
+  }
   SUBCASE("an out-of-place op's saved input or result changed by an in-place op") {
     Tensor a = x * 1;
     Tensor b = a.exp();  // saves its result, not a
@@ -527,6 +539,16 @@ TEST_CASE("in-place math records nothing when grad is off or not needed") {
   CHECK(buf.grad_fn_name() == "addcmul_");
   buf.sum().backward();
   tg_test::check_close(t.grad(), {2, 3});
+
+  // A float64 operand written into a float32 tensor: its gradient comes back
+  // in float64 (PyTorch 1.13 fails an internal assert on this case).
+  Tensor t64 = tg::tensor({1.0, 2.0, 3.0}, {3}, {.dtype = tg::kFloat64, .requires_grad = true});
+  Tensor buf32 = tg::zeros({3});
+  buf32.addcmul_(t64, t64, 0.5);
+  CHECK(buf32.dtype() == tg::kFloat32);
+  buf32.sum().backward();
+  CHECK(t64.grad().dtype() == tg::kFloat64);
+  tg_test::check_close(t64.grad(), {1, 2, 3});
 }
 
 }  // namespace test_inplace_math
