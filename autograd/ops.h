@@ -186,6 +186,15 @@ Tensor remainder(const Tensor& a, double b);
 Tensor lerp(const Tensor& start, const Tensor& end, double weight);  // start + weight (end - start)
 Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
 ///@}
+/// input + value * tensor1 * tensor2 (addcmul) and input + value * tensor1 /
+/// tensor2 (addcdiv), the three broadcast, as torch.addcmul / torch.addcdiv.
+/// @throws tg::ShapeError for shapes that do not broadcast; tg::DTypeError
+///   for bool operands, and for addcdiv of two integer tensors (an integer
+///   division, refused as PyTorch does).
+///@{
+Tensor addcmul(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2, double value = 1);
+Tensor addcdiv(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2, double value = 1);
+///@}
 /// torch.clamp with tensor bounds, broadcast with x; an undefined one is absent.
 /// @param x   the input
 /// @param min the lower bounds, or an undefined tensor
@@ -675,6 +684,21 @@ namespace detail {
 // gradient otherwise (as fill_), the version counter bumped. Checks that may
 // throw run before anything is drawn (autograd/ops/inplace.cpp).
 void assign_random_(Tensor& self, const std::function<TensorBase()>& draw, const char* op);
+// What the backward of an in-place op made by assign_result_ reads, as
+// PyTorch's formula for it: self before the op (kept as a copy, so a later
+// in-place change of self is allowed) and/or the result (self after the op,
+// so a later in-place change of self is caught at backward, as in PyTorch).
+enum class Reads : unsigned char { nothing = 0, self = 1, result = 2, self_and_result = 3 };
+// The out-of-place op's values written into self as the in-place op `op`,
+// self = f(self, operands) (exp_, pow_, addcmul_, lerp_: every in-place op
+// that is an out-of-place one written back, autograd/ops/inplace_math.cpp).
+// When recorded, f runs in grad mode and its own backward is the in-place
+// op's: f gets a copy of self if `reads` says the backward reads self, and a
+// copy of each operand that shares self's memory; otherwise the tensors
+// themselves. Refusals (a leaf that requires grad, a dtype self cannot hold,
+// operands that do not broadcast to self's shape) run before self is written.
+Tensor& assign_result_(Tensor& self, const char* op, std::initializer_list<const Tensor*> operands, Reads reads,
+                       const std::function<Tensor(const Tensor& self, const std::vector<Tensor>& operands)>& f);
 }  // namespace detail
 
 }  // namespace tg

@@ -275,6 +275,8 @@ class Tensor : public TensorBase {
   Tensor remainder(double other) const;
   Tensor lerp(const Tensor& end, double weight) const;
   Tensor lerp(const Tensor& end, const Tensor& weight) const;
+  Tensor addcmul(const Tensor& tensor1, const Tensor& tensor2, double value = 1) const;
+  Tensor addcdiv(const Tensor& tensor1, const Tensor& tensor2, double value = 1) const;
   Tensor nan_to_num(double nan = 0, std::optional<double> posinf = std::nullopt,
                     std::optional<double> neginf = std::nullopt) const;
   Tensor isinf() const;
@@ -454,6 +456,43 @@ class Tensor : public TensorBase {
   Tensor& clamp_(std::optional<double> min, std::optional<double> max);
   Tensor& relu_();
   Tensor& masked_fill_(const Tensor& mask, double value);
+  ///@}
+  /// In-place forms of the elementwise ops above, as torch.Tensor's: x.exp_()
+  /// writes exp(x) into x. Each is the out-of-place op written back into this
+  /// tensor (autograd/ops/inplace_math.cpp): the same values and gradients,
+  /// with any operand that overlaps this tensor's memory read before it is
+  /// written; a tensor operand broadcasts to this tensor's shape, never the
+  /// other way.
+  /// @throws tg::DTypeError when the op's result type cannot be cast to this
+  ///   tensor's dtype (exp_ on an integer tensor, as PyTorch), tg::ShapeError
+  ///   when an operand does not broadcast to this tensor's shape, and
+  ///   tg::AutogradError as the in-place ops above.
+  ///@{
+  Tensor& neg_();
+  Tensor& abs_();
+  Tensor& exp_();
+  Tensor& log_();
+  Tensor& sqrt_();
+  Tensor& rsqrt_();
+  Tensor& sigmoid_();
+  Tensor& tanh_();
+  Tensor& sin_();
+  Tensor& cos_();
+  Tensor& reciprocal_();
+  Tensor& floor_();
+  Tensor& ceil_();
+  Tensor& round_();
+  Tensor& trunc_();
+  Tensor& sign_();
+  Tensor& square_();
+  Tensor& pow_(double exponent);
+  Tensor& pow_(const Tensor& exponent);
+  Tensor& clamp_min_(double min);
+  Tensor& clamp_max_(double max);
+  Tensor& addcmul_(const Tensor& tensor1, const Tensor& tensor2, double value = 1);  // += value * t1 * t2
+  Tensor& addcdiv_(const Tensor& tensor1, const Tensor& tensor2, double value = 1);  // += value * t1 / t2
+  Tensor& lerp_(const Tensor& end, double weight);                                   // += weight * (end - self)
+  Tensor& lerp_(const Tensor& end, const Tensor& weight);
   ///@}
   /// Random in-place fills, as torch.Tensor's. From `gen` or the default
   /// generator, with a zero gradient to the old value, as fill_ (autograd/ops/random_ops.cpp).

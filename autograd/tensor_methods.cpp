@@ -89,6 +89,12 @@ Tensor Tensor::remainder(const Tensor& other) const { return tg::remainder(*this
 Tensor Tensor::remainder(double other) const { return tg::remainder(*this, other); }
 Tensor Tensor::lerp(const Tensor& end, double weight) const { return tg::lerp(*this, end, weight); }
 Tensor Tensor::lerp(const Tensor& end, const Tensor& weight) const { return tg::lerp(*this, end, weight); }
+Tensor Tensor::addcmul(const Tensor& tensor1, const Tensor& tensor2, double value) const {
+  return tg::addcmul(*this, tensor1, tensor2, value);
+}
+Tensor Tensor::addcdiv(const Tensor& tensor1, const Tensor& tensor2, double value) const {
+  return tg::addcdiv(*this, tensor1, tensor2, value);
+}
 Tensor Tensor::nan_to_num(double nan, std::optional<double> posinf, std::optional<double> neginf) const {
   return tg::nan_to_num(*this, nan, posinf, neginf);
 }

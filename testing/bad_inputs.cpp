@@ -570,6 +570,59 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("lerp", "end of another dtype", K::DType, "lerp", [] { tg::lerp(f32({2}), f64({2}), 0.5); });
   bad("lerp", "a weight of another dtype", K::DType, "lerp", [] { tg::lerp(f64({2}), f64({2}), f32({2})); });
   bad("lerp", "int64 tensors", K::DType, "lerp", [] { tg::lerp(i64({2}), i64({2}), 0.5); });
+  bad("addcmul", "shapes that do not broadcast", K::Shape, "addcmul", [] {
+    tg::addcmul(f32({2, 3}), f32({2}), f32({3}));
+  });
+  bad("addcmul", "a fractional value for integer tensors", K::DType, "addcmul",
+      [] { tg::addcmul(i64({2}), i64({2}), i64({2}), 0.5); });
+  bad("addcmul", "bool tensors", K::DType, "addcmul", [] { tg::addcmul(b8({2}), b8({2}), b8({2})); });
+  bad("addcdiv", "shapes that do not broadcast", K::Shape, "addcdiv", [] {
+    tg::addcdiv(f32({2, 3}), f32({3}), f32({4}));
+  });
+  bad("addcdiv", "integer tensor1 and tensor2", K::DType, "addcdiv", [] { tg::addcdiv(f32({2}), i64({2}), i64({2})); });
+  bad("Tensor::addcmul", "shapes that do not broadcast", K::Shape, "addcmul", [] {
+    f32({2, 3}).addcmul(f32({4}), f32({3}));
+  });
+  bad("Tensor::addcdiv", "integer tensor1 and tensor2", K::DType, "addcdiv",
+      [] { f32({2}).addcdiv(i64({2}), i64({2})); });
+  // The in-place math (autograd/ops/inplace_math.cpp).
+  bad("Tensor::exp_", "an int64 tensor (a float result)", K::DType, "exp_", [] { i64({3}).exp_(); });
+  bad("Tensor::exp_", "an expanded tensor", K::Value, "exp_", [] { f32({1, 3}).expand({2, 3}).exp_(); });
+  bad("Tensor::exp_", "a leaf that requires grad", K::Autograd, "exp_", [] { leaf({2}).exp_(); });
+  bad("Tensor::log_", "an int64 tensor", K::DType, "log_", [] { i64({3}).log_(); });
+  bad("Tensor::sqrt_", "an int64 tensor", K::DType, "sqrt_", [] { i64({3}).sqrt_(); });
+  bad("Tensor::rsqrt_", "an int64 tensor", K::DType, "rsqrt_", [] { i64({3}).rsqrt_(); });
+  bad("Tensor::sigmoid_", "an int64 tensor", K::DType, "sigmoid_", [] { i64({3}).sigmoid_(); });
+  bad("Tensor::tanh_", "an int64 tensor", K::DType, "tanh_", [] { i64({3}).tanh_(); });
+  bad("Tensor::sin_", "a bool tensor", K::DType, "sin_", [] { b8({3}).sin_(); });
+  bad("Tensor::cos_", "an int64 tensor", K::DType, "cos_", [] { i64({3}).cos_(); });
+  bad("Tensor::reciprocal_", "an int64 tensor", K::DType, "reciprocal_", [] { i64({3}).reciprocal_(); });
+  bad("Tensor::neg_", "a bool tensor", K::DType, "neg_", [] { b8({3}).neg_(); });
+  bad("Tensor::abs_", "a bool tensor", K::DType, "abs_", [] { b8({3}).abs_(); });
+  bad("Tensor::floor_", "a bool tensor", K::DType, "floor_", [] { b8({3}).floor_(); });
+  bad("Tensor::ceil_", "a bool tensor", K::DType, "ceil_", [] { b8({3}).ceil_(); });
+  bad("Tensor::round_", "a bool tensor", K::DType, "round_", [] { b8({3}).round_(); });
+  bad("Tensor::trunc_", "a bool tensor", K::DType, "trunc_", [] { b8({3}).trunc_(); });
+  bad("Tensor::sign_", "a leaf that requires grad", K::Autograd, "sign_", [] { leaf({2}).sign_(); });
+  bad("Tensor::square_", "a bool tensor", K::DType, "square_", [] { b8({3}).square_(); });
+  bad("Tensor::pow_", "an exponent of a bigger shape", K::Shape, "pow_", [] { f32({2}).pow_(f32({2, 2})); });
+  bad("Tensor::pow_", "an integer to a negative power", K::Value, "pow_", [] { i64({2}).pow_(-1); });
+  bad("Tensor::pow_", "a fractional power of an int64 tensor", K::DType, "pow_", [] { i64({2}).pow_(0.5); });
+  bad("Tensor::clamp_min_", "a fractional bound on an int64 tensor", K::DType, "clamp_min_",
+      [] { i64({2}).clamp_min_(0.5); });
+  bad("Tensor::clamp_max_", "a fractional bound on an int64 tensor", K::DType, "clamp_max_",
+      [] { i64({2}).clamp_max_(0.5); });
+  bad("Tensor::addcmul_", "operands of a bigger shape", K::Shape, "addcmul_", [] {
+    f32({2}).addcmul_(f32({2, 2}), f32({2}));
+  });
+  bad("Tensor::addcmul_", "a fractional value on int64", K::DType, "addcmul_",
+      [] { i64({2}).addcmul_(i64({2}), i64({2}), 0.5); });
+  bad("Tensor::addcdiv_", "integer tensor1 and tensor2", K::DType, "addcdiv_",
+      [] { f32({2}).addcdiv_(i64({2}), i64({2})); });
+  bad("Tensor::lerp_", "an end of a bigger shape", K::Shape, "lerp_", [] { f32({2}).lerp_(f32({3, 2}), 0.5); });
+  bad("Tensor::lerp_", "an end of another dtype", K::DType, "lerp_", [] { f32({2}).lerp_(f64({2}), 0.5); });
+  bad("Tensor::lerp_", "a weight that does not broadcast", K::Shape, "lerp_",
+      [] { f32({2}).lerp_(f32({2}), f32({3})); });
   bad("clamp", "tensor bounds on a bool tensor", K::DType, "clamp", [] { tg::clamp(b8({2}), b8({2}), b8({2})); });
   bad("clamp", "a tensor bound that does not broadcast", K::Shape, "clamp", [] {
     tg::clamp(f32({2, 3}), f32({2}), Tensor());

@@ -119,6 +119,7 @@ OpFn inplace(G g) {
 const char* const kUnary = "3x4 | 5 | [] | 2x3x2";
 const char* const kBinary = "3x4 3x4 | 3x1 1x4 | 2x3x4 4 | 3 []";
 const char* const kSelfBroadcast = "3x4 3x4 | 3x4 4 | 2x3x4 3x1 | 3 []";  // the first is the result's shape
+const char* const kSelfBroadcast3 = "3x4 3x4 3x4 | 3x4 4 3x1 | 2x3x4 3x1 [] | 3 [] 3";
 const char* const kDims = "3x4 | 2x3x2";
 
 class Builder {
@@ -761,6 +762,66 @@ void in_place_methods(Builder& r) {
   entry("Tensor::masked_fill_", "", kUnary,
         inplace([](Tensor& s, const V&, Args& a) { s.masked_fill_(a.mask(pattern_mask(s.shape())), a.scalar(3.0)); }))
       .types(all_types());
+  // The in-place math (autograd/ops/inplace_math.cpp): the out-of-place op
+  // written back, so the dtypes are those whose result self can hold (exp_
+  // of an integer tensor is refused, floor_ is not).
+  entry("Tensor::neg_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.neg_(); })).types(number_types());
+  entry("Tensor::abs_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.abs_(); }))
+      .dom({Z})
+      .types(number_types());
+  entry("Tensor::exp_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.exp_(); })).types(float_types());
+  entry("Tensor::log_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.log_(); }))
+      .dom({P})
+      .types(float_types());
+  entry("Tensor::sqrt_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.sqrt_(); }))
+      .dom({P})
+      .types(float_types());
+  entry("Tensor::rsqrt_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.rsqrt_(); }))
+      .dom({P})
+      .types(float_types());
+  entry("Tensor::sigmoid_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.sigmoid_(); })).types(float_types());
+  entry("Tensor::tanh_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.tanh_(); })).types(float_types());
+  entry("Tensor::sin_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.sin_(); })).types(float_types());
+  entry("Tensor::cos_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.cos_(); })).types(float_types());
+  entry("Tensor::reciprocal_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.reciprocal_(); }))
+      .dom({Z})
+      .types(float_types());
+  entry("Tensor::floor_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.floor_(); })).types(number_types());
+  entry("Tensor::ceil_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.ceil_(); })).types(number_types());
+  entry("Tensor::round_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.round_(); })).types(number_types());
+  entry("Tensor::trunc_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.trunc_(); })).types(number_types());
+  entry("Tensor::sign_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.sign_(); }))
+      .dom({Z})
+      .types(all_types());
+  entry("Tensor::square_", "", kUnary, inplace([](Tensor& s, const V&, Args&) { s.square_(); })).types(number_types());
+  entry("Tensor::pow_", "2.5", kUnary, inplace([](Tensor& s, const V&, Args& a) { s.pow_(a.scalar(2.5)); }))
+      .dom({P})
+      .types(float_types());
+  entry("Tensor::pow_", "3", kUnary, inplace([](Tensor& s, const V&, Args& a) { s.pow_(a.scalar(3.0)); }))
+      .types(number_types());
+  entry("Tensor::pow_", "tensor", kSelfBroadcast, inplace([](Tensor& s, const V& in, Args&) { s.pow_(in[1]); }))
+      .dom({P, A})
+      .types(number_types());
+  entry("Tensor::clamp_min_", "", kUnary, inplace([](Tensor& s, const V&, Args& a) { s.clamp_min_(a.scalar(-0.3)); }))
+      .types(float_types());
+  entry("Tensor::clamp_max_", "", kUnary, inplace([](Tensor& s, const V&, Args& a) { s.clamp_max_(a.scalar(0.4)); }))
+      .types(float_types());
+  entry("Tensor::addcmul_", "value -0.7", kSelfBroadcast3,
+        inplace([](Tensor& s, const V& in, Args& a) { s.addcmul_(in[1], in[2], a.scalar(-0.7)); }))
+      .types(float_types());
+  entry("Tensor::addcmul_", "value 2", kSelfBroadcast3,
+        inplace([](Tensor& s, const V& in, Args& a) { s.addcmul_(in[1], in[2], a.scalar(2.0)); }))
+      .types(number_types());
+  entry("Tensor::addcdiv_", "value 1.5", kSelfBroadcast3,
+        inplace([](Tensor& s, const V& in, Args& a) { s.addcdiv_(in[1], in[2], a.scalar(1.5)); }))
+      .dom({A, A, Z})
+      .types(float_types());
+  entry("Tensor::lerp_", "scalar weight", kSelfBroadcast,
+        inplace([](Tensor& s, const V& in, Args& a) { s.lerp_(in[1], a.scalar(0.3)); }))
+      .types(float_types());
+  entry("Tensor::lerp_", "tensor weight", kSelfBroadcast3,
+        inplace([](Tensor& s, const V& in, Args&) { s.lerp_(in[1], in[2]); }))
+      .types(float_types());
 }
 
 void nn_ops(Builder& r) {
@@ -1171,6 +1232,25 @@ void math_functions(Builder& r) {
       .types(float_types());
   r.add("lerp", "tensor weight", "3x4 3x4 3x4 | 3x1 1x4 4 | 2x3x4 4 [] | [] [] []",
         t3([](auto& s, auto& e, auto& w, Args&) { return tg::lerp(s, e, w); }))
+      .types(float_types());
+  r.add("addcmul", "value -0.7", "3x4 3x4 3x4 | 3x1 1x4 4 | 2x3x4 4 [] | [] [] []",
+        t3([](auto& x, auto& t1, auto& t2, Args& a) { return tg::addcmul(x, t1, t2, a.scalar(-0.7)); }))
+      .types(float_types());
+  r.add("addcmul", "value 1", "3x4 3x4 3x4 | 4 3x1 []",
+        t3([](auto& x, auto& t1, auto& t2, Args&) { return tg::addcmul(x, t1, t2); }))
+      .types(number_types());
+  r.add("addcdiv", "value 1.5", "3x4 3x4 3x4 | 3x1 1x4 4 | 2x3x4 4 [] | [] [] []",
+        t3([](auto& x, auto& t1, auto& t2, Args& a) { return tg::addcdiv(x, t1, t2, a.scalar(1.5)); }))
+      .dom({A, A, Z})
+      .types(float_types());
+  r.add("Tensor::addcmul", "", "3x4 3x4 4",
+        t3([](auto& x, auto& t1, auto& t2, Args& a) { return x.addcmul(t1, t2, a.scalar(0.5)); }))
+      .alias("addcmul")
+      .types(float_types());
+  r.add("Tensor::addcdiv", "", "3x4 3x4 4",
+        t3([](auto& x, auto& t1, auto& t2, Args& a) { return x.addcdiv(t1, t2, a.scalar(0.5)); }))
+      .dom({A, A, Z})
+      .alias("addcdiv")
       .types(float_types());
   r.add("clamp", "tensor min and max", "3x4 3x4 3x4 | 3x4 4 3x1 | 2x3 [] [] | [] [] []",
         t3([](auto& x, auto& lo, auto& hi, Args&) { return tg::clamp(x, lo, hi); }))

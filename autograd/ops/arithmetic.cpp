@@ -1,9 +1,12 @@
 // Arithmetic: add, sub, mul, div (tensors or a scalar on either side), neg,
-// pow, and their operators. Kernels and dtype rules: core/kernels/elementwise.h.
+// pow, addcmul, addcdiv, and their operators. Kernels and dtype rules: core/kernels/elementwise.h.
 // Broadcast inputs get their gradients summed back by Backward::add.
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/profiler.h>
@@ -198,6 +201,78 @@ Tensor pow(double base, const Tensor& exponent) {
           // y = base^e;  de = dy y log(base)  (0 where base = 0 and e >= 0)
           const Tensor de = mul(mul(bw.grad(), bw.unpack(sy)), std::log(base));
           bw.add(0, base == 0 ? where(kernel::ge(bw.unpack(se), 0.0), 0.0, de) : de);
+        });
+  return y;
+}
+
+// ---- addcmul, addcdiv -------------------------------------------------------------
+
+namespace {
+
+// The three operands broadcast together; bool is refused (PyTorch has no
+// arithmetic on bool), and so is a fractional value for an integer result,
+// which PyTorch silently truncates (addcmul(i, i, i, value=0.5) adds 0).
+void check_addc(const Tensor& input, const Tensor& t1, const Tensor& t2, double value, const char* op) {
+  broadcast_shapes(input.shape(), broadcast_shapes(t1.shape(), t2.shape(), op), op);
+  for (const Tensor* t : {&input, &t1, &t2})
+    if (t->dtype() == kBool)
+      throw DTypeError(fmt::format("{}: bool tensors are not supported (dtypes {}, {}, {})", op,
+                                   dtype_name(input.dtype()), dtype_name(t1.dtype()), dtype_name(t2.dtype())));
+  const DType result = promote_types(input.dtype(), promote_types(t1.dtype(), t2.dtype()));
+  if (!is_floating(result) && std::trunc(value) != value)
+    throw DTypeError(
+        fmt::format("{}: value {} is not a whole number, and the result's dtype is {}", op, value, dtype_name(result)));
+}
+
+// value * t, without the multiplication when value is 1.
+Tensor scaled(const Tensor& t, double value) { return value == 1 ? t : mul(t, value); }
+
+}  // namespace
+
+Tensor addcmul(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2, double value) {
+  TG_PROFILE_OP("addcmul", input, tensor1, tensor2);
+  check_addc(input, tensor1, tensor2, value, "addcmul");
+  Tensor y;
+  {
+    NoGradGuard no_grad;  // one node below, not three
+    y = add(input, scaled(mul(tensor1, tensor2), value));
+  }
+  if (autograd::needs_grad(input, tensor1, tensor2))
+    autograd::record("addcmul", {&input, &tensor1, &tensor2}, {&y},
+                     [value, s1 = SavedTensor::input_if(requires_grad_of(tensor2), tensor1),
+                      s2 = SavedTensor::input_if(requires_grad_of(tensor1), tensor2)](Backward& bw) {
+                       // y = input + v t1 t2;  dinput = dy,  dt1 = v dy t2,  dt2 = v dy t1
+                       if (bw.needs(0)) bw.add(0, bw.grad());
+                       if (bw.needs(1)) bw.add(1, scaled(mul(bw.grad(), bw.unpack(s2)), value));
+                       if (bw.needs(2)) bw.add(2, scaled(mul(bw.grad(), bw.unpack(s1)), value));
+                     });
+  return y;
+}
+
+Tensor addcdiv(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2, double value) {
+  TG_PROFILE_OP("addcdiv", input, tensor1, tensor2);
+  check_addc(input, tensor1, tensor2, value, "addcdiv");
+  // As PyTorch: t1 / t2 of two integer tensors was once a floor division.
+  if (!is_floating(tensor1.dtype()) && !is_floating(tensor2.dtype()))
+    throw DTypeError(
+        fmt::format("addcdiv: integer division of tensor1 ({}) by tensor2 ({}) is not supported; "
+                    "convert one of them to a floating dtype",
+                    dtype_name(tensor1.dtype()), dtype_name(tensor2.dtype())));
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = add(input, scaled(div(tensor1, tensor2), value));
+  }
+  if (autograd::needs_grad(input, tensor1, tensor2))
+    autograd::record(
+        "addcdiv", {&input, &tensor1, &tensor2}, {&y},
+        [value, s1 = SavedTensor::input_if(requires_grad_of(tensor2), tensor1),
+         s2 = SavedTensor::input_if(requires_grad_of(tensor1) || requires_grad_of(tensor2), tensor2)](Backward& bw) {
+          // y = input + v t1 / t2;  dinput = dy,  dt1 = v dy / t2,  dt2 = -v dy t1 / t2^2
+          if (bw.needs(0)) bw.add(0, bw.grad());
+          const Tensor t2 = bw.unpack(s2);
+          if (bw.needs(1)) bw.add(1, scaled(div(bw.grad(), t2), value));
+          if (bw.needs(2)) bw.add(2, scaled(div(mul(bw.grad(), bw.unpack(s1)), mul(t2, t2)), -value));
         });
   return y;
 }

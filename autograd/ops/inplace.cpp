@@ -1,5 +1,6 @@
 // The in-place Tensor members: add_, sub_, mul_, div_, zero_, fill_, copy_,
-// clamp_, relu_, masked_fill_.
+// clamp_, relu_, masked_fill_, and detail::assign_result_, which makes the
+// others (exp_, pow_, lerp_, ...) from their out-of-place ops (inplace_math.cpp).
 //
 // Every one bumps the storage's version counter, so a tensor saved for
 // backward and modified afterwards is caught when backward unpacks it. Our
@@ -31,6 +32,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/views.h>
 #include <tapegrad/core/kernels/copy.h>
@@ -64,6 +66,12 @@ bool memory_has_untracked_alias(const Tensor& t) {
 // Checks whether the in-place op `op` on `self` may run with grad mode as it
 // is, and says whether it must be recorded.
 bool must_record(const Tensor& self, const char* op, std::initializer_list<const Tensor*> others = {}) {
+  // Refused as every op refuses it, before the checks below read its autograd
+  // state (an undefined self crashed them).
+  for (const Tensor* t : others)
+    if (!t->defined()) throw Error(fmt::format("{}: an operand is undefined (default-constructed or reset)", op));
+  if (!self.defined())
+    throw Error(fmt::format("{}: the tensor being modified is undefined (default-constructed or reset)", op));
   if (!is_grad_enabled()) return false;
   const auto* m = autograd::meta_of(self);
   if (m && !m->grad_fn && m->requires_grad)
@@ -87,17 +95,21 @@ bool must_record(const Tensor& self, const char* op, std::initializer_list<const
   return true;
 }
 
-// Records the in-place op's node as self's grad_fn, with edges to self's
-// history before the op and to the other operands; for a view, then rewrites
-// its base's history (autograd/views.h).
+// Records the in-place op's node as self's grad_fn, with edges to `inputs`
+// (self's history before the op and the other operands, or for
+// assign_result_ the out-of-place result); for a view, then rewrites its
+// base's history (autograd/views.h). Every input or other `operand` that is
+// a view of self's memory is made stale.
 template <class F>
-void record_inplace(const char* op, std::initializer_list<const Tensor*> inputs, Tensor& self, F&& backward) {
+void record_inplace(const char* op, std::initializer_list<const Tensor*> inputs, Tensor& self, F&& backward,
+                    std::initializer_list<const Tensor*> operands = {}) {
   autograd::keep_view_history(self);
   autograd::record(op, inputs, {&self}, std::forward<F>(backward));
   autograd::rebase_view_history(self);
-  for (const Tensor* operand : inputs)
-    if (operand != &self && operand->defined() && !operand->is_same(self) && operand->storage() == self.storage())
-      autograd::forget_view_history(*operand);
+  for (auto list : {inputs, operands})
+    for (const Tensor* operand : list)
+      if (operand != &self && operand->defined() && !operand->is_same(self) && operand->storage() == self.storage())
+        autograd::forget_view_history(*operand);
 }
 
 // Only floating tensors carry gradients: an in-place op writing into an
@@ -331,6 +343,84 @@ void assign_random_(Tensor& self, const std::function<TensorBase()>& draw, const
       // self = random values;  dself = 0
       bw.add(0, zeros_like(bw.grad()));
     });
+}
+
+namespace {
+
+// An error of the out-of-place op, named after the in-place one the user
+// called ("pow_: pow: ..."), with its type kept.
+template <class F>
+Tensor naming_errors(const char* op, F&& f) {
+  const auto named = [op](const std::exception& e) {
+    const std::string_view what = e.what();
+    return what.starts_with(std::string(op) + ":") ? std::string(what) : fmt::format("{}: {}", op, what);
+  };
+  try {
+    return f();
+  } catch (const ShapeError& e) {
+    throw ShapeError(named(e));
+  } catch (const DTypeError& e) {
+    throw DTypeError(named(e));
+  } catch (const ValueError& e) {
+    throw ValueError(named(e));
+  }
+}
+
+}  // namespace
+
+// self = f(self, operands), the in-place op built from its out-of-place one.
+// The out-of-place result y is computed first, then copied into self: an
+// operand overlapping self's memory is read before anything is written
+// (a.pow_(a.t())). Recorded, the op's node passes the gradient to y, whose
+// node is f's own: the gradient and every higher one are the out-of-place
+// op's by construction. What f's node saves must outlive the write: self when f's
+// backward reads it, and operands sharing self's memory, go to f as
+// differentiable copies (as PyTorch keeps a copy of the original self). When
+// PyTorch's formula reads the result, the node keeps self after the write as
+// a version guard, so a later in-place change of self is caught at backward
+// exactly where PyTorch catches it (x.exp_() then x.add_(1)).
+Tensor& assign_result_(Tensor& self, const char* op, std::initializer_list<const Tensor*> operands, Reads reads,
+                       const std::function<Tensor(const Tensor& self, const std::vector<Tensor>& operands)>& f) {
+  TG_PROFILE_OP("assign_result_", self);
+  const bool record = must_record(self, op, operands) && differentiable(self);
+  kernel::check_writable(self, op);
+  for (const Tensor* o : operands)
+    if (broadcast_shapes(self.shape(), o->shape(), op) != self.shape())
+      throw ShapeError(
+          fmt::format("{}: an operand of shape {} cannot be broadcast to the shape {} of the tensor "
+                      "being modified",
+                      op, shape_str(o->sizes()), shape_str(self.sizes())));
+  const auto has = [reads](Reads r) { return (static_cast<unsigned>(reads) & static_cast<unsigned>(r)) != 0; };
+  std::vector<Tensor> args;
+  args.reserve(operands.size());
+  Tensor y;
+  if (record) {
+    for (const Tensor* o : operands) args.push_back(o->storage() == self.storage() ? tg::clone(*o) : *o);
+    y = naming_errors(op, [&] { return f(has(Reads::self) ? tg::clone(self) : self, args); });
+  } else {
+    // Nothing is recorded (grad mode off, or no gradient involved): f needs no copies.
+    NoGradGuard no_grad;
+    for (const Tensor* o : operands) args.push_back(*o);
+    y = naming_errors(op, [&] { return f(self, args); });
+  }
+  kernel::check_result(self, y.dtype(), op);
+  kernel::copy_(self, y);
+  self.storage()->bump_version();
+  if (record) {
+    const SavedTensor result = has(Reads::result) ? SavedTensor::without_history(self) : SavedTensor();
+    // Input 0 is self before the op, as for every in-place node (CopySlices
+    // reads its gradient as the view's); it gets none: its whole gradient
+    // goes through y's node.
+    record_inplace(
+        op, {&self, &y}, self,
+        [result](Backward& bw) {
+          // self = y = f(self_before, operands);  dy = dself (f's node takes it from there)
+          if (result.defined()) (void)bw.unpack(result);  // throws if self changed since
+          bw.add(1, bw.grad());
+        },
+        operands);
+  }
+  return self;
 }
 
 }  // namespace tg::detail

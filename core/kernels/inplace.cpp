@@ -29,16 +29,6 @@ bool can_cast(DType from, DType to) {
   return !(is_floating(from) && !is_floating(to)) && !(from != kBool && to == kBool);
 }
 
-// In-place ops compute in the promoted type `result` (of self and the other
-// operand, as the out-of-place op would) and store it in self's dtype.
-void check_result(const TensorBase& self, DType result, const char* op) {
-  if (!can_cast(result, self.dtype()))
-    throw DTypeError(
-        fmt::format("{}: result type {} can't be cast to the desired output type {} (the dtype of the "
-                    "tensor being modified)",
-                    op, dtype_name(result), dtype_name(self.dtype())));
-}
-
 void check_alpha(DType result, double alpha, const char* op) {
   if (result == kBool && alpha != 1)
     throw DTypeError(fmt::format("{}: alpha must be 1 for a bool result, got {}", op, alpha));
@@ -92,6 +82,16 @@ void update1(const TensorBase& self, const char* op, F f) {
 }
 
 }  // namespace
+
+// In-place ops compute in the promoted type `result` (of self and the other
+// operand, as the out-of-place op would) and store it in self's dtype.
+void check_result(const TensorBase& self, DType result, const char* op) {
+  if (!can_cast(result, self.dtype()))
+    throw DTypeError(
+        fmt::format("{}: result type {} can't be cast to the desired output type {} (the dtype of the "
+                    "tensor being modified)",
+                    op, dtype_name(result), dtype_name(self.dtype())));
+}
 
 TensorBase unaliased(const TensorBase& self, const TensorBase& other) {
   if (other.storage() != self.storage()) return other;

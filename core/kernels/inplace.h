@@ -18,6 +18,9 @@ namespace tg::kernel {
 // ValueError if several elements of `self` share one memory location (an
 // expanded tensor): writing them would race and lose updates.
 void check_writable(const TensorBase& self, const char* op);
+// DTypeError unless a result of dtype `result` can be stored in `self`
+// (PyTorch's canCast, the rule above).
+void check_result(const TensorBase& self, DType result, const char* op);
 
 void add_(const TensorBase& self, const TensorBase& other, double alpha, const char* op);  // self += alpha * other
 void add_(const TensorBase& self, double other, const char* op);                           // self += other
