@@ -98,21 +98,63 @@ std::vector<std::vector<Tensor>> jacobian_of(const std::vector<Tensor>& outputs,
   return result;
 }
 
+// The gradient of fn, a scalar function, at prepared inputs, recorded so it
+// can be differentiated again; fn's output goes to *value when asked.
 std::vector<Tensor> gradient_of_scalar(const ScalarListFunction& fn, const std::vector<Tensor>& inputs,
-                                       FunctionalOptions opt) {
+                                       FunctionalOptions opt, const char* op, Tensor* value = nullptr) {
   Tensor y = fn(inputs);
-  check_outputs({y}, "hessian");
+  check_outputs({y}, op);
   if (y.numel() != 1)
     throw ShapeError(
-        fmt::format("hessian: the function must return a single-element tensor, got shape {}", shape_str(y.sizes())));
+        fmt::format("{}: the function must return a single-element tensor, got shape {}", op, shape_str(y.sizes())));
   std::vector<Tensor> grads(inputs.size());
   if (y.requires_grad())
     grads = tg::grad({y}, inputs, {}, {.retain_graph = true, .create_graph = true, .allow_unused = true});
   for (std::size_t j = 0; j < inputs.size(); ++j) {
-    if (!grads[j].defined() && opt.strict) throw_independent("hessian", 0, j);
+    if (!grads[j].defined() && opt.strict) throw_independent(op, 0, j);
     if (!grads[j].defined()) grads[j] = zeros_like(inputs[j]);
   }
+  if (value) *value = y;
   return grads;
+}
+
+// The vectors jvp, hvp and vhp multiply by, one per input, checked against
+// the (prepared) inputs; an omitted one is 1 for a single-element input.
+std::vector<Tensor> vectors_for_inputs(const std::vector<Tensor>& v, const std::vector<Tensor>& in, const char* op) {
+  if (!v.empty() && v.size() != in.size())
+    throw ValueError(fmt::format("{}: {} inputs but v has {} tensors", op, in.size(), v.size()));
+  std::vector<Tensor> out(in.size());
+  for (std::size_t j = 0; j < in.size(); ++j) {
+    Tensor t = v.empty() ? Tensor() : v[j];
+    if (!t.defined()) {
+      if (in[j].numel() != 1)
+        throw ValueError(
+            fmt::format("{}: v is needed for input {} of shape {} (only single-element inputs can go without)", op, j,
+                        shape_str(in[j].sizes())));
+      t = ones_like(in[j]);
+    } else if (t.shape() != in[j].shape()) {
+      throw ShapeError(fmt::format("{}: v[{}] has shape {} but input {} has shape {}", op, j, shape_str(t.sizes()), j,
+                                   shape_str(in[j].sizes())));
+    } else if (t.dtype() != in[j].dtype()) {
+      // Checked here: tg::grad would refuse it too, but under its own name.
+      throw AutogradError(fmt::format("{}: v[{}] has dtype {} but input {} has dtype {}", op, j, dtype_name(t.dtype()),
+                                      j, dtype_name(in[j].dtype())));
+    }
+    out[j] = t;
+  }
+  return out;
+}
+
+// A product's part for input j that nothing produced: zeros, or with strict
+// an error (the Hessian does not depend on that input).
+void fill_independent(std::vector<Tensor>& parts, const std::vector<Tensor>& in, bool strict, const char* op) {
+  for (std::size_t j = 0; j < in.size(); ++j) {
+    if (parts[j].defined()) continue;
+    if (strict)
+      throw AutogradError(fmt::format(
+          "{}: the Hessian of the function is independent of input {}, which strict mode does not allow", op, j));
+    parts[j] = zeros_like(in[j]);
+  }
 }
 
 }  // namespace
@@ -138,7 +180,7 @@ std::vector<std::vector<Tensor>> hessian(const ScalarListFunction& fn, const std
   require_function(fn, "hessian", "the function");
   EnableGradGuard grad_on;
   const auto in = prepare_inputs(inputs, options.create_graph, "hessian");
-  const auto grads = gradient_of_scalar(fn, in, options);
+  const auto grads = gradient_of_scalar(fn, in, options, "hessian");
   return jacobian_of(grads, in, options, "hessian");
 }
 
@@ -207,28 +249,7 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction
   require_function(fn, "jvp", "the function");
   EnableGradGuard grad_on;
   const auto in = prepare_inputs(inputs, options.create_graph, "jvp");
-  if (!v.empty() && v.size() != in.size())
-    throw ValueError(fmt::format("jvp: {} inputs but v has {} tensors", in.size(), v.size()));
-  std::vector<Tensor> tangents(in.size());
-  for (std::size_t j = 0; j < in.size(); ++j) {
-    Tensor t = v.empty() ? Tensor() : v[j];
-    if (!t.defined()) {
-      if (in[j].numel() != 1)
-        throw ValueError(
-            fmt::format("jvp: v is needed for input {} of shape {} (only single-element inputs can go "
-                        "without)",
-                        j, shape_str(in[j].sizes())));
-      t = ones_like(in[j]);
-    } else if (t.shape() != in[j].shape()) {
-      throw ShapeError(fmt::format("jvp: v[{}] has shape {} but input {} has shape {}", j, shape_str(t.sizes()), j,
-                                   shape_str(in[j].sizes())));
-    } else if (t.dtype() != in[j].dtype()) {
-      // Checked here: tg::grad would refuse it too, but under its own name.
-      throw AutogradError(fmt::format("jvp: v[{}] has dtype {} but input {} has dtype {}", j, dtype_name(t.dtype()), j,
-                                      dtype_name(in[j].dtype())));
-    }
-    tangents[j] = t;
-  }
+  const std::vector<Tensor> tangents = vectors_for_inputs(v, in, "jvp");
   const auto out = fn(in);
   check_outputs(out, "jvp");
 
@@ -281,6 +302,85 @@ std::pair<Tensor, Tensor> jvp(const TensorFunction& fn, const Tensor& input, con
   auto [out, d] = jvp([&](const std::vector<Tensor>& in) { return std::vector<Tensor>{fn(in[0])}; },
                       std::vector<Tensor>{input}, std::vector<Tensor>{v}, options);
   return {out[0], d[0]};
+}
+
+std::pair<Tensor, std::vector<Tensor>> vhp(const ScalarListFunction& fn, const std::vector<Tensor>& inputs,
+                                           const std::vector<Tensor>& v, FunctionalOptions options) {
+  require_function(fn, "vhp", "the function");
+  EnableGradGuard grad_on;
+  const auto in = prepare_inputs(inputs, options.create_graph, "vhp");
+  const std::vector<Tensor> vs = vectors_for_inputs(v, in, "vhp");
+  Tensor y;
+  const auto g = gradient_of_scalar(fn, in, options, "vhp", &y);
+  // v^T H = d<grad fn, v>/dx: one more reverse pass, seeded with v.
+  std::vector<Tensor> roots, seeds;
+  for (std::size_t j = 0; j < in.size(); ++j)
+    if (g[j].requires_grad()) {
+      roots.push_back(g[j]);
+      seeds.push_back(vs[j]);
+    }
+  std::vector<Tensor> result(in.size());
+  if (!roots.empty())
+    result =
+        tg::grad(roots, in, seeds,
+                 {.retain_graph = options.create_graph, .create_graph = options.create_graph, .allow_unused = true});
+  fill_independent(result, in, options.strict, "vhp");
+  return {finish(y, options.create_graph), finish(result, options.create_graph)};
+}
+
+std::pair<Tensor, std::vector<Tensor>> hvp(const ScalarListFunction& fn, const std::vector<Tensor>& inputs,
+                                           const std::vector<Tensor>& v, FunctionalOptions options) {
+  require_function(fn, "hvp", "the function");
+  EnableGradGuard grad_on;
+  const auto in = prepare_inputs(inputs, options.create_graph, "hvp");
+  const std::vector<Tensor> vs = vectors_for_inputs(v, in, "hvp");
+  Tensor y;
+  const auto g = gradient_of_scalar(fn, in, options, "hvp", &y);
+  // H v is the Jacobian of the gradient times v: jvp's double-vjp trick on
+  // g. With dummies u_j for g_j, h(u) = J_g^T u is linear in u, and
+  // d<h(u), v>/du_j = sum_k (d g_j / d x_k) v_k = (H v)_j.
+  std::vector<std::size_t> which;  // the input each dummy stands for
+  std::vector<Tensor> roots, dummies;
+  for (std::size_t j = 0; j < in.size(); ++j)
+    if (g[j].requires_grad()) {
+      which.push_back(j);
+      roots.push_back(g[j]);
+      dummies.push_back(zeros_like(g[j]).set_requires_grad(true));
+    }
+  std::vector<Tensor> result(in.size());
+  if (!roots.empty()) {
+    const auto h = tg::grad(roots, in, dummies, {.retain_graph = true, .create_graph = true, .allow_unused = true});
+    std::vector<Tensor> h_roots, h_seeds;
+    for (std::size_t k = 0; k < in.size(); ++k)
+      if (h[k].defined() && h[k].requires_grad()) {
+        h_roots.push_back(h[k]);
+        h_seeds.push_back(vs[k]);
+      }
+    if (!h_roots.empty()) {
+      const auto hv =
+          tg::grad(h_roots, dummies, h_seeds,
+                   {.retain_graph = options.create_graph, .create_graph = options.create_graph, .allow_unused = true});
+      for (std::size_t d = 0; d < which.size(); ++d) result[which[d]] = hv[d];
+    }
+  }
+  fill_independent(result, in, options.strict, "hvp");
+  return {finish(y, options.create_graph), finish(result, options.create_graph)};
+}
+
+std::pair<Tensor, Tensor> hvp(const TensorFunction& fn, const Tensor& input, const Tensor& v,
+                              FunctionalOptions options) {
+  require_function(fn, "hvp", "the function");
+  auto [y, hv] = hvp([&](const std::vector<Tensor>& in) { return fn(in[0]); }, std::vector<Tensor>{input},
+                     std::vector<Tensor>{v}, options);
+  return {y, hv[0]};
+}
+
+std::pair<Tensor, Tensor> vhp(const TensorFunction& fn, const Tensor& input, const Tensor& v,
+                              FunctionalOptions options) {
+  require_function(fn, "vhp", "the function");
+  auto [y, vh] = vhp([&](const std::vector<Tensor>& in) { return fn(in[0]); }, std::vector<Tensor>{input},
+                     std::vector<Tensor>{v}, options);
+  return {y, vh[0]};
 }
 
 }  // namespace tg::autograd

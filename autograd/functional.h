@@ -7,6 +7,7 @@
 /// Tensor H = tg::autograd::hessian([](const Tensor& x) { return (x * x * x).sum(); }, x);  // diag(6x)
 /// auto [y, g] = tg::autograd::vjp(f, x, v);  // y = f(x), g = v^T J
 /// auto [y, d] = tg::autograd::jvp(f, x, u);  // y = f(x), d = J u
+/// auto [s, h] = tg::autograd::hvp(loss, x, u);  // s = loss(x), h = H u
 /// @endcode
 ///
 /// Shapes follow PyTorch: jacobian(f, x) has shape f(x).shape + x.shape and
@@ -31,7 +32,7 @@
 
 namespace tg::autograd {
 
-/// Options of jacobian(), hessian(), vjp() and jvp().
+/// Options of jacobian(), hessian(), vjp(), jvp(), hvp() and vhp().
 struct FunctionalOptions {
   bool create_graph = false;  ///< record the computation, so the results can be differentiated again
   bool strict = false;        ///< throw when an output does not depend on an input
@@ -81,6 +82,27 @@ std::pair<Tensor, Tensor> jvp(const TensorFunction& fn, const Tensor& input, con
 std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction& fn, const std::vector<Tensor>& inputs,
                                                         const std::vector<Tensor>& v = {},
                                                         FunctionalOptions options = {});
+///@}
+
+/// (fn(input), H v) and (fn(input), v^T H), as torch.autograd.functional's
+/// hvp and vhp: H is the Hessian of `fn`, which must return a single-element
+/// tensor, and v has the input's shape (it may be omitted when the input has
+/// one element). vhp takes two reverse passes (the gradient of <grad fn, v>);
+/// hvp three, as PyTorch's, through jvp of the gradient, so it holds for a
+/// Hessian that is not symmetric (a function whose second derivatives are
+/// not continuous). For lists, v has one tensor per input and the result one
+/// per input.
+/// @throws tg::ShapeError when fn's output has more than one element or v's
+///   shape differs from the input's; tg::AutogradError when v's dtype does.
+///@{
+std::pair<Tensor, Tensor> hvp(const TensorFunction& fn, const Tensor& input, const Tensor& v = {},
+                              FunctionalOptions options = {});
+std::pair<Tensor, std::vector<Tensor>> hvp(const ScalarListFunction& fn, const std::vector<Tensor>& inputs,
+                                           const std::vector<Tensor>& v = {}, FunctionalOptions options = {});
+std::pair<Tensor, Tensor> vhp(const TensorFunction& fn, const Tensor& input, const Tensor& v = {},
+                              FunctionalOptions options = {});
+std::pair<Tensor, std::vector<Tensor>> vhp(const ScalarListFunction& fn, const std::vector<Tensor>& inputs,
+                                           const std::vector<Tensor>& v = {}, FunctionalOptions options = {});
 ///@}
 
 }  // namespace tg::autograd

@@ -1,4 +1,4 @@
-// tg::autograd::jacobian, hessian, vjp and jvp against hand-derived values.
+// tg::autograd::jacobian, hessian, vjp, jvp, hvp and vhp against hand-derived values.
 #include <doctest/doctest.h>
 
 #include <vector>
@@ -197,6 +197,96 @@ TEST_CASE("jvp by the double-vjp trick") {
   check_close(dk, {2}, {0, 0});
   CHECK_THROWS_WITH_AS(ag::jvp([](const Tensor& t) { return t * t; }, x), doctest::Contains("v is needed"),
                        tg::ValueError);
+}
+
+TEST_CASE("hvp and vhp: Hessian-vector products against hand formulas and the Hessian itself") {
+  const Tensor x = tg::tensor({1, 2}, {2}, kF64);
+  const Tensor y = tg::tensor({3, 4}, {2}, kF64);
+  const Tensor u = tg::tensor({0.5, -1}, {2}, kF64);
+  const Tensor w = tg::tensor({2, 3}, {2}, kF64);
+  // f = sum(x^2 y): (H v)_x = 2y u + 2x w, (H v)_y = 2x u; H is symmetric, so v^T H is the same.
+  const auto f = [](const std::vector<Tensor>& in) { return (in[0] * in[0] * in[1]).sum(); };
+  for (const bool create_graph : {false, true}) {
+    CAPTURE(create_graph);
+    auto [value, hv] = ag::hvp(f, {x, y}, {u, w}, {.create_graph = create_graph});
+    check_close(value, tg::Dims{}, {1 * 3 + 4 * 4});
+    REQUIRE(hv.size() == 2);
+    check_close(hv[0], {2}, {2 * 3 * 0.5 + 2 * 1 * 2, 2 * 4 * -1 + 2 * 2 * 3});
+    check_close(hv[1], {2}, {2 * 1 * 0.5, 2 * 2 * -1});
+    auto [value2, vh] = ag::vhp(f, {x, y}, {u, w}, {.create_graph = create_graph});
+    check_close(vh[0], {2}, hv[0].to_vector<double>());
+    check_close(vh[1], {2}, hv[1].to_vector<double>());
+    CHECK(value.requires_grad() == create_graph);  // the inputs do not require grad: recorded only with create_graph
+  }
+
+  // f = (x . x)^2 in 3 dims: H = 4 (x . x) I + 8 x x^T, against hessian() times v.
+  const Tensor a = tg::tensor({0.3, -1.2, 2.0}, {3}, kF64);
+  const Tensor v = tg::tensor({1.5, 0.25, -0.75}, {3}, kF64);
+  const auto g = [](const Tensor& t) { return (t * t).sum() * (t * t).sum(); };
+  const Tensor H = ag::hessian(g, a);
+  const Tensor want = tg::matmul(H, v);
+  check_close(ag::hvp(g, a, v).second, {3}, want.to_vector<double>());
+  check_close(ag::vhp(g, a, v).second, {3}, tg::matmul(v, H).to_vector<double>());
+  // By hand for the first entry: 4 (x.x) v_0 + 8 x_0 (x.v).
+  const double xx = 0.09 + 1.44 + 4.0, xv = 0.45 - 0.3 - 1.5;
+  CHECK(want.to_vector<double>()[0] == doctest::Approx(4 * xx * 1.5 + 8 * 0.3 * xv));
+
+  // A single-element input needs no v: f = t^4, H = 12 t^2.
+  auto [c, hc] = ag::hvp([](const Tensor& t) { return (t * t * t * t).sum(); }, tg::tensor({2}, {1}, kF64));
+  check_close(hc, {1}, std::vector<double>{48});
+}
+
+TEST_CASE("hvp with create_graph is differentiable again; an input that requires grad keeps its history") {
+  // f = sum(x^3): H v = 6 x v, whose sum has gradient 6 v with respect to x.
+  const Tensor x = tg::tensor({1, -2, 0.5}, {3}, kF64).set_requires_grad(true);
+  const Tensor v = tg::tensor({1, 2, 3}, {3}, kF64);
+  auto [value, hv] = ag::hvp([](const Tensor& t) { return (t * t * t).sum(); }, x, v, {.create_graph = true});
+  check_close(hv, {3}, {6, -24, 9});
+  REQUIRE(hv.requires_grad());
+  check_close(tg::grad({hv.sum()}, {x})[0], {3}, {6, 12, 18});
+  auto [value2, vh] = ag::vhp([](const Tensor& t) { return (t * t * t).sum(); }, x, v, {.create_graph = true});
+  check_close(tg::grad({vh.sum()}, {x})[0], {3}, {6, 12, 18});
+  // Without create_graph the results are plain tensors.
+  CHECK_FALSE(ag::hvp([](const Tensor& t) { return (t * t * t).sum(); }, x, v).second.requires_grad());
+}
+
+TEST_CASE("hvp and vhp: independent inputs, strict mode, bad v and bad functions name the call") {
+  const Tensor x = tg::tensor({1, 2}, {2}, kF64);
+  const Tensor v = tg::ones({2}, kF64);
+  // Linear in x: a zero Hessian, or an error with strict.
+  for (const char* op : {"hvp", "vhp"}) {
+    CAPTURE(op);
+    const auto call = [&](const ag::TensorFunction& fn, const Tensor& vec, ag::FunctionalOptions o) {
+      return std::string(op) == "hvp" ? ag::hvp(fn, x, vec, o) : ag::vhp(fn, x, vec, o);
+    };
+    check_close(call([](const Tensor& t) { return t.sum() * 3; }, v, {}).second, {2}, {0, 0});
+    CHECK_THROWS_WITH_AS(
+        call([](const Tensor& t) { return t.sum() * 3; }, v, {.strict = true}),
+        doctest::Contains((std::string(op) + ": the Hessian of the function is independent of input 0").c_str()),
+        tg::AutogradError);
+    // Not depending on x at all: zeros, or strict's first-order error.
+    check_close(call([](const Tensor&) { return tg::ones({}, kF64); }, v, {}).second, {2}, {0, 0});
+    CHECK_THROWS_WITH_AS(
+        call([](const Tensor&) { return tg::ones({}, kF64); }, v, {.strict = true}),
+        doctest::Contains((std::string(op) + ": output 0 of the function does not depend on input 0").c_str()),
+        tg::AutogradError);
+    CHECK_THROWS_WITH_AS(
+        call([](const Tensor& t) { return t * t; }, v, {}),
+        doctest::Contains((std::string(op) + ": the function must return a single-element tensor").c_str()),
+        tg::ShapeError);
+    CHECK_THROWS_WITH_AS(call([](const Tensor& t) { return (t * t).sum(); }, tg::ones({3}, kF64), {}),
+                         (std::string(op) + ": v[0] has shape [3] but input 0 has shape [2]").c_str(), tg::ShapeError);
+    CHECK_THROWS_WITH_AS(call([](const Tensor& t) { return (t * t).sum(); }, tg::ones({2}), {}),
+                         (std::string(op) + ": v[0] has dtype float32 but input 0 has dtype float64").c_str(),
+                         tg::AutogradError);
+    CHECK_THROWS_WITH_AS(call([](const Tensor& t) { return (t * t).sum(); }, Tensor(), {}),
+                         doctest::Contains((std::string(op) + ": v is needed for input 0").c_str()), tg::ValueError);
+    CHECK_THROWS_WITH_AS(call(ag::TensorFunction(), v, {}), (std::string(op) + ": the function is empty").c_str(),
+                         tg::ValueError);
+  }
+  CHECK_THROWS_WITH_AS(ag::hvp([](const std::vector<Tensor>& in) { return in[0].sum(); }, {x, x}, {v}),
+                       "hvp: 2 inputs but v has 1 tensors", tg::ValueError);
+  CHECK_THROWS_WITH_AS(ag::vhp(ag::ScalarListFunction(), {x}, {v}), "vhp: the function is empty", tg::ValueError);
 }
 
 // An empty std::function threw std::bad_function_call, which names neither

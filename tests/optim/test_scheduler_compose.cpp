@@ -47,19 +47,22 @@ TEST_CASE("schedulers stepped side by side compose as PyTorch's") {
     Sgd s;
     O::LinearLR a(s.opt, {.start_factor = 0.25, .total_iters = 3});
     O::StepLR b(s.opt, {.step_size = 2, .gamma = 0.5});
-    check_case(s.opt, [&](int) { a.step(), b.step(); }, "LinearLR and StepLR side by side");
+    check_case(
+        s.opt, [&](int) { a.step(), b.step(); }, "LinearLR and StepLR side by side");
   }
   {
     Sgd s;
     O::CosineAnnealingLR a(s.opt, {.T_max = 5, .eta_min = 0.001});
     O::ConstantLR b(s.opt, {.factor = 0.3, .total_iters = 4});
-    check_case(s.opt, [&](int) { a.step(), b.step(); }, "CosineAnnealingLR and ConstantLR side by side");
+    check_case(
+        s.opt, [&](int) { a.step(), b.step(); }, "CosineAnnealingLR and ConstantLR side by side");
   }
   {
     Sgd s;
     O::PolynomialLR a(s.opt, {.total_iters = 8, .power = 2.0});
     O::MultiplicativeLR b(s.opt, {.lr_lambda = {[](std::int64_t) { return 0.9; }}});
-    check_case(s.opt, [&](int) { a.step(), b.step(); }, "PolynomialLR and MultiplicativeLR side by side");
+    check_case(
+        s.opt, [&](int) { a.step(), b.step(); }, "PolynomialLR and MultiplicativeLR side by side");
   }
 }
 
@@ -83,7 +86,8 @@ TEST_CASE("a scheduler made after another ran, or after set_lr, starts from the 
     O::StepLR first(s.opt, {.step_size = 1, .gamma = 0.5});
     for (int i = 0; i < 3; ++i) first.step();
     O::ExponentialLR second(s.opt, {.gamma = 0.9});
-    check_case(s.opt, [&](int) { second.step(); }, "ExponentialLR made after StepLR ran 3 steps");
+    check_case(
+        s.opt, [&](int) { second.step(); }, "ExponentialLR made after StepLR ran 3 steps");
   }
   {
     Sgd s;
@@ -105,15 +109,16 @@ TEST_CASE("ChainedScheduler of a scheduler that already stepped; SequentialLR in
     for (int i = 0; i < 4; ++i) exp->step();
     auto constant = std::make_shared<O::ConstantLR>(s.opt, O::ConstantLROptions{.factor = 0.5, .total_iters = 2});
     O::ChainedScheduler chain({exp, constant});
-    check_case(s.opt, [&](int) { chain.step(); },
-               "ChainedScheduler of an ExponentialLR that ran 4 steps and a ConstantLR");
+    check_case(
+        s.opt, [&](int) { chain.step(); }, "ChainedScheduler of an ExponentialLR that ran 4 steps and a ConstantLR");
   }
   {
     Sgd s;
     auto warm = std::make_shared<O::LinearLR>(s.opt, O::LinearLROptions{.start_factor = 0.5, .total_iters = 3});
     auto cycle = std::make_shared<O::OneCycleLR>(s.opt, O::OneCycleLROptions{.max_lr = {0.3}, .total_steps = 20});
     O::SequentialLR seq(s.opt, {warm, cycle}, {4});
-    check_case(s.opt, [&](int) { seq.step(); }, "SequentialLR of LinearLR then OneCycleLR");
+    check_case(
+        s.opt, [&](int) { seq.step(); }, "SequentialLR of LinearLR then OneCycleLR");
   }
 }
 
