@@ -129,23 +129,52 @@ inline Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tens
 
 /// tg::max_pool2d, as torch.nn.functional.max_pool2d.
 inline Tensor max_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0,
-                         Size2 dilation = 1) {
-  return tg::max_pool2d(x, kernel_size, stride, padding, dilation);
+                         Size2 dilation = 1, StrictBool ceil_mode = false) {
+  return tg::max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode);
 }
 /// tg::max_pool2d_with_indices, as torch.nn.functional.max_pool2d_with_indices.
 inline std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {},
-                                                          Size2 padding = 0, Size2 dilation = 1) {
-  return tg::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation);
+                                                          Size2 padding = 0, Size2 dilation = 1,
+                                                          StrictBool ceil_mode = false) {
+  return tg::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode);
 }
-/// tg::avg_pool2d, as torch.nn.functional.avg_pool2d.
+/// tg::max_pool1d, as torch.nn.functional.max_pool1d.
+inline Tensor max_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = {},
+                         std::int64_t padding = 0, std::int64_t dilation = 1, StrictBool ceil_mode = false) {
+  return tg::max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode);
+}
+/// tg::max_pool1d_with_indices, as torch.nn.functional.max_pool1d_with_indices.
+inline std::tuple<Tensor, Tensor> max_pool1d_with_indices(const Tensor& x, std::int64_t kernel_size,
+                                                          std::optional<std::int64_t> stride = {},
+                                                          std::int64_t padding = 0, std::int64_t dilation = 1,
+                                                          StrictBool ceil_mode = false) {
+  return tg::max_pool1d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode);
+}
+/// tg::avg_pool2d, as torch.nn.functional.avg_pool2d (ceil_mode last: see tg::avg_pool2d).
 inline Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0,
-                         StrictBool count_include_pad = true) {
-  return tg::avg_pool2d(x, kernel_size, stride, padding, count_include_pad);
+                         StrictBool count_include_pad = true, StrictBool ceil_mode = false) {
+  return tg::avg_pool2d(x, kernel_size, stride, padding, count_include_pad, ceil_mode);
 }
-/// tg::avg_pool1d, as torch.nn.functional.avg_pool1d.
+/// tg::avg_pool1d, as torch.nn.functional.avg_pool1d (ceil_mode last: see tg::avg_pool2d).
 inline Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = {},
-                         std::int64_t padding = 0, StrictBool count_include_pad = true) {
-  return tg::avg_pool1d(x, kernel_size, stride, padding, count_include_pad);
+                         std::int64_t padding = 0, StrictBool count_include_pad = true, StrictBool ceil_mode = false) {
+  return tg::avg_pool1d(x, kernel_size, stride, padding, count_include_pad, ceil_mode);
+}
+/// tg::adaptive_max_pool2d, as torch.nn.functional.adaptive_max_pool2d.
+inline Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
+  return tg::adaptive_max_pool2d(x, output_size);
+}
+/// tg::adaptive_max_pool2d_with_indices, as torch.nn.functional.adaptive_max_pool2d_with_indices.
+inline std::tuple<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& x, Size2 output_size) {
+  return tg::adaptive_max_pool2d_with_indices(x, output_size);
+}
+/// tg::adaptive_max_pool1d, as torch.nn.functional.adaptive_max_pool1d.
+inline Tensor adaptive_max_pool1d(const Tensor& x, std::int64_t output_size) {
+  return tg::adaptive_max_pool1d(x, output_size);
+}
+/// tg::adaptive_max_pool1d_with_indices, as torch.nn.functional.adaptive_max_pool1d_with_indices.
+inline std::tuple<Tensor, Tensor> adaptive_max_pool1d_with_indices(const Tensor& x, std::int64_t output_size) {
+  return tg::adaptive_max_pool1d_with_indices(x, output_size);
 }
 /// tg::adaptive_avg_pool2d, as torch.nn.functional.adaptive_avg_pool2d.
 inline Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
