@@ -100,24 +100,28 @@ std::tuple<Tensor, Tensor> scaled_dot_product_attention_math(const Tensor& query
 /// @param weight   [O, C / groups, kh, kw]
 /// @param bias     [O], or undefined for none
 /// @param stride   the step of the kernel
-/// @param padding  zeros added on each side
+/// @param padding  zeros added on each side, or "same" (stride 1 only: the
+///                 output as large as the input; d (k - 1) zeros in all, the
+///                 odd one after) or "valid" (none), as PyTorch
 /// @param dilation the spacing of the kernel's taps
 /// @param groups   the number of channel groups
-/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes.
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1, Size2 padding = 0,
-              Size2 dilation = 1, std::int64_t groups = 1);
+/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes,
+///   tg::ValueError for another padding name or "same" with a stride.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
+              ConvPadding2 padding = 0, Size2 dilation = 1, std::int64_t groups = 1);
 /// 1-D convolution, as torch.nn.functional.conv1d.
 /// x [N, C, L] (or [C, L]), weight [O, C / groups, k]: conv2d on a height of 1.
 /// @param x        [N, C, L] or [C, L]
 /// @param weight   [O, C / groups, k]
 /// @param bias     [O], or undefined for none
 /// @param stride   the step of the kernel
-/// @param padding  zeros added on each side
+/// @param padding  zeros added on each side, or "same" or "valid" as conv2d's
 /// @param dilation the spacing of the kernel's taps
 /// @param groups   the number of channel groups
-/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes.
+/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes,
+///   tg::ValueError for another padding name or "same" with a stride.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
-              std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
+              ConvPadding1 padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
 /// 2-D transposed convolution, as torch.nn.functional.conv_transpose2d.
 /// The transposed convolutions (PyTorch's argument order: output_padding, then
 /// groups, then dilation): x [N, Cin, H, W] (or [Cin, H, W]), weight

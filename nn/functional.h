@@ -23,6 +23,8 @@
 
 namespace tg::nn {
 
+using tg::ConvPadding1;  // a convolution's padding: numbers, "same" or "valid" (core/args.h)
+using tg::ConvPadding2;
 using tg::InterpolateOptions;
 using tg::Size2;  // a height and width (core/args.h)
 
@@ -106,12 +108,12 @@ requires std::same_as<B, bool> Tensor dropout(const Tensor& x, B p, Rest&&... re
 
 /// tg::conv2d, as torch.nn.functional.conv2d.
 inline Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
-                     Size2 padding = 0, Size2 dilation = 1, std::int64_t groups = 1) {
+                     ConvPadding2 padding = 0, Size2 dilation = 1, std::int64_t groups = 1) {
   return tg::conv2d(x, weight, bias, stride, padding, dilation, groups);
 }
 /// tg::conv1d, as torch.nn.functional.conv1d.
 inline Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
-                     std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1) {
+                     ConvPadding1 padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1) {
   return tg::conv1d(x, weight, bias, stride, padding, dilation, groups);
 }
 /// tg::conv_transpose2d, as torch.nn.functional.conv_transpose2d.

@@ -387,6 +387,18 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("F::adaptive_max_pool2d_with_indices", "a zero-width input", K::Shape, "adaptive_max_pool2d", [] {
     F::adaptive_max_pool2d_with_indices(f32({1, 1, 4, 0}), 2);
   });
+  bad("F::conv2d", "padding \"same\" with stride 2", K::Value, "conv2d", [] {
+    F::conv2d(f32({1, 1, 5, 5}), f32({1, 1, 3, 3}), {}, 2, "same");
+  });
+  bad("F::conv2d", "padding \"full\"", K::Value, "conv2d", [] {
+    F::conv2d(f32({1, 1, 5, 5}), f32({1, 1, 3, 3}), {}, 1, "full");
+  });
+  bad("F::conv1d", "padding \"same\" with stride 2", K::Value, "conv1d", [] {
+    F::conv1d(f32({1, 1, 5}), f32({1, 1, 3}), {}, 2, "same");
+  });
+  bad("F::conv1d", "padding \"same\" with dilation 2^62 and kernel 3", K::Shape, "conv1d", [] {
+    F::conv1d(f32({1, 1, 5}), f32({1, 1, 3}), {}, 1, "same", 1LL << 62);
+  });
   // ---- interpolate and the pixel shuffles ----
   bad("F::interpolate", "both size and scale_factor", K::Value, "interpolate", [] {
     F::interpolate(f32({1, 1, 4}), {.size = {8}, .scale_factor = {2}});

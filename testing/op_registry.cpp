@@ -816,6 +816,19 @@ void nn_ops(Builder& r) {
           return F::conv1d(x, w, bias, a.count(2), a.count(1), a.count(2), a.count(2));
         }));
   r.add("F::conv1d", "no bias", "1x3x7 2x3x3", b([](auto& x, auto& w, Args&) { return F::conv1d(x, w); }));
+  // padding="same" (an odd total puts the extra zero after) and "valid".
+  r.add("F::conv2d", "padding same, kernel (2, 3), dilation (3, 1)", "1x2x5x4 3x2x2x3 3 | 2x5x4 3x2x2x3 3",
+        t3([](auto& x, auto& w, auto& bias, Args& a) {
+          return F::conv2d(x, w, bias, a.count(1), "same", {a.count(3), a.count(1)});
+        }));
+  r.add("F::conv2d", "padding valid, stride 2", "1x2x5x5 2x2x3x3",
+        b([](auto& x, auto& w, Args& a) { return F::conv2d(x, w, {}, a.count(2), "valid"); }));
+  r.add("F::conv1d", "padding same, kernel 4, groups 2", "2x4x7 4x2x4 4 | 4x7 4x2x4 4",
+        t3([](auto& x, auto& w, auto& bias, Args& a) {
+          return F::conv1d(x, w, bias, a.count(1), "same", a.count(1), a.count(2));
+        }));
+  r.add("F::conv1d", "padding same, dilation 2", "1x3x6 2x3x3",
+        b([](auto& x, auto& w, Args& a) { return F::conv1d(x, w, {}, a.count(1), "same", a.count(2)); }));
   r.add("F::conv_transpose1d", "bias, stride 2, padding 1, output_padding 1", "1x4x5 4x3x3 3 | 4x5 4x3x3 3",
         t3([](auto& x, auto& w, auto& bias, Args& a) {
           return F::conv_transpose1d(x, w, bias, a.count(2), a.count(1), a.count(1));

@@ -80,12 +80,16 @@ std::tuple<Tensor, Tensor> call_with_indices(const std::string& fn, const Json& 
 // The tapegrad call of a reference case.
 Tensor call(const std::string& fn, const Json& o, const std::vector<Tensor>& in) {
   const Tensor bias = in.size() > 2 ? in[2] : Tensor();
+  // padding="same" or "valid" as the string.
+  const bool named = o.contains("padding") && o.at("padding").is_string();
   if (fn == "conv1d")
-    return F::conv1d(in[0], in[1], bias, int_of(o, "stride", 1), int_of(o, "padding", 0), int_of(o, "dilation", 1),
-                     int_of(o, "groups", 1));
+    return F::conv1d(in[0], in[1], bias, int_of(o, "stride", 1),
+                     named ? tg::ConvPadding1(o.at("padding").get<std::string>()) : int_of(o, "padding", 0),
+                     int_of(o, "dilation", 1), int_of(o, "groups", 1));
   if (fn == "conv2d")
-    return F::conv2d(in[0], in[1], bias, size2(o, "stride", 1), size2(o, "padding", 0), size2(o, "dilation", 1),
-                     int_of(o, "groups", 1));
+    return F::conv2d(in[0], in[1], bias, size2(o, "stride", 1),
+                     named ? tg::ConvPadding2(o.at("padding").get<std::string>()) : size2(o, "padding", 0),
+                     size2(o, "dilation", 1), int_of(o, "groups", 1));
   if (fn == "conv_transpose1d")
     return F::conv_transpose1d(in[0], in[1], bias, int_of(o, "stride", 1), int_of(o, "padding", 0),
                                int_of(o, "output_padding", 0), int_of(o, "groups", 1), int_of(o, "dilation", 1));
@@ -189,10 +193,12 @@ void check_against_torch(const std::string& fn, bool second_order = false) {
 
 }  // namespace
 
-TEST_CASE("conv1d equals PyTorch: stride, padding, dilation, groups, no bias, unbatched") {
-  check_against_torch("conv1d");
+TEST_CASE("conv1d equals PyTorch: stride, padding (\"same\" and \"valid\" too), dilation, groups, no bias, unbatched") {
+  check_against_torch("conv1d", true);
 }
-TEST_CASE("conv2d with groups equals PyTorch") { check_against_torch("conv2d"); }
+TEST_CASE("conv2d with groups, and padding \"same\" (odd totals) and \"valid\", equals PyTorch") {
+  check_against_torch("conv2d", true);
+}
 TEST_CASE("conv_transpose1d equals PyTorch, and its second derivatives match finite differences") {
   check_against_torch("conv_transpose1d", true);
 }

@@ -211,6 +211,18 @@ def main():
     cases["adaptive_max_pool2d unbatched 4x6 -> 5x3"] = case("adaptive_max_pool2d", [r(3, 4, 6)], output_size=[5, 3],
                                                              return_indices=True)
 
+    # padding="same": d (k - 1) zeros in all, the odd one on the right; "valid": none.
+    cases["conv2d padding same kernel (2, 3) dilation (3, 1)"] = case(
+        "conv2d", [r(2, 2, 5, 4), r(3, 2, 2, 3), r(3)], padding="same", dilation=[3, 1])
+    cases["conv2d padding same kernel 4 groups 2"] = case("conv2d", [r(1, 4, 6, 5), r(4, 2, 4, 4), r(4)],
+                                                          padding="same", groups=2)
+    cases["conv2d padding valid stride 2"] = case("conv2d", [r(1, 2, 5, 6), r(3, 2, 3, 2)], stride=2,
+                                                  padding="valid")
+    cases["conv1d padding same kernel 4"] = case("conv1d", [r(2, 3, 7), r(2, 3, 4), r(2)], padding="same")
+    cases["conv1d padding same kernel 3 dilation 2 unbatched"] = case("conv1d", [r(3, 6), r(2, 3, 3)],
+                                                                      padding="same", dilation=2)
+    cases["conv1d padding valid"] = case("conv1d", [r(1, 2, 6), r(2, 2, 3), r(2)], padding="valid")
+
     # The source index of each output position of 'nearest' (interpolating
     # arange), where PyTorch's kernels round differently: per rank (1-D has
     # no exact copies), per dtype (1-D computes in the input's opmath type).
