@@ -100,24 +100,28 @@ std::tuple<Tensor, Tensor> scaled_dot_product_attention_math(const Tensor& query
 /// @param weight   [O, C / groups, kh, kw]
 /// @param bias     [O], or undefined for none
 /// @param stride   the step of the kernel
-/// @param padding  zeros added on each side
+/// @param padding  zeros added on each side, or "same" (stride 1 only: the
+///                 output as large as the input; d (k - 1) zeros in all, the
+///                 odd one after) or "valid" (none), as PyTorch
 /// @param dilation the spacing of the kernel's taps
 /// @param groups   the number of channel groups
-/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes.
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1, Size2 padding = 0,
-              Size2 dilation = 1, std::int64_t groups = 1);
+/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes,
+///   tg::ValueError for another padding name or "same" with a stride.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
+              ConvPadding2 padding = 0, Size2 dilation = 1, std::int64_t groups = 1);
 /// 1-D convolution, as torch.nn.functional.conv1d.
 /// x [N, C, L] (or [C, L]), weight [O, C / groups, k]: conv2d on a height of 1.
 /// @param x        [N, C, L] or [C, L]
 /// @param weight   [O, C / groups, k]
 /// @param bias     [O], or undefined for none
 /// @param stride   the step of the kernel
-/// @param padding  zeros added on each side
+/// @param padding  zeros added on each side, or "same" or "valid" as conv2d's
 /// @param dilation the spacing of the kernel's taps
 /// @param groups   the number of channel groups
-/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes.
+/// @throws tg::ShapeError for shapes that do not fit, tg::DTypeError for mixed or non-floating dtypes,
+///   tg::ValueError for another padding name or "same" with a stride.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
-              std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
+              ConvPadding1 padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
 /// 2-D transposed convolution, as torch.nn.functional.conv_transpose2d.
 /// The transposed convolutions (PyTorch's argument order: output_padding, then
 /// groups, then dilation): x [N, Cin, H, W] (or [Cin, H, W]), weight
@@ -151,10 +155,14 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
                         std::int64_t dilation = 1);
 
 // ---- autograd/ops/pool.cpp ----------------------------------------------------------
-/// 2-D max pooling, as torch.nn.functional.max_pool2d (without ceil_mode).
+/// 2-D max pooling, as torch.nn.functional.max_pool2d.
 /// x [N, C, H, W] or [C, H, W]. stride defaults to the kernel size. Padding is
-/// at most half the kernel size (not dilated), as PyTorch 1.13; the output
-/// size rounds down. max_pool2d's gradient goes to the first maximum of each
+/// at most half the kernel size (not dilated), as PyTorch 1.13. The output
+/// size is PyTorch's: (H + 2 padding - dilation (kernel - 1) - 1) / stride + 1
+/// rounded down, or up with ceil_mode, where a last window that would start
+/// in the right padding is dropped (so with ceil_mode a kernel
+/// longer than the padded input is fine while one window starts inside it).
+/// max_pool2d's gradient goes to the first maximum of each
 /// window, or to its last NaN (as PyTorch's CPU kernel). With dilation a window can hold only padding: its output is
 /// -inf, its index -1, and it passes no gradient.
 /// @param x           [N, C, H, W] or [C, H, W], floating point
@@ -162,38 +170,83 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
 /// @param stride      the step (default: kernel_size)
 /// @param padding     implicit -inf padding, at most half the kernel size
 /// @param dilation    the spacing of the window's taps
+/// @param ceil_mode   round the output size up rather than down
 /// @throws tg::ValueError for a non-positive kernel, stride or dilation or too
-///   large a padding, tg::ShapeError for an input smaller than the window.
-Tensor max_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0, Size2 dilation = 1);
+///   large a padding, tg::ShapeError for an input smaller than the window (an
+///   output size below 1) or not 3-D or 4-D.
+Tensor max_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0, Size2 dilation = 1,
+                  StrictBool ceil_mode = false);
 /// max_pool2d that also returns the int64 indices, as torch's return_indices=True.
 /// Also the argmax of each window as a flat index into its input plane (H * W).
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {},
-                                                   Size2 padding = 0, Size2 dilation = 1);
+                                                   Size2 padding = 0, Size2 dilation = 1, StrictBool ceil_mode = false);
+/// 1-D max pooling, as torch.nn.functional.max_pool1d: x [N, C, L] or [C, L],
+/// max_pool2d on a height of 1 (the same output sizes, NaN rule and errors).
+/// @param x           [N, C, L] or [C, L], floating point
+/// @param kernel_size the window
+/// @param stride      the step (default: kernel_size)
+/// @param padding     implicit -inf padding, at most half the kernel size
+/// @param dilation    the spacing of the window's taps
+/// @param ceil_mode   round the output size up rather than down
+/// @throws as max_pool2d, and tg::ShapeError for an input not 2-D or 3-D.
+Tensor max_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = {},
+                  std::int64_t padding = 0, std::int64_t dilation = 1, StrictBool ceil_mode = false);
+/// max_pool1d that also returns the int64 indices (positions along L), as torch's return_indices=True.
+std::tuple<Tensor, Tensor> max_pool1d_with_indices(const Tensor& x, std::int64_t kernel_size,
+                                                   std::optional<std::int64_t> stride = {}, std::int64_t padding = 0,
+                                                   std::int64_t dilation = 1, StrictBool ceil_mode = false);
 // The flags below are StrictBool: a number in their place (`batch_norm(x, rm,
 // rv, w, b, 0.1)`, meant as the momentum) would otherwise read as true.
-/// 2-D average pooling, as torch.nn.functional.avg_pool2d (without ceil_mode).
+/// 2-D average pooling, as torch.nn.functional.avg_pool2d.
 /// count_include_pad: padded zeros count in each window's divisor (PyTorch's
-/// default); otherwise only the input elements do.
+/// default); otherwise only the input elements do. ceil_mode: the output size
+/// as max_pool2d's; a last window reaching past the right padding divides by
+/// what it covers of the padded input (PyTorch 1.13's rule).
+/// ceil_mode comes after count_include_pad, unlike PyTorch's positional
+/// order: it was added later, and both are flags, so putting it before
+/// would silently change the meaning of existing calls.
 /// @param x                 the input, floating point
 /// @param kernel_size       the window
 /// @param stride            the step (default: kernel_size)
 /// @param padding           zeros added on each side, at most half the kernel
 /// @param count_include_pad whether padded zeros count in the divisor
+/// @param ceil_mode         round the output size up rather than down
 /// @throws tg::ValueError for a non-positive kernel or stride or too large a
 ///   padding, tg::ShapeError for an input smaller than the window.
 Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0,
-                  StrictBool count_include_pad = true);
+                  StrictBool count_include_pad = true, StrictBool ceil_mode = false);
 /// 1-D average pooling, as torch.nn.functional.avg_pool1d.
-/// x [N, C, L] or [C, L]: avg_pool2d on a height of 1 (no ceil_mode, as avg_pool2d).
+/// x [N, C, L] or [C, L]: avg_pool2d on a height of 1 (ceil_mode last, as avg_pool2d).
 /// @param x                 the input, floating point
 /// @param kernel_size       the window
 /// @param stride            the step (default: kernel_size)
 /// @param padding           zeros added on each side, at most half the kernel
 /// @param count_include_pad whether padded zeros count in the divisor
+/// @param ceil_mode         round the output size up rather than down
 /// @throws tg::ValueError for a non-positive kernel or stride or too large a
 ///   padding, tg::ShapeError for an input smaller than the window.
 Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = {},
-                  std::int64_t padding = 0, StrictBool count_include_pad = true);
+                  std::int64_t padding = 0, StrictBool count_include_pad = true, StrictBool ceil_mode = false);
+/// 2-D adaptive max pooling to a fixed output size, as torch.nn.functional.adaptive_max_pool2d.
+/// x [N, C, H, W] or [C, H, W] -> [N, C, Ho, Wo]: output row i is the maximum
+/// over input rows [floor(i H / Ho), ceil((i + 1) H / Ho)), and so for columns
+/// (PyTorch's bins); the gradient goes to each bin's first maximum, or its last NaN.
+/// @param x           [N, C, H, W] or [C, H, W], floating point
+/// @param output_size (Ho, Wo)
+/// @throws tg::ValueError for a negative output size, tg::ShapeError for an empty input.
+Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size);
+/// adaptive_max_pool2d that also returns the int64 indices (flat into each H * W plane),
+/// as torch's return_indices=True.
+std::tuple<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& x, Size2 output_size);
+/// 1-D adaptive max pooling, as torch.nn.functional.adaptive_max_pool1d.
+/// x [N, C, L] or [C, L] -> [N, C, output_size].
+/// @param x           [N, C, L] or [C, L], floating point
+/// @param output_size the output's length
+/// @throws tg::ValueError for a negative output size, tg::ShapeError for an empty input.
+Tensor adaptive_max_pool1d(const Tensor& x, std::int64_t output_size);
+/// adaptive_max_pool1d that also returns the int64 indices (positions along L),
+/// as torch's return_indices=True.
+std::tuple<Tensor, Tensor> adaptive_max_pool1d_with_indices(const Tensor& x, std::int64_t output_size);
 /// 2-D adaptive average pooling to a fixed output size, as torch.nn.functional.adaptive_avg_pool2d.
 /// x [N, C, H, W] or [C, H, W] -> [N, C, Ho, Wo]: output row i averages input
 /// rows [floor(i H / Ho), ceil((i + 1) H / Ho)), and so for columns (PyTorch's

@@ -13,11 +13,14 @@
 ///     template argument: with one, `{0}` would fall back to it and bind;
 ///   - keepdim-like flags are StrictBool, which only a bool initialises.
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <span>
+#include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <tapegrad/core/dims.h>
@@ -102,6 +105,42 @@ struct OptionalSize2 : std::optional<Size2> {
   OptionalSize2(std::optional<Size2> size) : std::optional<Size2>(size) {}  // NOLINT
   OptionalSize2(std::optional<std::int64_t> both)                           // NOLINT
       : std::optional<Size2>(both ? std::optional<Size2>(Size2(*both)) : std::nullopt) {}
+  ///@}
+};
+
+/// A 2-D convolution's padding as PyTorch's int-or-tuple-or-string: `1`,
+/// `{1, 2}` or a Size2 (zeros added on each side), or "same" (the output as
+/// large as the input: stride 1 only; an odd total puts the extra zero after)
+/// or "valid" (none). The op checks the name, so that its error names the op.
+struct ConvPadding2 {
+  Size2 size = 0;    ///< the zeros on each side (when `name` is empty)
+  std::string name;  ///< "same" or "valid" as given, or empty for numbers
+  /// Numbers, as PyTorch's padding=1 and padding=(1, 2) (implicit).
+  ///@{
+  ConvPadding2(std::int64_t both) : size(both) {}  // NOLINT: implicit on purpose, as PyTorch's int-or-tuple
+  ConvPadding2(std::int64_t height, std::int64_t width) : size(height, width) {}
+  ConvPadding2(Size2 sizes) : size(sizes) {}  // NOLINT
+  ///@}
+  /// A name, as PyTorch's padding="same" (implicit; a literal 0 stays a number).
+  ///@{
+  template <std::size_t N>
+  ConvPadding2(const char (&text)[N]) : name(text) {}        // NOLINT
+  ConvPadding2(std::string text) : name(std::move(text)) {}  // NOLINT
+  ///@}
+};
+
+/// A 1-D convolution's padding: a number (zeros on each side), or "same" or
+/// "valid" as ConvPadding2.
+struct ConvPadding1 {
+  std::int64_t size = 0;  ///< the zeros on each side (when `name` is empty)
+  std::string name;       ///< "same" or "valid" as given, or empty for a number
+  /// A number, as PyTorch's padding=1 (implicit).
+  ConvPadding1(std::int64_t zeros) : size(zeros) {}  // NOLINT: implicit on purpose
+  /// A name, as PyTorch's padding="same" (implicit; a literal 0 stays a number).
+  ///@{
+  template <std::size_t N>
+  ConvPadding1(const char (&text)[N]) : name(text) {}        // NOLINT
+  ConvPadding1(std::string text) : name(std::move(text)) {}  // NOLINT
   ///@}
 };
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -24,6 +25,16 @@ void check_sizes(const char* module, std::int64_t in, std::int64_t out, std::opt
                                  module, groups, in, out));
 }
 
+// A padding name, checked when the module is built as PyTorch does (the op
+// checks it again when it runs): "same" or "valid", and "same" at stride 1.
+void check_padding_name(const char* module, const std::string& name, bool strided) {
+  if (name.empty()) return;
+  if (name != "same" && name != "valid")
+    throw ValueError(fmt::format("{}: padding must be numbers, \"same\" or \"valid\", got \"{}\"", module, name));
+  if (name == "same" && strided)
+    throw ValueError(fmt::format("{}: padding=\"same\" is not supported for strided convolutions", module));
+}
+
 // As Linear: kaiming_uniform_ with a = sqrt(5) gives U(-1/sqrt(fan_in),
 // 1/sqrt(fan_in)), fan_in read from the weight's layout (dim 1 times the
 // kernel), which for the transposed convolutions is out_channels / groups.
@@ -37,6 +48,9 @@ void reset_conv_parameters(Tensor& weight, Tensor& bias) {
 
 std::string pair(Size2 s) { return fmt::format("({}, {})", s.h, s.w); }
 std::string single(std::int64_t v) { return fmt::format("({},)", v); }
+// PyTorch prints a padding string bare: padding=same.
+std::string padding_str(const ConvPadding2& p) { return p.name.empty() ? pair(p.size) : p.name; }
+std::string padding_str(const ConvPadding1& p) { return p.name.empty() ? single(p.size) : p.name; }
 
 // PyTorch's repr: the sizes, then what differs from the defaults.
 template <class S>
@@ -63,6 +77,7 @@ Conv2d::Conv2d(std::int64_t in, std::int64_t out, Size2 kernel, Conv2dOptions op
       dilation(options.dilation),
       groups(options.groups) {
   check_sizes("Conv2d", in, out, kernel.h, kernel.w, groups);
+  check_padding_name("Conv2d", padding.name, stride.h != 1 || stride.w != 1);
   register_parameter("weight", &Conv2d::weight, empty({out, in / groups, kernel.h, kernel.w}));
   if (options.bias) register_parameter("bias", &Conv2d::bias, empty({out}));
   reset_parameters();
@@ -75,8 +90,8 @@ Tensor Conv2d::forward(const Tensor& input) {
 }
 
 std::string Conv2d::extra_repr() const {
-  return conv_repr(in_channels, out_channels, pair(kernel_size), pair(stride), pair(padding), pair(dilation), pair(0),
-                   groups, bias.defined(), pair(0), pair(1));
+  return conv_repr(in_channels, out_channels, pair(kernel_size), pair(stride), padding_str(padding), pair(dilation),
+                   pair(0), groups, bias.defined(), pair(0), pair(1));
 }
 
 Conv1d::Conv1d(std::int64_t in, std::int64_t out, std::int64_t kernel, Conv1dOptions options)
@@ -88,6 +103,7 @@ Conv1d::Conv1d(std::int64_t in, std::int64_t out, std::int64_t kernel, Conv1dOpt
       dilation(options.dilation),
       groups(options.groups) {
   check_sizes("Conv1d", in, out, std::nullopt, kernel, groups);
+  check_padding_name("Conv1d", padding.name, stride != 1);
   register_parameter("weight", &Conv1d::weight, empty({out, in / groups, kernel}));
   if (options.bias) register_parameter("bias", &Conv1d::bias, empty({out}));
   reset_parameters();
@@ -100,8 +116,8 @@ Tensor Conv1d::forward(const Tensor& input) {
 }
 
 std::string Conv1d::extra_repr() const {
-  return conv_repr(in_channels, out_channels, single(kernel_size), single(stride), single(padding), single(dilation),
-                   single(0), groups, bias.defined(), single(0), single(1));
+  return conv_repr(in_channels, out_channels, single(kernel_size), single(stride), padding_str(padding),
+                   single(dilation), single(0), groups, bias.defined(), single(0), single(1));
 }
 
 ConvTranspose2d::ConvTranspose2d(std::int64_t in, std::int64_t out, Size2 kernel, ConvTranspose2dOptions options)

@@ -10,11 +10,11 @@ namespace tg::nn {
 
 /// Options of Conv2d (PyTorch's keyword arguments).
 struct Conv2dOptions {
-  Size2 stride = 1;         ///< the step of the kernel
-  Size2 padding = 0;        ///< zeros added on each side
-  Size2 dilation = 1;       ///< the spacing of the kernel's taps
-  std::int64_t groups = 1;  ///< divides both channel counts
-  bool bias = true;         ///< add a learned bias
+  Size2 stride = 1;          ///< the step of the kernel
+  ConvPadding2 padding = 0;  ///< zeros added on each side, or "same" or "valid" (tg::conv2d)
+  Size2 dilation = 1;        ///< the spacing of the kernel's taps
+  std::int64_t groups = 1;   ///< divides both channel counts
+  bool bias = true;          ///< add a learned bias
 };
 
 /// 2-D convolution, as torch.nn.Conv2d (im2col + one GEMM per image and group), input
@@ -39,7 +39,7 @@ class Conv2d : public Module {
   std::int64_t out_channels;  ///< the output's channels
   Size2 kernel_size;          ///< the kernel's size
   Size2 stride;               ///< the step of the kernel
-  Size2 padding;              ///< zeros added on each side
+  ConvPadding2 padding;       ///< zeros added on each side, or "same" or "valid"
   Size2 dilation;             ///< the spacing of the kernel's taps
   std::int64_t groups;        ///< the number of channel groups
   Tensor weight;              ///< [out_channels, in_channels / groups, kh, kw]
@@ -49,7 +49,7 @@ class Conv2d : public Module {
 /// Options of Conv1d (PyTorch's keyword arguments).
 struct Conv1dOptions {
   std::int64_t stride = 1;    ///< the step of the kernel
-  std::int64_t padding = 0;   ///< zeros added on each side
+  ConvPadding1 padding = 0;   ///< zeros added on each side, or "same" or "valid" (tg::conv1d)
   std::int64_t dilation = 1;  ///< the spacing of the kernel's taps
   std::int64_t groups = 1;    ///< the number of channel groups (divides both channel counts)
   bool bias = true;           ///< add a learned bias
@@ -75,7 +75,7 @@ class Conv1d : public Module {
   std::int64_t out_channels;  ///< the output's channels
   std::int64_t kernel_size;   ///< the kernel's size
   std::int64_t stride;        ///< the step of the kernel
-  std::int64_t padding;       ///< zeros added on each side
+  ConvPadding1 padding;       ///< zeros added on each side, or "same" or "valid"
   std::int64_t dilation;      ///< the spacing of the kernel's taps
   std::int64_t groups;        ///< the number of channel groups
   Tensor weight;              ///< [out_channels, in_channels / groups, k]

@@ -23,6 +23,8 @@
 
 namespace tg::nn {
 
+using tg::ConvPadding1;  // a convolution's padding: numbers, "same" or "valid" (core/args.h)
+using tg::ConvPadding2;
 using tg::InterpolateOptions;
 using tg::Size2;  // a height and width (core/args.h)
 
@@ -106,12 +108,12 @@ requires std::same_as<B, bool> Tensor dropout(const Tensor& x, B p, Rest&&... re
 
 /// tg::conv2d, as torch.nn.functional.conv2d.
 inline Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
-                     Size2 padding = 0, Size2 dilation = 1, std::int64_t groups = 1) {
+                     ConvPadding2 padding = 0, Size2 dilation = 1, std::int64_t groups = 1) {
   return tg::conv2d(x, weight, bias, stride, padding, dilation, groups);
 }
 /// tg::conv1d, as torch.nn.functional.conv1d.
 inline Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
-                     std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1) {
+                     ConvPadding1 padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1) {
   return tg::conv1d(x, weight, bias, stride, padding, dilation, groups);
 }
 /// tg::conv_transpose2d, as torch.nn.functional.conv_transpose2d.
@@ -129,23 +131,52 @@ inline Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tens
 
 /// tg::max_pool2d, as torch.nn.functional.max_pool2d.
 inline Tensor max_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0,
-                         Size2 dilation = 1) {
-  return tg::max_pool2d(x, kernel_size, stride, padding, dilation);
+                         Size2 dilation = 1, StrictBool ceil_mode = false) {
+  return tg::max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode);
 }
 /// tg::max_pool2d_with_indices, as torch.nn.functional.max_pool2d_with_indices.
 inline std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {},
-                                                          Size2 padding = 0, Size2 dilation = 1) {
-  return tg::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation);
+                                                          Size2 padding = 0, Size2 dilation = 1,
+                                                          StrictBool ceil_mode = false) {
+  return tg::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode);
 }
-/// tg::avg_pool2d, as torch.nn.functional.avg_pool2d.
+/// tg::max_pool1d, as torch.nn.functional.max_pool1d.
+inline Tensor max_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = {},
+                         std::int64_t padding = 0, std::int64_t dilation = 1, StrictBool ceil_mode = false) {
+  return tg::max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode);
+}
+/// tg::max_pool1d_with_indices, as torch.nn.functional.max_pool1d_with_indices.
+inline std::tuple<Tensor, Tensor> max_pool1d_with_indices(const Tensor& x, std::int64_t kernel_size,
+                                                          std::optional<std::int64_t> stride = {},
+                                                          std::int64_t padding = 0, std::int64_t dilation = 1,
+                                                          StrictBool ceil_mode = false) {
+  return tg::max_pool1d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode);
+}
+/// tg::avg_pool2d, as torch.nn.functional.avg_pool2d (ceil_mode last: see tg::avg_pool2d).
 inline Tensor avg_pool2d(const Tensor& x, Size2 kernel_size, OptionalSize2 stride = {}, Size2 padding = 0,
-                         StrictBool count_include_pad = true) {
-  return tg::avg_pool2d(x, kernel_size, stride, padding, count_include_pad);
+                         StrictBool count_include_pad = true, StrictBool ceil_mode = false) {
+  return tg::avg_pool2d(x, kernel_size, stride, padding, count_include_pad, ceil_mode);
 }
-/// tg::avg_pool1d, as torch.nn.functional.avg_pool1d.
+/// tg::avg_pool1d, as torch.nn.functional.avg_pool1d (ceil_mode last: see tg::avg_pool2d).
 inline Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = {},
-                         std::int64_t padding = 0, StrictBool count_include_pad = true) {
-  return tg::avg_pool1d(x, kernel_size, stride, padding, count_include_pad);
+                         std::int64_t padding = 0, StrictBool count_include_pad = true, StrictBool ceil_mode = false) {
+  return tg::avg_pool1d(x, kernel_size, stride, padding, count_include_pad, ceil_mode);
+}
+/// tg::adaptive_max_pool2d, as torch.nn.functional.adaptive_max_pool2d.
+inline Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
+  return tg::adaptive_max_pool2d(x, output_size);
+}
+/// tg::adaptive_max_pool2d_with_indices, as torch.nn.functional.adaptive_max_pool2d_with_indices.
+inline std::tuple<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& x, Size2 output_size) {
+  return tg::adaptive_max_pool2d_with_indices(x, output_size);
+}
+/// tg::adaptive_max_pool1d, as torch.nn.functional.adaptive_max_pool1d.
+inline Tensor adaptive_max_pool1d(const Tensor& x, std::int64_t output_size) {
+  return tg::adaptive_max_pool1d(x, output_size);
+}
+/// tg::adaptive_max_pool1d_with_indices, as torch.nn.functional.adaptive_max_pool1d_with_indices.
+inline std::tuple<Tensor, Tensor> adaptive_max_pool1d_with_indices(const Tensor& x, std::int64_t output_size) {
+  return tg::adaptive_max_pool1d_with_indices(x, output_size);
 }
 /// tg::adaptive_avg_pool2d, as torch.nn.functional.adaptive_avg_pool2d.
 inline Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {

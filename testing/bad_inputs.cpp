@@ -344,6 +344,61 @@ void add_bad_inputs(const BadInputSink& bad) {
   bad("F::adaptive_avg_pool2d", "an int64 input", K::DType, "adaptive_avg_pool2d", [] {
     F::adaptive_avg_pool2d(i64({1, 1, 4, 4}), 2);
   });
+  // ---- ceil_mode, max_pool1d, adaptive max pooling, padding names ----
+  bad("F::max_pool2d", "ceil_mode with a kernel past the input and no window inside", K::Shape, "max_pool2d", [] {
+    F::max_pool2d(f32({1, 1, 1, 1}), 4, 1, 0, 1, true);
+  });
+  bad("F::max_pool1d", "a 4-D input", K::Shape, "max_pool1d", [] { F::max_pool1d(f32({1, 1, 4, 4}), 2); });
+  bad("F::max_pool1d", "padding past half the kernel", K::Value, "max_pool1d", [] {
+    F::max_pool1d(f32({1, 1, 4}), 2, 1, 2);
+  });
+  bad("F::max_pool1d", "an input shorter than the kernel", K::Shape, "max_pool1d", [] {
+    F::max_pool1d(f32({1, 1, 2}), 3);
+  });
+  bad("F::max_pool1d", "dilation 0", K::Value, "max_pool1d", [] { F::max_pool1d(f32({1, 1, 4}), 2, 1, 0, 0); });
+  bad("F::max_pool1d", "an int64 input", K::DType, "max_pool1d", [] { F::max_pool1d(i64({1, 1, 4}), 2); });
+  bad("F::max_pool1d_with_indices", "stride 0", K::Value, "max_pool1d", [] {
+    F::max_pool1d_with_indices(f32({1, 1, 4}), 2, 0);
+  });
+  bad("F::avg_pool1d", "ceil_mode with a kernel past the input and no window inside", K::Shape, "avg_pool1d", [] {
+    F::avg_pool1d(f32({1, 1, 1}), 3, 1, 0, true, true);
+  });
+  bad("F::adaptive_max_pool1d", "a 4-D input", K::Shape, "adaptive_max_pool1d", [] {
+    F::adaptive_max_pool1d(f32({1, 1, 4, 4}), 2);
+  });
+  bad("F::adaptive_max_pool1d", "output size -1", K::Value, "adaptive_max_pool1d", [] {
+    F::adaptive_max_pool1d(f32({1, 1, 4}), -1);
+  });
+  bad("F::adaptive_max_pool1d", "an empty length", K::Shape, "adaptive_max_pool1d", [] {
+    F::adaptive_max_pool1d(f32({1, 1, 0}), 2);
+  });
+  bad("F::adaptive_max_pool1d_with_indices", "an int64 input", K::DType, "adaptive_max_pool1d", [] {
+    F::adaptive_max_pool1d_with_indices(i64({1, 1, 4}), 2);
+  });
+  bad("F::adaptive_max_pool2d", "a 2-D input", K::Shape, "adaptive_max_pool2d", [] {
+    F::adaptive_max_pool2d(f32({4, 4}), 2);
+  });
+  bad("F::adaptive_max_pool2d", "output size (2, -3)", K::Value, "adaptive_max_pool2d", [] {
+    F::adaptive_max_pool2d(f32({1, 1, 4, 4}), {2, -3});
+  });
+  bad("F::adaptive_max_pool2d", "output size 2^62", K::Shape, "adaptive_max_pool2d", [] {
+    F::adaptive_max_pool2d(f32({1, 1, 4, 4}), 1LL << 62);
+  });
+  bad("F::adaptive_max_pool2d_with_indices", "a zero-width input", K::Shape, "adaptive_max_pool2d", [] {
+    F::adaptive_max_pool2d_with_indices(f32({1, 1, 4, 0}), 2);
+  });
+  bad("F::conv2d", "padding \"same\" with stride 2", K::Value, "conv2d", [] {
+    F::conv2d(f32({1, 1, 5, 5}), f32({1, 1, 3, 3}), {}, 2, "same");
+  });
+  bad("F::conv2d", "padding \"full\"", K::Value, "conv2d", [] {
+    F::conv2d(f32({1, 1, 5, 5}), f32({1, 1, 3, 3}), {}, 1, "full");
+  });
+  bad("F::conv1d", "padding \"same\" with stride 2", K::Value, "conv1d", [] {
+    F::conv1d(f32({1, 1, 5}), f32({1, 1, 3}), {}, 2, "same");
+  });
+  bad("F::conv1d", "padding \"same\" with dilation 2^62 and kernel 3", K::Shape, "conv1d", [] {
+    F::conv1d(f32({1, 1, 5}), f32({1, 1, 3}), {}, 1, "same", 1LL << 62);
+  });
   // ---- interpolate and the pixel shuffles ----
   bad("F::interpolate", "both size and scale_factor", K::Value, "interpolate", [] {
     F::interpolate(f32({1, 1, 4}), {.size = {8}, .scale_factor = {2}});

@@ -877,6 +877,19 @@ void nn_ops(Builder& r) {
           return F::conv1d(x, w, bias, a.count(2), a.count(1), a.count(2), a.count(2));
         }));
   r.add("F::conv1d", "no bias", "1x3x7 2x3x3", b([](auto& x, auto& w, Args&) { return F::conv1d(x, w); }));
+  // padding="same" (an odd total puts the extra zero after) and "valid".
+  r.add("F::conv2d", "padding same, kernel (2, 3), dilation (3, 1)", "1x2x5x4 3x2x2x3 3 | 2x5x4 3x2x2x3 3",
+        t3([](auto& x, auto& w, auto& bias, Args& a) {
+          return F::conv2d(x, w, bias, a.count(1), "same", {a.count(3), a.count(1)});
+        }));
+  r.add("F::conv2d", "padding valid, stride 2", "1x2x5x5 2x2x3x3",
+        b([](auto& x, auto& w, Args& a) { return F::conv2d(x, w, {}, a.count(2), "valid"); }));
+  r.add("F::conv1d", "padding same, kernel 4, groups 2", "2x4x7 4x2x4 4 | 4x7 4x2x4 4",
+        t3([](auto& x, auto& w, auto& bias, Args& a) {
+          return F::conv1d(x, w, bias, a.count(1), "same", a.count(1), a.count(2));
+        }));
+  r.add("F::conv1d", "padding same, dilation 2", "1x3x6 2x3x3",
+        b([](auto& x, auto& w, Args& a) { return F::conv1d(x, w, {}, a.count(1), "same", a.count(2)); }));
   r.add("F::conv_transpose1d", "bias, stride 2, padding 1, output_padding 1", "1x4x5 4x3x3 3 | 4x5 4x3x3 3",
         t3([](auto& x, auto& w, auto& bias, Args& a) {
           return F::conv_transpose1d(x, w, bias, a.count(2), a.count(1), a.count(1));
@@ -919,6 +932,46 @@ void nn_ops(Builder& r) {
   r.add("F::adaptive_avg_pool2d", "7x5 -> 3x4", "2x3x7x5 | 3x7x5", u([](auto& x, Args& a) {
           return F::adaptive_avg_pool2d(x, {a.count(3), a.count(4)});
         }));
+  // ceil_mode, max_pool1d and adaptive max pooling (kept together for merges).
+  r.add("F::max_pool2d", "kernel 3, stride 2, padding 1, ceil_mode", "1x2x6x5 | 2x6x5", u([](auto& x, Args& a) {
+          return F::max_pool2d(x, a.count(3), a.count(2), a.count(1), a.count(1), a.flag(true));
+        }))
+      .no_expand();
+  r.add("F::avg_pool2d", "kernel 3, stride 2, padding 1, ceil_mode", "1x2x6x5 | 2x6x5", u([](auto& x, Args& a) {
+          return F::avg_pool2d(x, a.count(3), a.count(2), a.count(1), a.flag(true), a.flag(true));
+        }));
+  r.add("F::avg_pool1d", "kernel 3, stride 2, ceil_mode, padding not counted", "2x3x8", u([](auto& x, Args& a) {
+          return F::avg_pool1d(x, a.count(3), a.count(2), a.count(1), a.flag(false), a.flag(true));
+        }));
+  r.add("F::max_pool1d", "kernel 3, stride 2, padding 1", "2x3x8 | 3x8",
+        u([](auto& x, Args& a) { return F::max_pool1d(x, a.count(3), a.count(2), a.count(1)); }))
+      .no_expand();
+  r.add("F::max_pool1d", "kernel 2, dilation 2, ceil_mode", "1x2x8", u([](auto& x, Args& a) {
+          return F::max_pool1d(x, a.count(2), a.count(2), a.count(0), a.count(2), a.flag(true));
+        }))
+      .no_expand();
+  r.add("F::max_pool1d_with_indices", "", "1x2x7", many([](const V& in, Args& a) {
+          auto [values, indices] = F::max_pool1d_with_indices(in[0], a.count(3), a.count(2), a.count(1));
+          return V{values, indices};
+        }))
+      .no_expand();
+  r.add("F::adaptive_max_pool2d", "7x5 -> 3x4", "2x3x7x5 | 3x7x5", u([](auto& x, Args& a) {
+          return F::adaptive_max_pool2d(x, {a.count(3), a.count(4)});
+        }))
+      .no_expand();
+  r.add("F::adaptive_max_pool2d_with_indices", "", "1x2x5x4", many([](const V& in, Args& a) {
+          auto [values, indices] = F::adaptive_max_pool2d_with_indices(in[0], {a.count(3), a.count(2)});
+          return V{values, indices};
+        }))
+      .no_expand();
+  r.add("F::adaptive_max_pool1d", "7 -> 3", "2x3x7 | 3x7",
+        u([](auto& x, Args& a) { return F::adaptive_max_pool1d(x, a.count(3)); }))
+      .no_expand();
+  r.add("F::adaptive_max_pool1d_with_indices", "", "1x2x5", many([](const V& in, Args& a) {
+          auto [values, indices] = F::adaptive_max_pool1d_with_indices(in[0], a.count(3));
+          return V{values, indices};
+        }))
+      .no_expand();
   r.add("F::interpolate", "nearest, size 8", "1x2x5",
         u([](auto& x, Args& a) { return F::interpolate(x, {.size = {a.count(8)}}); }));
   r.add("F::interpolate", "nearest 2-D, scale 1.7", "1x2x4x5",

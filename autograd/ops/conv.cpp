@@ -10,9 +10,12 @@
 //   <u, conv^T(v, W)> = <conv(u, W), v> = <conv_weight_grad(u, v), W>.
 //
 // The rest are these three under other names: conv1d is conv2d on a height
-// of 1 (views in and out), and a transposed convolution is the input
+// of 1 (views in and out), padding="same" with an odd total is one more zero
+// after the end (a longer output, the same kernels), and a transposed convolution is the input
 // gradient conv^T(x, W) of the convolution whose output x is, so its
 // derivatives are conv (for x) and conv_weight_grad (for W) again.
+#include <string>
+
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/function.h>
@@ -91,24 +94,70 @@ void check_1d(const char* op, const Tensor& x, const Tensor& weight, const char*
     throw ShapeError(fmt::format("{}: expected a 2-D [C, L] or 3-D [N, C, L] input, got {}", op, shape_str(x.sizes())));
 }
 
+// The padding of one axis: before (also after), and one more after.
+struct AxisPadding {
+  std::int64_t before = 0, extra_after = 0;
+};
+
+// PyTorch's padding strings for one axis of kernel k and dilation d: "valid"
+// pads nothing; "same" pads d (k - 1) in all, half of it (rounded down)
+// before and the rest after, so that a stride-1 output is as long as the
+// input (torch pads the input by the odd one on the right, as here).
+// A non-positive kernel or dilation pads nothing here: conv2d_geometry then
+// refuses it with its own error; so does it a dilated kernel past int64.
+AxisPadding named_padding(const std::string& name, std::int64_t kernel, std::int64_t dilation) {
+  std::int64_t total = 0;
+  if (name == "valid" || kernel < 1 || dilation < 1 || mul_overflows(dilation, kernel - 1, &total)) return {};
+  return {total / 2, total % 2};
+}
+
+// The name checked (and "same" refused with a stride), naming the op.
+void check_padding_name(const char* op, const std::string& name, bool strided, const std::string& stride) {
+  if (name != "same" && name != "valid")
+    throw ValueError(fmt::format("{}: padding must be numbers, \"same\" or \"valid\", got \"{}\"", op, name));
+  if (name == "same" && strided)
+    throw ValueError(
+        fmt::format("{}: padding=\"same\" is not supported for strided convolutions (stride {})", op, stride));
+}
+
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding, Size2 dilation,
-              std::int64_t groups) {
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, ConvPadding2 padding,
+              Size2 dilation, std::int64_t groups) {
   TG_PROFILE_OP("conv2d", x, weight, bias);
   if (x.dim() == 3) return tg::squeeze(conv2d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0);
-  const kernel::Conv2dGeometry g = kernel::conv2d_geometry(x, weight, bias, stride, padding, dilation, groups);
+  Size2 before = padding.size, extra_after = 0;
+  if (!padding.name.empty()) {
+    check_padding_name("conv2d", padding.name, stride.h != 1 || stride.w != 1,
+                       fmt::format("({}, {})", stride.h, stride.w));
+    // A weight of another rank: conv2d_geometry's error, with no padding to compute.
+    if (weight.dim() == 4) {
+      const AxisPadding h = named_padding(padding.name, weight.size(2), dilation.h);
+      const AxisPadding w = named_padding(padding.name, weight.size(3), dilation.w);
+      before = {h.before, w.before};
+      extra_after = {h.extra_after, w.extra_after};
+    } else {
+      before = 0;
+    }
+  }
+  const kernel::Conv2dGeometry g =
+      kernel::conv2d_geometry(x, weight, bias, stride, before, dilation, groups, "conv2d", false, extra_after);
   return conv_forward(x, weight, bias, g);
 }
 
-Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::int64_t stride, std::int64_t padding,
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::int64_t stride, ConvPadding1 padding,
               std::int64_t dilation, std::int64_t groups) {
   TG_PROFILE_OP("conv1d", x, weight, bias);
   check_1d("conv1d", x, weight, "[out_channels, in_channels / groups, k]");
   if (x.dim() == 2) return tg::squeeze(conv1d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0);
+  AxisPadding pad{padding.size, 0};
+  if (!padding.name.empty()) {
+    check_padding_name("conv1d", padding.name, stride != 1, fmt::format("{}", stride));
+    pad = named_padding(padding.name, weight.size(2), dilation);
+  }
   const Tensor x2 = tg::unsqueeze(x, 2), w2 = tg::unsqueeze(weight, 2);
-  const kernel::Conv2dGeometry g =
-      kernel::conv2d_geometry(x2, w2, bias, {1, stride}, {0, padding}, {1, dilation}, groups, "conv1d", /*one_d=*/true);
+  const kernel::Conv2dGeometry g = kernel::conv2d_geometry(x2, w2, bias, {1, stride}, {0, pad.before}, {1, dilation},
+                                                           groups, "conv1d", /*one_d=*/true, {0, pad.extra_after});
   return tg::squeeze(conv_forward(x2, w2, bias, g), 2);
 }
 

@@ -148,7 +148,8 @@ void check_kernel_size(const char* op, const TensorBase& weight, bool one_d) {
 }  // namespace
 
 Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, const TensorBase& bias, Size2 stride,
-                               Size2 padding, Size2 dilation, std::int64_t groups, const char* op, bool one_d) {
+                               Size2 padding, Size2 dilation, std::int64_t groups, const char* op, bool one_d,
+                               Size2 extra_after) {
   if (weight.dim() != 4)
     throw ShapeError(fmt::format("{}: weight must be 4-D [out_channels, in_channels / groups, kh, kw], got {}", op,
                                  shape_str(weight.sizes())));
@@ -181,7 +182,8 @@ Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, co
   if (mul_overflows(g.dh, g.kh - 1, &span_h) || add_overflows(span_h, 1, &span_h) ||
       mul_overflows(g.dw, g.kw - 1, &span_w) || add_overflows(span_w, 1, &span_w) ||
       mul_overflows(g.ph, 2, &padded_h) || add_overflows(padded_h, g.h, &padded_h) ||
-      mul_overflows(g.pw, 2, &padded_w) || add_overflows(padded_w, g.w, &padded_w))
+      add_overflows(padded_h, extra_after.h, &padded_h) || mul_overflows(g.pw, 2, &padded_w) ||
+      add_overflows(padded_w, g.w, &padded_w) || add_overflows(padded_w, extra_after.w, &padded_w))
     throw ShapeError(fmt::format("{}: input {}, weight {}, padding {} and dilation {} give sizes past int64", op,
                                  shape_of(x, one_d), shape_of(weight, one_d), sizes(padding, one_d),
                                  sizes(dilation, one_d)));

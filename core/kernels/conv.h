@@ -30,10 +30,13 @@ struct Conv2dGeometry {
 // The shape rule: x [N, C, H, W], weight [O, C / groups, kh, kw], bias [O]
 // or undefined, all one floating dtype; errors name `op` and the shapes.
 // one_d: a 1-D op's tensors seen with a height of 1, and errors show the
-// widths alone and the shapes without that height.
+// widths alone and the shapes without that height. extra_after: zeros past
+// the end of each axis on top of `padding` (PyTorch's padding="same" with an
+// odd total); they only lengthen the output, since the kernels read an
+// output position's input at (out * stride - padding), zero outside.
 Conv2dGeometry conv2d_geometry(const TensorBase& x, const TensorBase& weight, const TensorBase& bias, Size2 stride,
                                Size2 padding, Size2 dilation, std::int64_t groups = 1, const char* op = "conv2d",
-                               bool one_d = false);
+                               bool one_d = false, Size2 extra_after = 0);
 
 // The transposed convolution of x [N, Cin, H, W] by weight
 // [Cin, Cout / groups, kh, kw] is the input gradient of the convolution

@@ -1,4 +1,4 @@
-// 2-D max and average pooling kernels (declared in pool.h), one input plane
+// 2-D max and average pooling kernels, adaptive or not (declared in pool.h), one input plane
 // per loop iteration (planes run in parallel when large).
 #include <tapegrad/core/kernels/pool.h>
 
@@ -34,7 +34,9 @@ struct Window {
 
 Window window_at(const Pool2dGeometry& g, std::int64_t oh, std::int64_t ow) {
   const std::int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
-  // With the output size rounded down a window never reaches past the padding.
+  // With ceil_mode the last window may reach past the right padding: PyTorch
+  // 1.13 clips it there before counting the divisor (count_include_pad
+  // counts the padding, not what lies beyond it).
   const std::int64_t h1 = std::min(h0 + g.kh, g.h + g.ph), w1 = std::min(w0 + g.kw, g.w + g.pw);
   const std::int64_t padded = (h1 - h0) * (w1 - w0);
   Window win{std::max<std::int64_t>(h0, 0), std::min(h1, g.h), std::max<std::int64_t>(w0, 0), std::min(w1, g.w), 0};
@@ -56,8 +58,8 @@ Window average_window(const Pool2dGeometry& g, std::int64_t oh, std::int64_t ow)
 }
 
 // The work of one plane: every output reads its window (adaptive windows
-// together cover the plane about once).
-std::int64_t average_work(const Pool2dGeometry& g) {
+// together cover the plane about once), max or average.
+std::int64_t window_work(const Pool2dGeometry& g) {
   return g.adaptive ? std::max(g.h * g.w, g.ho * g.wo) : g.ho * g.wo * g.kh * g.kw;
 }
 
@@ -70,10 +72,27 @@ std::string input_shape(const TensorBase& x, bool one_d) {
   return shape_str(Dims{x.size(0), x.size(1), x.size(3)});
 }
 
+// PyTorch's pooling_output_shape along one axis: `padded` is the input with
+// its padding on both sides, `span` the dilated kernel. Rounded down, or up
+// with ceil_mode; then a last window that would start at or past the end of
+// the input (in its right padding or beyond) is dropped. May be <= 0.
+std::int64_t pooled_size(std::int64_t size, std::int64_t padded, std::int64_t span, std::int64_t stride,
+                         std::int64_t pad, bool ceil_mode) {
+  // padded - span + stride - 1 overflows only for sizes no tensor has:
+  // saturate rather than wrap.
+  std::int64_t numerator = padded - span;
+  if (ceil_mode && add_overflows(numerator, stride - 1, &numerator))
+    numerator = std::numeric_limits<std::int64_t>::max();
+  // Floor division (the numerator may be negative).
+  std::int64_t out = numerator / stride - (numerator % stride != 0 && numerator < 0 ? 1 : 0) + 1;
+  if (ceil_mode && out > 0 && (out - 1) * stride >= size + pad) --out;
+  return out;
+}
+
 }  // namespace
 
 Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel, std::optional<Size2> stride_opt,
-                               Size2 padding, Size2 dilation, bool one_d) {
+                               Size2 padding, Size2 dilation, bool ceil_mode, bool one_d) {
   if (x.dim() != 4)
     throw ShapeError(
         fmt::format("{}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", op, shape_str(x.sizes())));
@@ -103,11 +122,20 @@ Pool2dGeometry pool2d_geometry(const char* op, const TensorBase& x, Size2 kernel
       mul_overflows(g.pw, 2, &padded_w) || add_overflows(padded_w, g.w, &padded_w))
     throw ShapeError(fmt::format("{}: input {} padded by {} is past what int64 can count", op, input_shape(x, one_d),
                                  sizes(padding, one_d)));
-  if (padded_h < span_h || padded_w < span_w)
-    throw ShapeError(fmt::format("{}: input {} padded by {} is smaller than the kernel {}", op, input_shape(x, one_d),
-                                 sizes(padding, one_d), sizes({span_h, span_w}, one_d)));
-  g.ho = (padded_h - span_h) / g.sh + 1;
-  g.wo = (padded_w - span_w) / g.sw + 1;
+  g.ho = pooled_size(g.h, padded_h, span_h, g.sh, g.ph, ceil_mode);
+  g.wo = pooled_size(g.w, padded_w, span_w, g.sw, g.pw, ceil_mode);
+  // Rounding down, an output size below 1 means an input smaller than the
+  // kernel. Rounding up, PyTorch takes a kernel past the padded input as long
+  // as one window starts inside it (kernel 3 over 2 elements: one window).
+  if (g.ho < 1 || g.wo < 1) {
+    if (padded_h < span_h || padded_w < span_w)
+      throw ShapeError(fmt::format("{}: input {} padded by {} is smaller than the kernel {}{}", op,
+                                   input_shape(x, one_d), sizes(padding, one_d), sizes({span_h, span_w}, one_d),
+                                   ceil_mode ? " even with ceil_mode" : ""));
+    throw ShapeError(fmt::format("{}: input {} padded by {} with kernel {} and stride {} gives the output size {}", op,
+                                 input_shape(x, one_d), sizes(padding, one_d), sizes({span_h, span_w}, one_d),
+                                 sizes(stride, one_d), sizes({g.ho, g.wo}, one_d)));
+  }
   return g;
 }
 
@@ -141,7 +169,7 @@ std::pair<TensorBase, TensorBase> max_pool2d(const TensorBase& x_in, const Pool2
     const T* xp = x.data_ptr<T>();
     T* yp = y.data_ptr<T>();
     std::int64_t* ip = idx.data_ptr<std::int64_t>();
-    for_each_plane(g, g.ho * g.wo * g.kh * g.kw, [&](std::int64_t p) {
+    for_each_plane(g, window_work(g), [&](std::int64_t p) {
       const T* in = xp + p * g.h * g.w;
       T* out = yp + p * g.ho * g.wo;
       std::int64_t* arg = ip + p * g.ho * g.wo;
@@ -149,17 +177,26 @@ std::pair<TensorBase, TensorBase> max_pool2d(const TensorBase& x_in, const Pool2
         for (std::int64_t ow = 0; ow < g.wo; ++ow) {
           T best = -std::numeric_limits<T>::infinity();
           std::int64_t best_at = -1;
-          for (std::int64_t i = 0; i < g.kh; ++i) {
-            const std::int64_t ih = oh * g.sh - g.ph + i * g.dh;
-            if (ih < 0 || ih >= g.h) continue;
-            for (std::int64_t j = 0; j < g.kw; ++j) {
-              const std::int64_t iw = ow * g.sw - g.pw + j * g.dw;
-              if (iw < 0 || iw >= g.w) continue;
-              const T v = in[ih * g.w + iw];
-              // The first maximum, or the last NaN (PyTorch's rule).
-              if (best_at < 0 || v > best || std::isnan(v)) {
-                best = v;
-                best_at = ih * g.w + iw;
+          const auto visit = [&](std::int64_t ih, std::int64_t iw) {
+            const T v = in[ih * g.w + iw];
+            // The first maximum, or the last NaN (PyTorch's rule, adaptive or not).
+            if (best_at < 0 || v > best || std::isnan(v)) {
+              best = v;
+              best_at = ih * g.w + iw;
+            }
+          };
+          if (g.adaptive) {
+            // Adaptive bins are never empty (H, W > 0): every output has an index.
+            const Window win = adaptive_window_at(g, oh, ow);
+            for (std::int64_t ih = win.h0; ih < win.h1; ++ih)
+              for (std::int64_t iw = win.w0; iw < win.w1; ++iw) visit(ih, iw);
+          } else {
+            for (std::int64_t i = 0; i < g.kh; ++i) {
+              const std::int64_t ih = oh * g.sh - g.ph + i * g.dh;
+              if (ih < 0 || ih >= g.h) continue;
+              for (std::int64_t j = 0; j < g.kw; ++j) {
+                const std::int64_t iw = ow * g.sw - g.pw + j * g.dw;
+                if (iw >= 0 && iw < g.w) visit(ih, iw);
               }
             }
           }
@@ -219,7 +256,7 @@ TensorBase avg_pool2d(const TensorBase& x_in, const Pool2dGeometry& g) {
   dispatch_floating(x.dtype(), "avg_pool2d", [&]<class T>() {
     const T* xp = x.data_ptr<T>();
     T* yp = y.data_ptr<T>();
-    for_each_plane(g, average_work(g), [&](std::int64_t p) {
+    for_each_plane(g, window_work(g), [&](std::int64_t p) {
       const T* in = xp + p * g.h * g.w;
       T* out = yp + p * g.ho * g.wo;
       for (std::int64_t oh = 0; oh < g.ho; ++oh)
@@ -228,7 +265,9 @@ TensorBase avg_pool2d(const TensorBase& x_in, const Pool2dGeometry& g) {
           T total = 0;
           for (std::int64_t ih = win.h0; ih < win.h1; ++ih)
             for (std::int64_t iw = win.w0; iw < win.w1; ++iw) total += in[ih * g.w + iw];
-          out[oh * g.wo + ow] = static_cast<T>(total / static_cast<T>(win.divisor));
+          // A window of padding only (a zero-width input with padding) has
+          // no element to count: PyTorch writes 0 rather than 0 / 0.
+          out[oh * g.wo + ow] = win.divisor > 0 ? static_cast<T>(total / static_cast<T>(win.divisor)) : T(0);
         }
     });
   });
@@ -243,7 +282,7 @@ TensorBase avg_pool2d_backward(const TensorBase& dy_in, const Pool2dGeometry& g)
     const T* gp = dy.data_ptr<T>();
     T* dp = dx.data_ptr<T>();
     std::fill(dp, dp + dx.numel(), T(0));
-    for_each_plane(g, average_work(g), [&](std::int64_t p) {
+    for_each_plane(g, window_work(g), [&](std::int64_t p) {
       const T* in = gp + p * g.ho * g.wo;
       T* out = dp + p * g.h * g.w;
       for (std::int64_t oh = 0; oh < g.ho; ++oh)

@@ -1,9 +1,13 @@
-// conv1d, conv2d with groups, conv_transpose1d/2d, avg_pool1d,
-// adaptive_avg_pool1d/2d, interpolate and the pixel shuffles: outputs and
-// input/weight/bias gradients against PyTorch (tests/reference/conv_pool.json,
-// from make_conv_pool_reference.py) to 1e-10 in float64, and second
-// derivatives of the transposed convolutions against finite differences.
+// conv1d, conv2d with groups, conv_transpose1d/2d, avg_pool1d/2d and
+// max_pool1d/2d (ceil_mode among them), adaptive_avg_pool1d/2d,
+// adaptive_max_pool1d/2d, interpolate and the pixel shuffles: outputs (and
+// max pooling's indices) and input/weight/bias gradients against PyTorch
+// (tests/reference/conv_pool.json, from make_conv_pool_reference.py) to 1e-10
+// in float64, and second derivatives of the transposed convolutions and the
+// pools against finite differences.
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -44,27 +48,75 @@ std::vector<T> list_of(const Json& o, const char* key) {
   return v.is_array() ? v.get<std::vector<T>>() : std::vector<T>{v.get<T>()};
 }
 
+std::optional<std::int64_t> optional_int(const Json& o, const char* key) {
+  if (!o.contains(key)) return std::nullopt;
+  return o.at(key).get<std::int64_t>();
+}
+
+// The max pools' calls that return indices (PyTorch's return_indices=True);
+// fn_with_indices: whether `fn` is one of them.
+bool has_indices(const std::string& fn) {
+  return fn == "max_pool1d" || fn == "max_pool2d" || fn == "adaptive_max_pool1d" || fn == "adaptive_max_pool2d";
+}
+
+std::tuple<Tensor, Tensor> call_with_indices(const std::string& fn, const Json& o, const Tensor& x) {
+  const bool ceil_mode = o.value("ceil_mode", false);
+  if (fn == "max_pool1d")
+    return F::max_pool1d_with_indices(x, o.at("kernel_size").get<std::int64_t>(), optional_int(o, "stride"),
+                                      int_of(o, "padding", 0), int_of(o, "dilation", 1), ceil_mode);
+  if (fn == "max_pool2d") {
+    tg::OptionalSize2 stride;
+    if (o.contains("stride")) stride = size2(o, "stride", 1);
+    return F::max_pool2d_with_indices(x, size2(o, "kernel_size", 0), stride, size2(o, "padding", 0),
+                                      size2(o, "dilation", 1), ceil_mode);
+  }
+  if (fn == "adaptive_max_pool1d")
+    return F::adaptive_max_pool1d_with_indices(x, o.at("output_size").get<std::int64_t>());
+  if (fn == "adaptive_max_pool2d") return F::adaptive_max_pool2d_with_indices(x, size2(o, "output_size", 0));
+  FAIL("no tapegrad call with indices for " << fn);
+  return {};
+}
+
 // The tapegrad call of a reference case.
 Tensor call(const std::string& fn, const Json& o, const std::vector<Tensor>& in) {
   const Tensor bias = in.size() > 2 ? in[2] : Tensor();
+  // padding="same" or "valid" as the string.
+  const bool named = o.contains("padding") && o.at("padding").is_string();
   if (fn == "conv1d")
-    return F::conv1d(in[0], in[1], bias, int_of(o, "stride", 1), int_of(o, "padding", 0), int_of(o, "dilation", 1),
-                     int_of(o, "groups", 1));
+    return F::conv1d(in[0], in[1], bias, int_of(o, "stride", 1),
+                     named ? tg::ConvPadding1(o.at("padding").get<std::string>()) : int_of(o, "padding", 0),
+                     int_of(o, "dilation", 1), int_of(o, "groups", 1));
   if (fn == "conv2d")
-    return F::conv2d(in[0], in[1], bias, size2(o, "stride", 1), size2(o, "padding", 0), size2(o, "dilation", 1),
-                     int_of(o, "groups", 1));
+    return F::conv2d(in[0], in[1], bias, size2(o, "stride", 1),
+                     named ? tg::ConvPadding2(o.at("padding").get<std::string>()) : size2(o, "padding", 0),
+                     size2(o, "dilation", 1), int_of(o, "groups", 1));
   if (fn == "conv_transpose1d")
     return F::conv_transpose1d(in[0], in[1], bias, int_of(o, "stride", 1), int_of(o, "padding", 0),
                                int_of(o, "output_padding", 0), int_of(o, "groups", 1), int_of(o, "dilation", 1));
   if (fn == "conv_transpose2d")
     return F::conv_transpose2d(in[0], in[1], bias, size2(o, "stride", 1), size2(o, "padding", 0),
                                size2(o, "output_padding", 0), int_of(o, "groups", 1), size2(o, "dilation", 1));
-  if (fn == "avg_pool1d") {
-    std::optional<std::int64_t> stride;
-    if (o.contains("stride")) stride = o.at("stride").get<std::int64_t>();
-    return F::avg_pool1d(in[0], o.at("kernel_size").get<std::int64_t>(), stride, int_of(o, "padding", 0),
-                         o.value("count_include_pad", true));
+  if (fn == "avg_pool1d")
+    return F::avg_pool1d(in[0], o.at("kernel_size").get<std::int64_t>(), optional_int(o, "stride"),
+                         int_of(o, "padding", 0), o.value("count_include_pad", true), o.value("ceil_mode", false));
+  if (fn == "avg_pool2d") {
+    tg::OptionalSize2 stride;
+    if (o.contains("stride")) stride = size2(o, "stride", 1);
+    return F::avg_pool2d(in[0], size2(o, "kernel_size", 0), stride, size2(o, "padding", 0),
+                         o.value("count_include_pad", true), o.value("ceil_mode", false));
   }
+  // The max pools without indices; the indices are checked through call_with_indices.
+  if (fn == "max_pool1d")
+    return F::max_pool1d(in[0], o.at("kernel_size").get<std::int64_t>(), optional_int(o, "stride"),
+                         int_of(o, "padding", 0), int_of(o, "dilation", 1), o.value("ceil_mode", false));
+  if (fn == "max_pool2d") {
+    tg::OptionalSize2 stride;
+    if (o.contains("stride")) stride = size2(o, "stride", 1);
+    return F::max_pool2d(in[0], size2(o, "kernel_size", 0), stride, size2(o, "padding", 0), size2(o, "dilation", 1),
+                         o.value("ceil_mode", false));
+  }
+  if (fn == "adaptive_max_pool1d") return F::adaptive_max_pool1d(in[0], o.at("output_size").get<std::int64_t>());
+  if (fn == "adaptive_max_pool2d") return F::adaptive_max_pool2d(in[0], size2(o, "output_size", 0));
   if (fn == "adaptive_avg_pool1d") return F::adaptive_avg_pool1d(in[0], o.at("output_size").get<std::int64_t>());
   if (fn == "adaptive_avg_pool2d") return F::adaptive_avg_pool2d(in[0], size2(o, "output_size", 0));
   if (fn == "interpolate") {
@@ -118,6 +170,16 @@ void check_against_torch(const std::string& fn, bool second_order = false) {
       REQUIRE(in[i].grad().defined());
       tg_test::check_values(in[i].grad(), c.at("grads").at(i).at("values").get<std::vector<double>>(), 1e-10);
     }
+    if (has_indices(fn)) {
+      // The values and indices of the _with_indices form, and its gradient, are the same.
+      const Tensor x = in[0].detach().requires_grad_(true);
+      const auto pooled = call_with_indices(fn, c.at("options"), x);
+      CHECK(tg::equal(std::get<0>(pooled), out.detach()));
+      if (c.contains("indices"))
+        CHECK(std::get<1>(pooled).to_vector<std::int64_t>() == c.at("indices").get<std::vector<std::int64_t>>());
+      weighted_sum(std::get<0>(pooled)).backward();
+      tg_test::check_values(x.grad(), c.at("grads").at(0).at("values").get<std::vector<double>>(), 1e-10);
+    }
     if (second_order) {
       std::vector<Tensor> fresh;
       for (const Tensor& t : in) fresh.push_back(t.detach().requires_grad_(true));
@@ -131,18 +193,33 @@ void check_against_torch(const std::string& fn, bool second_order = false) {
 
 }  // namespace
 
-TEST_CASE("conv1d equals PyTorch: stride, padding, dilation, groups, no bias, unbatched") {
-  check_against_torch("conv1d");
+TEST_CASE("conv1d equals PyTorch: stride, padding (\"same\" and \"valid\" too), dilation, groups, no bias, unbatched") {
+  check_against_torch("conv1d", true);
 }
-TEST_CASE("conv2d with groups equals PyTorch") { check_against_torch("conv2d"); }
+TEST_CASE("conv2d with groups, and padding \"same\" (odd totals) and \"valid\", equals PyTorch") {
+  check_against_torch("conv2d", true);
+}
 TEST_CASE("conv_transpose1d equals PyTorch, and its second derivatives match finite differences") {
   check_against_torch("conv_transpose1d", true);
 }
 TEST_CASE("conv_transpose2d equals PyTorch, and its second derivatives match finite differences") {
   check_against_torch("conv_transpose2d", true);
 }
-TEST_CASE("avg_pool1d equals PyTorch: stride, padding, count_include_pad, unbatched") {
-  check_against_torch("avg_pool1d");
+TEST_CASE("avg_pool2d with ceil_mode equals PyTorch: the divisor of windows past the padding, both count_include_pad") {
+  check_against_torch("avg_pool2d", true);
+}
+TEST_CASE("avg_pool1d equals PyTorch: stride, padding, count_include_pad, ceil_mode, unbatched") {
+  check_against_torch("avg_pool1d", true);
+}
+TEST_CASE("max_pool1d equals PyTorch: ceil_mode, dilation, a kernel past the input, indices, unbatched") {
+  check_against_torch("max_pool1d", true);
+}
+TEST_CASE("max_pool2d with ceil_mode equals PyTorch, indices included") { check_against_torch("max_pool2d", true); }
+TEST_CASE("adaptive_max_pool1d equals PyTorch, shrinking and growing, indices included") {
+  check_against_torch("adaptive_max_pool1d", true);
+}
+TEST_CASE("adaptive_max_pool2d equals PyTorch, overlapping bins and indices included") {
+  check_against_torch("adaptive_max_pool2d", true);
 }
 TEST_CASE("adaptive_avg_pool1d equals PyTorch, shrinking and growing") { check_against_torch("adaptive_avg_pool1d"); }
 TEST_CASE("adaptive_avg_pool2d equals PyTorch, overlapping bins included") {

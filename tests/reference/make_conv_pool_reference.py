@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """PyTorch's conv1d, conv2d with groups, conv_transpose1d/2d, avg_pool1d,
 adaptive_avg_pool1d/2d, interpolate (nearest, linear, bilinear) and
-pixel_shuffle/pixel_unshuffle, for tests/autograd/test_conv_pool_reference.cpp.
+pixel_shuffle/pixel_unshuffle, and later max_pool1d/2d and avg_pool1d/2d with
+ceil_mode and adaptive_max_pool1d/2d, for
+tests/autograd/test_conv_pool_reference.cpp.
 
 Run with an interpreter that has torch (Debian's /usr/bin/python3 here):
     /usr/bin/python3 tests/reference/make_conv_pool_reference.py
 It rewrites tests/reference/conv_pool.json. Each case names the function of
 torch.nn.functional, its keyword options, its tensor inputs (float64,
 flattened row-major; all require grad), the output, and the gradient of each
-input of sum(output * w), w = 1, 2, 3, ... over the output's elements.
+input of sum(output * w), w = 1, 2, 3, ... over the output's elements. With
+return_indices among the options, "indices" holds the indices too.
 "nearest_sources" lists, for interpolate(mode="nearest") of arange inputs of
 several ranks and dtypes, the input position each output reads.
 """
@@ -28,15 +31,21 @@ def tensor_json(x):
 def case(fn, inputs, **options):
     leaves = [x.clone().detach().requires_grad_(True) for x in inputs]
     out = getattr(F, fn)(*leaves, **options)
+    indices = None
+    if options.get("return_indices"):
+        out, indices = out
     w = torch.arange(1, out.numel() + 1, dtype=out.dtype).reshape(out.shape)
     (out * w).sum().backward()
-    return {
+    result = {
         "fn": fn,
         "options": options,
         "inputs": [tensor_json(x) for x in inputs],
         "output": tensor_json(out),
         "grads": [tensor_json(x.grad) for x in leaves],
     }
+    if indices is not None:
+        result["indices"] = [int(v) for v in indices.reshape(-1).tolist()]
+    return result
 
 
 def adjoint_case(fn, x, **options):
@@ -160,6 +169,59 @@ def main():
                                                           mode="bilinear")
     cases["interpolate bilinear scale (1.1, 2.01) recompute_scale_factor"] = case(
         "interpolate", [r(1, 1, 7, 6)], scale_factor=[1.1, 2.01], mode="bilinear", recompute_scale_factor=True)
+
+    # ceil_mode: the output size rounds up, and a last window that would start
+    # in the right padding is dropped; avg_pool divides a window reaching past
+    # the right padding by what it covers of the padded input.
+    cases["max_pool1d kernel 3 stride 2 padding 1 ceil_mode indices"] = case(
+        "max_pool1d", [r(2, 3, 8)], kernel_size=3, stride=2, padding=1, ceil_mode=True, return_indices=True)
+    cases["max_pool1d kernel 2 stride 2 dilation 2 ceil_mode"] = case(
+        "max_pool1d", [r(1, 2, 8)], kernel_size=2, stride=2, dilation=2, ceil_mode=True)
+    cases["max_pool1d kernel 3 stride 3 ceil_mode, kernel past the input"] = case(
+        "max_pool1d", [r(1, 2, 2)], kernel_size=3, stride=3, ceil_mode=True)
+    cases["max_pool1d unbatched kernel 2 indices"] = case("max_pool1d", [r(3, 7)], kernel_size=2,
+                                                          return_indices=True)
+    cases["max_pool1d kernel 3 stride 2 no ceil_mode"] = case("max_pool1d", [r(2, 2, 8)], kernel_size=3, stride=2)
+    cases["max_pool2d kernel 3 stride 2 padding 1 ceil_mode indices"] = case(
+        "max_pool2d", [r(2, 3, 6, 5)], kernel_size=3, stride=2, padding=1, ceil_mode=True, return_indices=True)
+    cases["max_pool2d kernel (2, 3) stride 2 dilation (1, 2) ceil_mode"] = case(
+        "max_pool2d", [r(1, 2, 5, 9)], kernel_size=[2, 3], stride=2, dilation=[1, 2], ceil_mode=True)
+    cases["max_pool2d unbatched kernel 2 ceil_mode"] = case("max_pool2d", [r(2, 5, 3)], kernel_size=2,
+                                                            ceil_mode=True)
+    for cip in [True, False]:
+        cases[f"avg_pool2d kernel 3 stride 2 padding 1 ceil_mode count_include_pad {cip}"] = case(
+            "avg_pool2d", [r(2, 3, 6, 5)], kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=cip)
+        cases[f"avg_pool1d kernel 3 stride 2 padding 1 ceil_mode count_include_pad {cip}"] = case(
+            "avg_pool1d", [r(2, 3, 6)], kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=cip)
+    cases["avg_pool2d kernel 2 ceil_mode odd sizes"] = case("avg_pool2d", [r(1, 2, 5, 7)], kernel_size=2,
+                                                            ceil_mode=True)
+    cases["avg_pool2d kernel (3, 2) stride (2, 3) padding (1, 1) ceil_mode"] = case(
+        "avg_pool2d", [r(1, 2, 7, 8)], kernel_size=[3, 2], stride=[2, 3], padding=[1, 1], ceil_mode=True)
+    cases["avg_pool1d kernel 4 stride 3 ceil_mode unbatched"] = case("avg_pool1d", [r(2, 9)], kernel_size=4, stride=3,
+                                                                     ceil_mode=True)
+    # Adaptive max pooling, with its indices.
+    cases["adaptive_max_pool1d 7 -> 3"] = case("adaptive_max_pool1d", [r(2, 3, 7)], output_size=3,
+                                               return_indices=True)
+    cases["adaptive_max_pool1d 5 -> 8"] = case("adaptive_max_pool1d", [r(2, 3, 5)], output_size=8,
+                                               return_indices=True)
+    cases["adaptive_max_pool1d unbatched 6 -> 4"] = case("adaptive_max_pool1d", [r(3, 6)], output_size=4)
+    cases["adaptive_max_pool2d 7x5 -> 3x4"] = case("adaptive_max_pool2d", [r(2, 3, 7, 5)], output_size=[3, 4],
+                                                   return_indices=True)
+    cases["adaptive_max_pool2d 5x5 -> 2"] = case("adaptive_max_pool2d", [r(1, 2, 5, 5)], output_size=2)
+    cases["adaptive_max_pool2d unbatched 4x6 -> 5x3"] = case("adaptive_max_pool2d", [r(3, 4, 6)], output_size=[5, 3],
+                                                             return_indices=True)
+
+    # padding="same": d (k - 1) zeros in all, the odd one on the right; "valid": none.
+    cases["conv2d padding same kernel (2, 3) dilation (3, 1)"] = case(
+        "conv2d", [r(2, 2, 5, 4), r(3, 2, 2, 3), r(3)], padding="same", dilation=[3, 1])
+    cases["conv2d padding same kernel 4 groups 2"] = case("conv2d", [r(1, 4, 6, 5), r(4, 2, 4, 4), r(4)],
+                                                          padding="same", groups=2)
+    cases["conv2d padding valid stride 2"] = case("conv2d", [r(1, 2, 5, 6), r(3, 2, 3, 2)], stride=2,
+                                                  padding="valid")
+    cases["conv1d padding same kernel 4"] = case("conv1d", [r(2, 3, 7), r(2, 3, 4), r(2)], padding="same")
+    cases["conv1d padding same kernel 3 dilation 2 unbatched"] = case("conv1d", [r(3, 6), r(2, 3, 3)],
+                                                                      padding="same", dilation=2)
+    cases["conv1d padding valid"] = case("conv1d", [r(1, 2, 6), r(2, 2, 3), r(2)], padding="valid")
 
     # The source index of each output position of 'nearest' (interpolating
     # arange), where PyTorch's kernels round differently: per rank (1-D has
