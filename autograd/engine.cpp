@@ -270,9 +270,13 @@ class GraphTask {
       std::unique_lock node_lock(node->mutex());
       // A tensor's hooks run before its gradient is captured, as PyTorch 2's
       // (1.13 captured first): tg::grad returns what backward would add
-      // into .grad().
-      if (node->is_accumulator()) run_leaf_hooks(static_cast<AccumulateGrad&>(*node), grads[0]);
-      else run_output_hooks(*node, grads);
+      // into .grad(). Not where the walk stops at the targets (checkpoint's
+      // backward): what is captured there goes on into the outer pass,
+      // which runs the hooks when it reaches the tensor.
+      if (!(stop_at_targets_ && is_target(node.get()))) {
+        if (node->is_accumulator()) run_leaf_hooks(static_cast<AccumulateGrad&>(*node), grads[0]);
+        else run_output_hooks(*node, grads);
+      }
       capture(*node, grads);
 #ifndef TAPEGRAD_PROFILER_OFF
       profiler::RecordScope profile_scope(backward_event_name(*node), profiler::EventKind::kBackward,

@@ -43,8 +43,8 @@ Tensor Embedding::forward(const Tensor& indices) {
 std::string Embedding::extra_repr() const {
   std::string s = fmt::format("{}, {}", num_embeddings, embedding_dim);
   if (padding_idx) s += fmt::format(", padding_idx={}", *padding_idx);
-  if (max_norm) s += fmt::format(", max_norm={}", *max_norm);
-  if (norm_type != 2) s += fmt::format(", norm_type={}", norm_type);
+  if (max_norm) s += ", max_norm=" + detail::py_float(*max_norm);
+  if (norm_type != 2) s += ", norm_type=" + detail::py_float(norm_type);
   if (scale_grad_by_freq) s += ", scale_grad_by_freq=True";
   return s;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -49,6 +50,14 @@ Tensor gru_step(const Tensor& gi, const Tensor& gh, const Tensor& h, std::int64_
 void check_nonlinearity(const std::string& module, const std::string& nonlinearity) {
   if (nonlinearity != "tanh" && nonlinearity != "relu")
     throw ValueError(fmt::format("{}: unknown nonlinearity '{}' (expected 'tanh' or 'relu')", module, nonlinearity));
+}
+
+// LSTM and GRU (and their cells) have fixed nonlinearities and PyTorch no
+// such argument: anything but the default was silently ignored.
+void check_no_nonlinearity(const std::string& module, const std::string& nonlinearity) {
+  if (nonlinearity != "tanh")
+    throw ValueError(
+        fmt::format("{}: has no nonlinearity option (only RNN and RNNCell do), got '{}'", module, nonlinearity));
 }
 
 // `gates` stacked gates of hidden_size rows each: their count must fit int64
@@ -134,6 +143,7 @@ RNNBase::RNNBase(Mode mode, std::int64_t input_size, std::int64_t hidden_size, R
     : mode(mode), input_size(input_size), hidden_size(hidden_size), options(std::move(opts)) {
   const char* name = mode == Mode::LSTM ? "LSTM" : mode == Mode::GRU ? "GRU" : "RNN";
   check_sizes(name, input_size, hidden_size, gate_count(mode));
+  if (mode == Mode::LSTM || mode == Mode::GRU) check_no_nonlinearity(name, options.nonlinearity);
   if (options.num_layers < 1)
     throw ValueError(fmt::format("{}: num_layers must be at least 1, got {}", name, options.num_layers));
   if (!(options.dropout >= 0 && options.dropout <= 1))
@@ -447,6 +457,7 @@ RNNCellBase::RNNCellBase(const char* name, std::int64_t input_size, std::int64_t
                          RNNCellOptions opts)
     : input_size(input_size), hidden_size(hidden_size), options(std::move(opts)) {
   check_sizes(name, input_size, hidden_size, gates);
+  if (std::string_view(name) != "RNNCell") check_no_nonlinearity(name, options.nonlinearity);
   register_parameter("weight_ih", &RNNCellBase::weight_ih, empty({gates * hidden_size, input_size}));
   register_parameter("weight_hh", &RNNCellBase::weight_hh, empty({gates * hidden_size, hidden_size}));
   if (options.bias) {

@@ -487,6 +487,7 @@ void LBFGS::load_state_dict(const OptimizerState& in) {
   d_ = std::move(d), prev_flat_grad_ = std::move(prev_flat_grad), ro_ = std::move(ro);
   old_dirs_ = std::move(old_dirs), old_stps_ = std::move(old_stps);
   t_ = t, h_diag_ = h_diag, prev_loss_ = prev_loss;
+  ++loads_;
 }
 
 }  // namespace tg::optim

@@ -172,6 +172,7 @@ void LRScheduler::restore_optimizer() {
   // it after loading the optimizer's state then ran at epoch 0's lr while
   // get_last_lr() gave the restored one. The optimizer now holds what the
   // last step() gave it, in whichever order the two states are loaded.
+  if (!sets_optimizer_on_load()) return;
   for (std::size_t g = 0; g < last_lr_.size(); ++g) optimizer_.set_lr(g, last_lr_[g]);
   if (last_epoch_ >= 0) set_extras(last_epoch_);
 }
@@ -474,7 +475,8 @@ void SequentialLR::load_state_dict(const std::string& text) {
   // Each part restored the momentum of its own epoch; the one running now has the last word.
   const auto idx = static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
                                             milestones_.begin());
-  if (schedulers_[idx]->last_epoch_ >= 0) schedulers_[idx]->set_extras(schedulers_[idx]->last_epoch_);
+  if (sets_optimizer_on_load() && schedulers_[idx]->last_epoch_ >= 0)
+    schedulers_[idx]->set_extras(schedulers_[idx]->last_epoch_);
 }
 
 // ---- LambdaLR, MultiplicativeLR, ConstantLR, PolynomialLR -----------------------------
@@ -720,7 +722,8 @@ void ChainedScheduler::load_state_dict(const std::string& text) {
   }
   last_lr_ = std::move(last);
   // Each link set its own last lr; the optimizer's is what the whole chain left.
-  for (std::size_t g = 0; g < last_lr_.size(); ++g) optimizer_.set_lr(g, last_lr_[g]);
+  if (sets_optimizer_on_load())
+    for (std::size_t g = 0; g < last_lr_.size(); ++g) optimizer_.set_lr(g, last_lr_[g]);
 }
 
 // ---- ReduceLROnPlateau -------------------------------------------------------------
@@ -806,7 +809,8 @@ void ReduceLROnPlateau::load_state_dict(const std::string& text) {
   cooldown_counter_ = cooldown;
   last_lr_ = std::move(last);
   // As LRScheduler::restore_optimizer: the optimizer resumes with the lr the last step() left.
-  for (std::size_t g = 0; g < last_lr_.size(); ++g) optimizer_.set_lr(g, last_lr_[g]);
+  if (sets_optimizer_on_load())
+    for (std::size_t g = 0; g < last_lr_.size(); ++g) optimizer_.set_lr(g, last_lr_[g]);
 }
 
 }  // namespace tg::optim

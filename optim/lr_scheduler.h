@@ -45,16 +45,25 @@ class Scheduler {
   /// The state (epoch, learning rates, counters) as JSON, for checkpoints.
   virtual std::string state_dict() const = 0;
   /// Restores a state_dict(), checking the whole state before changing anything,
-  /// and sets the optimizer's lrs to get_last_lr() (and the momentum a
+  /// and, unless the optimizer's state was loaded since this scheduler was
+  /// made, sets the optimizer's lrs to get_last_lr() (and the momentum a
   /// scheduler cycles to that of its epoch), as the last step() left them.
   /// @throws tg::FormatError or tg::ValueError naming the problem.
   virtual void load_state_dict(const std::string& state) = 0;
 
  protected:
   /// Keeps a reference: `optimizer` must outlive the scheduler.
-  explicit Scheduler(Optimizer& optimizer) : optimizer_(optimizer) {}
+  explicit Scheduler(Optimizer& optimizer) : optimizer_(optimizer), optimizer_loads_(optimizer.loads()) {}
+  /// Whether a load should set the optimizer's lr (and momentum) to what the
+  /// last step() left: not when the optimizer's own state was loaded since
+  /// this scheduler was made, which holds the saved lr already (and, with
+  /// several schedulers stepped side by side, the only right one).
+  bool sets_optimizer_on_load() const { return optimizer_.loads() == optimizer_loads_; }
   Optimizer& optimizer_;         ///< the optimizer whose learning rates are set
   std::vector<double> last_lr_;  ///< see get_last_lr()
+
+ private:
+  std::uint64_t optimizer_loads_;  ///< optimizer_.loads() when this was made
 };
 
 /// A scheduler that sets each group's lr from the epoch (all but

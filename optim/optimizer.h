@@ -126,6 +126,10 @@ class Optimizer {
   /// (class, groups, parameter counts and shapes) before anything changes.
   /// @throws tg::ValueError or tg::FormatError naming the optimizer and what differs.
   virtual void load_state_dict(const OptimizerState& state) = 0;
+  /// How many times load_state_dict() has succeeded on this optimizer. A
+  /// scheduler's load leaves the lr alone when the optimizer was loaded
+  /// after the scheduler was made: the optimizer's lr is then the saved one.
+  std::uint64_t loads() const { return loads_; }
 
  protected:
   Optimizer() = default;
@@ -134,6 +138,7 @@ class Optimizer {
   void check_group(std::size_t group) const;
 
   std::vector<std::optional<double>> initial_lrs_;  ///< per group, see initial_lr()
+  std::uint64_t loads_ = 0;                         ///< see loads(); load_state_dict() counts itself
 };
 
 namespace detail {
@@ -458,6 +463,7 @@ class OptimizerWithState : public Optimizer {
       initial_lrs_[g] = initial_lrs[g];
     }
     state_ = std::move(state);
+    ++loads_;
   }
 
  protected:

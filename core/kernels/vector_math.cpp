@@ -268,6 +268,22 @@ bool add_rows_to_double(const float* x, std::int64_t rows, std::int64_t stride, 
   return false;
 }
 
+double sum_to_double(const float* x, std::int64_t n) {
+#if TG_VEC_X86
+  if (uses_avx2()) return avx2::sum_to_double(x, n);
+#endif
+  constexpr int kLanes = 32;
+  double lanes[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) lanes[k] += static_cast<double>(x[i + k]);
+  double tail = 0;
+  for (; i < n; ++i) tail += static_cast<double>(x[i]);
+  for (int half = kLanes / 2; half > 0; half /= 2)
+    for (int k = 0; k < half; ++k) lanes[k] += lanes[k + half];
+  return lanes[0] + tail;
+}
+
 bool layer_norm_row(const float* x, const float* w, const float* b, std::int64_t m, double eps, float* y, float* mean,
                     float* rstd) {
 #if TG_VEC_X86

@@ -74,6 +74,14 @@ bool layer_norm_param_grads_row(const float* x, const float* g, float mean, floa
 // use.
 bool add_rows_to_double(const float* x, std::int64_t rows, std::int64_t stride, std::int64_t len, double* acc);
 
+// The sum of x[0..n) in double, as 32 interleaved lanes (lane k adds the
+// elements i = k mod 32 in order), folded by halves (lane k + lane k + 16,
+// then + 8, + 4, + 2, + 1), plus the sum of the elements past the last 32,
+// in order: a float32 row sum. Thirty-two lanes keep eight vector additions in flight, where
+// eight lanes left one dependent chain per vector (a third of PyTorch's
+// speed). The same bits on every instruction set.
+double sum_to_double(const float* x, std::int64_t n);
+
 // y[i] = exp(x[i] - shift), i < n: softmax's step. float and double go
 // through exp above; the 16-bit floats keep the scalar expression. y may be x.
 template <class T>

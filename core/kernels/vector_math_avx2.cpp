@@ -324,6 +324,26 @@ void add_rows_to_double(const float* x, std::int64_t rows, std::int64_t stride, 
   }
 }
 
+// vec::sum_to_double on AVX2: the 32 lanes as eight accumulators of four
+// doubles (eight additions in flight), folded in registers by the same
+// halves as the portable loop, then the tail's sum added.
+double sum_to_double(const float* x, std::int64_t n) {
+  __m256d a[8];
+  for (auto& v : a) v = _mm256_setzero_pd();
+  std::int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int k = 0; k < 8; ++k) a[k] = _mm256_add_pd(a[k], _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * k)));
+  double tail = 0;
+  for (; i < n; ++i) tail += static_cast<double>(x[i]);
+  // Lanes 4k..4k+3 are in a[k]: + 16 pairs a[k] with a[k + 4], + 8 a[k]
+  // with a[k + 2], + 4 a[0] with a[1]; then + 2 and + 1 inside the register.
+  for (int k = 0; k < 4; ++k) a[k] = _mm256_add_pd(a[k], a[k + 4]);
+  for (int k = 0; k < 2; ++k) a[k] = _mm256_add_pd(a[k], a[k + 2]);
+  const __m256d v = _mm256_add_pd(a[0], a[1]);
+  const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h))) + tail;
+}
+
 void exp(const float* x, float* y, std::int64_t n) { map_f32<Sleef_expf8_u10avx2>(x, y, n); }
 void exp(const double* x, double* y, std::int64_t n) { map_f64<Sleef_expd4_u10avx2>(x, y, n); }
 void tanh(const float* x, float* y, std::int64_t n) { map_f32<Sleef_tanhf8_u10avx2>(x, y, n); }

@@ -31,6 +31,7 @@ TG_VEC_HIDDEN void layer_norm_param_grads_row(const float* x, const float* g, fl
 TG_VEC_HIDDEN void hashed_words(std::uint64_t seed, std::uint64_t first, std::int64_t n, std::uint64_t* out);
 TG_VEC_HIDDEN void add_rows_to_double(const float* x, std::int64_t rows, std::int64_t stride, std::int64_t len,
                                       double* acc);
+TG_VEC_HIDDEN double sum_to_double(const float* x, std::int64_t n);
 // recurrent_avx2.cpp: the LSTM cell's float32 rows (recurrent_rows.h).
 TG_VEC_HIDDEN void lstm_forward_row(const float* a, const float* a2, const float* bias, const float* c, std::int64_t H,
                                     float* act, float* h, float* c_next, float* tc);

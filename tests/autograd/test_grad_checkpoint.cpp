@@ -336,4 +336,37 @@ TEST_CASE("checkpoint: an input or parameter whose history holds another paramet
   }
 }
 
+TEST_CASE("checkpoint: hooks on its inputs and parameters run once, as without it") {
+  using tg::kFloat64;
+  for (const bool use_grad : {false, true}) {
+    CAPTURE(use_grad);
+    // W a leaf parameter, h = 2 v a non-leaf input; y = h * W.
+    const Tensor w = tg::tensor({1.0, 2.0, 3.0}, {3}, kFloat64).requires_grad_();
+    const Tensor v = tg::tensor({1.0, 1.0, 1.0}, {3}, kFloat64).requires_grad_();
+    const Tensor h = tg::mul(v, 2.0);
+    int w_calls = 0, h_calls = 0;
+    w.register_hook([&](const Tensor& g) {
+      ++w_calls;
+      return tg::mul(g, 100.0);
+    });
+    h.register_hook([&](const Tensor& g) {
+      ++h_calls;
+      return tg::mul(g, 10.0);
+    });
+    const Tensor y = tg::checkpoint([w](const std::vector<Tensor>& in) { return tg::mul(in[0], w); }, {h}, {w});
+    // dy/dW = h = 2, times 100; dy/dh = W, times 10, then times 2 into v.
+    if (use_grad) {
+      const auto g = tg::grad({tg::sum(y)}, {w, v});
+      check_close(g[0], {3}, {200, 200, 200});
+      check_close(g[1], {3}, {20, 40, 60});
+    } else {
+      tg::sum(y).backward();
+      check_close(w.grad(), {3}, {200, 200, 200});
+      check_close(v.grad(), {3}, {20, 40, 60});
+    }
+    CHECK(w_calls == 1);
+    CHECK(h_calls == 1);
+  }
+}
+
 }  // namespace test_grad_checkpoint

@@ -592,6 +592,52 @@ TEST_CASE("float32 layer_norm gives the same bits on every instruction set, forw
   }
 }
 
+TEST_CASE("float32 row sums (32 lanes, vec::sum_to_double) give the same bits on every instruction set") {
+  // Rows long enough for the 32-lane path (>= 128) and around it, past one
+  // 4096 block, with a tail; values of +-2^60 among small ones, so another
+  // order of the additions gives other bits. Checked against the order
+  // written out here: 32 lanes, folded by halves, plus the tail.
+  const IsaGuard guard;
+  for (const std::int64_t n : {std::int64_t{127}, std::int64_t{128}, std::int64_t{161}, std::int64_t{1000},
+                               std::int64_t{4096}, std::int64_t{4096 + 200}, std::int64_t{9000}}) {
+    CAPTURE(n);
+    std::vector<float> values(static_cast<std::size_t>(3 * n));
+    std::mt19937 rng(static_cast<unsigned>(n));
+    std::uniform_int_distribution<int> kind(0, 4);
+    std::normal_distribution<float> small;
+    for (float& v : values) {
+      const int k = kind(rng);
+      v = k == 0 ? 0x1p60f : k == 1 ? -0x1p60f : small(rng);
+    }
+    const tg::Tensor x = tg::tensor(values, {3, n}, tg::kFloat32);
+    std::vector<float> want;
+    for (std::int64_t r = 0; r < 3; ++r) {
+      const float* row = values.data() + r * n;
+      if (n < 128) break;  // shorter rows keep the eight-lane loop: compared across instruction sets only
+      double total = 0;
+      for (std::int64_t b = 0; b < n; b += 4096) {
+        const std::int64_t m = std::min<std::int64_t>(4096, n - b);
+        double lanes[32] = {}, tail = 0;
+        std::int64_t i = 0;
+        for (; i + 32 <= m; i += 32)
+          for (int k = 0; k < 32; ++k) lanes[k] += static_cast<double>(row[b + i + k]);
+        for (; i < m; ++i) tail += static_cast<double>(row[b + i]);
+        for (int half = 16; half > 0; half /= 2)
+          for (int k = 0; k < half; ++k) lanes[k] += lanes[k + half];
+        total += lanes[0] + tail;
+      }
+      want.push_back(static_cast<float>(total));
+    }
+    for (Isa isa : available_isas()) {
+      REQUIRE(tg::kernel::vec::force_isa(isa));
+      const std::vector<float> got = x.sum(1).to_vector<float>();
+      if (!want.empty()) CHECK(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
+      REQUIRE(tg::kernel::vec::force_isa(available_isas().front()));
+      CHECK(got == x.sum(1).to_vector<float>());
+    }
+  }
+}
+
 TEST_CASE("float32 column sums (bias gradients) give the same bits on every instruction set") {
   // sum over the leading dims runs down the columns in double, one row after
   // another; on AVX2 four rows at a time (vec::add_rows_to_double), in the

@@ -141,7 +141,7 @@ TEST_CASE("embedding max_norm: only looked-up rows change; the repr; bad values"
   CHECK(after[2] == doctest::Approx(1.0 / std::sqrt(2.0)));  // row 1 scaled to norm 1
   CHECK(after[6] == 3.0);
   CHECK(tg::nn::Embedding(4, 2, {}, 1.0, 1.0, true).extra_repr() ==
-        "4, 2, max_norm=1, norm_type=1, scale_grad_by_freq=True");
+        "4, 2, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True");  // as torch given floats
   CHECK_THROWS_WITH_AS(F::embedding(tg::tensor(std::vector<std::int64_t>{0}, {1}), w, {}, -1.0),
                        doctest::Contains("max_norm"), tg::ValueError);
 }

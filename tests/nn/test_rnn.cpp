@@ -491,4 +491,21 @@ TEST_CASE("rnn: an LSTM inside a module that moves, trained one step") {
   }
 }
 
+TEST_CASE("rnn: LSTM, GRU and their cells refuse a nonlinearity, which only RNN and RNNCell have") {
+  namespace nn = tg::nn;
+  CHECK_THROWS_WITH_AS(nn::LSTM(3, 4, nn::RNNOptions{.nonlinearity = "relu"}),
+                       "LSTM: has no nonlinearity option (only RNN and RNNCell do), got 'relu'", tg::ValueError);
+  CHECK_THROWS_WITH_AS(nn::GRU(3, 4, nn::RNNOptions{.nonlinearity = "sigmoid"}), doctest::Contains("GRU: has no"),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(nn::LSTMCell(3, 4, nn::RNNCellOptions{.nonlinearity = "sigmoid"}),
+                       doctest::Contains("LSTMCell: has no"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(nn::GRUCell(3, 4, nn::RNNCellOptions{.nonlinearity = "relu"}),
+                       doctest::Contains("GRUCell: has no"), tg::ValueError);
+  // The default is accepted, and RNN's choices still work.
+  CHECK_NOTHROW(nn::LSTM(3, 4));
+  CHECK_NOTHROW(nn::GRUCell(3, 4));
+  CHECK_NOTHROW(nn::RNNCell(3, 4, nn::RNNCellOptions{.nonlinearity = "relu"}));
+  CHECK_THROWS_AS(nn::RNN(3, 4, nn::RNNOptions{.nonlinearity = "sigmoid"}), tg::ValueError);
+}
+
 }  // namespace test_rnn

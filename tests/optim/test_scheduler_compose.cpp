@@ -145,4 +145,48 @@ TEST_CASE("ChainedScheduler after add_param_group: each scheduler keeps to the g
   CHECK(chain.get_last_lr().size() == 2);
 }
 
+TEST_CASE("resuming schedulers stepped side by side: any load order once the optimizer's state is loaded") {
+  // A warm-up beside an exponential decay and beside a plateau, saved after
+  // 3 steps; the copies load the optimizer, then the schedulers last-made
+  // first. Each scheduler's own last lr is not the optimizer's (the other
+  // changed it after), so a load that wrote it resumed off by a factor.
+  const std::vector<double> metric{1.0, 0.9, 0.95, 0.97, 0.99, 1.0};
+  Sgd a;
+  O::ConstantLR warm(a.opt, {.factor = 0.5, .total_iters = 4});
+  O::ExponentialLR decay(a.opt, {.gamma = 0.9});
+  O::ReduceLROnPlateau plateau(a.opt, {.factor = 0.5, .patience = 0});
+  const auto step = [&](O::ConstantLR& w, O::ExponentialLR& d, O::ReduceLROnPlateau& p, std::size_t e) {
+    w.step();
+    d.step();
+    p.step(metric.at(e));
+  };
+  for (std::size_t e = 0; e < 3; ++e) step(warm, decay, plateau, e);
+  const auto opt_state = a.opt.state_dict();
+  const std::string ws = warm.state_dict(), ds = decay.state_dict(), ps = plateau.state_dict();
+
+  Sgd b;
+  O::ConstantLR warm2(b.opt, {.factor = 0.5, .total_iters = 4});
+  O::ExponentialLR decay2(b.opt, {.gamma = 0.9});
+  O::ReduceLROnPlateau plateau2(b.opt, {.factor = 0.5, .patience = 0});
+  b.opt.load_state_dict(opt_state);
+  plateau2.load_state_dict(ps);
+  decay2.load_state_dict(ds);
+  warm2.load_state_dict(ws);
+  CHECK(b.opt.lr(0) == a.opt.lr(0));
+  for (std::size_t e = 3; e < metric.size(); ++e) {
+    step(warm, decay, plateau, e);
+    step(warm2, decay2, plateau2, e);
+    CHECK(b.opt.lr(0) == a.opt.lr(0));
+  }
+  // Without the optimizer's state loaded since it was made, a scheduler's
+  // load still sets the lr its last step left (a resume that loads the
+  // scheduler alone, or the optimizer first and the scheduler made after).
+  Sgd c;
+  O::ExponentialLR decay3(c.opt, {.gamma = 0.9});
+  CHECK(c.opt.lr(0) == 0.1);
+  decay3.load_state_dict(ds);
+  CHECK(decay3.get_last_lr().at(0) != 0.1);
+  CHECK(c.opt.lr(0) == decay3.get_last_lr().at(0));
+}
+
 }  // namespace test_scheduler_compose
