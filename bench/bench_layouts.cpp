@@ -19,7 +19,9 @@
 //                            in-place op on a transposed view;
 //   BM_topk                  topk(5) along the last dim of 1024×1024;
 //   BM_grad_history          tg::grad of a loss with respect to a tensor
-//                            that has 2000 recorded ops below it.
+//                            that has 2000 recorded ops below it;
+//   BM_row_sum/cols:C        sum(1) of a float32 [2^20 / C, C]: rows of
+//                            16, 256 and 4096 (the 32-lane path from 128).
 // bench/libtorch/bench.cpp has the same rows, so scripts/bench.sh pairs them.
 #include <benchmark/benchmark.h>
 #include <tapegrad/tapegrad.h>
@@ -128,6 +130,17 @@ void BM_topk(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_topk)->ArgNames({"threads"})->Arg(1);
+
+void BM_row_sum(benchmark::State& state) {
+  tg::set_num_threads(1);
+  const std::int64_t cols = state.range(0);
+  const tg::Tensor x = tg::randn({(std::int64_t{1} << 20) / cols, cols});
+  for (auto _ : state) {
+    const tg::Tensor s = x.sum(1);
+    benchmark::DoNotOptimize(s.impl());
+  }
+}
+BENCHMARK(BM_row_sum)->ArgNames({"cols"})->Arg(16)->Arg(256)->Arg(4096);
 
 void BM_grad_history(benchmark::State& state) {
   tg::set_num_threads(static_cast<int>(state.range(0)));

@@ -171,7 +171,10 @@ void LRScheduler::restore_optimizer() {
   // Making the scheduler set epoch 0's lr (and momentum); a resume that makes
   // it after loading the optimizer's state then ran at epoch 0's lr while
   // get_last_lr() gave the restored one. The optimizer now holds what the
-  // last step() gave it, in whichever order the two states are loaded.
+  // last step() gave it, in whichever order the two states are loaded. An
+  // optimizer loaded since this scheduler was made holds it already, and is
+  // right where this scheduler's own last lr is not (another scheduler
+  // stepped after it).
   if (!sets_optimizer_on_load()) return;
   for (std::size_t g = 0; g < last_lr_.size(); ++g) optimizer_.set_lr(g, last_lr_[g]);
   if (last_epoch_ >= 0) set_extras(last_epoch_);

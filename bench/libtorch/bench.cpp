@@ -485,6 +485,17 @@ void BM_topk(benchmark::State& state) {
 }
 BENCHMARK(BM_topk)->ArgNames({"threads"})->Arg(1);
 
+void BM_row_sum(benchmark::State& state) {
+  torch::set_num_threads(1);
+  const std::int64_t cols = state.range(0);
+  const torch::Tensor x = torch::randn({(std::int64_t{1} << 20) / cols, cols});
+  for (auto _ : state) {
+    const torch::Tensor s = x.sum(1);
+    benchmark::DoNotOptimize(s.data_ptr());
+  }
+}
+BENCHMARK(BM_row_sum)->ArgNames({"cols"})->Arg(16)->Arg(256)->Arg(4096);
+
 void BM_grad_history(benchmark::State& state) {
   set_threads(state, 0);
   torch::Tensor y = torch::ones({4}, torch::requires_grad());

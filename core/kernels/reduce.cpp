@@ -181,15 +181,12 @@ void for_each_run(const Dims& sizes, const Dims& strides, std::int64_t begin, st
   }
 }
 
-template <class T>
-struct SumOp;
-
 // Folds n elements. Contiguous rows go through eight independent
-// accumulators (a long float32 sum through 32: reduce_row below), which the
+// accumulators (a long float32 sum through 32: sum_float_row below), which the
 // compiler vectorizes and which also cut the rounding error; blocks of 4096
 // are folded separately for the same reason.
 template <class Op, class T>
-typename Op::Acc reduce_row_lanes(const Op& op, const T* p, std::int64_t n, std::int64_t stride, std::int64_t idx0) {
+typename Op::Acc reduce_row(const Op& op, const T* p, std::int64_t n, std::int64_t stride, std::int64_t idx0) {
   using Acc = typename Op::Acc;
   if (stride != 1 || n < 16) {
     Acc a = op.init();
@@ -219,22 +216,14 @@ typename Op::Acc reduce_row_lanes(const Op& op, const T* p, std::int64_t n, std:
 }
 
 // A float32 sum of a contiguous row through 32 lanes (vec::sum_to_double),
-// in blocks of 4096 as reduce_row_lanes. Out of line: inlined, it kept
-// reduce_row from being inlined into the loops over many short rows.
-[[gnu::noinline]] double sum_float_row(const float* p, std::int64_t n) {
+// in blocks of 4096 as reduce_row: run_reduce takes it for rows of 128 or
+// more, where the 32 lanes are filled a few times over (a short row's fold
+// would cost more than its additions).
+double sum_float_row(const float* p, std::int64_t n) {
   constexpr std::int64_t kBlock = 4096;
   double total = 0;
   for (std::int64_t b = 0; b < n; b += kBlock) total += vec::sum_to_double(p + b, std::min(kBlock, n - b));
   return total;
-}
-
-template <class Op, class T>
-typename Op::Acc reduce_row(const Op& op, const T* p, std::int64_t n, std::int64_t stride, std::int64_t idx0) {
-  // 32 lanes where a row fills them a few times over; a short row's fold
-  // would cost more than its additions.
-  if constexpr (std::is_same_v<Op, SumOp<float>>)
-    if (stride == 1 && n >= 128) return sum_float_row(p, n);
-  return reduce_row_lanes(op, p, n, stride, idx0);
 }
 
 // How many pieces a large reduction is cut into, whatever the team size: few
@@ -243,6 +232,9 @@ constexpr std::int64_t kReduceBlocks = 16;
 // Outputs up to which a column reduction keeps kReduceBlocks partials of a
 // whole row each (8 MiB of double accumulators at most).
 constexpr std::int64_t kMaxColumnPartials = std::int64_t{1} << 16;
+
+template <class T>
+struct SumOp;
 
 // Runs `op` over x with the plan, calling store(output_index, acc) once per output.
 
@@ -296,7 +288,13 @@ void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store st
       Acc a = op.init();
       for_each_run(p.red_sizes, p.red_strides, rb, re,
                    [&](std::int64_t off, std::int64_t idx0, std::int64_t n, std::int64_t stride) {
-                     a = op.combine(a, reduce_row(op, in + out.offset() + off, n, stride, idx0));
+                     const T* row = in + out.offset() + off;
+                     if constexpr (std::is_same_v<Op, SumOp<float>>)
+                       if (stride == 1 && n >= 128) {
+                         a = op.combine(a, sum_float_row(row, n));
+                         return;
+                       }
+                     a = op.combine(a, reduce_row(op, row, n, stride, idx0));
                    });
       if (acc) acc[o - ob] = op.combine(acc[o - ob], a);
       else store(o, a);
