@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,15 @@ Tensor loss(const Tensor& y) {
 
 void check_matches(const Tensor& t, const std::string& name, const std::string& key) {
   tg_test::check_reference(t, "inplace_math.json", name, key);
+}
+
+// An operand case: y, then the gradients of x and of each operand (o0, o1).
+void check_operand_case(const std::string& name, const Tensor& y, const Tensor& x,
+                        std::initializer_list<Tensor> operands) {
+  check_matches(y, name, "y");
+  check_matches(x.grad(), name, "x.grad");
+  int k = 0;
+  for (const Tensor& o : operands) check_matches(o.grad(), name, "o" + std::to_string(k++) + ".grad");
 }
 
 struct Unary {
@@ -150,9 +160,7 @@ TEST_CASE("in-place ops with tensor operands give PyTorch's gradients for every 
     Tensor y = x * 1;
     y.pow_(e);
     loss(y).backward();
-    check_matches(y, "pow_ tensor", "y");
-    check_matches(x.grad(), "pow_ tensor", "x.grad");
-    check_matches(e.grad(), "pow_ tensor", "o0.grad");
+    check_operand_case("pow_ tensor", y, x, {e});
   }
   SUBCASE("addcmul_") {
     Tensor x = leaf(kX, {2, 3});
@@ -161,10 +169,7 @@ TEST_CASE("in-place ops with tensor operands give PyTorch's gradients for every 
     Tensor y = x * 1;
     y.addcmul_(a, b, 0.5);
     loss(y).backward();
-    check_matches(y, "addcmul_", "y");
-    check_matches(x.grad(), "addcmul_", "x.grad");
-    check_matches(a.grad(), "addcmul_", "o0.grad");
-    check_matches(b.grad(), "addcmul_", "o1.grad");
+    check_operand_case("addcmul_", y, x, {a, b});
   }
   SUBCASE("addcmul_ with the default value, the first operand broadcast") {
     Tensor x = leaf(kX, {2, 3});
@@ -173,10 +178,7 @@ TEST_CASE("in-place ops with tensor operands give PyTorch's gradients for every 
     Tensor y = x * 1;
     y.addcmul_(a, b);
     loss(y).backward();
-    check_matches(y, "addcmul_ default", "y");
-    check_matches(x.grad(), "addcmul_ default", "x.grad");
-    check_matches(a.grad(), "addcmul_ default", "o0.grad");
-    check_matches(b.grad(), "addcmul_ default", "o1.grad");
+    check_operand_case("addcmul_ default", y, x, {a, b});
   }
   SUBCASE("addcdiv_") {
     Tensor x = leaf(kX, {2, 3});
@@ -185,10 +187,7 @@ TEST_CASE("in-place ops with tensor operands give PyTorch's gradients for every 
     Tensor y = x * 1;
     y.addcdiv_(a, b, -2);
     loss(y).backward();
-    check_matches(y, "addcdiv_", "y");
-    check_matches(x.grad(), "addcdiv_", "x.grad");
-    check_matches(a.grad(), "addcdiv_", "o0.grad");
-    check_matches(b.grad(), "addcdiv_", "o1.grad");
+    check_operand_case("addcdiv_", y, x, {a, b});
   }
   SUBCASE("lerp_ with a number weight") {
     Tensor x = leaf(kX, {2, 3});
@@ -196,9 +195,7 @@ TEST_CASE("in-place ops with tensor operands give PyTorch's gradients for every 
     Tensor y = x * 1;
     y.lerp_(e, 0.3);
     loss(y).backward();
-    check_matches(y, "lerp_ scalar", "y");
-    check_matches(x.grad(), "lerp_ scalar", "x.grad");
-    check_matches(e.grad(), "lerp_ scalar", "o0.grad");
+    check_operand_case("lerp_ scalar", y, x, {e});
   }
   SUBCASE("lerp_ with a tensor weight") {
     Tensor x = leaf(kX, {2, 3});
@@ -207,10 +204,7 @@ TEST_CASE("in-place ops with tensor operands give PyTorch's gradients for every 
     Tensor y = x * 1;
     y.lerp_(e, w);
     loss(y).backward();
-    check_matches(y, "lerp_ tensor", "y");
-    check_matches(x.grad(), "lerp_ tensor", "x.grad");
-    check_matches(e.grad(), "lerp_ tensor", "o0.grad");
-    check_matches(w.grad(), "lerp_ tensor", "o1.grad");
+    check_operand_case("lerp_ tensor", y, x, {e, w});
   }
 }
 
