@@ -218,9 +218,13 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run(const Tensor& input, const Tenso
     throw ShapeError(fmt::format("{}: expected input with {} features, got {} (input shape {})", name, input_size,
                                  x.size(2), shape_str(input.sizes())));
   const std::int64_t T = x.size(0), B = x.size(1);
-  if (T == 0 || B == 0)
-    throw ShapeError(fmt::format("{}: expected at least one time step and one sequence, got input shape {}", name,
-                                 shape_str(input.sizes())));
+  // An input of 0 time steps is refused, as PyTorch refuses it. A batch of
+  // 0 sequences runs the same ops on rows of 0, as PyTorch's: empty outputs
+  // and states still on the graph, so a backward gives the weights zero
+  // gradients.
+  if (T == 0)
+    throw ShapeError(
+        fmt::format("{}: expected at least one time step, got input shape {}", name, shape_str(input.sizes())));
   check_state(h0, mode == Mode::LSTM ? "h0" : "hx", B, input, batched);
   check_state(c0, "c0", B, input, batched);
   // Per time step: its batch size, and its output and states (an expanded
@@ -548,9 +552,16 @@ PackedSequence pack_padded_sequence(const Tensor& input, const std::vector<std::
                                  input.defined() ? shape_str(input.sizes()) : "undefined"));
   const Tensor x = batch_first ? input.transpose(0, 1) : input;
   const std::int64_t T = x.size(0), B = x.size(1);
-  if (static_cast<std::int64_t>(lengths.size()) != B || B == 0)
+  if (static_cast<std::int64_t>(lengths.size()) != B)
     throw ShapeError(fmt::format("pack_padded_sequence: {} lengths for a batch of {} (input shape {}, batch_first={})",
                                  lengths.size(), B, shape_str(input.sizes()), batch_first));
+  // As PyTorch's ("Cannot pack empty tensors"): a PackedSequence holds at
+  // least one sequence (batch_sizes[0] > 0). An unpacked batch of 0 runs.
+  if (B == 0)
+    throw ShapeError(
+        fmt::format("pack_padded_sequence: cannot pack a batch of 0 sequences (input shape {}, "
+                    "batch_first={}); the layers take the padded batch of 0 as it is",
+                    shape_str(input.sizes()), batch_first));
   for (std::size_t b = 0; b < lengths.size(); ++b)
     if (lengths[b] < 1 || lengths[b] > T)
       throw ValueError(fmt::format("pack_padded_sequence: lengths[{}] = {} is outside [1, {}] (input shape {})", b,

@@ -13,7 +13,9 @@
 /// @endcode
 ///
 /// Variable lengths go through tg::nn::utils::pack_padded_sequence; a packed
-/// input gives a packed output. The time loop is made of ordinary
+/// input gives a packed output. A padded batch of 0 sequences gives empty
+/// outputs and states (and the weights zero gradients), as PyTorch's; an
+/// input of 0 time steps is refused, as there. The time loop is made of ordinary
 /// differentiable ops: the input projection of every time step is one GEMM up
 /// front, and each step one GEMM of the hidden state for all the gates.
 #include <cstdint>
@@ -291,7 +293,8 @@ class GRUCell : public RNNCellBase {
 namespace tg::nn::utils {
 
 /// Packs a padded batch, as torch.nn.utils.rnn.pack_padded_sequence. The batch is [T, B, *] ([B, T, *] with
-/// batch_first), whose sequence b has lengths[b] valid steps (1 <= lengths[b] <= T). With
+/// batch_first), B >= 1 (PyTorch packs no empty batch either; tg::ShapeError), whose sequence b has lengths[b]
+/// valid steps (1 <= lengths[b] <= T). With
 /// enforce_sorted the lengths must be non-increasing (ValueError otherwise);
 /// without, the batch is sorted here and the order remembered.
 ///@{
