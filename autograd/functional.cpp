@@ -1,5 +1,8 @@
 #include <tapegrad/autograd/functional.h>
 
+#include <string>
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/engine.h>
@@ -45,6 +48,18 @@ void check_outputs(const std::vector<Tensor>& outputs, const char* op) {
                   output, input));
 }
 
+// Strict mode with create_graph, as PyTorch: a part of the result that does
+// not depend on the inputs' values (the function is linear in them, or
+// quadratic for a Hessian) is refused, since the graph asked for could not
+// differentiate it further. `what` names the part ("the Jacobian of output 0
+// with respect to input 1").
+void check_depends_on_inputs(const Tensor& part, const FunctionalOptions& opt, const char* op,
+                             const std::string& what) {
+  if (!opt.strict || !opt.create_graph || !part.defined() || part.requires_grad()) return;
+  throw AutogradError(fmt::format(
+      "{}: {} does not depend on the inputs' values, which strict mode with create_graph does not allow", op, what));
+}
+
 Tensor finish(const Tensor& t, bool create_graph) { return create_graph ? t : t.detach(); }
 
 std::vector<Tensor> finish(std::vector<Tensor> ts, bool create_graph) {
@@ -85,6 +100,9 @@ std::vector<std::vector<Tensor>> jacobian_of(const std::vector<Tensor>& outputs,
                          {.retain_graph = true, .create_graph = opt.create_graph, .allow_unused = true});
       for (std::size_t j = 0; j < inputs.size(); ++j) {
         if (!grads[j].defined() && opt.strict) throw_independent(op, i, j);
+        check_depends_on_inputs(grads[j], opt, op,
+                                fmt::format("the {} of output {} with respect to input {}",
+                                            std::string_view(op) == "hessian" ? "Hessian" : "Jacobian", i, j));
         rows[j].push_back(grads[j].defined() ? grads[j] : zeros_like(inputs[j]));
       }
     }
@@ -147,10 +165,12 @@ std::vector<Tensor> vectors_for_inputs(const std::vector<Tensor>& v, const std::
 
 // A product's part for input j that nothing produced: zeros, or with strict
 // an error (the Hessian does not depend on that input).
-void fill_independent(std::vector<Tensor>& parts, const std::vector<Tensor>& in, bool strict, const char* op) {
+void fill_independent(std::vector<Tensor>& parts, const std::vector<Tensor>& in, const FunctionalOptions& opt,
+                      const char* op) {
   for (std::size_t j = 0; j < in.size(); ++j) {
+    check_depends_on_inputs(parts[j], opt, op, fmt::format("the Hessian product for input {}", j));
     if (parts[j].defined()) continue;
-    if (strict)
+    if (opt.strict)
       throw AutogradError(fmt::format(
           "{}: the Hessian of the function is independent of input {}, which strict mode does not allow", op, j));
     parts[j] = zeros_like(in[j]);
@@ -231,6 +251,7 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> vjp(const TensorListFunction
           fmt::format("vjp: no output of the function depends on input {}, which strict mode does "
                       "not allow",
                       j));
+    check_depends_on_inputs(grads[j], options, "vjp", fmt::format("the product for input {}", j));
     if (!grads[j].defined()) grads[j] = zeros_like(in[j]);
   }
   return {finish(out, options.create_graph), finish(grads, options.create_graph)};
@@ -291,6 +312,7 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> jvp(const TensorListFunction
           fmt::format("jvp: output {} of the function does not depend on the inputs, which strict "
                       "mode does not allow",
                       i));
+    check_depends_on_inputs(result[i], options, "jvp", fmt::format("the product for output {}", i));
     if (!result[i].defined()) result[i] = zeros_like(out[i]);
   }
   return {finish(out, options.create_graph), finish(result, options.create_graph)};
@@ -324,7 +346,7 @@ std::pair<Tensor, std::vector<Tensor>> vhp(const ScalarListFunction& fn, const s
     result =
         tg::grad(roots, in, seeds,
                  {.retain_graph = options.create_graph, .create_graph = options.create_graph, .allow_unused = true});
-  fill_independent(result, in, options.strict, "vhp");
+  fill_independent(result, in, options, "vhp");
   return {finish(y, options.create_graph), finish(result, options.create_graph)};
 }
 
@@ -363,7 +385,7 @@ std::pair<Tensor, std::vector<Tensor>> hvp(const ScalarListFunction& fn, const s
       for (std::size_t d = 0; d < which.size(); ++d) result[which[d]] = hv[d];
     }
   }
-  fill_independent(result, in, options.strict, "hvp");
+  fill_independent(result, in, options, "hvp");
   return {finish(y, options.create_graph), finish(result, options.create_graph)};
 }
 

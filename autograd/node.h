@@ -70,7 +70,7 @@ struct AutogradMeta final : AutogradMetaBase {
   enum class ViewKind : std::uint8_t {
     kPlain,
     kNoGrad,          // made with grad mode off (or a view of such a view)
-    kMultiOutput,     // one of the pieces of split or chunk (or a view of one)
+    kMultiOutput,     // one of the pieces of split, chunk or unbind (or a view of one)
     kCustomFunction,  // a custom Function's output sharing an input's memory (or a view of one)
   };
   Tensor view_base;  ///< the viewed tensor, or undefined (set_view)

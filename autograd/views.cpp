@@ -159,7 +159,7 @@ const char* why_view_cannot_follow(ViewKind kind) {
              "this is forbidden when grad is involved (as in PyTorch). Return a clone() from forward, or modify a "
              "clone() of the output";
     default:
-      return "is one of the pieces returned by split or chunk (or a view of one); such views cannot follow an "
+      return "is one of the pieces returned by split, chunk or unbind (or a view of one); such views cannot follow an "
              "in-place change when grad is involved (as in PyTorch). Take the piece with narrow() or slice() "
              "instead, or build the result out of place";
   }

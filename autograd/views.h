@@ -20,7 +20,7 @@
 ///   The view's grad_fn is then made again from the base's.
 /// - A view of a leaf that requires grad cannot be modified in place (grad
 ///   mode on), nor can a view made with grad mode off of a tensor that
-///   requires grad, nor a piece of split or chunk when grad is involved; the
+///   requires grad, nor a piece of split, chunk or unbind when grad is involved; the
 ///   last two cannot be used in grad mode either once their memory changed.
 ///   PyTorch forbids all of these.
 ///

@@ -113,8 +113,9 @@ struct OptionalSize2 : std::optional<Size2> {
 /// large as the input: stride 1 only; an odd total puts the extra zero after)
 /// or "valid" (none). The op checks the name, so that its error names the op.
 struct ConvPadding2 {
-  Size2 size = 0;    ///< the zeros on each side (when `name` is empty)
-  std::string name;  ///< "same" or "valid" as given, or empty for numbers
+  Size2 size = 0;      ///< the zeros on each side (when `name` is empty)
+  std::string name;    ///< the name given (checked by the op: "same" or "valid"), when `named`
+  bool named = false;  ///< whether a name was given, not numbers (an empty name is refused, as PyTorch)
   /// Numbers, as PyTorch's padding=1 and padding=(1, 2) (implicit).
   ///@{
   ConvPadding2(std::int64_t both) : size(both) {}  // NOLINT: implicit on purpose, as PyTorch's int-or-tuple
@@ -124,8 +125,12 @@ struct ConvPadding2 {
   /// A name, as PyTorch's padding="same" (implicit; a literal 0 stays a number).
   ///@{
   template <std::size_t N>
-  ConvPadding2(const char (&text)[N]) : name(text) {}        // NOLINT
-  ConvPadding2(std::string text) : name(std::move(text)) {}  // NOLINT
+  ConvPadding2(const char (&text)[N]) : name(text), named(true) {}        // NOLINT
+  ConvPadding2(std::string text) : name(std::move(text)), named(true) {}  // NOLINT
+  /// A `const char*` variable (a template, so a literal 0 stays a number).
+  template <class Text>
+  requires std::is_same_v<Text, const char*> || std::is_same_v<Text, char*> ConvPadding2(Text text)
+      : name(text == nullptr ? "" : text), named(true) {}  // NOLINT
   ///@}
 };
 
@@ -133,14 +138,19 @@ struct ConvPadding2 {
 /// "valid" as ConvPadding2.
 struct ConvPadding1 {
   std::int64_t size = 0;  ///< the zeros on each side (when `name` is empty)
-  std::string name;       ///< "same" or "valid" as given, or empty for a number
+  std::string name;       ///< the name given (checked by the op: "same" or "valid"), when `named`
+  bool named = false;     ///< whether a name was given, not a number
   /// A number, as PyTorch's padding=1 (implicit).
   ConvPadding1(std::int64_t zeros) : size(zeros) {}  // NOLINT: implicit on purpose
   /// A name, as PyTorch's padding="same" (implicit; a literal 0 stays a number).
   ///@{
   template <std::size_t N>
-  ConvPadding1(const char (&text)[N]) : name(text) {}        // NOLINT
-  ConvPadding1(std::string text) : name(std::move(text)) {}  // NOLINT
+  ConvPadding1(const char (&text)[N]) : name(text), named(true) {}        // NOLINT
+  ConvPadding1(std::string text) : name(std::move(text)), named(true) {}  // NOLINT
+  /// A `const char*` variable (a template, so a literal 0 stays a number).
+  template <class Text>
+  requires std::is_same_v<Text, const char*> || std::is_same_v<Text, char*> ConvPadding1(Text text)
+      : name(text == nullptr ? "" : text), named(true) {}  // NOLINT
   ///@}
 };
 

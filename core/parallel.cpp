@@ -25,16 +25,20 @@ namespace {
 std::atomic<int> g_fixed{0};
 
 // A forked child inherits the parent's OpenMP thread pool without its
-// threads: libgomp's next parallel region there waits for them forever. As
-// PyTorch does, the child runs single-threaded (set_num_threads in the
-// child changes it again).
+// threads: libgomp's next parallel region there waits for them forever, and
+// so would OpenBLAS's (an OpenMP build). As PyTorch does, the child runs
+// single-threaded, and stays so: set_num_threads(n > 1) there is refused
+// (it hung), reset_num_threads keeps one thread.
 // Only a parent that started a team of two or more has such a pool: a
 // launcher that forks before any work keeps its children's default.
 std::atomic<bool> g_team_started{false};
+std::atomic<bool> g_pool_lost{false};  // this process is such a child
 void single_thread_after_fork() {
   if (!g_team_started.load(std::memory_order_relaxed)) return;
+  g_pool_lost.store(true, std::memory_order_relaxed);
   g_fixed.store(1, std::memory_order_relaxed);
   omp_set_num_threads(1);
+  openblas_set_num_threads(1);
 }
 [[maybe_unused]] const int g_fork_handler = pthread_atfork(nullptr, nullptr, single_thread_after_fork);
 
@@ -110,6 +114,13 @@ void set_num_threads(int n) {
   if (n > kMaxThreads)
     throw ValueError("set_num_threads: at most " + std::to_string(kMaxThreads) + " threads, got " + std::to_string(n) +
                      " (this machine has " + std::to_string(get_nprocs()) + " CPUs)");
+  if (n > 1 && g_pool_lost.load(std::memory_order_relaxed))
+    throw ValueError(
+        "set_num_threads: this process was made by fork() after tapegrad ran a team of threads, whose "
+        "OpenMP threads do not exist here (a team of " +
+        std::to_string(n) +
+        " would wait for them forever); it runs on one thread. Start workers with "
+        "posix_spawn/exec, or fork before any parallel work, for more");
   g_fixed.store(n, std::memory_order_relaxed);
   omp_set_num_threads(n);
   // OpenBLAS's OpenMP build takes its team size from the same runtime, but
@@ -120,6 +131,7 @@ void set_num_threads(int n) {
 }
 
 void reset_num_threads() {
+  if (g_pool_lost.load(std::memory_order_relaxed)) return;  // one thread, for good (single_thread_after_fork)
   g_fixed.store(0, std::memory_order_relaxed);
   g_next_probe.store(0, std::memory_order_relaxed);
   omp_set_num_threads(default_cap());

@@ -21,9 +21,9 @@ namespace tg {
 /// A fixed team of n threads for tapegrad's kernels and OpenBLAS, from now on
 /// and whatever the load (as torch.set_num_threads). OMP_NUM_THREADS in the
 /// environment fixes it the same way at start-up. A child made by fork()
-/// starts with a team of one (its parent's OpenMP threads are not in it), as
-/// in PyTorch; it may set another.
-/// @throws tg::ValueError for n below 1 or above 1024
+/// after parallel work runs on one thread for good (its parent's OpenMP
+/// threads are not in it, and a larger team would wait for them forever).
+/// @throws tg::ValueError for n below 1 or above 1024, or above 1 in such a child
 void set_num_threads(int n);
 /// Back to the default: as many threads as cores, fewer under load.
 void reset_num_threads();

@@ -146,7 +146,11 @@ class ByteSource {
       if (got < 0) {
         int code = Z_OK;
         const char* msg = gzerror(gz_, &code);
-        fail_(fmt::format("corrupt gzip data: {}", msg ? msg : "unknown zlib error"));
+        // zlib names the stream "<fd:N>: " (gzdopen); the error names the file already.
+        std::string_view text = msg ? msg : "unknown zlib error";
+        if (text.starts_with("<fd:"))
+          if (const auto end = text.find(">: "); end != std::string_view::npos) text.remove_prefix(end + 3);
+        fail_(fmt::format("corrupt gzip data: {}", text));
       }
       total += static_cast<std::size_t>(got);
       if (static_cast<unsigned>(got) < want) {
@@ -321,16 +325,18 @@ RawIdx read_raw(ByteSource& src, const Failure& fail, std::optional<Expectation>
   if (too_big) {
     double need = static_cast<double>(raw.type->size);
     for (auto d : raw.dims) need *= static_cast<double>(d);
-    if (!limit) fail(fmt::format("{} need {:.4g} bytes of data, more than any tensor can hold", describe(), need));
+    // Exact while a double holds the count exactly (2^53), else 4 digits.
+    const std::string need_text = need < 0x1p53 ? fmt::format("{:.0f}", need) : fmt::format("{:.4g}", need);
+    if (!limit) fail(fmt::format("{} need {} bytes of data, more than any tensor can hold", describe(), need_text));
     if (src.gzip())
       fail(
-          fmt::format("{} need {:.4g} bytes of data, but a gzip file of {} bytes holds at most {} "
+          fmt::format("{} need {} bytes of data, but a gzip file of {} bytes holds at most {} "
                       "(deflate expands at most {}:1)",
-                      describe(), need, *src.file_size(), *limit, kMaxDeflateRatio));
+                      describe(), need_text, *src.file_size(), *limit, kMaxDeflateRatio));
     fail(
-        fmt::format("{} need {:.4g} bytes of data, but the file has only {} after its {}-byte header (truncated "
+        fmt::format("{} need {} bytes of data, but the file has only {} after its {}-byte header (truncated "
                     "file or corrupt header)",
-                    describe(), need, *limit, header_len));
+                    describe(), need_text, *limit, header_len));
   }
   const std::uint64_t expected = count * raw.type->size;
   if (!src.gzip() && limit && *limit != expected)

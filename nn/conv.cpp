@@ -27,8 +27,10 @@ void check_sizes(const char* module, std::int64_t in, std::int64_t out, std::opt
 
 // A padding name, checked when the module is built as PyTorch does (the op
 // checks it again when it runs): "same" or "valid", and "same" at stride 1.
-void check_padding_name(const char* module, const std::string& name, bool strided) {
-  if (name.empty()) return;
+template <class Padding>
+void check_padding_name(const char* module, const Padding& padding, bool strided) {
+  if (!padding.named) return;
+  const std::string& name = padding.name;
   if (name != "same" && name != "valid")
     throw ValueError(fmt::format("{}: padding must be numbers, \"same\" or \"valid\", got \"{}\"", module, name));
   if (name == "same" && strided)
@@ -49,8 +51,8 @@ void reset_conv_parameters(Tensor& weight, Tensor& bias) {
 std::string pair(Size2 s) { return fmt::format("({}, {})", s.h, s.w); }
 std::string single(std::int64_t v) { return fmt::format("({},)", v); }
 // PyTorch prints a padding string bare: padding=same.
-std::string padding_str(const ConvPadding2& p) { return p.name.empty() ? pair(p.size) : p.name; }
-std::string padding_str(const ConvPadding1& p) { return p.name.empty() ? single(p.size) : p.name; }
+std::string padding_str(const ConvPadding2& p) { return p.named ? p.name : pair(p.size); }
+std::string padding_str(const ConvPadding1& p) { return p.named ? p.name : single(p.size); }
 
 // PyTorch's repr: the sizes, then what differs from the defaults.
 template <class S>
@@ -77,7 +79,7 @@ Conv2d::Conv2d(std::int64_t in, std::int64_t out, Size2 kernel, Conv2dOptions op
       dilation(options.dilation),
       groups(options.groups) {
   check_sizes("Conv2d", in, out, kernel.h, kernel.w, groups);
-  check_padding_name("Conv2d", padding.name, stride.h != 1 || stride.w != 1);
+  check_padding_name("Conv2d", padding, stride.h != 1 || stride.w != 1);
   register_parameter("weight", &Conv2d::weight, empty({out, in / groups, kernel.h, kernel.w}));
   if (options.bias) register_parameter("bias", &Conv2d::bias, empty({out}));
   reset_parameters();
@@ -103,7 +105,7 @@ Conv1d::Conv1d(std::int64_t in, std::int64_t out, std::int64_t kernel, Conv1dOpt
       dilation(options.dilation),
       groups(options.groups) {
   check_sizes("Conv1d", in, out, std::nullopt, kernel, groups);
-  check_padding_name("Conv1d", padding.name, stride != 1);
+  check_padding_name("Conv1d", padding, stride != 1);
   register_parameter("weight", &Conv1d::weight, empty({out, in / groups, kernel}));
   if (options.bias) register_parameter("bias", &Conv1d::bias, empty({out}));
   reset_parameters();

@@ -44,13 +44,10 @@ Tensor AvgPool2d::forward(const Tensor& input) {
   return functional::avg_pool2d(input, kernel_size, stride, padding, count_include_pad, ceil_mode);
 }
 
-// PyTorch's AvgPool2d prints neither ceil_mode nor count_include_pad; the
-// latter is shown here when false (as before), ceil_mode not.
+// As PyTorch's AvgPool2d: neither ceil_mode nor count_include_pad is printed.
 std::string AvgPool2d::extra_repr() const {
-  std::string s =
-      fmt::format("kernel_size={}, stride={}, padding={}", size_str(kernel_size), size_str(stride), size_str(padding));
-  if (!count_include_pad) s += ", count_include_pad=False";
-  return s;
+  return fmt::format("kernel_size={}, stride={}, padding={}", size_str(kernel_size), size_str(stride),
+                     size_str(padding));
 }
 
 Tensor AvgPool1d::forward(const Tensor& input) {

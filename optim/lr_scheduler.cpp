@@ -417,8 +417,8 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRS
           fmt::format("SequentialLR: scheduler {} ({}) drives another optimizer", i, schedulers_[i]->name()));
   }
   for (std::size_t i = 0; i < milestones_.size(); ++i)
-    if (milestones_[i] <= 0 || (i > 0 && milestones_[i] <= milestones_[i - 1]))
-      throw ValueError(fmt::format("SequentialLR: milestones must be positive and increasing, got {} at index {}",
+    if (milestones_[i] < 0 || (i > 0 && milestones_[i] <= milestones_[i - 1]))
+      throw ValueError(fmt::format("SequentialLR: milestones must be non-negative and increasing, got {} at index {}",
                                    milestones_[i], i));
   // Back to the starting lr, every scheduler one step back (each took its
   // epoch 0 when it was made), then epoch 0 of the first.
@@ -429,10 +429,20 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRS
   last_lr_ = schedulers_[0]->get_last_lr();
 }
 
+// The scheduler in charge at `epoch`: the first at epoch 0 (the constructor
+// took its epoch 0, whatever the milestones), then the one after the last
+// milestone at or before the epoch. A milestone of 0, as PyTorch's, hands
+// over at epoch 1 without a restart: the next scheduler's own steps begin
+// there from its epoch 0.
+std::size_t SequentialLR::active(std::int64_t epoch) const {
+  if (epoch <= 0) return 0;
+  return static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), epoch) -
+                                  milestones_.begin());
+}
+
 void SequentialLR::step() {
   last_epoch_ = next_epoch(name(), last_epoch_);
-  const auto idx = static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
-                                            milestones_.begin());
+  const std::size_t idx = active(last_epoch_);
   LRScheduler& current = *schedulers_[idx];
   if (idx > 0 && milestones_[idx - 1] == last_epoch_) current.set_epoch(0);
   else current.step();
@@ -476,8 +486,7 @@ void SequentialLR::load_state_dict(const std::string& text) {
   }
   LRScheduler::load_state_dict(text);
   // Each part restored the momentum of its own epoch; the one running now has the last word.
-  const auto idx = static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
-                                            milestones_.begin());
+  const std::size_t idx = active(last_epoch_);
   if (sets_optimizer_on_load() && schedulers_[idx]->last_epoch_ >= 0)
     schedulers_[idx]->set_extras(schedulers_[idx]->last_epoch_);
 }

@@ -272,9 +272,10 @@ class SequentialLR : public LRScheduler {
   /// Runs `schedulers` one after another, switching at `milestones`.
   /// @param optimizer  the optimizer all `schedulers` drive
   /// @param schedulers one more than there are milestones
-  /// @param milestones increasing epochs at which the next scheduler takes over
+  /// @param milestones increasing epochs at which the next scheduler takes over; a
+  ///   first milestone of 0 (as PyTorch) lets the second scheduler run from epoch 1
   /// @throws tg::ValueError when the counts or the optimizers do not match, or
-  ///   the milestones do not increase.
+  ///   the milestones are negative or do not increase.
   SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
                std::vector<std::int64_t> milestones);
   /// Steps the scheduler of the current epoch (at a milestone, the next one from its epoch 0).
@@ -287,6 +288,7 @@ class SequentialLR : public LRScheduler {
   double lr_at(std::size_t group, std::int64_t epoch) const override;
 
  private:
+  std::size_t active(std::int64_t epoch) const;  // the scheduler in charge at `epoch`
   std::vector<std::shared_ptr<LRScheduler>> schedulers_;
   std::vector<std::int64_t> milestones_;
 };

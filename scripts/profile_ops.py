@@ -25,8 +25,11 @@ TENSOR_TYPES = {
 
 def public_names():
     names = set()
-    for header in ("autograd/ops.h", "autograd/nn_ops.h"):
+    for header in ("autograd/ops.h", "autograd/nn_ops.h", "autograd/indexing.h", "autograd/linalg.h"):
         text = (ROOT / header).read_text()
+        # Helpers in namespace detail are not ops: the public op that calls
+        # one opens the event (an event of their own would nest in it).
+        text = re.sub(r"^namespace detail \{.*?^\}  // namespace detail", "", text, flags=re.M | re.S)
         for m in re.finditer(r"^[A-Za-z][\w:<>, ]*?[\s&*>](\w+)\(", text, re.M):
             names.add(m.group(1))
     return names

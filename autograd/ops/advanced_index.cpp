@@ -402,6 +402,14 @@ ScatterReduce scatter_kind(std::string_view reduce) {
 // The in-place writes that go through a copy_ of a computed result
 // (index_put_ and the write_back forms) refuse a leaf that requires grad
 // under their own name, with grad mode on, before the work.
+// A tensor of `shape` holding `value` in `dtype`; a value the dtype cannot
+// hold is refused naming `op` (tg::full's check would name full).
+Tensor filled(const Dims& shape, double value, DType dtype, const char* op) {
+  Tensor t = tg::empty(shape, {.dtype = dtype});
+  kernel::fill_(t, value, op);
+  return t;
+}
+
 void refuse_leaf(const Tensor& self, const char* op) {
   if (is_grad_enabled() && self.is_leaf() && self.requires_grad())
     throw AutogradError(fmt::format(
@@ -413,6 +421,7 @@ void refuse_leaf(const Tensor& self, const char* op) {
 }  // namespace
 
 Tensor index(const Tensor& x, const std::vector<TensorIndex>& indices) {
+  TG_PROFILE_OP("index", x);
   const Resolved r = resolve(x, indices, "index");
   if (r.indices.empty()) return r.view;
   return gather_rows(r.view, r, plan(r.view, r, "index"));
@@ -421,6 +430,14 @@ Tensor index(const Tensor& x, const std::vector<TensorIndex>& indices) {
 Tensor& index_put_(Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values, bool accumulate) {
   const char* op = "index_put_";
   if (!values.defined()) throw ValueError("index_put_: values is an undefined tensor");
+  // As x[...] = v in PyTorch (LibTorch's index_put_ with indices): the
+  // value's leading dims of size 1 are dropped first, so ones({1, 4}) fills
+  // a row of 4 and ones({1, 1}) any selection.
+  int lead = 0;
+  while (lead < values.dim() && values.size(lead) == 1) ++lead;
+  Dims kept;
+  for (int d = lead; d < values.dim(); ++d) kept.push_back(values.size(d));
+  const Tensor vals = lead > 0 ? tg::reshape(values, kept) : values;
   refuse_leaf(x, op);
   // A view that may not be written (of a leaf that requires grad) is refused
   // under this op's name, not as the copy_ below.
@@ -428,60 +445,67 @@ Tensor& index_put_(Tensor& x, const std::vector<TensorIndex>& indices, const Ten
   const Resolved r = resolve(x, indices, op);
   Tensor w = r.view;
   if (r.indices.empty()) {
-    if (!autograd::expandable_to(values.shape(), w.shape()))
+    if (!autograd::expandable_to(vals.shape(), w.shape()))
       throw ShapeError(
           fmt::format("{}: shape mismatch: value tensor of shape {} cannot be broadcast to indexing "
                       "result of shape {}",
                       op, shape_str(values.sizes()), shape_str(w.sizes())));
     kernel::check_writable(w, op);
-    if (accumulate) w.add_(values);
-    else w.copy_(values);
+    if (accumulate) w.add_(vals);
+    else w.copy_(vals);
     return x;
   }
   kernel::check_writable(w, op);  // as write_back: the op's name, before the work
   const Plan p = plan(w, r, op);
   // The new value of the indexed region is computed apart (a fresh tensor)
   // and copied in, so copy_ rewrites the history of a view's base.
-  w.copy_(put_rows(w, r, p, values, accumulate, op));
+  w.copy_(put_rows(w, r, p, vals, accumulate, op));
   return x;
 }
 
 Tensor& index_put_(Tensor& x, const std::vector<TensorIndex>& indices, double value) {
-  return index_put_(x, indices, tg::scalar_tensor(value, {.dtype = x.dtype()}), false);
+  return index_put_(x, indices, filled({}, value, x.dtype(), "index_put_"), false);
 }
 
 Tensor index_put(const Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values, bool accumulate) {
+  TG_PROFILE_OP("index_put", x, values);
   Tensor y = tg::clone(x);
   index_put_(y, indices, values, accumulate);
   return y;
 }
 
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  TG_PROFILE_OP("scatter", x, index, src);
   return scatter_reduce_impl(x, dim, index, src, ScatterReduce::Assign, true, "scatter");
 }
 
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, double value) {
-  const Tensor src = tg::full(index.shape(), value, {.dtype = x.dtype()});
+  TG_PROFILE_OP("scatter", x, index);
+  const Tensor src = filled(index.shape(), value, x.dtype(), "scatter");
   return scatter_reduce_impl(x, dim, index, src, ScatterReduce::Assign, true, "scatter");
 }
 
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) {
+  TG_PROFILE_OP("scatter", x, index, src);
   return scatter_reduce_impl(x, dim, index, src, scatter_kind(reduce), true, "scatter");
 }
 
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, double value, std::string_view reduce) {
+  TG_PROFILE_OP("scatter", x, index);
   const ScatterReduce kind = scatter_kind(reduce);
-  const Tensor src = tg::full(index.shape(), value, {.dtype = x.dtype()});
+  const Tensor src = filled(index.shape(), value, x.dtype(), "scatter");
   return scatter_reduce_impl(x, dim, index, src, kind, true, "scatter");
 }
 
 Tensor scatter_reduce(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
                       std::string_view reduce, StrictBool include_self) {
+  TG_PROFILE_OP("scatter_reduce", x, index, src);
   return scatter_reduce_impl(x, dim, index, src, kernel::scatter_reduce_kind(reduce, "scatter_reduce"), include_self,
                              "scatter_reduce");
 }
 
 Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src, double alpha) {
+  TG_PROFILE_OP("index_add", x, index, src);
   Tensor y = kernel::index_add(x, dim, index, src, alpha);
   if (autograd::needs_grad(x, src)) {
     const int d = wrap_dim(dim, x.dim(), "index_add");
@@ -499,6 +523,7 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const T
 }
 
 Tensor index_copy(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  TG_PROFILE_OP("index_copy", x, index, src);
   Tensor y = kernel::index_copy(x, dim, index, src);
   if (autograd::needs_grad(x, src)) {
     const int d = wrap_dim(dim, x.dim(), "index_copy");
@@ -516,6 +541,7 @@ Tensor index_copy(const Tensor& x, std::int64_t dim, const Tensor& index, const 
 }
 
 Tensor index_fill(const Tensor& x, std::int64_t dim, const Tensor& index, double value) {
+  TG_PROFILE_OP("index_fill", x, index);
   Tensor y = kernel::index_fill(x, dim, index, value);
   if (autograd::needs_grad(x)) {
     const int d = wrap_dim(dim, x.dim(), "index_fill");
@@ -527,10 +553,17 @@ Tensor index_fill(const Tensor& x, std::int64_t dim, const Tensor& index, double
   return y;
 }
 
-Tensor nonzero(const Tensor& x) { return kernel::nonzero(x); }
-Tensor argwhere(const Tensor& x) { return kernel::nonzero(x); }
+Tensor nonzero(const Tensor& x) {
+  TG_PROFILE_OP("nonzero", x);
+  return kernel::nonzero(x);
+}
+Tensor argwhere(const Tensor& x) {
+  TG_PROFILE_OP("argwhere", x);
+  return kernel::nonzero(x);
+}
 
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
+  TG_PROFILE_OP("masked_select", x, mask);
   if (mask.dtype() != kBool)
     throw DTypeError(fmt::format("masked_select: mask must be bool, got {}", dtype_name(mask.dtype())));
   const Dims shape = broadcast_shapes(x.shape(), mask.shape(), "masked_select");
@@ -548,19 +581,23 @@ Tensor logical_result(const Tensor& x, const Tensor& result) {
 // Built on ne/eq and sum: the scope names any/all in an error far below
 // (out of memory for sum's int64 copy), not the inner op.
 Tensor any(const Tensor& x) {
+  TG_PROFILE_OP("any", x);
   const detail::CurrentOpScope op("any");
   return logical_result(x, x.detach().ne(0.0).sum().gt(0.0));
 }
 Tensor any(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  TG_PROFILE_OP("any", x);
   const detail::CurrentOpScope op("any");
   wrap_dim(dim, x.dim(), "any");
   return logical_result(x, x.detach().ne(0.0).sum(dim, keepdim).gt(0.0));
 }
 Tensor all(const Tensor& x) {
+  TG_PROFILE_OP("all", x);
   const detail::CurrentOpScope op("all");
   return logical_result(x, x.detach().eq(0.0).sum().eq(0.0));
 }
 Tensor all(const Tensor& x, std::int64_t dim, StrictBool keepdim) {
+  TG_PROFILE_OP("all", x);
   const detail::CurrentOpScope op("all");
   wrap_dim(dim, x.dim(), "all");
   return logical_result(x, x.detach().eq(0.0).sum(dim, keepdim).eq(0.0));

@@ -209,16 +209,15 @@ Tensor pow(double base, const Tensor& exponent) {
 
 namespace {
 
-// The three operands broadcast together; bool is refused (PyTorch has no
-// arithmetic on bool), and so is a fractional value for an integer result,
+// The three operands broadcast together. A bool operand counts as 0 or 1
+// (a mask), as in PyTorch, but a bool result is refused (PyTorch has no
+// addcmul on bool), and so is a fractional value for an integer result,
 // which PyTorch silently truncates (addcmul(i, i, i, value=0.5) adds 0).
 void check_addc(const Tensor& input, const Tensor& t1, const Tensor& t2, double value, const char* op) {
   broadcast_shapes(input.shape(), broadcast_shapes(t1.shape(), t2.shape(), op), op);
-  for (const Tensor* t : {&input, &t1, &t2})
-    if (t->dtype() == kBool)
-      throw DTypeError(fmt::format("{}: bool tensors are not supported (dtypes {}, {}, {})", op,
-                                   dtype_name(input.dtype()), dtype_name(t1.dtype()), dtype_name(t2.dtype())));
   const DType result = promote_types(input.dtype(), promote_types(t1.dtype(), t2.dtype()));
+  if (result == kBool)
+    throw DTypeError(fmt::format("{}: not supported when all three tensors are bool (the result would be bool)", op));
   if (!is_floating(result) && std::trunc(value) != value)
     throw DTypeError(
         fmt::format("{}: value {} is not a whole number, and the result's dtype is {}", op, value, dtype_name(result)));

@@ -127,7 +127,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
   TG_PROFILE_OP("conv2d", x, weight, bias);
   if (x.dim() == 3) return tg::squeeze(conv2d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0);
   Size2 before = padding.size, extra_after = 0;
-  if (!padding.name.empty()) {
+  if (padding.named) {
     check_padding_name("conv2d", padding.name, stride.h != 1 || stride.w != 1,
                        fmt::format("({}, {})", stride.h, stride.w));
     // A weight of another rank: conv2d_geometry's error, with no padding to compute.
@@ -151,7 +151,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
   check_1d("conv1d", x, weight, "[out_channels, in_channels / groups, k]");
   if (x.dim() == 2) return tg::squeeze(conv1d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0);
   AxisPadding pad{padding.size, 0};
-  if (!padding.name.empty()) {
+  if (padding.named) {
     check_padding_name("conv1d", padding.name, stride != 1, fmt::format("{}", stride));
     pad = named_padding(padding.name, weight.size(2), dilation);
   }

@@ -333,7 +333,6 @@ Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
 namespace tg::detail {
 
 void assign_random_(Tensor& self, const std::function<TensorBase()>& draw, const char* op) {
-  TG_PROFILE_OP("assign_random_", self);
   const bool record = must_record(self, op) && differentiable(self);
   kernel::check_writable(self, op);
   kernel::copy_(self, draw());
@@ -381,7 +380,6 @@ Tensor naming_errors(const char* op, F&& f) {
 // exactly where PyTorch catches it (x.exp_() then x.add_(1)).
 Tensor& assign_result_(Tensor& self, const char* op, std::initializer_list<const Tensor*> operands, Reads reads,
                        const std::function<Tensor(const Tensor& self, const std::vector<Tensor>& operands)>& f) {
-  TG_PROFILE_OP("assign_result_", self);
   const bool record = must_record(self, op, operands) && differentiable(self);
   kernel::check_writable(self, op);
   for (const Tensor* o : operands)

@@ -15,6 +15,7 @@
 #include <tapegrad/autograd/linalg.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/lapack.h>
+#include <tapegrad/core/profiler.h>
 
 namespace tg::linalg {
 
@@ -186,11 +187,18 @@ Tensor qr_backward_tall(const Tensor& gQ, const Tensor& gR, const Tensor& Q, con
 
 }  // namespace
 
-Tensor solve(const Tensor& A, const Tensor& B) { return solve_impl("linalg::solve", A, B); }
+Tensor solve(const Tensor& A, const Tensor& B) {
+  TG_PROFILE_OP("linalg::solve", A, B);
+  return solve_impl("linalg::solve", A, B);
+}
 
-Tensor inv(const Tensor& A) { return inv_impl("linalg::inv", A); }
+Tensor inv(const Tensor& A) {
+  TG_PROFILE_OP("linalg::inv", A);
+  return inv_impl("linalg::inv", A);
+}
 
 Tensor det(const Tensor& A) {
+  TG_PROFILE_OP("linalg::det", A);
   Tensor y = kernel::det(A);
   if (autograd::needs_grad(A)) {
     autograd::record("linalg::det", {&A}, {&y}, [sa = SavedTensor(A, false), sy = SavedTensor(y, true)](Backward& bw) {
@@ -232,6 +240,7 @@ Tensor det(const Tensor& A) {
 }
 
 std::tuple<Tensor, Tensor> slogdet(const Tensor& A) {
+  TG_PROFILE_OP("linalg::slogdet", A);
   auto [sign_base, logabs_base] = kernel::slogdet(A);
   Tensor sign = sign_base, logabs = logabs_base;
   if (autograd::needs_grad(A)) {
@@ -245,6 +254,7 @@ std::tuple<Tensor, Tensor> slogdet(const Tensor& A) {
 }
 
 Tensor cholesky(const Tensor& A, StrictBool upper) {
+  TG_PROFILE_OP("linalg::cholesky", A);
   const char* op = "linalg::cholesky";
   Tensor L = kernel::cholesky(op, A, upper);
   if (autograd::needs_grad(A)) {
@@ -266,6 +276,7 @@ Tensor cholesky(const Tensor& A, StrictBool upper) {
 }
 
 Tensor cholesky_solve(const Tensor& B, const Tensor& L, StrictBool upper) {
+  TG_PROFILE_OP("linalg::cholesky_solve", B, L);
   const char* op = "linalg::cholesky_solve";
   kernel::check_matrix(op, L, true);
   kernel::check_matrix(op, B, false);
@@ -300,6 +311,7 @@ Tensor cholesky_solve(const Tensor& B, const Tensor& L, StrictBool upper) {
 }
 
 std::tuple<Tensor, Tensor> qr(const Tensor& A, std::string_view mode) {
+  TG_PROFILE_OP("linalg::qr", A);
   const char* op = "linalg::qr";
   auto [q_base, r_base] = kernel::qr(op, A, mode);
   Tensor Q = mode == "r" ? Tensor(kernel::empty({0}, {.dtype = A.dtype()})) : Tensor(q_base), R = r_base;
@@ -340,6 +352,7 @@ std::tuple<Tensor, Tensor> qr(const Tensor& A, std::string_view mode) {
 }
 
 std::tuple<Tensor, Tensor> eigh(const Tensor& A, std::string_view UPLO) {
+  TG_PROFILE_OP("linalg::eigh", A);
   const char* op = "linalg::eigh";
   if (UPLO != "L" && UPLO != "U")
     throw ValueError(fmt::format("{}: UPLO must be \"L\" or \"U\", got \"{}\"", op, UPLO));
@@ -369,6 +382,7 @@ std::tuple<Tensor, Tensor> eigh(const Tensor& A, std::string_view UPLO) {
 }
 
 std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& A, StrictBool full_matrices) {
+  TG_PROFILE_OP("linalg::svd", A);
   return svd_for("linalg::svd", A, full_matrices);
 }
 
@@ -436,9 +450,15 @@ Tensor svdvals_for(const char* caller, const Tensor& A) {
 
 }  // namespace
 
-Tensor svdvals(const Tensor& A) { return svdvals_for("linalg::svdvals", A); }
+Tensor svdvals(const Tensor& A) {
+  TG_PROFILE_OP("linalg::svdvals", A);
+  return svdvals_for("linalg::svdvals", A);
+}
 
-Tensor pinv(const Tensor& A, double rtol) { return pinv_for("linalg::pinv", A, rtol); }
+Tensor pinv(const Tensor& A, double rtol) {
+  TG_PROFILE_OP("linalg::pinv", A);
+  return pinv_for("linalg::pinv", A, rtol);
+}
 
 namespace {
 
@@ -489,6 +509,7 @@ Tensor pinv_for(const char* caller, const Tensor& A, double rtol) {
 }  // namespace
 
 std::tuple<Tensor, Tensor, Tensor, Tensor> lstsq(const Tensor& A, const Tensor& B) {
+  TG_PROFILE_OP("linalg::lstsq", A, B);
   const char* op = "linalg::lstsq";
   kernel::check_matrix(op, A, false);
   check_same_dtype(op, A, B);
@@ -516,7 +537,10 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> lstsq(const Tensor& A, const Tensor& 
   return {vec ? squeeze(X, -1) : X, empty, rank, empty};
 }
 
-Tensor vector_norm(const Tensor& x) { return detail::vector_norm(x, 2, DimList{}, false); }
+Tensor vector_norm(const Tensor& x) {
+  TG_PROFILE_OP("linalg::vector_norm", x);
+  return detail::vector_norm(x, 2, DimList{}, false);
+}
 
 Tensor detail::vector_norm(const Tensor& x, double ord, const DimList& dim, bool keepdim) {
   if (!is_floating(x.dtype()))
@@ -560,6 +584,7 @@ Tensor keep(Tensor y, std::int64_t d0, std::int64_t d1) {
 }  // namespace
 
 Tensor matrix_norm(const Tensor& A, std::string_view ord, DimList dim, StrictBool keepdim) {
+  TG_PROFILE_OP("linalg::matrix_norm", A);
   const char* op = "linalg::matrix_norm";
   const auto [d0, d1] = matrix_dims(op, A, dim);
   if (ord == "fro") return tg::detail::norm_dims(A, 2, {d0, d1}, keepdim, op);

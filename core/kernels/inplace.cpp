@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/core/float_mode.h>
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/elementwise_loop.h>
@@ -170,6 +171,8 @@ void clamp_(const TensorBase& self, std::optional<double> min, std::optional<dou
   if (min) check_scalar(self, *min, op, "min");
   if (max) check_scalar(self, *max, op, "max");
   check_writable(self, op);
+  // Selections: a subnormal compares as IEEE says (clamp_into, unary.cpp).
+  const KeepDenormalsGuard exact;
   dispatch_numeric(self.dtype(), op, [&]<class T>() {
     const bool has_lo = min.has_value(), has_hi = max.has_value();
     const T lo = checked_scalar<T>(min.value_or(0), op), hi = checked_scalar<T>(max.value_or(0), op);
@@ -190,6 +193,8 @@ void clamp_(const TensorBase& self, std::optional<double> min, std::optional<dou
 }
 
 void relu_(const TensorBase& self, const char* op) {
+  // Under denormals-are-zero -1e-39 < 0 is false, and relu_ kept it negative.
+  const KeepDenormalsGuard exact;
   update1(self, op, [](auto a) { return a < 0 ? decltype(a)(0) : a; });
 }
 
@@ -206,6 +211,7 @@ void masked_fill_(const TensorBase& self, const TensorBase& mask, double value, 
 }
 
 TensorBase clamp_mask(const TensorBase& x, std::optional<double> min, std::optional<double> max) {
+  const KeepDenormalsGuard exact;  // the comparisons of clamp_
   TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "clamp_", [&]<class T>() {
     const double lo = min.value_or(-INFINITY), hi = max.value_or(INFINITY);
@@ -215,6 +221,7 @@ TensorBase clamp_mask(const TensorBase& x, std::optional<double> min, std::optio
 }
 
 TensorBase positive_mask(const TensorBase& x) {
+  const KeepDenormalsGuard exact;  // the comparison of relu_
   TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "relu_",
                     [&]<class T>() { map1<T, T>(out, x, [](T a) { return a > 0 ? T(1) : T(0); }); });

@@ -247,6 +247,10 @@ TensorBase frac(const TensorBase& x) {
 // ---- binary functions ---------------------------------------------------------------------
 
 TensorBase atan2(const TensorBase& a, const TensorBase& b) {
+  // libm's atan2 scales a subnormal operand by its bits: under
+  // denormals-are-zero atan2(1e-39, 1e-39) was NaN, atan2(1e-310, -1) -pi
+  // (neither f(x) nor f(0)), so the operands are kept ("libm" in float_mode.h).
+  const KeepDenormalsGuard exact;
   const Dims shape = binary_shape(a, b, "atan2");
   const DType rt = result_type(a, b);
   const DType dt = is_floating(rt) ? rt : kFloat32;
@@ -391,6 +395,7 @@ TensorBase clamp_tensors(const TensorBase& x, const TensorBase& min, const Tenso
   if (min.defined()) shape = broadcast_shapes(shape, min.shape(), "clamp");
   if (max.defined()) shape = broadcast_shapes(shape, max.shape(), "clamp");
   if (dt == kBool) throw DTypeError("clamp: not supported for bool tensors");
+  const KeepDenormalsGuard exact;  // a selection (clamp_into)
   TensorBase out = make_tensor(shape, dt);
   dispatch_numeric(dt, "clamp", [&]<class T>() {
     // NaN in x stays; NaN in a bound gives NaN (the comparisons alone would drop it).

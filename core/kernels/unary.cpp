@@ -128,6 +128,9 @@ std::pair<T, T> clamp_bounds(std::optional<double> min, std::optional<double> ma
 // comparisons below are false for it, so it would be ignored).
 void clamp_into(const TensorBase& out, const TensorBase& x, std::optional<double> min, std::optional<double> max,
                 DType dt) {
+  // A selection, not arithmetic: a subnormal is compared as IEEE says, so
+  // clamp(-1e-39, 0, 1) is 0, not -1e-39 read as -0 (float_mode.h).
+  const KeepDenormalsGuard exact;
   dispatch_numeric(dt, "clamp", [&]<class T>() {
     const auto [lo, hi] = clamp_bounds<T>(min, max);
     if constexpr (is_floating_v<T>) {
@@ -254,6 +257,8 @@ TensorBase relu(const TensorBase& x) {
     in_flat_blocks(x.numel(), [&](std::int64_t begin, std::int64_t n) { vec::relu(p + begin, o + begin, n); });
     return out;
   }
+  // bfloat16 compares through float: a subnormal is not -0 (float_mode.h).
+  const KeepDenormalsGuard exact;
   dispatch_numeric(x.dtype(), "relu",
                    [&]<class T>() { unary_compute<T>(out, x, [](T v) { return relu_below_zero(v) ? T(0) : v; }); });
   return out;
@@ -376,6 +381,7 @@ TensorBase relu_backward(const TensorBase& dy, const TensorBase& y) {
                    [&](std::int64_t begin, std::int64_t n) { vec::relu_backward(g + begin, v + begin, o + begin, n); });
     return out;
   }
+  const KeepDenormalsGuard exact;  // as relu's forward
   return grad_kernel(dy, y, "relu_backward", [](auto g, auto v) { return relu_above_zero(v) ? g : decltype(g)(0); });
 }
 
@@ -391,6 +397,7 @@ TensorBase clamp_backward(const TensorBase& dy, const TensorBase& x, std::option
   const double lo = min.value_or(-std::numeric_limits<double>::infinity());
   const double hi = max.value_or(std::numeric_limits<double>::infinity());
   const Dims shape = binary_shape(dy, x, "clamp_backward");
+  const KeepDenormalsGuard exact;  // the forward's comparisons (clamp_into)
   TensorBase out = make_tensor(shape, dy.dtype());
   dispatch_floating(dy.dtype(), "clamp_backward", [&]<class G>() {
     dispatch_numeric(x.dtype(), "clamp_backward", [&]<class T>() {

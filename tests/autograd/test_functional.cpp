@@ -77,6 +77,45 @@ TEST_CASE("jacobian: independent inputs, strict mode, create_graph") {
   check_close(w.grad(), {2}, {6, 12});
 }
 
+TEST_CASE("strict mode with create_graph refuses a result that does not depend on the inputs, as PyTorch") {
+  // torch 1.13 raises "... is independent of input 0. This is not allowed in
+  // strict mode when create_graph=True." for a function linear in its input
+  // (a constant Jacobian), and takes one that is not.
+  const Tensor x = tg::tensor({1, 2}, {2}, kF64), v = tg::tensor({1, -1}, {2}, kF64);
+  const ag::FunctionalOptions both{.create_graph = true, .strict = true};
+  auto linear = [](const Tensor& t) { return t * 3; };
+  auto identity = [](const Tensor& t) { return t; };
+  auto cube = [](const Tensor& t) { return t * t * t; };
+  const std::string message = "does not depend on the inputs' values, which strict mode with create_graph";
+  CHECK_THROWS_WITH_AS(ag::jacobian(linear, x, both), doctest::Contains(message.c_str()), tg::AutogradError);
+  CHECK_THROWS_WITH_AS(ag::jacobian(identity, x, both),
+                       doctest::Contains("jacobian: the Jacobian of output 0 with respect to input 0"),
+                       tg::AutogradError);
+  CHECK_THROWS_WITH_AS(ag::vjp(identity, x, v, both), doctest::Contains("vjp: the product for input 0"),
+                       tg::AutogradError);
+  CHECK_THROWS_WITH_AS(ag::jvp(linear, x, v, both), doctest::Contains("jvp: the product for output 0"),
+                       tg::AutogradError);
+  // A quadratic function's Hessian is constant: refused by hessian, hvp and vhp.
+  auto square_sum = [](const Tensor& t) { return (t * t).sum(); };
+  CHECK_THROWS_WITH_AS(ag::hessian(square_sum, x, both), doctest::Contains("hessian: the Hessian of output 0"),
+                       tg::AutogradError);
+  CHECK_THROWS_WITH_AS(ag::hvp(square_sum, x, v, both), doctest::Contains("hvp: the Hessian product for input 0"),
+                       tg::AutogradError);
+  CHECK_THROWS_WITH_AS(ag::vhp(square_sum, x, v, both), doctest::Contains("vhp: the Hessian product for input 0"),
+                       tg::AutogradError);
+  // Each alone is fine, and so are both together where the result depends on x.
+  check_close(ag::jacobian(linear, x, {.strict = true}), {2, 2}, {3, 0, 0, 3});
+  check_close(ag::jacobian(linear, x, {.create_graph = true}), {2, 2}, {3, 0, 0, 3});
+  check_close(ag::jacobian(cube, x, both), {2, 2}, {3, 0, 0, 12});
+  check_close(ag::vjp(cube, x, v, both).second, {2}, {3, -12});
+  check_close(ag::jvp(cube, x, v, both).second, {2}, {3, -12});
+  auto cube_sum = [](const Tensor& t) { return (t * t * t).sum(); };
+  check_close(ag::hvp(cube_sum, x, v, both).second, {2}, {6, -12});
+  // A v that requires grad makes the product depend on it: allowed, as in PyTorch.
+  const Tensor tracked = v.clone().set_requires_grad(true);
+  check_close(ag::vjp(linear, x, tracked, both).second, {2}, {3, -3});
+}
+
 TEST_CASE("hessian against hand formulas") {
   Tensor x = tg::tensor({1, -2, 0.5}, {3}, kF64);
   // f = sum(x^3): H = diag(6x).

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
@@ -529,6 +530,42 @@ TEST_CASE("index and scatter writes into an expanded tensor name their op") {
     Tensor e = expanded();
     tg::index_put_(e, {rows}, tg::ones({2, 3}), false);
   });
+}
+
+// LibTorch's index_put_ with indices is Python's x[...] = v: the value's
+// leading dims of size 1 are dropped before it is broadcast.
+TEST_CASE("index_put_ drops the value's leading dims of size 1, as x[...] = v in PyTorch") {
+  Tensor x = tg::zeros({3, 4}, {.dtype = tg::kFloat64});
+  x.index_put_({0}, tg::ones({1, 4}, {.dtype = tg::kFloat64}));
+  x.index_put_({tg::tensor(std::vector<std::int64_t>{1, 2})}, tg::full({1, 2, 4}, 3.0, {.dtype = tg::kFloat64}));
+  CHECK(x.to_vector<double>() == std::vector<double>{1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3});
+  x.index_put_({x.ge(2.0)}, tg::full({1, 1}, 5.0, {.dtype = tg::kFloat64}));  // a mask, a value of one element
+  CHECK(x.sum().item<double>() == 4 + 8 * 5);
+  // The value's gradient keeps its own shape.
+  Tensor v = tg::full({1, 4}, 2.0, {.dtype = tg::kFloat64, .requires_grad = true});
+  Tensor y = tg::zeros({3, 4}, {.dtype = tg::kFloat64});
+  y.index_put_({1}, v);
+  (y * tg::arange(12.0).reshape({3, 4}).to(tg::kFloat64)).sum().backward();
+  CHECK(v.grad().shape() == Dims{1, 4});
+  CHECK(v.grad().to_vector<double>() == std::vector<double>{4, 5, 6, 7});
+  // Only leading ones go: [2, 4] into a row of 4 is still refused.
+  CHECK_THROWS_WITH_AS(x.index_put_({0}, tg::ones({2, 4}, {.dtype = tg::kFloat64})),
+                       doctest::Contains("index_put_: shape mismatch: value tensor of shape [2, 4]"), tg::ShapeError);
+}
+
+TEST_CASE("a scalar value the dtype cannot hold is refused under the op's own name") {
+  Tensor ints = tg::zeros({2, 3}, {.dtype = tg::kInt64});
+  const Tensor at = tg::tensor(std::vector<std::int64_t>{0, 1}, {1, 2});
+  CHECK(tg_test::require_tg_error([&] { ints.index_put_({tg::tensor(std::vector<std::int64_t>{0})}, 1e30); },
+                                  "index_put_ 1e30")
+            .starts_with("index_put_: "));
+  CHECK(tg_test::require_tg_error([&] { tg::scatter(ints, 1, at, NAN); }, "scatter NaN").starts_with("scatter: "));
+  CHECK(tg_test::require_tg_error([&] { tg::scatter(ints, 1, at, 1e30, "add"); }, "scatter add 1e30")
+            .starts_with("scatter: "));
+  // In range, they work.
+  CHECK(tg::scatter(ints, 1, at, 7.0).to_vector<std::int64_t>() == std::vector<std::int64_t>{7, 7, 0, 0, 0, 0});
+  ints.index_put_({tg::tensor(std::vector<std::int64_t>{1})}, 4.0);
+  CHECK(ints.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 0, 0, 4, 4, 4});
 }
 
 }  // namespace test_index_ops

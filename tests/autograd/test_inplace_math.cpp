@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -471,6 +472,36 @@ TEST_CASE("in-place math dtype rules, as PyTorch's") {
   f.pow_(tg::tensor({2.0, 3.0}, {2}, tg::kFloat64));
   CHECK(f.dtype() == tg::kFloat32);
   tg_test::check_close(f, {1, 8});
+}
+
+TEST_CASE("addcmul and addcdiv take a bool operand as 0 and 1, as PyTorch") {
+  // Values and dtypes from torch 1.13, F = [1, 2], B = [true, false], I = [1, 2].
+  const Tensor F = tg::tensor({1.0, 2.0}, {2}, tg::kFloat32), B = tg::tensor({true, false});
+  const Tensor I = tg::tensor({1, 2}, {2}, tg::kInt64);
+  auto values = [](const Tensor& t) { return t.to_vector<double>(); };
+  using V = std::vector<double>;
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK(tg::addcmul(F, B, F).dtype() == tg::kFloat32);
+  CHECK(values(tg::addcmul(F, B, F)) == V{2, 2});
+  CHECK(tg::addcmul(B, B, I).dtype() == tg::kInt64);
+  CHECK(values(tg::addcmul(B, B, I)) == V{2, 0});
+  CHECK(values(tg::addcmul(I, B, B)) == V{2, 2});
+  CHECK(values(tg::addcmul(B, F, F)) == V{2, 4});
+  CHECK(values(tg::addcdiv(B, F, B)) == V{2, inf});
+  CHECK(values(tg::addcdiv(F, B, F)) == V{2, 2});
+  CHECK(tg_test::require_tg_error<tg::DTypeError>([&] { tg::addcmul(B, B, B); }, "all bool")
+            .starts_with("addcmul: not supported when all three tensors are bool"));
+  CHECK(tg_test::require_tg_error<tg::DTypeError>([&] { tg::addcdiv(F, B, B); }, "bool / bool")
+            .starts_with("addcdiv: integer division"));
+  // In place, and the gradient of the float operand masked by the bool one.
+  Tensor x = tg::tensor({1.0, 2.0}, {2}, tg::kFloat32);
+  x.addcmul_(B, tg::full({2}, 3.0));
+  CHECK(values(x) == V{4, 2});
+  Tensor w = tg::tensor({5.0, 7.0}, {2}, tg::kFloat64).set_requires_grad(true);
+  tg::addcmul(tg::zeros({2}, {.dtype = tg::kFloat64}), B, w, 2).sum().backward();
+  CHECK(values(w.grad()) == V{2, 0});
+  CHECK(tg_test::require_tg_error<tg::DTypeError>([&] { B.clone().addcmul_(F, F); }, "bool self")
+            .starts_with("addcmul_: "));
 }
 
 TEST_CASE("in-place math shape errors name the op and the shapes") {

@@ -217,6 +217,39 @@ TEST_CASE("float_mode: conversions, comparisons and logical ops keep subnormals 
         CHECK(x.to(kFloat64).to_vector<double>()[0] == static_cast<double>(tiny));
         CHECK((_mm_getcsr() & kFtzDaz) == kFtzDaz);
       }
+      // Selections compare as IEEE says: relu and clamp of -tiny are 0 (not
+      // -tiny read as -0 and passed through), of +tiny +tiny; so are their
+      // in-place forms, bfloat16's and the gradients' masks.
+      const Tensor negative = full({n}, -static_cast<double>(tiny));
+      CHECK((relu(negative) == 0.0).all().item<bool>());
+      CHECK((negative.clone().relu_() == 0.0).all().item<bool>());
+      CHECK((clamp(negative, 0.0, 1.0) == 0.0).all().item<bool>());
+      CHECK((negative.clone().clamp_(0.0, 1.0) == 0.0).all().item<bool>());
+      CHECK((clamp_min(negative, 0.0) == 0.0).all().item<bool>());
+      CHECK((clamp(negative, zeros({n}), ones({n})) == 0.0).all().item<bool>());
+      CHECK((clamp(x, 0.0, 1.0) == x).all().item<bool>());
+      CHECK((negative.to(kBFloat16).relu().to(kFloat32) == 0.0).all().item<bool>());
+      CHECK((x.to(kBFloat16).relu().to(kFloat32) == x.to(kBFloat16).to(kFloat32)).all().item<bool>());
+      CHECK((x.to(kBFloat16).to(kFloat32) != 0.0).all().item<bool>());  // still a subnormal, not 0
+      for (const bool in_place : {false, true}) {
+        CAPTURE(in_place);
+        Tensor below = full({n}, -static_cast<double>(tiny), {.requires_grad = true});
+        Tensor above = full({n}, static_cast<double>(tiny), {.requires_grad = true});
+        const auto clamped = [&](const Tensor& t) {
+          return in_place ? t.clone().clamp_(0.0, 1.0) : clamp(t, 0.0, 1.0);
+        };
+        (clamped(below).sum() + clamped(above).sum()).backward();
+        CHECK((below.grad() == 0.0).all().item<bool>());
+        CHECK((above.grad() == 1.0).all().item<bool>());
+      }
+      // Max pooling picks the window's maximum, not its first element read as -0.
+      const Tensor pool_in = stack({full({n}, -2.0 * tiny), negative}, 1).reshape({1, 1, 2 * n});
+      const auto [pooled, at] = max_pool1d_with_indices(pool_in, 2);
+      CHECK((pooled == negative.reshape({1, 1, n})).all().item<bool>());
+      CHECK((remainder(at, 2.0) == 1.0).all().item<bool>());
+      Tensor up = full({n}, static_cast<double>(tiny), {.dtype = kBFloat16, .requires_grad = true});
+      up.relu().to(kFloat32).sum().backward();
+      CHECK((up.grad().to(kFloat32) == 1.0).all().item<bool>());
       // Arithmetic still flushes: tiny * 1 is 0.
       CHECK((mul(x, 1.0) == 0.0).all().item<bool>());
     }
@@ -243,6 +276,9 @@ TEST_CASE("float_mode: libm's functions of subnormal inputs give the same values
       {"fmod by tiny", [](const Tensor& x) { return fmod(full_like(x, 1.0), x); }},
       {"remainder", [](const Tensor& x) { return remainder(x, 2.0); }},
       {"remainder tensor", [](const Tensor& x) { return remainder(x, full_like(x, 2.0)); }},
+      {"atan2 of tiny, tiny", [](const Tensor& x) { return atan2(x, x); }},
+      {"atan2 of tiny, -1", [](const Tensor& x) { return atan2(x, full_like(x, -1.0)); }},
+      {"atan2 of 1, tiny", [](const Tensor& x) { return atan2(full_like(x, 1.0), x); }},
   };
   for (const int threads : {1, 2}) {
     set_num_threads(threads);
@@ -291,6 +327,8 @@ TEST_CASE("float_mode: libm's functions of subnormal inputs give the same values
   const Tensor t = full({1}, 1e-310, {.dtype = kFloat64});
   CHECK(log(t).item<double>() == doctest::Approx(-713.80137882815416).epsilon(1e-15));
   CHECK(remainder(neg(t), 2.0).item<double>() == 2.0);
+  CHECK(atan2(t, t).item<double>() == doctest::Approx(0.78539816339744831).epsilon(1e-15));   // pi / 4, not NaN
+  CHECK(atan2(t, full({1}, -1.0, {.dtype = kFloat64})).item<double>() == 3.141592653589793);  // +pi, not -pi
   // Arithmetic still flushes: 1e-310 * 1 is 0, and reciprocal, exp2 and
   // pow's arithmetic exponents (2, 0.5, -1) are arithmetic.
   CHECK(mul(t, 1.0).item<double>() == 0.0);

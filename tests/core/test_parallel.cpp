@@ -10,8 +10,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <string>
 #include <thread>
 
+#include <tapegrad/core/error.h>
 #include <tapegrad/core/kernels/linalg.h>
 #include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/parallel.h>
@@ -94,9 +96,23 @@ TEST_CASE("a child made by fork() after parallel work runs its kernels, single-t
   const pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    // libgomp's pool has no threads here: a team of two waited forever.
-    const bool ok = tg::get_num_threads() == 1 &&
-                    tg::kernel::sum(big, tg::Dims{0}, false).item<float>() == static_cast<float>(1 << 20);
+    // libgomp's pool has no threads here: a team of two waited forever, in
+    // tapegrad's kernels and in OpenBLAS's. Asking for two is refused (it
+    // hung), and a reset keeps one thread.
+    bool ok = tg::get_num_threads() == 1 &&
+              tg::kernel::sum(big, tg::Dims{0}, false).item<float>() == static_cast<float>(1 << 20);
+    try {
+      tg::set_num_threads(2);
+      ok = false;
+    } catch (const tg::ValueError& e) {
+      ok = ok && std::string(e.what()).find("fork()") != std::string::npos;
+    }
+    tg::reset_num_threads();
+    tg::set_num_threads(1);  // allowed
+    const tg::TensorBase square = tg::kernel::ones({512, 512});
+    ok = ok && tg::get_num_threads() == 1 &&
+         tg::kernel::sum(big, tg::Dims{0}, false).item<float>() == static_cast<float>(1 << 20) &&
+         tg::kernel::matmul(square, square).to_vector<float>()[0] == 512.0F;
     _exit(ok ? 0 : 1);
   }
   int status = 0;

@@ -461,6 +461,16 @@ TEST_CASE("zero-size reductions") {
     CHECK(std::string(err.what()).rfind("min: cannot reduce over a zero-size dimension", 0) == 0);
   }
   CHECK_THROWS_WITH_AS(kernel::norm(e, kInf, Dims{0}, false), doctest::Contains("norm"), IndexError);
+  // p < 0: a sum of |x|^p with nothing summed would be inf; refused as torch.linalg.vector_norm refuses it.
+  const Tensor rows = zeros({2, 0});
+  CHECK_THROWS_WITH_AS(kernel::norm(rows, -1.0, Dims{1}, false),
+                       doctest::Contains("norm: the -1 norm of an empty slice is undefined (input shape [2, 0])"),
+                       IndexError);
+  CHECK_THROWS_WITH_AS(kernel::norm(rows, -0.5, Dims{}, false), doctest::Contains("-0.5 norm"), IndexError);
+  CHECK_THROWS_WITH_AS(kernel::norm(rows, -kInf, Dims{1}, false), doctest::Contains("the -inf norm"), IndexError);
+  // A positive p keeps the empty sum's 0, and a negative p over dims that are not empty is computed.
+  check_close(kernel::norm(rows, 2.0, Dims{1}, false), {0, 0});
+  CHECK(kernel::norm(rows, -1.0, Dims{0}, false).shape() == Dims{0});
 }
 
 TEST_CASE("0-d tensors reduce to themselves") {

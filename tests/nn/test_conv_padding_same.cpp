@@ -138,4 +138,31 @@ TEST_CASE("Conv1d and Conv2d take padding \"same\" and \"valid\", and print them
   CHECK_THROWS_WITH_AS(changed(x), doctest::Contains("conv2d: padding=\"same\""), tg::ValueError);
 }
 
+TEST_CASE("a padding name held in a variable, and an empty name, as PyTorch") {
+  tg::manual_seed(45);
+  const Tensor x = tg::randn({1, 2, 5, 5}), w = tg::randn({3, 2, 3, 3}), w1 = tg::randn({3, 2, 3});
+  const Tensor x1 = tg::randn({1, 2, 5});
+  const char* same = "same";
+  char valid[] = "valid";
+  const std::string same_string = "same";
+  CHECK(tg::equal(F::conv2d(x, w, {}, 1, same), F::conv2d(x, w, {}, 1, 1)));
+  CHECK(F::conv2d(x, w, {}, 1, static_cast<char*>(valid)).shape() == tg::Dims{1, 3, 3, 3});
+  CHECK(tg::equal(F::conv2d(x, w, {}, 1, same_string), F::conv2d(x, w, {}, 1, 1)));
+  CHECK(tg::equal(F::conv1d(x1, w1, {}, 1, same), F::conv1d(x1, w1, {}, 1, 1)));
+  CHECK(tg::nn::Conv2d(2, 3, 3, {.padding = same}).repr() ==
+        "Conv2d(2, 3, kernel_size=(3, 3), stride=(1, 1), padding=same)");
+  // A literal 0 is still a number.
+  CHECK(F::conv2d(x, w, {}, 1, 0).shape() == tg::Dims{1, 3, 3, 3});
+  // An empty name (or a null pointer) is a name, refused: it used to mean no padding.
+  const char* none = nullptr;
+  CHECK_THROWS_WITH_AS(F::conv2d(x, w, {}, 1, std::string()),
+                       doctest::Contains("conv2d: padding must be numbers, \"same\" or \"valid\", got \"\""),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::conv1d(x1, w1, {}, 1, none), doctest::Contains("conv1d: padding must be numbers"),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::nn::Conv1d(2, 3, 3, {.padding = ""}),
+                       doctest::Contains("Conv1d: padding must be numbers, \"same\" or \"valid\", got \"\""),
+                       tg::ValueError);
+}
+
 }  // namespace test_conv_padding_same

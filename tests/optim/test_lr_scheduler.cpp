@@ -2,7 +2,9 @@
 // momentum OneCycleLR cycles, plateau detection, chains, state round trips
 // and option errors.
 #include <cmath>
+#include <memory>
 #include <numbers>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -211,6 +213,42 @@ TEST_CASE("SequentialLR: warm-up then decay, each scheduler from its own epoch 0
   optim::SGD other({param()}, {.lr = 1});
   auto elsewhere = std::make_shared<optim::StepLR>(other, optim::StepLROptions{.step_size = 1});
   CHECK_THROWS_WITH_AS(optim::SequentialLR(opt, {warmup, elsewhere}, {2}), doctest::Contains("another optimizer"),
+                       tg::ValueError);
+}
+
+TEST_CASE("SequentialLR: a milestone of 0 hands over at epoch 1, as PyTorch") {
+  // torch 1.13: epoch 0 is the first scheduler's (its constructor step); at
+  // epoch 1 the second steps from its own epoch 0, not restarted by set_epoch.
+  {
+    optim::SGD opt({param()}, {.lr = 0.1});
+    auto first = std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLROptions{.gamma = 0.8});
+    auto warm = std::make_shared<optim::LinearLR>(opt, optim::LinearLROptions{.start_factor = 0.5, .total_iters = 3});
+    optim::SequentialLR s(opt, {first, warm}, {0});
+    // LinearLR: 0.1 * (0.5, 2/3, 5/6, 1, 1, ...) from epoch 1.
+    check_schedule(schedule(opt, s, 7), {0.1, 0.05, 0.1 * 2 / 3, 0.1 * 5 / 6, 0.1, 0.1, 0.1});
+  }
+  {
+    // Three schedulers, milestones 0 and 2: ConstantLR's epoch 0 at epoch 1; at 2 the decay restarts from 0.1.
+    const auto make = [](optim::SGD& opt) {
+      std::vector<std::shared_ptr<optim::LRScheduler>> parts{
+          std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLROptions{.gamma = 0.8}),
+          std::make_shared<optim::ConstantLR>(opt, optim::ConstantLROptions{.factor = 0.5, .total_iters = 2}),
+          std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLROptions{.gamma = 0.9})};
+      return std::make_unique<optim::SequentialLR>(opt, std::move(parts), std::vector<std::int64_t>{0, 2});
+    };
+    optim::SGD opt({param()}, {.lr = 0.1});
+    check_schedule(schedule(opt, *make(opt), 7), {0.1, 0.05, 0.1, 0.09, 0.081, 0.0729, 0.06561});
+    // Saved at epoch 0 (the first scheduler in charge) and loaded into a twin: the same lrs follow.
+    optim::SGD saved_opt({param()}, {.lr = 0.1}), loaded_opt({param()}, {.lr = 0.1});
+    const auto saved = make(saved_opt), loaded = make(loaded_opt);
+    loaded->load_state_dict(saved->state_dict());
+    check_schedule(schedule(loaded_opt, *loaded, 4), {0.1, 0.05, 0.1, 0.09});
+  }
+  optim::SGD opt({param()}, {.lr = 1});
+  auto a = std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLROptions{.gamma = 0.5});
+  auto b = std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLROptions{.gamma = 0.5});
+  CHECK_THROWS_WITH_AS(optim::SequentialLR(opt, {a, b}, {-1}),
+                       doctest::Contains("milestones must be non-negative and increasing, got -1 at index 0"),
                        tg::ValueError);
 }
 

@@ -380,6 +380,50 @@ TEST_CASE("optimizers: parameter groups keep their own options") {
   CHECK_FALSE(opt.state(0, 0).momentum_buffer.defined());
 }
 
+TEST_CASE("Adam and AdamW: parameters at different steps and groups with other betas step as each alone") {
+  // One step() computes each bias correction once for the parameters that
+  // share the betas and the step count; a parameter that missed steps, or a
+  // group with other betas, must still get its own.
+  for (const bool decoupled : {false, true}) {
+    CAPTURE(decoupled);
+    const auto run = [decoupled](std::vector<tg::optim::ParamGroup<tg::optim::AdamWOptions>> groups,
+                                 const std::vector<Tensor>& params, const std::vector<int>& every) {
+      tg::optim::AdamW adamw(groups);
+      std::vector<tg::optim::ParamGroup<tg::optim::AdamOptions>> adam_groups;
+      for (const auto& g : groups)
+        adam_groups.push_back({g.params, {.lr = g.options.lr, .betas = g.options.betas, .eps = g.options.eps}});
+      tg::optim::Adam adam(adam_groups);
+      for (int step = 1; step <= 7; ++step) {
+        for (std::size_t k = 0; k < params.size(); ++k) {
+          Tensor p = params[k];
+          if (step % every[k] == 0) p.set_grad(tg::full(p.shape(), 0.25 * step - 0.1 * every[k]));
+          else p.mutable_grad() = Tensor();  // no gradient: the parameter skips this step
+        }
+        if (decoupled) adamw.step();
+        else adam.step();
+      }
+    };
+    const tg::optim::AdamWOptions a{.lr = 0.01, .betas = {0.9, 0.999}, .weight_decay = 0};
+    const tg::optim::AdamWOptions b{.lr = 0.01, .betas = {0.8, 0.99}, .weight_decay = 0};
+    const std::vector<int> every{1, 2, 3, 1};
+    std::vector<Tensor> together, alone;
+    for (int k = 0; k < 4; ++k) {
+      together.push_back(tg::ones({5}).set_requires_grad(true));
+      alone.push_back(tg::ones({5}).set_requires_grad(true));
+    }
+    run({{{together[0], together[1], together[2]}, a}, {{together[3]}, b}}, together, every);
+    for (int k = 0; k < 4; ++k) {
+      CAPTURE(k);
+      run({{{alone[static_cast<std::size_t>(k)]}, k == 3 ? b : a}}, {alone[static_cast<std::size_t>(k)]},
+          {every[static_cast<std::size_t>(k)]});
+      CHECK(tg::equal(together[static_cast<std::size_t>(k)], alone[static_cast<std::size_t>(k)]));
+    }
+    // The parameters did move, each by its own schedule.
+    CHECK_FALSE(tg::equal(together[0], together[1]));
+    CHECK_FALSE(tg::equal(together[0], together[3]));
+  }
+}
+
 TEST_CASE("optimizers: zero_grad, parameters without a gradient, strided parameters") {
   Tensor a = tg::ones({2}, kF64Grad);
   Tensor b = tg::ones({2}, kF64Grad);
