@@ -113,7 +113,7 @@ struct OptionalSize2 : std::optional<Size2> {
 /// large as the input: stride 1 only; an odd total puts the extra zero after)
 /// or "valid" (none). The op checks the name, so that its error names the op.
 struct ConvPadding2 {
-  Size2 size = 0;      ///< the zeros on each side (when `name` is empty)
+  Size2 size = 0;      ///< the zeros on each side (unless `named`)
   std::string name;    ///< the name given (checked by the op: "same" or "valid"), when `named`
   bool named = false;  ///< whether a name was given, not numbers (an empty name is refused, as PyTorch)
   /// Numbers, as PyTorch's padding=1 and padding=(1, 2) (implicit).
@@ -137,7 +137,7 @@ struct ConvPadding2 {
 /// A 1-D convolution's padding: a number (zeros on each side), or "same" or
 /// "valid" as ConvPadding2.
 struct ConvPadding1 {
-  std::int64_t size = 0;  ///< the zeros on each side (when `name` is empty)
+  std::int64_t size = 0;  ///< the zeros on each side (unless `named`)
   std::string name;       ///< the name given (checked by the op: "same" or "valid"), when `named`
   bool named = false;     ///< whether a name was given, not a number
   /// A number, as PyTorch's padding=1 (implicit).

@@ -26,9 +26,11 @@ std::atomic<int> g_fixed{0};
 
 // A forked child inherits the parent's OpenMP thread pool without its
 // threads: libgomp's next parallel region there waits for them forever, and
-// so would OpenBLAS's (an OpenMP build). As PyTorch does, the child runs
-// single-threaded, and stays so: set_num_threads(n > 1) there is refused
-// (it hung), reset_num_threads keeps one thread.
+// so would OpenBLAS's (an OpenMP build, which follows omp_get_max_threads).
+// As PyTorch does, the child runs single-threaded, and stays so:
+// set_num_threads(n > 1) there is refused, reset_num_threads keeps one
+// thread. The handler only sets OpenMP's count and two atomics: a child
+// that goes on to exec should run as little library code as can be.
 // Only a parent that started a team of two or more has such a pool: a
 // launcher that forks before any work keeps its children's default.
 std::atomic<bool> g_team_started{false};
@@ -38,7 +40,6 @@ void single_thread_after_fork() {
   g_pool_lost.store(true, std::memory_order_relaxed);
   g_fixed.store(1, std::memory_order_relaxed);
   omp_set_num_threads(1);
-  openblas_set_num_threads(1);
 }
 [[maybe_unused]] const int g_fork_handler = pthread_atfork(nullptr, nullptr, single_thread_after_fork);
 

@@ -332,7 +332,9 @@ void adam_update(const AdamHyper& o, AdamState& s, detail::ParamUpdate& u, BiasC
   ++s.step;
   detail::zeros_once(s.exp_avg, s.exp_avg_sq, u.data);
   if (o.amsgrad && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = zeros_like(u.data);
-  const auto [bias_correction1, bias_correction2] = corrections.at(o.betas, s.step);
+  // Plain locals, not a structured binding: Clang 14's lambdas cannot capture one.
+  const std::pair<double, double> both = corrections.at(o.betas, s.step);
+  const double bias_correction1 = both.first, bias_correction2 = both.second;
   dispatch_floating(u.data.dtype(), who, [&]<class T>() {
     const T bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
     const AdamConstants<T> c{

@@ -399,9 +399,6 @@ ScatterReduce scatter_kind(std::string_view reduce) {
   throw ValueError(fmt::format("scatter: reduce must be \"add\" or \"multiply\", got \"{}\"", reduce));
 }
 
-// The in-place writes that go through a copy_ of a computed result
-// (index_put_ and the write_back forms) refuse a leaf that requires grad
-// under their own name, with grad mode on, before the work.
 // A tensor of `shape` holding `value` in `dtype`; a value the dtype cannot
 // hold is refused naming `op` (tg::full's check would name full).
 Tensor filled(const Dims& shape, double value, DType dtype, const char* op) {
@@ -410,6 +407,9 @@ Tensor filled(const Dims& shape, double value, DType dtype, const char* op) {
   return t;
 }
 
+// The in-place writes that go through a copy_ of a computed result
+// (index_put_ and the write_back forms) refuse a leaf that requires grad
+// under their own name, with grad mode on, before the work.
 void refuse_leaf(const Tensor& self, const char* op) {
   if (is_grad_enabled() && self.is_leaf() && self.requires_grad())
     throw AutogradError(fmt::format(
@@ -432,9 +432,10 @@ Tensor& index_put_(Tensor& x, const std::vector<TensorIndex>& indices, const Ten
   if (!values.defined()) throw ValueError("index_put_: values is an undefined tensor");
   // As x[...] = v in PyTorch (LibTorch's index_put_ with indices): the
   // value's leading dims of size 1 are dropped first, so ones({1, 4}) fills
-  // a row of 4 and ones({1, 1}) any selection.
+  // a row of 4 and ones({1, 1}) any selection. Accumulating is ATen's
+  // index_put_(accumulate=True), which drops nothing.
   int lead = 0;
-  while (lead < values.dim() && values.size(lead) == 1) ++lead;
+  while (!accumulate && lead < values.dim() && values.size(lead) == 1) ++lead;
   Dims kept;
   for (int d = lead; d < values.dim(); ++d) kept.push_back(values.size(d));
   const Tensor vals = lead > 0 ? tg::reshape(values, kept) : values;

@@ -384,6 +384,7 @@ TensorBase minimum(const TensorBase& a, const TensorBase& b) {
 }
 
 TensorBase max_grad_weight(const TensorBase& a, const TensorBase& b, DType dtype) {
+  const KeepDenormalsGuard exact;  // the forward's comparisons (maximum, minimum)
   const Dims shape = binary_shape(a, b, "maximum");
   const DType compare = result_type(a, b);
   TensorBase out = make_tensor(shape, dtype);

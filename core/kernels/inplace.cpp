@@ -193,7 +193,7 @@ void clamp_(const TensorBase& self, std::optional<double> min, std::optional<dou
 }
 
 void relu_(const TensorBase& self, const char* op) {
-  // Under denormals-are-zero -1e-39 < 0 is false, and relu_ kept it negative.
+  // A selection: -1e-39 < 0 as IEEE says, not read as -0 < 0 (float_mode.h).
   const KeepDenormalsGuard exact;
   update1(self, op, [](auto a) { return a < 0 ? decltype(a)(0) : a; });
 }

@@ -162,8 +162,8 @@ Pool2dGeometry adaptive_pool2d_geometry(const char* op, const TensorBase& x, Siz
 
 // y and the flat index (ih * W + iw) of each window's first maximum; NaN wins.
 std::pair<TensorBase, TensorBase> max_pool2d(const TensorBase& x_in, const Pool2dGeometry& g) {
-  // A selection: under denormals-are-zero -2e-39 and -1e-39 both compared
-  // as -0, and the window's first, not its maximum, came out (float_mode.h).
+  // A selection: subnormals compare as IEEE says, not all as -0, so the
+  // window's maximum is picked among them too (float_mode.h).
   const KeepDenormalsGuard exact;
   const TensorBase x = contiguous(x_in);
   TensorBase y = make_tensor({g.n, g.c, g.ho, g.wo}, x.dtype());

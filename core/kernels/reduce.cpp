@@ -773,6 +773,7 @@ TensorBase norm(const TensorBase& x, double p, IntArrayRef dims, bool keepdim, c
                                    std::isinf(p) ? (p < 0 ? "-inf" : "inf") : fmt::format("{}", p),
                                    shape_str(x.sizes())));
     if (std::isinf(p)) {
+      const KeepDenormalsGuard exact;  // a max or min of |x|, as amax (float_mode.h)
       auto same = [](T a) { return a; };
       return p > 0 ? reduce_into<T, AbsExtremeOp<true, T>, T>(x, mask, keepdim, x.dtype(), {}, same)
                    : reduce_into<T, AbsExtremeOp<false, T>, T>(x, mask, keepdim, x.dtype(), {}, same);

@@ -274,6 +274,7 @@ TensorBase clamp(const TensorBase& x, std::optional<double> min, std::optional<d
 // ---- real functions (float32 for integer inputs) ----------------------------------------
 
 TensorBase leaky_relu(const TensorBase& x, double negative_slope) {
+  const KeepDenormalsGuard exact;  // v > 0 selects: a subnormal is not 0 (float_mode.h)
   const DType dt = is_floating(x.dtype()) ? x.dtype() : kFloat32;
   TensorBase out = make_tensor(x.shape(), dt);
   dispatch_floating(dt, "leaky_relu", [&]<class T>() {
@@ -386,6 +387,7 @@ TensorBase relu_backward(const TensorBase& dy, const TensorBase& y) {
 }
 
 TensorBase leaky_relu_backward(const TensorBase& dy, const TensorBase& x, double negative_slope) {
+  const KeepDenormalsGuard exact;  // as the forward
   return grad_kernel(dy, x, "leaky_relu_backward", [negative_slope](auto g, auto v) {
     using T = decltype(g);
     return v > 0 ? g : T(g * static_cast<T>(negative_slope));

@@ -548,6 +548,8 @@ TEST_CASE("index_put_ drops the value's leading dims of size 1, as x[...] = v in
   (y * tg::arange(12.0).reshape({3, 4}).to(tg::kFloat64)).sum().backward();
   CHECK(v.grad().shape() == Dims{1, 4});
   CHECK(v.grad().to_vector<double>() == std::vector<double>{4, 5, 6, 7});
+  // Accumulating is ATen's index_put_(accumulate=True): nothing is dropped, [1, 4] onto a row of 4 is refused.
+  CHECK_THROWS_AS(tg::index_put_(x, {0}, tg::ones({1, 4}, {.dtype = tg::kFloat64}), true), tg::ShapeError);
   // Only leading ones go: [2, 4] into a row of 4 is still refused.
   CHECK_THROWS_WITH_AS(x.index_put_({0}, tg::ones({2, 4}, {.dtype = tg::kFloat64})),
                        doctest::Contains("index_put_: shape mismatch: value tensor of shape [2, 4]"), tg::ShapeError);

@@ -242,6 +242,17 @@ TEST_CASE("float_mode: conversions, comparisons and logical ops keep subnormals 
         CHECK((below.grad() == 0.0).all().item<bool>());
         CHECK((above.grad() == 1.0).all().item<bool>());
       }
+      // maximum's gradient goes to the larger (tiny beats 0), leaky_relu keeps a
+      // positive subnormal and passes its gradient, the inf norm is the largest |x|.
+      {
+        Tensor a = full({n}, static_cast<double>(tiny), {.requires_grad = true});
+        Tensor b = zeros({n}, {.requires_grad = true});
+        (maximum(a, b).sum() + leaky_relu(a, 0.5).sum()).backward();
+        CHECK((a.grad() == 2.0).all().item<bool>());
+        CHECK((b.grad() == 0.0).all().item<bool>());
+        CHECK((leaky_relu(x, 0.5) == x).all().item<bool>());
+        CHECK(norm(x, std::numeric_limits<double>::infinity()).item<float>() == tiny);
+      }
       // Max pooling picks the window's maximum, not its first element read as -0.
       const Tensor pool_in = stack({full({n}, -2.0 * tiny), negative}, 1).reshape({1, 1, 2 * n});
       const auto [pooled, at] = max_pool1d_with_indices(pool_in, 2);

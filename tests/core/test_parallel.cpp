@@ -108,6 +108,7 @@ TEST_CASE("a child made by fork() after parallel work runs its kernels, single-t
       ok = ok && std::string(e.what()).find("fork()") != std::string::npos;
     }
     tg::reset_num_threads();
+    ok = ok && tg::get_num_threads() == 1 && !tg::adaptive_threads();
     tg::set_num_threads(1);  // allowed
     const tg::TensorBase square = tg::kernel::ones({512, 512});
     ok = ok && tg::get_num_threads() == 1 &&

@@ -243,6 +243,16 @@ TEST_CASE("SequentialLR: a milestone of 0 hands over at epoch 1, as PyTorch") {
     const auto saved = make(saved_opt), loaded = make(loaded_opt);
     loaded->load_state_dict(saved->state_dict());
     check_schedule(schedule(loaded_opt, *loaded, 4), {0.1, 0.05, 0.1, 0.09});
+    // Saved after three steps (epoch 3, the third scheduler in charge): the twin goes on from there.
+    optim::SGD later_opt({param()}, {.lr = 0.1}), resumed_opt({param()}, {.lr = 0.1});
+    const auto later = make(later_opt), resumed = make(resumed_opt);
+    static_cast<void>(schedule(later_opt, *later, 4));  // epochs 0..3
+    resumed->load_state_dict(later->state_dict());
+    CHECK(resumed_opt.lr(0) == doctest::Approx(0.09));
+    resumed->step();
+    later->step();
+    CHECK(resumed_opt.lr(0) == doctest::Approx(0.081));
+    CHECK(resumed_opt.lr(0) == later_opt.lr(0));
   }
   optim::SGD opt({param()}, {.lr = 1});
   auto a = std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLROptions{.gamma = 0.5});

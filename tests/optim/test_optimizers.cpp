@@ -382,45 +382,51 @@ TEST_CASE("optimizers: parameter groups keep their own options") {
 
 TEST_CASE("Adam and AdamW: parameters at different steps and groups with other betas step as each alone") {
   // One step() computes each bias correction once for the parameters that
-  // share the betas and the step count; a parameter that missed steps, or a
-  // group with other betas, must still get its own.
+  // share the betas and the step count (parameters 0 and 3 here); one that
+  // missed steps (1, 2), or a group with other betas (4: both; 5: beta2
+  // only), must still get its own.
+  using Options = tg::optim::AdamWOptions;
+  const Options a{.lr = 0.01, .betas = {0.9, 0.999}, .weight_decay = 0};
+  const Options b{.lr = 0.01, .betas = {0.8, 0.99}, .weight_decay = 0};
+  const Options c{.lr = 0.01, .betas = {0.9, 0.99}, .weight_decay = 0};
+  const std::vector<int> every{1, 2, 3, 1, 1, 1};  // parameter k gets a gradient every every[k] steps
+  const std::vector<Options> group_of{a, a, a, a, b, c};
   for (const bool decoupled : {false, true}) {
     CAPTURE(decoupled);
-    const auto run = [decoupled](std::vector<tg::optim::ParamGroup<tg::optim::AdamWOptions>> groups,
-                                 const std::vector<Tensor>& params, const std::vector<int>& every) {
-      tg::optim::AdamW adamw(groups);
+    // Seven steps of the parameters `ids` in `groups`; parameter k's gradient is its own.
+    const auto run = [&](const std::vector<tg::optim::ParamGroup<Options>>& groups, const std::vector<Tensor>& params,
+                         const std::vector<std::size_t>& ids) {
       std::vector<tg::optim::ParamGroup<tg::optim::AdamOptions>> adam_groups;
       for (const auto& g : groups)
         adam_groups.push_back({g.params, {.lr = g.options.lr, .betas = g.options.betas, .eps = g.options.eps}});
-      tg::optim::Adam adam(adam_groups);
+      std::unique_ptr<tg::optim::Optimizer> opt;
+      if (decoupled) opt = std::make_unique<tg::optim::AdamW>(groups);
+      else opt = std::make_unique<tg::optim::Adam>(adam_groups);
       for (int step = 1; step <= 7; ++step) {
-        for (std::size_t k = 0; k < params.size(); ++k) {
-          Tensor p = params[k];
-          if (step % every[k] == 0) p.set_grad(tg::full(p.shape(), 0.25 * step - 0.1 * every[k]));
+        for (std::size_t i = 0; i < params.size(); ++i) {
+          Tensor p = params[i];
+          const std::size_t k = ids[i];
+          if (step % every[k] == 0) p.set_grad(tg::full(p.shape(), 0.25 * step - 0.1 * static_cast<double>(k)));
           else p.mutable_grad() = Tensor();  // no gradient: the parameter skips this step
         }
-        if (decoupled) adamw.step();
-        else adam.step();
+        opt->step();
       }
     };
-    const tg::optim::AdamWOptions a{.lr = 0.01, .betas = {0.9, 0.999}, .weight_decay = 0};
-    const tg::optim::AdamWOptions b{.lr = 0.01, .betas = {0.8, 0.99}, .weight_decay = 0};
-    const std::vector<int> every{1, 2, 3, 1};
     std::vector<Tensor> together, alone;
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < 6; ++k) {
       together.push_back(tg::ones({5}).set_requires_grad(true));
       alone.push_back(tg::ones({5}).set_requires_grad(true));
     }
-    run({{{together[0], together[1], together[2]}, a}, {{together[3]}, b}}, together, every);
-    for (int k = 0; k < 4; ++k) {
+    run({{{together[0], together[1], together[2], together[3]}, a}, {{together[4]}, b}, {{together[5]}, c}}, together,
+        {0, 1, 2, 3, 4, 5});
+    for (std::size_t k = 0; k < 6; ++k) {
       CAPTURE(k);
-      run({{{alone[static_cast<std::size_t>(k)]}, k == 3 ? b : a}}, {alone[static_cast<std::size_t>(k)]},
-          {every[static_cast<std::size_t>(k)]});
-      CHECK(tg::equal(together[static_cast<std::size_t>(k)], alone[static_cast<std::size_t>(k)]));
+      run({{{alone[k]}, group_of[k]}}, {alone[k]}, {k});
+      CHECK(tg::equal(together[k], alone[k]));
     }
     // The parameters did move, each by its own schedule.
     CHECK_FALSE(tg::equal(together[0], together[1]));
-    CHECK_FALSE(tg::equal(together[0], together[3]));
+    CHECK_FALSE(tg::equal(together[4], together[5]));
   }
 }
 
