@@ -645,23 +645,41 @@ TensorBase mean(const TensorBase& x, IntArrayRef dims, bool keepdim) {
   });
 }
 
+namespace {
+
+// The sum of squared deviations from the mean over max(0, n - correction),
+// or (root) its square root, taken in double before the one rounding to T.
+// Two passes: subtracting the mean first keeps the sum exact enough when the
+// values sit far from zero. The squares are doubles for float32 too: float32
+// squares of deviations below about 1e-19 are subnormal and flushed, which
+// made std([1e-20, 3e-20]) 0 (PyTorch, which accumulates in double, gives
+// 1.4e-20), and std's root is taken before rounding, as the variance of such
+// values (2e-40) is itself subnormal in float32. float64 gives the bits it
+// gave before.
+template <class T>
+TensorBase variance(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim, bool root) {
+  const DimMask mask = reduction_mask(dims, x.dim(), root ? "std" : "var");
+  const std::int64_t n = reduced_count(x.shape(), mask);
+  const TensorBase m = mean(x, dims, /*keepdim=*/true);
+  TensorBase sq = make_tensor(x.shape(), kFloat64);
+  map2<double, T, T>(sq, x, m, [](T a, T b) {
+    const double c = static_cast<double>(a) - static_cast<double>(b);
+    return c * c;
+  });
+  const double denom = std::max(0.0, static_cast<double>(n) - correction);
+  return reduce_into<double, SumOp<double>, T>(sq, mask, keepdim, x.dtype(), SumOp<double>{}, [denom, root](double a) {
+    const double v = a / denom;
+    return static_cast<T>(root ? std::sqrt(v) : v);
+  });
+}
+
+}  // namespace
+
 TensorBase var(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim) {
   if (is_reduced_float(x.dtype())) return to(var(widen(x), dims, correction, keepdim), x.dtype());
-  const DimMask mask = reduction_mask(dims, x.dim(), "var");
-  const std::int64_t n = reduced_count(x.shape(), mask);
-  return dispatch_compute_floating(x.dtype(), "var", [&]<class T>() {
-    // Two passes: subtracting the mean first keeps the sum of squares exact
-    // enough when the values sit far from zero.
-    TensorBase m = mean(x, dims, /*keepdim=*/true);
-    TensorBase sq = make_tensor(x.shape(), x.dtype());
-    map2<T, T, T>(sq, x, m, [](T a, T b) {
-      const T c = a - b;
-      return c * c;
-    });
-    const double denom = std::max(0.0, static_cast<double>(n) - correction);
-    return reduce_into<T, SumOp<T>, T>(sq, mask, keepdim, x.dtype(), SumOp<T>{},
-                                       [denom](double a) { return static_cast<T>(a / denom); });
-  });
+  reduction_mask(dims, x.dim(), "var");
+  return dispatch_compute_floating(
+      x.dtype(), "var", [&]<class T>() { return variance<T>(x, dims, correction, keepdim, /*root=*/false); });
 }
 
 TensorBase std(const TensorBase& x, IntArrayRef dims, double correction, bool keepdim) {
@@ -669,9 +687,8 @@ TensorBase std(const TensorBase& x, IntArrayRef dims, double correction, bool ke
   // Checked here too, so that a bad dim names std rather than the var under it.
   reduction_mask(dims, x.dim(), "std");
   if (!is_compute_dtype(x.dtype())) return to(std(widen(x), dims, correction, keepdim), x.dtype());
-  TensorBase v = var(x, dims, correction, keepdim);
-  dispatch_compute_floating(v.dtype(), "std", [&]<class T>() { map1<T, T>(v, v, [](T a) { return std::sqrt(a); }); });
-  return v;
+  return dispatch_compute_floating(x.dtype(), "std",
+                                   [&]<class T>() { return variance<T>(x, dims, correction, keepdim, /*root=*/true); });
 }
 
 // The widened values are exact, so the extremes round back exactly.

@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/functional.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>

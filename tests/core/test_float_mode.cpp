@@ -253,6 +253,10 @@ TEST_CASE("float_mode: conversions, comparisons and logical ops keep subnormals 
         CHECK((leaky_relu(x, 0.5) == x).all().item<bool>());
         CHECK(norm(x, std::numeric_limits<double>::infinity()).item<float>() == tiny);
       }
+      // float32 std of normal values whose squared deviations are subnormal:
+      // the squares and the root are taken in double, as PyTorch's Welford sums.
+      CHECK(stack({full({n}, 1e-20), full({n}, 3e-20)}, 1).std({1}).to(kFloat64).max().item<double>() ==
+            doctest::Approx(std::sqrt(2.0) * 1e-20).epsilon(1e-6));
       // Max pooling picks the window's maximum, not its first element read as -0.
       const Tensor pool_in = stack({full({n}, -2.0 * tiny), negative}, 1).reshape({1, 1, 2 * n});
       const auto [pooled, at] = max_pool1d_with_indices(pool_in, 2);

@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/gradcheck.h>
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/nn/pooling.h>

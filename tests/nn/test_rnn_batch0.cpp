@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/nn/nn.h>
 
 #include "support/reference.h"
@@ -92,7 +94,10 @@ void check_grad(const Tensor& grad, const json& want, const char* what) {
 // Every parameter's gradient, and the names are PyTorch's (none left out).
 void check_parameter_grads(tg::nn::Module& module, const json& want) {
   std::set<std::string> seen;
-  for (const auto& [name, p] : module.named_parameters()) {
+  for (const auto& named : module.named_parameters()) {
+    // Plain locals: Clang 14's CAPTURE cannot name a structured binding.
+    const std::string& name = named.first;
+    const auto& p = named.second;
     CAPTURE(name);
     REQUIRE(want.contains(name));
     CHECK(p.shape() == dims(want.at(name).at("param_shape")));
@@ -229,7 +234,9 @@ TEST_CASE("rnn batch 0: tg::grad, no_grad, eval mode, float64 and forward(x) alo
 TEST_CASE("rnn batch 0: a recorded gradient of the weights, and a backward through it, as PyTorch's") {
   const json& cases = reference().at("double_backward_cases");
   REQUIRE(cases.size() == 3);
-  for (const auto& [name, c] : cases.items()) {
+  for (const auto& item : cases.items()) {
+    const std::string name = item.key();
+    const auto& c = item.value();
     CAPTURE(name);
     tg::manual_seed(5);
     const auto module = make_layer({{"kind", c.at("kind")},
@@ -261,7 +268,9 @@ TEST_CASE("rnn batch 0: a recorded gradient of the weights, and a backward throu
 TEST_CASE("rnn batch 0: RNNCell, LSTMCell and GRUCell give PyTorch's shapes and zero weight gradients") {
   const json& cases = reference().at("cell_cases");
   REQUIRE(cases.size() == 9);
-  for (const auto& [name, c] : cases.items()) {
+  for (const auto& item : cases.items()) {
+    const std::string name = item.key();
+    const auto& c = item.value();
     CAPTURE(name);
     tg::manual_seed(4);
     const auto cell = make_cell(c);
