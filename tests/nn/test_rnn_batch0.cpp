@@ -140,6 +140,17 @@ std::unique_ptr<tg::nn::RNNCellBase> make_cell(const json& c) {
   return std::make_unique<tg::nn::RNNCell>(I, H, options);
 }
 
+// Runs f on each named case, its name captured for a failure (a plain
+// local: Clang 14's CAPTURE cannot name a structured binding).
+template <class F>
+void for_each_case(const json& cases, F f) {
+  for (const auto& item : cases.items()) {
+    const std::string name = item.key();
+    CAPTURE(name);
+    f(item.value());
+  }
+}
+
 }  // namespace
 
 TEST_CASE("rnn batch 0: every RNN, LSTM and GRU variant gives PyTorch's shapes and zero weight gradients") {
@@ -234,10 +245,7 @@ TEST_CASE("rnn batch 0: tg::grad, no_grad, eval mode, float64 and forward(x) alo
 TEST_CASE("rnn batch 0: a recorded gradient of the weights, and a backward through it, as PyTorch's") {
   const json& cases = reference().at("double_backward_cases");
   REQUIRE(cases.size() == 3);
-  for (const auto& item : cases.items()) {
-    const std::string name = item.key();
-    const auto& c = item.value();
-    CAPTURE(name);
+  for_each_case(cases, [&](const json& c) {
     tg::manual_seed(5);
     const auto module = make_layer({{"kind", c.at("kind")},
                                     {"input_size", 3},
@@ -262,16 +270,13 @@ TEST_CASE("rnn batch 0: a recorded gradient of the weights, and a backward throu
     }
     second.backward();
     check_parameter_grads(*module, c.at("grad_params"));
-  }
+  });
 }
 
 TEST_CASE("rnn batch 0: RNNCell, LSTMCell and GRUCell give PyTorch's shapes and zero weight gradients") {
   const json& cases = reference().at("cell_cases");
   REQUIRE(cases.size() == 9);
-  for (const auto& item : cases.items()) {
-    const std::string name = item.key();
-    const auto& c = item.value();
-    CAPTURE(name);
+  for_each_case(cases, [&](const json& c) {
     tg::manual_seed(4);
     const auto cell = make_cell(c);
     const Tensor x = tg::randn(dims(c.at("input")), {.requires_grad = true});
@@ -298,7 +303,7 @@ TEST_CASE("rnn batch 0: RNNCell, LSTMCell and GRUCell give PyTorch's shapes and 
     if (h0.defined()) check_grad(h0.grad(), c.at("grad_h0"), "h0 gradient");
     if (c0.defined()) check_grad(c0.grad(), c.at("grad_c0"), "c0 gradient");
     check_parameter_grads(*cell, c.at("grad_params"));
-  }
+  });
 }
 
 TEST_CASE("rnn batch 0: what PyTorch refuses stays refused, naming the module and the shapes") {

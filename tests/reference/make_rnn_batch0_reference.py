@@ -39,6 +39,19 @@ def grad_json(x):
     return {"defined": True, "shape": shape(g), "all_zero": bool((g == 0).all())}
 
 
+def with_states(case, c_n, h0, c0):
+    """Adds the final cell state's shape and the given initial states' shapes and gradients."""
+    if c_n is not None:
+        case["c_n"] = shape(c_n)
+    if h0 is not None:
+        case["h0"] = shape(h0)
+        case["grad_h0"] = grad_json(h0)
+    if c0 is not None:
+        case["c0"] = shape(c0)
+        case["grad_c0"] = grad_json(c0)
+    return case
+
+
 def layer_case(seed, kind, nonlinearity="tanh", num_layers=1, bidirectional=False, batch_first=False, bias=True,
                dropout=0.0, states=False, loss_of="all", proj_size=0):
     torch.manual_seed(seed)
@@ -72,15 +85,7 @@ def layer_case(seed, kind, nonlinearity="tanh", num_layers=1, bidirectional=Fals
     }
     if proj_size:
         case["proj_size"] = proj_size
-    if c_n is not None:
-        case["c_n"] = shape(c_n)
-    if h0 is not None:
-        case["h0"] = shape(h0)
-        case["grad_h0"] = grad_json(h0)
-    if c0 is not None:
-        case["c0"] = shape(c0)
-        case["grad_c0"] = grad_json(c0)
-    return case
+    return with_states(case, c_n, h0, c0)
 
 
 def cell_case(seed, kind, nonlinearity="tanh", bias=True, states=False):
@@ -102,15 +107,7 @@ def cell_case(seed, kind, nonlinearity="tanh", bias=True, states=False):
         "input": shape(x), "h_n": shape(h1), "grad_input": grad_json(x),
         "grad_params": {name: dict(grad_json(p), param_shape=shape(p)) for name, p in module.named_parameters()},
     }
-    if c1 is not None:
-        case["c_n"] = shape(c1)
-    if h0 is not None:
-        case["h0"] = shape(h0)
-        case["grad_h0"] = grad_json(h0)
-    if c0 is not None:
-        case["c0"] = shape(c0)
-        case["grad_c0"] = grad_json(c0)
-    return case
+    return with_states(case, c1, h0, c0)
 
 
 def refusal(f):
