@@ -122,6 +122,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Si
 ///   tg::ValueError for another padding name or "same" with a stride.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
               ConvPadding1 padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
+namespace detail {
+/// A convolution's padding name checked as PyTorch checks it, naming `who`
+/// (the op, or the module when it is built): "same" or "valid", and "same"
+/// only without a stride (`strided`: some stride above 1, `stride` as printed).
+/// @throws tg::ValueError otherwise
+void check_conv_padding_name(const char* who, const std::string& name, bool strided, const std::string& stride);
+}  // namespace detail
 /// 2-D transposed convolution, as torch.nn.functional.conv_transpose2d.
 /// The transposed convolutions (PyTorch's argument order: output_padding, then
 /// groups, then dilation): x [N, Cin, H, W] (or [Cin, H, W]), weight

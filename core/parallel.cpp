@@ -8,10 +8,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/float_mode.h>
@@ -108,7 +110,45 @@ int adaptive_team() {
   return team;
 }
 
+// A variable's value as libgomp reads it: case-insensitive, without the
+// spaces around it.
+std::string environment_word(const char* name) {
+  const char* value = std::getenv(name);
+  std::string word = value ? value : "";
+  const auto space = [](unsigned char c) { return std::isspace(c) != 0; };
+  while (!word.empty() && space(static_cast<unsigned char>(word.back()))) word.pop_back();
+  word.erase(0, std::find_if_not(word.begin(), word.end(), space) - word.begin());
+  for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return word;
+}
+
+bool read_passive_wait_policy() {
+  const std::string spin = environment_word("GOMP_SPINCOUNT");
+  const std::size_t digits = spin.find_first_not_of("0123456789");
+  const bool count =
+      !spin.empty() && digits > 0 &&
+      (digits == std::string::npos ||
+       (digits + 1 == spin.size() && std::string_view("kmgt").find(spin[digits]) != std::string_view::npos));
+  if (count) return spin.find_first_not_of('0') >= digits;  // all zeros
+  if (spin == "infinite" || spin == "infinity") return false;
+  return environment_word("OMP_WAIT_POLICY") == "passive";
+}
+
+const bool g_passive = read_passive_wait_policy();
+
 }  // namespace
+
+namespace detail {
+// Constant-initialised, so a kernel run by another file's static initialiser
+// before the line below sees the spinning default.
+std::int64_t g_parallel_threshold = kParallelThreshold;
+[[maybe_unused]] const bool g_threshold_read = [] {
+  if (g_passive) g_parallel_threshold = kPassiveParallelThreshold;
+  return true;
+}();
+}  // namespace detail
+
+bool passive_wait_policy() { return g_passive; }
 
 void set_num_threads(int n) {
   if (n < 1) throw ValueError("set_num_threads: need at least one thread, got " + std::to_string(n));
@@ -170,7 +210,9 @@ void note_team(int threads) {
 }
 
 // The OpenMP team-size setting belongs to each thread.
-BlasTeam::BlasTeam() : team_(team_size()), previous_(omp_get_max_threads()) {
+BlasTeam::BlasTeam(double macs)
+    : team_(passive_wait_policy() && macs < 16.0 * static_cast<double>(parallel_threshold()) ? 1 : team_size()),
+      previous_(omp_get_max_threads()) {
   if (previous_ != team_) omp_set_num_threads(team_);
 }
 BlasTeam::~BlasTeam() {

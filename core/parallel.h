@@ -34,12 +34,29 @@ int get_num_threads();
 bool adaptive_threads();
 
 /// Elementwise and reduction kernels go parallel only from this many elements
-/// up: waking an OpenMP team costs microseconds, more than a small op's whole
-/// work. Measured with bench/bench_parallel.cpp (a float add, wall time, 2 CPUs,
-/// OpenMP's default wait policy): 2 threads lose at 32k elements (5.2 vs
-/// 4.5 us) and win from 64k (6.6 vs 7.8 us). With OMP_WAIT_POLICY=PASSIVE a
-/// sleeping team costs ~25 us to wake and 2 threads only break even near 512k.
+/// up when OpenMP's idle threads spin (its default): waking a team costs
+/// microseconds, more than a small op's whole work. Measured with
+/// bench/bench_parallel.cpp (a float add, wall time, 2 CPUs, OpenMP's default
+/// wait policy): 2 threads lose at 32k elements (5.2 vs 4.5 us) and win from
+/// 64k (6.6 vs 7.8 us). Products, convolutions and attention go parallel from
+/// 16 times as many multiply-adds.
 inline constexpr std::int64_t kParallelThreshold = 65536;
+/// The same when OpenMP's idle threads sleep (OMP_WAIT_POLICY=PASSIVE): a
+/// sleeping team costs ~25 us to wake, and 2 threads break even near 512k
+/// elements for an add, and near 2^23 multiply-adds (16 times as many) for a
+/// product (docs/performance.md, round twenty-five).
+inline constexpr std::int64_t kPassiveParallelThreshold = 524288;
+
+namespace detail {
+extern std::int64_t g_parallel_threshold;
+}  // namespace detail
+/// Whether OpenMP's idle threads sleep at once rather than spin: GOMP_SPINCOUNT
+/// is 0, or it is not a count and OMP_WAIT_POLICY is PASSIVE, as libgomp reads
+/// them at start-up (they cannot change later).
+bool passive_wait_policy();
+/// The threshold in force: kPassiveParallelThreshold under a passive wait
+/// policy, else kParallelThreshold.
+inline std::int64_t parallel_threshold() { return detail::g_parallel_threshold; }
 
 /// True inside a parallel region (kernels then stay serial).
 bool in_parallel_region();
@@ -57,7 +74,11 @@ void note_team(int threads);
 /// product keeps its team).
 class BlasTeam {
  public:
-  BlasTeam();
+  /// For a product of `macs` multiply-adds: one thread below
+  /// 16 * parallel_threshold() under a passive wait policy (waking the
+  /// sleeping team costs more than a second thread saves there); otherwise
+  /// OpenBLAS and oneDNN decide for themselves how many of the team to use.
+  explicit BlasTeam(double macs);
   ~BlasTeam();
   BlasTeam(const BlasTeam&) = delete;
   BlasTeam& operator=(const BlasTeam&) = delete;

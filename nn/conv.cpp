@@ -25,18 +25,6 @@ void check_sizes(const char* module, std::int64_t in, std::int64_t out, std::opt
                                  module, groups, in, out));
 }
 
-// A padding name, checked when the module is built as PyTorch does (the op
-// checks it again when it runs): "same" or "valid", and "same" at stride 1.
-template <class Padding>
-void check_padding_name(const char* module, const Padding& padding, bool strided) {
-  if (!padding.named) return;
-  const std::string& name = padding.name;
-  if (name != "same" && name != "valid")
-    throw ValueError(fmt::format("{}: padding must be numbers, \"same\" or \"valid\", got \"{}\"", module, name));
-  if (name == "same" && strided)
-    throw ValueError(fmt::format("{}: padding=\"same\" is not supported for strided convolutions", module));
-}
-
 // As Linear: kaiming_uniform_ with a = sqrt(5) gives U(-1/sqrt(fan_in),
 // 1/sqrt(fan_in)), fan_in read from the weight's layout (dim 1 times the
 // kernel), which for the transposed convolutions is out_channels / groups.
@@ -79,7 +67,9 @@ Conv2d::Conv2d(std::int64_t in, std::int64_t out, Size2 kernel, Conv2dOptions op
       dilation(options.dilation),
       groups(options.groups) {
   check_sizes("Conv2d", in, out, kernel.h, kernel.w, groups);
-  check_padding_name("Conv2d", padding, stride.h != 1 || stride.w != 1);
+  // Checked when the module is built, as PyTorch does (the op checks it again when it runs).
+  if (padding.named)
+    tg::detail::check_conv_padding_name("Conv2d", padding.name, stride.h != 1 || stride.w != 1, pair(stride));
   register_parameter("weight", &Conv2d::weight, empty({out, in / groups, kernel.h, kernel.w}));
   if (options.bias) register_parameter("bias", &Conv2d::bias, empty({out}));
   reset_parameters();
@@ -105,7 +95,8 @@ Conv1d::Conv1d(std::int64_t in, std::int64_t out, std::int64_t kernel, Conv1dOpt
       dilation(options.dilation),
       groups(options.groups) {
   check_sizes("Conv1d", in, out, std::nullopt, kernel, groups);
-  check_padding_name("Conv1d", padding, stride != 1);
+  if (padding.named)
+    tg::detail::check_conv_padding_name("Conv1d", padding.name, stride != 1, fmt::format("{}", stride));
   register_parameter("weight", &Conv1d::weight, empty({out, in / groups, kernel}));
   if (options.bias) register_parameter("bias", &Conv1d::bias, empty({out}));
   reset_parameters();

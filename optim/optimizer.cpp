@@ -117,7 +117,7 @@ void ParamUpdate::commit() {
 
 void for_each_range(std::int64_t n, void (*body)(const void* context, std::int64_t begin, std::int64_t end),
                     const void* context) {
-  const int threads = n >= kParallelThreshold && !in_parallel_region() ? tg::detail::team_size() : 1;
+  const int threads = n >= parallel_threshold() && !in_parallel_region() ? tg::detail::team_size() : 1;
   if (threads <= 1) {
     if (n > 0) body(context, 0, n);
     return;

@@ -221,7 +221,7 @@ std::vector<GroupRecord> load_param_groups(const std::string& optimizer, const O
 [[noreturn]] void throw_bad_state(const std::string& optimizer, const std::string& what);
 
 /// Calls body(context, begin, end) on contiguous ranges that cover [0, n):
-/// one range on the calling thread below kParallelThreshold elements, else
+/// one range on the calling thread below parallel_threshold() elements, else
 /// one per thread of a team, each thread flushing subnormals as tapegrad's
 /// kernels do. The optimizers' updates are elementwise, so how [0, n) is cut
 /// changes no result; a large model's step then uses every core, where the

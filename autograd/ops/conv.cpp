@@ -111,16 +111,16 @@ AxisPadding named_padding(const std::string& name, std::int64_t kernel, std::int
   return {total / 2, total % 2};
 }
 
-// The name checked (and "same" refused with a stride), naming the op.
-void check_padding_name(const char* op, const std::string& name, bool strided, const std::string& stride) {
+}  // namespace
+
+void detail::check_conv_padding_name(const char* who, const std::string& name, bool strided,
+                                     const std::string& stride) {
   if (name != "same" && name != "valid")
-    throw ValueError(fmt::format("{}: padding must be numbers, \"same\" or \"valid\", got \"{}\"", op, name));
+    throw ValueError(fmt::format("{}: padding must be numbers, \"same\" or \"valid\", got \"{}\"", who, name));
   if (name == "same" && strided)
     throw ValueError(
-        fmt::format("{}: padding=\"same\" is not supported for strided convolutions (stride {})", op, stride));
+        fmt::format("{}: padding=\"same\" is not supported for strided convolutions (stride {})", who, stride));
 }
-
-}  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, ConvPadding2 padding,
               Size2 dilation, std::int64_t groups) {
@@ -128,8 +128,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
   if (x.dim() == 3) return tg::squeeze(conv2d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0);
   Size2 before = padding.size, extra_after = 0;
   if (padding.named) {
-    check_padding_name("conv2d", padding.name, stride.h != 1 || stride.w != 1,
-                       fmt::format("({}, {})", stride.h, stride.w));
+    detail::check_conv_padding_name("conv2d", padding.name, stride.h != 1 || stride.w != 1,
+                                    fmt::format("({}, {})", stride.h, stride.w));
     // A weight of another rank: conv2d_geometry's error, with no padding to compute.
     if (weight.dim() == 4) {
       const AxisPadding h = named_padding(padding.name, weight.size(2), dilation.h);
@@ -152,7 +152,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
   if (x.dim() == 2) return tg::squeeze(conv1d(tg::unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0);
   AxisPadding pad{padding.size, 0};
   if (padding.named) {
-    check_padding_name("conv1d", padding.name, stride != 1, fmt::format("{}", stride));
+    detail::check_conv_padding_name("conv1d", padding.name, stride != 1, fmt::format("{}", stride));
     pad = named_padding(padding.name, weight.size(2), dilation);
   }
   const Tensor x2 = tg::unsqueeze(x, 2), w2 = tg::unsqueeze(weight, 2);

@@ -89,7 +89,7 @@ BatchedView batched(const TensorBase& x, const Dims& batch, std::int64_t rows, s
 // worth waking them; the first exception is carried out (parallel_for).
 template <class Body>
 void for_each_task(std::int64_t tasks, double flops, Body body) {
-  const bool parallel = tasks > 1 && flops > static_cast<double>(kParallelThreshold) * 16 && !in_parallel_region() &&
+  const bool parallel = tasks > 1 && flops > static_cast<double>(parallel_threshold()) * 16 && !in_parallel_region() &&
                         get_num_threads() > 1;
   // Dynamic: causal tiles differ in length.
   parallel_for(tasks, parallel ? get_num_threads() : 1, body, Schedule::Dynamic);

@@ -104,7 +104,7 @@ void scale_rows(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc) 
 template <class T>
 void gemm_integer(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, GemmLayout la, const T* b,
                   GemmLayout lb, T beta, T* c, std::int64_t ldc) {
-  const bool parallel = m > 1 && m * n * k >= kParallelThreshold * 16 && !in_parallel_region();
+  const bool parallel = m > 1 && m * n * k >= parallel_threshold() * 16 && !in_parallel_region();
 #pragma omp parallel for if (parallel) num_threads(detail::team_size()) schedule(static)
   for (std::int64_t i = 0; i < m; ++i) {
     T* row = c + i * ldc;
@@ -168,7 +168,7 @@ void blas_gemm(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, doub
   // The calling thread only: OpenBLAS's and oneDNN's worker threads keep
   // theirs (set_flush_denormal(true) sets them too).
   FlushDenormalGuard flush;
-  const detail::BlasTeam blas_team;
+  const detail::BlasTeam blas_team(static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k));
   [[maybe_unused]] const int team = blas_team.size();
 #ifdef TAPEGRAD_HAVE_DNNL
   // float32 products of 2^20 multiply-adds or more go to oneDNN's sgemm:

@@ -101,7 +101,7 @@ GemmLayout transposed(std::int64_t ld) { return {true, ld}; }
 int image_threads(const Conv2dGeometry& g) {
   std::int64_t macs = 0;
   if (mul_overflows(g.n * g.o, g.col_rows() * g.col_cols(), &macs)) macs = std::numeric_limits<std::int64_t>::max();
-  if (g.n < 2 || macs < kParallelThreshold * 16 || in_parallel_region()) return 1;
+  if (g.n < 2 || macs < parallel_threshold() * 16 || in_parallel_region()) return 1;
   return static_cast<int>(std::min<std::int64_t>(detail::team_size(), g.n));
 }
 

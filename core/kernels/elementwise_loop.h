@@ -60,7 +60,7 @@ bool is_whole(double v);
 // at a time where the portable loops here run the library's SSE2 baseline.
 template <class Body>
 void in_flat_blocks(std::int64_t n, const Body& body) {
-  if (n < kParallelThreshold || in_parallel_region()) {
+  if (n < parallel_threshold() || in_parallel_region()) {
     FlushDenormalGuard flush;
     body(0, n);
     return;
@@ -77,7 +77,7 @@ void unary_into(const TensorBase& out, const TensorBase& x, F f) {
   // Same element count and both contiguous: the flat indices line up.
   if constexpr (!kStridedRowsOnly<O, X>) {
     const std::int64_t n = out.numel();
-    if (n < kParallelThreshold && x.numel() == n && out.is_contiguous() && x.is_contiguous()) {
+    if (n < parallel_threshold() && x.numel() == n && out.is_contiguous() && x.is_contiguous()) {
       FlushDenormalGuard flush;
       // Outputs are fresh tensors, so `o` never aliases an input.
       O* __restrict o = static_cast<O*>(out.raw_data());
@@ -96,7 +96,7 @@ template <class O, class A, class B, class F>
 void binary_into(const TensorBase& out, const TensorBase& a, const TensorBase& b, F f) {
   if constexpr (!kStridedRowsOnly<O, A, B>) {
     const std::int64_t n = out.numel();
-    if (n < kParallelThreshold && out.is_contiguous()) {
+    if (n < parallel_threshold() && out.is_contiguous()) {
       FlushDenormalGuard flush;
       O* __restrict o = static_cast<O*>(out.raw_data());
       const A* x = static_cast<const A*>(a.raw_data());

@@ -240,7 +240,7 @@ template <std::size_t N>
 void for_each_row(const LoopPlan<N>& p, RowRef<N> row) {
   if (p.numel == 0) return;
   FlushDenormalGuard flush;
-  const int threads = p.numel >= kParallelThreshold && !in_parallel_region() ? detail::team_size() : 1;
+  const int threads = p.numel >= parallel_threshold() && !in_parallel_region() ? detail::team_size() : 1;
   const std::int64_t units = p.tile_dim >= 0 ? Tiles<N>(p).count : p.numel;
   if (threads <= 1) {
     run_units(p, 0, units, row);

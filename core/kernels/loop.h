@@ -119,11 +119,11 @@ void parallel_for(std::int64_t n, int threads, const Body& body, Schedule schedu
 }
 
 // Runs body(i) for every group i (a row, a channel) in [0, count): on the
-// team when the tensor has `numel` >= kParallelThreshold elements and no
+// team when the tensor has `numel` >= parallel_threshold() elements and no
 // parallel region is running yet, else in order on this thread.
 template <class Body>
 void for_each_group(std::int64_t count, std::int64_t numel, const Body& body) {
-  const bool parallel = count > 1 && numel >= kParallelThreshold && !in_parallel_region();
+  const bool parallel = count > 1 && numel >= parallel_threshold() && !in_parallel_region();
   parallel_for(count, parallel ? detail::team_size() : 1, body);
 }
 

@@ -22,7 +22,7 @@ namespace {
 // Runs body(plane) for every plane, in parallel when there is enough work.
 template <class Body>
 void for_each_plane(const Pool2dGeometry& g, std::int64_t work_per_plane, Body body) {
-  const bool parallel = g.planes() > 1 && g.planes() * work_per_plane >= kParallelThreshold && !in_parallel_region();
+  const bool parallel = g.planes() > 1 && g.planes() * work_per_plane >= parallel_threshold() && !in_parallel_region();
   parallel_for(g.planes(), parallel ? detail::team_size() : 1, body);
 }
 

@@ -324,7 +324,7 @@ void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store st
   // the machine's load (core/parallel.h): the split of the work is fixed by
   // the shape alone, and threads only decide who computes which piece.
   const std::int64_t total = p.num_out * p.num_red;
-  if (total < kParallelThreshold) {
+  if (total < parallel_threshold()) {
     process(0, p.num_out, 0, p.num_red, nullptr);
     return;
   }
@@ -861,7 +861,7 @@ template <class F>
 void for_each_softmax_block(const SoftmaxShape& s, F f) {
   const std::int64_t blocks_per_outer = s.inner == 1 ? 1 : (s.inner + kSoftmaxBlock - 1) / kSoftmaxBlock;
   const std::int64_t units = s.outer * blocks_per_outer;
-  const bool parallel = s.outer * s.dim * s.inner >= kParallelThreshold && units > 1 && !in_parallel_region();
+  const bool parallel = s.outer * s.dim * s.inner >= parallel_threshold() && units > 1 && !in_parallel_region();
   auto run = [&](std::int64_t u) {
     const std::int64_t o = u / blocks_per_outer, b = u % blocks_per_outer;
     const std::int64_t j0 = b * kSoftmaxBlock;

@@ -128,7 +128,8 @@ TEST_CASE("core alone: parallel_for visits each index once and rethrows a body's
 }
 
 TEST_CASE("core alone: map2 over transposed and broadcast operands, on one thread and on two") {
-  // 400 x 400 = 160000 elements: above kParallelThreshold, so two threads split the rows.
+  // 400 x 400 = 160000 elements: above kParallelThreshold (the threshold under
+  // OpenMP's default wait policy, as ctest runs it), so two threads split the rows.
   const TensorBase a =
       kernel::transpose(kernel::view(kernel::arange(0, 160000, 1, {.dtype = tg::kFloat64}), {400, 400}), 0, 1);
   const TensorBase b = kernel::arange(0, 400, 1, {.dtype = tg::kFloat64});

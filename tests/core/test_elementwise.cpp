@@ -472,7 +472,7 @@ TEST_CASE("int64 arithmetic wraps instead of overflowing") {
 
 TEST_CASE("strided inputs give the results of their contiguous copies") {
   // Big enough (above the parallel threshold) to take the threaded loop too.
-  for (std::int64_t rows : {std::int64_t{6}, kParallelThreshold / 64 + 7}) {
+  for (std::int64_t rows : {std::int64_t{6}, parallel_threshold() / 64 + 7}) {
     CAPTURE(rows);
     Tensor base = iota({rows, 128}, -3000.5);
     base = div(base, 1000.0);
@@ -512,7 +512,7 @@ TEST_CASE("same-shape add, sub, mul and div give the general loop's bits, whatev
   // every other element of a wider tensor takes the strided loop.
   for (DType dt : {kFloat32, kFloat64})
     for (std::int64_t n : {std::int64_t{1}, std::int64_t{5}, std::int64_t{16}, std::int64_t{17}, std::int64_t{1000},
-                           kParallelThreshold + 9}) {
+                           parallel_threshold() + 9}) {
       CAPTURE(dtype_name(dt));
       CAPTURE(n);
       Tensor wide_a = div(sub(iota({n, 2}, 0, dt), 3.0 * static_cast<double>(n)), 7.0);

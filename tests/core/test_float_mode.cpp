@@ -82,7 +82,7 @@ bool bit_equal(const Tensor& a, const Tensor& b) {
 }
 
 // Every kernel family that runs its own loops, fed subnormal inputs or
-// producing subnormal results. Sizes from 1 to past kParallelThreshold, so
+// producing subnormal results. Sizes from 1 to past parallel_threshold(), so
 // both the serial fast paths and OpenMP's workers are covered.
 struct Case {
   const char* name;
@@ -153,7 +153,7 @@ TEST_CASE("float_mode: kernels flush subnormals by default and set_flush_denorma
   set_num_threads(2);
   for (const Case& c : kernel_cases())
     for (std::int64_t n : {std::int64_t{1}, std::int64_t{16}, std::int64_t{17}, std::int64_t{1000},
-                           std::int64_t{3 * kParallelThreshold}}) {
+                           std::int64_t{3 * parallel_threshold()}}) {
       CAPTURE(c.name);
       CAPTURE(n);
       ModeFixture::reset();
@@ -176,7 +176,7 @@ TEST_CASE("float_mode: conversions, comparisons and logical ops keep subnormals 
   const double tiny64 = 1e-310;
   for (const int threads : {1, 2}) {
     set_num_threads(threads);
-    for (const std::int64_t n : {std::int64_t{3}, std::int64_t{3 * kParallelThreshold}}) {
+    for (const std::int64_t n : {std::int64_t{3}, std::int64_t{3 * parallel_threshold()}}) {
       CAPTURE(threads);
       CAPTURE(n);
       ModeFixture::reset();
@@ -299,7 +299,7 @@ TEST_CASE("float_mode: libm's functions of subnormal inputs give the same values
     set_num_threads(threads);
     for (const DType dtype : {kFloat32, kFloat64}) {
       const double tiny = dtype == kFloat32 ? 1e-40 : 1e-310;
-      for (const std::int64_t n : {std::int64_t{3}, kParallelThreshold}) {
+      for (const std::int64_t n : {std::int64_t{3}, parallel_threshold()}) {
         // Both signs, strided views (the general loop), and 2n elements in a
         // row (split among the threads).
         const Tensor x =
@@ -437,7 +437,7 @@ TEST_CASE("float_mode: the caller's MXCSR comes back from ops and optimizer step
   ModeFixture fixture;
   set_num_threads(2);
   for (const Case& c : kernel_cases())
-    for (std::int64_t n : {std::int64_t{7}, std::int64_t{3 * kParallelThreshold}}) {
+    for (std::int64_t n : {std::int64_t{7}, std::int64_t{3 * parallel_threshold()}}) {
       CAPTURE(c.name);
       CAPTURE(n);
       check_restores([&] { (void)c.run(n); });
@@ -506,10 +506,10 @@ TEST_CASE("float_mode: optimizer steps flush subnormal state and are bit-identic
     CHECK(bit_equal(run(true, normal), run(false, normal)));
 
     // Gradients of 1e-20: g * g (1e-40) underflows. Flushed, the second
-    // moments are zero; kept, they are subnormal. Past kParallelThreshold
+    // moments are zero; kept, they are subnormal. Past parallel_threshold()
     // Adam's update runs on a team of 2, whose workers must flush too.
     set_num_threads(2);
-    for (std::int64_t n : {std::int64_t{8}, 3 * kParallelThreshold + 5}) {
+    for (std::int64_t n : {std::int64_t{8}, 3 * parallel_threshold() + 5}) {
       CAPTURE(n);
       ModeFixture::reset();  // default: kernels flush, caller's mode untouched
       Tensor p = zeros({n}).set_requires_grad();

@@ -205,7 +205,7 @@ Reference reference(const Tensor& x) {
 }  // namespace
 
 TEST_CASE("large reductions match a plain loop, serial and parallel") {
-  // Above kParallelThreshold elements, shaped to hit every loop of the
+  // Above parallel_threshold() elements, shaped to hit every loop of the
   // engine: rows (last dim, many outputs), columns (dim 0, many outputs),
   // few outputs (the reduced range split across threads), with and without
   // a strided reduced dim.

@@ -474,7 +474,7 @@ TEST_CASE("relu and its gradient give IEEE's answer on every instruction set, al
 #endif
 
 TEST_CASE("relu and its gradient: a contiguous float32 tensor as a strided one (the portable loops)") {
-  for (const std::int64_t n : {5, 300, 70000}) {  // past kParallelThreshold too
+  for (const std::int64_t n : {5, 300, 70000}) {  // past parallel_threshold() too
     CAPTURE(n);
     const auto values = arith_operands<float>(static_cast<std::size_t>(n), 5);
     const tg::Tensor x = tg::tensor(values, {n});

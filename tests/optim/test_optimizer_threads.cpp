@@ -81,7 +81,7 @@ TEST_CASE("optimizers: a large parameter's update on 2 or 3 threads gives one th
   const bool adaptive = tg::adaptive_threads();
   const int saved = tg::get_num_threads();
   // Past the threshold and not a multiple of the per-thread part or of 16.
-  const std::int64_t n = tg::kParallelThreshold + 37;
+  const std::int64_t n = tg::parallel_threshold() + 37;
   for (const auto& entry : optimizers()) {
     const std::string name = entry.first;
     const Make& make = entry.second;
