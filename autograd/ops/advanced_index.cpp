@@ -12,6 +12,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/views.h>
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/index.h>
 #include <tapegrad/core/kernels/inplace.h>
 #include <tapegrad/core/profiler.h>
@@ -332,11 +333,12 @@ void scatter_reduce_backward(Backward& bw, int d, const Tensor& idx, const Tenso
       break;
     }
     case ScatterReduce::Prod: {
-      const Tensor masked_self = tg::masked_fill(self, self.eq(0.0), 1);
+      // Zeros as the divisions below read them (a subnormal too, while kernels flush).
+      const Tensor masked_self = tg::masked_fill(self, Tensor(kernel::reads_as_zero(self)), 1);
       const Tensor masked_self_result =
           scatter_reduce_impl(masked_self, d, idx, src, reduce, include_self, "scatter_reduce_backward");
       grad_self = tg::div(tg::mul(grad, masked_self_result), masked_self);
-      const Tensor src_zero = src.eq(0.0);
+      const Tensor src_zero = kernel::reads_as_zero(src);
       const Tensor zeros_there =
           tg::gather(tg::scatter_add(zeros_like(self), d, idx, src_zero.to(self.dtype())), d, idx);
       const Tensor single_zero = tg::logical_and(src_zero, zeros_there.eq(1.0));

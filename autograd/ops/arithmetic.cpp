@@ -182,7 +182,10 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
                        //           de = dy y log(x)   (0 where x = 0 and e >= 0, the limit)
                        const Tensor x = bw.unpack(sx), e = bw.unpack(se);
                        const Tensor& dy = bw.grad();
-                       if (bw.needs(0)) bw.add(0, where(kernel::eq(e, 0.0), 0.0, mul(dy, mul(e, pow(x, sub(e, 1.0))))));
+                       // e = 0 as mul reads e: a subnormal e is 0 there, and
+                       // pow(x, e - 1) may be inf (0 * inf).
+                       if (bw.needs(0))
+                         bw.add(0, where(kernel::reads_as_zero(e), 0.0, mul(dy, mul(e, pow(x, sub(e, 1.0))))));
                        if (bw.needs(1)) {
                          const Tensor at_zero = kernel::logical_and(kernel::eq(x, 0.0), kernel::ge(e, 0.0));
                          bw.add(1, where(at_zero, 0.0, mul(mul(dy, bw.unpack(sy)), log(x))));

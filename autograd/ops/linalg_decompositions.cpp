@@ -14,6 +14,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/linalg.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/lapack.h>
 #include <tapegrad/core/profiler.h>
 
@@ -207,8 +208,10 @@ Tensor det(const Tensor& A) {
       // as PyTorch does there, or its polynomial when this backward is
       // differentiated itself.
       const Tensor A = bw.unpack(sa), y = bw.unpack(sy);
+      // A det the product det A^-T reads as 0 (a subnormal one too, while
+      // kernels flush: else 0 * inf).
       bool singular = false;
-      for (const double d : y.to_vector<double>()) singular = singular || d == 0;
+      for (const bool zero : Tensor(kernel::reads_as_zero(y)).to_vector<bool>()) singular = singular || zero;
       const auto first_order = [&] {
         return singular ? cofactor_by_svd(A) : mul(per_matrix(y), mT(inv_impl("linalg::det", A)));
       };

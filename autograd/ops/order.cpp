@@ -14,6 +14,7 @@
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/views.h>
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/index.h>
 #include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/kernels/shape.h>
@@ -103,8 +104,8 @@ auto as_1d_if_scalar(const Tensor& x, std::int64_t dim, const char* op, F f) {
 Tensor cumprod_backward_zeros(const Tensor& dy, const Tensor& x, int d) {
   Tensor is_zero, count;
   {
-    NoGradGuard masks;  // piecewise constant: no gradient
-    is_zero = x == 0.0;
+    NoGradGuard masks;                   // piecewise constant: no gradient
+    is_zero = kernel::reads_as_zero(x);  // as the divisions below read x
     count = tg::cumsum(kernel::to(is_zero, kInt64), d);
   }
   const Tensor c1 = count == 1.0, c2 = count == 2.0;
@@ -464,7 +465,9 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
       bool has_zero = false;
       {
         NoGradGuard data;
-        has_zero = Tensor(kernel::sum(kernel::to(x == 0.0, kInt64), {}, false)).item<std::int64_t>() > 0;
+        // As the division by x reads it: a subnormal is a zero while kernels flush.
+        has_zero =
+            Tensor(kernel::sum(kernel::to(kernel::reads_as_zero(x), kInt64), {}, false)).item<std::int64_t>() > 0;
       }
       if (!has_zero) {
         // Without zeros: dx_k = (sum_{j >= k} dy_j y_j) / x_k.

@@ -9,6 +9,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/kernels/copy.h>
+#include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/profiler.h>
 
@@ -133,7 +134,9 @@ Tensor prod_over(const Tensor& x, Dims dims, bool keepdim) {
       const Tensor x = bw.unpack(sx);
       const Dims& shape = bw.input_shape(0);
       const Dims dims = dims_of(mask, x.dim());
-      const Tensor zero = x == 0.0;
+      // Zeros as the arithmetic below reads them (a subnormal too, while
+      // kernels flush): else p1 / x_i divides 0 by a subnormal read as 0.
+      const Tensor zero = kernel::reads_as_zero(x);
       const Tensor count = kernel::sum(zero, dims, /*keepdim=*/true);
       if (is_grad_enabled()) {  // create_graph: derivatives of every order must hold
         bool three_zeros = false;

@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <optional>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -158,6 +160,29 @@ TensorBase isfinite(const TensorBase& x) {
   }
   dispatch_floating(x.dtype(), "isfinite",
                     [&]<class T>() { unary_into<bool, T>(out, x, [](T v) { return std::isfinite(v); }); });
+  return out;
+}
+
+TensorBase reads_as_zero(const TensorBase& x) {
+  if (!is_floating(x.dtype())) return eq(x, 0.0);
+  // Whether arithmetic on this thread reads a subnormal as zero: DAZ under
+  // the kernels' flush guard (the workers of a parallel loop share the mode).
+  bool daz = false;
+#if defined(__SSE__)
+  {
+    const FlushDenormalGuard flush;
+    daz = (_mm_getcsr() & 0x0040u) != 0;
+  }
+#endif
+  TensorBase out = make_tensor(x.shape(), kBool);
+  dispatch_floating(x.dtype(), "reads_as_zero", [&]<class T>() {
+    // 16-bit floats compute in float32, where a float16 subnormal is normal.
+    using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+    unary_into<bool, T>(out, x, [daz](T v) {
+      const C c = static_cast<C>(v);
+      return c == C(0) || (daz && std::abs(c) < std::numeric_limits<C>::min());
+    });
+  });
   return out;
 }
 

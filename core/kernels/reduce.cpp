@@ -1027,6 +1027,9 @@ TensorBase log_softmax_backward(const TensorBase& y, const TensorBase& dy, std::
 
 TensorBase tie_weights(const TensorBase& x, const TensorBase& y, DimMask mask) {
   if (is_reduced_float(x.dtype())) return to(tie_weights(to(x, kFloat32), to(y, kFloat32), mask), x.dtype());
+  // Which elements equal the extreme is a selection: subnormals compare as
+  // IEEE says (amax kept them), so 1e-39 and 2e-39 are no tie.
+  const KeepDenormalsGuard exact;
   return dispatch_compute_floating(x.dtype(), "tie_weights", [&]<class T>() {
     TensorBase hit = make_tensor(x.shape(), x.dtype());
     map2<T, T, T>(hit, x, y, [](T a, T b) { return a == b || (a != a && b != b) ? T(1) : T(0); });
