@@ -3,17 +3,19 @@
 #include <fcntl.h>
 #include <omp.h>
 #include <pthread.h>
+#include <strings.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
-#include <string_view>
 
 #include <tapegrad/core/error.h>
 #include <tapegrad/core/float_mode.h>
@@ -122,15 +124,41 @@ std::string environment_word(const char* name) {
   return word;
 }
 
+// GOMP_SPINCOUNT as libgomp's env.c parses it: spaces, then "infinite" or
+// "infinity" (never sleeps), or an unsigned count (strtoull: a sign is
+// taken, "-5" wraps) with an optional k, m, g or t after spaces; anything
+// else is invalid, and libgomp then takes the wait policy's count.
+std::optional<std::uint64_t> spin_count_setting() {
+  const char* env = std::getenv("GOMP_SPINCOUNT");
+  if (!env) return std::nullopt;
+  const auto skip_spaces = [](const char* p) {
+    while (std::isspace(static_cast<unsigned char>(*p))) ++p;
+    return p;
+  };
+  env = skip_spaces(env);
+  if (*env == '\0') return std::nullopt;
+  if (strncasecmp(env, "infinite", 8) == 0 || strncasecmp(env, "infinity", 8) == 0) {
+    if (*skip_spaces(env + 8) != '\0') return std::nullopt;
+    return ~std::uint64_t{0};
+  }
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(env, &end, 10);
+  if (errno != 0 || end == env) return std::nullopt;
+  const char* tail = skip_spaces(end);
+  if (*tail != '\0') {
+    // A suffix multiplies (saturating): only whether the count is 0 matters here.
+    if (!std::strchr("kmgt", std::tolower(static_cast<unsigned char>(*tail)))) return std::nullopt;
+    if (*skip_spaces(tail + 1) != '\0') return std::nullopt;
+  }
+  return value;
+}
+
+// Whether libgomp's idle threads sleep at once: its spin count is
+// GOMP_SPINCOUNT when valid, else 0 under OMP_WAIT_POLICY=PASSIVE (some
+// spinning under ACTIVE or no policy).
 bool read_passive_wait_policy() {
-  const std::string spin = environment_word("GOMP_SPINCOUNT");
-  const std::size_t digits = spin.find_first_not_of("0123456789");
-  const bool count =
-      !spin.empty() && digits > 0 &&
-      (digits == std::string::npos ||
-       (digits + 1 == spin.size() && std::string_view("kmgt").find(spin[digits]) != std::string_view::npos));
-  if (count) return spin.find_first_not_of('0') >= digits;  // all zeros
-  if (spin == "infinite" || spin == "infinity") return false;
+  if (const auto spin = spin_count_setting()) return *spin == 0;
   return environment_word("OMP_WAIT_POLICY") == "passive";
 }
 
@@ -141,9 +169,9 @@ const bool g_passive = read_passive_wait_policy();
 namespace detail {
 // Constant-initialised, so a kernel run by another file's static initialiser
 // before the line below sees the spinning default.
-std::int64_t g_parallel_threshold = kParallelThreshold;
+std::atomic<std::int64_t> g_parallel_threshold{kParallelThreshold};
 [[maybe_unused]] const bool g_threshold_read = [] {
-  if (g_passive) g_parallel_threshold = kPassiveParallelThreshold;
+  if (g_passive) g_parallel_threshold.store(kPassiveParallelThreshold, std::memory_order_relaxed);
   return true;
 }();
 }  // namespace detail

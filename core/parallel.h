@@ -14,6 +14,7 @@
 /// /proc/loadavg, read at most every 20 ms), one when the machine is full. A
 /// single-thread team never waits at a barrier. docs/performance.md has the
 /// measurements.
+#include <atomic>
 #include <cstdint>
 
 namespace tg {
@@ -44,11 +45,15 @@ inline constexpr std::int64_t kParallelThreshold = 65536;
 /// The same when OpenMP's idle threads sleep (OMP_WAIT_POLICY=PASSIVE): a
 /// sleeping team costs ~25 us to wake, and 2 threads break even near 512k
 /// elements for an add, and near 2^23 multiply-adds (16 times as many) for a
-/// product (docs/performance.md, round twenty-five).
+/// product (docs/performance.md, round twenty-five). A kernel's bits do not
+/// depend on which threshold is in force: it only decides how many threads
+/// compute pieces whose split the shape fixes (BLAS's own split aside, which
+/// follows its thread count: see "Reproducible results" there).
 inline constexpr std::int64_t kPassiveParallelThreshold = 524288;
 
 namespace detail {
-extern std::int64_t g_parallel_threshold;
+/// Set once while the library loads (the spinning default before that).
+extern std::atomic<std::int64_t> g_parallel_threshold;
 }  // namespace detail
 /// Whether OpenMP's idle threads sleep at once rather than spin: GOMP_SPINCOUNT
 /// is 0, or it is not a count and OMP_WAIT_POLICY is PASSIVE, as libgomp reads
@@ -56,7 +61,7 @@ extern std::int64_t g_parallel_threshold;
 bool passive_wait_policy();
 /// The threshold in force: kPassiveParallelThreshold under a passive wait
 /// policy, else kParallelThreshold.
-inline std::int64_t parallel_threshold() { return detail::g_parallel_threshold; }
+inline std::int64_t parallel_threshold() { return detail::g_parallel_threshold.load(std::memory_order_relaxed); }
 
 /// True inside a parallel region (kernels then stay serial).
 bool in_parallel_region();

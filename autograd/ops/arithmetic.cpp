@@ -2,6 +2,7 @@
 // pow, addcmul, addcdiv, and their operators. Kernels and dtype rules: core/kernels/elementwise.h.
 // Broadcast inputs get their gradients summed back by Backward::add.
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -159,9 +160,15 @@ Tensor pow(const Tensor& x, double exponent) {
   Tensor y = kernel::pow(x, exponent);
   if (autograd::needs_grad(x))
     autograd::record("pow", {&x}, {&y}, [sx = SavedTensor(x, false), exponent](Backward& bw) {
-      // y = x^p;  dx = dy p x^(p-1)  (0 for p = 0, even at x = 0)
+      // y = x^p;  dx = dy p x^(p-1)  (0 for p = 0, even at x = 0; p as the
+      // product below reads it in x's dtype: a subnormal p is 0 while kernels flush)
       const Tensor& dy = bw.grad();
-      if (exponent == 0) return bw.add(0, zeros_like(dy));
+      const auto tiny_reads_as_zero = [&] {
+        if (!(std::abs(exponent) < std::numeric_limits<float>::min())) return false;
+        const Tensor p = scalar_tensor(exponent, dy.dtype() == kFloat64 ? kFloat64 : kFloat32);
+        return Tensor(kernel::reads_as_zero(p)).item<bool>();
+      };
+      if (exponent == 0 || tiny_reads_as_zero()) return bw.add(0, zeros_like(dy));
       if (exponent == 1) return bw.add(0, dy);
       const Tensor x = bw.unpack(sx);
       bw.add(0, mul(dy, exponent == 2 ? mul(x, 2.0) : mul(pow(x, exponent - 1), exponent)));

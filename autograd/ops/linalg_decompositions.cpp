@@ -208,8 +208,9 @@ Tensor det(const Tensor& A) {
       // as PyTorch does there, or its polynomial when this backward is
       // differentiated itself.
       const Tensor A = bw.unpack(sa), y = bw.unpack(sy);
-      // A det the product det A^-T reads as 0 (a subnormal one too, while
-      // kernels flush: else 0 * inf).
+      // "Exactly 0" as the product det A^-T reads det: a subnormal det too
+      // while kernels flush (that product would be 0 * inf, or a cofactor
+      // of 0 where A^-T is finite).
       bool singular = false;
       for (const bool zero : Tensor(kernel::reads_as_zero(y)).to_vector<bool>()) singular = singular || zero;
       const auto first_order = [&] {
@@ -480,7 +481,9 @@ Tensor pinv_for(const char* caller, const Tensor& A, double rtol) {
       P = zeros(with_matrix(batch_dims(A), n, m), {.dtype = A.dtype()});
     } else {
       const Tensor cutoff = mul(narrow(S, -1, 0, 1), rtol);
-      const Tensor keep = gt(S, cutoff);
+      // A singular value the reciprocal reads as 0 (a subnormal one while
+      // kernels flush; LAPACK returns it as it is) is dropped too.
+      const Tensor keep = logical_and(gt(S, cutoff), logical_not(Tensor(kernel::reads_as_zero(S))));
       const Tensor s_inv = where(keep, reciprocal(where(keep, S, 1.0)), 0.0);
       P = matmul(mul(mT(Vh), unsqueeze(s_inv, -2)), mT(U));
     }

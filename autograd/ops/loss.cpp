@@ -31,6 +31,7 @@
 
 #include <tapegrad/autograd/function.h>
 #include <tapegrad/autograd/ops.h>
+#include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/loss.h>
 #include <tapegrad/core/profiler.h>
 
@@ -253,7 +254,11 @@ std::pair<Tensor, Tensor> binary_cross_entropy_grad(const Tensor& dy, const Tens
             accumulate(d_dy, tg::mul(Gt, tg::sub(tg::clamp(log_1mx, -100, std::nullopt),
                                                  tg::clamp(log_x, -100, std::nullopt))));
             const Tensor dl1 = tg::where(log_1mx.ge(-100.0), tg::neg(tg::rdiv(tg::rsub(x, 1), 1)), 0.0);
-            const Tensor dl0 = tg::where(log_x.ge(-100.0), tg::rdiv(x, 1), 0.0);
+            // log keeps a subnormal x, the reciprocal reads it as 0 while
+            // kernels flush: 0 there, as for log_x < -100.
+            const Tensor dl0 =
+                tg::where(tg::logical_and(log_x.ge(-100.0), tg::logical_not(Tensor(kernel::reads_as_zero(x)))),
+                          tg::rdiv(x, 1), 0.0);
             accumulate(d_x, tg::mul(tg::mul(Gt, dy), tg::sub(dl1, dl0)));
           }
           if (bw.needs(0) && d_dy.defined()) bw.add(0, d_dy);

@@ -193,7 +193,8 @@ Tensor norm_backward(const Tensor& dy, const Tensor& x, const Tensor& y, double 
   // y = (sum |x|^p)^(1/p);  dx = dy * sign(x) * |x|^(p-1) / y^(p-1)
   Tensor scaled = tg::mul(tg::sign(x), tg::pow(tg::abs(x), p - 1));
   // For p < 1, |x|^(p-1) is infinite at 0; PyTorch takes 0 there.
-  if (p < 1) scaled = tg::where(x == 0.0, 0.0, scaled);
+  // (Zero as the forward's sum read it: a subnormal too while kernels flush.)
+  if (p < 1) scaled = tg::where(Tensor(kernel::reads_as_zero(x)), 0.0, scaled);
   const Tensor inv = tg::where(y_is_zero, 0.0, tg::pow(tg::where(y_is_zero, 1.0, y), 1 - p));
   return tg::mul(tg::mul(dy, scaled), inv);
 }

@@ -91,11 +91,11 @@ TensorBase logical_or(const TensorBase& a, const TensorBase& b);
 TensorBase logical_not(const TensorBase& a);
 TensorBase isnan(const TensorBase& x);
 TensorBase isfinite(const TensorBase& x);
-// x == 0 as the kernels' arithmetic reads x: while they flush subnormals
-// (core/float_mode.h) a subnormal reads as zero too; with flushing off only
-// +-0 does. For a backward formula that guards its arithmetic with a test for
-// zero (x / x_i where x_i != 0): eq keeps subnormals, as a comparison, so a
-// guard by eq(x, 0) let 1e-39 through to a division that read it as 0 (0/0).
+// x == 0 as the kernels' arithmetic on this thread reads x: a subnormal too
+// where it runs with denormals-are-zero (tapegrad's flushing, on by default,
+// or the caller's own mode), else only +-0. eq keeps subnormals, as a
+// comparison: guard arithmetic with this instead (x / x_i where x_i != 0),
+// so that the test and the division read x_i alike.
 TensorBase reads_as_zero(const TensorBase& x);
 // |a - b| <= atol + rtol * |b| everywhere (a and b broadcast); NaN is never close.
 bool allclose(const TensorBase& a, const TensorBase& b, double rtol = 1e-5, double atol = 1e-8);

@@ -321,14 +321,15 @@ void run_reduce(const TensorBase& x, const ReducePlan& p, const Op& op, Store st
   };
 
   // The bits of a result must not depend on the team size, which follows
-  // the machine's load (core/parallel.h): the split of the work is fixed by
-  // the shape alone, and threads only decide who computes which piece.
+  // the machine's load (core/parallel.h), nor on OpenMP's wait policy: the
+  // split of the work is fixed by the shape alone (and the constant
+  // threshold), and threads only decide who computes which piece.
   const std::int64_t total = p.num_out * p.num_red;
-  if (total < parallel_threshold()) {
+  if (total < kParallelThreshold) {
     process(0, p.num_out, 0, p.num_red, nullptr);
     return;
   }
-  const int threads = in_parallel_region() ? 1 : detail::team_size();
+  const int threads = total < parallel_threshold() || in_parallel_region() ? 1 : detail::team_size();
   // Columns (a bias gradient: [N, C] summed over N) with rows to spare: the
   // rows in blocks, each over whole rows, so the inner loop runs along C.
   // Split by outputs instead, each block strode down all N rows for a few

@@ -17,8 +17,12 @@
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <tapegrad/autograd/engine.h>
+#include <tapegrad/autograd/linalg.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/float_mode.h>
+#include <tapegrad/core/kernels/elementwise.h>
+#include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/parallel.h>
 #include <tapegrad/nn/functional.h>
 #include <tapegrad/optim/optim.h>
@@ -560,6 +564,87 @@ TEST_CASE("float_mode: set_flush_denormal reaches every OpenMP thread, also ones
   set_flush_denormal(true);
   set_num_threads(3);  // brings a thread that did not exist at the call
   CHECK(team_modes() == std::vector<unsigned>{kFtzDaz, kFtzDaz, kFtzDaz});
+}
+
+TEST_CASE("float_mode: reads_as_zero reads a value as the kernels' arithmetic does") {
+  ModeFixture fixture;
+  const auto zeros = [](const Tensor& t) { return Tensor(kernel::reads_as_zero(t)).to_vector<bool>(); };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor f32 = tensor({0.0, -0.0, 1e-39, -1e-39, 1.0, nan}, {6}, kFloat32);
+  const Tensor f64 = tensor({0.0, 1e-310, 1e-300}, {3}, kFloat64);
+  const Tensor bf16 = tensor({1e-39, 1.0}, {2}, kBFloat16);  // a float32 subnormal once widened
+  const Tensor f16 = tensor({1e-6, 0.0}, {2}, kFloat16);     // subnormal in float16, normal in float32
+  // Default: kernels flush, so subnormals read as zero.
+  CHECK(zeros(f32) == std::vector<bool>{true, true, true, true, false, false});
+  CHECK(zeros(f64) == std::vector<bool>{true, true, false});
+  CHECK(zeros(bf16) == std::vector<bool>{true, false});
+  CHECK(zeros(f16) == std::vector<bool>{false, true});
+  CHECK(zeros(tensor({0.0, 1.0}, {2}, kInt64)) == std::vector<bool>{true, false});
+  CHECK(zeros(tensor({false, true}, {2})) == std::vector<bool>{true, false});
+  // IEEE: only +-0.
+  set_flush_denormal(false);
+  CHECK(zeros(f32) == std::vector<bool>{true, true, false, false, false, false});
+  CHECK(zeros(f64) == std::vector<bool>{true, false, false});
+  CHECK(zeros(bf16) == std::vector<bool>{false, false});
+  // Flushing everywhere: subnormals read as zero again.
+  set_flush_denormal(true);
+  CHECK(zeros(f32) == std::vector<bool>{true, true, true, true, false, false});
+}
+
+// Gradients whose formulas test for zero (or for ties) before dividing or
+// multiplying: a subnormal reads the same in the test as in the arithmetic,
+// so the default mode gives the gradient of the inputs read as zero (never
+// 0/0 or 0 * inf), and IEEE mode the exact one.
+TEST_CASE("float_mode: gradients meet subnormals without NaN, and ties are IEEE's") {
+  ModeFixture fixture;
+  const auto grad_of = [](const Tensor& x, const std::function<Tensor(const Tensor&)>& f) {
+    const Tensor leaf = x.detach().set_requires_grad();
+    const Tensor y = f(leaf);
+    return grad({y.sum()}, {leaf})[0].to(kFloat64).to_vector<double>();
+  };
+  const Tensor x = tensor({1e-39, 2.0}, {2}, kFloat32);
+  const auto prod_all = [](const Tensor& t) { return prod(t, 0); };
+  CHECK(grad_of(x, prod_all) == std::vector<double>{2.0, 0.0});
+  CHECK(grad_of(tensor({2.0, 1e-39}, {2}, kFloat32), [](const Tensor& t) { return cumprod(t, 0); }) ==
+        std::vector<double>{1.0, 2.0});
+  const Tensor tiny = tensor({1e-39, 2e-39}, {2}, kFloat32);
+  CHECK(grad_of(tiny, [](const Tensor& t) { return amax(t, {0}); }) == std::vector<double>{0.0, 1.0});
+  CHECK(grad_of(tiny, [](const Tensor& t) { return linalg::vector_norm(t, INFINITY); }) ==
+        std::vector<double>{0.0, 1.0});
+  const auto finite = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double e) { return std::isfinite(e); });
+  };
+  // Exponent 3e-40: 0 as the product reads it, and x^(e - 1) = inf.
+  CHECK(grad_of(tensor({1e-39}, {1}, kFloat32),
+                [](const Tensor& t) { return pow(t, tensor({3e-40}, {1}, kFloat32)); }) == std::vector<double>{0.0});
+  CHECK(grad_of(tensor({0.0, 0.5}, {2}, kFloat32), [](const Tensor& t) { return pow(t, 1e-40); }) ==
+        std::vector<double>{0.0, 0.0});
+  CHECK(finite(
+      grad_of(tensor({1e-39, 1.0}, {2}, kFloat32), [](const Tensor& t) { return linalg::vector_norm(t, 0.01); })));
+  CHECK(finite(
+      grad_of(tensor({1.1, 0.4, 1e-310, 1e-310}, {2, 2}, kFloat64), [](const Tensor& t) { return linalg::det(t); })));
+  CHECK(finite(linalg::pinv(tensor({2e-38, 0.0, 0.0, 1e-38}, {2, 2}, kFloat32)).to(kFloat64).to_vector<double>()));
+  // IEEE mode: the exact gradients.
+  set_flush_denormal(false);
+  CHECK(grad_of(x, prod_all) == std::vector<double>{2.0, static_cast<double>(1e-39f)});
+  CHECK(grad_of(tiny, [](const Tensor& t) { return amax(t, {0}); }) == std::vector<double>{0.0, 1.0});
+}
+
+// A reduction's split is fixed by its shape, not by the threshold in force
+// (which a passive OpenMP wait policy raises): the same bits either way.
+TEST_CASE("float_mode: a reduction's bits do not depend on the parallel threshold") {
+  ModeFixture fixture;
+  const Tensor x = randn({100003}, {.dtype = kFloat64});
+  const std::int64_t saved = detail::g_parallel_threshold.load();
+  std::vector<double> sums;
+  for (const std::int64_t threshold : {kParallelThreshold, kPassiveParallelThreshold})
+    for (const int threads : {1, 2}) {
+      detail::g_parallel_threshold.store(threshold);
+      set_num_threads(threads);
+      sums.push_back(Tensor(kernel::sum(x, {}, false)).item<double>());
+    }
+  detail::g_parallel_threshold.store(saved);
+  for (const double s : sums) CHECK(std::memcmp(&s, &sums[0], sizeof s) == 0);
 }
 
 #endif  // __SSE__

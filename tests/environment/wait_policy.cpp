@@ -6,7 +6,12 @@
 // count, is the spin count whatever the policy; else PASSIVE means 0).
 #include <doctest/doctest.h>
 
+#include <omp.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include <tapegrad/core/parallel.h>
@@ -27,6 +32,36 @@ TEST_CASE("the wait policy sets the parallel threshold") {
   CAPTURE(std::string(spin ? spin : "(unset)"));
   CHECK(tg::passive_wait_policy() == passive);
   CHECK(tg::parallel_threshold() == (passive ? tg::kPassiveParallelThreshold : tg::kParallelThreshold));
+}
+
+// libgomp's own spin count, as omp_display_env prints it to stderr
+// ("  GOMP_SPINCOUNT = '300000'"), if it printed one.
+std::optional<unsigned long long> libgomp_spin_count() {
+  std::fflush(stderr);
+  std::FILE* capture = std::tmpfile();
+  REQUIRE(capture != nullptr);
+  const int saved = dup(2);
+  REQUIRE(saved >= 0);
+  REQUIRE(dup2(fileno(capture), 2) >= 0);
+  omp_display_env(1);
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::rewind(capture);
+  std::string text;
+  for (int c; (c = std::fgetc(capture)) != EOF;) text += static_cast<char>(c);
+  std::fclose(capture);
+  const std::string key = "GOMP_SPINCOUNT = '";
+  const std::size_t at = text.find(key);
+  if (at == std::string::npos) return std::nullopt;
+  return std::stoull(text.substr(at + key.size()));
+}
+
+TEST_CASE("the wait policy tapegrad reads is libgomp's own") {
+  const std::optional<unsigned long long> spin = libgomp_spin_count();
+  REQUIRE(spin.has_value());
+  CAPTURE(*spin);
+  CHECK(tg::passive_wait_policy() == (*spin == 0));
 }
 
 TEST_CASE("under a passive policy, products too small to repay waking a thread run on one") {
