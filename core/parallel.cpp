@@ -112,6 +112,12 @@ int adaptive_team() {
   return team;
 }
 
+#if defined(KMP_VERSION_MAJOR)
+// LLVM's libomp (the Clang of the sanitizer builds): it ignores
+// GOMP_SPINCOUNT, and its idle threads sleep at once when the block time is
+// 0, which OMP_WAIT_POLICY=PASSIVE or KMP_BLOCKTIME=0 sets.
+bool read_passive_wait_policy() { return kmp_get_blocktime() == 0; }
+#else
 // A variable's value as libgomp reads it: case-insensitive, without the
 // spaces around it.
 std::string environment_word(const char* name) {
@@ -161,6 +167,8 @@ bool read_passive_wait_policy() {
   if (const auto spin = spin_count_setting()) return *spin == 0;
   return environment_word("OMP_WAIT_POLICY") == "passive";
 }
+
+#endif
 
 const bool g_passive = read_passive_wait_policy();
 

@@ -55,9 +55,11 @@ namespace detail {
 /// Set once while the library loads (the spinning default before that).
 extern std::atomic<std::int64_t> g_parallel_threshold;
 }  // namespace detail
-/// Whether OpenMP's idle threads sleep at once rather than spin: GOMP_SPINCOUNT
-/// is 0, or it is not a count and OMP_WAIT_POLICY is PASSIVE, as libgomp reads
-/// them at start-up (they cannot change later).
+/// Whether OpenMP's idle threads sleep at once rather than spin, read once at
+/// load time as the runtime reads its variables at start-up: with GCC's
+/// libgomp, GOMP_SPINCOUNT is 0, or it is not a count and OMP_WAIT_POLICY is
+/// PASSIVE; with LLVM's libomp, its block time is 0 (OMP_WAIT_POLICY=PASSIVE
+/// or KMP_BLOCKTIME=0).
 bool passive_wait_policy();
 /// The threshold in force: kPassiveParallelThreshold under a passive wait
 /// policy, else kParallelThreshold.

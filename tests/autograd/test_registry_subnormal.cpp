@@ -50,6 +50,8 @@
 #include <tapegrad/core/tensor.h>
 #include <tapegrad/testing/op_registry.h>
 
+#include "support/registry_runs.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -77,6 +79,7 @@ using tg::DType;
 using tg::Tensor;
 using tg::testing::Domain;
 using tg::testing::OpInfo;
+using namespace tg_test::registry_runs;
 
 namespace {
 
@@ -172,46 +175,6 @@ struct ModeRestore {
 
 // ---- elements as bits ---------------------------------------------------------
 
-// A tensor's elements in row-major order, each as the bits it stores, read
-// straight from memory: no kernel, so no float mode, touches them.
-struct Values {
-  bool defined = false;
-  DType dtype = tg::kFloat32;
-  tg::Dims shape;
-  std::vector<std::uint64_t> bits;
-};
-
-Values read(const Tensor& t) {
-  Values v;
-  if (!t.defined()) return v;
-  v.defined = true;
-  v.dtype = t.dtype();
-  v.shape = t.shape();
-  v.bits.resize(static_cast<std::size_t>(t.numel()));
-  const std::size_t size = t.element_size();
-  const char* base = static_cast<const char*>(t.raw_data());
-  // Into the low bytes of a word (x86 is little-endian).
-  if (t.is_contiguous()) {
-    for (std::size_t i = 0; i < v.bits.size(); ++i) std::memcpy(&v.bits[i], base + i * size, size);
-    return v;
-  }
-  const tg::IntArrayRef sizes = t.sizes(), strides = t.strides();
-  const int nd = t.dim();
-  std::vector<std::int64_t> index(static_cast<std::size_t>(nd), 0);
-  for (std::size_t i = 0; i < v.bits.size(); ++i) {
-    std::int64_t offset = 0;
-    for (int d = 0; d < nd; ++d) offset += index[d] * strides[d];
-    std::memcpy(&v.bits[i], base + offset * static_cast<std::int64_t>(size), size);
-    for (int d = nd - 1; d >= 0; --d) {
-      if (++index[d] < sizes[d]) break;
-      index[d] = 0;
-    }
-  }
-  return v;
-}
-
-bool is_float(DType d) { return d == tg::kFloat32 || d == tg::kFloat64; }
-
 std::uint64_t sign_bit(DType d) { return d == tg::kFloat32 ? 0x80000000ull : 0x8000000000000000ull; }
 std::uint64_t exponent_bits(DType d) { return d == tg::kFloat32 ? 0x7F800000ull : 0x7FF0000000000000ull; }
 std::uint64_t magnitude(std::uint64_t b, DType d) { return b & (sign_bit(d) - 1); }
@@ -289,18 +252,6 @@ std::string show_all(const Values& v, std::size_t limit = 24) {
   for (std::size_t i = 0; i < v.bits.size() && i < limit; ++i) s += (i ? ", " : "") + show(v.bits[i], v.dtype);
   if (v.bits.size() > limit) s += ", ...";
   return s + "}";
-}
-
-std::string index_str(std::size_t i, const tg::Dims& shape) {
-  std::vector<std::int64_t> index(shape.size(), 0);
-  auto rest = static_cast<std::int64_t>(i);
-  for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
-    index[d] = rest % shape[d];
-    rest /= shape[d];
-  }
-  std::string s = "[";
-  for (std::size_t d = 0; d < index.size(); ++d) s += (d ? ", " : "") + std::to_string(index[d]);
-  return s + "]";
 }
 
 // A tensor of `dtype` (float32 or float64) and `shape` holding exactly these bits.
@@ -440,26 +391,7 @@ std::vector<Tensor> daz_tensors(const std::vector<Tensor>& ts) {
 
 // ---- running the entry --------------------------------------------------------
 
-struct Result {
-  bool threw = false;
-  std::string error;
-  std::vector<Values> outs;  // forward: the outputs; backward: one gradient per floating input
-};
-
 constexpr std::uint64_t kGlobalSeed = 1234;  // for the entries that draw from the default generator
-
-// Copies of the inputs, made in IEEE mode (an in-place entry writes into its
-// first), leaves that require grad where `grad` asks and the input is floating.
-std::vector<Tensor> fresh(const std::vector<Tensor>& inputs, bool grad) {
-  tg::NoGradGuard no_grad;
-  std::vector<Tensor> out;
-  for (const auto& t : inputs) {
-    Tensor c = t.clone().detach();
-    if (grad && is_float(c.dtype())) c.set_requires_grad(true);
-    out.push_back(c);
-  }
-  return out;
-}
 
 // body() in `mode` with the global generator reseeded (random ops draw
 // alike in every mode), an exception recorded in r, and IEEE mode after.
