@@ -211,8 +211,7 @@ Tensor det(const Tensor& A) {
       // "Exactly 0" as the product det A^-T reads det: a subnormal det too
       // while kernels flush (that product would be 0 * inf, or a cofactor
       // of 0 where A^-T is finite).
-      bool singular = false;
-      for (const bool zero : Tensor(kernel::reads_as_zero(y)).to_vector<bool>()) singular = singular || zero;
+      const bool singular = Tensor(kernel::reads_as_zero(y)).any().item<bool>();
       const auto first_order = [&] {
         return singular ? cofactor_by_svd(A) : mul(per_matrix(y), mT(inv_impl("linalg::det", A)));
       };

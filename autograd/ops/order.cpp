@@ -466,8 +466,7 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
       {
         NoGradGuard data;
         // As the division by x reads it: a subnormal is a zero while kernels flush.
-        has_zero =
-            Tensor(kernel::sum(kernel::to(kernel::reads_as_zero(x), kInt64), {}, false)).item<std::int64_t>() > 0;
+        has_zero = Tensor(kernel::reads_as_zero(x)).any().item<bool>();
       }
       if (!has_zero) {
         // Without zeros: dx_k = (sum_{j >= k} dy_j y_j) / x_k.

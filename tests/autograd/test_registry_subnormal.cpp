@@ -51,6 +51,7 @@
 #include <tapegrad/testing/op_registry.h>
 
 #include "support/registry_runs.h"
+#include "support/thread_count.h"
 
 #include <algorithm>
 #include <chrono>
@@ -145,21 +146,19 @@ void start_modes() {
   set_mode(Mode::Ieee);
 }
 
-// Puts back the modes and thread count the test started with.
+// Puts back the modes and thread count the test started with (the modes
+// first, then the thread count, which gives a larger team the program's mode).
 struct ModeRestore {
+  tg_test::ThreadCountRestore threads;
 #if defined(__SSE__)
   unsigned saved_csr = _mm_getcsr();
 #endif
   bool saved_kernel = tg::detail::kernel_flush_denormal.load();
   int saved_program = tg::detail::program_flush_denormal.load();
-  bool saved_adaptive = tg::adaptive_threads();
-  int saved_threads = tg::get_num_threads();
   ModeRestore() = default;
   ModeRestore(const ModeRestore&) = delete;
   ModeRestore& operator=(const ModeRestore&) = delete;
   ~ModeRestore() {
-    if (saved_adaptive) tg::reset_num_threads();
-    else tg::set_num_threads(saved_threads);
     if (saved_program != 0) {
       tg::set_flush_denormal(saved_program > 0);
     } else {

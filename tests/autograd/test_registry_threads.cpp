@@ -39,6 +39,7 @@
 #include <tapegrad/testing/op_registry.h>
 
 #include "support/registry_runs.h"
+#include "support/thread_count.h"
 
 #include <algorithm>
 #include <array>
@@ -391,23 +392,10 @@ bool run_entry(const OpInfo& op, DType dtype, std::uint64_t seed, Tally& tally) 
   return true;
 }
 
-// Puts back the thread count the test started with.
-struct ThreadsRestore {
-  bool saved_adaptive = tg::adaptive_threads();
-  int saved_threads = tg::get_num_threads();
-  ThreadsRestore() = default;
-  ThreadsRestore(const ThreadsRestore&) = delete;
-  ThreadsRestore& operator=(const ThreadsRestore&) = delete;
-  ~ThreadsRestore() {
-    if (saved_adaptive) tg::reset_num_threads();
-    else tg::set_num_threads(saved_threads);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("registry: the same bits on 1, 2 and 3 threads, past the parallel threshold") {
-  ThreadsRestore restore;
+  tg_test::ThreadCountRestore restore;
   const auto start = std::chrono::steady_clock::now();
   Tally tally;
   // One entry per op name and dtype (the first that takes the larger

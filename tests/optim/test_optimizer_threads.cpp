@@ -16,6 +16,8 @@
 #include <tapegrad/core/parallel.h>
 #include <tapegrad/optim/optim.h>
 
+#include "support/thread_count.h"
+
 namespace test_optimizer_threads {
 
 using tg::Tensor;
@@ -78,8 +80,7 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 TEST_CASE("optimizers: a large parameter's update on 2 or 3 threads gives one thread's bits") {
-  const bool adaptive = tg::adaptive_threads();
-  const int saved = tg::get_num_threads();
+  const tg_test::ThreadCountRestore restore;
   // Past the threshold and not a multiple of the per-thread part or of 16.
   const std::int64_t n = tg::parallel_threshold() + 37;
   for (const auto& entry : optimizers()) {
@@ -99,8 +100,6 @@ TEST_CASE("optimizers: a large parameter's update on 2 or 3 threads gives one th
       CHECK(same_bits(run(make, n, dtype, 3), one));
     }
   }
-  if (adaptive) tg::reset_num_threads();
-  else tg::set_num_threads(saved);
 }
 
 }  // namespace test_optimizer_threads
