@@ -56,11 +56,18 @@ std::vector<DType> without_uint8(std::vector<DType> t) {
   return t;
 }
 
+// Values in row-major order as a tensor of `shape`: tg::tensor reads an
+// empty shape as 1-D, so a 0-d shape ("[]" in a sample) goes through
+// scalar_tensor.
+Tensor shaped(const std::vector<double>& v, const Dims& shape, DType dtype) {
+  return shape.empty() ? tg::scalar_tensor(v.at(0), {.dtype = dtype}) : tg::tensor(v, shape, dtype);
+}
+
 // A fixed bool pattern of the given shape (about one in three true).
 Tensor pattern_mask(const Dims& shape) {
   std::vector<double> v(static_cast<std::size_t>(shape.product()));
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = i % 3 == 0 ? 1 : 0;
-  return tg::tensor(v, shape, kBool);
+  return shaped(v, shape, kBool);
 }
 
 Tensor index_tensor(const std::vector<std::int64_t>& values, Dims shape) { return tg::tensor(values, shape, kInt64); }
@@ -2252,7 +2259,7 @@ std::vector<Tensor> OpInfo::sample(std::size_t k, DType dtype, Generator& gen) c
       for (auto& x : v) x = dtype == kUInt8 ? std::round(2 * std::abs(x)) : std::round(2 * x);
     if (dtype == kBool)
       for (auto& x : v) x = x > (domain == Domain::Positive || domain == Domain::Probability ? 1.0 : 0.0) ? 1 : 0;
-    out.push_back(tg::tensor(v, shapes[i], domain == Domain::Index ? kInt64 : dtype));
+    out.push_back(shaped(v, shapes[i], domain == Domain::Index ? kInt64 : dtype));
   }
   return out;
 }

@@ -277,11 +277,13 @@ Tensor addcdiv(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2
         "addcdiv", {&input, &tensor1, &tensor2}, {&y},
         [value, s1 = SavedTensor::input_if(requires_grad_of(tensor2), tensor1),
          s2 = SavedTensor::input_if(requires_grad_of(tensor1) || requires_grad_of(tensor2), tensor2)](Backward& bw) {
-          // y = input + v t1 / t2;  dinput = dy,  dt1 = v dy / t2,  dt2 = -v dy t1 / t2^2
+          // y = input + v t1 / t2;  dinput = dy,  dt1 = v dy / t2,  dt2 = -v (dy / t2) t1 / t2
+          // (as div's: t2^2 would underflow or overflow where the quotients do not).
           if (bw.needs(0)) bw.add(0, bw.grad());
           const Tensor t2 = bw.unpack(s2);
-          if (bw.needs(1)) bw.add(1, scaled(div(bw.grad(), t2), value));
-          if (bw.needs(2)) bw.add(2, scaled(div(mul(bw.grad(), bw.unpack(s1)), mul(t2, t2)), -value));
+          const Tensor dy_t2 = div(bw.grad(), t2);
+          if (bw.needs(1)) bw.add(1, scaled(dy_t2, value));
+          if (bw.needs(2)) bw.add(2, scaled(div(mul(dy_t2, bw.unpack(s1)), t2), -value));
         });
   return y;
 }

@@ -453,9 +453,11 @@ Tensor as_floating(const Tensor& t, const Tensor& like) {
 }
 
 // t log t, 0 at t = 0 (xlogy(t, t)); its gradient there is 0, where PyTorch's
-// xlogy gives NaN.
+// xlogy gives NaN. Zero as the arithmetic reads t: a subnormal t too while
+// the kernels flush, whose gradient would otherwise divide a flushed product
+// by it (0 / 0).
 Tensor t_log_t(const Tensor& t) {
-  const Tensor zero = t.eq(0.0);
+  const Tensor zero = kernel::reads_as_zero(t);
   return tg::where(zero, 0.0, tg::mul(t, tg::log(tg::where(zero, 1.0, t))));
 }
 

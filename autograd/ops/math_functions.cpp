@@ -297,11 +297,13 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::atan2(a, b);
   if (autograd::needs_grad(a, b))
     autograd::record("atan2", {&a, &b}, {&y}, [sa = SavedTensor(a, false), sb = SavedTensor(b, false)](Backward& bw) {
-      // y = atan2(a, b);  da = dy b / (a^2 + b^2),  db = -dy a / (a^2 + b^2)
+      // y = atan2(a, b);  da = dy b / r^2,  db = -dy a / r^2, r = hypot(a, b),
+      // as dy (b / r) / r: a^2 + b^2 would underflow (to 0, or flushed) or
+      // overflow where the gradient does not (a = b = 1e-20f: 5e19).
       const Tensor a = bw.unpack(sa), b = bw.unpack(sb);
-      const Tensor g = div(bw.grad(), add(mul(a, a), mul(b, b)));
-      if (bw.needs(0)) bw.add(0, mul(g, b));
-      if (bw.needs(1)) bw.add(1, neg(mul(g, a)));
+      const Tensor r = hypot(a, b);
+      if (bw.needs(0)) bw.add(0, div(mul(bw.grad(), div(b, r)), r));
+      if (bw.needs(1)) bw.add(1, neg(div(mul(bw.grad(), div(a, r)), r)));
     });
   return y;
 }

@@ -630,6 +630,48 @@ TEST_CASE("float_mode: gradients meet subnormals without NaN, and ties are IEEE'
   CHECK(grad_of(tiny, [](const Tensor& t) { return amax(t, {0}); }) == std::vector<double>{0.0, 1.0});
 }
 
+// Gradients whose formula squared or raised a small input (addcdiv's t2^2,
+// atan2's a^2 + b^2, the p-norm's |x|^(p-1) and y^(1-p)) underflowed or
+// overflowed where the gradient does not: inf or NaN in the default mode and
+// even in IEEE mode. Now as ratios, finite and close to the exact values in
+// both; kl_div's t log t reads a subnormal target as the arithmetic does.
+TEST_CASE("float_mode: gradients of tiny inputs whose squares underflow stay finite and right") {
+  ModeFixture fixture;
+  const auto grads = [](std::vector<Tensor> xs, const std::function<Tensor(const std::vector<Tensor>&)>& f) {
+    for (auto& x : xs) x = x.detach().set_requires_grad();
+    std::vector<std::vector<double>> out;
+    for (const Tensor& g : grad({f(xs).sum()}, xs)) out.push_back(g.to(kFloat64).to_vector<double>());
+    return out;
+  };
+  const auto close = [](double got, double want) { return std::abs(got - want) <= 1e-5 * std::abs(want); };
+  for (const bool ieee : {false, true}) {
+    CAPTURE(ieee);
+    set_flush_denormal(!ieee);  // true: the default mode's flushing kernels, as set_flush_denormal(true)
+    const Tensor small = tensor({1e-25}, {1}, kFloat32);
+    // addcdiv(0, t1, t2, 1.5): d/dt2 = -1.5 t1 / t2^2 = -1.5e25.
+    const auto g =
+        grads({small, small}, [](const std::vector<Tensor>& v) { return addcdiv(zeros_like(v[0]), v[0], v[1], 1.5); });
+    CHECK(close(g[1][0], -1.5e25));
+    CHECK(close(g[0][0], 1.5e25));
+    // atan2(a, b) at a = b: d/da = b / (a^2 + b^2) = 1 / (2a).
+    const auto at = grads({small, small}, [](const std::vector<Tensor>& v) { return atan2(v[0], v[1]); });
+    CHECK(close(at[0][0], 5e24));
+    CHECK(close(at[1][0], -5e24));
+    // The 3-norm of [1e-20, 2e-20]: d/dx_i = (|x_i| / y)^2.
+    const auto n = grads({tensor({1e-20, 2e-20}, {2}, kFloat32)},
+                         [](const std::vector<Tensor>& v) { return linalg::vector_norm(v[0], 3.0); });
+    const double y = std::cbrt(9.0);
+    CHECK(close(n[0][0], 1 / (y * y)));
+    CHECK(close(n[0][1], 4 / (y * y)));
+  }
+  // kl_div with a subnormal target: the gradient of t log t where t reads as
+  // 0 is 0 (not 0 / 0), leaving -input / N.
+  set_flush_denormal(true);
+  const auto kl = grads({tensor({-0.5, -1.0}, {2}, kFloat64), tensor({1e-310, 0.5}, {2}, kFloat64)},
+                        [](const std::vector<Tensor>& v) { return nn::functional::kl_div(v[0], v[1]); });
+  CHECK(kl[1][0] == 0.25);  // (0 - input) / 2, the mean over two elements
+}
+
 // A reduction's split is fixed by its shape, not by the threshold in force
 // (which a passive OpenMP wait policy raises): the same bits either way.
 TEST_CASE("float_mode: a reduction's bits do not depend on the parallel threshold") {
