@@ -156,6 +156,17 @@ bool near_singular(const Tensor& A, const Tensor& det) {
   return false;
 }
 
+// Whether some element of x is nonzero and below the smallest normal number
+// of its dtype, read as stored (a dtype conversion keeps subnormals).
+bool below_normal(const Tensor& x) {
+  NoGradGuard no_grad;
+  const double smallest = x.dtype() == kFloat32 ? static_cast<double>(std::numeric_limits<float>::min())
+                                                : std::numeric_limits<double>::min();
+  for (const double v : x.reshape({-1}).to_vector<double>())
+    if (v != 0 && std::fabs(v) < smallest) return true;
+  return false;
+}
+
 Tensor cofactor_by_polynomial(const Tensor& A) {
   const std::int64_t n = A.size(-1);
   const Tensor I = eye(n, std::nullopt, {.dtype = A.dtype()});
@@ -210,13 +221,19 @@ Tensor det(const Tensor& A) {
       const Tensor A = bw.unpack(sa), y = bw.unpack(sy);
       // "Exactly 0" as the product det A^-T reads det: a subnormal det too
       // while kernels flush (that product would be 0 * inf, or a cofactor
-      // of 0 where A^-T is finite).
-      const bool singular = Tensor(kernel::reads_as_zero(y)).any().item<bool>();
+      // of 0 where A^-T is finite). In IEEE mode a subnormal det takes the
+      // SVD form as well: A^-1 then overflows where the cofactor does not
+      // (diag(1e-39, 1) in float32: 1e-39 * inf for a cofactor of 1).
+      const bool singular = Tensor(kernel::reads_as_zero(y)).any().item<bool>() || below_normal(y);
       const auto first_order = [&] {
         return singular ? cofactor_by_svd(A) : mul(per_matrix(y), mT(inv_impl("linalg::det", A)));
       };
       Tensor cof;
-      if (is_grad_enabled() && A.size(-1) <= kPolynomialCofactorMaxN && near_singular(A, y)) {
+      // A det read as 0 (or subnormal) takes the SVD form above, whose own
+      // derivatives are NaN or wrong at a zero or tiny singular value: the
+      // polynomial's there too, whatever near_singular says (a float32 2x2 of
+      // entries near 1e-20 has det 1e-40, not near singular by that test).
+      if (is_grad_enabled() && A.size(-1) <= kPolynomialCofactorMaxN && (singular || near_singular(A, y))) {
         // Differentiated again: the value as below (the polynomial's rounding
         // grows with n and A's scale: about 1 where the cofactor is 0 for a
         // float32 8x8 of entries near 10), every derivative from the

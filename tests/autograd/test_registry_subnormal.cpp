@@ -50,6 +50,7 @@
 #include <tapegrad/core/tensor.h>
 #include <tapegrad/testing/op_registry.h>
 
+#include "support/float_modes.h"
 #include "support/registry_runs.h"
 #include "support/thread_count.h"
 
@@ -69,10 +70,6 @@
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#if defined(__SSE__)
-#include <immintrin.h>
-#endif
 
 namespace test_registry_subnormal {
 
@@ -126,51 +123,9 @@ const Allowed* allowlisted(const std::string& label, std::string_view direction)
 
 // ---- the float modes ----------------------------------------------------------
 
-enum class Mode { Flush, Ieee };
-
-// The default mode (kernels flush, the program's mode never set, every
-// thread's MXCSR without FTZ/DAZ) or IEEE everywhere, what
-// set_flush_denormal(false) sets. Only the two switches change here:
-// start_modes() cleared FTZ/DAZ on this thread and OpenMP's workers through
-// set_flush_denormal(false) once, and kernels give their threads their mode
-// back. (set_flush_denormal starts a parallel region to reach the workers;
-// 30,000 of them cost more than the sweep's ops on a loaded machine.)
-void set_mode(Mode mode) {
-  const bool flush = mode == Mode::Flush;
-  tg::detail::kernel_flush_denormal = flush;
-  tg::detail::program_flush_denormal = flush ? 0 : -1;
-}
-
-void start_modes() {
-  tg::set_flush_denormal(false);
-  set_mode(Mode::Ieee);
-}
-
-// Puts back the modes and thread count the test started with (the modes
-// first, then the thread count, which gives a larger team the program's mode).
-struct ModeRestore {
-  tg_test::ThreadCountRestore threads;
-#if defined(__SSE__)
-  unsigned saved_csr = _mm_getcsr();
-#endif
-  bool saved_kernel = tg::detail::kernel_flush_denormal.load();
-  int saved_program = tg::detail::program_flush_denormal.load();
-  ModeRestore() = default;
-  ModeRestore(const ModeRestore&) = delete;
-  ModeRestore& operator=(const ModeRestore&) = delete;
-  ~ModeRestore() {
-    if (saved_program != 0) {
-      tg::set_flush_denormal(saved_program > 0);
-    } else {
-      tg::set_flush_denormal(false);
-      tg::detail::kernel_flush_denormal = saved_kernel;
-      tg::detail::program_flush_denormal = 0;
-    }
-#if defined(__SSE__)
-    _mm_setcsr(saved_csr);
-#endif
-  }
-};
+using tg_test::FloatMode;
+using tg_test::FloatModeRestore;
+using tg_test::set_float_mode;
 
 // ---- elements as bits ---------------------------------------------------------
 
@@ -251,20 +206,6 @@ std::string show_all(const Values& v, std::size_t limit = 24) {
   for (std::size_t i = 0; i < v.bits.size() && i < limit; ++i) s += (i ? ", " : "") + show(v.bits[i], v.dtype);
   if (v.bits.size() > limit) s += ", ...";
   return s + "}";
-}
-
-// A tensor of `dtype` (float32 or float64) and `shape` holding exactly these bits.
-Tensor make(const std::vector<std::uint64_t>& bits, const tg::Dims& shape, DType dtype) {
-  // tg::tensor reads an empty shape as 1-D.
-  if (shape.empty()) return tg::scalar_tensor(as_double(bits.at(0), dtype), {.dtype = dtype});
-  if (dtype == tg::kFloat32) {
-    std::vector<float> v(bits.size());
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(as_double(bits[i], dtype));
-    return tg::tensor(v, shape, tg::kFloat32);
-  }
-  std::vector<double> v(bits.size());
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = as_double(bits[i], dtype);
-  return tg::tensor(v, shape, tg::kFloat64);
 }
 
 // ---- inputs -------------------------------------------------------------------
@@ -352,8 +293,8 @@ bool make_inputs(const OpInfo& op, const std::vector<Tensor>& sample, DType dtyp
       continue;
     }
     const std::vector<std::uint64_t> bits = with_subnormals(v, subnormal_signs(domain), gen, true, any);
-    in.values.push_back(make(bits, v.shape, dtype));
-    in.dazed.push_back(make(daz_bits(bits, dtype), v.shape, dtype));
+    in.values.push_back(from_bits(bits, v.shape, dtype));
+    in.dazed.push_back(from_bits(daz_bits(bits, dtype), v.shape, dtype));
     in.shown.push_back(read(in.values.back()));
     REQUIRE_MESSAGE(in.shown.back().bits == bits, "tg::tensor changed an input's subnormals");
   }
@@ -372,7 +313,7 @@ std::vector<Tensor> make_grad_outputs(const std::vector<Values>& outputs, tg::Ge
     Values v = y;
     for (auto& b : v.bits) b = bits_of(gen.normal(), y.dtype);
     bool any = false;
-    gos.push_back(make(with_subnormals(v, 0, gen, v.bits.size() > 1, any), y.shape, y.dtype));
+    gos.push_back(from_bits(with_subnormals(v, 0, gen, v.bits.size() > 1, any), y.shape, y.dtype));
   }
   return gos;
 }
@@ -385,49 +326,19 @@ std::vector<Tensor> daz_tensors(const std::vector<Tensor>& ts) {
       continue;
     }
     const Values v = read(t);
-    out.push_back(make(daz_bits(v.bits, v.dtype), v.shape, v.dtype));
+    out.push_back(from_bits(daz_bits(v.bits, v.dtype), v.shape, v.dtype));
   }
   return out;
 }
 
 // ---- running the entry --------------------------------------------------------
 
-constexpr std::uint64_t kGlobalSeed = 1234;  // for the entries that draw from the default generator
-
-// body() in `mode` with the global generator reseeded (random ops draw
-// alike in every mode), an exception recorded in r, and IEEE mode after.
-template <class Body>
-void run_in_mode(Mode mode, Result& r, const Body& body) {
-  set_mode(mode);
-  tg::manual_seed(kGlobalSeed);
-  try {
-    body();
-  } catch (const std::exception& e) {
-    r.threw = true;
-    r.error = e.what();
-  }
-  set_mode(Mode::Ieee);
-}
-
-Result forward(const OpInfo& op, const std::vector<Tensor>& inputs, Mode mode) {
-  set_mode(Mode::Ieee);
-  const std::vector<Tensor> in = fresh(inputs, false);
-  Result r;
-  std::vector<Tensor> outs;
-  run_in_mode(mode, r, [&] {
-    tg::NoGradGuard no_grad;
-    outs = op(in);
-  });
-  for (const auto& t : outs) r.outs.push_back(read(t));
-  return r;
-}
-
 // Gradients of the outputs that require grad, one per floating input (an
 // unused input's undefined), the forward and backward both in `mode`.
 // grad_outputs has one tensor per output (undefined where none applies).
 Result backward(const OpInfo& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& grad_outputs,
-                Mode mode) {
-  set_mode(Mode::Ieee);
+                FloatMode mode) {
+  set_float_mode(FloatMode::Ieee);
   const std::vector<Tensor> leaves = fresh(inputs, true);
   std::vector<Tensor> args = leaves;
   if (op.in_place) args[0] = leaves[0].clone();  // as gradcheck's pure() (registry_gradcheck.h)
@@ -689,22 +600,22 @@ bool near_ieee(const Result& flush, const Result& ieee) {
 void run_inputs(const OpInfo& op, DType dtype, std::size_t k, const Inputs& in, std::uint64_t seed, Tally& tally) {
   ++tally.runs;
   const bool selection = is_selection(op);
-  const Result flush = forward(op, in.values, Mode::Flush);
-  const Result ieee = forward(op, in.values, Mode::Ieee);
-  const Result daz = near_ieee(flush, ieee) ? Result() : forward(op, in.dazed, Mode::Ieee);
+  const Result flush = forward(op, in.values, FloatMode::Flush);
+  const Result ieee = forward(op, in.values, FloatMode::Ieee);
+  const Result daz = near_ieee(flush, ieee) ? Result() : forward(op, in.dazed, FloatMode::Ieee);
   const std::set<std::uint64_t> from_inputs = planted(in.shown);
   compare({op, dtype, k, "forward", in, selection, selection, from_inputs, tally}, flush, ieee, daz);
   ++tally.forward_checks;
   if (!op.differentiable || ieee.threw) return;
   tg::Generator gen(seed ^ 0x9e3779b97f4a7c15ull);
-  set_mode(Mode::Ieee);
+  set_float_mode(FloatMode::Ieee);
   const std::vector<Tensor> gos = make_grad_outputs(ieee.outs, gen);
   const std::vector<Tensor> gos_daz = daz_tensors(gos);
-  const Result gflush = backward(op, in.values, gos, Mode::Flush);
-  const Result gieee = backward(op, in.values, gos, Mode::Ieee);
+  const Result gflush = backward(op, in.values, gos, FloatMode::Flush);
+  const Result gieee = backward(op, in.values, gos, FloatMode::Ieee);
   const bool near = near_ieee(gflush, gieee);
-  const Result gdaz = near ? Result() : backward(op, in.dazed, gos_daz, Mode::Ieee);
-  const Result quiet_g = near || !selection ? Result() : backward(op, in.values, gos_daz, Mode::Ieee);
+  const Result gdaz = near ? Result() : backward(op, in.dazed, gos_daz, FloatMode::Ieee);
+  const Result quiet_g = near || !selection ? Result() : backward(op, in.values, gos_daz, FloatMode::Ieee);
   // Not followed through backward: a gradient routes the grad_output's
   // elements with arithmetic (a product by a 0/1 mask, a sum into a window),
   // which may flush its subnormals, as PyTorch's accumulation does with
@@ -725,7 +636,7 @@ void run_entry(const OpInfo& op, std::uint64_t seed, Tally& tally) {
     if (!takes(op, dtype)) continue;
     for (std::size_t k = 0; k < op.samples.size(); ++k) {
       tg::Generator gen(seed + 10 * k + (dtype == tg::kFloat64 ? 5 : 0));
-      set_mode(Mode::Ieee);
+      set_float_mode(FloatMode::Ieee);
       const std::vector<Tensor> sample = op.sample(k, dtype, gen);
       Inputs in;
       if (!make_inputs(op, sample, dtype, gen, in)) continue;
@@ -758,8 +669,8 @@ void print_tally(const std::string& what, const Tally& t, double seconds) {
 
 TEST_CASE("registry: subnormals read as themselves or as zero, selections keep them (default float mode)") {
   if (!kHaveModes) return;
-  ModeRestore restore;
-  start_modes();
+  FloatModeRestore restore;
+  tg_test::start_float_modes();
   const auto start = std::chrono::steady_clock::now();
   Tally tally;
   std::uint64_t seed = 5000;
@@ -783,9 +694,9 @@ TEST_CASE("registry: subnormals read as themselves or as zero, selections keep t
 // arithmetic of the selections' gradients runs anyway.
 TEST_CASE("registry: subnormals on two threads, past the parallel threshold") {
   if (!kHaveModes) return;
-  ModeRestore restore;
+  FloatModeRestore restore;
   tg::set_num_threads(2);
-  start_modes();
+  tg_test::start_float_modes();
   const auto start = std::chrono::steady_clock::now();
   // Inputs drawn once per shape, position and domain.
   std::map<std::tuple<std::vector<std::int64_t>, std::size_t, int>, Inputs> drawn;
@@ -798,7 +709,7 @@ TEST_CASE("registry: subnormals on two threads, past the parallel threshold") {
       one.samples = {{shape}};
       one.domains = {domain};
       tg::Generator gen(777 + 10 * position + static_cast<std::uint64_t>(domain));
-      set_mode(Mode::Ieee);
+      set_float_mode(FloatMode::Ieee);
       const std::vector<Tensor> sample = one.sample(0, tg::kFloat32, gen);
       Inputs in;
       make_inputs(one, sample, tg::kFloat32, gen, in);
@@ -829,8 +740,8 @@ TEST_CASE("registry: subnormals on two threads, past the parallel threshold") {
       OpInfo probe = op;
       probe.samples = {dims};
       tg::Generator gen(1);
-      set_mode(Mode::Ieee);
-      const Result r = forward(probe, probe.sample(0, tg::kFloat32, gen), Mode::Ieee);
+      set_float_mode(FloatMode::Ieee);
+      const Result r = forward(probe, probe.sample(0, tg::kFloat32, gen), FloatMode::Ieee);
       std::int64_t n = 0;
       for (const auto& v : r.outs) n += static_cast<std::int64_t>(v.bits.size());
       return std::make_pair(r.threw ? std::int64_t{-1} : n, r.outs.size());
@@ -851,7 +762,7 @@ TEST_CASE("registry: subnormals on two threads, past the parallel threshold") {
     }
     bool floating = false;
     for (const auto& t : in.values) floating = floating || t.dtype() == tg::kFloat32;
-    if (!floating || forward(big, in.values, Mode::Ieee).threw) continue;
+    if (!floating || forward(big, in.values, FloatMode::Ieee).threw) continue;
     done.insert(op.name);
     ++tally.entries;
     run_inputs(big, tg::kFloat32, 0, in, seed, tally);

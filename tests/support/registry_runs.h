@@ -1,14 +1,20 @@
 #pragma once
 // What the registry-wide sweeps (tests/autograd/test_registry_subnormal.cpp,
-// test_registry_threads.cpp) compare: an op's results as the bits their
-// elements store, and fresh copies of its inputs for each run.
+// test_registry_threads.cpp, test_registry_underflow.cpp) compare: an op's
+// results as the bits their elements store, tensors made from such bits, and
+// fresh copies of its inputs for each run.
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/dims.h>
 #include <tapegrad/core/dtype.h>
+#include <tapegrad/core/random.h>
+#include <tapegrad/testing/op_registry.h>
+
+#include "support/float_modes.h"
 
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,6 +61,35 @@ inline Values read(const tg::Tensor& t) {
 
 inline bool is_float(tg::DType d) { return d == tg::kFloat32 || d == tg::kFloat64; }
 
+// A contiguous tensor of `shape` and `dtype` whose elements store `bits`, as
+// read() reads them: written straight to memory, so no float mode touches a
+// subnormal, and a 0-d shape stays 0-d (tg::tensor reads an empty shape as
+// 1-D, which made the sweeps' grad_outputs for 0-d results [1]).
+inline tg::Tensor from_bits(const std::vector<std::uint64_t>& bits, const tg::Dims& shape, tg::DType dtype) {
+  const tg::Tensor t = tg::empty(shape, {.dtype = dtype});
+  if (bits.size() != static_cast<std::size_t>(t.numel()))
+    throw std::logic_error("from_bits: " + std::to_string(bits.size()) + " values for shape " + tg::shape_str(shape));
+  const std::size_t size = t.element_size();
+  char* base = static_cast<char*>(t.raw_data());
+  for (std::size_t i = 0; i < bits.size(); ++i) std::memcpy(base + i * size, &bits[i], size);
+  return t;
+}
+
+// The same from values, each rounded to `dtype` (float32 or float64) by the
+// compiler.
+inline tg::Tensor from_values(const std::vector<double>& values, const tg::Dims& shape, tg::DType dtype) {
+  std::vector<std::uint64_t> bits(values.size(), 0);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (dtype == tg::kFloat32) {
+      const float f = static_cast<float>(values[i]);
+      std::memcpy(&bits[i], &f, sizeof f);
+    } else {
+      std::memcpy(&bits[i], &values[i], sizeof values[i]);
+    }
+  }
+  return from_bits(bits, shape, dtype);
+}
+
 // Element i of `shape` (row-major) as "[a, b, c]".
 inline std::string index_str(std::size_t i, const tg::Dims& shape) {
   std::vector<std::int64_t> index(shape.size(), 0);
@@ -86,6 +121,40 @@ inline std::vector<tg::Tensor> fresh(const std::vector<tg::Tensor>& inputs, bool
     out.push_back(c);
   }
   return out;
+}
+
+// ---- running an entry in a float mode (the subnormal and underflow sweeps) -----
+
+inline constexpr std::uint64_t kGlobalSeed = 1234;  // for the entries that draw from the default generator
+
+// body() in `mode` with the global generator reseeded (random ops draw
+// alike in every mode), an exception recorded in r, and IEEE mode after.
+template <class Body>
+void run_in_mode(FloatMode mode, Result& r, const Body& body) {
+  set_float_mode(mode);
+  tg::manual_seed(kGlobalSeed);
+  try {
+    body();
+  } catch (const std::exception& e) {
+    r.threw = true;
+    r.error = e.what();
+  }
+  set_float_mode(FloatMode::Ieee);
+}
+
+// The entry's outputs on fresh copies of `inputs`, computed in `mode` without
+// recording.
+inline Result forward(const tg::testing::OpInfo& op, const std::vector<tg::Tensor>& inputs, FloatMode mode) {
+  set_float_mode(FloatMode::Ieee);
+  const std::vector<tg::Tensor> in = fresh(inputs, false);
+  Result r;
+  std::vector<tg::Tensor> outs;
+  run_in_mode(mode, r, [&] {
+    tg::NoGradGuard no_grad;
+    outs = op(in);
+  });
+  for (const auto& t : outs) r.outs.push_back(read(t));
+  return r;
 }
 
 }  // namespace tg_test::registry_runs
