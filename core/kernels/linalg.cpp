@@ -9,10 +9,16 @@
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/loop.h>
 #include <tapegrad/core/kernels/wrapping.h>
+#include <tapegrad/core/parallel.h>
 
 namespace tg::kernel {
 
 namespace {
+
+// Below this many multiply-adds a product of a stack runs on one thread
+// (batched_product): where a sleeping team's wake-up outweighs a second
+// thread for one product (kPassiveParallelThreshold's 16 times).
+constexpr double kSmallProduct = 16.0 * static_cast<double>(kPassiveParallelThreshold);
 
 void check_dtypes(const char* op, const TensorBase& a, const TensorBase& b) {
   if (a.dtype() != b.dtype())
@@ -122,16 +128,28 @@ void batched_product(const TensorBase& A, const TensorBase& B, const Dims& batch
   const char* pa = static_cast<const char*>(a.t.raw_data());
   const char* pb = static_cast<const char*>(b.t.raw_data());
   char* pc = static_cast<char*>(out);
-  Dims idx = Dims::filled(nd, 0);
-  for (std::int64_t i = 0; i < nbatch; ++i) {
+  const auto product = [&](std::int64_t i) {
     std::int64_t off_a = 0, off_b = 0;
-    for (int d = 0; d < nd; ++d) {
-      off_a += idx[d] * sa[d];
-      off_b += idx[d] * sb[d];
+    for (std::int64_t d = nd - 1, rest = i; d >= 0; --d) {
+      const std::int64_t at = rest % batch[d];
+      rest /= batch[d];
+      off_a += at * sa[d];
+      off_b += at * sb[d];
     }
     gemm(dtype, m, n, k, 1, pa + off_a * es, a.layout, pb + off_b * es, b.layout, 0, pc + i * m * n * es, n, op);
-    for (int d = nd - 1; d >= 0 && ++idx[d] == batch[d]; --d) idx[d] = 0;
-  }
+  };
+  // A stack of small products shares the team out by product, each GEMM on
+  // one thread (team_size() is 1 inside the region): the team wakes once for
+  // the whole stack instead of once per product, and BLAS would run a product
+  // this small on one thread under a passive wait policy (BlasTeam), or
+  // split it over threads that each get a sliver. Split or not, OpenBLAS
+  // gives the bits of one thread (its threads share out C's rows and
+  // columns, never the sum over k). Larger products keep BLAS's own threads.
+  const double each = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const bool split = nbatch > 1 && each < kSmallProduct &&
+                     each * static_cast<double>(nbatch) >= 16.0 * static_cast<double>(parallel_threshold()) &&
+                     !in_parallel_region();
+  parallel_for(nbatch, split ? detail::team_size() : 1, product);
 }
 
 TensorBase dot_product(const char* op, const TensorBase& a, const TensorBase& b) {

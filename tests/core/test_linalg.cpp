@@ -2,6 +2,7 @@
 // shapes, views and dtypes that take every path through the GEMM layer.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -10,6 +11,8 @@
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/kernels/blas.h>
 #include <tapegrad/core/kernels/linalg.h>
+
+#include "support/thread_count.h"
 
 namespace test_linalg {
 
@@ -237,6 +240,52 @@ TEST_CASE("a contiguous stack times a matrix is one GEMM") {
   before = kernel::gemm_stats();
   check_matmul(every_other_batch, random({2, 5, 2}));
   CHECK(kernel::gemm_stats().operand_copies == before.operand_copies);
+}
+
+// The matrix of a stack at batch index (i, j): a size-1 batch dim broadcasts.
+Tensor matrix_at(const Tensor& t, std::int64_t i, std::int64_t j) {
+  return t.select(0, t.size(0) == 1 ? 0 : i).select(0, t.size(1) == 1 ? 0 : j);
+}
+
+TEST_CASE("a stack of small products shared out by product over two threads: each product's bits as alone") {
+  // batched_product runs a stack of products below 2^23 multiply-adds,
+  // 2^20 or more in all, on the team one product per thread (each GEMM on one
+  // thread); every product must come out as mm of its two matrices, bit for
+  // bit, on one thread or two.
+  tg_test::ThreadCountRestore restore;
+  tg::manual_seed(7);
+  Tensor store = random({64, 40, 32});
+  const Tensor stack_t = tg::make_view(store, {4, 16, 32, 40}, {16 * 1280, 1280, 1, 32}, 0);  // transposed matrices
+  struct Case {
+    Tensor a, b;
+  };
+  const Case cases[] = {
+      {random({4, 1, 32, 40}), random({1, 16, 40, 24})},  // broadcast batch dims
+      {random({4, 1, 32, 40}, tg::kFloat64), random({1, 16, 40, 24}, tg::kFloat64)},
+      {stack_t, random({4, 16, 40, 24})},  // transposed operands
+      {tg::randint(-9, 9, {8, 16, 24, 24}, {.dtype = tg::kInt64}),
+       tg::randint(-9, 9, {8, 16, 24, 24}, {.dtype = tg::kInt64})},
+  };
+  for (const Case& c : cases) {
+    INFO("a " << tg::shape_str(c.a.sizes()) << " " << tg::dtype_name(c.a.dtype()) << " b "
+              << tg::shape_str(c.b.sizes()));
+    const std::int64_t b0 = std::max(c.a.size(0), c.b.size(0)), b1 = std::max(c.a.size(1), c.b.size(1));
+    tg::set_num_threads(1);
+    std::vector<double> alone;
+    for (std::int64_t i = 0; i < b0; ++i)
+      for (std::int64_t j = 0; j < b1; ++j) {
+        const auto v = Tensor(kernel::mm(matrix_at(c.a, i, j), matrix_at(c.b, i, j))).to_vector<double>();
+        alone.insert(alone.end(), v.begin(), v.end());
+      }
+    for (int threads : {1, 2}) {
+      CAPTURE(threads);
+      tg::set_num_threads(threads);
+      const Tensor out(kernel::matmul(c.a, c.b));
+      CHECK(out.shape() == Dims{b0, b1, c.a.size(2), c.b.size(3)});
+      CHECK(out.to_vector<double>() == alone);
+    }
+    check_matmul(c.a, c.b);
+  }
 }
 
 TEST_CASE("int64 matmul is exact") {
