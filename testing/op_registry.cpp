@@ -407,16 +407,13 @@ void reduce(Builder& r) {
         u([](auto& x, Args& a) { return tg::var(x, a.dims({0}), a.scalar(0.0), a.flag(true)); }))
       .types(float_types());
   r.add("var", "dims 0, 1", kDims, u([](auto& x, Args& a) { return tg::var(x, a.dims({0, 1})); })).types(float_types());
-  r.add("std", "all", kDims, u([](auto& x, Args&) { return tg::std(x); })).no_expand().types(float_types());
-  r.add("std", "dim 1", kDims, u([](auto& x, Args& a) { return tg::std(x, a.dims({1})); }))
-      .no_expand()
-      .types(float_types());
+  r.add("std", "all", kDims, u([](auto& x, Args&) { return tg::std(x); })).types(float_types());
+  r.add("std", "dim 1", kDims, u([](auto& x, Args& a) { return tg::std(x, a.dims({1})); })).types(float_types());
   r.add("std", "dims 0, 1, correction 0", kDims, u([](auto& x, Args& a) {
           return tg::std(x, a.dims({0, 1}), a.scalar(0.0));
         }))
-      .no_expand()
       .types(float_types());
-  r.add("amax", "dim 1", kDims, u([](auto& x, Args& a) { return tg::amax(x, a.dims({1})); })).no_expand();
+  r.add("amax", "dim 1", kDims, u([](auto& x, Args& a) { return tg::amax(x, a.dims({1})); }));
   r.add("amax", "dims 0, 1 keepdim", kDims, u([](auto& x, Args& a) {
           return tg::amax(x, a.dims({0, 1}), a.flag(true));
         }))
@@ -426,14 +423,12 @@ void reduce(Builder& r) {
   r.add("max", "dim", kDims, many([](const V& in, Args& a) {
           auto [values, indices] = tg::max(in[0], a.dim(1), a.flag(false));
           return V{values, indices};
-        }))
-      .no_expand();
+        }));
   r.add("min", "all", kUnary, u([](auto& x, Args&) { return tg::min(x); })).no_expand();
   r.add("min", "dim keepdim", kDims, many([](const V& in, Args& a) {
           auto [values, indices] = tg::min(in[0], a.dim(-1), a.flag(true));
           return V{values, indices};
-        }))
-      .no_expand();
+        }));
   r.add("argmax", "all", kUnary, u([](auto& x, Args&) { return tg::argmax(x); }))
       .types(number_types())
       .no_grad()
@@ -487,8 +482,7 @@ void reduce(Builder& r) {
       .alias("sum");
   r.add("Tensor::amax", "all", kUnary, u([](auto& x, Args&) { return x.amax(); })).alias("amax").no_expand();
   r.add("Tensor::amin", "dim 1 keepdim", kDims, u([](auto& x, Args& a) { return x.amin(a.dims({1}), a.flag(true)); }))
-      .alias("amin")
-      .no_expand();
+      .alias("amin");
   r.add("Tensor::mean", "all", kUnary, u([](auto& x, Args&) { return x.mean(); })).alias("mean").types(float_types());
   r.add("Tensor::mean", "dim 0", kDims, u([](auto& x, Args& a) { return x.mean(a.dims({0})); }))
       .alias("mean")
@@ -501,17 +495,13 @@ void reduce(Builder& r) {
         u([](auto& x, Args& a) { return x.var(a.dims({0}), a.scalar(0.0), a.flag(true)); }))
       .alias("var")
       .types(float_types());
-  r.add("Tensor::std", "all", kDims, u([](auto& x, Args&) { return x.std(); }))
-      .no_expand()
-      .alias("std")
-      .types(float_types());
+  r.add("Tensor::std", "all", kDims, u([](auto& x, Args&) { return x.std(); })).alias("std").types(float_types());
   r.add("Tensor::std", "dim 1", kDims, u([](auto& x, Args& a) { return x.std(a.dims({1})); }))
-      .no_expand()
       .alias("std")
       .types(float_types());
   r.add("Tensor::std", "dim 0, correction 0", kDims,
         u([](auto& x, Args& a) { return x.std(a.dims({0}), a.scalar(0.0)); }))
-      .no_expand()
+      .no_expand()  // expanded along dim 0: every std is sqrt(0), a kink
       .alias("std")
       .types(float_types());
   r.add("Tensor::max", "all", kUnary, u([](auto& x, Args&) { return x.max(); })).no_expand().alias("max");
@@ -526,7 +516,6 @@ void reduce(Builder& r) {
           auto [values, indices] = in[0].min(a.dim(1), a.flag(true));
           return V{values, indices};
         }))
-      .no_expand()
       .alias("min");
   r.add("Tensor::argmax", "all", kUnary, u([](auto& x, Args&) { return x.argmax(); }))
       .types(number_types())
@@ -914,16 +903,13 @@ void nn_ops(Builder& r) {
                                      a.count(2), {a.count(2), a.count(1)});
         }));
   r.add("F::max_pool2d", "kernel 2", "1x2x4x4 | 2x4x4",
-        u([](auto& x, Args& a) { return F::max_pool2d(x, a.count(2)); }))
-      .no_expand();
+        u([](auto& x, Args& a) { return F::max_pool2d(x, a.count(2)); }));
   r.add("F::max_pool2d", "kernel 3, stride 2, padding 1", "1x2x5x5",
-        u([](auto& x, Args& a) { return F::max_pool2d(x, a.count(3), a.count(2), a.count(1)); }))
-      .no_expand();
+        u([](auto& x, Args& a) { return F::max_pool2d(x, a.count(3), a.count(2), a.count(1)); }));
   r.add("F::max_pool2d_with_indices", "", "1x2x3x4", many([](const V& in, Args& a) {
           auto [values, indices] = F::max_pool2d_with_indices(in[0], a.count(2), a.count(1));
           return V{values, indices};
-        }))
-      .no_expand();
+        }));
   r.add("F::avg_pool2d", "kernel 2", "1x2x4x4 | 2x4x4",
         u([](auto& x, Args& a) { return F::avg_pool2d(x, a.count(2)); }));
   r.add("F::avg_pool2d", "kernel 3, stride 2, padding 1, padding not counted", "1x2x5x5",
@@ -942,8 +928,7 @@ void nn_ops(Builder& r) {
   // ceil_mode, max_pool1d and adaptive max pooling (kept together for merges).
   r.add("F::max_pool2d", "kernel 3, stride 2, padding 1, ceil_mode", "1x2x6x5 | 2x6x5", u([](auto& x, Args& a) {
           return F::max_pool2d(x, a.count(3), a.count(2), a.count(1), a.count(1), a.flag(true));
-        }))
-      .no_expand();
+        }));
   r.add("F::avg_pool2d", "kernel 3, stride 2, padding 1, ceil_mode", "1x2x6x5 | 2x6x5", u([](auto& x, Args& a) {
           return F::avg_pool2d(x, a.count(3), a.count(2), a.count(1), a.flag(true), a.flag(true));
         }));
@@ -951,34 +936,27 @@ void nn_ops(Builder& r) {
           return F::avg_pool1d(x, a.count(3), a.count(2), a.count(1), a.flag(false), a.flag(true));
         }));
   r.add("F::max_pool1d", "kernel 3, stride 2, padding 1", "2x3x8 | 3x8",
-        u([](auto& x, Args& a) { return F::max_pool1d(x, a.count(3), a.count(2), a.count(1)); }))
-      .no_expand();
+        u([](auto& x, Args& a) { return F::max_pool1d(x, a.count(3), a.count(2), a.count(1)); }));
   r.add("F::max_pool1d", "kernel 2, dilation 2, ceil_mode", "1x2x8", u([](auto& x, Args& a) {
           return F::max_pool1d(x, a.count(2), a.count(2), a.count(0), a.count(2), a.flag(true));
-        }))
-      .no_expand();
+        }));
   r.add("F::max_pool1d_with_indices", "", "1x2x7", many([](const V& in, Args& a) {
           auto [values, indices] = F::max_pool1d_with_indices(in[0], a.count(3), a.count(2), a.count(1));
           return V{values, indices};
-        }))
-      .no_expand();
+        }));
   r.add("F::adaptive_max_pool2d", "7x5 -> 3x4", "2x3x7x5 | 3x7x5", u([](auto& x, Args& a) {
           return F::adaptive_max_pool2d(x, {a.count(3), a.count(4)});
-        }))
-      .no_expand();
+        }));
   r.add("F::adaptive_max_pool2d_with_indices", "", "1x2x5x4", many([](const V& in, Args& a) {
           auto [values, indices] = F::adaptive_max_pool2d_with_indices(in[0], {a.count(3), a.count(2)});
           return V{values, indices};
-        }))
-      .no_expand();
+        }));
   r.add("F::adaptive_max_pool1d", "7 -> 3", "2x3x7 | 3x7",
-        u([](auto& x, Args& a) { return F::adaptive_max_pool1d(x, a.count(3)); }))
-      .no_expand();
+        u([](auto& x, Args& a) { return F::adaptive_max_pool1d(x, a.count(3)); }));
   r.add("F::adaptive_max_pool1d_with_indices", "", "1x2x5", many([](const V& in, Args& a) {
           auto [values, indices] = F::adaptive_max_pool1d_with_indices(in[0], a.count(3));
           return V{values, indices};
-        }))
-      .no_expand();
+        }));
   r.add("F::interpolate", "nearest, size 8", "1x2x5",
         u([](auto& x, Args& a) { return F::interpolate(x, {.size = {a.count(8)}}); }));
   r.add("F::interpolate", "nearest 2-D, scale 1.7", "1x2x4x5",
@@ -1014,14 +992,12 @@ void nn_ops(Builder& r) {
   r.add("F::group_norm", "3 groups, no affine", "2x6x2",
         u([](auto& x, Args& a) { return F::group_norm(x, a.count(3), {}, {}, a.scalar(1e-3)); }));
   r.add("F::batch_norm", "training, affine", "4x3 3 3 | 2x3x2x2 3 3",
-        t3([](auto& x, auto& w, auto& bias, Args&) { return F::batch_norm(x, {}, {}, w, bias, true); }))
-      .no_expand();
+        t3([](auto& x, auto& w, auto& bias, Args&) { return F::batch_norm(x, {}, {}, w, bias, true); }));
   r.add("F::batch_norm", "training, updating running statistics", "4x3", u([](auto& x, Args& a) {
           Tensor running_mean = tg::zeros({x.size(1)}, {.dtype = x.dtype()});
           Tensor running_var = tg::ones({x.size(1)}, {.dtype = x.dtype()});
           return F::batch_norm(x, running_mean, running_var, {}, {}, true, a.scalar(0.1));
-        }))
-      .no_expand();
+        }));
   r.add("F::batch_norm", "eval, running statistics", "4x3 3 3 | 2x3x2 3 3", t3([](auto& x, auto& w, auto& bias, Args&) {
           return F::batch_norm(x, tg::tensor({0.5, -1, 0}, {3}, {.dtype = x.dtype()}),
                                tg::tensor({2, 0.5, 1}, {3}, {.dtype = x.dtype()}), w, bias, false);
@@ -1167,8 +1143,7 @@ void order_ops(Builder& r) {
       .types(float_types());
   r.add("cummax", "", "3x4 | 5", many([pair](const V& in, Args& a) { return pair(tg::cummax(in[0], a.dim(-1))); }))
       .no_expand();
-  r.add("cummin", "", "3x4 | 2x3x2", many([pair](const V& in, Args& a) { return pair(tg::cummin(in[0], a.dim(1))); }))
-      .no_expand();
+  r.add("cummin", "", "3x4 | 2x3x2", many([pair](const V& in, Args& a) { return pair(tg::cummin(in[0], a.dim(1))); }));
   r.add("sort", "", "3x4 | 5 | []", many([pair](const V& in, Args&) { return pair(tg::sort(in[0])); })).no_expand();
   r.add("sort", "dim 0 descending stable", "3x4 | 2x3x2",
         many([pair](const V& in, Args& a) { return pair(tg::sort(in[0], a.dim(0), a.flag(true), a.flag(true))); }))
@@ -1197,8 +1172,7 @@ void order_ops(Builder& r) {
       .no_expand();
   r.add("median", "dim", "3x4 | 2x3x2",
         many([pair](const V& in, Args& a) { return pair(tg::median(in[0], a.dim(1), a.flag(false))); }))
-      .types(number_types())
-      .no_expand();
+      .types(number_types());
   r.add("Tensor::cumsum", "", "3x4", u([](auto& x, Args& a) { return x.cumsum(a.dim(1)); })).alias("cumsum");
   r.add("Tensor::cumprod", "", "3x4", u([](auto& x, Args& a) { return x.cumprod(a.dim(0)); })).alias("cumprod");
   r.add("Tensor::logcumsumexp", "", "3x4", u([](auto& x, Args& a) { return x.logcumsumexp(a.dim(0)); }))
@@ -1212,7 +1186,6 @@ void order_ops(Builder& r) {
       .alias("cummin");
   r.add("Tensor::sort", "", "3x4",
         many([pair](const V& in, Args& a) { return pair(in[0].sort(a.dim(1), a.flag(true))); }))
-      .no_expand()
       .alias("sort");
   r.add("Tensor::argsort", "", "3x4", u([](auto& x, Args& a) { return x.argsort(a.dim(1)); }))
       .no_grad()
@@ -1221,11 +1194,9 @@ void order_ops(Builder& r) {
   r.add("Tensor::msort", "", "3x4", u([](auto& x, Args&) { return x.msort(); })).no_expand().alias("msort");
   r.add("Tensor::topk", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].topk(a.count(1))); }))
       .types(number_types())
-      .no_expand()
       .alias("topk");
   r.add("Tensor::kthvalue", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].kthvalue(a.count(1))); }))
       .types(number_types())
-      .no_expand()
       .alias("kthvalue");
   r.add("Tensor::median", "all", "3x4", u([](auto& x, Args&) { return x.median(); }))
       .types(number_types())
@@ -1479,7 +1450,6 @@ void pad_repeat_mode(Builder& r) {
         many([pair](const V& in, Args& a) { return pair(tg::mode(in[0], a.dim(0), a.flag(true))); }))
       .no_expand();
   r.add("Tensor::mode", "", "3x4", many([pair](const V& in, Args& a) { return pair(in[0].mode(a.dim(1))); }))
-      .no_expand()
       .alias("mode");
 }
 
@@ -1669,11 +1639,10 @@ void linalg_decompositions(Builder& r) {
         b([shifted](auto& a, auto& y, Args& args) { return L::solve(shifted(a, args.scalar(4)), y); }));
   r.add("linalg::inv", "", "3x3 | 2x2x2 | 1x1",
         u([shifted](auto& x, Args& args) { return L::inv(shifted(x, args.scalar(4))); }));
-  r.add("linalg::det", "", "3x3 | 2x2x2 | 1x1", u([](auto& x, Args&) { return L::det(x); }))
-      // Repeated rows make a matrix of rank 1: its cofactor comes from the SVD,
-      // whose derivative is NaN at repeated (zero) singular values, as PyTorch's.
-      // Singular first derivatives are checked against PyTorch in tests/autograd/test_linalg.cpp.
-      .no_expand();
+  // Expanded, a matrix of rank 1: det's derivatives there come from the
+  // polynomial (det reads as 0), checked like any other layout. Singular
+  // first derivatives are checked against PyTorch in tests/autograd/test_linalg.cpp.
+  r.add("linalg::det", "", "3x3 | 2x2x2 | 1x1", u([](auto& x, Args&) { return L::det(x); }));
   r.add("linalg::slogdet", "", "3x3 | 2x2x2", many([shifted](const V& in, Args& args) {
           const auto [sign, logabs] = L::slogdet(shifted(in[0], args.scalar(4)));
           return V{sign, logabs};
@@ -1718,8 +1687,7 @@ void linalg_decompositions(Builder& r) {
         }));
   r.add("linalg::vector_norm", "ord inf dim 1", "3x4", u([](auto& x, Args& args) {
           return L::vector_norm(x, args.scalar(std::numeric_limits<double>::infinity()), args.dims({1}));
-        }))
-      .no_expand();
+        }));
   r.add("linalg::matrix_norm", "fro", "3x4 | 2x3x4", u([](auto& x, Args&) { return L::matrix_norm(x); }));
   r.add("linalg::matrix_norm", "nuc dims 2 0 keepdim", "2x3x4", u([shifted](auto& x, Args& args) {
           return L::matrix_norm(shifted(x, args.scalar(2)), "nuc", args.dims({2, 0}), args.flag(true));
@@ -1727,8 +1695,7 @@ void linalg_decompositions(Builder& r) {
       .no_expand()  // repeated columns: a zero singular value, where the nuclear norm has a kink
       .types(lapack_types());
   r.add("linalg::matrix_norm", "ord 1", "3x4 | 2x3x4",
-        u([](auto& x, Args& args) { return L::matrix_norm(x, args.scalar(1.0)); }))
-      .no_expand();
+        u([](auto& x, Args& args) { return L::matrix_norm(x, args.scalar(1.0)); }));
   r.add("linalg::matrix_norm", "ord -inf", "3x4",
         u([](auto& x, Args& args) { return L::matrix_norm(x, args.scalar(-std::numeric_limits<double>::infinity())); }))
       .no_expand();
@@ -1803,8 +1770,7 @@ void index_scatter(Builder& r) {
                                         reduce, a.flag(include_self));
             }))
           .types(std::string_view(reduce) == "mean" ? number_types() : all_types())
-          .dom({Z, Z})
-          .no_expand();
+          .dom({Z, Z});
     }
   r.add("index_add", "repeated", "3x4 3x4 | 3x2x2 3x2x2", b([](auto& x, auto& src, Args& a) {
           return tg::index_add(x, a.dim(0), a.index(index_tensor({2, 0, 2}, {3})), src, a.scalar(-2.0));
@@ -2132,14 +2098,12 @@ void nn_breadth(Builder& r) {
         }))
       .types(number_types());
   r.add("F::instance_norm", "input statistics, affine", "2x3x4 3 3 | 2x2x3x2 2 2",
-        t3([](auto& x, auto& w, auto& bias, Args&) { return F::instance_norm(x, {}, {}, w, bias); }))
-      .no_expand();
+        t3([](auto& x, auto& w, auto& bias, Args&) { return F::instance_norm(x, {}, {}, w, bias); }));
   r.add("F::instance_norm", "updating running statistics", "2x3x4", u([](auto& x, Args& a) {
           Tensor running_mean = tg::zeros({x.size(1)}, {.dtype = x.dtype()});
           Tensor running_var = tg::ones({x.size(1)}, {.dtype = x.dtype()});
           return F::instance_norm(x, running_mean, running_var, {}, {}, true, a.scalar(0.1), a.scalar(1e-3));
-        }))
-      .no_expand();
+        }));
   r.add("F::instance_norm", "running statistics", "2x3x4 3 3 | 1x3x2x2 3 3",
         t3([](auto& x, auto& w, auto& bias, Args&) {
           return F::instance_norm(x, tg::tensor({0.5, -1, 0}, {3}, {.dtype = x.dtype()}),

@@ -89,7 +89,7 @@ struct OpInfo {
   std::vector<std::vector<Dims>> samples;
   std::vector<Domain> domains;
   bool strided_ok = true;  // false: needs a contiguous input (view)
-  bool expand_ok = true;   // false: repeated values are ties or kinks (max, pooling, std)
+  bool expand_ok = true;   // false: repeated values tie along the reduced or sorted dim, or hit a kink
   GradcheckOptions tolerance;
   std::vector<BadInput> bad_inputs;
   OpFn fn;

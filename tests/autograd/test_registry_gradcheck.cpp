@@ -21,6 +21,8 @@
 
 #include "support/registry_gradcheck.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -255,6 +257,30 @@ TEST_CASE("docs/ops.md matches the registry") {
   const bool same = committed.str() == tg::testing::ops_markdown();
   CHECK_MESSAGE(
       same, "docs/ops.md is stale: build the write_ops_md target and run `build-test/tests/write_ops_md docs/ops.md`");
+}
+
+// The test cases below and in test_registry_gradcheck_nn.cpp run one family
+// each: between them, every differentiable entry (a family none of them names
+// would go unchecked).
+TEST_CASE("registry gradcheck: the families run hold every differentiable entry") {
+  const auto& families = tg_test::gradcheck_families();
+  std::int64_t differentiable = 0, in_families = 0;
+  for (const auto& op : tg::testing::op_registry()) {
+    if (!op.differentiable) continue;
+    ++differentiable;
+    if (std::find(families.begin(), families.end(), op.family) != families.end()) continue;
+    const std::string label = op.label();
+    const std::string family = op.family;
+    FAIL_CHECK(label << ": differentiable, of family \"" << family << "\", which no gradcheck test case runs");
+  }
+  std::string counts;
+  for (const auto& f : families) {
+    const std::int64_t n = tg_test::differentiable_entries(f);
+    in_families += n;
+    counts += (counts.empty() ? "" : ", ") + f + " " + std::to_string(n);
+  }
+  MESSAGE(differentiable << " differentiable entries: " << counts);
+  CHECK(in_families == differentiable);
 }
 
 // The nn, reduction and shape families: test_registry_gradcheck_nn.cpp.

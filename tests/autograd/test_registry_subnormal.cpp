@@ -34,7 +34,10 @@
 //     is what a selection that forgot KeepDenormalsGuard does;
 //   - integer and bool results: exactly y_ieee (integers_may_be_daz);
 //   - the same for the gradients of differentiable entries, with a
-//     grad_output that holds subnormals too (the daz run daz'es it as well).
+//     grad_output that holds subnormals too (the daz run daz'es it as well);
+//   - a run that throws in any of the three fails, whichever throw (a
+//     throw on the daz'ed inputs alone still compares y_flush with y_ieee);
+//   - every entry runs, or is on the list of those no subnormal fits.
 // The second test case runs the selections and the entries with integer or
 // bool results on inputs past parallel_threshold() elements, with two
 // threads, so that their parallel loops run on OpenMP's workers.
@@ -459,6 +462,7 @@ struct Tally {
   std::int64_t entries = 0, runs = 0, forward_checks = 0, backward_checks = 0;
   std::int64_t mixed = 0, selection = 0;  // groups of elements off: rule 1 (and integers), rule 2
   std::int64_t excused = 0;               // elements allowlisted
+  std::vector<std::string> not_run;       // entries the sweep skipped, each with why
   std::vector<std::string> messages;
 };
 
@@ -496,13 +500,26 @@ void report(const Check& c, bool selection, const std::string& what) {
 void compare(const Check& c, const Result& flush, const Result& ieee, const Result& daz,
              const Result& quiet_g = Result()) {
   if (flush.threw || ieee.threw || daz.threw) {
-    if (flush.threw && !ieee.threw && !daz.threw) report(c, false, "throws only in the default mode: " + flush.error);
-    if (!flush.threw && ieee.threw && daz.threw)
-      report(c, false, "throws in IEEE mode (on both inputs) but not in the default mode: " + ieee.error);
-    // A sample the registry gives must run: a throw in every mode is a fault
-    // of this test (a grad_output of the wrong shape) or of the entry, and
-    // would otherwise check nothing.
-    if (flush.threw && ieee.threw && daz.threw) report(c, false, "throws in every mode: " + ieee.error);
+    // Every pattern of throws is reported. A sample the registry gives must
+    // run: a throw in every mode is a fault of this test (a grad_output of
+    // the wrong shape) or of the entry, and would otherwise check nothing.
+    const auto error = [](const Result& r) { return r.threw ? r.error : std::string("(no throw)"); };
+    const std::string errors = "\n    default mode: " + error(flush) + "\n    IEEE mode: " + error(ieee) +
+                               "\n    IEEE mode, daz'ed inputs: " + error(daz);
+    if (flush.threw && ieee.threw && daz.threw) report(c, false, "throws in every mode:" + errors);
+    else if (flush.threw && !ieee.threw && !daz.threw) report(c, false, "throws only in the default mode:" + errors);
+    else if (flush.threw && ieee.threw)
+      report(c, false, "throws in the default and IEEE modes, not on the daz'ed inputs:" + errors);
+    else if (flush.threw)
+      report(c, false, "throws in the default mode and on the daz'ed inputs, not in IEEE mode:" + errors);
+    else if (ieee.threw && daz.threw)
+      report(c, false, "throws in IEEE mode (on both inputs) but not in the default mode:" + errors);
+    else if (ieee.threw) report(c, false, "throws only in IEEE mode (not on the daz'ed inputs):" + errors);
+    else report(c, false, "throws only on the daz'ed inputs:" + errors);
+    // The default mode and IEEE mode both ran (only the daz'ed run threw):
+    // their results are still compared, with no y_daz to accept.
+    if (flush.threw || ieee.threw) return;
+    compare(c, flush, ieee, Result(), quiet_g);
     return;
   }
   if (flush.outs.size() != ieee.outs.size()) {
@@ -645,6 +662,27 @@ void run_entry(const OpInfo& op, std::uint64_t seed, Tally& tally) {
       run_inputs(op, dtype, k, in, seed + 10 * k, tally);
     }
   }
+  if (!counted && (takes(op, tg::kFloat32) || takes(op, tg::kFloat64)))
+    tally.not_run.push_back(op.label() + " (no input may hold a subnormal)");
+}
+
+// The entries the first sweep is for: not aliases, taking float32 or float64.
+std::int64_t expected_entries() {
+  std::int64_t n = 0;
+  for (const auto& op : tg::testing::op_registry())
+    n += op.alias_of.empty() && (takes(op, tg::kFloat32) || takes(op, tg::kFloat64));
+  return n;
+}
+
+// The entries a sweep knows it skips (Tally::not_run), which the test checks
+// exactly so that an entry lost from it fails.
+void check_not_run(const Tally& t, const std::vector<std::string>& known) {
+  std::string all;
+  for (const auto& n : t.not_run) all += "\n    " + n;
+  MESSAGE("not run: " << (all.empty() ? std::string("none") : all));
+  for (const auto& n : t.not_run)
+    if (std::find(known.begin(), known.end(), n) == known.end()) FAIL_CHECK("not run, and not known to be: " << n);
+  CHECK(t.not_run.size() == known.size());
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -679,7 +717,12 @@ TEST_CASE("registry: subnormals read as themselves or as zero, selections keep t
     if (op.alias_of.empty()) run_entry(op, seed, tally);
   }
   print_tally("subnormal sweep", tally, seconds_since(start));
-  CHECK(tally.entries > 400);
+  // Every entry the sweep is for ran, or is one no subnormal fits.
+  CHECK(tally.entries + static_cast<std::int64_t>(tally.not_run.size()) == expected_entries());
+  // one_hot's input is indices, acosh's above one.
+  check_not_run(tally,
+                {"one_hot (no input may hold a subnormal)", "one_hot (num_classes 5) (no input may hold a subnormal)",
+                 "acosh (no input may hold a subnormal)"});
 }
 
 // The selections and the entries with integer or bool results (the
@@ -718,12 +761,15 @@ TEST_CASE("registry: subnormals on two threads, past the parallel threshold") {
     return it->second;
   };
   Tally tally;
-  std::set<std::string> done;
+  std::set<std::string> done, candidates;
+  std::map<std::string, std::vector<std::string>> skipped;  // op name -> its entries skipped, each with why
   std::uint64_t seed = 90000;
   for (const auto& op : tg::testing::op_registry()) {
     seed += 100;
     if (!op.alias_of.empty() || op.samples.empty() || !takes(op, tg::kFloat32) || done.contains(op.name)) continue;
     if (!is_selection(op) && op.differentiable) continue;
+    candidates.insert(op.name);
+    const std::string label = op.label();
     std::vector<tg::Dims> shapes = op.samples[0];
     std::int64_t most = 0;
     bool scalable = true;
@@ -731,7 +777,10 @@ TEST_CASE("registry: subnormals on two threads, past the parallel threshold") {
       scalable = scalable && !d.empty() && d[0] > 0;
       most = std::max(most, d.product());
     }
-    if (!scalable || most == 0) continue;
+    if (!scalable || most == 0) {
+      skipped[op.name].push_back(label + " (a 0-d or empty input: no dim 0 to grow)");
+      continue;
+    }
     // Not where the result grows faster than the inputs (diag of a vector,
     // meshgrid: at this size it would not fit in memory), nor where the
     // number of results grows (split into pieces of 2).
@@ -747,7 +796,14 @@ TEST_CASE("registry: subnormals on two threads, past the parallel threshold") {
       return std::make_pair(r.threw ? std::int64_t{-1} : n, r.outs.size());
     };
     const auto once = result_size(shapes, 1), more = result_size(shapes, 4);
-    if (once.first < 0 || more.first < 0 || more.first > 4 * once.first + 16 || more.second != once.second) continue;
+    if (once.first < 0 || more.first < 0) {
+      skipped[op.name].push_back(label + " (refuses dim 0 grown 4 times)");
+      continue;
+    }
+    if (more.first > 4 * once.first + 16 || more.second != once.second) {
+      skipped[op.name].push_back(label + " (its results grow faster than its inputs)");
+      continue;
+    }
     const std::int64_t factor = tg::parallel_threshold() / most + 1;
     for (auto& d : shapes) d[0] *= factor;
     OpInfo big = op;
@@ -762,14 +818,37 @@ TEST_CASE("registry: subnormals on two threads, past the parallel threshold") {
     }
     bool floating = false;
     for (const auto& t : in.values) floating = floating || t.dtype() == tg::kFloat32;
-    if (!floating || forward(big, in.values, FloatMode::Ieee).threw) continue;
+    if (!floating) {
+      skipped[op.name].push_back(label + " (no float32 input)");
+      continue;
+    }
+    if (forward(big, in.values, FloatMode::Ieee).threw) {
+      skipped[op.name].push_back(label + " (refuses the inputs past the threshold)");
+      continue;
+    }
     done.insert(op.name);
     ++tally.entries;
     run_inputs(big, tg::kFloat32, 0, in, seed, tally);
   }
   print_tally("subnormal sweep, two threads, inputs past " + std::to_string(tg::parallel_threshold()) + " elements",
               tally, seconds_since(start));
-  CHECK(tally.entries > 80);
+  // Every op name the test is for ran with one of its entries, or is known to
+  // take no larger inputs.
+  std::int64_t names_not_run = 0;
+  for (const auto& name : candidates)
+    if (!done.contains(name)) {
+      ++names_not_run;
+      for (const auto& why : skipped[name]) tally.not_run.push_back(why);
+    }
+  CHECK(tally.entries + names_not_run == static_cast<std::int64_t>(candidates.size()));
+  // index_copy_ and index_put take fixed indices, expand a fixed shape;
+  // meshgrid's result is the product of its inputs' sizes; one_hot takes
+  // indices only.
+  check_not_run(tally, {"Tensor::index_copy_ (refuses dim 0 grown 4 times)", "expand (refuses dim 0 grown 4 times)",
+                        "index_put (tensors, distinct) (refuses dim 0 grown 4 times)",
+                        "meshgrid (ij) (its results grow faster than its inputs)",
+                        "meshgrid (xy, three) (its results grow faster than its inputs)", "one_hot (no float32 input)",
+                        "one_hot (num_classes 5) (no float32 input)"});
 }
 
 }  // namespace test_registry_subnormal

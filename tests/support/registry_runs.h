@@ -108,6 +108,10 @@ struct Result {
   bool threw = false;
   std::string error;
   std::vector<Values> outs;  // forward: the outputs; backward: one gradient per floating input
+  // Why a run that did not throw has nothing to compare, or empty: "no output
+  // requires grad" (backward), "first gradient constant" (double backward:
+  // no gradient of the first backward requires grad).
+  std::string nothing;
 };
 
 // Copies of the inputs (an in-place entry writes into its first), leaves
