@@ -280,6 +280,7 @@ Tensor addcdiv(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2
           // y = input + v t1 / t2;  dinput = dy,  dt1 = v dy / t2,  dt2 = -v (dy / t2) t1 / t2
           // (as div's: t2^2 would underflow or overflow where the quotients do not).
           if (bw.needs(0)) bw.add(0, bw.grad());
+          if (!bw.needs(1) && !bw.needs(2)) return;  // t2 is saved only for these
           const Tensor t2 = bw.unpack(s2);
           const Tensor dy_t2 = div(bw.grad(), t2);
           if (bw.needs(1)) bw.add(1, scaled(dy_t2, value));

@@ -190,16 +190,24 @@ Tensor norm_backward(const Tensor& dy, const Tensor& x, const Tensor& y, double 
     const Tensor y_safe = tg::where(y_is_zero, std::numeric_limits<double>::infinity(), y);
     return tg::div(tg::mul(dy, x), y_safe);
   }
-  // y = (sum |x|^p)^(1/p);  dx = dy * sign(x) * (|x| / y)^(p-1), the ratio
-  // at most 1 where |x|^(p-1) and y^(1-p) apart would underflow or overflow
-  // (x = [1e-20f], p = 3: 1e-40 flushed, 1e40 infinite) while the gradient
-  // does not. y = 0 only where every |x_i| reads as 0: 0 there.
-  const Tensor ratio = tg::div(tg::abs(x), tg::where(y_is_zero, 1.0, y));
-  Tensor scaled = tg::mul(tg::sign(x), tg::pow(ratio, p - 1));
-  // For p < 1, the power is infinite at 0; PyTorch takes 0 there.
-  // (Zero as the forward's sum read it: a subnormal too while kernels flush.)
-  if (p < 1) scaled = tg::where(Tensor(kernel::reads_as_zero(x)), 0.0, scaled);
-  return tg::mul(dy, scaled);
+  // y = (sum |x|^p)^(1/p);  dx = dy * sign(x) * |x|^(p-1) / y^(p-1).
+  if (p > 1) {
+    // As dy * sign(x) * (|x| / y)^(p-1), the ratio at most 1, where
+    // |x|^(p-1) and y^(1-p) apart would underflow or overflow (x = [1e-20f],
+    // p = 3: 1e-40 flushed, 1e40 infinite) while the gradient does not.
+    // y = 0 only where every |x_i| reads as 0: 0 there.
+    const Tensor ratio = tg::div(tg::abs(x), tg::where(y_is_zero, 1.0, y));
+    return tg::mul(dy, tg::mul(tg::sign(x), tg::pow(ratio, p - 1)));
+  }
+  // p < 1: |x_i| / y may underflow to 0 where |x_i|^(p-1) is finite
+  // (x = [1e-36f, 1e10], p = 0.5), and a single zero makes y = 0 for p < 0:
+  // the factors apart, 0 where y = 0 (as PyTorch). |x|^(p-1) is infinite at
+  // 0, where PyTorch takes 0 (zero as the forward's sum read it: a subnormal
+  // too while kernels flush).
+  const Tensor scaled =
+      tg::where(Tensor(kernel::reads_as_zero(x)), 0.0, tg::mul(tg::sign(x), tg::pow(tg::abs(x), p - 1)));
+  const Tensor inv = tg::where(y_is_zero, 0.0, tg::pow(tg::where(y_is_zero, 1.0, y), 1 - p));
+  return tg::mul(tg::mul(dy, scaled), inv);
 }
 
 }  // namespace

@@ -423,7 +423,7 @@ TensorBase lu_solve(const char* op, const TensorBase& A, const TensorBase& B) {
     // 1: singular (getrf's info), 2: getrs failed.
     std::vector<int> code(static_cast<std::size_t>(nbatch), 0), info_of(static_cast<std::size_t>(nbatch), 0);
     for_each_matrix(
-        nbatch, std::max(n, k), static_cast<std::int64_t>(n) * (n + 2 * k),
+        nbatch, std::max(n, k), static_cast<std::int64_t>(n) * (n + 2 * static_cast<std::int64_t>(k)),
         [&] {
           return Scratch{std::vector<T>(static_cast<std::size_t>(n) * n),
                          std::vector<T>(static_cast<std::size_t>(n) * k),
@@ -553,7 +553,7 @@ TensorBase cholesky_solve(const char* op, const TensorBase& B, const TensorBase&
     };
     std::vector<int> infos(static_cast<std::size_t>(nbatch), 0);
     for_each_matrix(
-        nbatch, std::max(n, k), static_cast<std::int64_t>(n) * (n + 2 * k),
+        nbatch, std::max(n, k), static_cast<std::int64_t>(n) * (n + 2 * static_cast<std::int64_t>(k)),
         [&] {
           return Scratch{std::vector<T>(static_cast<std::size_t>(n) * n),
                          std::vector<T>(static_cast<std::size_t>(n) * k)};
@@ -667,7 +667,8 @@ std::tuple<TensorBase, TensorBase, TensorBase> svd(const char* op, const TensorB
     std::vector<int> infos(static_cast<std::size_t>(nbatch), 0);
     for_each_matrix(
         nbatch, std::max(m, n),
-        static_cast<std::int64_t>(m) * n + k + (compute_uv ? static_cast<std::int64_t>(m) * ucols + vrows * n : 0),
+        static_cast<std::int64_t>(m) * n + k +
+            (compute_uv ? static_cast<std::int64_t>(m) * ucols + static_cast<std::int64_t>(vrows) * n : 0),
         [&] {
           return Scratch{buf, ub, vb, std::vector<T>(static_cast<std::size_t>(work_size(query))), iwork};
         },
@@ -720,7 +721,8 @@ std::tuple<TensorBase, TensorBase> qr(const char* op, const TensorBase& A, std::
     // 1: geqrf failed, 2: orgqr failed.
     std::vector<int> code(static_cast<std::size_t>(nbatch), 0), infos(static_cast<std::size_t>(nbatch), 0);
     for_each_matrix(
-        nbatch, std::max(m, n), static_cast<std::int64_t>(m) * n + static_cast<std::int64_t>(rrows) * n + m * qcols,
+        nbatch, std::max(m, n),
+        static_cast<std::int64_t>(m) * n + static_cast<std::int64_t>(rrows) * n + static_cast<std::int64_t>(m) * qcols,
         [&] {
           return Scratch{buf, tau, std::vector<T>(work_elements)};
         },

@@ -664,6 +664,29 @@ TEST_CASE("float_mode: gradients of tiny inputs whose squares underflow stay fin
     CHECK(close(n[0][0], 1 / (y * y)));
     CHECK(close(n[0][1], 4 / (y * y)));
   }
+  // Only input requiring grad: tensor2 is not saved, and nothing needs it.
+  {
+    const Tensor x = tensor({1.0, 2.0}, {2}, kFloat32).set_requires_grad();
+    const Tensor c = tensor({3.0, 4.0}, {2}, kFloat32);
+    CHECK(grad({addcdiv(x, c, c, 1.5).sum()}, {x})[0].to_vector<double>() == std::vector<double>{1.0, 1.0});
+  }
+  // p < 1 keeps the factors apart: |x| / y underflows for [1e-36, 1e10] at
+  // p = 0.5 (the gradient 1e23, 1), and one zero makes y = 0 for p < 0 (the
+  // gradient 0 there, as PyTorch).
+  set_flush_denormal(false);
+  const auto half = grads({tensor({1e-36, 1e10}, {2}, kFloat32)},
+                          [](const std::vector<Tensor>& v) { return linalg::vector_norm(v[0], 0.5); });
+  CHECK(close(half[0][0], 1e23));
+  CHECK(close(half[0][1], 1.0));
+  for (const bool ieee : {false, true}) {
+    set_flush_denormal(!ieee);
+    CHECK(grads({tensor({0.0, 2.0}, {2}, kFloat32)}, [](const std::vector<Tensor>& v) {
+            return linalg::vector_norm(v[0], -1.0);
+          })[0] == std::vector<double>{0.0, 0.0});
+    CHECK(grads({tensor({0.0, 2.0, 3.0}, {3}, kFloat64)}, [](const std::vector<Tensor>& v) {
+            return linalg::vector_norm(v[0], -0.5);
+          })[0] == std::vector<double>{0.0, 0.0, 0.0});
+  }
   // kl_div with a subnormal target: the gradient of t log t where t reads as
   // 0 is 0 (not 0 / 0), leaving -input / N.
   set_flush_denormal(true);
