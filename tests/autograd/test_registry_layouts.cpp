@@ -131,42 +131,6 @@ double rel_tolerance(DType d) {
 
 // ---- bits -------------------------------------------------------------------------
 
-double as_double(std::uint64_t b, DType d) {
-  switch (d) {
-    case tg::kFloat32: {
-      float f;
-      const auto u = static_cast<std::uint32_t>(b);
-      std::memcpy(&f, &u, sizeof f);
-      return f;
-    }
-    case tg::kFloat64: {
-      double x;
-      std::memcpy(&x, &b, sizeof x);
-      return x;
-    }
-    case tg::kFloat16:
-      return tg::detail::float_from_half_bits(static_cast<std::uint16_t>(b));
-    case tg::kBFloat16: {
-      float f;
-      const auto u = static_cast<std::uint32_t>((b & 0xFFFFu) << 16);
-      std::memcpy(&f, &u, sizeof f);
-      return f;
-    }
-    case tg::kBool:
-    case tg::kUInt8:
-      return static_cast<double>(b & 0xFF);
-    case tg::kInt8:
-      return static_cast<std::int8_t>(b & 0xFF);
-    case tg::kInt16:
-      return static_cast<std::int16_t>(b & 0xFFFF);
-    case tg::kInt32:
-      return static_cast<std::int32_t>(b & 0xFFFFFFFFu);
-    case tg::kInt64:
-      return static_cast<double>(static_cast<std::int64_t>(b));
-  }
-  return 0;
-}
-
 // Bitwise, except that any NaN equals any NaN and +0 equals -0 (floating).
 bool same(std::uint64_t a, std::uint64_t b, DType d) {
   if (a == b) return true;

@@ -146,18 +146,6 @@ bool same_float(std::uint64_t a, std::uint64_t b, DType d) {
   return a == b;
 }
 
-double as_double(std::uint64_t b, DType d) {
-  if (d == tg::kFloat32) {
-    float f;
-    const auto u = static_cast<std::uint32_t>(b);
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-  }
-  double x;
-  std::memcpy(&x, &b, sizeof x);
-  return x;
-}
-
 std::uint64_t bits_of(double x, DType d) {
   if (d == tg::kFloat32) {
     const float f = static_cast<float>(x);

@@ -137,18 +137,6 @@ using tg_test::set_float_mode;
 
 // ---- elements as bits ---------------------------------------------------------
 
-double as_double(std::uint64_t b, DType d) {
-  if (d == tg::kFloat32) {
-    float f;
-    const auto u = static_cast<std::uint32_t>(b);
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-  }
-  double x;
-  std::memcpy(&x, &b, sizeof x);
-  return x;
-}
-
 std::string show(std::uint64_t b, DType d) {
   char s[64];
   if (d == tg::kFloat32) std::snprintf(s, sizeof s, "%.9g", as_double(b, d));

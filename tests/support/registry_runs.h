@@ -7,6 +7,7 @@
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/dims.h>
 #include <tapegrad/core/dtype.h>
+#include <tapegrad/core/half.h>
 #include <tapegrad/core/random.h>
 #include <tapegrad/testing/op_registry.h>
 
@@ -60,6 +61,43 @@ inline Values read(const tg::Tensor& t) {
 }
 
 inline bool is_float(tg::DType d) { return d == tg::kFloat32 || d == tg::kFloat64; }
+
+// The value an element of dtype `d` stores as the bits `b` (read()'s).
+inline double as_double(std::uint64_t b, tg::DType d) {
+  switch (d) {
+    case tg::kFloat32: {
+      float f;
+      const auto u = static_cast<std::uint32_t>(b);
+      std::memcpy(&f, &u, sizeof f);
+      return f;
+    }
+    case tg::kFloat64: {
+      double x;
+      std::memcpy(&x, &b, sizeof x);
+      return x;
+    }
+    case tg::kFloat16:
+      return tg::detail::float_from_half_bits(static_cast<std::uint16_t>(b));
+    case tg::kBFloat16: {
+      float f;
+      const auto u = static_cast<std::uint32_t>((b & 0xFFFFu) << 16);
+      std::memcpy(&f, &u, sizeof f);
+      return f;
+    }
+    case tg::kBool:
+    case tg::kUInt8:
+      return static_cast<double>(b & 0xFF);
+    case tg::kInt8:
+      return static_cast<std::int8_t>(b & 0xFF);
+    case tg::kInt16:
+      return static_cast<std::int16_t>(b & 0xFFFF);
+    case tg::kInt32:
+      return static_cast<std::int32_t>(b & 0xFFFFFFFFu);
+    case tg::kInt64:
+      return static_cast<double>(static_cast<std::int64_t>(b));
+  }
+  return 0;
+}
 
 // A contiguous tensor of `shape` and `dtype` whose elements store `bits`, as
 // read() reads them: written straight to memory, so no float mode touches a
