@@ -345,12 +345,7 @@ Result backward(const OpInfo& op, const std::vector<Tensor>& inputs, const std::
   std::vector<Tensor> grads;
   run_in_mode(mode, r, [&] {
     const std::vector<Tensor> outs = op(args);
-    std::vector<Tensor> ys, gs;
-    for (std::size_t i = 0; i < outs.size() && i < gos.size(); ++i)
-      if (outs[i].defined() && outs[i].requires_grad() && gos[i].defined()) {
-        ys.push_back(outs[i]);
-        gs.push_back(gos[i]);
-      }
+    const auto [ys, gs] = differentiated(outs, gos);
     if (!ys.empty()) grads = tg::grad(ys, floating, gs, {.allow_unused = true});
   });
   for (const auto& g : grads) r.outs.push_back(read(g));

@@ -173,12 +173,7 @@ Result backward(const OpInfo& op, const std::vector<Tensor>& inputs, const std::
   tg::manual_seed(kGlobalSeed);
   try {
     const std::vector<Tensor> outs = op(args);
-    std::vector<Tensor> ys, gs;
-    for (std::size_t i = 0; i < outs.size() && i < grad_outputs.size(); ++i)
-      if (outs[i].defined() && outs[i].requires_grad() && grad_outputs[i].defined()) {
-        ys.push_back(outs[i]);
-        gs.push_back(grad_outputs[i]);
-      }
+    const auto [ys, gs] = differentiated(outs, grad_outputs);
     if (!ys.empty()) grads = tg::grad(ys, floating, gs, {.allow_unused = true});
   } catch (const std::exception& e) {
     r.threw = true;

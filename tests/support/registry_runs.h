@@ -165,6 +165,21 @@ inline std::vector<tg::Tensor> fresh(const std::vector<tg::Tensor>& inputs, bool
   return out;
 }
 
+// The outputs that require grad, each with its grad_output (outputs without
+// one, or undefined, are left out): what tg::grad takes.
+struct Differentiated {
+  std::vector<tg::Tensor> ys, grad_outputs;
+};
+inline Differentiated differentiated(const std::vector<tg::Tensor>& outs, const std::vector<tg::Tensor>& grad_outputs) {
+  Differentiated d;
+  for (std::size_t i = 0; i < outs.size() && i < grad_outputs.size(); ++i)
+    if (outs[i].defined() && outs[i].requires_grad() && grad_outputs[i].defined()) {
+      d.ys.push_back(outs[i]);
+      d.grad_outputs.push_back(grad_outputs[i]);
+    }
+  return d;
+}
+
 // ---- running an entry in a float mode (the subnormal and underflow sweeps) -----
 
 inline constexpr std::uint64_t kGlobalSeed = 1234;  // for the entries that draw from the default generator
