@@ -56,7 +56,7 @@ Tensor eye(std::int64_t n, std::optional<std::int64_t> m, TensorOptions options)
   detail::CurrentOpScope op("eye");
   return finish(kernel::eye(n, m, options), options);
 }
-Tensor tensor(std::initializer_list<double> values, Dims shape, TensorOptions options) {
+Tensor tensor(std::initializer_list<double> values, OptionalDims shape, TensorOptions options) {
   detail::CurrentOpScope op("tensor");
   return finish(kernel::tensor(values, shape, options), options);
 }

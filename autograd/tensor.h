@@ -572,25 +572,28 @@ Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opti
 Tensor eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
 /// A tensor from values in row-major order, as torch.tensor.
 /// @throws tg::ShapeError when the shape does not hold as many values.
-/// From values in row-major order; the shape defaults to 1-D. Integers give
+/// From values in row-major order. Without a shape (std::nullopt, or a
+/// literal `{}`, which reads as none) it is 1-D; a shape given as a Dims is
+/// used as it is, an empty one too (`tg::tensor(v, x.shape())` of a 0-d x is
+/// 0-d; tg::scalar_tensor makes one from a number). Integers give
 /// int64, floating numbers float32, bools bool, as torch.tensor; a
 /// std::vector<T> of any arithmetic T keeps T's dtype where tapegrad has it
 /// (kernel::tensor in core/tensor.h).
 ///@{
-Tensor tensor(std::initializer_list<double> values, Dims shape = {}, TensorOptions options = {});
+Tensor tensor(std::initializer_list<double> values, OptionalDims shape = {}, TensorOptions options = {});
 template <Real T>
 requires(!std::same_as<T, double>) Tensor
-    tensor(std::initializer_list<T> values, Dims shape = {},
+    tensor(std::initializer_list<T> values, OptionalDims shape = {},
            TensorOptions options = {.dtype = std::is_integral_v<T> ? kInt64 : kFloat32}) {
   return detail::finish_creation(kernel::tensor(values, std::move(shape), options), options);
 }
 template <std::same_as<bool> B>
-Tensor tensor(std::initializer_list<B> values, Dims shape = {}, TensorOptions options = {.dtype = kBool}) {
+Tensor tensor(std::initializer_list<B> values, OptionalDims shape = {}, TensorOptions options = {.dtype = kBool}) {
   return detail::finish_creation(kernel::tensor(values, std::move(shape), options), options);
 }
 template <class T>
 requires std::is_arithmetic_v<T> || is_reduced_float_v<T> Tensor
-tensor(const std::vector<T>& values, Dims shape = {},
+tensor(const std::vector<T>& values, OptionalDims shape = {},
        TensorOptions options = {.dtype = dtype_of<kernel::stored_type_t<T>>()}) {
   return detail::finish_creation(kernel::tensor(values, std::move(shape), options), options);
 }
@@ -663,16 +666,16 @@ Tensor eye(std::int64_t n, D dtype) {
   return eye(n, std::nullopt, TensorOptions{.dtype = dtype});
 }
 template <std::same_as<DType> D>
-Tensor tensor(std::initializer_list<double> values, Dims shape, D dtype) {
+Tensor tensor(std::initializer_list<double> values, OptionalDims shape, D dtype) {
   return tensor(values, std::move(shape), TensorOptions{.dtype = dtype});
 }
 template <Real T, std::same_as<DType> D>
-requires(!std::same_as<T, double>) Tensor tensor(std::initializer_list<T> values, Dims shape, D dtype) {
+requires(!std::same_as<T, double>) Tensor tensor(std::initializer_list<T> values, OptionalDims shape, D dtype) {
   return tensor(values, std::move(shape), TensorOptions{.dtype = dtype});
 }
 template <class T, std::same_as<DType> D>
-requires std::is_arithmetic_v<T> || is_reduced_float_v<T> Tensor tensor(const std::vector<T>& values, Dims shape,
-                                                                        D dtype) {
+requires std::is_arithmetic_v<T> || is_reduced_float_v<T> Tensor tensor(const std::vector<T>& values,
+                                                                        OptionalDims shape, D dtype) {
   return tensor(values, std::move(shape), TensorOptions{.dtype = dtype});
 }
 template <std::same_as<DType> D>

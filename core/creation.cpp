@@ -119,9 +119,8 @@ TensorBase eye(std::int64_t n, std::optional<std::int64_t> m, TensorOptions opti
   return t;
 }
 
-TensorBase tensor_values(std::span<const double> values, Dims shape, TensorOptions options) {
-  if (shape.empty() && values.size() != 1) shape = Dims{static_cast<std::int64_t>(values.size())};
-  if (shape.empty() && values.size() == 1) shape = Dims{1};
+TensorBase tensor_values(std::span<const double> values, OptionalDims given, TensorOptions options) {
+  const Dims shape = given.value_or_1d(static_cast<std::int64_t>(values.size()));
   if (shape.product() != static_cast<std::int64_t>(values.size()))
     throw ShapeError(fmt::format("tensor: {} values do not fill shape {}", values.size(), shape_str(shape)));
   TensorBase t = make_tensor(shape, options.dtype);
@@ -133,13 +132,13 @@ TensorBase tensor_values(std::span<const double> values, Dims shape, TensorOptio
   return t;
 }
 
-TensorBase tensor(std::initializer_list<double> values, Dims shape, TensorOptions options) {
+TensorBase tensor(std::initializer_list<double> values, OptionalDims shape, TensorOptions options) {
   return tensor_values(std::span<const double>(values.begin(), values.size()), std::move(shape), options);
 }
 
 template <class V>
-TensorBase tensor_stored(const std::vector<V>& values, Dims shape, DType dtype) {
-  if (shape.empty()) shape = Dims{static_cast<std::int64_t>(values.size())};
+TensorBase tensor_stored(const std::vector<V>& values, OptionalDims given, DType dtype) {
+  const Dims shape = given.value_or_1d(static_cast<std::int64_t>(values.size()));
   if (shape.product() != static_cast<std::int64_t>(values.size()))
     throw ShapeError(fmt::format("tensor: {} values do not fill shape {}", values.size(), shape_str(shape)));
   TensorBase t = make_tensor(shape, dtype_of<V>());
@@ -151,7 +150,8 @@ TensorBase tensor_stored(const std::vector<V>& values, Dims shape, DType dtype) 
 
 // TG_API: GCC gives an explicit instantiation of a namespace-scope function
 // template -fvisibility's default, not the visibility of its declaration.
-#define TG_INSTANTIATE_TENSOR(V) template TG_API TensorBase tensor_stored<V>(const std::vector<V>&, Dims, DType);
+#define TG_INSTANTIATE_TENSOR(V) \
+  template TG_API TensorBase tensor_stored<V>(const std::vector<V>&, OptionalDims, DType);
 TG_INSTANTIATE_TENSOR(float)
 TG_INSTANTIATE_TENSOR(double)
 TG_INSTANTIATE_TENSOR(std::int64_t)

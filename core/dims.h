@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -139,6 +140,34 @@ class Dims {
 
 /// A read-only view of sizes or strides (LibTorch's IntArrayRef).
 using IntArrayRef = std::span<const std::int64_t>;
+
+/// A shape that may be left out (LibTorch's OptionalIntArrayRef), for
+/// tg::tensor: none gives a 1-D tensor of the values, a shape given is used
+/// as it is, an empty one too (0-d). Braces give a shape (`{2, 3}`), empty
+/// braces none, as a default argument reads them; a Dims, even an empty
+/// one, is a shape (`tg::tensor(v, x.shape())` keeps a 0-d x's 0 dims).
+class OptionalDims {
+ public:
+  /// No shape (also what `{}` gives).
+  ///@{
+  OptionalDims() = default;
+  OptionalDims(std::nullopt_t) {}
+  ///@}
+  /// A shape, used as it is (0-d where empty).
+  ///@{
+  OptionalDims(std::initializer_list<std::int64_t> values) : dims_(Dims(values)) {}
+  OptionalDims(const Dims& dims) : dims_(dims) {}
+  OptionalDims(IntArrayRef dims) : dims_(Dims(dims)) {}
+  OptionalDims(const std::vector<std::int64_t>& dims) : dims_(Dims(dims)) {}
+  ///@}
+  /// Whether a shape was given.
+  bool has_value() const { return dims_.has_value(); }
+  /// The shape given, or a 1-D shape of `n` where none was.
+  Dims value_or_1d(std::int64_t n) const { return dims_ ? *dims_ : Dims{n}; }
+
+ private:
+  std::optional<Dims> dims_;
+};
 
 /// "[32, 784]"
 std::string shape_str(IntArrayRef dims);

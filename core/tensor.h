@@ -209,10 +209,13 @@ TensorBase arange(S start, E end, P step = 1,
 }
 TensorBase linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
 TensorBase eye(std::int64_t n, std::optional<std::int64_t> m = {}, TensorOptions options = {});
-/// From values in row-major order; the shape defaults to 1-D. A list of
-/// floating numbers gives float32 and a list of integers int64, as
-/// torch.tensor([1.5]) and torch.tensor([1, 2]) (a list of bools: bool).
-TensorBase tensor(std::initializer_list<double> values, Dims shape = {}, TensorOptions options = {});
+/// From values in row-major order. Without a shape (std::nullopt, or a
+/// literal `{}`, which reads as none) it is 1-D; a shape given as a Dims is
+/// used as it is, an empty one too: `tensor(v, x.shape())` of a 0-d x holds
+/// one value in 0 dims. A list of floating numbers gives float32 and a list
+/// of integers int64, as torch.tensor([1.5]) and torch.tensor([1, 2]) (a list
+/// of bools: bool).
+TensorBase tensor(std::initializer_list<double> values, OptionalDims shape = {}, TensorOptions options = {});
 
 /// The dtype a std::vector<T> becomes: its own where tapegrad has it (as
 /// torch.from_numpy: int32 stays int32, uint8 uint8), int64 for the other
@@ -227,13 +230,14 @@ using stored_type_t =
 
 /// `values` of a type tapegrad stores (explicitly instantiated in creation.cpp).
 template <class S>
-TensorBase tensor_stored(const std::vector<S>& values, Dims shape, DType dtype);
+TensorBase tensor_stored(const std::vector<S>& values, OptionalDims shape, DType dtype);
 
 /// Any arithmetic T (and Half, BFloat16). An integer that int64 cannot hold
 /// (a uint64 above 2^63 - 1) is a ValueError.
 template <class T>
 requires std::is_arithmetic_v<T> || is_reduced_float_v<T> TensorBase
-tensor(const std::vector<T>& values, Dims shape = {}, TensorOptions options = {.dtype = dtype_of<stored_type_t<T>>()}) {
+tensor(const std::vector<T>& values, OptionalDims shape = {},
+       TensorOptions options = {.dtype = dtype_of<stored_type_t<T>>()}) {
   using S = stored_type_t<T>;
   if constexpr (std::is_same_v<S, T>) {
     return tensor_stored<S>(values, std::move(shape), options.dtype);
@@ -250,15 +254,15 @@ tensor(const std::vector<T>& values, Dims shape = {}, TensorOptions options = {.
   }
 }
 template <class T>
-requires std::is_arithmetic_v<T> || is_reduced_float_v<T> TensorBase tensor(const std::vector<T>& values, Dims shape,
-                                                                            DType dtype) {
+requires std::is_arithmetic_v<T> || is_reduced_float_v<T> TensorBase tensor(const std::vector<T>& values,
+                                                                            OptionalDims shape, DType dtype) {
   return tensor(values, std::move(shape), TensorOptions{.dtype = dtype});
 }
 /// Checked as stored scalars (full, fill_): a value the dtype cannot hold is a ValueError.
-TensorBase tensor_values(std::span<const double> values, Dims shape, TensorOptions options);
+TensorBase tensor_values(std::span<const double> values, OptionalDims shape, TensorOptions options);
 template <Real T>
 requires(!std::same_as<T, double>) TensorBase
-    tensor(std::initializer_list<T> values, Dims shape = {},
+    tensor(std::initializer_list<T> values, OptionalDims shape = {},
            TensorOptions options = {.dtype = std::is_integral_v<T> ? kInt64 : kFloat32}) {
   if constexpr (std::is_integral_v<T>) {
     // Exact for every int64 (a double holds integers only up to 2^53).
@@ -269,7 +273,7 @@ requires(!std::same_as<T, double>) TensorBase
 }
 /// A template, so that a list of numbers never reaches it through a conversion to bool.
 template <std::same_as<bool> B>
-TensorBase tensor(std::initializer_list<B> values, Dims shape = {}, TensorOptions options = {.dtype = kBool}) {
+TensorBase tensor(std::initializer_list<B> values, OptionalDims shape = {}, TensorOptions options = {.dtype = kBool}) {
   return tensor(std::vector<bool>(values), std::move(shape), options);
 }
 }  // namespace kernel

@@ -229,7 +229,9 @@ void LBFGS::add_to_params(double step_size, const Vec& direction) {
     const auto n = static_cast<std::size_t>(p.numel());
     const Vec part(direction.begin() + static_cast<std::ptrdiff_t>(offset),
                    direction.begin() + static_cast<std::ptrdiff_t>(offset + n));
-    p.add_(tg::tensor(part, p.shape(), {.dtype = kFloat64}).to(p.dtype()), step_size);
+    // Added in float64 and rounded once into p's dtype, as PyTorch adds its
+    // float64 direction when the parameters mix float32 and float64.
+    p.add_(tg::tensor(part, p.shape(), {.dtype = kFloat64}), step_size);
     offset += n;
   }
 }

@@ -30,11 +30,13 @@ namespace {
 
 using Inputs = std::vector<Tensor>;
 
-Tensor leaf(std::initializer_list<double> v, Dims shape = {}) {
+Tensor leaf(std::initializer_list<double> v, tg::OptionalDims shape = {}) {
   return tensor(v, shape, {.dtype = kFloat64, .requires_grad = true});
 }
 
-Tensor constant(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kFloat64}); }
+Tensor constant(std::initializer_list<double> v, tg::OptionalDims shape = {}) {
+  return tensor(v, shape, {.dtype = kFloat64});
+}
 
 // Normal values in float64 that require grad (ties and kinks have probability 0).
 Tensor random_leaf(Dims shape, std::uint64_t seed) {

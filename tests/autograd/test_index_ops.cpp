@@ -45,9 +45,7 @@ std::vector<double> x234_values() {
 }
 Tensor x34(bool grad = true) { return leaf(X34, {3, 4}, grad); }
 Tensor x234() { return leaf(x234_values(), {2, 3, 4}); }
-Tensor ii(const std::vector<std::int64_t>& v, Dims shape = {}) {
-  return tg::tensor(v, shape.empty() ? Dims{static_cast<std::int64_t>(v.size())} : shape, tg::kInt64);
-}
+Tensor ii(const std::vector<std::int64_t>& v, tg::OptionalDims shape = {}) { return tg::tensor(v, shape, tg::kInt64); }
 Tensor bb(const std::vector<double>& v, Dims shape) { return tg::tensor(v, shape, tg::kBool); }
 Tensor mask34() { return bb(MASK34, {3, 4}); }
 

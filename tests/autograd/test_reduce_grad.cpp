@@ -23,7 +23,7 @@ namespace {
 
 using Inputs = std::vector<Tensor>;
 
-Tensor leaf(std::initializer_list<double> v, Dims shape = {}) {
+Tensor leaf(std::initializer_list<double> v, tg::OptionalDims shape = {}) {
   return tensor(v, shape, {.dtype = kFloat64, .requires_grad = true});
 }
 

@@ -15,8 +15,10 @@ using namespace tg;
 
 namespace {
 std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
-Tensor f64(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kFloat64}); }
-Tensor leaf(std::initializer_list<double> v, Dims shape = {}) {
+Tensor f64(std::initializer_list<double> v, tg::OptionalDims shape = {}) {
+  return tensor(v, shape, {.dtype = kFloat64});
+}
+Tensor leaf(std::initializer_list<double> v, tg::OptionalDims shape = {}) {
   return tensor(v, shape, {.dtype = kFloat64, .requires_grad = true});
 }
 // A float64 leaf holding 0, 1, 2, ... (distinct values expose a misplaced gradient).

@@ -28,10 +28,14 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 std::vector<std::int64_t> ints(const Tensor& t) { return t.to_vector<std::int64_t>(); }
 std::vector<bool> bools(const Tensor& t) { return t.to_vector<bool>(); }
 
-Tensor f64(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kFloat64}); }
-Tensor f32(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kFloat32}); }
-Tensor i64(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kInt64}); }
-Tensor b8(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kBool}); }
+Tensor f64(std::initializer_list<double> v, tg::OptionalDims shape = {}) {
+  return tensor(v, shape, {.dtype = kFloat64});
+}
+Tensor f32(std::initializer_list<double> v, tg::OptionalDims shape = {}) {
+  return tensor(v, shape, {.dtype = kFloat32});
+}
+Tensor i64(std::initializer_list<double> v, tg::OptionalDims shape = {}) { return tensor(v, shape, {.dtype = kInt64}); }
+Tensor b8(std::initializer_list<double> v, tg::OptionalDims shape = {}) { return tensor(v, shape, {.dtype = kBool}); }
 
 // |got - expected| <= tol * (1 + |expected|); NaN and infinities must match exactly.
 using tg_test::check_close;

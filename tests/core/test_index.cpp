@@ -14,8 +14,10 @@ using namespace tg;
 
 namespace {
 std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
-Tensor f64(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kFloat64}); }
-Tensor i64(std::initializer_list<double> v, Dims shape = {}) { return tensor(v, shape, {.dtype = kInt64}); }
+Tensor f64(std::initializer_list<double> v, tg::OptionalDims shape = {}) {
+  return tensor(v, shape, {.dtype = kFloat64});
+}
+Tensor i64(std::initializer_list<double> v, tg::OptionalDims shape = {}) { return tensor(v, shape, {.dtype = kInt64}); }
 }  // namespace
 
 TEST_CASE("index_select picks rows or columns, repeats allowed") {

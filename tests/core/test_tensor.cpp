@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include <tapegrad/tapegrad.h>
 
@@ -80,6 +82,40 @@ TEST_CASE("floating to int64 conversions truncate and saturate; NaN gives 0") {
   // and so is a scalar that is stored (test_scalar_checks.cpp).
   CHECK_THROWS_AS(x.to_vector<std::int64_t>(), tg::ValueError);
   CHECK(x.narrow(0, 5, 2).to_vector<std::int64_t>() == std::vector<std::int64_t>{-2, 2});
+}
+
+// tg::tensor's shape: none is 1-D, a given one is used as it is, an empty
+// Dims too. `tg::tensor(v, x.shape())` of a 0-d x gave [1] (LBFGS moved a
+// 0-d parameter by a [1] step and threw half-way through its update).
+TEST_CASE("tg::tensor: no shape is 1-D, a given shape is kept, an empty Dims is 0-d") {
+  const Tensor zero_d = tg::scalar_tensor(2.5, tg::kFloat64);
+  const std::vector<Tensor> made{
+      tg::tensor({1.5}, zero_d.shape()),
+      tg::tensor({1.5}, tg::Dims{}),
+      tg::tensor(std::vector<double>{1.5}, zero_d.shape()),
+      tg::tensor(std::vector<std::int64_t>{3}, tg::Dims{}),
+      tg::tensor({3}, tg::Dims{}),
+      tg::tensor({true}, tg::Dims{}),
+      tg::tensor({1.5}, tg::Dims{}, tg::kFloat64),
+      tg::tensor(std::vector<float>{1.5f}, zero_d.sizes()),
+      tg::tensor({1.5}, std::vector<std::int64_t>{}),
+  };
+  for (const Tensor& t : made) {
+    CHECK(t.dim() == 0);
+    CHECK(t.numel() == 1);
+  }
+  CHECK(made[0].item<double>() == 1.5);
+  CHECK(made[3].item<std::int64_t>() == 3);
+  // No shape, or braces that are empty: 1-D.
+  CHECK(tg::tensor({1.5}).shape() == tg::Dims{1});
+  CHECK(tg::tensor({1.5, 2.5}, {}).shape() == tg::Dims{2});
+  CHECK(tg::tensor(std::vector<double>{1, 2, 3}, std::nullopt).shape() == tg::Dims{3});
+  CHECK(tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}).shape() == tg::Dims{2, 3});
+  CHECK(tg::tensor({1.0, 2.0}, {2}, {.dtype = tg::kFloat64}).shape() == tg::Dims{2});
+  // A 0-d shape holds exactly one value.
+  CHECK_THROWS_WITH_AS(tg::tensor({1.0, 2.0}, tg::Dims{}), "tensor: 2 values do not fill shape []", tg::ShapeError);
+  CHECK_THROWS_AS(tg::tensor(std::vector<double>{}, tg::Dims{}), tg::ShapeError);
+  CHECK(tg::tensor(std::vector<double>{}).shape() == tg::Dims{0});
 }
 
 TEST_CASE("an empty shape whose other sizes overflow int64 is a ShapeError") {

@@ -25,7 +25,7 @@ namespace {
 constexpr tg::TensorOptions kF64{.dtype = tg::kFloat64};
 constexpr tg::TensorOptions kF64Grad{.dtype = tg::kFloat64, .requires_grad = true};
 
-Tensor labels(std::vector<std::int64_t> values, tg::Dims shape = {}) { return tg::tensor(values, shape); }
+Tensor labels(std::vector<std::int64_t> values, tg::OptionalDims shape = {}) { return tg::tensor(values, shape); }
 
 // d/dx of a scalar loss, by backward.
 Tensor grad_of(const Tensor& loss, const Tensor& x) {
