@@ -194,11 +194,18 @@ Tensor checkpoint(CheckpointFunction fn, const std::vector<Tensor>& inputs, cons
     if (!inputs[i].defined()) throw ValueError(fmt::format("checkpoint: inputs[{}] is undefined", i));
   for (std::size_t i = 0; i < params.size(); ++i)
     if (!params[i].defined()) throw ValueError(fmt::format("checkpoint: params[{}] is undefined", i));
+  // fn reads a parameter itself, so one listed twice (a layer applied twice,
+  // tied weights) must be a single target of the recomputation's gradient:
+  // each copy would get the whole gradient, and the leaf the sum (2x).
+  std::vector<Tensor> distinct;
+  std::unordered_set<const TensorImpl*> seen;
+  for (const Tensor& p : params)
+    if (seen.insert(p.impl()).second) distinct.push_back(p);
   auto state = std::make_shared<CheckpointState>();
   state->fn = std::move(fn);
   state->preserve_rng_state = options.preserve_rng_state;
   state->n_inputs = inputs.size();
-  return CheckpointFn::apply(state, inputs, params);
+  return CheckpointFn::apply(state, inputs, distinct);
 }
 
 }  // namespace tg

@@ -46,7 +46,8 @@ struct CheckpointOptions {
 /// the description of autograd/grad_checkpoint.h).
 /// @param fn     the computation, a pure function of `inputs` and `params`
 /// @param inputs what fn is called with, kept for the recomputation
-/// @param params every other tensor fn reads that requires grad (a module's parameters)
+/// @param params every other tensor fn reads that requires grad (a module's parameters;
+///               one listed twice counts once, as fn reads it itself)
 /// @param options whether to replay the random generator's state
 /// @throws tg::ValueError for an empty fn, an undefined input or parameter, or
 ///   fn returning an undefined tensor; in backward, tg::AutogradError when the

@@ -336,6 +336,26 @@ TEST_CASE("checkpoint: an input or parameter whose history holds another paramet
   }
 }
 
+TEST_CASE("checkpoint: a parameter listed twice counts once") {
+  // y = x W read by fn itself; W listed twice gave each copy the whole
+  // gradient and W twice it.
+  for (bool create_graph : {false, true}) {
+    CAPTURE(create_graph);
+    const Tensor x = tg::tensor({1.0, 2.0, -1.0, 0.5}, {2, 2}, kF64).requires_grad_();
+    const Tensor w = tg::tensor({0.1, 0.2, -0.3, 0.4}, {2, 2}, kF64).requires_grad_();
+    const auto fn = [w](const std::vector<Tensor>& in) { return tg::sum(tg::square(tg::matmul(in[0], w))); };
+    const std::vector<Tensor> want = tg::grad({fn({x})}, {x, w}, {}, {.create_graph = create_graph});
+    const std::vector<Tensor> got =
+        tg::grad({tg::checkpoint(fn, {x}, {w, w, w})}, {x, w}, {}, {.create_graph = create_graph});
+    check_close(got[0], want[0].detach(), 1e-15);
+    check_close(got[1], want[1].detach(), 1e-15);
+    if (create_graph) check_close(tg::grad({tg::sum(got[1])}, {w})[0], tg::grad({tg::sum(want[1])}, {w})[0], 1e-15);
+    // And through .grad: backward accumulates once.
+    tg::checkpoint(fn, {x}, {w, w}).backward();
+    check_close(w.grad(), want[1].detach(), 1e-15);
+  }
+}
+
 TEST_CASE("checkpoint: hooks on its inputs and parameters run once, as without it") {
   using tg::kFloat64;
   for (const bool use_grad : {false, true}) {

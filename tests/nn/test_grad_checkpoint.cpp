@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <tapegrad/autograd/ops.h>
@@ -25,10 +26,10 @@ tg::nn::Sequential make_model() {
   return model;
 }
 
-std::vector<std::vector<double>> grads_of(tg::nn::Sequential& model, std::int64_t segments) {
+std::vector<std::vector<double>> grads_of(tg::nn::Sequential& model, std::int64_t segments, std::int64_t features = 6) {
   model.zero_grad();
   tg::manual_seed(77);
-  Tensor x = tg::randn({4, 6}, {.dtype = tg::kFloat64});
+  Tensor x = tg::randn({4, features}, {.dtype = tg::kFloat64});
   Tensor y = segments == 0 ? model(x) : tg::nn::checkpoint_sequential(model, segments, x);
   (y * y).sum().backward();
   std::vector<std::vector<double>> out;
@@ -46,6 +47,32 @@ TEST_CASE("checkpoint_sequential: every segment count gives the unchecked gradie
     const auto got = grads_of(model, segments);
     REQUIRE(got.size() == want.size());
     for (std::size_t i = 0; i < got.size(); ++i) tg_test::check_close(got[i], want[i], 0);
+  }
+}
+
+// A parameter a segment reads twice (one layer applied twice, or two layers
+// with a tied weight) is one target of the recomputation: it gave 2x before.
+TEST_CASE("checkpoint_sequential: a layer used twice or a tied weight gets the unchecked gradient") {
+  for (bool tied : {false, true}) {
+    CAPTURE(tied);
+    tg::manual_seed(31);
+    auto first = std::make_shared<tg::nn::Linear>(4, 4);
+    auto second = tied ? std::make_shared<tg::nn::Linear>(4, 4) : first;
+    if (tied) second->weight = first->weight;
+    tg::nn::Sequential model;
+    model.push_back(first);
+    model.push_back(std::make_shared<tg::nn::Tanh>());
+    model.push_back(second);
+    model.push_back(std::make_shared<tg::nn::Tanh>());
+    model.to(tg::kFloat64);
+    REQUIRE(model.parameters().size() == (tied ? 3U : 2U));
+    const auto want = grads_of(model, 0, 4);
+    for (std::int64_t segments = 1; segments <= 4; ++segments) {
+      CAPTURE(segments);
+      const auto got = grads_of(model, segments, 4);
+      REQUIRE(got.size() == want.size());
+      for (std::size_t i = 0; i < got.size(); ++i) tg_test::check_close(got[i], want[i], 1e-15);
+    }
   }
 }
 
