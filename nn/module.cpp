@@ -221,6 +221,10 @@ std::string Module::type_name() const {
   return colon == std::string::npos ? name : name.substr(colon + 2);
 }
 
+void Module::throw_undefined_input() const {
+  throw ValueError(fmt::format("{}: the input is undefined (default-constructed or reset)", type_name()));
+}
+
 Tensor Module::forward(const Tensor&) {
   throw Error(fmt::format("{}: this module has no single-tensor forward(); call its own forward", type_name()));
 }
@@ -262,6 +266,11 @@ Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
   check_new_name(name, "buffer");
   buffers_.push_back({name, tensor, nullptr, {}});
   return tensor;
+}
+
+void Module::register_parameter_at(const std::string& name, MemberGetter at, Tensor tensor, bool requires_grad) {
+  at(*this) = register_parameter(name, std::move(tensor), requires_grad);
+  link_last(parameters_, std::move(at));
 }
 
 void Module::link_last(std::vector<Slot>& slots, MemberGetter getter) {

@@ -81,7 +81,10 @@ class Module {
   /// `m(x)` calls it. The base's throws tg::Error: override it.
   ///@{
   virtual Tensor forward(const Tensor& input);
-  Tensor operator()(const Tensor& input) { return forward(input); }
+  Tensor operator()(const Tensor& input) {
+    if (!input.defined()) throw_undefined_input();
+    return forward(input);
+  }
   ///@}
   /// Any other arguments need the module's own type to reach its forward,
   /// which this base cannot know in C++20: Callable<Self> supplies it.
@@ -189,6 +192,11 @@ class Module {
     link_last(buffers_, member_getter(member));
   }
   ///@}
+  /// As the member form, for a tensor held inside a member (an RNN's list
+  /// of weights, all_weights[l][k]): `at` reaches it in this module, and the
+  /// registry reads it there, so assigning it is seen as for a member.
+  void register_parameter_at(const std::string& name, std::function<Tensor&(Module&)> at, Tensor tensor,
+                             bool requires_grad = true);
   /// Lets a state dict omit the registered buffer `name`: load_state_dict then
   /// sets it to zero, as PyTorch does for BatchNorm's num_batches_tracked,
   /// which checkpoints of older PyTorch versions lack.
@@ -212,6 +220,9 @@ class Module {
   }
   /// Replaces a registered parameter's tensor (same name), e.g. after resizing.
   void replace_parameter(const std::string& name, const Tensor& tensor);
+  /// The ValueError for calling a module on an undefined input, naming its
+  /// type (the ops inside would not say which module it was).
+  [[noreturn]] void throw_undefined_input() const;
 
  private:
   struct Child {
@@ -281,9 +292,19 @@ template <class Self>
 class Callable : public Module {
  public:
   /// Calls Self::forward with these arguments.
+  /// Calls Self::forward with these arguments; an undefined first input
+  /// (the one every such forward needs) is a ValueError naming the module.
   template <class... Args>
   decltype(auto) operator()(Args&&... args) {
+    if constexpr (sizeof...(Args) > 0) check_first(args...);
     return static_cast<Self&>(*this).forward(std::forward<Args>(args)...);
+  }
+
+ private:
+  template <class First, class... Rest>
+  void check_first(const First& first, const Rest&...) const {
+    if constexpr (std::is_same_v<First, Tensor>)
+      if (!first.defined()) throw_undefined_input();
   }
 };
 

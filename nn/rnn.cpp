@@ -1,6 +1,7 @@
 #include <tapegrad/nn/rnn.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 #include <string_view>
@@ -167,14 +168,24 @@ RNNBase::RNNBase(Mode mode, std::int64_t input_size, std::int64_t hidden_size, R
     for (std::int64_t direction = 0; direction < directions(); ++direction) {
       const std::int64_t in = layer == 0 ? input_size : hidden_size * directions();
       const std::string suffix = fmt::format("_l{}{}", layer, direction == 1 ? "_reverse" : "");
-      std::vector<Tensor> weights;
-      weights.push_back(register_parameter("weight_ih" + suffix, empty({gates, in})));
-      weights.push_back(register_parameter("weight_hh" + suffix, empty({gates, hidden_size})));
-      if (options.bias) {
-        weights.push_back(register_parameter("bias_ih" + suffix, empty({gates})));
-        weights.push_back(register_parameter("bias_hh" + suffix, empty({gates})));
-      }
-      all_weights.push_back(std::move(weights));
+      // Registered where they live, all_weights[slot][k], so that assigning
+      // one (a tied or replaced weight) is what forward, parameters() and
+      // state_dict() all see, as for Linear::weight.
+      const std::size_t slot = all_weights.size();
+      const std::array<Dims, 4> shapes{Dims{gates, in}, Dims{gates, hidden_size}, Dims{gates}, Dims{gates}};
+      const std::array<const char*, 4> names{"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+      all_weights.emplace_back(options.bias ? 4 : 2);
+      for (std::size_t k = 0; k < all_weights[slot].size(); ++k)
+        register_parameter_at(
+            names[k] + suffix,
+            [slot, k](Module& m) -> Tensor& {
+              auto& weights = static_cast<RNNBase&>(m).all_weights;
+              if (slot >= weights.size() || k >= weights[slot].size())
+                throw ValueError(fmt::format("{}: all_weights was resized; it must keep {} layer(s) and direction(s)",
+                                             m.type_name(), slot + 1));
+              return weights[slot][k];
+            },
+            empty(shapes[k]));
     }
   reset_parameters();
 }

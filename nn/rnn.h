@@ -78,7 +78,10 @@ class RNNBase : public Module {
   std::int64_t hidden_size;  ///< the hidden state's features (H)
   RNNOptions options;        ///< as constructed
   /// Per layer and direction (l0, l0_reverse, l1, ...): weight_ih, weight_hh,
-  /// and bias_ih, bias_hh when options.bias.
+  /// and bias_ih, bias_hh when options.bias. The registry reads them here:
+  /// assigning one (`lstm.all_weights[0][0] = w`) is what forward,
+  /// parameters() and state_dict() see, as PyTorch's `lstm.weight_ih_l0 = w`.
+  /// Its sizes must stay as constructed.
   std::vector<std::vector<Tensor>> all_weights;
 
  protected:

@@ -18,6 +18,8 @@ using autograd::SavedTensor;
 
 Tensor dropout(const Tensor& x, double p, StrictBool training, Generator* generator) {
   TG_PROFILE_OP("dropout", x);
+  // Checked here: out of training it returns x untouched.
+  if (!x.defined()) throw ValueError("dropout: the input is undefined (default-constructed or reset)");
   if (!(p >= 0 && p <= 1))
     throw ValueError(fmt::format("dropout: probability has to be between 0 and 1, but got {}", p));
   if (!training || p == 0) return x;

@@ -250,4 +250,51 @@ TEST_CASE("Hardtanh: max_val must be above min_val, as torch.nn.Hardtanh asserts
   CHECK(ok.forward(tg::tensor({-2.0, 0.25, 2.0})).to_vector<float>() == std::vector<float>{-0.5f, 0.25f, 0.5f});
 }
 
+// An undefined input names the module: the ops inside said only "tensor is
+// undefined", and Dropout out of training returned it.
+TEST_CASE("modules called on an undefined input give a ValueError naming the module") {
+  const Tensor undefined;
+  const auto names_it = [&](tg::nn::Module& m, const std::string& name) {
+    CAPTURE(name);
+    CHECK_THROWS_WITH_AS(m(undefined), (name + ": the input is undefined (default-constructed or reset)").c_str(),
+                         tg::ValueError);
+  };
+  tg::nn::Linear linear(3, 2);
+  names_it(linear, "Linear");
+  tg::nn::BatchNorm1d bn1(3);
+  names_it(bn1, "BatchNorm1d");
+  tg::nn::BatchNorm2d bn2(3);
+  names_it(bn2, "BatchNorm2d");
+  tg::nn::GroupNorm gn(1, 3);
+  names_it(gn, "GroupNorm");
+  tg::nn::InstanceNorm1d in1(3);
+  names_it(in1, "InstanceNorm1d");
+  tg::nn::LayerNorm ln({3});
+  names_it(ln, "LayerNorm");
+  tg::nn::Dropout dropout(0.5);
+  dropout.eval();
+  names_it(dropout, "Dropout");
+  tg::nn::Sequential seq{tg::nn::Linear(3, 2), tg::nn::ReLU()};
+  names_it(seq, "Sequential");
+  // Modules called with their own arguments, which check their inputs themselves.
+  tg::nn::LSTM lstm(3, 4);
+  CHECK_THROWS_WITH_AS(
+      lstm(undefined),
+      doctest::Contains("LSTM: expected a 3-D (batched) or 2-D (unbatched) input, got shape undefined"), tg::Error);
+  tg::nn::MultiheadAttention mha(4, 2);
+  CHECK_THROWS_WITH_AS(mha(undefined, undefined, undefined),
+                       "MultiheadAttention: query is undefined (a tensor is required)", tg::Error);
+  // tg::nn::Callable's modules (several inputs): the first names the module.
+  tg::nn::CosineSimilarity cosine;
+  const Tensor x = tg::ones({2, 3});
+  CHECK_THROWS_WITH_AS(cosine(undefined, x), "CosineSimilarity: the input is undefined (default-constructed or reset)",
+                       tg::ValueError);
+  tg::nn::MarginRankingLoss ranking;
+  CHECK_THROWS_WITH_AS(ranking(undefined, x, x), doctest::Contains("MarginRankingLoss: the input is undefined"),
+                       tg::ValueError);
+  // The functional form, out of training too.
+  CHECK_THROWS_WITH_AS(F::dropout(undefined, 0.5, false), doctest::Contains("dropout: the input is undefined"),
+                       tg::ValueError);
+}
+
 }  // namespace test_bad_input_modules

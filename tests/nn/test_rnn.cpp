@@ -508,4 +508,31 @@ TEST_CASE("rnn: LSTM, GRU and their cells refuse a nonlinearity, which only RNN 
   CHECK_THROWS_AS(nn::RNN(3, 4, nn::RNNOptions{.nonlinearity = "sigmoid"}), tg::ValueError);
 }
 
+// Assigning into all_weights is PyTorch's `lstm.weight_ih_l0 = w`: forward,
+// parameters() and state_dict() all see the new tensor. Before, forward read
+// it while the registry (and so an optimizer or a save) kept the old one.
+TEST_CASE("rnn: a weight assigned into all_weights is what forward, parameters() and state_dict() see") {
+  tg::manual_seed(3);
+  tg::nn::LSTM lstm(3, 4, {.num_layers = 2, .bidirectional = true});
+  lstm.to(tg::kFloat64);
+  const Tensor old = lstm.all_weights[2][1];  // weight_hh_l1
+  const Tensor replacement = tg::randn(old.shape(), {.dtype = tg::kFloat64, .requires_grad = true});
+  lstm.all_weights[2][1] = replacement;
+  bool found = false;
+  for (const auto& [name, p] : lstm.named_parameters())
+    if (name == "weight_hh_l1") {
+      found = true;
+      CHECK(p.impl() == replacement.impl());
+    }
+  CHECK(found);
+  CHECK(lstm.state_dict().at("weight_hh_l1").data_ptr<double>() == replacement.data_ptr<double>());  // shares memory
+  const Tensor x = tg::randn({5, 2, 3}, {.dtype = tg::kFloat64});
+  std::get<0>(lstm(x)).sum().backward();
+  CHECK(replacement.grad().defined());
+  CHECK(!old.grad().defined());
+  // A parameter list that no longer fits is an error naming the module.
+  lstm.all_weights.pop_back();
+  CHECK_THROWS_WITH_AS(lstm.parameters(), doctest::Contains("LSTM: all_weights was resized"), tg::ValueError);
+}
+
 }  // namespace test_rnn
