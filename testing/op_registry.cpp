@@ -16,6 +16,7 @@
 #include <tapegrad/nn/utils.h>
 #include <tapegrad/testing/op_registry.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -597,7 +598,15 @@ void shape(Builder& r) {
   r.add("slice", "negative start", "3x4 | 4",
         u([](auto& x, Args& a) { return tg::slice(x, a.dim(0), a.count(-2), a.count(3)); }));
   r.add("select", "", "3x4 | 2x3x2 | 3", u([](auto& x, Args& a) { return tg::select(x, a.dim(0), a.count(1)); }));
-  r.add("expand", "", "3x1 | 4 | []", u([](auto& x, Args& a) { return tg::expand(x, a.shape({2, 3, 4})); }));
+  // To x's shape with its 1s as 4, behind 2, 3, 4 up to three dims ([3, 1]
+  // and [] to [2, 3, 4]): a sweep may grow dim 0.
+  r.add("expand", "", "3x1 | 4 | []", u([](auto& x, Args& a) {
+          const Dims lead{2, 3, 4};
+          Dims target;
+          for (std::int64_t i = 0; i < 3 - x.dim(); ++i) target.push_back(lead[static_cast<std::size_t>(i)]);
+          for (const std::int64_t size : x.shape()) target.push_back(size == 1 ? 4 : size);
+          return tg::expand(x, a.shape(target));
+        }));
   r.add("squeeze", "all", "3x1x4 | 1", u([](auto& x, Args&) { return tg::squeeze(x); }));
   r.add("squeeze", "dim", "3x1x4", u([](auto& x, Args& a) { return tg::squeeze(x, a.dim(1)); }));
   r.add("unsqueeze", "", "3x4 | 5", u([](auto& x, Args& a) { return tg::unsqueeze(x, a.dim(1)); }));
@@ -824,7 +833,14 @@ void nn_ops(Builder& r) {
   r.family = "nn";
   r.dtypes = float_types();
   // Class targets and weights in the inputs' dtype (float64 under gradcheck).
-  const auto classes = [](Args& a) { return a.index(index_tensor({1, 0, 3}, {3})); };
+  // One class index per row of x (1, 0, 3, 1, 0, 3, ...), so that a sweep may
+  // grow the batch (the thread sweep scales dim 0).
+  const auto classes = [](const Tensor& x, Args& a) {
+    const std::int64_t rows = x.dim() > 0 ? x.size(0) : 1;
+    std::vector<std::int64_t> values(static_cast<std::size_t>(rows));
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::array<std::int64_t, 3>{1, 0, 3}[i % 3];
+    return a.index(index_tensor(values, {rows}));
+  };
   const auto class_weight = [](const Tensor& like) {
     return tg::tensor({0.5, 1, 2, 1.5}, {4}, {.dtype = like.dtype()});
   };
@@ -1014,10 +1030,10 @@ void nn_ops(Builder& r) {
         }))
       .types(all_types());
   r.add("F::cross_entropy", "class indices", "3x4",
-        u([classes](auto& x, Args& a) { return F::cross_entropy(x, classes(a)); }));
+        u([classes](auto& x, Args& a) { return F::cross_entropy(x, classes(x, a)); }));
   r.add("F::cross_entropy", "weight, label smoothing, sum", "3x4", u([classes, class_weight](auto& x, Args& a) {
           return F::cross_entropy(
-              x, classes(a),
+              x, classes(x, a),
               {.weight = class_weight(x), .label_smoothing = a.scalar(0.1), .reduction = Reduction::Sum});
         }));
   r.add("F::cross_entropy", "ignore_index, none", "3x4", u([](auto& x, Args& a) {
@@ -1030,9 +1046,9 @@ void nn_ops(Builder& r) {
   r.add("F::cross_entropy", "probabilities", "3x4 3x4",
         b([](auto& x, auto& t, Args& a) { return F::cross_entropy(x, t, {.label_smoothing = a.scalar(0.2)}); }))
       .dom({A, Pr});
-  r.add("F::nll_loss", "", "3x4", u([classes](auto& x, Args& a) { return F::nll_loss(x, classes(a)); }));
+  r.add("F::nll_loss", "", "3x4", u([classes](auto& x, Args& a) { return F::nll_loss(x, classes(x, a)); }));
   r.add("F::nll_loss", "weight, none", "3x4", u([classes, class_weight](auto& x, Args& a) {
-          return F::nll_loss(x, classes(a), {.weight = class_weight(x), .reduction = Reduction::None});
+          return F::nll_loss(x, classes(x, a), {.weight = class_weight(x), .reduction = Reduction::None});
         }));
   // The reduction step every loss ends with (autograd/nn_ops.h).
   r.add("reduce_loss", "mean", "3x4", u([](auto& x, Args&) { return tg::reduce_loss(x, Reduction::Mean); }));

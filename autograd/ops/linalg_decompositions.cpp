@@ -156,14 +156,15 @@ bool near_singular(const Tensor& A, const Tensor& det) {
   return false;
 }
 
-// Whether some element of x is nonzero and below the smallest normal number
-// of its dtype, read as stored (a dtype conversion keeps subnormals).
-bool below_normal(const Tensor& x) {
+// Whether some element of x is 0 or below the smallest normal number of its
+// dtype: one pass over x, whether a subnormal reads as itself or (while
+// kernels flush) as 0. A NaN is neither.
+bool zero_or_below_normal(const Tensor& x) {
   NoGradGuard no_grad;
   const double smallest = x.dtype() == kFloat32 ? static_cast<double>(std::numeric_limits<float>::min())
                                                 : std::numeric_limits<double>::min();
   for (const double v : x.reshape({-1}).to_vector<double>())
-    if (v != 0 && std::fabs(v) < smallest) return true;
+    if (std::fabs(v) < smallest) return true;
   return false;
 }
 
@@ -224,7 +225,7 @@ Tensor det(const Tensor& A) {
       // of 0 where A^-T is finite). In IEEE mode a subnormal det takes the
       // SVD form as well: A^-1 then overflows where the cofactor does not
       // (diag(1e-39, 1) in float32: 1e-39 * inf for a cofactor of 1).
-      const bool singular = Tensor(kernel::reads_as_zero(y)).any().item<bool>() || below_normal(y);
+      const bool singular = zero_or_below_normal(y);
       const auto first_order = [&] {
         return singular ? cofactor_by_svd(A) : mul(per_matrix(y), mT(inv_impl("linalg::det", A)));
       };

@@ -63,9 +63,8 @@ using namespace tg_test::registry_runs;
 
 namespace {
 
-constexpr std::uint64_t kGlobalSeed = 2626;  // for the entries that draw from the default generator
-constexpr std::size_t kMaxSubsets = 16;      // per sample
-constexpr double kRelTolerance = 1e-12;      // double backward only
+constexpr std::size_t kMaxSubsets = 16;  // per sample
+constexpr double kRelTolerance = 1e-12;  // double backward only
 
 // ---- entries that take another path by design ------------------------------------
 
@@ -131,69 +130,34 @@ std::string set_str(const std::vector<std::size_t>& inputs) {
 
 // ---- running an entry ---------------------------------------------------------
 
-// One run's gradients with respect to `wrt` (input indices), in that order;
-// undefined where unused.
-struct Run {
-  bool threw = false;
-  std::string error;
-  std::string nothing;  // "no output requires grad" or "first gradient constant": every gradient undefined
-  std::vector<Values> grads;
-};
-
-// The entry on copies of `values`, the inputs in `requiring` requiring grad.
-// Once: the gradients with respect to `wrt` of the outputs that require grad
-// (grad_outputs `gos`). Twice: the first gradients with respect to every
-// input in `requiring`, recorded, and the gradients with respect to `wrt` of
-// the sum of the first gradients of `wrt`.
-Run run(const OpInfo& op, const std::vector<Tensor>& values, const std::vector<std::size_t>& requiring,
-        const std::vector<std::size_t>& wrt, const std::vector<Tensor>& gos, bool twice) {
-  std::vector<Tensor> leaves, args, grad_outputs, first_wrt;
+// The entry on copies of `values`, the inputs in `requiring` requiring grad
+// (gradients() in support/registry_runs.h). Once: the gradients with respect
+// to `wrt` (input indices) of the outputs that require grad (grad_outputs
+// `gos`). Twice: the first gradients with respect to every input in
+// `requiring`, recorded, and the gradients with respect to `wrt` of the sum
+// of the first gradients of `wrt`. One gradient per index of `wrt` where it
+// does not throw, undefined where unused or where nothing was differentiated.
+Result run(const OpInfo& op, const std::vector<Tensor>& values, const std::vector<std::size_t>& requiring,
+           const std::vector<std::size_t>& wrt, const std::vector<Tensor>& gos, bool twice) {
+  std::vector<Tensor> leaves;
   {
     tg::NoGradGuard no_grad;
     for (const auto& v : values) leaves.push_back(v.clone().detach());
     for (std::size_t i : requiring) leaves[i].set_requires_grad(true);
-    args = leaves;
-    if (op.in_place) args[0] = leaves[0].clone();  // as gradcheck's pure() (registry_gradcheck.h)
-    for (const auto& g : gos) grad_outputs.push_back(g.defined() ? g.clone() : g);
   }
   // The first gradients: of `wrt` once; of every input requiring grad twice
   // (the full run's double backward differentiates S's part of them).
   const std::vector<std::size_t>& first = twice ? requiring : wrt;
+  std::vector<Tensor> first_wrt;
   for (std::size_t i : first) first_wrt.push_back(leaves[i]);
-  Run r;
-  std::vector<Tensor> grads;
-  tg::manual_seed(kGlobalSeed);
-  try {
-    const std::vector<Tensor> outs = op(args);
-    const auto [ys, gs] = differentiated(outs, grad_outputs);
-    if (ys.empty()) {
-      r.nothing = "no output requires grad";
-    } else {
-      grads = tg::grad(ys, first_wrt, gs, {.create_graph = twice, .allow_unused = true});
-      if (twice) {
-        std::vector<Tensor> zs, ones, xs;
-        for (std::size_t j = 0; j < first.size(); ++j) {
-          if (std::find(wrt.begin(), wrt.end(), first[j]) == wrt.end()) continue;
-          if (grads[j].defined() && grads[j].requires_grad()) {
-            zs.push_back(grads[j]);
-            ones.push_back(tg::ones_like(grads[j]));
-          }
-        }
-        for (std::size_t i : wrt) xs.push_back(leaves[i]);
-        grads.clear();
-        if (zs.empty()) r.nothing = "first gradient constant";
-        else grads = tg::grad(zs, xs, ones, {.allow_unused = true});
-      }
-    }
-  } catch (const std::exception& e) {
-    r.threw = true;
-    r.error = e.what();
-    grads.clear();
+  GradRun how{.twice = twice};
+  if (twice) {
+    for (std::size_t j = 0; j < first.size(); ++j)
+      if (std::find(wrt.begin(), wrt.end(), first[j]) != wrt.end()) how.summed.push_back(j);
+    for (std::size_t i : wrt) how.second_wrt.push_back(leaves[i]);
   }
-  if (!r.threw) {
-    if (grads.empty()) grads.resize(wrt.size());
-    for (const auto& g : grads) r.grads.push_back(read(g));
-  }
+  Result r = gradients(op, leaves, first_wrt, gos, how);
+  if (!r.threw && r.outs.empty()) r.outs.resize(wrt.size());
   return r;
 }
 
@@ -201,27 +165,12 @@ Run run(const OpInfo& op, const std::vector<Tensor>& values, const std::vector<s
 // forward without recording; false where the forward throws.
 bool make_grad_outputs(const OpInfo& op, const std::vector<Tensor>& values, std::uint64_t seed,
                        std::vector<Tensor>& gos, std::string& error) {
-  std::vector<Tensor> outs;
-  tg::manual_seed(kGlobalSeed);
-  try {
-    tg::NoGradGuard no_grad;
-    std::vector<Tensor> in;
-    for (const auto& v : values) in.push_back(v.clone().detach());
-    outs = op(in);
-  } catch (const std::exception& e) {
-    error = e.what();
+  const Result f = forward(op, values);
+  if (f.threw) {
+    error = f.error;
     return false;
   }
-  tg::Generator gen(seed);
-  for (const auto& y : outs) {
-    if (!y.defined() || !is_float(y.dtype())) {
-      gos.emplace_back();
-      continue;
-    }
-    std::vector<double> v(static_cast<std::size_t>(y.numel()));
-    for (auto& x : v) x = gen.normal();
-    gos.push_back(from_values(v, y.shape(), y.dtype()));
-  }
+  gos = normal_grad_outputs(f.outs, seed);
   return true;
 }
 
@@ -311,25 +260,25 @@ std::string compare(const Values& want, const Values& got, std::size_t input, do
 
 void check_subset(const OpInfo& op, const std::vector<Tensor>& values, const std::vector<Tensor>& gos,
                   const std::vector<std::size_t>& floating, const std::vector<std::size_t>& subset,
-                  const Run& full_once, const std::string& where, Tally& tally) {
+                  const Result& full_once, const std::string& where, Tally& tally) {
   ++tally.subsets;
   const std::string at = where + ", only inputs " + set_str(subset) + " of " + set_str(floating) + " requiring grad, ";
   // Backward: S's gradients against the full run's.
-  const Run once = run(op, values, subset, subset, gos, false);
+  const Result once = run(op, values, subset, subset, gos, false);
   if (once.threw) {
     tally.violations.push_back(at + "backward throws: " + once.error);
   } else {
     for (std::size_t j = 0; j < subset.size(); ++j) {
       const std::size_t at_full =
           static_cast<std::size_t>(std::find(floating.begin(), floating.end(), subset[j]) - floating.begin());
-      const Values& want = full_once.grads[at_full];
-      const std::string m = compare(want, once.grads[j], subset[j], 0, false, tally);
+      const Values& want = full_once.outs[at_full];
+      const std::string m = compare(want, once.outs[j], subset[j], 0, false, tally);
       ++tally.comparisons;
       if (m.empty()) continue;
       const std::string message = at + "backward: " + m + (once.nothing.empty() ? "" : " [" + once.nothing + "]");
       const OtherPath* other = other_path(op.label());
       Tally uncounted;
-      if (other && compare(want, once.grads[j], subset[j], kRelTolerance, false, uncounted).empty())
+      if (other && compare(want, once.outs[j], subset[j], kRelTolerance, false, uncounted).empty())
         tally.notes.push_back(message + " [" + other->reason + "]");
       else tally.violations.push_back(message);
     }
@@ -337,8 +286,8 @@ void check_subset(const OpInfo& op, const std::vector<Tensor>& values, const std
   if (!op.twice_differentiable) return;
   // Double backward: the full run's second derivatives of S's first
   // gradients' sum against the subset run's.
-  const Run full_twice = run(op, values, floating, subset, gos, true);
-  const Run twice = run(op, values, subset, subset, gos, true);
+  const Result full_twice = run(op, values, floating, subset, gos, true);
+  const Result twice = run(op, values, subset, subset, gos, true);
   if (full_twice.threw) {
     // Not the subset's doing; the registry gradgradcheck covers it. Named
     // all the same, since nothing here is then compared.
@@ -351,7 +300,7 @@ void check_subset(const OpInfo& op, const std::vector<Tensor>& values, const std
   }
   if (!twice.nothing.empty()) ++tally.constant;
   for (std::size_t j = 0; j < subset.size(); ++j) {
-    const std::string m = compare(full_twice.grads[j], twice.grads[j], subset[j], kRelTolerance, true, tally);
+    const std::string m = compare(full_twice.outs[j], twice.outs[j], subset[j], kRelTolerance, true, tally);
     ++tally.double_comparisons;
     if (!m.empty())
       tally.violations.push_back(at + "double backward: " + m +
@@ -381,7 +330,7 @@ void run_entry(const OpInfo& op, std::uint64_t seed, Tally& tally) {
       tally.violations.push_back(where + ": the forward throws: " + error);
       continue;
     }
-    const Run full = run(op, values, floating, floating, gos, false);
+    const Result full = run(op, values, floating, floating, gos, false);
     if (full.threw) {
       tally.violations.push_back(where + ": backward throws with every input requiring grad: " + full.error);
       continue;

@@ -73,8 +73,6 @@ using namespace tg_test::registry_runs;
 
 namespace {
 
-constexpr std::uint64_t kGlobalSeed = 2626;  // for the entries that draw from the default generator
-
 // ---- layouts: support/registry_gradcheck.h's, as the gradient checks make them --
 
 using tg_test::in_layout;  // undefined where the shape has no room for the layout
@@ -157,80 +155,6 @@ std::string shapes_str(const std::vector<Dims>& shapes) {
 }
 
 std::string dname(DType d) { return std::string(tg::dtype_name(d)); }
-
-// ---- running an entry ---------------------------------------------------------
-
-// Marks a Result's error that is a std::exception but no tg::Error.
-const std::string kNotTgError = "[not a tg::Error] ";
-
-bool not_tg_error(const Result& r) { return r.threw && r.error.starts_with(kNotTgError); }
-
-// The entry's outputs on `in` (used as given: the caller makes fresh inputs),
-// without recording.
-Result forward(const OpInfo& op, const std::vector<Tensor>& in) {
-  Result r;
-  std::vector<Tensor> outs;
-  tg::manual_seed(kGlobalSeed);
-  try {
-    tg::NoGradGuard no_grad;
-    outs = op(in);
-  } catch (const tg::Error& e) {
-    r.threw = true;
-    r.error = e.what();
-  } catch (const std::exception& e) {
-    r.threw = true;
-    r.error = kNotTgError + e.what();
-  }
-  for (const auto& t : outs) r.outs.push_back(read(t));
-  return r;
-}
-
-// Gradients of the outputs that require grad with respect to the floating
-// leaves among `leaves` (an unused one's undefined); an in-place entry gets a
-// clone of its first input.
-Result backward(const OpInfo& op, const std::vector<Tensor>& leaves, const std::vector<Tensor>& grad_outputs) {
-  std::vector<Tensor> args = leaves;
-  std::vector<Tensor> floating;
-  for (const auto& t : leaves)
-    if (t.requires_grad()) floating.push_back(t);
-  Result r;
-  std::vector<Tensor> grads;
-  tg::manual_seed(kGlobalSeed);
-  try {
-    if (op.in_place) args[0] = leaves[0].clone();
-    const std::vector<Tensor> outs = op(args);
-    const auto [ys, gs] = differentiated(outs, grad_outputs);
-    if (ys.empty()) r.nothing = "no output requires grad";
-    if (!ys.empty() && !floating.empty()) grads = tg::grad(ys, floating, gs, {.allow_unused = true});
-  } catch (const tg::Error& e) {
-    r.threw = true;
-    r.error = e.what();
-  } catch (const std::exception& e) {
-    r.threw = true;
-    r.error = kNotTgError + e.what();
-  }
-  for (const auto& g : grads) r.outs.push_back(read(g));
-  return r;
-}
-
-// A fixed grad_output for each floating output: standard normal values,
-// rounded to the output's dtype.
-std::vector<Tensor> make_grad_outputs(const std::vector<Values>& outputs, std::uint64_t seed) {
-  tg::Generator gen(seed);
-  std::vector<Tensor> gos;
-  for (const auto& y : outputs) {
-    if (!y.defined || !tg::is_floating(y.dtype)) {
-      gos.emplace_back();
-      continue;
-    }
-    std::vector<double> v(y.bits.size());
-    for (auto& x : v) x = gen.normal();
-    const DType compute = y.dtype == tg::kFloat64 ? tg::kFloat64 : tg::kFloat32;
-    Tensor g = from_values(v, y.shape, compute);
-    gos.push_back(compute == y.dtype ? g : g.to(y.dtype));
-  }
-  return gos;
-}
 
 // ---- comparing ------------------------------------------------------------------
 
@@ -369,8 +293,8 @@ void layout_entry(const OpInfo& op, DType dtype, std::uint64_t seed, LayoutTally
       ++tally.runs;
       // Forward: fresh copies of the reference, and the laid-out inputs
       // (made anew for the backward: an in-place entry wrote into them).
-      const Result want = forward(op, fresh(in.reference, false));
-      const Result got = forward(op, in.laid_out);
+      const Result want = forward_on(op, fresh(in.reference, false));
+      const Result got = forward_on(op, in.laid_out);
       ++tally.forward_checks;
       const std::string at = where + ", " + layout_name(layout) + ", ";
       if (want.threw && got.threw) ++tally.both_threw;
@@ -383,10 +307,12 @@ void layout_entry(const OpInfo& op, DType dtype, std::uint64_t seed, LayoutTally
         w = std::max(w, c.worst);
       }
       if (!grads || want.threw) continue;
-      const std::vector<Tensor> gos = make_grad_outputs(want.outs, seed + 7919 * (k + 1));
-      const Result bwant = backward(op, leaves_of(fresh(in.reference, false)), gos);
+      const std::vector<Tensor> gos = normal_grad_outputs(want.outs, seed + 7919 * (k + 1));
+      const std::vector<Tensor> reference = leaves_of(fresh(in.reference, false));
+      const Result bwant = gradients(op, reference, requiring_grad(reference), gos);
       in = make_inputs(op, values, layout);
-      const Result bgot = backward(op, leaves_of(in.laid_out), gos);
+      const std::vector<Tensor> laid_out = leaves_of(in.laid_out);
+      const Result bgot = gradients(op, laid_out, requiring_grad(laid_out), gos);
       if (not_tg_error(bwant) || not_tg_error(bgot))
         tally.violations.push_back(at + "backward throws " + (not_tg_error(bwant) ? bwant.error : bgot.error));
       if (!bwant.nothing.empty() && !bwant.threw) continue;
@@ -463,25 +389,6 @@ void poison(const Result& r, unsigned char pattern) {
     const Tensor t = tg::empty(v.shape, {.dtype = v.dtype});
     std::memset(t.raw_data(), pattern, static_cast<std::size_t>(t.numel()) * t.element_size());
   }
-}
-
-// A tg::Error, or something else (a violation).
-template <class Body>
-std::string run_guarded(const Body& body, bool& threw) {
-  threw = false;
-  try {
-    body();
-  } catch (const tg::Error&) {
-    threw = true;
-    return "";
-  } catch (const std::exception& e) {
-    threw = true;
-    return std::string("a std::exception that is not a tg::Error: ") + e.what();
-  } catch (...) {
-    threw = true;
-    return "an exception that is not a std::exception";
-  }
-  return "";
 }
 
 std::string values_str(const Values& v) {
@@ -561,24 +468,13 @@ void empty_case(const OpInfo& op, DType dtype, const Emptied& e, const char* how
     return;
   }
   ++tally.calls;
-  std::vector<Tensor> outs;
-  bool threw = false;
-  std::string bad = run_guarded(
-      [&] {
-        tg::manual_seed(kGlobalSeed);
-        tg::NoGradGuard no_grad;
-        outs = op(fresh(inputs, false));
-      },
-      threw);
-  if (!bad.empty()) tally.violations.push_back(at + "forward throws " + bad);
-  if (threw) {
+  const Result first = forward(op, inputs);
+  if (not_tg_error(first)) tally.violations.push_back(at + "forward throws " + first.error);
+  if (first.threw) {
     ++tally.threw;
     return;
   }
   ++tally.returned;
-  Result first;
-  for (const auto& t : outs) first.outs.push_back(read(t));
-  outs.clear();
   // Result shapes: as the sample's sizes extrapolate (reviewed by hand: the
   // extrapolation is a heuristic).
   if (dtype == op.dtypes.front()) {
@@ -598,16 +494,7 @@ void empty_case(const OpInfo& op, DType dtype, const Emptied& e, const char* how
     const unsigned char patterns[2] = {0x7F, 0xC3};
     for (int r = 0; r < 2; ++r) {
       poison(first, patterns[r]);
-      std::vector<Tensor> again;
-      bad = run_guarded(
-          [&] {
-            tg::manual_seed(kGlobalSeed);
-            tg::NoGradGuard no_grad;
-            again = op(fresh(inputs, false));
-          },
-          threw);
-      for (const auto& t : again) runs[r].outs.push_back(read(t));
-      runs[r].threw = threw;
+      runs[r] = forward(op, inputs);
     }
     const Compared c = compare(runs[0], runs[1], "forward", false);
     if (!c.message.empty()) tally.violations.push_back(at + "garbage (two runs differ): " + c.message);
@@ -620,38 +507,22 @@ void empty_case(const OpInfo& op, DType dtype, const Emptied& e, const char* how
   // Backward on the (empty or not) results: must not crash, may throw a
   // tg::Error, must give each input's shape.
   ++tally.backward_runs;
-  const std::vector<Tensor> gos = make_grad_outputs(first.outs, seed + 1);
-  const std::vector<Tensor> leaves = fresh(inputs, true);
-  std::vector<Tensor> grads;
-  std::vector<Tensor> floating;
-  for (const auto& t : leaves)
-    if (t.requires_grad()) floating.push_back(t);
-  bad = run_guarded(
-      [&] {
-        tg::manual_seed(kGlobalSeed);
-        std::vector<Tensor> args = leaves;
-        if (op.in_place) args[0] = leaves[0].clone();
-        const std::vector<Tensor> ys = op(args);
-        std::vector<Tensor> y, g;
-        for (std::size_t i = 0; i < ys.size() && i < gos.size(); ++i)
-          if (ys[i].defined() && ys[i].requires_grad() && gos[i].defined()) {
-            y.push_back(ys[i]);
-            g.push_back(gos[i]);
-          }
-        if (!y.empty() && !floating.empty()) grads = tg::grad(y, floating, g, {.allow_unused = true});
-      },
-      threw);
-  if (!bad.empty()) tally.violations.push_back(at + "backward throws " + bad);
-  if (threw) {
+  const std::vector<Tensor> gos = normal_grad_outputs(first.outs, seed + 1);
+  const Result back = backward(op, inputs, gos);
+  if (not_tg_error(back)) tally.violations.push_back(at + "backward throws " + back.error);
+  if (back.threw) {
     ++tally.backward_threw;
     return;
   }
-  for (std::size_t i = 0; i < grads.size(); ++i) {
-    if (!grads[i].defined()) continue;
-    if (grads[i].shape() != floating[i].shape())
+  std::vector<Dims> floating;  // the shapes of the inputs backward() differentiates by
+  for (const auto& t : inputs)
+    if (is_float(t.dtype())) floating.push_back(t.shape());
+  for (std::size_t i = 0; i < back.outs.size(); ++i) {
+    const Values& g = back.outs[i];
+    if (!g.defined) continue;
+    if (g.shape != floating[i])
       tally.violations.push_back(at + "backward: the gradient of floating input " + std::to_string(i) + " is " +
-                                 tg::shape_str(grads[i].shape()) + ", the input " + tg::shape_str(floating[i].shape()));
-    const Values g = read(grads[i]);
+                                 tg::shape_str(g.shape) + ", the input " + tg::shape_str(floating[i]));
     for (std::uint64_t b : g.bits)
       if (!std::isfinite(as_double(b, g.dtype))) {
         tally.values.push_back(at + "backward: gradient " + std::to_string(i) + " " + tg::shape_str(g.shape) + " = {" +

@@ -322,36 +322,6 @@ std::vector<Tensor> daz_tensors(const std::vector<Tensor>& ts) {
   return out;
 }
 
-// ---- running the entry --------------------------------------------------------
-
-// Gradients of the outputs that require grad, one per floating input (an
-// unused input's undefined), the forward and backward both in `mode`.
-// grad_outputs has one tensor per output (undefined where none applies).
-Result backward(const OpInfo& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& grad_outputs,
-                FloatMode mode) {
-  set_float_mode(FloatMode::Ieee);
-  const std::vector<Tensor> leaves = fresh(inputs, true);
-  std::vector<Tensor> args = leaves;
-  if (op.in_place) args[0] = leaves[0].clone();  // as gradcheck's pure() (registry_gradcheck.h)
-  std::vector<Tensor> gos;
-  std::vector<Tensor> floating;
-  {
-    tg::NoGradGuard no_grad;
-    for (const auto& g : grad_outputs) gos.push_back(g.defined() ? g.clone() : g);
-    for (const auto& t : leaves)
-      if (t.requires_grad()) floating.push_back(t);
-  }
-  Result r;
-  std::vector<Tensor> grads;
-  run_in_mode(mode, r, [&] {
-    const std::vector<Tensor> outs = op(args);
-    const auto [ys, gs] = differentiated(outs, gos);
-    if (!ys.empty()) grads = tg::grad(ys, floating, gs, {.allow_unused = true});
-  });
-  for (const auto& g : grads) r.outs.push_back(read(g));
-  return r;
-}
-
 // ---- the rules ----------------------------------------------------------------
 
 // Integer and bool results of floating inputs. Every one in the registry is
@@ -611,11 +581,11 @@ void run_inputs(const OpInfo& op, DType dtype, std::size_t k, const Inputs& in, 
   set_float_mode(FloatMode::Ieee);
   const std::vector<Tensor> gos = make_grad_outputs(ieee.outs, gen);
   const std::vector<Tensor> gos_daz = daz_tensors(gos);
-  const Result gflush = backward(op, in.values, gos, FloatMode::Flush);
-  const Result gieee = backward(op, in.values, gos, FloatMode::Ieee);
+  const Result gflush = backward(op, in.values, gos, {.mode = FloatMode::Flush});
+  const Result gieee = backward(op, in.values, gos, {.mode = FloatMode::Ieee});
   const bool near = near_ieee(gflush, gieee);
-  const Result gdaz = near ? Result() : backward(op, in.dazed, gos_daz, FloatMode::Ieee);
-  const Result quiet_g = near || !selection ? Result() : backward(op, in.values, gos_daz, FloatMode::Ieee);
+  const Result gdaz = near ? Result() : backward(op, in.dazed, gos_daz, {.mode = FloatMode::Ieee});
+  const Result quiet_g = near || !selection ? Result() : backward(op, in.values, gos_daz, {.mode = FloatMode::Ieee});
   // Not followed through backward: a gradient routes the grad_output's
   // elements with arithmetic (a product by a 0/1 mask, a sum into a window),
   // which may flush its subnormals, as PyTorch's accumulation does with
@@ -824,10 +794,9 @@ TEST_CASE("registry: subnormals on two threads, past the parallel threshold") {
       for (const auto& why : skipped[name]) tally.not_run.push_back(why);
     }
   CHECK(tally.entries + names_not_run == static_cast<std::int64_t>(candidates.size()));
-  // index_copy_ and index_put take fixed indices, expand a fixed shape;
-  // meshgrid's result is the product of its inputs' sizes; one_hot takes
-  // indices only.
-  check_not_run(tally, {"Tensor::index_copy_ (refuses dim 0 grown 4 times)", "expand (refuses dim 0 grown 4 times)",
+  // index_copy_ and index_put take fixed indices; meshgrid's result is the
+  // product of its inputs' sizes; one_hot takes indices only.
+  check_not_run(tally, {"Tensor::index_copy_ (refuses dim 0 grown 4 times)",
                         "index_put (tensors, distinct) (refuses dim 0 grown 4 times)",
                         "meshgrid (ij) (its results grow faster than its inputs)",
                         "meshgrid (xy, three) (its results grow faster than its inputs)", "one_hot (no float32 input)",

@@ -11,8 +11,8 @@
 // where it takes them:
 //   - inputs past parallel_threshold() elements: the entry's first sample
 //     that takes them, with dim 0 of its inputs multiplied (every input, else
-//     the largest ones, else the first) until one input has more elements
-//     than the threshold, as the second test case of
+//     the largest ones, else the first, else those of 3 or more dims) until
+//     one of them has more elements than the threshold, as the second test case of
 //     test_registry_subnormal.cpp does; entries whose result grows faster
 //     than their inputs, or whose number of results grows, are skipped, and
 //     so are those that refuse every scaling (their shapes fixed inside);
@@ -139,90 +139,36 @@ std::string shapes_str(const std::vector<tg::Dims>& shapes) {
   return s;
 }
 
-// ---- running an entry ---------------------------------------------------------
-
-constexpr std::uint64_t kGlobalSeed = 4321;  // for the entries that draw from the default generator
-
-Result forward(const OpInfo& op, const std::vector<Tensor>& inputs) {
-  const std::vector<Tensor> in = fresh(inputs, false);
-  Result r;
-  std::vector<Tensor> outs;
-  tg::manual_seed(kGlobalSeed);
-  try {
-    tg::NoGradGuard no_grad;
-    outs = op(in);
-  } catch (const std::exception& e) {
-    r.threw = true;
-    r.error = e.what();
-  }
-  for (const auto& t : outs) r.outs.push_back(read(t));
-  return r;
-}
-
-// Gradients of the outputs that require grad, one per floating input (an
-// unused input's undefined). grad_outputs has one tensor per output.
-Result backward(const OpInfo& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& grad_outputs) {
-  const std::vector<Tensor> leaves = fresh(inputs, true);
-  std::vector<Tensor> args = leaves;
-  if (op.in_place) args[0] = leaves[0].clone();  // as gradcheck's pure() (registry_gradcheck.h)
-  std::vector<Tensor> floating;
-  for (const auto& t : leaves)
-    if (t.requires_grad()) floating.push_back(t);
-  Result r;
-  std::vector<Tensor> grads;
-  tg::manual_seed(kGlobalSeed);
-  try {
-    const std::vector<Tensor> outs = op(args);
-    const auto [ys, gs] = differentiated(outs, grad_outputs);
-    if (!ys.empty()) grads = tg::grad(ys, floating, gs, {.allow_unused = true});
-  } catch (const std::exception& e) {
-    r.threw = true;
-    r.error = e.what();
-  }
-  for (const auto& g : grads) r.outs.push_back(read(g));
-  return r;
-}
-
-// A fixed grad_output for each floating output: standard normal values.
-std::vector<Tensor> make_grad_outputs(const std::vector<Values>& outputs, std::uint64_t seed) {
-  tg::Generator gen(seed);
-  std::vector<Tensor> gos;
-  for (const auto& y : outputs) {
-    if (!y.defined || !is_float(y.dtype)) {
-      gos.emplace_back();
-      continue;
-    }
-    std::vector<double> v(y.bits.size());
-    for (auto& x : v) x = gen.normal();
-    gos.push_back(from_values(v, y.shape, y.dtype));
-  }
-  return gos;
-}
-
 // ---- the inputs past the threshold -----------------------------------------
 
 // Sample `k`'s shapes with dim 0 of the inputs `which` picks multiplied by
-// `times`; empty where an input to multiply has no dim 0.
-enum class Scale { Every, Largest, First };
+// `times`; empty where an input to multiply has no dim 0. Batches picks the
+// inputs of 3 or more dims (addbmm's two stacks, not its 2-D input).
+enum class Scale { Every, Largest, First, Batches };
 
 // tg::linalg's entries scale batches of matrices only: dim 0 of a 2-D input
 // is a matrix's, and one larger matrix costs more than its elements (a full
 // SVD of an m x 2 matrix makes an m x m U).
 bool batches_only(const OpInfo& op) { return op.name.starts_with("linalg::"); }
 
-std::vector<tg::Dims> scaled(const std::vector<tg::Dims>& shapes, Scale which, std::int64_t times,
-                             bool batch_dims_only = false) {
+bool picks(const std::vector<tg::Dims>& shapes, Scale which, std::size_t i) {
   std::int64_t most = 0;
   for (const auto& d : shapes) most = std::max(most, d.product());
+  return which == Scale::Every || (which == Scale::First && i == 0) ||
+         (which == Scale::Largest && shapes[i].product() == most) || (which == Scale::Batches && shapes[i].size() >= 3);
+}
+
+std::vector<tg::Dims> scaled(const std::vector<tg::Dims>& shapes, Scale which, std::int64_t times,
+                             bool batch_dims_only = false) {
   std::vector<tg::Dims> out = shapes;
+  bool any = false;
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const bool pick = which == Scale::Every || (which == Scale::First && i == 0) ||
-                      (which == Scale::Largest && shapes[i].product() == most);
-    if (!pick) continue;
+    if (!picks(shapes, which, i)) continue;
+    any = true;
     if (out[i].empty() || out[i][0] <= 0 || (batch_dims_only && out[i].size() < 3)) return {};
     out[i][0] *= times;
   }
-  return out;
+  return any ? out : std::vector<tg::Dims>{};
 }
 
 // Forward on `shapes` (small ones: a probe), the number of result elements
@@ -248,10 +194,13 @@ std::pair<std::int64_t, std::size_t> result_size(const OpInfo& op, const std::ve
 bool big_shapes(const OpInfo& op, DType dtype, std::vector<tg::Dims>& out) {
   const std::int64_t threshold = tg::parallel_threshold();
   for (const auto& shapes : op.samples) {
-    std::int64_t most = 0;
-    for (const auto& d : shapes) most = std::max(most, d.product());
-    if (most == 0) continue;
-    for (Scale which : {Scale::Every, Scale::Largest, Scale::First}) {
+    for (Scale which : {Scale::Every, Scale::Largest, Scale::First, Scale::Batches}) {
+      // Grown until the largest input it scales passes the threshold (the
+      // others may be larger: conv_transpose2d's weight beside its input).
+      std::int64_t most = 0;
+      for (std::size_t i = 0; i < shapes.size(); ++i)
+        if (picks(shapes, which, i)) most = std::max(most, shapes[i].product());
+      if (most == 0) continue;
       // At 4 and 16 times (not 1: a one-element vector's diag grows from 1
       // to 16 elements, within any slack for a constant part).
       const bool batches = batches_only(op);
@@ -264,7 +213,8 @@ bool big_shapes(const OpInfo& op, DType dtype, std::vector<tg::Dims>& out) {
       // The scaled inputs must pass the threshold themselves, and the result
       // stay within reach (linear from the probe at 16 times).
       std::int64_t largest = 0;
-      for (const auto& d : big) largest = std::max(largest, d.product());
+      for (std::size_t i = 0; i < big.size(); ++i)
+        if (picks(shapes, which, i)) largest = std::max(largest, big[i].product());
       if (largest <= threshold || (b.first / 16 + 1) * times > 64 * threshold) continue;
       out = big;
       return true;
@@ -383,7 +333,7 @@ bool run_entry(const OpInfo& op, DType dtype, std::uint64_t seed, Tally& tally) 
   record(op, dtype, shapes, differences(fw, "forward", only_values), only_values, tally);
   ++tally.forward_checks;
   if (!op.differentiable || fw[0].threw) return true;
-  const std::vector<Tensor> gos = make_grad_outputs(fw[0].outs, seed ^ 0x9e3779b97f4a7c15ull);
+  const std::vector<Tensor> gos = normal_grad_outputs(fw[0].outs, seed ^ 0x9e3779b97f4a7c15ull);
   std::array<Result, kThreads.size()> bw;
   for (std::size_t t = 0; t < kThreads.size(); ++t) {
     tg::set_num_threads(kThreads[t]);
@@ -437,34 +387,19 @@ TEST_CASE("registry: the same bits on 1, 2 and 3 threads, past the parallel thre
   }
   for (const auto& m : tally.messages) FAIL_CHECK(m);
   CHECK(tally.violations == 0);
-  // Every op name and dtype the sweep is for ran, or is known to take no
-  // larger inputs (an entry that newly refuses them fails here).
+  // Every op name and dtype the sweep is for ran (an entry that newly
+  // refuses larger inputs fails here).
   std::vector<std::string> not_run;
   for (const auto& key : candidates)
     if (!done.contains(key))
       for (const auto& s : skipped[key]) not_run.push_back(s);
   CHECK(static_cast<std::int64_t>(done.size()) == tally.entries);
-  // Not run at all, so the promise is unchecked for these op names: no
-  // scaling of dim 0 fits. conv_transpose2d's weight has the input's channels
-  // as dim 0, and its batch scaled alone stays below the threshold (the weight
-  // is the largest input); nll_loss's targets are fixed indices of the
-  // sample's batch; addbmm's two batches differ in size, so Largest grows one
-  // only; expand's target shape is fixed.
-  const std::vector<std::string> known_not_run{
-      "F::conv_transpose2d (bias, stride 2, padding 1, output_padding 1) float32",
-      "F::conv_transpose2d (groups 2, rectangular, no bias) float32",
-      "F::nll_loss float32",
-      "F::nll_loss (weight, none) float32",
-      "addbmm float32",
-      "addbmm (beta -1.5 alpha 0.25) float32",
-      "expand float32"};
-  std::string all;
-  for (const auto& n : not_run) all += "\n    " + n;
-  MESSAGE("op names and dtypes not run (no entry takes dim 0 scaled):" << (all.empty() ? std::string(" none") : all));
-  for (const auto& n : not_run)
-    if (std::find(known_not_run.begin(), known_not_run.end(), n) == known_not_run.end())
-      FAIL_CHECK("not run, and not known to be: " << n);
-  CHECK(not_run.size() == known_not_run.size());
+  // Every op name and dtype runs: conv_transpose2d grows its batch alone
+  // (First, grown until the input passes the threshold, though its weight
+  // stays larger), addbmm its two stacks (Batches), and nll_loss's targets
+  // and expand's target shape follow their input's dim 0.
+  for (const auto& n : not_run) FAIL_CHECK("no scaling of dim 0 taken by any entry of " << n);
+  CHECK(not_run.empty());
 }
 
 }  // namespace test_registry_threads

@@ -256,54 +256,6 @@ std::vector<Tensor> grad_outputs(const std::vector<Values>& outs, double g) {
   return gos;
 }
 
-// ---- running the entry (as in test_registry_subnormal.cpp) ----------------------
-
-// Gradients of the outputs that require grad, one per floating input, the
-// forward and backward both in `mode`. `twice`: the gradients of the sum of
-// those gradients instead (a second backward through the first, recorded
-// with create_graph), the second derivatives' sums.
-Result backward(const OpInfo& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& grad_outputs,
-                FloatMode mode, bool twice = false) {
-  set_float_mode(FloatMode::Ieee);
-  const std::vector<Tensor> leaves = fresh(inputs, true);
-  std::vector<Tensor> args = leaves;
-  if (op.in_place) args[0] = leaves[0].clone();  // as gradcheck's pure() (registry_gradcheck.h)
-  std::vector<Tensor> gos;
-  std::vector<Tensor> floating;
-  {
-    tg::NoGradGuard no_grad;
-    for (const auto& g : grad_outputs) gos.push_back(g.defined() ? g.clone() : g);
-    for (const auto& t : leaves)
-      if (t.requires_grad()) floating.push_back(t);
-  }
-  Result r;
-  std::vector<Tensor> grads;
-  run_in_mode(mode, r, [&] {
-    const std::vector<Tensor> outs = op(args);
-    const auto [ys, gs] = differentiated(outs, gos);
-    if (ys.empty()) {
-      r.nothing = "no output requires grad";
-      return;
-    }
-    grads = tg::grad(ys, floating, gs, {.create_graph = twice, .allow_unused = true});
-    if (!twice) return;
-    std::vector<Tensor> zs, ones;
-    for (const auto& g : grads)
-      if (g.defined() && g.requires_grad()) {
-        zs.push_back(g);
-        ones.push_back(tg::ones_like(g));
-      }
-    grads.clear();
-    if (zs.empty()) {
-      r.nothing = "first gradient constant";  // no second derivative to compare
-      return;
-    }
-    grads = tg::grad(zs, floating, ones, {.allow_unused = true});
-  });
-  for (const auto& g : grads) r.outs.push_back(read(g));
-  return r;
-}
-
 // ---- checking -----------------------------------------------------------------
 
 struct Tally {
@@ -442,14 +394,14 @@ void run_inputs(const OpInfo& op, DType dtype, std::size_t k, double s, const ch
   if (!op.differentiable || ieee.threw) return;
   for (const double g : {1.0, s}) {
     const std::vector<Tensor> gos = grad_outputs(ieee.outs, g);
-    const Result gflush = backward(op, in.values, gos, FloatMode::Flush);
-    const Result gieee = backward(op, in.values, gos, FloatMode::Ieee);
+    const Result gflush = backward(op, in.values, gos, {.mode = FloatMode::Flush});
+    const Result gieee = backward(op, in.values, gos, {.mode = FloatMode::Ieee});
     compare({op, dtype, k, s, scaled_inputs, "backward", g == 1.0 ? "1" : "s", in, tally}, gflush, gieee);
     // Differentiated again with the grad_output s only: with 1 too it found
     // no entry more, and cost seconds of a Debug build's run.
     if (!op.twice_differentiable || g == 1.0) continue;
-    const Result hflush = backward(op, in.values, gos, FloatMode::Flush, true);
-    const Result hieee = backward(op, in.values, gos, FloatMode::Ieee, true);
+    const Result hflush = backward(op, in.values, gos, {.mode = FloatMode::Flush, .twice = true});
+    const Result hieee = backward(op, in.values, gos, {.mode = FloatMode::Ieee, .twice = true});
     compare({op, dtype, k, s, scaled_inputs, "double backward", "s", in, tally}, hflush, hieee);
   }
 }

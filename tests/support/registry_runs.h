@@ -1,20 +1,25 @@
 #pragma once
-// What the registry-wide sweeps (tests/autograd/test_registry_subnormal.cpp,
-// test_registry_threads.cpp, test_registry_underflow.cpp) compare: an op's
-// results as the bits their elements store, tensors made from such bits, and
-// fresh copies of its inputs for each run.
+// What the registry-wide sweeps (tests/autograd/test_registry_*.cpp but the
+// gradchecks) compare and how they run an entry: an op's results as the bits
+// their elements store, tensors made from such bits, fresh copies of its
+// inputs for each run, and one runner for forward and backward.
+#include <tapegrad/autograd/engine.h>
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/tensor.h>
 #include <tapegrad/core/dims.h>
 #include <tapegrad/core/dtype.h>
+#include <tapegrad/core/error.h>
 #include <tapegrad/core/half.h>
 #include <tapegrad/core/random.h>
 #include <tapegrad/testing/op_registry.h>
 
 #include "support/float_modes.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -180,30 +185,61 @@ inline Differentiated differentiated(const std::vector<tg::Tensor>& outs, const 
   return d;
 }
 
-// ---- running an entry in a float mode (the subnormal and underflow sweeps) -----
+// A fixed grad_output for each floating output: standard normal values from
+// `seed`, rounded to the output's dtype (undefined for other outputs).
+inline std::vector<tg::Tensor> normal_grad_outputs(const std::vector<Values>& outputs, std::uint64_t seed) {
+  tg::Generator gen(seed);
+  std::vector<tg::Tensor> gos;
+  for (const auto& y : outputs) {
+    if (!y.defined || !tg::is_floating(y.dtype)) {
+      gos.emplace_back();
+      continue;
+    }
+    std::vector<double> v(y.bits.size());
+    for (auto& x : v) x = gen.normal();
+    const tg::DType compute = y.dtype == tg::kFloat64 ? tg::kFloat64 : tg::kFloat32;
+    const tg::Tensor g = from_values(v, y.shape, compute);
+    gos.push_back(compute == y.dtype ? g : g.to(y.dtype));
+  }
+  return gos;
+}
+
+// ---- running an entry (every sweep) ----------------------------------------------
 
 inline constexpr std::uint64_t kGlobalSeed = 1234;  // for the entries that draw from the default generator
 
-// body() in `mode` with the global generator reseeded (random ops draw
-// alike in every mode), an exception recorded in r, and IEEE mode after.
+// A run's error that is not a tg::Error starts with this (the layout sweep
+// fails it: every refusal must be one).
+inline const std::string kNotTgError = "[not a tg::Error] ";
+inline bool not_tg_error(const Result& r) { return r.threw && r.error.starts_with(kNotTgError); }
+
+// body() with the global generator reseeded (random ops draw alike in every
+// run), an exception recorded in r; in `mode` where one is given, and IEEE
+// mode after (the subnormal and underflow sweeps), else in the mode the test
+// keeps.
 template <class Body>
-void run_in_mode(FloatMode mode, Result& r, const Body& body) {
-  set_float_mode(mode);
+void run_in_mode(std::optional<FloatMode> mode, Result& r, const Body& body) {
+  if (mode) set_float_mode(*mode);
   tg::manual_seed(kGlobalSeed);
   try {
     body();
-  } catch (const std::exception& e) {
+  } catch (const tg::Error& e) {
     r.threw = true;
     r.error = e.what();
+  } catch (const std::exception& e) {
+    r.threw = true;
+    r.error = kNotTgError + e.what();
+  } catch (...) {
+    r.threw = true;
+    r.error = kNotTgError + "an exception that is not a std::exception";
   }
-  set_float_mode(FloatMode::Ieee);
+  if (mode) set_float_mode(FloatMode::Ieee);
 }
 
-// The entry's outputs on fresh copies of `inputs`, computed in `mode` without
-// recording.
-inline Result forward(const tg::testing::OpInfo& op, const std::vector<tg::Tensor>& inputs, FloatMode mode) {
-  set_float_mode(FloatMode::Ieee);
-  const std::vector<tg::Tensor> in = fresh(inputs, false);
+// The entry's outputs on `in` as given (the layout sweep's strides), computed
+// without recording.
+inline Result forward_on(const tg::testing::OpInfo& op, const std::vector<tg::Tensor>& in,
+                         std::optional<FloatMode> mode = {}) {
   Result r;
   std::vector<tg::Tensor> outs;
   run_in_mode(mode, r, [&] {
@@ -212,6 +248,87 @@ inline Result forward(const tg::testing::OpInfo& op, const std::vector<tg::Tenso
   });
   for (const auto& t : outs) r.outs.push_back(read(t));
   return r;
+}
+
+// The same on fresh copies of `inputs`.
+inline Result forward(const tg::testing::OpInfo& op, const std::vector<tg::Tensor>& inputs,
+                      std::optional<FloatMode> mode = {}) {
+  if (mode) set_float_mode(FloatMode::Ieee);
+  return forward_on(op, fresh(inputs, false), mode);
+}
+
+// How gradients() differentiates.
+struct GradRun {
+  std::optional<FloatMode> mode{};  // as run_in_mode
+  // The gradients of the sum of the first gradients instead (a second
+  // backward through the first, recorded with create_graph): of those of
+  // `summed` (indices into wrt; every one where empty) with respect to
+  // `second_wrt` (wrt where empty).
+  bool twice = false;
+  std::vector<std::size_t> summed{};
+  std::vector<tg::Tensor> second_wrt{};
+};
+
+// The entry on `leaves` as given (an in-place entry on a copy of the first,
+// as gradcheck's pure() in registry_gradcheck.h): the gradients of its
+// outputs that require grad (grad_outputs: one per output, undefined where
+// none applies) with respect to `wrt`, undefined where unused; none where it
+// throws or has nothing to differentiate (Result::nothing says which).
+inline Result gradients(const tg::testing::OpInfo& op, const std::vector<tg::Tensor>& leaves,
+                        const std::vector<tg::Tensor>& wrt, const std::vector<tg::Tensor>& grad_outputs,
+                        const GradRun& how = {}) {
+  if (how.mode) set_float_mode(FloatMode::Ieee);
+  std::vector<tg::Tensor> args = leaves, gos;
+  {
+    tg::NoGradGuard no_grad;
+    for (const auto& g : grad_outputs) gos.push_back(g.defined() ? g.clone() : g);
+  }
+  if (op.in_place && !args.empty()) args[0] = leaves[0].clone();
+  Result r;
+  std::vector<tg::Tensor> grads;
+  run_in_mode(how.mode, r, [&] {
+    const std::vector<tg::Tensor> outs = op(args);
+    const Differentiated d = differentiated(outs, gos);
+    if (d.ys.empty() || wrt.empty()) {
+      r.nothing = d.ys.empty() ? "no output requires grad" : "no input to differentiate by";
+      return;
+    }
+    grads = tg::grad(d.ys, wrt, d.grad_outputs, {.create_graph = how.twice, .allow_unused = true});
+    if (!how.twice) return;
+    std::vector<tg::Tensor> zs, ones;
+    for (std::size_t j = 0; j < grads.size(); ++j) {
+      const bool summed = how.summed.empty() || std::find(how.summed.begin(), how.summed.end(), j) != how.summed.end();
+      if (summed && grads[j].defined() && grads[j].requires_grad()) {
+        zs.push_back(grads[j]);
+        ones.push_back(tg::ones_like(grads[j]));
+      }
+    }
+    grads.clear();
+    if (zs.empty()) {
+      r.nothing = "first gradient constant";  // no second derivative to compare
+      return;
+    }
+    grads = tg::grad(zs, how.second_wrt.empty() ? wrt : how.second_wrt, ones, {.allow_unused = true});
+  });
+  if (!r.threw)
+    for (const auto& g : grads) r.outs.push_back(read(g));
+  return r;
+}
+
+// The leaves among `leaves` that require grad.
+inline std::vector<tg::Tensor> requiring_grad(const std::vector<tg::Tensor>& leaves) {
+  std::vector<tg::Tensor> out;
+  for (const auto& t : leaves)
+    if (t.requires_grad()) out.push_back(t);
+  return out;
+}
+
+// gradients() on fresh copies of `inputs`, every floating one requiring grad.
+inline Result backward(const tg::testing::OpInfo& op, const std::vector<tg::Tensor>& inputs,
+                       const std::vector<tg::Tensor>& grad_outputs, const GradRun& how = {}) {
+  if (how.mode) set_float_mode(FloatMode::Ieee);
+  const std::vector<tg::Tensor> leaves = fresh(inputs, true);
+  return gradients(op, leaves, requiring_grad(leaves), grad_outputs, how);
 }
 
 }  // namespace tg_test::registry_runs
