@@ -21,7 +21,8 @@
 /// tensors, and anything else (doubles, ints, options), which are passed
 /// through. If grad mode is on and a tensor argument requires grad, one node is
 /// recorded whose backward calls Derived::backward with one gradient per output
-/// (zeros where none flowed). backward returns one gradient per tensor argument
+/// (zeros where none flowed; undefined for an output forward returned
+/// undefined, as PyTorch passes None). backward returns one gradient per tensor argument
 /// (in order, a vector argument counting as its elements), or one per argument
 /// with undefined tensors at the non-tensor positions; undefined means "no
 /// gradient". Which inputs need one: AutogradContext::needs_argument_grad
@@ -262,15 +263,17 @@ class CustomNode final : public Node {
   /// `is_tensor_argument[k]`: whether argument k of forward is a tensor.
   explicit CustomNode(std::vector<bool> is_tensor_argument) : is_tensor_(std::move(is_tensor_argument)) {}
 
-  /// Derived::backward with one gradient per output (zeros where none flowed).
+  /// Derived::backward with one gradient per output (zeros where none
+  /// flowed, undefined for an undefined output).
   /// @throws tg::AutogradError when backward returns the wrong number of
   ///   gradients, or one of the wrong shape or dtype.
   GradList apply(GradList& grads) override {
     if (released()) throw_backward_twice(name());
     std::vector<Tensor> grad_outputs(output_shapes_.size());
     for (std::size_t i = 0; i < grad_outputs.size(); ++i)
-      grad_outputs[i] =
-          i < grads.size() && grads[i].defined() ? grads[i] : zeros(output_shapes_[i], {.dtype = output_dtypes_[i]});
+      if (output_defined_[i])
+        grad_outputs[i] =
+            i < grads.size() && grads[i].defined() ? grads[i] : zeros(output_shapes_[i], {.dtype = output_dtypes_[i]});
     std::vector<Tensor> returned = Derived::backward(&ctx_, std::move(grad_outputs));
     const std::size_t n_tensors = next_edges().size();
     if (returned.size() != n_tensors && returned.size() != is_tensor_.size())
@@ -324,6 +327,7 @@ class CustomNode final : public Node {
   std::vector<bool> is_tensor_;
   std::vector<Dims> output_shapes_;
   std::vector<DType> output_dtypes_;
+  std::vector<bool> output_defined_;
 };
 
 namespace detail {
@@ -401,6 +405,7 @@ struct Function {
     for (const auto& out : outputs) {
       node->output_shapes_.push_back(out.defined() ? out.shape() : Dims());
       node->output_dtypes_.push_back(out.defined() ? out.dtype() : kFloat64);
+      node->output_defined_.push_back(out.defined());
     }
     attach(node, std::span<const Tensor>(arguments.tensors), std::span<Tensor* const>(slots));
     mark_custom_function_views(std::span<const Tensor>(arguments.tensors), std::span<Tensor* const>(slots));

@@ -31,9 +31,12 @@ void Linear::reset_parameters() {
 }
 
 Tensor Linear::forward(const Tensor& input) {
-  if (input.dim() == 0 || input.size(-1) != in_features)
+  if (input.dim() == 0)
+    throw ShapeError(
+        fmt::format("Linear: expected input with {} features in its last dim, got a 0-d tensor", in_features));
+  if (input.size(-1) != in_features)
     throw ShapeError(fmt::format("Linear: expected input with {} features, got {} (input shape {})", in_features,
-                                 input.dim() == 0 ? 0 : input.size(-1), shape_str(input.sizes())));
+                                 input.size(-1), shape_str(input.sizes())));
   return linear(input, weight, bias);
 }
 

@@ -78,7 +78,8 @@ class Module {
   ///@}
 
   /// Single-tensor forward, for modules that have one (Sequential calls it);
-  /// `m(x)` calls it. The base's throws tg::Error: override it.
+  /// `m(x)` calls it, and refuses an undefined x with a tg::ValueError naming
+  /// the module. The base's forward throws tg::Error: override it.
   ///@{
   virtual Tensor forward(const Tensor& input);
   Tensor operator()(const Tensor& input) {
@@ -292,19 +293,11 @@ template <class Self>
 class Callable : public Module {
  public:
   /// Calls Self::forward with these arguments.
-  /// Calls Self::forward with these arguments; an undefined first input
-  /// (the one every such forward needs) is a ValueError naming the module.
+  /// Calls Self::forward with these arguments (unchecked: a forward of
+  /// several inputs may take an undefined one as "none").
   template <class... Args>
   decltype(auto) operator()(Args&&... args) {
-    if constexpr (sizeof...(Args) > 0) check_first(args...);
     return static_cast<Self&>(*this).forward(std::forward<Args>(args)...);
-  }
-
- private:
-  template <class First, class... Rest>
-  void check_first(const First& first, const Rest&...) const {
-    if constexpr (std::is_same_v<First, Tensor>)
-      if (!first.defined()) throw_undefined_input();
   }
 };
 

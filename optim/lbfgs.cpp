@@ -224,14 +224,17 @@ LBFGS::Vec LBFGS::gather_flat_grad() const {
 
 void LBFGS::add_to_params(double step_size, const Vec& direction) {
   NoGradGuard no_grad;
+  DType direction_dtype = params_.front().dtype();
+  for (const Tensor& p : params_) direction_dtype = promote_types(direction_dtype, p.dtype());
   std::size_t offset = 0;
   for (Tensor p : params_) {
     const auto n = static_cast<std::size_t>(p.numel());
     const Vec part(direction.begin() + static_cast<std::ptrdiff_t>(offset),
                    direction.begin() + static_cast<std::ptrdiff_t>(offset + n));
-    // Added in float64 and rounded once into p's dtype, as PyTorch adds its
-    // float64 direction when the parameters mix float32 and float64.
-    p.add_(tg::tensor(part, p.shape(), {.dtype = kFloat64}), step_size);
+    // In the dtype PyTorch's flat direction has, the parameters' dtypes
+    // promoted: float32 for a float32 model; float64, added into a float32
+    // parameter with one rounding, when they mix float32 and float64.
+    p.add_(tg::tensor(part, p.shape(), {.dtype = kFloat64}).to(direction_dtype), step_size);
     offset += n;
   }
 }

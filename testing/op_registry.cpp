@@ -57,12 +57,9 @@ std::vector<DType> without_uint8(std::vector<DType> t) {
   return t;
 }
 
-// Values in row-major order as a tensor of `shape`: tg::tensor reads an
-// empty shape as 1-D, so a 0-d shape ("[]" in a sample) goes through
-// scalar_tensor.
-Tensor shaped(const std::vector<double>& v, const Dims& shape, DType dtype) {
-  return shape.empty() ? tg::scalar_tensor(v.at(0), {.dtype = dtype}) : tg::tensor(v, shape, dtype);
-}
+// Values in row-major order as a tensor of `shape` (a 0-d one for "[]" in a
+// sample: a Dims given to tg::tensor is kept, an empty one too).
+Tensor shaped(const std::vector<double>& v, const Dims& shape, DType dtype) { return tg::tensor(v, shape, dtype); }
 
 // A fixed bool pattern of the given shape (about one in three true).
 Tensor pattern_mask(const Dims& shape) {

@@ -126,8 +126,9 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& options) {
   if (by_size == by_scale) throw ValueError("interpolate: give exactly one of size and scale_factor");
   const std::size_t given = by_size ? options.size.size() : options.scale_factor.size();
   if (given != 1 && given != spatial)
-    throw ValueError(fmt::format("interpolate: {} has {} values; input {} has {} spatial dims (give 1 or {})",
-                                 by_size ? "size" : "scale_factor", given, shape_str(x.sizes()), spatial, spatial));
+    throw ValueError(fmt::format("interpolate: {} has {} values; input {} has {} spatial dim{} (give {})",
+                                 by_size ? "size" : "scale_factor", given, shape_str(x.sizes()), spatial,
+                                 spatial == 1 ? "" : "s", spatial == 1 ? "1" : fmt::format("1 or {}", spatial)));
   // Output sizes, and the scale factor the source positions use (none when
   // the size was given or recompute_scale_factor is set).
   std::vector<std::int64_t> out(spatial);

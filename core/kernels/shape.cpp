@@ -47,14 +47,21 @@ Dims infer_size(const Dims& shape, std::int64_t numel, const char* op) {
   // be ones a tensor can have (make_tensor's bound, INT64_MAX / 8 elements),
   // wherever the zero is: else the view is fine until .to() or clone().
   const bool has_zero = std::find(shape.begin(), shape.end(), 0) != shape.end();
+  // The -1 is not a negative size (what throw_numel_overflow would call it).
+  const auto throw_overflow = [&] {
+    if (inferred < 0) throw_numel_overflow(op, shape);
+    throw ShapeError(
+        fmt::format("{}: the sizes of shape {} other than the -1 have more elements than an int64 can count", op,
+                    shape_str(shape)));
+  };
   if (has_zero) {
     std::int64_t others = 1;
     bool too_many = false;
     for (auto size : shape)
       if (size > 0) too_many |= mul_overflows(others, size, &others);
-    if (too_many || others > std::numeric_limits<std::int64_t>::max() / 8) throw_numel_overflow(op, shape);
+    if (too_many || others > std::numeric_limits<std::int64_t>::max() / 8) throw_overflow();
   }
-  if (overflow && !has_zero) throw_numel_overflow(op, shape);
+  if (overflow && !has_zero) throw_overflow();
   if (overflow) known = 0;
   if (inferred >= 0) {
     if (known == 0 && numel == 0)

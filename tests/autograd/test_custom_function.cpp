@@ -350,6 +350,27 @@ TEST_CASE("needs_input_grad refuses an index that counts differently per argumen
   NeedsProbe::probe = nullptr;
 }
 
+// An output forward left undefined gets an undefined gradient (PyTorch's
+// None); it was a 0-d zero, the shape recorded for no output.
+struct WithUndefined : tg::autograd::Function<WithUndefined> {
+  static inline bool second_defined = true;
+  static std::vector<Tensor> forward(AutogradContext*, const Tensor& x) { return {tg::mul(x, 2.0), Tensor()}; }
+  static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grads) {
+    second_defined = grads.at(1).defined();
+    return {tg::mul(grads.at(0), 2.0)};
+  }
+};
+
+TEST_CASE("an undefined output of a custom function gets an undefined gradient") {
+  Tensor x = tg::tensor({1, -1}, {2}, kF64Grad);
+  auto ys = WithUndefined::apply(x);
+  REQUIRE(ys.size() == 2);
+  CHECK(!ys[1].defined());
+  ys[0].sum().backward();
+  CHECK(!WithUndefined::second_defined);
+  check_close(x.grad(), {2, 2});
+}
+
 TEST_CASE("a custom function with several outputs") {
   Tensor x = tg::tensor({1, -1}, {2}, kF64Grad);
   auto ys = TwoOutputs::apply(x);

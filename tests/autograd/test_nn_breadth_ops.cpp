@@ -27,9 +27,7 @@ namespace {
 
 Tensor tensor_of(const Json& j) {
   const auto shape = j.at("shape").get<std::vector<std::int64_t>>();
-  const Tensor t = tg::tensor(j.at("values").get<std::vector<double>>(), tg::Dims(shape), tg::kFloat64);
-  // An empty shape given to tg::tensor means 1-D: a 0-d case is reshaped.
-  return shape.empty() ? tg::reshape(t, tg::Dims{}) : t;
+  return tg::tensor(j.at("values").get<std::vector<double>>(), tg::Dims(shape), tg::kFloat64);  // 0-d for []
 }
 
 double number(const Json& j) {

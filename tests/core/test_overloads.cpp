@@ -162,6 +162,13 @@ static_assert(!TG_COMPILES(tg::argmax(x, 0, 1)));
 // ---- other overload sets (audited; see docs/overloads.md) -----------------------------
 // Creation: a braced list first is data for tensor(), a shape for the rest.
 static_assert(TG_RETURNS(Tensor, tg::tensor({1, 2, 3, 4}, {2, 2})));
+// The shape (tg::OptionalDims): braces, {}, std::nullopt, a Dims, sizes().
+static_assert(TG_RETURNS(Tensor, tg::tensor({1.5}, {})));
+static_assert(TG_RETURNS(Tensor, tg::tensor({1.5}, std::nullopt)));
+static_assert(TG_RETURNS(Tensor, tg::tensor({1.5}, tg::Dims{})));
+static_assert(TG_RETURNS(Tensor, tg::tensor({1.5}, x.shape())));
+static_assert(TG_RETURNS(Tensor, tg::tensor(std::vector<float>{1, 2}, x.sizes())));
+static_assert(TG_RETURNS(Tensor, tg::tensor({1.0, 2.0}, {2}, tg::kFloat64)));
 static_assert(TG_RETURNS(Tensor, tg::full({2, 3}, 1.5)));
 static_assert(TG_RETURNS(Tensor, tg::zeros({2, 3}, {.dtype = tg::kFloat64})));
 // arange: `{}` after one number is the default options, not end = 0.

@@ -284,17 +284,29 @@ TEST_CASE("modules called on an undefined input give a ValueError naming the mod
   tg::nn::MultiheadAttention mha(4, 2);
   CHECK_THROWS_WITH_AS(mha(undefined, undefined, undefined),
                        "MultiheadAttention: query is undefined (a tensor is required)", tg::Error);
-  // tg::nn::Callable's modules (several inputs): the first names the module.
-  tg::nn::CosineSimilarity cosine;
-  const Tensor x = tg::ones({2, 3});
-  CHECK_THROWS_WITH_AS(cosine(undefined, x), "CosineSimilarity: the input is undefined (default-constructed or reset)",
-                       tg::ValueError);
-  tg::nn::MarginRankingLoss ranking;
-  CHECK_THROWS_WITH_AS(ranking(undefined, x, x), doctest::Contains("MarginRankingLoss: the input is undefined"),
-                       tg::ValueError);
   // The functional form, out of training too.
   CHECK_THROWS_WITH_AS(F::dropout(undefined, 0.5, false), doctest::Contains("dropout: the input is undefined"),
                        tg::ValueError);
+}
+
+// Messages that said what was not so (a helper's hunt): "got 0 features" for
+// a 0-d input, "(give 1 or 1)", and the -1 of an unflatten called a negative
+// size.
+TEST_CASE("messages say what is wrong: a 0-d input to Linear, interpolate's count, unflatten's -1") {
+  tg::nn::Linear linear(3, 2);
+  CHECK_THROWS_WITH_AS(linear(tg::scalar_tensor(1.0)),
+                       "Linear: expected input with 3 features in its last dim, got a 0-d tensor", tg::ShapeError);
+  CHECK_THROWS_WITH_AS(F::interpolate(tg::ones({1, 1, 4}), {.scale_factor = {2.0, 2.0, 2.0}}),
+                       "interpolate: scale_factor has 3 values; input [1, 1, 4] has 1 spatial dim (give 1)",
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(F::interpolate(tg::ones({1, 1, 4, 4}), {.size = {2, 2, 2}}),
+                       "interpolate: size has 3 values; input [1, 1, 4, 4] has 2 spatial dims (give 1 or 2)",
+                       tg::ValueError);
+  tg::nn::Unflatten unflatten(1, {std::int64_t{1} << 32, std::int64_t{1} << 32, -1});
+  CHECK_THROWS_WITH_AS(unflatten(tg::ones({2, 0})),
+                       doctest::Contains("the sizes of shape [4294967296, 4294967296, -1] other than the -1 have more "
+                                         "elements than an int64 can count"),
+                       tg::ShapeError);
 }
 
 }  // namespace test_bad_input_modules

@@ -59,15 +59,18 @@ TEST_CASE("checkpoint_sequential: a layer used twice or a tied weight gets the u
     auto first = std::make_shared<tg::nn::Linear>(4, 4);
     auto second = tied ? std::make_shared<tg::nn::Linear>(4, 4) : first;
     if (tied) second->weight = first->weight;
+    // Six modules: two segments checkpoint [first, Tanh, second] together.
     tg::nn::Sequential model;
     model.push_back(first);
     model.push_back(std::make_shared<tg::nn::Tanh>());
     model.push_back(second);
     model.push_back(std::make_shared<tg::nn::Tanh>());
+    model.push_back(std::make_shared<tg::nn::Identity>());
+    model.push_back(std::make_shared<tg::nn::Identity>());
     model.to(tg::kFloat64);
     REQUIRE(model.parameters().size() == (tied ? 3U : 2U));
     const auto want = grads_of(model, 0, 4);
-    for (std::int64_t segments = 1; segments <= 4; ++segments) {
+    for (std::int64_t segments = 1; segments <= 6; ++segments) {
       CAPTURE(segments);
       const auto got = grads_of(model, segments, 4);
       REQUIRE(got.size() == want.size());

@@ -78,8 +78,7 @@ Tensor call(const std::string& fn, const Json& o, const std::vector<Tensor>& in)
 Tensor tensor_of(const Json& j, bool grad) {
   std::vector<std::int64_t> shape = j.at("shape").get<std::vector<std::int64_t>>();
   const auto values = j.at("values").get<std::vector<double>>();
-  // tg::tensor reads an empty shape as 1-D.
-  Tensor t = shape.empty() ? tg::scalar_tensor(values.at(0), kF64) : tg::tensor(values, tg::Dims(shape), tg::kFloat64);
+  Tensor t = tg::tensor(values, tg::Dims(shape), tg::kFloat64);  // 0-d for an empty shape
   if (grad) t.set_requires_grad(true);
   return t;
 }

@@ -106,8 +106,8 @@ inline double as_double(std::uint64_t b, tg::DType d) {
 
 // A contiguous tensor of `shape` and `dtype` whose elements store `bits`, as
 // read() reads them: written straight to memory, so no float mode touches a
-// subnormal, and a 0-d shape stays 0-d (tg::tensor reads an empty shape as
-// 1-D, which made the sweeps' grad_outputs for 0-d results [1]).
+// subnormal (tg::tensor read an empty shape as 1-D before round
+// twenty-seven, which made the sweeps' grad_outputs for 0-d results [1]).
 inline tg::Tensor from_bits(const std::vector<std::uint64_t>& bits, const tg::Dims& shape, tg::DType dtype) {
   const tg::Tensor t = tg::empty(shape, {.dtype = dtype});
   if (bits.size() != static_cast<std::size_t>(t.numel()))
