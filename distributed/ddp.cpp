@@ -260,8 +260,22 @@ struct Reducer : std::enable_shared_from_this<Reducer> {
   std::vector<std::size_t> late;
   std::size_t next_launch = 0;
   bool in_backward = false;  // a hook fired and the end-of-backward callback is queued
-  bool no_sync = false;
+  bool no_sync = false;      // a no_sync() guard is alive
+  // Whether the backward of the last forward (in grad mode) synchronises:
+  // decided at forward, as PyTorch's require_backward_grad_sync, so a
+  // forward inside no_sync() gives a local backward wherever it runs.
+  bool sync_backward = true;
+  bool default_group = false;  // pg is the default group (gone after finalize())
   double last_wait = 0;
+
+  // pg is freed by tg::distributed::finalize(): refuse rather than read it.
+  void check_group(const char* when) const {
+    if (default_group && !is_initialized())
+      throw ValueError(
+          fmt::format("DistributedDataParallel: {} after tg::distributed::finalize(); the process "
+                      "group is gone",
+                      when));
+  }
 
   void reset() {
     std::fill(ready.begin(), ready.end(), false);
@@ -277,8 +291,9 @@ struct Reducer : std::enable_shared_from_this<Reducer> {
 
   void on_accumulated(std::size_t i) {
     used[i] = true;
-    if (no_sync) return;
+    if (!sync_backward) return;
     if (!in_backward) {
+      check_group("backward");
       in_backward = true;
       autograd::queue_callback([self = shared_from_this()] { self->finish(); });
       for (std::size_t u : unused) mark_ready(u);
@@ -367,17 +382,30 @@ struct Reducer : std::enable_shared_from_this<Reducer> {
     const std::vector<std::int64_t> used_by =
         find_unused ? used_count.to_vector<std::int64_t>() : std::vector<std::int64_t>();
     NoGradGuard no_grad;
+    std::string recorded;  // parameters whose gradient requires grad (create_graph)
     for (auto& b : buckets) {
       for (std::size_t k = 0; k < b.params.size(); ++k) {
         const std::size_t i = b.params[k];
         if (find_unused && used_by[i] == 0) continue;  // no rank used it: .grad() stays as it was
         Tensor p = params[i];
         Tensor avg = b.flat.narrow(0, b.offsets[k], p.numel()).view(p.shape());
-        if (p.grad().defined() && !p.grad().requires_grad()) p.mutable_grad().copy_(avg);
+        if (p.grad().defined() && p.grad().requires_grad()) {
+          recorded += fmt::format("{}{}", recorded.empty() ? "" : ", ", names[i]);
+          continue;
+        }
+        if (p.grad().defined()) p.mutable_grad().copy_(avg);
         else p.mutable_grad() = avg.clone();
       }
     }
     reset();
+    // After every rank finished the all-reduces. The average is a constant:
+    // the gradient's graph would be lost without a word (PyTorch refuses
+    // it too: its in-place copy into a leaf's graph fails).
+    if (!recorded.empty())
+      throw ValueError(fmt::format(
+          "DistributedDataParallel: backward with create_graph is not supported: the gradients of {} require grad, "
+          "and their average across ranks would lose its graph; left as this rank's own",
+          recorded));
   }
 
   // The parameters the graph of `output` does not reach.
@@ -411,6 +439,7 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> mod
   register_module("module", module_);
   Reducer& r = *reducer_;
   r.pg = options.process_group ? options.process_group : &default_group();
+  r.default_group = options.process_group == nullptr;
   r.find_unused = options.find_unused_parameters;
   broadcast_buffers_ = options.broadcast_buffers;
 
@@ -418,8 +447,12 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> mod
   // After the check, which compares the options too: a bad value on one rank
   // alone is then the same mismatch error on every rank, not a rank that
   // throws while the others wait for it.
-  if (!(options.bucket_cap_mb > 0))
-    throw ValueError(fmt::format("DistributedDataParallel: bucket_cap_mb must be > 0, got {}", options.bucket_cap_mb));
+  // The cap in bytes must fit in int64 (1e13 MB wrapped to the smallest
+  // buckets, the opposite of what was asked).
+  constexpr double kMaxCapMb = 8.0e12;  // 8e12 * 2^20 < 2^63
+  if (!(options.bucket_cap_mb > 0) || !(options.bucket_cap_mb <= kMaxCapMb))
+    throw ValueError(fmt::format("DistributedDataParallel: bucket_cap_mb must be in (0, {}], got {}", kMaxCapMb,
+                                 options.bucket_cap_mb));
   for (const auto& [name, p] : module_->named_parameters()) broadcast_from_zero(*r.pg, p);
   for (const auto& [name, b] : module_->named_buffers()) broadcast_from_zero(*r.pg, b);
 
@@ -460,11 +493,15 @@ DistributedDataParallel::~DistributedDataParallel() = default;
 
 Tensor DistributedDataParallel::forward(const Tensor& input) {
   Reducer& r = *reducer_;
+  r.check_group("forward");
   if (r.in_backward) r.reset();  // an earlier backward failed midway
   if (broadcast_buffers_ && r.pg->size() > 1)
     for (const Tensor& b : module_->buffers()) broadcast_from_zero(*r.pg, b);
   Tensor out = module_->forward(input);
-  if (r.find_unused && is_grad_enabled() && !r.no_sync) r.find_unused_from(out);
+  if (is_grad_enabled()) {
+    r.sync_backward = !r.no_sync;
+    if (r.find_unused && r.sync_backward) r.find_unused_from(out);
+  }
   return out;
 }
 

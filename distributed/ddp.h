@@ -42,9 +42,12 @@
 /// ValueError naming it, as PyTorch's "Expected to mark a variable ready only
 /// once". Errors at the end of backward are thrown after this rank has
 /// started and finished the same all-reduces as a rank without the error, so
-/// no rank is left waiting in a collective. Inside no_sync(), backward only
-/// accumulates locally; the next backward outside it averages the accumulated
-/// gradients.
+/// no rank is left waiting in a collective. The backward of a forward run
+/// inside no_sync() only accumulates locally, wherever that backward runs
+/// (decided at forward, as PyTorch's); the next synchronised backward averages
+/// the accumulated gradients. Backward with create_graph is refused (the
+/// average would lose the gradients' graph), and so is use after
+/// tg::distributed::finalize().
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -58,7 +61,7 @@ namespace tg::distributed {
 
 /// Options of DistributedDataParallel, as PyTorch's keyword arguments.
 struct DDPOptions {
-  double bucket_cap_mb = 25.0;          ///< the buckets' approximate size, > 0
+  double bucket_cap_mb = 25.0;          ///< the buckets' approximate size, in (0, 8e12]
   bool find_unused_parameters = false;  ///< count parameters forward did not reach as ready
   /// Copy rank 0's buffers (batch norm statistics) to every rank at each forward.
   bool broadcast_buffers = true;
@@ -76,7 +79,8 @@ class DistributedDataParallel : public nn::Module {
   /// @param options buckets, unused parameters, buffers, group
   /// @throws tg::ValueError for a null module (on this rank only, before any
   /// communication), or, on every rank, when the ranks' parameters, buffers or
-  /// options differ (naming the first difference), or for bucket_cap_mb <= 0
+  /// options differ (naming the first difference), or for a bucket_cap_mb
+  /// outside (0, 8e12] (its bytes must fit in int64)
   /// (checked after that comparison, so a bad value on one rank is the
   /// mismatch error on every rank).
   explicit DistributedDataParallel(std::shared_ptr<nn::Module> module, DDPOptions options = {});
@@ -89,8 +93,9 @@ class DistributedDataParallel : public nn::Module {
   nn::Module& module() const { return *module_; }  ///< the wrapped module
   std::string type_name() const override { return "DistributedDataParallel"; }
 
-  /// While alive, backward accumulates gradients without communicating (as
-  /// PyTorch's no_sync() context); made by no_sync().
+  /// While alive, forward marks its backward as local: it accumulates
+  /// gradients without communicating (as PyTorch's no_sync() context); made
+  /// by no_sync().
   class NoSync {
    public:
     ~NoSync();  ///< restores synchronisation as it was
@@ -107,6 +112,8 @@ class DistributedDataParallel : public nn::Module {
   /// @code
   /// { auto guard = ddp.no_sync(); loss(ddp(x1), y1).backward(); }  // local only
   /// loss(ddp(x2), y2).backward();  // averages both
+  /// // What counts is where the forward ran: this backward is local too.
+  /// Tensor y; { auto guard = ddp.no_sync(); y = ddp(x3); } loss(y, y3).backward();
   /// @endcode
   [[nodiscard]] NoSync no_sync();
 

@@ -37,7 +37,9 @@ enum class ReduceOp { kSum, kMean, kMax, kMin };
 /// A started collective, as torch.distributed's Work.
 class Work {
  public:
-  virtual ~Work() = default;  ///< does not wait
+  /// Waits for an unfinished collective and completes it as wait() does
+  /// (a dropped handle gives the same result as a kept one).
+  virtual ~Work() = default;
   /// Blocks until the collective is complete on this rank; the tensors it
   /// writes then hold the result. Idempotent.
   virtual void wait() = 0;

@@ -93,8 +93,16 @@ class MpiWork final : public Work {
     return done_;
   }
   ~MpiWork() override {
-    // A collective cannot be cancelled; its buffers must outlive it.
-    if (!done_ && request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    // A collective cannot be cancelled; its buffers must outlive it. A handle
+    // dropped unwaited still leaves the result wait() gives (kMean's
+    // division, the version bump): a mean all-reduce whose Work was never
+    // kept gave the sum.
+    if (done_ || request_ == MPI_REQUEST_NULL) return;
+    MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    try {
+      complete();
+    } catch (...) {  // a destructor must not throw; the division does not
+    }
   }
 
  private:

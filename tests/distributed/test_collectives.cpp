@@ -62,6 +62,20 @@ TEST_CASE("collectives: all_reduce sum, mean, max and min, for each dtype") {
   }
 }
 
+// A Work dropped without wait() still gives wait()'s result: a mean
+// all-reduce or reduce-scatter whose handle was not kept gave the sum.
+TEST_CASE("collectives: a dropped Work completes as wait() does") {
+  auto& pg = dist::default_group();
+  const double p = dist::world_size();
+  Tensor t = tg::full({3}, dist::rank() + 1.0, {.dtype = tg::kFloat64});
+  pg.all_reduce(t, ReduceOp::kMean);  // handle dropped at once
+  tg_test::check_close(t, std::vector<double>(3, (p + 1) / 2), 0);
+  Tensor in = tg::full({2 * dist::world_size()}, dist::rank() + 1.0, {.dtype = tg::kFloat64});
+  Tensor out = tg::zeros({2}, {.dtype = tg::kFloat64});
+  { auto dropped = pg.reduce_scatter(out, in, ReduceOp::kMean); }
+  tg_test::check_close(out, std::vector<double>(2, (p + 1) / 2), 0);
+}
+
 TEST_CASE("collectives: broadcast from every root") {
   for (int root = 0; root < dist::world_size(); ++root) {
     Tensor t = ranked(tg::kFloat64);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -346,6 +347,68 @@ TEST_CASE("DDP, find_unused_parameters: a parameter no rank used keeps its .grad
   model->b.bias.mutable_grad() = tg::ones({3}) * mine;
   ddp(x).sum().backward();
   tg_test::check_close(model->b.bias.grad(), std::vector<double>(3, mine), 0);
+}
+
+// Where the forward ran decides, as PyTorch's require_backward_grad_sync: a
+// forward inside no_sync() gives a local backward outside it, and the
+// other way round. It was decided at backward, which also reported the
+// parameters the no_sync forward used as "not used by the last forward".
+TEST_CASE("DDP: no_sync decides at forward whether its backward synchronises") {
+  auto model = std::make_shared<TwoHeads>();
+  dist::DistributedDataParallel ddp(model, {.find_unused_parameters = true});
+  const double mine = dist::rank() + 1.0;
+  const Tensor x = tg::full({2, 4}, mine);
+  // A synchronised step without b first, so that b is "unused" as last seen.
+  model->use_b = false;
+  model->zero_grad();
+  ddp(x).sum().backward();
+  model->use_b = true;
+  model->zero_grad();
+  Tensor local;
+  {
+    auto guard = ddp.no_sync();
+    local = ddp(x);
+  }
+  CHECK_NOTHROW(local.sum().backward());
+  // d/dW sum(W x + c) = 2 x per row: this rank's own inputs, not averaged.
+  tg_test::check_close(model->b.weight.grad(), std::vector<double>(12, 2 * mine), 1e-6);
+  model->zero_grad();
+  Tensor synced = ddp(x);
+  {
+    auto guard = ddp.no_sync();
+    synced.sum().backward();
+  }
+  const double p = dist::world_size();
+  tg_test::check_close(model->b.weight.grad(), std::vector<double>(12, 2 * (p + 1) / 2), 1e-6);
+  check_in_step();
+}
+
+// The average is a constant: a gradient recorded for a second derivative
+// would lose its graph without a word. Refused on every rank, after the
+// all-reduces, so the next step runs.
+TEST_CASE("DDP: backward with create_graph is refused, and the next step runs") {
+  auto model = std::make_shared<TwoHeads>();
+  dist::DistributedDataParallel ddp(model);
+  const Tensor x = tg::ones({2, 4});
+  model->zero_grad();
+  const Tensor y = ddp(x);
+  CHECK_THROWS_WITH_AS(tg::mul(y, y).sum().backward({}, false, true),
+                       doctest::Contains("DistributedDataParallel: backward with create_graph is not supported"),
+                       tg::ValueError);
+  model->zero_grad();
+  ddp(x).sum().backward();
+  tg_test::check_close(model->a.bias.grad(), std::vector<double>(3, 2.0), 1e-6);
+  check_in_step();
+}
+
+TEST_CASE("DDP: a bucket_cap_mb whose bytes do not fit in int64 is refused") {
+  auto model = std::make_shared<TwoHeads>();
+  for (double cap : {1e13, 1e300, std::numeric_limits<double>::infinity()}) {
+    CAPTURE(cap);
+    CHECK_THROWS_WITH_AS(dist::DistributedDataParallel(model, {.bucket_cap_mb = cap}),
+                         doctest::Contains("bucket_cap_mb must be in (0, 8000000000000]"), tg::ValueError);
+  }
+  CHECK_NOTHROW(dist::DistributedDataParallel(model, {.bucket_cap_mb = 8e12}));
 }
 
 // On every rank, naming the first difference and the rank.
