@@ -109,19 +109,33 @@ TEST_CASE("load_fashion_mnist refuses a folder whose files are FIFOs, plain or g
   }
 }
 
+// tg::FormatError, as their docs say (a plain tg::Error before, which a
+// catch of FormatError missed), as the IDX reader's.
 TEST_CASE("safetensors and checkpoint loaders refuse FIFOs, devices, directories and sockets without blocking") {
   SpecialFiles f;
-  check_every_case<tg::Error>("load", f, [](const std::string& p) { tg::load(p); });
-  check_every_case<tg::Error>("load_file", f, [](const std::string& p) { tg::load_file(p); });
-  check_every_case<tg::Error>("load(module)", f, [](const std::string& p) {
+  check_every_case<tg::FormatError>("load", f, [](const std::string& p) { tg::load(p); });
+  check_every_case<tg::FormatError>("load_file", f, [](const std::string& p) { tg::load_file(p); });
+  check_every_case<tg::FormatError>("load(module)", f, [](const std::string& p) {
     tg::nn::Linear net(2, 2);
     tg::load(p, net);
   });
-  check_every_case<tg::Error>("load_checkpoint", f, [](const std::string& p) {
+  check_every_case<tg::FormatError>("load_checkpoint", f, [](const std::string& p) {
     tg::nn::Linear net(2, 2);
     tg::Checkpoint c{.model = &net};
     tg::load_checkpoint(p, c);
   });
+}
+
+TEST_CASE("a missing file is a FormatError naming it, from every loader") {
+  tg::test::TempDir dir;
+  const std::string missing = dir.file("missing.safetensors");
+  tg::nn::Linear net(2, 2);
+  tg::Checkpoint c{.model = &net};
+  const std::string want = "cannot open '" + missing + "': No such file or directory";
+  for (const auto& load :
+       std::vector<std::function<void()>>{[&] { tg::load(missing); }, [&] { tg::load_file(missing); },
+                                          [&] { tg::load(missing, net); }, [&] { tg::load_checkpoint(missing, c); }})
+    CHECK_THROWS_WITH_AS(load(), doctest::Contains(want.c_str()), tg::FormatError);
 }
 
 TEST_CASE("a FIFO that has a writer is still refused, and regular files still load") {

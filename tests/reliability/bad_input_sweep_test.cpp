@@ -540,10 +540,10 @@ std::vector<BadRow> bad_rows() {
       [] { tg::data::load_mnist_labels(files().garbage); });
   add("load_fashion_mnist: a folder without the files", K::Format, "load_fashion_mnist",
       [] { tg::data::load_fashion_mnist(files().dir.path().string()); });
-  add("safetensors load: a missing file", K::Base, "cannot open", [] { tg::load(files().missing); });
+  add("safetensors load: a missing file", K::Format, "cannot open", [] { tg::load(files().missing); });
   add("safetensors load: a text file", K::Format, "safetensors", [] { tg::load(files().garbage); });
   add("safetensors load: an empty file", K::Format, "safetensors", [] { tg::load(files().empty); });
-  add("safetensors load: a folder", K::Base, "not a regular file", [] { tg::load(files().dir.path().string()); });
+  add("safetensors load: a folder", K::Format, "not a regular file", [] { tg::load(files().dir.path().string()); });
   add("safetensors load_from_bytes: garbage", K::Format, "fuzz", [] {
     tg::load_from_bytes(std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}, "fuzz");
   });
@@ -659,9 +659,9 @@ std::vector<BadRow> bad_rows() {
       [] { tg::data::read_idx("/dev/zero"); });
   add("load_mnist_images: a folder", K::Format, "is a directory, not a regular file",
       [] { tg::data::load_mnist_images(files().dir.path().string()); });
-  add("safetensors load: /dev/zero", K::Base, "is a character device, not a regular file",
+  add("safetensors load: /dev/zero", K::Format, "is a character device, not a regular file",
       [] { tg::load("/dev/zero"); });
-  add("load_checkpoint: /dev/null", K::Base, "/dev/null", [] {
+  add("load_checkpoint: /dev/null", K::Format, "/dev/null", [] {
     TwoLayer net;
     tg::Checkpoint c{.model = &net};
     tg::load_checkpoint("/dev/null", c);
