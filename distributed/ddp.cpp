@@ -261,16 +261,22 @@ struct Reducer : std::enable_shared_from_this<Reducer> {
   std::size_t next_launch = 0;
   bool in_backward = false;  // a hook fired and the end-of-backward callback is queued
   bool no_sync = false;      // a no_sync() guard is alive
-  // Whether the backward of the last forward (in grad mode) synchronises:
-  // decided at forward, as PyTorch's require_backward_grad_sync, so a
-  // forward inside no_sync() gives a local backward wherever it runs.
+  // Whether the next backward synchronises: decided at forward, as
+  // PyTorch's require_backward_grad_sync, so a forward inside no_sync()
+  // gives a local backward wherever it runs. A synchronised forward's
+  // decision holds until its backward finished (reset()), whatever forwards
+  // run inside no_sync() meanwhile, as PyTorch's expect_autograd_hooks_.
   bool sync_backward = true;
-  bool default_group = false;  // pg is the default group (gone after finalize())
+  bool sync_pending = false;  // a synchronised forward whose backward has not finished
+  // pg is the default group made by init() number `generation`, which
+  // finalize() frees (and a later init() replaces, when the application
+  // started MPI itself): refuse rather than read it.
+  bool default_group = false;
+  std::uint64_t generation = 0;
   double last_wait = 0;
 
-  // pg is freed by tg::distributed::finalize(): refuse rather than read it.
   void check_group(const char* when) const {
-    if (default_group && !is_initialized())
+    if (default_group && (!is_initialized() || detail::default_group_generation() != generation))
       throw ValueError(
           fmt::format("DistributedDataParallel: {} after tg::distributed::finalize(); the process "
                       "group is gone",
@@ -287,6 +293,7 @@ struct Reducer : std::enable_shared_from_this<Reducer> {
     late.clear();
     next_launch = 0;
     in_backward = false;
+    sync_pending = false;
   }
 
   void on_accumulated(std::size_t i) {
@@ -379,33 +386,31 @@ struct Reducer : std::enable_shared_from_this<Reducer> {
           "take part in the loss on every rank and step, or construct with find_unused_parameters = true",
           missing));
     }
+    // The engine runs backward's callbacks in grad mode exactly when it
+    // records (create_graph), the same on every rank that called backward
+    // alike. The average is a constant, so the gradients' graph would be
+    // lost without a word: refused (PyTorch refuses it too), after every
+    // rank finished the all-reduces and before any rank writes an average.
+    if (is_grad_enabled()) {
+      reset();
+      throw ValueError(
+          "DistributedDataParallel: backward with create_graph is not supported: the average of the gradients "
+          "across ranks would lose their graph; .grad() is left as this rank's own");
+    }
     const std::vector<std::int64_t> used_by =
         find_unused ? used_count.to_vector<std::int64_t>() : std::vector<std::int64_t>();
     NoGradGuard no_grad;
-    std::string recorded;  // parameters whose gradient requires grad (create_graph)
     for (auto& b : buckets) {
       for (std::size_t k = 0; k < b.params.size(); ++k) {
         const std::size_t i = b.params[k];
         if (find_unused && used_by[i] == 0) continue;  // no rank used it: .grad() stays as it was
         Tensor p = params[i];
         Tensor avg = b.flat.narrow(0, b.offsets[k], p.numel()).view(p.shape());
-        if (p.grad().defined() && p.grad().requires_grad()) {
-          recorded += fmt::format("{}{}", recorded.empty() ? "" : ", ", names[i]);
-          continue;
-        }
-        if (p.grad().defined()) p.mutable_grad().copy_(avg);
+        if (p.grad().defined() && !p.grad().requires_grad()) p.mutable_grad().copy_(avg);
         else p.mutable_grad() = avg.clone();
       }
     }
     reset();
-    // After every rank finished the all-reduces. The average is a constant:
-    // the gradient's graph would be lost without a word (PyTorch refuses
-    // it too: its in-place copy into a leaf's graph fails).
-    if (!recorded.empty())
-      throw ValueError(fmt::format(
-          "DistributedDataParallel: backward with create_graph is not supported: the gradients of {} require grad, "
-          "and their average across ranks would lose its graph; left as this rank's own",
-          recorded));
   }
 
   // The parameters the graph of `output` does not reach.
@@ -439,7 +444,9 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> mod
   register_module("module", module_);
   Reducer& r = *reducer_;
   r.pg = options.process_group ? options.process_group : &default_group();
-  r.default_group = options.process_group == nullptr;
+  // Passed explicitly or not, the default group is checked before each use.
+  r.default_group = is_initialized() && r.pg == &default_group();
+  r.generation = detail::default_group_generation();
   r.find_unused = options.find_unused_parameters;
   broadcast_buffers_ = options.broadcast_buffers;
 
@@ -499,8 +506,12 @@ Tensor DistributedDataParallel::forward(const Tensor& input) {
     for (const Tensor& b : module_->buffers()) broadcast_from_zero(*r.pg, b);
   Tensor out = module_->forward(input);
   if (is_grad_enabled()) {
-    r.sync_backward = !r.no_sync;
-    if (r.find_unused && r.sync_backward) r.find_unused_from(out);
+    if (!r.no_sync) {
+      r.sync_backward = r.sync_pending = true;
+      if (r.find_unused) r.find_unused_from(out);
+    } else if (!r.sync_pending) {
+      r.sync_backward = false;
+    }
   }
   return out;
 }

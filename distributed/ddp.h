@@ -44,7 +44,8 @@
 /// started and finished the same all-reduces as a rank without the error, so
 /// no rank is left waiting in a collective. The backward of a forward run
 /// inside no_sync() only accumulates locally, wherever that backward runs
-/// (decided at forward, as PyTorch's); the next synchronised backward averages
+/// (decided at forward, as PyTorch's; a forward outside it holds until its
+/// backward ends); the next synchronised backward averages
 /// the accumulated gradients. Backward with create_graph is refused (the
 /// average would lose the gradients' graph), and so is use after
 /// tg::distributed::finalize().

@@ -93,6 +93,11 @@ bool collective_checks();
 void init();
 /// Whether init() has run (and finalize() has not).
 bool is_initialized();
+namespace detail {
+/// Counts the default groups made by init(): a group taken under one count is
+/// gone once the count moved on or finalize() ran (DDP checks it before use).
+std::uint64_t default_group_generation();
+}  // namespace detail
 /// Finalises MPI (collective: every rank must call it). Also done at exit.
 void finalize();
 /// This process's rank and the number of processes, as torch.distributed.get_rank / get_world_size.

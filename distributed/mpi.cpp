@@ -24,6 +24,7 @@ bool g_initialized = false;
 bool g_we_initialized = false;
 std::atomic<bool> g_collective_checks{false};
 std::unique_ptr<ProcessGroup> g_default_group;
+std::uint64_t g_group_generation = 0;  // default groups made so far
 
 MPI_Datatype mpi_type(const Tensor& t, const char* op) {
   switch (t.dtype()) {
@@ -381,6 +382,7 @@ void init() {
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   g_default_group = std::make_unique<MpiProcessGroup>(MPI_COMM_WORLD);
+  ++g_group_generation;
   if (const char* level = std::getenv("TAPEGRAD_DISTRIBUTED_DEBUG"); level && std::strcmp(level, "DETAIL") == 0)
     g_collective_checks.store(true, std::memory_order_relaxed);
   g_initialized = true;
@@ -388,6 +390,8 @@ void init() {
 }
 
 bool is_initialized() { return g_initialized; }
+
+std::uint64_t detail::default_group_generation() { return g_group_generation; }
 
 void finalize() {
   if (!g_initialized) return;

@@ -20,14 +20,18 @@ int main() {
   if (!dist::is_initialized() || dist::world_size() != 1) return 1;
   auto model = std::make_shared<tg::nn::Linear>(3, 2);
   dist::DistributedDataParallel ddp(model);
+  // The default group passed explicitly is checked the same way.
+  dist::DistributedDataParallel explicit_group(std::make_shared<tg::nn::Linear>(3, 2),
+                                               {.process_group = &dist::default_group()});
   const tg::Tensor x = tg::ones({2, 3});
   const tg::Tensor before = ddp(x);  // recorded while the group lives
   dist::finalize();
   dist::finalize();  // idempotent too
-  for (int step = 0; step < 2; ++step) {
+  for (int step = 0; step < 3; ++step) {
     try {
       if (step == 0) ddp(x);
-      else before.sum().backward();
+      else if (step == 1) before.sum().backward();
+      else explicit_group(x);
       return 5;  // ran on a freed process group
     } catch (const tg::ValueError& e) {
       if (std::string(e.what()).find("after tg::distributed::finalize()") == std::string::npos) return 6;

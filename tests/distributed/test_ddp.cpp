@@ -380,6 +380,16 @@ TEST_CASE("DDP: no_sync decides at forward whether its backward synchronises") {
   }
   const double p = dist::world_size();
   tg_test::check_close(model->b.weight.grad(), std::vector<double>(12, 2 * (p + 1) / 2), 1e-6);
+  // A synchronised forward's decision holds until its backward ends, as
+  // PyTorch's: an auxiliary forward inside no_sync() meanwhile changes nothing.
+  model->zero_grad();
+  Tensor held = ddp(x);
+  {
+    auto guard = ddp.no_sync();
+    ddp(x);
+  }
+  held.sum().backward();
+  tg_test::check_close(model->b.weight.grad(), std::vector<double>(12, 2 * (p + 1) / 2), 1e-6);
   check_in_step();
 }
 
