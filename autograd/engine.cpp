@@ -655,14 +655,31 @@ Node::GradList AccumulateGrad::apply(GradList&) {
 }  // namespace autograd
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
-              bool create_graph) {
+              bool create_graph, const std::vector<Tensor>& inputs) {
   using namespace autograd;
   if (outputs.empty()) throw AutogradError("backward: no outputs given");
   auto seeds = seed_gradients(outputs, grad_outputs, "backward");
+  // Checked before anything changes: a failed call leaves the graph intact.
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) throw AutogradError(fmt::format("backward: input {} is undefined", i));
+    if (!requires_grad_of(inputs[i]))
+      throw AutogradError(
+          fmt::format("backward: input {} (shape {}) does not require grad, so it cannot get a gradient", i,
+                      shape_str(inputs[i].sizes())));
+  }
+  std::vector<Edge> targets;
+  for (const Tensor& input : inputs) {
+    // A non-leaf's gradient reaches its .grad() through the retain hook its
+    // grad_fn runs (PyTorch calls retain_grad() too); a leaf's accumulator
+    // is a target, and accumulates as in any backward.
+    if (!input.is_leaf()) input.retain_grad();
+    targets.push_back(gradient_edge(input));
+  }
   GradModeRestore restore;
   // As PyTorch: building a graph of the backward implies keeping this one.
   GraphTask task(retain_graph || create_graph, create_graph, /*accumulate=*/true);
   for (std::size_t i = 0; i < outputs.size(); ++i) task.add_root(gradient_edge(outputs[i]), seeds[i]);
+  if (!targets.empty()) task.set_targets(targets);
   task.run();
 }
 

@@ -43,9 +43,16 @@ std::vector<Tensor> grad(const Y& output, const X& input, GradOptions options = 
   return grad(std::vector<Tensor>{output}, std::vector<Tensor>{input}, {}, options);
 }
 
-/// Accumulates into the leaves' .grad(), as Tensor::backward.
+/// Accumulates into the leaves' .grad(), as Tensor::backward and LibTorch's
+/// torch::autograd::backward. With `inputs`, only they get gradients: a leaf
+/// in .grad(), a non-leaf too (it is made to retain_grad(), as PyTorch does);
+/// every other tensor's .grad() is left alone, and only the part of the graph
+/// that leads to an input runs. An input the outputs do not depend on keeps
+/// its .grad() (no error, as PyTorch). Empty `inputs`: every leaf.
+/// @throws tg::AutogradError for an input that is undefined or does not
+///   require grad, before anything runs.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
-              bool retain_graph = false, bool create_graph = false);
+              bool retain_graph = false, bool create_graph = false, const std::vector<Tensor>& inputs = {});
 
 namespace autograd {
 

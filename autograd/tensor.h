@@ -81,6 +81,13 @@ class Tensor : public TensorBase {
   Tensor contiguous() const;
   /// The same data without history: a tensor that does not require grad.
   Tensor detach() const;
+  /// Makes this tensor itself a leaf that does not require grad, as
+  /// torch.Tensor.detach_: the graph that recorded it stays for other
+  /// tensors; this handle and every other handle on it lose their history.
+  /// Returns *this.
+  /// @throws tg::AutogradError for a view of another tensor (use detach()):
+  ///   its history is its base's, which it cannot drop alone.
+  Tensor& detach_();
   /// PyTorch's dtype shorthands whose names are not C++ keywords. x.half(),
   /// x.bfloat16() and x.byte() are x.to(kFloat16), x.to(kBFloat16) and
   /// x.to(kUInt8). x.float(), x.double(), x.long(), x.int(), x.short(),
@@ -142,9 +149,11 @@ class Tensor : public TensorBase {
   /// @param gradient     d(loss)/d(this); may be omitted for a one-element tensor
   /// @param retain_graph keep the graph for another backward pass
   /// @param create_graph record the backward pass (higher-order gradients)
+  /// @param inputs       only these get gradients (tg::backward says how); empty: every leaf
   /// @throws tg::AutogradError for a tensor that does not require grad, a graph
   ///   already freed, or (in anomaly mode) a NaN or Inf produced in backward.
-  void backward(const Tensor& gradient = {}, bool retain_graph = false, bool create_graph = false) const;
+  void backward(const Tensor& gradient = {}, bool retain_graph = false, bool create_graph = false,
+                const std::vector<Tensor>& inputs = {}) const;
   /// A non-leaf keeps its gradient in grad() after backward, as
   /// torch.Tensor.retain_grad; retains_grad() says whether it does.
   ///@{

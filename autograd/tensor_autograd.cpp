@@ -103,10 +103,11 @@ std::uint32_t Tensor::output_nr() const {
   return m ? m->output_nr : 0;
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph,
+                      const std::vector<Tensor>& inputs) const {
   require_defined(*this, "backward");
   tg::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{}, retain_graph,
-               create_graph);
+               create_graph, inputs);
 }
 
 void Tensor::retain_grad() const {
@@ -207,6 +208,23 @@ void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&
 Tensor Tensor::detach() const {
   require_defined(*this, "detach");
   return make_view(*this, shape(), Dims(strides()), storage_offset());
+}
+
+Tensor& Tensor::detach_() {
+  require_defined(*this, "detach_");
+  auto* m = meta_of(*this);
+  if (!m) return *this;  // never tracked: nothing to drop
+  if (m->view_base.defined())
+    throw AutogradError(fmt::format(
+        "detach_: this tensor (shape {}) is a view of another tensor and cannot be detached in place; use detach()",
+        shape_str(sizes())));
+  // The old grad_fn keeps its retain hook, which checks that grad_fn is
+  // still this tensor's before writing .grad(): it stops writing.
+  m->grad_fn.reset();
+  m->output_nr = 0;
+  m->requires_grad = false;
+  m->retains_grad = false;
+  return *this;
 }
 
 }  // namespace tg

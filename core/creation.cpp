@@ -141,10 +141,14 @@ TensorBase tensor_stored(const std::vector<V>& values, OptionalDims given, DType
   const Dims shape = given.value_or_1d(static_cast<std::int64_t>(values.size()));
   if (shape.product() != static_cast<std::int64_t>(values.size()))
     throw ShapeError(fmt::format("tensor: {} values do not fill shape {}", values.size(), shape_str(shape)));
-  TensorBase t = make_tensor(shape, dtype_of<V>());
-  V* p = t.data_ptr<V>();
-  for (std::size_t i = 0; i < values.size(); ++i) p[i] = values[i];
-  if (dtype != t.dtype()) return kernel::to(t, dtype);
+  TensorBase t = make_tensor(shape, dtype);
+  // Each value checked as it is stored in another dtype, as PyTorch's
+  // torch.tensor([300], dtype=torch.uint8) refuses (a conversion of the
+  // whole vector wrapped 300 to 44 and saturated 300.7 to 255).
+  dispatch(dtype, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    for (std::size_t i = 0; i < values.size(); ++i) p[i] = checked_element<T>(values[i], "tensor");
+  });
   return t;
 }
 

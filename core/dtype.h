@@ -108,6 +108,15 @@ inline constexpr std::string_view kFloatingDTypeNames = "float16, bfloat16, floa
 constexpr int significand_bits(DType d) {
   return d == DType::Float16 ? 11 : d == DType::BFloat16 ? 8 : d == DType::Float32 ? 24 : d == DType::Float64 ? 53 : 0;
 }
+/// A floating dtype's largest finite value (65504 for float16, about 3.39e38
+/// for bfloat16, FLT_MAX, DBL_MAX); 0 for the others.
+constexpr double floating_max(DType d) {
+  return d == DType::Float16    ? 65504.0
+         : d == DType::BFloat16 ? 3.3895313892515355e38
+         : d == DType::Float32  ? 3.4028234663852886e38
+         : d == DType::Float64  ? 1.7976931348623157e308
+                                : 0.0;
+}
 /// The 16-bit floating dtypes, float16 and bfloat16 (is_reduced_float_v for C++ types).
 constexpr bool is_reduced_float(DType d) { return d == DType::Float16 || d == DType::BFloat16; }
 /// The integer dtypes (bool is not one, as in PyTorch's is_integral(include_bool=false)).
@@ -248,8 +257,10 @@ To checked_element(From v, std::string_view op) {
 }
 
 /// A scalar given to an op that stores it (full, fill_, masked_fill, ...) as
-/// T, checked as PyTorch checks such scalars: an integer dtype refuses NaN,
-/// infinities and values outside its range (a fraction truncates toward zero);
+/// T, checked as PyTorch checks such scalars (c10::checked_convert): an
+/// integer dtype refuses NaN, infinities and values outside its range, the
+/// value compared before its fraction is dropped (uint8 takes 255.9 as 255
+/// in no case, -0.5 neither; int64 takes 2.5 as 2);
 /// float32 refuses finite values beyond its range (NaN and infinities are
 /// kept); bool takes anything (true unless 0, so NaN is true). Silently storing
 /// 0 or INT64_MAX for NaN would hide the bug that produced the NaN. An
@@ -265,9 +276,9 @@ T checked_scalar(double v, std::string_view op, bool wrap_negative = true) {
       if (wrap_negative && v < 0 && v == std::trunc(v) && -v <= static_cast<double>(std::numeric_limits<T>::max()))
         return static_cast<T>(static_cast<std::int64_t>(v));
     }
-    // Truncated before the bounds, unlike a value read out (element_overflows).
-    if (!(std::trunc(v) >= detail::integer_lo<T> && v < detail::integer_hi<T>))
-      throw_unrepresentable(op, v, dtype_of<T>());
+    // The same rule as a value read out (element_overflows), as PyTorch's
+    // full(-0.5, uint8) and full(255.5, uint8) refuse.
+    if (element_overflows<T>(v)) throw_unrepresentable(op, v, dtype_of<T>());
     return static_cast<T>(v);
   } else if constexpr (std::is_same_v<T, float> || is_reduced_float_v<T>) {
     if (element_overflows<T>(v)) throw_unrepresentable(op, v, dtype_of<T>());  // the same rule as reading out

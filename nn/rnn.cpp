@@ -624,6 +624,9 @@ PackedSequence pack_padded_sequence(const Tensor& input, const Tensor& lengths, 
 
 std::pair<Tensor, Tensor> pad_packed_sequence(const PackedSequence& sequence, bool batch_first, double padding_value,
                                               std::int64_t total_length) {
+  // Names this function on errors the ops below raise (a total_length too
+  // large to allocate was reported as full's).
+  const tg::detail::CurrentOpScope op_scope("pad_packed_sequence");
   const std::vector<std::int64_t> sizes = batch_sizes_of("pad_packed_sequence", sequence);
   const std::int64_t T = static_cast<std::int64_t>(sizes.size());
   const std::int64_t B = sizes[0];

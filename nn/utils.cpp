@@ -94,10 +94,16 @@ void vector_to_parameters(const Tensor& vec, const std::vector<Tensor>& paramete
     throw ShapeError(fmt::format("vector_to_parameters: vec has {} elements but the {} parameters have {} together",
                                  vec.numel(), parameters.size(), total));
   NoGradGuard no_grad;
+  // vec may share memory with the parameters (a flat buffer they are views
+  // of, in another order): copying piece by piece would overwrite what a
+  // later piece still has to read, so such a vec is read whole first.
+  const bool aliased =
+      std::any_of(parameters.begin(), parameters.end(), [&](const Tensor& p) { return p.storage() == vec.storage(); });
+  const Tensor source = aliased ? vec.clone() : vec;
   std::int64_t offset = 0;
   for (Tensor p : parameters) {  // a handle copy: copy_ needs a non-const one
     const std::int64_t n = p.numel();
-    p.copy_(tg::reshape(tg::narrow(vec, 0, offset, n), p.shape()));
+    p.copy_(tg::reshape(tg::narrow(source, 0, offset, n), p.shape()));
     offset += n;
   }
 }

@@ -1297,12 +1297,9 @@ void math_functions(Builder& r) {
       .alias("addcdiv")
       .types(float_types());
   r.add("clamp", "tensor min and max", "3x4 3x4 3x4 | 3x4 4 3x1 | 2x3 [] [] | [] [] []",
-        t3([](auto& x, auto& lo, auto& hi, Args&) { return tg::clamp(x, lo, hi); }))
-      .types(number_types());
-  r.add("clamp", "tensor min", kBinary, b([](auto& x, auto& lo, Args&) { return tg::clamp(x, lo, Tensor()); }))
-      .types(number_types());
-  r.add("clamp", "tensor max", kBinary, b([](auto& x, auto& hi, Args&) { return tg::clamp(x, Tensor(), hi); }))
-      .types(number_types());
+        t3([](auto& x, auto& lo, auto& hi, Args&) { return tg::clamp(x, lo, hi); }));
+  r.add("clamp", "tensor min", kBinary, b([](auto& x, auto& lo, Args&) { return tg::clamp(x, lo, Tensor()); }));
+  r.add("clamp", "tensor max", kBinary, b([](auto& x, auto& hi, Args&) { return tg::clamp(x, Tensor(), hi); }));
   r.add("nan_to_num", "defaults", kUnary, u([](auto& x, Args&) { return tg::nan_to_num(x); }));
   r.add("nan_to_num", "nan 1, posinf 2, neginf -2", kUnary,
         u([](auto& x, Args& a) { return tg::nan_to_num(x, a.scalar(1.0), a.scalar(2.0), a.scalar(-2.0)); }));
@@ -1395,8 +1392,7 @@ void math_functions(Builder& r) {
       .types(float_types());
   r.add("Tensor::clamp", "tensor bounds", "3x4 4 3x1",
         t3([](auto& x, auto& lo, auto& hi, Args&) { return x.clamp(lo, hi); }))
-      .alias("clamp")
-      .types(number_types());
+      .alias("clamp");
   r.add("Tensor::isclose", "", two, b([](auto& x, auto& y, Args& a) { return x.isclose(y, a.scalar(1e-3)); }))
       .alias("isclose")
       .no_grad();
@@ -2127,6 +2123,18 @@ void nn_breadth(Builder& r) {
         many([](const V& in, Args&) { return V{tg::nn::utils::parameters_to_vector(in)}; }));
 }
 
+// Round twenty-eight's additions, appended last.
+void autograd_methods(Builder& r) {
+  r.family = "shape";
+  r.dtypes = all_types();
+  // On a copy: the sweeps run an entry again on the same inputs.
+  r.add("Tensor::detach_", "", "3x4", u([](auto& x, Args&) {
+          Tensor y = x.clone();
+          return y.detach_();
+        }))
+      .no_grad();
+}
+
 std::vector<OpInfo> build() {
   Builder r;
   elementwise(r);
@@ -2147,6 +2155,7 @@ std::vector<OpInfo> build() {
   habit_methods(r);          // issue 14 habits: appended last as well
   more_losses(r);            // issue 15, losses: appended last
   nn_breadth(r);             // relu6 ... parameters_to_vector: appended last
+  autograd_methods(r);       // detach_: appended last
   std::map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < r.ops.size(); ++i) first.emplace(r.ops[i].name, i);
   // Each known bad input joins the first entry of its op.

@@ -162,7 +162,10 @@ Plan plan(const Tensor& v, const Resolved& r, const char* op) {
     }
   }
   const std::int64_t n = p.broadcast.product();
-  std::vector<std::int64_t> rows(static_cast<std::size_t>(n), 0);
+  // A tensor, not a std::vector: a broadcast too large to hold is the
+  // library's OutOfMemoryError naming the op, not std::bad_alloc.
+  p.rows = tg::zeros({n}, {.dtype = kInt64});
+  std::int64_t* rows = p.rows.data_ptr<std::int64_t>();
   for (std::size_t k = 0; k < r.indices.size(); ++k) {
     const int d = r.dims[k];
     const std::int64_t size = v.size(d);
@@ -173,12 +176,10 @@ Plan plan(const Tensor& v, const Resolved& r, const char* op) {
       if (i < -size || i >= size)
         throw IndexError(fmt::format("{}: index {} is out of bounds for dimension {} with size {}", op, i, d, size));
       if (i < 0) i += size;
-      auto& row = rows[static_cast<std::size_t>(j)];
-      row = row * size + i;
+      rows[j] = rows[j] * size + i;
     }
     p.flat *= size;
   }
-  p.rows = tg::tensor(rows, {n}, kInt64);
   p.perm.assign(r.dims.begin(), r.dims.end());
   for (int d = 0; d < v.dim(); ++d)
     if (std::find(r.dims.begin(), r.dims.end(), d) == r.dims.end()) p.perm.push_back(d);

@@ -223,29 +223,43 @@ namespace {
 // (a mask), as in PyTorch, but a bool result is refused (PyTorch has no
 // addcmul on bool), and so is a fractional value for an integer result,
 // which PyTorch silently truncates (addcmul(i, i, i, value=0.5) adds 0).
-void check_addc(const Tensor& input, const Tensor& t1, const Tensor& t2, double value, const char* op) {
+// The result's dtype, by the three tensors' promotion (a 0-d tensor of the
+// same category promotes no dimensioned one, as PyTorch's TensorIterator).
+DType check_addc(const Tensor& input, const Tensor& t1, const Tensor& t2, double value, const char* op) {
   broadcast_shapes(input.shape(), broadcast_shapes(t1.shape(), t2.shape(), op), op);
-  const DType result = promote_types(input.dtype(), promote_types(t1.dtype(), t2.dtype()));
+  const DType result = kernel::result_type({&input, &t1, &t2});
   if (result == kBool)
     throw DTypeError(fmt::format("{}: not supported when all three tensors are bool (the result would be bool)", op));
   if (!is_floating(result) && std::trunc(value) != value)
     throw DTypeError(
         fmt::format("{}: value {} is not a whole number, and the result's dtype is {}", op, value, dtype_name(result)));
+  return result;
 }
 
 // value * t, without the multiplication when value is 1.
 Tensor scaled(const Tensor& t, double value) { return value == 1 ? t : mul(t, value); }
 
+// input + value * (t1 combine t2), every operand first converted to the
+// dtype the result is computed in: the result's, or float32 for 16-bit
+// floats, rounded once at the end. Converting first matters: int8 100 * 100
+// wrapped to 16 before a float32 input promoted it, float16 300 * 300
+// overflowed, and float32 1 / 3 was rounded before a float64 add.
+template <class Combine>
+Tensor addc_forward(const Tensor& input, const Tensor& t1, const Tensor& t2, double value, DType result,
+                    Combine combine) {
+  NoGradGuard no_grad;  // one node, recorded by the caller
+  const DType compute = is_reduced_float(result) ? kFloat32 : result;
+  Tensor y = add(input.to(compute), scaled(combine(t1.to(compute), t2.to(compute)), value));
+  return y.to(result);
+}
+
 }  // namespace
 
 Tensor addcmul(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2, double value) {
   TG_PROFILE_OP("addcmul", input, tensor1, tensor2);
-  check_addc(input, tensor1, tensor2, value, "addcmul");
-  Tensor y;
-  {
-    NoGradGuard no_grad;  // one node below, not three
-    y = add(input, scaled(mul(tensor1, tensor2), value));
-  }
+  const DType result = check_addc(input, tensor1, tensor2, value, "addcmul");
+  Tensor y =
+      addc_forward(input, tensor1, tensor2, value, result, [](const Tensor& a, const Tensor& b) { return mul(a, b); });
   if (autograd::needs_grad(input, tensor1, tensor2))
     autograd::record("addcmul", {&input, &tensor1, &tensor2}, {&y},
                      [value, s1 = SavedTensor::input_if(requires_grad_of(tensor2), tensor1),
@@ -260,18 +274,15 @@ Tensor addcmul(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2
 
 Tensor addcdiv(const Tensor& input, const Tensor& tensor1, const Tensor& tensor2, double value) {
   TG_PROFILE_OP("addcdiv", input, tensor1, tensor2);
-  check_addc(input, tensor1, tensor2, value, "addcdiv");
+  const DType result = check_addc(input, tensor1, tensor2, value, "addcdiv");
   // As PyTorch: t1 / t2 of two integer tensors was once a floor division.
   if (!is_floating(tensor1.dtype()) && !is_floating(tensor2.dtype()))
     throw DTypeError(
         fmt::format("addcdiv: integer division of tensor1 ({}) by tensor2 ({}) is not supported; "
                     "convert one of them to a floating dtype",
                     dtype_name(tensor1.dtype()), dtype_name(tensor2.dtype())));
-  Tensor y;
-  {
-    NoGradGuard no_grad;
-    y = add(input, scaled(div(tensor1, tensor2), value));
-  }
+  Tensor y =
+      addc_forward(input, tensor1, tensor2, value, result, [](const Tensor& a, const Tensor& b) { return div(a, b); });
   if (autograd::needs_grad(input, tensor1, tensor2))
     autograd::record(
         "addcdiv", {&input, &tensor1, &tensor2}, {&y},

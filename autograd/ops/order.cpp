@@ -194,7 +194,19 @@ Tensor roll_one(const Tensor& x, std::int64_t shift, int d) {
 // and the negative parts of dy each give e^{x_k + log sum_{j >= k} e^{log|dy_j| - y_j}}.
 // The masks keep log(0) out of every derivative. Differentiable (it calls
 // logcumsumexp itself), so second derivatives come from the same formula.
-Tensor logcumsumexp_backward(const Tensor& dy, const Tensor& x, const Tensor& y, int d) {
+//
+// The masks cut the derivative with respect to dy where dy is exactly 0,
+// though dx is linear in dy there too (d dx_k / d dy_j = e^{x_k - y_j}): a
+// Hessian or hvp through a loss whose gradient has zeros (jvp's zero dummy
+// gradient, a Cox likelihood's censored rows) came out wrong, without an
+// error. So when the backward is itself recorded, the formula above takes
+// dy detached (its derivatives in x and y), and a term is added whose value
+// is exactly 0 and whose derivatives are dx's in dy: T(dy) - T(dy detached),
+// with T(z) = e^{x + log sum e^{log(z + s) - y}} for a constant s > max|dy|,
+// so z + s > 0 and no entry is masked. T(z) is dx(z) + dx(s), and dx(s)
+// does not depend on dy, so the term carries every derivative in dy, mixed
+// ones included, while the value comes from the formula above alone.
+Tensor logcumsumexp_backward(const Tensor& dy_given, const Tensor& x, const Tensor& y, int d) {
   constexpr double inf = std::numeric_limits<double>::infinity();
   const auto reverse_lcse = [d](const Tensor& t) { return tg::flip(tg::logcumsumexp(tg::flip(t, {d}), d), {d}); };
   const auto part = [&](const Tensor& mask, const Tensor& magnitude) {
@@ -203,7 +215,29 @@ Tensor logcumsumexp_backward(const Tensor& dy, const Tensor& x, const Tensor& y,
     const Tensor terms = tg::where(mask, tg::sub(tg::log(tg::where(mask, magnitude, 1.0)), y), -inf);
     return tg::exp(tg::add(x, reverse_lcse(terms)));
   };
-  return tg::sub(part(dy > 0.0, dy), part(dy < 0.0, tg::neg(dy)));
+  const bool recorded = is_grad_enabled() && dy_given.numel() > 0;
+  const Tensor dy = recorded ? dy_given.detach() : dy_given;
+  Tensor dx = tg::sub(part(dy > 0.0, dy), part(dy < 0.0, tg::neg(dy)));
+  if (!recorded) return dx;
+  Tensor shift;
+  {
+    NoGradGuard constant;
+    shift = tg::add(tg::mul(tg::amax(tg::abs(dy)), 2.0), 1.0);
+  }
+  const auto shifted = [&](const Tensor& z) {
+    return tg::exp(tg::add(x, reverse_lcse(tg::sub(tg::log(tg::add(z, shift)), y))));
+  };
+  const Tensor live = shifted(dy_given);
+  // A non-finite T (an overflow, or x's own -inf: the masked terms above
+  // are -inf when this runs as their backward) would make the 0 a NaN, and
+  // masking it would not help, as its derivatives would be NaN times 0.
+  // The formula above is kept alone there.
+  bool finite = false;
+  {
+    NoGradGuard check;
+    finite = tg::isfinite(live).all().item<bool>();
+  }
+  return finite ? tg::add(dx, tg::sub(live, shifted(dy))) : dx;
 }
 
 }  // namespace

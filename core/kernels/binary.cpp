@@ -309,7 +309,9 @@ TensorBase pow(const TensorBase& x, double exponent) {
   TensorBase out = make_tensor(x.shape(), dt);
   dispatch_numeric(dt, "pow", [&]<class T>() {
     if constexpr (is_int_v<T>) {
-      const T e = static_cast<T>(exponent);
+      // An exponent the dtype cannot hold is refused, as PyTorch's (int8
+      // ^ 128): the cast would be undefined, and wrapped gave 3^128 == 1.
+      const T e = checked_element<T>(exponent, "pow");
       unary_compute<T>(out, x, [e](T v) { return int_pow(v, e); });
     } else if (exponent == 2) {
       unary_compute<T>(out, x, [](T v) { return v * v; });

@@ -49,6 +49,13 @@ T scalar_as(double v) {
   return cast_floating<T>(v);
 }
 
+// The type an op's scalar parameters (a slope, a weight, a beta) are kept
+// in for elements of type T: float for the 16-bit floats, as PyTorch's
+// opmath_type, so that a parameter is not rounded to 8 bits before use
+// (bfloat16 lerp(0, 100, 0.3) gave 30.125, PyTorch 30); T otherwise.
+template <class T>
+using param_t = std::conditional_t<is_reduced_float_v<T>, float, T>;
+
 // Whole numbers that fit in int64: the scalars integer tensors keep their dtype with.
 bool is_whole(double v);
 

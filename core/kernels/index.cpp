@@ -462,7 +462,11 @@ TensorBase index_copy_or_add(const TensorBase& x, std::int64_t dim, const Tensor
   const auto n = static_cast<std::int64_t>(idx.size());
   Dims expected = x.shape();
   if (x.dim() > 0) expected[d] = n;
-  const bool fits = x.dim() == 0 ? n == 1 && src.numel() == 1 && src.dim() <= 1 : src.shape() == expected;
+  // A 0-d self takes one element (src [] or [1]); so does a 1-D self from a
+  // 0-d src with one index, as PyTorch's (x.index_add(0, tensor(1), tensor(5.))).
+  const bool one_element =
+      n == 1 && src.numel() == 1 && (x.dim() == 0 ? src.dim() <= 1 : src.dim() == 0 && x.dim() == 1);
+  const bool fits = one_element || src.shape() == expected;
   if (!fits)
     throw ShapeError(
         fmt::format("{}: source of shape {} does not fit {} indices into self of shape {} along dimension {}", op,

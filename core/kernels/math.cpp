@@ -367,8 +367,9 @@ TensorBase lerp(const TensorBase& start, const TensorBase& end, double weight) {
   const Dims shape = binary_shape(start, end, "lerp");
   TensorBase out = make_tensor(shape, start.dtype());
   dispatch_floating(start.dtype(), "lerp", [&]<class T>() {
-    const T w = static_cast<T>(weight);
-    binary_into<T, T, T>(out, start, end, [w](T s, T e) { return lerp_value(s, e, w); });
+    using P = param_t<T>;
+    const P w = static_cast<P>(weight);
+    binary_into<T, T, T>(out, start, end, [w](T s, T e) { return T(lerp_value<P>(P(s), P(e), w)); });
   });
   return out;
 }
@@ -394,10 +395,10 @@ TensorBase clamp_tensors(const TensorBase& x, const TensorBase& min, const Tenso
   Dims shape = x.shape();
   if (min.defined()) shape = broadcast_shapes(shape, min.shape(), "clamp");
   if (max.defined()) shape = broadcast_shapes(shape, max.shape(), "clamp");
-  if (dt == kBool) throw DTypeError("clamp: not supported for bool tensors");
   const KeepDenormalsGuard exact;  // a selection (clamp_into)
   TensorBase out = make_tensor(shape, dt);
-  dispatch_numeric(dt, "clamp", [&]<class T>() {
+  // bool too, as PyTorch's and as clamp with scalar bounds (false < true).
+  dispatch(dt, [&]<class T>() {
     // NaN in x stays; NaN in a bound gives NaN (the comparisons alone would drop it).
     auto lo = [](T v, T l) -> T {
       if constexpr (is_floating_v<T>)
@@ -501,8 +502,9 @@ TensorBase isclose(const TensorBase& a, const TensorBase& b, double rtol, double
 TensorBase softplus(const TensorBase& x, double beta, double threshold) {
   TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "softplus", [&]<class T>() {
-    const T b = static_cast<T>(beta), t = static_cast<T>(threshold);
-    unary_into<T, T>(out, x, [b, t](T v) { return softplus_value(v, b, t); });
+    using P = param_t<T>;
+    const P b = static_cast<P>(beta), t = static_cast<P>(threshold);
+    unary_into<T, T>(out, x, [b, t](T v) { return T(softplus_value<P>(P(v), b, t)); });
   });
   return out;
 }
@@ -514,8 +516,12 @@ TensorBase silu(const TensorBase& x) {
 TensorBase elu(const TensorBase& x, double alpha, double scale, double input_scale, const char* op) {
   TensorBase out = make_tensor(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), op, [&]<class T>() {
-    const T a = static_cast<T>(alpha), s = static_cast<T>(scale), is = static_cast<T>(input_scale);
-    unary_into<T, T>(out, x, [a, s, is](T v) { return v > T(0) ? v * s : std::expm1(v * is) * a * s; });
+    using P = param_t<T>;
+    const P a = static_cast<P>(alpha), s = static_cast<P>(scale), is = static_cast<P>(input_scale);
+    unary_into<T, T>(out, x, [a, s, is](T v) {
+      const P w = static_cast<P>(v);
+      return T(w > P(0) ? w * s : std::expm1(w * is) * a * s);
+    });
   });
   return out;
 }

@@ -115,6 +115,12 @@ TensorBase normal(const TensorBase& mean, const TensorBase& std, DType dtype, Ge
 TensorBase uniform(Dims shape, DType dtype, double from, double to, Generator* gen, const char* op) {
   if (!(from <= to) || !std::isfinite(to - from))
     throw ValueError(fmt::format("{}: expected a finite range from <= to, got from={} to={}", op, from, to));
+  // As PyTorch: bounds the dtype cannot hold, or a width it cannot, would
+  // fill with infinities (float16's -1e6..1e6) or NaN.
+  const double max = floating_max(dtype);
+  if (from < -max || to > max || to - from > max)
+    throw ValueError(fmt::format("{}: the range [{}, {}) is out of bounds for {}, whose largest value is {}", op, from,
+                                 to, dtype_name(dtype), max));
   // u with the dtype's significand bits, as rand: from + (to - from) u then
   // stays below `to` wherever the range's rounding allows (PyTorch draws the same way).
   const int bits = significand_bits(dtype);

@@ -278,7 +278,7 @@ TensorBase leaky_relu(const TensorBase& x, double negative_slope) {
   const DType dt = is_floating(x.dtype()) ? x.dtype() : kFloat32;
   TensorBase out = make_tensor(x.shape(), dt);
   dispatch_floating(dt, "leaky_relu", [&]<class T>() {
-    const T s = static_cast<T>(negative_slope);
+    const param_t<T> s = static_cast<param_t<T>>(negative_slope);
     unary_compute<T>(out, x, [s](T v) { return v > T(0) ? v : T(v * s); });
   });
   return out;
@@ -390,7 +390,7 @@ TensorBase leaky_relu_backward(const TensorBase& dy, const TensorBase& x, double
   const KeepDenormalsGuard exact;  // as the forward
   return grad_kernel(dy, x, "leaky_relu_backward", [negative_slope](auto g, auto v) {
     using T = decltype(g);
-    return v > 0 ? g : T(g * static_cast<T>(negative_slope));
+    return v > 0 ? g : T(g * static_cast<ew::param_t<T>>(negative_slope));
   });
 }
 

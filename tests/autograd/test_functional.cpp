@@ -345,4 +345,38 @@ TEST_CASE("jacobian, hessian, vjp and jvp refuse an empty function by name") {
   CHECK_THROWS_WITH_AS(ag::jvp(ag::TensorListFunction(), xs, xs), "jvp: the function is empty", tg::ValueError);
 }
 
+// logcumsumexp's backward masked dy by its sign, so its derivative in dy
+// was 0 wherever dy was exactly 0: jvp (whose dummy gradient is all zeros)
+// gave [0, 0, 0, 0], and the hvp of a Cox partial likelihood (a censored
+// row's gradient is 0) gave [1.766, 0.761, -0.344, 0.254] (a helper's hunt;
+// PyTorch 1.13 gives NaN for both). Checked against the Jacobian and against
+// central differences of the gradient.
+TEST_CASE("jvp and hvp through logcumsumexp, whose backward sees gradients of exactly 0") {
+  const tg::TensorOptions f64{.dtype = tg::kFloat64};
+  const Tensor x = tg::tensor({0.5, -0.2, -0.3, 1.2}, {4}, f64), v = tg::tensor({1.0, 2.0, -1.0, 0.5}, {4}, f64);
+  const auto lcse = [](const Tensor& t) { return tg::logcumsumexp(t, 0); };
+  check_close(ag::jvp(lcse, x, v).second, tg::matmul(ag::jacobian(lcse, x), v), 1e-12);
+
+  const Tensor events = tg::tensor({1.0, 0.0, 1.0, 1.0}, {4}, f64);
+  const auto nll = [&](const Tensor& eta) { return -(events * (eta - tg::logcumsumexp(eta, 0))).sum(); };
+  const auto gradient = [&](const Tensor& at) {
+    Tensor leaf = at.detach().set_requires_grad();
+    return tg::grad(nll(leaf), leaf)[0].detach();
+  };
+  const double h = 1e-6;
+  const Tensor numeric = (gradient(x + h * v) - gradient(x - h * v)) / (2 * h);
+  check_close(ag::hvp(nll, x, v).second, numeric, 1e-7);
+  check_close(tg::matmul(ag::hessian(nll, x), v), numeric, 1e-7);
+  // The Hessian of (logcumsumexp(x) * x).sum() is symmetric (it was not).
+  const Tensor at = tg::tensor({0.5, 0.0, -0.3, 1.2}, {4}, f64);
+  const Tensor hess = ag::hessian([](const Tensor& t) { return (tg::logcumsumexp(t, 0) * t).sum(); }, at);
+  check_close(hess, hess.t(), 1e-12);
+  // First-order gradients are unchanged: the same bits with and without create_graph.
+  Tensor leaf = at.detach().set_requires_grad();
+  const Tensor seed = tg::tensor({1.0, 0.0, -2.0, 0.0}, {4}, f64);
+  const Tensor plain = tg::grad({tg::logcumsumexp(leaf, 0)}, {leaf}, {seed})[0];
+  const Tensor recorded = tg::grad({tg::logcumsumexp(leaf, 0)}, {leaf}, {seed}, {.create_graph = true})[0];
+  CHECK(tg::equal(plain, recorded.detach()));
+}
+
 }  // namespace test_functional

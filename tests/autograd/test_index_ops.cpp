@@ -568,4 +568,17 @@ TEST_CASE("a scalar value the dtype cannot hold is refused under the op's own na
   CHECK(ints.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 0, 0, 4, 4, 4});
 }
 
+// plan() built the broadcast index's rows in a std::vector: a broadcast too
+// large to hold threw std::bad_alloc, naming nothing.
+TEST_CASE("advanced indexing with a broadcast index too large to hold is an OutOfMemoryError naming the op") {
+  const Tensor x = tg::zeros({3, 4}, {.dtype = tg::kFloat64});
+  const Tensor i = tg::zeros({1 << 20, 1}, {.dtype = tg::kInt64}), j = tg::zeros({1, 1 << 20}, {.dtype = tg::kInt64});
+  CHECK_THROWS_WITH_AS(x.index({i, j}), doctest::Contains("index"), tg::OutOfMemoryError);
+  Tensor y = x.clone();
+  CHECK_THROWS_WITH_AS(y.index_put_({i, j}, 1.0), doctest::Contains("index_put_"), tg::OutOfMemoryError);
+  CHECK((y == 0.0).all().item<bool>());
+  const Tensor v = tg::zeros({3}, {.dtype = tg::kFloat64});
+  CHECK_THROWS_AS(v.index({tg::tensor({0}).expand({std::int64_t{1} << 40})}), tg::OutOfMemoryError);
+}
+
 }  // namespace test_index_ops

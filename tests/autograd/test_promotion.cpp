@@ -377,4 +377,39 @@ TEST_CASE("promotion: losses promote or keep the input's dtype as PyTorch does")
   check_close(logits.grad(), logits64.grad().to_vector<double>(), 1e-6);
 }
 
+// addcmul and addcdiv multiplied (divided) in tensor1 and tensor2's own
+// dtype and promoted after: int8 100 * 100 wrapped to 16, float16 300 * 300
+// overflowed, float32 1 / 3 was rounded before a float64 add; and the result
+// dtype ignored the 0-d rule. Values are PyTorch 1.13's.
+TEST_CASE("promotion: addcmul and addcdiv compute in the result's dtype, by the three tensors' promotion") {
+  const auto i8 = [](double v) { return tg::full({1}, v, {.dtype = tg::kInt8}); };
+  const auto f16 = [](double v) { return tg::full({1}, v, {.dtype = tg::kFloat16}); };
+  CHECK(tg::addcmul(tg::zeros({1}), i8(100), i8(100)).item<float>() == 10000.0f);
+  CHECK(tg::addcmul(tg::zeros({1}), f16(300), f16(300)).item<float>() == 90000.0f);
+  CHECK(tg::addcdiv(tg::zeros({1}), f16(60000), f16(0.5), 0.001).item<float>() == 120000.0f * 0.001f);
+  const Tensor f64_zero = tg::zeros({1}, {.dtype = tg::kFloat64});
+  CHECK(tg::addcmul(f64_zero, tg::tensor({0.1f}), tg::tensor({0.3f})).item<double>() == 0.03000000163912775);
+  CHECK(tg::addcdiv(f64_zero, tg::tensor({1.0f}), tg::tensor({3.0f})).item<double>() == 1.0 / 3.0);
+  // The in-place forms compute the same way.
+  Tensor acc = tg::zeros({1});
+  acc.addcmul_(f16(300), f16(300));
+  CHECK(acc.item<float>() == 90000.0f);
+  // Result dtypes, with PyTorch's 0-d rule.
+  const Tensor ints = tg::tensor({2, 3}), more = tg::tensor({3, 4});
+  CHECK(tg::addcmul(tg::zeros({2}, {.dtype = tg::kBFloat16}), ints, more, 0.5).dtype() == tg::kBFloat16);
+  CHECK(tg::addcmul(tg::scalar_tensor(1, {.dtype = tg::kFloat64}), ints, more, 0.5).dtype() == tg::kFloat64);
+  CHECK(tg::addcmul(tg::zeros({2}), tg::scalar_tensor(2, {.dtype = tg::kFloat64}), tg::tensor({3.0f, 4.0f})).dtype() ==
+        tg::kFloat32);
+  // 16-bit floats: computed in float32 and rounded once (float16 300 * 300 /
+  // 1000 is 90, which a float16 product would have lost to inf).
+  CHECK(tg::addcmul(f16(0), f16(300), f16(300), 0.001).item<float>() == 90.0f);
+  // Gradients keep each input's dtype.
+  Tensor x = tg::zeros({2}, {.dtype = tg::kFloat64}).set_requires_grad();
+  Tensor a = tg::tensor({1.0f, 2.0f}).set_requires_grad(), b = tg::tensor({3.0f, 4.0f}).set_requires_grad();
+  tg::addcmul(x, a, b, 2).sum().backward();
+  CHECK(a.grad().dtype() == tg::kFloat32);
+  CHECK(x.grad().dtype() == tg::kFloat64);
+  CHECK(a.grad().to_vector<float>() == std::vector<float>{6, 8});
+}
+
 }  // namespace test_promotion

@@ -85,6 +85,24 @@ TEST_CASE("a 0-d index is taken where PyTorch takes it, with PyTorch's shapes") 
   CHECK(values(index_fill(x, 1, one, 9.0).select(1, 1)) == std::vector<double>{9, 9, 9});
   CHECK(values(index_add(s, 0, zero, scalar_tensor(2, {.dtype = kFloat64}))) == std::vector<double>{7});
   CHECK_THROWS_AS(index_add(x, 0, one, row.reshape({4})), ShapeError);
+  // A 1-D self takes a 0-d source for one index, as PyTorch's
+  // torch.tensor([1., 2, 3]).index_add(0, torch.tensor(1), torch.tensor(5.)) is [1, 7, 3].
+  const Tensor v = tensor({1.0, 2.0, 3.0}, {3}, {.dtype = kFloat64});
+  CHECK(values(index_add(v, 0, one, s)) == std::vector<double>{1, 7, 3});
+  CHECK(values(index_add(v, 0, tensor({1}), s)) == std::vector<double>{1, 7, 3});
+  CHECK(values(index_copy(v, 0, one, s)) == std::vector<double>{1, 5, 3});
+  Tensor w = v.clone();
+  w.index_add_(0, one, s, 2.0);
+  CHECK(values(w) == std::vector<double>{1, 12, 3});
+  const Tensor sg = s.clone().set_requires_grad();
+  const Tensor dsrc =
+      tg::grad({(index_add(v, 0, one, sg) * tensor({1.0, 4.0, 9.0}, {3}, {.dtype = kFloat64})).sum()}, {sg})[0];
+  CHECK(dsrc.shape() == Dims{});
+  CHECK(values(dsrc) == std::vector<double>{4});
+  // But not two indices, nor a 2-D self (PyTorch refuses both too).
+  CHECK_THROWS_AS(index_add(v, 0, tensor({0, 1}), s), ShapeError);
+  CHECK_THROWS_AS(index_add(x, 0, one, s), ShapeError);
+  CHECK_THROWS_AS(index_copy(x, 0, one, s), ShapeError);
 
   // embedding and x[t]: the index's (empty) shape, then the row.
   CHECK(embedding(one, x).shape() == Dims{4});

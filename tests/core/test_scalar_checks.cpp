@@ -71,6 +71,13 @@ TEST_CASE("an unsigned dtype stores a whole negative scalar down to -max, wrappe
   CHECK_THROWS_WITH_AS(tg::full({2}, -256, kU8), "full: value -256 cannot be converted to uint8 without overflow",
                        tg::ValueError);
   CHECK_THROWS_AS(tg::full({2}, -1.5, kU8), tg::ValueError);
+  // The value is compared before its fraction is dropped, as c10's
+  // checked_convert: torch.full((2,), -0.5, dtype=torch.uint8) and 255.5 refuse.
+  CHECK_THROWS_WITH_AS(tg::full({2}, -0.5, kU8), "full: value -0.5 cannot be converted to uint8 without overflow",
+                       tg::ValueError);
+  CHECK_THROWS_AS(tg::full({2}, 255.5, kU8), tg::ValueError);
+  CHECK_THROWS_AS(tg::zeros({2}, {.dtype = tg::kInt8}).fill_(127.5), tg::ValueError);
+  CHECK(ints(tg::full({1}, 255.0, kU8)) == std::vector<std::int64_t>{255});
   CHECK_THROWS_WITH_AS(tg::clamp(tg::zeros({2}, kU8), -1.0, std::nullopt), doctest::Contains("clamp: value -1"),
                        tg::ValueError);
   // Signed dtypes as before.
@@ -131,6 +138,91 @@ TEST_CASE("arange of integers counts and steps in int64, exact past 2^53 (PyTorc
   CHECK(tg::arange(0, 5, 2, tg::kFloat64).to_vector<double>() == std::vector<double>{0, 2, 4});
   CHECK_THROWS_AS(tg::arange(0, 300, 100, tg::kInt8), tg::ValueError);
   CHECK(tg::arange(c, c + 1, 1, tg::kFloat64).to_vector<double>() == std::vector<double>{static_cast<double>(c)});
+}
+
+// tg::tensor(values, shape, dtype) from a std::vector of another type
+// converted the whole vector without a check: uint8 took int64 300 as 44 and
+// double 300.7 as 255. Each value is now checked as it is stored, as
+// torch.tensor([300], dtype=torch.uint8) refuses.
+TEST_CASE("tg::tensor from a vector refuses values the dtype cannot hold, as a braced list does") {
+  constexpr tg::TensorOptions kU8{.dtype = tg::kUInt8};
+  CHECK_THROWS_WITH_AS(tg::tensor(std::vector<std::int64_t>{1, 300}, {}, kU8),
+                       "tensor: value 300 cannot be converted to uint8 without overflow", tg::ValueError);
+  CHECK_THROWS_AS(tg::tensor(std::vector<double>{300.7, -1.0}, {}, kU8), tg::ValueError);
+  CHECK_THROWS_AS(tg::tensor(std::vector<double>{255.9}, {}, kU8), tg::ValueError);
+  CHECK_THROWS_AS(tg::tensor(std::vector<std::int64_t>{-129}, {}, {.dtype = tg::kInt8}), tg::ValueError);
+  CHECK_THROWS_AS(tg::tensor(std::vector<double>{1e10}, {}, {.dtype = tg::kInt32}), tg::ValueError);
+  CHECK_THROWS_AS(tg::tensor(std::vector<double>{kNaN}, {}, kI64), tg::ValueError);
+  // What fits is stored: -1 wraps into uint8 as c10's integer scalars, a
+  // fraction truncates toward zero, the same dtype is copied as it is.
+  CHECK(ints(tg::tensor(std::vector<std::int64_t>{-1, 255, 0}, {}, kU8)) == std::vector<std::int64_t>{255, 255, 0});
+  CHECK(ints(tg::tensor(std::vector<double>{2.5, -2.5}, {}, kI64)) == std::vector<std::int64_t>{2, -2});
+  CHECK(ints(tg::tensor(std::vector<std::int64_t>{INT64_MIN, INT64_MAX})) ==
+        std::vector<std::int64_t>{INT64_MIN, INT64_MAX});
+  CHECK(tg::tensor(std::vector<float>{1.5f}, {}, {.dtype = tg::kFloat64}).item<double>() == 1.5);
+}
+
+// pow(int tensor, exponent) cast the exponent with static_cast: undefined
+// behaviour out of range, and wrapped it gave int8 3^128 == 1.
+TEST_CASE("pow of an integer tensor refuses an exponent its dtype cannot hold, as PyTorch") {
+  const Tensor i8 = tg::tensor({3, 0, 1}, {}, {.dtype = tg::kInt8});
+  CHECK_THROWS_WITH_AS(tg::pow(i8, 128.0), "pow: value 128 cannot be converted to int8 without overflow",
+                       tg::ValueError);
+  CHECK_THROWS_AS(tg::pow(tg::tensor({2, 0, 1}, {}, {.dtype = tg::kUInt8}), 256.0), tg::ValueError);
+  CHECK_THROWS_AS(tg::pow(tg::tensor({3, 0, 1}, {}, {.dtype = tg::kInt32}), 1e10), tg::ValueError);
+  Tensor inplace = i8.clone();
+  CHECK_THROWS_AS(inplace.pow_(200.0), tg::ValueError);
+  CHECK(ints(inplace) == std::vector<std::int64_t>{3, 0, 1});
+  CHECK(ints(tg::pow(i8, 127.0)) == ints(tg::pow(i8.to(tg::kInt64), 127.0).to(tg::kInt8)));  // wraps as PyTorch
+  CHECK(ints(tg::pow(tg::tensor({3, 2}, {}, kI64), 3.0)) == std::vector<std::int64_t>{27, 8});
+}
+
+// uniform_ checked the range in double only: float16 -1e6..1e6 filled with
+// infinities, float32 -3e38..3e38 (a width of 6e38) with inf, and
+// nn::init::uniform_ computed that width in the dtype. PyTorch refuses both.
+TEST_CASE("uniform_ and init::uniform_ refuse a range the dtype cannot hold") {
+  static_assert(tg::floating_max(tg::kFloat16) == 65504.0);
+  static_assert(tg::floating_max(tg::kFloat32) == static_cast<double>(std::numeric_limits<float>::max()));
+  static_assert(tg::floating_max(tg::kFloat64) == std::numeric_limits<double>::max());
+  CHECK(tg::floating_max(tg::kBFloat16) ==
+        tg::full({1}, 3.3895313892515355e38, {.dtype = tg::kBFloat16}).item<double>());
+  struct Case {
+    tg::DType dtype;
+    double low, high;
+  };
+  for (const Case& c : {Case{tg::kFloat16, -1e6, 1e6}, Case{tg::kFloat16, 0, 70000}, Case{tg::kFloat32, -3e38, 3e38},
+                        Case{tg::kBFloat16, 0, 1e39}}) {
+    CAPTURE(tg::dtype_name(c.dtype));
+    CAPTURE(c.low);
+    Tensor t = tg::zeros({4}, {.dtype = c.dtype});
+    CHECK_THROWS_WITH_AS(t.uniform_(c.low, c.high), doctest::Contains("is out of bounds for"), tg::ValueError);
+    CHECK_THROWS_WITH_AS(tg::nn::init::uniform_(t, c.low, c.high), doctest::Contains("is out of bounds for"),
+                         tg::ValueError);
+    CHECK((t == 0.0).all().item<bool>());  // left as it was
+  }
+  // float64's own limit: a width past DBL_MAX is already infinite in double.
+  CHECK_THROWS_AS(tg::zeros({2}, {.dtype = tg::kFloat64}).uniform_(-1e308, 1e308), tg::ValueError);
+  // Ranges inside the dtype fill with finite values inside the range.
+  for (tg::DType d : {tg::kFloat16, tg::kBFloat16, tg::kFloat32, tg::kFloat64}) {
+    const double max = tg::floating_max(d);
+    Tensor t = tg::zeros({1000}, {.dtype = d});
+    tg::nn::init::uniform_(t, -max / 2, max / 2);
+    const Tensor wide = t.to(tg::kFloat64);
+    CHECK(tg::all(tg::isfinite(wide)).item<bool>());
+    CHECK(tg::max(tg::abs(wide)).item<double>() <= max / 2 * (1 + 1e-2));
+  }
+}
+
+// clamp with tensor bounds refused bool ("not supported for bool tensors"),
+// though clamp with scalar bounds takes it and PyTorch's clamp(min=tensor)
+// gives torch.clamp(tensor([True, False]), min=tensor([True])) == [True, True].
+TEST_CASE("clamp with tensor bounds takes bool tensors, false below true") {
+  const Tensor b = tg::tensor({true, false});
+  const Tensor t = tg::tensor({true}), f = tg::tensor({false});
+  CHECK(tg::clamp(b, t, Tensor()).to_vector<bool>() == std::vector<bool>{true, true});
+  CHECK(tg::clamp(b, Tensor(), f).to_vector<bool>() == std::vector<bool>{false, false});
+  CHECK(tg::clamp(b, f, t).to_vector<bool>() == std::vector<bool>{true, false});
+  CHECK(tg::clamp(b, f, t).dtype() == tg::kBool);
 }
 
 }  // namespace test_scalar_checks

@@ -191,6 +191,17 @@ TEST_CASE("parameters_to_vector: the parameters flattened in order, differentiab
                        doctest::Contains("parameters_to_vector: parameter 1 is undefined"), tg::ValueError);
 }
 
+// The parameters may be views of vec itself (a flat buffer, in another
+// order): copying slice by slice overwrote vec[3:6] before p2 read it.
+TEST_CASE("vector_to_parameters: a vec the parameters view is read whole before any is written") {
+  const Tensor flat = tg::arange(6.0, {.dtype = tg::kFloat64});
+  const Tensor p1 = flat.narrow(0, 3, 3), p2 = flat.narrow(0, 0, 3);
+  nn::utils::vector_to_parameters(flat, {p1, p2});  // p1 <- [0 1 2], p2 <- [3 4 5], as PyTorch
+  tg_test::check_close(p1, {0, 1, 2}, 0);
+  tg_test::check_close(p2, {3, 4, 5}, 0);
+  tg_test::check_close(flat, {3, 4, 5, 0, 1, 2}, 0);
+}
+
 TEST_CASE("vector_to_parameters: copies slices into the parameters in place; a wrong length changes nothing") {
   nn::Linear linear(3, 2);
   const auto params = linear.parameters();
