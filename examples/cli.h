@@ -26,9 +26,27 @@ inline long parse_int(const std::string& flag, const std::string& value, long mi
   return v;
 }
 
-// A thread count: positive and small enough for an int.
+// The most threads tg::set_num_threads takes (core/parallel.h documents the
+// bound; the library does not export it as a constant). The parser refuses
+// more itself, so a --threads the library would reject never gets that far.
+constexpr long kMaxThreads = 1024;
+
+// A thread count: positive and at most the library's bound.
 inline int parse_threads(const std::string& flag, const std::string& value) {
-  return static_cast<int>(parse_int(flag, value, 1, 4096));
+  return static_cast<int>(parse_int(flag, value, 1, kMaxThreads));
+}
+
+// a * b, where a is `flag_a`'s value and b `flag_b`'s: a ValueError naming
+// both flags where the product does not fit a long. (An overflowing product
+// of command-line counts is undefined behaviour; lstm_text's number of
+// validation windows once wrapped negative, and a vector sized by it stayed
+// empty while the loop over its batches read past its end.)
+inline long checked_product(const std::string& flag_a, long a, const std::string& flag_b, long b) {
+  long product = 0;
+  if (__builtin_mul_overflow(a, b, &product))
+    throw tg::ValueError(
+        fmt::format("{} {} times {} {} is too large a count (it overflows 64 bits)", flag_a, a, flag_b, b));
+  return product;
 }
 
 // The finite number `value` of `flag`.

@@ -5,6 +5,24 @@
 #   scripts/format.sh --check   changes nothing; fails naming each file that
 #                               is not formatted (CI runs this)
 set -euo pipefail
+
+usage() { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+# Anything but no argument or --check is refused: a typo (--chek) or --help
+# used to rewrite every file.
+check=false
+case "$#:${1:-}" in
+  0:) ;;
+  1:--check) check=true ;;
+  1:-h | 1:--help)
+    usage
+    exit 0
+    ;;
+  *)
+    echo "format.sh: unknown arguments '$*' (expected none, or --check)" >&2
+    usage >&2
+    exit 2
+    ;;
+esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 format=$(command -v clang-format-14 || command -v clang-format || true)
@@ -23,7 +41,7 @@ if [[ -z "$listing" || ${#files[@]} -eq 0 ]]; then
   echo "format.sh: git lists no C++ files; nothing would be checked" >&2
   exit 2
 fi
-if [[ "${1:-}" == "--check" ]]; then
+if "$check"; then
   "$format" --dry-run -Werror "${files[@]}"
   echo "format.sh: ${#files[@]} files formatted as .clang-format says"
 else

@@ -126,7 +126,17 @@ def process(path, names, fix):
 
 
 def main():
-    check = "--check" in sys.argv[1:]
+    # Anything but no argument or --check is refused: --help or a typo used
+    # to run in edit mode and rewrite the sources.
+    args = sys.argv[1:]
+    if args in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return
+    if args not in ([], ["--check"]):
+        print(f"profile_ops.py: unknown arguments {' '.join(args)!r} (expected none, or --check)\n\n{__doc__.strip()}",
+              file=sys.stderr)
+        sys.exit(2)
+    check = args == ["--check"]
     names = public_names()
     missing = []
     for path in sorted((ROOT / "autograd/ops").glob("*.cpp")):

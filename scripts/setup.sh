@@ -26,7 +26,8 @@ for arg in "$@"; do
     --ccache) packages+=(ccache) ;;
     --format) packages+=(clang-format-14 git) ;;  # format.sh lists the files with git
     -h | --help)
-      sed -n '2,12s/^# \{0,1\}//p' "$0"
+      # The whole comment block at the top (a fixed line range once cut off its last line).
+      sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *)

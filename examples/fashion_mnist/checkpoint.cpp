@@ -102,6 +102,10 @@ Checkpoint load_checkpoint(const std::string& path, tg::nn::Module& model, tg::o
   const std::string& epoch = required(path, file.metadata, "epoch");
   if (std::from_chars(epoch.data(), epoch.data() + epoch.size(), info.epoch).ec != std::errc() || info.epoch < 0)
     throw tg::FormatError(fmt::format("'{}': bad epoch '{}'", path, epoch));
+  if (info.epoch > kMaxEpochs)
+    throw tg::FormatError(
+        fmt::format("'{}': epoch {} is past the {} epochs any run trains: not a checkpoint of this example", path,
+                    info.epoch, kMaxEpochs));
   info.metrics = decode_metrics(path, required(path, file.metadata, "metrics"));
   // Checkpoints from before the world size was recorded are single-process ones.
   if (auto it = file.metadata.find("world_size"); it != file.metadata.end())
@@ -112,11 +116,24 @@ Checkpoint load_checkpoint(const std::string& path, tg::nn::Module& model, tg::o
     info.epoch_loss_sum = std::strtod(required(path, file.metadata, "epoch_loss_sum").c_str(), nullptr);
     info.epoch_batches = parse_count(path, "epoch_batches", required(path, file.metadata, "epoch_batches"));
   }
+  // Every word a number, and at least one: a state that stopped parsing at
+  // its first bad word ("abc") used to be skipped without a word, the run
+  // going on with another random stream than the one saved.
   std::vector<std::uint64_t> rng;
   {
-    std::istringstream words(required(path, file.metadata, "rng"));
+    const std::string& text = required(path, file.metadata, "rng");
+    std::istringstream words(text);
     std::uint64_t w;
     while (words >> w) rng.push_back(w);
+    if (rng.empty() || !words.eof())
+      throw tg::FormatError(fmt::format("'{}': bad rng state '{}' (expected the generator's numbers)", path, text));
+    // Tried on a generator of its own first: refused (the wrong number of
+    // words, all zero) before the model or the optimizer has changed.
+    try {
+      tg::Generator(0).set_state(rng);
+    } catch (const tg::Error& e) {
+      throw tg::FormatError(fmt::format("'{}': bad rng state: {}", path, e.what()));
+    }
   }
 
   tg::nn::StateDict model_state;
@@ -138,7 +155,7 @@ Checkpoint load_checkpoint(const std::string& path, tg::nn::Module& model, tg::o
   try {
     model.load_state_dict(model_state);
     if (optimizer) optimizer->load_state_dict(optimizer_state);
-    if (!rng.empty()) tg::default_generator().set_state(rng);
+    tg::default_generator().set_state(rng);
   } catch (const tg::Error& e) {
     model.load_state_dict(before);
     throw tg::FormatError(fmt::format("'{}': {}", path, e.what()));

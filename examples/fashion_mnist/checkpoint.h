@@ -14,6 +14,12 @@
 
 namespace fashion {
 
+// The most epochs a run trains, and so the largest epoch a checkpoint may
+// record: no run gets near it (a million passes over the data), and epoch + 1
+// stays far from int's limit (a checkpoint claiming epoch 2147483647 made the
+// epoch loop overflow and run forever).
+constexpr int kMaxEpochs = 1000000;
+
 struct Checkpoint {
   std::string model_kind;
   int epoch = 0;
@@ -33,7 +39,10 @@ Checkpoint epoch_end(const std::string& model_kind, int epoch, const std::vector
 
 void save_checkpoint(const std::string& path, const tg::nn::Module& model, const tg::optim::Optimizer& optimizer,
                      const Checkpoint& info);
-// Loads into `model` (and `optimizer` when given); all or nothing.
+// Loads into `model` (and `optimizer` when given) and sets the default
+// generator's state; all or nothing. A tg::FormatError naming `path` for a
+// file this example did not write, or metadata it cannot use (an epoch past
+// kMaxEpochs, a generator state that is not a list of numbers).
 Checkpoint load_checkpoint(const std::string& path, tg::nn::Module& model, tg::optim::Optimizer* optimizer);
 std::string checkpoint_model_kind(const std::string& path);
 

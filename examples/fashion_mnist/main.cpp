@@ -18,11 +18,14 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage: fashion_mnist [options]
-  --epochs N        train up to epoch N (10); with --resume the checkpoint's epochs count, and one
-                    already at N or past it is saved to --out unchanged; 0 needs --resume (from
-                    scratch it would only overwrite --out's checkpoint with untrained weights)
+  --epochs N        train up to epoch N (10; at most 1000000); with --resume the checkpoint's epochs
+                    count, and one already at N or past it is saved to --out unchanged; 0 needs
+                    --resume (from scratch it would only overwrite --out's checkpoint with untrained
+                    weights)
   --batch-size N    batch size (32)
-  --lr X            Adam learning rate (0.001)
+  --lr X            Adam learning rate (0.001); with --resume the checkpoint's learning rate is kept
+                    unless --lr is given, which then replaces it (as setting the param_groups' lr
+                    after load_state_dict in PyTorch)
   --model mlp|cnn   784-32-64-10 MLP (default) or two conv blocks + linear head
   --threads N       threads for kernels and BLAS (1)
   --seed N          seed for initialisation, shuffling and dropout (0)
@@ -34,12 +37,12 @@ constexpr const char* kUsage = R"(usage: fashion_mnist [options]
   --evaluate FILE   evaluate a checkpoint on the test set and print the confusion matrix
   --distributed     data-parallel over the ranks of an MPI job: mpirun -np 2 fashion_mnist --distributed
                     (--batch-size is the global batch, split over the ranks; rank 0 writes the outputs)
-  --save-every N    with --distributed: also write the checkpoint every N steps within an epoch
+  --save-every N    with --distributed only: also write the checkpoint every N steps within an epoch
                     (resumable mid-epoch only with the same number of ranks)
-  --profile FILE    profile the first 20 training steps (all of the first epoch's when it has fewer;
+  --profile FILE    (its folder must exist) profile the first 20 training steps (all of the first epoch's when it has fewer;
                     never the evaluation): print the op table, write a Chrome trace (open it in
                     https://ui.perfetto.dev); not with --distributed
-  --graph FILE.dot  write the first step's autograd graph as Graphviz DOT (and FILE.svg when
+  --graph FILE.dot  (its folder must exist) write the first step's autograd graph as Graphviz DOT (and FILE.svg when
                     graphviz's dot is installed); not with --distributed
 )";
 
@@ -74,10 +77,12 @@ int main(int argc, char** argv) {
       }
       if (i + 1 >= argc) throw examples::missing_value(flag, kUsage);
       const std::string value = argv[++i];
-      if (flag == "--epochs") config.epochs = static_cast<int>(parse_int(flag, value, 0, kIntMax));
+      if (flag == "--epochs") config.epochs = static_cast<int>(parse_int(flag, value, 0, fashion::kMaxEpochs));
       else if (flag == "--batch-size") config.batch_size = static_cast<int>(parse_int(flag, value, 1, kIntMax));
-      else if (flag == "--lr") config.lr = parse_double(flag, value);
-      else if (flag == "--model") config.model = value;
+      else if (flag == "--lr") {
+        config.lr = parse_double(flag, value);
+        config.lr_given = true;
+      } else if (flag == "--model") config.model = value;
       else if (flag == "--threads") config.threads = examples::parse_threads(flag, value);
       else if (flag == "--seed") config.seed = static_cast<std::uint64_t>(parse_int(flag, value));
       else if (flag == "--out") config.out_dir = value;
@@ -102,16 +107,21 @@ int main(int argc, char** argv) {
         fmt::print(
             "Fashion-MNIST, {} model, {} epochs, global batch {} over {} ranks, Adam lr {}, {} thread(s) each, "
             "seed {}\n",
-            config.model, config.epochs, config.batch_size, tg::distributed::world_size(), config.lr, config.threads,
-            config.seed);
+            config.model, config.epochs, config.batch_size, tg::distributed::world_size(),
+            !config.resume.empty() && !config.lr_given ? "from the checkpoint" : fmt::format("{}", config.lr),
+            config.threads, config.seed);
       const auto run = fashion::train_distributed(config);
       if (tg::distributed::rank() == 0)
         fmt::print("wrote {}, {}/metrics.csv and {}/curves.svg\n", run.checkpoint_path, config.out_dir, config.out_dir);
       return 0;
     }
 #endif
+    // A resumed run's learning rate is the checkpoint's unless --lr is given
+    // (train() says which once it has read the checkpoint).
+    const std::string lr =
+        !config.resume.empty() && !config.lr_given ? "from the checkpoint" : fmt::format("{}", config.lr);
     fmt::print("Fashion-MNIST, {} model, {} epochs, batch {}, Adam lr {}, {} thread(s), seed {}\n", config.model,
-               config.epochs, config.batch_size, config.lr, config.threads, config.seed);
+               config.epochs, config.batch_size, lr, config.threads, config.seed);
     const auto run = fashion::train(config);
     fmt::print("wrote {}, {}/metrics.csv and {}/curves.svg\n", run.checkpoint_path, config.out_dir, config.out_dir);
   } catch (const std::exception& e) {  // tg::Error, and whatever the standard library throws

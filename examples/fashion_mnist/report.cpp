@@ -2,20 +2,43 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
+#include <tapegrad/io/atomic_file.h>
+
 namespace fashion {
+
+namespace {
+
+// Writes `text` to `path` as the checkpoint is written (tg::AtomicFileWriter:
+// a temporary file in the same folder, flushed, synced and renamed over
+// `path`), so a failed write leaves the previous file whole. A failure is a
+// tg::Error beginning with `what` and naming the file. (An ofstream checked
+// before its flush reported success for a write to /dev/full or a full disk,
+// and truncated the previous file first.)
+void write_atomically(const std::string& path, const std::string& text, const std::string& what) {
+  try {
+    tg::AtomicFileWriter out(path);
+    out.write(text.data(), text.size());
+    out.commit();
+  } catch (const tg::Error& e) {
+    // The writer's messages begin with the op's name, "save: " here.
+    std::string_view reason = e.what();
+    if (reason.starts_with("save: ")) reason.remove_prefix(6);
+    throw tg::Error(fmt::format("cannot write {} to '{}': {}", what, path, reason));
+  }
+}
+
+}  // namespace
 
 void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>& metrics) {
   std::string text = "epoch,train_loss,test_loss,test_accuracy,seconds\n";
   for (const auto& m : metrics)
     text +=
         fmt::format("{},{:.6f},{:.6f},{:.6f},{:.3f}\n", m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.seconds);
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw tg::Error(fmt::format("cannot write metrics to '{}'", path));
+  write_atomically(path, text, "the metrics");
 }
 
 namespace {
@@ -83,9 +106,7 @@ void write_curves_svg(const std::string& path, const std::vector<EpochMetrics>& 
                std::max(0.0, lo - pad), hi + pad, "{:.3f}");
   svg += panel(520, 40, 350, 270, "Test accuracy (%)", {{"test accuracy", acc}}, {"#2ca02c"}, alo, ahi, "{:.1f}");
   svg += "</svg>\n";
-  std::ofstream out(path, std::ios::binary);
-  out << svg;
-  if (!out) throw tg::Error(fmt::format("cannot write the training curves to '{}'", path));
+  write_atomically(path, svg, "the training curves");
 }
 
 std::string format_confusion_matrix(const std::vector<std::vector<long>>& matrix) {

@@ -74,6 +74,36 @@ std::string data_dir_or_default(const std::string& dir) {
   return dir.empty() ? tg::data::default_fashion_mnist_dir() : dir;
 }
 
+// The IDX file `name` of `dir` as the loader found it, plain or gzipped.
+std::string idx_file(const std::string& dir, const std::string& name) {
+  const std::filesystem::path plain = std::filesystem::path(dir) / name;
+  std::error_code ignored;
+  if (!std::filesystem::exists(plain, ignored) && std::filesystem::exists(plain.string() + ".gz", ignored))
+    return plain.string() + ".gz";
+  return plain.string();
+}
+
+// An empty training or test set trained nothing, or measured 0% on nothing,
+// and the run exited 0 as if it had worked.
+void check_not_empty(const tg::Tensor& images, const std::string& dir, const std::string& name, const char* use) {
+  if (images.size(0) == 0)
+    throw tg::ValueError(fmt::format("'{}' holds no images: nothing to {}", idx_file(dir, name), use));
+}
+
+// An output file of --profile or --graph, checked before any training (as
+// --out is): the folder must exist and the path must not be a folder. They
+// used to fail only when written, after the first steps or the whole run.
+void check_output_file(const char* flag, const std::string& path) {
+  if (path.empty()) return;
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (fs::is_directory(path, error))
+    throw tg::ValueError(fmt::format("{}: '{}' is a folder; give a file name", flag, path));
+  const fs::path folder = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  if (!fs::is_directory(folder, error))
+    throw tg::ValueError(fmt::format("{}: cannot write '{}': no folder '{}'", flag, path, folder.string()));
+}
+
 // uint8 images as the float32 pixels in [0, 1] the model takes, converted as
 // the training batches are (TensorDataset's kToUnitFloat), all at once.
 tg::Tensor unit_floats(const tg::Tensor& images) {
@@ -110,6 +140,16 @@ void check_config(const Config& config) {
   if (config.epochs < 0 || config.batch_size <= 0 || config.threads <= 0)
     throw tg::ValueError(fmt::format("invalid settings: epochs {}, batch size {}, threads {}", config.epochs,
                                      config.batch_size, config.threads));
+  if (config.epochs > kMaxEpochs)
+    throw tg::ValueError(fmt::format("--epochs must be at most {}, got {}", kMaxEpochs, config.epochs));
+  // Before the data is read (make_model would refuse it only after that).
+  if (config.model != "mlp" && config.model != "cnn")
+    throw tg::ValueError(fmt::format("unknown model '{}': use --model mlp or --model cnn", config.model));
+  if (config.save_every < 0)
+    throw tg::ValueError(fmt::format("--save-every must be at least 1, got {}", config.save_every));
+  // Only train_distributed() saves within an epoch: refused, not ignored.
+  if (config.save_every > 0 && !config.distributed)
+    throw tg::ValueError("--save-every works with --distributed only (a single process saves at each epoch's end)");
   // A run that trains nothing still saves (a resumed one copies its
   // checkpoint to --out); from scratch that would overwrite a trained
   // checkpoint with freshly initialised weights, and an empty metrics.csv.
@@ -122,17 +162,32 @@ void check_config(const Config& config) {
     throw tg::ValueError("--profile and --graph work in a single process only, not with --distributed");
 }
 
+void resume_learning_rate(const Config& config, tg::optim::Optimizer& optimizer, bool say) {
+  const double saved = optimizer.lr(0);
+  if (!config.lr_given) {
+    if (say) fmt::print("learning rate {} from the checkpoint (--lr sets another)\n", saved);
+    return;
+  }
+  for (std::size_t group = 0; group < optimizer.num_param_groups(); ++group) optimizer.set_lr(group, config.lr);
+  if (say) fmt::print("learning rate {} (--lr), replacing the checkpoint's {}\n", config.lr, saved);
+}
+
 RunResult train(const Config& config) {
   check_config(config);
   // Before the data, so a bad --out fails at once, as a tg::Error.
   std::error_code error;
   std::filesystem::create_directories(config.out_dir, error);
   if (error) throw tg::Error(fmt::format("cannot create the output folder '{}': {}", config.out_dir, error.message()));
+  check_output_file("--profile", config.profile);
+  check_output_file("--graph", config.graph);
   tg::set_num_threads(config.threads);
   tg::manual_seed(config.seed);
   // The pixels stay bytes (47 MB instead of 188 MB as floats) and become
   // floats in [0, 1] as each batch is gathered; the same floats either way.
-  const auto data = tg::data::load_fashion_mnist(data_dir_or_default(config.data_dir), tg::kUInt8);
+  const std::string data_dir = data_dir_or_default(config.data_dir);
+  const auto data = tg::data::load_fashion_mnist(data_dir, tg::kUInt8);
+  check_not_empty(data.train_images, data_dir, "train-images-idx3-ubyte", "train on");
+  check_not_empty(data.test_images, data_dir, "t10k-images-idx3-ubyte", "evaluate on");
   tg::data::TensorDataset full_train(data.train_images, data.train_labels, tg::data::InputTransform::kToUnitFloat);
   const tg::Tensor test_images = unit_floats(data.test_images);
   const std::size_t n_train = config.train_limit ? std::min(config.train_limit, full_train.size()) : full_train.size();
@@ -159,6 +214,7 @@ RunResult train(const Config& config) {
           "saved at the end of an epoch",
           config.resume, state.epoch + 1, state.world_size, state.world_size));
     fmt::print("resumed from {} after epoch {}\n", config.resume, state.epoch);
+    resume_learning_rate(config, optimizer);
     if (config.epochs <= state.epoch)
       fmt::print("nothing to train: --epochs {} and the checkpoint is at epoch {}; it is saved to {} unchanged\n",
                  config.epochs, state.epoch, config.out_dir);
@@ -192,7 +248,10 @@ RunResult train(const Config& config) {
     fmt::print("wrote the Chrome trace {}\n", config.profile);
     profile.reset();
   };
-  for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
+  // Counted by the epochs done, so that no value of either bound makes the
+  // counter overflow (epoch <= epochs with ++epoch never ends at int's limit).
+  for (int done = state.epoch; done < config.epochs; ++done) {
+    const int epoch = done + 1;
     const auto start = std::chrono::steady_clock::now();
     ProgressBar bar(fmt::format("epoch {}/{}", epoch, config.epochs), loader.size(), interactive);
     model->train();
@@ -233,9 +292,15 @@ RunResult train(const Config& config) {
 
 Evaluation evaluate_checkpoint(const std::string& checkpoint, const std::string& data_dir) {
   const std::string kind = checkpoint_model_kind(checkpoint);
+  // make_model's own message names neither the file nor where the kind came from.
+  if (kind != "mlp" && kind != "cnn")
+    throw tg::FormatError(
+        fmt::format("'{}': unknown model kind '{}' (this example makes mlp or cnn)", checkpoint, kind));
   auto model = make_model(kind);
   load_checkpoint(checkpoint, *model, nullptr);
-  const auto data = tg::data::load_fashion_mnist(data_dir_or_default(data_dir), tg::kUInt8);
+  const std::string dir = data_dir_or_default(data_dir);
+  const auto data = tg::data::load_fashion_mnist(dir, tg::kUInt8);
+  check_not_empty(data.test_images, dir, "t10k-images-idx3-ubyte", "evaluate on");
   return evaluate(*model, unit_floats(data.test_images), data.test_labels);
 }
 

@@ -29,6 +29,10 @@ struct Config {
   int save_every = 0;        // --distributed: also checkpoint every N steps within an epoch
   std::string profile{};     // Chrome trace of the first training steps goes here
   std::string graph{};       // Graphviz DOT of the first step's graph goes here
+  // lr was given (--lr): with resume, it replaces the checkpoint's learning
+  // rate; otherwise a resumed run keeps the checkpoint's, as PyTorch's
+  // optimizer.load_state_dict does.
+  bool lr_given = false;
 };
 
 // Both models take images [N, 28, 28] scaled to [0, 1] and give logits [N, 10].
@@ -50,12 +54,18 @@ struct RunResult {
   std::vector<EpochMetrics> metrics;
   std::string checkpoint_path;
 };
-// Throws tg::ValueError for settings no run can use: a negative epoch count,
-// a batch size or thread count below 1, --epochs 0 without --resume
-// (nothing to train, and saving would replace the checkpoint in out_dir with
-// untrained weights), and --profile or --graph with --distributed (which
-// would ignore them). train() and train_distributed() call it first.
+// Throws tg::ValueError for settings no run can use: an epoch count below 0
+// or past kMaxEpochs, a batch size or thread count below 1, a model other
+// than mlp or cnn, --epochs 0 without --resume (nothing to train, and saving
+// would replace the checkpoint in out_dir with untrained weights), --profile
+// or --graph with --distributed, and --save-every without it (either would
+// be ignored). train() and train_distributed() call it first.
 void check_config(const Config& config);
+// After a resume: the learning rate the run goes on with, said on stdout
+// when `say`. With config.lr_given, config.lr replaces the checkpoint's in
+// every parameter group (PyTorch: setting param_groups' lr after
+// load_state_dict); otherwise the checkpoint's stays.
+void resume_learning_rate(const Config& config, tg::optim::Optimizer& optimizer, bool say = true);
 // Trains, printing progress and a line per epoch; writes the checkpoint, the
 // metrics CSV and the curves SVG into config.out_dir.
 RunResult train(const Config& config);

@@ -71,15 +71,20 @@ RunResult train_distributed(const Config& config) {
   tg::manual_seed(config.seed);
   // Bytes until batched (train.cpp says why).
   constexpr auto kToUnitFloat = tg::data::InputTransform::kToUnitFloat;
-  const auto data = tg::data::load_fashion_mnist(
-      config.data_dir.empty() ? tg::data::default_fashion_mnist_dir() : config.data_dir, tg::kUInt8);
+  const std::string data_dir = config.data_dir.empty() ? tg::data::default_fashion_mnist_dir() : config.data_dir;
+  const auto data = tg::data::load_fashion_mnist(data_dir, tg::kUInt8);
+  // Every rank reads the same files, so every rank refuses alike (train.cpp says why).
+  for (const auto& [images, name] : {std::pair{&data.train_images, "train-images-idx3-ubyte"},
+                                     std::pair{&data.test_images, "t10k-images-idx3-ubyte"}})
+    if (images->size(0) == 0)
+      throw tg::ValueError(fmt::format("'{}/{}' (plain or .gz) holds no images: nothing to {}", data_dir, name,
+                                       images == &data.train_images ? "train on" : "evaluate on"));
   tg::data::TensorDataset full_train(data.train_images, data.train_labels, kToUnitFloat);
   const std::size_t n_train = config.train_limit ? std::min(config.train_limit, full_train.size()) : full_train.size();
   const tg::data::TensorDataset train_set = full_train.narrow(0, n_train);
 
   auto model = make_model(config.model);
   tg::optim::Adam optimizer(model->parameters(), {.lr = config.lr});
-  if (config.save_every < 0) throw tg::ValueError(fmt::format("--save-every must be >= 0, got {}", config.save_every));
   Checkpoint state = epoch_end(config.model, 0, {}, world);
   if (!config.resume.empty()) {
     // Every rank reads it: the optimizer's state must match everywhere.
@@ -101,13 +106,16 @@ RunResult train_distributed(const Config& config) {
                resume_mid_epoch ? fmt::format(" and {} steps of epoch {}",
                                               state.epoch_batches / std::max(state.world_size, 1), state.epoch + 1)
                                 : "");
+  if (!config.resume.empty()) resume_learning_rate(config, optimizer, root);
   const tg::data::TensorDataset test_set(data.test_images, data.test_labels, kToUnitFloat);
 
   RunResult result;
   result.metrics = state.metrics;
   result.checkpoint_path = (std::filesystem::path(config.out_dir) / "checkpoint.safetensors").string();
   const std::size_t steps = (sampler.size() + local_batch - 1) / local_batch;
-  for (int epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
+  // Counted by the epochs done: no bound makes the counter overflow (train.cpp).
+  for (int done_epochs = state.epoch; done_epochs < config.epochs; ++done_epochs) {
+    const int epoch = done_epochs + 1;
     const auto start = std::chrono::steady_clock::now();
     // Resuming mid-epoch: the restored sampler starts at its position, and
     // rank 0 carries the steps already done (summed over all ranks).

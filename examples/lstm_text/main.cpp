@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -146,8 +147,33 @@ int run(const Config& config) {
   const std::vector<std::int64_t> train(encoded.begin(), encoded.begin() + static_cast<std::ptrdiff_t>(split));
   const std::vector<std::int64_t> val(encoded.begin() + static_cast<std::ptrdiff_t>(split), encoded.end());
   const std::int64_t T = config.seq_len;
-  if (static_cast<std::int64_t>(val.size()) <= T + 1)
+  // A window is T + 1 characters (the inputs and the next-character
+  // targets); written without T + 1, which overflows for the largest --seq-len.
+  if (static_cast<std::int64_t>(val.size()) - 1 <= T)
     throw tg::ValueError(fmt::format("the text ({} characters) is too short for --seq-len {}", text.size(), T));
+  // Windows start at 0 .. *_room - 1 (training, drawn at random) and 0 ..
+  // val_room (validation, evenly spaced).
+  const auto train_room = static_cast<std::int64_t>(train.size()) - T - 1;
+  const auto val_room = static_cast<std::int64_t>(val.size()) - T - 1;
+  // Checked before anything is sized by them: a batch of more windows than
+  // the training text has only repeats them, and --batch 100000000000 grew a
+  // vector until std::bad_alloc, a message that named nothing.
+  if (config.batch > train_room)
+    throw tg::ValueError(fmt::format(
+        "--batch {} is more than the {} windows of --seq-len {} + 1 characters in the training text ({} characters); "
+        "use a smaller --batch or --seq-len, or more text",
+        config.batch, std::max<std::int64_t>(train_room, 0), T, train.size()));
+  // The validation windows are spread evenly over the held-out text: more of
+  // them than it has are the same windows again (and a count past memory was
+  // a std::bad_alloc, one that overflowed a crash).
+  const std::int64_t val_count =
+      examples::checked_product("--val-batches", config.val_batches, "--batch", config.batch);
+  if (val_count > val_room + 1)
+    throw tg::ValueError(
+        fmt::format("--val-batches {} times --batch {} is {} validation windows, more than the {} windows of "
+                    "--seq-len {} + 1 characters in the validation text ({} characters); use fewer --val-batches, "
+                    "a smaller --batch or more text",
+                    config.val_batches, config.batch, val_count, val_room + 1, T, val.size()));
   const auto vocab = static_cast<std::int64_t>(vocab_chars.size());
   fmt::print("text: {} characters, vocabulary {}, train {} / validation {}\n", text.size(), vocab, train.size(),
              val.size());
@@ -159,11 +185,12 @@ int run(const Config& config) {
   tg::optim::Adam optimizer(model.parameters(), {.lr = config.lr});
   tg::Generator batches(static_cast<std::uint64_t>(config.seed) + 1);
 
-  // Fixed validation windows, spread over the held-out text.
+  // Fixed validation windows, spread over the held-out text (val_count of
+  // them, at most val_room + 1, so the vector is bounded by the text).
   std::vector<std::int64_t> val_starts;
-  const auto val_room = static_cast<std::int64_t>(val.size()) - T - 1;
-  for (long i = 0; i < config.val_batches * config.batch; ++i)
-    val_starts.push_back(val_room * i / std::max<long>(1, config.val_batches * config.batch));
+  val_starts.reserve(static_cast<std::size_t>(val_count));
+  for (std::int64_t i = 0; i < val_count; ++i)
+    val_starts.push_back(static_cast<std::int64_t>(static_cast<__int128>(val_room) * i / val_count));
   auto validate = [&] {
     tg::NoGradGuard no_grad;
     double total = 0;
@@ -176,7 +203,6 @@ int run(const Config& config) {
   };
 
   double train_loss = 0;
-  const auto train_room = static_cast<std::int64_t>(train.size()) - T - 1;
   for (long step = 1; step <= config.steps; ++step) {
     const tg::Tensor picks = tg::randint(0, train_room, {config.batch}, {.dtype = tg::kInt64}, &batches);
     auto [x, y] = windows(train, picks.to_vector<std::int64_t>(), T);
@@ -195,7 +221,8 @@ int run(const Config& config) {
   if (config.sample > 0) {
     // Sampling, one character at a time, carrying the LSTM state.
     tg::NoGradGuard no_grad;
-    std::string out = "\n";
+    // Printed as it is generated: a long --sample needs no memory for it.
+    fmt::print("sample:\n");
     std::optional<tg::nn::LSTMState> state;
     tg::Tensor token = tg::tensor(std::vector<std::int64_t>{index[static_cast<unsigned char>('\n')]}, {1, 1});
     for (long i = 0; i < config.sample; ++i) {
@@ -212,10 +239,10 @@ int run(const Config& config) {
           break;
         }
       }
-      out += vocab_chars[static_cast<std::size_t>(pick)];
+      std::fputc(vocab_chars[static_cast<std::size_t>(pick)], stdout);
       token = tg::tensor(std::vector<std::int64_t>{pick}, {1, 1});
     }
-    fmt::print("sample:{}\n", out);
+    fmt::print("\n");
   }
   return 0;
 }
@@ -244,10 +271,10 @@ int main(int argc, char** argv) {
       else if (flag == "--sample") config.sample = parse_int(flag, value, 0);
       else if (flag == "--text") config.text = value;
       else if (flag == "--lr") {
-        char* end = nullptr;
-        config.lr = std::strtod(value.c_str(), &end);
-        if (value.empty() || *end || !(config.lr > 0))
-          throw tg::ValueError(fmt::format("--lr expects a positive number, got '{}'", value));
+        // parse_double refuses inf, nan and 1e400 (strtod's HUGE_VAL), which
+        // Adam would take and turn into NaN weights.
+        config.lr = examples::parse_double(flag, value);
+        if (!(config.lr > 0)) throw tg::ValueError(fmt::format("--lr must be positive, got '{}'", value));
       } else {
         throw tg::ValueError(fmt::format("unknown option '{}'\n{}", flag, kUsage));
       }

@@ -137,4 +137,49 @@ TEST_CASE("examples/char_gpt: trains a few steps, resumes, and samples from its 
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("examples/char_gpt: resuming with a larger --steps keeps the saved warm-up; oversized counts are refused") {
+  const auto dir = make_corpus();
+  const std::string checkpoint = (dir / "out" / "char_gpt.safetensors").string();
+  // No --warmup: the default 100 is clamped to --steps - 1. The resumed run
+  // clamped it again to its own --steps - 1, another milestone, and the saved
+  // schedule was refused ("SequentialLR::load_state_dict: the state's
+  // milestones differ from [7]").
+  const std::string common = "--data '" + (dir / "data").string() + "' --out '" + (dir / "out").string() +
+                             "' --d-model 16 --layers 1 --heads 2 --block 16 --batch-size 4 --eval-batches 2 "
+                             "--threads 1 --no-progress --eval-interval 4";
+  const Run first = run_char_gpt(common + " --steps 4");
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  CHECK(contains(first.output, "schedule: linear warm-up over 3 steps, then cosine decay to lr / 10 at step 4"));
+  const Run longer = run_char_gpt(common + " --steps 8 --resume '" + checkpoint + "'");
+  INFO(longer.output);
+  CHECK(longer.exit_code == 0);
+  CHECK(contains(longer.output, "schedule: linear warm-up over 3 steps, then cosine decay to lr / 10 at step 8"));
+  CHECK(contains(longer.output, "step     8: train loss"));
+
+  // Each refused with exit code 1 and the message given.
+  const auto refused = [](const std::string& arguments, const std::string& message) {
+    const Run run = run_char_gpt(arguments);
+    INFO(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(contains(run.output, message));
+  };
+  // Another warm-up than the checkpoint's: said, not silently replaced.
+  refused(common + " --steps 12 --warmup 5 --resume '" + checkpoint + "'",
+          "--warmup 5: '" + checkpoint + "' was trained with a warm-up of 3 steps");
+  // These grew a vector one element at a time until std::bad_alloc (or
+  // overflowed int64 first), a message naming nothing.
+  refused(common + " --steps 1 --eval-batches 100000000000", "validation windows, more than the");
+  refused(common + " --steps 1 --eval-batches 100000000000", "use fewer --eval-batches");
+  refused(common + " --steps 1 --batch-size 100000000000", "--batch-size 100000000000 is more than the");
+  refused(common + " --steps 1 --eval-batches 3000000000000000000",
+          "--eval-batches 3000000000000000000 times --batch-size 4 is too large a count");
+  // The library's bound (tg::set_num_threads refuses more than 1024).
+  refused("--threads 2000", "--threads must be at most 1024, got 2000");
+  refused("--warmup -1", "--warmup must be at least 0");
+  // The fortunes are installed by --text (--dataset is Fashion-MNIST).
+  refused("--data '" + (dir / "nowhere").string() + "' --steps 1", "scripts/setup.sh --text");
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace test_char_gpt_test

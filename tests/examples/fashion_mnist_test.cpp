@@ -109,6 +109,28 @@ std::string untrained_checkpoint(const std::string& name) {
   return path;
 }
 
+// A folder holding the four IDX files of a tiny Fashion-MNIST: `n_train`
+// and `n_test` images of plain grey, labels cycling through the classes.
+std::string tiny_fashion_mnist(const std::string& name, std::uint32_t n_train, std::uint32_t n_test) {
+  const std::string dir = scratch() / name;
+  fs::create_directories(dir);
+  const auto big_endian = [](std::uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
+  };
+  const auto write_set = [&](const std::string& prefix, std::uint32_t n) {
+    std::string images = big_endian(0x803) + big_endian(n) + big_endian(28) + big_endian(28);
+    images += std::string(static_cast<std::size_t>(n) * 784, '\x40');
+    std::string labels = big_endian(0x801) + big_endian(n);
+    for (std::uint32_t i = 0; i < n; ++i) labels += static_cast<char>(i % 10);
+    write_file(dir + "/" + prefix + "-images-idx3-ubyte", images);
+    write_file(dir + "/" + prefix + "-labels-idx1-ubyte", labels);
+  };
+  write_set("train", n_train);
+  write_set("t10k", n_test);
+  return dir;
+}
+
 }  // namespace
 
 TEST_CASE("fashion_mnist: one epoch on 5,000 images clears the accuracy floor") {
@@ -317,6 +339,142 @@ TEST_CASE("fashion_mnist: 2 epochs straight equal 1 epoch + resume for 1, bit fo
   other.model = "cnn";
   other.out_dir = scratch() / "other_kind";
   CHECK_THROWS_WITH_AS(fashion::train(other), doctest::Contains("holds a mlp model, not cnn"), tg::ValueError);
+}
+
+TEST_CASE("fashion_mnist: a checkpoint past the last epoch, or with a bad rng state, is a FormatError naming it") {
+  auto model = fashion::make_model("mlp");
+  tg::optim::Adam optimizer(model->parameters());
+  // Epoch 2147483647 made the epoch loop's counter overflow: a run that never ended.
+  const std::string huge = scratch() / "epoch_huge.safetensors";
+  fashion::save_checkpoint(huge, *model, optimizer, fashion::epoch_end("mlp", 2147483647, {}));
+  CHECK_THROWS_WITH_AS(fashion::load_checkpoint(huge, *model, &optimizer),
+                       doctest::Contains("epoch_huge.safetensors': epoch 2147483647 is past the 1000000 epochs"),
+                       tg::FormatError);
+  const std::string last = scratch() / "epoch_last.safetensors";
+  fashion::save_checkpoint(last, *model, optimizer, fashion::epoch_end("mlp", fashion::kMaxEpochs, {}));
+  CHECK(fashion::load_checkpoint(last, *model, &optimizer).epoch == fashion::kMaxEpochs);
+
+  // A generator state that is not numbers was skipped without a word (the
+  // run went on with another random stream); one of the wrong length was a
+  // FormatError only after the model and optimizer had been loaded.
+  const auto good = tg::load_file(last);
+  for (const std::string rng : {"abc", "1 2 abc", "", "1 2 3"}) {
+    INFO("rng '" << rng << "'");
+    auto metadata = good.metadata;
+    metadata["rng"] = rng;
+    const std::string path = scratch() / "bad_rng.safetensors";
+    tg::save(path, good.tensors, metadata);
+    CHECK_THROWS_WITH_AS(fashion::load_checkpoint(path, *model, &optimizer),
+                         doctest::Contains("bad_rng.safetensors': bad rng state"), tg::FormatError);
+  }
+}
+
+TEST_CASE("fashion_mnist: the metrics CSV and the curves SVG are written whole or not at all, failures named") {
+  const std::vector<fashion::EpochMetrics> metrics{{1, 0.9, 0.8, 0.7, 1.5}, {2, 0.6, 0.5, 0.8, 1.5}};
+  // /dev/full takes no byte: the stream was checked before its flush, and
+  // the write reported success.
+  CHECK_THROWS_WITH_AS(fashion::write_metrics_csv("/dev/full", metrics), doctest::Contains("'/dev/full'"), tg::Error);
+  CHECK_THROWS_WITH_AS(fashion::write_curves_svg("/dev/full", metrics), doctest::Contains("'/dev/full'"), tg::Error);
+  const std::string missing = scratch() / "no_such_folder/metrics.csv";
+  CHECK_THROWS_WITH_AS(fashion::write_metrics_csv(missing, metrics),
+                       doctest::Contains(("cannot write the metrics to '" + missing + "'").c_str()), tg::Error);
+  // A successful write replaces the file, and leaves no temporary file beside it.
+  const std::string folder = scratch() / "reports";
+  fs::create_directories(folder);
+  write_file(folder + "/metrics.csv", "an older, longer file that must not survive in part\n");
+  fashion::write_metrics_csv(folder + "/metrics.csv", metrics);
+  fashion::write_curves_svg(folder + "/curves.svg", metrics);
+  CHECK(read_file(folder + "/metrics.csv") ==
+        "epoch,train_loss,test_loss,test_accuracy,seconds\n1,0.900000,0.800000,0.700000,1.500\n"
+        "2,0.600000,0.500000,0.800000,1.500\n");
+  CHECK(read_file(folder + "/curves.svg").rfind("<svg", 0) == 0);
+  int entries = 0;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    INFO(entry.path().string());
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
+    ++entries;
+  }
+  CHECK(entries == 2);
+}
+
+TEST_CASE("fashion_mnist: options a run would ignore, and bad output paths, are refused before any data is read") {
+  // --save-every without --distributed was silently ignored.
+  CHECK_THROWS_WITH_AS(fashion::check_config({.save_every = 5}),
+                       doctest::Contains("--save-every works with --distributed only"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(fashion::check_config({.epochs = fashion::kMaxEpochs + 1}),
+                       doctest::Contains("--epochs must be at most 1000000"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(fashion::check_config({.model = "foo"}), doctest::Contains("unknown model 'foo'"),
+                       tg::ValueError);
+  // --profile and --graph files used to fail only when written, after
+  // training; the data folder does not exist, so these come before the data.
+  const std::string nowhere = scratch() / "no_such_folder";
+  CHECK_THROWS_WITH_AS(fashion::train({.out_dir = scratch() / "profile_out",
+                                       .data_dir = nowhere,
+                                       .progress = false,
+                                       .profile = nowhere + "/trace.json"}),
+                       doctest::Contains(("--profile: cannot write '" + nowhere + "/trace.json': no folder").c_str()),
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(
+      fashion::train(
+          {.out_dir = scratch() / "graph_out", .data_dir = nowhere, .progress = false, .graph = scratch() / ""}),
+      doctest::Contains("--graph: '"), tg::ValueError);
+}
+
+TEST_CASE("fashion_mnist: an empty training or test set is an error naming the file") {
+  // Trained on nothing or measured on nothing ("test accuracy 0.00%"), the run exited 0.
+  const std::string no_train = tiny_fashion_mnist("no_train", 0, 10);
+  CHECK_THROWS_WITH_AS(
+      fashion::train({.epochs = 1, .out_dir = scratch() / "no_train_out", .data_dir = no_train, .progress = false}),
+      doctest::Contains((no_train + "/train-images-idx3-ubyte' holds no images").c_str()), tg::ValueError);
+  const std::string no_test = tiny_fashion_mnist("no_test", 64, 0);
+  CHECK_THROWS_WITH_AS(
+      fashion::train({.epochs = 1, .out_dir = scratch() / "no_test_out", .data_dir = no_test, .progress = false}),
+      doctest::Contains((no_test + "/t10k-images-idx3-ubyte' holds no images").c_str()), tg::ValueError);
+  CHECK_THROWS_WITH_AS(fashion::evaluate_checkpoint(untrained_checkpoint("for_empty_test.safetensors"), no_test),
+                       doctest::Contains((no_test + "/t10k-images-idx3-ubyte' holds no images").c_str()),
+                       tg::ValueError);
+}
+
+TEST_CASE("fashion_mnist: --evaluate names the checkpoint whose model kind is unknown") {
+  auto model = fashion::make_model("mlp");
+  tg::optim::Adam optimizer(model->parameters());
+  const std::string path = scratch() / "kind_foo.safetensors";
+  fashion::save_checkpoint(path, *model, optimizer, fashion::epoch_end("foo", 1, {}));
+  CHECK_THROWS_WITH_AS(fashion::evaluate_checkpoint(path, scratch() / "no_data"),
+                       doctest::Contains("kind_foo.safetensors': unknown model kind 'foo'"), tg::FormatError);
+}
+
+TEST_CASE("fashion_mnist: on resume an explicit lr replaces the checkpoint's; without one the checkpoint's stays") {
+  // It used to be ignored while the banner printed it: the saved optimizer's lr won.
+  const std::string data = tiny_fashion_mnist("lr_data", 64, 10);
+  const auto saved_lr = [](const std::string& checkpoint) {
+    const std::string groups = tg::load_file(checkpoint).metadata.at("optimizer.param_groups");
+    const auto at = groups.find("\"lr\":");
+    REQUIRE(at != std::string::npos);
+    return std::stod(groups.substr(at + 5));
+  };
+  fashion::Config first{
+      .epochs = 1, .lr = 0.01, .out_dir = scratch() / "lr_first", .data_dir = data, .progress = false};
+  const auto a = fashion::train(first);
+  CHECK(saved_lr(a.checkpoint_path) == 0.01);
+
+  fashion::Config given = first;
+  given.epochs = 2;
+  given.lr = 0.25;
+  given.lr_given = true;
+  given.resume = a.checkpoint_path;
+  given.out_dir = scratch() / "lr_given";
+  const auto b = fashion::train(given);
+  CHECK(saved_lr(b.checkpoint_path) == 0.25);
+
+  fashion::Config kept = given;
+  kept.epochs = 3;
+  kept.lr = 0.5;  // not given on the command line: the default
+  kept.lr_given = false;
+  kept.resume = b.checkpoint_path;
+  kept.out_dir = scratch() / "lr_kept";
+  const auto c = fashion::train(kept);
+  CHECK(saved_lr(c.checkpoint_path) == 0.25);
 }
 
 }  // namespace test_fashion_mnist_test

@@ -74,4 +74,34 @@ TEST_CASE("examples/lstm_text: the fortunes text when installed; clear errors fo
   CHECK(contains(unknown.output, "unknown option '--colour'"));
 }
 
+TEST_CASE(
+    "examples/lstm_text: counts past the text or past 64 bits, and a non-finite --lr, are refused naming the flags") {
+  const auto path = std::filesystem::temp_directory_path() / "tapegrad_lstm_text_counts_test.txt";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 40; ++i) out << "The quick brown fox jumps over the lazy dog " << i << ".\n%\n";
+  }
+  const std::string text = " --steps 1 --sample 0 --text '" + path.string() + "'";
+  // Each refused with exit code 1 and the message given.
+  const auto refused = [&](const std::string& arguments, const std::string& message) {
+    const Run run = run_lstm_text(arguments + text);
+    INFO(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(contains(run.output, message));
+  };
+  // --val-batches times --batch overflowed (undefined behaviour): the
+  // validation windows' vector stayed empty and was read past its end, a crash.
+  refused("--val-batches 300000000000000000", "--val-batches 300000000000000000 times --batch 32 is too large a count");
+  // Both grew a vector until std::bad_alloc, a message naming nothing.
+  refused("--batch 100000000000", "--batch 100000000000 is more than the");
+  refused("--val-batches 100000000000", "validation windows, more than the");
+  refused("--val-batches 100000000000", "use fewer --val-batches");
+  // strtod's inf and HUGE_VAL were taken as learning rates.
+  refused("--lr inf", "--lr must be a finite number, got 'inf'");
+  refused("--lr 1e400", "--lr must be a finite number, got '1e400'");
+  refused("--lr 0", "--lr must be positive");
+  refused("--seq-len 9223372036854775807", "too short for --seq-len 9223372036854775807");
+  std::filesystem::remove(path);
+}
+
 }  // namespace test_lstm_text_test

@@ -91,6 +91,20 @@ TEST_CASE("examples/fashion_mnist: --help, and a clear error for a bad option") 
   // past int are refused, not wrapped.
   refused("--colour", "unknown option '--colour'");
   refused("--threads 4294967297", "--threads must be at most");
+  // The parser's bound is the library's (tg::set_num_threads refuses more
+  // than 1024). A folder with no data after each: a program that took the
+  // option anyway fails at once instead of training.
+  const std::string no_data = " --no-progress --data '/nonexistent/tapegrad/fashion'";
+  refused("--threads 2000" + no_data, "--threads must be at most 1024, got 2000");
+  // A million epochs bounds the epoch counter far from int's limit.
+  refused("--epochs 2000000" + no_data, "--epochs must be at most 1000000, got 2000000");
+  // Only a --distributed run saves within an epoch: it used to be ignored.
+  const auto out = std::filesystem::temp_directory_path() / fmt::format("tapegrad_fashion_save_every_{}", ::getpid());
+  refused("--save-every 5 --out '" + out.string() + "'" + no_data, "--save-every works with --distributed only");
+  CHECK_FALSE(std::filesystem::exists(out));  // refused before --out is made
+  std::filesystem::remove_all(out);
+  // --help says what --lr does on a resume.
+  CHECK(contains(help.output, "with --resume the checkpoint's learning rate is kept"));
 }
 
 TEST_CASE("examples/fashion_mnist: --epochs 0 without --resume is refused and leaves the checkpoint alone") {
