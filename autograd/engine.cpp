@@ -277,7 +277,10 @@ class GraphTask {
         if (node->is_accumulator()) run_leaf_hooks(static_cast<AccumulateGrad&>(*node), grads[0]);
         else run_output_hooks(*node, grads);
       }
-      capture(*node, grads);
+      // Only tg::grad returns what reaches its targets; backward(inputs)
+      // accumulates it, and a captured handle would make the leaf's
+      // gradient look shared (accumulate_leaf would copy it).
+      if (!accumulate_) capture(*node, grads);
 #ifndef TAPEGRAD_PROFILER_OFF
       profiler::RecordScope profile_scope(backward_event_name(*node), profiler::EventKind::kBackward,
                                           std::span<const Tensor>(grads.data(), grads.size()));

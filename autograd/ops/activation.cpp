@@ -30,33 +30,44 @@ using autograd::SavedTensor;
 
 namespace {
 
-// dx = dy [y > 0]: linear in dy, and its derivative in y is 0 almost everywhere.
+// The backwards of the piecewise-linear activations below are linear in dy,
+// with a derivative in x (or y) of 0 almost everywhere. They still record x
+// as an input, with that zero as its gradient, as PyTorch's
+// threshold_backward does: a Hessian of a ReLU network then requires grad
+// under create_graph (and differentiates again to zeros), where recording
+// dy alone gave a result that did not, and strict functional calls refused.
 Tensor relu_grad(const Tensor& dy, const Tensor& y) {
   Tensor dx = kernel::relu_backward(dy, y);
-  if (autograd::needs_grad(dy))
-    autograd::record("relu_backward", {&dy}, {&dx}, [sy = SavedTensor(y, false)](Backward& bw) {
-      // dx = dy [y > 0];  d(dy) = ddx [y > 0]
-      bw.add(0, relu_grad(bw.grad(), bw.unpack(sy)));
+  if (autograd::needs_grad(dy, y))
+    autograd::record("relu_backward", {&dy, &y}, {&dx}, [sy = SavedTensor(y, false)](Backward& bw) {
+      // dx = dy [y > 0];  d(dy) = ddx [y > 0],  d(y) = 0
+      const Tensor y = bw.unpack(sy);
+      if (bw.needs(0)) bw.add(0, relu_grad(bw.grad(), y));
+      if (bw.needs(1)) bw.add(1, zeros_like(y));
     });
   return dx;
 }
 
 Tensor leaky_relu_grad(const Tensor& dy, const Tensor& x, double slope) {
   Tensor dx = kernel::leaky_relu_backward(dy, x, slope);
-  if (autograd::needs_grad(dy))
-    autograd::record("leaky_relu_backward", {&dy}, {&dx}, [sx = SavedTensor(x, false), slope](Backward& bw) {
-      // dx = dy (x > 0 ? 1 : slope);  d(dy) = ddx (x > 0 ? 1 : slope)
-      bw.add(0, leaky_relu_grad(bw.grad(), bw.unpack(sx), slope));
+  if (autograd::needs_grad(dy, x))
+    autograd::record("leaky_relu_backward", {&dy, &x}, {&dx}, [sx = SavedTensor(x, false), slope](Backward& bw) {
+      // dx = dy (x > 0 ? 1 : slope);  d(dy) = ddx (x > 0 ? 1 : slope),  d(x) = 0
+      const Tensor x = bw.unpack(sx);
+      if (bw.needs(0)) bw.add(0, leaky_relu_grad(bw.grad(), x, slope));
+      if (bw.needs(1)) bw.add(1, zeros_like(x));
     });
   return dx;
 }
 
 Tensor clamp_grad(const Tensor& dy, const Tensor& x, std::optional<double> min, std::optional<double> max) {
   Tensor dx = kernel::clamp_backward(dy, x, min, max);
-  if (autograd::needs_grad(dy))
-    autograd::record("clamp_backward", {&dy}, {&dx}, [sx = SavedTensor(x, false), min, max](Backward& bw) {
-      // dx = dy [min <= x <= max];  d(dy) = ddx [min <= x <= max]
-      bw.add(0, clamp_grad(bw.grad(), bw.unpack(sx), min, max));
+  if (autograd::needs_grad(dy, x))
+    autograd::record("clamp_backward", {&dy, &x}, {&dx}, [sx = SavedTensor(x, false), min, max](Backward& bw) {
+      // dx = dy [min <= x <= max];  d(dy) = ddx [min <= x <= max],  d(x) = 0
+      const Tensor x = bw.unpack(sx);
+      if (bw.needs(0)) bw.add(0, clamp_grad(bw.grad(), x, min, max));
+      if (bw.needs(1)) bw.add(1, zeros_like(x));
     });
   return dx;
 }

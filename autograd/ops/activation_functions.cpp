@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/function.h>
+#include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/core/dtype_check.h>
 #include <tapegrad/core/error.h>
@@ -28,6 +29,18 @@ namespace {
 constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
 constexpr double kSeluScale = 1.0507009873554804934193349852946;
 
+// f(dy, x) for a backward, computed in float32 for float16 and bfloat16 and
+// rounded once into dy's dtype, as PyTorch's opmath kernels and as the
+// forwards (core's param_t): in the 16-bit dtype, softplus's beta x and
+// sigmoid and elu's scale were each rounded to 8 bits (bfloat16 softplus(0.5,
+// beta 0.3) with dy 100 gave 54, PyTorch 53.75). The conversions are
+// recorded, so higher derivatives pass through them.
+template <class F>
+Tensor opmath_backward(const Tensor& dy, const Tensor& x, F f) {
+  if (!is_reduced_float(dy.dtype())) return f(dy, x);
+  return f(dy.to(kFloat32), x.to(kFloat32)).to(dy.dtype());
+}
+
 Tensor elu_op(const char* name, const Tensor& x, double alpha, double scale, double input_scale) {
   Tensor y = kernel::elu(x, alpha, scale, input_scale, name);
   if (autograd::needs_grad(x))
@@ -36,12 +49,34 @@ Tensor elu_op(const char* name, const Tensor& x, double alpha, double scale, dou
       // The exp reads min(x, 0): where() gives the branch it does not pick a
       // zero gradient, and at second order a zero times an exp that
       // overflowed (x past 88 in float32, 8.9 for celu's alpha 0.1) is NaN.
-      const Tensor x = bw.unpack(sx);
-      const Tensor& dy = bw.grad();
-      bw.add(0, where(kernel::gt(x, 0.0), mul(dy, scale),
-                      mul(dy, mul(exp(mul(clamp(x, std::nullopt, 0.0), input_scale)), alpha * scale * input_scale))));
+      bw.add(0, opmath_backward(bw.grad(), bw.unpack(sx), [&](const Tensor& dy, const Tensor& x) {
+               return where(
+                   kernel::gt(x, 0.0), mul(dy, scale),
+                   mul(dy, mul(exp(mul(clamp(x, std::nullopt, 0.0), input_scale)), alpha * scale * input_scale)));
+             }));
     });
   return y;
+}
+
+// dx = dy / divisor where lo < x < hi, else 0: linear in dy, of derivative
+// 0 in x almost everywhere. x is still recorded as an input, with that 0 as
+// its gradient, as PyTorch's hardtanh_backward and hardsigmoid_backward
+// record self (and relu_grad in activation.cpp): a Hessian through them then
+// requires grad under create_graph, and differentiates again to zeros.
+Tensor band_grad(const char* name, const Tensor& dy, const Tensor& x, double lo, double hi, double divisor) {
+  const Tensor inside = kernel::logical_and(kernel::gt(x, lo), kernel::lt(x, hi));
+  Tensor dx;
+  {
+    NoGradGuard one_node;  // recorded below
+    dx = where(inside, divisor == 1 ? dy : div(dy, divisor), 0.0);
+  }
+  if (autograd::needs_grad(dy, x))
+    autograd::record(name, {&dy, &x}, {&dx}, [name, sx = SavedTensor(x, false), lo, hi, divisor](Backward& bw) {
+      const Tensor x = bw.unpack(sx);
+      if (bw.needs(0)) bw.add(0, band_grad(name, bw.grad(), x, lo, hi, divisor));
+      if (bw.needs(1)) bw.add(1, zeros_like(x));
+    });
+  return dx;
 }
 
 }  // namespace
@@ -52,8 +87,10 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (autograd::needs_grad(x))
     autograd::record("softplus", {&x}, {&y}, [sx = SavedTensor(x, false), beta, threshold](Backward& bw) {
       // dx = dy sigmoid(beta x), or dy where beta x > threshold (the linear part)
-      const Tensor bx = mul(bw.unpack(sx), beta);
-      bw.add(0, where(kernel::gt(bx, threshold), bw.grad(), mul(bw.grad(), sigmoid(bx))));
+      bw.add(0, opmath_backward(bw.grad(), bw.unpack(sx), [&](const Tensor& dy, const Tensor& x) {
+               const Tensor bx = mul(x, beta);
+               return where(kernel::gt(bx, threshold), dy, mul(dy, sigmoid(bx)));
+             }));
     });
   return y;
 }
@@ -105,8 +142,7 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
   if (autograd::needs_grad(x))
     autograd::record("hardtanh", {&x}, {&y}, [sx = SavedTensor(x, false), min_val, max_val](Backward& bw) {
       // dx = dy where min < x < max, else 0
-      const Tensor x = bw.unpack(sx);
-      bw.add(0, where(kernel::logical_and(kernel::gt(x, min_val), kernel::lt(x, max_val)), bw.grad(), 0.0));
+      bw.add(0, band_grad("hardtanh_backward", bw.grad(), bw.unpack(sx), min_val, max_val, 1));
     });
   return y;
 }
@@ -140,8 +176,7 @@ Tensor hardsigmoid(const Tensor& x) {
   if (autograd::needs_grad(x))
     autograd::record("hardsigmoid", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
       // dx = dy / 6 for -3 < x < 3, else 0
-      const Tensor x = bw.unpack(sx);
-      bw.add(0, where(kernel::logical_and(kernel::gt(x, -3.0), kernel::lt(x, 3.0)), div(bw.grad(), 6.0), 0.0));
+      bw.add(0, band_grad("hardsigmoid_backward", bw.grad(), bw.unpack(sx), -3.0, 3.0, 6));
     });
   return y;
 }

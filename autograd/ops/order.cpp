@@ -16,6 +16,7 @@
 #include <tapegrad/core/kernels/copy.h>
 #include <tapegrad/core/kernels/elementwise.h>
 #include <tapegrad/core/kernels/index.h>
+#include <tapegrad/core/kernels/math.h>
 #include <tapegrad/core/kernels/reduce.h>
 #include <tapegrad/core/kernels/shape.h>
 #include <tapegrad/core/kernels/sort.h>
@@ -215,29 +216,36 @@ Tensor logcumsumexp_backward(const Tensor& dy_given, const Tensor& x, const Tens
     const Tensor terms = tg::where(mask, tg::sub(tg::log(tg::where(mask, magnitude, 1.0)), y), -inf);
     return tg::exp(tg::add(x, reverse_lcse(terms)));
   };
-  const bool recorded = is_grad_enabled() && dy_given.numel() > 0;
-  const Tensor dy = recorded ? dy_given.detach() : dy_given;
-  Tensor dx = tg::sub(part(dy > 0.0, dy), part(dy < 0.0, tg::neg(dy)));
-  if (!recorded) return dx;
+  const auto formula = [&](const Tensor& dy) { return tg::sub(part(dy > 0.0, dy), part(dy < 0.0, tg::neg(dy))); };
+  // Not recorded, or nothing to differentiate in dy (a gradient penalty's
+  // constant seed): the formula alone.
+  if (!is_grad_enabled() || !autograd::requires_grad_of(dy_given) || dy_given.numel() == 0) return formula(dy_given);
+  const Tensor dy = dy_given.detach();
   Tensor shift;
   {
     NoGradGuard constant;
     shift = tg::add(tg::mul(tg::amax(tg::abs(dy)), 2.0), 1.0);
   }
+  // Where y is -inf (x's leading -inf: a masked or padded input, or the
+  // masked terms above when this runs as their backward), so is every x_k
+  // the term reaches, whose dx_k is 0: the term is a constant -inf there,
+  // as in part(), instead of log(z + s) + inf.
+  const Tensor y_neginf = kernel::isneginf(y);
   const auto shifted = [&](const Tensor& z) {
-    return tg::exp(tg::add(x, reverse_lcse(tg::sub(tg::log(tg::add(z, shift)), y))));
+    return tg::exp(tg::add(x, reverse_lcse(tg::where(y_neginf, -inf, tg::sub(tg::log(tg::add(z, shift)), y)))));
   };
   const Tensor live = shifted(dy_given);
-  // A non-finite T (an overflow, or x's own -inf: the masked terms above
-  // are -inf when this runs as their backward) would make the 0 a NaN, and
-  // masking it would not help, as its derivatives would be NaN times 0.
-  // The formula above is kept alone there.
+  // A non-finite T (an overflow) would make the 0 a NaN, and masking it would
+  // not help, as its derivatives would be NaN times 0. The formula on dy
+  // itself is kept there, as before: it lacks the derivative in dy only
+  // where dy is 0.
   bool finite = false;
   {
     NoGradGuard check;
     finite = tg::isfinite(live).all().item<bool>();
   }
-  return finite ? tg::add(dx, tg::sub(live, shifted(dy))) : dx;
+  if (!finite) return formula(dy_given);
+  return tg::add(formula(dy), tg::sub(live, shifted(dy)));
 }
 
 }  // namespace

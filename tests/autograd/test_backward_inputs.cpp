@@ -9,6 +9,7 @@
 #include <tapegrad/autograd/grad_mode.h>
 #include <tapegrad/autograd/ops.h>
 #include <tapegrad/autograd/tensor.h>
+#include <tapegrad/core/memory.h>
 
 #include "support/close.h"
 
@@ -80,6 +81,23 @@ TEST_CASE("backward(inputs) runs only the part of the graph that leads to an inp
   CHECK(z_hook == 0);  // z's node leads only to x, which is not an input
   CHECK(x_hook == 0);
   CHECK_FALSE(x.grad().defined());
+}
+
+// The engine captured each input's gradient for tg::grad's use, and that
+// second handle made accumulate_leaf copy it instead of adopting it.
+TEST_CASE("backward(inputs) adopts a fresh gradient as .grad without a copy, as backward() does") {
+  Tensor w = tg::ones({1000}, kF64Grad);
+  const auto allocations = [&](bool with_inputs) {
+    w.mutable_grad().reset();
+    const Tensor loss = (w * 3.0).sum();
+    const auto before = tg::memory_stats().num_allocations;
+    if (with_inputs) loss.backward({}, false, false, {w});
+    else loss.backward();
+    return tg::memory_stats().num_allocations - before;
+  };
+  const auto plain = allocations(false);
+  CHECK(allocations(true) == plain);
+  check_close(w.grad(), std::vector<double>(1000, 3.0));
 }
 
 TEST_CASE("backward(inputs): an unused input keeps its .grad, as PyTorch (no error)") {

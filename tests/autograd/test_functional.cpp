@@ -1,6 +1,8 @@
 // tg::autograd::jacobian, hessian, vjp, jvp, hvp and vhp against hand-derived values.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include <tapegrad/autograd/engine.h>
@@ -371,12 +373,63 @@ TEST_CASE("jvp and hvp through logcumsumexp, whose backward sees gradients of ex
   const Tensor at = tg::tensor({0.5, 0.0, -0.3, 1.2}, {4}, f64);
   const Tensor hess = ag::hessian([](const Tensor& t) { return (tg::logcumsumexp(t, 0) * t).sum(); }, at);
   check_close(hess, hess.t(), 1e-12);
+  // A masked (-inf) first element, where the zero-valued term is not finite
+  // and the formula is kept alone: its derivatives in dy must stay (a first
+  // version detached dy there too). Central differences of the gradient.
+  const Tensor masked = tg::tensor({-std::numeric_limits<double>::infinity(), 0.0, -0.3, 1.2}, {4}, f64);
+  const auto tail = [](const Tensor& t) {
+    const Tensor rest = t.narrow(0, 1, 3);
+    return (tg::logcumsumexp(t, 0).narrow(0, 1, 3) * rest).sum();
+  };
+  const Tensor hm = ag::hessian(tail, masked);
+  const auto tail_grad = [&](const Tensor& p) {
+    Tensor leaf = p.detach().set_requires_grad();
+    return tg::grad(tail(leaf), leaf)[0].detach().narrow(0, 1, 3);
+  };
+  for (std::int64_t j = 1; j < 4; ++j) {
+    CAPTURE(j);
+    const Tensor e = tg::zeros({4}, f64).index_fill(0, tg::tensor({j}), 1.0);
+    const Tensor column = (tail_grad(masked + h * e) - tail_grad(masked - h * e)) / (2 * h);
+    check_close(hm.select(1, j).narrow(0, 1, 3), column, 1e-7);
+  }
   // First-order gradients are unchanged: the same bits with and without create_graph.
   Tensor leaf = at.detach().set_requires_grad();
   const Tensor seed = tg::tensor({1.0, 0.0, -2.0, 0.0}, {4}, f64);
   const Tensor plain = tg::grad({tg::logcumsumexp(leaf, 0)}, {leaf}, {seed})[0];
   const Tensor recorded = tg::grad({tg::logcumsumexp(leaf, 0)}, {leaf}, {seed}, {.create_graph = true})[0];
   CHECK(tg::equal(plain, recorded.detach()));
+}
+
+// relu's backward (and leaky_relu's, clamp's) recorded only dy, so under
+// create_graph a Hessian of a ReLU function did not require grad: strict mode
+// refused it and differentiating it again threw. PyTorch's threshold_backward
+// records its input with a zero derivative: the Hessian requires grad, and
+// its own gradient is zeros.
+TEST_CASE("Hessians through relu, leaky_relu, hardtanh and relu6 are differentiable again, to zeros") {
+  const tg::TensorOptions f64{.dtype = tg::kFloat64};
+  const Tensor x = tg::tensor({-1.5, 0.5, 2.0, -0.25}, {4}, f64), v = tg::tensor({1.0, -2.0, 0.5, 3.0}, {4}, f64);
+  using Act = Tensor (*)(const Tensor&);
+  const std::vector<std::pair<const char*, Act>> acts = {
+      {"relu", [](const Tensor& t) { return tg::relu(t); }},
+      {"leaky_relu", [](const Tensor& t) { return tg::leaky_relu(t, 0.1); }},
+      {"hardtanh", [](const Tensor& t) { return tg::hardtanh(t, -1.0, 1.0); }},
+      {"relu6", [](const Tensor& t) { return tg::relu6(t * 4.0); }},
+      {"hardsigmoid", [](const Tensor& t) { return tg::hardsigmoid(t * 2.0); }},
+  };
+  for (const auto& [name, act] : acts) {
+    CAPTURE(name);
+    const auto f = [act](const Tensor& t) {
+      const Tensor a = act(t);
+      return (a * a).sum();
+    };
+    const Tensor hv = ag::hvp(f, x, v, {.create_graph = true, .strict = true}).second;
+    CHECK(hv.requires_grad());
+    const Tensor plain = ag::hvp(f, x, v).second;
+    check_close(hv.detach(), plain, 0);
+    Tensor leaf = x.detach().set_requires_grad();
+    const Tensor third = tg::grad(ag::hvp(f, leaf, v, {.create_graph = true}).second.sum(), leaf)[0];
+    check_close(third, {0, 0, 0, 0}, 0);
+  }
 }
 
 }  // namespace test_functional

@@ -31,6 +31,13 @@ std::vector<std::uint16_t> bits16(const Tensor& t) {
 
 using Fn = std::function<Tensor(const Tensor&)>;
 
+// The gradient of f at x for a gradient output of 0.75 (exact in every dtype).
+Tensor backward_of(const Fn& f, const Tensor& x) {
+  Tensor leaf = x.detach().set_requires_grad();
+  f(leaf).backward(tg::full_like(leaf, 0.75));
+  return leaf.grad();
+}
+
 // Each op on float16 and bfloat16 `values` gives the bits of the same op on
 // their (exact) float32 copies, rounded once into the dtype.
 void check_rounded_once(const std::vector<std::pair<std::string, Fn>>& ops, const std::vector<double>& values) {
@@ -90,6 +97,12 @@ TEST_CASE("ops with scalar parameters on float16 and bfloat16 keep the parameter
       {"selu", [](const Tensor& x) { return tg::selu(x); }},
       {"celu", [](const Tensor& x) { return tg::celu(x, 1.3); }},
       {"softplus", [](const Tensor& x) { return tg::softplus(x, 0.3, 7.1); }},
+      {"elu backward", [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::elu(t, 0.7); }, x); }},
+      {"selu backward", [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::selu(t); }, x); }},
+      {"celu backward",
+       [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::celu(t, 1.3); }, x); }},
+      {"softplus backward",
+       [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::softplus(t, 0.3, 7.1); }, x); }},
       {"leaky_relu backward",
        [](const Tensor& x) {
          Tensor leaf = x.detach().set_requires_grad();
