@@ -4,7 +4,9 @@
 // left without a value is reported as unknown unless the usage text lists it.
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -56,6 +58,19 @@ inline double parse_double(const std::string& flag, const std::string& value) {
   if (value.empty() || *end) throw tg::ValueError(fmt::format("{} expects a number, got '{}'", flag, value));
   if (!std::isfinite(v)) throw tg::ValueError(fmt::format("{} must be a finite number, got '{}'", flag, value));
   return v;
+}
+
+// Flushes stdout and throws a tg::Error naming `what` if anything written to
+// it failed: std::fputc's failures (a full disk, > /dev/full) only set the
+// stream's error flag, and a program that ignored it exited 0 having written
+// nothing.
+inline void check_stdout(const std::string& what) {
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error_number = errno;
+  if (flushed && !std::ferror(stdout)) return;
+  throw tg::Error(fmt::format("cannot write {} to stdout{}{}", what, error_number ? ": " : "",
+                              error_number ? std::strerror(error_number) : ""));
 }
 
 // The error for `flag` given last, with no value after it.

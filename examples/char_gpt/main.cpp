@@ -20,12 +20,15 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
 
 #include <tapegrad/tapegrad.h>
 
@@ -48,10 +51,12 @@ constexpr const char* kUsage = R"(usage: char_gpt [options]
   --layers N           Transformer blocks (3)
   --heads N            attention heads (4)
   --dropout X          dropout in the blocks (0.1)
-  --lr X               peak AdamW learning rate (0.002)
+  --lr X               peak AdamW learning rate (0.002); a resumed run keeps its checkpoint's (a
+                       different --lr is refused)
   --warmup N           linear warm-up steps (100; at most --steps - 1), then cosine decay to lr / 10 at
-                       step --steps; a resumed run keeps its checkpoint's warm-up and stretches the decay
-                       to its new --steps
+                       step --steps; a resumed run keeps its checkpoint's warm-up, needs a --steps past
+                       it, and stretches a decay still under way to its new --steps (a finished one
+                       stays at lr / 10)
   --eval-interval N    steps between validation losses and checkpoints (200)
   --eval-batches N     validation batches per evaluation (16)
   --threads N          threads for kernels and BLAS (2)
@@ -71,7 +76,8 @@ struct Config {
   std::int64_t steps = 2000, batch = 32, block = 64, d_model = 96, layers = 3, heads = 4;
   double dropout = 0.1, lr = 2e-3;
   std::int64_t warmup = 100, eval_interval = 200, eval_batches = 16;
-  bool warmup_given = false;  // --warmup on the command line (a resumed run keeps its own)
+  // Given on the command line (a resumed run keeps the checkpoint's and refuses others).
+  bool warmup_given = false, lr_given = false;
   int threads = 2;
   std::uint64_t seed = 0;
   std::string data_dir = "/usr/share/games/fortunes", out_dir = "runs/char_gpt", resume;
@@ -190,20 +196,17 @@ std::vector<std::int64_t> random_starts(std::size_t n_ids, std::int64_t block, s
 }
 
 // Evenly spaced windows over the whole validation text: the same every time.
-// More windows than the text has would only repeat them, so that is refused
-// naming the flags, before any vector is sized by the count (--eval-batches
-// 100000000000 grew one until std::bad_alloc, a message naming nothing).
+// --eval-batches times --batch-size of them, or each distinct window of the
+// text once when it has fewer (more would only repeat them): the count is
+// bounded by the text before any vector is sized by it (--eval-batches
+// 100000000000 grew one until std::bad_alloc, a message naming nothing). The
+// last batch may then be smaller.
 std::vector<std::vector<std::int64_t>> eval_windows(std::size_t n_ids, const Config& c) {
-  const std::int64_t count = examples::checked_product("--eval-batches", c.eval_batches, "--batch-size", c.batch);
+  const std::int64_t asked = examples::checked_product("--eval-batches", c.eval_batches, "--batch-size", c.batch);
   const auto last = static_cast<std::int64_t>(n_ids) - c.block - 1;  // the last start; train() checked last >= 1
-  if (count > last + 1)
-    throw tg::ValueError(fmt::format(
-        "--eval-batches {} times --batch-size {} is {} validation windows, more than the {} windows of --block {} + 1 "
-        "characters in the validation text ({} characters); use fewer --eval-batches, a smaller --batch-size or "
-        "more text",
-        c.eval_batches, c.batch, count, last + 1, c.block, n_ids));
-  std::vector<std::vector<std::int64_t>> batches(static_cast<std::size_t>(c.eval_batches));
-  for (auto& batch : batches) batch.reserve(static_cast<std::size_t>(c.batch));
+  const std::int64_t count = std::min(asked, last + 1);
+  std::vector<std::vector<std::int64_t>> batches(static_cast<std::size_t>((count + c.batch - 1) / c.batch));
+  for (auto& batch : batches) batch.reserve(static_cast<std::size_t>(std::min(c.batch, count)));
   // k * last in 128 bits: both can be as large as the text.
   for (std::int64_t k = 0; k < count; ++k)
     batches[static_cast<std::size_t>(k / c.batch)].push_back(
@@ -304,12 +307,16 @@ std::int64_t counter_at(const tg::Checkpoint& in, const std::string& path, const
 }
 
 // The model's shape lives in the checkpoint's metadata, so --sample needs no
-// flags; the warm-up too, so a resumed run rebuilds the schedule it saved.
-tg::Metadata model_metadata(const Config& c, const std::string& vocab, std::int64_t warmup) {
+// flags; the schedule's settings too (the warm-up it ran and the one asked
+// for, the peak lr), so a resumed run rebuilds the schedule it saved.
+tg::Metadata model_metadata(const Config& c, const std::string& vocab, std::int64_t warmup,
+                            std::int64_t warmup_requested, double lr) {
   return {{"vocab", hex(vocab)},
           {"shape", fmt::format("{} {} {} {}", c.d_model, c.layers, c.heads, c.block)},
           {"dropout", fmt::format("{}", c.dropout)},
-          {"warmup", std::to_string(warmup)}};
+          {"warmup", std::to_string(warmup)},
+          {"warmup_requested", std::to_string(warmup_requested)},
+          {"lr", fmt::format("{}", lr)}};
 }
 
 std::string metadata_at(const tg::Metadata& m, const std::string& path, const std::string& key) {
@@ -318,44 +325,76 @@ std::string metadata_at(const tg::Metadata& m, const std::string& path, const st
   return it->second;
 }
 
-// The config and vocabulary a checkpoint was trained with.
-std::pair<Config, std::string> checkpoint_shape(const std::string& path, Config c) {
-  const auto file = tg::load_file(path);
-  std::istringstream shape(metadata_at(file.metadata, path, "shape"));
-  if (!(shape >> c.d_model >> c.layers >> c.heads >> c.block))
-    throw tg::FormatError(fmt::format("'{}': bad model shape", path));
-  const std::string dropout = metadata_at(file.metadata, path, "dropout");
-  char* end = nullptr;
-  c.dropout = std::strtod(dropout.c_str(), &end);
-  if (dropout.empty() || *end || !(c.dropout >= 0 && c.dropout < 1))
-    throw tg::FormatError(fmt::format("'{}': bad dropout '{}'", path, dropout));
-  return {c, unhex(metadata_at(file.metadata, path, "vocab"), path)};
+// What a checkpoint's metadata says it was trained with.
+struct Saved {
+  Config c;  // the given config with the checkpoint's shape and dropout
+  std::string vocab;
+  // The schedule, for training checkpoints (--sample reads none of it): the
+  // warm-up it ran (--warmup clamped to --steps - 1), the --warmup it was
+  // given, and the peak learning rate.
+  std::int64_t warmup = 0, warmup_requested = 0;
+  double lr = 0;
+};
+
+// A number of `what` in checkpoint `path`, all of `text`; FormatError otherwise.
+template <class T>
+T metadata_number(const std::string& text, const std::string& path, const std::string& what) {
+  T value{};
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size())
+    throw tg::FormatError(fmt::format("'{}': bad {} '{}'", path, what, text));
+  return value;
 }
 
-// The warm-up (in steps) of the schedule a checkpoint was trained with: its
-// "warmup" metadata, or in a checkpoint from before that was saved, the
-// milestone of its SequentialLR (the end of the warm-up). The warm-up used
-// to be min(--warmup, --steps - 1) again on resume, so a larger --steps gave
-// another milestone and load_state_dict refused the saved schedule.
-std::int64_t checkpoint_warmup(const std::string& path) {
+// The metadata of checkpoint `path`, read once. The schedule's settings are
+// read only `with_schedule`: a checkpoint from before they were saved has
+// its SequentialLR's state instead, whose milestone is the end of the
+// warm-up and whose base lr the peak (that warm-up used to be min(--warmup,
+// --steps - 1) again on resume, so a larger --steps gave another milestone
+// and load_state_dict refused the saved schedule).
+Saved read_checkpoint(const std::string& path, Config c, bool with_schedule) {
   const auto file = tg::load_file(path);
-  std::string text;
-  if (const auto it = file.metadata.find("user.warmup"); it != file.metadata.end()) {
-    text = it->second;
-  } else if (const auto sched = file.metadata.find("scheduler"); sched != file.metadata.end()) {
-    const std::string key = "\"milestones\":[";
-    const auto at = sched->second.find(key);
-    if (at != std::string::npos) {
-      const auto begin = at + key.size();
-      text = sched->second.substr(begin, sched->second.find_first_not_of("0123456789", begin) - begin);
-    }
+  const auto& m = file.metadata;
+  Saved saved;
+  std::istringstream shape(metadata_at(m, path, "shape"));
+  if (!(shape >> c.d_model >> c.layers >> c.heads >> c.block))
+    throw tg::FormatError(fmt::format("'{}': bad model shape", path));
+  c.dropout = metadata_number<double>(metadata_at(m, path, "dropout"), path, "dropout");
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw tg::FormatError(fmt::format("'{}': bad dropout {}", path, c.dropout));
+  saved.c = c;
+  saved.vocab = unhex(metadata_at(m, path, "vocab"), path);
+  if (!with_schedule) return saved;
+  if (m.count("user.warmup") && m.count("user.lr")) {
+    saved.warmup = metadata_number<std::int64_t>(m.at("user.warmup"), path, "warm-up");
+    saved.lr = metadata_number<double>(m.at("user.lr"), path, "learning rate");
+  } else {
+    const auto sched = m.find("scheduler");
+    if (sched == m.end())
+      throw tg::FormatError(
+          fmt::format("'{}' is not a char_gpt training checkpoint (no learning-rate schedule)", path));
+    const auto state = nlohmann::json::parse(sched->second, nullptr, /*allow_exceptions=*/false);
+    const auto number_in = [&](const char* key) -> const nlohmann::json& {
+      static const nlohmann::json none;
+      if (!state.is_object() || !state.contains(key) || !state[key].is_array() || state[key].empty()) return none;
+      return state[key][0];
+    };
+    const auto& milestone = number_in("milestones");
+    const auto& base_lr = number_in("base_lrs");
+    if (!milestone.is_number_integer() || !base_lr.is_number())
+      throw tg::FormatError(
+          fmt::format("'{}' is not a char_gpt training checkpoint (its schedule has no warm-up milestone and base "
+                      "learning rate)",
+                      path));
+    saved.warmup = milestone.get<std::int64_t>();
+    saved.lr = base_lr.get<double>();
   }
-  std::int64_t warmup = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), warmup);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size() || warmup < 1)
+  saved.warmup_requested = saved.warmup;
+  if (const auto it = m.find("user.warmup_requested"); it != m.end())
+    saved.warmup_requested = metadata_number<std::int64_t>(it->second, path, "requested warm-up");
+  if (saved.warmup < 1 || !(saved.lr > 0) || !std::isfinite(saved.lr))
     throw tg::FormatError(
-        fmt::format("'{}' is not a char_gpt training checkpoint (no valid warm-up, got '{}')", path, text));
-  return warmup;
+        fmt::format("'{}': bad learning-rate schedule (warm-up {}, lr {})", path, saved.warmup, saved.lr));
+  return saved;
 }
 
 // ---- sampling -----------------------------------------------------------------------
@@ -364,7 +403,9 @@ std::int64_t checkpoint_warmup(const std::string& path) {
 // needs no memory for its text), then a newline.
 void sample(const Config& given) {
   const std::string path = given.checkpoint.empty() ? given.out_dir + "/char_gpt.safetensors" : given.checkpoint;
-  auto [c, vocab] = checkpoint_shape(path, given);
+  const Saved saved = read_checkpoint(path, given, /*with_schedule=*/false);
+  const Config& c = saved.c;
+  const std::string& vocab = saved.vocab;
   CharGPT model(static_cast<std::int64_t>(vocab.size()), shape(c));
   tg::Checkpoint in{.model = &model};
   tg::load_checkpoint(path, in);
@@ -407,6 +448,7 @@ void sample(const Config& given) {
     std::fputc(vocab[pick], stdout);
   }
   std::fputc('\n', stdout);
+  examples::check_stdout("the sample");
 }
 
 // ---- training -----------------------------------------------------------------------
@@ -435,8 +477,17 @@ void train(const Config& c) {
                     "characters); use a smaller --batch-size or --block, or more text",
                     c.batch, train_windows, c.block, train_ids.size()));
   const auto val_batches = eval_windows(val_ids.size(), c);
+  std::int64_t val_windows = 0;
+  for (const auto& batch : val_batches) val_windows += static_cast<std::int64_t>(batch.size());
   const double bigram = bigram_loss(train_ids, val_ids, val_batches, c.block, V);
-  fmt::print("data: {} training and {} validation characters, vocabulary {}\n", train_ids.size(), val_ids.size(), V);
+  // eval_windows checked that the product fits.
+  const std::string fewer =
+      val_windows < c.eval_batches * c.batch
+          ? fmt::format(" (each distinct window once: the text has fewer than --eval-batches {} x --batch-size {})",
+                        c.eval_batches, c.batch)
+          : "";
+  fmt::print("data: {} training and {} validation characters, vocabulary {}, {} validation windows{}\n",
+             train_ids.size(), val_ids.size(), V, val_windows, fewer);
   fmt::print("character-bigram baseline: validation loss {:.4f} nats/char\n", bigram);
 
   CharGPT model(static_cast<std::int64_t>(V), shape(c));
@@ -445,26 +496,46 @@ void train(const Config& c) {
   fmt::print("model: {} blocks, d_model {}, {} heads, context {}, {} parameters\n", c.layers, c.d_model, c.heads,
              c.block, n_params);
 
-  tg::optim::AdamW opt(model.parameters(), {.lr = c.lr, .betas = {0.9, 0.99}, .eps = 1e-8, .weight_decay = 0.01});
-  // A resumed run keeps the warm-up it was trained with (the milestone its
-  // saved schedule must match) and stretches the cosine decay to end at its
-  // --steps: the decay's chainable form carries on from the saved lr.
+  // A resumed run keeps the schedule it was trained with: the warm-up (the
+  // milestone its saved schedule must match) and the peak lr, which the
+  // optimizer and the schedule restore and eta_min is made from (an eta_min
+  // from another --lr made the "decay" climb towards it). Its cosine decay
+  // stretches to end at the new --steps: the chainable form carries on from
+  // the saved lr, down to eta_min and never up, as long as the decay's step
+  // stays within T_max (so --steps must be past the warm-up).
   std::int64_t warmup = std::max<std::int64_t>(1, std::min(c.warmup, c.steps - 1));
+  std::int64_t warmup_requested = c.warmup;
+  double lr = c.lr;
+  std::optional<Saved> saved;
   if (!c.resume.empty()) {
-    const std::int64_t saved = checkpoint_warmup(c.resume);
-    if (c.warmup_given && c.warmup != saved)
+    saved = read_checkpoint(c.resume, c, /*with_schedule=*/true);
+    const Config& rc = saved->c;
+    if (saved->vocab != corpus.vocab || rc.d_model != c.d_model || rc.layers != c.layers || rc.heads != c.heads ||
+        rc.block != c.block)
+      throw tg::ValueError(fmt::format("'{}' was trained with another model shape or vocabulary", c.resume));
+    // Either the warm-up it ran or the --warmup it was given: repeating the
+    // first run's command line with --resume works.
+    if (c.warmup_given && c.warmup != saved->warmup && c.warmup != saved->warmup_requested)
       throw tg::ValueError(
           fmt::format("--warmup {}: '{}' was trained with a warm-up of {} steps, which a resumed run keeps (its "
                       "learning-rate schedule is in the checkpoint); leave out --warmup or give --warmup {}",
-                      c.warmup, c.resume, saved, saved));
-    warmup = saved;
+                      c.warmup, c.resume, saved->warmup, saved->warmup));
+    if (c.lr_given && c.lr != saved->lr)
+      throw tg::ValueError(
+          fmt::format("--lr {}: '{}' was trained with a peak learning rate of {}, which a resumed run keeps (its "
+                      "learning-rate schedule is in the checkpoint); leave out --lr or give --lr {}",
+                      c.lr, c.resume, saved->lr, saved->lr));
+    warmup = saved->warmup;
+    warmup_requested = saved->warmup_requested;
+    lr = saved->lr;
   }
-  fmt::print("schedule: linear warm-up over {} steps, then cosine decay to lr / 10 at step {}\n", warmup, c.steps);
+  const double eta_min = lr / 10;
+  tg::optim::AdamW opt(model.parameters(), {.lr = lr, .betas = {0.9, 0.99}, .eps = 1e-8, .weight_decay = 0.01});
   auto warm = std::make_shared<tg::optim::LinearLR>(
       opt, tg::optim::LinearLROptions{.start_factor = 0.01, .end_factor = 1.0, .total_iters = warmup});
   auto cosine = std::make_shared<tg::optim::CosineAnnealingLR>(
       opt,
-      tg::optim::CosineAnnealingLROptions{.T_max = std::max<std::int64_t>(1, c.steps - warmup), .eta_min = c.lr / 10});
+      tg::optim::CosineAnnealingLROptions{.T_max = std::max<std::int64_t>(1, c.steps - warmup), .eta_min = eta_min});
   tg::optim::SequentialLR sched(opt, {warm, cosine}, {warmup});
   tg::Generator batch_gen(c.seed + 1);
 
@@ -472,11 +543,7 @@ void train(const Config& c) {
   std::vector<fashion::EpochMetrics> metrics;
   fs::create_directories(c.out_dir);
   const std::string ckpt_path = c.out_dir + "/char_gpt.safetensors";
-  if (!c.resume.empty()) {
-    auto [rc, vocab] = checkpoint_shape(c.resume, c);
-    if (vocab != corpus.vocab || rc.d_model != c.d_model || rc.layers != c.layers || rc.heads != c.heads ||
-        rc.block != c.block)
-      throw tg::ValueError(fmt::format("'{}' was trained with another model shape or vocabulary", c.resume));
+  if (saved) {
     tg::Checkpoint in{.model = &model, .optimizer = &opt, .scheduler = &sched, .generator = &batch_gen};
     tg::load_checkpoint(c.resume, in);
     step = counter_at(in, c.resume, "step");
@@ -498,7 +565,23 @@ void train(const Config& c) {
       fmt::print("nothing to train: the checkpoint is at step {} and --steps is {}; nothing written\n", step, c.steps);
       return;
     }
+    // The decay would end (T_max = 1) inside the warm-up, and its chainable
+    // form past T_max raises the lr again.
+    if (c.steps <= warmup)
+      throw tg::ValueError(fmt::format(
+          "--steps {}: '{}' was trained with a warm-up of {} steps, which a resumed run keeps; give a --steps "
+          "past it (at least {}) so that the cosine decay has steps to run",
+          c.steps, c.resume, warmup, warmup + 1));
   }
+  const std::string whose = saved ? ", the checkpoint's" : "";
+  // A decay that had already reached eta_min stays there: the chainable form
+  // scales what is left above eta_min, and nothing is.
+  if (saved && step >= warmup && opt.lr(0) <= eta_min * (1 + 1e-9))
+    fmt::print("schedule: the saved schedule has ended: steps {}..{} run at lr / 10 ({:.6g}; peak lr {}{})\n", step + 1,
+               c.steps, eta_min, lr, whose);
+  else
+    fmt::print("schedule: linear warm-up over {} steps, then cosine decay to lr / 10 at step {} (peak lr {}{})\n",
+               warmup, c.steps, lr, whose);
   const auto save = [&] {
     tg::Checkpoint out{.model = &model, .optimizer = &opt, .scheduler = &sched, .generator = &batch_gen};
     out.counters["step"] = step;
@@ -509,7 +592,7 @@ void train(const Config& c) {
       out.counters[fmt::format("m{}.acc", k)] = std::llround(metrics[k].test_accuracy * 1e6);
       out.counters[fmt::format("m{}.ms", k)] = std::llround(metrics[k].seconds * 1e3);
     }
-    out.metadata = model_metadata(c, corpus.vocab, warmup);
+    out.metadata = model_metadata(c, corpus.vocab, warmup, warmup_requested, lr);
     tg::save_checkpoint(ckpt_path, out);
   };
 
@@ -580,6 +663,7 @@ void check(const Config& c) {
   positive("--eval-interval", c.eval_interval);
   positive("--eval-batches", c.eval_batches);
   positive("--threads", c.threads);
+  if (!(c.lr > 0)) throw tg::ValueError(fmt::format("--lr must be positive, got {}", c.lr));
   if (c.warmup < 0) throw tg::ValueError(fmt::format("--warmup must be at least 0, got {}", c.warmup));
   if (c.d_model % c.heads != 0)
     throw tg::ValueError(fmt::format("--d-model {} must be a multiple of --heads {}", c.d_model, c.heads));
@@ -611,8 +695,10 @@ int main(int argc, char** argv) {
       else if (flag == "--layers") c.layers = parse_int(flag, value);
       else if (flag == "--heads") c.heads = parse_int(flag, value);
       else if (flag == "--dropout") c.dropout = parse_double(flag, value);
-      else if (flag == "--lr") c.lr = parse_double(flag, value);
-      else if (flag == "--warmup") {
+      else if (flag == "--lr") {
+        c.lr = parse_double(flag, value);
+        c.lr_given = true;
+      } else if (flag == "--warmup") {
         c.warmup = parse_int(flag, value);
         c.warmup_given = true;
       } else if (flag == "--eval-interval") c.eval_interval = parse_int(flag, value);
@@ -635,9 +721,10 @@ int main(int argc, char** argv) {
       sample(c);
       return 0;
     }
-    // The warm-up is on train()'s "schedule:" line: it depends on --steps and on a resumed checkpoint.
-    fmt::print("char_gpt: {} steps, batch {}, AdamW lr {}, {} thread(s), seed {}\n", c.steps, c.batch, c.lr, c.threads,
-               c.seed);
+    // The warm-up is on train()'s "schedule:" line: it depends on --steps and
+    // on a resumed checkpoint, whose peak lr a resumed run keeps.
+    fmt::print("char_gpt: {} steps, batch {}, AdamW lr {}, {} thread(s), seed {}\n", c.steps, c.batch,
+               c.resume.empty() ? fmt::format("{}", c.lr) : "from the checkpoint", c.threads, c.seed);
     train(c);
   } catch (const std::exception& e) {
     fmt::print(stderr, "char_gpt: {}\n", e.what());

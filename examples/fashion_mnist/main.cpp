@@ -39,11 +39,11 @@ constexpr const char* kUsage = R"(usage: fashion_mnist [options]
                     (--batch-size is the global batch, split over the ranks; rank 0 writes the outputs)
   --save-every N    with --distributed only: also write the checkpoint every N steps within an epoch
                     (resumable mid-epoch only with the same number of ranks)
-  --profile FILE    (its folder must exist) profile the first 20 training steps (all of the first epoch's when it has fewer;
+  --profile FILE    profile the first 20 training steps (all of the first epoch's when it has fewer;
                     never the evaluation): print the op table, write a Chrome trace (open it in
-                    https://ui.perfetto.dev); not with --distributed
-  --graph FILE.dot  (its folder must exist) write the first step's autograd graph as Graphviz DOT (and FILE.svg when
-                    graphviz's dot is installed); not with --distributed
+                    https://ui.perfetto.dev); its folder must exist; not with --distributed
+  --graph FILE.dot  write the first step's autograd graph as Graphviz DOT (and FILE.svg when
+                    graphviz's dot is installed); its folder must exist; not with --distributed
 )";
 
 using examples::parse_double;
@@ -101,25 +101,24 @@ int main(int argc, char** argv) {
                  fashion::format_confusion_matrix(result.confusion));
       return 0;
     }
+    // A resumed run's learning rate is the checkpoint's unless --lr is given
+    // (training says which once it has read the checkpoint).
+    const std::string lr =
+        !config.resume.empty() && !config.lr_given ? "from the checkpoint" : fmt::format("{}", config.lr);
 #ifdef TAPEGRAD_EXAMPLE_MPI
     if (config.distributed) {
       if (tg::distributed::rank() == 0)
         fmt::print(
             "Fashion-MNIST, {} model, {} epochs, global batch {} over {} ranks, Adam lr {}, {} thread(s) each, "
             "seed {}\n",
-            config.model, config.epochs, config.batch_size, tg::distributed::world_size(),
-            !config.resume.empty() && !config.lr_given ? "from the checkpoint" : fmt::format("{}", config.lr),
-            config.threads, config.seed);
+            config.model, config.epochs, config.batch_size, tg::distributed::world_size(), lr, config.threads,
+            config.seed);
       const auto run = fashion::train_distributed(config);
       if (tg::distributed::rank() == 0)
         fmt::print("wrote {}, {}/metrics.csv and {}/curves.svg\n", run.checkpoint_path, config.out_dir, config.out_dir);
       return 0;
     }
 #endif
-    // A resumed run's learning rate is the checkpoint's unless --lr is given
-    // (train() says which once it has read the checkpoint).
-    const std::string lr =
-        !config.resume.empty() && !config.lr_given ? "from the checkpoint" : fmt::format("{}", config.lr);
     fmt::print("Fashion-MNIST, {} model, {} epochs, batch {}, Adam lr {}, {} thread(s), seed {}\n", config.model,
                config.epochs, config.batch_size, lr, config.threads, config.seed);
     const auto run = fashion::train(config);

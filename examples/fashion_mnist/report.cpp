@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -15,19 +16,31 @@ namespace {
 // Writes `text` to `path` as the checkpoint is written (tg::AtomicFileWriter:
 // a temporary file in the same folder, flushed, synced and renamed over
 // `path`), so a failed write leaves the previous file whole. A failure is a
-// tg::Error beginning with `what` and naming the file. (An ofstream checked
+// tg::Error "cannot write <what> to '<path>': <why>". (An ofstream checked
 // before its flush reported success for a write to /dev/full or a full disk,
 // and truncated the previous file first.)
 void write_atomically(const std::string& path, const std::string& text, const std::string& what) {
+  namespace fs = std::filesystem;
+  const auto fail = [&](std::string_view why) {
+    throw tg::Error(fmt::format("cannot write {} to '{}': {}", what, path, why));
+  };
+  // The two usual mistakes, said in this example's words (the writer's own
+  // messages name its temporary file, and say what its save does).
+  std::error_code error;
+  const fs::path folder = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  if (!fs::is_directory(folder, error)) fail(fmt::format("no folder '{}'", folder.string()));
+  if (const auto status = fs::status(path, error); fs::exists(status) && !fs::is_regular_file(status))
+    fail("it is not a regular file (the file is replaced by a new one, which a folder or a device cannot be)");
   try {
     tg::AtomicFileWriter out(path);
     out.write(text.data(), text.size());
     out.commit();
   } catch (const tg::Error& e) {
-    // The writer's messages begin with the op's name, "save: " here.
-    std::string_view reason = e.what();
-    if (reason.starts_with("save: ")) reason.remove_prefix(6);
-    throw tg::Error(fmt::format("cannot write {} to '{}': {}", what, path, reason));
+    // The writer's messages begin with the name of the op writing, tg::saver().
+    std::string_view why = e.what();
+    const std::string op = fmt::format("{}: ", tg::saver());
+    if (why.starts_with(op)) why.remove_prefix(op.size());
+    fail(why);
   }
 }
 

@@ -24,17 +24,18 @@ struct AddChannel : nn::Module {
 };
 }  // namespace
 
+bool is_model_kind(std::string_view kind) { return kind == "mlp" || kind == "cnn"; }
+
 std::shared_ptr<nn::Sequential> make_model(const std::string& kind) {
+  if (!is_model_kind(kind)) throw tg::ValueError(fmt::format("unknown model '{}': use mlp or cnn", kind));
   if (kind == "mlp")
     return std::make_shared<nn::Sequential>(nn::Flatten(), nn::Linear(784, 32), nn::ReLU(), nn::Linear(32, 64),
                                             nn::ReLU(), nn::Linear(64, 10));
-  if (kind == "cnn")
-    // Two conv-relu-pool blocks and a linear head: [N,1,28,28] -> [N,16,14,14]
-    // -> [N,32,7,7] -> 10 logits.
-    return std::make_shared<nn::Sequential>(AddChannel(), nn::Conv2d(1, 16, 3, {.padding = 1}), nn::ReLU(),
-                                            nn::MaxPool2d(2), nn::Conv2d(16, 32, 3, {.padding = 1}), nn::ReLU(),
-                                            nn::MaxPool2d(2), nn::Flatten(), nn::Linear(32 * 7 * 7, 10));
-  throw tg::ValueError(fmt::format("unknown model '{}': use mlp or cnn", kind));
+  // "cnn": two conv-relu-pool blocks and a linear head: [N,1,28,28] -> [N,16,14,14]
+  // -> [N,32,7,7] -> 10 logits.
+  return std::make_shared<nn::Sequential>(AddChannel(), nn::Conv2d(1, 16, 3, {.padding = 1}), nn::ReLU(),
+                                          nn::MaxPool2d(2), nn::Conv2d(16, 32, 3, {.padding = 1}), nn::ReLU(),
+                                          nn::MaxPool2d(2), nn::Flatten(), nn::Linear(32 * 7 * 7, 10));
 }
 
 Evaluation evaluate(nn::Module& model, const tg::Tensor& images, const tg::Tensor& labels, std::size_t batch_size) {
@@ -72,22 +73,6 @@ namespace {
 
 std::string data_dir_or_default(const std::string& dir) {
   return dir.empty() ? tg::data::default_fashion_mnist_dir() : dir;
-}
-
-// The IDX file `name` of `dir` as the loader found it, plain or gzipped.
-std::string idx_file(const std::string& dir, const std::string& name) {
-  const std::filesystem::path plain = std::filesystem::path(dir) / name;
-  std::error_code ignored;
-  if (!std::filesystem::exists(plain, ignored) && std::filesystem::exists(plain.string() + ".gz", ignored))
-    return plain.string() + ".gz";
-  return plain.string();
-}
-
-// An empty training or test set trained nothing, or measured 0% on nothing,
-// and the run exited 0 as if it had worked.
-void check_not_empty(const tg::Tensor& images, const std::string& dir, const std::string& name, const char* use) {
-  if (images.size(0) == 0)
-    throw tg::ValueError(fmt::format("'{}' holds no images: nothing to {}", idx_file(dir, name), use));
 }
 
 // An output file of --profile or --graph, checked before any training (as
@@ -136,6 +121,23 @@ void write_graph(const std::string& path, const tg::Tensor& loss, const nn::Modu
 
 }  // namespace
 
+namespace detail {
+
+std::string idx_file(const std::string& dir, const std::string& name) {
+  const std::filesystem::path plain = std::filesystem::path(dir) / name;
+  std::error_code ignored;
+  if (!std::filesystem::exists(plain, ignored) && std::filesystem::exists(plain.string() + ".gz", ignored))
+    return plain.string() + ".gz";
+  return plain.string();
+}
+
+void check_not_empty(const tg::Tensor& images, const std::string& dir, const std::string& name, const char* use) {
+  if (images.size(0) == 0)
+    throw tg::ValueError(fmt::format("'{}' holds no images: nothing to {}", idx_file(dir, name), use));
+}
+
+}  // namespace detail
+
 void check_config(const Config& config) {
   if (config.epochs < 0 || config.batch_size <= 0 || config.threads <= 0)
     throw tg::ValueError(fmt::format("invalid settings: epochs {}, batch size {}, threads {}", config.epochs,
@@ -143,7 +145,7 @@ void check_config(const Config& config) {
   if (config.epochs > kMaxEpochs)
     throw tg::ValueError(fmt::format("--epochs must be at most {}, got {}", kMaxEpochs, config.epochs));
   // Before the data is read (make_model would refuse it only after that).
-  if (config.model != "mlp" && config.model != "cnn")
+  if (!is_model_kind(config.model))
     throw tg::ValueError(fmt::format("unknown model '{}': use --model mlp or --model cnn", config.model));
   if (config.save_every < 0)
     throw tg::ValueError(fmt::format("--save-every must be at least 1, got {}", config.save_every));
@@ -162,8 +164,14 @@ void check_config(const Config& config) {
     throw tg::ValueError("--profile and --graph work in a single process only, not with --distributed");
 }
 
-void resume_learning_rate(const Config& config, tg::optim::Optimizer& optimizer, bool say) {
+void resume_learning_rate(const Config& config, tg::optim::Optimizer& optimizer, int checkpoint_epoch, bool say) {
   const double saved = optimizer.lr(0);
+  if (config.epochs <= checkpoint_epoch) {
+    if (say && config.lr_given)
+      fmt::print("--lr {} not applied: nothing to train, the checkpoint keeps its learning rate {}\n", config.lr,
+                 saved);
+    return;
+  }
   if (!config.lr_given) {
     if (say) fmt::print("learning rate {} from the checkpoint (--lr sets another)\n", saved);
     return;
@@ -186,8 +194,8 @@ RunResult train(const Config& config) {
   // floats in [0, 1] as each batch is gathered; the same floats either way.
   const std::string data_dir = data_dir_or_default(config.data_dir);
   const auto data = tg::data::load_fashion_mnist(data_dir, tg::kUInt8);
-  check_not_empty(data.train_images, data_dir, "train-images-idx3-ubyte", "train on");
-  check_not_empty(data.test_images, data_dir, "t10k-images-idx3-ubyte", "evaluate on");
+  detail::check_not_empty(data.train_images, data_dir, "train-images-idx3-ubyte", "train on");
+  detail::check_not_empty(data.test_images, data_dir, "t10k-images-idx3-ubyte", "evaluate on");
   tg::data::TensorDataset full_train(data.train_images, data.train_labels, tg::data::InputTransform::kToUnitFloat);
   const tg::Tensor test_images = unit_floats(data.test_images);
   const std::size_t n_train = config.train_limit ? std::min(config.train_limit, full_train.size()) : full_train.size();
@@ -214,7 +222,7 @@ RunResult train(const Config& config) {
           "saved at the end of an epoch",
           config.resume, state.epoch + 1, state.world_size, state.world_size));
     fmt::print("resumed from {} after epoch {}\n", config.resume, state.epoch);
-    resume_learning_rate(config, optimizer);
+    resume_learning_rate(config, optimizer, state.epoch);
     if (config.epochs <= state.epoch)
       fmt::print("nothing to train: --epochs {} and the checkpoint is at epoch {}; it is saved to {} unchanged\n",
                  config.epochs, state.epoch, config.out_dir);
@@ -293,14 +301,14 @@ RunResult train(const Config& config) {
 Evaluation evaluate_checkpoint(const std::string& checkpoint, const std::string& data_dir) {
   const std::string kind = checkpoint_model_kind(checkpoint);
   // make_model's own message names neither the file nor where the kind came from.
-  if (kind != "mlp" && kind != "cnn")
+  if (!is_model_kind(kind))
     throw tg::FormatError(
         fmt::format("'{}': unknown model kind '{}' (this example makes mlp or cnn)", checkpoint, kind));
   auto model = make_model(kind);
   load_checkpoint(checkpoint, *model, nullptr);
   const std::string dir = data_dir_or_default(data_dir);
   const auto data = tg::data::load_fashion_mnist(dir, tg::kUInt8);
-  check_not_empty(data.test_images, dir, "t10k-images-idx3-ubyte", "evaluate on");
+  detail::check_not_empty(data.test_images, dir, "t10k-images-idx3-ubyte", "evaluate on");
   return evaluate(*model, unit_floats(data.test_images), data.test_labels);
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <tapegrad/tapegrad.h>
@@ -35,6 +36,8 @@ struct Config {
   bool lr_given = false;
 };
 
+// "mlp" or "cnn": the kinds make_model makes.
+bool is_model_kind(std::string_view kind);
 // Both models take images [N, 28, 28] scaled to [0, 1] and give logits [N, 10].
 std::shared_ptr<tg::nn::Sequential> make_model(const std::string& kind);
 
@@ -61,11 +64,14 @@ struct RunResult {
 // or --graph with --distributed, and --save-every without it (either would
 // be ignored). train() and train_distributed() call it first.
 void check_config(const Config& config);
-// After a resume: the learning rate the run goes on with, said on stdout
-// when `say`. With config.lr_given, config.lr replaces the checkpoint's in
-// every parameter group (PyTorch: setting param_groups' lr after
-// load_state_dict); otherwise the checkpoint's stays.
-void resume_learning_rate(const Config& config, tg::optim::Optimizer& optimizer, bool say = true);
+// After a resume from a checkpoint at `checkpoint_epoch`: the learning rate
+// the run goes on with, said on stdout when `say`. With config.lr_given,
+// config.lr replaces the checkpoint's in every parameter group (PyTorch:
+// setting param_groups' lr after load_state_dict); otherwise the checkpoint's
+// stays. A run with nothing to train (config.epochs <= checkpoint_epoch)
+// saves the checkpoint unchanged: its lr stays, and a given --lr is said to
+// be unused.
+void resume_learning_rate(const Config& config, tg::optim::Optimizer& optimizer, int checkpoint_epoch, bool say = true);
 // Trains, printing progress and a line per epoch; writes the checkpoint, the
 // metrics CSV and the curves SVG into config.out_dir.
 RunResult train(const Config& config);
@@ -76,5 +82,14 @@ RunResult train_distributed(const Config& config);
 
 // Loads a checkpoint written by train() and evaluates it on the test set.
 Evaluation evaluate_checkpoint(const std::string& checkpoint, const std::string& data_dir);
+
+namespace detail {
+// The IDX file `name` of `dir` as the loader found it, plain or gzipped.
+std::string idx_file(const std::string& dir, const std::string& name);
+// A tg::ValueError naming the IDX file `name` of `dir` when `images` is empty:
+// there is nothing to `use` (an empty set trained nothing, or measured 0% on
+// nothing, and the run exited 0 as if it had worked).
+void check_not_empty(const tg::Tensor& images, const std::string& dir, const std::string& name, const char* use);
+}  // namespace detail
 
 }  // namespace fashion

@@ -73,12 +73,9 @@ RunResult train_distributed(const Config& config) {
   constexpr auto kToUnitFloat = tg::data::InputTransform::kToUnitFloat;
   const std::string data_dir = config.data_dir.empty() ? tg::data::default_fashion_mnist_dir() : config.data_dir;
   const auto data = tg::data::load_fashion_mnist(data_dir, tg::kUInt8);
-  // Every rank reads the same files, so every rank refuses alike (train.cpp says why).
-  for (const auto& [images, name] : {std::pair{&data.train_images, "train-images-idx3-ubyte"},
-                                     std::pair{&data.test_images, "t10k-images-idx3-ubyte"}})
-    if (images->size(0) == 0)
-      throw tg::ValueError(fmt::format("'{}/{}' (plain or .gz) holds no images: nothing to {}", data_dir, name,
-                                       images == &data.train_images ? "train on" : "evaluate on"));
+  // Every rank reads the same files, so every rank refuses alike.
+  detail::check_not_empty(data.train_images, data_dir, "train-images-idx3-ubyte", "train on");
+  detail::check_not_empty(data.test_images, data_dir, "t10k-images-idx3-ubyte", "evaluate on");
   tg::data::TensorDataset full_train(data.train_images, data.train_labels, kToUnitFloat);
   const std::size_t n_train = config.train_limit ? std::min(config.train_limit, full_train.size()) : full_train.size();
   const tg::data::TensorDataset train_set = full_train.narrow(0, n_train);
@@ -106,7 +103,7 @@ RunResult train_distributed(const Config& config) {
                resume_mid_epoch ? fmt::format(" and {} steps of epoch {}",
                                               state.epoch_batches / std::max(state.world_size, 1), state.epoch + 1)
                                 : "");
-  if (!config.resume.empty()) resume_learning_rate(config, optimizer, root);
+  if (!config.resume.empty()) resume_learning_rate(config, optimizer, state.epoch, root);
   const tg::data::TensorDataset test_set(data.test_images, data.test_labels, kToUnitFloat);
 
   RunResult result;

@@ -163,20 +163,20 @@ int run(const Config& config) {
         "--batch {} is more than the {} windows of --seq-len {} + 1 characters in the training text ({} characters); "
         "use a smaller --batch or --seq-len, or more text",
         config.batch, std::max<std::int64_t>(train_room, 0), T, train.size()));
-  // The validation windows are spread evenly over the held-out text: more of
-  // them than it has are the same windows again (and a count past memory was
-  // a std::bad_alloc, one that overflowed a crash).
-  const std::int64_t val_count =
+  // The validation windows are spread evenly over the held-out text:
+  // --val-batches times --batch of them, or each distinct window once when it
+  // has fewer (more would be the same windows again, and a count past memory
+  // was a std::bad_alloc, one that overflowed a crash).
+  const std::int64_t val_asked =
       examples::checked_product("--val-batches", config.val_batches, "--batch", config.batch);
-  if (val_count > val_room + 1)
-    throw tg::ValueError(
-        fmt::format("--val-batches {} times --batch {} is {} validation windows, more than the {} windows of "
-                    "--seq-len {} + 1 characters in the validation text ({} characters); use fewer --val-batches, "
-                    "a smaller --batch or more text",
-                    config.val_batches, config.batch, val_count, val_room + 1, T, val.size()));
+  const std::int64_t val_count = std::min(val_asked, val_room + 1);
   const auto vocab = static_cast<std::int64_t>(vocab_chars.size());
-  fmt::print("text: {} characters, vocabulary {}, train {} / validation {}\n", text.size(), vocab, train.size(),
-             val.size());
+  fmt::print("text: {} characters, vocabulary {}, train {} / validation {}, {} validation windows{}\n", text.size(),
+             vocab, train.size(), val.size(), val_count,
+             val_count < val_asked
+                 ? fmt::format(" (each distinct window once: the text has fewer than --val-batches {} x --batch {})",
+                               config.val_batches, config.batch)
+                 : "");
   fmt::print("baselines on validation: uniform {:.4f}, character bigram {:.4f}\n", std::log(static_cast<double>(vocab)),
              bigram_loss(train, val, vocab_chars.size()));
 
@@ -186,20 +186,24 @@ int run(const Config& config) {
   tg::Generator batches(static_cast<std::uint64_t>(config.seed) + 1);
 
   // Fixed validation windows, spread over the held-out text (val_count of
-  // them, at most val_room + 1, so the vector is bounded by the text).
+  // them, at most val_room + 1, so the vector is bounded by the text; with
+  // val_room + 1 of them, start i is window i).
   std::vector<std::int64_t> val_starts;
   val_starts.reserve(static_cast<std::size_t>(val_count));
   for (std::int64_t i = 0; i < val_count; ++i)
-    val_starts.push_back(static_cast<std::int64_t>(static_cast<__int128>(val_room) * i / val_count));
+    val_starts.push_back(
+        val_count > 1 ? static_cast<std::int64_t>(static_cast<__int128>(val_room) * i / (val_count - 1)) : 0);
+  // The mean loss per character over all of them, in batches of --batch (the
+  // last one smaller when the text has fewer windows than asked for).
   auto validate = [&] {
     tg::NoGradGuard no_grad;
     double total = 0;
-    for (long b = 0; b < config.val_batches; ++b) {
-      const std::vector<std::int64_t> starts(val_starts.begin() + b * config.batch,
-                                             val_starts.begin() + (b + 1) * config.batch);
-      total += loss_on(model, val, starts, T);
+    for (std::int64_t b = 0; b < val_count; b += config.batch) {
+      const std::int64_t n = std::min<std::int64_t>(config.batch, val_count - b);
+      const std::vector<std::int64_t> starts(val_starts.begin() + b, val_starts.begin() + b + n);
+      total += loss_on(model, val, starts, T) * static_cast<double>(n);
     }
-    return total / static_cast<double>(config.val_batches);
+    return total / static_cast<double>(val_count);
   };
 
   double train_loss = 0;
@@ -242,7 +246,8 @@ int run(const Config& config) {
       std::fputc(vocab_chars[static_cast<std::size_t>(pick)], stdout);
       token = tg::tensor(std::vector<std::int64_t>{pick}, {1, 1});
     }
-    fmt::print("\n");
+    std::fputc('\n', stdout);
+    examples::check_stdout("the sample");
   }
   return 0;
 }

@@ -11,6 +11,8 @@
 #include <iterator>
 #include <string>
 
+#include <tapegrad/tapegrad.h>
+
 namespace test_char_gpt_test {
 
 namespace {
@@ -20,8 +22,9 @@ struct Run {
   std::string output;
 };
 
+// stderr goes to the pipe before `arguments`, so that they may redirect stdout.
 Run run_char_gpt(const std::string& arguments) {
-  const std::string command = std::string("'") + TAPEGRAD_EXAMPLES_DIR + "/char_gpt' " + arguments + " 2>&1";
+  const std::string command = std::string("'") + TAPEGRAD_EXAMPLES_DIR + "/char_gpt' 2>&1 " + arguments;
   Run run;
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE_MESSAGE(pipe != nullptr, "cannot start " << command);
@@ -47,6 +50,23 @@ std::filesystem::path make_corpus() {
   for (int i = 0; i < 120; ++i) text << lines[i % 4] << " (" << i << ")\n%\n";
   std::ofstream(dir / "data" / "sayings.dat") << std::string(64, '\x01');
   return dir;
+}
+
+// The learning rate the optimizer of checkpoint `path` holds (the one the
+// next step would use).
+double saved_lr(const std::string& path) {
+  const std::string groups = tg::load_file(path).metadata.at("optimizer.param_groups");
+  const auto at = groups.find("\"lr\":");
+  REQUIRE(at != std::string::npos);
+  return std::stod(groups.substr(at + 5));
+}
+
+// Checkpoint `from` with metadata `edit` made to it, written to `to`.
+template <class Edit>
+void edited_checkpoint(const std::string& from, const std::string& to, Edit edit) {
+  auto file = tg::load_file(from);
+  edit(file.metadata);
+  tg::save(to, file.tensors, file.metadata);
 }
 
 }  // namespace
@@ -137,7 +157,7 @@ TEST_CASE("examples/char_gpt: trains a few steps, resumes, and samples from its 
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("examples/char_gpt: resuming with a larger --steps keeps the saved warm-up; oversized counts are refused") {
+TEST_CASE("examples/char_gpt: resuming with a larger --steps keeps the saved warm-up and lr; large counts bounded") {
   const auto dir = make_corpus();
   const std::string checkpoint = (dir / "out" / "char_gpt.safetensors").string();
   // No --warmup: the default 100 is clamped to --steps - 1. The resumed run
@@ -151,11 +171,23 @@ TEST_CASE("examples/char_gpt: resuming with a larger --steps keeps the saved war
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   CHECK(contains(first.output, "schedule: linear warm-up over 3 steps, then cosine decay to lr / 10 at step 4"));
+  CHECK(saved_lr(checkpoint) == doctest::Approx(0.0002).epsilon(1e-9));
+  // The first run's command line again, with --resume (its --warmup 100 was
+  // clamped to 3: either is accepted), into another folder.
+  const std::string again = (dir / "again").string();
+  const Run repeated =
+      run_char_gpt(common + " --steps 8 --warmup 100 --lr 0.002 --resume '" + checkpoint + "' --out '" + again + "'");
+  INFO(repeated.output);
+  CHECK(repeated.exit_code == 0);
+  CHECK(contains(repeated.output, "step     8: train loss"));
+  // The decay had ended at step 4: steps 5-8 run at lr / 10, and it says so
+  // (it claimed a decay stretched to step 8, which the lr never followed).
   const Run longer = run_char_gpt(common + " --steps 8 --resume '" + checkpoint + "'");
   INFO(longer.output);
   CHECK(longer.exit_code == 0);
-  CHECK(contains(longer.output, "schedule: linear warm-up over 3 steps, then cosine decay to lr / 10 at step 8"));
+  CHECK(contains(longer.output, "schedule: the saved schedule has ended: steps 5..8 run at lr / 10 (0.0002"));
   CHECK(contains(longer.output, "step     8: train loss"));
+  CHECK(saved_lr(checkpoint) == doctest::Approx(0.0002).epsilon(1e-9));
 
   // Each refused with exit code 1 and the message given.
   const auto refused = [](const std::string& arguments, const std::string& message) {
@@ -167,10 +199,16 @@ TEST_CASE("examples/char_gpt: resuming with a larger --steps keeps the saved war
   // Another warm-up than the checkpoint's: said, not silently replaced.
   refused(common + " --steps 12 --warmup 5 --resume '" + checkpoint + "'",
           "--warmup 5: '" + checkpoint + "' was trained with a warm-up of 3 steps");
-  // These grew a vector one element at a time until std::bad_alloc (or
-  // overflowed int64 first), a message naming nothing.
-  refused(common + " --steps 1 --eval-batches 100000000000", "validation windows, more than the");
-  refused(common + " --steps 1 --eval-batches 100000000000", "use fewer --eval-batches");
+  // Another peak lr: the optimizer and the saved schedule kept the
+  // checkpoint's 0.002 while eta_min became 0.05, so the "decay" climbed 25x.
+  refused(common + " --steps 12 --lr 0.5 --resume '" + checkpoint + "'",
+          "--lr 0.5: '" + checkpoint + "' was trained with a peak learning rate of 0.002");
+  // This grew a vector one element at a time until std::bad_alloc; it is
+  // now each distinct validation window once.
+  const Run many = run_char_gpt(common + " --steps 1 --eval-batches 100000000000 --out '" + again + "'");
+  INFO(many.output);
+  CHECK(many.exit_code == 0);
+  CHECK(contains(many.output, "each distinct window once: the text has fewer than --eval-batches 100000000000"));
   refused(common + " --steps 1 --batch-size 100000000000", "--batch-size 100000000000 is more than the");
   refused(common + " --steps 1 --eval-batches 3000000000000000000",
           "--eval-batches 3000000000000000000 times --batch-size 4 is too large a count");
@@ -179,6 +217,83 @@ TEST_CASE("examples/char_gpt: resuming with a larger --steps keeps the saved war
   refused("--warmup -1", "--warmup must be at least 0");
   // The fortunes are installed by --text (--dataset is Fashion-MNIST).
   refused("--data '" + (dir / "nowhere").string() + "' --steps 1", "scripts/setup.sh --text");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("examples/char_gpt: the default evaluation flags on a small text use each validation window once") {
+  // 16 batches of 32 windows of 65 characters: the 541 validation characters
+  // of this corpus have 477. That used to be refused ("512 validation
+  // windows, more than the 477 windows"), while the folder holds more than
+  // the text read_corpus asks for.
+  const auto dir = make_corpus();
+  const Run run = run_char_gpt("--data '" + (dir / "data").string() + "' --out '" + (dir / "out").string() +
+                               "' --d-model 16 --layers 1 --heads 2 --threads 1 --no-progress --steps 1");
+  INFO(run.output);
+  CHECK(run.exit_code == 0);
+  CHECK(contains(run.output,
+                 "541 validation characters, vocabulary 35, 477 validation windows (each distinct window "
+                 "once: the text has fewer than --eval-batches 16 x --batch-size 32)"));
+  CHECK(contains(run.output, "step     1: train loss"));
+
+  // A sample that cannot be written is an error: fputc's failures were
+  // ignored and the run exited 0 having written nothing.
+  const Run full = run_char_gpt("--out '" + (dir / "out").string() + "' --sample 20000 > /dev/full");
+  INFO(full.output);
+  CHECK(full.exit_code == 1);
+  CHECK(contains(full.output, "cannot write the sample to stdout: No space left on device"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("examples/char_gpt: a checkpoint without the saved schedule settings resumes from its scheduler state") {
+  const auto dir = make_corpus();
+  const std::string common = "--data '" + (dir / "data").string() + "' --out '" + (dir / "out").string() +
+                             "' --d-model 16 --layers 1 --heads 2 --block 16 --batch-size 4 --eval-batches 2 "
+                             "--threads 1 --no-progress --eval-interval 4";
+  const Run first = run_char_gpt(common + " --steps 4 --lr 0.003");
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  const std::string checkpoint = (dir / "out" / "char_gpt.safetensors").string();
+  // As written before the warm-up and the lr were saved: the SequentialLR's
+  // milestone is the warm-up, its base lr the peak.
+  const std::string old = (dir / "old.safetensors").string();
+  edited_checkpoint(checkpoint, old, [](tg::Metadata& m) {
+    REQUIRE(m.erase("user.warmup") == 1);
+    REQUIRE(m.erase("user.warmup_requested") == 1);
+    REQUIRE(m.erase("user.lr") == 1);
+  });
+  // A warm-up still running at the checkpoint's step 4 (50 steps, as a run
+  // with --steps 100 stopped early would save it).
+  const std::string long_warmup = (dir / "long_warmup.safetensors").string();
+  edited_checkpoint(checkpoint, long_warmup, [](tg::Metadata& m) {
+    m["user.warmup"] = "50";
+    m["user.warmup_requested"] = "50";
+    std::string& scheduler = m.at("scheduler");
+    const auto at = scheduler.find("\"milestones\":[3]");
+    REQUIRE(at != std::string::npos);
+    scheduler.replace(at, 16, "\"milestones\":[50]");
+  });
+  const Run resumed = run_char_gpt(common + " --steps 8 --resume '" + old + "'");
+  INFO(resumed.output);
+  CHECK(resumed.exit_code == 0);
+  CHECK(contains(resumed.output, "steps 5..8 run at lr / 10 (0.0003; peak lr 0.003, the checkpoint's)"));
+  const auto refused = [](const std::string& arguments, const std::string& message) {
+    const Run run = run_char_gpt(arguments);
+    INFO(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(contains(run.output, message));
+  };
+  refused(common + " --steps 8 --warmup 5 --resume '" + old + "'", "was trained with a warm-up of 3 steps");
+  refused(common + " --steps 8 --lr 0.002 --resume '" + old + "'", "was trained with a peak learning rate of 0.003");
+
+  // Resumed inside that warm-up, a --steps within it made T_max 1, a decay
+  // that ended mid-warm-up while the schedule line claimed one to --steps.
+  // Refused, naming --steps.
+  refused(common + " --steps 6 --resume '" + long_warmup + "'",
+          "--steps 6: '" + long_warmup + "' was trained with a warm-up of 50 steps");
+  const Run past = run_char_gpt(common + " --steps 60 --resume '" + long_warmup + "' --eval-interval 100");
+  INFO(past.output);
+  CHECK(past.exit_code == 0);
+  CHECK(contains(past.output, "schedule: linear warm-up over 50 steps, then cosine decay to lr / 10 at step 60"));
   std::filesystem::remove_all(dir);
 }
 

@@ -7,9 +7,13 @@
 // and pass. The checkpoint-error tests need no data.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
+#include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -356,7 +360,15 @@ TEST_CASE("fashion_mnist: a checkpoint past the last epoch, or with a bad rng st
 
   // A generator state that is not numbers was skipped without a word (the
   // run went on with another random stream); one of the wrong length was a
-  // FormatError only after the model and optimizer had been loaded.
+  // FormatError only after the model and optimizer had been loaded. After a
+  // step, the model and the optimizer differ from the checkpoint's (untrained,
+  // no moments): a refused load must leave both as they are.
+  model->forward(tg::ones({2, 28, 28})).sum().backward();
+  optimizer.step();
+  std::vector<tg::Tensor> parameters;
+  for (const auto& [name, t] : model->state_dict()) parameters.push_back(t.clone());
+  const tg::optim::OptimizerState moments = optimizer.state_dict();
+  REQUIRE_FALSE(moments.tensors.empty());
   const auto good = tg::load_file(last);
   for (const std::string rng : {"abc", "1 2 abc", "", "1 2 3"}) {
     INFO("rng '" << rng << "'");
@@ -366,18 +378,58 @@ TEST_CASE("fashion_mnist: a checkpoint past the last epoch, or with a bad rng st
     tg::save(path, good.tensors, metadata);
     CHECK_THROWS_WITH_AS(fashion::load_checkpoint(path, *model, &optimizer),
                          doctest::Contains("bad_rng.safetensors': bad rng state"), tg::FormatError);
+    std::size_t k = 0;
+    for (const auto& [name, t] : model->state_dict()) CHECK(tg::equal(t, parameters[k++]));
+    const tg::optim::OptimizerState after = optimizer.state_dict();
+    CHECK(after.metadata == moments.metadata);
+    REQUIRE(after.tensors.size() == moments.tensors.size());
+    for (const auto& [name, t] : moments.tensors) CHECK(tg::equal(after.tensors.at(name), t));
   }
 }
 
 TEST_CASE("fashion_mnist: the metrics CSV and the curves SVG are written whole or not at all, failures named") {
   const std::vector<fashion::EpochMetrics> metrics{{1, 0.9, 0.8, 0.7, 1.5}, {2, 0.6, 0.5, 0.8, 1.5}};
-  // /dev/full takes no byte: the stream was checked before its flush, and
-  // the write reported success.
-  CHECK_THROWS_WITH_AS(fashion::write_metrics_csv("/dev/full", metrics), doctest::Contains("'/dev/full'"), tg::Error);
-  CHECK_THROWS_WITH_AS(fashion::write_curves_svg("/dev/full", metrics), doctest::Contains("'/dev/full'"), tg::Error);
+  // A device is not replaced (the file is written anew and renamed over the
+  // destination): refused, in the example's words.
+  CHECK_THROWS_WITH_AS(fashion::write_metrics_csv("/dev/full", metrics),
+                       doctest::Contains("cannot write the metrics to '/dev/full': it is not a regular file"),
+                       tg::Error);
+  CHECK_THROWS_WITH_AS(fashion::write_curves_svg("/dev/full", metrics),
+                       doctest::Contains("cannot write the training curves to '/dev/full': it is not a regular file"),
+                       tg::Error);
   const std::string missing = scratch() / "no_such_folder/metrics.csv";
-  CHECK_THROWS_WITH_AS(fashion::write_metrics_csv(missing, metrics),
-                       doctest::Contains(("cannot write the metrics to '" + missing + "'").c_str()), tg::Error);
+  CHECK_THROWS_WITH_AS(
+      fashion::write_metrics_csv(missing, metrics),
+      doctest::Contains(
+          ("cannot write the metrics to '" + missing + "': no folder '" + scratch() / "no_such_folder'").c_str()),
+      tg::Error);
+  // A full disk: in a child process whose files may hold 16 bytes
+  // (RLIMIT_FSIZE; the write then fails with EFBIG instead of raising
+  // SIGXFSZ). The stream used to be checked before its flush, and the write
+  // reported success. Exit code 0: the error was reported as expected.
+  const std::string limited = scratch() / "limited.csv";
+  const ::pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    const ::rlimit limit{16, 16};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) std::_Exit(2);
+    try {
+      fashion::write_metrics_csv(limited, metrics);
+    } catch (const tg::Error& e) {
+      const std::string message = e.what();
+      std::_Exit(message.find("cannot write the metrics to '" + limited + "'") != std::string::npos &&
+                         message.find("File too large") != std::string::npos
+                     ? 0
+                     : 3);
+    }
+    std::_Exit(4);  // no error: the failed write went unreported
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_FALSE(fs::exists(limited));
   // A successful write replaces the file, and leaves no temporary file beside it.
   const std::string folder = scratch() / "reports";
   fs::create_directories(folder);
@@ -414,10 +466,10 @@ TEST_CASE("fashion_mnist: options a run would ignore, and bad output paths, are 
                                        .profile = nowhere + "/trace.json"}),
                        doctest::Contains(("--profile: cannot write '" + nowhere + "/trace.json': no folder").c_str()),
                        tg::ValueError);
+  const std::string folder = scratch() / "";
   CHECK_THROWS_WITH_AS(
-      fashion::train(
-          {.out_dir = scratch() / "graph_out", .data_dir = nowhere, .progress = false, .graph = scratch() / ""}),
-      doctest::Contains("--graph: '"), tg::ValueError);
+      fashion::train({.out_dir = scratch() / "graph_out", .data_dir = nowhere, .progress = false, .graph = folder}),
+      doctest::Contains(("--graph: '" + folder + "' is a folder; give a file name").c_str()), tg::ValueError);
 }
 
 TEST_CASE("fashion_mnist: an empty training or test set is an error naming the file") {
@@ -475,6 +527,16 @@ TEST_CASE("fashion_mnist: on resume an explicit lr replaces the checkpoint's; wi
   kept.out_dir = scratch() / "lr_kept";
   const auto c = fashion::train(kept);
   CHECK(saved_lr(c.checkpoint_path) == 0.25);
+
+  // Nothing to train (--epochs at the checkpoint's): the checkpoint is saved
+  // unchanged, a given lr included. It was saved with the given lr while the
+  // run said "saved ... unchanged".
+  fashion::Config nothing = given;
+  nothing.epochs = 1;
+  nothing.lr = 0.3;
+  nothing.out_dir = scratch() / "lr_nothing";
+  const auto d = fashion::train(nothing);
+  CHECK(saved_lr(d.checkpoint_path) == 0.01);
 }
 
 }  // namespace test_fashion_mnist_test

@@ -18,8 +18,9 @@ struct Run {
   std::string output;
 };
 
+// stderr goes to the pipe before `arguments`, so that they may redirect stdout.
 Run run_lstm_text(const std::string& arguments) {
-  const std::string command = std::string("'") + TAPEGRAD_EXAMPLES_DIR + "/lstm_text' " + arguments + " 2>&1";
+  const std::string command = std::string("'") + TAPEGRAD_EXAMPLES_DIR + "/lstm_text' 2>&1 " + arguments;
   Run run;
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE_MESSAGE(pipe != nullptr, "cannot start " << command);
@@ -92,15 +93,42 @@ TEST_CASE(
   // --val-batches times --batch overflowed (undefined behaviour): the
   // validation windows' vector stayed empty and was read past its end, a crash.
   refused("--val-batches 300000000000000000", "--val-batches 300000000000000000 times --batch 32 is too large a count");
-  // Both grew a vector until std::bad_alloc, a message naming nothing.
+  // Both grew a vector until std::bad_alloc, a message naming nothing; a
+  // large --val-batches is now each distinct validation window once.
   refused("--batch 100000000000", "--batch 100000000000 is more than the");
-  refused("--val-batches 100000000000", "validation windows, more than the");
-  refused("--val-batches 100000000000", "use fewer --val-batches");
+  const Run many = run_lstm_text("--val-batches 100000000000" + text);
+  INFO(many.output);
+  CHECK(many.exit_code == 0);
+  CHECK(contains(many.output, "each distinct window once: the text has fewer than --val-batches 100000000000"));
   // strtod's inf and HUGE_VAL were taken as learning rates.
   refused("--lr inf", "--lr must be a finite number, got 'inf'");
   refused("--lr 1e400", "--lr must be a finite number, got '1e400'");
   refused("--lr 0", "--lr must be positive");
   refused("--seq-len 9223372036854775807", "too short for --seq-len 9223372036854775807");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("examples/lstm_text: the default flags on a small text, and a sample that cannot be written") {
+  const auto path = std::filesystem::temp_directory_path() / "tapegrad_lstm_text_small_test.txt";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 40; ++i) out << "The quick brown fox jumps over the lazy dog " << i << ".\n%\n";
+  }
+  // 8 batches of 32 windows of 65 characters: the 199 validation characters
+  // have 135. That used to be refused ("256 validation windows, more than
+  // the 135 windows").
+  const Run run = run_lstm_text("--steps 1 --sample 0 --hidden 8 --text '" + path.string() + "'");
+  INFO(run.output);
+  CHECK(run.exit_code == 0);
+  CHECK(contains(run.output,
+                 "validation 199, 135 validation windows (each distinct window once: the text has "
+                 "fewer than --val-batches 8 x --batch 32)"));
+  CHECK(contains(run.output, "final: train loss"));
+  // fputc's failures were ignored: the run exited 0 having written nothing.
+  const Run full = run_lstm_text(std::string(kSmall) + " --sample 20000 --text '" + path.string() + "' > /dev/full");
+  INFO(full.output);
+  CHECK(full.exit_code == 1);
+  CHECK(contains(full.output, "cannot write the sample to stdout: No space left on device"));
   std::filesystem::remove(path);
 }
 
