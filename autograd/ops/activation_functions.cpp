@@ -101,9 +101,10 @@ Tensor silu(const Tensor& x) {
   if (autograd::needs_grad(x))
     autograd::record("silu", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
       // y = x s, s = sigmoid(x);  dx = dy s (1 + x (1 - s))
-      const Tensor x = bw.unpack(sx);
-      const Tensor s = sigmoid(x);
-      bw.add(0, mul(bw.grad(), mul(s, add(mul(x, rsub(s, 1.0)), 1.0))));
+      bw.add(0, opmath_backward(bw.grad(), bw.unpack(sx), [](const Tensor& dy, const Tensor& x) {
+               const Tensor s = sigmoid(x);
+               return mul(dy, mul(s, add(mul(x, rsub(s, 1.0)), 1.0)));
+             }));
     });
   return y;
 }
@@ -128,9 +129,10 @@ Tensor mish(const Tensor& x) {
   if (autograd::needs_grad(x))
     autograd::record("mish", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
       // y = x tanh(softplus(x));  dx = dy (t + x sigmoid(x) (1 - t^2)), t = tanh(softplus(x))
-      const Tensor x = bw.unpack(sx);
-      const Tensor t = tanh(softplus(x));
-      bw.add(0, mul(bw.grad(), add(t, mul(mul(x, sigmoid(x)), rsub(mul(t, t), 1.0)))));
+      bw.add(0, opmath_backward(bw.grad(), bw.unpack(sx), [](const Tensor& dy, const Tensor& x) {
+               const Tensor t = tanh(softplus(x));
+               return mul(dy, add(t, mul(mul(x, sigmoid(x)), rsub(mul(t, t), 1.0))));
+             }));
     });
   return y;
 }
@@ -162,10 +164,10 @@ Tensor hardswish(const Tensor& x) {
   if (autograd::needs_grad(x))
     autograd::record("hardswish", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
       // dx = 0 for x < -3, dy (x / 3 + 1/2) for -3 <= x <= 3, dy above
-      const Tensor x = bw.unpack(sx);
-      const Tensor& dy = bw.grad();
-      const Tensor middle = mul(dy, add(div(x, 3.0), 0.5));
-      bw.add(0, where(kernel::lt(x, -3.0), 0.0, where(kernel::le(x, 3.0), middle, dy)));
+      bw.add(0, opmath_backward(bw.grad(), bw.unpack(sx), [](const Tensor& dy, const Tensor& x) {
+               const Tensor middle = mul(dy, add(div(x, 3.0), 0.5));
+               return where(kernel::lt(x, -3.0), 0.0, where(kernel::le(x, 3.0), middle, dy));
+             }));
     });
   return y;
 }
@@ -187,7 +189,8 @@ Tensor logsigmoid(const Tensor& x) {
   if (autograd::needs_grad(x))
     autograd::record("logsigmoid", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
       // y = -softplus(-x);  dx = dy sigmoid(-x)
-      bw.add(0, mul(bw.grad(), sigmoid(neg(bw.unpack(sx)))));
+      bw.add(0, opmath_backward(bw.grad(), bw.unpack(sx),
+                                [](const Tensor& dy, const Tensor& x) { return mul(dy, sigmoid(neg(x))); }));
     });
   return y;
 }
@@ -198,8 +201,10 @@ Tensor softsign(const Tensor& x) {
   if (autograd::needs_grad(x))
     autograd::record("softsign", {&x}, {&y}, [sx = SavedTensor(x, false)](Backward& bw) {
       // y = x / (1 + |x|);  dx = dy / (1 + |x|)^2
-      const Tensor d = add(abs(bw.unpack(sx)), 1.0);
-      bw.add(0, div(bw.grad(), mul(d, d)));
+      bw.add(0, opmath_backward(bw.grad(), bw.unpack(sx), [](const Tensor& dy, const Tensor& x) {
+               const Tensor d = add(abs(x), 1.0);
+               return div(dy, mul(d, d));
+             }));
     });
   return y;
 }

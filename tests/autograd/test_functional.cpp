@@ -373,9 +373,10 @@ TEST_CASE("jvp and hvp through logcumsumexp, whose backward sees gradients of ex
   const Tensor at = tg::tensor({0.5, 0.0, -0.3, 1.2}, {4}, f64);
   const Tensor hess = ag::hessian([](const Tensor& t) { return (tg::logcumsumexp(t, 0) * t).sum(); }, at);
   check_close(hess, hess.t(), 1e-12);
-  // A masked (-inf) first element, where the zero-valued term is not finite
-  // and the formula is kept alone: its derivatives in dy must stay (a first
-  // version detached dy there too). Central differences of the gradient.
+  // A masked (-inf) first element, where y is -inf: the zero-valued term
+  // masks that entry and stays finite (a first version fell back to the
+  // masked formula there, with dy detached, and lost every derivative in
+  // dy). dy is 0 at element 1. Central differences of the gradient.
   const Tensor masked = tg::tensor({-std::numeric_limits<double>::infinity(), 0.0, -0.3, 1.2}, {4}, f64);
   const auto tail = [](const Tensor& t) {
     const Tensor rest = t.narrow(0, 1, 3);

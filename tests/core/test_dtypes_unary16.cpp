@@ -103,6 +103,14 @@ TEST_CASE("ops with scalar parameters on float16 and bfloat16 keep the parameter
        [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::celu(t, 1.3); }, x); }},
       {"softplus backward",
        [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::softplus(t, 0.3, 7.1); }, x); }},
+      {"silu backward", [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::silu(t); }, x); }},
+      {"mish backward", [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::mish(t); }, x); }},
+      {"hardswish backward",
+       [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::hardswish(t * 0.125); }, x); }},
+      {"logsigmoid backward",
+       [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::logsigmoid(t); }, x); }},
+      {"softsign backward",
+       [](const Tensor& x) { return backward_of([](const Tensor& t) { return tg::softsign(t); }, x); }},
       {"leaky_relu backward",
        [](const Tensor& x) {
          Tensor leaf = x.detach().set_requires_grad();
