@@ -115,6 +115,10 @@ Tensor ones_(const Tensor& tensor) { return constant_(tensor, 1); }
 
 Tensor xavier_uniform_(const Tensor& tensor, double gain, Generator* generator) {
   auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
+  // Nothing to fill, and fans of 0 to divide by ([0, 0] gave an infinite
+  // range named as uniform_'s): as kaiming_uniform_, the tensor unchanged.
+  require_floating(tensor, "xavier_uniform_");
+  if (tensor.numel() == 0) return tensor;
   const double std = gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
   const double a = std::sqrt(3.0) * std;
   return uniform_(tensor, -a, a, generator);
@@ -122,6 +126,8 @@ Tensor xavier_uniform_(const Tensor& tensor, double gain, Generator* generator) 
 
 Tensor xavier_normal_(const Tensor& tensor, double gain, Generator* generator) {
   auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
+  require_floating(tensor, "xavier_normal_");
+  if (tensor.numel() == 0) return tensor;  // as xavier_uniform_
   return normal_(tensor, 0, gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out)), generator);
 }
 

@@ -98,6 +98,14 @@ TEST_CASE("xavier_uniform_ and xavier_normal_") {
   check_symmetric_uniform(w, 2 * std::sqrt(6.0 / 700));
   init::xavier_normal_(w, 2);
   check_centered_normal(w, 2 * std::sqrt(2.0 / 700));
+  // A tensor with no elements is left as it is, as kaiming's: [0, 0] has fans
+  // of 0, and xavier_uniform_ refused it with uniform_'s infinite range.
+  for (const tg::Dims& shape : {tg::Dims{0, 0}, tg::Dims{0, 5}, tg::Dims{3, 0, 2}}) {
+    Tensor empty = tg::empty(shape);
+    CHECK(init::xavier_uniform_(empty).shape() == shape);
+    CHECK(init::xavier_normal_(empty).shape() == shape);
+  }
+  CHECK_THROWS_AS(init::xavier_uniform_(tg::empty({0, 0}, {.dtype = tg::kInt64})), tg::DTypeError);
 }
 
 TEST_CASE("kaiming_uniform_ and kaiming_normal_: bound = gain * sqrt(3 / fan), std = gain / sqrt(fan)") {
