@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <tapegrad/autograd/engine.h>
@@ -417,7 +418,9 @@ TEST_CASE("Hessians through relu, leaky_relu, hardtanh and relu6 are differentia
       {"relu6", [](const Tensor& t) { return tg::relu6(t * 4.0); }},
       {"hardsigmoid", [](const Tensor& t) { return tg::hardsigmoid(t * 2.0); }},
   };
-  for (const auto& [name, act] : acts) {
+  for (const auto& entry : acts) {
+    const std::string name = entry.first;  // not a structured binding: Clang 14 cannot capture one
+    const Act act = entry.second;
     CAPTURE(name);
     const auto f = [act](const Tensor& t) {
       const Tensor a = act(t);
