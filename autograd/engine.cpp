@@ -629,6 +629,21 @@ std::vector<Tensor> seed_gradients(const std::vector<Tensor>& outputs, const std
   return seeds;
 }
 
+// The gradient edges of the tensors a pass differentiates with respect to
+// (tg::grad's inputs, backward's `inputs`), each checked to be defined and
+// to require grad.
+std::vector<Edge> target_edges(const std::vector<Tensor>& inputs, const char* op) {
+  std::vector<Edge> edges;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) throw AutogradError(fmt::format("{}: input {} is undefined", op, i));
+    if (!requires_grad_of(inputs[i]))
+      throw AutogradError(
+          fmt::format("{}: input {} (shape {}) does not require grad", op, i, shape_str(inputs[i].sizes())));
+    edges.push_back(gradient_edge(inputs[i]));
+  }
+  return edges;
+}
+
 // Restores grad mode however the engine exits.
 struct GradModeRestore {
   bool previous = is_grad_enabled();
@@ -663,21 +678,12 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
   if (outputs.empty()) throw AutogradError("backward: no outputs given");
   auto seeds = seed_gradients(outputs, grad_outputs, "backward");
   // Checked before anything changes: a failed call leaves the graph intact.
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i].defined()) throw AutogradError(fmt::format("backward: input {} is undefined", i));
-    if (!requires_grad_of(inputs[i]))
-      throw AutogradError(
-          fmt::format("backward: input {} (shape {}) does not require grad, so it cannot get a gradient", i,
-                      shape_str(inputs[i].sizes())));
-  }
-  std::vector<Edge> targets;
-  for (const Tensor& input : inputs) {
-    // A non-leaf's gradient reaches its .grad() through the retain hook its
-    // grad_fn runs (PyTorch calls retain_grad() too); a leaf's accumulator
-    // is a target, and accumulates as in any backward.
+  const std::vector<Edge> targets = target_edges(inputs, "backward");
+  // A non-leaf's gradient reaches its .grad() through the retain hook its
+  // grad_fn runs (PyTorch calls retain_grad() too); a leaf's accumulator is
+  // a target, and accumulates as in any backward.
+  for (const Tensor& input : inputs)
     if (!input.is_leaf()) input.retain_grad();
-    targets.push_back(gradient_edge(input));
-  }
   GradModeRestore restore;
   // As PyTorch: building a graph of the backward implies keeping this one.
   GraphTask task(retain_graph || create_graph, create_graph, /*accumulate=*/true);
@@ -697,14 +703,7 @@ std::vector<Tensor> run_grad(const std::vector<Tensor>& outputs, const std::vect
         "grad: no inputs given; pass the tensors to differentiate with respect to (or call "
         "backward() to accumulate into every leaf)");
   auto seeds = seed_gradients(outputs, grad_outputs, "grad");
-  std::vector<Edge> targets;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i].defined()) throw AutogradError(fmt::format("grad: input {} is undefined", i));
-    if (!requires_grad_of(inputs[i]))
-      throw AutogradError(
-          fmt::format("grad: input {} (shape {}) does not require grad", i, shape_str(inputs[i].sizes())));
-    targets.push_back(gradient_edge(inputs[i]));
-  }
+  const std::vector<Edge> targets = target_edges(inputs, "grad");
   GradModeRestore restore;
   GraphTask task(options.retain_graph || options.create_graph, options.create_graph, /*accumulate=*/false);
   for (std::size_t i = 0; i < outputs.size(); ++i) task.add_root(gradient_edge(outputs[i]), seeds[i]);

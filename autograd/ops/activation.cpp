@@ -36,40 +36,38 @@ namespace {
 // threshold_backward does: a Hessian of a ReLU network then requires grad
 // under create_graph (and differentiates again to zeros), where recording
 // dy alone gave a result that did not, and strict functional calls refused.
+// dx = kernel(dy, x), one node;  d(dy) = kernel(ddx, x),  d(x) = 0.
+// (activation_functions.cpp's band_grad does the same for a where() mask.)
+template <class Kernel>
+Tensor piecewise_linear_grad(const char* name, const Tensor& dy, const Tensor& x, Kernel kernel) {
+  Tensor dx = kernel(dy, x);
+  if (autograd::needs_grad(dy, x))
+    autograd::record(name, {&dy, &x}, {&dx}, [name, sx = SavedTensor(x, false), kernel](Backward& bw) {
+      const Tensor x = bw.unpack(sx);
+      if (bw.needs(0)) bw.add(0, piecewise_linear_grad(name, bw.grad(), x, kernel));
+      if (bw.needs(1)) bw.add(1, zeros_like(x));
+    });
+  return dx;
+}
+
+// dx = dy [y > 0]
 Tensor relu_grad(const Tensor& dy, const Tensor& y) {
-  Tensor dx = kernel::relu_backward(dy, y);
-  if (autograd::needs_grad(dy, y))
-    autograd::record("relu_backward", {&dy, &y}, {&dx}, [sy = SavedTensor(y, false)](Backward& bw) {
-      // dx = dy [y > 0];  d(dy) = ddx [y > 0],  d(y) = 0
-      const Tensor y = bw.unpack(sy);
-      if (bw.needs(0)) bw.add(0, relu_grad(bw.grad(), y));
-      if (bw.needs(1)) bw.add(1, zeros_like(y));
-    });
-  return dx;
+  return piecewise_linear_grad("relu_backward", dy, y,
+                               [](const Tensor& g, const Tensor& v) { return kernel::relu_backward(g, v); });
 }
 
+// dx = dy (x > 0 ? 1 : slope)
 Tensor leaky_relu_grad(const Tensor& dy, const Tensor& x, double slope) {
-  Tensor dx = kernel::leaky_relu_backward(dy, x, slope);
-  if (autograd::needs_grad(dy, x))
-    autograd::record("leaky_relu_backward", {&dy, &x}, {&dx}, [sx = SavedTensor(x, false), slope](Backward& bw) {
-      // dx = dy (x > 0 ? 1 : slope);  d(dy) = ddx (x > 0 ? 1 : slope),  d(x) = 0
-      const Tensor x = bw.unpack(sx);
-      if (bw.needs(0)) bw.add(0, leaky_relu_grad(bw.grad(), x, slope));
-      if (bw.needs(1)) bw.add(1, zeros_like(x));
-    });
-  return dx;
+  return piecewise_linear_grad("leaky_relu_backward", dy, x, [slope](const Tensor& g, const Tensor& v) {
+    return kernel::leaky_relu_backward(g, v, slope);
+  });
 }
 
+// dx = dy [min <= x <= max]
 Tensor clamp_grad(const Tensor& dy, const Tensor& x, std::optional<double> min, std::optional<double> max) {
-  Tensor dx = kernel::clamp_backward(dy, x, min, max);
-  if (autograd::needs_grad(dy, x))
-    autograd::record("clamp_backward", {&dy, &x}, {&dx}, [sx = SavedTensor(x, false), min, max](Backward& bw) {
-      // dx = dy [min <= x <= max];  d(dy) = ddx [min <= x <= max],  d(x) = 0
-      const Tensor x = bw.unpack(sx);
-      if (bw.needs(0)) bw.add(0, clamp_grad(bw.grad(), x, min, max));
-      if (bw.needs(1)) bw.add(1, zeros_like(x));
-    });
-  return dx;
+  return piecewise_linear_grad("clamp_backward", dy, x, [min, max](const Tensor& g, const Tensor& v) {
+    return kernel::clamp_backward(g, v, min, max);
+  });
 }
 
 Tensor sigmoid_grad(const Tensor& dy, const Tensor& y) {
